@@ -1,0 +1,64 @@
+# Two commands: `make run` and `make test`. Everything else is a step they share.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+NPM_STAMP := frontend/node_modules/.installed
+# Newest first; the first interpreter that really runs and is >= 3.11 wins.
+PYTHON_CANDIDATES := python3.13 python3.12 python3.11 python3
+PYTHON ?= $(shell for p in $(PYTHON_CANDIDATES); do \
+	if $$p -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' >/dev/null 2>&1; then command -v $$p; break; fi; done)
+
+.PHONY: help run test install assets translations lint typecheck migrations-check pytest clean
+
+help:
+	@echo "make run    - install, start embedded PostgreSQL/Valkey if needed, migrate, seed, serve"
+	@echo "make test   - install, then ruff, mypy, makemigrations --check and the whole pytest suite"
+
+$(STAMP): pyproject.toml
+	@if [ -z "$(PYTHON)" ]; then \
+		echo "ERROR: Python 3.11 or newer is required (looked for: $(PYTHON_CANDIDATES))."; \
+		echo "Install Python 3.11+ and make sure 'python3.11' (or newer) is on PATH, or run: make PYTHON=/path/to/python3.12 ..."; \
+		exit 1; fi
+	@echo "Using $(PYTHON) ($$($(PYTHON) --version))"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev,test]"
+	@touch $(STAMP)
+
+$(NPM_STAMP): frontend/package.json frontend/package-lock.json
+	@command -v npm >/dev/null || { echo "ERROR: Node.js 20+ with npm is required to build the front-end assets."; exit 1; }
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+	@touch $(NPM_STAMP)
+
+install: $(STAMP) $(NPM_STAMP)
+
+assets: $(NPM_STAMP)
+	cd frontend && npm run --silent build
+
+translations: $(STAMP)
+	$(PY) -m frontend.i18n compile
+
+run: install assets translations
+	$(PY) -m infra.dev run -- $(PY) -m infra.dev serve
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP)
+	$(PY) -m infra.dev run --ephemeral-redis -- $(VENV)/bin/mypy .
+
+migrations-check: $(STAMP)
+	$(PY) -m infra.dev run --ephemeral-redis -- $(PY) manage.py makemigrations --check --dry-run
+
+pytest: install assets translations
+	$(PY) -m infra.dev run --ephemeral-redis -- $(PY) -m pytest -n 2 $(PYTEST_ARGS)
+
+test: install assets translations lint typecheck migrations-check pytest
+
+clean:
+	rm -rf $(VENV) frontend/node_modules frontend/build
+	@echo "Kept .data/ (your local database); remove it yourself to start from scratch."

@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+
+class IsTenantMember(BasePermission):
+    """An active member of the request's tenant (session or token)."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return bool(
+            request.user and request.user.is_authenticated and getattr(request._request, "member", None)
+        )
+
+
+class IsTenantAdmin(IsTenantMember):
+    def has_permission(self, request: Request, view: Any) -> bool:
+        member = getattr(request._request, "member", None)
+        return super().has_permission(request, view) and bool(member and member.is_admin)

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from crm_apps.access.models import ApiToken, Member
+
+
+class TokenObtainSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(max_length=128, trim_whitespace=False)
+    name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+
+
+class TokenCreatedSerializer(serializers.Serializer):
+    token = serializers.CharField()
+    id = serializers.IntegerField()
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "prefix", "created_at", "last_used_at"]
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    email = serializers.EmailField(source="user.email")
+    name = serializers.CharField(source="user.name")
+    tenant = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Member
+        fields = ["id", "email", "name", "is_admin", "active", "language", "timezone", "joined_at", "tenant"]
+
+    def get_tenant(self, member: Member) -> dict[str, str]:
+        tenant = self.context["request"]._request.tenant
+        return {"slug": tenant.schema_name, "name": tenant.name}

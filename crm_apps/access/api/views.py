@@ -1,0 +1,68 @@
+"""Token auth endpoints and `me` on tenant hosts. Thin: parse, call a service, serialise."""
+
+from __future__ import annotations
+
+from django.contrib.auth import authenticate
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from crm_apps.access.api.serializers import (
+    ApiTokenSerializer,
+    MemberSerializer,
+    TokenCreatedSerializer,
+    TokenObtainSerializer,
+)
+from crm_apps.access.selectors import api_token_list, member_for_user
+from crm_apps.access.services import api_token_create, api_token_revoke
+
+
+class TokenObtainView(APIView):
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+    @extend_schema(request=TokenObtainSerializer, responses={201: TokenCreatedSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = TokenObtainSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = authenticate(
+            request._request,
+            username=serializer.validated_data["email"],
+            password=serializer.validated_data["password"],
+        )
+        member = member_for_user(user_id=user.pk) if user is not None else None
+        if member is None:
+            return Response(
+                {"non_field_errors": [_("Wrong email or password, or no access to this workspace.")]},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        token, key = api_token_create(member=member, name=serializer.validated_data.get("name") or "API")
+        return Response({"token": key, "id": token.pk}, status=status.HTTP_201_CREATED)
+
+
+class MeView(APIView):
+    @extend_schema(responses=MemberSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(MemberSerializer(request._request.member, context={"request": request}).data)
+
+
+class TokenListView(APIView):
+    @extend_schema(responses=ApiTokenSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        tokens = api_token_list(member=request._request.member)
+        return Response(ApiTokenSerializer(tokens, many=True).data)
+
+
+class TokenDetailView(APIView):
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, token_id: int) -> Response:
+        if not api_token_revoke(member=request._request.member, token_id=token_id):
+            return Response({"detail": _("Not found.")}, status=status.HTTP_404_NOT_FOUND)
+        return Response(status=status.HTTP_204_NO_CONTENT)

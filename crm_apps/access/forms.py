@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import zoneinfo
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.utils.translation import gettext_lazy as _
+
+from crm_apps.access.models import Member
+from tenants.models import User
+
+
+class MemberLoginForm(AuthenticationForm):
+    """Email + password; only active members of this tenant get in."""
+
+    username = forms.EmailField(
+        label=_("Email"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
+    error_messages = {
+        "invalid_login": _("Wrong email or password, or you have no access to this workspace."),
+        "inactive": _("Wrong email or password, or you have no access to this workspace."),
+    }
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        super().confirm_login_allowed(user)
+        if not Member.objects.filter(user_id=user.pk, active=True).exists():
+            raise forms.ValidationError(self.error_messages["invalid_login"], code="invalid_login")
+
+
+class MemberPasswordResetForm(PasswordResetForm):
+    """Reset emails go only to active members of this tenant; the page never says who exists."""
+
+    def get_users(self, email: str) -> Any:
+        member_ids = Member.objects.filter(active=True, user__email__iexact=email).values_list(
+            "user_id", flat=True
+        )
+        return (
+            u for u in User.objects.filter(pk__in=list(member_ids), is_active=True) if u.has_usable_password()
+        )
+
+    def send_mail(
+        self,
+        subject_template_name: str,
+        email_template_name: str,
+        context: dict[str, Any],
+        from_email: str | None,
+        to_email: str,
+        html_email_template_name: str | None = None,
+    ) -> None:
+        from django.template.loader import render_to_string
+
+        from tenants.mail import mail_enqueue
+
+        subject = render_to_string(subject_template_name, context)
+        mail_enqueue(to=[to_email], subject=subject, template=email_template_name, context=context)
+
+
+def timezone_choices() -> list[tuple[str, str]]:
+    return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
+
+
+class ProfileForm(forms.Form):
+    name = forms.CharField(label=_("Your name"), max_length=150)
+    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+    timezone = forms.ChoiceField(label=_("Time zone"), choices=timezone_choices)
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label=_("Email address"), max_length=254)
+    is_admin = forms.BooleanField(label=_("Make administrator"), required=False)
+
+
+class AcceptInvitationForm(forms.Form):
+    name = forms.CharField(label=_("Your name"), max_length=150)
+    password = forms.CharField(
+        label=_("Choose a password"),
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        label=_("Token name"), max_length=100, help_text=_("For example: the integration using it.")
+    )

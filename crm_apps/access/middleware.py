@@ -1,0 +1,50 @@
+"""Membership is checked on every request, not only at login."""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Callable
+
+from django.contrib.auth.models import AnonymousUser
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone, translation
+from django.utils.translation import get_language_from_request
+from django_tenants.utils import get_public_schema_name
+
+from crm_apps.access.selectors import member_for_user
+
+
+class MembershipMiddleware:
+    """On a tenant host, an authenticated user without an active Member here is treated as anonymous.
+
+    Also activates the member's language and time zone (anonymous visitors get the browser's language).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.member = None  # type: ignore[attr-defined]
+        tenant = getattr(request, "tenant", None)
+        language = get_language_from_request(request)
+        tz = None
+        if tenant is not None and tenant.schema_name != get_public_schema_name():
+            user = request.user
+            if user.is_authenticated:
+                member = member_for_user(user_id=user.pk)
+                if member is None:
+                    request.user = AnonymousUser()
+                else:
+                    request.member = member  # type: ignore[attr-defined]
+                    request.user = member.user
+                    language = member.language
+                    tz = member.timezone
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()  # type: ignore[attr-defined]
+        if tz:
+            timezone.activate(zoneinfo.ZoneInfo(tz))
+        else:
+            timezone.deactivate()
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Language", translation.get_language())
+        return response

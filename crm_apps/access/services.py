@@ -1,0 +1,274 @@
+"""Writes for members, invitations and API tokens. Every entry path (UI, API, commands) calls these."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm_apps.access.models import ApiToken, Invitation, Member, validate_timezone
+from tenants.models import Tenant, User, WorkspaceMembership, normalize_email
+
+INVITATION_TTL = timedelta(days=7)
+TOKEN_PREFIX_LEN = 8
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _current_tenant() -> Tenant:
+    tenant = connection.tenant
+    if not isinstance(tenant, Tenant):
+        raise RuntimeError("Member services run inside a tenant schema.")
+    return tenant
+
+
+def _directory_sync(*, tenant: Tenant, user: User, active: bool) -> None:
+    WorkspaceMembership.objects.update_or_create(user=user, tenant=tenant, defaults={"is_active": active})
+
+
+@transaction.atomic
+def member_create(*, tenant: Tenant, user: User, is_admin: bool = False, language: str = "en") -> Member:
+    """Make `user` a member of the current tenant (reactivating an old membership)."""
+    if language not in dict(settings.LANGUAGES):
+        language = settings.LANGUAGE_CODE
+    member, created = Member.objects.get_or_create(
+        user=user, defaults={"is_admin": is_admin, "language": language}
+    )
+    if not created and not member.active:
+        member.active = True
+        member.deactivated_at = None
+        member.is_admin = member.is_admin or is_admin
+        member.save(update_fields=["active", "deactivated_at", "is_admin"])
+    _directory_sync(tenant=tenant, user=user, active=True)
+    return member
+
+
+def _other_active_admins(member: Member) -> bool:
+    return Member.objects.filter(is_admin=True, active=True).exclude(pk=member.pk).exists()
+
+
+@transaction.atomic
+def member_deactivate(*, actor: Member, member: Member) -> Member:
+    """Admins deactivate members; never themselves, never the last active admin."""
+    if not actor.is_admin:
+        raise PermissionError(_("Only administrators can deactivate members."))
+    if member.pk == actor.pk:
+        raise ValidationError(_("You cannot deactivate yourself."))
+    if member.is_admin and not _other_active_admins(member):
+        raise ValidationError(_("The last active administrator cannot be deactivated."))
+    member.active = False
+    member.deactivated_at = timezone.now()
+    member.save(update_fields=["active", "deactivated_at"])
+    ApiToken.objects.filter(member=member).delete()
+    _directory_sync(tenant=_current_tenant(), user=member.user, active=False)
+    return member
+
+
+@transaction.atomic
+def member_reactivate(*, actor: Member, member: Member) -> Member:
+    """Admins bring a deactivated member back."""
+    if not actor.is_admin:
+        raise PermissionError(_("Only administrators can reactivate members."))
+    member.active = True
+    member.deactivated_at = None
+    member.save(update_fields=["active", "deactivated_at"])
+    _directory_sync(tenant=_current_tenant(), user=member.user, active=True)
+    return member
+
+
+@transaction.atomic
+def member_set_admin(*, actor: Member, member: Member, is_admin: bool) -> Member:
+    """Grant or withdraw administrator rights; a tenant always keeps one active admin."""
+    if not actor.is_admin:
+        raise PermissionError(_("Only administrators can change administrator rights."))
+    if not is_admin and member.is_admin and not _other_active_admins(member):
+        raise ValidationError(_("The last active administrator must stay an administrator."))
+    member.is_admin = is_admin
+    member.save(update_fields=["is_admin"])
+    return member
+
+
+@transaction.atomic
+def member_update_profile(*, member: Member, name: str, language: str, timezone_name: str) -> Member:
+    """A member edits their own display name, language and time zone."""
+    errors: dict[str, list[str]] = {}
+    name = (name or "").strip()
+    if not name:
+        errors["name"] = [_("This field is required.")]
+    elif len(name) > 150:
+        errors["name"] = [_("Ensure this value has at most %(max)d characters.") % {"max": 150}]
+    if language not in dict(settings.LANGUAGES):
+        errors["language"] = [_("Choose one of the available languages.")]
+    try:
+        validate_timezone(timezone_name)
+    except ValidationError as exc:
+        errors["timezone"] = list(exc.messages)
+    if errors:
+        raise ValidationError(errors)
+    member.language = language
+    member.timezone = timezone_name
+    member.save(update_fields=["language", "timezone"])
+    member.user.name = name
+    member.user.save(update_fields=["name"])
+    return member
+
+
+def invitation_create(*, actor: Member, email: str, is_admin: bool = False) -> tuple[Invitation, str]:
+    """Admins invite by email; returns the invitation and its one-time key (sent by email)."""
+    if not actor.is_admin:
+        raise PermissionError(_("Only administrators can invite members."))
+    email = normalize_email(email or "")
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        raise ValidationError({"email": [_("Enter a valid email address.")]}) from exc
+    if len(email) > 254:
+        raise ValidationError(
+            {"email": [_("Ensure this value has at most %(max)d characters.") % {"max": 254}]}
+        )
+    if Member.objects.filter(user__email__iexact=email, active=True).exists():
+        raise ValidationError({"email": [_("This person is already a member of this workspace.")]})
+    key = secrets.token_urlsafe(32)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            # An earlier pending invitation for the same address is replaced by the new one.
+            Invitation.objects.filter(email=email, accepted_at__isnull=True, revoked_at__isnull=True).update(
+                revoked_at=now
+            )
+            invitation = Invitation.objects.create(
+                email=email,
+                is_admin=is_admin,
+                invited_by=actor,
+                key_hash=_hash(key),
+                created_at=now,
+                expires_at=now + INVITATION_TTL,
+            )
+    except IntegrityError as exc:
+        raise ValidationError({"email": [_("An invitation for this address was just sent.")]}) from exc
+    return invitation, key
+
+
+def invitation_get_pending(*, key: str) -> Invitation | None:
+    """The pending, unexpired invitation for this key, if any."""
+    invitation = Invitation.objects.filter(key_hash=_hash(key)).select_related("invited_by").first()
+    if invitation is None or not invitation.is_pending:
+        return None
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept(*, key: str, user: User | None, name: str = "", password: str = "") -> Member:
+    """Join through an invitation, as the signed-in `user` or as a new account (name + password).
+
+    The invitation is locked so it is used once; the account must match the invited address.
+    """
+    invitation = Invitation.objects.select_for_update().filter(key_hash=_hash(key)).first()
+    if invitation is None or not invitation.is_pending:
+        raise ValidationError(_("This invitation is no longer valid."))
+    if user is None:
+        if User.objects.filter(email__iexact=invitation.email).exists():
+            raise ValidationError(_("An account with this email exists: sign in to accept the invitation."))
+        errors: dict[str, list[str]] = {}
+        name = (name or "").strip()
+        if not name:
+            errors["name"] = [_("This field is required.")]
+        elif len(name) > 150:
+            errors["name"] = [_("Ensure this value has at most %(max)d characters.") % {"max": 150}]
+        if not password:
+            errors["password"] = [_("This field is required.")]
+        elif len(password) > 128:
+            errors["password"] = [_("Ensure this value has at most %(max)d characters.") % {"max": 128}]
+        else:
+            try:
+                validate_password(password, User(email=invitation.email, name=name))
+            except ValidationError as exc:
+                errors["password"] = list(exc.messages)
+        if errors:
+            raise ValidationError(errors)
+        user = User.objects.create_user(invitation.email, password, name=name)
+    elif normalize_email(user.email) != invitation.email:
+        raise ValidationError(
+            _("This invitation was sent to %(email)s; sign in with that address to accept it.")
+            % {"email": invitation.email}
+        )
+    member = member_create(tenant=_current_tenant(), user=user, is_admin=invitation.is_admin)
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = member
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    return member
+
+
+def invitation_revoke(*, actor: Member, invitation: Invitation) -> Invitation:
+    """Admins withdraw a pending invitation."""
+    if not actor.is_admin:
+        raise PermissionError(_("Only administrators can revoke invitations."))
+    if invitation.accepted_at is None and invitation.revoked_at is None:
+        invitation.revoked_at = timezone.now()
+        invitation.save(update_fields=["revoked_at"])
+    return invitation
+
+
+def api_token_create(*, member: Member, name: str) -> tuple[ApiToken, str]:
+    """Create a token for `member`; the returned key is shown once and never stored in clear."""
+    name = (name or "").strip() or _("API token")
+    if len(name) > 100:
+        raise ValidationError(
+            {"name": [_("Ensure this value has at most %(max)d characters.") % {"max": 100}]}
+        )
+    key = secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        member=member, name=name, prefix=key[:TOKEN_PREFIX_LEN], key_hash=_hash(key)
+    )
+    return token, key
+
+
+def api_token_authenticate(*, key: str) -> ApiToken | None:
+    """The token for this key in the current tenant, if its member and user are active."""
+    token = (
+        ApiToken.objects.select_related("member", "member__user")
+        .filter(key_hash=_hash(key), member__active=True, member__user__is_active=True)
+        .first()
+    )
+    if token is None:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token
+
+
+def api_token_revoke(*, member: Member, token_id: int) -> bool:
+    """A member revokes one of their own tokens; False when no such token is theirs."""
+    deleted, _details = ApiToken.objects.filter(member=member, pk=token_id).delete()
+    return deleted > 0
+
+
+@transaction.atomic
+def member_directory_sync(*, tenant: Tenant) -> dict[str, int]:
+    """Make the public directory match this tenant's Member rows exactly."""
+    members = dict(Member.objects.values_list("user_id", "active"))
+    existing = dict(WorkspaceMembership.objects.filter(tenant=tenant).values_list("user_id", "is_active"))
+    created = updated = 0
+    for user_id, active in members.items():
+        if user_id not in existing:
+            WorkspaceMembership.objects.create(user_id=user_id, tenant=tenant, is_active=active)
+            created += 1
+        elif existing[user_id] != active:
+            WorkspaceMembership.objects.filter(user_id=user_id, tenant=tenant).update(is_active=active)
+            updated += 1
+    removed, _details = (
+        WorkspaceMembership.objects.filter(tenant=tenant).exclude(user_id__in=members).delete()
+    )
+    return {"created": created, "updated": updated, "removed": removed}

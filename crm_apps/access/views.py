@@ -1,0 +1,282 @@
+"""Tenant-host pages for signing in and managing members, profile and API tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from crm_apps.access.forms import (
+    AcceptInvitationForm,
+    ApiTokenForm,
+    InviteForm,
+    MemberLoginForm,
+    MemberPasswordResetForm,
+    ProfileForm,
+)
+from crm_apps.access.models import Invitation, Member
+from crm_apps.access.selectors import (
+    access_member,
+    api_token_list,
+    invitation_pending_list,
+    member_list,
+)
+from crm_apps.access.services import (
+    api_token_create,
+    api_token_revoke,
+    invitation_accept,
+    invitation_create,
+    invitation_get_pending,
+    invitation_revoke,
+    member_deactivate,
+    member_reactivate,
+    member_set_admin,
+    member_update_profile,
+)
+from frontend.forms import form_add_service_errors
+from tenants.mail import mail_enqueue
+from tenants.services import handover_consume
+
+LOGIN_FAILURE_LIMIT = 10
+LOGIN_FAILURE_WINDOW = 15 * 60
+
+
+def _client_ip(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR", "")
+
+
+class LoginView(auth_views.LoginView):
+    """Sign-in with a per-address and per-email failure limit (cache keys are tenant-prefixed)."""
+
+    form_class = MemberLoginForm
+    template_name = "access/login.html"
+    redirect_authenticated_user = True
+
+    def _keys(self) -> list[str]:
+        email = (self.request.POST.get("username") or "").strip().lower()[:254]
+        return [f"login-fail:ip:{_client_ip(self.request)}", f"login-fail:email:{email}"]
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if any((cache.get(key) or 0) >= LOGIN_FAILURE_LIMIT for key in self._keys()):
+            form = self.get_form()
+            form.errors.clear()
+            form.add_error(None, _("Too many failed sign-in attempts. Please wait 15 minutes and try again."))
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        for key in self._keys():
+            cache.add(key, 0, LOGIN_FAILURE_WINDOW)
+            cache.incr(key)
+        return super().form_invalid(form)
+
+
+def handover(request: HttpRequest, key: str) -> HttpResponse:
+    """Finish a signup started on the public site: log the new admin in on this host, once."""
+    user = handover_consume(key=key, tenant=request.tenant)  # type: ignore[attr-defined]
+    if user is None or not Member.objects.filter(user_id=user.pk, active=True).exists():
+        messages.error(request, _("This sign-in link has expired. Please sign in with your password."))
+        return redirect("access:login")
+    login(request, user, backend="tenants.auth.EmailBackend")
+    messages.success(request, _("Welcome to your new workspace!"))
+    return redirect("home")
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    form_class = MemberPasswordResetForm
+    template_name = "access/password_reset_form.html"
+    email_template_name = "access/email/password_reset.txt"
+    subject_template_name = "access/email/password_reset_subject.txt"
+    success_url = reverse_lazy("access:password_reset_done")
+
+
+def _member(request: HttpRequest) -> Member:
+    member: Member | None = getattr(request, "member", None)
+    if member is None:
+        raise PermissionDenied
+    return member
+
+
+def _admin(request: HttpRequest) -> Member:
+    member = _member(request)
+    if not member.is_admin:
+        raise PermissionDenied
+    return member
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    member = _member(request)
+    initial = {"name": member.user.name, "language": member.language, "timezone": member.timezone}
+    form = ProfileForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            member_update_profile(
+                member=member,
+                name=form.cleaned_data["name"],
+                language=form.cleaned_data["language"],
+                timezone_name=form.cleaned_data["timezone"],
+            )
+        except ValidationError as exc:
+            form_add_service_errors(form, exc)
+        else:
+            from django.utils import translation
+
+            translation.activate(member.language)
+            messages.success(request, _("Your profile was saved."))
+            return redirect("access:profile")
+    return render(request, "access/profile.html", {"form": form})
+
+
+@login_required
+def members(request: HttpRequest) -> HttpResponse:
+    actor = _admin(request)
+    form = InviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            invitation, key = invitation_create(
+                actor=actor, email=form.cleaned_data["email"], is_admin=form.cleaned_data["is_admin"]
+            )
+        except ValidationError as exc:
+            form_add_service_errors(form, exc)
+        else:
+            _send_invitation(request, invitation, key)
+            messages.success(request, _("Invitation sent to %(email)s.") % {"email": invitation.email})
+            return redirect("access:members")
+    context = {
+        "form": form,
+        "members": member_list(),
+        "invitations": invitation_pending_list(),
+    }
+    return render(request, "access/members.html", context)
+
+
+def _send_invitation(request: HttpRequest, invitation: Invitation, key: str) -> None:
+    tenant = request.tenant  # type: ignore[attr-defined]
+    url = request.build_absolute_uri(reverse("access:invitation_accept", args=[key]))
+    mail_enqueue(
+        to=[invitation.email],
+        subject=_("You are invited to %(workspace)s") % {"workspace": tenant.name},
+        template="access/email/invitation.txt",
+        context={
+            "url": url,
+            "workspace": tenant.name,
+            "inviter": invitation.invited_by.user.name,
+            "expires_at": invitation.expires_at,
+        },
+    )
+
+
+@require_POST
+@login_required
+def member_action(request: HttpRequest, member_id: int, action: str) -> HttpResponse:
+    actor = _admin(request)
+    member = access_member(actor=actor, member_id=member_id)
+    if member is None:
+        raise Http404
+    try:
+        if action == "deactivate":
+            member_deactivate(actor=actor, member=member)
+            messages.success(request, _("%(name)s can no longer sign in here.") % {"name": member.user.name})
+        elif action == "reactivate":
+            member_reactivate(actor=actor, member=member)
+            messages.success(request, _("%(name)s is active again.") % {"name": member.user.name})
+        elif action in {"make-admin", "remove-admin"}:
+            member_set_admin(actor=actor, member=member, is_admin=action == "make-admin")
+            messages.success(request, _("Administrator rights updated."))
+        else:
+            raise Http404
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    return redirect("access:members")
+
+
+@require_POST
+@login_required
+def invitation_revoke_view(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    actor = _admin(request)
+    invitation = Invitation.objects.filter(pk=invitation_id).first()
+    if invitation is None:
+        raise Http404
+    invitation_revoke(actor=actor, invitation=invitation)
+    messages.success(request, _("Invitation withdrawn."))
+    return redirect("access:members")
+
+
+def invitation_accept_view(request: HttpRequest, key: str) -> HttpResponse:
+    """Join a workspace from an emailed link, with a new account or the signed-in existing one."""
+    invitation = invitation_get_pending(key=key)
+    if invitation is None:
+        return render(request, "access/invitation_invalid.html", status=404)
+    from tenants.models import User
+
+    has_account = User.objects.filter(email__iexact=invitation.email).exists()
+    user = request.user if request.user.is_authenticated else None
+    form = AcceptInvitationForm(request.POST or None) if not has_account else None
+    if request.method == "POST":
+        if has_account and user is None:
+            # Signed-in users of another tenant are anonymous here; ask them to sign in first.
+            return redirect(f"{reverse('access:login')}?next={request.path}")
+        if form is None or form.is_valid():
+            try:
+                member = invitation_accept(
+                    key=key,
+                    user=user,
+                    name=form.cleaned_data["name"] if form else "",
+                    password=form.cleaned_data["password"] if form else "",
+                )
+            except ValidationError as exc:
+                if form is not None:
+                    form_add_service_errors(form, exc)
+                else:
+                    for message in exc.messages:
+                        messages.error(request, message)
+            else:
+                login(request, member.user, backend="tenants.auth.EmailBackend")
+                messages.success(request, _("Welcome to %(workspace)s!") % {"workspace": request.tenant.name})  # type: ignore[attr-defined]
+                return redirect("home")
+    return render(
+        request,
+        "access/invitation_accept.html",
+        {"invitation": invitation, "form": form, "has_account": has_account, "signed_in_user": user},
+    )
+
+
+@login_required
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    member = _member(request)
+    form = ApiTokenForm(request.POST or None)
+    new_key = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            _token, new_key = api_token_create(member=member, name=form.cleaned_data["name"])
+        except ValidationError as exc:
+            form_add_service_errors(form, exc)
+        else:
+            form = ApiTokenForm()
+    return render(
+        request,
+        "access/api_tokens.html",
+        {"form": form, "tokens": api_token_list(member=member), "new_key": new_key},
+    )
+
+
+@require_POST
+@login_required
+def api_token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
+    member = _member(request)
+    if not api_token_revoke(member=member, token_id=token_id):
+        raise Http404
+    messages.success(request, _("Token revoked."))
+    return HttpResponseRedirect(reverse("access:api_tokens"))

@@ -1,0 +1,1 @@
+"""A member's home page inside a tenant."""

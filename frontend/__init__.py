@@ -1,0 +1,1 @@
+"""Server-rendered web UI: base layout, public site pages, shared templates and static assets."""

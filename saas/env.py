@@ -1,0 +1,100 @@
+"""The only module that reads ``os.environ``.
+
+Every setting that comes from the environment is read here through a typed helper, so the
+list below is the complete configuration surface of the platform (README "Configuration").
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+_env = environ.Env()
+
+
+def _str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    return int(raw) if raw else default
+
+
+# Where local state lives: embedded database/redis data, generated secret key, uploaded files.
+DATA_DIR = Path(_str("DATA_DIR", str(BASE_DIR / ".data"))).resolve()
+
+DEBUG = _bool("DEBUG", default=False)
+BASE_DOMAIN = _str("BASE_DOMAIN", "localhost").lower()
+PORT = _int("PORT", 8000)
+# The port users type in URLs (empty when the site sits behind a proxy on 80/443).
+PUBLIC_PORT = _str("PUBLIC_PORT", str(PORT) if BASE_DOMAIN == "localhost" else "")
+PUBLIC_SCHEME = _str("PUBLIC_SCHEME", "http" if BASE_DOMAIN == "localhost" else "https")
+
+DATABASE_URL = _str("DATABASE_URL")
+REDIS_URL = _str("REDIS_URL")
+SENTRY_DSN = _str("SENTRY_DSN")
+SENTRY_ENVIRONMENT = _str("SENTRY_ENVIRONMENT", "development" if DEBUG else "production")
+STRIPE_SECRET_KEY = _str("STRIPE_SECRET_KEY")
+STRIPE_WEBHOOK_SECRET = _str("STRIPE_WEBHOOK_SECRET")
+EMAIL_URL = _str("EMAIL_URL")
+DEFAULT_FROM_EMAIL = _str("DEFAULT_FROM_EMAIL", f"CRM <no-reply@{BASE_DOMAIN}>")
+TRUST_X_FORWARDED_HOST = _bool("TRUST_X_FORWARDED_HOST", default=False)
+MEDIA_ROOT = _str("MEDIA_ROOT", str(DATA_DIR / "media"))
+STATIC_ROOT = _str("STATIC_ROOT", str(DATA_DIR / "static"))
+CELERY_TASK_ALWAYS_EAGER = _bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+
+
+def secret_key() -> str:
+    """SECRET_KEY from the environment, or one generated once into the data folder (development)."""
+    configured = _str("SECRET_KEY")
+    if configured:
+        return configured
+    if not DEBUG and _bool("REQUIRE_SECRET_KEY", default=False):
+        raise RuntimeError("SECRET_KEY must be set when REQUIRE_SECRET_KEY is on (production).")
+    path = DATA_DIR / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def database_config() -> dict[str, Any]:
+    """Django DATABASES['default'] from DATABASE_URL, using django-tenants' backend."""
+    if not DATABASE_URL:
+        raise RuntimeError(
+            "DATABASE_URL is not set. `make run` / `make test` start an embedded PostgreSQL and set it; "
+            "otherwise export DATABASE_URL=postgres://user:pass@host:5432/dbname"
+        )
+    config: dict[str, Any] = _env.db_url_config(DATABASE_URL)
+    # A unix-socket directory arrives percent-encoded in the host part (postgres://u@%2Fpath/db).
+    config["HOST"] = unquote(config.get("HOST") or "")
+    config["ENGINE"] = "django_tenants.postgresql_backend"
+    return config
+
+
+def email_config() -> dict[str, Any]:
+    """Email backend settings from EMAIL_URL (smtp://, smtp+tls://, console://, locmem://)."""
+    if not EMAIL_URL:
+        return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    if EMAIL_URL.startswith("locmem:"):
+        return {"EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
+    return {key: value for key, value in _env.email_url_config(EMAIL_URL).items() if value is not None}

@@ -1,0 +1,26 @@
+"""Celery on Redis. Tasks carry the tenant schema (tenant-schemas-celery) and run inside it."""
+
+from saas import env
+from saas.settings.cache import REDIS_URL
+
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ALWAYS_EAGER = env.CELERY_TASK_ALWAYS_EAGER
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULE = {
+    "purge-expired-login-handovers": {
+        "task": "tenants.tasks.login_handovers_purge_task",
+        "schedule": 60 * 60,
+    },
+    "repair-workspace-directory": {
+        "task": "access.member_directory_sync_all_task",
+        "schedule": 60 * 60 * 24,
+    },
+}

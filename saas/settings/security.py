@@ -1,0 +1,22 @@
+from saas import env
+
+# Host-only cookies: a login on acme.<domain> never authenticates on globex.<domain>.
+SESSION_COOKIE_DOMAIN = None
+CSRF_COOKIE_DOMAIN = None
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = env.PUBLIC_SCHEME == "https"
+CSRF_COOKIE_SECURE = env.PUBLIC_SCHEME == "https"
+SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
+
+ALLOWED_HOSTS = [env.BASE_DOMAIN, f".{env.BASE_DOMAIN}"]
+CSRF_TRUSTED_ORIGINS = [
+    f"{env.PUBLIC_SCHEME}://{env.BASE_DOMAIN}" + (f":{env.PUBLIC_PORT}" if env.PUBLIC_PORT else ""),
+    f"{env.PUBLIC_SCHEME}://*.{env.BASE_DOMAIN}" + (f":{env.PUBLIC_PORT}" if env.PUBLIC_PORT else ""),
+]
+# Only behind a proxy that overwrites X-Forwarded-Host (infra/ configs do).
+USE_X_FORWARDED_HOST = env.TRUST_X_FORWARDED_HOST
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.TRUST_X_FORWARDED_HOST else None
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"

@@ -1,0 +1,62 @@
+"""Schema-per-tenant layout (django-tenants): which apps live in `public`, which in tenant schemas."""
+
+from saas import env
+
+BASE_DOMAIN = env.BASE_DOMAIN
+PUBLIC_PORT = env.PUBLIC_PORT
+PUBLIC_SCHEME = env.PUBLIC_SCHEME
+
+SHARED_APPS = [
+    "django_tenants",
+    "tenants",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.admin",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "django_celery_beat",
+    "frontend",
+]
+
+# Tables of these apps exist only inside tenant schemas, never in `public`.
+TENANT_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "crm_apps.access",
+    "crm_apps.home",
+]
+
+INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+TENANT_MODEL = "tenants.Tenant"
+TENANT_DOMAIN_MODEL = "tenants.Domain"
+DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+ROOT_URLCONF = "saas.urls_tenant"
+PUBLIC_SCHEMA_URLCONF = "saas.urls_public"
+
+MIDDLEWARE = [
+    "saas.middleware.HealthCheckMiddleware",
+    "tenants.middleware.TenantRoutingMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "crm_apps.access.middleware.MembershipMiddleware",
+    "tenants.middleware.TenantStatusMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+# Subdomains nobody may sign up for.
+RESERVED_SUBDOMAINS = frozenset(
+    """www api admin app apps static media mail email smtp imap pop ftp sftp public root support help
+    status billing partners partner partner-portal marketplace docs blog dev test staging demo-admin
+    login signup auth account accounts dashboard console operator operators cdn assets files
+    webhook webhooks security abuse postmaster hostmaster webmaster ns ns1 ns2 mx autodiscover
+    pricing about legal privacy terms""".split()
+)

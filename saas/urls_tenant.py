@@ -1,0 +1,15 @@
+"""URLs of a tenant host (<slug>.<BASE_DOMAIN>)."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from crm_apps.home.views import home
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("", include("crm_apps.access.urls")),
+    path("api/v1/", include("crm_apps.access.api.urls")),
+    path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("i18n/", include("django.conf.urls.i18n")),
+]

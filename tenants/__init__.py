@@ -1,0 +1,1 @@
+"""Tenants, domains, global identity, signup and the tenancy runtime (routing, status, handover)."""

@@ -1,0 +1,39 @@
+"""`POST /api/v1/signup` on the bare domain."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from tenants.services import tenant_signup
+
+SIGNUP_FIELDS = ("organization", "subdomain", "name", "email", "password")
+
+
+class SignupView(APIView):
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "signup"
+
+    @extend_schema(
+        request=inline_serializer("Signup", {f: serializers.CharField() for f in SIGNUP_FIELDS}),
+        responses={
+            201: inline_serializer(
+                "SignupCreated", {"tenant": serializers.CharField(), "url": serializers.URLField()}
+            )
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = request.data if isinstance(request.data, dict) else {}
+        if not isinstance(request.data, dict):
+            return Response({"non_field_errors": ["Send a JSON object."]}, status=status.HTTP_400_BAD_REQUEST)
+        result = tenant_signup(**{field: data.get(field) for field in SIGNUP_FIELDS})
+        return Response(
+            {"tenant": result.tenant.schema_name, "url": result.url}, status=status.HTTP_201_CREATED
+        )

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from django_tenants.utils import schema_context
+
+from crm_apps.access.models import Invitation, Member
+from crm_apps.access.services import invitation_create, member_create
+from tenants.models import Tenant, User
+from tenants.services import tenant_signup, tenant_url
+
+DEMO_SLUG = "demo"
+DEMO_EMAIL = "demo@example.com"
+DEMO_PASSWORD = "demo-crm-2026"
+COLLEAGUES = [
+    ("Olivia Bennett", "olivia.bennett@example.com", "en", "Europe/London"),
+    ("Dmitri Sokolov", "dmitri.sokolov@example.com", "ru", "Europe/Moscow"),
+    ("Priya Raman", "priya.raman@example.com", "en", "Asia/Kolkata"),
+    ("Lucas Moreau", "lucas.moreau@example.com", "en", "Europe/Paris"),
+]
+
+
+class Command(BaseCommand):
+    help = "Create (once) the demo tenant 'demo' with a demo admin and sample colleagues."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--quiet", action="store_true")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        tenant = Tenant.objects.filter(schema_name=DEMO_SLUG).first()
+        if tenant is None:
+            result = tenant_signup(
+                organization="Northwind Traders",
+                subdomain=DEMO_SLUG,
+                name="Dana Whitfield",
+                email=DEMO_EMAIL,
+                password=DEMO_PASSWORD,
+            )
+            tenant = result.tenant
+            self._seed(tenant)
+        if not options["quiet"]:
+            self.stdout.write(f"Demo tenant: {tenant_url(DEMO_SLUG)}  login {DEMO_EMAIL} / {DEMO_PASSWORD}")
+
+    def _seed(self, tenant: Tenant) -> None:
+        with schema_context(tenant.schema_name):
+            admin = Member.objects.get(user__email=DEMO_EMAIL)
+            for name, email, language, tz in COLLEAGUES:
+                user = User.objects.filter(email=email).first() or User.objects.create_user(
+                    email, DEMO_PASSWORD, name=name
+                )
+                member = member_create(tenant=tenant, user=user, language=language)
+                member.timezone = tz
+                member.save(update_fields=["timezone"])
+            if not Invitation.objects.exists():
+                invitation_create(actor=admin, email="new.hire@example.com")

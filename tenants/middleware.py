@@ -1,0 +1,96 @@
+"""Host -> tenant routing and tenant status enforcement."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.exceptions import DisallowedHost
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.response import TemplateResponse
+from django.urls import set_urlconf
+from django.utils.translation import gettext as _
+from django_tenants.middleware.main import TenantMainMiddleware
+from django_tenants.utils import remove_www
+
+from saas.sentry import sentry_tag_tenant
+from tenants.models import Domain, TenantStatus
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Writes that stay possible in a read-only tenant: signing in and out.
+READ_ONLY_EXEMPT_PREFIXES = ("/accounts/login/", "/accounts/logout/", "/api/v1/auth/token", "/auth/handover/")
+
+
+def public_page(request: HttpRequest, template: str, status: int, context: dict[str, object]) -> HttpResponse:
+    """Render a page of the public site (used for unknown and suspended workspaces)."""
+    request.urlconf = settings.PUBLIC_SCHEMA_URLCONF  # type: ignore[attr-defined]
+    set_urlconf(settings.PUBLIC_SCHEMA_URLCONF)
+    response = TemplateResponse(request, template, context, status=status)
+    response.render()
+    return response
+
+
+def wants_json(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", "")
+
+
+class TenantRoutingMiddleware(TenantMainMiddleware):
+    """Selects the tenant schema from the Host header.
+
+    The bare BASE_DOMAIN is the public site; `<slug>.<BASE_DOMAIN>` (or a registered custom
+    domain) is a tenant; anything else gets the public site's 404 page and never a tenant.
+    """
+
+    def process_request(self, request: HttpRequest) -> HttpResponse | None:
+        connection.set_schema_to_public()
+        try:
+            hostname = remove_www(request.get_host().split(":")[0]).lower()
+        except DisallowedHost:
+            return public_page(request, "public/unknown_workspace.html", 404, {"hostname": ""})
+
+        if hostname == settings.BASE_DOMAIN:
+            request.tenant = connection.tenant  # type: ignore[attr-defined]
+            request.urlconf = settings.PUBLIC_SCHEMA_URLCONF  # type: ignore[attr-defined]
+            set_urlconf(request.urlconf)  # type: ignore[attr-defined]
+            return None
+
+        domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()
+        if domain is None:
+            if wants_json(request):
+                return JsonResponse({"detail": _("No workspace at this address.")}, status=404)
+            return public_page(request, "public/unknown_workspace.html", 404, {"hostname": hostname})
+        tenant = domain.tenant
+        if tenant.status == TenantStatus.SUSPENDED:
+            if wants_json(request):
+                return JsonResponse({"detail": _("This workspace is suspended.")}, status=403)
+            return public_page(request, "public/suspended.html", 403, {"tenant_name": tenant.name})
+
+        tenant.domain_url = hostname
+        request.tenant = tenant  # type: ignore[attr-defined]
+        connection.set_tenant(tenant)
+        sentry_tag_tenant(tenant.schema_name)
+        request.urlconf = settings.ROOT_URLCONF  # type: ignore[attr-defined]
+        set_urlconf(request.urlconf)  # type: ignore[attr-defined]
+        return None
+
+
+class TenantStatusMiddleware:
+    """A read-only tenant refuses every write with a clear message; reading keeps working."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        tenant = getattr(request, "tenant", None)
+        if (
+            tenant is not None
+            and getattr(tenant, "status", None) == TenantStatus.READ_ONLY
+            and request.method not in SAFE_METHODS
+            and not request.path.startswith(READ_ONLY_EXEMPT_PREFIXES)
+        ):
+            message = _("This workspace is read-only: changes are not possible right now.")
+            if wants_json(request):
+                return JsonResponse({"detail": message}, status=403)
+            return TemplateResponse(request, "tenant/read_only.html", {"message": message}, status=403)
+        return self.get_response(request)

@@ -1,0 +1,147 @@
+"""Public-schema models: tenants, their domains, global users and the workspace directory."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_tenants.models import DomainMixin, TenantMixin
+
+
+class TenantStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    READ_ONLY = "read_only", _("Read-only")
+    SUSPENDED = "suspended", _("Suspended")
+
+
+class Tenant(TenantMixin):
+    """A customer organisation; its slug is its PostgreSQL schema name and subdomain."""
+
+    name = models.CharField(_("name"), max_length=100)
+    status = models.CharField(
+        _("status"), max_length=16, choices=TenantStatus.choices, default=TenantStatus.ACTIVE
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # Filled in by billing (issue 5): the code of the plan the tenant is on.
+    plan_code = models.CharField(_("plan"), max_length=40, blank=True)
+
+    # Schemas are created explicitly by tenants.services.provisioning inside the signup transaction.
+    auto_create_schema = False
+    auto_drop_schema = False
+
+    class Meta:
+        verbose_name = _("tenant")
+        verbose_name_plural = _("tenants")
+        ordering = ["schema_name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.schema_name})"
+
+    @property
+    def slug(self) -> str:
+        return self.schema_name
+
+
+class Domain(DomainMixin):
+    class Meta:
+        verbose_name = _("domain")
+        verbose_name_plural = _("domains")
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, username: str | None) -> User:
+        return self.get(email__iexact=(username or "").strip())
+
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=normalize_email(email), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra.update(is_staff=True, is_superuser=True)
+        return self.create_user(email, password, **extra)
+
+
+def normalize_email(email: str) -> str:
+    """Emails are compared case-insensitively; we store them lower-cased and trimmed."""
+    return email.strip().lower()
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A global identity (public schema). Tenant access comes from a tenant-side Member row."""
+
+    # Stored lower-cased (normalize_email); the Lower() constraint also guards raw writes.
+    email = models.EmailField(_("email address"), max_length=254, unique=True)
+    name = models.CharField(_("name"), max_length=150)
+    is_staff = models.BooleanField(
+        _("operator"), default=False, help_text=_("Platform staff may use the operator admin.")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+
+    objects: ClassVar[UserManager] = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["name"]
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [models.UniqueConstraint(Lower("email"), name="user_email_ci_unique")]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = normalize_email(self.email)
+
+    def get_full_name(self) -> str:
+        return self.name
+
+    def get_short_name(self) -> str:
+        return self.name.split(" ")[0] if self.name else self.email
+
+
+class WorkspaceMembership(models.Model):
+    """Directory of which users belong to which tenants, kept in step with tenant-side Members.
+
+    Lets "find my workspaces" and operator counts work without visiting every schema.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="workspaces")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("workspace membership")
+        verbose_name_plural = _("workspace memberships")
+        constraints = [models.UniqueConstraint("user", "tenant", name="membership_user_tenant_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} @ {self.tenant_id}"
+
+
+class LoginHandover(models.Model):
+    """A single-use, short-lived login hand-over from the public site to a tenant host."""
+
+    key_hash = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"handover {self.pk}"

@@ -1,0 +1,21 @@
+"""Reads of the public schema."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q, QuerySet
+
+from tenants.models import Tenant, TenantStatus, WorkspaceMembership
+
+
+def workspaces_for_email(*, email: str) -> QuerySet[WorkspaceMembership]:
+    """The active workspaces of the user with this email (not suspended)."""
+    return (
+        WorkspaceMembership.objects.select_related("tenant")
+        .filter(user__email__iexact=email, user__is_active=True, is_active=True)
+        .exclude(tenant__status=TenantStatus.SUSPENDED)
+        .order_by("tenant__name")
+    )
+
+
+def tenant_list_with_member_counts() -> QuerySet[Tenant]:
+    return Tenant.objects.annotate(member_count=Count("memberships", filter=Q(memberships__is_active=True)))

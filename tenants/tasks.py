@@ -1,0 +1,35 @@
+"""Celery entry points of the tenancy layer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.mail import send_mail
+from django.db import connection
+from django_tenants.utils import get_public_schema_name
+from tenant_schemas_celery.task import TenantTask
+
+from saas.celery import app
+from tenants.services import login_handovers_purge
+
+
+class TenantOnlyTask(TenantTask):
+    """Base for tasks that touch tenant data: refuses to run in the `public` schema."""
+
+    abstract = True
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if connection.schema_name == get_public_schema_name():
+            raise RuntimeError(f"Task {self.name} needs a tenant and was sent without one.")
+        return super().__call__(*args, **kwargs)
+
+
+@app.task(name="tenants.tasks.mail_send_task", autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def mail_send_task(to: list[str], subject: str, body: str) -> int:
+    """Send one already-rendered plain-text email."""
+    return send_mail(subject, body, None, to)
+
+
+@app.task(name="tenants.tasks.login_handovers_purge_task")
+def login_handovers_purge_task() -> int:
+    return login_handovers_purge()
