@@ -1,35 +1,64 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from tenants.services import EMAIL_MAX, NAME_MAX, ORGANIZATION_MAX, PASSWORD_MAX
+from frontend.forms import form_add_service_errors
+from tenants.services import EMAIL_MAX, NAME_MAX, ORGANIZATION_MAX, PASSWORD_MAX, SIGNUP_FIELDS, signup_clean
 from tenants.validators import SUBDOMAIN_MAX
 
 
 class SignupForm(forms.Form):
-    """Field widgets and labels only; every rule is checked by tenants.services.signup_clean."""
+    """Labels and widgets only: every rule lives in tenants.services.signup_clean, run by clean()."""
 
-    organization = forms.CharField(label=_("Organisation name"), max_length=ORGANIZATION_MAX)
+    organization = forms.CharField(
+        label=_("Organisation name"),
+        required=False,
+        widget=forms.TextInput(attrs={"maxlength": ORGANIZATION_MAX, "required": True}),
+    )
     subdomain = forms.CharField(
         label=_("Subdomain"),
-        max_length=SUBDOMAIN_MAX,
+        required=False,
         help_text=_("3-40 lowercase letters, digits or hyphens. Your workspace address."),
         widget=forms.TextInput(
-            attrs={"autocapitalize": "none", "spellcheck": "false", "pattern": "[a-z0-9-]{3,40}"}
+            attrs={
+                "maxlength": SUBDOMAIN_MAX,
+                "required": True,
+                "autocapitalize": "none",
+                "spellcheck": "false",
+            }
         ),
     )
-    name = forms.CharField(label=_("Your name"), max_length=NAME_MAX)
-    email = forms.EmailField(
-        label=_("Work email"), max_length=EMAIL_MAX, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    name = forms.CharField(
+        label=_("Your name"),
+        required=False,
+        widget=forms.TextInput(attrs={"maxlength": NAME_MAX, "required": True, "autocomplete": "name"}),
+    )
+    email = forms.CharField(
+        label=_("Work email"),
+        required=False,
+        widget=forms.EmailInput(attrs={"maxlength": EMAIL_MAX, "required": True, "autocomplete": "email"}),
     )
     password = forms.CharField(
         label=_("Password"),
-        max_length=PASSWORD_MAX,
+        required=False,
         strip=False,
         help_text=_("At least 10 characters; not a common or all-numeric password."),
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        widget=forms.PasswordInput(
+            attrs={"maxlength": PASSWORD_MAX, "required": True, "autocomplete": "new-password"}
+        ),
     )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        try:
+            return signup_clean(**{field: data.get(field, "") for field in SIGNUP_FIELDS})
+        except ValidationError as exc:
+            form_add_service_errors(self, exc)
+            return data
 
 
 class FindWorkspacesForm(forms.Form):

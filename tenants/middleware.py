@@ -31,6 +31,12 @@ def public_page(request: HttpRequest, template: str, status: int, context: dict[
     return response
 
 
+def render_page(request: HttpRequest, template: str, context: dict[str, object], status: int) -> HttpResponse:
+    response = TemplateResponse(request, template, context, status=status)
+    response.render()
+    return response
+
+
 def wants_json(request: HttpRequest) -> bool:
     return request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", "")
 
@@ -92,5 +98,5 @@ class TenantStatusMiddleware:
             message = _("This workspace is read-only: changes are not possible right now.")
             if wants_json(request):
                 return JsonResponse({"detail": message}, status=403)
-            return TemplateResponse(request, "tenant/read_only.html", {"message": message}, status=403)
+            return render_page(request, "tenant/read_only.html", {"message": message}, status=403)
         return self.get_response(request)

@@ -26,6 +26,7 @@ NAME_MAX = 150
 EMAIL_MAX = 254
 PASSWORD_MAX = 128
 HANDOVER_TTL = timedelta(seconds=60)
+SIGNUP_FIELDS = ("organization", "subdomain", "name", "email", "password")
 
 
 @dataclass(frozen=True)

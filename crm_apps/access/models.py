@@ -20,8 +20,15 @@ def validate_timezone(value: str) -> None:
 class Member(models.Model):
     """A global user's membership of this tenant. Without an active Member, a user is a stranger here."""
 
+    # No database-level FK into `public`: such a constraint makes every tenant migration lock the
+    # shared users table (concurrent signups deadlocked on it). Users are deactivated, never deleted,
+    # and Django must not look for members in `public` when a user row is deleted: DO_NOTHING.
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("user")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        verbose_name=_("user"),
+        db_constraint=False,
     )
     is_admin = models.BooleanField(_("administrator"), default=False)
     active = models.BooleanField(_("active"), default=True)

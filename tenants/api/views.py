@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -10,9 +11,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from tenants.services import tenant_signup
-
-SIGNUP_FIELDS = ("organization", "subdomain", "name", "email", "password")
+from tenants.services import SIGNUP_FIELDS, tenant_signup
 
 
 class SignupView(APIView):
@@ -30,10 +29,11 @@ class SignupView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        data = request.data if isinstance(request.data, dict) else {}
         if not isinstance(request.data, dict):
-            return Response({"non_field_errors": ["Send a JSON object."]}, status=status.HTTP_400_BAD_REQUEST)
-        result = tenant_signup(**{field: data.get(field) for field in SIGNUP_FIELDS})
+            return Response(
+                {"non_field_errors": [_("Send a JSON object.")]}, status=status.HTTP_400_BAD_REQUEST
+            )
+        result = tenant_signup(**{field: request.data.get(field) for field in SIGNUP_FIELDS})
         return Response(
             {"tenant": result.tenant.schema_name, "url": result.url}, status=status.HTTP_201_CREATED
         )

@@ -1,0 +1,153 @@
+"""Shared fixtures: two session-wide tenants, members, host-bound clients, committed-data helpers.
+
+Most tests run inside a transaction that is rolled back (pytest-django's `db`). Tenant schemas
+are costly to create, so `alpha` and `beta` are created once per test session and shared.
+Tests that need data visible to other connections (threads, a live server, a Celery worker)
+use `committed` and clean up what they create.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django_tenants.utils import schema_context
+
+from crm_apps.access.models import Member
+from crm_apps.access.services import member_create
+from tenants.models import Tenant, User
+from tenants.services import tenant_delete, tenant_provision
+
+TEST_PASSWORD = "correct-horse-battery-9"
+SHARED_TENANTS = {"alpha": "Alpha Ltd", "beta": "Beta GmbH"}
+_counter = itertools.count()
+
+
+def host_of(tenant: Tenant | None) -> str:
+    return f"{tenant.schema_name}.localhost" if tenant else "localhost"
+
+
+def make_user(email: str | None = None, name: str = "Test Person") -> User:
+    email = email or f"user{next(_counter)}-{uuid.uuid4().hex[:6]}@example.com"
+    return User.objects.create_user(email, TEST_PASSWORD, name=name)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        for slug, name in SHARED_TENANTS.items():
+            if not Tenant.objects.filter(schema_name=slug).exists():
+                admin = make_user(f"admin@{slug}.example.com", name=f"{name} Admin")
+                tenant_provision(slug=slug, name=name, admin=admin)
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _public_schema_between_tests() -> Iterator[None]:
+    """Requests switch the connection's schema; every test starts and ends in `public`."""
+    connection.set_schema_to_public()
+    yield
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def tenant_a(db: None) -> Tenant:
+    return Tenant.objects.get(schema_name="alpha")
+
+
+@pytest.fixture
+def tenant_b(db: None) -> Tenant:
+    return Tenant.objects.get(schema_name="beta")
+
+
+@pytest.fixture
+def member() -> Callable[..., Member]:
+    """member(tenant, is_admin=False, email=None, active=True) -> a new Member of that tenant."""
+
+    def make(
+        tenant: Tenant, *, is_admin: bool = False, email: str | None = None, active: bool = True
+    ) -> Member:
+        user = User.objects.filter(email=email).first() if email else None
+        user = user or make_user(email)
+        with schema_context(tenant.schema_name):
+            m = member_create(tenant=tenant, user=user, is_admin=is_admin)
+            if not active:
+                Member.objects.filter(pk=m.pk).update(active=False)
+                m.refresh_from_db()
+        return m
+
+    return make
+
+
+@pytest.fixture
+def admin_of() -> Callable[[Tenant], Member]:
+    def get(tenant: Tenant) -> Member:
+        with schema_context(tenant.schema_name):
+            return Member.objects.select_related("user").filter(is_admin=True).order_by("id").first()  # type: ignore[return-value]
+
+    return get
+
+
+@pytest.fixture
+def client_for() -> Callable[..., Client]:
+    """client_for(tenant, member=None) -> a test client on the tenant's host, signed in as `member`."""
+
+    def make(tenant: Tenant | None, member: Member | None = None, **kwargs: Any) -> Client:
+        client = Client(HTTP_HOST=host_of(tenant), **kwargs)
+        if member is not None and tenant is not None:
+            with schema_context(tenant.schema_name):
+                client.force_login(member.user, backend="tenants.auth.EmailBackend")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def public_client(db: None) -> Client:
+    return Client(HTTP_HOST="localhost")
+
+
+class CommittedData:
+    """Creates tenants and users outside the test transaction and removes them afterwards."""
+
+    def __init__(self) -> None:
+        self.slugs: list[str] = []
+        self.emails: list[str] = []
+
+    def slug(self, prefix: str = "t") -> str:
+        value = f"{prefix}-{uuid.uuid4().hex[:10]}"
+        self.slugs.append(value)
+        return value
+
+    def email(self) -> str:
+        value = f"c{uuid.uuid4().hex[:10]}@example.com"
+        self.emails.append(value)
+        return value
+
+    def cleanup(self) -> None:
+        connection.set_schema_to_public()
+        for slug in self.slugs:
+            tenant = Tenant.objects.filter(schema_name=slug).first()
+            if tenant is not None:
+                tenant_delete(tenant=tenant, drop_schema=True)
+            with connection.cursor() as cursor:
+                cursor.execute(f'DROP SCHEMA IF EXISTS "{slug}" CASCADE')
+        User.objects.filter(email__in=self.emails).delete()
+
+
+@pytest.fixture
+def committed(django_db_setup: None, django_db_blocker: Any) -> Iterator[CommittedData]:
+    """Autocommit database access for tests whose data must be seen by other connections."""
+    data = CommittedData()
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        try:
+            yield data
+        finally:
+            data.cleanup()

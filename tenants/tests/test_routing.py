@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import pytest
+
+from tenants.models import TenantStatus
+from tenants.services import tenant_set_status
+
+pytestmark = pytest.mark.django_db
+
+
+def test_bare_domain_serves_the_public_site(public_client):
+    response = public_client.get("/")
+
+    assert response.status_code == 200
+    assert b"Create your workspace" in response.content
+
+
+def test_unknown_subdomain_gets_the_public_404_page(client_for, tenant_a):
+    from django.test import Client
+
+    response = Client(HTTP_HOST="nobody-here.localhost").get("/")
+
+    assert response.status_code == 404
+    assert b"Workspace not found" in response.content
+    assert b"Alpha" not in response.content
+
+
+def test_unknown_subdomain_api_gets_json_404():
+    from django.test import Client
+
+    response = Client(HTTP_HOST="nobody-here.localhost").get("/api/v1/me")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "No workspace at this address."}
+
+
+def test_foreign_host_is_refused_with_public_404():
+    from django.test import Client
+
+    response = Client(HTTP_HOST="alpha.evil.example").get("/")
+
+    assert response.status_code == 404
+
+
+def test_tenant_host_redirects_anonymous_visitors_to_sign_in(client_for, tenant_a):
+    response = client_for(tenant_a).get("/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_suspended_tenant_shows_a_clear_page(client_for, tenant_a, admin_of):
+    tenant_set_status(tenant=tenant_a, status=TenantStatus.SUSPENDED)
+
+    response = client_for(tenant_a, admin_of(tenant_a)).get("/")
+
+    assert response.status_code == 403
+    assert b"This workspace is suspended" in response.content
+
+
+def test_read_only_tenant_refuses_writes_but_serves_reads(client_for, tenant_a, admin_of):
+    tenant_set_status(tenant=tenant_a, status=TenantStatus.READ_ONLY)
+    client = client_for(tenant_a, admin_of(tenant_a))
+
+    read = client.get("/")
+    write = client.post("/settings/api-tokens/", {"name": "x"})
+
+    assert read.status_code == 200
+    assert write.status_code == 403
+    assert b"read-only" in write.content
+
+
+def test_health_endpoints_answer_on_any_host():
+    from django.test import Client
+
+    for host in ("localhost", "alpha.localhost", "10.1.2.3", "unknown.example"):
+        client = Client(HTTP_HOST=host)
+        assert client.get("/healthz").json() == {"status": "ok"}
+        ready = client.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.json() == {"status": "ok", "database": "ok", "redis": "ok"}

@@ -1,0 +1,275 @@
+from __future__ import annotations
+
+import threading
+from urllib.parse import urlparse
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django_tenants.utils import schema_context, schema_exists
+
+from crm_apps.access.models import Member
+from tenants.models import Domain, Tenant, User, WorkspaceMembership
+from tenants.services import tenant_signup
+
+pytestmark = pytest.mark.django_db
+
+GOOD = {
+    "organization": "Acme Corp",
+    "subdomain": "acme-corp",
+    "name": "Ada Lovelace",
+    "email": "Ada@Example.com",
+    "password": "analytical-engine-1843",
+}
+
+
+def api_signup(client: Client, **overrides: object):
+    return client.post("/api/v1/signup", {**GOOD, **overrides}, content_type="application/json")
+
+
+def test_api_signup_creates_tenant_schema_domain_and_admin(public_client):
+    response = api_signup(public_client)
+
+    assert response.status_code == 201
+    assert response.json() == {"tenant": "acme-corp", "url": "http://acme-corp.localhost:8000/"}
+    tenant = Tenant.objects.get(schema_name="acme-corp")
+    assert tenant.name == "Acme Corp"
+    assert Domain.objects.get(tenant=tenant).domain == "acme-corp.localhost"
+    assert schema_exists("acme-corp")
+    user = User.objects.get(email="ada@example.com")
+    assert user.name == "Ada Lovelace"
+    with schema_context("acme-corp"):
+        admin = Member.objects.get()
+        assert (admin.user_id, admin.is_admin, admin.active) == (user.pk, True, True)
+    assert WorkspaceMembership.objects.filter(user=user, tenant=tenant, is_active=True).exists()
+
+
+def test_html_signup_lands_signed_in_on_the_new_tenant_home(public_client):
+    response = public_client.post("/signup/", GOOD)
+
+    assert response.status_code == 302
+    target = urlparse(response["Location"])
+    assert target.netloc == "acme-corp.localhost:8000"
+    assert target.path.startswith("/auth/handover/")
+    tenant_client = Client(HTTP_HOST="acme-corp.localhost")
+    landed = tenant_client.get(target.path, follow=True)
+    assert landed.status_code == 200
+    assert landed.redirect_chain[-1][0] == "/"
+    assert "Hello, Ada" in landed.content.decode()
+
+
+def test_handover_link_works_only_once(public_client):
+    target = urlparse(public_client.post("/signup/", GOOD)["Location"])
+    first = Client(HTTP_HOST="acme-corp.localhost")
+    second = Client(HTTP_HOST="acme-corp.localhost")
+
+    assert first.get(target.path)["Location"] == "/"
+    assert second.get(target.path)["Location"] == "/accounts/login/"
+    assert second.get("/")["Location"].startswith("/accounts/login/")
+
+
+def test_handover_link_is_refused_on_another_tenant(public_client, tenant_b):
+    target = urlparse(public_client.post("/signup/", GOOD)["Location"])
+
+    response = Client(HTTP_HOST="beta.localhost").get(target.path)
+
+    assert response["Location"] == "/accounts/login/"
+
+
+@pytest.mark.parametrize(
+    ("subdomain", "message"),
+    [
+        ("ab", "between 3 and 40"),
+        ("a" * 41, "between 3 and 40"),
+        ("-acme", "do not start or end with a hyphen"),
+        ("acme-", "do not start or end with a hyphen"),
+        ("Acme_Corp", "Use only lowercase letters"),
+        ("acme.corp", "Use only lowercase letters"),
+        ("acme corp", "Use only lowercase letters"),
+        ("xn--acme", "third and fourth"),
+        ("ünicode", "Use only lowercase letters"),
+        ("", "This field is required."),
+    ],
+)
+def test_subdomain_rules(public_client, subdomain, message):
+    response = api_signup(public_client, subdomain=subdomain)
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["subdomain"]
+    assert message in response.json()["subdomain"][0]
+    assert Tenant.objects.count() == 2  # only the shared test tenants
+
+
+def test_uppercase_subdomain_is_lowercased(public_client):
+    assert api_signup(public_client, subdomain="ACME-Corp").json()["tenant"] == "acme-corp"
+
+
+@pytest.mark.parametrize(
+    "reserved",
+    [
+        "www",
+        "api",
+        "admin",
+        "app",
+        "static",
+        "media",
+        "mail",
+        "ftp",
+        "public",
+        "root",
+        "support",
+        "help",
+        "status",
+        "billing",
+        "partners",
+        "marketplace",
+    ],
+)
+def test_reserved_subdomains_are_refused(public_client, reserved):
+    response = api_signup(public_client, subdomain=reserved)
+
+    assert response.status_code == 400
+    assert response.json() == {"subdomain": ["This subdomain is reserved. Please choose another."]}
+
+
+def test_taken_subdomain_is_refused(public_client, tenant_a):
+    response = api_signup(public_client, subdomain="alpha")
+
+    assert response.status_code == 400
+    assert response.json() == {"subdomain": ["This subdomain is already taken."]}
+
+
+@pytest.mark.parametrize("email", ["not-an-email", "a@", "@b.com", "a b@c.com", "a@b", "<script>@x.com"])
+def test_bad_emails_are_refused(public_client, email):
+    response = api_signup(public_client, email=email)
+
+    assert response.status_code == 400
+    assert response.json() == {"email": ["Enter a valid email address."]}
+    assert not Tenant.objects.filter(schema_name="acme-corp").exists()
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("short1", "too short"),
+        ("password123", "too common"),
+        ("1234567890123", "entirely numeric"),
+        ("ada@example.com", "too similar"),
+    ],
+)
+def test_weak_passwords_are_refused(public_client, password, message):
+    response = api_signup(public_client, password=password)
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["password"]
+    assert any(message in m for m in response.json()["password"])
+    assert not User.objects.filter(email="ada@example.com").exists()
+
+
+@pytest.mark.parametrize("field", ["organization", "subdomain", "name", "email", "password"])
+def test_ten_thousand_character_fields_get_a_field_error(public_client, field):
+    response = api_signup(public_client, **{field: "x" * 10_000})
+
+    assert response.status_code == 400
+    assert field in response.json()
+    assert not Tenant.objects.filter(schema_name="acme-corp").exists()
+
+
+def test_html_form_shows_field_errors_and_keeps_nothing(public_client):
+    response = public_client.post("/signup/", {**GOOD, "subdomain": "admin", "email": "nope"})
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "This subdomain is reserved" in html
+    assert "Enter a valid email address." in html
+    assert not User.objects.filter(email="ada@example.com").exists()
+
+
+def test_missing_fields_and_non_object_bodies_are_400(public_client):
+    empty = public_client.post("/api/v1/signup", {}, content_type="application/json")
+    listed = public_client.post("/api/v1/signup", [1, 2], content_type="application/json")
+    broken = public_client.post("/api/v1/signup", "{not json", content_type="application/json")
+
+    assert empty.status_code == 400
+    assert set(empty.json()) == {"organization", "subdomain", "name", "email", "password"}
+    assert listed.status_code == 400
+    assert broken.status_code == 400
+
+
+def test_markup_in_organisation_name_is_shown_escaped(public_client):
+    target = urlparse(
+        public_client.post("/signup/", {**GOOD, "organization": "<b>Evil</b><script>x()</script>"})[
+            "Location"
+        ]
+    )
+    client = Client(HTTP_HOST="acme-corp.localhost")
+    page = client.get(target.path, follow=True).content.decode()
+
+    assert "<script>x()</script>" not in page
+    assert "&lt;b&gt;Evil&lt;/b&gt;&lt;script&gt;x()&lt;/script&gt;" in page
+
+
+def test_existing_user_signs_up_another_workspace_with_own_password(public_client, tenant_a, admin_of):
+    admin = admin_of(tenant_a)
+
+    wrong = api_signup(public_client, email=admin.user.email.upper(), password="not-the-password-1")
+    right = api_signup(public_client, email=admin.user.email.upper(), password="correct-horse-battery-9")
+
+    assert wrong.status_code == 400
+    assert list(wrong.json()) == ["password"]
+    assert right.status_code == 201
+    assert User.objects.filter(email__iexact=admin.user.email).count() == 1
+
+
+def test_failed_provisioning_leaves_no_tenant_user_or_schema(public_client, monkeypatch):
+    import crm_apps.access.services as access_services
+
+    def boom(**kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(access_services, "member_create", boom)
+
+    with pytest.raises(RuntimeError):
+        tenant_signup(**GOOD)
+
+    assert not Tenant.objects.filter(schema_name="acme-corp").exists()
+    assert not User.objects.filter(email="ada@example.com").exists()
+    assert not schema_exists("acme-corp")
+
+
+def test_two_concurrent_signups_for_one_subdomain_exactly_one_wins(committed):
+    slug = committed.slug("race")
+    emails = [committed.email(), committed.email()]
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def attempt(email: str) -> None:
+        from django.core.exceptions import ValidationError
+        from django.db import connections
+
+        barrier.wait()
+        try:
+            tenant_signup(
+                organization="Race", subdomain=slug, name="Racer", email=email, password=GOOD["password"]
+            )
+            outcomes.append("won")
+        except ValidationError as exc:
+            outcomes.append(f"lost:{exc.message_dict}")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=attempt, args=(e,)) for e in emails]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert sorted(o.split(":")[0] for o in outcomes) == ["lost", "won"]
+    assert "This subdomain is already taken." in next(o for o in outcomes if o.startswith("lost"))
+    connection.set_schema_to_public()
+    assert Tenant.objects.filter(schema_name=slug).count() == 1
+    assert Domain.objects.filter(domain=f"{slug}.localhost").count() == 1
+    assert User.objects.filter(email__in=emails).count() == 1
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_namespace WHERE nspname LIKE %s", [f"{slug}%"])
+        assert cursor.fetchone() == (1,)
