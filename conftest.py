@@ -56,6 +56,20 @@ def _public_schema_between_tests() -> Iterator[None]:
     connection.set_schema_to_public()
 
 
+@pytest.fixture(autouse=True)
+def _clean_cache() -> Iterator[None]:
+    """Cache entries live in Redis, outside the rolled-back transaction: drop this worker's keys."""
+    yield
+    from django.conf import settings
+    from django.core.cache import cache
+
+    client = cache._cache.get_client()  # type: ignore[attr-defined]
+    prefix = settings.CACHES["default"]["KEY_PREFIX"]
+    keys = list(client.scan_iter(match=f"*:{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
 @pytest.fixture
 def tenant_a(db: None) -> Tenant:
     return Tenant.objects.get(schema_name="alpha")

@@ -57,6 +57,8 @@ TRUST_X_FORWARDED_HOST = _bool("TRUST_X_FORWARDED_HOST", default=False)
 MEDIA_ROOT = _str("MEDIA_ROOT", str(DATA_DIR / "media"))
 STATIC_ROOT = _str("STATIC_ROOT", str(DATA_DIR / "static"))
 CELERY_TASK_ALWAYS_EAGER = _bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Set by pytest-xdist in each test worker; keeps parallel test workers' cache keys apart.
+TEST_WORKER = _str("PYTEST_XDIST_WORKER", "main")
 
 
 def secret_key() -> str:

@@ -75,12 +75,33 @@ class InviteForm(forms.Form):
 
 
 class AcceptInvitationForm(forms.Form):
-    name = forms.CharField(label=_("Your name"), max_length=150)
+    """New account: name and password. Rules live in access.services.invitation_accept."""
+
+    name = forms.CharField(
+        label=_("Your name"),
+        required=False,
+        widget=forms.TextInput(attrs={"maxlength": 150, "required": True}),
+    )
     password = forms.CharField(
         label=_("Choose a password"),
-        max_length=128,
+        required=False,
         strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        widget=forms.PasswordInput(
+            attrs={"autocomplete": "new-password", "maxlength": 128, "required": True}
+        ),
+    )
+
+
+class AcceptInvitationExistingForm(forms.Form):
+    """Existing account: its password proves who accepts."""
+
+    password = forms.CharField(
+        label=_("Your password"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(
+            attrs={"autocomplete": "current-password", "maxlength": 128, "required": True}
+        ),
     )
 
 

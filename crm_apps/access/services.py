@@ -13,6 +13,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_tenants.utils import get_public_schema_name
 
 from crm_apps.access.models import ApiToken, Invitation, Member, validate_timezone
 from tenants.models import Tenant, User, WorkspaceMembership, normalize_email
@@ -27,9 +28,11 @@ def _hash(key: str) -> str:
 
 def _current_tenant() -> Tenant:
     tenant = connection.tenant
-    if not isinstance(tenant, Tenant):
+    if isinstance(tenant, Tenant):
+        return tenant
+    if connection.schema_name == get_public_schema_name():
         raise RuntimeError("Member services run inside a tenant schema.")
-    return tenant
+    return Tenant.objects.get(schema_name=connection.schema_name)
 
 
 def _directory_sync(*, tenant: Tenant, user: User, active: bool) -> None:
@@ -167,41 +170,46 @@ def invitation_get_pending(*, key: str) -> Invitation | None:
     return invitation
 
 
-@transaction.atomic
-def invitation_accept(*, key: str, user: User | None, name: str = "", password: str = "") -> Member:
-    """Join through an invitation, as the signed-in `user` or as a new account (name + password).
+def _new_account_errors(*, email: str, name: str, password: str) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if not name:
+        errors["name"] = [_("This field is required.")]
+    elif len(name) > 150:
+        errors["name"] = [_("Ensure this value has at most %(max)d characters.") % {"max": 150}]
+    if not password:
+        errors["password"] = [_("This field is required.")]
+    elif len(password) > 128:
+        errors["password"] = [_("Ensure this value has at most %(max)d characters.") % {"max": 128}]
+    else:
+        try:
+            validate_password(password, User(email=email, name=name))
+        except ValidationError as exc:
+            errors["password"] = list(exc.messages)
+    return errors
 
-    The invitation is locked so it is used once; the account must match the invited address.
+
+@transaction.atomic
+def invitation_accept(*, key: str, password: str, name: str = "") -> Member:
+    """Join through an invitation, used once.
+
+    The invited address decides the account: an existing identity proves itself with its password,
+    a new one is created with `name` and `password`.
     """
     invitation = Invitation.objects.select_for_update().filter(key_hash=_hash(key)).first()
     if invitation is None or not invitation.is_pending:
         raise ValidationError(_("This invitation is no longer valid."))
-    if user is None:
-        if User.objects.filter(email__iexact=invitation.email).exists():
-            raise ValidationError(_("An account with this email exists: sign in to accept the invitation."))
-        errors: dict[str, list[str]] = {}
+    user = User.objects.filter(email__iexact=invitation.email).first()
+    if user is not None:
+        if not password or len(password) > 128 or not user.check_password(password) or not user.is_active:
+            raise ValidationError(
+                {"password": [_("Wrong password for %(email)s.") % {"email": invitation.email}]}
+            )
+    else:
         name = (name or "").strip()
-        if not name:
-            errors["name"] = [_("This field is required.")]
-        elif len(name) > 150:
-            errors["name"] = [_("Ensure this value has at most %(max)d characters.") % {"max": 150}]
-        if not password:
-            errors["password"] = [_("This field is required.")]
-        elif len(password) > 128:
-            errors["password"] = [_("Ensure this value has at most %(max)d characters.") % {"max": 128}]
-        else:
-            try:
-                validate_password(password, User(email=invitation.email, name=name))
-            except ValidationError as exc:
-                errors["password"] = list(exc.messages)
+        errors = _new_account_errors(email=invitation.email, name=name, password=password or "")
         if errors:
             raise ValidationError(errors)
         user = User.objects.create_user(invitation.email, password, name=name)
-    elif normalize_email(user.email) != invitation.email:
-        raise ValidationError(
-            _("This invitation was sent to %(email)s; sign in with that address to accept it.")
-            % {"email": invitation.email}
-        )
     member = member_create(tenant=_current_tenant(), user=user, is_admin=invitation.is_admin)
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = member

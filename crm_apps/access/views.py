@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm_apps.access.forms import (
+    AcceptInvitationExistingForm,
     AcceptInvitationForm,
     ApiTokenForm,
     InviteForm,
@@ -45,6 +46,7 @@ from crm_apps.access.services import (
 )
 from frontend.forms import form_add_service_errors
 from tenants.mail import mail_enqueue
+from tenants.models import User
 from tenants.services import handover_consume
 
 LOGIN_FAILURE_LIMIT = 10
@@ -215,41 +217,29 @@ def invitation_revoke_view(request: HttpRequest, invitation_id: int) -> HttpResp
 
 
 def invitation_accept_view(request: HttpRequest, key: str) -> HttpResponse:
-    """Join a workspace from an emailed link, with a new account or the signed-in existing one."""
+    """Join a workspace from an emailed link: a new account, or an existing one with its password."""
     invitation = invitation_get_pending(key=key)
     if invitation is None:
         return render(request, "access/invitation_invalid.html", status=404)
-    from tenants.models import User
-
     has_account = User.objects.filter(email__iexact=invitation.email).exists()
-    user = request.user if request.user.is_authenticated else None
-    form = AcceptInvitationForm(request.POST or None) if not has_account else None
-    if request.method == "POST":
-        if has_account and user is None:
-            # Signed-in users of another tenant are anonymous here; ask them to sign in first.
-            return redirect(f"{reverse('access:login')}?next={request.path}")
-        if form is None or form.is_valid():
-            try:
-                member = invitation_accept(
-                    key=key,
-                    user=user,
-                    name=form.cleaned_data["name"] if form else "",
-                    password=form.cleaned_data["password"] if form else "",
-                )
-            except ValidationError as exc:
-                if form is not None:
-                    form_add_service_errors(form, exc)
-                else:
-                    for message in exc.messages:
-                        messages.error(request, message)
-            else:
-                login(request, member.user, backend="tenants.auth.EmailBackend")
-                messages.success(request, _("Welcome to %(workspace)s!") % {"workspace": request.tenant.name})  # type: ignore[attr-defined]
-                return redirect("home")
+    form_class = AcceptInvitationExistingForm if has_account else AcceptInvitationForm
+    form = form_class(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            member = invitation_accept(
+                key=key, password=form.cleaned_data["password"], name=form.cleaned_data.get("name", "")
+            )
+        except ValidationError as exc:
+            form_add_service_errors(form, exc)
+        else:
+            login(request, member.user, backend="tenants.auth.EmailBackend")
+            workspace = request.tenant.name  # type: ignore[attr-defined]
+            messages.success(request, _("Welcome to %(workspace)s!") % {"workspace": workspace})
+            return redirect("home")
     return render(
         request,
         "access/invitation_accept.html",
-        {"invitation": invitation, "form": form, "has_account": has_account, "signed_in_user": user},
+        {"invitation": invitation, "form": form, "has_account": has_account},
     )
 
 

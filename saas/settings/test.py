@@ -2,6 +2,10 @@
 
 from saas.settings import *
 
+from saas import env
+
+# Parallel test workers share one Redis: give each its own key prefix (tenants share names).
+CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": f"test-{env.TEST_WORKER}"}}  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = True

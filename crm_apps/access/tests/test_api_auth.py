@@ -1,0 +1,188 @@
+from __future__ import annotations
+
+import pytest
+from django_tenants.utils import schema_context
+
+from conftest import TEST_PASSWORD
+from crm_apps.access.models import ApiToken
+
+pytestmark = pytest.mark.django_db
+
+
+def obtain(client, email, password=TEST_PASSWORD):
+    return client.post(
+        "/api/v1/auth/token", {"email": email, "password": password}, content_type="application/json"
+    )
+
+
+def test_member_obtains_a_token_and_reads_me(client_for, tenant_a, member):
+    m = member(tenant_a, email="kim@example.com")
+    client = client_for(tenant_a)
+
+    created = obtain(client, "KIM@example.com")
+    me = client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Token {created.json()['token']}")
+
+    assert created.status_code == 201
+    assert me.status_code == 200
+    assert me.json() == {
+        "id": m.pk,
+        "email": "kim@example.com",
+        "name": "Test Person",
+        "is_admin": False,
+        "active": True,
+        "language": "en",
+        "timezone": "UTC",
+        "joined_at": me.json()["joined_at"],
+        "tenant": {"slug": "alpha", "name": "Alpha Ltd"},
+    }
+
+
+def test_token_is_stored_only_as_a_hash(client_for, tenant_a, member):
+    member(tenant_a, email="kim@example.com")
+
+    key = obtain(client_for(tenant_a), "kim@example.com").json()["token"]
+
+    with schema_context("alpha"):
+        token = ApiToken.objects.get()
+        assert key not in (token.key_hash, token.prefix)
+        assert token.prefix == key[:8]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"email": "kim@example.com", "password": "wrong-password-1"},
+        {"email": "nobody@example.com", "password": TEST_PASSWORD},
+    ],
+)
+def test_wrong_credentials_are_400_without_saying_which(client_for, tenant_a, member, body):
+    member(tenant_a, email="kim@example.com")
+
+    response = client_for(tenant_a).post("/api/v1/auth/token", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "non_field_errors": ["Wrong email or password, or no access to this workspace."]
+    }
+    with schema_context("alpha"):
+        assert not ApiToken.objects.exists()
+
+
+def test_bad_token_request_bodies_are_field_errors(client_for, tenant_a):
+    client = client_for(tenant_a)
+
+    response = client.post("/api/v1/auth/token", {"email": "x" * 10_000}, content_type="application/json")
+
+    assert response.status_code == 400
+    assert set(response.json()) == {"email", "password"}
+
+
+def test_member_of_another_tenant_cannot_obtain_a_token_here(client_for, tenant_a, tenant_b, member):
+    member(tenant_b, email="bea@example.com")
+
+    response = obtain(client_for(tenant_a), "bea@example.com")
+
+    assert response.status_code == 400
+
+
+def test_deactivated_member_cannot_obtain_or_use_tokens(client_for, tenant_a, member, admin_of):
+    from crm_apps.access.services import member_deactivate
+
+    m = member(tenant_a, email="kim@example.com")
+    client = client_for(tenant_a)
+    key = obtain(client, "kim@example.com").json()["token"]
+    with schema_context("alpha"):
+        member_deactivate(actor=admin_of(tenant_a), member=m)
+
+    assert client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Token {key}").status_code == 401
+    assert obtain(client, "kim@example.com").status_code == 400
+
+
+def test_token_of_tenant_a_is_401_on_tenant_b_and_on_the_public_host(client_for, tenant_a, tenant_b, member):
+    user_email = "both@example.com"
+    member(tenant_a, email=user_email)
+    member(tenant_b, email=user_email)
+    key = obtain(client_for(tenant_a), user_email).json()["token"]
+
+    on_b = client_for(tenant_b).get("/api/v1/me", HTTP_AUTHORIZATION=f"Token {key}")
+    on_public = client_for(None).get("/api/v1/me", HTTP_AUTHORIZATION=f"Token {key}")
+
+    assert on_b.status_code == 401
+    assert on_public.status_code == 404  # the public host has no such endpoint at all
+
+
+def test_list_and_revoke_own_tokens(client_for, tenant_a, member):
+    member(tenant_a, email="kim@example.com")
+    client = client_for(tenant_a)
+    first = obtain(client, "kim@example.com").json()
+    second = obtain(client, "kim@example.com").json()
+    auth = {"HTTP_AUTHORIZATION": f"Token {first['token']}"}
+
+    listed = client.get("/api/v1/auth/tokens", **auth)
+    revoked = client.delete(f"/api/v1/auth/tokens/{second['id']}", **auth)
+    again = client.delete(f"/api/v1/auth/tokens/{second['id']}", **auth)
+
+    assert [t["id"] for t in listed.json()] == [second["id"], first["id"]]
+    assert set(listed.json()[0]) == {"id", "name", "prefix", "created_at", "last_used_at"}
+    assert revoked.status_code == 204
+    assert again.status_code == 404
+    assert client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Token {second['token']}").status_code == 401
+
+
+def test_cannot_revoke_someone_elses_token(client_for, tenant_a, member):
+    member(tenant_a, email="kim@example.com")
+    member(tenant_a, email="lee@example.com")
+    client = client_for(tenant_a)
+    kim = obtain(client, "kim@example.com").json()
+    lee = obtain(client, "lee@example.com").json()
+
+    response = client.delete(f"/api/v1/auth/tokens/{lee['id']}", HTTP_AUTHORIZATION=f"Token {kim['token']}")
+
+    assert response.status_code == 404
+    assert client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Token {lee['token']}").status_code == 200
+
+
+@pytest.mark.parametrize("header", ["Token", "Token a b", "Token nonsense", "Bearer abc"])
+def test_malformed_or_unknown_tokens_are_401(client_for, tenant_a, header):
+    response = client_for(tenant_a).get("/api/v1/me", HTTP_AUTHORIZATION=header)
+
+    assert response.status_code == 401
+
+
+def test_session_of_tenant_a_is_anonymous_on_tenant_b(client_for, tenant_a, tenant_b, member):
+    m = member(tenant_a)
+    client = client_for(tenant_a, m)
+    session_cookie = client.cookies["sessionid"].value
+
+    from django.test import Client
+
+    other = Client(HTTP_HOST="beta.localhost")
+    other.cookies["sessionid"] = session_cookie
+
+    assert client.get("/api/v1/me").status_code == 200
+    assert other.get("/api/v1/me").status_code == 401
+    assert other.get("/")["Location"].startswith("/accounts/login/")
+
+
+def test_user_with_session_but_no_membership_here_is_anonymous(client_for, tenant_a, tenant_b, member):
+    """Even a valid session row in B's schema does not help a user who is not B's member."""
+    m = member(tenant_a)
+    client = client_for(tenant_b, None)
+    with schema_context("beta"):
+        client.force_login(m.user, backend="tenants.auth.EmailBackend")
+
+    assert client.get("/api/v1/me").status_code == 401
+    assert client.get("/")["Location"].startswith("/accounts/login/")
+
+
+def test_openapi_schema_is_served(client_for, tenant_a, member):
+    response = client_for(tenant_a, member(tenant_a)).get("/api/v1/schema/", HTTP_ACCEPT="application/json")
+
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    assert {
+        "/api/v1/auth/token",
+        "/api/v1/me",
+        "/api/v1/auth/tokens",
+        "/api/v1/auth/tokens/{token_id}",
+    } <= set(paths)
