@@ -38,14 +38,34 @@ def make_user(email: str | None = None, name: str = "Test Person") -> User:
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+def django_db_setup(
+    request: pytest.FixtureRequest,
+    django_test_environment: None,
+    django_db_blocker: Any,
+    django_db_keepdb: bool,
+    django_db_createdb: bool,
+    django_db_modify_db_settings: None,
+) -> Iterator[None]:
+    """Create the test database (always: tests with committed data need it too) and two tenants."""
+    from django.test.utils import setup_databases, teardown_databases
+
     with django_db_blocker.unblock():
+        db_cfg = setup_databases(
+            verbosity=request.config.option.verbose,
+            interactive=False,
+            keepdb=django_db_keepdb and not django_db_createdb,
+            aliases={"default"},
+        )
         connection.set_schema_to_public()
         for slug, name in SHARED_TENANTS.items():
             if not Tenant.objects.filter(schema_name=slug).exists():
                 admin = make_user(f"admin@{slug}.example.com", name=f"{name} Admin")
                 tenant_provision(slug=slug, name=name, admin=admin)
     yield
+    if not django_db_keepdb:
+        with django_db_blocker.unblock():
+            connection.set_schema_to_public()
+            teardown_databases(db_cfg, verbosity=request.config.option.verbose)
 
 
 @pytest.fixture(autouse=True)

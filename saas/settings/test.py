@@ -1,11 +1,10 @@
 """Test settings: the real services (PostgreSQL, Redis), a fast password hasher, emails kept in memory."""
 
+from saas import env
 from saas.settings import *
 
-from saas import env
-
 # Parallel test workers share one Redis: give each its own key prefix (tenants share names).
-CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": f"test-{env.TEST_WORKER}"}}  # noqa: F405
+CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": f"test-{env.TEST_WORKER}"}}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = True

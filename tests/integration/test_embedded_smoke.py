@@ -1,0 +1,130 @@
+"""The embedded default: with no DATABASE_URL/REDIS_URL, the runner starts PostgreSQL and Valkey itself."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from http.cookies import SimpleCookie
+from pathlib import Path
+from urllib.parse import urlencode, urlparse
+
+import pytest
+
+from tests.integration.helpers import free_port
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Browserless:
+    """A tiny HTTP client that talks to 127.0.0.1 but sends the Host header of any (sub)domain."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.cookies: dict[str, dict[str, str]] = {}
+
+    def request(self, method: str, host: str, path: str, form: dict[str, str] | None = None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        headers = {"Host": f"{host}:{self.port}"}
+        jar = self.cookies.get(host, {})
+        if jar:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in jar.items())
+        body = None
+        if form is not None:
+            body = urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            headers["Referer"] = f"http://{host}:{self.port}{path}"
+            headers["Origin"] = f"http://{host}:{self.port}"
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        content = response.read().decode()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            cookie = SimpleCookie(header)
+            for key, morsel in cookie.items():
+                self.cookies.setdefault(host, {})[key] = morsel.value
+        return response.status, response.headers, content
+
+
+def test_embedded_servers_migrate_signup_and_serve_the_new_tenant(tmp_path):
+    port = free_port()
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "PYTEST_XDIST_WORKER"}
+    }
+    env.update(
+        DATA_DIR=str(tmp_path / "data"),
+        PORT=str(port),
+        PUBLIC_PORT=str(port),
+        DEBUG="1",
+        DJANGO_SETTINGS_MODULE="saas.settings",
+    )
+    script = (
+        f"{sys.executable} manage.py migrate_schemas --shared -v 0 && "
+        f"exec {sys.executable} manage.py runserver 127.0.0.1:{port} --noreload"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "infra.dev", "run", "--ephemeral-redis", "--", "sh", "-c", script],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    client = Browserless(port)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                status, _h, body = client.request("GET", "localhost", "/readyz")
+                if status == 200:
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None:
+                break
+            time.sleep(0.5)
+        else:
+            pytest.fail("server did not become ready")
+        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+
+        status, _h, page = client.request("GET", "localhost", "/signup/")
+        assert status == 200
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        status, headers, _body = client.request(
+            "POST",
+            "localhost",
+            "/signup/",
+            {
+                "csrfmiddlewaretoken": token,
+                "organization": "Smoke Test Inc",
+                "subdomain": "smoke",
+                "name": "Sam Smoke",
+                "email": "sam@example.com",
+                "password": "smoke-signals-2026",
+            },
+        )
+        assert status == 302, _body[-2000:]
+        handover = urlparse(headers["Location"])
+        assert handover.netloc == f"smoke.localhost:{port}"
+
+        status, headers, _body = client.request("GET", "smoke.localhost", handover.path)
+        assert (status, headers["Location"]) == (302, "/")
+        status, _h, home = client.request("GET", "smoke.localhost", "/")
+        assert status == 200
+        assert "Hello, Sam" in home
+        assert "Smoke Test Inc" in home
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            output = proc.communicate(timeout=60)[0]
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            output = proc.communicate()[0]
+    assert "embedded PostgreSQL ready" in output
+    assert "embedded Valkey ready" in output
+    assert "embedded PostgreSQL stopped" in output
