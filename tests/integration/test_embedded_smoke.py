@@ -80,7 +80,7 @@ def test_embedded_servers_migrate_signup_and_serve_the_new_tenant(tmp_path):
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
-                status, _h, body = client.request("GET", "localhost", "/readyz")
+                status, _h, _body = client.request("GET", "localhost", "/readyz")
                 if status == 200:
                     break
             except OSError:
