@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django_tenants.utils import schema_exists
+
+from tenants.models import Domain, Tenant, TenantStatus
+
+pytestmark = pytest.mark.django_db
+
+
+def create(slug="cmd-co"):
+    call_command(
+        "tenant_create",
+        slug,
+        name="Command Co",
+        admin_email="ops@example.com",
+        admin_password="operator-pass-77",
+    )
+    return Tenant.objects.get(schema_name=slug)
+
+
+def test_create_suspend_reactivate(capsys):
+    tenant = create()
+    call_command("tenant_suspend", "cmd-co")
+    tenant.refresh_from_db()
+    assert tenant.status == TenantStatus.SUSPENDED
+    call_command("tenant_suspend", "cmd-co", read_only=True)
+    tenant.refresh_from_db()
+    assert tenant.status == TenantStatus.READ_ONLY
+    call_command("tenant_reactivate", "cmd-co")
+    tenant.refresh_from_db()
+    assert tenant.status == TenantStatus.ACTIVE
+    assert "Created cmd-co: http://cmd-co.localhost:8000/" in capsys.readouterr().out
+
+
+def test_create_uses_the_signup_rules():
+    with pytest.raises(CommandError, match="subdomain: This subdomain is reserved"):
+        call_command(
+            "tenant_create", "admin", name="X", admin_email="x@example.com", admin_password="operator-pass-77"
+        )
+
+
+def test_delete_keeps_the_schema_unless_asked(capsys):
+    create()
+
+    call_command("tenant_delete", "cmd-co")
+
+    out = capsys.readouterr().out
+    kept = out.strip().rsplit(" ", 1)[-1].rstrip(".")
+    assert kept.startswith("deleted_cmd_co_")
+    assert schema_exists(kept)
+    assert not schema_exists("cmd-co")
+    assert not Tenant.objects.filter(schema_name="cmd-co").exists()
+    assert not Domain.objects.filter(domain="cmd-co.localhost").exists()
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT count(*) FROM "{kept}".access_member')
+        assert cursor.fetchone() == (1,)
+
+
+def test_delete_with_drop_schema_removes_the_data():
+    create()
+
+    call_command("tenant_delete", "cmd-co", drop_schema=True)
+
+    assert not schema_exists("cmd-co")
+    assert not Tenant.objects.filter(schema_name="cmd-co").exists()
+
+
+def test_unknown_tenant_is_a_clear_error():
+    with pytest.raises(CommandError, match="No tenant 'ghost'"):
+        call_command("tenant_suspend", "ghost")
+
+
+def test_seed_demo_is_idempotent(capsys):
+    call_command("seed_demo")
+    call_command("seed_demo")
+
+    assert Tenant.objects.filter(schema_name="demo").count() == 1
+    assert "demo@example.com / demo-crm-2026" in capsys.readouterr().out
+    from django_tenants.utils import schema_context
+
+    from crm_apps.access.models import Member
+
+    with schema_context("demo"):
+        assert Member.objects.count() == 5
