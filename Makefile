@@ -11,7 +11,7 @@ PYTHON_CANDIDATES := python3.13 python3.12 python3.11 python3
 PYTHON ?= $(shell for p in $(PYTHON_CANDIDATES); do \
 	if $$p -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' >/dev/null 2>&1; then command -v $$p; break; fi; done)
 
-.PHONY: help run test install assets translations lint typecheck migrations-check pytest clean
+.PHONY: help run test install assets translations messages lint typecheck migrations-check pytest clean
 
 help:
 	@echo "make run    - install, start embedded PostgreSQL/Valkey if needed, migrate, seed, serve"
@@ -40,6 +40,9 @@ assets: $(NPM_STAMP)
 
 translations: $(STAMP)
 	$(PY) -m frontend.i18n compile
+
+messages: $(STAMP)
+	$(PY) -m infra.dev run --ephemeral-redis -- $(PY) -m frontend.i18n extract
 
 run: install assets translations
 	$(PY) -m infra.dev run -- $(PY) -m infra.dev serve

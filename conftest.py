@@ -21,6 +21,7 @@ from django_tenants.utils import schema_context
 from crm_apps.access.models import Member
 from crm_apps.access.services import member_create
 from tenants.models import Tenant, User
+from tenants.runtime import use_public_schema
 from tenants.services import tenant_delete, tenant_provision
 
 TEST_PASSWORD = "correct-horse-battery-9"
@@ -54,9 +55,9 @@ def django_db_setup(
             verbosity=request.config.option.verbose,
             interactive=False,
             keepdb=django_db_keepdb and not django_db_createdb,
-            aliases={"default"},
+            aliases={"default"},  # type: ignore[arg-type]
         )
-        connection.set_schema_to_public()
+        use_public_schema()
         for slug, name in SHARED_TENANTS.items():
             if not Tenant.objects.filter(schema_name=slug).exists():
                 admin = make_user(f"admin@{slug}.example.com", name=f"{name} Admin")
@@ -64,16 +65,16 @@ def django_db_setup(
     yield
     if not django_db_keepdb:
         with django_db_blocker.unblock():
-            connection.set_schema_to_public()
+            use_public_schema()
             teardown_databases(db_cfg, verbosity=request.config.option.verbose)
 
 
 @pytest.fixture(autouse=True)
 def _public_schema_between_tests() -> Iterator[None]:
     """Requests switch the connection's schema; every test starts and ends in `public`."""
-    connection.set_schema_to_public()
+    use_public_schema()
     yield
-    connection.set_schema_to_public()
+    use_public_schema()
 
 
 @pytest.fixture(autouse=True)
@@ -165,7 +166,7 @@ class CommittedData:
         return value
 
     def cleanup(self) -> None:
-        connection.set_schema_to_public()
+        use_public_schema()
         for slug in self.slugs:
             tenant = Tenant.objects.filter(schema_name=slug).first()
             if tenant is not None:
@@ -180,7 +181,7 @@ def committed(django_db_setup: None, django_db_blocker: Any) -> Iterator[Committ
     """Autocommit database access for tests whose data must be seen by other connections."""
     data = CommittedData()
     with django_db_blocker.unblock():
-        connection.set_schema_to_public()
+        use_public_schema()
         try:
             yield data
         finally:

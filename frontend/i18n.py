@@ -11,6 +11,17 @@ from pathlib import Path
 import polib
 
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+LANGUAGES = ["ru"]
+# Paths makemessages must not scan: environments, data, build output, tests.
+IGNORE_PATTERNS = [
+    ".venv",
+    "node_modules",
+    ".data",
+    "frontend/build",
+    "*/node_modules/*",
+    "tests",
+    "*/tests/*",
+]
 
 
 def compile_catalogues(locale_dir: Path = LOCALE_DIR) -> list[Path]:
@@ -24,13 +35,29 @@ def compile_catalogues(locale_dir: Path = LOCALE_DIR) -> list[Path]:
     return compiled
 
 
+def extract() -> None:
+    import os
+
+    import django
+    from django.core.management import call_command
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas.settings")
+    django.setup()
+    os.chdir(LOCALE_DIR.parent)
+    call_command("makemessages", locale=LANGUAGES, ignore_patterns=IGNORE_PATTERNS, add_location="file")
+
+
 def main() -> int:
-    if sys.argv[1:] != ["compile"]:
-        print("usage: python -m frontend.i18n compile")
-        return 2
-    for path in compile_catalogues():
-        print(f"compiled {path.relative_to(LOCALE_DIR.parent)}")
-    return 0
+    command = sys.argv[1:]
+    if command == ["compile"]:
+        for path in compile_catalogues():
+            print(f"compiled {path.relative_to(LOCALE_DIR.parent)}")
+        return 0
+    if command == ["extract"]:
+        extract()
+        return 0
+    print("usage: python -m frontend.i18n compile|extract")
+    return 2
 
 
 if __name__ == "__main__":

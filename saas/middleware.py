@@ -7,6 +7,8 @@ from collections.abc import Callable
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from tenants.runtime import use_public_schema
+
 
 class HealthCheckMiddleware:
     """`/healthz` (process up) and `/readyz` (database and Redis reachable) on every host.
@@ -30,7 +32,7 @@ def readiness() -> JsonResponse:
 
     checks: dict[str, str] = {}
     try:
-        connection.set_schema_to_public()
+        use_public_schema()
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         checks["database"] = "ok"

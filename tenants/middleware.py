@@ -6,7 +6,6 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import set_urlconf
@@ -16,6 +15,7 @@ from django_tenants.utils import remove_www
 
 from saas.sentry import sentry_tag_tenant
 from tenants.models import Domain, TenantStatus
+from tenants.runtime import current_tenant, use_public_schema, use_tenant
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Writes that stay possible in a read-only tenant: signing in and out.
@@ -24,7 +24,7 @@ READ_ONLY_EXEMPT_PREFIXES = ("/accounts/login/", "/accounts/logout/", "/api/v1/a
 
 def public_page(request: HttpRequest, template: str, status: int, context: dict[str, object]) -> HttpResponse:
     """Render a page of the public site (used for unknown and suspended workspaces)."""
-    request.urlconf = settings.PUBLIC_SCHEMA_URLCONF  # type: ignore[attr-defined]
+    request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
     set_urlconf(settings.PUBLIC_SCHEMA_URLCONF)
     response = TemplateResponse(request, template, context, status=status)
     response.render()
@@ -49,16 +49,16 @@ class TenantRoutingMiddleware(TenantMainMiddleware):
     """
 
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
-        connection.set_schema_to_public()
+        use_public_schema()
         try:
             hostname = remove_www(request.get_host().split(":")[0]).lower()
         except DisallowedHost:
             return public_page(request, "public/unknown_workspace.html", 404, {"hostname": ""})
 
         if hostname == settings.BASE_DOMAIN:
-            request.tenant = connection.tenant  # type: ignore[attr-defined]
-            request.urlconf = settings.PUBLIC_SCHEMA_URLCONF  # type: ignore[attr-defined]
-            set_urlconf(request.urlconf)  # type: ignore[attr-defined]
+            request.tenant = current_tenant()  # type: ignore[attr-defined]
+            request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
+            set_urlconf(request.urlconf)
             return None
 
         domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()
@@ -74,10 +74,10 @@ class TenantRoutingMiddleware(TenantMainMiddleware):
 
         tenant.domain_url = hostname
         request.tenant = tenant  # type: ignore[attr-defined]
-        connection.set_tenant(tenant)
+        use_tenant(tenant)
         sentry_tag_tenant(tenant.schema_name)
-        request.urlconf = settings.ROOT_URLCONF  # type: ignore[attr-defined]
-        set_urlconf(request.urlconf)  # type: ignore[attr-defined]
+        request.urlconf = settings.ROOT_URLCONF
+        set_urlconf(request.urlconf)
         return None
 
 

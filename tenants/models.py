@@ -10,13 +10,14 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_tenants.models import DomainMixin, TenantMixin
 
 
 class TenantStatus(models.TextChoices):
-    ACTIVE = "active", _("Active")
-    READ_ONLY = "read_only", _("Read-only")
-    SUSPENDED = "suspended", _("Suspended")
+    ACTIVE = "active", pgettext_lazy("workspace status", "Active")
+    READ_ONLY = "read_only", pgettext_lazy("workspace status", "Read-only")
+    SUSPENDED = "suspended", pgettext_lazy("workspace status", "Suspended")
 
 
 class Tenant(TenantMixin):

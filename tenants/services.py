@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context, schema_exists
 
 from tenants.models import Domain, LoginHandover, Tenant, TenantStatus, User, normalize_email
+from tenants.runtime import use_public_schema
 from tenants.validators import validate_subdomain
 
 ORGANIZATION_MAX = 100
@@ -122,7 +123,7 @@ def schema_create_and_migrate(*, schema_name: str) -> None:
     with connection.cursor() as cursor:
         cursor.execute(f'CREATE SCHEMA "{schema_name}"')
     call_command("migrate_schemas", tenant=True, schema_name=schema_name, interactive=False, verbosity=0)
-    connection.set_schema_to_public()
+    use_public_schema()
 
 
 def tenant_provision(*, slug: str, name: str, admin: User, language: str = "en") -> Tenant:
@@ -133,7 +134,7 @@ def tenant_provision(*, slug: str, name: str, admin: User, language: str = "en")
     """
     from crm_apps.access.services import member_create
 
-    connection.set_schema_to_public()
+    use_public_schema()
     try:
         with transaction.atomic():
             tenant = Tenant(schema_name=slug, name=name)
@@ -143,7 +144,7 @@ def tenant_provision(*, slug: str, name: str, admin: User, language: str = "en")
             with schema_context(slug):
                 member_create(tenant=tenant, user=admin, is_admin=True, language=language)
     except IntegrityError as exc:
-        connection.set_schema_to_public()
+        use_public_schema()
         raise ValidationError({"subdomain": [_("This subdomain is already taken.")]}) from exc
     return tenant
 
@@ -223,7 +224,7 @@ def tenant_delete(*, tenant: Tenant, drop_schema: bool) -> str | None:
     """
     schema = tenant.schema_name
     kept: str | None = None
-    connection.set_schema_to_public()
+    use_public_schema()
     with transaction.atomic():
         with connection.cursor() as cursor:
             if drop_schema:

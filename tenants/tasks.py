@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.mail import send_mail
-from django.db import connection
-from django_tenants.utils import get_public_schema_name
 from tenant_schemas_celery.task import TenantTask
 
 from saas.celery import app
+from tenants.runtime import in_public_schema
 from tenants.services import login_handovers_purge
 
 
@@ -19,7 +18,7 @@ class TenantOnlyTask(TenantTask):
     abstract = True
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if connection.schema_name == get_public_schema_name():
+        if in_public_schema():
             raise RuntimeError(f"Task {self.name} needs a tenant and was sent without one.")
         return super().__call__(*args, **kwargs)
 

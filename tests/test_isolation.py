@@ -6,12 +6,12 @@ import pytest
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import connection
 from django_tenants.utils import schema_context, tenant_context
 
 from crm_apps.access.models import Member
 from crm_apps.access.tasks import member_directory_sync_task
 from tenants.models import WorkspaceMembership
+from tenants.runtime import use_public_schema
 
 pytestmark = pytest.mark.django_db
 
@@ -75,10 +75,11 @@ def test_cache_entries_are_tenant_prefixed_and_invisible_elsewhere(tenant_a, ten
     with tenant_context(tenant_b):
         assert cache.get("greeting") is None
         cache.set("greeting", "hello from beta", 60)
-    connection.set_schema_to_public()
+    use_public_schema()
     assert cache.get("greeting") is None
 
-    raw_keys = {k.decode() for k in cache._cache.get_client().scan_iter(match="*greeting")}
+    redis_client = cache._cache.get_client()  # type: ignore[attr-defined]
+    raw_keys = {k.decode() for k in redis_client.scan_iter(match="*greeting")}
     assert {k.split(":")[0] for k in raw_keys} == {"alpha", "beta"}
     with tenant_context(tenant_a):
         assert cache.get("greeting") == "hello from alpha"
@@ -114,7 +115,7 @@ def test_task_sent_from_a_runs_in_a_and_touches_only_a(tenant_a, tenant_b, two_t
 
 
 def test_tenant_task_refuses_to_run_without_a_tenant():
-    connection.set_schema_to_public()
+    use_public_schema()
 
     with pytest.raises(RuntimeError, match="needs a tenant"):
         member_directory_sync_task.apply().get()

@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Callable
+from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone, translation
 from django.utils.translation import get_language_from_request
 from django_tenants.utils import get_public_schema_name
 
+from crm_apps.access.models import Member
 from crm_apps.access.selectors import member_for_user
+
+
+def request_member(request: Any) -> Member:
+    """The active member behind this request (HTML or DRF); PermissionDenied when there is none."""
+    raw = getattr(request, "_request", request)
+    member = getattr(raw, "member", None)
+    if member is None:
+        raise PermissionDenied
+    return member
 
 
 class MembershipMiddleware:
@@ -40,7 +52,7 @@ class MembershipMiddleware:
                     language = member.language
                     tz = member.timezone
         translation.activate(language)
-        request.LANGUAGE_CODE = translation.get_language()  # type: ignore[attr-defined]
+        request.LANGUAGE_CODE = translation.get_language()
         if tz:
             timezone.activate(zoneinfo.ZoneInfo(tz))
         else:

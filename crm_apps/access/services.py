@@ -10,13 +10,13 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_tenants.utils import get_public_schema_name
 
 from crm_apps.access.models import ApiToken, Invitation, Member, validate_timezone
 from tenants.models import Tenant, User, WorkspaceMembership, normalize_email
+from tenants.runtime import current_schema, current_tenant, in_public_schema
 
 INVITATION_TTL = timedelta(days=7)
 TOKEN_PREFIX_LEN = 8
@@ -27,12 +27,12 @@ def _hash(key: str) -> str:
 
 
 def _current_tenant() -> Tenant:
-    tenant = connection.tenant
+    tenant = current_tenant()
     if isinstance(tenant, Tenant):
         return tenant
-    if connection.schema_name == get_public_schema_name():
+    if in_public_schema():
         raise RuntimeError("Member services run inside a tenant schema.")
-    return Tenant.objects.get(schema_name=connection.schema_name)
+    return Tenant.objects.get(schema_name=current_schema())
 
 
 def _directory_sync(*, tenant: Tenant, user: User, active: bool) -> None:

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from django.db import connection
-
 from crm_apps.access.services import member_directory_sync
 from saas.celery import app
 from tenants.models import Tenant
+from tenants.runtime import current_tenant
 from tenants.tasks import TenantOnlyTask
 
 
 @app.task(base=TenantOnlyTask, name="access.member_directory_sync_task")
 def member_directory_sync_task() -> dict[str, int]:
     """Repair the public workspace directory from this tenant's members."""
-    return member_directory_sync(tenant=connection.tenant)
+    return member_directory_sync(tenant=current_tenant())
 
 
 @app.task(name="access.member_directory_sync_all_task")

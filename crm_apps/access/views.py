@@ -25,6 +25,7 @@ from crm_apps.access.forms import (
     MemberPasswordResetForm,
     ProfileForm,
 )
+from crm_apps.access.middleware import request_member
 from crm_apps.access.models import Invitation, Member
 from crm_apps.access.selectors import (
     access_member,
@@ -102,15 +103,8 @@ class PasswordResetView(auth_views.PasswordResetView):
     success_url = reverse_lazy("access:password_reset_done")
 
 
-def _member(request: HttpRequest) -> Member:
-    member: Member | None = getattr(request, "member", None)
-    if member is None:
-        raise PermissionDenied
-    return member
-
-
 def _admin(request: HttpRequest) -> Member:
-    member = _member(request)
+    member = request_member(request)
     if not member.is_admin:
         raise PermissionDenied
     return member
@@ -118,7 +112,7 @@ def _admin(request: HttpRequest) -> Member:
 
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
-    member = _member(request)
+    member = request_member(request)
     initial = {"name": member.user.name, "language": member.language, "timezone": member.timezone}
     form = ProfileForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -245,7 +239,7 @@ def invitation_accept_view(request: HttpRequest, key: str) -> HttpResponse:
 
 @login_required
 def api_tokens(request: HttpRequest) -> HttpResponse:
-    member = _member(request)
+    member = request_member(request)
     form = ApiTokenForm(request.POST or None)
     new_key = None
     if request.method == "POST" and form.is_valid():
@@ -265,7 +259,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
 @require_POST
 @login_required
 def api_token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
-    member = _member(request)
+    member = request_member(request)
     if not api_token_revoke(member=member, token_id=token_id):
         raise Http404
     messages.success(request, _("Token revoked."))

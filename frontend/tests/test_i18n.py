@@ -10,10 +10,11 @@ import polib
 import pytest
 from django.core.management import call_command
 
+from frontend.i18n import IGNORE_PATTERNS, LANGUAGES
+
 ROOT = Path(__file__).resolve().parents[2]
 PO = ROOT / "locale" / "ru" / "LC_MESSAGES" / "django.po"
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
-IGNORE = [".venv", "node_modules", ".data", "frontend/build", "*/node_modules/*", "tests", "*/tests/*"]
 
 
 def assert_complete(catalogue: polib.POFile) -> None:
@@ -41,6 +42,8 @@ def test_every_string_in_the_code_is_in_the_russian_catalogue(tmp_path, settings
     settings.LOCALE_PATHS = [str(locale)]
     monkeypatch.chdir(ROOT)
 
-    call_command("makemessages", locale=["ru"], ignore_patterns=IGNORE, verbosity=0, add_location="file")
+    call_command(
+        "makemessages", locale=LANGUAGES, ignore_patterns=IGNORE_PATTERNS, verbosity=0, add_location="file"
+    )
 
     assert_complete(polib.pofile(str(locale / "ru" / "LC_MESSAGES" / "django.po")))

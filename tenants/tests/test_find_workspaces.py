@@ -33,7 +33,9 @@ def test_suspended_and_deactivated_workspaces_are_not_listed(
     with tenant_context(tenant_a):
         from crm_apps.access.models import Member
 
-        member_deactivate(actor=Member.objects.filter(is_admin=True).first(), member=m)
+        admin = Member.objects.filter(is_admin=True).first()
+        assert admin is not None
+        member_deactivate(actor=admin, member=m)
     tenant_set_status(tenant=tenant_b, status=TenantStatus.SUSPENDED)
 
     with django_capture_on_commit_callbacks(execute=True):

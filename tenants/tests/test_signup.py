@@ -10,6 +10,7 @@ from django_tenants.utils import schema_context, schema_exists
 
 from crm_apps.access.models import Member
 from tenants.models import Domain, Tenant, User, WorkspaceMembership
+from tenants.runtime import use_public_schema
 from tenants.services import tenant_signup
 
 pytestmark = pytest.mark.django_db
@@ -266,7 +267,7 @@ def test_two_concurrent_signups_for_one_subdomain_exactly_one_wins(committed):
 
     assert sorted(o.split(":")[0] for o in outcomes) == ["lost", "won"]
     assert "This subdomain is already taken." in next(o for o in outcomes if o.startswith("lost"))
-    connection.set_schema_to_public()
+    use_public_schema()
     assert Tenant.objects.filter(schema_name=slug).count() == 1
     assert Domain.objects.filter(domain=f"{slug}.localhost").count() == 1
     assert User.objects.filter(email__in=emails).count() == 1

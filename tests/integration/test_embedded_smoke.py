@@ -94,7 +94,9 @@ def test_embedded_servers_migrate_signup_and_serve_the_new_tenant(tmp_path):
 
         status, _h, page = client.request("GET", "localhost", "/signup/")
         assert status == 200
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        assert found is not None
+        token = found.group(1)
         status, headers, _body = client.request(
             "POST",
             "localhost",

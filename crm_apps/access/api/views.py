@@ -18,6 +18,7 @@ from crm_apps.access.api.serializers import (
     TokenCreatedSerializer,
     TokenObtainSerializer,
 )
+from crm_apps.access.middleware import request_member
 from crm_apps.access.selectors import api_token_list, member_for_user
 from crm_apps.access.services import api_token_create, api_token_revoke
 
@@ -50,19 +51,19 @@ class TokenObtainView(APIView):
 class MeView(APIView):
     @extend_schema(responses=MemberSerializer)
     def get(self, request: Request) -> Response:
-        return Response(MemberSerializer(request._request.member, context={"request": request}).data)
+        return Response(MemberSerializer(request_member(request), context={"request": request}).data)
 
 
 class TokenListView(APIView):
     @extend_schema(responses=ApiTokenSerializer(many=True))
     def get(self, request: Request) -> Response:
-        tokens = api_token_list(member=request._request.member)
+        tokens = api_token_list(member=request_member(request))
         return Response(ApiTokenSerializer(tokens, many=True).data)
 
 
 class TokenDetailView(APIView):
     @extend_schema(responses={204: None})
     def delete(self, request: Request, token_id: int) -> Response:
-        if not api_token_revoke(member=request._request.member, token_id=token_id):
+        if not api_token_revoke(member=request_member(request), token_id=token_id):
             return Response({"detail": _("Not found.")}, status=status.HTTP_404_NOT_FOUND)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -89,7 +89,7 @@ def test_password_reset_for_a_member_sends_a_working_link(
     assert response["Location"] == "/accounts/password-reset/sent/"
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["kim@example.com"]
-    link = re.search(r"http://alpha\.localhost(/accounts/reset/\S+/)", mail.outbox[0].body)
+    link = re.search(r"http://alpha\.localhost(/accounts/reset/\S+/)", str(mail.outbox[0].body))
     assert link is not None
     form_page = client.get(link.group(1), follow=True)
     set_url = form_page.redirect_chain[-1][0]
