@@ -186,3 +186,12 @@ def test_openapi_schema_is_served(client_for, tenant_a, member):
         "/api/v1/auth/tokens",
         "/api/v1/auth/tokens/{token_id}",
     } <= set(paths)
+
+
+def test_interactive_api_docs_load_their_assets_locally(client_for, tenant_a, member):
+    page = client_for(tenant_a, member(tenant_a)).get("/api/v1/docs/")
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in html
+    assert "cdn" not in html.lower()
