@@ -46,16 +46,13 @@ from crm_apps.access.services import (
     member_update_profile,
 )
 from frontend.forms import form_add_service_errors
+from saas.http import client_ip
 from tenants.mail import mail_enqueue
 from tenants.models import User
 from tenants.services import handover_consume
 
 LOGIN_FAILURE_LIMIT = 10
 LOGIN_FAILURE_WINDOW = 15 * 60
-
-
-def _client_ip(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "")
 
 
 class LoginView(auth_views.LoginView):
@@ -67,7 +64,7 @@ class LoginView(auth_views.LoginView):
 
     def _keys(self) -> list[str]:
         email = (self.request.POST.get("username") or "").strip().lower()[:254]
-        return [f"login-fail:ip:{_client_ip(self.request)}", f"login-fail:email:{email}"]
+        return [f"login-fail:ip:{client_ip(self.request)}", f"login-fail:email:{email}"]
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if any((cache.get(key) or 0) >= LOGIN_FAILURE_LIMIT for key in self._keys()):

@@ -1,5 +1,7 @@
 """Django REST framework and the OpenAPI schema."""
 
+from saas import env
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "crm_apps.access.api.authentication.TenantTokenAuthentication",
@@ -10,6 +12,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"auth": "20/min", "signup": "30/hour"},
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "EXCEPTION_HANDLER": "saas.api.exception_handler",
+    # Behind our proxy exactly one hop appends to X-Forwarded-For; otherwise trust only REMOTE_ADDR
+    # (DRF would otherwise key throttles on a client-supplied header).
+    "NUM_PROXIES": 1 if env.TRUST_X_FORWARDED_HOST else 0,
 }
 
 SPECTACULAR_SETTINGS = {

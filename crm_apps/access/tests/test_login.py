@@ -169,3 +169,26 @@ def test_public_language_switch_sets_a_cookie(public_client):
 
     assert response.cookies["crm_language"].value == "ru"
     assert Client(HTTP_HOST="localhost", HTTP_COOKIE="crm_language=ru").get("/")["Content-Language"] == "ru"
+
+
+def test_throttle_ignores_a_spoofed_forwarded_for_header(client_for, tenant_a, member):
+    member(tenant_a, email="kim@example.com")
+    for n in range(10):
+        spoofed = client_for(tenant_a, REMOTE_ADDR="10.9.8.5", HTTP_X_FORWARDED_FOR=f"1.2.3.{n}")
+        login(spoofed, "x@example.com", "bad")
+
+    again = client_for(tenant_a, REMOTE_ADDR="10.9.8.5", HTTP_X_FORWARDED_FOR="9.9.9.9")
+
+    assert login(again, "kim@example.com").status_code == 429
+
+
+def test_behind_the_proxy_the_forwarded_address_is_the_client(client_for, tenant_a, member, settings):
+    settings.USE_X_FORWARDED_HOST = True
+    member(tenant_a, email="kim@example.com")
+    for _ in range(10):
+        attacker = client_for(tenant_a, REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.7")
+        login(attacker, "x@example.com", "bad")
+
+    colleague = client_for(tenant_a, REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.8")
+
+    assert login(colleague, "kim@example.com").status_code == 302
