@@ -2,6 +2,7 @@
 
 import os
 
+from celery.signals import task_prerun
 from tenant_schemas_celery.app import CeleryApp
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas.settings")
@@ -9,3 +10,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas.settings")
 app = CeleryApp("saas")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+def _sentry_tag_task_tenant(**_kwargs: object) -> None:
+    """Runs after tenant-schemas-celery switched schemas: tag Sentry events with the task's tenant."""
+    from saas.sentry import sentry_tag_tenant
+    from tenants.runtime import current_schema
+
+    sentry_tag_tenant(current_schema())

@@ -8,12 +8,18 @@ from sentry_sdk.integrations.django import DjangoIntegration
 
 
 def sentry_init(*, dsn: str, environment: str) -> None:
-    """Start the SDK; PII stays off so user emails and IPs are never sent."""
+    """Start the SDK with personal data collection off, so user emails and IPs are never sent."""
     sentry_sdk.init(
         dsn=dsn,
         environment=environment,
         integrations=[DjangoIntegration(), CeleryIntegration()],
-        send_default_pii=False,
+        # No personal data: no user identity, request bodies, local variables or SQL parameters.
+        data_collection={
+            "user_info": False,
+            "http_bodies": [],
+            "stack_frame_variables": False,
+            "database_query_data": False,
+        },
         traces_sample_rate=0.0,
     )
 
