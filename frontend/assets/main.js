@@ -39,6 +39,18 @@ onReady(() => {
     });
   });
 
+  // Long-running submits (creating a workspace) show that work is in progress and cannot be sent twice.
+  document.querySelectorAll("form").forEach((form) => {
+    form.addEventListener("submit", () => {
+      const button = form.querySelector("button[type=submit][data-busy-label]");
+      if (button) {
+        button.disabled = true;
+        button.setAttribute("aria-busy", "true");
+        button.textContent = button.dataset.busyLabel;
+      }
+    });
+  });
+
   // After a failed submit, move focus to the first field with an error.
   const invalid = document.querySelector("[aria-invalid='true']");
   if (invalid) {

@@ -72,3 +72,16 @@ def test_phone_layout_menu_and_keyboard_skip_link(live_site, browser):
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "main"
     context.close()
+
+
+def test_creating_a_workspace_shows_progress_and_cannot_be_sent_twice(live_site, browser):
+    page = browser.new_page()
+    page.goto(f"http://localhost:{live_site}/signup/")
+    # Keep the page in place after our own submit handler has run, to look at the button.
+    page.evaluate("document.querySelector('form.form').addEventListener('submit', e => e.preventDefault())")
+
+    page.get_by_role("button", name="Create workspace").click()
+
+    busy = page.get_by_role("button", name="Creating your workspace…")
+    assert busy.is_disabled()
+    assert busy.get_attribute("aria-busy") == "true"
