@@ -153,12 +153,41 @@ def manage(*args: str, env: dict[str, str]) -> None:
     subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], env=env, check=True)
 
 
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("0.0.0.0", port))  # noqa: S104 - the dev server listens there too
+        except OSError:
+            return False
+    return True
+
+
+def _wait_for_http(port: int, web: subprocess.Popen[bytes], timeout: float = 60) -> bool:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and web.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.3)
+    return False
+
+
 def cmd_serve() -> int:
     """Prepare the database and run web, worker and beat until Ctrl-C."""
     env = dict(os.environ)
     env.setdefault("DEBUG", "1")
     port = env.get("PORT", "8000")
     base = env.get("BASE_DOMAIN", "localhost")
+    if not _port_free(int(port)):
+        log(f"port {port} is already in use (another `make run`?). Stop it or choose one: PORT=8001 make run")
+        return 1
     manage("migrate_schemas", "--shared", "-v", "0", env=env)
     manage("migrate_schemas", "--tenant", "-v", "0", env=env)
     manage("seed_demo", "--quiet", env=env)
@@ -187,7 +216,8 @@ def cmd_serve() -> int:
             [sys.executable, "-m", "celery", "-A", "saas", "beat", "--loglevel", "INFO"], env=env
         ),
     }
-    time.sleep(2)
+    if not _wait_for_http(int(port), processes["web"]):
+        log("the web server did not come up; see its output above")
     print(
         "\n"
         f"  Public site:   http://{base}:{port}\n"
