@@ -66,6 +66,11 @@ def django_db_setup(
     if not django_db_keepdb:
         with django_db_blocker.unblock():
             use_public_schema()
+            with connection.cursor() as cursor:  # stray live-server or worker connections
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
             teardown_databases(db_cfg, verbosity=request.config.option.verbose)
 
 

@@ -51,6 +51,7 @@ from tenants.mail import mail_enqueue
 from tenants.models import User
 from tenants.services import handover_consume
 
+MEMBER_ACTIONS = frozenset({"deactivate", "reactivate", "make-admin", "remove-admin"})
 LOGIN_FAILURE_LIMIT = 10
 LOGIN_FAILURE_WINDOW = 15 * 60
 
@@ -173,25 +174,30 @@ def _send_invitation(request: HttpRequest, invitation: Invitation, key: str) -> 
 @require_POST
 @login_required
 def member_action(request: HttpRequest, member_id: int, action: str) -> HttpResponse:
+    """Deactivate, reactivate, grant or withdraw admin rights; htmx requests get the updated row back."""
     actor = _admin(request)
     member = access_member(actor=actor, member_id=member_id)
-    if member is None:
+    if member is None or action not in MEMBER_ACTIONS:
         raise Http404
+    error = False
     try:
         if action == "deactivate":
             member_deactivate(actor=actor, member=member)
-            messages.success(request, _("%(name)s can no longer sign in here.") % {"name": member.user.name})
+            message = _("%(name)s can no longer sign in here.") % {"name": member.user.name}
         elif action == "reactivate":
             member_reactivate(actor=actor, member=member)
-            messages.success(request, _("%(name)s is active again.") % {"name": member.user.name})
-        elif action in {"make-admin", "remove-admin"}:
-            member_set_admin(actor=actor, member=member, is_admin=action == "make-admin")
-            messages.success(request, _("Administrator rights updated."))
+            message = _("%(name)s is active again.") % {"name": member.user.name}
         else:
-            raise Http404
+            member_set_admin(actor=actor, member=member, is_admin=action == "make-admin")
+            message = _("Administrator rights updated.")
     except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
+        error = True
+        message = " ".join(exc.messages)
+        member.refresh_from_db()
+    if request.headers.get("HX-Request") == "true":
+        context = {"m": member, "member": actor, "row_message": message, "row_error": error}
+        return render(request, "access/_member_row.html", context)
+    (messages.error if error else messages.success)(request, message)
     return redirect("access:members")
 
 

@@ -5,6 +5,9 @@ from saas.settings import *
 
 # Parallel test workers share one Redis: give each its own key prefix (tenants share names).
 CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": f"test-{env.TEST_WORKER}"}}
+# Live-server threads must not keep connections open past their request (the test database is
+# dropped at the end of the run).
+DATABASES["default"]["CONN_MAX_AGE"] = 0
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = True

@@ -79,3 +79,31 @@ def test_health_endpoints_answer_on_any_host():
         ready = client.get("/readyz")
         assert ready.status_code == 200
         assert ready.json() == {"status": "ok", "database": "ok", "redis": "ok"}
+
+
+def test_tenant_tables_exist_only_in_tenant_schemas(tenant_a):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_schema FROM information_schema.tables WHERE table_name = 'access_member' ORDER BY 1"
+        )
+        schemas = [row[0] for row in cursor.fetchall()]
+
+    assert "public" not in schemas
+    assert {"alpha", "beta"} <= set(schemas)
+
+
+def test_oversized_bodies_are_a_400_not_a_500(public_client):
+    body = '{"organization": "' + "x" * (3 * 1024 * 1024) + '"}'
+
+    response = public_client.post("/api/v1/signup", body, content_type="application/json")
+
+    assert response.status_code == 400
+
+
+def test_garbage_hosts_get_the_public_404():
+    from django.test import Client
+
+    for host in ("alpha.localhost.evil.com", "..localhost", "a b.localhost", "xn--80ak6aa92e.localhost"):
+        assert Client(HTTP_HOST=host).get("/").status_code in (400, 404), host

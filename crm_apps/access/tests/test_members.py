@@ -186,3 +186,40 @@ def test_api_tokens_page_creates_shows_once_and_revokes(client_for, tenant_a, me
     assert "Zapier" in listed.content.decode()
     with schema_context("alpha"):
         assert not ApiToken.objects.filter(member=m).exists()
+
+
+def test_htmx_member_action_returns_only_the_updated_row(client_for, tenant_a, admin_of, member):
+    m = member(tenant_a)
+    client = client_for(tenant_a, admin_of(tenant_a))
+
+    response = client.post(f"/settings/members/{m.pk}/deactivate/", HTTP_HX_REQUEST="true")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.startswith(f'<tr id="member-{m.pk}">')
+    assert "<html" not in html
+    assert "Deactivated" in html
+    assert "can no longer sign in here." in html
+
+
+def test_htmx_member_action_errors_are_shown_in_the_row(client_for, tenant_a, admin_of):
+    admin = admin_of(tenant_a)  # the only administrator of alpha
+
+    response = client_for(tenant_a, admin).post(
+        f"/settings/members/{admin.pk}/remove-admin/", HTTP_HX_REQUEST="true"
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'class="row-message row-message--error"' in html
+    assert "The last active administrator must stay an administrator." in html
+    with schema_context("alpha"):
+        assert Member.objects.get(pk=admin.pk).is_admin is True
+
+
+def test_unknown_member_action_is_404(client_for, tenant_a, admin_of, member):
+    m = member(tenant_a)
+
+    response = client_for(tenant_a, admin_of(tenant_a)).post(f"/settings/members/{m.pk}/explode/")
+
+    assert response.status_code == 404
