@@ -110,9 +110,7 @@ def tenant_b(db: None) -> Tenant:
 def member() -> Callable[..., Member]:
     """member(tenant, is_admin=False, email=None, active=True) -> a new Member of that tenant."""
 
-    def make(
-        tenant: Tenant, *, is_admin: bool = False, email: str | None = None, active: bool = True
-    ) -> Member:
+    def make(tenant: Tenant, *, is_admin: bool = False, email: str | None = None, active: bool = True) -> Member:
         user = User.objects.filter(email=email).first() if email else None
         user = user or make_user(email)
         with schema_context(tenant.schema_name):

@@ -190,11 +190,10 @@ def cmd_serve() -> int:
         return 1
     manage("migrate_schemas", "--shared", "-v", "0", env=env)
     manage("migrate_schemas", "--tenant", "-v", "0", env=env)
+    manage("crm_install_defaults", env=env)
     manage("seed_demo", "--quiet", env=env)
     processes = {
-        "web": subprocess.Popen(
-            [sys.executable, str(ROOT / "manage.py"), "runserver", f"0.0.0.0:{port}"], env=env
-        ),
+        "web": subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "runserver", f"0.0.0.0:{port}"], env=env),
         "worker": subprocess.Popen(
             [
                 sys.executable,
@@ -212,9 +211,7 @@ def cmd_serve() -> int:
             ],
             env=env,
         ),
-        "beat": subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "saas", "beat", "--loglevel", "INFO"], env=env
-        ),
+        "beat": subprocess.Popen([sys.executable, "-m", "celery", "-A", "saas", "beat", "--loglevel", "INFO"], env=env),
     }
     if not _wait_for_http(int(port), processes["web"]):
         log("the web server did not come up; see its output above")

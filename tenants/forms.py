@@ -47,9 +47,7 @@ class SignupForm(forms.Form):
         required=False,
         strip=False,
         help_text=_("At least 10 characters; not a common or all-numeric password."),
-        widget=forms.PasswordInput(
-            attrs={"maxlength": PASSWORD_MAX, "required": True, "autocomplete": "new-password"}
-        ),
+        widget=forms.PasswordInput(attrs={"maxlength": PASSWORD_MAX, "required": True, "autocomplete": "new-password"}),
     )
 
     def clean(self) -> dict[str, Any]:

@@ -24,9 +24,7 @@ class Tenant(TenantMixin):
     """A customer organisation; its slug is its PostgreSQL schema name and subdomain."""
 
     name = models.CharField(_("name"), max_length=100)
-    status = models.CharField(
-        _("status"), max_length=16, choices=TenantStatus.choices, default=TenantStatus.ACTIVE
-    )
+    status = models.CharField(_("status"), max_length=16, choices=TenantStatus.choices, default=TenantStatus.ACTIVE)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     # Filled in by billing (issue 5): the code of the plan the tenant is on.
     plan_code = models.CharField(_("plan"), max_length=40, blank=True)

@@ -99,9 +99,7 @@ def signup_clean(
         if existing is not None:
             # An existing identity joins the new workspace only with its own password.
             if not existing.check_password(password_v) or not existing.is_active:
-                errors["password"] = [
-                    _("An account with this email already exists; enter its password to continue.")
-                ]
+                errors["password"] = [_("An account with this email already exists; enter its password to continue.")]
         else:
             try:
                 validate_password(password_v, User(email=email_v, name=name_v))
@@ -133,6 +131,7 @@ def tenant_provision(*, slug: str, name: str, admin: User, language: str = "en")
     unique index and then fails, so it never creates a schema of its own.
     """
     from crm_apps.access.services import member_create
+    from crm_apps.engine.defaults import crm_defaults_install
 
     use_public_schema()
     try:
@@ -143,6 +142,7 @@ def tenant_provision(*, slug: str, name: str, admin: User, language: str = "en")
             schema_create_and_migrate(schema_name=slug)
             with schema_context(slug):
                 member_create(tenant=tenant, user=admin, is_admin=True, language=language)
+                crm_defaults_install()
     except IntegrityError as exc:
         use_public_schema()
         raise ValidationError({"subdomain": [_("This subdomain is already taken.")]}) from exc
@@ -153,9 +153,7 @@ def tenant_signup(
     *, organization: object, subdomain: object, name: object, email: object, password: object
 ) -> SignupResult:
     """Self-service signup: validate, create or reuse the identity, provision, hand over the login."""
-    data = signup_clean(
-        organization=organization, subdomain=subdomain, name=name, email=email, password=password
-    )
+    data = signup_clean(organization=organization, subdomain=subdomain, name=name, email=email, password=password)
     try:
         with transaction.atomic():
             user = User.objects.filter(email__iexact=data["email"]).first()
@@ -165,9 +163,7 @@ def tenant_signup(
                 slug=data["subdomain"], name=data["organization"], admin=user, language=get_language() or "en"
             )
     except IntegrityError as exc:
-        raise ValidationError(
-            {"email": [_("An account with this email was just created; try again.")]}
-        ) from exc
+        raise ValidationError({"email": [_("An account with this email was just created; try again.")]}) from exc
     key = handover_create(user=user, tenant=tenant)
     return SignupResult(
         tenant=tenant,
@@ -228,6 +224,8 @@ def tenant_delete(*, tenant: Tenant, drop_schema: bool) -> str | None:
     with transaction.atomic():
         with connection.cursor() as cursor:
             if drop_schema:
+                # Deferred FK checks of rows written in this transaction must fire before the drop.
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 cursor.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
             else:
                 kept = f"deleted_{schema.replace('-', '_')}_{timezone.now():%Y%m%d%H%M%S}"[:63]

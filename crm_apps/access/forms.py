@@ -35,12 +35,8 @@ class MemberPasswordResetForm(PasswordResetForm):
     """Reset emails go only to active members of this tenant; the page never says who exists."""
 
     def get_users(self, email: str) -> Any:
-        member_ids = Member.objects.filter(active=True, user__email__iexact=email).values_list(
-            "user_id", flat=True
-        )
-        return (
-            u for u in User.objects.filter(pk__in=list(member_ids), is_active=True) if u.has_usable_password()
-        )
+        member_ids = Member.objects.filter(active=True, user__email__iexact=email).values_list("user_id", flat=True)
+        return (u for u in User.objects.filter(pk__in=list(member_ids), is_active=True) if u.has_usable_password())
 
     def send_mail(
         self,
@@ -86,9 +82,7 @@ class AcceptInvitationForm(forms.Form):
         label=_("Choose a password"),
         required=False,
         strip=False,
-        widget=forms.PasswordInput(
-            attrs={"autocomplete": "new-password", "maxlength": 128, "required": True}
-        ),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password", "maxlength": 128, "required": True}),
     )
 
 
@@ -99,13 +93,9 @@ class AcceptInvitationExistingForm(forms.Form):
         label=_("Your password"),
         required=False,
         strip=False,
-        widget=forms.PasswordInput(
-            attrs={"autocomplete": "current-password", "maxlength": 128, "required": True}
-        ),
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "maxlength": 128, "required": True}),
     )
 
 
 class ApiTokenForm(forms.Form):
-    name = forms.CharField(
-        label=_("Token name"), max_length=100, help_text=_("For example: the integration using it.")
-    )
+    name = forms.CharField(label=_("Token name"), max_length=100, help_text=_("For example: the integration using it."))

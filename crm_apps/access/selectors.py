@@ -9,11 +9,7 @@ from crm_apps.access.models import ApiToken, Invitation, Member
 
 def member_for_user(*, user_id: int) -> Member | None:
     """The active membership of this user in the current tenant, or None."""
-    return (
-        Member.objects.select_related("user")
-        .filter(user_id=user_id, active=True, user__is_active=True)
-        .first()
-    )
+    return Member.objects.select_related("user").filter(user_id=user_id, active=True, user__is_active=True).first()
 
 
 def member_list() -> QuerySet[Member]:

@@ -44,9 +44,7 @@ def member_create(*, tenant: Tenant, user: User, is_admin: bool = False, languag
     """Make `user` a member of the current tenant (reactivating an old membership)."""
     if language not in dict(settings.LANGUAGES):
         language = settings.LANGUAGE_CODE
-    member, created = Member.objects.get_or_create(
-        user=user, defaults={"is_admin": is_admin, "language": language}
-    )
+    member, created = Member.objects.get_or_create(user=user, defaults={"is_admin": is_admin, "language": language})
     if not created and not member.active:
         member.active = True
         member.deactivated_at = None
@@ -136,9 +134,7 @@ def invitation_create(*, actor: Member, email: str, is_admin: bool = False) -> t
     except ValidationError as exc:
         raise ValidationError({"email": [_("Enter a valid email address.")]}) from exc
     if len(email) > 254:
-        raise ValidationError(
-            {"email": [_("Ensure this value has at most %(max)d characters.") % {"max": 254}]}
-        )
+        raise ValidationError({"email": [_("Ensure this value has at most %(max)d characters.") % {"max": 254}]})
     if Member.objects.filter(user__email__iexact=email, active=True).exists():
         raise ValidationError({"email": [_("This person is already a member of this workspace.")]})
     key = secrets.token_urlsafe(32)
@@ -201,9 +197,7 @@ def invitation_accept(*, key: str, password: str, name: str = "") -> Member:
     user = User.objects.filter(email__iexact=invitation.email).first()
     if user is not None:
         if not password or len(password) > 128 or not user.check_password(password) or not user.is_active:
-            raise ValidationError(
-                {"password": [_("Wrong password for %(email)s.") % {"email": invitation.email}]}
-            )
+            raise ValidationError({"password": [_("Wrong password for %(email)s.") % {"email": invitation.email}]})
     else:
         name = (name or "").strip()
         errors = _new_account_errors(email=invitation.email, name=name, password=password or "")
@@ -231,13 +225,9 @@ def api_token_create(*, member: Member, name: str) -> tuple[ApiToken, str]:
     """Create a token for `member`; the returned key is shown once and never stored in clear."""
     name = (name or "").strip() or _("API token")
     if len(name) > 100:
-        raise ValidationError(
-            {"name": [_("Ensure this value has at most %(max)d characters.") % {"max": 100}]}
-        )
+        raise ValidationError({"name": [_("Ensure this value has at most %(max)d characters.") % {"max": 100}]})
     key = secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(
-        member=member, name=name, prefix=key[:TOKEN_PREFIX_LEN], key_hash=_hash(key)
-    )
+    token = ApiToken.objects.create(member=member, name=name, prefix=key[:TOKEN_PREFIX_LEN], key_hash=_hash(key))
     return token, key
 
 
@@ -276,7 +266,5 @@ def member_directory_sync(*, tenant: Tenant) -> dict[str, int]:
         elif existing[user_id] != active:
             WorkspaceMembership.objects.filter(user_id=user_id, tenant=tenant).update(is_active=active)
             updated += 1
-    removed, _details = (
-        WorkspaceMembership.objects.filter(tenant=tenant).exclude(user_id__in=members).delete()
-    )
+    removed, _details = WorkspaceMembership.objects.filter(tenant=tenant).exclude(user_id__in=members).delete()
     return {"created": created, "updated": updated, "removed": removed}

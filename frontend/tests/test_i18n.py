@@ -42,8 +42,6 @@ def test_every_string_in_the_code_is_in_the_russian_catalogue(tmp_path, settings
     settings.LOCALE_PATHS = [str(locale)]
     monkeypatch.chdir(ROOT)
 
-    call_command(
-        "makemessages", locale=LANGUAGES, ignore_patterns=IGNORE_PATTERNS, verbosity=0, add_location="file"
-    )
+    call_command("makemessages", locale=LANGUAGES, ignore_patterns=IGNORE_PATTERNS, verbosity=0, add_location="file")
 
     assert_complete(polib.pofile(str(locale / "ru" / "LC_MESSAGES" / "django.po")))

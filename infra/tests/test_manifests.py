@@ -288,9 +288,7 @@ def test_kustomize_build_renders_valid_objects() -> None:
     kubectl = shutil.which("kubectl")
     if kubectl is None:
         pytest.skip("kubectl (with built-in kustomize) is not installed")
-    result = subprocess.run(
-        [kubectl, "kustomize", str(K8S)], capture_output=True, text=True, timeout=60, check=False
-    )
+    result = subprocess.run([kubectl, "kustomize", str(K8S)], capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     rendered = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
     assert len(rendered) == sum(1 for name, _ in k8s_resources() if name != SECRET_EXAMPLE)
@@ -421,9 +419,7 @@ def test_configmap_and_secret_example_hold_exactly_the_env_py_variables() -> Non
 
 
 def test_env_py_parsing_finds_the_variables() -> None:
-    assert {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "REQUIRE_SECRET_KEY", "BASE_DOMAIN"} <= (
-        env_py_reads()
-    )
+    assert {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "REQUIRE_SECRET_KEY", "BASE_DOMAIN"} <= (env_py_reads())
     # Nothing in saas/env.py reads os.environ except through the helpers.
     direct = re.findall(r"os\.environ(?:\.get)?\(\s*[\"']([A-Z_]+)", ENV_PY.read_text())
     assert not direct
@@ -494,9 +490,7 @@ def test_compose_services_and_start_order() -> None:
     assert services["proxy"]["depends_on"]["web"]["condition"] == "service_healthy"
     assert re.fullmatch(r"postgres:1[67](\..*)?", services["postgres"]["image"])
     assert re.fullmatch(r"(redis:7|valkey/valkey:[78])([.-].*)?", services["redis"]["image"])
-    assert any(
-        str(volume).endswith(":/var/lib/postgresql/data") for volume in services["postgres"]["volumes"]
-    )
+    assert any(str(volume).endswith(":/var/lib/postgresql/data") for volume in services["postgres"]["volumes"])
     declared = set(compose()["volumes"])
     for service in services.values():
         for volume in service.get("volumes", []):
@@ -514,9 +508,7 @@ def test_compose_app_services_share_image_environment_and_trust_the_proxy() -> N
     build = services["migrate"]["build"]
     assert (COMPOSE.parent / build["context"] / build["dockerfile"]).resolve() == DOCKERFILE
     for name in APP_SERVICES:
-        env_files = [
-            entry["path"] if isinstance(entry, dict) else entry for entry in services[name]["env_file"]
-        ]
+        env_files = [entry["path"] if isinstance(entry, dict) else entry for entry in services[name]["env_file"]]
         assert env_files[0] == ENV_EXAMPLE.name, name
         assert (COMPOSE.parent / env_files[0]).resolve() == ENV_EXAMPLE
         # nginx overwrites X-Forwarded-Host, so the app may (and must) trust it.
@@ -597,8 +589,7 @@ def test_nginx_config_syntax_with_nginx_binary(tmp_path: Path) -> None:
     conf = conf.replace("/var/run/nginx.pid", str(tmp_path / "nginx.pid"))
     conf = conf.replace("include /etc/nginx/mime.types;", "types { text/html html; }")
     temp_paths = " ".join(
-        f"{kind}_temp_path {tmp_path / kind};"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        f"{kind}_temp_path {tmp_path / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
     conf = conf.replace("\nhttp {\n", f"\nhttp {{\n    {temp_paths}\n", 1)
     (tmp_path / "nginx.conf").write_text(conf)
@@ -706,9 +697,7 @@ def test_dockerfile_runtime_user_healthcheck_and_command() -> None:
     cmd = exec_form(next(arguments for keyword, arguments in reversed(final) if keyword == "CMD"))
     assert cmd[:2] == ["gunicorn", "saas.wsgi:application"]
     assert cmd[cmd.index("--bind") + 1] == f"0.0.0.0:{APP_PORT}"
-    entrypoint = exec_form(
-        next(arguments for keyword, arguments in reversed(final) if keyword == "ENTRYPOINT")
-    )
+    entrypoint = exec_form(next(arguments for keyword, arguments in reversed(final) if keyword == "ENTRYPOINT"))
     assert entrypoint == ["/app/infra/docker/entrypoint.sh"]
     exposed = [arguments for keyword, arguments in final if keyword == "EXPOSE"]
     assert exposed == [str(APP_PORT)]

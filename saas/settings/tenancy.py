@@ -27,12 +27,21 @@ TENANT_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "crm_apps.access",
+    "crm_apps.engine",
+    "crm_apps.modules.organizations",
+    "crm_apps.modules.contacts",
+    "crm_apps.modules.leads",
+    "crm_apps.modules.deals",
+    "crm_apps.modules.campaigns",
+    "crm_apps.modules.vendors",
     "crm_apps.home",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
 TENANT_MODEL = "tenants.Tenant"
+# Set search_path once per connection and tenant switch, not before every query.
+TENANT_LIMIT_SET_CALLS = True
 TENANT_DOMAIN_MODEL = "tenants.Domain"
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 ROOT_URLCONF = "saas.urls_tenant"

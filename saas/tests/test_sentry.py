@@ -31,9 +31,7 @@ def transport(monkeypatch):
     return captured
 
 
-def test_events_carry_the_tenant_tag_and_no_personal_data(
-    client_for, tenant_a, member, monkeypatch, transport
-):
+def test_events_carry_the_tenant_tag_and_no_personal_data(client_for, tenant_a, member, monkeypatch, transport):
     def broken_view_helper():
         raise ValueError("boom in a tenant request")
 

@@ -23,17 +23,11 @@ class SignupView(APIView):
     @extend_schema(
         request=inline_serializer("Signup", {f: serializers.CharField() for f in SIGNUP_FIELDS}),
         responses={
-            201: inline_serializer(
-                "SignupCreated", {"tenant": serializers.CharField(), "url": serializers.URLField()}
-            )
+            201: inline_serializer("SignupCreated", {"tenant": serializers.CharField(), "url": serializers.URLField()})
         },
     )
     def post(self, request: Request) -> Response:
         if not isinstance(request.data, dict):
-            return Response(
-                {"non_field_errors": [_("Send a JSON object.")]}, status=status.HTTP_400_BAD_REQUEST
-            )
+            return Response({"non_field_errors": [_("Send a JSON object.")]}, status=status.HTTP_400_BAD_REQUEST)
         result = tenant_signup(**{field: request.data.get(field) for field in SIGNUP_FIELDS})
-        return Response(
-            {"tenant": result.tenant.schema_name, "url": result.url}, status=status.HTTP_201_CREATED
-        )
+        return Response({"tenant": result.tenant.schema_name, "url": result.url}, status=status.HTTP_201_CREATED)

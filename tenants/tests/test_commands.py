@@ -37,9 +37,7 @@ def test_create_suspend_reactivate(capsys):
 
 def test_create_uses_the_signup_rules():
     with pytest.raises(CommandError, match="subdomain: This subdomain is reserved"):
-        call_command(
-            "tenant_create", "admin", name="X", admin_email="x@example.com", admin_password="operator-pass-77"
-        )
+        call_command("tenant_create", "admin", name="X", admin_email="x@example.com", admin_password="operator-pass-77")
 
 
 def test_delete_keeps_the_schema_unless_asked(capsys):

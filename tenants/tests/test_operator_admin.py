@@ -54,9 +54,7 @@ def test_staff_can_suspend_a_tenant_from_the_admin(operator, tenant_a):
 
 def test_non_staff_users_cannot_use_the_admin(tenant_a, admin_of):
     client = Client(HTTP_HOST="localhost")
-    login = client.post(
-        "/admin/login/", {"username": admin_of(tenant_a).user.email, "password": TEST_PASSWORD}
-    )
+    login = client.post("/admin/login/", {"username": admin_of(tenant_a).user.email, "password": TEST_PASSWORD})
 
     assert login.status_code == 200  # the admin login form refuses non-staff
     assert client.get("/admin/tenants/tenant/").status_code == 302

@@ -199,9 +199,7 @@ def test_missing_fields_and_non_object_bodies_are_400(public_client):
 
 def test_markup_in_organisation_name_is_shown_escaped(public_client):
     target = urlparse(
-        public_client.post("/signup/", {**GOOD, "organization": "<b>Evil</b><script>x()</script>"})[
-            "Location"
-        ]
+        public_client.post("/signup/", {**GOOD, "organization": "<b>Evil</b><script>x()</script>"})["Location"]
     )
     client = Client(HTTP_HOST="acme-corp.localhost")
     page = client.get(target.path, follow=True).content.decode()
@@ -250,9 +248,7 @@ def test_two_concurrent_signups_for_one_subdomain_exactly_one_wins(committed):
 
         barrier.wait()
         try:
-            tenant_signup(
-                organization="Race", subdomain=slug, name="Racer", email=email, password=GOOD["password"]
-            )
+            tenant_signup(organization="Race", subdomain=slug, name="Racer", email=email, password=GOOD["password"])
             outcomes.append("won")
         except ValidationError as exc:
             outcomes.append(f"lost:{exc.message_dict}")

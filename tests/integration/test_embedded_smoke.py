@@ -52,9 +52,7 @@ class Browserless:
 
 def test_embedded_servers_migrate_signup_and_serve_the_new_tenant(tmp_path):
     port = free_port()
-    env = {
-        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "PYTEST_XDIST_WORKER"}
-    }
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "PYTEST_XDIST_WORKER"}}
     env.update(
         DATA_DIR=str(tmp_path / "data"),
         PORT=str(port),

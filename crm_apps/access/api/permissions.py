@@ -10,9 +10,7 @@ class IsTenantMember(BasePermission):
     """An active member of the request's tenant (session or token)."""
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        return bool(
-            request.user and request.user.is_authenticated and getattr(request._request, "member", None)
-        )
+        return bool(request.user and request.user.is_authenticated and getattr(request._request, "member", None))
 
 
 class IsTenantAdmin(IsTenantMember):

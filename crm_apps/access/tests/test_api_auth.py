@@ -10,9 +10,7 @@ pytestmark = pytest.mark.django_db
 
 
 def obtain(client, email, password=TEST_PASSWORD):
-    return client.post(
-        "/api/v1/auth/token", {"email": email, "password": password}, content_type="application/json"
-    )
+    return client.post("/api/v1/auth/token", {"email": email, "password": password}, content_type="application/json")
 
 
 def test_member_obtains_a_token_and_reads_me(client_for, tenant_a, member):
@@ -61,9 +59,7 @@ def test_wrong_credentials_are_400_without_saying_which(client_for, tenant_a, me
     response = client_for(tenant_a).post("/api/v1/auth/token", body, content_type="application/json")
 
     assert response.status_code == 400
-    assert response.json() == {
-        "non_field_errors": ["Wrong email or password, or no access to this workspace."]
-    }
+    assert response.json() == {"non_field_errors": ["Wrong email or password, or no access to this workspace."]}
     with schema_context("alpha"):
         assert not ApiToken.objects.exists()
 

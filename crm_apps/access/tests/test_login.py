@@ -93,9 +93,7 @@ def test_password_reset_for_a_member_sends_a_working_link(
     assert link is not None
     form_page = client.get(link.group(1), follow=True)
     set_url = form_page.redirect_chain[-1][0]
-    done = client.post(
-        set_url, {"new_password1": "brand-new-secret-42", "new_password2": "brand-new-secret-42"}
-    )
+    done = client.post(set_url, {"new_password1": "brand-new-secret-42", "new_password2": "brand-new-secret-42"})
     assert done.status_code == 302
     assert User.objects.get(email="kim@example.com").check_password("brand-new-secret-42")
 
@@ -132,9 +130,7 @@ def test_profile_update_changes_name_language_and_timezone(client_for, tenant_a,
     m = member(tenant_a)
     client = client_for(tenant_a, m)
 
-    response = client.post(
-        "/settings/profile/", {"name": "Kim Park", "language": "ru", "timezone": "Asia/Seoul"}
-    )
+    response = client.post("/settings/profile/", {"name": "Kim Park", "language": "ru", "timezone": "Asia/Seoul"})
 
     assert response.status_code == 302
     with schema_context("alpha"):

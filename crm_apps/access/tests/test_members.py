@@ -79,9 +79,7 @@ def test_existing_user_of_another_tenant_joins_with_their_password(
     assert User.objects.filter(email="bea@example.com").count() == 1
 
 
-def test_another_members_password_does_not_accept_an_invitation(
-    invite, client_for, tenant_a, admin_of, member
-):
+def test_another_members_password_does_not_accept_an_invitation(invite, client_for, tenant_a, admin_of, member):
     other = member(tenant_a, email="other@example.com")
     invite(client_for(tenant_a, admin_of(tenant_a)), "invitee@example.com")
     path = invitation_path(mail.outbox[0])
@@ -144,9 +142,7 @@ def test_last_admin_cannot_be_deactivated_or_demoted(client_for, tenant_a, admin
     client = client_for(tenant_a, other_admin)
     client.post(f"/settings/members/{admin.pk}/deactivate/")
 
-    response = client_for(tenant_a, admin).post(
-        f"/settings/members/{other_admin.pk}/remove-admin/", follow=True
-    )
+    response = client_for(tenant_a, admin).post(f"/settings/members/{other_admin.pk}/remove-admin/", follow=True)
     self_demote = client.post(f"/settings/members/{other_admin.pk}/remove-admin/", follow=True)
 
     assert response.status_code == 200  # admin was deactivated: redirected to login, nothing changed
@@ -205,9 +201,7 @@ def test_htmx_member_action_returns_only_the_updated_row(client_for, tenant_a, a
 def test_htmx_member_action_errors_are_shown_in_the_row(client_for, tenant_a, admin_of):
     admin = admin_of(tenant_a)  # the only administrator of alpha
 
-    response = client_for(tenant_a, admin).post(
-        f"/settings/members/{admin.pk}/remove-admin/", HTTP_HX_REQUEST="true"
-    )
+    response = client_for(tenant_a, admin).post(f"/settings/members/{admin.pk}/remove-admin/", HTTP_HX_REQUEST="true")
 
     html = response.content.decode()
     assert response.status_code == 200

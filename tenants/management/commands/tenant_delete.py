@@ -16,15 +16,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("slug")
-        parser.add_argument(
-            "--drop-schema", action="store_true", help="Irreversibly drop the schema and data."
-        )
+        parser.add_argument("--drop-schema", action="store_true", help="Irreversibly drop the schema and data.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         kept = tenant_delete(tenant=tenant_by_slug(options["slug"]), drop_schema=options["drop_schema"])
         if kept:
-            self.stdout.write(
-                self.style.SUCCESS(f"Deleted {options['slug']}; its data is kept in schema {kept}.")
-            )
+            self.stdout.write(self.style.SUCCESS(f"Deleted {options['slug']}; its data is kept in schema {kept}."))
         else:
             self.stdout.write(self.style.SUCCESS(f"Deleted {options['slug']} and dropped its schema."))

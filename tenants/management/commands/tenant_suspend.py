@@ -14,9 +14,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("slug")
-        parser.add_argument(
-            "--read-only", action="store_true", help="Make it read-only instead of suspended."
-        )
+        parser.add_argument("--read-only", action="store_true", help="Make it read-only instead of suspended.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         status = TenantStatus.READ_ONLY if options["read_only"] else TenantStatus.SUSPENDED

@@ -1,0 +1,74 @@
+"""DRF serializers built per module and per tenant, so the OpenAPI schema shows each tenant's custom fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from rest_framework import serializers
+
+from crm_apps.engine import metadata
+from crm_apps.engine.api.representation import api_fields
+from crm_apps.engine.models import CustomField, FieldType
+from crm_apps.engine.spec import ModuleSpec
+
+CUSTOM_TYPES: dict[str, Any] = {
+    FieldType.TEXT: lambda: serializers.CharField(),
+    FieldType.TEXTAREA: lambda: serializers.CharField(),
+    FieldType.INTEGER: lambda: serializers.IntegerField(),
+    FieldType.DECIMAL: lambda: serializers.DecimalField(max_digits=19, decimal_places=4),
+    FieldType.CURRENCY: lambda: serializers.DecimalField(max_digits=19, decimal_places=4),
+    FieldType.PERCENT: lambda: serializers.DecimalField(max_digits=7, decimal_places=4),
+    FieldType.DATE: lambda: serializers.DateField(),
+    FieldType.DATETIME: lambda: serializers.DateTimeField(),
+    FieldType.CHECKBOX: lambda: serializers.BooleanField(),
+    FieldType.EMAIL: lambda: serializers.EmailField(),
+    FieldType.PHONE: lambda: serializers.CharField(),
+    FieldType.URL: lambda: serializers.URLField(),
+    FieldType.PICKLIST: lambda: serializers.CharField(),
+    FieldType.MULTIPICKLIST: lambda: serializers.ListField(child=serializers.CharField()),
+    FieldType.MEMBER: lambda: serializers.IntegerField(),
+    FieldType.RECORD: lambda: serializers.UUIDField(),
+}
+
+
+def _custom_serializer(spec: ModuleSpec, fields: list[CustomField]) -> type[serializers.Serializer[Any]]:
+    attrs: dict[str, Any] = {}
+    for field in fields:
+        made = CUSTOM_TYPES[field.type]()
+        made.required = False
+        made.allow_null = True
+        made.help_text = field.help_text or field.label
+        attrs[field.key] = made
+    name = f"{spec.model.__name__}Custom"
+    return type(name, (serializers.Serializer,), attrs)
+
+
+def record_serializer(spec: ModuleSpec) -> type[serializers.Serializer[Any]]:
+    """A serializer describing `spec`'s records for the current tenant (documentation only)."""
+    custom_fields = metadata.custom_fields(spec.key)
+    model_fields = api_fields(spec)
+
+    class Meta:
+        model = spec.model
+        fields = [
+            "id",
+            "number",
+            "owner",
+            "owner_group",
+            "created_at",
+            "updated_at",
+            "version",
+            "tags",
+            *model_fields,
+        ]
+        read_only_fields = ["id", "number", "created_at", "updated_at", "version", *spec.readonly_fields]
+
+    attrs: dict[str, Any] = {
+        "Meta": Meta,
+        "custom": _custom_serializer(spec, custom_fields)(required=False),
+    }
+    for name in model_fields:
+        if isinstance(spec.model._meta.get_field(name), models.ForeignKey):
+            attrs[name] = serializers.CharField(required=False, allow_null=True, help_text="id")
+    return type(f"{spec.model.__name__}Record", (serializers.ModelSerializer,), attrs)

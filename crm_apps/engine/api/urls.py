@@ -1,0 +1,25 @@
+"""API routes of the CRM: module-specific actions first, then the generic routes of every module."""
+
+from django.urls import path
+
+from crm_apps.engine.api import meta, views
+from crm_apps.modules.deals.api import DealActionView, PipelinesView
+from crm_apps.modules.leads.api import LeadConvertView
+
+urlpatterns = [
+    path("meta/modules", meta.ModulesView.as_view(), name="api-meta-modules"),
+    path("meta/modules/<slug:module>", meta.ModuleView.as_view(), name="api-meta-module"),
+    path("meta/modules/<slug:module>/fields", meta.CustomFieldsView.as_view(), name="api-custom-fields"),
+    path(
+        "meta/modules/<slug:module>/fields/<slug:key>",
+        meta.CustomFieldDetailView.as_view(),
+        name="api-custom-field",
+    ),
+    path("pipelines/", PipelinesView.as_view(), name="api-pipelines"),
+    path("leads/<uuid:record_id>/convert", LeadConvertView.as_view(), name="api-lead-convert"),
+    path("deals/<uuid:record_id>/<slug:action>", DealActionView.as_view(), name="api-deal-action"),
+    path("<slug:module>/merge", views.MergeView.as_view(), name="api-merge"),
+    path("<slug:module>/", views.RecordListView.as_view(), name="api-records"),
+    path("<slug:module>/<uuid:record_id>/", views.RecordDetailView.as_view(), name="api-record"),
+    path("<slug:module>/<uuid:record_id>/<slug:related>/", views.RelatedListView.as_view(), name="api-related"),
+]

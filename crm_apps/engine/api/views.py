@@ -1,0 +1,192 @@
+"""The REST API of every registered module, generated from its ModuleSpec. Views stay thin:
+they parse, call a selector or service, and serialise."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
+
+from crm_apps.access.middleware import request_member
+from crm_apps.engine import metadata, registry, selectors, services
+from crm_apps.engine.api.representation import READ_ONLY, record_to_api
+from crm_apps.engine.api.schema import record_serializer
+from crm_apps.engine.spec import ModuleSpec
+
+RESERVED_PARAMS = {"search", "ordering", "cursor", "limit", "format", "view"}
+
+
+class TokenRateThrottle(SimpleRateThrottle):
+    """Per API token (or per signed-in member) request budget; over it: 429 with Retry-After."""
+
+    scope = "api"
+
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
+        token = getattr(request, "auth", None)
+        ident = f"token-{token.pk}" if token is not None and hasattr(token, "pk") else None
+        if ident is None and request.user and request.user.is_authenticated:
+            ident = f"user-{request.user.pk}"
+        return self.cache_format % {"scope": self.scope, "ident": ident or self.get_ident(request)}
+
+
+class ModuleAPIView(APIView):
+    throttle_classes = [TokenRateThrottle]
+
+    def spec(self) -> ModuleSpec:
+        try:
+            return registry.get(self.kwargs["module"])
+        except registry.UnknownModule as exc:
+            raise NotFound(_("Unknown module.")) from exc
+
+    def get_serializer_class(self) -> Any:
+        return record_serializer(self.spec())
+
+    def get_serializer(self, *args: Any, **kwargs: Any) -> Any:
+        return self.get_serializer_class()(*args, **kwargs)
+
+    def split_payload(self, data: Any) -> tuple[dict[str, Any], Any, Any]:
+        if not isinstance(data, dict):
+            raise ValidationError({"non_field_errors": [_("Send a JSON object.")]})
+        payload = dict(data)
+        custom = payload.pop("custom", None)
+        version = payload.pop("version", None)
+        errors = {key: [_("This field is read-only.")] for key in payload if key in READ_ONLY}
+        if errors:
+            raise ValidationError(errors)
+        return payload, custom, version
+
+    def record_or_404(self, spec: ModuleSpec, record_id: Any) -> Any:
+        record = selectors.access_record(spec=spec, actor=request_member(self.request), record_id=record_id)
+        if record is None:
+            raise NotFound(_("Not found."))
+        return record
+
+
+class RecordListView(ModuleAPIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("search", str),
+            OpenApiParameter("ordering", str),
+            OpenApiParameter("cursor", str),
+            OpenApiParameter("limit", int),
+        ]
+    )
+    def get(self, request: Request, module: str) -> Response:
+        spec = self.spec()
+        params = request.query_params
+        filters = {k: v for k, v in params.items() if k not in RESERVED_PARAMS}
+        try:
+            limit = int(params.get("limit", selectors.PAGE_SIZE))
+        except ValueError:
+            raise ValidationError({"limit": [_("Enter a whole number.")]}) from None
+        page = selectors.record_list(
+            spec=spec,
+            actor=request_member(request),
+            filters=filters,
+            search=params.get("search", ""),
+            ordering=params.get("ordering"),
+            cursor=params.get("cursor"),
+            limit=limit,
+            default_view=params.get("view") != "all",
+            all_columns=True,
+        )
+        custom_fields = metadata.custom_fields(spec.key)
+        base = request.build_absolute_uri(reverse("api-records", args=[spec.key]))
+        keep = {k: v for k, v in params.items() if k != "cursor"}
+
+        def link(cursor: str | None) -> str | None:
+            if cursor is None:
+                return None
+            from urllib.parse import urlencode
+
+            return f"{base}?{urlencode({**keep, 'cursor': cursor})}"
+
+        return Response(
+            {
+                "results": [record_to_api(spec, r, custom_fields) for r in page.records],
+                "next": link(page.next_cursor),
+                "previous": link(page.previous_cursor),
+            }
+        )
+
+    def post(self, request: Request, module: str) -> Response:
+        spec = self.spec()
+        data, custom, _version = self.split_payload(request.data)
+        record = services.record_create(spec=spec, actor=request_member(request), data=data, custom=custom)
+        record = self.record_or_404(spec, record.pk)
+        return Response(record_to_api(spec, record, metadata.custom_fields(spec.key)), status=status.HTTP_201_CREATED)
+
+
+class RecordDetailView(ModuleAPIView):
+    def get(self, request: Request, module: str, record_id: str) -> Response:
+        spec = self.spec()
+        record = self.record_or_404(spec, record_id)
+        return Response(record_to_api(spec, record, metadata.custom_fields(spec.key)))
+
+    def patch(self, request: Request, module: str, record_id: str) -> Response:
+        spec = self.spec()
+        record = self.record_or_404(spec, record_id)
+        data, custom, version = self.split_payload(request.data)
+        if_match = request.headers.get("If-Match", "").strip('"W/ ')
+        expected = version if version is not None else (if_match or None)
+        try:
+            expected_version = int(expected) if expected is not None else None
+        except (TypeError, ValueError):
+            raise ValidationError({"version": [_("Enter a whole number.")]}) from None
+        services.record_update(
+            spec=spec,
+            actor=request_member(request),
+            record=record,
+            data=data,
+            custom=custom,
+            expected_version=expected_version,
+        )
+        record = self.record_or_404(spec, record_id)
+        return Response(record_to_api(spec, record, metadata.custom_fields(spec.key)))
+
+    def delete(self, request: Request, module: str, record_id: str) -> Response:
+        spec = self.spec()
+        record = self.record_or_404(spec, record_id)
+        services.record_delete(spec=spec, actor=request_member(request), record=record)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RelatedListView(ModuleAPIView):
+    def get(self, request: Request, module: str, record_id: str, related: str) -> Response:
+        spec = self.spec()
+        record = self.record_or_404(spec, record_id)
+        other, qs = selectors.related_records(
+            spec=spec, actor=request_member(request), record=record, related_key=related
+        )
+        custom_fields = metadata.custom_fields(other.key)
+        return Response({"results": [record_to_api(other, r, custom_fields) for r in qs[:100]]})
+
+
+class MergeView(ModuleAPIView):
+    def post(self, request: Request, module: str) -> Response:
+        spec = self.spec()
+        data = request.data if isinstance(request.data, dict) else {}
+        others = data.get("merge")
+        if not isinstance(others, list):
+            raise ValidationError({"merge": [_("Send the ids of the records to merge into the primary.")]})
+        choices = data.get("choices") or {}
+        if not isinstance(choices, dict):
+            raise ValidationError({"choices": [_("Send an object of field -> record id.")]})
+        primary = services.records_merge(
+            spec=spec,
+            actor=request_member(request),
+            primary_id=data.get("primary"),
+            other_ids=others,
+            choices=choices,
+        )
+        record = self.record_or_404(spec, primary.pk)
+        return Response(record_to_api(spec, record, metadata.custom_fields(spec.key)))

@@ -1,0 +1,64 @@
+"""`manage.py check` fails on a bad ModuleSpec: fields must exist, keys be unique, relations registered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core import checks
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+
+from crm_apps.engine import registry
+from crm_apps.engine.models import CrmRecord
+
+
+def spec_errors() -> list[checks.CheckMessage]:
+    errors: list[checks.CheckMessage] = []
+    specs = registry.all_specs()
+    keys = [s.key for s in specs]
+    prefixes = [s.number_prefix for s in specs]
+    for spec in specs:
+        where = f"module {spec.key!r}"
+        if not issubclass(spec.model, CrmRecord):
+            errors.append(checks.Error(f"{where}: model must inherit CrmRecord", id="engine.E001"))
+            continue
+        if keys.count(spec.key) > 1 or prefixes.count(spec.number_prefix) > 1:
+            errors.append(checks.Error(f"{where}: key and numbering prefix must be unique", id="engine.E002"))
+        names = [
+            *spec.title_fields,
+            *spec.list_columns,
+            *spec.search_fields,
+            *spec.filter_fields,
+            *spec.picklists,
+            *[f for b in spec.blocks for f in b.fields],
+            *([spec.kanban_field] if spec.kanban_field else []),
+        ]
+        for name in names:
+            try:
+                spec.model._meta.get_field(name)
+            except FieldDoesNotExist:
+                errors.append(checks.Error(f"{where}: unknown field {name!r}", id="engine.E003"))
+        for relation in spec.related:
+            if relation.module not in keys:
+                errors.append(
+                    checks.Error(f"{where}: related module {relation.module!r} is not registered", id="engine.E004")
+                )
+                continue
+            other = registry.get(relation.module)
+            try:
+                field: Any = other.model._meta.get_field(relation.via)
+            except FieldDoesNotExist:
+                field = None
+            if not isinstance(field, models.ForeignKey) or field.remote_field.model is not spec.model:
+                errors.append(
+                    checks.Error(
+                        f"{where}: related list {relation.module}.{relation.via} is not a foreign key to this module",
+                        id="engine.E005",
+                    )
+                )
+    return errors
+
+
+@checks.register()
+def check_module_specs(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    return spec_errors()

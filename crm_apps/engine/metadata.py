@@ -1,0 +1,53 @@
+"""Reads of per-tenant module metadata: custom fields, picklists, layout, numbering."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch
+
+from crm_apps.engine.models import CustomField, LayoutOverride, Picklist, PicklistValue
+from crm_apps.engine.spec import Block, ModuleSpec
+
+
+def custom_fields(module: str, *, include_archived: bool = False) -> list[CustomField]:
+    qs = CustomField.objects.filter(module=module)
+    if not include_archived:
+        qs = qs.filter(archived_at__isnull=True)
+    return list(qs.order_by("position", "id"))
+
+
+def picklist_values(name: str, *, include_retired: bool = False) -> list[PicklistValue]:
+    qs = PicklistValue.objects.filter(picklist__name=name)
+    if not include_retired:
+        qs = qs.filter(retired=False)
+    return list(qs.order_by("position", "id"))
+
+
+def picklist_map(names: list[str]) -> dict[str, list[PicklistValue]]:
+    """All values (retired too) of several picklists in one query: name -> values in order."""
+    lists = Picklist.objects.filter(name__in=names).prefetch_related(
+        Prefetch("values", queryset=PicklistValue.objects.order_by("position", "id"))
+    )
+    return {p.name: list(p.values.all()) for p in lists}
+
+
+def picklist_labels(name: str) -> dict[str, str]:
+    return {v.value: v.label for v in picklist_values(name, include_retired=True)}
+
+
+def layout_blocks(spec: ModuleSpec) -> tuple[tuple[Block, ...], set[str]]:
+    """The module's blocks in the tenant's order, and the fields the tenant hid."""
+    override = LayoutOverride.objects.filter(module=spec.key).first()
+    if override is None:
+        return spec.blocks, set()
+    layout = override.layout
+    by_key = {b.key: b for b in spec.blocks}
+    order = [k for k in layout.get("blocks", []) if k in by_key] + [
+        k for k in by_key if k not in layout.get("blocks", [])
+    ]
+    blocks = []
+    for key in order:
+        block = by_key[key]
+        wanted = [f for f in layout.get("fields", {}).get(key, []) if f in block.fields]
+        fields = tuple(wanted + [f for f in block.fields if f not in wanted])
+        blocks.append(Block(block.key, block.title, fields))
+    return tuple(blocks), set(layout.get("hidden", []))

@@ -1,0 +1,272 @@
+"""Engine models: the abstract CrmRecord and the per-tenant metadata every module shares."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class CrmRecord(models.Model):
+    """Base of every module's model: identity, numbering, ownership, audit columns, tags,
+    custom field values, full-text vector, soft delete and an optimistic-concurrency version."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    number = models.CharField(_("number"), max_length=40, unique=True, editable=False)
+    owner = models.ForeignKey(
+        "access.Member",
+        verbose_name=_("owner"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    owner_group = models.ForeignKey(
+        "access.Group",
+        verbose_name=_("owner group"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_by = models.ForeignKey(
+        "access.Member", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    updated_by = models.ForeignKey(
+        "access.Member", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("modified"), default=timezone.now, editable=False)
+    tags = ArrayField(models.CharField(max_length=50), verbose_name=_("tags"), default=list, blank=True)
+    custom_data = models.JSONField(default=dict, blank=True, editable=False)
+    search_vector = SearchVectorField(null=True, editable=False)
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            GinIndex(fields=["search_vector"], name="%(class)s_search"),
+            GinIndex(fields=["tags"], name="%(class)s_tags"),
+            # The default list: live records, newest first, keyset-paginated on (created_at, id).
+            models.Index(
+                fields=["-created_at", "-id"],
+                name="%(class)s_live_recent",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            models.Index(fields=["owner", "-created_at"], name="%(class)s_owner_recent"),
+            models.Index(fields=["deleted_at"], name="%(class)s_deleted", condition=Q(deleted_at__isnull=False)),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(owner__isnull=True) | Q(owner_group__isnull=True), name="%(class)s_one_owner"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        from crm_apps.engine.registry import spec_for_model
+
+        spec = spec_for_model(type(self))
+        parts = [str(getattr(self, name) or "") for name in spec.title_fields]
+        return " ".join(p for p in parts if p).strip() or self.number
+
+
+class NumberingSequence(models.Model):
+    """Per-module record numbers (prefix + next number), editable by tenant admins."""
+
+    module = models.CharField(max_length=40, primary_key=True)
+    prefix = models.CharField(_("prefix"), max_length=10)
+    next_number = models.PositiveBigIntegerField(_("next number"), default=1)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}{self.next_number}"
+
+
+class FieldType(models.TextChoices):
+    TEXT = "text", _("Text")
+    TEXTAREA = "textarea", _("Text area")
+    INTEGER = "integer", _("Integer")
+    DECIMAL = "decimal", _("Decimal")
+    CURRENCY = "currency", _("Currency")
+    PERCENT = "percent", _("Percent")
+    DATE = "date", _("Date")
+    DATETIME = "datetime", _("Date and time")
+    CHECKBOX = "checkbox", _("Checkbox")
+    EMAIL = "email", _("Email")
+    PHONE = "phone", _("Phone")
+    URL = "url", _("URL")
+    PICKLIST = "picklist", _("Picklist")
+    MULTIPICKLIST = "multipicklist", _("Multi-select picklist")
+    MEMBER = "member", _("Member reference")
+    RECORD = "record", _("Record reference")
+
+
+class CustomField(models.Model):
+    """A tenant-defined field of a module; values live in the record's custom_data under `key`."""
+
+    module = models.CharField(max_length=40)
+    key = models.SlugField(_("key"), max_length=40)
+    label = models.CharField(_("label"), max_length=100)
+    type = models.CharField(_("type"), max_length=20, choices=FieldType.choices)
+    required = models.BooleanField(_("required"), default=False)
+    unique = models.BooleanField(_("unique"), default=False)
+    default = models.JSONField(_("default value"), null=True, blank=True)
+    # Type options: {"target": "<module>"} for record references, {"max_length": n} for text...
+    options = models.JSONField(default=dict, blank=True)
+    help_text = models.CharField(_("help text"), max_length=200, blank=True)
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["module", "position", "id"]
+        constraints = [models.UniqueConstraint("module", "key", name="customfield_module_key_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.module}.{self.key}"
+
+    @property
+    def picklist_name(self) -> str:
+        return f"cf:{self.module}:{self.key}"
+
+
+class Picklist(models.Model):
+    """A named list of values; standard picklist fields and custom picklist fields both use one."""
+
+    name = models.CharField(max_length=100, unique=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PicklistValue(models.Model):
+    """Records store `value` (stable); `label` can be renamed and `retired` hides it from new choices."""
+
+    picklist = models.ForeignKey(Picklist, on_delete=models.CASCADE, related_name="values")
+    value = models.CharField(max_length=100)
+    label = models.CharField(_("label"), max_length=100)
+    position = models.PositiveIntegerField(default=0)
+    color = models.CharField(max_length=7, blank=True)
+    retired = models.BooleanField(_("retired"), default=False)
+
+    class Meta:
+        ordering = ["picklist", "position", "id"]
+        constraints = [models.UniqueConstraint("picklist", "value", name="picklistvalue_unique")]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class SavedView(models.Model):
+    """A saved list: filters, search, ordering and columns; private to its owner or shared."""
+
+    module = models.CharField(max_length=40)
+    name = models.CharField(_("name"), max_length=100)
+    owner = models.ForeignKey("access.Member", on_delete=models.CASCADE, related_name="+")
+    shared = models.BooleanField(_("shared with everyone"), default=False)
+    filters = models.JSONField(default=dict, blank=True)
+    search = models.CharField(max_length=200, blank=True)
+    ordering = models.CharField(max_length=60, blank=True)
+    columns = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["module", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TimelineEntry(models.Model):
+    """One event in a record's activity timeline."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("Created")
+        UPDATED = "updated", _("Updated")
+        DELETED = "deleted", _("Deleted")
+        RESTORED = "restored", _("Restored")
+        COMMENTED = "commented", _("Commented")
+        RELATED = "related", _("Related record added")
+        MERGED = "merged", _("Merged")
+        CONVERTED = "converted", _("Converted")
+
+    module = models.CharField(max_length=40)
+    record_id = models.UUIDField()
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    actor = models.ForeignKey("access.Member", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    # {"changes": {"field": [old, new]}} / {"comment": id} / {"module": m, "id": id, "label": str}
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["module", "record_id", "-created_at"], name="timeline_record")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.module}:{self.record_id}"
+
+
+class Comment(models.Model):
+    module = models.CharField(max_length=40)
+    record_id = models.UUIDField()
+    author = models.ForeignKey("access.Member", on_delete=models.PROTECT, related_name="+")
+    body = models.TextField(_("comment"), max_length=10_000)
+    mentions = models.ManyToManyField("access.Member", blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["module", "record_id", "created_at"], name="comment_record")]
+
+    def __str__(self) -> str:
+        return f"comment {self.pk}"
+
+
+class Follow(models.Model):
+    """A member follows (stars) a record: it appears on their home page."""
+
+    member = models.ForeignKey("access.Member", on_delete=models.CASCADE, related_name="+")
+    module = models.CharField(max_length=40)
+    record_id = models.UUIDField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint("member", "module", "record_id", name="follow_unique")]
+
+    def __str__(self) -> str:
+        return f"follow {self.module}:{self.record_id}"
+
+
+class RecentView(models.Model):
+    """Records a member opened lately (for the home page)."""
+
+    member = models.ForeignKey("access.Member", on_delete=models.CASCADE, related_name="+")
+    module = models.CharField(max_length=40)
+    record_id = models.UUIDField()
+    viewed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint("member", "module", "record_id", name="recentview_unique")]
+        indexes = [models.Index(fields=["member", "-viewed_at"], name="recentview_member")]
+
+    def __str__(self) -> str:
+        return f"viewed {self.module}:{self.record_id}"
+
+
+class LayoutOverride(models.Model):
+    """A tenant's layout of a module: block order, field order per block, hidden optional fields."""
+
+    module = models.CharField(max_length=40, unique=True)
+    # {"blocks": ["main", "address"], "fields": {"main": ["a", "b"]}, "hidden": ["fax"]}
+    layout = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"layout {self.module}"

@@ -1,0 +1,449 @@
+"""Generic reads. Every queryset of records starts at `_base`, which applies the visibility filter."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.postgres.search import SearchQuery, TrigramSimilarity
+from django.core.exceptions import ValidationError
+from django.db import connection, models
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Greatest
+from django.utils.translation import gettext as _
+
+from crm_apps.access import visibility
+from crm_apps.access.models import Member
+from crm_apps.engine import field_types, metadata, registry
+from crm_apps.engine.models import Comment, CrmRecord, CustomField, Follow, RecentView, TimelineEntry
+from crm_apps.engine.spec import ModuleSpec
+
+PAGE_SIZE = 25
+MAX_PAGE_SIZE = 100
+EXACT_COUNT_LIMIT = 10_000
+WORD_RE = re.compile(r"[\w@.+-]+", re.UNICODE)
+# Characters with a meaning in tsquery syntax are dropped from search words.
+TSQUERY_UNSAFE = re.compile(r"[^\w@.+-]|[:&|!()<>*'\\]", re.UNICODE)
+
+
+def _base(spec: ModuleSpec, actor: Member, *, deleted: bool = False) -> QuerySet[CrmRecord]:
+    qs = spec.model.objects.filter(deleted_at__isnull=not deleted)
+    return visibility.visible_records(actor=actor, spec=spec, queryset=qs)
+
+
+def access_record(*, spec: ModuleSpec, actor: Member, record_id: Any) -> CrmRecord | None:
+    """The live record if `actor` may see it; None for missing and forbidden alike."""
+    try:
+        pk = uuid.UUID(str(record_id))
+    except ValueError:
+        return None
+    related = [n for n in spec.form_fields if isinstance(spec.model._meta.get_field(n), models.ForeignKey)]
+    return _base(spec, actor).select_related("owner__user", "owner_group", *related).filter(pk=pk).first()
+
+
+# ---------------------------------------------------------------------------------------------
+# Lists
+
+
+@dataclass
+class Page:
+    records: list[CrmRecord]
+    next_cursor: str | None
+    previous_cursor: str | None
+
+
+def _encode(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode()
+
+
+def _decode(cursor: str) -> tuple[str, list[Any]]:
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(cursor.encode()).decode())
+        direction, values = payload[0], payload[1:]
+        assert direction in ("n", "p")
+        return direction, values
+    except Exception as exc:
+        raise ValidationError({"cursor": [_("Invalid cursor.")]}) from exc
+
+
+def ordering_for(spec: ModuleSpec, ordering: str | None) -> list[str]:
+    """A validated ordering: one sortable field (or the module default), always ending with the id."""
+    if not ordering:
+        fields = list(spec.default_ordering)
+    else:
+        name = ordering.lstrip("-")
+        sortable = {*spec.list_columns, "created_at", "updated_at", "number"}
+        if name not in sortable:
+            raise ValidationError({"ordering": [_("You cannot sort by “%(field)s”.") % {"field": name}]})
+        fields = [ordering]
+    last = fields[-1]
+    fields.append("-id" if last.startswith("-") else "id")
+    return fields
+
+
+def _field_value(record: Any, name: str) -> Any:
+    field = record._meta.get_field(name)
+    return getattr(record, field.attname)
+
+
+def _keyset_q(ordering: list[str], values: list[Any], direction: str) -> Q:
+    """Rows strictly after (or before) `values` in `ordering` (NULL-safe enough for our non-null sort keys)."""
+    clauses = Q()
+    for index, term in enumerate(ordering):
+        name = term.lstrip("-")
+        descending = term.startswith("-")
+        forward = descending if direction == "n" else not descending
+        op = "lt" if forward else "gt"
+        equal = Q(**{f"{ordering[j].lstrip('-')}": values[j] for j in range(index)})
+        clauses |= equal & Q(**{f"{name}__{op}": values[index]})
+    return clauses
+
+
+def _filter_value(field: models.Field[Any, Any], raw: str) -> Any:
+    if isinstance(field, models.ForeignKey):
+        target = field.remote_field.model
+        if target is Member:
+            return int(raw)
+        return uuid.UUID(raw)
+    if isinstance(field, models.BooleanField):
+        return raw.lower() in {"1", "true", "yes", "on"}
+    return field.to_python(raw)
+
+
+def apply_filters(spec: ModuleSpec, qs: QuerySet[CrmRecord], filters: dict[str, str]) -> QuerySet[CrmRecord]:
+    """Filter on allowed standard fields (`field`, `field__gte`, `field__lte`) and custom fields
+    (`custom.key`, `custom.key__gte` ...). Unknown fields are a 400, never ignored."""
+    custom = {f.key: f for f in metadata.custom_fields(spec.key)}
+    allowed = {*spec.filter_fields, "owner", "tags", "created_at", "updated_at"}
+    errors: dict[str, list[str]] = {}
+    for key, raw in filters.items():
+        name, _sep, op = key.partition("__")
+        op = op or "eq"
+        if op not in ("eq", "gte", "lte"):
+            errors[key] = [_("Unknown filter.")]
+            continue
+        if not isinstance(raw, str) or len(raw) > 200 or "\x00" in raw:
+            errors[key] = [_("Enter a valid value.")]
+            continue
+        try:
+            if name.startswith("custom."):
+                cf: CustomField | None = custom.get(name[7:])
+                if cf is None:
+                    errors[key] = [_("Unknown filter.")]
+                    continue
+                condition, annotations = field_types.filter_q(cf, raw, op=op)
+                qs = qs.annotate(**annotations).filter(condition) if annotations else qs.filter(condition)
+            elif name in allowed:
+                if name == "tags":
+                    qs = qs.filter(tags__contains=[raw])
+                    continue
+                field = spec.model._meta.get_field(name)
+                if raw == "" and op == "eq":
+                    qs = qs.filter(**{f"{name}__isnull": True}) if field.null else qs.filter(**{name: ""})
+                    continue
+                value = _filter_value(field, raw)  # type: ignore[arg-type]
+                lookup = name if op == "eq" else f"{name}__{op}"
+                if op == "eq" and isinstance(field, models.CharField) and name not in spec.picklists:
+                    lookup = f"{name}__iexact"
+                qs = qs.filter(**{lookup: value})
+            else:
+                errors[key] = [_("Unknown filter.")]
+        except (ValidationError, ValueError, TypeError, ArithmeticError):
+            errors[key] = [_("Enter a valid value.")]
+    if errors:
+        raise ValidationError(errors)
+    return qs
+
+
+def search_query(text: str) -> SearchQuery | None:
+    """Prefix-matching full-text query: every word must start a word of the record."""
+    words = WORD_RE.findall(text or "")[:8]
+    if not words:
+        return None
+    cleaned = [TSQUERY_UNSAFE.sub("", w) for w in words]
+    terms = " & ".join(f"{w}:*" for w in cleaned if w)
+    if not terms:
+        return None
+    return SearchQuery(terms, search_type="raw", config="simple")
+
+
+def record_list(
+    *,
+    spec: ModuleSpec,
+    actor: Member,
+    filters: dict[str, str] | None = None,
+    search: str = "",
+    ordering: str | None = None,
+    cursor: str | None = None,
+    limit: int = PAGE_SIZE,
+    default_view: bool = True,
+    all_columns: bool = False,
+) -> Page:
+    """One page of live, visible records, keyset-paginated; selects only what list pages show
+    (or every column, without joins, for the API)."""
+    limit = max(1, min(int(limit), MAX_PAGE_SIZE))
+    qs = list_queryset(spec=spec, actor=actor, filters=filters, search=search, default_view=default_view)
+    order = ordering_for(spec, ordering)
+    direction = "n"
+    if cursor:
+        direction, values = _decode(cursor)
+        if len(values) != len(order):
+            raise ValidationError({"cursor": [_("Invalid cursor.")]})
+        qs = qs.filter(_keyset_q(order, values, direction))
+    if direction == "p":
+        qs = qs.order_by(*[(t[1:] if t.startswith("-") else f"-{t}") for t in order])
+    else:
+        qs = qs.order_by(*order)
+    if not all_columns:
+        qs = _list_columns_only(spec, qs)
+    rows = list(qs[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if direction == "p":
+        rows.reverse()
+    next_cursor = previous_cursor = None
+    if rows:
+        keys = [t.lstrip("-") for t in order]
+        last = ["n", *[_field_value(rows[-1], k) for k in keys]]
+        first = ["p", *[_field_value(rows[0], k) for k in keys]]
+        if (direction == "n" and more) or direction == "p":
+            next_cursor = _encode(last)
+        if cursor and (direction == "n" or more):
+            previous_cursor = _encode(first)
+    return Page(records=rows, next_cursor=next_cursor, previous_cursor=previous_cursor)
+
+
+def list_queryset(
+    *,
+    spec: ModuleSpec,
+    actor: Member,
+    filters: dict[str, str] | None = None,
+    search: str = "",
+    default_view: bool = True,
+) -> QuerySet[CrmRecord]:
+    qs = _base(spec, actor)
+    if default_view and spec.default_list_filter and not filters:
+        qs = qs.filter(**spec.default_list_filter)
+    if filters:
+        qs = apply_filters(spec, qs, filters)
+    if search:
+        query = search_query(search)
+        if query is not None:
+            qs = qs.filter(search_vector=query)
+    return qs
+
+
+def _list_columns_only(spec: ModuleSpec, qs: QuerySet[CrmRecord]) -> QuerySet[CrmRecord]:
+    fk_columns = [c for c in spec.list_columns if isinstance(spec.model._meta.get_field(c), models.ForeignKey)]
+    only = {"id", "number", "created_at", "updated_at", "custom_data", "version", "owner", "owner_group"}
+    only |= {c for c in spec.list_columns if c != "owner"}
+    qs = qs.select_related(*{*fk_columns, "owner__user"} - {"owner"}, "owner")
+    return qs.only(*only, "owner__user__name", "owner__user__email", *[f"{c}__id" for c in fk_columns if c != "owner"])
+
+
+def record_count(
+    *,
+    spec: ModuleSpec,
+    actor: Member,
+    filters: dict[str, str] | None = None,
+    search: str = "",
+    default_view: bool = True,
+) -> tuple[int, bool]:
+    """(count, exact). Exact up to 10,000; above that the planner's estimate for the filtered query."""
+    qs = list_queryset(spec=spec, actor=actor, filters=filters, search=search, default_view=default_view)
+    capped = qs.order_by().values("pk")[: EXACT_COUNT_LIMIT + 1].count()
+    if capped <= EXACT_COUNT_LIMIT:
+        return capped, True
+    sql, params = qs.order_by().values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return max(int(plan[0]["Plan"]["Plan Rows"]), EXACT_COUNT_LIMIT + 1), False
+
+
+def recycle_bin(*, spec: ModuleSpec, actor: Member, limit: int = 100) -> list[CrmRecord]:
+    return list(_base(spec, actor, deleted=True).order_by("-deleted_at")[:limit])
+
+
+def related_records(
+    *, spec: ModuleSpec, actor: Member, record: CrmRecord, related_key: str, limit: int = 20
+) -> tuple[ModuleSpec, QuerySet[CrmRecord]]:
+    relation = next((r for r in spec.related if r.module == related_key), None)
+    if relation is None:
+        raise ValidationError({"related": [_("Unknown related list.")]})
+    other = registry.get(relation.module)
+    qs = _base(other, actor).filter(**{relation.via: record.pk}).order_by(*ordering_for(other, None))
+    return other, _list_columns_only(other, qs)
+
+
+def timeline(*, spec: ModuleSpec, record: CrmRecord, limit: int = 50) -> list[TimelineEntry]:
+    return list(
+        TimelineEntry.objects.filter(module=spec.key, record_id=record.pk)
+        .select_related("actor__user")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def comments(*, spec: ModuleSpec, record: CrmRecord) -> list[Comment]:
+    return list(
+        Comment.objects.filter(module=spec.key, record_id=record.pk)
+        .select_related("author__user")
+        .order_by("created_at")
+    )
+
+
+def is_following(*, spec: ModuleSpec, actor: Member, record: CrmRecord) -> bool:
+    return Follow.objects.filter(member=actor, module=spec.key, record_id=record.pk).exists()
+
+
+def recent_view_touch(*, spec: ModuleSpec, actor: Member, record: CrmRecord) -> None:
+    from django.utils import timezone
+
+    RecentView.objects.update_or_create(
+        member=actor, module=spec.key, record_id=record.pk, defaults={"viewed_at": timezone.now()}
+    )
+
+
+def records_by_refs(*, actor: Member, refs: list[tuple[str, Any]]) -> list[tuple[ModuleSpec, CrmRecord]]:
+    """Resolve (module, id) pairs to visible live records, keeping the order; missing ones are skipped."""
+    by_module: dict[str, list[Any]] = {}
+    for module, pk in refs:
+        by_module.setdefault(module, []).append(pk)
+    found: dict[tuple[str, str], CrmRecord] = {}
+    for module, pks in by_module.items():
+        try:
+            spec = registry.get(module)
+        except registry.UnknownModule:
+            continue
+        for record in _base(spec, actor).filter(pk__in=pks):
+            found[(module, str(record.pk))] = record
+    result = []
+    for module, pk in refs:
+        record = found.get((module, str(pk)))
+        if record is not None:
+            result.append((registry.get(module), record))
+    return result
+
+
+def home_follows(*, actor: Member, limit: int = 10) -> list[tuple[ModuleSpec, CrmRecord]]:
+    refs = list(Follow.objects.filter(member=actor).order_by("-created_at").values_list("module", "record_id")[:limit])
+    return records_by_refs(actor=actor, refs=refs)
+
+
+def home_recent(*, actor: Member, limit: int = 10) -> list[tuple[ModuleSpec, CrmRecord]]:
+    refs = list(
+        RecentView.objects.filter(member=actor).order_by("-viewed_at").values_list("module", "record_id")[:limit]
+    )
+    return records_by_refs(actor=actor, refs=refs)
+
+
+def home_mentions(*, actor: Member, limit: int = 10) -> list[Comment]:
+    return list(Comment.objects.filter(mentions=actor).select_related("author__user").order_by("-created_at")[:limit])
+
+
+# ---------------------------------------------------------------------------------------------
+# Search and duplicates
+
+
+@dataclass
+class SearchGroup:
+    spec: ModuleSpec
+    records: list[CrmRecord]
+
+
+def global_search(*, actor: Member, text: str, per_module: int = 5) -> list[SearchGroup]:
+    """Search every module at once: full-text prefix match, then trigram similarity for typos."""
+    text = (text or "").strip()[:200]
+    if len(text) < 2:
+        return []
+    query = search_query(text)
+    groups = []
+    for spec in registry.all_specs():
+        qs = _base(spec, actor)
+        found: list[CrmRecord] = []
+        if query is not None:
+            found = list(
+                qs.filter(Q(search_vector=query) | Q(number__iexact=text)).order_by("-updated_at")[:per_module]
+            )
+        if len(found) < per_module and len(text) >= 3:
+            similar_fields = [f for f in spec.title_fields if f in spec.search_fields][:2]
+            if similar_fields:
+                scores = [TrigramSimilarity(f, text) for f in similar_fields]
+                score = Greatest(*scores) if len(scores) > 1 else scores[0]
+                fuzzy = (
+                    qs.annotate(_score=score)
+                    .filter(_score__gt=0.3)
+                    .exclude(pk__in=[r.pk for r in found])
+                    .order_by("-_score")[: per_module - len(found)]
+                )
+                found += list(fuzzy)
+        if found:
+            groups.append(SearchGroup(spec=spec, records=found))
+    return groups
+
+
+def _digits(value: str) -> str:
+    return re.sub(r"\D", "", value or "")
+
+
+def duplicates_find(
+    *, spec: ModuleSpec, actor: Member, data: dict[str, Any], exclude_id: Any = None, limit: int = 5
+) -> list[CrmRecord]:
+    """Live visible records that look like the same person/company, by the module's duplicate rules."""
+    conditions = Q()
+    for rule in spec.duplicate_rules:
+        values = {name: data.get(name) for name in rule}
+        if any(v in (None, "") for v in values.values()):
+            continue
+        clause = Q()
+        for name, value in values.items():
+            field = spec.model._meta.get_field(name)
+            if isinstance(field, models.ForeignKey):
+                clause &= Q(**{field.attname: getattr(value, "pk", value)})
+            elif name in ("phone", "mobile"):
+                digits = _digits(str(value))
+                if len(digits) < 6:
+                    clause = Q(pk__in=[])
+                    break
+                clause &= Q(**{f"{name}__regex": r"\D*".join(digits[-9:]) + r"\D*$"})
+            else:
+                clause &= Q(**{f"{name}__iexact": str(value).strip()})
+        conditions |= clause
+    if not conditions:
+        return []
+    qs = _base(spec, actor).filter(conditions)
+    if exclude_id:
+        qs = qs.exclude(pk=exclude_id)
+    return list(qs.order_by("-created_at")[:limit])
+
+
+def kanban_columns(
+    *, spec: ModuleSpec, actor: Member, queryset: QuerySet[CrmRecord] | None = None
+) -> dict[Any, dict[str, Any]]:
+    """Per kanban value: count, sum of `amount` and weighted sum — over visible records only."""
+    if spec.kanban_field is None:
+        return {}
+    qs = queryset if queryset is not None else _base(spec, actor)
+    field = spec.model._meta.get_field(spec.kanban_field)
+    key = field.attname if isinstance(field, models.ForeignKey) else spec.kanban_field
+    has_amount = any(f.name == "amount" for f in spec.model._meta.get_fields())
+    aggregates: dict[str, Any] = {"count": models.Count("pk")}
+    if has_amount:
+        aggregates["total"] = models.Sum("amount")
+        aggregates["weighted"] = models.Sum(models.F("amount") * models.F("probability") / Decimal(100))
+    rows = qs.order_by().values(key).annotate(**aggregates)
+    return {row[key]: row for row in rows}
+
+
+def json_default(value: Any) -> Any:
+    if isinstance(value, dt.date | dt.datetime | uuid.UUID | Decimal):
+        return str(value)
+    raise TypeError

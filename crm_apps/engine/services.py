@@ -1,0 +1,787 @@
+"""Generic writes for every module: create, update, delete/restore/purge, mass actions, merge,
+comments, follows, numbering, picklists, custom fields. Every entry path (UI, API, imports,
+workflows, extensions) calls these, so one set of rules applies everywhere."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.postgres.search import SearchVector
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models import Value
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm_apps.access import visibility
+from crm_apps.access.models import Group, Member
+from crm_apps.engine import field_types, metadata, registry
+from crm_apps.engine.models import (
+    Comment,
+    CrmRecord,
+    CustomField,
+    FieldType,
+    Follow,
+    LayoutOverride,
+    NumberingSequence,
+    Picklist,
+    PicklistValue,
+    TimelineEntry,
+)
+from crm_apps.engine.spec import ModuleSpec
+
+TAG_RE = re.compile(r"^[\w .&+-]{1,50}$")
+MENTION_RE = re.compile(r"@([\w.+-]+@[\w-]+(?:\.[\w-]+)+)")
+# Fields every module accepts besides its form fields.
+COMMON_FIELDS = ("owner", "owner_group", "tags")
+
+
+class ConflictError(Exception):
+    """The record changed since the client read it (optimistic concurrency)."""
+
+
+class PermissionDeniedError(Exception):
+    """The actor may not do this to this record."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbering
+
+
+def numbering_ensure(spec: ModuleSpec) -> NumberingSequence:
+    sequence, _created = NumberingSequence.objects.get_or_create(
+        module=spec.key, defaults={"prefix": spec.number_prefix, "next_number": 1}
+    )
+    return sequence
+
+
+def number_allocate(spec: ModuleSpec) -> str:
+    """Take the next number of the module atomically (row lock for the statement only)."""
+    for _attempt in range(2):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE engine_numberingsequence SET next_number = next_number + 1 "
+                "WHERE module = %s RETURNING prefix, next_number - 1",
+                [spec.key],
+            )
+            row = cursor.fetchone()
+        if row is not None:
+            return f"{row[0]}{row[1]}"
+        try:
+            with transaction.atomic():
+                numbering_ensure(spec)
+        except IntegrityError:
+            pass
+    raise RuntimeError(f"Could not allocate a number for {spec.key}")
+
+
+def numbering_update(*, actor: Member, spec: ModuleSpec, prefix: str, next_number: int) -> NumberingSequence:
+    """Admins change a module's prefix and next number; numbers already used cannot be reissued."""
+    if not actor.is_admin:
+        raise PermissionDeniedError
+    prefix = (prefix or "").strip().upper()
+    errors: dict[str, list[str]] = {}
+    if not re.fullmatch(r"[A-Z][A-Z0-9-]{0,9}", prefix):
+        errors["prefix"] = [_("Use 1-10 capital letters, digits or hyphens, starting with a letter.")]
+    if not isinstance(next_number, int) or next_number < 1 or next_number > 10**12:
+        errors["next_number"] = [_("Enter a whole number of at least 1.")]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        sequence = NumberingSequence.objects.select_for_update().get(pk=numbering_ensure(spec).pk)
+        taken = spec.model.objects.filter(number__startswith=prefix).values_list("number", flat=True)
+        used = [int(n[len(prefix) :]) for n in taken if n[len(prefix) :].isdigit()]
+        if used and next_number <= max(used):
+            raise ValidationError(
+                {"next_number": [_("Numbers up to %(n)s are already used with this prefix.") % {"n": max(used)}]}
+            )
+        sequence.prefix = prefix
+        sequence.next_number = next_number
+        sequence.save()
+    return sequence
+
+
+# ---------------------------------------------------------------------------------------------
+# Picklists
+
+
+def picklist_ensure(name: str, values: Iterable[str]) -> Picklist:
+    """Create a picklist with default values if it does not exist yet (never touches an existing one)."""
+    picklist, created = Picklist.objects.get_or_create(name=name)
+    if created:
+        PicklistValue.objects.bulk_create(
+            [PicklistValue(picklist=picklist, value=v, label=v, position=i) for i, v in enumerate(values)]
+        )
+    return picklist
+
+
+def picklist_value_add(*, actor: Member, name: str, label: str) -> PicklistValue:
+    """Admins add a value at the end of a picklist."""
+    if not actor.is_admin:
+        raise PermissionDeniedError
+    label = (label or "").strip()
+    if not label or len(label) > 100 or "\x00" in label:
+        raise ValidationError({"label": [_("Enter a label of 1-100 characters.")]})
+    picklist = Picklist.objects.get(name=name)
+    if picklist.values.filter(value__iexact=label).exists():
+        raise ValidationError({"label": [_("This value already exists.")]})
+    position = (picklist.values.aggregate(m=models.Max("position"))["m"] or 0) + 1
+    return PicklistValue.objects.create(picklist=picklist, value=label, label=label, position=position)
+
+
+def picklist_value_update(
+    *,
+    actor: Member,
+    value: PicklistValue,
+    label: str | None = None,
+    retired: bool | None = None,
+    position: int | None = None,
+) -> PicklistValue:
+    """Rename (records keep the stable value), retire/restore or move a picklist value."""
+    if not actor.is_admin:
+        raise PermissionDeniedError
+    if label is not None:
+        label = label.strip()
+        if not label or len(label) > 100 or "\x00" in label:
+            raise ValidationError({"label": [_("Enter a label of 1-100 characters.")]})
+        value.label = label
+    if retired is not None:
+        if retired and not value.picklist.values.exclude(pk=value.pk).filter(retired=False).exists():
+            raise ValidationError({"retired": [_("A picklist needs at least one active value.")]})
+        value.retired = retired
+    with transaction.atomic():
+        if position is not None:
+            siblings = list(value.picklist.values.exclude(pk=value.pk).order_by("position", "id"))
+            position = max(0, min(position, len(siblings)))
+            siblings.insert(position, value)
+            for index, item in enumerate(siblings):
+                if item.position != index:
+                    item.position = index
+                    if item.pk != value.pk:
+                        item.save(update_fields=["position"])
+        value.save()
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Custom fields
+
+CUSTOM_KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+def custom_field_create(
+    *,
+    actor: Member,
+    spec: ModuleSpec,
+    key: str,
+    label: str,
+    type: str,
+    required: bool = False,
+    unique: bool = False,
+    default: Any = None,
+    options: dict[str, Any] | None = None,
+    choices: list[str] | None = None,
+    help_text: str = "",
+) -> CustomField:
+    """Admins add a field to a module; picklist types get their own picklist of `choices`."""
+    if not actor.is_admin:
+        raise PermissionDeniedError
+    errors: dict[str, list[str]] = {}
+    key = (key or "").strip().lower()
+    if not CUSTOM_KEY_RE.match(key):
+        errors["key"] = [_("Use 1-40 lowercase letters, digits and underscores, starting with a letter.")]
+    elif key in {f.name for f in spec.model._meta.get_fields()} or key in {"custom", "id", "number"}:
+        errors["key"] = [_("This name is used by a standard field.")]
+    elif CustomField.objects.filter(module=spec.key, key=key).exists():
+        errors["key"] = [_("A field with this key already exists (perhaps archived).")]
+    label = (label or "").strip()
+    if not label or len(label) > 100 or "\x00" in label:
+        errors["label"] = [_("Enter a label of 1-100 characters.")]
+    if type not in FieldType.values:
+        errors["type"] = [_("Choose one of the field types.")]
+    options = dict(options or {})
+    if type == FieldType.RECORD:
+        target = options.get("target")
+        if target not in {s.key for s in registry.all_specs()}:
+            errors["options"] = [_("Choose the module the reference points to.")]
+    if type in (FieldType.PICKLIST, FieldType.MULTIPICKLIST):
+        cleaned_choices = [c.strip() for c in (choices or []) if isinstance(c, str) and c.strip()]
+        if not cleaned_choices or any(len(c) > 100 for c in cleaned_choices):
+            errors["choices"] = [_("Give at least one choice (at most 100 characters each).")]
+    if len(help_text or "") > 200:
+        errors["help_text"] = [_("Ensure this value has at most %(max)d characters.") % {"max": 200}]
+    if errors:
+        raise ValidationError(errors)
+    field = CustomField(
+        module=spec.key,
+        key=key,
+        label=label,
+        type=type,
+        required=required,
+        unique=unique,
+        options=options,
+        help_text=help_text or "",
+        position=CustomField.objects.filter(module=spec.key).count(),
+    )
+    with transaction.atomic():
+        if type in (FieldType.PICKLIST, FieldType.MULTIPICKLIST):
+            picklist_ensure(field.picklist_name, dict.fromkeys(cleaned_choices))
+        if default is not None and default != "":
+            try:
+                field.default = field_types.clean_value(field, default, picklist_values=_allowed_values(field))
+            except ValidationError as exc:
+                raise ValidationError({"default": exc.messages}) from exc
+        field.save()
+    return field
+
+
+def custom_field_update(
+    *,
+    actor: Member,
+    field: CustomField,
+    label: str | None = None,
+    required: bool | None = None,
+    help_text: str | None = None,
+    position: int | None = None,
+    archived: bool | None = None,
+) -> CustomField:
+    """Rename, reorder, require or archive a field. Archiving keeps every stored value."""
+    if not actor.is_admin:
+        raise PermissionDeniedError
+    if label is not None:
+        label = label.strip()
+        if not label or len(label) > 100 or "\x00" in label:
+            raise ValidationError({"label": [_("Enter a label of 1-100 characters.")]})
+        field.label = label
+    if required is not None:
+        field.required = required
+    if help_text is not None:
+        field.help_text = help_text[:200]
+    if position is not None:
+        field.position = max(0, position)
+    if archived is not None:
+        field.archived_at = timezone.now() if archived else None
+    field.save()
+    return field
+
+
+def _allowed_values(field: CustomField) -> set[str] | None:
+    if field.type in (FieldType.PICKLIST, FieldType.MULTIPICKLIST):
+        return {v.value for v in metadata.picklist_values(field.picklist_name)}
+    return None
+
+
+def custom_data_clean(
+    *,
+    spec: ModuleSpec,
+    incoming: dict[str, Any] | None,
+    existing: dict[str, Any],
+    record_id: Any,
+    creating: bool,
+) -> dict[str, Any]:
+    """Validate custom values against the tenant's field definitions; returns the new custom_data."""
+    if incoming is not None and not isinstance(incoming, dict):
+        raise ValidationError({"custom": [_("Send an object of custom field values.")]})
+    incoming = incoming or {}
+    fields = {f.key: f for f in metadata.custom_fields(spec.key, include_archived=True)}
+    errors: dict[str, list[str]] = {}
+    result = dict(existing)
+    for key in incoming:
+        field = fields.get(key)
+        if field is None or field.archived_at is not None:
+            errors[f"custom.{key}"] = [_("Unknown custom field.")]
+    for key, field in fields.items():
+        if field.archived_at is not None:
+            continue  # archived values are kept untouched
+        if key in incoming:
+            try:
+                value = field_types.clean_value(field, incoming[key], picklist_values=_allowed_values(field))
+            except ValidationError as exc:
+                errors[f"custom.{key}"] = list(exc.messages)
+                continue
+            if field.type == FieldType.PICKLIST and value is not None and value == existing.get(key):
+                pass  # an unchanged, since-retired value stays valid
+            if field.type == FieldType.MEMBER and value is not None and not Member.objects.filter(pk=value).exists():
+                errors[f"custom.{key}"] = [_("Choose a member.")]
+                continue
+            if field.type == FieldType.RECORD and value is not None:
+                target = registry.get(field.options["target"])
+                if not target.model.objects.filter(pk=value, deleted_at__isnull=True).exists():
+                    errors[f"custom.{key}"] = [_("Choose a record.")]
+                    continue
+            result[key] = value
+        elif creating and field.default is not None:
+            result[key] = field.default
+        if result.get(key) is None:
+            result.pop(key, None)
+            if field.required:
+                errors[f"custom.{key}"] = [_("This field is required.")]
+        elif field.unique:
+            clash = spec.model.objects.filter(**{f"custom_data__{key}": result[key]}, deleted_at__isnull=True)
+            if record_id is not None:
+                clash = clash.exclude(pk=record_id)
+            if clash.exists():
+                errors[f"custom.{key}"] = [_("Another record already has this value.")]
+    if errors:
+        raise ValidationError(errors)
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Records
+
+
+def _field(spec: ModuleSpec, name: str) -> models.Field[Any, Any]:
+    return spec.model._meta.get_field(name)  # type: ignore[return-value]
+
+
+def _resolve_fk(actor: Member, field: models.ForeignKey[Any, Any], value: Any) -> Any:
+    """An FK value from a form or API: an instance or an id that the actor can see."""
+    if value is None or value == "":
+        return None
+    target = field.remote_field.model
+    if isinstance(value, target):
+        return value
+    if target is Member:
+        found = Member.objects.filter(pk=_int_or_none(value), active=True).first()
+    elif target is Group:
+        found = Group.objects.filter(pk=_int_or_none(value)).first()
+    else:
+        target_spec = registry.spec_for_model(target)
+        try:
+            pk = uuid.UUID(str(value))
+        except ValueError:
+            found = None
+        else:
+            qs = target.objects.filter(pk=pk, deleted_at__isnull=True)
+            found = visibility.visible_records(actor=actor, spec=target_spec, queryset=qs).first()
+    if found is None:
+        raise ValidationError(_("Choose an existing record."))
+    return found
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
+
+
+def _check_text(value: Any) -> None:
+    if isinstance(value, str) and "\x00" in value:
+        raise ValidationError(_("Null characters are not allowed."))
+
+
+def _apply(*, spec: ModuleSpec, actor: Member, record: CrmRecord, data: dict[str, Any]) -> None:
+    """Set standard fields from `data`; unknown fields and bad values raise ValidationError."""
+    allowed = set(spec.form_fields) | set(COMMON_FIELDS)
+    errors: dict[str, list[str]] = {}
+    for name, value in data.items():
+        if name not in allowed:
+            errors[name] = [_("Unknown field.")]
+            continue
+        field = _field(spec, name)
+        try:
+            _check_text(value)
+            if name == "tags":
+                record.tags = _clean_tags(value)
+            elif isinstance(field, models.ForeignKey):
+                setattr(record, name, _resolve_fk(actor, field, value))
+            else:
+                if isinstance(value, str):
+                    value = value.strip()
+                if (
+                    value in ("", None)
+                    and field.null is False
+                    and isinstance(field, models.CharField | models.TextField)
+                ):
+                    value = ""
+                if isinstance(field, models.EmailField) and isinstance(value, str):
+                    value = value.lower()
+                setattr(record, name, field.to_python(value) if value not in ("", None) else value)
+        except ValidationError as exc:
+            errors[name] = list(exc.messages)
+        except (TypeError, ValueError):
+            errors[name] = [_("Enter a valid value.")]
+    for name, picklist in spec.picklists.items():
+        if name in data and name not in errors:
+            value = getattr(record, name)
+            if value and value not in {v.value for v in metadata.picklist_values(picklist)}:
+                errors[name] = [_("“%(value)s” is not one of the choices.") % {"value": value}]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _clean_tags(value: Any) -> list[str]:
+    items = value if isinstance(value, list) else str(value or "").split(",")
+    tags: list[str] = []
+    for item in items:
+        tag = str(item).strip()
+        if not tag:
+            continue
+        if not TAG_RE.match(tag):
+            raise ValidationError(_("Tags are 1-50 letters, digits, spaces or . & + -"))
+        if tag.lower() not in {t.lower() for t in tags}:
+            tags.append(tag)
+    if len(tags) > 20:
+        raise ValidationError(_("At most 20 tags."))
+    return tags
+
+
+def _snapshot(spec: ModuleSpec, record: CrmRecord) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in (*spec.form_fields, "owner", "owner_group", "tags"):
+        field = _field(spec, name)
+        if isinstance(field, models.ForeignKey):
+            values[name] = getattr(record, field.attname)
+        else:
+            values[name] = getattr(record, name)
+    for key, value in (record.custom_data or {}).items():
+        values[f"custom.{key}"] = value
+    return values
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return str(value)
+
+
+def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    keys = set(before) | set(after)
+    return {
+        k: [_jsonable(before.get(k)), _jsonable(after.get(k))] for k in sorted(keys) if before.get(k) != after.get(k)
+    }
+
+
+def _full_clean(spec: ModuleSpec, record: CrmRecord) -> None:
+    if spec.hooks.clean:
+        spec.hooks.clean(record)
+    record.full_clean(exclude=["number", "custom_data", "search_vector", "version"], validate_unique=True)
+    if record.owner_id and record.owner_group_id:
+        raise ValidationError({"owner": [_("A record has one owner: a member or a group.")]})
+
+
+def search_vector_refresh(spec: ModuleSpec, pks: Iterable[Any]) -> None:
+    """Recompute the full-text vector of these records from their searchable and custom text fields."""
+    text_types = {FieldType.TEXT, FieldType.EMAIL, FieldType.PHONE, FieldType.TEXTAREA}
+    custom_keys = [f.key for f in metadata.custom_fields(spec.key) if f.type in text_types]
+    text = models.TextField()
+    parts: list[Any] = [Coalesce(name, Value(""), output_field=text) for name in (*spec.search_fields, "number")]
+    parts += [Coalesce(KeyTextTransform(key, "custom_data"), Value(""), output_field=text) for key in custom_keys]
+    spec.model.objects.filter(pk__in=list(pks)).update(search_vector=SearchVector(*parts, config="simple"))
+
+
+def _timeline(spec: ModuleSpec, record: CrmRecord, kind: str, actor: Member | None, data: dict[str, Any]) -> None:
+    TimelineEntry.objects.create(module=spec.key, record_id=record.pk, kind=kind, actor=actor, data=data)
+
+
+@transaction.atomic
+def record_create(
+    *, spec: ModuleSpec, actor: Member, data: dict[str, Any], custom: dict[str, Any] | None = None
+) -> CrmRecord:
+    """Create a record: validate standard and custom fields, number it, index it, log it."""
+    if not visibility.can_create(actor=actor, spec=spec):
+        raise PermissionDeniedError
+    if not isinstance(data, dict):
+        raise ValidationError({"non_field_errors": [_("Send an object of field values.")]})
+    record = spec.model()
+    errors: dict[str, list[str]] = {}
+    try:
+        _apply(spec=spec, actor=actor, record=record, data=data)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    try:
+        record.custom_data = custom_data_clean(spec=spec, incoming=custom, existing={}, record_id=None, creating=True)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if record.owner_id is None and record.owner_group_id is None:
+        record.owner = actor
+    record.created_by = record.updated_by = actor
+    if not errors:
+        try:
+            _full_clean(spec, record)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    if spec.hooks.before_save:
+        spec.hooks.before_save(record)
+    record.number = number_allocate(spec)
+    record.save(force_insert=True)
+    if spec.hooks.after_save:
+        spec.hooks.after_save(record, actor)
+    search_vector_refresh(spec, [record.pk])
+    _timeline(spec, record, TimelineEntry.Kind.CREATED, actor, {})
+    return record
+
+
+def access_record_for_update(*, spec: ModuleSpec, actor: Member, record_id: Any) -> CrmRecord:
+    """Lock a live, visible record for an update; the same 'not found' for missing and forbidden."""
+    qs = spec.model.objects.select_for_update().filter(pk=record_id, deleted_at__isnull=True)
+    record = visibility.visible_records(actor=actor, spec=spec, queryset=qs).first()
+    if record is None:
+        raise spec.model.DoesNotExist
+    return record
+
+
+@transaction.atomic
+def record_update(
+    *,
+    spec: ModuleSpec,
+    actor: Member,
+    record: CrmRecord,
+    data: dict[str, Any],
+    custom: dict[str, Any] | None = None,
+    expected_version: int | None = None,
+) -> CrmRecord:
+    """Change a record; an `expected_version` older than the stored one is a conflict, never an overwrite."""
+    record = access_record_for_update(spec=spec, actor=actor, record_id=record.pk)
+    if not visibility.can_edit(actor=actor, spec=spec, record=record):
+        raise PermissionDeniedError
+    if expected_version is not None and expected_version != record.version:
+        raise ConflictError
+    if not isinstance(data, dict):
+        raise ValidationError({"non_field_errors": [_("Send an object of field values.")]})
+    before = _snapshot(spec, record)
+    errors: dict[str, list[str]] = {}
+    try:
+        _apply(spec=spec, actor=actor, record=record, data=data)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if custom is not None:
+        try:
+            record.custom_data = custom_data_clean(
+                spec=spec,
+                incoming=custom,
+                existing=record.custom_data or {},
+                record_id=record.pk,
+                creating=False,
+            )
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if not errors:
+        try:
+            _full_clean(spec, record)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    changes = _changes(before, _snapshot(spec, record))
+    if not changes:
+        return record
+    if spec.hooks.before_save:
+        spec.hooks.before_save(record)
+    record.updated_by = actor
+    record.updated_at = timezone.now()
+    record.version += 1
+    record.save()
+    if spec.hooks.after_save:
+        spec.hooks.after_save(record, actor)
+    search_vector_refresh(spec, [record.pk])
+    _timeline(spec, record, TimelineEntry.Kind.UPDATED, actor, {"changes": changes})
+    return record
+
+
+@transaction.atomic
+def record_delete(*, spec: ModuleSpec, actor: Member, record: CrmRecord) -> None:
+    """Move a record to the recycle bin."""
+    record = access_record_for_update(spec=spec, actor=actor, record_id=record.pk)
+    if not visibility.can_delete(actor=actor, spec=spec, record=record):
+        raise PermissionDeniedError
+    spec.model.objects.filter(pk=record.pk).update(deleted_at=timezone.now(), version=models.F("version") + 1)
+    _timeline(spec, record, TimelineEntry.Kind.DELETED, actor, {})
+
+
+@transaction.atomic
+def record_restore(*, spec: ModuleSpec, actor: Member, record_id: Any) -> CrmRecord:
+    """Bring a record back from the recycle bin."""
+    qs = spec.model.objects.select_for_update().filter(pk=record_id, deleted_at__isnull=False)
+    record = visibility.visible_records(actor=actor, spec=spec, queryset=qs).first()
+    if record is None:
+        raise spec.model.DoesNotExist
+    record.deleted_at = None
+    record.version += 1
+    record.save(update_fields=["deleted_at", "version"])
+    _timeline(spec, record, TimelineEntry.Kind.RESTORED, actor, {})
+    return record
+
+
+def records_purge_deleted(*, older_than: timedelta = timedelta(days=30)) -> dict[str, int]:
+    """Delete for good the records that have been in the recycle bin longer than `older_than`."""
+    cutoff = timezone.now() - older_than
+    purged: dict[str, int] = {}
+    for spec in registry.all_specs():
+        ids = list(spec.model.objects.filter(deleted_at__lt=cutoff).values_list("pk", flat=True)[:10_000])
+        if not ids:
+            continue
+        with transaction.atomic():
+            _detach_references(spec, ids)
+            TimelineEntry.objects.filter(module=spec.key, record_id__in=ids).delete()
+            Comment.objects.filter(module=spec.key, record_id__in=ids).delete()
+            Follow.objects.filter(module=spec.key, record_id__in=ids).delete()
+            spec.model.objects.filter(pk__in=ids).delete()
+        purged[spec.key] = len(ids)
+    return purged
+
+
+def _references_to(spec: ModuleSpec) -> list[tuple[ModuleSpec, models.ForeignKey[Any, Any]]]:
+    """Every FK of a registered module that points at `spec`'s model."""
+    found = []
+    for other in registry.all_specs():
+        for field in other.model._meta.get_fields():
+            if isinstance(field, models.ForeignKey) and field.remote_field.model is spec.model:
+                found.append((other, field))
+    return found
+
+
+def _detach_references(spec: ModuleSpec, ids: list[Any]) -> None:
+    for other, field in _references_to(spec):
+        if field.null:
+            other.model.objects.filter(**{f"{field.name}__in": ids}).update(**{field.name: None})
+
+
+@transaction.atomic
+def records_mass_update(
+    *,
+    spec: ModuleSpec,
+    actor: Member,
+    ids: list[Any],
+    data: dict[str, Any],
+    custom: dict[str, Any] | None = None,
+) -> int:
+    """Apply the same change to many records, each through record_update (all or nothing)."""
+    count = 0
+    for record in _visible_live(spec, actor, ids):
+        record_update(spec=spec, actor=actor, record=record, data=data, custom=custom)
+        count += 1
+    return count
+
+
+@transaction.atomic
+def records_mass_delete(*, spec: ModuleSpec, actor: Member, ids: list[Any]) -> int:
+    count = 0
+    for record in _visible_live(spec, actor, ids):
+        record_delete(spec=spec, actor=actor, record=record)
+        count += 1
+    return count
+
+
+def _visible_live(spec: ModuleSpec, actor: Member, ids: list[Any]) -> list[CrmRecord]:
+    valid = []
+    for value in ids[:1000]:
+        try:
+            valid.append(uuid.UUID(str(value)))
+        except ValueError as exc:
+            raise ValidationError({"ids": [_("Invalid record id.")]}) from exc
+    qs = spec.model.objects.filter(pk__in=valid, deleted_at__isnull=True)
+    return list(visibility.visible_records(actor=actor, spec=spec, queryset=qs))
+
+
+@transaction.atomic
+def records_merge(
+    *, spec: ModuleSpec, actor: Member, primary_id: Any, other_ids: list[Any], choices: dict[str, Any]
+) -> CrmRecord:
+    """Merge duplicates into the primary record: chosen field values are copied, every related record,
+    comment, timeline entry and follow moves to the primary, the others go to the recycle bin."""
+    records = {str(r.pk): r for r in _visible_live(spec, actor, [primary_id, *other_ids])}
+    primary = records.get(str(primary_id))
+    others = [records[str(i)] for i in other_ids if str(i) in records and str(i) != str(primary_id)]
+    if primary is None or not others or len(others) != len(set(map(str, other_ids)) - {str(primary_id)}):
+        raise ValidationError({"ids": [_("Choose a primary record and at least one other visible record.")]})
+    data: dict[str, Any] = {}
+    custom: dict[str, Any] = {}
+    for name, source_id in (choices or {}).items():
+        source = records.get(str(source_id))
+        if source is None:
+            raise ValidationError({name: [_("Choose one of the merged records.")]})
+        if name.startswith("custom."):
+            custom[name[7:]] = source.custom_data.get(name[7:])
+        elif name in spec.form_fields or name in COMMON_FIELDS:
+            field = _field(spec, name)
+            data[name] = getattr(source, field.attname if isinstance(field, models.ForeignKey) else name)
+        else:
+            raise ValidationError({name: [_("Unknown field.")]})
+    if data or custom:
+        primary = record_update(spec=spec, actor=actor, record=primary, data=data, custom=custom or None)
+    other_pks = [o.pk for o in others]
+    for other_spec, field in _references_to(spec):
+        other_spec.model.objects.filter(**{f"{field.name}__in": other_pks}).update(**{field.name: primary.pk})
+    Comment.objects.filter(module=spec.key, record_id__in=other_pks).update(record_id=primary.pk)
+    TimelineEntry.objects.filter(module=spec.key, record_id__in=other_pks).update(record_id=primary.pk)
+    for follow in Follow.objects.filter(module=spec.key, record_id__in=other_pks):
+        Follow.objects.get_or_create(member_id=follow.member_id, module=spec.key, record_id=primary.pk)
+    Follow.objects.filter(module=spec.key, record_id__in=other_pks).delete()
+    spec.model.objects.filter(pk__in=other_pks).update(deleted_at=timezone.now(), version=models.F("version") + 1)
+    _timeline(spec, primary, TimelineEntry.Kind.MERGED, actor, {"merged": [o.number for o in others]})
+    return primary
+
+
+# ---------------------------------------------------------------------------------------------
+# Comments, follows, layout
+
+
+@transaction.atomic
+def comment_add(*, spec: ModuleSpec, actor: Member, record: CrmRecord, body: str) -> Comment:
+    """Comment on a record; `@email` mentions notify those members by email."""
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError({"body": [_("This field is required.")]})
+    if len(body) > 10_000 or "\x00" in body:
+        raise ValidationError({"body": [_("Ensure this value has at most %(max)d characters.") % {"max": 10_000}]})
+    comment = Comment.objects.create(module=spec.key, record_id=record.pk, author=actor, body=body)
+    emails = {m.lower() for m in MENTION_RE.findall(body)}
+    mentioned = list(
+        Member.objects.select_related("user").filter(user__email__in=emails, active=True).exclude(pk=actor.pk)
+    )
+    if mentioned:
+        comment.mentions.set(mentioned)
+        from crm_apps.engine.notifications import mention_notify
+
+        mention_notify(spec=spec, record=record, comment=comment, members=mentioned)
+    _timeline(spec, record, TimelineEntry.Kind.COMMENTED, actor, {"comment": comment.pk})
+    return comment
+
+
+def follow_set(*, spec: ModuleSpec, actor: Member, record: CrmRecord, following: bool) -> bool:
+    if following:
+        Follow.objects.get_or_create(member=actor, module=spec.key, record_id=record.pk)
+    else:
+        Follow.objects.filter(member=actor, module=spec.key, record_id=record.pk).delete()
+    return following
+
+
+def layout_save(
+    *, actor: Member, spec: ModuleSpec, blocks: list[str], fields: dict[str, list[str]], hidden: list[str]
+) -> LayoutOverride:
+    """Admins reorder blocks and fields and hide optional fields (required ones always show)."""
+    if not actor.is_admin:
+        raise PermissionDeniedError
+    block_keys = {b.key for b in spec.blocks}
+    if set(blocks) - block_keys:
+        raise ValidationError({"blocks": [_("Unknown block.")]})
+    for key, names in fields.items():
+        block = next((b for b in spec.blocks if b.key == key), None)
+        if block is None or set(names) - set(block.fields):
+            raise ValidationError({"fields": [_("Unknown field.")]})
+    required = {n for n in spec.form_fields if not _field(spec, n).blank}
+    if set(hidden) & required:
+        raise ValidationError({"hidden": [_("Required fields cannot be hidden.")]})
+    if set(hidden) - set(spec.form_fields):
+        raise ValidationError({"hidden": [_("Unknown field.")]})
+    override, _created = LayoutOverride.objects.update_or_create(
+        module=spec.key,
+        defaults={
+            "layout": {"blocks": blocks, "fields": fields, "hidden": hidden},
+            "updated_at": timezone.now(),
+        },
+    )
+    return override

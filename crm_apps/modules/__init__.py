@@ -1,0 +1,1 @@
+"""One thin package per CRM module: a model, a ModuleSpec, and the module's real behaviour."""

@@ -1,0 +1,72 @@
+from django.utils.translation import gettext_lazy as _
+
+from crm_apps.engine.registry import register
+from crm_apps.engine.spec import Block, ModuleSpec, Related
+from crm_apps.modules.campaigns.models import Campaign
+from crm_apps.modules.common import CAMPAIGN_MEMBER_STATUS, CAMPAIGN_STATUS, CAMPAIGN_TYPE, EXPECTED_RESPONSE
+
+DEFAULT_PICKLISTS = {
+    "campaign_type": CAMPAIGN_TYPE,
+    "campaign_status": CAMPAIGN_STATUS,
+    "expected_response": EXPECTED_RESPONSE,
+    "campaign_member_status": CAMPAIGN_MEMBER_STATUS,
+}
+
+SPEC = register(
+    ModuleSpec(
+        key="campaigns",
+        model=Campaign,
+        label=_("Campaign"),
+        label_plural=_("Campaigns"),
+        icon="megaphone",
+        default_picklists=DEFAULT_PICKLISTS,
+        example={
+            "name": "Spring webinar series",
+            "type": "Webinar",
+            "status": "Planning",
+            "expected_close_date": "2027-04-30",
+            "budget_cost": "5000.00",
+        },
+        number_prefix="CAM",
+        title_fields=("name",),
+        blocks=(
+            Block(
+                "main",
+                _("Campaign"),
+                (
+                    "name",
+                    "type",
+                    "status",
+                    "expected_close_date",
+                    "sponsor",
+                    "target_audience",
+                    "target_size",
+                    "num_sent",
+                ),
+            ),
+            Block(
+                "expectations",
+                _("Expectations and actuals"),
+                (
+                    "budget_cost",
+                    "actual_cost",
+                    "expected_revenue",
+                    "expected_response",
+                    "expected_sales_count",
+                    "expected_roi",
+                ),
+            ),
+            Block("description", _("Description"), ("description",)),
+        ),
+        list_columns=("name", "type", "status", "expected_close_date", "expected_revenue", "owner"),
+        search_fields=("name", "sponsor", "target_audience"),
+        filter_fields=("type", "status", "expected_close_date", "expected_response"),
+        picklists={
+            "type": "campaign_type",
+            "status": "campaign_status",
+            "expected_response": "expected_response",
+        },
+        related=(Related("deals", via="campaign", label=_("Deals")),),
+        duplicate_rules=(("name",),),
+    )
+)

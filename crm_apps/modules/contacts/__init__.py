@@ -1,0 +1,1 @@
+"""Contacts: people, usually at an organisation, with a reports-to hierarchy."""

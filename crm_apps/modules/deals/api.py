@@ -1,0 +1,76 @@
+"""Pipelines and the deal-only actions of the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from rest_framework import status
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from crm_apps.access.middleware import request_member
+from crm_apps.engine import metadata, selectors
+from crm_apps.engine.api.representation import record_to_api
+from crm_apps.modules.deals.models import Pipeline
+from crm_apps.modules.deals.module import SPEC
+from crm_apps.modules.deals.services import deal_close, deal_move_to_pipeline, deal_set_stage, pipeline_create
+
+
+def pipeline_to_api(pipeline: Pipeline) -> dict[str, Any]:
+    return {
+        "id": pipeline.pk,
+        "name": pipeline.name,
+        "is_default": pipeline.is_default,
+        "archived": pipeline.archived,
+        "stages": [
+            {
+                "id": s.pk,
+                "name": s.name,
+                "position": s.position,
+                "probability": s.probability,
+                "is_won": s.is_won,
+                "is_lost": s.is_lost,
+            }
+            for s in pipeline.stages.all()
+        ],
+    }
+
+
+class PipelinesView(APIView):
+    def get(self, request: Request) -> Response:
+        pipelines = Pipeline.objects.prefetch_related("stages").order_by("position", "id")
+        return Response({"results": [pipeline_to_api(p) for p in pipelines]})
+
+    def post(self, request: Request) -> Response:
+        data = request.data if isinstance(request.data, dict) else {}
+        stages = data.get("stages") if isinstance(data.get("stages"), list) else []
+        pipeline = pipeline_create(actor=request_member(request), name=str(data.get("name") or ""), stages=stages)
+        return Response(pipeline_to_api(pipeline), status=status.HTTP_201_CREATED)
+
+
+class DealActionView(APIView):
+    """POST /api/v1/deals/<id>/stage {"stage"}, /move {"pipeline", "stage_map"}, /close {"won", "reason"}."""
+
+    def post(self, request: Request, record_id: str, action: str) -> Response:
+        member = request_member(request)
+        deal = selectors.access_record(spec=SPEC, actor=member, record_id=record_id)
+        if deal is None:
+            raise NotFound(_("Not found."))
+        data = request.data if isinstance(request.data, dict) else {}
+        if action == "stage":
+            deal_set_stage(actor=member, deal=deal, stage_id=data.get("stage"), reason=str(data.get("reason") or ""))
+        elif action == "move":
+            stage_map = data.get("stage_map") if isinstance(data.get("stage_map"), dict) else None
+            deal_move_to_pipeline(actor=member, deal=deal, pipeline_id=data.get("pipeline"), stage_map=stage_map)
+        elif action == "close":
+            if not isinstance(data.get("won"), bool):
+                raise ValidationError({"won": [_("Enter true or false.")]})
+            deal_close(actor=member, deal=deal, won=data["won"], reason=str(data.get("reason") or ""))
+        else:
+            raise NotFound(_("Not found."))
+        deal = selectors.access_record(spec=SPEC, actor=member, record_id=record_id)
+        return Response(record_to_api(SPEC, deal, metadata.custom_fields(SPEC.key)))  # type: ignore[arg-type]

@@ -1,0 +1,86 @@
+from decimal import Decimal
+
+from django.utils.translation import gettext_lazy as _
+
+from crm_apps.engine.registry import register
+from crm_apps.engine.spec import Block, ModuleHooks, ModuleSpec
+from crm_apps.modules.common import DEAL_TYPE, LEAD_SOURCE
+from crm_apps.modules.deals.models import Deal
+from crm_apps.modules.deals.services import deal_clean, pipeline_defaults_install, stage_history_append
+
+
+def _forecast(deal: Deal) -> None:  # type: ignore[misc]
+    """forecast = amount x probability / 100 (vtiger's default workflow), kept true on every save."""
+    if deal.amount is None:
+        deal.forecast_amount = None
+    else:
+        deal.forecast_amount = (Decimal(deal.amount) * Decimal(deal.probability or 0) / Decimal(100)).quantize(
+            Decimal("0.01")
+        )
+
+
+DEFAULT_PICKLISTS = {"deal_type": DEAL_TYPE, "lead_source": LEAD_SOURCE}
+
+SPEC = register(
+    ModuleSpec(
+        key="deals",
+        model=Deal,
+        label=_("Deal"),
+        label_plural=_("Deals"),
+        icon="handshake",
+        default_picklists=DEFAULT_PICKLISTS,
+        example={
+            "name": "Globex hammock order",
+            "amount": "12500.00",
+            "currency": "USD",
+            "close_date": "2027-03-31",
+        },
+        number_prefix="POT",
+        title_fields=("name",),
+        blocks=(
+            Block(
+                "main",
+                _("Deal"),
+                (
+                    "name",
+                    "organization",
+                    "contact",
+                    "amount",
+                    "currency",
+                    "close_date",
+                    "pipeline",
+                    "stage",
+                    "probability",
+                    "forecast_amount",
+                    "type",
+                    "next_step",
+                    "lead_source",
+                    "campaign",
+                    "won_lost_reason",
+                    "closed_at",
+                    "source_lead",
+                ),
+            ),
+            Block("description", _("Description"), ("description",)),
+        ),
+        list_columns=("name", "organization", "amount", "stage", "close_date", "owner"),
+        search_fields=("name", "next_step"),
+        filter_fields=(
+            "pipeline",
+            "stage",
+            "organization",
+            "contact",
+            "type",
+            "lead_source",
+            "close_date",
+            "campaign",
+            "amount",
+        ),
+        picklists={"type": "deal_type", "lead_source": "lead_source"},
+        kanban_field="stage",
+        duplicate_rules=(("name", "organization"),),
+        readonly_fields=("forecast_amount", "closed_at", "source_lead"),
+        hooks=ModuleHooks(clean=deal_clean, before_save=_forecast, after_save=stage_history_append),  # type: ignore[arg-type]
+        install_defaults=pipeline_defaults_install,
+    )
+)

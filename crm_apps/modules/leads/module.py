@@ -1,0 +1,147 @@
+from django.utils.translation import gettext_lazy as _
+
+from crm_apps.engine.registry import register
+from crm_apps.engine.spec import Block, ModuleSpec
+from crm_apps.modules.common import INDUSTRY, LEAD_SOURCE, LEAD_STATUS, RATING, SALUTATION
+from crm_apps.modules.leads.models import Lead
+
+
+def _install_mapping() -> None:
+    from crm_apps.modules.leads.services import conversion_mapping_install
+
+    conversion_mapping_install()
+
+
+DEFAULT_PICKLISTS = {
+    "salutation": SALUTATION,
+    "lead_source": LEAD_SOURCE,
+    "lead_status": LEAD_STATUS,
+    "industry": INDUSTRY,
+    "rating": RATING,
+}
+
+SPEC = register(
+    ModuleSpec(
+        key="leads",
+        model=Lead,
+        label=_("Lead"),
+        label_plural=_("Leads"),
+        icon="funnel",
+        default_picklists=DEFAULT_PICKLISTS,
+        example={
+            "first_name": "Lisa",
+            "last_name": "Simpson",
+            "company": "Little Lisa Recycling",
+            "email": "lisa@recycle.example",
+            "phone": "+1 555 0102",
+            "status": "Hot",
+            "source": "Web Site",
+        },
+        number_prefix="LEA",
+        title_fields=("first_name", "last_name"),
+        blocks=(
+            Block(
+                "main",
+                _("Lead"),
+                (
+                    "salutation",
+                    "first_name",
+                    "last_name",
+                    "company",
+                    "designation",
+                    "email",
+                    "secondary_email",
+                    "phone",
+                    "mobile",
+                    "fax",
+                    "website",
+                    "source",
+                    "status",
+                    "industry",
+                    "rating",
+                    "annual_revenue",
+                    "employees",
+                    "email_opt_out",
+                ),
+            ),
+            Block("address", _("Address"), ("street", "city", "state", "postal_code", "country")),
+            Block("description", _("Description"), ("description",)),
+            Block(
+                "conversion",
+                _("Conversion"),
+                (
+                    "converted",
+                    "converted_at",
+                    "converted_organization",
+                    "converted_contact",
+                    "converted_deal",
+                ),
+            ),
+        ),
+        list_columns=("last_name", "first_name", "company", "email", "phone", "status", "owner"),
+        search_fields=("first_name", "last_name", "company", "email", "phone", "mobile"),
+        filter_fields=("status", "source", "industry", "rating", "city", "country", "converted"),
+        picklists={
+            "salutation": "salutation",
+            "source": "lead_source",
+            "status": "lead_status",
+            "industry": "industry",
+            "rating": "rating",
+        },
+        duplicate_rules=(("email",), ("phone",), ("mobile",), ("first_name", "last_name", "company")),
+        readonly_fields=(
+            "converted",
+            "converted_at",
+            "converted_organization",
+            "converted_contact",
+            "converted_deal",
+        ),
+        default_list_filter={"converted": False},
+        install_defaults=_install_mapping,
+    )
+)
+
+
+# vtiger's default conversion mapping: lead field -> (target module, target field).
+DEFAULT_MAPPING = [
+    ("company", "organizations", "name"),
+    ("email", "organizations", "email"),
+    ("phone", "organizations", "phone"),
+    ("fax", "organizations", "fax"),
+    ("website", "organizations", "website"),
+    ("industry", "organizations", "industry"),
+    ("rating", "organizations", "rating"),
+    ("employees", "organizations", "employees"),
+    ("annual_revenue", "organizations", "annual_revenue"),
+    ("street", "organizations", "billing_street"),
+    ("city", "organizations", "billing_city"),
+    ("state", "organizations", "billing_state"),
+    ("postal_code", "organizations", "billing_postal_code"),
+    ("country", "organizations", "billing_country"),
+    ("street", "organizations", "shipping_street"),
+    ("city", "organizations", "shipping_city"),
+    ("state", "organizations", "shipping_state"),
+    ("postal_code", "organizations", "shipping_postal_code"),
+    ("country", "organizations", "shipping_country"),
+    ("description", "organizations", "description"),
+    ("salutation", "contacts", "salutation"),
+    ("first_name", "contacts", "first_name"),
+    ("last_name", "contacts", "last_name"),
+    ("email", "contacts", "email"),
+    ("secondary_email", "contacts", "secondary_email"),
+    ("phone", "contacts", "phone"),
+    ("mobile", "contacts", "mobile"),
+    ("fax", "contacts", "fax"),
+    ("designation", "contacts", "title"),
+    ("source", "contacts", "lead_source"),
+    ("email_opt_out", "contacts", "email_opt_out"),
+    ("street", "contacts", "mailing_street"),
+    ("city", "contacts", "mailing_city"),
+    ("state", "contacts", "mailing_state"),
+    ("postal_code", "contacts", "mailing_postal_code"),
+    ("country", "contacts", "mailing_country"),
+    ("description", "contacts", "description"),
+    ("company", "deals", "name"),
+    ("source", "deals", "lead_source"),
+    ("description", "deals", "description"),
+]

@@ -1,0 +1,1 @@
+"""Organisations (vtiger Accounts), with a parent hierarchy."""

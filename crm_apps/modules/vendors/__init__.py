@@ -1,0 +1,1 @@
+"""Vendors: the suppliers products are bought from."""
