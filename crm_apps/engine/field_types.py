@@ -71,10 +71,10 @@ def clean_value(field: CustomField, value: Any, *, picklist_values: set[str] | N
             raise ValidationError(_("Enter a whole number."))
         return number
     if kind in (FieldType.DECIMAL, FieldType.CURRENCY, FieldType.PERCENT):
-        number = _decimal(value)
-        if kind == FieldType.PERCENT and not (Decimal(0) <= Decimal(number) <= Decimal(100)):
+        decimal_text = _decimal(value)
+        if kind == FieldType.PERCENT and not (Decimal(0) <= Decimal(decimal_text) <= Decimal(100)):
             raise ValidationError(_("Enter a percentage between 0 and 100."))
-        return number
+        return decimal_text
     if kind == FieldType.DATE:
         parsed = (
             value if isinstance(value, dt.date) else parse_date(str(value).strip()) if isinstance(value, str) else None

@@ -243,8 +243,10 @@ def _list_columns_only(spec: ModuleSpec, qs: QuerySet[CrmRecord]) -> QuerySet[Cr
     fk_columns = [c for c in spec.list_columns if isinstance(spec.model._meta.get_field(c), models.ForeignKey)]
     only = {"id", "number", "created_at", "updated_at", "custom_data", "version", "owner", "owner_group"}
     only |= {c for c in spec.list_columns if c != "owner"}
-    qs = qs.select_related(*{*fk_columns, "owner__user"} - {"owner"}, "owner")
-    return qs.only(*only, "owner__user__name", "owner__user__email", *[f"{c}__id" for c in fk_columns if c != "owner"])
+    related: list[str] = sorted({*fk_columns, "owner__user"} - {"owner"})
+    fk_ids: list[str] = [f"{c}__id" for c in fk_columns if c != "owner"]
+    joined: Any = qs.select_related(*related, "owner")  # Any: django-stubs cannot follow only() on abstract models
+    return joined.only(*sorted(only), "owner__user__name", "owner__user__email", *fk_ids)
 
 
 def record_count(
@@ -327,9 +329,9 @@ def records_by_refs(*, actor: Member, refs: list[tuple[str, Any]]) -> list[tuple
             found[(module, str(record.pk))] = record
     result = []
     for module, pk in refs:
-        record = found.get((module, str(pk)))
-        if record is not None:
-            result.append((registry.get(module), record))
+        match = found.get((module, str(pk)))
+        if match is not None:
+            result.append((registry.get(module), match))
     return result
 
 

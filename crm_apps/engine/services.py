@@ -345,13 +345,14 @@ def _resolve_fk(actor: Member, field: models.ForeignKey[Any, Any], value: Any) -
     """An FK value from a form or API: an instance or an id that the actor can see."""
     if value is None or value == "":
         return None
-    target = field.remote_field.model
+    target: Any = field.remote_field.model
     if isinstance(value, target):
         return value
+    found: Any
     if target is Member:
-        found = Member.objects.filter(pk=_int_or_none(value), active=True).first()
+        found = Member.objects.filter(pk=_int_or_zero(value), active=True).first()
     elif target is Group:
-        found = Group.objects.filter(pk=_int_or_none(value)).first()
+        found = Group.objects.filter(pk=_int_or_zero(value)).first()
     else:
         target_spec = registry.spec_for_model(target)
         try:
@@ -366,11 +367,12 @@ def _resolve_fk(actor: Member, field: models.ForeignKey[Any, Any], value: Any) -
     return found
 
 
-def _int_or_none(value: Any) -> int | None:
+def _int_or_zero(value: Any) -> int:
+    """An integer id from user input; 0 (which matches no row) when it is not one."""
     try:
         return int(str(value))
     except ValueError:
-        return None
+        return 0
 
 
 def _check_text(value: Any) -> None:

@@ -5,23 +5,24 @@ from __future__ import annotations
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 phone_validator = RegexValidator(r"^\+?[0-9 ()./-]{3,40}$", _("Enter a valid phone number."))
 
 
-def phone_field(label: str) -> models.CharField:  # type: ignore[type-arg]
+def phone_field(label: StrOrPromise) -> models.CharField:
     return models.CharField(label, max_length=40, blank=True, validators=[phone_validator])
 
 
-def text_field(label: str, max_length: int = 100, *, blank: bool = True) -> models.CharField:  # type: ignore[type-arg]
+def text_field(label: StrOrPromise, max_length: int = 100, *, blank: bool = True) -> models.CharField:
     return models.CharField(label, max_length=max_length, blank=blank)
 
 
-def money_field(label: str) -> models.DecimalField:  # type: ignore[type-arg]
+def money_field(label: StrOrPromise) -> models.DecimalField:
     return models.DecimalField(label, max_digits=16, decimal_places=2, null=True, blank=True)
 
 
-def picklist_field(label: str) -> models.CharField:  # type: ignore[type-arg]
+def picklist_field(label: StrOrPromise) -> models.CharField:
     return models.CharField(label, max_length=100, blank=True)
 
 

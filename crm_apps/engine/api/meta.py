@@ -64,13 +64,13 @@ def module_to_api(spec: ModuleSpec) -> dict[str, Any]:
     picklists = metadata.picklist_map(list(spec.picklists.values()))
     fields = []
     for name in api_fields(spec):
-        field = spec.model._meta.get_field(name)
+        field: Any = spec.model._meta.get_field(name)
         item: dict[str, Any] = {
             "name": name,
             "label": str(field.verbose_name),
-            "type": _field_type(field),  # type: ignore[union-attr]
+            "type": _field_type(field),
             "required": not field.blank,
-            "read_only": name in spec.readonly_fields,  # type: ignore[union-attr]
+            "read_only": name in spec.readonly_fields,
         }
         if isinstance(field, models.ForeignKey):
             try:

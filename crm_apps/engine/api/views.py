@@ -83,7 +83,7 @@ class RecordListView(ModuleAPIView):
     def get(self, request: Request, module: str) -> Response:
         spec = self.spec()
         params = request.query_params
-        filters = {k: v for k, v in params.items() if k not in RESERVED_PARAMS}
+        filters: dict[str, str] = {k: str(params.get(k, "")) for k in params if k not in RESERVED_PARAMS}
         try:
             limit = int(params.get("limit", selectors.PAGE_SIZE))
         except ValueError:

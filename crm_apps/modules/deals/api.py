@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from crm_apps.access.middleware import request_member
 from crm_apps.engine import metadata, selectors
 from crm_apps.engine.api.representation import record_to_api
-from crm_apps.modules.deals.models import Pipeline
+from crm_apps.modules.deals.models import Deal, Pipeline
 from crm_apps.modules.deals.module import SPEC
 from crm_apps.modules.deals.services import deal_close, deal_move_to_pipeline, deal_set_stage, pipeline_create
 
@@ -47,7 +47,8 @@ class PipelinesView(APIView):
 
     def post(self, request: Request) -> Response:
         data = request.data if isinstance(request.data, dict) else {}
-        stages = data.get("stages") if isinstance(data.get("stages"), list) else []
+        raw_stages = data.get("stages")
+        stages: list[dict[str, Any]] = raw_stages if isinstance(raw_stages, list) else []
         pipeline = pipeline_create(actor=request_member(request), name=str(data.get("name") or ""), stages=stages)
         return Response(pipeline_to_api(pipeline), status=status.HTTP_201_CREATED)
 
@@ -57,7 +58,7 @@ class DealActionView(APIView):
 
     def post(self, request: Request, record_id: str, action: str) -> Response:
         member = request_member(request)
-        deal = selectors.access_record(spec=SPEC, actor=member, record_id=record_id)
+        deal = cast(Deal | None, selectors.access_record(spec=SPEC, actor=member, record_id=record_id))
         if deal is None:
             raise NotFound(_("Not found."))
         data = request.data if isinstance(request.data, dict) else {}
@@ -72,5 +73,6 @@ class DealActionView(APIView):
             deal_close(actor=member, deal=deal, won=data["won"], reason=str(data.get("reason") or ""))
         else:
             raise NotFound(_("Not found."))
-        deal = selectors.access_record(spec=SPEC, actor=member, record_id=record_id)
-        return Response(record_to_api(SPEC, deal, metadata.custom_fields(SPEC.key)))  # type: ignore[arg-type]
+        updated = selectors.access_record(spec=SPEC, actor=member, record_id=record_id)
+        assert updated is not None
+        return Response(record_to_api(SPEC, updated, metadata.custom_fields(SPEC.key)))

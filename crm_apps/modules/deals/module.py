@@ -9,7 +9,7 @@ from crm_apps.modules.deals.models import Deal
 from crm_apps.modules.deals.services import deal_clean, pipeline_defaults_install, stage_history_append
 
 
-def _forecast(deal: Deal) -> None:  # type: ignore[misc]
+def _forecast(deal: Deal) -> None:
     """forecast = amount x probability / 100 (vtiger's default workflow), kept true on every save."""
     if deal.amount is None:
         deal.forecast_amount = None

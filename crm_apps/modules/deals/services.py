@@ -40,7 +40,7 @@ def default_pipeline() -> Pipeline:
     return pipeline
 
 
-def deal_clean(deal: Deal) -> None:  # type: ignore[misc]
+def deal_clean(deal: Deal) -> None:
     """A deal always sits in a pipeline and on a stage of that pipeline."""
     if deal.pipeline_id is None:
         deal.pipeline = default_pipeline()
@@ -62,7 +62,7 @@ def deal_clean(deal: Deal) -> None:  # type: ignore[misc]
         deal.closed_at = None
 
 
-def stage_history_append(deal: Deal, actor: Any) -> None:  # type: ignore[misc]
+def stage_history_append(deal: Deal, actor: Any) -> None:
     """Log the deal's stage, amount, probability and close date whenever one of them changed."""
     last = StageHistory.objects.filter(deal=deal).order_by("-changed_at", "-id").first()
     current = (deal.stage_id, deal.amount, deal.probability, deal.close_date)
@@ -79,7 +79,7 @@ def stage_history_append(deal: Deal, actor: Any) -> None:  # type: ignore[misc]
     )
 
 
-def _spec():  # type: ignore[no-untyped-def]
+def _spec() -> Any:
     from crm_apps.modules.deals.module import SPEC
 
     return SPEC
@@ -170,11 +170,12 @@ def pipeline_create(*, actor: Member, name: str, stages: list[dict[str, Any]]) -
     return pipeline
 
 
-def _int(value: Any) -> int | None:
+def _int(value: Any) -> int:
+    """An integer id from user input; 0 (which matches no row) when it is not one."""
     try:
         return int(str(value))
     except ValueError:
-        return None
+        return 0
 
 
 def weighted(amount: Decimal | None, probability: int) -> Decimal:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import NotFound
@@ -11,6 +13,7 @@ from rest_framework.views import APIView
 
 from crm_apps.access.middleware import request_member
 from crm_apps.engine import selectors
+from crm_apps.modules.leads.models import Lead
 from crm_apps.modules.leads.module import SPEC
 from crm_apps.modules.leads.services import lead_convert
 
@@ -20,7 +23,7 @@ CONVERT_KEYS = {"create_deal", "deal", "organization", "contact", "owner"}
 class LeadConvertView(APIView):
     def post(self, request: Request, record_id: str) -> Response:
         member = request_member(request)
-        lead = selectors.access_record(spec=SPEC, actor=member, record_id=record_id)
+        lead = cast(Lead | None, selectors.access_record(spec=SPEC, actor=member, record_id=record_id))
         if lead is None:
             raise NotFound(_("Not found."))
         data = request.data if isinstance(request.data, dict) else None
