@@ -38,6 +38,16 @@ def make_user(email: str | None = None, name: str = "Test Person") -> User:
     return User.objects.create_user(email, TEST_PASSWORD, name=name)
 
 
+def sign_in(client: Client, member: Member) -> None:
+    """What member_login does, for a test client (call inside the member's schema)."""
+    from crm_apps.access.middleware import SESSION_EPOCH_KEY
+
+    client.force_login(member.user, backend="tenants.auth.EmailBackend")
+    session = client.session
+    session[SESSION_EPOCH_KEY] = member.session_epoch
+    session.save()
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(
     request: pytest.FixtureRequest,
@@ -140,7 +150,7 @@ def client_for() -> Callable[..., Client]:
         client = Client(HTTP_HOST=host_of(tenant), **kwargs)
         if member is not None and tenant is not None:
             with schema_context(tenant.schema_name):
-                client.force_login(member.user, backend="tenants.auth.EmailBackend")
+                sign_in(client, member)
         return client
 
     return make

@@ -159,7 +159,7 @@ def _port_free(port: int) -> bool:
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind(("0.0.0.0", port))  # noqa: S104 - the dev server listens there too
+            sock.bind(("127.0.0.1", port))
         except OSError:
             return False
     return True
@@ -193,7 +193,7 @@ def cmd_serve() -> int:
     manage("crm_install_defaults", env=env)
     manage("seed_demo", "--quiet", env=env)
     processes = {
-        "web": subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "runserver", f"0.0.0.0:{port}"], env=env),
+        "web": subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "runserver", f"127.0.0.1:{port}"], env=env),
         "worker": subprocess.Popen(
             [
                 sys.executable,

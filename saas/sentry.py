@@ -19,6 +19,7 @@ def sentry_init(*, dsn: str, environment: str) -> None:
             "http_bodies": [],
             "stack_frame_variables": False,
             "database_query_data": False,
+            "queues": False,  # task arguments carry email bodies (reset and invitation links)
         },
         traces_sample_rate=0.0,
     )

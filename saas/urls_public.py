@@ -2,20 +2,20 @@
 
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
 from tenants import views
 from tenants.api.views import SignupView
 
-admin.site.site_header = "CRM platform operators"
-admin.site.site_title = "CRM operators"
-
-handler404 = "tenants.views.not_found"
+admin.site.site_header = _("CRM platform operators")
+admin.site.site_title = _("CRM operators")
 
 urlpatterns = [
     path("", views.landing, name="landing"),
     path("signup/", views.signup, name="signup"),
     path("find-workspaces/", views.find_workspaces, name="find_workspaces"),
     path("login/", views.workspace_login, name="workspace_login"),
+    path("admin/login/", views.admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
     path("api/v1/signup", SignupView.as_view(), name="api-signup"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -4,10 +4,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from crm_apps.home.views import home
+from tenants.views import workspace_new
 
 urlpatterns = [
     path("", home, name="home"),
     path("", include("crm_apps.access.urls")),
+    path("settings/new-workspace/", workspace_new, name="workspace_new"),
     path("api/v1/", include("crm_apps.access.api.urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

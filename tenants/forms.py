@@ -1,18 +1,14 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from frontend.forms import form_add_service_errors
-from tenants.services import EMAIL_MAX, NAME_MAX, ORGANIZATION_MAX, PASSWORD_MAX, SIGNUP_FIELDS, signup_clean
+from tenants.services import EMAIL_MAX, NAME_MAX, ORGANIZATION_MAX, PASSWORD_MAX
 from tenants.validators import SUBDOMAIN_MAX
 
 
 class SignupForm(forms.Form):
-    """Labels and widgets only: every rule lives in tenants.services.signup_clean, run by clean()."""
+    """Labels and widgets only: every rule lives in tenants.services.signup_clean."""
 
     organization = forms.CharField(
         label=_("Organisation name"),
@@ -50,14 +46,6 @@ class SignupForm(forms.Form):
         widget=forms.PasswordInput(attrs={"maxlength": PASSWORD_MAX, "required": True, "autocomplete": "new-password"}),
     )
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        try:
-            return signup_clean(**{field: data.get(field, "") for field in SIGNUP_FIELDS})
-        except ValidationError as exc:
-            form_add_service_errors(self, exc)
-            return data
-
 
 class FindWorkspacesForm(forms.Form):
     email = forms.EmailField(label=_("Your email address"), max_length=EMAIL_MAX)
@@ -65,3 +53,21 @@ class FindWorkspacesForm(forms.Form):
 
 class WorkspaceLoginForm(forms.Form):
     subdomain = forms.CharField(label=_("Workspace subdomain"), max_length=63)
+
+
+class WorkspaceForm(forms.Form):
+    """A signed-in member's next workspace; rules in tenants.services.workspace_clean."""
+
+    organization = forms.CharField(
+        label=_("Organisation name"),
+        required=False,
+        widget=forms.TextInput(attrs={"maxlength": ORGANIZATION_MAX, "required": True}),
+    )
+    subdomain = forms.CharField(
+        label=_("Subdomain"),
+        required=False,
+        help_text=_("3-40 lowercase letters, digits or hyphens. Your workspace address."),
+        widget=forms.TextInput(
+            attrs={"maxlength": SUBDOMAIN_MAX, "required": True, "autocapitalize": "none", "spellcheck": "false"}
+        ),
+    )

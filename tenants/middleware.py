@@ -19,7 +19,8 @@ from tenants.runtime import current_tenant, use_public_schema, use_tenant
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Writes that stay possible in a read-only tenant: signing in and out.
-READ_ONLY_EXEMPT_PREFIXES = ("/accounts/login/", "/accounts/logout/", "/api/v1/auth/token", "/auth/handover/")
+READ_ONLY_EXEMPT_PATHS = frozenset({"/accounts/login/", "/accounts/logout/", "/api/v1/auth/token"})
+READ_ONLY_EXEMPT_PREFIXES = ("/auth/handover/",)
 
 
 def public_page(request: HttpRequest, template: str, status: int, context: dict[str, object]) -> HttpResponse:
@@ -51,7 +52,7 @@ class TenantRoutingMiddleware(TenantMainMiddleware):
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
         use_public_schema()
         try:
-            hostname = remove_www(request.get_host().split(":")[0]).lower()
+            hostname = remove_www(request.get_host().split(":")[0]).lower().rstrip(".")
         except DisallowedHost:
             return public_page(request, "public/unknown_workspace.html", 404, {"hostname": ""})
 
@@ -93,6 +94,7 @@ class TenantStatusMiddleware:
             tenant is not None
             and getattr(tenant, "status", None) == TenantStatus.READ_ONLY
             and request.method not in SAFE_METHODS
+            and request.path not in READ_ONLY_EXEMPT_PATHS
             and not request.path.startswith(READ_ONLY_EXEMPT_PREFIXES)
         ):
             message = _("This workspace is read-only: changes are not possible right now.")

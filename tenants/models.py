@@ -29,7 +29,7 @@ class Tenant(TenantMixin):
     # Filled in by billing (issue 5): the code of the plan the tenant is on.
     plan_code = models.CharField(_("plan"), max_length=40, blank=True)
 
-    # Schemas are created explicitly by tenants.services.provisioning inside the signup transaction.
+    # Schemas are created explicitly by tenants.services.tenant_provision inside the signup transaction.
     auto_create_schema = False
     auto_drop_schema = False
 
@@ -40,10 +40,6 @@ class Tenant(TenantMixin):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.schema_name})"
-
-    @property
-    def slug(self) -> str:
-        return self.schema_name
 
 
 class Domain(DomainMixin):
@@ -119,10 +115,10 @@ class WorkspaceMembership(models.Model):
     Lets "find my workspaces" and operator counts work without visiting every schema.
     """
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="workspaces")
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
-    is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    user = models.ForeignKey(User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="workspaces")
+    tenant = models.ForeignKey(Tenant, verbose_name=_("tenant"), on_delete=models.CASCADE, related_name="memberships")
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("workspace membership")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,15 +19,19 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context, schema_exists
 
+from saas.throttle import throttle_exceeded, throttle_hit
 from tenants.models import Domain, LoginHandover, Tenant, TenantStatus, User, normalize_email
 from tenants.runtime import use_public_schema
 from tenants.validators import validate_subdomain
 
+logger = logging.getLogger(__name__)
 ORGANIZATION_MAX = 100
 NAME_MAX = 150
 EMAIL_MAX = 254
 PASSWORD_MAX = 128
 HANDOVER_TTL = timedelta(seconds=60)
+SIGNUP_LIMIT = 20  # attempts per address per hour (HTML and API together)
+SIGNUP_WINDOW = 60 * 60
 SIGNUP_FIELDS = ("organization", "subdomain", "name", "email", "password")
 
 
@@ -49,9 +54,27 @@ def public_url(path: str = "/") -> str:
     return f"{settings.PUBLIC_SCHEME}://{settings.BASE_DOMAIN}{port}{path}"
 
 
+def text_problem(value: str) -> str | None:
+    """Why a text cannot be stored (PostgreSQL refuses NUL; lone surrogates are not valid UTF-8)."""
+    if "\x00" in value:
+        return _("Null characters are not allowed.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return _("This text contains invalid characters.")
+    return None
+
+
 def _require_text(errors: dict[str, list[str]], field: str, value: object, max_length: int) -> str:
+    if value is not None and not isinstance(value, str):
+        errors.setdefault(field, []).append(_("Enter text."))
+        return ""
     if not isinstance(value, str) or not value.strip():
         errors.setdefault(field, []).append(_("This field is required."))
+        return ""
+    problem = text_problem(value)
+    if problem:
+        errors.setdefault(field, []).append(problem)
         return ""
     text = value.strip()
     if len(text) > max_length:
@@ -62,24 +85,9 @@ def _require_text(errors: dict[str, list[str]], field: str, value: object, max_l
     return text
 
 
-def signup_clean(
-    *, organization: object, subdomain: object, name: object, email: object, password: object
-) -> dict[str, str]:
-    """Validate every signup field; raise one ValidationError naming each bad field."""
-    errors: dict[str, list[str]] = {}
+def _workspace_errors(errors: dict[str, list[str]], organization: object, subdomain: object) -> tuple[str, str]:
     organization_v = _require_text(errors, "organization", organization, ORGANIZATION_MAX)
     subdomain_v = _require_text(errors, "subdomain", subdomain, 63).lower()
-    name_v = _require_text(errors, "name", name, NAME_MAX)
-    email_v = normalize_email(_require_text(errors, "email", email, EMAIL_MAX))
-    password_v = password if isinstance(password, str) else ""
-    if not password_v:
-        errors.setdefault("password", []).append(_("This field is required."))
-    elif len(password_v) > PASSWORD_MAX:
-        errors.setdefault("password", []).append(
-            _("Ensure this value has at most %(max)d characters (it has %(len)d).")
-            % {"max": PASSWORD_MAX, "len": len(password_v)}
-        )
-
     if subdomain_v and "subdomain" not in errors:
         try:
             validate_subdomain(subdomain_v)
@@ -88,23 +96,57 @@ def signup_clean(
         else:
             if Tenant.objects.filter(schema_name=subdomain_v).exists() or schema_exists(subdomain_v):
                 errors["subdomain"] = [_("This subdomain is already taken.")]
+    return organization_v, subdomain_v
+
+
+def workspace_clean(*, organization: object, subdomain: object) -> dict[str, str]:
+    """Validate the organisation name and subdomain of a new workspace."""
+    errors: dict[str, list[str]] = {}
+    organization_v, subdomain_v = _workspace_errors(errors, organization, subdomain)
+    if errors:
+        raise ValidationError(errors)
+    return {"organization": organization_v, "subdomain": subdomain_v}
+
+
+def signup_clean(
+    *, organization: object, subdomain: object, name: object, email: object, password: object
+) -> dict[str, str]:
+    """Validate every signup field; raise one ValidationError naming each bad field."""
+    errors: dict[str, list[str]] = {}
+    organization_v, subdomain_v = _workspace_errors(errors, organization, subdomain)
+    name_v = _require_text(errors, "name", name, NAME_MAX)
+    email_v = normalize_email(_require_text(errors, "email", email, EMAIL_MAX))
+    password_v = password if isinstance(password, str) else ""
+    if password is not None and not isinstance(password, str):
+        errors.setdefault("password", []).append(_("Enter text."))
+    elif not password_v:
+        errors.setdefault("password", []).append(_("This field is required."))
+    elif text_problem(password_v):
+        errors.setdefault("password", []).append(text_problem(password_v) or "")
+    elif len(password_v) > PASSWORD_MAX:
+        errors.setdefault("password", []).append(
+            _("Ensure this value has at most %(max)d characters (it has %(len)d).")
+            % {"max": PASSWORD_MAX, "len": len(password_v)}
+        )
     if email_v and "email" not in errors:
         try:
             validate_email(email_v)
         except ValidationError:
             errors["email"] = [_("Enter a valid email address.")]
-
-    existing = User.objects.filter(email__iexact=email_v).first() if "email" not in errors else None
-    if password_v and "password" not in errors:
-        if existing is not None:
-            # An existing identity joins the new workspace only with its own password.
-            if not existing.check_password(password_v) or not existing.is_active:
-                errors["password"] = [_("An account with this email already exists; enter its password to continue.")]
-        else:
-            try:
-                validate_password(password_v, User(email=email_v, name=name_v))
-            except ValidationError as exc:
-                errors["password"] = list(exc.messages)
+    if email_v and "email" not in errors and User.objects.filter(email__iexact=email_v).exists():
+        # Never check an existing account's password here (that would be a password oracle):
+        # members create further workspaces from inside a workspace they are signed in to.
+        errors["email"] = [
+            _(
+                "An account with this email already exists. Sign in to one of your workspaces and create "
+                "the new one from there."
+            )
+        ]
+    if password_v and "password" not in errors and "email" not in errors:
+        try:
+            validate_password(password_v, User(email=email_v, name=name_v))
+        except ValidationError as exc:
+            errors["password"] = list(exc.messages)
     if errors:
         raise ValidationError(errors)
     return {
@@ -152,18 +194,29 @@ def tenant_provision(*, slug: str, name: str, admin: User, language: str = "en")
 def tenant_signup(
     *, organization: object, subdomain: object, name: object, email: object, password: object
 ) -> SignupResult:
-    """Self-service signup: validate, create or reuse the identity, provision, hand over the login."""
+    """Self-service signup of a new person: validate, create the identity, provision, hand over the login."""
     data = signup_clean(organization=organization, subdomain=subdomain, name=name, email=email, password=password)
     try:
         with transaction.atomic():
-            user = User.objects.filter(email__iexact=data["email"]).first()
-            if user is None:
-                user = User.objects.create_user(data["email"], data["password"], name=data["name"])
+            user = User.objects.create_user(data["email"], data["password"], name=data["name"])
             tenant = tenant_provision(
                 slug=data["subdomain"], name=data["organization"], admin=user, language=get_language() or "en"
             )
     except IntegrityError as exc:
         raise ValidationError({"email": [_("An account with this email was just created; try again.")]}) from exc
+    return _signup_result(tenant, user)
+
+
+def workspace_create(*, user: User, organization: object, subdomain: object) -> SignupResult:
+    """A signed-in person creates another workspace, of which they become the first admin."""
+    data = workspace_clean(organization=organization, subdomain=subdomain)
+    tenant = tenant_provision(
+        slug=data["subdomain"], name=data["organization"], admin=user, language=get_language() or "en"
+    )
+    return _signup_result(tenant, user)
+
+
+def _signup_result(tenant: Tenant, user: User) -> SignupResult:
     key = handover_create(user=user, tenant=tenant)
     return SignupResult(
         tenant=tenant,
@@ -232,4 +285,68 @@ def tenant_delete(*, tenant: Tenant, drop_schema: bool) -> str | None:
                 cursor.execute(f'ALTER SCHEMA "{schema}" RENAME TO "{kept}"')
         Domain.objects.filter(tenant=tenant).delete()
         Tenant.objects.filter(pk=tenant.pk).delete()
+        transaction.on_commit(lambda: tenant_leftovers_clear(schema=schema, kept=kept))
     return kept
+
+
+def tenant_leftovers_clear(*, schema: str, kept: str | None) -> None:
+    """After a delete: cache entries go, files move with the kept schema (or go with a dropped one),
+    so a future tenant with the same slug starts empty."""
+    import shutil
+    from pathlib import Path
+
+    from django.core.cache import cache
+
+    try:
+        client = cache._cache.get_client()  # type: ignore[attr-defined]
+        keys = list(client.scan_iter(match=f"{schema}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    except Exception:
+        logger.exception("could not clear the cache of deleted tenant %s", schema)
+    files = Path(settings.MEDIA_ROOT) / schema
+    if files.exists():
+        if kept:
+            files.rename(Path(settings.MEDIA_ROOT) / kept)
+        else:
+            shutil.rmtree(files)
+
+
+def signup_attempt_allowed(*, client_ip: str) -> bool:
+    """Count a signup attempt from this address; False once it made SIGNUP_LIMIT in the last hour."""
+    keys = [f"signup:ip:{client_ip}"]
+    if throttle_exceeded(keys, limit=SIGNUP_LIMIT):
+        return False
+    throttle_hit(keys, window=SIGNUP_WINDOW)
+    return True
+
+
+FIND_LIMIT = 5
+FIND_WINDOW = 60 * 60
+
+
+def workspaces_email_send(*, email: str) -> None:
+    """Email someone the sign-in links of their active workspaces (at most 5 emails an hour per address);
+    nothing is sent, and nothing different happens, for an unknown address."""
+    from tenants.mail import mail_enqueue
+    from tenants.selectors import workspaces_for_email
+
+    keys = [f"find-workspaces:{email}"]
+    if throttle_exceeded(keys, limit=FIND_LIMIT):
+        return
+    throttle_hit(keys, window=FIND_WINDOW)
+    memberships = list(workspaces_for_email(email=email))
+    if not memberships:
+        return
+    mail_enqueue(
+        to=[email],
+        subject=_("Your workspaces"),
+        template="public/email/workspaces.txt",
+        context={
+            "workspaces": [
+                {"name": m.tenant.name, "url": tenant_url(m.tenant.schema_name, "/accounts/login/")}
+                for m in memberships
+            ],
+            "site_url": public_url(),
+        },
+    )

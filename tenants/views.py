@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-from django.core.cache import cache
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from crm_apps.access.middleware import request_member
+from crm_apps.access.services import login_blocked, login_failed
 from frontend.forms import form_add_service_errors
-from tenants.forms import FindWorkspacesForm, SignupForm, WorkspaceLoginForm
-from tenants.mail import mail_enqueue
+from saas.http import client_ip
+from tenants.forms import FindWorkspacesForm, SignupForm, WorkspaceForm, WorkspaceLoginForm
 from tenants.models import Tenant
-from tenants.selectors import workspaces_for_email
-from tenants.services import public_url, tenant_signup, tenant_url
-
-FIND_LIMIT = 5
-FIND_WINDOW = 60 * 60
+from tenants.services import (
+    signup_attempt_allowed,
+    tenant_signup,
+    tenant_url,
+    workspace_create,
+    workspaces_email_send,
+)
 
 
 def landing(request: HttpRequest) -> HttpResponse:
@@ -26,13 +30,18 @@ def landing(request: HttpRequest) -> HttpResponse:
 def signup(request: HttpRequest) -> HttpResponse:
     """Create an organisation and land, signed in, in its new workspace."""
     form = SignupForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            result = tenant_signup(**form.cleaned_data)
-        except ValidationError as exc:
-            form_add_service_errors(form, exc)
-        else:
-            return HttpResponseRedirect(result.handover_url)
+    if request.method == "POST":
+        if not signup_attempt_allowed(client_ip=client_ip(request)):
+            form.is_valid()
+            form.add_error(None, _("Too many signups from your address. Please try again in an hour."))
+            return render(request, "public/signup.html", {"form": form}, status=429)
+        if form.is_valid():
+            try:
+                result = tenant_signup(**form.cleaned_data)
+            except ValidationError as exc:
+                form_add_service_errors(form, exc)
+            else:
+                return HttpResponseRedirect(result.handover_url)
     return render(request, "public/signup.html", {"form": form})
 
 
@@ -41,26 +50,7 @@ def find_workspaces(request: HttpRequest) -> HttpResponse:
     form = FindWorkspacesForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"].strip().lower()
-        key = f"find-workspaces:{email}"
-        cache.add(key, 0, FIND_WINDOW)
-        if cache.incr(key) <= FIND_LIMIT:
-            memberships = list(workspaces_for_email(email=email))
-            if memberships:
-                mail_enqueue(
-                    to=[email],
-                    subject=_("Your workspaces"),
-                    template="public/email/workspaces.txt",
-                    context={
-                        "workspaces": [
-                            {
-                                "name": m.tenant.name,
-                                "url": tenant_url(m.tenant.schema_name, "/accounts/login/"),
-                            }
-                            for m in memberships
-                        ],
-                        "site_url": public_url(),
-                    },
-                )
+        workspaces_email_send(email=email)
         return render(request, "public/find_workspaces_sent.html", {"email": email})
     return render(request, "public/find_workspaces.html", {"form": form})
 
@@ -76,5 +66,32 @@ def workspace_login(request: HttpRequest) -> HttpResponse:
     return render(request, "public/workspace_login.html", {"form": form})
 
 
-def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return render(request, "public/404.html", status=404)
+@login_required
+def workspace_new(request: HttpRequest) -> HttpResponse:
+    """On a tenant host: the signed-in member creates another workspace and is handed over to it."""
+    request_member(request)
+    form = WorkspaceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if not signup_attempt_allowed(client_ip=client_ip(request)):
+            form.add_error(None, _("Too many new workspaces from your address. Please try again in an hour."))
+            return render(request, "tenant/workspace_new.html", {"form": form}, status=429)
+        try:
+            result = workspace_create(user=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        except ValidationError as exc:
+            form_add_service_errors(form, exc)
+        else:
+            return HttpResponseRedirect(result.handover_url)
+    return render(request, "tenant/workspace_new.html", {"form": form})
+
+
+def admin_login(request: HttpRequest) -> HttpResponse:
+    """The operator admin's sign-in, with the same failure limit as workspace sign-ins."""
+    from django.contrib import admin
+
+    email = (request.POST.get("username") or "").strip()
+    if request.method == "POST" and login_blocked(client_ip=client_ip(request), email=email):
+        return HttpResponse(_("Too many failed sign-in attempts. Please wait 15 minutes and try again."), status=429)
+    response = admin.site.login(request)
+    if request.method == "POST" and response.status_code == 200:  # the form came back: wrong credentials
+        login_failed(client_ip=client_ip(request), email=email)
+    return response

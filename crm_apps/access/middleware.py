@@ -6,6 +6,7 @@ import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
+from django.contrib.auth import login, logout
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -15,6 +16,14 @@ from django_tenants.utils import get_public_schema_name
 
 from crm_apps.access.models import Member
 from crm_apps.access.selectors import member_for_user
+
+SESSION_EPOCH_KEY = "member_epoch"
+
+
+def member_login(request: HttpRequest, member: Member) -> None:
+    """Sign a member in on this host; the session remembers the member's current session epoch."""
+    login(request, member.user, backend="tenants.auth.EmailBackend")
+    request.session[SESSION_EPOCH_KEY] = member.session_epoch
 
 
 def request_member(request: Any) -> Member:
@@ -44,6 +53,9 @@ class MembershipMiddleware:
             user = request.user
             if user.is_authenticated:
                 member = member_for_user(user_id=user.pk)
+                if member is not None and request.session.get(SESSION_EPOCH_KEY) != member.session_epoch:
+                    logout(request)  # a session from before a deactivation: gone for good
+                    member = None
                 if member is None:
                     request.user = AnonymousUser()
                 else:
@@ -59,4 +71,9 @@ class MembershipMiddleware:
             timezone.deactivate()
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", translation.get_language())
+        if request.headers.get("HX-Request") == "true" and response.status_code == 302:
+            # An htmx request must not swap a sign-in page into a table row: redirect the whole page.
+            redirect = HttpResponse(status=204)
+            redirect["HX-Redirect"] = response["Location"]
+            return redirect
         return response

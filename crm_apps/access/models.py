@@ -36,6 +36,8 @@ class Member(models.Model):
     timezone = models.CharField(_("time zone"), max_length=64, default="UTC", validators=[validate_timezone])
     joined_at = models.DateTimeField(_("joined"), default=dj_timezone.now)
     deactivated_at = models.DateTimeField(_("deactivated"), null=True, blank=True)
+    # Sessions remember the epoch they were created in; deactivation bumps it, ending them all.
+    session_epoch = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = _("member")

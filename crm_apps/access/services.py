@@ -8,15 +8,19 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm_apps.access.lock_objects import active_admins_lock, member_lock
 from crm_apps.access.models import ApiToken, Invitation, Member, validate_timezone
+from saas.throttle import throttle_exceeded, throttle_hit
+from tenants.mail import mail_enqueue
 from tenants.models import Tenant, User, WorkspaceMembership, normalize_email
 from tenants.runtime import current_schema, current_tenant, in_public_schema
+from tenants.services import tenant_url
 
 INVITATION_TTL = timedelta(days=7)
 TOKEN_PREFIX_LEN = 8
@@ -48,28 +52,33 @@ def member_create(*, tenant: Tenant, user: User, is_admin: bool = False, languag
     if not created and not member.active:
         member.active = True
         member.deactivated_at = None
-        member.is_admin = member.is_admin or is_admin
+        member.is_admin = is_admin
         member.save(update_fields=["active", "deactivated_at", "is_admin"])
     _directory_sync(tenant=tenant, user=user, active=True)
     return member
 
 
-def _other_active_admins(member: Member) -> bool:
-    return Member.objects.filter(is_admin=True, active=True).exclude(pk=member.pk).exists()
+def _locked(actor: Member, member: Member) -> tuple[Member, Member, list[Member]]:
+    """Lock the active admins, then re-read actor and target under the lock (see lock_objects)."""
+    admins = active_admins_lock()
+    return member_lock(actor.pk), member_lock(member.pk), admins
 
 
 @transaction.atomic
 def member_deactivate(*, actor: Member, member: Member) -> Member:
-    """Admins deactivate members; never themselves, never the last active admin."""
-    if not actor.is_admin:
-        raise PermissionError(_("Only administrators can deactivate members."))
+    """Admins deactivate members; never themselves, never the last active admin. Their open sessions
+    and API tokens stop working at once."""
+    actor, member, admins = _locked(actor, member)
+    if not (actor.is_admin and actor.active):
+        raise PermissionDenied(_("Only administrators can deactivate members."))
     if member.pk == actor.pk:
         raise ValidationError(_("You cannot deactivate yourself."))
-    if member.is_admin and not _other_active_admins(member):
+    if member.is_admin and member.active and len(admins) <= 1:
         raise ValidationError(_("The last active administrator cannot be deactivated."))
     member.active = False
     member.deactivated_at = timezone.now()
-    member.save(update_fields=["active", "deactivated_at"])
+    member.session_epoch += 1
+    member.save(update_fields=["active", "deactivated_at", "session_epoch"])
     ApiToken.objects.filter(member=member).delete()
     _directory_sync(tenant=_current_tenant(), user=member.user, active=False)
     return member
@@ -77,9 +86,10 @@ def member_deactivate(*, actor: Member, member: Member) -> Member:
 
 @transaction.atomic
 def member_reactivate(*, actor: Member, member: Member) -> Member:
-    """Admins bring a deactivated member back."""
-    if not actor.is_admin:
-        raise PermissionError(_("Only administrators can reactivate members."))
+    """Admins bring a deactivated member back (they sign in again; old sessions stay invalid)."""
+    actor, member, _admins = _locked(actor, member)
+    if not (actor.is_admin and actor.active):
+        raise PermissionDenied(_("Only administrators can reactivate members."))
     member.active = True
     member.deactivated_at = None
     member.save(update_fields=["active", "deactivated_at"])
@@ -89,10 +99,13 @@ def member_reactivate(*, actor: Member, member: Member) -> Member:
 
 @transaction.atomic
 def member_set_admin(*, actor: Member, member: Member, is_admin: bool) -> Member:
-    """Grant or withdraw administrator rights; a tenant always keeps one active admin."""
-    if not actor.is_admin:
-        raise PermissionError(_("Only administrators can change administrator rights."))
-    if not is_admin and member.is_admin and not _other_active_admins(member):
+    """Grant or withdraw administrator rights of active members; a tenant always keeps one active admin."""
+    actor, member, admins = _locked(actor, member)
+    if not (actor.is_admin and actor.active):
+        raise PermissionDenied(_("Only administrators can change administrator rights."))
+    if not member.active:
+        raise ValidationError(_("Reactivate this member first."))
+    if not is_admin and member.is_admin and len(admins) <= 1:
         raise ValidationError(_("The last active administrator must stay an administrator."))
     member.is_admin = is_admin
     member.save(update_fields=["is_admin"])
@@ -127,7 +140,7 @@ def member_update_profile(*, member: Member, name: str, language: str, timezone_
 def invitation_create(*, actor: Member, email: str, is_admin: bool = False) -> tuple[Invitation, str]:
     """Admins invite by email; returns the invitation and its one-time key (sent by email)."""
     if not actor.is_admin:
-        raise PermissionError(_("Only administrators can invite members."))
+        raise PermissionDenied(_("Only administrators can invite members."))
     email = normalize_email(email or "")
     try:
         validate_email(email)
@@ -155,7 +168,24 @@ def invitation_create(*, actor: Member, email: str, is_admin: bool = False) -> t
             )
     except IntegrityError as exc:
         raise ValidationError({"email": [_("An invitation for this address was just sent.")]}) from exc
+    invitation_email_send(invitation=invitation, key=key)
     return invitation, key
+
+
+def invitation_email_send(*, invitation: Invitation, key: str) -> None:
+    """Email the invitation link (in the inviter's language), once the invitation is committed."""
+    tenant = _current_tenant()
+    mail_enqueue(
+        to=[invitation.email],
+        subject=_("You are invited to %(workspace)s") % {"workspace": tenant.name},
+        template="access/email/invitation.txt",
+        context={
+            "url": tenant_url(tenant.schema_name, f"/invite/{key}/"),
+            "workspace": tenant.name,
+            "inviter": invitation.invited_by.user.name,
+            "expires_at": invitation.expires_at,
+        },
+    )
 
 
 def invitation_get_pending(*, key: str) -> Invitation | None:
@@ -214,7 +244,7 @@ def invitation_accept(*, key: str, password: str, name: str = "") -> Member:
 def invitation_revoke(*, actor: Member, invitation: Invitation) -> Invitation:
     """Admins withdraw a pending invitation."""
     if not actor.is_admin:
-        raise PermissionError(_("Only administrators can revoke invitations."))
+        raise PermissionDenied(_("Only administrators can revoke invitations."))
     if invitation.accepted_at is None and invitation.revoked_at is None:
         invitation.revoked_at = timezone.now()
         invitation.save(update_fields=["revoked_at"])
@@ -224,6 +254,10 @@ def invitation_revoke(*, actor: Member, invitation: Invitation) -> Invitation:
 def api_token_create(*, member: Member, name: str) -> tuple[ApiToken, str]:
     """Create a token for `member`; the returned key is shown once and never stored in clear."""
     name = (name or "").strip() or _("API token")
+    if ApiToken.objects.filter(member=member).count() >= TOKENS_PER_MEMBER:
+        raise ValidationError(
+            {"name": [_("You have %(n)d tokens already; revoke some first.") % {"n": TOKENS_PER_MEMBER}]}
+        )
     if len(name) > 100:
         raise ValidationError({"name": [_("Ensure this value has at most %(max)d characters.") % {"max": 100}]})
     key = secrets.token_urlsafe(32)
@@ -268,3 +302,22 @@ def member_directory_sync(*, tenant: Tenant) -> dict[str, int]:
             updated += 1
     removed, _details = WorkspaceMembership.objects.filter(tenant=tenant).exclude(user_id__in=members).delete()
     return {"created": created, "updated": updated, "removed": removed}
+
+
+LOGIN_FAILURE_LIMIT = 10
+LOGIN_FAILURE_WINDOW = 15 * 60
+TOKENS_PER_MEMBER = 50
+
+
+def _login_keys(*, client_ip: str, email: str) -> list[str]:
+    return [f"login-fail:ip:{client_ip}", f"login-fail:email:{normalize_email(email)[:254]}"]
+
+
+def login_blocked(*, client_ip: str, email: str) -> bool:
+    """True after 10 failed sign-ins in 15 minutes from this address or for this email (per tenant)."""
+    return throttle_exceeded(_login_keys(client_ip=client_ip, email=email), limit=LOGIN_FAILURE_LIMIT)
+
+
+def login_failed(*, client_ip: str, email: str) -> None:
+    """Count a failed sign-in (HTML form or token API)."""
+    throttle_hit(_login_keys(client_ip=client_ip, email=email), window=LOGIN_FAILURE_WINDOW)

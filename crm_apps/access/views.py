@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.contrib import messages
-from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -25,7 +24,7 @@ from crm_apps.access.forms import (
     MemberPasswordResetForm,
     ProfileForm,
 )
-from crm_apps.access.middleware import request_member
+from crm_apps.access.middleware import SESSION_EPOCH_KEY, member_login, request_member
 from crm_apps.access.models import Invitation, Member
 from crm_apps.access.selectors import (
     access_member,
@@ -40,6 +39,8 @@ from crm_apps.access.services import (
     invitation_create,
     invitation_get_pending,
     invitation_revoke,
+    login_blocked,
+    login_failed,
     member_deactivate,
     member_reactivate,
     member_set_admin,
@@ -47,54 +48,73 @@ from crm_apps.access.services import (
 )
 from frontend.forms import form_add_service_errors
 from saas.http import client_ip
-from tenants.mail import mail_enqueue
 from tenants.models import User
-from tenants.services import handover_consume
+from tenants.services import handover_consume, tenant_url
 
 MEMBER_ACTIONS = frozenset({"deactivate", "reactivate", "make-admin", "remove-admin"})
-LOGIN_FAILURE_LIMIT = 10
-LOGIN_FAILURE_WINDOW = 15 * 60
 
 
 class LoginView(auth_views.LoginView):
-    """Sign-in with a per-address and per-email failure limit (cache keys are tenant-prefixed)."""
+    """Sign-in with a per-address and per-email failure limit (counted per tenant)."""
 
     form_class = MemberLoginForm
     template_name = "access/login.html"
     redirect_authenticated_user = True
 
-    def _keys(self) -> list[str]:
-        email = (self.request.POST.get("username") or "").strip().lower()[:254]
-        return [f"login-fail:ip:{client_ip(self.request)}", f"login-fail:email:{email}"]
+    def _email(self) -> str:
+        return (self.request.POST.get("username") or "").strip()
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if any((cache.get(key) or 0) >= LOGIN_FAILURE_LIMIT for key in self._keys()):
+        if login_blocked(client_ip=client_ip(request), email=self._email()):
             form = self.get_form()
             form.errors.clear()
             form.add_error(None, _("Too many failed sign-in attempts. Please wait 15 minutes and try again."))
             return self.render_to_response(self.get_context_data(form=form), status=429)
         return super().post(request, *args, **kwargs)
 
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        member = Member.objects.get(user_id=form.get_user().pk)
+        self.request.session[SESSION_EPOCH_KEY] = member.session_epoch
+        return response
+
     def form_invalid(self, form: Any) -> HttpResponse:
-        for key in self._keys():
-            cache.add(key, 0, LOGIN_FAILURE_WINDOW)
-            cache.incr(key)
+        login_failed(client_ip=client_ip(self.request), email=self._email())
         return super().form_invalid(form)
 
 
 def handover(request: HttpRequest, key: str) -> HttpResponse:
     """Finish a signup started on the public site: log the new admin in on this host, once."""
     user = handover_consume(key=key, tenant=request.tenant)  # type: ignore[attr-defined]
-    if user is None or not Member.objects.filter(user_id=user.pk, active=True).exists():
+    if user is None or not user.is_active or not Member.objects.filter(user_id=user.pk, active=True).exists():
         messages.error(request, _("This sign-in link has expired. Please sign in with your password."))
         return redirect("access:login")
-    login(request, user, backend="tenants.auth.EmailBackend")
+    member = Member.objects.get(user_id=user.pk)
+    member_login(request, member)
     messages.success(request, _("Welcome to your new workspace!"))
     return redirect("home")
 
 
 class PasswordResetView(auth_views.PasswordResetView):
+    """Reset links always point at this tenant's configured address, never at a request header."""
+
     form_class = MemberPasswordResetForm
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        url = urlsplit(tenant_url(self.request.tenant.schema_name))  # type: ignore[attr-defined]
+        form.save(
+            domain_override=url.netloc,
+            use_https=url.scheme == "https",
+            token_generator=self.token_generator,
+            from_email=self.from_email,
+            email_template_name=self.email_template_name,
+            subject_template_name=self.subject_template_name,
+            request=self.request,
+            html_email_template_name=self.html_email_template_name,
+            extra_email_context=self.extra_email_context,
+        )
+        return HttpResponseRedirect(self.get_success_url())
+
     template_name = "access/password_reset_form.html"
     email_template_name = "access/email/password_reset.txt"
     subject_template_name = "access/email/password_reset_subject.txt"
@@ -138,13 +158,12 @@ def members(request: HttpRequest) -> HttpResponse:
     form = InviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            invitation, key = invitation_create(
+            invitation, _key = invitation_create(
                 actor=actor, email=form.cleaned_data["email"], is_admin=form.cleaned_data["is_admin"]
             )
         except ValidationError as exc:
             form_add_service_errors(form, exc)
         else:
-            _send_invitation(request, invitation, key)
             messages.success(request, _("Invitation sent to %(email)s.") % {"email": invitation.email})
             return redirect("access:members")
     context = {
@@ -153,22 +172,6 @@ def members(request: HttpRequest) -> HttpResponse:
         "invitations": invitation_pending_list(),
     }
     return render(request, "access/members.html", context)
-
-
-def _send_invitation(request: HttpRequest, invitation: Invitation, key: str) -> None:
-    tenant = request.tenant  # type: ignore[attr-defined]
-    url = request.build_absolute_uri(reverse("access:invitation_accept", args=[key]))
-    mail_enqueue(
-        to=[invitation.email],
-        subject=_("You are invited to %(workspace)s") % {"workspace": tenant.name},
-        template="access/email/invitation.txt",
-        context={
-            "url": url,
-            "workspace": tenant.name,
-            "inviter": invitation.invited_by.user.name,
-            "expires_at": invitation.expires_at,
-        },
-    )
 
 
 @require_POST
@@ -182,13 +185,13 @@ def member_action(request: HttpRequest, member_id: int, action: str) -> HttpResp
     error = False
     try:
         if action == "deactivate":
-            member_deactivate(actor=actor, member=member)
+            member = member_deactivate(actor=actor, member=member)
             message = _("%(name)s can no longer sign in here.") % {"name": member.user.name}
         elif action == "reactivate":
-            member_reactivate(actor=actor, member=member)
+            member = member_reactivate(actor=actor, member=member)
             message = _("%(name)s is active again.") % {"name": member.user.name}
         else:
-            member_set_admin(actor=actor, member=member, is_admin=action == "make-admin")
+            member = member_set_admin(actor=actor, member=member, is_admin=action == "make-admin")
             message = _("Administrator rights updated.")
     except ValidationError as exc:
         error = True
@@ -229,7 +232,7 @@ def invitation_accept_view(request: HttpRequest, key: str) -> HttpResponse:
         except ValidationError as exc:
             form_add_service_errors(form, exc)
         else:
-            login(request, member.user, backend="tenants.auth.EmailBackend")
+            member_login(request, member)
             workspace = request.tenant.name  # type: ignore[attr-defined]
             messages.success(request, _("Welcome to %(workspace)s!") % {"workspace": workspace})
             return redirect("home")

@@ -80,3 +80,24 @@ def test_task_errors_carry_the_tenant_tag(tenant_a, monkeypatch, transport):
     events = [item.payload.json for env in transport.envelopes for item in env.items if item.type == "event"]
     assert [e["exception"]["values"][0]["value"] for e in events] == ["boom in a tenant task"]
     assert events[0]["tags"]["tenant"] == "alpha"
+
+
+def test_task_arguments_are_not_sent_to_sentry(tenant_a, monkeypatch, transport):
+    from tenants import tasks
+
+    def broken_send(*args, **kwargs):
+        raise OSError("smtp down")
+
+    monkeypatch.setattr(tasks, "send_mail", broken_send)
+    sentry_init(dsn="https://public@sentry.example.com/1", environment="test")
+    try:
+        with pytest.raises(Exception):
+            tasks.mail_send_task.apply(args=(["victim@example.com"], "Reset", "SECRET-TOKEN-LINK"), throw=True)
+        sentry_sdk.flush()
+    finally:
+        sentry_sdk.get_client().close()
+        sentry_sdk.init()
+
+    serialized = str([item.payload.json for env in transport.envelopes for item in env.items])
+    assert "SECRET-TOKEN-LINK" not in serialized
+    assert "victim@example.com" not in serialized

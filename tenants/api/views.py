@@ -8,17 +8,15 @@ from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from tenants.services import SIGNUP_FIELDS, tenant_signup
+from saas.http import client_ip
+from tenants.services import SIGNUP_FIELDS, SIGNUP_WINDOW, signup_attempt_allowed, tenant_signup
 
 
 class SignupView(APIView):
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "signup"
 
     @extend_schema(
         request=inline_serializer("Signup", {f: serializers.CharField() for f in SIGNUP_FIELDS}),
@@ -27,6 +25,12 @@ class SignupView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
+        if not signup_attempt_allowed(client_ip=client_ip(request._request)):
+            return Response(
+                {"detail": _("Too many signups from your address. Please try again in an hour.")},
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+                headers={"Retry-After": str(SIGNUP_WINDOW)},
+            )
         if not isinstance(request.data, dict):
             return Response({"non_field_errors": [_("Send a JSON object.")]}, status=status.HTTP_400_BAD_REQUEST)
         result = tenant_signup(**{field: request.data.get(field) for field in SIGNUP_FIELDS})

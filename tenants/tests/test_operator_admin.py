@@ -74,3 +74,13 @@ def test_admin_pages_for_users_and_domains_render(operator, tenant_a):
     assert client.get("/admin/tenants/user/").status_code == 200
     assert client.get(f"/admin/tenants/user/{operator.pk}/change/").status_code == 200
     assert client.get("/admin/tenants/domain/").status_code == 200
+
+
+def test_admin_login_is_throttled(operator):
+    client = Client(HTTP_HOST="localhost", REMOTE_ADDR="10.4.4.4")
+    for _ in range(10):
+        client.post("/admin/login/", {"username": operator.email, "password": "wrong-password"})
+
+    response = client.post("/admin/login/", {"username": operator.email, "password": TEST_PASSWORD})
+
+    assert response.status_code == 429

@@ -107,3 +107,25 @@ def test_garbage_hosts_get_the_public_404():
 
     for host in ("alpha.localhost.evil.com", "..localhost", "a b.localhost", "xn--80ak6aa92e.localhost"):
         assert Client(HTTP_HOST=host).get("/").status_code in (400, 404), host
+
+
+def test_trailing_dot_hosts_route_like_the_plain_name(client_for, tenant_a):
+    from django.test import Client
+
+    assert Client(HTTP_HOST="localhost.").get("/").status_code == 200
+    assert Client(HTTP_HOST="alpha.localhost.").get("/")["Location"].startswith("/accounts/login/")
+
+
+def test_read_only_tenant_still_refuses_token_revocation(client_for, tenant_a, admin_of):
+    from django_tenants.utils import tenant_context
+
+    from crm_apps.access.services import api_token_create
+
+    admin = admin_of(tenant_a)
+    with tenant_context(tenant_a):
+        token, key = api_token_create(member=admin, name="t")
+    tenant_set_status(tenant=tenant_a, status=TenantStatus.READ_ONLY)
+
+    response = client_for(tenant_a).delete(f"/api/v1/auth/tokens/{token.pk}", HTTP_AUTHORIZATION=f"Token {key}")
+
+    assert response.status_code == 403

@@ -24,8 +24,10 @@ GOOD = {
 }
 
 
-def api_signup(client: Client, **overrides: object):
-    return client.post("/api/v1/signup", {**GOOD, **overrides}, content_type="application/json")
+def api_signup(client: Client, REMOTE_ADDR: str = "127.0.0.1", **overrides: object):
+    return client.post(
+        "/api/v1/signup", {**GOOD, **overrides}, content_type="application/json", REMOTE_ADDR=REMOTE_ADDR
+    )
 
 
 def test_api_signup_creates_tenant_schema_domain_and_admin(public_client):
@@ -208,16 +210,76 @@ def test_markup_in_organisation_name_is_shown_escaped(public_client):
     assert "&lt;b&gt;Evil&lt;/b&gt;&lt;script&gt;x()&lt;/script&gt;" in page
 
 
-def test_existing_user_signs_up_another_workspace_with_own_password(public_client, tenant_a, admin_of):
+def test_existing_email_is_told_to_sign_in_and_no_password_is_checked(public_client, tenant_a, admin_of):
     admin = admin_of(tenant_a)
 
     wrong = api_signup(public_client, email=admin.user.email.upper(), password="not-the-password-1")
     right = api_signup(public_client, email=admin.user.email.upper(), password="correct-horse-battery-9")
 
-    assert wrong.status_code == 400
-    assert list(wrong.json()) == ["password"]
-    assert right.status_code == 201
-    assert User.objects.filter(email__iexact=admin.user.email).count() == 1
+    # The same answer whatever the password: signup is not a password oracle.
+    assert wrong.status_code == right.status_code == 400
+    assert wrong.json() == right.json()
+    assert list(wrong.json()) == ["email"]
+    assert "Sign in to one of your workspaces" in wrong.json()["email"][0]
+    assert not Tenant.objects.filter(schema_name="acme-corp").exists()
+
+
+def test_signed_in_member_creates_another_workspace_and_is_handed_over(client_for, tenant_a, admin_of):
+    admin = admin_of(tenant_a)
+    client = client_for(tenant_a, admin)
+
+    response = client.post("/settings/new-workspace/", {"organization": "Second Co", "subdomain": "second-co"})
+
+    target = urlparse(response["Location"])
+    assert target.netloc == "second-co.localhost:8000"
+    landed = Client(HTTP_HOST="second-co.localhost").get(target.path, follow=True)
+    assert "Second Co" in landed.content.decode()
+    with schema_context("second-co"):
+        assert Member.objects.get(user=admin.user).is_admin is True
+    assert User.objects.filter(email=admin.user.email).count() == 1
+
+
+def test_new_workspace_page_validates_like_signup(client_for, tenant_a, admin_of):
+    response = client_for(tenant_a, admin_of(tenant_a)).post(
+        "/settings/new-workspace/", {"organization": "", "subdomain": "admin"}
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors == {
+        "organization": ["This field is required."],
+        "subdomain": ["This subdomain is reserved. Please choose another."],
+    }
+
+
+@pytest.mark.parametrize("field", ["organization", "name", "password"])
+@pytest.mark.parametrize("bad", ["nul\x00byte", "lone\ud800surrogate"])
+def test_nul_bytes_and_lone_surrogates_are_field_errors(public_client, field, bad):
+    response = api_signup(public_client, **{field: bad})
+
+    assert response.status_code == 400
+    assert field in response.json()
+    assert not Tenant.objects.filter(schema_name="acme-corp").exists()
+
+
+@pytest.mark.parametrize("value", [12, ["a"], True, {"x": 1}])
+def test_wrong_json_types_say_so(public_client, value):
+    response = api_signup(public_client, organization=value)
+
+    assert response.status_code == 400
+    assert response.json()["organization"] == ["Enter text."]
+
+
+def test_signup_attempts_are_limited_per_address(public_client):
+    for n in range(20):
+        api_signup(public_client, subdomain="x", REMOTE_ADDR="10.7.7.7")
+
+    html = public_client.post("/signup/", {**GOOD}, REMOTE_ADDR="10.7.7.7")
+    api = public_client.post("/api/v1/signup", GOOD, content_type="application/json", REMOTE_ADDR="10.7.7.7")
+
+    assert html.status_code == 429
+    assert api.status_code == 429
+    assert api["Retry-After"] == "3600"
+    assert not Tenant.objects.filter(schema_name="acme-corp").exists()
 
 
 def test_failed_provisioning_leaves_no_tenant_user_or_schema(public_client, monkeypatch):

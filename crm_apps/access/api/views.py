@@ -20,7 +20,14 @@ from crm_apps.access.api.serializers import (
 )
 from crm_apps.access.middleware import request_member
 from crm_apps.access.selectors import api_token_list, member_for_user
-from crm_apps.access.services import api_token_create, api_token_revoke
+from crm_apps.access.services import (
+    LOGIN_FAILURE_WINDOW,
+    api_token_create,
+    api_token_revoke,
+    login_blocked,
+    login_failed,
+)
+from saas.http import client_ip
 
 
 class TokenObtainView(APIView):
@@ -33,18 +40,23 @@ class TokenObtainView(APIView):
     def post(self, request: Request) -> Response:
         serializer = TokenObtainSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = authenticate(
-            request._request,
-            username=serializer.validated_data["email"],
-            password=serializer.validated_data["password"],
-        )
+        email = serializer.validated_data["email"]
+        ip = client_ip(request._request)
+        if login_blocked(client_ip=ip, email=email):
+            return Response(
+                {"detail": _("Too many failed sign-in attempts. Please wait 15 minutes and try again.")},
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+                headers={"Retry-After": str(LOGIN_FAILURE_WINDOW)},
+            )
+        user = authenticate(request._request, username=email, password=serializer.validated_data["password"])
         member = member_for_user(user_id=user.pk) if user is not None else None
         if member is None:
+            login_failed(client_ip=ip, email=email)
             return Response(
                 {"non_field_errors": [_("Wrong email or password, or no access to this workspace.")]},
                 status=status.HTTP_400_BAD_REQUEST,
             )
-        token, key = api_token_create(member=member, name=serializer.validated_data.get("name") or "API")
+        token, key = api_token_create(member=member, name=serializer.validated_data.get("name") or _("API token"))
         return Response({"token": key, "id": token.pk}, status=status.HTTP_201_CREATED)
 
 

@@ -191,3 +191,18 @@ def test_interactive_api_docs_load_their_assets_locally(client_for, tenant_a, me
     html = page.content.decode()
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in html
     assert "cdn" not in html.lower()
+
+
+def test_token_api_counts_failures_per_email(client_for, tenant_a, member):
+    member(tenant_a, email="kim@example.com")
+    for n in range(10):
+        client_for(tenant_a, REMOTE_ADDR=f"10.1.1.{n}").post(
+            "/api/v1/auth/token",
+            {"email": "kim@example.com", "password": "wrong-one-x"},
+            content_type="application/json",
+        )
+
+    response = obtain(client_for(tenant_a, REMOTE_ADDR="10.1.1.99"), "kim@example.com")
+
+    assert response.status_code == 429
+    assert response["Retry-After"] == "900"

@@ -29,7 +29,7 @@ def invite(django_capture_on_commit_callbacks):
 
 
 def invitation_path(message) -> str:
-    found = re.search(r"http://alpha\.localhost(/invite/\S+/)", message.body)
+    found = re.search(r"http://alpha\.localhost:8000(/invite/\S+/)", message.body)
     assert found is not None, message.body
     return found.group(1)
 
@@ -217,3 +217,14 @@ def test_unknown_member_action_is_404(client_for, tenant_a, admin_of, member):
     response = client_for(tenant_a, admin_of(tenant_a)).post(f"/settings/members/{m.pk}/explode/")
 
     assert response.status_code == 404
+
+
+def test_reactivated_member_must_sign_in_again(client_for, tenant_a, admin_of, member):
+    m = member(tenant_a)
+    old_session = client_for(tenant_a, m)
+    admin_client = client_for(tenant_a, admin_of(tenant_a))
+
+    admin_client.post(f"/settings/members/{m.pk}/deactivate/")
+    admin_client.post(f"/settings/members/{m.pk}/reactivate/")
+
+    assert old_session.get("/")["Location"].startswith("/accounts/login/")

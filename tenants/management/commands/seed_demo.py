@@ -8,7 +8,7 @@ from django_tenants.utils import schema_context
 from crm_apps.access.models import Invitation, Member
 from crm_apps.access.services import invitation_create, member_create
 from tenants.models import Tenant, User
-from tenants.services import tenant_signup, tenant_url
+from tenants.services import tenant_signup, tenant_url, workspace_create
 
 DEMO_SLUG = "demo"
 DEMO_EMAIL = "demo@example.com"
@@ -30,14 +30,17 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         tenant = Tenant.objects.filter(schema_name=DEMO_SLUG).first()
         if tenant is None:
-            result = tenant_signup(
-                organization="Northwind Traders",
-                subdomain=DEMO_SLUG,
-                name="Dana Whitfield",
-                email=DEMO_EMAIL,
-                password=DEMO_PASSWORD,
-            )
-            tenant = result.tenant
+            existing = User.objects.filter(email=DEMO_EMAIL).first()
+            if existing is not None:
+                tenant = workspace_create(user=existing, organization="Northwind Traders", subdomain=DEMO_SLUG).tenant
+            else:
+                tenant = tenant_signup(
+                    organization="Northwind Traders",
+                    subdomain=DEMO_SLUG,
+                    name="Dana Whitfield",
+                    email=DEMO_EMAIL,
+                    password=DEMO_PASSWORD,
+                ).tenant
             self._seed(tenant)
         if not options["quiet"]:
             self.stdout.write(f"Demo tenant: {tenant_url(DEMO_SLUG)}  login {DEMO_EMAIL} / {DEMO_PASSWORD}")

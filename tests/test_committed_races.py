@@ -1,0 +1,73 @@
+"""Behaviour that only shows with committed data and several connections (no test transaction)."""
+
+from __future__ import annotations
+
+from crm_apps.access.models import Member
+
+
+def test_two_admins_cannot_demote_each_other_at_once(committed):
+    """Each admin removes the other's rights at the same moment: exactly one succeeds."""
+    import threading
+
+    from django.core.exceptions import PermissionDenied, ValidationError
+    from django.db import connections
+    from django_tenants.utils import tenant_context
+
+    from conftest import make_user
+    from crm_apps.access.services import member_create, member_set_admin
+    from tenants.services import tenant_provision
+
+    first = make_user(committed.email())
+    tenant = tenant_provision(slug=committed.slug("race"), name="Race", admin=first)
+    with tenant_context(tenant):
+        second = member_create(tenant=tenant, user=make_user(committed.email()), is_admin=True)
+        a = Member.objects.get(user=first)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def demote(actor, target):
+        with tenant_context(tenant):
+            barrier.wait()
+            try:
+                member_set_admin(actor=actor, member=target, is_admin=False)
+                outcomes.append("ok")
+            except (ValidationError, PermissionDenied):  # the loser is no longer an admin, or is the last
+                outcomes.append("refused")
+            finally:
+                connections.close_all()
+
+    threads = [threading.Thread(target=demote, args=(a, second)), threading.Thread(target=demote, args=(second, a))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert sorted(outcomes) == ["ok", "refused"]
+    with tenant_context(tenant):
+        assert Member.objects.filter(is_admin=True, active=True).count() >= 1
+
+
+def test_deleted_tenant_leaves_no_cache_or_files_for_a_new_tenant_with_its_slug(committed, settings, tmp_path):
+    from django.core.cache import cache
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from django_tenants.utils import tenant_context
+
+    from conftest import make_user
+    from tenants.services import tenant_delete, tenant_provision
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    slug = committed.slug("reuse")
+    old = tenant_provision(slug=slug, name="Old", admin=make_user(committed.email()))
+    with tenant_context(old):
+        cache.set("report", "old tenant data", 600)
+        default_storage.save("docs/old.txt", ContentFile(b"old"))
+
+    kept = tenant_delete(tenant=old, drop_schema=False)
+    committed.slugs.append(kept)
+    new = tenant_provision(slug=slug, name="New", admin=make_user(committed.email()))
+
+    with tenant_context(new):
+        assert cache.get("report") is None
+        assert not default_storage.exists("docs/old.txt")
+    assert (tmp_path / kept / "docs" / "old.txt").read_bytes() == b"old"
