@@ -1,5 +1,6 @@
 // Site behaviour: htmx for partial updates, plus a few progressive enhancements.
 import htmx from "htmx.org";
+import "./settings.js";
 
 window.htmx = htmx;
 
