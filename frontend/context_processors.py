@@ -12,7 +12,10 @@ def site(request: HttpRequest) -> dict[str, Any]:
     tenant = getattr(request, "tenant", None)
     is_tenant = tenant is not None and tenant.schema_name != get_public_schema_name()
     port = f":{settings.PUBLIC_PORT}" if settings.PUBLIC_PORT else ""
+    from crm_apps.engine.registry import all_specs
+
     return {
+        "crm_modules": all_specs() if is_tenant and getattr(request, "member", None) else [],
         "is_tenant_host": is_tenant,
         "tenant": tenant if is_tenant else None,
         "member": getattr(request, "member", None),

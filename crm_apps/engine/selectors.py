@@ -240,13 +240,23 @@ def list_queryset(
 
 
 def _list_columns_only(spec: ModuleSpec, qs: QuerySet[CrmRecord]) -> QuerySet[CrmRecord]:
+    """Select the displayed columns only, joining referenced rows for their titles (no N+1)."""
     fk_columns = [c for c in spec.list_columns if isinstance(spec.model._meta.get_field(c), models.ForeignKey)]
     only = {"id", "number", "created_at", "updated_at", "custom_data", "version", "owner", "owner_group"}
     only |= {c for c in spec.list_columns if c != "owner"}
-    related: list[str] = sorted({*fk_columns, "owner__user"} - {"owner"})
-    fk_ids: list[str] = [f"{c}__id" for c in fk_columns if c != "owner"]
+    related_fields: list[str] = ["owner__user__name", "owner__user__email", "owner_group__name"]
+    for column in fk_columns:
+        if column == "owner":
+            continue
+        target: Any = spec.model._meta.get_field(column).remote_field.model  # type: ignore[union-attr]
+        try:
+            names = list(registry.spec_for_model(target).title_fields)
+        except registry.UnknownModule:
+            names = [f.name for f in target._meta.concrete_fields if not f.is_relation]
+        related_fields += [f"{column}__{name}" for name in ("id", *names)]
+    related: list[str] = sorted({*fk_columns, "owner__user", "owner_group"} - {"owner"})
     joined: Any = qs.select_related(*related, "owner")  # Any: django-stubs cannot follow only() on abstract models
-    return joined.only(*sorted(only), "owner__user__name", "owner__user__email", *fk_ids)
+    return joined.only(*sorted(only), *related_fields)
 
 
 def record_count(

@@ -398,15 +398,12 @@ def _apply(*, spec: ModuleSpec, actor: Member, record: CrmRecord, data: dict[str
             else:
                 if isinstance(value, str):
                     value = value.strip()
-                if (
-                    value in ("", None)
-                    and field.null is False
-                    and isinstance(field, models.CharField | models.TextField)
-                ):
-                    value = ""
-                if isinstance(field, models.EmailField) and isinstance(value, str):
-                    value = value.lower()
-                setattr(record, name, field.to_python(value) if value not in ("", None) else value)
+                if value in ("", None):
+                    setattr(record, name, _empty_value(field))
+                else:
+                    if isinstance(field, models.EmailField) and isinstance(value, str):
+                        value = value.lower()
+                    setattr(record, name, field.to_python(value))
         except ValidationError as exc:
             errors[name] = list(exc.messages)
         except (TypeError, ValueError):
@@ -418,6 +415,15 @@ def _apply(*, spec: ModuleSpec, actor: Member, record: CrmRecord, data: dict[str
                 errors[name] = [_("“%(value)s” is not one of the choices.") % {"value": value}]
     if errors:
         raise ValidationError(errors)
+
+
+def _empty_value(field: Any) -> Any:
+    """What an emptied field stores: '' for text, False for checkboxes, NULL otherwise."""
+    if isinstance(field, models.BooleanField):
+        return False
+    if isinstance(field, models.CharField | models.TextField) and not field.null:
+        return ""
+    return None
 
 
 def _clean_tags(value: Any) -> list[str]:

@@ -24,10 +24,16 @@ onReady(() => {
     });
   }
 
-  // The language picker submits itself when changed.
-  document.querySelectorAll("select[data-autosubmit]").forEach((select) => {
-    select.addEventListener("change", () => select.form && select.form.submit());
+  // Selects marked data-autosubmit submit their form when changed (also inside htmx-swapped parts).
+  document.addEventListener("change", (event) => {
+    const select = event.target.closest && event.target.closest("select[data-autosubmit]");
+    if (select && select.form) {
+      select.form.submit();
+    }
   });
+
+  setUpReferencePickers();
+  setUpBoard();
 
   // A freshly created token is selected when focused, ready to copy.
   document.querySelectorAll("[data-select-on-focus]").forEach((el) => {
@@ -58,3 +64,91 @@ onReady(() => {
     invalid.focus();
   }
 });
+
+
+function csrfToken() {
+  const headers = document.body.getAttribute("hx-headers");
+  try {
+    return JSON.parse(headers)["X-CSRFToken"];
+  } catch (error) {
+    return "";
+  }
+}
+
+// Record pickers: choosing a search result stores its id in the hidden input.
+function setUpReferencePickers() {
+  document.addEventListener("click", (event) => {
+    const option = event.target.closest && event.target.closest("[data-reference-pick]");
+    if (!option) {
+      return;
+    }
+    const picker = option.closest("[data-reference]");
+    picker.querySelector("[data-reference-value]").value = option.dataset.referencePick;
+    picker.querySelector("[data-reference-search]").value = option.dataset.label;
+    picker.querySelector(".reference__results").innerHTML = "";
+  });
+  document.addEventListener("input", (event) => {
+    const search = event.target.closest && event.target.closest("[data-reference-search]");
+    if (search && search.value === "") {
+      search.closest("[data-reference]").querySelector("[data-reference-value]").value = "";
+    }
+  });
+}
+
+// The deals board: drag a card onto another stage column; the server answers with fresh columns.
+function setUpBoard() {
+  const board = document.querySelector("[data-board]");
+  if (!board) {
+    return;
+  }
+  const template = board.dataset.stageUrlTemplate;
+  board.addEventListener("dragstart", (event) => {
+    const card = event.target.closest("[data-deal]");
+    if (card) {
+      event.dataTransfer.setData("text/plain", card.dataset.deal);
+      event.dataTransfer.effectAllowed = "move";
+      card.classList.add("board__card--dragging");
+    }
+  });
+  board.addEventListener("dragend", (event) => {
+    const card = event.target.closest("[data-deal]");
+    if (card) {
+      card.classList.remove("board__card--dragging");
+    }
+  });
+  board.addEventListener("dragover", (event) => {
+    const column = event.target.closest("[data-stage]");
+    if (column) {
+      event.preventDefault();
+      column.classList.add("board__column--over");
+    }
+  });
+  board.addEventListener("dragleave", (event) => {
+    const column = event.target.closest("[data-stage]");
+    if (column && !column.contains(event.relatedTarget)) {
+      column.classList.remove("board__column--over");
+    }
+  });
+  board.addEventListener("drop", async (event) => {
+    const column = event.target.closest("[data-stage]");
+    const dealId = event.dataTransfer.getData("text/plain");
+    if (!column || !dealId) {
+      return;
+    }
+    event.preventDefault();
+    column.classList.remove("board__column--over");
+    const body = new URLSearchParams({ stage: column.dataset.stage });
+    const response = await fetch(template.replace("00000000-0000-0000-0000-000000000000", dealId), {
+      method: "POST",
+      body,
+      headers: { "X-CSRFToken": csrfToken(), "HX-Request": "true" },
+      credentials: "same-origin",
+    });
+    if (response.ok) {
+      board.innerHTML = await response.text();
+      board.dispatchEvent(new CustomEvent("board:updated", { bubbles: true }));
+    } else {
+      window.alert(await response.text());
+    }
+  });
+}

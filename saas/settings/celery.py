@@ -19,6 +19,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tenants.tasks.login_handovers_purge_task",
         "schedule": 60 * 60,
     },
+    "purge-recycle-bins": {
+        "task": "engine.records_purge_all_task",
+        "schedule": 60 * 60 * 6,
+    },
     "repair-workspace-directory": {
         "task": "access.member_directory_sync_all_task",
         "schedule": 60 * 60 * 24,

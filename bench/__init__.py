@@ -1,0 +1,1 @@
+"""Benchmarks (not tests): `python -m bench.crm` measures the CRM on a large tenant. See bench/README.md."""

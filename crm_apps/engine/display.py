@@ -1,0 +1,90 @@
+"""Turning stored values into what people read: picklist labels, links to referenced records, yes/no."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db import models
+from django.urls import reverse
+from django.utils import formats
+from django.utils.translation import gettext as _
+
+from crm_apps.access.models import Group, Member
+from crm_apps.engine import field_types, metadata, registry
+from crm_apps.engine.models import CrmRecord, CustomField
+from crm_apps.engine.spec import ModuleSpec
+
+
+@dataclass
+class Shown:
+    label: str
+    text: str
+    url: str | None = None
+
+
+def record_url(spec: ModuleSpec, record: Any) -> str:
+    return reverse("engine:detail", args=[spec.key, record.pk])
+
+
+class Displayer:
+    """Formats values of one module; loads each picklist once."""
+
+    def __init__(self, spec: ModuleSpec) -> None:
+        self.spec = spec
+        self.labels = {
+            field: {v.value: v.label for v in values}
+            for field, values in ((f, metadata.picklist_map([n]).get(n, [])) for f, n in spec.picklists.items())
+        }
+
+    def value(self, record: CrmRecord, name: str) -> Shown:
+        field: Any = self.spec.model._meta.get_field(name)
+        label = str(field.verbose_name).capitalize()
+        if name == "owner":
+            return Shown(_("Owner"), owner_label(record))
+        if isinstance(field, models.ForeignKey):
+            if getattr(record, field.attname) is None:
+                return Shown(label, "")
+            target = getattr(record, name)
+            if isinstance(target, Member):
+                return Shown(label, target.user.name)
+            if isinstance(target, Group):
+                return Shown(label, target.name)
+            try:
+                target_spec = registry.spec_for_model(type(target))
+            except registry.UnknownModule:
+                return Shown(label, str(target))
+            return Shown(label, str(target), record_url(target_spec, target))
+        raw = getattr(record, name)
+        if name in self.labels:
+            return Shown(label, self.labels[name].get(raw, raw or ""))
+        return Shown(label, plain(raw), raw if isinstance(field, models.URLField) and raw else None)
+
+
+def plain(value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if isinstance(value, dt.datetime):
+        return formats.date_format(value, "SHORT_DATETIME_FORMAT")
+    if isinstance(value, dt.date):
+        return formats.date_format(value, "SHORT_DATE_FORMAT")
+    if isinstance(value, Decimal):
+        return formats.number_format(value, decimal_pos=2, use_l10n=True, force_grouping=True)
+    return str(value)
+
+
+def owner_label(record: CrmRecord) -> str:
+    if record.owner_group_id:
+        return record.owner_group.name
+    if record.owner_id:
+        return record.owner.user.name
+    return ""
+
+
+def custom_shown(field: CustomField, record: CrmRecord) -> Shown:
+    value = (record.custom_data or {}).get(field.key)
+    return Shown(field.label, field_types.display_value(field, value))

@@ -1,0 +1,190 @@
+"""Forms generated from a ModuleSpec and the tenant's custom fields. They render and parse; the rules
+are checked again by the services, so the API and imports obey the same ones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from crm_apps.access.models import Group, Member
+from crm_apps.engine import metadata, registry
+from crm_apps.engine.models import CrmRecord, CustomField, FieldType
+from crm_apps.engine.spec import ModuleSpec
+
+CUSTOM_PREFIX = "custom__"
+
+
+class ReferenceWidget(forms.TextInput):
+    """A record picker: a hidden id plus a search box that asks the server for matches (htmx)."""
+
+    template_name = "engine/widgets/reference.html"
+
+    def __init__(self, module: str, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs)
+        self.module = module
+
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        context = super().get_context(name, value, attrs)
+        label = ""
+        if value:
+            spec = registry.get(self.module)
+            record = spec.model.objects.filter(pk=value).first() if _is_uuid(value) else None
+            label = str(record) if record else ""
+        context["widget"].update({"module": self.module, "label": label})
+        return context
+
+
+def _is_uuid(value: Any) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def owner_choices() -> list[tuple[str, str]]:
+    members = Member.objects.filter(active=True).select_related("user").order_by("user__name")
+    choices = [(f"m:{m.pk}", m.user.name) for m in members]
+    choices += [(f"g:{g.pk}", _("Group: %(name)s") % {"name": g.name}) for g in Group.objects.order_by("name")]
+    return choices
+
+
+def _picklist_choices(name: str, current: Any) -> list[tuple[str, str]]:
+    values = metadata.picklist_values(name, include_retired=True)
+    choices = [("", "—")]
+    for v in values:
+        if not v.retired or v.value == current:
+            choices.append((v.value, v.label))
+    return choices
+
+
+def _standard_field(spec: ModuleSpec, name: str, current: Any) -> forms.Field:
+    field: Any = spec.model._meta.get_field(name)
+    label = str(field.verbose_name).capitalize()
+    required = not field.blank
+    if name in spec.picklists:
+        return forms.ChoiceField(
+            label=label, required=required, choices=_picklist_choices(spec.picklists[name], current)
+        )
+    if isinstance(field, models.ForeignKey):
+        target = field.remote_field.model
+        if target in (Member, Group):
+            return forms.ChoiceField(label=label, required=required, choices=[("", "—"), *owner_choices()])
+        try:
+            target_spec = registry.spec_for_model(target)
+        except registry.UnknownModule:
+            qs = target.objects.all()
+            return forms.ModelChoiceField(queryset=qs, label=label, required=required)
+        return forms.CharField(label=label, required=required, widget=ReferenceWidget(target_spec.key))
+    made = field.formfield()
+    made.label = label
+    made.required = required
+    if isinstance(field, models.DateField) and not isinstance(field, models.DateTimeField):
+        made.widget = forms.DateInput(attrs={"type": "date"})
+    return made
+
+
+def _custom_field(cf: CustomField, current: Any) -> forms.Field:
+    common: dict[str, Any] = {"label": cf.label, "required": cf.required, "help_text": cf.help_text}
+    kind = cf.type
+    if kind == FieldType.TEXTAREA:
+        return forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), **common)
+    if kind == FieldType.INTEGER:
+        return forms.IntegerField(**common)
+    if kind in (FieldType.DECIMAL, FieldType.CURRENCY, FieldType.PERCENT):
+        return forms.DecimalField(max_digits=19, decimal_places=4, **common)
+    if kind == FieldType.DATE:
+        return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
+    if kind == FieldType.DATETIME:
+        return forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), **common)
+    if kind == FieldType.CHECKBOX:
+        return forms.BooleanField(**{**common, "required": False})
+    if kind == FieldType.EMAIL:
+        return forms.EmailField(**common)
+    if kind == FieldType.URL:
+        return forms.CharField(**common)
+    if kind == FieldType.PICKLIST:
+        return forms.ChoiceField(choices=_picklist_choices(cf.picklist_name, current), **common)
+    if kind == FieldType.MULTIPICKLIST:
+        choices = [c for c in _picklist_choices(cf.picklist_name, None) if c[0]]
+        return forms.MultipleChoiceField(choices=choices, widget=forms.CheckboxSelectMultiple, **common)
+    if kind == FieldType.MEMBER:
+        members = [("", "—")] + [
+            (str(m.pk), m.user.name) for m in Member.objects.filter(active=True).select_related("user")
+        ]
+        return forms.ChoiceField(choices=members, **common)
+    if kind == FieldType.RECORD:
+        return forms.CharField(widget=ReferenceWidget(cf.options.get("target", "")), **common)
+    return forms.CharField(**common)
+
+
+def record_form(spec: ModuleSpec, *, record: CrmRecord | None, data: Any = None) -> forms.Form:
+    """The create/edit form of a module in the tenant's layout (hidden optional fields left out)."""
+    blocks, hidden = metadata.layout_blocks(spec)
+    form = forms.Form(data=data)
+    initial: dict[str, Any] = {}
+    for block in blocks:
+        for name in block.fields:
+            if name in spec.readonly_fields or name in hidden or name in form.fields:
+                continue
+            current = None
+            if record is not None:
+                model_field: Any = spec.model._meta.get_field(name)
+                current = getattr(record, model_field.attname if isinstance(model_field, models.ForeignKey) else name)
+            form.fields[name] = _standard_field(spec, name, current)
+            if isinstance(spec.model._meta.get_field(name), models.ForeignKey) and name in ("owner",):
+                current = f"m:{current}" if current else ""
+            initial[name] = current if current is not None else ""
+    owner = ""
+    if record is not None:
+        owner = (
+            f"g:{record.owner_group_id}" if record.owner_group_id else f"m:{record.owner_id}" if record.owner_id else ""
+        )
+    form.fields["owner"] = forms.ChoiceField(label=_("Owner"), required=False, choices=[("", "—"), *owner_choices()])
+    initial["owner"] = owner
+    form.fields["tags"] = forms.CharField(label=_("Tags"), required=False, help_text=_("Separate tags with commas."))
+    initial["tags"] = ", ".join(record.tags) if record is not None else ""
+    for cf in metadata.custom_fields(spec.key):
+        current = (record.custom_data or {}).get(cf.key) if record is not None else cf.default
+        form.fields[CUSTOM_PREFIX + cf.key] = _custom_field(cf, current)
+        initial[CUSTOM_PREFIX + cf.key] = current
+    form.initial = initial
+    form.block_layout = [(b, [n for n in b.fields if n in form.fields]) for b in blocks]  # type: ignore[attr-defined]
+    form.custom_names = [CUSTOM_PREFIX + cf.key for cf in metadata.custom_fields(spec.key)]  # type: ignore[attr-defined]
+    return form
+
+
+def form_to_service(spec: ModuleSpec, form: forms.Form) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split the raw submitted values into standard `data` and `custom` for the services."""
+    data: dict[str, Any] = {}
+    custom: dict[str, Any] = {}
+    for name, field in form.fields.items():
+        if isinstance(field, forms.MultipleChoiceField):
+            raw: Any = form.data.getlist(name) if hasattr(form.data, "getlist") else form.data.get(name)
+        elif isinstance(field, forms.BooleanField):
+            raw = name in form.data and form.data.get(name) not in ("", "false", "0", "off")
+        else:
+            raw = form.data.get(name, "")
+        if name.startswith(CUSTOM_PREFIX):
+            custom[name[len(CUSTOM_PREFIX) :]] = raw
+        elif name == "owner":
+            if raw.startswith("m:"):
+                data["owner"], data["owner_group"] = raw[2:], None
+            elif raw.startswith("g:"):
+                data["owner"], data["owner_group"] = None, raw[2:]
+        else:
+            data[name] = raw
+    return data, custom
+
+
+def field_errors_to_form(form: forms.Form, errors: dict[str, list[str]]) -> None:
+    for key, messages in errors.items():
+        name = CUSTOM_PREFIX + key[7:] if key.startswith("custom.") else key
+        if name == "owner_group":
+            name = "owner"
+        form.add_error(name if name in form.fields else None, messages)

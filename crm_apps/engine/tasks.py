@@ -1,0 +1,24 @@
+"""Scheduled work of the engine: empty recycle bins of records deleted more than 30 days ago."""
+
+from __future__ import annotations
+
+from crm_apps.engine.services import records_purge_deleted
+from saas.celery import app
+from tenants.models import Tenant
+from tenants.tasks import TenantOnlyTask
+
+
+@app.task(base=TenantOnlyTask, name="engine.records_purge_task")
+def records_purge_task() -> dict[str, int]:
+    """Purge this tenant's records that have been in the recycle bin for more than 30 days."""
+    return records_purge_deleted()
+
+
+@app.task(name="engine.records_purge_all_task")
+def records_purge_all_task() -> int:
+    """Fan the purge out to every tenant, each in its own schema."""
+    count = 0
+    for schema_name in Tenant.objects.values_list("schema_name", flat=True):
+        records_purge_task.apply_async(args=(), headers={"_schema_name": schema_name})
+        count += 1
+    return count

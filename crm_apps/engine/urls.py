@@ -1,0 +1,23 @@
+from django.urls import path
+
+from crm_apps.engine import views
+
+app_name = "engine"
+
+urlpatterns = [
+    path("search/", views.global_search, name="search"),
+    path("m/<slug:module>/", views.record_list, name="list"),
+    path("m/<slug:module>/new/", views.record_create, name="create"),
+    path("m/<slug:module>/mass/", views.mass_action, name="mass"),
+    path("m/<slug:module>/export.<slug:fmt>", views.export, name="export"),
+    path("m/<slug:module>/trash/", views.recycle_bin, name="trash"),
+    path("m/<slug:module>/views/", views.saved_view_create, name="view_create"),
+    path("m/<slug:module>/merge/", views.merge, name="merge"),
+    path("m/<slug:module>/lookup/", views.reference_lookup, name="lookup"),
+    path("m/<slug:module>/<uuid:record_id>/", views.record_detail, name="detail"),
+    path("m/<slug:module>/<uuid:record_id>/edit/", views.record_edit, name="edit"),
+    path("m/<slug:module>/<uuid:record_id>/delete/", views.record_delete, name="delete"),
+    path("m/<slug:module>/<uuid:record_id>/restore/", views.record_restore, name="restore"),
+    path("m/<slug:module>/<uuid:record_id>/comment/", views.record_comment, name="comment"),
+    path("m/<slug:module>/<uuid:record_id>/follow/", views.record_follow, name="follow"),
+]

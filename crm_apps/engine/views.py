@@ -1,0 +1,568 @@
+"""Generic HTML screens of every module (list, detail, create/edit, recycle bin, merge, export) and the
+global search. Views parse, call one selector or service, and render; the rules live in services."""
+
+from __future__ import annotations
+
+import csv
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from crm_apps.access.middleware import request_member
+from crm_apps.engine import metadata, registry, selectors, services
+from crm_apps.engine.display import Displayer, custom_shown, plain, record_url
+from crm_apps.engine.forms import field_errors_to_form, form_to_service, record_form
+from crm_apps.engine.models import SavedView
+from crm_apps.engine.spec import ModuleSpec
+
+LIST_PARAMS = {"q", "ordering", "cursor", "view", "saved", "limit"}
+EXPORT_LIMIT = 100_000
+
+
+def _spec(module: str) -> ModuleSpec:
+    try:
+        return registry.get(module)
+    except registry.UnknownModule as exc:
+        raise Http404 from exc
+
+
+def _record_or_404(spec: ModuleSpec, request: HttpRequest, record_id: Any) -> Any:
+    record = selectors.access_record(spec=spec, actor=request_member(request), record_id=record_id)
+    if record is None:
+        raise Http404
+    return record
+
+
+def _filters(spec: ModuleSpec, request: HttpRequest) -> dict[str, str]:
+    return {k: v for k, v in request.GET.items() if k not in LIST_PARAMS and v != ""}
+
+
+def _saved_view(spec: ModuleSpec, request: HttpRequest) -> SavedView | None:
+    saved_id = request.GET.get("saved")
+    if not saved_id or not saved_id.isdigit():
+        return None
+    member = request_member(request)
+    view = SavedView.objects.filter(pk=int(saved_id), module=spec.key).first()
+    if view is None or (view.owner_id != member.pk and not view.shared):
+        return None
+    return view
+
+
+@login_required
+def record_list(request: HttpRequest, module: str) -> HttpResponse:
+    """A module's list: search, filters (custom fields too), sort, keyset pages, count, saved views."""
+    spec = _spec(module)
+    member = request_member(request)
+    saved = _saved_view(spec, request)
+    filters = _filters(spec, request)
+    search = request.GET.get("q", "")
+    ordering = request.GET.get("ordering") or None
+    if saved is not None:
+        filters = {**saved.filters, **filters}
+        search = search or saved.search
+        ordering = ordering or saved.ordering or None
+    default_view = request.GET.get("view") != "all"
+    error = None
+    try:
+        page = selectors.record_list(
+            spec=spec,
+            actor=member,
+            filters=filters,
+            search=search,
+            ordering=ordering,
+            cursor=request.GET.get("cursor"),
+            default_view=default_view,
+        )
+        count, exact = selectors.record_count(
+            spec=spec, actor=member, filters=filters, search=search, default_view=default_view
+        )
+    except ValidationError as exc:
+        error = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+        page, count, exact = selectors.Page([], None, None), 0, True
+    displayer = Displayer(spec)
+    custom_columns = [f for f in metadata.custom_fields(spec.key) if saved and f.key in (saved.columns or [])]
+    columns = [
+        (name, displayer.value(spec.model(), name).label if name != "owner" else _("Owner"))
+        for name in spec.list_columns
+    ]
+    rows = [
+        {
+            "record": r,
+            "url": record_url(spec, r),
+            "cells": [displayer.value(r, name) for name in spec.list_columns]
+            + [custom_shown(f, r) for f in custom_columns],
+        }
+        for r in page.records
+    ]
+    keep = {k: v for k, v in request.GET.items() if k != "cursor"}
+    context = {
+        "spec": spec,
+        "rows": rows,
+        "columns": columns,
+        "custom_columns": custom_columns,
+        "count": count,
+        "count_exact": exact,
+        "next_url": f"?{urlencode({**keep, 'cursor': page.next_cursor})}" if page.next_cursor else None,
+        "previous_url": f"?{urlencode({**keep, 'cursor': page.previous_cursor})}" if page.previous_cursor else None,
+        "search": search,
+        "ordering": ordering or "",
+        "filters": filters,
+        "filter_form": _filter_fields(spec, filters),
+        "error": error,
+        "saved": saved,
+        "saved_views": SavedView.objects.filter(module=spec.key).filter(owner=member)
+        | SavedView.objects.filter(module=spec.key, shared=True),
+        "query": urlencode(keep),
+        "owners": services_owner_choices(),
+    }
+    return render(request, "engine/list.html", context)
+
+
+def services_owner_choices() -> list[tuple[str, str]]:
+    from crm_apps.engine.forms import owner_choices
+
+    return [c for c in owner_choices() if c[0].startswith("m:")]
+
+
+def _filter_fields(spec: ModuleSpec, current: dict[str, str]) -> list[dict[str, Any]]:
+    """Inputs for the filter bar: picklists as selects, the rest as text."""
+    from django.db import models
+
+    out = []
+    for name in spec.filter_fields:
+        field: Any = spec.model._meta.get_field(name)
+        item: dict[str, Any] = {
+            "name": name,
+            "label": str(field.verbose_name).capitalize(),
+            "value": current.get(name, ""),
+        }
+        if name in spec.picklists:
+            item["choices"] = [(v.value, v.label) for v in metadata.picklist_values(spec.picklists[name])]
+        elif isinstance(field, models.BooleanField):
+            item["choices"] = [("true", _("Yes")), ("false", _("No"))]
+        elif isinstance(field, models.ForeignKey):
+            continue  # references are filtered from the related record's page
+        out.append(item)
+    return out
+
+
+@login_required
+def record_detail(request: HttpRequest, module: str, record_id: uuid.UUID) -> HttpResponse:
+    """A record: its blocks, custom fields, related lists, timeline and comments."""
+    spec = _spec(module)
+    member = request_member(request)
+    record = _record_or_404(spec, request, record_id)
+    selectors.recent_view_touch(spec=spec, actor=member, record=record)
+    displayer = Displayer(spec)
+    blocks, hidden = metadata.layout_blocks(spec)
+    shown_blocks = [
+        (block.title, [displayer.value(record, name) for name in block.fields if name not in hidden])
+        for block in blocks
+    ]
+    custom = [custom_shown(f, record) for f in metadata.custom_fields(spec.key)]
+    related = []
+    for relation in spec.related:
+        other, qs = selectors.related_records(spec=spec, actor=member, record=record, related_key=relation.module)
+        other_display = Displayer(other)
+        rows = list(qs[:10])
+        related.append(
+            {
+                "label": relation.label or other.label_plural,
+                "spec": other,
+                "rows": [
+                    (record_url(other, r), str(r), [other_display.value(r, c) for c in other.list_columns[1:4]])
+                    for r in rows
+                ],
+                "more_url": f"{reverse('engine:list', args=[other.key])}?{relation.via}={record.pk}&view=all",
+            }
+        )
+    context = {
+        "spec": spec,
+        "record": record,
+        "blocks": shown_blocks,
+        "custom": custom,
+        "owner": displayer.value(record, "owner"),
+        "related": related,
+        "timeline": _timeline_rows(spec, selectors.timeline(spec=spec, record=record)),
+        "comments": selectors.comments(spec=spec, record=record),
+        "following": selectors.is_following(spec=spec, actor=member, record=record),
+        "extra": _module_extras(spec, record, member),
+    }
+    return render(request, "engine/detail.html", context)
+
+
+def _timeline_rows(spec: ModuleSpec, entries: list[Any]) -> list[dict[str, Any]]:
+    custom = {f"custom.{f.key}": f.label for f in metadata.custom_fields(spec.key, include_archived=True)}
+    rows = []
+    for entry in entries:
+        changes = []
+        for name, (old, new) in (entry.data.get("changes") or {}).items():
+            if name in custom:
+                label = custom[name]
+            else:
+                try:
+                    label = str(spec.model._meta.get_field(name).verbose_name).capitalize()  # type: ignore[union-attr]
+                except Exception:
+                    label = name
+            changes.append(
+                (
+                    label,
+                    plain(old) if not isinstance(old, list) else ", ".join(old),
+                    plain(new) if not isinstance(new, list) else ", ".join(new),
+                )
+            )
+        rows.append({"entry": entry, "changes": changes})
+    return rows
+
+
+def _module_extras(spec: ModuleSpec, record: Any, member: Any) -> dict[str, Any]:
+    """Domain actions shown on a record (convert a lead, move a deal); modules add their own here."""
+    extra: dict[str, Any] = {}
+    if spec.key == "leads" and not record.converted:
+        extra["convert_url"] = reverse("leads:convert", args=[record.pk])
+    if spec.key == "deals":
+        from crm_apps.modules.deals.models import Pipeline, StageHistory
+
+        extra["stages"] = list(record.pipeline.stages.all())
+        extra["pipelines"] = list(Pipeline.objects.filter(archived=False))
+        extra["stage_history"] = list(
+            StageHistory.objects.filter(deal=record).select_related("stage", "changed_by__user")[:20]
+        )
+    if spec.key == "campaigns":
+        from crm_apps.modules.campaigns.models import CampaignMember
+
+        extra["campaign_members"] = list(CampaignMember.objects.filter(campaign=record)[:50])
+    return extra
+
+
+def _save(request: HttpRequest, spec: ModuleSpec, record: Any) -> HttpResponse:
+    member = request_member(request)
+    form = record_form(spec, record=record, data=request.POST or None)
+    duplicates: list[Any] = []
+    if request.method == "POST":
+        data, custom = form_to_service(spec, form)
+        if record is None and not request.POST.get("confirm_duplicate"):
+            duplicates = selectors.duplicates_find(spec=spec, actor=member, data=data)
+        if not duplicates:
+            try:
+                if record is None:
+                    saved = services.record_create(spec=spec, actor=member, data=data, custom=custom)
+                    messages.success(request, _("%(module)s created.") % {"module": spec.label})
+                else:
+                    version = request.POST.get("version")
+                    saved = services.record_update(
+                        spec=spec,
+                        actor=member,
+                        record=record,
+                        data=data,
+                        custom=custom,
+                        expected_version=int(version) if version and version.isdigit() else None,
+                    )
+                    messages.success(request, _("Changes saved."))
+                return redirect(record_url(spec, saved))
+            except ValidationError as exc:
+                field_errors_to_form(form, exc.message_dict)
+            except services.ConflictError:
+                form.add_error(
+                    None,
+                    _("Someone else changed this record while you were editing. Reload the page to see their changes."),
+                )
+    context = {
+        "spec": spec,
+        "record": record,
+        "form": form,
+        "duplicates": [(record_url(spec, d), str(d), d.number) for d in duplicates],
+    }
+    return render(request, "engine/form.html", context, status=200)
+
+
+@login_required
+def record_create(request: HttpRequest, module: str) -> HttpResponse:
+    return _save(request, _spec(module), None)
+
+
+@login_required
+def record_edit(request: HttpRequest, module: str, record_id: uuid.UUID) -> HttpResponse:
+    spec = _spec(module)
+    return _save(request, spec, _record_or_404(spec, request, record_id))
+
+
+@require_POST
+@login_required
+def record_delete(request: HttpRequest, module: str, record_id: uuid.UUID) -> HttpResponse:
+    spec = _spec(module)
+    record = _record_or_404(spec, request, record_id)
+    services.record_delete(spec=spec, actor=request_member(request), record=record)
+    messages.success(request, _("Moved to the recycle bin. You can restore it for 30 days."))
+    return redirect("engine:list", module=spec.key)
+
+
+@login_required
+def recycle_bin(request: HttpRequest, module: str) -> HttpResponse:
+    spec = _spec(module)
+    records = selectors.recycle_bin(spec=spec, actor=request_member(request))
+    return render(request, "engine/trash.html", {"spec": spec, "records": records})
+
+
+@require_POST
+@login_required
+def record_restore(request: HttpRequest, module: str, record_id: uuid.UUID) -> HttpResponse:
+    spec = _spec(module)
+    try:
+        record = services.record_restore(spec=spec, actor=request_member(request), record_id=record_id)
+    except spec.model.DoesNotExist as exc:
+        raise Http404 from exc
+    messages.success(request, _("Restored."))
+    return redirect(record_url(spec, record))
+
+
+@require_POST
+@login_required
+def record_comment(request: HttpRequest, module: str, record_id: uuid.UUID) -> HttpResponse:
+    spec = _spec(module)
+    record = _record_or_404(spec, request, record_id)
+    try:
+        services.comment_add(spec=spec, actor=request_member(request), record=record, body=request.POST.get("body", ""))
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    return redirect(record_url(spec, record) + "#comments")
+
+
+@require_POST
+@login_required
+def record_follow(request: HttpRequest, module: str, record_id: uuid.UUID) -> HttpResponse:
+    spec = _spec(module)
+    record = _record_or_404(spec, request, record_id)
+    services.follow_set(
+        spec=spec, actor=request_member(request), record=record, following=request.POST.get("follow") == "1"
+    )
+    return redirect(record_url(spec, record))
+
+
+@require_POST
+@login_required
+def mass_action(request: HttpRequest, module: str) -> HttpResponse:
+    """Mass delete, change owner or set one field on the selected records (all or nothing)."""
+    spec = _spec(module)
+    member = request_member(request)
+    ids = request.POST.getlist("ids")
+    action = request.POST.get("action")
+    if not ids:
+        messages.error(request, _("Select at least one record."))
+        return redirect("engine:list", module=spec.key)
+    try:
+        if action == "delete":
+            count = services.records_mass_delete(spec=spec, actor=member, ids=ids)
+        elif action == "owner":
+            owner = request.POST.get("owner", "")
+            count = services.records_mass_update(spec=spec, actor=member, ids=ids, data={"owner": owner[2:]})
+        elif action == "edit":
+            field = request.POST.get("field", "")
+            if field not in spec.form_fields:
+                raise ValidationError({"field": [_("Choose a field.")]})
+            count = services.records_mass_update(
+                spec=spec, actor=member, ids=ids, data={field: request.POST.get("value", "")}
+            )
+        else:
+            raise ValidationError({"action": [_("Choose an action.")]})
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return redirect("engine:list", module=spec.key)
+    messages.success(request, _("%(count)d records updated.") % {"count": count})
+    return redirect("engine:list", module=spec.key)
+
+
+@login_required
+def export(request: HttpRequest, module: str, fmt: str) -> HttpResponse:
+    """The current view (filters, search, order) as CSV or XLSX, through the visibility filter."""
+    spec = _spec(module)
+    member = request_member(request)
+    try:
+        qs = selectors.list_queryset(
+            spec=spec,
+            actor=member,
+            filters=_filters(spec, request),
+            search=request.GET.get("q", ""),
+            default_view=request.GET.get("view") != "all",
+        ).order_by(*selectors.ordering_for(spec, request.GET.get("ordering") or None))
+    except ValidationError as exc:
+        raise Http404 from exc
+    from crm_apps.engine.api.representation import api_fields
+
+    names = api_fields(spec)
+    custom = metadata.custom_fields(spec.key)
+    displayer = Displayer(spec)
+    header = [
+        _("Number"),
+        *[displayer.value(spec.model(), n).label for n in names],
+        _("Owner"),
+        *[f.label for f in custom],
+    ]
+
+    def rows() -> Any:
+        for record in qs.select_related("owner__user", "owner_group").iterator(chunk_size=2000):
+            yield [
+                record.number,
+                *[displayer.value(record, n).text for n in names],
+                displayer.value(record, "owner").text,
+                *[custom_shown(f, record).text for f in custom],
+            ]
+
+    filename = f"{spec.key}.{fmt}"
+    if fmt == "csv":
+
+        class Echo:
+            def write(self, value: str) -> str:
+                return value
+
+        writer = csv.writer(Echo())
+
+        def stream() -> Any:
+            yield "\ufeff"  # spreadsheet programs then read UTF-8
+            yield writer.writerow(header)
+            for n, row in enumerate(rows()):
+                if n >= EXPORT_LIMIT:
+                    break
+                yield writer.writerow(row)
+
+        response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
+    elif fmt == "xlsx":
+        from openpyxl import Workbook
+
+        workbook = Workbook(write_only=True)
+        sheet = workbook.create_sheet(title=str(spec.label_plural)[:31])
+        sheet.append(header)
+        for n, row in enumerate(rows()):
+            if n >= EXPORT_LIMIT:
+                break
+            sheet.append(row)
+        import io
+
+        buffer = io.BytesIO()
+        workbook.save(buffer)
+        response = HttpResponse(
+            buffer.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+    else:
+        raise Http404
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@require_POST
+@login_required
+def saved_view_create(request: HttpRequest, module: str) -> HttpResponse:
+    spec = _spec(module)
+    member = request_member(request)
+    name = (request.POST.get("name") or "").strip()
+    if not name or len(name) > 100 or "\x00" in name:
+        messages.error(request, _("Give the view a name of 1-100 characters."))
+        return redirect("engine:list", module=spec.key)
+    params = dict(request.POST.items())
+    filters = {
+        k: v for k, v in params.items() if k not in LIST_PARAMS | {"name", "shared", "csrfmiddlewaretoken"} and v
+    }
+    try:
+        selectors.apply_filters(spec, spec.model.objects.none(), filters)
+        selectors.ordering_for(spec, params.get("ordering") or None)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return redirect("engine:list", module=spec.key)
+    view = SavedView.objects.create(
+        module=spec.key,
+        name=name,
+        owner=member,
+        shared=bool(params.get("shared")) and member.is_admin,
+        filters=filters,
+        search=params.get("q", "")[:200],
+        ordering=params.get("ordering", "")[:60],
+    )
+    messages.success(request, _("View saved."))
+    return redirect(f"{reverse('engine:list', args=[spec.key])}?saved={view.pk}")
+
+
+@login_required
+def merge(request: HttpRequest, module: str) -> HttpResponse:
+    """Choose, field by field, which record's value survives; related records move to the primary."""
+    spec = _spec(module)
+    member = request_member(request)
+    ids = [i for i in (request.GET.getlist("ids") or request.POST.getlist("ids")) if i][:3]
+    records = [selectors.access_record(spec=spec, actor=member, record_id=i) for i in ids]
+    if len(records) < 2 or any(r is None for r in records):
+        messages.error(request, _("Choose two or three records to merge."))
+        return redirect("engine:list", module=spec.key)
+    if request.method == "POST":
+        primary = request.POST.get("primary")
+        choices = {k[7:]: v for k, v in request.POST.items() if k.startswith("choice:")}
+        try:
+            merged = services.records_merge(
+                spec=spec,
+                actor=member,
+                primary_id=primary,
+                other_ids=[str(r.pk) for r in records if str(r.pk) != primary],
+                choices=choices,
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+        else:
+            messages.success(request, _("Records merged."))
+            return redirect(record_url(spec, merged))
+    displayer = Displayer(spec)
+    fields = []
+    for name in spec.form_fields:
+        values = [displayer.value(r, name) for r in records]
+        if len({v.text for v in values}) > 1:
+            fields.append({"name": name, "label": values[0].label, "values": list(zip(records, values, strict=True))})
+    for cf in metadata.custom_fields(spec.key):
+        values = [custom_shown(cf, r) for r in records]
+        if len({v.text for v in values}) > 1:
+            fields.append(
+                {"name": f"custom.{cf.key}", "label": cf.label, "values": list(zip(records, values, strict=True))}
+            )
+    return render(request, "engine/merge.html", {"spec": spec, "records": records, "fields": fields})
+
+
+@login_required
+def reference_lookup(request: HttpRequest, module: str) -> HttpResponse:
+    """Search results for a record picker (htmx)."""
+    spec = _spec(module)
+    text = request.GET.get("q", "")[:100]
+    page = selectors.record_list(spec=spec, actor=request_member(request), search=text, limit=8) if text else None
+    results = [(str(r.pk), str(r), r.number) for r in (page.records if page else [])]
+    return render(
+        request, "engine/widgets/reference_results.html", {"results": results, "target": request.GET.get("target", "")}
+    )
+
+
+@login_required
+def global_search(request: HttpRequest) -> HttpResponse:
+    """One box for everything: results grouped by module."""
+    text = request.GET.get("q", "")[:200]
+    groups = selectors.global_search(actor=request_member(request), text=text)
+    results = [
+        {
+            "spec": g.spec,
+            "rows": [(record_url(g.spec, r), str(r), r.number) for r in g.records],
+            "more_url": f"{reverse('engine:list', args=[g.spec.key])}?{urlencode({'q': text, 'view': 'all'})}",
+        }
+        for g in groups
+    ]
+    return render(request, "engine/search.html", {"q": text, "results": results})
+
+
+def admin_only(request: HttpRequest) -> None:
+    if not request_member(request).is_admin:
+        raise PermissionDenied
