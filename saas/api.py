@@ -13,13 +13,11 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    from crm_apps.engine.services import ConflictError, PermissionDeniedError
+    from crm_apps.engine.services import ConflictError
 
     if isinstance(exc, ConflictError):
         return Response({"detail": _("This record was changed by someone else; reload it and try again.")}, status=409)
-    if isinstance(exc, PermissionDeniedError):
-        exc = exceptions.PermissionDenied()
-    elif isinstance(exc, ObjectDoesNotExist):
+    if isinstance(exc, ObjectDoesNotExist):
         exc = exceptions.NotFound()
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):

@@ -71,3 +71,41 @@ def test_deleted_tenant_leaves_no_cache_or_files_for_a_new_tenant_with_its_slug(
         assert cache.get("report") is None
         assert not default_storage.exists("docs/old.txt")
     assert (tmp_path / kept / "docs" / "old.txt").read_bytes() == b"old"
+
+
+def test_record_numbers_are_unique_under_concurrency(committed):
+    import threading
+
+    from django.db import connections
+    from django_tenants.utils import tenant_context
+
+    from conftest import make_user
+    from crm_apps.engine import registry
+    from crm_apps.engine.services import record_create
+    from tenants.services import tenant_provision
+
+    admin = make_user(committed.email())
+    tenant = tenant_provision(slug=committed.slug("num"), name="Numbers", admin=admin)
+    with tenant_context(tenant):
+        actor = Member.objects.get(user=admin)
+    spec = registry.get("vendors")
+    numbers: list[str] = []
+    barrier = threading.Barrier(4)
+
+    def create_many() -> None:
+        with tenant_context(tenant):
+            barrier.wait()
+            try:
+                for i in range(10):
+                    numbers.append(record_create(spec=spec, actor=actor, data={"name": f"V{i}"}).number)
+            finally:
+                connections.close_all()
+
+    threads = [threading.Thread(target=create_many) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert len(numbers) == 40
+    assert sorted(numbers, key=lambda n: int(n[3:])) == [f"VEN{i}" for i in range(1, 41)]

@@ -48,7 +48,7 @@ def _decimal(value: Any) -> str:
         raise ValidationError(_("Enter a number.")) from exc
     if not number.is_finite() or abs(number) >= Decimal("1e15"):
         raise ValidationError(_("Enter a number."))
-    return str(number.quantize(Decimal("0.0001")).normalize())
+    return format(number.quantize(Decimal("0.0001")).normalize(), "f")
 
 
 def clean_value(field: CustomField, value: Any, *, picklist_values: set[str] | None = None) -> Any:
@@ -76,9 +76,12 @@ def clean_value(field: CustomField, value: Any, *, picklist_values: set[str] | N
             raise ValidationError(_("Enter a percentage between 0 and 100."))
         return decimal_text
     if kind == FieldType.DATE:
-        parsed = (
-            value if isinstance(value, dt.date) else parse_date(str(value).strip()) if isinstance(value, str) else None
-        )
+        parsed: dt.date | None = value if isinstance(value, dt.date) else None
+        if isinstance(value, str):
+            try:
+                parsed = parse_date(value.strip())
+            except ValueError:  # well-formed but impossible, e.g. 30 February
+                parsed = None
         if parsed is None:
             raise ValidationError(_("Enter a valid date (YYYY-MM-DD)."))
         return parsed.isoformat()

@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib.postgres.search import SearchVector
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Value
 from django.db.models.fields.json import KeyTextTransform
@@ -44,10 +44,6 @@ COMMON_FIELDS = ("owner", "owner_group", "tags")
 
 class ConflictError(Exception):
     """The record changed since the client read it (optimistic concurrency)."""
-
-
-class PermissionDeniedError(Exception):
-    """The actor may not do this to this record."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -84,7 +80,7 @@ def number_allocate(spec: ModuleSpec) -> str:
 def numbering_update(*, actor: Member, spec: ModuleSpec, prefix: str, next_number: int) -> NumberingSequence:
     """Admins change a module's prefix and next number; numbers already used cannot be reissued."""
     if not actor.is_admin:
-        raise PermissionDeniedError
+        raise PermissionDenied
     prefix = (prefix or "").strip().upper()
     errors: dict[str, list[str]] = {}
     if not re.fullmatch(r"[A-Z][A-Z0-9-]{0,9}", prefix):
@@ -124,7 +120,7 @@ def picklist_ensure(name: str, values: Iterable[str]) -> Picklist:
 def picklist_value_add(*, actor: Member, name: str, label: str) -> PicklistValue:
     """Admins add a value at the end of a picklist."""
     if not actor.is_admin:
-        raise PermissionDeniedError
+        raise PermissionDenied
     label = (label or "").strip()
     if not label or len(label) > 100 or "\x00" in label:
         raise ValidationError({"label": [_("Enter a label of 1-100 characters.")]})
@@ -145,7 +141,7 @@ def picklist_value_update(
 ) -> PicklistValue:
     """Rename (records keep the stable value), retire/restore or move a picklist value."""
     if not actor.is_admin:
-        raise PermissionDeniedError
+        raise PermissionDenied
     if label is not None:
         label = label.strip()
         if not label or len(label) > 100 or "\x00" in label:
@@ -191,7 +187,7 @@ def custom_field_create(
 ) -> CustomField:
     """Admins add a field to a module; picklist types get their own picklist of `choices`."""
     if not actor.is_admin:
-        raise PermissionDeniedError
+        raise PermissionDenied
     errors: dict[str, list[str]] = {}
     key = (key or "").strip().lower()
     if not CUSTOM_KEY_RE.match(key):
@@ -253,7 +249,7 @@ def custom_field_update(
 ) -> CustomField:
     """Rename, reorder, require or archive a field. Archiving keeps every stored value."""
     if not actor.is_admin:
-        raise PermissionDeniedError
+        raise PermissionDenied
     if label is not None:
         label = label.strip()
         if not label or len(label) > 100 or "\x00" in label:
@@ -353,6 +349,8 @@ def _resolve_fk(actor: Member, field: models.ForeignKey[Any, Any], value: Any) -
         found = Member.objects.filter(pk=_int_or_zero(value), active=True).first()
     elif target is Group:
         found = Group.objects.filter(pk=_int_or_zero(value)).first()
+    elif not _is_module_model(target):
+        found = target.objects.filter(pk=_int_or_zero(value)).first()  # pipelines, stages: plain lookups
     else:
         target_spec = registry.spec_for_model(target)
         try:
@@ -365,6 +363,14 @@ def _resolve_fk(actor: Member, field: models.ForeignKey[Any, Any], value: Any) -
     if found is None:
         raise ValidationError(_("Choose an existing record."))
     return found
+
+
+def _is_module_model(model: Any) -> bool:
+    try:
+        registry.spec_for_model(model)
+    except registry.UnknownModule:
+        return False
+    return True
 
 
 def _int_or_zero(value: Any) -> int:
@@ -403,6 +409,8 @@ def _apply(*, spec: ModuleSpec, actor: Member, record: CrmRecord, data: dict[str
                 else:
                     if isinstance(field, models.EmailField) and isinstance(value, str):
                         value = value.lower()
+                    if isinstance(field, models.URLField) and isinstance(value, str) and "://" not in value:
+                        value = "https://" + value
                     setattr(record, name, field.to_python(value))
         except ValidationError as exc:
             errors[name] = list(exc.messages)
@@ -418,9 +426,12 @@ def _apply(*, spec: ModuleSpec, actor: Member, record: CrmRecord, data: dict[str
 
 
 def _empty_value(field: Any) -> Any:
-    """What an emptied field stores: '' for text, False for checkboxes, NULL otherwise."""
+    """What an emptied field stores: False for checkboxes, the default of a non-null field, '' for text,
+    NULL otherwise."""
     if isinstance(field, models.BooleanField):
         return False
+    if not field.null and field.has_default():
+        return field.get_default()
     if isinstance(field, models.CharField | models.TextField) and not field.null:
         return ""
     return None
@@ -498,7 +509,7 @@ def record_create(
 ) -> CrmRecord:
     """Create a record: validate standard and custom fields, number it, index it, log it."""
     if not visibility.can_create(actor=actor, spec=spec):
-        raise PermissionDeniedError
+        raise PermissionDenied
     if not isinstance(data, dict):
         raise ValidationError({"non_field_errors": [_("Send an object of field values.")]})
     record = spec.model()
@@ -554,7 +565,7 @@ def record_update(
     """Change a record; an `expected_version` older than the stored one is a conflict, never an overwrite."""
     record = access_record_for_update(spec=spec, actor=actor, record_id=record.pk)
     if not visibility.can_edit(actor=actor, spec=spec, record=record):
-        raise PermissionDeniedError
+        raise PermissionDenied
     if expected_version is not None and expected_version != record.version:
         raise ConflictError
     if not isinstance(data, dict):
@@ -604,7 +615,7 @@ def record_delete(*, spec: ModuleSpec, actor: Member, record: CrmRecord) -> None
     """Move a record to the recycle bin."""
     record = access_record_for_update(spec=spec, actor=actor, record_id=record.pk)
     if not visibility.can_delete(actor=actor, spec=spec, record=record):
-        raise PermissionDeniedError
+        raise PermissionDenied
     spec.model.objects.filter(pk=record.pk).update(deleted_at=timezone.now(), version=models.F("version") + 1)
     _timeline(spec, record, TimelineEntry.Kind.DELETED, actor, {})
 
@@ -772,7 +783,7 @@ def layout_save(
 ) -> LayoutOverride:
     """Admins reorder blocks and fields and hide optional fields (required ones always show)."""
     if not actor.is_admin:
-        raise PermissionDeniedError
+        raise PermissionDenied
     block_keys = {b.key for b in spec.blocks}
     if set(blocks) - block_keys:
         raise ValidationError({"blocks": [_("Unknown block.")]})

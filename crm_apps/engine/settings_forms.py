@@ -182,7 +182,8 @@ def _swap(items: list[str], item: str, direction: str) -> None:
 
 
 class NumberingForm(forms.Form):
-    prefix = forms.CharField(
+    # Not `prefix`: that name is taken by Form's own form-prefix attribute.
+    number_prefix = forms.CharField(
         label=_("Prefix"),
         max_length=10,
         help_text=_("1-10 capital letters, digits or hyphens, starting with a letter."),

@@ -28,7 +28,6 @@ from crm_apps.access.models import Member
 from crm_apps.engine import metadata, registry
 from crm_apps.engine.models import CustomField, NumberingSequence, Picklist, PicklistValue
 from crm_apps.engine.services import (
-    PermissionDeniedError,
     custom_field_create,
     custom_field_update,
     layout_save,
@@ -65,7 +64,7 @@ def admin_view(view: View) -> View:
             raise PermissionDenied
         try:
             return view(request, actor, *args, **kwargs)
-        except PermissionDeniedError as exc:
+        except PermissionDenied as exc:
             raise PermissionDenied from exc
 
     return wrapper
@@ -343,10 +342,14 @@ def picklist_value_view(request: HttpRequest, actor: Member, module: str, value_
 # Layout
 
 
+def _model_field(spec: ModuleSpec, name: str) -> Any:
+    return spec.model._meta.get_field(name)
+
+
 def _layout_blocks(spec: ModuleSpec) -> list[dict[str, Any]]:
     """The tenant's current layout, field by field, as the editor shows it."""
     blocks, hidden = metadata.layout_blocks(spec)
-    required = {name for name in spec.form_fields if not spec.model._meta.get_field(name).blank}
+    required = {name for name in spec.form_fields if not _model_field(spec, name).blank}
     return [
         {
             "key": block.key,
@@ -402,15 +405,20 @@ def numbering(request: HttpRequest, actor: Member, module: str) -> HttpResponse:
     spec = _spec(module)
     sequence = NumberingSequence.objects.filter(module=spec.key).first()
     current = {
-        "prefix": sequence.prefix if sequence else spec.number_prefix,
+        "number_prefix": sequence.prefix if sequence else spec.number_prefix,
         "next_number": sequence.next_number if sequence else 1,
     }
     form = NumberingForm(request.POST or None, initial=current)
     if request.method == "POST" and form.is_valid():
         try:
-            saved = numbering_update(actor=actor, spec=spec, **form.cleaned_data)
+            saved = numbering_update(
+                actor=actor,
+                spec=spec,
+                prefix=form.cleaned_data["number_prefix"],
+                next_number=form.cleaned_data["next_number"],
+            )
         except ValidationError as exc:
-            _service_errors(form, exc)
+            _service_errors(form, exc, {"prefix": "number_prefix"})
         else:
             messages.success(request, _("The next record will be number %(number)s.") % {"number": saved})
             return _redirect("numbering", spec.key)

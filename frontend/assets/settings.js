@@ -12,7 +12,7 @@ function onReady(fn) {
 const FOCUS_KEY = "crm-settings-focus";
 
 // Up/down buttons reload the page: put keyboard focus back on the button that was pressed
-// (or on its row when the button is now disabled, e.g. the item reached the top).
+// (or on its other arrow when that one is now disabled).
 function keepFocusAcrossReloads() {
   document.addEventListener("submit", (event) => {
     const button = event.submitter;
@@ -34,15 +34,16 @@ function keepFocusAcrossReloads() {
   if (!id) {
     return;
   }
-  const button = document.getElementById(id);
-  if (button && !button.disabled) {
-    button.focus();
-    return;
+  // An item moved to the top or bottom has that arrow disabled: the other arrow takes the focus.
+  const other = id.endsWith("-up") ? `${id.slice(0, -3)}-down` : id.endsWith("-down") ? `${id.slice(0, -5)}-up` : "";
+  for (const candidate of [id, other]) {
+    const button = candidate ? document.getElementById(candidate) : null;
+    if (button && !button.disabled) {
+      button.focus();
+      return;
+    }
   }
-  const target = location.hash ? document.getElementById(location.hash.slice(1)) : null;
-  if (target) {
-    target.focus();
-  }
+  // Otherwise the page's #fragment (the moved item) is where sequential focus navigation starts.
 }
 
 // The direct child of `container` that contains `element`, if it is a sortable item.

@@ -52,4 +52,6 @@ MEDIA_ROOT = env.MEDIA_ROOT
 MEDIA_URL = "/media/"
 MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"
 
+# Django 6's default for forms.URLField: a scheme-less address means https.
+FORMS_URLFIELD_ASSUME_HTTPS = True
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"

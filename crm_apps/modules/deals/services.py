@@ -5,13 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm_apps.access.models import Member
-from crm_apps.engine.services import PermissionDeniedError, record_update
+from crm_apps.engine.services import record_update
 from crm_apps.modules.common import SALES_STAGES
 from crm_apps.modules.deals.models import Deal, Pipeline, Stage, StageHistory
 
@@ -135,7 +135,7 @@ def deal_close(*, actor: Member, deal: Deal, won: bool, reason: str = "") -> Dea
 def pipeline_create(*, actor: Member, name: str, stages: list[dict[str, Any]]) -> Pipeline:
     """Admins add a pipeline with its ordered stages (name, probability, won/lost)."""
     if not actor.is_admin:
-        raise PermissionDeniedError
+        raise PermissionDenied
     name = (name or "").strip()
     errors: dict[str, list[str]] = {}
     if not name or len(name) > 100:

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,7 +15,7 @@ from crm_apps.access import visibility
 from crm_apps.access.models import Member
 from crm_apps.engine import registry
 from crm_apps.engine.models import Comment, TimelineEntry
-from crm_apps.engine.services import PermissionDeniedError, record_create
+from crm_apps.engine.services import record_create
 from crm_apps.modules.leads.models import ConversionMapping, Lead
 
 LEAD_ALREADY_CONVERTED = "LEAD_ALREADY_CONVERTED"
@@ -41,7 +41,7 @@ def conversion_mapping_install() -> None:
 def conversion_mapping_set(*, actor: Member, target: str, target_field: str, lead_field: str | None) -> None:
     """Admins map a lead field onto a target field (None removes the mapping)."""
     if not actor.is_admin:
-        raise PermissionDeniedError
+        raise PermissionDenied
     if target not in ConversionMapping.Target.values:
         raise ValidationError({"target": [_("Unknown target module.")]})
     spec = registry.get(target)
@@ -101,7 +101,7 @@ def lead_convert(
     if lead.deleted_at is not None:
         raise ValidationError({"non_field_errors": [_("This lead is in the recycle bin.")]})
     if not visibility.can_edit(actor=actor, spec=registry.get("leads"), record=lead):
-        raise PermissionDeniedError
+        raise PermissionDenied
     if deal is not None and not isinstance(deal, dict):
         raise ValidationError({"deal": [_("Send an object of deal fields.")]})
     owner: dict[str, Any] = {"owner": owner_id} if owner_id else {"owner": lead.owner_id} if lead.owner_id else {}
