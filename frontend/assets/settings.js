@@ -36,14 +36,22 @@ function keepFocusAcrossReloads() {
   }
   // An item moved to the top or bottom has that arrow disabled: the other arrow takes the focus.
   const other = id.endsWith("-up") ? `${id.slice(0, -3)}-down` : id.endsWith("-down") ? `${id.slice(0, -5)}-up` : "";
-  for (const candidate of [id, other]) {
-    const button = candidate ? document.getElementById(candidate) : null;
-    if (button && !button.disabled) {
-      button.focus();
-      return;
+  const restore = () => {
+    for (const candidate of [id, other]) {
+      const button = candidate ? document.getElementById(candidate) : null;
+      if (button && !button.disabled) {
+        button.focus({ preventScroll: true });
+        return;
+      }
     }
+    // Otherwise the page's #fragment (the moved item) is where sequential focus navigation starts.
+  };
+  // Scrolling to the #fragment blurs the page once it has loaded, so focus after that.
+  if (document.readyState === "complete") {
+    setTimeout(restore, 0);
+  } else {
+    window.addEventListener("load", () => setTimeout(restore, 0), { once: true });
   }
-  // Otherwise the page's #fragment (the moved item) is where sequential focus navigation starts.
 }
 
 // The direct child of `container` that contains `element`, if it is a sortable item.
