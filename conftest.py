@@ -107,6 +107,22 @@ def _clean_cache() -> Iterator[None]:
 
 
 @pytest.fixture
+def media_root(tmp_path: Any, settings: Any) -> Iterator[Any]:
+    """A fresh MEDIA_ROOT; the storage objects are rebuilt (django-tenants caches the old root)."""
+    from django.core.files.storage import default_storage, storages
+    from django.utils.functional import empty
+
+    def reset() -> None:
+        storages._storages = {}
+        default_storage._wrapped = empty
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    reset()
+    yield tmp_path
+    reset()
+
+
+@pytest.fixture
 def tenant_a(db: None) -> Tenant:
     return Tenant.objects.get(schema_name="alpha")
 

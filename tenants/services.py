@@ -304,10 +304,13 @@ def tenant_leftovers_clear(*, schema: str, kept: str | None) -> None:
             client.delete(*keys)
     except Exception:
         logger.exception("could not clear the cache of deleted tenant %s", schema)
-    files = Path(settings.MEDIA_ROOT) / schema
+    from django.core.files.storage import default_storage
+
+    with schema_context(schema):
+        files = Path(default_storage.path(""))  # where this tenant's storage really writes
     if files.exists():
         if kept:
-            files.rename(Path(settings.MEDIA_ROOT) / kept)
+            files.rename(files.parent / kept)
         else:
             shutil.rmtree(files)
 

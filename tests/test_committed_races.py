@@ -47,7 +47,7 @@ def test_two_admins_cannot_demote_each_other_at_once(committed):
         assert Member.objects.filter(is_admin=True, active=True).count() >= 1
 
 
-def test_deleted_tenant_leaves_no_cache_or_files_for_a_new_tenant_with_its_slug(committed, settings, tmp_path):
+def test_deleted_tenant_leaves_no_cache_or_files_for_a_new_tenant_with_its_slug(committed, media_root):
     from django.core.cache import cache
     from django.core.files.base import ContentFile
     from django.core.files.storage import default_storage
@@ -56,7 +56,7 @@ def test_deleted_tenant_leaves_no_cache_or_files_for_a_new_tenant_with_its_slug(
     from conftest import make_user
     from tenants.services import tenant_delete, tenant_provision
 
-    settings.MEDIA_ROOT = str(tmp_path)
+    tmp_path = media_root
     slug = committed.slug("reuse")
     old = tenant_provision(slug=slug, name="Old", admin=make_user(committed.email()))
     with tenant_context(old):

@@ -85,8 +85,8 @@ def test_cache_entries_are_tenant_prefixed_and_invisible_elsewhere(tenant_a, ten
         assert cache.get("greeting") == "hello from alpha"
 
 
-def test_uploaded_files_live_under_a_per_tenant_prefix(tenant_a, tenant_b, tmp_path, settings):
-    settings.MEDIA_ROOT = str(tmp_path)
+def test_uploaded_files_live_under_a_per_tenant_prefix(tenant_a, tenant_b, media_root):
+    tmp_path = media_root
     with tenant_context(tenant_a):
         name = default_storage.save("notes/secret.txt", ContentFile(b"alpha only"))
         path_a = default_storage.path(name)

@@ -54,7 +54,7 @@ CONVERSION_MODULE = "leads"
 
 
 def admin_view(view: View) -> View:
-    """Signed-in tenant admins only (others get 403); the service's own refusal is a 403 too."""
+    """Signed-in tenant admins only: others get 403 here, before any service (which checks again)."""
 
     @login_required
     @wraps(view)
@@ -62,10 +62,7 @@ def admin_view(view: View) -> View:
         actor = request_member(request)
         if not actor.is_admin:
             raise PermissionDenied
-        try:
-            return view(request, actor, *args, **kwargs)
-        except PermissionDenied as exc:
-            raise PermissionDenied from exc
+        return view(request, actor, *args, **kwargs)
 
     return wrapper
 

@@ -4,6 +4,8 @@ the lead conversion mapping, through the HTML views (which call the engine's ser
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
 
 from crm_apps.engine import registry
@@ -270,6 +272,8 @@ def test_a_bad_default_value_is_a_form_error_and_creates_no_picklist(web, tenant
         ),
         (field_form(label="Reg\x00ion"), {"label": ["Null characters are not allowed."]}),
         (field_form(key="reg\x00ion"), {"key": ["Null characters are not allowed."]}),
+        (field_form(help_text="A\x00"), {"help_text": ["Null characters are not allowed."]}),
+        (field_form(type="picklist", choices="A\x00\nB"), {"choices": ["Null characters are not allowed."]}),
         (
             field_form(type="spreadsheet"),
             {"type": ["Select a valid choice. spreadsheet is not one of the available choices."]},
@@ -757,3 +761,26 @@ def test_unknown_lead_fields_are_form_errors(web, tenant_a, value):
     assert response.status_code == 200
     assert list(response.context["form"].errors) == ["contacts__title"]
     assert mapping(tenant_a) == before
+
+
+def test_the_picklists_page_needs_no_extra_queries_per_picklist(web, tenant_a, admin_of):
+    spec = registry.get("vendors")
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert web.get(f"{BASE}/vendors/picklists/").status_code == 200
+        return len(queries)
+
+    with tenant_context(tenant_a):
+        custom_field_create(
+            actor=admin_of(tenant_a), spec=spec, key="tier", label="Tier", type="picklist", choices=["A"]
+        )
+    one = count()
+    with tenant_context(tenant_a):
+        for key in ("size", "mood", "tone"):
+            custom_field_create(
+                actor=admin_of(tenant_a), spec=spec, key=key, label=key, type="multipicklist", choices=["A", "B"]
+            )
+    four = count()
+
+    assert four == one
