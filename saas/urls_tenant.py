@@ -13,6 +13,7 @@ urlpatterns = [
     path("settings/modules/", include("crm_apps.engine.settings_urls")),
     path("", include("crm_apps.modules.leads.urls")),
     path("", include("crm_apps.modules.deals.urls")),
+    path("", include("crm_apps.modules.campaigns.urls")),
     path("", include("crm_apps.engine.urls")),
     path("api/v1/", include("crm_apps.access.api.urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -208,9 +208,9 @@ def custom_field_create(
             errors["options"] = [_("Choose the module the reference points to.")]
     if type in (FieldType.PICKLIST, FieldType.MULTIPICKLIST):
         cleaned_choices = [c.strip() for c in (choices or []) if isinstance(c, str) and c.strip()]
-        if not cleaned_choices or any(len(c) > 100 for c in cleaned_choices):
+        if not cleaned_choices or any(len(c) > 100 or "\x00" in c for c in cleaned_choices):
             errors["choices"] = [_("Give at least one choice (at most 100 characters each).")]
-    if len(help_text or "") > 200:
+    if len(help_text or "") > 200 or "\x00" in (help_text or ""):
         errors["help_text"] = [_("Ensure this value has at most %(max)d characters.") % {"max": 200}]
     if errors:
         raise ValidationError(errors)
@@ -258,9 +258,15 @@ def custom_field_update(
     if required is not None:
         field.required = required
     if help_text is not None:
-        field.help_text = help_text[:200]
+        if len(help_text) > 200 or "\x00" in help_text:
+            raise ValidationError(
+                {"help_text": [_("Ensure this value has at most %(max)d characters.") % {"max": 200}]}
+            )
+        field.help_text = help_text
     if position is not None:
-        field.position = max(0, position)
+        if not 0 <= position <= 10_000:
+            raise ValidationError({"position": [_("Enter a position between 0 and 10000.")]})
+        field.position = position
     if archived is not None:
         field.archived_at = timezone.now() if archived else None
     field.save()
@@ -296,13 +302,15 @@ def custom_data_clean(
         if field.archived_at is not None:
             continue  # archived values are kept untouched
         if key in incoming:
+            allowed_values = _allowed_values(field)
+            if allowed_values is not None:  # values a record already holds stay valid after retirement
+                current = existing.get(key)
+                allowed_values |= set(current) if isinstance(current, list) else {current} if current else set()
             try:
-                value = field_types.clean_value(field, incoming[key], picklist_values=_allowed_values(field))
+                value = field_types.clean_value(field, incoming[key], picklist_values=allowed_values)
             except ValidationError as exc:
                 errors[f"custom.{key}"] = list(exc.messages)
                 continue
-            if field.type == FieldType.PICKLIST and value is not None and value == existing.get(key):
-                pass  # an unchanged, since-retired value stays valid
             if field.type == FieldType.MEMBER and value is not None and not Member.objects.filter(pk=value).exists():
                 errors[f"custom.{key}"] = [_("Choose a member.")]
                 continue
@@ -390,6 +398,7 @@ def _apply(*, spec: ModuleSpec, actor: Member, record: CrmRecord, data: dict[str
     """Set standard fields from `data`; unknown fields and bad values raise ValidationError."""
     allowed = set(spec.form_fields) | set(COMMON_FIELDS)
     errors: dict[str, list[str]] = {}
+    stored = {name: getattr(record, name) for name in spec.picklists}  # a retired value may stay as it is
     for name, value in data.items():
         if name not in allowed:
             errors[name] = [_("Unknown field.")]
@@ -419,7 +428,7 @@ def _apply(*, spec: ModuleSpec, actor: Member, record: CrmRecord, data: dict[str
     for name, picklist in spec.picklists.items():
         if name in data and name not in errors:
             value = getattr(record, name)
-            if value and value not in {v.value for v in metadata.picklist_values(picklist)}:
+            if value and value != stored[name] and value not in {v.value for v in metadata.picklist_values(picklist)}:
                 errors[name] = [_("“%(value)s” is not one of the choices.") % {"value": value}]
     if errors:
         raise ValidationError(errors)
@@ -785,6 +794,8 @@ def layout_save(
     if not actor.is_admin:
         raise PermissionDenied
     block_keys = {b.key for b in spec.blocks}
+    if len(set(blocks)) != len(blocks) or any(len(set(n)) != len(n) for n in fields.values()):
+        raise ValidationError({"blocks": [_("A block or field is listed twice.")]})
     if set(blocks) - block_keys:
         raise ValidationError({"blocks": [_("Unknown block.")]})
     for key, names in fields.items():

@@ -240,7 +240,19 @@ def _module_extras(spec: ModuleSpec, record: Any, member: Any) -> dict[str, Any]
     if spec.key == "campaigns":
         from crm_apps.modules.campaigns.models import CampaignMember
 
-        extra["campaign_members"] = list(CampaignMember.objects.filter(campaign=record)[:50])
+        from crm_apps.engine import metadata as _metadata
+
+        memberships = CampaignMember.objects.filter(campaign=record).select_related("lead", "contact")[:100]
+        extra["campaign_members"] = [
+            (
+                m,
+                m.lead or m.contact,
+                record_url(registry.get("leads" if m.lead_id else "contacts"), m.lead or m.contact),
+            )
+            for m in memberships
+        ]
+        extra["member_statuses"] = _metadata.picklist_values("campaign_member_status")
+        extra["member_modules"] = [("contacts", registry.get("contacts").label), ("leads", registry.get("leads").label)]
     return extra
 
 

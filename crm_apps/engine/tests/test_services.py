@@ -170,3 +170,23 @@ def test_custom_fields_are_per_tenant(ctx, tenant_b):
 
     with tenant_context(tenant_b):
         assert metadata.custom_fields("vendors") == []
+
+
+def test_a_record_holding_retired_values_can_still_be_saved_unchanged(ctx):
+    spec = registry.get("leads")
+    custom_field_create(actor=ctx, spec=spec, key="tier", label="Tier", type="picklist", choices=["Gold", "Silver"])
+    lead = record_create(
+        spec=spec, actor=ctx, data={"last_name": "X", "company": "Y", "status": "Cold"}, custom={"tier": "Gold"}
+    )
+    picklist_value_update(
+        actor=ctx, value=PicklistValue.objects.get(picklist__name="lead_status", value="Cold"), retired=True
+    )
+    picklist_value_update(
+        actor=ctx, value=PicklistValue.objects.get(picklist__name="cf:leads:tier", value="Gold"), retired=True
+    )
+
+    saved = record_update(
+        spec=spec, actor=ctx, record=lead, data={"status": "Cold", "company": "Y2"}, custom={"tier": "Gold"}
+    )
+
+    assert (saved.status, saved.custom_data, saved.company) == ("Cold", {"tier": "Gold"}, "Y2")
