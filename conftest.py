@@ -113,8 +113,8 @@ def media_root(tmp_path: Any, settings: Any) -> Iterator[Any]:
     from django.utils.functional import empty
 
     def reset() -> None:
-        storages._storages = {}
-        default_storage._wrapped = empty
+        storages._storages = {}  # type: ignore[attr-defined]
+        default_storage._wrapped = empty  # type: ignore[attr-defined]
 
     settings.MEDIA_ROOT = str(tmp_path)
     reset()

@@ -78,9 +78,9 @@ def plain(value: Any) -> str:
 
 
 def owner_label(record: CrmRecord) -> str:
-    if record.owner_group_id:
+    if record.owner_group is not None:
         return record.owner_group.name
-    if record.owner_id:
+    if record.owner is not None:
         return record.owner.user.name
     return ""
 

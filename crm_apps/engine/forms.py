@@ -72,7 +72,7 @@ def _standard_field(spec: ModuleSpec, name: str, current: Any) -> forms.Field:
             label=label, required=required, choices=_picklist_choices(spec.picklists[name], current)
         )
     if isinstance(field, models.ForeignKey):
-        target = field.remote_field.model
+        target: Any = field.remote_field.model
         if target in (Member, Group):
             return forms.ChoiceField(label=label, required=required, choices=[("", "—"), *owner_choices()])
         try:

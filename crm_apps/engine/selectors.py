@@ -32,12 +32,12 @@ WORD_RE = re.compile(r"[\w@.+-]+", re.UNICODE)
 TSQUERY_UNSAFE = re.compile(r"[^\w@.+-]|[:&|!()<>*'\\]", re.UNICODE)
 
 
-def _base(spec: ModuleSpec, actor: Member, *, deleted: bool = False) -> QuerySet[CrmRecord]:
+def _base(spec: ModuleSpec, actor: Member, *, deleted: bool = False) -> QuerySet[Any]:
     qs = spec.model.objects.filter(deleted_at__isnull=not deleted)
     return visibility.visible_records(actor=actor, spec=spec, queryset=qs)
 
 
-def access_record(*, spec: ModuleSpec, actor: Member, record_id: Any) -> CrmRecord | None:
+def access_record(*, spec: ModuleSpec, actor: Member, record_id: Any) -> Any:
     """The live record if `actor` may see it; None for missing and forbidden alike."""
     try:
         pk = uuid.UUID(str(record_id))
@@ -53,7 +53,7 @@ def access_record(*, spec: ModuleSpec, actor: Member, record_id: Any) -> CrmReco
 
 @dataclass
 class Page:
-    records: list[CrmRecord]
+    records: list[Any]
     next_cursor: str | None
     previous_cursor: str | None
 
@@ -116,7 +116,7 @@ def _filter_value(field: models.Field[Any, Any], raw: str) -> Any:
     return field.to_python(raw)
 
 
-def apply_filters(spec: ModuleSpec, qs: QuerySet[CrmRecord], filters: dict[str, str]) -> QuerySet[CrmRecord]:
+def apply_filters(spec: ModuleSpec, qs: QuerySet[Any], filters: dict[str, str]) -> QuerySet[Any]:
     """Filter on allowed standard fields (`field`, `field__gte`, `field__lte`) and custom fields
     (`custom.key`, `custom.key__gte` ...). Unknown fields are a 400, never ignored."""
     custom = {f.key: f for f in metadata.custom_fields(spec.key)}
@@ -226,7 +226,7 @@ def list_queryset(
     filters: dict[str, str] | None = None,
     search: str = "",
     default_view: bool = True,
-) -> QuerySet[CrmRecord]:
+) -> QuerySet[Any]:
     qs = _base(spec, actor)
     if default_view and spec.default_list_filter and not filters:
         qs = qs.filter(**spec.default_list_filter)
@@ -239,7 +239,7 @@ def list_queryset(
     return qs
 
 
-def _list_columns_only(spec: ModuleSpec, qs: QuerySet[CrmRecord]) -> QuerySet[CrmRecord]:
+def _list_columns_only(spec: ModuleSpec, qs: QuerySet[Any]) -> QuerySet[Any]:
     """Select the displayed columns only, joining referenced rows for their titles (no N+1)."""
     fk_columns = [c for c in spec.list_columns if isinstance(spec.model._meta.get_field(c), models.ForeignKey)]
     only = {"id", "number", "created_at", "updated_at", "custom_data", "version", "owner", "owner_group"}
@@ -287,7 +287,7 @@ def recycle_bin(*, spec: ModuleSpec, actor: Member, limit: int = 100) -> list[Cr
 
 def related_records(
     *, spec: ModuleSpec, actor: Member, record: CrmRecord, related_key: str, limit: int = 20
-) -> tuple[ModuleSpec, QuerySet[CrmRecord]]:
+) -> tuple[ModuleSpec, QuerySet[Any]]:
     relation = next((r for r in spec.related if r.module == related_key), None)
     if relation is None:
         raise ValidationError({"related": [_("Unknown related list.")]})
@@ -368,7 +368,7 @@ def home_mentions(*, actor: Member, limit: int = 10) -> list[Comment]:
 @dataclass
 class SearchGroup:
     spec: ModuleSpec
-    records: list[CrmRecord]
+    records: list[Any]
 
 
 def global_search(*, actor: Member, text: str, per_module: int = 5) -> list[SearchGroup]:
@@ -408,7 +408,7 @@ def _digits(value: str) -> str:
 
 def duplicates_find(
     *, spec: ModuleSpec, actor: Member, data: dict[str, Any], exclude_id: Any = None, limit: int = 5
-) -> list[CrmRecord]:
+) -> list[Any]:
     """Live visible records that look like the same person/company, by the module's duplicate rules."""
     conditions = Q()
     for rule in spec.duplicate_rules:
@@ -438,7 +438,7 @@ def duplicates_find(
 
 
 def kanban_columns(
-    *, spec: ModuleSpec, actor: Member, queryset: QuerySet[CrmRecord] | None = None
+    *, spec: ModuleSpec, actor: Member, queryset: QuerySet[Any] | None = None
 ) -> dict[Any, dict[str, Any]]:
     """Per kanban value: count, sum of `amount` and weighted sum — over visible records only."""
     if spec.kanban_field is None:

@@ -515,7 +515,7 @@ def _timeline(spec: ModuleSpec, record: CrmRecord, kind: str, actor: Member | No
 @transaction.atomic
 def record_create(
     *, spec: ModuleSpec, actor: Member, data: dict[str, Any], custom: dict[str, Any] | None = None
-) -> CrmRecord:
+) -> Any:
     """Create a record: validate standard and custom fields, number it, index it, log it."""
     if not visibility.can_create(actor=actor, spec=spec):
         raise PermissionDenied
@@ -552,7 +552,7 @@ def record_create(
     return record
 
 
-def access_record_for_update(*, spec: ModuleSpec, actor: Member, record_id: Any) -> CrmRecord:
+def access_record_for_update(*, spec: ModuleSpec, actor: Member, record_id: Any) -> Any:
     """Lock a live, visible record for an update; the same 'not found' for missing and forbidden."""
     qs = spec.model.objects.select_for_update().filter(pk=record_id, deleted_at__isnull=True)
     record = visibility.visible_records(actor=actor, spec=spec, queryset=qs).first()
@@ -570,7 +570,7 @@ def record_update(
     data: dict[str, Any],
     custom: dict[str, Any] | None = None,
     expected_version: int | None = None,
-) -> CrmRecord:
+) -> Any:
     """Change a record; an `expected_version` older than the stored one is a conflict, never an overwrite."""
     record = access_record_for_update(spec=spec, actor=actor, record_id=record.pk)
     if not visibility.can_edit(actor=actor, spec=spec, record=record):
@@ -630,7 +630,7 @@ def record_delete(*, spec: ModuleSpec, actor: Member, record: CrmRecord) -> None
 
 
 @transaction.atomic
-def record_restore(*, spec: ModuleSpec, actor: Member, record_id: Any) -> CrmRecord:
+def record_restore(*, spec: ModuleSpec, actor: Member, record_id: Any) -> Any:
     """Bring a record back from the recycle bin."""
     qs = spec.model.objects.select_for_update().filter(pk=record_id, deleted_at__isnull=False)
     record = visibility.visible_records(actor=actor, spec=spec, queryset=qs).first()
@@ -717,7 +717,7 @@ def _visible_live(spec: ModuleSpec, actor: Member, ids: list[Any]) -> list[CrmRe
 @transaction.atomic
 def records_merge(
     *, spec: ModuleSpec, actor: Member, primary_id: Any, other_ids: list[Any], choices: dict[str, Any]
-) -> CrmRecord:
+) -> Any:
     """Merge duplicates into the primary record: chosen field values are copied, every related record,
     comment, timeline entry and follow moves to the primary, the others go to the recycle bin."""
     records = {str(r.pk): r for r in _visible_live(spec, actor, [primary_id, *other_ids])}

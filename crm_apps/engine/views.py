@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -43,7 +43,7 @@ def _record_or_404(spec: ModuleSpec, request: HttpRequest, record_id: Any) -> An
 
 
 def _filters(spec: ModuleSpec, request: HttpRequest) -> dict[str, str]:
-    return {k: v for k, v in request.GET.items() if k not in LIST_PARAMS and v != ""}
+    return {k: str(v) for k, v in request.GET.items() if k not in LIST_PARAMS and v != ""}
 
 
 def _saved_view(spec: ModuleSpec, request: HttpRequest) -> SavedView | None:
@@ -238,9 +238,8 @@ def _module_extras(spec: ModuleSpec, record: Any, member: Any) -> dict[str, Any]
             StageHistory.objects.filter(deal=record).select_related("stage", "changed_by__user")[:20]
         )
     if spec.key == "campaigns":
-        from crm_apps.modules.campaigns.models import CampaignMember
-
         from crm_apps.engine import metadata as _metadata
+        from crm_apps.modules.campaigns.models import CampaignMember
 
         memberships = CampaignMember.objects.filter(campaign=record).select_related("lead", "contact")[:100]
         extra["campaign_members"] = [
@@ -396,7 +395,7 @@ def mass_action(request: HttpRequest, module: str) -> HttpResponse:
 
 
 @login_required
-def export(request: HttpRequest, module: str, fmt: str) -> HttpResponse:
+def export(request: HttpRequest, module: str, fmt: str) -> HttpResponseBase:
     """The current view (filters, search, order) as CSV or XLSX, through the visibility filter."""
     spec = _spec(module)
     member = request_member(request)
@@ -448,7 +447,7 @@ def export(request: HttpRequest, module: str, fmt: str) -> HttpResponse:
                     break
                 yield writer.writerow(row)
 
-        response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
+        response: HttpResponseBase = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
     elif fmt == "xlsx":
         from openpyxl import Workbook
 
@@ -481,7 +480,7 @@ def saved_view_create(request: HttpRequest, module: str) -> HttpResponse:
     if not name or len(name) > 100 or "\x00" in name:
         messages.error(request, _("Give the view a name of 1-100 characters."))
         return redirect("engine:list", module=spec.key)
-    params = dict(request.POST.items())
+    params: dict[str, str] = {k: str(v) for k, v in request.POST.items()}
     filters = {
         k: v for k, v in params.items() if k not in LIST_PARAMS | {"name", "shared", "csrfmiddlewaretoken"} and v
     }

@@ -94,7 +94,7 @@ def deal_set_stage(*, actor: Member, deal: Deal, stage_id: Any, reason: str = ""
     data: dict[str, Any] = {"stage": stage, "probability": stage.probability}
     if reason:
         data["won_lost_reason"] = reason
-    return record_update(spec=_spec(), actor=actor, record=deal, data=data)  # type: ignore[return-value]
+    return record_update(spec=_spec(), actor=actor, record=deal, data=data)
 
 
 @transaction.atomic
@@ -113,7 +113,7 @@ def deal_move_to_pipeline(
     if mapped and target is None:
         raise ValidationError({"stage_map": [_("Map to a stage of the target pipeline.")]})
     target = target or next((s for s in stages if s.name.lower() == deal.stage.name.lower()), stages[0])
-    return record_update(  # type: ignore[return-value]
+    return record_update(
         spec=_spec(),
         actor=actor,
         record=deal,

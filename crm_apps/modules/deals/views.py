@@ -27,11 +27,14 @@ CARDS_PER_STAGE = 50
 @login_required
 def board(request: HttpRequest) -> HttpResponse:
     """One column per stage with count, sum and weighted sum of the visible deals; cards can be dragged."""
+    return _board(request, chosen=request.GET.get("pipeline", ""), partial=request.headers.get("HX-Request") == "true")
+
+
+def _board(request: HttpRequest, *, chosen: str, partial: bool) -> HttpResponse:
     member = request_member(request)
     pipelines = list(Pipeline.objects.filter(archived=False).order_by("position", "id"))
     if not pipelines:
         raise Http404
-    chosen = request.GET.get("pipeline", "")
     pipeline = next((p for p in pipelines if str(p.pk) == chosen), None) or next(
         (p for p in pipelines if p.is_default), pipelines[0]
     )
@@ -54,7 +57,7 @@ def board(request: HttpRequest) -> HttpResponse:
             }
         )
     context = {"spec": SPEC, "pipeline": pipeline, "pipelines": pipelines, "columns": columns, "stages": stages}
-    template = "deals/_board_columns.html" if request.headers.get("HX-Request") == "true" else "deals/board.html"
+    template = "deals/_board_columns.html" if partial else "deals/board.html"
     return render(request, template, context)
 
 
@@ -83,15 +86,8 @@ def stage(request: HttpRequest, record_id: uuid.UUID) -> HttpResponse:
         for message in exc.messages:
             messages.error(request, message)
     if request.headers.get("HX-Request") == "true":
-        return board(_as_get(request, pipeline=str(deal.pipeline_id)))
+        return _board(request, chosen=str(deal.pipeline_id), partial=True)
     return redirect(request.POST.get("next") or record_url(SPEC, deal))
-
-
-def _as_get(request: HttpRequest, **params: str) -> HttpRequest:
-    request.method = "GET"
-    request.GET = request.GET.copy()
-    request.GET.update(params)
-    return request
 
 
 @require_POST
