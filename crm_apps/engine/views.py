@@ -123,8 +123,21 @@ def record_list(request: HttpRequest, module: str) -> HttpResponse:
         | SavedView.objects.filter(module=spec.key, shared=True),
         "query": urlencode(keep),
         "owners": services_owner_choices(),
+        "mass_fields": _mass_fields(spec),
     }
     return render(request, "engine/list.html", context)
+
+
+def _mass_fields(spec: ModuleSpec) -> list[tuple[str, str]]:
+    """Plain fields that can be set on many records at once (references and required fields excluded)."""
+    from django.db import models
+
+    out = []
+    for name in spec.form_fields:
+        field: Any = spec.model._meta.get_field(name)
+        if not isinstance(field, models.ForeignKey):
+            out.append((name, str(field.verbose_name).capitalize()))
+    return out
 
 
 def services_owner_choices() -> list[tuple[str, str]]:

@@ -206,3 +206,65 @@ def test_token_api_counts_failures_per_email(client_for, tenant_a, member):
 
     assert response.status_code == 429
     assert response["Retry-After"] == "900"
+
+
+def test_openapi_schema_includes_the_tenants_own_custom_fields(client_for, tenant_a, tenant_b, admin_of):
+    from django_tenants.utils import tenant_context
+
+    from crm_apps.engine import registry
+    from crm_apps.engine.services import custom_field_create
+
+    with tenant_context(tenant_a):
+        custom_field_create(
+            actor=admin_of(tenant_a), spec=registry.get("contacts"), key="shoe_size", label="Shoe size", type="integer"
+        )
+
+    schema_a = client_for(tenant_a, admin_of(tenant_a)).get("/api/v1/schema/", HTTP_ACCEPT="application/json").json()
+    schema_b = client_for(tenant_b, admin_of(tenant_b)).get("/api/v1/schema/", HTTP_ACCEPT="application/json").json()
+
+    assert "shoe_size" in schema_a["components"]["schemas"]["ContactCustom"]["properties"]
+    assert "shoe_size" not in schema_b["components"]["schemas"].get("ContactCustom", {}).get("properties", {})
+    assert {"/api/v1/contacts/", "/api/v1/leads/{record_id}/", "/api/v1/deals/merge"} <= set(schema_a["paths"])
+
+
+def test_meta_modules_describe_fields_picklists_and_custom_fields(client_for, tenant_a, admin_of):
+    api = client_for(tenant_a, admin_of(tenant_a))
+
+    created = api.post(
+        "/api/v1/meta/modules/leads/fields",
+        {"key": "budget", "label": "Budget", "type": "currency"},
+        content_type="application/json",
+    )
+    meta = api.get("/api/v1/meta/modules/leads").json()
+    bad = api.post(
+        "/api/v1/meta/modules/leads/fields",
+        {"key": "Bad Key", "label": "", "type": "x"},
+        content_type="application/json",
+    )
+    archived = api.delete("/api/v1/meta/modules/leads/fields/budget")
+
+    assert created.status_code == 201
+    status = next(f for f in meta["fields"] if f["name"] == "status")
+    assert {"value": "Hot", "label": "Hot", "retired": False} in status["picklist"]
+    assert [f["key"] for f in meta["custom_fields"]] == ["budget"]
+    assert bad.status_code == 400 and set(bad.json()) == {"key", "label", "type"}
+    assert archived.status_code == 204
+    assert api.get("/api/v1/meta/modules/leads").json()["custom_fields"] == []
+
+
+def test_api_requests_are_limited_per_token(client_for, tenant_a, admin_of, settings):
+    from crm_apps.engine.api.views import TokenRateThrottle
+
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api": "3/min"}}
+    TokenRateThrottle.THROTTLE_RATES = {"api": "3/min"}
+    try:
+        api = client_for(tenant_a, admin_of(tenant_a))
+        statuses = [api.get("/api/v1/leads/").status_code for _ in range(4)]
+        last = api.get("/api/v1/leads/")
+    finally:
+        from rest_framework.settings import api_settings
+
+        TokenRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+
+    assert statuses == [200, 200, 200, 429]
+    assert int(last["Retry-After"]) > 0

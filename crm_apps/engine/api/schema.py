@@ -61,6 +61,7 @@ def record_serializer(spec: ModuleSpec) -> type[serializers.Serializer[Any]]:
             "version",
             "tags",
             *model_fields,
+            "custom",
         ]
         read_only_fields = ["id", "number", "created_at", "updated_at", "version", *spec.readonly_fields]
 
@@ -72,3 +73,29 @@ def record_serializer(spec: ModuleSpec) -> type[serializers.Serializer[Any]]:
         if isinstance(spec.model._meta.get_field(name), models.ForeignKey):
             attrs[name] = serializers.CharField(required=False, allow_null=True, help_text="id")
     return type(f"{spec.model.__name__}Record", (serializers.ModelSerializer,), attrs)
+
+
+def expand_module_paths(endpoints: list[tuple[str, str, str, Any]], **kwargs: Any) -> list[tuple[str, str, str, Any]]:
+    """drf-spectacular preprocessing hook: `/api/v1/{module}/...` becomes one path per registered module,
+    each documented with that module's (and this tenant's custom) fields."""
+    from crm_apps.engine import registry
+
+    expanded = []
+    for path, path_regex, method, callback in endpoints:
+        if "{module}" not in path:
+            expanded.append((path, path_regex, method, callback))
+            continue
+        for spec in registry.all_specs():
+            view_class = type(
+                f"{spec.model.__name__}{callback.cls.__name__}", (callback.cls,), {"module_key": spec.key}
+            )
+            view = view_class.as_view(**(getattr(callback, "initkwargs", None) or {}))
+            expanded.append(
+                (
+                    path.replace("{module}", spec.key),
+                    path_regex.replace("(?P<module>[-a-zA-Z0-9_]+)", spec.key),
+                    method,
+                    view,
+                )
+            )
+    return expanded

@@ -41,9 +41,11 @@ class TokenRateThrottle(SimpleRateThrottle):
 class ModuleAPIView(APIView):
     throttle_classes = [TokenRateThrottle]
 
+    module_key: str | None = None  # set on the per-module classes the OpenAPI schema documents
+
     def spec(self) -> ModuleSpec:
         try:
-            return registry.get(self.kwargs["module"])
+            return registry.get(self.kwargs.get("module") or self.module_key or "")
         except registry.UnknownModule as exc:
             raise NotFound(_("Unknown module.")) from exc
 

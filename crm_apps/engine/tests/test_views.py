@@ -274,3 +274,29 @@ def test_markup_is_shown_escaped(web, tenant_a, admin_of):
 
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_mass_set_a_field_is_all_or_nothing(web, tenant_a, admin_of):
+    actor = admin_of(tenant_a)
+    a = make(tenant_a, actor, "leads", email="a@example.com")
+    b = make(tenant_a, actor, "leads", email="b@example.com")
+
+    web.post("/m/leads/mass/", {"ids": [a.pk, b.pk], "action": "edit", "field": "status", "value": "Warm"})
+    bad = web.post(
+        "/m/leads/mass/", {"ids": [a.pk, b.pk], "action": "edit", "field": "email", "value": "nope"}, follow=True
+    )
+
+    with tenant_context(tenant_a):
+        leads = registry.get("leads").model.objects.order_by("email")
+        assert [(lead.status, lead.email) for lead in leads] == [("Warm", "a@example.com"), ("Warm", "b@example.com")]
+    assert "Enter a valid email address." in bad.content.decode()
+
+
+def test_a_new_contact_shows_on_its_organisations_timeline(web, tenant_a, admin_of):
+    actor = admin_of(tenant_a)
+    org = make(tenant_a, actor, "organizations")
+    contact = make(tenant_a, actor, "contacts", organization=str(org.pk))
+
+    page = web.get(f"/m/organizations/{org.pk}/").content.decode()
+
+    assert f"{contact.number} · {contact}" in page
