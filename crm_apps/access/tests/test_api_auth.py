@@ -264,7 +264,7 @@ def test_api_requests_are_limited_per_token(client_for, tenant_a, admin_of, sett
     finally:
         from rest_framework.settings import api_settings
 
-        TokenRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+        TokenRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES  # type: ignore[assignment]
 
     assert statuses == [200, 200, 200, 429]
     assert int(last["Retry-After"]) > 0

@@ -86,7 +86,7 @@ def expand_module_paths(endpoints: list[tuple[str, str, str, Any]], **kwargs: An
             expanded.append((path, path_regex, method, callback))
             continue
         for spec in registry.all_specs():
-            view_class = type(
+            view_class: Any = type(
                 f"{spec.model.__name__}{callback.cls.__name__}", (callback.cls,), {"module_key": spec.key}
             )
             view = view_class.as_view(**(getattr(callback, "initkwargs", None) or {}))
