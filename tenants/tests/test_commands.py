@@ -81,5 +81,9 @@ def test_seed_demo_is_idempotent(capsys):
 
     from crm_apps.access.models import Member
 
+    from crm_apps.engine import registry
+
     with schema_context("demo"):
         assert Member.objects.count() == 5
+        counts = {s.key: s.model.objects.count() for s in registry.all_specs()}
+    assert counts == {"organizations": 16, "contacts": 20, "leads": 12, "deals": 16, "campaigns": 3, "vendors": 3}

@@ -7,6 +7,7 @@ from django_tenants.utils import schema_context
 
 from crm_apps.access.models import Invitation, Member
 from crm_apps.access.services import invitation_create, member_create
+from crm_apps.engine.sample_data import sample_data_create
 from tenants.models import Tenant, User
 from tenants.services import tenant_signup, tenant_url, workspace_create
 
@@ -57,3 +58,5 @@ class Command(BaseCommand):
                 member.save(update_fields=["timezone"])
             if not Invitation.objects.exists():
                 invitation_create(actor=admin, email="new.hire@example.com")
+            colleagues = list(Member.objects.exclude(pk=admin.pk))
+            sample_data_create(admin=admin, members=colleagues)
