@@ -22,16 +22,18 @@ class ReferenceWidget(forms.TextInput):
 
     template_name = "engine/widgets/reference.html"
 
-    def __init__(self, module: str, attrs: dict[str, Any] | None = None) -> None:
+    def __init__(self, module: str, actor: Member, attrs: dict[str, Any] | None = None) -> None:
         super().__init__(attrs)
         self.module = module
+        self.actor = actor
 
     def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
         context = super().get_context(name, value, attrs)
         label = ""
         if value:
-            spec = registry.get(self.module)
-            record = spec.model.objects.filter(pk=value).first() if _is_uuid(value) else None
+            from crm_apps.engine.selectors import access_record
+
+            record = access_record(spec=registry.get(self.module), actor=self.actor, record_id=value)
             label = str(record) if record else ""
         context["widget"].update({"module": self.module, "label": label})
         return context
@@ -63,7 +65,7 @@ def _picklist_choices(name: str, current: Any) -> list[tuple[str, str]]:
     return choices
 
 
-def _standard_field(spec: ModuleSpec, name: str, current: Any) -> forms.Field:
+def _standard_field(spec: ModuleSpec, name: str, current: Any, actor: Member) -> forms.Field:
     field: Any = spec.model._meta.get_field(name)
     label = str(field.verbose_name).capitalize()
     required = not field.blank
@@ -80,7 +82,7 @@ def _standard_field(spec: ModuleSpec, name: str, current: Any) -> forms.Field:
         except registry.UnknownModule:
             qs = target.objects.all()
             return forms.ModelChoiceField(queryset=qs, label=label, required=required)
-        return forms.CharField(label=label, required=required, widget=ReferenceWidget(target_spec.key))
+        return forms.CharField(label=label, required=required, widget=ReferenceWidget(target_spec.key, actor))
     made = field.formfield()
     made.label = label
     made.required = required
@@ -89,7 +91,7 @@ def _standard_field(spec: ModuleSpec, name: str, current: Any) -> forms.Field:
     return made
 
 
-def _custom_field(cf: CustomField, current: Any) -> forms.Field:
+def _custom_field(cf: CustomField, current: Any, actor: Member) -> forms.Field:
     common: dict[str, Any] = {"label": cf.label, "required": cf.required, "help_text": cf.help_text}
     kind = cf.type
     if kind == FieldType.TEXTAREA:
@@ -119,11 +121,11 @@ def _custom_field(cf: CustomField, current: Any) -> forms.Field:
         ]
         return forms.ChoiceField(choices=members, **common)
     if kind == FieldType.RECORD:
-        return forms.CharField(widget=ReferenceWidget(cf.options.get("target", "")), **common)
+        return forms.CharField(widget=ReferenceWidget(cf.options.get("target", ""), actor), **common)
     return forms.CharField(**common)
 
 
-def record_form(spec: ModuleSpec, *, record: CrmRecord | None, data: Any = None) -> forms.Form:
+def record_form(spec: ModuleSpec, *, actor: Member, record: CrmRecord | None, data: Any = None) -> forms.Form:
     """The create/edit form of a module in the tenant's layout (hidden optional fields left out)."""
     blocks, hidden = metadata.layout_blocks(spec)
     form = forms.Form(data=data)
@@ -136,7 +138,7 @@ def record_form(spec: ModuleSpec, *, record: CrmRecord | None, data: Any = None)
             if record is not None:
                 model_field: Any = spec.model._meta.get_field(name)
                 current = getattr(record, model_field.attname if isinstance(model_field, models.ForeignKey) else name)
-            form.fields[name] = _standard_field(spec, name, current)
+            form.fields[name] = _standard_field(spec, name, current, actor)
             if isinstance(spec.model._meta.get_field(name), models.ForeignKey) and name in ("owner",):
                 current = f"m:{current}" if current else ""
             initial[name] = current if current is not None else ""
@@ -151,7 +153,7 @@ def record_form(spec: ModuleSpec, *, record: CrmRecord | None, data: Any = None)
     initial["tags"] = ", ".join(record.tags) if record is not None else ""
     for cf in metadata.custom_fields(spec.key):
         current = (record.custom_data or {}).get(cf.key) if record is not None else cf.default
-        form.fields[CUSTOM_PREFIX + cf.key] = _custom_field(cf, current)
+        form.fields[CUSTOM_PREFIX + cf.key] = _custom_field(cf, current, actor)
         initial[CUSTOM_PREFIX + cf.key] = current
     form.initial = initial
     form.block_layout = [(b, [n for n in b.fields if n in form.fields]) for b in blocks]  # type: ignore[attr-defined]

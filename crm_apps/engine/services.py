@@ -281,6 +281,7 @@ def _allowed_values(field: CustomField) -> set[str] | None:
 
 def custom_data_clean(
     *,
+    actor: Member | None = None,
     spec: ModuleSpec,
     incoming: dict[str, Any] | None,
     existing: dict[str, Any],
@@ -316,7 +317,10 @@ def custom_data_clean(
                 continue
             if field.type == FieldType.RECORD and value is not None:
                 target = registry.get(field.options["target"])
-                if not target.model.objects.filter(pk=value, deleted_at__isnull=True).exists():
+                candidates = target.model.objects.filter(pk=value, deleted_at__isnull=True)
+                if actor is not None:
+                    candidates = visibility.visible_records(actor=actor, spec=target, queryset=candidates)
+                if not candidates.exists():
                     errors[f"custom.{key}"] = [_("Choose a record.")]
                     continue
             result[key] = value
@@ -528,7 +532,9 @@ def record_create(
     except ValidationError as exc:
         errors.update(exc.message_dict)
     try:
-        record.custom_data = custom_data_clean(spec=spec, incoming=custom, existing={}, record_id=None, creating=True)
+        record.custom_data = custom_data_clean(
+            spec=spec, actor=actor, incoming=custom, existing={}, record_id=None, creating=True
+        )
     except ValidationError as exc:
         errors.update(exc.message_dict)
     if record.owner_id is None and record.owner_group_id is None:
@@ -608,6 +614,7 @@ def record_update(
         try:
             record.custom_data = custom_data_clean(
                 spec=spec,
+                actor=actor,
                 incoming=custom,
                 existing=record.custom_data or {},
                 record_id=record.pk,

@@ -270,7 +270,7 @@ def _module_extras(spec: ModuleSpec, record: Any, member: Any) -> dict[str, Any]
 
 def _save(request: HttpRequest, spec: ModuleSpec, record: Any) -> HttpResponse:
     member = request_member(request)
-    form = record_form(spec, record=record, data=request.POST or None)
+    form = record_form(spec, actor=member, record=record, data=request.POST or None)
     duplicates: list[Any] = []
     if request.method == "POST":
         data, custom = form_to_service(spec, form)

@@ -252,19 +252,14 @@ def test_meta_modules_describe_fields_picklists_and_custom_fields(client_for, te
     assert api.get("/api/v1/meta/modules/leads").json()["custom_fields"] == []
 
 
-def test_api_requests_are_limited_per_token(client_for, tenant_a, admin_of, settings):
+def test_api_requests_are_limited_per_token(client_for, tenant_a, admin_of, monkeypatch):
     from crm_apps.engine.api.views import TokenRateThrottle
 
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api": "3/min"}}
-    TokenRateThrottle.THROTTLE_RATES = {"api": "3/min"}
-    try:
-        api = client_for(tenant_a, admin_of(tenant_a))
-        statuses = [api.get("/api/v1/leads/").status_code for _ in range(4)]
-        last = api.get("/api/v1/leads/")
-    finally:
-        from rest_framework.settings import api_settings
+    monkeypatch.setattr(TokenRateThrottle, "THROTTLE_RATES", {"api": "3/min"})
+    api = client_for(tenant_a, admin_of(tenant_a))
 
-        TokenRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES  # type: ignore[assignment]
+    statuses = [api.get("/api/v1/leads/").status_code for _ in range(4)]
+    last = api.get("/api/v1/leads/")
 
     assert statuses == [200, 200, 200, 429]
     assert int(last["Retry-After"]) > 0
