@@ -80,7 +80,6 @@ def test_seed_demo_is_idempotent(capsys):
     from django_tenants.utils import schema_context
 
     from crm_apps.access.models import Member
-
     from crm_apps.engine import registry
 
     with schema_context("demo"):
