@@ -230,3 +230,22 @@ def test_list_and_detail_query_counts_are_pinned(api, tenant_a, admin_of, module
     # the same 8 statements whatever the number of rows.
     assert len(listing.captured_queries) == 8, [q["sql"][:120] for q in listing.captured_queries]
     assert len(detail.captured_queries) == 8, [q["sql"][:120] for q in detail.captured_queries]
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_csv_export_of_the_current_view(client_for, tenant_a, tenant_b, admin_of, module):
+    import csv
+    import io
+
+    spec = registry.get(module)
+    web = client_for(tenant_a, admin_of(tenant_a))
+    mine = create(client_for(tenant_a, admin_of(tenant_a)), module)
+    other = create(client_for(tenant_b, admin_of(tenant_b)), module)
+
+    response = web.get(f"/m/{module}/export.csv?q={mine['number']}")
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+
+    assert response["Content-Disposition"] == f'attachment; filename="{module}.csv"'
+    assert [row[0] for row in rows[1:]] == [mine["number"]]
+    assert other["number"] not in {row[0] for row in rows[1:]} or other["number"] == mine["number"]
+    assert len(rows[0]) >= len(spec.list_columns)

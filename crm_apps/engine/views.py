@@ -124,6 +124,7 @@ def record_list(request: HttpRequest, module: str) -> HttpResponse:
         "query": urlencode(keep),
         "owners": services_owner_choices(),
         "mass_fields": _mass_fields(spec),
+        "all_custom_fields": metadata.custom_fields(spec.key),
     }
     return render(request, "engine/list.html", context)
 
@@ -494,9 +495,10 @@ def saved_view_create(request: HttpRequest, module: str) -> HttpResponse:
         messages.error(request, _("Give the view a name of 1-100 characters."))
         return redirect("engine:list", module=spec.key)
     params: dict[str, str] = {k: str(v) for k, v in request.POST.items()}
-    filters = {
-        k: v for k, v in params.items() if k not in LIST_PARAMS | {"name", "shared", "csrfmiddlewaretoken"} and v
-    }
+    not_filters = LIST_PARAMS | {"name", "shared", "csrfmiddlewaretoken", "columns"}
+    filters = {k: v for k, v in params.items() if k not in not_filters and v}
+    known = {f.key for f in metadata.custom_fields(spec.key)}
+    columns = [c for c in request.POST.getlist("columns") if c in known]
     try:
         selectors.apply_filters(spec, spec.model.objects.none(), filters)
         selectors.ordering_for(spec, params.get("ordering") or None)
@@ -512,6 +514,7 @@ def saved_view_create(request: HttpRequest, module: str) -> HttpResponse:
         filters=filters,
         search=params.get("q", "")[:200],
         ordering=params.get("ordering", "")[:60],
+        columns=columns,
     )
     messages.success(request, _("View saved."))
     return redirect(f"{reverse('engine:list', args=[spec.key])}?saved={view.pk}")

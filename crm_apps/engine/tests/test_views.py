@@ -300,3 +300,20 @@ def test_a_new_contact_shows_on_its_organisations_timeline(web, tenant_a, admin_
     page = web.get(f"/m/organizations/{org.pk}/").content.decode()
 
     assert f"{contact.number} · {contact}" in page
+
+
+def test_saved_view_keeps_filters_and_custom_columns(web, tenant_a, admin_of, member, client_for):
+    actor = admin_of(tenant_a)
+    spec = registry.get("leads")
+    with tenant_context(tenant_a):
+        custom_field_create(actor=actor, spec=spec, key="budget", label="Budget", type="currency")
+    make(tenant_a, actor, "leads", status="Hot")
+    make(tenant_a, actor, "leads", status="Cold", email="c@example.com")
+
+    saved = web.post("/m/leads/views/", {"name": "Hot ones", "status": "Hot", "columns": ["budget", "bogus"]})
+    page = web.get(saved["Location"])
+    private = client_for(tenant_a, member(tenant_a)).get(saved["Location"])
+
+    assert [r["record"].status for r in page.context["rows"]] == ["Hot"]
+    assert [f.key for f in page.context["custom_columns"]] == ["budget"]
+    assert private.context["saved"] is None  # another member does not see a private view
