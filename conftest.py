@@ -38,6 +38,12 @@ def make_user(email: str | None = None, name: str = "Test Person") -> User:
     return User.objects.create_user(email, TEST_PASSWORD, name=name)
 
 
+def statements(captured: Any) -> list[str]:
+    """The SQL of a CaptureQueriesContext without `SET search_path`, whose presence depends only on what
+    the connection served before (it is issued when the schema changes)."""
+    return [q["sql"] for q in captured.captured_queries if not q["sql"].startswith("SET search_path")]
+
+
 def sign_in(client: Client, member: Member) -> None:
     """What member_login does, for a test client (call inside the member's schema)."""
     from crm_apps.access.middleware import SESSION_EPOCH_KEY

@@ -24,7 +24,8 @@ READ_ONLY_EXEMPT_PREFIXES = ("/auth/handover/",)
 
 
 def public_page(request: HttpRequest, template: str, status: int, context: dict[str, object]) -> HttpResponse:
-    """Render a page of the public site (used for unknown and suspended workspaces)."""
+    """Render a page of the public site (used for unknown and suspended workspaces), in `public`."""
+    use_public_schema()
     request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
     set_urlconf(settings.PUBLIC_SCHEMA_URLCONF)
     response = TemplateResponse(request, template, context, status=status)
@@ -50,13 +51,14 @@ class TenantRoutingMiddleware(TenantMainMiddleware):
     """
 
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
-        use_public_schema()
+        # The domain table is in `public`, which is on every search_path: no switch needed to read it.
         try:
             hostname = remove_www(request.get_host().split(":")[0]).lower().rstrip(".")
         except DisallowedHost:
             return public_page(request, "public/unknown_workspace.html", 404, {"hostname": ""})
 
         if hostname == settings.BASE_DOMAIN:
+            use_public_schema()
             request.tenant = current_tenant()  # type: ignore[attr-defined]
             request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
             set_urlconf(request.urlconf)

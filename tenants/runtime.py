@@ -31,4 +31,10 @@ def use_public_schema() -> None:
 
 
 def use_tenant(tenant: Any) -> None:
-    _conn().set_tenant(tenant)
+    """Point the connection at `tenant`; when it already is (same schema, path set), keep the path
+    instead of issuing another SET search_path."""
+    conn = _conn()
+    if conn.schema_name == tenant.schema_name and conn.search_path_set_schemas and conn.include_public_schema:
+        conn.tenant = tenant
+        return
+    conn.set_tenant(tenant)

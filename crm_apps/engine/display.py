@@ -34,10 +34,9 @@ class Displayer:
 
     def __init__(self, spec: ModuleSpec) -> None:
         self.spec = spec
-        self.labels = {
-            field: {v.value: v.label for v in values}
-            for field, values in ((f, metadata.picklist_map([n]).get(n, [])) for f, n in spec.picklists.items())
-        }
+        by_name = metadata.picklist_map(list(spec.picklists.values()))  # every picklist in one round trip
+        self.values = {field: by_name.get(name, []) for field, name in spec.picklists.items()}
+        self.labels = {field: {v.value: v.label for v in values} for field, values in self.values.items()}
 
     def value(self, record: CrmRecord, name: str) -> Shown:
         field: Any = self.spec.model._meta.get_field(name)

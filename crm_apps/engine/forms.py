@@ -49,10 +49,11 @@ def _is_uuid(value: Any) -> bool:
     return True
 
 
-def owner_choices() -> list[tuple[str, str]]:
+def owner_choices(*, groups: bool = True) -> list[tuple[str, str]]:
     members = Member.objects.filter(active=True).select_related("user").order_by("user__name")
     choices = [(f"m:{m.pk}", m.user.name) for m in members]
-    choices += [(f"g:{g.pk}", _("Group: %(name)s") % {"name": g.name}) for g in Group.objects.order_by("name")]
+    if groups:
+        choices += [(f"g:{g.pk}", _("Group: %(name)s") % {"name": g.name}) for g in Group.objects.order_by("name")]
     return choices
 
 

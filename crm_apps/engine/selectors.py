@@ -267,18 +267,22 @@ def record_count(
     search: str = "",
     default_view: bool = True,
 ) -> tuple[int, bool]:
-    """(count, exact). Exact up to 10,000; above that the planner's estimate for the filtered query."""
+    """(count, exact). The planner's estimate first; an exact count (capped at 10,000) only when the
+    estimate says the result is small, so big tables never pay for counting."""
     qs = list_queryset(spec=spec, actor=actor, filters=filters, search=search, default_view=default_view)
-    capped = qs.order_by().values("pk")[: EXACT_COUNT_LIMIT + 1].count()
-    if capped <= EXACT_COUNT_LIMIT:
-        return capped, True
     sql, params = qs.order_by().values("pk").query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
         plan = cursor.fetchone()[0]
     if isinstance(plan, str):
         plan = json.loads(plan)
-    return max(int(plan[0]["Plan"]["Plan Rows"]), EXACT_COUNT_LIMIT + 1), False
+    estimate = int(plan[0]["Plan"]["Plan Rows"])
+    if estimate > 5 * EXACT_COUNT_LIMIT:
+        return estimate, False
+    capped = qs.order_by().values("pk")[: EXACT_COUNT_LIMIT + 1].count()
+    if capped <= EXACT_COUNT_LIMIT:
+        return capped, True
+    return max(estimate, EXACT_COUNT_LIMIT + 1), False
 
 
 def recycle_bin(*, spec: ModuleSpec, actor: Member, limit: int = 100) -> list[CrmRecord]:
@@ -382,24 +386,40 @@ def global_search(*, actor: Member, text: str, per_module: int = 5) -> list[Sear
         qs = _base(spec, actor)
         found: list[CrmRecord] = []
         if query is not None:
-            found = list(
-                qs.filter(Q(search_vector=query) | Q(number__iexact=text)).order_by("-updated_at")[:per_module]
+            # Numbers are stored upper-case: an exact match uses the unique index (no UPPER() scan).
+            matches = qs.filter(Q(search_vector=query) | Q(number=text.upper()))
+            found = list(matches.order_by("-updated_at")[:per_module])
+        similar_fields = trigram_fields(spec)
+        if len(found) < per_module and len(text) >= 3 and similar_fields:
+            # `%` (trigram_similar) can use the gin_trgm_ops indexes; scoring only orders the few matches.
+            condition = Q()
+            for name in similar_fields:
+                condition |= Q(**{f"{name}__trigram_similar": text})
+            scores = [TrigramSimilarity(name, text) for name in similar_fields]
+            score = Greatest(*scores) if len(scores) > 1 else scores[0]
+            fuzzy = (
+                qs.filter(condition)
+                .exclude(pk__in=[r.pk for r in found])
+                .annotate(_score=score)
+                .order_by("-_score")[: per_module - len(found)]
             )
-        if len(found) < per_module and len(text) >= 3:
-            similar_fields = [f for f in spec.title_fields if f in spec.search_fields][:2]
-            if similar_fields:
-                scores = [TrigramSimilarity(f, text) for f in similar_fields]
-                score = Greatest(*scores) if len(scores) > 1 else scores[0]
-                fuzzy = (
-                    qs.annotate(_score=score)
-                    .filter(_score__gt=0.3)
-                    .exclude(pk__in=[r.pk for r in found])
-                    .order_by("-_score")[: per_module - len(found)]
-                )
-                found += list(fuzzy)
+            found += list(fuzzy)
         if found:
             groups.append(SearchGroup(spec=spec, records=found))
     return groups
+
+
+def trigram_fields(spec: ModuleSpec) -> list[str]:
+    """Title fields of the module that carry a gin_trgm_ops index (typo-tolerant search on them is cheap)."""
+    from django.contrib.postgres.indexes import GinIndex
+
+    indexed = {
+        name
+        for index in spec.model._meta.indexes
+        if isinstance(index, GinIndex) and "gin_trgm_ops" in (index.opclasses or ())
+        for name in index.fields
+    }
+    return [name for name in spec.title_fields if name in indexed]
 
 
 def _digits(value: str) -> str:

@@ -89,7 +89,8 @@ def record_list(request: HttpRequest, module: str) -> HttpResponse:
         error = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
         page, count, exact = selectors.Page([], None, None), 0, True
     displayer = Displayer(spec)
-    custom_columns = [f for f in metadata.custom_fields(spec.key) if saved and f.key in (saved.columns or [])]
+    all_custom = metadata.custom_fields(spec.key)
+    custom_columns = [f for f in all_custom if saved and f.key in (saved.columns or [])]
     columns = [
         (name, displayer.value(spec.model(), name).label if name != "owner" else _("Owner"))
         for name in spec.list_columns
@@ -116,7 +117,7 @@ def record_list(request: HttpRequest, module: str) -> HttpResponse:
         "search": search,
         "ordering": ordering or "",
         "filters": filters,
-        "filter_form": _filter_fields(spec, filters),
+        "filter_form": _filter_fields(spec, filters, displayer),
         "error": error,
         "saved": saved,
         "saved_views": SavedView.objects.filter(module=spec.key).filter(owner=member)
@@ -124,7 +125,7 @@ def record_list(request: HttpRequest, module: str) -> HttpResponse:
         "query": urlencode(keep),
         "owners": services_owner_choices(),
         "mass_fields": _mass_fields(spec),
-        "all_custom_fields": metadata.custom_fields(spec.key),
+        "all_custom_fields": all_custom,
     }
     return render(request, "engine/list.html", context)
 
@@ -144,10 +145,10 @@ def _mass_fields(spec: ModuleSpec) -> list[tuple[str, str]]:
 def services_owner_choices() -> list[tuple[str, str]]:
     from crm_apps.engine.forms import owner_choices
 
-    return [c for c in owner_choices() if c[0].startswith("m:")]
+    return owner_choices(groups=False)
 
 
-def _filter_fields(spec: ModuleSpec, current: dict[str, str]) -> list[dict[str, Any]]:
+def _filter_fields(spec: ModuleSpec, current: dict[str, str], displayer: Displayer) -> list[dict[str, Any]]:
     """Inputs for the filter bar: picklists as selects, the rest as text."""
     from django.db import models
 
@@ -160,7 +161,7 @@ def _filter_fields(spec: ModuleSpec, current: dict[str, str]) -> list[dict[str, 
             "value": current.get(name, ""),
         }
         if name in spec.picklists:
-            item["choices"] = [(v.value, v.label) for v in metadata.picklist_values(spec.picklists[name])]
+            item["choices"] = [(v.value, v.label) for v in displayer.values[name] if not v.retired]
         elif isinstance(field, models.BooleanField):
             item["choices"] = [("true", _("Yes")), ("false", _("No"))]
         elif isinstance(field, models.ForeignKey):
