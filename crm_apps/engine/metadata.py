@@ -2,24 +2,61 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.core.signals import request_finished, request_started
 from django.db.models import Prefetch
 
 from crm_apps.engine.models import CustomField, LayoutOverride, Picklist, PicklistValue
 from crm_apps.engine.spec import Block, ModuleSpec
 
+T = TypeVar("T")
+_local = threading.local()
+
+
+def metadata_cache_clear(**_kwargs: Any) -> None:
+    """Forget memoised metadata: at the start and end of every request and task, and after any write."""
+    _local.store = None
+
+
+request_started.connect(metadata_cache_clear, dispatch_uid="engine-metadata-cache-start")
+request_finished.connect(metadata_cache_clear, dispatch_uid="engine-metadata-cache-end")
+
+
+def _memo(key: tuple[Any, ...], loader: Callable[[], T]) -> T:
+    """Memoise within one request (per schema), so one page or API call reads each definition once."""
+    from tenants.runtime import current_schema
+
+    schema = current_schema()
+    store = getattr(_local, "store", None)
+    if store is None or store[0] != schema:
+        store = (schema, {})
+        _local.store = store
+    if key not in store[1]:
+        store[1][key] = loader()
+    return store[1][key]  # type: ignore[no-any-return]
+
 
 def custom_fields(module: str, *, include_archived: bool = False) -> list[CustomField]:
-    qs = CustomField.objects.filter(module=module)
-    if not include_archived:
-        qs = qs.filter(archived_at__isnull=True)
-    return list(qs.order_by("position", "id"))
+    def load() -> list[CustomField]:
+        qs = CustomField.objects.filter(module=module)
+        if not include_archived:
+            qs = qs.filter(archived_at__isnull=True)
+        return list(qs.order_by("position", "id"))
+
+    return list(_memo(("custom_fields", module, include_archived), load))
 
 
 def picklist_values(name: str, *, include_retired: bool = False) -> list[PicklistValue]:
-    qs = PicklistValue.objects.filter(picklist__name=name)
-    if not include_retired:
-        qs = qs.filter(retired=False)
-    return list(qs.order_by("position", "id"))
+    def load() -> list[PicklistValue]:
+        qs = PicklistValue.objects.filter(picklist__name=name)
+        if not include_retired:
+            qs = qs.filter(retired=False)
+        return list(qs.order_by("position", "id"))
+
+    return list(_memo(("picklist_values", name, include_retired), load))
 
 
 def picklist_map(names: list[str]) -> dict[str, list[PicklistValue]]:

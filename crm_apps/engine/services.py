@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.postgres.search import SearchVector
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -40,6 +41,23 @@ TAG_RE = re.compile(r"^[\w .&+-]{1,50}$")
 MENTION_RE = re.compile(r"@([\w.+-]+@[\w-]+(?:\.[\w-]+)+)")
 # Fields every module accepts besides its form fields.
 COMMON_FIELDS = ("owner", "owner_group", "tags")
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _clears_metadata(fn: F) -> F:
+    """Writes of definitions (fields, picklists, layouts) drop the per-request metadata memo."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        metadata.metadata_cache_clear()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            metadata.metadata_cache_clear()
+
+    return wrapper  # type: ignore[return-value]
 
 
 class ConflictError(Exception):
@@ -107,6 +125,7 @@ def numbering_update(*, actor: Member, spec: ModuleSpec, prefix: str, next_numbe
 # Picklists
 
 
+@_clears_metadata
 def picklist_ensure(name: str, values: Iterable[str]) -> Picklist:
     """Create a picklist with default values if it does not exist yet (never touches an existing one)."""
     picklist, created = Picklist.objects.get_or_create(name=name)
@@ -117,6 +136,7 @@ def picklist_ensure(name: str, values: Iterable[str]) -> Picklist:
     return picklist
 
 
+@_clears_metadata
 def picklist_value_add(*, actor: Member, name: str, label: str) -> PicklistValue:
     """Admins add a value at the end of a picklist."""
     if not actor.is_admin:
@@ -131,6 +151,7 @@ def picklist_value_add(*, actor: Member, name: str, label: str) -> PicklistValue
     return PicklistValue.objects.create(picklist=picklist, value=label, label=label, position=position)
 
 
+@_clears_metadata
 def picklist_value_update(
     *,
     actor: Member,
@@ -171,6 +192,7 @@ def picklist_value_update(
 CUSTOM_KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
+@_clears_metadata
 def custom_field_create(
     *,
     actor: Member,
@@ -237,6 +259,7 @@ def custom_field_create(
     return field
 
 
+@_clears_metadata
 def custom_field_update(
     *,
     actor: Member,
@@ -497,9 +520,25 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[An
 def _full_clean(spec: ModuleSpec, record: CrmRecord) -> None:
     if spec.hooks.clean:
         spec.hooks.clean(record)
-    record.full_clean(exclude=["number", "custom_data", "search_vector", "version"], validate_unique=True)
+    # References were resolved (and checked for visibility) by _apply, the owner rule is checked below and
+    # `number` comes from the sequence: full_clean validates the plain values only.
+    references = [f.name for f in spec.model._meta.concrete_fields if isinstance(f, models.ForeignKey)]
+    record.full_clean(
+        exclude=["number", "custom_data", "search_vector", "version", *references],
+        validate_unique=False,
+        validate_constraints=False,
+    )
     if record.owner_id and record.owner_group_id:
         raise ValidationError({"owner": [_("A record has one owner: a member or a group.")]})
+
+
+def _search_vector(spec: ModuleSpec, record: CrmRecord) -> SearchVector:
+    """The full-text vector of a record, computed from its values so the INSERT/UPDATE writes it at once."""
+    text_types = {FieldType.TEXT, FieldType.EMAIL, FieldType.PHONE, FieldType.TEXTAREA}
+    parts = [str(getattr(record, name) or "") for name in (*spec.search_fields, "number")]
+    custom = record.custom_data or {}
+    parts += [str(custom.get(f.key) or "") for f in metadata.custom_fields(spec.key) if f.type in text_types]
+    return SearchVector(Value(" ".join(p for p in parts if p)), config="simple")
 
 
 def search_vector_refresh(spec: ModuleSpec, pks: Iterable[Any]) -> None:
@@ -550,10 +589,10 @@ def record_create(
     if spec.hooks.before_save:
         spec.hooks.before_save(record)
     record.number = number_allocate(spec)
+    record.search_vector = _search_vector(spec, record)
     record.save(force_insert=True)
     if spec.hooks.after_save:
         spec.hooks.after_save(record, actor)
-    search_vector_refresh(spec, [record.pk])
     _timeline(spec, record, TimelineEntry.Kind.CREATED, actor, {})
     _timeline_related(spec, record, actor)
     return record
@@ -637,10 +676,10 @@ def record_update(
     record.updated_by = actor
     record.updated_at = timezone.now()
     record.version += 1
+    record.search_vector = _search_vector(spec, record)
     record.save()
     if spec.hooks.after_save:
         spec.hooks.after_save(record, actor)
-    search_vector_refresh(spec, [record.pk])
     _timeline(spec, record, TimelineEntry.Kind.UPDATED, actor, {"changes": changes})
     return record
 
@@ -813,6 +852,7 @@ def follow_set(*, spec: ModuleSpec, actor: Member, record: CrmRecord, following:
     return following
 
 
+@_clears_metadata
 def layout_save(
     *, actor: Member, spec: ModuleSpec, blocks: list[str], fields: dict[str, list[str]], hidden: list[str]
 ) -> LayoutOverride:

@@ -124,7 +124,6 @@ class RecordListView(ModuleAPIView):
         spec = self.spec()
         data, custom, _version = self.split_payload(request.data)
         record = services.record_create(spec=spec, actor=request_member(request), data=data, custom=custom)
-        record = self.record_or_404(spec, record.pk)
         return Response(record_to_api(spec, record, metadata.custom_fields(spec.key)), status=status.HTTP_201_CREATED)
 
 
