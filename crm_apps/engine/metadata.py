@@ -40,13 +40,13 @@ def _memo(key: tuple[Any, ...], loader: Callable[[], T]) -> T:
 
 
 def custom_fields(module: str, *, include_archived: bool = False) -> list[CustomField]:
-    def load() -> list[CustomField]:
-        qs = CustomField.objects.filter(module=module)
-        if not include_archived:
-            qs = qs.filter(archived_at__isnull=True)
-        return list(qs.order_by("position", "id"))
+    """The module's custom fields in order (archived ones only when asked); one query per request."""
 
-    return list(_memo(("custom_fields", module, include_archived), load))
+    def load() -> list[CustomField]:
+        return list(CustomField.objects.filter(module=module).order_by("position", "id"))
+
+    fields = _memo(("custom_fields", module), load)
+    return list(fields) if include_archived else [f for f in fields if f.archived_at is None]
 
 
 def picklist_values(name: str, *, include_retired: bool = False) -> list[PicklistValue]:
