@@ -7,8 +7,8 @@ from tenants.services import EMAIL_MAX, NAME_MAX, ORGANIZATION_MAX, PASSWORD_MAX
 from tenants.validators import SUBDOMAIN_MAX
 
 
-class SignupForm(forms.Form):
-    """Labels and widgets only: every rule lives in tenants.services.signup_clean."""
+class WorkspaceForm(forms.Form):
+    """A new workspace's name and address. Labels and widgets only: the rules are in tenants.services."""
 
     organization = forms.CharField(
         label=_("Organisation name"),
@@ -20,14 +20,14 @@ class SignupForm(forms.Form):
         required=False,
         help_text=_("3-40 lowercase letters, digits or hyphens. Your workspace address."),
         widget=forms.TextInput(
-            attrs={
-                "maxlength": SUBDOMAIN_MAX,
-                "required": True,
-                "autocapitalize": "none",
-                "spellcheck": "false",
-            }
+            attrs={"maxlength": SUBDOMAIN_MAX, "required": True, "autocapitalize": "none", "spellcheck": "false"}
         ),
     )
+
+
+class SignupForm(WorkspaceForm):
+    """The workspace plus the person signing up; every rule lives in tenants.services.signup_clean."""
+
     name = forms.CharField(
         label=_("Your name"),
         required=False,
@@ -53,21 +53,3 @@ class FindWorkspacesForm(forms.Form):
 
 class WorkspaceLoginForm(forms.Form):
     subdomain = forms.CharField(label=_("Workspace subdomain"), max_length=63)
-
-
-class WorkspaceForm(forms.Form):
-    """A signed-in member's next workspace; rules in tenants.services.workspace_clean."""
-
-    organization = forms.CharField(
-        label=_("Organisation name"),
-        required=False,
-        widget=forms.TextInput(attrs={"maxlength": ORGANIZATION_MAX, "required": True}),
-    )
-    subdomain = forms.CharField(
-        label=_("Subdomain"),
-        required=False,
-        help_text=_("3-40 lowercase letters, digits or hyphens. Your workspace address."),
-        widget=forms.TextInput(
-            attrs={"maxlength": SUBDOMAIN_MAX, "required": True, "autocapitalize": "none", "spellcheck": "false"}
-        ),
-    )

@@ -30,13 +30,14 @@ def _memo(key: tuple[Any, ...], loader: Callable[[], T]) -> T:
     from tenants.runtime import current_schema
 
     schema = current_schema()
-    store = getattr(_local, "store", None)
+    store: tuple[str, dict[tuple[Any, ...], Any]] | None = getattr(_local, "store", None)
     if store is None or store[0] != schema:
         store = (schema, {})
         _local.store = store
-    if key not in store[1]:
-        store[1][key] = loader()
-    return store[1][key]  # type: ignore[no-any-return]
+    values = store[1]
+    if key not in values:
+        values[key] = loader()
+    return values[key]
 
 
 def custom_fields(module: str, *, include_archived: bool = False) -> list[CustomField]:

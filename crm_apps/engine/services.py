@@ -4,9 +4,9 @@ workflows, extensions) calls these, so one set of rules applies everywhere."""
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
-import functools
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -125,6 +125,14 @@ def numbering_update(*, actor: Member, spec: ModuleSpec, prefix: str, next_numbe
 # Picklists
 
 
+def _clean_label(label: str | None) -> str:
+    """A label of a picklist value or custom field: 1-100 characters, no NUL."""
+    label = (label or "").strip()
+    if not label or len(label) > 100 or "\x00" in label:
+        raise ValidationError({"label": [_("Enter a label of 1-100 characters.")]})
+    return label
+
+
 @_clears_metadata
 def picklist_ensure(name: str, values: Iterable[str]) -> Picklist:
     """Create a picklist with default values if it does not exist yet (never touches an existing one)."""
@@ -141,9 +149,7 @@ def picklist_value_add(*, actor: Member, name: str, label: str) -> PicklistValue
     """Admins add a value at the end of a picklist."""
     if not actor.is_admin:
         raise PermissionDenied
-    label = (label or "").strip()
-    if not label or len(label) > 100 or "\x00" in label:
-        raise ValidationError({"label": [_("Enter a label of 1-100 characters.")]})
+    label = _clean_label(label)
     picklist = Picklist.objects.get(name=name)
     if picklist.values.filter(value__iexact=label).exists():
         raise ValidationError({"label": [_("This value already exists.")]})
@@ -164,10 +170,7 @@ def picklist_value_update(
     if not actor.is_admin:
         raise PermissionDenied
     if label is not None:
-        label = label.strip()
-        if not label or len(label) > 100 or "\x00" in label:
-            raise ValidationError({"label": [_("Enter a label of 1-100 characters.")]})
-        value.label = label
+        value.label = _clean_label(label)
     if retired is not None:
         if retired and not value.picklist.values.exclude(pk=value.pk).filter(retired=False).exists():
             raise ValidationError({"retired": [_("A picklist needs at least one active value.")]})
@@ -274,10 +277,7 @@ def custom_field_update(
     if not actor.is_admin:
         raise PermissionDenied
     if label is not None:
-        label = label.strip()
-        if not label or len(label) > 100 or "\x00" in label:
-            raise ValidationError({"label": [_("Enter a label of 1-100 characters.")]})
-        field.label = label
+        field.label = _clean_label(label)
     if required is not None:
         field.required = required
     if help_text is not None:
