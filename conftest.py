@@ -92,9 +92,14 @@ def django_db_setup(
 
 @pytest.fixture(autouse=True)
 def _public_schema_between_tests() -> Iterator[None]:
-    """Requests switch the connection's schema; every test starts and ends in `public`."""
+    """Requests switch the connection's schema; every test starts and ends in `public`, and with no
+    memoised CRM metadata (tests call services outside requests, and roll their writes back)."""
+    from crm_apps.engine.metadata import metadata_cache_clear
+
     use_public_schema()
+    metadata_cache_clear()
     yield
+    metadata_cache_clear()
     use_public_schema()
 
 
