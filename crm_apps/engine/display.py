@@ -55,6 +55,8 @@ class Displayer:
                 target_spec = registry.spec_for_model(type(target))
             except registry.UnknownModule:
                 return Shown(label, str(target))
+            if target.deleted_at is not None:
+                return Shown(label, _("%(record)s (in the recycle bin)") % {"record": target})
             return Shown(label, str(target), record_url(target_spec, target))
         raw = getattr(record, name)
         if name in self.labels:

@@ -69,7 +69,7 @@ def _picklist_choices(name: str, current: Any) -> list[tuple[str, str]]:
 def _standard_field(spec: ModuleSpec, name: str, current: Any, actor: Member) -> forms.Field:
     field: Any = spec.model._meta.get_field(name)
     label = str(field.verbose_name).capitalize()
-    required = not field.blank
+    required = not field.blank and not isinstance(field, models.BooleanField)
     if name in spec.picklists:
         return forms.ChoiceField(
             label=label, required=required, choices=_picklist_choices(spec.picklists[name], current)
@@ -114,7 +114,9 @@ def _custom_field(cf: CustomField, current: Any, actor: Member) -> forms.Field:
     if kind == FieldType.PICKLIST:
         return forms.ChoiceField(choices=_picklist_choices(cf.picklist_name, current), **common)
     if kind == FieldType.MULTIPICKLIST:
-        choices = [c for c in _picklist_choices(cf.picklist_name, None) if c[0]]
+        held = set(current or []) if isinstance(current, list) else set()
+        values = metadata.picklist_values(cf.picklist_name, include_retired=True)
+        choices = [(v.value, v.label) for v in values if not v.retired or v.value in held]
         return forms.MultipleChoiceField(choices=choices, widget=forms.CheckboxSelectMultiple, **common)
     if kind == FieldType.MEMBER:
         members = [("", "—")] + [

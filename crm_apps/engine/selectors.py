@@ -78,13 +78,23 @@ def ordering_for(spec: ModuleSpec, ordering: str | None) -> list[str]:
         fields = list(spec.default_ordering)
     else:
         name = ordering.lstrip("-")
-        sortable = {*spec.list_columns, "created_at", "updated_at", "number"}
-        if name not in sortable:
+        if name not in sortable_columns(spec):
             raise ValidationError({"ordering": [_("You cannot sort by “%(field)s”.") % {"field": name}]})
         fields = [ordering]
     last = fields[-1]
     fields.append("-id" if last.startswith("-") else "id")
     return fields
+
+
+def sortable_columns(spec: ModuleSpec) -> set[str]:
+    """Columns keyset pagination can sort on: plain, non-null values (NULLs and references would make
+    pages skip rows)."""
+    names = {"created_at", "updated_at", "number"}
+    for name in spec.list_columns:
+        field: Any = spec.model._meta.get_field(name)
+        if not isinstance(field, models.ForeignKey) and not field.null:
+            names.add(name)
+    return names
 
 
 def _field_value(record: Any, name: str) -> Any:
@@ -108,8 +118,10 @@ def _keyset_q(ordering: list[str], values: list[Any], direction: str) -> Q:
 def _filter_value(field: models.Field[Any, Any], raw: str) -> Any:
     if isinstance(field, models.ForeignKey):
         target = field.remote_field.model
-        if target is Member:
-            return int(raw)
+        try:
+            registry.spec_for_model(target)
+        except registry.UnknownModule:
+            return int(raw)  # members, groups, pipelines, stages: integer ids
         return uuid.UUID(raw)
     if isinstance(field, models.BooleanField):
         return raw.lower() in {"1", "true", "yes", "on"}
@@ -193,9 +205,14 @@ def record_list(
     direction = "n"
     if cursor:
         direction, values = _decode(cursor)
-        if len(values) != len(order):
+        if len(values) != len(order) or any(v is None or isinstance(v, list | dict) for v in values):
             raise ValidationError({"cursor": [_("Invalid cursor.")]})
-        qs = qs.filter(_keyset_q(order, values, direction))
+        try:
+            fields: list[Any] = [spec.model._meta.get_field(t.lstrip("-")) for t in order]
+            typed = [f.to_python(v) for f, v in zip(fields, values, strict=True)]
+        except (ValidationError, TypeError, ValueError) as exc:
+            raise ValidationError({"cursor": [_("Invalid cursor.")]}) from exc
+        qs = qs.filter(_keyset_q(order, typed, direction))
     if direction == "p":
         qs = qs.order_by(*[(t[1:] if t.startswith("-") else f"-{t}") for t in order])
     else:
@@ -290,14 +307,14 @@ def recycle_bin(*, spec: ModuleSpec, actor: Member, limit: int = 100) -> list[Cr
 
 
 def related_records(
-    *, spec: ModuleSpec, actor: Member, record: CrmRecord, related_key: str, limit: int = 20
+    *, spec: ModuleSpec, actor: Member, record: CrmRecord, related_key: str, limit: int = 20, all_columns: bool = False
 ) -> tuple[ModuleSpec, QuerySet[Any]]:
     relation = next((r for r in spec.related if r.module == related_key), None)
     if relation is None:
         raise ValidationError({"related": [_("Unknown related list.")]})
     other = registry.get(relation.module)
     qs = _base(other, actor).filter(**{relation.via: record.pk}).order_by(*ordering_for(other, None))
-    return other, _list_columns_only(other, qs)
+    return other, qs if all_columns else _list_columns_only(other, qs)
 
 
 def timeline(*, spec: ModuleSpec, record: CrmRecord, limit: int = 50) -> list[TimelineEntry]:
@@ -362,7 +379,13 @@ def home_recent(*, actor: Member, limit: int = 10) -> list[tuple[ModuleSpec, Crm
 
 
 def home_mentions(*, actor: Member, limit: int = 10) -> list[Comment]:
-    return list(Comment.objects.filter(mentions=actor).select_related("author__user").order_by("-created_at")[:limit])
+    """Comments mentioning `actor`, on records they can still see (not deleted)."""
+    comments = list(
+        Comment.objects.filter(mentions=actor).select_related("author__user").order_by("-created_at")[: limit * 3]
+    )
+    refs = [(c.module, c.record_id) for c in comments]
+    visible = {(s.key, str(r.pk)) for s, r in records_by_refs(actor=actor, refs=refs)}
+    return [c for c in comments if (c.module, str(c.record_id)) in visible][:limit]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -377,7 +400,7 @@ class SearchGroup:
 
 def global_search(*, actor: Member, text: str, per_module: int = 5) -> list[SearchGroup]:
     """Search every module at once: full-text prefix match, then trigram similarity for typos."""
-    text = (text or "").strip()[:200]
+    text = (text or "").replace("\x00", "").strip()[:200]
     if len(text) < 2:
         return []
     query = search_query(text)

@@ -33,9 +33,11 @@ from crm_apps.engine.models import (
     NumberingSequence,
     Picklist,
     PicklistValue,
+    RecentView,
     TimelineEntry,
 )
 from crm_apps.engine.spec import ModuleSpec
+from tenants.services import text_problem
 
 TAG_RE = re.compile(r"^[\w .&+-]{1,50}$")
 MENTION_RE = re.compile(r"@([\w.+-]+@[\w-]+(?:\.[\w-]+)+)")
@@ -125,9 +127,9 @@ def numbering_update(*, actor: Member, spec: ModuleSpec, prefix: str, next_numbe
 # Picklists
 
 
-def _clean_label(label: str | None) -> str:
+def _clean_label(label: Any) -> str:
     """A label of a picklist value or custom field: 1-100 characters, no NUL."""
-    label = (label or "").strip()
+    label = label.strip() if isinstance(label, str) else ""
     if not label or len(label) > 100 or "\x00" in label:
         raise ValidationError({"label": [_("Enter a label of 1-100 characters.")]})
     return label
@@ -193,6 +195,17 @@ def picklist_value_update(
 # Custom fields
 
 CUSTOM_KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+# Keys that would read as a query lookup inside custom_data__<key>.
+RESERVED_CUSTOM_KEYS = (
+    frozenset(models.JSONField.get_class_lookups())
+    | frozenset(models.CharField.get_class_lookups())
+    | {
+        "custom",
+        "id",
+        "number",
+        "pk",
+    }
+)
 
 
 @_clears_metadata
@@ -214,8 +227,9 @@ def custom_field_create(
     if not actor.is_admin:
         raise PermissionDenied
     errors: dict[str, list[str]] = {}
-    key = (key or "").strip().lower()
-    if not CUSTOM_KEY_RE.match(key):
+    key = key.strip().lower() if isinstance(key, str) else ""
+    label = label if isinstance(label, str) else ""
+    if not CUSTOM_KEY_RE.match(key) or "__" in key or key in RESERVED_CUSTOM_KEYS:
         errors["key"] = [_("Use 1-40 lowercase letters, digits and underscores, starting with a letter.")]
     elif key in {f.name for f in spec.model._meta.get_fields()} or key in {"custom", "id", "number"}:
         errors["key"] = [_("This name is used by a standard field.")]
@@ -227,10 +241,18 @@ def custom_field_create(
     if type not in FieldType.values:
         errors["type"] = [_("Choose one of the field types.")]
     options = dict(options or {})
+    option_names: dict[str, set[str]] = {FieldType.RECORD: {"target"}, FieldType.TEXT: {"max_length"}}
+    allowed_options = option_names.get(type, set())
+    if set(options) - allowed_options:
+        errors["options"] = [_("Unknown option for this field type.")]
     if type == FieldType.RECORD:
         target = options.get("target")
-        if target not in {s.key for s in registry.all_specs()}:
+        if not isinstance(target, str) or target not in {s.key for s in registry.all_specs()}:
             errors["options"] = [_("Choose the module the reference points to.")]
+    if type == FieldType.TEXT and "max_length" in options:
+        max_length = options["max_length"]
+        if not isinstance(max_length, int) or isinstance(max_length, bool) or not 1 <= max_length <= 255:
+            errors["options"] = [_("The maximum length is a whole number from 1 to 255.")]
     if type in (FieldType.PICKLIST, FieldType.MULTIPICKLIST):
         cleaned_choices = [c.strip() for c in (choices or []) if isinstance(c, str) and c.strip()]
         if not cleaned_choices or any(len(c) > 100 or "\x00" in c for c in cleaned_choices):
@@ -281,13 +303,15 @@ def custom_field_update(
     if required is not None:
         field.required = required
     if help_text is not None:
+        if not isinstance(help_text, str):
+            raise ValidationError({"help_text": [_("Enter text.")]})
         if len(help_text) > 200 or "\x00" in help_text:
             raise ValidationError(
                 {"help_text": [_("Ensure this value has at most %(max)d characters.") % {"max": 200}]}
             )
         field.help_text = help_text
     if position is not None:
-        if not 0 <= position <= 10_000:
+        if not isinstance(position, int) or isinstance(position, bool) or not 0 <= position <= 10_000:
             raise ValidationError({"position": [_("Enter a position between 0 and 10000.")]})
         field.position = position
     if archived is not None:
@@ -417,8 +441,10 @@ def _int_or_zero(value: Any) -> int:
 
 
 def _check_text(value: Any) -> None:
-    if isinstance(value, str) and "\x00" in value:
-        raise ValidationError(_("Null characters are not allowed."))
+    if isinstance(value, str):
+        problem = text_problem(value)
+        if problem:
+            raise ValidationError(problem)
 
 
 def _apply(*, spec: ModuleSpec, actor: Member, record: CrmRecord, data: dict[str, Any]) -> None:
@@ -436,7 +462,12 @@ def _apply(*, spec: ModuleSpec, actor: Member, record: CrmRecord, data: dict[str
             if name == "tags":
                 record.tags = _clean_tags(value)
             elif isinstance(field, models.ForeignKey):
+                current = getattr(record, field.attname)
+                if current is not None and value not in (None, "") and str(getattr(value, "pk", value)) == str(current):
+                    continue  # unchanged: may point at a record now in the bin or an inactive owner
                 setattr(record, name, _resolve_fk(actor, field, value))
+            elif not isinstance(value, str | int | float | bool) and value is not None:
+                raise ValidationError(_("Enter a single value."))
             else:
                 if isinstance(value, str):
                     value = value.strip()
@@ -701,6 +732,10 @@ def record_restore(*, spec: ModuleSpec, actor: Member, record_id: Any) -> Any:
     record = visibility.visible_records(actor=actor, spec=spec, queryset=qs).first()
     if record is None:
         raise spec.model.DoesNotExist
+    # Unique custom values may have been reused while the record was in the bin.
+    custom_data_clean(
+        spec=spec, actor=actor, incoming={}, existing=record.custom_data or {}, record_id=record.pk, creating=False
+    )
     record.deleted_at = None
     record.version += 1
     record.save(update_fields=["deleted_at", "version"])
@@ -721,25 +756,46 @@ def records_purge_deleted(*, older_than: timedelta = timedelta(days=30)) -> dict
             TimelineEntry.objects.filter(module=spec.key, record_id__in=ids).delete()
             Comment.objects.filter(module=spec.key, record_id__in=ids).delete()
             Follow.objects.filter(module=spec.key, record_id__in=ids).delete()
+            RecentView.objects.filter(module=spec.key, record_id__in=ids).delete()
             spec.model.objects.filter(pk__in=ids).delete()
         purged[spec.key] = len(ids)
     return purged
 
 
-def _references_to(spec: ModuleSpec) -> list[tuple[ModuleSpec, models.ForeignKey[Any, Any]]]:
-    """Every FK of a registered module that points at `spec`'s model."""
-    found = []
-    for other in registry.all_specs():
-        for field in other.model._meta.get_fields():
-            if isinstance(field, models.ForeignKey) and field.remote_field.model is spec.model:
-                found.append((other, field))
-    return found
+def _references_to(spec: ModuleSpec) -> list[tuple[Any, models.ForeignKey[Any, Any]]]:
+    """Every foreign key in the tenant's models that points at `spec`'s model (modules, campaign
+    members, stage history...), as (model, field)."""
+    return [
+        (relation.related_model, relation.field)
+        for relation in spec.model._meta.related_objects
+        if isinstance(relation.field, models.ForeignKey)
+    ]
+
+
+def _move_references(spec: ModuleSpec, from_ids: list[Any], to_id: Any) -> None:
+    """Point every reference at `from_ids` to `to_id`; rows that would then clash with a unique
+    constraint (the same contact twice in a campaign) are dropped, and a record never points at itself."""
+    for model, field in _references_to(spec):
+        rows = model.objects.filter(**{f"{field.name}__in": from_ids})
+        if model is spec.model:
+            rows.filter(pk=to_id).update(**{field.name: None})
+            rows = rows.exclude(pk=to_id)
+        try:
+            with transaction.atomic():
+                rows.update(**{field.name: to_id})
+        except IntegrityError:
+            for row in list(rows):
+                try:
+                    with transaction.atomic():
+                        model.objects.filter(pk=row.pk).update(**{field.name: to_id})
+                except IntegrityError:
+                    row.delete()
 
 
 def _detach_references(spec: ModuleSpec, ids: list[Any]) -> None:
-    for other, field in _references_to(spec):
+    for model, field in _references_to(spec):
         if field.null:
-            other.model.objects.filter(**{f"{field.name}__in": ids}).update(**{field.name: None})
+            model.objects.filter(**{f"{field.name}__in": ids}).update(**{field.name: None})
 
 
 @transaction.atomic
@@ -806,13 +862,16 @@ def records_merge(
     if data or custom:
         primary = record_update(spec=spec, actor=actor, record=primary, data=data, custom=custom or None)
     other_pks = [o.pk for o in others]
-    for other_spec, field in _references_to(spec):
-        other_spec.model.objects.filter(**{f"{field.name}__in": other_pks}).update(**{field.name: primary.pk})
+    for other in others:
+        if not visibility.can_delete(actor=actor, spec=spec, record=other):
+            raise PermissionDenied
+    _move_references(spec, other_pks, primary.pk)
     Comment.objects.filter(module=spec.key, record_id__in=other_pks).update(record_id=primary.pk)
     TimelineEntry.objects.filter(module=spec.key, record_id__in=other_pks).update(record_id=primary.pk)
     for follow in Follow.objects.filter(module=spec.key, record_id__in=other_pks):
         Follow.objects.get_or_create(member_id=follow.member_id, module=spec.key, record_id=primary.pk)
     Follow.objects.filter(module=spec.key, record_id__in=other_pks).delete()
+    RecentView.objects.filter(module=spec.key, record_id__in=other_pks).delete()
     spec.model.objects.filter(pk__in=other_pks).update(deleted_at=timezone.now(), version=models.F("version") + 1)
     _timeline(spec, primary, TimelineEntry.Kind.MERGED, actor, {"merged": [o.number for o in others]})
     return primary

@@ -4,6 +4,7 @@ global search. Views parse, call one selector or service, and render; the rules 
 from __future__ import annotations
 
 import csv
+import re
 import uuid
 from typing import Any
 from urllib.parse import urlencode
@@ -11,6 +12,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -24,6 +26,7 @@ from crm_apps.engine.forms import field_errors_to_form, form_to_service, record_
 from crm_apps.engine.models import SavedView
 from crm_apps.engine.spec import ModuleSpec
 
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 LIST_PARAMS = {"q", "ordering", "cursor", "view", "saved", "limit"}
 EXPORT_LIMIT = 100_000
 
@@ -86,7 +89,7 @@ def record_list(request: HttpRequest, module: str) -> HttpResponse:
             spec=spec, actor=member, filters=filters, search=search, default_view=default_view
         )
     except ValidationError as exc:
-        error = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+        error = error_text(exc)
         page, count, exact = selectors.Page([], None, None), 0, True
     displayer = Displayer(spec)
     all_custom = metadata.custom_fields(spec.key)
@@ -125,6 +128,7 @@ def record_list(request: HttpRequest, module: str) -> HttpResponse:
         "query": urlencode(keep),
         "owners": services_owner_choices(),
         "mass_fields": _mass_fields(spec),
+        "sortable": selectors.sortable_columns(spec),
         "all_custom_fields": all_custom,
     }
     return render(request, "engine/list.html", context)
@@ -140,6 +144,13 @@ def _mass_fields(spec: ModuleSpec) -> list[tuple[str, str]]:
         if not isinstance(field, models.ForeignKey):
             out.append((name, str(field.verbose_name).capitalize()))
     return out
+
+
+def error_text(exc: ValidationError) -> str:
+    """One line for a ValidationError with or without per-field messages."""
+    if hasattr(exc, "error_dict"):
+        return "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+    return " ".join(exc.messages)
 
 
 def services_owner_choices() -> list[tuple[str, str]]:
@@ -256,7 +267,12 @@ def _module_extras(spec: ModuleSpec, record: Any, member: Any) -> dict[str, Any]
         from crm_apps.engine import metadata as _metadata
         from crm_apps.modules.campaigns.models import CampaignMember
 
-        memberships = CampaignMember.objects.filter(campaign=record).select_related("lead", "contact")[:100]
+        memberships = (
+            CampaignMember.objects.filter(campaign=record)
+            .exclude(lead__deleted_at__isnull=False)
+            .exclude(contact__deleted_at__isnull=False)
+            .select_related("lead", "contact")[:100]
+        )
         extra["campaign_members"] = [
             (
                 m,
@@ -277,7 +293,10 @@ def _save(request: HttpRequest, spec: ModuleSpec, record: Any) -> HttpResponse:
     if request.method == "POST":
         data, custom = form_to_service(spec, form)
         if record is None and not request.POST.get("confirm_duplicate"):
-            duplicates = selectors.duplicates_find(spec=spec, actor=member, data=data)
+            try:
+                duplicates = selectors.duplicates_find(spec=spec, actor=member, data=data)
+            except (ValidationError, ValueError, TypeError):
+                duplicates = []  # malformed input: the service below reports it field by field
         if not duplicates:
             try:
                 if record is None:
@@ -391,7 +410,11 @@ def mass_action(request: HttpRequest, module: str) -> HttpResponse:
             count = services.records_mass_delete(spec=spec, actor=member, ids=ids)
         elif action == "owner":
             owner = request.POST.get("owner", "")
-            count = services.records_mass_update(spec=spec, actor=member, ids=ids, data={"owner": owner[2:]})
+            if owner.startswith("g:"):
+                new_owner = {"owner": None, "owner_group": owner[2:]}
+            else:
+                new_owner = {"owner": owner[2:], "owner_group": None}
+            count = services.records_mass_update(spec=spec, actor=member, ids=ids, data=new_owner)
         elif action == "edit":
             field = request.POST.get("field", "")
             if field not in spec.form_fields:
@@ -407,6 +430,14 @@ def mass_action(request: HttpRequest, module: str) -> HttpResponse:
         return redirect("engine:list", module=spec.key)
     messages.success(request, _("%(count)d records updated.") % {"count": count})
     return redirect("engine:list", module=spec.key)
+
+
+def safe_cell(value: str) -> str:
+    """A spreadsheet cell that can never run as a formula and holds no control characters."""
+    value = CONTROL_CHARS.sub("", value)
+    if value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
 
 
 @login_required
@@ -436,13 +467,18 @@ def export(request: HttpRequest, module: str, fmt: str) -> HttpResponseBase:
         *[f.label for f in custom],
     ]
 
+    references = [n for n in names if isinstance(spec.model._meta.get_field(n), models.ForeignKey)]
+
     def rows() -> Any:
-        for record in qs.select_related("owner__user", "owner_group").iterator(chunk_size=2000):
+        for record in qs.select_related("owner__user", "owner_group", *references).iterator(chunk_size=2000):
             yield [
-                record.number,
-                *[displayer.value(record, n).text for n in names],
-                displayer.value(record, "owner").text,
-                *[custom_shown(f, record).text for f in custom],
+                safe_cell(value)
+                for value in (
+                    record.number,
+                    *[displayer.value(record, n).text for n in names],
+                    displayer.value(record, "owner").text,
+                    *[custom_shown(f, record).text for f in custom],
+                )
             ]
 
     filename = f"{spec.key}.{fmt}"
@@ -495,7 +531,7 @@ def saved_view_create(request: HttpRequest, module: str) -> HttpResponse:
     if not name or len(name) > 100 or "\x00" in name:
         messages.error(request, _("Give the view a name of 1-100 characters."))
         return redirect("engine:list", module=spec.key)
-    params: dict[str, str] = {k: str(v) for k, v in request.POST.items()}
+    params: dict[str, str] = {k: str(v).replace("\x00", "") for k, v in request.POST.items()}
     not_filters = LIST_PARAMS | {"name", "shared", "csrfmiddlewaretoken", "columns"}
     filters = {k: v for k, v in params.items() if k not in not_filters and v}
     known = {f.key for f in metadata.custom_fields(spec.key)}

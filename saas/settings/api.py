@@ -12,6 +12,11 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"auth": "20/min", "signup": "30/hour", "api": "1200/min"},
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "EXCEPTION_HANDLER": "saas.api.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "saas.api.StrictJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     # Behind our proxy exactly one hop appends to X-Forwarded-For; otherwise trust only REMOTE_ADDR
     # (DRF would otherwise key throttles on a client-supplied header).
     "NUM_PROXIES": 1 if env.TRUST_X_FORWARDED_HOST else 0,

@@ -139,10 +139,11 @@ class RecordDetailView(ModuleAPIView):
         data, custom, version = self.split_payload(request.data)
         if_match = request.headers.get("If-Match", "").strip('"W/ ')
         expected = version if version is not None else (if_match or None)
-        try:
-            expected_version = int(expected) if expected is not None else None
-        except (TypeError, ValueError):
-            raise ValidationError({"version": [_("Enter a whole number.")]}) from None
+        if expected is not None and (
+            isinstance(expected, bool) or not str(expected).isdigit() or len(str(expected)) > 9
+        ):
+            raise ValidationError({"version": [_("Enter a whole number.")]})
+        expected_version = int(expected) if expected is not None else None
         services.record_update(
             spec=spec,
             actor=request_member(request),
@@ -166,7 +167,7 @@ class RelatedListView(ModuleAPIView):
         spec = self.spec()
         record = self.record_or_404(spec, record_id)
         other, qs = selectors.related_records(
-            spec=spec, actor=request_member(request), record=record, related_key=related
+            spec=spec, actor=request_member(request), record=record, related_key=related, all_columns=True
         )
         custom_fields = metadata.custom_fields(other.key)
         return Response({"results": [record_to_api(other, r, custom_fields) for r in qs[:100]]})

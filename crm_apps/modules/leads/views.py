@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from crm_apps.access.middleware import request_member
 from crm_apps.engine import registry, selectors
 from crm_apps.engine.display import record_url
+from crm_apps.engine.views import error_text
 from crm_apps.modules.deals.models import Pipeline
 from crm_apps.modules.leads.module import SPEC
 from crm_apps.modules.leads.services import lead_convert
@@ -55,9 +56,7 @@ def convert(request: HttpRequest, record_id: uuid.UUID) -> HttpResponse:
                 contact_id=post.get("contact") or None,
             )
         except ValidationError as exc:
-            errors = [
-                f"{k}: {' '.join(v)}" if k != "non_field_errors" else " ".join(v) for k, v in exc.message_dict.items()
-            ]
+            errors = [error_text(exc)]
         else:
             messages.success(request, _("Lead converted."))
             return redirect(record_url(contacts, result.contact))
