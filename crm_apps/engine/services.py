@@ -752,12 +752,11 @@ def records_purge_deleted(*, older_than: timedelta = timedelta(days=30)) -> dict
         if not ids:
             continue
         with transaction.atomic():
-            _detach_references(spec, ids)
             TimelineEntry.objects.filter(module=spec.key, record_id__in=ids).delete()
             Comment.objects.filter(module=spec.key, record_id__in=ids).delete()
             Follow.objects.filter(module=spec.key, record_id__in=ids).delete()
             RecentView.objects.filter(module=spec.key, record_id__in=ids).delete()
-            spec.model.objects.filter(pk__in=ids).delete()
+            spec.model.objects.filter(pk__in=ids).delete()  # the collector applies SET_NULL / CASCADE
         purged[spec.key] = len(ids)
     return purged
 
@@ -765,11 +764,12 @@ def records_purge_deleted(*, older_than: timedelta = timedelta(days=30)) -> dict
 def _references_to(spec: ModuleSpec) -> list[tuple[Any, models.ForeignKey[Any, Any]]]:
     """Every foreign key in the tenant's models that points at `spec`'s model (modules, campaign
     members, stage history...), as (model, field)."""
-    return [
-        (relation.related_model, relation.field)
-        for relation in spec.model._meta.related_objects
-        if isinstance(relation.field, models.ForeignKey)
-    ]
+    found: list[tuple[Any, models.ForeignKey[Any, Any]]] = []
+    for relation in spec.model._meta.get_fields(include_hidden=True):  # related_name="+" ones too
+        field = getattr(relation, "field", None)
+        if relation.auto_created and not relation.concrete and isinstance(field, models.ForeignKey):
+            found.append((relation.related_model, field))
+    return found
 
 
 def _move_references(spec: ModuleSpec, from_ids: list[Any], to_id: Any) -> None:
@@ -790,12 +790,6 @@ def _move_references(spec: ModuleSpec, from_ids: list[Any], to_id: Any) -> None:
                         model.objects.filter(pk=row.pk).update(**{field.name: to_id})
                 except IntegrityError:
                     row.delete()
-
-
-def _detach_references(spec: ModuleSpec, ids: list[Any]) -> None:
-    for model, field in _references_to(spec):
-        if field.null:
-            model.objects.filter(**{f"{field.name}__in": ids}).update(**{field.name: None})
 
 
 @transaction.atomic
