@@ -267,7 +267,7 @@ def _list_columns_only(spec: ModuleSpec, qs: QuerySet[Any]) -> QuerySet[Any]:
             continue
         target: Any = spec.model._meta.get_field(column).remote_field.model  # type: ignore[union-attr]
         try:
-            names = list(registry.spec_for_model(target).title_fields)
+            names = [*registry.spec_for_model(target).title_fields, "deleted_at"]
         except registry.UnknownModule:
             names = [f.name for f in target._meta.concrete_fields if not f.is_relation]
         related_fields += [f"{column}__{name}" for name in ("id", *names)]

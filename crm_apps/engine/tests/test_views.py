@@ -319,3 +319,17 @@ def test_saved_view_keeps_filters_and_custom_columns(web, tenant_a, admin_of, me
     assert [r["record"].status for r in page.context["rows"]] == ["Hot"]
     assert [f.key for f in page.context["custom_columns"]] == ["budget"]
     assert private.context["saved"] is None  # another member does not see a private view
+
+
+def test_list_with_references_has_no_per_row_queries(web, tenant_a, admin_of):
+    actor = admin_of(tenant_a)
+    org = make(tenant_a, actor, "organizations")
+    make(tenant_a, actor, "contacts", organization=str(org.pk))
+    with CaptureQueriesContext(connection) as one:
+        web.get("/m/contacts/")
+    for _ in range(10):
+        make(tenant_a, actor, "contacts", organization=str(org.pk))
+    with CaptureQueriesContext(connection) as eleven:
+        web.get("/m/contacts/")
+
+    assert len(statements(eleven)) == len(statements(one)) <= 12
