@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm_apps.access.middleware import request_member
+from crm_apps.access.models import Member
 from crm_apps.engine import metadata, registry, selectors, services
 from crm_apps.engine.display import Displayer, custom_shown, plain, record_url
 from crm_apps.engine.forms import field_errors_to_form, form_to_service, record_form
@@ -218,7 +219,7 @@ def record_detail(request: HttpRequest, module: str, record_id: uuid.UUID) -> Ht
         "custom": custom,
         "owner": displayer.value(record, "owner"),
         "related": related,
-        "timeline": _timeline_rows(spec, selectors.timeline(spec=spec, record=record)),
+        "timeline": _timeline_rows(spec, selectors.timeline(spec=spec, record=record), displayer),
         "comments": selectors.comments(spec=spec, record=record),
         "following": selectors.is_following(spec=spec, actor=member, record=record),
         "extra": _module_extras(spec, record, member),
@@ -226,8 +227,20 @@ def record_detail(request: HttpRequest, module: str, record_id: uuid.UUID) -> Ht
     return render(request, "engine/detail.html", context)
 
 
-def _timeline_rows(spec: ModuleSpec, entries: list[Any]) -> list[dict[str, Any]]:
+def _timeline_rows(spec: ModuleSpec, entries: list[Any], displayer: Displayer) -> list[dict[str, Any]]:
+    """Timeline entries with readable changes: field labels, picklist labels, titles of referenced records."""
     custom = {f"custom.{f.key}": f.label for f in metadata.custom_fields(spec.key, include_archived=True)}
+    references = _referenced_titles(spec, entries)
+
+    def readable(name: str, value: Any) -> str:
+        if isinstance(value, list):
+            return ", ".join(str(v) for v in value)
+        if name in displayer.labels and value in displayer.labels[name]:
+            return displayer.labels[name][value]
+        if value is not None and (name, str(value)) in references:
+            return references[(name, str(value))]
+        return plain(value)
+
     rows = []
     for entry in entries:
         changes = []
@@ -239,15 +252,39 @@ def _timeline_rows(spec: ModuleSpec, entries: list[Any]) -> list[dict[str, Any]]
                     label = str(spec.model._meta.get_field(name).verbose_name).capitalize()  # type: ignore[union-attr]
                 except Exception:
                     label = name
-            changes.append(
-                (
-                    label,
-                    plain(old) if not isinstance(old, list) else ", ".join(old),
-                    plain(new) if not isinstance(new, list) else ", ".join(new),
-                )
-            )
+            changes.append((label, readable(name, old), readable(name, new)))
         rows.append({"entry": entry, "changes": changes})
     return rows
+
+
+def _referenced_titles(spec: ModuleSpec, entries: list[Any]) -> dict[tuple[str, str], str]:
+    """(field, id) -> title for the references that changed in these entries, one query per target model."""
+    from django.db import models as dj_models
+
+    wanted: dict[str, set[str]] = {}
+    for entry in entries:
+        for name, values in (entry.data.get("changes") or {}).items():
+            if name.startswith("custom."):
+                continue
+            try:
+                field: Any = spec.model._meta.get_field(name)
+            except FieldDoesNotExist:  # a field removed since the entry was written
+                continue
+            if isinstance(field, dj_models.ForeignKey):
+                wanted.setdefault(name, set()).update(str(v) for v in values if v is not None)
+    titles: dict[tuple[str, str], str] = {}
+    for name, ids in wanted.items():
+        target: Any = spec.model._meta.get_field(name).remote_field.model  # type: ignore[union-attr]
+        pk_field = target._meta.pk
+        valid = []
+        for value in ids:
+            try:
+                valid.append(pk_field.to_python(value))
+            except ValidationError:  # not an id of this model
+                continue
+        for obj in target.objects.filter(pk__in=valid).select_related(*(["user"] if target is Member else [])):
+            titles[(name, str(obj.pk))] = obj.user.name if target is Member else str(obj)
+    return titles
 
 
 def _module_extras(spec: ModuleSpec, record: Any, member: Any) -> dict[str, Any]:

@@ -333,3 +333,26 @@ def test_list_with_references_has_no_per_row_queries(web, tenant_a, admin_of):
         web.get("/m/contacts/")
 
     assert len(statements(eleven)) == len(statements(one)) <= 12
+
+
+def test_timeline_shows_labels_not_stored_values(web, tenant_a, admin_of):
+    from crm_apps.engine.models import PicklistValue
+    from crm_apps.engine.services import picklist_value_update, record_update
+
+    actor = admin_of(tenant_a)
+    org = make(tenant_a, actor, "organizations", name="Labelled Org")
+    lead = make(tenant_a, actor, "leads", status="Cold")
+    contact = make(tenant_a, actor, "contacts")
+    with tenant_context(tenant_a):
+        picklist_value_update(
+            actor=actor, value=PicklistValue.objects.get(picklist__name="lead_status", value="Hot"), label="Very hot"
+        )
+        record_update(spec=registry.get("leads"), actor=actor, record=lead, data={"status": "Hot"})
+        record_update(spec=registry.get("contacts"), actor=actor, record=contact, data={"organization": str(org.pk)})
+
+    lead_page = web.get(f"/m/leads/{lead.pk}/").content.decode()
+    contact_page = web.get(f"/m/contacts/{contact.pk}/").content.decode()
+
+    assert "<ins>Very hot</ins>" in lead_page
+    assert "<ins>Labelled Org</ins>" in contact_page
+    assert f"<ins>{org.pk}</ins>" not in contact_page

@@ -44,6 +44,8 @@ def deal_clean(deal: Deal) -> None:
     """A deal always sits in a pipeline and on a stage of that pipeline."""
     if deal.pipeline_id is None:
         deal.pipeline = default_pipeline()
+    elif deal.pipeline.archived and deal._state.adding:
+        raise ValidationError({"pipeline": [_("This pipeline is archived.")]})
     if deal.stage_id is None:
         first = deal.pipeline.stages.order_by("position", "id").first()
         if first is None:

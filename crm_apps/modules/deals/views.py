@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -41,19 +44,22 @@ def _board(request: HttpRequest, *, chosen: str, partial: bool) -> HttpResponse:
     stages = list(pipeline.stages.order_by("position", "id"))
     base = selectors.list_queryset(spec=SPEC, actor=member, search=request.GET.get("q", "")).filter(pipeline=pipeline)
     totals = selectors.kanban_columns(spec=SPEC, actor=member, queryset=base)
+    ranked = base.annotate(
+        _row=Window(RowNumber(), partition_by=[F("stage_id")], order_by=[F("close_date").asc(), F("id").asc()])
+    )
+    cards: dict[int, list[Deal]] = defaultdict(list)
+    for deal in ranked.filter(_row__lte=CARDS_PER_STAGE).select_related("organization"):
+        cards[deal.stage_id].append(deal)  # the first cards of every stage in one query
     columns = []
     for stage in stages:
         row = totals.get(stage.pk, {})
-        cards = list(
-            base.filter(stage=stage).select_related("organization").order_by("close_date", "id")[:CARDS_PER_STAGE]
-        )
         columns.append(
             {
                 "stage": stage,
                 "count": row.get("count", 0),
                 "total": row.get("total") or Decimal(0),
                 "weighted": (row.get("weighted") or Decimal(0)).quantize(Decimal("0.01")),
-                "cards": [(d, record_url(SPEC, d)) for d in cards],
+                "cards": [(d, record_url(SPEC, d)) for d in cards[stage.pk]],
             }
         )
     context = {"spec": SPEC, "pipeline": pipeline, "pipelines": pipelines, "columns": columns, "stages": stages}

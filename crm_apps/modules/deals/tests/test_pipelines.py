@@ -158,3 +158,43 @@ def test_board_totals_exclude_other_tenants(client_for, tenant_a, tenant_b, admi
     board = client_for(tenant_a, admin_of(tenant_a)).get("/m/deals/board/")
 
     assert sum(c["count"] for c in board.context["columns"]) == 0
+
+
+def test_new_deals_cannot_go_into_an_archived_pipeline(api, tenant_a, admin_of):
+    with tenant_context(tenant_a):
+        old = pipeline_create(actor=admin_of(tenant_a), name="Old", stages=[{"name": "Only", "probability": 5}])
+        Pipeline.objects.filter(pk=old.pk).update(archived=True)
+
+    response = api.post(
+        "/api/v1/deals/", {"name": "X", "close_date": "2027-01-01", "pipeline": old.pk}, content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"pipeline": ["This pipeline is archived."]}
+
+
+def test_board_loads_cards_of_all_stages_in_one_query(client_for, tenant_a, admin_of):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from conftest import statements
+
+    actor = admin_of(tenant_a)
+    with tenant_context(tenant_a):
+        for _ in range(3):
+            record_create(spec=registry.get("deals"), actor=actor, data={"name": "D", "close_date": "2027-01-01"})
+    web = client_for(tenant_a, actor)
+    with CaptureQueriesContext(connection) as few:
+        web.get("/m/deals/board/")
+    with tenant_context(tenant_a):
+        stages = list(Pipeline.objects.get(is_default=True).stages.all())
+        for stage in stages:
+            record_create(
+                spec=registry.get("deals"),
+                actor=actor,
+                data={"name": "S", "close_date": "2027-01-01", "stage": stage.pk},
+            )
+    with CaptureQueriesContext(connection) as many:
+        web.get("/m/deals/board/")
+
+    assert len(statements(many)) == len(statements(few))
