@@ -39,9 +39,14 @@ def make_user(email: str | None = None, name: str = "Test Person") -> User:
 
 
 def statements(captured: Any) -> list[str]:
-    """The SQL of a CaptureQueriesContext without `SET search_path`, whose presence depends only on what
-    the connection served before (it is issued when the schema changes)."""
-    return [q["sql"] for q in captured.captured_queries if not q["sql"].startswith("SET search_path")]
+    """The SQL of a CaptureQueriesContext without the two routing statements whose presence depends only
+    on what served before: `SET search_path` (issued when the schema changes) and the host lookup
+    (remembered for a second per process, tenants.runtime.tenant_for_host)."""
+    return [
+        q["sql"]
+        for q in captured.captured_queries
+        if not q["sql"].startswith("SET search_path") and 'FROM "tenants_domain"' not in q["sql"]
+    ]
 
 
 def sign_in(client: Client, member: Member) -> None:
@@ -95,11 +100,14 @@ def _public_schema_between_tests() -> Iterator[None]:
     """Requests switch the connection's schema; every test starts and ends in `public`, and with no
     memoised CRM metadata (tests call services outside requests, and roll their writes back)."""
     from crm_apps.engine.metadata import metadata_cache_clear
+    from tenants.runtime import forget_domains
 
     use_public_schema()
     metadata_cache_clear()
+    forget_domains()
     yield
     metadata_cache_clear()
+    forget_domains()
     use_public_schema()
 
 

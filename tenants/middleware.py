@@ -14,8 +14,8 @@ from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import remove_www
 
 from saas.sentry import sentry_tag_tenant
-from tenants.models import Domain, TenantStatus
-from tenants.runtime import current_tenant, use_public_schema, use_tenant
+from tenants.models import TenantStatus
+from tenants.runtime import current_tenant, tenant_for_host, use_public_schema, use_tenant
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Writes that stay possible in a read-only tenant: signing in and out.
@@ -64,12 +64,11 @@ class TenantRoutingMiddleware(TenantMainMiddleware):
             set_urlconf(request.urlconf)
             return None
 
-        domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()
-        if domain is None:
+        tenant = tenant_for_host(hostname)
+        if tenant is None:
             if wants_json(request):
                 return JsonResponse({"detail": _("No workspace at this address.")}, status=404)
             return public_page(request, "public/unknown_workspace.html", 404, {"hostname": hostname})
-        tenant = domain.tenant
         if tenant.status == TenantStatus.SUSPENDED:
             if wants_json(request):
                 return JsonResponse({"detail": _("This workspace is suspended.")}, status=403)

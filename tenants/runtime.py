@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 from django.db import connection
@@ -38,3 +40,34 @@ def use_tenant(tenant: Any) -> None:
         conn.tenant = tenant
         return
     conn.set_tenant(tenant)
+
+
+# Host -> tenant, remembered for one second per process: a request then needs no domain query, and a
+# suspended, renamed or deleted tenant takes effect everywhere within that second (this process
+# forgets at once: the lifecycle services call forget_domains()).
+DOMAIN_TTL_SECONDS = 1.0
+_domains: dict[str, tuple[float, Any]] = {}
+_domains_lock = threading.Lock()
+
+
+def tenant_for_host(hostname: str) -> Any:
+    """The Tenant serving `hostname`, or None."""
+    from tenants.models import Domain
+
+    now = time.monotonic()
+    hit = _domains.get(hostname)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()
+    tenant = domain.tenant if domain is not None else None
+    with _domains_lock:
+        if len(_domains) > 10_000:
+            _domains.clear()
+        _domains[hostname] = (now + DOMAIN_TTL_SECONDS, tenant)
+    return tenant
+
+
+def forget_domains() -> None:
+    """Drop every remembered host (after a tenant's status, domain or existence changed)."""
+    with _domains_lock:
+        _domains.clear()

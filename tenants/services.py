@@ -21,7 +21,7 @@ from django_tenants.utils import schema_context, schema_exists
 
 from saas.throttle import throttle_exceeded, throttle_hit
 from tenants.models import Domain, LoginHandover, Tenant, TenantStatus, User, normalize_email
-from tenants.runtime import use_public_schema
+from tenants.runtime import forget_domains, use_public_schema
 from tenants.validators import validate_subdomain
 
 logger = logging.getLogger(__name__)
@@ -185,6 +185,7 @@ def tenant_provision(*, slug: str, name: str, admin: User, language: str = "en")
             with schema_context(slug):
                 member_create(tenant=tenant, user=admin, is_admin=True, language=language)
                 crm_defaults_install()
+            transaction.on_commit(forget_domains)  # a host looked up (and missed) a moment ago now exists
     except IntegrityError as exc:
         use_public_schema()
         raise ValidationError({"subdomain": [_("This subdomain is already taken.")]}) from exc
@@ -263,6 +264,7 @@ def tenant_set_status(*, tenant: Tenant, status: str) -> Tenant:
         raise ValidationError({"status": [_("Unknown status.")]})
     tenant.status = status
     tenant.save(update_fields=["status"])
+    forget_domains()
     return tenant
 
 
@@ -286,6 +288,7 @@ def tenant_delete(*, tenant: Tenant, drop_schema: bool) -> str | None:
         Domain.objects.filter(tenant=tenant).delete()
         Tenant.objects.filter(pk=tenant.pk).delete()
         transaction.on_commit(lambda: tenant_leftovers_clear(schema=schema, kept=kept))
+        transaction.on_commit(forget_domains)
     return kept
 
 

@@ -624,13 +624,19 @@ def record_create(
     record.save(force_insert=True)
     if spec.hooks.after_save:
         spec.hooks.after_save(record, actor)
-    _timeline(spec, record, TimelineEntry.Kind.CREATED, actor, {})
-    _timeline_related(spec, record, actor)
+    # "Created" on the record and "related record added" on each record it points at: one INSERT.
+    TimelineEntry.objects.bulk_create(
+        [
+            TimelineEntry(module=spec.key, record_id=record.pk, kind=TimelineEntry.Kind.CREATED, actor=actor),
+            *_timeline_related(spec, record, actor),
+        ]
+    )
     return record
 
 
-def _timeline_related(spec: ModuleSpec, record: CrmRecord, actor: Member) -> None:
-    """Tell each record this new one points at (its organisation, contact...) that it was added."""
+def _timeline_related(spec: ModuleSpec, record: CrmRecord, actor: Member) -> list[TimelineEntry]:
+    """Entries telling each record this new one points at (its organisation, contact...) that it was added."""
+    entries = []
     for name in spec.form_fields:
         field: Any = spec.model._meta.get_field(name)
         if not isinstance(field, models.ForeignKey) or not _is_module_model(field.remote_field.model):
@@ -638,13 +644,16 @@ def _timeline_related(spec: ModuleSpec, record: CrmRecord, actor: Member) -> Non
         target_id = getattr(record, field.attname)
         if target_id is not None and target_id != record.pk:
             target_spec = registry.spec_for_model(field.remote_field.model)
-            TimelineEntry.objects.create(
-                module=target_spec.key,
-                record_id=target_id,
-                kind=TimelineEntry.Kind.RELATED,
-                actor=actor,
-                data={"module": spec.key, "id": str(record.pk), "label": str(record), "number": record.number},
+            entries.append(
+                TimelineEntry(
+                    module=target_spec.key,
+                    record_id=target_id,
+                    kind=TimelineEntry.Kind.RELATED,
+                    actor=actor,
+                    data={"module": spec.key, "id": str(record.pk), "label": str(record), "number": record.number},
+                )
             )
+    return entries
 
 
 def access_record_for_update(*, spec: ModuleSpec, actor: Member, record_id: Any) -> Any:

@@ -129,3 +129,30 @@ def test_read_only_tenant_still_refuses_token_revocation(client_for, tenant_a, a
     response = client_for(tenant_a).delete(f"/api/v1/auth/tokens/{token.pk}", HTTP_AUTHORIZATION=f"Token {key}")
 
     assert response.status_code == 403
+
+
+def test_host_lookups_are_remembered_for_a_second_and_forgotten_on_status_changes(client_for, tenant_a, admin_of):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(tenant_a, admin_of(tenant_a))
+    client.get("/")
+    with CaptureQueriesContext(connection) as warm:
+        client.get("/")
+    tenant_set_status(tenant=tenant_a, status=TenantStatus.SUSPENDED)
+
+    assert not any("tenants_domain" in q["sql"] for q in warm.captured_queries)
+    assert client.get("/").status_code == 403  # this process forgot the host at once
+
+
+def test_remembered_hosts_expire(tenant_a, monkeypatch):
+    from tenants import runtime
+
+    runtime.tenant_for_host("alpha.localhost")
+    clock = [runtime.time.monotonic() + 5]
+    monkeypatch.setattr(runtime.time, "monotonic", lambda: clock[0])
+    from tenants.models import Domain
+
+    Domain.objects.filter(domain="alpha.localhost").update(domain="renamed.localhost")
+
+    assert runtime.tenant_for_host("alpha.localhost") is None
