@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import timedelta
@@ -14,7 +15,7 @@ from typing import Any, TypeVar
 from django.contrib.postgres.search import SearchVector
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, models, transaction
-from django.db.models import Value
+from django.db.models import Func, Value
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -569,7 +570,17 @@ def _search_vector(spec: ModuleSpec, record: CrmRecord) -> SearchVector:
     parts = [str(getattr(record, name) or "") for name in (*spec.search_fields, "number")]
     custom = record.custom_data or {}
     parts += [str(custom.get(f.key) or "") for f in metadata.custom_fields(spec.key) if f.type in text_types]
-    return SearchVector(Value(" ".join(p for p in parts if p)), config="simple")
+    text = " ".join(p for p in parts if p)
+    folded = fold_accents(text)
+    if folded != text:
+        text = f"{text} {folded}"  # "García" is found by "garcía" and by "garcia"
+    return SearchVector(Value(text), config="simple")
+
+
+def fold_accents(text: str) -> str:
+    """The text without combining accents (García -> Garcia); indexed next to the original."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
 
 
 def search_vector_refresh(spec: ModuleSpec, pks: Iterable[Any]) -> None:
@@ -579,7 +590,8 @@ def search_vector_refresh(spec: ModuleSpec, pks: Iterable[Any]) -> None:
     text = models.TextField()
     parts: list[Any] = [Coalesce(name, Value(""), output_field=text) for name in (*spec.search_fields, "number")]
     parts += [Coalesce(KeyTextTransform(key, "custom_data"), Value(""), output_field=text) for key in custom_keys]
-    spec.model.objects.filter(pk__in=list(pks)).update(search_vector=SearchVector(*parts, config="simple"))
+    folded = [Func(part, function="unaccent", output_field=text) for part in parts]  # as fold_accents does
+    spec.model.objects.filter(pk__in=list(pks)).update(search_vector=SearchVector(*parts, *folded, config="simple"))
 
 
 def _timeline(spec: ModuleSpec, record: CrmRecord, kind: str, actor: Member | None, data: dict[str, Any]) -> None:

@@ -356,3 +356,23 @@ def test_timeline_shows_labels_not_stored_values(web, tenant_a, admin_of):
     assert "<ins>Very hot</ins>" in lead_page
     assert "<ins>Labelled Org</ins>" in contact_page
     assert f"<ins>{org.pk}</ins>" not in contact_page
+
+
+def test_search_ignores_accents(web, tenant_a, admin_of):
+    make(tenant_a, admin_of(tenant_a), "contacts", last_name="García", email="mateo@example.com")
+
+    for text in ("garcia", "García", "GARC"):
+        groups = web.get(f"/search/?q={text}").context["results"]
+        assert [t for g in groups for _u, t, _n in g["rows"]] == ["Hank García"], text
+
+
+def test_bulk_search_vector_refresh_also_folds_accents(tenant_a, admin_of):
+    from crm_apps.engine.selectors import search_query
+    from crm_apps.engine.services import search_vector_refresh
+
+    record = make(tenant_a, admin_of(tenant_a), "contacts", last_name="Łódź-Müller")
+    spec = registry.get("contacts")
+    with tenant_context(tenant_a):
+        spec.model.objects.filter(pk=record.pk).update(search_vector=None)
+        search_vector_refresh(spec, [record.pk])
+        assert spec.model.objects.filter(search_vector=search_query("muller")).exists()
