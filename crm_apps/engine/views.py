@@ -347,7 +347,12 @@ def _save(request: HttpRequest, spec: ModuleSpec, record: Any) -> HttpResponse:
                         record=record,
                         data=data,
                         custom=custom,
-                        expected_version=int(version) if version and version.isdigit() else None,
+                        # The form carries the version it was rendered with; a mangled one is a conflict too.
+                        expected_version=None
+                        if version is None
+                        else int(version)
+                        if version.isdigit() and len(version) < 10
+                        else -1,
                     )
                     messages.success(request, _("Changes saved."))
                 return redirect(record_url(spec, saved))

@@ -376,3 +376,21 @@ def test_bulk_search_vector_refresh_also_folds_accents(tenant_a, admin_of):
         spec.model.objects.filter(pk=record.pk).update(search_vector=None)
         search_vector_refresh(spec, [record.pk])
         assert spec.model.objects.filter(search_vector=search_query("muller")).exists()
+
+
+def test_editing_a_record_changed_meanwhile_is_refused_in_the_form(web, tenant_a, admin_of):
+    from crm_apps.engine.services import record_update
+
+    actor = admin_of(tenant_a)
+    vendor = make(tenant_a, actor, "vendors", name="Before")
+    form_version = vendor.version
+    with tenant_context(tenant_a):
+        record_update(spec=registry.get("vendors"), actor=actor, record=vendor, data={"name": "Someone else"})
+
+    stale = web.post(f"/m/vendors/{vendor.pk}/edit/", {"name": "Mine", "version": form_version})
+    junk = web.post(f"/m/vendors/{vendor.pk}/edit/", {"name": "Mine", "version": "abc"})
+
+    assert "Someone else changed this record" in stale.content.decode()
+    assert "Someone else changed this record" in junk.content.decode()
+    with tenant_context(tenant_a):
+        assert registry.get("vendors").model.objects.get(pk=vendor.pk).name == "Someone else"
