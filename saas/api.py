@@ -14,8 +14,18 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    from crm_apps.access.visibility import FieldPermissionDenied
     from crm_apps.engine.services import ConflictError
 
+    if isinstance(exc, FieldPermissionDenied):
+        api_names = list(exc.fields)  # custom fields as "custom.<key>", like validation errors
+        return Response(
+            {
+                "detail": _("You may not change these fields: %(fields)s.") % {"fields": ", ".join(api_names)},
+                "fields": {name: [_("You may not change this field.")] for name in api_names},
+            },
+            status=403,
+        )
     if isinstance(exc, ConflictError):
         return Response({"detail": _("This record was changed by someone else; reload it and try again.")}, status=409)
     if isinstance(exc, ObjectDoesNotExist):

@@ -38,6 +38,10 @@ class Member(models.Model):
     deactivated_at = models.DateTimeField(_("deactivated"), null=True, blank=True)
     # Sessions remember the epoch they were created in; deactivation bumps it, ending them all.
     session_epoch = models.PositiveIntegerField(default=0, editable=False)
+    # Where the member sits in the role hierarchy (decides what they see when modules are private).
+    role = models.ForeignKey(
+        "access.Role", on_delete=models.PROTECT, null=True, blank=True, related_name="members", verbose_name=_("role")
+    )
 
     class Meta:
         verbose_name = _("member")
@@ -60,6 +64,8 @@ class Invitation(models.Model):
     accepted_at = models.DateTimeField(null=True, blank=True)
     accepted_by = models.ForeignKey(Member, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # The role the new member gets (None: the tenant's default role for new members).
+    role = models.ForeignKey("access.Role", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
     class Meta:
         verbose_name = _("invitation")
@@ -101,10 +107,19 @@ class ApiToken(models.Model):
 
 
 class Group(models.Model):
-    """A named group of members; a record may be owned by a group (rules come with access control)."""
+    """A named group: members, roles, roles with their subordinates and other groups. A record may be
+    owned by a group; its members see and edit it as if they owned it."""
 
     name = models.CharField(_("name"), max_length=100, unique=True)
+    description = models.CharField(_("description"), max_length=250, blank=True)
     members = models.ManyToManyField(Member, blank=True, related_name="groups", verbose_name=_("members"))
+    roles = models.ManyToManyField("access.Role", blank=True, related_name="+", verbose_name=_("roles"))
+    roles_with_subordinates = models.ManyToManyField(
+        "access.Role", blank=True, related_name="+", verbose_name=_("roles and their subordinates")
+    )
+    subgroups = models.ManyToManyField(
+        "self", blank=True, symmetrical=False, related_name="parent_groups", verbose_name=_("groups")
+    )
     created_at = models.DateTimeField(default=dj_timezone.now)
 
     class Meta:
@@ -114,3 +129,162 @@ class Group(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Profile(models.Model):
+    """A set of permissions: per module actions, per field access and global privileges. A role carries
+    one or more profiles; the most permissive wins per permission."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    description = models.CharField(_("description"), max_length=250, blank=True)
+    # Module actions for every module without its own row below (so new modules get a sensible default).
+    default_view = models.BooleanField(_("view"), default=True)
+    default_create = models.BooleanField(_("create"), default=True)
+    default_edit = models.BooleanField(_("edit"), default=True)
+    default_delete = models.BooleanField(_("delete"), default=True)
+    # Global privileges.
+    view_all = models.BooleanField(_("view all records"), default=False)
+    edit_all = models.BooleanField(_("edit all records"), default=False)
+    can_import = models.BooleanField(_("import"), default=True)
+    can_export = models.BooleanField(_("export"), default=True)
+    manage_settings = models.BooleanField(_("manage module settings"), default=False)
+    manage_members = models.BooleanField(_("manage members"), default=False)
+    manage_billing = models.BooleanField(_("manage billing"), default=False)
+    created_at = models.DateTimeField(default=dj_timezone.now)
+
+    class Meta:
+        verbose_name = _("profile")
+        verbose_name_plural = _("profiles")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProfileModule(models.Model):
+    """A profile's actions on one module (overrides the profile's defaults)."""
+
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="module_rights")
+    module = models.CharField(max_length=50)
+    view = models.BooleanField(_("view"), default=True)
+    create = models.BooleanField(_("create"), default=True)
+    edit = models.BooleanField(_("edit"), default=True)
+    delete = models.BooleanField(_("delete"), default=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["profile", "module"], name="profile_module_once")]
+
+    def __str__(self) -> str:
+        return f"{self.profile_id}:{self.module}"
+
+
+class ProfileField(models.Model):
+    """A field a profile hides or makes read-only (fields without a row are read-write)."""
+
+    class Access(models.TextChoices):
+        HIDDEN = "hidden", _("Hidden")
+        READ_ONLY = "readonly", _("Read-only")
+
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="field_rights")
+    module = models.CharField(max_length=50)
+    field = models.CharField(max_length=80)
+    access = models.CharField(max_length=10, choices=Access.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["profile", "module", "field"], name="profile_field_once")]
+
+    def __str__(self) -> str:
+        return f"{self.profile_id}:{self.module}.{self.field}={self.access}"
+
+
+class Role(models.Model):
+    """A node of the role hierarchy. `path` lists the ids from the top down ("1.4.9.") so that a role's
+    subordinates are the roles whose path starts with its own."""
+
+    name = models.CharField(_("name"), max_length=100)
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children", verbose_name=_("reports to")
+    )
+    path = models.CharField(max_length=1000, db_index=True, editable=False)
+    profiles = models.ManyToManyField(Profile, related_name="roles", verbose_name=_("profiles"))
+    # The role members get when they join without one chosen (exactly one role has it).
+    default_for_new = models.BooleanField(_("default for new members"), default=False)
+    created_at = models.DateTimeField(default=dj_timezone.now)
+
+    class Meta:
+        verbose_name = _("role")
+        verbose_name_plural = _("roles")
+        ordering = ["path"]
+        constraints = [
+            # One top (the organisation itself).
+            models.UniqueConstraint(models.Value(True), condition=Q(parent__isnull=True), name="role_single_top"),
+            models.UniqueConstraint(models.Value(True), condition=Q(default_for_new=True), name="role_single_default"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def depth(self) -> int:
+        return self.path.count(".") - 1
+
+
+class SharingDefault(models.Model):
+    """A module's organisation-wide default (modules without a row are public read/write/delete)."""
+
+    class Access(models.TextChoices):
+        PRIVATE = "private", _("Private")
+        PUBLIC_READ = "public_read", _("Public: read only")
+        PUBLIC_READ_WRITE = "public_read_write", _("Public: read, create/edit")
+        PUBLIC_READ_WRITE_DELETE = "public_read_write_delete", _("Public: read, create/edit, delete")
+
+    module = models.CharField(max_length=50, unique=True)
+    access = models.CharField(max_length=30, choices=Access.choices, default=Access.PUBLIC_READ_WRITE_DELETE)
+    # Private modules: members in superior roles see (and edit) their subordinates' records.
+    superiors_see = models.BooleanField(_("superiors see subordinates' records"), default=True)
+    # Modules with a parent (contacts -> organisation): a record is also visible when its parent is.
+    follow_parent = models.BooleanField(_("visible with the parent record"), default=True)
+
+    def __str__(self) -> str:
+        return f"{self.module}: {self.access}"
+
+
+class SharingRule(models.Model):
+    """Records of `module` owned by the source are shared with the target, read-only or read/write."""
+
+    class Kind(models.TextChoices):
+        ROLE = "role", _("Role")
+        ROLE_AND_SUBORDINATES = "role_sub", _("Role and subordinates")
+        GROUP = "group", _("Group")
+
+    class Access(models.TextChoices):
+        READ = "read", _("Read only")
+        READ_WRITE = "read_write", _("Read/write")
+
+    module = models.CharField(max_length=50, db_index=True)
+    source_kind = models.CharField(max_length=10, choices=Kind.choices)
+    source_role = models.ForeignKey(Role, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    source_group = models.ForeignKey(Group, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    target_kind = models.CharField(max_length=10, choices=Kind.choices)
+    target_role = models.ForeignKey(Role, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    target_group = models.ForeignKey(Group, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    access = models.CharField(max_length=10, choices=Access.choices, default=Access.READ)
+    created_at = models.DateTimeField(default=dj_timezone.now)
+
+    class Meta:
+        ordering = ["module", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(source_kind="group", source_group__isnull=False, source_role__isnull=True))
+                | (~Q(source_kind="group") & Q(source_role__isnull=False, source_group__isnull=True)),
+                name="sharing_rule_source_shape",
+            ),
+            models.CheckConstraint(
+                condition=(Q(target_kind="group", target_group__isnull=False, target_role__isnull=True))
+                | (~Q(target_kind="group") & Q(target_role__isnull=False, target_group__isnull=True)),
+                name="sharing_rule_target_shape",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"sharing rule {self.pk} ({self.module})"

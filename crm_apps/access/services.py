@@ -4,18 +4,34 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm_apps.access.grants import access_changed
 from crm_apps.access.lock_objects import active_admins_lock, member_lock
-from crm_apps.access.models import ApiToken, Invitation, Member, validate_timezone
+from crm_apps.access.models import (
+    ApiToken,
+    Group,
+    Invitation,
+    Member,
+    Profile,
+    ProfileField,
+    ProfileModule,
+    Role,
+    SharingDefault,
+    SharingRule,
+    validate_timezone,
+)
 from saas.throttle import throttle_exceeded, throttle_hit
 from tenants.mail import mail_enqueue
 from tenants.models import Tenant, User, WorkspaceMembership, normalize_email
@@ -44,17 +60,25 @@ def _directory_sync(*, tenant: Tenant, user: User, active: bool) -> None:
 
 
 @transaction.atomic
-def member_create(*, tenant: Tenant, user: User, is_admin: bool = False, language: str = "en") -> Member:
+def member_create(
+    *, tenant: Tenant, user: User, is_admin: bool = False, language: str = "en", role: Role | None = None
+) -> Member:
     """Make `user` a member of the current tenant (reactivating an old membership)."""
     if language not in dict(settings.LANGUAGES):
         language = settings.LANGUAGE_CODE
-    member, created = Member.objects.get_or_create(user=user, defaults={"is_admin": is_admin, "language": language})
+    if role is None or role.parent_id is None:
+        role = Role.objects.filter(default_for_new=True).first()
+    member, created = Member.objects.get_or_create(
+        user=user, defaults={"is_admin": is_admin, "language": language, "role": role}
+    )
     if not created and not member.active:
         member.active = True
         member.deactivated_at = None
         member.is_admin = is_admin
-        member.save(update_fields=["active", "deactivated_at", "is_admin"])
+        member.role = member.role or role
+        member.save(update_fields=["active", "deactivated_at", "is_admin", "role"])
     _directory_sync(tenant=tenant, user=user, active=True)
+    access_changed()
     return member
 
 
@@ -81,6 +105,7 @@ def member_deactivate(*, actor: Member, member: Member) -> Member:
     member.save(update_fields=["active", "deactivated_at", "session_epoch"])
     ApiToken.objects.filter(member=member).delete()
     _directory_sync(tenant=_current_tenant(), user=member.user, active=False)
+    access_changed()
     return member
 
 
@@ -94,6 +119,7 @@ def member_reactivate(*, actor: Member, member: Member) -> Member:
     member.deactivated_at = None
     member.save(update_fields=["active", "deactivated_at"])
     _directory_sync(tenant=_current_tenant(), user=member.user, active=True)
+    access_changed()
     return member
 
 
@@ -137,10 +163,14 @@ def member_update_profile(*, member: Member, name: str, language: str, timezone_
     return member
 
 
-def invitation_create(*, actor: Member, email: str, is_admin: bool = False) -> tuple[Invitation, str]:
+def invitation_create(
+    *, actor: Member, email: str, is_admin: bool = False, role: Role | None = None
+) -> tuple[Invitation, str]:
     """Admins invite by email; returns the invitation and its one-time key (sent by email)."""
     if not actor.is_admin:
         raise PermissionDenied(_("Only administrators can invite members."))
+    if role is not None and role.parent_id is None:
+        raise ValidationError({"role": [_("Members cannot hold the top role; choose one below it.")]})
     email = normalize_email(email or "")
     try:
         validate_email(email)
@@ -161,6 +191,7 @@ def invitation_create(*, actor: Member, email: str, is_admin: bool = False) -> t
             invitation = Invitation.objects.create(
                 email=email,
                 is_admin=is_admin,
+                role=role,
                 invited_by=actor,
                 key_hash=_hash(key),
                 created_at=now,
@@ -234,7 +265,7 @@ def invitation_accept(*, key: str, password: str, name: str = "") -> Member:
         if errors:
             raise ValidationError(errors)
         user = User.objects.create_user(invitation.email, password, name=name)
-    member = member_create(tenant=_current_tenant(), user=user, is_admin=invitation.is_admin)
+    member = member_create(tenant=_current_tenant(), user=user, is_admin=invitation.is_admin, role=invitation.role)
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = member
     invitation.save(update_fields=["accepted_at", "accepted_by"])
@@ -321,3 +352,406 @@ def login_blocked(*, client_ip: str, email: str) -> bool:
 def login_failed(*, client_ip: str, email: str) -> None:
     """Count a failed sign-in (HTML form or token API)."""
     throttle_hit(_login_keys(client_ip=client_ip, email=email), window=LOGIN_FAILURE_WINDOW)
+
+
+# --- Roles, profiles, groups, sharing (administrators only; every change takes effect at once) -----
+
+
+def _require_admin(actor: Member) -> None:
+    if not (actor.is_admin and actor.active):
+        raise PermissionDenied(_("Only administrators can change access settings."))
+
+
+def _name_clean(name: Any, *, max_length: int = 100) -> str:
+    name = (name or "").strip() if isinstance(name, str) else ""
+    if not name:
+        raise ValidationError({"name": [_("This field is required.")]})
+    if len(name) > max_length or "\x00" in name:
+        raise ValidationError({"name": [_("Ensure this value has at most %(max)d characters.") % {"max": max_length}]})
+    return name
+
+
+def _profiles_clean(profile_ids: Iterable[Any]) -> list[Profile]:
+    ids = {int(pk) for pk in profile_ids if str(pk).isdigit()}
+    profiles = list(Profile.objects.filter(pk__in=ids))
+    if not profiles or len(profiles) != len(ids):
+        raise ValidationError({"profiles": [_("Choose at least one profile.")]})
+    return profiles
+
+
+@transaction.atomic
+def role_create(*, actor: Member, name: str, parent: Role, profile_ids: Iterable[Any]) -> Role:
+    """Add a role reporting to `parent`, carrying the given profiles."""
+    _require_admin(actor)
+    errors: dict[str, list[str]] = {}
+    try:
+        name = _name_clean(name)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    try:
+        profiles = _profiles_clean(profile_ids)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    parent = Role.objects.select_for_update().get(pk=parent.pk)
+    role = Role.objects.create(name=name, parent=parent, path="")
+    role.path = f"{parent.path}{role.pk}."
+    role.save(update_fields=["path"])
+    role.profiles.set(profiles)
+    access_changed()
+    return role
+
+
+@transaction.atomic
+def role_update(
+    *, actor: Member, role: Role, name: str, profile_ids: Iterable[Any], default_for_new: bool = False
+) -> Role:
+    """Rename a role, change its profiles, or make it the role new members get."""
+    _require_admin(actor)
+    role = Role.objects.select_for_update().get(pk=role.pk)
+    errors: dict[str, list[str]] = {}
+    try:
+        role.name = _name_clean(name)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    try:
+        profiles = _profiles_clean(profile_ids)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if default_for_new and role.parent_id is None:
+        errors["default_for_new"] = [_("Members cannot hold the top role; choose one below it.")]
+    if errors:
+        raise ValidationError(errors)
+    if default_for_new and not role.default_for_new:
+        Role.objects.filter(default_for_new=True).update(default_for_new=False)
+        role.default_for_new = True
+    role.save(update_fields=["name", "default_for_new"])
+    role.profiles.set(profiles)
+    access_changed()
+    return role
+
+
+@transaction.atomic
+def role_move(*, actor: Member, role: Role, parent: Role) -> Role:
+    """Re-parent a role with its whole subtree; never under itself or one of its subordinates."""
+    _require_admin(actor)
+    list(Role.objects.select_for_update().order_by("pk"))  # the tree changes as a whole
+    role = Role.objects.get(pk=role.pk)
+    parent = Role.objects.get(pk=parent.pk)
+    if role.parent_id is None:
+        raise ValidationError({"parent": [_("The top role cannot be moved.")]})
+    if parent.path.startswith(role.path):
+        raise ValidationError({"parent": [_("A role cannot report to itself or to one of its subordinates.")]})
+    if role.parent_id == parent.pk:
+        return role
+    old_prefix, new_prefix = role.path, f"{parent.path}{role.pk}."
+    for node in Role.objects.filter(path__startswith=old_prefix):
+        node.path = new_prefix + node.path[len(old_prefix) :]
+        node.save(update_fields=["path"])
+    Role.objects.filter(pk=role.pk).update(parent=parent)
+    access_changed()
+    return Role.objects.get(pk=role.pk)
+
+
+@transaction.atomic
+def role_delete(*, actor: Member, role: Role, transfer_to: Role) -> None:
+    """Delete a role: its members move to `transfer_to`, its sub-roles report to its parent."""
+    _require_admin(actor)
+    list(Role.objects.select_for_update().order_by("pk"))
+    role = Role.objects.get(pk=role.pk)
+    if role.parent_id is None:
+        raise ValidationError({"role": [_("The top role cannot be deleted.")]})
+    if transfer_to.path.startswith(role.path) or transfer_to.parent_id is None:
+        raise ValidationError({"transfer_to": [_("Choose a role outside the one being deleted, below the top.")]})
+    parent = Role.objects.get(pk=role.parent_id)
+    Member.objects.filter(role=role).update(role=transfer_to)
+    for child in Role.objects.filter(parent=role):
+        role_move(actor=actor, role=child, parent=parent)
+    Invitation.objects.filter(role=role).update(role=transfer_to)
+    if role.default_for_new:
+        Role.objects.filter(pk=transfer_to.pk).update(default_for_new=True)
+    SharingRule.objects.filter(Q(source_role=role) | Q(target_role=role)).delete()
+    role.delete()
+    access_changed()
+
+
+@transaction.atomic
+def member_set_role(*, actor: Member, member: Member, role: Role) -> Member:
+    """Admins place a member in the role hierarchy (never in the top role, which stands for the organisation)."""
+    _require_admin(actor)
+    if role.parent_id is None:
+        raise ValidationError({"role": [_("Members cannot hold the top role; choose one below it.")]})
+    member = member_lock(member.pk)
+    member.role = role
+    member.save(update_fields=["role"])
+    access_changed()
+    return member
+
+
+PROFILE_FLAGS = (
+    "default_view",
+    "default_create",
+    "default_edit",
+    "default_delete",
+    "view_all",
+    "edit_all",
+    "can_import",
+    "can_export",
+    "manage_settings",
+    "manage_members",
+    "manage_billing",
+)
+
+
+@transaction.atomic
+def profile_save(
+    *, actor: Member, profile: Profile | None, name: str, description: str = "", flags: dict[str, bool]
+) -> Profile:
+    """Create or change a profile's name, description, module defaults and global privileges."""
+    _require_admin(actor)
+    profile = Profile() if profile is None else Profile.objects.select_for_update().get(pk=profile.pk)
+    profile.name = _name_clean(name)
+    description = (description or "").strip() if isinstance(description, str) else ""
+    if len(description) > 250:
+        raise ValidationError({"description": [_("Ensure this value has at most %(max)d characters.") % {"max": 250}]})
+    profile.description = description
+    for flag in PROFILE_FLAGS:
+        if flag in flags:
+            setattr(profile, flag, bool(flags[flag]))
+    if Profile.objects.filter(name__iexact=profile.name).exclude(pk=profile.pk).exists():
+        raise ValidationError({"name": [_("A profile with this name already exists.")]})
+    profile.save()
+    access_changed()
+    return profile
+
+
+@transaction.atomic
+def profile_set_modules(*, actor: Member, profile: Profile, rights: dict[str, dict[str, bool]]) -> None:
+    """Set a profile's actions per module: {"contacts": {"view": true, "create": false, ...}}.
+    An action needs the module to be visible (no create, edit or delete without view)."""
+    from crm_apps.engine import registry
+
+    _require_admin(actor)
+    known = {s.key for s in registry.all_specs()}
+    unknown = sorted(set(rights) - known)
+    if unknown:
+        raise ValidationError({"modules": [_("Unknown module: %(name)s") % {"name": ", ".join(unknown)}]})
+    for module, actions in rights.items():
+        values = {a: bool(actions.get(a, False)) for a in ("view", "create", "edit", "delete")}
+        if not values["view"]:
+            values = dict.fromkeys(values, False)
+        ProfileModule.objects.update_or_create(profile=profile, module=module, defaults=values)
+    access_changed()
+
+
+def _field_names(spec: Any) -> dict[str, bool]:
+    """Fields of a module a profile may restrict: name -> whether the field is required (never hideable)."""
+    from crm_apps.engine import metadata
+
+    names: dict[str, bool] = {}
+    for name in spec.form_fields:
+        field = spec.model._meta.get_field(name)
+        required = not getattr(field, "blank", True) or name in spec.title_fields
+        names[name] = required
+    for cf in metadata.custom_fields(spec.key):
+        names[f"custom.{cf.key}"] = bool(cf.required)
+    return names
+
+
+@transaction.atomic
+def profile_set_fields(*, actor: Member, profile: Profile, module: str, access: dict[str, str]) -> None:
+    """Set a profile's field access in one module: name -> "hidden" | "readonly" | "readwrite".
+    Required fields stay writable: records could not be created otherwise."""
+    from crm_apps.engine import registry
+
+    _require_admin(actor)
+    spec = registry.get(module)
+    names = _field_names(spec)
+    errors: dict[str, list[str]] = {}
+    for name, value in access.items():
+        if name not in names:
+            errors[name] = [_("Unknown field.")]
+        elif value not in ("hidden", "readonly", "readwrite"):
+            errors[name] = [_("Choose hidden, read-only or read-write.")]
+        elif value != "readwrite" and names[name]:
+            errors[name] = [_("A required field cannot be hidden or read-only.")]
+    if errors:
+        raise ValidationError(errors)
+    for name, value in access.items():
+        if value == "readwrite":
+            ProfileField.objects.filter(profile=profile, module=module, field=name).delete()
+        else:
+            ProfileField.objects.update_or_create(
+                profile=profile, module=module, field=name, defaults={"access": value}
+            )
+    access_changed()
+
+
+@transaction.atomic
+def profile_delete(*, actor: Member, profile: Profile) -> None:
+    """Delete a profile that no role depends on as its only profile."""
+    _require_admin(actor)
+    for role in Role.objects.filter(profiles=profile).prefetch_related("profiles"):
+        if len(role.profiles.all()) <= 1:
+            raise ValidationError(
+                {"profile": [_("The role “%(role)s” has no other profile; give it another first.") % {"role": role}]}
+            )
+    profile.delete()
+    access_changed()
+
+
+def _ids(values: Iterable[Any]) -> set[int]:
+    return {int(v) for v in values if str(v).isdigit()}
+
+
+@transaction.atomic
+def group_save(
+    *,
+    actor: Member,
+    group: Group | None,
+    name: str,
+    description: str = "",
+    member_ids: Iterable[Any] = (),
+    role_ids: Iterable[Any] = (),
+    role_tree_ids: Iterable[Any] = (),
+    subgroup_ids: Iterable[Any] = (),
+) -> Group:
+    """Create or change a group: its members, roles, roles with subordinates and nested groups
+    (never itself, directly or through another group)."""
+    _require_admin(actor)
+    list(Group.objects.select_for_update().order_by("pk"))  # nesting is checked over all groups
+    group = Group() if group is None else Group.objects.get(pk=group.pk)
+    errors: dict[str, list[str]] = {}
+    try:
+        group.name = _name_clean(name)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if Group.objects.filter(name__iexact=group.name).exclude(pk=group.pk).exists():
+        errors["name"] = [_("A group with this name already exists.")]
+    group.description = (description or "").strip()[:250] if isinstance(description, str) else ""
+    members = list(Member.objects.filter(pk__in=_ids(member_ids), active=True))
+    roles = list(Role.objects.filter(pk__in=_ids(role_ids)))
+    trees = list(Role.objects.filter(pk__in=_ids(role_tree_ids)))
+    subgroups = list(Group.objects.filter(pk__in=_ids(subgroup_ids)))
+    if group.pk is not None:
+        children: dict[int, set[int]] = {}
+        for parent_id, child_id in Group.subgroups.through.objects.values_list("from_group_id", "to_group_id"):
+            children.setdefault(parent_id, set()).add(child_id)
+        children[group.pk] = {g.pk for g in subgroups}
+        seen: set[int] = set()
+        todo = list(children[group.pk])
+        while todo:
+            gid = todo.pop()
+            if gid == group.pk:
+                errors["subgroups"] = [_("A group cannot contain itself, directly or through another group.")]
+                break
+            if gid not in seen:
+                seen.add(gid)
+                todo.extend(children.get(gid, ()))
+    if errors:
+        raise ValidationError(errors)
+    group.save()
+    group.members.set(members)
+    group.roles.set(roles)
+    group.roles_with_subordinates.set(trees)
+    group.subgroups.set(subgroups)
+    access_changed()
+    return group
+
+
+@transaction.atomic
+def group_delete(*, actor: Member, group: Group, transfer_to: Member) -> int:
+    """Delete a group; the records it owns pass to `transfer_to` (an active member). Returns how many moved."""
+    from crm_apps.engine import registry
+
+    _require_admin(actor)
+    if not transfer_to.active:
+        raise ValidationError({"transfer_to": [_("Choose an active member.")]})
+    moved = 0
+    for spec in registry.all_specs():
+        moved += spec.model.objects.filter(owner_group=group).update(owner=transfer_to, owner_group=None)
+    group.delete()
+    access_changed()
+    return moved
+
+
+@transaction.atomic
+def sharing_default_set(
+    *, actor: Member, module: str, access: str, superiors_see: bool = True, follow_parent: bool = True
+) -> SharingDefault:
+    """Set a module's organisation-wide default."""
+    from crm_apps.engine import registry
+
+    _require_admin(actor)
+    try:
+        registry.get(module)
+    except KeyError as exc:
+        raise ValidationError({"module": [_("Unknown module.")]}) from exc
+    if access not in SharingDefault.Access.values:
+        raise ValidationError({"access": [_("Choose one of the available options.")]})
+    default, _created = SharingDefault.objects.update_or_create(
+        module=module,
+        defaults={"access": access, "superiors_see": bool(superiors_see), "follow_parent": bool(follow_parent)},
+    )
+    access_changed()
+    return default
+
+
+def _party(kind: str, party_id: Any, field: str) -> tuple[Role | None, Group | None]:
+    if kind not in SharingRule.Kind.values:
+        raise ValidationError({f"{field}_kind": [_("Choose role, role and subordinates, or group.")]})
+    pk = int(party_id) if str(party_id).isdigit() else None
+    if kind == SharingRule.Kind.GROUP:
+        group = Group.objects.filter(pk=pk).first() if pk else None
+        if group is None:
+            raise ValidationError({field: [_("Choose a group.")]})
+        return None, group
+    role = Role.objects.filter(pk=pk).first() if pk else None
+    if role is None:
+        raise ValidationError({field: [_("Choose a role.")]})
+    return role, None
+
+
+@transaction.atomic
+def sharing_rule_create(
+    *, actor: Member, module: str, source_kind: str, source_id: Any, target_kind: str, target_id: Any, access: str
+) -> SharingRule:
+    """Share the records of `module` owned by the source with the target, read-only or read/write."""
+    from crm_apps.engine import registry
+
+    _require_admin(actor)
+    errors: dict[str, list[str]] = {}
+    try:
+        registry.get(module)
+    except KeyError:
+        errors["module"] = [_("Unknown module.")]
+    parties: dict[str, tuple[Role | None, Group | None]] = {}
+    for field, kind, pk in (("source", source_kind, source_id), ("target", target_kind, target_id)):
+        try:
+            parties[field] = _party(kind, pk, field)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if access not in SharingRule.Access.values:
+        errors["access"] = [_("Choose one of the available options.")]
+    if errors:
+        raise ValidationError(errors)
+    rule = SharingRule.objects.create(
+        module=module,
+        source_kind=source_kind,
+        source_role=parties["source"][0],
+        source_group=parties["source"][1],
+        target_kind=target_kind,
+        target_role=parties["target"][0],
+        target_group=parties["target"][1],
+        access=access,
+    )
+    access_changed()
+    return rule
+
+
+@transaction.atomic
+def sharing_rule_delete(*, actor: Member, rule: SharingRule) -> None:
+    _require_admin(actor)
+    rule.delete()
+    access_changed()

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm_apps.access.models import Group, Member
 from crm_apps.engine import metadata, registry
+from crm_apps.engine.fieldaccess import field_rules
 from crm_apps.engine.models import CrmRecord, CustomField, FieldType
 from crm_apps.engine.spec import ModuleSpec
 
@@ -131,6 +132,8 @@ def _custom_field(cf: CustomField, current: Any, actor: Member) -> forms.Field:
 def record_form(spec: ModuleSpec, *, actor: Member, record: CrmRecord | None, data: Any = None) -> forms.Form:
     """The create/edit form of a module in the tenant's layout (hidden optional fields left out)."""
     blocks, hidden = metadata.layout_blocks(spec)
+    rules = field_rules(actor=actor, spec=spec)
+    hidden = hidden | rules.hidden
     form = forms.Form(data=data)
     initial: dict[str, Any] = {}
     for block in blocks:
@@ -142,6 +145,7 @@ def record_form(spec: ModuleSpec, *, actor: Member, record: CrmRecord | None, da
                 model_field: Any = spec.model._meta.get_field(name)
                 current = getattr(record, model_field.attname if isinstance(model_field, models.ForeignKey) else name)
             form.fields[name] = _standard_field(spec, name, current, actor)
+            form.fields[name].disabled = name in rules.readonly
             if isinstance(spec.model._meta.get_field(name), models.ForeignKey) and name in ("owner",):
                 current = f"m:{current}" if current else ""
             initial[name] = current if current is not None else ""
@@ -154,13 +158,16 @@ def record_form(spec: ModuleSpec, *, actor: Member, record: CrmRecord | None, da
     initial["owner"] = owner
     form.fields["tags"] = forms.CharField(label=_("Tags"), required=False, help_text=_("Separate tags with commas."))
     initial["tags"] = ", ".join(record.tags) if record is not None else ""
-    for cf in metadata.custom_fields(spec.key):
+    for cf in rules.custom(metadata.custom_fields(spec.key)):
         current = (record.custom_data or {}).get(cf.key) if record is not None else cf.default
         form.fields[CUSTOM_PREFIX + cf.key] = _custom_field(cf, current, actor)
+        form.fields[CUSTOM_PREFIX + cf.key].disabled = f"custom.{cf.key}" in rules.readonly
         initial[CUSTOM_PREFIX + cf.key] = current
     form.initial = initial
     form.block_layout = [(b, [n for n in b.fields if n in form.fields]) for b in blocks]  # type: ignore[attr-defined]
-    form.custom_names = [CUSTOM_PREFIX + cf.key for cf in metadata.custom_fields(spec.key)]  # type: ignore[attr-defined]
+    form.custom_names = [  # type: ignore[attr-defined]
+        CUSTOM_PREFIX + cf.key for cf in rules.custom(metadata.custom_fields(spec.key))
+    ]
     return form
 
 
@@ -169,6 +176,8 @@ def form_to_service(spec: ModuleSpec, form: forms.Form) -> tuple[dict[str, Any],
     data: dict[str, Any] = {}
     custom: dict[str, Any] = {}
     for name, field in form.fields.items():
+        if field.disabled:
+            continue  # read-only for this member: never sent to the services
         if isinstance(field, forms.MultipleChoiceField):
             raw: Any = form.data.getlist(name) if hasattr(form.data, "getlist") else form.data.get(name)
         elif isinstance(field, forms.BooleanField):

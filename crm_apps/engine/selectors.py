@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import re
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -72,13 +73,14 @@ def _decode(cursor: str) -> tuple[str, list[Any]]:
         raise ValidationError({"cursor": [_("Invalid cursor.")]}) from exc
 
 
-def ordering_for(spec: ModuleSpec, ordering: str | None) -> list[str]:
-    """A validated ordering: one sortable field (or the module default), always ending with the id."""
+def ordering_for(spec: ModuleSpec, ordering: str | None, *, hidden: Collection[str] = ()) -> list[str]:
+    """A validated ordering: one sortable field (or the module default), always ending with the id.
+    Fields hidden from the member cannot be sorted on (the order would reveal their values)."""
     if not ordering:
         fields = list(spec.default_ordering)
     else:
         name = ordering.lstrip("-")
-        if name not in sortable_columns(spec):
+        if name not in sortable_columns(spec) or name in hidden:
             raise ValidationError({"ordering": [_("You cannot sort by “%(field)s”.") % {"field": name}]})
         fields = [ordering]
     last = fields[-1]
@@ -128,11 +130,14 @@ def _filter_value(field: models.Field[Any, Any], raw: str) -> Any:
     return field.to_python(raw)
 
 
-def apply_filters(spec: ModuleSpec, qs: QuerySet[Any], filters: dict[str, str]) -> QuerySet[Any]:
+def apply_filters(
+    spec: ModuleSpec, qs: QuerySet[Any], filters: dict[str, str], *, hidden: Collection[str] = ()
+) -> QuerySet[Any]:
     """Filter on allowed standard fields (`field`, `field__gte`, `field__lte`) and custom fields
-    (`custom.key`, `custom.key__gte` ...). Unknown fields are a 400, never ignored."""
-    custom = {f.key: f for f in metadata.custom_fields(spec.key)}
-    allowed = {*spec.filter_fields, "owner", "tags", "created_at", "updated_at"}
+    (`custom.key`, `custom.key__gte` ...). Unknown fields, and fields hidden from the member, are a
+    400, never ignored."""
+    custom = {f.key: f for f in metadata.custom_fields(spec.key) if f"custom.{f.key}" not in hidden}
+    allowed = {*spec.filter_fields, "owner", "tags", "created_at", "updated_at"} - set(hidden)
     errors: dict[str, list[str]] = {}
     for key, raw in filters.items():
         name, _sep, op = key.partition("__")
@@ -201,7 +206,7 @@ def record_list(
     (or every column, without joins, for the API)."""
     limit = max(1, min(int(limit), MAX_PAGE_SIZE))
     qs = list_queryset(spec=spec, actor=actor, filters=filters, search=search, default_view=default_view)
-    order = ordering_for(spec, ordering)
+    order = ordering_for(spec, ordering, hidden=visibility.hidden_fields(actor=actor, spec=spec))
     direction = "n"
     if cursor:
         direction, values = _decode(cursor)
@@ -248,7 +253,7 @@ def list_queryset(
     if default_view and spec.default_list_filter and not filters:
         qs = qs.filter(**spec.default_list_filter)
     if filters:
-        qs = apply_filters(spec, qs, filters)
+        qs = apply_filters(spec, qs, filters, hidden=visibility.hidden_fields(actor=actor, spec=spec))
     if search:
         query = search_query(search)
         if query is not None:

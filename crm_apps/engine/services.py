@@ -594,6 +594,14 @@ def search_vector_refresh(spec: ModuleSpec, pks: Iterable[Any]) -> None:
     spec.model.objects.filter(pk__in=list(pks)).update(search_vector=SearchVector(*parts, *folded, config="simple"))
 
 
+def _check_new_values(spec: ModuleSpec, actor: Member, data: Any, custom: Any) -> None:
+    """A new record may not set fields the actor's profiles hide or make read-only (they get defaults)."""
+    names = [k for k, v in data.items() if v not in (None, "", [])] if isinstance(data, dict) else []
+    if isinstance(custom, dict):
+        names += [f"custom.{k}" for k, v in custom.items() if v not in (None, "", [])]
+    visibility.check_field_writes(actor=actor, spec=spec, names=names)
+
+
 def _timeline(spec: ModuleSpec, record: CrmRecord, kind: str, actor: Member | None, data: dict[str, Any]) -> None:
     TimelineEntry.objects.create(module=spec.key, record_id=record.pk, kind=kind, actor=actor, data=data)
 
@@ -607,6 +615,7 @@ def record_create(
         raise PermissionDenied
     if not isinstance(data, dict):
         raise ValidationError({"non_field_errors": [_("Send an object of field values.")]})
+    _check_new_values(spec, actor, data, custom)
     record = spec.model()
     errors: dict[str, list[str]] = {}
     try:
@@ -723,6 +732,7 @@ def record_update(
     changes = _changes(before, _snapshot(spec, record))
     if not changes:
         return record
+    visibility.check_field_writes(actor=actor, spec=spec, names=changes)
     if spec.hooks.before_save:
         spec.hooks.before_save(record)
     record.updated_by = actor

@@ -69,6 +69,12 @@ class ModuleSpec:
     default_picklists: dict[str, list[str]] = field(default_factory=dict)
     # Installs other per-tenant defaults (pipelines, mappings); must be idempotent.
     install_defaults: Callable[[], None] | None = None
+    # Sharing: the organisation-wide default until a tenant admin changes it (access.SharingDefault values),
+    # and the reference whose record this one follows when "visible with the parent" is on (vtiger's
+    # related-module sharing: contacts follow their organisation).
+    sharing_default: str = "public_read_write_delete"
+    sharing_parent: str | None = None
+    sharing_follows_parent: bool = False
     # A valid example record (API docs, contract tests, sample data): field -> value.
     example: dict[str, Any] = field(default_factory=dict)
 

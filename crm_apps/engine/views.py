@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import re
 import uuid
+from collections.abc import Collection
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,10 +20,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crm_apps.access import visibility
 from crm_apps.access.middleware import request_member
 from crm_apps.access.models import Member
 from crm_apps.engine import metadata, registry, selectors, services
 from crm_apps.engine.display import Displayer, custom_shown, plain, record_url
+from crm_apps.engine.fieldaccess import field_rules
 from crm_apps.engine.forms import field_errors_to_form, form_to_service, record_form
 from crm_apps.engine.models import SavedView
 from crm_apps.engine.spec import ModuleSpec
@@ -32,11 +35,15 @@ LIST_PARAMS = {"q", "ordering", "cursor", "view", "saved", "limit"}
 EXPORT_LIMIT = 100_000
 
 
-def _spec(module: str) -> ModuleSpec:
+def _spec(module: str, request: HttpRequest) -> ModuleSpec:
+    """The module, if the member's profiles let them use it (404 unknown, 403 not allowed)."""
     try:
-        return registry.get(module)
+        spec = registry.get(module)
     except registry.UnknownModule as exc:
         raise Http404 from exc
+    if not visibility.can_view_module(actor=request_member(request), spec=spec):
+        raise PermissionDenied
+    return spec
 
 
 def _record_or_404(spec: ModuleSpec, request: HttpRequest, record_id: Any) -> Any:
@@ -64,7 +71,7 @@ def _saved_view(spec: ModuleSpec, request: HttpRequest) -> SavedView | None:
 @login_required
 def record_list(request: HttpRequest, module: str) -> HttpResponse:
     """A module's list: search, filters (custom fields too), sort, keyset pages, count, saved views."""
-    spec = _spec(module)
+    spec = _spec(module, request)
     member = request_member(request)
     saved = _saved_view(spec, request)
     filters = _filters(spec, request)
@@ -93,18 +100,18 @@ def record_list(request: HttpRequest, module: str) -> HttpResponse:
         error = error_text(exc)
         page, count, exact = selectors.Page([], None, None), 0, True
     displayer = Displayer(spec)
-    all_custom = metadata.custom_fields(spec.key)
+    rules = field_rules(actor=member, spec=spec)
+    all_custom = rules.custom(metadata.custom_fields(spec.key))
     custom_columns = [f for f in all_custom if saved and f.key in (saved.columns or [])]
+    list_columns = rules.visible(spec.list_columns)
     columns = [
-        (name, displayer.value(spec.model(), name).label if name != "owner" else _("Owner"))
-        for name in spec.list_columns
+        (name, displayer.value(spec.model(), name).label if name != "owner" else _("Owner")) for name in list_columns
     ]
     rows = [
         {
             "record": r,
             "url": record_url(spec, r),
-            "cells": [displayer.value(r, name) for name in spec.list_columns]
-            + [custom_shown(f, r) for f in custom_columns],
+            "cells": [displayer.value(r, name) for name in list_columns] + [custom_shown(f, r) for f in custom_columns],
         }
         for r in page.records
     ]
@@ -121,15 +128,17 @@ def record_list(request: HttpRequest, module: str) -> HttpResponse:
         "search": search,
         "ordering": ordering or "",
         "filters": filters,
-        "filter_form": _filter_fields(spec, filters, displayer),
+        "filter_form": [f for f in _filter_fields(spec, filters, displayer) if rules.shows(f["name"])],
         "error": error,
         "saved": saved,
         "saved_views": SavedView.objects.filter(module=spec.key).filter(owner=member)
         | SavedView.objects.filter(module=spec.key, shared=True),
         "query": urlencode(keep),
         "owners": services_owner_choices(),
-        "mass_fields": _mass_fields(spec),
-        "sortable": selectors.sortable_columns(spec),
+        "mass_fields": [(n, label) for n, label in _mass_fields(spec) if rules.editable(n)],
+        "sortable": selectors.sortable_columns(spec) - rules.hidden,
+        "can_export": visibility.has_privilege(actor=member, privilege="can_export"),
+        "can_create": visibility.can_create(actor=member, spec=spec),
         "all_custom_fields": all_custom,
     }
     return render(request, "engine/list.html", context)
@@ -185,29 +194,36 @@ def _filter_fields(spec: ModuleSpec, current: dict[str, str], displayer: Display
 @login_required
 def record_detail(request: HttpRequest, module: str, record_id: uuid.UUID) -> HttpResponse:
     """A record: its blocks, custom fields, related lists, timeline and comments."""
-    spec = _spec(module)
+    spec = _spec(module, request)
     member = request_member(request)
     record = _record_or_404(spec, request, record_id)
     selectors.recent_view_touch(spec=spec, actor=member, record=record)
     displayer = Displayer(spec)
+    rules = field_rules(actor=member, spec=spec)
     blocks, hidden = metadata.layout_blocks(spec)
     shown_blocks = [
-        (block.title, [displayer.value(record, name) for name in block.fields if name not in hidden])
+        (
+            block.title,
+            [displayer.value(record, name) for name in block.fields if name not in hidden and rules.shows(name)],
+        )
         for block in blocks
     ]
-    custom = [custom_shown(f, record) for f in metadata.custom_fields(spec.key)]
+    custom = [custom_shown(f, record) for f in rules.custom(metadata.custom_fields(spec.key))]
     related = []
     for relation in spec.related:
+        other = registry.get(relation.module)
+        if not visibility.can_view_module(actor=member, spec=other):
+            continue
         other, qs = selectors.related_records(spec=spec, actor=member, record=record, related_key=relation.module)
         other_display = Displayer(other)
+        other_columns = field_rules(actor=member, spec=other).visible(other.list_columns[1:4])
         rows = list(qs[:10])
         related.append(
             {
                 "label": relation.label or other.label_plural,
                 "spec": other,
                 "rows": [
-                    (record_url(other, r), str(r), [other_display.value(r, c) for c in other.list_columns[1:4]])
-                    for r in rows
+                    (record_url(other, r), str(r), [other_display.value(r, c) for c in other_columns]) for r in rows
                 ],
                 "more_url": f"{reverse('engine:list', args=[other.key])}?{relation.via}={record.pk}&view=all",
             }
@@ -219,7 +235,9 @@ def record_detail(request: HttpRequest, module: str, record_id: uuid.UUID) -> Ht
         "custom": custom,
         "owner": displayer.value(record, "owner"),
         "related": related,
-        "timeline": _timeline_rows(spec, selectors.timeline(spec=spec, record=record), displayer),
+        "timeline": _timeline_rows(spec, selectors.timeline(spec=spec, record=record), displayer, rules.hidden),
+        "can_edit": visibility.can_edit(actor=member, spec=spec, record=record),
+        "can_delete": visibility.can_delete(actor=member, spec=spec, record=record),
         "comments": selectors.comments(spec=spec, record=record),
         "following": selectors.is_following(spec=spec, actor=member, record=record),
         "extra": _module_extras(spec, record, member),
@@ -227,7 +245,9 @@ def record_detail(request: HttpRequest, module: str, record_id: uuid.UUID) -> Ht
     return render(request, "engine/detail.html", context)
 
 
-def _timeline_rows(spec: ModuleSpec, entries: list[Any], displayer: Displayer) -> list[dict[str, Any]]:
+def _timeline_rows(
+    spec: ModuleSpec, entries: list[Any], displayer: Displayer, hidden: Collection[str] = ()
+) -> list[dict[str, Any]]:
     """Timeline entries with readable changes: field labels, picklist labels, titles of referenced records."""
     custom = {f"custom.{f.key}": f.label for f in metadata.custom_fields(spec.key, include_archived=True)}
     references = _referenced_titles(spec, entries)
@@ -245,6 +265,8 @@ def _timeline_rows(spec: ModuleSpec, entries: list[Any], displayer: Displayer) -
     for entry in entries:
         changes = []
         for name, (old, new) in (entry.data.get("changes") or {}).items():
+            if name in hidden:
+                continue  # the member's profiles hide this field
             if name in custom:
                 label = custom[name]
             else:
@@ -325,6 +347,13 @@ def _module_extras(spec: ModuleSpec, record: Any, member: Any) -> dict[str, Any]
 
 def _save(request: HttpRequest, spec: ModuleSpec, record: Any) -> HttpResponse:
     member = request_member(request)
+    allowed = (
+        visibility.can_create(actor=member, spec=spec)
+        if record is None
+        else visibility.can_edit(actor=member, spec=spec, record=record)
+    )
+    if not allowed:
+        raise PermissionDenied
     form = record_form(spec, actor=member, record=record, data=request.POST or None)
     duplicates: list[Any] = []
     if request.method == "POST":
@@ -356,6 +385,8 @@ def _save(request: HttpRequest, spec: ModuleSpec, record: Any) -> HttpResponse:
                     )
                     messages.success(request, _("Changes saved."))
                 return redirect(record_url(spec, saved))
+            except visibility.FieldPermissionDenied as exc:
+                field_errors_to_form(form, {name: [_("You may not change this field.")] for name in exc.fields})
             except ValidationError as exc:
                 field_errors_to_form(form, exc.message_dict)
             except services.ConflictError:
@@ -374,19 +405,19 @@ def _save(request: HttpRequest, spec: ModuleSpec, record: Any) -> HttpResponse:
 
 @login_required
 def record_create(request: HttpRequest, module: str) -> HttpResponse:
-    return _save(request, _spec(module), None)
+    return _save(request, _spec(module, request), None)
 
 
 @login_required
 def record_edit(request: HttpRequest, module: str, record_id: uuid.UUID) -> HttpResponse:
-    spec = _spec(module)
+    spec = _spec(module, request)
     return _save(request, spec, _record_or_404(spec, request, record_id))
 
 
 @require_POST
 @login_required
 def record_delete(request: HttpRequest, module: str, record_id: uuid.UUID) -> HttpResponse:
-    spec = _spec(module)
+    spec = _spec(module, request)
     record = _record_or_404(spec, request, record_id)
     services.record_delete(spec=spec, actor=request_member(request), record=record)
     messages.success(request, _("Moved to the recycle bin. You can restore it for 30 days."))
@@ -395,7 +426,7 @@ def record_delete(request: HttpRequest, module: str, record_id: uuid.UUID) -> Ht
 
 @login_required
 def recycle_bin(request: HttpRequest, module: str) -> HttpResponse:
-    spec = _spec(module)
+    spec = _spec(module, request)
     records = selectors.recycle_bin(spec=spec, actor=request_member(request))
     return render(request, "engine/trash.html", {"spec": spec, "records": records})
 
@@ -403,7 +434,7 @@ def recycle_bin(request: HttpRequest, module: str) -> HttpResponse:
 @require_POST
 @login_required
 def record_restore(request: HttpRequest, module: str, record_id: uuid.UUID) -> HttpResponse:
-    spec = _spec(module)
+    spec = _spec(module, request)
     try:
         record = services.record_restore(spec=spec, actor=request_member(request), record_id=record_id)
     except spec.model.DoesNotExist as exc:
@@ -415,7 +446,7 @@ def record_restore(request: HttpRequest, module: str, record_id: uuid.UUID) -> H
 @require_POST
 @login_required
 def record_comment(request: HttpRequest, module: str, record_id: uuid.UUID) -> HttpResponse:
-    spec = _spec(module)
+    spec = _spec(module, request)
     record = _record_or_404(spec, request, record_id)
     try:
         services.comment_add(spec=spec, actor=request_member(request), record=record, body=request.POST.get("body", ""))
@@ -428,7 +459,7 @@ def record_comment(request: HttpRequest, module: str, record_id: uuid.UUID) -> H
 @require_POST
 @login_required
 def record_follow(request: HttpRequest, module: str, record_id: uuid.UUID) -> HttpResponse:
-    spec = _spec(module)
+    spec = _spec(module, request)
     record = _record_or_404(spec, request, record_id)
     services.follow_set(
         spec=spec, actor=request_member(request), record=record, following=request.POST.get("follow") == "1"
@@ -440,7 +471,7 @@ def record_follow(request: HttpRequest, module: str, record_id: uuid.UUID) -> Ht
 @login_required
 def mass_action(request: HttpRequest, module: str) -> HttpResponse:
     """Mass delete, change owner or set one field on the selected records (all or nothing)."""
-    spec = _spec(module)
+    spec = _spec(module, request)
     member = request_member(request)
     ids = request.POST.getlist("ids")
     action = request.POST.get("action")
@@ -485,8 +516,11 @@ def safe_cell(value: str) -> str:
 @login_required
 def export(request: HttpRequest, module: str, fmt: str) -> HttpResponseBase:
     """The current view (filters, search, order) as CSV or XLSX, through the visibility filter."""
-    spec = _spec(module)
+    spec = _spec(module, request)
     member = request_member(request)
+    if not visibility.has_privilege(actor=member, privilege="can_export"):
+        raise PermissionDenied
+    rules = field_rules(actor=member, spec=spec)
     try:
         qs = selectors.list_queryset(
             spec=spec,
@@ -494,13 +528,13 @@ def export(request: HttpRequest, module: str, fmt: str) -> HttpResponseBase:
             filters=_filters(spec, request),
             search=request.GET.get("q", ""),
             default_view=request.GET.get("view") != "all",
-        ).order_by(*selectors.ordering_for(spec, request.GET.get("ordering") or None))
+        ).order_by(*selectors.ordering_for(spec, request.GET.get("ordering") or None, hidden=rules.hidden))
     except ValidationError as exc:
         raise Http404 from exc
     from crm_apps.engine.api.representation import api_fields
 
-    names = api_fields(spec)
-    custom = metadata.custom_fields(spec.key)
+    names = rules.visible(api_fields(spec))
+    custom = rules.custom(metadata.custom_fields(spec.key))
     displayer = Displayer(spec)
     header = [
         _("Number"),
@@ -567,7 +601,7 @@ def export(request: HttpRequest, module: str, fmt: str) -> HttpResponseBase:
 @require_POST
 @login_required
 def saved_view_create(request: HttpRequest, module: str) -> HttpResponse:
-    spec = _spec(module)
+    spec = _spec(module, request)
     member = request_member(request)
     name = (request.POST.get("name") or "").strip()
     if not name or len(name) > 100 or "\x00" in name:
@@ -602,7 +636,7 @@ def saved_view_create(request: HttpRequest, module: str) -> HttpResponse:
 @login_required
 def merge(request: HttpRequest, module: str) -> HttpResponse:
     """Choose, field by field, which record's value survives; related records move to the primary."""
-    spec = _spec(module)
+    spec = _spec(module, request)
     member = request_member(request)
     ids = [i for i in (request.GET.getlist("ids") or request.POST.getlist("ids")) if i][:3]
     records = [selectors.access_record(spec=spec, actor=member, record_id=i) for i in ids]
@@ -644,7 +678,7 @@ def merge(request: HttpRequest, module: str) -> HttpResponse:
 @login_required
 def reference_lookup(request: HttpRequest, module: str) -> HttpResponse:
     """Search results for a record picker (htmx)."""
-    spec = _spec(module)
+    spec = _spec(module, request)
     text = request.GET.get("q", "")[:100]
     page = selectors.record_list(spec=spec, actor=request_member(request), search=text, limit=8) if text else None
     results = [(str(r.pk), str(r), r.number) for r in (page.records if page else [])]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 import uuid
 
@@ -96,9 +97,13 @@ def test_worker_refuses_a_tenant_task_sent_without_a_tenant(committed, worker_qu
     from crm_apps.access.tasks import member_directory_sync_task
 
     queue, proc = worker_queue
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True)
+    reader.start()
     member_directory_sync_task.apply_async(queue=queue)
-    time.sleep(3)
+    # A loaded machine may need many seconds to start the worker: wait for the refusal, not a fixed time.
+    refused = wait_for(lambda: any("needs a tenant and was sent without one" in line for line in lines), timeout=60)
     proc.terminate()
-    output = proc.communicate(timeout=20)[0]
+    reader.join(timeout=20)
 
-    assert "needs a tenant and was sent without one" in output
+    assert refused, "".join(lines)[-4000:]

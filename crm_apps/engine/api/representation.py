@@ -46,7 +46,7 @@ def record_to_api(
         "version": record.version,
         "tags": list(record.tags or []),
     }
-    for name in fields or api_fields(spec):
+    for name in api_fields(spec) if fields is None else fields:
         field = spec.model._meta.get_field(name)
         if isinstance(field, models.ForeignKey):
             data[name] = jsonable(getattr(record, field.attname))

@@ -18,8 +18,9 @@ from rest_framework.views import APIView
 
 from crm_apps.access.middleware import request_member
 from crm_apps.engine import metadata, registry, selectors, services
-from crm_apps.engine.api.representation import READ_ONLY, record_to_api
+from crm_apps.engine.api.representation import READ_ONLY, api_fields, record_to_api
 from crm_apps.engine.api.schema import record_serializer
+from crm_apps.engine.fieldaccess import field_rules
 from crm_apps.engine.spec import ModuleSpec
 
 RESERVED_PARAMS = {"search", "ordering", "cursor", "limit", "format", "view"}
@@ -66,6 +67,13 @@ class ModuleAPIView(APIView):
             raise ValidationError(errors)
         return payload, custom, version
 
+    def to_api(self, spec: ModuleSpec, records: list[Any]) -> list[dict[str, Any]]:
+        """Records as JSON without the fields the member's profiles hide."""
+        rules = field_rules(actor=request_member(self.request), spec=spec)
+        custom_fields = rules.custom(metadata.custom_fields(spec.key))
+        fields = rules.visible(api_fields(spec))
+        return [record_to_api(spec, r, custom_fields, fields) for r in records]
+
     def record_or_404(self, spec: ModuleSpec, record_id: Any) -> Any:
         record = selectors.access_record(spec=spec, actor=request_member(self.request), record_id=record_id)
         if record is None:
@@ -101,7 +109,6 @@ class RecordListView(ModuleAPIView):
             default_view=params.get("view") != "all",
             all_columns=True,
         )
-        custom_fields = metadata.custom_fields(spec.key)
         base = request.build_absolute_uri(reverse("api-records", args=[spec.key]))
         keep = {k: v for k, v in params.items() if k != "cursor"}
 
@@ -114,7 +121,7 @@ class RecordListView(ModuleAPIView):
 
         return Response(
             {
-                "results": [record_to_api(spec, r, custom_fields) for r in page.records],
+                "results": self.to_api(spec, page.records),
                 "next": link(page.next_cursor),
                 "previous": link(page.previous_cursor),
             }
@@ -124,14 +131,14 @@ class RecordListView(ModuleAPIView):
         spec = self.spec()
         data, custom, _version = self.split_payload(request.data)
         record = services.record_create(spec=spec, actor=request_member(request), data=data, custom=custom)
-        return Response(record_to_api(spec, record, metadata.custom_fields(spec.key)), status=status.HTTP_201_CREATED)
+        return Response(self.to_api(spec, [record])[0], status=status.HTTP_201_CREATED)
 
 
 class RecordDetailView(ModuleAPIView):
     def get(self, request: Request, module: str, record_id: str) -> Response:
         spec = self.spec()
         record = self.record_or_404(spec, record_id)
-        return Response(record_to_api(spec, record, metadata.custom_fields(spec.key)))
+        return Response(self.to_api(spec, [record])[0])
 
     def patch(self, request: Request, module: str, record_id: str) -> Response:
         spec = self.spec()
@@ -153,7 +160,7 @@ class RecordDetailView(ModuleAPIView):
             expected_version=expected_version,
         )
         record = self.record_or_404(spec, record_id)
-        return Response(record_to_api(spec, record, metadata.custom_fields(spec.key)))
+        return Response(self.to_api(spec, [record])[0])
 
     def delete(self, request: Request, module: str, record_id: str) -> Response:
         spec = self.spec()
@@ -169,8 +176,7 @@ class RelatedListView(ModuleAPIView):
         other, qs = selectors.related_records(
             spec=spec, actor=request_member(request), record=record, related_key=related, all_columns=True
         )
-        custom_fields = metadata.custom_fields(other.key)
-        return Response({"results": [record_to_api(other, r, custom_fields) for r in qs[:100]]})
+        return Response({"results": self.to_api(other, list(qs[:100]))})
 
 
 class MergeView(ModuleAPIView):
@@ -191,4 +197,4 @@ class MergeView(ModuleAPIView):
             choices=choices,
         )
         record = self.record_or_404(spec, primary.pk)
-        return Response(record_to_api(spec, record, metadata.custom_fields(spec.key)))
+        return Response(self.to_api(spec, [record])[0])

@@ -10,6 +10,8 @@ DEFAULT_PICKLISTS = {"salutation": SALUTATION, "lead_source": LEAD_SOURCE}
 SPEC = register(
     ModuleSpec(
         key="contacts",
+        sharing_parent="organization",
+        sharing_follows_parent=True,
         model=Contact,
         label=_("Contact"),
         label_plural=_("Contacts"),

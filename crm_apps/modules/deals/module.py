@@ -24,6 +24,8 @@ DEFAULT_PICKLISTS = {"deal_type": DEAL_TYPE, "lead_source": LEAD_SOURCE}
 SPEC = register(
     ModuleSpec(
         key="deals",
+        sharing_parent="organization",
+        sharing_follows_parent=False,
         model=Deal,
         label=_("Deal"),
         label_plural=_("Deals"),
