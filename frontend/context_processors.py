@@ -12,10 +12,13 @@ def site(request: HttpRequest) -> dict[str, Any]:
     tenant = getattr(request, "tenant", None)
     is_tenant = tenant is not None and tenant.schema_name != get_public_schema_name()
     port = f":{settings.PUBLIC_PORT}" if settings.PUBLIC_PORT else ""
+    from crm_apps.access.visibility import can_view_module
     from crm_apps.engine.registry import all_specs
 
+    member = getattr(request, "member", None)
+    modules = [s for s in all_specs() if can_view_module(actor=member, spec=s)] if is_tenant and member else []
     return {
-        "crm_modules": all_specs() if is_tenant and getattr(request, "member", None) else [],
+        "crm_modules": modules,
         "is_tenant_host": is_tenant,
         "tenant": tenant if is_tenant else None,
         "member": getattr(request, "member", None),

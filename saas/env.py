@@ -56,6 +56,8 @@ DEFAULT_FROM_EMAIL = _str("DEFAULT_FROM_EMAIL", f"CRM <no-reply@{BASE_DOMAIN}>")
 TRUST_X_FORWARDED_HOST = _bool("TRUST_X_FORWARDED_HOST", default=False)
 MEDIA_ROOT = _str("MEDIA_ROOT", str(DATA_DIR / "media"))
 STATIC_ROOT = _str("STATIC_ROOT", str(DATA_DIR / "static"))
+# Requests per minute one API token may make (bulk integrations sync at a few hundred per second).
+API_TOKEN_RATE_PER_MINUTE = _int("API_TOKEN_RATE_PER_MINUTE", 18_000)
 CELERY_TASK_ALWAYS_EAGER = _bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # Set by pytest-xdist in each test worker; keeps parallel test workers' cache keys apart.
 TEST_WORKER = _str("PYTEST_XDIST_WORKER", "main")

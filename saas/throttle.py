@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.core.cache import cache
 
@@ -30,3 +31,47 @@ def throttle_hit(keys: list[str], *, window: int) -> None:
         except Exception:
             logger.warning("throttle: cache unavailable, not counting", exc_info=True)
             return
+
+
+_clients: dict[int, Any] = {}
+
+
+def _redis_client(key: str) -> Any:
+    """The cache's Redis client, made once per process (Django builds a new one on every call, which
+    costs more than the round trip itself). Raises AttributeError for non-Redis cache backends."""
+    import os
+
+    pid = os.getpid()
+    client = _clients.get(pid)
+    if client is None:
+        client = _clients[pid] = cache._cache.get_client(key, write=True)  # type: ignore[attr-defined]
+    return client
+
+
+def window_count(key: str, *, window: int) -> tuple[int, int]:
+    """Count one request in the fixed `window` (seconds) that `key` is in; returns (count so far,
+    seconds until the window ends). One round trip to Redis (INCR and EXPIRE in a pipeline), so a
+    budget check stays cheap at hundreds of requests per second. (0, 0) when the cache is down."""
+    import time
+
+    now = int(time.time())
+    window_end = (now // window + 1) * window
+    full_key = cache.make_and_validate_key(f"{key}:{window_end}")
+    try:
+        client = _redis_client(full_key)
+        pipe = client.pipeline(transaction=False)
+        pipe.incr(full_key)
+        pipe.expire(full_key, window + 5)
+        count, _ok = pipe.execute()
+    except AttributeError:  # not the Redis backend (local memory in some tools): plain cache calls
+        if not cache.add(full_key, 1, window + 5):
+            try:
+                count = cache.incr(full_key)
+            except ValueError:
+                count = 1
+        else:
+            count = 1
+    except Exception:
+        logger.warning("throttle: cache unavailable, not limiting", exc_info=True)
+        return 0, 0
+    return int(count), max(1, window_end - now)

@@ -45,6 +45,10 @@ HIDDEN = "hidden"
 READ_ONLY = "readonly"
 
 _local = threading.local()
+# Grants by (schema, member, access version): a version names one state of the settings, so entries never
+# go stale; a process keeps a bounded number of them and skips the cache read for the rest.
+_process: dict[tuple[str, int, str], Grants] = {}
+PROCESS_MEMO_SIZE = 2000
 
 
 @dataclass(frozen=True)
@@ -133,11 +137,18 @@ def grants_for(member: Member) -> Grants:
     found = store.get(memo_key)
     if found is not None:
         return found
-    key = f"access:grants:{member.pk}:{access_version()}"
-    grants = cache.get(key)
-    if not isinstance(grants, Grants):
-        grants = compute_grants(member)
-        cache.set(key, grants, GRANTS_TTL)
+    version = access_version()
+    process_key = (schema, member.pk, version)
+    grants = _process.get(process_key)
+    if grants is None:
+        key = f"access:grants:{member.pk}:{version}"
+        grants = cache.get(key)
+        if not isinstance(grants, Grants):
+            grants = compute_grants(member)
+            cache.set(key, grants, GRANTS_TTL)
+        if len(_process) >= PROCESS_MEMO_SIZE:
+            _process.clear()
+        _process[process_key] = grants
     store[memo_key] = grants
     return grants
 

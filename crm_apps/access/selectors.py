@@ -18,7 +18,9 @@ def member_list() -> QuerySet[Member]:
 
 def access_member(*, actor: Member, member_id: int) -> Member | None:
     """A member of this tenant that `actor` (an admin) may manage; None for missing or forbidden."""
-    if not actor.is_admin:
+    from crm_apps.access.visibility import has_privilege
+
+    if not (actor.is_admin or has_privilege(actor=actor, privilege="manage_members")):
         return None
     return Member.objects.select_related("user").filter(pk=member_id).first()
 

@@ -82,6 +82,17 @@ def member_create(
     return member
 
 
+def _may_manage(actor: Member, member: Member | None) -> bool:
+    """Admins manage every member; members whose profiles grant "manage members" manage non-admins."""
+    from crm_apps.access.visibility import has_privilege
+
+    if not actor.active:
+        return False
+    if actor.is_admin:
+        return True
+    return has_privilege(actor=actor, privilege="manage_members") and (member is None or not member.is_admin)
+
+
 def _locked(actor: Member, member: Member) -> tuple[Member, Member, list[Member]]:
     """Lock the active admins, then re-read actor and target under the lock (see lock_objects)."""
     admins = active_admins_lock()
@@ -93,7 +104,7 @@ def member_deactivate(*, actor: Member, member: Member) -> Member:
     """Admins deactivate members; never themselves, never the last active admin. Their open sessions
     and API tokens stop working at once."""
     actor, member, admins = _locked(actor, member)
-    if not (actor.is_admin and actor.active):
+    if not _may_manage(actor, member):
         raise PermissionDenied(_("Only administrators can deactivate members."))
     if member.pk == actor.pk:
         raise ValidationError(_("You cannot deactivate yourself."))
@@ -113,7 +124,7 @@ def member_deactivate(*, actor: Member, member: Member) -> Member:
 def member_reactivate(*, actor: Member, member: Member) -> Member:
     """Admins bring a deactivated member back (they sign in again; old sessions stay invalid)."""
     actor, member, _admins = _locked(actor, member)
-    if not (actor.is_admin and actor.active):
+    if not _may_manage(actor, member):
         raise PermissionDenied(_("Only administrators can reactivate members."))
     member.active = True
     member.deactivated_at = None
@@ -166,8 +177,9 @@ def member_update_profile(*, member: Member, name: str, language: str, timezone_
 def invitation_create(
     *, actor: Member, email: str, is_admin: bool = False, role: Role | None = None
 ) -> tuple[Invitation, str]:
-    """Admins invite by email; returns the invitation and its one-time key (sent by email)."""
-    if not actor.is_admin:
+    """Admins (and members allowed to manage members, for non-admin invitations) invite by email;
+    returns the invitation and its one-time key (sent by email)."""
+    if not _may_manage(actor, None) or (is_admin and not actor.is_admin):
         raise PermissionDenied(_("Only administrators can invite members."))
     if role is not None and role.parent_id is None:
         raise ValidationError({"role": [_("Members cannot hold the top role; choose one below it.")]})
@@ -274,7 +286,7 @@ def invitation_accept(*, key: str, password: str, name: str = "") -> Member:
 
 def invitation_revoke(*, actor: Member, invitation: Invitation) -> Invitation:
     """Admins withdraw a pending invitation."""
-    if not actor.is_admin:
+    if not _may_manage(actor, None) or (invitation.is_admin and not actor.is_admin):
         raise PermissionDenied(_("Only administrators can revoke invitations."))
     if invitation.accepted_at is None and invitation.revoked_at is None:
         invitation.revoked_at = timezone.now()

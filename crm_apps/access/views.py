@@ -46,6 +46,7 @@ from crm_apps.access.services import (
     member_set_admin,
     member_update_profile,
 )
+from crm_apps.access.visibility import has_privilege
 from frontend.forms import form_add_service_errors
 from saas.http import client_ip
 from tenants.models import User
@@ -122,8 +123,9 @@ class PasswordResetView(auth_views.PasswordResetView):
 
 
 def _admin(request: HttpRequest) -> Member:
+    """Admins, or members whose profiles grant "manage members" (the services decide what each may do)."""
     member = request_member(request)
-    if not member.is_admin:
+    if not (member.is_admin or has_privilege(actor=member, privilege="manage_members")):
         raise PermissionDenied
     return member
 

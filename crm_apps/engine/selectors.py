@@ -494,7 +494,10 @@ def kanban_columns(
     qs = queryset if queryset is not None else _base(spec, actor)
     field = spec.model._meta.get_field(spec.kanban_field)
     key = field.attname if isinstance(field, models.ForeignKey) else spec.kanban_field
-    has_amount = any(f.name == "amount" for f in spec.model._meta.get_fields())
+    # Sums of a field the member's profiles hide would reveal it: then only counts.
+    has_amount = any(f.name == "amount" for f in spec.model._meta.get_fields()) and "amount" not in (
+        visibility.hidden_fields(actor=actor, spec=spec)
+    )
     aggregates: dict[str, Any] = {"count": models.Count("pk")}
     if has_amount:
         aggregates["total"] = models.Sum("amount")

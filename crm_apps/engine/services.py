@@ -100,7 +100,7 @@ def number_allocate(spec: ModuleSpec) -> str:
 
 def numbering_update(*, actor: Member, spec: ModuleSpec, prefix: str, next_number: int) -> NumberingSequence:
     """Admins change a module's prefix and next number; numbers already used cannot be reissued."""
-    if not actor.is_admin:
+    if not visibility.has_privilege(actor=actor, privilege="manage_settings"):
         raise PermissionDenied
     prefix = (prefix or "").strip().upper()
     errors: dict[str, list[str]] = {}
@@ -150,7 +150,7 @@ def picklist_ensure(name: str, values: Iterable[str]) -> Picklist:
 @_clears_metadata
 def picklist_value_add(*, actor: Member, name: str, label: str) -> PicklistValue:
     """Admins add a value at the end of a picklist."""
-    if not actor.is_admin:
+    if not visibility.has_privilege(actor=actor, privilege="manage_settings"):
         raise PermissionDenied
     label = _clean_label(label)
     picklist = Picklist.objects.get(name=name)
@@ -170,7 +170,7 @@ def picklist_value_update(
     position: int | None = None,
 ) -> PicklistValue:
     """Rename (records keep the stable value), retire/restore or move a picklist value."""
-    if not actor.is_admin:
+    if not visibility.has_privilege(actor=actor, privilege="manage_settings"):
         raise PermissionDenied
     if label is not None:
         value.label = _clean_label(label)
@@ -225,7 +225,7 @@ def custom_field_create(
     help_text: str = "",
 ) -> CustomField:
     """Admins add a field to a module; picklist types get their own picklist of `choices`."""
-    if not actor.is_admin:
+    if not visibility.has_privilege(actor=actor, privilege="manage_settings"):
         raise PermissionDenied
     errors: dict[str, list[str]] = {}
     key = key.strip().lower() if isinstance(key, str) else ""
@@ -297,7 +297,7 @@ def custom_field_update(
     archived: bool | None = None,
 ) -> CustomField:
     """Rename, reorder, require or archive a field. Archiving keeps every stored value."""
-    if not actor.is_admin:
+    if not visibility.has_privilege(actor=actor, privilege="manage_settings"):
         raise PermissionDenied
     if label is not None:
         field.label = _clean_label(label)
@@ -655,6 +655,29 @@ def record_create(
     return record
 
 
+BATCH_LIMIT = 100
+
+
+@transaction.atomic
+def records_create_batch(
+    *, spec: ModuleSpec, actor: Member, items: list[tuple[dict[str, Any], dict[str, Any] | None]]
+) -> list[Any]:
+    """Create several records with the same rules as one by one: all of them, or none. Errors name the
+    record by its position and the field: {"records.2.email": [...]}."""
+    created = []
+    errors: dict[str, list[str]] = {}
+    for index, (data, custom) in enumerate(items):
+        try:
+            with transaction.atomic():
+                created.append(record_create(spec=spec, actor=actor, data=data, custom=custom))
+        except ValidationError as exc:
+            problems = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+            errors.update({f"records.{index}.{name}": messages for name, messages in problems.items()})
+    if errors:
+        raise ValidationError(errors)
+    return created
+
+
 def _timeline_related(spec: ModuleSpec, record: CrmRecord, actor: Member) -> list[TimelineEntry]:
     """Entries telling each record this new one points at (its organisation, contact...) that it was added."""
     entries = []
@@ -941,7 +964,7 @@ def layout_save(
     *, actor: Member, spec: ModuleSpec, blocks: list[str], fields: dict[str, list[str]], hidden: list[str]
 ) -> LayoutOverride:
     """Admins reorder blocks and fields and hide optional fields (required ones always show)."""
-    if not actor.is_admin:
+    if not visibility.has_privilege(actor=actor, privilege="manage_settings"):
         raise PermissionDenied
     block_keys = {b.key for b in spec.blocks}
     if len(set(blocks)) != len(blocks) or any(len(set(n)) != len(n) for n in fields.values()):

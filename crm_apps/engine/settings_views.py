@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crm_apps.access import visibility
 from crm_apps.access.middleware import request_member
 from crm_apps.access.models import Member
 from crm_apps.engine import metadata, registry
@@ -54,13 +55,14 @@ CONVERSION_MODULE = "leads"
 
 
 def admin_view(view: View) -> View:
-    """Signed-in tenant admins only: others get 403 here, before any service (which checks again)."""
+    """Admins and members allowed to manage module settings only: others get 403 here, before any
+    service (which checks again)."""
 
     @login_required
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         actor = request_member(request)
-        if not actor.is_admin:
+        if not visibility.has_privilege(actor=actor, privilege="manage_settings"):
             raise PermissionDenied
         return view(request, actor, *args, **kwargs)
 

@@ -3,6 +3,7 @@ global search. Views parse, call one selector or service, and render; the rules 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import re
 import uuid
@@ -14,6 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import models
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -235,7 +237,7 @@ def record_detail(request: HttpRequest, module: str, record_id: uuid.UUID) -> Ht
         "custom": custom,
         "owner": displayer.value(record, "owner"),
         "related": related,
-        "timeline": _timeline_rows(spec, selectors.timeline(spec=spec, record=record), displayer, rules.hidden),
+        "timeline": _timeline_rows(spec, selectors.timeline(spec=spec, record=record), displayer, member, rules.hidden),
         "can_edit": visibility.can_edit(actor=member, spec=spec, record=record),
         "can_delete": visibility.can_delete(actor=member, spec=spec, record=record),
         "comments": selectors.comments(spec=spec, record=record),
@@ -246,11 +248,18 @@ def record_detail(request: HttpRequest, module: str, record_id: uuid.UUID) -> Ht
 
 
 def _timeline_rows(
-    spec: ModuleSpec, entries: list[Any], displayer: Displayer, hidden: Collection[str] = ()
+    spec: ModuleSpec, entries: list[Any], displayer: Displayer, member: Member, hidden: Collection[str] = ()
 ) -> list[dict[str, Any]]:
     """Timeline entries with readable changes: field labels, picklist labels, titles of referenced records."""
     custom = {f"custom.{f.key}": f.label for f in metadata.custom_fields(spec.key, include_archived=True)}
-    references = _referenced_titles(spec, entries)
+    references = _referenced_titles(spec, entries, member)
+    # "Related record added" entries name the other record: only when the member may see it.
+    related_refs = [(e.data.get("module"), e.data.get("id")) for e in entries if e.kind == "related"]
+    visible_related = (
+        {(s.key, str(r.pk)) for s, r in selectors.records_by_refs(actor=member, refs=related_refs)}
+        if related_refs
+        else set()
+    )
 
     def readable(name: str, value: Any) -> str:
         if isinstance(value, list):
@@ -275,11 +284,12 @@ def _timeline_rows(
                 except Exception:
                     label = name
             changes.append((label, readable(name, old), readable(name, new)))
-        rows.append({"entry": entry, "changes": changes})
+        shown = entry.kind != "related" or (entry.data.get("module"), str(entry.data.get("id"))) in visible_related
+        rows.append({"entry": entry, "changes": changes, "related_visible": shown})
     return rows
 
 
-def _referenced_titles(spec: ModuleSpec, entries: list[Any]) -> dict[tuple[str, str], str]:
+def _referenced_titles(spec: ModuleSpec, entries: list[Any], member: Member) -> dict[tuple[str, str], str]:
     """(field, id) -> title for the references that changed in these entries, one query per target model."""
     from django.db import models as dj_models
 
@@ -304,7 +314,13 @@ def _referenced_titles(spec: ModuleSpec, entries: list[Any]) -> dict[tuple[str, 
                 valid.append(pk_field.to_python(value))
             except ValidationError:  # not an id of this model
                 continue
-        for obj in target.objects.filter(pk__in=valid).select_related(*(["user"] if target is Member else [])):
+        objects = target.objects.filter(pk__in=valid).select_related(*(["user"] if target is Member else []))
+        if target is not Member:
+            with contextlib.suppress(registry.UnknownModule):  # titles of records the member may not see stay hidden
+                objects = visibility.visible_records(
+                    actor=member, spec=registry.spec_for_model(target), queryset=objects
+                )
+        for obj in objects:
             titles[(name, str(obj.pk))] = obj.user.name if target is Member else str(obj)
     return titles
 
@@ -326,8 +342,16 @@ def _module_extras(spec: ModuleSpec, record: Any, member: Any) -> dict[str, Any]
         from crm_apps.engine import metadata as _metadata
         from crm_apps.modules.campaigns.models import CampaignMember
 
+        visible_leads = visibility.visible_records(
+            actor=member, spec=registry.get("leads"), queryset=registry.get("leads").model.objects.all()
+        )
+        visible_contacts = visibility.visible_records(
+            actor=member, spec=registry.get("contacts"), queryset=registry.get("contacts").model.objects.all()
+        )
         memberships = (
             CampaignMember.objects.filter(campaign=record)
+            .filter(Q(lead__isnull=True) | Q(lead__in=visible_leads.values("pk")))
+            .filter(Q(contact__isnull=True) | Q(contact__in=visible_contacts.values("pk")))
             .exclude(lead__deleted_at__isnull=False)
             .exclude(contact__deleted_at__isnull=False)
             .select_related("lead", "contact")[:100]

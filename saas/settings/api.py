@@ -9,7 +9,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["crm_apps.access.api.permissions.IsTenantMember"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_RATES": {"auth": "20/min", "signup": "30/hour", "api": "1200/min"},
+    "DEFAULT_THROTTLE_RATES": {"auth": "20/min", "signup": "30/hour", "api": f"{env.API_TOKEN_RATE_PER_MINUTE}/min"},
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "EXCEPTION_HANDLER": "saas.api.exception_handler",
     "DEFAULT_PARSER_CLASSES": [

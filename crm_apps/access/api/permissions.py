@@ -17,3 +17,17 @@ class IsTenantAdmin(IsTenantMember):
     def has_permission(self, request: Request, view: Any) -> bool:
         member = getattr(request._request, "member", None)
         return super().has_permission(request, view) and bool(member and member.is_admin)
+
+
+class CanManageSettings(IsTenantMember):
+    """Admins and members whose profiles grant "manage module settings"."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        from crm_apps.access.visibility import has_privilege
+
+        member = getattr(request._request, "member", None)
+        return (
+            super().has_permission(request, view)
+            and member is not None
+            and has_privilege(actor=member, privilege="manage_settings")
+        )

@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from crm_apps.access.api.permissions import IsTenantAdmin, IsTenantMember
+from crm_apps.access.api.permissions import CanManageSettings, IsTenantMember
 from crm_apps.access.middleware import request_member
 from crm_apps.engine import metadata, registry, services
 from crm_apps.engine.api.representation import api_fields
@@ -116,7 +116,7 @@ class ModuleView(APIView):
 
 class CustomFieldsView(APIView):
     def get_permissions(self) -> list[Any]:
-        return [IsTenantAdmin()] if self.request.method == "POST" else [IsTenantMember()]
+        return [CanManageSettings()] if self.request.method == "POST" else [IsTenantMember()]
 
     def get(self, request: Request, module: str) -> Response:
         spec = _spec(module)
@@ -158,7 +158,7 @@ class CustomFieldsView(APIView):
 
 
 class CustomFieldDetailView(APIView):
-    permission_classes = [IsTenantAdmin]
+    permission_classes = [CanManageSettings]
 
     def _field(self, module: str, key: str) -> CustomField:
         spec = _spec(module)

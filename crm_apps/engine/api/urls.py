@@ -19,6 +19,7 @@ urlpatterns = [
     path("leads/<uuid:record_id>/convert", LeadConvertView.as_view(), name="api-lead-convert"),
     path("deals/<uuid:record_id>/<slug:action>", DealActionView.as_view(), name="api-deal-action"),
     path("<slug:module>/merge", views.MergeView.as_view(), name="api-merge"),
+    path("<slug:module>/batch", views.BatchCreateView.as_view(), name="api-batch"),
     path("<slug:module>/", views.RecordListView.as_view(), name="api-records"),
     path("<slug:module>/<uuid:record_id>/", views.RecordDetailView.as_view(), name="api-record"),
     path("<slug:module>/<uuid:record_id>/<slug:related>/", views.RelatedListView.as_view(), name="api-related"),

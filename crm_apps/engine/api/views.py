@@ -13,7 +13,8 @@ from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.settings import api_settings
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from crm_apps.access.middleware import request_member
@@ -22,21 +23,47 @@ from crm_apps.engine.api.representation import READ_ONLY, api_fields, record_to_
 from crm_apps.engine.api.schema import record_serializer
 from crm_apps.engine.fieldaccess import field_rules
 from crm_apps.engine.spec import ModuleSpec
+from saas.throttle import window_count
 
 RESERVED_PARAMS = {"search", "ordering", "cursor", "limit", "format", "view"}
 
 
-class TokenRateThrottle(SimpleRateThrottle):
-    """Per API token (or per signed-in member) request budget; over it: 429 with Retry-After."""
+class TokenRateThrottle(BaseThrottle):
+    """Per API token (or per signed-in member) request budget in fixed one-minute windows (rate from
+    the "api" throttle setting); over it: 429 with Retry-After. One Redis round trip per request."""
 
     scope = "api"
+    THROTTLE_RATES: dict[str, str | None] = api_settings.DEFAULT_THROTTLE_RATES
 
-    def get_cache_key(self, request: Request, view: Any) -> str | None:
+    def __init__(self) -> None:
+        self.wait_seconds = 0
+
+    def _limit(self) -> tuple[int, int] | None:
+        rate = self.THROTTLE_RATES.get(self.scope)
+        if not rate:
+            return None
+        count, period = rate.split("/")
+        seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[0]]
+        return int(count), seconds
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        limit = self._limit()
+        if limit is None:
+            return True
         token = getattr(request, "auth", None)
         ident = f"token-{token.pk}" if token is not None and hasattr(token, "pk") else None
         if ident is None and request.user and request.user.is_authenticated:
             ident = f"user-{request.user.pk}"
-        return self.cache_format % {"scope": self.scope, "ident": ident or self.get_ident(request)}
+        ident = ident or f"ip-{self.get_ident(request)}"
+        allowed, period = limit
+        count, remaining = window_count(f"throttle:{self.scope}:{ident}", window=period)
+        if count > allowed:
+            self.wait_seconds = remaining
+            return False
+        return True
+
+    def wait(self) -> float | None:
+        return self.wait_seconds or None
 
 
 class ModuleAPIView(APIView):
@@ -132,6 +159,34 @@ class RecordListView(ModuleAPIView):
         data, custom, _version = self.split_payload(request.data)
         record = services.record_create(spec=spec, actor=request_member(request), data=data, custom=custom)
         return Response(self.to_api(spec, [record])[0], status=status.HTTP_201_CREATED)
+
+
+class BatchCreateView(ModuleAPIView):
+    """`POST /api/v1/<module>/batch` with `{"records": [{...}, ...]}` (at most 100): all are created, in
+    order, or none (400 naming each failing record by its index). For bulk loads and syncs."""
+
+    def post(self, request: Request, module: str) -> Response:
+        spec = self.spec()
+        items = request.data.get("records") if isinstance(request.data, dict) else None
+        if not isinstance(items, list) or not items:
+            raise ValidationError({"records": [_("Send a list of records.")]})
+        if len(items) > services.BATCH_LIMIT:
+            raise ValidationError(
+                {"records": [_("Send at most %(max)d records at a time.") % {"max": services.BATCH_LIMIT}]}
+            )
+        payloads = []
+        errors: dict[str, list[str]] = {}
+        for index, item in enumerate(items):
+            try:
+                data, custom, _version = self.split_payload(item)
+            except ValidationError as exc:
+                errors.update({f"records.{index}.{name}": msgs for name, msgs in exc.message_dict.items()})
+                continue
+            payloads.append((data, custom))
+        if errors:
+            raise ValidationError(errors)
+        records = services.records_create_batch(spec=spec, actor=request_member(request), items=payloads)
+        return Response({"results": self.to_api(spec, records)}, status=status.HTTP_201_CREATED)
 
 
 class RecordDetailView(ModuleAPIView):

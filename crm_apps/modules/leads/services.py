@@ -40,7 +40,7 @@ def conversion_mapping_install() -> None:
 
 def conversion_mapping_set(*, actor: Member, target: str, target_field: str, lead_field: str | None) -> None:
     """Admins map a lead field onto a target field (None removes the mapping)."""
-    if not actor.is_admin:
+    if not visibility.has_privilege(actor=actor, privilege="manage_settings"):
         raise PermissionDenied
     if target not in ConversionMapping.Target.values:
         raise ValidationError({"target": [_("Unknown target module.")]})
