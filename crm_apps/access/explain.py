@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from django.utils.translation import gettext as _
 
 from crm_apps.access import visibility
-from crm_apps.access.grants import PRIVATE, AccessWorld, PUBLIC_READ_WRITE, PUBLIC_READ_WRITE_DELETE, grants_for
+from crm_apps.access.grants import PRIVATE, PUBLIC_READ_WRITE, PUBLIC_READ_WRITE_DELETE, AccessWorld, grants_for
 
 if TYPE_CHECKING:
     from crm_apps.access.models import Member
