@@ -153,13 +153,16 @@ def tenant_b(db: None) -> Tenant:
 
 @pytest.fixture
 def member() -> Callable[..., Member]:
-    """member(tenant, is_admin=False, email=None, active=True) -> a new Member of that tenant."""
+    """member(tenant, is_admin=False, email=None, active=True, role=None) -> a new Member of that tenant
+    (in `role`, else the tenant's default role for new members)."""
 
-    def make(tenant: Tenant, *, is_admin: bool = False, email: str | None = None, active: bool = True) -> Member:
+    def make(
+        tenant: Tenant, *, is_admin: bool = False, email: str | None = None, active: bool = True, role: Any = None
+    ) -> Member:
         user = User.objects.filter(email=email).first() if email else None
         user = user or make_user(email)
         with schema_context(tenant.schema_name):
-            m = member_create(tenant=tenant, user=user, is_admin=is_admin)
+            m = member_create(tenant=tenant, user=user, is_admin=is_admin, role=role)
             if not active:
                 Member.objects.filter(pk=m.pk).update(active=False)
                 m.refresh_from_db()

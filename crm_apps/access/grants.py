@@ -116,12 +116,14 @@ def access_version() -> str:
 def access_changed() -> None:
     """Call from every service that changes who may see or do what: after commit, all members' grants
     in this tenant are recomputed on their next request (in every process)."""
-    memo_clear()
 
     def bump() -> None:
         cache.set(VERSION_KEY, uuid.uuid4().hex, None)
         memo_clear()
 
+    # Now (this transaction reads its own changes at once) and again after commit: a request that
+    # computed grants from the old rows in between cached them under the intermediate version only.
+    bump()
     transaction.on_commit(bump)
 
 

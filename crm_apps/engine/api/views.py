@@ -10,13 +10,14 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
+from crm_apps.access import visibility
 from crm_apps.access.middleware import request_member
 from crm_apps.engine import metadata, registry, selectors, services
 from crm_apps.engine.api.representation import READ_ONLY, api_fields, record_to_api
@@ -73,9 +74,13 @@ class ModuleAPIView(APIView):
 
     def spec(self) -> ModuleSpec:
         try:
-            return registry.get(self.kwargs.get("module") or self.module_key or "")
+            spec = registry.get(self.kwargs.get("module") or self.module_key or "")
         except registry.UnknownModule as exc:
             raise NotFound(_("Unknown module.")) from exc
+        member = getattr(self.request._request, "member", None) if self.request is not None else None
+        if member is not None and not visibility.can_view_module(actor=member, spec=spec):
+            raise PermissionDenied(_("Your profiles do not allow using this module."))
+        return spec
 
     def get_serializer_class(self) -> Any:
         return record_serializer(self.spec())
