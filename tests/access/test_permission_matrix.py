@@ -25,7 +25,7 @@ from django_tenants.utils import schema_context
 
 from conftest import host_of
 from crm_apps.access import visibility
-from crm_apps.access.models import Group, Profile, Role
+from crm_apps.access.models import Profile, Role
 from crm_apps.access.services import (
     api_token_create,
     group_save,
