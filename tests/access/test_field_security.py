@@ -133,3 +133,13 @@ def test_timeline_hides_changes_of_hidden_fields(setup, tenant_a):
         )
     page = setup["web"].get(f"/m/contacts/{setup['record'].pk}/").content.decode()
     assert "changed@example.com" not in page
+
+
+def test_meta_describes_the_module_as_the_member_sees_it(setup):
+    meta = setup["api"].get("/api/v1/meta/modules/contacts").json()
+    fields = {f["name"]: f for f in meta["fields"]}
+
+    assert "email" not in fields
+    assert fields["phone"]["read_only"] is True and fields["first_name"]["read_only"] is False
+    assert [f["key"] for f in meta["custom_fields"]] == []
+    assert meta["rights"] == {"view": True, "create": True}

@@ -13,10 +13,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from crm_apps.access import visibility
 from crm_apps.access.api.permissions import CanManageSettings, IsTenantMember
 from crm_apps.access.middleware import request_member
+from crm_apps.access.models import Member
 from crm_apps.engine import metadata, registry, services
 from crm_apps.engine.api.representation import api_fields
+from crm_apps.engine.fieldaccess import FieldRules, field_rules
 from crm_apps.engine.models import CustomField
 from crm_apps.engine.spec import ModuleSpec
 
@@ -60,17 +63,20 @@ def custom_field_to_api(field: CustomField) -> dict[str, Any]:
     return data
 
 
-def module_to_api(spec: ModuleSpec) -> dict[str, Any]:
+def module_to_api(spec: ModuleSpec, actor: Member | None = None) -> dict[str, Any]:
+    """The module as the member sees it: fields their profiles hide are left out, read-only ones say so;
+    `rights` tells what they may do."""
+    rules = field_rules(actor=actor, spec=spec) if actor is not None else FieldRules()
     picklists = metadata.picklist_map(list(spec.picklists.values()))
     fields = []
-    for name in api_fields(spec):
+    for name in rules.visible(api_fields(spec)):
         field: Any = spec.model._meta.get_field(name)
         item: dict[str, Any] = {
             "name": name,
             "label": str(field.verbose_name),
             "type": _field_type(field),
             "required": not field.blank,
-            "read_only": name in spec.readonly_fields,
+            "read_only": name in spec.readonly_fields or name in rules.readonly,
         }
         if isinstance(field, models.ForeignKey):
             try:
@@ -89,11 +95,18 @@ def module_to_api(spec: ModuleSpec) -> dict[str, Any]:
         "label_plural": str(spec.label_plural),
         "number_prefix": spec.number_prefix,
         "fields": fields,
-        "custom_fields": [custom_field_to_api(f) for f in metadata.custom_fields(spec.key)],
+        "custom_fields": [
+            {**custom_field_to_api(f), "read_only": f"custom.{f.key}" in rules.readonly}
+            for f in rules.custom(metadata.custom_fields(spec.key))
+        ],
         "related": [r.module for r in spec.related],
         "kanban_field": spec.kanban_field,
         "filterable": list(spec.filter_fields),
         "searchable": list(spec.search_fields),
+        "rights": {
+            "view": actor is None or visibility.can_view_module(actor=actor, spec=spec),
+            "create": actor is None or visibility.can_create(actor=actor, spec=spec),
+        },
     }
 
 
@@ -106,12 +119,18 @@ def _spec(module: str) -> ModuleSpec:
 
 class ModulesView(APIView):
     def get(self, request: Request) -> Response:
-        return Response({"modules": [module_to_api(s) for s in registry.all_specs()]})
+        actor = request_member(request)
+        specs = [s for s in registry.all_specs() if visibility.can_view_module(actor=actor, spec=s)]
+        return Response({"modules": [module_to_api(s, actor) for s in specs]})
 
 
 class ModuleView(APIView):
     def get(self, request: Request, module: str) -> Response:
-        return Response(module_to_api(_spec(module)))
+        spec = _spec(module)
+        actor = request_member(request)
+        if not visibility.can_view_module(actor=actor, spec=spec):
+            raise NotFound(_("Unknown module."))
+        return Response(module_to_api(spec, actor))
 
 
 class CustomFieldsView(APIView):
