@@ -66,6 +66,11 @@ clean:
 	rm -rf $(VENV) frontend/node_modules frontend/build
 	@echo "Kept .data/ (your local database); remove it yourself to start from scratch."
 
+.PHONY: bench-access
+# The access-control benchmark of issue 4 (on bench-crm's tenant; loads its data first when missing).
+bench-access: install assets translations
+	$(PY) -m infra.dev run -- $(PY) -m tests.perf.bench_access $(BENCH_ARGS)
+
 .PHONY: bench-crm
 # The CRM benchmark of issue 3 (1,000,000 contacts; about 4 minutes to load the first time, ~2.6 GB).
 bench-crm: install assets translations
