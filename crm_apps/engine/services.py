@@ -855,9 +855,12 @@ def records_mass_update(
     data: dict[str, Any],
     custom: dict[str, Any] | None = None,
 ) -> int:
-    """Apply the same change to many records, each through record_update (all or nothing)."""
+    """Apply the same change to many records, each through record_update (all or nothing): if any
+    selected record may not be changed by the actor, nothing is, and the error names those records."""
+    records = _visible_live(spec, actor, ids)
+    _all_allowed(spec, actor, records, visibility.can_edit)
     count = 0
-    for record in _visible_live(spec, actor, ids):
+    for record in records:
         record_update(spec=spec, actor=actor, record=record, data=data, custom=custom)
         count += 1
     return count
@@ -865,14 +868,33 @@ def records_mass_update(
 
 @transaction.atomic
 def records_mass_delete(*, spec: ModuleSpec, actor: Member, ids: list[Any]) -> int:
+    """Move many records to the recycle bin: all of them or, if any may not be deleted, none."""
+    records = _visible_live(spec, actor, ids)
+    _all_allowed(spec, actor, records, visibility.can_delete)
     count = 0
-    for record in _visible_live(spec, actor, ids):
+    for record in records:
         record_delete(spec=spec, actor=actor, record=record)
         count += 1
     return count
 
 
+class RecordsPermissionDenied(PermissionDenied):
+    """Some records of a mass action may not be changed by the actor; `records` names them."""
+
+    def __init__(self, records: list[str]) -> None:
+        super().__init__(records)
+        self.records = records
+
+
+def _all_allowed(spec: ModuleSpec, actor: Member, records: list[CrmRecord], check: Callable[..., bool]) -> None:
+    refused = [f"{r.number} {r}" for r in records if not check(actor=actor, spec=spec, record=r)]
+    if refused:
+        raise RecordsPermissionDenied(refused)
+
+
 def _visible_live(spec: ModuleSpec, actor: Member, ids: list[Any]) -> list[CrmRecord]:
+    """The selected live records, all visible to the actor; a missing or invisible one is an error
+    (without saying which: that would reveal records the actor may not see)."""
     valid = []
     for value in ids[:1000]:
         try:
@@ -880,7 +902,13 @@ def _visible_live(spec: ModuleSpec, actor: Member, ids: list[Any]) -> list[CrmRe
         except ValueError as exc:
             raise ValidationError({"ids": [_("Invalid record id.")]}) from exc
     qs = spec.model.objects.filter(pk__in=valid, deleted_at__isnull=True)
-    return list(visibility.visible_records(actor=actor, spec=spec, queryset=qs))
+    found = list(visibility.visible_records(actor=actor, spec=spec, queryset=qs))
+    missing = len(set(valid)) - len(found)
+    if missing:
+        raise ValidationError(
+            {"ids": [_("%(n)d of the selected records no longer exist or are not visible to you.") % {"n": missing}]}
+        )
+    return found
 
 
 @transaction.atomic

@@ -521,6 +521,17 @@ def mass_action(request: HttpRequest, module: str) -> HttpResponse:
             )
         else:
             raise ValidationError({"action": [_("Choose an action.")]})
+    except services.RecordsPermissionDenied as exc:
+        messages.error(
+            request,
+            _("Nothing was changed: you may not change %(records)s.") % {"records": ", ".join(exc.records[:10])},
+        )
+        return redirect("engine:list", module=spec.key)
+    except visibility.FieldPermissionDenied as exc:
+        messages.error(
+            request, _("Nothing was changed: you may not change %(fields)s.") % {"fields": ", ".join(exc.fields)}
+        )
+        return redirect("engine:list", module=spec.key)
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)

@@ -143,3 +143,29 @@ def test_meta_describes_the_module_as_the_member_sees_it(setup):
     assert fields["phone"]["read_only"] is True and fields["first_name"]["read_only"] is False
     assert [f["key"] for f in meta["custom_fields"]] == []
     assert meta["rights"] == {"view": True, "create": True}
+
+
+def test_a_mass_action_with_a_record_the_member_may_not_edit_changes_nothing(setup, tenant_a):
+    from crm_apps.access.services import sharing_default_set
+
+    spec, m, admin, web = setup["spec"], setup["member"], setup["admin"], setup["web"]
+    with schema_context(tenant_a.schema_name):
+        sharing_default_set(actor=admin, module="contacts", access="public_read")
+        theirs = services.record_create(spec=spec, actor=admin, data={"last_name": "Notmine", "owner": admin.pk})
+        mine = setup["record"]
+    response = web.post(
+        "/m/contacts/mass/",
+        {"ids": [str(mine.pk), str(theirs.pk)], "action": "edit", "field": "first_name", "value": "Mass"},
+        follow=True,
+    )
+    page = response.content.decode()
+
+    assert f"{theirs.number} Notmine" in page and "Nothing was changed" in page
+    with schema_context(tenant_a.schema_name):
+        mine.refresh_from_db()
+        theirs.refresh_from_db()
+        assert (mine.first_name, theirs.first_name) == ("Hidden", "")
+        with pytest.raises(services.RecordsPermissionDenied) as denied:
+            services.records_mass_delete(spec=spec, actor=m, ids=[mine.pk, theirs.pk])
+        assert denied.value.records == [f"{theirs.number} Notmine"]
+        assert spec.model.objects.filter(pk__in=[mine.pk, theirs.pk], deleted_at__isnull=True).count() == 2
