@@ -156,7 +156,9 @@ def test_tokens_created_and_revoked_on_the_web_and_the_api(client_for, tenant_a,
         "/api/v1/auth/token", {"email": "kim@example.com", "password": TEST_PASSWORD}, content_type="application/json"
     )
     api_id = key.json()["id"]
-    gone = client_for(tenant_a).delete(f"/api/v1/auth/tokens/{api_id}", HTTP_AUTHORIZATION=f"Token {key.json()['token']}")
+    gone = client_for(tenant_a).delete(
+        f"/api/v1/auth/tokens/{api_id}", HTTP_AUTHORIZATION=f"Token {key.json()['token']}"
+    )
     missing = web.post(f"/settings/api-tokens/{laptop.pk}/revoke/")
 
     assert gone.status_code == 204 and missing.status_code == 404
@@ -359,7 +361,11 @@ def test_invitations_sent_revoked_and_accepted(tenant_a, admin_of, django_captur
         "invited",
     )
     assert revoked.details == {"operation": "invitation_revoked", "invitation": first.pk, "email": "new@example.com"}
-    assert (accepted.actor_id, accepted.actor_label, accepted.record_id) == (joined.pk, "new@example.com", str(joined.pk))
+    assert (accepted.actor_id, accepted.actor_label, accepted.record_id) == (
+        joined.pk,
+        "new@example.com",
+        str(joined.pk),
+    )
     assert accepted.changes == {"is_admin": [None, True]}
     assert "a-long-Passw0rd!" not in json.dumps([e.details for e in events(tenant_a)])
     with schema_context("alpha"):
