@@ -29,8 +29,8 @@ class AuditFilterForm(forms.Form):
         self, *args: Any, actors: list[tuple[int, str]], modules: list[tuple[str, str]], **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        anyone: list[tuple[Any, str]] = [("", _("Anyone"))]
-        self.fields["actor"].choices = anyone + actors  # type: ignore[attr-defined]
+        anyone: list[tuple[Any, Any]] = [("", _("Anyone"))]
+        self.fields["actor"].choices = anyone + list(actors)  # type: ignore[attr-defined]
         self.fields["action"].choices = [("", _("Any action")), *AuditAction.choices]  # type: ignore[attr-defined]
         self.fields["module"].choices = [("", _("Any module")), *modules]  # type: ignore[attr-defined]
 

@@ -53,7 +53,7 @@ def _actor_label(actor: Member) -> str:
     from crm_apps.access.models import Member
     from tenants.models import User
 
-    if Member.user.is_cached(actor):  # type: ignore[attr-defined]
+    if Member.user.is_cached(actor):
         return str(actor.user.email)
     return str(User.objects.filter(pk=actor.user_id).values_list("email", flat=True).first() or "")
 

@@ -12,7 +12,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
@@ -30,7 +30,7 @@ from crm_apps.engine import metadata, registry
 from crm_apps.engine.views import safe_cell
 from frontend.forms import form_add_service_errors
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 EXPORT_LIMIT = 100_000
 TEXT_MAX = 300
 
@@ -40,7 +40,7 @@ def admin_view(view: View) -> View:
 
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         actor = request_member(request)
         if not actor.is_admin:
             raise PermissionDenied
