@@ -379,3 +379,29 @@ def test_events_stay_in_their_tenant(tenant_a, tenant_b, admin_of):
     assert events(tenant_b) == []
     with schema_context("beta"):
         assert not AuditEvent.objects.filter(module="contacts").exists()
+
+
+def test_api_create_and_update_cost_one_audit_insert_each(client_for, tenant_a, admin_of):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from conftest import statements
+
+    token = client_for(tenant_a).post(
+        "/api/v1/auth/token",
+        {"email": "admin@alpha.example.com", "password": TEST_PASSWORD},
+        content_type="application/json",
+    )
+    api = client_for(tenant_a, HTTP_AUTHORIZATION=f"Token {token.json()['token']}")
+    spec = registry.get("contacts")
+
+    with CaptureQueriesContext(connection) as created:
+        response = api.post("/api/v1/contacts/", spec.example, content_type="application/json")
+    with CaptureQueriesContext(connection) as updated:
+        api.patch(f"/api/v1/contacts/{response.json()['id']}/", {"title": "CFO"}, content_type="application/json")
+
+    for captured in (created, updated):
+        audit_sql = [sql for sql in statements(captured) if "audit_" in sql]
+        assert len(audit_sql) == 1 and audit_sql[0].startswith('INSERT INTO "audit_auditevent"'), audit_sql
+        # the actor's email comes from the member already loaded with the token, not from a query
+        assert not [sql for sql in statements(captured) if sql.startswith('SELECT "tenants_user"."email"')]
