@@ -880,6 +880,11 @@ def records_purge_deleted(*, older_than: timedelta = timedelta(days=30)) -> dict
             Follow.objects.filter(module=spec.key, record_id__in=ids).delete()
             RecentView.objects.filter(module=spec.key, record_id__in=ids).delete()
             spec.model.objects.filter(pk__in=ids).delete()  # the collector applies SET_NULL / CASCADE
+            audit.audit_log(
+                action=audit.RECORD_DELETED,
+                module=spec.key,
+                details={"purged_from_recycle_bin": len(ids), "older_than_days": older_than.days},
+            )
         purged[spec.key] = len(ids)
     return purged
 

@@ -249,6 +249,25 @@ def test_delete_restore_and_merge(tenant_a, admin_of):
     assert [e.changes for e in copied] == [{"email": ["hank@globex.example", "dupe@globex.example"]}]
 
 
+def test_the_recycle_bin_purge_is_logged_as_a_system_deletion(tenant_a, admin_of):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from crm_apps.engine.services import records_purge_deleted
+
+    admin = admin_of(tenant_a)
+    spec = registry.get("contacts")
+    old = contact(tenant_a, admin)
+    with tenant_context(tenant_a):
+        spec.model.objects.filter(pk=old.pk).update(deleted_at=timezone.now() - timedelta(days=31))
+        records_purge_deleted()
+
+    event = only(tenant_a, action="record_deleted")
+    assert (event.actor_id, event.actor_label, event.module) == (None, "", "contacts")
+    assert event.details == {"purged_from_recycle_bin": 1, "older_than_days": 30}
+
+
 def test_mass_changes_log_one_event_per_record(client_for, tenant_a, admin_of):
     admin = admin_of(tenant_a)
     first, second = contact(tenant_a, admin, last_name="A"), contact(tenant_a, admin, last_name="B")
