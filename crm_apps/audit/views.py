@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from crm_apps.access.middleware import request_member
 from crm_apps.access.models import Member
@@ -49,8 +49,7 @@ def admin_view(view: View) -> View:
     return wrapper
 
 
-def _filter_form(request: HttpRequest) -> tuple[AuditFilterForm, AuditFilters]:
-    members = Member.objects.select_related("user").order_by("user__email", "id")
+def _filter_form(request: HttpRequest, members: list[Member]) -> tuple[AuditFilterForm, AuditFilters]:
     actors = [
         (m.pk, m.user.email if m.active else _("%(email)s (inactive)") % {"email": m.user.email}) for m in members
     ]
@@ -64,8 +63,12 @@ def _filter_form(request: HttpRequest) -> tuple[AuditFilterForm, AuditFilters]:
     return form, form.filters()
 
 
+def _members() -> list[Member]:
+    return list(Member.objects.select_related("user").order_by("user__email", "id"))
+
+
 def _text(value: Any) -> str:
-    if value is None or value == "":
+    if value is None or value in ("", [], {}):
         return "—"
     if isinstance(value, bool):
         return _("yes") if value else _("no")
@@ -78,12 +81,53 @@ def _text(value: Any) -> str:
     return text if len(text) <= TEXT_MAX else text[: TEXT_MAX - 1] + "…"
 
 
-class _Labels:
-    """Human names of modules and of their standard and custom fields (custom ones loaded once per module)."""
+# Names of the details services record (others, e.g. from newer code, are shown as they are).
+DETAIL_LABELS = {
+    "via": gettext_lazy("signed in through"),
+    "email": gettext_lazy("email"),
+    "format": gettext_lazy("format"),
+    "rows": gettext_lazy("rows"),
+    "view": gettext_lazy("filters"),
+    "source": gettext_lazy("source"),
+    "setting": gettext_lazy("setting"),
+    "key": gettext_lazy("key"),
+    "picklist": gettext_lazy("picklist"),
+    "value": gettext_lazy("value"),
+    "operation": gettext_lazy("operation"),
+    "invitation": gettext_lazy("invitation"),
+    "invited_by": gettext_lazy("invited by"),
+    "tokens_revoked": gettext_lazy("API tokens revoked"),
+    "prefix": gettext_lazy("token starts with"),
+    "merged": gettext_lazy("merged records"),
+    "purged_from_recycle_bin": gettext_lazy("deleted from the recycle bin"),
+    "older_than_days": gettext_lazy("older than (days)"),
+    "organization": gettext_lazy("organisation"),
+    "contact": gettext_lazy("contact"),
+    "deal": gettext_lazy("deal"),
+    "pipeline_id": gettext_lazy("pipeline"),
+    "stages": gettext_lazy("stages"),
+}
 
-    def __init__(self) -> None:
+
+class _Labels:
+    """Human names of modules, of their standard and custom fields (custom ones loaded once per module),
+    and of members for the fields that hold a member id."""
+
+    def __init__(self, members: list[Member]) -> None:
         self.specs = {spec.key: spec for spec in registry.all_specs()}
         self.custom: dict[str, dict[str, str]] = {}
+        self.members = {m.pk: m.user.email for m in members}
+
+    def value(self, module: str, name: str, value: Any) -> str:
+        spec = self.specs.get(module)
+        if spec is not None and isinstance(value, int) and not isinstance(value, bool):
+            try:
+                field: Any = spec.model._meta.get_field(name)
+            except Exception:
+                field = None
+            if field is not None and getattr(field.remote_field, "model", None) is Member:
+                return self.members.get(value, str(value))
+        return _text(value)
 
     def module(self, key: str) -> str:
         spec = self.specs.get(key)
@@ -115,18 +159,28 @@ def _row(event: AuditEvent, labels: _Labels) -> dict[str, Any]:
         "event": event,
         "module": labels.module(event.module) if event.module else "",
         "record_url": url,
-        "changes": [
-            {"field": labels.field(event.module, name), "old": _text(pair[0]), "new": _text(pair[1])}
-            for name, pair in (event.changes or {}).items()
-            if isinstance(pair, list) and len(pair) == 2
-        ],
-        "details": [(key, _text(value)) for key, value in (event.details or {}).items()],
+        "changes": sorted(
+            (
+                {
+                    "field": labels.field(event.module, name),
+                    "old": labels.value(event.module, name, pair[0]),
+                    "new": labels.value(event.module, name, pair[1]),
+                }
+                for name, pair in (event.changes or {}).items()
+                if isinstance(pair, list) and len(pair) == 2
+            ),
+            key=lambda change: change["field"].lower(),
+        ),
+        "details": sorted(
+            (str(DETAIL_LABELS.get(key, key)), _text(value)) for key, value in (event.details or {}).items()
+        ),
     }
 
 
 @admin_view
 def events(request: HttpRequest, actor: Member) -> HttpResponse:
-    form, filters = _filter_form(request)
+    members = _members()
+    form, filters = _filter_form(request, members)
     cursor = request.GET.get("cursor") or None
     error = None
     try:
@@ -134,7 +188,7 @@ def events(request: HttpRequest, actor: Member) -> HttpResponse:
     except ValidationError:
         error = _("This page link is no longer valid; showing the newest events.")
         page = audit_event_list(filters=filters)
-    labels = _Labels()
+    labels = _Labels(members)
     query = request.GET.copy()
     query.pop("cursor", None)
     next_url = None
@@ -157,7 +211,7 @@ def events(request: HttpRequest, actor: Member) -> HttpResponse:
 @admin_view
 def export(request: HttpRequest, actor: Member) -> StreamingHttpResponse:
     """The filtered events as CSV, newest first; cells can never run as spreadsheet formulas."""
-    _form, filters = _filter_form(request)
+    _form, filters = _filter_form(request, _members())
     qs = audit_event_queryset(filters=filters)
     count = qs.order_by()[:EXPORT_LIMIT].count()
     view = {k: v[:200] for k, v in list(request.GET.items())[:30]}

@@ -65,7 +65,8 @@ def test_lists_newest_first_with_changes_escaped(web, tenant_a, admin_of):
         module="contacts",
         record_id="not-a-uuid",
         record_label="<b>Hank</b>",
-        changes={"title": ["<script>alert(1)</script>", "CFO"]},
+        changes={"title": ["<script>alert(1)</script>", "CFO"], "owner": [None, admin.pk]},
+        details={"rows": 3, "<i>unknown</i>": "<u>x</u>"},
     )
 
     response = web.get(URL)
@@ -76,6 +77,9 @@ def test_lists_newest_first_with_changes_escaped(web, tenant_a, admin_of):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert(1)" not in html
     assert "&lt;b&gt;Hank&lt;/b&gt;" in html
     assert "Title: <del>&lt;script&gt;" in html
+    assert "Owner: <del>—</del> → <ins>admin@alpha.example.com</ins>" in html
+    assert '<span class="muted">rows:</span> 3' in html
+    assert "&lt;i&gt;unknown&lt;/i&gt;:</span> &lt;u&gt;x&lt;/u&gt;" in html
     assert '<label for="id_actor">' in html and '<label for="id_date_from">' in html
 
 
