@@ -16,6 +16,7 @@ from django_tenants.utils import get_public_schema_name
 
 from crm_apps.access.models import Member
 from crm_apps.access.selectors import member_for_user
+from crm_apps.audit.services import LOGIN_SUCCEEDED, audit_log
 
 SESSION_EPOCH_KEY = "member_epoch"
 
@@ -24,6 +25,7 @@ def member_login(request: HttpRequest, member: Member) -> None:
     """Sign a member in on this host; the session remembers the member's current session epoch."""
     login(request, member.user, backend="tenants.auth.EmailBackend")
     request.session[SESSION_EPOCH_KEY] = member.session_epoch
+    audit_log(action=LOGIN_SUCCEEDED, actor=member, details={"via": "web"})
 
 
 def request_member(request: Any) -> Member:

@@ -32,6 +32,7 @@ from crm_apps.access.models import (
     SharingRule,
     validate_timezone,
 )
+from crm_apps.audit import services as audit
 from saas.throttle import throttle_exceeded, throttle_hit
 from tenants.mail import mail_enqueue
 from tenants.models import Tenant, User, WorkspaceMembership, normalize_email
@@ -110,14 +111,28 @@ def member_deactivate(*, actor: Member, member: Member) -> Member:
         raise ValidationError(_("You cannot deactivate yourself."))
     if member.is_admin and member.active and len(admins) <= 1:
         raise ValidationError(_("The last active administrator cannot be deactivated."))
+    was_active = member.active
     member.active = False
     member.deactivated_at = timezone.now()
     member.session_epoch += 1
     member.save(update_fields=["active", "deactivated_at", "session_epoch"])
-    ApiToken.objects.filter(member=member).delete()
+    tokens, _details = ApiToken.objects.filter(member=member).delete()
     _directory_sync(tenant=_current_tenant(), user=member.user, active=False)
     access_changed()
+    changes: dict[str, list[object]] = {"active": [True, False]} if was_active else {}
+    _member_audit(actor, member, changes, {"operation": "deactivated", "tokens_revoked": tokens})
     return member
+
+
+def _member_audit(actor: Member, member: Member, changes: dict[str, list[object]], details: dict[str, object]) -> None:
+    audit.audit_log(
+        action=audit.PERMISSION_CHANGED if "is_admin" in changes else audit.MEMBER_CHANGED,
+        actor=actor,
+        record_id=member.pk,
+        record_label=member.user.email,
+        changes=changes,
+        details=details,
+    )
 
 
 @transaction.atomic
@@ -126,11 +141,14 @@ def member_reactivate(*, actor: Member, member: Member) -> Member:
     actor, member, _admins = _locked(actor, member)
     if not _may_manage(actor, member):
         raise PermissionDenied(_("Only administrators can reactivate members."))
+    was_active = member.active
     member.active = True
     member.deactivated_at = None
     member.save(update_fields=["active", "deactivated_at"])
     _directory_sync(tenant=_current_tenant(), user=member.user, active=True)
     access_changed()
+    if not was_active:
+        _member_audit(actor, member, {"active": [False, True]}, {"operation": "reactivated"})
     return member
 
 
@@ -144,6 +162,8 @@ def member_set_admin(*, actor: Member, member: Member, is_admin: bool) -> Member
         raise ValidationError(_("Reactivate this member first."))
     if not is_admin and member.is_admin and len(admins) <= 1:
         raise ValidationError(_("The last active administrator must stay an administrator."))
+    if member.is_admin != is_admin:
+        _member_audit(actor, member, {"is_admin": [member.is_admin, is_admin]}, {"operation": "admin_rights"})
     member.is_admin = is_admin
     member.save(update_fields=["is_admin"])
     return member
@@ -208,6 +228,13 @@ def invitation_create(
                 key_hash=_hash(key),
                 created_at=now,
                 expires_at=now + INVITATION_TTL,
+            )
+            audit.audit_log(
+                action=audit.MEMBER_CHANGED,
+                actor=actor,
+                record_label=email,
+                changes={"is_admin": [None, is_admin]} if is_admin else {},
+                details={"operation": "invited", "invitation": invitation.pk, "email": email},
             )
     except IntegrityError as exc:
         raise ValidationError({"email": [_("An invitation for this address was just sent.")]}) from exc
@@ -281,6 +308,14 @@ def invitation_accept(*, key: str, password: str, name: str = "") -> Member:
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = member
     invitation.save(update_fields=["accepted_at", "accepted_by"])
+    audit.audit_log(
+        action=audit.MEMBER_CHANGED,
+        actor=member,
+        record_id=member.pk,
+        record_label=user.email,
+        changes={"is_admin": [None, True]} if invitation.is_admin else {},
+        details={"operation": "joined", "invitation": invitation.pk, "invited_by": invitation.invited_by_id},
+    )
     return member
 
 
@@ -289,8 +324,15 @@ def invitation_revoke(*, actor: Member, invitation: Invitation) -> Invitation:
     if not _may_manage(actor, None) or (invitation.is_admin and not actor.is_admin):
         raise PermissionDenied(_("Only administrators can revoke invitations."))
     if invitation.accepted_at is None and invitation.revoked_at is None:
-        invitation.revoked_at = timezone.now()
-        invitation.save(update_fields=["revoked_at"])
+        with transaction.atomic():
+            invitation.revoked_at = timezone.now()
+            invitation.save(update_fields=["revoked_at"])
+            audit.audit_log(
+                action=audit.MEMBER_CHANGED,
+                actor=actor,
+                record_label=invitation.email,
+                details={"operation": "invitation_revoked", "invitation": invitation.pk, "email": invitation.email},
+            )
     return invitation
 
 
@@ -304,8 +346,17 @@ def api_token_create(*, member: Member, name: str) -> tuple[ApiToken, str]:
     if len(name) > 100:
         raise ValidationError({"name": [_("Ensure this value has at most %(max)d characters.") % {"max": 100}]})
     key = secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(member=member, name=name, prefix=key[:TOKEN_PREFIX_LEN], key_hash=_hash(key))
+    with transaction.atomic():
+        token = ApiToken.objects.create(member=member, name=name, prefix=key[:TOKEN_PREFIX_LEN], key_hash=_hash(key))
+        _token_audit(audit.TOKEN_CREATED, member, token)
     return token, key
+
+
+def _token_audit(action: str, member: Member, token: ApiToken) -> None:
+    """Name and the public prefix only: the key itself is never logged."""
+    audit.audit_log(
+        action=action, actor=member, record_id=token.pk, record_label=token.name, details={"prefix": token.prefix}
+    )
 
 
 def api_token_authenticate(*, key: str) -> ApiToken | None:
@@ -326,8 +377,13 @@ def api_token_authenticate(*, key: str) -> ApiToken | None:
 
 def api_token_revoke(*, member: Member, token_id: int) -> bool:
     """A member revokes one of their own tokens; False when no such token is theirs."""
-    deleted, _details = ApiToken.objects.filter(member=member, pk=token_id).delete()
-    return deleted > 0
+    with transaction.atomic():
+        token = ApiToken.objects.select_for_update().filter(member=member, pk=token_id).first()
+        if token is None:
+            return False
+        _token_audit(audit.TOKEN_REVOKED, member, token)
+        ApiToken.objects.filter(pk=token.pk).delete()
+    return True
 
 
 @transaction.atomic

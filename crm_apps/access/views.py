@@ -47,6 +47,7 @@ from crm_apps.access.services import (
     member_update_profile,
 )
 from crm_apps.access.visibility import has_privilege
+from crm_apps.audit.services import LOGIN_FAILED, LOGIN_SUCCEEDED, audit_log
 from frontend.forms import form_add_service_errors
 from saas.http import client_ip
 from tenants.models import User
@@ -77,10 +78,12 @@ class LoginView(auth_views.LoginView):
         response = super().form_valid(form)
         member = Member.objects.get(user_id=form.get_user().pk)
         self.request.session[SESSION_EPOCH_KEY] = member.session_epoch
+        audit_log(action=LOGIN_SUCCEEDED, actor=member, actor_label=form.get_user().email, details={"via": "web"})
         return response
 
     def form_invalid(self, form: Any) -> HttpResponse:
         login_failed(client_ip=client_ip(self.request), email=self._email())
+        audit_log(action=LOGIN_FAILED, details={"via": "web", "email": self._email()[:254]})
         return super().form_invalid(form)
 
 

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from crm_apps.access import visibility
 from crm_apps.access.models import Group, Member
+from crm_apps.audit import services as audit
 from crm_apps.engine import field_types, metadata, registry
 from crm_apps.engine.models import (
     Comment,
@@ -118,9 +119,25 @@ def numbering_update(*, actor: Member, spec: ModuleSpec, prefix: str, next_numbe
             raise ValidationError(
                 {"next_number": [_("Numbers up to %(n)s are already used with this prefix.") % {"n": max(used)}]}
             )
+        changes = {
+            name: [old, new]
+            for name, old, new in (
+                ("prefix", sequence.prefix, prefix),
+                ("next_number", sequence.next_number, next_number),
+            )
+            if old != new
+        }
         sequence.prefix = prefix
         sequence.next_number = next_number
         sequence.save()
+        if changes:
+            audit.audit_log(
+                action=audit.SETTINGS_CHANGED,
+                actor=actor,
+                module=spec.key,
+                changes=changes,
+                details={"setting": "numbering"},
+            )
     return sequence
 
 
@@ -147,6 +164,11 @@ def picklist_ensure(name: str, values: Iterable[str]) -> Picklist:
     return picklist
 
 
+def _picklist_module(name: str) -> str:
+    """The module of a custom field's own picklist (`cf:<module>:<key>`); standard ones are shared."""
+    return name.split(":")[1] if name.startswith("cf:") and name.count(":") == 2 else ""
+
+
 @_clears_metadata
 def picklist_value_add(*, actor: Member, name: str, label: str) -> PicklistValue:
     """Admins add a value at the end of a picklist."""
@@ -157,7 +179,16 @@ def picklist_value_add(*, actor: Member, name: str, label: str) -> PicklistValue
     if picklist.values.filter(value__iexact=label).exists():
         raise ValidationError({"label": [_("This value already exists.")]})
     position = (picklist.values.aggregate(m=models.Max("position"))["m"] or 0) + 1
-    return PicklistValue.objects.create(picklist=picklist, value=label, label=label, position=position)
+    with transaction.atomic():
+        value = PicklistValue.objects.create(picklist=picklist, value=label, label=label, position=position)
+        audit.audit_log(
+            action=audit.SETTINGS_CHANGED,
+            actor=actor,
+            module=_picklist_module(name),
+            changes={"value": [None, label]},
+            details={"setting": "picklist_value_added", "picklist": name},
+        )
+    return value
 
 
 @_clears_metadata
@@ -172,6 +203,7 @@ def picklist_value_update(
     """Rename (records keep the stable value), retire/restore or move a picklist value."""
     if not visibility.has_privilege(actor=actor, privilege="manage_settings"):
         raise PermissionDenied
+    before = {"label": value.label, "retired": value.retired, "position": value.position}
     if label is not None:
         value.label = _clean_label(label)
     if retired is not None:
@@ -189,6 +221,15 @@ def picklist_value_update(
                     if item.pk != value.pk:
                         item.save(update_fields=["position"])
         value.save()
+        after = {"label": value.label, "retired": value.retired, "position": value.position}
+        if before != after:
+            audit.audit_log(
+                action=audit.SETTINGS_CHANGED,
+                actor=actor,
+                module=_picklist_module(value.picklist.name),
+                changes={k: [before[k], after[k]] for k in before if before[k] != after[k]},
+                details={"setting": "picklist_value_changed", "picklist": value.picklist.name, "value": value.value},
+            )
     return value
 
 
@@ -282,6 +323,18 @@ def custom_field_create(
             except ValidationError as exc:
                 raise ValidationError({"default": exc.messages}) from exc
         field.save()
+        audit.audit_log(
+            action=audit.SETTINGS_CHANGED,
+            actor=actor,
+            module=spec.key,
+            changes={
+                "label": [None, label],
+                "type": [None, type],
+                "required": [None, required],
+                "unique": [None, unique],
+            },
+            details={"setting": "custom_field_created", "key": key},
+        )
     return field
 
 
@@ -299,6 +352,8 @@ def custom_field_update(
     """Rename, reorder, require or archive a field. Archiving keeps every stored value."""
     if not visibility.has_privilege(actor=actor, privilege="manage_settings"):
         raise PermissionDenied
+    tracked = ("label", "required", "help_text", "position", "archived_at")
+    before = {name: getattr(field, name) for name in tracked}
     if label is not None:
         field.label = _clean_label(label)
     if required is not None:
@@ -317,7 +372,17 @@ def custom_field_update(
         field.position = position
     if archived is not None:
         field.archived_at = timezone.now() if archived else None
-    field.save()
+    with transaction.atomic():
+        field.save()
+        changes = {n: [before[n], getattr(field, n)] for n in tracked if before[n] != getattr(field, n)}
+        if changes:
+            audit.audit_log(
+                action=audit.SETTINGS_CHANGED,
+                actor=actor,
+                module=field.module,
+                changes=changes,
+                details={"setting": "custom_field_changed", "key": field.key},
+            )
     return field
 
 
@@ -652,6 +717,17 @@ def record_create(
             *_timeline_related(spec, record, actor),
         ]
     )
+    filled = {
+        k: v for k, v in _changes({}, _snapshot(spec, record)).items() if v[1] is not False and v[1] not in ("", [])
+    }
+    audit.audit_log(
+        action=audit.RECORD_CREATED,
+        actor=actor,
+        module=spec.key,
+        record_id=record.pk,
+        record_label=_audit_label(record),
+        changes=filled,
+    )
     return record
 
 
@@ -676,6 +752,10 @@ def records_create_batch(
     if errors:
         raise ValidationError(errors)
     return created
+
+
+def _audit_label(record: CrmRecord) -> str:
+    return f"{record.number} {record}" if record.number and str(record) != record.number else str(record)
 
 
 def _timeline_related(spec: ModuleSpec, record: CrmRecord, actor: Member) -> list[TimelineEntry]:
@@ -766,6 +846,14 @@ def record_update(
     if spec.hooks.after_save:
         spec.hooks.after_save(record, actor)
     _timeline(spec, record, TimelineEntry.Kind.UPDATED, actor, {"changes": changes})
+    audit.audit_log(
+        action=audit.RECORD_UPDATED,
+        actor=actor,
+        module=spec.key,
+        record_id=record.pk,
+        record_label=_audit_label(record),
+        changes=changes,
+    )
     return record
 
 
@@ -777,6 +865,13 @@ def record_delete(*, spec: ModuleSpec, actor: Member, record: CrmRecord) -> None
         raise PermissionDenied
     spec.model.objects.filter(pk=record.pk).update(deleted_at=timezone.now(), version=models.F("version") + 1)
     _timeline(spec, record, TimelineEntry.Kind.DELETED, actor, {})
+    audit.audit_log(
+        action=audit.RECORD_DELETED,
+        actor=actor,
+        module=spec.key,
+        record_id=record.pk,
+        record_label=_audit_label(record),
+    )
 
 
 @transaction.atomic
@@ -794,6 +889,13 @@ def record_restore(*, spec: ModuleSpec, actor: Member, record_id: Any) -> Any:
     record.version += 1
     record.save(update_fields=["deleted_at", "version"])
     _timeline(spec, record, TimelineEntry.Kind.RESTORED, actor, {})
+    audit.audit_log(
+        action=audit.RECORD_RESTORED,
+        actor=actor,
+        module=spec.key,
+        record_id=record.pk,
+        record_label=_audit_label(record),
+    )
     return record
 
 
@@ -811,6 +913,11 @@ def records_purge_deleted(*, older_than: timedelta = timedelta(days=30)) -> dict
             Follow.objects.filter(module=spec.key, record_id__in=ids).delete()
             RecentView.objects.filter(module=spec.key, record_id__in=ids).delete()
             spec.model.objects.filter(pk__in=ids).delete()  # the collector applies SET_NULL / CASCADE
+            audit.audit_log(
+                action=audit.RECORD_DELETED,
+                module=spec.key,
+                details={"purged_from_recycle_bin": len(ids), "older_than_days": older_than.days},
+            )
         purged[spec.key] = len(ids)
     return purged
 
@@ -950,6 +1057,14 @@ def records_merge(
     RecentView.objects.filter(module=spec.key, record_id__in=other_pks).delete()
     spec.model.objects.filter(pk__in=other_pks).update(deleted_at=timezone.now(), version=models.F("version") + 1)
     _timeline(spec, primary, TimelineEntry.Kind.MERGED, actor, {"merged": [o.number for o in others]})
+    audit.audit_log(
+        action=audit.RECORDS_MERGED,
+        actor=actor,
+        module=spec.key,
+        record_id=primary.pk,
+        record_label=_audit_label(primary),
+        details={"merged": [{"id": str(o.pk), "label": _audit_label(o)} for o in others]},
+    )
     return primary
 
 
@@ -1008,11 +1123,18 @@ def layout_save(
         raise ValidationError({"hidden": [_("Required fields cannot be hidden.")]})
     if set(hidden) - set(spec.form_fields):
         raise ValidationError({"hidden": [_("Unknown field.")]})
-    override, _created = LayoutOverride.objects.update_or_create(
-        module=spec.key,
-        defaults={
-            "layout": {"blocks": blocks, "fields": fields, "hidden": hidden},
-            "updated_at": timezone.now(),
-        },
-    )
+    layout = {"blocks": blocks, "fields": fields, "hidden": hidden}
+    with transaction.atomic():
+        old = LayoutOverride.objects.filter(module=spec.key).values_list("layout", flat=True).first()
+        override, _created = LayoutOverride.objects.update_or_create(
+            module=spec.key, defaults={"layout": layout, "updated_at": timezone.now()}
+        )
+        if old != layout:
+            audit.audit_log(
+                action=audit.SETTINGS_CHANGED,
+                actor=actor,
+                module=spec.key,
+                changes={"layout": [old, layout]},
+                details={"setting": "layout"},
+            )
     return override

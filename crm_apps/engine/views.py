@@ -25,6 +25,7 @@ from django.views.decorators.http import require_POST
 from crm_apps.access import visibility
 from crm_apps.access.middleware import request_member
 from crm_apps.access.models import Member
+from crm_apps.audit.services import EXPORT, audit_log
 from crm_apps.engine import metadata, registry, selectors, services
 from crm_apps.engine.display import Displayer, custom_shown, plain, record_url
 from crm_apps.engine.fieldaccess import field_rules
@@ -600,6 +601,7 @@ def export(request: HttpRequest, module: str, fmt: str) -> HttpResponseBase:
                 return value
 
         writer = csv.writer(Echo())
+        _export_audit(spec, member, request, fmt, qs.order_by()[:EXPORT_LIMIT].count())
 
         def stream() -> Any:
             yield "\ufeff"  # spreadsheet programs then read UTF-8
@@ -616,10 +618,13 @@ def export(request: HttpRequest, module: str, fmt: str) -> HttpResponseBase:
         workbook = Workbook(write_only=True)
         sheet = workbook.create_sheet(title=str(spec.label_plural)[:31])
         sheet.append(header)
+        written = 0
         for n, row in enumerate(rows()):
             if n >= EXPORT_LIMIT:
                 break
             sheet.append(row)
+            written += 1
+        _export_audit(spec, member, request, fmt, written)
         import io
 
         buffer = io.BytesIO()
@@ -631,6 +636,12 @@ def export(request: HttpRequest, module: str, fmt: str) -> HttpResponseBase:
         raise Http404
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def _export_audit(spec: ModuleSpec, member: Member, request: HttpRequest, fmt: str, rows: int) -> None:
+    """Who exported how many rows of which module, and which view (filters, search) they exported."""
+    view = {k: v[:200] for k, v in list(request.GET.items())[:30]}
+    audit_log(action=EXPORT, actor=member, module=spec.key, details={"format": fmt, "rows": rows, "view": view})
 
 
 @require_POST

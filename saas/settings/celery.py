@@ -23,6 +23,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "engine.records_purge_all_task",
         "schedule": 60 * 60 * 6,
     },
+    "purge-expired-audit-events": {
+        "task": "audit.events_purge_all_task",
+        "schedule": 60 * 60 * 24,
+    },
     "repair-workspace-directory": {
         "task": "access.member_directory_sync_all_task",
         "schedule": 60 * 60 * 24,

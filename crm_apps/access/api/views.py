@@ -27,6 +27,7 @@ from crm_apps.access.services import (
     login_blocked,
     login_failed,
 )
+from crm_apps.audit.services import LOGIN_FAILED, LOGIN_SUCCEEDED, audit_log
 from saas.http import client_ip
 
 
@@ -52,10 +53,12 @@ class TokenObtainView(APIView):
         member = member_for_user(user_id=user.pk) if user is not None else None
         if member is None:
             login_failed(client_ip=ip, email=email)
+            audit_log(action=LOGIN_FAILED, details={"via": "api", "email": email})
             return Response(
                 {"non_field_errors": [_("Wrong email or password, or no access to this workspace.")]},
                 status=status.HTTP_400_BAD_REQUEST,
             )
+        audit_log(action=LOGIN_SUCCEEDED, actor=member, details={"via": "api"})
         token, key = api_token_create(member=member, name=serializer.validated_data.get("name") or _("API token"))
         return Response({"token": key, "id": token.pk}, status=status.HTTP_201_CREATED)
 

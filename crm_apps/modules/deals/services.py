@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from crm_apps.access import visibility
 from crm_apps.access.models import Member
+from crm_apps.audit import services as audit
 from crm_apps.engine.services import record_update
 from crm_apps.modules.common import SALES_STAGES
 from crm_apps.modules.deals.models import Deal, Pipeline, Stage, StageHistory
@@ -170,6 +171,20 @@ def pipeline_create(*, actor: Member, name: str, stages: list[dict[str, Any]]) -
         for stage in cleaned:
             stage.pipeline = pipeline
         Stage.objects.bulk_create(cleaned)
+        audit.audit_log(
+            action=audit.SETTINGS_CHANGED,
+            actor=actor,
+            module="deals",
+            changes={"pipeline": [None, name]},
+            details={
+                "setting": "pipeline_created",
+                "pipeline_id": pipeline.pk,
+                "stages": [
+                    {"name": s.name, "probability": s.probability, "is_won": s.is_won, "is_lost": s.is_lost}
+                    for s in cleaned
+                ],
+            },
+        )
     return pipeline
 
 

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from crm_apps.access import visibility
 from crm_apps.access.models import Member
+from crm_apps.audit import services as audit
 from crm_apps.engine import registry
 from crm_apps.engine.models import Comment, TimelineEntry
 from crm_apps.engine.services import record_create
@@ -47,8 +48,15 @@ def conversion_mapping_set(*, actor: Member, target: str, target_field: str, lea
     spec = registry.get(target)
     if target_field not in spec.form_fields:
         raise ValidationError({"target_field": [_("Unknown field.")]})
+    old = (
+        ConversionMapping.objects.filter(target=target, target_field=target_field)
+        .values_list("lead_field", flat=True)
+        .first()
+    )
     if lead_field is None:
-        ConversionMapping.objects.filter(target=target, target_field=target_field).delete()
+        with transaction.atomic():
+            ConversionMapping.objects.filter(target=target, target_field=target_field).delete()
+            _mapping_audit(actor, target, target_field, old, None)
         return
     if lead_field not in registry.get("leads").form_fields:
         raise ValidationError({"lead_field": [_("Unknown field.")]})
@@ -56,9 +64,22 @@ def conversion_mapping_set(*, actor: Member, target: str, target_field: str, lea
     destination = spec.model._meta.get_field(target_field)
     if isinstance(source, models.ForeignKey) != isinstance(destination, models.ForeignKey):
         raise ValidationError({"lead_field": [_("These fields hold different kinds of values.")]})
-    ConversionMapping.objects.update_or_create(
-        target=target, target_field=target_field, defaults={"lead_field": lead_field}
-    )
+    with transaction.atomic():
+        ConversionMapping.objects.update_or_create(
+            target=target, target_field=target_field, defaults={"lead_field": lead_field}
+        )
+        _mapping_audit(actor, target, target_field, old, lead_field)
+
+
+def _mapping_audit(actor: Member, target: str, target_field: str, old: str | None, new: str | None) -> None:
+    if old != new:
+        audit.audit_log(
+            action=audit.SETTINGS_CHANGED,
+            actor=actor,
+            module="leads",
+            changes={f"{target}.{target_field}": [old, new]},
+            details={"setting": "conversion_mapping"},
+        )
 
 
 def _mapped(lead: Lead, target: str) -> dict[str, Any]:
@@ -194,6 +215,19 @@ def lead_convert(
         kind=TimelineEntry.Kind.CONVERTED,
         actor=actor,
         data={
+            "organization": str(organization.pk),
+            "contact": str(contact.pk),
+            "deal": str(new_deal.pk) if new_deal else None,
+        },
+    )
+    audit.audit_log(
+        action=audit.RECORD_UPDATED,
+        actor=actor,
+        module="leads",
+        record_id=lead.pk,
+        record_label=f"{lead.number} {lead}",
+        changes={"converted": [False, True]},
+        details={
             "organization": str(organization.pk),
             "contact": str(contact.pk),
             "deal": str(new_deal.pk) if new_deal else None,
