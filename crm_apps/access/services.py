@@ -425,6 +425,14 @@ def login_failed(*, client_ip: str, email: str) -> None:
 # --- Roles, profiles, groups, sharing (administrators only; every change takes effect at once) -----
 
 
+def _access_changed(actor: Member, operation: str, label: str, details: dict[str, Any]) -> None:
+    """Every access change is audited and takes effect at once (grants recomputed on the next request)."""
+    audit.audit_log(
+        action=audit.PERMISSION_CHANGED, actor=actor, record_label=label, details={"operation": operation, **details}
+    )
+    access_changed()
+
+
 def _require_admin(actor: Member) -> None:
     if not (actor.is_admin and actor.active):
         raise PermissionDenied(_("Only administrators can change access settings."))
@@ -467,7 +475,12 @@ def role_create(*, actor: Member, name: str, parent: Role, profile_ids: Iterable
     role.path = f"{parent.path}{role.pk}."
     role.save(update_fields=["path"])
     role.profiles.set(profiles)
-    access_changed()
+    _access_changed(
+        actor,
+        "role_created",
+        role.name,
+        {"role": role.pk, "parent": parent.name, "profiles": [p.name for p in profiles]},
+    )
     return role
 
 
@@ -496,7 +509,12 @@ def role_update(
         role.default_for_new = True
     role.save(update_fields=["name", "default_for_new"])
     role.profiles.set(profiles)
-    access_changed()
+    _access_changed(
+        actor,
+        "role_updated",
+        role.name,
+        {"role": role.pk, "profiles": [p.name for p in profiles], "default_for_new": role.default_for_new},
+    )
     return role
 
 
@@ -518,7 +536,7 @@ def role_move(*, actor: Member, role: Role, parent: Role) -> Role:
         node.path = new_prefix + node.path[len(old_prefix) :]
         node.save(update_fields=["path"])
     Role.objects.filter(pk=role.pk).update(parent=parent)
-    access_changed()
+    _access_changed(actor, "role_moved", role.name, {"role": role.pk, "parent": parent.name})
     return Role.objects.get(pk=role.pk)
 
 
@@ -541,7 +559,7 @@ def role_delete(*, actor: Member, role: Role, transfer_to: Role) -> None:
         Role.objects.filter(pk=transfer_to.pk).update(default_for_new=True)
     SharingRule.objects.filter(Q(source_role=role) | Q(target_role=role)).delete()
     role.delete()
-    access_changed()
+    _access_changed(actor, "role_deleted", role.name, {"transfer_to": transfer_to.name})
 
 
 @transaction.atomic
@@ -553,7 +571,7 @@ def member_set_role(*, actor: Member, member: Member, role: Role) -> Member:
     member = member_lock(member.pk)
     member.role = role
     member.save(update_fields=["role"])
-    access_changed()
+    _access_changed(actor, "member_role_set", member.user.email, {"member": member.pk, "role": role.name})
     return member
 
 
@@ -590,7 +608,9 @@ def profile_save(
     if Profile.objects.filter(name__iexact=profile.name).exclude(pk=profile.pk).exists():
         raise ValidationError({"name": [_("A profile with this name already exists.")]})
     profile.save()
-    access_changed()
+    _access_changed(
+        actor, "profile_saved", profile.name, {"profile": profile.pk, **{f: getattr(profile, f) for f in PROFILE_FLAGS}}
+    )
     return profile
 
 
@@ -610,7 +630,7 @@ def profile_set_modules(*, actor: Member, profile: Profile, rights: dict[str, di
         if not values["view"]:
             values = dict.fromkeys(values, False)
         ProfileModule.objects.update_or_create(profile=profile, module=module, defaults=values)
-    access_changed()
+    _access_changed(actor, "profile_modules_set", profile.name, {"profile": profile.pk, "rights": rights})
 
 
 def _field_names(spec: Any) -> dict[str, bool]:
@@ -653,7 +673,9 @@ def profile_set_fields(*, actor: Member, profile: Profile, module: str, access: 
             ProfileField.objects.update_or_create(
                 profile=profile, module=module, field=name, defaults={"access": value}
             )
-    access_changed()
+    _access_changed(
+        actor, "profile_fields_set", profile.name, {"profile": profile.pk, "module": module, "fields": access}
+    )
 
 
 @transaction.atomic
@@ -666,7 +688,7 @@ def profile_delete(*, actor: Member, profile: Profile) -> None:
                 {"profile": [_("The role “%(role)s” has no other profile; give it another first.") % {"role": role}]}
             )
     profile.delete()
-    access_changed()
+    _access_changed(actor, "profile_deleted", profile.name, {})
 
 
 def _ids(values: Iterable[Any]) -> set[int]:
@@ -724,7 +746,18 @@ def group_save(
     group.roles.set(roles)
     group.roles_with_subordinates.set(trees)
     group.subgroups.set(subgroups)
-    access_changed()
+    _access_changed(
+        actor,
+        "group_saved",
+        group.name,
+        {
+            "group": group.pk,
+            "members": [m.pk for m in members],
+            "roles": [r.name for r in roles],
+            "role_trees": [r.name for r in trees],
+            "groups": [g.name for g in subgroups],
+        },
+    )
     return group
 
 
@@ -740,7 +773,7 @@ def group_delete(*, actor: Member, group: Group, transfer_to: Member) -> int:
     for spec in registry.all_specs():
         moved += spec.model.objects.filter(owner_group=group).update(owner=transfer_to, owner_group=None)
     group.delete()
-    access_changed()
+    _access_changed(actor, "group_deleted", group.name, {"records_moved_to": transfer_to.pk, "records": moved})
     return moved
 
 
@@ -762,7 +795,12 @@ def sharing_default_set(
         module=module,
         defaults={"access": access, "superiors_see": bool(superiors_see), "follow_parent": bool(follow_parent)},
     )
-    access_changed()
+    _access_changed(
+        actor,
+        "sharing_default_set",
+        module,
+        {"access": access, "superiors_see": bool(superiors_see), "follow_parent": bool(follow_parent)},
+    )
     return default
 
 
@@ -814,12 +852,23 @@ def sharing_rule_create(
         target_group=parties["target"][1],
         access=access,
     )
-    access_changed()
+    _access_changed(
+        actor,
+        "sharing_rule_created",
+        module,
+        {
+            "rule": rule.pk,
+            "source": [source_kind, str(source_id)],
+            "target": [target_kind, str(target_id)],
+            "access": access,
+        },
+    )
     return rule
 
 
 @transaction.atomic
 def sharing_rule_delete(*, actor: Member, rule: SharingRule) -> None:
     _require_admin(actor)
+    rule_id = rule.pk
     rule.delete()
-    access_changed()
+    _access_changed(actor, "sharing_rule_deleted", rule.module, {"rule": rule_id})

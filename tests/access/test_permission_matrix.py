@@ -325,3 +325,31 @@ def test_deactivated_member_sees_nothing(world):
     owner.active = False
     assert selectors.access_record(spec=spec, actor=owner, record_id=record.pk) is None
     assert not visibility.can_edit(actor=owner, spec=spec, record=record)
+
+
+def test_every_access_change_is_audited(world):
+    from crm_apps.access.services import sharing_rule_create, sharing_rule_delete
+    from crm_apps.audit.models import AuditEvent
+
+    before = AuditEvent.objects.filter(action="permission_changed").count()
+    sharing_default_set(actor=world.admin, module="vendors", access="private")
+    rule = sharing_rule_create(
+        actor=world.admin,
+        module="vendors",
+        source_kind="group",
+        source_id=world.group.pk,
+        target_kind="role",
+        target_id=world.actors["peer"].role.pk,
+        access="read",
+    )
+    sharing_rule_delete(actor=world.admin, rule=rule)
+    events = list(AuditEvent.objects.filter(action="permission_changed").order_by("-id")[:3])
+
+    assert AuditEvent.objects.filter(action="permission_changed").count() == before + 3
+    assert [e.details["operation"] for e in reversed(events)] == [
+        "sharing_default_set",
+        "sharing_rule_created",
+        "sharing_rule_deleted",
+    ]
+    assert {e.actor_id for e in events} == {world.admin.pk}
+    assert events[-1].details["access"] == "private" and events[-1].record_label == "vendors"
