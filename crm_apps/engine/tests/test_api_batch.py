@@ -1,0 +1,60 @@
+"""`POST /api/v1/<module>/batch`: many records in one request, all or none."""
+
+from __future__ import annotations
+
+from django.test import Client
+from django_tenants.utils import schema_context
+
+from conftest import host_of
+from crm_apps.access.services import api_token_create
+from crm_apps.engine import registry
+
+
+def _api(tenant, member) -> Client:
+    with schema_context(tenant.schema_name):
+        key = api_token_create(member=member, name="batch")[1]
+    return Client(HTTP_HOST=host_of(tenant), HTTP_AUTHORIZATION=f"Token {key}")
+
+
+def test_batch_creates_every_record_in_order(tenant_a, member):
+    api = _api(tenant_a, member(tenant_a))
+    records = [{"last_name": f"Batch {i}", "email": f"batch{i}@example.com"} for i in range(3)]
+
+    response = api.post("/api/v1/contacts/batch", {"records": records}, content_type="application/json")
+
+    assert response.status_code == 201
+    results = response.json()["results"]
+    assert [r["last_name"] for r in results] == ["Batch 0", "Batch 1", "Batch 2"]
+    assert len({r["number"] for r in results}) == 3
+
+
+def test_one_bad_record_creates_none_and_is_named(tenant_a, member):
+    api = _api(tenant_a, member(tenant_a))
+    records = [
+        {"last_name": "Fine"},
+        {"last_name": "Broken", "email": "not-an-email"},
+        {"last_name": "Also fine", "unknown": 1},
+    ]
+
+    response = api.post("/api/v1/contacts/batch", {"records": records}, content_type="application/json")
+
+    assert response.status_code == 400
+    assert set(response.json()) == {"records.1.email", "records.2.unknown"}
+    with schema_context(tenant_a.schema_name):
+        assert not registry.get("contacts").model.objects.filter(last_name__in=["Fine", "Broken"]).exists()
+
+
+def test_batch_limits_and_shapes(tenant_a, member):
+    api = _api(tenant_a, member(tenant_a))
+
+    too_many = api.post(
+        "/api/v1/contacts/batch", {"records": [{"last_name": "x"}] * 101}, content_type="application/json"
+    )
+    not_a_list = api.post("/api/v1/contacts/batch", {"records": "x"}, content_type="application/json")
+    read_only = api.post(
+        "/api/v1/contacts/batch", {"records": [{"last_name": "x", "number": "CON1"}]}, content_type="application/json"
+    )
+
+    assert too_many.status_code == 400 and "records" in too_many.json()
+    assert not_a_list.status_code == 400
+    assert read_only.status_code == 400 and "records.0.number" in read_only.json()
