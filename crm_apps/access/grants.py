@@ -160,7 +160,7 @@ class AccessWorld:
     """All access settings of the tenant, read in a handful of queries."""
 
     role_paths: dict[int, str]
-    member_roles: dict[int, int | None]
+    member_roles: dict[int, int]
     group_members: dict[int, set[int]]
     group_roles: dict[int, set[int]]
     group_role_trees: dict[int, set[int]]
@@ -171,7 +171,7 @@ class AccessWorld:
         from crm_apps.access.models import Group, Member, Role
 
         role_paths = dict(Role.objects.values_list("id", "path"))
-        member_roles = dict(Member.objects.filter(active=True).values_list("id", "role_id"))
+        member_roles = dict(Member.objects.filter(active=True, role__isnull=False).values_list("id", "role_id"))
         group_members: dict[int, set[int]] = defaultdict(set)
         for gid, mid in Group.members.through.objects.values_list("group_id", "member_id"):
             group_members[gid].add(mid)
@@ -265,7 +265,9 @@ def compute_grants(member: Member) -> Grants:
         rights: dict[str, bool] = {}
         for action in ACTIONS:
             rights[action] = any(
-                getattr(rows[p.pk][spec.key], action) if spec.key in rows[p.pk] else getattr(p, f"default_{action}")
+                getattr(rows[p.pk][spec.key], f"can_{action}")
+                if spec.key in rows[p.pk]
+                else getattr(p, f"default_{action}")
                 for p in profiles
             )
         modules[spec.key] = ModuleRights(**rights)

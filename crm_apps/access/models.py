@@ -166,10 +166,11 @@ class ProfileModule(models.Model):
 
     profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="module_rights")
     module = models.CharField(max_length=50)
-    view = models.BooleanField(_("view"), default=True)
-    create = models.BooleanField(_("create"), default=True)
-    edit = models.BooleanField(_("edit"), default=True)
-    delete = models.BooleanField(_("delete"), default=True)
+    # "can_" because a field named `delete` would hide Model.delete().
+    can_view = models.BooleanField(_("view"), default=True)
+    can_create = models.BooleanField(_("create"), default=True)
+    can_edit = models.BooleanField(_("edit"), default=True)
+    can_delete = models.BooleanField(_("delete"), default=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["profile", "module"], name="profile_module_once")]

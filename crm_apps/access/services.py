@@ -629,7 +629,9 @@ def profile_set_modules(*, actor: Member, profile: Profile, rights: dict[str, di
         values = {a: bool(actions.get(a, False)) for a in ("view", "create", "edit", "delete")}
         if not values["view"]:
             values = dict.fromkeys(values, False)
-        ProfileModule.objects.update_or_create(profile=profile, module=module, defaults=values)
+        ProfileModule.objects.update_or_create(
+            profile=profile, module=module, defaults={f"can_{a}": v for a, v in values.items()}
+        )
     _access_changed(actor, "profile_modules_set", profile.name, {"profile": profile.pk, "rights": rights})
 
 

@@ -5,6 +5,7 @@ crm_apps/access/README.md (vtiger's model), for view, edit and delete."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django_tenants.utils import schema_context
@@ -169,7 +170,7 @@ def test_visibility_matches_the_reference(tenant_a, admin_of, plan):
         for role_index in plan.member_roles:
             m = member_create(tenant=tenant_a, user=make_user())
             members.append(member_set_role(actor=admin, member=m, role=roles[role_index]))
-        groups = []
+        groups: list[Any] = []
         for j, g in enumerate(plan.groups):
             groups.append(
                 group_save(

@@ -34,7 +34,7 @@ class TokenRateThrottle(BaseThrottle):
     the "api" throttle setting); over it: 429 with Retry-After. One Redis round trip per request."""
 
     scope = "api"
-    THROTTLE_RATES: dict[str, str | None] = api_settings.DEFAULT_THROTTLE_RATES
+    THROTTLE_RATES: dict[str, Any] = api_settings.DEFAULT_THROTTLE_RATES
 
     def __init__(self) -> None:
         self.wait_seconds = 0
