@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("crm_apps.access.urls")),
     path("settings/new-workspace/", workspace_new, name="workspace_new"),
     path("settings/modules/", include("crm_apps.engine.settings_urls")),
+    path("settings/access/", include("crm_apps.access.settings_urls")),
     path("", include("crm_apps.modules.leads.urls")),
     path("", include("crm_apps.modules.deals.urls")),
     path("", include("crm_apps.modules.campaigns.urls")),
