@@ -75,11 +75,12 @@ class InviteForm(forms.Form):
         if choose_role:
             from crm_apps.access.settings_forms import RoleChoiceField
 
+            default = Role.objects.filter(default_for_new=True).first()
             self.fields["role"] = RoleChoiceField(
                 label=_("Role"),
                 queryset=Role.objects.filter(parent__isnull=False),
                 required=False,
-                empty_label=str(_("The default role for new members")),
+                empty_label=str(_("Default role (%(role)s)") % {"role": default.name if default else "—"}),
             )
 
 

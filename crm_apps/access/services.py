@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -567,8 +567,9 @@ def profile_field_names(spec: Any) -> dict[str, bool]:
     names: dict[str, bool] = {}
     for name in spec.form_fields:
         field = spec.model._meta.get_field(name)
-        required = not getattr(field, "blank", True) or name in spec.title_fields
-        names[name] = required
+        # A checkbox is never missing (unticked is a value), so it may be hidden or read-only.
+        required = not getattr(field, "blank", True) and not isinstance(field, models.BooleanField)
+        names[name] = required or name in spec.title_fields
     for cf in metadata.custom_fields(spec.key):
         names[f"custom.{cf.key}"] = bool(cf.required)
     return names

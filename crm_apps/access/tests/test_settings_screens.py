@@ -616,6 +616,22 @@ def test_hidden_field_takes_effect_on_the_members_next_request(
     assert "secret@example.com" not in client.get(f"/m/contacts/{contact.pk}/").content.decode()
 
 
+def test_checkboxes_may_be_hidden_and_members_still_create_records(
+    web, tenant_a, client_for, member, django_capture_on_commit_callbacks
+):
+    sales = profile(tenant_a, "Sales")
+    seller = member(tenant_a)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        saved = web.post(f"{BASE}/profiles/{sales.pk}/fields/contacts/", {"do_not_call": "hidden"})
+    created = client_for(tenant_a, seller).post("/m/contacts/new/", {"last_name": "Boolean", "do_not_call": "on"})
+
+    assert saved.status_code == created.status_code == 302
+    with tenant_context(tenant_a):
+        assert ProfileField.objects.get(profile=sales, field="do_not_call").access == "hidden"
+        assert registry.get("contacts").model.objects.get(last_name="Boolean").do_not_call is False
+
+
 def test_profile_delete_refused_while_a_role_depends_on_it(web, tenant_a):
     sales = profile(tenant_a, "Sales")
     before = snapshot(tenant_a)
