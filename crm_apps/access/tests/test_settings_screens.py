@@ -1128,3 +1128,52 @@ def test_ids_of_another_tenant_are_404_or_form_errors_and_change_nothing(web, te
 
     assert snapshot(tenant_a) == before_a
     assert snapshot(tenant_b) == before_b
+
+
+# ---------------------------------------------------------------------------------------------
+# Hostile input never crashes
+
+
+HUGE = "9" * 30
+
+
+def test_out_of_range_ids_are_404_or_form_errors(web, tenant_a, member):
+    someone = member(tenant_a)
+    ceo, sales = role(tenant_a, "CEO"), profile(tenant_a, "Sales")
+    before = snapshot(tenant_a)
+
+    for url in (f"{BASE}/roles/{HUGE}/", f"{BASE}/profiles/{HUGE}/", f"{BASE}/groups/{HUGE}/delete/"):
+        assert web.get(url).status_code == 404, url
+    posts = [
+        (f"{BASE}/roles/", {"name": "X", "parent": HUGE, "profiles": [sales.pk]}, "form"),
+        (f"{BASE}/roles/", {"name": "X", "parent": ceo.pk, "profiles": [HUGE]}, "form"),
+        (f"{BASE}/groups/new/", {"name": "X", "members": [HUGE], "roles": [HUGE], "subgroups": [HUGE]}, "form"),
+        (f"{BASE}/groups/{group(tenant_a, 'Team Selling').pk}/delete/", {"transfer_to": HUGE}, "form"),
+        (
+            f"{BASE}/sharing/rules/",
+            {"module": "leads", "source": f"role:{HUGE}", "target": "x", "access": "read"},
+            "rule_form",
+        ),
+        ("/settings/members/", {"email": "huge@example.com", "role": HUGE}, "form"),
+    ]
+    for url, data, form_name in posts:
+        response = web.post(url, data)
+        assert response.status_code == 200, url
+        assert response.context[form_name].errors, url
+    row = web.post(f"/settings/members/{someone.pk}/set-role/", {"role": HUGE}, **HTMX)
+    explain = web.get(f"{BASE}/explain/", {"member": HUGE, "module": "contacts", "record": "\x00"})
+
+    assert "row-message--error" in row.content.decode()
+    assert set(explain.context["form"].errors) == {"member", "record"}
+    assert snapshot(tenant_a) == before
+
+
+def test_nul_characters_are_form_errors(web, tenant_a):
+    before = snapshot(tenant_a)
+
+    profile_page = web.post(f"{BASE}/profiles/new/", {"name": "Fine", "description": "bad\x00"})
+    group_page = web.post(f"{BASE}/groups/new/", {"name": "Fine\x00"})
+
+    assert set(profile_page.context["form"].errors) == {"description"}
+    assert set(group_page.context["form"].errors) == {"name"}
+    assert snapshot(tenant_a) == before
