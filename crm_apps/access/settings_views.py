@@ -19,7 +19,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -389,14 +389,36 @@ def profile_delete_view(request: HttpRequest, actor: Member, profile_id: int) ->
 # Groups
 
 
+@dataclass
+class GroupRow:
+    group: Group
+    members: int
+    roles: int
+    trees: int
+    groups: int
+
+
 @access_admin_view
 def groups(request: HttpRequest, actor: Member) -> HttpResponse:
-    rows = Group.objects.annotate(
-        n_members=Count("members", filter=Q(members__active=True), distinct=True),
-        n_roles=Count("roles", distinct=True),
-        n_trees=Count("roles_with_subordinates", distinct=True),
-        n_groups=Count("subgroups", distinct=True),
-    ).order_by("name")
+    def counts(through: Any, key: str = "group_id", **filters: Any) -> dict[int, int]:
+        # One small aggregate per relation: joining all four at once would multiply their rows.
+        rows = through.objects.filter(**filters).values(key).annotate(n=Count("pk")).values_list(key, "n")
+        return dict(rows)
+
+    members = counts(Group.members.through, member__active=True)
+    roles = counts(Group.roles.through)
+    trees = counts(Group.roles_with_subordinates.through)
+    nested = counts(Group.subgroups.through, "from_group_id")
+    rows = [
+        GroupRow(
+            group=g,
+            members=members.get(g.pk, 0),
+            roles=roles.get(g.pk, 0),
+            trees=trees.get(g.pk, 0),
+            groups=nested.get(g.pk, 0),
+        )
+        for g in Group.objects.order_by("name")
+    ]
     return _page(request, "groups.html", "groups", {"groups": rows})
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
 
+from conftest import statements
 from crm_apps.access.models import (
     Group,
     Invitation,
@@ -1177,3 +1179,48 @@ def test_nul_characters_are_form_errors(web, tenant_a):
     assert set(profile_page.context["form"].errors) == {"description"}
     assert set(group_page.context["form"].errors) == {"name"}
     assert snapshot(tenant_a) == before
+
+
+def test_group_list_counts_each_kind_of_member(web, tenant_a, admin_of, member):
+    someone, gone = member(tenant_a), member(tenant_a)
+    with tenant_context(tenant_a):
+        team = Group.objects.get(name="Team Selling")
+        team.members.add(someone, gone)
+        team.roles_with_subordinates.add(Role.objects.get(name="CEO"))
+        team.subgroups.add(Group.objects.get(name="Support Group"))
+        Member.objects.filter(pk=gone.pk).update(active=False)
+
+    rows = {row.group.name: row for row in web.get(f"{BASE}/groups/").context["groups"]}
+
+    team_row = rows["Team Selling"]
+    assert (team_row.members, team_row.roles, team_row.trees, team_row.groups) == (1, 1, 1, 1)
+    assert (rows["Support Group"].members, rows["Support Group"].groups) == (0, 0)
+
+
+def test_screens_do_not_query_per_row(web, tenant_a, admin_of, member):
+    urls = [f"{BASE}/roles/", f"{BASE}/profiles/", f"{BASE}/groups/", f"{BASE}/sharing/", "/settings/members/"]
+
+    def queries():
+        found = {}
+        for url in urls:
+            with CaptureQueriesContext(connection) as captured:
+                assert web.get(url).status_code == 200
+            found[url] = len(statements(captured))
+        return found
+
+    queries()  # warm the per-process caches (domains, metadata)
+    before = queries()
+    admin = admin_of(tenant_a)
+    with tenant_context(tenant_a):
+        ceo = Role.objects.get(name="CEO")
+        for n in range(3):
+            extra = profile_save(actor=admin, profile=None, name=f"Extra {n}", flags={})
+            new_role = role_create(actor=admin, name=f"Extra {n}", parent=ceo, profile_ids=[extra.pk])
+            new_group = group_save(actor=admin, group=None, name=f"Extra {n}", role_ids=[new_role.pk])
+            SharingRule.objects.create(
+                module="leads", source_kind="role", source_role=new_role, target_kind="group", target_group=new_group
+            )
+    for _n in range(3):
+        member(tenant_a)
+
+    assert queries() == before
