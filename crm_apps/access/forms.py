@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.utils.translation import gettext_lazy as _
 
-from crm_apps.access.models import Member
+from crm_apps.access.models import Member, Role
 from tenants.models import User
 
 
@@ -68,6 +68,20 @@ class ProfileForm(forms.Form):
 class InviteForm(forms.Form):
     email = forms.EmailField(label=_("Email address"), max_length=254)
     is_admin = forms.BooleanField(label=_("Make administrator"), required=False)
+
+    def __init__(self, *args: Any, choose_role: bool = False, **kwargs: Any) -> None:
+        """`choose_role`: administrators place the new member in the hierarchy (the top role excluded)."""
+        super().__init__(*args, **kwargs)
+        if choose_role:
+            from crm_apps.access.settings_forms import RoleChoiceField
+
+            default = Role.objects.filter(default_for_new=True).first()
+            self.fields["role"] = RoleChoiceField(
+                label=_("Role"),
+                queryset=Role.objects.filter(parent__isnull=False),
+                required=False,
+                empty_label=str(_("Default role (%(role)s)") % {"role": default.name if default else "—"}),
+            )
 
 
 class AcceptInvitationForm(forms.Form):

@@ -1,10 +1,13 @@
-"""Reads for members and tokens of the current tenant."""
+"""Reads for members, tokens and the role hierarchy of the current tenant."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
-from crm_apps.access.models import ApiToken, Invitation, Member
+from django.db.models import Count, Q, QuerySet
+
+from crm_apps.access.models import ApiToken, Invitation, Member, Role
 
 
 def member_for_user(*, user_id: int) -> Member | None:
@@ -13,7 +16,7 @@ def member_for_user(*, user_id: int) -> Member | None:
 
 
 def member_list() -> QuerySet[Member]:
-    return Member.objects.select_related("user").order_by("-active", "user__name", "id")
+    return Member.objects.select_related("user", "role").order_by("-active", "user__name", "id")
 
 
 def access_member(*, actor: Member, member_id: int) -> Member | None:
@@ -35,3 +38,43 @@ def invitation_pending_list() -> QuerySet[Invitation]:
 
 def api_token_list(*, member: Member) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(member=member).order_by("-created_at")
+
+
+@dataclass
+class RoleNode:
+    role: Role
+    depth: int
+    members: int
+    children: list[RoleNode] = field(default_factory=list)
+
+    def walk(self) -> Iterator[RoleNode]:
+        """This node and everything below it, top down."""
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+
+def role_tree() -> list[RoleNode]:
+    """The role hierarchy top down (siblings in creation order), with each role's active member count."""
+    roles = list(
+        Role.objects.annotate(active_members=Count("members", filter=Q(members__active=True)))
+        .prefetch_related("profiles")
+        .order_by("pk")
+    )
+    nodes = {role.pk: RoleNode(role=role, depth=0, members=role.active_members) for role in roles}
+    tops: list[RoleNode] = []
+    for role in roles:
+        parent = nodes.get(role.parent_id) if role.parent_id is not None else None
+        (parent.children if parent is not None else tops).append(nodes[role.pk])
+    for top in tops:
+        stack = [(top, 0)]
+        while stack:
+            node, depth = stack.pop()
+            node.depth = depth
+            stack.extend((child, depth + 1) for child in node.children)
+    return tops
+
+
+def role_list() -> list[RoleNode]:
+    """Every role in tree order (each followed by its subordinates)."""
+    return [node for top in role_tree() for node in top.walk()]

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -201,6 +201,9 @@ def invitation_create(
     returns the invitation and its one-time key (sent by email)."""
     if not _may_manage(actor, None) or (is_admin and not actor.is_admin):
         raise PermissionDenied(_("Only administrators can invite members."))
+    if role is not None and not actor.is_admin:
+        # A role carries profiles: choosing it is placing someone in the hierarchy (admins only).
+        raise PermissionDenied(_("Only administrators can choose a new member's role."))
     if role is not None and role.parent_id is None:
         raise ValidationError({"role": [_("Members cannot hold the top role; choose one below it.")]})
     email = normalize_email(email or "")
@@ -448,7 +451,7 @@ def _name_clean(name: Any, *, max_length: int = 100) -> str:
 
 
 def _profiles_clean(profile_ids: Iterable[Any]) -> list[Profile]:
-    ids = {int(pk) for pk in profile_ids if str(pk).isdigit()}
+    ids = {int(pk) for pk in profile_ids if str(pk).isdecimal()}
     profiles = list(Profile.objects.filter(pk__in=ids))
     if not profiles or len(profiles) != len(ids):
         raise ValidationError({"profiles": [_("Choose at least one profile.")]})
@@ -635,15 +638,16 @@ def profile_set_modules(*, actor: Member, profile: Profile, rights: dict[str, di
     _access_changed(actor, "profile_modules_set", profile.name, {"profile": profile.pk, "rights": rights})
 
 
-def _field_names(spec: Any) -> dict[str, bool]:
+def profile_field_names(spec: Any) -> dict[str, bool]:
     """Fields of a module a profile may restrict: name -> whether the field is required (never hideable)."""
     from crm_apps.engine import metadata
 
     names: dict[str, bool] = {}
     for name in spec.form_fields:
         field = spec.model._meta.get_field(name)
-        required = not getattr(field, "blank", True) or name in spec.title_fields
-        names[name] = required
+        # A checkbox is never missing (unticked is a value), so it may be hidden or read-only.
+        required = not getattr(field, "blank", True) and not isinstance(field, models.BooleanField)
+        names[name] = required or name in spec.title_fields
     for cf in metadata.custom_fields(spec.key):
         names[f"custom.{cf.key}"] = bool(cf.required)
     return names
@@ -656,8 +660,11 @@ def profile_set_fields(*, actor: Member, profile: Profile, module: str, access: 
     from crm_apps.engine import registry
 
     _require_admin(actor)
-    spec = registry.get(module)
-    names = _field_names(spec)
+    try:
+        spec = registry.get(module)
+    except registry.UnknownModule as exc:
+        raise ValidationError({"module": [_("Unknown module.")]}) from exc
+    names = profile_field_names(spec)
     errors: dict[str, list[str]] = {}
     for name, value in access.items():
         if name not in names:
@@ -694,7 +701,7 @@ def profile_delete(*, actor: Member, profile: Profile) -> None:
 
 
 def _ids(values: Iterable[Any]) -> set[int]:
-    return {int(v) for v in values if str(v).isdigit()}
+    return {int(v) for v in values if str(v).isdecimal()}
 
 
 @transaction.atomic
@@ -789,7 +796,7 @@ def sharing_default_set(
     _require_admin(actor)
     try:
         registry.get(module)
-    except KeyError as exc:
+    except registry.UnknownModule as exc:
         raise ValidationError({"module": [_("Unknown module.")]}) from exc
     if access not in SharingDefault.Access.values:
         raise ValidationError({"access": [_("Choose one of the available options.")]})
@@ -809,7 +816,7 @@ def sharing_default_set(
 def _party(kind: str, party_id: Any, field: str) -> tuple[Role | None, Group | None]:
     if kind not in SharingRule.Kind.values:
         raise ValidationError({f"{field}_kind": [_("Choose role, role and subordinates, or group.")]})
-    pk = int(party_id) if str(party_id).isdigit() else None
+    pk = int(party_id) if str(party_id).isdecimal() else None
     if kind == SharingRule.Kind.GROUP:
         group = Group.objects.filter(pk=pk).first() if pk else None
         if group is None:
@@ -832,7 +839,7 @@ def sharing_rule_create(
     errors: dict[str, list[str]] = {}
     try:
         registry.get(module)
-    except KeyError:
+    except registry.UnknownModule:
         errors["module"] = [_("Unknown module.")]
     parties: dict[str, tuple[Role | None, Group | None]] = {}
     for field, kind, pk in (("source", source_kind, source_id), ("target", target_kind, target_id)):

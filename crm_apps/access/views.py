@@ -25,7 +25,7 @@ from crm_apps.access.forms import (
     ProfileForm,
 )
 from crm_apps.access.middleware import SESSION_EPOCH_KEY, member_login, request_member
-from crm_apps.access.models import Invitation, Member
+from crm_apps.access.models import Invitation, Member, Role
 from crm_apps.access.selectors import (
     access_member,
     api_token_list,
@@ -44,6 +44,7 @@ from crm_apps.access.services import (
     member_deactivate,
     member_reactivate,
     member_set_admin,
+    member_set_role,
     member_update_profile,
 )
 from crm_apps.access.visibility import has_privilege
@@ -53,7 +54,7 @@ from saas.http import client_ip
 from tenants.models import User
 from tenants.services import handover_consume, tenant_url
 
-MEMBER_ACTIONS = frozenset({"deactivate", "reactivate", "make-admin", "remove-admin"})
+MEMBER_ACTIONS = frozenset({"deactivate", "reactivate", "make-admin", "remove-admin", "set-role"})
 
 
 class LoginView(auth_views.LoginView):
@@ -157,14 +158,26 @@ def profile(request: HttpRequest) -> HttpResponse:
     return render(request, "access/profile.html", {"form": form})
 
 
+def _role_choices(actor: Member) -> list[Role]:
+    """Roles an admin may give members (all but the top one), in tree order; none for other managers."""
+    from crm_apps.access.settings_forms import tree_key
+
+    if not actor.is_admin:
+        return []
+    return sorted(Role.objects.filter(parent__isnull=False), key=tree_key)
+
+
 @login_required
 def members(request: HttpRequest) -> HttpResponse:
     actor = _admin(request)
-    form = InviteForm(request.POST or None)
+    form = InviteForm(request.POST or None, choose_role=actor.is_admin)
     if request.method == "POST" and form.is_valid():
         try:
             invitation, _key = invitation_create(
-                actor=actor, email=form.cleaned_data["email"], is_admin=form.cleaned_data["is_admin"]
+                actor=actor,
+                email=form.cleaned_data["email"],
+                is_admin=form.cleaned_data["is_admin"],
+                role=form.cleaned_data.get("role"),
             )
         except ValidationError as exc:
             form_add_service_errors(form, exc)
@@ -175,14 +188,23 @@ def members(request: HttpRequest) -> HttpResponse:
         "form": form,
         "members": member_list(),
         "invitations": invitation_pending_list(),
+        "roles": _role_choices(actor),
     }
     return render(request, "access/members.html", context)
+
+
+def _member_set_role(actor: Member, member: Member, role_id: str) -> Member:
+    role = Role.objects.filter(pk=int(role_id)).first() if role_id.isdecimal() else None
+    if role is None:
+        raise ValidationError({"role": [_("Choose a role.")]})
+    return member_set_role(actor=actor, member=member, role=role)
 
 
 @require_POST
 @login_required
 def member_action(request: HttpRequest, member_id: int, action: str) -> HttpResponse:
-    """Deactivate, reactivate, grant or withdraw admin rights; htmx requests get the updated row back."""
+    """Deactivate, reactivate, grant or withdraw admin rights, change the role; htmx requests get the
+    updated row back."""
     actor = _admin(request)
     member = access_member(actor=actor, member_id=member_id)
     if member is None or action not in MEMBER_ACTIONS:
@@ -195,6 +217,9 @@ def member_action(request: HttpRequest, member_id: int, action: str) -> HttpResp
         elif action == "reactivate":
             member = member_reactivate(actor=actor, member=member)
             message = _("%(name)s is active again.") % {"name": member.user.name}
+        elif action == "set-role":
+            member = _member_set_role(actor, member, str(request.POST.get("role", "")))
+            message = _("%(name)s now holds the role “%(role)s”.") % {"name": member.user.name, "role": member.role}
         else:
             member = member_set_admin(actor=actor, member=member, is_admin=action == "make-admin")
             message = _("Administrator rights updated.")
@@ -203,7 +228,13 @@ def member_action(request: HttpRequest, member_id: int, action: str) -> HttpResp
         message = " ".join(exc.messages)
         member.refresh_from_db()
     if request.headers.get("HX-Request") == "true":
-        context = {"m": member, "member": actor, "row_message": message, "row_error": error}
+        context = {
+            "m": member,
+            "member": actor,
+            "roles": _role_choices(actor),
+            "row_message": message,
+            "row_error": error,
+        }
         return render(request, "access/_member_row.html", context)
     (messages.error if error else messages.success)(request, message)
     return redirect("access:members")

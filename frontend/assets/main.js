@@ -1,6 +1,7 @@
 // Site behaviour: htmx for partial updates, plus a few progressive enhancements.
 import htmx from "htmx.org";
 import "./settings.js";
+import "./access.js";
 
 window.htmx = htmx;
 
