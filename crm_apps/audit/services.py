@@ -58,6 +58,37 @@ def _actor_label(actor: Member) -> str:
     return str(User.objects.filter(pk=actor.user_id).values_list("email", flat=True).first() or "")
 
 
+def audit_event(
+    *,
+    action: str,
+    actor: Member | None = None,
+    module: str = "",
+    record_id: Any = "",
+    record_label: str = "",
+    changes: dict[str, Any] | None = None,
+    details: dict[str, Any] | None = None,
+    actor_label: str = "",
+    ip: str | None = None,
+) -> AuditEvent:
+    """An unsaved event (for `audit_log_many`); the client address defaults to the current request's.
+    Never pass secrets (passwords, token keys) in `changes` or `details`."""
+    if action not in AuditAction.values:
+        raise ValueError(f"Unknown audit action {action!r}; add it to AuditAction first.")
+    if actor is not None and not actor_label:
+        actor_label = _actor_label(actor)
+    return AuditEvent(
+        actor_id=actor.pk if actor is not None else None,
+        actor_label=(actor_label or "")[:254],
+        ip=clean_ip(ip) if ip is not None else current_ip(),
+        action=action,
+        module=(module or "")[:40],
+        record_id="" if record_id is None else str(record_id)[:64],
+        record_label=str(record_label or "")[:200],
+        changes=changes or {},
+        details=details or {},
+    )
+
+
 def audit_log(
     *,
     action: str,
@@ -70,23 +101,26 @@ def audit_log(
     actor_label: str = "",
     ip: str | None = None,
 ) -> AuditEvent:
-    """Append one event to the current tenant's audit trail (one INSERT); the client address defaults to
-    the current request's. Never pass secrets (passwords, token keys) in `changes` or `details`."""
-    if action not in AuditAction.values:
-        raise ValueError(f"Unknown audit action {action!r}; add it to AuditAction first.")
-    if actor is not None and not actor_label:
-        actor_label = _actor_label(actor)
-    return AuditEvent.objects.create(
-        actor_id=actor.pk if actor is not None else None,
-        actor_label=(actor_label or "")[:254],
-        ip=clean_ip(ip) if ip is not None else current_ip(),
+    """Append one event to the current tenant's audit trail (one INSERT); see `audit_event`."""
+    event = audit_event(
         action=action,
-        module=(module or "")[:40],
-        record_id="" if record_id is None else str(record_id)[:64],
-        record_label=str(record_label or "")[:200],
-        changes=changes or {},
-        details=details or {},
+        actor=actor,
+        module=module,
+        record_id=record_id,
+        record_label=record_label,
+        changes=changes,
+        details=details,
+        actor_label=actor_label,
+        ip=ip,
     )
+    event.save(force_insert=True)
+    return event
+
+
+def audit_log_many(events: list[AuditEvent]) -> None:
+    """Append several events built by `audit_event` in one INSERT (bulk creates)."""
+    if events:
+        AuditEvent.objects.bulk_create(events)
 
 
 @transaction.atomic

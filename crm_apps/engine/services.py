@@ -5,6 +5,7 @@ workflows, extensions) calls these, so one set of rules applies everywhere."""
 from __future__ import annotations
 
 import functools
+import json
 import re
 import unicodedata
 import uuid
@@ -79,24 +80,33 @@ def numbering_ensure(spec: ModuleSpec) -> NumberingSequence:
     return sequence
 
 
-def number_allocate(spec: ModuleSpec) -> str:
-    """Take the next number of the module atomically (row lock for the statement only)."""
+def numbers_allocate(spec: ModuleSpec, count: int) -> list[str]:
+    """Take `count` consecutive numbers of the module in one statement (the row stays locked until
+    commit, so concurrent creators get the numbers after the block)."""
+    if count <= 0:
+        return []
     for _attempt in range(2):
         with connection.cursor() as cursor:
             cursor.execute(
-                "UPDATE engine_numberingsequence SET next_number = next_number + 1 "
-                "WHERE module = %s RETURNING prefix, next_number - 1",
-                [spec.key],
+                "UPDATE engine_numberingsequence SET next_number = next_number + %s "
+                "WHERE module = %s RETURNING prefix, next_number - %s",
+                [count, spec.key, count],
             )
             row = cursor.fetchone()
         if row is not None:
-            return f"{row[0]}{row[1]}"
+            prefix, first = row
+            return [f"{prefix}{n}" for n in range(first, first + count)]
         try:
             with transaction.atomic():
                 numbering_ensure(spec)
         except IntegrityError:
             pass
     raise RuntimeError(f"Could not allocate a number for {spec.key}")
+
+
+def number_allocate(spec: ModuleSpec) -> str:
+    """Take the next number of the module atomically (row lock until commit)."""
+    return numbers_allocate(spec, 1)[0]
 
 
 def numbering_update(*, actor: Member, spec: ModuleSpec, prefix: str, next_number: int) -> NumberingSequence:
@@ -671,13 +681,8 @@ def _timeline(spec: ModuleSpec, record: CrmRecord, kind: str, actor: Member | No
     TimelineEntry.objects.create(module=spec.key, record_id=record.pk, kind=kind, actor=actor, data=data)
 
 
-@transaction.atomic
-def record_create(
-    *, spec: ModuleSpec, actor: Member, data: dict[str, Any], custom: dict[str, Any] | None = None
-) -> Any:
-    """Create a record: validate standard and custom fields, number it, index it, log it."""
-    if not visibility.can_create(actor=actor, spec=spec):
-        raise PermissionDenied
+def _new_record(*, spec: ModuleSpec, actor: Member, data: Any, custom: Any) -> Any:
+    """A validated, unsaved record (no number yet): the rules of every create path."""
     if not isinstance(data, dict):
         raise ValidationError({"non_field_errors": [_("Send an object of field values.")]})
     _check_new_values(spec, actor, data, custom)
@@ -705,29 +710,52 @@ def record_create(
         raise ValidationError(errors)
     if spec.hooks.before_save:
         spec.hooks.before_save(record)
+    return record
+
+
+def _created_logs(spec: ModuleSpec, actor: Member, records: list[Any]) -> None:
+    """After INSERT: hooks, the "created" (and "related record added") timeline entries and the audit
+    events of new records, each kind in one statement."""
+    for record in records:
+        if spec.hooks.after_save:
+            spec.hooks.after_save(record, actor)
+    entries = []
+    for record in records:
+        entries.append(
+            TimelineEntry(module=spec.key, record_id=record.pk, kind=TimelineEntry.Kind.CREATED, actor=actor)
+        )
+        entries += _timeline_related(spec, record, actor)
+    TimelineEntry.objects.bulk_create(entries)
+    events = []
+    for record in records:
+        filled = {
+            k: v for k, v in _changes({}, _snapshot(spec, record)).items() if v[1] is not False and v[1] not in ("", [])
+        }
+        events.append(
+            audit.audit_event(
+                action=audit.RECORD_CREATED,
+                actor=actor,
+                module=spec.key,
+                record_id=record.pk,
+                record_label=_audit_label(record),
+                changes=filled,
+            )
+        )
+    audit.audit_log_many(events)
+
+
+@transaction.atomic
+def record_create(
+    *, spec: ModuleSpec, actor: Member, data: dict[str, Any], custom: dict[str, Any] | None = None
+) -> Any:
+    """Create a record: validate standard and custom fields, number it, index it, log it."""
+    if not visibility.can_create(actor=actor, spec=spec):
+        raise PermissionDenied
+    record = _new_record(spec=spec, actor=actor, data=data, custom=custom)
     record.number = number_allocate(spec)
     record.search_vector = _search_vector(spec, record)
     record.save(force_insert=True)
-    if spec.hooks.after_save:
-        spec.hooks.after_save(record, actor)
-    # "Created" on the record and "related record added" on each record it points at: one INSERT.
-    TimelineEntry.objects.bulk_create(
-        [
-            TimelineEntry(module=spec.key, record_id=record.pk, kind=TimelineEntry.Kind.CREATED, actor=actor),
-            *_timeline_related(spec, record, actor),
-        ]
-    )
-    filled = {
-        k: v for k, v in _changes({}, _snapshot(spec, record)).items() if v[1] is not False and v[1] not in ("", [])
-    }
-    audit.audit_log(
-        action=audit.RECORD_CREATED,
-        actor=actor,
-        module=spec.key,
-        record_id=record.pk,
-        record_label=_audit_label(record),
-        changes=filled,
-    )
+    _created_logs(spec, actor, [record])
     return record
 
 
@@ -739,19 +767,39 @@ def records_create_batch(
     *, spec: ModuleSpec, actor: Member, items: list[tuple[dict[str, Any], dict[str, Any] | None]]
 ) -> list[Any]:
     """Create several records with the same rules as one by one: all of them, or none. Errors name the
-    record by its position and the field: {"records.2.email": [...]}."""
-    created = []
+    record by its position and the field: {"records.2.email": [...]}. Numbers come as one block and the
+    records, their timeline entries and audit events are written in one INSERT each."""
+    if not visibility.can_create(actor=actor, spec=spec):
+        raise PermissionDenied
+    records = []
     errors: dict[str, list[str]] = {}
     for index, (data, custom) in enumerate(items):
         try:
-            with transaction.atomic():
-                created.append(record_create(spec=spec, actor=actor, data=data, custom=custom))
+            records.append(_new_record(spec=spec, actor=actor, data=data, custom=custom))
         except ValidationError as exc:
             problems = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
             errors.update({f"records.{index}.{name}": messages for name, messages in problems.items()})
+    # Unique custom values are checked against stored records by custom_data_clean; within the batch here.
+    for field in metadata.custom_fields(spec.key):
+        if not field.unique:
+            continue
+        seen: dict[Any, int] = {}
+        for index, record in enumerate(records):
+            value = (record.custom_data or {}).get(field.key)
+            if value is None:
+                continue
+            key = json.dumps(value, sort_keys=True, default=str)
+            if key in seen:
+                errors[f"records.{index}.custom.{field.key}"] = [_("Another record already has this value.")]
+            seen[key] = index
     if errors:
         raise ValidationError(errors)
-    return created
+    for record, number in zip(records, numbers_allocate(spec, len(records)), strict=True):
+        record.number = number
+        record.search_vector = _search_vector(spec, record)
+    spec.model.objects.bulk_create(records)
+    _created_logs(spec, actor, records)
+    return records
 
 
 def _audit_label(record: CrmRecord) -> str:

@@ -58,3 +58,39 @@ def test_batch_limits_and_shapes(tenant_a, member):
     assert too_many.status_code == 400 and "records" in too_many.json()
     assert not_a_list.status_code == 400
     assert read_only.status_code == 400 and "records.0.number" in read_only.json()
+
+
+def test_batch_checks_unique_custom_values_within_the_batch(tenant_a, admin_of, member):
+    from crm_apps.engine.services import custom_field_create
+
+    with schema_context(tenant_a.schema_name):
+        custom_field_create(
+            actor=admin_of(tenant_a), spec=registry.get("vendors"), key="vat_id", label="VAT", type="text", unique=True
+        )
+    api = _api(tenant_a, member(tenant_a))
+    records = [{"name": "V1", "custom": {"vat_id": "X1"}}, {"name": "V2", "custom": {"vat_id": "X1"}}]
+
+    response = api.post("/api/v1/vendors/batch", {"records": records}, content_type="application/json")
+
+    assert response.status_code == 400 and list(response.json()) == ["records.1.custom.vat_id"]
+
+
+def test_batch_deals_get_consecutive_numbers_stage_history_timeline_and_audit(tenant_a, member):
+    from crm_apps.audit.models import AuditEvent
+    from crm_apps.engine.models import TimelineEntry
+    from crm_apps.modules.deals.models import StageHistory
+
+    api = _api(tenant_a, member(tenant_a))
+    records = [{"name": f"Batch deal {i}", "amount": "100", "close_date": "2027-01-31"} for i in range(3)]
+
+    response = api.post("/api/v1/deals/batch", {"records": records}, content_type="application/json")
+
+    assert response.status_code == 201, response.content
+    results = response.json()["results"]
+    numbers = [int(r["number"].lstrip("POT")) for r in results]
+    assert numbers == list(range(numbers[0], numbers[0] + 3))
+    ids = [r["id"] for r in results]
+    with schema_context(tenant_a.schema_name):
+        assert StageHistory.objects.filter(deal_id__in=ids).count() == 3
+        assert TimelineEntry.objects.filter(record_id__in=ids, kind="created").count() == 3
+        assert AuditEvent.objects.filter(record_id__in=ids, action="record_created").count() == 3
