@@ -10,6 +10,7 @@ immediately"). Within a request the result is also kept in memory.
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from collections import defaultdict
@@ -23,6 +24,7 @@ from django.db import transaction
 if TYPE_CHECKING:
     from crm_apps.access.models import Member
 
+logger = logging.getLogger(__name__)
 VERSION_KEY = "access:version"
 GRANTS_TTL = 24 * 3600
 
@@ -104,12 +106,18 @@ request_started.connect(memo_clear, dispatch_uid="access-grants-memo-start")
 request_finished.connect(memo_clear, dispatch_uid="access-grants-memo-end")
 
 
-def access_version() -> str:
-    version = cache.get(VERSION_KEY)
-    if version is None:
-        version = uuid.uuid4().hex
-        if not cache.add(VERSION_KEY, version, None):
-            version = cache.get(VERSION_KEY) or version
+def access_version() -> str | None:
+    """The tenant's current access version; None when the cache is unreachable (then nothing is cached
+    and grants are computed from the database on every request: slower, never stale)."""
+    try:
+        version = cache.get(VERSION_KEY)
+        if version is None:
+            version = uuid.uuid4().hex
+            if not cache.add(VERSION_KEY, version, None):
+                version = cache.get(VERSION_KEY) or version
+    except Exception:
+        logger.warning("access: cache unavailable, computing grants without it", exc_info=True)
+        return None
     return str(version)
 
 
@@ -118,8 +126,12 @@ def access_changed() -> None:
     in this tenant are recomputed on their next request (in every process)."""
 
     def bump() -> None:
-        cache.set(VERSION_KEY, uuid.uuid4().hex, None)
         memo_clear()
+        try:
+            cache.set(VERSION_KEY, uuid.uuid4().hex, None)
+        except Exception:
+            # Without the cache nobody reads cached grants either (see access_version).
+            logger.warning("access: cache unavailable, version not bumped", exc_info=True)
 
     # Now (this transaction reads its own changes at once) and again after commit: a request that
     # computed grants from the old rows in between cached them under the intermediate version only.
@@ -140,14 +152,24 @@ def grants_for(member: Member) -> Grants:
     if found is not None:
         return found
     version = access_version()
+    if version is None:
+        grants = compute_grants(member)
+        store[memo_key] = grants
+        return grants
     process_key = (schema, member.pk, version)
     grants = _process.get(process_key)
     if grants is None:
         key = f"access:grants:{member.pk}:{version}"
-        grants = cache.get(key)
+        try:
+            grants = cache.get(key)
+        except Exception:
+            grants = None
         if not isinstance(grants, Grants):
             grants = compute_grants(member)
-            cache.set(key, grants, GRANTS_TTL)
+            try:
+                cache.set(key, grants, GRANTS_TTL)
+            except Exception:
+                logger.warning("access: cache unavailable, grants not stored", exc_info=True)
         if len(_process) >= PROCESS_MEMO_SIZE:
             _process.clear()
         _process[process_key] = grants

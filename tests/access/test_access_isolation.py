@@ -29,3 +29,31 @@ def test_defaults_and_grants_stay_in_their_tenant(tenant_a, tenant_b, admin_of, 
         assert not spec.model.objects.filter(last_name="Alpha-only").exists()
     assert a_grants.sharing["contacts"].access == "private"
     assert b_grants.sharing["contacts"].access == "public_read_write_delete"
+
+
+def test_a_cache_outage_falls_back_to_the_database(tenant_a, admin_of, member, monkeypatch):
+    from django.core.cache import cache
+
+    from crm_apps.access import grants
+
+    def down(*args, **kwargs):
+        raise ConnectionError("redis is down")
+
+    spec = registry.get("contacts")
+    with schema_context(tenant_a.schema_name):
+        admin = admin_of(tenant_a)
+        m = member(tenant_a)
+        sharing_default_set(actor=admin, module="contacts", access="private")
+        mine = services.record_create(spec=spec, actor=admin, data={"last_name": "Mine", "owner": m.pk})
+        services.record_create(spec=spec, actor=admin, data={"last_name": "Not mine", "owner": admin.pk})
+        for name in ("get", "set", "add"):
+            monkeypatch.setattr(cache, name, down)
+        grants.memo_clear()
+        grants._process.clear()
+        visible = list(
+            visibility.visible_records(
+                actor=m, spec=spec, queryset=spec.model.objects.filter(last_name__in=["Mine", "Not mine"])
+            )
+        )
+
+    assert visible == [mine]
