@@ -353,3 +353,37 @@ def test_every_access_change_is_audited(world):
     ]
     assert {e.actor_id for e in events} == {world.admin.pk}
     assert events[-1].details["access"] == "private" and events[-1].record_label == "vendors"
+
+
+def test_explain_names_what_granted_access(world):
+    from crm_apps.access.explain import access_explain
+    from crm_apps.access.services import sharing_rule_create
+
+    spec = registry.get("contacts")
+    sharing_default_set(actor=world.admin, module="contacts", access="private", follow_parent=False)
+    owned = world.record("contacts", "owner")
+    grouped = world.record("contacts", "group_member")
+    sharing_rule_create(
+        actor=world.admin,
+        module="contacts",
+        source_kind="role",
+        source_id=world.actors["owner"].role.pk,
+        target_kind="role",
+        target_id=world.actors["outsider"].role.pk,
+        access="read",
+    )
+
+    def explain(relation, record):
+        return access_explain(actor=world.admin, member=world.actors[relation], spec=spec, record=record)
+
+    superior = explain("superior", owned)
+    group = explain("group_member", grouped)
+    shared = explain("outsider", owned)
+    peer = explain("peer", owned)
+
+    assert superior.can_view and any("below the member in the role hierarchy" in r for r in superior.reasons)
+    assert group.can_edit and any("owned by the group" in r for r in group.reasons)
+    assert shared.can_view and not shared.can_edit and any(r.startswith("Sharing rule") for r in shared.reasons)
+    assert not peer.can_view and peer.reasons[-1].startswith("Nothing above opens this record")
+    with pytest.raises(PermissionDenied):
+        access_explain(actor=world.actors["owner"], member=world.actors["peer"], spec=spec, record=owned)
