@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm_apps.access.grants import access_changed
+from crm_apps.access.grants import ACTIONS, PRIVILEGES, access_changed
 from crm_apps.access.lock_objects import active_admins_lock, member_lock
 from crm_apps.access.models import (
     ApiToken,
@@ -578,19 +578,7 @@ def member_set_role(*, actor: Member, member: Member, role: Role) -> Member:
     return member
 
 
-PROFILE_FLAGS = (
-    "default_view",
-    "default_create",
-    "default_edit",
-    "default_delete",
-    "view_all",
-    "edit_all",
-    "can_import",
-    "can_export",
-    "manage_settings",
-    "manage_members",
-    "manage_billing",
-)
+PROFILE_FLAGS = (*(f"default_{action}" for action in ACTIONS), *PRIVILEGES)
 
 
 @transaction.atomic

@@ -12,6 +12,7 @@ from django.forms.models import ModelChoiceIterator
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from crm_apps.access.grants import ACTIONS, PRIVILEGES
 from crm_apps.access.models import (
     Group,
     Member,
@@ -27,17 +28,8 @@ from crm_apps.engine import metadata, registry
 from crm_apps.engine.settings_forms import field_label
 from crm_apps.engine.spec import ModuleSpec
 
-ACTIONS = ("view", "create", "edit", "delete")
-DEFAULT_FLAGS = ("default_view", "default_create", "default_edit", "default_delete")
-PRIVILEGE_FLAGS = (
-    "view_all",
-    "edit_all",
-    "can_import",
-    "can_export",
-    "manage_settings",
-    "manage_members",
-    "manage_billing",
-)
+DEFAULT_FLAGS = tuple(f"default_{action}" for action in ACTIONS)
+PRIVILEGE_FLAGS = PRIVILEGES
 ACTION_LABELS = {"view": _("View"), "create": _("Create"), "edit": _("Edit"), "delete": _("Delete")}
 FIELD_ACCESS = (
     ("readwrite", _("Read-write")),
