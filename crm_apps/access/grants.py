@@ -153,18 +153,20 @@ def grants_for(member: Member) -> Grants:
         return found
     version = access_version()
     if version is None:
-        grants = compute_grants(member)
-        store[memo_key] = grants
-        return grants
+        computed = compute_grants(member)
+        store[memo_key] = computed
+        return computed
     process_key = (schema, member.pk, version)
     grants = _process.get(process_key)
     if grants is None:
         key = f"access:grants:{member.pk}:{version}"
         try:
-            grants = cache.get(key)
+            cached: Any = cache.get(key)
         except Exception:
-            grants = None
-        if not isinstance(grants, Grants):
+            cached = None
+        if isinstance(cached, Grants):
+            grants = cached
+        else:
             grants = compute_grants(member)
             try:
                 cache.set(key, grants, GRANTS_TTL)
