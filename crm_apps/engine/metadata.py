@@ -61,11 +61,17 @@ def picklist_values(name: str, *, include_retired: bool = False) -> list[Picklis
 
 
 def picklist_map(names: list[str]) -> dict[str, list[PicklistValue]]:
-    """All values (retired too) of several picklists in one query: name -> values in order."""
-    lists = Picklist.objects.filter(name__in=names).prefetch_related(
-        Prefetch("values", queryset=PicklistValue.objects.order_by("position", "id"))
-    )
-    return {p.name: list(p.values.all()) for p in lists}
+    """All values (retired too) of several picklists: name -> values in order. Every picklist of the
+    tenant is read once per request (two queries), however many modules a page displays."""
+
+    def load() -> dict[str, list[PicklistValue]]:
+        lists = Picklist.objects.prefetch_related(
+            Prefetch("values", queryset=PicklistValue.objects.order_by("position", "id"))
+        )
+        return {p.name: list(p.values.all()) for p in lists}
+
+    everything = _memo(("picklist_map",), load)
+    return {name: list(everything[name]) for name in names if name in everything}
 
 
 def picklist_labels(name: str) -> dict[str, str]:

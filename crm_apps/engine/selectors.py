@@ -345,8 +345,12 @@ def is_following(*, spec: ModuleSpec, actor: Member, record: CrmRecord) -> bool:
 def recent_view_touch(*, spec: ModuleSpec, actor: Member, record: CrmRecord) -> None:
     from django.utils import timezone
 
-    RecentView.objects.update_or_create(
-        member=actor, module=spec.key, record_id=record.pk, defaults={"viewed_at": timezone.now()}
+    # One upsert statement (no transaction, no read first): this runs on every record page.
+    RecentView.objects.bulk_create(
+        [RecentView(member=actor, module=spec.key, record_id=record.pk, viewed_at=timezone.now())],
+        update_conflicts=True,
+        unique_fields=["member", "module", "record_id"],
+        update_fields=["viewed_at"],
     )
 
 

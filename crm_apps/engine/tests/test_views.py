@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 
+from collections import Counter
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -73,6 +75,30 @@ def test_duplicates_are_flagged_on_create(web, tenant_a, admin_of, module):
     assert warned.status_code == 200
     assert "This looks like a record you already have" in warned.content.decode()
     assert forced.status_code == 302
+
+
+def test_detail_query_count_is_pinned_and_constant(web, tenant_a, admin_of):
+    """An organisation page with its related lists: picklists are read once for the whole page, the
+    recently-viewed mark is one upsert; more related records add no statements (the timeline's
+    "related record added" entries cost one query per module they name, not per record)."""
+    actor = admin_of(tenant_a)
+    org = make(tenant_a, actor, "organizations", name="Pinned Org")
+    make(tenant_a, actor, "contacts", last_name="One", organization=org.pk)
+    make(tenant_a, actor, "deals", name="First deal", organization=org.pk)
+    web.get(f"/m/organizations/{org.pk}/")  # the first visit inserts the recently-viewed row
+    with CaptureQueriesContext(connection) as few:
+        assert web.get(f"/m/organizations/{org.pk}/").status_code == 200
+    for i in range(8):
+        make(tenant_a, actor, "contacts", last_name=f"More {i}", organization=org.pk)
+        make(tenant_a, actor, "deals", name=f"Deal {i}", organization=org.pk)
+    with CaptureQueriesContext(connection) as many:
+        assert web.get(f"/m/organizations/{org.pk}/").status_code == 200
+
+    def shapes(captured):
+        return Counter(q[:60] for q in statements(captured))
+
+    assert len(statements(many)) == len(statements(few)), shapes(many) - shapes(few)
+    assert len(statements(many)) <= 17, statements(many)
 
 
 @pytest.mark.parametrize("module", MODULES)
