@@ -34,13 +34,22 @@ class Displayer:
 
     def __init__(self, spec: ModuleSpec) -> None:
         self.spec = spec
-        by_name = metadata.picklist_map(list(spec.picklists.values()))  # every picklist in one round trip
+        by_name = metadata.picklist_map(list(spec.picklists.values()))  # read once per request
         self.values = {field: by_name.get(name, []) for field, name in spec.picklists.items()}
         self.labels = {field: {v.value: v.label for v in values} for field, values in self.values.items()}
+        self._field_labels: dict[str, str] = {}
+
+    def label(self, name: str) -> str:
+        """The field's translated label, worked out once per page rather than once per cell."""
+        found = self._field_labels.get(name)
+        if found is None:
+            field: Any = self.spec.model._meta.get_field(name)
+            found = self._field_labels[name] = str(field.verbose_name).capitalize()
+        return found
 
     def value(self, record: CrmRecord, name: str) -> Shown:
         field: Any = self.spec.model._meta.get_field(name)
-        label = str(field.verbose_name).capitalize()
+        label = self.label(name)
         if name == "owner":
             return Shown(_("Owner"), owner_label(record))
         if isinstance(field, models.ForeignKey):

@@ -51,10 +51,11 @@ def _is_uuid(value: Any) -> bool:
 
 
 def owner_choices(*, groups: bool = True) -> list[tuple[str, str]]:
-    members = Member.objects.filter(active=True).select_related("user").order_by("user__name")
-    choices = [(f"m:{m.pk}", m.user.name) for m in members]
+    members = Member.objects.filter(active=True).order_by("user__name", "pk").values_list("pk", "user__name")
+    choices = [(f"m:{pk}", name) for pk, name in members]
     if groups:
-        choices += [(f"g:{g.pk}", _("Group: %(name)s") % {"name": g.name}) for g in Group.objects.order_by("name")]
+        names = Group.objects.order_by("name").values_list("pk", "name")
+        choices += [(f"g:{pk}", _("Group: %(name)s") % {"name": name}) for pk, name in names]
     return choices
 
 
