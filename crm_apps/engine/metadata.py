@@ -61,18 +61,17 @@ def picklist_values(name: str, *, include_retired: bool = False) -> list[Picklis
 
 
 def picklist_map(names: list[str]) -> dict[str, list[PicklistValue]]:
-    """All values (retired too) of several picklists: name -> values in order. Each picklist is read
-    once per request (the ones not read yet in one query pair), however many modules a page shows."""
-    known: dict[str, list[PicklistValue]] = _memo(("picklist_map",), dict)
-    missing = [name for name in names if name not in known]
-    if missing:
-        lists = Picklist.objects.filter(name__in=missing).prefetch_related(
+    """All values (retired too) of several picklists: name -> values in order. Every picklist of the
+    tenant is read once per request (two queries; they are small), however many modules a page shows."""
+
+    def load() -> dict[str, list[PicklistValue]]:
+        lists = Picklist.objects.prefetch_related(
             Prefetch("values", queryset=PicklistValue.objects.order_by("position", "id"))
         )
-        loaded = {p.name: list(p.values.all()) for p in lists}
-        for name in missing:
-            known[name] = loaded.get(name, [])
-    return {name: list(known[name]) for name in names}
+        return {p.name: list(p.values.all()) for p in lists}
+
+    everything = _memo(("picklist_map",), load)
+    return {name: list(everything.get(name, [])) for name in names}
 
 
 def picklist_labels(name: str) -> dict[str, str]:
