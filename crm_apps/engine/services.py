@@ -4,6 +4,7 @@ workflows, extensions) calls these, so one set of rules applies everywhere."""
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import json
 import re
@@ -472,6 +473,40 @@ def _field(spec: ModuleSpec, name: str) -> models.Field[Any, Any]:
     return spec.model._meta.get_field(name)  # type: ignore[return-value]
 
 
+# References a batch has already looked up (visible, live records; None for ids that are not):
+# (model, pk) -> instance. Set only while records_create_batch validates its records.
+_known_references: contextvars.ContextVar[dict[tuple[Any, Any], Any] | None] = contextvars.ContextVar(
+    "known_references", default=None
+)
+
+
+def _references_prefetch(spec: ModuleSpec, actor: Member, items: list[tuple[Any, Any]]) -> dict[tuple[Any, Any], Any]:
+    """One visibility-filtered query per reference field for every id a batch names."""
+    known: dict[tuple[Any, Any], Any] = {}
+    for name in spec.form_fields:
+        field: Any = spec.model._meta.get_field(name)
+        if not isinstance(field, models.ForeignKey) or not _is_module_model(field.remote_field.model):
+            continue
+        target = field.remote_field.model
+        ids = set()
+        for data, _custom in items:
+            value = data.get(name) if isinstance(data, dict) else None
+            if value in (None, "") or isinstance(value, target):
+                continue
+            try:
+                ids.add(uuid.UUID(str(value)))
+            except ValueError:
+                continue
+        if not ids:
+            continue
+        qs = target.objects.filter(pk__in=ids, deleted_at__isnull=True)
+        found = {
+            r.pk: r for r in visibility.visible_records(actor=actor, spec=registry.spec_for_model(target), queryset=qs)
+        }
+        known.update({(target, pk): found.get(pk) for pk in ids})
+    return known
+
+
 def _resolve_fk(actor: Member, field: models.ForeignKey[Any, Any], value: Any) -> Any:
     """An FK value from a form or API: an instance or an id that the actor can see."""
     if value is None or value == "":
@@ -493,8 +528,12 @@ def _resolve_fk(actor: Member, field: models.ForeignKey[Any, Any], value: Any) -
         except ValueError:
             found = None
         else:
-            qs = target.objects.filter(pk=pk, deleted_at__isnull=True)
-            found = visibility.visible_records(actor=actor, spec=target_spec, queryset=qs).first()
+            known = _known_references.get()
+            if known is not None and (target, pk) in known:
+                found = known[(target, pk)]
+            else:
+                qs = target.objects.filter(pk=pk, deleted_at__isnull=True)
+                found = visibility.visible_records(actor=actor, spec=target_spec, queryset=qs).first()
     if found is None:
         raise ValidationError(_("Choose an existing record."))
     return found
@@ -773,12 +812,16 @@ def records_create_batch(
         raise PermissionDenied
     records = []
     errors: dict[str, list[str]] = {}
-    for index, (data, custom) in enumerate(items):
-        try:
-            records.append(_new_record(spec=spec, actor=actor, data=data, custom=custom))
-        except ValidationError as exc:
-            problems = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-            errors.update({f"records.{index}.{name}": messages for name, messages in problems.items()})
+    token = _known_references.set(_references_prefetch(spec, actor, items))
+    try:
+        for index, (data, custom) in enumerate(items):
+            try:
+                records.append(_new_record(spec=spec, actor=actor, data=data, custom=custom))
+            except ValidationError as exc:
+                problems = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+                errors.update({f"records.{index}.{name}": messages for name, messages in problems.items()})
+    finally:
+        _known_references.reset(token)
     # Unique custom values are checked against stored records by custom_data_clean; within the batch here.
     for field in metadata.custom_fields(spec.key):
         if not field.unique:

@@ -94,3 +94,33 @@ def test_batch_deals_get_consecutive_numbers_stage_history_timeline_and_audit(te
         assert StageHistory.objects.filter(deal_id__in=ids).count() == 3
         assert TimelineEntry.objects.filter(record_id__in=ids, kind="created").count() == 3
         assert AuditEvent.objects.filter(record_id__in=ids, action="record_created").count() == 3
+
+
+def test_batch_references_are_looked_up_once_and_through_visibility(tenant_a, admin_of, member):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from crm_apps.access.services import sharing_default_set
+    from crm_apps.engine.services import record_create
+
+    m = member(tenant_a)
+    orgs = registry.get("organizations")
+    with schema_context(tenant_a.schema_name):
+        admin = admin_of(tenant_a)
+        sharing_default_set(actor=admin, module="organizations", access="private")
+        mine = record_create(spec=orgs, actor=admin, data={"name": "Mine Ltd", "owner": m.pk})
+        hidden = record_create(spec=orgs, actor=admin, data={"name": "Hidden Ltd", "owner": admin.pk})
+    api = _api(tenant_a, m)
+
+    def batch(n, org):
+        records = [{"last_name": f"Ref {n}-{i}", "organization": str(org.pk)} for i in range(n)]
+        return api.post("/api/v1/contacts/batch", {"records": records}, content_type="application/json")
+
+    with CaptureQueriesContext(connection) as few:
+        assert batch(2, mine).status_code == 201
+    with CaptureQueriesContext(connection) as many:
+        assert batch(20, mine).status_code == 201
+    refused = batch(1, hidden)
+
+    assert len(many.captured_queries) == len(few.captured_queries)
+    assert refused.status_code == 400 and list(refused.json()) == ["records.0.organization"]
