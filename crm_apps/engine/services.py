@@ -499,7 +499,7 @@ def _references_prefetch(spec: ModuleSpec, actor: Member, items: list[tuple[Any,
                 continue
         if not ids:
             continue
-        qs = target.objects.filter(pk__in=ids, deleted_at__isnull=True)
+        qs = target._default_manager.filter(pk__in=ids, deleted_at__isnull=True)
         found = {
             r.pk: r for r in visibility.visible_records(actor=actor, spec=registry.spec_for_model(target), queryset=qs)
         }
