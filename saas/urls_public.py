@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from billing.webhooks import stripe_webhook
 from tenants import views
 from tenants.api.views import SignupView
 
@@ -18,5 +19,6 @@ urlpatterns = [
     path("admin/login/", views.admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
     path("api/v1/signup", SignupView.as_view(), name="api-signup"),
+    path("billing/stripe/webhook", stripe_webhook, name="stripe_webhook"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
