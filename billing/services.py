@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from billing import gateway
-from billing.models import BillingAction, BillingAuditEntry, Plan, PlanPrice
+from billing.models import BillingAction, BillingAuditEntry, Plan, PlanPrice, Subscription, SubscriptionStatus
 from tenants.models import Tenant, User
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,42 @@ def billing_audit(
         reason=reason,
         details=details or {},
     )
+
+
+def default_plan() -> Plan | None:
+    return Plan.objects.filter(is_default=True, archived=False).first()
+
+
+def subscription_start_trial(*, tenant: Tenant, seats: int = 1) -> Subscription | None:
+    """A new workspace starts a trial on the default plan, without a card and without calling Stripe
+    (the Stripe customer is created when an admin first opens checkout). None when no default plan."""
+    plan = default_plan()
+    if plan is None:
+        logger.warning("No default plan: workspace %s starts without a subscription", tenant.schema_name)
+        return None
+    subscription = Subscription.objects.create(
+        tenant=tenant,
+        plan=plan,
+        status=SubscriptionStatus.TRIALING,
+        trial_end=timezone.now() + timedelta(days=plan.trial_days),
+        seats=max(seats, 1),
+    )
+    Tenant.objects.filter(pk=tenant.pk).update(plan_code=plan.code)
+    tenant.plan_code = plan.code
+    return subscription
+
+
+def subscription_ensure(*, tenant: Tenant) -> Subscription | None:
+    """The tenant's subscription; a workspace that has none (created before billing, or while no plan
+    was the default) gets its trial now."""
+    existing = Subscription.objects.select_related("plan", "price", "seat_price").filter(tenant=tenant).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            return subscription_start_trial(tenant=tenant)
+    except IntegrityError:  # started by a concurrent request a moment ago
+        return Subscription.objects.select_related("plan").filter(tenant=tenant).first()
 
 
 def plan_price_set(
