@@ -184,7 +184,7 @@ def tenant_follow_subscription(*, sub: Subscription) -> None:
         sub.restricted_by_billing = False
 
 
-def _apply_subscription(obj: dict[str, Any], version: int, *, authoritative: bool) -> str:
+def subscription_apply(obj: dict[str, Any], version: int, *, authoritative: bool) -> str:
     """Apply a Stripe Subscription object taken at Stripe time `version`: 'applied', 'stale', 'tie'
     (equal time and not fetched from Stripe: the caller fetches), 'other' or 'unknown'."""
     found = _subscription_for(
@@ -231,10 +231,10 @@ def _apply_subscription(obj: dict[str, Any], version: int, *, authoritative: boo
 
 def subscription_sync(obj: dict[str, Any], version: int) -> str:
     """Apply a Subscription object from an event; on a tie, apply the one Stripe has now."""
-    outcome = _apply_subscription(obj, version, authoritative=False)
+    outcome = subscription_apply(obj, version, authoritative=False)
     if outcome == "tie":
         fresh = gateway.subscription_retrieve(subscription_id=str(obj["id"]))
-        outcome = _apply_subscription(fresh, version, authoritative=True)
+        outcome = subscription_apply(fresh, version, authoritative=True)
     return outcome
 
 
@@ -263,7 +263,7 @@ def on_checkout_completed(session: dict[str, Any], version: int) -> str:
             sub.stripe_customer_id = customer_id or sub.stripe_customer_id
             sub.save(update_fields=["stripe_subscription_id", "stripe_customer_id", "updated_at"])
     if gateway.is_configured():
-        return _apply_subscription(
+        return subscription_apply(
             gateway.subscription_retrieve(subscription_id=subscription_id), version, authoritative=True
         )
     if session.get("payment_status") not in ("paid", "no_payment_required"):
