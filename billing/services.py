@@ -101,6 +101,24 @@ def subscription_ensure(*, tenant: Tenant) -> Subscription | None:
         return Subscription.objects.select_related("plan").filter(tenant=tenant).first()
 
 
+def plan_save(*, plan: Plan, operator: User | None, reason: str, changed: list[str]) -> Plan:
+    """Create or change a plan (operators). Making it the default takes that from the previous default."""
+    created = plan.pk is None
+    plan.full_clean(validate_constraints=False)
+    with transaction.atomic():
+        if plan.is_default:
+            Plan.objects.select_for_update().filter(is_default=True).exclude(pk=plan.pk).update(is_default=False)
+        plan.save()
+        billing_audit(
+            action=BillingAction.PLAN_CREATED if created else BillingAction.PLAN_CHANGED,
+            operator=operator,
+            plan=plan,
+            reason=reason,
+            details={"fields": sorted(changed)},
+        )
+    return plan
+
+
 def plan_price_set(
     *,
     plan: Plan,

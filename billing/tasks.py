@@ -25,3 +25,12 @@ def stripe_events_retry_task() -> int:
     for event_id in pending:
         stripe_event_process(event_id=event_id)
     return len(pending)
+
+
+@app.task(name="billing.seats_sync_all_task")
+def seats_sync_all_task() -> int:
+    """Periodic: seats follow each tenant's active members, in one batch (Stripe quantities too)."""
+    from billing.services import subscriptions_seats_sync_all
+
+    use_public_schema()
+    return subscriptions_seats_sync_all()
