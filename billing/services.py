@@ -439,35 +439,37 @@ def portal_session_url(*, actor: Member, tenant: Tenant, email: str, return_url:
 
 def subscription_seats_sync(*, subscription: Subscription, active_members: int) -> bool:
     """Seats follow the active members; a live Stripe subscription's extra-seat quantity follows too
-    (prorated). Returns whether anything changed."""
+    (prorated). Stripe is updated first: if it fails, the local count stays and the next run retries.
+    Returns whether anything changed."""
     seats = max(active_members, 1)
     if seats == subscription.seats:
         return False
+    price = subscription.price
+    if has_live_stripe_subscription(subscription) and gateway.is_configured() and price is not None:
+        seat = subscription.seat_price
+        if seat is None or seat.archived_at is not None:
+            seat = (
+                PlanPrice.objects.filter(
+                    plan=subscription.plan,
+                    kind=PriceKind.SEAT,
+                    currency=price.currency,
+                    period=price.period,
+                    archived_at__isnull=True,
+                ).first()
+                or seat
+            )
+        _ensure_mirrored([seat])
+        current = gateway.subscription_retrieve(subscription_id=subscription.stripe_subscription_id)
+        extra = extra_seats(seats=seats, plan=subscription.plan)
+        # Keep the plan price the subscriber is on (it may be archived): only the seat item changes.
+        changes = [c for c in _items_for(current, price, seat, extra) if c.get("price") != price.stripe_price_id]
+        if changes:
+            updated = gateway.subscription_items_update(
+                subscription_id=subscription.stripe_subscription_id, items=changes
+            )
+            _apply_returned(subscription, updated)
     Subscription.objects.filter(pk=subscription.pk).update(seats=seats, updated_at=timezone.now())
     subscription.seats = seats
-    if not (has_live_stripe_subscription(subscription) and gateway.is_configured() and subscription.price):
-        return True
-    price = subscription.price
-    seat = subscription.seat_price
-    if seat is None or seat.archived_at is not None:
-        seat = (
-            PlanPrice.objects.filter(
-                plan=subscription.plan,
-                kind=PriceKind.SEAT,
-                currency=price.currency,
-                period=price.period,
-                archived_at__isnull=True,
-            ).first()
-            or seat
-        )
-    _ensure_mirrored([seat])
-    current = gateway.subscription_retrieve(subscription_id=subscription.stripe_subscription_id)
-    extra = extra_seats(seats=seats, plan=subscription.plan)
-    # Keep the plan price the subscriber is on (it may be archived): only the seat item changes.
-    changes = [c for c in _items_for(current, price, seat, extra) if c.get("price") != price.stripe_price_id]
-    if changes:
-        updated = gateway.subscription_items_update(subscription_id=subscription.stripe_subscription_id, items=changes)
-        _apply_returned(subscription, updated)
     return True
 
 

@@ -361,3 +361,24 @@ def test_seats_follow_active_members_in_one_batch_and_stripe_bills_the_extra_one
     assert update.params["items"] == [{"price": mirrored["starter.seat.usd.month"], "quantity": "2"}]
     assert stripe_server.objects["sub_alpha"]["items"]["data"][1]["quantity"] == 2
     assert subscriptions_seats_sync_all() == 0  # nothing left to do
+
+
+def test_when_stripe_refuses_a_seat_change_the_count_stays_and_the_next_run_retries(
+    tenant_a, member, stripe_server, mirrored
+):
+    live(tenant_a, mirrored, stripe_server, seats=1)
+    for _ in range(3):
+        member(tenant_a)
+    stripe_server.on(
+        "POST",
+        "/v1/subscriptions/sub_alpha",
+        lambda r, m: (429, {"error": {"type": "rate_limit_error", "message": "slow down"}}),
+    )
+
+    subscriptions_seats_sync_all()
+
+    assert Subscription.objects.get(tenant=tenant_a).seats == 1
+    stripe_server.overrides.clear()
+    subscriptions_seats_sync_all()
+    assert Subscription.objects.get(tenant=tenant_a).seats == 4
+    assert stripe_server.objects["sub_alpha"]["items"]["data"][1]["quantity"] == 1
