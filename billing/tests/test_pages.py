@@ -382,3 +382,20 @@ def test_when_stripe_refuses_a_seat_change_the_count_stays_and_the_next_run_retr
     subscriptions_seats_sync_all()
     assert Subscription.objects.get(tenant=tenant_a).seats == 4
     assert stripe_server.objects["sub_alpha"]["items"]["data"][1]["quantity"] == 1
+
+
+def test_a_member_whose_profile_grants_manage_billing_may_use_the_billing_page(client_for, tenant_a, member):
+    from django_tenants.utils import tenant_context
+
+    from crm_apps.access.grants import access_changed
+    from crm_apps.access.models import Member, Profile, Role
+
+    treasurer = member(tenant_a)
+    with tenant_context(tenant_a):
+        profile = Profile.objects.get(name="Guest")
+        Profile.objects.filter(pk=profile.pk).update(manage_billing=True)
+        Role.objects.get(name="Sales Manager").profiles.add(profile)
+        Member.objects.filter(pk=treasurer.pk).update(role=Role.objects.get(name="Sales Manager"))
+        access_changed()
+
+    assert client_for(tenant_a, treasurer).get(PAGE).status_code == 200
