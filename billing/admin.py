@@ -74,6 +74,13 @@ class CurrentPriceInline(admin.TabularInline):
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        formset = super().get_formset(request, obj, **kwargs)
+        # "Delete" archives (save_formset), so a price subscribers are on may be ticked: the admin's
+        # check for protected related objects does not apply.
+        setattr(formset.form, "hand_clean_DELETE", lambda form: None)  # noqa: B010
+        return formset
+
 
 class NewPriceInline(admin.TabularInline):
     """A new amount for a plan/kind/currency/period; the current one is archived when it is saved."""

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from billing.models import BillingAuditEntry, Plan, PlanPrice, StripeEvent
+from billing.models import BillingAuditEntry, Plan, PlanPrice, StripeEvent, Subscription
 from conftest import make_user
 
 pytestmark = pytest.mark.django_db
@@ -213,3 +213,17 @@ def test_people_who_are_not_operators_cannot_open_the_billing_console(tenant_a, 
 
     assert client.get("/admin/billing/plan/").status_code == 302
     assert PlanPrice.objects.filter(archived_at__isnull=False).count() == 0
+
+
+def test_a_price_subscribers_are_on_can_be_archived_and_they_keep_it(console, settings, tenant_a):
+    settings.STRIPE_SECRET_KEY = ""
+    plan = Plan.objects.get(code="starter")
+    price = plan.prices.get(kind="base", currency="usd", period="month")
+    Subscription.objects.filter(tenant=tenant_a).update(price=price)
+
+    response = console.post(f"/admin/billing/plan/{plan.pk}/change/", plan_post(plan, archive=(price.pk,)))
+
+    assert response.status_code == 302
+    price.refresh_from_db()
+    assert price.archived_at is not None
+    assert Subscription.objects.get(tenant=tenant_a).price_id == price.pk
