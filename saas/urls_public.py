@@ -4,6 +4,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from billing.views import pricing
+from billing.webhooks import stripe_webhook
 from tenants import views
 from tenants.api.views import SignupView
 
@@ -13,10 +15,12 @@ admin.site.site_title = _("CRM operators")
 urlpatterns = [
     path("", views.landing, name="landing"),
     path("signup/", views.signup, name="signup"),
+    path("pricing/", pricing, name="pricing"),
     path("find-workspaces/", views.find_workspaces, name="find_workspaces"),
     path("login/", views.workspace_login, name="workspace_login"),
     path("admin/login/", views.admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
     path("api/v1/signup", SignupView.as_view(), name="api-signup"),
+    path("billing/stripe/webhook", stripe_webhook, name="stripe_webhook"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

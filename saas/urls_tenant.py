@@ -12,6 +12,7 @@ urlpatterns = [
     path("settings/new-workspace/", workspace_new, name="workspace_new"),
     path("settings/modules/", include("crm_apps.engine.settings_urls")),
     path("settings/audit/", include("crm_apps.audit.urls")),
+    path("settings/billing/", include("billing.urls")),
     path("settings/access/", include("crm_apps.access.settings_urls")),
     path("", include("crm_apps.modules.leads.urls")),
     path("", include("crm_apps.modules.deals.urls")),

@@ -18,9 +18,10 @@ from tenants.models import TenantStatus
 from tenants.runtime import current_tenant, tenant_for_host, use_public_schema, use_tenant
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# Writes that stay possible in a read-only tenant: signing in and out.
+# Writes that stay possible in a read-only tenant: signing in and out, and paying (billing makes a
+# workspace read-only when its subscription ends; subscribing again must stay possible).
 READ_ONLY_EXEMPT_PATHS = frozenset({"/accounts/login/", "/accounts/logout/", "/api/v1/auth/token"})
-READ_ONLY_EXEMPT_PREFIXES = ("/auth/handover/",)
+READ_ONLY_EXEMPT_PREFIXES = ("/auth/handover/", "/settings/billing/")
 
 
 def public_page(request: HttpRequest, template: str, status: int, context: dict[str, object]) -> HttpResponse:

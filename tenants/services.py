@@ -167,11 +167,13 @@ def schema_create_and_migrate(*, schema_name: str) -> None:
 
 
 def tenant_provision(*, slug: str, name: str, admin: User, language: str = "en") -> Tenant:
-    """Create the tenant row, its domain, its schema and its first admin, all or nothing.
+    """Create the tenant row, its domain, its schema, its first admin and its trial subscription, all or
+    nothing.
 
     The tenant row is inserted first: a concurrent signup for the same slug blocks on the
     unique index and then fails, so it never creates a schema of its own.
     """
+    from billing.services import subscription_start_trial
     from crm_apps.access.services import member_create
     from crm_apps.engine.defaults import crm_defaults_install
 
@@ -185,6 +187,7 @@ def tenant_provision(*, slug: str, name: str, admin: User, language: str = "en")
             with schema_context(slug):
                 member_create(tenant=tenant, user=admin, is_admin=True, language=language)
                 crm_defaults_install()
+            subscription_start_trial(tenant=tenant)
             transaction.on_commit(forget_domains)  # a host looked up (and missed) a moment ago now exists
     except IntegrityError as exc:
         use_public_schema()

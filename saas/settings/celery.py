@@ -27,6 +27,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audit.events_purge_all_task",
         "schedule": 60 * 60 * 24,
     },
+    "sync-billing-seats": {
+        "task": "billing.seats_sync_all_task",
+        "schedule": 60 * 15,
+    },
+    "retry-stripe-events": {
+        "task": "billing.stripe_events_retry_task",
+        "schedule": 60 * 5,
+    },
     "repair-workspace-directory": {
         "task": "access.member_directory_sync_all_task",
         "schedule": 60 * 60 * 24,

@@ -9,6 +9,7 @@ PUBLIC_SCHEME = env.PUBLIC_SCHEME
 SHARED_APPS = [
     "django_tenants",
     "tenants",
+    "billing",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.admin",

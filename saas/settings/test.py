@@ -19,3 +19,8 @@ REST_FRAMEWORK = {
     **REST_FRAMEWORK,
     "DEFAULT_THROTTLE_RATES": {"auth": "1000/min", "signup": "1000/min", "api": "100000/min"},
 }
+# Tests never reach Stripe, whatever the environment says: billing tests point the SDK at a local
+# fixture server (billing/tests/conftest.py) and set a key only there.
+STRIPE_SECRET_KEY = ""
+STRIPE_WEBHOOK_SECRET = ""
+STRIPE_API_BASE = "http://127.0.0.1:9"

@@ -1,0 +1,390 @@
+"""Stripe webhook events: stored once by id, then processed (in a Celery task) into our state.
+
+Events may arrive twice and in any order. Every state we keep that comes from Stripe remembers the
+Stripe time of the state it was taken from (`stripe_updated`, the event's `created`), and an older
+state is refused. On a tie (two events in the same second) the object is fetched from Stripe, which
+is the source of truth, instead of guessing which event is newer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from billing import gateway
+from billing.lock_objects import invoice_lock, subscription_lock
+from billing.models import Invoice, PlanPrice, PriceKind, StripeEvent, Subscription, SubscriptionStatus
+from tenants.models import Tenant, TenantStatus
+from tenants.services import tenant_set_status
+
+logger = logging.getLogger(__name__)
+MAX_ATTEMPTS = 10
+
+# Stripe's subscription statuses -> ours.
+STATUS_FROM_STRIPE = {
+    "trialing": SubscriptionStatus.TRIALING,
+    "active": SubscriptionStatus.ACTIVE,
+    "past_due": SubscriptionStatus.PAST_DUE,
+    "unpaid": SubscriptionStatus.PAST_DUE,
+    "paused": SubscriptionStatus.PAST_DUE,
+    "incomplete": SubscriptionStatus.INCOMPLETE,
+    "incomplete_expired": SubscriptionStatus.CANCELED,
+    "canceled": SubscriptionStatus.CANCELED,
+}
+# On an invoice tie, the more final status wins.
+INVOICE_STATUS_RANK = {"draft": 0, "open": 1, "uncollectible": 2, "void": 3, "paid": 3}
+
+
+class BadEvent(ValueError):
+    """The body is not a Stripe event we can store."""
+
+
+def _ts(value: Any) -> datetime | None:
+    return datetime.fromtimestamp(int(value), tz=UTC) if value else None
+
+
+def _id(value: Any) -> str:
+    """An expandable field: an id, or the expanded object."""
+    if isinstance(value, dict):
+        return str(value.get("id") or "")
+    return str(value or "")
+
+
+# Storing ---------------------------------------------------------------------------------------
+
+
+def stripe_event_parse(payload: Any) -> tuple[str, str, int]:
+    """(id, type, created) of a decoded event body; BadEvent when it does not look like one."""
+    if not isinstance(payload, dict):
+        raise BadEvent("not an object")
+    event_id, event_type, created = payload.get("id"), payload.get("type"), payload.get("created")
+    data = payload.get("data")
+    if not isinstance(event_id, str) or not event_id or len(event_id) > 255:
+        raise BadEvent("id")
+    if not isinstance(event_type, str) or not event_type or len(event_type) > 100:
+        raise BadEvent("type")
+    if not isinstance(created, int) or isinstance(created, bool) or created < 0:
+        raise BadEvent("created")
+    if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
+        raise BadEvent("data.object")
+    return event_id, event_type, created
+
+
+def stripe_event_record(*, payload: dict[str, Any]) -> tuple[StripeEvent, bool]:
+    """Store a verified event once by its id and queue its processing; (event, False) for a duplicate."""
+    event_id, event_type, created = stripe_event_parse(payload)
+    event = StripeEvent(id=event_id, type=event_type, payload=payload, created=created)
+    try:
+        with transaction.atomic():
+            event.save(force_insert=True)
+    except IntegrityError:
+        return StripeEvent.objects.get(pk=event_id), False
+    transaction.on_commit(lambda: _enqueue(event_id))
+    return event, True
+
+
+def _enqueue(event_id: str) -> None:
+    from billing.tasks import stripe_event_process_task
+
+    try:
+        stripe_event_process_task.delay(event_id)
+    except Exception:  # broker down: the event is stored, the periodic retry picks it up
+        logger.exception("Could not queue Stripe event %s; it will be retried", event_id)
+
+
+# Processing ------------------------------------------------------------------------------------
+
+
+def stripe_event_process(*, event_id: str) -> str:
+    """Apply one stored event unless already processed; returns what happened (for logs and tests).
+    A failure is recorded on the event and left for the periodic retry."""
+    event = StripeEvent.objects.filter(pk=event_id, processed_at__isnull=True).first()
+    if event is None:
+        return "already processed"
+    StripeEvent.objects.filter(pk=event_id).update(attempts=F("attempts") + 1)
+    handler = HANDLERS.get(event.type)
+    try:
+        outcome = handler(event.payload["data"]["object"], event.created) if handler else "ignored"
+    except Exception as exc:
+        logger.exception("Stripe event %s (%s) failed", event.id, event.type)
+        StripeEvent.objects.filter(pk=event_id).update(error=f"{exc.__class__.__name__}: {exc}"[:2000])
+        return "failed"
+    StripeEvent.objects.filter(pk=event_id).update(processed_at=timezone.now(), error="")
+    return outcome
+
+
+def stripe_events_pending(*, older_than_seconds: int = 300) -> list[str]:
+    """Ids of stored events not processed yet (queued too long ago, or failed), oldest first."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    return list(
+        StripeEvent.objects.filter(processed_at__isnull=True, received_at__lt=cutoff, attempts__lt=MAX_ATTEMPTS)
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:500]
+    )
+
+
+# Finding the subscription an object belongs to ---------------------------------------------------
+
+
+def _subscription_for(
+    *, subscription_id: str = "", customer_id: str = "", tenant_slug: str = ""
+) -> Subscription | None:
+    if subscription_id:
+        found = Subscription.objects.filter(stripe_subscription_id=subscription_id).first()
+        if found is not None:
+            return found
+    if customer_id:
+        found = Subscription.objects.filter(stripe_customer_id=customer_id).first()
+        if found is not None:
+            return found
+    if tenant_slug:
+        return Subscription.objects.filter(tenant__schema_name=tenant_slug).first()
+    return None
+
+
+def _metadata_tenant(obj: dict[str, Any]) -> str:
+    metadata = obj.get("metadata") or {}
+    return str(metadata.get("tenant") or "") if isinstance(metadata, dict) else ""
+
+
+# Applying a Subscription object --------------------------------------------------------------------
+
+
+def _period_end(obj: dict[str, Any]) -> datetime | None:
+    """Stripe moved period dates from the subscription to its items (API 2025-03-31); read either."""
+    if obj.get("current_period_end"):
+        return _ts(obj["current_period_end"])
+    items = ((obj.get("items") or {}).get("data")) or []
+    ends = [item.get("current_period_end") for item in items if item.get("current_period_end")]
+    return _ts(max(ends)) if ends else None
+
+
+def _item_prices(obj: dict[str, Any]) -> list[str]:
+    items = ((obj.get("items") or {}).get("data")) or []
+    return [_id(item.get("price")) for item in items if item.get("price")]
+
+
+def tenant_follow_subscription(*, sub: Subscription) -> None:
+    """A canceled subscription makes the workspace read-only (data kept); a live one lifts what billing
+    set. A status an operator chose (read-only or suspended by hand) is never lifted by billing."""
+    tenant = sub.tenant
+    if sub.status == SubscriptionStatus.CANCELED:
+        if tenant.status == TenantStatus.ACTIVE:
+            tenant_set_status(tenant=tenant, status=TenantStatus.READ_ONLY)
+            sub.restricted_by_billing = True
+    elif sub.restricted_by_billing:
+        if tenant.status == TenantStatus.READ_ONLY:
+            tenant_set_status(tenant=tenant, status=TenantStatus.ACTIVE)
+        sub.restricted_by_billing = False
+
+
+def subscription_apply(obj: dict[str, Any], version: int, *, authoritative: bool) -> str:
+    """Apply a Stripe Subscription object taken at Stripe time `version`: 'applied', 'stale', 'tie'
+    (equal time and not fetched from Stripe: the caller fetches), 'other' or 'unknown'."""
+    found = _subscription_for(
+        subscription_id=_id(obj.get("id")), customer_id=_id(obj.get("customer")), tenant_slug=_metadata_tenant(obj)
+    )
+    if found is None:
+        logger.warning("Stripe subscription %s matches no tenant", obj.get("id"))
+        return "unknown"
+    new_status = STATUS_FROM_STRIPE.get(str(obj.get("status")), SubscriptionStatus.INCOMPLETE)
+    with transaction.atomic():
+        sub = subscription_lock(found.pk)
+        if sub.stripe_subscription_id and sub.stripe_subscription_id != obj["id"]:
+            # Another Stripe subscription of the same tenant (an old one, or a new one after a cancel):
+            # only a live new subscription may replace a canceled current one.
+            if not (sub.status == SubscriptionStatus.CANCELED and new_status != SubscriptionStatus.CANCELED):
+                return "other"
+        elif version < sub.stripe_updated:
+            return "stale"
+        elif version == sub.stripe_updated and not authoritative and gateway.is_configured():
+            return "tie"
+        prices = {p.stripe_price_id: p for p in PlanPrice.objects.filter(stripe_price_id__in=_item_prices(obj))}
+        for price_id in _item_prices(obj):
+            price = prices.get(price_id)
+            if price is None:
+                logger.warning("Stripe price %s of subscription %s is not a plan price", price_id, obj["id"])
+            elif price.kind == PriceKind.SEAT:
+                sub.seat_price = price
+            else:
+                sub.price = price
+                sub.plan = price.plan
+        sub.stripe_subscription_id = str(obj["id"])
+        sub.stripe_customer_id = _id(obj.get("customer")) or sub.stripe_customer_id
+        sub.status = new_status
+        sub.trial_end = _ts(obj.get("trial_end"))
+        sub.current_period_end = _period_end(obj)
+        sub.cancel_at_period_end = bool(obj.get("cancel_at_period_end"))
+        sub.stripe_updated = version
+        tenant_follow_subscription(sub=sub)
+        sub.save()
+        if sub.tenant.plan_code != sub.plan.code:
+            Tenant.objects.filter(pk=sub.tenant_id).update(plan_code=sub.plan.code)
+    return "applied"
+
+
+def subscription_sync(obj: dict[str, Any], version: int) -> str:
+    """Apply a Subscription object from an event; on a tie, apply the one Stripe has now."""
+    outcome = subscription_apply(obj, version, authoritative=False)
+    if outcome == "tie":
+        fresh = gateway.subscription_retrieve(subscription_id=str(obj["id"]))
+        outcome = subscription_apply(fresh, version, authoritative=True)
+    return outcome
+
+
+# Handlers ----------------------------------------------------------------------------------------
+
+
+def on_checkout_completed(session: dict[str, Any], version: int) -> str:
+    """Link the tenant to its new Stripe customer and subscription, then take the subscription's state."""
+    if session.get("mode") != "subscription":
+        return "ignored"
+    subscription_id = _id(session.get("subscription"))
+    customer_id = _id(session.get("customer"))
+    found = _subscription_for(
+        customer_id=customer_id,
+        tenant_slug=str(session.get("client_reference_id") or "") or _metadata_tenant(session),
+    )
+    if found is None or not subscription_id:
+        logger.warning("Checkout session %s matches no tenant", session.get("id"))
+        return "unknown"
+    with transaction.atomic():
+        sub = subscription_lock(found.pk)
+        if sub.stripe_subscription_id != subscription_id and (
+            not sub.stripe_subscription_id or sub.status == SubscriptionStatus.CANCELED
+        ):
+            sub.stripe_subscription_id = subscription_id
+            sub.stripe_customer_id = customer_id or sub.stripe_customer_id
+            sub.save(update_fields=["stripe_subscription_id", "stripe_customer_id", "updated_at"])
+    if gateway.is_configured():
+        return subscription_apply(
+            gateway.subscription_retrieve(subscription_id=subscription_id), version, authoritative=True
+        )
+    if session.get("payment_status") not in ("paid", "no_payment_required"):
+        return "unpaid"
+    with transaction.atomic():
+        sub = subscription_lock(found.pk)
+        if version < sub.stripe_updated or sub.stripe_subscription_id != subscription_id:
+            return "stale"
+        sub.status = SubscriptionStatus.ACTIVE
+        sub.stripe_updated = version
+        tenant_follow_subscription(sub=sub)
+        sub.save()
+    return "applied"
+
+
+def on_subscription_event(obj: dict[str, Any], version: int) -> str:
+    return subscription_sync(obj, version)
+
+
+def _invoice_subscription_id(invoice: dict[str, Any]) -> str:
+    """Stripe moved it under parent.subscription_details (API 2025-03-31); read either."""
+    parent = invoice.get("parent") or {}
+    details = parent.get("subscription_details") or {} if isinstance(parent, dict) else {}
+    return _id(details.get("subscription")) or _id(invoice.get("subscription"))
+
+
+def _invoice_store(invoice: dict[str, Any], version: int, sub: Subscription) -> None:
+    with transaction.atomic():
+        stored = invoice_lock(str(invoice["id"]))
+        if stored is not None:
+            if version < stored.stripe_updated:
+                return
+            if version == stored.stripe_updated and INVOICE_STATUS_RANK.get(
+                str(invoice.get("status")), 0
+            ) < INVOICE_STATUS_RANK.get(stored.status, 0):
+                return
+        else:
+            stored = Invoice(stripe_invoice_id=str(invoice["id"]), tenant_id=sub.tenant_id)
+        stored.number = str(invoice.get("number") or "")[:64]
+        stored.status = str(invoice.get("status") or "")[:16]
+        stored.currency = str(invoice.get("currency") or "")[:3]
+        stored.amount_due = int(invoice.get("amount_due") or 0)
+        stored.amount_paid = int(invoice.get("amount_paid") or 0)
+        stored.total = int(invoice.get("total") or 0)
+        stored.hosted_invoice_url = str(invoice.get("hosted_invoice_url") or "")[:1000]
+        stored.invoice_pdf = str(invoice.get("invoice_pdf") or "")[:1000]
+        stored.created = _ts(invoice.get("created"))
+        stored.stripe_updated = version
+        stored.save()
+
+
+def _invoice_subscription(invoice: dict[str, Any]) -> Subscription | None:
+    return _subscription_for(
+        subscription_id=_invoice_subscription_id(invoice), customer_id=_id(invoice.get("customer"))
+    )
+
+
+def _subscription_status_from_invoice(
+    invoice: dict[str, Any], version: int, sub: Subscription, *, from_statuses: set[str], to_status: str
+) -> str:
+    subscription_id = _invoice_subscription_id(invoice)
+    with transaction.atomic():
+        locked = subscription_lock(sub.pk)
+        if not subscription_id or locked.stripe_subscription_id != subscription_id:
+            return "other"
+        if version < locked.stripe_updated:
+            return "stale"
+        if locked.status not in from_statuses:
+            return "unchanged"
+        locked.status = to_status
+        locked.stripe_updated = version
+        tenant_follow_subscription(sub=locked)
+        locked.save()
+    return "applied"
+
+
+def on_invoice_finalized(invoice: dict[str, Any], version: int) -> str:
+    sub = _invoice_subscription(invoice)
+    if sub is None:
+        return "unknown"
+    _invoice_store(invoice, version, sub)
+    return "stored"
+
+
+def on_invoice_paid(invoice: dict[str, Any], version: int) -> str:
+    """A paid invoice brings an overdue (or first-payment) subscription back to active."""
+    sub = _invoice_subscription(invoice)
+    if sub is None:
+        return "unknown"
+    _invoice_store(invoice, version, sub)
+    return _subscription_status_from_invoice(
+        invoice,
+        version,
+        sub,
+        from_statuses={SubscriptionStatus.PAST_DUE, SubscriptionStatus.INCOMPLETE},
+        to_status=SubscriptionStatus.ACTIVE,
+    )
+
+
+def on_invoice_payment_failed(invoice: dict[str, Any], version: int) -> str:
+    """A failed renewal makes the subscription past due (dunning, later, decides what follows)."""
+    sub = _invoice_subscription(invoice)
+    if sub is None:
+        return "unknown"
+    _invoice_store(invoice, version, sub)
+    return _subscription_status_from_invoice(
+        invoice,
+        version,
+        sub,
+        from_statuses={SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIALING},
+        to_status=SubscriptionStatus.PAST_DUE,
+    )
+
+
+HANDLERS: dict[str, Callable[[dict[str, Any], int], str]] = {
+    "checkout.session.completed": on_checkout_completed,
+    "customer.subscription.created": on_subscription_event,
+    "customer.subscription.updated": on_subscription_event,
+    "customer.subscription.deleted": on_subscription_event,
+    "customer.subscription.trial_will_end": on_subscription_event,
+    "invoice.paid": on_invoice_paid,
+    "invoice.payment_failed": on_invoice_payment_failed,
+    "invoice.finalized": on_invoice_finalized,
+}

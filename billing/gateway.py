@@ -1,0 +1,187 @@
+"""The only module that talks to Stripe: thin functions over the official SDK.
+
+Configured from settings (which read the environment): no `STRIPE_SECRET_KEY`, no payments, and
+every function raises `PaymentsNotConfigured`. Functions take and return plain values and dicts
+(Stripe objects as `to_dict()`), so callers handle API answers and webhook payloads alike.
+Writes that must not happen twice carry an idempotency key derived from our own row ids.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import stripe
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+
+class PaymentsNotConfigured(Exception):
+    """No Stripe key in the environment."""
+
+
+class GatewayError(Exception):
+    """Stripe refused or could not be reached; the message is safe to show to an operator."""
+
+
+_clients: dict[tuple[str, str, int], stripe.StripeClient] = {}
+_clients_lock = threading.Lock()
+
+
+def is_configured() -> bool:
+    return bool(settings.STRIPE_SECRET_KEY)
+
+
+def _client() -> stripe.StripeClient:
+    if not is_configured():
+        raise PaymentsNotConfigured
+    key = (settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE, settings.STRIPE_MAX_NETWORK_RETRIES)
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = stripe.StripeClient(
+                settings.STRIPE_SECRET_KEY,
+                base_addresses={"api": settings.STRIPE_API_BASE},
+                max_network_retries=settings.STRIPE_MAX_NETWORK_RETRIES,
+            )
+            _clients[key] = client
+    return client
+
+
+def _call(what: str, fn: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    try:
+        result = fn(*args, **kwargs)
+    except stripe.StripeError as exc:
+        logger.warning("Stripe %s failed: %s", what, exc.user_message or exc.__class__.__name__)
+        raise GatewayError(exc.user_message or f"Stripe {what} failed ({exc.__class__.__name__}).") from exc
+    return dict(result.to_dict())
+
+
+def _options(idempotency_key: str | None) -> dict[str, Any]:
+    return {"idempotency_key": idempotency_key} if idempotency_key else {}
+
+
+# Plans and prices -----------------------------------------------------------------------------
+
+
+def product_create(*, name: str, description: str, active: bool, metadata: dict[str, str], idempotency_key: str) -> str:
+    """Create the Stripe Product of a plan; returns its id."""
+    params: dict[str, Any] = {"name": name, "active": active, "metadata": metadata}
+    if description:
+        params["description"] = description
+    product = _call("product create", _client().v1.products.create, params=params, options=_options(idempotency_key))
+    return str(product["id"])
+
+
+def product_update(*, product_id: str, name: str, description: str, active: bool, metadata: dict[str, str]) -> None:
+    params: dict[str, Any] = {"name": name, "active": active, "metadata": metadata, "description": description}
+    _call("product update", _client().v1.products.update, product_id, params=params)
+
+
+def price_create(
+    *,
+    product_id: str,
+    currency: str,
+    unit_amount: int,
+    interval: str,
+    lookup_key: str,
+    metadata: dict[str, str],
+    idempotency_key: str,
+) -> str:
+    """Create a recurring Stripe Price; the lookup key moves to it from the price it replaces."""
+    params: dict[str, Any] = {
+        "product": product_id,
+        "currency": currency,
+        "unit_amount": unit_amount,
+        "recurring": {"interval": interval},
+        "lookup_key": lookup_key,
+        "transfer_lookup_key": True,
+        "metadata": metadata,
+    }
+    price = _call("price create", _client().v1.prices.create, params=params, options=_options(idempotency_key))
+    return str(price["id"])
+
+
+def price_deactivate(*, price_id: str) -> None:
+    """No new subscriptions on this Price; those on it stay until moved."""
+    _call("price update", _client().v1.prices.update, price_id, params={"active": False})
+
+
+# Customers, Checkout and the customer portal --------------------------------------------------
+
+
+def customer_create(*, name: str, email: str, metadata: dict[str, str], idempotency_key: str) -> str:
+    params: dict[str, Any] = {"name": name, "metadata": metadata}
+    if email:
+        params["email"] = email
+    customer = _call("customer create", _client().v1.customers.create, params=params, options=_options(idempotency_key))
+    return str(customer["id"])
+
+
+def checkout_session_create(
+    *,
+    customer_id: str,
+    client_reference_id: str,
+    line_items: list[dict[str, Any]],
+    metadata: dict[str, str],
+    success_url: str,
+    cancel_url: str,
+    trial_end: int | None = None,
+) -> dict[str, Any]:
+    """A Stripe Checkout session in subscription mode (card entry happens on Stripe's page)."""
+    subscription_data: dict[str, Any] = {"metadata": metadata}
+    if trial_end is not None:
+        subscription_data["trial_end"] = trial_end
+    params: dict[str, Any] = {
+        "mode": "subscription",
+        "customer": customer_id,
+        "client_reference_id": client_reference_id,
+        "line_items": line_items,
+        "metadata": metadata,
+        "subscription_data": subscription_data,
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+    }
+    return _call("checkout session create", _client().v1.checkout.sessions.create, params=params)
+
+
+def portal_session_create(*, customer_id: str, return_url: str) -> str:
+    """A Stripe customer portal session (payment methods, billing details); returns its URL."""
+    session = _call(
+        "portal session create",
+        _client().v1.billing_portal.sessions.create,
+        params={"customer": customer_id, "return_url": return_url},
+    )
+    return str(session["url"])
+
+
+# Subscriptions --------------------------------------------------------------------------------
+
+
+def subscription_retrieve(*, subscription_id: str) -> dict[str, Any]:
+    return _call("subscription retrieve", _client().v1.subscriptions.retrieve, subscription_id)
+
+
+def subscription_items_update(
+    *, subscription_id: str, items: list[dict[str, Any]], idempotency_key: str | None = None
+) -> dict[str, Any]:
+    """Change prices or quantities of a subscription's items; Stripe prorates the difference."""
+    return _call(
+        "subscription update",
+        _client().v1.subscriptions.update,
+        subscription_id,
+        params={"items": items, "proration_behavior": "create_prorations"},
+        options=_options(idempotency_key),
+    )
+
+
+def subscription_cancel_at_period_end(*, subscription_id: str, cancel: bool) -> dict[str, Any]:
+    """Cancel at the end of the paid period (True) or take that back (False)."""
+    return _call(
+        "subscription update",
+        _client().v1.subscriptions.update,
+        subscription_id,
+        params={"cancel_at_period_end": cancel},
+    )

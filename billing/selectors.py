@@ -1,0 +1,159 @@
+"""Reads of billing: the public price list, a tenant's subscription, usage and invoices."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Prefetch, QuerySet
+from django.utils.translation import gettext_lazy as _
+from django_tenants.utils import schema_context
+
+from billing.models import Invoice, Plan, PlanPrice, PriceKind, Subscription
+from tenants.models import Tenant, WorkspaceMembership
+
+INVOICES_SHOWN = 24
+# Tables bigger than this (by the planner's statistics) are not counted exactly on the billing page.
+EXACT_COUNT_LIMIT = 100_000
+STORAGE_WALK_LIMIT = 200_000  # files; beyond that the figure is a lower bound
+
+
+def _current_prices() -> Any:
+    return Prefetch(
+        "prices", queryset=PlanPrice.objects.filter(archived_at__isnull=True).order_by("kind", "currency", "period")
+    )
+
+
+def plan_list_public() -> QuerySet[Plan]:
+    """Plans on the pricing page: public and not archived, with their current prices."""
+    return Plan.objects.filter(is_public=True, archived=False).prefetch_related(_current_prices())
+
+
+def plan_list_choosable(*, current: Plan | None) -> list[Plan]:
+    """What a tenant admin may choose: the public plans, plus the plan the tenant is on (even hidden or archived)."""
+    plans = list(plan_list_public())
+    if current is not None and all(p.pk != current.pk for p in plans):
+        plans.append(Plan.objects.prefetch_related(_current_prices()).get(pk=current.pk))
+    return plans
+
+
+@dataclass(frozen=True)
+class PlanOffer:
+    plan: Plan
+    month: PlanPrice | None
+    year: PlanPrice | None
+    seat_month: PlanPrice | None
+    seat_year: PlanPrice | None
+
+
+def plan_offers(*, plans: list[Plan], currency: str) -> list[PlanOffer]:
+    """Each plan with its prices in one currency (plans without any price in it are left out)."""
+    offers = []
+    for plan in plans:
+        prices = {(p.kind, p.period): p for p in plan.prices.all() if p.currency == currency}
+        if not prices:
+            continue
+        offers.append(
+            PlanOffer(
+                plan=plan,
+                month=prices.get((PriceKind.BASE, "month")),
+                year=prices.get((PriceKind.BASE, "year")),
+                seat_month=prices.get((PriceKind.SEAT, "month")),
+                seat_year=prices.get((PriceKind.SEAT, "year")),
+            )
+        )
+    return offers
+
+
+def currencies_of(plans: list[Plan]) -> list[str]:
+    found = {p.currency for plan in plans for p in plan.prices.all()}
+    default = settings.BILLING_DEFAULT_CURRENCY
+    return sorted(found, key=lambda c: (c != default, c))
+
+
+def subscription_get(*, tenant: Tenant) -> Subscription | None:
+    """The tenant's own subscription (never another tenant's: always looked up by the tenant)."""
+    return Subscription.objects.select_related("plan", "price", "seat_price").filter(tenant=tenant).first()
+
+
+def invoice_list(*, tenant: Tenant) -> list[Invoice]:
+    return list(Invoice.objects.filter(tenant=tenant).exclude(status="draft")[:INVOICES_SHOWN])
+
+
+@dataclass(frozen=True)
+class Usage:
+    label: str
+    used: int | None  # None: not measured
+    limit: int | None  # None: no limit
+    unit: str = ""
+
+    @property
+    def percent(self) -> int | None:
+        if self.used is None or not self.limit:
+            return None
+        return min(100, round(self.used * 100 / self.limit))
+
+    @property
+    def over(self) -> bool:
+        return self.used is not None and self.limit is not None and self.used > self.limit
+
+
+def active_member_count(*, tenant: Tenant) -> int:
+    """From the public workspace directory (kept in step with each tenant's members)."""
+    return WorkspaceMembership.objects.filter(tenant=tenant, is_active=True).count()
+
+
+def _record_count(schema: str) -> int:
+    """Live CRM records of every module; big tables by the planner's estimate instead of counting."""
+    from crm_apps.engine import registry
+
+    total = 0
+    with schema_context(schema):
+        for spec in registry.all_specs():
+            model = spec.model
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT c.reltuples FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = %s AND c.relname = %s",
+                    [schema, model._meta.db_table],
+                )
+                row = cursor.fetchone()
+            estimate = int(row[0]) if row else -1
+            if estimate > EXACT_COUNT_LIMIT:
+                total += estimate
+            else:
+                total += model._base_manager.filter(deleted_at__isnull=True).count()
+    return total
+
+
+def _storage_mb(schema: str) -> int:
+    """Megabytes of uploaded files of the tenant (its folder under MEDIA_ROOT), rounded up."""
+    root = Path(settings.MEDIA_ROOT) / schema
+    total = seen = 0
+    stack = [root]
+    while stack and seen < STORAGE_WALK_LIMIT:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            seen += 1
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(Path(entry.path))
+            elif entry.is_file(follow_symlinks=False):
+                total += entry.stat(follow_symlinks=False).st_size
+    return -(-total // (1024 * 1024))
+
+
+def usage_list(*, tenant: Tenant, plan: Plan) -> list[Usage]:
+    """Usage of the tenant against each limit of its plan."""
+    return [
+        Usage(str(_("Members")), active_member_count(tenant=tenant), plan.max_members),
+        Usage(str(_("Records")), _record_count(tenant.schema_name), plan.max_records),
+        Usage(str(_("File storage")), _storage_mb(tenant.schema_name), plan.max_storage_mb, "MB"),
+        Usage(str(_("API requests per day")), None, plan.max_api_requests_per_day),
+    ]
