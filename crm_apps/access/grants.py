@@ -153,9 +153,9 @@ def grants_for(member: Member) -> Grants:
         return found
     version = access_version()
     if version is None:
-        grants = compute_grants(member)
-        store[memo_key] = grants
-        return grants
+        fresh = compute_grants(member)
+        store[memo_key] = fresh
+        return fresh
     process_key = (schema, member.pk, version)
     grants = _process.get(process_key)
     if grants is None:
