@@ -1,7 +1,9 @@
 """Shared fixtures: two session-wide tenants, members, host-bound clients, committed-data helpers.
 
 Most tests run inside a transaction that is rolled back (pytest-django's `db`). Tenant schemas
-are costly to create, so `alpha` and `beta` are created once per test session and shared.
+are costly to create, so `alpha` and `beta` are created once per test session and shared, and a
+small warm pool (tenants/pool.py) is filled once: a test that signs up claims a pool schema, and its
+rollback gives the schema back, so signups in tests cost milliseconds instead of a migration run.
 Tests that need data visible to other connections (threads, a live server, a Celery worker)
 use `committed` and clean up what they create.
 """
@@ -21,11 +23,14 @@ from django_tenants.utils import schema_context
 from crm_apps.access.models import Member
 from crm_apps.access.services import member_create
 from tenants.models import Tenant, User
+from tenants.pool import tenant_pool_fill
 from tenants.runtime import use_public_schema
 from tenants.services import tenant_delete, tenant_provision
 
 TEST_PASSWORD = "correct-horse-battery-9"
 SHARED_TENANTS = {"alpha": "Alpha Ltd", "beta": "Beta GmbH"}
+# Ready pool schemas per test database (two concurrent committed signups may each take one).
+TEST_POOL_SIZE = 2
 _counter = itertools.count()
 
 
@@ -79,10 +84,12 @@ def django_db_setup(
             aliases={"default"},  # type: ignore[arg-type]
         )
         use_public_schema()
-        for slug, name in SHARED_TENANTS.items():
-            if not Tenant.objects.filter(schema_name=slug).exists():
-                admin = make_user(f"admin@{slug}.example.com", name=f"{name} Admin")
-                tenant_provision(slug=slug, name=name, admin=admin)
+        missing = [slug for slug in SHARED_TENANTS if not Tenant.objects.filter(schema_name=slug).exists()]
+        tenant_pool_fill(target=TEST_POOL_SIZE + len(missing))
+        for slug in missing:
+            name = SHARED_TENANTS[slug]
+            admin = make_user(f"admin@{slug}.example.com", name=f"{name} Admin")
+            tenant_provision(slug=slug, name=name, admin=admin)
     yield
     if not django_db_keepdb:
         with django_db_blocker.unblock():
@@ -225,6 +232,7 @@ class CommittedData:
             with connection.cursor() as cursor:
                 cursor.execute(f'DROP SCHEMA IF EXISTS "{slug}" CASCADE')
         User.objects.filter(email__in=self.emails).delete()
+        tenant_pool_fill(target=TEST_POOL_SIZE)  # put back what committed signups claimed
 
 
 @pytest.fixture

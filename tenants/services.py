@@ -21,6 +21,7 @@ from django_tenants.utils import schema_context, schema_exists
 
 from saas.throttle import throttle_exceeded, throttle_hit
 from tenants.models import Domain, LoginHandover, Tenant, TenantStatus, User, normalize_email
+from tenants.pool import pool_refill_after_commit, pool_schema_claim
 from tenants.runtime import forget_domains, use_public_schema
 from tenants.validators import validate_subdomain
 
@@ -169,8 +170,9 @@ def schema_create_and_migrate(*, schema_name: str) -> None:
 def tenant_provision(*, slug: str, name: str, admin: User, language: str = "en") -> Tenant:
     """Create the tenant row, its domain, its schema and its first admin, all or nothing.
 
-    The tenant row is inserted first: a concurrent signup for the same slug blocks on the
-    unique index and then fails, so it never creates a schema of its own.
+    The schema is a claimed pool schema, renamed (tenants/pool.py), or, when none is ready, a new one
+    with every migration. The tenant row is inserted first: a concurrent signup for the same slug
+    blocks on the unique index and then fails, so it never claims or creates a schema of its own.
     """
     from crm_apps.access.services import member_create
     from crm_apps.engine.defaults import crm_defaults_install
@@ -181,11 +183,13 @@ def tenant_provision(*, slug: str, name: str, admin: User, language: str = "en")
             tenant = Tenant(schema_name=slug, name=name)
             tenant.save()
             Domain.objects.create(domain=f"{slug}.{settings.BASE_DOMAIN}", tenant=tenant, is_primary=True)
-            schema_create_and_migrate(schema_name=slug)
+            if not pool_schema_claim(schema_name=slug):  # the pool is empty: the slow path (ADR 0007)
+                schema_create_and_migrate(schema_name=slug)
             with schema_context(slug):
                 member_create(tenant=tenant, user=admin, is_admin=True, language=language)
                 crm_defaults_install()
             transaction.on_commit(forget_domains)  # a host looked up (and missed) a moment ago now exists
+            pool_refill_after_commit()
     except IntegrityError as exc:
         use_public_schema()
         raise ValidationError({"subdomain": [_("This subdomain is already taken.")]}) from exc
