@@ -2,7 +2,7 @@
 
 Most tests run inside a transaction that is rolled back (pytest-django's `db`). Tenant schemas
 are costly to create, so `alpha` and `beta` are created once per test session and shared, and a
-small warm pool (tenants/pool.py) is filled once: a test that signs up claims a pool schema, and its
+small warm pool (tenants/pool.py) and its template are made once: a test that signs up claims a pool schema, and its
 rollback gives the schema back, so signups in tests cost milliseconds instead of a migration run.
 Tests that need data visible to other connections (threads, a live server, a Celery worker)
 use `committed` and clean up what they create.
@@ -23,7 +23,7 @@ from django_tenants.utils import schema_context
 from crm_apps.access.models import Member
 from crm_apps.access.services import member_create
 from tenants.models import Tenant, User
-from tenants.pool import tenant_pool_fill
+from tenants.pool import pool_template_ensure, tenant_pool_fill
 from tenants.runtime import use_public_schema
 from tenants.services import tenant_delete, tenant_provision
 
@@ -84,12 +84,12 @@ def django_db_setup(
             aliases={"default"},  # type: ignore[arg-type]
         )
         use_public_schema()
-        missing = [slug for slug in SHARED_TENANTS if not Tenant.objects.filter(schema_name=slug).exists()]
-        tenant_pool_fill(target=TEST_POOL_SIZE + len(missing))
-        for slug in missing:
-            name = SHARED_TENANTS[slug]
-            admin = make_user(f"admin@{slug}.example.com", name=f"{name} Admin")
-            tenant_provision(slug=slug, name=name, admin=admin)
+        pool_template_ensure()  # alpha and beta are copies of it (the fallback path)
+        for slug, name in SHARED_TENANTS.items():
+            if not Tenant.objects.filter(schema_name=slug).exists():
+                admin = make_user(f"admin@{slug}.example.com", name=f"{name} Admin")
+                tenant_provision(slug=slug, name=name, admin=admin)
+        tenant_pool_fill(target=TEST_POOL_SIZE)
     yield
     if not django_db_keepdb:
         with django_db_blocker.unblock():
@@ -207,11 +207,16 @@ def public_client(db: None) -> Client:
 
 
 class CommittedData:
-    """Creates tenants and users outside the test transaction and removes them afterwards."""
+    """Creates tenants and users outside the test transaction and removes them afterwards.
+
+    Committed signups leave the session's pool alone (they copy the template, the pool's other
+    fallback) unless a test sets `use_pool`; the pool is then refilled afterwards.
+    """
 
     def __init__(self) -> None:
         self.slugs: list[str] = []
         self.emails: list[str] = []
+        self.use_pool = False
 
     def slug(self, prefix: str = "t") -> str:
         value = f"{prefix}-{uuid.uuid4().hex[:10]}"
@@ -232,13 +237,20 @@ class CommittedData:
             with connection.cursor() as cursor:
                 cursor.execute(f'DROP SCHEMA IF EXISTS "{slug}" CASCADE')
         User.objects.filter(email__in=self.emails).delete()
-        tenant_pool_fill(target=TEST_POOL_SIZE)  # put back what committed signups claimed
+        if self.use_pool:
+            tenant_pool_fill(target=TEST_POOL_SIZE)  # put back what committed signups claimed
 
 
 @pytest.fixture
-def committed(django_db_setup: None, django_db_blocker: Any) -> Iterator[CommittedData]:
+def committed(
+    django_db_setup: None, django_db_blocker: Any, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[CommittedData]:
     """Autocommit database access for tests whose data must be seen by other connections."""
+    import tenants.services
+
     data = CommittedData()
+    claim = tenants.services.pool_schema_claim
+    monkeypatch.setattr(tenants.services, "pool_schema_claim", lambda **kw: data.use_pool and claim(**kw))
     with django_db_blocker.unblock():
         use_public_schema()
         try:

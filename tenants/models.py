@@ -143,6 +143,8 @@ class PoolSchema(models.Model):
     fingerprint = models.CharField(max_length=64)
     claimed_at = models.DateTimeField(null=True, blank=True)
     claimed_as = models.CharField(max_length=63, blank=True)
+    # The one schema never claimed: copied (tenants/schema_clone.py) when no pool schema is ready.
+    is_template = models.BooleanField(default=False)
 
     class Meta:
         indexes = [

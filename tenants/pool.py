@@ -28,7 +28,7 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.migrations.loader import MigrationLoader
 from django.utils import timezone
 
@@ -38,6 +38,7 @@ from tenants.runtime import use_public_schema
 logger = logging.getLogger(__name__)
 
 POOL_PREFIX = "pool_"  # "_" is never part of a subdomain, so no signup can name a pool schema
+TEMPLATE_NAME = "pool_template"
 FILL_LOCK = "tenants.pool.fill"  # advisory lock: one filler at a time, across every process
 CLAIMED_ROWS_KEPT = timedelta(days=30)
 
@@ -94,15 +95,24 @@ def _migrate(schema_name: str) -> None:
         use_public_schema()
 
 
-def pool_schema_create() -> PoolSchema:
-    """Create one pool schema with every tenant migration, recorded with the code's fingerprint."""
+def pool_schema_create(*, template: bool = False) -> PoolSchema:
+    """Create one pool schema (or the template) with every tenant migration, recorded with the code's fingerprint."""
     use_public_schema()
-    name = f"{POOL_PREFIX}{secrets.token_hex(6)}"
+    name = TEMPLATE_NAME if template else f"{POOL_PREFIX}{secrets.token_hex(6)}"
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(f"CREATE SCHEMA {_quote(name)}")
         _migrate(name)
-        return PoolSchema.objects.create(name=name, fingerprint=migration_fingerprint())
+        return PoolSchema.objects.create(name=name, fingerprint=migration_fingerprint(), is_template=template)
+
+
+def pool_template_ensure() -> None:
+    """Create the template schema when there is none (upgrading a stale one is pool_schemas_upgrade's job)."""
+    use_public_schema()
+    if not PoolSchema.objects.filter(is_template=True).exists():
+        if _schema_exists(TEMPLATE_NAME):  # left without its row (e.g. restored from a dump): start afresh
+            _schema_drop(TEMPLATE_NAME)
+        pool_schema_create(template=True)
 
 
 def pool_schema_claim(*, schema_name: str) -> bool:
@@ -116,7 +126,7 @@ def pool_schema_claim(*, schema_name: str) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT p.id, p.name FROM tenants_poolschema p"
-            " WHERE p.claimed_at IS NULL AND p.fingerprint = %s"
+            " WHERE p.claimed_at IS NULL AND NOT p.is_template AND p.fingerprint = %s"
             " AND EXISTS (SELECT 1 FROM pg_namespace n WHERE n.nspname = p.name)"
             " ORDER BY p.created_at, p.id LIMIT 1 FOR UPDATE OF p SKIP LOCKED",
             [migration_fingerprint()],
@@ -130,9 +140,40 @@ def pool_schema_claim(*, schema_name: str) -> bool:
     return True
 
 
+def _ready() -> Any:
+    return PoolSchema.objects.filter(claimed_at__isnull=True, is_template=False, fingerprint=migration_fingerprint())
+
+
 def pool_ready_count() -> int:
     """Schemas a signup could claim now."""
-    return PoolSchema.objects.filter(claimed_at__isnull=True, fingerprint=migration_fingerprint()).count()
+    return int(_ready().count())
+
+
+def pool_template_clone(*, schema_name: str) -> bool:
+    """Copy the template into a new schema `schema_name`, inside the caller's transaction (the fallback
+    when no pool schema is ready). False, with nothing created, when there is no template on the current
+    migrations or it holds something tenants.schema_clone cannot copy."""
+    from tenants.schema_clone import CloneUnsupported, schema_clone, schema_clone_plan
+
+    if not connection.in_atomic_block:
+        raise RuntimeError("pool_template_clone must run inside the signup transaction")
+    with connection.cursor() as cursor:
+        # FOR SHARE: clones run side by side, an upgrade of the template (FOR UPDATE) waits for them.
+        cursor.execute(
+            "SELECT p.name FROM tenants_poolschema p WHERE p.is_template AND p.fingerprint = %s"
+            " AND EXISTS (SELECT 1 FROM pg_namespace n WHERE n.nspname = p.name) FOR SHARE OF p SKIP LOCKED",
+            [migration_fingerprint()],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    try:
+        with transaction.atomic():
+            schema_clone(plan=schema_clone_plan(source=row[0]), target=schema_name)
+    except (CloneUnsupported, DatabaseError):
+        logger.exception("could not copy the template schema into %s; running the migrations instead", schema_name)
+        return False
+    return True
 
 
 def _applied_migrations(schema_name: str) -> set[tuple[str, str]]:
@@ -210,7 +251,7 @@ def _fill_lock() -> Iterator[bool]:
 
 
 def tenant_pool_fill(*, target: int) -> int | None:
-    """Keep `target` ready schemas: upgrade stale ones, drop extras, create the missing ones.
+    """Keep `target` ready schemas and the template: upgrade stale ones, drop extras, create the missing ones.
 
     One filler at a time: returns None at once when another one is running, else how many it created.
     Claims made while it runs are counted, so it keeps creating until the pool is full.
@@ -220,7 +261,8 @@ def tenant_pool_fill(*, target: int) -> int | None:
         if not acquired:
             return None
         pool_schemas_upgrade()
-        ready = PoolSchema.objects.filter(claimed_at__isnull=True, fingerprint=migration_fingerprint())
+        pool_template_ensure()
+        ready = _ready()
         for pk in ready.order_by("-created_at", "-pk").values_list("pk", flat=True)[max(target, 0) :]:
             pool_schema_drop(pk=pk)
         created = 0
@@ -232,7 +274,7 @@ def tenant_pool_fill(*, target: int) -> int | None:
 
 
 def tenant_pool_drain() -> int:
-    """Drop every unclaimed pool schema (operators; e.g. before lowering TENANT_POOL_SIZE to 0)."""
+    """Drop every unclaimed pool schema and the template (operators; e.g. after setting TENANT_POOL_SIZE to 0)."""
     use_public_schema()
     with _fill_lock() as acquired:
         if not acquired:

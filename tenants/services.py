@@ -21,7 +21,7 @@ from django_tenants.utils import schema_context, schema_exists
 
 from saas.throttle import throttle_exceeded, throttle_hit
 from tenants.models import Domain, LoginHandover, Tenant, TenantStatus, User, normalize_email
-from tenants.pool import pool_refill_after_commit, pool_schema_claim
+from tenants.pool import pool_refill_after_commit, pool_schema_claim, pool_template_clone
 from tenants.runtime import forget_domains, use_public_schema
 from tenants.validators import validate_subdomain
 
@@ -170,9 +170,10 @@ def schema_create_and_migrate(*, schema_name: str) -> None:
 def tenant_provision(*, slug: str, name: str, admin: User, language: str = "en") -> Tenant:
     """Create the tenant row, its domain, its schema and its first admin, all or nothing.
 
-    The schema is a claimed pool schema, renamed (tenants/pool.py), or, when none is ready, a new one
-    with every migration. The tenant row is inserted first: a concurrent signup for the same slug
-    blocks on the unique index and then fails, so it never claims or creates a schema of its own.
+    The schema is a claimed pool schema, renamed (tenants/pool.py); when none is ready, a copy of the
+    pool's template schema, and without a usable template a new schema with every migration. The
+    tenant row is inserted first: a concurrent signup for the same slug blocks on the unique index
+    and then fails, so it never claims or creates a schema of its own.
     """
     from crm_apps.access.services import member_create
     from crm_apps.engine.defaults import crm_defaults_install
@@ -183,7 +184,8 @@ def tenant_provision(*, slug: str, name: str, admin: User, language: str = "en")
             tenant = Tenant(schema_name=slug, name=name)
             tenant.save()
             Domain.objects.create(domain=f"{slug}.{settings.BASE_DOMAIN}", tenant=tenant, is_primary=True)
-            if not pool_schema_claim(schema_name=slug):  # the pool is empty: the slow path (ADR 0007)
+            # A ready pool schema, else a copy of the template, else every migration (ADR 0007).
+            if not pool_schema_claim(schema_name=slug) and not pool_template_clone(schema_name=slug):
                 schema_create_and_migrate(schema_name=slug)
             with schema_context(slug):
                 member_create(tenant=tenant, user=admin, is_admin=True, language=language)

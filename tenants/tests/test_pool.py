@@ -43,9 +43,9 @@ MIGRATION_SEEDED_TABLES = {
 
 def ready() -> list[PoolSchema]:
     return list(
-        PoolSchema.objects.filter(claimed_at__isnull=True, fingerprint=pool.migration_fingerprint()).order_by(
-            "created_at", "id"
-        )
+        PoolSchema.objects.filter(
+            claimed_at__isnull=True, is_template=False, fingerprint=pool.migration_fingerprint()
+        ).order_by("created_at", "id")
     )
 
 
@@ -113,22 +113,42 @@ def test_signup_claims_the_oldest_ready_schema_and_the_tenant_works(public_clien
         assert list(Member.objects.values_list("user__email", "is_admin")) == [("grace@example.com", True)]
 
 
-def test_a_pool_schema_holds_nobody_s_data():
-    for row in ready():
+def test_pool_schemas_and_the_template_hold_nobody_s_data():
+    unclaimed = PoolSchema.objects.filter(claimed_at__isnull=True)
+    assert unclaimed.filter(is_template=True).count() == 1
+    for row in unclaimed:
         assert tables_with_rows(row.name) <= MIGRATION_SEEDED_TABLES
 
 
-def test_an_empty_pool_falls_back_to_running_the_migrations(public_client):
-    PoolSchema.objects.update(claimed_at=timezone.now())  # rolled back with the test
+def test_an_empty_pool_falls_back_to_a_copy_of_the_template(public_client):
+    PoolSchema.objects.filter(is_template=False).update(claimed_at=timezone.now())  # rolled back with the test
 
     response = public_client.post("/signup/", GOOD)
 
     assert response.status_code == 302
     assert schema_exists("pooled-co")
+    assert schema_exists(pool.TEMPLATE_NAME)
     assert not PoolSchema.objects.filter(claimed_as="pooled-co").exists()
-    assert trigger_count("pooled-co") == 3  # the audit trail's append-only triggers: fully migrated
+    assert trigger_count("pooled-co") == 3  # the audit trail's append-only triggers
     with schema_context("pooled-co"):
         assert Member.objects.get().user.email == "grace@example.com"
+    assert tables_with_rows(pool.TEMPLATE_NAME) <= MIGRATION_SEEDED_TABLES
+
+
+def test_without_a_usable_template_the_fallback_runs_every_migration(monkeypatch):
+    import tenants.schema_clone as schema_clone
+
+    PoolSchema.objects.filter(is_template=False).update(claimed_at=timezone.now())
+    PoolSchema.objects.filter(is_template=True).update(fingerprint="0" * 64)
+    copies: list[str] = []
+    monkeypatch.setattr(schema_clone, "schema_clone", lambda **kw: copies.append(kw["target"]))
+
+    tenant = tenant_provision(slug="migrated-co", name="Migrated", admin=make_user())
+
+    assert copies == []
+    assert trigger_count(tenant.schema_name) == 3
+    with schema_context("migrated-co"):
+        assert Member.objects.count() == 1
 
 
 def test_a_stale_pool_schema_is_never_handed_out():

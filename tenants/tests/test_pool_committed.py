@@ -23,7 +23,7 @@ def test_a_failed_signup_gives_its_schema_back_to_the_pool(committed, monkeypatc
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(defaults, "crm_defaults_install", boom)  # fails after the admin member was written
-    tenant_pool_fill(target=TEST_POOL_SIZE)  # an earlier committed test may have used the pool
+    committed.use_pool = True
     slug, email = committed.slug("fail"), committed.email()
     first = ready()[0]
 
@@ -47,6 +47,7 @@ def test_concurrent_signups_claim_different_schemas(committed):
 
     slugs = [committed.slug("conc"), committed.slug("conc")]
     emails = [committed.email(), committed.email()]
+    committed.use_pool = True
     tenant_pool_fill(target=TEST_POOL_SIZE)
     pool_names = {row.name for row in ready()}
     assert len(pool_names) == 2
