@@ -1,7 +1,9 @@
 """Shared fixtures: two session-wide tenants, members, host-bound clients, committed-data helpers.
 
 Most tests run inside a transaction that is rolled back (pytest-django's `db`). Tenant schemas
-are costly to create, so `alpha` and `beta` are created once per test session and shared.
+are costly to create, so `alpha` and `beta` are created once per test session and shared, and a
+small warm pool (tenants/pool.py) and its template are made once: a test that signs up claims a pool schema, and its
+rollback gives the schema back, so signups in tests cost milliseconds instead of a migration run.
 Tests that need data visible to other connections (threads, a live server, a Celery worker)
 use `committed` and clean up what they create.
 """
@@ -21,11 +23,14 @@ from django_tenants.utils import schema_context
 from crm_apps.access.models import Member
 from crm_apps.access.services import member_create
 from tenants.models import Tenant, User
+from tenants.pool import pool_template_ensure, tenant_pool_fill
 from tenants.runtime import use_public_schema
 from tenants.services import tenant_delete, tenant_provision
 
 TEST_PASSWORD = "correct-horse-battery-9"
 SHARED_TENANTS = {"alpha": "Alpha Ltd", "beta": "Beta GmbH"}
+# Ready pool schemas per test database (two concurrent committed signups may each take one).
+TEST_POOL_SIZE = 2
 _counter = itertools.count()
 
 
@@ -79,10 +84,12 @@ def django_db_setup(
             aliases={"default"},  # type: ignore[arg-type]
         )
         use_public_schema()
+        pool_template_ensure()  # alpha and beta are copies of it (the fallback path)
         for slug, name in SHARED_TENANTS.items():
             if not Tenant.objects.filter(schema_name=slug).exists():
                 admin = make_user(f"admin@{slug}.example.com", name=f"{name} Admin")
                 tenant_provision(slug=slug, name=name, admin=admin)
+        tenant_pool_fill(target=TEST_POOL_SIZE)
     yield
     if not django_db_keepdb:
         with django_db_blocker.unblock():
@@ -200,11 +207,16 @@ def public_client(db: None) -> Client:
 
 
 class CommittedData:
-    """Creates tenants and users outside the test transaction and removes them afterwards."""
+    """Creates tenants and users outside the test transaction and removes them afterwards.
+
+    Committed signups leave the session's pool alone (they copy the template, the pool's other
+    fallback) unless a test sets `use_pool`; the pool is then refilled afterwards.
+    """
 
     def __init__(self) -> None:
         self.slugs: list[str] = []
         self.emails: list[str] = []
+        self.use_pool = False
 
     def slug(self, prefix: str = "t") -> str:
         value = f"{prefix}-{uuid.uuid4().hex[:10]}"
@@ -225,12 +237,20 @@ class CommittedData:
             with connection.cursor() as cursor:
                 cursor.execute(f'DROP SCHEMA IF EXISTS "{slug}" CASCADE')
         User.objects.filter(email__in=self.emails).delete()
+        if self.use_pool:
+            tenant_pool_fill(target=TEST_POOL_SIZE)  # put back what committed signups claimed
 
 
 @pytest.fixture
-def committed(django_db_setup: None, django_db_blocker: Any) -> Iterator[CommittedData]:
+def committed(
+    django_db_setup: None, django_db_blocker: Any, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[CommittedData]:
     """Autocommit database access for tests whose data must be seen by other connections."""
+    import tenants.services
+
     data = CommittedData()
+    claim = tenants.services.pool_schema_claim
+    monkeypatch.setattr(tenants.services, "pool_schema_claim", lambda **kw: data.use_pool and claim(**kw))
     with django_db_blocker.unblock():
         use_public_schema()
         try:

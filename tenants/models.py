@@ -129,6 +129,36 @@ class WorkspaceMembership(models.Model):
         return f"{self.user_id} @ {self.tenant_id}"
 
 
+class PoolSchema(models.Model):
+    """A pre-migrated, empty tenant schema of the warm pool, waiting for a signup to claim it (ADR 0007).
+
+    Never a tenant: no Tenant or Domain row names it, so neither routing nor any per-tenant loop
+    reaches it. A claim renames the schema to the new tenant's slug and sets `claimed_at`.
+    """
+
+    name = models.CharField(max_length=63, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    # The migrations the schema was brought to (tenants.pool.migration_fingerprint()); a schema
+    # whose fingerprint differs from the running code's is never handed out.
+    fingerprint = models.CharField(max_length=64)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_as = models.CharField(max_length=63, blank=True)
+    # The one schema never claimed: copied (tenants/schema_clone.py) when no pool schema is ready.
+    is_template = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["fingerprint", "created_at"],
+                name="poolschema_ready_idx",
+                condition=models.Q(claimed_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class LoginHandover(models.Model):
     """A single-use, short-lived login hand-over from the public site to a tenant host."""
 

@@ -21,6 +21,7 @@ from django_tenants.utils import schema_context, schema_exists
 
 from saas.throttle import throttle_exceeded, throttle_hit
 from tenants.models import Domain, LoginHandover, Tenant, TenantStatus, User, normalize_email
+from tenants.pool import pool_refill_after_commit, pool_schema_claim, pool_template_clone
 from tenants.runtime import forget_domains, use_public_schema
 from tenants.validators import validate_subdomain
 
@@ -170,8 +171,10 @@ def tenant_provision(*, slug: str, name: str, admin: User, language: str = "en")
     """Create the tenant row, its domain, its schema, its first admin and its trial subscription, all or
     nothing.
 
-    The tenant row is inserted first: a concurrent signup for the same slug blocks on the
-    unique index and then fails, so it never creates a schema of its own.
+    The schema is a claimed pool schema, renamed (tenants/pool.py); when none is ready, a copy of the
+    pool's template schema, and without a usable template a new schema with every migration. The
+    tenant row is inserted first: a concurrent signup for the same slug blocks on the unique index
+    and then fails, so it never claims or creates a schema of its own.
     """
     from billing.services import subscription_start_trial
     from crm_apps.access.services import member_create
@@ -183,12 +186,15 @@ def tenant_provision(*, slug: str, name: str, admin: User, language: str = "en")
             tenant = Tenant(schema_name=slug, name=name)
             tenant.save()
             Domain.objects.create(domain=f"{slug}.{settings.BASE_DOMAIN}", tenant=tenant, is_primary=True)
-            schema_create_and_migrate(schema_name=slug)
+            # A ready pool schema, else a copy of the template, else every migration (ADR 0007).
+            if not pool_schema_claim(schema_name=slug) and not pool_template_clone(schema_name=slug):
+                schema_create_and_migrate(schema_name=slug)
             with schema_context(slug):
                 member_create(tenant=tenant, user=admin, is_admin=True, language=language)
                 crm_defaults_install()
             subscription_start_trial(tenant=tenant)
             transaction.on_commit(forget_domains)  # a host looked up (and missed) a moment ago now exists
+            pool_refill_after_commit()
     except IntegrityError as exc:
         use_public_schema()
         raise ValidationError({"subdomain": [_("This subdomain is already taken.")]}) from exc

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.mail import send_mail
 from tenant_schemas_celery.task import TenantTask
 
 from saas.celery import app
+from tenants.pool import tenant_pool_fill
 from tenants.runtime import in_public_schema
 from tenants.services import login_handovers_purge
 
@@ -32,3 +34,11 @@ def mail_send_task(to: list[str], subject: str, body: str) -> int:
 @app.task(name="tenants.tasks.login_handovers_purge_task")
 def login_handovers_purge_task() -> int:
     return login_handovers_purge()
+
+
+@app.task(name="tenants.tasks.tenant_pool_fill_task")
+def tenant_pool_fill_task() -> int | None:
+    """Beat (every minute) and every claim: keep TENANT_POOL_SIZE ready schemas (no-op when it is 0)."""
+    if settings.TENANT_POOL_SIZE <= 0:
+        return 0
+    return tenant_pool_fill(target=settings.TENANT_POOL_SIZE)

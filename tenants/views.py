@@ -14,6 +14,7 @@ from frontend.forms import form_add_service_errors
 from saas.http import client_ip
 from tenants.forms import FindWorkspacesForm, SignupForm, WorkspaceForm, WorkspaceLoginForm
 from tenants.models import Tenant
+from tenants.pool import pool_ready_count
 from tenants.services import (
     signup_attempt_allowed,
     tenant_signup,
@@ -42,7 +43,12 @@ def signup(request: HttpRequest) -> HttpResponse:
                 form_add_service_errors(form, exc)
             else:
                 return HttpResponseRedirect(result.handover_url)
-    return render(request, "public/signup.html", {"form": form})
+    return render(request, "public/signup.html", {"form": form, "slow_setup": _slow_setup()})
+
+
+def _slow_setup() -> bool:
+    """No pool schema is ready: the next signup runs every migration, and the page says it takes a moment."""
+    return pool_ready_count() == 0
 
 
 def find_workspaces(request: HttpRequest) -> HttpResponse:
@@ -74,14 +80,14 @@ def workspace_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         if not signup_attempt_allowed(client_ip=client_ip(request)):
             form.add_error(None, _("Too many new workspaces from your address. Please try again in an hour."))
-            return render(request, "tenant/workspace_new.html", {"form": form}, status=429)
+            return render(request, "tenant/workspace_new.html", {"form": form, "slow_setup": _slow_setup()}, status=429)
         try:
             result = workspace_create(user=request.user, **form.cleaned_data)  # type: ignore[arg-type]
         except ValidationError as exc:
             form_add_service_errors(form, exc)
         else:
             return HttpResponseRedirect(result.handover_url)
-    return render(request, "tenant/workspace_new.html", {"form": form})
+    return render(request, "tenant/workspace_new.html", {"form": form, "slow_setup": _slow_setup()})
 
 
 def admin_login(request: HttpRequest) -> HttpResponse:

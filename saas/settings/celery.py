@@ -19,6 +19,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tenants.tasks.login_handovers_purge_task",
         "schedule": 60 * 60,
     },
+    "refill-tenant-pool": {
+        "task": "tenants.tasks.tenant_pool_fill_task",
+        "schedule": 60,
+    },
     "purge-recycle-bins": {
         "task": "engine.records_purge_all_task",
         "schedule": 60 * 60 * 6,

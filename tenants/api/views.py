@@ -19,6 +19,10 @@ class SignupView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
+        description=(
+            "Create a workspace and its first admin. Usually instant (a pre-migrated schema is claimed); when "
+            "none is ready the schema is built with every migration, which takes a moment (seconds): allow for it."
+        ),
         request=inline_serializer("Signup", {f: serializers.CharField() for f in SIGNUP_FIELDS}),
         responses={
             201: inline_serializer("SignupCreated", {"tenant": serializers.CharField(), "url": serializers.URLField()})
