@@ -75,3 +75,9 @@ bench-access: install assets translations
 # The CRM benchmark of issue 3 (1,000,000 contacts; about 4 minutes to load the first time, ~2.6 GB).
 bench-crm: install assets translations
 	$(PY) -m infra.dev run -- $(PY) -m bench.crm $(BENCH_ARGS)
+
+.PHONY: bench-tenancy
+# Tenant provisioning of issue 7 (warm pool vs stock django-tenants, with 10 and 2,000 tenants; about
+# 20 minutes). BENCH_ARGS=--quick: 10 and 200 tenants. Runs in a database of its own, dropped at the end.
+bench-tenancy: install assets translations
+	$(PY) -m infra.dev run -- $(PY) -m tests.perf.bench_tenancy $(BENCH_ARGS)

@@ -5,16 +5,37 @@ from __future__ import annotations
 from django.db import transaction
 
 from crm_apps.engine import registry
-from crm_apps.engine.services import numbering_ensure, picklist_ensure
+from crm_apps.engine.models import NumberingSequence, Picklist, PicklistValue
 
 
 @transaction.atomic
 def crm_defaults_install() -> None:
-    """Install missing defaults in the current tenant schema; never changes what a tenant edited."""
-    for spec in registry.all_specs():
-        numbering_ensure(spec)
+    """Install missing defaults in the current tenant schema; never changes what a tenant edited.
+
+    Set-based, a handful of statements whatever the number of modules: every signup runs it.
+    """
+    specs = list(registry.all_specs())
+    NumberingSequence.objects.bulk_create(
+        [NumberingSequence(module=spec.key, prefix=spec.number_prefix, next_number=1) for spec in specs],
+        ignore_conflicts=True,
+    )
+    wanted: dict[str, list[str]] = {}
+    for spec in specs:
         for name, values in spec.default_picklists.items():
-            picklist_ensure(name, values)
-    for spec in registry.all_specs():
+            wanted.setdefault(name, list(values))  # a picklist two modules share: the first one's values
+    existing = set(Picklist.objects.filter(name__in=wanted).values_list("name", flat=True))
+    missing = [name for name in wanted if name not in existing]
+    if missing:
+        # ignore_conflicts: a concurrent installer may create the same picklist; its values are the same
+        Picklist.objects.bulk_create([Picklist(name=name) for name in missing], ignore_conflicts=True)
+        PicklistValue.objects.bulk_create(
+            [
+                PicklistValue(picklist=picklist, value=value, label=value, position=position)
+                for picklist in Picklist.objects.filter(name__in=missing)
+                for position, value in enumerate(wanted[picklist.name])
+            ],
+            ignore_conflicts=True,
+        )
+    for spec in specs:
         if spec.install_defaults is not None:
             spec.install_defaults()
