@@ -197,6 +197,8 @@ def schema_clone_plan(*, source: str) -> ClonePlan:
         [namespace],
     )
     for table, name, kind, definition in constraints:
+        if kind == "n":
+            continue  # PostgreSQL 18+ NOT NULL constraints: CREATE TABLE ... LIKE has copied them already
         if kind not in ("p", "u", "x", "c", "f"):
             raise CloneUnsupported(f"constraint {name} of kind {kind}")
         if kind != "f":
