@@ -125,6 +125,7 @@ def test_embedded_servers_migrate_signup_and_serve_the_new_tenant(tmp_path):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             output = proc.communicate()[0]
-    assert "embedded PostgreSQL ready" in output
-    assert "embedded Valkey ready" in output
-    assert "embedded PostgreSQL stopped" in output
+    tail = output[-3000:]
+    assert "embedded PostgreSQL ready" in output, tail
+    assert "embedded Valkey ready" in output, tail
+    assert "embedded PostgreSQL stopped" in output, tail
