@@ -149,6 +149,19 @@ def pool_ready_count() -> int:
     return int(_ready().count())
 
 
+def pool_status() -> dict[str, Any]:
+    """Counts for operators: ready schemas, stale ones (older or newer migrations), the template, recent claims."""
+    unclaimed = PoolSchema.objects.filter(claimed_at__isnull=True)
+    template = unclaimed.filter(is_template=True).first()
+    fingerprint = migration_fingerprint()
+    return {
+        "ready": pool_ready_count(),
+        "stale": unclaimed.filter(is_template=False).exclude(fingerprint=fingerprint).count(),
+        "template": "missing" if template is None else ("ready" if template.fingerprint == fingerprint else "stale"),
+        "claimed_24h": PoolSchema.objects.filter(claimed_at__gte=timezone.now() - timedelta(hours=24)).count(),
+    }
+
+
 def pool_template_clone(*, schema_name: str) -> bool:
     """Copy the template into a new schema `schema_name`, inside the caller's transaction (the fallback
     when no pool schema is ready). False, with nothing created, when there is no template on the current
