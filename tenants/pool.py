@@ -325,6 +325,9 @@ def migration_executor(codename: str) -> type[Any]:
             super().run_migrations(tenants=tenants)
             if self.options.get("schema_name") or list(tenants or []) == [get_public_schema_name()]:
                 return
+            use_public_schema()
+            if PoolSchema._meta.db_table not in connection.introspection.table_names():
+                return  # `--tenant` before the shared migrations created the pool's table
             outcomes = pool_schemas_upgrade()
             if outcomes and int(self.options.get("verbosity", 1)) >= 1:
                 sys.stdout.write("Pool schemas: " + ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items())) + "\n")
