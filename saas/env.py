@@ -58,7 +58,7 @@ MEDIA_ROOT = _str("MEDIA_ROOT", str(DATA_DIR / "media"))
 STATIC_ROOT = _str("STATIC_ROOT", str(DATA_DIR / "static"))
 # Requests per minute one API token may make (bulk integrations sync at a few hundred per second).
 API_TOKEN_RATE_PER_MINUTE = _int("API_TOKEN_RATE_PER_MINUTE", 18_000)
-# Pre-migrated empty schemas kept ready for instant signups (ADR 0007); 0 turns the refill off.
+# Pre-migrated empty schemas kept ready for instant signups (ADR 0008); 0 turns the refill off.
 TENANT_POOL_SIZE = max(0, _int("TENANT_POOL_SIZE", 5))
 CELERY_TASK_ALWAYS_EAGER = _bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # Set by pytest-xdist in each test worker; keeps parallel test workers' cache keys apart.

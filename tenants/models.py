@@ -130,7 +130,7 @@ class WorkspaceMembership(models.Model):
 
 
 class PoolSchema(models.Model):
-    """A pre-migrated, empty tenant schema of the warm pool, waiting for a signup to claim it (ADR 0007).
+    """A pre-migrated, empty tenant schema of the warm pool, waiting for a signup to claim it (ADR 0008).
 
     Never a tenant: no Tenant or Domain row names it, so neither routing nor any per-tenant loop
     reaches it. A claim renames the schema to the new tenant's slug and sets `claimed_at`.

@@ -1,4 +1,4 @@
-"""The warm pool of tenant schemas (ADR 0007): pre-migrated, empty schemas that a signup claims and
+"""The warm pool of tenant schemas (ADR 0008): pre-migrated, empty schemas that a signup claims and
 renames, so creating a tenant no longer runs every migration while the person waits.
 
 - `tenant_pool_fill(target=N)` (Celery every minute and after each claim, one filler at a time)
@@ -147,6 +147,19 @@ def _ready() -> Any:
 def pool_ready_count() -> int:
     """Schemas a signup could claim now."""
     return int(_ready().count())
+
+
+def pool_status() -> dict[str, Any]:
+    """Counts for operators: ready schemas, stale ones (older or newer migrations), the template, recent claims."""
+    unclaimed = PoolSchema.objects.filter(claimed_at__isnull=True)
+    template = unclaimed.filter(is_template=True).first()
+    fingerprint = migration_fingerprint()
+    return {
+        "ready": pool_ready_count(),
+        "stale": unclaimed.filter(is_template=False).exclude(fingerprint=fingerprint).count(),
+        "template": "missing" if template is None else ("ready" if template.fingerprint == fingerprint else "stale"),
+        "claimed_24h": PoolSchema.objects.filter(claimed_at__gte=timezone.now() - timedelta(hours=24)).count(),
+    }
 
 
 def pool_template_clone(*, schema_name: str) -> bool:
@@ -312,6 +325,9 @@ def migration_executor(codename: str) -> type[Any]:
             super().run_migrations(tenants=tenants)
             if self.options.get("schema_name") or list(tenants or []) == [get_public_schema_name()]:
                 return
+            use_public_schema()
+            if PoolSchema._meta.db_table not in connection.introspection.table_names():
+                return  # `--tenant` before the shared migrations created the pool's table
             outcomes = pool_schemas_upgrade()
             if outcomes and int(self.options.get("verbosity", 1)) >= 1:
                 sys.stdout.write("Pool schemas: " + ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items())) + "\n")

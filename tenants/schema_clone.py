@@ -1,6 +1,6 @@
 """Copy a tenant schema inside PostgreSQL: its structure read from the catalogs, then its rows.
 
-Used when the warm pool is empty (ADR 0007): the template schema, kept on the current migrations by
+Used when the warm pool is empty (ADR 0008): the template schema, kept on the current migrations by
 the pool filler, is copied into the new tenant's schema in the signup transaction, which is several
 times faster than running every migration. The benchmark also uses it to build thousands of tenants.
 

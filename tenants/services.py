@@ -186,7 +186,7 @@ def tenant_provision(*, slug: str, name: str, admin: User, language: str = "en")
             tenant = Tenant(schema_name=slug, name=name)
             tenant.save()
             Domain.objects.create(domain=f"{slug}.{settings.BASE_DOMAIN}", tenant=tenant, is_primary=True)
-            # A ready pool schema, else a copy of the template, else every migration (ADR 0007).
+            # A ready pool schema, else a copy of the template, else every migration (ADR 0008).
             if not pool_schema_claim(schema_name=slug) and not pool_template_clone(schema_name=slug):
                 schema_create_and_migrate(schema_name=slug)
             with schema_context(slug):

@@ -43,7 +43,7 @@ TENANT_APPS = [
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
 TENANT_MODEL = "tenants.Tenant"
-# Ready schemas the warm pool keeps (tenants/pool.py, ADR 0007); 0: nothing refills it, signups migrate.
+# Ready schemas the warm pool keeps (tenants/pool.py, ADR 0008); 0: nothing refills it, signups migrate.
 TENANT_POOL_SIZE = env.TENANT_POOL_SIZE
 # `migrate_schemas` also upgrades the pool's schemas after the tenants' (tenants.pool.migration_executor).
 GET_EXECUTOR_FUNCTION = "tenants.pool.migration_executor"

@@ -1,4 +1,4 @@
-"""The warm pool (tenants/pool.py, ADR 0007): claims, fallbacks, staleness, refills, invisibility."""
+"""The warm pool (tenants/pool.py, ADR 0008): claims, fallbacks, staleness, refills, invisibility."""
 
 from __future__ import annotations
 
@@ -292,3 +292,20 @@ def test_beat_refills_the_pool_every_minute():
         "task": "tenants.tasks.tenant_pool_fill_task",
         "schedule": 60,
     }
+
+
+def test_the_tenant_pool_command_shows_fills_and_drains(capsys, settings):
+    settings.TENANT_POOL_SIZE = TEST_POOL_SIZE
+
+    call_command("tenant_pool")
+    assert f"ready {TEST_POOL_SIZE} (target {TEST_POOL_SIZE}), stale 0, template ready" in capsys.readouterr().out
+
+    call_command("tenant_pool", fill=1)
+    assert "Created 0 pool schema(s)." in capsys.readouterr().out
+    assert pool_ready_count() == 1
+
+    call_command("tenant_pool", drain=True)
+    out = capsys.readouterr().out
+    assert "Dropped 2 pool schema(s)." in out
+    assert "ready 0 (target 2), stale 0, template missing" in out
+    assert not PoolSchema.objects.filter(claimed_at__isnull=True).exists()

@@ -10,7 +10,7 @@ keeps it), so your data is never touched.
 One sample = what a signup waits for after its form was validated and its user row written:
 `tenant_provision` (schema, tenant and domain rows, CRM defaults, the admin member, committed), the
 hand-over key, and the first page: the hand-over GET through Django's test client, followed to the
-home page (200). Paths, measured in the same run and interleaved:
+home page (200). Paths, measured in the same run, one block each:
 
 - pool: a ready pool schema is claimed and renamed (tenants/pool.py) - the new path;
 - template copy: the pool is empty, the template schema is copied (tenants/schema_clone.py);
@@ -32,6 +32,7 @@ Ends with `provisioning_p95_ms=<pool path, largest tenant count>` and
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import secrets
 import statistics
@@ -244,29 +245,23 @@ def sample(world: World, path: str, into: Samples | None) -> None:
 
 
 def measure(world: World, size: int, counts: dict[str, int]) -> dict[str, Samples]:
-    """Interleave the paths so they share the machine's conditions; one untimed warm-up of each first."""
+    """Each path in a block of its own (one untimed warm-up first), pool first: a stock sample churns
+    the catalogs (hundreds of relations created and dropped), which would only add noise to the
+    pool's samples if they were interleaved."""
     from tenants.models import Tenant
 
     log(f"With {Tenant.objects.count():,} tenants: {catalog_figures()}")
     results = {path: Samples() for path in counts}
     pool_stock(world, counts.get("pool", 0) + 1)
-    sample(world, "pool", None)
-    order: list[str] = []
-    longest = max(counts.values())
-    for i in range(longest):
-        for path, n in counts.items():
-            # spread the paths with fewer samples evenly over the run
-            if (i * n) // longest != ((i + 1) * n) // longest:
-                order.append(path)
-    warmed: set[str] = {"pool"}
-    for path in order:
-        if path not in warmed:
-            pool_hide(path != "pool")
-            sample(world, path, None)
-            warmed.add(path)
+    gc.collect()
+    gc.freeze()  # as bench.crm: long-lived objects out of the collector's way
+    for path, n in counts.items():
         pool_hide(path != "pool")
-        sample(world, path, results[path])
+        sample(world, path, None)
+        for _ in range(n):
+            sample(world, path, results[path])
     pool_hide(False)
+    gc.unfreeze()
     for path, s in results.items():
         log(
             f"  {size:>6,}  {path:<14} n={len(s.total):<3} p50 {s.p(50):8.1f}  p95 {s.p(95):8.1f}"
