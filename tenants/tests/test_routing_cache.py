@@ -21,7 +21,6 @@ from tenants.services import tenant_provision, tenant_set_status
 from tests.integration.helpers import child_env
 
 
-
 @pytest.mark.django_db
 def test_second_request_to_a_host_makes_no_domain_query(tenant_a):
     client = Client(HTTP_HOST="alpha.localhost")
