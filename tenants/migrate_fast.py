@@ -169,12 +169,12 @@ def plan_build(*, schema: str) -> Plan:
         applied = frozenset(executor.loader.applied_migrations)
         migration_plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
         steps: list[Step] = []
-        state: ProjectState | None = None
+        # As Django's executor does: every applied migration's state, not only the next one's ancestors
+        # (a RunPython step may read any app's models).
+        state: ProjectState = executor._create_project_state(with_applied_migrations=True)
         for migration, backwards in migration_plan:
             if backwards:
                 raise StateChanged(f"{schema}: the plan would unapply {migration.app_label}.{migration.name}")
-            if state is None:
-                state = executor.loader.project_state((migration.app_label, migration.name), at_end=False)
             if migration.atomic and all(plain_sql_operation(op) for op in migration.operations):
                 with connection.schema_editor(collect_sql=True, atomic=True) as editor:
                     state = migration.apply(state, editor, collect_sql=True)

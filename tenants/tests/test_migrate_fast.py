@@ -101,7 +101,7 @@ def test_fast_path_gives_the_same_schema_as_stock_migrate_schemas(committed, sta
 
     outcomes = tenant_migrations_run(schemas=[fast], jobs=2)
 
-    assert [(o.target.schema, o.status, o.method, o.applied) for o in outcomes] == [(fast, "done", "sql+executor", 3)]
+    assert [(o.target.schema, o.status, o.method, o.applied) for o in outcomes] == [(fast, "done", "sql+executor", 3)], outcomes
     assert schema_signature(schema=fast) == schema_signature(schema=stock)
     assert applied(fast) == applied(stock) == applied("alpha")
     assert content_types(fast) == content_types(stock)
