@@ -31,7 +31,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.apps import apps as django_apps
 from django.db import DatabaseError, connection, connections, transaction
@@ -163,7 +163,8 @@ def state_digest(applied: frozenset[Node]) -> str:
 
 def plan_build(*, schema: str) -> Plan:
     """The pending migrations of `schema`, each as SQL computed once (or an executor step)."""
-    connection.set_schema(schema)
+    db: Any = connection  # django-tenants' wrapper
+    db.set_schema(schema)
     try:
         executor = MigrationExecutor(connection)
         applied = frozenset(executor.loader.applied_migrations)
@@ -171,7 +172,7 @@ def plan_build(*, schema: str) -> Plan:
         steps: list[Step] = []
         # As Django's executor does: every applied migration's state, not only the next one's ancestors
         # (a RunPython step may read any app's models).
-        state: ProjectState = executor._create_project_state(with_applied_migrations=True)
+        state: ProjectState = cast(Any, executor)._create_project_state(with_applied_migrations=True)
         for migration, backwards in migration_plan:
             if backwards:
                 raise StateChanged(f"{schema}: the plan would unapply {migration.app_label}.{migration.name}")
@@ -361,7 +362,7 @@ class Runner:
         return outcome
 
     def _sql_apply(self, plan: Plan, target: Target) -> Outcome:
-        conn = connection
+        conn: Any = connection  # this thread's, django-tenants' wrapper
         with transaction.atomic():
             with conn.cursor() as cursor:
                 cursor.execute(

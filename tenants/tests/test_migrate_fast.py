@@ -24,10 +24,14 @@ from tenants.schema_clone import schema_signature
 from tenants.services import tenant_provision
 from tests.integration.helpers import child_env
 
-LATEST = {("access", "0005_access_defaults"), ("access", "0006_profile_module_can_fields"), ("audit", "0002_append_only")}
+LATEST = {
+    ("access", "0005_access_defaults"),
+    ("access", "0006_profile_module_can_fields"),
+    ("audit", "0002_append_only"),
+}
 
 
-def rows(sql: str, params: list[object] | None = None) -> list[tuple[object, ...]]:
+def rows(sql: str, params: list[str] | None = None) -> list[tuple[object, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params or [])
         return list(cursor.fetchall())
@@ -101,14 +105,16 @@ def test_fast_path_gives_the_same_schema_as_stock_migrate_schemas(committed, sta
 
     outcomes = tenant_migrations_run(schemas=[fast], jobs=2)
 
-    assert [(o.target.schema, o.status, o.method, o.applied) for o in outcomes] == [(fast, "done", "sql+executor", 3)], outcomes
+    assert [(o.target.schema, o.status, o.method, o.applied) for o in outcomes] == [
+        (fast, "done", "sql+executor", 3)
+    ], outcomes
     assert schema_signature(schema=fast) == schema_signature(schema=stock)
     assert applied(fast) == applied(stock) == applied("alpha")
     assert content_types(fast) == content_types(stock)
     assert rows(f'SELECT count(*) FROM "{fast}".audit_auditsettings') == [(1,)]  # the RunPython step ran
     row = status_of(fast)
     assert (row.status, row.method, row.applied, row.error) == ("done", "sql+executor", 3, "")
-    assert row.started_at is not None and row.finished_at >= row.started_at
+    assert row.started_at is not None and row.finished_at is not None and row.finished_at >= row.started_at
 
 
 def test_every_schema_and_the_pool_are_upgraded_with_the_sql_once(committed, status_rows_cleanup):
@@ -187,7 +193,7 @@ def test_a_run_killed_half_way_is_continued_by_the_next(committed, status_rows_c
                     break
                 time.sleep(0.1)
             else:
-                raise AssertionError(proc.stdout.read() if proc.poll() is not None else "the run never reached it")
+                raise AssertionError(proc.communicate()[0] if proc.poll() is not None else "the run never reached it")
             time.sleep(0.3)
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
@@ -210,10 +216,9 @@ def test_a_run_killed_half_way_is_continued_by_the_next(committed, status_rows_c
 
 
 def test_a_second_run_at_the_same_time_is_refused(committed):
-    from tenants.migrate_fast import RUN_LOCK, MigrationRunBusy
-
     import psycopg
 
+    from tenants.migrate_fast import RUN_LOCK, MigrationRunBusy
     from tests.integration.helpers import test_database_url
 
     url = test_database_url().replace("postgres://", "postgresql://", 1)

@@ -34,8 +34,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["status"]:
-            counts = tenant_migrations_status()
-            self.stdout.write(", ".join(f"{k} {v}" for k, v in counts.items()) or "no migration run for this version")
+            status = tenant_migrations_status()
+            self.stdout.write(", ".join(f"{k} {v}" for k, v in status.items()) or "no migration run for this version")
             return
         if options["plan"]:
             self._plan(options["schemas"])
