@@ -1,0 +1,18 @@
+# ruff: noqa: F403, F405
+"""Routing benchmark, single-tenant baseline: the same settings and view without django-tenants (plain
+PostgreSQL backend, no routing middleware, no router), on one schema fixed for the connection."""
+
+from saas.settings import *
+
+SINGLE_SCHEMA = "bt_single"  # a copy of a provisioned tenant, made by the benchmark
+
+DATABASES = {
+    "default": {
+        **DATABASES["default"],
+        "ENGINE": "django.db.backends.postgresql",
+        "OPTIONS": {"options": f"-c search_path={SINGLE_SCHEMA},public"},
+    }
+}
+DATABASE_ROUTERS: list[str] = []
+MIDDLEWARE = [m for m in MIDDLEWARE if m != "tenants.middleware.TenantRoutingMiddleware"]
+ROOT_URLCONF = "tests.perf.routing_site"
