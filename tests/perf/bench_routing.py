@@ -159,7 +159,8 @@ def routing_measure(
             + ", ".join(f"{before.get(p, 0) / 1024:.1f} -> {after[p] / 1024:.1f}" for p in after)
         )
         load(single.port, hosts, requests=2 * len(hosts))  # warm the baseline the same way
-        tenant_rates, single_rates = [], []
+        tenant_rates: list[float] = []
+        single_rates: list[float] = []
         for i in range(rounds):
             for server, rates in ((tenant, tenant_rates), (single, single_rates))[:: 1 if i % 2 == 0 else -1]:
                 rates.append(load(server.port, hosts, seconds=seconds))

@@ -13,6 +13,6 @@ DATABASES = {
         "OPTIONS": {"options": f"-c search_path={SINGLE_SCHEMA},public"},
     }
 }
-DATABASE_ROUTERS: list[str] = []
+DATABASE_ROUTERS = []
 MIDDLEWARE = [m for m in MIDDLEWARE if m != "tenants.middleware.TenantRoutingMiddleware"]
 ROOT_URLCONF = "tests.perf.routing_site"
