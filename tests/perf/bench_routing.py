@@ -14,7 +14,6 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from bench.crm import log
 
@@ -79,9 +78,10 @@ def server_start(settings: str, database_url: str) -> Server:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if asyncio.run(_get(port, "localhost", "/healthz")) == 200 and len(server.workers()) == WORKERS:
+            status = asyncio.run(asyncio.wait_for(_get(port, "localhost", "/healthz"), timeout=5))
+            if status == 200 and len(server.workers()) == WORKERS:
                 return server
-        except OSError:
+        except (OSError, TimeoutError):
             pass
         if proc.poll() is not None:
             raise RuntimeError(f"gunicorn ({settings}) exited with {proc.returncode}")
@@ -141,13 +141,14 @@ class RoutingResult:
         return self.tenant_rps / self.single_rps
 
 
-def routing_measure(
-    *, database_url: str, hosts: list[str], rounds: int, seconds: float, gc_note: Any = None
-) -> RoutingResult:
+def routing_measure(*, database_url: str, hosts: list[str], rounds: int, seconds: float) -> RoutingResult:
     """Both servers up; memory first (tenant server), then alternating throughput rounds."""
-    tenant = server_start("tests.perf.routing_settings_tenant", database_url)
-    single = server_start("tests.perf.routing_settings_single", database_url)
+    servers: list[Server] = []
     try:
+        tenant = server_start("tests.perf.routing_settings_tenant", database_url)
+        servers.append(tenant)
+        single = server_start("tests.perf.routing_settings_single", database_url)
+        servers.append(single)
         # Memory: warm on a few tenants, then every tenant round-robin, three times over.
         load(tenant.port, hosts[:10], requests=100 * WORKERS * 5)
         before = tenant.rss_kb()
@@ -166,8 +167,8 @@ def routing_measure(
                 rates.append(load(server.port, hosts, seconds=seconds))
             log(f"  round {i + 1}: multi-tenant {tenant_rates[-1]:7.1f} req/s, single-tenant {single_rates[-1]:7.1f}")
     finally:
-        tenant.stop()
-        single.stop()
+        for server in servers:
+            server.stop()
     return RoutingResult(
         tenant_rps=sum(tenant_rates) / len(tenant_rates),
         single_rps=sum(single_rates) / len(single_rates),
