@@ -96,7 +96,8 @@ def database_config() -> dict[str, Any]:
     config: dict[str, Any] = _env.db_url_config(DATABASE_URL)
     # A unix-socket directory arrives percent-encoded in the host part (postgres://u@%2Fpath/db).
     config["HOST"] = unquote(config.get("HOST") or "")
-    config["ENGINE"] = "django_tenants.postgresql_backend"
+    # django-tenants' backend; its SET search_path doubles as the connection health check (tenants/postgresql_backend).
+    config["ENGINE"] = "tenants.postgresql_backend"
     return config
 
 
