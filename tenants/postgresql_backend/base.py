@@ -10,9 +10,9 @@ exactly as a failed `SELECT 1` would have done.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
-from django.db.utils import InterfaceError, OperationalError
 from django_tenants.postgresql_backend import base
 from django_tenants.utils import get_limit_set_calls
 
@@ -39,12 +39,15 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def _cursor(self, name: str | None = None) -> Any:
         try:
-            return super()._cursor(name)
-        except (OperationalError, InterfaceError):
-            if not self._health_check_deferred or self.in_atomic_block:
-                raise
-            self._health_check_deferred = False
-            self.close()  # the check failed: a new connection, as Django does after a failed SELECT 1
-            return super()._cursor(name)
+            cursor = super()._cursor(name)
+            deferred = self._health_check_deferred
         finally:
             self._health_check_deferred = False
+        # django-tenants swallows a failed SET (search_path_set_schemas stays None); outside a transaction
+        # that means the connection is gone: the check failed, so a new connection, as Django would do.
+        if deferred and self.search_path_set_schemas is None and not self.in_atomic_block:
+            with contextlib.suppress(Exception):
+                cursor.close()
+            self.close()
+            cursor = super()._cursor(name)
+        return cursor
