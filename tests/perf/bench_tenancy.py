@@ -365,7 +365,7 @@ def run(args: argparse.Namespace) -> Results:
     log(f"Setup {time.monotonic() - started:.0f}s")
     results = Results(provisioning={})
     spread = QUICK_SPREAD if args.quick else FULL_SPREAD
-    for size in sorted({*sizes, spread}):
+    for size in sorted({spread} if args.no_provisioning else {*sizes, spread}):
         log(f"Growing to {size:,} tenants (copies of a provisioned tenant) ...")
         background_grow(world, seed, size)
         if size in sizes and not args.no_provisioning:
