@@ -45,7 +45,9 @@ def access_record(*, spec: ModuleSpec, actor: Member, record_id: Any) -> Any:
     except ValueError:
         return None
     related = [n for n in spec.form_fields if isinstance(spec.model._meta.get_field(n), models.ForeignKey)]
-    return _base(spec, actor).select_related("owner__user", "owner_group", *related).filter(pk=pk).first()
+    # No ORDER BY for a primary-key lookup (the model's default ordering costs compile time, not rows).
+    found = _base(spec, actor).select_related("owner__user", "owner_group", *related).filter(pk=pk).order_by()[:1]
+    return next(iter(found), None)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from crm_apps.engine.models import (
     TimelineEntry,
 )
 from crm_apps.engine.spec import ModuleSpec
+from saas.bulk import copy_insert
 from tenants.services import text_problem
 
 TAG_RE = re.compile(r"^[\w .&+-]{1,50}$")
@@ -764,7 +765,10 @@ def _created_logs(spec: ModuleSpec, actor: Member, records: list[Any]) -> None:
             TimelineEntry(module=spec.key, record_id=record.pk, kind=TimelineEntry.Kind.CREATED, actor=actor)
         )
         entries += _timeline_related(spec, record, actor)
-    TimelineEntry.objects.bulk_create(entries)
+    if len(entries) > 1:
+        copy_insert(TimelineEntry, entries)
+    else:
+        TimelineEntry.objects.bulk_create(entries)
     events = []
     for record in records:
         filled = {
