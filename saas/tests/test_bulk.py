@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import schema_context
 
+from conftest import statements
 from crm_apps.audit.models import AuditEvent
 from crm_apps.engine.models import TimelineEntry
 from saas.bulk import copy_insert
@@ -45,7 +46,7 @@ def test_copy_insert_writes_every_column_like_bulk_create_and_is_counted(tenant_
         )
     assert stored == [(rid, "created", actor.pk, {"n": i, "ü": "ß"}) for i, rid in enumerate(record_ids)]
     assert audited == sorted((str(rid), {"a": [None, "x<y>"]}) for rid in record_ids)
-    assert [q["sql"].split(" (")[0] for q in queries.captured_queries] == [
+    assert [sql.split(" (")[0] for sql in statements(queries)] == [
         'COPY "engine_timelineentry"',
         'COPY "audit_auditevent"',
     ]
