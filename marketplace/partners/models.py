@@ -159,7 +159,9 @@ class PartnerMember(models.Model):
 class PartnerInvitation(models.Model):
     """An emailed, expiring invitation to join a partner's team with a role."""
 
-    partner = models.ForeignKey(Partner, verbose_name=_("partner"), on_delete=models.CASCADE, related_name="invitations")
+    partner = models.ForeignKey(
+        Partner, verbose_name=_("partner"), on_delete=models.CASCADE, related_name="invitations"
+    )
     email = models.EmailField(_("email address"), max_length=254)
     role = models.CharField(_("role"), max_length=16, choices=PartnerRole.choices)
     key_hash = models.CharField(max_length=64, unique=True)
@@ -261,7 +263,9 @@ class PartnerAccess(models.Model):
         ordering = ["-granted_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["partner", "tenant"], condition=models.Q(revoked_at__isnull=True), name="partner_access_one_live"
+                fields=["partner", "tenant"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="partner_access_one_live",
             )
         ]
 
