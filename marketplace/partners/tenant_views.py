@@ -16,6 +16,7 @@ from frontend.forms import form_add_service_errors
 from marketplace.partners.delegation import partner_access_grant, partner_access_revoke
 from marketplace.partners.forms import GrantForm
 from marketplace.partners.selectors import tenant_partner_accesses
+from tenants.services import public_url
 
 
 def _admin(request: HttpRequest) -> Member:
@@ -54,7 +55,8 @@ def partner_access(request: HttpRequest) -> HttpResponse:
         by_partner.setdefault(int(m.partner_id or 0), []).append(m)
     rows = [(a, by_partner.get(a.partner_id, [])) for a in accesses]
     status = 400 if request.method == "POST" else 200
-    return render(request, "partners/tenant/access.html", {"form": form, "rows": rows}, status=status)
+    context = {"form": form, "rows": rows, "directory_url": public_url("/partners/")}
+    return render(request, "partners/tenant/access.html", context, status=status)
 
 
 @login_required
