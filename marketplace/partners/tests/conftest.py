@@ -13,6 +13,7 @@ from billing.tests.conftest import stripe_server, webhook_secret  # noqa: F401  
 from conftest import make_user
 from marketplace.partners.models import Partner, PartnerMember, PartnerRole
 from tenants.models import User
+from tenants.runtime import use_public_schema
 
 _n = itertools.count()
 
@@ -49,6 +50,7 @@ def portal_client(db: None) -> Callable[[User | None], Client]:
     def make(user: User | None) -> Client:
         client = Client(HTTP_HOST="localhost")
         if user is not None:
+            use_public_schema()  # a tenant request earlier in the test left the connection there
             client.force_login(user, backend="tenants.auth.EmailBackend")
         return client
 

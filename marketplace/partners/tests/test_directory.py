@@ -20,16 +20,30 @@ def names(response) -> list[str]:
 def listed(make_partner):
     return {
         "alpha": make_partner(
-            name="Alpha Consulting", description="Implementation for retailers", countries=["DE"], languages=["de"],
-            services=["implementation"], industries=["retail"],
+            name="Alpha Consulting",
+            description="Implementation for retailers",
+            countries=["DE"],
+            languages=["de"],
+            services=["implementation"],
+            industries=["retail"],
         ),
         "beta": make_partner(
-            name="Beta Training", description="We teach teams", countries=["FR", "DE"], languages=["fr"],
-            services=["training"], industries=["education"], is_authorised=True, listing_state="active",
+            name="Beta Training",
+            description="We teach teams",
+            countries=["FR", "DE"],
+            languages=["fr"],
+            services=["training"],
+            industries=["education"],
+            is_authorised=True,
+            listing_state="active",
         ),
         "gamma": make_partner(
-            name="Gamma Integrations", description="APIs and connectors", countries=["US"], languages=["en"],
-            services=["integration"], industries=["technology"],
+            name="Gamma Integrations",
+            description="APIs and connectors",
+            countries=["US"],
+            languages=["en"],
+            services=["integration"],
+            industries=["technology"],
         ),
         "hidden": make_partner(name="Hidden Co", description="retailers", is_active=False, countries=["DE"]),
     }
@@ -38,9 +52,13 @@ def listed(make_partner):
 def test_authorised_first_then_by_name_and_hidden_ones_never(public_client, listed):
     response = public_client.get("/partners/")
     assert response.status_code == 200
-    shown = [n for n in names(response) if n in {"Alpha Consulting", "Beta Training", "Gamma Integrations", "Hidden Co"}]
+    shown = [
+        n for n in names(response) if n in {"Alpha Consulting", "Beta Training", "Gamma Integrations", "Hidden Co"}
+    ]
     assert shown == ["Beta Training", "Alpha Consulting", "Gamma Integrations"]
-    assert names(response)[0] == "Beta Training" or Partner.objects.filter(is_authorised=True, is_active=True).count() > 1
+    assert (
+        names(response)[0] == "Beta Training" or Partner.objects.filter(is_authorised=True, is_active=True).count() > 1
+    )
 
 
 @pytest.mark.parametrize(
@@ -115,7 +133,12 @@ def test_contact_creates_lead_emails_owners_after_commit(public_client, listed, 
     assert response.status_code == 302
     assert response["Location"] == f"/partners/{partner.slug}/sent/"
     lead = PartnerLead.objects.get(partner=partner)
-    assert (lead.name, lead.email, lead.company, lead.country) == ("Vera Visitor", "vera@example.com", "Vera GmbH", "DE")
+    assert (lead.name, lead.email, lead.company, lead.country) == (
+        "Vera Visitor",
+        "vera@example.com",
+        "Vera GmbH",
+        "DE",
+    )
     assert mail.outbox[-1].to == [partner.owner_user.email]
     assert "Vera Visitor" in mail.outbox[-1].subject
     assert "We need help migrating 20 users." in mail.outbox[-1].body
@@ -132,7 +155,10 @@ def test_lead_shows_in_portal_of_its_partner_only(public_client, listed, portal_
     assert lead.read_at is not None
     # another partner's owner: neither in its inbox nor by id through its own slug
     other = listed["gamma"]
-    assert "Vera Visitor" not in portal_client(other.owner_user).get(f"/partner-portal/{other.slug}/leads/").content.decode()
+    assert (
+        "Vera Visitor"
+        not in portal_client(other.owner_user).get(f"/partner-portal/{other.slug}/leads/").content.decode()
+    )
     assert portal_client(other.owner_user).get(f"/partner-portal/{other.slug}/leads/{lead.pk}/").status_code == 404
 
 

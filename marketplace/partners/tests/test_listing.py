@@ -84,16 +84,35 @@ def test_only_owners_start_checkout(make_partner, team_member, portal_client, st
     assert stripe_server.requests == []
 
 
-def test_checkout_completed_then_subscription_sets_badge(make_partner, public_client, stripe_server, django_capture_on_commit_callbacks):
+def test_checkout_completed_then_subscription_sets_badge(
+    make_partner, public_client, stripe_server, django_capture_on_commit_callbacks
+):
     partner = make_partner()
-    Partner.objects.filter(pk=partner.pk).update(listing_stripe_customer_id="cus_p1", listing_state=ListingState.PENDING)
-    stripe_server.put(subscription_object("sub_new", customer="cus_p1", status="active", items=[("price_x", 1)], metadata={**META, "partner": str(partner.pk)}))
+    Partner.objects.filter(pk=partner.pk).update(
+        listing_stripe_customer_id="cus_p1", listing_state=ListingState.PENDING
+    )
+    stripe_server.put(
+        subscription_object(
+            "sub_new",
+            customer="cus_p1",
+            status="active",
+            items=[("price_x", 1)],
+            metadata={**META, "partner": str(partner.pk)},
+        )
+    )
     session = {
-        "id": "cs_1", "object": "checkout.session", "mode": "subscription", "customer": "cus_p1",
-        "subscription": "sub_new", "client_reference_id": f"partner-{partner.pk}", "payment_status": "paid",
+        "id": "cs_1",
+        "object": "checkout.session",
+        "mode": "subscription",
+        "customer": "cus_p1",
+        "subscription": "sub_new",
+        "client_reference_id": f"partner-{partner.pk}",
+        "payment_status": "paid",
         "metadata": {**META, "partner": str(partner.pk)},
     }
-    response = post(public_client, event("evt_cs", "checkout.session.completed", session), django_capture_on_commit_callbacks)
+    response = post(
+        public_client, event("evt_cs", "checkout.session.completed", session), django_capture_on_commit_callbacks
+    )
     assert response.status_code == 200
     partner.refresh_from_db()
     assert partner.listing_stripe_subscription_id == "sub_new"
@@ -105,10 +124,20 @@ def test_checkout_completed_then_subscription_sets_badge(make_partner, public_cl
     assert not Subscription.objects.filter(stripe_subscription_id="sub_new").exists()
 
 
-def test_events_in_any_order_end_at_the_newest_state(subscribed, public_client, webhook_secret, django_capture_on_commit_callbacks):
+def test_events_in_any_order_end_at_the_newest_state(
+    subscribed, public_client, webhook_secret, django_capture_on_commit_callbacks
+):
     now = int(time.time())
-    post(public_client, event("evt_2", "customer.subscription.updated", listing_sub(subscribed, "past_due"), created=now), django_capture_on_commit_callbacks)
-    post(public_client, event("evt_1", "customer.subscription.created", listing_sub(subscribed, "active"), created=now - 100), django_capture_on_commit_callbacks)
+    post(
+        public_client,
+        event("evt_2", "customer.subscription.updated", listing_sub(subscribed, "past_due"), created=now),
+        django_capture_on_commit_callbacks,
+    )
+    post(
+        public_client,
+        event("evt_1", "customer.subscription.created", listing_sub(subscribed, "active"), created=now - 100),
+        django_capture_on_commit_callbacks,
+    )
     subscribed.refresh_from_db()
     assert subscribed.listing_state == ListingState.PAST_DUE
     assert not subscribed.is_authorised
@@ -128,41 +157,91 @@ def test_duplicate_event_is_stored_once(subscribed, public_client, webhook_secre
 
 def test_unsigned_event_changes_nothing(subscribed, public_client, webhook_secret):
     raw = body(event("evt_bad", "customer.subscription.updated", listing_sub(subscribed, "active")))
-    response = public_client.post(URL, raw, content_type="application/json", HTTP_STRIPE_SIGNATURE=sign(raw, "whsec_wrong"))
+    response = public_client.post(
+        URL, raw, content_type="application/json", HTTP_STRIPE_SIGNATURE=sign(raw, "whsec_wrong")
+    )
     assert response.status_code == 400
     assert not StripeEvent.objects.filter(pk="evt_bad").exists()
     subscribed.refresh_from_db()
     assert not subscribed.is_authorised
 
 
-def test_lapses_on_failed_payment_and_comes_back_when_paid(subscribed, public_client, webhook_secret, django_capture_on_commit_callbacks):
+def test_lapses_on_failed_payment_and_comes_back_when_paid(
+    subscribed, public_client, webhook_secret, django_capture_on_commit_callbacks
+):
     now = int(time.time())
-    post(public_client, event("evt_a", "customer.subscription.updated", listing_sub(subscribed), created=now - 50), django_capture_on_commit_callbacks)
+    post(
+        public_client,
+        event("evt_a", "customer.subscription.updated", listing_sub(subscribed), created=now - 50),
+        django_capture_on_commit_callbacks,
+    )
     invoice = {
-        "id": "in_1", "object": "invoice", "customer": subscribed.listing_stripe_customer_id, "status": "open",
-        "parent": {"type": "subscription_details", "subscription_details": {"subscription": "sub_listing1", "metadata": {**META, "partner": str(subscribed.pk)}}},
+        "id": "in_1",
+        "object": "invoice",
+        "customer": subscribed.listing_stripe_customer_id,
+        "status": "open",
+        "parent": {
+            "type": "subscription_details",
+            "subscription_details": {
+                "subscription": "sub_listing1",
+                "metadata": {**META, "partner": str(subscribed.pk)},
+            },
+        },
     }
-    post(public_client, event("evt_f", "invoice.payment_failed", invoice, created=now - 10), django_capture_on_commit_callbacks)
+    post(
+        public_client,
+        event("evt_f", "invoice.payment_failed", invoice, created=now - 10),
+        django_capture_on_commit_callbacks,
+    )
     subscribed.refresh_from_db()
     assert (subscribed.listing_state, subscribed.is_authorised) == (ListingState.PAST_DUE, False)
-    post(public_client, event("evt_p", "invoice.paid", {**invoice, "status": "paid"}, created=now), django_capture_on_commit_callbacks)
+    post(
+        public_client,
+        event("evt_p", "invoice.paid", {**invoice, "status": "paid"}, created=now),
+        django_capture_on_commit_callbacks,
+    )
     subscribed.refresh_from_db()
     assert (subscribed.listing_state, subscribed.is_authorised) == (ListingState.ACTIVE, True)
 
 
-def test_canceled_subscription_removes_badge(subscribed, public_client, webhook_secret, django_capture_on_commit_callbacks):
+def test_canceled_subscription_removes_badge(
+    subscribed, public_client, webhook_secret, django_capture_on_commit_callbacks
+):
     now = int(time.time())
-    post(public_client, event("evt_on", "customer.subscription.updated", listing_sub(subscribed), created=now - 5), django_capture_on_commit_callbacks)
-    post(public_client, event("evt_off", "customer.subscription.deleted", listing_sub(subscribed, "canceled"), created=now), django_capture_on_commit_callbacks)
+    post(
+        public_client,
+        event("evt_on", "customer.subscription.updated", listing_sub(subscribed), created=now - 5),
+        django_capture_on_commit_callbacks,
+    )
+    post(
+        public_client,
+        event("evt_off", "customer.subscription.deleted", listing_sub(subscribed, "canceled"), created=now),
+        django_capture_on_commit_callbacks,
+    )
     subscribed.refresh_from_db()
     assert subscribed.listing_state == ListingState.CANCELED
     assert not subscribed.is_authorised and subscribed.authorised_since is None
 
 
-def test_late_event_of_an_old_subscription_is_ignored(subscribed, public_client, webhook_secret, django_capture_on_commit_callbacks):
+def test_late_event_of_an_old_subscription_is_ignored(
+    subscribed, public_client, webhook_secret, django_capture_on_commit_callbacks
+):
     now = int(time.time())
-    post(public_client, event("evt_cur", "customer.subscription.updated", listing_sub(subscribed), created=now - 5), django_capture_on_commit_callbacks)
-    post(public_client, event("evt_old", "customer.subscription.deleted", listing_sub(subscribed, "canceled", sub_id="sub_older"), created=now), django_capture_on_commit_callbacks)
+    post(
+        public_client,
+        event("evt_cur", "customer.subscription.updated", listing_sub(subscribed), created=now - 5),
+        django_capture_on_commit_callbacks,
+    )
+    post(
+        public_client,
+        event(
+            "evt_old",
+            "customer.subscription.deleted",
+            listing_sub(subscribed, "canceled", sub_id="sub_older"),
+            created=now,
+        ),
+        django_capture_on_commit_callbacks,
+    )
     subscribed.refresh_from_db()
     assert subscribed.is_authorised
 
@@ -170,19 +249,37 @@ def test_late_event_of_an_old_subscription_is_ignored(subscribed, public_client,
 def test_tie_is_settled_by_stripe(subscribed, public_client, stripe_server, django_capture_on_commit_callbacks):
     now = int(time.time())
     stripe_server.put(listing_sub(subscribed, "canceled"))
-    post(public_client, event("evt_t1", "customer.subscription.updated", listing_sub(subscribed, "active"), created=now), django_capture_on_commit_callbacks)
-    post(public_client, event("evt_t2", "customer.subscription.updated", listing_sub(subscribed, "active"), created=now), django_capture_on_commit_callbacks)
+    post(
+        public_client,
+        event("evt_t1", "customer.subscription.updated", listing_sub(subscribed, "active"), created=now),
+        django_capture_on_commit_callbacks,
+    )
+    post(
+        public_client,
+        event("evt_t2", "customer.subscription.updated", listing_sub(subscribed, "active"), created=now),
+        django_capture_on_commit_callbacks,
+    )
     assert stripe_server.calls("GET", "/v1/subscriptions/sub_listing1")
     subscribed.refresh_from_db()
     assert subscribed.listing_state == ListingState.CANCELED
 
 
-def test_operator_revocation_keeps_badge_off_until_lifted(subscribed, public_client, webhook_secret, django_capture_on_commit_callbacks):
+def test_operator_revocation_keeps_badge_off_until_lifted(
+    subscribed, public_client, webhook_secret, django_capture_on_commit_callbacks
+):
     operator = User.objects.create_superuser("op@example.com", "pw-operator-123", name="Op")
     now = int(time.time())
-    post(public_client, event("evt_r1", "customer.subscription.updated", listing_sub(subscribed), created=now - 20), django_capture_on_commit_callbacks)
+    post(
+        public_client,
+        event("evt_r1", "customer.subscription.updated", listing_sub(subscribed), created=now - 20),
+        django_capture_on_commit_callbacks,
+    )
     partner_badge_revoke(operator=operator, partner=subscribed, reason="Misleading claims")
-    post(public_client, event("evt_r2", "customer.subscription.updated", listing_sub(subscribed), created=now), django_capture_on_commit_callbacks)
+    post(
+        public_client,
+        event("evt_r2", "customer.subscription.updated", listing_sub(subscribed), created=now),
+        django_capture_on_commit_callbacks,
+    )
     subscribed.refresh_from_db()
     assert subscribed.listing_state == ListingState.ACTIVE and not subscribed.is_authorised
     partner_badge_restore(operator=operator, partner=subscribed)
@@ -190,9 +287,16 @@ def test_operator_revocation_keeps_badge_off_until_lifted(subscribed, public_cli
     assert subscribed.is_authorised
 
 
-def test_event_for_unknown_kind_is_not_applied_to_tenants(public_client, webhook_secret, tenant_a, django_capture_on_commit_callbacks):
+def test_event_for_unknown_kind_is_not_applied_to_tenants(
+    public_client, webhook_secret, tenant_a, django_capture_on_commit_callbacks
+):
     before = Subscription.objects.get(tenant=tenant_a)
-    obj = subscription_object("sub_x", customer=before.stripe_customer_id or "cus_none", status="canceled", metadata={"kind": "something_else", "tenant": "alpha"})
+    obj = subscription_object(
+        "sub_x",
+        customer=before.stripe_customer_id or "cus_none",
+        status="canceled",
+        metadata={"kind": "something_else", "tenant": "alpha"},
+    )
     post(public_client, event("evt_kind", "customer.subscription.deleted", obj), django_capture_on_commit_callbacks)
     after = Subscription.objects.get(tenant=tenant_a)
     assert (after.status, after.stripe_subscription_id) == (before.status, before.stripe_subscription_id)
@@ -218,11 +322,20 @@ def test_connect_onboarding_creates_account_once_and_refreshes(make_partner, por
     stripe_server.objects[account_id].update(details_submitted=True, charges_enabled=True, payouts_enabled=True)
     client.get(f"/partner-portal/{partner.slug}/stripe-connect/return/")
     partner.refresh_from_db()
-    assert (partner.stripe_details_submitted, partner.stripe_charges_enabled, partner.stripe_payouts_enabled) == (True, True, True)
+    assert (partner.stripe_details_submitted, partner.stripe_charges_enabled, partner.stripe_payouts_enabled) == (
+        True,
+        True,
+        True,
+    )
 
 
 def test_connect_is_owner_only(make_partner, team_member, portal_client, stripe_server):
     partner = make_partner()
-    assert portal_client(team_member(partner, "developer")).post(f"/partner-portal/{partner.slug}/stripe-connect/").status_code == 403
+    assert (
+        portal_client(team_member(partner, "developer"))
+        .post(f"/partner-portal/{partner.slug}/stripe-connect/")
+        .status_code
+        == 403
+    )
     assert stripe_server.requests == []
     assert PartnerMember.objects.filter(partner=partner).count() == 2

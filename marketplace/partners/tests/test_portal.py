@@ -32,7 +32,9 @@ def test_portal_permission_matrix(make_partner, team_member, portal_client, page
         "other_owner": other.owner_user,
         "owner": partner.owner_user,
     }.get(who) or (team_member(partner, who) if who in ("developer", "sales") else None)
-    response = getattr(portal_client(user), method)(f"/partner-portal/{partner.slug}/{'' if page == 'dashboard' else page + '/'}")
+    response = getattr(portal_client(user), method)(
+        f"/partner-portal/{partner.slug}/{'' if page == 'dashboard' else page + '/'}"
+    )
     if who == "anonymous":
         assert response.status_code == 302
         assert response["Location"].startswith("/partner-portal/login/?next=")
@@ -48,7 +50,9 @@ def _profile_post(name="Renamed", **extra):
     return {"name": name, "website": "https://example.com", "description": "We do CRM.", **extra}
 
 
-@pytest.mark.parametrize(("who", "status", "changed"), [("owner", 302, True), ("sales", 302, True), ("developer", 403, False)])
+@pytest.mark.parametrize(
+    ("who", "status", "changed"), [("owner", 302, True), ("sales", 302, True), ("developer", 403, False)]
+)
 def test_profile_edit_by_role(make_partner, team_member, portal_client, who, status, changed):
     partner = make_partner(name="Original")
     user = partner.owner_user if who == "owner" else team_member(partner, who)
@@ -71,8 +75,12 @@ def test_profile_saves_choices_and_refuses_unknown_codes(make_partner, portal_cl
     partner = make_partner()
     client = portal_client(partner.owner_user)
     data = _profile_post(
-        countries=["DE", "FR"], regions=["150"], languages=["de", "fr"], services=["training", "integration"],
-        industries=["retail"], certifications="CRM Expert\nCRM Expert\nData Pro",
+        countries=["DE", "FR"],
+        regions=["150"],
+        languages=["de", "fr"],
+        services=["training", "integration"],
+        industries=["retail"],
+        certifications="CRM Expert\nCRM Expert\nData Pro",
     )
     assert client.post(f"/partner-portal/{partner.slug}/profile/", data).status_code == 302
     partner.refresh_from_db()
@@ -83,7 +91,10 @@ def test_profile_saves_choices_and_refuses_unknown_codes(make_partner, portal_cl
     assert partner.industries == ["retail"]
     assert partner.certifications == ["CRM Expert", "Data Pro"]
 
-    bad = client.post(f"/partner-portal/{partner.slug}/profile/", _profile_post(name="X", countries=["ZZ"], website="javascript:alert(1)"))
+    bad = client.post(
+        f"/partner-portal/{partner.slug}/profile/",
+        _profile_post(name="X", countries=["ZZ"], website="javascript:alert(1)"),
+    )
     assert bad.status_code == 200
     assert "countries" in bad.context["form"].errors
     assert "website" in bad.context["form"].errors
@@ -94,7 +105,13 @@ def test_profile_saves_choices_and_refuses_unknown_codes(make_partner, portal_cl
 def test_signup_new_identity_creates_user_partner_and_owner(public_client):
     response = public_client.post(
         "/partner-portal/signup/",
-        {"name": "Nina Partner", "email": "Nina@Example.com", "password": TEST_PASSWORD, "partner_name": "Nina Consulting", "slug": "nina-consulting"},
+        {
+            "name": "Nina Partner",
+            "email": "Nina@Example.com",
+            "password": TEST_PASSWORD,
+            "partner_name": "Nina Consulting",
+            "slug": "nina-consulting",
+        },
     )
     assert response.status_code == 302
     assert response["Location"] == "/partner-portal/nina-consulting/profile/"
@@ -133,7 +150,9 @@ def test_login_on_bare_domain_and_failure_limit(public_client):
     user = make_user("pp@example.com")
     bad = public_client.post("/partner-portal/login/", {"username": user.email, "password": "wrong-password"})
     assert bad.status_code == 200
-    good = public_client.post("/partner-portal/login/", {"username": user.email, "password": TEST_PASSWORD, "next": "https://evil.example/"})
+    good = public_client.post(
+        "/partner-portal/login/", {"username": user.email, "password": TEST_PASSWORD, "next": "https://evil.example/"}
+    )
     assert good.status_code == 302
     assert good["Location"] == "/partner-portal/"
 
@@ -150,7 +169,9 @@ def test_invitation_flow_and_wrong_account(make_partner, portal_client, django_c
     partner = make_partner()
     owner_client = portal_client(partner.owner_user)
     with django_capture_on_commit_callbacks(execute=True):
-        response = owner_client.post(f"/partner-portal/{partner.slug}/team/", {"email": "dev@example.com", "role": "developer"})
+        response = owner_client.post(
+            f"/partner-portal/{partner.slug}/team/", {"email": "dev@example.com", "role": "developer"}
+        )
     assert response.status_code == 302
     assert mail.outbox[-1].to == ["dev@example.com"]
     key = mail.outbox[-1].body.split("/partner-portal/invitations/")[1].split("/")[0]
@@ -172,7 +193,9 @@ def test_invitation_flow_and_wrong_account(make_partner, portal_client, django_c
 def test_only_owners_invite(make_partner, team_member, portal_client):
     partner = make_partner()
     sales = team_member(partner, "sales")
-    response = portal_client(sales).post(f"/partner-portal/{partner.slug}/team/", {"email": "x@example.com", "role": "owner"})
+    response = portal_client(sales).post(
+        f"/partner-portal/{partner.slug}/team/", {"email": "x@example.com", "role": "owner"}
+    )
     assert response.status_code == 403
     assert not PartnerInvitation.objects.filter(partner=partner).exists()
 
