@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from django.core import mail
-from django.core import signing
+from django.core import mail, signing
 
 from marketplace.partners.forms import FORM_SALT
 from marketplace.partners.models import Partner, PartnerLead
