@@ -14,7 +14,7 @@ from tenants.models import WorkspaceMembership
 
 def a_role(tenant) -> Role:
     with schema_context(tenant.schema_name):
-        return Role.objects.filter(parent__isnull=False).order_by("path").first()
+        return Role.objects.filter(parent__isnull=False).order_by("path")[0]
 
 
 @pytest.fixture

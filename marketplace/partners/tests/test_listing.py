@@ -78,7 +78,7 @@ def customer_id(server: Any) -> str:
 def test_only_owners_start_checkout(make_partner, team_member, portal_client, stripe_server, who):
     partner = make_partner()
     response = portal_client(team_member(partner, who)).post(
-        f"/partner-portal/{partner.slug}/listing/", {"price": ListingPrice.objects.first().pk}
+        f"/partner-portal/{partner.slug}/listing/", {"price": ListingPrice.objects.all()[0].pk}
     )
     assert response.status_code == 403
     assert stripe_server.requests == []
