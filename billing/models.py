@@ -277,6 +277,7 @@ class SubscriptionChange(models.Model):
 
 class NoticeKind(models.TextChoices):
     TRIAL_ENDING = "trial_ending", _("Trial ending")
+    TRIAL_ENDED = "trial_ended", _("Trial ended")
     PAYMENT_FAILED = "payment_failed", _("Payment failed")
     PAYMENT_RECOVERED = "payment_recovered", _("Payment recovered")
 

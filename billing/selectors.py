@@ -107,7 +107,7 @@ def active_member_count(*, tenant: Tenant) -> int:
     return WorkspaceMembership.objects.filter(tenant=tenant, is_active=True).count()
 
 
-def _record_count(schema: str) -> int:
+def record_count(schema: str) -> int:
     """Live CRM records of every module; big tables by the planner's estimate instead of counting."""
     from crm_apps.engine import registry
 
@@ -130,8 +130,8 @@ def _record_count(schema: str) -> int:
     return total
 
 
-def _storage_mb(schema: str) -> int:
-    """Megabytes of uploaded files of the tenant (its folder under MEDIA_ROOT), rounded up."""
+def storage_bytes(schema: str) -> int:
+    """Bytes of uploaded files of the tenant (its folder under MEDIA_ROOT)."""
     root = Path(settings.MEDIA_ROOT) / schema
     total = seen = 0
     stack = [root]
@@ -146,14 +146,26 @@ def _storage_mb(schema: str) -> int:
                 stack.append(Path(entry.path))
             elif entry.is_file(follow_symlinks=False):
                 total += entry.stat(follow_symlinks=False).st_size
-    return -(-total // (1024 * 1024))
+    return total
+
+
+def _storage_mb(schema: str) -> int:
+    """Megabytes of uploaded files of the tenant, rounded up."""
+    return -(-storage_bytes(schema) // (1024 * 1024))
+
+
+def _api_requests_today(schema: str) -> int:
+    from billing.entitlements import api_requests_today
+
+    with schema_context(schema):  # the counter's key carries the tenant's schema
+        return api_requests_today()
 
 
 def usage_list(*, tenant: Tenant, plan: Plan) -> list[Usage]:
     """Usage of the tenant against each limit of its plan."""
     return [
         Usage(str(_("Members")), active_member_count(tenant=tenant), plan.max_members),
-        Usage(str(_("Records")), _record_count(tenant.schema_name), plan.max_records),
+        Usage(str(_("Records")), record_count(tenant.schema_name), plan.max_records),
         Usage(str(_("File storage")), _storage_mb(tenant.schema_name), plan.max_storage_mb, "MB"),
-        Usage(str(_("API requests per day")), None, plan.max_api_requests_per_day),
+        Usage(str(_("API requests today")), _api_requests_today(tenant.schema_name), plan.max_api_requests_per_day),
     ]

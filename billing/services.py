@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
 from billing import gateway
+from billing.entitlements import plans_forget
 from billing.models import (
     BillingAction,
     BillingAuditEntry,
@@ -116,6 +117,7 @@ def plan_save(*, plan: Plan, operator: User | None, reason: str, changed: list[s
             reason=reason,
             details={"fields": sorted(changed)},
         )
+        transaction.on_commit(plans_forget)
     return plan
 
 
