@@ -158,7 +158,9 @@ FEATURE_NAMES = {
 def feature_message(*, feature: str, tenant: Any) -> str:
     ent = entitlements_for(tenant)
     name = FEATURE_NAMES[feature]() if feature in FEATURE_NAMES else feature
-    return _("%(feature)s is not included in your plan (%(plan)s). An administrator can upgrade on the billing page.") % {
+    return _(
+        "%(feature)s is not included in your plan (%(plan)s). An administrator can upgrade on the billing page."
+    ) % {
         "feature": name,
         "plan": ent.plan_name if ent else "",
     }

@@ -366,9 +366,7 @@ def custom_field_update(
     if not visibility.has_privilege(actor=actor, privilege="manage_settings"):
         raise PermissionDenied
     if archived is not True:  # archiving stays possible on any plan (it keeps the values)
-        entitlements.feature_require(
-            tenant=entitlements.current_tenant(), feature=entitlements.FEATURE_CUSTOM_FIELDS
-        )
+        entitlements.feature_require(tenant=entitlements.current_tenant(), feature=entitlements.FEATURE_CUSTOM_FIELDS)
     tracked = ("label", "required", "help_text", "position", "archived_at")
     before = {name: getattr(field, name) for name in tracked}
     if label is not None:
