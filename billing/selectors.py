@@ -4,17 +4,27 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 from django.utils.translation import gettext_lazy as _
 from django_tenants.utils import schema_context
 
-from billing.models import Invoice, Plan, PlanPrice, PriceKind, Subscription
-from tenants.models import Tenant, WorkspaceMembership
+from billing.models import (
+    Invoice,
+    Period,
+    Plan,
+    PlanPrice,
+    PriceKind,
+    Subscription,
+    SubscriptionChange,
+    SubscriptionStatus,
+)
+from tenants.models import BillingStage, Tenant, WorkspaceMembership
 
 INVOICES_SHOWN = 24
 # Tables bigger than this (by the planner's statistics) are not counted exactly on the billing page.
@@ -169,3 +179,61 @@ def usage_list(*, tenant: Tenant, plan: Plan) -> list[Usage]:
         Usage(str(_("File storage")), _storage_mb(tenant.schema_name), plan.max_storage_mb, "MB"),
         Usage(str(_("API requests today")), _api_requests_today(tenant.schema_name), plan.max_api_requests_per_day),
     ]
+
+
+# The operators' overview ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Overview:
+    mrr: list[tuple[str, int]]  # (currency, monthly recurring revenue in minor units), largest first
+    counts: dict[str, int]  # subscription status -> tenants
+    complimentary: int
+    stages: dict[str, int]  # dunning stage -> tenants
+    paying: int
+
+
+def _monthly(amount: Decimal, period: str) -> Decimal:
+    return amount / 12 if period == Period.YEAR else amount
+
+
+def billing_overview() -> Overview:
+    """MRR per currency (yearly prices divided by 12; extra seats included; active and past-due paid
+    subscriptions, not trials, complimentary or canceled ones) and tenants by status and dunning stage."""
+    counts = {status: 0 for status in SubscriptionStatus.values}
+    for status, n in Subscription.objects.values_list("status").annotate(n=Count("pk")).order_by():
+        counts[status] = n
+    stages = {stage: 0 for stage in BillingStage.values}
+    for stage, n in (
+        Tenant.objects.exclude(billing_stage="").values_list("billing_stage").annotate(n=Count("pk")).order_by()
+    ):
+        stages[stage] = n
+    mrr: dict[str, Decimal] = {}
+    paying = 0
+    subs = Subscription.objects.filter(
+        status__in=[SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE], complimentary=False, price__isnull=False
+    ).select_related("price", "seat_price", "plan")
+    for sub in subs.iterator(chunk_size=2000):
+        price = sub.price
+        assert price is not None
+        amount = _monthly(Decimal(price.amount), price.period)
+        extra = max(0, sub.seats - sub.plan.included_seats)
+        if sub.seat_price is not None and extra:
+            amount += _monthly(Decimal(sub.seat_price.amount * extra), sub.seat_price.period)
+        mrr[price.currency] = mrr.get(price.currency, Decimal(0)) + amount
+        paying += 1
+    rounded = sorted(
+        ((currency, int(total.quantize(Decimal(1), rounding=ROUND_HALF_UP))) for currency, total in mrr.items()),
+        key=lambda item: (-item[1], item[0]),
+    )
+    return Overview(
+        mrr=rounded,
+        counts=counts,
+        complimentary=Subscription.objects.filter(complimentary=True).count(),
+        stages=stages,
+        paying=paying,
+    )
+
+
+def subscription_history(*, subscription: Subscription, limit: int = 200) -> list[SubscriptionChange]:
+    return list(SubscriptionChange.objects.filter(subscription=subscription).order_by("-at", "-id")[:limit])
