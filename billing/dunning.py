@@ -227,7 +227,7 @@ def dunning_run(*, now: datetime | None = None) -> dict[str, int]:
 
 # Emails ---------------------------------------------------------------------------------------------
 
-TEMPLATES = {
+TEMPLATES: dict[str, str] = {
     NoticeKind.TRIAL_ENDING: "billing/email/trial_ending.txt",
     NoticeKind.TRIAL_ENDED: "billing/email/trial_ended.txt",
     NoticeKind.PAYMENT_FAILED: "billing/email/payment_failed.txt",
@@ -236,7 +236,7 @@ TEMPLATES = {
 
 
 def _subject(kind: str, workspace: str) -> str:
-    subjects = {
+    subjects: dict[str, str] = {
         NoticeKind.TRIAL_ENDING: _("Your trial of %(workspace)s ends soon"),
         NoticeKind.TRIAL_ENDED: _("Your trial of %(workspace)s has ended"),
         NoticeKind.PAYMENT_FAILED: _("Payment failed for %(workspace)s"),
@@ -287,7 +287,7 @@ def notice_send(*, tenant: Tenant, kind: str, occurrence: str, context: dict[str
                 mail_enqueue(
                     to=[email],
                     subject=_subject(kind, tenant.name),
-                    template=TEMPLATES[NoticeKind(kind)],
+                    template=TEMPLATES[kind],
                     context=base_context,
                 )
     BillingNotice.objects.filter(pk=notice.pk).update(recipients=len(admins))
