@@ -84,6 +84,7 @@ def _stage_set(tenant: Tenant, stage: str) -> None:
         return
     Tenant.objects.filter(pk=tenant.pk).update(billing_stage=stage)
     tenant.billing_stage = stage
+    forget_domains()  # this process at once (and after commit, for requests that read it meanwhile)
     transaction.on_commit(forget_domains)
 
 

@@ -24,7 +24,6 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 logger = logging.getLogger(__name__)
@@ -255,7 +254,9 @@ def records_check(*, adding: int) -> None:
             },
             limit="records",
         )
-    transaction.on_commit(lambda: _records_add(adding))
+    # Counted now, not after commit: a rolled-back create over-counts until the next recount, which
+    # happens at the latest when the limit seems reached, so nobody is refused on a stale figure.
+    _records_add(adding)
 
 
 def _records_add(count: int) -> None:
@@ -296,7 +297,7 @@ def storage_check(*, adding_bytes: int) -> None:
             % {"plan": ent.plan_name, "limit": f"{ent.max_storage_mb:,}"},
             limit="storage",
         )
-    transaction.on_commit(lambda: _storage_add(adding_bytes))
+    _storage_add(adding_bytes)
 
 
 def _storage_add(count: int) -> None:
