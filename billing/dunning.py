@@ -159,17 +159,20 @@ def _advance(sub_id: int, now: datetime) -> str:
             return "complimentary"
         previous_status, from_stage = sub.status, tenant.billing_stage
         local_trial = not sub.stripe_subscription_id
+        trial_ended = False
         if sub.status == SubscriptionStatus.TRIALING and local_trial and sub.trial_end and sub.trial_end <= now:
-            # A trial of ours that ended without a payment takes the path of an unpaid invoice.
+            # A trial of ours that ended without a payment takes the path of an unpaid invoice (and,
+            # if the timer could not run for a while, catches up with it below in the same step).
             sub.status = SubscriptionStatus.PAST_DUE
             sub.past_due_since = sub.trial_end
             _stage_set(tenant, BillingStage.PAST_DUE)
             sub.save()
             history_record(sub=sub, from_status=previous_status, from_stage=from_stage, source=ChangeSource.TRIAL)
             notice_send(tenant=tenant, kind=NoticeKind.TRIAL_ENDED, occurrence=sub.trial_end.isoformat())
-            return "trial_ended"
+            previous_status, from_stage = sub.status, tenant.billing_stage
+            trial_ended = True
         if sub.past_due_since is None or sub.status in GOOD_STANDING:
-            return "none"
+            return "trial_ended" if trial_ended else "none"
         overdue = now - sub.past_due_since
         stage = STAGE_ORDER[from_stage]
         if overdue >= grace_period() + suspend_period() and stage < STAGE_ORDER[BillingStage.SUSPENDED]:
@@ -181,7 +184,7 @@ def _advance(sub_id: int, now: datetime) -> str:
             _stage_set(tenant, BillingStage.READ_ONLY)
             outcome = "read_only"
         else:
-            return "none"
+            return "trial_ended" if trial_ended else "none"
         sub.save()
         history_record(sub=sub, from_status=previous_status, from_stage=from_stage, source=ChangeSource.DUNNING)
         return outcome
