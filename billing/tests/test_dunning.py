@@ -5,7 +5,7 @@ once per occurrence, even when Stripe repeats itself. Nothing is deleted; the ot
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -45,7 +45,13 @@ def fail_payment(
 
 
 def emails_to(address: str) -> list[str]:
-    return [m.subject for m in mail.outbox if address in m.to]
+    return [str(m.subject) for m in mail.outbox if address in m.to]
+
+
+def overdue_since(tenant: Tenant) -> datetime:
+    since = Subscription.objects.get(tenant=tenant).past_due_since
+    assert since is not None
+    return since
 
 
 def test_a_failed_payment_shows_a_banner_and_emails_each_admin_once(
@@ -94,7 +100,7 @@ def test_after_the_grace_period_the_workspace_is_read_only_reading_and_exporting
     with schema_context(tenant_a.schema_name):
         record_create(spec=registry.get("contacts"), actor=person, data={"last_name": "Kept"})
     fail_payment(public_client, django_capture_on_commit_callbacks, tenant_a)
-    since = Subscription.objects.get(tenant=tenant_a).past_due_since
+    since = overdue_since(tenant_a)
 
     assert run(django_capture_on_commit_callbacks, since + 7 * DAY - timedelta(minutes=1)).get("read_only") is None
     assert fresh(tenant_a).status == TenantStatus.ACTIVE
@@ -131,7 +137,7 @@ def test_after_the_further_period_it_is_suspended_only_the_billing_page_works_fo
         record_create(spec=registry.get("contacts"), actor=colleague, data={"last_name": "Kept"})
         before = registry.get("contacts").model._base_manager.count()
     fail_payment(public_client, django_capture_on_commit_callbacks, tenant_a)
-    since = Subscription.objects.get(tenant=tenant_a).past_due_since
+    since = overdue_since(tenant_a)
     run(django_capture_on_commit_callbacks, since + 8 * DAY)
     assert run(django_capture_on_commit_callbacks, since + 20 * DAY).get("suspended") is None
 
@@ -165,7 +171,7 @@ def test_paying_restores_everything_at_once_and_emails_the_recovery_once(
 ):
     admin = admin_of(tenant_a)
     fail_payment(public_client, django_capture_on_commit_callbacks, tenant_a)
-    since = Subscription.objects.get(tenant=tenant_a).past_due_since
+    since = overdue_since(tenant_a)
     run(django_capture_on_commit_callbacks, since + 30 * DAY)
     assert fresh(tenant_a).status == TenantStatus.SUSPENDED
 
@@ -190,7 +196,7 @@ def test_a_status_an_operator_chose_is_never_changed_by_dunning(
 ):
     fail_payment(public_client, django_capture_on_commit_callbacks, tenant_a)
     tenant_set_status(tenant=fresh(tenant_a), status=TenantStatus.READ_ONLY)  # by hand, for another reason
-    since = Subscription.objects.get(tenant=tenant_a).past_due_since
+    since = overdue_since(tenant_a)
 
     run(django_capture_on_commit_callbacks, since + 30 * DAY)
     assert fresh(tenant_a).status == TenantStatus.READ_ONLY

@@ -104,6 +104,7 @@ def test_the_overview_page_shows_mrr_counts_and_recent_changes(console, tenant_a
 
 def test_extending_a_trial_is_audited_with_the_operator_and_the_reason(console, operator, tenant_a):
     end = Subscription.objects.get(tenant=tenant_a).trial_end
+    assert end is not None
 
     response = act(console, tenant_a, "extend-trial", days=10, reason="Evaluation needs another sprint")
 
@@ -142,6 +143,7 @@ def test_extending_an_ended_trial_lifts_the_dunning_at_once(console, tenant_a, d
     tenant = Tenant.objects.get(pk=tenant_a.pk)
     assert (sub.status, sub.past_due_since) == ("trialing", None)
     assert (tenant.status, tenant.billing_stage) == (TenantStatus.ACTIVE, "")
+    assert sub.trial_end is not None
     assert timezone.now() + timedelta(days=6) < sub.trial_end <= timezone.now() + timedelta(days=7)
 
 
