@@ -522,7 +522,7 @@ def _reason_clean(reason: Any) -> str:
 
 def _operator_apply(
     *,
-    operator: User,
+    operator: User | None,
     tenant: Tenant,
     action: str,
     reason: str,
@@ -543,7 +543,7 @@ def _operator_apply(
             sub=locked,
             previous_status=previous,
             source=ChangeSource.OPERATOR,
-            operator_label=operator.email,
+            operator_label=operator.email if operator is not None else "",
             note=reason,
         )
         locked.save()
@@ -575,7 +575,7 @@ def _no_live_stripe(sub: Subscription, message: str) -> None:
         raise ValidationError({"__all__": [message]})
 
 
-def subscription_extend_trial(*, operator: User, tenant: Tenant, days: Any, reason: Any) -> Subscription:
+def subscription_extend_trial(*, operator: User | None, tenant: Tenant, days: Any, reason: Any) -> Subscription:
     """Operators give a trial (ours, not yet on Stripe) `days` more, counted from its end or from now if it
     has ended; an ended trial becomes a trial again and dunning stops."""
     reason = _reason_clean(reason)
@@ -603,7 +603,9 @@ def subscription_extend_trial(*, operator: User, tenant: Tenant, days: Any, reas
     )
 
 
-def subscription_grant_complimentary(*, operator: User, tenant: Tenant, plan: Plan | None, reason: Any) -> Subscription:
+def subscription_grant_complimentary(
+    *, operator: User | None, tenant: Tenant, plan: Plan | None, reason: Any
+) -> Subscription:
     """Operators put a workspace on a plan free of charge (no Stripe subscription): active, never dunned."""
     reason = _reason_clean(reason)
     if plan is None:
@@ -628,7 +630,7 @@ def subscription_grant_complimentary(*, operator: User, tenant: Tenant, plan: Pl
     )
 
 
-def subscription_force_state(*, operator: User, tenant: Tenant, status: Any, reason: Any) -> Subscription:
+def subscription_force_state(*, operator: User | None, tenant: Tenant, status: Any, reason: Any) -> Subscription:
     """Operators set a subscription's status by hand (e.g. to end a complimentary grant, or to start or stop
     dunning). A paid Stripe subscription takes Stripe's state again at its next event."""
     reason = _reason_clean(reason)
