@@ -276,3 +276,18 @@ def test_the_beat_schedule_runs_dunning():
     from django.conf import settings
 
     assert settings.CELERY_BEAT_SCHEDULE["billing-dunning"]["task"] == "billing.dunning_run_task"
+
+
+def test_the_billing_page_tells_admins_when_each_step_comes(
+    public_client, webhook_secret, tenant_a, admin_of, client_for, settings, django_capture_on_commit_callbacks
+):
+    settings.BILLING_GRACE_DAYS = 7
+    settings.BILLING_SUSPEND_AFTER_DAYS = 14
+    fail_payment(public_client, django_capture_on_commit_callbacks, tenant_a)
+    since = overdue_since(tenant_a)
+
+    page = client_for(tenant_a, admin_of(tenant_a)).get("/settings/billing/")
+
+    dates = page.context["dunning"]
+    assert (dates["since"], dates["read_only"], dates["suspended"]) == (since, since + 7 * DAY, since + 21 * DAY)
+    assert "Read-only from" in page.content.decode() and "Suspended from" in page.content.decode()
