@@ -291,3 +291,15 @@ def test_the_billing_page_tells_admins_when_each_step_comes(
     dates = page.context["dunning"]
     assert (dates["since"], dates["read_only"], dates["suspended"]) == (since, since + 7 * DAY, since + 21 * DAY)
     assert "Read-only from" in page.content.decode() and "Suspended from" in page.content.decode()
+
+
+def test_the_dunning_task_runs_in_public_and_reports_what_it_did(tenant_a, django_capture_on_commit_callbacks):
+    from billing.tasks import dunning_run_task
+
+    Subscription.objects.filter(tenant=tenant_a).update(trial_end=timezone.now() - timedelta(minutes=5))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        result = dunning_run_task.delay().get()
+
+    assert result["trial_ended"] == 1
+    assert Subscription.objects.get(tenant=tenant_a).status == "past_due"
