@@ -54,15 +54,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _clears_metadata(fn: F) -> F:
-    """Writes of definitions (fields, picklists, layouts) drop the per-request metadata memo."""
+    """Writes of definitions (fields, picklists, layouts) drop the metadata memos (metadata.py)."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        metadata.metadata_cache_clear()
+        metadata.metadata_changed()
         try:
             return fn(*args, **kwargs)
         finally:
-            metadata.metadata_cache_clear()
+            metadata.metadata_changed()
 
     return wrapper  # type: ignore[return-value]
 
