@@ -5,8 +5,8 @@ carries its plan code and dunning stage, and plans are cached per process (`enti
   admit admins and members allowed to manage billing); everyone else gets a clear page (403).
 - Features the plan does not include: their screens and the REST API are refused (403, with a link
   to the billing page); the navigation hides them (`context_processors`).
-- API requests beyond the plan's daily quota: 429 with Retry-After (one Redis round trip, per tenant
-  per UTC day).
+The daily API quota is a DRF throttle (`billing.api`), so that only authenticated members' requests
+count.
 """
 
 from __future__ import annotations
@@ -38,8 +38,6 @@ FEATURE_PREFIXES: tuple[tuple[str, str], ...] = (
     ("/settings/access/", entitlements.FEATURE_ACCESS_CONTROL),
     ("/settings/audit/", entitlements.FEATURE_AUDIT),
 )
-# Getting a token is not an API call that counts against the quota.
-QUOTA_EXEMPT_PATHS = frozenset({"/api/v1/auth/token"})
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -93,17 +91,4 @@ class BillingMiddleware:
                     )
                 return _page(request, "billing/not_in_plan.html", {"message": message}, status=403)
 
-        if path.startswith("/api/") and path not in QUOTA_EXEMPT_PATHS:
-            allowed, retry_after = entitlements.api_request_count(tenant=tenant)
-            if not allowed:
-                response = JsonResponse(
-                    {
-                        "detail": entitlements.api_quota_message(tenant=tenant),
-                        "code": "api_quota",
-                        "upgrade_url": entitlements.UPGRADE_URL,
-                    },
-                    status=429,
-                )
-                response["Retry-After"] = str(retry_after)
-                return response
         return self.get_response(request)

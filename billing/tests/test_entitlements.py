@@ -194,6 +194,8 @@ def test_api_calls_beyond_the_daily_quota_get_429_with_retry_after_per_tenant(te
     alpha = api(tenant_a, member(tenant_a))
     beta = api(tenant_b, member(tenant_b))
 
+    anonymous = Client(HTTP_HOST=host_of(tenant_a))
+    assert {anonymous.get("/api/v1/me").status_code for _ in range(3)} <= {401, 403}  # refused, never counted
     answers = [alpha.get("/api/v1/me").status_code for _ in range(3)]
     refused = alpha.get("/api/v1/me")
     beta_answer = beta.get("/api/v1/me")
