@@ -17,6 +17,7 @@ class ApiQuotaExceeded(Throttled):
 
     def __init__(self, *, wait: int, message: str) -> None:
         super().__init__(wait=wait)
+        self.retry_after = wait
         self.message = message
 
 

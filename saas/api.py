@@ -23,7 +23,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(
             {"detail": exc.message, "code": "api_quota", "upgrade_url": "/settings/billing/"},
             status=429,
-            headers={"Retry-After": str(exc.wait)},
+            headers={"Retry-After": str(exc.retry_after)},
         )
     if isinstance(exc, PlanLimitReached):
         return Response(
