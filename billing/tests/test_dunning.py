@@ -303,3 +303,14 @@ def test_the_dunning_task_runs_in_public_and_reports_what_it_did(tenant_a, djang
 
     assert result["trial_ended"] == 1
     assert Subscription.objects.get(tenant=tenant_a).status == "past_due"
+
+
+def test_find_my_workspaces_still_lists_a_workspace_suspended_by_billing(tenant_a, tenant_b, admin_of):
+    from tenants.selectors import workspaces_for_email
+
+    email = admin_of(tenant_a).user.email
+    Tenant.objects.filter(pk=tenant_a.pk).update(status=TenantStatus.SUSPENDED, billing_stage="suspended")
+    assert [m.tenant.schema_name for m in workspaces_for_email(email=email)] == ["alpha"]
+
+    Tenant.objects.filter(pk=tenant_a.pk).update(billing_stage="")  # suspended by an operator
+    assert list(workspaces_for_email(email=email)) == []
