@@ -51,6 +51,10 @@ SENTRY_DSN = _str("SENTRY_DSN")
 SENTRY_ENVIRONMENT = _str("SENTRY_ENVIRONMENT", "development" if DEBUG else "production")
 STRIPE_SECRET_KEY = _str("STRIPE_SECRET_KEY")
 STRIPE_WEBHOOK_SECRET = _str("STRIPE_WEBHOOK_SECRET")
+# Dunning (platform settings, not tenant-visible): days of banner and emails after a payment is
+# overdue before the workspace turns read-only, then days read-only before it is suspended.
+BILLING_GRACE_DAYS = max(0, _int("BILLING_GRACE_DAYS", 7))
+BILLING_SUSPEND_AFTER_DAYS = max(0, _int("BILLING_SUSPEND_AFTER_DAYS", 14))
 EMAIL_URL = _str("EMAIL_URL")
 DEFAULT_FROM_EMAIL = _str("DEFAULT_FROM_EMAIL", f"CRM <no-reply@{BASE_DOMAIN}>")
 TRUST_X_FORWARDED_HOST = _bool("TRUST_X_FORWARDED_HOST", default=False)

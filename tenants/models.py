@@ -20,6 +20,14 @@ class TenantStatus(models.TextChoices):
     SUSPENDED = "suspended", pgettext_lazy("workspace status", "Suspended")
 
 
+class BillingStage(models.TextChoices):
+    """Where billing's dunning has taken a workspace (ADR 0012); empty when payments are in order."""
+
+    PAST_DUE = "past_due", pgettext_lazy("billing stage", "Payment overdue")
+    READ_ONLY = "read_only", pgettext_lazy("billing stage", "Read-only until paid")
+    SUSPENDED = "suspended", pgettext_lazy("billing stage", "Suspended until paid")
+
+
 class Tenant(TenantMixin):
     """A customer organisation; its slug is its PostgreSQL schema name and subdomain."""
 
@@ -28,6 +36,9 @@ class Tenant(TenantMixin):
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     # Filled in by billing (issue 5): the code of the plan the tenant is on.
     plan_code = models.CharField(_("plan"), max_length=40, blank=True)
+    # Set by billing only (dunning). Kept on the tenant because the tenant is cached with its domain:
+    # the banner, the billing suspension and the entitlement checks cost no query per request.
+    billing_stage = models.CharField(_("billing stage"), max_length=16, choices=BillingStage.choices, blank=True)
 
     # Schemas are created explicitly by tenants.services.tenant_provision inside the signup transaction.
     auto_create_schema = False

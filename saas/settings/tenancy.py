@@ -68,6 +68,7 @@ MIDDLEWARE = [
     "crm_apps.access.middleware.MembershipMiddleware",
     "crm_apps.audit.middleware.AuditContextMiddleware",
     "tenants.middleware.TenantStatusMiddleware",
+    "billing.middleware.BillingMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
