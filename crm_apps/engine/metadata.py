@@ -92,7 +92,7 @@ def _shared(schema: str, key: tuple[Any, ...], loader: Callable[[], T]) -> T:
         if len(_process) >= PROCESS_MEMO_SIZE:
             _process.clear()
         _process[process_key] = found
-    return found  # type: ignore[return-value]
+    return found
 
 
 def custom_fields(module: str, *, include_archived: bool = False) -> list[CustomField]:
