@@ -29,6 +29,7 @@ import subprocess
 import tarfile
 import tempfile
 import threading
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -490,7 +491,7 @@ def archive_open(*, path: Path, workdir: Path, files_dir: Path) -> OpenedArchive
         with tar:
             try:
                 members = tar.getmembers()
-            except (OSError, tarfile.TarError, EOFError, ValueError) as exc:  # zlib/gzip errors are OSError
+            except (OSError, tarfile.TarError, EOFError, ValueError, zlib.error) as exc:
                 raise _damaged() from exc
             by_name: dict[str, tarfile.TarInfo] = {}
             for member in members:
@@ -532,7 +533,7 @@ def archive_open(*, path: Path, workdir: Path, files_dir: Path) -> OpenedArchive
                     digest = _copy_member(tar, member, files_dir / name[len(FILES) :])
                 if digest != expected[name]["sha256"]:
                     raise BackupRefused(_("%(name)s in the archive does not match its manifest.") % {"name": name})
-    except (OSError, tarfile.TarError, EOFError) as exc:
+    except (OSError, tarfile.TarError, EOFError, zlib.error) as exc:
         raise _damaged() from exc
     except (ValueError, KeyError, TypeError) as exc:  # malformed JSON or manifest
         raise _damaged() from exc
