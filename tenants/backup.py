@@ -1006,3 +1006,57 @@ def restore_job_run(*, job_id: int, echo: Callable[[str], None] | None = None) -
         )
     job.refresh_from_db()
     return job
+
+
+def job_enqueue(*, job: TenantBackup) -> None:
+    """Queue the job's Celery task once the current transaction commits; a broker that cannot be reached
+    fails the job with a message instead of leaving it queued for ever."""
+
+    def send() -> None:
+        from tenants.tasks import tenant_backup_task, tenant_restore_task
+
+        task = tenant_backup_task if job.kind == BackupKind.BACKUP else tenant_restore_task
+        try:
+            task.apply_async(args=[job.pk], headers={"_schema_name": "public"})
+        except Exception as exc:
+            logger.exception("could not queue tenant backup job %s", job.pk)
+            TenantBackup.objects.filter(pk=job.pk, status=BackupStatus.QUEUED).update(
+                status=BackupStatus.FAILED,
+                error=_("The task queue could not be reached: %(error)s") % {"error": exc},
+                finished_at=timezone.now(),
+            )
+
+    transaction.on_commit(send)
+
+
+def upload_store(*, chunks: Any) -> Path:
+    """Keep an uploaded archive under TENANT_BACKUP_ROOT/uploads/ (never in MEDIA_ROOT) until it is restored."""
+    folder = backup_root() / "uploads"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = folder / f"{secrets.token_hex(16)}.tar.gz"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        for chunk in chunks:
+            out.write(chunk)
+    return path
+
+
+def job_archive_path(*, job: TenantBackup) -> Path | None:
+    """The finished backup's archive, when it is still there and inside TENANT_BACKUP_ROOT."""
+    if job.kind != BackupKind.BACKUP or job.status != BackupStatus.DONE or not job.archive:
+        return None
+    root = backup_root().resolve()
+    path = (root / job.archive).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        return None
+    return path
+
+
+def job_download_record(*, job: TenantBackup, actor: User) -> None:
+    """Note in the job who downloaded its archive and when (operators' audit of data leaving the platform)."""
+    with transaction.atomic():
+        locked = TenantBackup.objects.select_for_update().get(pk=job.pk)
+        downloads = list(locked.details.get("downloads", []))
+        downloads.append({"by": actor.email, "at": timezone.now().isoformat()})
+        locked.details = {**locked.details, "downloads": downloads}
+        locked.save(update_fields=["details"])
