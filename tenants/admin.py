@@ -277,7 +277,7 @@ class TenantBackupAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/tenants/tenantbackup/start_form.html", context)
 
-    def download_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def download_view(self, request: HttpRequest, pk: int) -> HttpResponse | FileResponse:
         from tenants.backup import job_archive_path, job_download_record
 
         job = get_object_or_404(TenantBackup, pk=pk, kind=BackupKind.BACKUP)

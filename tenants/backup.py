@@ -92,7 +92,9 @@ def _no_progress(percent: int, stage: str) -> None:
 
 def _program_major(path: str) -> int | None:
     try:
-        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10, check=True).stdout
+        out = subprocess.run(  # noqa: S603 (a PostgreSQL program found by pg_program, no user input)
+            [path, "--version"], capture_output=True, text=True, timeout=10, check=True
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
     found = re.search(r"\)\s+(\d+)", out)
@@ -118,7 +120,7 @@ def pg_program(name: str) -> str:
     """The path of a PostgreSQL client program (pg_dump, pg_restore, psql): the oldest one at least as new as
     the server (PG_BIN_DIR first among equals)."""
     connection.ensure_connection()
-    server_major = int(connection.pg_version) // 10000
+    server_major = int(connection.pg_version) // 10000  # type: ignore[attr-defined]
     found: list[tuple[int, int, str]] = []
     for order, directory in enumerate(_program_dirs()):
         candidate = directory / name
@@ -188,7 +190,7 @@ def table_figures(cursor: Any, schema: str) -> dict[str, dict[str, Any]]:
     figures: dict[str, dict[str, Any]] = {}
     for table in tables:
         if table in EXCLUDED_DATA:
-            figures[table] = {"rows": 0, "checksum": hashlib.md5(b"").hexdigest(), "data": False}
+            figures[table] = {"rows": 0, "checksum": hashlib.md5(b"", usedforsecurity=False).hexdigest(), "data": False}
             continue
         cursor.execute(
             "SELECT count(*), md5(coalesce(string_agg(h, '' ORDER BY h COLLATE \"C\"), ''))"  # noqa: S608 (quoted names)
@@ -369,7 +371,7 @@ def tenant_backup_write(*, tenant: Tenant, output: Path, progress: Progress = _n
                     f"--file={dump_path}",
                     *[f"--exclude-table-data={json.dumps(schema)}.{t}" for t in EXCLUDED_DATA],
                 ]
-                dump = subprocess.Popen(
+                dump = subprocess.Popen(  # noqa: S603 (pg_dump, quoted schema name)
                     command, env=_libpq_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
                 )
                 # pg_dump reads the same snapshot while we count and checksum in it.
@@ -484,7 +486,7 @@ def archive_open(*, path: Path, workdir: Path, files_dir: Path) -> OpenedArchive
     """Check the archive's signature and every member against the manifest, unpacking the dump into
     `workdir` and the files into `files_dir`; BackupRefused, with nothing left behind, when anything is off."""
     try:
-        tar = tarfile.open(path, "r:gz")
+        tar = tarfile.open(path, "r:gz")  # noqa: SIM115 (closed by the `with tar` below)
     except (OSError, tarfile.TarError, EOFError) as exc:
         raise _damaged() from exc
     try:
@@ -498,9 +500,9 @@ def archive_open(*, path: Path, workdir: Path, files_dir: Path) -> OpenedArchive
                 if member.isdir() and member.name.startswith(FILES):
                     continue
                 if not member.isfile() or not _safe_member_name(member.name) or member.name in by_name:
-                    raise BackupRefused(_("The archive contains an entry it may not contain: %(name)s") % {
-                        "name": member.name[:200]
-                    })
+                    raise BackupRefused(
+                        _("The archive contains an entry it may not contain: %(name)s") % {"name": member.name[:200]}
+                    )
                 by_name[member.name] = member
             if MANIFEST not in by_name or SIGNATURE not in by_name:
                 raise _damaged()
@@ -511,9 +513,9 @@ def archive_open(*, path: Path, workdir: Path, files_dir: Path) -> OpenedArchive
                 )
             manifest = json.loads(manifest_bytes)
             if manifest.get("format") != FORMAT:
-                raise BackupRefused(_("This archive format (%(format)s) is not supported.") % {
-                    "format": manifest.get("format")
-                })
+                raise BackupRefused(
+                    _("This archive format (%(format)s) is not supported.") % {"format": manifest.get("format")}
+                )
             expected: dict[str, dict[str, Any]] = manifest["members"]
             present = set(by_name) - {MANIFEST, SIGNATURE}
             if present != set(expected):
@@ -615,13 +617,13 @@ def _restore_sql(*, dump: Path, source: str, target: str, workdir: Path) -> None
     restore_err = (workdir / "pg_restore.err").open("w+")
     psql_err = (workdir / "psql.err").open("w+")
     with restore_err, psql_err:
-        reader = subprocess.Popen(
+        reader = subprocess.Popen(  # noqa: S603 (pg_restore of a verified archive)
             [pg_restore, "--no-owner", "--no-privileges", "--file=-", str(dump)],
             stdout=subprocess.PIPE,
             stderr=restore_err,
             env=env,
         )
-        writer = subprocess.Popen(
+        writer = subprocess.Popen(  # noqa: S603 (psql, fixed arguments)
             [psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-f", "-"],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
@@ -772,8 +774,7 @@ def tenant_restore_run(
             existing = Tenant.objects.filter(schema_name=source).first()
             if existing is None:
                 raise BackupRefused(
-                    _("Workspace %(slug)s no longer exists: restore the archive as a new workspace.")
-                    % {"slug": source}
+                    _("Workspace %(slug)s no longer exists: restore the archive as a new workspace.") % {"slug": source}
                 )
         else:
             from tenants.services import workspace_clean
@@ -924,7 +925,9 @@ class _JobProgress:
             self.echo(f"{percent:3d}% {stage}")
 
 
-def backup_job_run(*, job_id: int, output: Path | None = None, echo: Callable[[str], None] | None = None) -> TenantBackup:
+def backup_job_run(
+    *, job_id: int, output: Path | None = None, echo: Callable[[str], None] | None = None
+) -> TenantBackup:
     """Run a queued backup: write its archive (under TENANT_BACKUP_ROOT unless `output` is given) and
     record the outcome; failures are recorded, never raised past the job."""
     use_public_schema()

@@ -23,6 +23,7 @@ transaction. At each checkpoint it prints:
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import random
 import statistics
@@ -58,7 +59,7 @@ def _admin_sql(maintenance: str, sql: str) -> None:
 
 def percentile(samples: Sequence[float], p: float) -> float:
     ordered = sorted(samples)
-    return ordered[max(0, -(-len(ordered) * p // 100) - 1)] if ordered else float("nan")
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)] if ordered else float("nan")
 
 
 def grow(seed: str, admin: Any, target: int, seq: list[int]) -> None:
@@ -106,7 +107,8 @@ def catalog() -> dict[str, Any]:
             " pg_database_size(current_database())"
         )
         row = cursor.fetchone()
-    keys = ("schemas", "pg_class", "pg_attribute", "pg_index", "class_mb", "attribute_mb", "index_mb", "depend_mb", "db_mb")
+    keys: tuple[str, ...] = ("schemas", "pg_class", "pg_attribute", "pg_index")
+    keys += ("class_mb", "attribute_mb", "index_mb", "depend_mb", "db_mb")
     out = dict(zip(keys, row, strict=True))
     for key in keys[4:]:
         out[key] = out[key] / 1024 / 1024
@@ -136,15 +138,24 @@ def time_dump(schema: str) -> tuple[float, float, int]:
     return statistics.median(dumps), statistics.median(backups), size
 
 
-def time_queries(slugs: list[str], runs: int = 300) -> tuple[float, float, float]:
-    """p50/p95 ms of the simple query in random tenants (one connection), median ms of a cold first query."""
+def time_queries(slugs: list[str], runs: int = 300) -> tuple[float, float, float, float]:
+    """p50/p95 ms of the simple query in random tenants (one connection), median ms of a cold first query,
+    and p50 ms of the same query repeated in one tenant (the baseline without any schema change)."""
     import psycopg
     from django.db import connection
 
     db = connection.settings_dict
-    params = {k: v for k, v in {
-        "dbname": db["NAME"], "user": db["USER"], "password": db["PASSWORD"], "host": db["HOST"], "port": db["PORT"]
-    }.items() if v}
+    params = {
+        k: v
+        for k, v in {
+            "dbname": db["NAME"],
+            "user": db["USER"],
+            "password": db["PASSWORD"],
+            "host": db["HOST"],
+            "port": db["PORT"],
+        }.items()
+        if v
+    }
     rng = random.Random(7)
     samples = []
     with psycopg.connect(**params, autocommit=True) as conn:
@@ -154,6 +165,13 @@ def time_queries(slugs: list[str], runs: int = 300) -> tuple[float, float, float
             conn.execute(f'SET search_path = "{slug}", public')
             conn.execute(QUERY).fetchone()
             samples.append((time.perf_counter() - started) * 1000)
+    same = []
+    with psycopg.connect(**params, autocommit=True) as conn:
+        conn.execute(f'SET search_path = "{slugs[0]}", public')
+        for _ in range(runs):
+            started = time.perf_counter()
+            conn.execute(QUERY).fetchone()
+            same.append((time.perf_counter() - started) * 1000)
     cold = []
     for _ in range(15):
         with psycopg.connect(**params, autocommit=True) as conn:
@@ -162,14 +180,15 @@ def time_queries(slugs: list[str], runs: int = 300) -> tuple[float, float, float
             conn.execute(f'SET search_path = "{slug}", public')
             conn.execute(QUERY).fetchone()
             cold.append((time.perf_counter() - started) * 1000)
-    return percentile(samples, 50), percentile(samples, 95), statistics.median(cold)
+    return percentile(samples, 50), percentile(samples, 95), statistics.median(cold), percentile(same, 50)
 
 
 def checkpoint(size: int, slugs: list[str]) -> dict[str, Any]:
     figures = catalog()
     dump_s, backup_s, archive = time_dump(slugs[len(slugs) // 2])
-    q50, q95, cold = time_queries(slugs)
-    figures.update(tenants=size, dump_s=dump_s, backup_s=backup_s, archive_kb=archive / 1024, q50=q50, q95=q95, cold=cold)
+    q50, q95, cold, same = time_queries(slugs)
+    figures.update(tenants=size, dump_s=dump_s, backup_s=backup_s, archive_kb=archive / 1024)
+    figures.update(q50=q50, q95=q95, cold=cold, same=same)
     log(
         f"  {size:>6,} tenants: {figures['schemas']:,} schemas, pg_class {figures['pg_class']:,} rows"
         f" ({figures['class_mb']:.0f} MB), pg_attribute {figures['pg_attribute']:,} rows"
@@ -178,7 +197,8 @@ def checkpoint(size: int, slugs: list[str]) -> dict[str, Any]:
     )
     log(
         f"          pg_dump of one tenant {dump_s:.2f} s, tenant_backup {backup_s:.2f} s ({archive / 1024:.0f} KB);"
-        f" simple query p50 {q50:.2f} ms p95 {q95:.2f} ms, first query of a new connection {cold:.1f} ms"
+        f" simple query p50 {q50:.2f} ms p95 {q95:.2f} ms (one tenant only: p50 {same:.2f} ms),"
+        f" first query of a new connection {cold:.1f} ms"
     )
     return figures
 
@@ -215,8 +235,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--at", default="", help="further checkpoints, comma-separated (10 and 100 always)")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
     args = parser.parse_args(argv)
-    points = sorted({p for p in (10, 100, *(int(x) for x in args.at.split(",") if x.strip()), args.tenants)
-                     if 0 < p <= args.tenants})
+    points = sorted(
+        {
+            p
+            for p in (10, 100, *(int(x) for x in args.at.split(",") if x.strip()), args.tenants)
+            if 0 < p <= args.tenants
+        }
+    )
     source = os.environ.get("DATABASE_URL", "")
     if not source:
         log("DATABASE_URL is not set (a database of its own is derived from it)")
@@ -252,13 +277,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             _admin_sql(maintenance, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             log(f"dropped database {name}")
     log("")
-    log("tenants | pg_class rows | pg_attribute rows | catalog MB (class+attribute+index+depend) | database MB |"
-        " pg_dump one tenant s | tenant_backup s | query p50/p95 ms | cold first query ms")
+    log(
+        "tenants | pg_class rows | pg_attribute rows | catalog MB (class+attribute+index+depend) | database MB |"
+        " pg_dump one tenant s | tenant_backup s | query p50/p95 ms | same-tenant p50 ms | cold first query ms"
+    )
     for f in results:
         catalog_mb = f["class_mb"] + f["attribute_mb"] + f["index_mb"] + f["depend_mb"]
         log(
             f"{f['tenants']:,} | {f['pg_class']:,} | {f['pg_attribute']:,} | {catalog_mb:.0f} | {f['db_mb']:.0f} |"
-            f" {f['dump_s']:.2f} | {f['backup_s']:.2f} | {f['q50']:.2f}/{f['q95']:.2f} | {f['cold']:.1f}"
+            f" {f['dump_s']:.2f} | {f['backup_s']:.2f} | {f['q50']:.2f}/{f['q95']:.2f} | {f['same']:.2f} |"
+            f" {f['cold']:.1f}"
         )
     return 0
 
