@@ -565,6 +565,7 @@ def _rewriter(source: str, target: str) -> Callable[[str], str]:
     quoted_target = _quote(target)
     dollar = re.compile(r"\$([A-Za-z_][A-Za-z_0-9]*)?\$")
     state: dict[str, Any] = {"copy": False, "dollar": None}
+    old_server = int(connection.pg_version) < 170000  # type: ignore[attr-defined]
 
     def rewrite(line: str) -> str:
         if state["copy"]:
@@ -573,6 +574,8 @@ def _rewriter(source: str, target: str) -> Callable[[str], str]:
             return line
         if state["dollar"] is None and line.startswith("--"):
             return line
+        if state["dollar"] is None and old_server and line.startswith("SET transaction_timeout"):
+            return ""  # written by pg_restore 17+, unknown to an older server
         if state["dollar"] is None and line.startswith(f"CREATE SCHEMA {ident};"):
             return f"CREATE SCHEMA {quoted_target};\n"
         out: list[str] = []

@@ -541,3 +541,45 @@ def test_console_refuses_people_without_the_permission(world, staff_without_perm
     assert tenant_member.get(f"/admin/tenants/tenantbackup/{done.pk}/download/").status_code == 404
     assert TenantBackup.objects.filter(schema_name=source.schema_name).count() == 1
     assert set(TenantBackup.objects.get(pk=done.pk).details) == set()  # no download recorded
+
+
+# --- The schema rename inside pg_restore's SQL ----------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_rewriter_renames_qualified_names_but_never_data_or_function_bodies():
+    rewrite = backup._rewriter("t-src", "restore_abc")
+    script = [
+        "-- Name: contacts_contact; Type: TABLE; Schema: t-src; Owner: -\n",
+        'CREATE SCHEMA "t-src";\n',
+        'CREATE TABLE "t-src".contacts_contact (\n',
+        "SELECT pg_catalog.setval('\"t-src\".contacts_contact_id_seq', 3, true);\n",
+        'CREATE FUNCTION "t-src".f() RETURNS trigger AS $$\n',
+        'BEGIN PERFORM 1 FROM "t-src".x; END\n',
+        "$$;\n",
+        'COPY "t-src".contacts_contact (id, note) FROM stdin;\n',
+        '1\tsee "t-src".contacts_contact and $$\n',
+        "\\.\n",
+        'ALTER TABLE ONLY "t-src".a ADD CONSTRAINT c FOREIGN KEY (b) REFERENCES "t-src".b(id);\n',
+    ]
+
+    out = [rewrite(line) for line in script]
+
+    assert out == [
+        script[0],
+        'CREATE SCHEMA "restore_abc";\n',
+        'CREATE TABLE "restore_abc".contacts_contact (\n',
+        "SELECT pg_catalog.setval('\"restore_abc\".contacts_contact_id_seq', 3, true);\n",
+        'CREATE FUNCTION "restore_abc".f() RETURNS trigger AS $$\n',
+        script[5],  # a body is left alone (the structure check refuses a body naming its schema)
+        "$$;\n",
+        'COPY "restore_abc".contacts_contact (id, note) FROM stdin;\n',
+        script[8],  # row data is never touched
+        "\\.\n",
+        'ALTER TABLE ONLY "restore_abc".a ADD CONSTRAINT c FOREIGN KEY (b) REFERENCES "restore_abc".b(id);\n',
+    ]
+    plain = backup._rewriter("acme", "restore_abc")
+    assert plain("CREATE SCHEMA acme;\n") == 'CREATE SCHEMA "restore_abc";\n'
+    assert plain("CREATE INDEX i ON acme.t USING btree (acme_id);\n") == (
+        'CREATE INDEX i ON "restore_abc".t USING btree (acme_id);\n'
+    )
