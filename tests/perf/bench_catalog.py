@@ -17,7 +17,9 @@ transaction. At each checkpoint it prints:
   whole `tenant_backup` (dump, per-table checksums, archive), median of 3;
 - a simple query, `SELECT count(*) FROM contacts_contact WHERE owner_id = 1`, each time in a tenant
   picked at random (so the `search_path` changes as it does between requests), p50/p95 over 300 runs
-  in one connection, and the first query of a fresh connection in a random tenant (catalog caches cold).
+  in one connection, the same query repeated in one tenant (no schema change: the baseline), the first
+  query of a fresh connection in a random tenant (catalog caches cold), and how much one connection's
+  memory grows once it has run the query in every tenant (relation caches are per connection).
 """
 
 from __future__ import annotations
@@ -138,9 +140,10 @@ def time_dump(schema: str) -> tuple[float, float, int]:
     return statistics.median(dumps), statistics.median(backups), size
 
 
-def time_queries(slugs: list[str], runs: int = 300) -> tuple[float, float, float, float]:
+def time_queries(slugs: list[str], runs: int = 300) -> tuple[float, float, float, float, float]:
     """p50/p95 ms of the simple query in random tenants (one connection), median ms of a cold first query,
-    and p50 ms of the same query repeated in one tenant (the baseline without any schema change)."""
+    p50 ms of the same query repeated in one tenant (the baseline without any schema change), and how many
+    MB a connection's memory grows by when it has run the query once in every tenant."""
     import psycopg
     from django.db import connection
 
@@ -165,6 +168,14 @@ def time_queries(slugs: list[str], runs: int = 300) -> tuple[float, float, float
             conn.execute(f'SET search_path = "{slug}", public')
             conn.execute(QUERY).fetchone()
             samples.append((time.perf_counter() - started) * 1000)
+    # One connection that has served every tenant keeps their relations in its caches (relcache/catcache).
+    memory = "SELECT sum(total_bytes) FROM pg_backend_memory_contexts"
+    with psycopg.connect(**params, autocommit=True) as conn:
+        fresh = conn.execute(memory).fetchone()[0]
+        for slug in slugs:
+            conn.execute(f'SET search_path = "{slug}", public')
+            conn.execute(QUERY).fetchone()
+        grown = conn.execute(memory).fetchone()[0]
     same = []
     with psycopg.connect(**params, autocommit=True) as conn:
         conn.execute(f'SET search_path = "{slugs[0]}", public')
@@ -180,15 +191,16 @@ def time_queries(slugs: list[str], runs: int = 300) -> tuple[float, float, float
             conn.execute(f'SET search_path = "{slug}", public')
             conn.execute(QUERY).fetchone()
             cold.append((time.perf_counter() - started) * 1000)
-    return percentile(samples, 50), percentile(samples, 95), statistics.median(cold), percentile(same, 50)
+    growth = (int(grown) - int(fresh)) / 1024 / 1024
+    return percentile(samples, 50), percentile(samples, 95), statistics.median(cold), percentile(same, 50), growth
 
 
 def checkpoint(size: int, slugs: list[str]) -> dict[str, Any]:
     figures = catalog()
     dump_s, backup_s, archive = time_dump(slugs[len(slugs) // 2])
-    q50, q95, cold, same = time_queries(slugs)
+    q50, q95, cold, same, growth = time_queries(slugs)
     figures.update(tenants=size, dump_s=dump_s, backup_s=backup_s, archive_kb=archive / 1024)
-    figures.update(q50=q50, q95=q95, cold=cold, same=same)
+    figures.update(q50=q50, q95=q95, cold=cold, same=same, backend_mb=growth)
     log(
         f"  {size:>6,} tenants: {figures['schemas']:,} schemas, pg_class {figures['pg_class']:,} rows"
         f" ({figures['class_mb']:.0f} MB), pg_attribute {figures['pg_attribute']:,} rows"
@@ -198,7 +210,8 @@ def checkpoint(size: int, slugs: list[str]) -> dict[str, Any]:
     log(
         f"          pg_dump of one tenant {dump_s:.2f} s, tenant_backup {backup_s:.2f} s ({archive / 1024:.0f} KB);"
         f" simple query p50 {q50:.2f} ms p95 {q95:.2f} ms (one tenant only: p50 {same:.2f} ms),"
-        f" first query of a new connection {cold:.1f} ms"
+        f" first query of a new connection {cold:.1f} ms; a connection that queried every tenant grew by"
+        f" {growth:.0f} MB"
     )
     return figures
 
@@ -279,14 +292,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     log("")
     log(
         "tenants | pg_class rows | pg_attribute rows | catalog MB (class+attribute+index+depend) | database MB |"
-        " pg_dump one tenant s | tenant_backup s | query p50/p95 ms | same-tenant p50 ms | cold first query ms"
+        " pg_dump one tenant s | tenant_backup s | query p50/p95 ms | same-tenant p50 ms | cold first query ms | connection growth MB"
     )
     for f in results:
         catalog_mb = f["class_mb"] + f["attribute_mb"] + f["index_mb"] + f["depend_mb"]
         log(
             f"{f['tenants']:,} | {f['pg_class']:,} | {f['pg_attribute']:,} | {catalog_mb:.0f} | {f['db_mb']:.0f} |"
             f" {f['dump_s']:.2f} | {f['backup_s']:.2f} | {f['q50']:.2f}/{f['q95']:.2f} | {f['same']:.2f} |"
-            f" {f['cold']:.1f}"
+            f" {f['cold']:.1f} | {f['backend_mb']:.0f}"
         )
     return 0
 
