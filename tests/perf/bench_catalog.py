@@ -292,7 +292,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     log("")
     log(
         "tenants | pg_class rows | pg_attribute rows | catalog MB (class+attribute+index+depend) | database MB |"
-        " pg_dump one tenant s | tenant_backup s | query p50/p95 ms | same-tenant p50 ms | cold first query ms | connection growth MB"
+        " pg_dump one tenant s | tenant_backup s | query p50/p95 ms | same-tenant p50 ms | cold first query ms |"
+        " connection growth MB"
     )
     for f in results:
         catalog_mb = f["class_mb"] + f["attribute_mb"] + f["index_mb"] + f["depend_mb"]
