@@ -399,6 +399,8 @@ def tenant_backup_write(*, tenant: Tenant, output: Path, progress: Progress = _n
             "format": FORMAT,
             "created_at": timezone.now().isoformat(),
             "schema": schema,
+            "tenant_id": tenant.pk,
+            "tenant_created_at": tenant.created_at.isoformat(),
             "tenant_name": tenant.name,
             "platform": {
                 "version": _platform_version(),
@@ -756,6 +758,8 @@ def tenant_restore_run(
     """
     if bool(as_new) == bool(overwrite):
         raise BackupRefused(_("Choose either a new subdomain or overwriting the workspace."))
+    if connection.in_atomic_block:  # psql commits on its own connection; files move after our commit
+        raise RuntimeError("tenant_restore_run must not run inside a transaction")
     use_public_schema()
     temp = f"{TEMP_PREFIX}{secrets.token_hex(6)}"
     workdir = Path(tempfile.mkdtemp(prefix="restore-", dir=backup_root()))
@@ -778,6 +782,18 @@ def tenant_restore_run(
             if existing is None:
                 raise BackupRefused(
                     _("Workspace %(slug)s no longer exists: restore the archive as a new workspace.") % {"slug": source}
+                )
+            if (existing.pk, existing.created_at.isoformat()) != (
+                manifest.get("tenant_id"),
+                manifest.get("tenant_created_at"),
+            ):
+                # Same name, another organisation: the archive's tenant was deleted and its name reused.
+                raise BackupRefused(
+                    _(
+                        "Workspace %(slug)s is not the one this archive was made from (that one was deleted and "
+                        "its name reused): restore the archive as a new workspace."
+                    )
+                    % {"slug": source}
                 )
         else:
             from tenants.services import workspace_clean

@@ -25,9 +25,9 @@ from crm_apps.engine import registry
 from crm_apps.engine.services import custom_field_create, record_create
 from tenants import backup
 from tenants.backup import BackupRefused, table_figures, tenant_backup_write, tenant_restore_run
-from tenants.models import BackupStatus, Tenant, TenantBackup, User, WorkspaceMembership
+from tenants.models import BackupStatus, Domain, Tenant, TenantBackup, User, WorkspaceMembership
 from tenants.runtime import use_public_schema
-from tenants.services import tenant_provision
+from tenants.services import tenant_delete, tenant_provision
 
 
 def figures(schema: str) -> dict[str, dict[str, Any]]:
@@ -318,6 +318,28 @@ def test_signed_archive_whose_rows_differ_from_its_manifest_is_rolled_back(world
         tenant_restore_run(path=wrong, overwrite=True)
 
     nothing_changed_since(world, tenants_before, media_before)
+    assert schemas("replaced_") == set()
+
+
+def test_overwrite_refuses_a_tenant_that_only_shares_the_name(world):
+    """Tenant deleted, its subdomain taken by another organisation: its old archive must not replace them."""
+    source, _ = world.tenant("Upsilon")
+    archive = world.backups / "upsilon.tar.gz"
+    tenant_backup_write(tenant=source, output=archive)
+    slug = source.schema_name
+    tenant_delete(tenant=source, drop_schema=True)
+    newcomer, _ = world.tenant("Newcomer")
+    Tenant.objects.filter(pk=newcomer.pk).update(schema_name=slug)
+    Domain.objects.filter(tenant_id=newcomer.pk).update(domain=f"{slug}.localhost")
+    with connection.cursor() as cursor:
+        cursor.execute(f'ALTER SCHEMA "{newcomer.schema_name}" RENAME TO "{slug}"')
+    before = figures(slug)
+
+    with pytest.raises(BackupRefused, match="not the one this archive was made from"):
+        tenant_restore_run(path=archive, overwrite=True)
+
+    assert figures(slug) == before
+    assert schemas("restore_") == set()
     assert schemas("replaced_") == set()
 
 
