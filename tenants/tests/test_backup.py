@@ -487,6 +487,8 @@ def test_operator_backs_up_from_the_tenant_list_and_downloads_the_archive(world,
     assert job.archive.startswith("archives/") and not str(world.backups / job.archive).startswith(str(world.media))
     listing = client.get("/admin/tenants/tenantbackup/")
     assert listing.status_code == 200 and f"/admin/tenants/tenantbackup/{job.pk}/download/" in listing.content.decode()
+    detail = client.get(f"/admin/tenants/tenantbackup/{job.pk}/change/")
+    assert detail.status_code == 200 and "support case 42" in detail.content.decode()
     download = client.get(f"/admin/tenants/tenantbackup/{job.pk}/download/")
     assert download.status_code == 200
     assert "attachment" in download["Content-Disposition"]
