@@ -19,6 +19,7 @@ import contextlib
 import functools
 import getpass
 import hashlib
+import io
 import json
 import logging
 import os
@@ -350,6 +351,7 @@ def tenant_backup_write(*, tenant: Tenant, output: Path, progress: Progress = _n
     pg_dump = pg_program("pg_dump")
     output.parent.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="backup-", dir=backup_root()))
+    partial = output.with_name(output.name + ".partial")
     try:
         progress(5, _("Taking a snapshot of the database"))
         import psycopg
@@ -416,7 +418,6 @@ def tenant_backup_write(*, tenant: Tenant, output: Path, progress: Progress = _n
         }
         manifest_bytes = json.dumps(manifest, sort_keys=True, indent=1).encode()
         progress(80, _("Writing the archive"))
-        partial = output.with_name(output.name + ".partial")
         with tarfile.open(partial, "w:gz", format=tarfile.PAX_FORMAT) as tar:
             _add_bytes(tar, MANIFEST, manifest_bytes)
             _add_bytes(tar, SIGNATURE, _sign(manifest_bytes))
@@ -430,6 +431,7 @@ def tenant_backup_write(*, tenant: Tenant, output: Path, progress: Progress = _n
         return BackupResult(path=output, size=output.stat().st_size, sha256=_sha256_file(output), manifest=manifest)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+        partial.unlink(missing_ok=True)  # a half-written archive never stays behind
 
 
 def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
@@ -437,8 +439,6 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     info.size = len(data)
     info.mode = 0o600
     info.mtime = int(timezone.now().timestamp())
-    import io
-
     tar.addfile(info, io.BytesIO(data))
 
 
