@@ -193,11 +193,11 @@ def time_queries(slugs: list[str], runs: int = 300) -> tuple[float, float, float
     # One connection that has served every tenant keeps their relations in its caches (relcache/catcache).
     memory = "SELECT sum(total_bytes) FROM pg_backend_memory_contexts"
     with psycopg.connect(**params, autocommit=True) as conn:
-        fresh = conn.execute(memory).fetchone()[0]
+        fresh = conn.execute(memory).fetchone()[0]  # type: ignore[index]
         for slug in slugs:
             conn.execute(f'SET search_path = "{slug}", public')
             conn.execute(QUERY).fetchone()
-        grown = conn.execute(memory).fetchone()[0]
+        grown = conn.execute(memory).fetchone()[0]  # type: ignore[index]
     same = []
     with psycopg.connect(**params, autocommit=True) as conn:
         conn.execute(f'SET search_path = "{slugs[0]}", public')
