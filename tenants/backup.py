@@ -602,12 +602,6 @@ def _rewriter(source: str, target: str) -> Callable[[str], str]:
     return rewrite
 
 
-def _schema_exists(name: str) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [name])
-        return cursor.fetchone() is not None
-
-
 def _schema_drop(name: str) -> None:
     use_public_schema()
     with connection.cursor() as cursor:
