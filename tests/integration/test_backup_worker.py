@@ -25,9 +25,10 @@ def test_worker_writes_the_archive_of_a_queued_backup(committed, media_root, set
     backups = tmp_path_factory.mktemp("backups")  # beside MEDIA_ROOT, never inside it
     settings.TENANT_BACKUP_ROOT = str(backups)
     queue = f"test-{uuid.uuid4().hex[:8]}"
+    command = [sys.executable, "-m", "celery", "-A", "saas", "worker", "--pool", "solo", "-Q", queue]
+    command.extend(["--without-mingle", "--without-gossip", "--loglevel", "INFO"])
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "saas", "worker", "--pool", "solo", "-Q", queue]
-        + ["--without-mingle", "--without-gossip", "--loglevel", "INFO"],
+        command,
         env=child_env(TENANT_BACKUP_ROOT=str(backups), MEDIA_ROOT=str(media_root)),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
