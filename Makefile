@@ -76,6 +76,11 @@ bench-access: install assets translations
 bench-crm: install assets translations
 	$(PY) -m infra.dev run -- $(PY) -m bench.crm $(BENCH_ARGS)
 
+.PHONY: bench-catalog
+# Many tenants in one database (issue 7 part 4): catalog size, pg_dump of one tenant, query time.
+bench-catalog: install assets translations
+	$(PY) -m infra.dev run -- $(PY) -m tests.perf.bench_catalog $(BENCH_ARGS)
+
 .PHONY: bench-tenancy
 # Issue 7: provisioning (warm pool vs stock django-tenants, 10 and 2,000 tenants), routing (gunicorn,
 # 1,000 tenants vs single-tenant Django, worker RSS) and migrations (1,000 schemas, stock migrate_schemas vs

@@ -22,5 +22,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/signup", SignupView.as_view(), name="api-signup"),
     path("billing/stripe/webhook", stripe_webhook, name="stripe_webhook"),
+    path("partner-portal/", include("marketplace.partners.urls_portal")),
+    path("partners/", include("marketplace.partners.urls_directory")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -1,4 +1,13 @@
-"""Reads of per-tenant module metadata: custom fields, picklists, layout, numbering."""
+"""Reads of per-tenant module metadata: custom fields, picklists, layout, numbering.
+
+Definitions are read on nearly every request and change rarely, so they are memoised at two levels:
+within one request or task (per schema), and within the process per schema and *metadata version*
+(saas/cache_versions.py). Every service that writes definitions calls `metadata_changed()`: the
+request memo is dropped, this thread reads the database directly until its transaction commits
+(nothing computed from uncommitted rows is ever shared), and after commit the version moves on so
+that every process reloads. Cached instances are shared between requests: callers must never
+modify them (services fetch what they change from the database).
+"""
 
 from __future__ import annotations
 
@@ -7,18 +16,47 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.core.signals import request_finished, request_started
+from django.db import connection, transaction
 from django.db.models import Prefetch
 
 from crm_apps.engine.models import CustomField, LayoutOverride, Picklist, PicklistValue
 from crm_apps.engine.spec import Block, ModuleSpec
+from saas import cache_versions
 
 T = TypeVar("T")
 _local = threading.local()
+# (schema, metadata version, key) -> loaded value, shared by the threads of the process.
+_process: dict[tuple[Any, ...], Any] = {}
+PROCESS_MEMO_SIZE = 5000
+_MISSING = object()
 
 
 def metadata_cache_clear(**_kwargs: Any) -> None:
-    """Forget memoised metadata: at the start and end of every request and task, and after any write."""
+    """Forget memoised metadata: at the start and end of every request and task, and after any write.
+    Outside a transaction nothing uncommitted is left, so this thread may share cached entries again."""
     _local.store = None
+    if not connection.in_atomic_block:
+        _local.dirty = False
+
+
+def metadata_cache_reset() -> None:
+    """Forget everything this thread knows, uncommitted writes included (tests, between two tests)."""
+    _local.store = None
+    _local.dirty = False
+
+
+def metadata_changed() -> None:
+    """Definitions are being written: read them from the database until commit, then move the
+    tenant's metadata version on so that every process reloads them."""
+    _local.store = None
+    _local.dirty = True
+
+    def committed() -> None:
+        _local.store = None
+        _local.dirty = False
+        cache_versions.version_bump("metadata")
+
+    transaction.on_commit(committed)
 
 
 request_started.connect(metadata_cache_clear, dispatch_uid="engine-metadata-cache-start")
@@ -36,8 +74,25 @@ def _memo(key: tuple[Any, ...], loader: Callable[[], T]) -> T:
         _local.store = store
     values = store[1]
     if key not in values:
-        values[key] = loader()
+        values[key] = _shared(schema, key, loader)
     return values[key]
+
+
+def _shared(schema: str, key: tuple[Any, ...], loader: Callable[[], T]) -> T:
+    """The process-wide copy for the tenant's current metadata version (loaded once per version)."""
+    if getattr(_local, "dirty", False):
+        return loader()  # uncommitted definitions: never share what is read now
+    version = cache_versions.version("metadata")
+    if version is None:
+        return loader()  # the cache is down: without versions nothing can be shared safely
+    process_key = (schema, version, key)
+    found = _process.get(process_key, _MISSING)
+    if found is _MISSING:
+        found = loader()
+        if len(_process) >= PROCESS_MEMO_SIZE:
+            _process.clear()
+        _process[process_key] = found
+    return found
 
 
 def custom_fields(module: str, *, include_archived: bool = False) -> list[CustomField]:
@@ -80,7 +135,7 @@ def picklist_labels(name: str) -> dict[str, str]:
 
 def layout_blocks(spec: ModuleSpec) -> tuple[tuple[Block, ...], set[str]]:
     """The module's blocks in the tenant's order, and the fields the tenant hid."""
-    override = LayoutOverride.objects.filter(module=spec.key).first()
+    override = _memo(("layout", spec.key), lambda: LayoutOverride.objects.filter(module=spec.key).first())
     if override is None:
         return spec.blocks, set()
     layout = override.layout

@@ -23,6 +23,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from billing import entitlements
 from crm_apps.access import visibility
 from crm_apps.access.models import Group, Member
 from crm_apps.audit import services as audit
@@ -41,6 +42,7 @@ from crm_apps.engine.models import (
     TimelineEntry,
 )
 from crm_apps.engine.spec import ModuleSpec
+from saas.bulk import copy_insert
 from tenants.services import text_problem
 
 TAG_RE = re.compile(r"^[\w .&+-]{1,50}$")
@@ -53,15 +55,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _clears_metadata(fn: F) -> F:
-    """Writes of definitions (fields, picklists, layouts) drop the per-request metadata memo."""
+    """Writes of definitions (fields, picklists, layouts) drop the metadata memos (metadata.py)."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        metadata.metadata_cache_clear()
+        metadata.metadata_changed()
         try:
             return fn(*args, **kwargs)
         finally:
-            metadata.metadata_cache_clear()
+            metadata.metadata_changed()
 
     return wrapper  # type: ignore[return-value]
 
@@ -279,6 +281,7 @@ def custom_field_create(
     """Admins add a field to a module; picklist types get their own picklist of `choices`."""
     if not visibility.has_privilege(actor=actor, privilege="manage_settings"):
         raise PermissionDenied
+    entitlements.feature_require(tenant=entitlements.current_tenant(), feature=entitlements.FEATURE_CUSTOM_FIELDS)
     errors: dict[str, list[str]] = {}
     key = key.strip().lower() if isinstance(key, str) else ""
     label = label if isinstance(label, str) else ""
@@ -363,6 +366,8 @@ def custom_field_update(
     """Rename, reorder, require or archive a field. Archiving keeps every stored value."""
     if not visibility.has_privilege(actor=actor, privilege="manage_settings"):
         raise PermissionDenied
+    if archived is not True:  # archiving stays possible on any plan (it keeps the values)
+        entitlements.feature_require(tenant=entitlements.current_tenant(), feature=entitlements.FEATURE_CUSTOM_FIELDS)
     tracked = ("label", "required", "help_text", "position", "archived_at")
     before = {name: getattr(field, name) for name in tracked}
     if label is not None:
@@ -764,7 +769,10 @@ def _created_logs(spec: ModuleSpec, actor: Member, records: list[Any]) -> None:
             TimelineEntry(module=spec.key, record_id=record.pk, kind=TimelineEntry.Kind.CREATED, actor=actor)
         )
         entries += _timeline_related(spec, record, actor)
-    TimelineEntry.objects.bulk_create(entries)
+    if len(entries) > 1:
+        copy_insert(TimelineEntry, entries)
+    else:
+        TimelineEntry.objects.bulk_create(entries)
     events = []
     for record in records:
         filled = {
@@ -791,6 +799,7 @@ def record_create(
     if not visibility.can_create(actor=actor, spec=spec):
         raise PermissionDenied
     record = _new_record(spec=spec, actor=actor, data=data, custom=custom)
+    entitlements.records_check(adding=1)
     record.number = number_allocate(spec)
     record.search_vector = _search_vector(spec, record)
     record.save(force_insert=True)
@@ -837,6 +846,7 @@ def records_create_batch(
             seen[key] = index
     if errors:
         raise ValidationError(errors)
+    entitlements.records_check(adding=len(records))
     for record, number in zip(records, numbers_allocate(spec, len(records)), strict=True):
         record.number = number
         record.search_vector = _search_vector(spec, record)

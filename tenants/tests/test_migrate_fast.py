@@ -103,17 +103,19 @@ def test_fast_path_gives_the_same_schema_as_stock_migrate_schemas(committed, sta
     call_command("migrate_schemas", schema_name=stock, interactive=False, verbosity=0)
     use_public_schema()
 
+    missing = len(applied("alpha") - applied(fast))
+
     outcomes = tenant_migrations_run(schemas=[fast], jobs=2)
 
     assert [(o.target.schema, o.status, o.method, o.applied) for o in outcomes] == [
-        (fast, "done", "sql+executor", 3)
+        (fast, "done", "sql+executor", missing)
     ], outcomes
     assert schema_signature(schema=fast) == schema_signature(schema=stock)
     assert applied(fast) == applied(stock) == applied("alpha")
     assert content_types(fast) == content_types(stock)
     assert rows(f'SELECT count(*) FROM "{fast}".audit_auditsettings') == [(1,)]  # the RunPython step ran
     row = status_of(fast)
-    assert (row.status, row.method, row.applied, row.error) == ("done", "sql+executor", 3, "")
+    assert (row.status, row.method, row.applied, row.error) == ("done", "sql+executor", missing, "")
     assert row.started_at is not None and row.finished_at is not None and row.finished_at >= row.started_at
 
 

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class PartnersConfig(AppConfig):
+    name = "marketplace.partners"
+    label = "partners"
+    verbose_name = _("Partners")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from billing.events import register_kind
+        from marketplace.partners import listing
+
+        register_kind(listing.KIND, listing.HANDLERS)
