@@ -55,8 +55,12 @@ def use_tenant(tenant: Any) -> None:
 DOMAIN_CHECK_SECONDS = 0.5
 MAX_REMEMBERED_HOSTS = 20_000
 MAX_REMEMBERED_MISSES = 1_000  # unknown hosts (anyone can send any Host header) are kept apart, fewer
-_domains: dict[str, Any] = {}
-_misses: dict[str, None] = {}
+# Safety nets for changes nobody announced (a bulk update or raw SQL on the tenant or domain tables):
+# an unknown host is asked again after a second, a known one after a minute.
+MISS_TTL_SECONDS = 1.0
+HIT_TTL_SECONDS = 60.0
+_domains: dict[str, tuple[float, Any]] = {}
+_misses: dict[str, float] = {}
 _domains_lock = threading.Lock()
 _generation: dict[str, Any] = {"value": None, "checked": -1.0, "pid": 0}
 _redis: dict[int, Any] = {}
@@ -114,10 +118,13 @@ def tenant_for_host(hostname: str) -> Any:
     """
     from tenants.models import Domain
 
-    _check_generation(time.monotonic())
-    tenant = _domains.get(hostname)
-    if tenant is not None or hostname in _misses:
-        return tenant
+    now = time.monotonic()
+    _check_generation(now)
+    hit = _domains.get(hostname)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    if hit is None and _misses.get(hostname, 0.0) > now:
+        return None
     generation = _generation["value"]
     domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()
     tenant = domain.tenant if domain is not None else None
@@ -127,12 +134,13 @@ def tenant_for_host(hostname: str) -> Any:
         if tenant is None:
             if len(_misses) >= MAX_REMEMBERED_MISSES:
                 _misses.clear()
-            _misses[hostname] = None
+            _misses[hostname] = now + MISS_TTL_SECONDS
         else:
             if len(_domains) >= MAX_REMEMBERED_HOSTS:
                 _domains.clear()
             tenant.domain_url = hostname
-            _domains[hostname] = tenant
+            _domains[hostname] = (now + HIT_TTL_SECONDS, tenant)
+            _misses.pop(hostname, None)
     return tenant
 
 

@@ -203,3 +203,19 @@ def test_a_domain_saved_like_the_admin_does_reaches_another_process(committed, c
     Domain.objects.create(domain=alias, tenant=tenant, is_primary=False)
 
     assert child.wait_until(alias, lambda a: a["tenant"] is not None) < 1.0
+
+
+@pytest.mark.django_db
+def test_unannounced_changes_are_still_seen_after_the_safety_ttl(tenant_a, monkeypatch):
+    runtime.tenant_for_host("alpha.localhost")
+    assert runtime.tenant_for_host("alpha-later.localhost") is None
+    Domain.objects.create(domain="alpha-later.localhost", tenant=tenant_a, is_primary=False)  # signal: announced
+    runtime.tenant_for_host("alpha-later.localhost")
+    Domain.objects.filter(domain="alpha-later.localhost").update(domain="alpha-moved.localhost")  # no signal
+    assert runtime.tenant_for_host("alpha-later.localhost") is not None  # remembered for now
+    clock = [time.monotonic() + runtime.HIT_TTL_SECONDS + 1]
+    monkeypatch.setattr(runtime, "_check_generation", lambda now: None)  # nothing announced anywhere
+    monkeypatch.setattr(runtime.time, "monotonic", lambda: clock[0])
+
+    assert runtime.tenant_for_host("alpha-later.localhost") is None
+    assert runtime.tenant_for_host("alpha-moved.localhost").schema_name == "alpha"
