@@ -82,7 +82,9 @@ bench-catalog: install assets translations
 	$(PY) -m infra.dev run -- $(PY) -m tests.perf.bench_catalog $(BENCH_ARGS)
 
 .PHONY: bench-tenancy
-# Tenant provisioning of issue 7 (warm pool vs stock django-tenants, with 10 and 2,000 tenants; about
-# 20 minutes). BENCH_ARGS=--quick: 10 and 200 tenants. Runs in a database of its own, dropped at the end.
+# Issue 7: provisioning (warm pool vs stock django-tenants, 10 and 2,000 tenants), routing (gunicorn,
+# 1,000 tenants vs single-tenant Django, worker RSS) and migrations (1,000 schemas, stock migrate_schemas vs
+# migrate_tenants). BENCH_ARGS=--quick: 10/200 tenants, routing and migrations with 100. Runs in a
+# database of its own, dropped at the end.
 bench-tenancy: install assets translations
 	$(PY) -m infra.dev run -- $(PY) -m tests.perf.bench_tenancy $(BENCH_ARGS)

@@ -46,7 +46,7 @@ def make_user(email: str | None = None, name: str = "Test Person") -> User:
 def statements(captured: Any) -> list[str]:
     """The SQL of a CaptureQueriesContext without the two routing statements whose presence depends only
     on what served before: `SET search_path` (issued when the schema changes) and the host lookup
-    (remembered for a second per process, tenants.runtime.tenant_for_host)."""
+    (remembered per process until a tenant or domain changes, tenants.runtime.tenant_for_host)."""
     return [
         q["sql"]
         for q in captured.captured_queries

@@ -27,7 +27,7 @@ from django_tenants.utils import schema_context
 from billing.lock_objects import subscription_lock
 from billing.models import BillingNotice, ChangeSource, NoticeKind, Subscription, SubscriptionChange, SubscriptionStatus
 from tenants.models import BillingStage, Tenant, TenantStatus
-from tenants.runtime import forget_domains
+from tenants.runtime import domains_changed_on_commit
 from tenants.services import tenant_set_status, tenant_url
 
 logger = logging.getLogger(__name__)
@@ -84,8 +84,8 @@ def _stage_set(tenant: Tenant, stage: str) -> None:
         return
     Tenant.objects.filter(pk=tenant.pk).update(billing_stage=stage)
     tenant.billing_stage = stage
-    forget_domains()  # this process at once (and after commit, for requests that read it meanwhile)
-    transaction.on_commit(forget_domains)
+    # This process at once, every process after commit (the router's remembered tenant carries the stage).
+    domains_changed_on_commit()
 
 
 def _restrict(sub: Subscription, status: str) -> None:

@@ -22,7 +22,7 @@ from billing.dunning import notice_send, tenant_follow_subscription
 from billing.lock_objects import invoice_lock, subscription_lock
 from billing.models import Invoice, NoticeKind, PlanPrice, PriceKind, StripeEvent, Subscription, SubscriptionStatus
 from tenants.models import Tenant
-from tenants.runtime import forget_domains
+from tenants.runtime import domains_changed
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10
@@ -214,7 +214,7 @@ def subscription_apply(obj: dict[str, Any], version: int, *, authoritative: bool
         sub.save()
         if sub.tenant.plan_code != sub.plan.code:
             Tenant.objects.filter(pk=sub.tenant_id).update(plan_code=sub.plan.code)
-            transaction.on_commit(forget_domains)  # the router's cached tenant carries the plan code
+            transaction.on_commit(domains_changed)  # every process: the router's tenant carries the plan code
     return "applied"
 
 

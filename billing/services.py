@@ -35,7 +35,7 @@ from billing.models import (
 )
 from crm_apps.audit.services import SETTINGS_CHANGED, audit_log
 from tenants.models import Tenant, User
-from tenants.runtime import forget_domains
+from tenants.runtime import domains_changed
 
 if TYPE_CHECKING:
     from crm_apps.access.models import Member
@@ -550,7 +550,7 @@ def _operator_apply(
         if locked.tenant.plan_code != locked.plan.code:
             Tenant.objects.filter(pk=locked.tenant_id).update(plan_code=locked.plan.code)
             locked.tenant.plan_code = locked.plan.code
-            transaction.on_commit(forget_domains)
+            transaction.on_commit(domains_changed)  # every process: the remembered tenant carries the plan
         billing_audit(
             action=action,
             operator=operator,

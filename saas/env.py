@@ -68,6 +68,9 @@ PG_BIN_DIR = _str("PG_BIN_DIR")
 API_TOKEN_RATE_PER_MINUTE = _int("API_TOKEN_RATE_PER_MINUTE", 18_000)
 # Pre-migrated empty schemas kept ready for instant signups (ADR 0008); 0 turns the refill off.
 TENANT_POOL_SIZE = max(0, _int("TENANT_POOL_SIZE", 5))
+# Seconds a web/worker process keeps its database connection between requests (0: a new connection per
+# request; connections are checked before reuse, CONN_HEALTH_CHECKS). Never behind a transaction pooler.
+DATABASE_CONN_MAX_AGE = max(0, _int("DATABASE_CONN_MAX_AGE", 600))
 CELERY_TASK_ALWAYS_EAGER = _bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # Set by pytest-xdist in each test worker; keeps parallel test workers' cache keys apart.
 TEST_WORKER = _str("PYTEST_XDIST_WORKER", "main")
@@ -101,7 +104,8 @@ def database_config() -> dict[str, Any]:
     config: dict[str, Any] = _env.db_url_config(DATABASE_URL)
     # A unix-socket directory arrives percent-encoded in the host part (postgres://u@%2Fpath/db).
     config["HOST"] = unquote(config.get("HOST") or "")
-    config["ENGINE"] = "django_tenants.postgresql_backend"
+    # django-tenants' backend; its SET search_path doubles as the connection health check (tenants/postgresql_backend).
+    config["ENGINE"] = "tenants.postgresql_backend"
     return config
 
 

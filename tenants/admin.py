@@ -1,4 +1,5 @@
-"""Operator admin on the bare domain (staff only): tenants, domains, users, tenant backups."""
+"""Operator admin on the bare domain (staff only): tenants, domains, users, tenant backups, tenant
+migration status."""
 
 from __future__ import annotations
 
@@ -18,7 +19,16 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from tenants.models import BackupKind, BackupStatus, Domain, Tenant, TenantBackup, User, WorkspaceMembership
+from tenants.models import (
+    BackupKind,
+    BackupStatus,
+    Domain,
+    Tenant,
+    TenantBackup,
+    TenantMigration,
+    User,
+    WorkspaceMembership,
+)
 from tenants.selectors import tenant_list_with_member_counts
 from tenants.validators import validate_subdomain
 
@@ -93,6 +103,37 @@ class UserAdmin(BaseUserAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Identities are shared by tenants: deactivate them instead of deleting.
+        return False
+
+
+@admin.register(TenantMigration)
+class TenantMigrationAdmin(admin.ModelAdmin):
+    """Where each schema stands in the latest `manage.py migrate_tenants` runs (read-only: the command writes)."""
+
+    list_display = ("schema_name", "kind", "status", "method", "applied", "started_at", "finished_at", "short_version")
+    list_filter = ("status", "kind", "version")
+    search_fields = ("schema_name", "error")
+    ordering = ("-started_at", "schema_name")
+    readonly_fields = (
+        "schema_name",
+        "kind",
+        "version",
+        "status",
+        "method",
+        "applied",
+        "started_at",
+        "finished_at",
+        "error",
+    )
+
+    @admin.display(description=_("version"), ordering="version")
+    def short_version(self, obj: TenantMigration) -> str:
+        return obj.version[:12]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 

@@ -183,6 +183,42 @@ class LoginHandover(models.Model):
         return f"handover {self.pk}"
 
 
+class SchemaMigrationStatus(models.TextChoices):
+    PENDING = "pending", pgettext_lazy("migration status", "Pending")
+    RUNNING = "running", pgettext_lazy("migration status", "Running")
+    DONE = "done", pgettext_lazy("migration status", "Done")
+    FAILED = "failed", pgettext_lazy("migration status", "Failed")
+    SKIPPED = "skipped", pgettext_lazy("migration status", "Skipped")
+
+
+class TenantMigration(models.Model):
+    """Where one schema (tenant or pool) stands in bringing it to one version of the code's migrations
+    (`manage.py migrate_tenants`, tenants/migrate_fast.py). One row per schema and version: a rerun
+    continues from these rows, operators read them in the console."""
+
+    schema_name = models.CharField(_("schema"), max_length=63)
+    kind = models.CharField(_("kind"), max_length=16)  # tenant, pool or template
+    # tenants.pool.migration_fingerprint() of the code that ran: one deploy's set of migrations.
+    version = models.CharField(_("version"), max_length=64)
+    status = models.CharField(
+        _("status"), max_length=16, choices=SchemaMigrationStatus.choices, default=SchemaMigrationStatus.PENDING
+    )
+    method = models.CharField(_("method"), max_length=16, blank=True)  # sql, executor or "" (nothing to do)
+    applied = models.PositiveIntegerField(_("migrations applied"), default=0)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("tenant migration")
+        verbose_name_plural = _("tenant migrations")
+        constraints = [models.UniqueConstraint("schema_name", "version", name="tenantmigration_schema_version")]
+        indexes = [models.Index(fields=["version", "status"], name="tenantmigration_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.schema_name} @ {self.version[:12]}"
+
+
 class BackupKind(models.TextChoices):
     BACKUP = "backup", pgettext_lazy("tenant backup kind", "Backup")
     RESTORE_NEW = "restore_new", pgettext_lazy("tenant backup kind", "Restore as a new workspace")

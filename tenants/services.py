@@ -23,7 +23,7 @@ from saas.cache_versions import versions_reset
 from saas.throttle import throttle_exceeded, throttle_hit
 from tenants.models import Domain, LoginHandover, Tenant, TenantStatus, User, normalize_email
 from tenants.pool import pool_refill_after_commit, pool_schema_claim, pool_template_clone
-from tenants.runtime import forget_domains, use_public_schema
+from tenants.runtime import domains_changed, domains_changed_on_commit, use_public_schema
 from tenants.validators import validate_subdomain
 
 logger = logging.getLogger(__name__)
@@ -195,7 +195,7 @@ def tenant_provision(*, slug: str, name: str, admin: User, language: str = "en")
                 member_create(tenant=tenant, user=admin, is_admin=True, language=language)
                 crm_defaults_install()
             subscription_start_trial(tenant=tenant)
-            transaction.on_commit(forget_domains)  # a host looked up (and missed) a moment ago now exists
+            transaction.on_commit(domains_changed)  # a host looked up (and missed) a moment ago now exists
             pool_refill_after_commit()
     except IntegrityError as exc:
         use_public_schema()
@@ -275,7 +275,7 @@ def tenant_set_status(*, tenant: Tenant, status: str) -> Tenant:
         raise ValidationError({"status": [_("Unknown status.")]})
     tenant.status = status
     tenant.save(update_fields=["status"])
-    forget_domains()
+    domains_changed_on_commit()
     return tenant
 
 
@@ -299,7 +299,7 @@ def tenant_delete(*, tenant: Tenant, drop_schema: bool) -> str | None:
         Domain.objects.filter(tenant=tenant).delete()
         Tenant.objects.filter(pk=tenant.pk).delete()
         transaction.on_commit(lambda: tenant_leftovers_clear(schema=schema, kept=kept))
-        transaction.on_commit(forget_domains)
+        transaction.on_commit(domains_changed)
     return kept
 
 

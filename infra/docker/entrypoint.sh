@@ -4,7 +4,7 @@
 #   web      gunicorn on 0.0.0.0:8000 (the image's default CMD runs the same command)
 #   worker   Celery worker           (extra arguments are passed on, e.g. `worker --concurrency 8`)
 #   beat     Celery beat             (run exactly ONE per deployment; the schedule is in the database)
-#   migrate  migrate_schemas --shared, then --tenant (one-shot; run before rolling out a release)
+#   migrate  migrate_schemas --shared, then migrate_tenants (one-shot; run before rolling out a release)
 #
 # Anything else is executed as given, e.g. `python manage.py shell` or the default gunicorn CMD.
 set -eu
@@ -27,7 +27,8 @@ case "$mode" in
         ;;
     migrate)
         python manage.py migrate_schemas --shared --noinput "$@"
-        exec python manage.py migrate_schemas --tenant --noinput "$@"
+        # Tenants and pool schemas: SQL planned once, parallel, resumable (ADR 0009).
+        exec python manage.py migrate_tenants
         ;;
     *)
         exec "$mode" "$@"

@@ -742,7 +742,7 @@ def test_entrypoint_modes(tmp_path: Path) -> None:
     assert run_entrypoint(tmp_path, "beat")[0].startswith("celery -A saas beat")
     assert run_entrypoint(tmp_path, "migrate") == [
         "python manage.py migrate_schemas --shared --noinput",
-        "python manage.py migrate_schemas --tenant --noinput",
+        "python manage.py migrate_tenants",
     ]
     # Anything else is executed as given (the image's default CMD goes through here).
     assert run_entrypoint(tmp_path, "gunicorn", "saas.wsgi:application", "--bind", "0.0.0.0:8000") == [web]

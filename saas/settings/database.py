@@ -1,5 +1,6 @@
 from saas import env
 
 DATABASES = {"default": env.database_config()}
-DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+# Persistent connections (no connect per request), checked before reuse after an idle request gap.
+DATABASES["default"]["CONN_MAX_AGE"] = env.DATABASE_CONN_MAX_AGE
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

@@ -72,7 +72,7 @@ def test_database_url_with_a_socket_directory(fresh_env):
     assert (config["HOST"], config["NAME"], config["ENGINE"]) == (
         "/tmp/pg",
         "crm",
-        "django_tenants.postgresql_backend",
+        "tenants.postgresql_backend",
     )
 
 

@@ -1,7 +1,8 @@
-"""Tenant provisioning benchmark (issue 7, part 1): from the signup call to a usable tenant.
+"""Tenancy at scale benchmark (issue 7): provisioning, routing overhead, migrations across many tenants.
 
-    python -m tests.perf.bench_tenancy            # with 10 and with 2,000 tenants in the database
-    python -m tests.perf.bench_tenancy --quick    # with 10 and with 200 (development)
+    python -m tests.perf.bench_tenancy            # provisioning with 10 and 2,000 tenants; routing and
+                                                  # migrations with 1,000
+    python -m tests.perf.bench_tenancy --quick    # 10 and 200; routing and migrations with 100 (development)
 
 `make bench-tenancy` runs it on the embedded servers. It works in a database of its own, named after
 DATABASE_URL's with `_bench_tenancy` appended, created at the start and dropped at the end (`--keep`
@@ -25,8 +26,13 @@ template, registered as the filler would register them: a claim only renames a s
 tenants/tests/test_schema_clone.py shows a copy equals a migrated schema. Password hashing (the
 user row) is left out: it costs the same whatever creates the schema.
 
-Ends with `provisioning_p95_ms=<pool path, largest tenant count>` and
-`provisioning_stock_p95_ms=<stock, same tenant count>`.
+Routing (tests/perf/bench_routing.py) and migrations (tests/perf/bench_migrate.py) run once the database
+holds 1,000 tenants (100 with --quick), before it grows further.
+
+Ends with `provisioning_p95_ms=<pool path, largest tenant count>`,
+`provisioning_stock_p95_ms=<stock, same tenant count>`, `routing_ratio=<multi-tenant / single-tenant
+requests per second>`, `migrate_speedup=<stock migrate_schemas time / migrate_tenants time>` and
+`worker_rss_growth_mb=<growth of a gunicorn worker serving every tenant round-robin>`.
 """
 
 from __future__ import annotations
@@ -49,6 +55,13 @@ from bench.crm import log, percentile
 TARGET_P95_MS = 300
 FULL_SIZES = (10, 2_000)
 QUICK_SIZES = (10, 200)
+# Tenants the routing and migration benchmarks run with (the database is grown to it first).
+FULL_SPREAD = 1_000
+QUICK_SPREAD = 100
+TARGET_ROUTING_RATIO = 0.95
+TARGET_RSS_GROWTH_MB = 30
+TARGET_MIGRATE_SPEEDUP = 10
+SEED_RECORDS = 25
 DB_SUFFIX = "_bench_tenancy"
 PREFIX = "bt"  # every schema this benchmark creates starts with it (cache keys too)
 PASSWORD = "bench-tenancy-not-a-secret"
@@ -271,7 +284,62 @@ def measure(world: World, size: int, counts: dict[str, int]) -> dict[str, Sample
     return results
 
 
-def run(args: argparse.Namespace) -> dict[int, dict[str, Samples]]:
+def seed_records(slug: str) -> None:
+    """SEED_RECORDS organisations in the seed tenant: every background tenant (a copy) has them, and the
+    routing benchmark lists them."""
+    from django_tenants.utils import schema_context
+
+    from crm_apps.access.models import Member
+    from crm_apps.modules.organizations.models import Organization
+
+    with schema_context(slug):
+        owner = Member.objects.order_by("id").first()
+        Organization.objects.bulk_create(
+            Organization(number=f"ORG-B{i:04d}", owner=owner, name=f"Organisation {i}", email=f"org{i}@bench.example")
+            for i in range(SEED_RECORDS)
+        )
+
+
+def single_schema_create(seed_slug: str) -> None:
+    """The single-tenant baseline's schema (routing_settings_single.SINGLE_SCHEMA): a copy of the seed."""
+    from django.db import transaction
+
+    from tenants.schema_clone import schema_clone, schema_clone_plan
+    from tests.perf.routing_settings_single import SINGLE_SCHEMA
+
+    with transaction.atomic():
+        schema_clone(plan=schema_clone_plan(source=seed_slug), target=SINGLE_SCHEMA)
+
+
+@dataclass
+class Results:
+    provisioning: dict[int, dict[str, Samples]]
+    routing: Any = None
+    migrate: Any = None
+
+
+def spread_benchmarks(args: argparse.Namespace, results: Results) -> None:
+    from django.conf import settings
+    from django.db import connections
+
+    from tenants.models import Tenant
+    from tests.perf.bench_migrate import migrate_measure
+    from tests.perf.bench_routing import routing_measure
+
+    hosts = [
+        f"{s}.{settings.BASE_DOMAIN}"
+        for s in Tenant.objects.order_by("schema_name").values_list("schema_name", flat=True)
+    ]
+    log(f"Routing: gunicorn, 2 workers, 8 clients, {len(hosts):,} tenants vs single-tenant Django ...")
+    connections.close_all()
+    results.routing = routing_measure(
+        database_url=os.environ["DATABASE_URL"], hosts=hosts, rounds=args.routing_rounds, seconds=args.routing_seconds
+    )
+    log(f"Migrations: one additive migration over {len(hosts):,} tenant schemas, stock vs migrate_tenants ...")
+    results.migrate = migrate_measure(jobs=args.migrate_jobs)
+
+
+def run(args: argparse.Namespace) -> Results:
     from django.core.management import call_command
     from django.test import Client
 
@@ -292,16 +360,23 @@ def run(args: argparse.Namespace) -> dict[int, dict[str, Samples]]:
     world = World(admin=admin, template_plan=schema_clone_plan(source=TEMPLATE_NAME), client=Client())
     seed = world.slug("bg")
     tenant_provision(slug=seed, name="Background seed", admin=admin)  # pool empty: a copy of the template
+    seed_records(seed)
+    single_schema_create(seed)
     log(f"Setup {time.monotonic() - started:.0f}s")
-    results: dict[int, dict[str, Samples]] = {}
-    for size in sizes:
+    results = Results(provisioning={})
+    spread = QUICK_SPREAD if args.quick else FULL_SPREAD
+    for size in sorted({spread} if args.no_provisioning else {*sizes, spread}):
         log(f"Growing to {size:,} tenants (copies of a provisioned tenant) ...")
         background_grow(world, seed, size)
-        results[size] = measure(world, size, counts)
+        if size in sizes and not args.no_provisioning:
+            results.provisioning[size] = measure(world, size, counts)
+        if size == spread:
+            spread_benchmarks(args, results)
     return results
 
 
-def report(results: dict[int, dict[str, Samples]]) -> None:
+def provisioning_report(results: dict[int, dict[str, Samples]]) -> tuple[float, float]:
+    """Print the provisioning table; (pool p95, stock p95) at the largest size."""
     largest = max(results)
     log("")
     log(f"Provisioning, signup call to first page served (ms), target p95 <= {TARGET_P95_MS} ms at every size:")
@@ -315,9 +390,28 @@ def report(results: dict[int, dict[str, Samples]]) -> None:
     pool = results[largest]["pool"]
     stock = results[largest]["stock"]
     log(f"  stock / pool p50 with {largest:,} tenants: {stock.p(50) / pool.p(50):.0f}x")
-    log("(routing, migrations across many tenants and the other figures of issue 7 are not measured here yet)")
-    log(f"provisioning_p95_ms={pool.p(95):.1f}")
-    log(f"provisioning_stock_p95_ms={stock.p(95):.1f}")
+    return pool.p(95), stock.p(95)
+
+
+def report(everything: Results) -> None:
+    pool_p95, stock_p95 = float("nan"), float("nan")
+    if everything.provisioning:
+        pool_p95, stock_p95 = provisioning_report(everything.provisioning)
+    routing, migrate = everything.routing, everything.migrate
+    log(
+        f"Routing over {routing.tenants:,} tenants: {routing.tenant_rps:.1f} req/s vs single-tenant"
+        f" {routing.single_rps:.1f} -> ratio {routing.ratio:.3f} (target >= {TARGET_ROUTING_RATIO})"
+    )
+    log(f"Worker RSS growth: {routing.rss_growth_mb:.1f} MB (target <= {TARGET_RSS_GROWTH_MB})")
+    log(
+        f"Migrations over {migrate.schemas:,} schemas: stock {migrate.stock_s:.1f} s, migrate_tenants"
+        f" {migrate.fast_s:.2f} s -> {migrate.speedup:.1f}x (target >= {TARGET_MIGRATE_SPEEDUP})"
+    )
+    log(f"provisioning_p95_ms={pool_p95:.1f}")
+    log(f"provisioning_stock_p95_ms={stock_p95:.1f}")
+    log(f"routing_ratio={routing.ratio:.3f}")
+    log(f"migrate_speedup={migrate.speedup:.1f}")
+    log(f"worker_rss_growth_mb={routing.rss_growth_mb:.1f}")
 
 
 def cache_forget() -> None:
@@ -326,7 +420,8 @@ def cache_forget() -> None:
 
     try:
         client = cache._cache.get_client()  # type: ignore[attr-defined]
-        keys = [k for pattern in (f"{PREFIX}-*", "pool_*") for k in client.scan_iter(match=pattern, count=1000)]
+        patterns = (f"{PREFIX}-*", f"{PREFIX}_*", "pool_*", "tenancy:domain-generation:*_bench_tenancy")
+        keys = [k for pattern in patterns for k in client.scan_iter(match=pattern, count=1000)]
         if keys:
             client.delete(*keys)
     except Exception as exc:  # the benchmark's figures are printed already
@@ -341,11 +436,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=None, help="pool-path samples per size (default 30, quick 15)")
     parser.add_argument("--stock-samples", type=int, default=None, help="stock samples per size (default 10, quick 5)")
     parser.add_argument("--copy-samples", type=int, default=None, help="template-copy samples (default 5, quick 3)")
+    parser.add_argument("--routing-rounds", type=int, default=None, help="throughput rounds per config (5, quick 3)")
+    parser.add_argument("--routing-seconds", type=float, default=None, help="seconds per round (8, quick 4)")
+    parser.add_argument("--migrate-jobs", type=int, default=4, help="connections of migrate_tenants (default 4)")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
+    parser.add_argument(
+        "--no-provisioning",
+        action="store_true",
+        help="routing and migrations only (development; no provisioning lines)",
+    )
     args = parser.parse_args(argv)
     args.samples = args.samples or (15 if args.quick else 30)
     args.stock_samples = args.stock_samples or (5 if args.quick else 10)
     args.copy_samples = args.copy_samples or (3 if args.quick else 5)
+    args.routing_rounds = args.routing_rounds or (3 if args.quick else 5)
+    args.routing_seconds = args.routing_seconds or (4.0 if args.quick else 8.0)
 
     source_url = os.environ.get("DATABASE_URL", "")
     if not source_url:

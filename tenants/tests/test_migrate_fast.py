@@ -1,0 +1,253 @@
+"""manage.py migrate_tenants (tenants/migrate_fast.py): the same schemas as stock migrate_schemas, resumable,
+one failing schema never stops the others, pool schemas upgraded too. Committed data: the run uses worker
+threads with connections of their own."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from django.core.management import call_command
+from django.db import connection, migrations, models
+from django.test import Client
+
+from conftest import make_user
+from tenants import pool
+from tenants.migrate_fast import plain_sql_operation, tenant_migrations_run
+from tenants.models import PoolSchema, SchemaMigrationStatus, TenantMigration
+from tenants.runtime import use_public_schema
+from tenants.schema_clone import schema_signature
+from tenants.services import tenant_provision
+from tests.integration.helpers import child_env
+
+LATEST = {
+    ("access", "0005_access_defaults"),
+    ("access", "0006_profile_module_can_fields"),
+    ("audit", "0002_append_only"),
+}
+
+
+def rows(sql: str, params: list[str] | None = None) -> list[tuple[object, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params or [])
+        return list(cursor.fetchall())
+
+
+def applied(schema: str) -> set[tuple[str, str]]:
+    return {(a, n) for a, n in rows(f'SELECT app, name FROM "{schema}".django_migrations')}  # type: ignore[misc]
+
+
+def content_types(schema: str) -> list[tuple[object, ...]]:
+    return rows(f'SELECT id, app_label, model FROM "{schema}".django_content_type ORDER BY id')
+
+
+def roll_back(schema: str, *targets: tuple[str, str]) -> None:
+    """Unapply migrations in `schema` with Django's own executor (stock migrate_schemas)."""
+    for app, name in targets:
+        call_command("migrate_schemas", app, name, schema_name=schema, interactive=False, verbosity=0)
+    use_public_schema()
+
+
+def has_column(schema: str, table: str, column: str) -> bool:
+    return bool(
+        rows(
+            "SELECT 1 FROM information_schema.columns WHERE table_schema = %s AND table_name = %s AND column_name = %s",
+            [schema, table, column],
+        )
+    )
+
+
+def tenants(committed, n: int, prefix: str) -> list[str]:
+    slugs = []
+    for i in range(n):
+        slug = committed.slug(f"{prefix}{i}")
+        tenant_provision(slug=slug, name=f"Migrating {i}", admin=make_user(committed.email()))
+        slugs.append(slug)
+    use_public_schema()
+    return sorted(slugs)
+
+
+def status_of(schema: str) -> TenantMigration:
+    return TenantMigration.objects.filter(schema_name=schema).order_by("-id").first()  # type: ignore[return-value]
+
+
+@pytest.fixture
+def status_rows_cleanup(committed):
+    yield
+    TenantMigration.objects.filter(schema_name__in=committed.slugs).delete()
+
+
+def test_only_schema_operations_and_sql_are_plain_sql():
+    def forwards(apps, schema_editor):
+        return None
+
+    assert plain_sql_operation(migrations.AddField("contact", "x", models.IntegerField(null=True)))
+    assert plain_sql_operation(migrations.AddIndex("contact", models.Index(fields=["x"], name="x_idx")))
+    assert plain_sql_operation(migrations.RunSQL("SELECT 1"))
+    assert plain_sql_operation(migrations.SeparateDatabaseAndState(database_operations=[migrations.RunSQL("SELECT 1")]))
+    assert not plain_sql_operation(migrations.RunPython(forwards))
+    assert not plain_sql_operation(
+        migrations.SeparateDatabaseAndState(database_operations=[migrations.RunPython(forwards)])
+    )
+
+
+def test_fast_path_gives_the_same_schema_as_stock_migrate_schemas(committed, status_rows_cleanup):
+    stock, fast = tenants(committed, 2, "eq")
+    for schema in (stock, fast):
+        roll_back(schema, ("access", "0004_access_control"), ("audit", "0001_initial"))
+        assert not applied(schema) & LATEST
+    call_command("migrate_schemas", schema_name=stock, interactive=False, verbosity=0)
+    use_public_schema()
+
+    missing = len(applied("alpha") - applied(fast))
+
+    outcomes = tenant_migrations_run(schemas=[fast], jobs=2)
+
+    assert [(o.target.schema, o.status, o.method, o.applied) for o in outcomes] == [
+        (fast, "done", "sql+executor", missing)
+    ], outcomes
+    assert schema_signature(schema=fast) == schema_signature(schema=stock)
+    assert applied(fast) == applied(stock) == applied("alpha")
+    assert content_types(fast) == content_types(stock)
+    assert rows(f'SELECT count(*) FROM "{fast}".audit_auditsettings') == [(1,)]  # the RunPython step ran
+    row = status_of(fast)
+    assert (row.status, row.method, row.applied, row.error) == ("done", "sql+executor", missing, "")
+    assert row.started_at is not None and row.finished_at is not None and row.finished_at >= row.started_at
+
+
+def test_every_schema_and_the_pool_are_upgraded_with_the_sql_once(committed, status_rows_cleanup):
+    slugs = tenants(committed, 3, "many")
+    pool_row = PoolSchema.objects.filter(claimed_at__isnull=True, is_template=False).order_by("pk").first()
+    assert pool_row is not None
+    untouched = schema_signature(schema="beta")
+    for schema in [*slugs, pool_row.name]:
+        roll_back(schema, ("access", "0005_access_defaults"))
+        assert has_column(schema, "access_profilemodule", "view")
+    PoolSchema.objects.filter(pk=pool_row.pk).update(fingerprint="stale")
+
+    try:
+        outcomes = tenant_migrations_run(schemas=[*slugs, pool_row.name, "beta"], jobs=3)
+    finally:
+        TenantMigration.objects.filter(schema_name__in=[pool_row.name, "beta"]).delete()
+
+    by_schema = {o.target.schema: (o.status, o.method) for o in outcomes}
+    assert by_schema == {**{s: ("done", "sql") for s in slugs}, pool_row.name: ("done", "sql"), "beta": ("current", "")}
+    for schema in [*slugs, pool_row.name]:
+        assert has_column(schema, "access_profilemodule", "can_view")
+        assert applied(schema) == applied("beta")
+        assert schema_signature(schema=schema) == untouched
+    pool_row.refresh_from_db()
+    assert pool_row.fingerprint == pool.migration_fingerprint()  # claimable again
+    assert schema_signature(schema="beta") == untouched
+
+
+def test_a_failing_schema_is_reported_and_the_others_go_on_then_a_rerun_finishes(committed, status_rows_cleanup):
+    first, broken, last = tenants(committed, 3, "fail")
+    for schema in (first, broken, last):
+        roll_back(schema, ("access", "0005_access_defaults"))
+    with connection.cursor() as cursor:  # something the migration does not expect: the rename must fail
+        cursor.execute(f'ALTER TABLE "{broken}".access_profilemodule ADD COLUMN can_view boolean')
+
+    outcomes = tenant_migrations_run(schemas=[first, broken, last], jobs=1)
+
+    by_schema = {o.target.schema: o.status for o in outcomes}
+    assert by_schema == {first: "done", broken: "failed", last: "done"}
+    failed = status_of(broken)
+    assert failed.status == SchemaMigrationStatus.FAILED
+    assert "can_view" in failed.error
+    assert ("access", "0006_profile_module_can_fields") not in applied(broken)  # rolled back, nothing half-done
+    assert has_column(broken, "access_profilemodule", "view")
+
+    with connection.cursor() as cursor:  # the operator repairs the schema and runs the command again
+        cursor.execute(f'ALTER TABLE "{broken}".access_profilemodule DROP COLUMN can_view')
+    again = tenant_migrations_run(schemas=[first, broken, last], jobs=1)
+
+    assert {o.target.schema: o.status for o in again} == {first: "current", broken: "done", last: "current"}
+    assert applied(broken) == applied(first)
+    assert [status_of(s).status for s in (first, broken, last)] == ["done", "done", "done"]
+
+
+@pytest.mark.slow
+def test_a_run_killed_half_way_is_continued_by_the_next(committed, status_rows_cleanup):
+    import psycopg
+
+    from tests.integration.helpers import test_database_url
+
+    slugs = tenants(committed, 3, "kill")
+    for schema in slugs:
+        roll_back(schema, ("access", "0005_access_defaults"))
+    blocked = slugs[1]
+    url = test_database_url().replace("postgres://", "postgresql://", 1)
+    with psycopg.connect(url) as holder:  # another session holds the second schema's table: the run waits there
+        holder.execute(f'LOCK TABLE "{blocked}".access_profilemodule IN ACCESS EXCLUSIVE MODE')
+        args = [sys.executable, "manage.py", "migrate_tenants", "--jobs", "1"]
+        for schema in slugs:
+            args += ["--schema", schema]
+        proc = subprocess.Popen(args, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                if TenantMigration.objects.filter(schema_name=blocked, status="running").exists():
+                    break
+                time.sleep(0.1)
+            else:
+                raise AssertionError(proc.communicate()[0] if proc.poll() is not None else "the run never reached it")
+            time.sleep(0.3)
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        holder.rollback()
+
+    assert [status_of(s).status for s in slugs] == ["done", "running", "pending"]
+    assert ("access", "0006_profile_module_can_fields") not in applied(blocked)
+    rows(  # the killed run's backend may linger a moment: its transaction rolls back when it goes
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND pid <> pg_backend_pid() AND application_name <> 'pytest' AND query LIKE '%%access_profilemodule%%'"
+    )
+
+    outcomes = tenant_migrations_run(schemas=slugs, jobs=2)
+
+    assert {o.target.schema: o.status for o in outcomes} == {slugs[0]: "current", blocked: "done", slugs[2]: "done"}
+    assert all(applied(s) == applied("alpha") for s in slugs)
+
+
+def test_a_second_run_at_the_same_time_is_refused(committed):
+    import psycopg
+
+    from tenants.migrate_fast import RUN_LOCK, MigrationRunBusy
+    from tests.integration.helpers import test_database_url
+
+    url = test_database_url().replace("postgres://", "postgresql://", 1)
+    with psycopg.connect(url, autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", [RUN_LOCK])
+        with pytest.raises(MigrationRunBusy):
+            tenant_migrations_run(schemas=["alpha"])
+
+
+def test_operators_see_the_status_rows_in_the_console(committed, status_rows_cleanup):
+    (slug,) = tenants(committed, 1, "adm")
+    TenantMigration.objects.create(
+        schema_name=slug, kind="tenant", version="f" * 64, status="failed", error="column already exists"
+    )
+    operator = make_user(committed.email())
+    operator.is_staff = operator.is_superuser = True
+    operator.save()
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(operator)
+
+    listing = client.get("/admin/tenants/tenantmigration/?status=failed")
+    row = TenantMigration.objects.get(schema_name=slug)
+    detail = client.get(f"/admin/tenants/tenantmigration/{row.pk}/change/")
+    member = Client(HTTP_HOST="localhost")
+    member.force_login(make_user(committed.email()))
+
+    assert listing.status_code == 200
+    assert slug.encode() in listing.content
+    assert b"column already exists" in detail.content
+    assert member.get("/admin/tenants/tenantmigration/").status_code == 302  # not staff: the login page

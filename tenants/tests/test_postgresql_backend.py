@@ -1,0 +1,65 @@
+"""tenants/postgresql_backend: with persistent connections, the SET search_path of a schema change is the
+connection's health check (one round trip less per request), and a dead connection is still replaced."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from django.db import connection
+
+from tenants.postgresql_backend.base import DatabaseWrapper
+from tests.integration.helpers import test_database_url
+
+
+@pytest.fixture
+def persistent(committed):
+    """A connection of its own, as a web worker has it: kept between requests, health-checked."""
+    conn = DatabaseWrapper({**connection.settings_dict, "CONN_MAX_AGE": 600, "CONN_HEALTH_CHECKS": True}, "default")
+    checks: list[bool] = []
+    real = conn.is_usable
+
+    def counted() -> bool:
+        checks.append(True)
+        return real()
+
+    conn.is_usable = counted
+    yield conn, checks
+    conn.close()
+
+
+def request(conn: DatabaseWrapper, schema: str) -> int:
+    """What a request does: Django's request-start hook, the routing's schema switch, one query."""
+    conn.close_if_unusable_or_obsolete()
+    if conn.schema_name != schema:
+        conn.set_schema(schema)
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM access_role")
+        return int(cursor.fetchone()[0])
+
+
+def terminate(conn: DatabaseWrapper) -> None:
+    with psycopg.connect(test_database_url().replace("postgres://", "postgresql://", 1), autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [conn.connection.info.backend_pid])
+
+
+def test_a_schema_change_needs_no_separate_health_check(persistent):
+    conn, checks = persistent
+    request(conn, "alpha")
+
+    request(conn, "beta")
+    request(conn, "alpha")
+    assert checks == []  # the SET search_path of each switch was the check
+
+    request(conn, "alpha")
+    assert checks == [True]  # same schema: no SET due, so the usual SELECT 1
+
+
+@pytest.mark.parametrize("next_schema", ["beta", "alpha"])
+def test_a_dead_connection_is_replaced_before_the_request_uses_it(persistent, next_schema):
+    conn, _checks = persistent
+    request(conn, "alpha")
+    old_pid = conn.connection.info.backend_pid
+    terminate(conn)
+
+    assert request(conn, next_schema) == 5  # the default roles, read through a new connection
+    assert conn.connection.info.backend_pid != old_pid
