@@ -54,7 +54,7 @@ from tenants.models import (
     User,
     WorkspaceMembership,
 )
-from tenants.runtime import forget_domains, use_public_schema
+from tenants.runtime import domains_changed_on_commit, use_public_schema
 
 logger = logging.getLogger(__name__)
 
@@ -867,7 +867,7 @@ def _switch(
         files_temp = _media_dir(temp)
         transaction.on_commit(lambda: _files_switch(files_temp=files_temp, slug=slug, replaced=replaced))
         transaction.on_commit(lambda: _clear_cache(slug))
-        transaction.on_commit(forget_domains)
+        domains_changed_on_commit()
     return tenant, replaced
 
 
