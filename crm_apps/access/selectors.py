@@ -12,7 +12,9 @@ from crm_apps.access.models import ApiToken, Invitation, Member, Role
 
 def member_for_user(*, user_id: int) -> Member | None:
     """The active membership of this user in the current tenant, or None."""
-    return Member.objects.select_related("user").filter(user_id=user_id, active=True, user__is_active=True).first()
+    # Every request asks: one member per user, so no ORDER BY to compile.
+    found = Member.objects.select_related("user").filter(user_id=user_id, active=True, user__is_active=True)
+    return next(iter(found.order_by()[:1]), None)
 
 
 def member_list() -> QuerySet[Member]:
