@@ -10,6 +10,8 @@ SHARED_APPS = [
     "django_tenants",
     "tenants",
     "billing",
+    "marketplace.partners",
+    "django_countries",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.admin",

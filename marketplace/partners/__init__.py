@@ -1,0 +1,1 @@
+"""Partners (public schema): organisations, their team, profile, leads, authorised listing, delegated access."""

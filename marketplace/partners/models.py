@@ -1,0 +1,156 @@
+"""Partner data in `public`: the partner organisation, its team and its public profile."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+
+class PartnerRole(models.TextChoices):
+    OWNER = "owner", pgettext_lazy("partner role", "Owner")
+    DEVELOPER = "developer", pgettext_lazy("partner role", "Developer")
+    SALES = "sales", pgettext_lazy("partner role", "Sales")
+
+
+class PartnerService(models.TextChoices):
+    IMPLEMENTATION = "implementation", _("Implementation")
+    CUSTOMISATION = "customisation", _("Customisation")
+    TRAINING = "training", _("Training")
+    INTEGRATION = "integration", _("Integration")
+    MIGRATION = "migration", _("Data migration")
+    SUPPORT = "support", _("Support")
+
+
+class PartnerIndustry(models.TextChoices):
+    MANUFACTURING = "manufacturing", _("Manufacturing")
+    RETAIL = "retail", _("Retail and e-commerce")
+    FINANCE = "finance", _("Financial services")
+    HEALTHCARE = "healthcare", _("Healthcare")
+    EDUCATION = "education", _("Education")
+    REAL_ESTATE = "real_estate", _("Real estate")
+    PROFESSIONAL_SERVICES = "professional_services", _("Professional services")
+    TECHNOLOGY = "technology", _("Technology and software")
+    NONPROFIT = "nonprofit", _("Non-profit")
+    PUBLIC_SECTOR = "public_sector", _("Public sector")
+    HOSPITALITY = "hospitality", _("Hospitality and travel")
+    LOGISTICS = "logistics", _("Logistics")
+
+
+class PartnerRegion(models.TextChoices):
+    """World regions by their UN M49 codes."""
+
+    AFRICA = "002", _("Africa")
+    NORTHERN_AMERICA = "021", _("Northern America")
+    LATIN_AMERICA = "419", _("Latin America and the Caribbean")
+    ASIA = "142", _("Asia")
+    MIDDLE_EAST = "145", _("Western Asia and the Middle East")
+    EUROPE = "150", _("Europe")
+    OCEANIA = "009", _("Oceania")
+
+
+class ListingState(models.TextChoices):
+    NONE = "none", pgettext_lazy("listing state", "Not subscribed")
+    PENDING = "pending", pgettext_lazy("listing state", "Checkout started")
+    ACTIVE = "active", pgettext_lazy("listing state", "Active")
+    PAST_DUE = "past_due", pgettext_lazy("listing state", "Payment overdue")
+    CANCELED = "canceled", pgettext_lazy("listing state", "Canceled")
+
+
+def partner_logo_path(instance: Partner, filename: str) -> str:
+    """Logos live under partners/<id>/ with a generated name; the uploaded name is never used."""
+    return f"partners/{instance.pk or 'new'}/{filename}"
+
+
+class Partner(models.Model):
+    """An organisation that sells services and extensions; its profile is public in the directory."""
+
+    slug = models.SlugField(_("address name"), max_length=60, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    logo = models.ImageField(_("logo"), upload_to=partner_logo_path, blank=True, max_length=255)
+    website = models.URLField(_("website"), blank=True, max_length=300)
+    description = models.TextField(_("description"), blank=True, max_length=5000)
+    # ISO 3166-1 alpha-2 codes (django-countries' list).
+    countries = ArrayField(models.CharField(max_length=2), verbose_name=_("countries served"), default=list, blank=True)
+    # UN M49 region codes (PartnerRegion).
+    regions = ArrayField(models.CharField(max_length=3), verbose_name=_("regions served"), default=list, blank=True)
+    # Language codes from Django's LANGUAGES list (ISO 639-1 with Django's variants).
+    languages = ArrayField(models.CharField(max_length=10), verbose_name=_("languages"), default=list, blank=True)
+    services = ArrayField(models.CharField(max_length=30), verbose_name=_("services"), default=list, blank=True)
+    industries = ArrayField(models.CharField(max_length=30), verbose_name=_("industries"), default=list, blank=True)
+    certifications = ArrayField(
+        models.CharField(max_length=100), verbose_name=_("certifications"), default=list, blank=True
+    )
+    # Shown in the directory; operators may hide a partner (is_active=False) without deleting it.
+    is_active = models.BooleanField(_("active"), default=True)
+
+    # Authorised listing: the badge and first place in the directory while the listing is paid.
+    is_authorised = models.BooleanField(_("authorised"), default=False, db_index=True)
+    authorised_since = models.DateTimeField(_("authorised since"), null=True, blank=True)
+    listing_state = models.CharField(
+        _("listing subscription"), max_length=16, choices=ListingState.choices, default=ListingState.NONE
+    )
+    listing_period = models.CharField(_("listing period"), max_length=8, blank=True)
+    listing_period_end = models.DateTimeField(_("listing paid until"), null=True, blank=True)
+    listing_stripe_customer_id = models.CharField(_("Stripe customer (listing)"), max_length=255, blank=True)
+    listing_stripe_subscription_id = models.CharField(_("Stripe subscription (listing)"), max_length=255, blank=True)
+    # Stripe time of the state applied last: an older event is refused (as billing does).
+    listing_stripe_updated = models.DateTimeField(null=True, blank=True, editable=False)
+    # An operator's manual revocation: the badge stays off until an operator restores it.
+    badge_revoked_at = models.DateTimeField(_("badge revoked at"), null=True, blank=True)
+    badge_revoked_reason = models.TextField(_("badge revocation reason"), blank=True)
+    badge_revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("badge revoked by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    # Stripe Connect (Express) account that receives the partner's extension sales.
+    stripe_account_id = models.CharField(_("Stripe Connect account"), max_length=255, blank=True)
+    stripe_details_submitted = models.BooleanField(_("Stripe details submitted"), default=False)
+    stripe_charges_enabled = models.BooleanField(_("Stripe charges enabled"), default=False)
+    stripe_payouts_enabled = models.BooleanField(_("Stripe payouts enabled"), default=False)
+
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("partner")
+        verbose_name_plural = _("partners")
+        ordering = ["name"]
+        indexes = [
+            GinIndex(fields=["countries"], name="partner_countries_gin"),
+            GinIndex(fields=["languages"], name="partner_languages_gin"),
+            GinIndex(fields=["services"], name="partner_services_gin"),
+            GinIndex(fields=["industries"], name="partner_industries_gin"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PartnerMember(models.Model):
+    """A global user in a partner's team, with one partner role (permissions: marketplace.partners.permissions)."""
+
+    partner = models.ForeignKey(Partner, verbose_name=_("partner"), on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="partner_memberships"
+    )
+    role = models.CharField(_("role"), max_length=16, choices=PartnerRole.choices, default=PartnerRole.SALES)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("partner member")
+        verbose_name_plural = _("partner members")
+        ordering = ["partner", "created_at"]
+        constraints = [models.UniqueConstraint(fields=["partner", "user"], name="partner_member_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} @ {self.partner_id} ({self.role})"
