@@ -225,13 +225,11 @@ def _semantic(data: dict[str, Any], problems: _Problems) -> tuple[Version | None
     pipeline_names: set[str] = set()
     for index, item in enumerate(data.get("pipelines") or []):
         base = f"pipelines.{index}"
-        labels.add(item["name"])
         if item["name"].lower() in pipeline_names:
             problems.add(f"{base}.name", _("Pipeline names must be unique."))
         pipeline_names.add(item["name"].lower())
         stage_names: set[str] = set()
         for stage_index, stage in enumerate(item["stages"]):
-            labels.add(stage["name"])
             if stage["name"].lower() in stage_names:
                 problems.add(f"{base}.stages.{stage_index}.name", _("Stage names must be unique."))
             stage_names.add(stage["name"].lower())
@@ -240,7 +238,6 @@ def _semantic(data: dict[str, Any], problems: _Problems) -> tuple[Version | None
 
     for index, item in enumerate(data.get("saved_views") or []):
         base = f"saved_views.{index}"
-        labels.add(item["name"])
         if not module_ok(f"{base}.module", item["module"]):
             continue
         spec = specs[item["module"]]

@@ -60,6 +60,8 @@ STATIC_ROOT = _str("STATIC_ROOT", str(DATA_DIR / "static"))
 API_TOKEN_RATE_PER_MINUTE = _int("API_TOKEN_RATE_PER_MINUTE", 18_000)
 # Pre-migrated empty schemas kept ready for instant signups (ADR 0008); 0 turns the refill off.
 TENANT_POOL_SIZE = max(0, _int("TENANT_POOL_SIZE", 5))
+# Extensions' webhooks may target private/loopback addresses (development only; never in production).
+WEBHOOKS_ALLOW_PRIVATE = _bool("WEBHOOKS_ALLOW_PRIVATE", default=False)
 CELERY_TASK_ALWAYS_EAGER = _bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # Set by pytest-xdist in each test worker; keeps parallel test workers' cache keys apart.
 TEST_WORKER = _str("PYTEST_XDIST_WORKER", "main")

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CatalogConfig(AppConfig):
+    """Extensions in `public`: listings, versions and their review, ratings, licences, sales, commission."""
+
+    name = "marketplace.catalog"
+    label = "catalog"
+    verbose_name = _("Extensions")
+    default_auto_field = "django.db.models.BigAutoField"
