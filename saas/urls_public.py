@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from billing.views import pricing
 from billing.webhooks import stripe_webhook
+from marketplace.catalog.views import manifest_schema
 from tenants import views
 from tenants.api.views import SignupView
 
@@ -22,5 +23,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/signup", SignupView.as_view(), name="api-signup"),
     path("billing/stripe/webhook", stripe_webhook, name="stripe_webhook"),
+    path("marketplace/manifest.schema.json", manifest_schema, name="manifest_schema"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

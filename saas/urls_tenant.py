@@ -13,6 +13,7 @@ urlpatterns = [
     path("settings/modules/", include("crm_apps.engine.settings_urls")),
     path("settings/audit/", include("crm_apps.audit.urls")),
     path("settings/billing/", include("billing.urls")),
+    path("settings/marketplace/", include("marketplace.catalog.urls")),
     path("settings/access/", include("crm_apps.access.settings_urls")),
     path("", include("crm_apps.modules.leads.urls")),
     path("", include("crm_apps.modules.deals.urls")),
