@@ -108,7 +108,7 @@ def stripe_event_process(*, event_id: str) -> str:
     if event is None:
         return "already processed"
     StripeEvent.objects.filter(pk=event_id).update(attempts=F("attempts") + 1)
-    handler = HANDLERS.get(event.type)
+    handler = _handler_for(event.type, event.payload["data"]["object"])
     try:
         outcome = handler(event.payload["data"]["object"], event.created) if handler else "ignored"
     except Exception as exc:
@@ -378,7 +378,42 @@ def on_invoice_payment_failed(invoice: dict[str, Any], version: int) -> str:
     )
 
 
-HANDLERS: dict[str, Callable[[dict[str, Any], int], str]] = {
+Handler = Callable[[dict[str, Any], int], str]
+
+# Other products sold through the same Stripe account and webhook (a partner's authorised listing, ...)
+# mark their Checkout sessions and subscriptions with `metadata.kind`; their events go to the handlers
+# registered for that kind (from the owning app's AppConfig.ready), never to the tenant billing ones.
+KIND_HANDLERS: dict[str, dict[str, Handler]] = {}
+
+
+def register_kind(kind: str, handlers: dict[str, Handler]) -> None:
+    """Route events whose object (or the invoice's subscription) carries `metadata.kind == kind` to `handlers`."""
+    KIND_HANDLERS[kind] = dict(handlers)
+
+
+def _metadata_kind(obj: dict[str, Any]) -> str:
+    """metadata.kind of the object, or of the subscription an invoice belongs to (either API shape)."""
+    candidates = [obj.get("metadata")]
+    parent = obj.get("parent")
+    if isinstance(parent, dict) and isinstance(parent.get("subscription_details"), dict):
+        candidates.append(parent["subscription_details"].get("metadata"))
+    if isinstance(obj.get("subscription_details"), dict):
+        candidates.append(obj["subscription_details"].get("metadata"))
+    for metadata in candidates:
+        if isinstance(metadata, dict) and metadata.get("kind"):
+            return str(metadata["kind"])
+    return ""
+
+
+def _handler_for(event_type: str, obj: dict[str, Any]) -> Handler | None:
+    kind = _metadata_kind(obj) if isinstance(obj, dict) else ""
+    if kind:
+        # An unknown kind is someone else's object: stored and marked processed, never applied to a tenant.
+        return KIND_HANDLERS.get(kind, {}).get(event_type)
+    return HANDLERS.get(event_type)
+
+
+HANDLERS: dict[str, Handler] = {
     "checkout.session.completed": on_checkout_completed,
     "customer.subscription.created": on_subscription_event,
     "customer.subscription.updated": on_subscription_event,

@@ -185,3 +185,37 @@ def subscription_cancel_at_period_end(*, subscription_id: str, cancel: bool) -> 
         subscription_id,
         params={"cancel_at_period_end": cancel},
     )
+
+
+# Stripe Connect (partners' Express accounts) ---------------------------------------------------
+
+
+def connect_account_create(*, email: str, metadata: dict[str, str], idempotency_key: str) -> dict[str, Any]:
+    """An Express connected account for a partner (card payments and transfers requested)."""
+    params: dict[str, Any] = {
+        "type": "express",
+        "metadata": metadata,
+        "capabilities": {"card_payments": {"requested": True}, "transfers": {"requested": True}},
+    }
+    if email:
+        params["email"] = email
+    return _call("account create", _client().v1.accounts.create, params=params, options=_options(idempotency_key))
+
+
+def connect_account_retrieve(*, account_id: str) -> dict[str, Any]:
+    return _call("account retrieve", _client().v1.accounts.retrieve, account_id)
+
+
+def connect_account_link_create(*, account_id: str, refresh_url: str, return_url: str) -> str:
+    """A single-use Stripe-hosted onboarding link for a connected account; returns its URL."""
+    link = _call(
+        "account link create",
+        _client().v1.account_links.create,
+        params={
+            "account": account_id,
+            "refresh_url": refresh_url,
+            "return_url": return_url,
+            "type": "account_onboarding",
+        },
+    )
+    return str(link["url"])

@@ -24,5 +24,7 @@ urlpatterns = [
     path("api/v1/signup", SignupView.as_view(), name="api-signup"),
     path("billing/stripe/webhook", stripe_webhook, name="stripe_webhook"),
     path("marketplace/manifest.schema.json", manifest_schema, name="manifest_schema"),
+    path("partner-portal/", include("marketplace.partners.urls_portal")),
+    path("partners/", include("marketplace.partners.urls_directory")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from crm_apps.home.views import home
+from marketplace.partners.tenant_views import partner_access, partner_access_revoke_view
 from tenants.views import workspace_new
 
 urlpatterns = [
@@ -15,6 +16,8 @@ urlpatterns = [
     path("settings/billing/", include("billing.urls")),
     path("settings/marketplace/", include("marketplace.catalog.urls")),
     path("settings/access/", include("crm_apps.access.settings_urls")),
+    path("settings/partners/", partner_access, name="partner_access"),
+    path("settings/partners/<int:access_id>/revoke/", partner_access_revoke_view, name="partner_access_revoke"),
     path("", include("crm_apps.modules.leads.urls")),
     path("", include("crm_apps.modules.deals.urls")),
     path("", include("crm_apps.modules.campaigns.urls")),

@@ -340,8 +340,40 @@ class StripeFixtureServer:
                 existing["quantity"] = int(change["quantity"])
         return 200, sub
 
+    def account_create(self, r: Recorded, m: re.Match[str]) -> tuple[int, dict[str, Any]]:
+        p = r.params
+        return self._create(
+            "acct",
+            {
+                "object": "account",
+                "type": p.get("type"),
+                "email": p.get("email"),
+                "metadata": p.get("metadata", {}),
+                "details_submitted": False,
+                "charges_enabled": False,
+                "payouts_enabled": False,
+            },
+        )
+
+    def account_get(self, r: Recorded, m: re.Match[str]) -> tuple[int, dict[str, Any]]:
+        return self._get(m["id"], "account")
+
+    def account_link_create(self, r: Recorded, m: re.Match[str]) -> tuple[int, dict[str, Any]]:
+        p = r.params
+        if p.get("account") not in self.objects:
+            return error(400, f"No such account: '{p.get('account')}'")
+        return 200, {
+            "object": "account_link",
+            "created": int(time.time()),
+            "expires_at": int(time.time()) + 300,
+            "url": f"https://connect.stripe.com/setup/e/{p['account']}/{self.new_id('link')}",
+        }
+
 
 DEFAULTS: list[tuple[str, re.Pattern[str], str]] = [
+    ("POST", re.compile(r"^/v1/accounts$"), "account_create"),
+    ("GET", re.compile(r"^/v1/accounts/(?P<id>[^/]+)$"), "account_get"),
+    ("POST", re.compile(r"^/v1/account_links$"), "account_link_create"),
     ("POST", re.compile(r"^/v1/products$"), "product_create"),
     ("POST", re.compile(r"^/v1/products/(?P<id>[^/]+)$"), "product_update"),
     ("POST", re.compile(r"^/v1/prices$"), "price_create"),

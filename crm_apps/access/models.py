@@ -42,6 +42,9 @@ class Member(models.Model):
     role = models.ForeignKey(
         "access.Role", on_delete=models.PROTECT, null=True, blank=True, related_name="members", verbose_name=_("role")
     )
+    # Set when the membership comes from a partner's delegated access (marketplace.partners): the id of
+    # the public Partner (no FK into `public`, as for `user`). Revoking the grant deactivates them.
+    partner_id = models.BigIntegerField(_("partner"), null=True, blank=True, db_index=True)
 
     class Meta:
         verbose_name = _("member")

@@ -7,3 +7,9 @@ class PartnersConfig(AppConfig):
     label = "partners"
     verbose_name = _("Partners")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from billing.events import register_kind
+        from marketplace.partners import listing
+
+        register_kind(listing.KIND, listing.HANDLERS)

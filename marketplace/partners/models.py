@@ -154,3 +154,120 @@ class PartnerMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} @ {self.partner_id} ({self.role})"
+
+
+class PartnerInvitation(models.Model):
+    """An emailed, expiring invitation to join a partner's team with a role."""
+
+    partner = models.ForeignKey(
+        Partner, verbose_name=_("partner"), on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField(_("email address"), max_length=254)
+    role = models.CharField(_("role"), max_length=16, choices=PartnerRole.choices)
+    key_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("invited by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("partner invitation")
+        verbose_name_plural = _("partner invitations")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "email"],
+                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="partner_invitation_one_pending",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} -> {self.partner_id}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class PartnerLead(models.Model):
+    """A message a visitor sent from the partner's directory page."""
+
+    partner = models.ForeignKey(Partner, verbose_name=_("partner"), on_delete=models.CASCADE, related_name="leads")
+    name = models.CharField(_("name"), max_length=150)
+    email = models.EmailField(_("email address"), max_length=254)
+    company = models.CharField(_("company"), max_length=150, blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    country = models.CharField(_("country"), max_length=2, blank=True)
+    message = models.TextField(_("message"), max_length=3000)
+    created_at = models.DateTimeField(_("received at"), default=timezone.now, db_index=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("partner lead")
+        verbose_name_plural = _("partner leads")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} -> {self.partner_id}"
+
+
+class ListingPeriod(models.TextChoices):
+    MONTH = "month", _("monthly")
+    YEAR = "year", _("yearly")
+
+
+class ListingPrice(models.Model):
+    """What an authorised listing costs, per period and currency. Operators set it in the console."""
+
+    period = models.CharField(_("period"), max_length=8, choices=ListingPeriod.choices)
+    currency = models.CharField(_("currency"), max_length=3, help_text=_("ISO 4217 code, lower case, e.g. usd."))
+    amount = models.PositiveIntegerField(_("amount (minor units)"), help_text=_("In cents: 4900 means 49.00."))
+    is_active = models.BooleanField(_("offered"), default=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("authorised listing price")
+        verbose_name_plural = _("authorised listing prices")
+        ordering = ["currency", "period"]
+        constraints = [models.UniqueConstraint(fields=["period", "currency"], name="listing_price_once")]
+
+    def __str__(self) -> str:
+        return f"{self.amount / 100:.2f} {self.currency.upper()} / {self.period}"
+
+
+class PartnerAccess(models.Model):
+    """A tenant's grant of access to a partner: the partner's team are members there with `role_id`.
+
+    Lives in `public` (like WorkspaceMembership) so the partner portal can list the grants; the role
+    is a tenant-side access.Role, referenced by id and name only.
+    """
+
+    partner = models.ForeignKey(Partner, verbose_name=_("partner"), on_delete=models.CASCADE, related_name="accesses")
+    tenant = models.ForeignKey(
+        "tenants.Tenant", verbose_name=_("tenant"), on_delete=models.CASCADE, related_name="partner_accesses"
+    )
+    role_id = models.BigIntegerField(_("role id"))
+    role_name = models.CharField(_("role"), max_length=100)
+    granted_by = models.CharField(_("granted by"), max_length=254)
+    granted_at = models.DateTimeField(_("granted at"), default=timezone.now)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoked_by = models.CharField(_("revoked by"), max_length=254, blank=True)
+
+    class Meta:
+        verbose_name = _("partner access")
+        verbose_name_plural = _("partner accesses")
+        ordering = ["-granted_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "tenant"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="partner_access_one_live",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} @ {self.tenant_id}"

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('access', '0006_profile_module_can_fields'),
+        ('access', '0007_member_partner_id'),
     ]
 
     operations = [
