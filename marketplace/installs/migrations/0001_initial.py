@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('access', '0007_apitoken_scopes'),
+        ('access', '0008_apitoken_scopes'),
     ]
 
     operations = [
