@@ -9,3 +9,9 @@ class CatalogConfig(AppConfig):
     label = "catalog"
     verbose_name = _("Extensions")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from billing.events import register_kind
+        from marketplace.catalog import payments
+
+        register_kind(payments.KIND, payments.HANDLERS)

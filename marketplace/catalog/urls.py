@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("<slug:slug>/", views.detail, name="detail"),
     path("<slug:slug>/install/", views.install, name="install"),
+    path("<slug:slug>/buy/", views.buy, name="buy"),
     path("<slug:slug>/uninstall/", views.uninstall, name="uninstall"),
     path("<slug:slug>/review/", views.review, name="review"),
 ]

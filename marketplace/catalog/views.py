@@ -10,14 +10,17 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_POST
 from django_tenants.utils import schema_context
 
+from billing import gateway
 from crm_apps.access.middleware import request_member
+from crm_apps.access.models import Member
 from marketplace import manifest as manifests
-from marketplace.catalog import selectors, services
+from marketplace.catalog import payments, selectors, services
 from marketplace.catalog.models import Licence, Listing, Review
 
 
@@ -84,6 +87,10 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
             "reviewed": reviewed,
             "screenshots": screenshots,
             "installation": installation,
+            "can_install": listing.pricing == "free"
+            or (licence is not None and licence.usable)
+            or (licence is None and listing.trial_days > 0),
+            "paid_return": request.GET.get("paid") == "1",
         },
     )
 
@@ -107,6 +114,34 @@ def install(request: HttpRequest, slug: str) -> HttpResponse:
     if key:
         return render(request, "marketplace/token.html", {"listing": listing, "key": key})
     return redirect("marketplace:detail", slug=slug)
+
+
+@require_POST
+@login_required
+def buy(request: HttpRequest, slug: str) -> HttpResponse:
+    """Paid extensions: off to Stripe Checkout (the partner is paid through Stripe Connect)."""
+    member = _admin(request)
+    tenant = request.tenant  # type: ignore[attr-defined]
+    with schema_context("public"):
+        listing = _listing(slug)
+    back = request.build_absolute_uri(reverse("marketplace:detail", args=[slug]))
+    try:
+        url = payments.checkout_start(
+            tenant=tenant,
+            listing=listing,
+            seats=Member.objects.filter(active=True).count(),
+            email=member.user.email,
+            success_url=f"{back}?paid=1",
+            cancel_url=back,
+        )
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return redirect("marketplace:detail", slug=slug)
+    except (gateway.PaymentsNotConfigured, gateway.GatewayError):
+        messages.error(request, _("Payments are not available right now. Please try again later."))
+        return redirect("marketplace:detail", slug=slug)
+    return redirect(url)
 
 
 @require_POST
