@@ -57,3 +57,6 @@ def publish(partner: Partner, operator: User) -> Any:
 
 def approved(listing: Listing) -> Version:
     return listing.versions.get(state="approved")
+
+
+from billing.tests.conftest import stripe_server  # noqa: E402,F401  (the fixture)
