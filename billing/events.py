@@ -9,7 +9,7 @@ is the source of truth, instead of guessing which event is newer.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -386,7 +386,7 @@ Handler = Callable[[dict[str, Any], int], str]
 KIND_HANDLERS: dict[str, dict[str, Handler]] = {}
 
 
-def register_kind(kind: str, handlers: dict[str, Handler]) -> None:
+def register_kind(kind: str, handlers: Mapping[str, Handler]) -> None:
     """Route events whose object (or the invoice's subscription) carries `metadata.kind == kind` to `handlers`."""
     KIND_HANDLERS[kind] = dict(handlers)
 

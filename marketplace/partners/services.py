@@ -270,7 +270,7 @@ def partner_logo_set(*, actor: PartnerMember, partner: Partner, upload: Uploaded
     png = logo_clean(upload)
     with transaction.atomic():
         partner = partner_lock(partner.pk)
-        old = partner.logo.name if partner.logo else ""
+        old = str(partner.logo.name) if partner.logo else ""
         partner.logo.save(f"logo-{secrets.token_hex(8)}.png", ContentFile(png), save=False)
         partner.save(update_fields=["logo", "updated_at"])
         if old:
@@ -284,8 +284,8 @@ def partner_logo_remove(*, actor: PartnerMember, partner: Partner) -> Partner:
     with transaction.atomic():
         partner = partner_lock(partner.pk)
         if partner.logo:
-            old, storage = partner.logo.name, partner.logo.storage
-            partner.logo = ""  # type: ignore[assignment]
+            old, storage = str(partner.logo.name), partner.logo.storage
+            partner.logo = ""
             partner.save(update_fields=["logo", "updated_at"])
             transaction.on_commit(lambda: storage.delete(old))
     return partner

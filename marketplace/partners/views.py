@@ -68,7 +68,7 @@ def portal_view(perm: str) -> Callable[[PortalView], PortalView]:
         def wrapper(request: HttpRequest, slug: str, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not request.user.is_authenticated:
                 return redirect(_login_url(request))
-            pm = selectors.access_partner_member(user=request.user, slug=slug)  # type: ignore[arg-type]
+            pm = selectors.access_partner_member(user=request.user, slug=slug)
             if pm is None:
                 raise Http404
             if perm not in partner_perms(pm):
@@ -91,7 +91,7 @@ def portal_index(request: HttpRequest) -> HttpResponse:
     """Visitors see what the portal is; signed-in people see their partners (or go straight to the only one)."""
     if not request.user.is_authenticated:
         return render(request, "partners/portal/landing.html")
-    memberships = list(selectors.partner_memberships(user=request.user))  # type: ignore[arg-type]
+    memberships = list(selectors.partner_memberships(user=request.user))
     if len(memberships) == 1 and not request.GET.get("all"):
         return redirect("partner_portal:dashboard", slug=memberships[0].partner.slug)
     return render(request, "partners/portal/choose.html", {"memberships": memberships})
@@ -162,7 +162,7 @@ def invitation_accept(request: HttpRequest, key: str) -> HttpResponse:
     error = ""
     if request.method == "POST" and request.user.is_authenticated:
         try:
-            services.partner_invitation_accept(key=key, user=request.user)  # type: ignore[arg-type]
+            services.partner_invitation_accept(key=key, user=request.user)
         except ValidationError as exc:
             error = " ".join(exc.messages)
         else:
