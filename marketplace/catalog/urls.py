@@ -2,11 +2,12 @@
 
 from django.urls import path
 
-from marketplace.catalog import views
+from marketplace.catalog import portal_views, views
 
 app_name = "marketplace"
 
 urlpatterns = [
+    path("screenshots/<int:screenshot_id>.png", portal_views.screenshot, name="screenshot"),
     path("", views.index, name="index"),
     path("<slug:slug>/", views.detail, name="detail"),
     path("<slug:slug>/install/", views.install, name="install"),
