@@ -28,7 +28,7 @@ PICKLIST_TYPES = ("picklist", "multipicklist")
 
 
 def platform_version() -> Version:
-    """The running platform's version (the installed distribution's), which `min_platform_version` is checked against."""
+    """The running platform's version (the installed distribution's); `min_platform_version` is checked against it."""
     try:
         return Version(importlib_metadata.version("crm-platform"))
     except importlib_metadata.PackageNotFoundError:  # a checkout that was never pip-installed
@@ -38,7 +38,8 @@ def platform_version() -> Version:
 @cache
 def schema() -> dict[str, Any]:
     """The manifest JSON Schema (served publicly at /marketplace/manifest.schema.json)."""
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    loaded: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return loaded
 
 
 @cache

@@ -86,7 +86,9 @@ def custom_fields(module: str, *, include_archived: bool = False) -> list[Custom
     """The module's custom fields in order (archived ones only when asked); one query per request."""
 
     def load() -> list[CustomField]:
-        return _translated(list(CustomField.objects.filter(module=module).order_by("position", "id")), label_translations())
+        return _translated(
+            list(CustomField.objects.filter(module=module).order_by("position", "id")), label_translations()
+        )
 
     fields = _memo(("custom_fields", module), load)
     return list(fields) if include_archived else [f for f in fields if f.archived_at is None]

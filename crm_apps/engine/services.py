@@ -26,8 +26,8 @@ from django.utils.translation import gettext as _
 from crm_apps.access import visibility
 from crm_apps.access.models import Group, Member
 from crm_apps.audit import services as audit
-from crm_apps.engine import field_types, metadata, registry
 from crm_apps.engine import events as record_events
+from crm_apps.engine import field_types, metadata, registry
 from crm_apps.engine.models import (
     Comment,
     CrmRecord,

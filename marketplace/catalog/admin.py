@@ -15,7 +15,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.catalog import services
-from marketplace.catalog.models import Licence, Listing, MarketplaceSettings, ReviewState, Sale, Version
+from marketplace.catalog.models import Licence, Listing, MarketplaceSettings, Sale, Version
 
 
 class VersionReviewForm(forms.ModelForm):
@@ -42,11 +42,19 @@ class VersionAdmin(admin.ModelAdmin):
     list_display = ["listing", "number", "state", "created_at", "reviewed_by", "reviewed_at"]
     list_filter = ["state"]
     search_fields = ["listing__name", "listing__slug", "number"]
-    readonly_fields = [
-        "listing", "number", "min_platform_version", "release_notes", "state", "manifest_pretty",
-        "reviewed_by", "reviewed_at", "submitted_by", "created_at",
-    ]
-    fields = [*readonly_fields, "decision", "review_notes"]
+    readonly_fields = (
+        "listing",
+        "number",
+        "min_platform_version",
+        "release_notes",
+        "state",
+        "manifest_pretty",
+        "reviewed_by",
+        "reviewed_at",
+        "submitted_by",
+        "created_at",
+    )
+    fields = (*readonly_fields, "decision", "review_notes")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Version]:
         return super().get_queryset(request).select_related("listing", "reviewed_by")
@@ -65,7 +73,9 @@ class VersionAdmin(admin.ModelAdmin):
             return
         try:
             services.version_review(
-                version=obj, reviewer=request.user, approve=decision == "approve",  # type: ignore[arg-type]
+                version=obj,
+                reviewer=request.user,  # type: ignore[arg-type]
+                approve=decision == "approve",
                 notes=form.cleaned_data.get("review_notes") or "",
             )
         except ValidationError as exc:
@@ -75,7 +85,7 @@ class VersionAdmin(admin.ModelAdmin):
 class VersionInline(admin.TabularInline):
     model = Version
     fields = ["number", "state", "created_at", "reviewed_at"]
-    readonly_fields = fields
+    fields = ("number", "state", "created_at", "reviewed_at")
     extra = 0
     can_delete = False
     show_change_link = True
@@ -137,5 +147,3 @@ class SaleAdmin(admin.ModelAdmin):
             gross=Sum("amount_cents"), commission=Sum("fee_cents"), refunded=Sum("refunded_cents")
         )
         return super().changelist_view(request, {**(extra_context or {}), "totals": totals})
-
-

@@ -28,8 +28,12 @@ class ListingForm(forms.Form):
     support_url = forms.URLField(label=_("Support address"), max_length=300, assume_scheme="https")
     pricing = forms.ChoiceField(label=_("Pricing"), choices=Pricing.choices)
     price = forms.DecimalField(
-        label=_("Price (US$)"), min_value=Decimal(0), max_value=Decimal(MAX_PRICE_CENTS) / 100, decimal_places=2,
-        required=False, help_text=_("From $0.01 to $300 for paid extensions; per month for monthly pricing."),
+        label=_("Price (US$)"),
+        min_value=Decimal(0),
+        max_value=Decimal(MAX_PRICE_CENTS) / 100,
+        decimal_places=2,
+        required=False,
+        help_text=_("From $0.01 to $300 for paid extensions; per month for monthly pricing."),
     )
     trial_days = forms.IntegerField(label=_("Trial days"), min_value=0, max_value=90, required=False)
     screenshot = forms.ImageField(label=_("Add a screenshot"), required=False)

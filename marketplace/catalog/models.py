@@ -101,7 +101,7 @@ class Screenshot(models.Model):
         ordering = ["listing", "position", "id"]
 
     def __str__(self) -> str:
-        return self.caption or self.image.name
+        return self.caption or str(self.image.name)
 
 
 class ReviewState(models.TextChoices):
@@ -125,7 +125,11 @@ class Version(models.Model):
     )
     review_notes = models.TextField(_("review notes"), max_length=5000, blank=True)
     reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("reviewer"), null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewer"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
@@ -239,9 +243,7 @@ class Review(models.Model):
     listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="reviews")
     tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
-    rating = models.PositiveSmallIntegerField(
-        _("rating"), validators=[MinValueValidator(1), MaxValueValidator(5)]
-    )
+    rating = models.PositiveSmallIntegerField(_("rating"), validators=[MinValueValidator(1), MaxValueValidator(5)])
     body = models.TextField(_("review"), max_length=2000, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 

@@ -16,7 +16,7 @@ the trial ends.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -31,7 +31,7 @@ from marketplace.catalog.services import commission_percent
 
 logger = logging.getLogger(__name__)
 KIND = "extension"
-MIN_TRIAL_FOR_STRIPE = timezone.timedelta(hours=48)
+MIN_TRIAL_FOR_STRIPE = timedelta(hours=48)
 
 STATE_FROM_STRIPE = {
     "trialing": LicenceState.TRIAL,
@@ -50,9 +50,7 @@ def fee_cents(amount_cents: int, percent: Decimal) -> int:
     return int((Decimal(amount_cents) * percent / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def checkout_start(
-    *, tenant: Any, listing: Listing, seats: int, email: str, success_url: str, cancel_url: str
-) -> str:
+def checkout_start(*, tenant: Any, listing: Listing, seats: int, email: str, success_url: str, cancel_url: str) -> str:
     """Open Stripe Checkout for a paid extension; returns the Checkout page URL."""
     if not listing.is_paid:
         raise ValidationError({"listing": [_("This extension is free.")]})
@@ -85,9 +83,9 @@ def checkout_start(
     else:
         mode = "subscription"
         price_data["recurring"] = {"interval": "month"}
-        if licence.state == LicenceState.TRIAL and licence.trial_end:
-            if licence.trial_end - timezone.now() > MIN_TRIAL_FOR_STRIPE:
-                trial_end = int(licence.trial_end.timestamp())
+        trial_left = licence.trial_end - timezone.now() if licence.trial_end else None
+        if licence.state == LicenceState.TRIAL and trial_left is not None and trial_left > MIN_TRIAL_FOR_STRIPE:
+            trial_end = int(licence.trial_end.timestamp())  # type: ignore[union-attr]
     session = gateway.extension_checkout_session_create(
         mode=mode,
         line_item={"price_data": price_data, "quantity": quantity},

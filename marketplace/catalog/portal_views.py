@@ -70,7 +70,9 @@ def _listing_values(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _save_listing(request: HttpRequest, pm: PartnerMember, form: ListingForm, listing: Listing | None) -> Listing | None:
+def _save_listing(
+    request: HttpRequest, pm: PartnerMember, form: ListingForm, listing: Listing | None
+) -> Listing | None:
     data = form.cleaned_data
     try:
         png = screenshot_png(data["screenshot"]) if data.get("screenshot") else None
@@ -85,7 +87,9 @@ def _save_listing(request: HttpRequest, pm: PartnerMember, form: ListingForm, li
                 form.add_error(target, error)
         return None
     if png is not None:
-        shot = Screenshot(listing=saved, caption=data.get("screenshot_caption") or "", position=saved.screenshots.count())
+        shot = Screenshot(
+            listing=saved, caption=data.get("screenshot_caption") or "", position=saved.screenshots.count()
+        )
         with schema_context("public"):
             shot.image.save(f"{saved.pk}-{saved.screenshots.count() + 1}.png", ContentFile(png), save=True)
     return saved
@@ -108,8 +112,13 @@ def extensions(request: HttpRequest, pm: PartnerMember) -> HttpResponse:
 def listing(request: HttpRequest, pm: PartnerMember, listing_slug: str) -> HttpResponse:
     """Edit a listing; upload versions (errors name the manifest path)."""
     item = _own_listing(pm, listing_slug)
-    initial = {**{k: getattr(item, k) for k in ("name", "slug", "summary", "description", "category", "support_url",
-                                                  "pricing", "trial_days")}, "price": item.price}
+    initial = {
+        **{
+            k: getattr(item, k)
+            for k in ("name", "slug", "summary", "description", "category", "support_url", "pricing", "trial_days")
+        },
+        "price": item.price,
+    }
     form = ListingForm(initial=initial, editing=True)
     version_form = VersionForm()
     if request.method == "POST" and request.POST.get("action") == "listing":
@@ -121,10 +130,14 @@ def listing(request: HttpRequest, pm: PartnerMember, listing_slug: str) -> HttpR
         version_form = VersionForm(request.POST, request.FILES)
         if version_form.is_valid():
             upload = version_form.cleaned_data.get("manifest_file")
-            raw: bytes | str = upload.read(MAX_MANIFEST_BYTES + 1) if upload else version_form.cleaned_data["manifest_text"]
+            raw: bytes | str = (
+                upload.read(MAX_MANIFEST_BYTES + 1) if upload else version_form.cleaned_data["manifest_text"]
+            )
             try:
                 version = services.version_submit(
-                    listing=item, manifest=raw, submitted_by=request.user,  # type: ignore[arg-type]
+                    listing=item,
+                    manifest=raw,
+                    submitted_by=request.user,  # type: ignore[arg-type]
                     release_notes=version_form.cleaned_data.get("release_notes") or "",
                 )
             except ValidationError as exc:
@@ -132,8 +145,15 @@ def listing(request: HttpRequest, pm: PartnerMember, listing_slug: str) -> HttpR
                 return render(
                     request,
                     "marketplace/portal/listing.html",
-                    _ctx(pm, "extensions", listing=item, form=form, version_form=version_form,
-                         versions=item.versions.all(), problems=sorted(problems.items())),
+                    _ctx(
+                        pm,
+                        "extensions",
+                        listing=item,
+                        form=form,
+                        version_form=version_form,
+                        versions=item.versions.all(),
+                        problems=sorted(problems.items()),
+                    ),
                     status=400,
                 )
             messages.success(request, _("Version %(v)s is submitted for review.") % {"v": version.number})
@@ -141,8 +161,15 @@ def listing(request: HttpRequest, pm: PartnerMember, listing_slug: str) -> HttpR
     return render(
         request,
         "marketplace/portal/listing.html",
-        _ctx(pm, "extensions", listing=item, form=form, version_form=version_form, versions=item.versions.all(),
-             screenshots=item.screenshots.all()),
+        _ctx(
+            pm,
+            "extensions",
+            listing=item,
+            form=form,
+            version_form=version_form,
+            versions=item.versions.all(),
+            screenshots=item.screenshots.all(),
+        ),
     )
 
 
@@ -153,9 +180,7 @@ def sales(request: HttpRequest, pm: PartnerMember) -> HttpResponse:
         gross=Sum("amount_cents"), commission=Sum("fee_cents"), refunded=Sum("refunded_cents")
     )
     net = (totals["gross"] or 0) - (totals["commission"] or 0) - (totals["refunded"] or 0)
-    return render(
-        request, "marketplace/portal/sales.html", _ctx(pm, "sales", sales=rows, totals=totals, net=net)
-    )
+    return render(request, "marketplace/portal/sales.html", _ctx(pm, "sales", sales=rows, totals=totals, net=net))
 
 
 @portal_view(PAYOUTS_VIEW)

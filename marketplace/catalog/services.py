@@ -3,6 +3,7 @@ from the catalog into a tenant (review gate, licence), ratings."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import markdown
@@ -25,6 +26,7 @@ from marketplace.catalog.models import (
     ReviewState,
     Version,
 )
+from marketplace.installs.models import ExtensionInstallation
 from marketplace.manifest import manifest_validate
 from marketplace.partners.models import Partner
 from tenants.models import Tenant, User
@@ -76,7 +78,9 @@ def version_submit(
     parsed = manifest_validate(manifest)
     errors: dict[str, list[str]] = {}
     if parsed.key != listing.slug:
-        errors["key"] = [_("The manifest's key must be the listing's address name “%(slug)s”.") % {"slug": listing.slug}]
+        errors["key"] = [
+            _("The manifest's key must be the listing's address name “%(slug)s”.") % {"slug": listing.slug}
+        ]
     if Version.objects.filter(listing=listing, number=str(parsed.version)).exists():
         errors["version"] = [_("Version %(v)s was uploaded already.") % {"v": parsed.version}]
     newest = max((tuple(v.sort_key) for v in listing.versions.all()), default=None)
@@ -128,7 +132,7 @@ def licence_for_free_or_trial(*, tenant: Tenant, listing: Listing) -> Licence:
     if listing.pricing == Pricing.FREE:
         state, trial_end = LicenceState.FREE, None
     elif listing.trial_days and licence is None:
-        state, trial_end = LicenceState.TRIAL, timezone.now() + timezone.timedelta(days=listing.trial_days)
+        state, trial_end = LicenceState.TRIAL, timezone.now() + timedelta(days=listing.trial_days)
     else:
         raise ValidationError({"licence": [_("This extension must be paid for before it is installed.")]})
     if licence is None:
@@ -141,7 +145,7 @@ def licence_for_free_or_trial(*, tenant: Tenant, listing: Listing) -> Licence:
     return licence
 
 
-def catalog_install(*, tenant: Tenant, actor: Member, listing: Listing) -> tuple[object, str | None]:
+def catalog_install(*, tenant: Tenant, actor: Member, listing: Listing) -> tuple[ExtensionInstallation, str | None]:
     """Install the newest approved version into the tenant (review gate and licence checked)."""
     from marketplace.installs.services import extension_install
 
@@ -174,9 +178,7 @@ def catalog_uninstall(*, tenant: Tenant, actor: Member, listing: Listing, purge:
         if installation is None:
             raise ValidationError({"listing": [_("This extension is not installed.")]})
         extension_uninstall(actor=actor, installation=installation, purge=purge)
-    Licence.objects.filter(tenant=tenant, listing=listing, state=LicenceState.FREE).update(
-        state=LicenceState.CANCELLED
-    )
+    Licence.objects.filter(tenant=tenant, listing=listing, state=LicenceState.FREE).update(state=LicenceState.CANCELLED)
     Listing.objects.filter(pk=listing.pk).update(install_count=_install_count(listing))
 
 
@@ -195,5 +197,7 @@ def review_add(*, tenant: Tenant, actor: Member, listing: Listing, rating: int, 
     if len(body) > 2000 or "\x00" in body:
         raise ValidationError({"body": [_("Ensure this value has at most %(max)d characters.") % {"max": 2000}]})
     review = Review.objects.create(listing=listing, tenant=tenant, author=actor.user, rating=rating, body=body)
-    Listing.objects.filter(pk=listing.pk).update(rating_sum=F("rating_sum") + rating, rating_count=F("rating_count") + 1)
+    Listing.objects.filter(pk=listing.pk).update(
+        rating_sum=F("rating_sum") + rating, rating_count=F("rating_count") + 1
+    )
     return review

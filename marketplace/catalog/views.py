@@ -55,8 +55,13 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "marketplace/catalog.html",
-        {"listings": listings, "installed": installed, "tenant_name": tenant.name,
-         "categories": selectors.categories(), "category": request.GET.get("category", "")},
+        {
+            "listings": listings,
+            "installed": installed,
+            "tenant_name": tenant.name,
+            "categories": selectors.categories(),
+            "category": request.GET.get("category", ""),
+        },
     )
 
 

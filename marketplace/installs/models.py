@@ -125,9 +125,7 @@ class LabelTranslation(models.Model):
     text = models.CharField(max_length=100)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint("installation", "language", "source", name="labeltranslation_unique")
-        ]
+        constraints = [models.UniqueConstraint("installation", "language", "source", name="labeltranslation_unique")]
         indexes = [models.Index(fields=["language"], name="labeltranslation_language")]
 
     def __str__(self) -> str:

@@ -10,6 +10,7 @@ Objects the workspace already had are never taken over: a clash is a validation 
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -133,9 +134,10 @@ class _Applier:
             ident = f"{owned_prefix}.{value}" if owned_prefix else None
             if existing is None:
                 existing = engine.picklist_value_add(actor=self.actor, name=picklist_name, label=value)
-            elif ident is None or not self.owned_id(OwnedKind.PICKLIST_VALUE, ident):
-                if ident is not None or not existing.retired:
-                    continue  # the workspace's own value: never taken over
+            else:
+                theirs = ident is not None and not self.owned_id(OwnedKind.PICKLIST_VALUE, ident)
+                if theirs or (ident is None and not existing.retired):
+                    continue  # the workspace's own value is never taken over; an active one needs nothing
             if existing.retired:
                 engine.picklist_value_update(actor=self.actor, value=existing, retired=False)
             if ident is not None:
@@ -252,10 +254,8 @@ def _set_aside(actor: Member, owned: OwnedObject) -> None:
     elif owned.kind == OwnedKind.PICKLIST_VALUE:
         value = PicklistValue.objects.filter(pk=owned.object_id).first()
         if value is not None and not value.retired:
-            try:
+            with contextlib.suppress(ValidationError):  # the picklist's last active value stays
                 engine.picklist_value_update(actor=actor, value=value, retired=True)
-            except ValidationError:
-                pass  # the picklist's last active value stays
     elif owned.kind == OwnedKind.PIPELINE:
         Pipeline.objects.filter(pk=owned.object_id, is_default=False).update(archived=True)
     elif owned.kind == OwnedKind.SAVED_VIEW:

@@ -26,10 +26,10 @@ from urllib.parse import urlsplit
 
 import urllib3
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from tenants.runtime import in_public_schema
+from tenants.runtime import current_schema, in_public_schema
 
 TIMEOUT_SECONDS = 10
 MAX_ATTEMPTS = 6
@@ -87,15 +87,24 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> int:
     pool: urllib3.HTTPConnectionPool
     if scheme == "https":
         pool = urllib3.HTTPSConnectionPool(
-            address, port=port, server_hostname=host, assert_hostname=host, cert_reqs="CERT_REQUIRED",
-            timeout=TIMEOUT_SECONDS, retries=False,
+            address,
+            port=port,
+            server_hostname=host,
+            assert_hostname=host,
+            cert_reqs="CERT_REQUIRED",
+            timeout=TIMEOUT_SECONDS,
+            retries=False,
         )
     else:
         pool = urllib3.HTTPConnectionPool(address, port=port, timeout=TIMEOUT_SECONDS, retries=False)
     host_header = host if parts.port is None else f"{host}:{parts.port}"
     try:
         response = pool.urlopen(
-            "POST", path, body=body, headers={**headers, "Host": host_header}, redirect=False,
+            "POST",
+            path,
+            body=body,
+            headers={**headers, "Host": host_header},
+            redirect=False,
             assert_same_host=False,
         )
         return int(response.status)
@@ -108,13 +117,13 @@ def record_event_queue(module: str, event: str, record_ids: list[str]) -> None:
     if in_public_schema():
         return
     name = f"{module}.{event}"
-    schema = connection.schema_name
+    schema = current_schema()
 
     def queue() -> None:
         from marketplace.installs.models import WebhookSubscription
         from marketplace.installs.tasks import webhook_fanout_task
 
-        if connection.schema_name != schema:  # pragma: no cover - on_commit runs in the same schema
+        if current_schema() != schema:  # on_commit runs in the same schema; never deliver elsewhere
             return
         if WebhookSubscription.objects.filter(
             active=True, events__contains=[name], installation__state="installed"
@@ -142,7 +151,7 @@ def payload_for(*, subscription: Any, event: str, record: Any, record_id: str) -
         )
     return {
         "event": event,
-        "workspace": connection.schema_name,
+        "workspace": current_schema(),
         "extension": subscription.installation.slug,
         "occurred_at": timezone.now().isoformat(),
         "record": json.loads(json.dumps(data, default=str)),

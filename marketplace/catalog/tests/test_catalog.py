@@ -60,7 +60,9 @@ def test_rejection_needs_notes_and_only_staff_review(publish, operator, django_u
     version_review(version=version, reviewer=operator, approve=False, notes="Webhook URL is not yours.")
     version.refresh_from_db()
     assert (version.state, version.review_notes, version.reviewed_by) == (
-        "rejected", "Webhook URL is not yours.", operator
+        "rejected",
+        "Webhook URL is not yours.",
+        operator,
     )
 
 

@@ -25,7 +25,12 @@ def test_every_shipped_manifest_is_in_the_catalog_and_validates():
 
 def test_together_they_use_every_capability_of_the_schema():
     kinds = set(schema()["properties"]) - {
-        "schema_version", "key", "name", "version", "min_platform_version", "language",
+        "schema_version",
+        "key",
+        "name",
+        "version",
+        "min_platform_version",
+        "language",
     }
     assert kinds == CAPABILITIES
     used = {kind for item in CATALOG for kind in CAPABILITIES if manifest_data(item.slug).get(kind)}
@@ -43,7 +48,10 @@ def test_seed_publishes_them_once_and_they_install(tenant_a, admin_of):
         for listing in Listing.objects.all():
             version = listing.versions.get()
             extension_install(
-                actor=admin, listing_id=listing.pk, slug=listing.slug, name=listing.name,
+                actor=admin,
+                listing_id=listing.pk,
+                slug=listing.slug,
+                name=listing.name,
                 manifest=manifest_validate(version.manifest),
             )
         assert ExtensionInstallation.objects.filter(state="installed").count() == len(CATALOG)

@@ -62,7 +62,12 @@ def test_one_time_purchase_is_a_destination_charge_with_the_commission(
         "amount_total": 4900,
         "metadata": meta(licence),
     }
-    assert deliver(public_client, event("evt_ext_1", "checkout.session.completed", session), django_capture_on_commit_callbacks).status_code == 200
+    assert (
+        deliver(
+            public_client, event("evt_ext_1", "checkout.session.completed", session), django_capture_on_commit_callbacks
+        ).status_code
+        == 200
+    )
     licence.refresh_from_db()
     assert licence.state == "active"
     sale = Sale.objects.get()
@@ -94,7 +99,11 @@ def test_monthly_per_seat_subscription_uses_a_fee_percent_and_follows_events_in_
     assert seats >= 1
     now = int(time.time())
     sub = {"id": "sub_ext_1", "object": "subscription", "status": "active", "metadata": meta(licence)}
-    deliver(public_client, event("evt_s1", "customer.subscription.updated", sub, created=now), django_capture_on_commit_callbacks)
+    deliver(
+        public_client,
+        event("evt_s1", "customer.subscription.updated", sub, created=now),
+        django_capture_on_commit_callbacks,
+    )
     licence.refresh_from_db()
     assert licence.state == "active"
     invoice = {
@@ -106,15 +115,27 @@ def test_monthly_per_seat_subscription_uses_a_fee_percent_and_follows_events_in_
     }
     deliver(public_client, event("evt_i1", "invoice.paid", invoice, created=now), django_capture_on_commit_callbacks)
     failed = {**invoice, "id": "in_ext_2"}
-    deliver(public_client, event("evt_i2", "invoice.payment_failed", failed, created=now + 10), django_capture_on_commit_callbacks)
+    deliver(
+        public_client,
+        event("evt_i2", "invoice.payment_failed", failed, created=now + 10),
+        django_capture_on_commit_callbacks,
+    )
     licence.refresh_from_db()
     assert licence.state == "past_due"
     older = {**sub, "status": "active"}
-    deliver(public_client, event("evt_s0", "customer.subscription.updated", older, created=now - 100), django_capture_on_commit_callbacks)
+    deliver(
+        public_client,
+        event("evt_s0", "customer.subscription.updated", older, created=now - 100),
+        django_capture_on_commit_callbacks,
+    )
     licence.refresh_from_db()
     assert licence.state == "past_due"  # an older event never wins
     cancelled = {**sub, "status": "canceled"}
-    deliver(public_client, event("evt_s2", "customer.subscription.deleted", cancelled, created=now + 20), django_capture_on_commit_callbacks)
+    deliver(
+        public_client,
+        event("evt_s2", "customer.subscription.deleted", cancelled, created=now + 20),
+        django_capture_on_commit_callbacks,
+    )
     licence.refresh_from_db()
     assert licence.state == "cancelled"
     with schema_context("alpha"):
@@ -129,9 +150,18 @@ def test_events_of_one_tenant_cannot_touch_another_tenant_s_licence(
     client_for(tenant_a, admin_of(tenant_a)).post(f"/settings/marketplace/{listing.slug}/buy/")
     licence = Licence.objects.get(tenant=tenant_a)
     forged = {**meta(licence), "tenant": "beta"}
-    session = {"id": "cs_x", "object": "checkout.session", "mode": "payment", "payment_status": "paid",
-               "payment_intent": "pi_x", "amount_total": 1000, "metadata": forged}
-    deliver(public_client, event("evt_forged", "checkout.session.completed", session), django_capture_on_commit_callbacks)
+    session = {
+        "id": "cs_x",
+        "object": "checkout.session",
+        "mode": "payment",
+        "payment_status": "paid",
+        "payment_intent": "pi_x",
+        "amount_total": 1000,
+        "metadata": forged,
+    }
+    deliver(
+        public_client, event("evt_forged", "checkout.session.completed", session), django_capture_on_commit_callbacks
+    )
     licence.refresh_from_db()
     assert licence.state == "pending"
     assert not Licence.objects.filter(tenant=tenant_b).exists()

@@ -48,7 +48,9 @@ LISTING = {
 
 def test_partner_creates_a_listing_and_uploads_a_version(partner, media_root):
     client = portal_client(partner)
-    response = client.post("/partner-portal/acme-apps/extensions/", {**LISTING, "screenshot": png(), "screenshot_caption": "Board"})
+    response = client.post(
+        "/partner-portal/acme-apps/extensions/", {**LISTING, "screenshot": png(), "screenshot_caption": "Board"}
+    )
     assert response.status_code == 302
     listing = Listing.objects.get(slug="saas-sales-kit")
     assert listing.partner == partner
@@ -62,7 +64,9 @@ def test_partner_creates_a_listing_and_uploads_a_version(partner, media_root):
     assert "custom_fields.0.type" in page.content.decode()
     assert not Version.objects.exists()
     upload = SimpleUploadedFile("manifest.json", json.dumps(manifest_of("saas-sales-kit")).encode())
-    ok = client.post("/partner-portal/acme-apps/extensions/saas-sales-kit/", {"action": "version", "manifest_file": upload})
+    ok = client.post(
+        "/partner-portal/acme-apps/extensions/saas-sales-kit/", {"action": "version", "manifest_file": upload}
+    )
     assert ok.status_code == 302
     assert Version.objects.get().state == "submitted"
 
@@ -75,14 +79,18 @@ def test_screenshots_must_be_images_and_paid_listings_need_a_price(partner, medi
     assert not Listing.objects.exists()
     response = client.post("/partner-portal/acme-apps/extensions/", {**LISTING, "pricing": "monthly_seat", "price": ""})
     assert "Paid extensions cost from $0.01 to $300." in response.content.decode()
-    response = client.post("/partner-portal/acme-apps/extensions/", {**LISTING, "pricing": "one_time", "price": "300.01"})
+    response = client.post(
+        "/partner-portal/acme-apps/extensions/", {**LISTING, "pricing": "one_time", "price": "300.01"}
+    )
     assert response.status_code == 200
     assert not Listing.objects.exists()
 
 
 def test_roles_and_other_partners(partner, publish, tenant_a):
     listing = publish("saas-sales-kit", pricing="one_time", price_cents=1000)
-    licence = Licence.objects.create(tenant=tenant_a, listing=listing, state="active", pricing="one_time", price_cents=1000)
+    licence = Licence.objects.create(
+        tenant=tenant_a, listing=listing, state="active", pricing="one_time", price_cents=1000
+    )
     Sale.objects.create(licence=licence, partner=partner, stripe_object_id="pi_1", amount_cents=1000, fee_cents=250)
     owner = portal_client(partner)
     page = owner.get("/partner-portal/acme-apps/sales/").content.decode()

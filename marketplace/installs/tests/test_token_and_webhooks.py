@@ -69,22 +69,23 @@ def hooks_manifest(url: str, scopes: list[str] | None = None) -> Any:
     return manifest_validate(data)
 
 
-def auth(key: str) -> dict[str, str]:
+def auth(key: str | None) -> dict[str, str]:
     return {"HTTP_AUTHORIZATION": f"Token {key}"}
 
 
 def test_token_works_only_within_its_scopes(tenant_a, admin_of, client_for):
     admin = admin_of(tenant_a)
-    manifest = hooks_manifest("https://hooks.example.com/x", scopes=["contacts:read", "contacts:write", "organizations:read"])
+    manifest = hooks_manifest(
+        "https://hooks.example.com/x", scopes=["contacts:read", "contacts:write", "organizations:read"]
+    )
     with schema_context("alpha"):
         installation, key = extension_install(actor=admin, listing_id=7, slug="s", name="S", manifest=manifest)
-        assert key and ApiToken.objects.get(pk=installation.token_id).scopes == manifest.scopes
+        assert key is not None
+        assert ApiToken.objects.get(pk=installation.token_id or 0).scopes == manifest.scopes
     client = client_for(tenant_a)
     assert client.get("/api/v1/contacts/", **auth(key)).status_code == 200
     assert client.get("/api/v1/organizations/", **auth(key)).status_code == 200
-    created = client.post(
-        "/api/v1/contacts/", {"last_name": "Scoped"}, content_type="application/json", **auth(key)
-    )
+    created = client.post("/api/v1/contacts/", {"last_name": "Scoped"}, content_type="application/json", **auth(key))
     assert created.status_code == 201
     with schema_context("alpha"):
         orgs_before = registry.get("organizations").model.objects.count()
@@ -104,6 +105,7 @@ def test_token_is_useless_on_another_tenant_and_after_uninstall(tenant_a, tenant
     manifest = hooks_manifest("https://hooks.example.com/x")
     with schema_context("alpha"):
         installation, key = extension_install(actor=admin, listing_id=7, slug="s", name="S", manifest=manifest)
+    assert key is not None
     assert client_for(tenant_b).get("/api/v1/contacts/", **auth(key)).status_code == 401
     with schema_context("alpha"):
         extension_uninstall(actor=admin, installation=installation)
@@ -111,7 +113,9 @@ def test_token_is_useless_on_another_tenant_and_after_uninstall(tenant_a, tenant
     assert client_for(tenant_a).get("/api/v1/contacts/", **auth(key)).status_code == 401
 
 
-def test_webhook_is_signed_and_carries_the_record(tenant_a, admin_of, receiver, settings, django_capture_on_commit_callbacks):
+def test_webhook_is_signed_and_carries_the_record(
+    tenant_a, admin_of, receiver, settings, django_capture_on_commit_callbacks
+):
     settings.WEBHOOKS_ALLOW_PRIVATE = True
     admin = admin_of(tenant_a)
     with schema_context("alpha"):
@@ -119,7 +123,9 @@ def test_webhook_is_signed_and_carries_the_record(tenant_a, admin_of, receiver, 
         secret = WebhookSubscription.objects.get().secret
         with django_capture_on_commit_callbacks(execute=True):
             contact = engine.record_create(
-                spec=registry.get("contacts"), actor=admin, data={"last_name": "Hooked"},
+                spec=registry.get("contacts"),
+                actor=admin,
+                data={"last_name": "Hooked"},
                 custom={"escalation_level": "Watch"},
             )
         delivery = WebhookDelivery.objects.get()
@@ -137,7 +143,9 @@ def test_webhook_is_signed_and_carries_the_record(tenant_a, admin_of, receiver, 
     assert headers["x-crm-event"] == "contacts.created"
 
 
-def test_failed_deliveries_are_retried_then_marked_failed(tenant_a, admin_of, settings, django_capture_on_commit_callbacks):
+def test_failed_deliveries_are_retried_then_marked_failed(
+    tenant_a, admin_of, settings, django_capture_on_commit_callbacks
+):
     settings.WEBHOOKS_ALLOW_PRIVATE = True
     failing = Receiver(status=500)
     try:
@@ -148,7 +156,9 @@ def test_failed_deliveries_are_retried_then_marked_failed(tenant_a, admin_of, se
                 engine.record_create(spec=registry.get("contacts"), actor=admin, data={"last_name": "Retry"})
             delivery = WebhookDelivery.objects.get()
             assert (delivery.status, delivery.attempts, delivery.error) == (
-                DeliveryStatus.FAILED, webhooks.MAX_ATTEMPTS, "HTTP 500",
+                DeliveryStatus.FAILED,
+                webhooks.MAX_ATTEMPTS,
+                "HTTP 500",
             )
         assert len(failing.requests) == webhooks.MAX_ATTEMPTS
     finally:
@@ -157,7 +167,13 @@ def test_failed_deliveries_are_retried_then_marked_failed(tenant_a, admin_of, se
 
 @pytest.mark.parametrize(
     "url",
-    ["http://127.0.0.1:9/x", "http://10.1.2.3/x", "http://169.254.169.254/latest", "http://[::1]/x", "http://localhost/x"],
+    [
+        "http://127.0.0.1:9/x",
+        "http://10.1.2.3/x",
+        "http://169.254.169.254/latest",
+        "http://[::1]/x",
+        "http://localhost/x",
+    ],
 )
 def test_private_targets_are_refused(url, settings):
     settings.WEBHOOKS_ALLOW_PRIVATE = False
@@ -165,7 +181,9 @@ def test_private_targets_are_refused(url, settings):
         webhooks.resolve_target(url)
 
 
-def test_refused_delivery_is_logged_and_not_sent(tenant_a, admin_of, receiver, settings, django_capture_on_commit_callbacks):
+def test_refused_delivery_is_logged_and_not_sent(
+    tenant_a, admin_of, receiver, settings, django_capture_on_commit_callbacks
+):
     settings.WEBHOOKS_ALLOW_PRIVATE = False
     admin = admin_of(tenant_a)
     with schema_context("alpha"):
@@ -194,7 +212,9 @@ def test_webhooks_of_one_tenant_never_deliver_another_tenant_s_events(
     assert receiver.requests == []
 
 
-def test_uninstalled_extension_receives_nothing(tenant_a, admin_of, receiver, settings, django_capture_on_commit_callbacks):
+def test_uninstalled_extension_receives_nothing(
+    tenant_a, admin_of, receiver, settings, django_capture_on_commit_callbacks
+):
     settings.WEBHOOKS_ALLOW_PRIVATE = True
     admin = admin_of(tenant_a)
     with schema_context("alpha"):
