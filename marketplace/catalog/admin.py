@@ -84,8 +84,8 @@ class VersionAdmin(admin.ModelAdmin):
 
 class VersionInline(admin.TabularInline):
     model = Version
-    fields = ["number", "state", "created_at", "reviewed_at"]
     fields = ("number", "state", "created_at", "reviewed_at")
+    readonly_fields = fields
     extra = 0
     can_delete = False
     show_change_link = True
