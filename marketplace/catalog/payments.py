@@ -52,6 +52,10 @@ def fee_cents(amount_cents: int, percent: Decimal) -> int:
 
 def checkout_start(*, tenant: Any, listing: Listing, seats: int, email: str, success_url: str, cancel_url: str) -> str:
     """Open Stripe Checkout for a paid extension; returns the Checkout page URL."""
+    from marketplace.catalog.selectors import marketplace_entitled
+
+    if not marketplace_entitled(tenant=tenant):
+        raise ValidationError({"plan": [_("Your plan does not include extensions. Choose another plan in Billing.")]})
     if not listing.is_paid:
         raise ValidationError({"listing": [_("This extension is free.")]})
     partner = listing.partner

@@ -22,6 +22,18 @@ def listing_get_published(*, slug: str) -> Listing | None:
     return listing_list_published().filter(slug=slug).first()
 
 
+FEATURE = "marketplace"
+
+
+def marketplace_entitled(*, tenant: Any) -> bool:
+    """Whether the tenant's plan includes the `marketplace` feature (no subscription yet: allowed, as
+    billing gives one when it first looks)."""
+    from billing.selectors import subscription_get
+
+    subscription = subscription_get(tenant=tenant)
+    return subscription is None or FEATURE in (subscription.plan.features or [])
+
+
 def categories() -> list[tuple[str, Any]]:
     return list(Category.choices)
 

@@ -147,8 +147,11 @@ def licence_for_free_or_trial(*, tenant: Tenant, listing: Listing) -> Licence:
 
 def catalog_install(*, tenant: Tenant, actor: Member, listing: Listing) -> tuple[ExtensionInstallation, str | None]:
     """Install the newest approved version into the tenant (review gate and licence checked)."""
+    from marketplace.catalog.selectors import marketplace_entitled
     from marketplace.installs.services import extension_install
 
+    if not marketplace_entitled(tenant=tenant):
+        raise ValidationError({"plan": [_("Your plan does not include extensions. Choose another plan in Billing.")]})
     version = version_latest_approved(listing=listing)
     if version is None:
         raise ValidationError({"version": [_("This extension has no approved version yet.")]})

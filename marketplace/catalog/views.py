@@ -22,6 +22,7 @@ from crm_apps.access.models import Member
 from marketplace import manifest as manifests
 from marketplace.catalog import payments, selectors, services
 from marketplace.catalog.models import Licence, Listing, Review
+from marketplace.installs import selectors as installs_selectors
 
 
 @cache_control(public=True, max_age=3600)
@@ -56,6 +57,7 @@ def index(request: HttpRequest) -> HttpResponse:
         request,
         "marketplace/catalog.html",
         {
+            "entitled": selectors.marketplace_entitled(tenant=tenant),
             "listings": listings,
             "installed": installed,
             "tenant_name": tenant.name,
@@ -80,6 +82,7 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
         reviewed = any(r.tenant_id == tenant.pk for r in reviews)
         screenshots = list(listing.screenshots.all())
     installation = selectors.installed_map().get(listing.pk)
+    deliveries = installs_selectors.delivery_list(installation=installation) if installation else []
     return render(
         request,
         "marketplace/detail.html",
@@ -92,6 +95,7 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
             "reviewed": reviewed,
             "screenshots": screenshots,
             "installation": installation,
+            "deliveries": deliveries,
             "can_install": listing.pricing == "free"
             or (licence is not None and licence.usable)
             or (licence is None and listing.trial_days > 0),

@@ -153,3 +153,44 @@ def test_manifest_schema_is_public_on_the_bare_domain(public_client):
         "const": 1,
         "description": "Version of this schema the manifest follows.",
     }
+
+
+def test_plans_without_the_marketplace_feature_cannot_install(tenant_a, admin_of, client_for, publish):
+    from billing.models import Subscription
+
+    listing = publish("saas-sales-kit")
+    plan = Subscription.objects.get(tenant=tenant_a).plan
+    assert "marketplace" in plan.features  # billing migration 0003 gives it to every plan
+    plan.features = [f for f in plan.features if f != "marketplace"]
+    plan.save()
+    client = client_for(tenant_a, admin_of(tenant_a))
+    assert "Your plan does not include extensions." in client.get("/settings/marketplace/").content.decode()
+    client.post(f"/settings/marketplace/{listing.slug}/install/")
+    with schema_context("alpha"):
+        assert not ExtensionInstallation.objects.exists()
+        assert not CustomField.objects.filter(key="arr").exists()
+    assert not Licence.objects.exists()
+
+
+def test_the_extension_page_shows_its_webhook_deliveries_to_this_workspace_only(
+    tenant_a, tenant_b, admin_of, client_for, publish
+):
+    from marketplace.installs.models import WebhookDelivery, WebhookSubscription
+
+    listing = publish("support-escalation-webhooks", category="support")
+    client_for(tenant_a, admin_of(tenant_a)).post(f"/settings/marketplace/{listing.slug}/install/")
+    client_for(tenant_b, admin_of(tenant_b)).post(f"/settings/marketplace/{listing.slug}/install/")
+    with schema_context("alpha"):
+        subscription = WebhookSubscription.objects.first()
+        WebhookDelivery.objects.create(
+            subscription=subscription,
+            event="contacts.created",
+            record_id="00000000-0000-0000-0000-00000000a1fa",
+            status="failed",
+            attempts=6,
+            error="HTTP 503",
+        )
+    page_a = client_for(tenant_a, admin_of(tenant_a)).get(f"/settings/marketplace/{listing.slug}/").content.decode()
+    page_b = client_for(tenant_b, admin_of(tenant_b)).get(f"/settings/marketplace/{listing.slug}/").content.decode()
+    assert "HTTP 503" in page_a
+    assert "HTTP 503" not in page_b and "Recent webhook deliveries" not in page_b
