@@ -181,7 +181,7 @@ def test_the_extension_page_shows_its_webhook_deliveries_to_this_workspace_only(
     client_for(tenant_a, admin_of(tenant_a)).post(f"/settings/marketplace/{listing.slug}/install/")
     client_for(tenant_b, admin_of(tenant_b)).post(f"/settings/marketplace/{listing.slug}/install/")
     with schema_context("alpha"):
-        subscription = WebhookSubscription.objects.first()
+        subscription = WebhookSubscription.objects.get()
         WebhookDelivery.objects.create(
             subscription=subscription,
             event="contacts.created",
