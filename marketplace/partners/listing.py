@@ -66,6 +66,9 @@ def listing_checkout_start(
         raise ValidationError({"price": [_("This price is no longer offered.")]})
     if partner.listing_state == ListingState.ACTIVE:
         raise ValidationError(_("The listing is already paid; manage it from the billing portal."))
+    if partner.listing_state == ListingState.PAST_DUE:
+        # A second subscription would be ignored while this one lives: pay the overdue one instead.
+        raise ValidationError(_("A payment is overdue: update your card in the billing portal."))
     metadata = {"kind": KIND, "partner": str(partner.pk)}
     customer_id = partner.listing_stripe_customer_id
     if not customer_id:
@@ -162,8 +165,10 @@ def listing_subscription_apply(obj: dict[str, Any], version: int, *, authoritati
         partner = partner_lock(found.pk)
         current = partner.listing_stripe_subscription_id
         if current and current != subscription_id:
-            # Another subscription of this partner: only a live one may replace a canceled current one.
-            if not (partner.listing_state == ListingState.CANCELED and new_state != ListingState.CANCELED):
+            # Another subscription of this partner: only a live one may replace a canceled (or never
+            # completed) current one.
+            replaceable = partner.listing_state in (ListingState.CANCELED, ListingState.PENDING)
+            if not (replaceable and new_state not in (ListingState.CANCELED, ListingState.PENDING)):
                 return "other"
         elif partner.listing_stripe_updated is not None and seen is not None:
             if seen < partner.listing_stripe_updated:
@@ -200,7 +205,8 @@ def on_checkout_completed(session: dict[str, Any], version: int) -> str:
     with transaction.atomic():
         partner = partner_lock(found.pk)
         if partner.listing_stripe_subscription_id != subscription_id and (
-            not partner.listing_stripe_subscription_id or partner.listing_state == ListingState.CANCELED
+            not partner.listing_stripe_subscription_id
+            or partner.listing_state in (ListingState.CANCELED, ListingState.PENDING)
         ):
             partner.listing_stripe_subscription_id = subscription_id
             partner.listing_stripe_customer_id = _id(session.get("customer")) or partner.listing_stripe_customer_id

@@ -48,7 +48,7 @@ from marketplace.partners.permissions import (
 )
 from saas.http import client_ip
 from saas.throttle import throttle_exceeded, throttle_hit
-from tenants.services import handover_create, public_url, tenant_url
+from tenants.services import handover_create, public_url, signup_attempt_allowed, tenant_url
 
 PortalView = Callable[..., HttpResponseBase]
 DIRECTORY_PAGE_SIZE = 20
@@ -101,6 +101,10 @@ def portal_signup(request: HttpRequest) -> HttpResponse:
     """Become a partner: a new identity and partner, or a partner for the signed-in identity."""
     signed_in = request.user.is_authenticated
     form: forms.Form = (PartnerCreateForm if signed_in else PartnerSignupForm)(request.POST or None)
+    if request.method == "POST" and not signup_attempt_allowed(client_ip=client_ip(request)):
+        form.is_valid()
+        form.add_error(None, _("Too many signups from your address. Please try again in an hour."))
+        return render(request, "partners/portal/signup.html", {"form": form, "signed_in": signed_in}, status=429)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

@@ -180,3 +180,24 @@ def test_portal_lists_granting_workspaces_and_opens_them(
         portal_client(other.owner_user).post(f"/partner-portal/{other.slug}/workspaces/{access.pk}/open/").status_code
         == 404
     )
+
+
+def test_someone_joining_the_team_later_joins_granting_workspaces(
+    partner_team, tenant_a, tenant_b, admin_of, client_for
+):
+    from conftest import make_user
+    from marketplace.partners.services import partner_invitation_accept, partner_invitation_create
+
+    grant(client_for, tenant_a, admin_of(tenant_a), partner_team, a_role(tenant_a))
+    owner_pm = PartnerMember.objects.get(partner=partner_team, user=partner_team.owner_user)
+    _invitation, key = partner_invitation_create(
+        actor=owner_pm, partner=partner_team, email="late@example.com", role="sales"
+    )
+    late = make_user("late@example.com")
+    partner_invitation_accept(key=key, user=late)
+    with schema_context("alpha"):
+        joined = Member.objects.get(user_id=late.pk)
+        assert joined.active and joined.partner_id == partner_team.pk
+        assert AuditEvent.objects.filter(details__operation="partner_member_joined").count() == 1
+    with schema_context("beta"):
+        assert not Member.objects.filter(user_id=late.pk).exists()

@@ -339,3 +339,47 @@ def test_connect_is_owner_only(make_partner, team_member, portal_client, stripe_
     )
     assert stripe_server.requests == []
     assert PartnerMember.objects.filter(partner=partner).count() == 2
+
+
+def test_overdue_listing_is_paid_on_the_portal_not_with_a_second_subscription(
+    make_partner, portal_client, stripe_server
+):
+    partner = make_partner()
+    Partner.objects.filter(pk=partner.pk).update(
+        listing_state=ListingState.PAST_DUE,
+        listing_stripe_customer_id="cus_od",
+        listing_stripe_subscription_id="sub_od",
+    )
+    client = portal_client(partner.owner_user)
+    response = client.post(
+        f"/partner-portal/{partner.slug}/listing/", {"price": ListingPrice.objects.all()[0].pk}, follow=True
+    )
+    assert "update your card in the billing portal" in response.content.decode()
+    assert stripe_server.calls("POST", "/v1/checkout/sessions") == []
+    portal = client.post(f"/partner-portal/{partner.slug}/listing/", {"action": "portal"})
+    assert portal.status_code == 302 and portal["Location"].startswith("https://billing.stripe.com/")
+    assert stripe_server.calls("POST", "/v1/billing_portal/sessions")[0].params["customer"] == "cus_od"
+
+
+def test_new_subscription_replaces_an_incomplete_one(
+    subscribed, public_client, webhook_secret, django_capture_on_commit_callbacks
+):
+    now = int(time.time())
+    post(
+        public_client,
+        event("evt_inc", "customer.subscription.created", listing_sub(subscribed, "incomplete"), created=now - 30),
+        django_capture_on_commit_callbacks,
+    )
+    post(
+        public_client,
+        event(
+            "evt_new",
+            "customer.subscription.created",
+            listing_sub(subscribed, "active", sub_id="sub_listing2"),
+            created=now,
+        ),
+        django_capture_on_commit_callbacks,
+    )
+    subscribed.refresh_from_db()
+    assert subscribed.listing_stripe_subscription_id == "sub_listing2"
+    assert subscribed.is_authorised

@@ -34,6 +34,7 @@ def test_real_image_is_stored_reencoded_and_served(make_partner, portal_client, 
     assert partner.logo.name.startswith(f"partners/{partner.pk}/logo-")
     assert partner.logo.name.endswith(".png")
     assert "evil" not in partner.logo.name
+    assert (media_root / "public" / partner.logo.name).is_file()  # the public schema's storage prefix
     served = public_client.get(f"/partners/{partner.slug}/logo.png")
     assert served.status_code == 200
     assert served["Content-Type"] == "image/png"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from marketplace.partners.models import ListingPrice, ListingState, PartnerLead
+from marketplace.partners.models import ListingPrice, ListingState, Partner, PartnerLead
 from tenants.models import User
 
 
@@ -74,3 +74,25 @@ def test_operator_sets_listing_price(console):
     assert response.status_code == 302
     price.refresh_from_db()
     assert (price.amount, price.currency) == (5900, "usd")
+
+
+def test_seed_partners_is_idempotent_and_valid(db, public_client):
+    from django.core.management import call_command
+
+    call_command("seed_partners", "--quiet")
+    call_command("seed_partners", "--quiet")
+    seeded = Partner.objects.filter(slug__in=["nordic-crm-partners", "integra-works", "pacific-sales-ops"])
+    assert seeded.count() == 3
+    from marketplace.partners import choices
+
+    for partner in seeded:
+        partner.full_clean()
+        assert set(partner.countries) <= dict(choices.country_choices()).keys()
+        assert set(partner.languages) <= dict(choices.language_choices()).keys()
+        assert set(partner.regions) <= dict(choices.region_choices()).keys()
+        assert set(partner.services) <= dict(choices.service_choices()).keys()
+        assert set(partner.industries) <= dict(choices.industry_choices()).keys()
+        assert partner.members.get().role == "owner"
+        assert not partner.is_authorised
+    response = public_client.get("/partners/", {"country": "SE"})
+    assert [p.slug for p in response.context["page"].object_list] == ["nordic-crm-partners"]

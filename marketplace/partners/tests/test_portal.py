@@ -234,3 +234,22 @@ def test_invitation_service_refuses_bad_input(make_partner):
         partner_invitation_create(actor=owner_pm, partner=partner, email="not-an-email", role="king")
     assert set(exc.value.message_dict) == {"email", "role"}
     assert not PartnerInvitation.objects.exists()
+
+
+def test_partner_signups_share_the_per_address_limit(public_client, settings):
+    from tenants.services import SIGNUP_LIMIT
+
+    for i in range(SIGNUP_LIMIT):
+        public_client.post("/partner-portal/signup/", {"name": "", "email": f"x{i}@example.com"})
+    blocked = public_client.post(
+        "/partner-portal/signup/",
+        {
+            "name": "Late",
+            "email": "late@example.com",
+            "password": TEST_PASSWORD,
+            "partner_name": "Late Co",
+            "slug": "late-co",
+        },
+    )
+    assert blocked.status_code == 429
+    assert not Partner.objects.filter(slug="late-co").exists()
