@@ -58,8 +58,7 @@ def index(request: HttpRequest) -> HttpResponse:
         "marketplace/catalog.html",
         {
             "entitled": selectors.marketplace_entitled(tenant=tenant),
-            "listings": listings,
-            "installed": installed,
+            "rows": [(listing, installed.get(listing.pk)) for listing in listings],
             "tenant_name": tenant.name,
             "categories": selectors.categories(),
             "category": request.GET.get("category", ""),
