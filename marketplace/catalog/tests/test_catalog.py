@@ -181,7 +181,7 @@ def test_the_extension_page_shows_its_webhook_deliveries_to_this_workspace_only(
     client_for(tenant_a, admin_of(tenant_a)).post(f"/settings/marketplace/{listing.slug}/install/")
     client_for(tenant_b, admin_of(tenant_b)).post(f"/settings/marketplace/{listing.slug}/install/")
     with schema_context("alpha"):
-        subscription = WebhookSubscription.objects.get()
+        subscription = WebhookSubscription.objects.order_by("pk")[0]
         WebhookDelivery.objects.create(
             subscription=subscription,
             event="contacts.created",
