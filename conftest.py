@@ -106,14 +106,17 @@ def django_db_setup(
 def _public_schema_between_tests() -> Iterator[None]:
     """Requests switch the connection's schema; every test starts and ends in `public`, and with no
     memoised CRM metadata (tests call services outside requests, and roll their writes back)."""
-    from crm_apps.engine.metadata import metadata_cache_clear
+    from crm_apps.engine.metadata import metadata_cache_reset
+    from saas.cache_versions import versions_memo_clear
     from tenants.runtime import forget_domains
 
     use_public_schema()
-    metadata_cache_clear()
+    metadata_cache_reset()
+    versions_memo_clear()
     forget_domains()
     yield
-    metadata_cache_clear()
+    metadata_cache_reset()
+    versions_memo_clear()
     forget_domains()
     use_public_schema()
 

@@ -19,6 +19,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context, schema_exists
 
+from saas.cache_versions import versions_reset
 from saas.throttle import throttle_exceeded, throttle_hit
 from tenants.models import Domain, LoginHandover, Tenant, TenantStatus, User, normalize_email
 from tenants.pool import pool_refill_after_commit, pool_schema_claim, pool_template_clone
@@ -190,6 +191,7 @@ def tenant_provision(*, slug: str, name: str, admin: User, language: str = "en")
             if not pool_schema_claim(schema_name=slug) and not pool_template_clone(schema_name=slug):
                 schema_create_and_migrate(schema_name=slug)
             with schema_context(slug):
+                versions_reset()  # a schema name used before never meets its old owner's cache entries
                 member_create(tenant=tenant, user=admin, is_admin=True, language=language)
                 crm_defaults_install()
             subscription_start_trial(tenant=tenant)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -21,11 +20,12 @@ from django.core.cache import cache
 from django.core.signals import request_finished, request_started
 from django.db import transaction
 
+from saas import cache_versions
+
 if TYPE_CHECKING:
     from crm_apps.access.models import Member
 
 logger = logging.getLogger(__name__)
-VERSION_KEY = "access:version"
 GRANTS_TTL = 24 * 3600
 
 PRIVATE = "private"
@@ -109,16 +109,7 @@ request_finished.connect(memo_clear, dispatch_uid="access-grants-memo-end")
 def access_version() -> str | None:
     """The tenant's current access version; None when the cache is unreachable (then nothing is cached
     and grants are computed from the database on every request: slower, never stale)."""
-    try:
-        version = cache.get(VERSION_KEY)
-        if version is None:
-            version = uuid.uuid4().hex
-            if not cache.add(VERSION_KEY, version, None):
-                version = cache.get(VERSION_KEY) or version
-    except Exception:
-        logger.warning("access: cache unavailable, computing grants without it", exc_info=True)
-        return None
-    return str(version)
+    return cache_versions.version("access")
 
 
 def access_changed() -> None:
@@ -127,11 +118,7 @@ def access_changed() -> None:
 
     def bump() -> None:
         memo_clear()
-        try:
-            cache.set(VERSION_KEY, uuid.uuid4().hex, None)
-        except Exception:
-            # Without the cache nobody reads cached grants either (see access_version).
-            logger.warning("access: cache unavailable, version not bumped", exc_info=True)
+        cache_versions.version_bump("access")
 
     # Now (this transaction reads its own changes at once) and again after commit: a request that
     # computed grants from the old rows in between cached them under the intermediate version only.

@@ -25,6 +25,7 @@ from crm_apps.audit.models import (
     AuditSettings,
 )
 from crm_apps.audit.selectors import audit_settings_get
+from saas.bulk import copy_insert
 
 if TYPE_CHECKING:
     from crm_apps.access.models import Member
@@ -118,8 +119,10 @@ def audit_log(
 
 
 def audit_log_many(events: list[AuditEvent]) -> None:
-    """Append several events built by `audit_event` in one INSERT (bulk creates)."""
-    if events:
+    """Append several events built by `audit_event` in one statement (COPY for bulk creates)."""
+    if len(events) > 1:
+        copy_insert(AuditEvent, events)
+    elif events:
         AuditEvent.objects.bulk_create(events)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from crm_apps.engine import registry
+from crm_apps.engine.metadata import metadata_changed
 from crm_apps.engine.models import NumberingSequence, Picklist, PicklistValue
 
 
@@ -36,6 +37,7 @@ def crm_defaults_install() -> None:
             ],
             ignore_conflicts=True,
         )
+        metadata_changed()
     for spec in specs:
         if spec.install_defaults is not None:
             spec.install_defaults()

@@ -25,8 +25,20 @@ class Shown:
     url: str | None = None
 
 
+_URL_SENTINEL = "00000000-0000-0000-0000-000000000000"
+_url_patterns: dict[tuple[str, str, str | None], str] = {}
+
+
 def record_url(spec: ModuleSpec, record: Any) -> str:
-    return reverse("engine:detail", args=[spec.key, record.pk])
+    """The record's page. URL reversing is slow and a list shows dozens of links: the module's
+    pattern is reversed once per script prefix and URLconf, and only the id changes."""
+    from django.urls import get_script_prefix, get_urlconf
+
+    key = (spec.key, get_script_prefix(), get_urlconf())
+    pattern = _url_patterns.get(key)
+    if pattern is None:
+        pattern = _url_patterns[key] = reverse("engine:detail", args=[spec.key, _URL_SENTINEL])
+    return pattern.replace(_URL_SENTINEL, str(record.pk))
 
 
 class Displayer:

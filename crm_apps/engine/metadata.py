@@ -1,4 +1,13 @@
-"""Reads of per-tenant module metadata: custom fields, picklists, layout, numbering."""
+"""Reads of per-tenant module metadata: custom fields, picklists, layout, numbering.
+
+Definitions are read on nearly every request and change rarely, so they are memoised at two levels:
+within one request or task (per schema), and within the process per schema and *metadata version*
+(saas/cache_versions.py). Every service that writes definitions calls `metadata_changed()`: the
+request memo is dropped, this thread reads the database directly until its transaction commits
+(nothing computed from uncommitted rows is ever shared), and after commit the version moves on so
+that every process reloads. Cached instances are shared between requests: callers must never
+modify them (services fetch what they change from the database).
+"""
 
 from __future__ import annotations
 
@@ -9,19 +18,48 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.signals import request_finished, request_started
+from django.db import connection, transaction
 from django.db.models import Prefetch
 from django.utils import translation
 
 from crm_apps.engine.models import CustomField, LayoutOverride, Picklist, PicklistValue
 from crm_apps.engine.spec import Block, ModuleSpec
+from saas import cache_versions
 
 T = TypeVar("T")
 _local = threading.local()
+# (schema, metadata version, key) -> loaded value, shared by the threads of the process.
+_process: dict[tuple[Any, ...], Any] = {}
+PROCESS_MEMO_SIZE = 5000
+_MISSING = object()
 
 
 def metadata_cache_clear(**_kwargs: Any) -> None:
-    """Forget memoised metadata: at the start and end of every request and task, and after any write."""
+    """Forget memoised metadata: at the start and end of every request and task, and after any write.
+    Outside a transaction nothing uncommitted is left, so this thread may share cached entries again."""
     _local.store = None
+    if not connection.in_atomic_block:
+        _local.dirty = False
+
+
+def metadata_cache_reset() -> None:
+    """Forget everything this thread knows, uncommitted writes included (tests, between two tests)."""
+    _local.store = None
+    _local.dirty = False
+
+
+def metadata_changed() -> None:
+    """Definitions are being written: read them from the database until commit, then move the
+    tenant's metadata version on so that every process reloads them."""
+    _local.store = None
+    _local.dirty = True
+
+    def committed() -> None:
+        _local.store = None
+        _local.dirty = False
+        cache_versions.version_bump("metadata")
+
+    transaction.on_commit(committed)
 
 
 request_started.connect(metadata_cache_clear, dispatch_uid="engine-metadata-cache-start")
@@ -39,8 +77,25 @@ def _memo(key: tuple[Any, ...], loader: Callable[[], T]) -> T:
         _local.store = store
     values = store[1]
     if key not in values:
-        values[key] = loader()
+        values[key] = _shared(schema, key, loader)
     return values[key]
+
+
+def _shared(schema: str, key: tuple[Any, ...], loader: Callable[[], T]) -> T:
+    """The process-wide copy for the tenant's current metadata version (loaded once per version)."""
+    if getattr(_local, "dirty", False):
+        return loader()  # uncommitted definitions: never share what is read now
+    version = cache_versions.version("metadata")
+    if version is None:
+        return loader()  # the cache is down: without versions nothing can be shared safely
+    process_key = (schema, version, key)
+    found = _process.get(process_key, _MISSING)
+    if found is _MISSING:
+        found = loader()
+        if len(_process) >= PROCESS_MEMO_SIZE:
+            _process.clear()
+        _process[process_key] = found
+    return found  # type: ignore[return-value]
 
 
 # Label translations added by installed extensions (marketplace.installs): language -> {label: text}.
@@ -53,11 +108,17 @@ def label_source_add(source: LabelSource) -> None:
         _label_sources.append(source)
 
 
-def label_translations() -> dict[str, str]:
-    """Translations of tenant-defined labels into the active language (nothing to read in the default
-    language, where labels are shown as written)."""
+def _label_language() -> str:
+    """The language labels are translated into; "" when they are shown as written (the default)."""
     language = translation.get_language() or settings.LANGUAGE_CODE
-    if language == settings.LANGUAGE_CODE or not _label_sources:
+    return "" if language == settings.LANGUAGE_CODE or not _label_sources else language
+
+
+def label_translations() -> dict[str, str]:
+    """Translations of tenant-defined labels into the active language (nothing is read in the default
+    language). Writers of translations call `metadata_changed()`, so the shared copy follows them."""
+    language = _label_language()
+    if not language:
         return {}
 
     def load() -> dict[str, str]:
@@ -70,7 +131,7 @@ def label_translations() -> dict[str, str]:
 
 
 def _translated(items: list[Any], table: dict[str, str]) -> list[Any]:
-    """Copies of custom fields / picklist values with their labels translated (stored rows untouched)."""
+    """Copies of custom fields / picklist values with translated labels (shared instances untouched)."""
     if not table:
         return items
     result = []
@@ -86,11 +147,10 @@ def custom_fields(module: str, *, include_archived: bool = False) -> list[Custom
     """The module's custom fields in order (archived ones only when asked); one query per request."""
 
     def load() -> list[CustomField]:
-        return _translated(
-            list(CustomField.objects.filter(module=module).order_by("position", "id")), label_translations()
-        )
+        rows = list(CustomField.objects.filter(module=module).order_by("position", "id"))
+        return _translated(rows, label_translations())
 
-    fields = _memo(("custom_fields", module), load)
+    fields = _memo(("custom_fields", module, _label_language()), load)
     return list(fields) if include_archived else [f for f in fields if f.archived_at is None]
 
 
@@ -101,7 +161,7 @@ def picklist_values(name: str, *, include_retired: bool = False) -> list[Picklis
             qs = qs.filter(retired=False)
         return _translated(list(qs.order_by("position", "id")), label_translations())
 
-    return list(_memo(("picklist_values", name, include_retired), load))
+    return list(_memo(("picklist_values", name, include_retired, _label_language()), load))
 
 
 def picklist_map(names: list[str]) -> dict[str, list[PicklistValue]]:
@@ -115,7 +175,7 @@ def picklist_map(names: list[str]) -> dict[str, list[PicklistValue]]:
         table = label_translations()
         return {p.name: _translated(list(p.values.all()), table) for p in lists}
 
-    everything = _memo(("picklist_map",), load)
+    everything = _memo(("picklist_map", _label_language()), load)
     return {name: list(everything.get(name, [])) for name in names}
 
 
@@ -125,7 +185,7 @@ def picklist_labels(name: str) -> dict[str, str]:
 
 def layout_blocks(spec: ModuleSpec) -> tuple[tuple[Block, ...], set[str]]:
     """The module's blocks in the tenant's order, and the fields the tenant hid."""
-    override = LayoutOverride.objects.filter(module=spec.key).first()
+    override = _memo(("layout", spec.key), lambda: LayoutOverride.objects.filter(module=spec.key).first())
     if override is None:
         return spec.blocks, set()
     layout = override.layout

@@ -45,7 +45,9 @@ def access_record(*, spec: ModuleSpec, actor: Member, record_id: Any) -> Any:
     except ValueError:
         return None
     related = [n for n in spec.form_fields if isinstance(spec.model._meta.get_field(n), models.ForeignKey)]
-    return _base(spec, actor).select_related("owner__user", "owner_group", *related).filter(pk=pk).first()
+    # No ORDER BY for a primary-key lookup (the model's default ordering costs compile time, not rows).
+    found = _base(spec, actor).select_related("owner__user", "owner_group", *related).filter(pk=pk).order_by()[:1]
+    return next(iter(found), None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -343,15 +345,17 @@ def is_following(*, spec: ModuleSpec, actor: Member, record: CrmRecord) -> bool:
 
 
 def recent_view_touch(*, spec: ModuleSpec, actor: Member, record: CrmRecord) -> None:
+    """Remember that the member opened the record: one upsert statement, no transaction around it
+    (bulk_create would add BEGIN and COMMIT round trips), as this runs on every record page."""
+    from django.db import connection
     from django.utils import timezone
 
-    # One upsert statement (no transaction, no read first): this runs on every record page.
-    RecentView.objects.bulk_create(
-        [RecentView(member=actor, module=spec.key, record_id=record.pk, viewed_at=timezone.now())],
-        update_conflicts=True,
-        unique_fields=["member", "module", "record_id"],
-        update_fields=["viewed_at"],
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO engine_recentview (member_id, module, record_id, viewed_at) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (member_id, module, record_id) DO UPDATE SET viewed_at = EXCLUDED.viewed_at",
+            [actor.pk, spec.key, record.pk, timezone.now()],
+        )
 
 
 def records_by_refs(*, actor: Member, refs: list[tuple[str, Any]]) -> list[tuple[ModuleSpec, CrmRecord]]:

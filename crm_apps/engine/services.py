@@ -42,6 +42,7 @@ from crm_apps.engine.models import (
     TimelineEntry,
 )
 from crm_apps.engine.spec import ModuleSpec
+from saas.bulk import copy_insert
 from tenants.services import text_problem
 
 TAG_RE = re.compile(r"^[\w .&+-]{1,50}$")
@@ -54,15 +55,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _clears_metadata(fn: F) -> F:
-    """Writes of definitions (fields, picklists, layouts) drop the per-request metadata memo."""
+    """Writes of definitions (fields, picklists, layouts) drop the metadata memos (metadata.py)."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        metadata.metadata_cache_clear()
+        metadata.metadata_changed()
         try:
             return fn(*args, **kwargs)
         finally:
-            metadata.metadata_cache_clear()
+            metadata.metadata_changed()
 
     return wrapper  # type: ignore[return-value]
 
@@ -765,7 +766,10 @@ def _created_logs(spec: ModuleSpec, actor: Member, records: list[Any]) -> None:
             TimelineEntry(module=spec.key, record_id=record.pk, kind=TimelineEntry.Kind.CREATED, actor=actor)
         )
         entries += _timeline_related(spec, record, actor)
-    TimelineEntry.objects.bulk_create(entries)
+    if len(entries) > 1:
+        copy_insert(TimelineEntry, entries)
+    else:
+        TimelineEntry.objects.bulk_create(entries)
     events = []
     for record in records:
         filled = {

@@ -19,6 +19,8 @@ from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -122,6 +124,7 @@ def record_list(request: HttpRequest, module: str) -> HttpResponse:
     context = {
         "spec": spec,
         "rows": rows,
+        "rows_html": _rows_html(rows),
         "columns": columns,
         "custom_columns": custom_columns,
         "count": count,
@@ -145,6 +148,31 @@ def record_list(request: HttpRequest, module: str) -> HttpResponse:
         "all_custom_fields": all_custom,
     }
     return render(request, "engine/list.html", context)
+
+
+def _rows_html(rows: list[dict[str, Any]]) -> SafeString:
+    """The list's table rows. Built here rather than in the template: a page has hundreds of cells and
+    the template engine costs several times more per cell. Everything shown is escaped."""
+    esc = conditional_escape
+    number_label = esc(_("Number"))
+    html = []
+    for row in rows:
+        record, url = row["record"], esc(row["url"])
+        select = esc(_("Select %(n)s") % {"n": record.number})
+        cells = []
+        for index, cell in enumerate(row["cells"]):
+            if index == 0:
+                inner = f'<a href="{url}">{esc(cell.text or "—")}</a>'
+            elif cell.url:
+                inner = f'<a href="{esc(cell.url)}">{esc(cell.text)}</a>'
+            else:
+                inner = esc(cell.text)
+            cells.append(f'<td data-label="{esc(cell.label)}">{inner}</td>')
+        html.append(
+            f'<tr><td><input type="checkbox" name="ids" value="{esc(record.pk)}" aria-label="{select}"></td>'
+            f'<td data-label="{number_label}"><a href="{url}">{esc(record.number)}</a></td>{"".join(cells)}</tr>'
+        )
+    return mark_safe("\n".join(html))  # noqa: S308 - every value above went through conditional_escape
 
 
 def _mass_fields(spec: ModuleSpec) -> list[tuple[str, str]]:

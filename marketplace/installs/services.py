@@ -187,7 +187,7 @@ class _Applier:
     def saved_views(self) -> None:
         for index, item in enumerate(self.manifest.items("saved_views")):
             spec = registry.get(item["module"])
-            metadata.metadata_cache_clear()  # fields this install just added are filterable
+            metadata.metadata_changed()  # fields this install just added are filterable
             try:
                 selectors.apply_filters(spec, spec.model.objects.none(), dict(item.get("filters") or {}))
                 selectors.ordering_for(spec, item.get("ordering") or None)
@@ -262,7 +262,7 @@ def _set_aside(actor: Member, owned: OwnedObject) -> None:
         SavedView.objects.filter(pk=owned.object_id).delete()
     elif owned.kind == OwnedKind.WEBHOOK:
         WebhookSubscription.objects.filter(pk=owned.object_id).update(active=False)
-    metadata.metadata_cache_clear()
+    metadata.metadata_changed()
 
 
 def _purge(owned: OwnedObject) -> None:
@@ -286,7 +286,7 @@ def _purge(owned: OwnedObject) -> None:
             Pipeline.objects.filter(pk=owned.object_id, is_default=False).delete()
     elif owned.kind == OwnedKind.WEBHOOK:
         WebhookSubscription.objects.filter(pk=owned.object_id).delete()
-    metadata.metadata_cache_clear()
+    metadata.metadata_changed()
 
 
 def _token_issue(*, installation: ExtensionInstallation, actor: Member, scopes: list[str]) -> str | None:
@@ -335,7 +335,7 @@ def extension_install(
         installation.installed_at = now
         installation.installed_by = actor
     installation.save()
-    metadata.metadata_cache_clear()
+    metadata.metadata_changed()
     audit.audit_log(
         action=audit.SETTINGS_CHANGED,
         actor=actor,
@@ -365,7 +365,7 @@ def extension_uninstall(*, actor: Member, installation: ExtensionInstallation, p
     installation.state = InstallationState.UNINSTALLED
     installation.uninstalled_at = timezone.now()
     installation.save()
-    metadata.metadata_cache_clear()
+    metadata.metadata_changed()
     audit.audit_log(
         action=audit.SETTINGS_CHANGED,
         actor=actor,

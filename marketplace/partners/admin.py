@@ -80,6 +80,11 @@ class PartnerAdmin(admin.ModelAdmin):
     )
     change_form_template = "partners/admin/partner_change_form.html"
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Deleting would drop the grants without deactivating the partner's members in the tenants
+        # that gave access; operators hide a partner ("active") instead.
+        return False
+
     def get_urls(self) -> list[URLPattern]:
         own = [
             path(

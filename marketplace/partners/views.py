@@ -54,6 +54,7 @@ PortalView = Callable[..., HttpResponseBase]
 DIRECTORY_PAGE_SIZE = 20
 CONTACT_LIMIT = 5  # messages per client address per hour
 CONTACT_WINDOW = 60 * 60
+PARTNER_LEADS_PER_DAY = 100  # per partner, whatever the addresses (a distributed flood)
 
 
 def _login_url(request: HttpRequest) -> str:
@@ -473,6 +474,10 @@ def _contact_keys(request: HttpRequest) -> list[str]:
     return [f"partner-contact:ip:{client_ip(request)}"]
 
 
+def _partner_key(partner: Partner) -> list[str]:
+    return [f"partner-contact:partner:{partner.pk}"]
+
+
 def directory_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """A partner's public page with the contact form (rate-limited per address, honeypot and fill time)."""
     partner = selectors.directory_get(slug=slug)
@@ -488,6 +493,10 @@ def directory_detail(request: HttpRequest, slug: str) -> HttpResponse:
             form.is_valid()
             form.add_error(None, _("Too many messages from your address. Please try again in an hour."))
             status = 429
+        elif throttle_exceeded(_partner_key(partner), limit=PARTNER_LEADS_PER_DAY):
+            form.is_valid()
+            form.add_error(None, _("This partner cannot receive more messages today. Please try again tomorrow."))
+            status = 429
         elif form.is_valid():
             if form.is_spam():
                 # Said the same as a success, so a bot learns nothing; nothing is stored or sent.
@@ -499,6 +508,7 @@ def directory_detail(request: HttpRequest, slug: str) -> HttpResponse:
                 form_add_service_errors(form, exc)
                 status = 400
             else:
+                throttle_hit(_partner_key(partner), window=24 * 60 * 60)
                 return redirect("partners:sent", slug=partner.slug)
         else:
             status = 400

@@ -105,6 +105,7 @@ def test_list_query_count_is_constant(web, tenant_a, admin_of, module):
     actor = admin_of(tenant_a)
     for _ in range(5):
         make(tenant_a, actor, module)
+    web.get(f"/m/{module}/")  # warm: the process's first page reads the tenant's metadata once
     with CaptureQueriesContext(connection) as few:
         web.get(f"/m/{module}/")
     for _ in range(20):
@@ -113,7 +114,7 @@ def test_list_query_count_is_constant(web, tenant_a, admin_of, module):
         web.get(f"/m/{module}/")
 
     assert len(statements(many)) == len(statements(few))
-    assert len(statements(many)) <= 12, statements(many)
+    assert len(statements(many)) <= 9, statements(many)
 
 
 def test_search_filter_sort_and_pagination_in_the_ui(web, tenant_a, admin_of):
@@ -350,6 +351,7 @@ def test_list_with_references_has_no_per_row_queries(web, tenant_a, admin_of):
     actor = admin_of(tenant_a)
     org = make(tenant_a, actor, "organizations")
     make(tenant_a, actor, "contacts", organization=str(org.pk))
+    web.get("/m/contacts/")  # warm: metadata is read once per process and metadata version
     with CaptureQueriesContext(connection) as one:
         web.get("/m/contacts/")
     for _ in range(10):
@@ -357,7 +359,7 @@ def test_list_with_references_has_no_per_row_queries(web, tenant_a, admin_of):
     with CaptureQueriesContext(connection) as eleven:
         web.get("/m/contacts/")
 
-    assert len(statements(eleven)) == len(statements(one)) <= 12
+    assert len(statements(eleven)) == len(statements(one)) <= 9
 
 
 def test_timeline_shows_labels_not_stored_values(web, tenant_a, admin_of):

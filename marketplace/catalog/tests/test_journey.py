@@ -71,7 +71,7 @@ def test_publish_approve_install(live_site, browser, committed, cleanup_marketpl
     page.wait_for_url(re.compile(r".*/extensions/saas-sales-kit/$"))
     page.get_by_label("…or paste the manifest").fill(json.dumps(manifest_of("saas-sales-kit")))
     page.get_by_role("button", name="Submit for review").click()
-    assert page.get_by_text("Version 1.0.0 is submitted for review.").is_visible()
+    page.get_by_text("Version 1.0.0 is submitted for review.").wait_for()
 
     # The operator approves it in the console.
     console = browser.new_context()
@@ -82,7 +82,8 @@ def test_publish_approve_install(live_site, browser, committed, cleanup_marketpl
     op.get_by_label("Decision").select_option("approve")
     op.get_by_label("Review notes").fill("Looks good.")
     op.get_by_role("button", name="Save", exact=True).click()
-    assert op.get_by_text(re.compile("was changed successfully")).is_visible()
+    op.get_by_text(re.compile("was changed successfully")).wait_for()
+    assert op.get_by_text("Approved").first.is_visible()
 
     # The tenant admin installs it and sees the field on the deal form.
     tenant_base = f"http://{tenant.schema_name}.localhost:{live_site}"
@@ -94,9 +95,9 @@ def test_publish_approve_install(live_site, browser, committed, cleanup_marketpl
     shop.wait_for_url(tenant_base + "/")
     shop.get_by_role("link", name="Extensions").click()
     shop.get_by_role("link", name="SaaS sales kit").click()
-    assert shop.get_by_text("Field “Annual recurring revenue” (currency) on deals").is_visible()
+    shop.get_by_text("Field “Annual recurring revenue” (currency) on deals").wait_for()
     shop.get_by_role("button", name="Install").click()
-    assert shop.get_by_text("SaaS sales kit 1.0.0 is installed.").is_visible()
+    shop.get_by_text("SaaS sales kit 1.0.0 is installed.").wait_for()
     shop.goto(tenant_base + "/m/deals/new/")
-    assert shop.get_by_label("Annual recurring revenue").is_visible()
+    shop.get_by_label("Annual recurring revenue").wait_for()
     assert shop.get_by_label("Plan tier").is_visible()

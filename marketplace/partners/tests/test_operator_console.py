@@ -96,3 +96,9 @@ def test_seed_partners_is_idempotent_and_valid(db, public_client):
         assert not partner.is_authorised
     response = public_client.get("/partners/", {"country": "SE"})
     assert [p.slug for p in response.context["page"].object_list] == ["nordic-crm-partners"]
+
+
+def test_partners_are_hidden_not_deleted(console, make_partner):
+    partner = make_partner()
+    assert console.get(f"/admin/partners/partner/{partner.pk}/delete/").status_code == 403
+    assert Partner.objects.filter(pk=partner.pk).exists()

@@ -1,0 +1,131 @@
+"""Profile the pages `bench.crm` measures (a development aid, not a benchmark).
+
+Runs on the tenant `bench.crm` loaded (it does not load data) and prints, per page, the functions
+with the most own time and the most cumulative time over N warm calls, under cProfile:
+
+    DATABASE_URL=... REDIS_URL=... .venv/bin/python -m bench.profile_pages --page list --calls 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+
+from bench import crm
+
+PAGES = ("list", "detail", "search", "api-list", "api-create", "api-batch")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.profile_pages")
+    parser.add_argument("--page", choices=PAGES, action="append", help="page(s) to profile (default: all)")
+    parser.add_argument("--calls", type=int, default=100, help="profiled calls per page")
+    parser.add_argument("--top", type=int, default=35, help="rows printed per table")
+    parser.add_argument(
+        "--wall",
+        action="store_true",
+        help="wall-clock time (default: this process's CPU time, steadier on a busy machine)",
+    )
+    parser.add_argument("--dump", metavar="DIR", help="also write <DIR>/<page>.pstats for pstats/snakeviz")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="crm-profile-static-") as static_root:
+        crm.django_setup(None if os.environ.get("STATIC_ROOT") else static_root)
+        return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
+    from django.test import Client
+    from django_tenants.utils import schema_context
+
+    from crm_apps.access.middleware import SESSION_EPOCH_KEY
+    from crm_apps.access.models import ApiToken
+    from crm_apps.access.services import api_token_create
+    from crm_apps.engine import registry
+    from crm_apps.engine.api.views import TokenRateThrottle
+
+    ctx = crm.tenant_prepare()
+    TokenRateThrottle.THROTTLE_RATES = {**TokenRateThrottle.THROTTLE_RATES, "api": "1000000/min"}
+    spec = registry.get("contacts")
+    created: list[str] = []
+    with schema_context(crm.SLUG):
+        client = Client(HTTP_HOST=ctx.host)
+        client.force_login(ctx.member.user, backend="tenants.auth.EmailBackend")
+        session = client.session
+        session[SESSION_EPOCH_KEY] = ctx.member.session_epoch
+        session.save()
+        token, key = api_token_create(member=ctx.member, name="profile-pages")
+        api = Client(HTTP_HOST=ctx.host, HTTP_AUTHORIZATION=f"Token {key}")
+        ids = [
+            str(pk)
+            for pk in spec.model.objects.filter(deleted_at__isnull=True).order_by("?").values_list("pk", flat=True)[:20]
+        ]
+
+        def keep(response: object) -> None:
+            data = getattr(response, "json", None)
+            if getattr(response, "status_code", 0) == 201 and data is not None:
+                body = data()
+                created.extend(str(r["id"]) for r in body.get("results", [body]))
+
+        calls: dict[str, Callable[[int], object]] = {
+            "list": lambda i: client.get("/m/contacts/"),
+            "detail": lambda i: client.get(f"/m/contacts/{ids[i % len(ids)]}/"),
+            "search": lambda i: client.get("/search/", {"q": "Müller"}),
+            "api-list": lambda i: api.get("/api/v1/contacts/", {"page_size": 20}),
+            "api-create": lambda i: keep(
+                api.post(
+                    "/api/v1/contacts/",
+                    {"first_name": "Profile", "last_name": f"Run{i}", "email": f"p{i}@profile.example.com"},
+                    content_type="application/json",
+                )
+            ),
+            "api-batch": lambda i: keep(
+                api.post(
+                    "/api/v1/contacts/batch",
+                    {
+                        "records": [
+                            {"first_name": "Profile", "last_name": f"B{i}x{j}", "email": f"b{i}x{j}@p.example.com"}
+                            for j in range(100)
+                        ]
+                    },
+                    content_type="application/json",
+                )
+            ),
+        }
+        try:
+            for page in args.page or PAGES:
+                call = calls[page]
+                for i in range(5):
+                    call(i)
+                profiler = cProfile.Profile() if args.wall else cProfile.Profile(time.process_time)
+                profiler.enable()
+                for i in range(args.calls):
+                    call(i)
+                profiler.disable()
+                if args.dump:
+                    profiler.dump_stats(os.path.join(args.dump, f"{page}.pstats"))
+                for order in ("tottime", "cumulative"):
+                    out = io.StringIO()
+                    stats = pstats.Stats(profiler, stream=out)
+                    stats.sort_stats(order).print_stats(args.top)
+                    print(f"===== {page}: {args.calls} calls, by {order}")
+                    print(out.getvalue())
+        finally:
+            ApiToken.objects.filter(pk=token.pk).delete()
+            from crm_apps.engine.models import TimelineEntry
+
+            for start in range(0, len(created), 1000):
+                batch = created[start : start + 1000]
+                TimelineEntry.objects.filter(module="contacts", record_id__in=batch).delete()
+                spec.model.objects.filter(pk__in=batch).delete()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

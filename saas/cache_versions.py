@@ -1,0 +1,93 @@
+"""Per-tenant version stamps for cached definitions.
+
+A *version* names one state of a family of definitions (`access`: roles, profiles, groups, sharing;
+`metadata`: custom fields, picklists, layouts). Caches key their entries by it, so an entry never goes
+stale: a change writes a new version and every process computes afresh on its next read. The stamps
+live in Redis under the tenant's key prefix (django-tenants' `make_key`), all of them fetched in one
+round trip per request and remembered until the request (or task) ends.
+
+When Redis is unreachable `version()` answers None and callers read the database directly: slower,
+never stale. A newly provisioned or restored schema gets fresh stamps (`versions_reset`), so a schema
+name used before can never meet entries cached for its previous owner.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from typing import Any
+
+from django.core.cache import cache
+from django.core.signals import request_finished, request_started
+from django.db.models.signals import post_migrate
+
+logger = logging.getLogger(__name__)
+
+NAMES = ("access", "metadata")
+_local = threading.local()
+
+
+def _key(name: str) -> str:
+    return f"{name}:version"
+
+
+def versions_memo_clear(**_kwargs: Any) -> None:
+    """Forget the stamps read in this request or task (at its start and end, and after a bump)."""
+    _local.memo = None
+
+
+request_started.connect(versions_memo_clear, dispatch_uid="cache-versions-start")
+request_finished.connect(versions_memo_clear, dispatch_uid="cache-versions-end")
+
+
+def _fetch() -> dict[str, str]:
+    keys = [_key(name) for name in NAMES]
+    found: dict[str, Any] = cache.get_many(keys)
+    for key in keys:
+        if found.get(key) is None:
+            fresh = uuid.uuid4().hex
+            found[key] = fresh if cache.add(key, fresh, None) else (cache.get(key) or fresh)
+    return {name: str(found[_key(name)]) for name in NAMES}
+
+
+def version(name: str) -> str | None:
+    """The current tenant's stamp for `name`; None when the cache cannot be reached."""
+    from tenants.runtime import current_schema
+
+    schema = current_schema()
+    memo: tuple[str, dict[str, str]] | None = getattr(_local, "memo", None)
+    if memo is None or memo[0] != schema:
+        try:
+            memo = (schema, _fetch())
+        except Exception:
+            logger.warning("cache versions: cache unavailable, reading definitions without it", exc_info=True)
+            memo = (schema, {})
+        _local.memo = memo
+    return memo[1].get(name)
+
+
+def version_bump(name: str) -> None:
+    """A new state of `name` in the current tenant: every process recomputes on its next read."""
+    versions_memo_clear()
+    try:
+        cache.set(_key(name), uuid.uuid4().hex, None)
+    except Exception:
+        # Without the cache nobody reads cached entries either (see `version`).
+        logger.warning("cache versions: cache unavailable, %s version not bumped", name, exc_info=True)
+
+
+def versions_reset() -> None:
+    """Fresh stamps for every family in the current schema (a new, renamed-in or restored schema)."""
+    for name in NAMES:
+        version_bump(name)
+
+
+def _after_migrate(app_config: Any = None, **_kwargs: Any) -> None:
+    # A data migration may have changed definitions in the schema it ran on. Django sends the signal
+    # once per installed app; one app (the engine's) is enough.
+    if getattr(app_config, "label", None) == "engine":
+        versions_reset()
+
+
+post_migrate.connect(_after_migrate, dispatch_uid="cache-versions-after-migrate")
