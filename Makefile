@@ -76,6 +76,11 @@ bench-access: install assets translations
 bench-crm: install assets translations
 	$(PY) -m infra.dev run -- $(PY) -m bench.crm $(BENCH_ARGS)
 
+.PHONY: bench-catalog
+# Many tenants in one database (issue 7 part 4): catalog size, pg_dump of one tenant, query time.
+bench-catalog: install assets translations
+	$(PY) -m infra.dev run -- $(PY) -m tests.perf.bench_catalog $(BENCH_ARGS)
+
 .PHONY: bench-tenancy
 # Tenant provisioning of issue 7 (warm pool vs stock django-tenants, with 10 and 2,000 tenants; about
 # 20 minutes). BENCH_ARGS=--quick: 10 and 200 tenants. Runs in a database of its own, dropped at the end.

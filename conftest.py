@@ -64,6 +64,14 @@ def sign_in(client: Client, member: Member) -> None:
     session.save()
 
 
+def shared_on_unlimited_plan(slugs: list[str]) -> None:
+    from billing.models import Plan, Subscription
+
+    unlimited = Plan.objects.get(code="enterprise")
+    Subscription.objects.filter(tenant__schema_name__in=slugs).update(plan=unlimited)
+    Tenant.objects.filter(schema_name__in=slugs).update(plan_code=unlimited.code)
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(
     request: pytest.FixtureRequest,
@@ -89,6 +97,9 @@ def django_db_setup(
             if not Tenant.objects.filter(schema_name=slug).exists():
                 admin = make_user(f"admin@{slug}.example.com", name=f"{name} Admin")
                 tenant_provision(slug=slug, name=name, admin=admin)
+        # Suites that are not about billing must not meet its limits: the shared tenants are on the
+        # plan without limits and with every feature. Billing tests put them back on the default plan.
+        shared_on_unlimited_plan(list(SHARED_TENANTS))
         tenant_pool_fill(target=TEST_POOL_SIZE)
     yield
     if not django_db_keepdb:
@@ -106,6 +117,7 @@ def django_db_setup(
 def _public_schema_between_tests() -> Iterator[None]:
     """Requests switch the connection's schema; every test starts and ends in `public`, and with no
     memoised CRM metadata (tests call services outside requests, and roll their writes back)."""
+    from billing.entitlements import plans_forget
     from crm_apps.engine.metadata import metadata_cache_reset
     from saas.cache_versions import versions_memo_clear
     from tenants.runtime import forget_domains
@@ -114,10 +126,12 @@ def _public_schema_between_tests() -> Iterator[None]:
     metadata_cache_reset()
     versions_memo_clear()
     forget_domains()
+    plans_forget()
     yield
     metadata_cache_reset()
     versions_memo_clear()
     forget_domains()
+    plans_forget()
     use_public_schema()
 
 

@@ -981,6 +981,15 @@ def tenant_prepare() -> Context:
     else:
         call_command("migrate_schemas", "--tenant", f"--schema={SLUG}", verbosity=0)
     use_public_schema()
+    # The benchmark holds far more records than any trial allows: it runs on the unlimited plan.
+    from billing.models import Plan, Subscription
+    from billing.services import subscription_grant_complimentary
+
+    if not Subscription.objects.filter(tenant=tenant, plan__code="enterprise", complimentary=True).exists():
+        subscription_grant_complimentary(
+            operator=None, tenant=tenant, plan=Plan.objects.get(code="enterprise"), reason="Benchmark workspace"
+        )
+        tenant.refresh_from_db()
     domain = Domain.objects.filter(tenant=tenant).order_by("-is_primary").values_list("domain", flat=True).first()
     if domain is None:
         raise BenchError(f"tenant '{SLUG}' has no domain")

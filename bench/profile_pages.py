@@ -29,9 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=100, help="profiled calls per page")
     parser.add_argument("--top", type=int, default=35, help="rows printed per table")
     parser.add_argument(
-        "--wall",
-        action="store_true",
-        help="wall-clock time (default: this process's CPU time, steadier on a busy machine)",
+        "--wall", action="store_true", help="wall-clock time (default: CPU time of this process, steadier when busy)"
     )
     parser.add_argument("--dump", metavar="DIR", help="also write <DIR>/<page>.pstats for pstats/snakeviz")
     args = parser.parse_args(argv)

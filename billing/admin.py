@@ -12,16 +12,42 @@ from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from billing import gateway
 from billing.events import stripe_event_process
-from billing.models import BillingAuditEntry, Invoice, Plan, PlanPrice, StripeEvent, Subscription
-from billing.services import plan_mirror, plan_price_remove, plan_price_set, plan_save
-from tenants.models import User
+from billing.models import (
+    BillingAuditEntry,
+    BillingNotice,
+    Invoice,
+    Plan,
+    PlanPrice,
+    StripeEvent,
+    Subscription,
+    SubscriptionChange,
+    SubscriptionStatus,
+)
+from billing.selectors import billing_overview
+from billing.services import (
+    FORCEABLE_STATUSES,
+    MAX_TRIAL_EXTENSION_DAYS,
+    plan_mirror,
+    plan_price_remove,
+    plan_price_set,
+    plan_save,
+    subscription_extend_trial,
+    subscription_force_state,
+    subscription_grant_complimentary,
+)
+from frontend.forms import form_add_service_errors
+from tenants.models import BillingStage, User
 
 
 class PlanForm(forms.ModelForm):
@@ -232,12 +258,151 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class SubscriptionChangeInline(admin.TabularInline):
+    model = SubscriptionChange
+    verbose_name = _("history entry")
+    verbose_name_plural = _("history (status and dunning stage changes)")
+    extra = 0
+    fields = (
+        "at",
+        "source",
+        "from_status",
+        "to_status",
+        "from_stage",
+        "to_stage",
+        "plan_code",
+        "operator_label",
+        "note",
+    )
+    readonly_fields = fields
+    can_delete = False
+    ordering = ("-at", "-id")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ExtendTrialForm(forms.Form):
+    days = forms.IntegerField(
+        label=_("Days to add"), min_value=1, max_value=MAX_TRIAL_EXTENSION_DAYS, help_text=_("From 1 to 365.")
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class GrantForm(forms.Form):
+    plan = forms.ModelChoiceField(label=_("Plan"), queryset=Plan.objects.filter(archived=False))
+    reason = forms.CharField(label=_("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ForceStateForm(forms.Form):
+    status = forms.ChoiceField(label=_("New status"), choices=[(s.value, s.label) for s in FORCEABLE_STATUSES])
+    reason = forms.CharField(label=_("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+SUBSCRIPTION_ACTIONS: dict[str, tuple[Any, Any, Any]] = {
+    # slug: (title, form, service call)
+    "extend-trial": (
+        _("Extend the trial"),
+        ExtendTrialForm,
+        lambda operator, tenant, data: subscription_extend_trial(
+            operator=operator, tenant=tenant, days=data["days"], reason=data["reason"]
+        ),
+    ),
+    "grant": (
+        _("Grant a complimentary plan"),
+        GrantForm,
+        lambda operator, tenant, data: subscription_grant_complimentary(
+            operator=operator, tenant=tenant, plan=data["plan"], reason=data["reason"]
+        ),
+    ),
+    "force-state": (
+        _("Force a state"),
+        ForceStateForm,
+        lambda operator, tenant, data: subscription_force_state(
+            operator=operator, tenant=tenant, status=data["status"], reason=data["reason"]
+        ),
+    ),
+}
+
+
 @admin.register(Subscription)
 class SubscriptionAdmin(ReadOnlyAdmin):
-    list_display = ("tenant", "plan", "status", "seats", "trial_end", "current_period_end", "cancel_at_period_end")
-    list_filter = ("status", "plan")
+    """Subscriptions are read-only here; operators act through the three actions on each one (a reason
+    is required, and they land in the billing audit trail and the subscription's history)."""
+
+    list_display = (
+        "tenant",
+        "plan",
+        "status",
+        "stage",
+        "complimentary",
+        "seats",
+        "trial_end",
+        "current_period_end",
+        "past_due_since",
+    )
+    list_filter = ("status", "plan", "complimentary", "tenant__billing_stage")
     search_fields = ("tenant__schema_name", "tenant__name", "stripe_customer_id", "stripe_subscription_id")
     list_select_related = ("tenant", "plan")
+    inlines = [SubscriptionChangeInline]
+    change_form_template = "admin/billing/subscription_change_form.html"
+    change_list_template = "admin/billing/subscription_change_list.html"
+
+    @admin.display(description=_("dunning stage"))
+    def stage(self, obj: Subscription) -> str:
+        return obj.tenant.get_billing_stage_display() or "—"
+
+    def get_urls(self) -> list[Any]:
+        urls = [
+            path("overview/", self.admin_site.admin_view(self.overview_view), name="billing_overview"),
+            path(
+                "<int:pk>/act/<slug:action>/",
+                self.admin_site.admin_view(self.action_view),
+                name="billing_subscription_action",
+            ),
+        ]
+        return urls + super().get_urls()
+
+    def overview_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Billing overview"),
+            "overview": billing_overview(),
+            "statuses": SubscriptionStatus.choices,
+            "stages": BillingStage.choices,
+            "recent": SubscriptionChange.objects.select_related("subscription__tenant").order_by("-at", "-id")[:25],
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/billing/overview.html", context)
+
+    def action_view(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
+        if action not in SUBSCRIPTION_ACTIONS:
+            raise Http404
+        if not request.user.has_perm("billing.change_subscription"):
+            raise PermissionDenied
+        sub = get_object_or_404(Subscription.objects.select_related("tenant", "plan"), pk=pk)
+        title, form_class, call = SUBSCRIPTION_ACTIONS[action]
+        form = form_class(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                call(_operator(request), sub.tenant, form.cleaned_data)
+            except ValidationError as exc:
+                form_add_service_errors(form, exc)
+            else:
+                messages.success(
+                    request, gettext("Done: %(action)s (%(tenant)s).") % {"action": title, "tenant": sub.tenant}
+                )
+                return redirect("admin:billing_subscription_change", sub.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{title}: {sub.tenant}",
+            "form": form,
+            "subscription": sub,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/billing/subscription_action.html", context)
 
 
 @admin.register(Invoice)
@@ -267,3 +432,11 @@ class BillingAuditEntryAdmin(ReadOnlyAdmin):
     list_filter = ("action",)
     search_fields = ("operator_label", "reason", "plan__code", "tenant__schema_name")
     list_select_related = ("plan", "tenant")
+
+
+@admin.register(BillingNotice)
+class BillingNoticeAdmin(ReadOnlyAdmin):
+    list_display = ("sent_at", "tenant", "kind", "occurrence", "recipients")
+    list_filter = ("kind",)
+    search_fields = ("tenant__schema_name", "occurrence")
+    list_select_related = ("tenant",)

@@ -18,10 +18,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from billing import gateway
+from billing.dunning import notice_send, tenant_follow_subscription
 from billing.lock_objects import invoice_lock, subscription_lock
-from billing.models import Invoice, PlanPrice, PriceKind, StripeEvent, Subscription, SubscriptionStatus
-from tenants.models import Tenant, TenantStatus
-from tenants.services import tenant_set_status
+from billing.models import Invoice, NoticeKind, PlanPrice, PriceKind, StripeEvent, Subscription, SubscriptionStatus
+from tenants.models import Tenant
+from tenants.runtime import forget_domains
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10
@@ -170,20 +171,6 @@ def _item_prices(obj: dict[str, Any]) -> list[str]:
     return [_id(item.get("price")) for item in items if item.get("price")]
 
 
-def tenant_follow_subscription(*, sub: Subscription) -> None:
-    """A canceled subscription makes the workspace read-only (data kept); a live one lifts what billing
-    set. A status an operator chose (read-only or suspended by hand) is never lifted by billing."""
-    tenant = sub.tenant
-    if sub.status == SubscriptionStatus.CANCELED:
-        if tenant.status == TenantStatus.ACTIVE:
-            tenant_set_status(tenant=tenant, status=TenantStatus.READ_ONLY)
-            sub.restricted_by_billing = True
-    elif sub.restricted_by_billing:
-        if tenant.status == TenantStatus.READ_ONLY:
-            tenant_set_status(tenant=tenant, status=TenantStatus.ACTIVE)
-        sub.restricted_by_billing = False
-
-
 def subscription_apply(obj: dict[str, Any], version: int, *, authoritative: bool) -> str:
     """Apply a Stripe Subscription object taken at Stripe time `version`: 'applied', 'stale', 'tie'
     (equal time and not fetched from Stripe: the caller fetches), 'other' or 'unknown'."""
@@ -215,6 +202,7 @@ def subscription_apply(obj: dict[str, Any], version: int, *, authoritative: bool
             else:
                 sub.price = price
                 sub.plan = price.plan
+        previous_status = sub.status
         sub.stripe_subscription_id = str(obj["id"])
         sub.stripe_customer_id = _id(obj.get("customer")) or sub.stripe_customer_id
         sub.status = new_status
@@ -222,10 +210,11 @@ def subscription_apply(obj: dict[str, Any], version: int, *, authoritative: bool
         sub.current_period_end = _period_end(obj)
         sub.cancel_at_period_end = bool(obj.get("cancel_at_period_end"))
         sub.stripe_updated = version
-        tenant_follow_subscription(sub=sub)
+        tenant_follow_subscription(sub=sub, previous_status=previous_status)
         sub.save()
         if sub.tenant.plan_code != sub.plan.code:
             Tenant.objects.filter(pk=sub.tenant_id).update(plan_code=sub.plan.code)
+            transaction.on_commit(forget_domains)  # the router's cached tenant carries the plan code
     return "applied"
 
 
@@ -272,15 +261,27 @@ def on_checkout_completed(session: dict[str, Any], version: int) -> str:
         sub = subscription_lock(found.pk)
         if version < sub.stripe_updated or sub.stripe_subscription_id != subscription_id:
             return "stale"
+        previous_status = sub.status
         sub.status = SubscriptionStatus.ACTIVE
         sub.stripe_updated = version
-        tenant_follow_subscription(sub=sub)
+        tenant_follow_subscription(sub=sub, previous_status=previous_status)
         sub.save()
     return "applied"
 
 
 def on_subscription_event(obj: dict[str, Any], version: int) -> str:
     return subscription_sync(obj, version)
+
+
+def on_trial_will_end(obj: dict[str, Any], version: int) -> str:
+    """Stripe says the trial ends in three days: take the state, and email the admins once per trial end."""
+    outcome = subscription_sync(obj, version)
+    sub = _subscription_for(subscription_id=_id(obj.get("id")))
+    trial_end = obj.get("trial_end")
+    if sub is not None and trial_end and str(obj.get("status")) == "trialing" and outcome in ("applied", "stale"):
+        with transaction.atomic():
+            notice_send(tenant=sub.tenant, kind=NoticeKind.TRIAL_ENDING, occurrence=str(int(trial_end)))
+    return outcome
 
 
 def _invoice_subscription_id(invoice: dict[str, Any]) -> str:
@@ -333,9 +334,10 @@ def _subscription_status_from_invoice(
             return "stale"
         if locked.status not in from_statuses:
             return "unchanged"
+        previous_status = locked.status
         locked.status = to_status
         locked.stripe_updated = version
-        tenant_follow_subscription(sub=locked)
+        tenant_follow_subscription(sub=locked, previous_status=previous_status)
         locked.save()
     return "applied"
 
@@ -369,13 +371,28 @@ def on_invoice_payment_failed(invoice: dict[str, Any], version: int) -> str:
     if sub is None:
         return "unknown"
     _invoice_store(invoice, version, sub)
-    return _subscription_status_from_invoice(
+    outcome = _subscription_status_from_invoice(
         invoice,
         version,
         sub,
         from_statuses={SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIALING},
         to_status=SubscriptionStatus.PAST_DUE,
     )
+    stored = Invoice.objects.filter(stripe_invoice_id=str(invoice["id"])).values_list("status", flat=True).first()
+    # Once per invoice (Stripe retries a card several times), never for an invoice already paid (a late event).
+    if outcome != "other" and stored != "paid":
+        with transaction.atomic():
+            notice_send(
+                tenant=sub.tenant,
+                kind=NoticeKind.PAYMENT_FAILED,
+                occurrence=str(invoice["id"]),
+                context={
+                    "amount_due": int(invoice.get("amount_due") or 0),
+                    "currency": str(invoice.get("currency") or "").upper(),
+                    "invoice_url": str(invoice.get("hosted_invoice_url") or ""),
+                },
+            )
+    return outcome
 
 
 Handler = Callable[[dict[str, Any], int], str]
@@ -418,7 +435,7 @@ HANDLERS: dict[str, Handler] = {
     "customer.subscription.created": on_subscription_event,
     "customer.subscription.updated": on_subscription_event,
     "customer.subscription.deleted": on_subscription_event,
-    "customer.subscription.trial_will_end": on_subscription_event,
+    "customer.subscription.trial_will_end": on_trial_will_end,
     "invoice.paid": on_invoice_paid,
     "invoice.payment_failed": on_invoice_payment_failed,
     "invoice.finalized": on_invoice_finalized,

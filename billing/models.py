@@ -130,6 +130,11 @@ class Subscription(models.Model):
     stripe_updated = models.BigIntegerField(_("Stripe state time"), default=0)
     # Set when billing (not an operator) made the workspace read-only, so only billing lifts it.
     restricted_by_billing = models.BooleanField(default=False)
+    # When the unpaid period began (payment failed, or a local trial ended unpaid): the dunning
+    # timers count from here. Cleared when the subscription is paid again.
+    past_due_since = models.DateTimeField(_("payment overdue since"), null=True, blank=True)
+    # Granted by an operator: no payment is expected, dunning never applies.
+    complimentary = models.BooleanField(_("complimentary"), default=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -209,6 +214,9 @@ class BillingAction(models.TextChoices):
     PRICE_CHANGED = "price_changed", _("Price changed")
     PLAN_MIRRORED = "plan_mirrored", _("Plan mirrored to Stripe")
     SUBSCRIPTION_CHANGED = "subscription_changed", _("Subscription changed")
+    TRIAL_EXTENDED = "trial_extended", _("Trial extended")
+    COMPLIMENTARY_GRANTED = "complimentary_granted", _("Complimentary plan granted")
+    STATE_FORCED = "state_forced", _("Subscription state forced")
 
 
 class BillingAuditEntry(models.Model):
@@ -232,3 +240,65 @@ class BillingAuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action}"
+
+
+class ChangeSource(models.TextChoices):
+    STRIPE = "stripe", _("Stripe")
+    DUNNING = "dunning", _("Dunning timer")
+    OPERATOR = "operator", _("Operator")
+    TRIAL = "trial", _("Trial")
+
+
+class SubscriptionChange(models.Model):
+    """One change of a subscription's status or dunning stage: the history operators read."""
+
+    subscription = models.ForeignKey(
+        Subscription, verbose_name=_("subscription"), on_delete=models.CASCADE, related_name="changes"
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    source = models.CharField(_("source"), max_length=16, choices=ChangeSource.choices)
+    from_status = models.CharField(_("from status"), max_length=16, blank=True)
+    to_status = models.CharField(_("to status"), max_length=16, blank=True)
+    from_stage = models.CharField(_("from stage"), max_length=16, blank=True)
+    to_stage = models.CharField(_("to stage"), max_length=16, blank=True)
+    plan_code = models.CharField(_("plan"), max_length=40, blank=True)
+    operator_label = models.CharField(_("operator email"), max_length=254, blank=True)
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("subscription change")
+        verbose_name_plural = _("subscription changes")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["subscription", "-at"], name="subchange_sub_at")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.from_status}->{self.to_status} {self.from_stage}->{self.to_stage}"
+
+
+class NoticeKind(models.TextChoices):
+    TRIAL_ENDING = "trial_ending", _("Trial ending")
+    TRIAL_ENDED = "trial_ended", _("Trial ended")
+    PAYMENT_FAILED = "payment_failed", _("Payment failed")
+    PAYMENT_RECOVERED = "payment_recovered", _("Payment recovered")
+
+
+class BillingNotice(models.Model):
+    """An email sent to a tenant's admins, at most once per occurrence (the unique key is the guard
+    against duplicate webhooks and repeated timer runs)."""
+
+    tenant = models.ForeignKey(Tenant, verbose_name=_("tenant"), on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(_("kind"), max_length=24, choices=NoticeKind.choices)
+    occurrence = models.CharField(_("occurrence"), max_length=255)
+    sent_at = models.DateTimeField(_("sent at"), default=timezone.now)
+    recipients = models.PositiveIntegerField(_("recipients"), default=0)
+
+    class Meta:
+        verbose_name = _("billing email")
+        verbose_name_plural = _("billing emails")
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "kind", "occurrence"], name="billingnotice_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.occurrence}"

@@ -4,17 +4,27 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 from django.utils.translation import gettext_lazy as _
 from django_tenants.utils import schema_context
 
-from billing.models import Invoice, Plan, PlanPrice, PriceKind, Subscription
-from tenants.models import Tenant, WorkspaceMembership
+from billing.models import (
+    Invoice,
+    Period,
+    Plan,
+    PlanPrice,
+    PriceKind,
+    Subscription,
+    SubscriptionChange,
+    SubscriptionStatus,
+)
+from tenants.models import BillingStage, Tenant, WorkspaceMembership
 
 INVOICES_SHOWN = 24
 # Tables bigger than this (by the planner's statistics) are not counted exactly on the billing page.
@@ -107,7 +117,7 @@ def active_member_count(*, tenant: Tenant) -> int:
     return WorkspaceMembership.objects.filter(tenant=tenant, is_active=True).count()
 
 
-def _record_count(schema: str) -> int:
+def record_count(schema: str) -> int:
     """Live CRM records of every module; big tables by the planner's estimate instead of counting."""
     from crm_apps.engine import registry
 
@@ -130,8 +140,8 @@ def _record_count(schema: str) -> int:
     return total
 
 
-def _storage_mb(schema: str) -> int:
-    """Megabytes of uploaded files of the tenant (its folder under MEDIA_ROOT), rounded up."""
+def storage_bytes(schema: str) -> int:
+    """Bytes of uploaded files of the tenant (its folder under MEDIA_ROOT)."""
     root = Path(settings.MEDIA_ROOT) / schema
     total = seen = 0
     stack = [root]
@@ -146,14 +156,84 @@ def _storage_mb(schema: str) -> int:
                 stack.append(Path(entry.path))
             elif entry.is_file(follow_symlinks=False):
                 total += entry.stat(follow_symlinks=False).st_size
-    return -(-total // (1024 * 1024))
+    return total
+
+
+def _storage_mb(schema: str) -> int:
+    """Megabytes of uploaded files of the tenant, rounded up."""
+    return -(-storage_bytes(schema) // (1024 * 1024))
+
+
+def _api_requests_today(schema: str) -> int:
+    from billing.entitlements import api_requests_today
+
+    with schema_context(schema):  # the counter's key carries the tenant's schema
+        return api_requests_today()
 
 
 def usage_list(*, tenant: Tenant, plan: Plan) -> list[Usage]:
     """Usage of the tenant against each limit of its plan."""
     return [
         Usage(str(_("Members")), active_member_count(tenant=tenant), plan.max_members),
-        Usage(str(_("Records")), _record_count(tenant.schema_name), plan.max_records),
+        Usage(str(_("Records")), record_count(tenant.schema_name), plan.max_records),
         Usage(str(_("File storage")), _storage_mb(tenant.schema_name), plan.max_storage_mb, "MB"),
-        Usage(str(_("API requests per day")), None, plan.max_api_requests_per_day),
+        Usage(str(_("API requests today")), _api_requests_today(tenant.schema_name), plan.max_api_requests_per_day),
     ]
+
+
+# The operators' overview ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Overview:
+    mrr: list[tuple[str, int]]  # (currency, monthly recurring revenue in minor units), largest first
+    counts: dict[str, int]  # subscription status -> tenants
+    complimentary: int
+    stages: dict[str, int]  # dunning stage -> tenants
+    paying: int
+
+
+def _monthly(amount: Decimal, period: str) -> Decimal:
+    return amount / 12 if period == Period.YEAR else amount
+
+
+def billing_overview() -> Overview:
+    """MRR per currency (yearly prices divided by 12; extra seats included; active and past-due paid
+    subscriptions, not trials, complimentary or canceled ones) and tenants by status and dunning stage."""
+    counts = {status: 0 for status in SubscriptionStatus.values}
+    for status, n in Subscription.objects.values_list("status").annotate(n=Count("pk")).order_by():
+        counts[status] = n
+    stages = {stage: 0 for stage in BillingStage.values}
+    for stage, n in (
+        Tenant.objects.exclude(billing_stage="").values_list("billing_stage").annotate(n=Count("pk")).order_by()
+    ):
+        stages[stage] = n
+    mrr: dict[str, Decimal] = {}
+    paying = 0
+    subs = Subscription.objects.filter(
+        status__in=[SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE], complimentary=False, price__isnull=False
+    ).select_related("price", "seat_price", "plan")
+    for sub in subs.iterator(chunk_size=2000):
+        price = sub.price
+        assert price is not None
+        amount = _monthly(Decimal(price.amount), price.period)
+        extra = max(0, sub.seats - sub.plan.included_seats)
+        if sub.seat_price is not None and extra:
+            amount += _monthly(Decimal(sub.seat_price.amount * extra), sub.seat_price.period)
+        mrr[price.currency] = mrr.get(price.currency, Decimal(0)) + amount
+        paying += 1
+    rounded = sorted(
+        ((currency, int(total.quantize(Decimal(1), rounding=ROUND_HALF_UP))) for currency, total in mrr.items()),
+        key=lambda item: (-item[1], item[0]),
+    )
+    return Overview(
+        mrr=rounded,
+        counts=counts,
+        complimentary=Subscription.objects.filter(complimentary=True).count(),
+        stages=stages,
+        paying=paying,
+    )
+
+
+def subscription_history(*, subscription: Subscription, limit: int = 200) -> list[SubscriptionChange]:
+    return list(SubscriptionChange.objects.filter(subscription=subscription).order_by("-at", "-id")[:limit])

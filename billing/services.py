@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -19,18 +20,22 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
 from billing import gateway
+from billing.entitlements import plans_forget
 from billing.models import (
     BillingAction,
     BillingAuditEntry,
+    ChangeSource,
     Period,
     Plan,
     PlanPrice,
     PriceKind,
     Subscription,
+    SubscriptionChange,
     SubscriptionStatus,
 )
 from crm_apps.audit.services import SETTINGS_CHANGED, audit_log
 from tenants.models import Tenant, User
+from tenants.runtime import forget_domains
 
 if TYPE_CHECKING:
     from crm_apps.access.models import Member
@@ -83,6 +88,9 @@ def subscription_start_trial(*, tenant: Tenant, seats: int = 1) -> Subscription 
         trial_end=timezone.now() + timedelta(days=plan.trial_days),
         seats=max(seats, 1),
     )
+    SubscriptionChange.objects.create(
+        subscription=subscription, source=ChangeSource.TRIAL, to_status=subscription.status, plan_code=plan.code
+    )
     Tenant.objects.filter(pk=tenant.pk).update(plan_code=plan.code)
     tenant.plan_code = plan.code
     return subscription
@@ -116,6 +124,7 @@ def plan_save(*, plan: Plan, operator: User | None, reason: str, changed: list[s
             reason=reason,
             details={"fields": sorted(changed)},
         )
+        transaction.on_commit(plans_forget)
     return plan
 
 
@@ -490,3 +499,154 @@ def subscriptions_seats_sync_all() -> int:
         except gateway.GatewayError:
             logger.warning("Seat sync of %s failed; retried at the next run", sub.tenant.schema_name)
     return changed
+
+
+# Operators' actions on a tenant's subscription ----------------------------------------------------
+
+MAX_TRIAL_EXTENSION_DAYS = 365
+FORCEABLE_STATUSES = (
+    SubscriptionStatus.ACTIVE,
+    SubscriptionStatus.PAST_DUE,
+    SubscriptionStatus.CANCELED,
+)
+
+
+def _reason_clean(reason: Any) -> str:
+    reason = reason.strip() if isinstance(reason, str) else ""
+    if not reason:
+        raise ValidationError({"reason": [_("Give a reason; it is kept in the billing audit trail.")]})
+    if len(reason) > 2000:
+        raise ValidationError({"reason": [_("Ensure this value has at most %(max)d characters.") % {"max": 2000}]})
+    return reason
+
+
+def _operator_apply(
+    *,
+    operator: User | None,
+    tenant: Tenant,
+    action: str,
+    reason: str,
+    change: Any,
+    details: dict[str, Any],
+) -> Subscription:
+    """Lock the subscription, let `change` set it, follow it with the workspace, record history and audit."""
+    from billing.dunning import tenant_follow_subscription
+    from billing.lock_objects import subscription_lock
+
+    sub = _require_subscription(tenant)
+    with transaction.atomic():
+        locked = subscription_lock(sub.pk)
+        previous = locked.status
+        before = {"status": locked.status, "plan": locked.plan.code, "trial_end": _iso(locked.trial_end)}
+        change(locked)
+        tenant_follow_subscription(
+            sub=locked,
+            previous_status=previous,
+            source=ChangeSource.OPERATOR,
+            operator_label=operator.email if operator is not None else "",
+            note=reason,
+        )
+        locked.save()
+        if locked.tenant.plan_code != locked.plan.code:
+            Tenant.objects.filter(pk=locked.tenant_id).update(plan_code=locked.plan.code)
+            locked.tenant.plan_code = locked.plan.code
+            transaction.on_commit(forget_domains)
+        billing_audit(
+            action=action,
+            operator=operator,
+            plan=locked.plan,
+            tenant=locked.tenant,
+            reason=reason,
+            details={
+                "before": before,
+                "after": {"status": locked.status, "plan": locked.plan.code, "trial_end": _iso(locked.trial_end)},
+                **details,
+            },
+        )
+    return locked
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _no_live_stripe(sub: Subscription, message: str) -> None:
+    if has_live_stripe_subscription(sub):
+        raise ValidationError({"__all__": [message]})
+
+
+def subscription_extend_trial(*, operator: User | None, tenant: Tenant, days: Any, reason: Any) -> Subscription:
+    """Operators give a trial (ours, not yet on Stripe) `days` more, counted from its end or from now if it
+    has ended; an ended trial becomes a trial again and dunning stops."""
+    reason = _reason_clean(reason)
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_TRIAL_EXTENSION_DAYS:
+        raise ValidationError(
+            {"days": [_("Enter a whole number of days from 1 to %(max)d.") % {"max": MAX_TRIAL_EXTENSION_DAYS}]}
+        )
+    sub = _require_subscription(tenant)
+    _no_live_stripe(
+        sub, _("This workspace pays through Stripe; a trial can only be extended before the first payment.")
+    )
+
+    def change(locked: Subscription) -> None:
+        start = max(locked.trial_end or timezone.now(), timezone.now())
+        locked.trial_end = start + timedelta(days=days)
+        locked.status = SubscriptionStatus.TRIALING
+
+    return _operator_apply(
+        operator=operator,
+        tenant=tenant,
+        action=BillingAction.TRIAL_EXTENDED,
+        reason=reason,
+        change=change,
+        details={"days": days},
+    )
+
+
+def subscription_grant_complimentary(
+    *, operator: User | None, tenant: Tenant, plan: Plan | None, reason: Any
+) -> Subscription:
+    """Operators put a workspace on a plan free of charge (no Stripe subscription): active, never dunned."""
+    reason = _reason_clean(reason)
+    if plan is None:
+        raise ValidationError({"plan": [_("Choose a plan.")]})
+    sub = _require_subscription(tenant)
+    _no_live_stripe(sub, _("This workspace pays through Stripe; cancel its Stripe subscription first."))
+
+    def change(locked: Subscription) -> None:
+        locked.plan = plan
+        locked.price = locked.seat_price = None
+        locked.complimentary = True
+        locked.status = SubscriptionStatus.ACTIVE
+        locked.trial_end = None
+
+    return _operator_apply(
+        operator=operator,
+        tenant=tenant,
+        action=BillingAction.COMPLIMENTARY_GRANTED,
+        reason=reason,
+        change=change,
+        details={"plan": plan.code},
+    )
+
+
+def subscription_force_state(*, operator: User | None, tenant: Tenant, status: Any, reason: Any) -> Subscription:
+    """Operators set a subscription's status by hand (e.g. to end a complimentary grant, or to start or stop
+    dunning). A paid Stripe subscription takes Stripe's state again at its next event."""
+    reason = _reason_clean(reason)
+    if status not in FORCEABLE_STATUSES:
+        raise ValidationError({"status": [_("Choose active, payment overdue or canceled.")]})
+
+    def change(locked: Subscription) -> None:
+        locked.status = status
+        if status != SubscriptionStatus.ACTIVE:
+            locked.complimentary = False
+
+    return _operator_apply(
+        operator=operator,
+        tenant=tenant,
+        action=BillingAction.STATE_FORCED,
+        reason=reason,
+        change=change,
+        details={"status": status},
+    )

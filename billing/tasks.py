@@ -34,3 +34,12 @@ def seats_sync_all_task() -> int:
 
     use_public_schema()
     return subscriptions_seats_sync_all()
+
+
+@app.task(name="billing.dunning_run_task")
+def dunning_run_task() -> dict[str, int]:
+    """Periodic: trial reminders, trials ended unpaid, and each overdue workspace's next dunning step."""
+    from billing.dunning import dunning_run
+
+    use_public_schema()
+    return dunning_run()

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from billing import gateway, selectors, services
+from billing.dunning import grace_period, suspend_period
 from billing.models import Period, Plan, Subscription, SubscriptionStatus
 from crm_apps.access.middleware import request_member
 from crm_apps.access.models import Member
@@ -98,6 +99,14 @@ def _next_invoice(sub: Subscription) -> dict[str, Any] | None:
     return {"date": sub.current_period_end, "amount": amount, "currency": sub.price.currency}
 
 
+def _dunning_dates(sub: Subscription) -> dict[str, Any] | None:
+    """When an overdue workspace turns read-only and then suspended (unless it is paid before)."""
+    if sub.past_due_since is None:
+        return None
+    read_only = sub.past_due_since + grace_period()
+    return {"since": sub.past_due_since, "read_only": read_only, "suspended": read_only + suspend_period()}
+
+
 @billing_view
 def page(request: HttpRequest, actor: Member, tenant: Tenant) -> HttpResponse:
     sub = services.subscription_ensure(tenant=tenant)
@@ -128,6 +137,7 @@ def page(request: HttpRequest, actor: Member, tenant: Tenant) -> HttpResponse:
         "usage": selectors.usage_list(tenant=tenant, plan=sub.plan),
         "invoices": selectors.invoice_list(tenant=tenant),
         "next_invoice": _next_invoice(sub),
+        "dunning": _dunning_dates(sub),
         "form": form,
         "offers": selectors.plan_offers(plans=plans, currency=form.initial.get("currency") or ""),
     }

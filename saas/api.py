@@ -14,9 +14,22 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    from billing.api import ApiQuotaExceeded
+    from billing.entitlements import PlanLimitReached
     from crm_apps.access.visibility import FieldPermissionDenied
     from crm_apps.engine.services import ConflictError
 
+    if isinstance(exc, ApiQuotaExceeded):
+        return Response(
+            {"detail": exc.message, "code": "api_quota", "upgrade_url": "/settings/billing/"},
+            status=429,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
+    if isinstance(exc, PlanLimitReached):
+        return Response(
+            {"detail": exc.text, "code": "plan_limit", "limit": exc.limit, "upgrade_url": exc.upgrade_url},
+            status=403,
+        )
     if isinstance(exc, FieldPermissionDenied):
         api_names = list(exc.fields)  # custom fields as "custom.<key>", like validation errors
         return Response(

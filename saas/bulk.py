@@ -35,8 +35,9 @@ def copy_insert(model: type[models.Model], objects: Sequence[models.Model]) -> N
                 return
             row.append(field.get_db_prep_save(value, connection))
         rows.append(row)
+    columns: list[sql.Composable] = [sql.Identifier(str(f.column)) for f in fields]
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(model._meta.db_table), sql.SQL(", ").join(sql.Identifier(f.column) for f in fields)
+        sql.Identifier(model._meta.db_table), sql.SQL(", ").join(columns)
     )
     started = time.monotonic()
     with connection.cursor() as cursor:

@@ -51,11 +51,19 @@ SENTRY_DSN = _str("SENTRY_DSN")
 SENTRY_ENVIRONMENT = _str("SENTRY_ENVIRONMENT", "development" if DEBUG else "production")
 STRIPE_SECRET_KEY = _str("STRIPE_SECRET_KEY")
 STRIPE_WEBHOOK_SECRET = _str("STRIPE_WEBHOOK_SECRET")
+# Dunning (platform settings, not tenant-visible): days of banner and emails after a payment is
+# overdue before the workspace turns read-only, then days read-only before it is suspended.
+BILLING_GRACE_DAYS = max(0, _int("BILLING_GRACE_DAYS", 7))
+BILLING_SUSPEND_AFTER_DAYS = max(0, _int("BILLING_SUSPEND_AFTER_DAYS", 14))
 EMAIL_URL = _str("EMAIL_URL")
 DEFAULT_FROM_EMAIL = _str("DEFAULT_FROM_EMAIL", f"CRM <no-reply@{BASE_DOMAIN}>")
 TRUST_X_FORWARDED_HOST = _bool("TRUST_X_FORWARDED_HOST", default=False)
 MEDIA_ROOT = _str("MEDIA_ROOT", str(DATA_DIR / "media"))
 STATIC_ROOT = _str("STATIC_ROOT", str(DATA_DIR / "static"))
+# Per-tenant backup archives (tenants/backup.py): outside MEDIA_ROOT, readable by staff only.
+TENANT_BACKUP_ROOT = _str("TENANT_BACKUP_ROOT", str(DATA_DIR / "backups"))
+# Where pg_dump, pg_restore and psql are (empty: the embedded server's, then PATH, then /usr/lib/postgresql).
+PG_BIN_DIR = _str("PG_BIN_DIR")
 # Requests per minute one API token may make (bulk integrations sync at a few hundred per second).
 API_TOKEN_RATE_PER_MINUTE = _int("API_TOKEN_RATE_PER_MINUTE", 18_000)
 # Pre-migrated empty schemas kept ready for instant signups (ADR 0008); 0 turns the refill off.

@@ -75,3 +75,15 @@ def window_count(key: str, *, window: int) -> tuple[int, int]:
         logger.warning("throttle: cache unavailable, not limiting", exc_info=True)
         return 0, 0
     return int(count), max(1, window_end - now)
+
+
+def window_value(key: str, *, window: int) -> int:
+    """What `window_count` has counted so far in the current window of `key` (0 when the cache is down)."""
+    import time
+
+    window_end = (int(time.time()) // window + 1) * window
+    try:
+        return int(cache.get(f"{key}:{window_end}") or 0)
+    except Exception:
+        logger.warning("throttle: cache unavailable", exc_info=True)
+        return 0

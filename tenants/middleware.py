@@ -14,7 +14,7 @@ from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import remove_www
 
 from saas.sentry import sentry_tag_tenant
-from tenants.models import TenantStatus
+from tenants.models import BillingStage, TenantStatus
 from tenants.runtime import current_tenant, tenant_for_host, use_public_schema, use_tenant
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -70,7 +70,8 @@ class TenantRoutingMiddleware(TenantMainMiddleware):
             if wants_json(request):
                 return JsonResponse({"detail": _("No workspace at this address.")}, status=404)
             return public_page(request, "public/unknown_workspace.html", 404, {"hostname": hostname})
-        if tenant.status == TenantStatus.SUSPENDED:
+        if tenant.status == TenantStatus.SUSPENDED and tenant.billing_stage != BillingStage.SUSPENDED:
+            # Billing's suspension is finer: billing.middleware keeps the billing page open for admins.
             if wants_json(request):
                 return JsonResponse({"detail": _("This workspace is suspended.")}, status=403)
             return public_page(request, "public/suspended.html", 403, {"tenant_name": tenant.name})
@@ -99,8 +100,19 @@ class TenantStatusMiddleware:
             and request.path not in READ_ONLY_EXEMPT_PATHS
             and not request.path.startswith(READ_ONLY_EXEMPT_PREFIXES)
         ):
-            message = _("This workspace is read-only: changes are not possible right now.")
+            by_billing = bool(getattr(tenant, "billing_stage", ""))
+            if by_billing:
+                message = _(
+                    "This workspace is read-only because a payment is overdue: changes are not possible until "
+                    "it is paid. Reading and exporting still work; an administrator can pay on the billing page."
+                )
+            else:
+                message = _("This workspace is read-only: changes are not possible right now.")
             if wants_json(request):
-                return JsonResponse({"detail": message}, status=403)
-            return render_page(request, "tenant/read_only.html", {"message": message}, status=403)
+                body = {"detail": message, "code": "read_only"}
+                if by_billing:
+                    body["upgrade_url"] = "/settings/billing/"
+                return JsonResponse(body, status=403)
+            context = {"message": message, "by_billing": by_billing}
+            return render_page(request, "tenant/read_only.html", context, status=403)
         return self.get_response(request)

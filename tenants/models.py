@@ -20,6 +20,14 @@ class TenantStatus(models.TextChoices):
     SUSPENDED = "suspended", pgettext_lazy("workspace status", "Suspended")
 
 
+class BillingStage(models.TextChoices):
+    """Where billing's dunning has taken a workspace (ADR 0012); empty when payments are in order."""
+
+    PAST_DUE = "past_due", pgettext_lazy("billing stage", "Payment overdue")
+    READ_ONLY = "read_only", pgettext_lazy("billing stage", "Read-only until paid")
+    SUSPENDED = "suspended", pgettext_lazy("billing stage", "Suspended until paid")
+
+
 class Tenant(TenantMixin):
     """A customer organisation; its slug is its PostgreSQL schema name and subdomain."""
 
@@ -28,6 +36,9 @@ class Tenant(TenantMixin):
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     # Filled in by billing (issue 5): the code of the plan the tenant is on.
     plan_code = models.CharField(_("plan"), max_length=40, blank=True)
+    # Set by billing only (dunning). Kept on the tenant because the tenant is cached with its domain:
+    # the banner, the billing suspension and the entitlement checks cost no query per request.
+    billing_stage = models.CharField(_("billing stage"), max_length=16, choices=BillingStage.choices, blank=True)
 
     # Schemas are created explicitly by tenants.services.tenant_provision inside the signup transaction.
     auto_create_schema = False
@@ -170,3 +181,53 @@ class LoginHandover(models.Model):
 
     def __str__(self) -> str:
         return f"handover {self.pk}"
+
+
+class BackupKind(models.TextChoices):
+    BACKUP = "backup", pgettext_lazy("tenant backup kind", "Backup")
+    RESTORE_NEW = "restore_new", pgettext_lazy("tenant backup kind", "Restore as a new workspace")
+    RESTORE_OVER = "restore_over", pgettext_lazy("tenant backup kind", "Restore over itself")
+
+
+class BackupStatus(models.TextChoices):
+    QUEUED = "queued", pgettext_lazy("tenant backup status", "Queued")
+    RUNNING = "running", pgettext_lazy("tenant backup status", "Running")
+    DONE = "done", pgettext_lazy("tenant backup status", "Done")
+    FAILED = "failed", pgettext_lazy("tenant backup status", "Failed")
+
+
+class TenantBackup(models.Model):
+    """One operator backup or restore of a tenant (tenants/backup.py): its progress while it runs, and
+    afterwards the record of who did what, why and with which archive. Rows are never edited by people."""
+
+    kind = models.CharField(_("kind"), max_length=16, choices=BackupKind.choices)
+    # The tenant backed up or restored into (kept as text too: the tenant may be deleted later).
+    tenant = models.ForeignKey(
+        Tenant, verbose_name=_("tenant"), on_delete=models.SET_NULL, null=True, blank=True, related_name="backups"
+    )
+    schema_name = models.CharField(_("workspace"), max_length=63)
+    operator = models.ForeignKey(
+        User, verbose_name=_("operator"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    operator_label = models.CharField(_("operator"), max_length=254, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=BackupStatus.choices, default=BackupStatus.QUEUED)
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    stage = models.CharField(_("stage"), max_length=200, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    # Relative to TENANT_BACKUP_ROOT: the archive written (backup) or read (restore).
+    archive = models.CharField(_("archive"), max_length=300, blank=True)
+    size = models.BigIntegerField(_("size (bytes)"), null=True, blank=True)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("tenant backup")
+        verbose_name_plural = _("tenant backups")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.schema_name} {self.created_at:%Y-%m-%d %H:%M}"

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
 
-from tenants.models import Tenant, TenantStatus, WorkspaceMembership
+from tenants.models import BillingStage, Tenant, TenantStatus, WorkspaceMembership
 
 
 def workspaces_for_email(*, email: str) -> QuerySet[WorkspaceMembership]:
-    """The active workspaces of the user with this email (not suspended)."""
+    """The active workspaces of the user with this email (not suspended, except by billing: its admins
+    must still find the way to the billing page)."""
     return (
         WorkspaceMembership.objects.select_related("tenant")
         .filter(user__email__iexact=email, user__is_active=True, is_active=True)
-        .exclude(tenant__status=TenantStatus.SUSPENDED)
+        .exclude(Q(tenant__status=TenantStatus.SUSPENDED) & ~Q(tenant__billing_stage=BillingStage.SUSPENDED))
         .order_by("tenant__name")
     )
 

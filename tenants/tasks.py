@@ -42,3 +42,19 @@ def tenant_pool_fill_task() -> int | None:
     if settings.TENANT_POOL_SIZE <= 0:
         return 0
     return tenant_pool_fill(target=settings.TENANT_POOL_SIZE)
+
+
+@app.task(name="tenants.tasks.tenant_backup_task")
+def tenant_backup_task(job_id: int) -> str:
+    """Operator console: write the archive of a queued backup (runs in `public`; progress on the job row)."""
+    from tenants.backup import backup_job_run
+
+    return str(backup_job_run(job_id=job_id).status)
+
+
+@app.task(name="tenants.tasks.tenant_restore_task")
+def tenant_restore_task(job_id: int) -> str:
+    """Operator console: run a queued restore of an uploaded archive (runs in `public`)."""
+    from tenants.backup import restore_job_run
+
+    return str(restore_job_run(job_id=job_id).status)

@@ -58,3 +58,20 @@ def event(event_id: str, event_type: str, obj: dict[str, Any], created: int | No
 
 def body(payload: dict[str, Any]) -> str:
     return json.dumps(payload, separators=(",", ":"))
+
+
+@pytest.fixture(autouse=True)
+def _shared_tenants_on_the_default_plan(request: pytest.FixtureRequest) -> None:
+    """The session puts the shared tenants on the unlimited plan (root conftest); billing tests start
+    them on the default plan, as a signup would (inside the test transaction, so it is rolled back)."""
+    if "db" not in request.fixturenames or "committed" in request.fixturenames:
+        return
+    request.getfixturevalue("db")
+    from billing.entitlements import plans_forget
+    from billing.models import Plan, Subscription
+    from tenants.models import Tenant
+
+    default = Plan.objects.get(is_default=True)
+    Subscription.objects.filter(tenant__schema_name__in=["alpha", "beta"]).update(plan=default)
+    Tenant.objects.filter(schema_name__in=["alpha", "beta"]).update(plan_code=default.code)
+    plans_forget()

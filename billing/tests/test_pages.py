@@ -152,7 +152,7 @@ def test_the_billing_page_shows_plan_status_seats_usage_trial_and_invoices(clien
         "Members",
         "Records",
         "File storage",
-        "API requests per day",
+        "API requests today",
     ]
     assert [(u.limit) for u in response.context["usage"]] == [10, 50_000, 5120, 10_000]
     assert "ALPHA-0001" in html and "https://invoice.stripe.com/i/acct_1/in_a1" in html and "/pdf" in html

@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from billing import entitlements
 from crm_apps.access.grants import ACTIONS, PRIVILEGES, access_changed
 from crm_apps.access.lock_objects import active_admins_lock, member_lock
 from crm_apps.access.models import (
@@ -141,6 +142,8 @@ def member_reactivate(*, actor: Member, member: Member) -> Member:
     actor, member, _admins = _locked(actor, member)
     if not _may_manage(actor, member):
         raise PermissionDenied(_("Only administrators can reactivate members."))
+    if not member.active:
+        entitlements.members_check(adding=1)
     was_active = member.active
     member.active = True
     member.deactivated_at = None
@@ -215,6 +218,7 @@ def invitation_create(
         raise ValidationError({"email": [_("Ensure this value has at most %(max)d characters.") % {"max": 254}]})
     if Member.objects.filter(user__email__iexact=email, active=True).exists():
         raise ValidationError({"email": [_("This person is already a member of this workspace.")]})
+    entitlements.members_check(adding=1, pending_invitations=True)
     key = secrets.token_urlsafe(32)
     now = timezone.now()
     try:
@@ -307,6 +311,8 @@ def invitation_accept(*, key: str, password: str, name: str = "") -> Member:
         if errors:
             raise ValidationError(errors)
         user = User.objects.create_user(invitation.email, password, name=name)
+    # The invitation held a place; limits lowered since (a plan change) still apply when it is used.
+    entitlements.members_check(adding=1)
     member = member_create(tenant=_current_tenant(), user=user, is_admin=invitation.is_admin, role=invitation.role)
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = member

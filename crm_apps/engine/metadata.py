@@ -95,7 +95,7 @@ def _shared(schema: str, key: tuple[Any, ...], loader: Callable[[], T]) -> T:
         if len(_process) >= PROCESS_MEMO_SIZE:
             _process.clear()
         _process[process_key] = found
-    return found  # type: ignore[return-value]
+    return found
 
 
 # Label translations added by installed extensions (marketplace.installs): language -> {label: text}.

@@ -23,6 +23,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from billing import entitlements
 from crm_apps.access import visibility
 from crm_apps.access.models import Group, Member
 from crm_apps.audit import services as audit
@@ -281,6 +282,7 @@ def custom_field_create(
     """Admins add a field to a module; picklist types get their own picklist of `choices`."""
     if not visibility.has_privilege(actor=actor, privilege="manage_settings"):
         raise PermissionDenied
+    entitlements.feature_require(tenant=entitlements.current_tenant(), feature=entitlements.FEATURE_CUSTOM_FIELDS)
     errors: dict[str, list[str]] = {}
     key = key.strip().lower() if isinstance(key, str) else ""
     label = label if isinstance(label, str) else ""
@@ -365,6 +367,8 @@ def custom_field_update(
     """Rename, reorder, require or archive a field. Archiving keeps every stored value."""
     if not visibility.has_privilege(actor=actor, privilege="manage_settings"):
         raise PermissionDenied
+    if archived is not True:  # archiving stays possible on any plan (it keeps the values)
+        entitlements.feature_require(tenant=entitlements.current_tenant(), feature=entitlements.FEATURE_CUSTOM_FIELDS)
     tracked = ("label", "required", "help_text", "position", "archived_at")
     before = {name: getattr(field, name) for name in tracked}
     if label is not None:
@@ -797,6 +801,7 @@ def record_create(
     if not visibility.can_create(actor=actor, spec=spec):
         raise PermissionDenied
     record = _new_record(spec=spec, actor=actor, data=data, custom=custom)
+    entitlements.records_check(adding=1)
     record.number = number_allocate(spec)
     record.search_vector = _search_vector(spec, record)
     record.save(force_insert=True)
@@ -843,6 +848,7 @@ def records_create_batch(
             seen[key] = index
     if errors:
         raise ValidationError(errors)
+    entitlements.records_check(adding=len(records))
     for record, number in zip(records, numbers_allocate(spec, len(records)), strict=True):
         record.number = number
         record.search_vector = _search_vector(spec, record)

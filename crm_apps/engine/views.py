@@ -24,6 +24,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from billing.entitlements import PlanLimitReached
 from crm_apps.access import visibility
 from crm_apps.access.middleware import request_member
 from crm_apps.access.models import Member
@@ -34,6 +35,7 @@ from crm_apps.engine.fieldaccess import field_rules
 from crm_apps.engine.forms import field_errors_to_form, form_to_service, record_form
 from crm_apps.engine.models import SavedView
 from crm_apps.engine.spec import ModuleSpec
+from frontend.forms import form_add_service_errors
 
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 LIST_PARAMS = {"q", "ordering", "cursor", "view", "saved", "limit"}
@@ -440,6 +442,8 @@ def _save(request: HttpRequest, spec: ModuleSpec, record: Any) -> HttpResponse:
                 return redirect(record_url(spec, saved))
             except visibility.FieldPermissionDenied as exc:
                 field_errors_to_form(form, {name: [_("You may not change this field.")] for name in exc.fields})
+            except PlanLimitReached as exc:
+                form_add_service_errors(form, exc)
             except ValidationError as exc:
                 field_errors_to_form(form, exc.message_dict)
             except services.ConflictError:

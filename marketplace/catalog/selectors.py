@@ -26,12 +26,11 @@ FEATURE = "marketplace"
 
 
 def marketplace_entitled(*, tenant: Any) -> bool:
-    """Whether the tenant's plan includes the `marketplace` feature (no subscription yet: allowed, as
-    billing gives one when it first looks)."""
-    from billing.selectors import subscription_get
+    """Whether the tenant's plan includes the `marketplace` feature (billing.entitlements; a tenant
+    without a plan is not limited)."""
+    from billing import entitlements
 
-    subscription = subscription_get(tenant=tenant)
-    return subscription is None or FEATURE in (subscription.plan.features or [])
+    return entitlements.feature_enabled(tenant=tenant, feature=entitlements.FEATURE_MARKETPLACE)
 
 
 def categories() -> list[tuple[str, Any]]:

@@ -9,6 +9,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["crm_apps.access.api.permissions.IsTenantMember"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # The plan's daily API quota per tenant (views that set their own throttles add it themselves).
+    "DEFAULT_THROTTLE_CLASSES": ["billing.api.TenantDailyQuotaThrottle"],
     "DEFAULT_THROTTLE_RATES": {"auth": "20/min", "signup": "30/hour", "api": f"{env.API_TOKEN_RATE_PER_MINUTE}/min"},
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "EXCEPTION_HANDLER": "saas.api.exception_handler",

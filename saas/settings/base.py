@@ -35,6 +35,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "frontend.context_processors.site",
+                "billing.context_processors.billing",
             ],
         },
     }

@@ -10,3 +10,13 @@ STRIPE_MAX_NETWORK_RETRIES = 2
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = 300
 # Currency offered at checkout and shown on the pricing page first.
 BILLING_DEFAULT_CURRENCY = "usd"
+# Dunning: past_due (banner + emails) for BILLING_GRACE_DAYS -> read_only for
+# BILLING_SUSPEND_AFTER_DAYS more -> suspended. Paying restores everything at once (ADR 0012).
+BILLING_GRACE_DAYS = env.BILLING_GRACE_DAYS
+BILLING_SUSPEND_AFTER_DAYS = env.BILLING_SUSPEND_AFTER_DAYS
+# Local trials (no Stripe subscription yet) get the "trial ending" email this many days before the end.
+BILLING_TRIAL_REMINDER_DAYS = 3
+# How long a process keeps a plan's entitlements before reading them again (plan edits by operators).
+BILLING_PLAN_CACHE_SECONDS = 30
+# How long the cached record count of a tenant is trusted (creates add to it at once).
+BILLING_RECORD_COUNT_SECONDS = 600

@@ -35,6 +35,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.seats_sync_all_task",
         "schedule": 60 * 15,
     },
+    "billing-dunning": {
+        "task": "billing.dunning_run_task",
+        "schedule": 60 * 15,
+    },
     "retry-stripe-events": {
         "task": "billing.stripe_events_retry_task",
         "schedule": 60 * 5,

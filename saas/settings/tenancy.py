@@ -53,6 +53,9 @@ TENANT_POOL_SIZE = env.TENANT_POOL_SIZE
 GET_EXECUTOR_FUNCTION = "tenants.pool.migration_executor"
 # Set search_path once per connection and tenant switch, not before every query.
 TENANT_LIMIT_SET_CALLS = True
+# Per-tenant backup archives and uploads to restore (tenants/backup.py): never under MEDIA_ROOT.
+TENANT_BACKUP_ROOT = env.TENANT_BACKUP_ROOT
+PG_BIN_DIR = env.PG_BIN_DIR
 TENANT_DOMAIN_MODEL = "tenants.Domain"
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 ROOT_URLCONF = "saas.urls_tenant"
@@ -70,6 +73,7 @@ MIDDLEWARE = [
     "crm_apps.access.middleware.MembershipMiddleware",
     "crm_apps.audit.middleware.AuditContextMiddleware",
     "tenants.middleware.TenantStatusMiddleware",
+    "billing.middleware.BillingMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

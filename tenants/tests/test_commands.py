@@ -86,3 +86,12 @@ def test_seed_demo_is_idempotent(capsys):
         assert Member.objects.count() == 5
         counts = {s.key: s.model.objects.count() for s in registry.all_specs()}
     assert counts == {"organizations": 16, "contacts": 20, "leads": 12, "deals": 16, "campaigns": 3, "vendors": 3}
+    from billing.models import Subscription
+
+    demo = Subscription.objects.select_related("plan", "tenant").get(tenant__schema_name="demo")
+    assert (demo.plan.code, demo.status, demo.complimentary, demo.tenant.plan_code) == (
+        "business",
+        "active",
+        True,
+        "business",
+    )

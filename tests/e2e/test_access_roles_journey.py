@@ -6,8 +6,10 @@ from __future__ import annotations
 import pytest
 from django_tenants.utils import tenant_context
 
+from billing.models import Plan, Subscription
 from conftest import TEST_PASSWORD, make_user
 from crm_apps.access.models import Role
+from tenants.models import Tenant
 from tenants.services import tenant_provision
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -16,6 +18,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 def test_admin_drags_a_role_under_another_role(live_site, browser, committed):
     admin = make_user(committed.email(), name="Ada Admin")
     tenant = tenant_provision(slug=committed.slug("roles"), name="Roles Co", admin=admin)
+    # Roles and sharing rules are a feature of the Business plan (signups start on Starter).
+    Subscription.objects.filter(tenant=tenant).update(plan=Plan.objects.get(code="business"))
+    Tenant.objects.filter(pk=tenant.pk).update(plan_code="business")
     with tenant_context(tenant):
         ceo = Role.objects.get(name="CEO")
         vp = Role.objects.get(name="Vice President")

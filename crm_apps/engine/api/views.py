@@ -17,6 +17,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
+from billing.api import TenantDailyQuotaThrottle
 from crm_apps.access import visibility
 from crm_apps.access.middleware import request_member
 from crm_apps.engine import metadata, registry, selectors, services
@@ -68,7 +69,7 @@ class TokenRateThrottle(BaseThrottle):
 
 
 class ModuleAPIView(APIView):
-    throttle_classes = [TokenRateThrottle]
+    throttle_classes = [TokenRateThrottle, TenantDailyQuotaThrottle]
 
     module_key: str | None = None  # set on the per-module classes the OpenAPI schema documents
 

@@ -156,6 +156,7 @@ def test_manifest_schema_is_public_on_the_bare_domain(public_client):
 
 
 def test_plans_without_the_marketplace_feature_cannot_install(tenant_a, admin_of, client_for, publish):
+    from billing import entitlements
     from billing.models import Subscription
 
     listing = publish("saas-sales-kit")
@@ -163,6 +164,7 @@ def test_plans_without_the_marketplace_feature_cannot_install(tenant_a, admin_of
     assert "marketplace" in plan.features  # billing migration 0003 gives it to every plan
     plan.features = [f for f in plan.features if f != "marketplace"]
     plan.save()
+    entitlements.plans_forget()
     client = client_for(tenant_a, admin_of(tenant_a))
     assert "Your plan does not include extensions." in client.get("/settings/marketplace/").content.decode()
     client.post(f"/settings/marketplace/{listing.slug}/install/")

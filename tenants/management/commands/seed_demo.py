@@ -43,6 +43,15 @@ class Command(BaseCommand):
                     password=DEMO_PASSWORD,
                 ).tenant
             self._seed(tenant)
+            # The demo shows every feature and is never dunned: a complimentary Business plan.
+            from billing.models import Plan
+            from billing.services import subscription_grant_complimentary
+
+            business = Plan.objects.filter(code="business").first()
+            if business is not None:
+                subscription_grant_complimentary(
+                    operator=None, tenant=tenant, plan=business, reason="Demo workspace of make run"
+                )
         if not options["quiet"]:
             self.stdout.write(f"Demo tenant: {tenant_url(DEMO_SLUG)}  login {DEMO_EMAIL} / {DEMO_PASSWORD}")
 

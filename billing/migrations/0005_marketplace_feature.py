@@ -22,6 +22,6 @@ def remove_feature(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("billing", "0002_default_plans")]
+    dependencies = [("billing", "0004_custom_fields_feature")]
 
     operations = [migrations.RunPython(add_feature, remove_feature)]
