@@ -38,7 +38,8 @@ FEATURE_API = "api"
 FEATURE_CUSTOM_FIELDS = "custom_fields"
 FEATURE_ACCESS_CONTROL = "access_control"
 FEATURE_AUDIT = "audit"
-ENFORCED_FEATURES = (FEATURE_API, FEATURE_CUSTOM_FIELDS, FEATURE_ACCESS_CONTROL, FEATURE_AUDIT)
+FEATURE_MARKETPLACE = "marketplace"  # installing extensions (marketplace.catalog)
+ENFORCED_FEATURES = (FEATURE_API, FEATURE_CUSTOM_FIELDS, FEATURE_ACCESS_CONTROL, FEATURE_AUDIT, FEATURE_MARKETPLACE)
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,7 @@ FEATURE_NAMES = {
     FEATURE_CUSTOM_FIELDS: lambda: _("Custom fields"),
     FEATURE_ACCESS_CONTROL: lambda: _("Roles, profiles and sharing rules"),
     FEATURE_AUDIT: lambda: _("The audit trail"),
+    FEATURE_MARKETPLACE: lambda: _("Extensions"),
 }
 
 

@@ -219,3 +219,57 @@ def connect_account_link_create(*, account_id: str, refresh_url: str, return_url
         },
     )
     return str(link["url"])
+
+
+# Extension sales: destination charges to a partner's connected account -----------------------------
+
+
+def extension_checkout_session_create(
+    *,
+    mode: str,
+    line_item: dict[str, Any],
+    destination: str,
+    metadata: dict[str, str],
+    client_reference_id: str,
+    success_url: str,
+    cancel_url: str,
+    application_fee_amount: int | None = None,
+    application_fee_percent: str | None = None,
+    trial_end: int | None = None,
+    customer_email: str = "",
+    idempotency_key: str | None = None,
+) -> dict[str, Any]:
+    """Checkout for an extension: the partner's account receives the money (transfer_data.destination)
+    minus the platform's application fee - an amount for one-time payments, a percentage for
+    subscriptions."""
+    params: dict[str, Any] = {
+        "mode": mode,
+        "line_items": [line_item],
+        "metadata": metadata,
+        "client_reference_id": client_reference_id,
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+    }
+    if customer_email:
+        params["customer_email"] = customer_email
+    if mode == "payment":
+        params["payment_intent_data"] = {
+            "application_fee_amount": application_fee_amount or 0,
+            "transfer_data": {"destination": destination},
+            "metadata": metadata,
+        }
+    else:
+        subscription_data: dict[str, Any] = {
+            "application_fee_percent": application_fee_percent,
+            "transfer_data": {"destination": destination},
+            "metadata": metadata,
+        }
+        if trial_end is not None:
+            subscription_data["trial_end"] = trial_end
+        params["subscription_data"] = subscription_data
+    return _call(
+        "checkout session create",
+        _client().v1.checkout.sessions.create,
+        params=params,
+        options=_options(idempotency_key),
+    )

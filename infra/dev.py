@@ -208,6 +208,7 @@ def cmd_serve() -> int:
     manage("crm_install_defaults", env=env)
     manage("seed_demo", "--quiet", env=env)
     manage("seed_partners", "--quiet", env=env)
+    manage("marketplace_seed", "--quiet", env=env)
     processes = {
         "web": subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "runserver", f"127.0.0.1:{port}"], env=env),
         "worker": subprocess.Popen(

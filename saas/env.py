@@ -71,6 +71,8 @@ TENANT_POOL_SIZE = max(0, _int("TENANT_POOL_SIZE", 5))
 # Seconds a web/worker process keeps its database connection between requests (0: a new connection per
 # request; connections are checked before reuse, CONN_HEALTH_CHECKS). Never behind a transaction pooler.
 DATABASE_CONN_MAX_AGE = max(0, _int("DATABASE_CONN_MAX_AGE", 600))
+# Extensions' webhooks may target private/loopback addresses (development only; never in production).
+WEBHOOKS_ALLOW_PRIVATE = _bool("WEBHOOKS_ALLOW_PRIVATE", default=False)
 CELERY_TASK_ALWAYS_EAGER = _bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # Set by pytest-xdist in each test worker; keeps parallel test workers' cache keys apart.
 TEST_WORKER = _str("PYTEST_XDIST_WORKER", "main")

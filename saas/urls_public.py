@@ -6,6 +6,8 @@ from django.utils.translation import gettext_lazy as _
 
 from billing.views import pricing
 from billing.webhooks import stripe_webhook
+from marketplace.catalog.portal_views import screenshot
+from marketplace.catalog.views import manifest_schema
 from tenants import views
 from tenants.api.views import SignupView
 
@@ -22,7 +24,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/signup", SignupView.as_view(), name="api-signup"),
     path("billing/stripe/webhook", stripe_webhook, name="stripe_webhook"),
+    path("marketplace/manifest.schema.json", manifest_schema, name="manifest_schema"),
+    path("partner-portal/", include("marketplace.catalog.urls_portal")),
     path("partner-portal/", include("marketplace.partners.urls_portal")),
+    path("marketplace/screenshots/<int:screenshot_id>.png", screenshot, name="listing_screenshot"),
     path("partners/", include("marketplace.partners.urls_directory")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -14,6 +14,7 @@ urlpatterns = [
     path("settings/modules/", include("crm_apps.engine.settings_urls")),
     path("settings/audit/", include("crm_apps.audit.urls")),
     path("settings/billing/", include("billing.urls")),
+    path("settings/marketplace/", include("marketplace.catalog.urls")),
     path("settings/access/", include("crm_apps.access.settings_urls")),
     path("settings/partners/", partner_access, name="partner_access"),
     path("settings/partners/<int:access_id>/revoke/", partner_access_revoke_view, name="partner_access_revoke"),

@@ -97,6 +97,9 @@ class ApiToken(models.Model):
     name = models.CharField(_("name"), max_length=100)
     prefix = models.CharField(max_length=12)
     key_hash = models.CharField(max_length=64, unique=True)
+    # None: the member's own rights. A list ("deals:read", "deals:write"...): an extension's token,
+    # usable only on those modules (crm_apps/access/api/scopes.py), within the member's rights.
+    scopes = models.JSONField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=dj_timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
 

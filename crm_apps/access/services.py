@@ -345,8 +345,9 @@ def invitation_revoke(*, actor: Member, invitation: Invitation) -> Invitation:
     return invitation
 
 
-def api_token_create(*, member: Member, name: str) -> tuple[ApiToken, str]:
-    """Create a token for `member`; the returned key is shown once and never stored in clear."""
+def api_token_create(*, member: Member, name: str, scopes: list[str] | None = None) -> tuple[ApiToken, str]:
+    """Create a token for `member` (limited to `scopes` when given: an extension's token); the
+    returned key is shown once and never stored in clear."""
     name = (name or "").strip() or _("API token")
     if ApiToken.objects.filter(member=member).count() >= TOKENS_PER_MEMBER:
         raise ValidationError(
@@ -356,7 +357,9 @@ def api_token_create(*, member: Member, name: str) -> tuple[ApiToken, str]:
         raise ValidationError({"name": [_("Ensure this value has at most %(max)d characters.") % {"max": 100}]})
     key = secrets.token_urlsafe(32)
     with transaction.atomic():
-        token = ApiToken.objects.create(member=member, name=name, prefix=key[:TOKEN_PREFIX_LEN], key_hash=_hash(key))
+        token = ApiToken.objects.create(
+            member=member, name=name, prefix=key[:TOKEN_PREFIX_LEN], key_hash=_hash(key), scopes=scopes
+        )
         _token_audit(audit.TOKEN_CREATED, member, token)
     return token, key
 

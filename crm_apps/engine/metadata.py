@@ -11,13 +11,16 @@ modify them (services fetch what they change from the database).
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.core.signals import request_finished, request_started
 from django.db import connection, transaction
 from django.db.models import Prefetch
+from django.utils import translation
 
 from crm_apps.engine.models import CustomField, LayoutOverride, Picklist, PicklistValue
 from crm_apps.engine.spec import Block, ModuleSpec
@@ -95,13 +98,59 @@ def _shared(schema: str, key: tuple[Any, ...], loader: Callable[[], T]) -> T:
     return found
 
 
+# Label translations added by installed extensions (marketplace.installs): language -> {label: text}.
+LabelSource = Callable[[str], dict[str, str]]
+_label_sources: list[LabelSource] = []
+
+
+def label_source_add(source: LabelSource) -> None:
+    if source not in _label_sources:
+        _label_sources.append(source)
+
+
+def _label_language() -> str:
+    """The language labels are translated into; "" when they are shown as written (the default)."""
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    return "" if language == settings.LANGUAGE_CODE or not _label_sources else language
+
+
+def label_translations() -> dict[str, str]:
+    """Translations of tenant-defined labels into the active language (nothing is read in the default
+    language). Writers of translations call `metadata_changed()`, so the shared copy follows them."""
+    language = _label_language()
+    if not language:
+        return {}
+
+    def load() -> dict[str, str]:
+        merged: dict[str, str] = {}
+        for source in _label_sources:
+            merged.update(source(language))
+        return merged
+
+    return _memo(("label_translations", language), load)
+
+
+def _translated(items: list[Any], table: dict[str, str]) -> list[Any]:
+    """Copies of custom fields / picklist values with translated labels (shared instances untouched)."""
+    if not table:
+        return items
+    result = []
+    for item in items:
+        if item.label in table:
+            item = copy.copy(item)
+            item.label = table[item.label]
+        result.append(item)
+    return result
+
+
 def custom_fields(module: str, *, include_archived: bool = False) -> list[CustomField]:
     """The module's custom fields in order (archived ones only when asked); one query per request."""
 
     def load() -> list[CustomField]:
-        return list(CustomField.objects.filter(module=module).order_by("position", "id"))
+        rows = list(CustomField.objects.filter(module=module).order_by("position", "id"))
+        return _translated(rows, label_translations())
 
-    fields = _memo(("custom_fields", module), load)
+    fields = _memo(("custom_fields", module, _label_language()), load)
     return list(fields) if include_archived else [f for f in fields if f.archived_at is None]
 
 
@@ -110,9 +159,9 @@ def picklist_values(name: str, *, include_retired: bool = False) -> list[Picklis
         qs = PicklistValue.objects.filter(picklist__name=name)
         if not include_retired:
             qs = qs.filter(retired=False)
-        return list(qs.order_by("position", "id"))
+        return _translated(list(qs.order_by("position", "id")), label_translations())
 
-    return list(_memo(("picklist_values", name, include_retired), load))
+    return list(_memo(("picklist_values", name, include_retired, _label_language()), load))
 
 
 def picklist_map(names: list[str]) -> dict[str, list[PicklistValue]]:
@@ -123,9 +172,10 @@ def picklist_map(names: list[str]) -> dict[str, list[PicklistValue]]:
         lists = Picklist.objects.prefetch_related(
             Prefetch("values", queryset=PicklistValue.objects.order_by("position", "id"))
         )
-        return {p.name: list(p.values.all()) for p in lists}
+        table = label_translations()
+        return {p.name: _translated(list(p.values.all()), table) for p in lists}
 
-    everything = _memo(("picklist_map",), load)
+    everything = _memo(("picklist_map", _label_language()), load)
     return {name: list(everything.get(name, [])) for name in names}
 
 

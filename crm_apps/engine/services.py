@@ -27,6 +27,7 @@ from billing import entitlements
 from crm_apps.access import visibility
 from crm_apps.access.models import Group, Member
 from crm_apps.audit import services as audit
+from crm_apps.engine import events as record_events
 from crm_apps.engine import field_types, metadata, registry
 from crm_apps.engine.models import (
     Comment,
@@ -789,6 +790,7 @@ def _created_logs(spec: ModuleSpec, actor: Member, records: list[Any]) -> None:
             )
         )
     audit.audit_log_many(events)
+    record_events.record_event(module=spec.key, event=record_events.CREATED, record_ids=[r.pk for r in records])
 
 
 @transaction.atomic
@@ -955,6 +957,7 @@ def record_update(
         record_label=_audit_label(record),
         changes=changes,
     )
+    record_events.record_event(module=spec.key, event=record_events.UPDATED, record_ids=[record.pk])
     return record
 
 
@@ -973,6 +976,7 @@ def record_delete(*, spec: ModuleSpec, actor: Member, record: CrmRecord) -> None
         record_id=record.pk,
         record_label=_audit_label(record),
     )
+    record_events.record_event(module=spec.key, event=record_events.DELETED, record_ids=[record.pk])
 
 
 @transaction.atomic

@@ -11,6 +11,7 @@ SHARED_APPS = [
     "tenants",
     "billing",
     "marketplace.partners",
+    "marketplace.catalog",
     "django_countries",
     "django.contrib.contenttypes",
     "django.contrib.auth",
@@ -40,6 +41,7 @@ TENANT_APPS = [
     "crm_apps.modules.campaigns",
     "crm_apps.modules.vendors",
     "crm_apps.home",
+    "marketplace.installs",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]

@@ -12,6 +12,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
+from crm_apps.access.api.scopes import token_allows
 from crm_apps.access.models import ApiToken
 from crm_apps.access.services import api_token_authenticate
 from tenants.models import User
@@ -36,6 +37,13 @@ class TenantTokenAuthentication(BaseAuthentication):
         token = api_token_authenticate(key=key)
         if token is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
+        if token.scopes is not None:
+            match = request._request.resolver_match
+            allowed = match is not None and token_allows(
+                token.scopes, match.url_name, match.kwargs, request._request.method or "GET"
+            )
+            if not allowed:
+                raise exceptions.PermissionDenied(_("This extension's token does not have the scope for this call."))
         request._request.member = token.member  # type: ignore[attr-defined]
         translation.activate(token.member.language)
         return token.member.user, token

@@ -1,0 +1,47 @@
+"""Scopes of extension tokens: which module permissions (`<module>:read` / `<module>:write`) an API
+call needs, decided from the route it resolved to.
+
+A scoped token (ApiToken.scopes is a list) may call only the routes listed here, and only with the
+scopes they need; every other route (tokens, profile, settings, docs...) is refused. Inside its scopes
+the token still acts with its member's rights and through the one visibility filter.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def _mode(method: str) -> str:
+    return "read" if method in SAFE_METHODS else "write"
+
+
+def required_scopes(url_name: str | None, kwargs: dict[str, Any], method: str) -> set[str] | None:
+    """The scopes a call needs; None when scoped tokens may not use the route at all."""
+    module = str(kwargs.get("module", ""))
+    if url_name in ("api-records", "api-record", "api-batch", "api-merge"):
+        return {f"{module}:{_mode(method)}"}
+    if url_name == "api-related":
+        if method not in SAFE_METHODS:
+            return None
+        return {f"{module}:read", f"{kwargs.get('related', '')}:read"}
+    if url_name in ("api-meta-module", "api-custom-fields", "api-custom-field"):
+        return {f"{module}:read"} if method in SAFE_METHODS else None
+    if url_name == "api-pipelines":
+        return {"deals:read"} if method in SAFE_METHODS else None
+    if url_name == "api-lead-convert":
+        return {"leads:write"}
+    if url_name == "api-deal-action":
+        return {"deals:write"}
+    return None
+
+
+def token_allows(scopes: list[str], url_name: str | None, kwargs: dict[str, Any], method: str) -> bool:
+    """Whether a token holding `scopes` may make this call (write implies read)."""
+    needed = required_scopes(url_name, kwargs, method)
+    if needed is None:
+        return False
+    held = set(scopes)
+    held |= {s.replace(":write", ":read") for s in held if s.endswith(":write")}
+    return needed <= held

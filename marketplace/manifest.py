@@ -1,0 +1,336 @@
+"""Extension manifests: JSON Schema validation (`manifest.schema.json`) plus the checks a schema cannot
+express (modules exist in the CRM registry, field keys are free, semantic versions, the platform is new
+enough, labels that translations refer to exist, webhooks only for modules the extension may read).
+
+Every problem is reported with its JSON path (`custom_fields.0.type`) and a translated message; a
+manifest is data and is never executed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.utils.translation import gettext as _
+from packaging.version import InvalidVersion, Version
+
+SCHEMA_PATH = Path(__file__).with_name("manifest.schema.json")
+SCHEMA_VERSION = 1
+MAX_MANIFEST_BYTES = 256 * 1024
+PICKLIST_TYPES = ("picklist", "multipicklist")
+
+
+def platform_version() -> Version:
+    """The running platform's version (the installed distribution's); `min_platform_version` is checked against it."""
+    try:
+        return Version(importlib_metadata.version("crm-platform"))
+    except importlib_metadata.PackageNotFoundError:  # a checkout that was never pip-installed
+        return Version("0.1.0")
+
+
+@cache
+def schema() -> dict[str, Any]:
+    """The manifest JSON Schema (served publicly at /marketplace/manifest.schema.json)."""
+    loaded: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return loaded
+
+
+@cache
+def _validator() -> jsonschema.Draft202012Validator:
+    jsonschema.Draft202012Validator.check_schema(schema())
+    return jsonschema.Draft202012Validator(schema())
+
+
+class ManifestInvalid(ValidationError):
+    """A manifest with problems: `errors` maps JSON paths to messages."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        self.errors = errors
+        super().__init__({path: list(messages) for path, messages in errors.items()})
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A validated manifest (the JSON as given) with its parsed versions."""
+
+    data: dict[str, Any]
+    version: Version
+    min_platform_version: Version
+
+    @property
+    def key(self) -> str:
+        return str(self.data["key"])
+
+    def items(self, kind: str) -> list[Any]:
+        return list(self.data.get(kind) or [])
+
+    @property
+    def scopes(self) -> list[str]:
+        return sorted(self.data.get("scopes") or [])
+
+
+def _path(parts: Any) -> str:
+    return ".".join(str(p) for p in parts) or "manifest"
+
+
+def _schema_message(error: jsonschema.ValidationError) -> tuple[str, str]:
+    """A translated message for one schema error, and the path it belongs to."""
+    path = _path(error.absolute_path)
+    kind = error.validator
+    value = error.validator_value
+    if kind == "required":
+        missing = str(error.message).split("'")[1] if "'" in error.message else ""
+        return _path([*error.absolute_path, missing]), _("This field is required.")
+    if kind == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        if extra:
+            return _path([*error.absolute_path, extra[0]]), _("Unknown property “%(name)s”.") % {"name": extra[0]}
+        return path, _("Unknown property.")
+    if kind == "type":
+        names = {
+            "object": _("an object"),
+            "array": _("a list"),
+            "string": _("text"),
+            "integer": _("a whole number"),
+            "boolean": _("true or false"),
+        }
+        return path, _("Expected %(type)s.") % {"type": names.get(str(value), str(value))}
+    if kind == "const":
+        return path, _("Must be %(value)s.") % {"value": json.dumps(value)}
+    if kind == "enum":
+        return path, _("Must be one of: %(values)s.") % {"values": ", ".join(str(v) for v in value)}
+    if kind == "pattern":
+        return path, _("“%(value)s” does not have the required form (%(pattern)s).") % {
+            "value": str(error.instance)[:100],
+            "pattern": value,
+        }
+    if kind == "minLength":
+        return path, _("Must not be empty.") if value == 1 else _("Use at least %(n)d characters.") % {"n": value}
+    if kind == "maxLength":
+        return path, _("Use at most %(n)d characters.") % {"n": value}
+    if kind == "minItems":
+        return path, _("Give at least %(n)d item(s).") % {"n": value}
+    if kind == "maxItems":
+        return path, _("Give at most %(n)d items.") % {"n": value}
+    if kind == "maxProperties":
+        return path, _("Give at most %(n)d entries.") % {"n": value}
+    if kind == "minimum":
+        return path, _("Must be at least %(n)s.") % {"n": value}
+    if kind == "maximum":
+        return path, _("Must be at most %(n)s.") % {"n": value}
+    if kind == "uniqueItems":
+        return path, _("Items must not repeat.")
+    return path, _("Invalid value.")
+
+
+def _semver(text: str) -> Version | None:
+    """MAJOR.MINOR.PATCH (no pre-release, build or epoch parts)."""
+    try:
+        parsed = Version(text)
+    except InvalidVersion:
+        return None
+    if len(parsed.release) != 3 or parsed.pre or parsed.post or parsed.dev or parsed.local or parsed.epoch:
+        return None
+    if str(parsed) != text:
+        return None
+    return parsed
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.errors: dict[str, list[str]] = {}
+
+    def add(self, path: str, message: str) -> None:
+        self.errors.setdefault(path, []).append(message)
+
+
+def _semantic(data: dict[str, Any], problems: _Problems) -> tuple[Version | None, Version | None]:
+    """Checks across items and against the CRM registry."""
+    from crm_apps.engine import registry
+    from crm_apps.engine.selectors import sortable_columns
+    from crm_apps.engine.services import CUSTOM_KEY_RE, RESERVED_CUSTOM_KEYS
+
+    specs = {s.key: s for s in registry.all_specs()}
+
+    def module_ok(path: str, module: str) -> bool:
+        if module not in specs:
+            problems.add(path, _("Unknown module “%(module)s”.") % {"module": module})
+            return False
+        return True
+
+    version = _semver(data["version"])
+    if version is None:
+        problems.add("version", _("Use a semantic version such as 1.2.0."))
+    minimum = _semver(data["min_platform_version"])
+    if minimum is None:
+        problems.add("min_platform_version", _("Use a semantic version such as 1.2.0."))
+    elif minimum > platform_version():
+        problems.add(
+            "min_platform_version",
+            _("This platform is version %(current)s; the extension needs %(needed)s.")
+            % {"current": platform_version(), "needed": minimum},
+        )
+
+    labels: set[str] = set()
+    custom: dict[str, dict[str, dict[str, Any]]] = {}
+    for index, item in enumerate(data.get("custom_fields") or []):
+        base = f"custom_fields.{index}"
+        labels.add(item["label"])
+        if not module_ok(f"{base}.module", item["module"]):
+            continue
+        spec = specs[item["module"]]
+        key = item["key"]
+        standard = {f.name for f in spec.model._meta.get_fields()}
+        if not CUSTOM_KEY_RE.match(key) or "__" in key or key in RESERVED_CUSTOM_KEYS or key in standard:
+            problems.add(f"{base}.key", _("“%(key)s” is reserved or used by a standard field.") % {"key": key})
+        if key in custom.get(item["module"], {}):
+            problems.add(f"{base}.key", _("The key “%(key)s” appears twice in this module.") % {"key": key})
+        custom.setdefault(item["module"], {})[key] = item
+        if item["type"] in PICKLIST_TYPES:
+            if not item.get("choices"):
+                problems.add(f"{base}.choices", _("Picklist fields need choices."))
+            labels.update(item.get("choices") or [])
+        elif "choices" in item:
+            problems.add(f"{base}.choices", _("Only picklist fields have choices."))
+        if "max_length" in item and item["type"] != "text":
+            problems.add(f"{base}.max_length", _("Only text fields have a maximum length."))
+        if item["type"] == "record":
+            if "target" not in item:
+                problems.add(f"{base}.target", _("Record references need the module they point to."))
+            else:
+                module_ok(f"{base}.target", item["target"])
+        elif "target" in item:
+            problems.add(f"{base}.target", _("Only record references have a target module."))
+
+    for index, item in enumerate(data.get("picklist_values") or []):
+        base = f"picklist_values.{index}"
+        labels.update(item["values"])
+        if not module_ok(f"{base}.module", item["module"]):
+            continue
+        spec = specs[item["module"]]
+        own = custom.get(item["module"], {}).get(item["field"])
+        if item["field"] not in spec.picklists and not (own and own["type"] in PICKLIST_TYPES):
+            problems.add(
+                f"{base}.field",
+                _("“%(field)s” is not a picklist field of %(module)s (standard, or added by this manifest).")
+                % {"field": item["field"], "module": item["module"]},
+            )
+
+    pipeline_names: set[str] = set()
+    for index, item in enumerate(data.get("pipelines") or []):
+        base = f"pipelines.{index}"
+        if item["name"].lower() in pipeline_names:
+            problems.add(f"{base}.name", _("Pipeline names must be unique."))
+        pipeline_names.add(item["name"].lower())
+        stage_names: set[str] = set()
+        for stage_index, stage in enumerate(item["stages"]):
+            if stage["name"].lower() in stage_names:
+                problems.add(f"{base}.stages.{stage_index}.name", _("Stage names must be unique."))
+            stage_names.add(stage["name"].lower())
+            if stage.get("is_won") and stage.get("is_lost"):
+                problems.add(f"{base}.stages.{stage_index}", _("A stage cannot be both won and lost."))
+
+    for index, item in enumerate(data.get("saved_views") or []):
+        base = f"saved_views.{index}"
+        if not module_ok(f"{base}.module", item["module"]):
+            continue
+        spec = specs[item["module"]]
+        own_keys = set(custom.get(item["module"], {}))
+        allowed = {*spec.filter_fields, "owner", "tags", "created_at", "updated_at"}
+        for name in item.get("filters") or {}:
+            field, _sep, op = name.partition("__")
+            known = field in allowed or (field.startswith("custom.") and field[7:] in own_keys)
+            if not known or op not in ("", "gte", "lte"):
+                problems.add(f"{base}.filters.{name}", _("Unknown filter “%(name)s”.") % {"name": name})
+        ordering = item.get("ordering") or ""
+        if ordering and ordering.lstrip("-") not in sortable_columns(spec):
+            problems.add(f"{base}.ordering", _("You cannot sort by “%(field)s”.") % {"field": ordering})
+        for column_index, column in enumerate(item.get("columns") or []):
+            if column not in own_keys:
+                problems.add(
+                    f"{base}.columns.{column_index}",
+                    _("Extra columns are custom fields this manifest adds to %(module)s.") % {"module": item["module"]},
+                )
+
+    scopes = set(data.get("scopes") or [])
+    for index, scope in enumerate(data.get("scopes") or []):
+        module_ok(f"scopes.{index}", scope.split(":")[0])
+
+    url_validator = URLValidator(schemes=["http", "https"])
+    for index, item in enumerate(data.get("webhooks") or []):
+        base = f"webhooks.{index}"
+        try:
+            url_validator(item["url"])
+        except ValidationError:
+            problems.add(f"{base}.url", _("Enter a valid http(s) URL."))
+        for event_index, event in enumerate(item["events"]):
+            module = event.split(".")[0]
+            if module_ok(f"{base}.events.{event_index}", module) and f"{module}:read" not in scopes:
+                problems.add(
+                    f"{base}.events.{event_index}",
+                    _("Events of %(module)s need the scope “%(module)s:read”.") % {"module": module},
+                )
+
+    language = data.get("language", "en")
+    for lang, table in (data.get("translations") or {}).items():
+        if lang == language:
+            problems.add(f"translations.{lang}", _("The manifest's own language needs no translation."))
+        for source in table:
+            if source not in labels:
+                problems.add(
+                    f"translations.{lang}.{source}",
+                    _("“%(label)s” is not a label this manifest adds.") % {"label": source},
+                )
+    return version, minimum
+
+
+def manifest_validate(raw: Any) -> Manifest:
+    """Parse (from text/bytes or a dict) and validate a manifest; ManifestInvalid names every problem."""
+    if isinstance(raw, bytes | bytearray):
+        if len(raw) > MAX_MANIFEST_BYTES:
+            raise ManifestInvalid({"manifest": [_("The manifest is larger than 256 KB.")]})
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ManifestInvalid({"manifest": [_("The manifest must be UTF-8 text.")]}) from exc
+    if isinstance(raw, str):
+        if len(raw.encode("utf-8")) > MAX_MANIFEST_BYTES:
+            raise ManifestInvalid({"manifest": [_("The manifest is larger than 256 KB.")]})
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ManifestInvalid(
+                {"manifest": [_("Not valid JSON: %(error)s (line %(line)d).") % {"error": exc.msg, "line": exc.lineno}]}
+            ) from exc
+    problems = _Problems()
+    errors = sorted(_validator().iter_errors(raw), key=lambda e: (list(map(str, e.absolute_path)), str(e.validator)))
+    for error in errors:
+        path, message = _schema_message(error)
+        problems.add(path, message)
+    if problems.errors:
+        raise ManifestInvalid(problems.errors)
+    version, minimum = _semantic(raw, problems)
+    if problems.errors or version is None or minimum is None:
+        raise ManifestInvalid(problems.errors)
+    return Manifest(data=raw, version=version, min_platform_version=minimum)
+
+
+def manifest_summary(manifest: Manifest) -> dict[str, Any]:
+    """What an install adds, for the consent screen: counts and names per kind, and the scopes."""
+    data = manifest.data
+    return {
+        "custom_fields": [(f["module"], f["label"], f["type"]) for f in data.get("custom_fields") or []],
+        "picklist_values": [(p["module"], p["field"], p["values"]) for p in data.get("picklist_values") or []],
+        "pipelines": [(p["name"], [s["name"] for s in p["stages"]]) for p in data.get("pipelines") or []],
+        "saved_views": [(v["module"], v["name"]) for v in data.get("saved_views") or []],
+        "translations": sorted((data.get("translations") or {}).keys()),
+        "webhooks": [(w["url"], w["events"]) for w in data.get("webhooks") or []],
+        "scopes": manifest.scopes,
+    }
