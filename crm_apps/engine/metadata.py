@@ -81,6 +81,12 @@ def _memo(key: tuple[Any, ...], loader: Callable[[], T]) -> T:
     return values[key]
 
 
+def memoised(key: tuple[Any, ...], loader: Callable[[], T]) -> T:
+    """Other per-tenant definitions with the same lifetime (their writers call `metadata_changed()`),
+    e.g. which record events installed extensions subscribe to."""
+    return _memo(key, loader)
+
+
 def _shared(schema: str, key: tuple[Any, ...], loader: Callable[[], T]) -> T:
     """The process-wide copy for the tenant's current metadata version (loaded once per version)."""
     if getattr(_local, "dirty", False):

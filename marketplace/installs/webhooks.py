@@ -120,14 +120,20 @@ def record_event_queue(module: str, event: str, record_ids: list[str]) -> None:
     schema = current_schema()
 
     def queue() -> None:
+        from crm_apps.engine import metadata
         from marketplace.installs.models import WebhookSubscription
         from marketplace.installs.tasks import webhook_fanout_task
 
         if current_schema() != schema:  # on_commit runs in the same schema; never deliver elsewhere
             return
-        if WebhookSubscription.objects.filter(
-            active=True, events__contains=[name], installation__state="installed"
-        ).exists():
+
+        def subscribed() -> frozenset[str]:
+            rows = WebhookSubscription.objects.filter(active=True, installation__state="installed")
+            return frozenset(e for events in rows.values_list("events", flat=True) for e in events)
+
+        # Shared like custom fields (installs, upgrades and uninstalls call metadata_changed()): a
+        # create costs no query when nobody subscribes.
+        if name in metadata.memoised(("webhook_events",), subscribed):
             webhook_fanout_task.delay(name, record_ids)
 
     transaction.on_commit(queue)
