@@ -160,8 +160,23 @@ def cmd_run(argv: list[str], ephemeral_redis: bool) -> int:
         try:
             return proc.wait()
         except KeyboardInterrupt:
-            proc.send_signal(signal.SIGINT)
-            return proc.wait()
+            return _stop_child(proc)
+
+
+def _stop_child(proc: subprocess.Popen[bytes]) -> int:
+    """Ctrl-C: ask the command to stop, insist if it lingers, so that the embedded servers are always
+    shut down cleanly afterwards (a command that ignores Ctrl-C must not leave them running)."""
+    for sig, grace in ((signal.SIGINT, 15.0), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        if proc.poll() is not None:
+            break
+        proc.send_signal(sig)
+        try:
+            return proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            log(f"the command did not stop within {grace:.0f}s of {sig.name}")
+        except KeyboardInterrupt:
+            continue  # another Ctrl-C: move on to the next signal
+    return proc.wait()
 
 
 def manage(*args: str, env: dict[str, str]) -> None:

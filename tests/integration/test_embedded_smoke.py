@@ -121,7 +121,7 @@ def test_embedded_servers_migrate_signup_and_serve_the_new_tenant(tmp_path):
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         try:
-            output = proc.communicate(timeout=60)[0]
+            output = proc.communicate(timeout=120)[0]
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             output = proc.communicate()[0]
