@@ -67,11 +67,18 @@ def version(name: str) -> str | None:
     return memo[1].get(name)
 
 
-def version_bump(name: str) -> None:
-    """A new state of `name` in the current tenant: every process recomputes on its next read."""
+def version_bump(name: str, *, schema: str | None = None) -> None:
+    """A new state of `name` in the current tenant (or `schema`: an after-commit callback may run
+    after the connection moved to another schema): every process recomputes on its next read."""
     versions_memo_clear()
     try:
-        cache.set(_key(name), uuid.uuid4().hex, None)
+        if schema is not None:
+            from django_tenants.utils import schema_context
+
+            with schema_context(schema):
+                cache.set(_key(name), uuid.uuid4().hex, None)
+        else:
+            cache.set(_key(name), uuid.uuid4().hex, None)
     except Exception:
         # Without the cache nobody reads cached entries either (see `version`).
         logger.warning("cache versions: cache unavailable, %s version not bumped", name, exc_info=True)

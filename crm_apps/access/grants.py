@@ -116,9 +116,13 @@ def access_changed() -> None:
     """Call from every service that changes who may see or do what: after commit, all members' grants
     in this tenant are recomputed on their next request (in every process)."""
 
+    from tenants.runtime import current_schema
+
+    schema = current_schema()
+
     def bump() -> None:
         memo_clear()
-        cache_versions.version_bump("access")
+        cache_versions.version_bump("access", schema=schema)
 
     # Now (this transaction reads its own changes at once) and again after commit: a request that
     # computed grants from the old rows in between cached them under the intermediate version only.

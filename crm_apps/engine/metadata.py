@@ -51,13 +51,16 @@ def metadata_cache_reset() -> None:
 def metadata_changed() -> None:
     """Definitions are being written: read them from the database until commit, then move the
     tenant's metadata version on so that every process reloads them."""
+    from tenants.runtime import current_schema
+
     _local.store = None
     _local.dirty = True
+    schema = current_schema()
 
     def committed() -> None:
         _local.store = None
         _local.dirty = False
-        cache_versions.version_bump("metadata")
+        cache_versions.version_bump("metadata", schema=schema)
 
     transaction.on_commit(committed)
 

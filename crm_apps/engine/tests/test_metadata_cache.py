@@ -142,3 +142,19 @@ def test_without_redis_definitions_come_from_the_database(two_committed_tenants,
         new_request()
         assert cache_versions.version("metadata") is None
         assert keys() == ["offline"]
+
+
+def test_the_version_moves_in_the_writing_tenant_when_the_commit_happens_in_another_schema(two_committed_tenants):
+    tenant = two_committed_tenants["a"]
+    actor = admin(tenant)
+    with tenant_context(tenant):
+        new_request()
+        assert keys() == []
+        before = cache_versions.version("metadata")
+    # tenant_context exits first: the transaction then commits with the connection back in `public`
+    with transaction.atomic(), tenant_context(tenant):
+        add_field(actor=actor, key="late", label="Late", type="text")
+    with tenant_context(tenant):
+        new_request()
+        assert cache_versions.version("metadata") != before
+        assert keys() == ["late"]
