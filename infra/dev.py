@@ -154,13 +154,31 @@ def cmd_run(argv: list[str], ephemeral_redis: bool) -> int:
         raise SystemExit("usage: python -m infra.dev run -- <command ...>")
     root = data_root()
     root.mkdir(parents=True, exist_ok=True)
+    _interrupt_on_sigint_and_sigterm()
     with services(root, ephemeral_redis) as extra:
         env = {**os.environ, **extra}
-        proc = subprocess.Popen(argv, env=env)
+        proc = subprocess.Popen(argv, env=env, preexec_fn=_default_sigint)
         try:
             return proc.wait()
         except KeyboardInterrupt:
             return _stop_child(proc)
+
+
+def _raise_interrupt(_signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _interrupt_on_sigint_and_sigterm() -> None:
+    """Ctrl-C and SIGTERM both end the run through the same clean shutdown. A shell that starts a
+    job in the background (no job control, as CI runners do) passes SIGINT on as *ignored*; without
+    this the embedded servers would never be stopped."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+
+
+def _default_sigint() -> None:
+    # In the child, before exec: Ctrl-C must reach the command even if it was ignored for us.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _stop_child(proc: subprocess.Popen[bytes]) -> int:
