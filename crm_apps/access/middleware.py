@@ -6,6 +6,7 @@ import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import login, logout
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
@@ -52,8 +53,9 @@ class MembershipMiddleware:
         language = get_language_from_request(request)
         tz = None
         if tenant is not None and tenant.schema_name != get_public_schema_name():
-            user = request.user
-            if user.is_authenticated:
+            # Without a session cookie nobody is signed in: the user is not even looked up.
+            user = request.user if settings.SESSION_COOKIE_NAME in request.COOKIES else None
+            if user is not None and user.is_authenticated:
                 member = member_for_user(user_id=user.pk)
                 if member is not None and request.session.get(SESSION_EPOCH_KEY) != member.session_epoch:
                     logout(request)  # a session from before a deactivation: gone for good

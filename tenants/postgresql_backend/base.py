@@ -6,6 +6,10 @@ whenever the schema differs from the connection's last one (every request, when 
 tenants in turn). When both are due, the `SET` is the health check: it reaches the server first, and if
 the connection turns out dead (and no transaction was open) it is replaced and the cursor obtained again,
 exactly as a failed `SELECT 1` would have done.
+
+The `SET` itself goes straight to the driver's cursor (as Django's own health check does), with its text
+made once per schema, unless something watches the queries (a debug cursor, `assertNumQueries`, an
+execute wrapper): then django-tenants' path runs unchanged, so the statement stays visible to them.
 """
 
 from __future__ import annotations
@@ -13,8 +17,13 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+import psycopg
 from django_tenants.postgresql_backend import base
 from django_tenants.utils import get_limit_set_calls
+
+MAX_REMEMBERED_STATEMENTS = 20_000
+# (schema, include public) -> (search path list, the SET statement); validated once by django-tenants.
+_set_statements: dict[tuple[str, bool], tuple[list[str], str]] = {}
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
@@ -51,3 +60,32 @@ class DatabaseWrapper(base.DatabaseWrapper):
             self.close()
             cursor = super()._cursor(name)
         return cursor
+
+    def _handle_search_path(self, cursor: Any = None) -> None:
+        if cursor is None or self.queries_logged or self.execute_wrappers or self._setting_search_path:
+            return super()._handle_search_path(cursor)
+        if get_limit_set_calls() and self.search_path_set_schemas:
+            return None
+        if not self.schema_name:
+            return super()._handle_search_path(cursor)  # django-tenants' error
+        key = (self.schema_name, bool(self.include_public_schema))
+        known = _set_statements.get(key)
+        if known is None:
+            search_paths = self._get_cursor_search_paths()  # validates every name
+            statement = "SET search_path = " + ",".join(base.quote_schema_name(s) for s in search_paths)
+            if len(_set_statements) >= MAX_REMEMBERED_STATEMENTS:
+                _set_statements.clear()
+            known = _set_statements[key] = (search_paths, statement)
+        self._setting_search_path = True
+        try:
+            cursor.cursor.execute(known[1])
+        except psycopg.Error:
+            # As django-tenants: a failed SET (aborted transaction, dead connection) leaves the path unknown;
+            # and as Django's cursor wrapper: the connection is checked before it is reused.
+            self.search_path_set_schemas = None
+            self.errors_occurred = True
+        else:
+            self.search_path_set_schemas = list(known[0])
+        finally:
+            self._setting_search_path = False
+        return None
