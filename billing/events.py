@@ -68,6 +68,9 @@ def stripe_event_parse(payload: Any) -> tuple[str, str, int]:
         raise BadEvent("created")
     if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
         raise BadEvent("data.object")
+    account = payload.get("account")
+    if account is not None and (not isinstance(account, str) or not account.startswith("acct_") or len(account) > 255):
+        raise BadEvent("account")
     return event_id, event_type, created
 
 
@@ -103,9 +106,17 @@ def stripe_event_process(*, event_id: str) -> str:
     if event is None:
         return "already processed"
     StripeEvent.objects.filter(pk=event_id).update(attempts=F("attempts") + 1)
-    handler = _handler_for(event.type, event.payload["data"]["object"])
+    obj = event.payload["data"]["object"]
+    account = event.payload.get("account")
     try:
-        outcome = handler(event.payload["data"]["object"], event.created) if handler else "ignored"
+        if account:
+            # An event of a partner's connected account: only the Connect handlers see it, with the
+            # account Stripe names (never an id taken from the object or its metadata).
+            connect_handler = CONNECT_HANDLERS.get(event.type)
+            outcome = connect_handler(str(account), obj, event.created) if connect_handler else "ignored"
+        else:
+            handler = _handler_for(event.type, obj)
+            outcome = handler(obj, event.created) if handler else "ignored"
     except Exception as exc:
         logger.exception("Stripe event %s (%s) failed", event.id, event.type)
         StripeEvent.objects.filter(pk=event_id).update(error=f"{exc.__class__.__name__}: {exc}"[:2000])
@@ -247,6 +258,7 @@ def on_checkout_completed(session: dict[str, Any], version: int) -> str:
         )
     if session.get("payment_status") not in ("paid", "no_payment_required"):
         return "unpaid"
+
     def apply(sub: Subscription) -> str:
         previous_status = sub.status
         sub.status = SubscriptionStatus.ACTIVE
@@ -401,6 +413,17 @@ def register_kind(kind: str, handlers: Mapping[str, Handler]) -> None:
     KIND_HANDLERS[kind] = dict(handlers)
 
 
+ConnectHandler = Callable[[str, dict[str, Any], int], str]
+
+# Events of connected accounts (Stripe Connect, `event.account`): handler(account_id, object, version).
+CONNECT_HANDLERS: dict[str, ConnectHandler] = {}
+
+
+def register_connect(handlers: Mapping[str, ConnectHandler]) -> None:
+    """Route events that carry `account` (a connected account's) by type to `handlers`."""
+    CONNECT_HANDLERS.update(handlers)
+
+
 def _metadata_kind(obj: dict[str, Any]) -> str:
     """metadata.kind of the object, or of the subscription an invoice belongs to (either API shape)."""
     candidates = [obj.get("metadata")]
@@ -415,12 +438,26 @@ def _metadata_kind(obj: dict[str, Any]) -> str:
     return ""
 
 
+# Event types billing does not handle itself, for objects without `metadata.kind`: Stripe does not copy
+# our metadata everywhere (a Charge of a subscription's invoice has none), so the owning app finds its
+# row by the object's ids and answers "unknown" for anything else (a tenant subscription's charge).
+UNMARKED_HANDLERS: dict[str, Handler] = {}
+
+
+def register_unmarked(handlers: Mapping[str, Handler]) -> None:
+    """Route events of these types whose object carries no `metadata.kind` to `handlers`."""
+    clash = set(handlers) & set(HANDLERS)
+    if clash:
+        raise ValueError(f"billing handles {sorted(clash)} itself")
+    UNMARKED_HANDLERS.update(handlers)
+
+
 def _handler_for(event_type: str, obj: dict[str, Any]) -> Handler | None:
     kind = _metadata_kind(obj) if isinstance(obj, dict) else ""
     if kind:
         # An unknown kind is someone else's object: stored and marked processed, never applied to a tenant.
         return KIND_HANDLERS.get(kind, {}).get(event_type)
-    return HANDLERS.get(event_type)
+    return HANDLERS.get(event_type) or UNMARKED_HANDLERS.get(event_type)
 
 
 HANDLERS: dict[str, Handler] = {

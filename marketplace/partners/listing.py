@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from billing import gateway
 from billing.stripe_sync import row_apply, row_find, stripe_id, stripe_time
+from marketplace.partners.connect import connect_account_fetched
 from marketplace.partners.lock_objects import partner_lock
 from marketplace.partners.models import ListingPrice, ListingState, Partner, PartnerMember
 from marketplace.partners.permissions import LISTING_MANAGE, PAYOUTS_MANAGE, partner_has_perm
@@ -283,12 +284,5 @@ def partner_connect_refresh(*, partner: Partner) -> Partner:
     if not partner.stripe_account_id:
         return partner
     account = gateway.connect_account_retrieve(account_id=partner.stripe_account_id)
-    with transaction.atomic():
-        locked = partner_lock(partner.pk)
-        locked.stripe_details_submitted = bool(account.get("details_submitted"))
-        locked.stripe_charges_enabled = bool(account.get("charges_enabled"))
-        locked.stripe_payouts_enabled = bool(account.get("payouts_enabled"))
-        locked.save(
-            update_fields=["stripe_details_submitted", "stripe_charges_enabled", "stripe_payouts_enabled", "updated_at"]
-        )
-    return locked
+    connect_account_fetched(partner=partner, account=account)
+    return Partner.objects.get(pk=partner.pk)
