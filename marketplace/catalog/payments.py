@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from billing import gateway
 from billing.stripe_sync import row_apply, row_find, stripe_id, stripe_time
 from marketplace.catalog.models import Licence, LicenceState, Listing, Pricing, Sale
-from marketplace.catalog.services import commission_percent
+from marketplace.catalog.services import commission_percent, partner_charges_refusal
 
 logger = logging.getLogger(__name__)
 KIND = "extension"
@@ -60,8 +60,9 @@ def checkout_start(*, tenant: Any, listing: Listing, seats: int, email: str, suc
     if not listing.is_paid:
         raise ValidationError({"listing": [_("This extension is free.")]})
     partner = listing.partner
-    if not partner.stripe_account_id or not partner.stripe_charges_enabled:
-        raise ValidationError({"listing": [_("The partner cannot accept payments yet. Please try again later.")]})
+    refusal = partner_charges_refusal(partner=partner)
+    if refusal is not None:
+        raise refusal
     quantity = max(1, seats) if listing.pricing == Pricing.MONTHLY_SEAT else 1
     with transaction.atomic():
         licence = Licence.objects.select_for_update().filter(tenant=tenant, listing=listing).first()
