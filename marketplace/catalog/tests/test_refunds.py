@@ -191,6 +191,5 @@ def test_refunds_show_in_the_partner_s_sales_and_the_operator_totals(
     admin_page = console.get("/admin/catalog/sale/").content.decode()
     assert (
         '<tr data-partner="Acme Apps"><td>Acme Apps</td><td>1</td><td>4900</td><td>975</td>'
-        "<td>1</td><td>1000</td><td>2925</td>"
-        in admin_page
+        "<td>1</td><td>1000</td><td>2925</td>" in admin_page
     )
