@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -21,6 +21,7 @@ from billing import gateway
 from billing.dunning import notice_send, tenant_follow_subscription
 from billing.lock_objects import invoice_lock, subscription_lock
 from billing.models import Invoice, NoticeKind, PlanPrice, PriceKind, StripeEvent, Subscription, SubscriptionStatus
+from billing.stripe_sync import row_apply, row_find, stripe_id, stripe_time
 from tenants.models import Tenant
 from tenants.runtime import domains_changed
 
@@ -46,15 +47,8 @@ class BadEvent(ValueError):
     """The body is not a Stripe event we can store."""
 
 
-def _ts(value: Any) -> datetime | None:
-    return datetime.fromtimestamp(int(value), tz=UTC) if value else None
-
-
-def _id(value: Any) -> str:
-    """An expandable field: an id, or the expanded object."""
-    if isinstance(value, dict):
-        return str(value.get("id") or "")
-    return str(value or "")
+_ts = stripe_time
+_id = stripe_id
 
 
 # Storing ---------------------------------------------------------------------------------------
@@ -74,6 +68,9 @@ def stripe_event_parse(payload: Any) -> tuple[str, str, int]:
         raise BadEvent("created")
     if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
         raise BadEvent("data.object")
+    account = payload.get("account")
+    if account is not None and (not isinstance(account, str) or not account.startswith("acct_") or len(account) > 255):
+        raise BadEvent("account")
     return event_id, event_type, created
 
 
@@ -109,9 +106,17 @@ def stripe_event_process(*, event_id: str) -> str:
     if event is None:
         return "already processed"
     StripeEvent.objects.filter(pk=event_id).update(attempts=F("attempts") + 1)
-    handler = _handler_for(event.type, event.payload["data"]["object"])
+    obj = event.payload["data"]["object"]
+    account = event.payload.get("account")
     try:
-        outcome = handler(event.payload["data"]["object"], event.created) if handler else "ignored"
+        if account:
+            # An event of a partner's connected account: only the Connect handlers see it, with the
+            # account Stripe names (never an id taken from the object or its metadata).
+            connect_handler = CONNECT_HANDLERS.get(event.type)
+            outcome = connect_handler(str(account), obj, event.created) if connect_handler else "ignored"
+        else:
+            handler = _handler_for(event.type, obj)
+            outcome = handler(obj, event.created) if handler else "ignored"
     except Exception as exc:
         logger.exception("Stripe event %s (%s) failed", event.id, event.type)
         StripeEvent.objects.filter(pk=event_id).update(error=f"{exc.__class__.__name__}: {exc}"[:2000])
@@ -136,17 +141,12 @@ def stripe_events_pending(*, older_than_seconds: int = 300) -> list[str]:
 def _subscription_for(
     *, subscription_id: str = "", customer_id: str = "", tenant_slug: str = ""
 ) -> Subscription | None:
-    if subscription_id:
-        found = Subscription.objects.filter(stripe_subscription_id=subscription_id).first()
-        if found is not None:
-            return found
-    if customer_id:
-        found = Subscription.objects.filter(stripe_customer_id=customer_id).first()
-        if found is not None:
-            return found
-    if tenant_slug:
-        return Subscription.objects.filter(tenant__schema_name=tenant_slug).first()
-    return None
+    return row_find(
+        Subscription.objects.all(),
+        {"stripe_subscription_id": subscription_id},
+        {"stripe_customer_id": customer_id},
+        {"tenant__schema_name": tenant_slug},
+    )
 
 
 def _metadata_tenant(obj: dict[str, Any]) -> str:
@@ -181,17 +181,8 @@ def subscription_apply(obj: dict[str, Any], version: int, *, authoritative: bool
         logger.warning("Stripe subscription %s matches no tenant", obj.get("id"))
         return "unknown"
     new_status = STATUS_FROM_STRIPE.get(str(obj.get("status")), SubscriptionStatus.INCOMPLETE)
-    with transaction.atomic():
-        sub = subscription_lock(found.pk)
-        if sub.stripe_subscription_id and sub.stripe_subscription_id != obj["id"]:
-            # Another Stripe subscription of the same tenant (an old one, or a new one after a cancel):
-            # only a live new subscription may replace a canceled current one.
-            if not (sub.status == SubscriptionStatus.CANCELED and new_status != SubscriptionStatus.CANCELED):
-                return "other"
-        elif version < sub.stripe_updated:
-            return "stale"
-        elif version == sub.stripe_updated and not authoritative and gateway.is_configured():
-            return "tie"
+
+    def apply(sub: Subscription) -> str:
         prices = {p.stripe_price_id: p for p in PlanPrice.objects.filter(stripe_price_id__in=_item_prices(obj))}
         for price_id in _item_prices(obj):
             price = prices.get(price_id)
@@ -209,13 +200,23 @@ def subscription_apply(obj: dict[str, Any], version: int, *, authoritative: bool
         sub.trial_end = _ts(obj.get("trial_end"))
         sub.current_period_end = _period_end(obj)
         sub.cancel_at_period_end = bool(obj.get("cancel_at_period_end"))
-        sub.stripe_updated = version
         tenant_follow_subscription(sub=sub, previous_status=previous_status)
         sub.save()
         if sub.tenant.plan_code != sub.plan.code:
             Tenant.objects.filter(pk=sub.tenant_id).update(plan_code=sub.plan.code)
             transaction.on_commit(domains_changed)  # every process: the router's tenant carries the plan code
-    return "applied"
+        return "applied"
+
+    with transaction.atomic():
+        sub = subscription_lock(found.pk)
+        if sub.stripe_subscription_id and sub.stripe_subscription_id != obj["id"]:
+            # Another Stripe subscription of the same tenant (an old one, or a new one after a cancel):
+            # only a live new subscription may replace a canceled current one, whatever the times.
+            if not (sub.status == SubscriptionStatus.CANCELED and new_status != SubscriptionStatus.CANCELED):
+                return "other"
+            sub.stripe_updated = version
+            return apply(sub)
+        return row_apply(sub, stamp="stripe_updated", version=version, apply=apply, tie=not authoritative)
 
 
 def subscription_sync(obj: dict[str, Any], version: int) -> str:
@@ -257,16 +258,19 @@ def on_checkout_completed(session: dict[str, Any], version: int) -> str:
         )
     if session.get("payment_status") not in ("paid", "no_payment_required"):
         return "unpaid"
-    with transaction.atomic():
-        sub = subscription_lock(found.pk)
-        if version < sub.stripe_updated or sub.stripe_subscription_id != subscription_id:
-            return "stale"
+
+    def apply(sub: Subscription) -> str:
         previous_status = sub.status
         sub.status = SubscriptionStatus.ACTIVE
-        sub.stripe_updated = version
         tenant_follow_subscription(sub=sub, previous_status=previous_status)
         sub.save()
-    return "applied"
+        return "applied"
+
+    with transaction.atomic():
+        sub = subscription_lock(found.pk)
+        if sub.stripe_subscription_id != subscription_id:
+            return "stale"
+        return row_apply(sub, stamp="stripe_updated", version=version, apply=apply)
 
 
 def on_subscription_event(obj: dict[str, Any], version: int) -> str:
@@ -326,20 +330,21 @@ def _subscription_status_from_invoice(
     invoice: dict[str, Any], version: int, sub: Subscription, *, from_statuses: set[str], to_status: str
 ) -> str:
     subscription_id = _invoice_subscription_id(invoice)
+
+    def apply(locked: Subscription) -> str:
+        if locked.status not in from_statuses:
+            return "unchanged"  # not saved: the stamp stays where it was
+        previous_status = locked.status
+        locked.status = to_status
+        tenant_follow_subscription(sub=locked, previous_status=previous_status)
+        locked.save()
+        return "applied"
+
     with transaction.atomic():
         locked = subscription_lock(sub.pk)
         if not subscription_id or locked.stripe_subscription_id != subscription_id:
             return "other"
-        if version < locked.stripe_updated:
-            return "stale"
-        if locked.status not in from_statuses:
-            return "unchanged"
-        previous_status = locked.status
-        locked.status = to_status
-        locked.stripe_updated = version
-        tenant_follow_subscription(sub=locked, previous_status=previous_status)
-        locked.save()
-    return "applied"
+        return row_apply(locked, stamp="stripe_updated", version=version, apply=apply)
 
 
 def on_invoice_finalized(invoice: dict[str, Any], version: int) -> str:
@@ -408,6 +413,17 @@ def register_kind(kind: str, handlers: Mapping[str, Handler]) -> None:
     KIND_HANDLERS[kind] = dict(handlers)
 
 
+ConnectHandler = Callable[[str, dict[str, Any], int], str]
+
+# Events of connected accounts (Stripe Connect, `event.account`): handler(account_id, object, version).
+CONNECT_HANDLERS: dict[str, ConnectHandler] = {}
+
+
+def register_connect(handlers: Mapping[str, ConnectHandler]) -> None:
+    """Route events that carry `account` (a connected account's) by type to `handlers`."""
+    CONNECT_HANDLERS.update(handlers)
+
+
 def _metadata_kind(obj: dict[str, Any]) -> str:
     """metadata.kind of the object, or of the subscription an invoice belongs to (either API shape)."""
     candidates = [obj.get("metadata")]
@@ -422,12 +438,26 @@ def _metadata_kind(obj: dict[str, Any]) -> str:
     return ""
 
 
+# Event types billing does not handle itself, for objects without `metadata.kind`: Stripe does not copy
+# our metadata everywhere (a Charge of a subscription's invoice has none), so the owning app finds its
+# row by the object's ids and answers "unknown" for anything else (a tenant subscription's charge).
+UNMARKED_HANDLERS: dict[str, Handler] = {}
+
+
+def register_unmarked(handlers: Mapping[str, Handler]) -> None:
+    """Route events of these types whose object carries no `metadata.kind` to `handlers`."""
+    clash = set(handlers) & set(HANDLERS)
+    if clash:
+        raise ValueError(f"billing handles {sorted(clash)} itself")
+    UNMARKED_HANDLERS.update(handlers)
+
+
 def _handler_for(event_type: str, obj: dict[str, Any]) -> Handler | None:
     kind = _metadata_kind(obj) if isinstance(obj, dict) else ""
     if kind:
         # An unknown kind is someone else's object: stored and marked processed, never applied to a tenant.
         return KIND_HANDLERS.get(kind, {}).get(event_type)
-    return HANDLERS.get(event_type)
+    return HANDLERS.get(event_type) or UNMARKED_HANDLERS.get(event_type)
 
 
 HANDLERS: dict[str, Handler] = {

@@ -177,6 +177,19 @@ def subscription_items_update(
     )
 
 
+def invoice_paid_by(*, payment_intent_id: str) -> str:
+    """The id of the invoice a PaymentIntent paid ('' when none): Stripe's charges and payment intents
+    no longer name their invoice (API 2025-03-31), the invoice payments do."""
+    found = _call(
+        "invoice payment list",
+        _client().v1.invoice_payments.list,
+        params={"payment": {"type": "payment_intent", "payment_intent": payment_intent_id}, "limit": 1},
+    )
+    data = found.get("data") or []
+    invoice = data[0].get("invoice") if data else ""
+    return str(invoice.get("id") if isinstance(invoice, dict) else invoice or "")
+
+
 def subscription_cancel_at_period_end(*, subscription_id: str, cancel: bool) -> dict[str, Any]:
     """Cancel at the end of the paid period (True) or take that back (False)."""
     return _call(

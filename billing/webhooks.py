@@ -1,5 +1,7 @@
-"""POST /billing/stripe/webhook on the bare domain: verify Stripe's signature, store the event once,
-process it in a Celery task. Anything unverified is refused with 400 and nothing is stored."""
+"""POST /billing/stripe/webhook (the platform account's events) and /billing/stripe/connect-webhook
+(events of partners' connected accounts, signed with the Connect endpoint's own secret) on the bare
+domain: verify Stripe's signature, store the event once, process it in a Celery task. Anything
+unverified is refused with 400 and nothing is stored."""
 
 from __future__ import annotations
 
@@ -31,10 +33,7 @@ def signature_timestamp(header: str) -> int | None:
     return None
 
 
-@csrf_exempt
-@require_POST
-def stripe_webhook(request: HttpRequest) -> JsonResponse:
-    secret = settings.STRIPE_WEBHOOK_SECRET
+def _receive(request: HttpRequest, secret: str, *, connect: bool) -> JsonResponse:
     if not secret:
         return _refuse("Webhooks are not configured.")
     header = request.headers.get("Stripe-Signature", "")
@@ -50,7 +49,23 @@ def stripe_webhook(request: HttpRequest) -> JsonResponse:
     if timestamp is None or timestamp > time.time() + tolerance:
         return _refuse("Invalid signature timestamp.")
     try:
-        _event, created = stripe_event_record(payload=json.loads(payload))
+        data = json.loads(payload)
+        # Events about a connected account name it in `account`; the Connect endpoint gets only those.
+        if connect and not (isinstance(data, dict) and data.get("account")):
+            raise BadEvent("account")
+        _event, created = stripe_event_record(payload=data)
     except (ValueError, BadEvent):
         return _refuse("Not a Stripe event.")
     return JsonResponse({"received": True, "duplicate": not created})
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request: HttpRequest) -> JsonResponse:
+    return _receive(request, settings.STRIPE_WEBHOOK_SECRET, connect=False)
+
+
+@csrf_exempt
+@require_POST
+def stripe_connect_webhook(request: HttpRequest) -> JsonResponse:
+    return _receive(request, settings.STRIPE_CONNECT_WEBHOOK_SECRET, connect=True)

@@ -51,6 +51,8 @@ SENTRY_DSN = _str("SENTRY_DSN")
 SENTRY_ENVIRONMENT = _str("SENTRY_ENVIRONMENT", "development" if DEBUG else "production")
 STRIPE_SECRET_KEY = _str("STRIPE_SECRET_KEY")
 STRIPE_WEBHOOK_SECRET = _str("STRIPE_WEBHOOK_SECRET")
+# The signing secret of the second endpoint, the one listening to events on connected accounts.
+STRIPE_CONNECT_WEBHOOK_SECRET = _str("STRIPE_CONNECT_WEBHOOK_SECRET")
 # Dunning (platform settings, not tenant-visible): days of banner and emails after a payment is
 # overdue before the workspace turns read-only, then days read-only before it is suspended.
 BILLING_GRACE_DAYS = max(0, _int("BILLING_GRACE_DAYS", 7))

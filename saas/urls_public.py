@@ -5,7 +5,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
 from billing.views import pricing
-from billing.webhooks import stripe_webhook
+from billing.webhooks import stripe_connect_webhook, stripe_webhook
 from marketplace.catalog.portal_views import screenshot
 from marketplace.catalog.views import manifest_schema
 from tenants import views
@@ -24,6 +24,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/signup", SignupView.as_view(), name="api-signup"),
     path("billing/stripe/webhook", stripe_webhook, name="stripe_webhook"),
+    path("billing/stripe/connect-webhook", stripe_connect_webhook, name="stripe_connect_webhook"),
     path("marketplace/manifest.schema.json", manifest_schema, name="manifest_schema"),
     path("partner-portal/", include("marketplace.catalog.urls_portal")),
     path("partner-portal/", include("marketplace.partners.urls_portal")),

@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from billing import entitlements
+from billing import entitlements, seats
 from crm_apps.access.grants import ACTIONS, PRIVILEGES, access_changed
 from crm_apps.access.lock_objects import active_admins_lock, member_lock
 from crm_apps.access.models import (
@@ -59,6 +59,7 @@ def _current_tenant() -> Tenant:
 
 def _directory_sync(*, tenant: Tenant, user: User, active: bool) -> None:
     WorkspaceMembership.objects.update_or_create(user=user, tenant=tenant, defaults={"is_active": active})
+    seats.tenant_seats_changed(tenant=tenant)  # products billed per seat follow, after commit
 
 
 @transaction.atomic
@@ -414,6 +415,8 @@ def member_directory_sync(*, tenant: Tenant) -> dict[str, int]:
             WorkspaceMembership.objects.filter(user_id=user_id, tenant=tenant).update(is_active=active)
             updated += 1
     removed, _details = WorkspaceMembership.objects.filter(tenant=tenant).exclude(user_id__in=members).delete()
+    if created or updated or removed:
+        seats.tenant_seats_changed(tenant=tenant)
     return {"created": created, "updated": updated, "removed": removed}
 
 

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from marketplace.catalog import services
 from marketplace.catalog.models import Licence, Listing, MarketplaceSettings, Sale, Version
+from marketplace.catalog.selectors import partner_money_totals
 
 
 class VersionReviewForm(forms.ModelForm):
@@ -133,8 +134,19 @@ class LicenceAdmin(admin.ModelAdmin):
 
 @admin.register(Sale)
 class SaleAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "partner", "licence", "amount_cents", "fee_cents", "refunded_cents"]
-    list_filter = ["partner"]
+    list_display = [
+        "created_at",
+        "partner",
+        "licence",
+        "amount_cents",
+        "fee_cents",
+        "refunded_cents",
+        "fee_refunded_cents",
+        "refunded_at",
+    ]
+    list_filter = ["partner", ("refunded_at", admin.EmptyFieldListFilter)]
+    search_fields = ["stripe_object_id", "stripe_payment_intent_id", "stripe_charge_id"]
+    change_list_template = "admin/catalog/sale/change_list.html"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -144,6 +156,10 @@ class SaleAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
         totals = Sale.objects.aggregate(
-            gross=Sum("amount_cents"), commission=Sum("fee_cents"), refunded=Sum("refunded_cents")
+            gross=Sum("amount_cents"),
+            commission=Sum("fee_cents"),
+            refunded=Sum("refunded_cents"),
+            fee_refunded=Sum("fee_refunded_cents"),
         )
-        return super().changelist_view(request, {**(extra_context or {}), "totals": totals})
+        context = {"totals": totals, "partner_totals": partner_money_totals()}
+        return super().changelist_view(request, {**(extra_context or {}), **context})

@@ -11,7 +11,11 @@ class CatalogConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from billing.events import register_kind
+        from billing.events import register_kind, register_unmarked
+        from billing.seats import register_seat_follower
         from marketplace.catalog import payments
 
         register_kind(payments.KIND, payments.HANDLERS)
+        # A subscription invoice's charge carries none of our metadata: refunds are found by their ids.
+        register_unmarked({"charge.refunded": payments.on_charge_refunded})
+        register_seat_follower(payments.extension_seats_follow)

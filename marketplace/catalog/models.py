@@ -217,9 +217,18 @@ class Sale(models.Model):
     partner = models.ForeignKey("partners.Partner", on_delete=models.PROTECT, related_name="sales")
     # The Stripe object that carries the money: a PaymentIntent (one-time) or an Invoice (monthly).
     stripe_object_id = models.CharField(max_length=255, unique=True)
+    # How a refund (a Charge) finds the sale: its PaymentIntent and Charge, learnt from Checkout, the
+    # invoice, or the first refund found through the invoice.
+    stripe_payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
+    stripe_charge_id = models.CharField(max_length=255, blank=True, db_index=True)
     amount_cents = models.PositiveIntegerField(_("amount (cents)"))
     fee_cents = models.PositiveIntegerField(_("commission (cents)"))
     refunded_cents = models.PositiveIntegerField(_("refunded (cents)"), default=0)
+    # The part of the commission given back with refunds (in proportion to the amount refunded).
+    fee_refunded_cents = models.PositiveIntegerField(_("commission reversed (cents)"), default=0)
+    refunded_at = models.DateTimeField(_("refunded at"), null=True, blank=True)
+    # Stripe time of the refund state applied last (the charge's event).
+    refund_stripe_updated = models.DateTimeField(null=True, blank=True, editable=False)
     currency = models.CharField(max_length=3, default="usd")
     created_at = models.DateTimeField(_("date"), default=timezone.now)
 
@@ -233,8 +242,15 @@ class Sale(models.Model):
 
     @property
     def partner_cents(self) -> int:
-        """The partner's share after commission and refunds (refunds reverse the partner's transfer)."""
-        return max(0, self.amount_cents - self.fee_cents - self.refunded_cents)
+        """The partner's share: what was kept after refunds, minus the commission that was not reversed."""
+        return max(0, self.amount_cents - self.refunded_cents - (self.fee_cents - self.fee_refunded_cents))
+
+    @property
+    def refund_state(self) -> str:
+        """'' (none), 'partial' or 'full'."""
+        if not self.refunded_cents:
+            return ""
+        return "full" if self.refunded_cents >= self.amount_cents else "partial"
 
 
 class Review(models.Model):

@@ -26,8 +26,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing import gateway
+from billing.stripe_sync import row_apply, row_find, stripe_id, stripe_time
 from marketplace.catalog.models import Licence, LicenceState, Listing, Pricing, Sale
-from marketplace.catalog.services import commission_percent
+from marketplace.catalog.services import commission_percent, partner_charges_refusal
 
 logger = logging.getLogger(__name__)
 KIND = "extension"
@@ -59,8 +60,9 @@ def checkout_start(*, tenant: Any, listing: Listing, seats: int, email: str, suc
     if not listing.is_paid:
         raise ValidationError({"listing": [_("This extension is free.")]})
     partner = listing.partner
-    if not partner.stripe_account_id or not partner.stripe_charges_enabled:
-        raise ValidationError({"listing": [_("The partner cannot accept payments yet. Please try again later.")]})
+    refusal = partner_charges_refusal(partner=partner)
+    if refusal is not None:
+        raise refusal
     quantity = max(1, seats) if listing.pricing == Pricing.MONTHLY_SEAT else 1
     with transaction.atomic():
         licence = Licence.objects.select_for_update().filter(tenant=tenant, listing=listing).first()
@@ -109,30 +111,22 @@ def checkout_start(*, tenant: Any, listing: Listing, seats: int, email: str, suc
 
 
 def _licence(obj: dict[str, Any]) -> Licence | None:
+    """The licence named by the object's metadata (or its invoice's subscription's), locked; the tenant
+    in the metadata must be the licence's."""
     metadata = obj.get("metadata") or {}
     parent = obj.get("parent")
     if not metadata.get("licence") and isinstance(parent, dict):
         metadata = (parent.get("subscription_details") or {}).get("metadata") or {}
     if not metadata.get("licence") and isinstance(obj.get("subscription_details"), dict):
         metadata = obj["subscription_details"].get("metadata") or {}
-    try:
-        licence_id = int(metadata.get("licence", ""))
-    except ValueError:
-        return None
-    return (
-        Licence.objects.select_for_update()
-        .select_related("listing", "tenant", "listing__partner")
-        .filter(pk=licence_id, tenant__schema_name=metadata.get("tenant", ""))
-        .first()
+    licence_id = str(metadata.get("licence") or "")
+    return row_find(
+        Licence.objects.select_for_update().select_related("listing", "tenant", "listing__partner"),
+        {
+            "pk": int(licence_id) if licence_id.isdigit() else None,
+            "tenant__schema_name": str(metadata.get("tenant") or ""),
+        },
     )
-
-
-def _stale(licence: Licence, version: int) -> bool:
-    when = datetime.fromtimestamp(version, tz=UTC)
-    if licence.stripe_updated is not None and when < licence.stripe_updated:
-        return True
-    licence.stripe_updated = when
-    return False
 
 
 def _set_state(licence: Licence, state: str) -> None:
@@ -160,108 +154,253 @@ def _uninstall_after_cancel(licence_id: int) -> None:
                 logger.exception("extension uninstall after cancellation failed")
 
 
-def _sale(licence: Licence, object_id: str, amount: int, fee: int | None) -> None:
+def _sale(
+    licence: Licence, object_id: str, amount: int, fee: int | None, *, payment_intent: str = "", charge: str = ""
+) -> None:
     if not object_id or amount <= 0:
         return
-    Sale.objects.get_or_create(
+    sale, created = Sale.objects.get_or_create(
         stripe_object_id=object_id,
         defaults={
             "licence": licence,
             "partner": licence.listing.partner,
             "amount_cents": amount,
             "fee_cents": fee if fee is not None else fee_cents(amount, commission_percent()),
+            "stripe_payment_intent_id": payment_intent,
+            "stripe_charge_id": charge,
         },
     )
+    missing = (payment_intent and not sale.stripe_payment_intent_id) or (charge and not sale.stripe_charge_id)
+    if not created and missing:
+        sale.stripe_payment_intent_id = sale.stripe_payment_intent_id or payment_intent
+        sale.stripe_charge_id = sale.stripe_charge_id or charge
+        sale.save(update_fields=["stripe_payment_intent_id", "stripe_charge_id"])
+
+
+def _seats_of(obj: dict[str, Any]) -> int | None:
+    items = ((obj.get("items") or {}).get("data")) or []
+    return int(items[0].get("quantity") or 1) if items and isinstance(items[0], dict) else None
 
 
 @transaction.atomic
 def on_checkout_completed(obj: dict[str, Any], version: int) -> str:
-    licence = _licence(obj)
-    if licence is None:
-        return "unknown licence"
-    if _stale(licence, version):
-        return "stale"
-    licence.stripe_checkout_session_id = str(obj.get("id") or licence.stripe_checkout_session_id)
-    if obj.get("mode") == "payment":
-        if obj.get("payment_status") != "paid":
+    def apply(licence: Licence) -> str:
+        licence.stripe_checkout_session_id = str(obj.get("id") or licence.stripe_checkout_session_id)
+        if obj.get("mode") == "payment":
+            if obj.get("payment_status") != "paid":
+                licence.save()
+                return "not paid yet"
+            licence.stripe_payment_intent_id = _id(obj.get("payment_intent"))
+            _sale(
+                licence,
+                licence.stripe_payment_intent_id or str(obj.get("id")),
+                int(obj.get("amount_total") or 0),
+                None,
+                payment_intent=licence.stripe_payment_intent_id,
+            )
+            _set_state(licence, LicenceState.ACTIVE)
+            return "paid"
+        licence.stripe_subscription_id = _id(obj.get("subscription"))
+        if licence.state != LicenceState.TRIAL or licence.trial_end is None or licence.trial_end <= timezone.now():
+            _set_state(licence, LicenceState.ACTIVE)
+        else:
             licence.save()
-            return "not paid yet"
-        licence.stripe_payment_intent_id = _id(obj.get("payment_intent"))
-        _sale(licence, licence.stripe_payment_intent_id or str(obj.get("id")), int(obj.get("amount_total") or 0), None)
-        _set_state(licence, LicenceState.ACTIVE)
-        return "paid"
-    licence.stripe_subscription_id = _id(obj.get("subscription"))
-    if licence.state != LicenceState.TRIAL or licence.trial_end is None or licence.trial_end <= timezone.now():
-        _set_state(licence, LicenceState.ACTIVE)
-    else:
-        licence.save()
-    return "subscribed"
+        return "subscribed"
+
+    return row_apply(_licence(obj), stamp="stripe_updated", version=version, apply=apply)
 
 
 @transaction.atomic
 def on_subscription_event(obj: dict[str, Any], version: int) -> str:
     licence = _licence(obj)
-    if licence is None:
-        return "unknown licence"
-    if licence.stripe_subscription_id and licence.stripe_subscription_id != obj.get("id"):
+    if licence is not None and licence.stripe_subscription_id and licence.stripe_subscription_id != obj.get("id"):
         return "another subscription"
-    if _stale(licence, version):
-        return "stale"
-    licence.stripe_subscription_id = str(obj.get("id") or "")
-    state = STATE_FROM_STRIPE.get(str(obj.get("status")), licence.state)
-    if state == LicenceState.TRIAL and obj.get("trial_end"):
-        licence.trial_end = datetime.fromtimestamp(int(obj["trial_end"]), tz=UTC)
-    _set_state(licence, state)
-    return str(state)
+
+    def apply(licence: Licence) -> str:
+        licence.stripe_subscription_id = str(obj.get("id") or "")
+        state = STATE_FROM_STRIPE.get(str(obj.get("status")), licence.state)
+        if state == LicenceState.TRIAL and obj.get("trial_end"):
+            licence.trial_end = datetime.fromtimestamp(int(obj["trial_end"]), tz=UTC)
+        seats = _seats_of(obj)
+        if seats is not None:
+            licence.seats = seats  # the quantity Stripe bills
+        _set_state(licence, state)
+        return str(state)
+
+    return row_apply(licence, stamp="stripe_updated", version=version, apply=apply)
+
+
+def _invoice_payment_ids(invoice: dict[str, Any]) -> tuple[str, str]:
+    """(payment intent, charge) of a paid invoice, in either API shape (`payment_intent`/`charge` before
+    2025-03-31, `payments` after, when expanded)."""
+    payment_intent, charge = _id(invoice.get("payment_intent")), _id(invoice.get("charge"))
+    for item in ((invoice.get("payments") or {}).get("data")) or []:
+        payment = item.get("payment") if isinstance(item, dict) else None
+        if isinstance(payment, dict):
+            payment_intent = payment_intent or _id(payment.get("payment_intent"))
+            charge = charge or _id(payment.get("charge"))
+    return payment_intent, charge
 
 
 @transaction.atomic
 def on_invoice_paid(obj: dict[str, Any], version: int) -> str:
     licence = _licence(obj)
     if licence is None:
-        return "unknown licence"
+        return "unknown"
     fee = obj.get("application_fee_amount")
-    _sale(licence, str(obj.get("id") or ""), int(obj.get("amount_paid") or 0), int(fee) if fee is not None else None)
-    if _stale(licence, version):
-        return "stale"
-    if licence.state in (LicenceState.PAST_DUE, LicenceState.PENDING):
-        _set_state(licence, LicenceState.ACTIVE)
-    else:
-        licence.save()
-    return "paid"
+    payment_intent, charge = _invoice_payment_ids(obj)
+    _sale(
+        licence,
+        str(obj.get("id") or ""),
+        int(obj.get("amount_paid") or 0),
+        int(fee) if fee is not None else None,
+        payment_intent=payment_intent,
+        charge=charge,
+    )
+
+    def apply(licence: Licence) -> str:
+        if licence.state in (LicenceState.PAST_DUE, LicenceState.PENDING):
+            _set_state(licence, LicenceState.ACTIVE)
+        else:
+            licence.save()
+        return "paid"
+
+    return row_apply(licence, stamp="stripe_updated", version=version, apply=apply)
 
 
 @transaction.atomic
 def on_invoice_payment_failed(obj: dict[str, Any], version: int) -> str:
-    licence = _licence(obj)
-    if licence is None:
-        return "unknown licence"
-    if _stale(licence, version):
-        return "stale"
-    if licence.state in (LicenceState.ACTIVE, LicenceState.TRIAL):
-        _set_state(licence, LicenceState.PAST_DUE)
-    else:
-        licence.save()
-    return "past_due"
+    def apply(licence: Licence) -> str:
+        if licence.state in (LicenceState.ACTIVE, LicenceState.TRIAL):
+            _set_state(licence, LicenceState.PAST_DUE)
+        else:
+            licence.save()
+        return "past_due"
+
+    return row_apply(_licence(obj), stamp="stripe_updated", version=version, apply=apply)
+
+
+# Refunds --------------------------------------------------------------------------------------------
+
+
+def _sale_of_charge(charge: dict[str, Any]) -> Sale | None:
+    """The sale a Charge paid: by its PaymentIntent (one-time sales, and invoices that told us theirs),
+    the charge id, the invoice (older API versions name it on the charge), then our metadata (licence
+    and tenant must match), and last by asking Stripe which invoice the PaymentIntent paid."""
+    sales = Sale.objects.select_for_update()
+    payment_intent = _id(charge.get("payment_intent"))
+    found = row_find(
+        sales,
+        {"stripe_object_id": payment_intent},
+        {"stripe_payment_intent_id": payment_intent},
+        {"stripe_charge_id": _id(charge.get("id"))},
+        {"stripe_object_id": _id(charge.get("invoice"))},
+    )
+    if found is not None:
+        return found
+    metadata = charge.get("metadata") or {}
+    licence_id = str(metadata.get("licence") or "") if isinstance(metadata, dict) else ""
+    if licence_id.isdigit() and metadata.get("kind") == KIND:
+        licence = Licence.objects.filter(pk=int(licence_id), tenant__schema_name=str(metadata.get("tenant") or ""))
+        found = row_find(
+            sales,
+            {
+                "licence__in": licence,
+                "licence__pricing": Pricing.ONE_TIME,
+            },
+        )
+        if found is not None:
+            return found
+    if payment_intent and gateway.is_configured():
+        invoice_id = gateway.invoice_paid_by(payment_intent_id=payment_intent)
+        return row_find(sales, {"stripe_object_id": invoice_id})
+    return None
 
 
 @transaction.atomic
 def on_charge_refunded(obj: dict[str, Any], version: int) -> str:
-    """A refund reduces the partner's share of the sale it belongs to."""
-    sale = Sale.objects.select_for_update().filter(stripe_object_id=_id(obj.get("payment_intent"))).first()
+    """A refund (partial or full, from our console or Stripe's dashboard) reduces the sale it belongs to;
+    the commission is reversed in proportion. The charge carries the total refunded so far, so an event
+    seen twice changes nothing and an older one never lowers it."""
+    sale = _sale_of_charge(obj)
     if sale is None:
         return "unknown sale"
-    refunded = int(obj.get("amount_refunded") or 0)
-    if refunded > sale.refunded_cents:
-        sale.refunded_cents = min(refunded, sale.amount_cents)
-        sale.save(update_fields=["refunded_cents"])
-    return "refunded"
+
+    def apply(sale: Sale) -> str:
+        refunded = min(int(obj.get("amount_refunded") or 0), sale.amount_cents)
+        if refunded > sale.refunded_cents:
+            sale.refunded_cents = refunded
+            share = Decimal(sale.fee_cents * refunded) / sale.amount_cents
+            sale.fee_refunded_cents = int(share.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+            sale.refunded_at = _ts(version)
+        sale.stripe_payment_intent_id = sale.stripe_payment_intent_id or _id(obj.get("payment_intent"))
+        sale.stripe_charge_id = sale.stripe_charge_id or _id(obj.get("id"))
+        sale.save()
+        return sale.refund_state or "not refunded"
+
+    return row_apply(sale, stamp="refund_stripe_updated", version=version, apply=apply)
 
 
-def _id(value: Any) -> str:
-    if isinstance(value, dict):
-        return str(value.get("id") or "")
-    return str(value or "")
+# Seats ------------------------------------------------------------------------------------------------
+
+SEAT_BILLED_STATES = (LicenceState.TRIAL, LicenceState.ACTIVE, LicenceState.PAST_DUE)
+
+
+def extension_seats_follow(*, tenant_id: int | None) -> int:
+    """Every live per-seat extension subscription (of one tenant, or of all) bills the tenant's current
+    seats (billing.seats). Idempotent: the quantity is set, not added to. Returns how many changed;
+    raises the first Stripe failure after trying the others."""
+    from billing.seats import tenant_seats
+
+    if not gateway.is_configured():
+        return 0
+    licences = Licence.objects.filter(pricing=Pricing.MONTHLY_SEAT, state__in=SEAT_BILLED_STATES).exclude(
+        stripe_subscription_id=""
+    )
+    if tenant_id is not None:
+        licences = licences.filter(tenant_id=tenant_id)
+    changed = 0
+    failure: gateway.GatewayError | None = None
+    for licence in licences.select_related("tenant").order_by("pk"):
+        seats = tenant_seats(tenant_id=licence.tenant_id)
+        if licence.seats == seats:
+            continue
+        try:
+            changed += licence_seats_set(licence=licence, seats=seats)
+        except gateway.GatewayError as exc:
+            logger.warning("Seats of extension licence %s not updated: %s", licence.pk, exc)
+            failure = failure or exc
+    if failure is not None:
+        raise failure
+    return changed
+
+
+def licence_seats_set(*, licence: Licence, seats: int) -> int:
+    """Set the quantity of a per-seat licence's Stripe subscription item (Stripe prorates), then record
+    the quantity Stripe bills. No lock is held while Stripe is called."""
+    current = gateway.subscription_retrieve(subscription_id=licence.stripe_subscription_id)
+    metadata = current.get("metadata") or {}
+    if metadata.get("licence") != str(licence.pk) or metadata.get("tenant") != licence.tenant.schema_name:
+        logger.warning("Subscription %s is not licence %s's", licence.stripe_subscription_id, licence.pk)
+        return 0
+    if current.get("status") in ("canceled", "incomplete_expired"):
+        return 0
+    items = ((current.get("items") or {}).get("data")) or []
+    if not items:
+        return 0
+    if int(items[0].get("quantity") or 0) != seats:
+        current = gateway.subscription_items_update(
+            subscription_id=licence.stripe_subscription_id, items=[{"id": items[0]["id"], "quantity": seats}]
+        )
+    quantity = _seats_of(current) or seats
+    Licence.objects.filter(pk=licence.pk, stripe_subscription_id=licence.stripe_subscription_id).update(
+        seats=quantity, updated_at=timezone.now()
+    )
+    return 1
+
+
+_id = stripe_id
+_ts = stripe_time
 
 
 HANDLERS = {

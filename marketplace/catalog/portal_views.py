@@ -21,10 +21,11 @@ from marketplace.catalog import services
 from marketplace.catalog.forms import ListingForm, VersionForm
 from marketplace.catalog.models import Listing, Sale, Screenshot, Version
 from marketplace.manifest import MAX_MANIFEST_BYTES
-from marketplace.partners.models import PartnerMember
+from marketplace.partners.models import PartnerMember, Payout, PayoutStatus
 from marketplace.partners.permissions import EXTENSIONS_MANAGE, PAYOUTS_VIEW, SALES_VIEW
 from marketplace.partners.views import _ctx, portal_view
 
+SHARE_FIELDS = ("amount_cents", "fee_cents", "refunded_cents", "fee_refunded_cents")
 SCREENSHOT_FORMATS = {"PNG", "JPEG", "WEBP"}
 SCREENSHOT_MAX_PIXELS = 4096 * 4096
 
@@ -177,24 +178,51 @@ def listing(request: HttpRequest, pm: PartnerMember, listing_slug: str) -> HttpR
 def sales(request: HttpRequest, pm: PartnerMember) -> HttpResponse:
     rows = Sale.objects.filter(partner=pm.partner).select_related("licence__listing").order_by("-created_at")[:500]
     totals = Sale.objects.filter(partner=pm.partner).aggregate(
-        gross=Sum("amount_cents"), commission=Sum("fee_cents"), refunded=Sum("refunded_cents")
+        gross=Sum("amount_cents"),
+        commission=Sum("fee_cents"),
+        refunded=Sum("refunded_cents"),
+        fee_refunded=Sum("fee_refunded_cents"),
     )
-    net = (totals["gross"] or 0) - (totals["commission"] or 0) - (totals["refunded"] or 0)
+    net = sum(sale.partner_cents for sale in Sale.objects.filter(partner=pm.partner).only(*SHARE_FIELDS))
     return render(request, "marketplace/portal/sales.html", _ctx(pm, "sales", sales=rows, totals=totals, net=net))
 
 
 @portal_view(PAYOUTS_VIEW)
 def payouts(request: HttpRequest, pm: PartnerMember) -> HttpResponse:
-    """What Stripe pays out to the partner's account, month by month (sales minus commission and refunds)."""
+    """The partner's share month by month (sales minus the commission kept and refunds) next to the
+    payouts Stripe reported for its connected account."""
     months = (
         Sale.objects.filter(partner=pm.partner)
         .annotate(month=TruncMonth("created_at"))
         .values("month")
-        .annotate(gross=Sum("amount_cents"), commission=Sum("fee_cents"), refunded=Sum("refunded_cents"))
+        .annotate(
+            gross=Sum("amount_cents"),
+            commission=Sum("fee_cents"),
+            refunded=Sum("refunded_cents"),
+            fee_refunded=Sum("fee_refunded_cents"),
+        )
         .order_by("-month")
     )
-    rows = [{**m, "net": m["gross"] - m["commission"] - m["refunded"]} for m in months]
-    return render(request, "marketplace/portal/payouts.html", _ctx(pm, "payouts", months=rows))
+    rows = [
+        {
+            **m,
+            "commission": m["commission"] - m["fee_refunded"],
+            "net": m["gross"] - m["refunded"] - (m["commission"] - m["fee_refunded"]),
+        }
+        for m in months
+    ]
+    payout_rows = Payout.objects.filter(partner=pm.partner)[:200]
+    payout_totals = (
+        Payout.objects.filter(partner=pm.partner, status=PayoutStatus.PAID)
+        .values("currency")
+        .annotate(paid=Sum("amount_cents"))
+        .order_by("currency")
+    )
+    return render(
+        request,
+        "marketplace/portal/payouts.html",
+        _ctx(pm, "payouts", months=rows, payouts=payout_rows, payout_totals=payout_totals),
+    )
 
 
 def screenshot(request: HttpRequest, screenshot_id: int) -> FileResponse:

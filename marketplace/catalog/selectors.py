@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, Sum
 
 from marketplace.catalog.models import Category, Listing, ReviewState, Version
 
@@ -42,3 +42,46 @@ def installed_map() -> dict[int, Any]:
     from marketplace.installs.models import ExtensionInstallation
 
     return {i.listing_id: i for i in ExtensionInstallation.objects.all()}
+
+
+def partner_money_totals() -> list[dict[str, Any]]:
+    """Operators' view, per partner: sales, commission kept (after refunds reversed part of it), refunds,
+    the partner's share, and what Stripe reported paid out (per currency) or failed."""
+    from marketplace.catalog.models import Sale
+    from marketplace.partners.models import Partner, Payout, PayoutStatus
+
+    rows: dict[int, dict[str, Any]] = {}
+    partners = dict(Partner.objects.values_list("pk", "name"))
+
+    def row(partner_id: int) -> dict[str, Any]:
+        return rows.setdefault(
+            partner_id,
+            {
+                "partner": partners.get(partner_id, str(partner_id)),
+                "sales": 0,
+                "gross": 0,
+                "commission": 0,
+                "refunded": 0,
+                "refunds": 0,
+                "share": 0,
+                "paid_out": {},
+                "failed": 0,
+            },
+        )
+
+    for sale in Sale.objects.only("partner_id", "amount_cents", "fee_cents", "refunded_cents", "fee_refunded_cents"):
+        r = row(sale.partner_id)
+        r["sales"] += 1
+        r["gross"] += sale.amount_cents
+        r["commission"] += sale.fee_cents - sale.fee_refunded_cents
+        r["refunded"] += sale.refunded_cents
+        r["refunds"] += 1 if sale.refunded_cents else 0
+        r["share"] += sale.partner_cents
+    payouts = Payout.objects.order_by().values("partner_id", "currency", "status").annotate(total=Sum("amount_cents"))
+    for payout in payouts:
+        r = row(payout["partner_id"])
+        if payout["status"] == PayoutStatus.PAID:
+            r["paid_out"][payout["currency"].upper()] = payout["total"]
+        elif payout["status"] == PayoutStatus.FAILED:
+            r["failed"] += payout["total"]
+    return sorted(rows.values(), key=lambda r: str(r["partner"]))

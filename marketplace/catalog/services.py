@@ -53,11 +53,27 @@ def commission_percent() -> Decimal:
 
 
 @transaction.atomic
+def partner_charges_refusal(*, partner: Partner) -> ValidationError | None:
+    """Paid extensions need the partner's Stripe account able to take charges (Connect's
+    `charges_enabled`, kept by account.updated); the error to show when it cannot."""
+    if partner.stripe_account_id and partner.stripe_charges_enabled:
+        return None
+    return ValidationError(
+        {"listing": [_("The partner cannot accept payments yet (Stripe has not enabled charges on its account).")]}
+    )
+
+
 def listing_save(*, partner: Partner, listing: Listing | None = None, **values: object) -> Listing:
-    """Create or change a partner's listing; the description is rendered and sanitised on save."""
+    """Create or change a partner's listing; the description is rendered and sanitised on save. A listing
+    becomes paid only while Stripe lets the partner's account take charges."""
     listing = listing or Listing(partner=partner)
     if listing.partner_id != partner.pk:
         raise PermissionDenied
+    was_paid = listing.pk is not None and Listing.objects.filter(pk=listing.pk).exclude(pricing=Pricing.FREE).exists()
+    becomes_paid = values.get("pricing", listing.pricing) != Pricing.FREE and not was_paid
+    if becomes_paid and partner_charges_refusal(partner=partner) is not None:
+        message = _("Connect a Stripe account that can accept payments (see the overview page) before you sell.")
+        raise ValidationError({"pricing": [message]})
     for name, value in values.items():
         setattr(listing, name, value)
     if listing.pricing == Pricing.FREE:
@@ -131,6 +147,8 @@ def licence_for_free_or_trial(*, tenant: Tenant, listing: Listing) -> Licence:
         return licence
     if listing.pricing == Pricing.FREE:
         state, trial_end = LicenceState.FREE, None
+    elif (refusal := partner_charges_refusal(partner=listing.partner)) is not None:
+        raise refusal
     elif listing.trial_days and licence is None:
         state, trial_end = LicenceState.TRIAL, timezone.now() + timedelta(days=listing.trial_days)
     else:

@@ -26,6 +26,7 @@ from marketplace.partners.models import (
     PartnerInvitation,
     PartnerLead,
     PartnerMember,
+    Payout,
 )
 from marketplace.partners.services import partner_badge_restore, partner_badge_revoke
 
@@ -41,7 +42,14 @@ LISTING_FIELDS = (
     "badge_revoked_reason",
     "badge_revoked_by",
 )
-CONNECT_FIELDS = ("stripe_account_id", "stripe_details_submitted", "stripe_charges_enabled", "stripe_payouts_enabled")
+CONNECT_FIELDS = (
+    "stripe_account_id",
+    "stripe_details_submitted",
+    "stripe_charges_enabled",
+    "stripe_payouts_enabled",
+    "stripe_requirements_due",
+    "stripe_disabled_reason",
+)
 
 
 class PartnerMemberInline(admin.TabularInline):
@@ -190,3 +198,32 @@ class ListingPriceAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: ListingPrice, form: Any, change: bool) -> None:
         obj.currency = obj.currency.lower()
         super().save_model(request, obj, form, change)
+
+
+@admin.register(Payout)
+class PayoutAdmin(admin.ModelAdmin):
+    """Payouts as Stripe reported them for partners' connected accounts (read-only)."""
+
+    list_display = ("stripe_payout_id", "partner", "amount_cents", "currency", "status", "arrival_date", "created")
+    list_filter = ("status", "currency", "partner")
+    search_fields = ("stripe_payout_id", "partner__name")
+    readonly_fields = (
+        "partner",
+        "stripe_payout_id",
+        "amount_cents",
+        "currency",
+        "status",
+        "arrival_date",
+        "failure_code",
+        "failure_message",
+        "created",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

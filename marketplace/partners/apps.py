@@ -9,7 +9,8 @@ class PartnersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from billing.events import register_kind
-        from marketplace.partners import listing
+        from billing.events import register_connect, register_kind
+        from marketplace.partners import connect, listing
 
         register_kind(listing.KIND, listing.HANDLERS)
+        register_connect(connect.HANDLERS)

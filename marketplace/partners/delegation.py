@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
 
+from billing.seats import tenant_seats_changed
 from crm_apps.access.grants import access_changed
 from crm_apps.access.lock_objects import member_lock
 from crm_apps.access.models import ApiToken, Member, Role
@@ -62,6 +63,7 @@ def _member_leave(*, tenant: Tenant, member: Member) -> None:
         member.save(update_fields=["active", "deactivated_at", "session_epoch"])
     ApiToken.objects.filter(member=member).delete()
     WorkspaceMembership.objects.filter(user_id=member.user_id, tenant=tenant).update(is_active=False)
+    tenant_seats_changed(tenant=tenant)
 
 
 @transaction.atomic

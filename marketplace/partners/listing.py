@@ -11,7 +11,7 @@ partner_authorisation_follow): past due, unpaid or canceled take it away at once
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,6 +19,8 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from billing import gateway
+from billing.stripe_sync import row_apply, row_find, stripe_id, stripe_time
+from marketplace.partners.connect import connect_account_fetched
 from marketplace.partners.lock_objects import partner_lock
 from marketplace.partners.models import ListingPrice, ListingState, Partner, PartnerMember
 from marketplace.partners.permissions import LISTING_MANAGE, PAYOUTS_MANAGE, partner_has_perm
@@ -44,14 +46,8 @@ def _require(actor: PartnerMember, partner: Partner, perm: str) -> None:
         raise PermissionDenied(_("Your partner role does not allow this."))
 
 
-def _ts(value: Any) -> datetime | None:
-    return datetime.fromtimestamp(int(value), tz=UTC) if value else None
-
-
-def _id(value: Any) -> str:
-    if isinstance(value, dict):
-        return str(value.get("id") or "")
-    return str(value or "")
+_ts = stripe_time
+_id = stripe_id
 
 
 # Checkout ----------------------------------------------------------------------------------------
@@ -121,18 +117,14 @@ def listing_portal_url(*, actor: PartnerMember, partner: Partner, return_url: st
 
 
 def _partner_for(obj: dict[str, Any], *, subscription_id: str = "") -> Partner | None:
-    if subscription_id:
-        found = Partner.objects.filter(listing_stripe_subscription_id=subscription_id).first()
-        if found is not None:
-            return found
-    customer_id = _id(obj.get("customer"))
-    if customer_id:
-        found = Partner.objects.filter(listing_stripe_customer_id=customer_id).first()
-        if found is not None:
-            return found
     metadata = obj.get("metadata") or {}
     partner_id = str(metadata.get("partner") or "") if isinstance(metadata, dict) else ""
-    return Partner.objects.filter(pk=int(partner_id)).first() if partner_id.isdigit() else None
+    return row_find(
+        Partner.objects.all(),
+        {"listing_stripe_subscription_id": subscription_id},
+        {"listing_stripe_customer_id": _id(obj.get("customer"))},
+        {"pk": int(partner_id) if partner_id.isdigit() else None},
+    )
 
 
 def _period_end(obj: dict[str, Any]) -> datetime | None:
@@ -160,30 +152,29 @@ def listing_subscription_apply(obj: dict[str, Any], version: int, *, authoritati
         logger.warning("Listing subscription %s matches no partner", subscription_id)
         return "unknown"
     new_state = STATE_FROM_STRIPE.get(str(obj.get("status")), ListingState.PENDING)
-    seen = _ts(version)
-    with transaction.atomic():
-        partner = partner_lock(found.pk)
-        current = partner.listing_stripe_subscription_id
-        if current and current != subscription_id:
-            # Another subscription of this partner: only a live one may replace a canceled (or never
-            # completed) current one.
-            replaceable = partner.listing_state in (ListingState.CANCELED, ListingState.PENDING)
-            if not (replaceable and new_state not in (ListingState.CANCELED, ListingState.PENDING)):
-                return "other"
-        elif partner.listing_stripe_updated is not None and seen is not None:
-            if seen < partner.listing_stripe_updated:
-                return "stale"
-            if seen == partner.listing_stripe_updated and not authoritative and gateway.is_configured():
-                return "tie"
+
+    def apply(partner: Partner) -> str:
         partner.listing_stripe_subscription_id = subscription_id
         partner.listing_stripe_customer_id = _id(obj.get("customer")) or partner.listing_stripe_customer_id
         partner.listing_state = new_state
         partner.listing_period_end = _period_end(obj)
         partner.listing_period = _interval(obj) or partner.listing_period
-        partner.listing_stripe_updated = seen
         partner_authorisation_follow(partner=partner)
         partner.save()
-    return "applied"
+        return "applied"
+
+    with transaction.atomic():
+        partner = partner_lock(found.pk)
+        current = partner.listing_stripe_subscription_id
+        if current and current != subscription_id:
+            # Another subscription of this partner: only a live one may replace a canceled (or never
+            # completed) current one, whatever the times.
+            replaceable = partner.listing_state in (ListingState.CANCELED, ListingState.PENDING)
+            if not (replaceable and new_state not in (ListingState.CANCELED, ListingState.PENDING)):
+                return "other"
+            partner.listing_stripe_updated = _ts(version)
+            return apply(partner)
+        return row_apply(partner, stamp="listing_stripe_updated", version=version, apply=apply, tie=not authoritative)
 
 
 def _subscription_sync(obj: dict[str, Any], version: int) -> str:
@@ -225,22 +216,20 @@ def _invoice_subscription_id(invoice: dict[str, Any]) -> str:
 
 
 def _state_from_invoice(invoice: dict[str, Any], version: int, *, from_states: set[str], to_state: str) -> str:
-    subscription_id = _invoice_subscription_id(invoice)
-    found = Partner.objects.filter(listing_stripe_subscription_id=subscription_id).first() if subscription_id else None
+    found = row_find(Partner.objects.all(), {"listing_stripe_subscription_id": _invoice_subscription_id(invoice)})
     if found is None:
         return "unknown"
-    seen = _ts(version)
-    with transaction.atomic():
-        partner = partner_lock(found.pk)
-        if partner.listing_stripe_updated is not None and seen is not None and seen < partner.listing_stripe_updated:
-            return "stale"
+
+    def apply(partner: Partner) -> str:
         if partner.listing_state not in from_states:
-            return "unchanged"
+            return "unchanged"  # not saved: the stamp stays where it was
         partner.listing_state = to_state
-        partner.listing_stripe_updated = seen
         partner_authorisation_follow(partner=partner)
         partner.save()
-    return "applied"
+        return "applied"
+
+    with transaction.atomic():
+        return row_apply(partner_lock(found.pk), stamp="listing_stripe_updated", version=version, apply=apply)
 
 
 def on_invoice_paid(invoice: dict[str, Any], version: int) -> str:
@@ -295,12 +284,5 @@ def partner_connect_refresh(*, partner: Partner) -> Partner:
     if not partner.stripe_account_id:
         return partner
     account = gateway.connect_account_retrieve(account_id=partner.stripe_account_id)
-    with transaction.atomic():
-        locked = partner_lock(partner.pk)
-        locked.stripe_details_submitted = bool(account.get("details_submitted"))
-        locked.stripe_charges_enabled = bool(account.get("charges_enabled"))
-        locked.stripe_payouts_enabled = bool(account.get("payouts_enabled"))
-        locked.save(
-            update_fields=["stripe_details_submitted", "stripe_charges_enabled", "stripe_payouts_enabled", "updated_at"]
-        )
-    return locked
+    connect_account_fetched(partner=partner, account=account)
+    return Partner.objects.get(pk=partner.pk)

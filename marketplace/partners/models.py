@@ -117,6 +117,13 @@ class Partner(models.Model):
     stripe_details_submitted = models.BooleanField(_("Stripe details submitted"), default=False)
     stripe_charges_enabled = models.BooleanField(_("Stripe charges enabled"), default=False)
     stripe_payouts_enabled = models.BooleanField(_("Stripe payouts enabled"), default=False)
+    # What Stripe still needs before it enables or keeps charges and payouts (requirements.currently_due).
+    stripe_requirements_due = ArrayField(
+        models.CharField(max_length=200), verbose_name=_("Stripe requirements due"), default=list, blank=True
+    )
+    stripe_disabled_reason = models.CharField(_("Stripe disabled reason"), max_length=200, blank=True)
+    # Stripe time of the account state applied last (account.updated events and refreshes).
+    stripe_account_updated = models.DateTimeField(null=True, blank=True, editable=False)
 
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -271,3 +278,45 @@ class PartnerAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.partner_id} @ {self.tenant_id}"
+
+
+class PayoutStatus(models.TextChoices):
+    PENDING = "pending", pgettext_lazy("payout", "Pending")
+    IN_TRANSIT = "in_transit", pgettext_lazy("payout", "In transit")
+    PAID = "paid", pgettext_lazy("payout", "Paid")
+    FAILED = "failed", pgettext_lazy("payout", "Failed")
+    CANCELED = "canceled", pgettext_lazy("payout", "Canceled")
+
+
+# A payout only moves forward: pending -> in transit -> paid, and a paid one may still fail (the bank
+# returns it); an event describing an earlier step never moves it back.
+PAYOUT_STATUS_RANK = {
+    PayoutStatus.PENDING: 0,
+    PayoutStatus.IN_TRANSIT: 1,
+    PayoutStatus.PAID: 2,
+    PayoutStatus.FAILED: 3,
+    PayoutStatus.CANCELED: 3,
+}
+
+
+class Payout(models.Model):
+    """A Stripe payout from the partner's connected account to its bank, as Stripe last reported it."""
+
+    partner = models.ForeignKey(Partner, verbose_name=_("partner"), on_delete=models.CASCADE, related_name="payouts")
+    stripe_payout_id = models.CharField(_("Stripe payout"), max_length=255, unique=True)
+    amount_cents = models.BigIntegerField(_("amount (minor units)"))
+    currency = models.CharField(_("currency"), max_length=3)
+    status = models.CharField(_("status"), max_length=12, choices=PayoutStatus.choices)
+    arrival_date = models.DateTimeField(_("arrival date"), null=True, blank=True)
+    failure_code = models.CharField(_("failure code"), max_length=100, blank=True)
+    failure_message = models.TextField(_("failure message"), blank=True)
+    created = models.DateTimeField(_("created at"), null=True, blank=True)
+    stripe_updated = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("partner payout")
+        verbose_name_plural = _("partner payouts")
+        ordering = ["-created", "-pk"]
+
+    def __str__(self) -> str:
+        return self.stripe_payout_id

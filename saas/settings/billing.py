@@ -4,6 +4,8 @@ from saas import env
 
 STRIPE_SECRET_KEY = env.STRIPE_SECRET_KEY
 STRIPE_WEBHOOK_SECRET = env.STRIPE_WEBHOOK_SECRET
+# Stripe signs events of connected accounts (partners' payouts, account.updated) for a separate endpoint.
+STRIPE_CONNECT_WEBHOOK_SECRET = env.STRIPE_CONNECT_WEBHOOK_SECRET
 # Where the SDK sends API calls; tests point it at a local HTTP fixture server.
 STRIPE_API_BASE = "https://api.stripe.com"
 STRIPE_MAX_NETWORK_RETRIES = 2

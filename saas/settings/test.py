@@ -25,4 +25,5 @@ REST_FRAMEWORK = {
 # fixture server (billing/tests/conftest.py) and set a key only there.
 STRIPE_SECRET_KEY = ""
 STRIPE_WEBHOOK_SECRET = ""
+STRIPE_CONNECT_WEBHOOK_SECRET = ""
 STRIPE_API_BASE = "http://127.0.0.1:9"

@@ -169,9 +169,9 @@ def test_events_of_one_tenant_cannot_touch_another_tenant_s_licence(
 
 
 def test_partner_without_connect_account_cannot_sell(tenant_a, admin_of, client_for, publish, partner, stripe_server):
-    partner.stripe_charges_enabled = False
-    partner.save()
     listing = publish("saas-sales-kit", pricing="monthly_tenant", price_cents=900)
+    partner.stripe_charges_enabled = False  # Stripe disabled charges later (account.updated)
+    partner.save()
     response = client_for(tenant_a, admin_of(tenant_a)).post(f"/settings/marketplace/{listing.slug}/buy/")
     assert response.status_code == 302
     assert stripe_server.calls("POST", "/v1/checkout/sessions") == []
