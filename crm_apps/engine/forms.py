@@ -68,7 +68,7 @@ def _picklist_choices(name: str, current: Any) -> list[tuple[str, str]]:
     return choices
 
 
-class DisplayNameChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
+class DisplayNameChoiceField(forms.ModelChoiceField):
     """Options named as members see them elsewhere (pipelines and stages an extension translates)."""
 
     def label_from_instance(self, obj: Any) -> str:

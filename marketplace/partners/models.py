@@ -148,7 +148,7 @@ class Partner(models.Model):
 
         update_fields = kwargs.get("update_fields")
         if update_fields is None or SEARCHED_FIELDS.intersection(update_fields):
-            self.search_vector = partner_search_vector(self)  # type: ignore[assignment]
+            self.search_vector = partner_search_vector(self)
             if update_fields is not None:
                 kwargs["update_fields"] = {*update_fields, "search_vector"}
         super().save(*args, **kwargs)
