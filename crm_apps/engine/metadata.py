@@ -117,9 +117,8 @@ def label_source_add(source: LabelSource) -> None:
         _label_sources.append(source)
 
 
-# Names of objects installed extensions added (pipelines, saved views), in one language:
-# (kind, object id) -> (the name as added, {name as added: translated name}); parts of such an object
-# (a pipeline's stages) are translated with the same table.
+# Names of objects installed extensions added (pipelines and their stages, saved views), in one
+# language: (kind, object id) -> (the name as added, {name as added: translated name}).
 NameTable = dict[tuple[str, str], tuple[str, dict[str, str]]]
 NameSource = Callable[[str], NameTable]
 _name_sources: list[NameSource] = []
@@ -151,16 +150,12 @@ def name_translations() -> NameTable:
     return _memo(("name_translations", language), load)
 
 
-def translated_name(kind: str, pk: Any, name: str, *, part_of: tuple[str, Any] | None = None) -> str:
-    """`name` in the active language when an installed extension added the object (or, with `part_of`,
-    the object it belongs to) and translates it; as written otherwise. A name the workspace changed
-    since is shown as the workspace wrote it."""
+def translated_name(kind: str, pk: Any, name: str) -> str:
+    """`name` in the active language when an installed extension added the object and translates it;
+    as written otherwise. A name the workspace changed since is shown as the workspace wrote it."""
     table = name_translations()
     if not table:
         return name
-    if part_of is not None:
-        owner = table.get((part_of[0], str(part_of[1])))
-        return owner[1].get(name, name) if owner else name
     entry = table.get((kind, str(pk)))
     if entry is None or entry[0] != name:
         return name

@@ -54,10 +54,10 @@ class Stage(models.Model):
 
     @property
     def display_name(self) -> str:
-        """The name in the member's language (translated with its pipeline's extension, if any)."""
+        """The name in the member's language (when its pipeline's extension translates it)."""
         from crm_apps.engine.metadata import translated_name
 
-        return translated_name("stage", self.pk, self.name, part_of=("pipeline", self.pipeline_id))
+        return translated_name("stage", self.pk, self.name)
 
 
 class Deal(CrmRecord):
