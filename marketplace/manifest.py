@@ -1,6 +1,6 @@
 """Extension manifests: JSON Schema validation (`manifest.schema.json`) plus the checks a schema cannot
 express (modules exist in the CRM registry, field keys are free, semantic versions, the platform is new
-enough, labels that translations refer to exist, webhooks only for modules the extension may read).
+enough, labels and names that translations refer to exist, webhooks only for modules the extension may read).
 
 Every problem is reported with its JSON path (`custom_fields.0.type`) and a translated message; a
 manifest is data and is never executed.
@@ -226,6 +226,8 @@ def _semantic(data: dict[str, Any], problems: _Problems) -> tuple[Version | None
     pipeline_names: set[str] = set()
     for index, item in enumerate(data.get("pipelines") or []):
         base = f"pipelines.{index}"
+        labels.add(item["name"])
+        labels.update(stage["name"] for stage in item["stages"])
         if item["name"].lower() in pipeline_names:
             problems.add(f"{base}.name", _("Pipeline names must be unique."))
         pipeline_names.add(item["name"].lower())
@@ -239,6 +241,7 @@ def _semantic(data: dict[str, Any], problems: _Problems) -> tuple[Version | None
 
     for index, item in enumerate(data.get("saved_views") or []):
         base = f"saved_views.{index}"
+        labels.add(item["name"])
         if not module_ok(f"{base}.module", item["module"]):
             continue
         spec = specs[item["module"]]
@@ -286,7 +289,11 @@ def _semantic(data: dict[str, Any], problems: _Problems) -> tuple[Version | None
             if source not in labels:
                 problems.add(
                     f"translations.{lang}.{source}",
-                    _("“%(label)s” is not a label this manifest adds.") % {"label": source},
+                    _(
+                        "“%(label)s” is not a label or name this manifest adds (custom field labels and "
+                        "choices, picklist values, pipeline, stage and saved view names, written exactly)."
+                    )
+                    % {"label": source},
                 )
     return version, minimum
 

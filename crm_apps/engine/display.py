@@ -74,8 +74,8 @@ class Displayer:
                 return Shown(label, target.name)
             try:
                 target_spec = registry.spec_for_model(type(target))
-            except registry.UnknownModule:
-                return Shown(label, str(target))
+            except registry.UnknownModule:  # pipelines, stages: their (possibly translated) name
+                return Shown(label, str(getattr(target, "display_name", target)))
             if target.deleted_at is not None:
                 return Shown(label, _("%(record)s (in the recycle bin)") % {"record": target})
             return Shown(label, str(target), record_url(target_spec, target))

@@ -68,6 +68,13 @@ def _picklist_choices(name: str, current: Any) -> list[tuple[str, str]]:
     return choices
 
 
+class DisplayNameChoiceField(forms.ModelChoiceField):
+    """Options named as members see them elsewhere (pipelines and stages an extension translates)."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return str(getattr(obj, "display_name", obj))
+
+
 def _standard_field(spec: ModuleSpec, name: str, current: Any, actor: Member) -> forms.Field:
     field: Any = spec.model._meta.get_field(name)
     label = str(field.verbose_name).capitalize()
@@ -84,7 +91,7 @@ def _standard_field(spec: ModuleSpec, name: str, current: Any, actor: Member) ->
             target_spec = registry.spec_for_model(target)
         except registry.UnknownModule:
             qs = target.objects.all()
-            return forms.ModelChoiceField(queryset=qs, label=label, required=required)
+            return DisplayNameChoiceField(queryset=qs, label=label, required=required)
         return forms.CharField(label=label, required=required, widget=ReferenceWidget(target_spec.key, actor))
     made = field.formfield()
     made.label = label

@@ -117,10 +117,49 @@ def label_source_add(source: LabelSource) -> None:
         _label_sources.append(source)
 
 
+# Names of objects installed extensions added (pipelines and their stages, saved views), in one
+# language: (kind, object id) -> (the name as added, {name as added: translated name}).
+NameTable = dict[tuple[str, str], tuple[str, dict[str, str]]]
+NameSource = Callable[[str], NameTable]
+_name_sources: list[NameSource] = []
+
+
+def name_source_add(source: NameSource) -> None:
+    if source not in _name_sources:
+        _name_sources.append(source)
+
+
 def _label_language() -> str:
     """The language labels are translated into; "" when they are shown as written (the default)."""
     language = translation.get_language() or settings.LANGUAGE_CODE
-    return "" if language == settings.LANGUAGE_CODE or not _label_sources else language
+    return "" if language == settings.LANGUAGE_CODE or not (_label_sources or _name_sources) else language
+
+
+def name_translations() -> NameTable:
+    """Translated names of extension-added objects in the active language (none in the default)."""
+    language = _label_language()
+    if not language:
+        return {}
+
+    def load() -> NameTable:
+        merged: NameTable = {}
+        for source in _name_sources:
+            merged.update(source(language))
+        return merged
+
+    return _memo(("name_translations", language), load)
+
+
+def translated_name(kind: str, pk: Any, name: str) -> str:
+    """`name` in the active language when an installed extension added the object and translates it;
+    as written otherwise. A name the workspace changed since is shown as the workspace wrote it."""
+    table = name_translations()
+    if not table:
+        return name
+    entry = table.get((kind, str(pk)))
+    if entry is None or entry[0] != name:
+        return name
+    return entry[1].get(name, name)
 
 
 def label_translations() -> dict[str, str]:

@@ -186,6 +186,13 @@ class SavedView(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def display_name(self) -> str:
+        """The name in the member's language (an extension may ship translations of its views)."""
+        from crm_apps.engine.metadata import translated_name
+
+        return translated_name("saved_view", self.pk, self.name)
+
 
 class TimelineEntry(models.Model):
     """One event in a record's activity timeline."""

@@ -352,7 +352,7 @@ def _referenced_titles(spec: ModuleSpec, entries: list[Any], member: Member) -> 
                     actor=member, spec=registry.spec_for_model(target), queryset=objects
                 )
         for obj in objects:
-            titles[(name, str(obj.pk))] = obj.user.name if target is Member else str(obj)
+            titles[(name, str(obj.pk))] = obj.user.name if target is Member else str(getattr(obj, "display_name", obj))
     return titles
 
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 import markdown
 import nh3
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -217,7 +217,11 @@ def review_add(*, tenant: Tenant, actor: Member, listing: Listing, rating: int, 
     body = (body or "").strip()
     if len(body) > 2000 or "\x00" in body:
         raise ValidationError({"body": [_("Ensure this value has at most %(max)d characters.") % {"max": 2000}]})
-    review = Review.objects.create(listing=listing, tenant=tenant, author=actor.user, rating=rating, body=body)
+    try:
+        with transaction.atomic():
+            review = Review.objects.create(listing=listing, tenant=tenant, author=actor.user, rating=rating, body=body)
+    except IntegrityError as exc:  # a concurrent review by another admin of the workspace won
+        raise ValidationError({"rating": [_("Your workspace has reviewed this extension already.")]}) from exc
     Listing.objects.filter(pk=listing.pk).update(
         rating_sum=F("rating_sum") + rating, rating_count=F("rating_count") + 1
     )

@@ -16,3 +16,4 @@ class InstallsConfig(AppConfig):
 
         events.listener_add(webhooks.record_event_queue)
         metadata.label_source_add(selectors.label_translations_for)
+        metadata.name_source_add(selectors.name_translations_for)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -127,6 +130,8 @@ class Partner(models.Model):
 
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    # Weighted full-text document of the directory search (marketplace.partners.search), written by save().
+    search_vector = SearchVectorField(null=True, editable=False)
 
     class Meta:
         verbose_name = _("partner")
@@ -137,10 +142,23 @@ class Partner(models.Model):
             GinIndex(fields=["languages"], name="partner_languages_gin"),
             GinIndex(fields=["services"], name="partner_services_gin"),
             GinIndex(fields=["industries"], name="partner_industries_gin"),
+            GinIndex(fields=["search_vector"], name="partner_search_gin"),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The document is derived data: every save that touches a searched field rewrites it in the
+        # same statement (admin, services, seeds and the Stripe handlers all save through here).
+        from marketplace.partners.search import SEARCHED_FIELDS, partner_search_vector
+
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or SEARCHED_FIELDS.intersection(update_fields):
+            self.search_vector = partner_search_vector(self)
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "search_vector"}
+        super().save(*args, **kwargs)
 
 
 class PartnerMember(models.Model):

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.contrib.postgres.search import SearchRank, TrigramSimilarity, TrigramWordSimilarity
+from django.db.models import F, QuerySet
+from django.db.models.functions import Greatest
 
+from marketplace.partners import search
 from marketplace.partners.models import (
     ListingPrice,
     Partner,
@@ -71,12 +74,19 @@ class DirectoryFilters:
     authorised_only: bool = False
 
 
-def directory_list(*, filters: DirectoryFilters) -> QuerySet[Partner]:
-    """Listed partners matching the filters: authorised ones first, then by name."""
-    qs = Partner.objects.filter(is_active=True)
-    if filters.q:
-        for word in filters.q.split()[:8]:
-            qs = qs.filter(Q(name__icontains=word) | Q(description__icontains=word))
+@dataclass(frozen=True)
+class DirectoryResult:
+    partners: QuerySet[Partner]
+    # True when no profile contained the words and partners with similar names are shown instead.
+    fuzzy: bool = False
+
+
+def directory_list(*, filters: DirectoryFilters) -> DirectoryResult:
+    """Listed partners matching the filters. With search words: authorised partners first, then by
+    full-text rank (name over services / industries / certifications over description), prefix
+    matching; if nothing matches, partners whose name is similar to the words (typos). Without
+    words: authorised first, then by name. The primary key ends every ordering (stable pages)."""
+    qs = Partner.objects.filter(is_active=True).defer("search_vector")
     if filters.country:
         qs = qs.filter(countries__contains=[filters.country])
     if filters.language:
@@ -87,7 +97,22 @@ def directory_list(*, filters: DirectoryFilters) -> QuerySet[Partner]:
         qs = qs.filter(industries__contains=[filters.industry])
     if filters.authorised_only:
         qs = qs.filter(is_authorised=True)
-    return qs.order_by("-is_authorised", "name", "pk")
+    text = filters.q.strip()
+    if not text:
+        return DirectoryResult(qs.order_by("-is_authorised", "name", "pk"))
+    query = search.directory_query(text)
+    if query is None:
+        return DirectoryResult(qs.none())
+    matches = qs.filter(search_vector=query)
+    if len(text) < search.MIN_FUZZY_LENGTH or matches.exists():
+        ranked = matches.annotate(rank=SearchRank(F("search_vector"), query))
+        return DirectoryResult(ranked.order_by("-is_authorised", "-rank", "name", "pk"))
+    # pg_trgm's operators use fixed thresholds (0.3 / 0.6) that miss a swapped letter ("consluting"
+    # scores 0.47 against "Consulting"); the directory is small, so the score is computed and cut here.
+    similar = qs.annotate(
+        similarity=Greatest(TrigramSimilarity("name", text[:100]), TrigramWordSimilarity(text[:100], "name"))
+    ).filter(similarity__gte=search.FUZZY_THRESHOLD)
+    return DirectoryResult(similar.order_by("-is_authorised", "-similarity", "name", "pk"), fuzzy=True)
 
 
 def directory_get(*, slug: str) -> Partner | None:

@@ -460,13 +460,20 @@ def directory(request: HttpRequest) -> HttpResponse:
             industry=data["industry"],
             authorised_only=bool(data["authorised"]),
         )
-    page = Paginator(selectors.directory_list(filters=filters), DIRECTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    result = selectors.directory_list(filters=filters)
+    page = Paginator(result.partners, DIRECTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
         request,
         "partners/directory/list.html",
-        {"form": form, "page": page, "query": query.urlencode(), "services": dict(choices.service_choices())},
+        {
+            "form": form,
+            "page": page,
+            "fuzzy": result.fuzzy,
+            "query": query.urlencode(),
+            "services": dict(choices.service_choices()),
+        },
     )
 
 

@@ -26,6 +26,13 @@ class Pipeline(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def display_name(self) -> str:
+        """The name in the member's language (an extension may ship translations of its pipelines)."""
+        from crm_apps.engine.metadata import translated_name
+
+        return translated_name("pipeline", self.pk, self.name)
+
 
 class Stage(models.Model):
     pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="stages")
@@ -44,6 +51,13 @@ class Stage(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def display_name(self) -> str:
+        """The name in the member's language (when its pipeline's extension translates it)."""
+        from crm_apps.engine.metadata import translated_name
+
+        return translated_name("stage", self.pk, self.name)
 
 
 class Deal(CrmRecord):

@@ -32,7 +32,7 @@ def operator(db: None) -> User:
 
 @pytest.fixture
 def publish(partner: Partner, operator: User) -> Any:
-    """publish(slug, approve=True, **listing values) -> Listing with the first-party manifest as version 1.0.0."""
+    """publish(slug, approve=True, **listing values) -> Listing with the first-party manifest (version 1.1.0)."""
 
     def make(slug: str, *, approve: bool = True, **values: Any) -> Listing:
         fields: dict[str, Any] = {

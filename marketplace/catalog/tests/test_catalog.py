@@ -39,13 +39,13 @@ def test_version_upload_reports_precise_errors(partner, publish):
     }
     other = manifest_of("saas-sales-kit")
     other["key"] = "someone-else"
-    other["version"] = "1.0.1"
+    other["version"] = "1.1.1"
     with pytest.raises(ValidationError) as exc:
         version_submit(listing=listing, manifest=other, submitted_by=None)
     assert list(exc.value.message_dict) == ["key"]
     with pytest.raises(ValidationError) as exc:
         version_submit(listing=listing, manifest=manifest_of("saas-sales-kit"), submitted_by=None)
-    assert exc.value.message_dict == {"version": ["Version 1.0.0 was uploaded already."]}
+    assert exc.value.message_dict == {"version": ["Version 1.1.0 was uploaded already."]}
     assert Version.objects.filter(listing=listing).count() == 1
 
 
@@ -86,7 +86,7 @@ def test_admin_installs_a_free_extension_from_the_catalog(tenant_a, tenant_b, ad
     response = client.post(f"/settings/marketplace/{listing.slug}/install/")
     assert response.status_code == 302
     with schema_context("alpha"):
-        assert ExtensionInstallation.objects.get().version == "1.0.0"
+        assert ExtensionInstallation.objects.get().version == "1.1.0"
         assert CustomField.objects.filter(module="deals", key="arr").exists()
     listing.refresh_from_db()
     assert listing.install_count == 1

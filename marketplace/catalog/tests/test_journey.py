@@ -71,7 +71,7 @@ def test_publish_approve_install(live_site, browser, committed, cleanup_marketpl
     page.wait_for_url(re.compile(r".*/extensions/saas-sales-kit/$"))
     page.get_by_label("…or paste the manifest").fill(json.dumps(manifest_of("saas-sales-kit")))
     page.get_by_role("button", name="Submit for review").click()
-    page.get_by_text("Version 1.0.0 is submitted for review.").wait_for()
+    page.get_by_text("Version 1.1.0 is submitted for review.").wait_for()
 
     # The operator approves it in the console.
     console = browser.new_context()
@@ -97,7 +97,7 @@ def test_publish_approve_install(live_site, browser, committed, cleanup_marketpl
     shop.get_by_role("link", name="SaaS sales kit").click()
     shop.get_by_text("Field “Annual recurring revenue” (currency) on deals").wait_for()
     shop.get_by_role("button", name="Install").click()
-    shop.get_by_text("SaaS sales kit 1.0.0 is installed.").wait_for()
+    shop.get_by_text("SaaS sales kit 1.1.0 is installed.").wait_for()
     shop.goto(tenant_base + "/m/deals/new/")
     shop.get_by_label("Annual recurring revenue").wait_for()
     assert shop.get_by_label("Plan tier").is_visible()

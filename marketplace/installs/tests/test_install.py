@@ -90,17 +90,19 @@ def test_upgrade_applies_the_difference(tenant_a, admin_of, sales_kit):
         if deal is not None:
             engine.record_update(spec=spec, actor=admin, record=deal, data={}, custom={"seats": 12})
         data = copy.deepcopy(sales_kit.data)
-        data["version"] = "1.1.0"
+        data["version"] = "1.2.0"
         data["custom_fields"] = [f for f in data["custom_fields"] if f["key"] != "seats"]
         data["custom_fields"][0]["label"] = "ARR"
         data["custom_fields"].append({"module": "deals", "key": "champion", "label": "Champion", "type": "text"})
         data["pipelines"][0]["stages"].insert(2, {"name": "Security review", "probability": 45})
         data["saved_views"] = []
+        for gone in ("Annual recurring revenue", "Seats", "Renewals by date"):  # translations follow
+            del data["translations"]["ru"][gone]
         upgraded = manifest_validate(data)
         installation, _key = extension_install(
             actor=admin, listing_id=1, slug=sales_kit.key, name="Kit", manifest=upgraded
         )
-        assert installation.version == "1.1.0"
+        assert installation.version == "1.2.0"
         assert CustomField.objects.get(module="deals", key="arr").label == "ARR"
         assert CustomField.objects.get(module="deals", key="champion").archived_at is None
         assert CustomField.objects.get(module="deals", key="seats").archived_at is not None  # archived, kept
