@@ -38,6 +38,7 @@ FEATURE_PREFIXES: tuple[tuple[str, str], ...] = (
     ("/settings/access/", entitlements.FEATURE_ACCESS_CONTROL),
     ("/settings/audit/", entitlements.FEATURE_AUDIT),
 )
+FEATURE_PATHS = tuple(prefix for prefix, _feature in FEATURE_PREFIXES)
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -76,7 +77,7 @@ class BillingMiddleware:
                 )
             return _page(request, "billing/suspended.html", {"message": message}, status=403)
 
-        for prefix, feature in FEATURE_PREFIXES:
+        for prefix, feature in FEATURE_PREFIXES if path.startswith(FEATURE_PATHS) else ():
             if path.startswith(prefix) and not entitlements.feature_enabled(tenant=tenant, feature=feature):
                 message = entitlements.feature_message(feature=feature, tenant=tenant)
                 if _wants_json(request):

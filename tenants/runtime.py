@@ -7,7 +7,7 @@ import threading
 import time
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django_tenants.utils import get_public_schema_name
 
 logger = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ def use_public_schema() -> None:
 def use_tenant(tenant: Any) -> None:
     """Point the connection at `tenant`; when it already is (same schema, path set), keep the path
     instead of issuing another SET search_path."""
-    conn = _conn()
+    conn = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: one thread-local look-up, not one per attribute
     if conn.schema_name == tenant.schema_name and conn.search_path_set_schemas and conn.include_public_schema:
         conn.tenant = tenant
         return

@@ -7,8 +7,8 @@ tenants in turn). When both are due, the `SET` is the health check: it reaches t
 the connection turns out dead (and no transaction was open) it is replaced and the cursor obtained again,
 exactly as a failed `SELECT 1` would have done.
 
-The `SET` itself goes straight to the driver's cursor (as Django's own health check does), with its text
-made once per schema, unless something watches the queries (a debug cursor, `assertNumQueries`, an
+The `SET` itself goes straight to libpq (Django's own health check skips its cursor wrapper too), with its
+text made once per schema, unless something watches the queries (a debug cursor, `assertNumQueries`, an
 execute wrapper): then django-tenants' path runs unchanged, so the statement stays visible to them.
 """
 
@@ -23,7 +23,7 @@ from django_tenants.utils import get_limit_set_calls
 
 MAX_REMEMBERED_STATEMENTS = 20_000
 # (schema, include public) -> (search path list, the SET statement); validated once by django-tenants.
-_set_statements: dict[tuple[str, bool], tuple[list[str], str]] = {}
+_set_statements: dict[tuple[str, bool], tuple[list[str], bytes]] = {}
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
@@ -72,20 +72,24 @@ class DatabaseWrapper(base.DatabaseWrapper):
         known = _set_statements.get(key)
         if known is None:
             search_paths = self._get_cursor_search_paths()  # validates every name
-            statement = "SET search_path = " + ",".join(base.quote_schema_name(s) for s in search_paths)
+            statement = ("SET search_path = " + ",".join(base.quote_schema_name(s) for s in search_paths)).encode()
             if len(_set_statements) >= MAX_REMEMBERED_STATEMENTS:
                 _set_statements.clear()
             known = _set_statements[key] = (search_paths, statement)
         self._setting_search_path = True
         try:
-            cursor.cursor.execute(known[1])
+            # libpq directly, like Django's own `SELECT 1` health check but without a cursor: a session
+            # SET changes no transaction state psycopg keeps (an idle connection stays idle).
+            ok = self.connection.pgconn.exec_(known[1]).status == psycopg.pq.ExecStatus.COMMAND_OK
         except psycopg.Error:
+            ok = False
+        finally:
+            self._setting_search_path = False
+        if ok:
+            self.search_path_set_schemas = list(known[0])
+        else:
             # As django-tenants: a failed SET (aborted transaction, dead connection) leaves the path unknown;
             # and as Django's cursor wrapper: the connection is checked before it is reused.
             self.search_path_set_schemas = None
             self.errors_occurred = True
-        else:
-            self.search_path_set_schemas = list(known[0])
-        finally:
-            self._setting_search_path = False
         return None
