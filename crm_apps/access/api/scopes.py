@@ -31,7 +31,8 @@ def required_scopes(url_name: str | None, kwargs: dict[str, Any], method: str) -
     if url_name == "api-pipelines":
         return {"deals:read"} if method in SAFE_METHODS else None
     if url_name == "api-lead-convert":
-        return {"leads:write"}
+        # Converting writes the lead and creates an organization, a contact and (if asked) a deal.
+        return {"leads:write", "organizations:write", "contacts:write", "deals:write"}
     if url_name == "api-deal-action":
         return {"deals:write"}
     return None

@@ -226,3 +226,48 @@ def test_uninstalled_extension_receives_nothing(
             engine.record_create(spec=registry.get("contacts"), actor=admin, data={"last_name": "Gone"})
         assert not WebhookDelivery.objects.exists()
     assert receiver.requests == []
+
+
+def test_lead_convert_needs_the_write_scopes_of_every_module_it_creates_in(tenant_a, admin_of, client_for):
+    # Given an extension token that may write leads (and read contacts for its webhooks) but not
+    # create organizations, contacts or deals
+    admin = admin_of(tenant_a)
+    manifest = hooks_manifest("https://hooks.example.com/x", scopes=["contacts:read", "leads:write"])
+    with schema_context("alpha"):
+        _installation, key = extension_install(actor=admin, listing_id=7, slug="s", name="S", manifest=manifest)
+        lead = engine.record_create(
+            spec=registry.get("leads"), actor=admin, data={"last_name": "Convert", "company": "Scoped Ltd"}
+        )
+        before = {m: registry.get(m).model.objects.count() for m in ("organizations", "contacts", "deals")}
+    client = client_for(tenant_a)
+
+    # When it converts the lead (which would create an organization, a contact and a deal)
+    response = client.post(
+        f"/api/v1/leads/{lead.pk}/convert", {"create_deal": True}, content_type="application/json", **auth(key)
+    )
+
+    # Then it is refused and nothing was created
+    assert response.status_code == 403
+    with schema_context("alpha"):
+        assert {m: registry.get(m).model.objects.count() for m in before} == before
+        lead.refresh_from_db()
+        assert lead.converted_at is None
+
+
+def test_lead_convert_works_with_the_write_scopes_of_the_modules_it_creates_in(tenant_a, admin_of, client_for):
+    admin = admin_of(tenant_a)
+    scopes = ["contacts:read", "contacts:write", "deals:write", "leads:write", "organizations:write"]
+    manifest = hooks_manifest("https://hooks.example.com/x", scopes=scopes)
+    with schema_context("alpha"):
+        _installation, key = extension_install(actor=admin, listing_id=7, slug="s", name="S", manifest=manifest)
+        lead = engine.record_create(
+            spec=registry.get("leads"), actor=admin, data={"last_name": "Convert", "company": "Scoped Ltd"}
+        )
+
+    response = client_for(tenant_a).post(
+        f"/api/v1/leads/{lead.pk}/convert", {"create_deal": True}, content_type="application/json", **auth(key)
+    )
+
+    assert response.status_code == 200
+    with schema_context("alpha"):
+        assert registry.get("deals").model.objects.filter(pk=response.json()["deal"]).exists()
