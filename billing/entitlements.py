@@ -40,6 +40,7 @@ FEATURE_ACCESS_CONTROL = "access_control"
 FEATURE_AUDIT = "audit"
 FEATURE_MARKETPLACE = "marketplace"  # installing extensions (marketplace.catalog)
 ENFORCED_FEATURES = (FEATURE_API, FEATURE_CUSTOM_FIELDS, FEATURE_ACCESS_CONTROL, FEATURE_AUDIT, FEATURE_MARKETPLACE)
+KNOWN_FEATURES = ("crm", "sso", *ENFORCED_FEATURES)
 
 
 @dataclass(frozen=True)

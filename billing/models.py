@@ -4,6 +4,7 @@ Stripe, Stripe events as received, and the operators' billing actions."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -59,6 +60,28 @@ class Plan(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        # Entitlements read `features` on every tenant request: anything but a list of known codes would
+        # break them (a number) or silently switch features off (a string, a misspelt code).
+        from billing.entitlements import KNOWN_FEATURES
+
+        features = self.features
+        if not isinstance(features, list) or not all(isinstance(f, str) for f in features):
+            raise ValidationError(
+                {"features": [_('Enter a list of feature codes, e.g. ["crm", "api"].')]}, code="invalid"
+            )
+        unknown = [f for f in features if f not in KNOWN_FEATURES]
+        if unknown:
+            raise ValidationError(
+                {
+                    "features": [
+                        _("Unknown feature code: %(codes)s. Known codes: %(known)s.")
+                        % {"codes": ", ".join(unknown), "known": ", ".join(KNOWN_FEATURES)}
+                    ]
+                },
+                code="unknown",
+            )
 
 
 class PlanPrice(models.Model):
