@@ -3,6 +3,7 @@ a worker lost and the message redelivered) and two workers read the queued job a
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -30,7 +31,7 @@ class StaleRead:
 def claimed_meanwhile(monkeypatch: pytest.MonkeyPatch, job: TenantBackup) -> Any:
     """Read the queued job, then let another worker claim it before this one acts on what it read."""
     stale = TenantBackup.objects.get(pk=job.pk)
-    started = timezone.now() - timezone.timedelta(minutes=1)
+    started = timezone.now() - timedelta(minutes=1)
     TenantBackup.objects.filter(pk=job.pk).update(status=BackupStatus.RUNNING, started_at=started)
     reads = StaleRead(stale)
     monkeypatch.setattr(TenantBackup.objects, "get", reads.get)
