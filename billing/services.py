@@ -583,12 +583,10 @@ def subscription_extend_trial(*, operator: User | None, tenant: Tenant, days: An
         raise ValidationError(
             {"days": [_("Enter a whole number of days from 1 to %(max)d.") % {"max": MAX_TRIAL_EXTENSION_DAYS}]}
         )
-    sub = _require_subscription(tenant)
-    _no_live_stripe(
-        sub, _("This workspace pays through Stripe; a trial can only be extended before the first payment.")
-    )
+    message = _("This workspace pays through Stripe; a trial can only be extended before the first payment.")
 
     def change(locked: Subscription) -> None:
+        _no_live_stripe(locked, message)  # on the locked row: a checkout may have just completed
         start = max(locked.trial_end or timezone.now(), timezone.now())
         locked.trial_end = start + timedelta(days=days)
         locked.status = SubscriptionStatus.TRIALING
@@ -610,10 +608,10 @@ def subscription_grant_complimentary(
     reason = _reason_clean(reason)
     if plan is None:
         raise ValidationError({"plan": [_("Choose a plan.")]})
-    sub = _require_subscription(tenant)
-    _no_live_stripe(sub, _("This workspace pays through Stripe; cancel its Stripe subscription first."))
+    message = _("This workspace pays through Stripe; cancel its Stripe subscription first.")
 
     def change(locked: Subscription) -> None:
+        _no_live_stripe(locked, message)  # on the locked row: a checkout may have just completed
         locked.plan = plan
         locked.price = locked.seat_price = None
         locked.complimentary = True
