@@ -8,6 +8,7 @@ the token still acts with its member's rights and through the one visibility fil
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -38,11 +39,15 @@ def required_scopes(url_name: str | None, kwargs: dict[str, Any], method: str) -
     return None
 
 
+def scopes_held(scopes: Iterable[str]) -> set[str]:
+    """The scopes a list grants: each `<module>:write` includes `<module>:read`."""
+    held = set(scopes)
+    return held | {s.removesuffix(":write") + ":read" for s in held if s.endswith(":write")}
+
+
 def token_allows(scopes: list[str], url_name: str | None, kwargs: dict[str, Any], method: str) -> bool:
     """Whether a token holding `scopes` may make this call (write implies read)."""
     needed = required_scopes(url_name, kwargs, method)
     if needed is None:
         return False
-    held = set(scopes)
-    held |= {s.replace(":write", ":read") for s in held if s.endswith(":write")}
-    return needed <= held
+    return needed <= scopes_held(scopes)

@@ -271,3 +271,22 @@ def test_lead_convert_works_with_the_write_scopes_of_the_modules_it_creates_in(t
     assert response.status_code == 200
     with schema_context("alpha"):
         assert registry.get("deals").model.objects.filter(pk=response.json()["deal"]).exists()
+
+
+def test_webhook_events_accept_the_module_s_write_scope_which_includes_read(db):
+    """Tokens treat `<module>:write` as including `<module>:read`; so do webhook events of the manifest."""
+    manifest = hooks_manifest("https://hooks.example.com/x", scopes=["contacts:write"])
+
+    assert manifest.scopes == ["contacts:write"]
+
+
+def test_webhook_events_without_a_scope_of_their_module_are_refused_by_path(db):
+    from marketplace.manifest import ManifestInvalid
+
+    with pytest.raises(ManifestInvalid) as refused:
+        hooks_manifest("https://hooks.example.com/x", scopes=["deals:write", "organizations:read"])
+
+    assert refused.value.errors == {
+        "webhooks.0.events.0": ["Events of contacts need the scope “contacts:read” or “contacts:write”."],
+        "webhooks.0.events.1": ["Events of contacts need the scope “contacts:read” or “contacts:write”."],
+    }
