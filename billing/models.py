@@ -181,6 +181,25 @@ class Subscription(models.Model):
         return f"{self.tenant_id}: {self.plan_id} ({self.status})"
 
 
+class CheckoutAttempt(models.Model):
+    """A Stripe Checkout session an admin of the tenant opened. The same choice submitted again soon
+    (a double click, the back button) gets the same session: the attempt is found by the fingerprint of
+    the session's parameters, and its idempotency key makes Stripe return the session it already made
+    when the first answer was lost or is still on its way."""
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="checkout_attempts")
+    fingerprint = models.CharField(max_length=64)  # SHA-256 of the session's parameters
+    stripe_session_id = models.CharField(max_length=255, blank=True)
+    url = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["subscription", "fingerprint", "created_at"], name="checkoutattempt_lookup")]
+
+    def __str__(self) -> str:
+        return self.stripe_session_id or f"checkout attempt {self.pk}"
+
+
 class Invoice(models.Model):
     """An invoice as Stripe last reported it (links to Stripe's hosted page and PDF)."""
 
