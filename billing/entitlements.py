@@ -40,6 +40,7 @@ FEATURE_ACCESS_CONTROL = "access_control"
 FEATURE_AUDIT = "audit"
 FEATURE_MARKETPLACE = "marketplace"  # installing extensions (marketplace.catalog)
 ENFORCED_FEATURES = (FEATURE_API, FEATURE_CUSTOM_FIELDS, FEATURE_ACCESS_CONTROL, FEATURE_AUDIT, FEATURE_MARKETPLACE)
+KNOWN_FEATURES = ("crm", "sso", *ENFORCED_FEATURES)
 
 
 @dataclass(frozen=True)
@@ -210,14 +211,19 @@ RECORDS_FRESH_KEY = "billing:records:fresh"
 RECOUNT_SECONDS = 60
 
 
+def _cached(key: str, what: str) -> Any:
+    """A cached figure, or None when it is not cached or the cache cannot be reached (it is counted then)."""
+    try:
+        return cache.get(key)
+    except Exception:
+        logger.warning("%s cache unavailable", what, exc_info=True)
+        return None
+
+
 def _records_counted(schema: str, *, fresh: bool) -> int:
     """The tenant's live records: the cached figure, or a count (estimates for big tables)."""
     if not fresh:
-        try:
-            cached = cache.get(RECORDS_KEY)
-        except Exception:
-            logger.warning("record count cache unavailable", exc_info=True)
-            cached = None
+        cached = _cached(RECORDS_KEY, "record count")
         if cached is not None:
             return int(cached)
     from billing.selectors import record_count
@@ -239,7 +245,7 @@ def records_check(*, adding: int) -> None:
         return
     schema = tenant.schema_name
     used = _records_counted(schema, fresh=False)
-    if used + adding > ent.max_records and not cache.get(RECORDS_FRESH_KEY):
+    if used + adding > ent.max_records and not _cached(RECORDS_FRESH_KEY, "record count"):
         used = _records_counted(schema, fresh=True)  # deletes since the figure was cached count too
     if used + adding > ent.max_records:
         raise PlanLimitReached(
@@ -286,10 +292,13 @@ def storage_check(*, adding_bytes: int) -> None:
         return
     from billing.selectors import storage_bytes
 
-    used = cache.get(STORAGE_KEY)
+    used = _cached(STORAGE_KEY, "storage")
     if used is None:
         used = storage_bytes(tenant.schema_name)
-        cache.set(STORAGE_KEY, used, settings.BILLING_RECORD_COUNT_SECONDS)
+        try:
+            cache.set(STORAGE_KEY, used, settings.BILLING_RECORD_COUNT_SECONDS)
+        except Exception:
+            logger.warning("storage cache unavailable", exc_info=True)
     if int(used) + adding_bytes > ent.max_storage_mb * MB:
         raise PlanLimitReached(
             _(

@@ -23,7 +23,13 @@ class PaymentsNotConfigured(Exception):
 
 
 class GatewayError(Exception):
-    """Stripe refused or could not be reached; the message is safe to show to an operator."""
+    """Stripe refused or could not be reached; the message is safe to show to an operator. `answered`:
+    Stripe's answer arrived (an error), so the request's outcome is known; False when the connection
+    failed and the request may or may not have been carried out."""
+
+    def __init__(self, message: str, *, answered: bool = False) -> None:
+        super().__init__(message)
+        self.answered = answered
 
 
 _clients: dict[tuple[str, str, int], stripe.StripeClient] = {}
@@ -55,7 +61,10 @@ def _call(what: str, fn: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
         result = fn(*args, **kwargs)
     except stripe.StripeError as exc:
         logger.warning("Stripe %s failed: %s", what, exc.user_message or exc.__class__.__name__)
-        raise GatewayError(exc.user_message or f"Stripe {what} failed ({exc.__class__.__name__}).") from exc
+        raise GatewayError(
+            exc.user_message or f"Stripe {what} failed ({exc.__class__.__name__}).",
+            answered=exc.http_status is not None,
+        ) from exc
     return dict(result.to_dict())
 
 
@@ -129,6 +138,7 @@ def checkout_session_create(
     success_url: str,
     cancel_url: str,
     trial_end: int | None = None,
+    idempotency_key: str | None = None,
 ) -> dict[str, Any]:
     """A Stripe Checkout session in subscription mode (card entry happens on Stripe's page)."""
     subscription_data: dict[str, Any] = {"metadata": metadata}
@@ -144,7 +154,12 @@ def checkout_session_create(
         "success_url": success_url,
         "cancel_url": cancel_url,
     }
-    return _call("checkout session create", _client().v1.checkout.sessions.create, params=params)
+    return _call(
+        "checkout session create",
+        _client().v1.checkout.sessions.create,
+        params=params,
+        options=_options(idempotency_key),
+    )
 
 
 def portal_session_create(*, customer_id: str, return_url: str) -> str:

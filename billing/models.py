@@ -4,6 +4,7 @@ Stripe, Stripe events as received, and the operators' billing actions."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -59,6 +60,28 @@ class Plan(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        # Entitlements read `features` on every tenant request: anything but a list of known codes would
+        # break them (a number) or silently switch features off (a string, a misspelt code).
+        from billing.entitlements import KNOWN_FEATURES
+
+        features = self.features
+        if not isinstance(features, list) or not all(isinstance(f, str) for f in features):
+            raise ValidationError(
+                {"features": [_('Enter a list of feature codes, e.g. ["crm", "api"].')]}, code="invalid"
+            )
+        unknown = [f for f in features if f not in KNOWN_FEATURES]
+        if unknown:
+            raise ValidationError(
+                {
+                    "features": [
+                        _("Unknown feature code: %(codes)s. Known codes: %(known)s.")
+                        % {"codes": ", ".join(unknown), "known": ", ".join(KNOWN_FEATURES)}
+                    ]
+                },
+                code="unknown",
+            )
 
 
 class PlanPrice(models.Model):
@@ -156,6 +179,25 @@ class Subscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tenant_id}: {self.plan_id} ({self.status})"
+
+
+class CheckoutAttempt(models.Model):
+    """A Stripe Checkout session an admin of the tenant opened. The same choice submitted again soon
+    (a double click, the back button) gets the same session: the attempt is found by the fingerprint of
+    the session's parameters, and its idempotency key makes Stripe return the session it already made
+    when the first answer was lost or is still on its way."""
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="checkout_attempts")
+    fingerprint = models.CharField(max_length=64)  # SHA-256 of the session's parameters
+    stripe_session_id = models.CharField(max_length=255, blank=True)
+    url = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["subscription", "fingerprint", "created_at"], name="checkoutattempt_lookup")]
+
+    def __str__(self) -> str:
+        return self.stripe_session_id or f"checkout attempt {self.pk}"
 
 
 class Invoice(models.Model):

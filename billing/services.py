@@ -7,6 +7,8 @@ call (after a crash or a double click) return the same Stripe object instead of 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -360,6 +362,53 @@ def _apply_returned(sub: Subscription, obj: dict[str, Any]) -> None:
     subscription_apply(obj, sub.stripe_updated, authoritative=True)
 
 
+# A choice submitted again within this time gets the Checkout session already opened for it (Stripe's
+# sessions stay open for 24 hours, its idempotency keys are kept as long).
+CHECKOUT_REUSE = timedelta(minutes=10)
+
+
+def _checkout_session_url(*, sub: Subscription, params: dict[str, Any], audit: Any) -> str | None:
+    """The URL of a Checkout session with `params`: the one opened for the same parameters in the last
+    minutes, else a new one; None when the subscription turned out to be paid through Stripe already.
+
+    The subscription row is locked only to find or record the attempt (never during the Stripe call):
+    two submissions at once find the same attempt and send the same idempotency key, so Stripe makes
+    one session and returns it to both."""
+    from billing.lock_objects import subscription_lock
+    from billing.models import CheckoutAttempt
+
+    fingerprint = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
+    with transaction.atomic():
+        locked = subscription_lock(sub.pk)
+        if has_live_stripe_subscription(locked):
+            return None
+        attempt = (
+            CheckoutAttempt.objects.filter(
+                subscription=locked, fingerprint=fingerprint, created_at__gt=timezone.now() - CHECKOUT_REUSE
+            )
+            .order_by("-created_at", "-pk")
+            .first()
+        )
+        if attempt is None:
+            attempt = CheckoutAttempt.objects.create(subscription=locked, fingerprint=fingerprint)
+    if attempt.url:
+        return attempt.url
+    try:
+        session = gateway.checkout_session_create(
+            **params, idempotency_key=f"checkout-{attempt.pk}-{_stamp(attempt.created_at)}"
+        )
+    except gateway.GatewayError as exc:
+        if exc.answered:  # Stripe keeps an error answer for the key: the next submission needs a new one
+            CheckoutAttempt.objects.filter(pk=attempt.pk, url="").delete()
+        raise  # not answered: the next submission repeats the key and gets the session if one was made
+    recorded = CheckoutAttempt.objects.filter(pk=attempt.pk, url="").update(
+        stripe_session_id=str(session["id"]), url=str(session["url"])
+    )
+    if recorded:  # once per session, by the request that recorded it
+        audit(str(session["id"]))
+    return str(session["url"])
+
+
 def subscription_choose_plan(
     *,
     actor: Member,
@@ -395,17 +444,25 @@ def subscription_choose_plan(
             and sub.trial_end > timezone.now() + CHECKOUT_TRIAL_MIN
         ):
             trial_end = int(sub.trial_end.timestamp())  # the rest of the trial stays free
-        session = gateway.checkout_session_create(
-            customer_id=customer_id,
-            client_reference_id=tenant.schema_name,
-            line_items=line_items,
-            metadata={"tenant": tenant.schema_name, "plan": plan.code},
-            success_url=success_url,
-            cancel_url=cancel_url,
-            trial_end=trial_end,
+        url = _checkout_session_url(
+            sub=sub,
+            params={
+                "customer_id": customer_id,
+                "client_reference_id": tenant.schema_name,
+                "line_items": line_items,
+                "metadata": {"tenant": tenant.schema_name, "plan": plan.code},
+                "success_url": success_url,
+                "cancel_url": cancel_url,
+                "trial_end": trial_end,
+            },
+            audit=lambda session_id: _tenant_audit(
+                tenant=tenant, actor=actor, details={"action": "checkout_started", "session": session_id, **details}
+            ),
         )
-        _tenant_audit(tenant=tenant, actor=actor, details={"action": "checkout_started", **details})
-        return str(session["url"])
+        if url is not None:
+            return url
+        # A checkout (in another tab) completed meanwhile: this choice changes that subscription in place.
+        sub = Subscription.objects.select_related("plan", "price", "seat_price", "tenant").get(pk=sub.pk)
 
     if sub.price is not None and sub.price.currency != base.currency:
         raise BillingError(_("A subscription keeps its currency; cancel it and subscribe again to change it."))
@@ -583,12 +640,10 @@ def subscription_extend_trial(*, operator: User | None, tenant: Tenant, days: An
         raise ValidationError(
             {"days": [_("Enter a whole number of days from 1 to %(max)d.") % {"max": MAX_TRIAL_EXTENSION_DAYS}]}
         )
-    sub = _require_subscription(tenant)
-    _no_live_stripe(
-        sub, _("This workspace pays through Stripe; a trial can only be extended before the first payment.")
-    )
+    message = _("This workspace pays through Stripe; a trial can only be extended before the first payment.")
 
     def change(locked: Subscription) -> None:
+        _no_live_stripe(locked, message)  # on the locked row: a checkout may have just completed
         start = max(locked.trial_end or timezone.now(), timezone.now())
         locked.trial_end = start + timedelta(days=days)
         locked.status = SubscriptionStatus.TRIALING
@@ -610,10 +665,10 @@ def subscription_grant_complimentary(
     reason = _reason_clean(reason)
     if plan is None:
         raise ValidationError({"plan": [_("Choose a plan.")]})
-    sub = _require_subscription(tenant)
-    _no_live_stripe(sub, _("This workspace pays through Stripe; cancel its Stripe subscription first."))
+    message = _("This workspace pays through Stripe; cancel its Stripe subscription first.")
 
     def change(locked: Subscription) -> None:
+        _no_live_stripe(locked, message)  # on the locked row: a checkout may have just completed
         locked.plan = plan
         locked.price = locked.seat_price = None
         locked.complimentary = True

@@ -21,6 +21,8 @@ from django.core.validators import URLValidator
 from django.utils.translation import gettext as _
 from packaging.version import InvalidVersion, Version
 
+from crm_apps.access.api.scopes import scopes_held
+
 SCHEMA_PATH = Path(__file__).with_name("manifest.schema.json")
 SCHEMA_VERSION = 1
 MAX_MANIFEST_BYTES = 256 * 1024
@@ -262,7 +264,7 @@ def _semantic(data: dict[str, Any], problems: _Problems) -> tuple[Version | None
                     _("Extra columns are custom fields this manifest adds to %(module)s.") % {"module": item["module"]},
                 )
 
-    scopes = set(data.get("scopes") or [])
+    scopes = scopes_held(data.get("scopes") or [])  # write includes read, as for the token
     for index, scope in enumerate(data.get("scopes") or []):
         module_ok(f"scopes.{index}", scope.split(":")[0])
 
@@ -278,7 +280,8 @@ def _semantic(data: dict[str, Any], problems: _Problems) -> tuple[Version | None
             if module_ok(f"{base}.events.{event_index}", module) and f"{module}:read" not in scopes:
                 problems.add(
                     f"{base}.events.{event_index}",
-                    _("Events of %(module)s need the scope “%(module)s:read”.") % {"module": module},
+                    _("Events of %(module)s need the scope “%(module)s:read” or “%(module)s:write”.")
+                    % {"module": module},
                 )
 
     language = data.get("language", "en")

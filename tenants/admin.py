@@ -43,7 +43,9 @@ class TenantAdmin(admin.ModelAdmin):
     list_display = ("schema_name", "name", "status", "created_at", "member_count")
     list_filter = ("status",)
     search_fields = ("schema_name", "name")
-    readonly_fields = ("schema_name", "created_at")
+    # The plan code follows the subscription (billing's operator actions change it, with a reason and
+    # an audit entry); edited here it would lift or change the plan's limits behind billing's back.
+    readonly_fields = ("schema_name", "plan_code", "created_at")
     fields = ("schema_name", "name", "status", "plan_code", "created_at")
     inlines = [DomainInline]
     actions = ["back_up"]

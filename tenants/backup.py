@@ -938,6 +938,17 @@ class _JobProgress:
             self.echo(f"{percent:3d}% {stage}")
 
 
+def _job_claim(job: TenantBackup) -> bool:
+    """Move a queued job to running in one statement: of two workers given the same job (a redelivered
+    task), exactly one gets it; the other leaves it alone."""
+    if job.status != BackupStatus.QUEUED:
+        return False
+    claimed = TenantBackup.objects.filter(pk=job.pk, status=BackupStatus.QUEUED).update(
+        status=BackupStatus.RUNNING, started_at=timezone.now()
+    )
+    return claimed == 1
+
+
 def backup_job_run(
     *, job_id: int, output: Path | None = None, echo: Callable[[str], None] | None = None
 ) -> TenantBackup:
@@ -945,9 +956,8 @@ def backup_job_run(
     record the outcome; failures are recorded, never raised past the job."""
     use_public_schema()
     job = TenantBackup.objects.select_related("tenant").get(pk=job_id)
-    if job.status != BackupStatus.QUEUED:
+    if not _job_claim(job):
         return job
-    TenantBackup.objects.filter(pk=job.pk).update(status=BackupStatus.RUNNING, started_at=timezone.now())
     try:
         if job.tenant is None:
             raise BackupRefused(_("The workspace no longer exists."))
@@ -986,9 +996,8 @@ def restore_job_run(*, job_id: int, echo: Callable[[str], None] | None = None) -
     """Run a queued restore and record the outcome (the refusal's reason when refused)."""
     use_public_schema()
     job = TenantBackup.objects.get(pk=job_id)
-    if job.status != BackupStatus.QUEUED:
+    if not _job_claim(job):
         return job
-    TenantBackup.objects.filter(pk=job.pk).update(status=BackupStatus.RUNNING, started_at=timezone.now())
     path = backup_root() / job.archive
     try:
         result = tenant_restore_run(

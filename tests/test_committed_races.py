@@ -109,3 +109,58 @@ def test_record_numbers_are_unique_under_concurrency(committed):
 
     assert len(numbers) == 40
     assert sorted(numbers, key=lambda n: int(n[3:])) == [f"VEN{i}" for i in range(1, 41)]
+
+
+def test_two_first_installs_of_the_same_extension_at_once_both_succeed(committed, monkeypatch):
+    """A double submission of "Install": both requests see no installation row yet; the second one must
+    not fail on the unique listing but install over the row the first one committed."""
+    import threading
+    import time
+
+    from django.db import connections
+    from django_tenants.utils import tenant_context
+
+    from conftest import make_user
+    from marketplace.installs import services as installs
+    from marketplace.installs.models import ExtensionInstallation
+    from marketplace.installs.tests.conftest import first_party
+    from tenants.services import tenant_provision
+
+    admin = make_user(committed.email())
+    tenant = tenant_provision(slug=committed.slug("install"), name="Installs", admin=admin)
+    with tenant_context(tenant):
+        actor = Member.objects.get(user=admin)
+    manifest = first_party("saas-sales-kit")
+    apply = installs._Applier.apply
+
+    def slow_apply(self):  # keeps the first install's transaction open while the second one starts
+        time.sleep(0.5)
+        return apply(self)
+
+    monkeypatch.setattr(installs._Applier, "apply", slow_apply)
+    barrier = threading.Barrier(2)
+    outcomes: list[object] = []
+
+    def install() -> None:
+        with tenant_context(tenant):
+            barrier.wait()
+            try:
+                installation, _key = installs.extension_install(
+                    actor=actor, listing_id=7, slug=manifest.key, name="SaaS sales kit", manifest=manifest
+                )
+                outcomes.append(installation.pk)
+            except Exception as exc:  # the outcome under test
+                outcomes.append(exc)
+            finally:
+                connections.close_all()
+
+    threads = [threading.Thread(target=install) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    with tenant_context(tenant):
+        [installation] = ExtensionInstallation.objects.all()
+        assert outcomes == [installation.pk, installation.pk]
+        assert installation.is_installed and installation.version == str(manifest.version)

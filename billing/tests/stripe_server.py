@@ -132,8 +132,13 @@ class StripeFixtureServer:
     requests: list[Recorded] = field(default_factory=list)
     objects: dict[str, dict[str, Any]] = field(default_factory=dict)
     overrides: list[tuple[str, re.Pattern[str], Handler]] = field(default_factory=list)
+    # Like Stripe: the first answer to a POST with an Idempotency-Key is kept and replayed for that key.
+    idempotent: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    # The next `lose_answers` requests are carried out but their answer is lost (connection closed).
+    lose_answers: int = 0
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _server: ThreadingHTTPServer | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # Control ---------------------------------------------------------------------------------
 
@@ -192,7 +197,20 @@ class StripeFixtureServer:
         body = http.rfile.read(length).decode() if length else split.query
         request = Recorded(method, split.path, decode_form(body), {k.lower(): v for k, v in http.headers.items()})
         self.requests.append(request)
-        status, payload = self._answer(request)
+        key = request.headers.get("idempotency-key") if method == "POST" else None
+        if key is None:
+            status, payload = self._answer(request)
+        else:
+            with self._lock:  # one request per key at a time (Stripe answers a concurrent one with 409)
+                if key not in self.idempotent:
+                    self.idempotent[key] = self._answer(request)
+                status, payload = self.idempotent[key]
+        with self._lock:
+            lost = self.lose_answers > 0
+            self.lose_answers -= lost
+        if lost:
+            http.close_connection = True
+            return
         data = json.dumps(payload).encode()
         http.send_response(status)
         http.send_header("Content-Type", "application/json")

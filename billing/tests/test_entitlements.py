@@ -186,6 +186,41 @@ def test_an_upload_beyond_the_storage_limit_is_refused(tenant_a, media_root):
     assert "1 MB" in refused.value.text
 
 
+@pytest.fixture
+def redis_unreachable(settings: Any) -> None:
+    """The cache points at a port where no Redis listens (connections are refused)."""
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:9/0"}}
+
+
+def test_with_redis_unreachable_uploads_are_checked_against_the_files_on_disk(tenant_a, media_root, redis_unreachable):
+    limit(max_storage_mb=1)
+    folder = media_root / tenant_a.schema_name
+    folder.mkdir(parents=True)
+    (folder / "existing.bin").write_bytes(b"x" * 700_000)
+
+    with schema_context(tenant_a.schema_name):
+        entitlements.storage_check(adding_bytes=300_000)  # counted on disk: fits
+        with pytest.raises(entitlements.PlanLimitReached) as refused:
+            entitlements.storage_check(adding_bytes=400_000)
+
+    assert refused.value.limit == "storage"
+
+
+def test_with_redis_unreachable_records_near_the_limit_are_counted_and_refused(tenant_a, member, redis_unreachable):
+    used = contacts(tenant_a)
+    limit(max_records=used + 1)
+    actor = member(tenant_a)
+    spec = registry.get("contacts")
+
+    with schema_context(tenant_a.schema_name):
+        record_create(spec=spec, actor=actor, data={"last_name": "Last one"})
+        with pytest.raises(entitlements.PlanLimitReached) as refused:
+            record_create(spec=spec, actor=actor, data={"last_name": "One too many"})
+
+    assert refused.value.limit == "records"
+    assert contacts(tenant_a) == used + 1
+
+
 # API quota ---------------------------------------------------------------------------------------------
 
 

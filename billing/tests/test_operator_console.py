@@ -227,3 +227,30 @@ def test_a_price_subscribers_are_on_can_be_archived_and_they_keep_it(console, se
     price.refresh_from_db()
     assert price.archived_at is not None
     assert Subscription.objects.get(tenant=tenant_a).price_id == price.pk
+
+
+@pytest.mark.parametrize(
+    ("features", "message"),
+    [
+        ("5", "Enter a list of feature codes"),
+        ('"api"', "Enter a list of feature codes"),
+        ('{"api": true}', "Enter a list of feature codes"),
+        ('["crm", 3]', "Enter a list of feature codes"),
+        ('["crm", "API"]', "Unknown feature code: API"),
+    ],
+)
+def test_features_that_are_not_a_list_of_known_codes_are_refused(console, settings, features, message, tenant_a):
+    # Given a plan tenants are on
+    settings.STRIPE_SECRET_KEY = ""
+    plan = Plan.objects.get(code="starter")
+    before = list(plan.features)
+
+    # When an operator saves features that are not a list of known feature codes
+    response = console.post(f"/admin/billing/plan/{plan.pk}/change/", plan_post(plan, features=features))
+
+    # Then the form says so and the plan keeps its features
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert any(message in str(e) for e in errors.get("features", [])), errors
+    plan.refresh_from_db()
+    assert plan.features == before

@@ -192,6 +192,41 @@ def test_a_paid_stripe_subscription_cannot_be_extended_or_granted(console, tenan
     assert not BillingAuditEntry.objects.exists()
 
 
+@pytest.mark.parametrize("action", ["extend-trial", "grant"])
+def test_a_stripe_subscription_that_starts_while_the_operator_acts_is_seen_under_the_lock(
+    operator, tenant_a, monkeypatch, action
+):
+    """The checkout webhook links a Stripe subscription between the operator's request reading the row and
+    locking it: the check is made on the locked row, so the paid subscription is left alone."""
+    from django.core.exceptions import ValidationError
+
+    from billing import lock_objects
+    from billing.services import subscription_extend_trial, subscription_grant_complimentary
+
+    trial_end = Subscription.objects.get(tenant=tenant_a).trial_end
+    lock = lock_objects.subscription_lock
+
+    def webhook_first(subscription_id: int) -> Subscription:
+        Subscription.objects.filter(pk=subscription_id).update(status="active", stripe_subscription_id="sub_new_alpha")
+        return lock(subscription_id)
+
+    monkeypatch.setattr(lock_objects, "subscription_lock", webhook_first)
+
+    with pytest.raises(ValidationError) as refused:
+        if action == "extend-trial":
+            subscription_extend_trial(operator=operator, tenant=tenant_a, days=5, reason="Try")
+        else:
+            subscription_grant_complimentary(
+                operator=operator, tenant=tenant_a, plan=Plan.objects.get(code="business"), reason="Try"
+            )
+
+    assert "pays through Stripe" in refused.value.messages[0]
+    sub = Subscription.objects.get(tenant=tenant_a)  # (the stand-in webhook's write is rolled back with it)
+    assert (sub.plan.code, sub.complimentary, sub.trial_end) == ("starter", False, trial_end)
+    assert not BillingAuditEntry.objects.exists()
+    assert not SubscriptionChange.objects.filter(subscription=sub, source="operator").exists()
+
+
 def test_granting_a_complimentary_plan_moves_the_tenant_and_stops_dunning(console, operator, tenant_a):
     Subscription.objects.filter(tenant=tenant_a).update(status="past_due", past_due_since=timezone.now())
     Tenant.objects.filter(pk=tenant_a.pk).update(billing_stage="past_due")

@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from billing.models import Invoice, Plan, PlanPrice, Subscription
@@ -228,6 +230,99 @@ def test_the_stripe_customer_is_created_once(client_for, tenant_a, admin_of, str
 
     assert len(stripe_server.calls("POST", "/v1/customers")) == 1
     assert len(stripe_server.calls("POST", "/v1/checkout/sessions")) == 2
+
+
+def test_a_double_submission_opens_one_checkout_session(client_for, tenant_a, admin_of, stripe_server, mirrored):
+    client = client_for(tenant_a, admin_of(tenant_a))
+    choice = {"plan": "business", "period": "month", "currency": "usd"}
+
+    first = client.post(PAGE + "choose/", choice)
+    second = client.post(PAGE + "choose/", choice)
+
+    assert first.status_code == second.status_code == 303
+    assert first["Location"] == second["Location"]
+    [checkout] = stripe_server.calls("POST", "/v1/checkout/sessions")
+    assert checkout.headers["idempotency-key"].startswith("checkout-")
+    with schema_context("alpha"):
+        assert AuditEvent.objects.filter(module="billing").count() == 1
+
+
+def test_a_submission_whose_session_was_lost_asks_stripe_again_with_the_same_idempotency_key(
+    client_for, tenant_a, admin_of, stripe_server, mirrored
+):
+    """Stripe created the session but its answer never arrived: the next submission repeats the request
+    with the same key, so Stripe returns that session instead of opening a second one."""
+    client = client_for(tenant_a, admin_of(tenant_a))
+    choice = {"plan": "business", "period": "month", "currency": "usd"}
+    Subscription.objects.filter(tenant=tenant_a).update(stripe_customer_id="cus_alpha")
+    stripe_server.lose_answers = 1
+    first = client.post(PAGE + "choose/", choice, follow=True)
+
+    response = client.post(PAGE + "choose/", choice)
+
+    assert "could not be reached" in " ".join(str(m) for m in first.context["messages"])
+    lost, answered = stripe_server.calls("POST", "/v1/checkout/sessions")
+    assert lost.headers["idempotency-key"] == answered.headers["idempotency-key"]
+    [session] = [obj for obj in stripe_server.objects.values() if obj["object"] == "checkout.session"]
+    assert response.status_code == 303 and response["Location"] == session["url"]
+
+
+def test_after_stripe_answered_an_error_the_next_submission_uses_a_new_idempotency_key(
+    client_for, tenant_a, admin_of, stripe_server, mirrored
+):
+    """Stripe keeps an error answer for its key: repeating the key would repeat the error."""
+    client = client_for(tenant_a, admin_of(tenant_a))
+    choice = {"plan": "business", "period": "month", "currency": "usd"}
+    stripe_server.on("POST", "/v1/checkout/sessions", lambda r, m: (500, {"error": {"type": "api_error"}}))
+    client.post(PAGE + "choose/", choice)
+    stripe_server.overrides.clear()
+
+    response = client.post(PAGE + "choose/", choice)
+
+    assert response.status_code == 303 and response["Location"].startswith("https://checkout.stripe.com/")
+    failed, answered = stripe_server.calls("POST", "/v1/checkout/sessions")
+    assert failed.headers["idempotency-key"] != answered.headers["idempotency-key"]
+
+
+def test_another_choice_or_a_later_submission_opens_a_new_checkout_session(
+    client_for, tenant_a, admin_of, stripe_server, mirrored
+):
+    from billing.models import CheckoutAttempt
+    from billing.services import CHECKOUT_REUSE
+
+    client = client_for(tenant_a, admin_of(tenant_a))
+    monthly = client.post(PAGE + "choose/", {"plan": "business", "period": "month", "currency": "usd"})
+    yearly = client.post(PAGE + "choose/", {"plan": "business", "period": "year", "currency": "usd"})
+    CheckoutAttempt.objects.update(created_at=timezone.now() - CHECKOUT_REUSE - timedelta(seconds=1))
+    later = client.post(PAGE + "choose/", {"plan": "business", "period": "month", "currency": "usd"})
+
+    assert len({monthly["Location"], yearly["Location"], later["Location"]}) == 3
+    keys = [r.headers["idempotency-key"] for r in stripe_server.calls("POST", "/v1/checkout/sessions")]
+    assert len(set(keys)) == 3
+
+
+def test_a_checkout_that_completed_meanwhile_makes_the_choice_a_plan_change(
+    client_for, tenant_a, admin_of, stripe_server, mirrored, monkeypatch
+):
+    """The webhook of a checkout completed in another tab links the subscription between this request
+    reading it and locking it: no second checkout, the paid subscription changes plan in place."""
+    from billing import lock_objects
+
+    lock = lock_objects.subscription_lock
+
+    def webhook_first(subscription_id: int) -> Subscription:
+        live(tenant_a, mirrored, stripe_server)
+        return lock(subscription_id)
+
+    monkeypatch.setattr(lock_objects, "subscription_lock", webhook_first)
+
+    response = client_for(tenant_a, admin_of(tenant_a)).post(
+        PAGE + "choose/", {"plan": "business", "period": "month", "currency": "usd"}
+    )
+
+    assert response.status_code == 302 and response["Location"] == PAGE
+    assert stripe_server.calls("POST", "/v1/checkout/sessions") == []
+    assert len(stripe_server.calls("POST", "/v1/subscriptions/sub_alpha")) == 1
 
 
 def test_extra_members_beyond_the_included_seats_are_in_checkout(

@@ -84,5 +84,15 @@ def delivery_attempt(*, delivery_id: int) -> tuple[str, int | None]:
     if retry is not None and delivery.attempts >= MAX_ATTEMPTS:
         delivery.status = DeliveryStatus.FAILED
         retry = None
-    delivery.save(update_fields=["status", "error", "response_status", "delivered_at"])
+    # Only a delivery still pending takes this outcome: a run that overlapped this one (a redelivered
+    # task) may have delivered it meanwhile, and that must stay so, without another retry.
+    settled = WebhookDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.PENDING).update(
+        status=delivery.status,
+        error=delivery.error,
+        response_status=delivery.response_status,
+        delivered_at=delivery.delivered_at,
+    )
+    if not settled:
+        current = WebhookDelivery.objects.filter(pk=delivery.pk).values_list("status", flat=True).first()
+        return current or "missing", None
     return delivery.status, retry

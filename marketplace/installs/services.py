@@ -14,7 +14,7 @@ import contextlib
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -308,6 +308,25 @@ def _token_issue(*, installation: ExtensionInstallation, actor: Member, scopes: 
     return key
 
 
+def _installation_claim(
+    *, listing_id: int, slug: str, name: str, version: str, actor: Member
+) -> tuple[ExtensionInstallation, bool]:
+    """The listing's installation row, locked, and whether it was created now. Of two first installs at
+    once (a double click), the second one's INSERT waits for the first transaction and then fails on the
+    unique listing: inside a savepoint, so this transaction goes on and locks the row committed meanwhile."""
+    installation = ExtensionInstallation.objects.select_for_update().filter(listing_id=listing_id).first()
+    if installation is not None:
+        return installation, False
+    try:
+        with transaction.atomic():
+            created = ExtensionInstallation.objects.create(
+                listing_id=listing_id, slug=slug, name=name, version=version, installed_by=actor
+            )
+        return created, True
+    except IntegrityError:
+        return ExtensionInstallation.objects.select_for_update().get(listing_id=listing_id), False
+
+
 @transaction.atomic
 def extension_install(
     *, actor: Member, listing_id: int, slug: str, name: str, manifest: Manifest
@@ -315,13 +334,11 @@ def extension_install(
     """Install, reinstall or upgrade: make the workspace match `manifest` (idempotent); returns the
     installation and, when a token was issued now, its key (shown once)."""
     _require_admin(actor)
-    installation = ExtensionInstallation.objects.select_for_update().filter(listing_id=listing_id).first()
-    previous = installation.version if installation else None
-    was_installed = installation is not None and installation.is_installed
-    if installation is None:
-        installation = ExtensionInstallation.objects.create(
-            listing_id=listing_id, slug=slug, name=name, version=str(manifest.version), installed_by=actor
-        )
+    installation, created = _installation_claim(
+        listing_id=listing_id, slug=slug, name=name, version=str(manifest.version), actor=actor
+    )
+    previous = None if created else installation.version
+    was_installed = not created and installation.is_installed
     _Applier(actor=actor, installation=installation, manifest=manifest).apply()
     key = _token_issue(installation=installation, actor=actor, scopes=manifest.scopes)
     now = timezone.now()

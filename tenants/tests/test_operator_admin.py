@@ -84,3 +84,31 @@ def test_admin_login_is_throttled(operator):
     response = client.post("/admin/login/", {"username": operator.email, "password": TEST_PASSWORD})
 
     assert response.status_code == 429
+
+
+def test_the_tenant_form_cannot_change_the_plan_code_behind_the_subscription(operator, tenant_a):
+    # Given a tenant whose plan code follows its subscription (it decides the plan's limits)
+    tenant_a.refresh_from_db()
+    plan_code = tenant_a.plan_code
+    assert plan_code
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(operator)
+
+    # When an operator saves the tenant form with another (or no) plan code
+    response = client.post(
+        f"/admin/tenants/tenant/{tenant_a.pk}/change/",
+        {
+            "name": "Alpha Ltd",
+            "status": "active",
+            "plan_code": "no-such-plan",
+            "domains-TOTAL_FORMS": "0",
+            "domains-INITIAL_FORMS": "0",
+            "domains-MIN_NUM_FORMS": "0",
+            "domains-MAX_NUM_FORMS": "1000",
+        },
+    )
+
+    # Then the tenant is saved but keeps the plan of its subscription (changed only in the billing console)
+    assert response.status_code == 302
+    tenant_a.refresh_from_db()
+    assert (tenant_a.name, tenant_a.plan_code) == ("Alpha Ltd", plan_code)

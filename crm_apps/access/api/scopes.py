@@ -8,6 +8,7 @@ the token still acts with its member's rights and through the one visibility fil
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -31,10 +32,17 @@ def required_scopes(url_name: str | None, kwargs: dict[str, Any], method: str) -
     if url_name == "api-pipelines":
         return {"deals:read"} if method in SAFE_METHODS else None
     if url_name == "api-lead-convert":
-        return {"leads:write"}
+        # Converting writes the lead and creates an organization, a contact and (if asked) a deal.
+        return {"leads:write", "organizations:write", "contacts:write", "deals:write"}
     if url_name == "api-deal-action":
         return {"deals:write"}
     return None
+
+
+def scopes_held(scopes: Iterable[str]) -> set[str]:
+    """The scopes a list grants: each `<module>:write` includes `<module>:read`."""
+    held = set(scopes)
+    return held | {s.removesuffix(":write") + ":read" for s in held if s.endswith(":write")}
 
 
 def token_allows(scopes: list[str], url_name: str | None, kwargs: dict[str, Any], method: str) -> bool:
@@ -42,6 +50,4 @@ def token_allows(scopes: list[str], url_name: str | None, kwargs: dict[str, Any]
     needed = required_scopes(url_name, kwargs, method)
     if needed is None:
         return False
-    held = set(scopes)
-    held |= {s.replace(":write", ":read") for s in held if s.endswith(":write")}
-    return needed <= held
+    return needed <= scopes_held(scopes)

@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from crm_apps.access.models import ApiToken
@@ -226,3 +227,123 @@ def test_uninstalled_extension_receives_nothing(
             engine.record_create(spec=registry.get("contacts"), actor=admin, data={"last_name": "Gone"})
         assert not WebhookDelivery.objects.exists()
     assert receiver.requests == []
+
+
+def test_lead_convert_needs_the_write_scopes_of_every_module_it_creates_in(tenant_a, admin_of, client_for):
+    # Given an extension token that may write leads (and read contacts for its webhooks) but not
+    # create organizations, contacts or deals
+    admin = admin_of(tenant_a)
+    manifest = hooks_manifest("https://hooks.example.com/x", scopes=["contacts:read", "leads:write"])
+    with schema_context("alpha"):
+        _installation, key = extension_install(actor=admin, listing_id=7, slug="s", name="S", manifest=manifest)
+        lead = engine.record_create(
+            spec=registry.get("leads"), actor=admin, data={"last_name": "Convert", "company": "Scoped Ltd"}
+        )
+        before = {m: registry.get(m).model.objects.count() for m in ("organizations", "contacts", "deals")}
+    client = client_for(tenant_a)
+
+    # When it converts the lead (which would create an organization, a contact and a deal)
+    response = client.post(
+        f"/api/v1/leads/{lead.pk}/convert", {"create_deal": True}, content_type="application/json", **auth(key)
+    )
+
+    # Then it is refused and nothing was created
+    assert response.status_code == 403
+    with schema_context("alpha"):
+        assert {m: registry.get(m).model.objects.count() for m in before} == before
+        lead.refresh_from_db()
+        assert lead.converted_at is None
+
+
+def test_lead_convert_works_with_the_write_scopes_of_the_modules_it_creates_in(tenant_a, admin_of, client_for):
+    admin = admin_of(tenant_a)
+    scopes = ["contacts:read", "contacts:write", "deals:write", "leads:write", "organizations:write"]
+    manifest = hooks_manifest("https://hooks.example.com/x", scopes=scopes)
+    with schema_context("alpha"):
+        _installation, key = extension_install(actor=admin, listing_id=7, slug="s", name="S", manifest=manifest)
+        lead = engine.record_create(
+            spec=registry.get("leads"), actor=admin, data={"last_name": "Convert", "company": "Scoped Ltd"}
+        )
+
+    response = client_for(tenant_a).post(
+        f"/api/v1/leads/{lead.pk}/convert", {"create_deal": True}, content_type="application/json", **auth(key)
+    )
+
+    assert response.status_code == 200
+    with schema_context("alpha"):
+        assert registry.get("deals").model.objects.filter(pk=response.json()["deal"]).exists()
+
+
+def test_webhook_events_accept_the_module_s_write_scope_which_includes_read(db):
+    """Tokens treat `<module>:write` as including `<module>:read`; so do webhook events of the manifest."""
+    manifest = hooks_manifest("https://hooks.example.com/x", scopes=["contacts:write"])
+
+    assert manifest.scopes == ["contacts:write"]
+
+
+def test_webhook_events_without_a_scope_of_their_module_are_refused_by_path(db):
+    from marketplace.manifest import ManifestInvalid
+
+    with pytest.raises(ManifestInvalid) as refused:
+        hooks_manifest("https://hooks.example.com/x", scopes=["deals:write", "organizations:read"])
+
+    assert refused.value.errors == {
+        "webhooks.0.events.0": ["Events of contacts need the scope “contacts:read” or “contacts:write”."],
+        "webhooks.0.events.1": ["Events of contacts need the scope “contacts:read” or “contacts:write”."],
+    }
+
+
+def test_a_redelivered_task_never_sends_a_delivered_webhook_again(
+    tenant_a, admin_of, receiver, settings, django_capture_on_commit_callbacks
+):
+    from marketplace.installs.tasks import webhook_deliver_task
+
+    settings.WEBHOOKS_ALLOW_PRIVATE = True
+    admin = admin_of(tenant_a)
+    with schema_context("alpha"):
+        extension_install(actor=admin, listing_id=7, slug="s", name="S", manifest=hooks_manifest(receiver.url))
+        with django_capture_on_commit_callbacks(execute=True):
+            engine.record_create(spec=registry.get("contacts"), actor=admin, data={"last_name": "Once"})
+        delivery = WebhookDelivery.objects.get()
+
+        assert webhook_deliver_task(delivery.pk) == DeliveryStatus.SUCCEEDED  # the broker hands it out again
+
+        delivery.refresh_from_db()
+        assert (delivery.status, delivery.attempts) == (DeliveryStatus.SUCCEEDED, 1)
+    assert [headers["x-crm-delivery"] for headers, _body in receiver.requests] == [str(delivery.pk)]
+
+
+def test_a_run_that_fails_after_another_run_delivered_keeps_it_delivered_and_does_not_retry(
+    tenant_a, admin_of, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Two runs of one delivery overlap (the lock is not held during the POST): the one that fails last
+    must not put the delivered webhook back to pending and queue it again."""
+    from marketplace.installs import delivery as delivery_module
+
+    settings.WEBHOOKS_ALLOW_PRIVATE = True
+    admin = admin_of(tenant_a)
+    with schema_context("alpha"):
+        extension_install(
+            actor=admin, listing_id=7, slug="s", name="S", manifest=hooks_manifest("http://127.0.0.1:9/hook")
+        )
+        with django_capture_on_commit_callbacks(execute=False):  # the delivery is written, not sent
+            contact = engine.record_create(spec=registry.get("contacts"), actor=admin, data={"last_name": "Overlap"})
+        [delivery_id] = delivery_module.deliveries_create(event="contacts.created", record_ids=[str(contact.pk)])
+        sent: list[int] = []
+
+        def other_run_delivers_then_this_one_fails(url: str, body: bytes, headers: dict[str, str]) -> int:
+            sent.append(int(headers["X-CRM-Delivery"]))
+            WebhookDelivery.objects.filter(pk=delivery_id).update(
+                status=DeliveryStatus.SUCCEEDED, response_status=200, delivered_at=timezone.now()
+            )
+            raise ConnectionError("connection reset")
+
+        monkeypatch.setattr(delivery_module, "post", other_run_delivers_then_this_one_fails)
+
+        status, retry = delivery_module.delivery_attempt(delivery_id=delivery_id)
+
+        assert (status, retry) == (DeliveryStatus.SUCCEEDED, None)
+        delivery = WebhookDelivery.objects.get(pk=delivery_id)
+        assert (delivery.status, delivery.response_status, delivery.error) == (DeliveryStatus.SUCCEEDED, 200, "")
+        assert delivery_module.delivery_attempt(delivery_id=delivery_id) == (DeliveryStatus.SUCCEEDED, None)
+        assert sent == [delivery_id]
