@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('partners', '0003_default_listing_prices'),
+        ('partners', '0004_directory_search'),
     ]
 
     operations = [
