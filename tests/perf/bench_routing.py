@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -131,14 +132,29 @@ def load(port: int, hosts: list[str], *, seconds: float | None = None, requests:
 
 @dataclass
 class RoutingResult:
-    tenant_rps: float
-    single_rps: float
+    tenant_rates: list[float]
+    single_rates: list[float]
     rss_growth_mb: float
     tenants: int
 
     @property
-    def ratio(self) -> float:
+    def tenant_rps(self) -> float:
+        return sum(self.tenant_rates) / len(self.tenant_rates)
+
+    @property
+    def single_rps(self) -> float:
+        return sum(self.single_rates) / len(self.single_rates)
+
+    @property
+    def ratio_of_means(self) -> float:
         return self.tenant_rps / self.single_rps
+
+    @property
+    def ratio(self) -> float:
+        """The median of the rounds' ratios: each round measures both servers back to back (in alternating
+        order), so a disturbance of a few seconds on this shared machine spoils one round's ratio, not
+        the figure."""
+        return statistics.median(t / s for t, s in zip(self.tenant_rates, self.single_rates, strict=True))
 
 
 def routing_measure(*, database_url: str, hosts: list[str], rounds: int, seconds: float) -> RoutingResult:
@@ -165,13 +181,16 @@ def routing_measure(*, database_url: str, hosts: list[str], rounds: int, seconds
         for i in range(rounds):
             for server, rates in ((tenant, tenant_rates), (single, single_rates))[:: 1 if i % 2 == 0 else -1]:
                 rates.append(load(server.port, hosts, seconds=seconds))
-            log(f"  round {i + 1}: multi-tenant {tenant_rates[-1]:7.1f} req/s, single-tenant {single_rates[-1]:7.1f}")
+            log(
+                f"  round {i + 1}: multi-tenant {tenant_rates[-1]:7.1f} req/s, single-tenant {single_rates[-1]:7.1f}"
+                f" -> {tenant_rates[-1] / single_rates[-1]:.3f}"
+            )
     finally:
         for server in servers:
             server.stop()
     return RoutingResult(
-        tenant_rps=sum(tenant_rates) / len(tenant_rates),
-        single_rps=sum(single_rates) / len(single_rates),
+        tenant_rates=tenant_rates,
+        single_rates=single_rates,
         rss_growth_mb=growth_mb,
         tenants=len(hosts),
     )

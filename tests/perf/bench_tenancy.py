@@ -3,6 +3,7 @@
     python -m tests.perf.bench_tenancy            # provisioning with 10 and 2,000 tenants; routing and
                                                   # migrations with 1,000
     python -m tests.perf.bench_tenancy --quick    # 10 and 200; routing and migrations with 100 (development)
+    python -m tests.perf.bench_tenancy --check-at 5000   # then provisioning and routing again at 5,000
 
 `make bench-tenancy` runs it on the embedded servers. It works in a database of its own, named after
 DATABASE_URL's with `_bench_tenancy` appended, created at the start and dropped at the end (`--keep`
@@ -316,6 +317,10 @@ class Results:
     provisioning: dict[int, dict[str, Samples]]
     routing: Any = None
     migrate: Any = None
+    # --check-at: provisioning and routing (over the first `spread` tenants) once the database is larger.
+    large_size: int = 0
+    large_provisioning: dict[str, Samples] = field(default_factory=dict)
+    large_routing: Any = None
 
 
 def spread_benchmarks(args: argparse.Namespace, results: Results) -> None:
@@ -377,7 +382,35 @@ def run(args: argparse.Namespace) -> Results:
             results.provisioning[size] = measure(world, size, counts)
         if size == spread:
             spread_benchmarks(args, results)
+    if args.check_at:
+        check_at(args, world, seed, spread, results)
     return results
+
+
+def check_at(args: argparse.Namespace, world: World, seed: str, spread: int, results: Results) -> None:
+    """Targets 1 and 2 again with `args.check_at` tenants in the database (issue 7 part 4): provisioning,
+    and routing over `spread` of them."""
+    from django.conf import settings
+    from django.db import connections
+
+    from tenants.models import Tenant
+    from tests.perf.bench_routing import routing_measure
+
+    size = args.check_at
+    log(f"Growing to {size:,} tenants (copies of a provisioned tenant) ...")
+    background_grow(world, seed, size)
+    results.large_size = size
+    counts = {"pool": args.samples, "copy": args.copy_samples, "stock": args.stock_samples}
+    results.large_provisioning = measure(world, size, counts)
+    hosts = [
+        f"{s}.{settings.BASE_DOMAIN}"
+        for s in Tenant.objects.order_by("schema_name").values_list("schema_name", flat=True)[:spread]
+    ]
+    log(f"Routing with {size:,} tenants in the database: {len(hosts):,} of them vs single-tenant Django ...")
+    connections.close_all()
+    results.large_routing = routing_measure(
+        database_url=os.environ["DATABASE_URL"], hosts=hosts, rounds=args.routing_rounds, seconds=args.routing_seconds
+    )
 
 
 def provisioning_report(results: dict[int, dict[str, Samples]]) -> tuple[float, float]:
@@ -406,7 +439,8 @@ def report(everything: Results) -> None:
     if routing is not None:
         log(
             f"Routing over {routing.tenants:,} tenants: {routing.tenant_rps:.1f} req/s vs single-tenant"
-            f" {routing.single_rps:.1f} -> ratio {routing.ratio:.3f} (target >= {TARGET_ROUTING_RATIO})"
+            f" {routing.single_rps:.1f} on average ({routing.ratio_of_means:.3f}); median of the rounds' ratios"
+            f" {routing.ratio:.3f} (target >= {TARGET_ROUTING_RATIO})"
         )
         log(f"Worker RSS growth: {routing.rss_growth_mb:.1f} MB (target <= {TARGET_RSS_GROWTH_MB})")
     if migrate is not None:
@@ -414,12 +448,26 @@ def report(everything: Results) -> None:
             f"Migrations over {migrate.schemas:,} schemas: stock {migrate.stock_s:.1f} s, migrate_tenants"
             f" {migrate.fast_s:.2f} s -> {migrate.speedup:.1f}x (target >= {TARGET_MIGRATE_SPEEDUP})"
         )
+    if everything.large_size:
+        size = everything.large_size
+        pool, stock = everything.large_provisioning["pool"], everything.large_provisioning["stock"]
+        large_routing = everything.large_routing
+        log(
+            f"With {size:,} tenants: provisioning p95 {pool.p(95):.1f} ms (stock {stock.p(95):.1f});"
+            f" routing over {large_routing.tenants:,} of them {large_routing.ratio:.3f}"
+            f" (ratio of means {large_routing.ratio_of_means:.3f})"
+        )
     nan = float("nan")
     log(f"provisioning_p95_ms={pool_p95:.1f}")
     log(f"provisioning_stock_p95_ms={stock_p95:.1f}")
     log(f"routing_ratio={routing.ratio if routing is not None else nan:.3f}")
     log(f"migrate_speedup={migrate.speedup if migrate is not None else nan:.1f}")
     log(f"worker_rss_growth_mb={routing.rss_growth_mb if routing is not None else nan:.1f}")
+    if everything.large_size:
+        size = everything.large_size
+        log(f"provisioning_p95_ms_at_{size}={everything.large_provisioning['pool'].p(95):.1f}")
+        log(f"provisioning_stock_p95_ms_at_{size}={everything.large_provisioning['stock'].p(95):.1f}")
+        log(f"routing_ratio_at_{size}={everything.large_routing.ratio:.3f}")
 
 
 def cache_forget() -> None:
@@ -444,7 +492,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=None, help="pool-path samples per size (default 30, quick 15)")
     parser.add_argument("--stock-samples", type=int, default=None, help="stock samples per size (default 10, quick 5)")
     parser.add_argument("--copy-samples", type=int, default=None, help="template-copy samples (default 5, quick 3)")
-    parser.add_argument("--routing-rounds", type=int, default=None, help="throughput rounds per config (5, quick 3)")
+    parser.add_argument("--routing-rounds", type=int, default=None, help="throughput rounds per config (7, quick 3)")
     parser.add_argument("--routing-seconds", type=float, default=None, help="seconds per round (8, quick 4)")
     parser.add_argument("--migrate-jobs", type=int, default=4, help="connections of migrate_tenants (default 4)")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
@@ -460,6 +508,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="tenants in the database for routing and migrations (default 1,000, quick 100)",
     )
     parser.add_argument(
+        "--check-at",
+        type=int,
+        default=0,
+        help="then grow to this many tenants (e.g. 5000) and measure provisioning and routing again",
+    )
+    parser.add_argument(
         "--skip",
         action="append",
         default=[],
@@ -470,7 +524,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.samples = args.samples or (15 if args.quick else 30)
     args.stock_samples = args.stock_samples or (5 if args.quick else 10)
     args.copy_samples = args.copy_samples or (3 if args.quick else 5)
-    args.routing_rounds = args.routing_rounds or (3 if args.quick else 5)
+    args.routing_rounds = args.routing_rounds or (3 if args.quick else 7)
     args.routing_seconds = args.routing_seconds or (4.0 if args.quick else 8.0)
 
     source_url = os.environ.get("DATABASE_URL", "")
