@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from tenants.postgresql_backend.base import DatabaseWrapper
-from tests.integration.helpers import test_database_url
+from tests.integration.helpers import test_database_url as database_url
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def request(conn: DatabaseWrapper, schema: str) -> int:
 
 
 def terminate(conn: DatabaseWrapper) -> None:
-    with psycopg.connect(test_database_url().replace("postgres://", "postgresql://", 1), autocommit=True) as other:
+    with psycopg.connect(database_url().replace("postgres://", "postgresql://", 1), autocommit=True) as other:
         other.execute("SELECT pg_terminate_backend(%s)", [conn.connection.info.backend_pid])
 
 
@@ -63,3 +63,61 @@ def test_a_dead_connection_is_replaced_before_the_request_uses_it(persistent, ne
 
     assert request(conn, next_schema) == 5  # the default roles, read through a new connection
     assert conn.connection.info.backend_pid != old_pid
+
+
+def current_schema(conn: DatabaseWrapper) -> str:
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT current_schema()")
+        return str(cursor.fetchone()[0])
+
+
+def test_the_set_goes_through_libpq_and_switches_the_schema(persistent):
+    conn, _checks = persistent
+    executed: list[str] = []
+    request(conn, "alpha")
+    assert current_schema(conn) == "alpha"
+
+    # Nothing watches the queries: the SET does not pass through Django's cursor wrapper.
+    conn.set_schema("beta")
+    real_execute = psycopg.Cursor.execute
+
+    def spy(self, query, *args, **kwargs):
+        executed.append(str(query))
+        return real_execute(self, query, *args, **kwargs)
+
+    psycopg.Cursor.execute = spy  # type: ignore[method-assign]
+    try:
+        assert current_schema(conn) == "beta"
+    finally:
+        psycopg.Cursor.execute = real_execute  # type: ignore[method-assign]
+    assert executed == ["SELECT current_schema()"]
+    assert conn.search_path_set_schemas == ["beta", "public"]
+
+
+def test_a_watched_connection_still_sees_the_set(persistent):
+    from django.test.utils import CaptureQueriesContext
+
+    conn, _checks = persistent
+    request(conn, "alpha")
+    with CaptureQueriesContext(conn) as captured:
+        request(conn, "beta")
+    assert [q["sql"] for q in captured.captured_queries][:1] == ['SET search_path = "beta","public"']
+
+
+def test_a_set_refused_in_an_aborted_transaction_is_set_again_after_the_rollback(persistent):
+    from django.db import DatabaseError
+
+    conn, _checks = persistent
+    request(conn, "alpha")
+    conn.set_autocommit(False)
+    try:
+        with pytest.raises(DatabaseError), conn.cursor() as cursor:
+            cursor.execute("SELECT 1/0")
+        conn.set_schema("beta")
+        with pytest.raises(DatabaseError), conn.cursor() as cursor:  # the SET is refused, then the query
+            cursor.execute("SELECT 1")
+        assert conn.search_path_set_schemas is None
+        conn.rollback()
+    finally:
+        conn.set_autocommit(True)
+    assert current_schema(conn) == "beta"

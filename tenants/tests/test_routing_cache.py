@@ -219,3 +219,39 @@ def test_unannounced_changes_are_still_seen_after_the_safety_ttl(tenant_a, monke
 
     assert runtime.tenant_for_host("alpha-later.localhost") is None
     assert runtime.tenant_for_host("alpha-moved.localhost").schema_name == "alpha"
+
+
+@pytest.mark.django_db
+def test_a_remembered_host_header_is_checked_again_when_allowed_hosts_change(tenant_a, settings):
+    from tenants import middleware
+
+    client = Client(HTTP_HOST="ALPHA.localhost:8000")
+    assert client.get("/").status_code == 302
+    assert middleware._host_names["ALPHA.localhost:8000"] == "alpha.localhost"
+
+    settings.ALLOWED_HOSTS = ["example.org"]
+    response = client.get("/")
+
+    assert response.status_code == 404  # refused by ALLOWED_HOSTS: the public "unknown workspace" page
+    assert "ALPHA.localhost:8000" not in middleware._host_names
+
+
+@pytest.mark.django_db
+def test_the_remembered_host_headers_are_bounded(tenant_a, monkeypatch):
+    from tenants import middleware
+
+    monkeypatch.setattr(middleware, "MAX_REMEMBERED_HOST_HEADERS", 3)
+    for i in range(10):
+        Client(HTTP_HOST=f"alpha.localhost:{8000 + i}").get("/")
+    assert len(middleware._host_names) <= 3
+
+
+@pytest.mark.django_db
+def test_a_member_with_a_session_cookie_is_still_recognised(client_for, admin_of, tenant_a):
+    from django.conf import settings as django_settings
+
+    client = client_for(tenant_a, admin_of(tenant_a))
+    assert django_settings.SESSION_COOKIE_NAME in client.cookies
+    assert client.get("/").status_code == 200
+    client.cookies.pop(django_settings.SESSION_COOKIE_NAME)
+    assert client.get("/").status_code == 302  # no cookie: anonymous, sent to sign in
