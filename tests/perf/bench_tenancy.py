@@ -147,7 +147,7 @@ def background_grow(world: World, seed_slug: str, target: int) -> None:
 
     use_public_schema()
     plan = schema_clone_plan(source=seed_slug)
-    have = Tenant.objects.count()
+    have = start = Tenant.objects.count()
     started = time.monotonic()
     while have < target:
         batch = min(CLONE_BATCH, target - have)
@@ -166,7 +166,7 @@ def background_grow(world: World, seed_slug: str, target: int) -> None:
             WorkspaceMembership.objects.bulk_create(WorkspaceMembership(user=world.admin, tenant=t) for t in tenants)
         have += batch
         if have % 250 < batch or have == target:
-            rate = (time.monotonic() - started) / max(1, have - 1)
+            rate = (time.monotonic() - started) / max(1, have - start)
             log(f"  {have:,} tenants ({rate * 1000:.0f} ms per copy)")
 
 
