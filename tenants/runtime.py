@@ -38,7 +38,7 @@ def use_public_schema() -> None:
 def use_tenant(tenant: Any) -> None:
     """Point the connection at `tenant`; when it already is (same schema, path set), keep the path
     instead of issuing another SET search_path."""
-    conn = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: one thread-local look-up, not one per attribute
+    conn: Any = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: one thread-local look-up, not one per attribute
     if conn.schema_name == tenant.schema_name and conn.search_path_set_schemas and conn.include_public_schema:
         conn.tenant = tenant
         return

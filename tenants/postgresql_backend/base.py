@@ -29,6 +29,8 @@ _set_statements: dict[tuple[str, bool], tuple[list[str], bytes]] = {}
 class DatabaseWrapper(base.DatabaseWrapper):
     _health_check_deferred = False
     health_check_done: bool
+    search_path_set_schemas: list[str] | None
+    _setting_search_path: bool
 
     def _search_path_due(self) -> bool:
         return not (get_limit_set_calls() and self.search_path_set_schemas)
