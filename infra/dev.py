@@ -53,9 +53,13 @@ def embedded_postgres(data_dir: Path) -> Iterator[str]:
     already_running = previous is not None and previous.is_running()
     max_files = _open_files_limit_raise(POSTGRES_MAX_FILES + 1024) - 1024
     server = _start_postgres(embedded_postgres, data_dir)
-    if _postgres_configure(server.get_uri("postgres"), {"max_files_per_process": str(max_files)}):
-        pg_ctl(["-w", "-t", "60", "restart", "-m", "fast"], pgdata=data_dir, user=server.system_user)
-        log(f"embedded PostgreSQL restarted with max_files_per_process={max_files}")
+    if _postgres_raise_max_files(server.get_uri("postgres"), max_files):
+        if already_running:  # someone else's session may be using it: the next start picks the value up
+            log(f"embedded PostgreSQL keeps running; max_files_per_process={max_files} from its next start")
+        else:
+            restart = ["-w", "-t", "60", "-l", str(server.log), "restart", "-m", "fast"]
+            pg_ctl(restart, pgdata=data_dir, user=server.system_user)
+            log(f"embedded PostgreSQL restarted with max_files_per_process={max_files}")
     info = server.get_postmaster_info()
     socket_dir = str(info.socket_dir) if getattr(info, "socket_dir", None) else str(data_dir)
     admin_uri = server.get_uri("postgres")
@@ -92,23 +96,25 @@ def _open_files_limit_raise(wanted: int) -> int:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
     if soft != resource.RLIM_INFINITY and soft < target:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-        soft = target
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):  # e.g. macOS caps below what it reports: keep the current limit
+            pass
     return max(2048, wanted if soft == resource.RLIM_INFINITY else min(soft, wanted))
 
 
-def _postgres_configure(admin_uri: str, settings: dict[str, str]) -> bool:
-    """Apply `settings` with ALTER SYSTEM; True when the server must restart to use them."""
+def _postgres_raise_max_files(admin_uri: str, value: int) -> bool:
+    """ALTER SYSTEM max_files_per_process up to `value` when the server's is lower (never down, so shells
+    with different limits do not restart it back and forth); True when a restart would apply it."""
     import psycopg
 
-    pending = False
     with psycopg.connect(admin_uri, autocommit=True) as conn:
-        for name, value in settings.items():
-            row = conn.execute("SELECT setting FROM pg_settings WHERE name = %s", (name,)).fetchone()
-            if row is None or row[0] != value:
-                conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
-                pending = True
-    return pending
+        row = conn.execute("SELECT setting::int FROM pg_settings WHERE name = 'max_files_per_process'").fetchone()
+        if row is not None and row[0] >= value:
+            return False
+        conn.execute(f"ALTER SYSTEM SET max_files_per_process = {int(value)}")
+    return True
 
 
 def _postgres_gone(data_dir: Path, timeout: float = 30) -> bool:

@@ -47,7 +47,8 @@ def wants_json(request: HttpRequest) -> bool:
 # Host header -> normalised host name, remembered per process for the hosts Django accepted: parsing and
 # validating the same Host headers against ALLOWED_HOSTS on every request is wasted work. Forgotten when
 # the settings it was validated against change (tests override them).
-MAX_REMEMBERED_HOST_HEADERS = 20_000
+MAX_REMEMBERED_HOST_HEADERS = 5_000
+MAX_REMEMBERED_HOST_HEADER_LENGTH = 255  # a DNS name's limit: longer headers are checked every time
 _host_names: dict[str, str] = {}
 _host_names_checked_with: list[Any] = [None, None]
 
@@ -69,6 +70,8 @@ def request_hostname(request: HttpRequest) -> str:
     hostname = _host_names.get(raw)
     if hostname is None:
         hostname = _hostname_parse(request)
+        if len(raw) > MAX_REMEMBERED_HOST_HEADER_LENGTH:
+            return hostname
         if len(_host_names) >= MAX_REMEMBERED_HOST_HEADERS:
             _host_names.clear()
         _host_names[raw] = hostname

@@ -12,6 +12,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone, translation
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language_from_request
 from django_tenants.utils import get_public_schema_name
 
@@ -52,10 +53,15 @@ class MembershipMiddleware:
         tenant = getattr(request, "tenant", None)
         language = get_language_from_request(request)
         tz = None
+        vary_cookie = False
         if tenant is not None and tenant.schema_name != get_public_schema_name():
             # Without a session cookie nobody is signed in: the user is not even looked up.
-            user = request.user if settings.SESSION_COOKIE_NAME in request.COOKIES else None
-            if user is not None and user.is_authenticated:
+            has_session = settings.SESSION_COOKIE_NAME in request.COOKIES
+            if not has_session:
+                request.user = AnonymousUser()
+                vary_cookie = True  # the page depends on the cookie, though the session was never read
+            user = request.user
+            if has_session and user.is_authenticated:
                 member = member_for_user(user_id=user.pk)
                 if member is not None and request.session.get(SESSION_EPOCH_KEY) != member.session_epoch:
                     logout(request)  # a session from before a deactivation: gone for good
@@ -74,6 +80,8 @@ class MembershipMiddleware:
         else:
             timezone.deactivate()
         response = self.get_response(request)
+        if vary_cookie:
+            patch_vary_headers(response, ("Cookie",))
         response.headers.setdefault("Content-Language", translation.get_language())
         if request.headers.get("HX-Request") == "true" and response.status_code == 302:
             # An htmx request must not swap a sign-in page into a table row: redirect the whole page.

@@ -18,12 +18,13 @@ import contextlib
 from typing import Any
 
 import psycopg
+from django.db import DatabaseError
 from django_tenants.postgresql_backend import base
-from django_tenants.utils import get_limit_set_calls
+from django_tenants.utils import get_limit_set_calls, get_public_schema_name
 
 MAX_REMEMBERED_STATEMENTS = 20_000
-# (schema, include public) -> (search path list, the SET statement); validated once by django-tenants.
-_set_statements: dict[tuple[str, bool], tuple[list[str], bytes]] = {}
+# (schema, include public, public schema name) -> (search path, the SET statement); validated once.
+_set_statements: dict[tuple[str, bool, str], tuple[list[str], bytes]] = {}
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
@@ -64,13 +65,19 @@ class DatabaseWrapper(base.DatabaseWrapper):
         return cursor
 
     def _handle_search_path(self, cursor: Any = None) -> None:
-        if cursor is None or self.queries_logged or self.execute_wrappers or self._setting_search_path:
+        if (
+            cursor is None
+            or self.queries_logged
+            or self.execute_wrappers
+            or self._setting_search_path
+            or self.connection.pgconn.pipeline_status != psycopg.pq.PipelineStatus.OFF  # PQexec refused there
+        ):
             return super()._handle_search_path(cursor)
         if get_limit_set_calls() and self.search_path_set_schemas:
             return None
         if not self.schema_name:
             return super()._handle_search_path(cursor)  # django-tenants' error
-        key = (self.schema_name, bool(self.include_public_schema))
+        key = (self.schema_name, bool(self.include_public_schema), get_public_schema_name())
         known = _set_statements.get(key)
         if known is None:
             search_paths = self._get_cursor_search_paths()  # validates every name
@@ -79,16 +86,28 @@ class DatabaseWrapper(base.DatabaseWrapper):
                 _set_statements.clear()
             known = _set_statements[key] = (search_paths, statement)
         self._setting_search_path = True
+        pgconn = self.connection.pgconn
+        error = ""
         try:
             # libpq directly, like Django's own `SELECT 1` health check but without a cursor: a session
             # SET changes no transaction state psycopg keeps (an idle connection stays idle).
-            ok = self.connection.pgconn.exec_(known[1]).status == psycopg.pq.ExecStatus.COMMAND_OK
-        except psycopg.Error:
-            ok = False
+            result = pgconn.exec_(known[1])
+            ok = result.status == psycopg.pq.ExecStatus.COMMAND_OK
+            error = (result.error_message or b"").decode(errors="replace")
+        except psycopg.Error as exc:
+            ok, error = False, str(exc)
         finally:
             self._setting_search_path = False
         if ok:
             self.search_path_set_schemas = list(known[0])
+        elif pgconn.status == psycopg.pq.ConnStatus.OK and pgconn.transaction_status in (
+            psycopg.pq.TransactionStatus.IDLE,
+            psycopg.pq.TransactionStatus.INTRANS,
+        ):
+            # A healthy connection outside a failed transaction refused the SET: never let the next
+            # query run under the previous tenant's path.
+            self.search_path_set_schemas = None
+            raise DatabaseError(f"SET search_path failed: {error}")
         else:
             # As django-tenants: a failed SET (aborted transaction, dead connection) leaves the path unknown;
             # and as Django's cursor wrapper: the connection is checked before it is reused.

@@ -121,3 +121,18 @@ def test_a_set_refused_in_an_aborted_transaction_is_set_again_after_the_rollback
     finally:
         conn.set_autocommit(True)
     assert current_schema(conn) == "beta"
+
+
+def test_a_set_refused_on_a_healthy_idle_connection_stops_the_query(persistent, monkeypatch):
+    from django.db import DatabaseError
+
+    from tenants.postgresql_backend import base as backend
+
+    conn, _checks = persistent
+    request(conn, "alpha")
+    conn.set_schema("beta")
+    # A statement PostgreSQL refuses, as a broken SET would be: the query must not run under "alpha".
+    monkeypatch.setitem(backend._set_statements, ("beta", True, "public"), (["beta", "public"], b"SET nonsense"))
+    with pytest.raises(DatabaseError, match="SET search_path failed"), conn.cursor() as cursor:
+        cursor.execute("SELECT current_schema()")
+    assert conn.search_path_set_schemas is None

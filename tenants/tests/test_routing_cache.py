@@ -255,3 +255,22 @@ def test_a_member_with_a_session_cookie_is_still_recognised(client_for, admin_of
     assert client.get("/").status_code == 200
     client.cookies.pop(django_settings.SESSION_COOKIE_NAME)
     assert client.get("/").status_code == 302  # no cookie: anonymous, sent to sign in
+
+
+@pytest.mark.django_db
+def test_overlong_host_headers_are_checked_but_not_remembered(tenant_a):
+    from tenants import middleware
+
+    host = "x" * 300 + ".localhost"
+    response = Client(HTTP_HOST=host).get("/")
+
+    assert response.status_code == 404  # allowed by ALLOWED_HOSTS' wildcard, but no such workspace
+    assert host not in middleware._host_names
+
+
+@pytest.mark.django_db
+def test_an_anonymous_tenant_page_varies_on_the_cookie(tenant_a):
+    response = Client(HTTP_HOST="alpha.localhost").get("/accounts/login/")
+
+    assert response.status_code == 200
+    assert "Cookie" in response.headers.get("Vary", "")
