@@ -434,10 +434,8 @@ def on_refund_event(obj: dict[str, Any], version: int) -> str:
     outcome = _refund_record(sale, obj, version)
     if outcome in REFUND_RANK:
         _refund_total_apply(sale, version)
-        sale.stripe_payment_intent_id = sale.stripe_payment_intent_id or _id(obj.get("payment_intent"))
-        charge = obj.get("charge")
-        sale.stripe_charge_id = sale.stripe_charge_id or _id(charge)
         sale.save()
+        _payment_ids_learn(sale, obj)
     return outcome
 
 
@@ -474,7 +472,18 @@ def on_dispute_event(obj: dict[str, Any], version: int) -> str:
     row.reason = str(obj.get("reason") or "")[:50]
     row.stripe_updated = seen
     row.save()
+    _payment_ids_learn(sale, obj)
     return status
+
+
+def _payment_ids_learn(sale: Sale, obj: dict[str, Any]) -> None:
+    """Remember the PaymentIntent and Charge a Refund or Dispute named (a sale found through Stripe's
+    invoice payments is then found by its ids next time)."""
+    payment_intent, charge = _id(obj.get("payment_intent")), _id(obj.get("charge"))
+    if (payment_intent and not sale.stripe_payment_intent_id) or (charge and not sale.stripe_charge_id):
+        sale.stripe_payment_intent_id = sale.stripe_payment_intent_id or payment_intent
+        sale.stripe_charge_id = sale.stripe_charge_id or charge
+        sale.save(update_fields=["stripe_payment_intent_id", "stripe_charge_id"])
 
 
 # Seats ------------------------------------------------------------------------------------------------

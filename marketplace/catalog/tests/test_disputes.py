@@ -124,3 +124,43 @@ def test_disputes_of_unknown_charges_and_of_other_tenants_sales(
     assert payments.on_dispute_event(moved, now + 2) == "another sale"
     assert list(SaleDispute.objects.values_list("sale_id", "status")) == [(one_time_sale.pk, "needs_response")]
     assert not sale_b.disputes.exists()
+
+
+def test_dispute_of_a_subscription_invoice_found_through_stripe_invoice_payments(
+    tenant_a, publish, stripe_server, public_client, django_capture_on_commit_callbacks
+):
+    from marketplace.catalog.tests.test_payments import meta
+
+    capture = django_capture_on_commit_callbacks
+    listing = publish("support-escalation-webhooks", pricing="monthly_tenant", price_cents=900)
+    licence = Licence.objects.create(tenant=tenant_a, listing=listing, state="active", pricing="monthly_tenant")
+    invoice = {
+        "id": "in_m1",
+        "object": "invoice",
+        "amount_paid": 900,
+        "parent": {"subscription_details": {"metadata": meta(licence), "subscription": "sub_m"}},
+    }
+    deliver(public_client, event("evt_in", "invoice.paid", invoice), capture)
+    stripe_server.on(
+        "GET",
+        "/v1/invoice_payments",
+        lambda request, match: (
+            200,
+            {
+                "object": "list",
+                "has_more": False,
+                "url": "/v1/invoice_payments",
+                "data": [{"id": "inpay_1", "object": "invoice_payment", "invoice": "in_m1", "amount_paid": 900}],
+            },
+        ),
+    )
+    opened = dispute("needs_response", 900, id="dp_m", charge="ch_m", payment_intent="pi_m")
+    deliver(public_client, event("evt_dm", "charge.dispute.created", opened), capture)
+    sale = Sale.objects.get(stripe_object_id="in_m1")
+    assert (sale.stripe_payment_intent_id, sale.stripe_charge_id, sale.dispute_state) == ("pi_m", "ch_m", "open")
+    # The closing event finds the sale by its ids now, without asking Stripe again.
+    deliver(public_client, event("evt_dm2", "charge.dispute.closed", {**opened, "status": "lost"}), capture)
+    assert len(stripe_server.calls("GET", "/v1/invoice_payments")) == 1
+    assert Sale.objects.get(pk=sale.pk).dispute_state == "lost"
+    licence.refresh_from_db()
+    assert licence.state == "active"
