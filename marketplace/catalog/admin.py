@@ -15,8 +15,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.catalog import services
-from marketplace.catalog.models import Licence, Listing, MarketplaceSettings, Sale, Version
-from marketplace.catalog.selectors import partner_money_totals
+from marketplace.catalog.models import Licence, Listing, MarketplaceSettings, Sale, SaleDispute, SaleRefund, Version
+from marketplace.catalog.selectors import dispute_totals, partner_money_totals
 
 
 class VersionReviewForm(forms.ModelForm):
@@ -132,6 +132,27 @@ class LicenceAdmin(admin.ModelAdmin):
         return False
 
 
+class _ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class SaleRefundInline(_ReadOnlyInline):
+    model = SaleRefund
+    fields = readonly_fields = ("stripe_refund_id", "amount_cents", "status", "stripe_created", "stripe_updated")
+
+
+class SaleDisputeInline(_ReadOnlyInline):
+    model = SaleDispute
+    fields = readonly_fields = ("stripe_dispute_id", "amount_cents", "status", "reason", "stripe_updated")
+
+
 @admin.register(Sale)
 class SaleAdmin(admin.ModelAdmin):
     list_display = [
@@ -143,8 +164,10 @@ class SaleAdmin(admin.ModelAdmin):
         "refunded_cents",
         "fee_refunded_cents",
         "refunded_at",
+        "dispute_badge",
     ]
-    list_filter = ["partner", ("refunded_at", admin.EmptyFieldListFilter)]
+    list_filter = ["partner", ("refunded_at", admin.EmptyFieldListFilter), "disputes__status"]
+    inlines = [SaleRefundInline, SaleDisputeInline]
     search_fields = ["stripe_object_id", "stripe_payment_intent_id", "stripe_charge_id"]
     change_list_template = "admin/catalog/sale/change_list.html"
 
@@ -154,6 +177,16 @@ class SaleAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Sale]:
+        return super().get_queryset(request).prefetch_related("disputes")
+
+    @admin.display(description=_("dispute"))
+    def dispute_badge(self, obj: Sale) -> str:
+        dispute = obj.dispute
+        if dispute is None:
+            return ""
+        return f"{dispute.get_status_display()} ({dispute.amount_cents})"
+
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
         totals = Sale.objects.aggregate(
             gross=Sum("amount_cents"),
@@ -161,5 +194,5 @@ class SaleAdmin(admin.ModelAdmin):
             refunded=Sum("refunded_cents"),
             fee_refunded=Sum("fee_refunded_cents"),
         )
-        context = {"totals": totals, "partner_totals": partner_money_totals()}
+        context = {"totals": totals, "partner_totals": partner_money_totals(), "disputes": dispute_totals()}
         return super().changelist_view(request, {**(extra_context or {}), **context})

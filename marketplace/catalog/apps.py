@@ -16,6 +16,7 @@ class CatalogConfig(AppConfig):
         from marketplace.catalog import payments
 
         register_kind(payments.KIND, payments.HANDLERS)
-        # A subscription invoice's charge carries none of our metadata: refunds are found by their ids.
-        register_unmarked({"charge.refunded": payments.on_charge_refunded})
+        # A subscription invoice's charge, refunds and disputes carry none of our metadata: they are found
+        # by their ids.
+        register_unmarked(payments.UNMARKED)
         register_seat_follower(payments.extension_seats_follow)

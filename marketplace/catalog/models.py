@@ -224,6 +224,9 @@ class Sale(models.Model):
     amount_cents = models.PositiveIntegerField(_("amount (cents)"))
     fee_cents = models.PositiveIntegerField(_("commission (cents)"))
     refunded_cents = models.PositiveIntegerField(_("refunded (cents)"), default=0)
+    # What the charge last said it had refunded in all (`amount_refunded` of the newest `charge.refunded`,
+    # at `refund_stripe_updated`); refunds known by id (SaleRefund) are counted next to it.
+    charge_refunded_cents = models.PositiveIntegerField(default=0, editable=False)
     # The part of the commission given back with refunds (in proportion to the amount refunded).
     fee_refunded_cents = models.PositiveIntegerField(_("commission reversed (cents)"), default=0)
     refunded_at = models.DateTimeField(_("refunded at"), null=True, blank=True)
@@ -251,6 +254,96 @@ class Sale(models.Model):
         if not self.refunded_cents:
             return ""
         return "full" if self.refunded_cents >= self.amount_cents else "partial"
+
+    @property
+    def dispute(self) -> SaleDispute | None:
+        """The sale's newest dispute (Stripe allows one per charge); uses prefetched `disputes`."""
+        disputes = list(self.disputes.all())
+        return max(disputes, key=lambda d: (d.stripe_updated or d.created_at, d.pk)) if disputes else None
+
+    @property
+    def dispute_state(self) -> str:
+        """'' (none), 'open', 'won' or 'lost'."""
+        dispute = self.dispute
+        return dispute.state if dispute is not None else ""
+
+
+class RefundStatus(models.TextChoices):
+    PENDING = "pending", pgettext_lazy("refund", "Pending")
+    REQUIRES_ACTION = "requires_action", pgettext_lazy("refund", "Requires action")
+    SUCCEEDED = "succeeded", pgettext_lazy("refund", "Succeeded")
+    FAILED = "failed", pgettext_lazy("refund", "Failed")
+    CANCELED = "canceled", pgettext_lazy("refund", "Cancelled")
+
+
+# Refunds that take money back from the sale; a failed or cancelled one gives it back.
+REFUND_COUNTING = (RefundStatus.PENDING, RefundStatus.SUCCEEDED)
+REFUND_LAPSED = (RefundStatus.FAILED, RefundStatus.CANCELED)
+
+
+class SaleRefund(models.Model):
+    """One Stripe Refund of a sale's charge, by its id, in the state of the newest event seen."""
+
+    stripe_refund_id = models.CharField(max_length=255, unique=True)
+    sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="refunds")
+    amount_cents = models.PositiveIntegerField(_("amount (cents)"), default=0)
+    status = models.CharField(_("status"), max_length=20, choices=RefundStatus.choices, blank=True)
+    # When Stripe created the refund, and the Stripe time of the state applied last.
+    stripe_created = models.DateTimeField(null=True, blank=True, editable=False)
+    stripe_updated = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("extension sale refund")
+        verbose_name_plural = _("extension sale refunds")
+        ordering = ["sale", "stripe_created", "pk"]
+
+    def __str__(self) -> str:
+        return self.stripe_refund_id
+
+
+class DisputeStatus(models.TextChoices):
+    WARNING_NEEDS_RESPONSE = "warning_needs_response", pgettext_lazy("dispute", "Inquiry: needs response")
+    WARNING_UNDER_REVIEW = "warning_under_review", pgettext_lazy("dispute", "Inquiry: under review")
+    WARNING_CLOSED = "warning_closed", pgettext_lazy("dispute", "Inquiry closed")
+    NEEDS_RESPONSE = "needs_response", pgettext_lazy("dispute", "Needs response")
+    UNDER_REVIEW = "under_review", pgettext_lazy("dispute", "Under review")
+    PREVENTED = "prevented", pgettext_lazy("dispute", "Prevented")
+    WON = "won", pgettext_lazy("dispute", "Won")
+    LOST = "lost", pgettext_lazy("dispute", "Lost")
+
+
+# Closed statuses where the money stays with the seller (an inquiry that never became a chargeback, a
+# dispute prevented, or won).
+DISPUTE_KEPT = (DisputeStatus.WARNING_CLOSED, DisputeStatus.PREVENTED, DisputeStatus.WON)
+
+
+class SaleDispute(models.Model):
+    """A chargeback (or an inquiry) of a sale's charge, by Stripe's dispute id, in its newest state."""
+
+    stripe_dispute_id = models.CharField(max_length=255, unique=True)
+    sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="disputes")
+    amount_cents = models.PositiveIntegerField(_("amount (cents)"), default=0)
+    status = models.CharField(_("status"), max_length=30, choices=DisputeStatus.choices, blank=True)
+    reason = models.CharField(_("reason"), max_length=50, blank=True)
+    stripe_updated = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("extension sale dispute")
+        verbose_name_plural = _("extension sale disputes")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.stripe_dispute_id
+
+    @property
+    def state(self) -> str:
+        """'lost', 'won' (the money stayed) or 'open'."""
+        if self.status == DisputeStatus.LOST:
+            return "lost"
+        if self.status in DISPUTE_KEPT:
+            return "won"
+        return "open"
 
 
 class Review(models.Model):

@@ -27,7 +27,18 @@ from django.utils.translation import gettext as _
 
 from billing import gateway
 from billing.stripe_sync import row_apply, row_find, stripe_id, stripe_time
-from marketplace.catalog.models import Licence, LicenceState, Listing, Pricing, Sale
+from marketplace.catalog.models import (
+    REFUND_COUNTING,
+    REFUND_LAPSED,
+    DisputeStatus,
+    Licence,
+    LicenceState,
+    Listing,
+    Pricing,
+    Sale,
+    SaleDispute,
+    SaleRefund,
+)
 from marketplace.catalog.services import commission_percent, partner_charges_refusal
 
 logger = logging.getLogger(__name__)
@@ -317,28 +328,162 @@ def _sale_of_charge(charge: dict[str, Any]) -> Sale | None:
     return None
 
 
+def _sale_of_payment(obj: dict[str, Any]) -> Sale | None:
+    """The sale a Refund or a Dispute belongs to, by its charge (an id, or the expanded Charge with its
+    metadata) and its PaymentIntent. The object's own metadata is never used to find a sale."""
+    charge = obj.get("charge")
+    found: dict[str, Any] = dict(charge) if isinstance(charge, dict) else {"id": _id(charge)}
+    found["payment_intent"] = _id(obj.get("payment_intent")) or _id(found.get("payment_intent"))
+    return _sale_of_charge(found)
+
+
+REFUND_RANK = {"requires_action": 0, "pending": 1, "succeeded": 2, "failed": 3, "canceled": 3}
+
+
+def _refund_record(sale: Sale, refund: dict[str, Any], version: int) -> str:
+    """Store one Refund of `sale` by its id in the state taken at Stripe time `version`. An older state is
+    refused; on a tie the later status in a refund's life (failed / cancelled last) wins. A refund id
+    already recorded for another sale is refused, so an event never moves money between sales."""
+    refund_id = _id(refund.get("id"))
+    status = str(refund.get("status") or "")
+    if not refund_id or status not in REFUND_RANK:
+        return "not a refund"
+    SaleRefund.objects.get_or_create(
+        stripe_refund_id=refund_id,
+        defaults={"sale": sale, "amount_cents": max(0, int(refund.get("amount") or 0))},
+    )
+    row = SaleRefund.objects.select_for_update().get(stripe_refund_id=refund_id)
+    if row.sale_id != sale.pk:
+        logger.warning("Refund %s belongs to sale %s, not %s: refused", refund_id, row.sale_id, sale.pk)
+        return "another sale"
+    seen = _ts(version)
+    if row.stripe_updated is not None and seen is not None:
+        if seen < row.stripe_updated:
+            return "stale"
+        if seen == row.stripe_updated and REFUND_RANK[status] < REFUND_RANK.get(row.status, -1):
+            return "stale"
+    row.amount_cents = max(0, int(refund.get("amount") or 0))
+    row.status = status
+    row.stripe_created = _ts(refund.get("created")) or row.stripe_created
+    row.stripe_updated = seen
+    row.save()
+    return status
+
+
+def _refund_total_apply(sale: Sale, version: int) -> None:
+    """Set the sale's refunded total from what is known: the refunds by id that count (pending or
+    succeeded), or the charge's own total when that is more (refunds we never saw by id), less the
+    refunds that failed or were cancelled after the charge reported them. The commission is reversed in
+    proportion."""
+    reported_at = sale.refund_stripe_updated
+    counting = lapsed = 0
+    for refund in SaleRefund.objects.filter(sale=sale):
+        if refund.status in REFUND_COUNTING:
+            counting += refund.amount_cents
+        elif (
+            refund.status in REFUND_LAPSED
+            and reported_at is not None
+            and refund.stripe_updated is not None
+            and refund.stripe_updated > reported_at
+            and (refund.stripe_created is None or refund.stripe_created <= reported_at)
+        ):
+            lapsed += refund.amount_cents
+    refunded = min(sale.amount_cents, max(counting, sale.charge_refunded_cents - lapsed, 0))
+    if refunded > sale.refunded_cents:
+        sale.refunded_at = _ts(version)
+    elif refunded == 0:
+        sale.refunded_at = None
+    sale.refunded_cents = refunded
+    share = Decimal(sale.fee_cents * refunded) / sale.amount_cents if sale.amount_cents else Decimal(0)
+    sale.fee_refunded_cents = int(share.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
 @transaction.atomic
 def on_charge_refunded(obj: dict[str, Any], version: int) -> str:
     """A refund (partial or full, from our console or Stripe's dashboard) reduces the sale it belongs to;
-    the commission is reversed in proportion. The charge carries the total refunded so far, so an event
-    seen twice changes nothing and an older one never lowers it."""
+    the commission is reversed in proportion. The refunds the charge lists (`refunds.data`, when the
+    event carries it) are recorded by id; the charge's `amount_refunded` is kept as the total reported at
+    the event's time, so an event seen twice changes nothing and an older one is refused."""
     sale = _sale_of_charge(obj)
     if sale is None:
         return "unknown sale"
 
     def apply(sale: Sale) -> str:
-        refunded = min(int(obj.get("amount_refunded") or 0), sale.amount_cents)
-        if refunded > sale.refunded_cents:
-            sale.refunded_cents = refunded
-            share = Decimal(sale.fee_cents * refunded) / sale.amount_cents
-            sale.fee_refunded_cents = int(share.quantize(Decimal(1), rounding=ROUND_HALF_UP))
-            sale.refunded_at = _ts(version)
+        sale.charge_refunded_cents = min(max(0, int(obj.get("amount_refunded") or 0)), sale.amount_cents)
+        refunds = obj.get("refunds")
+        for refund in (refunds.get("data") if isinstance(refunds, dict) else None) or []:
+            if isinstance(refund, dict):
+                _refund_record(sale, refund, version)
+        _refund_total_apply(sale, version)
         sale.stripe_payment_intent_id = sale.stripe_payment_intent_id or _id(obj.get("payment_intent"))
         sale.stripe_charge_id = sale.stripe_charge_id or _id(obj.get("id"))
         sale.save()
         return sale.refund_state or "not refunded"
 
     return row_apply(sale, stamp="refund_stripe_updated", version=version, apply=apply)
+
+
+@transaction.atomic
+def on_refund_event(obj: dict[str, Any], version: int) -> str:
+    """`refund.created` / `refund.updated` / `refund.failed` and `charge.refund.updated`: one Refund's
+    state. A refund that fails or is cancelled gives its amount (and the commission reversed with it)
+    back to the sale."""
+    sale = _sale_of_payment(obj)
+    if sale is None:
+        return "unknown sale"
+    outcome = _refund_record(sale, obj, version)
+    if outcome in REFUND_RANK:
+        _refund_total_apply(sale, version)
+        sale.save()
+        _payment_ids_learn(sale, obj)
+    return outcome
+
+
+# Disputes ---------------------------------------------------------------------------------------------
+
+DISPUTE_CLOSED = ("warning_closed", "prevented", "won", "lost")
+
+
+@transaction.atomic
+def on_dispute_event(obj: dict[str, Any], version: int) -> str:
+    """`charge.dispute.created` / `.updated` / `.closed` (and the funds events): the dispute's status and
+    amount on the sale it belongs to, by Stripe's dispute id, newest state first (on a tie a closed
+    status wins). Licences are left as they are: the operator decides (see the README)."""
+    dispute_id = _id(obj.get("id"))
+    status = str(obj.get("status") or "")
+    if not dispute_id or status not in DisputeStatus.values:
+        return "not a dispute"
+    sale = _sale_of_payment(obj)
+    if sale is None:
+        return "unknown sale"
+    SaleDispute.objects.get_or_create(stripe_dispute_id=dispute_id, defaults={"sale": sale})
+    row = SaleDispute.objects.select_for_update().get(stripe_dispute_id=dispute_id)
+    if row.sale_id != sale.pk:
+        logger.warning("Dispute %s belongs to sale %s, not %s: refused", dispute_id, row.sale_id, sale.pk)
+        return "another sale"
+    seen = _ts(version)
+    if row.stripe_updated is not None and seen is not None:
+        if seen < row.stripe_updated:
+            return "stale"
+        if seen == row.stripe_updated and row.status in DISPUTE_CLOSED and status not in DISPUTE_CLOSED:
+            return "stale"
+    row.amount_cents = max(0, int(obj.get("amount") or 0))
+    row.status = status
+    row.reason = str(obj.get("reason") or "")[:50]
+    row.stripe_updated = seen
+    row.save()
+    _payment_ids_learn(sale, obj)
+    return status
+
+
+def _payment_ids_learn(sale: Sale, obj: dict[str, Any]) -> None:
+    """Remember the PaymentIntent and Charge a Refund or Dispute named (a sale found through Stripe's
+    invoice payments is then found by its ids next time)."""
+    payment_intent, charge = _id(obj.get("payment_intent")), _id(obj.get("charge"))
+    if (payment_intent and not sale.stripe_payment_intent_id) or (charge and not sale.stripe_charge_id):
+        sale.stripe_payment_intent_id = sale.stripe_payment_intent_id or payment_intent
+        sale.stripe_charge_id = sale.stripe_charge_id or charge
+        sale.save(update_fields=["stripe_payment_intent_id", "stripe_charge_id"])
 
 
 # Seats ------------------------------------------------------------------------------------------------
@@ -402,6 +547,17 @@ def licence_seats_set(*, licence: Licence, seats: int) -> int:
 _id = stripe_id
 _ts = stripe_time
 
+# Stripe sends `charge.refund.updated` for a refund of a charge, and since API 2024-10-28 also
+# `refund.created` / `refund.updated` / `refund.failed` for every refund: all carry the Refund.
+REFUND_EVENTS = ("charge.refund.updated", "refund.created", "refund.updated", "refund.failed")
+DISPUTE_EVENTS = (
+    "charge.dispute.created",
+    "charge.dispute.updated",
+    "charge.dispute.closed",
+    "charge.dispute.funds_withdrawn",
+    "charge.dispute.funds_reinstated",
+)
+
 
 HANDLERS = {
     "checkout.session.completed": on_checkout_completed,
@@ -411,4 +567,9 @@ HANDLERS = {
     "invoice.paid": on_invoice_paid,
     "invoice.payment_failed": on_invoice_payment_failed,
     "charge.refunded": on_charge_refunded,
+    **{event_type: on_refund_event for event_type in REFUND_EVENTS},
+    **{event_type: on_dispute_event for event_type in DISPUTE_EVENTS},
 }
+# Events without our metadata (a subscription invoice's charge, refunds and disputes carry none of it):
+# the sale is found by the object's ids, anything else answers "unknown sale".
+UNMARKED = {event_type: HANDLERS[event_type] for event_type in ("charge.refunded", *REFUND_EVENTS, *DISPUTE_EVENTS)}

@@ -20,6 +20,7 @@ from PIL import Image, UnidentifiedImageError
 from marketplace.catalog import services
 from marketplace.catalog.forms import ListingForm, VersionForm
 from marketplace.catalog.models import Listing, Sale, Screenshot, Version
+from marketplace.catalog.selectors import dispute_totals
 from marketplace.manifest import MAX_MANIFEST_BYTES
 from marketplace.partners.models import PartnerMember, Payout, PayoutStatus
 from marketplace.partners.permissions import EXTENSIONS_MANAGE, PAYOUTS_VIEW, SALES_VIEW
@@ -176,7 +177,12 @@ def listing(request: HttpRequest, pm: PartnerMember, listing_slug: str) -> HttpR
 
 @portal_view(SALES_VIEW)
 def sales(request: HttpRequest, pm: PartnerMember) -> HttpResponse:
-    rows = Sale.objects.filter(partner=pm.partner).select_related("licence__listing").order_by("-created_at")[:500]
+    rows = (
+        Sale.objects.filter(partner=pm.partner)
+        .select_related("licence__listing")
+        .prefetch_related("disputes")
+        .order_by("-created_at")[:500]
+    )
     totals = Sale.objects.filter(partner=pm.partner).aggregate(
         gross=Sum("amount_cents"),
         commission=Sum("fee_cents"),
@@ -184,7 +190,12 @@ def sales(request: HttpRequest, pm: PartnerMember) -> HttpResponse:
         fee_refunded=Sum("fee_refunded_cents"),
     )
     net = sum(sale.partner_cents for sale in Sale.objects.filter(partner=pm.partner).only(*SHARE_FIELDS))
-    return render(request, "marketplace/portal/sales.html", _ctx(pm, "sales", sales=rows, totals=totals, net=net))
+    disputes = dispute_totals(sales=Sale.objects.filter(partner=pm.partner))
+    return render(
+        request,
+        "marketplace/portal/sales.html",
+        _ctx(pm, "sales", sales=rows, totals=totals, net=net, disputes=disputes),
+    )
 
 
 @portal_view(PAYOUTS_VIEW)

@@ -44,10 +44,24 @@ def installed_map() -> dict[int, Any]:
     return {i.listing_id: i for i in ExtensionInstallation.objects.all()}
 
 
+def dispute_totals(*, sales: QuerySet[Any] | None = None) -> dict[str, int]:
+    """Amounts under dispute (`open`), lost to chargebacks (`lost`) and kept (`won`), in cents, of
+    `sales` (all sales when None)."""
+    from marketplace.catalog.models import DISPUTE_KEPT, DisputeStatus, SaleDispute
+
+    disputes = SaleDispute.objects.all() if sales is None else SaleDispute.objects.filter(sale__in=sales)
+    totals = {"open": 0, "lost": 0, "won": 0}
+    for status, amount in disputes.values_list("status", "amount_cents"):
+        key = "lost" if status == DisputeStatus.LOST else "won" if status in DISPUTE_KEPT else "open"
+        totals[key] += amount
+    return totals
+
+
 def partner_money_totals() -> list[dict[str, Any]]:
     """Operators' view, per partner: sales, commission kept (after refunds reversed part of it), refunds,
-    the partner's share, and what Stripe reported paid out (per currency) or failed."""
-    from marketplace.catalog.models import Sale
+    the partner's share, and what Stripe reported paid out (per currency) or failed; amounts under
+    dispute and lost to chargebacks."""
+    from marketplace.catalog.models import DISPUTE_KEPT, DisputeStatus, Sale, SaleDispute
     from marketplace.partners.models import Partner, Payout, PayoutStatus
 
     rows: dict[int, dict[str, Any]] = {}
@@ -66,6 +80,8 @@ def partner_money_totals() -> list[dict[str, Any]]:
                 "share": 0,
                 "paid_out": {},
                 "failed": 0,
+                "disputed": 0,
+                "dispute_lost": 0,
             },
         )
 
@@ -84,4 +100,9 @@ def partner_money_totals() -> list[dict[str, Any]]:
             r["paid_out"][payout["currency"].upper()] = payout["total"]
         elif payout["status"] == PayoutStatus.FAILED:
             r["failed"] += payout["total"]
+    for partner_id, status, amount in SaleDispute.objects.values_list("sale__partner_id", "status", "amount_cents"):
+        if status == DisputeStatus.LOST:
+            row(partner_id)["dispute_lost"] += amount
+        elif status not in DISPUTE_KEPT:
+            row(partner_id)["disputed"] += amount
     return sorted(rows.values(), key=lambda r: str(r["partner"]))

@@ -59,4 +59,32 @@ def approved(listing: Listing) -> Version:
     return listing.versions.get(state="approved")
 
 
+@pytest.fixture
+def one_time_sale(
+    request: Any, tenant_a: Any, publish: Any, public_client: Any, django_capture_on_commit_callbacks: Any
+) -> Any:
+    """A paid one-time sale of tenant A (payment intent `pi_one`, 4900 cents, 25% commission), with the
+    Stripe fixture server running."""
+    request.getfixturevalue("stripe_server")
+    from billing.tests.conftest import event
+    from marketplace.catalog.models import Licence, Sale
+    from marketplace.catalog.tests.test_payments import deliver, meta
+
+    listing = publish("saas-sales-kit", pricing="one_time", price_cents=4900)
+    licence = Licence.objects.create(
+        tenant=tenant_a, listing=listing, state="pending", pricing="one_time", price_cents=4900
+    )
+    session = {
+        "id": "cs_1",
+        "object": "checkout.session",
+        "mode": "payment",
+        "payment_status": "paid",
+        "payment_intent": "pi_one",
+        "amount_total": 4900,
+        "metadata": meta(licence),
+    }
+    deliver(public_client, event("evt_cs", "checkout.session.completed", session), django_capture_on_commit_callbacks)
+    return Sale.objects.get(stripe_object_id="pi_one")
+
+
 from billing.tests.conftest import stripe_server  # noqa: E402,F401  (the fixture)

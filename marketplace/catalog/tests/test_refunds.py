@@ -18,25 +18,6 @@ from tenants.models import User
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def one_time_sale(tenant_a, publish, stripe_server, public_client, django_capture_on_commit_callbacks) -> Sale:
-    listing = publish("saas-sales-kit", pricing="one_time", price_cents=4900)
-    licence = Licence.objects.create(
-        tenant=tenant_a, listing=listing, state="pending", pricing="one_time", price_cents=4900
-    )
-    session = {
-        "id": "cs_1",
-        "object": "checkout.session",
-        "mode": "payment",
-        "payment_status": "paid",
-        "payment_intent": "pi_one",
-        "amount_total": 4900,
-        "metadata": meta(licence),
-    }
-    deliver(public_client, event("evt_cs", "checkout.session.completed", session), django_capture_on_commit_callbacks)
-    return Sale.objects.get(stripe_object_id="pi_one")
-
-
 def charge(charge_id: str, refunded: int, **extra: Any) -> dict[str, Any]:
     return {"id": charge_id, "object": "charge", "amount": 4900, "amount_refunded": refunded, **extra}
 
@@ -193,3 +174,140 @@ def test_refunds_show_in_the_partner_s_sales_and_the_operator_totals(
         '<tr data-partner="Acme Apps"><td>Acme Apps</td><td>1</td><td>4900</td><td>975</td>'
         "<td>1</td><td>1000</td><td>2925</td>" in admin_page
     )
+
+
+# Refunds by id: failed and cancelled refunds give the amount back ---------------------------------
+
+
+def refund(refund_id: str, amount: int, status: str, created: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": refund_id,
+        "object": "refund",
+        "amount": amount,
+        "status": status,
+        "created": created,
+        "charge": "ch_1",
+        "payment_intent": "pi_one",
+        "metadata": {},
+        **extra,
+    }
+
+
+def money(sale: Sale) -> tuple[int, int, int]:
+    sale.refresh_from_db()
+    return sale.refunded_cents, sale.fee_refunded_cents, sale.partner_cents
+
+
+def test_refund_succeeded_then_failed_gives_the_amount_and_the_commission_back(
+    one_time_sale, public_client, django_capture_on_commit_callbacks
+):
+    from marketplace.catalog.models import SaleRefund
+
+    now = int(time.time())
+    capture = django_capture_on_commit_callbacks
+    deliver(
+        public_client, event("evt_rc", "refund.created", refund("re_1", 1000, "pending", now), created=now), capture
+    )
+    assert money(one_time_sale) == (1000, 250, 4900 - 1000 - 975)
+    listed = charge("ch_1", 1000, payment_intent="pi_one", refunds={"data": [refund("re_1", 1000, "succeeded", now)]})
+    deliver(public_client, event("evt_cr", "charge.refunded", listed, created=now + 1), capture)
+    assert SaleRefund.objects.get().status == "succeeded"
+    assert money(one_time_sale) == (1000, 250, 2925)
+    failed = event("evt_rf", "charge.refund.updated", refund("re_1", 1000, "failed", now), created=now + 2)
+    deliver(public_client, failed, capture)
+    deliver(public_client, failed, capture)  # the same event again
+    deliver(public_client, {**failed, "id": "evt_rf2", "type": "refund.failed"}, capture)  # Stripe's twin event
+    assert money(one_time_sale) == (0, 0, 4900 - 1225)
+    assert one_time_sale.refund_state == "" and one_time_sale.refunded_at is None
+    # An older state of the refund (succeeded) delivered late does not bring the refund back.
+    late = event("evt_ru", "refund.updated", refund("re_1", 1000, "succeeded", now), created=now + 1)
+    deliver(public_client, late, capture)
+    assert SaleRefund.objects.get().status == "failed"
+    assert money(one_time_sale) == (0, 0, 3675)
+    # Nor does the charge.refunded that reported it, delivered again.
+    deliver(public_client, event("evt_cr", "charge.refunded", listed, created=now + 1), capture)
+    assert money(one_time_sale) == (0, 0, 3675)
+    # A new refund counts on its own.
+    deliver(public_client, event("evt_r2", "refund.created", refund("re_2", 2000, "succeeded", now + 3)), capture)
+    assert money(one_time_sale) == (2000, 500, 4900 - 2000 - 725)
+    assert dict(SaleRefund.objects.values_list("stripe_refund_id", "status")) == {"re_1": "failed", "re_2": "succeeded"}
+
+
+def test_failure_seen_before_the_charge_total_and_refunds_never_seen_by_id(
+    one_time_sale, public_client, django_capture_on_commit_callbacks
+):
+    now = int(time.time())
+    capture = django_capture_on_commit_callbacks
+    # The refund's failure arrives first; the charge.refunded (no refund list, as webhooks send it) that
+    # reported it before the failure arrives after it and does not count it.
+    deliver(
+        public_client, event("evt_f", "refund.failed", refund("re_1", 1000, "failed", now), created=now + 5), capture
+    )
+    assert money(one_time_sale) == (0, 0, 3675)
+    deliver(
+        public_client,
+        event("evt_c", "charge.refunded", charge("ch_1", 1000, payment_intent="pi_one"), created=now + 1),
+        capture,
+    )
+    assert money(one_time_sale) == (0, 0, 3675)
+    # A later charge total includes a refund never seen by id (1500), the failed one no longer.
+    deliver(
+        public_client,
+        event("evt_c2", "charge.refunded", charge("ch_1", 1500, payment_intent="pi_one"), created=now + 9),
+        capture,
+    )
+    assert money(one_time_sale) == (1500, 375, 4900 - 1500 - 850)
+    # Cancelled refunds give their amount back too; a pending one counts.
+    deliver(
+        public_client,
+        event("evt_p", "refund.created", refund("re_3", 400, "pending", now + 10), created=now + 10),
+        capture,
+    )
+    assert money(one_time_sale)[0] == 1500  # the charge's total still covers the pending one
+    deliver(
+        public_client,
+        event("evt_cc", "refund.updated", refund("re_3", 400, "canceled", now + 10), created=now + 11),
+        capture,
+    )
+    assert money(one_time_sale)[0] == 1500
+
+
+def test_a_refund_never_moves_between_tenants_sales(
+    one_time_sale, tenant_b, stripe_server, public_client, django_capture_on_commit_callbacks
+):
+    from marketplace.catalog import payments
+    from marketplace.catalog.models import SaleRefund
+
+    capture = django_capture_on_commit_callbacks
+    stripe_server.on(
+        "GET",
+        "/v1/invoice_payments",
+        lambda r, m: (200, {"object": "list", "data": [], "has_more": False, "url": "/v1/invoice_payments"}),
+    )
+    licence_b = Licence.objects.create(
+        tenant=tenant_b, listing=one_time_sale.licence.listing, state="active", pricing="one_time", price_cents=4900
+    )
+    sale_b = Sale.objects.create(
+        licence=licence_b, partner=one_time_sale.partner, stripe_object_id="pi_b", amount_cents=4900, fee_cents=1225
+    )
+    now = int(time.time())
+    deliver(public_client, event("evt_a", "refund.created", refund("re_a", 1000, "succeeded", now)), capture)
+    assert money(one_time_sale)[0] == 1000
+    # The same refund id presented as tenant B's (its charge's ids point to B's sale): refused.
+    moved = refund("re_a", 4900, "succeeded", now, charge="ch_b", payment_intent="pi_b")
+    deliver(public_client, event("evt_m", "refund.updated", moved, created=now + 1), capture)
+    assert money(one_time_sale)[0] == 1000 and money(sale_b)[0] == 0
+    assert payments.on_refund_event(moved, now + 2) == "another sale"
+    # An expanded charge whose metadata names tenant B with tenant A's licence finds no sale.
+    forged = {
+        "id": "ch_x",
+        "payment_intent": "pi_x",
+        "metadata": {**meta(one_time_sale.licence), "tenant": tenant_b.schema_name},
+    }
+    deliver(
+        public_client,
+        event("evt_x", "refund.created", refund("re_x", 4900, "succeeded", now, charge=forged, payment_intent="pi_x")),
+        capture,
+    )
+    assert money(one_time_sale)[0] == 1000 and money(sale_b)[0] == 0
+    assert list(SaleRefund.objects.values_list("stripe_refund_id", "sale_id")) == [("re_a", one_time_sale.pk)]
