@@ -22,7 +22,12 @@ def assert_complete(catalogue: polib.POFile) -> None:
     fuzzy = [e.msgid for e in catalogue.fuzzy_entries() if e.msgid]
     assert untranslated == []
     assert fuzzy == []
+    plural_forms = catalogue.metadata.get("Plural-Forms", "")
+    found = re.search(r"nplurals=(\d+)", plural_forms)
+    nplurals = int(found.group(1)) if found else 2
     for entry in catalogue.translated_entries():
+        if entry.msgid_plural:  # msgfmt refuses the whole catalogue otherwise
+            assert sorted(entry.msgstr_plural) == list(range(nplurals)), entry.msgid
         expected = set(PLACEHOLDER.findall(entry.msgid))
         forms = entry.msgstr_plural.values() if entry.msgid_plural else [entry.msgstr]
         for form in forms:
@@ -42,6 +47,13 @@ def test_every_string_in_the_code_is_in_the_russian_catalogue(tmp_path, settings
     settings.LOCALE_PATHS = [str(locale)]
     monkeypatch.chdir(ROOT)
 
-    call_command("makemessages", locale=LANGUAGES, ignore_patterns=IGNORE_PATTERNS, verbosity=0, add_location="file")
+    # makemessages also rewrites ./locale (the repository's catalogue) next to LOCALE_PATHS: put it back.
+    original = PO.read_bytes()
+    try:
+        call_command(
+            "makemessages", locale=LANGUAGES, ignore_patterns=IGNORE_PATTERNS, verbosity=0, add_location="file"
+        )
+    finally:
+        PO.write_bytes(original)
 
     assert_complete(polib.pofile(str(locale / "ru" / "LC_MESSAGES" / "django.po")))
