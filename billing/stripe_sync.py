@@ -50,12 +50,15 @@ def row_apply(
     version: int,
     apply: Callable[[M], str],
     tie: bool = False,
+    tie_refused: Callable[[M], bool] | None = None,
 ) -> str:
     """Apply the state of a Stripe event taken at Stripe time `version` to `row` (locked by the caller).
 
     'unknown' without a row; 'stale' when the row already holds a newer state (its `stamp` field,
     a datetime or an int of Unix seconds); 'tie' when `tie` is asked, the times are equal and Stripe
-    can be asked which state is current (the caller fetches the object and calls again without `tie`).
+    can be asked which state is current (the caller fetches the object and calls again without `tie`);
+    'stale' too on equal times when `tie_refused(row)` says the row's state comes later in the object's
+    life than the event's (events of one second arrive in any order).
     Otherwise the stamp is set on the row and `apply(row)` sets the state, saves and returns the outcome.
     """
     if row is None:
@@ -64,6 +67,8 @@ def row_apply(
     seen: Any = version if isinstance(current, int) else stripe_time(version)
     if current is not None and seen is not None:
         if seen < current:
+            return "stale"
+        if seen == current and tie_refused is not None and tie_refused(row):
             return "stale"
         if seen == current and tie and gateway.is_configured():
             return "tie"

@@ -340,34 +340,45 @@ def _sale_of_payment(obj: dict[str, Any]) -> Sale | None:
 REFUND_RANK = {"requires_action": 0, "pending": 1, "succeeded": 2, "failed": 3, "canceled": 3}
 
 
+def _sale_child_lock(model: Any, id_field: str, stripe_object_id: str, sale: Sale) -> Any:
+    """The locked row of a Refund or Dispute of `sale` (created on first sight), or None when that Stripe
+    id is already recorded for another sale: an event never moves money between sales."""
+    model.objects.get_or_create(**{id_field: stripe_object_id}, defaults={"sale": sale})
+    row = model.objects.select_for_update().get(**{id_field: stripe_object_id})
+    if row.sale_id != sale.pk:
+        logger.warning(
+            "%s %s belongs to sale %s, not %s: refused", model.__name__, stripe_object_id, row.sale_id, sale.pk
+        )
+        return None
+    return row
+
+
 def _refund_record(sale: Sale, refund: dict[str, Any], version: int) -> str:
     """Store one Refund of `sale` by its id in the state taken at Stripe time `version`. An older state is
     refused; on a tie the later status in a refund's life (failed / cancelled last) wins. A refund id
-    already recorded for another sale is refused, so an event never moves money between sales."""
+    already recorded for another sale is refused."""
     refund_id = _id(refund.get("id"))
     status = str(refund.get("status") or "")
     if not refund_id or status not in REFUND_RANK:
         return "not a refund"
-    SaleRefund.objects.get_or_create(
-        stripe_refund_id=refund_id,
-        defaults={"sale": sale, "amount_cents": max(0, int(refund.get("amount") or 0))},
-    )
-    row = SaleRefund.objects.select_for_update().get(stripe_refund_id=refund_id)
-    if row.sale_id != sale.pk:
-        logger.warning("Refund %s belongs to sale %s, not %s: refused", refund_id, row.sale_id, sale.pk)
+    row = _sale_child_lock(SaleRefund, "stripe_refund_id", refund_id, sale)
+    if row is None:
         return "another sale"
-    seen = _ts(version)
-    if row.stripe_updated is not None and seen is not None:
-        if seen < row.stripe_updated:
-            return "stale"
-        if seen == row.stripe_updated and REFUND_RANK[status] < REFUND_RANK.get(row.status, -1):
-            return "stale"
-    row.amount_cents = max(0, int(refund.get("amount") or 0))
-    row.status = status
-    row.stripe_created = _ts(refund.get("created")) or row.stripe_created
-    row.stripe_updated = seen
-    row.save()
-    return status
+
+    def apply(row: SaleRefund) -> str:
+        row.amount_cents = max(0, int(refund.get("amount") or 0))
+        row.status = status
+        row.stripe_created = _ts(refund.get("created")) or row.stripe_created
+        row.save()
+        return status
+
+    return row_apply(
+        row,
+        stamp="stripe_updated",
+        version=version,
+        apply=apply,
+        tie_refused=lambda row: REFUND_RANK[status] < REFUND_RANK.get(row.status, -1),
+    )
 
 
 def _refund_total_apply(sale: Sale, version: int) -> None:
@@ -456,24 +467,25 @@ def on_dispute_event(obj: dict[str, Any], version: int) -> str:
     sale = _sale_of_payment(obj)
     if sale is None:
         return "unknown sale"
-    SaleDispute.objects.get_or_create(stripe_dispute_id=dispute_id, defaults={"sale": sale})
-    row = SaleDispute.objects.select_for_update().get(stripe_dispute_id=dispute_id)
-    if row.sale_id != sale.pk:
-        logger.warning("Dispute %s belongs to sale %s, not %s: refused", dispute_id, row.sale_id, sale.pk)
+    row = _sale_child_lock(SaleDispute, "stripe_dispute_id", dispute_id, sale)
+    if row is None:
         return "another sale"
-    seen = _ts(version)
-    if row.stripe_updated is not None and seen is not None:
-        if seen < row.stripe_updated:
-            return "stale"
-        if seen == row.stripe_updated and row.status in DISPUTE_CLOSED and status not in DISPUTE_CLOSED:
-            return "stale"
-    row.amount_cents = max(0, int(obj.get("amount") or 0))
-    row.status = status
-    row.reason = str(obj.get("reason") or "")[:50]
-    row.stripe_updated = seen
-    row.save()
-    _payment_ids_learn(sale, obj)
-    return status
+
+    def apply(row: SaleDispute) -> str:
+        row.amount_cents = max(0, int(obj.get("amount") or 0))
+        row.status = status
+        row.reason = str(obj.get("reason") or "")[:50]
+        row.save()
+        _payment_ids_learn(sale, obj)
+        return status
+
+    return row_apply(
+        row,
+        stamp="stripe_updated",
+        version=version,
+        apply=apply,
+        tie_refused=lambda row: row.status in DISPUTE_CLOSED and status not in DISPUTE_CLOSED,
+    )
 
 
 def _payment_ids_learn(sale: Sale, obj: dict[str, Any]) -> None:
