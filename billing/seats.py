@@ -17,7 +17,8 @@ from collections.abc import Callable
 from django.db import transaction
 
 from billing import gateway
-from tenants.models import Tenant, WorkspaceMembership
+from billing.selectors import active_member_count
+from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ def register_seat_follower(follower: SeatFollower) -> None:
 
 def tenant_seats(*, tenant_id: int) -> int:
     """The seats a tenant is billed for: its active members, at least one."""
-    return max(1, WorkspaceMembership.objects.filter(tenant_id=tenant_id, is_active=True).count())
+    return max(1, active_member_count(tenant=tenant_id))
 
 
 def tenant_seats_changed(*, tenant: Tenant) -> None:

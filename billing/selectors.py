@@ -112,8 +112,8 @@ class Usage:
         return self.used is not None and self.limit is not None and self.used > self.limit
 
 
-def active_member_count(*, tenant: Tenant) -> int:
-    """From the public workspace directory (kept in step with each tenant's members)."""
+def active_member_count(*, tenant: Tenant | int) -> int:
+    """From the public workspace directory (kept in step with each tenant's members); a Tenant or its id."""
     return WorkspaceMembership.objects.filter(tenant=tenant, is_active=True).count()
 
 
