@@ -25,6 +25,7 @@ urlpatterns = [
     path("api/v1/", include("crm_apps.access.api.urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/", include("crm_apps.custom_modules.api_urls")),
     path("api/v1/", include("crm_apps.engine.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

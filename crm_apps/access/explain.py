@@ -50,7 +50,7 @@ def access_explain(*, actor: Member, member: Member, spec: ModuleSpec, record: A
 
     if not actor.is_admin:
         raise PermissionDenied
-    qs = spec.model.objects.filter(pk=record.pk)
+    qs = spec.records().filter(pk=record.pk)
     result = Explanation(
         can_view=visibility.visible_records(actor=member, spec=spec, queryset=qs).exists(),
         can_edit=False,
@@ -145,7 +145,7 @@ def access_explain(*, actor: Member, member: Member, spec: ModuleSpec, record: A
         if parent_id is not None:
             parent_spec = visibility._parent_spec(spec)
             if parent_spec is not None:
-                parent_qs = parent_spec.model.objects.filter(pk=parent_id)
+                parent_qs = parent_spec.records().filter(pk=parent_id)
                 if visibility.visible_records(actor=member, spec=parent_spec, queryset=parent_qs).exists():
                     reasons.append(
                         _("The member can see the linked %(parent)s, and %(module)s follow it.")

@@ -74,9 +74,9 @@ class CrmRecord(models.Model):
         ]
 
     def __str__(self) -> str:
-        from crm_apps.engine.registry import spec_for_model
+        from crm_apps.engine.registry import spec_for_record
 
-        spec = spec_for_model(type(self))
+        spec = spec_for_record(self)
         parts = [str(getattr(self, name) or "") for name in spec.title_fields]
         return " ".join(p for p in parts if p).strip() or self.number
 

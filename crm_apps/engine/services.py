@@ -127,7 +127,7 @@ def numbering_update(*, actor: Member, spec: ModuleSpec, prefix: str, next_numbe
         raise ValidationError(errors)
     with transaction.atomic():
         sequence = NumberingSequence.objects.select_for_update().get(pk=numbering_ensure(spec).pk)
-        taken = spec.model.objects.filter(number__startswith=prefix).values_list("number", flat=True)
+        taken = spec.records().filter(number__startswith=prefix).values_list("number", flat=True)
         used = [int(n[len(prefix) :]) for n in taken if n[len(prefix) :].isdigit()]
         if used and next_number <= max(used):
             raise ValidationError(
@@ -446,8 +446,12 @@ def custom_data_clean(
                 errors[f"custom.{key}"] = [_("Choose a member.")]
                 continue
             if field.type == FieldType.RECORD and value is not None:
-                target = registry.get(field.options["target"])
-                candidates = target.model.objects.filter(pk=value, deleted_at__isnull=True)
+                try:
+                    target = registry.get(field.options["target"])
+                except registry.UnknownModule:  # the target is a custom module that was archived
+                    errors[f"custom.{key}"] = [_("The module this field points to is not available.")]
+                    continue
+                candidates = target.records().filter(pk=value, deleted_at__isnull=True)
                 if actor is not None:
                     candidates = visibility.visible_records(actor=actor, spec=target, queryset=candidates)
                 if not candidates.exists():
@@ -461,7 +465,7 @@ def custom_data_clean(
             if field.required:
                 errors[f"custom.{key}"] = [_("This field is required.")]
         elif field.unique:
-            clash = spec.model.objects.filter(**{f"custom_data__{key}": result[key]}, deleted_at__isnull=True)
+            clash = spec.records().filter(**{f"custom_data__{key}": result[key]}, deleted_at__isnull=True)
             if record_id is not None:
                 clash = clash.exclude(pk=record_id)
             if clash.exists():
@@ -711,7 +715,7 @@ def search_vector_refresh(spec: ModuleSpec, pks: Iterable[Any]) -> None:
     parts: list[Any] = [Coalesce(name, Value(""), output_field=text) for name in (*spec.search_fields, "number")]
     parts += [Coalesce(KeyTextTransform(key, "custom_data"), Value(""), output_field=text) for key in custom_keys]
     folded = [Func(part, function="unaccent", output_field=text) for part in parts]  # as fold_accents does
-    spec.model.objects.filter(pk__in=list(pks)).update(search_vector=SearchVector(*parts, *folded, config="simple"))
+    spec.records().filter(pk__in=list(pks)).update(search_vector=SearchVector(*parts, *folded, config="simple"))
 
 
 def _check_new_values(spec: ModuleSpec, actor: Member, data: Any, custom: Any) -> None:
@@ -731,7 +735,7 @@ def _new_record(*, spec: ModuleSpec, actor: Member, data: Any, custom: Any) -> A
     if not isinstance(data, dict):
         raise ValidationError({"non_field_errors": [_("Send an object of field values.")]})
     _check_new_values(spec, actor, data, custom)
-    record = spec.model()
+    record = spec.model(**spec.scope)  # a custom module's record carries its module key
     errors: dict[str, list[str]] = {}
     try:
         _apply(spec=spec, actor=actor, record=record, data=data)
@@ -885,7 +889,7 @@ def _timeline_related(spec: ModuleSpec, record: CrmRecord, actor: Member) -> lis
 
 def access_record_for_update(*, spec: ModuleSpec, actor: Member, record_id: Any) -> Any:
     """Lock a live, visible record for an update; the same 'not found' for missing and forbidden."""
-    qs = spec.model.objects.select_for_update().filter(pk=record_id, deleted_at__isnull=True)
+    qs = spec.records().select_for_update().filter(pk=record_id, deleted_at__isnull=True)
     record = visibility.visible_records(actor=actor, spec=spec, queryset=qs).first()
     if record is None:
         raise spec.model.DoesNotExist
@@ -967,7 +971,7 @@ def record_delete(*, spec: ModuleSpec, actor: Member, record: CrmRecord) -> None
     record = access_record_for_update(spec=spec, actor=actor, record_id=record.pk)
     if not visibility.can_delete(actor=actor, spec=spec, record=record):
         raise PermissionDenied
-    spec.model.objects.filter(pk=record.pk).update(deleted_at=timezone.now(), version=models.F("version") + 1)
+    spec.records().filter(pk=record.pk).update(deleted_at=timezone.now(), version=models.F("version") + 1)
     _timeline(spec, record, TimelineEntry.Kind.DELETED, actor, {})
     audit.audit_log(
         action=audit.RECORD_DELETED,
@@ -982,7 +986,7 @@ def record_delete(*, spec: ModuleSpec, actor: Member, record: CrmRecord) -> None
 @transaction.atomic
 def record_restore(*, spec: ModuleSpec, actor: Member, record_id: Any) -> Any:
     """Bring a record back from the recycle bin."""
-    qs = spec.model.objects.select_for_update().filter(pk=record_id, deleted_at__isnull=False)
+    qs = spec.records().select_for_update().filter(pk=record_id, deleted_at__isnull=False)
     record = visibility.visible_records(actor=actor, spec=spec, queryset=qs).first()
     if record is None:
         raise spec.model.DoesNotExist
@@ -1009,7 +1013,7 @@ def records_purge_deleted(*, older_than: timedelta = timedelta(days=30)) -> dict
     cutoff = timezone.now() - older_than
     purged: dict[str, int] = {}
     for spec in registry.all_specs():
-        ids = list(spec.model.objects.filter(deleted_at__lt=cutoff).values_list("pk", flat=True)[:10_000])
+        ids = list(spec.records().filter(deleted_at__lt=cutoff).values_list("pk", flat=True)[:10_000])
         if not ids:
             continue
         with transaction.atomic():
@@ -1017,7 +1021,7 @@ def records_purge_deleted(*, older_than: timedelta = timedelta(days=30)) -> dict
             Comment.objects.filter(module=spec.key, record_id__in=ids).delete()
             Follow.objects.filter(module=spec.key, record_id__in=ids).delete()
             RecentView.objects.filter(module=spec.key, record_id__in=ids).delete()
-            spec.model.objects.filter(pk__in=ids).delete()  # the collector applies SET_NULL / CASCADE
+            spec.records().filter(pk__in=ids).delete()  # the collector applies SET_NULL / CASCADE
             audit.audit_log(
                 action=audit.RECORD_DELETED,
                 module=spec.key,
@@ -1113,7 +1117,7 @@ def _visible_live(spec: ModuleSpec, actor: Member, ids: list[Any]) -> list[CrmRe
             valid.append(uuid.UUID(str(value)))
         except ValueError as exc:
             raise ValidationError({"ids": [_("Invalid record id.")]}) from exc
-    qs = spec.model.objects.filter(pk__in=valid, deleted_at__isnull=True)
+    qs = spec.records().filter(pk__in=valid, deleted_at__isnull=True)
     found = list(visibility.visible_records(actor=actor, spec=spec, queryset=qs))
     missing = len(set(valid)) - len(found)
     if missing:
@@ -1160,7 +1164,7 @@ def records_merge(
         Follow.objects.get_or_create(member_id=follow.member_id, module=spec.key, record_id=primary.pk)
     Follow.objects.filter(module=spec.key, record_id__in=other_pks).delete()
     RecentView.objects.filter(module=spec.key, record_id__in=other_pks).delete()
-    spec.model.objects.filter(pk__in=other_pks).update(deleted_at=timezone.now(), version=models.F("version") + 1)
+    spec.records().filter(pk__in=other_pks).update(deleted_at=timezone.now(), version=models.F("version") + 1)
     _timeline(spec, primary, TimelineEntry.Kind.MERGED, actor, {"merged": [o.number for o in others]})
     audit.audit_log(
         action=audit.RECORDS_MERGED,

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from django.db.models import QuerySet
 from django.utils.functional import Promise
 
 if TYPE_CHECKING:
@@ -77,6 +78,17 @@ class ModuleSpec:
     sharing_follows_parent: bool = False
     # A valid example record (API docs, contract tests, sample data): field -> value.
     example: dict[str, Any] = field(default_factory=dict)
+    # Rows of a shared model that belong to this module (a tenant's custom module keeps its records in
+    # one generic table: {"module_key": "equipment"}). Every read and write goes through `records()`,
+    # and new records get these values, so two modules on one table never see each other's rows.
+    scope: dict[str, Any] = field(default_factory=dict)
+    # Defined by the tenant at runtime (crm_apps.custom_modules), not by code.
+    custom: bool = False
+
+    def records(self) -> QuerySet[Any]:
+        """Every row of this module (deleted ones too): the start of any queryset of its records."""
+        manager = self.model.objects
+        return manager.filter(**self.scope) if self.scope else manager.all()
 
     @property
     def form_fields(self) -> tuple[str, ...]:

@@ -189,7 +189,7 @@ class _Applier:
             spec = registry.get(item["module"])
             metadata.metadata_changed()  # fields this install just added are filterable
             try:
-                selectors.apply_filters(spec, spec.model.objects.none(), dict(item.get("filters") or {}))
+                selectors.apply_filters(spec, spec.records().none(), dict(item.get("filters") or {}))
                 selectors.ordering_for(spec, item.get("ordering") or None)
             except ValidationError as exc:
                 raise ValidationError({f"saved_views.{index}": exc.messages}) from exc

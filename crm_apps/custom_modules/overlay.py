@@ -1,0 +1,54 @@
+"""The tenant's custom modules as ModuleSpecs, overlaid on the built-in registry (registry.get/all_specs).
+
+Built once per tenant and metadata version (engine.metadata memoises per schema, so one tenant's
+modules are never seen by another) and shared by the requests of that version."""
+
+from __future__ import annotations
+
+from crm_apps.custom_modules.models import CustomModule, CustomRecord
+from crm_apps.engine import metadata
+from crm_apps.engine.spec import Block, ModuleSpec
+from tenants.runtime import in_public_schema
+
+
+def spec_for(module: CustomModule) -> ModuleSpec:
+    """The engine's description of one custom module: the generic model restricted to its key."""
+    return ModuleSpec(
+        key=module.key,
+        model=CustomRecord,
+        label=module.label,
+        label_plural=module.label_plural,
+        number_prefix=module.number_prefix,
+        title_fields=("name",),
+        blocks=(Block("main", module.label, ("name",)),),
+        list_columns=("name", "owner"),
+        search_fields=("name",),
+        filter_fields=("name",),
+        icon=module.icon or "record",
+        duplicate_rules=(("name",),),
+        example={"name": f"{module.label} 1"},
+        scope={"module_key": module.key},
+        custom=True,
+    )
+
+
+def _load() -> dict[str, ModuleSpec]:
+    rows = CustomModule.objects.filter(archived_at__isnull=True).order_by("label", "id")
+    return {row.key: spec_for(row) for row in rows}
+
+
+def tenant_specs() -> dict[str, ModuleSpec]:
+    """The active tenant's live custom modules by key ({} in the public schema)."""
+    if in_public_schema():
+        return {}
+    return metadata.memoised(("custom_modules",), _load)
+
+
+def menu_groups() -> dict[str, str]:
+    """Menu group of each live custom module (key -> group; "" when the admin chose none)."""
+    if in_public_schema():
+        return {}
+    return metadata.memoised(
+        ("custom_module_groups",),
+        lambda: dict(CustomModule.objects.filter(archived_at__isnull=True).values_list("key", "menu_group")),
+    )
