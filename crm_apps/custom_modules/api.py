@@ -77,7 +77,9 @@ class ModuleView(_Writes, meta.ModuleView):
         return module
 
     def patch(self, request: Request, module: str) -> Response:
-        found = services.custom_module_update(actor=request_member(request), module=self._module(module), data=request.data)
+        found = services.custom_module_update(
+            actor=request_member(request), module=self._module(module), data=request.data
+        )
         return Response(custom_module_to_api(found))
 
     def delete(self, request: Request, module: str) -> Response:

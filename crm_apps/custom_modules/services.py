@@ -80,9 +80,7 @@ def key_problem(key: Any) -> str | None:
     return None
 
 
-def _clean_common(
-    data: dict[str, Any], errors: dict[str, list[str]], *, partial: bool
-) -> dict[str, Any]:
+def _clean_common(data: dict[str, Any], errors: dict[str, list[str]], *, partial: bool) -> dict[str, Any]:
     """Validated label, plural, icon and menu group of `data` (only those present when `partial`)."""
     cleaned: dict[str, Any] = {}
     if not partial or "label" in data:
@@ -189,9 +187,7 @@ def custom_module_update(*, actor: Member, module: CustomModule, data: Any) -> C
     if not isinstance(data, dict):
         raise ValidationError({"non_field_errors": [_("Send a JSON object.")]})
     allowed = {"label", "label_plural", "icon", "menu_group", "archived"}
-    errors: dict[str, list[str]] = {
-        name: [_("This field cannot be changed.")] for name in set(data) - allowed
-    }
+    errors: dict[str, list[str]] = {name: [_("This field cannot be changed.")] for name in set(data) - allowed}
     cleaned = _clean_common(data, errors, partial=True)
     archived = data.get("archived")
     if "archived" in data and not isinstance(archived, bool):

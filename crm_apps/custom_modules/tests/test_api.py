@@ -198,9 +198,7 @@ def test_every_field_type_including_references_to_any_module(api, tenant_a):
             },
         },
     )
-    wrong_module = post(
-        api, "/api/v1/equipment/", {"name": "X", "custom": {"serial": "X", "vendor": parent["id"]}}
-    )
+    wrong_module = post(api, "/api/v1/equipment/", {"name": "X", "custom": {"serial": "X", "vendor": parent["id"]}})
 
     assert created.status_code == 201, created.json()
     assert [f["type"] for f in created.json()["custom_fields"]] == [f["type"] for f in fields]
