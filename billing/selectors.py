@@ -123,8 +123,8 @@ def record_count(schema: str) -> int:
 
     total = 0
     with schema_context(schema):
-        for spec in registry.all_specs():
-            model = spec.model
+        # One count per table: the custom modules of a tenant share one (ADR 0016).
+        for model in dict.fromkeys(spec.model for spec in registry.all_specs()):
             with connection.cursor() as cursor:
                 cursor.execute(
                     "SELECT c.reltuples FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
