@@ -298,3 +298,23 @@ def test_authorisation_matrix(client_for, tenant_a, admin_of, member, settings_m
         module = CustomModule.objects.get(key="equipment")
         assert module.label == ("Kit" if write == 201 else "Equipment")
         assert (module.archived_at is not None) is (write == 201)
+
+
+def test_merge_and_mass_actions_stay_inside_the_module(api, tenant_a):
+    post(api, "/api/v1/meta/modules", EQUIPMENT)
+    post(api, "/api/v1/meta/modules", {**EQUIPMENT, "key": "tools_x", "label": "Tool"})
+    keep = post(api, "/api/v1/equipment/", {"name": "Press", "custom": {"serial": "P-1"}}).json()
+    dupe = post(api, "/api/v1/equipment/", {"name": "Press (copy)", "custom": {"serial": "P-2"}}).json()
+    stranger = post(api, "/api/v1/tools_x/", {"name": "Hammer", "custom": {"serial": "H-1"}}).json()
+
+    across = post(api, "/api/v1/equipment/merge", {"primary": keep["id"], "merge": [stranger["id"]]})
+    merged = post(api, "/api/v1/equipment/merge", {"primary": keep["id"], "merge": [dupe["id"]]})
+
+    assert across.status_code == 400
+    assert across.json() == {"ids": ["1 of the selected records no longer exist or are not visible to you."]}
+    assert merged.status_code == 200, merged.json()
+    assert api.get(f"/api/v1/equipment/{dupe['id']}/").status_code == 404
+    assert api.get(f"/api/v1/tools_x/{stranger['id']}/").status_code == 200
+    with schema_context(tenant_a.schema_name):
+        assert CustomRecord.objects.get(pk=stranger["id"]).deleted_at is None
+        assert CustomRecord.objects.get(pk=dupe["id"]).deleted_at is not None
