@@ -155,6 +155,9 @@ class _Problems:
 
 def _semantic(data: dict[str, Any], problems: _Problems) -> tuple[Version | None, Version | None]:
     """Checks across items and against the CRM registry."""
+    from crm_apps.custom_modules.models import CustomModule
+    from crm_apps.custom_modules.overlay import spec_for
+    from crm_apps.custom_modules.services import RESERVED_KEYS
     from crm_apps.engine import registry
     from crm_apps.engine.selectors import sortable_columns
     from crm_apps.engine.services import CUSTOM_KEY_RE, RESERVED_CUSTOM_KEYS
@@ -181,6 +184,21 @@ def _semantic(data: dict[str, Any], problems: _Problems) -> tuple[Version | None
         )
 
     labels: set[str] = set()
+    declared: set[str] = set()
+    for index, item in enumerate(data.get("custom_modules") or []):
+        base = f"custom_modules.{index}"
+        labels.update((item["label"], item["plural"]))
+        key = item["key"]
+        if "__" in key or key in registry.builtin_keys() or key in RESERVED_KEYS:
+            problems.add(f"{base}.key", _("“%(key)s” is a built-in module or a reserved word.") % {"key": key})
+        elif key in declared:
+            problems.add(f"{base}.key", _("The module “%(key)s” appears twice.") % {"key": key})
+        declared.add(key)
+        # Fields and views of the manifest may name the module it builds (a stand-in spec: no row yet).
+        specs[key] = spec_for(
+            CustomModule(key=key, label=item["label"], label_plural=item["plural"], number_prefix="X")
+        )
+
     custom: dict[str, dict[str, dict[str, Any]]] = {}
     for index, item in enumerate(data.get("custom_fields") or []):
         base = f"custom_fields.{index}"
@@ -336,6 +354,7 @@ def manifest_summary(manifest: Manifest) -> dict[str, Any]:
     """What an install adds, for the consent screen: counts and names per kind, and the scopes."""
     data = manifest.data
     return {
+        "custom_modules": [(m["key"], m["plural"]) for m in data.get("custom_modules") or []],
         "custom_fields": [(f["module"], f["label"], f["type"]) for f in data.get("custom_fields") or []],
         "picklist_values": [(p["module"], p["field"], p["values"]) for p in data.get("picklist_values") or []],
         "pipelines": [(p["name"], [s["name"] for s in p["stages"]]) for p in data.get("pipelines") or []],
