@@ -35,16 +35,15 @@ def custom_module_to_api(module: CustomModule) -> dict[str, Any]:
     }
 
 
-class _Writes:
+def _permissions(request: Any) -> list[Any]:
     """GET for every member (filtered by their profiles), writes for settings managers only."""
+    return [IsTenantMember()] if request.method == "GET" else [CanManageSettings()]
 
-    request: Request
 
+class ModulesView(meta.ModulesView):
     def get_permissions(self) -> list[Any]:
-        return [IsTenantMember()] if self.request.method == "GET" else [CanManageSettings()]
+        return _permissions(self.request)
 
-
-class ModulesView(_Writes, meta.ModulesView):
     def post(self, request: Request) -> Response:
         data = request.data if isinstance(request.data, dict) else None
         if data is None:
@@ -67,7 +66,10 @@ class ModulesView(_Writes, meta.ModulesView):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
-class ModuleView(_Writes, meta.ModuleView):
+class ModuleView(meta.ModuleView):
+    def get_permissions(self) -> list[Any]:
+        return _permissions(self.request)
+
     def _module(self, key: str) -> CustomModule:
         module = CustomModule.objects.filter(key=key).first()
         if module is None:

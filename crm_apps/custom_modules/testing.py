@@ -22,7 +22,7 @@ def contract_module_create(tenant: Any) -> None:
     with schema_context(tenant.schema_name):
         if CustomModule.objects.filter(key=CONTRACT_MODULE).exists():
             return
-        admin = Member.objects.filter(is_admin=True).order_by("id").first()
+        admin = Member.objects.filter(is_admin=True).order_by("id")[0]
         custom_module_create(
             actor=admin,
             key=CONTRACT_MODULE,

@@ -20,7 +20,7 @@ def equipment_in() -> Any:
         from crm_apps.access.models import Member
 
         with schema_context(tenant.schema_name):
-            admin = Member.objects.filter(is_admin=True).order_by("id").first()
+            admin = Member.objects.filter(is_admin=True).order_by("id")[0]
             return custom_module_create(
                 actor=admin,
                 key=extra.pop("key", "equipment"),
@@ -41,7 +41,7 @@ def settings_manager(member: Any) -> Any:
         from crm_apps.access.models import Member
 
         with schema_context(tenant.schema_name):
-            admin = Member.objects.filter(is_admin=True).order_by("id").first()
+            admin = Member.objects.filter(is_admin=True).order_by("id")[0]
             profile = profile_save(
                 actor=admin,
                 profile=None,

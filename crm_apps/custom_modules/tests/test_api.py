@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django_tenants.utils import schema_context
 
@@ -157,7 +159,7 @@ def test_invalid_field_types_are_reported_per_field(api, tenant_a):
 
 
 def test_every_field_type_including_references_to_any_module(api, tenant_a):
-    fields = [
+    fields: list[dict[str, Any]] = [
         {"key": "serial", "label": "Serial", "type": "text", "required": True},
         {"key": "notes", "label": "Notes", "type": "textarea"},
         {"key": "count", "label": "Count", "type": "integer"},

@@ -43,7 +43,12 @@ def test_build_a_module_then_add_fields_on_the_custom_field_screen(web, tenant_a
     assert "Serial" in form
     with schema_context(tenant_a.schema_name):
         module = CustomModule.objects.get(key="machines")
-        assert (module.label, module.number_prefix, module.menu_group, module.created_by.is_admin) == (
+        assert (
+            module.label,
+            module.number_prefix,
+            module.menu_group,
+            module.created_by is not None and module.created_by.is_admin,
+        ) == (
             "Machine",
             "MC",
             "tools",
