@@ -84,3 +84,19 @@ def test_the_public_schema_knows_only_built_in_modules(db):
     assert keys == registry.builtin_keys()
     with pytest.raises(registry.UnknownModule):
         registry.get("equipment")
+
+
+def test_a_record_of_an_archived_module_is_named_by_its_number(tenant_a, admin_of, equipment_in):
+    from crm_apps.custom_modules.services import custom_module_archive
+    from crm_apps.engine.services import record_create
+
+    module = equipment_in(tenant_a)
+    with schema_context(tenant_a.schema_name):
+        record = record_create(
+            spec=registry.get("equipment"), actor=admin(tenant_a), data={"name": "Drill"}, custom={"serial": "D"}
+        )
+        named = str(record)
+        custom_module_archive(actor=admin(tenant_a), module=module)
+        archived = str(CustomRecord.objects.get(pk=record.pk))
+
+    assert (named, archived) == ("Drill", "EQUI1")
