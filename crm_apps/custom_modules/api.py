@@ -7,7 +7,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from rest_framework import status
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,6 +20,44 @@ from crm_apps.custom_modules.models import CustomModule
 from crm_apps.engine import registry
 from crm_apps.engine.api import meta
 
+_FIELD = inline_serializer(
+    "CustomModuleField",
+    {
+        "key": serializers.CharField(),
+        "label": serializers.CharField(),
+        "type": serializers.CharField(help_text="one of the custom field types, e.g. text, picklist, record"),
+        "required": serializers.BooleanField(required=False),
+        "unique": serializers.BooleanField(required=False),
+        "default": serializers.JSONField(required=False),
+        "options": serializers.JSONField(required=False, help_text='{"target": "<module>"} for record'),
+        "choices": serializers.ListField(child=serializers.CharField(), required=False),
+        "help_text": serializers.CharField(required=False),
+    },
+)
+_MODULE_FIELDS = {
+    "label": serializers.CharField(max_length=60),
+    "label_plural": serializers.CharField(max_length=60),
+    "icon": serializers.CharField(required=False),
+    "menu_group": serializers.ChoiceField(choices=["", *services.MENU_GROUPS], required=False),
+}
+CREATE_REQUEST = inline_serializer(
+    "CustomModuleCreate",
+    {
+        "key": serializers.SlugField(max_length=30),
+        **_MODULE_FIELDS,
+        "plural": serializers.CharField(required=False, help_text="alias of label_plural"),
+        "number_prefix": serializers.CharField(required=False),
+        "fields": _FIELD.__class__(many=True, required=False),
+    },
+)
+UPDATE_REQUEST = inline_serializer(
+    "CustomModuleUpdate",
+    {
+        **{k: v.__class__(required=False) for k, v in _MODULE_FIELDS.items() if k != "menu_group"},
+        "menu_group": serializers.ChoiceField(choices=["", *services.MENU_GROUPS], required=False),
+        "archived": serializers.BooleanField(required=False),
+    },
+)
 CREATE_KEYS = {"key", "label", "plural", "label_plural", "icon", "number_prefix", "menu_group", "fields"}
 
 
@@ -44,6 +83,7 @@ class ModulesView(meta.ModulesView):
     def get_permissions(self) -> list[Any]:
         return _permissions(self.request)
 
+    @extend_schema(request=CREATE_REQUEST, responses={201: dict})
     def post(self, request: Request) -> Response:
         data = request.data if isinstance(request.data, dict) else None
         if data is None:
@@ -78,12 +118,14 @@ class ModuleView(meta.ModuleView):
             )
         return module
 
+    @extend_schema(request=UPDATE_REQUEST, responses={200: dict})
     def patch(self, request: Request, module: str) -> Response:
         found = services.custom_module_update(
             actor=request_member(request), module=self._module(module), data=request.data
         )
         return Response(custom_module_to_api(found))
 
+    @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request, module: str) -> Response:
         """Archive: the module disappears, its records and fields are kept (PATCH {"archived": false})."""
         services.custom_module_archive(actor=request_member(request), module=self._module(module))

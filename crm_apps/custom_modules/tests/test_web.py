@@ -109,5 +109,11 @@ def test_openapi_schema_documents_the_tenants_own_custom_modules(
     assert "/api/v1/equipment/{record_id}/" in schema_a["paths"]
     assert "serial" in schema_a["components"]["schemas"]["CustomEquipmentCustom"]["properties"]
     assert "name" in schema_a["components"]["schemas"]["CustomEquipmentRecord"]["properties"]
+    create = schema_a["paths"]["/api/v1/meta/modules"]["post"]["requestBody"]["content"]["application/json"]
+    assert create["schema"]["$ref"] == "#/components/schemas/CustomModuleCreate"
+    assert {"key", "label", "label_plural", "fields"} <= set(
+        schema_a["components"]["schemas"]["CustomModuleCreate"]["properties"]
+    )
+    assert "patch" in schema_a["paths"]["/api/v1/meta/modules/equipment"]
     assert "/api/v1/equipment/" not in schema_b["paths"]
     assert "/api/v1/contacts/" in schema_b["paths"]
