@@ -34,17 +34,23 @@ _FIELD = inline_serializer(
         "help_text": serializers.CharField(required=False),
     },
 )
-_MODULE_FIELDS = {
-    "label": serializers.CharField(max_length=60),
-    "label_plural": serializers.CharField(max_length=60),
-    "icon": serializers.CharField(required=False),
-    "menu_group": serializers.ChoiceField(choices=["", *services.MENU_GROUPS], required=False),
-}
+
+
+def _module_fields(*, creating: bool) -> dict[str, Any]:
+    """Fields shared by the create and update bodies (labels are required when creating)."""
+    return {
+        "label": serializers.CharField(max_length=60, required=creating),
+        "label_plural": serializers.CharField(max_length=60, required=False, help_text="or `plural`"),
+        "icon": serializers.CharField(required=False),
+        "menu_group": serializers.ChoiceField(choices=["", *services.MENU_GROUPS], required=False),
+    }
+
+
 CREATE_REQUEST = inline_serializer(
     "CustomModuleCreate",
     {
         "key": serializers.SlugField(max_length=30),
-        **_MODULE_FIELDS,
+        **_module_fields(creating=True),
         "plural": serializers.CharField(required=False, help_text="alias of label_plural"),
         "number_prefix": serializers.CharField(required=False),
         "fields": _FIELD.__class__(many=True, required=False),
@@ -52,11 +58,7 @@ CREATE_REQUEST = inline_serializer(
 )
 UPDATE_REQUEST = inline_serializer(
     "CustomModuleUpdate",
-    {
-        **{k: v.__class__(required=False) for k, v in _MODULE_FIELDS.items() if k != "menu_group"},
-        "menu_group": serializers.ChoiceField(choices=["", *services.MENU_GROUPS], required=False),
-        "archived": serializers.BooleanField(required=False),
-    },
+    {**_module_fields(creating=False), "archived": serializers.BooleanField(required=False)},
 )
 CREATE_KEYS = {"key", "label", "plural", "label_plural", "icon", "number_prefix", "menu_group", "fields"}
 

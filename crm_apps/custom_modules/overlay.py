@@ -5,22 +5,27 @@ modules are never seen by another) and shared by the requests of that version.""
 
 from __future__ import annotations
 
+from django.utils import translation
+
 from crm_apps.custom_modules.models import CustomModule, CustomRecord
 from crm_apps.engine import metadata
 from crm_apps.engine.spec import Block, ModuleSpec
 from tenants.runtime import in_public_schema
 
 
-def spec_for(module: CustomModule) -> ModuleSpec:
-    """The engine's description of one custom module: the generic model restricted to its key."""
+def spec_for(module: CustomModule, translations: dict[str, str] | None = None) -> ModuleSpec:
+    """The engine's description of one custom module: the generic model restricted to its key. Labels
+    an installed extension translates are shown in the member's language."""
+    table = translations or {}
+    label = table.get(module.label, module.label)
     return ModuleSpec(
         key=module.key,
         model=CustomRecord,
-        label=module.label,
-        label_plural=module.label_plural,
+        label=label,
+        label_plural=table.get(module.label_plural, module.label_plural),
         number_prefix=module.number_prefix,
         title_fields=("name",),
-        blocks=(Block("main", module.label, ("name",)),),
+        blocks=(Block("main", label, ("name",)),),
         list_columns=("name", "owner"),
         search_fields=("name",),
         filter_fields=("name",),
@@ -32,16 +37,18 @@ def spec_for(module: CustomModule) -> ModuleSpec:
     )
 
 
-def _load() -> dict[str, ModuleSpec]:
-    rows = CustomModule.objects.filter(archived_at__isnull=True).order_by("label", "id")
-    return {row.key: spec_for(row) for row in rows}
-
-
 def tenant_specs() -> dict[str, ModuleSpec]:
-    """The active tenant's live custom modules by key ({} in the public schema)."""
+    """The active tenant's live custom modules by key ({} in the public schema), per language only when
+    installed extensions translate labels (none are read in the default language)."""
     if in_public_schema():
         return {}
-    return metadata.memoised(("custom_modules",), _load)
+    table = metadata.label_translations()
+
+    def load() -> dict[str, ModuleSpec]:
+        rows = CustomModule.objects.filter(archived_at__isnull=True).order_by("label", "id")
+        return {row.key: spec_for(row, table) for row in rows}
+
+    return metadata.memoised(("custom_modules", translation.get_language() if table else ""), load)
 
 
 def menu_groups() -> dict[str, str]:

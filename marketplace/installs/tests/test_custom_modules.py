@@ -121,3 +121,27 @@ def record_installation():
     from marketplace.installs.models import ExtensionInstallation
 
     return ExtensionInstallation.objects.get(slug="fleet-kit")
+
+
+def test_the_first_party_equipment_register_installs_a_translated_module(tenant_a, admin_of):
+    from django.utils import translation
+
+    from marketplace.catalog.first_party import manifest_data
+
+    admin = admin_of(tenant_a)
+    with schema_context(tenant_a.schema_name):
+        extension_install(
+            actor=admin,
+            listing_id=9,
+            slug="equipment-register",
+            name="Equipment register",
+            manifest=manifest_validate(manifest_data("equipment-register")),
+        )
+        english = registry.get("machines")
+        with translation.override("ru"):
+            russian = registry.get("machines")
+        fields = list(CustomField.objects.filter(module="machines").values_list("key", flat=True))
+
+    assert (english.label, english.label_plural, english.number_prefix) == ("Machine", "Machines", "MCH")
+    assert (russian.label, russian.label_plural) == ("Машина", "Машины")
+    assert fields == ["serial_number", "condition", "next_service", "supplier", "customer"]
