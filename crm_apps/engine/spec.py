@@ -64,7 +64,7 @@ class Panel:
 
     key: str
     template: str
-    context: Callable[[CrmRecord, Member, HttpRequest], dict[str, Any]] | None = None
+    context: Callable[[Any, Member, HttpRequest], dict[str, Any]] | None = None  # (record of the module, ...)
     slot: str = "main"
 
 
@@ -79,7 +79,7 @@ class Action:
     label: str | Promise
     url_name: str
     privilege: str = "edit"
-    condition: Callable[[CrmRecord], bool] | None = None
+    condition: Callable[[Any], bool] | None = None  # (record of the module) -> shown?
     method: str = "get"
     primary: bool = False
 

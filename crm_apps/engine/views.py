@@ -829,7 +829,9 @@ def render_board(request: HttpRequest, spec: ModuleSpec, *, partial: bool) -> Ht
     columns_template = select_template(spec.template_names("_board_columns"))
     if partial:
         return HttpResponse(columns_template.render(context, request))
-    actions = [{"label": _("List"), "url": reverse("engine:list", args=[spec.key]), "method": "get"}]
+    actions: list[dict[str, Any]] = [
+        {"label": _("List"), "url": reverse("engine:list", args=[spec.key]), "method": "get"}
+    ]
     if visibility.can_create(actor=member, spec=spec):
         actions.append(
             {

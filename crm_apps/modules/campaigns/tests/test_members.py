@@ -126,7 +126,7 @@ def test_members_of_a_record_the_actor_cannot_see_cannot_be_changed(tenant_a, ad
     from crm_apps.modules.campaigns.services import campaign_member_remove
 
     admin = admin_of(tenant_a)
-    campaign, contact, membership = _campaign_with_member(tenant_a, admin)
+    _campaign, _contact, membership = _campaign_with_member(tenant_a, admin)
     seller = member(tenant_a)
     with tenant_context(tenant_a):
         sharing_default_set(actor=admin, module="contacts", access="private")
