@@ -174,3 +174,51 @@ def test_detail_page_query_counts_are_pinned(client_for, tenant_a, admin_of, mod
 
     assert response.status_code == 200
     assert len(statements(captured)) == DETAIL_QUERIES[module], [q[:100] for q in statements(captured)]
+
+
+def test_cards_move_on_the_generic_board_through_record_update(client_for, tenant_a, admin_of, member):
+    from crm_apps.access.services import sharing_default_set
+    from crm_apps.engine.models import TimelineEntry
+
+    admin = admin_of(tenant_a)
+    spec = registry.get("deals")
+    with tenant_context(tenant_a):
+        deal = record_create(spec=spec, actor=admin, data={"name": "Move me", "close_date": "2027-01-01"})
+        target = deal.pipeline.stages.get(name="Qualification")
+        sharing_default_set(actor=admin, module="deals", access="public_read")
+    url = f"/m/deals/{deal.pk}/board-move/"
+
+    denied = client_for(tenant_a, member(tenant_a)).post(url, {"value": target.pk}, HTTP_HX_REQUEST="true")
+    bad = client_for(tenant_a, admin).post(url, {"value": "999999"}, HTTP_HX_REQUEST="true")
+    moved = client_for(tenant_a, admin).post(url, {"value": target.pk}, HTTP_HX_REQUEST="true")
+
+    assert (denied.status_code, bad.status_code, moved.status_code) == (403, 400, 200)
+    assert "<html" not in moved.content.decode()
+    column = next(c for c in moved.context["columns"] if c["value"] == target.pk)
+    assert [d.pk for d, _url in column["cards"]] == [deal.pk]
+    with tenant_context(tenant_a):
+        deal.refresh_from_db()
+        assert deal.stage_id == target.pk
+        assert TimelineEntry.objects.filter(module="deals", record_id=deal.pk, kind="updated").count() == 1
+
+
+def test_list_actions_follow_their_privilege():
+    from unittest import mock
+
+    from crm_apps.engine import extensions
+    from crm_apps.engine.spec import Action
+
+    spec = dataclasses.replace(
+        registry.get("vendors"),
+        list_actions=(
+            Action(key="import", label="Import", url_name="engine:search", privilege="create"),
+            Action(key="report", label="Report", url_name="engine:search", privilege="can_export"),
+        ),
+    )
+    with (
+        mock.patch.object(extensions.visibility, "can_create", return_value=True),
+        mock.patch.object(extensions.visibility, "has_privilege", return_value=False),
+    ):
+        shown = extensions.list_actions(spec=spec, member=mock.Mock())
+
+    assert [a.key for a in shown] == ["import"]
