@@ -58,7 +58,6 @@ PEOPLE = [
     ("Zeynep", "Kaya"),
 ]
 TITLES = ["CEO", "Head of Procurement", "CTO", "Operations Manager", "Sales Director", "Office Manager"]
-LEAD_STATUSES = ["Not Contacted", "Attempted to Contact", "Contacted", "Warm", "Hot", "Cold", "Pre Qualified"]
 SOURCES = ["Web Site", "Trade Show", "Cold Call", "Partner", "Word of mouth", "Conference"]
 
 

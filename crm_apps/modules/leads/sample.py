@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from crm_apps.engine.sample_data import LEAD_STATUSES, PEOPLE, SOURCES, SampleContext, email_for
+from crm_apps.engine.sample_data import PEOPLE, SOURCES, SampleContext, email_for
+
+LEAD_STATUSES = ["Not Contacted", "Attempted to Contact", "Contacted", "Warm", "Hot", "Cold", "Pre Qualified"]
 
 
 def leads_sample(ctx: SampleContext) -> None:
