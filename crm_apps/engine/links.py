@@ -41,10 +41,19 @@ def link_models() -> list[type[RecordLink]]:
     return sorted(found, key=lambda m: m._meta.label)
 
 
+def _unique_columns(constraint: models.UniqueConstraint) -> tuple[str, ...]:
+    """The field names of a unique constraint, written as `fields=` or as plain field expressions."""
+    if constraint.fields:
+        return tuple(constraint.fields)
+    return tuple(e.name for e in constraint.expressions if isinstance(e, F))
+
+
 def record_index_problem(model: type[models.Model]) -> str | None:
     """Why `model` cannot find its links by (module, record_id) with an index, or None."""
     leading: list[tuple[str, ...]] = [tuple(f.lstrip("-") for f in index.fields[:2]) for index in model._meta.indexes]
-    leading += [tuple(c.fields[:2]) for c in model._meta.constraints if isinstance(c, models.UniqueConstraint)]
+    leading += [
+        _unique_columns(c)[:2] for c in model._meta.constraints if isinstance(c, models.UniqueConstraint)
+    ]
     if ("module", "record_id") in leading:
         return None
     return f"{model._meta.label} has no index whose leading columns are (module, record_id)."
@@ -54,8 +63,11 @@ def _unique_partners(model: type[RecordLink]) -> list[tuple[str, ...]]:
     """For each unique constraint over (module, record_id, ...): the other fields ("member" for follows)."""
     partners = []
     for constraint in model._meta.constraints:
-        if isinstance(constraint, models.UniqueConstraint) and {"module", "record_id"} <= set(constraint.fields):
-            partners.append(tuple(f for f in constraint.fields if f not in ("module", "record_id")))
+        if not isinstance(constraint, models.UniqueConstraint) or constraint.condition is not None:
+            continue
+        columns = _unique_columns(constraint)
+        if {"module", "record_id"} <= set(columns):
+            partners.append(tuple(f for f in columns if f not in ("module", "record_id")))
     return partners
 
 
