@@ -11,7 +11,7 @@ from django.db import models
 MODULE_KEY_MAX_LENGTH = 50
 
 
-class ModuleKeyField(models.CharField):  # type: ignore[type-arg]
+class ModuleKeyField(models.CharField):
     """A column holding a module key, always `MODULE_KEY_MAX_LENGTH` long.
 
     Migrations see it as a plain CharField (see `deconstruct`), so moving or renaming this class never

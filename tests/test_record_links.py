@@ -56,7 +56,7 @@ def build(model: type[models.Model], *, member: Member, **values: Any) -> Any:
             values[field.name] = {}
         else:
             raise AssertionError(f"teach build() to fill {model._meta.label}.{field.name}")
-    return model.objects.create(**values)
+    return model._default_manager.create(**values)
 
 
 def link(model: type[RecordLink], record: Any, *, member: Member, **values: Any) -> Any:
@@ -102,7 +102,7 @@ def test_the_system_check_reports_a_link_model_without_a_record_index():
         class Meta:
             app_label = "engine"
             managed = False
-            indexes: list[Any] = []
+            indexes = []
 
     assert links.record_index_problem(Unindexed) == (
         "engine.Unindexed has no index whose leading columns are (module, record_id)."
@@ -146,7 +146,9 @@ def test_a_link_is_visible_exactly_when_its_record_is(label, tenant_a, admin_of,
         mine = contact(admin, owner=reader.pk)
         theirs = contact(admin)
         deleted = contact(admin, owner=reader.pk)
-        rows = {name: link(model, r, member=admin) for name, r in (("mine", mine), ("theirs", theirs), ("deleted", deleted))}
+        rows = {
+            name: link(model, r, member=admin) for name, r in (("mine", mine), ("theirs", theirs), ("deleted", deleted))
+        }
         services.record_delete(spec=CONTACTS, actor=admin, record=deleted)
 
         def seen() -> set[str]:
@@ -190,9 +192,7 @@ def test_merging_moves_or_keeps_links_as_the_model_declares(label, tenant_a, adm
         survivor, duplicate = contact(admin, email="keep@example.com"), contact(admin, email="dupe@example.com")
         row = link(model, duplicate, member=admin)
 
-        services.records_merge(
-            spec=CONTACTS, actor=admin, primary_id=survivor.pk, other_ids=[duplicate.pk], choices={}
-        )
+        services.records_merge(spec=CONTACTS, actor=admin, primary_id=survivor.pk, other_ids=[duplicate.pk], choices={})
 
         row_now = model.objects.filter(pk=row.pk).values_list("record_id", flat=True).first()
     expected = survivor.pk if model.link_on_merge == RecordLink.MOVE else duplicate.pk
@@ -214,8 +214,16 @@ def test_merge_keeps_one_follow_and_one_recent_view_per_member(tenant_a, admin_o
             spec=CONTACTS, actor=admin, primary_id=survivor.pk, other_ids=[first.pk, second.pk], choices={}
         )
 
-        follows = sorted(Follow.objects.filter(record_id__in=[survivor.pk, first.pk, second.pk]).values_list("member_id", "record_id"))
-        recents = list(RecentView.objects.filter(record_id__in=[survivor.pk, first.pk, second.pk]).values_list("member_id", "record_id"))
+        follows = sorted(
+            Follow.objects.filter(record_id__in=[survivor.pk, first.pk, second.pk]).values_list(
+                "member_id", "record_id"
+            )
+        )
+        recents = list(
+            RecentView.objects.filter(record_id__in=[survivor.pk, first.pk, second.pk]).values_list(
+                "member_id", "record_id"
+            )
+        )
     assert follows == sorted([(admin.pk, survivor.pk), (other.pk, survivor.pk)])
     assert recents == [(admin.pk, survivor.pk)]
 
@@ -228,7 +236,9 @@ def test_merge_moves_comments_and_timeline_and_adds_the_merge_entry(tenant_a, ad
 
         services.records_merge(spec=CONTACTS, actor=admin, primary_id=survivor.pk, other_ids=[duplicate.pk], choices={})
 
-        assert list(Comment.objects.filter(body="On the duplicate").values_list("record_id", flat=True)) == [survivor.pk]
+        assert list(Comment.objects.filter(body="On the duplicate").values_list("record_id", flat=True)) == [
+            survivor.pk
+        ]
         kinds = sorted(TimelineEntry.objects.filter(record_id=survivor.pk).values_list("kind", flat=True))
     assert kinds == ["commented", "created", "created", "merged"]
 
@@ -241,7 +251,12 @@ def test_merge_repoints_record_custom_fields_of_every_module(tenant_a, admin_of)
             actor=admin, spec=deals, key="champion", label="Champion", type="record", options={"target": "contacts"}
         )
         services.custom_field_create(
-            actor=admin, spec=CONTACTS, key="referrer", label="Referred by", type="record", options={"target": "contacts"}
+            actor=admin,
+            spec=CONTACTS,
+            key="referrer",
+            label="Referred by",
+            type="record",
+            options={"target": "contacts"},
         )
         survivor, duplicate, unrelated = contact(admin), contact(admin), contact(admin)
         deal = services.record_create(
@@ -251,8 +266,12 @@ def test_merge_repoints_record_custom_fields_of_every_module(tenant_a, admin_of)
             spec=deals, actor=admin, data=dict(deals.example), custom={"champion": str(unrelated.pk)}
         )
         referred = contact(admin, last_name="Referred")
-        services.record_update(spec=CONTACTS, actor=admin, record=referred, data={}, custom={"referrer": str(duplicate.pk)})
-        binned = services.record_create(spec=deals, actor=admin, data=dict(deals.example), custom={"champion": str(duplicate.pk)})
+        services.record_update(
+            spec=CONTACTS, actor=admin, record=referred, data={}, custom={"referrer": str(duplicate.pk)}
+        )
+        binned = services.record_create(
+            spec=deals, actor=admin, data=dict(deals.example), custom={"champion": str(duplicate.pk)}
+        )
         services.record_delete(spec=deals, actor=admin, record=binned)
         versions = {r.pk: r.version for r in (deals.model.objects.filter(pk__in=[deal.pk, binned.pk]))}
 

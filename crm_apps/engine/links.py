@@ -45,15 +45,13 @@ def _unique_columns(constraint: models.UniqueConstraint) -> tuple[str, ...]:
     """The field names of a unique constraint, written as `fields=` or as plain field expressions."""
     if constraint.fields:
         return tuple(constraint.fields)
-    return tuple(e.name for e in constraint.expressions if isinstance(e, F))
+    return tuple(str(e.name) for e in constraint.expressions if isinstance(e, F))  # type: ignore[attr-defined]
 
 
 def record_index_problem(model: type[models.Model]) -> str | None:
     """Why `model` cannot find its links by (module, record_id) with an index, or None."""
     leading: list[tuple[str, ...]] = [tuple(f.lstrip("-") for f in index.fields[:2]) for index in model._meta.indexes]
-    leading += [
-        _unique_columns(c)[:2] for c in model._meta.constraints if isinstance(c, models.UniqueConstraint)
-    ]
+    leading += [_unique_columns(c)[:2] for c in model._meta.constraints if isinstance(c, models.UniqueConstraint)]
     if ("module", "record_id") in leading:
         return None
     return f"{model._meta.label} has no index whose leading columns are (module, record_id)."
@@ -88,7 +86,10 @@ def _move_rows(model: type[RecordLink], *, module: str, from_ids: list[Any], to_
         # A member who followed two of the duplicates follows the survivor once.
         fields = sorted({f for group in partners for f in group})
         taken = {
-            group: {tuple(row[f] for f in group) for row in model.objects.filter(module=module, record_id=to_id).values(*fields)}
+            group: {
+                tuple(row[f] for f in group)
+                for row in model.objects.filter(module=module, record_id=to_id).values(*fields)
+            }
             for group in partners
         }
         drop = []
@@ -162,4 +163,3 @@ def links_visible(
         )
         condition |= Q(module=spec.key, record_id__in=records.order_by().values("pk"))
     return qs.filter(condition)
-

@@ -211,6 +211,8 @@ class RecordLink(models.Model):
     module = ModuleKeyField()
     record_id = models.UUIDField()
 
+    objects: ClassVar[models.Manager[Any]] = models.Manager()
+
     # records_merge: "move" the merged records' links to the survivor (rows that would repeat a unique
     # row of the survivor are dropped) or "keep" them on the merged records (history of those records).
     link_on_merge: ClassVar[str] = MOVE

@@ -262,7 +262,10 @@ class RecordTagsView(LinkAPIView):
     @extend_schema(
         request=inline_serializer(
             "TagsReplace",
-            {"tags": serializers.ListField(child=serializers.CharField()), "version": serializers.IntegerField(required=False)},
+            {
+                "tags": serializers.ListField(child=serializers.CharField()),
+                "version": serializers.IntegerField(required=False),
+            },
         ),
         responses=TagsSerializer,
         summary="Replace the tags",

@@ -196,9 +196,7 @@ def test_timeline_names_related_records_only_when_visible(client_for, tenant_a, 
         organization = services.record_create(
             spec=registry.get("organizations"), actor=admin, data={"name": "Parent Co"}
         )
-        services.record_create(
-            spec=CONTACTS, actor=admin, data={"last_name": "Child", "organization": organization.pk}
-        )
+        services.record_create(spec=CONTACTS, actor=admin, data={"last_name": "Child", "organization": organization.pk})
     url = f"/api/v1/organizations/{organization.pk}/timeline/"
 
     seen = client_for(tenant_a, reader).get(url).json()["results"][0]
@@ -283,9 +281,7 @@ def test_tags_replace_add_and_remove_through_record_update(client_for, tenant_a,
     assert changed.json() == {"tags": ["vip", "renewal"], "version": 3}
     assert stale.status_code == 409
     with schema_context(tenant_a.schema_name):
-        updates = list(
-            TimelineEntry.objects.filter(record_id=record.pk, kind="updated").order_by("created_at", "id")
-        )
+        updates = list(TimelineEntry.objects.filter(record_id=record.pk, kind="updated").order_by("created_at", "id"))
         audited = AuditEvent.objects.filter(record_id=str(record.pk), action="record_updated").count()
     assert [e.data for e in updates] == [
         {"changes": {"tags": [[], ["vip", "Berlin"]]}},
@@ -362,9 +358,7 @@ def _call(client: Any, name: str, record: Any) -> Any:
     base = f"/api/v1/contacts/{record.pk}"
     calls = {
         "comments.get": lambda: client.get(f"{base}/comments/"),
-        "comments.post": lambda: client.post(
-            f"{base}/comments/", {"body": "Hello"}, content_type="application/json"
-        ),
+        "comments.post": lambda: client.post(f"{base}/comments/", {"body": "Hello"}, content_type="application/json"),
         "timeline.get": lambda: client.get(f"{base}/timeline/"),
         "follow.get": lambda: client.get(f"{base}/follow"),
         "follow.put": lambda: client.put(f"{base}/follow"),
@@ -451,9 +445,7 @@ def test_member_whose_profile_closes_the_module_is_refused(client_for, tenant_a,
 
 
 @pytest.mark.parametrize("action", ACTIONS)
-def test_member_who_cannot_see_the_record_gets_404_and_changes_nothing(
-    client_for, tenant_a, admin_of, member, action
-):
+def test_member_who_cannot_see_the_record_gets_404_and_changes_nothing(client_for, tenant_a, admin_of, member, action):
     admin = admin_of(tenant_a)
     record = _prepared(tenant_a, admin, action)
     with schema_context(tenant_a.schema_name):
@@ -483,9 +475,7 @@ def test_reader_without_edit_or_delete_rights_is_refused(client_for, tenant_a, a
 
 
 @pytest.mark.parametrize("action", ACTIONS)
-def test_member_of_another_tenant_gets_404_and_changes_nothing(
-    client_for, tenant_a, tenant_b, admin_of, action
-):
+def test_member_of_another_tenant_gets_404_and_changes_nothing(client_for, tenant_a, tenant_b, admin_of, action):
     record = _prepared(tenant_a, admin_of(tenant_a), action)
     before = _state(tenant_a, record)
 
