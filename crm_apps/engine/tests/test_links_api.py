@@ -532,3 +532,39 @@ def test_openapi_documents_every_link_endpoint_per_module(client_for, tenant_a, 
     assert set(comment) == {"id", "body", "author", "mentions", "created_at"}
     trash = schema["components"]["schemas"]["ContactTrashPage"]["properties"]
     assert set(trash) == {"results", "next"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Routes
+
+
+def test_related_lists_still_answer_beside_the_link_routes(client_for, tenant_a, admin_of):
+    admin = admin_of(tenant_a)
+    with schema_context(tenant_a.schema_name):
+        organization = services.record_create(spec=registry.get("organizations"), actor=admin, data={"name": "Org"})
+        child = services.record_create(
+            spec=CONTACTS, actor=admin, data={"last_name": "Child", "organization": organization.pk}
+        )
+
+    related = client_for(tenant_a, admin).get(f"/api/v1/organizations/{organization.pk}/contacts/")
+
+    assert related.status_code == 200
+    assert [r["id"] for r in related.json()["results"]] == [str(child.pk)]
+
+
+def test_a_related_list_named_like_a_link_route_fails_the_system_check(monkeypatch):
+    import dataclasses
+
+    from crm_apps.engine import checks
+    from crm_apps.engine.spec import Related
+
+    organizations = registry.get("organizations")
+    clashing = dataclasses.replace(organizations, related=[*organizations.related, Related("comments", via="x")])
+    monkeypatch.setitem(registry._REGISTRY, "organizations", clashing)
+
+    errors = [e for e in checks.spec_errors() if e.id == "engine.E007"]
+
+    assert [e.msg for e in errors] == [
+        "module 'organizations': related list 'comments' would hide the record's link endpoint "
+        "/api/v1/organizations/<id>/comments"
+    ]
