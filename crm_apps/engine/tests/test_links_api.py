@@ -559,7 +559,7 @@ def test_a_related_list_named_like_a_link_route_fails_the_system_check(monkeypat
     from crm_apps.engine.spec import Related
 
     organizations = registry.get("organizations")
-    clashing = dataclasses.replace(organizations, related=[*organizations.related, Related("comments", via="x")])
+    clashing = dataclasses.replace(organizations, related=(*organizations.related, Related("comments", via="x")))
     monkeypatch.setitem(registry._REGISTRY, "organizations", clashing)
 
     errors = [e for e in checks.spec_errors() if e.id == "engine.E007"]
