@@ -9,7 +9,9 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
 from crm_apps.engine import registry
+from crm_apps.engine.links import RESERVED_ROUTE_NAMES, link_models, record_index_problem
 from crm_apps.engine.models import CrmRecord
+from saas.fields import MODULE_KEY_MAX_LENGTH
 
 
 def spec_errors() -> list[checks.CheckMessage]:
@@ -24,6 +26,10 @@ def spec_errors() -> list[checks.CheckMessage]:
             continue
         if keys.count(spec.key) > 1 or prefixes.count(spec.number_prefix) > 1:
             errors.append(checks.Error(f"{where}: key and numbering prefix must be unique", id="engine.E002"))
+        if len(spec.key) > MODULE_KEY_MAX_LENGTH:
+            errors.append(
+                checks.Error(f"{where}: key longer than {MODULE_KEY_MAX_LENGTH} characters", id="engine.E006")
+            )
         names = [
             *spec.title_fields,
             *spec.list_columns,
@@ -39,6 +45,14 @@ def spec_errors() -> list[checks.CheckMessage]:
             except FieldDoesNotExist:
                 errors.append(checks.Error(f"{where}: unknown field {name!r}", id="engine.E003"))
         for relation in spec.related:
+            if relation.module in RESERVED_ROUTE_NAMES:
+                errors.append(
+                    checks.Error(
+                        f"{where}: related list {relation.module!r} would hide the record's link endpoint "
+                        f"/api/v1/{spec.key}/<id>/{relation.module}",
+                        id="engine.E007",
+                    )
+                )
             if relation.module not in keys:
                 errors.append(
                     checks.Error(f"{where}: related module {relation.module!r} is not registered", id="engine.E004")
@@ -59,6 +73,15 @@ def spec_errors() -> list[checks.CheckMessage]:
     return errors
 
 
+def link_errors() -> list[checks.CheckMessage]:
+    """Every linking model finds its rows by (module, record_id) through an index."""
+    return [
+        checks.Error(problem, id="engine.E008")
+        for problem in map(record_index_problem, link_models())
+        if problem is not None
+    ]
+
+
 @checks.register()
 def check_module_specs(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
-    return spec_errors()
+    return spec_errors() + link_errors()

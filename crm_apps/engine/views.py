@@ -29,7 +29,7 @@ from crm_apps.access import visibility
 from crm_apps.access.middleware import request_member
 from crm_apps.access.models import Member
 from crm_apps.audit.services import EXPORT, audit_log
-from crm_apps.engine import metadata, registry, selectors, services
+from crm_apps.engine import link_selectors, metadata, registry, selectors, services
 from crm_apps.engine.display import Displayer, custom_shown, plain, record_url
 from crm_apps.engine.fieldaccess import field_rules
 from crm_apps.engine.forms import field_errors_to_form, form_to_service, record_form
@@ -285,12 +285,7 @@ def _timeline_rows(
     custom = {f"custom.{f.key}": f.label for f in metadata.custom_fields(spec.key, include_archived=True)}
     references = _referenced_titles(spec, entries, member)
     # "Related record added" entries name the other record: only when the member may see it.
-    related_refs = [(e.data.get("module"), e.data.get("id")) for e in entries if e.kind == "related"]
-    visible_related = (
-        {(s.key, str(r.pk)) for s, r in selectors.records_by_refs(actor=member, refs=related_refs)}
-        if related_refs
-        else set()
-    )
+    visible_related = link_selectors.timeline_related_visible(actor=member, entries=entries)
 
     def readable(name: str, value: Any) -> str:
         if isinstance(value, list):
