@@ -34,10 +34,12 @@ from crm_apps.access.models import (
     validate_timezone,
 )
 from crm_apps.audit import services as audit
-from saas.throttle import throttle_exceeded, throttle_hit
+from tenants.login_throttle import LOGIN_FAILURE_LIMIT, LOGIN_FAILURE_WINDOW, login_blocked, login_failed
 from tenants.mail import mail_enqueue
 from tenants.models import Tenant, User, WorkspaceMembership, normalize_email
 from tenants.runtime import current_schema, current_tenant, in_public_schema
+
+__all__ = ["LOGIN_FAILURE_LIMIT", "LOGIN_FAILURE_WINDOW", "login_blocked", "login_failed"]  # their old home
 from tenants.services import tenant_url
 
 INVITATION_TTL = timedelta(days=7)
@@ -420,23 +422,7 @@ def member_directory_sync(*, tenant: Tenant) -> dict[str, int]:
     return {"created": created, "updated": updated, "removed": removed}
 
 
-LOGIN_FAILURE_LIMIT = 10
-LOGIN_FAILURE_WINDOW = 15 * 60
 TOKENS_PER_MEMBER = 50
-
-
-def _login_keys(*, client_ip: str, email: str) -> list[str]:
-    return [f"login-fail:ip:{client_ip}", f"login-fail:email:{normalize_email(email)[:254]}"]
-
-
-def login_blocked(*, client_ip: str, email: str) -> bool:
-    """True after 10 failed sign-ins in 15 minutes from this address or for this email (per tenant)."""
-    return throttle_exceeded(_login_keys(client_ip=client_ip, email=email), limit=LOGIN_FAILURE_LIMIT)
-
-
-def login_failed(*, client_ip: str, email: str) -> None:
-    """Count a failed sign-in (HTML form or token API)."""
-    throttle_hit(_login_keys(client_ip=client_ip, email=email), window=LOGIN_FAILURE_WINDOW)
 
 
 # --- Roles, profiles, groups, sharing (administrators only; every change takes effect at once) -----
