@@ -33,6 +33,7 @@ from crm_apps.access.models import (
     SharingRule,
     validate_timezone,
 )
+from crm_apps.access.privileges import Privilege, is_tenant_admin, require_tenant_admin
 from crm_apps.audit import services as audit
 from tenants.login_throttle import LOGIN_FAILURE_LIMIT, LOGIN_FAILURE_WINDOW, login_blocked, login_failed
 from tenants.mail import mail_enqueue
@@ -91,11 +92,9 @@ def _may_manage(actor: Member, member: Member | None) -> bool:
     """Admins manage every member; members whose profiles grant "manage members" manage non-admins."""
     from crm_apps.access.visibility import has_privilege
 
-    if not actor.active:
-        return False
-    if actor.is_admin:
+    if is_tenant_admin(actor):
         return True
-    return has_privilege(actor=actor, privilege="manage_members") and (member is None or not member.is_admin)
+    return has_privilege(actor=actor, privilege=Privilege.MANAGE_MEMBERS) and (member is None or not member.is_admin)
 
 
 def _locked(actor: Member, member: Member) -> tuple[Member, Member, list[Member]]:
@@ -162,8 +161,7 @@ def member_reactivate(*, actor: Member, member: Member) -> Member:
 def member_set_admin(*, actor: Member, member: Member, is_admin: bool) -> Member:
     """Grant or withdraw administrator rights of active members; a tenant always keeps one active admin."""
     actor, member, admins = _locked(actor, member)
-    if not (actor.is_admin and actor.active):
-        raise PermissionDenied(_("Only administrators can change administrator rights."))
+    require_tenant_admin(actor, _("Only administrators can change administrator rights."))
     if not member.active:
         raise ValidationError(_("Reactivate this member first."))
     if not is_admin and member.is_admin and len(admins) <= 1:
@@ -437,8 +435,7 @@ def _access_changed(actor: Member, operation: str, label: str, details: dict[str
 
 
 def _require_admin(actor: Member) -> None:
-    if not (actor.is_admin and actor.active):
-        raise PermissionDenied(_("Only administrators can change access settings."))
+    require_tenant_admin(actor, _("Only administrators can change access settings."))
 
 
 def _name_clean(name: Any, *, max_length: int = 100) -> str:

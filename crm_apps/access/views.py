@@ -26,6 +26,7 @@ from crm_apps.access.forms import (
 )
 from crm_apps.access.middleware import SESSION_EPOCH_KEY, member_login, request_member
 from crm_apps.access.models import Invitation, Member, Role
+from crm_apps.access.privileges import Privilege
 from crm_apps.access.selectors import (
     access_member,
     api_token_list,
@@ -129,7 +130,7 @@ class PasswordResetView(auth_views.PasswordResetView):
 def _admin(request: HttpRequest) -> Member:
     """Admins, or members whose profiles grant "manage members" (the services decide what each may do)."""
     member = request_member(request)
-    if not (member.is_admin or has_privilege(actor=member, privilege="manage_members")):
+    if not has_privilege(actor=member, privilege=Privilege.MANAGE_MEMBERS):  # administrators hold it
         raise PermissionDenied
     return member
 

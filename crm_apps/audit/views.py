@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,7 +17,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from crm_apps.access.middleware import request_member
+from crm_apps.access.decorators import admin_view
 from crm_apps.access.models import Member
 from crm_apps.audit.forms import AuditFilterForm, RetentionForm
 from crm_apps.audit.models import AuditEvent
@@ -32,20 +30,6 @@ from frontend.forms import form_add_service_errors
 View = Callable[..., HttpResponseBase]
 EXPORT_LIMIT = 100_000
 TEXT_MAX = 300
-
-
-def admin_view(view: View) -> View:
-    """Signed-in tenant admins only: others get 403 (the services check again)."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        actor = request_member(request)
-        if not actor.is_admin:
-            raise PermissionDenied
-        return view(request, actor, *args, **kwargs)
-
-    return wrapper
 
 
 def _filter_form(request: HttpRequest, members: list[Member]) -> tuple[AuditFilterForm, AuditFilters]:

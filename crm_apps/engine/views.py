@@ -26,6 +26,7 @@ from billing.entitlements import PlanLimitReached
 from crm_apps.access import visibility
 from crm_apps.access.middleware import request_member
 from crm_apps.access.models import Member
+from crm_apps.access.privileges import Privilege
 from crm_apps.audit.services import EXPORT, audit_log
 from crm_apps.engine import exports, metadata, registry, selectors, services
 from crm_apps.engine.display import Displayer, custom_shown, plain, record_url
@@ -143,7 +144,7 @@ def record_list(request: HttpRequest, module: str) -> HttpResponse:
         "owners": services_owner_choices(),
         "mass_fields": [(n, label) for n, label in _mass_fields(spec) if rules.editable(n)],
         "sortable": selectors.sortable_columns(spec) - rules.hidden,
-        "can_export": visibility.has_privilege(actor=member, privilege="can_export"),
+        "can_export": visibility.has_privilege(actor=member, privilege=Privilege.CAN_EXPORT),
         "can_create": visibility.can_create(actor=member, spec=spec),
         "all_custom_fields": all_custom,
     }
@@ -576,7 +577,7 @@ def export(request: HttpRequest, module: str, fmt: str) -> HttpResponseBase:
     """The current view (filters, search, order) as CSV or XLSX, through the visibility filter."""
     spec = _spec(module, request)
     member = request_member(request)
-    if not visibility.has_privilege(actor=member, privilege="can_export"):
+    if not visibility.has_privilege(actor=member, privilege=Privilege.CAN_EXPORT):
         raise PermissionDenied
     rules = field_rules(actor=member, spec=spec)
     try:
@@ -741,8 +742,3 @@ def global_search(request: HttpRequest) -> HttpResponse:
         for g in groups
     ]
     return render(request, "engine/search.html", {"q": text, "results": results})
-
-
-def admin_only(request: HttpRequest) -> None:
-    if not request_member(request).is_admin:
-        raise PermissionDenied
