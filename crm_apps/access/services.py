@@ -35,12 +35,13 @@ from crm_apps.access.models import (
 )
 from crm_apps.access.privileges import Privilege, is_tenant_admin, require_tenant_admin
 from crm_apps.audit import services as audit
-from tenants.login_throttle import LOGIN_FAILURE_LIMIT, LOGIN_FAILURE_WINDOW, login_blocked, login_failed
+from tenants.login_throttle import LOGIN_FAILURE_LIMIT as LOGIN_FAILURE_LIMIT  # moved there; still importable here
+from tenants.login_throttle import LOGIN_FAILURE_WINDOW as LOGIN_FAILURE_WINDOW
+from tenants.login_throttle import login_blocked as login_blocked
+from tenants.login_throttle import login_failed as login_failed
 from tenants.mail import mail_enqueue
 from tenants.models import Tenant, User, WorkspaceMembership, normalize_email
 from tenants.runtime import current_schema, current_tenant, in_public_schema
-
-__all__ = ["LOGIN_FAILURE_LIMIT", "LOGIN_FAILURE_WINDOW", "login_blocked", "login_failed"]  # their old home
 from tenants.services import tenant_url
 
 INVITATION_TTL = timedelta(days=7)

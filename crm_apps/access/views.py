@@ -40,8 +40,6 @@ from crm_apps.access.services import (
     invitation_create,
     invitation_get_pending,
     invitation_revoke,
-    login_blocked,
-    login_failed,
     member_deactivate,
     member_reactivate,
     member_set_admin,
@@ -52,6 +50,7 @@ from crm_apps.access.visibility import has_privilege
 from crm_apps.audit.services import LOGIN_FAILED, LOGIN_SUCCEEDED, audit_log
 from frontend.forms import form_add_service_errors
 from saas.http import client_ip
+from tenants.login_throttle import login_blocked, login_failed
 from tenants.models import User
 from tenants.services import handover_consume, tenant_url
 
