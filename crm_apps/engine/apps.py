@@ -18,10 +18,16 @@ class EngineConfig(AppConfig):
     def ready(self) -> None:
         from celery.signals import task_prerun
 
-        from crm_apps.engine import checks  # noqa: F401  (registers the system check)
+        from billing import selectors as billing_selectors
+        from crm_apps.engine import (
+            checks,  # noqa: F401  (registers the system check)
+            registry,
+        )
         from crm_apps.engine.metadata import metadata_cache_clear
         from tenants import provisioning
 
+        # The plan's record limit counts every module's records.
+        billing_selectors.record_models_register(lambda: [spec.model for spec in registry.all_specs()])
         # A task starts with no memoised metadata, as a request does.
         task_prerun.connect(metadata_cache_clear, dispatch_uid="engine-metadata-task-start", weak=False)
         provisioning.step_register(
