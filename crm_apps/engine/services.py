@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from billing import entitlements
 from crm_apps.access import visibility
 from crm_apps.access.models import Group, Member
+from crm_apps.access.privileges import Privilege
 from crm_apps.audit import services as audit
 from crm_apps.engine import events as record_events
 from crm_apps.engine import field_types, links, metadata, registry
@@ -114,7 +115,7 @@ def number_allocate(spec: ModuleSpec) -> str:
 
 def numbering_update(*, actor: Member, spec: ModuleSpec, prefix: str, next_number: int) -> NumberingSequence:
     """Admins change a module's prefix and next number; numbers already used cannot be reissued."""
-    if not visibility.has_privilege(actor=actor, privilege="manage_settings"):
+    if not visibility.has_privilege(actor=actor, privilege=Privilege.MANAGE_SETTINGS):
         raise PermissionDenied
     prefix = (prefix or "").strip().upper()
     errors: dict[str, list[str]] = {}
@@ -185,7 +186,7 @@ def _picklist_module(name: str) -> str:
 @_clears_metadata
 def picklist_value_add(*, actor: Member, name: str, label: str) -> PicklistValue:
     """Admins add a value at the end of a picklist."""
-    if not visibility.has_privilege(actor=actor, privilege="manage_settings"):
+    if not visibility.has_privilege(actor=actor, privilege=Privilege.MANAGE_SETTINGS):
         raise PermissionDenied
     label = _clean_label(label)
     picklist = Picklist.objects.get(name=name)
@@ -214,7 +215,7 @@ def picklist_value_update(
     position: int | None = None,
 ) -> PicklistValue:
     """Rename (records keep the stable value), retire/restore or move a picklist value."""
-    if not visibility.has_privilege(actor=actor, privilege="manage_settings"):
+    if not visibility.has_privilege(actor=actor, privilege=Privilege.MANAGE_SETTINGS):
         raise PermissionDenied
     before = {"label": value.label, "retired": value.retired, "position": value.position}
     if label is not None:
@@ -279,7 +280,7 @@ def custom_field_create(
     help_text: str = "",
 ) -> CustomField:
     """Admins add a field to a module; picklist types get their own picklist of `choices`."""
-    if not visibility.has_privilege(actor=actor, privilege="manage_settings"):
+    if not visibility.has_privilege(actor=actor, privilege=Privilege.MANAGE_SETTINGS):
         raise PermissionDenied
     entitlements.feature_require(tenant=entitlements.current_tenant(), feature=entitlements.FEATURE_CUSTOM_FIELDS)
     errors: dict[str, list[str]] = {}
@@ -364,7 +365,7 @@ def custom_field_update(
     archived: bool | None = None,
 ) -> CustomField:
     """Rename, reorder, require or archive a field. Archiving keeps every stored value."""
-    if not visibility.has_privilege(actor=actor, privilege="manage_settings"):
+    if not visibility.has_privilege(actor=actor, privilege=Privilege.MANAGE_SETTINGS):
         raise PermissionDenied
     if archived is not True:  # archiving stays possible on any plan (it keeps the values)
         entitlements.feature_require(tenant=entitlements.current_tenant(), feature=entitlements.FEATURE_CUSTOM_FIELDS)
@@ -1256,7 +1257,7 @@ def layout_save(
     *, actor: Member, spec: ModuleSpec, blocks: list[str], fields: dict[str, list[str]], hidden: list[str]
 ) -> LayoutOverride:
     """Admins reorder blocks and fields and hide optional fields (required ones always show)."""
-    if not visibility.has_privilege(actor=actor, privilege="manage_settings"):
+    if not visibility.has_privilege(actor=actor, privilege=Privilege.MANAGE_SETTINGS):
         raise PermissionDenied
     block_keys = {b.key for b in spec.blocks}
     if len(set(blocks)) != len(blocks) or any(len(set(n)) != len(n) for n in fields.values()):
