@@ -33,6 +33,7 @@ from crm_apps.access.grants import (
     Grants,
     grants_for,
 )
+from crm_apps.access.privileges import Privilege, is_tenant_admin, privilege_of
 
 if TYPE_CHECKING:
     from crm_apps.access.models import Member
@@ -51,7 +52,7 @@ class FieldPermissionDenied(PermissionDenied):
 
 
 def _bypass(actor: Member) -> bool:
-    return bool(actor.is_admin and actor.active)
+    return is_tenant_admin(actor)
 
 
 def _parent_spec(spec: ModuleSpec) -> ModuleSpec | None:
@@ -74,7 +75,7 @@ def _read_q(grants: Grants, spec: ModuleSpec, depth: int = 0) -> Q | None:
     """None: every record; otherwise the condition a visible record meets."""
     if not grants.rights(spec.key).view:
         return Q(pk__in=[])
-    if grants.has("view_all"):
+    if grants.has(Privilege.VIEW_ALL):
         return None
     sharing = grants.sharing.get(spec.key)
     if sharing is None or sharing.access != PRIVATE:
@@ -151,7 +152,7 @@ def _parent_allows(grants: Grants, spec: ModuleSpec, record: Model, action: str,
 def _write_allowed(grants: Grants, spec: ModuleSpec, record: Model, action: str, depth: int = 0) -> bool:
     if not grants.rights(spec.key).allows(action):
         return False
-    if grants.has("edit_all"):
+    if grants.has(Privilege.EDIT_ALL):
         return True
     sharing = grants.sharing.get(spec.key)
     access = sharing.access if sharing else PUBLIC_READ_WRITE_DELETE
@@ -180,9 +181,10 @@ def can_delete(*, actor: Member, spec: ModuleSpec, record: Model) -> bool:
     return _bypass(actor) or _write_allowed(grants_for(actor), spec, record, "delete")
 
 
-def has_privilege(*, actor: Member, privilege: str) -> bool:
-    """Global privileges: view_all, edit_all, can_import, can_export, manage_settings, manage_members,
-    manage_billing. Admins hold them all."""
+def has_privilege(*, actor: Member, privilege: Privilege) -> bool:
+    """Global privileges (`Privilege`: view_all, edit_all, can_import, can_export, manage_settings,
+    manage_members, manage_billing). Admins hold them all; a string naming none is refused."""
+    privilege = privilege_of(privilege)
     if not actor.active:
         return False
     return _bypass(actor) or grants_for(actor).has(privilege)

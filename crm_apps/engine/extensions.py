@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm_apps.access import visibility
 from crm_apps.access.models import Member
+from crm_apps.access.privileges import privilege_of
 from crm_apps.engine import registry
 from crm_apps.engine.spec import MENU_GROUPS, Action, ModuleSpec
 
@@ -49,7 +50,7 @@ def _allowed(action: Action, *, member: Member, spec: ModuleSpec, record: Any = 
         return record is not None and visibility.can_edit(actor=member, spec=spec, record=record)
     if action.privilege == "delete":
         return record is not None and visibility.can_delete(actor=member, spec=spec, record=record)
-    return visibility.has_privilege(actor=member, privilege=action.privilege)
+    return visibility.has_privilege(actor=member, privilege=privilege_of(action.privilege))
 
 
 def record_actions(*, spec: ModuleSpec, record: Any, member: Member) -> list[ShownAction]:

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from crm_apps.access import visibility
 from crm_apps.access.models import Member
-from crm_apps.engine import field_types, metadata, registry
+from crm_apps.engine import field_types, links, metadata, registry
 from crm_apps.engine.models import Comment, CrmRecord, CustomField, Follow, RecentView, TimelineEntry
 from crm_apps.engine.spec import ModuleSpec
 
@@ -393,12 +393,9 @@ def home_recent(*, actor: Member, limit: int = 10) -> list[tuple[ModuleSpec, Crm
 
 def home_mentions(*, actor: Member, limit: int = 10) -> list[Comment]:
     """Comments mentioning `actor`, on records they can still see (not deleted)."""
-    comments = list(
-        Comment.objects.filter(mentions=actor).select_related("author__user").order_by("-created_at")[: limit * 3]
-    )
-    refs = [(c.module, c.record_id) for c in comments]
-    visible = {(s.key, str(r.pk)) for s, r in records_by_refs(actor=actor, refs=refs)}
-    return [c for c in comments if (c.module, str(c.record_id)) in visible][:limit]
+    mentioning = Comment.objects.filter(mentions=actor)
+    visible = links.links_visible(actor=actor, model=Comment, queryset=mentioning)
+    return list(visible.select_related("author__user").order_by("-created_at", "-id")[:limit])
 
 
 # ---------------------------------------------------------------------------------------------

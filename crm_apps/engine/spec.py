@@ -72,7 +72,7 @@ class Panel:
 class Action:
     """A button leading to one of the module's own views. Record actions reverse `url_name` with the
     record's id, list actions without arguments. `privilege` is "view", "create", "edit", "delete"
-    (rights on the module or the record) or a profile privilege such as "can_export"; `condition`
+    (rights on the module or the record) or a `Privilege` (crm_apps.access.privileges); `condition`
     hides a record action for records it does not apply to (a converted lead cannot be converted)."""
 
     key: str

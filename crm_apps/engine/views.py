@@ -4,8 +4,6 @@ global search. Views parse, call one selector or service, and render; the rules 
 from __future__ import annotations
 
 import contextlib
-import csv
-import re
 import uuid
 from collections.abc import Collection
 from typing import Any
@@ -28,17 +26,18 @@ from billing.entitlements import PlanLimitReached
 from crm_apps.access import visibility
 from crm_apps.access.middleware import request_member
 from crm_apps.access.models import Member
+from crm_apps.access.privileges import Privilege
 from crm_apps.audit.services import EXPORT, audit_log
-from crm_apps.engine import extensions, metadata, registry, selectors, services
+from crm_apps.engine import exports, extensions, link_selectors, metadata, registry, selectors, services
 from crm_apps.engine.board import board_context
 from crm_apps.engine.display import Displayer, custom_shown, plain, record_url
+from crm_apps.engine.exports import safe_cell
 from crm_apps.engine.fieldaccess import field_rules
 from crm_apps.engine.forms import field_errors_to_form, form_to_service, record_form
 from crm_apps.engine.models import SavedView
 from crm_apps.engine.spec import ModuleSpec
 from frontend.forms import form_add_service_errors
 
-CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 LIST_PARAMS = {"q", "ordering", "cursor", "view", "saved", "limit"}
 EXPORT_LIMIT = 100_000
 
@@ -146,7 +145,7 @@ def record_list(request: HttpRequest, module: str) -> HttpResponse:
         "owners": services_owner_choices(),
         "mass_fields": [(n, label) for n, label in _mass_fields(spec) if rules.editable(n)],
         "sortable": selectors.sortable_columns(spec) - rules.hidden,
-        "can_export": visibility.has_privilege(actor=member, privilege="can_export"),
+        "can_export": visibility.has_privilege(actor=member, privilege=Privilege.CAN_EXPORT),
         "can_create": visibility.can_create(actor=member, spec=spec),
         "all_custom_fields": all_custom,
         "header_actions": _list_header_actions(spec, member),
@@ -361,12 +360,7 @@ def _timeline_rows(
     custom = {f"custom.{f.key}": f.label for f in metadata.custom_fields(spec.key, include_archived=True)}
     references = _referenced_titles(spec, entries, member)
     # "Related record added" entries name the other record: only when the member may see it.
-    related_refs = [(e.data.get("module"), e.data.get("id")) for e in entries if e.kind == "related"]
-    visible_related = (
-        {(s.key, str(r.pk)) for s, r in selectors.records_by_refs(actor=member, refs=related_refs)}
-        if related_refs
-        else set()
-    )
+    visible_related = link_selectors.timeline_related_visible(actor=member, entries=entries)
 
     def readable(name: str, value: Any) -> str:
         if isinstance(value, list):
@@ -621,20 +615,12 @@ def mass_action(request: HttpRequest, module: str) -> HttpResponse:
     return redirect("engine:list", module=spec.key)
 
 
-def safe_cell(value: str) -> str:
-    """A spreadsheet cell that can never run as a formula and holds no control characters."""
-    value = CONTROL_CHARS.sub("", value)
-    if value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
-
-
 @login_required
 def export(request: HttpRequest, module: str, fmt: str) -> HttpResponseBase:
     """The current view (filters, search, order) as CSV or XLSX, through the visibility filter."""
     spec = _spec(module, request)
     member = request_member(request)
-    if not visibility.has_privilege(actor=member, privilege="can_export"):
+    if not visibility.has_privilege(actor=member, privilege=Privilege.CAN_EXPORT):
         raise PermissionDenied
     rules = field_rules(actor=member, spec=spec)
     try:
@@ -669,49 +655,21 @@ def export(request: HttpRequest, module: str, fmt: str) -> HttpResponseBase:
                     record.number,
                     *[displayer.value(record, n).text for n in names],
                     displayer.value(record, "owner").text,
-                    *[custom_shown(f, record).text for f in custom],
+                    *[exports.custom_cell(f, record) for f in custom],
                 )
             ]
 
     filename = f"{spec.key}.{fmt}"
     if fmt == "csv":
-
-        class Echo:
-            def write(self, value: str) -> str:
-                return value
-
-        writer = csv.writer(Echo())
         _export_audit(spec, member, request, fmt, qs.order_by()[:EXPORT_LIMIT].count())
-
-        def stream() -> Any:
-            yield "\ufeff"  # spreadsheet programs then read UTF-8
-            yield writer.writerow(header)
-            for n, row in enumerate(rows()):
-                if n >= EXPORT_LIMIT:
-                    break
-                yield writer.writerow(row)
-
-        response: HttpResponseBase = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
+        stream = exports.csv_stream(header, rows(), limit=EXPORT_LIMIT)
+        response: HttpResponseBase = StreamingHttpResponse(stream, content_type="text/csv; charset=utf-8")
     elif fmt == "xlsx":
-        from openpyxl import Workbook
-
-        workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet(title=str(spec.label_plural)[:31])
-        sheet.append(header)
-        written = 0
-        for n, row in enumerate(rows()):
-            if n >= EXPORT_LIMIT:
-                break
-            sheet.append(row)
-            written += 1
-        _export_audit(spec, member, request, fmt, written)
-        import io
-
-        buffer = io.BytesIO()
-        workbook.save(buffer)
-        response = HttpResponse(
-            buffer.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        content, written = exports.xlsx_bytes(
+            title=str(spec.label_plural), header=header, rows=rows(), limit=EXPORT_LIMIT
         )
+        _export_audit(spec, member, request, fmt, written)
+        response = HttpResponse(content, content_type=exports.XLSX_CONTENT_TYPE)
     else:
         raise Http404
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -887,8 +845,3 @@ def global_search(request: HttpRequest) -> HttpResponse:
         for g in groups
     ]
     return render(request, "engine/search.html", {"q": text, "results": results})
-
-
-def admin_only(request: HttpRequest) -> None:
-    if not request_member(request).is_admin:
-        raise PermissionDenied

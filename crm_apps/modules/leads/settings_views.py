@@ -11,9 +11,10 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from crm_apps.access.decorators import admin_view
 from crm_apps.access.models import Member
+from crm_apps.access.privileges import Privilege
 from crm_apps.engine import registry
-from crm_apps.engine.settings_views import admin_view
 from crm_apps.modules.leads.models import ConversionMapping
 from crm_apps.modules.leads.module import SPEC
 from crm_apps.modules.leads.services import conversion_mapping_set
@@ -21,7 +22,7 @@ from crm_apps.modules.leads.settings_forms import ConversionMappingForm
 from frontend.forms import form_add_service_errors
 
 
-@admin_view
+@admin_view(privilege=Privilege.MANAGE_SETTINGS)
 def conversion(request: HttpRequest, actor: Member) -> HttpResponse:
     """Edit the conversion mapping; every change is saved, or none is."""
     try:
