@@ -91,11 +91,9 @@ def _extension_errors(spec: Any, where: str, keys: list[str]) -> list[checks.Che
     for action in (*spec.record_actions, *spec.list_actions):
         if action.method not in ("get", "post"):
             errors.append(checks.Error(f"{where}: action {action.key!r} method must be get or post", id="engine.E022"))
-        if action.privilege not in ("view", "create", "edit", "delete") and action.privilege not in set(Privilege):
+        if action.requires not in ("view", "create", "edit", "delete") and action.requires not in set(Privilege):
             errors.append(
-                checks.Error(
-                    f"{where}: action {action.key!r} has unknown privilege {action.privilege!r}", id="engine.E023"
-                )
+                checks.Error(f"{where}: action {action.key!r} requires unknown {action.requires!r}", id="engine.E023")
             )
     for other in spec.sample_data_after:
         if other not in keys:

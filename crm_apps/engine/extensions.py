@@ -42,15 +42,15 @@ class ShownAction:
 
 
 def _allowed(action: Action, *, member: Member, spec: ModuleSpec, record: Any = None) -> bool:
-    if action.privilege == "view":
+    if action.requires == "view":
         return True  # the page itself is only shown to members who may view the module (and the record)
-    if action.privilege == "create":
+    if action.requires == "create":
         return visibility.can_create(actor=member, spec=spec)
-    if action.privilege == "edit":
+    if action.requires == "edit":
         return record is not None and visibility.can_edit(actor=member, spec=spec, record=record)
-    if action.privilege == "delete":
+    if action.requires == "delete":
         return record is not None and visibility.can_delete(actor=member, spec=spec, record=record)
-    return visibility.has_privilege(actor=member, privilege=privilege_of(action.privilege))
+    return visibility.has_privilege(actor=member, privilege=privilege_of(action.requires))
 
 
 def record_actions(*, spec: ModuleSpec, record: Any, member: Member) -> list[ShownAction]:

@@ -71,14 +71,14 @@ class Panel:
 @dataclass(frozen=True)
 class Action:
     """A button leading to one of the module's own views. Record actions reverse `url_name` with the
-    record's id, list actions without arguments. `privilege` is "view", "create", "edit", "delete"
+    record's id, list actions without arguments. `requires` is "view", "create", "edit", "delete"
     (rights on the module or the record) or a `Privilege` (crm_apps.access.privileges); `condition`
     hides a record action for records it does not apply to (a converted lead cannot be converted)."""
 
     key: str
     label: str | Promise
     url_name: str
-    privilege: str = "edit"
+    requires: str = "edit"
     condition: Callable[[Any], bool] | None = None  # (record of the module) -> shown?
     method: str = "get"
     primary: bool = False

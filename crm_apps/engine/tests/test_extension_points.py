@@ -202,7 +202,7 @@ def test_cards_move_on_the_generic_board_through_record_update(client_for, tenan
         assert TimelineEntry.objects.filter(module="deals", record_id=deal.pk, kind="updated").count() == 1
 
 
-def test_list_actions_follow_their_privilege():
+def test_list_actions_follow_the_right_or_privilege_they_require():
     from unittest import mock
 
     from crm_apps.engine import extensions
@@ -211,8 +211,8 @@ def test_list_actions_follow_their_privilege():
     spec = dataclasses.replace(
         registry.get("vendors"),
         list_actions=(
-            Action(key="import", label="Import", url_name="engine:search", privilege="create"),
-            Action(key="report", label="Report", url_name="engine:search", privilege="can_export"),
+            Action(key="import", label="Import", url_name="engine:search", requires="create"),
+            Action(key="report", label="Report", url_name="engine:search", requires="can_export"),
         ),
     )
     with (

@@ -111,7 +111,7 @@ SPEC = register(
                 key="convert",
                 label=_("Convert lead"),
                 url_name="leads:convert",
-                privilege="edit",
+                requires="edit",
                 condition=_not_converted,
                 primary=True,
             ),
