@@ -70,6 +70,43 @@ def spec_errors() -> list[checks.CheckMessage]:
                         id="engine.E005",
                     )
                 )
+        errors += _extension_errors(spec, where, keys)
+    return errors
+
+
+def _extension_errors(spec: Any, where: str, keys: list[str]) -> list[checks.CheckMessage]:
+    """Extension points name things that exist: a menu group, panel slots, action methods, sample order."""
+    from crm_apps.access.privileges import Privilege
+    from crm_apps.engine.extensions import PANEL_SLOTS
+    from crm_apps.engine.spec import MENU_GROUPS
+
+    errors: list[checks.CheckMessage] = []
+    if spec.menu.group not in MENU_GROUPS:
+        errors.append(checks.Error(f"{where}: unknown menu group {spec.menu.group!r}", id="engine.E020"))
+    for panel in spec.panels:
+        if panel.slot not in PANEL_SLOTS:
+            errors.append(
+                checks.Error(f"{where}: panel {panel.key!r} has unknown slot {panel.slot!r}", id="engine.E021")
+            )
+    for action in (*spec.record_actions, *spec.list_actions):
+        if action.method not in ("get", "post"):
+            errors.append(checks.Error(f"{where}: action {action.key!r} method must be get or post", id="engine.E022"))
+        if action.requires not in ("view", "create", "edit", "delete") and action.requires not in set(Privilege):
+            errors.append(
+                checks.Error(f"{where}: action {action.key!r} requires unknown {action.requires!r}", id="engine.E023")
+            )
+    for other in spec.sample_data_after:
+        if other not in keys:
+            errors.append(checks.Error(f"{where}: sample_data_after names unknown {other!r}", id="engine.E024"))
+    if spec.kanban_field and spec.board_columns is None:
+        field: Any = spec.model._meta.get_field(spec.kanban_field)
+        if spec.kanban_field not in spec.picklists and not field.choices:
+            errors.append(
+                checks.Error(
+                    f"{where}: the kanban field needs a picklist or choices, or the spec a board_columns hook",
+                    id="engine.E025",
+                )
+            )
     return errors
 
 

@@ -506,6 +506,7 @@ def kanban_columns(
     aggregates: dict[str, Any] = {"count": models.Count("pk")}
     if has_amount:
         aggregates["total"] = models.Sum("amount")
+    if has_amount and any(f.name == "probability" for f in spec.model._meta.get_fields()):
         aggregates["weighted"] = models.Sum(models.F("amount") * models.F("probability") / Decimal(100))
     rows = qs.order_by().values(key).annotate(**aggregates)
     return {row[key]: row for row in rows}

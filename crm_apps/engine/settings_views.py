@@ -1,4 +1,5 @@
-"""Tenant-admin settings of every module: custom fields, picklists, layout, numbering, lead conversion.
+"""Tenant-admin settings of every module: custom fields, picklists, layout, numbering. A module's own
+settings screens (ModuleSpec.settings_pages, e.g. the lead conversion mapping) live in its package.
 
 Views parse forms and call the engine's services; every rule (what a valid key is, which fields may be
 hidden, which numbers are free) is enforced there, so the API and these pages cannot disagree.
@@ -13,7 +14,6 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Count, Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -36,7 +36,6 @@ from crm_apps.engine.services import (
 )
 from crm_apps.engine.settings_forms import (
     PICKLIST_TYPES,
-    ConversionMappingForm,
     CustomFieldCreateForm,
     CustomFieldUpdateForm,
     LayoutForm,
@@ -49,7 +48,6 @@ from crm_apps.engine.spec import ModuleSpec
 from frontend.forms import form_add_service_errors
 
 View = Callable[..., HttpResponse]
-CONVERSION_MODULE = "leads"
 
 
 def _spec(module: str) -> ModuleSpec:
@@ -76,7 +74,7 @@ def _page(
     return render(
         request,
         f"engine/settings/{template}",
-        {"spec": spec, "tab": tab, "conversion_module": CONVERSION_MODULE, **context},
+        {"spec": spec, "tab": tab, **context},
     )
 
 
@@ -405,41 +403,3 @@ def numbering(request: HttpRequest, actor: Member, module: str) -> HttpResponse:
             messages.success(request, _("The next record will be number %(number)s.") % {"number": saved})
             return _redirect("numbering", spec.key)
     return _page(request, "numbering.html", spec, "numbering", {"form": form, "current": current})
-
-
-# ---------------------------------------------------------------------------------------------
-# Lead conversion
-
-
-@admin_view(privilege=Privilege.MANAGE_SETTINGS)
-def conversion(request: HttpRequest, actor: Member) -> HttpResponse:
-    from crm_apps.modules.leads.models import ConversionMapping
-    from crm_apps.modules.leads.services import conversion_mapping_set
-
-    spec = _spec(CONVERSION_MODULE)
-    targets = [_spec(target) for target in ConversionMapping.Target.values]
-    initial = {
-        ConversionMappingForm.field_name(row.target, row.target_field): row.lead_field
-        for row in ConversionMapping.objects.all()
-    }
-    form = ConversionMappingForm(targets, request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            with transaction.atomic():  # all or nothing
-                errors: dict[str, list[str]] = {}
-                for target, target_field, lead_field in form.changes():
-                    try:
-                        conversion_mapping_set(
-                            actor=actor, target=target, target_field=target_field, lead_field=lead_field
-                        )
-                    except ValidationError as exc:
-                        errors[form.field_name(target, target_field)] = exc.messages
-                if errors:
-                    raise ValidationError(errors)
-        except ValidationError as exc:
-            form_add_service_errors(form, exc)
-        else:
-            messages.success(request, _("Conversion mapping saved."))
-            return _redirect("conversion")
-    context = {"form": form, "groups": form.groups()}
-    return _page(request, "conversion.html", spec, "conversion", context)
