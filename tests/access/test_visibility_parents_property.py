@@ -83,14 +83,18 @@ def chain_plans(draw: st.DrawFn) -> ChainPlan:
     modules: dict[str, ModulePlan] = {}
     counts: dict[str, int] = {}
     for key in MODULES:
-        count = draw(st.integers(2, 6))
+        count = draw(st.integers(2, 7))
         counts[key] = count
         parent_module = CHAIN[key][1]
         records = []
         for i in range(count):
-            # Organisations point at an earlier organisation (no cycles); the others at any parent.
+            # Organisations point at an earlier organisation (no cycles), mostly the one just before, so
+            # that chains longer than MAX_PARENT_DEPTH are common; the others at any parent.
             choices = i if key == "organizations" else counts[parent_module]
-            parent = draw(st.one_of(st.none(), st.integers(0, choices - 1))) if choices else None
+            if key == "organizations" and i and draw(st.integers(0, 2)):
+                parent: int | None = i - 1
+            else:
+                parent = draw(st.one_of(st.none(), st.integers(0, choices - 1))) if choices else None
             records.append((owner(), parent))
         rules = []
         for _ in range(draw(st.integers(0, 2))):
@@ -250,3 +254,49 @@ def test_visibility_through_parent_chains_matches_the_reference(tenant_a, admin_
                         wrong.append(f"member {i} (role {base.member_roles[i]}), {key} #{n}: {got} != {want}")
         transaction.set_rollback(True)
     assert not wrong, "\n".join(wrong) + f"\n{plan}"
+
+
+def test_a_chain_of_parents_opens_records_up_to_max_parent_depth_links(tenant_a, admin_of, member):
+    """Given organisations A <- B <- C <- D <- E (each the parent of the next), a contact of each and
+    a deal of each contact, all private and following their parent, and a rep who owns only A:
+    the rep sees what is at most MAX_PARENT_DEPTH (3) links below A, and nothing further."""
+    assert visibility.MAX_PARENT_DEPTH == 3
+    with chained_modules(), schema_context(tenant_a.schema_name):
+        admin = admin_of(tenant_a)
+        rep, other = member(tenant_a), member(tenant_a)
+        for key in MODULES:
+            sharing_default_set(actor=admin, module=key, access="private", follow_parent=True)
+        pipeline = default_pipeline()
+        orgs: list[Any] = []
+        for n in range(5):
+            owner = rep if n == 0 else other
+            orgs.append(_create("organizations", n, {"owner": owner}, orgs[-1] if orgs else None, pipeline))
+        contacts = [_create("contacts", n, {"owner": other}, org, pipeline) for n, org in enumerate(orgs)]
+        deals = [_create("deals", n, {"owner": other}, contact, pipeline) for n, contact in enumerate(contacts)]
+
+        def seen(key: str, records: list[Any]) -> list[bool]:
+            spec = registry.get(key)
+            qs = spec.model.objects.filter(pk__in=[r.pk for r in records])
+            visible = set(visibility.visible_records(actor=rep, spec=spec, queryset=qs).values_list("pk", flat=True))
+            return [r.pk in visible for r in records]
+
+        # Organisation n is n links below A; contact n is n + 1 links; deal n is n + 2 links.
+        assert seen("organizations", orgs) == [True, True, True, True, False]
+        assert seen("contacts", contacts) == [True, True, True, False, False]
+        assert seen("deals", deals) == [True, True, False, False, False]
+
+        # A public parent opens every child that has one; a parent module the rep may not view, none.
+        sharing_default_set(actor=admin, module="contacts", access="public_read")
+        assert seen("deals", deals) == [True] * 5
+        hidden = profile_save(actor=admin, profile=None, name="No contacts", flags={"default_view": True})
+        profile_set_modules(
+            actor=admin,
+            profile=hidden,
+            rights={"contacts": {"view": False, "create": False, "edit": False, "delete": False}},
+        )
+        role = role_create(
+            actor=admin, name="No contacts", parent=Role.objects.get(parent__isnull=True), profile_ids=[hidden.pk]
+        )
+        rep = member_set_role(actor=admin, member=rep, role=role)
+        assert seen("deals", deals) == [False] * 5
+        assert seen("organizations", orgs) == [True, True, True, True, False]
