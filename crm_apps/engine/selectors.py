@@ -116,7 +116,12 @@ def _keyset_q(ordering: list[str], values: list[Any], direction: str) -> Q:
         op = "lt" if forward else "gt"
         equal = Q(**{f"{ordering[j].lstrip('-')}": values[j] for j in range(index)})
         clauses |= equal & Q(**{f"{name}__{op}": values[index]})
-    return clauses
+    # The OR above is exact but not an index condition: PostgreSQL would walk the sort index from the
+    # first row and filter every row above the cursor (a second for a page 100,000 rows down). The
+    # first key's inclusive bound says the same thing redundantly and starts the index scan there.
+    first = ordering[0]
+    forward = first.startswith("-") if direction == "n" else not first.startswith("-")
+    return Q(**{f"{first.lstrip('-')}__{'lte' if forward else 'gte'}": values[0]}) & clauses
 
 
 def _filter_value(field: models.Field[Any, Any], raw: str) -> Any:
