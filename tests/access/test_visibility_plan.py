@@ -24,6 +24,8 @@ from django_tenants.utils import schema_context
 from crm_apps.access.models import Role
 from crm_apps.access.services import profile_save, role_create, sharing_default_set
 from crm_apps.engine import registry, selectors
+from crm_apps.modules.contacts.models import Contact
+from crm_apps.modules.organizations.models import Organization
 
 ORGANISATIONS = 2_000
 CONTACTS = 12_000
@@ -46,19 +48,18 @@ def _explain(sql: str) -> dict[str, Any]:
 def _load(owners: list[Any], member: Any) -> tuple[Any, Any]:
     """Organisations owned round-robin by `owners` (the member owns every 4th), contacts owned by the
     others, so that most of the member's contacts are visible only through their organisation."""
-    orgs, contacts = registry.get("organizations"), registry.get("contacts")
     now = timezone.now()
-    org_rows = orgs.model.objects.bulk_create(
+    org_rows = Organization.objects.bulk_create(
         [
-            orgs.model(name=f"Plan org {i}", number=f"PO{i}", owner=owners[i % len(owners)])
+            Organization(name=f"Plan org {i}", number=f"PO{i}", owner=owners[i % len(owners)])
             for i in range(ORGANISATIONS)
         ],
         batch_size=1000,
     )
     others = [o for o in owners if o.pk != member.pk]
-    contacts.model.objects.bulk_create(
+    Contact.objects.bulk_create(
         [
-            contacts.model(
+            Contact(
                 last_name=f"Smith {i}",
                 number=f"PC{i}",
                 owner=others[i % len(others)],
@@ -73,9 +74,7 @@ def _load(owners: list[Any], member: Any) -> tuple[Any, Any]:
         cursor.execute("UPDATE contacts_contact SET search_vector = to_tsvector('simple', last_name || ' ' || number)")
         cursor.execute("ANALYZE contacts_contact")
         cursor.execute("ANALYZE organizations_organization")
-    via_parent = (
-        contacts.model.objects.filter(organization__owner=member).exclude(owner=member).order_by("created_at").first()
-    )
+    via_parent = Contact.objects.filter(organization__owner=member).exclude(owner=member).order_by("created_at").first()
     return org_rows, via_parent
 
 

@@ -262,16 +262,6 @@ def measure(ctx: crm.Context, members: dict[str, Any], samples: int, warmup: int
 
     contacts = registry.get("contacts")
 
-    def timings(call: Any, n_warmup: int = warmup) -> list[float]:
-        for i in range(n_warmup):
-            call(i)
-        values = []
-        for i in range(samples):
-            t0 = time.perf_counter()
-            call(i)
-            values.append((time.perf_counter() - t0) * 1000)
-        return values
-
     def show(label: str, values: list[float], extra: str = "") -> float:
         values = sorted(values)
         p95 = values[min(len(values) - 1, round(0.95 * len(values)) - 1)]
@@ -313,10 +303,9 @@ def measure(ctx: crm.Context, members: dict[str, Any], samples: int, warmup: int
             "API list": lambda i, name: "/api/v1/contacts/",
             f"export ({word})": lambda i, name: f"/m/contacts/export.csv?q={word}",
         }
-        admin_p50: dict[str, float] = {}
         ratios: list[tuple[float, str]] = []
+        clients: dict[str, dict[str, Any]] = {}
         for name, member in actors.items():
-            log("")
             t0 = time.perf_counter()
             grants = compute_grants(member)
             cold = (time.perf_counter() - t0) * 1000
@@ -326,32 +315,48 @@ def measure(ctx: crm.Context, members: dict[str, Any], samples: int, warmup: int
                 f"{len(grants.subordinate_ids)} subordinates, {len(grants.group_ids)} groups; "
                 f"grants computed cold in {cold:.1f} ms"
             )
-            session = _client_for(ctx, member)
             ApiToken.objects.filter(member=member, name=crm.TOKEN_NAME).delete()
             token, key = api_token_create(member=member, name=crm.TOKEN_NAME)
             tokens.append(token)
-            api = Client(HTTP_HOST=ctx.host, HTTP_AUTHORIZATION=f"Token {key}")
-            for what, path_of in paths.items():
-                client = api if what == "API list" else session
-                rows: list[int] = []
+            clients[name] = {
+                "session": _client_for(ctx, member),
+                "api": Client(HTTP_HOST=ctx.host, HTTP_AUTHORIZATION=f"Token {key}"),
+            }
+        for what, path_of in paths.items():
+            # Actors take turns sample by sample: a machine whose load drifts during the run (other
+            # processes) weighs on the admin and the members alike, so the ratios do not drift with it.
+            log("")
+            rows: dict[str, list[int]] = {name: [] for name in actors}
 
-                def call(i: int, client: Any = client, path_of: Any = path_of, rows: list[int] = rows) -> None:
-                    path = path_of(i, name)
-                    response = crm.expect(client.get(path), 200, path)
-                    if response.streaming:
-                        rows.append(sum(chunk.count(b"\r\n") for chunk in response.streaming_content) - 1)
+            def call(i: int, name: str, what: str = what, path_of: Any = path_of) -> None:
+                client = clients[name]["api" if what == "API list" else "session"]
+                path = path_of(i, name)
+                response = crm.expect(client.get(path), 200, path)
+                if response.streaming:
+                    rows[name].append(sum(chunk.count(b"\r\n") for chunk in response.streaming_content) - 1)
 
+            statements: dict[str, int] = {}
+            n_warmup = max(warmup, len(crm.SEARCH_SURNAMES)) if what == "global search" else warmup
+            for name in actors:
                 with CaptureQueriesContext(connection) as captured:
-                    call(0)
-                statements = len(captured.captured_queries)
-                n_warmup = max(warmup, len(crm.SEARCH_SURNAMES)) if what == "global search" else warmup
-                values = timings(call, n_warmup)
-                extra = f"   {statements} SQL" + (f", {rows[-1]:,} rows" if rows else "")
-                p50 = show(f"{name}: {what}", values, extra)
+                    call(0, name)
+                statements[name] = len(captured.captured_queries)
+                for i in range(n_warmup):
+                    call(i, name)
+            values: dict[str, list[float]] = {name: [] for name in actors}
+            for i in range(samples):
+                for name in actors:
+                    t0 = time.perf_counter()
+                    call(i, name)
+                    values[name].append((time.perf_counter() - t0) * 1000)
+            admin_p50 = 0.0
+            for name, member in actors.items():
+                extra = f"   {statements[name]} SQL" + (f", {rows[name][-1]:,} rows" if rows[name] else "")
+                p50 = show(f"{what}: {name}", values[name], extra)
                 if member is ctx.admin:
-                    admin_p50[what] = p50
+                    admin_p50 = p50
                 else:
-                    ratio = p50 / admin_p50[what]
+                    ratio = p50 / admin_p50
                     ratios.append((ratio, f"{name}: {what}"))
                     log(f"  {'':<52} ratio to admin (p50) {ratio:.2f}")
     finally:

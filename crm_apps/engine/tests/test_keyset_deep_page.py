@@ -13,6 +13,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from crm_apps.engine import registry, selectors
+from crm_apps.modules.contacts.models import Contact
 
 
 def test_keyset_pages_walk_every_record_once_and_the_deep_page_starts_at_the_cursor(tenant_a, admin_of):
@@ -21,9 +22,9 @@ def test_keyset_pages_walk_every_record_once_and_the_deep_page_starts_at_the_cur
         admin = admin_of(tenant_a)
         now = timezone.now()
         # Given 3,000 contacts, every third sharing its created_at with its neighbours (ties on the first key)
-        contacts.model.objects.bulk_create(
+        Contact.objects.bulk_create(
             [
-                contacts.model(last_name=f"Keyset {i}", number=f"KS{i}", created_at=now - dt.timedelta(seconds=i // 3))
+                Contact(last_name=f"Keyset {i}", number=f"KS{i}", created_at=now - dt.timedelta(seconds=i // 3))
                 for i in range(3_000)
             ],
             batch_size=1000,
@@ -73,3 +74,24 @@ def test_keyset_pages_walk_every_record_once_and_the_deep_page_starts_at_the_cur
     scans = [n for n in nodes(plan) if n.get("Relation Name") == "contacts_contact"]
     assert scans and all("created_at" in n.get("Index Cond", "") for n in scans), json.dumps(plan, indent=1)
     assert sum(n.get("Rows Removed by Filter", 0) for n in scans) < 25
+
+
+def test_the_list_count_is_exact_when_cheap_and_the_estimate_when_it_would_read_the_table(
+    tenant_a, admin_of, monkeypatch
+):
+    contacts = registry.get("contacts")
+    with schema_context(tenant_a.schema_name):
+        admin = admin_of(tenant_a)
+        Contact.objects.bulk_create(
+            [Contact(last_name=f"Counted {i}", number=f"CT{i}") for i in range(40)], batch_size=1000
+        )
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE contacts_contact")
+        # Given a small table, the capped count is cheap: exact
+        assert selectors.record_count(spec=contacts, actor=admin) == (40, True)
+        # When reaching the rows would cost more than allowed, the planner's estimate, and no count
+        monkeypatch.setattr(selectors, "EXACT_COUNT_MAX_COST", 0)
+        with CaptureQueriesContext(connection) as captured:
+            count, exact = selectors.record_count(spec=contacts, actor=admin)
+    assert exact is False and 20 <= count <= 80
+    assert len(captured.captured_queries) == 1 and captured.captured_queries[0]["sql"].startswith("EXPLAIN")
