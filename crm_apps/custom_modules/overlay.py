@@ -9,7 +9,7 @@ from django.utils import translation
 
 from crm_apps.custom_modules.models import CustomModule, CustomRecord
 from crm_apps.engine import metadata
-from crm_apps.engine.spec import Block, ModuleSpec
+from crm_apps.engine.spec import MENU_GROUPS, Block, Menu, ModuleSpec
 from tenants.runtime import in_public_schema
 
 
@@ -34,6 +34,8 @@ def spec_for(module: CustomModule, translations: dict[str, str] | None = None) -
         example={"name": f"{module.label} 1"},
         scope={"module_key": module.key},
         custom=True,
+        # The admin's menu group; none chosen (or one no longer offered) files it under Tools, the default.
+        menu=Menu(group=module.menu_group) if module.menu_group in MENU_GROUPS else Menu(),
     )
 
 
@@ -49,13 +51,3 @@ def tenant_specs() -> dict[str, ModuleSpec]:
         return {row.key: spec_for(row, table) for row in rows}
 
     return metadata.memoised(("custom_modules", translation.get_language() if table else ""), load)
-
-
-def menu_groups() -> dict[str, str]:
-    """Menu group of each live custom module (key -> group; "" when the admin chose none)."""
-    if in_public_schema():
-        return {}
-    return metadata.memoised(
-        ("custom_module_groups",),
-        lambda: dict(CustomModule.objects.filter(archived_at__isnull=True).values_list("key", "menu_group")),
-    )

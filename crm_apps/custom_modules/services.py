@@ -10,17 +10,18 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from billing import entitlements
 from crm_apps.access import visibility
 from crm_apps.access.grants import access_changed
 from crm_apps.access.models import Member
+from crm_apps.access.privileges import Privilege
 from crm_apps.audit import services as audit
 from crm_apps.custom_modules.models import CustomModule
 from crm_apps.custom_modules.overlay import spec_for
 from crm_apps.engine import metadata, registry
 from crm_apps.engine import services as engine_services
+from crm_apps.engine.extensions import MENU_GROUP_LABELS
 
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{1,29}$")
 PREFIX_RE = re.compile(r"^[A-Z][A-Z0-9-]{0,9}$")
@@ -43,20 +44,14 @@ RESERVED_KEYS = frozenset(
         "imports", "assets", "service_contracts", "users", "members", "groups", "roles", "profiles",
     }
 )  # fmt: skip
-# Menu groups a module can be filed under (the app shell renders them).
-MENU_GROUPS: dict[str, Any] = {
-    "sales": gettext_lazy("Sales"),
-    "inventory": gettext_lazy("Inventory"),
-    "support": gettext_lazy("Support"),
-    "marketing": gettext_lazy("Marketing"),
-    "projects": gettext_lazy("Projects"),
-    "tools": gettext_lazy("Tools"),
-}
+# Menu groups a custom module can be filed under: the navigation's groups (crm_apps.engine.extensions),
+# but not Settings, which holds administration screens rather than records.
+MENU_GROUPS: dict[str, Any] = {key: label for key, label in MENU_GROUP_LABELS.items() if key != "settings"}
 FIELD_KEYS = {"key", "label", "type", "required", "unique", "default", "options", "choices", "help_text"}
 
 
 def _require_settings(actor: Member) -> None:
-    if not visibility.has_privilege(actor=actor, privilege="manage_settings"):
+    if not visibility.has_privilege(actor=actor, privilege=Privilege.MANAGE_SETTINGS):
         raise PermissionDenied
 
 

@@ -12,12 +12,13 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crm_apps.access.decorators import admin_view
 from crm_apps.access.models import Member
+from crm_apps.access.privileges import Privilege
 from crm_apps.custom_modules import services
 from crm_apps.custom_modules.forms import CustomModuleCreateForm, CustomModuleForm
 from crm_apps.custom_modules.models import CustomModule, CustomRecord
 from crm_apps.engine.models import CustomField
-from crm_apps.engine.settings_views import admin_view
 from frontend.forms import form_add_service_errors
 
 
@@ -28,7 +29,7 @@ def _module(key: str) -> CustomModule:
     return module
 
 
-@admin_view
+@admin_view(privilege=Privilege.MANAGE_SETTINGS)
 def index(request: HttpRequest, actor: Member) -> HttpResponse:
     form = CustomModuleCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -56,7 +57,7 @@ def index(request: HttpRequest, actor: Member) -> HttpResponse:
     return render(request, "custom_modules/index.html", {"rows": rows, "form": form})
 
 
-@admin_view
+@admin_view(privilege=Privilege.MANAGE_SETTINGS)
 def edit(request: HttpRequest, actor: Member, key: str) -> HttpResponse:
     module = _module(key)
     initial = {"label": module.label, "label_plural": module.label_plural, "icon": module.icon}
@@ -73,7 +74,7 @@ def edit(request: HttpRequest, actor: Member, key: str) -> HttpResponse:
 
 
 @require_POST
-@admin_view
+@admin_view(privilege=Privilege.MANAGE_SETTINGS)
 def archive(request: HttpRequest, actor: Member, key: str) -> HttpResponse:
     module = services.custom_module_archive(actor=actor, module=_module(key))
     messages.success(
@@ -84,7 +85,7 @@ def archive(request: HttpRequest, actor: Member, key: str) -> HttpResponse:
 
 
 @require_POST
-@admin_view
+@admin_view(privilege=Privilege.MANAGE_SETTINGS)
 def restore(request: HttpRequest, actor: Member, key: str) -> HttpResponse:
     try:
         module = services.custom_module_update(actor=actor, module=_module(key), data={"archived": False})

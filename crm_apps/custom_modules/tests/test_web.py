@@ -117,3 +117,38 @@ def test_openapi_schema_documents_the_tenants_own_custom_modules(
     assert "patch" in schema_a["paths"]["/api/v1/meta/modules/equipment"]
     assert "/api/v1/equipment/" not in schema_b["paths"]
     assert "/api/v1/contacts/" in schema_b["paths"]
+
+
+def test_a_custom_module_appears_in_its_menu_group(web, tenant_a, equipment_in):
+    # given a module filed under Inventory and one the admin filed under no group
+    equipment = equipment_in(tenant_a, menu_group="inventory")
+    equipment_in(tenant_a, key="tool_kits", label="Tool kit", label_plural="Tool kits", fields=[])
+
+    # when the navigation is drawn, and again after the admin moves Equipment to Projects
+    before = {g["key"]: [s.key for s in g["modules"]] for g in web.get("/").context["crm_menu"]}
+    with schema_context(tenant_a.schema_name):
+        from crm_apps.access.models import Member
+        from crm_apps.custom_modules.services import custom_module_update
+
+        admin = Member.objects.filter(is_admin=True).order_by("id")[0]
+        custom_module_update(actor=admin, module=equipment, data={"menu_group": "projects"})
+    response = web.get("/")
+    after = {g["key"]: [s.key for s in g["modules"]] for g in response.context["crm_menu"]}
+
+    # then each sits in its group after the built-ins there (no group: Tools), and the move shows at once
+    assert before == {
+        "sales": ["leads", "organizations", "contacts", "deals"],
+        "inventory": ["vendors", "equipment"],
+        "marketing": ["campaigns"],
+        "tools": ["tool_kits"],
+    }
+    assert after == {
+        "sales": ["leads", "organizations", "contacts", "deals"],
+        "inventory": ["vendors"],
+        "marketing": ["campaigns"],
+        "projects": ["equipment"],
+        "tools": ["tool_kits"],
+    }
+    page = response.content.decode()
+    projects = page.index('<summary class="nav__group-toggle">Projects</summary>')
+    assert page.index('href="/m/equipment/"') > projects

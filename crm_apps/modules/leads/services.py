@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from crm_apps.access import visibility
 from crm_apps.access.models import Member
+from crm_apps.access.privileges import Privilege
 from crm_apps.audit import services as audit
 from crm_apps.engine import registry
 from crm_apps.engine.models import Comment, TimelineEntry
@@ -41,7 +42,7 @@ def conversion_mapping_install() -> None:
 
 def conversion_mapping_set(*, actor: Member, target: str, target_field: str, lead_field: str | None) -> None:
     """Admins map a lead field onto a target field (None removes the mapping)."""
-    if not visibility.has_privilege(actor=actor, privilege="manage_settings"):
+    if not visibility.has_privilege(actor=actor, privilege=Privilege.MANAGE_SETTINGS):
         raise PermissionDenied
     if target not in ConversionMapping.Target.values:
         raise ValidationError({"target": [_("Unknown target module.")]})
@@ -93,7 +94,7 @@ def _mapped(lead: Lead, target: str) -> dict[str, Any]:
 
 def _reuse(actor: Member, module: str, record_id: Any) -> Any:
     spec = registry.get(module)
-    qs = spec.model.objects.filter(pk=record_id, deleted_at__isnull=True)
+    qs = spec.records().filter(pk=record_id, deleted_at__isnull=True)
     found = visibility.visible_records(actor=actor, spec=spec, queryset=qs).first()
     if found is None:
         raise ValidationError({module[:-1]: [_("Choose an existing record.")]})
@@ -144,7 +145,8 @@ def lead_convert(
     else:
         organization = (
             registry.get("organizations")
-            .model.objects.filter(name__iexact=lead.company, deleted_at__isnull=True)
+            .records()
+            .filter(name__iexact=lead.company, deleted_at__isnull=True)
             .order_by("created_at")
             .first()
         )
@@ -153,7 +155,7 @@ def lead_convert(
             and not visibility.visible_records(
                 actor=actor,
                 spec=registry.get("organizations"),
-                queryset=registry.get("organizations").model.objects.filter(pk=organization.pk),
+                queryset=registry.get("organizations").records().filter(pk=organization.pk),
             ).exists()
         ):
             organization = None

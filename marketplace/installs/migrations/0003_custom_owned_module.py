@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('installs', '0001_initial'),
+        ('installs', '0002_links_webhookdelivery_module'),
     ]
 
     operations = [
