@@ -30,6 +30,7 @@ from crm_apps.access import visibility
 from crm_apps.access.models import Member
 from crm_apps.engine import registry
 from crm_apps.engine.models import CustomField, FieldType, RecordLink
+from crm_apps.engine.spec import ModuleSpec
 
 # Segments after `/api/v1/<module>/<id>/` that the link endpoints own; a related list may not use them.
 RESERVED_ROUTE_NAMES = frozenset({"comments", "timeline", "follow", "tags", "restore"})
@@ -145,6 +146,18 @@ def links_merge(*, module: str, from_ids: Iterable[Any], to_id: Any) -> dict[str
     return moved
 
 
+def _specs_of(keys: Iterable[str]) -> list[ModuleSpec]:
+    """The live modules among `keys`, looked up one by one (a built-in key never reads the tenant's
+    custom module definitions); unknown or archived keys are left out."""
+    found: list[ModuleSpec] = []
+    for key in dict.fromkeys(keys):
+        try:
+            found.append(registry.get(key))
+        except registry.UnknownModule:
+            continue
+    return found
+
+
 def links_visible(
     *,
     actor: Member,
@@ -155,11 +168,8 @@ def links_visible(
     """The links (of `model`, or within `queryset`) whose record `actor` may see: live, in a module their
     profiles open, and passing the one visibility filter. `modules` narrows the modules considered."""
     qs = model.objects.all() if queryset is None else queryset
-    wanted = None if modules is None else set(modules)
     condition = Q(pk__in=[])
-    for spec in registry.all_specs():
-        if wanted is not None and spec.key not in wanted:
-            continue
+    for spec in registry.all_specs() if modules is None else _specs_of(modules):
         if not visibility.can_view_module(actor=actor, spec=spec):
             continue
         records = visibility.visible_records(

@@ -51,6 +51,12 @@ def builtin_keys() -> set[str]:
     return set(_REGISTRY)
 
 
+def builtin_specs() -> list[ModuleSpec]:
+    """The modules defined in code, whatever tenant is active: for what is built once per process
+    (URLconfs, system checks), which must never depend on the tenant that happened to trigger it."""
+    return list(_REGISTRY.values())
+
+
 def get(key: str) -> ModuleSpec:
     spec = _REGISTRY.get(key)
     if spec is not None:
