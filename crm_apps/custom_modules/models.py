@@ -10,12 +10,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm_apps.engine.models import CrmRecord
+from saas.fields import ModuleKeyField
 
 
 class CustomModule(models.Model):
     """A module a tenant admin built at runtime; its fields are the CustomField rows of `key`."""
 
-    key = models.SlugField(_("key"), max_length=30, unique=True)
+    # A module key column like every other (saas.fields); services.KEY_RE keeps custom keys to 30 characters.
+    key = ModuleKeyField(_("key"), unique=True)
     label = models.CharField(_("label"), max_length=60)
     label_plural = models.CharField(_("plural label"), max_length=60)
     icon = models.CharField(_("icon"), max_length=30, default="record")
@@ -41,7 +43,7 @@ class CustomRecord(CrmRecord):
     """A record of any custom module: `module_key` says which; its values live in `custom_data`,
     validated by the custom-field machinery like any module's custom fields."""
 
-    module_key = models.SlugField(max_length=30, editable=False)
+    module_key = ModuleKeyField(editable=False)
     # Numbers are unique per module, not across the shared table (two modules may share a prefix).
     number = models.CharField(_("number"), max_length=40, editable=False)
     name = models.CharField(_("name"), max_length=200)
