@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
             name='CustomModule',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.SlugField(max_length=30, unique=True, verbose_name='key')),
+                ('key', models.CharField(max_length=50, unique=True, verbose_name='key')),
                 ('label', models.CharField(max_length=60, verbose_name='label')),
                 ('label_plural', models.CharField(max_length=60, verbose_name='plural label')),
                 ('icon', models.CharField(default='record', max_length=30, verbose_name='icon')),
@@ -49,7 +49,7 @@ class Migration(migrations.Migration):
                 ('search_vector', django.contrib.postgres.search.SearchVectorField(editable=False, null=True)),
                 ('deleted_at', models.DateTimeField(blank=True, editable=False, null=True)),
                 ('version', models.PositiveIntegerField(default=1, editable=False)),
-                ('module_key', models.SlugField(editable=False, max_length=30)),
+                ('module_key', models.CharField(editable=False, max_length=50)),
                 ('number', models.CharField(editable=False, max_length=40, verbose_name='number')),
                 ('name', models.CharField(max_length=200, verbose_name='name')),
                 ('created_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='access.member')),
