@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 from django.utils.functional import Promise
 
 if TYPE_CHECKING:
+    from django.db import models
+
     from crm_apps.engine.models import CrmRecord
 
 
@@ -38,6 +40,35 @@ class ModuleHooks:
     before_save: Callable[[CrmRecord], None] | None = None
     # After every create/update, inside the transaction: keep derived logs (e.g. stage history) true.
     after_save: Callable[[CrmRecord, Any], None] | None = None
+
+
+@dataclass(frozen=True)
+class ChildSpec:
+    """Rows a record owns (quote lines): saved, versioned, audited and served with the record
+    (ADR 0014-child-tables). Each row is validated by the child model's `full_clean`."""
+
+    # The name of the rows in payloads and forms: `{"lines": [...]}`, `lines-0-quantity`.
+    key: str
+    model: type[models.Model]
+    # The child model's foreign key to the parent record.
+    fk: str
+    # Fields a person or API client sets on a row, in column order.
+    fields: tuple[str, ...]
+    label: str | Promise
+    # An integer field the engine sets to the row's index (rows are served in this order).
+    ordering: str = "position"
+    # Values the model computes (in `clean`/`save`), shown and served but never written by clients.
+    computed_fields: tuple[str, ...] = ()
+    min_rows: int = 0
+    max_rows: int = 200
+    # After the rows are written, inside the parent's transaction: set derived parent fields
+    # (subtotal, grand total) from the saved rows. The engine saves `totals_fields` afterwards.
+    totals_hook: Callable[[CrmRecord, list[Any]], None] | None = None
+    # Parent fields the hook maintains: read-only on the parent, shown under the rows, in the diff.
+    totals_fields: tuple[str, ...] = ()
+    # Fields whose product is a row's amount, for the live total the form shows while typing
+    # (the server's totals hook stays the authority).
+    row_amount: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -77,6 +108,9 @@ class ModuleSpec:
     sharing_follows_parent: bool = False
     # A valid example record (API docs, contract tests, sample data): field -> value.
     example: dict[str, Any] = field(default_factory=dict)
+    # Child tables (line items) saved with the record; the example rows feed the contract suite.
+    children: tuple[ChildSpec, ...] = ()
+    example_children: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def form_fields(self) -> tuple[str, ...]:
@@ -86,3 +120,6 @@ class ModuleSpec:
                 if name not in seen and name not in self.readonly_fields:
                     seen.append(name)
         return tuple(seen)
+
+    def child(self, key: str) -> ChildSpec | None:
+        return next((c for c in self.children if c.key == key), None)
