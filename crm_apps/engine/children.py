@@ -9,7 +9,8 @@ Payload semantics, per child table key (`{"lines": [...]}`):
 - the key absent: the rows stay untouched;
 - a list: it is the complete new list, in order. A row with an `id` updates that row (only the
   fields it names change), a row without one is a new row, and stored rows the list leaves out
-  are deleted. An empty list deletes every row (subject to `min_rows`).
+  are deleted. An empty list deletes every row (subject to `min_rows`). Computed values in a row
+  are ignored, so a client may send back the rows it read.
 Errors name the row by its index in the list and the field: `lines.1.quantity`.
 """
 
@@ -98,10 +99,10 @@ def _set_values(*, child: ChildSpec, actor: Member, row: Any, values: dict[str, 
 
     errors: dict[str, list[str]] = {}
     for name, value in values.items():
-        if name == "id":
-            continue
+        if name == "id" or name in child.computed_fields:
+            continue  # served values: a client may send back the rows it read
         if name not in child.fields:
-            read_only = name in child.computed_fields or name in (child.ordering, child.fk)
+            read_only = name in (child.ordering, child.fk)
             errors[name] = [_("This field is read-only.") if read_only else _("Unknown field.")]
             continue
         model_field: Any = child.model._meta.get_field(name)

@@ -11,24 +11,24 @@ from django.db import models
 from crm_apps.engine.models import CrmRecord
 
 
-class TestOrder(CrmRecord):
+class SampleOrder(CrmRecord):
     name = models.CharField("name", max_length=200)
     organization = models.ForeignKey(
         "organizations.Organization", verbose_name="organization", null=True, blank=True, on_delete=models.SET_NULL
     )
     # Maintained by the totals hook from the lines.
-    subtotal = models.DecimalField("subtotal", max_digits=16, decimal_places=2, default=Decimal("0"))
+    subtotal = models.DecimalField("subtotal", max_digits=16, decimal_places=2, default=Decimal("0.00"))
     line_count = models.PositiveIntegerField("line count", default=0)
 
     class Meta(CrmRecord.Meta):
-        verbose_name = "test order"
+        verbose_name = "sample order"
 
     def __str__(self) -> str:
         return self.name
 
 
-class TestOrderLine(models.Model):
-    order = models.ForeignKey(TestOrder, on_delete=models.CASCADE, related_name="lines")
+class SampleOrderLine(models.Model):
+    order = models.ForeignKey(SampleOrder, on_delete=models.CASCADE, related_name="lines")
     position = models.PositiveIntegerField(default=0)
     description = models.CharField("description", max_length=200)
     # A reference inside a row: resolved through the visibility filter like the parent's references.
@@ -46,7 +46,7 @@ class TestOrderLine(models.Model):
     unit_price = models.DecimalField(
         "unit price", max_digits=14, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
     )
-    amount = models.DecimalField("amount", max_digits=16, decimal_places=2, default=Decimal("0"))
+    amount = models.DecimalField("amount", max_digits=16, decimal_places=2, default=Decimal("0.00"))
 
     class Meta:
         ordering = ["position", "id"]

@@ -5,19 +5,19 @@ from typing import Any
 
 from crm_apps.engine.registry import register
 from crm_apps.engine.spec import Block, ChildSpec, ModuleSpec
-from crm_apps.engine.tests.childtest.models import TestOrder, TestOrderLine
+from crm_apps.engine.tests.childtest.models import SampleOrder, SampleOrderLine
 
 
 def order_totals(order: Any, lines: list[Any]) -> None:
     """Subtotal and line count from the saved lines (the engine saves them with the order)."""
-    order.subtotal = sum((line.amount for line in lines), Decimal("0"))
+    order.subtotal = sum((line.amount for line in lines), Decimal("0.00"))
     order.line_count = len(lines)
 
 
 SPEC = register(
     ModuleSpec(
         key="childtest_orders",
-        model=TestOrder,
+        model=SampleOrder,
         label="Test order",
         label_plural="Test orders",
         number_prefix="TORD",
@@ -30,7 +30,7 @@ SPEC = register(
         children=(
             ChildSpec(
                 key="lines",
-                model=TestOrderLine,
+                model=SampleOrderLine,
                 fk="order",
                 fields=("description", "organization", "quantity", "unit_price"),
                 computed_fields=("amount",),
