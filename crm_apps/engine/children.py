@@ -16,10 +16,11 @@ Errors name the row by its index in the list and the field: `lines.1.quantity`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
@@ -70,9 +71,14 @@ def row_data(child: ChildSpec, row: Any) -> dict[str, Any]:
     """A row as JSON: its id (None before it is saved) and every served column (references by id)."""
     data: dict[str, Any] = {"id": _plain(row.pk)}
     for name in row_columns(child):
-        model_field = child.model._meta.get_field(name)
+        model_field: Any = child.model._meta.get_field(name)
         attname = model_field.attname if isinstance(model_field, models.ForeignKey) else name
-        data[name] = _plain(getattr(row, attname))
+        value = getattr(row, attname)
+        if isinstance(model_field, models.DecimalField) and isinstance(value, Decimal) and value.is_finite():
+            # As the column stores it: "3" and "3.000" are the same quantity, not a change.
+            with contextlib.suppress(InvalidOperation):  # too long: full_clean reports it
+                value = value.quantize(Decimal(1).scaleb(-model_field.decimal_places))
+        data[name] = _plain(value)
     return data
 
 

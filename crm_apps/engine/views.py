@@ -29,7 +29,8 @@ from crm_apps.access import visibility
 from crm_apps.access.middleware import request_member
 from crm_apps.access.models import Member
 from crm_apps.audit.services import EXPORT, audit_log
-from crm_apps.engine import metadata, registry, selectors, services
+from crm_apps.engine import child_forms, metadata, registry, selectors, services
+from crm_apps.engine import children as child_tables
 from crm_apps.engine.display import Displayer, custom_shown, plain, record_url
 from crm_apps.engine.fieldaccess import field_rules
 from crm_apps.engine.forms import field_errors_to_form, form_to_service, record_form
@@ -274,6 +275,7 @@ def record_detail(request: HttpRequest, module: str, record_id: uuid.UUID) -> Ht
         "comments": selectors.comments(spec=spec, record=record),
         "following": selectors.is_following(spec=spec, actor=member, record=record),
         "extra": _module_extras(spec, record, member),
+        "child_tables": child_forms.shown_tables(spec, actor=member, record=record),
     }
     return render(request, "engine/detail.html", context)
 
@@ -292,7 +294,11 @@ def _timeline_rows(
         else set()
     )
 
+    child_labels = {child.key: str(child.label) for child in spec.children}
+
     def readable(name: str, value: Any) -> str:
+        if name in child_labels:
+            return child_tables.rows_summary(value)
         if isinstance(value, list):
             return ", ".join(str(v) for v in value)
         if name in displayer.labels and value in displayer.labels[name]:
@@ -309,6 +315,8 @@ def _timeline_rows(
                 continue  # the member's profiles hide this field
             if name in custom:
                 label = custom[name]
+            elif name in child_labels:
+                label = child_labels[name]
             else:
                 try:
                     label = str(spec.model._meta.get_field(name).verbose_name).capitalize()  # type: ignore[union-attr]
@@ -410,9 +418,11 @@ def _save(request: HttpRequest, spec: ModuleSpec, record: Any) -> HttpResponse:
     if not allowed:
         raise PermissionDenied
     form = record_form(spec, actor=member, record=record, data=request.POST or None)
+    tables = child_forms.child_tables(spec, actor=member, record=record, data=request.POST or None)
     duplicates: list[Any] = []
-    if request.method == "POST":
+    if request.method == "POST" and not child_forms.row_action(request.POST):  # a row button only rearranges
         data, custom = form_to_service(spec, form)
+        children = child_forms.tables_to_service(tables)
         if record is None and not request.POST.get("confirm_duplicate"):
             try:
                 duplicates = selectors.duplicates_find(spec=spec, actor=member, data=data)
@@ -421,7 +431,9 @@ def _save(request: HttpRequest, spec: ModuleSpec, record: Any) -> HttpResponse:
         if not duplicates:
             try:
                 if record is None:
-                    saved = services.record_create(spec=spec, actor=member, data=data, custom=custom)
+                    saved = services.record_create(
+                        spec=spec, actor=member, data=data, custom=custom, children=children
+                    )
                     messages.success(request, _("%(module)s created.") % {"module": spec.label})
                 else:
                     version = request.POST.get("version")
@@ -431,6 +443,7 @@ def _save(request: HttpRequest, spec: ModuleSpec, record: Any) -> HttpResponse:
                         record=record,
                         data=data,
                         custom=custom,
+                        children=children,
                         # The form carries the version it was rendered with; a mangled one is a conflict too.
                         expected_version=None
                         if version is None
@@ -445,7 +458,7 @@ def _save(request: HttpRequest, spec: ModuleSpec, record: Any) -> HttpResponse:
             except PlanLimitReached as exc:
                 form_add_service_errors(form, exc)
             except ValidationError as exc:
-                field_errors_to_form(form, exc.message_dict)
+                field_errors_to_form(form, child_forms.errors_to_tables(tables, exc.message_dict))
             except services.ConflictError:
                 form.add_error(
                     None,
@@ -456,7 +469,9 @@ def _save(request: HttpRequest, spec: ModuleSpec, record: Any) -> HttpResponse:
         "record": record,
         "form": form,
         "duplicates": [(record_url(spec, d), str(d), d.number) for d in duplicates],
+        "child_tables": tables,
     }
+    child_forms.form_totals(spec, tables, record)
     return render(request, "engine/form.html", context, status=200)
 
 

@@ -60,7 +60,7 @@ def test_create_saves_the_rows_in_order_and_the_totals_hook_sets_the_parent(ctx,
     created = AuditEvent.objects.get(action="record_created", record_id=str(order.pk))
     assert [row["description"] for row in created.changes["lines"][1]] == ["Widgets", "Gadgets"]
     assert created.changes["lines"][0] == []
-    assert created.changes["subtotal"] == ["0", "17.50"]
+    assert created.changes["subtotal"] == ["0.00", "17.50"]
 
 
 def test_update_patches_rows_with_an_id_creates_rows_without_and_deletes_the_rest(ctx, spec):
@@ -101,7 +101,7 @@ def test_a_change_to_rows_alone_bumps_the_version_and_is_on_the_timeline_and_in_
             "id": widgets.pk,
             "description": "Widgets",
             "organization": None,
-            "quantity": "5",
+            "quantity": "5.000",
             "unit_price": "2.50",
             "amount": "12.50",
         }
@@ -116,7 +116,7 @@ def test_a_change_to_rows_alone_bumps_the_version_and_is_on_the_timeline_and_in_
 def test_sending_the_same_rows_again_is_not_a_change(ctx, spec):
     order = record_create(spec=spec, actor=ctx, data={"name": "Restock"}, children={"lines": LINES})
     rows = [
-        {"id": r.pk, "description": r.description, "quantity": str(r.quantity), "unit_price": str(r.unit_price)}
+        {"id": r.pk, "description": r.description, "quantity": f"{r.quantity:.0f}", "unit_price": str(r.unit_price)}
         for r in SampleOrderLine.objects.filter(order=order).order_by("position")
     ]
 
