@@ -260,6 +260,16 @@ def test_csv_export_of_the_current_view(client_for, tenant_a, tenant_b, admin_of
 # Child tables ----------------------------------------------------------------------------------
 
 
+def same_value(served, sent):
+    """A served row value equals the one sent (decimals come back with the column's places: "3" -> "3.000")."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        return Decimal(str(served)) == Decimal(str(sent))
+    except InvalidOperation:
+        return str(served) == str(sent)
+
+
 def create_with_rows(api, module):
     spec = registry.get(module)
     payload = {**spec.example, **spec.example_children}
@@ -290,7 +300,7 @@ def test_rows_are_created_served_and_replaced_with_the_record(api, tenant_a, mod
         assert all(row["id"] for row in rows)
         for row, values in zip(rows, sent, strict=True):
             for name, value in values.items():
-                assert str(row[name]) == str(value) or spec.model  # decimals come back normalised
+                assert same_value(row[name], value), (child.key, name)
         # Keep the first row (changing nothing), drop the others, add one: one change, one version.
         kept, *dropped = rows
         patched = api.patch(
@@ -300,11 +310,11 @@ def test_rows_are_created_served_and_replaced_with_the_record(api, tenant_a, mod
         )
         assert patched.status_code == 200, patched.json()
         after = patched.json()[child.key]
-        assert [r["id"] for r in after][0] == kept["id"]
+        assert after[0]["id"] == kept["id"]
         assert len(after) == 2 and after[1]["id"] not in {r["id"] for r in dropped}
         assert patched.json()["version"] == fetched["version"] + 1
         fetched = patched.json()
-    assert created == {**created, **{c.key: created[c.key] for c in spec.children}}
+    assert fetched == api.get(f"/api/v1/{module}/{created['id']}/").json()
     assert all(child.key not in row for row in listed for child in spec.children)
     with tenant_context(tenant_a):
         entry = TimelineEntry.objects.filter(record_id=created["id"], kind="updated").latest("created_at")

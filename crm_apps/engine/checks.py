@@ -83,7 +83,9 @@ def _children_errors(spec: Any, where: str) -> list[checks.CheckMessage]:
         for name in child.totals_fields:
             if name not in parent_names or name not in spec.readonly_fields:
                 errors.append(
-                    checks.Error(f"{at}: totals field {name!r} must be a read-only field of {spec.key}", id="engine.E010")
+                    checks.Error(
+                        f"{at}: totals field {name!r} must be a read-only field of {spec.key}", id="engine.E010"
+                    )
                 )
         if not 0 <= child.min_rows <= child.max_rows:
             errors.append(checks.Error(f"{at}: min_rows must be between 0 and max_rows", id="engine.E011"))

@@ -13,6 +13,7 @@ from typing import Any
 
 from django import forms
 from django.db import models
+from django.utils import formats
 
 from crm_apps.access import visibility
 from crm_apps.access.models import Member
@@ -154,9 +155,7 @@ def _apply_action(child: ChildSpec, rows: list[Any], action: str) -> list[Any]:
     return rows
 
 
-def child_tables(
-    spec: ModuleSpec, *, actor: Member, record: CrmRecord | None, data: Any = None
-) -> list[ChildTable]:
+def child_tables(spec: ModuleSpec, *, actor: Member, record: CrmRecord | None, data: Any = None) -> list[ChildTable]:
     """The row tables of the edit form: the stored rows (one blank row for a new record), or the posted
     ones, rearranged by a JS-free row button when one was pressed."""
     rules = field_rules(actor=actor, spec=spec)
@@ -284,6 +283,12 @@ def shown_tables(spec: ModuleSpec, *, actor: Member, record: CrmRecord) -> list[
                     value = getattr(row, model_field.attname)
                     title, url = titles.get((name, str(value)), ("—" if value else "", ""))
                     line.append((title, url or None))
+                elif isinstance(model_field, models.DecimalField) and getattr(row, name) is not None:
+                    # All the places the column keeps: a quantity of 0.125 is not 0.13.
+                    text = formats.number_format(
+                        getattr(row, name), decimal_pos=model_field.decimal_places, use_l10n=True, force_grouping=True
+                    )
+                    line.append((text, None))
                 else:
                     line.append((plain(getattr(row, name)), None))
             cells.append(line)

@@ -431,9 +431,7 @@ def _save(request: HttpRequest, spec: ModuleSpec, record: Any) -> HttpResponse:
         if not duplicates:
             try:
                 if record is None:
-                    saved = services.record_create(
-                        spec=spec, actor=member, data=data, custom=custom, children=children
-                    )
+                    saved = services.record_create(spec=spec, actor=member, data=data, custom=custom, children=children)
                     messages.success(request, _("%(module)s created.") % {"module": spec.label})
                 else:
                     version = request.POST.get("version")

@@ -72,7 +72,12 @@ def test_update_patches_rows_with_an_id_creates_rows_without_and_deletes_the_res
         actor=ctx,
         record=order,
         data={},
-        children={"lines": [{"description": "Bolts", "quantity": "10", "unit_price": "0.10"}, {"id": widgets.pk, "quantity": "4"}]},
+        children={
+            "lines": [
+                {"description": "Bolts", "quantity": "10", "unit_price": "0.10"},
+                {"id": widgets.pk, "quantity": "4"},
+            ]
+        },
     )
 
     stored = SampleOrder.objects.get(pk=order.pk)
@@ -132,7 +137,9 @@ def test_reordering_rows_is_a_change(ctx, spec):
     order = record_create(spec=spec, actor=ctx, data={"name": "Restock"}, children={"lines": LINES})
     first, second = SampleOrderLine.objects.filter(order=order).order_by("position")
 
-    record_update(spec=spec, actor=ctx, record=order, data={}, children={"lines": [{"id": second.pk}, {"id": first.pk}]})
+    record_update(
+        spec=spec, actor=ctx, record=order, data={}, children={"lines": [{"id": second.pk}, {"id": first.pk}]}
+    )
 
     assert [d for _p, d, _q, _a in lines_of(order)] == ["Gadgets", "Widgets"]
     assert SampleOrder.objects.get(pk=order.pk).version == 2
@@ -245,7 +252,9 @@ def restricted_member(tenant, admin, member, *, modules=None, fields=None):
         profile_set_modules(actor=admin, profile=profile, rights={MODULE: modules})
     if fields:
         profile_set_fields(actor=admin, profile=profile, module=MODULE, access=fields)
-    role = role_create(actor=admin, name="Clerk", parent=Role.objects.get(parent__isnull=True), profile_ids=[profile.pk])
+    role = role_create(
+        actor=admin, name="Clerk", parent=Role.objects.get(parent__isnull=True), profile_ids=[profile.pk]
+    )
     return member(tenant, role=role)
 
 

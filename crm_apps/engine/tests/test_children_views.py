@@ -45,7 +45,9 @@ def rows_post(rows, **extra):
 def lines_of(tenant, order_id):
     with tenant_context(tenant):
         return list(
-            SampleOrderLine.objects.filter(order_id=order_id).order_by("position").values_list("description", "quantity")
+            SampleOrderLine.objects.filter(order_id=order_id)
+            .order_by("position")
+            .values_list("description", "quantity")
         )
 
 

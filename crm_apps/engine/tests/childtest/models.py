@@ -51,6 +51,9 @@ class SampleOrderLine(models.Model):
     class Meta:
         ordering = ["position", "id"]
 
+    def __str__(self) -> str:
+        return self.description
+
     def clean(self) -> None:
         if self.description.strip().lower() == "forbidden":
             raise ValidationError("This line may not be sold.")
