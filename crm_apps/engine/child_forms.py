@@ -95,7 +95,7 @@ def _row_field(child: ChildSpec, name: str, actor: Member) -> forms.Field:
         try:
             target = registry.spec_for_model(model_field.remote_field.model)
         except registry.UnknownModule:
-            made: forms.Field = model_field.formfield()
+            made: Any = model_field.formfield()
         else:
             made = forms.CharField(widget=ReferenceWidget(target.key, actor))
     else:
@@ -262,6 +262,11 @@ def _reference_titles(child: ChildSpec, actor: Member, rows: list[Any]) -> dict[
     return titles
 
 
+def _column_label(child: ChildSpec, name: str) -> str:
+    model_field: Any = child.model._meta.get_field(name)
+    return str(model_field.verbose_name).capitalize()
+
+
 def shown_tables(spec: ModuleSpec, *, actor: Member, record: CrmRecord) -> list[ShownTable]:
     """The detail page's row tables (one query per table, one per referenced module) with their totals.
     A reference to a record the member may not see shows as "—"."""
@@ -295,7 +300,7 @@ def shown_tables(spec: ModuleSpec, *, actor: Member, record: CrmRecord) -> list[
         shown.append(
             ShownTable(
                 label=str(child.label),
-                columns=[str(child.model._meta.get_field(n).verbose_name).capitalize() for n in columns],
+                columns=[_column_label(child, n) for n in columns],
                 rows=cells,
                 totals=[displayer.value(record, name) for name in child.totals_fields if rules.shows(name)],
             )

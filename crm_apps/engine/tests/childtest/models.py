@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
@@ -47,6 +48,9 @@ class SampleOrderLine(models.Model):
         "unit price", max_digits=14, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
     )
     amount = models.DecimalField("amount", max_digits=16, decimal_places=2, default=Decimal("0.00"))
+
+    # Declared so type checking (under the real settings, where this app is not installed) knows it.
+    objects: ClassVar[models.Manager[Any]] = models.Manager()
 
     class Meta:
         ordering = ["position", "id"]
