@@ -852,24 +852,31 @@ BATCH_LIMIT = 100
 
 
 @transaction.atomic
-def records_create_batch(
-    *, spec: ModuleSpec, actor: Member, items: list[tuple[dict[str, Any], dict[str, Any] | None]]
-) -> list[Any]:
-    """Create several records with the same rules as one by one: all of them, or none. Errors name the
-    record by its position and the field: {"records.2.email": [...]}. Numbers come as one block and the
+def records_create_batch(*, spec: ModuleSpec, actor: Member, items: list[tuple[Any, ...]]) -> list[Any]:
+    """Create several records with the same rules as one by one: all of them, or none. Each item is
+    (data, custom) or (data, custom, children). Errors name the record by its position and the field:
+    {"records.2.email": [...]}, {"records.0.lines.1.quantity": [...]}. Numbers come as one block and the
     records, their timeline entries and audit events are written in one INSERT each."""
     if not visibility.can_create(actor=actor, spec=spec):
         raise PermissionDenied
     records = []
+    plans: list[dict[str, child_tables.RowsPlan]] = []
     errors: dict[str, list[str]] = {}
-    token = _known_references.set(_references_prefetch(spec, actor, items))
+    token = _known_references.set(_references_prefetch(spec, actor, [(item[0], item[1]) for item in items]))
     try:
-        for index, (data, custom) in enumerate(items):
+        for index, item in enumerate(items):
+            data, custom = item[0], item[1]
+            problems: dict[str, list[str]] = {}
             try:
                 records.append(_new_record(spec=spec, actor=actor, data=data, custom=custom))
             except ValidationError as exc:
                 problems = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-                errors.update({f"records.{index}.{name}": messages for name, messages in problems.items()})
+            plans.append(
+                _children_plans(
+                    spec=spec, actor=actor, record=None, children=item[2] if len(item) > 2 else None, errors=problems
+                )
+            )
+            errors.update({f"records.{index}.{name}": messages for name, messages in problems.items()})
     finally:
         _known_references.reset(token)
     # Unique custom values are checked against stored records by custom_data_clean; within the batch here.
@@ -887,12 +894,23 @@ def records_create_batch(
             seen[key] = index
     if errors:
         raise ValidationError(errors)
+    tables = {key for table in plans for key, plan in table.items() if plan.rows}
+    if tables:
+        visibility.check_field_writes(actor=actor, spec=spec, names=sorted(tables))
     entitlements.records_check(adding=len(records))
     for record, number in zip(records, numbers_allocate(spec, len(records)), strict=True):
         record.number = number
         record.search_vector = _search_vector(spec, record)
     spec.model.objects.bulk_create(records)
-    _created_logs(spec, actor, records)
+    rows: dict[Any, dict[str, list[Any]]] = {}
+    for record, table in zip(records, plans, strict=True):
+        if not table:
+            continue
+        rows[record.pk] = child_tables.children_save(record=record, plans=table)
+        totals = [name for name in child_tables.totals_fields(spec) if name in rows[record.pk]]
+        if totals:
+            record.save(update_fields=totals)
+    _created_logs(spec, actor, records, rows)
     return records
 
 

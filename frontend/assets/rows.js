@@ -94,6 +94,9 @@ function enhance(table) {
       renumber(table);
       recompute(table);
       const rows = rowsOf(table);
+      if (window.htmx) {
+        window.htmx.process(rows[rows.length - 1]); // record pickers in the new row search as you type
+      }
       const first = rows[rows.length - 1].querySelector("input:not([type=hidden]), select, textarea");
       if (first) {
         first.focus();

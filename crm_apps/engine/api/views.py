@@ -201,7 +201,8 @@ class RecordListView(ModuleAPIView):
 
 class BatchCreateView(ModuleAPIView):
     """`POST /api/v1/<module>/batch` with `{"records": [{...}, ...]}` (at most 100): all are created, in
-    order, or none (400 naming each failing record by its index). For bulk loads and syncs."""
+    order, or none (400 naming each failing record by its index, and a row as `records.0.lines.1.quantity`).
+    Child tables are accepted as in a single create; the answer, like lists, does not embed them."""
 
     def post(self, request: Request, module: str) -> Response:
         spec = self.spec()
@@ -220,7 +221,7 @@ class BatchCreateView(ModuleAPIView):
             except ValidationError as exc:
                 errors.update({f"records.{index}.{name}": msgs for name, msgs in exc.message_dict.items()})
                 continue
-            payloads.append((data, custom))
+            payloads.append((data, custom, self.split_children(spec, data)))
         if errors:
             raise ValidationError(errors)
         records = services.records_create_batch(spec=spec, actor=request_member(request), items=payloads)

@@ -370,3 +370,31 @@ def test_the_schema_documents_the_rows(api):
     assert record["properties"]["lines"]["items"] == {"$ref": "#/components/schemas/SampleOrderLineRow"}
     assert set(row["properties"]) == {"id", "description", "organization", "quantity", "unit_price", "amount"}
     assert row["properties"]["amount"]["readOnly"] is True
+
+
+def test_api_batch_create_takes_rows_and_names_a_bad_row_by_record_and_row(api, tenant_a):
+    created = api.post(
+        f"/api/v1/{MODULE}/batch",
+        {"records": [{"name": "One", "lines": LINES}, {"name": "Two"}]},
+        content_type="application/json",
+    )
+    bad = api.post(
+        f"/api/v1/{MODULE}/batch",
+        {"records": [{"name": "Three"}, {"name": "Four", "lines": [LINES[0], {**LINES[1], "quantity": "-1"}]}]},
+        content_type="application/json",
+    )
+
+    assert created.status_code == 201, created.json()
+    one, two = created.json()["results"]
+    with tenant_context(tenant_a):
+        assert lines_of(one["id"]) == [
+            (0, "Widgets", Decimal("3.000"), Decimal("7.50")),
+            (1, "Gadgets", Decimal("1.000"), Decimal("10.00")),
+        ]
+        assert SampleOrder.objects.get(pk=one["id"]).subtotal == Decimal("17.50")
+        assert lines_of(two["id"]) == []
+        audit = AuditEvent.objects.get(action="record_created", record_id=one["id"])
+    assert len(audit.changes["lines"][1]) == 2
+    assert bad.status_code == 400
+    assert bad.json() == {"records.1.lines.1.quantity": ["Ensure this value is greater than or equal to 0.001."]}
+    assert {r["name"] for r in api.get(f"/api/v1/{MODULE}/?view=all").json()["results"]} == {"One", "Two"}
