@@ -36,6 +36,9 @@ function renumber(table) {
         }
       }
     });
+    tr.querySelectorAll("[data-row-label]").forEach((span) => {
+      span.textContent = (table.dataset.rowLabel || "").replace("__n__", String(index + 1));
+    });
     const numberCell = tr.querySelector("[data-row-number]");
     if (numberCell) {
       numberCell.textContent = String(index + 1);

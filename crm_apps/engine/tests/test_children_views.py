@@ -56,7 +56,10 @@ def test_the_new_form_has_a_labelled_row_table_with_one_blank_row(web):
 
     assert 'name="lines-TOTAL_FORMS" value="1"' in page
     assert 'name="lines-0-quantity"' in page
-    assert '<label class="visually-hidden" for="id_lines-0-quantity">Quantity (row 1)</label>' in page
+    assert (
+        '<label class="visually-hidden" for="id_lines-0-quantity">Quantity (<span data-row-label>row 1</span>)</label>'
+        in page
+    )
     assert 'value="lines:add"' in page and 'value="lines:up:0"' in page
     assert "<template data-blank-row>" in page and 'name="lines-__prefix__-quantity"' in page
 
