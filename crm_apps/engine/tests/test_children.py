@@ -398,3 +398,33 @@ def test_api_batch_create_takes_rows_and_names_a_bad_row_by_record_and_row(api, 
     assert bad.status_code == 400
     assert bad.json() == {"records.1.lines.1.quantity": ["Ensure this value is greater than or equal to 0.001."]}
     assert {r["name"] for r in api.get(f"/api/v1/{MODULE}/?view=all").json()["results"]} == {"One", "Two"}
+
+
+def test_the_system_check_refuses_a_child_table_naming_wrong_fields(spec):
+    from dataclasses import replace
+
+    from crm_apps.engine.checks import _children_errors
+
+    bad = replace(
+        spec.children[0],
+        fk="organization",
+        ordering="description",
+        fields=("description", "colour"),
+        totals_fields=("name",),
+        min_rows=3,
+        max_rows=2,
+    )
+    clash = replace(spec.children[0], key="name")
+
+    errors = _children_errors(replace(spec, children=(bad, clash)), "module 'x'")
+
+    assert [e.id for e in errors] == [
+        "engine.E007",
+        "engine.E008",
+        "engine.E009",  # "description": the ordering field is not editable
+        "engine.E009",  # "colour": no such field
+        "engine.E010",
+        "engine.E011",
+        "engine.E006",
+    ]
+    assert _children_errors(spec, "module 'x'") == []

@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('access', '0008_apitoken_scopes'),
+        ('access', '0002_group'),  # Member and Group: what CrmRecord's keys need (as organizations)
         ('organizations', '0001_initial'),
     ]
 
