@@ -25,8 +25,9 @@ def test_order_lines_are_edited_by_keyboard_with_live_totals(live_site, browser,
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(base + "/")
 
-    page.goto(base + "/m/childtest_orders/new/")
-    page.get_by_label("Name", exact=True).fill("Spring restock")
+    response = page.goto(base + "/m/childtest_orders/new/")
+    assert response is not None and response.status == 200, page.content()[:3000]
+    page.locator("#id_name").fill("Spring restock")
     page.get_by_label("Description (row 1)").fill("Widgets")
     page.get_by_label("Quantity (row 1)").fill("3")
     page.get_by_label("Unit price (row 1)").fill("2.50")
