@@ -15,7 +15,7 @@ PYTHON ?= $(shell for p in $(PYTHON_CANDIDATES); do \
 
 help:
 	@echo "make run    - install, start embedded PostgreSQL/Valkey if needed, migrate, seed, serve"
-	@echo "make test   - install, then ruff, mypy, makemigrations --check and the whole pytest suite"
+	@echo "make test   - install, then ruff, import layers, mypy, makemigrations --check and the whole pytest suite"
 
 $(STAMP): pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then \
@@ -50,6 +50,7 @@ run: install assets translations
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 typecheck: $(STAMP)
 	$(PY) -m infra.dev run --ephemeral-redis -- $(VENV)/bin/mypy .

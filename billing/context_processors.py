@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from django_tenants.utils import get_public_schema_name
 
 from billing import entitlements
+from crm_apps.access.privileges import Privilege
 
 
 def billing(request: HttpRequest) -> dict[str, Any]:
@@ -21,7 +22,7 @@ def billing(request: HttpRequest) -> dict[str, Any]:
     def billing_manager() -> bool:  # evaluated by the template only where it is used
         from crm_apps.access.visibility import has_privilege
 
-        return member is not None and has_privilege(actor=member, privilege="manage_billing")
+        return member is not None and has_privilege(actor=member, privilege=Privilege.MANAGE_BILLING)
 
     return {
         "plan_allows": {f: ent is None or ent.allows(f) for f in entitlements.ENFORCED_FEATURES},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Model, Prefetch, QuerySet
 from django.utils.translation import gettext_lazy as _
 from django_tenants.utils import schema_context
 
@@ -117,14 +118,22 @@ def active_member_count(*, tenant: Tenant | int) -> int:
     return WorkspaceMembership.objects.filter(tenant=tenant, is_active=True).count()
 
 
+# The CRM's record models, in the current schema. Billing sits below the engine (docs/adr/0017), so the
+# engine registers this in its AppConfig.ready() instead of billing importing the module registry.
+_record_models: Callable[[], Iterable[type[Model]]] = tuple
+
+
+def record_models_register(provider: Callable[[], Iterable[type[Model]]]) -> None:
+    """Tell billing where the record models come from (the engine's registry); called once at start-up."""
+    global _record_models  # set once at start-up, like a registry
+    _record_models = provider
+
+
 def record_count(schema: str) -> int:
     """Live CRM records of every module; big tables by the planner's estimate instead of counting."""
-    from crm_apps.engine import registry
-
     total = 0
     with schema_context(schema):
-        for spec in registry.all_specs():
-            model = spec.model
+        for model in _record_models():
             with connection.cursor() as cursor:
                 cursor.execute(
                     "SELECT c.reltuples FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "

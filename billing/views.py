@@ -10,8 +10,6 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,9 +21,9 @@ from django.views.decorators.http import require_POST
 from billing import gateway, selectors, services
 from billing.dunning import grace_period, suspend_period
 from billing.models import Period, Plan, Subscription, SubscriptionStatus
-from crm_apps.access.middleware import request_member
+from crm_apps.access.decorators import admin_view
 from crm_apps.access.models import Member
-from crm_apps.access.visibility import has_privilege
+from crm_apps.access.privileges import Privilege
 from tenants.models import Tenant
 from tenants.services import tenant_url
 
@@ -49,14 +47,12 @@ def pricing(request: HttpRequest) -> HttpResponse:
 
 
 def billing_view(view: View) -> View:
-    """Signed-in members holding the "manage billing" privilege (every admin) only; others get 403."""
+    """The admin_view rule with the "manage billing" privilege (every admin holds it); the view also gets
+    the request's tenant."""
 
-    @login_required
+    @admin_view(privilege=Privilege.MANAGE_BILLING)
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        actor = request_member(request)
-        if not has_privilege(actor=actor, privilege="manage_billing"):
-            raise PermissionDenied
+    def wrapper(request: HttpRequest, actor: Member, *args: Any, **kwargs: Any) -> HttpResponseBase:
         return view(request, actor, request.tenant, *args, **kwargs)  # type: ignore[attr-defined]
 
     return wrapper

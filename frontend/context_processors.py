@@ -12,13 +12,14 @@ def site(request: HttpRequest) -> dict[str, Any]:
     tenant = getattr(request, "tenant", None)
     is_tenant = tenant is not None and tenant.schema_name != get_public_schema_name()
     port = f":{settings.PUBLIC_PORT}" if settings.PUBLIC_PORT else ""
-    from crm_apps.access.visibility import can_view_module
-    from crm_apps.engine.registry import all_specs
+    from crm_apps.engine.extensions import menu_groups
 
     member = getattr(request, "member", None)
-    modules = [s for s in all_specs() if can_view_module(actor=member, spec=s)] if is_tenant and member else []
+    menu = menu_groups(member=member) if is_tenant and member else []
     return {
-        "crm_modules": modules,
+        # The navigation: modules the member may view, by declared menu group and position.
+        "crm_menu": menu,
+        "crm_modules": [spec for group in menu for spec in group["modules"]],
         "is_tenant_host": is_tenant,
         "tenant": tenant if is_tenant else None,
         "member": getattr(request, "member", None),

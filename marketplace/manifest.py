@@ -153,152 +153,182 @@ class _Problems:
         self.errors.setdefault(path, []).append(message)
 
 
-def _semantic(data: dict[str, Any], problems: _Problems) -> tuple[Version | None, Version | None]:
-    """Checks across items and against the CRM registry."""
-    from crm_apps.engine import registry
-    from crm_apps.engine.selectors import sortable_columns
-    from crm_apps.engine.services import CUSTOM_KEY_RE, RESERVED_CUSTOM_KEYS
+class _Semantic:
+    """Checks across items and against the CRM registry, one section of the manifest per method. Sections
+    share what earlier ones found: the labels a translation may name, the custom fields added per module."""
 
-    specs = {s.key: s for s in registry.all_specs()}
+    def __init__(self, data: dict[str, Any], problems: _Problems) -> None:
+        from crm_apps.engine import registry
 
-    def module_ok(path: str, module: str) -> bool:
-        if module not in specs:
-            problems.add(path, _("Unknown module “%(module)s”.") % {"module": module})
+        self.data = data
+        self.problems = problems
+        self.specs = {s.key: s for s in registry.all_specs()}
+        self.labels: set[str] = set()
+        self.custom: dict[str, dict[str, dict[str, Any]]] = {}
+
+    def items(self, section: str) -> list[tuple[str, dict[str, Any]]]:
+        return [(f"{section}.{index}", item) for index, item in enumerate(self.data.get(section) or [])]
+
+    def module_ok(self, path: str, module: str) -> bool:
+        if module not in self.specs:
+            self.problems.add(path, _("Unknown module “%(module)s”.") % {"module": module})
             return False
         return True
 
-    version = _semver(data["version"])
-    if version is None:
-        problems.add("version", _("Use a semantic version such as 1.2.0."))
-    minimum = _semver(data["min_platform_version"])
-    if minimum is None:
-        problems.add("min_platform_version", _("Use a semantic version such as 1.2.0."))
-    elif minimum > platform_version():
-        problems.add(
-            "min_platform_version",
-            _("This platform is version %(current)s; the extension needs %(needed)s.")
-            % {"current": platform_version(), "needed": minimum},
-        )
+    def versions(self) -> tuple[Version | None, Version | None]:
+        version = _semver(self.data["version"])
+        if version is None:
+            self.problems.add("version", _("Use a semantic version such as 1.2.0."))
+        minimum = _semver(self.data["min_platform_version"])
+        if minimum is None:
+            self.problems.add("min_platform_version", _("Use a semantic version such as 1.2.0."))
+        elif minimum > platform_version():
+            self.problems.add(
+                "min_platform_version",
+                _("This platform is version %(current)s; the extension needs %(needed)s.")
+                % {"current": platform_version(), "needed": minimum},
+            )
+        return version, minimum
 
-    labels: set[str] = set()
-    custom: dict[str, dict[str, dict[str, Any]]] = {}
-    for index, item in enumerate(data.get("custom_fields") or []):
-        base = f"custom_fields.{index}"
-        labels.add(item["label"])
-        if not module_ok(f"{base}.module", item["module"]):
-            continue
-        spec = specs[item["module"]]
-        key = item["key"]
-        standard = {f.name for f in spec.model._meta.get_fields()}
-        if not CUSTOM_KEY_RE.match(key) or "__" in key or key in RESERVED_CUSTOM_KEYS or key in standard:
-            problems.add(f"{base}.key", _("“%(key)s” is reserved or used by a standard field.") % {"key": key})
-        if key in custom.get(item["module"], {}):
-            problems.add(f"{base}.key", _("The key “%(key)s” appears twice in this module.") % {"key": key})
-        custom.setdefault(item["module"], {})[key] = item
+    def custom_fields(self) -> None:
+        from crm_apps.engine.services import CUSTOM_KEY_RE, RESERVED_CUSTOM_KEYS
+
+        for base, item in self.items("custom_fields"):
+            self.labels.add(item["label"])
+            if not self.module_ok(f"{base}.module", item["module"]):
+                continue
+            key = item["key"]
+            standard = {f.name for f in self.specs[item["module"]].model._meta.get_fields()}
+            if not CUSTOM_KEY_RE.match(key) or "__" in key or key in RESERVED_CUSTOM_KEYS or key in standard:
+                self.problems.add(f"{base}.key", _("“%(key)s” is reserved or used by a standard field.") % {"key": key})
+            if key in self.custom.get(item["module"], {}):
+                self.problems.add(f"{base}.key", _("The key “%(key)s” appears twice in this module.") % {"key": key})
+            self.custom.setdefault(item["module"], {})[key] = item
+            self.custom_field_options(base, item)
+
+    def custom_field_options(self, base: str, item: dict[str, Any]) -> None:
+        """Options belong to their types: choices to picklists, a maximum length to text, a target to records."""
         if item["type"] in PICKLIST_TYPES:
             if not item.get("choices"):
-                problems.add(f"{base}.choices", _("Picklist fields need choices."))
-            labels.update(item.get("choices") or [])
+                self.problems.add(f"{base}.choices", _("Picklist fields need choices."))
+            self.labels.update(item.get("choices") or [])
         elif "choices" in item:
-            problems.add(f"{base}.choices", _("Only picklist fields have choices."))
+            self.problems.add(f"{base}.choices", _("Only picklist fields have choices."))
         if "max_length" in item and item["type"] != "text":
-            problems.add(f"{base}.max_length", _("Only text fields have a maximum length."))
+            self.problems.add(f"{base}.max_length", _("Only text fields have a maximum length."))
         if item["type"] == "record":
             if "target" not in item:
-                problems.add(f"{base}.target", _("Record references need the module they point to."))
+                self.problems.add(f"{base}.target", _("Record references need the module they point to."))
             else:
-                module_ok(f"{base}.target", item["target"])
+                self.module_ok(f"{base}.target", item["target"])
         elif "target" in item:
-            problems.add(f"{base}.target", _("Only record references have a target module."))
+            self.problems.add(f"{base}.target", _("Only record references have a target module."))
 
-    for index, item in enumerate(data.get("picklist_values") or []):
-        base = f"picklist_values.{index}"
-        labels.update(item["values"])
-        if not module_ok(f"{base}.module", item["module"]):
-            continue
-        spec = specs[item["module"]]
-        own = custom.get(item["module"], {}).get(item["field"])
-        if item["field"] not in spec.picklists and not (own and own["type"] in PICKLIST_TYPES):
-            problems.add(
-                f"{base}.field",
-                _("“%(field)s” is not a picklist field of %(module)s (standard, or added by this manifest).")
-                % {"field": item["field"], "module": item["module"]},
-            )
+    def picklist_values(self) -> None:
+        for base, item in self.items("picklist_values"):
+            self.labels.update(item["values"])
+            if not self.module_ok(f"{base}.module", item["module"]):
+                continue
+            own = self.custom.get(item["module"], {}).get(item["field"])
+            if item["field"] not in self.specs[item["module"]].picklists and not (
+                own and own["type"] in PICKLIST_TYPES
+            ):
+                self.problems.add(
+                    f"{base}.field",
+                    _("“%(field)s” is not a picklist field of %(module)s (standard, or added by this manifest).")
+                    % {"field": item["field"], "module": item["module"]},
+                )
 
-    pipeline_names: set[str] = set()
-    for index, item in enumerate(data.get("pipelines") or []):
-        base = f"pipelines.{index}"
-        labels.add(item["name"])
-        labels.update(stage["name"] for stage in item["stages"])
-        if item["name"].lower() in pipeline_names:
-            problems.add(f"{base}.name", _("Pipeline names must be unique."))
-        pipeline_names.add(item["name"].lower())
-        stage_names: set[str] = set()
-        for stage_index, stage in enumerate(item["stages"]):
-            if stage["name"].lower() in stage_names:
-                problems.add(f"{base}.stages.{stage_index}.name", _("Stage names must be unique."))
-            stage_names.add(stage["name"].lower())
-            if stage.get("is_won") and stage.get("is_lost"):
-                problems.add(f"{base}.stages.{stage_index}", _("A stage cannot be both won and lost."))
+    def pipelines(self) -> None:
+        pipeline_names: set[str] = set()
+        for base, item in self.items("pipelines"):
+            self.labels.add(item["name"])
+            self.labels.update(stage["name"] for stage in item["stages"])
+            if item["name"].lower() in pipeline_names:
+                self.problems.add(f"{base}.name", _("Pipeline names must be unique."))
+            pipeline_names.add(item["name"].lower())
+            stage_names: set[str] = set()
+            for stage_index, stage in enumerate(item["stages"]):
+                if stage["name"].lower() in stage_names:
+                    self.problems.add(f"{base}.stages.{stage_index}.name", _("Stage names must be unique."))
+                stage_names.add(stage["name"].lower())
+                if stage.get("is_won") and stage.get("is_lost"):
+                    self.problems.add(f"{base}.stages.{stage_index}", _("A stage cannot be both won and lost."))
 
-    for index, item in enumerate(data.get("saved_views") or []):
-        base = f"saved_views.{index}"
-        labels.add(item["name"])
-        if not module_ok(f"{base}.module", item["module"]):
-            continue
-        spec = specs[item["module"]]
-        own_keys = set(custom.get(item["module"], {}))
+    def saved_views(self) -> None:
+        for base, item in self.items("saved_views"):
+            self.labels.add(item["name"])
+            if self.module_ok(f"{base}.module", item["module"]):
+                self.saved_view(base, item)
+
+    def saved_view(self, base: str, item: dict[str, Any]) -> None:
+        from crm_apps.engine.selectors import sortable_columns
+
+        spec = self.specs[item["module"]]
+        own_keys = set(self.custom.get(item["module"], {}))
         allowed = {*spec.filter_fields, "owner", "tags", "created_at", "updated_at"}
         for name in item.get("filters") or {}:
             field, _sep, op = name.partition("__")
             known = field in allowed or (field.startswith("custom.") and field[7:] in own_keys)
             if not known or op not in ("", "gte", "lte"):
-                problems.add(f"{base}.filters.{name}", _("Unknown filter “%(name)s”.") % {"name": name})
+                self.problems.add(f"{base}.filters.{name}", _("Unknown filter “%(name)s”.") % {"name": name})
         ordering = item.get("ordering") or ""
         if ordering and ordering.lstrip("-") not in sortable_columns(spec):
-            problems.add(f"{base}.ordering", _("You cannot sort by “%(field)s”.") % {"field": ordering})
+            self.problems.add(f"{base}.ordering", _("You cannot sort by “%(field)s”.") % {"field": ordering})
         for column_index, column in enumerate(item.get("columns") or []):
             if column not in own_keys:
-                problems.add(
+                self.problems.add(
                     f"{base}.columns.{column_index}",
                     _("Extra columns are custom fields this manifest adds to %(module)s.") % {"module": item["module"]},
                 )
 
-    scopes = scopes_held(data.get("scopes") or [])  # write includes read, as for the token
-    for index, scope in enumerate(data.get("scopes") or []):
-        module_ok(f"scopes.{index}", scope.split(":")[0])
-
-    url_validator = URLValidator(schemes=["http", "https"])
-    for index, item in enumerate(data.get("webhooks") or []):
-        base = f"webhooks.{index}"
-        try:
-            url_validator(item["url"])
-        except ValidationError:
-            problems.add(f"{base}.url", _("Enter a valid http(s) URL."))
-        for event_index, event in enumerate(item["events"]):
-            module = event.split(".")[0]
-            if module_ok(f"{base}.events.{event_index}", module) and f"{module}:read" not in scopes:
-                problems.add(
-                    f"{base}.events.{event_index}",
-                    _("Events of %(module)s need the scope “%(module)s:read” or “%(module)s:write”.")
-                    % {"module": module},
-                )
-
-    language = data.get("language", "en")
-    for lang, table in (data.get("translations") or {}).items():
-        if lang == language:
-            problems.add(f"translations.{lang}", _("The manifest's own language needs no translation."))
-        for source in table:
-            if source not in labels:
-                problems.add(
-                    f"translations.{lang}.{source}",
-                    _(
-                        "“%(label)s” is not a label or name this manifest adds (custom field labels and "
-                        "choices, picklist values, pipeline, stage and saved view names, written exactly)."
+    def scopes_and_webhooks(self) -> None:
+        scopes = scopes_held(self.data.get("scopes") or [])  # write includes read, as for the token
+        for index, scope in enumerate(self.data.get("scopes") or []):
+            self.module_ok(f"scopes.{index}", scope.split(":")[0])
+        url_validator = URLValidator(schemes=["http", "https"])
+        for base, item in self.items("webhooks"):
+            try:
+                url_validator(item["url"])
+            except ValidationError:
+                self.problems.add(f"{base}.url", _("Enter a valid http(s) URL."))
+            for event_index, event in enumerate(item["events"]):
+                module = event.split(".")[0]
+                if self.module_ok(f"{base}.events.{event_index}", module) and f"{module}:read" not in scopes:
+                    self.problems.add(
+                        f"{base}.events.{event_index}",
+                        _("Events of %(module)s need the scope “%(module)s:read” or “%(module)s:write”.")
+                        % {"module": module},
                     )
-                    % {"label": source},
-                )
-    return version, minimum
+
+    def translations(self) -> None:
+        language = self.data.get("language", "en")
+        for lang, table in (self.data.get("translations") or {}).items():
+            if lang == language:
+                self.problems.add(f"translations.{lang}", _("The manifest's own language needs no translation."))
+            for source in table:
+                if source not in self.labels:
+                    self.problems.add(
+                        f"translations.{lang}.{source}",
+                        _(
+                            "“%(label)s” is not a label or name this manifest adds (custom field labels and "
+                            "choices, picklist values, pipeline, stage and saved view names, written exactly)."
+                        )
+                        % {"label": source},
+                    )
+
+
+def _semantic(data: dict[str, Any], problems: _Problems) -> tuple[Version | None, Version | None]:
+    """Checks across items and against the CRM registry (translations last: they name earlier labels)."""
+    check = _Semantic(data, problems)
+    versions = check.versions()
+    check.custom_fields()
+    check.picklist_values()
+    check.pipelines()
+    check.saved_views()
+    check.scopes_and_webhooks()
+    check.translations()
+    return versions
 
 
 def manifest_validate(raw: Any) -> Manifest:

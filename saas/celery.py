@@ -14,14 +14,13 @@ app.autodiscover_tasks()
 
 @task_prerun.connect
 def _sentry_tag_task_tenant(**_kwargs: object) -> None:
-    """Runs after tenant-schemas-celery switched schemas: tag Sentry events with the task's tenant."""
-    from crm_apps.access.grants import memo_clear
-    from crm_apps.engine.metadata import metadata_cache_clear
+    """Runs after tenant-schemas-celery switched schemas: tag Sentry events with the task's tenant.
+
+    The apps clear their own per-task memos on the same signal (their AppConfig.ready()), so this module,
+    at the bottom of the import layers, names none of them."""
     from saas.cache_versions import versions_memo_clear
     from saas.sentry import sentry_tag_tenant
     from tenants.runtime import current_schema
 
-    metadata_cache_clear()
-    memo_clear()
     versions_memo_clear()
     sentry_tag_tenant(current_schema())

@@ -3,6 +3,7 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from crm_apps.engine.extensions import module_urlpatterns
 from crm_apps.home.views import home
 from marketplace.partners.tenant_views import partner_access, partner_access_revoke_view
 from tenants.views import workspace_new
@@ -18,9 +19,8 @@ urlpatterns = [
     path("settings/access/", include("crm_apps.access.settings_urls")),
     path("settings/partners/", partner_access, name="partner_access"),
     path("settings/partners/<int:access_id>/revoke/", partner_access_revoke_view, name="partner_access_revoke"),
-    path("", include("crm_apps.modules.leads.urls")),
-    path("", include("crm_apps.modules.deals.urls")),
-    path("", include("crm_apps.modules.campaigns.urls")),
+    # Every module's own screens (ModuleSpec.urls), before the generic `m/<module>/...` routes.
+    *module_urlpatterns(),
     path("", include("crm_apps.engine.urls")),
     path("api/v1/", include("crm_apps.access.api.urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -44,6 +44,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from tenants import provisioning
 from tenants.models import (
     BackupKind,
     BackupStatus,
@@ -828,8 +829,6 @@ def _switch(
     *, temp: str, opened: OpenedArchive, as_new: str | None, existing: Tenant | None
 ) -> tuple[Tenant, str | None]:
     """In one transaction: rename the verified schema into place and write the tenant's public rows."""
-    from billing.services import subscription_start_trial
-
     use_public_schema()
     replaced: str | None = None
     with transaction.atomic():
@@ -860,7 +859,13 @@ def _switch(
                     f"UPDATE {_quote(slug)}.access_invitation SET revoked_at = now()"  # noqa: S608
                     " WHERE accepted_at IS NULL AND revoked_at IS NULL"
                 )
-                subscription_start_trial(tenant=tenant, seats=sum(1 for _u, active in members if active))
+                # The trial subscription, registered by billing (tenants/provisioning.py).
+                provisioning.steps_run(
+                    workspace=provisioning.NewWorkspace(
+                        tenant=tenant, admin=None, seats=sum(1 for _u, active in members if active), restored=True
+                    ),
+                    in_tenant_schema=False,
+                )
         WorkspaceMembership.objects.bulk_create(
             WorkspaceMembership(user_id=user_id, tenant=tenant, is_active=active) for user_id, active in members
         )

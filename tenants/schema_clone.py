@@ -110,6 +110,27 @@ def _source_prefix(source: str) -> re.Pattern[str]:
     return re.compile(r'(?<![\w"$])' + re.escape(ident) + r"\.")
 
 
+def _tables_create(
+    *, source: str, namespace: int, tables: list[str], names: tuple[re.Pattern[str], re.Pattern[str]]
+) -> list[str]:
+    """CREATE TABLE ... LIKE for every table; refused when a column default points into `source` (LIKE
+    copies defaults as they are, so the copy would still use the source's objects)."""
+    src = _q(source)
+    statements = [
+        f"CREATE TABLE {{target}}.{_q(table)} (LIKE {src}.{_q(table)} INCLUDING DEFAULTS"
+        " INCLUDING GENERATED INCLUDING STORAGE INCLUDING COMPRESSION INCLUDING COMMENTS)"
+        for table in tables
+    ]
+    for (default,) in _fetch(
+        "SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d JOIN pg_class c ON c.oid = d.adrelid"
+        " WHERE c.relnamespace = %s",
+        [namespace],
+    ):
+        if any(pattern.search(str(default)) for pattern in names):
+            raise CloneUnsupported(f"a column default points into {source}: {default}")
+    return statements
+
+
 def schema_clone_plan(*, source: str) -> ClonePlan:
     """Read `source` from the catalogs (run in `public`, so its own names come out schema-qualified)."""
     rows = _fetch("SELECT oid FROM pg_namespace WHERE nspname = %s", [source])
@@ -133,20 +154,8 @@ def schema_clone_plan(*, source: str) -> ClonePlan:
             "SELECT relname FROM pg_class WHERE relnamespace = %s AND relkind = 'r' ORDER BY relname", [namespace]
         )
     ]
-    statements: list[str] = []
     # 1. Tables: columns, types, NOT NULL, defaults, generated columns, storage, column comments.
-    for table in tables:
-        statements.append(
-            f"CREATE TABLE {{target}}.{_q(table)} (LIKE {src}.{_q(table)} INCLUDING DEFAULTS"
-            " INCLUDING GENERATED INCLUDING STORAGE INCLUDING COMPRESSION INCLUDING COMMENTS)"
-        )
-    for (default,) in _fetch(
-        "SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d JOIN pg_class c ON c.oid = d.adrelid"
-        " WHERE c.relnamespace = %s",
-        [namespace],
-    ):
-        if prefix.search(str(default)) or leftover.search(str(default)):  # LIKE copies them as they are
-            raise CloneUnsupported(f"a column default points into {source}: {default}")
+    statements = _tables_create(source=source, namespace=namespace, tables=tables, names=(prefix, leftover))
     # 2. Identity columns with their sequences' names and options, as pg_dump writes them.
     identities = _fetch(
         "SELECT c.relname, a.attname, a.attidentity, s.relname, q.seqstart, q.seqincrement, q.seqmin, q.seqmax,"

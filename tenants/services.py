@@ -21,6 +21,7 @@ from django_tenants.utils import schema_context, schema_exists
 
 from saas.cache_versions import versions_reset
 from saas.throttle import throttle_exceeded, throttle_hit
+from tenants import provisioning
 from tenants.models import Domain, LoginHandover, Tenant, TenantStatus, User, normalize_email
 from tenants.pool import pool_refill_after_commit, pool_schema_claim, pool_template_clone
 from tenants.runtime import domains_changed, domains_changed_on_commit, use_public_schema
@@ -177,24 +178,21 @@ def tenant_provision(*, slug: str, name: str, admin: User, language: str = "en")
     tenant row is inserted first: a concurrent signup for the same slug blocks on the unique index
     and then fails, so it never claims or creates a schema of its own.
     """
-    from billing.services import subscription_start_trial
-    from crm_apps.access.services import member_create
-    from crm_apps.engine.defaults import crm_defaults_install
-
     use_public_schema()
     try:
         with transaction.atomic():
             tenant = Tenant(schema_name=slug, name=name)
             tenant.save()
             Domain.objects.create(domain=f"{slug}.{settings.BASE_DOMAIN}", tenant=tenant, is_primary=True)
+            workspace = provisioning.NewWorkspace(tenant=tenant, admin=admin, language=language)
             # A ready pool schema, else a copy of the template, else every migration (ADR 0008).
             if not pool_schema_claim(schema_name=slug) and not pool_template_clone(schema_name=slug):
                 schema_create_and_migrate(schema_name=slug)
             with schema_context(slug):
                 versions_reset()  # a schema name used before never meets its old owner's cache entries
-                member_create(tenant=tenant, user=admin, is_admin=True, language=language)
-                crm_defaults_install()
-            subscription_start_trial(tenant=tenant)
+                # The first admin, the CRM defaults: registered by their apps (tenants/provisioning.py).
+                provisioning.steps_run(workspace=workspace, in_tenant_schema=True)
+            provisioning.steps_run(workspace=workspace, in_tenant_schema=False)  # the trial subscription
             transaction.on_commit(domains_changed)  # a host looked up (and missed) a moment ago now exists
             pool_refill_after_commit()
     except IntegrityError as exc:

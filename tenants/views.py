@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from crm_apps.access.middleware import request_member
-from crm_apps.access.services import login_blocked, login_failed
 from frontend.forms import form_add_service_errors
 from saas.http import client_ip
 from tenants.forms import FindWorkspacesForm, SignupForm, WorkspaceForm, WorkspaceLoginForm
+from tenants.login_throttle import login_blocked, login_failed
 from tenants.models import Tenant
 from tenants.pool import pool_ready_count
 from tenants.services import (
@@ -75,7 +74,8 @@ def workspace_login(request: HttpRequest) -> HttpResponse:
 @login_required
 def workspace_new(request: HttpRequest) -> HttpResponse:
     """On a tenant host: the signed-in member creates another workspace and is handed over to it."""
-    request_member(request)
+    if getattr(request, "member", None) is None:  # set by access's MembershipMiddleware for an active member
+        raise PermissionDenied
     form = WorkspaceForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if not signup_attempt_allowed(client_ip=client_ip(request)):

@@ -6,6 +6,8 @@ ordering, filters, optimistic concurrency, bad input, cross-tenant 404, and pinn
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -246,14 +248,23 @@ def test_csv_export_of_the_current_view(client_for, tenant_a, tenant_b, admin_of
     spec = registry.get(module)
     web = client_for(tenant_a, admin_of(tenant_a))
     mine = create(client_for(tenant_a, admin_of(tenant_a)), module)
-    other = create(client_for(tenant_b, admin_of(tenant_b)), module)
+    # Tenant B holds more records than A, so its numbers include one A does not have.
+    theirs = [create(client_for(tenant_b, admin_of(tenant_b)), module) for _ in range(2)]
+    with tenant_context(tenant_a):
+        numbers_a = sorted(spec.model._default_manager.filter(deleted_at__isnull=True).values_list("number", flat=True))
 
-    response = web.get(f"/m/{module}/export.csv?q={mine['number']}")
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    def export(query: str) -> tuple[Any, list[list[str]]]:
+        response = web.get(f"/m/{module}/export.csv?{query}")
+        return response, list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
 
-    assert response["Content-Disposition"] == f'attachment; filename="{module}.csv"'
+    searched, rows = export(f"q={mine['number']}")
+    _, everything = export("view=all")
+
+    assert searched["Content-Disposition"] == f'attachment; filename="{module}.csv"'
     assert [row[0] for row in rows[1:]] == [mine["number"]]
-    assert other["number"] not in {row[0] for row in rows[1:]} or other["number"] == mine["number"]
+    # The whole view is exactly tenant A's records: a row of tenant B's would add a number or a duplicate.
+    assert sorted(row[0] for row in everything[1:]) == numbers_a
+    assert theirs[1]["number"] not in numbers_a
     assert len(rows[0]) >= len(spec.list_columns)
 
 

@@ -1,5 +1,12 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from tenants.provisioning import NewWorkspace
 
 
 class AccessConfig(AppConfig):
@@ -7,3 +14,21 @@ class AccessConfig(AppConfig):
     label = "access"
     verbose_name = _("Access")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from celery.signals import task_prerun
+
+        from crm_apps.access.grants import memo_clear
+        from tenants import provisioning
+
+        # A task starts with no remembered grants, as a request does.
+        task_prerun.connect(memo_clear, dispatch_uid="access-grants-task-start", weak=False)
+
+        provisioning.step_register(name="access.first_admin", order=10, run=_first_admin_create, in_tenant_schema=True)
+
+
+def _first_admin_create(workspace: NewWorkspace) -> None:
+    from crm_apps.access.services import member_create
+
+    if workspace.admin is not None:
+        member_create(tenant=workspace.tenant, user=workspace.admin, is_admin=True, language=workspace.language)

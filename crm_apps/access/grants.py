@@ -20,6 +20,7 @@ from django.core.cache import cache
 from django.core.signals import request_finished, request_started
 from django.db import transaction
 
+from crm_apps.access.privileges import Privilege, privilege_of
 from saas import cache_versions
 
 if TYPE_CHECKING:
@@ -33,15 +34,7 @@ PUBLIC_READ = "public_read"
 PUBLIC_READ_WRITE = "public_read_write"
 PUBLIC_READ_WRITE_DELETE = "public_read_write_delete"
 
-PRIVILEGES = (
-    "view_all",
-    "edit_all",
-    "can_import",
-    "can_export",
-    "manage_settings",
-    "manage_members",
-    "manage_billing",
-)
+PRIVILEGES = tuple(p.value for p in Privilege)
 ACTIONS = ("view", "create", "edit", "delete")
 HIDDEN = "hidden"
 READ_ONLY = "readonly"
@@ -94,8 +87,8 @@ class Grants:
     def rights(self, module: str) -> ModuleRights:
         return self.modules.get(module, self.default_rights)
 
-    def has(self, privilege: str) -> bool:
-        return privilege in self.privileges
+    def has(self, privilege: Privilege) -> bool:
+        return privilege_of(privilege) in self.privileges
 
 
 def memo_clear(**_kwargs: Any) -> None:

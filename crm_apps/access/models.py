@@ -11,6 +11,8 @@ from django.db.models import Q
 from django.utils import timezone as dj_timezone
 from django.utils.translation import gettext_lazy as _
 
+from saas.fields import ModuleKeyField
+
 
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
@@ -171,7 +173,7 @@ class ProfileModule(models.Model):
     """A profile's actions on one module (overrides the profile's defaults)."""
 
     profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="module_rights")
-    module = models.CharField(max_length=50)
+    module = ModuleKeyField()
     # "can_" because a field named `delete` would hide Model.delete().
     can_view = models.BooleanField(_("view"), default=True)
     can_create = models.BooleanField(_("create"), default=True)
@@ -193,7 +195,7 @@ class ProfileField(models.Model):
         READ_ONLY = "readonly", _("Read-only")
 
     profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="field_rights")
-    module = models.CharField(max_length=50)
+    module = ModuleKeyField()
     field = models.CharField(max_length=80)
     access = models.CharField(max_length=10, choices=Access.choices)
 
@@ -245,7 +247,7 @@ class SharingDefault(models.Model):
         PUBLIC_READ_WRITE = "public_read_write", _("Public: read, create/edit")
         PUBLIC_READ_WRITE_DELETE = "public_read_write_delete", _("Public: read, create/edit, delete")
 
-    module = models.CharField(max_length=50, unique=True)
+    module = ModuleKeyField(unique=True)
     access = models.CharField(max_length=30, choices=Access.choices, default=Access.PUBLIC_READ_WRITE_DELETE)
     # Private modules: members in superior roles see (and edit) their subordinates' records.
     superiors_see = models.BooleanField(_("superiors see subordinates' records"), default=True)
@@ -268,7 +270,7 @@ class SharingRule(models.Model):
         READ = "read", _("Read only")
         READ_WRITE = "read_write", _("Read/write")
 
-    module = models.CharField(max_length=50, db_index=True)
+    module = ModuleKeyField(db_index=True)
     source_kind = models.CharField(max_length=10, choices=Kind.choices)
     source_role = models.ForeignKey(Role, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     source_group = models.ForeignKey(Group, on_delete=models.CASCADE, null=True, blank=True, related_name="+")

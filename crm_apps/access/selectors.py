@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Q, QuerySet
 
 from crm_apps.access.models import ApiToken, Invitation, Member, Role
+from crm_apps.access.privileges import Privilege
 
 
 def member_for_user(*, user_id: int) -> Member | None:
@@ -25,7 +26,7 @@ def access_member(*, actor: Member, member_id: int) -> Member | None:
     """A member of this tenant that `actor` (an admin) may manage; None for missing or forbidden."""
     from crm_apps.access.visibility import has_privilege
 
-    if not (actor.is_admin or has_privilege(actor=actor, privilege="manage_members")):
+    if not has_privilege(actor=actor, privilege=Privilege.MANAGE_MEMBERS):  # administrators hold it
         return None
     return Member.objects.select_related("user").filter(pk=member_id).first()
 

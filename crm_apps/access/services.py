@@ -33,8 +33,12 @@ from crm_apps.access.models import (
     SharingRule,
     validate_timezone,
 )
+from crm_apps.access.privileges import Privilege, is_tenant_admin, require_tenant_admin
 from crm_apps.audit import services as audit
-from saas.throttle import throttle_exceeded, throttle_hit
+from tenants.login_throttle import LOGIN_FAILURE_LIMIT as LOGIN_FAILURE_LIMIT  # moved there; still importable here
+from tenants.login_throttle import LOGIN_FAILURE_WINDOW as LOGIN_FAILURE_WINDOW
+from tenants.login_throttle import login_blocked as login_blocked
+from tenants.login_throttle import login_failed as login_failed
 from tenants.mail import mail_enqueue
 from tenants.models import Tenant, User, WorkspaceMembership, normalize_email
 from tenants.runtime import current_schema, current_tenant, in_public_schema
@@ -89,11 +93,9 @@ def _may_manage(actor: Member, member: Member | None) -> bool:
     """Admins manage every member; members whose profiles grant "manage members" manage non-admins."""
     from crm_apps.access.visibility import has_privilege
 
-    if not actor.active:
-        return False
-    if actor.is_admin:
+    if is_tenant_admin(actor):
         return True
-    return has_privilege(actor=actor, privilege="manage_members") and (member is None or not member.is_admin)
+    return has_privilege(actor=actor, privilege=Privilege.MANAGE_MEMBERS) and (member is None or not member.is_admin)
 
 
 def _locked(actor: Member, member: Member) -> tuple[Member, Member, list[Member]]:
@@ -160,8 +162,7 @@ def member_reactivate(*, actor: Member, member: Member) -> Member:
 def member_set_admin(*, actor: Member, member: Member, is_admin: bool) -> Member:
     """Grant or withdraw administrator rights of active members; a tenant always keeps one active admin."""
     actor, member, admins = _locked(actor, member)
-    if not (actor.is_admin and actor.active):
-        raise PermissionDenied(_("Only administrators can change administrator rights."))
+    require_tenant_admin(actor, _("Only administrators can change administrator rights."))
     if not member.active:
         raise ValidationError(_("Reactivate this member first."))
     if not is_admin and member.is_admin and len(admins) <= 1:
@@ -420,23 +421,7 @@ def member_directory_sync(*, tenant: Tenant) -> dict[str, int]:
     return {"created": created, "updated": updated, "removed": removed}
 
 
-LOGIN_FAILURE_LIMIT = 10
-LOGIN_FAILURE_WINDOW = 15 * 60
 TOKENS_PER_MEMBER = 50
-
-
-def _login_keys(*, client_ip: str, email: str) -> list[str]:
-    return [f"login-fail:ip:{client_ip}", f"login-fail:email:{normalize_email(email)[:254]}"]
-
-
-def login_blocked(*, client_ip: str, email: str) -> bool:
-    """True after 10 failed sign-ins in 15 minutes from this address or for this email (per tenant)."""
-    return throttle_exceeded(_login_keys(client_ip=client_ip, email=email), limit=LOGIN_FAILURE_LIMIT)
-
-
-def login_failed(*, client_ip: str, email: str) -> None:
-    """Count a failed sign-in (HTML form or token API)."""
-    throttle_hit(_login_keys(client_ip=client_ip, email=email), window=LOGIN_FAILURE_WINDOW)
 
 
 # --- Roles, profiles, groups, sharing (administrators only; every change takes effect at once) -----
@@ -451,8 +436,7 @@ def _access_changed(actor: Member, operation: str, label: str, details: dict[str
 
 
 def _require_admin(actor: Member) -> None:
-    if not (actor.is_admin and actor.active):
-        raise PermissionDenied(_("Only administrators can change access settings."))
+    require_tenant_admin(actor, _("Only administrators can change access settings."))
 
 
 def _name_clean(name: Any, *, max_length: int = 100) -> str:

@@ -11,13 +11,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import wraps
 from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -26,8 +24,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crm_apps.access.decorators import admin_view
 from crm_apps.access.explain import access_explain
-from crm_apps.access.middleware import request_member
 from crm_apps.access.models import Group, Member, Profile, Role, SharingDefault, SharingRule
 from crm_apps.access.selectors import RoleNode, role_tree
 from crm_apps.access.services import (
@@ -66,21 +64,6 @@ from crm_apps.engine.spec import ModuleSpec
 from frontend.forms import form_add_service_errors
 
 View = Callable[..., HttpResponse]
-
-
-def access_admin_view(view: View) -> View:
-    """Tenant admins only: anonymous visitors go to sign-in, everyone else gets 403 (the services check
-    again)."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        actor = request_member(request)
-        if not (actor.is_admin and actor.active):
-            raise PermissionDenied
-        return view(request, actor, *args, **kwargs)
-
-    return wrapper
 
 
 def _object(model: type[models.Model], pk: int) -> Any:
@@ -125,7 +108,7 @@ def _page(request: HttpRequest, template: str, tab: str, context: dict[str, Any]
 # Index
 
 
-@access_admin_view
+@admin_view
 def index(request: HttpRequest, actor: Member) -> HttpResponse:
     stored = dict(SharingDefault.objects.values_list("module", "access"))
     counts = {
@@ -184,7 +167,7 @@ def _tree_context(*, message: str = "", error: bool = False, moved: int | None =
     return {"tree": _role_items(), "tree_message": message, "tree_error": error, "moved": moved}
 
 
-@access_admin_view
+@admin_view
 def roles(request: HttpRequest, actor: Member) -> HttpResponse:
     initial = {"parent": request.GET.get("parent")} if str(request.GET.get("parent", "")).isdecimal() else {}
     form = RoleCreateForm(_posted(request), initial=initial)
@@ -202,7 +185,7 @@ def roles(request: HttpRequest, actor: Member) -> HttpResponse:
     return _page(request, "roles.html", "roles", {"form": form, **_tree_context()})
 
 
-@access_admin_view
+@admin_view
 def role_edit(request: HttpRequest, actor: Member, role_id: int) -> HttpResponse:
     role = _object(Role, role_id)
     form = RoleEditForm(role, _posted(request))
@@ -225,7 +208,7 @@ def role_edit(request: HttpRequest, actor: Member, role_id: int) -> HttpResponse
 
 
 @require_POST
-@access_admin_view
+@admin_view
 def role_move_view(request: HttpRequest, actor: Member, role_id: int) -> HttpResponse:
     """Re-parent a role: from the "Move under" select or by drag and drop. htmx requests get the
     re-drawn tree back (with the outcome in a status line)."""
@@ -251,7 +234,7 @@ def role_move_view(request: HttpRequest, actor: Member, role_id: int) -> HttpRes
     return _redirect("roles", anchor=f"role-{role.pk}")
 
 
-@access_admin_view
+@admin_view
 def role_delete_view(request: HttpRequest, actor: Member, role_id: int) -> HttpResponse:
     role = _object(Role, role_id)
     form = RoleDeleteForm(role, _posted(request))
@@ -276,13 +259,13 @@ def role_delete_view(request: HttpRequest, actor: Member, role_id: int) -> HttpR
 # Profiles
 
 
-@access_admin_view
+@admin_view
 def profiles(request: HttpRequest, actor: Member) -> HttpResponse:
     rows = Profile.objects.prefetch_related("roles").order_by("name")
     return _page(request, "profiles.html", "profiles", {"profiles": rows})
 
 
-@access_admin_view
+@admin_view
 def profile_new(request: HttpRequest, actor: Member) -> HttpResponse:
     form = ProfileForm(_posted(request))
     if request.method == "POST" and form.is_valid():
@@ -314,7 +297,7 @@ def _profile_page(
     return _page(request, "profile_edit.html", "profiles", context)
 
 
-@access_admin_view
+@admin_view
 def profile_edit(request: HttpRequest, actor: Member, profile_id: int) -> HttpResponse:
     profile = _object(Profile, profile_id)
     form = ProfileForm(_posted(request), profile=profile)
@@ -333,7 +316,7 @@ def profile_edit(request: HttpRequest, actor: Member, profile_id: int) -> HttpRe
 
 
 @require_POST
-@access_admin_view
+@admin_view
 def profile_modules(request: HttpRequest, actor: Member, profile_id: int) -> HttpResponse:
     profile = _object(Profile, profile_id)
     grid = ModuleRightsForm(profile, request.POST)
@@ -348,7 +331,7 @@ def profile_modules(request: HttpRequest, actor: Member, profile_id: int) -> Htt
     return _profile_page(request, profile, grid=grid)
 
 
-@access_admin_view
+@admin_view
 def profile_fields(request: HttpRequest, actor: Member, profile_id: int, module: str) -> HttpResponse:
     profile = _object(Profile, profile_id)
     spec = _spec(module)
@@ -369,7 +352,7 @@ def profile_fields(request: HttpRequest, actor: Member, profile_id: int, module:
     return _page(request, "profile_fields.html", "profiles", context)
 
 
-@access_admin_view
+@admin_view
 def profile_delete_view(request: HttpRequest, actor: Member, profile_id: int) -> HttpResponse:
     profile = _object(Profile, profile_id)
     form = forms.Form(_posted(request))
@@ -398,7 +381,7 @@ class GroupRow:
     groups: int
 
 
-@access_admin_view
+@admin_view
 def groups(request: HttpRequest, actor: Member) -> HttpResponse:
     def counts(through: Any, key: str = "group_id", **filters: Any) -> dict[int, int]:
         # One small aggregate per relation: joining all four at once would multiply their rows.
@@ -435,17 +418,17 @@ def _group_form(request: HttpRequest, actor: Member, group: Group | None) -> Htt
     return _page(request, "group_form.html", "groups", {"form": form, "group": group})
 
 
-@access_admin_view
+@admin_view
 def group_new(request: HttpRequest, actor: Member) -> HttpResponse:
     return _group_form(request, actor, None)
 
 
-@access_admin_view
+@admin_view
 def group_edit(request: HttpRequest, actor: Member, group_id: int) -> HttpResponse:
     return _group_form(request, actor, _object(Group, group_id))
 
 
-@access_admin_view
+@admin_view
 def group_delete_view(request: HttpRequest, actor: Member, group_id: int) -> HttpResponse:
     group = _object(Group, group_id)
     form = GroupDeleteForm(_posted(request))
@@ -483,7 +466,7 @@ def _sharing_page(
     return _page(request, "sharing.html", "sharing", context)
 
 
-@access_admin_view
+@admin_view
 def sharing(request: HttpRequest, actor: Member) -> HttpResponse:
     form = SharingDefaultsForm(_posted(request))
     if request.method == "POST" and form.is_valid():
@@ -509,7 +492,7 @@ def sharing(request: HttpRequest, actor: Member) -> HttpResponse:
 
 
 @require_POST
-@access_admin_view
+@admin_view
 def sharing_rule_add(request: HttpRequest, actor: Member) -> HttpResponse:
     form = SharingRuleForm(request.POST)
     if form.is_valid():
@@ -524,7 +507,7 @@ def sharing_rule_add(request: HttpRequest, actor: Member) -> HttpResponse:
 
 
 @require_POST
-@access_admin_view
+@admin_view
 def sharing_rule_delete_view(request: HttpRequest, actor: Member, rule_id: int) -> HttpResponse:
     rule = _object(SharingRule, rule_id)
     sharing_rule_delete(actor=actor, rule=rule)
@@ -546,7 +529,7 @@ def _find_record(spec: ModuleSpec, value: str) -> Any:
         return live.filter(number__iexact=value).first()
 
 
-@access_admin_view
+@admin_view
 def explain(request: HttpRequest, actor: Member) -> HttpResponse:
     form = ExplainForm(request.GET if "member" in request.GET else None)
     context: dict[str, Any] = {"form": form, "result": None}

@@ -26,6 +26,7 @@ from crm_apps.access.forms import (
 )
 from crm_apps.access.middleware import SESSION_EPOCH_KEY, member_login, request_member
 from crm_apps.access.models import Invitation, Member, Role
+from crm_apps.access.privileges import Privilege
 from crm_apps.access.selectors import (
     access_member,
     api_token_list,
@@ -39,8 +40,6 @@ from crm_apps.access.services import (
     invitation_create,
     invitation_get_pending,
     invitation_revoke,
-    login_blocked,
-    login_failed,
     member_deactivate,
     member_reactivate,
     member_set_admin,
@@ -51,6 +50,7 @@ from crm_apps.access.visibility import has_privilege
 from crm_apps.audit.services import LOGIN_FAILED, LOGIN_SUCCEEDED, audit_log
 from frontend.forms import form_add_service_errors
 from saas.http import client_ip
+from tenants.login_throttle import login_blocked, login_failed
 from tenants.models import User
 from tenants.services import handover_consume, tenant_url
 
@@ -129,7 +129,7 @@ class PasswordResetView(auth_views.PasswordResetView):
 def _admin(request: HttpRequest) -> Member:
     """Admins, or members whose profiles grant "manage members" (the services decide what each may do)."""
     member = request_member(request)
-    if not (member.is_admin or has_privilege(actor=member, privilege="manage_members")):
+    if not has_privilege(actor=member, privilege=Privilege.MANAGE_MEMBERS):  # administrators hold it
         raise PermissionDenied
     return member
 

@@ -33,6 +33,7 @@ from crm_apps.access.grants import (
     Grants,
     grants_for,
 )
+from crm_apps.access.privileges import Privilege, is_tenant_admin, privilege_of
 
 if TYPE_CHECKING:
     from crm_apps.access.models import Member
@@ -51,7 +52,7 @@ class FieldPermissionDenied(PermissionDenied):
 
 
 def _bypass(actor: Member) -> bool:
-    return bool(actor.is_admin and actor.active)
+    return is_tenant_admin(actor)
 
 
 def _parent_spec(spec: ModuleSpec) -> ModuleSpec | None:
@@ -63,18 +64,27 @@ def _parent_spec(spec: ModuleSpec) -> ModuleSpec | None:
     return registry.spec_for_model(target)  # type: ignore[arg-type]
 
 
-def _owners_q(grants: Grants, members: set[int], groups: set[int]) -> Q:
-    q = Q(owner_id__in=sorted(members))
+def _owners_q(prefix: str, members: set[int], groups: set[int]) -> Q:
+    q = Q(**{f"{prefix}owner_id__in": sorted(members)})
     if groups:
-        q |= Q(owner_group_id__in=sorted(groups))
+        q |= Q(**{f"{prefix}owner_group_id__in": sorted(groups)})
     return q
 
 
-def _read_q(grants: Grants, spec: ModuleSpec, depth: int = 0) -> Q | None:
-    """None: every record; otherwise the condition a visible record meets."""
+def _read_q(grants: Grants, spec: ModuleSpec, depth: int = 0, prefix: str = "") -> Q | None:
+    """None: every record; otherwise the condition a visible record meets.
+
+    `prefix` is the lookup path from the filtered model to `spec`'s records ("" for the records
+    themselves, "organization__" for a contact's organisation, ...). A parent's condition is written
+    through that many-to-one join, never as `parent_id IN (SELECT id FROM parent WHERE ...)`: inside
+    the OR, PostgreSQL can only run such a subquery as a hashed subplan over *every* parent the member
+    may see (tens of thousands of rows for a manager), whatever the size of the page. Through the
+    join, the parent's owner is checked only for the rows the query actually reaches (the LEFT JOIN
+    is the one `select_related` makes anyway, and a forward foreign key never duplicates a row).
+    """
     if not grants.rights(spec.key).view:
         return Q(pk__in=[])
-    if grants.has("view_all"):
+    if grants.has(Privilege.VIEW_ALL):
         return None
     sharing = grants.sharing.get(spec.key)
     if sharing is None or sharing.access != PRIVATE:
@@ -83,15 +93,13 @@ def _read_q(grants: Grants, spec: ModuleSpec, depth: int = 0) -> Q | None:
     if sharing.superiors_see:
         members |= grants.subordinate_ids
     groups = set(grants.group_ids) | set(sharing.read_groups) | set(sharing.write_groups)
-    q = _owners_q(grants, members, groups)
+    q = _owners_q(prefix, members, groups)
     parent = _parent_spec(spec) if sharing.follow_parent and depth < MAX_PARENT_DEPTH else None
-    if parent is not None:
-        parent_q = _read_q(grants, parent, depth + 1)
-        name = spec.sharing_parent
-        if parent_q is None:
-            q |= Q(**{f"{name}__isnull": False})
-        else:
-            q |= Q(**{f"{name}__in": parent.model.objects.filter(parent_q).values("pk")})
+    if parent is not None and spec.sharing_parent and grants.rights(parent.key).view:
+        # A parent the member may not view opens nothing, so it adds no branch at all.
+        path = f"{prefix}{spec.sharing_parent}__"
+        parent_q = _read_q(grants, parent, depth + 1, path)
+        q |= Q(**{f"{path}isnull": False}) if parent_q is None else parent_q
     return q
 
 
@@ -151,7 +159,7 @@ def _parent_allows(grants: Grants, spec: ModuleSpec, record: Model, action: str,
 def _write_allowed(grants: Grants, spec: ModuleSpec, record: Model, action: str, depth: int = 0) -> bool:
     if not grants.rights(spec.key).allows(action):
         return False
-    if grants.has("edit_all"):
+    if grants.has(Privilege.EDIT_ALL):
         return True
     sharing = grants.sharing.get(spec.key)
     access = sharing.access if sharing else PUBLIC_READ_WRITE_DELETE
@@ -180,9 +188,10 @@ def can_delete(*, actor: Member, spec: ModuleSpec, record: Model) -> bool:
     return _bypass(actor) or _write_allowed(grants_for(actor), spec, record, "delete")
 
 
-def has_privilege(*, actor: Member, privilege: str) -> bool:
-    """Global privileges: view_all, edit_all, can_import, can_export, manage_settings, manage_members,
-    manage_billing. Admins hold them all."""
+def has_privilege(*, actor: Member, privilege: Privilege) -> bool:
+    """Global privileges (`Privilege`: view_all, edit_all, can_import, can_export, manage_settings,
+    manage_members, manage_billing). Admins hold them all; a string naming none is refused."""
+    privilege = privilege_of(privilege)
     if not actor.active:
         return False
     return _bypass(actor) or grants_for(actor).has(privilege)

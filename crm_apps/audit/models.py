@@ -10,6 +10,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from saas.fields import ModuleKeyField
+
 RETENTION_DEFAULT_DAYS = 365
 RETENTION_MIN_DAYS = 30
 RETENTION_MAX_DAYS = 3650
@@ -43,7 +45,7 @@ class AuditEvent(models.Model):
     actor_label = models.CharField(_("actor"), max_length=254, blank=True)
     ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     action = models.CharField(_("action"), max_length=32, choices=AuditAction.choices)
-    module = models.CharField(_("module"), max_length=40, blank=True)
+    module = ModuleKeyField(_("module"), blank=True)
     record_id = models.CharField(_("record ID"), max_length=64, blank=True)
     record_label = models.CharField(_("record"), max_length=200, blank=True)
     # field -> [old, new]

@@ -11,11 +11,12 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm_apps.access.privileges import require_tenant_admin
 from crm_apps.audit.context import clean_ip, current_ip
 from crm_apps.audit.models import (
     RETENTION_MAX_DAYS,
@@ -129,8 +130,7 @@ def audit_log_many(events: list[AuditEvent]) -> None:
 @transaction.atomic
 def audit_settings_update(*, actor: Member, retention_days: Any) -> AuditSettings:
     """Admins choose how long events are kept: 30 to 3650 days."""
-    if not actor.is_admin:
-        raise PermissionDenied
+    require_tenant_admin(actor)
     if isinstance(retention_days, bool) or not isinstance(retention_days, int):
         raise ValidationError({"retention_days": [_("Enter a whole number of days.")]})
     if not RETENTION_MIN_DAYS <= retention_days <= RETENTION_MAX_DAYS:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import uuid
 from collections.abc import Callable, Iterator
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,33 +17,19 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from crm_apps.access.middleware import request_member
+from crm_apps.access.decorators import admin_view
 from crm_apps.access.models import Member
 from crm_apps.audit.forms import AuditFilterForm, RetentionForm
 from crm_apps.audit.models import AuditEvent
 from crm_apps.audit.selectors import AuditFilters, audit_event_list, audit_event_queryset, audit_settings_get
 from crm_apps.audit.services import EXPORT, audit_log, audit_settings_update
 from crm_apps.engine import metadata, registry
-from crm_apps.engine.views import safe_cell
+from crm_apps.engine.exports import csv_stream, safe_cell
 from frontend.forms import form_add_service_errors
 
 View = Callable[..., HttpResponseBase]
 EXPORT_LIMIT = 100_000
 TEXT_MAX = 300
-
-
-def admin_view(view: View) -> View:
-    """Signed-in tenant admins only: others get 403 (the services check again)."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        actor = request_member(request)
-        if not actor.is_admin:
-            raise PermissionDenied
-        return view(request, actor, *args, **kwargs)
-
-    return wrapper
 
 
 def _filter_form(request: HttpRequest, members: list[Member]) -> tuple[AuditFilterForm, AuditFilters]:
@@ -220,11 +203,6 @@ def export(request: HttpRequest, actor: Member) -> StreamingHttpResponse:
     )
     qs = qs.exclude(pk=own.pk)  # the file holds what was counted, not the record of its own export
 
-    class Echo:
-        def write(self, value: str) -> str:
-            return value
-
-    writer = csv.writer(Echo())
     header = [
         _("Time"),
         _("Who"),
@@ -241,26 +219,24 @@ def export(request: HttpRequest, actor: Member) -> StreamingHttpResponse:
     def cell(value: Any) -> str:
         return safe_cell("" if value is None else str(value))
 
-    def stream() -> Iterator[str]:
-        yield "\ufeff"  # spreadsheet programs then read UTF-8
-        yield writer.writerow(header)
+    def rows() -> Iterator[list[str]]:
         for event in qs[:EXPORT_LIMIT].iterator(chunk_size=2000):
-            yield writer.writerow(
-                [
-                    cell(timezone.localtime(event.at).isoformat()),
-                    cell(event.actor_label),
-                    cell(event.actor_id),
-                    cell(event.ip),
-                    cell(event.action),
-                    cell(event.module),
-                    cell(event.record_id),
-                    cell(event.record_label),
-                    cell(json.dumps(event.changes, ensure_ascii=False, sort_keys=True) if event.changes else ""),
-                    cell(json.dumps(event.details, ensure_ascii=False, sort_keys=True) if event.details else ""),
-                ]
-            )
+            yield [
+                cell(timezone.localtime(event.at).isoformat()),
+                cell(event.actor_label),
+                cell(event.actor_id),
+                cell(event.ip),
+                cell(event.action),
+                cell(event.module),
+                cell(event.record_id),
+                cell(event.record_label),
+                cell(json.dumps(event.changes, ensure_ascii=False, sort_keys=True) if event.changes else ""),
+                cell(json.dumps(event.details, ensure_ascii=False, sort_keys=True) if event.details else ""),
+            ]
 
-    response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(
+        csv_stream(header, rows(), limit=EXPORT_LIMIT), content_type="text/csv; charset=utf-8"
+    )
     stamp = formats.date_format(timezone.localtime(), "Y-m-d")
     response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.csv"'
     return response

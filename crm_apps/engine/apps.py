@@ -1,5 +1,12 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from tenants.provisioning import NewWorkspace
 
 
 class EngineConfig(AppConfig):
@@ -9,4 +16,26 @@ class EngineConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from crm_apps.engine import checks  # noqa: F401  (registers the system check)
+        from celery.signals import task_prerun
+
+        from billing import selectors as billing_selectors
+        from crm_apps.engine import (
+            checks,  # noqa: F401  (registers the system check)
+            registry,
+        )
+        from crm_apps.engine.metadata import metadata_cache_clear
+        from tenants import provisioning
+
+        # The plan's record limit counts every module's records.
+        billing_selectors.record_models_register(lambda: [spec.model for spec in registry.all_specs()])
+        # A task starts with no memoised metadata, as a request does.
+        task_prerun.connect(metadata_cache_clear, dispatch_uid="engine-metadata-task-start", weak=False)
+        provisioning.step_register(
+            name="engine.crm_defaults", order=20, run=_crm_defaults_install, in_tenant_schema=True
+        )
+
+
+def _crm_defaults_install(workspace: NewWorkspace) -> None:
+    from crm_apps.engine.defaults import crm_defaults_install
+
+    crm_defaults_install()

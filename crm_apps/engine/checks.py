@@ -9,7 +9,9 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
 from crm_apps.engine import registry
+from crm_apps.engine.links import RESERVED_ROUTE_NAMES, link_models, record_index_problem
 from crm_apps.engine.models import CrmRecord
+from saas.fields import MODULE_KEY_MAX_LENGTH
 
 
 def spec_errors() -> list[checks.CheckMessage]:
@@ -24,6 +26,10 @@ def spec_errors() -> list[checks.CheckMessage]:
             continue
         if keys.count(spec.key) > 1 or prefixes.count(spec.number_prefix) > 1:
             errors.append(checks.Error(f"{where}: key and numbering prefix must be unique", id="engine.E002"))
+        if len(spec.key) > MODULE_KEY_MAX_LENGTH:
+            errors.append(
+                checks.Error(f"{where}: key longer than {MODULE_KEY_MAX_LENGTH} characters", id="engine.E006")
+            )
         names = [
             *spec.title_fields,
             *spec.list_columns,
@@ -39,6 +45,14 @@ def spec_errors() -> list[checks.CheckMessage]:
             except FieldDoesNotExist:
                 errors.append(checks.Error(f"{where}: unknown field {name!r}", id="engine.E003"))
         for relation in spec.related:
+            if relation.module in RESERVED_ROUTE_NAMES:
+                errors.append(
+                    checks.Error(
+                        f"{where}: related list {relation.module!r} would hide the record's link endpoint "
+                        f"/api/v1/{spec.key}/<id>/{relation.module}",
+                        id="engine.E007",
+                    )
+                )
             if relation.module not in keys:
                 errors.append(
                     checks.Error(f"{where}: related module {relation.module!r} is not registered", id="engine.E004")
@@ -57,6 +71,7 @@ def spec_errors() -> list[checks.CheckMessage]:
                     )
                 )
         errors += _children_errors(spec, where)
+        errors += _extension_errors(spec, where, keys)
     return errors
 
 
@@ -92,6 +107,51 @@ def _children_errors(spec: Any, where: str) -> list[checks.CheckMessage]:
     return errors
 
 
+def _extension_errors(spec: Any, where: str, keys: list[str]) -> list[checks.CheckMessage]:
+    """Extension points name things that exist: a menu group, panel slots, action methods, sample order."""
+    from crm_apps.access.privileges import Privilege
+    from crm_apps.engine.extensions import PANEL_SLOTS
+    from crm_apps.engine.spec import MENU_GROUPS
+
+    errors: list[checks.CheckMessage] = []
+    if spec.menu.group not in MENU_GROUPS:
+        errors.append(checks.Error(f"{where}: unknown menu group {spec.menu.group!r}", id="engine.E020"))
+    for panel in spec.panels:
+        if panel.slot not in PANEL_SLOTS:
+            errors.append(
+                checks.Error(f"{where}: panel {panel.key!r} has unknown slot {panel.slot!r}", id="engine.E021")
+            )
+    for action in (*spec.record_actions, *spec.list_actions):
+        if action.method not in ("get", "post"):
+            errors.append(checks.Error(f"{where}: action {action.key!r} method must be get or post", id="engine.E022"))
+        if action.requires not in ("view", "create", "edit", "delete") and action.requires not in set(Privilege):
+            errors.append(
+                checks.Error(f"{where}: action {action.key!r} requires unknown {action.requires!r}", id="engine.E023")
+            )
+    for other in spec.sample_data_after:
+        if other not in keys:
+            errors.append(checks.Error(f"{where}: sample_data_after names unknown {other!r}", id="engine.E024"))
+    if spec.kanban_field and spec.board_columns is None:
+        field: Any = spec.model._meta.get_field(spec.kanban_field)
+        if spec.kanban_field not in spec.picklists and not field.choices:
+            errors.append(
+                checks.Error(
+                    f"{where}: the kanban field needs a picklist or choices, or the spec a board_columns hook",
+                    id="engine.E025",
+                )
+            )
+    return errors
+
+
+def link_errors() -> list[checks.CheckMessage]:
+    """Every linking model finds its rows by (module, record_id) through an index."""
+    return [
+        checks.Error(problem, id="engine.E008")
+        for problem in map(record_index_problem, link_models())
+        if problem is not None
+    ]
+
+
 @checks.register()
 def check_module_specs(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
-    return spec_errors()
+    return spec_errors() + link_errors()

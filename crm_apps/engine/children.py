@@ -3,7 +3,7 @@
 `record_create` / `record_update` call `children_clean` before anything is written and
 `children_save` inside their transaction, after the parent row is locked (an update) or inserted
 (a create). The parent's row lock serialises every write to its rows, so the rows need no version
-of their own: a change to the rows alone bumps the parent's version (ADR 0014-child-tables).
+of their own: a change to the rows alone bumps the parent's version (ADR 0018-child-tables).
 
 Payload semantics, per child table key (`{"lines": [...]}`):
 - the key absent: the rows stay untouched;

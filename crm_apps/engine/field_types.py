@@ -1,7 +1,12 @@
-"""Custom field types: one place that knows how to clean, store (JSON), filter, show and export each.
+"""Custom field types: one class per type knows how to clean, store (JSON), filter, show, export, edit
+(form field) and describe (serializer field, hence its OpenAPI type) a value. A new type is one class here
+and one `FieldType` choice.
 
 Values are stored in `custom_data` as JSON: numbers as strings for decimals (no float rounding),
 dates as ISO strings, references as ids.
+
+`clean_value`, `filter_q` and `display_value` are the module's long-standing entry points; they dispatch
+to the type's class (`kind_for`).
 """
 
 from __future__ import annotations
@@ -11,21 +16,30 @@ import re
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
-from django.db.models import DateField, DateTimeField, DecimalField, Q
+from django.db.models import DateField, DateTimeField, DecimalField, Field, Q
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
+from rest_framework import serializers
 
 from crm_apps.engine.models import CustomField, FieldType
+
+if TYPE_CHECKING:
+    from crm_apps.access.models import Member
 
 PHONE_RE = re.compile(r"^\+?[0-9 ()./-]{3,40}$")
 TEXT_MAX = 255
 TEXTAREA_MAX = 10_000
+# Range filters (`gte`/`lte`) exist for the ordered types; `eq` for all.
+RANGE_LOOKUPS = {"eq": "", "gte": "__gte", "lte": "__lte"}
+
+Filter = tuple[Q, dict[str, Any]]
 
 
 def _text(value: Any, max_length: int) -> str:
@@ -51,31 +65,184 @@ def _decimal(value: Any) -> str:
     return format(number.quantize(Decimal("0.0001")).normalize(), "f")
 
 
-def clean_value(field: CustomField, value: Any, *, picklist_values: set[str] | None = None) -> Any:
-    """Validate and normalise one custom field value for storage; None means empty."""
-    if value is None or value == "" or value == []:
-        return None
-    kind = field.type
-    if kind == FieldType.TEXT:
-        return _text(value, int(field.options.get("max_length", TEXT_MAX)))
-    if kind == FieldType.TEXTAREA:
-        return _text(value, TEXTAREA_MAX)
-    if kind == FieldType.INTEGER:
+def _choice(value: Any, picklist_values: set[str] | None) -> str:
+    choice = _text(value, 100)
+    if picklist_values is not None and choice not in picklist_values:
+        raise ValidationError(_("“%(value)s” is not one of the choices.") % {"value": choice})
+    return choice
+
+
+def _cast(field: CustomField, target: Field[Any, Any]) -> tuple[str, dict[str, Any]]:
+    """An alias and the annotation casting the field's JSON text to `target` (so ranges compare as values)."""
+    alias = f"_cf_{field.key}"
+    return alias, {alias: Cast(KeyTextTransform(field.key, "custom_data"), target)}
+
+
+class FieldKind:
+    """What one custom field type does. Subclasses override what differs; values reaching `display`
+    and `export` are stored (cleaned) values, never None."""
+
+    type: ClassVar[str]
+
+    def clean(self, field: CustomField, value: Any, *, picklist_values: set[str] | None) -> Any:
+        """Validate and normalise a non-empty value for storage."""
+        raise NotImplementedError
+
+    def filter(self, field: CustomField, raw: str, *, op: str) -> Filter:
+        """A Q (and the annotations it needs) matching records whose value equals `raw` (empty: no value)."""
+        return Q(**{f"custom_data__{field.key}": clean_value(field, raw)}), {}
+
+    def display(self, field: CustomField, value: Any) -> str:
+        """Plain text for detail pages and lists."""
+        return str(value)
+
+    def export(self, field: CustomField, value: Any) -> str:
+        """The CSV/XLSX cell (before `exports.safe_cell`): the displayed text unless a type says otherwise."""
+        return self.display(field, value)
+
+    def serializer_field(self) -> serializers.Field[Any, Any, Any, Any]:
+        """The DRF field documenting the value; drf-spectacular derives the OpenAPI type from it."""
+        return serializers.CharField()
+
+    def form_field(self, field: CustomField, *, current: Any, actor: Member, common: dict[str, Any]) -> forms.Field:
+        """The edit form's field (label, required and help text in `common`)."""
+        return forms.CharField(**common)
+
+
+class TextKind(FieldKind):
+    type = FieldType.TEXT
+
+    def max_length(self, field: CustomField) -> int:
+        return int(field.options.get("max_length", TEXT_MAX))
+
+    def clean(self, field: CustomField, value: Any, *, picklist_values: set[str] | None) -> Any:
+        return _text(value, self.max_length(field))
+
+    def filter(self, field: CustomField, raw: str, *, op: str) -> Filter:
+        return Q(**{f"custom_data__{field.key}__icontains": _text(raw, 255)}), {}
+
+
+class TextareaKind(TextKind):
+    type = FieldType.TEXTAREA
+
+    def max_length(self, field: CustomField) -> int:
+        return TEXTAREA_MAX
+
+    def form_field(self, field: CustomField, *, current: Any, actor: Member, common: dict[str, Any]) -> forms.Field:
+        return forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), **common)
+
+
+class EmailKind(TextKind):
+    type = FieldType.EMAIL
+
+    def clean(self, field: CustomField, value: Any, *, picklist_values: set[str] | None) -> Any:
+        email = _text(value, 254).lower()
+        try:
+            validate_email(email)
+        except ValidationError as exc:
+            raise ValidationError(_("Enter a valid email address.")) from exc
+        return email
+
+    def serializer_field(self) -> serializers.Field[Any, Any, Any, Any]:
+        return serializers.EmailField()
+
+    def form_field(self, field: CustomField, *, current: Any, actor: Member, common: dict[str, Any]) -> forms.Field:
+        return forms.EmailField(**common)
+
+
+class PhoneKind(TextKind):
+    type = FieldType.PHONE
+
+    def clean(self, field: CustomField, value: Any, *, picklist_values: set[str] | None) -> Any:
+        phone = _text(value, 40)
+        if not PHONE_RE.match(phone) or sum(c.isdigit() for c in phone) < 3:
+            raise ValidationError(_("Enter a valid phone number."))
+        return phone
+
+
+class UrlKind(TextKind):
+    type = FieldType.URL
+
+    def clean(self, field: CustomField, value: Any, *, picklist_values: set[str] | None) -> Any:
+        url = _text(value, 500)
+        if "://" not in url:
+            url = "https://" + url
+        try:
+            URLValidator(schemes=["http", "https"])(url)
+        except ValidationError as exc:
+            raise ValidationError(_("Enter a valid URL.")) from exc
+        return url
+
+    def serializer_field(self) -> serializers.Field[Any, Any, Any, Any]:
+        return serializers.URLField()
+
+
+class _NumberKind(FieldKind):
+    """Numbers compare as numbers: the JSON text is cast to a decimal, so ranges work across types."""
+
+    def filter(self, field: CustomField, raw: str, *, op: str) -> Filter:
+        alias, annotation = _cast(field, DecimalField(max_digits=30, decimal_places=4))
+        return Q(**{f"{alias}{RANGE_LOOKUPS[op]}": Decimal(_decimal(raw))}), annotation
+
+
+class IntegerKind(_NumberKind):
+    type = FieldType.INTEGER
+
+    def clean(self, field: CustomField, value: Any, *, picklist_values: set[str] | None) -> Any:
         if isinstance(value, bool):
             raise ValidationError(_("Enter a whole number."))
         try:
             number = int(str(value).strip())
         except ValueError as exc:
             raise ValidationError(_("Enter a whole number.")) from exc
-        if abs(number) > 2**53:
+        if abs(number) > 2**53:  # beyond this a JSON number loses digits in JavaScript clients
             raise ValidationError(_("Enter a whole number."))
         return number
-    if kind in (FieldType.DECIMAL, FieldType.CURRENCY, FieldType.PERCENT):
+
+    def serializer_field(self) -> serializers.Field[Any, Any, Any, Any]:
+        return serializers.IntegerField()
+
+    def form_field(self, field: CustomField, *, current: Any, actor: Member, common: dict[str, Any]) -> forms.Field:
+        return forms.IntegerField(**common)
+
+
+class DecimalKind(_NumberKind):
+    type = FieldType.DECIMAL
+
+    def clean(self, field: CustomField, value: Any, *, picklist_values: set[str] | None) -> Any:
+        return _decimal(value)
+
+    def serializer_field(self) -> serializers.Field[Any, Any, Any, Any]:
+        return serializers.DecimalField(max_digits=19, decimal_places=4)
+
+    def form_field(self, field: CustomField, *, current: Any, actor: Member, common: dict[str, Any]) -> forms.Field:
+        return forms.DecimalField(max_digits=19, decimal_places=4, **common)
+
+
+class CurrencyKind(DecimalKind):
+    type = FieldType.CURRENCY
+
+
+class PercentKind(DecimalKind):
+    type = FieldType.PERCENT
+
+    def clean(self, field: CustomField, value: Any, *, picklist_values: set[str] | None) -> Any:
         decimal_text = _decimal(value)
-        if kind == FieldType.PERCENT and not (Decimal(0) <= Decimal(decimal_text) <= Decimal(100)):
+        if not (Decimal(0) <= Decimal(decimal_text) <= Decimal(100)):
             raise ValidationError(_("Enter a percentage between 0 and 100."))
         return decimal_text
-    if kind == FieldType.DATE:
+
+    def display(self, field: CustomField, value: Any) -> str:
+        return f"{value}%"
+
+    def serializer_field(self) -> serializers.Field[Any, Any, Any, Any]:
+        return serializers.DecimalField(max_digits=7, decimal_places=4)
+
+
+class DateKind(FieldKind):
+    type = FieldType.DATE
+
+    def clean(self, field: CustomField, value: Any, *, picklist_values: set[str] | None) -> Any:
         parsed: dt.date | None = value if isinstance(value, dt.date) else None
         if isinstance(value, str):
             try:
@@ -85,70 +252,195 @@ def clean_value(field: CustomField, value: Any, *, picklist_values: set[str] | N
         if parsed is None:
             raise ValidationError(_("Enter a valid date (YYYY-MM-DD)."))
         return parsed.isoformat()
-    if kind == FieldType.DATETIME:
-        parsed_dt: dt.datetime | None
+
+    def cast_target(self) -> Field[Any, Any]:
+        return DateField()
+
+    def filter(self, field: CustomField, raw: str, *, op: str) -> Filter:
+        alias, annotation = _cast(field, self.cast_target())
+        return Q(**{f"{alias}{RANGE_LOOKUPS[op]}": clean_value(field, raw)}), annotation
+
+    def serializer_field(self) -> serializers.Field[Any, Any, Any, Any]:
+        return serializers.DateField()
+
+    def form_field(self, field: CustomField, *, current: Any, actor: Member, common: dict[str, Any]) -> forms.Field:
+        return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
+
+
+class DateTimeKind(DateKind):
+    type = FieldType.DATETIME
+
+    def clean(self, field: CustomField, value: Any, *, picklist_values: set[str] | None) -> Any:
+        parsed: dt.datetime | None
         try:
-            parsed_dt = value if isinstance(value, dt.datetime) else parse_datetime(str(value).strip())
+            parsed = value if isinstance(value, dt.datetime) else parse_datetime(str(value).strip())
         except ValueError:
-            parsed_dt = None
-        if parsed_dt is None:
+            parsed = None
+        if parsed is None:
             raise ValidationError(_("Enter a valid date and time."))
-        return parsed_dt.isoformat()
-    if kind == FieldType.CHECKBOX:
+        return parsed.isoformat()
+
+    def cast_target(self) -> Field[Any, Any]:
+        return DateTimeField()
+
+    def serializer_field(self) -> serializers.Field[Any, Any, Any, Any]:
+        return serializers.DateTimeField()
+
+    def form_field(self, field: CustomField, *, current: Any, actor: Member, common: dict[str, Any]) -> forms.Field:
+        return forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), **common)
+
+
+class CheckboxKind(FieldKind):
+    type = FieldType.CHECKBOX
+    TRUE = frozenset({"true", "1", "on", "yes"})
+    FALSE = frozenset({"false", "0", "off", "no"})
+
+    def clean(self, field: CustomField, value: Any, *, picklist_values: set[str] | None) -> Any:
         if isinstance(value, bool):
             return value
-        if str(value).lower() in {"true", "1", "on", "yes"}:
+        if str(value).lower() in self.TRUE:
             return True
-        if str(value).lower() in {"false", "0", "off", "no"}:
+        if str(value).lower() in self.FALSE:
             return False
         raise ValidationError(_("Enter true or false."))
-    if kind == FieldType.EMAIL:
-        email = _text(value, 254).lower()
-        try:
-            validate_email(email)
-        except ValidationError as exc:
-            raise ValidationError(_("Enter a valid email address.")) from exc
-        return email
-    if kind == FieldType.PHONE:
-        phone = _text(value, 40)
-        if not PHONE_RE.match(phone) or sum(c.isdigit() for c in phone) < 3:
-            raise ValidationError(_("Enter a valid phone number."))
-        return phone
-    if kind == FieldType.URL:
-        url = _text(value, 500)
-        if "://" not in url:
-            url = "https://" + url
-        try:
-            URLValidator(schemes=["http", "https"])(url)
-        except ValidationError as exc:
-            raise ValidationError(_("Enter a valid URL.")) from exc
-        return url
-    if kind == FieldType.PICKLIST:
-        choice = _text(value, 100)
-        if picklist_values is not None and choice not in picklist_values:
-            raise ValidationError(_("“%(value)s” is not one of the choices.") % {"value": choice})
-        return choice
-    if kind == FieldType.MULTIPICKLIST:
+
+    def display(self, field: CustomField, value: Any) -> str:
+        return _("Yes") if value else _("No")
+
+    def serializer_field(self) -> serializers.Field[Any, Any, Any, Any]:
+        return serializers.BooleanField()
+
+    def form_field(self, field: CustomField, *, current: Any, actor: Member, common: dict[str, Any]) -> forms.Field:
+        return forms.BooleanField(**{**common, "required": False})  # unticked is a value, not a missing one
+
+
+class PicklistKind(FieldKind):
+    type = FieldType.PICKLIST
+
+    def clean(self, field: CustomField, value: Any, *, picklist_values: set[str] | None) -> Any:
+        return _choice(value, picklist_values)
+
+    def form_field(self, field: CustomField, *, current: Any, actor: Member, common: dict[str, Any]) -> forms.Field:
+        from crm_apps.engine import metadata
+
+        choices = [("", "—")] + [
+            (v.value, v.label)
+            for v in metadata.picklist_values(field.picklist_name, include_retired=True)
+            if not v.retired or v.value == current  # a retired value stays on the records that hold it
+        ]
+        return forms.ChoiceField(choices=choices, **common)
+
+
+class MultiPicklistKind(FieldKind):
+    type = FieldType.MULTIPICKLIST
+
+    def clean(self, field: CustomField, value: Any, *, picklist_values: set[str] | None) -> Any:
         items = value if isinstance(value, list) else [v for v in str(value).split(",")]
-        cleaned = []
+        cleaned: list[str] = []
         for item in items:
-            choice = _text(item, 100)
-            if picklist_values is not None and choice not in picklist_values:
-                raise ValidationError(_("“%(value)s” is not one of the choices.") % {"value": choice})
+            choice = _choice(item, picklist_values)
             if choice and choice not in cleaned:
                 cleaned.append(choice)
         return cleaned or None
-    if kind == FieldType.MEMBER:
+
+    def filter(self, field: CustomField, raw: str, *, op: str) -> Filter:
+        return Q(**{f"custom_data__{field.key}__contains": [raw]}), {}
+
+    def display(self, field: CustomField, value: Any) -> str:
+        return ", ".join(value)
+
+    def serializer_field(self) -> serializers.Field[Any, Any, Any, Any]:
+        return serializers.ListField(child=serializers.CharField())
+
+    def form_field(self, field: CustomField, *, current: Any, actor: Member, common: dict[str, Any]) -> forms.Field:
+        from crm_apps.engine import metadata
+
+        held = set(current or []) if isinstance(current, list) else set()
+        values = metadata.picklist_values(field.picklist_name, include_retired=True)
+        choices = [(v.value, v.label) for v in values if not v.retired or v.value in held]
+        return forms.MultipleChoiceField(choices=choices, widget=forms.CheckboxSelectMultiple, **common)
+
+
+class MemberKind(FieldKind):
+    type = FieldType.MEMBER
+
+    def clean(self, field: CustomField, value: Any, *, picklist_values: set[str] | None) -> Any:
         try:
             return int(str(value))
         except ValueError as exc:
             raise ValidationError(_("Choose a member.")) from exc
-    if kind == FieldType.RECORD:
+
+    def serializer_field(self) -> serializers.Field[Any, Any, Any, Any]:
+        return serializers.IntegerField()
+
+    def form_field(self, field: CustomField, *, current: Any, actor: Member, common: dict[str, Any]) -> forms.Field:
+        from crm_apps.access.models import Member
+
+        members = [("", "—")] + [
+            (str(m.pk), m.user.name) for m in Member.objects.filter(active=True).select_related("user")
+        ]
+        return forms.ChoiceField(choices=members, **common)
+
+
+class RecordKind(FieldKind):
+    type = FieldType.RECORD
+
+    def clean(self, field: CustomField, value: Any, *, picklist_values: set[str] | None) -> Any:
         try:
             return str(uuid.UUID(str(value)))
         except ValueError as exc:
             raise ValidationError(_("Choose a record.")) from exc
-    raise ValidationError(_("Unknown field type."))
+
+    def serializer_field(self) -> serializers.Field[Any, Any, Any, Any]:
+        return serializers.UUIDField()
+
+    def form_field(self, field: CustomField, *, current: Any, actor: Member, common: dict[str, Any]) -> forms.Field:
+        from crm_apps.engine.forms import ReferenceWidget
+
+        return forms.CharField(widget=ReferenceWidget(field.options.get("target", ""), actor), **common)
+
+
+KINDS: dict[str, FieldKind] = {
+    kind.type: kind
+    for kind in (
+        TextKind(),
+        TextareaKind(),
+        IntegerKind(),
+        DecimalKind(),
+        CurrencyKind(),
+        PercentKind(),
+        DateKind(),
+        DateTimeKind(),
+        CheckboxKind(),
+        EmailKind(),
+        PhoneKind(),
+        UrlKind(),
+        PicklistKind(),
+        MultiPicklistKind(),
+        MemberKind(),
+        RecordKind(),
+    )
+}
+
+
+class UnknownFieldType(ValidationError):
+    def __init__(self) -> None:
+        super().__init__(_("Unknown field type."))
+
+
+def kind_for(field_type: str) -> FieldKind:
+    """The class of one custom field type; UnknownFieldType (a ValidationError) for a type no class handles."""
+    try:
+        return KINDS[field_type]
+    except KeyError:
+        raise UnknownFieldType from None
+
+
+def clean_value(field: CustomField, value: Any, *, picklist_values: set[str] | None = None) -> Any:
+    """Validate and normalise one custom field value for storage; None means empty."""
+    if value is None or value == "" or value == []:
+        return None
+    return kind_for(field.type).clean(field, value, picklist_values=picklist_values)
 
 
 @dataclass(frozen=True)
@@ -161,39 +453,20 @@ class FilterSpec:
 
 def filter_q(field: CustomField, raw: str, *, op: str = "eq") -> tuple[Q, dict[str, Any]]:
     """A Q (and annotations it needs) filtering records on a custom field value."""
-    path = f"custom_data__{field.key}"
-    if field.type == FieldType.MULTIPICKLIST:
-        return Q(**{f"{path}__contains": [raw]}), {}
-    if field.type in (FieldType.INTEGER, FieldType.DECIMAL, FieldType.CURRENCY, FieldType.PERCENT):
-        alias = f"_cf_{field.key}"
-        value = Decimal(_decimal(raw))
-        annotation = {
-            alias: Cast(KeyTextTransform(field.key, "custom_data"), DecimalField(max_digits=30, decimal_places=4))
-        }
-        lookup = {"eq": "", "gte": "__gte", "lte": "__lte"}[op]
-        return Q(**{f"{alias}{lookup}": value}), annotation
-    if field.type in (FieldType.DATE, FieldType.DATETIME):
-        alias = f"_cf_{field.key}"
-        target = DateField() if field.type == FieldType.DATE else DateTimeField()
-        annotation = {alias: Cast(KeyTextTransform(field.key, "custom_data"), target)}
-        cleaned = clean_value(field, raw)
-        lookup = {"eq": "", "gte": "__gte", "lte": "__lte"}[op]
-        return Q(**{f"{alias}{lookup}": cleaned}), annotation
-    if field.type == FieldType.CHECKBOX:
-        return Q(**{path: clean_value(field, raw)}), {}
-    if field.type in (FieldType.TEXT, FieldType.TEXTAREA, FieldType.EMAIL, FieldType.PHONE, FieldType.URL):
-        return Q(**{f"{path}__icontains": _text(raw, 255)}), {}
-    return Q(**{path: clean_value(field, raw)}), {}
+    return kind_for(field.type).filter(field, raw, op=op)
 
 
 def display_value(field: CustomField, value: Any) -> str:
     """Plain text for detail pages and exports."""
     if value is None:
         return ""
-    if field.type == FieldType.CHECKBOX:
-        return _("Yes") if value else _("No")
-    if field.type == FieldType.MULTIPICKLIST:
-        return ", ".join(value)
-    if field.type == FieldType.PERCENT:
-        return f"{value}%"
-    return str(value)
+    kind = KINDS.get(field.type)
+    return str(value) if kind is None else kind.display(field, value)
+
+
+def export_value(field: CustomField, value: Any) -> str:
+    """The export cell of one custom field value (empty for None)."""
+    if value is None:
+        return ""
+    kind = KINDS.get(field.type)
+    return str(value) if kind is None else kind.export(field, value)

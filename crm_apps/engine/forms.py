@@ -10,9 +10,9 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from crm_apps.access.models import Group, Member
-from crm_apps.engine import metadata, registry
+from crm_apps.engine import field_types, metadata, registry
 from crm_apps.engine.fieldaccess import field_rules
-from crm_apps.engine.models import CrmRecord, CustomField, FieldType
+from crm_apps.engine.models import CrmRecord, CustomField
 from crm_apps.engine.spec import ModuleSpec
 
 CUSTOM_PREFIX = "custom__"
@@ -103,38 +103,10 @@ def _standard_field(spec: ModuleSpec, name: str, current: Any, actor: Member) ->
 
 def _custom_field(cf: CustomField, current: Any, actor: Member) -> forms.Field:
     common: dict[str, Any] = {"label": cf.label, "required": cf.required, "help_text": cf.help_text}
-    kind = cf.type
-    if kind == FieldType.TEXTAREA:
-        return forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), **common)
-    if kind == FieldType.INTEGER:
-        return forms.IntegerField(**common)
-    if kind in (FieldType.DECIMAL, FieldType.CURRENCY, FieldType.PERCENT):
-        return forms.DecimalField(max_digits=19, decimal_places=4, **common)
-    if kind == FieldType.DATE:
-        return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
-    if kind == FieldType.DATETIME:
-        return forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), **common)
-    if kind == FieldType.CHECKBOX:
-        return forms.BooleanField(**{**common, "required": False})
-    if kind == FieldType.EMAIL:
-        return forms.EmailField(**common)
-    if kind == FieldType.URL:
+    kind = field_types.KINDS.get(cf.type)
+    if kind is None:
         return forms.CharField(**common)
-    if kind == FieldType.PICKLIST:
-        return forms.ChoiceField(choices=_picklist_choices(cf.picklist_name, current), **common)
-    if kind == FieldType.MULTIPICKLIST:
-        held = set(current or []) if isinstance(current, list) else set()
-        values = metadata.picklist_values(cf.picklist_name, include_retired=True)
-        choices = [(v.value, v.label) for v in values if not v.retired or v.value in held]
-        return forms.MultipleChoiceField(choices=choices, widget=forms.CheckboxSelectMultiple, **common)
-    if kind == FieldType.MEMBER:
-        members = [("", "—")] + [
-            (str(m.pk), m.user.name) for m in Member.objects.filter(active=True).select_related("user")
-        ]
-        return forms.ChoiceField(choices=members, **common)
-    if kind == FieldType.RECORD:
-        return forms.CharField(widget=ReferenceWidget(cf.options.get("target", ""), actor), **common)
-    return forms.CharField(**common)
+    return kind.form_field(cf, current=current, actor=actor, common=common)
 
 
 def record_form(spec: ModuleSpec, *, actor: Member, record: CrmRecord | None, data: Any = None) -> forms.Form:

@@ -13,6 +13,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from saas.fields import ModuleKeyField
+
 
 class CrmRecord(models.Model):
     """Base of every module's model: identity, numbering, ownership, audit columns, tags,
@@ -84,7 +86,7 @@ class CrmRecord(models.Model):
 class NumberingSequence(models.Model):
     """Per-module record numbers (prefix + next number), editable by tenant admins."""
 
-    module = models.CharField(max_length=40, primary_key=True)
+    module = ModuleKeyField(primary_key=True)
     prefix = models.CharField(_("prefix"), max_length=10)
     next_number = models.PositiveBigIntegerField(_("next number"), default=1)
 
@@ -114,7 +116,7 @@ class FieldType(models.TextChoices):
 class CustomField(models.Model):
     """A tenant-defined field of a module; values live in the record's custom_data under `key`."""
 
-    module = models.CharField(max_length=40)
+    module = ModuleKeyField()
     key = models.SlugField(_("key"), max_length=40)
     label = models.CharField(_("label"), max_length=100)
     type = models.CharField(_("type"), max_length=20, choices=FieldType.choices)
@@ -170,7 +172,7 @@ class PicklistValue(models.Model):
 class SavedView(models.Model):
     """A saved list: filters, search, ordering and columns; private to its owner or shared."""
 
-    module = models.CharField(max_length=40)
+    module = ModuleKeyField()
     name = models.CharField(_("name"), max_length=100)
     owner = models.ForeignKey("access.Member", on_delete=models.CASCADE, related_name="+")
     shared = models.BooleanField(_("shared with everyone"), default=False)
@@ -194,7 +196,35 @@ class SavedView(models.Model):
         return translated_name("saved_view", self.pk, self.name)
 
 
-class TimelineEntry(models.Model):
+class RecordLink(models.Model):
+    """Something attached to one record of any module by (module, record_id): comments, timeline entries,
+    follows, recent views, webhook deliveries, and the activities, emails and documents to come.
+
+    Every concrete subclass is a linking model (`crm_apps/engine/links.py`): purging a record deletes
+    its links, merging records moves them to the survivor (or keeps them, `link_on_merge`), and a link is
+    visible exactly when its record is (`links_visible`). No foreign key: one table serves every module.
+    """
+
+    MOVE: ClassVar[str] = "move"
+    KEEP: ClassVar[str] = "keep"
+
+    module = ModuleKeyField()
+    record_id = models.UUIDField()
+
+    objects: ClassVar[models.Manager[Any]] = models.Manager()
+
+    # records_merge: "move" the merged records' links to the survivor (rows that would repeat a unique
+    # row of the survivor are dropped) or "keep" them on the merged records (history of those records).
+    link_on_merge: ClassVar[str] = MOVE
+
+    class Meta:
+        abstract = True
+        # A subclass that replaces `indexes` keeps one whose leading columns are (module, record_id)
+        # (checked by `manage.py check`): every link read, purge and merge filters on that pair.
+        indexes = [models.Index(fields=["module", "record_id"], name="%(class)s_record")]
+
+
+class TimelineEntry(RecordLink):
     """One event in a record's activity timeline."""
 
     class Kind(models.TextChoices):
@@ -207,8 +237,6 @@ class TimelineEntry(models.Model):
         MERGED = "merged", _("Merged")
         CONVERTED = "converted", _("Converted")
 
-    module = models.CharField(max_length=40)
-    record_id = models.UUIDField()
     kind = models.CharField(max_length=20, choices=Kind.choices)
     actor = models.ForeignKey("access.Member", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
@@ -223,9 +251,7 @@ class TimelineEntry(models.Model):
         return f"{self.kind} {self.module}:{self.record_id}"
 
 
-class Comment(models.Model):
-    module = models.CharField(max_length=40)
-    record_id = models.UUIDField()
+class Comment(RecordLink):
     author = models.ForeignKey("access.Member", on_delete=models.PROTECT, related_name="+")
     body = models.TextField(_("comment"), max_length=10_000)
     mentions = models.ManyToManyField("access.Member", blank=True, related_name="+")
@@ -239,32 +265,28 @@ class Comment(models.Model):
         return f"comment {self.pk}"
 
 
-class Follow(models.Model):
+class Follow(RecordLink):
     """A member follows (stars) a record: it appears on their home page."""
 
     member = models.ForeignKey("access.Member", on_delete=models.CASCADE, related_name="+")
-    module = models.CharField(max_length=40)
-    record_id = models.UUIDField()
     created_at = models.DateTimeField(default=timezone.now)
 
-    class Meta:
+    class Meta(RecordLink.Meta):
         constraints = [models.UniqueConstraint("member", "module", "record_id", name="follow_unique")]
 
     def __str__(self) -> str:
         return f"follow {self.module}:{self.record_id}"
 
 
-class RecentView(models.Model):
+class RecentView(RecordLink):
     """Records a member opened lately (for the home page)."""
 
     member = models.ForeignKey("access.Member", on_delete=models.CASCADE, related_name="+")
-    module = models.CharField(max_length=40)
-    record_id = models.UUIDField()
     viewed_at = models.DateTimeField(default=timezone.now)
 
-    class Meta:
+    class Meta(RecordLink.Meta):
         constraints = [models.UniqueConstraint("member", "module", "record_id", name="recentview_unique")]
-        indexes = [models.Index(fields=["member", "-viewed_at"], name="recentview_member")]
+        indexes = [*RecordLink.Meta.indexes, models.Index(fields=["member", "-viewed_at"], name="recentview_member")]
 
     def __str__(self) -> str:
         return f"viewed {self.module}:{self.record_id}"
@@ -273,7 +295,7 @@ class RecentView(models.Model):
 class LayoutOverride(models.Model):
     """A tenant's layout of a module: block order, field order per block, hidden optional fields."""
 
-    module = models.CharField(max_length=40, unique=True)
+    module = ModuleKeyField(unique=True)
     # {"blocks": ["main", "address"], "fields": {"main": ["a", "b"]}, "hidden": ["fax"]}
     layout = models.JSONField(default=dict)
     updated_at = models.DateTimeField(default=timezone.now)

@@ -1,15 +1,21 @@
-"""Realistic sample records for the demo tenant (`manage.py seed_demo`), created through the services."""
+"""Realistic sample records for the demo tenant (`manage.py seed_demo`), created through the services.
+
+Each module creates its own records through its spec's `sample_data(ctx)` hook; this file only runs
+the hooks (a module after the modules named in its `sample_data_after`) and holds the shared demo
+vocabulary (company and people names) so records of different modules fit together."""
 
 from __future__ import annotations
 
 import datetime as dt
 import random
 import unicodedata
+from dataclasses import dataclass, field
 from typing import Any
 
 from crm_apps.access.models import Member
 from crm_apps.engine import registry
 from crm_apps.engine.services import comment_add, record_create
+from crm_apps.engine.spec import ModuleSpec
 
 COMPANIES = [
     ("Globex Corporation", "Technology", "Springfield", "US"),
@@ -52,132 +58,65 @@ PEOPLE = [
     ("Zeynep", "Kaya"),
 ]
 TITLES = ["CEO", "Head of Procurement", "CTO", "Operations Manager", "Sales Director", "Office Manager"]
-LEAD_STATUSES = ["Not Contacted", "Attempted to Contact", "Contacted", "Warm", "Hot", "Cold", "Pre Qualified"]
 SOURCES = ["Web Site", "Trade Show", "Cold Call", "Partner", "Word of mouth", "Conference"]
 
 
-def _ascii(text: str) -> str:
+def ascii_text(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
 
 
-def _email(first: str, last: str, company: str) -> str:
-    domain = "".join(c for c in _ascii(company.split()[0]) if c.isalnum()) + ".example"
-    local = "".join(c for c in _ascii(f"{first}.{last}") if c.isalnum() or c == ".")
+def email_for(first: str, last: str, company: str) -> str:
+    domain = "".join(c for c in ascii_text(company.split()[0]) if c.isalnum()) + ".example"
+    local = "".join(c for c in ascii_text(f"{first}.{last}") if c.isalnum() or c == ".")
     return f"{local}@{domain}"
 
 
+@dataclass
+class SampleContext:
+    """What a module's `sample_data` hook gets: who owns records, a seeded random source, today, and
+    the records the modules before it created (by module key)."""
+
+    admin: Member
+    owners: list[Member]
+    rng: random.Random
+    today: dt.date
+    records: dict[str, list[Any]] = field(default_factory=dict)
+
+    def make(self, module: str, data: dict[str, Any], custom: dict[str, Any] | None = None) -> Any:
+        """Create one record through the engine's service, owned by a random member."""
+        record = record_create(spec=registry.get(module), actor=self.rng.choice(self.owners), data=data, custom=custom)
+        self.records.setdefault(module, []).append(record)
+        return record
+
+    def comment(self, module: str, record: Any, body: str) -> None:
+        comment_add(spec=registry.get(module), actor=self.admin, record=record, body=body)
+
+
+def sample_order(specs: list[ModuleSpec]) -> list[ModuleSpec]:
+    """Specs with a sample_data hook, each after the modules it names in `sample_data_after`."""
+    pending = {s.key: s for s in specs if s.sample_data is not None}
+    ordered: list[ModuleSpec] = []
+    done: set[str] = set()
+    while pending:
+        ready = [s for s in pending.values() if all(d in done or d not in pending for d in s.sample_data_after)]
+        if not ready:
+            raise ValueError(f"sample_data_after has a cycle among {sorted(pending)}")
+        for spec in ready:
+            ordered.append(spec)
+            done.add(spec.key)
+            del pending[spec.key]
+    return ordered
+
+
 def sample_data_create(*, admin: Member, members: list[Member], seed: int = 7) -> dict[str, int]:
-    """A small but lived-in CRM: organisations, their contacts, leads, deals across stages, campaigns, vendors."""
-    rng = random.Random(seed)  # noqa: S311 - sample data, not security
-    owners = [admin, *members]
-    today = dt.date.today()
-    created: dict[str, int] = {}
-
-    def make(module: str, data: dict[str, Any], custom: dict[str, Any] | None = None) -> Any:
-        created[module] = created.get(module, 0) + 1
-        return record_create(spec=registry.get(module), actor=rng.choice(owners), data=data, custom=custom)
-
-    organizations = []
-    for name, industry, city, country in COMPANIES:
-        organizations.append(
-            make(
-                "organizations",
-                {
-                    "name": name,
-                    "industry": industry,
-                    "billing_city": city,
-                    "billing_country": country,
-                    "website": f"https://{name.split()[0].lower()}.example",
-                    "type": rng.choice(["Customer", "Prospect", "Partner"]),
-                    "phone": f"+{rng.randint(1, 49)} {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
-                    "employees": rng.choice([12, 45, 120, 800, 2500]),
-                },
-            )
-        )
-    contacts = []
-    for index, (first, last) in enumerate(PEOPLE):
-        org = organizations[index % len(organizations)]
-        contacts.append(
-            make(
-                "contacts",
-                {
-                    "first_name": first,
-                    "last_name": last,
-                    "organization": org,
-                    "title": rng.choice(TITLES),
-                    "email": _email(first, last, org.name),
-                    "phone": f"+44 20 {rng.randint(1000, 9999)} {rng.randint(1000, 9999)}",
-                    "mailing_city": org.billing_city,
-                    "lead_source": rng.choice(SOURCES),
-                },
-            )
-        )
-    for index in range(12):
-        first, last = PEOPLE[(index * 7) % len(PEOPLE)]
-        prefix = rng.choice(["Blue", "North", "Bright", "Silver", "Green"])
-        company = f"{prefix} {rng.choice(['Harbor', 'Peak', 'Works', 'Labs', 'Foods'])}"
-        make(
-            "leads",
-            {
-                "first_name": first,
-                "last_name": f"{last}-{index}",
-                "company": company,
-                "email": _email(first, f"{last}{index}", company),
-                "status": rng.choice(LEAD_STATUSES),
-                "source": rng.choice(SOURCES),
-                "city": rng.choice(["Berlin", "Madrid", "Boston", "Riga", "Lisbon"]),
-            },
-        )
-    from crm_apps.modules.deals.services import default_pipeline
-
-    stages = list(default_pipeline().stages.order_by("position"))
-    for index in range(16):
-        org = organizations[index % len(organizations)]
-        stage = stages[index % len(stages)]
-        deal = make(
-            "deals",
-            {
-                "name": f"{org.name} – {rng.choice(['annual licence', 'pilot', 'expansion', 'renewal', 'onboarding'])}",
-                "organization": org,
-                "contact": contacts[index % len(contacts)],
-                "amount": str(rng.choice([4800, 12000, 25000, 60000, 150000])),
-                "currency": "EUR",
-                "close_date": (today + dt.timedelta(days=rng.randint(-30, 120))).isoformat(),
-                "stage": stage,
-                "probability": stage.probability,
-                "lead_source": rng.choice(SOURCES),
-            },
-        )
-        if index % 5 == 0:
-            comment_add(
-                spec=registry.get("deals"),
-                actor=admin,
-                record=deal,
-                body="Sent the proposal; they will come back after their board meeting.",
-            )
-    for name, kind in [
-        ("Spring webinar series", "Webinar"),
-        ("Trade fair Hannover", "Trade Show"),
-        ("Newsletter Q3", "Email"),
-    ]:
-        make(
-            "campaigns",
-            {
-                "name": name,
-                "type": kind,
-                "status": "Active",
-                "expected_close_date": (today + dt.timedelta(days=60)).isoformat(),
-                "budget_cost": "5000",
-                "expected_revenue": "40000",
-            },
-        )
-    for name, category, city in [
-        ("Nordic Paper Supply", "Manufacturer", "Stockholm"),
-        ("Atlas Freight", "Service Provider", "Rotterdam"),
-        ("Blue Ocean Components", "Distributor", "Gdańsk"),
-    ]:
-        make(
-            "vendors",
-            {"name": name, "category": category, "city": city, "email": f"orders@{name.split()[0].lower()}.example"},
-        )
-    return created
+    """A small but lived-in CRM: every module's sample records, in dependency order."""
+    ctx = SampleContext(
+        admin=admin,
+        owners=[admin, *members],
+        rng=random.Random(seed),  # noqa: S311 - sample data, not security
+        today=dt.date.today(),
+    )
+    for spec in sample_order(registry.all_specs()):
+        assert spec.sample_data is not None
+        spec.sample_data(ctx)
+    return {key: len(records) for key, records in ctx.records.items()}

@@ -26,10 +26,11 @@ from django.utils.translation import gettext as _
 from billing import entitlements
 from crm_apps.access import visibility
 from crm_apps.access.models import Group, Member
+from crm_apps.access.privileges import Privilege
 from crm_apps.audit import services as audit
 from crm_apps.engine import children as child_tables
 from crm_apps.engine import events as record_events
-from crm_apps.engine import field_types, metadata, registry
+from crm_apps.engine import field_types, links, metadata, registry
 from crm_apps.engine.models import (
     Comment,
     CrmRecord,
@@ -40,7 +41,6 @@ from crm_apps.engine.models import (
     NumberingSequence,
     Picklist,
     PicklistValue,
-    RecentView,
     TimelineEntry,
 )
 from crm_apps.engine.spec import ModuleSpec
@@ -116,7 +116,7 @@ def number_allocate(spec: ModuleSpec) -> str:
 
 def numbering_update(*, actor: Member, spec: ModuleSpec, prefix: str, next_number: int) -> NumberingSequence:
     """Admins change a module's prefix and next number; numbers already used cannot be reissued."""
-    if not visibility.has_privilege(actor=actor, privilege="manage_settings"):
+    if not visibility.has_privilege(actor=actor, privilege=Privilege.MANAGE_SETTINGS):
         raise PermissionDenied
     prefix = (prefix or "").strip().upper()
     errors: dict[str, list[str]] = {}
@@ -187,7 +187,7 @@ def _picklist_module(name: str) -> str:
 @_clears_metadata
 def picklist_value_add(*, actor: Member, name: str, label: str) -> PicklistValue:
     """Admins add a value at the end of a picklist."""
-    if not visibility.has_privilege(actor=actor, privilege="manage_settings"):
+    if not visibility.has_privilege(actor=actor, privilege=Privilege.MANAGE_SETTINGS):
         raise PermissionDenied
     label = _clean_label(label)
     picklist = Picklist.objects.get(name=name)
@@ -216,7 +216,7 @@ def picklist_value_update(
     position: int | None = None,
 ) -> PicklistValue:
     """Rename (records keep the stable value), retire/restore or move a picklist value."""
-    if not visibility.has_privilege(actor=actor, privilege="manage_settings"):
+    if not visibility.has_privilege(actor=actor, privilege=Privilege.MANAGE_SETTINGS):
         raise PermissionDenied
     before = {"label": value.label, "retired": value.retired, "position": value.position}
     if label is not None:
@@ -281,7 +281,7 @@ def custom_field_create(
     help_text: str = "",
 ) -> CustomField:
     """Admins add a field to a module; picklist types get their own picklist of `choices`."""
-    if not visibility.has_privilege(actor=actor, privilege="manage_settings"):
+    if not visibility.has_privilege(actor=actor, privilege=Privilege.MANAGE_SETTINGS):
         raise PermissionDenied
     entitlements.feature_require(tenant=entitlements.current_tenant(), feature=entitlements.FEATURE_CUSTOM_FIELDS)
     errors: dict[str, list[str]] = {}
@@ -366,7 +366,7 @@ def custom_field_update(
     archived: bool | None = None,
 ) -> CustomField:
     """Rename, reorder, require or archive a field. Archiving keeps every stored value."""
-    if not visibility.has_privilege(actor=actor, privilege="manage_settings"):
+    if not visibility.has_privilege(actor=actor, privilege=Privilege.MANAGE_SETTINGS):
         raise PermissionDenied
     if archived is not True:  # archiving stays possible on any plan (it keeps the values)
         entitlements.feature_require(tenant=entitlements.current_tenant(), feature=entitlements.FEATURE_CUSTOM_FIELDS)
@@ -1044,11 +1044,14 @@ def record_delete(*, spec: ModuleSpec, actor: Member, record: CrmRecord) -> None
 
 @transaction.atomic
 def record_restore(*, spec: ModuleSpec, actor: Member, record_id: Any) -> Any:
-    """Bring a record back from the recycle bin."""
+    """Bring a record back from the recycle bin (the right to delete it is the right to restore it)."""
     qs = spec.model.objects.select_for_update().filter(pk=record_id, deleted_at__isnull=False)
     record = visibility.visible_records(actor=actor, spec=spec, queryset=qs).first()
     if record is None:
         raise spec.model.DoesNotExist
+    # Who may put a record in the bin may take it out; a reader may not undo someone else's delete.
+    if not visibility.can_delete(actor=actor, spec=spec, record=record):
+        raise PermissionDenied
     # Unique custom values may have been reused while the record was in the bin.
     custom_data_clean(
         spec=spec, actor=actor, incoming={}, existing=record.custom_data or {}, record_id=record.pk, creating=False
@@ -1076,10 +1079,7 @@ def records_purge_deleted(*, older_than: timedelta = timedelta(days=30)) -> dict
         if not ids:
             continue
         with transaction.atomic():
-            TimelineEntry.objects.filter(module=spec.key, record_id__in=ids).delete()
-            Comment.objects.filter(module=spec.key, record_id__in=ids).delete()
-            Follow.objects.filter(module=spec.key, record_id__in=ids).delete()
-            RecentView.objects.filter(module=spec.key, record_id__in=ids).delete()
+            links.links_purge(module=spec.key, record_ids=ids)
             spec.model.objects.filter(pk__in=ids).delete()  # the collector applies SET_NULL / CASCADE
             audit.audit_log(
                 action=audit.RECORD_DELETED,
@@ -1191,7 +1191,8 @@ def records_merge(
     *, spec: ModuleSpec, actor: Member, primary_id: Any, other_ids: list[Any], choices: dict[str, Any]
 ) -> Any:
     """Merge duplicates into the primary record: chosen field values are copied, every related record,
-    comment, timeline entry and follow moves to the primary, the others go to the recycle bin."""
+    record link (comments, timeline, follows...) and custom reference moves to the primary, the others
+    go to the recycle bin."""
     records = {str(r.pk): r for r in _visible_live(spec, actor, [primary_id, *other_ids])}
     primary = records.get(str(primary_id))
     others = [records[str(i)] for i in other_ids if str(i) in records and str(i) != str(primary_id)]
@@ -1217,12 +1218,7 @@ def records_merge(
         if not visibility.can_delete(actor=actor, spec=spec, record=other):
             raise PermissionDenied
     _move_references(spec, other_pks, primary.pk)
-    Comment.objects.filter(module=spec.key, record_id__in=other_pks).update(record_id=primary.pk)
-    TimelineEntry.objects.filter(module=spec.key, record_id__in=other_pks).update(record_id=primary.pk)
-    for follow in Follow.objects.filter(module=spec.key, record_id__in=other_pks):
-        Follow.objects.get_or_create(member_id=follow.member_id, module=spec.key, record_id=primary.pk)
-    Follow.objects.filter(module=spec.key, record_id__in=other_pks).delete()
-    RecentView.objects.filter(module=spec.key, record_id__in=other_pks).delete()
+    links.links_merge(module=spec.key, from_ids=other_pks, to_id=primary.pk)
     spec.model.objects.filter(pk__in=other_pks).update(deleted_at=timezone.now(), version=models.F("version") + 1)
     _timeline(spec, primary, TimelineEntry.Kind.MERGED, actor, {"merged": [o.number for o in others]})
     audit.audit_log(
@@ -1240,9 +1236,19 @@ def records_merge(
 # Comments, follows, layout
 
 
+def _access_linked_record(*, spec: ModuleSpec, actor: Member, record: CrmRecord) -> Any:
+    """The live record, if `actor` may see it (links follow their record's visibility); else not found."""
+    qs = spec.model.objects.filter(pk=record.pk, deleted_at__isnull=True)
+    found = visibility.visible_records(actor=actor, spec=spec, queryset=qs).first()
+    if found is None or not visibility.can_view_module(actor=actor, spec=spec):
+        raise spec.model.DoesNotExist
+    return found
+
+
 @transaction.atomic
 def comment_add(*, spec: ModuleSpec, actor: Member, record: CrmRecord, body: str) -> Comment:
-    """Comment on a record; `@email` mentions notify those members by email."""
+    """Comment on a record the actor can see; `@email` mentions notify those members by email."""
+    record = _access_linked_record(spec=spec, actor=actor, record=record)
     body = (body or "").strip()
     if not body:
         raise ValidationError({"body": [_("This field is required.")]})
@@ -1263,6 +1269,8 @@ def comment_add(*, spec: ModuleSpec, actor: Member, record: CrmRecord, body: str
 
 
 def follow_set(*, spec: ModuleSpec, actor: Member, record: CrmRecord, following: bool) -> bool:
+    """Follow (star) or unfollow a record the actor can see; repeating either is harmless."""
+    record = _access_linked_record(spec=spec, actor=actor, record=record)
     if following:
         Follow.objects.get_or_create(member=actor, module=spec.key, record_id=record.pk)
     else:
@@ -1270,12 +1278,49 @@ def follow_set(*, spec: ModuleSpec, actor: Member, record: CrmRecord, following:
     return following
 
 
+@transaction.atomic
+def record_tags_change(
+    *,
+    spec: ModuleSpec,
+    actor: Member,
+    record: CrmRecord,
+    tags: Any = None,
+    add: Any = (),
+    remove: Any = (),
+    expected_version: int | None = None,
+) -> Any:
+    """Replace a record's tags (`tags`) or add and remove some against the stored ones (under the row
+    lock, so two people tagging at once both keep theirs); a change like any other (rights, version,
+    timeline, audit)."""
+    locked = access_record_for_update(spec=spec, actor=actor, record_id=record.pk)
+    errors: dict[str, list[str]] = {}
+    cleaned: dict[str, list[str]] = {}
+    for name, value in (("tags", tags), ("add", add), ("remove", remove)):
+        if value is None or (name != "tags" and not value):
+            continue
+        try:
+            cleaned[name] = _clean_tags(value)
+        except ValidationError as exc:
+            errors[name] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+    if "tags" in cleaned and ("add" in cleaned or "remove" in cleaned):
+        raise ValidationError({"tags": [_("Send either the whole list of tags or the tags to add and remove.")]})
+    if "tags" in cleaned:
+        new = cleaned["tags"]
+    else:
+        dropped = {t.lower() for t in cleaned.get("remove", [])}
+        new = [t for t in locked.tags or [] if t.lower() not in dropped]
+        new += [t for t in cleaned.get("add", []) if t.lower() not in {n.lower() for n in new}]
+    return record_update(spec=spec, actor=actor, record=locked, data={"tags": new}, expected_version=expected_version)
+
+
 @_clears_metadata
 def layout_save(
     *, actor: Member, spec: ModuleSpec, blocks: list[str], fields: dict[str, list[str]], hidden: list[str]
 ) -> LayoutOverride:
     """Admins reorder blocks and fields and hide optional fields (required ones always show)."""
-    if not visibility.has_privilege(actor=actor, privilege="manage_settings"):
+    if not visibility.has_privilege(actor=actor, privilege=Privilege.MANAGE_SETTINGS):
         raise PermissionDenied
     block_keys = {b.key for b in spec.blocks}
     if len(set(blocks)) != len(blocks) or any(len(set(n)) != len(n) for n in fields.values()):

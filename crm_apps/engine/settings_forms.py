@@ -190,35 +190,3 @@ class NumberingForm(forms.Form):
         widget=forms.TextInput(attrs={"autocapitalize": "characters", "spellcheck": "false"}),
     )
     next_number = forms.IntegerField(label=_("Next number"), help_text=_("The number the next new record gets."))
-
-
-class ConversionMappingForm(forms.Form):
-    """One select per field of the organisation, contact and deal: the lead field that fills it."""
-
-    def __init__(self, targets: list[ModuleSpec], *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        leads = registry.get("leads")
-        lead_choices = [("", _("(not filled)"))] + [(name, field_label(leads, name)) for name in leads.form_fields]
-        self.targets = targets
-        for spec in targets:
-            for name in spec.form_fields:
-                self.fields[self.field_name(spec.key, name)] = forms.ChoiceField(
-                    label=field_label(spec, name), choices=lead_choices, required=False
-                )
-
-    @staticmethod
-    def field_name(target: str, target_field: str) -> str:
-        return f"{target}__{target_field}"
-
-    def groups(self) -> list[tuple[ModuleSpec, list[forms.BoundField]]]:
-        return [(spec, [self[self.field_name(spec.key, name)] for name in spec.form_fields]) for spec in self.targets]
-
-    def changes(self) -> list[tuple[str, str, str | None]]:
-        """(target, target field, lead field or None) for every select the admin changed."""
-        found = []
-        for spec in self.targets:
-            for name in spec.form_fields:
-                key = self.field_name(spec.key, name)
-                if key in self.changed_data:
-                    found.append((spec.key, name, self.cleaned_data[key] or None))
-        return found

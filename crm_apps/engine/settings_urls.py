@@ -8,7 +8,6 @@ app_name = "crm_settings"
 
 urlpatterns = [
     path("", views.index, name="index"),
-    path("leads/conversion/", views.conversion, name="conversion"),
     path("<slug:module>/", views.module_home, name="module"),
     path("<slug:module>/fields/", views.fields, name="fields"),
     path("<slug:module>/fields/<slug:key>/", views.field_edit, name="field_edit"),

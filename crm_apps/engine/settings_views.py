@@ -1,4 +1,5 @@
-"""Tenant-admin settings of every module: custom fields, picklists, layout, numbering, lead conversion.
+"""Tenant-admin settings of every module: custom fields, picklists, layout, numbering. A module's own
+settings screens (ModuleSpec.settings_pages, e.g. the lead conversion mapping) live in its package.
 
 Views parse forms and call the engine's services; every rule (what a valid key is, which fields may be
 hidden, which numbers are free) is enforced there, so the API and these pages cannot disagree.
@@ -8,14 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import wraps
 from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -23,9 +21,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from crm_apps.access import visibility
-from crm_apps.access.middleware import request_member
+from crm_apps.access.decorators import admin_view
 from crm_apps.access.models import Member
+from crm_apps.access.privileges import Privilege
 from crm_apps.engine import metadata, registry
 from crm_apps.engine.models import CustomField, NumberingSequence, Picklist, PicklistValue
 from crm_apps.engine.services import (
@@ -38,7 +36,6 @@ from crm_apps.engine.services import (
 )
 from crm_apps.engine.settings_forms import (
     PICKLIST_TYPES,
-    ConversionMappingForm,
     CustomFieldCreateForm,
     CustomFieldUpdateForm,
     LayoutForm,
@@ -51,22 +48,6 @@ from crm_apps.engine.spec import ModuleSpec
 from frontend.forms import form_add_service_errors
 
 View = Callable[..., HttpResponse]
-CONVERSION_MODULE = "leads"
-
-
-def admin_view(view: View) -> View:
-    """Admins and members allowed to manage module settings only: others get 403 here, before any
-    service (which checks again)."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        actor = request_member(request)
-        if not visibility.has_privilege(actor=actor, privilege="manage_settings"):
-            raise PermissionDenied
-        return view(request, actor, *args, **kwargs)
-
-    return wrapper
 
 
 def _spec(module: str) -> ModuleSpec:
@@ -93,7 +74,7 @@ def _page(
     return render(
         request,
         f"engine/settings/{template}",
-        {"spec": spec, "tab": tab, "conversion_module": CONVERSION_MODULE, **context},
+        {"spec": spec, "tab": tab, **context},
     )
 
 
@@ -101,7 +82,7 @@ def _page(
 # Index
 
 
-@admin_view
+@admin_view(privilege=Privilege.MANAGE_SETTINGS)
 def index(request: HttpRequest, actor: Member) -> HttpResponse:
     counts = dict(
         CustomField.objects.filter(archived_at__isnull=True)
@@ -113,7 +94,7 @@ def index(request: HttpRequest, actor: Member) -> HttpResponse:
     return _page(request, "index.html", None, "index", {"modules": modules})
 
 
-@admin_view
+@admin_view(privilege=Privilege.MANAGE_SETTINGS)
 def module_home(request: HttpRequest, actor: Member, module: str) -> HttpResponse:
     return _redirect("fields", _spec(module).key)
 
@@ -122,7 +103,7 @@ def module_home(request: HttpRequest, actor: Member, module: str) -> HttpRespons
 # Custom fields
 
 
-@admin_view
+@admin_view(privilege=Privilege.MANAGE_SETTINGS)
 def fields(request: HttpRequest, actor: Member, module: str) -> HttpResponse:
     spec = _spec(module)
     form = CustomFieldCreateForm(request.POST or None)
@@ -154,7 +135,7 @@ def _custom_field(spec: ModuleSpec, key: str) -> CustomField:
     return found
 
 
-@admin_view
+@admin_view(privilege=Privilege.MANAGE_SETTINGS)
 def field_edit(request: HttpRequest, actor: Member, module: str, key: str) -> HttpResponse:
     spec = _spec(module)
     custom = _custom_field(spec, key)
@@ -185,13 +166,13 @@ def _field_archive(request: HttpRequest, actor: Member, module: str, key: str, *
 
 
 @require_POST
-@admin_view
+@admin_view(privilege=Privilege.MANAGE_SETTINGS)
 def field_archive(request: HttpRequest, actor: Member, module: str, key: str) -> HttpResponse:
     return _field_archive(request, actor, module, key, archived=True)
 
 
 @require_POST
-@admin_view
+@admin_view(privilege=Privilege.MANAGE_SETTINGS)
 def field_restore(request: HttpRequest, actor: Member, module: str, key: str) -> HttpResponse:
     return _field_archive(request, actor, module, key, archived=False)
 
@@ -274,13 +255,13 @@ def _picklists_page(
     return _page(request, "picklists.html", spec, "picklists", context)
 
 
-@admin_view
+@admin_view(privilege=Privilege.MANAGE_SETTINGS)
 def picklists(request: HttpRequest, actor: Member, module: str) -> HttpResponse:
     return _picklists_page(request, _spec(module))
 
 
 @require_POST
-@admin_view
+@admin_view(privilege=Privilege.MANAGE_SETTINGS)
 def picklist_value_add_view(request: HttpRequest, actor: Member, module: str, picklist_id: int) -> HttpResponse:
     spec = _spec(module)
     picklist = Picklist.objects.filter(pk=picklist_id, name__in=list(_module_picklists(spec))).first()
@@ -299,7 +280,7 @@ def picklist_value_add_view(request: HttpRequest, actor: Member, module: str, pi
 
 
 @require_POST
-@admin_view
+@admin_view(privilege=Privilege.MANAGE_SETTINGS)
 def picklist_value_view(request: HttpRequest, actor: Member, module: str, value_id: int) -> HttpResponse:
     spec = _spec(module)
     value = (
@@ -368,7 +349,7 @@ def _layout_blocks(spec: ModuleSpec) -> list[dict[str, Any]]:
     ]
 
 
-@admin_view
+@admin_view(privilege=Privilege.MANAGE_SETTINGS)
 def layout(request: HttpRequest, actor: Member, module: str) -> HttpResponse:
     spec = _spec(module)
     form = LayoutForm(spec, request.POST or None)
@@ -399,7 +380,7 @@ def layout(request: HttpRequest, actor: Member, module: str) -> HttpResponse:
 # Numbering
 
 
-@admin_view
+@admin_view(privilege=Privilege.MANAGE_SETTINGS)
 def numbering(request: HttpRequest, actor: Member, module: str) -> HttpResponse:
     spec = _spec(module)
     sequence = NumberingSequence.objects.filter(module=spec.key).first()
@@ -422,41 +403,3 @@ def numbering(request: HttpRequest, actor: Member, module: str) -> HttpResponse:
             messages.success(request, _("The next record will be number %(number)s.") % {"number": saved})
             return _redirect("numbering", spec.key)
     return _page(request, "numbering.html", spec, "numbering", {"form": form, "current": current})
-
-
-# ---------------------------------------------------------------------------------------------
-# Lead conversion
-
-
-@admin_view
-def conversion(request: HttpRequest, actor: Member) -> HttpResponse:
-    from crm_apps.modules.leads.models import ConversionMapping
-    from crm_apps.modules.leads.services import conversion_mapping_set
-
-    spec = _spec(CONVERSION_MODULE)
-    targets = [_spec(target) for target in ConversionMapping.Target.values]
-    initial = {
-        ConversionMappingForm.field_name(row.target, row.target_field): row.lead_field
-        for row in ConversionMapping.objects.all()
-    }
-    form = ConversionMappingForm(targets, request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            with transaction.atomic():  # all or nothing
-                errors: dict[str, list[str]] = {}
-                for target, target_field, lead_field in form.changes():
-                    try:
-                        conversion_mapping_set(
-                            actor=actor, target=target, target_field=target_field, lead_field=lead_field
-                        )
-                    except ValidationError as exc:
-                        errors[form.field_name(target, target_field)] = exc.messages
-                if errors:
-                    raise ValidationError(errors)
-        except ValidationError as exc:
-            form_add_service_errors(form, exc)
-        else:
-            messages.success(request, _("Conversion mapping saved."))
-            return _redirect("conversion")
-    context = {"form": form, "groups": form.groups()}
-    return _page(request, "conversion.html", spec, "conversion", context)

@@ -10,8 +10,11 @@ from django.utils.functional import Promise
 
 if TYPE_CHECKING:
     from django.db import models
+    from django.http import HttpRequest
 
+    from crm_apps.access.models import Member
     from crm_apps.engine.models import CrmRecord
+    from crm_apps.engine.sample_data import SampleContext
 
 
 @dataclass(frozen=True)
@@ -42,10 +45,61 @@ class ModuleHooks:
     after_save: Callable[[CrmRecord, Any], None] | None = None
 
 
+# Menu groups of the navigation, in the order they are shown. Labels live in `crm_apps.engine.menu`.
+MENU_GROUPS = ("sales", "inventory", "support", "marketing", "projects", "tools", "settings")
+
+
+@dataclass(frozen=True)
+class Menu:
+    """Where the module sits in the navigation: a group of MENU_GROUPS and its position inside it."""
+
+    group: str = "tools"
+    position: int = 100
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A box on the record's detail page: `template` rendered with the page's context plus whatever
+    `context(record, member, request)` returns. `slot` is where: "top" (above the field blocks),
+    "main" (after the related lists) or "side" (the side column, above the activity)."""
+
+    key: str
+    template: str
+    context: Callable[[Any, Member, HttpRequest], dict[str, Any]] | None = None  # (record of the module, ...)
+    slot: str = "main"
+
+
+@dataclass(frozen=True)
+class Action:
+    """A button leading to one of the module's own views. Record actions reverse `url_name` with the
+    record's id, list actions without arguments. `requires` is "view", "create", "edit", "delete"
+    (rights on the module or the record) or a `Privilege` (crm_apps.access.privileges); `condition`
+    hides a record action for records it does not apply to (a converted lead cannot be converted)."""
+
+    key: str
+    label: str | Promise
+    url_name: str
+    requires: str = "edit"
+    condition: Callable[[Any], bool] | None = None  # (record of the module) -> shown?
+    method: str = "get"
+    primary: bool = False
+
+
+@dataclass(frozen=True)
+class SettingsPage:
+    """A tenant-admin screen of the module, listed on the module settings screens (the URL name is
+    reversed without arguments and must be one of the module's own `urls`)."""
+
+    key: str
+    label: str | Promise
+    url_name: str
+    description: str | Promise = ""
+
+
 @dataclass(frozen=True)
 class ChildSpec:
     """Rows a record owns (quote lines): saved, versioned, audited and served with the record
-    (ADR 0014-child-tables). Each row is validated by the child model's `full_clean`."""
+    (ADR 0018-child-tables). Each row is validated by the child model's `full_clean`."""
 
     # The name of the rows in payloads and forms: `{"lines": [...]}`, `lines-0-quantity`.
     key: str
@@ -111,6 +165,27 @@ class ModuleSpec:
     # Child tables (line items) saved with the record; the example rows feed the contract suite.
     children: tuple[ChildSpec, ...] = ()
     example_children: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    # --- Extension points: data and template names, read by the generic screens (engine README). ---
+    menu: Menu = Menu()
+    panels: tuple[Panel, ...] = ()
+    record_actions: tuple[Action, ...] = ()
+    list_actions: tuple[Action, ...] = ()
+    # Dotted paths of the module's own URLconfs, included by the tenant URLconf and the API router.
+    urls: str | None = None
+    api_urls: str | None = None
+    settings_pages: tuple[SettingsPage, ...] = ()
+    # The board's columns when they are not the kanban field's picklist values (deals: the stages of
+    # the chosen pipeline): (request, member) -> BoardLayout (crm_apps.engine.board).
+    board_columns: Callable[[HttpRequest, Member], Any] | None = None
+    # Creates the module's demo records (`manage.py seed_demo`), after the modules in `sample_data_after`.
+    sample_data: Callable[[SampleContext], None] | None = None
+    sample_data_after: tuple[str, ...] = ()
+
+    def template_names(self, page: str) -> list[str]:
+        """`<module>/<page>.html` before `engine/<page>.html`: a module overrides a generic screen by
+        shipping a template of that name (in its package's `templates/` folder)."""
+        return [f"{self.key}/{page}.html", f"engine/{page}.html"]
 
     @property
     def form_fields(self) -> tuple[str, ...]:

@@ -4,8 +4,6 @@ global search. Views parse, call one selector or service, and render; the rules 
 from __future__ import annotations
 
 import contextlib
-import csv
-import re
 import uuid
 from collections.abc import Collection
 from typing import Any
@@ -15,9 +13,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import models
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import select_template
 from django.urls import reverse
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
@@ -28,17 +26,19 @@ from billing.entitlements import PlanLimitReached
 from crm_apps.access import visibility
 from crm_apps.access.middleware import request_member
 from crm_apps.access.models import Member
+from crm_apps.access.privileges import Privilege
 from crm_apps.audit.services import EXPORT, audit_log
-from crm_apps.engine import child_forms, metadata, registry, selectors, services
+from crm_apps.engine import child_forms, exports, extensions, link_selectors, metadata, registry, selectors, services
 from crm_apps.engine import children as child_tables
+from crm_apps.engine.board import board_context
 from crm_apps.engine.display import Displayer, custom_shown, plain, record_url
+from crm_apps.engine.exports import safe_cell
 from crm_apps.engine.fieldaccess import field_rules
 from crm_apps.engine.forms import field_errors_to_form, form_to_service, record_form
 from crm_apps.engine.models import SavedView
 from crm_apps.engine.spec import ModuleSpec
 from frontend.forms import form_add_service_errors
 
-CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 LIST_PARAMS = {"q", "ordering", "cursor", "view", "saved", "limit"}
 EXPORT_LIMIT = 100_000
 
@@ -146,11 +146,53 @@ def record_list(request: HttpRequest, module: str) -> HttpResponse:
         "owners": services_owner_choices(),
         "mass_fields": [(n, label) for n, label in _mass_fields(spec) if rules.editable(n)],
         "sortable": selectors.sortable_columns(spec) - rules.hidden,
-        "can_export": visibility.has_privilege(actor=member, privilege="can_export"),
+        "can_export": visibility.has_privilege(actor=member, privilege=Privilege.CAN_EXPORT),
         "can_create": visibility.can_create(actor=member, spec=spec),
         "all_custom_fields": all_custom,
+        "header_actions": _list_header_actions(spec, member),
+        "table_columns": _table_columns(
+            columns,
+            sortable=selectors.sortable_columns(spec) - rules.hidden,
+            ordering=ordering or "",
+            query=urlencode(keep),
+        )
+        + [{"label": f.label} for f in custom_columns],
     }
-    return render(request, "engine/list.html", context)
+    return render(request, spec.template_names("list"), context)
+
+
+def _list_header_actions(spec: ModuleSpec, member: Member) -> list[dict[str, Any]]:
+    """The list's action bar: the board and the module's list actions, then "New <record>"."""
+    actions = [
+        {"label": a.label, "url": a.url, "method": a.method, "primary": a.primary}
+        for a in extensions.list_actions(spec=spec, member=member)
+    ]
+    if visibility.can_create(actor=member, spec=spec):
+        actions.append(
+            {
+                "label": _("New %(label)s") % {"label": spec.label},
+                "url": reverse("engine:create", args=[spec.key]),
+                "method": "get",
+                "primary": True,
+            }
+        )
+    return actions
+
+
+def _table_columns(
+    columns: list[tuple[str, Any]], *, sortable: Collection[str], ordering: str, query: str
+) -> list[dict[str, Any]]:
+    """Header cells of the record table: select, number, then the columns with sort links where sortable."""
+
+    def sort_cell(name: str, label: Any) -> dict[str, Any]:
+        target = f"-{name}" if ordering == name else name
+        sort = "ascending" if ordering == name else "descending" if ordering == f"-{name}" else None
+        return {"label": label, "url": f"?{query}&ordering={target}", "sort": sort}
+
+    cells: list[dict[str, Any]] = [{"label": _("Select"), "hidden_label": True}, sort_cell("number", _("Number"))]
+    for name, label in columns:
+        cells.append(sort_cell(name, label) if name in sortable else {"label": label})
+    return cells
 
 
 def _rows_html(rows: list[dict[str, Any]]) -> SafeString:
@@ -262,22 +304,55 @@ def record_detail(request: HttpRequest, module: str, record_id: uuid.UUID) -> Ht
                 "more_url": f"{reverse('engine:list', args=[other.key])}?{relation.via}={record.pk}&view=all",
             }
         )
+    can_edit = visibility.can_edit(actor=member, spec=spec, record=record)
+    can_delete = visibility.can_delete(actor=member, spec=spec, record=record)
+    following = selectors.is_following(spec=spec, actor=member, record=record)
     context = {
         "spec": spec,
         "record": record,
+        "crumbs": [(reverse("engine:list", args=[spec.key]), spec.label_plural), (None, record.number)],
+        "header_actions": _detail_actions(spec, record, member, can_edit, can_delete, following),
+        "owner_row": [displayer.value(record, "owner")],
         "blocks": shown_blocks,
         "custom": custom,
         "owner": displayer.value(record, "owner"),
         "related": related,
         "timeline": _timeline_rows(spec, selectors.timeline(spec=spec, record=record), displayer, member, rules.hidden),
-        "can_edit": visibility.can_edit(actor=member, spec=spec, record=record),
-        "can_delete": visibility.can_delete(actor=member, spec=spec, record=record),
+        "can_edit": can_edit,
+        "can_delete": can_delete,
         "comments": selectors.comments(spec=spec, record=record),
-        "following": selectors.is_following(spec=spec, actor=member, record=record),
-        "extra": _module_extras(spec, record, member),
+        "following": following,
+        "panels": extensions.panels(spec=spec, record=record, member=member, request=request),
+        "record_actions": extensions.record_actions(spec=spec, record=record, member=member),
         "child_tables": child_forms.shown_tables(spec, actor=member, record=record),
     }
-    return render(request, "engine/detail.html", context)
+    return render(request, spec.template_names("detail"), context)
+
+
+def _detail_actions(
+    spec: ModuleSpec, record: Any, member: Member, can_edit: bool, can_delete: bool, following: bool
+) -> list[dict[str, Any]]:
+    """The detail page's action bar: follow, the module's own record actions, edit and delete."""
+    actions: list[dict[str, Any]] = [
+        {
+            "label": ("★ " + _("Following")) if following else ("☆ " + _("Follow")),
+            "url": reverse("engine:follow", args=[spec.key, record.pk]),
+            "method": "post",
+            "params": {"follow": "0" if following else "1"},
+            "pressed": following,
+        }
+    ]
+    actions += [
+        {"label": a.label, "url": a.url, "method": a.method, "primary": a.primary}
+        for a in extensions.record_actions(spec=spec, record=record, member=member)
+    ]
+    if can_edit:
+        actions.append({"label": _("Edit"), "url": reverse("engine:edit", args=[spec.key, record.pk]), "method": "get"})
+    if can_delete:
+        actions.append(
+            {"label": _("Delete"), "url": reverse("engine:delete", args=[spec.key, record.pk]), "method": "post"}
+        )
+    return actions
 
 
 def _timeline_rows(
@@ -287,12 +362,7 @@ def _timeline_rows(
     custom = {f"custom.{f.key}": f.label for f in metadata.custom_fields(spec.key, include_archived=True)}
     references = _referenced_titles(spec, entries, member)
     # "Related record added" entries name the other record: only when the member may see it.
-    related_refs = [(e.data.get("module"), e.data.get("id")) for e in entries if e.kind == "related"]
-    visible_related = (
-        {(s.key, str(r.pk)) for s, r in selectors.records_by_refs(actor=member, refs=related_refs)}
-        if related_refs
-        else set()
-    )
+    visible_related = link_selectors.timeline_related_visible(actor=member, entries=entries)
 
     child_labels = {child.key: str(child.label) for child in spec.children}
 
@@ -324,8 +394,21 @@ def _timeline_rows(
                     label = name
             changes.append((label, readable(name, old), readable(name, new)))
         shown = entry.kind != "related" or (entry.data.get("module"), str(entry.data.get("id"))) in visible_related
-        rows.append({"entry": entry, "changes": changes, "related_visible": shown})
+        rows.append(
+            {"entry": entry, "changes": changes, "related_visible": shown, "related_change": _related_change(entry)}
+        )
     return rows
+
+
+def _related_change(entry: Any) -> str:
+    """What happened to a related record (a module's link entries say "removed" or a status change)."""
+    change = entry.data.get("change") if entry.kind == "related" else None
+    if change == "removed":
+        return _("Related record removed")
+    if change == "status":
+        old, new = (entry.data.get("status") or ["", ""])[:2]
+        return _("Related record's status: %(old)s → %(new)s") % {"old": old or "—", "new": new or "—"}
+    return ""
 
 
 def _referenced_titles(spec: ModuleSpec, entries: list[Any], member: Member) -> dict[tuple[str, str], str]:
@@ -362,50 +445,6 @@ def _referenced_titles(spec: ModuleSpec, entries: list[Any], member: Member) -> 
         for obj in objects:
             titles[(name, str(obj.pk))] = obj.user.name if target is Member else str(getattr(obj, "display_name", obj))
     return titles
-
-
-def _module_extras(spec: ModuleSpec, record: Any, member: Any) -> dict[str, Any]:
-    """Domain actions shown on a record (convert a lead, move a deal); modules add their own here."""
-    extra: dict[str, Any] = {}
-    if spec.key == "leads" and not record.converted:
-        extra["convert_url"] = reverse("leads:convert", args=[record.pk])
-    if spec.key == "deals":
-        from crm_apps.modules.deals.models import Pipeline, StageHistory
-
-        extra["stages"] = list(record.pipeline.stages.all())
-        extra["pipelines"] = list(Pipeline.objects.filter(archived=False))
-        extra["stage_history"] = list(
-            StageHistory.objects.filter(deal=record).select_related("stage", "changed_by__user")[:20]
-        )
-    if spec.key == "campaigns":
-        from crm_apps.engine import metadata as _metadata
-        from crm_apps.modules.campaigns.models import CampaignMember
-
-        visible_leads = visibility.visible_records(
-            actor=member, spec=registry.get("leads"), queryset=registry.get("leads").model.objects.all()
-        )
-        visible_contacts = visibility.visible_records(
-            actor=member, spec=registry.get("contacts"), queryset=registry.get("contacts").model.objects.all()
-        )
-        memberships = (
-            CampaignMember.objects.filter(campaign=record)
-            .filter(Q(lead__isnull=True) | Q(lead__in=visible_leads.values("pk")))
-            .filter(Q(contact__isnull=True) | Q(contact__in=visible_contacts.values("pk")))
-            .exclude(lead__deleted_at__isnull=False)
-            .exclude(contact__deleted_at__isnull=False)
-            .select_related("lead", "contact")[:100]
-        )
-        extra["campaign_members"] = [
-            (
-                m,
-                m.lead or m.contact,
-                record_url(registry.get("leads" if m.lead_id else "contacts"), m.lead or m.contact),
-            )
-            for m in memberships
-        ]
-        extra["member_statuses"] = _metadata.picklist_values("campaign_member_status")
-        extra["member_modules"] = [("contacts", registry.get("contacts").label), ("leads", registry.get("leads").label)]
-    return extra
 
 
 def _save(request: HttpRequest, spec: ModuleSpec, record: Any) -> HttpResponse:
@@ -462,15 +501,18 @@ def _save(request: HttpRequest, spec: ModuleSpec, record: Any) -> HttpResponse:
                     None,
                     _("Someone else changed this record while you were editing. Reload the page to see their changes."),
                 )
+    list_crumb = (reverse("engine:list", args=[spec.key]), spec.label_plural)
     context = {
         "spec": spec,
         "record": record,
+        "page_title": f"{_('Edit')} {record}" if record else _("New %(label)s") % {"label": spec.label},
+        "crumbs": [list_crumb, (record_url(spec, record), record.number)] if record else [list_crumb],
         "form": form,
         "duplicates": [(record_url(spec, d), str(d), d.number) for d in duplicates],
         "child_tables": tables,
     }
     child_forms.form_totals(spec, tables, record)
-    return render(request, "engine/form.html", context, status=200)
+    return render(request, spec.template_names("form"), context, status=200)
 
 
 @login_required
@@ -586,20 +628,12 @@ def mass_action(request: HttpRequest, module: str) -> HttpResponse:
     return redirect("engine:list", module=spec.key)
 
 
-def safe_cell(value: str) -> str:
-    """A spreadsheet cell that can never run as a formula and holds no control characters."""
-    value = CONTROL_CHARS.sub("", value)
-    if value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
-
-
 @login_required
 def export(request: HttpRequest, module: str, fmt: str) -> HttpResponseBase:
     """The current view (filters, search, order) as CSV or XLSX, through the visibility filter."""
     spec = _spec(module, request)
     member = request_member(request)
-    if not visibility.has_privilege(actor=member, privilege="can_export"):
+    if not visibility.has_privilege(actor=member, privilege=Privilege.CAN_EXPORT):
         raise PermissionDenied
     rules = field_rules(actor=member, spec=spec)
     try:
@@ -634,49 +668,21 @@ def export(request: HttpRequest, module: str, fmt: str) -> HttpResponseBase:
                     record.number,
                     *[displayer.value(record, n).text for n in names],
                     displayer.value(record, "owner").text,
-                    *[custom_shown(f, record).text for f in custom],
+                    *[exports.custom_cell(f, record) for f in custom],
                 )
             ]
 
     filename = f"{spec.key}.{fmt}"
     if fmt == "csv":
-
-        class Echo:
-            def write(self, value: str) -> str:
-                return value
-
-        writer = csv.writer(Echo())
         _export_audit(spec, member, request, fmt, qs.order_by()[:EXPORT_LIMIT].count())
-
-        def stream() -> Any:
-            yield "\ufeff"  # spreadsheet programs then read UTF-8
-            yield writer.writerow(header)
-            for n, row in enumerate(rows()):
-                if n >= EXPORT_LIMIT:
-                    break
-                yield writer.writerow(row)
-
-        response: HttpResponseBase = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
+        stream = exports.csv_stream(header, rows(), limit=EXPORT_LIMIT)
+        response: HttpResponseBase = StreamingHttpResponse(stream, content_type="text/csv; charset=utf-8")
     elif fmt == "xlsx":
-        from openpyxl import Workbook
-
-        workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet(title=str(spec.label_plural)[:31])
-        sheet.append(header)
-        written = 0
-        for n, row in enumerate(rows()):
-            if n >= EXPORT_LIMIT:
-                break
-            sheet.append(row)
-            written += 1
-        _export_audit(spec, member, request, fmt, written)
-        import io
-
-        buffer = io.BytesIO()
-        workbook.save(buffer)
-        response = HttpResponse(
-            buffer.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        content, written = exports.xlsx_bytes(
+            title=str(spec.label_plural), header=header, rows=rows(), limit=EXPORT_LIMIT
         )
+        _export_audit(spec, member, request, fmt, written)
+        response = HttpResponse(content, content_type=exports.XLSX_CONTENT_TYPE)
     else:
         raise Http404
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -779,6 +785,66 @@ def reference_lookup(request: HttpRequest, module: str) -> HttpResponse:
 
 
 @login_required
+def board(request: HttpRequest, module: str) -> HttpResponse:
+    """The module's board: a column per kanban value with count and totals; cards move by drag or menu."""
+    spec = _spec(module, request)
+    if spec.kanban_field is None:
+        raise Http404
+    return render_board(request, spec, partial=request.headers.get("HX-Request") == "true")
+
+
+def render_board(request: HttpRequest, spec: ModuleSpec, *, partial: bool) -> HttpResponse:
+    """The whole board page, or only its columns (for htmx after a card moved)."""
+    member = request_member(request)
+    context = board_context(spec=spec, member=member, request=request, search=request.GET.get("q", ""))
+    columns_template = select_template(spec.template_names("_board_columns"))
+    if partial:
+        return HttpResponse(columns_template.render(context, request))
+    actions: list[dict[str, Any]] = [
+        {"label": _("List"), "url": reverse("engine:list", args=[spec.key]), "method": "get"}
+    ]
+    if visibility.can_create(actor=member, spec=spec):
+        actions.append(
+            {
+                "label": _("New %(label)s") % {"label": spec.label},
+                "url": reverse("engine:create", args=[spec.key]),
+                "method": "get",
+                "primary": True,
+            }
+        )
+    context |= {
+        "header_actions": actions,
+        "columns_template": columns_template.template.name,
+        "move_param": "value",
+        "move_url_template": reverse("engine:board_move", args=[spec.key, uuid.UUID(int=0)]),
+    }
+    return render(request, spec.template_names("board"), context)
+
+
+@require_POST
+@login_required
+def board_move(request: HttpRequest, module: str, record_id: uuid.UUID) -> HttpResponse:
+    """Move a card to another column: an ordinary update of the kanban field (rights, audit, timeline)."""
+    spec = _spec(module, request)
+    if spec.kanban_field is None:
+        raise Http404
+    record = _record_or_404(spec, request, record_id)
+    htmx = request.headers.get("HX-Request") == "true"
+    try:
+        services.record_update(
+            spec=spec, actor=request_member(request), record=record, data={spec.kanban_field: request.POST.get("value")}
+        )
+    except (ValidationError, visibility.FieldPermissionDenied, PermissionDenied) as exc:
+        text = error_text(exc) if isinstance(exc, ValidationError) else _("You may not change this record.")
+        if htmx:
+            return HttpResponse(text, status=400 if isinstance(exc, ValidationError) else 403)
+        messages.error(request, text)
+    if htmx:
+        return render_board(request, spec, partial=True)
+    return redirect("engine:board", module=spec.key)
+
+
+@login_required
 def global_search(request: HttpRequest) -> HttpResponse:
     """One box for everything: results grouped by module."""
     text = request.GET.get("q", "")[:200]
@@ -792,8 +858,3 @@ def global_search(request: HttpRequest) -> HttpResponse:
         for g in groups
     ]
     return render(request, "engine/search.html", {"q": text, "results": results})
-
-
-def admin_only(request: HttpRequest) -> None:
-    if not request_member(request).is_admin:
-        raise PermissionDenied

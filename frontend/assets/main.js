@@ -34,6 +34,7 @@ onReady(() => {
     }
   });
 
+  setUpNavGroups();
   setUpReferencePickers();
   setUpBoard();
 
@@ -97,50 +98,78 @@ function setUpReferencePickers() {
   });
 }
 
-// The deals board: drag a card onto another stage column; the server answers with fresh columns.
+// Menu groups (details/summary): one open at a time; Escape or a click elsewhere closes it, and Escape
+// returns focus to the group's toggle. Without JavaScript the groups still open and close natively.
+function setUpNavGroups() {
+  const groups = Array.from(document.querySelectorAll("[data-nav-group]"));
+  groups.forEach((group) => {
+    group.addEventListener("toggle", () => {
+      if (group.open) {
+        groups.filter((other) => other !== group).forEach((other) => other.removeAttribute("open"));
+      }
+    });
+    group.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && group.open) {
+        group.removeAttribute("open");
+        group.querySelector("summary").focus();
+      }
+    });
+  });
+  document.addEventListener("click", (event) => {
+    groups.forEach((group) => {
+      if (group.open && !group.contains(event.target)) {
+        group.removeAttribute("open");
+      }
+    });
+  });
+}
+
+// A board (any module with a kanban field): drag a card onto another column; the server answers with
+// fresh columns. The board names the URL to post to and the field that carries the column's value.
 function setUpBoard() {
   const board = document.querySelector("[data-board]");
   if (!board) {
     return;
   }
-  const template = board.dataset.stageUrlTemplate;
+  const template = board.dataset.moveUrlTemplate;
+  const param = board.dataset.moveParam || "value";
   board.addEventListener("dragstart", (event) => {
-    const card = event.target.closest("[data-deal]");
+    const card = event.target.closest("[data-card]");
     if (card) {
-      event.dataTransfer.setData("text/plain", card.dataset.deal);
+      event.dataTransfer.setData("text/plain", card.dataset.card);
       event.dataTransfer.effectAllowed = "move";
       card.classList.add("board__card--dragging");
     }
   });
   board.addEventListener("dragend", (event) => {
-    const card = event.target.closest("[data-deal]");
+    const card = event.target.closest("[data-card]");
     if (card) {
       card.classList.remove("board__card--dragging");
     }
   });
   board.addEventListener("dragover", (event) => {
-    const column = event.target.closest("[data-stage]");
+    const column = event.target.closest("[data-column]");
     if (column) {
       event.preventDefault();
       column.classList.add("board__column--over");
     }
   });
   board.addEventListener("dragleave", (event) => {
-    const column = event.target.closest("[data-stage]");
+    const column = event.target.closest("[data-column]");
     if (column && !column.contains(event.relatedTarget)) {
       column.classList.remove("board__column--over");
     }
   });
   board.addEventListener("drop", async (event) => {
-    const column = event.target.closest("[data-stage]");
-    const dealId = event.dataTransfer.getData("text/plain");
-    if (!column || !dealId) {
+    const column = event.target.closest("[data-column]");
+    const cardId = event.dataTransfer.getData("text/plain");
+    if (!column || !cardId) {
       return;
     }
     event.preventDefault();
     column.classList.remove("board__column--over");
-    const body = new URLSearchParams({ stage: column.dataset.stage });
-    const response = await fetch(template.replace("00000000-0000-0000-0000-000000000000", dealId), {
+    const body = new URLSearchParams({ [param]: column.dataset.column });
+    const response = await fetch(template.replace("00000000-0000-0000-0000-000000000000", cardId), {
       method: "POST",
       body,
       headers: { "X-CSRFToken": csrfToken(), "HX-Request": "true" },

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
 from crm_apps.access.models import Member
+from crm_apps.access.privileges import require_tenant_admin
 from marketplace.catalog.models import (
     Licence,
     LicenceState,
@@ -206,8 +207,7 @@ def catalog_uninstall(*, tenant: Tenant, actor: Member, listing: Listing, purge:
 @transaction.atomic
 def review_add(*, tenant: Tenant, actor: Member, listing: Listing, rating: int, body: str = "") -> Review:
     """A tenant admin whose workspace installed the extension rates it, once."""
-    if not actor.is_admin:
-        raise PermissionDenied
+    require_tenant_admin(actor)
     if not Licence.objects.filter(tenant=tenant, listing=listing).exists():
         raise ValidationError({"rating": [_("Only workspaces that installed the extension may review it.")]})
     if Review.objects.filter(tenant=tenant, listing=listing).exists():

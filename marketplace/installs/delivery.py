@@ -38,7 +38,7 @@ def deliveries_create(*, event: str, record_ids: list[str]) -> list[int]:
                 continue
             payload = payload_for(subscription=subscription, event=event, record=record, record_id=record_id)
             delivery = WebhookDelivery.objects.create(
-                subscription=subscription, event=event, record_id=record_id, payload=payload
+                subscription=subscription, event=event, module=spec.key, record_id=record_id, payload=payload
             )
             created.append(delivery.pk)
     return created

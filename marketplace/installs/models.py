@@ -12,6 +12,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from crm_apps.engine.models import RecordLink
+
 
 class InstallationState(models.TextChoices):
     INSTALLED = "installed", pgettext_lazy("extension", "Installed")
@@ -95,12 +97,17 @@ class DeliveryStatus(models.TextChoices):
     REFUSED = "refused", pgettext_lazy("delivery", "Refused (unsafe address)")
 
 
-class WebhookDelivery(models.Model):
-    """One event for one subscription: the body sent, every attempt's outcome."""
+class WebhookDelivery(RecordLink):
+    """One event for one subscription: the body sent, every attempt's outcome.
+
+    A link of the record the event is about (`module` is the event's prefix): the payload copies the
+    record's values, so purging the record deletes its deliveries; a merge keeps them on the merged
+    record (they tell what was sent about that record), and they go when it is purged."""
+
+    link_on_merge = RecordLink.KEEP
 
     subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries")
     event = models.CharField(max_length=60)
-    record_id = models.UUIDField()
     payload = models.JSONField(default=dict)
     status = models.CharField(max_length=12, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -109,7 +116,7 @@ class WebhookDelivery(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     delivered_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
+    class Meta(RecordLink.Meta):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from crm_apps.access import visibility
 from crm_apps.access.models import ApiToken, Member
+from crm_apps.access.privileges import Privilege
 from crm_apps.access.services import api_token_create
 from crm_apps.audit import services as audit
 from crm_apps.engine import metadata, registry, selectors
@@ -39,7 +40,7 @@ from marketplace.manifest import PICKLIST_TYPES, Manifest
 
 
 def _require_admin(actor: Member) -> None:
-    if not (actor.is_admin or visibility.has_privilege(actor=actor, privilege="manage_settings")):
+    if not visibility.has_privilege(actor=actor, privilege=Privilege.MANAGE_SETTINGS):  # administrators hold it
         raise PermissionDenied
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,6 +21,7 @@ from billing.seats import tenant_seats_changed
 from crm_apps.access.grants import access_changed
 from crm_apps.access.lock_objects import member_lock
 from crm_apps.access.models import ApiToken, Member, Role
+from crm_apps.access.privileges import require_tenant_admin
 from crm_apps.access.services import member_create
 from crm_apps.audit import services as audit
 from marketplace.partners.models import Partner, PartnerAccess, PartnerMember
@@ -33,8 +34,7 @@ def _tenant_here() -> Tenant:
 
 
 def _require_admin(actor: Member) -> None:
-    if not (actor.active and actor.is_admin):
-        raise PermissionDenied(_("Only administrators can give partners access."))
+    require_tenant_admin(actor, _("Only administrators can give partners access."))
 
 
 def _member_join(*, tenant: Tenant, partner: Partner, user: User, role: Role) -> str:

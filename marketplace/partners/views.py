@@ -22,7 +22,6 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from billing import gateway
-from crm_apps.access.services import login_blocked, login_failed
 from frontend.forms import form_add_service_errors
 from marketplace.partners import choices, listing, selectors, services
 from marketplace.partners.forms import (
@@ -48,6 +47,7 @@ from marketplace.partners.permissions import (
 )
 from saas.http import client_ip
 from saas.throttle import throttle_exceeded, throttle_hit
+from tenants.login_throttle import login_blocked, login_failed
 from tenants.services import handover_create, public_url, signup_attempt_allowed, tenant_url
 
 PortalView = Callable[..., HttpResponseBase]

@@ -5,6 +5,8 @@ from typing import Any
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
+from crm_apps.access.privileges import Privilege, is_tenant_admin
+
 
 class IsTenantMember(BasePermission):
     """An active member of the request's tenant (session or token)."""
@@ -16,7 +18,7 @@ class IsTenantMember(BasePermission):
 class IsTenantAdmin(IsTenantMember):
     def has_permission(self, request: Request, view: Any) -> bool:
         member = getattr(request._request, "member", None)
-        return super().has_permission(request, view) and bool(member and member.is_admin)
+        return super().has_permission(request, view) and member is not None and is_tenant_admin(member)
 
 
 class CanManageSettings(IsTenantMember):
@@ -29,5 +31,5 @@ class CanManageSettings(IsTenantMember):
         return (
             super().has_permission(request, view)
             and member is not None
-            and has_privilege(actor=member, privilege="manage_settings")
+            and has_privilege(actor=member, privilege=Privilege.MANAGE_SETTINGS)
         )

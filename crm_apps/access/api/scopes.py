@@ -23,6 +23,10 @@ def required_scopes(url_name: str | None, kwargs: dict[str, Any], method: str) -
     module = str(kwargs.get("module", ""))
     if url_name in ("api-records", "api-record", "api-batch", "api-merge"):
         return {f"{module}:{_mode(method)}"}
+    if url_name in ("api-record-comments", "api-record-follow", "api-record-tags", "api-record-restore"):
+        return {f"{module}:{_mode(method)}"}
+    if url_name in ("api-record-timeline", "api-trash"):
+        return {f"{module}:read"} if method in SAFE_METHODS else None
     if url_name == "api-related":
         if method not in SAFE_METHODS:
             return None

@@ -21,14 +21,12 @@ from crm_apps.access.api.serializers import (
 from crm_apps.access.middleware import request_member
 from crm_apps.access.selectors import api_token_list, member_for_user
 from crm_apps.access.services import (
-    LOGIN_FAILURE_WINDOW,
     api_token_create,
     api_token_revoke,
-    login_blocked,
-    login_failed,
 )
 from crm_apps.audit.services import LOGIN_FAILED, LOGIN_SUCCEEDED, audit_log
 from saas.http import client_ip
+from tenants.login_throttle import LOGIN_FAILURE_WINDOW, login_blocked, login_failed
 
 
 class TokenObtainView(APIView):

@@ -7,29 +7,14 @@ from typing import Any
 from django.db import models
 from rest_framework import serializers
 
-from crm_apps.engine import metadata
+from crm_apps.engine import field_types, metadata
 from crm_apps.engine.api.representation import api_fields
-from crm_apps.engine.models import CustomField, FieldType
+from crm_apps.engine.models import CustomField
 from crm_apps.engine.spec import ChildSpec, ModuleSpec
 
-CUSTOM_TYPES: dict[str, Any] = {
-    FieldType.TEXT: lambda: serializers.CharField(),
-    FieldType.TEXTAREA: lambda: serializers.CharField(),
-    FieldType.INTEGER: lambda: serializers.IntegerField(),
-    FieldType.DECIMAL: lambda: serializers.DecimalField(max_digits=19, decimal_places=4),
-    FieldType.CURRENCY: lambda: serializers.DecimalField(max_digits=19, decimal_places=4),
-    FieldType.PERCENT: lambda: serializers.DecimalField(max_digits=7, decimal_places=4),
-    FieldType.DATE: lambda: serializers.DateField(),
-    FieldType.DATETIME: lambda: serializers.DateTimeField(),
-    FieldType.CHECKBOX: lambda: serializers.BooleanField(),
-    FieldType.EMAIL: lambda: serializers.EmailField(),
-    FieldType.PHONE: lambda: serializers.CharField(),
-    FieldType.URL: lambda: serializers.URLField(),
-    FieldType.PICKLIST: lambda: serializers.CharField(),
-    FieldType.MULTIPICKLIST: lambda: serializers.ListField(child=serializers.CharField()),
-    FieldType.MEMBER: lambda: serializers.IntegerField(),
-    FieldType.RECORD: lambda: serializers.UUIDField(),
-}
+# The serializer field of each custom field type (field_types.py), by type: drf-spectacular turns it into
+# the OpenAPI type.
+CUSTOM_TYPES: dict[str, Any] = {type_: kind.serializer_field for type_, kind in field_types.KINDS.items()}
 
 
 def _custom_serializer(spec: ModuleSpec, fields: list[CustomField]) -> type[serializers.Serializer[Any]]:

@@ -1,10 +1,9 @@
-"""API routes of the CRM: module-specific actions first, then the generic routes of every module."""
+"""API routes of the CRM: module-specific actions (ModuleSpec.api_urls) first, then the generic routes."""
 
 from django.urls import path
 
-from crm_apps.engine.api import meta, views
-from crm_apps.modules.deals.api import DealActionView, PipelinesView
-from crm_apps.modules.leads.api import LeadConvertView
+from crm_apps.engine.api import links, meta, views
+from crm_apps.engine.extensions import module_urlpatterns
 
 urlpatterns = [
     path("meta/modules", meta.ModulesView.as_view(), name="api-meta-modules"),
@@ -15,12 +14,18 @@ urlpatterns = [
         meta.CustomFieldDetailView.as_view(),
         name="api-custom-field",
     ),
-    path("pipelines/", PipelinesView.as_view(), name="api-pipelines"),
-    path("leads/<uuid:record_id>/convert", LeadConvertView.as_view(), name="api-lead-convert"),
-    path("deals/<uuid:record_id>/<slug:action>", DealActionView.as_view(), name="api-deal-action"),
+    *module_urlpatterns(api=True),
     path("<slug:module>/merge", views.MergeView.as_view(), name="api-merge"),
     path("<slug:module>/batch", views.BatchCreateView.as_view(), name="api-batch"),
+    path("<slug:module>/trash/", links.TrashView.as_view(), name="api-trash"),
     path("<slug:module>/", views.RecordListView.as_view(), name="api-records"),
     path("<slug:module>/<uuid:record_id>/", views.RecordDetailView.as_view(), name="api-record"),
+    # Record links (crm_apps/engine/api/links.py): before related lists, whose names may not clash with
+    # these (links.RESERVED_ROUTE_NAMES, checked by `manage.py check`).
+    path("<slug:module>/<uuid:record_id>/comments/", links.RecordCommentsView.as_view(), name="api-record-comments"),
+    path("<slug:module>/<uuid:record_id>/timeline/", links.RecordTimelineView.as_view(), name="api-record-timeline"),
+    path("<slug:module>/<uuid:record_id>/follow", links.RecordFollowView.as_view(), name="api-record-follow"),
+    path("<slug:module>/<uuid:record_id>/tags", links.RecordTagsView.as_view(), name="api-record-tags"),
+    path("<slug:module>/<uuid:record_id>/restore", links.RecordRestoreView.as_view(), name="api-record-restore"),
     path("<slug:module>/<uuid:record_id>/<slug:related>/", views.RelatedListView.as_view(), name="api-related"),
 ]

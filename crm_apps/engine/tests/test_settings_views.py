@@ -1,5 +1,6 @@
-"""The tenant-admin settings screens of every module: custom fields, picklists, layout, numbering and
-the lead conversion mapping, through the HTML views (which call the engine's services)."""
+"""The tenant-admin settings screens of every module: custom fields, picklists, layout and numbering,
+through the HTML views (which call the engine's services). The lead conversion mapping, a settings page
+of the leads module, is tested in crm_apps/modules/leads/tests/test_conversion_settings.py."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from conftest import statements
 from crm_apps.engine import registry
 from crm_apps.engine.models import CustomField, LayoutOverride, NumberingSequence, Picklist, PicklistValue
 from crm_apps.engine.services import custom_field_create, record_create
-from crm_apps.modules.leads.models import ConversionMapping
 
 pytestmark = pytest.mark.django_db
 MODULES = sorted(s.key for s in registry.all_specs())
@@ -74,7 +74,6 @@ def snapshot(tenant):
             list(Picklist.objects.order_by("id").values_list("name", flat=True)),
             list(LayoutOverride.objects.values_list("module", "layout")),
             list(NumberingSequence.objects.order_by("module").values_list("module", "prefix", "next_number")),
-            list(ConversionMapping.objects.order_by("id").values_list("lead_field", "target", "target_field")),
         )
 
 
@@ -111,19 +110,7 @@ def test_module_address_leads_to_its_fields_and_unknown_modules_are_404(web):
         assert web.get(f"{BASE}/no-such-module/{screen}/").status_code == 404
 
 
-def test_conversion_screen_renders_a_select_per_target_field(web):
-    response = web.get(f"{BASE}/leads/conversion/")
-
-    assert response.status_code == 200
-    form = response.context["form"]
-    expected = [f"{t}__{name}" for t in ("organizations", "contacts", "deals") for name in registry.get(t).form_fields]
-    assert list(form.fields) == expected
-    assert form["contacts__last_name"].value() == "last_name"
-    assert form["organizations__name"].value() == "company"
-    assert form["deals__amount"].value() is None
-
-
-PAGES = [f"{BASE}/", f"{BASE}/leads/conversion/"] + [f"{BASE}/{m}/{s}/" for m in MODULES for s in SCREENS]
+PAGES = [f"{BASE}/"] + [f"{BASE}/{m}/{s}/" for m in MODULES for s in SCREENS]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -167,7 +154,6 @@ def test_denied_writes_change_nothing(client_for, tenant_a, admin_of, member):
         (f"{BASE}/leads/picklists/values/{hot.pk}/", {f"v{hot.pk}-action": "retire"}),
         (f"{BASE}/leads/layout/", {"hidden": ["fax"]}),
         (f"{BASE}/leads/numbering/", {"number_prefix": "X", "next_number": "500"}),
-        (f"{BASE}/leads/conversion/", {"contacts__title": "company"}),
     ]
 
     for path, data in posts:
@@ -705,63 +691,6 @@ def test_bad_numbering_is_a_form_error_and_writes_nothing(web, tenant_a, data, e
     assert response.status_code == 200
     assert response.context["form"].errors == errors
     assert snapshot(tenant_a) == before
-
-
-# ---------------------------------------------------------------------------------------------
-# Lead conversion mapping
-
-
-def mapping(tenant):
-    with tenant_context(tenant):
-        return {(m.target, m.target_field): m.lead_field for m in ConversionMapping.objects.all()}
-
-
-def conversion_post(client, **changes):
-    """The conversion form as the page posts it (current mapping), with `changes` applied."""
-    form = client.get(f"{BASE}/leads/conversion/").context["form"]
-    data = {name: form[name].value() or "" for name in form.fields}
-    data.update(changes)
-    return client.post(f"{BASE}/leads/conversion/", data)
-
-
-def test_conversion_mapping_is_changed_and_cleared(web, tenant_a):
-    before = mapping(tenant_a)
-
-    response = conversion_post(web, contacts__title="company", contacts__fax="", deals__next_step="description")
-
-    assert response.status_code == 302
-    after = mapping(tenant_a)
-    assert after[("contacts", "title")] == "company"
-    assert ("contacts", "fax") not in after
-    assert after[("deals", "next_step")] == "description"
-    expected = dict(before)
-    expected.pop(("contacts", "fax"))
-    expected[("contacts", "title")] = "company"
-    expected[("deals", "next_step")] = "description"
-    assert after == expected
-
-
-def test_an_incompatible_mapping_is_a_form_error_and_nothing_is_saved(web, tenant_a):
-    before = mapping(tenant_a)
-
-    response = conversion_post(web, contacts__title="company", contacts__organization="company")
-
-    assert response.status_code == 200
-    assert response.context["form"].errors == {
-        "contacts__organization": ["These fields hold different kinds of values."]
-    }
-    assert mapping(tenant_a) == before
-
-
-@pytest.mark.parametrize("value", ["converted", "no_such_field", LONG, "company\x00"])
-def test_unknown_lead_fields_are_form_errors(web, tenant_a, value):
-    before = mapping(tenant_a)
-
-    response = conversion_post(web, contacts__title=value)
-
-    assert response.status_code == 200
-    assert list(response.context["form"].errors) == ["contacts__title"]
-    assert mapping(tenant_a) == before
 
 
 def test_the_picklists_page_needs_no_extra_queries_per_picklist(web, tenant_a, admin_of):

@@ -1,8 +1,10 @@
 from django.utils.translation import gettext_lazy as _
 
 from crm_apps.engine.registry import register
-from crm_apps.engine.spec import Block, ModuleSpec, Related
+from crm_apps.engine.spec import Block, Menu, ModuleSpec, Panel, Related
 from crm_apps.modules.campaigns.models import Campaign
+from crm_apps.modules.campaigns.panels import members_panel
+from crm_apps.modules.campaigns.sample import campaigns_sample
 from crm_apps.modules.common import CAMPAIGN_MEMBER_STATUS, CAMPAIGN_STATUS, CAMPAIGN_TYPE, EXPECTED_RESPONSE
 
 DEFAULT_PICKLISTS = {
@@ -68,5 +70,9 @@ SPEC = register(
         },
         related=(Related("deals", via="campaign", label=_("Deals")),),
         duplicate_rules=(("name",),),
+        menu=Menu(group="marketing", position=10),
+        urls="crm_apps.modules.campaigns.urls",
+        panels=(Panel(key="members", template="campaigns/_members_panel.html", context=members_panel, slot="main"),),
+        sample_data=campaigns_sample,
     )
 )

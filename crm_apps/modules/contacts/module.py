@@ -1,9 +1,10 @@
 from django.utils.translation import gettext_lazy as _
 
 from crm_apps.engine.registry import register
-from crm_apps.engine.spec import Block, ModuleSpec, Related
+from crm_apps.engine.spec import Block, Menu, ModuleSpec, Related
 from crm_apps.modules.common import LEAD_SOURCE, SALUTATION
 from crm_apps.modules.contacts.models import Contact
+from crm_apps.modules.contacts.sample import contacts_sample
 
 DEFAULT_PICKLISTS = {"salutation": SALUTATION, "lead_source": LEAD_SOURCE}
 
@@ -99,5 +100,8 @@ SPEC = register(
         duplicate_rules=(("email",), ("phone",), ("mobile",), ("first_name", "last_name", "organization")),
         readonly_fields=("source_lead",),
         default_ordering=("-created_at",),
+        menu=Menu(group="sales", position=30),
+        sample_data=contacts_sample,
+        sample_data_after=("organizations",),
     )
 )

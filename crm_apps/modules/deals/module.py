@@ -3,9 +3,11 @@ from decimal import Decimal
 from django.utils.translation import gettext_lazy as _
 
 from crm_apps.engine.registry import register
-from crm_apps.engine.spec import Block, ModuleHooks, ModuleSpec
+from crm_apps.engine.spec import Block, Menu, ModuleHooks, ModuleSpec, Panel
 from crm_apps.modules.common import DEAL_TYPE, LEAD_SOURCE
 from crm_apps.modules.deals.models import Deal
+from crm_apps.modules.deals.panels import pipeline_board, stage_history_panel, stage_panel
+from crm_apps.modules.deals.sample import deals_sample
 from crm_apps.modules.deals.services import deal_clean, pipeline_defaults_install, stage_history_append
 
 
@@ -84,5 +86,15 @@ SPEC = register(
         readonly_fields=("forecast_amount", "closed_at", "source_lead"),
         hooks=ModuleHooks(clean=deal_clean, before_save=_forecast, after_save=stage_history_append),  # type: ignore[arg-type]
         install_defaults=pipeline_defaults_install,
+        menu=Menu(group="sales", position=40),
+        urls="crm_apps.modules.deals.urls",
+        api_urls="crm_apps.modules.deals.api_urls",
+        panels=(
+            Panel(key="stage", template="deals/_stage_panel.html", context=stage_panel, slot="top"),
+            Panel(key="stage_history", template="deals/_stage_history.html", context=stage_history_panel, slot="side"),
+        ),
+        board_columns=pipeline_board,
+        sample_data=deals_sample,
+        sample_data_after=("organizations", "contacts"),
     )
 )

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from crm_apps.access import visibility
 from crm_apps.access.models import Member
+from crm_apps.access.privileges import Privilege
 from crm_apps.audit import services as audit
 from crm_apps.engine.services import record_update
 from crm_apps.modules.common import SALES_STAGES
@@ -138,7 +139,7 @@ def deal_close(*, actor: Member, deal: Deal, won: bool, reason: str = "") -> Dea
 
 def pipeline_create(*, actor: Member, name: str, stages: list[dict[str, Any]]) -> Pipeline:
     """Admins add a pipeline with its ordered stages (name, probability, won/lost)."""
-    if not visibility.has_privilege(actor=actor, privilege="manage_settings"):
+    if not visibility.has_privilege(actor=actor, privilege=Privilege.MANAGE_SETTINGS):
         raise PermissionDenied
     name = (name or "").strip()
     errors: dict[str, list[str]] = {}

@@ -1,70 +1,26 @@
-"""The deals board (kanban per pipeline) and the deal actions of the web UI."""
+"""The deal actions of the web UI (the board is the engine's, with the deals template and columns)."""
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
-from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import F, Window
-from django.db.models.functions import RowNumber
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm_apps.access.middleware import request_member
 from crm_apps.engine import selectors
 from crm_apps.engine.display import record_url
-from crm_apps.modules.deals.models import Deal, Pipeline
+from crm_apps.engine.views import render_board
+from crm_apps.modules.deals.models import Deal
 from crm_apps.modules.deals.module import SPEC
 from crm_apps.modules.deals.services import deal_close, deal_move_to_pipeline, deal_set_stage
-
-CARDS_PER_STAGE = 50
-
-
-@login_required
-def board(request: HttpRequest) -> HttpResponse:
-    """One column per stage with count, sum and weighted sum of the visible deals; cards can be dragged."""
-    return _board(request, chosen=request.GET.get("pipeline", ""), partial=request.headers.get("HX-Request") == "true")
-
-
-def _board(request: HttpRequest, *, chosen: str, partial: bool) -> HttpResponse:
-    member = request_member(request)
-    pipelines = list(Pipeline.objects.filter(archived=False).order_by("position", "id"))
-    if not pipelines:
-        raise Http404
-    pipeline = next((p for p in pipelines if str(p.pk) == chosen), None) or next(
-        (p for p in pipelines if p.is_default), pipelines[0]
-    )
-    stages = list(pipeline.stages.order_by("position", "id"))
-    base = selectors.list_queryset(spec=SPEC, actor=member, search=request.GET.get("q", "")).filter(pipeline=pipeline)
-    totals = selectors.kanban_columns(spec=SPEC, actor=member, queryset=base)
-    ranked = base.annotate(
-        _row=Window(RowNumber(), partition_by=[F("stage_id")], order_by=[F("close_date").asc(), F("id").asc()])
-    )
-    cards: dict[int, list[Deal]] = defaultdict(list)
-    for deal in ranked.filter(_row__lte=CARDS_PER_STAGE).select_related("organization"):
-        cards[deal.stage_id].append(deal)  # the first cards of every stage in one query
-    columns = []
-    for stage in stages:
-        row = totals.get(stage.pk, {})
-        columns.append(
-            {
-                "stage": stage,
-                "count": row.get("count", 0),
-                "total": row.get("total") or Decimal(0),
-                "weighted": (row.get("weighted") or Decimal(0)).quantize(Decimal("0.01")),
-                "cards": [(d, record_url(SPEC, d)) for d in cards[stage.pk]],
-            }
-        )
-    context = {"spec": SPEC, "pipeline": pipeline, "pipelines": pipelines, "columns": columns, "stages": stages}
-    template = "deals/_board_columns.html" if partial else "deals/board.html"
-    return render(request, template, context)
 
 
 def _deal(request: HttpRequest, record_id: uuid.UUID) -> Any:
@@ -92,8 +48,17 @@ def stage(request: HttpRequest, record_id: uuid.UUID) -> HttpResponse:
         for message in exc.messages:
             messages.error(request, message)
     if request.headers.get("HX-Request") == "true":
-        return _board(request, chosen=str(deal.pipeline_id), partial=True)
-    return redirect(request.POST.get("next") or record_url(SPEC, deal))
+        return render_board(request, SPEC, partial=True)
+    return redirect(_safe_next(request) or record_url(SPEC, deal))
+
+
+def _safe_next(request: HttpRequest) -> str | None:
+    """The `next` address when it stays on this host (an open redirect otherwise)."""
+    target = request.POST.get("next") or ""
+    allowed = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if target and allowed else None
 
 
 @require_POST

@@ -1,15 +1,20 @@
 from django.utils.translation import gettext_lazy as _
 
 from crm_apps.engine.registry import register
-from crm_apps.engine.spec import Block, ModuleSpec
+from crm_apps.engine.spec import Action, Block, Menu, ModuleSpec, SettingsPage
 from crm_apps.modules.common import INDUSTRY, LEAD_SOURCE, LEAD_STATUS, RATING, SALUTATION
 from crm_apps.modules.leads.models import Lead
+from crm_apps.modules.leads.sample import leads_sample
 
 
 def _install_mapping() -> None:
     from crm_apps.modules.leads.services import conversion_mapping_install
 
     conversion_mapping_install()
+
+
+def _not_converted(lead: Lead) -> bool:
+    return not lead.converted
 
 
 DEFAULT_PICKLISTS = {
@@ -98,6 +103,28 @@ SPEC = register(
         ),
         default_list_filter={"converted": False},
         install_defaults=_install_mapping,
+        menu=Menu(group="sales", position=10),
+        urls="crm_apps.modules.leads.urls",
+        api_urls="crm_apps.modules.leads.api_urls",
+        record_actions=(
+            Action(
+                key="convert",
+                label=_("Convert lead"),
+                url_name="leads:convert",
+                requires="edit",
+                condition=_not_converted,
+                primary=True,
+            ),
+        ),
+        settings_pages=(
+            SettingsPage(
+                key="conversion",
+                label=_("Conversion"),
+                url_name="leads:conversion_settings",
+                description=_("Which lead field fills each field of the organisation, contact and deal."),
+            ),
+        ),
+        sample_data=leads_sample,
     )
 )
 

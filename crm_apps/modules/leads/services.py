@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from crm_apps.access import visibility
 from crm_apps.access.models import Member
+from crm_apps.access.privileges import Privilege
 from crm_apps.audit import services as audit
 from crm_apps.engine import registry
 from crm_apps.engine.models import Comment, TimelineEntry
@@ -41,7 +42,7 @@ def conversion_mapping_install() -> None:
 
 def conversion_mapping_set(*, actor: Member, target: str, target_field: str, lead_field: str | None) -> None:
     """Admins map a lead field onto a target field (None removes the mapping)."""
-    if not visibility.has_privilege(actor=actor, privilege="manage_settings"):
+    if not visibility.has_privilege(actor=actor, privilege=Privilege.MANAGE_SETTINGS):
         raise PermissionDenied
     if target not in ConversionMapping.Target.values:
         raise ValidationError({"target": [_("Unknown target module.")]})

@@ -1,9 +1,10 @@
 from django.utils.translation import gettext_lazy as _
 
 from crm_apps.engine.registry import register
-from crm_apps.engine.spec import Block, ModuleSpec, Related
+from crm_apps.engine.spec import Block, Menu, ModuleSpec, Related
 from crm_apps.modules.common import ACCOUNT_TYPE, INDUSTRY, RATING
 from crm_apps.modules.organizations.models import Organization
+from crm_apps.modules.organizations.sample import organizations_sample
 
 DEFAULT_PICKLISTS = {"industry": INDUSTRY, "account_type": ACCOUNT_TYPE, "rating": RATING}
 
@@ -85,5 +86,7 @@ SPEC = register(
         ),
         duplicate_rules=(("name",), ("email",), ("phone",)),
         readonly_fields=("source_lead",),
+        menu=Menu(group="sales", position=20),
+        sample_data=organizations_sample,
     )
 )

@@ -1,9 +1,10 @@
 from django.utils.translation import gettext_lazy as _
 
 from crm_apps.engine.registry import register
-from crm_apps.engine.spec import Block, ModuleSpec
+from crm_apps.engine.spec import Block, Menu, ModuleSpec
 from crm_apps.modules.common import VENDOR_CATEGORY
 from crm_apps.modules.vendors.models import Vendor
+from crm_apps.modules.vendors.sample import vendors_sample
 
 DEFAULT_PICKLISTS = {"vendor_category": VENDOR_CATEGORY}
 
@@ -34,5 +35,7 @@ SPEC = register(
         filter_fields=("category", "city", "country"),
         picklists={"category": "vendor_category"},
         duplicate_rules=(("name",), ("email",)),
+        menu=Menu(group="inventory", position=10),
+        sample_data=vendors_sample,
     )
 )

@@ -187,6 +187,7 @@ def test_the_extension_page_shows_its_webhook_deliveries_to_this_workspace_only(
         WebhookDelivery.objects.create(
             subscription=subscription,
             event="contacts.created",
+            module="contacts",
             record_id="00000000-0000-0000-0000-00000000a1fa",
             status="failed",
             attempts=6,

@@ -198,3 +198,38 @@ def test_board_loads_cards_of_all_stages_in_one_query(client_for, tenant_a, admi
         web.get("/m/deals/board/")
 
     assert len(statements(many)) == len(statements(few))
+
+
+@pytest.mark.parametrize(
+    ("next_url", "expected"),
+    [
+        ("/m/deals/board/?pipeline=1", "/m/deals/board/?pipeline=1"),
+        ("https://evil.example/phish", None),
+        ("//evil.example/phish", None),
+        ("javascript:alert(1)", None),
+    ],
+)
+def test_stage_change_redirects_only_to_addresses_on_this_host(client_for, tenant_a, admin_of, next_url, expected):
+    actor = admin_of(tenant_a)
+    with tenant_context(tenant_a):
+        deal = record_create(spec=registry.get("deals"), actor=actor, data={"name": "N", "close_date": "2027-01-01"})
+        stage = Pipeline.objects.get(is_default=True).stages.get(name="Qualification")
+
+    response = client_for(tenant_a, actor).post(f"/m/deals/{deal.pk}/stage/", {"stage": stage.pk, "next": next_url})
+
+    assert response.status_code == 302
+    assert response["Location"] == (expected or f"/m/deals/{deal.pk}/")
+
+
+def test_deal_page_shows_the_stage_bar_and_history_panels(client_for, tenant_a, admin_of):
+    actor = admin_of(tenant_a)
+    with tenant_context(tenant_a):
+        deal = record_create(spec=registry.get("deals"), actor=actor, data={"name": "N", "close_date": "2027-01-01"})
+
+    response = client_for(tenant_a, actor).get(f"/m/deals/{deal.pk}/")
+
+    names = [t.name for t in response.templates]
+    assert "deals/_stage_panel.html" in names
+    assert "deals/_stage_history.html" in names
+    assert [p["key"] for p in response.context["panels"]["top"]] == ["stage"]
+    assert [h.stage.name for h in response.context["panels"]["side"][0]["data"]["history"]] == ["Prospecting"]

@@ -180,3 +180,36 @@ def test_lead_of_tenant_b_cannot_be_converted_from_tenant_a(api, tenant_b, admin
     lead = lead_in(tenant_b, admin_of(tenant_b))
 
     assert api.post(f"/api/v1/leads/{lead.pk}/convert", {}, content_type="application/json").status_code == 404
+
+
+def test_convert_action_is_offered_only_on_unconverted_leads_to_editors(client_for, tenant_a, admin_of, member):
+    from crm_apps.access.services import sharing_default_set
+    from crm_apps.modules.leads.services import lead_convert
+
+    admin = admin_of(tenant_a)
+    with tenant_context(tenant_a):
+        open_lead = record_create(spec=registry.get("leads"), actor=admin, data={"last_name": "Open", "company": "C"})
+        done = record_create(spec=registry.get("leads"), actor=admin, data={"last_name": "Done", "company": "D"})
+        lead_convert(actor=admin, lead=done, create_deal=False)
+    web = client_for(tenant_a, admin)
+    button = f'<a class="button" href="/m/leads/{open_lead.pk}/convert/">Convert lead</a>'
+
+    assert button in web.get(f"/m/leads/{open_lead.pk}/").content.decode()
+    assert "Convert lead" not in web.get(f"/m/leads/{done.pk}/").content.decode()
+    with tenant_context(tenant_a):
+        sharing_default_set(actor=admin, module="leads", access="public_read")
+    viewer_page = client_for(tenant_a, member(tenant_a)).get(f"/m/leads/{open_lead.pk}/").content.decode()
+    assert "Convert lead" not in viewer_page
+
+
+def test_conversion_settings_page_is_listed_on_the_module_settings_screens(client_for, tenant_a, admin_of):
+    web = client_for(tenant_a, admin_of(tenant_a))
+
+    index = web.get("/settings/modules/").content.decode()
+    fields = web.get("/settings/modules/leads/fields/").content.decode()
+    vendors = web.get("/settings/modules/vendors/fields/").content.decode()
+
+    link = 'href="/settings/modules/leads/conversion/"'
+    assert index.count(link) == 1
+    assert link in fields
+    assert link not in vendors

@@ -1,0 +1,122 @@
+"""What the generic screens read from a module's extension points (spec.py: Panel, Action, SettingsPage,
+Menu, urls/api_urls). The engine never names a module: everything here iterates the registry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import URLResolver, include, path, reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from crm_apps.access import visibility
+from crm_apps.access.models import Member
+from crm_apps.access.privileges import privilege_of
+from crm_apps.engine import registry
+from crm_apps.engine.spec import MENU_GROUPS, Action, ModuleSpec
+
+MENU_GROUP_LABELS: dict[str, str | Promise] = {
+    "sales": _("Sales"),
+    "inventory": _("Inventory"),
+    "support": _("Support"),
+    "marketing": _("Marketing"),
+    "projects": _("Projects"),
+    "tools": _("Tools"),
+    "settings": _("Settings"),
+}
+PANEL_SLOTS = ("top", "main", "side")
+RECORD_RIGHTS = {"view", "edit", "delete"}
+MODULE_RIGHTS = {"view", "create"}
+
+
+@dataclass(frozen=True)
+class ShownAction:
+    key: str
+    label: str | Promise
+    url: str
+    method: str
+    primary: bool
+
+
+def _allowed(action: Action, *, member: Member, spec: ModuleSpec, record: Any = None) -> bool:
+    if action.requires == "view":
+        return True  # the page itself is only shown to members who may view the module (and the record)
+    if action.requires == "create":
+        return visibility.can_create(actor=member, spec=spec)
+    if action.requires == "edit":
+        return record is not None and visibility.can_edit(actor=member, spec=spec, record=record)
+    if action.requires == "delete":
+        return record is not None and visibility.can_delete(actor=member, spec=spec, record=record)
+    return visibility.has_privilege(actor=member, privilege=privilege_of(action.requires))
+
+
+def record_actions(*, spec: ModuleSpec, record: Any, member: Member) -> list[ShownAction]:
+    """The module's record actions this member may use on this record (conditions and rights applied)."""
+    return [
+        ShownAction(a.key, a.label, reverse(a.url_name, args=[record.pk]), a.method, a.primary)
+        for a in spec.record_actions
+        if (a.condition is None or a.condition(record)) and _allowed(a, member=member, spec=spec, record=record)
+    ]
+
+
+def list_actions(*, spec: ModuleSpec, member: Member) -> list[ShownAction]:
+    """The module's list actions this member may use, plus the board of any module with a kanban field."""
+    shown = []
+    if spec.kanban_field:
+        shown.append(ShownAction("board", _("Board"), reverse("engine:board", args=[spec.key]), "get", False))
+    shown += [
+        ShownAction(a.key, a.label, reverse(a.url_name), a.method, a.primary)
+        for a in spec.list_actions
+        if _allowed(a, member=member, spec=spec)
+    ]
+    return shown
+
+
+def panels(*, spec: ModuleSpec, record: Any, member: Member, request: HttpRequest) -> dict[str, list[dict[str, Any]]]:
+    """The module's detail panels by slot, each with the context its function computed."""
+    by_slot: dict[str, list[dict[str, Any]]] = {slot: [] for slot in PANEL_SLOTS}
+    for panel in spec.panels:
+        data = panel.context(record, member, request) if panel.context else {}
+        by_slot[panel.slot].append({"key": panel.key, "template": panel.template, "data": data})
+    return by_slot
+
+
+def settings_pages(spec: ModuleSpec) -> list[dict[str, Any]]:
+    return [
+        {"key": page.key, "label": page.label, "url": reverse(page.url_name), "description": page.description}
+        for page in spec.settings_pages
+    ]
+
+
+def menu_groups(*, member: Member | None) -> list[dict[str, Any]]:
+    """The navigation: modules the member may view, grouped by their declared menu group, ordered by
+    group then position (then label); empty groups are left out."""
+    if member is None:
+        return []
+    groups: dict[str, list[ModuleSpec]] = {key: [] for key in MENU_GROUPS}
+    for spec in registry.all_specs():
+        if visibility.can_view_module(actor=member, spec=spec):
+            groups[spec.menu.group].append(spec)
+    return [
+        {
+            "key": key,
+            "label": MENU_GROUP_LABELS[key],
+            "modules": sorted(specs, key=lambda s: (s.menu.position, str(s.label_plural))),
+        }
+        for key, specs in groups.items()
+        if specs
+    ]
+
+
+def module_urlpatterns(*, api: bool = False) -> list[URLResolver]:
+    """The modules' own URLconfs (`spec.urls`, or `spec.api_urls` for the API), in registry order;
+    included before the generic routes so a module's fixed paths win over `<module>/<id>` patterns."""
+    found = []
+    for spec in registry.all_specs():
+        dotted = spec.api_urls if api else spec.urls
+        if dotted:
+            found.append(path("", include(dotted)))
+    return found
