@@ -942,7 +942,9 @@ def _timeline_related(spec: ModuleSpec, record: CrmRecord, actor: Member) -> lis
 
 def access_record_for_update(*, spec: ModuleSpec, actor: Member, record_id: Any) -> Any:
     """Lock a live, visible record for an update; the same 'not found' for missing and forbidden."""
-    qs = spec.model.objects.select_for_update().filter(pk=record_id, deleted_at__isnull=True)
+    # `of=("self",)`: a parent-visibility condition joins the parent (LEFT JOIN), and PostgreSQL cannot lock
+    # the nullable side of an outer join.
+    qs = spec.model.objects.select_for_update(of=("self",)).filter(pk=record_id, deleted_at__isnull=True)
     record = visibility.visible_records(actor=actor, spec=spec, queryset=qs).first()
     if record is None:
         raise spec.model.DoesNotExist
@@ -1045,7 +1047,7 @@ def record_delete(*, spec: ModuleSpec, actor: Member, record: CrmRecord) -> None
 @transaction.atomic
 def record_restore(*, spec: ModuleSpec, actor: Member, record_id: Any) -> Any:
     """Bring a record back from the recycle bin (the right to delete it is the right to restore it)."""
-    qs = spec.model.objects.select_for_update().filter(pk=record_id, deleted_at__isnull=False)
+    qs = spec.model.objects.select_for_update(of=("self",)).filter(pk=record_id, deleted_at__isnull=False)
     record = visibility.visible_records(actor=actor, spec=spec, queryset=qs).first()
     if record is None:
         raise spec.model.DoesNotExist
