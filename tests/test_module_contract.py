@@ -397,3 +397,24 @@ def test_rows_of_tenant_a_are_out_of_reach_from_tenant_b(api, client_for, tenant
     assert steal.status_code == 400
     assert steal.json() == {child.key: [{"id": ["This row does not belong to this record."]}]}
     assert api.get(f"/api/v1/{module}/{created['id']}/").json()[child.key] == created[child.key]
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_record_link_endpoints_answer_for_every_module(api, module):
+    # A module's own API routes (ModuleSpec.api_urls) must not shadow the engine's record-link routes.
+    record = create(api, module)
+    base = f"/api/v1/{module}/{record['id']}"
+
+    followed = api.put(f"{base}/follow")
+    tagged = api.put(f"{base}/tags", {"tags": ["contract"]}, content_type="application/json")
+    commented = api.post(f"{base}/comments/", {"body": "Contract"}, content_type="application/json")
+    timeline = api.get(f"{base}/timeline/")
+    deleted = api.delete(f"{base}/")
+    restored = api.post(f"{base}/restore")
+
+    assert (followed.status_code, followed.json()) == (200, {"following": True})
+    assert (tagged.status_code, tagged.json()["tags"]) == (200, ["contract"])
+    assert commented.status_code == 201
+    assert timeline.status_code == 200
+    assert deleted.status_code == 204
+    assert (restored.status_code, restored.json()["id"]) == (200, record["id"])
