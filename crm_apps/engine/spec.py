@@ -178,6 +178,9 @@ class ModuleSpec:
     # The board's columns when they are not the kanban field's picklist values (deals: the stages of
     # the chosen pipeline): (request, member) -> BoardLayout (crm_apps.engine.board).
     board_columns: Callable[[HttpRequest, Member], Any] | None = None
+    # The module's domain action for a card moved on the board: (actor, record, column value) -> record.
+    # Without it a move is a plain record_update of the kanban field (deals: probability follows the stage).
+    board_move: Callable[[Member, Any, Any], Any] | None = None
     # Creates the module's demo records (`manage.py seed_demo`), after the modules in `sample_data_after`.
     sample_data: Callable[[SampleContext], None] | None = None
     sample_data_after: tuple[str, ...] = ()

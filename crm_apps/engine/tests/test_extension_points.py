@@ -195,15 +195,21 @@ def test_cards_move_on_the_generic_board_through_record_update(client_for, tenan
 
     denied = client_for(tenant_a, member(tenant_a)).post(url, {"value": target.pk}, HTTP_HX_REQUEST="true")
     bad = client_for(tenant_a, admin).post(url, {"value": "999999"}, HTTP_HX_REQUEST="true")
+    missing = client_for(tenant_a, admin).post(url, {}, HTTP_HX_REQUEST="true")
+    with tenant_context(tenant_a):
+        unchanged = spec.model.objects.get(pk=deal.pk).stage_id
     moved = client_for(tenant_a, admin).post(url, {"value": target.pk}, HTTP_HX_REQUEST="true")
 
-    assert (denied.status_code, bad.status_code, moved.status_code) == (403, 400, 200)
+    assert (denied.status_code, bad.status_code, missing.status_code, moved.status_code) == (403, 400, 400, 200)
+    assert unchanged == deal.stage_id
     assert "<html" not in moved.content.decode()
     column = next(c for c in moved.context["columns"] if c["value"] == target.pk)
     assert [d.pk for d, _url in column["cards"]] == [deal.pk]
     with tenant_context(tenant_a):
         deal.refresh_from_db()
         assert deal.stage_id == target.pk
+        # Deals move through their own action (ModuleSpec.board_move): probability follows the stage.
+        assert deal.probability == target.probability
         assert TimelineEntry.objects.filter(module="deals", record_id=deal.pk, kind="updated").count() == 1
 
 

@@ -8,7 +8,7 @@ from crm_apps.modules.common import DEAL_TYPE, LEAD_SOURCE
 from crm_apps.modules.deals.models import Deal
 from crm_apps.modules.deals.panels import pipeline_board, stage_history_panel, stage_panel
 from crm_apps.modules.deals.sample import deals_sample
-from crm_apps.modules.deals.services import deal_clean, pipeline_defaults_install, stage_history_append
+from crm_apps.modules.deals.services import deal_clean, deal_set_stage, pipeline_defaults_install, stage_history_append
 
 
 def _forecast(deal: Deal) -> None:
@@ -94,6 +94,7 @@ SPEC = register(
             Panel(key="stage_history", template="deals/_stage_history.html", context=stage_history_panel, slot="side"),
         ),
         board_columns=pipeline_board,
+        board_move=lambda actor, deal, stage_id: deal_set_stage(actor=actor, deal=deal, stage_id=stage_id),
         sample_data=deals_sample,
         sample_data_after=("organizations", "contacts"),
     )
