@@ -1265,7 +1265,14 @@ def comment_add(*, spec: ModuleSpec, actor: Member, record: CrmRecord, body: str
         comment.mentions.set(mentioned)
         from crm_apps.engine.notifications import mention_notify
 
-        mention_notify(spec=spec, record=record, comment=comment, members=mentioned)
+        # The email quotes the record's title and the comment: only to those who may see the record.
+        readers = [
+            m
+            for m in mentioned
+            if visibility.visible_records(actor=m, spec=spec, queryset=spec.model.objects.filter(pk=record.pk)).exists()
+        ]
+        if readers:
+            mention_notify(spec=spec, record=record, comment=comment, members=readers)
     _timeline(spec, record, TimelineEntry.Kind.COMMENTED, actor, {"comment": comment.pk})
     return comment
 
