@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django.utils.translation import gettext_lazy as _
 
+from crm_apps.access.api.scopes import route_scopes_register
 from crm_apps.engine.registry import register
 from crm_apps.engine.spec import Block, Menu, ModuleHooks, ModuleSpec, Panel
 from crm_apps.modules.common import DEAL_TYPE, LEAD_SOURCE
@@ -99,3 +100,8 @@ SPEC = register(
         sample_data_after=("organizations", "contacts"),
     )
 )
+
+
+# Scoped extension tokens: pipelines are read with the deals, stage/move/close write a deal.
+route_scopes_register("api-pipelines", read=["deals:read"])
+route_scopes_register("api-deal-action", write=["deals:write"])
