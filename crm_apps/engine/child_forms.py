@@ -7,6 +7,7 @@ The services stay the authority: nothing here validates a value."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -88,7 +89,7 @@ class ChildTable:
         return plain(total.quantize(Decimal("0.01")))
 
 
-def _row_field(child: ChildSpec, name: str, actor: Member) -> forms.Field:
+def _row_field(child: ChildSpec, name: str, actor: Member, labels: dict[str, dict[str, str]]) -> forms.Field:
     model_field: Any = child.model._meta.get_field(name)
     label = str(model_field.verbose_name).capitalize()
     if isinstance(model_field, models.ForeignKey):
@@ -97,7 +98,7 @@ def _row_field(child: ChildSpec, name: str, actor: Member) -> forms.Field:
         except registry.UnknownModule:
             made: Any = model_field.formfield()
         else:
-            made = forms.CharField(widget=ReferenceWidget(target.key, actor))
+            made = forms.CharField(widget=ReferenceWidget(target.key, actor, labels=labels.get(name, {})))
     else:
         made = model_field.formfield()
         if isinstance(made, forms.DecimalField | forms.IntegerField):
@@ -107,10 +108,17 @@ def _row_field(child: ChildSpec, name: str, actor: Member) -> forms.Field:
     return made
 
 
-def _row_form(child: ChildSpec, actor: Member, prefix: str, values: dict[str, Any], disabled: bool) -> forms.Form:
+def _row_form(
+    child: ChildSpec,
+    actor: Member,
+    prefix: str,
+    values: dict[str, Any],
+    disabled: bool,
+    labels: dict[str, dict[str, str]],
+) -> forms.Form:
     form = forms.Form(initial=values, prefix=prefix)
     for name in child.fields:
-        form.fields[name] = _row_field(child, name, actor)
+        form.fields[name] = _row_field(child, name, actor, labels)
         form.fields[name].disabled = disabled
     return form
 
@@ -172,13 +180,46 @@ def child_tables(spec: ModuleSpec, *, actor: Member, record: CrmRecord | None, d
             rows = [(str(r.pk), False, _stored_values(child, r)) for r in stored]
             if record is None and not rows:
                 rows = [("", False, {})]
+        labels = _picker_labels(child, actor, [values for _id, _delete, values in rows])
         forms_ = [
-            RowForm(form=_row_form(child, actor, f"{child.key}-{i}", values, readonly), id=row_id, delete=delete)
+            RowForm(
+                form=_row_form(child, actor, f"{child.key}-{i}", values, readonly, labels), id=row_id, delete=delete
+            )
             for i, (row_id, delete, values) in enumerate(rows)
         ]
-        blank = _row_form(child, actor, f"{child.key}-__prefix__", {}, readonly)
+        blank = _row_form(child, actor, f"{child.key}-__prefix__", {}, readonly, labels)
         tables.append(ChildTable(child=child, rows=forms_, blank=blank, readonly=readonly))
     return tables
+
+
+def _picker_labels(child: ChildSpec, actor: Member, rows: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """field -> {id: title} of the visible records the rows' pickers show: one query per reference field,
+    not one per row."""
+    labels: dict[str, dict[str, str]] = {}
+    for name in child.fields:
+        model_field: Any = child.model._meta.get_field(name)
+        if not isinstance(model_field, models.ForeignKey):
+            continue
+        try:
+            target = registry.spec_for_model(model_field.remote_field.model)
+        except registry.UnknownModule:
+            continue
+        ids = {str(values.get(name)) for values in rows if values.get(name)}
+        ids = {i for i in ids if _is_uuid(i)}
+        labels[name] = {}
+        if ids:
+            qs = target.model._default_manager.filter(pk__in=ids, deleted_at__isnull=True)
+            for found in visibility.visible_records(actor=actor, spec=target, queryset=qs):
+                labels[name][str(found.pk)] = str(found)
+    return labels
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 def row_action(data: Any) -> bool:

@@ -180,3 +180,35 @@ def test_a_row_pointing_at_a_record_the_member_cannot_see_shows_a_dash(client_fo
     assert "Secret Supplier" in admin_page
     assert "Secret Supplier" not in outsider_page
     assert "<td>Widgets</td><td>—</td>" in outsider_page
+
+
+def _order_with_referencing_rows(tenant, admin, count):
+    org = record_create(spec=registry.get("organizations"), actor=admin, data={"name": f"Supplier {count}"})
+    rows = [{**LINES[0], "organization": str(org.pk)} for _ in range(count)]
+    return record_create(spec=registry.get(MODULE), actor=admin, data={"name": "Many"}, children={"lines": rows})
+
+
+def test_the_edit_form_costs_the_same_queries_for_two_or_twenty_referencing_rows(web, tenant_a, admin_of):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from conftest import statements
+
+    # Given two orders whose rows all point at an organisation: 2 rows and 20 rows
+    with tenant_context(tenant_a):
+        admin = admin_of(tenant_a)
+        small = _order_with_referencing_rows(tenant_a, admin, 2)
+        big = _order_with_referencing_rows(tenant_a, admin, 20)
+    web.get(f"/m/{MODULE}/{small.pk}/edit/")  # warm the per-process memos
+
+    # When each edit form is rendered
+    counts = []
+    for order in (small, big):
+        with CaptureQueriesContext(connection) as captured:
+            page = web.get(f"/m/{MODULE}/{order.pk}/edit/")
+        assert page.status_code == 200
+        counts.append(len(statements(captured)))
+
+    # Then the pickers' titles are looked up once per reference field, not once per row
+    assert counts[0] == counts[1], counts
+    assert "Supplier 20" in page.content.decode()
