@@ -23,6 +23,8 @@ from tenants.models import Tenant
 pytestmark = pytest.mark.django_db
 # Every built-in module, and a custom module a tenant admin built (created in both test tenants).
 MODULES = [*sorted(s.key for s in registry.all_specs()), CONTRACT_MODULE]
+# Modules with child tables (line items); none ships yet, the test-only orders module declares one.
+CHILD_MODULES = sorted(s.key for s in registry.all_specs() if s.children)
 ALPHA = "alpha"
 
 
@@ -239,7 +241,9 @@ def test_list_and_detail_query_counts_are_pinned(api, tenant_a, admin_of, module
     spec = spec_of(module)
     with tenant_context(tenant_a):
         for i in range(30):
-            record_create(spec=spec, actor=admin_of(tenant_a), data=dict(spec.example))
+            record_create(
+                spec=spec, actor=admin_of(tenant_a), data=dict(spec.example), children=spec.example_children or None
+            )
         custom_field_create(actor=admin_of(tenant_a), spec=spec, key="region_code", label="Region", type="text")
     record_id = api.get(f"/api/v1/{module}/?limit=1").json()["results"][0]["id"]
 
@@ -249,12 +253,13 @@ def test_list_and_detail_query_counts_are_pinned(api, tenant_a, admin_of, module
         assert api.get(f"/api/v1/{module}/{record_id}/").status_code == 200
 
     # Session, user, member, the records, custom fields: the same 5 statements whatever the number of
-    # rows (plus the routing statements `statements` leaves out). A custom module adds the tenant's module
-    # definitions: read once per request here, where they are uncommitted (metadata.py), and shared per
-    # metadata version once committed (crm_apps/custom_modules/tests/test_registry.py).
+    # rows (plus the routing statements `statements` leaves out). A detail adds one per child table;
+    # lists never embed child rows. A custom module adds the tenant's module definitions: read once per
+    # request here, where they are uncommitted (metadata.py), and shared per metadata version once
+    # committed (crm_apps/custom_modules/tests/test_registry.py).
     expected = 6 if spec.custom else 5
     assert len(statements(listing)) == expected, [q[:120] for q in statements(listing)]
-    assert len(statements(detail)) == expected, [q[:120] for q in statements(detail)]
+    assert len(statements(detail)) == expected + len(spec.children), [q[:120] for q in statements(detail)]
 
 
 @pytest.mark.parametrize("module", MODULES)
@@ -283,3 +288,155 @@ def test_csv_export_of_the_current_view(client_for, tenant_a, tenant_b, admin_of
     assert sorted(row[0] for row in everything[1:]) == numbers_a
     assert theirs[1]["number"] not in numbers_a
     assert len(rows[0]) >= len(spec.list_columns)
+
+
+# Child tables ----------------------------------------------------------------------------------
+
+
+def same_value(served, sent):
+    """A served row value equals the one sent (decimals come back with the column's places: "3" -> "3.000")."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        return Decimal(str(served)) == Decimal(str(sent))
+    except InvalidOperation:
+        return str(served) == str(sent)
+
+
+def create_with_rows(api, module):
+    spec = registry.get(module)
+    payload = {**spec.example, **spec.example_children}
+    response = api.post(f"/api/v1/{module}/", payload, content_type="application/json")
+    assert response.status_code == 201, response.json()
+    return response.json()
+
+
+def test_every_module_with_child_tables_has_example_rows():
+    for module in CHILD_MODULES:
+        spec = registry.get(module)
+        assert set(spec.example_children) == {c.key for c in spec.children}, module
+        for child in spec.children:
+            assert len(spec.example_children[child.key]) >= max(child.min_rows, 2), module
+
+
+@pytest.mark.parametrize("module", CHILD_MODULES)
+def test_rows_are_created_served_and_replaced_with_the_record(api, tenant_a, module):
+    spec = registry.get(module)
+    created = create_with_rows(api, module)
+    fetched = api.get(f"/api/v1/{module}/{created['id']}/").json()
+    listed = api.get(f"/api/v1/{module}/").json()["results"]
+
+    for child in spec.children:
+        sent = spec.example_children[child.key]
+        rows = fetched[child.key]
+        assert len(rows) == len(sent)
+        assert all(row["id"] for row in rows)
+        for row, values in zip(rows, sent, strict=True):
+            for name, value in values.items():
+                assert same_value(row[name], value), (child.key, name)
+        # Keep the first row (changing nothing), drop the others, add one: one change, one version.
+        kept, *dropped = rows
+        patched = api.patch(
+            f"/api/v1/{module}/{created['id']}/",
+            {child.key: [{"id": kept["id"]}, sent[-1]], "version": fetched["version"]},
+            content_type="application/json",
+        )
+        assert patched.status_code == 200, patched.json()
+        after = patched.json()[child.key]
+        assert after[0]["id"] == kept["id"]
+        assert len(after) == 2 and after[1]["id"] not in {r["id"] for r in dropped}
+        assert patched.json()["version"] == fetched["version"] + 1
+        fetched = patched.json()
+    assert fetched == api.get(f"/api/v1/{module}/{created['id']}/").json()
+    assert all(child.key not in row for row in listed for child in spec.children)
+    with tenant_context(tenant_a):
+        entry = TimelineEntry.objects.filter(record_id=created["id"], kind="updated").latest("created_at")
+    assert set(entry.data["changes"]) >= {spec.children[-1].key}
+
+
+@pytest.mark.parametrize("module", CHILD_MODULES)
+def test_stale_version_on_a_child_only_change_is_a_409_and_changes_nothing(api, module):
+    spec = registry.get(module)
+    child = spec.children[0]
+    created = create_with_rows(api, module)
+    first = api.patch(
+        f"/api/v1/{module}/{created['id']}/",
+        {child.key: created[child.key][:1], "version": created["version"]},
+        content_type="application/json",
+    )
+
+    stale = api.patch(
+        f"/api/v1/{module}/{created['id']}/",
+        {child.key: [], "version": created["version"]},
+        content_type="application/json",
+    )
+
+    assert first.status_code == 200, first.json()
+    assert stale.status_code == 409
+    assert api.get(f"/api/v1/{module}/{created['id']}/").json()[child.key] == first.json()[child.key]
+
+
+@pytest.mark.parametrize("module", CHILD_MODULES)
+def test_bad_rows_are_400_naming_row_and_field_and_write_nothing(api, module):
+    spec = registry.get(module)
+    child = spec.children[0]
+    good = spec.example_children[child.key][0]
+    before = api.get(f"/api/v1/{module}/?view=all").json()["results"]
+
+    unknown = api.post(
+        f"/api/v1/{module}/",
+        {**spec.example, child.key: [good, {**good, "colour": "red"}]},
+        content_type="application/json",
+    )
+    not_a_row = api.post(
+        f"/api/v1/{module}/", {**spec.example, child.key: [good, good, 7]}, content_type="application/json"
+    )
+    not_a_list = api.post(f"/api/v1/{module}/", {**spec.example, child.key: "rows"}, content_type="application/json")
+
+    assert unknown.status_code == 400
+    assert unknown.json() == {child.key: [{}, {"colour": ["Unknown field."]}]}
+    assert not_a_row.json() == {child.key: [{}, {}, {"non_field_errors": ["Send an object of field values."]}]}
+    assert not_a_list.json() == {child.key: ["Send a list of rows."]}
+    assert api.get(f"/api/v1/{module}/?view=all").json()["results"] == before
+
+
+@pytest.mark.parametrize("module", CHILD_MODULES)
+def test_rows_of_tenant_a_are_out_of_reach_from_tenant_b(api, client_for, tenant_b, admin_of, module):
+    spec = registry.get(module)
+    child = spec.children[0]
+    created = create_with_rows(api, module)
+    b = client_for(tenant_b, admin_of(tenant_b))
+    theirs = create_with_rows(b, module)
+
+    patch = b.patch(f"/api/v1/{module}/{created['id']}/", {child.key: []}, content_type="application/json")
+    steal = b.patch(
+        f"/api/v1/{module}/{theirs['id']}/",
+        {child.key: [{"id": created[child.key][0]["id"]}]},
+        content_type="application/json",
+    )
+
+    assert patch.status_code == 404
+    assert steal.status_code == 400
+    assert steal.json() == {child.key: [{"id": ["This row does not belong to this record."]}]}
+    assert api.get(f"/api/v1/{module}/{created['id']}/").json()[child.key] == created[child.key]
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_record_link_endpoints_answer_for_every_module(api, module):
+    # A module's own API routes (ModuleSpec.api_urls) must not shadow the engine's record-link routes.
+    record = create(api, module)
+    base = f"/api/v1/{module}/{record['id']}"
+
+    followed = api.put(f"{base}/follow")
+    tagged = api.put(f"{base}/tags", {"tags": ["contract"]}, content_type="application/json")
+    commented = api.post(f"{base}/comments/", {"body": "Contract"}, content_type="application/json")
+    timeline = api.get(f"{base}/timeline/")
+    deleted = api.delete(f"{base}/")
+    restored = api.post(f"{base}/restore")
+
+    assert (followed.status_code, followed.json()) == (200, {"following": True})
+    assert (tagged.status_code, tagged.json()["tags"]) == (200, ["contract"])
+    assert commented.status_code == 201
+    assert timeline.status_code == 200
+    assert deleted.status_code == 204
+    assert (restored.status_code, restored.json()["id"]) == (200, record["id"])

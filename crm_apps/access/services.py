@@ -636,6 +636,9 @@ def profile_field_names(spec: Any) -> dict[str, bool]:
         names[name] = required or name in spec.title_fields
     for cf in metadata.custom_fields(spec.key):
         names[f"custom.{cf.key}"] = bool(cf.required)
+    # A child table is restricted as a whole (its key): hidden rows are not served, read-only rows not written.
+    for child in getattr(spec, "children", ()):
+        names[child.key] = child.min_rows > 0
     return names
 
 

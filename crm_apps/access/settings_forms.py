@@ -247,6 +247,7 @@ class FieldAccessForm(forms.Form):
         self.spec = spec
         current = dict(ProfileField.objects.filter(profile=profile, module=spec.key).values_list("field", "access"))
         custom_labels = {f"custom.{cf.key}": cf.label for cf in metadata.custom_fields(spec.key)}
+        custom_labels.update({child.key: str(child.label) for child in spec.children})
         self.names = profile_field_names(spec)
         self.labels: dict[str, str] = {}
         for name, required in self.names.items():

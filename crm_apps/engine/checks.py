@@ -70,7 +70,40 @@ def spec_errors() -> list[checks.CheckMessage]:
                         id="engine.E005",
                     )
                 )
+        errors += _children_errors(spec, where)
         errors += _extension_errors(spec, where, keys)
+    return errors
+
+
+def _children_errors(spec: Any, where: str) -> list[checks.CheckMessage]:
+    """A child table names real fields: a foreign key to the parent, an integer ordering field, editable
+    and computed fields of the child model, totals fields of the parent that forms never write."""
+    errors: list[checks.CheckMessage] = []
+    keys = [c.key for c in spec.children]
+    # Reverse relations (the rows' own related_name) may share the key; the record's fields may not.
+    parent_names = {f.name for f in spec.model._meta.get_fields() if f.concrete}
+    for child in spec.children:
+        at = f"{where}, child table {child.key!r}"
+        if keys.count(child.key) > 1 or child.key in parent_names or child.key in {"custom", "version", "id"}:
+            errors.append(checks.Error(f"{at}: key must be unique and not a field name", id="engine.E006"))
+        fields = {f.name: f for f in child.model._meta.get_fields()}
+        fk: Any = fields.get(child.fk)
+        if not isinstance(fk, models.ForeignKey) or fk.remote_field.model is not spec.model:
+            errors.append(checks.Error(f"{at}: {child.fk!r} is not a foreign key to {spec.key}", id="engine.E007"))
+        if not isinstance(fields.get(child.ordering), models.IntegerField):
+            errors.append(checks.Error(f"{at}: ordering {child.ordering!r} is not an integer field", id="engine.E008"))
+        for name in (*child.fields, *child.computed_fields, *child.row_amount):
+            if name not in fields or name in (child.fk, child.ordering, "id"):
+                errors.append(checks.Error(f"{at}: {name!r} is not an editable field of the rows", id="engine.E009"))
+        for name in child.totals_fields:
+            if name not in parent_names or name not in spec.readonly_fields:
+                errors.append(
+                    checks.Error(
+                        f"{at}: totals field {name!r} must be a read-only field of {spec.key}", id="engine.E010"
+                    )
+                )
+        if not 0 <= child.min_rows <= child.max_rows:
+            errors.append(checks.Error(f"{at}: min_rows must be between 0 and max_rows", id="engine.E011"))
     return errors
 
 

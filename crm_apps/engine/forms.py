@@ -23,15 +23,21 @@ class ReferenceWidget(forms.TextInput):
 
     template_name = "engine/widgets/reference.html"
 
-    def __init__(self, module: str, actor: Member, attrs: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, module: str, actor: Member, attrs: dict[str, Any] | None = None, labels: dict[str, str] | None = None
+    ) -> None:
         super().__init__(attrs)
         self.module = module
         self.actor = actor
+        # Titles looked up beforehand for many pickers at once (row tables): id -> title of a visible record.
+        self.labels = labels
 
     def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
         context = super().get_context(name, value, attrs)
         label = ""
-        if value:
+        if value and self.labels is not None:
+            label = self.labels.get(str(value), "")
+        elif value:
             from crm_apps.engine.selectors import access_record
 
             record = access_record(spec=registry.get(self.module), actor=self.actor, record_id=value)

@@ -28,6 +28,7 @@ from crm_apps.access import visibility
 from crm_apps.access.models import Group, Member
 from crm_apps.access.privileges import Privilege
 from crm_apps.audit import services as audit
+from crm_apps.engine import children as child_tables
 from crm_apps.engine import events as record_events
 from crm_apps.engine import field_types, links, metadata, registry
 from crm_apps.engine.models import (
@@ -770,9 +771,11 @@ def _new_record(*, spec: ModuleSpec, actor: Member, data: Any, custom: Any) -> A
     return record
 
 
-def _created_logs(spec: ModuleSpec, actor: Member, records: list[Any]) -> None:
+def _created_logs(
+    spec: ModuleSpec, actor: Member, records: list[Any], rows: dict[Any, dict[str, list[Any]]] | None = None
+) -> None:
     """After INSERT: hooks, the "created" (and "related record added") timeline entries and the audit
-    events of new records, each kind in one statement."""
+    events of new records, each kind in one statement. `rows`: the child-table changes per record id."""
     for record in records:
         if spec.hooks.after_save:
             spec.hooks.after_save(record, actor)
@@ -791,6 +794,7 @@ def _created_logs(spec: ModuleSpec, actor: Member, records: list[Any]) -> None:
         filled = {
             k: v for k, v in _changes({}, _snapshot(spec, record)).items() if v[1] is not False and v[1] not in ("", [])
         }
+        filled.update((rows or {}).get(record.pk, {}))
         events.append(
             audit.audit_event(
                 action=audit.RECORD_CREATED,
@@ -807,42 +811,84 @@ def _created_logs(spec: ModuleSpec, actor: Member, records: list[Any]) -> None:
 
 @transaction.atomic
 def record_create(
-    *, spec: ModuleSpec, actor: Member, data: dict[str, Any], custom: dict[str, Any] | None = None
+    *,
+    spec: ModuleSpec,
+    actor: Member,
+    data: dict[str, Any],
+    custom: dict[str, Any] | None = None,
+    children: dict[str, Any] | None = None,
 ) -> Any:
-    """Create a record: validate standard and custom fields, number it, index it, log it."""
+    """Create a record (and its child-table rows): validate, number, index and log it."""
     if not visibility.can_create(actor=actor, spec=spec):
         raise PermissionDenied
-    record = _new_record(spec=spec, actor=actor, data=data, custom=custom)
+    errors: dict[str, list[str]] = {}
+    record = None
+    try:
+        record = _new_record(spec=spec, actor=actor, data=data, custom=custom)
+    except ValidationError as exc:
+        errors.update(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
+    plans = _children_plans(spec=spec, actor=actor, record=None, children=children, errors=errors)
+    if errors or record is None:
+        raise ValidationError(errors)
+    if plans:
+        visibility.check_field_writes(actor=actor, spec=spec, names=[k for k, p in plans.items() if p.rows])
     entitlements.records_check(adding=1)
     record.number = number_allocate(spec)
     record.search_vector = _search_vector(spec, record)
     record.save(force_insert=True)
-    _created_logs(spec, actor, [record])
+    rows = child_tables.children_save(record=record, plans=plans)
+    totals = [name for name in child_tables.totals_fields(spec) if name in rows]
+    if totals:
+        record.save(update_fields=totals)
+    _created_logs(spec, actor, [record], {record.pk: rows})
     return record
+
+
+def _children_plans(
+    *, spec: ModuleSpec, actor: Member, record: CrmRecord | None, children: Any, errors: dict[str, list[str]]
+) -> dict[str, child_tables.RowsPlan]:
+    """Validate child-table rows next to the parent's fields, so one answer names every problem."""
+    if children is None:
+        return {}
+    stored = {}
+    if record is not None and isinstance(children, dict):
+        stored = {c.key: child_tables.rows_of(c, record) for c in spec.children if c.key in children}
+    try:
+        return child_tables.children_clean(spec=spec, actor=actor, incoming=children, stored=stored)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+        return {}
 
 
 BATCH_LIMIT = 100
 
 
 @transaction.atomic
-def records_create_batch(
-    *, spec: ModuleSpec, actor: Member, items: list[tuple[dict[str, Any], dict[str, Any] | None]]
-) -> list[Any]:
-    """Create several records with the same rules as one by one: all of them, or none. Errors name the
-    record by its position and the field: {"records.2.email": [...]}. Numbers come as one block and the
+def records_create_batch(*, spec: ModuleSpec, actor: Member, items: list[tuple[Any, ...]]) -> list[Any]:
+    """Create several records with the same rules as one by one: all of them, or none. Each item is
+    (data, custom) or (data, custom, children). Errors name the record by its position and the field:
+    {"records.2.email": [...]}, {"records.0.lines.1.quantity": [...]}. Numbers come as one block and the
     records, their timeline entries and audit events are written in one INSERT each."""
     if not visibility.can_create(actor=actor, spec=spec):
         raise PermissionDenied
     records = []
+    plans: list[dict[str, child_tables.RowsPlan]] = []
     errors: dict[str, list[str]] = {}
-    token = _known_references.set(_references_prefetch(spec, actor, items))
+    token = _known_references.set(_references_prefetch(spec, actor, [(item[0], item[1]) for item in items]))
     try:
-        for index, (data, custom) in enumerate(items):
+        for index, item in enumerate(items):
+            data, custom = item[0], item[1]
+            problems: dict[str, list[str]] = {}
             try:
                 records.append(_new_record(spec=spec, actor=actor, data=data, custom=custom))
             except ValidationError as exc:
                 problems = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-                errors.update({f"records.{index}.{name}": messages for name, messages in problems.items()})
+            plans.append(
+                _children_plans(
+                    spec=spec, actor=actor, record=None, children=item[2] if len(item) > 2 else None, errors=problems
+                )
+            )
+            errors.update({f"records.{index}.{name}": messages for name, messages in problems.items()})
     finally:
         _known_references.reset(token)
     # Unique custom values are checked against stored records by custom_data_clean; within the batch here.
@@ -860,12 +906,23 @@ def records_create_batch(
             seen[key] = index
     if errors:
         raise ValidationError(errors)
+    tables = {key for table in plans for key, plan in table.items() if plan.rows}
+    if tables:
+        visibility.check_field_writes(actor=actor, spec=spec, names=sorted(tables))
     entitlements.records_check(adding=len(records))
     for record, number in zip(records, numbers_allocate(spec, len(records)), strict=True):
         record.number = number
         record.search_vector = _search_vector(spec, record)
     spec.model.objects.bulk_create(records)
-    _created_logs(spec, actor, records)
+    rows: dict[Any, dict[str, list[Any]]] = {}
+    for record, table in zip(records, plans, strict=True):
+        if not table:
+            continue
+        rows[record.pk] = child_tables.children_save(record=record, plans=table)
+        totals = [name for name in child_tables.totals_fields(spec) if name in rows[record.pk]]
+        if totals:
+            record.save(update_fields=totals)
+    _created_logs(spec, actor, records, rows)
     return records
 
 
@@ -897,7 +954,9 @@ def _timeline_related(spec: ModuleSpec, record: CrmRecord, actor: Member) -> lis
 
 def access_record_for_update(*, spec: ModuleSpec, actor: Member, record_id: Any) -> Any:
     """Lock a live, visible record for an update; the same 'not found' for missing and forbidden."""
-    qs = spec.records().select_for_update().filter(pk=record_id, deleted_at__isnull=True)
+    # `of=("self",)`: a parent-visibility condition joins the parent (LEFT JOIN), and PostgreSQL cannot lock
+    # the nullable side of an outer join.
+    qs = spec.records().select_for_update(of=("self",)).filter(pk=record_id, deleted_at__isnull=True)
     record = visibility.visible_records(actor=actor, spec=spec, queryset=qs).first()
     if record is None:
         raise spec.model.DoesNotExist
@@ -913,8 +972,10 @@ def record_update(
     data: dict[str, Any],
     custom: dict[str, Any] | None = None,
     expected_version: int | None = None,
+    children: dict[str, Any] | None = None,
 ) -> Any:
-    """Change a record; an `expected_version` older than the stored one is a conflict, never an overwrite."""
+    """Change a record and/or its child-table rows (a table left out of `children` stays untouched); an
+    `expected_version` older than the stored one is a conflict, never an overwrite."""
     record = access_record_for_update(spec=spec, actor=actor, record_id=record.pk)
     if not visibility.can_edit(actor=actor, spec=spec, record=record):
         raise PermissionDenied
@@ -945,14 +1006,18 @@ def record_update(
             _full_clean(spec, record)
         except ValidationError as exc:
             errors.update(exc.message_dict)
+    plans = _children_plans(spec=spec, actor=actor, record=record, children=children, errors=errors)
     if errors:
         raise ValidationError(errors)
     changes = _changes(before, _snapshot(spec, record))
+    changes.update(child_tables.changes_before_save(plans))
     if not changes:
         return record
     visibility.check_field_writes(actor=actor, spec=spec, names=changes)
     if spec.hooks.before_save:
         spec.hooks.before_save(record)
+    # Rows first: the totals hooks set the parent's derived fields, written by the one save below.
+    changes.update(child_tables.children_save(record=record, plans=plans))
     record.updated_by = actor
     record.updated_at = timezone.now()
     record.version += 1
@@ -994,7 +1059,7 @@ def record_delete(*, spec: ModuleSpec, actor: Member, record: CrmRecord) -> None
 @transaction.atomic
 def record_restore(*, spec: ModuleSpec, actor: Member, record_id: Any) -> Any:
     """Bring a record back from the recycle bin (the right to delete it is the right to restore it)."""
-    qs = spec.records().select_for_update().filter(pk=record_id, deleted_at__isnull=False)
+    qs = spec.records().select_for_update(of=("self",)).filter(pk=record_id, deleted_at__isnull=False)
     record = visibility.visible_records(actor=actor, spec=spec, queryset=qs).first()
     if record is None:
         raise spec.model.DoesNotExist
@@ -1212,7 +1277,14 @@ def comment_add(*, spec: ModuleSpec, actor: Member, record: CrmRecord, body: str
         comment.mentions.set(mentioned)
         from crm_apps.engine.notifications import mention_notify
 
-        mention_notify(spec=spec, record=record, comment=comment, members=mentioned)
+        # The email quotes the record's title and the comment: only to those who may see the record.
+        readers = [
+            m
+            for m in mentioned
+            if visibility.visible_records(actor=m, spec=spec, queryset=spec.records().filter(pk=record.pk)).exists()
+        ]
+        if readers:
+            mention_notify(spec=spec, record=record, comment=comment, members=readers)
     _timeline(spec, record, TimelineEntry.Kind.COMMENTED, actor, {"comment": comment.pk})
     return comment
 

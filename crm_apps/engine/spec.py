@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.utils.functional import Promise
 
 if TYPE_CHECKING:
+    from django.db import models
     from django.http import HttpRequest
 
     from crm_apps.access.models import Member
@@ -97,6 +98,35 @@ class SettingsPage:
 
 
 @dataclass(frozen=True)
+class ChildSpec:
+    """Rows a record owns (quote lines): saved, versioned, audited and served with the record
+    (ADR 0018-child-tables). Each row is validated by the child model's `full_clean`."""
+
+    # The name of the rows in payloads and forms: `{"lines": [...]}`, `lines-0-quantity`.
+    key: str
+    model: type[models.Model]
+    # The child model's foreign key to the parent record.
+    fk: str
+    # Fields a person or API client sets on a row, in column order.
+    fields: tuple[str, ...]
+    label: str | Promise
+    # An integer field the engine sets to the row's index (rows are served in this order).
+    ordering: str = "position"
+    # Values the model computes (in `clean`/`save`), shown and served but never written by clients.
+    computed_fields: tuple[str, ...] = ()
+    min_rows: int = 0
+    max_rows: int = 200
+    # After the rows are written, inside the parent's transaction: set derived parent fields
+    # (subtotal, grand total) from the saved rows. The engine saves `totals_fields` afterwards.
+    totals_hook: Callable[[CrmRecord, list[Any]], None] | None = None
+    # Parent fields the hook maintains: read-only on the parent, shown under the rows, in the diff.
+    totals_fields: tuple[str, ...] = ()
+    # Fields whose product is a row's amount, for the live total the form shows while typing
+    # (the server's totals hook stays the authority).
+    row_amount: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ModuleSpec:
     key: str
     model: type[CrmRecord]
@@ -133,6 +163,9 @@ class ModuleSpec:
     sharing_follows_parent: bool = False
     # A valid example record (API docs, contract tests, sample data): field -> value.
     example: dict[str, Any] = field(default_factory=dict)
+    # Child tables (line items) saved with the record; the example rows feed the contract suite.
+    children: tuple[ChildSpec, ...] = ()
+    example_children: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # Rows of a shared model that belong to this module (a tenant's custom module keeps its records in
     # one generic table: {"module_key": "equipment"}). Every read and write goes through `records()`,
     # and new records get these values, so two modules on one table never see each other's rows.
@@ -157,6 +190,9 @@ class ModuleSpec:
     # The board's columns when they are not the kanban field's picklist values (deals: the stages of
     # the chosen pipeline): (request, member) -> BoardLayout (crm_apps.engine.board).
     board_columns: Callable[[HttpRequest, Member], Any] | None = None
+    # The module's domain action for a card moved on the board: (actor, record, column value) -> record.
+    # Without it a move is a plain record_update of the kanban field (deals: probability follows the stage).
+    board_move: Callable[[Member, Any, Any], Any] | None = None
     # Creates the module's demo records (`manage.py seed_demo`), after the modules in `sample_data_after`.
     sample_data: Callable[[SampleContext], None] | None = None
     sample_data_after: tuple[str, ...] = ()
@@ -174,3 +210,6 @@ class ModuleSpec:
                 if name not in seen and name not in self.readonly_fields:
                     seen.append(name)
         return tuple(seen)
+
+    def child(self, key: str) -> ChildSpec | None:
+        return next((c for c in self.children if c.key == key), None)

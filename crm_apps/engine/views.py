@@ -28,7 +28,8 @@ from crm_apps.access.middleware import request_member
 from crm_apps.access.models import Member
 from crm_apps.access.privileges import Privilege
 from crm_apps.audit.services import EXPORT, audit_log
-from crm_apps.engine import exports, extensions, link_selectors, metadata, registry, selectors, services
+from crm_apps.engine import child_forms, exports, extensions, link_selectors, metadata, registry, selectors, services
+from crm_apps.engine import children as child_tables
 from crm_apps.engine.board import board_context
 from crm_apps.engine.display import Displayer, custom_shown, plain, record_url
 from crm_apps.engine.exports import safe_cell
@@ -103,6 +104,10 @@ def record_list(request: HttpRequest, module: str) -> HttpResponse:
         count, exact = selectors.record_count(
             spec=spec, actor=member, filters=filters, search=search, default_view=default_view
         )
+        if not exact and not request.GET.get("cursor") and page.next_cursor is None:
+            # The whole result fits on the first page: its length is the count (the planner's guess for a
+            # narrow member can be far off).
+            count, exact = len(page.records), True
     except ValidationError as exc:
         error = error_text(exc)
         page, count, exact = selectors.Page([], None, None), 0, True
@@ -323,6 +328,7 @@ def record_detail(request: HttpRequest, module: str, record_id: uuid.UUID) -> Ht
         "following": following,
         "panels": extensions.panels(spec=spec, record=record, member=member, request=request),
         "record_actions": extensions.record_actions(spec=spec, record=record, member=member),
+        "child_tables": child_forms.shown_tables(spec, actor=member, record=record),
     }
     return render(request, spec.template_names("detail"), context)
 
@@ -362,7 +368,11 @@ def _timeline_rows(
     # "Related record added" entries name the other record: only when the member may see it.
     visible_related = link_selectors.timeline_related_visible(actor=member, entries=entries)
 
+    child_labels = {child.key: str(child.label) for child in spec.children}
+
     def readable(name: str, value: Any) -> str:
+        if name in child_labels:
+            return child_tables.rows_summary(value)
         if isinstance(value, list):
             return ", ".join(str(v) for v in value)
         if name in displayer.labels and value in displayer.labels[name]:
@@ -379,6 +389,8 @@ def _timeline_rows(
                 continue  # the member's profiles hide this field
             if name in custom:
                 label = custom[name]
+            elif name in child_labels:
+                label = child_labels[name]
             else:
                 try:
                     label = str(spec.model._meta.get_field(name).verbose_name).capitalize()  # type: ignore[union-attr]
@@ -449,9 +461,11 @@ def _save(request: HttpRequest, spec: ModuleSpec, record: Any) -> HttpResponse:
     if not allowed:
         raise PermissionDenied
     form = record_form(spec, actor=member, record=record, data=request.POST or None)
+    tables = child_forms.child_tables(spec, actor=member, record=record, data=request.POST or None)
     duplicates: list[Any] = []
-    if request.method == "POST":
+    if request.method == "POST" and not child_forms.row_action(request.POST):  # a row button only rearranges
         data, custom = form_to_service(spec, form)
+        children = child_forms.tables_to_service(tables)
         if record is None and not request.POST.get("confirm_duplicate"):
             try:
                 duplicates = selectors.duplicates_find(spec=spec, actor=member, data=data)
@@ -460,7 +474,7 @@ def _save(request: HttpRequest, spec: ModuleSpec, record: Any) -> HttpResponse:
         if not duplicates:
             try:
                 if record is None:
-                    saved = services.record_create(spec=spec, actor=member, data=data, custom=custom)
+                    saved = services.record_create(spec=spec, actor=member, data=data, custom=custom, children=children)
                     messages.success(request, _("%(module)s created.") % {"module": spec.label})
                 else:
                     version = request.POST.get("version")
@@ -470,6 +484,7 @@ def _save(request: HttpRequest, spec: ModuleSpec, record: Any) -> HttpResponse:
                         record=record,
                         data=data,
                         custom=custom,
+                        children=children,
                         # The form carries the version it was rendered with; a mangled one is a conflict too.
                         expected_version=None
                         if version is None
@@ -484,7 +499,7 @@ def _save(request: HttpRequest, spec: ModuleSpec, record: Any) -> HttpResponse:
             except PlanLimitReached as exc:
                 form_add_service_errors(form, exc)
             except ValidationError as exc:
-                field_errors_to_form(form, exc.message_dict)
+                field_errors_to_form(form, child_forms.errors_to_tables(tables, exc.message_dict))
             except services.ConflictError:
                 form.add_error(
                     None,
@@ -498,7 +513,9 @@ def _save(request: HttpRequest, spec: ModuleSpec, record: Any) -> HttpResponse:
         "crumbs": [list_crumb, (record_url(spec, record), record.number)] if record else [list_crumb],
         "form": form,
         "duplicates": [(record_url(spec, d), str(d), d.number) for d in duplicates],
+        "child_tables": tables,
     }
+    child_forms.form_totals(spec, tables, record)
     return render(request, spec.template_names("form"), context, status=200)
 
 
@@ -817,10 +834,15 @@ def board_move(request: HttpRequest, module: str, record_id: uuid.UUID) -> HttpR
         raise Http404
     record = _record_or_404(spec, request, record_id)
     htmx = request.headers.get("HX-Request") == "true"
+    value = request.POST.get("value", "").strip()
+    member = request_member(request)
     try:
-        services.record_update(
-            spec=spec, actor=request_member(request), record=record, data={spec.kanban_field: request.POST.get("value")}
-        )
+        if not value:
+            raise ValidationError({spec.kanban_field: [_("Choose a column to move the card to.")]})
+        if spec.board_move is not None:
+            spec.board_move(member, record, value)
+        else:
+            services.record_update(spec=spec, actor=member, record=record, data={spec.kanban_field: value})
     except (ValidationError, visibility.FieldPermissionDenied, PermissionDenied) as exc:
         text = error_text(exc) if isinstance(exc, ValidationError) else _("You may not change this record.")
         if htmx:

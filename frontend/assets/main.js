@@ -2,6 +2,7 @@
 import htmx from "htmx.org";
 import "./settings.js";
 import "./access.js";
+import "./rows.js";
 
 window.htmx = htmx;
 

@@ -27,3 +27,7 @@ STRIPE_SECRET_KEY = ""
 STRIPE_WEBHOOK_SECRET = ""
 STRIPE_CONNECT_WEBHOOK_SECRET = ""
 STRIPE_API_BASE = "http://127.0.0.1:9"
+# A test-only module with a child table (orders and lines, crm_apps/engine/tests/childtest): it has its
+# own migration and exists in the test tenants' schemas only (ADR 0018-child-tables).
+TENANT_APPS = [*TENANT_APPS, "crm_apps.engine.tests.childtest"]
+INSTALLED_APPS = [*INSTALLED_APPS, "crm_apps.engine.tests.childtest"]

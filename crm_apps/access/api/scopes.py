@@ -12,6 +12,20 @@ from collections.abc import Iterable
 from typing import Any
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+# A module's own API routes (ModuleSpec.api_urls): url name -> (scopes to read, scopes to write); None
+# refuses that kind of call to scoped tokens. Filled by the modules (`route_scopes_register`), so a new
+# module's routes need no line here.
+_ROUTE_SCOPES: dict[str, tuple[frozenset[str] | None, frozenset[str] | None]] = {}
+
+
+def route_scopes_register(
+    url_name: str, *, read: Iterable[str] | None = None, write: Iterable[str] | None = None
+) -> None:
+    """Declare the scopes a module's own API route needs; routes never declared are refused to scoped tokens."""
+    _ROUTE_SCOPES[url_name] = (
+        frozenset(read) if read is not None else None,
+        frozenset(write) if write is not None else None,
+    )
 
 
 def _mode(method: str) -> str:
@@ -33,13 +47,10 @@ def required_scopes(url_name: str | None, kwargs: dict[str, Any], method: str) -
         return {f"{module}:read", f"{kwargs.get('related', '')}:read"}
     if url_name in ("api-meta-module", "api-custom-fields", "api-custom-field"):
         return {f"{module}:read"} if method in SAFE_METHODS else None
-    if url_name == "api-pipelines":
-        return {"deals:read"} if method in SAFE_METHODS else None
-    if url_name == "api-lead-convert":
-        # Converting writes the lead and creates an organization, a contact and (if asked) a deal.
-        return {"leads:write", "organizations:write", "contacts:write", "deals:write"}
-    if url_name == "api-deal-action":
-        return {"deals:write"}
+    if url_name in _ROUTE_SCOPES:
+        read, write = _ROUTE_SCOPES[url_name]
+        needed = read if method in SAFE_METHODS else write
+        return set(needed) if needed is not None else None
     return None
 
 

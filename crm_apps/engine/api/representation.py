@@ -55,3 +55,34 @@ def record_to_api(
     stored = record.custom_data or {}
     data["custom"] = {f.key: stored.get(f.key) for f in custom_fields}
     return data
+
+
+def children_to_api(spec: ModuleSpec, record: CrmRecord, hidden: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The record's child tables (one query each), for detail responses; lists leave them out."""
+    from crm_apps.engine.children import row_data, rows_of
+
+    return {
+        child.key: [row_data(child, row) for row in rows_of(child, record)]
+        for child in spec.children
+        if child.key not in hidden
+    }
+
+
+def nest_row_errors(spec: ModuleSpec, errors: dict[str, list[str]], children: Any) -> dict[str, Any]:
+    """Service errors `lines.1.quantity` as the API answers them: `{"lines": [{}, {"quantity": [...]}]}`
+    (one object per row sent, empty for good rows); table-wide errors stay a list of messages."""
+    nested: dict[str, Any] = {}
+    for name, messages in errors.items():
+        key, _dot, rest = name.partition(".")
+        index, _dot, field = rest.partition(".")
+        if spec.child(key) is None or not index.isdigit() or not field:
+            nested[name] = messages
+            continue
+        if not isinstance(nested.get(key), list):
+            sent = children.get(key) if isinstance(children, dict) else None
+            nested[key] = [{} for _row in (sent if isinstance(sent, list) else [])]
+        rows = nested[key]
+        while len(rows) <= int(index):
+            rows.append({})
+        rows[int(index)][field] = messages
+    return nested

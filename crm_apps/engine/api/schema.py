@@ -10,7 +10,7 @@ from rest_framework import serializers
 from crm_apps.engine import field_types, metadata
 from crm_apps.engine.api.representation import api_fields
 from crm_apps.engine.models import CustomField
-from crm_apps.engine.spec import ModuleSpec
+from crm_apps.engine.spec import ChildSpec, ModuleSpec
 
 # The serializer field of each custom field type (field_types.py), by type: drf-spectacular turns it into
 # the OpenAPI type.
@@ -35,6 +35,22 @@ def _custom_serializer(spec: ModuleSpec, fields: list[CustomField]) -> type[seri
         attrs[field.key] = made
     name = f"{schema_name(spec)}Custom"
     return type(name, (serializers.Serializer,), attrs)
+
+
+def _row_serializer(child: ChildSpec) -> type[serializers.Serializer[Any]]:
+    """The rows of a child table: an id (send it to update a row), editable and computed fields."""
+    from crm_apps.engine.children import row_columns
+
+    class Meta:
+        model = child.model
+        fields = ["id", *row_columns(child)]
+        read_only_fields = list(child.computed_fields)
+
+    attrs: dict[str, Any] = {"Meta": Meta, "id": serializers.CharField(required=False, help_text="row id")}
+    for name in child.fields:
+        if isinstance(child.model._meta.get_field(name), models.ForeignKey):
+            attrs[name] = serializers.CharField(required=False, allow_null=True, help_text="id")
+    return type(f"{child.model.__name__}Row", (serializers.ModelSerializer,), attrs)
 
 
 def record_serializer(spec: ModuleSpec) -> type[serializers.Serializer[Any]]:
@@ -65,6 +81,17 @@ def record_serializer(spec: ModuleSpec) -> type[serializers.Serializer[Any]]:
     for name in model_fields:
         if isinstance(spec.model._meta.get_field(name), models.ForeignKey):
             attrs[name] = serializers.CharField(required=False, allow_null=True, help_text="id")
+    for child in spec.children:
+        Meta.fields.append(child.key)
+        attrs[child.key] = _row_serializer(child)(
+            many=True,
+            required=False,
+            help_text=(
+                "The complete list of rows, in order: rows with an id are updated, rows without one are "
+                "created, stored rows left out are deleted. Leave the key out to keep the rows. "
+                "Served by the detail, not by lists."
+            ),
+        )
     return type(f"{schema_name(spec)}Record", (serializers.ModelSerializer,), attrs)
 
 

@@ -14,18 +14,19 @@ urlpatterns = [
         meta.CustomFieldDetailView.as_view(),
         name="api-custom-field",
     ),
-    *module_urlpatterns(api=True),
-    path("<slug:module>/merge", views.MergeView.as_view(), name="api-merge"),
-    path("<slug:module>/batch", views.BatchCreateView.as_view(), name="api-batch"),
-    path("<slug:module>/trash/", links.TrashView.as_view(), name="api-trash"),
-    path("<slug:module>/", views.RecordListView.as_view(), name="api-records"),
-    path("<slug:module>/<uuid:record_id>/", views.RecordDetailView.as_view(), name="api-record"),
-    # Record links (crm_apps/engine/api/links.py): before related lists, whose names may not clash with
+    # Record links (crm_apps/engine/api/links.py): before the modules' own routes (a module's
+    # `<key>/<id>/<action>` route must not shadow them) and related lists, whose names may not clash with
     # these (links.RESERVED_ROUTE_NAMES, checked by `manage.py check`).
     path("<slug:module>/<uuid:record_id>/comments/", links.RecordCommentsView.as_view(), name="api-record-comments"),
     path("<slug:module>/<uuid:record_id>/timeline/", links.RecordTimelineView.as_view(), name="api-record-timeline"),
     path("<slug:module>/<uuid:record_id>/follow", links.RecordFollowView.as_view(), name="api-record-follow"),
     path("<slug:module>/<uuid:record_id>/tags", links.RecordTagsView.as_view(), name="api-record-tags"),
     path("<slug:module>/<uuid:record_id>/restore", links.RecordRestoreView.as_view(), name="api-record-restore"),
+    *module_urlpatterns(api=True),
+    path("<slug:module>/merge", views.MergeView.as_view(), name="api-merge"),
+    path("<slug:module>/batch", views.BatchCreateView.as_view(), name="api-batch"),
+    path("<slug:module>/trash/", links.TrashView.as_view(), name="api-trash"),
+    path("<slug:module>/", views.RecordListView.as_view(), name="api-records"),
+    path("<slug:module>/<uuid:record_id>/", views.RecordDetailView.as_view(), name="api-record"),
     path("<slug:module>/<uuid:record_id>/<slug:related>/", views.RelatedListView.as_view(), name="api-related"),
 ]

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -21,7 +22,13 @@ from billing.api import TenantDailyQuotaThrottle
 from crm_apps.access import visibility
 from crm_apps.access.middleware import request_member
 from crm_apps.engine import metadata, registry, selectors, services
-from crm_apps.engine.api.representation import READ_ONLY, api_fields, record_to_api
+from crm_apps.engine.api.representation import (
+    READ_ONLY,
+    api_fields,
+    children_to_api,
+    nest_row_errors,
+    record_to_api,
+)
 from crm_apps.engine.api.schema import record_serializer
 from crm_apps.engine.fieldaccess import field_rules
 from crm_apps.engine.spec import ModuleSpec
@@ -100,12 +107,30 @@ class ModuleAPIView(APIView):
             raise ValidationError(errors)
         return payload, custom, version
 
-    def to_api(self, spec: ModuleSpec, records: list[Any]) -> list[dict[str, Any]]:
-        """Records as JSON without the fields the member's profiles hide."""
+    def split_children(self, spec: ModuleSpec, data: dict[str, Any]) -> dict[str, Any] | None:
+        """Take the child tables (`"lines": [...]`) out of a payload; None when it names none."""
+        children = {child.key: data.pop(child.key) for child in spec.children if child.key in data}
+        return children or None
+
+    def write(self, spec: ModuleSpec, children: Any, call: Any) -> Any:
+        """Run a service write; row errors come back nested per row (`{"lines": [{}, {"quantity": [..]}]}`)."""
+        try:
+            return call()
+        except ValidationError as exc:
+            if not spec.children or not hasattr(exc, "error_dict"):
+                raise
+            raise DRFValidationError(nest_row_errors(spec, exc.message_dict, children)) from exc
+
+    def to_api(self, spec: ModuleSpec, records: list[Any], with_children: bool = False) -> list[dict[str, Any]]:
+        """Records as JSON without the fields the member's profiles hide; a detail adds its child tables."""
         rules = field_rules(actor=request_member(self.request), spec=spec)
         custom_fields = rules.custom(metadata.custom_fields(spec.key))
         fields = rules.visible(api_fields(spec))
-        return [record_to_api(spec, r, custom_fields, fields) for r in records]
+        results = [record_to_api(spec, r, custom_fields, fields) for r in records]
+        if with_children and spec.children:
+            for data, record in zip(results, records, strict=True):
+                data.update(children_to_api(spec, record, rules.hidden))
+        return results
 
     def record_or_404(self, spec: ModuleSpec, record_id: Any) -> Any:
         record = selectors.access_record(spec=spec, actor=request_member(self.request), record_id=record_id)
@@ -163,13 +188,21 @@ class RecordListView(ModuleAPIView):
     def post(self, request: Request, module: str) -> Response:
         spec = self.spec()
         data, custom, _version = self.split_payload(request.data)
-        record = services.record_create(spec=spec, actor=request_member(request), data=data, custom=custom)
-        return Response(self.to_api(spec, [record])[0], status=status.HTTP_201_CREATED)
+        children = self.split_children(spec, data)
+        record = self.write(
+            spec,
+            children,
+            lambda: services.record_create(
+                spec=spec, actor=request_member(request), data=data, custom=custom, children=children
+            ),
+        )
+        return Response(self.to_api(spec, [record], with_children=True)[0], status=status.HTTP_201_CREATED)
 
 
 class BatchCreateView(ModuleAPIView):
     """`POST /api/v1/<module>/batch` with `{"records": [{...}, ...]}` (at most 100): all are created, in
-    order, or none (400 naming each failing record by its index). For bulk loads and syncs."""
+    order, or none (400 naming each failing record by its index, and a row as `records.0.lines.1.quantity`).
+    Child tables are accepted as in a single create; the answer, like lists, does not embed them."""
 
     def post(self, request: Request, module: str) -> Response:
         spec = self.spec()
@@ -188,7 +221,7 @@ class BatchCreateView(ModuleAPIView):
             except ValidationError as exc:
                 errors.update({f"records.{index}.{name}": msgs for name, msgs in exc.message_dict.items()})
                 continue
-            payloads.append((data, custom))
+            payloads.append((data, custom, self.split_children(spec, data)))
         if errors:
             raise ValidationError(errors)
         records = services.records_create_batch(spec=spec, actor=request_member(request), items=payloads)
@@ -199,7 +232,7 @@ class RecordDetailView(ModuleAPIView):
     def get(self, request: Request, module: str, record_id: str) -> Response:
         spec = self.spec()
         record = self.record_or_404(spec, record_id)
-        return Response(self.to_api(spec, [record])[0])
+        return Response(self.to_api(spec, [record], with_children=True)[0])
 
     def patch(self, request: Request, module: str, record_id: str) -> Response:
         spec = self.spec()
@@ -212,16 +245,22 @@ class RecordDetailView(ModuleAPIView):
         ):
             raise ValidationError({"version": [_("Enter a whole number.")]})
         expected_version = int(expected) if expected is not None else None
-        services.record_update(
-            spec=spec,
-            actor=request_member(request),
-            record=record,
-            data=data,
-            custom=custom,
-            expected_version=expected_version,
+        children = self.split_children(spec, data)
+        self.write(
+            spec,
+            children,
+            lambda: services.record_update(
+                spec=spec,
+                actor=request_member(request),
+                record=record,
+                data=data,
+                custom=custom,
+                expected_version=expected_version,
+                children=children,
+            ),
         )
         record = self.record_or_404(spec, record_id)
-        return Response(self.to_api(spec, [record])[0])
+        return Response(self.to_api(spec, [record], with_children=True)[0])
 
     def delete(self, request: Request, module: str, record_id: str) -> Response:
         spec = self.spec()

@@ -95,3 +95,22 @@ def test_the_list_count_is_exact_when_cheap_and_the_estimate_when_it_would_read_
             count, exact = selectors.record_count(spec=contacts, actor=admin)
     assert exact is False and 20 <= count <= 80
     assert len(captured.captured_queries) == 1 and captured.captured_queries[0]["sql"].startswith("EXPLAIN")
+
+
+def test_the_list_page_counts_exactly_when_the_whole_result_fits_on_it(client_for, tenant_a, admin_of, monkeypatch):
+    # Given an estimate far from the truth (the planner's guess for a narrow member can be), and a
+    # result that fits on the first page
+    with schema_context(tenant_a.schema_name):
+        admin = admin_of(tenant_a)
+        Contact.objects.bulk_create([Contact(last_name=f"Few {i}", number=f"FW{i}") for i in range(3)])
+        total = Contact.objects.filter(deleted_at__isnull=True).count()
+    assert total < selectors.PAGE_SIZE
+    monkeypatch.setattr(selectors, "record_count", lambda **kwargs: (4000, False))
+
+    # When the list is shown
+    response = client_for(tenant_a, admin).get("/m/contacts/")
+
+    # Then the count is the page's length, not "about 4,000"
+    assert (response.context["count"], response.context["count_exact"]) == (total, True)
+    assert f"{total} records" in response.content.decode()
+    assert "about 4" not in response.content.decode()

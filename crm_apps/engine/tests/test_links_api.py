@@ -111,6 +111,27 @@ def test_posting_a_comment_mentions_and_notifies_like_the_screen(
         assert entry.data == {"comment": body["id"]}
 
 
+def test_a_mentioned_member_who_cannot_see_the_record_gets_no_email(
+    client_for, tenant_a, admin_of, member, mailoutbox, django_capture_on_commit_callbacks
+):
+    # Given a colleague whose profile does not open contacts
+    admin = admin_of(tenant_a)
+    blind = _blind_member(tenant_a, admin, member)
+    record = _contact(tenant_a, admin)
+
+    # When an admin mentions them on a contact
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(tenant_a, admin).post(
+            f"/api/v1/contacts/{record.pk}/comments/",
+            {"body": f"Ask @{blind.user.email} about it"},
+            content_type="application/json",
+        )
+
+    # Then the comment is kept, but no email quotes the record or the comment to them
+    assert response.status_code == 201
+    assert mailoutbox == []
+
+
 @pytest.mark.parametrize(
     ("payload", "field"),
     [({}, "body"), ({"body": "   "}, "body"), ({"body": 12}, "body"), ({"body": "x" * 10_001}, "body")],

@@ -2,13 +2,14 @@ from decimal import Decimal
 
 from django.utils.translation import gettext_lazy as _
 
+from crm_apps.access.api.scopes import route_scopes_register
 from crm_apps.engine.registry import register
 from crm_apps.engine.spec import Block, Menu, ModuleHooks, ModuleSpec, Panel
 from crm_apps.modules.common import DEAL_TYPE, LEAD_SOURCE
 from crm_apps.modules.deals.models import Deal
 from crm_apps.modules.deals.panels import pipeline_board, stage_history_panel, stage_panel
 from crm_apps.modules.deals.sample import deals_sample
-from crm_apps.modules.deals.services import deal_clean, pipeline_defaults_install, stage_history_append
+from crm_apps.modules.deals.services import deal_clean, deal_set_stage, pipeline_defaults_install, stage_history_append
 
 
 def _forecast(deal: Deal) -> None:
@@ -94,7 +95,13 @@ SPEC = register(
             Panel(key="stage_history", template="deals/_stage_history.html", context=stage_history_panel, slot="side"),
         ),
         board_columns=pipeline_board,
+        board_move=lambda actor, deal, stage_id: deal_set_stage(actor=actor, deal=deal, stage_id=stage_id),
         sample_data=deals_sample,
         sample_data_after=("organizations", "contacts"),
     )
 )
+
+
+# Scoped extension tokens: pipelines are read with the deals, stage/move/close write a deal.
+route_scopes_register("api-pipelines", read=["deals:read"])
+route_scopes_register("api-deal-action", write=["deals:write"])

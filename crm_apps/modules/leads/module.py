@@ -1,5 +1,6 @@
 from django.utils.translation import gettext_lazy as _
 
+from crm_apps.access.api.scopes import route_scopes_register
 from crm_apps.engine.registry import register
 from crm_apps.engine.spec import Action, Block, Menu, ModuleSpec, SettingsPage
 from crm_apps.modules.common import INDUSTRY, LEAD_SOURCE, LEAD_STATUS, RATING, SALUTATION
@@ -172,3 +173,8 @@ DEFAULT_MAPPING = [
     ("source", "deals", "lead_source"),
     ("description", "deals", "description"),
 ]
+
+
+# Scoped extension tokens: converting writes the lead and creates an organisation, a contact and (if
+# asked) a deal.
+route_scopes_register("api-lead-convert", write=["leads:write", "organizations:write", "contacts:write", "deals:write"])
