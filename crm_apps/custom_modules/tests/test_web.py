@@ -124,8 +124,16 @@ def test_a_custom_module_appears_in_its_menu_group(web, tenant_a, equipment_in):
     equipment = equipment_in(tenant_a, menu_group="inventory")
     equipment_in(tenant_a, key="tool_kits", label="Tool kit", label_plural="Tool kits", fields=[])
 
+    def custom_by_group(menu):
+        """Custom modules per group, and whether each group lists them after its built-in modules."""
+        placed = {g["key"]: [s.key for s in g["modules"] if s.custom] for g in menu}
+        last = all(
+            not s.custom or all(o.custom for o in g["modules"][n:]) for g in menu for n, s in enumerate(g["modules"])
+        )
+        return {k: v for k, v in placed.items() if v}, last
+
     # when the navigation is drawn, and again after the admin moves Equipment to Projects
-    before = {g["key"]: [s.key for s in g["modules"]] for g in web.get("/").context["crm_menu"]}
+    before = custom_by_group(web.get("/").context["crm_menu"])
     with schema_context(tenant_a.schema_name):
         from crm_apps.access.models import Member
         from crm_apps.custom_modules.services import custom_module_update
@@ -133,22 +141,11 @@ def test_a_custom_module_appears_in_its_menu_group(web, tenant_a, equipment_in):
         admin = Member.objects.filter(is_admin=True).order_by("id")[0]
         custom_module_update(actor=admin, module=equipment, data={"menu_group": "projects"})
     response = web.get("/")
-    after = {g["key"]: [s.key for s in g["modules"]] for g in response.context["crm_menu"]}
+    after = custom_by_group(response.context["crm_menu"])
 
     # then each sits in its group after the built-ins there (no group: Tools), and the move shows at once
-    assert before == {
-        "sales": ["leads", "organizations", "contacts", "deals"],
-        "inventory": ["vendors", "equipment"],
-        "marketing": ["campaigns"],
-        "tools": ["tool_kits"],
-    }
-    assert after == {
-        "sales": ["leads", "organizations", "contacts", "deals"],
-        "inventory": ["vendors"],
-        "marketing": ["campaigns"],
-        "projects": ["equipment"],
-        "tools": ["tool_kits"],
-    }
+    assert before == ({"inventory": ["equipment"], "tools": ["tool_kits"]}, True)
+    assert after == ({"projects": ["equipment"], "tools": ["tool_kits"]}, True)
     page = response.content.decode()
     projects = page.index('<summary class="nav__group-toggle">Projects</summary>')
     assert page.index('href="/m/equipment/"') > projects
