@@ -190,6 +190,27 @@ class _Semantic:
             )
         return version, minimum
 
+    def custom_modules(self) -> None:
+        """Modules the manifest builds: its fields and views may name them."""
+        from crm_apps.custom_modules.models import CustomModule
+        from crm_apps.custom_modules.overlay import spec_for
+        from crm_apps.custom_modules.services import RESERVED_KEYS
+        from crm_apps.engine import registry
+
+        declared: set[str] = set()
+        for base, item in self.items("custom_modules"):
+            self.labels.update((item["label"], item["plural"]))
+            key = item["key"]
+            if "__" in key or key in registry.builtin_keys() or key in RESERVED_KEYS:
+                self.problems.add(f"{base}.key", _("“%(key)s” is a built-in module or a reserved word.") % {"key": key})
+            elif key in declared:
+                self.problems.add(f"{base}.key", _("The module “%(key)s” appears twice.") % {"key": key})
+            declared.add(key)
+            # A stand-in spec (no row yet), so later sections can check fields and views against it.
+            self.specs[key] = spec_for(
+                CustomModule(key=key, label=item["label"], label_plural=item["plural"], number_prefix="X")
+            )
+
     def custom_fields(self) -> None:
         from crm_apps.engine.services import CUSTOM_KEY_RE, RESERVED_CUSTOM_KEYS
 
@@ -322,6 +343,7 @@ def _semantic(data: dict[str, Any], problems: _Problems) -> tuple[Version | None
     """Checks across items and against the CRM registry (translations last: they name earlier labels)."""
     check = _Semantic(data, problems)
     versions = check.versions()
+    check.custom_modules()  # before custom fields: they may add fields to a module declared here
     check.custom_fields()
     check.picklist_values()
     check.pipelines()
@@ -366,6 +388,7 @@ def manifest_summary(manifest: Manifest) -> dict[str, Any]:
     """What an install adds, for the consent screen: counts and names per kind, and the scopes."""
     data = manifest.data
     return {
+        "custom_modules": [(m["key"], m["plural"]) for m in data.get("custom_modules") or []],
         "custom_fields": [(f["module"], f["label"], f["type"]) for f in data.get("custom_fields") or []],
         "picklist_values": [(p["module"], p["field"], p["values"]) for p in data.get("picklist_values") or []],
         "pipelines": [(p["name"], [s["name"] for s in p["stages"]]) for p in data.get("pipelines") or []],

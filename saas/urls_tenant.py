@@ -12,6 +12,7 @@ urlpatterns = [
     path("", home, name="home"),
     path("", include("crm_apps.access.urls")),
     path("settings/new-workspace/", workspace_new, name="workspace_new"),
+    path("settings/custom-modules/", include("crm_apps.custom_modules.urls")),
     path("settings/modules/", include("crm_apps.engine.settings_urls")),
     path("settings/audit/", include("crm_apps.audit.urls")),
     path("settings/billing/", include("billing.urls")),
@@ -25,6 +26,7 @@ urlpatterns = [
     path("api/v1/", include("crm_apps.access.api.urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/", include("crm_apps.custom_modules.api_urls")),
     path("api/v1/", include("crm_apps.engine.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

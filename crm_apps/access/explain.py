@@ -90,7 +90,7 @@ def _parent_reasons(*, member: Member, spec: ModuleSpec, record: Any) -> list[st
     parent_spec = visibility._parent_spec(spec) if parent_id is not None else None
     if parent_spec is None:
         return []
-    parent_qs = parent_spec.model.objects.filter(pk=parent_id)
+    parent_qs = parent_spec.records().filter(pk=parent_id)
     if not visibility.visible_records(actor=member, spec=parent_spec, queryset=parent_qs).exists():
         return []
     return [
@@ -106,7 +106,7 @@ def access_explain(*, actor: Member, member: Member, spec: ModuleSpec, record: A
     from crm_apps.access.models import Member as MemberModel
 
     require_tenant_admin(actor)
-    qs = spec.model.objects.filter(pk=record.pk)
+    qs = spec.records().filter(pk=record.pk)
     result = Explanation(
         can_view=visibility.visible_records(actor=member, spec=spec, queryset=qs).exists(),
         can_edit=False,

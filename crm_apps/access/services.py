@@ -769,7 +769,7 @@ def group_delete(*, actor: Member, group: Group, transfer_to: Member) -> int:
         raise ValidationError({"transfer_to": [_("Choose an active member.")]})
     moved = 0
     for spec in registry.all_specs():
-        moved += spec.model.objects.filter(owner_group=group).update(owner=transfer_to, owner_group=None)
+        moved += spec.records().filter(owner_group=group).update(owner=transfer_to, owner_group=None)
     group.delete()
     _access_changed(actor, "group_deleted", group.name, {"records_moved_to": transfer_to.pk, "records": moved})
     return moved

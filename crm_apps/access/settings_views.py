@@ -444,7 +444,7 @@ def group_delete_view(request: HttpRequest, actor: Member, group_id: int) -> Htt
                 % {"group": group.name, "count": moved, "member": form.cleaned_data["transfer_to"].user.name},
             )
             return _redirect("groups")
-    owned = sum(spec.model.objects.filter(owner_group=group).count() for spec in registry.all_specs())
+    owned = sum(spec.records().filter(owner_group=group).count() for spec in registry.all_specs())
     return _page(request, "group_delete.html", "groups", {"group": group, "form": form, "owned": owned})
 
 
@@ -522,7 +522,7 @@ def sharing_rule_delete_view(request: HttpRequest, actor: Member, rule_id: int) 
 def _find_record(spec: ModuleSpec, value: str) -> Any:
     """A live record of the module by its id (as in its address) or its number."""
     value = value.strip()
-    live = spec.model.objects.filter(deleted_at__isnull=True)
+    live = spec.records().filter(deleted_at__isnull=True)
     try:
         return live.filter(pk=uuid.UUID(value)).first()
     except ValueError:

@@ -150,7 +150,7 @@ def _parent_allows(grants: Grants, spec: ModuleSpec, record: Model, action: str,
     parent_id = getattr(record, f"{spec.sharing_parent}_id", None)
     if parent_id is None:
         return False
-    parent_record = parent.model.objects.filter(pk=parent_id).first()
+    parent_record = parent.records().filter(pk=parent_id).first()
     if parent_record is None:
         return False
     return _write_allowed(grants, parent, parent_record, action, depth + 1)

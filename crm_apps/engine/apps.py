@@ -27,7 +27,8 @@ class EngineConfig(AppConfig):
         from tenants import provisioning
 
         # The plan's record limit counts every module's records.
-        billing_selectors.record_models_register(lambda: [spec.model for spec in registry.all_specs()])
+        # One entry per table: the custom modules of a tenant share one (ADR 0016).
+        billing_selectors.record_models_register(lambda: list(dict.fromkeys(s.model for s in registry.all_specs())))
         # A task starts with no memoised metadata, as a request does.
         task_prerun.connect(metadata_cache_clear, dispatch_uid="engine-metadata-task-start", weak=False)
         provisioning.step_register(

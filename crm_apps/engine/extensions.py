@@ -113,9 +113,10 @@ def menu_groups(*, member: Member | None) -> list[dict[str, Any]]:
 
 def module_urlpatterns(*, api: bool = False) -> list[URLResolver]:
     """The modules' own URLconfs (`spec.urls`, or `spec.api_urls` for the API), in registry order;
-    included before the generic routes so a module's fixed paths win over `<module>/<id>` patterns."""
+    included before the generic routes so a module's fixed paths win over `<module>/<id>` patterns. Built-in
+    modules only: the URLconf is built once per process, and a tenant's custom modules declare no routes."""
     found = []
-    for spec in registry.all_specs():
+    for spec in registry.builtin_specs():
         dotted = spec.api_urls if api else spec.urls
         if dotted:
             found.append(path("", include(dotted)))

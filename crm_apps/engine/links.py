@@ -30,6 +30,7 @@ from crm_apps.access import visibility
 from crm_apps.access.models import Member
 from crm_apps.engine import registry
 from crm_apps.engine.models import CustomField, FieldType, RecordLink
+from crm_apps.engine.spec import ModuleSpec
 
 # Segments after `/api/v1/<module>/<id>/` that the link endpoints own; a related list may not use them.
 RESERVED_ROUTE_NAMES = frozenset({"comments", "timeline", "follow", "tags", "restore"})
@@ -116,15 +117,19 @@ def custom_references_move(*, module: str, from_ids: list[Any], to_id: Any) -> i
             spec = registry.get(field.module)
         except registry.UnknownModule:
             continue
-        changed += spec.model.objects.filter(**{f"custom_data__{field.key}__in": targets}).update(
-            custom_data=Func(
-                F("custom_data"),
-                Value([field.key]),
-                Value(str(to_id), output_field=models.JSONField()),
-                function="jsonb_set",
-                output_field=models.JSONField(),
-            ),
-            version=F("version") + 1,
+        changed += (
+            spec.records()
+            .filter(**{f"custom_data__{field.key}__in": targets})
+            .update(
+                custom_data=Func(
+                    F("custom_data"),
+                    Value([field.key]),
+                    Value(str(to_id), output_field=models.JSONField()),
+                    function="jsonb_set",
+                    output_field=models.JSONField(),
+                ),
+                version=F("version") + 1,
+            )
         )
     return changed
 
@@ -141,6 +146,18 @@ def links_merge(*, module: str, from_ids: Iterable[Any], to_id: Any) -> dict[str
     return moved
 
 
+def _specs_of(keys: Iterable[str]) -> list[ModuleSpec]:
+    """The live modules among `keys`, looked up one by one (a built-in key never reads the tenant's
+    custom module definitions); unknown or archived keys are left out."""
+    found: list[ModuleSpec] = []
+    for key in dict.fromkeys(keys):
+        try:
+            found.append(registry.get(key))
+        except registry.UnknownModule:
+            continue
+    return found
+
+
 def links_visible(
     *,
     actor: Member,
@@ -151,15 +168,12 @@ def links_visible(
     """The links (of `model`, or within `queryset`) whose record `actor` may see: live, in a module their
     profiles open, and passing the one visibility filter. `modules` narrows the modules considered."""
     qs = model.objects.all() if queryset is None else queryset
-    wanted = None if modules is None else set(modules)
     condition = Q(pk__in=[])
-    for spec in registry.all_specs():
-        if wanted is not None and spec.key not in wanted:
-            continue
+    for spec in registry.all_specs() if modules is None else _specs_of(modules):
         if not visibility.can_view_module(actor=actor, spec=spec):
             continue
         records = visibility.visible_records(
-            actor=actor, spec=spec, queryset=spec.model.objects.filter(deleted_at__isnull=True)
+            actor=actor, spec=spec, queryset=spec.records().filter(deleted_at__isnull=True)
         )
         condition |= Q(module=spec.key, record_id__in=records.order_by().values("pk"))
     return qs.filter(condition)

@@ -76,9 +76,12 @@ class CrmRecord(models.Model):
         ]
 
     def __str__(self) -> str:
-        from crm_apps.engine.registry import spec_for_model
+        from crm_apps.engine.registry import UnknownModule, spec_for_record
 
-        spec = spec_for_model(type(self))
+        try:
+            spec = spec_for_record(self)
+        except UnknownModule:  # a record of an archived custom module (its number still names it)
+            return self.number
         parts = [str(getattr(self, name) or "") for name in spec.title_fields]
         return " ".join(p for p in parts if p).strip() or self.number
 

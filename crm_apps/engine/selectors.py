@@ -36,7 +36,7 @@ TSQUERY_UNSAFE = re.compile(r"[^\w@.+-]|[:&|!()<>*'\\]", re.UNICODE)
 
 
 def _base(spec: ModuleSpec, actor: Member, *, deleted: bool = False) -> QuerySet[Any]:
-    qs = spec.model.objects.filter(deleted_at__isnull=not deleted)
+    qs = spec.records().filter(deleted_at__isnull=not deleted)
     return visibility.visible_records(actor=actor, spec=spec, queryset=qs)
 
 

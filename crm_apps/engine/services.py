@@ -128,7 +128,7 @@ def numbering_update(*, actor: Member, spec: ModuleSpec, prefix: str, next_numbe
         raise ValidationError(errors)
     with transaction.atomic():
         sequence = NumberingSequence.objects.select_for_update().get(pk=numbering_ensure(spec).pk)
-        taken = spec.model.objects.filter(number__startswith=prefix).values_list("number", flat=True)
+        taken = spec.records().filter(number__startswith=prefix).values_list("number", flat=True)
         used = [int(n[len(prefix) :]) for n in taken if n[len(prefix) :].isdigit()]
         if used and next_number <= max(used):
             raise ValidationError(
@@ -410,6 +410,25 @@ def _allowed_values(field: CustomField) -> set[str] | None:
     return None
 
 
+def _reference_problem(*, actor: Member | None, field: CustomField, value: Any) -> str | None:
+    """Why a member or record reference cannot be stored (it names nobody, or nothing the actor sees)."""
+    if value is None:
+        return None
+    if field.type == FieldType.MEMBER and not Member.objects.filter(pk=value).exists():
+        return _("Choose a member.")
+    if field.type == FieldType.RECORD:
+        try:
+            target = registry.get(field.options["target"])
+        except registry.UnknownModule:  # the target is a custom module that was archived
+            return _("The module this field points to is not available.")
+        candidates = target.records().filter(pk=value, deleted_at__isnull=True)
+        if actor is not None:
+            candidates = visibility.visible_records(actor=actor, spec=target, queryset=candidates)
+        if not candidates.exists():
+            return _("Choose a record.")
+    return None
+
+
 def custom_data_clean(
     *,
     actor: Member | None = None,
@@ -443,17 +462,10 @@ def custom_data_clean(
             except ValidationError as exc:
                 errors[f"custom.{key}"] = list(exc.messages)
                 continue
-            if field.type == FieldType.MEMBER and value is not None and not Member.objects.filter(pk=value).exists():
-                errors[f"custom.{key}"] = [_("Choose a member.")]
+            problem = _reference_problem(actor=actor, field=field, value=value)
+            if problem is not None:
+                errors[f"custom.{key}"] = [problem]
                 continue
-            if field.type == FieldType.RECORD and value is not None:
-                target = registry.get(field.options["target"])
-                candidates = target.model.objects.filter(pk=value, deleted_at__isnull=True)
-                if actor is not None:
-                    candidates = visibility.visible_records(actor=actor, spec=target, queryset=candidates)
-                if not candidates.exists():
-                    errors[f"custom.{key}"] = [_("Choose a record.")]
-                    continue
             result[key] = value
         elif creating and field.default is not None:
             result[key] = field.default
@@ -462,7 +474,7 @@ def custom_data_clean(
             if field.required:
                 errors[f"custom.{key}"] = [_("This field is required.")]
         elif field.unique:
-            clash = spec.model.objects.filter(**{f"custom_data__{key}": result[key]}, deleted_at__isnull=True)
+            clash = spec.records().filter(**{f"custom_data__{key}": result[key]}, deleted_at__isnull=True)
             if record_id is not None:
                 clash = clash.exclude(pk=record_id)
             if clash.exists():
@@ -712,7 +724,7 @@ def search_vector_refresh(spec: ModuleSpec, pks: Iterable[Any]) -> None:
     parts: list[Any] = [Coalesce(name, Value(""), output_field=text) for name in (*spec.search_fields, "number")]
     parts += [Coalesce(KeyTextTransform(key, "custom_data"), Value(""), output_field=text) for key in custom_keys]
     folded = [Func(part, function="unaccent", output_field=text) for part in parts]  # as fold_accents does
-    spec.model.objects.filter(pk__in=list(pks)).update(search_vector=SearchVector(*parts, *folded, config="simple"))
+    spec.records().filter(pk__in=list(pks)).update(search_vector=SearchVector(*parts, *folded, config="simple"))
 
 
 def _check_new_values(spec: ModuleSpec, actor: Member, data: Any, custom: Any) -> None:
@@ -732,7 +744,7 @@ def _new_record(*, spec: ModuleSpec, actor: Member, data: Any, custom: Any) -> A
     if not isinstance(data, dict):
         raise ValidationError({"non_field_errors": [_("Send an object of field values.")]})
     _check_new_values(spec, actor, data, custom)
-    record = spec.model()
+    record = spec.model(**spec.scope)  # a custom module's record carries its module key
     errors: dict[str, list[str]] = {}
     try:
         _apply(spec=spec, actor=actor, record=record, data=data)
@@ -944,7 +956,7 @@ def access_record_for_update(*, spec: ModuleSpec, actor: Member, record_id: Any)
     """Lock a live, visible record for an update; the same 'not found' for missing and forbidden."""
     # `of=("self",)`: a parent-visibility condition joins the parent (LEFT JOIN), and PostgreSQL cannot lock
     # the nullable side of an outer join.
-    qs = spec.model.objects.select_for_update(of=("self",)).filter(pk=record_id, deleted_at__isnull=True)
+    qs = spec.records().select_for_update(of=("self",)).filter(pk=record_id, deleted_at__isnull=True)
     record = visibility.visible_records(actor=actor, spec=spec, queryset=qs).first()
     if record is None:
         raise spec.model.DoesNotExist
@@ -1032,7 +1044,7 @@ def record_delete(*, spec: ModuleSpec, actor: Member, record: CrmRecord) -> None
     record = access_record_for_update(spec=spec, actor=actor, record_id=record.pk)
     if not visibility.can_delete(actor=actor, spec=spec, record=record):
         raise PermissionDenied
-    spec.model.objects.filter(pk=record.pk).update(deleted_at=timezone.now(), version=models.F("version") + 1)
+    spec.records().filter(pk=record.pk).update(deleted_at=timezone.now(), version=models.F("version") + 1)
     _timeline(spec, record, TimelineEntry.Kind.DELETED, actor, {})
     audit.audit_log(
         action=audit.RECORD_DELETED,
@@ -1047,7 +1059,7 @@ def record_delete(*, spec: ModuleSpec, actor: Member, record: CrmRecord) -> None
 @transaction.atomic
 def record_restore(*, spec: ModuleSpec, actor: Member, record_id: Any) -> Any:
     """Bring a record back from the recycle bin (the right to delete it is the right to restore it)."""
-    qs = spec.model.objects.select_for_update(of=("self",)).filter(pk=record_id, deleted_at__isnull=False)
+    qs = spec.records().select_for_update(of=("self",)).filter(pk=record_id, deleted_at__isnull=False)
     record = visibility.visible_records(actor=actor, spec=spec, queryset=qs).first()
     if record is None:
         raise spec.model.DoesNotExist
@@ -1077,12 +1089,12 @@ def records_purge_deleted(*, older_than: timedelta = timedelta(days=30)) -> dict
     cutoff = timezone.now() - older_than
     purged: dict[str, int] = {}
     for spec in registry.all_specs():
-        ids = list(spec.model.objects.filter(deleted_at__lt=cutoff).values_list("pk", flat=True)[:10_000])
+        ids = list(spec.records().filter(deleted_at__lt=cutoff).values_list("pk", flat=True)[:10_000])
         if not ids:
             continue
         with transaction.atomic():
             links.links_purge(module=spec.key, record_ids=ids)
-            spec.model.objects.filter(pk__in=ids).delete()  # the collector applies SET_NULL / CASCADE
+            spec.records().filter(pk__in=ids).delete()  # the collector applies SET_NULL / CASCADE
             audit.audit_log(
                 action=audit.RECORD_DELETED,
                 module=spec.key,
@@ -1178,7 +1190,7 @@ def _visible_live(spec: ModuleSpec, actor: Member, ids: list[Any]) -> list[CrmRe
             valid.append(uuid.UUID(str(value)))
         except ValueError as exc:
             raise ValidationError({"ids": [_("Invalid record id.")]}) from exc
-    qs = spec.model.objects.filter(pk__in=valid, deleted_at__isnull=True)
+    qs = spec.records().filter(pk__in=valid, deleted_at__isnull=True)
     found = list(visibility.visible_records(actor=actor, spec=spec, queryset=qs))
     missing = len(set(valid)) - len(found)
     if missing:
@@ -1221,7 +1233,7 @@ def records_merge(
             raise PermissionDenied
     _move_references(spec, other_pks, primary.pk)
     links.links_merge(module=spec.key, from_ids=other_pks, to_id=primary.pk)
-    spec.model.objects.filter(pk__in=other_pks).update(deleted_at=timezone.now(), version=models.F("version") + 1)
+    spec.records().filter(pk__in=other_pks).update(deleted_at=timezone.now(), version=models.F("version") + 1)
     _timeline(spec, primary, TimelineEntry.Kind.MERGED, actor, {"merged": [o.number for o in others]})
     audit.audit_log(
         action=audit.RECORDS_MERGED,
@@ -1240,7 +1252,7 @@ def records_merge(
 
 def _access_linked_record(*, spec: ModuleSpec, actor: Member, record: CrmRecord) -> Any:
     """The live record, if `actor` may see it (links follow their record's visibility); else not found."""
-    qs = spec.model.objects.filter(pk=record.pk, deleted_at__isnull=True)
+    qs = spec.records().filter(pk=record.pk, deleted_at__isnull=True)
     found = visibility.visible_records(actor=actor, spec=spec, queryset=qs).first()
     if found is None or not visibility.can_view_module(actor=actor, spec=spec):
         raise spec.model.DoesNotExist
@@ -1269,7 +1281,7 @@ def comment_add(*, spec: ModuleSpec, actor: Member, record: CrmRecord, body: str
         readers = [
             m
             for m in mentioned
-            if visibility.visible_records(actor=m, spec=spec, queryset=spec.model.objects.filter(pk=record.pk)).exists()
+            if visibility.visible_records(actor=m, spec=spec, queryset=spec.records().filter(pk=record.pk)).exists()
         ]
         if readers:
             mention_notify(spec=spec, record=record, comment=comment, members=readers)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from django.db.models import QuerySet
 from django.utils.functional import Promise
 
 if TYPE_CHECKING:
@@ -165,6 +166,17 @@ class ModuleSpec:
     # Child tables (line items) saved with the record; the example rows feed the contract suite.
     children: tuple[ChildSpec, ...] = ()
     example_children: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # Rows of a shared model that belong to this module (a tenant's custom module keeps its records in
+    # one generic table: {"module_key": "equipment"}). Every read and write goes through `records()`,
+    # and new records get these values, so two modules on one table never see each other's rows.
+    scope: dict[str, Any] = field(default_factory=dict)
+    # Defined by the tenant at runtime (crm_apps.custom_modules), not by code.
+    custom: bool = False
+
+    def records(self) -> QuerySet[Any]:
+        """Every row of this module (deleted ones too): the start of any queryset of its records."""
+        manager = self.model.objects
+        return manager.filter(**self.scope) if self.scope else manager.all()
 
     # --- Extension points: data and template names, read by the generic screens (engine README). ---
     menu: Menu = Menu()

@@ -714,7 +714,7 @@ def saved_view_create(request: HttpRequest, module: str) -> HttpResponse:
     known = {f.key for f in metadata.custom_fields(spec.key)}
     columns = [c for c in request.POST.getlist("columns") if c in known]
     try:
-        selectors.apply_filters(spec, spec.model.objects.none(), filters)
+        selectors.apply_filters(spec, spec.records().none(), filters)
         selectors.ordering_for(spec, params.get("ordering") or None)
     except ValidationError as exc:
         for message in exc.messages:

@@ -59,6 +59,14 @@ CATALOG = (
         "- shared views *Hot leads by region* and *Leads with marketing consent*",
         "localisation",
     ),
+    FirstParty(
+        "equipment-register",
+        "A Machines module: serial numbers, condition, service dates, supplier and customer site.",
+        "Keep track of the machines you sell, rent or service:\n\n- a **Machines** module (custom module, "
+        "numbered MCH1, MCH2, ...) under Inventory\n- serial number, condition, next service date, supplier "
+        "and the organisation it is installed at\n- a shared *Machines needing repair* view",
+        "productivity",
+    ),
 )
 
 

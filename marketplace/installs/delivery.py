@@ -27,7 +27,7 @@ def deliveries_create(*, event: str, record_ids: list[str]) -> list[int]:
         member = subscription.installation.installed_by
         if member is None or not member.active:
             continue
-        manager = spec.model.objects
+        manager = spec.records()
         records = {
             str(r.pk): r
             for r in visibility.visible_records(actor=member, spec=spec, queryset=manager.filter(pk__in=record_ids))

@@ -50,6 +50,7 @@ class ExtensionInstallation(models.Model):
 
 
 class OwnedKind(models.TextChoices):
+    CUSTOM_MODULE = "custom_module", _("Custom module")
     CUSTOM_FIELD = "custom_field", _("Custom field")
     PICKLIST_VALUE = "picklist_value", _("Picklist value")
     PIPELINE = "pipeline", _("Pipeline")

@@ -23,9 +23,11 @@ from crm_apps.access.models import ApiToken, Member
 from crm_apps.access.privileges import Privilege
 from crm_apps.access.services import api_token_create
 from crm_apps.audit import services as audit
+from crm_apps.custom_modules.models import CustomModule, CustomRecord
+from crm_apps.custom_modules.services import custom_module_archive, custom_module_create, custom_module_update
 from crm_apps.engine import metadata, registry, selectors
 from crm_apps.engine import services as engine
-from crm_apps.engine.models import CustomField, Picklist, PicklistValue, SavedView
+from crm_apps.engine.models import CustomField, NumberingSequence, Picklist, PicklistValue, SavedView
 from crm_apps.modules.deals import services as deals
 from crm_apps.modules.deals.models import Deal, Pipeline, Stage
 from marketplace.installs.models import (
@@ -73,6 +75,7 @@ class _Applier:
         return found.object_id if found else None
 
     def apply(self) -> None:
+        self.custom_modules()
         self.custom_fields()
         self.picklist_values()
         self.pipelines()
@@ -80,6 +83,41 @@ class _Applier:
         self.webhooks()
         self.translations()
         self.set_aside_removed()
+
+    # -- custom modules (ADR 0016) ---------------------------------------------------------------
+    def custom_modules(self) -> None:
+        for index, item in enumerate(self.manifest.items("custom_modules")):
+            key = item["key"]
+            module_id = self.owned_id(OwnedKind.CUSTOM_MODULE, key)
+            module = CustomModule.objects.filter(pk=module_id).first() if module_id else None
+            try:
+                if module is None:
+                    if CustomModule.objects.filter(key=key).exists():
+                        raise ValidationError(
+                            {"key": [_("This workspace already has a module “%(key)s”.") % {"key": key}]}
+                        )
+                    module = custom_module_create(
+                        actor=self.actor,
+                        key=key,
+                        label=item["label"],
+                        label_plural=item["plural"],
+                        icon=item.get("icon", ""),
+                        number_prefix=item.get("number_prefix", ""),
+                        menu_group=item.get("menu_group", ""),
+                    )
+                else:
+                    changes = {"label": item["label"], "label_plural": item["plural"], "archived": False}
+                    changes |= {name: item[name] for name in ("icon", "menu_group") if name in item}
+                    module = custom_module_update(actor=self.actor, module=module, data=changes)
+            except ValidationError as exc:
+                renamed = {"label_plural": "plural"}
+                raise ValidationError(
+                    {
+                        f"custom_modules.{index}.{renamed.get(name, name)}": messages
+                        for name, messages in exc.message_dict.items()
+                    }
+                ) from exc
+            self.own(OwnedKind.CUSTOM_MODULE, key, module.pk)
 
     # -- custom fields ------------------------------------------------------------------------
     def custom_fields(self) -> None:
@@ -190,7 +228,7 @@ class _Applier:
             spec = registry.get(item["module"])
             metadata.metadata_changed()  # fields this install just added are filterable
             try:
-                selectors.apply_filters(spec, spec.model.objects.none(), dict(item.get("filters") or {}))
+                selectors.apply_filters(spec, spec.records().none(), dict(item.get("filters") or {}))
                 selectors.ordering_for(spec, item.get("ordering") or None)
             except ValidationError as exc:
                 raise ValidationError({f"saved_views.{index}": exc.messages}) from exc
@@ -248,7 +286,11 @@ class _Applier:
 
 def _set_aside(actor: Member, owned: OwnedObject) -> None:
     """Hide one owned object from the UI, keeping every stored value."""
-    if owned.kind == OwnedKind.CUSTOM_FIELD:
+    if owned.kind == OwnedKind.CUSTOM_MODULE:
+        module = CustomModule.objects.filter(pk=owned.object_id).first()
+        if module is not None and module.archived_at is None:
+            custom_module_archive(actor=actor, module=module)  # records and fields are kept
+    elif owned.kind == OwnedKind.CUSTOM_FIELD:
         field = CustomField.objects.filter(pk=owned.object_id).first()
         if field is not None and field.archived_at is None:
             engine.custom_field_update(actor=actor, field=field, archived=True)
@@ -268,15 +310,25 @@ def _set_aside(actor: Member, owned: OwnedObject) -> None:
 
 def _purge(owned: OwnedObject) -> None:
     """Remove one owned object and the data it holds (only on an admin's explicit purge)."""
-    if owned.kind == OwnedKind.CUSTOM_FIELD:
+    if owned.kind == OwnedKind.CUSTOM_MODULE:
+        # A module goes only when it holds no record at all (deleted ones too); else it stays archived.
+        module = CustomModule.objects.filter(pk=owned.object_id).first()
+        if module is not None and not CustomRecord.objects.filter(module_key=module.key).exists():
+            NumberingSequence.objects.filter(module=module.key).delete()
+            module.delete()
+    elif owned.kind == OwnedKind.CUSTOM_FIELD:
         field = CustomField.objects.filter(pk=owned.object_id).first()
         if field is not None:
-            spec = registry.get(field.module)
+            # The field's module may be a custom module the uninstall just archived (not in the registry).
+            spec = registry.get(field.module) if field.module in registry.builtin_keys() else None
+            model = spec.model if spec is not None else CustomRecord
+            scope = spec.scope if spec is not None else {"module_key": field.module}
+            where = "".join(f' AND "{name}" = %s' for name in scope)
             with connection.cursor() as cursor:
                 cursor.execute(
-                    f'UPDATE "{spec.model._meta.db_table}" SET custom_data = custom_data - %s '  # noqa: S608
-                    "WHERE custom_data ? %s",
-                    [field.key, field.key],
+                    f'UPDATE "{model._meta.db_table}" SET custom_data = custom_data - %s '  # noqa: S608
+                    f"WHERE custom_data ? %s{where}",
+                    [field.key, field.key, *scope.values()],
                 )
             Picklist.objects.filter(name=field.picklist_name).delete()
             field.delete()

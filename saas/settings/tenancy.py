@@ -40,6 +40,7 @@ TENANT_APPS = [
     "crm_apps.modules.deals",
     "crm_apps.modules.campaigns",
     "crm_apps.modules.vendors",
+    "crm_apps.custom_modules",
     "crm_apps.home",
     "marketplace.installs",
 ]

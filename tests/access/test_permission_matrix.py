@@ -33,6 +33,7 @@ from crm_apps.access.services import (
     role_create,
     sharing_default_set,
 )
+from crm_apps.custom_modules.testing import CONTRACT_MODULE, contract_module_create
 from crm_apps.engine import registry, selectors, services
 
 DEFAULTS = ["private", "public_read", "public_read_write", "public_read_write_delete"]
@@ -45,7 +46,8 @@ EXPECTED = {
     "public_read_write": {"view": set(RELATIONS), "edit": set(RELATIONS), "delete": OWNERLIKE},
     "public_read_write_delete": {"view": set(RELATIONS), "edit": set(RELATIONS), "delete": set(RELATIONS)},
 }
-SPECS = [s.key for s in registry.all_specs()]
+# Every built-in module and a custom module built by the tenant's admin (crm_apps.custom_modules).
+SPECS = [*(s.key for s in registry.all_specs()), CONTRACT_MODULE]
 
 
 class World:
@@ -141,6 +143,8 @@ def _api_rights(world: World, spec: Any, relation: str, record: Any) -> dict[str
 @pytest.mark.parametrize("default", DEFAULTS)
 @pytest.mark.parametrize("module", SPECS)
 def test_permission_matrix(world, module, default):
+    if module == CONTRACT_MODULE:
+        contract_module_create(world.tenant)
     spec = registry.get(module)
     sharing_default_set(actor=world.admin, module=module, access=default, superiors_see=True, follow_parent=False)
     expected = EXPECTED[default]

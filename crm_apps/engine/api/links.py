@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from crm_apps.access.middleware import request_member
 from crm_apps.access.models import Member
 from crm_apps.engine import link_selectors, selectors, services
-from crm_apps.engine.api.schema import record_serializer
+from crm_apps.engine.api.schema import record_serializer, schema_name
 from crm_apps.engine.api.views import ModuleAPIView
 from crm_apps.engine.models import Comment
 from crm_apps.engine.spec import ModuleSpec
@@ -293,13 +293,13 @@ class TrashView(LinkAPIView):
         spec = self.spec()
         record = record_serializer(spec)
         item = type(
-            f"{spec.model.__name__}Deleted",
+            f"{schema_name(spec)}Deleted",
             (record,),
             {"deleted_at": serializers.DateTimeField(read_only=True)},
         )
         item.Meta = type("Meta", (record.Meta,), {"fields": [*record.Meta.fields, "deleted_at"]})  # type: ignore[attr-defined]
         return type(
-            f"{spec.model.__name__}TrashPage",
+            f"{schema_name(spec)}TrashPage",
             (serializers.Serializer,),
             {"results": item(many=True), "next": serializers.URLField(allow_null=True)},
         )

@@ -94,6 +94,7 @@ def module_to_api(spec: ModuleSpec, actor: Member | None = None) -> dict[str, An
         "label": str(spec.label),
         "label_plural": str(spec.label_plural),
         "number_prefix": spec.number_prefix,
+        "custom": spec.custom,
         "fields": fields,
         "custom_fields": [
             {**custom_field_to_api(f), "read_only": f"custom.{f.key}" in rules.readonly}

@@ -17,6 +17,14 @@ from crm_apps.engine.spec import ChildSpec, ModuleSpec
 CUSTOM_TYPES: dict[str, Any] = {type_: kind.serializer_field for type_, kind in field_types.KINDS.items()}
 
 
+def schema_name(spec: ModuleSpec) -> str:
+    """The OpenAPI component prefix of a module: its model's name, or (for a tenant's custom modules,
+    which share one model) one derived from the module key."""
+    if not spec.custom:
+        return spec.model.__name__
+    return "Custom" + "".join(part.capitalize() for part in spec.key.replace("-", "_").split("_"))
+
+
 def _custom_serializer(spec: ModuleSpec, fields: list[CustomField]) -> type[serializers.Serializer[Any]]:
     attrs: dict[str, Any] = {}
     for field in fields:
@@ -25,7 +33,7 @@ def _custom_serializer(spec: ModuleSpec, fields: list[CustomField]) -> type[seri
         made.allow_null = True
         made.help_text = field.help_text or field.label
         attrs[field.key] = made
-    name = f"{spec.model.__name__}Custom"
+    name = f"{schema_name(spec)}Custom"
     return type(name, (serializers.Serializer,), attrs)
 
 
@@ -84,7 +92,7 @@ def record_serializer(spec: ModuleSpec) -> type[serializers.Serializer[Any]]:
                 "Served by the detail, not by lists."
             ),
         )
-    return type(f"{spec.model.__name__}Record", (serializers.ModelSerializer,), attrs)
+    return type(f"{schema_name(spec)}Record", (serializers.ModelSerializer,), attrs)
 
 
 def expand_module_paths(endpoints: list[tuple[str, str, str, Any]], **kwargs: Any) -> list[tuple[str, str, str, Any]]:
@@ -99,7 +107,7 @@ def expand_module_paths(endpoints: list[tuple[str, str, str, Any]], **kwargs: An
             continue
         for spec in registry.all_specs():
             view_class: Any = type(
-                f"{spec.model.__name__}{callback.cls.__name__}", (callback.cls,), {"module_key": spec.key}
+                f"{schema_name(spec)}{callback.cls.__name__}", (callback.cls,), {"module_key": spec.key}
             )
             view = view_class.as_view(**(getattr(callback, "initkwargs", None) or {}))
             expanded.append(

@@ -18,8 +18,8 @@ from crm_apps.modules.campaigns.services import MEMBER_MODULES, MEMBER_STATUS_PI
 def members_panel(campaign: Campaign, member: Member, request: HttpRequest) -> dict[str, Any]:
     """The first hundred members the viewer may see, their statuses, and what can be added."""
     leads, contacts = registry.get("leads"), registry.get("contacts")
-    visible_leads = visibility.visible_records(actor=member, spec=leads, queryset=leads.model.objects.all())
-    visible_contacts = visibility.visible_records(actor=member, spec=contacts, queryset=contacts.model.objects.all())
+    visible_leads = visibility.visible_records(actor=member, spec=leads, queryset=leads.records())
+    visible_contacts = visibility.visible_records(actor=member, spec=contacts, queryset=contacts.records())
     memberships = (
         CampaignMember.objects.filter(campaign=campaign)
         .filter(Q(lead__isnull=True) | Q(lead__in=visible_leads.values("pk")))

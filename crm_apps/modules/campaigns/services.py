@@ -47,7 +47,7 @@ def _visible_target(actor: Member, membership: CampaignMember) -> tuple[str, Any
     spec = registry.get(module)
     pk = membership.lead_id or membership.contact_id
     target = visibility.visible_records(
-        actor=actor, spec=spec, queryset=spec.model.objects.filter(pk=pk, deleted_at__isnull=True)
+        actor=actor, spec=spec, queryset=spec.records().filter(pk=pk, deleted_at__isnull=True)
     ).first()
     if target is None:
         raise PermissionDenied
@@ -95,7 +95,7 @@ def campaign_member_add(
         raise ValidationError({"module": [_("Only leads and contacts can be campaign members.")]})
     spec = registry.get(module)
     try:
-        qs = spec.model.objects.filter(pk=record_id, deleted_at__isnull=True)
+        qs = spec.records().filter(pk=record_id, deleted_at__isnull=True)
         target = visibility.visible_records(actor=actor, spec=spec, queryset=qs).first()
     except (ValidationError, ValueError):  # not an id at all
         target = None

@@ -94,7 +94,7 @@ def _mapped(lead: Lead, target: str) -> dict[str, Any]:
 
 def _reuse(actor: Member, module: str, record_id: Any) -> Any:
     spec = registry.get(module)
-    qs = spec.model.objects.filter(pk=record_id, deleted_at__isnull=True)
+    qs = spec.records().filter(pk=record_id, deleted_at__isnull=True)
     found = visibility.visible_records(actor=actor, spec=spec, queryset=qs).first()
     if found is None:
         raise ValidationError({module[:-1]: [_("Choose an existing record.")]})
@@ -145,7 +145,8 @@ def lead_convert(
     else:
         organization = (
             registry.get("organizations")
-            .model.objects.filter(name__iexact=lead.company, deleted_at__isnull=True)
+            .records()
+            .filter(name__iexact=lead.company, deleted_at__isnull=True)
             .order_by("created_at")
             .first()
         )
@@ -154,7 +155,7 @@ def lead_convert(
             and not visibility.visible_records(
                 actor=actor,
                 spec=registry.get("organizations"),
-                queryset=registry.get("organizations").model.objects.filter(pk=organization.pk),
+                queryset=registry.get("organizations").records().filter(pk=organization.pk),
             ).exists()
         ):
             organization = None

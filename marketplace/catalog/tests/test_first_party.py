@@ -12,7 +12,16 @@ from marketplace.installs.models import ExtensionInstallation
 from marketplace.installs.services import extension_install
 from marketplace.manifest import manifest_validate, schema
 
-CAPABILITIES = {"custom_fields", "picklist_values", "pipelines", "saved_views", "translations", "webhooks", "scopes"}
+CAPABILITIES = {
+    "custom_modules",
+    "custom_fields",
+    "picklist_values",
+    "pipelines",
+    "saved_views",
+    "translations",
+    "webhooks",
+    "scopes",
+}
 
 
 def test_every_shipped_manifest_is_in_the_catalog_and_validates():
