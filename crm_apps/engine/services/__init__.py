@@ -8,16 +8,8 @@ the topic modules hold the code. The three private value helpers are re-exported
 
 from __future__ import annotations
 
-from crm_apps.engine.services._common import (
-    COMMON_FIELDS,
-    MENTION_RE,
-    TAG_RE,
-)
-from crm_apps.engine.services.comments import (
-    comment_add,
-    follow_set,
-    record_tags_change,
-)
+from crm_apps.engine.services._common import COMMON_FIELDS, MENTION_RE, TAG_RE
+from crm_apps.engine.services.comments import comment_add, follow_set, record_tags_change
 from crm_apps.engine.services.custom_fields import (
     CUSTOM_KEY_RE,
     RESERVED_CUSTOM_KEYS,
@@ -25,26 +17,16 @@ from crm_apps.engine.services.custom_fields import (
     custom_field_create,
     custom_field_update,
 )
-from crm_apps.engine.services.layout import (
-    layout_save,
-)
-from crm_apps.engine.services.merge import (
-    records_merge,
-)
+from crm_apps.engine.services.layout import layout_save
+from crm_apps.engine.services.merge import records_merge
 from crm_apps.engine.services.numbering import (
     number_allocate,
     numbering_ensure,
     numbering_update,
     numbers_allocate,
 )
-from crm_apps.engine.services.picklists import (
-    picklist_ensure,
-    picklist_value_add,
-    picklist_value_update,
-)
-from crm_apps.engine.services.purge import (
-    records_purge_deleted,
-)
+from crm_apps.engine.services.picklists import picklist_ensure, picklist_value_add, picklist_value_update
+from crm_apps.engine.services.purge import records_purge_deleted
 from crm_apps.engine.services.records import (
     BATCH_LIMIT,
     ConflictError,
@@ -61,10 +43,7 @@ from crm_apps.engine.services.records import (
 from crm_apps.engine.services.values import _check_text as _check_text
 from crm_apps.engine.services.values import _empty_value as _empty_value
 from crm_apps.engine.services.values import _resolve_fk as _resolve_fk
-from crm_apps.engine.services.values import (
-    fold_accents,
-    search_vector_refresh,
-)
+from crm_apps.engine.services.values import fold_accents, search_vector_refresh
 
 __all__ = [
     "BATCH_LIMIT",

@@ -16,10 +16,7 @@ from crm_apps.access.models import Member
 from crm_apps.access.privileges import Privilege
 from crm_apps.audit import services as audit
 from crm_apps.engine import field_types, metadata, registry
-from crm_apps.engine.models import (
-    CustomField,
-    FieldType,
-)
+from crm_apps.engine.models import CustomField, FieldType
 from crm_apps.engine.services._common import _clean_label, _clears_metadata
 from crm_apps.engine.services.picklists import picklist_ensure
 from crm_apps.engine.spec import ModuleSpec

@@ -11,13 +11,13 @@ from crm_apps.access import visibility
 from crm_apps.access.models import Member
 from crm_apps.access.privileges import Privilege
 from crm_apps.audit import services as audit
-from crm_apps.engine.models import (
-    LayoutOverride,
-)
+from crm_apps.engine.models import LayoutOverride
+from crm_apps.engine.services._common import _clears_metadata
 from crm_apps.engine.services.values import _field
 from crm_apps.engine.spec import ModuleSpec
 
 
+@_clears_metadata
 def layout_save(
     *, actor: Member, spec: ModuleSpec, blocks: list[str], fields: dict[str, list[str]], hidden: list[str]
 ) -> LayoutOverride:

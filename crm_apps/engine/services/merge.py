@@ -13,9 +13,7 @@ from crm_apps.access import visibility
 from crm_apps.access.models import Member
 from crm_apps.audit import services as audit
 from crm_apps.engine import links
-from crm_apps.engine.models import (
-    TimelineEntry,
-)
+from crm_apps.engine.models import TimelineEntry
 from crm_apps.engine.services._common import COMMON_FIELDS
 from crm_apps.engine.services.records import _visible_live, record_update
 from crm_apps.engine.services.values import _audit_label, _field, _timeline
@@ -53,6 +51,7 @@ def _move_references(spec: ModuleSpec, from_ids: list[Any], to_id: Any) -> None:
                     row.delete()
 
 
+@transaction.atomic
 def records_merge(
     *, spec: ModuleSpec, actor: Member, primary_id: Any, other_ids: list[Any], choices: dict[str, Any]
 ) -> Any:

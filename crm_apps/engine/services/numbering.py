@@ -12,9 +12,7 @@ from crm_apps.access import visibility
 from crm_apps.access.models import Member
 from crm_apps.access.privileges import Privilege
 from crm_apps.audit import services as audit
-from crm_apps.engine.models import (
-    NumberingSequence,
-)
+from crm_apps.engine.models import NumberingSequence
 from crm_apps.engine.spec import ModuleSpec
 
 

@@ -12,13 +12,11 @@ from crm_apps.access import visibility
 from crm_apps.access.models import Member
 from crm_apps.access.privileges import Privilege
 from crm_apps.audit import services as audit
-from crm_apps.engine.models import (
-    Picklist,
-    PicklistValue,
-)
+from crm_apps.engine.models import Picklist, PicklistValue
 from crm_apps.engine.services._common import _clean_label, _clears_metadata
 
 
+@_clears_metadata
 def picklist_ensure(name: str, values: Iterable[str]) -> Picklist:
     """Create a picklist with default values if it does not exist yet (never touches an existing one)."""
     picklist, created = Picklist.objects.get_or_create(name=name)

@@ -20,10 +20,7 @@ from crm_apps.audit import services as audit
 from crm_apps.engine import children as child_tables
 from crm_apps.engine import events as record_events
 from crm_apps.engine import metadata, registry
-from crm_apps.engine.models import (
-    CrmRecord,
-    TimelineEntry,
-)
+from crm_apps.engine.models import CrmRecord, TimelineEntry
 from crm_apps.engine.services.custom_fields import custom_data_clean
 from crm_apps.engine.services.numbering import number_allocate, numbers_allocate
 from crm_apps.engine.services.values import (
@@ -388,6 +385,7 @@ def record_restore(*, spec: ModuleSpec, actor: Member, record_id: Any) -> Any:
     return record
 
 
+@transaction.atomic
 def records_mass_update(
     *,
     spec: ModuleSpec,

@@ -20,11 +20,7 @@ from django.utils.translation import gettext as _
 from crm_apps.access import visibility
 from crm_apps.access.models import Group, Member
 from crm_apps.engine import metadata, registry
-from crm_apps.engine.models import (
-    CrmRecord,
-    FieldType,
-    TimelineEntry,
-)
+from crm_apps.engine.models import CrmRecord, FieldType, TimelineEntry
 from crm_apps.engine.services._common import COMMON_FIELDS, TAG_RE
 from crm_apps.engine.spec import ModuleSpec
 from tenants.services import text_problem
