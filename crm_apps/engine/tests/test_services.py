@@ -190,3 +190,26 @@ def test_a_record_holding_retired_values_can_still_be_saved_unchanged(ctx):
     )
 
     assert (saved.status, saved.custom_data, saved.company) == ("Cold", {"tier": "Gold"}, "Y2")
+
+
+def test_a_mass_update_that_fails_on_one_record_changes_none(ctx):
+    from crm_apps.engine.services import records_mass_update
+
+    # Given two vendors and a unique custom field: the same value fits the first and clashes on the second
+    spec = registry.get("vendors")
+    custom_field_create(actor=ctx, spec=spec, key="vat", label="VAT", type="text", unique=True)
+    first = record_create(spec=spec, actor=ctx, data={"name": "First"})
+    second = record_create(spec=spec, actor=ctx, data={"name": "Second"})
+
+    # When both get the same unique value at once
+    with pytest.raises(ValidationError):
+        records_mass_update(
+            spec=spec, actor=ctx, ids=[first.pk, second.pk], data={"name": "Renamed"}, custom={"vat": "V1"}
+        )
+
+    # Then neither changed (all or nothing)
+    assert sorted(spec.model.objects.filter(pk__in=[first.pk, second.pk]).values_list("name", flat=True)) == [
+        "First",
+        "Second",
+    ]
+    assert not spec.model.objects.filter(custom_data__vat="V1").exists()
