@@ -76,6 +76,14 @@ def _saved_view(spec: ModuleSpec, request: HttpRequest) -> SavedView | None:
     return view
 
 
+def _create_action(spec: ModuleSpec, member: Member) -> list[dict[str, Any]]:
+    """The "New <module>" button of the list and board action bars, for members who may create."""
+    if not visibility.can_create(actor=member, spec=spec):
+        return []
+    label = _("New %(label)s") % {"label": spec.label}
+    return [{"label": label, "url": reverse("engine:create", args=[spec.key]), "method": "get", "primary": True}]
+
+
 @login_required
 def record_list(request: HttpRequest, module: str) -> HttpResponse:
     """A module's list: search, filters (custom fields too), sort, keyset pages, count, saved views."""
@@ -171,15 +179,7 @@ def _list_header_actions(spec: ModuleSpec, member: Member) -> list[dict[str, Any
         {"label": a.label, "url": a.url, "method": a.method, "primary": a.primary}
         for a in extensions.list_actions(spec=spec, member=member)
     ]
-    if visibility.can_create(actor=member, spec=spec):
-        actions.append(
-            {
-                "label": _("New %(label)s") % {"label": spec.label},
-                "url": reverse("engine:create", args=[spec.key]),
-                "method": "get",
-                "primary": True,
-            }
-        )
+    actions += _create_action(spec, member)
     return actions
 
 
@@ -807,15 +807,7 @@ def render_board(request: HttpRequest, spec: ModuleSpec, *, partial: bool) -> Ht
     actions: list[dict[str, Any]] = [
         {"label": _("List"), "url": reverse("engine:list", args=[spec.key]), "method": "get"}
     ]
-    if visibility.can_create(actor=member, spec=spec):
-        actions.append(
-            {
-                "label": _("New %(label)s") % {"label": spec.label},
-                "url": reverse("engine:create", args=[spec.key]),
-                "method": "get",
-                "primary": True,
-            }
-        )
+    actions += _create_action(spec, member)
     context |= {
         "header_actions": actions,
         "columns_template": columns_template.template.name,
