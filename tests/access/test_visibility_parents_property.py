@@ -24,12 +24,9 @@ from django_tenants.utils import schema_context
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import make_user
 from crm_apps.access import visibility
 from crm_apps.access.models import Role
 from crm_apps.access.services import (
-    group_save,
-    member_create,
     member_set_role,
     profile_save,
     profile_set_modules,
@@ -39,7 +36,7 @@ from crm_apps.access.services import (
 )
 from crm_apps.engine import registry
 from crm_apps.modules.deals.services import default_pipeline
-from tests.access.test_visibility_property import KINDS, Plan, Reference, plans
+from tests.access.test_visibility_property import KINDS, Plan, Reference, build_org_chart, plans
 
 # module -> (the reference it follows, the module of that reference)
 CHAIN = {
@@ -192,26 +189,7 @@ def test_visibility_through_parent_chains_matches_the_reference(tenant_a, admin_
         profile_set_modules(
             actor=admin, profile=profile, rights={k: v for k, v in hidden.items() if not plan.modules[k].view}
         )
-        roles = [Role.objects.get(parent__isnull=True)]
-        for i, parent in enumerate(base.parents):
-            roles.append(role_create(actor=admin, name=f"C{i}", parent=roles[parent], profile_ids=[profile.pk]))
-        members = []
-        for role_index in base.member_roles:
-            m = member_create(tenant=tenant_a, user=make_user())
-            members.append(member_set_role(actor=admin, member=m, role=roles[role_index]))
-        groups: list[Any] = []
-        for j, g in enumerate(base.groups):
-            groups.append(
-                group_save(
-                    actor=admin,
-                    group=None,
-                    name=f"CG{j}",
-                    member_ids=[members[i].pk for i in g["members"]],
-                    role_ids=[roles[r].pk for r in g["roles"]],
-                    role_tree_ids=[roles[r].pk for r in g["trees"]],
-                    subgroup_ids=[groups[s].pk for s in g["subgroups"]],
-                )
-            )
+        roles, members, groups = build_org_chart(tenant=tenant_a, admin=admin, plan=base, profile=profile, prefix="C")
         pipeline = default_pipeline()
         records: dict[str, list[Any]] = {}
         for key in MODULES:

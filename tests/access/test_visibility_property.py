@@ -151,6 +151,31 @@ class Reference:
         return view, edit, delete
 
 
+def build_org_chart(*, tenant: Any, admin: Any, plan: Plan, profile: Any, prefix: str) -> tuple[list[Any], ...]:
+    """The roles, members and groups a plan draws (roles under the root, each with `profile`)."""
+    roles = [Role.objects.get(parent__isnull=True)]
+    for i, parent in enumerate(plan.parents):
+        roles.append(role_create(actor=admin, name=f"{prefix}{i}", parent=roles[parent], profile_ids=[profile.pk]))
+    members = []
+    for role_index in plan.member_roles:
+        m = member_create(tenant=tenant, user=make_user())
+        members.append(member_set_role(actor=admin, member=m, role=roles[role_index]))
+    groups: list[Any] = []
+    for j, g in enumerate(plan.groups):
+        groups.append(
+            group_save(
+                actor=admin,
+                group=None,
+                name=f"{prefix}G{j}",
+                member_ids=[members[i].pk for i in g["members"]],
+                role_ids=[roles[r].pk for r in g["roles"]],
+                role_tree_ids=[roles[r].pk for r in g["trees"]],
+                subgroup_ids=[groups[s].pk for s in g["subgroups"]],
+            )
+        )
+    return roles, members, groups
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(plan=plans())
 def test_visibility_matches_the_reference(tenant_a, admin_of, plan):
@@ -163,26 +188,7 @@ def test_visibility_matches_the_reference(tenant_a, admin_of, plan):
             name="Property",
             flags={"default_view": True, "default_create": True, "default_edit": True, "default_delete": True},
         )
-        roles = [Role.objects.get(parent__isnull=True)]
-        for i, parent in enumerate(plan.parents):
-            roles.append(role_create(actor=admin, name=f"P{i}", parent=roles[parent], profile_ids=[profile.pk]))
-        members = []
-        for role_index in plan.member_roles:
-            m = member_create(tenant=tenant_a, user=make_user())
-            members.append(member_set_role(actor=admin, member=m, role=roles[role_index]))
-        groups: list[Any] = []
-        for j, g in enumerate(plan.groups):
-            groups.append(
-                group_save(
-                    actor=admin,
-                    group=None,
-                    name=f"PG{j}",
-                    member_ids=[members[i].pk for i in g["members"]],
-                    role_ids=[roles[r].pk for r in g["roles"]],
-                    role_tree_ids=[roles[r].pk for r in g["trees"]],
-                    subgroup_ids=[groups[s].pk for s in g["subgroups"]],
-                )
-            )
+        roles, members, groups = build_org_chart(tenant=tenant_a, admin=admin, plan=plan, profile=profile, prefix="P")
         sharing_default_set(actor=admin, module=MODULE, access=plan.access, superiors_see=plan.superiors_see)
         for sk, sp, tk, tp, access in plan.rules:
             sharing_rule_create(
