@@ -56,7 +56,7 @@ def test_pages_carry_the_bell_without_a_query_for_it(client_for, tenant_a, membe
     web = client_for(tenant_a, member(tenant_a))
 
     with CaptureQueriesContext(connection) as captured:
-        page = web.get("/").content.decode()
+        page = web.get("/m/contacts/").content.decode()
 
     assert 'hx-get="/notifications/bell/"' in page and "load, every 60s" in page
     assert not [q for q in statements(captured) if "notifications_notification" in q and "COUNT" in q.upper()]
