@@ -4,6 +4,7 @@ browser sees the unread count on the bell, opens the list, marks the notificatio
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from django_tenants.utils import tenant_context
@@ -16,7 +17,7 @@ from tenants.services import tenant_provision
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def _sign_in(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def]
+def _sign_in(page: Any, base: str, email: str) -> None:
     page.goto(base + "/accounts/login/")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(TEST_PASSWORD)
