@@ -7,8 +7,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -36,7 +36,14 @@ class NotificationListView(APIView):
             OpenApiParameter("limit", int),
             OpenApiParameter("before", int, description="the id of the last notification of the previous page"),
         ],
-        responses=NotificationSerializer(many=True),
+        responses=inline_serializer(
+            "NotificationPage",
+            {
+                "results": NotificationSerializer(many=True),
+                "unread": serializers.IntegerField(),
+                "next": serializers.URLField(allow_null=True),
+            },
+        ),
     )
     def get(self, request: Request) -> Response:
         member = request_member(request)

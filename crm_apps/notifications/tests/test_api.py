@@ -211,3 +211,27 @@ def test_list_and_count_queries_are_pinned(client_for, tenant_a, admin_of, membe
     assert len(statements(two)) == len(statements(twelve))
     assert len(statements(twelve)) <= 6
     assert len([q for q in statements(count) if "notifications_notification" in q]) == 1
+
+
+@pytest.mark.parametrize(
+    ("query", "field"), [("limit=many", "limit"), ("before=abc", "before"), ("before=999999", "before")]
+)
+def test_bad_list_parameters_are_field_errors(client_for, tenant_a, member, query, field):
+    response = client_for(tenant_a, member(tenant_a)).get(f"/api/v1/notifications/?{query}")
+
+    assert response.status_code == 400
+    assert list(response.json()) == [field]
+
+
+def test_the_openapi_schema_documents_the_notification_endpoints(client_for, tenant_a, admin_of):
+    paths = client_for(tenant_a, admin_of(tenant_a)).get("/api/v1/schema/?format=json").json()["paths"]
+
+    assert {
+        "/api/v1/notifications/",
+        "/api/v1/notifications/count",
+        "/api/v1/notifications/read-all",
+        "/api/v1/notifications/preferences",
+        "/api/v1/notifications/{notification_id}/read",
+    } <= set(paths)
+    page = paths["/api/v1/notifications/"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert page["$ref"].endswith("/NotificationPage")
