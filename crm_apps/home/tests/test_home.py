@@ -191,3 +191,18 @@ def test_home_page_queries_are_pinned_whatever_the_data(client_for, tenant_a, ad
     assert len(statements(empty)) == 14
     # + the followed records, their latest changes (one DISTINCT ON), the recent records: not one per row
     assert len(statements(full)) == 17
+
+
+def test_the_demo_admin_starts_with_a_mention_an_assignment_and_a_followed_change():
+    from django.core.management import call_command
+
+    from crm_apps.access.models import Member
+    from crm_apps.home.management.commands.seed_demo import DEMO_EMAIL, DEMO_SLUG
+    from crm_apps.notifications.models import Notification
+
+    call_command("seed_demo", quiet=True)
+
+    with schema_context(DEMO_SLUG):
+        admin = Member.objects.get(user__email=DEMO_EMAIL)
+        got = sorted(Notification.objects.filter(recipient=admin).values_list("kind", flat=True))
+    assert got == sorted([kinds.MENTION, kinds.ASSIGNMENT, kinds.RECORD_CHANGED])
