@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -49,9 +50,16 @@ def bell(request: HttpRequest) -> HttpResponse:
 def notification_list_view(request: HttpRequest) -> HttpResponse:
     member = request_member(request)
     only_unread = request.GET.get("unread") == "1"
-    page = list(notification_list(member=member, unread=True if only_unread else None)[:PAGE_SIZE])
+    qs = notification_list(member=member, unread=True if only_unread else None)
+    before = request.GET.get("before", "")
+    anchor = Notification.objects.filter(recipient=member, pk=before).first() if before.isdigit() else None
+    if anchor is not None:
+        qs = qs.filter(Q(created_at__lt=anchor.created_at) | Q(created_at=anchor.created_at, pk__lt=anchor.pk))
+    rows = list(qs[: PAGE_SIZE + 1])
+    page = rows[:PAGE_SIZE]
     context = {
         "rows": rows_for(page),
+        "older": page[-1].pk if len(rows) > PAGE_SIZE else None,
         "only_unread": only_unread,
         "notifications_unread": unread_count(member=member),
     }

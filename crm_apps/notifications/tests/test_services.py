@@ -244,3 +244,21 @@ def test_a_rolled_back_change_notifies_nobody(team):
         raise RuntimeError
 
     assert not Notification.objects.exists()
+
+
+def test_a_batch_created_for_a_colleague_notifies_them_once_per_record(team):
+    admin, mia, _leo, _record = team
+
+    records = services.records_create_batch(
+        spec=CONTACTS,
+        actor=admin,
+        items=[({"last_name": "One", "owner": mia.pk}, None), ({"last_name": "Two", "owner": mia.pk}, None)],
+    )
+
+    assert sorted(
+        Notification.objects.filter(recipient=mia, kind=kinds.ASSIGNMENT).values_list("params__record", flat=True)
+    ) == [
+        "One",
+        "Two",
+    ]
+    assert len(records) == 2

@@ -144,3 +144,19 @@ def test_preferences_page_saves_channels_and_digest(client_for, tenant_a, member
         chosen = dict(NotificationPreference.objects.filter(member=mia).values_list("kind", "channel"))
         assert chosen["mention"] == "off" and chosen["assignment"] == "inapp" and chosen["reminder"] == "email"
         assert DigestSubscription.objects.filter(member=mia).exists()
+
+
+def test_the_list_pages_to_older_notifications(client_for, tenant_a, admin_of, member, monkeypatch):
+    from crm_apps.notifications import views
+
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    mia = member(tenant_a)
+    _notify(tenant_a, mia, admin_of(tenant_a), count=3)
+    web = client_for(tenant_a, mia)
+
+    first = web.get("/notifications/")
+    second = web.get(f"/notifications/?before={first.context['older']}")
+
+    assert [r["title"].rsplit(" ", 3)[-3] for r in first.context["rows"]] == ["2", "1"]
+    assert [r["title"].rsplit(" ", 3)[-3] for r in second.context["rows"]] == ["0"]
+    assert second.context["older"] is None
