@@ -63,3 +63,19 @@ def test_a_mention_shows_on_the_bell_and_is_marked_read(live_site, browser, comm
     mia.wait_for_load_state("networkidle")
     assert mia.locator("[data-bell-count]").count() == 0
     assert mia.locator(".notification--unread").count() == 0
+
+
+def test_the_home_page_is_one_column_on_a_phone(live_site, browser, committed):
+    admin = make_user(committed.email(), name="Pat Phone")
+    tenant = tenant_provision(slug=committed.slug("phone"), name="Phone Co", admin=admin)
+    base = f"http://{tenant.schema_name}.localhost:{live_site}"
+    page = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True).new_page()
+
+    _sign_in(page, base, admin.email)
+
+    widgets = page.locator("[data-widget]")
+    boxes = [widgets.nth(i).bounding_box() for i in range(widgets.count())]
+    assert len(boxes) >= 6
+    assert len({round(b["x"]) for b in boxes if b}) == 1  # stacked, not side by side
+    assert all(b and b["x"] + b["width"] <= 390 for b in boxes)  # nothing wider than the screen
+    assert page.get_by_text("None of your open deals is expected to close in").is_visible()
