@@ -91,6 +91,7 @@ def record_changed(
         active=True,
         pk__in=Follow.objects.filter(module=spec.key, record_id=record.pk).values("member_id"),
     )
+    shown: dict[tuple[str, str], dict[str, str]] = {}  # (language, field) -> params: looked up once
     for follower in followers.exclude(pk=actor.pk).order_by("pk"):
         if not visibility.visible_records(
             actor=follower, spec=spec, queryset=spec.records().filter(pk=record.pk)
@@ -100,13 +101,15 @@ def record_changed(
         for name in watched:
             if name in hidden:
                 continue  # a field their profile hides is not shown in a notification either
-            old, new = changes[name]
-            with override(follower.language):  # names of things in the follower's language
-                params = {
-                    "record": title,
-                    "field": _field_label(spec, name),
-                    "body": f"{_shown(spec, record, name, old)} → {_shown(spec, record, name, new)}",
-                }
+            params = shown.get((follower.language, name))
+            if params is None:
+                old, new = changes[name]
+                with override(follower.language):  # names of things in the follower's language
+                    params = shown[(follower.language, name)] = {
+                        "record": title,
+                        "field": _field_label(spec, name),
+                        "body": f"{_shown(spec, record, name, old)} → {_shown(spec, record, name, new)}",
+                    }
             notification_send(
                 recipient=follower,
                 kind=kinds.RECORD_CHANGED,
