@@ -105,7 +105,8 @@ def preferences_view(request: HttpRequest) -> HttpResponse:
             errors = exc.message_dict
         else:
             messages.success(request, _("Your notification settings are saved."))
-            return redirect("notifications:preferences")
+            back = request.POST.get("next", "")
+            return redirect(back if _safe(request, back) else "notifications:preferences")
     rows, digest = preferences_get(member=member)
     context = {
         "rows": rows,

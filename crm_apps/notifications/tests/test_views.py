@@ -139,7 +139,7 @@ def test_preferences_page_saves_channels_and_digest(client_for, tenant_a, member
     assert 'name="channel-mention" value="email"' in page
     assert saved.status_code == 302
     assert bad.status_code == 400
-    assert "/notifications/preferences/" in profile
+    assert 'name="channel-mention"' in profile and 'name="next" value="/settings/profile/"' in profile
     with schema_context(tenant_a.schema_name):
         chosen = dict(NotificationPreference.objects.filter(member=mia).values_list("kind", "channel"))
         assert chosen["mention"] == "off" and chosen["assignment"] == "inapp" and chosen["reminder"] == "email"
@@ -160,3 +160,14 @@ def test_the_list_pages_to_older_notifications(client_for, tenant_a, admin_of, m
     assert [r["title"].rsplit(" ", 3)[-3] for r in first.context["rows"]] == ["2", "1"]
     assert [r["title"].rsplit(" ", 3)[-3] for r in second.context["rows"]] == ["0"]
     assert second.context["older"] is None
+
+
+def test_saving_from_the_profile_returns_to_the_profile(client_for, tenant_a, member):
+    web = client_for(tenant_a, member(tenant_a))
+    form = {f"channel-{k.key}": k.default for k in kinds.kinds_all()}
+
+    back_home = web.post("/notifications/preferences/", {**form, "next": "/settings/profile/"})
+    elsewhere = web.post("/notifications/preferences/", {**form, "next": "https://evil.example/"})
+
+    assert back_home["Location"] == "/settings/profile/"
+    assert elsewhere["Location"] == "/notifications/preferences/"
