@@ -262,3 +262,22 @@ def test_a_batch_created_for_a_colleague_notifies_them_once_per_record(team):
         "Two",
     ]
     assert len(records) == 2
+
+
+def test_a_follower_reads_the_field_in_their_language_and_the_sentence_in_the_active_one(team):
+    from crm_apps.access.models import Member
+    from crm_apps.modules.deals.services import deal_set_stage, default_pipeline
+
+    admin, mia, _leo, _record = team
+    Member.objects.filter(pk=mia.pk).update(language="ru")
+    mia.refresh_from_db()
+    sharing_default_set(actor=admin, module="deals", access="public_read")
+    deal = services.record_create(spec=DEALS, actor=admin, data={"name": "Сделка", "close_date": "2026-12-31"})
+    services.follow_set(spec=DEALS, actor=mia, record=deal, following=True)
+
+    deal_set_stage(actor=admin, deal=deal, stage_id=default_pipeline().stages.order_by("position")[1].pk)
+
+    notification = Notification.objects.get(recipient=mia)
+    assert notification.params["field"] == "этап"
+    with override("ru"):
+        assert notification_title(notification) == f"{admin.user.name} изменил(а) поле «этап»: Сделка"
