@@ -36,7 +36,7 @@ RESERVED_KEYS = frozenset(
         "static", "media", "i18n", "batch", "merge", "export", "trash", "views", "lookup", "new", "mass",
         "comments", "timeline", "follow", "tags", "records", "modules", "fields", "webhooks", "tokens",
         "extensions", "marketplace", "home", "health", "login", "logout", "portal", "billing", "audit",
-        "access", "partners", "custom", "all", "none", "null", "true", "false",
+        "access", "partners", "custom", "all", "none", "null", "true", "false", "notifications",
         # built-in modules planned on the engine (Engine v2 and the module issues after it)
         "activities", "calendar", "tasks", "events", "emails", "documents", "products", "services",
         "price_books", "quotes", "invoices", "sales_orders", "purchase_orders", "tickets", "faq",

@@ -8,10 +8,18 @@ event is never seen for a write that was rolled back.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from crm_apps.access.models import Member
+    from crm_apps.engine.models import CrmRecord
+    from crm_apps.engine.spec import ModuleSpec
 
 Listener = Callable[[str, str, list[str]], None]
 _listeners: list[Listener] = []
+# (spec, record, changes {field: [old, new]}, actor, created) -> None
+ChangeListener = Callable[["ModuleSpec", "CrmRecord", dict[str, list[Any]], "Member", bool], None]
+_change_listeners: list[ChangeListener] = []
 
 CREATED = "created"
 UPDATED = "updated"
@@ -30,3 +38,19 @@ def record_event(*, module: str, event: str, record_ids: Iterable[Any]) -> None:
         return
     for listener in _listeners:
         listener(module, event, ids)
+
+
+def change_listener_add(listener: ChangeListener) -> None:
+    if listener not in _change_listeners:
+        _change_listeners.append(listener)
+
+
+def record_changed(
+    *, spec: ModuleSpec, record: CrmRecord, changes: dict[str, list[Any]], actor: Member, created: bool
+) -> None:
+    """Tell every change listener what one create or update changed (`{field: [old, new]}`, the values of
+    the timeline; a create lists the fields it filled). Called inside the write's transaction: rows a
+    listener writes (notifications) commit or roll back with the change; anything leaving the database
+    (emails) must wait for `transaction.on_commit`."""
+    for listener in _change_listeners:
+        listener(spec, record, changes, actor, created)

@@ -16,7 +16,7 @@ from crm_apps.access import visibility
 from crm_apps.access.models import Member
 from crm_apps.access.privileges import privilege_of
 from crm_apps.engine import registry
-from crm_apps.engine.spec import MENU_GROUPS, Action, ModuleSpec
+from crm_apps.engine.spec import MENU_GROUPS, Action, HomeWidget, ModuleSpec
 
 MENU_GROUP_LABELS: dict[str, str | Promise] = {
     "sales": _("Sales"),
@@ -82,6 +82,17 @@ def panels(*, spec: ModuleSpec, record: Any, member: Member, request: HttpReques
         data = panel.context(record, member, request) if panel.context else {}
         by_slot[panel.slot].append({"key": panel.key, "template": panel.template, "data": data})
     return by_slot
+
+
+def home_widgets(*, member: Member) -> list[tuple[ModuleSpec, HomeWidget]]:
+    """The home-page widgets of the modules this member may view (`spec.home_widgets`), in registry order;
+    the home page merges them with its own and orders them by position."""
+    return [
+        (spec, widget)
+        for spec in registry.all_specs()
+        if spec.home_widgets and visibility.can_view_module(actor=member, spec=spec)
+        for widget in spec.home_widgets
+    ]
 
 
 def settings_pages(spec: ModuleSpec) -> list[dict[str, Any]]:

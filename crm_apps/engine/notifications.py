@@ -1,31 +1,27 @@
-"""Emails the engine sends: @mentions in comments."""
+"""Where the engine tells members about @mentions in comments: the notification centre
+(`crm_apps.notifications`) sends each one in the app and/or by email, as the member chose."""
 
 from __future__ import annotations
 
-from django.utils.translation import gettext as _
-from django.utils.translation import override
-
 from crm_apps.access.models import Member
+from crm_apps.engine.display import record_url
 from crm_apps.engine.models import Comment, CrmRecord
 from crm_apps.engine.spec import ModuleSpec
-from tenants.mail import mail_enqueue
-from tenants.runtime import current_schema
-from tenants.services import tenant_url
 
 
 def mention_notify(*, spec: ModuleSpec, record: CrmRecord, comment: Comment, members: list[Member]) -> None:
-    """Tell each mentioned member, in their own language, where they were mentioned."""
-    url = tenant_url(current_schema(), f"/m/{spec.key}/{record.pk}/")
+    """Tell each mentioned member where they were mentioned (once per comment, as they chose)."""
+    from crm_apps.notifications import kinds
+    from crm_apps.notifications.services import notification_send
+
     for member in members:
-        with override(member.language):
-            mail_enqueue(
-                to=[member.user.email],
-                subject=_("%(name)s mentioned you") % {"name": comment.author.user.name},
-                template="engine/email/mention.txt",
-                context={
-                    "author": comment.author.user.name,
-                    "record": str(record),
-                    "body": comment.body,
-                    "url": url,
-                },
-            )
+        notification_send(
+            recipient=member,
+            kind=kinds.MENTION,
+            module=spec.key,
+            record_id=record.pk,
+            actor=comment.author,
+            params={"record": str(record), "body": comment.body},
+            url=record_url(spec, record),
+            dedupe_key=f"mention:{comment.pk}",
+        )

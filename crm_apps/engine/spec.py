@@ -71,6 +71,20 @@ class Panel:
 
 
 @dataclass(frozen=True)
+class HomeWidget:
+    """A box on the member's home page ("my day"): `template` rendered with `widget` = what
+    `context(member, request)` returns (None: the box is left out for this member). `position` orders the
+    boxes of every module and of the home page itself (lower first); a module's boxes are shown only to
+    members whose profiles open the module. The context must read through the selectors (visibility)."""
+
+    key: str
+    title: str | Promise
+    template: str
+    context: Callable[[Member, HttpRequest], dict[str, Any] | None]
+    position: int = 100
+
+
+@dataclass(frozen=True)
 class Action:
     """A button leading to one of the module's own views. Record actions reverse `url_name` with the
     record's id, list actions without arguments. `requires` is "view", "create", "edit", "delete"
@@ -181,6 +195,8 @@ class ModuleSpec:
     # --- Extension points: data and template names, read by the generic screens (engine README). ---
     menu: Menu = Menu()
     panels: tuple[Panel, ...] = ()
+    # Boxes on the home page (today's events, deals closing this month...), see HomeWidget.
+    home_widgets: tuple[HomeWidget, ...] = ()
     record_actions: tuple[Action, ...] = ()
     list_actions: tuple[Action, ...] = ()
     # Dotted paths of the module's own URLconfs, included by the tenant URLconf and the API router.

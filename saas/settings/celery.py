@@ -47,4 +47,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "access.member_directory_sync_all_task",
         "schedule": 60 * 60 * 24,
     },
+    "send-notification-digests": {
+        "task": "notifications.digests_send_all_task",
+        "schedule": 60 * 60,
+    },
 }

@@ -100,6 +100,7 @@ def _created_logs(
             k: v for k, v in _changes({}, _snapshot(spec, record)).items() if v[1] is not False and v[1] not in ("", [])
         }
         filled.update((rows or {}).get(record.pk, {}))
+        record_events.record_changed(spec=spec, record=record, changes=filled, actor=actor, created=True)
         events.append(
             audit.audit_event(
                 action=audit.RECORD_CREATED,
@@ -335,6 +336,7 @@ def record_update(
         record_label=_audit_label(record),
         changes=changes,
     )
+    record_events.record_changed(spec=spec, record=record, changes=changes, actor=actor, created=False)
     record_events.record_event(module=spec.key, event=record_events.UPDATED, record_ids=[record.pk])
     return record
 

@@ -4,8 +4,9 @@ from django.utils.translation import gettext_lazy as _
 
 from crm_apps.access.api.scopes import route_scopes_register
 from crm_apps.engine.registry import register
-from crm_apps.engine.spec import Block, Menu, ModuleHooks, ModuleSpec, Panel
+from crm_apps.engine.spec import Block, HomeWidget, Menu, ModuleHooks, ModuleSpec, Panel
 from crm_apps.modules.common import DEAL_TYPE, LEAD_SOURCE
+from crm_apps.modules.deals.home import closing_this_month_widget, open_deals_widget
 from crm_apps.modules.deals.models import Deal
 from crm_apps.modules.deals.panels import pipeline_board, stage_history_panel, stage_panel
 from crm_apps.modules.deals.sample import deals_sample
@@ -93,6 +94,22 @@ SPEC = register(
         panels=(
             Panel(key="stage", template="deals/_stage_panel.html", context=stage_panel, slot="top"),
             Panel(key="stage_history", template="deals/_stage_history.html", context=stage_history_panel, slot="side"),
+        ),
+        home_widgets=(
+            HomeWidget(
+                key="closing_this_month",
+                title=_("Deals closing this month"),
+                template="deals/_home_closing.html",
+                context=closing_this_month_widget,
+                position=40,
+            ),
+            HomeWidget(
+                key="open_deals",
+                title=_("My open deals"),
+                template="deals/_home_open_deals.html",
+                context=open_deals_widget,
+                position=60,
+            ),
         ),
         board_columns=pipeline_board,
         board_move=lambda actor, deal, stage_id: deal_set_stage(actor=actor, deal=deal, stage_id=stage_id),

@@ -69,3 +69,33 @@ class Command(BaseCommand):
                 invitation_create(actor=admin, email="new.hire@example.com")
             colleagues = list(Member.objects.exclude(pk=admin.pk))
             sample_data_create(admin=admin, members=colleagues)
+            _notifications_sample(admin=admin, colleagues=colleagues)
+
+
+def _notifications_sample(*, admin: Member, colleagues: list[Member]) -> None:
+    """A first morning for the demo admin, made through the real services: a colleague mentions them, gives
+    them a contact and moves a deal they follow, so the bell and the home page have something to show."""
+    from crm_apps.engine import registry, selectors, services
+    from crm_apps.modules.deals.services import deal_set_stage
+
+    deals, contacts = registry.get("deals"), registry.get("contacts")
+    for colleague in colleagues:
+        deal = selectors.list_queryset(spec=deals, actor=colleague).filter(owner=colleague).order_by("number").first()
+        contact = (
+            selectors.list_queryset(spec=contacts, actor=colleague).filter(owner=colleague).order_by("number").first()
+        )
+        if deal is None or contact is None:
+            continue
+        services.follow_set(spec=deals, actor=admin, record=deal, following=True)
+        later = deal.pipeline.stages.filter(position__gt=deal.stage.position, is_won=False, is_lost=False)
+        next_stage = later.order_by("position").first()
+        if next_stage is not None:
+            deal_set_stage(actor=colleague, deal=deal, stage_id=next_stage.pk)
+        services.comment_add(
+            spec=deals,
+            actor=colleague,
+            record=deal,
+            body=f"@{admin.user.email} could you join the call with them on Thursday?",
+        )
+        services.record_update(spec=contacts, actor=colleague, record=contact, data={"owner": admin.pk})
+        return
