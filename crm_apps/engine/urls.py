@@ -1,6 +1,6 @@
 from django.urls import path
 
-from crm_apps.engine import board_views, list_views, views
+from crm_apps.engine import board_views, list_views, related_views, views
 
 app_name = "engine"
 
@@ -25,4 +25,9 @@ urlpatterns = [
     path("m/<slug:module>/<uuid:record_id>/comment/", views.record_comment, name="comment"),
     path("m/<slug:module>/<uuid:record_id>/follow/", views.record_follow, name="follow"),
     path("m/<slug:module>/<uuid:record_id>/cell/<str:name>/", list_views.record_cell, name="cell"),
+    path(
+        "m/<slug:module>/<uuid:record_id>/related/<slug:related>/new/",
+        related_views.related_create,
+        name="related_create",
+    ),
 ]

@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import models
+from django.db.models import Count, Window
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import select_template
@@ -223,7 +224,7 @@ def _filter_chips(
     search: str,
     filter_form: list[dict[str, Any]],
     labels: dict[str, str],
-    keep: dict[str, str],
+    keep: dict[str, Any],
 ) -> list[dict[str, str]]:
     """One chip per active filter (and the search), each with the address of the list without it."""
     shown = {f["name"]: dict(f.get("choices") or []) for f in filter_form}
@@ -368,22 +369,39 @@ def _filter_fields(spec: ModuleSpec, current: dict[str, str], displayer: Display
 
 @login_required
 def record_detail(request: HttpRequest, module: str, record_id: uuid.UUID) -> HttpResponse:
-    """A record: its blocks, custom fields, related lists, timeline and comments."""
+    """A record: a header with its key fields, then sections (summary, details, related lists with counts
+    and quick-create, activity); fields the member may change are edited in place. Layout slots for the
+    modules' panels: `top` (above the fields), `main` (after the related lists), `side` (side column)."""
     spec = _spec(module, request)
     member = request_member(request)
     record = _record_or_404(spec, request, record_id)
     selectors.recent_view_touch(spec=spec, actor=member, record=record)
     displayer = Displayer(spec)
     rules = field_rules(actor=member, spec=spec)
+    can_edit = visibility.can_edit(actor=member, spec=spec, record=record)
+    can_delete = visibility.can_delete(actor=member, spec=spec, record=record)
+
+    def field(name: str, shown: Any) -> dict[str, Any]:
+        editable = can_edit and list_layout.inline_editable(spec, name, readonly=rules.readonly, hidden=rules.hidden)
+        return {
+            "name": name,
+            "shown": shown,
+            "edit_url": reverse("engine:cell", args=[spec.key, record.pk, name]) if editable else None,
+        }
+
     blocks, hidden = metadata.layout_blocks(spec)
-    shown_blocks = [
-        (
-            block.title,
-            [displayer.value(record, name) for name in block.fields if name not in hidden and rules.shows(name)],
-        )
-        for block in blocks
-    ]
-    custom = [custom_shown(f, record) for f in rules.custom(metadata.custom_fields(spec.key))]
+    shown_blocks: list[dict[str, Any]] = []
+    for block in blocks:
+        values = [
+            field(name, displayer.value(record, name))
+            for name in block.fields
+            if name not in hidden and rules.shows(name)
+        ]
+        if not shown_blocks:
+            values.append(field("owner", displayer.value(record, "owner")))
+        if any(v["shown"].text for v in values):  # empty blocks are hidden
+            shown_blocks.append({"key": block.key, "title": block.title, "fields": values})
+    custom = [field(f"custom.{f.key}", custom_shown(f, record)) for f in rules.custom(metadata.custom_fields(spec.key))]
     related = []
     for relation in spec.related:
         other = registry.get(relation.module)
@@ -392,40 +410,65 @@ def record_detail(request: HttpRequest, module: str, record_id: uuid.UUID) -> Ht
         other, qs = selectors.related_records(spec=spec, actor=member, record=record, related_key=relation.module)
         other_display = Displayer(other)
         other_columns = field_rules(actor=member, spec=other).visible(other.list_columns[1:4])
-        rows = list(qs[:10])
+        rows = list(qs.annotate(_total=Window(Count("pk")))[:10])  # the count in the same query
+        can_quick = visibility.can_create(actor=member, spec=other)
         related.append(
             {
+                "key": other.key,
                 "label": relation.label or other.label_plural,
                 "spec": other,
+                "count": rows[0]._total if rows else 0,
                 "rows": [
                     (record_url(other, r), str(r), [other_display.value(r, c) for c in other_columns]) for r in rows
                 ],
                 "more_url": f"{reverse('engine:list', args=[other.key])}?{relation.via}={record.pk}&view=all",
+                "create_url": reverse("engine:related_create", args=[spec.key, record.pk, other.key])
+                if can_quick
+                else None,
             }
         )
-    can_edit = visibility.can_edit(actor=member, spec=spec, record=record)
-    can_delete = visibility.can_delete(actor=member, spec=spec, record=record)
     following = selectors.is_following(spec=spec, actor=member, record=record)
+    panels = extensions.panels(spec=spec, record=record, member=member, request=request)
+    timeline = _timeline_rows(spec, selectors.timeline(spec=spec, record=record), displayer, member, rules.hidden)
     context = {
         "spec": spec,
         "record": record,
         "crumbs": [(reverse("engine:list", args=[spec.key]), spec.label_plural), (None, record.number)],
         "header_actions": _detail_actions(spec, record, member, can_edit, can_delete, following),
+        "key_fields": _key_fields(spec, record, displayer, rules, field),
         "owner_row": [displayer.value(record, "owner")],
         "blocks": shown_blocks,
         "custom": custom,
+        "custom_filled": any(c["shown"].text for c in custom),
         "owner": displayer.value(record, "owner"),
         "related": related,
-        "timeline": _timeline_rows(spec, selectors.timeline(spec=spec, record=record), displayer, member, rules.hidden),
+        "timeline": timeline,
         "can_edit": can_edit,
         "can_delete": can_delete,
         "comments": selectors.comments(spec=spec, record=record),
         "following": following,
-        "panels": extensions.panels(spec=spec, record=record, member=member, request=request),
+        "panels": panels,
         "record_actions": extensions.record_actions(spec=spec, record=record, member=member),
         "child_tables": child_forms.shown_tables(spec, actor=member, record=record),
     }
     return render(request, spec.template_names("detail"), context)
+
+
+def _key_fields(spec: ModuleSpec, record: Any, displayer: Displayer, rules: Any, field: Any) -> list[dict[str, Any]]:
+    """The record header's key fields: the owner, the status-like picklists (the kanban field first, at
+    most three) and the amount with its currency, each editable in place where the member may."""
+    out = [{**field("owner", displayer.value(record, "owner")), "kind": "owner"}]
+    status = [n for n in dict.fromkeys([spec.kanban_field, *spec.picklists]) if n and rules.shows(n)][:3]
+    for name in status:
+        shown = displayer.value(record, name)
+        if shown.text:
+            out.append({**field(name, shown), "kind": "status"})
+    names = {f.name for f in spec.model._meta.get_fields()}
+    if "amount" in names and rules.shows("amount") and getattr(record, "amount", None) is not None:
+        item = {**field("amount", displayer.value(record, "amount")), "kind": "amount"}
+        item["currency"] = getattr(record, "currency", "") if "currency" in names else ""
+        out.append(item)
+    return out
 
 
 def _detail_actions(

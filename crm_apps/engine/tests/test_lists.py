@@ -36,8 +36,8 @@ def contact(tenant, actor, **extra):
         return record_create(spec=CONTACTS, actor=actor, data={**CONTACTS.example, **extra})
 
 
-def restricted_member(tenant, admin, member, *, field, access):
-    """A member whose only profile makes `field` of contacts hidden or read-only."""
+def restricted_member(tenant, admin, member, *, field, access, module="contacts"):
+    """A member whose only profile makes `field` of the module hidden or read-only."""
     with tenant_context(tenant):
         profile = profile_save(
             actor=admin,
@@ -45,9 +45,12 @@ def restricted_member(tenant, admin, member, *, field, access):
             name=f"{access} {field}",
             flags={"default_view": True, "default_create": True, "default_edit": True, "default_delete": True},
         )
-        ProfileField.objects.create(profile=profile, module="contacts", field=field, access=access)
+        ProfileField.objects.create(profile=profile, module=module, field=field, access=access)
         role = role_create(
-            actor=admin, name=f"{access} {field}", parent=Role.objects.get(parent__isnull=True), profile_ids=[profile.pk]
+            actor=admin,
+            name=f"{access} {field}",
+            parent=Role.objects.get(parent__isnull=True),
+            profile_ids=[profile.pk],
         )
     return member(tenant, role=role)
 
@@ -65,7 +68,12 @@ def test_columns_order_density_and_page_size_are_kept_as_the_members_default_lay
 
     saved = web.post(
         "/m/contacts/layout/",
-        {"columns": ["email", "last_name", "phone"], "density": "compact", "page_size": "50", "widths": '{"email": 240}'},
+        {
+            "columns": ["email", "last_name", "phone"],
+            "density": "compact",
+            "page_size": "50",
+            "widths": '{"email": 240}',
+        },
     )
     page = web.get("/m/contacts/")
 
@@ -332,8 +340,9 @@ def test_rows_carry_the_keyboard_and_bulk_bar_hooks(web, tenant_a, admin):
     assert f'data-edit="/m/contacts/{record.pk}/cell/last_name/?link=1"' in page
 
 
-# Statements of a list page for an admin: session/member, versions, saved views, the member's default layout,
-# page, count (EXPLAIN; the count itself is skipped when the page holds everything). Pinned so that a layout with more columns costs no more.
+# Statements of a list page for an admin: session/member, versions, saved views, the member's default
+# layout, page, count (EXPLAIN; the count itself is skipped when the page holds everything). Pinned so
+# that a layout with more columns costs no more.
 LIST_QUERIES = 9
 
 
