@@ -148,10 +148,12 @@ def record_list(request: HttpRequest, module: str) -> HttpResponse:
     custom_by_name = {f"custom.{f.key}": f for f in all_custom}
     labels = dict(list_layout.available_columns(spec, rules))
     can_create = visibility.can_create(actor=member, spec=spec)
+    _blocks, layout_hidden = metadata.layout_blocks(spec)  # optional fields the tenant's form leaves out
     editable = {
         name
         for name in layout.columns
-        if list_layout.inline_editable(spec, name, readonly=rules.readonly, hidden=rules.hidden)
+        if name not in layout_hidden
+        and list_layout.inline_editable(spec, name, readonly=rules.readonly, hidden=rules.hidden)
     }
     rows = []
     for r in page.records:
