@@ -421,7 +421,12 @@ def record_detail(request: HttpRequest, module: str, record_id: uuid.UUID) -> Ht
                 "spec": other,
                 "count": rows[0]._total if rows else 0,
                 "rows": [
-                    (record_url(other, r), str(r), [other_display.value(r, c) for c in other_columns]) for r in rows
+                    (
+                        record_url(other, r),
+                        str(r),
+                        " · ".join(t for t in (other_display.value(r, c).text for c in other_columns) if t),
+                    )
+                    for r in rows
                 ],
                 "more_url": f"{reverse('engine:list', args=[other.key])}?{relation.via}={record.pk}&view=all",
                 "create_url": reverse("engine:related_create", args=[spec.key, record.pk, other.key])

@@ -194,7 +194,7 @@ function setUpList() {
       bar.hidden = selected === 0;
       const count = bar.querySelector("[data-bulk-count]");
       if (count) {
-        count.textContent = selected ? `${selected} ✓` : "";
+        count.textContent = selected ? (count.dataset.label || "%(n)s").replace("%(n)s", String(selected)) : "";
       }
     }
   };
