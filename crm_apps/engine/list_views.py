@@ -168,7 +168,11 @@ def list_layout_save(request: HttpRequest, module: str) -> HttpResponse:
         view = saved_view_layout_save(spec=spec, actor=member, view=view, layout=payload)
     except PermissionDenied:
         if wants_json:
-            return HttpResponse(json.dumps({"detail": _("Only the view's owner may change it.")}), status=403)
+            return HttpResponse(
+                json.dumps({"detail": _("Only the view's owner may change it.")}),
+                status=403,
+                content_type="application/json",
+            )
         raise
     except ValidationError as exc:
         if wants_json:

@@ -462,10 +462,12 @@ def record_detail(request: HttpRequest, module: str, record_id: uuid.UUID) -> Ht
 
 
 def _key_fields(spec: ModuleSpec, record: Any, displayer: Displayer, rules: Any, field: Any) -> list[dict[str, Any]]:
-    """The record header's key fields: the owner, the status-like picklists (the kanban field first, at
-    most three) and the amount with its currency, each editable in place where the member may."""
+    """The record header's key fields: the owner, the status-like picklists (the kanban field, then the
+    picklists the module lists as columns; at most three) and the amount with its currency, each
+    editable in place where the member may."""
     out = [{**field("owner", displayer.value(record, "owner")), "kind": "owner"}]
-    status = [n for n in dict.fromkeys([spec.kanban_field, *spec.picklists]) if n and rules.shows(n)][:3]
+    listed = [n for n in spec.picklists if n in spec.list_columns]
+    status = [n for n in dict.fromkeys([spec.kanban_field, *listed]) if n and rules.shows(n)][:3]
     for name in status:
         shown = displayer.value(record, name)
         if shown.text:
