@@ -133,7 +133,7 @@ def _save_one(
     except PlanLimitReached as exc:
         return None, 400, str(exc)
     except ValidationError as exc:
-        return None, 400, error_text(exc)
+        return None, 400, " ".join(exc.messages)  # one field: its messages, without the field's name
     return saved, 200, ""
 
 
