@@ -207,6 +207,8 @@ def board_context(
         "layout": layout,
         "search": search,
         "board_field": name,
+        # "All N records" links to the list filtered by the column, where the list can filter by that field.
+        "list_filterable": name in spec.filter_fields,
         "base_currency": rates.base,
         "amount_field": amount_shown,
         "date_field": date_field,
