@@ -61,3 +61,39 @@ def test_each_editable_list_column_opens_its_editor(client_for, tenant_a, admin_
 
     assert editable
     assert answers == dict.fromkeys(editable, 200)
+
+
+def test_another_tenants_ids_are_not_found_on_every_list_board_and_record_page_endpoint(
+    client_for, tenant_a, tenant_b, admin_of
+):
+    from crm_apps.engine.models import SavedView
+
+    admin = admin_of(tenant_a)
+    deals, orgs = registry.get("deals"), registry.get("organizations")
+    with tenant_context(tenant_a):
+        deal = record_create(spec=deals, actor=admin, data={"name": "A", "close_date": "2027-01-01", "amount": "5"})
+        org = record_create(spec=orgs, actor=admin, data={"name": "A org"})
+        view = SavedView.objects.create(module="deals", name="A view", owner=admin, shared=True)
+        before = (deals.model.objects.get(pk=deal.pk).version, SavedView.objects.get(pk=view.pk).layout)
+    other = client_for(tenant_b, admin_of(tenant_b))
+
+    answers = [
+        other.get(f"/m/deals/{deal.pk}/cell/amount/").status_code,
+        other.post(f"/m/deals/{deal.pk}/cell/amount/", {"amount": "1"}).status_code,
+        other.post(f"/m/deals/{deal.pk}/board-move/?field=type", {"value": "New Business"}).status_code,
+        other.get(f"/m/organizations/{org.pk}/related/contacts/new/").status_code,
+        other.post(f"/m/organizations/{org.pk}/related/contacts/new/", {"last_name": "X"}).status_code,
+        other.post("/m/deals/layout/", {"saved": view.pk, "columns": ["name"]}).status_code,
+        other.get(f"/api/v1/deals/views/{view.pk}").status_code,
+        other.patch(
+            f"/api/v1/deals/views/{view.pk}", {"layout": {"columns": ["name"]}}, content_type="application/json"
+        ).status_code,
+    ]
+    board = other.get("/m/deals/board/")
+
+    assert answers == [404] * len(answers)
+    assert sum(c["count"] for c in board.context["columns"]) == 0
+    with tenant_context(tenant_a):
+        after = (deals.model.objects.get(pk=deal.pk).version, SavedView.objects.get(pk=view.pk).layout)
+        assert after == before
+        assert not registry.get("contacts").model.objects.exists()
