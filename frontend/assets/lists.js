@@ -231,7 +231,32 @@ function setUpList() {
     });
   }
 
-  // Column widths: drag a header's right edge.
+  // Column widths: drag a header's right edge, or focus it and press ←/→ (10 px a step).
+  const saveWidth = (th, handle) => {
+    const widths = { ...(layout.widths || {}) };
+    widths[th.dataset.col] = parseInt(th.style.width, 10);
+    handle.setAttribute("aria-valuenow", String(widths[th.dataset.col]));
+    saveLayout({ widths });
+  };
+  let widthTimer = null;
+  table.querySelectorAll("[data-col-resize]").forEach((handle) => {
+    const th = handle.closest("th");
+    if (!th.style.width) {
+      handle.setAttribute("aria-valuenow", String(Math.round(th.getBoundingClientRect().width)));
+    }
+    handle.addEventListener("keydown", (event) => {
+      if (event.key !== "ArrowLeft" && event.key !== "ArrowRight") {
+        return;
+      }
+      event.preventDefault();
+      event.stopPropagation();
+      const width = th.getBoundingClientRect().width + (event.key === "ArrowRight" ? 10 : -10);
+      th.style.width = `${Math.max(60, Math.min(800, Math.round(width)))}px`;
+      handle.setAttribute("aria-valuenow", String(parseInt(th.style.width, 10)));
+      window.clearTimeout(widthTimer);
+      widthTimer = window.setTimeout(() => saveWidth(th, handle), 400);
+    });
+  });
   table.querySelectorAll("[data-col-resize]").forEach((handle) => {
     handle.addEventListener("mousedown", (event) => {
       event.preventDefault();
@@ -246,9 +271,7 @@ function setUpList() {
         document.removeEventListener("mousemove", move);
         document.removeEventListener("mouseup", up);
         handle.classList.remove("col-resize--active");
-        const widths = { ...(layout.widths || {}) };
-        widths[th.dataset.col] = parseInt(th.style.width, 10);
-        saveLayout({ widths });
+        saveWidth(th, handle);
       };
       document.addEventListener("mousemove", move);
       document.addEventListener("mouseup", up);

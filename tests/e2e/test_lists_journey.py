@@ -62,6 +62,16 @@ def test_columns_inline_edit_and_board(live_site, browser, committed):
     assert [h.strip() for h in headers] == expected
     assert "records--compact" in (page.locator("[data-records]").get_attribute("class") or "")
 
+    # Widen the email column by keyboard (its header's resize handle, → three times); kept after reload.
+    handle = page.locator("th[data-col=email] [data-col-resize]")
+    handle.focus()
+    with page.expect_response(lambda r: r.url.endswith("/m/contacts/layout/")):
+        for _ in range(3):
+            page.keyboard.press("ArrowRight")
+    page.reload()
+    assert "width:" in (page.locator("th[data-col=email]").get_attribute("style") or "")
+    page.locator("body").click(position={"x": 5, "y": 5})
+
     # The bulk bar appears once a row is selected (x on the focused row).
     page.locator("body").press("j")
     page.keyboard.press("x")
