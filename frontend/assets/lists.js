@@ -44,6 +44,9 @@ async function openEditor(cell) {
   }
   cell.innerHTML = text;
   cell.classList.add("is-editing");
+  if (window.htmx) {
+    window.htmx.process(cell); // record pickers search through htmx
+  }
   const field = cell.querySelector("input:not([type=hidden]), select, textarea");
   if (field) {
     field.focus();

@@ -360,3 +360,21 @@ def test_list_query_count_is_pinned_whatever_the_columns(web, tenant_a, admin):
     assert header_columns(response) == ["last_name", "organization", "email", "mailing_city", "owner"]
     assert len(statements(plain)) == LIST_QUERIES, [q[:100] for q in statements(plain)]
     assert len(statements(wide)) == LIST_QUERIES, [q[:100] for q in statements(wide)]
+
+
+def test_a_reference_cell_takes_a_visible_record_only(web, tenant_a, tenant_b, admin, admin_of):
+    orgs = registry.get("organizations")
+    with tenant_context(tenant_a):
+        org = record_create(spec=orgs, actor=admin, data={"name": "Globex"})
+    with tenant_context(tenant_b):
+        foreign = record_create(spec=orgs, actor=admin_of(tenant_b), data={"name": "Elsewhere"})
+    record = contact(tenant_a, admin)
+
+    bad = web.post(f"/m/contacts/{record.pk}/cell/organization/", {"organization": str(foreign.pk)})
+    good = web.post(f"/m/contacts/{record.pk}/cell/organization/", {"organization": str(org.pk)})
+
+    assert bad.status_code == 400
+    assert good.status_code == 200
+    assert good.content.decode() == f'<a href="/m/organizations/{org.pk}/">Globex</a>'
+    with tenant_context(tenant_a):
+        assert CONTACTS.model.objects.get(pk=record.pk).organization_id == org.pk
