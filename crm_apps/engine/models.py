@@ -183,10 +183,20 @@ class SavedView(models.Model):
     search = models.CharField(max_length=200, blank=True)
     ordering = models.CharField(max_length=60, blank=True)
     columns = models.JSONField(default=list, blank=True)
+    # How the list is shown (crm_apps/engine/list_layout.py): {"columns": [names in order, "custom.<key>"],
+    # "widths": {name: px}, "density": "comfortable"|"compact", "page_size": 25|50|100}.
+    layout = models.JSONField(default=dict, blank=True)
+    # The member's own layout of the module's list when no saved view is chosen (one per member and module).
+    is_default = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["module", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "module"], condition=Q(is_default=True), name="savedview_one_default_per_member"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -305,3 +315,42 @@ class LayoutOverride(models.Model):
 
     def __str__(self) -> str:
         return f"layout {self.module}"
+
+
+class BoardColumnSetting(models.Model):
+    """A tenant admin's setting for one column of a board (a value of a picklist field, or a deal stage's
+    id): after how many days in that column a card is "rotting"."""
+
+    module = ModuleKeyField()
+    field = models.CharField(max_length=80)
+    value = models.CharField(max_length=200)
+    rotting_days = models.PositiveSmallIntegerField(_("rotting after (days)"), null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["module", "field", "value"], name="board_column_setting_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.module}.{self.field}={self.value}"
+
+
+class Currency(models.Model):
+    """A currency of the workspace with its exchange rate to the base currency (the one row with
+    `is_base`, rate 1): amounts are converted as `amount * rate` with Decimal. Issue 19's currency
+    management extends this table (history of rates, formats); today it is what board totals read."""
+
+    code = models.CharField(_("code"), max_length=3, unique=True)
+    rate = models.DecimalField(_("rate to the base currency"), max_digits=20, decimal_places=10, default=1)
+    is_base = models.BooleanField(_("base currency"), default=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-is_base", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["is_base"], condition=Q(is_base=True), name="currency_one_base"),
+            models.CheckConstraint(condition=Q(rate__gt=0), name="currency_rate_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code

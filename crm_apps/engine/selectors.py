@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from crm_apps.access import visibility
 from crm_apps.access.models import Member
 from crm_apps.engine import field_types, links, metadata, registry
-from crm_apps.engine.models import Comment, CrmRecord, CustomField, Follow, RecentView, TimelineEntry
+from crm_apps.engine.models import Comment, CrmRecord, CustomField, Follow, RecentView, SavedView, TimelineEntry
 from crm_apps.engine.spec import ModuleSpec
 
 PAGE_SIZE = 25
@@ -210,9 +210,11 @@ def record_list(
     limit: int = PAGE_SIZE,
     default_view: bool = True,
     all_columns: bool = False,
+    columns: Collection[str] | None = None,
 ) -> Page:
     """One page of live, visible records, keyset-paginated; selects only what list pages show
-    (or every column, without joins, for the API)."""
+    (`columns`: the member's layout, else the module's list columns), or every column, without joins,
+    for the API."""
     limit = max(1, min(int(limit), MAX_PAGE_SIZE))
     qs = list_queryset(spec=spec, actor=actor, filters=filters, search=search, default_view=default_view)
     order = ordering_for(spec, ordering, hidden=visibility.hidden_fields(actor=actor, spec=spec))
@@ -232,7 +234,7 @@ def record_list(
     else:
         qs = qs.order_by(*order)
     if not all_columns:
-        qs = _list_columns_only(spec, qs)
+        qs = _list_columns_only(spec, qs, columns)
     rows = list(qs[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
@@ -270,11 +272,13 @@ def list_queryset(
     return qs
 
 
-def _list_columns_only(spec: ModuleSpec, qs: QuerySet[Any]) -> QuerySet[Any]:
+def _list_columns_only(spec: ModuleSpec, qs: QuerySet[Any], columns: Collection[str] | None = None) -> QuerySet[Any]:
     """Select the displayed columns only, joining referenced rows for their titles (no N+1)."""
-    fk_columns = [c for c in spec.list_columns if isinstance(spec.model._meta.get_field(c), models.ForeignKey)]
+    shown = [c for c in (columns or ()) if not c.startswith("custom.")]
+    wanted = list(dict.fromkeys([*spec.list_columns, *shown]))
+    fk_columns = [c for c in wanted if isinstance(spec.model._meta.get_field(c), models.ForeignKey)]
     only = {"id", "number", "created_at", "updated_at", "custom_data", "version", "owner", "owner_group"}
-    only |= {c for c in spec.list_columns if c != "owner"}
+    only |= {c for c in wanted if c != "owner"}
     related_fields: list[str] = ["owner__user__name", "owner__user__email", "owner_group__name"]
     for column in fk_columns:
         if column == "owner":
@@ -505,28 +509,63 @@ def duplicates_find(
 
 
 def kanban_columns(
-    *, spec: ModuleSpec, actor: Member, queryset: QuerySet[Any] | None = None
+    *, spec: ModuleSpec, actor: Member, queryset: QuerySet[Any] | None = None, field_name: str | None = None
 ) -> dict[Any, dict[str, Any]]:
-    """Per kanban value: count, sum of `amount` and weighted sum — over visible records only."""
-    if spec.kanban_field is None:
+    """Per value of the board's field: count, sum of `amount` (also per currency when the model has a
+    `currency` column: `by_currency`) and weighted sum, over visible records only. One query."""
+    name = field_name or spec.kanban_field
+    if name is None:
         return {}
     qs = queryset if queryset is not None else _base(spec, actor)
-    field = spec.model._meta.get_field(spec.kanban_field)
-    key = field.attname if isinstance(field, models.ForeignKey) else spec.kanban_field
+    field = spec.model._meta.get_field(name)
+    key = field.attname if isinstance(field, models.ForeignKey) else name
+    names = {f.name for f in spec.model._meta.get_fields()}
     # Sums of a field the member's profiles hide would reveal it: then only counts.
-    has_amount = any(f.name == "amount" for f in spec.model._meta.get_fields()) and "amount" not in (
-        visibility.hidden_fields(actor=actor, spec=spec)
-    )
+    has_amount = "amount" in names and "amount" not in visibility.hidden_fields(actor=actor, spec=spec)
     aggregates: dict[str, Any] = {"count": models.Count("pk")}
     if has_amount:
         aggregates["total"] = models.Sum("amount")
-    if has_amount and any(f.name == "probability" for f in spec.model._meta.get_fields()):
+    if has_amount and "probability" in names:
         aggregates["weighted"] = models.Sum(models.F("amount") * models.F("probability") / Decimal(100))
-    rows = qs.order_by().values(key).annotate(**aggregates)
-    return {row[key]: row for row in rows}
+    group = [key, "currency"] if has_amount and "currency" in names else [key]
+    out: dict[Any, dict[str, Any]] = {}
+    for row in qs.order_by().values(*group).annotate(**aggregates):
+        column = out.setdefault(row[key], {"count": 0, "by_currency": {}})
+        column["count"] += row["count"]
+        if has_amount:
+            amount = row["total"] or Decimal(0)
+            column["total"] = column.get("total", Decimal(0)) + amount
+            code = row.get("currency") or ""
+            column["by_currency"][code] = column["by_currency"].get(code, Decimal(0)) + amount
+        if "weighted" in aggregates:
+            column["weighted"] = column.get("weighted", Decimal(0)) + (row["weighted"] or Decimal(0))
+    return out
 
 
 def json_default(value: Any) -> Any:
     if isinstance(value, dt.date | dt.datetime | uuid.UUID | Decimal):
         return str(value)
     raise TypeError
+
+
+# ---------------------------------------------------------------------------------------------
+# Saved views
+
+
+def saved_views(*, spec: ModuleSpec, actor: Member) -> list[SavedView]:
+    """The member's own named views of the module and the shared ones (default layouts left out)."""
+    qs = SavedView.objects.filter(module=spec.key, is_default=False).filter(Q(owner=actor) | Q(shared=True))
+    return list(qs.order_by("name", "pk"))
+
+
+def saved_view_get(*, spec: ModuleSpec, actor: Member, view_id: Any) -> SavedView | None:
+    """A view the member may use (their own or a shared one); None for missing and forbidden alike."""
+    if not str(view_id).isdigit() or len(str(view_id)) > 12:
+        return None
+    qs = SavedView.objects.filter(pk=int(view_id), module=spec.key).filter(Q(owner=actor) | Q(shared=True))
+    return qs.first()
+
+
+def saved_view_default(*, spec: ModuleSpec, actor: Member) -> SavedView | None:
+    """The member's own layout of the module's list, when they have saved one."""
+    return SavedView.objects.filter(module=spec.key, owner=actor, is_default=True).first()

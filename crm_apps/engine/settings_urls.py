@@ -2,12 +2,14 @@
 
 from django.urls import path
 
+from crm_apps.engine import board_views
 from crm_apps.engine import settings_views as views
 
 app_name = "crm_settings"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("currencies/", board_views.currencies, name="currencies"),
     path("<slug:module>/", views.module_home, name="module"),
     path("<slug:module>/fields/", views.fields, name="fields"),
     path("<slug:module>/fields/<slug:key>/", views.field_edit, name="field_edit"),

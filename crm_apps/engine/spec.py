@@ -61,8 +61,10 @@ class Menu:
 @dataclass(frozen=True)
 class Panel:
     """A box on the record's detail page: `template` rendered with the page's context plus whatever
-    `context(record, member, request)` returns. `slot` is where: "top" (above the field blocks),
-    "main" (after the related lists) or "side" (the side column, above the activity)."""
+    `context(record, member, request)` returns. `slot` is where: "top" (above the field blocks: what
+    changes the record's state), "main" (after the related lists: lists of records) or "side" (the side
+    column, between the comments and the activity timeline: feeds such as activities, emails,
+    documents). The page's full layout is drawn in crm_apps/engine/README.md ("Record page layout")."""
 
     key: str
     template: str

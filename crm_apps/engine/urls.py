@@ -1,6 +1,6 @@
 from django.urls import path
 
-from crm_apps.engine import views
+from crm_apps.engine import board_views, list_views, related_views, views
 
 app_name = "engine"
 
@@ -12,9 +12,11 @@ urlpatterns = [
     path("m/<slug:module>/export.<slug:fmt>", views.export, name="export"),
     path("m/<slug:module>/trash/", views.recycle_bin, name="trash"),
     path("m/<slug:module>/views/", views.saved_view_create, name="view_create"),
+    path("m/<slug:module>/layout/", list_views.list_layout_save, name="list_layout"),
     path("m/<slug:module>/merge/", views.merge, name="merge"),
     path("m/<slug:module>/lookup/", views.reference_lookup, name="lookup"),
     path("m/<slug:module>/board/", views.board, name="board"),
+    path("m/<slug:module>/board/column/", board_views.board_column, name="board_column"),
     path("m/<slug:module>/<uuid:record_id>/board-move/", views.board_move, name="board_move"),
     path("m/<slug:module>/<uuid:record_id>/", views.record_detail, name="detail"),
     path("m/<slug:module>/<uuid:record_id>/edit/", views.record_edit, name="edit"),
@@ -22,4 +24,10 @@ urlpatterns = [
     path("m/<slug:module>/<uuid:record_id>/restore/", views.record_restore, name="restore"),
     path("m/<slug:module>/<uuid:record_id>/comment/", views.record_comment, name="comment"),
     path("m/<slug:module>/<uuid:record_id>/follow/", views.record_follow, name="follow"),
+    path("m/<slug:module>/<uuid:record_id>/cell/<str:name>/", list_views.record_cell, name="cell"),
+    path(
+        "m/<slug:module>/<uuid:record_id>/related/<slug:related>/new/",
+        related_views.related_create,
+        name="related_create",
+    ),
 ]

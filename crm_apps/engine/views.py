@@ -4,6 +4,7 @@ global search. Views parse, call one selector or service, and render; the rules 
 from __future__ import annotations
 
 import contextlib
+import json
 import uuid
 from collections.abc import Collection
 from typing import Any
@@ -13,6 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import models
+from django.db.models import Count, Window
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import select_template
@@ -28,9 +30,19 @@ from crm_apps.access.middleware import request_member
 from crm_apps.access.models import Member
 from crm_apps.access.privileges import Privilege
 from crm_apps.audit.services import EXPORT, audit_log
-from crm_apps.engine import child_forms, exports, extensions, link_selectors, metadata, registry, selectors, services
+from crm_apps.engine import (
+    child_forms,
+    exports,
+    extensions,
+    link_selectors,
+    list_layout,
+    metadata,
+    registry,
+    selectors,
+    services,
+)
 from crm_apps.engine import children as child_tables
-from crm_apps.engine.board import board_context
+from crm_apps.engine.board import board_context, board_field, board_fields
 from crm_apps.engine.display import Displayer, custom_shown, plain, record_url
 from crm_apps.engine.exports import safe_cell
 from crm_apps.engine.fieldaccess import field_rules
@@ -67,13 +79,9 @@ def _filters(spec: ModuleSpec, request: HttpRequest) -> dict[str, str]:
 
 def _saved_view(spec: ModuleSpec, request: HttpRequest) -> SavedView | None:
     saved_id = request.GET.get("saved")
-    if not saved_id or not saved_id.isdigit():
+    if not saved_id:
         return None
-    member = request_member(request)
-    view = SavedView.objects.filter(pk=int(saved_id), module=spec.key).first()
-    if view is None or (view.owner_id != member.pk and not view.shared):
-        return None
-    return view
+    return selectors.saved_view_get(spec=spec, actor=request_member(request), view_id=saved_id)
 
 
 def _create_action(spec: ModuleSpec, member: Member) -> list[dict[str, Any]]:
@@ -86,7 +94,8 @@ def _create_action(spec: ModuleSpec, member: Member) -> list[dict[str, Any]]:
 
 @login_required
 def record_list(request: HttpRequest, module: str) -> HttpResponse:
-    """A module's list: search, filters (custom fields too), sort, keyset pages, count, saved views."""
+    """A module's list: search, filters (custom fields too), sort, keyset pages, count, saved views, and the
+    member's layout (columns, widths, density, page size) kept with the view."""
     spec = _spec(module, request)
     member = request_member(request)
     saved = _saved_view(spec, request)
@@ -97,6 +106,19 @@ def record_list(request: HttpRequest, module: str) -> HttpResponse:
         filters = {**saved.filters, **filters}
         search = search or saved.search
         ordering = ordering or saved.ordering or None
+    rules = field_rules(actor=member, spec=spec)
+    layout_source = saved or selectors.saved_view_default(spec=spec, actor=member)
+    layout = list_layout.layout_visible(
+        spec,
+        list_layout.layout_from_stored(
+            spec, layout_source.layout if layout_source else None, extra_custom=saved.columns if saved else None
+        ),
+        rules,
+    )
+    limit_param = request.GET.get("limit", "")
+    limit = (
+        int(limit_param) if limit_param.isdigit() and int(limit_param) in list_layout.PAGE_SIZES else layout.page_size
+    )
     default_view = request.GET.get("view") != "all"
     error = None
     try:
@@ -108,6 +130,8 @@ def record_list(request: HttpRequest, module: str) -> HttpResponse:
             ordering=ordering,
             cursor=request.GET.get("cursor"),
             default_view=default_view,
+            limit=limit,
+            columns=layout.columns,
         )
         count, exact = selectors.record_count(
             spec=spec, actor=member, filters=filters, search=search, default_view=default_view
@@ -120,28 +144,43 @@ def record_list(request: HttpRequest, module: str) -> HttpResponse:
         error = error_text(exc)
         page, count, exact = selectors.Page([], None, None), 0, True
     displayer = Displayer(spec)
-    rules = field_rules(actor=member, spec=spec)
     all_custom = rules.custom(metadata.custom_fields(spec.key))
-    custom_columns = [f for f in all_custom if saved and f.key in (saved.columns or [])]
-    list_columns = rules.visible(spec.list_columns)
-    columns = [
-        (name, displayer.value(spec.model(), name).label if name != "owner" else _("Owner")) for name in list_columns
-    ]
-    rows = [
-        {
-            "record": r,
-            "url": record_url(spec, r),
-            "cells": [displayer.value(r, name) for name in list_columns] + [custom_shown(f, r) for f in custom_columns],
-        }
-        for r in page.records
-    ]
+    custom_by_name = {f"custom.{f.key}": f for f in all_custom}
+    labels = dict(list_layout.available_columns(spec, rules))
+    can_create = visibility.can_create(actor=member, spec=spec)
+    _blocks, layout_hidden = metadata.layout_blocks(spec)  # optional fields the tenant's form leaves out
+    editable = {
+        name
+        for name in layout.columns
+        if name not in layout_hidden
+        and list_layout.inline_editable(spec, name, readonly=rules.readonly, hidden=rules.hidden)
+    }
+    rows = []
+    for r in page.records:
+        cells = []
+        for name in layout.columns:
+            cf = custom_by_name.get(name)
+            cells.append((name, custom_shown(cf, r) if cf is not None else displayer.value(r, name)))
+        rows.append(
+            {
+                "record": r,
+                "url": record_url(spec, r),
+                "cells": cells,
+                "editable": editable if visibility.can_edit(actor=member, spec=spec, record=r) else set(),
+            }
+        )
     keep = {k: v for k, v in request.GET.items() if k != "cursor"}
+    sortable = selectors.sortable_columns(spec) - rules.hidden
+    filter_form = [f for f in _filter_fields(spec, filters, displayer) if rules.shows(f["name"])]
     context = {
         "spec": spec,
         "rows": rows,
-        "rows_html": _rows_html(rows),
-        "columns": columns,
-        "custom_columns": custom_columns,
+        "rows_html": _rows_html(spec, rows),
+        "layout": layout,
+        "layout_json": layout.as_json(),
+        "widths_json": json.dumps(layout.widths),
+        "column_choices": _column_choices(layout, labels),
+        "page_sizes": list_layout.PAGE_SIZES,
         "count": count,
         "count_exact": exact,
         "next_url": f"?{urlencode({**keep, 'cursor': page.next_cursor})}" if page.next_cursor else None,
@@ -149,28 +188,71 @@ def record_list(request: HttpRequest, module: str) -> HttpResponse:
         "search": search,
         "ordering": ordering or "",
         "filters": filters,
-        "filter_form": [f for f in _filter_fields(spec, filters, displayer) if rules.shows(f["name"])],
+        "filter_form": filter_form,
+        "filter_chips": _filter_chips(filters, search, filter_form, labels, keep),
         "error": error,
         "saved": saved,
-        "saved_views": SavedView.objects.filter(module=spec.key).filter(owner=member)
-        | SavedView.objects.filter(module=spec.key, shared=True),
+        "saved_views": selectors.saved_views(spec=spec, actor=member),
         "query": urlencode(keep),
         "owners": services_owner_choices(),
         "mass_fields": [(n, label) for n, label in _mass_fields(spec) if rules.editable(n)],
-        "sortable": selectors.sortable_columns(spec) - rules.hidden,
         "can_export": visibility.has_privilege(actor=member, privilege=Privilege.CAN_EXPORT),
-        "can_create": visibility.can_create(actor=member, spec=spec),
+        "can_create": can_create,
+        "create_url": reverse("engine:create", args=[spec.key]) if can_create else None,
         "all_custom_fields": all_custom,
+        "custom_columns": [custom_by_name[c] for c in layout.columns if c in custom_by_name],
         "header_actions": _list_header_actions(spec, member),
+        "board_fields": list_board_fields(spec, rules),
         "table_columns": _table_columns(
-            columns,
-            sortable=selectors.sortable_columns(spec) - rules.hidden,
+            [(name, labels.get(name, name)) for name in layout.columns],
+            sortable=sortable,
             ordering=ordering or "",
             query=urlencode(keep),
-        )
-        + [{"label": f.label} for f in custom_columns],
+            widths=layout.widths,
+        ),
     }
     return render(request, spec.template_names("list"), context)
+
+
+def _column_choices(layout: list_layout.ListLayout, labels: dict[str, str]) -> list[dict[str, Any]]:
+    """The column picker's rows: the shown columns in their order, then the others."""
+    shown = [{"name": n, "label": labels[n], "checked": True} for n in layout.columns if n in labels]
+    rest = [{"name": n, "label": label, "checked": False} for n, label in labels.items() if n not in layout.columns]
+    return shown + rest
+
+
+def _filter_chips(
+    filters: dict[str, str],
+    search: str,
+    filter_form: list[dict[str, Any]],
+    labels: dict[str, str],
+    keep: dict[str, Any],
+) -> list[dict[str, str]]:
+    """One chip per active filter (and the search), each with the address of the list without it."""
+    shown = {f["name"]: dict(f.get("choices") or []) for f in filter_form}
+    chips = []
+    if search:
+        rest = {k: v for k, v in keep.items() if k != "q"}
+        chips.append({"label": _("Search"), "value": search, "url": f"?{urlencode(rest)}"})
+    for key, value in filters.items():
+        name = key.partition("__")[0]
+        label = labels.get(name) or name
+        rest = {k: v for k, v in keep.items() if k != key}
+        chips.append(
+            {"label": str(label), "value": str(shown.get(name, {}).get(value, value)), "url": f"?{urlencode(rest)}"}
+        )
+    return chips
+
+
+def list_board_fields(spec: ModuleSpec, rules: Any) -> list[tuple[str, str]]:
+    """Fields a board can group by (the kanban field, every picklist field) that the member sees."""
+    out = []
+    for name in board_fields(spec):
+        if not rules.shows(name):
+            continue
+        model_field: Any = spec.model._meta.get_field(name)
+        out.append((name, str(model_field.verbose_name).capitalize()))
+    return out
 
 
 def _list_header_actions(spec: ModuleSpec, member: Member) -> list[dict[str, Any]]:
@@ -184,41 +266,57 @@ def _list_header_actions(spec: ModuleSpec, member: Member) -> list[dict[str, Any
 
 
 def _table_columns(
-    columns: list[tuple[str, Any]], *, sortable: Collection[str], ordering: str, query: str
+    columns: list[tuple[str, Any]],
+    *,
+    sortable: Collection[str],
+    ordering: str,
+    query: str,
+    widths: dict[str, int] | None = None,
 ) -> list[dict[str, Any]]:
-    """Header cells of the record table: select, number, then the columns with sort links where sortable."""
+    """Header cells of the record table: select, number, then the columns (sort links where sortable,
+    the member's widths, the name the column picker and resizing use)."""
 
     def sort_cell(name: str, label: Any) -> dict[str, Any]:
         target = f"-{name}" if ordering == name else name
         sort = "ascending" if ordering == name else "descending" if ordering == f"-{name}" else None
-        return {"label": label, "url": f"?{query}&ordering={target}", "sort": sort}
+        return {"name": name, "label": label, "url": f"?{query}&ordering={target}", "sort": sort}
 
     cells: list[dict[str, Any]] = [{"label": _("Select"), "hidden_label": True}, sort_cell("number", _("Number"))]
     for name, label in columns:
-        cells.append(sort_cell(name, label) if name in sortable else {"label": label})
+        cell = sort_cell(name, label) if name in sortable else {"name": name, "label": label}
+        cell["column"] = True
+        cell["width"] = (widths or {}).get(name)
+        cells.append(cell)
     return cells
 
 
-def _rows_html(rows: list[dict[str, Any]]) -> SafeString:
+def _rows_html(spec: ModuleSpec, rows: list[dict[str, Any]]) -> SafeString:
     """The list's table rows. Built here rather than in the template: a page has hundreds of cells and
-    the template engine costs several times more per cell. Everything shown is escaped."""
+    the template engine costs several times more per cell. Everything shown is escaped. Cells the member
+    may edit in place carry the editor's address (`data-edit`); rows are focusable for j/k."""
     esc = conditional_escape
     number_label = esc(_("Number"))
     html = []
     for row in rows:
         record, url = row["record"], esc(row["url"])
         select = esc(_("Select %(n)s") % {"n": record.number})
+        edit_base = esc(reverse("engine:cell", args=[spec.key, record.pk, "__name__"]))
         cells = []
-        for index, cell in enumerate(row["cells"]):
+        for index, (name, cell) in enumerate(row["cells"]):
             if index == 0:
                 inner = f'<a href="{url}">{esc(cell.text or "—")}</a>'
             elif cell.url:
                 inner = f'<a href="{esc(cell.url)}">{esc(cell.text)}</a>'
             else:
                 inner = esc(cell.text)
-            cells.append(f'<td data-label="{esc(cell.label)}">{inner}</td>')
+            edit = ""
+            if name in row["editable"]:
+                link = "?link=1" if index == 0 else ""
+                edit = f' data-edit="{edit_base.replace("__name__", esc(name))}{link}" tabindex="-1"'
+            cells.append(f'<td data-label="{esc(cell.label)}" data-col="{esc(name)}"{edit}>{inner}</td>')
         html.append(
-            f'<tr><td><input type="checkbox" name="ids" value="{esc(record.pk)}" aria-label="{select}"></td>'
+            f'<tr data-row data-url="{url}" tabindex="-1">'
+            f'<td><input type="checkbox" name="ids" value="{esc(record.pk)}" aria-label="{select}"></td>'
             f'<td data-label="{number_label}"><a href="{url}">{esc(record.number)}</a></td>{"".join(cells)}</tr>'
         )
     return mark_safe("\n".join(html))  # noqa: S308 - every value above went through conditional_escape
@@ -273,22 +371,39 @@ def _filter_fields(spec: ModuleSpec, current: dict[str, str], displayer: Display
 
 @login_required
 def record_detail(request: HttpRequest, module: str, record_id: uuid.UUID) -> HttpResponse:
-    """A record: its blocks, custom fields, related lists, timeline and comments."""
+    """A record: a header with its key fields, then sections (summary, details, related lists with counts
+    and quick-create, activity); fields the member may change are edited in place. Layout slots for the
+    modules' panels: `top` (above the fields), `main` (after the related lists), `side` (side column)."""
     spec = _spec(module, request)
     member = request_member(request)
     record = _record_or_404(spec, request, record_id)
     selectors.recent_view_touch(spec=spec, actor=member, record=record)
     displayer = Displayer(spec)
     rules = field_rules(actor=member, spec=spec)
+    can_edit = visibility.can_edit(actor=member, spec=spec, record=record)
+    can_delete = visibility.can_delete(actor=member, spec=spec, record=record)
+
+    def field(name: str, shown: Any) -> dict[str, Any]:
+        editable = can_edit and list_layout.inline_editable(spec, name, readonly=rules.readonly, hidden=rules.hidden)
+        return {
+            "name": name,
+            "shown": shown,
+            "edit_url": reverse("engine:cell", args=[spec.key, record.pk, name]) if editable else None,
+        }
+
     blocks, hidden = metadata.layout_blocks(spec)
-    shown_blocks = [
-        (
-            block.title,
-            [displayer.value(record, name) for name in block.fields if name not in hidden and rules.shows(name)],
-        )
-        for block in blocks
-    ]
-    custom = [custom_shown(f, record) for f in rules.custom(metadata.custom_fields(spec.key))]
+    shown_blocks: list[dict[str, Any]] = []
+    for block in blocks:
+        values = [
+            field(name, displayer.value(record, name))
+            for name in block.fields
+            if name not in hidden and rules.shows(name)
+        ]
+        if not shown_blocks:
+            values.append(field("owner", displayer.value(record, "owner")))
+        if any(v["shown"].text for v in values):  # empty blocks are hidden
+            shown_blocks.append({"key": block.key, "title": block.title, "fields": values})
+    custom = [field(f"custom.{f.key}", custom_shown(f, record)) for f in rules.custom(metadata.custom_fields(spec.key))]
     related = []
     for relation in spec.related:
         other = registry.get(relation.module)
@@ -297,40 +412,72 @@ def record_detail(request: HttpRequest, module: str, record_id: uuid.UUID) -> Ht
         other, qs = selectors.related_records(spec=spec, actor=member, record=record, related_key=relation.module)
         other_display = Displayer(other)
         other_columns = field_rules(actor=member, spec=other).visible(other.list_columns[1:4])
-        rows = list(qs[:10])
+        rows = list(qs.annotate(_total=Window(Count("pk")))[:10])  # the count in the same query
+        can_quick = visibility.can_create(actor=member, spec=other)
         related.append(
             {
+                "key": other.key,
                 "label": relation.label or other.label_plural,
                 "spec": other,
+                "count": rows[0]._total if rows else 0,
                 "rows": [
-                    (record_url(other, r), str(r), [other_display.value(r, c) for c in other_columns]) for r in rows
+                    (
+                        record_url(other, r),
+                        str(r),
+                        " · ".join(t for t in (other_display.value(r, c).text for c in other_columns) if t),
+                    )
+                    for r in rows
                 ],
                 "more_url": f"{reverse('engine:list', args=[other.key])}?{relation.via}={record.pk}&view=all",
+                "create_url": reverse("engine:related_create", args=[spec.key, record.pk, other.key])
+                if can_quick
+                else None,
             }
         )
-    can_edit = visibility.can_edit(actor=member, spec=spec, record=record)
-    can_delete = visibility.can_delete(actor=member, spec=spec, record=record)
     following = selectors.is_following(spec=spec, actor=member, record=record)
+    panels = extensions.panels(spec=spec, record=record, member=member, request=request)
+    timeline = _timeline_rows(spec, selectors.timeline(spec=spec, record=record), displayer, member, rules.hidden)
     context = {
         "spec": spec,
         "record": record,
         "crumbs": [(reverse("engine:list", args=[spec.key]), spec.label_plural), (None, record.number)],
         "header_actions": _detail_actions(spec, record, member, can_edit, can_delete, following),
+        "key_fields": _key_fields(spec, record, displayer, rules, field),
         "owner_row": [displayer.value(record, "owner")],
         "blocks": shown_blocks,
         "custom": custom,
+        "custom_filled": any(c["shown"].text for c in custom),
         "owner": displayer.value(record, "owner"),
         "related": related,
-        "timeline": _timeline_rows(spec, selectors.timeline(spec=spec, record=record), displayer, member, rules.hidden),
+        "timeline": timeline,
         "can_edit": can_edit,
         "can_delete": can_delete,
         "comments": selectors.comments(spec=spec, record=record),
         "following": following,
-        "panels": extensions.panels(spec=spec, record=record, member=member, request=request),
+        "panels": panels,
         "record_actions": extensions.record_actions(spec=spec, record=record, member=member),
         "child_tables": child_forms.shown_tables(spec, actor=member, record=record),
     }
     return render(request, spec.template_names("detail"), context)
+
+
+def _key_fields(spec: ModuleSpec, record: Any, displayer: Displayer, rules: Any, field: Any) -> list[dict[str, Any]]:
+    """The record header's key fields: the owner, the status-like picklists (the kanban field, then the
+    picklists the module lists as columns; at most three) and the amount with its currency, each
+    editable in place where the member may."""
+    out = [{**field("owner", displayer.value(record, "owner")), "kind": "owner"}]
+    listed = [n for n in spec.picklists if n in spec.list_columns]
+    status = [n for n in dict.fromkeys([spec.kanban_field, *listed]) if n and rules.shows(n)][:3]
+    for name in status:
+        shown = displayer.value(record, name)
+        if shown.text:
+            out.append({**field(name, shown), "kind": "status"})
+    names = {f.name for f in spec.model._meta.get_fields()}
+    if "amount" in names and rules.shows("amount") and getattr(record, "amount", None) is not None:
+        item = {**field("amount", displayer.value(record, "amount")), "kind": "amount"}
+        item["currency"] = getattr(record, "currency", "") if "currency" in names else ""
+        out.append(item)
+    return out
 
 
 def _detail_actions(
@@ -709,13 +856,19 @@ def saved_view_create(request: HttpRequest, module: str) -> HttpResponse:
         messages.error(request, _("Give the view a name of 1-100 characters."))
         return redirect("engine:list", module=spec.key)
     params: dict[str, str] = {k: str(v).replace("\x00", "") for k, v in request.POST.items()}
-    not_filters = LIST_PARAMS | {"name", "shared", "csrfmiddlewaretoken", "columns"}
+    not_filters = LIST_PARAMS | {"name", "shared", "csrfmiddlewaretoken", "columns", "layout_columns"}
     filters = {k: v for k, v in params.items() if k not in not_filters and v}
     known = {f.key for f in metadata.custom_fields(spec.key)}
     columns = [c for c in request.POST.getlist("columns") if c in known]
     try:
         selectors.apply_filters(spec, spec.records().none(), filters)
         selectors.ordering_for(spec, params.get("ordering") or None)
+        shown = request.POST.getlist("layout_columns")
+        layout = (
+            list_layout.layout_clean(spec, {"columns": shown}, rules=field_rules(actor=member, spec=spec))
+            if shown
+            else {}
+        )
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)
@@ -729,6 +882,7 @@ def saved_view_create(request: HttpRequest, module: str) -> HttpResponse:
         search=params.get("q", "")[:200],
         ordering=params.get("ordering", "")[:60],
         columns=columns,
+        layout=layout,
     )
     messages.success(request, _("View saved."))
     return redirect(f"{reverse('engine:list', args=[spec.key])}?saved={view.pk}")
@@ -790,17 +944,30 @@ def reference_lookup(request: HttpRequest, module: str) -> HttpResponse:
 
 @login_required
 def board(request: HttpRequest, module: str) -> HttpResponse:
-    """The module's board: a column per kanban value with count and totals; cards move by drag or menu."""
+    """The module's board by its kanban field or any picklist field (`?field=`): a column per value with
+    count and totals; cards move by drag, keyboard or menu; amount and date are edited on the card."""
     spec = _spec(module, request)
-    if spec.kanban_field is None:
+    name = board_field(spec, request.GET.get("field"))
+    if name is None or not field_rules(actor=request_member(request), spec=spec).shows(name):
         raise Http404
-    return render_board(request, spec, partial=request.headers.get("HX-Request") == "true")
+    return render_board(request, spec, partial=request.headers.get("HX-Request") == "true", field_name=name)
 
 
-def render_board(request: HttpRequest, spec: ModuleSpec, *, partial: bool) -> HttpResponse:
+def render_board(
+    request: HttpRequest, spec: ModuleSpec, *, partial: bool, field_name: str | None = None
+) -> HttpResponse:
     """The whole board page, or only its columns (for htmx after a card moved)."""
     member = request_member(request)
-    context = board_context(spec=spec, member=member, request=request, search=request.GET.get("q", ""))
+    name = field_name or board_field(spec, request.GET.get("field"))
+    context = board_context(spec=spec, member=member, request=request, search=request.GET.get("q", ""), field_name=name)
+    rules = field_rules(actor=member, spec=spec)
+    can_move = rules.editable(name) if name else False
+    context |= {
+        "can_move": can_move,
+        "is_admin": member.is_admin,
+        "quick_edit": _quick_edit_fields(context, rules),
+        "board_query": request.GET.urlencode(),
+    }
     columns_template = select_template(spec.template_names("_board_columns"))
     if partial:
         return HttpResponse(columns_template.render(context, request))
@@ -808,21 +975,33 @@ def render_board(request: HttpRequest, spec: ModuleSpec, *, partial: bool) -> Ht
         {"label": _("List"), "url": reverse("engine:list", args=[spec.key]), "method": "get"}
     ]
     actions += _create_action(spec, member)
+    query = request.GET.urlencode()
     context |= {
         "header_actions": actions,
         "columns_template": columns_template.template.name,
         "move_param": "value",
-        "move_url_template": reverse("engine:board_move", args=[spec.key, uuid.UUID(int=0)]),
+        "move_url_template": reverse("engine:board_move", args=[spec.key, uuid.UUID(int=0)])
+        + (f"?{query}" if query else ""),
+        "board_fields": list_board_fields(spec, rules),
     }
     return render(request, spec.template_names("board"), context)
+
+
+def _quick_edit_fields(context: dict[str, Any], rules: Any) -> list[str]:
+    """The card fields a member may edit on the board: the amount and the card's date, where shown."""
+    names = ["amount"] if context["amount_field"] else []
+    names += [context["date_field"]] if context["date_field"] else []
+    return [n for n in names if rules.editable(n)]
 
 
 @require_POST
 @login_required
 def board_move(request: HttpRequest, module: str, record_id: uuid.UUID) -> HttpResponse:
-    """Move a card to another column: an ordinary update of the kanban field (rights, audit, timeline)."""
+    """Move a card to another column: an ordinary update of the board's field (rights, audit, timeline),
+    or the module's own action for its kanban field."""
     spec = _spec(module, request)
-    if spec.kanban_field is None:
+    name = board_field(spec, request.GET.get("field"))
+    if name is None:
         raise Http404
     record = _record_or_404(spec, request, record_id)
     htmx = request.headers.get("HX-Request") == "true"
@@ -830,19 +1009,20 @@ def board_move(request: HttpRequest, module: str, record_id: uuid.UUID) -> HttpR
     member = request_member(request)
     try:
         if not value:
-            raise ValidationError({spec.kanban_field: [_("Choose a column to move the card to.")]})
-        if spec.board_move is not None:
+            raise ValidationError({name: [_("Choose a column to move the card to.")]})
+        if spec.board_move is not None and name == spec.kanban_field:
             spec.board_move(member, record, value)
         else:
-            services.record_update(spec=spec, actor=member, record=record, data={spec.kanban_field: value})
+            services.record_update(spec=spec, actor=member, record=record, data={name: value})
     except (ValidationError, visibility.FieldPermissionDenied, PermissionDenied) as exc:
         text = error_text(exc) if isinstance(exc, ValidationError) else _("You may not change this record.")
         if htmx:
             return HttpResponse(text, status=400 if isinstance(exc, ValidationError) else 403)
         messages.error(request, text)
     if htmx:
-        return render_board(request, spec, partial=True)
-    return redirect("engine:board", module=spec.key)
+        return render_board(request, spec, partial=True, field_name=name)
+    query = request.GET.urlencode()
+    return redirect(reverse("engine:board", args=[spec.key]) + (f"?{query}" if query else ""))
 
 
 @login_required

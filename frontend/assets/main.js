@@ -3,6 +3,7 @@ import htmx from "htmx.org";
 import "./settings.js";
 import "./access.js";
 import "./rows.js";
+import "./lists.js";
 
 window.htmx = htmx;
 

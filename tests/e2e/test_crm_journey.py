@@ -67,14 +67,14 @@ def test_sales_day(live_site, browser, committed):
 
     # Drag the deal from the first stage to "Qualification" on the board.
     page.goto(base + "/m/deals/board/")
-    card = page.locator("[data-deal]", has_text="Hammock order")
-    target = page.locator("[data-stage]", has=page.get_by_role("heading", name="Qualification"))
+    card = page.locator("[data-card]", has_text="Hammock order")
+    target = page.locator("[data-column]", has=page.get_by_role("heading", name="Qualification"))
     card.drag_to(target)
     page.wait_for_function(
-        "() => [...document.querySelectorAll('[data-stage]')].some(c => c.querySelector('h2').textContent"
+        "() => [...document.querySelectorAll('[data-column]')].some(c => c.querySelector('h2').textContent"
         " === 'Qualification' && c.textContent.includes('Hammock order'))"
     )
-    qualification = page.locator("[data-stage]", has=page.get_by_role("heading", name="Qualification"))
+    qualification = page.locator("[data-column]", has=page.get_by_role("heading", name="Qualification"))
     assert qualification.locator("[data-count]").inner_text() == "1"
 
     # Convert the lead, with a deal.

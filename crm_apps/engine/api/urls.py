@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from crm_apps.engine.api import links, meta, views
+from crm_apps.engine.api import links, meta, saved_views, views
 from crm_apps.engine.extensions import module_urlpatterns
 
 urlpatterns = [
@@ -23,6 +23,8 @@ urlpatterns = [
     path("<slug:module>/<uuid:record_id>/tags", links.RecordTagsView.as_view(), name="api-record-tags"),
     path("<slug:module>/<uuid:record_id>/restore", links.RecordRestoreView.as_view(), name="api-record-restore"),
     *module_urlpatterns(api=True),
+    path("<slug:module>/views/", saved_views.SavedViewListView.as_view(), name="api-saved-views"),
+    path("<slug:module>/views/<str:view>", saved_views.SavedViewDetailView.as_view(), name="api-saved-view"),
     path("<slug:module>/merge", views.MergeView.as_view(), name="api-merge"),
     path("<slug:module>/batch", views.BatchCreateView.as_view(), name="api-batch"),
     path("<slug:module>/trash/", links.TrashView.as_view(), name="api-trash"),

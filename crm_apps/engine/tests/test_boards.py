@@ -1,0 +1,239 @@
+"""Boards: by any picklist field, totals per currency converted into the base currency, days in a column
+and rotting, quick edit on cards, the currencies and column settings, pinned query counts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from conftest import statements
+from crm_apps.engine import metadata, registry
+from crm_apps.engine.currency import Rates, convert
+from crm_apps.engine.models import BoardColumnSetting, Currency
+from crm_apps.engine.services import record_create, record_update
+
+pytestmark = pytest.mark.django_db
+DEALS = registry.get("deals")
+VENDORS = registry.get("vendors")
+
+
+@pytest.fixture
+def admin(tenant_a, admin_of):
+    return admin_of(tenant_a)
+
+
+@pytest.fixture
+def web(client_for, tenant_a, admin):
+    return client_for(tenant_a, admin)
+
+
+def deal(tenant, actor, **extra):
+    with tenant_context(tenant):
+        return record_create(spec=DEALS, actor=actor, data={"name": "D", "close_date": "2027-01-01", **extra})
+
+
+def column(response, value):
+    return next(c for c in response.context["columns"] if c["value"] == value)
+
+
+def test_convert_sums_each_currency_at_its_rate_with_decimals():
+    table = Rates(base="EUR", rates={"EUR": Decimal(1), "USD": Decimal("0.9123456789")})
+
+    converted = convert({"EUR": Decimal("10.005"), "USD": Decimal("100"), "GBP": Decimal(5)}, table)
+    no_base = convert({"USD": Decimal(1)}, Rates(base=None))
+
+    assert converted.total == Decimal("101.24")  # 10.005 + 91.23456789, rounded once
+    assert converted.missing == ("GBP",)
+    assert (no_base.total, no_base.missing) == (None, ("USD",))
+
+
+def test_column_totals_are_converted_into_the_base_currency_with_a_per_currency_breakdown(web, tenant_a, admin):
+    with tenant_context(tenant_a):
+        Currency.objects.create(code="EUR", rate=1, is_base=True)
+        Currency.objects.create(code="USD", rate=Decimal("0.9"))
+    first = deal(tenant_a, admin, amount="100", currency="EUR")
+    deal(tenant_a, admin, amount="200", currency="USD")
+    deal(tenant_a, admin, amount="50.50", currency="USD")
+
+    page = web.get("/m/deals/board/")
+    col = column(page, first.stage_id)
+
+    assert col["by_currency"] == [("EUR", Decimal("100.00")), ("USD", Decimal("250.50"))]
+    assert col["converted"].total == Decimal("325.45")  # 100 + 250.50 * 0.9
+    assert col["converted"].missing == ()
+    body = page.content.decode()
+    assert "325 EUR" in body
+    assert 'title="100.00 EUR, 250.50 USD"' in body
+
+
+def test_without_a_base_currency_totals_stay_per_currency(web, tenant_a, admin):
+    first = deal(tenant_a, admin, amount="100", currency="EUR")
+    deal(tenant_a, admin, amount="200", currency="USD")
+
+    page = web.get("/m/deals/board/")
+
+    assert column(page, first.stage_id)["converted"].total is None
+    assert "100 EUR, 200 USD" in page.content.decode()
+    assert "Set the base currency and rates" in page.content.decode()
+
+
+def test_a_currency_without_a_rate_is_named_not_guessed(web, tenant_a, admin):
+    with tenant_context(tenant_a):
+        Currency.objects.create(code="EUR", rate=1, is_base=True)
+    first = deal(tenant_a, admin, amount="100", currency="EUR")
+    deal(tenant_a, admin, amount="7", currency="JPY")
+
+    col = column(web.get("/m/deals/board/"), first.stage_id)
+
+    assert (col["converted"].total, col["converted"].missing) == (Decimal("100.00"), ("JPY",))
+
+
+def test_days_in_column_count_from_the_last_move_and_rot_after_the_threshold(web, tenant_a, admin):
+    old = deal(tenant_a, admin, name="Old")
+    moved = deal(tenant_a, admin, name="Moved")
+    with tenant_context(tenant_a):
+        stages = list(old.pipeline.stages.order_by("position"))
+        ten_days_ago = timezone.now() - dt.timedelta(days=10)
+        DEALS.model.objects.filter(pk__in=[old.pk, moved.pk]).update(created_at=ten_days_ago)
+        # "Moved" left the first stage and came back today: its days count from the move.
+        for target in (stages[1], stages[0]):
+            fresh = DEALS.model.objects.get(pk=moved.pk)
+            record_update(spec=DEALS, actor=admin, record=fresh, data={"stage": target.pk})
+        BoardColumnSetting.objects.create(module="deals", field="stage", value=str(stages[0].pk), rotting_days=5)
+
+    page = web.get("/m/deals/board/")
+    cards = {c["record"].name: c for c in column(page, stages[0].pk)["card_info"]}
+
+    assert (cards["Old"]["days"], cards["Old"]["rotting"]) == (10, True)
+    assert (cards["Moved"]["days"], cards["Moved"]["rotting"]) == (0, False)
+    assert column(page, stages[0].pk)["rotting_days"] == 5
+    assert "board__card--rotting" in page.content.decode()
+
+
+def test_admins_set_the_rotting_threshold_members_may_not(client_for, web, tenant_a, admin, member):
+    first = deal(tenant_a, admin)
+    url = "/m/deals/board/column/"
+    payload = {"field": "stage", "value": str(first.stage_id), "rotting_days": "7"}
+
+    refused = client_for(tenant_a, member(tenant_a)).post(url, payload)
+    bad = web.post(url, {**payload, "rotting_days": "-3"})
+    with tenant_context(tenant_a):
+        after_refusals = BoardColumnSetting.objects.count()
+    saved = web.post(url, payload)
+
+    assert refused.status_code == 403
+    assert bad.status_code == 302
+    assert after_refusals == 0
+    assert saved.status_code == 302
+    with tenant_context(tenant_a):
+        assert BoardColumnSetting.objects.get().rotting_days == 7
+
+
+def test_a_board_for_any_picklist_field_and_moves_through_record_update(web, tenant_a, admin):
+    with tenant_context(tenant_a):
+        vendor = record_create(spec=VENDORS, actor=admin, data={**VENDORS.example})
+        values = [v.value for v in metadata.picklist_values("vendor_category") if not v.retired]
+    board = web.get("/m/vendors/board/?field=category")
+    moved = web.post(
+        f"/m/vendors/{vendor.pk}/board-move/?field=category", {"value": values[-1]}, HTTP_HX_REQUEST="true"
+    )
+
+    assert board.status_code == 200
+    assert [c["value"] for c in board.context["columns"]] == values
+    assert moved.status_code == 200
+    assert [r.pk for r, _url in column(moved, values[-1])["cards"]] == [vendor.pk]
+    with tenant_context(tenant_a):
+        assert VENDORS.model.objects.get(pk=vendor.pk).category == values[-1]
+    # Without a picklist field to group by there is no board; an unknown field falls back to the kanban field.
+    assert web.get("/m/vendors/board/").status_code == 404
+    assert web.get("/m/deals/board/?field=nope").context["board_field"] == "stage"
+
+
+def test_deals_grouped_by_type_move_by_plain_update(web, tenant_a, admin):
+    record = deal(tenant_a, admin, type="New Business")
+
+    page = web.get("/m/deals/board/?field=type")
+    moved = web.post(f"/m/deals/{record.pk}/board-move/?field=type", {"value": "Existing Business"})
+
+    assert "Existing Business" in [c["value"] for c in page.context["columns"]]
+    assert moved.status_code == 302
+    assert moved["Location"] == "/m/deals/board/?field=type"
+    with tenant_context(tenant_a):
+        stored = DEALS.model.objects.get(pk=record.pk)
+        assert (stored.type, stored.stage_id) == ("Existing Business", record.stage_id)
+
+
+def test_cards_offer_quick_edit_of_amount_and_close_date_only_to_who_may(client_for, web, tenant_a, admin, member):
+    from crm_apps.engine.tests.test_lists import restricted_member
+
+    record = deal(tenant_a, admin, amount="10")
+    reader = restricted_member(tenant_a, admin, member, field="amount", access="readonly", module="deals")
+
+    mine = web.get("/m/deals/board/").content.decode()
+    theirs = client_for(tenant_a, reader).get("/m/deals/board/").content.decode()
+    saved = web.post(f"/m/deals/{record.pk}/cell/amount/", {"amount": "1234.50", "version": record.version})
+    refused = client_for(tenant_a, reader).post(f"/m/deals/{record.pk}/cell/amount/", {"amount": "1"})
+
+    assert f'data-edit="/m/deals/{record.pk}/cell/amount/"' in mine
+    assert f'data-edit="/m/deals/{record.pk}/cell/close_date/"' in mine
+    assert f'data-edit="/m/deals/{record.pk}/cell/amount/"' not in theirs
+    assert f'data-edit="/m/deals/{record.pk}/cell/close_date/"' in theirs
+    assert (saved.status_code, refused.status_code) == (200, 403)
+    with tenant_context(tenant_a):
+        assert DEALS.model.objects.get(pk=record.pk).amount == Decimal("1234.50")
+
+
+def test_currencies_settings_page(web, client_for, tenant_a, member):
+    added = web.post("/settings/modules/currencies/", {"code": "eur", "rate": "1", "is_base": "1"})
+    usd = web.post("/settings/modules/currencies/", {"code": "USD", "rate": "0,92"})
+    bad = web.post("/settings/modules/currencies/", {"code": "DOLLARS", "rate": "-1"})
+    refused = client_for(tenant_a, member(tenant_a)).post("/settings/modules/currencies/", {"code": "GBP", "rate": "1"})
+
+    assert (added.status_code, usd.status_code, bad.status_code, refused.status_code) == (302, 302, 400, 403)
+    assert set(bad.context["errors"]) == {"code", "rate"}
+    with tenant_context(tenant_a):
+        assert list(Currency.objects.values_list("code", "rate", "is_base")) == [
+            ("EUR", Decimal("1.0000000000"), True),
+            ("USD", Decimal("0.9200000000"), False),
+        ]
+
+
+def test_board_settings_of_another_tenant_never_apply(client_for, tenant_a, tenant_b, admin, admin_of):
+    first = deal(tenant_a, admin, amount="100", currency="EUR")
+    with tenant_context(tenant_b):
+        Currency.objects.create(code="USD", rate=1, is_base=True)
+        BoardColumnSetting.objects.create(module="deals", field="stage", value=str(first.stage_id), rotting_days=1)
+    other = client_for(tenant_b, admin_of(tenant_b))
+
+    page = client_for(tenant_a, admin).get("/m/deals/board/")
+    foreign_move = other.post(f"/m/deals/{first.pk}/board-move/", {"value": first.stage_id})
+
+    assert page.context["base_currency"] is None
+    assert column(page, first.stage_id)["rotting_days"] is None
+    assert foreign_move.status_code == 404
+
+
+# Statements of the deals board for an admin: session, member, versions, pipelines, stages, column totals,
+# cards, days in column, rotting thresholds, currencies. The same with 3 cards or 30.
+BOARD_QUERIES = 10
+
+
+def test_board_query_count_is_pinned(web, tenant_a, admin):
+    for _n in range(3):
+        deal(tenant_a, admin, amount="5", currency="EUR")
+    web.get("/m/deals/board/")
+    with CaptureQueriesContext(connection) as few:
+        web.get("/m/deals/board/")
+    for _n in range(12):
+        deal(tenant_a, admin, amount="5", currency="USD")
+    with CaptureQueriesContext(connection) as many:
+        web.get("/m/deals/board/?field=stage")
+
+    assert len(statements(few)) == BOARD_QUERIES, [q[:100] for q in statements(few)]
+    assert len(statements(many)) == BOARD_QUERIES
