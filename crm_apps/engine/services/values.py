@@ -160,6 +160,12 @@ def _apply(*, spec: ModuleSpec, actor: Member, record: CrmRecord, data: dict[str
             value = getattr(record, name)
             if value and value != stored[name] and value not in {v.value for v in metadata.picklist_values(picklist)}:
                 errors[name] = [_("“%(value)s” is not one of the choices.") % {"value": value}]
+    # Fields the tenant made mandatory in the layout editor: a new record needs them, a change may not empty them.
+    for name in metadata.layout_mandatory(spec):
+        if name in errors or name not in spec.form_fields or (not record._state.adding and name not in data):
+            continue
+        if getattr(record, _field(spec, name).attname) in (None, ""):
+            errors[name] = [_("This field is required.")]
     if errors:
         raise ValidationError(errors)
 
