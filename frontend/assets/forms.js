@@ -6,6 +6,7 @@
 //           data-ui-create-url="…">                 ("create new" opens that quick-create form)
 import TomSelect from "tom-select";
 import "./mentions.js";
+import "./layout_editor.js";
 
 const ARIA = ["aria-describedby", "aria-invalid", "aria-required"];
 
