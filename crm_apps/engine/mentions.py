@@ -37,13 +37,16 @@ def mentioned_members(*, body: str, author: Member) -> list[Member]:
 
 
 def mention_candidates(*, actor: Member, text: str) -> list[Member]:
-    """Active members of this tenant whose name or email starts a word with `text` (the autocomplete)."""
+    """Active members of this tenant but the actor whose name or email starts a word with `text`."""
     text = text.strip()[:50]
     if not text:
         return []
     words = Q(user__name__istartswith=text) | Q(user__name__icontains=f" {text}") | Q(user__email__istartswith=text)
     return list(
-        Member.objects.select_related("user").filter(words, active=True).order_by("user__name", "pk")[:CANDIDATES_LIMIT]
+        Member.objects.select_related("user")
+        .filter(words, active=True)
+        .exclude(pk=actor.pk)  # mentioning oneself notifies nobody
+        .order_by("user__name", "pk")[:CANDIDATES_LIMIT]
     )
 
 
