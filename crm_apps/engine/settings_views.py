@@ -27,6 +27,7 @@ from crm_apps.access.decorators import admin_view
 from crm_apps.access.models import Member
 from crm_apps.access.privileges import Privilege
 from crm_apps.engine import metadata, registry
+from crm_apps.engine.forms import model_required
 from crm_apps.engine.models import CustomField, NumberingSequence, Picklist, PicklistValue
 from crm_apps.engine.services import (
     custom_field_create,
@@ -412,7 +413,8 @@ def _editor_state(spec: ModuleSpec) -> dict[str, Any]:
         "fields": {
             name: {
                 "label": field_label(spec, name),
-                "required": name in spec.form_fields and not _model_field(spec, name).blank,
+                "required": name in spec.form_fields and model_required(spec, name),
+                "always_shown": name in spec.form_fields and not _model_field(spec, name).blank,
                 "readonly": name not in spec.form_fields,
                 "checkbox": isinstance(_model_field(spec, name), models.BooleanField),
                 "kind": _preview_kind(spec, name),

@@ -43,13 +43,26 @@ function renderRecord(item, escape) {
   return `<div class="ts-record"><span>${escape(item.text)}</span>${secondary}</div>`;
 }
 
+// An optional single choice gets a clear button; the empty option becomes the placeholder.
+function plugins(select, multiple) {
+  if (multiple) {
+    return ["remove_button"];
+  }
+  return select.required || select.getAttribute("aria-required") === "true" ? [] : ["clear_button"];
+}
+
+function placeholderOf(select) {
+  const empty = select.querySelector('option[value=""]');
+  return select.dataset.uiPlaceholder || (empty ? empty.textContent.trim() : "");
+}
+
 function enhanceSelect(select) {
   const multiple = select.dataset.ui === "multiselect";
   const ts = new TomSelect(select, {
-    allowEmptyOption: !multiple,
+    allowEmptyOption: false,
     maxOptions: 1000,
-    plugins: multiple ? ["remove_button"] : [],
-    hidePlaceholder: false,
+    plugins: plugins(select, multiple),
+    placeholder: placeholderOf(select),
   });
   copyAria(select, ts);
 }
@@ -61,10 +74,11 @@ function enhanceReference(select) {
     valueField: "value",
     labelField: "text",
     searchField: ["text", "secondary"],
-    allowEmptyOption: true,
+    allowEmptyOption: false,
+    plugins: plugins(select, false),
     preload: "focus",
     loadThrottle: 250,
-    placeholder: select.dataset.uiPlaceholder || "",
+    placeholder: placeholderOf(select),
     load(query, callback) {
       const url = `${select.dataset.uiUrl}?q=${encodeURIComponent(query)}`;
       fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })

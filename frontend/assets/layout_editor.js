@@ -157,7 +157,7 @@ function setUpLayoutEditor(section) {
         moveTo,
         check("mandatory", t.mandatory, fixed || f.checkbox || sets.hidden.has(name)),
         check("quick_create", t.quick_create, f.readonly),
-        check("hidden", t.hidden, fixed || sets.mandatory.has(name)),
+        check("hidden", t.hidden, fixed || f.always_shown || sets.mandatory.has(name)),
       ],
     );
   };

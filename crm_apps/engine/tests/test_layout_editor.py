@@ -45,6 +45,7 @@ def test_the_editor_page_carries_its_state(web):
     assert state["fields"]["name"] == {
         "label": "Organisation name",
         "required": True,
+        "always_shown": True,
         "readonly": False,
         "checkbox": False,
         "kind": "text",
