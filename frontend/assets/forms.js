@@ -120,7 +120,7 @@ export function enhance(root) {
 function openQuickCreate(url, input, callback) {
   const dialog = document.createElement("dialog");
   dialog.className = "modal quick-create-dialog";
-  dialog.setAttribute("aria-label", document.documentElement.lang === "ru" ? "Создать" : "Create");
+  dialog.setAttribute("aria-labelledby", "quick-create-title");
   document.body.appendChild(dialog);
   let done = false;
   const finish = (item) => {

@@ -191,3 +191,26 @@ def test_quick_create_needs_the_right_to_create(client_for, tenant_a, member):
     assert "/m/organizations/quick-create/" not in form
     with tenant_context(tenant_a):
         assert registry.get("organizations").model.objects.count() == 0
+
+
+def test_quick_create_is_refused_to_members_of_another_tenant(client_for, tenant_a, tenant_b, admin_of):
+    stranger = client_for(tenant_a, admin_of(tenant_b))
+
+    answer = stranger.post("/m/organizations/quick-create/", {"name": "Intruder Inc"})
+
+    assert answer.status_code == 302
+    for tenant in (tenant_a, tenant_b):
+        with tenant_context(tenant):
+            assert registry.get("organizations").model.objects.count() == 0
+
+
+def test_drafts_are_keyed_by_tenant_member_module_and_record(web, tenant_a, admin_of):
+    admin = admin_of(tenant_a)
+    globex = org(tenant_a, admin, "Globex")
+
+    new = web.get("/m/organizations/new/").content.decode()
+    edit = web.get(f"/m/organizations/{globex.pk}/edit/").content.decode()
+
+    assert f'data-draft-key="crm-draft:alpha:{admin.pk}:organizations:new"' in new
+    assert f'data-draft-key="crm-draft:alpha:{admin.pk}:organizations:{globex.pk}"' in edit
+    assert "data-draft-prompt hidden" in new
