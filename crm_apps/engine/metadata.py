@@ -276,6 +276,13 @@ def layout_blocks(spec: ModuleSpec) -> tuple[tuple[Block, ...], set[str]]:
     return tuple(blocks), set(layout.get("hidden", []))
 
 
+def layout_is_editor_shaped(spec: ModuleSpec) -> bool:
+    """The layout was saved by the drag-and-drop editor (its own blocks, fields moved between blocks),
+    which the plain per-block form cannot show without losing something."""
+    blocks = _layout_override(spec).get("blocks") or []
+    return bool(blocks) and isinstance(blocks[0], dict)
+
+
 def layout_mandatory(spec: ModuleSpec) -> set[str]:
     """Optional fields the tenant made mandatory: the form marks them and the services require them."""
     return set(_layout_override(spec).get("mandatory", []))

@@ -355,9 +355,15 @@ def _layout_blocks(spec: ModuleSpec) -> list[dict[str, Any]]:
 
 @admin_view(privilege=Privilege.MANAGE_SETTINGS)
 def layout(request: HttpRequest, actor: Member, module: str) -> HttpResponse:
+    """The drag-and-drop editor (JavaScript, saving through `layout_editor_save`) above the plain
+    per-block form it replaces in the page; the plain form stays for browsers without JavaScript as
+    long as the layout has only the module's own blocks (saving it would lose the editor's blocks)."""
     spec = _spec(module)
+    editor_only = metadata.layout_is_editor_shaped(spec)
     form = LayoutForm(spec, request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and editor_only and "reset" not in request.POST:
+        form.add_error(None, _("This layout was arranged in the drag-and-drop editor, which needs JavaScript."))
+    elif request.method == "POST" and form.is_valid():
         result = form.result()
         anchor = ""
         if "reset" in request.POST:
@@ -377,7 +383,7 @@ def layout(request: HttpRequest, actor: Member, module: str) -> HttpResponse:
             elif not anchor:
                 messages.success(request, _("Layout saved."))
             return _redirect("layout", spec.key, anchor=anchor)
-    context = {"form": form, "blocks": _layout_blocks(spec), "editor": _editor_state(spec)}
+    context = {"form": form, "blocks": [] if editor_only else _layout_blocks(spec), "editor": _editor_state(spec)}
     return _page(request, "layout.html", spec, "layout", context)
 
 

@@ -186,3 +186,20 @@ def test_quick_create_shows_the_chosen_fields(web, tenant_a):
     with tenant_context(tenant_a):
         metadata.metadata_cache_reset()
         assert metadata.layout_quick_create(registry.get("organizations")) == {"phone", "website"}
+
+
+def test_the_plain_form_does_not_overwrite_an_editor_layout(web, tenant_a):
+    payload = standard_layout()
+    payload["blocks"].append({"key": "extra", "title": "Extra", "fields": [payload["blocks"][0]["fields"].pop()]})
+    post(web, payload)
+    before = stored(tenant_a)
+    spec = registry.get("organizations")
+    plain = {"blocks": [b.key for b in spec.blocks], "save": "1"}
+
+    refused = web.post("/settings/modules/organizations/layout/", plain)
+
+    assert refused.status_code == 200
+    assert refused.context["form"].non_field_errors() == [
+        "This layout was arranged in the drag-and-drop editor, which needs JavaScript."
+    ]
+    assert stored(tenant_a) == before
