@@ -1,5 +1,7 @@
 // @mentions in comment boxes: typing "@" and a few letters lists matching members (name or email) in
-// an ARIA listbox; arrows move, Enter or Tab picks, Escape closes. A pick inserts "@[Name](member:ID)",
+// an ARIA listbox; arrows move, Enter or Tab picks, Escape closes. The textarea stays a textbox (a
+// textarea may not be a combobox): it points at the list and its active option, and a live region
+// says how many suggestions there are. A pick inserts "@[Name](member:ID)",
 // which the server stores as a mention of that member id and renders as a highlighted link.
 const TRIGGER = /(^|[\s(])@([\p{L}\p{N}._+-]{1,40})$/u;
 
@@ -11,11 +13,13 @@ function setUpMentions(textarea) {
   list.setAttribute("role", "listbox");
   list.setAttribute("aria-label", textarea.dataset.mentionsLabel || "Members");
   list.hidden = true;
+  const live = document.createElement("span");
+  live.className = "visually-hidden";
+  live.setAttribute("role", "status");
   textarea.insertAdjacentElement("afterend", list);
-  textarea.setAttribute("role", "combobox");
+  list.insertAdjacentElement("afterend", live);
   textarea.setAttribute("aria-autocomplete", "list");
   textarea.setAttribute("aria-controls", list.id);
-  textarea.setAttribute("aria-expanded", "false");
 
   let items = [];
   let active = -1;
@@ -28,7 +32,7 @@ function setUpMentions(textarea) {
     items = [];
     active = -1;
     query = null;
-    textarea.setAttribute("aria-expanded", "false");
+    list.removeAttribute("data-open");
     textarea.removeAttribute("aria-activedescendant");
   };
 
@@ -75,9 +79,10 @@ function setUpMentions(textarea) {
       });
       list.appendChild(li);
     });
+    live.textContent = (textarea.dataset.mentionsCount || "%(count)s").replace("%(count)s", results.length);
     if (results.length) {
       list.hidden = false;
-      textarea.setAttribute("aria-expanded", "true");
+      list.setAttribute("data-open", "");
       highlight(0);
     } else {
       close();

@@ -89,7 +89,7 @@ def test_picker_quick_create_layout_drag_and_mention(live_site, browser, committ
     box.press_sequentially("Please call them @al", delay=50)
     suggestion = page.get_by_role("option", name=re.compile("Alice Archer"))
     suggestion.wait_for()
-    assert box.get_attribute("aria-expanded") == "true"
+    assert box.get_attribute("aria-activedescendant") == "comment-body-mentions-0"
     page.keyboard.press("Enter")
     assert box.input_value() == f"Please call them @[Alice Archer](member:{alice.pk}) "
     page.get_by_role("button", name="Comment").click()

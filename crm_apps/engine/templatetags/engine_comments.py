@@ -7,7 +7,7 @@ from typing import Any
 from django import template
 from django.utils.safestring import SafeString
 
-from crm_apps.engine.mentions import comment_html
+from crm_apps.engine.mentions import comment_html, comment_text
 
 register = template.Library()
 
@@ -17,3 +17,9 @@ def comment_body(context: Any, comment: Any) -> SafeString:
     request = context.get("request")
     viewer = getattr(request, "member", None)
     return comment_html(body=comment.body, mentions=comment.mentions.all(), viewer=viewer)
+
+
+@register.filter
+def mention_text(body: str) -> str:
+    """A comment as plain text for short previews: `@[Name](member:ID)` reads as `@Name`."""
+    return comment_text(body or "")

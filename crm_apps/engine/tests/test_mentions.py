@@ -130,3 +130,18 @@ def test_a_token_for_someone_not_mentioned_stays_plain_text():
 
     assert html == "@Mallory<br>hi &lt;i&gt;"
     assert comment_text("@[Mallory](member:99) hi") == "@Mallory hi"
+
+
+def test_the_home_page_previews_mentions_as_text_and_links_to_the_comment(client_for, tenant_a, admin_of, member):
+    admin = admin_of(tenant_a)
+    alice = named(member(tenant_a, email="alice@example.com"), "Alice Liddell")
+    record = deal(tenant_a, admin)
+    with tenant_context(tenant_a):
+        comment = comment_add(
+            spec=registry.get("deals"), actor=admin, record=record, body=f"@[Alice Liddell](member:{alice.pk}) hi"
+        )
+
+    home = client_for(tenant_a, alice).get("/").content.decode()
+
+    assert "@Alice Liddell hi" in home
+    assert f'href="/m/deals/{record.pk}/#comment-{comment.pk}"' in home
