@@ -160,9 +160,14 @@ def _apply(*, spec: ModuleSpec, actor: Member, record: CrmRecord, data: dict[str
             value = getattr(record, name)
             if value and value != stored[name] and value not in {v.value for v in metadata.picklist_values(picklist)}:
                 errors[name] = [_("“%(value)s” is not one of the choices.") % {"value": value}]
-    # Fields the tenant made mandatory in the layout editor: a new record needs them, a change may not empty them.
-    for name in metadata.layout_mandatory(spec):
-        if name in errors or name not in spec.form_fields or (not record._state.adding and name not in data):
+    # Fields the tenant made mandatory in the layout editor: a new record needs them, a change may not empty
+    # them. A field the actor's profile hides or makes read-only is not asked of them (they could not fill it).
+    mandatory = metadata.layout_mandatory(spec)
+    locked = visibility.field_access(actor=actor, spec=spec) if mandatory else {}
+    for name in mandatory:
+        if name in errors or name not in spec.form_fields or name in locked:
+            continue
+        if not record._state.adding and name not in data:
             continue
         if getattr(record, _field(spec, name).attname) in (None, ""):
             errors[name] = [_("This field is required.")]

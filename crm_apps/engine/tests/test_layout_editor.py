@@ -203,3 +203,29 @@ def test_the_plain_form_does_not_overwrite_an_editor_layout(web, tenant_a):
         "This layout was arranged in the drag-and-drop editor, which needs JavaScript."
     ]
     assert stored(tenant_a) == before
+
+
+def test_a_mandatory_field_the_members_profile_hides_is_not_asked_of_them(web, client_for, tenant_a, admin_of, member):
+    from crm_apps.access.models import ProfileField, Role
+    from crm_apps.access.services import profile_save, role_create
+
+    admin = admin_of(tenant_a)
+    post(web, standard_layout(mandatory=["phone"]))
+    with tenant_context(tenant_a):
+        profile = profile_save(
+            actor=admin,
+            profile=None,
+            name="No phones",
+            flags={"default_view": True, "default_create": True, "default_edit": True, "default_delete": True},
+        )
+        ProfileField.objects.create(profile=profile, module="organizations", field="phone", access="hidden")
+        role = role_create(
+            actor=admin, name="No phones", parent=Role.objects.get(parent__isnull=True), profile_ids=[profile.pk]
+        )
+    restricted = client_for(tenant_a, member(tenant_a, role=role))
+
+    created = restricted.post("/api/v1/organizations/", {"name": "Kramerica"}, content_type="application/json")
+    refused = web.post("/api/v1/organizations/", {"name": "Kramerica"}, content_type="application/json")
+
+    assert created.status_code == 201
+    assert refused.status_code == 400
