@@ -1,4 +1,4 @@
-"""Forms in the browser: a contact whose organisation is chosen with the searchable picker and then
+"""Forms in the browser: a draft restored after a reload, a contact whose organisation is chosen with the searchable picker and then
 created from it, a field dragged into another block in the layout editor, and a colleague mentioned by
 typing "@al" and picking her from the suggestions."""
 
@@ -34,6 +34,15 @@ def test_picker_quick_create_layout_drag_and_mention(live_site, browser, committ
     page.get_by_label("Password").fill(TEST_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(base + "/")
+
+    # A draft: what was typed survives a reload until it is restored or discarded.
+    page.goto(base + "/m/organizations/new/")
+    page.locator("#id_name").fill("Draft Corp")
+    page.wait_for_timeout(700)  # drafts are written 400 ms after the last keystroke
+    page.reload()
+    page.get_by_role("button", name="Restore them").click()
+    assert page.locator("#id_name").input_value() == "Draft Corp"
+    assert page.locator("[data-draft-prompt]").is_hidden()
 
     # A contact: the organisation picker searches as one types and shows a second line.
     page.goto(base + "/m/contacts/new/")
