@@ -1,6 +1,6 @@
-"""Forms in the browser: a draft restored after a reload, a contact whose organisation is chosen with the searchable picker and then
-created from it, a field dragged into another block in the layout editor, and a colleague mentioned by
-typing "@al" and picking her from the suggestions."""
+"""Forms in the browser: a draft restored after a reload, a contact whose organisation is chosen with
+the searchable picker and then created from it, a field dragged into another block in the layout editor,
+and a colleague mentioned by typing "@al" and picking her from the suggestions."""
 
 from __future__ import annotations
 
