@@ -46,6 +46,10 @@ def test_picker_quick_create_layout_drag_and_mention(live_site, browser, committ
 
     # A contact: the organisation picker searches as one types and shows a second line.
     page.goto(base + "/m/contacts/new/")
+    page.get_by_role("button", name="Save").click()  # nothing filled in: the first error gets the focus
+    page.wait_for_load_state()
+    assert page.evaluate("document.activeElement.id") == "id_last_name"
+    assert page.locator("#id_last_name_error").inner_text() == "This field is required."
     page.locator("#id_last_name").fill("Lumbergh")
     picker = page.locator("#id_organization + .ts-wrapper .ts-control")
     picker.click()
