@@ -328,7 +328,7 @@ class PicklistKind(FieldKind):
             for v in metadata.picklist_values(field.picklist_name, include_retired=True)
             if not v.retired or v.value == current  # a retired value stays on the records that hold it
         ]
-        return forms.ChoiceField(choices=choices, **common)
+        return forms.ChoiceField(choices=choices, widget=forms.Select(attrs={"data-ui": "select"}), **common)
 
 
 class MultiPicklistKind(FieldKind):
@@ -358,7 +358,10 @@ class MultiPicklistKind(FieldKind):
         held = set(current or []) if isinstance(current, list) else set()
         values = metadata.picklist_values(field.picklist_name, include_retired=True)
         choices = [(v.value, v.label) for v in values if not v.retired or v.value in held]
-        return forms.MultipleChoiceField(choices=choices, widget=forms.CheckboxSelectMultiple, **common)
+        # A searchable multi-select (forms.js), never a list that needs Ctrl-click or a wall of checkboxes.
+        return forms.MultipleChoiceField(
+            choices=choices, widget=forms.SelectMultiple(attrs={"data-ui": "multiselect"}), **common
+        )
 
 
 class MemberKind(FieldKind):
@@ -379,7 +382,7 @@ class MemberKind(FieldKind):
         members = [("", "—")] + [
             (str(m.pk), m.user.name) for m in Member.objects.filter(active=True).select_related("user")
         ]
-        return forms.ChoiceField(choices=members, **common)
+        return forms.ChoiceField(choices=members, widget=forms.Select(attrs={"data-ui": "select"}), **common)
 
 
 class RecordKind(FieldKind):

@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.db import models
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from crm_apps.access.models import Group, Member
@@ -18,8 +19,13 @@ from crm_apps.engine.spec import ModuleSpec
 CUSTOM_PREFIX = "custom__"
 
 
+FIELD_TEMPLATE = "engine/widgets/field.html"
+
+
 class ReferenceWidget(forms.TextInput):
-    """A record picker: a hidden id plus a search box that asks the server for matches (htmx)."""
+    """A record picker: a select holding the chosen record that `forms.js` turns into a searchable box
+    (Tom Select over `engine:lookup_json`, with "create new" through `engine:quick_create` when the
+    member may create records of the target module). Without JavaScript it keeps the current value."""
 
     template_name = "engine/widgets/reference.html"
 
@@ -42,7 +48,24 @@ class ReferenceWidget(forms.TextInput):
 
             record = access_record(spec=registry.get(self.module), actor=self.actor, record_id=value)
             label = str(record) if record else ""
-        context["widget"].update({"module": self.module, "label": label})
+        create_url = ""
+        if self.module:
+            from crm_apps.access import visibility
+
+            try:
+                target = registry.get(self.module)
+            except registry.UnknownModule:
+                target = None
+            if target is not None and visibility.can_create(actor=self.actor, spec=target):
+                create_url = reverse("engine:quick_create", args=[self.module])
+        context["widget"].update(
+            {
+                "module": self.module,
+                "label": label,
+                "search_url": reverse("engine:lookup_json", args=[self.module]) if self.module else "",
+                "create_url": create_url,
+            }
+        )
         return context
 
 
@@ -81,24 +104,38 @@ class DisplayNameChoiceField(forms.ModelChoiceField):
         return str(getattr(obj, "display_name", obj))
 
 
+def model_required(spec: ModuleSpec, name: str) -> bool:
+    """The model itself requires a value (a checkbox never does: unticked is a value)."""
+    field: Any = spec.model._meta.get_field(name)
+    return not field.blank and not isinstance(field, models.BooleanField)
+
+
 def _standard_field(spec: ModuleSpec, name: str, current: Any, actor: Member) -> forms.Field:
     field: Any = spec.model._meta.get_field(name)
     label = str(field.verbose_name).capitalize()
-    required = not field.blank and not isinstance(field, models.BooleanField)
+    required = model_required(spec, name)
+    help_text = str(field.help_text or "")
     if name in spec.picklists:
         return forms.ChoiceField(
-            label=label, required=required, choices=_picklist_choices(spec.picklists[name], current)
+            label=label,
+            required=required,
+            help_text=help_text,
+            choices=_picklist_choices(spec.picklists[name], current),
         )
     if isinstance(field, models.ForeignKey):
         target: Any = field.remote_field.model
         if target in (Member, Group):
-            return forms.ChoiceField(label=label, required=required, choices=[("", "—"), *owner_choices()])
+            return forms.ChoiceField(
+                label=label, required=required, help_text=help_text, choices=[("", "—"), *owner_choices()]
+            )
         try:
             target_spec = registry.spec_for_model(target)
         except registry.UnknownModule:
             qs = target.objects.all()
-            return DisplayNameChoiceField(queryset=qs, label=label, required=required)
-        return forms.CharField(label=label, required=required, widget=ReferenceWidget(target_spec.key, actor))
+            return DisplayNameChoiceField(queryset=qs, label=label, required=required, help_text=help_text)
+        return forms.CharField(
+            label=label, required=required, help_text=help_text, widget=ReferenceWidget(target_spec.key, actor)
+        )
     made = field.formfield()
     made.label = label
     made.required = required
@@ -115,9 +152,40 @@ def _custom_field(cf: CustomField, current: Any, actor: Member) -> forms.Field:
     return kind.form_field(cf, current=current, actor=actor, common=common)
 
 
-def record_form(spec: ModuleSpec, *, actor: Member, record: CrmRecord | None, data: Any = None) -> forms.Form:
-    """The create/edit form of a module in the tenant's layout (hidden optional fields left out)."""
+def enhance_field(field: forms.Field) -> forms.Field:
+    """The engine's presentation of a form field: required marker and `aria-required`, help and errors
+    under the field (engine/widgets/field.html), and searchable selects instead of native lists
+    (`data-ui="select"` / `data-ui="multiselect"`, see the engine README)."""
+    field.template_name = FIELD_TEMPLATE  # type: ignore[attr-defined]
+    widget = field.widget
+    if isinstance(field, forms.MultipleChoiceField) and not isinstance(widget, forms.SelectMultiple):
+        field.widget = widget = forms.SelectMultiple(choices=list(field.choices))  # type: ignore[arg-type]
+    if isinstance(widget, forms.SelectMultiple):
+        widget.attrs["data-ui"] = "multiselect"
+    elif isinstance(widget, forms.Select) and not isinstance(widget, forms.NullBooleanSelect):
+        widget.attrs["data-ui"] = "select"
+    if field.required and not isinstance(field, forms.BooleanField):
+        widget.attrs["aria-required"] = "true"
+    return field
+
+
+def _initial_default(spec: ModuleSpec, name: str) -> Any:
+    """A new record's starting value: the model's default (a deal's currency), else empty."""
+    model_field: Any = spec.model._meta.get_field(name)
+    if model_field.has_default() and not isinstance(model_field, models.ForeignKey):
+        value = model_field.get_default()
+        return value if isinstance(value, str | int | bool) else ""
+    return ""
+
+
+def record_form(
+    spec: ModuleSpec, *, actor: Member, record: CrmRecord | None, data: Any = None, only: set[str] | None = None
+) -> forms.Form:
+    """The create/edit form of a module in the tenant's layout (hidden optional fields left out).
+    `only` keeps just those standard fields (the quick-create form); fields the tenant made mandatory
+    are required like the model's own. A new record starts owned by the member creating it."""
     blocks, hidden = metadata.layout_blocks(spec)
+    mandatory = metadata.layout_mandatory(spec)
     rules = field_rules(actor=actor, spec=spec)
     hidden = hidden | rules.hidden
     form = forms.Form(data=data)
@@ -126,35 +194,56 @@ def record_form(spec: ModuleSpec, *, actor: Member, record: CrmRecord | None, da
         for name in block.fields:
             if name in spec.readonly_fields or name in hidden or name in form.fields:
                 continue
+            if only is not None and name not in only:
+                continue
             current = None
             if record is not None:
                 model_field: Any = spec.model._meta.get_field(name)
                 current = getattr(record, model_field.attname if isinstance(model_field, models.ForeignKey) else name)
             form.fields[name] = _standard_field(spec, name, current, actor)
+            if name in mandatory:
+                form.fields[name].required = True
             form.fields[name].disabled = name in rules.readonly
             if isinstance(spec.model._meta.get_field(name), models.ForeignKey) and name in ("owner",):
                 current = f"m:{current}" if current else ""
+            if record is None:
+                current = _initial_default(spec, name)
             initial[name] = current if current is not None else ""
-    owner = ""
+    owner = f"m:{actor.pk}"
     if record is not None:
         owner = (
             f"g:{record.owner_group_id}" if record.owner_group_id else f"m:{record.owner_id}" if record.owner_id else ""
         )
     form.fields["owner"] = forms.ChoiceField(label=_("Owner"), required=False, choices=[("", "—"), *owner_choices()])
     initial["owner"] = owner
-    form.fields["tags"] = forms.CharField(label=_("Tags"), required=False, help_text=_("Separate tags with commas."))
-    initial["tags"] = ", ".join(record.tags) if record is not None else ""
+    custom_names = []
+    if only is None:
+        form.fields["tags"] = forms.CharField(
+            label=_("Tags"), required=False, help_text=_("Separate tags with commas.")
+        )
+        initial["tags"] = ", ".join(record.tags) if record is not None else ""
     for cf in rules.custom(metadata.custom_fields(spec.key)):
+        if only is not None and not cf.required:
+            continue
         current = (record.custom_data or {}).get(cf.key) if record is not None else cf.default
         form.fields[CUSTOM_PREFIX + cf.key] = _custom_field(cf, current, actor)
         form.fields[CUSTOM_PREFIX + cf.key].disabled = f"custom.{cf.key}" in rules.readonly
         initial[CUSTOM_PREFIX + cf.key] = current
+        custom_names.append(CUSTOM_PREFIX + cf.key)
+    for made in form.fields.values():
+        enhance_field(made)
     form.initial = initial
     form.block_layout = [(b, [n for n in b.fields if n in form.fields]) for b in blocks]  # type: ignore[attr-defined]
-    form.custom_names = [  # type: ignore[attr-defined]
-        CUSTOM_PREFIX + cf.key for cf in rules.custom(metadata.custom_fields(spec.key))
-    ]
+    form.custom_names = custom_names  # type: ignore[attr-defined]
     return form
+
+
+def quick_create_fields(spec: ModuleSpec) -> set[str]:
+    """The standard fields of the quick-create form: the required and mandatory ones, plus the fields
+    the tenant ticked for quick create (the record's title fields when nothing is ticked)."""
+    required = {n for n in spec.form_fields if model_required(spec, n)}
+    chosen = metadata.layout_quick_create(spec) or set(spec.title_fields)
+    return (required | metadata.layout_mandatory(spec) | chosen) & set(spec.form_fields)
 
 
 def form_to_service(spec: ModuleSpec, form: forms.Form) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -183,8 +272,12 @@ def form_to_service(spec: ModuleSpec, form: forms.Form) -> tuple[dict[str, Any],
 
 
 def field_errors_to_form(form: forms.Form, errors: dict[str, list[str]]) -> None:
+    """The services' errors on the form's fields; a field the form itself already found wrong keeps its
+    own message (one message per problem, not "required" twice in two wordings)."""
     for key, messages in errors.items():
         name = CUSTOM_PREFIX + key[7:] if key.startswith("custom.") else key
         if name == "owner_group":
             name = "owner"
+        if name in form.fields and form.errors.get(name):
+            continue
         form.add_error(name if name in form.fields else None, messages)

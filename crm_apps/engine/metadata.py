@@ -231,16 +231,42 @@ def picklist_labels(name: str) -> dict[str, str]:
     return {v.value: v.label for v in picklist_values(name, include_retired=True)}
 
 
-def layout_blocks(spec: ModuleSpec) -> tuple[tuple[Block, ...], set[str]]:
-    """The module's blocks in the tenant's order, and the fields the tenant hid."""
+def _layout_override(spec: ModuleSpec) -> dict[str, Any]:
     override = _memo(("layout", spec.key), lambda: LayoutOverride.objects.filter(module=spec.key).first())
-    if override is None:
+    return override.layout if override is not None else {}
+
+
+def layout_blocks(spec: ModuleSpec) -> tuple[tuple[Block, ...], set[str]]:
+    """The module's blocks in the tenant's order (renamed and added blocks, fields moved between
+    blocks), and the fields the tenant hid. A field the layout does not place (one a newer version of
+    the module added) stays in its own block, or goes to the first block when that one was removed."""
+    layout = _layout_override(spec)
+    if not layout:
         return spec.blocks, set()
-    layout = override.layout
     by_key = {b.key: b for b in spec.blocks}
-    order = [k for k in layout.get("blocks", []) if k in by_key] + [
-        k for k in by_key if k not in layout.get("blocks", [])
-    ]
+    posted = layout.get("blocks", [])
+    if posted and isinstance(posted[0], dict):
+        placed: list[tuple[str, Any, list[str]]] = []
+        seen: set[str] = set()
+        valid = set(spec.form_fields) | {f for b in spec.blocks for f in b.fields}
+        for item in posted:
+            names = [f for f in item.get("fields", []) if f in valid and f not in seen]
+            seen.update(names)
+            title = item.get("title") or (by_key[item["key"]].title if item["key"] in by_key else item["key"])
+            placed.append((item["key"], title, names))
+        keys = [key for key, _title, _names in placed]
+        for block in spec.blocks:
+            missing = [f for f in block.fields if f not in seen]
+            if not missing:
+                continue
+            seen.update(missing)
+            index = keys.index(block.key) if block.key in keys else 0
+            if not placed:
+                placed.append((block.key, block.title, []))
+                keys.append(block.key)
+            placed[index][2].extend(missing)
+        return tuple(Block(key, title, tuple(names)) for key, title, names in placed), set(layout.get("hidden", []))
+    order = [k for k in posted if k in by_key] + [k for k in by_key if k not in posted]
     blocks = []
     for key in order:
         block = by_key[key]
@@ -248,3 +274,20 @@ def layout_blocks(spec: ModuleSpec) -> tuple[tuple[Block, ...], set[str]]:
         fields = tuple(wanted + [f for f in block.fields if f not in wanted])
         blocks.append(Block(block.key, block.title, fields))
     return tuple(blocks), set(layout.get("hidden", []))
+
+
+def layout_is_editor_shaped(spec: ModuleSpec) -> bool:
+    """The layout was saved by the drag-and-drop editor (its own blocks, fields moved between blocks),
+    which the plain per-block form cannot show without losing something."""
+    blocks = _layout_override(spec).get("blocks") or []
+    return bool(blocks) and isinstance(blocks[0], dict)
+
+
+def layout_mandatory(spec: ModuleSpec) -> set[str]:
+    """Optional fields the tenant made mandatory: the form marks them and the services require them."""
+    return set(_layout_override(spec).get("mandatory", []))
+
+
+def layout_quick_create(spec: ModuleSpec) -> set[str]:
+    """Fields the tenant chose for the quick-create form (empty: the required fields only)."""
+    return set(_layout_override(spec).get("quick_create", []))

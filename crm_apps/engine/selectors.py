@@ -15,7 +15,7 @@ from typing import Any
 from django.contrib.postgres.search import SearchQuery, TrigramSimilarity
 from django.core.exceptions import ValidationError
 from django.db import connection, models
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.db.models.functions import Greatest
 from django.utils.translation import gettext as _
 
@@ -354,6 +354,7 @@ def comments(*, spec: ModuleSpec, record: CrmRecord) -> list[Comment]:
     return list(
         Comment.objects.filter(module=spec.key, record_id=record.pk)
         .select_related("author__user")
+        .prefetch_related(Prefetch("mentions", queryset=Member.objects.select_related("user")))
         .order_by("created_at")
     )
 

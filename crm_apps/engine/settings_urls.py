@@ -19,5 +19,6 @@ urlpatterns = [
     path("<slug:module>/picklists/<int:picklist_id>/add/", views.picklist_value_add_view, name="picklist_value_add"),
     path("<slug:module>/picklists/values/<int:value_id>/", views.picklist_value_view, name="picklist_value"),
     path("<slug:module>/layout/", views.layout, name="layout"),
+    path("<slug:module>/layout/save/", views.layout_editor_save, name="layout_save"),
     path("<slug:module>/numbering/", views.numbering, name="numbering"),
 ]

@@ -7,6 +7,7 @@ hidden, which numbers are free) is enforced there, so the API and these pages ca
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,8 +15,9 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import Count, Prefetch
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -25,10 +27,12 @@ from crm_apps.access.decorators import admin_view
 from crm_apps.access.models import Member
 from crm_apps.access.privileges import Privilege
 from crm_apps.engine import metadata, registry
+from crm_apps.engine.forms import model_required
 from crm_apps.engine.models import CustomField, NumberingSequence, Picklist, PicklistValue
 from crm_apps.engine.services import (
     custom_field_create,
     custom_field_update,
+    layout_replace,
     layout_save,
     numbering_update,
     picklist_value_add,
@@ -351,9 +355,15 @@ def _layout_blocks(spec: ModuleSpec) -> list[dict[str, Any]]:
 
 @admin_view(privilege=Privilege.MANAGE_SETTINGS)
 def layout(request: HttpRequest, actor: Member, module: str) -> HttpResponse:
+    """The drag-and-drop editor (JavaScript, saving through `layout_editor_save`) above the plain
+    per-block form it replaces in the page; the plain form stays for browsers without JavaScript as
+    long as the layout has only the module's own blocks (saving it would lose the editor's blocks)."""
     spec = _spec(module)
+    editor_only = metadata.layout_is_editor_shaped(spec)
     form = LayoutForm(spec, request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and editor_only and "reset" not in request.POST:
+        form.add_error(None, _("This layout was arranged in the drag-and-drop editor, which needs JavaScript."))
+    elif request.method == "POST" and form.is_valid():
         result = form.result()
         anchor = ""
         if "reset" in request.POST:
@@ -373,7 +383,93 @@ def layout(request: HttpRequest, actor: Member, module: str) -> HttpResponse:
             elif not anchor:
                 messages.success(request, _("Layout saved."))
             return _redirect("layout", spec.key, anchor=anchor)
-    return _page(request, "layout.html", spec, "layout", {"form": form, "blocks": _layout_blocks(spec)})
+    context = {"form": form, "blocks": [] if editor_only else _layout_blocks(spec), "editor": _editor_state(spec)}
+    return _page(request, "layout.html", spec, "layout", context)
+
+
+def _preview_kind(spec: ModuleSpec, name: str) -> str:
+    """Which control the editor's live preview draws for a field."""
+    field = _model_field(spec, name)
+    if name in spec.picklists or isinstance(field, models.ForeignKey):
+        return "select"
+    if isinstance(field, models.BooleanField):
+        return "checkbox"
+    if isinstance(field, models.TextField):
+        return "textarea"
+    if isinstance(field, models.DateField):
+        return "date"
+    return "text"
+
+
+def _editor_state(spec: ModuleSpec) -> dict[str, Any]:
+    """What the drag-and-drop editor starts from (json_script): the tenant's layout and each field's facts."""
+    blocks, hidden = metadata.layout_blocks(spec)
+    standard = {b.key: str(b.title) for b in spec.blocks}
+    names = [f for b in spec.blocks for f in b.fields]
+    return {
+        "blocks": [
+            {
+                "key": b.key,
+                "title": str(b.title),
+                "standard_title": standard.get(b.key, ""),
+                "fields": list(b.fields),
+            }
+            for b in blocks
+        ],
+        "fields": {
+            name: {
+                "label": field_label(spec, name),
+                "required": name in spec.form_fields and model_required(spec, name),
+                "always_shown": name in spec.form_fields and not _model_field(spec, name).blank,
+                "readonly": name not in spec.form_fields,
+                "checkbox": isinstance(_model_field(spec, name), models.BooleanField),
+                "kind": _preview_kind(spec, name),
+            }
+            for name in names
+        },
+        "hidden": sorted(hidden),
+        "mandatory": sorted(metadata.layout_mandatory(spec)),
+        "quick_create": sorted(metadata.layout_quick_create(spec)),
+        "save_url": reverse("crm_settings:layout_save", args=[spec.key]),
+        "text": {
+            "add_block": _("Add a block"),
+            "new_block": _("New block"),
+            "block_title": _("Block title"),
+            "remove_block": _("Remove block"),
+            "remove_hint": _("Move its fields out first"),
+            "move_up": _("Move up"),
+            "move_down": _("Move down"),
+            "move_to": _("Move to"),
+            "mandatory": _("Mandatory"),
+            "quick_create": _("Quick create"),
+            "hidden": _("Hidden"),
+            "required": _("Required"),
+            "read_only": _("Read-only"),
+            "save": _("Save layout"),
+            "saving": _("Saving…"),
+            "unsaved": _("The layout has unsaved changes."),
+            "preview": _("Preview of the form"),
+            "moved": _("%(field)s moved to %(block)s."),
+            "empty": _("Drop fields here."),
+        },
+    }
+
+
+@require_POST
+@admin_view(privilege=Privilege.MANAGE_SETTINGS)
+def layout_editor_save(request: HttpRequest, actor: Member, module: str) -> JsonResponse:
+    """The editor's whole layout as JSON: 200 when saved, 400 with the reason and nothing changed."""
+    spec = _spec(module)
+    try:
+        payload = json.loads(request.body or b"null")
+    except ValueError:
+        return JsonResponse({"errors": {"layout": [_("Send the layout as JSON.")]}}, status=400)
+    try:
+        layout_replace(actor=actor, spec=spec, payload=payload)
+    except ValidationError as exc:
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"layout": exc.messages}
+        return JsonResponse({"errors": errors}, status=400)
+    return JsonResponse({"saved": True, "message": _("Layout saved.")})
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,11 +1,12 @@
 from django.urls import path
 
-from crm_apps.engine import board_views, list_views, related_views, views
+from crm_apps.engine import board_views, comment_views, form_views, list_views, related_views, views
 
 app_name = "engine"
 
 urlpatterns = [
     path("search/", views.global_search, name="search"),
+    path("mentions/members.json", comment_views.mention_search, name="mention_search"),
     path("m/<slug:module>/", views.record_list, name="list"),
     path("m/<slug:module>/new/", views.record_create, name="create"),
     path("m/<slug:module>/mass/", views.mass_action, name="mass"),
@@ -15,6 +16,8 @@ urlpatterns = [
     path("m/<slug:module>/layout/", list_views.list_layout_save, name="list_layout"),
     path("m/<slug:module>/merge/", views.merge, name="merge"),
     path("m/<slug:module>/lookup/", views.reference_lookup, name="lookup"),
+    path("m/<slug:module>/lookup.json", form_views.reference_search, name="lookup_json"),
+    path("m/<slug:module>/quick-create/", form_views.quick_create, name="quick_create"),
     path("m/<slug:module>/board/", views.board, name="board"),
     path("m/<slug:module>/board/column/", board_views.board_column, name="board_column"),
     path("m/<slug:module>/<uuid:record_id>/board-move/", views.board_move, name="board_move"),

@@ -50,6 +50,7 @@ from crm_apps.engine.forms import field_errors_to_form, form_to_service, record_
 from crm_apps.engine.models import SavedView
 from crm_apps.engine.spec import ModuleSpec
 from frontend.forms import form_add_service_errors
+from tenants.runtime import current_schema
 
 LIST_PARAMS = {"q", "ordering", "cursor", "view", "saved", "limit"}
 EXPORT_LIMIT = 100_000
@@ -661,6 +662,8 @@ def _save(request: HttpRequest, spec: ModuleSpec, record: Any) -> HttpResponse:
         "form": form,
         "duplicates": [(record_url(spec, d), str(d), d.number) for d in duplicates],
         "child_tables": tables,
+        # Drafts stay in the browser (forms.js): one per tenant, member, module and record.
+        "draft_key": f"crm-draft:{current_schema()}:{member.pk}:{spec.key}:{record.pk if record else 'new'}",
     }
     child_forms.form_totals(spec, tables, record)
     return render(request, spec.template_names("form"), context, status=200)

@@ -184,3 +184,4 @@ function setUpBoard() {
     }
   });
 }
+import "./forms.js";

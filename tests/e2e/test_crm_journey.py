@@ -52,8 +52,9 @@ def test_sales_day(live_site, browser, committed):
     page.goto(base + "/m/contacts/new/")
     page.get_by_label("Last name").fill("Scorpio")
     page.get_by_label("First name").fill("Hank")
-    page.locator("#id_organization").fill("Globex")
-    page.get_by_role("button", name=re.compile("Globex Corporation")).click()
+    page.locator("#id_organization-ts-control").focus()  # the searchable organisation picker
+    page.keyboard.type("Globex")
+    page.get_by_role("option", name=re.compile("Globex Corporation")).click()
     page.get_by_role("button", name="Save").click()
     page.wait_for_url(re.compile(r".*/m/contacts/[0-9a-f-]+/$"))
     assert page.get_by_role("link", name="Globex Corporation").is_visible()

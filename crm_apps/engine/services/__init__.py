@@ -17,7 +17,7 @@ from crm_apps.engine.services.custom_fields import (
     custom_field_create,
     custom_field_update,
 )
-from crm_apps.engine.services.layout import layout_save
+from crm_apps.engine.services.layout import layout_replace, layout_save
 from crm_apps.engine.services.merge import records_merge
 from crm_apps.engine.services.numbering import (
     number_allocate,
@@ -61,6 +61,7 @@ __all__ = [
     "custom_field_update",
     "fold_accents",
     "follow_set",
+    "layout_replace",
     "layout_save",
     "number_allocate",
     "numbering_ensure",

@@ -11,9 +11,9 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from crm_apps.engine import metadata
+from crm_apps.engine.mentions import EMAIL_MENTION_RE as MENTION_RE  # noqa: F401 - the name older code imports
 
 TAG_RE = re.compile(r"^[\w .&+-]{1,50}$")
-MENTION_RE = re.compile(r"@([\w.+-]+@[\w-]+(?:\.[\w-]+)+)")
 # Fields every module accepts besides its form fields.
 COMMON_FIELDS = ("owner", "owner_group", "tags")
 

@@ -10,13 +10,13 @@ from django.utils.translation import gettext as _
 
 from crm_apps.access import visibility
 from crm_apps.access.models import Member
+from crm_apps.engine.mentions import mentioned_members
 from crm_apps.engine.models import (
     Comment,
     CrmRecord,
     Follow,
     TimelineEntry,
 )
-from crm_apps.engine.services._common import MENTION_RE
 from crm_apps.engine.services.records import access_record_for_update, record_update
 from crm_apps.engine.services.values import _clean_tags, _timeline
 from crm_apps.engine.spec import ModuleSpec
@@ -33,7 +33,8 @@ def _access_linked_record(*, spec: ModuleSpec, actor: Member, record: CrmRecord)
 
 @transaction.atomic
 def comment_add(*, spec: ModuleSpec, actor: Member, record: CrmRecord, body: str) -> Comment:
-    """Comment on a record the actor can see; `@email` mentions notify those members by email."""
+    """Comment on a record the actor can see; mentions (`@[Name](member:ID)` or `@email`) of active
+    members who may see the record notify them (`notifications.mention_notify`)."""
     record = _access_linked_record(spec=spec, actor=actor, record=record)
     body = (body or "").strip()
     if not body:
@@ -41,14 +42,9 @@ def comment_add(*, spec: ModuleSpec, actor: Member, record: CrmRecord, body: str
     if len(body) > 10_000 or "\x00" in body:
         raise ValidationError({"body": [_("Ensure this value has at most %(max)d characters.") % {"max": 10_000}]})
     comment = Comment.objects.create(module=spec.key, record_id=record.pk, author=actor, body=body)
-    emails = {m.lower() for m in MENTION_RE.findall(body)}
-    mentioned = list(
-        Member.objects.select_related("user").filter(user__email__in=emails, active=True).exclude(pk=actor.pk)
-    )
+    mentioned = mentioned_members(body=body, author=actor)
     if mentioned:
         comment.mentions.set(mentioned)
-        from crm_apps.engine.notifications import mention_notify
-
         # The email quotes the record's title and the comment: only to those who may see the record.
         readers = [
             m
@@ -56,6 +52,8 @@ def comment_add(*, spec: ModuleSpec, actor: Member, record: CrmRecord, body: str
             if visibility.visible_records(actor=m, spec=spec, queryset=spec.records().filter(pk=record.pk)).exists()
         ]
         if readers:
+            from crm_apps.engine.notifications import mention_notify
+
             mention_notify(spec=spec, record=record, comment=comment, members=readers)
     _timeline(spec, record, TimelineEntry.Kind.COMMENTED, actor, {"comment": comment.pk})
     return comment

@@ -160,8 +160,27 @@ def _apply(*, spec: ModuleSpec, actor: Member, record: CrmRecord, data: dict[str
             value = getattr(record, name)
             if value and value != stored[name] and value not in {v.value for v in metadata.picklist_values(picklist)}:
                 errors[name] = [_("“%(value)s” is not one of the choices.") % {"value": value}]
+    errors.update(_mandatory_missing(spec=spec, actor=actor, record=record, data=data, errors=errors))
     if errors:
         raise ValidationError(errors)
+
+
+def _mandatory_missing(
+    *, spec: ModuleSpec, actor: Member, record: CrmRecord, data: dict[str, Any], errors: dict[str, list[str]]
+) -> dict[str, list[str]]:
+    """Fields the tenant made mandatory in the layout editor: a new record needs them, a change may not
+    empty them. A field the actor's profile hides or makes read-only is not asked of them."""
+    mandatory = metadata.layout_mandatory(spec)
+    locked = visibility.field_access(actor=actor, spec=spec) if mandatory else {}
+    missing: dict[str, list[str]] = {}
+    for name in mandatory:
+        if name in errors or name not in spec.form_fields or name in locked:
+            continue
+        if not record._state.adding and name not in data:
+            continue
+        if getattr(record, _field(spec, name).attname) in (None, ""):
+            missing[name] = [_("This field is required.")]
+    return missing
 
 
 def _empty_value(field: Any) -> Any:

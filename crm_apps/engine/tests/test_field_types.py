@@ -131,3 +131,17 @@ def test_text_max_length_comes_from_the_field_options():
 
     assert field_types.clean_value(field("text", max_length=3), " abc ") == "abc"
     assert field_types.clean_value(field("textarea", max_length=3), "abcd") == "abcd"
+
+
+@pytest.mark.parametrize(
+    ("type_", "ui"), [("picklist", "select"), ("multipicklist", "multiselect"), ("member", "select")]
+)
+def test_choice_types_edit_with_searchable_selects(tenant_a, type_, ui):
+    from django_tenants.utils import tenant_context
+
+    common = {"label": "X", "required": False, "help_text": ""}
+
+    with tenant_context(tenant_a):
+        made = field_types.kind_for(type_).form_field(field(type_), current=None, actor=Member(), common=common)
+
+    assert made.widget.attrs["data-ui"] == ui
