@@ -29,7 +29,9 @@ class NavLink:
 def sidebar_prefs(member: Member) -> dict[str, list[str]]:
     """The member's stored sidebar preferences, with every part present and of the right type."""
     raw = member.sidebar if isinstance(member.sidebar, dict) else {}
-    return {part: [str(v) for v in raw.get(part, []) if isinstance(v, str)] for part in ("order", "hidden", "collapsed")}
+    return {
+        part: [str(v) for v in raw.get(part, []) if isinstance(v, str)] for part in ("order", "hidden", "collapsed")
+    }
 
 
 def sidebar_groups(*, member: Member, include_hidden: bool = False) -> list[dict[str, Any]]:
@@ -43,9 +45,7 @@ def sidebar_groups(*, member: Member, include_hidden: bool = False) -> list[dict
     for group in menu_groups(member=member):
         declared = group["modules"]
         ordered = sorted(declared, key=lambda s: (rank.get(s.key, len(rank)), declared.index(s)))
-        modules = [
-            {"spec": s, "key": s.key, "label": s.label_plural, "hidden": s.key in hidden} for s in ordered
-        ]
+        modules = [{"spec": s, "key": s.key, "label": s.label_plural, "hidden": s.key in hidden} for s in ordered]
         if not include_hidden:
             modules = [m for m in modules if not m["hidden"]]
         if modules:
@@ -108,24 +108,47 @@ def palette_entries(*, member: Member, plan_allows: dict[str, bool]) -> list[dic
         for m in group["modules"]:
             spec: ModuleSpec = m["spec"]
             entries.append(
-                {"kind": "module", "label": str(spec.label_plural), "url": reverse("engine:list", args=[spec.key]),
-                 "icon": spec.icon, "hint": str(group["label"])}
+                {
+                    "kind": "module",
+                    "label": str(spec.label_plural),
+                    "url": reverse("engine:list", args=[spec.key]),
+                    "icon": spec.icon,
+                    "hint": str(group["label"]),
+                }
             )
             if spec.kanban_field:
                 entries.append(
-                    {"kind": "module", "label": str(_("%(module)s board") % {"module": spec.label_plural}),
-                     "url": reverse("engine:board", args=[spec.key]), "icon": "kanban", "hint": str(group["label"])}
+                    {
+                        "kind": "module",
+                        "label": str(_("%(module)s board") % {"module": spec.label_plural}),
+                        "url": reverse("engine:board", args=[spec.key]),
+                        "icon": "kanban",
+                        "hint": str(group["label"]),
+                    }
                 )
     for spec in creatable_modules(member=member):
         entries.append(
-            {"kind": "action", "label": str(_("New %(module)s") % {"module": str(spec.label).lower()}),
-             "url": reverse("engine:create", args=[spec.key]), "icon": "plus", "hint": str(spec.label_plural)}
+            {
+                "kind": "action",
+                "label": str(_("New %(module)s") % {"module": str(spec.label).lower()}),
+                "url": reverse("engine:create", args=[spec.key]),
+                "icon": "plus",
+                "hint": str(spec.label_plural),
+            }
         )
     for link in admin_links(member=member, plan_allows=plan_allows):
-        entries.append({"kind": "page", "label": str(link.label), "url": link.url, "icon": link.icon,
-                        "hint": str(_("Settings"))})
-    entries.append({"kind": "page", "label": str(_("Your profile")), "url": reverse("access:profile"),
-                    "icon": "circle-user"})
-    entries.append({"kind": "page", "label": str(_("Customise the sidebar")), "url": reverse("sidebar_settings"),
-                    "icon": "panel-left"})
+        entries.append(
+            {"kind": "page", "label": str(link.label), "url": link.url, "icon": link.icon, "hint": str(_("Settings"))}
+        )
+    entries.append(
+        {"kind": "page", "label": str(_("Your profile")), "url": reverse("access:profile"), "icon": "circle-user"}
+    )
+    entries.append(
+        {
+            "kind": "page",
+            "label": str(_("Customise the sidebar")),
+            "url": reverse("sidebar_settings"),
+            "icon": "panel-left",
+        }
+    )
     return entries

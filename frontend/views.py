@@ -114,8 +114,13 @@ def palette_records(request: HttpRequest) -> JsonResponse:
     text = request.GET.get("q", "")[:200]
     groups = selectors.global_search(actor=member, text=text, per_module=3)
     results = [
-        {"label": str(record), "url": record_url(group.spec, record), "hint": str(group.spec.label),
-         "number": record.number or "", "icon": group.spec.icon}
+        {
+            "label": str(record),
+            "url": record_url(group.spec, record),
+            "hint": str(group.spec.label),
+            "number": record.number or "",
+            "icon": group.spec.icon,
+        }
         for group in groups
         for record in group.records
     ]

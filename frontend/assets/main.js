@@ -63,7 +63,7 @@ onReady(() => {
   });
 
   // After a failed submit, move focus to the first field with an error.
-  const invalid = document.querySelector("[aria-invalid='true']");
+  const invalid = document.querySelector("[aria-invalid='true']:not([data-example])");
   if (invalid) {
     invalid.focus();
   }

@@ -41,12 +41,20 @@ def icon(name: str, label: str = "", size: int = 18, css: str = "") -> SafeStrin
     classes = f"icon {css}".strip()
     if label:
         return format_html(
-            '<svg class="{}" width="{}" height="{}" role="img" aria-label="{}" focusable="false"><use href="{}"></use></svg>',
-            classes, size, size, label, href,
+            '<svg class="{}" width="{}" height="{}" role="img" aria-label="{}" focusable="false">'
+            '<use href="{}"></use></svg>',
+            classes,
+            size,
+            size,
+            label,
+            href,
         )
     return format_html(
         '<svg class="{}" width="{}" height="{}" aria-hidden="true" focusable="false"><use href="{}"></use></svg>',
-        classes, size, size, href,
+        classes,
+        size,
+        size,
+        href,
     )
 
 
@@ -72,10 +80,16 @@ def avatar(name: str, size: str = "", label: bool = False) -> SafeString:
     if label:
         return format_html(
             '<span class="{}" style="--avatar-bg: {}" role="img" aria-label="{}">{}</span>',
-            css, avatar_colour(name), name, initials(name),
+            css,
+            avatar_colour(name),
+            name,
+            initials(name),
         )
     return format_html(
-        '<span class="{}" style="--avatar-bg: {}" aria-hidden="true">{}</span>', css, avatar_colour(name), initials(name)
+        '<span class="{}" style="--avatar-bg: {}" aria-hidden="true">{}</span>',
+        css,
+        avatar_colour(name),
+        initials(name),
     )
 
 

@@ -68,7 +68,9 @@ def test_collapsed_groups_are_remembered_and_rendered_closed(tenant_a, member, c
     web = client_for(tenant_a, member(tenant_a))
 
     response = web.post(
-        "/settings/preferences/", json.dumps({"collapsed": ["marketing"]}), content_type="application/json",
+        "/settings/preferences/",
+        json.dumps({"collapsed": ["marketing"]}),
+        content_type="application/json",
         HTTP_ACCEPT="application/json",
     )
 
@@ -95,7 +97,7 @@ def test_bad_preferences_are_a_400_with_the_field_and_change_nothing(tenant_a, m
 
 def test_theme_override_is_rendered_on_the_html_element(tenant_a, member, client_for):
     web = client_for(tenant_a, member(tenant_a))
-    assert "<html lang=\"en\">" in web.get("/").content.decode()
+    assert '<html lang="en">' in web.get("/").content.decode()
 
     response = web.post("/settings/preferences/", {"theme": "dark", "next": "/m/leads/"})
 
@@ -125,7 +127,7 @@ def test_admin_area_is_separate_and_only_for_admins(tenant_a, member, admin_of, 
     admin_page = client_for(tenant_a, admin_of(tenant_a)).get("/").content.decode()
     seller_page = client_for(tenant_a, member(tenant_a)).get("/").content.decode()
 
-    admin_nav = admin_page[admin_page.index('sidebar__nav--admin') :]
+    admin_nav = admin_page[admin_page.index("sidebar__nav--admin") :]
     assert 'href="/settings/members/"' in admin_nav
     assert 'href="/settings/ui/"' in admin_nav
     assert 'href="/settings/members/"' not in seller_page
@@ -135,7 +137,9 @@ def test_admin_area_is_separate_and_only_for_admins(tenant_a, member, admin_of, 
 def test_palette_lists_modules_and_new_record_actions_the_member_may_use(tenant_a, member, client_for):
     page = client_for(tenant_a, member(tenant_a)).get("/").content.decode()
 
-    data = json.loads(re.search(r'<script id="palette-data" type="application/json">(.*?)</script>', page).group(1))
+    found = re.search(r'<script id="palette-data" type="application/json">(.*?)</script>', page)
+    assert found is not None
+    data = json.loads(found.group(1))
     labels = {entry["label"]: entry["url"] for entry in data}
     assert labels["Leads"] == "/m/leads/"
     assert labels["New lead"] == "/m/leads/new/"
@@ -184,18 +188,27 @@ def test_public_pages_carry_the_product_name(public_client, settings):
     assert 'id="sidebar"' not in page
 
 
-def test_style_page_is_for_admins_and_renders_every_component_in_both_themes(
-    tenant_a, member, admin_of, client_for
-):
+def test_style_page_is_for_admins_and_renders_every_component_in_both_themes(tenant_a, member, admin_of, client_for):
     assert client_for(tenant_a, member(tenant_a)).get("/settings/ui/").status_code == 403
 
     page = client_for(tenant_a, admin_of(tenant_a)).get("/settings/ui/").content.decode()
 
     assert 'data-style-theme="light"' in page
     assert 'data-style-theme="dark"' in page
-    for marker in ('class="avatar', 'role="tablist"',
-                   "data-dropdown", "data-modal-open", "data-confirm=", 'class="skeleton"', 'empty-state"',
-                   'type="date"', 'type="time"', "toast--success", "badge--danger", "button--danger"):
+    for marker in (
+        'class="avatar',
+        'role="tablist"',
+        "data-dropdown",
+        "data-modal-open",
+        "data-confirm=",
+        'class="skeleton"',
+        'empty-state"',
+        'type="date"',
+        'type="time"',
+        "toast--success",
+        "badge--danger",
+        "button--danger",
+    ):
         assert page.count(marker) >= 2, marker
 
 
