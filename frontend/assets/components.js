@@ -227,7 +227,7 @@ function setUpChecklists(root = document) {
     const boxes = Array.from(list.querySelectorAll("input[type=checkbox]"));
     const update = () => {
       const ticked = boxes.filter((box) => box.checked).length;
-      count.textContent = count.dataset.template.replace("%s", String(ticked));
+      count.textContent = count.dataset.template.replace("{n}", String(ticked));
     };
     tools.hidden = false;
     filter.addEventListener("input", () => {

@@ -148,7 +148,7 @@ function setUpPalette() {
     if (pages.length) sections.push([text.pages, words.length ? pages.slice(0, 8) : pages.slice(0, 6)]);
     if (words.length) {
       const searchUrl = `${form.action}?${new URLSearchParams({ q: query })}`;
-      sections.push(["", [{ kind: "search", label: text.search.replace("%s", query), url: searchUrl, icon: "search" }]]);
+      sections.push(["", [{ kind: "search", label: text.search.replace("{q}", query), url: searchUrl, icon: "search" }]]);
     }
     return sections;
   }
@@ -186,7 +186,7 @@ function setUpPalette() {
       active = options.length ? 0 : -1;
     }
     highlight();
-    status.textContent = text.results.replace("%s", String(options.length));
+    status.textContent = text.results.replace("{n}", String(options.length));
   }
 
   function highlight() {
