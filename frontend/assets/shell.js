@@ -303,6 +303,11 @@ function setUpPalette() {
   });
   input.addEventListener("blur", () => setTimeout(close, 100));
 
+  const kbd = form.querySelector(".palette__kbd");
+  if (kbd && /Mac|iPhone|iPad/.test(navigator.platform || "")) {
+    kbd.textContent = "⌘K";
+  }
+
   // `/` (outside a text field) or Ctrl/Cmd-K focuses the palette from anywhere.
   document.addEventListener("keydown", (event) => {
     const typing = event.target.closest && event.target.closest("input, textarea, select, [contenteditable=true]");
