@@ -243,3 +243,28 @@ def test_avatars_and_icons():
     assert icon_name("person") == "user"
     assert icon_name("handshake") == "handshake"
     assert icon_name("no-such-icon") == "file-text"
+
+
+def test_long_multiple_choices_are_filterable_checkbox_lists_not_ctrl_click_selects():
+    from marketplace.partners.forms import ProfileForm
+
+    html = str(ProfileForm()["countries"])
+
+    assert "data-checklist" in html
+    assert "<select" not in html
+    assert html.count('type="checkbox"') >= 240
+    assert 'aria-label="Filter the choices"' in html
+
+
+def test_the_shell_speaks_russian(tenant_a, member, client_for):
+    seller = member(tenant_a)
+    web = client_for(tenant_a, seller)
+    web.post("/settings/preferences/", {"language": "ru"})
+
+    page = web.get("/").content.decode()
+
+    assert "Настроить боковую панель" in page
+    assert 'placeholder="Найти или перейти…"' in page
+    found = re.search(r'<script id="palette-data" type="application/json">(.*?)</script>', page)
+    assert found is not None
+    assert "Создать: лид" in [entry["label"] for entry in json.loads(found.group(1))]
