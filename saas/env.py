@@ -120,3 +120,9 @@ def email_config() -> dict[str, Any]:
     if EMAIL_URL.startswith("locmem:"):
         return {"EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
     return {key: value for key, value in _env.email_url_config(EMAIL_URL).items() if value is not None}
+
+
+# The product's name and logo as people see them (page titles, top bar, emails' sender name); operators
+# who resell the platform set their own. An empty logo URL shows the built-in SVG mark.
+PRODUCT_NAME = _str("PRODUCT_NAME", "Kestrel") or "Kestrel"
+PRODUCT_LOGO_URL = _str("PRODUCT_LOGO_URL")

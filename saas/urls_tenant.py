@@ -19,6 +19,7 @@ urlpatterns = [
     path("settings/marketplace/", include("marketplace.catalog.urls")),
     path("settings/access/", include("crm_apps.access.settings_urls")),
     path("notifications/", include("crm_apps.notifications.urls")),
+    path("", include("frontend.urls")),
     path("settings/partners/", partner_access, name="partner_access"),
     path("settings/partners/<int:access_id>/revoke/", partner_access_revoke_view, name="partner_access_revoke"),
     # Every module's own screens (ModuleSpec.urls), before the generic `m/<module>/...` routes.

@@ -47,6 +47,15 @@ class Member(models.Model):
     # Set when the membership comes from a partner's delegated access (marketplace.partners): the id of
     # the public Partner (no FK into `public`, as for `user`). Revoking the grant deactivates them.
     partner_id = models.BigIntegerField(_("partner"), null=True, blank=True, db_index=True)
+    # Interface preferences (frontend/preferences.py): colour theme, and the sidebar's order, hidden
+    # modules and collapsed groups ({"order": [module keys], "hidden": [...], "collapsed": [group keys]}).
+    theme = models.CharField(
+        _("theme"),
+        max_length=8,
+        choices=[("system", _("System")), ("light", _("Light")), ("dark", _("Dark"))],
+        default="system",
+    )
+    sidebar = models.JSONField(_("sidebar"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("member")

@@ -4,6 +4,8 @@ import "./settings.js";
 import "./access.js";
 import "./rows.js";
 import "./lists.js";
+import "./components.js";
+import "./shell.js";
 
 window.htmx = htmx;
 
@@ -16,7 +18,7 @@ function onReady(fn) {
 }
 
 onReady(() => {
-  // Phone layout: the menu button shows and hides the navigation.
+  // Public pages on a phone: the menu button shows and hides the top navigation.
   const toggle = document.querySelector("[data-nav-toggle]");
   const nav = document.getElementById("main-nav");
   if (toggle && nav) {
@@ -35,7 +37,6 @@ onReady(() => {
     }
   });
 
-  setUpNavGroups();
   setUpReferencePickers();
   setUpBoard();
 
@@ -63,7 +64,7 @@ onReady(() => {
   });
 
   // After a failed submit, move focus to the first field with an error.
-  const invalid = document.querySelector("[aria-invalid='true']");
+  const invalid = document.querySelector("[aria-invalid='true']:not([data-example])");
   if (invalid) {
     invalid.focus();
   }
@@ -96,32 +97,6 @@ function setUpReferencePickers() {
     if (search && search.value === "") {
       search.closest("[data-reference]").querySelector("[data-reference-value]").value = "";
     }
-  });
-}
-
-// Menu groups (details/summary): one open at a time; Escape or a click elsewhere closes it, and Escape
-// returns focus to the group's toggle. Without JavaScript the groups still open and close natively.
-function setUpNavGroups() {
-  const groups = Array.from(document.querySelectorAll("[data-nav-group]"));
-  groups.forEach((group) => {
-    group.addEventListener("toggle", () => {
-      if (group.open) {
-        groups.filter((other) => other !== group).forEach((other) => other.removeAttribute("open"));
-      }
-    });
-    group.addEventListener("keydown", (event) => {
-      if (event.key === "Escape" && group.open) {
-        group.removeAttribute("open");
-        group.querySelector("summary").focus();
-      }
-    });
-  });
-  document.addEventListener("click", (event) => {
-    groups.forEach((group) => {
-      if (group.open && !group.contains(event.target)) {
-        group.removeAttribute("open");
-      }
-    });
   });
 }
 

@@ -9,6 +9,7 @@ from django.core import signing
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from frontend.widgets import FilterableCheckboxes
 from marketplace.partners import choices
 from marketplace.partners.models import PartnerRole
 
@@ -55,13 +56,9 @@ class ProfileForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/gif,image/webp"}),
     )
     remove_logo = forms.BooleanField(label=_("Remove the current logo"), required=False)
-    countries = forms.MultipleChoiceField(
-        label=_("Countries served"), required=False, widget=forms.SelectMultiple(attrs={"size": 8})
-    )
+    countries = forms.MultipleChoiceField(label=_("Countries served"), required=False, widget=FilterableCheckboxes)
     regions = forms.MultipleChoiceField(label=_("Regions served"), required=False, widget=forms.CheckboxSelectMultiple)
-    languages = forms.MultipleChoiceField(
-        label=_("Languages"), required=False, widget=forms.SelectMultiple(attrs={"size": 8})
-    )
+    languages = forms.MultipleChoiceField(label=_("Languages"), required=False, widget=FilterableCheckboxes)
     services = forms.MultipleChoiceField(label=_("Services"), required=False, widget=forms.CheckboxSelectMultiple)
     industries = forms.MultipleChoiceField(label=_("Industries"), required=False, widget=forms.CheckboxSelectMultiple)
     certifications = forms.CharField(

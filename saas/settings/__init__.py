@@ -10,5 +10,6 @@ from saas.settings.email import *
 from saas.settings.i18n import *
 from saas.settings.marketplace import *
 from saas.settings.observability import *
+from saas.settings.product import *
 from saas.settings.security import *
 from saas.settings.tenancy import *

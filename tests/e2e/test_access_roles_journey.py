@@ -33,7 +33,9 @@ def test_admin_drags_a_role_under_another_role(live_site, browser, committed):
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(base + "/")
 
-    page.get_by_role("navigation").get_by_role("link", name="Access").click()
+    settings_nav = page.get_by_role("navigation", name="Workspace settings")
+    settings_nav.locator("summary").click()
+    settings_nav.get_by_role("link", name="Access control").click()
     page.get_by_role("link", name="Roles", exact=True).first.click()
     page.wait_for_url(base + "/settings/access/roles/")
     page.evaluate("window.__same_page = true")

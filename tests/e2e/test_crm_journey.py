@@ -88,7 +88,7 @@ def test_sales_day(live_site, browser, committed):
     assert page.get_by_role("heading", name="Lisa Simpson").is_visible()
 
     # Find the contact through the search box in the navigation.
-    page.get_by_role("searchbox", name="Search everything").fill("scorp")
-    page.keyboard.press("Enter")
+    page.get_by_role("combobox", name="Search everything").fill("scorp")
+    page.get_by_role("option", name=re.compile("Search everything for")).click()
     page.wait_for_url(re.compile(r".*/search/\?q=scorp"))
     assert page.get_by_role("link", name="Hank Scorpio").is_visible()

@@ -28,6 +28,7 @@ def test_signup_land_logout_login(live_site, browser, committed):
     assert page.get_by_role("heading", name="Hello, Bea").is_visible()
     assert page.get_by_role("link", name="Browser & Sons <Ltd>").is_visible()  # escaped, shown as text
 
+    page.get_by_role("button", name="Account of Bea Browser").click()
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url(re.compile(r".*/accounts/login/$"))
     page.get_by_label("Email").fill(email.upper())

@@ -1,0 +1,270 @@
+"""The app shell: sidebar from the menu groups with the member's order, hidden modules and collapsed
+groups; the admin area; theme and language preferences; the palette's record search (visibility filter,
+other tenants); page titles; the style page; the product name from the environment."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from django.template import Context, Template
+from django_tenants.utils import schema_context
+
+from crm_apps.access.models import Member
+from crm_apps.engine import registry
+from crm_apps.engine.services import record_create
+from frontend.templatetags.ui import avatar_colour, icon_name, initials
+
+pytestmark = pytest.mark.django_db
+
+
+def _sidebar_links(page: str) -> list[str]:
+    sidebar = page[page.index('id="sidebar"') : page.index("</aside>")]
+    return re.findall(r'href="/m/([a-z_]+)/"', sidebar)
+
+
+def test_sidebar_shows_the_menu_groups_in_the_members_order_without_hidden_modules(tenant_a, member, client_for):
+    seller = member(tenant_a)
+    web = client_for(tenant_a, seller)
+
+    response = web.post(
+        "/settings/sidebar/",
+        {"order": ["deals", "leads", "organizations", "contacts"], "shown": ["deals", "leads", "contacts"]},
+    )
+
+    assert response.status_code == 302
+    page = web.get("/").content.decode()
+    links = _sidebar_links(page)
+    assert links[:3] == ["deals", "leads", "contacts"]
+    assert "organizations" not in links
+    with schema_context(tenant_a.schema_name):
+        stored = Member.objects.get(pk=seller.pk).sidebar
+    assert stored["hidden"] == ["organizations"]
+    assert stored["order"] == ["deals", "leads", "organizations", "contacts"]
+
+
+def test_sidebar_move_buttons_reorder_without_javascript(tenant_a, member, client_for):
+    web = client_for(tenant_a, member(tenant_a))
+    order = ["leads", "organizations", "contacts", "deals"]
+
+    web.post("/settings/sidebar/", {"order": order, "shown": order, "move": "contacts:up"})
+
+    assert _sidebar_links(web.get("/").content.decode())[:4] == ["leads", "contacts", "organizations", "deals"]
+
+
+def test_sidebar_refuses_modules_the_member_cannot_see_and_changes_nothing(tenant_a, member, client_for):
+    seller = member(tenant_a)
+    web = client_for(tenant_a, seller)
+
+    response = web.post("/settings/sidebar/", {"order": ["leads", "nonsense"], "shown": ["leads"]}, follow=True)
+
+    assert "Unknown: nonsense." in response.content.decode()
+    with schema_context(tenant_a.schema_name):
+        assert Member.objects.get(pk=seller.pk).sidebar == {}
+
+
+def test_collapsed_groups_are_remembered_and_rendered_closed(tenant_a, member, client_for):
+    web = client_for(tenant_a, member(tenant_a))
+
+    response = web.post(
+        "/settings/preferences/",
+        json.dumps({"collapsed": ["marketing"]}),
+        content_type="application/json",
+        HTTP_ACCEPT="application/json",
+    )
+
+    assert response.status_code == 200
+    assert response.json()["sidebar"]["collapsed"] == ["marketing"]
+    page = web.get("/").content.decode()
+    assert '<details class="sidebar__group" data-nav-group="marketing">' in page
+    assert '<details class="sidebar__group" data-nav-group="sales" open>' in page
+
+
+def test_bad_preferences_are_a_400_with_the_field_and_change_nothing(tenant_a, member, client_for):
+    seller = member(tenant_a)
+    web = client_for(tenant_a, seller)
+
+    response = web.post(
+        "/settings/preferences/", json.dumps({"theme": "neon", "collapsed": ["x"]}), content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["theme"]
+    with schema_context(tenant_a.schema_name):
+        assert Member.objects.get(pk=seller.pk).theme == "system"
+
+
+def test_theme_override_is_rendered_on_the_html_element(tenant_a, member, client_for):
+    web = client_for(tenant_a, member(tenant_a))
+    assert '<html lang="en">' in web.get("/").content.decode()
+
+    response = web.post("/settings/preferences/", {"theme": "dark", "next": "/m/leads/"})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/m/leads/"
+    assert '<html lang="en" data-theme="dark">' in web.get("/").content.decode()
+
+
+def test_language_from_the_member_menu(tenant_a, member, client_for):
+    seller = member(tenant_a)
+    web = client_for(tenant_a, seller)
+
+    web.post("/settings/preferences/", {"language": "ru", "next": "https://evil.example/"})
+
+    with schema_context(tenant_a.schema_name):
+        assert Member.objects.get(pk=seller.pk).language == "ru"
+    assert '<html lang="ru"' in web.get("/").content.decode()
+
+
+def test_preferences_need_a_signed_in_member(tenant_a, client_for):
+    response = client_for(tenant_a).post("/settings/preferences/", {"theme": "dark"})
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
+
+
+def test_admin_area_is_separate_and_only_for_admins(tenant_a, member, admin_of, client_for):
+    admin_page = client_for(tenant_a, admin_of(tenant_a)).get("/").content.decode()
+    seller_page = client_for(tenant_a, member(tenant_a)).get("/").content.decode()
+
+    admin_nav = admin_page[admin_page.index("sidebar__nav--admin") :]
+    assert 'href="/settings/members/"' in admin_nav
+    assert 'href="/settings/ui/"' in admin_nav
+    assert 'href="/settings/members/"' not in seller_page
+    assert 'href="/settings/ui/"' not in seller_page
+
+
+def test_palette_lists_modules_and_new_record_actions_the_member_may_use(tenant_a, member, client_for):
+    page = client_for(tenant_a, member(tenant_a)).get("/").content.decode()
+
+    found = re.search(r'<script id="palette-data" type="application/json">(.*?)</script>', page)
+    assert found is not None
+    data = json.loads(found.group(1))
+    labels = {entry["label"]: entry["url"] for entry in data}
+    assert labels["Leads"] == "/m/leads/"
+    assert labels["New lead"] == "/m/leads/new/"
+    assert labels["Deals board"] == "/m/deals/board/"
+    assert "Members" not in labels
+
+
+def test_palette_records_go_through_the_visibility_filter_and_stay_in_their_tenant(
+    tenant_a, tenant_b, admin_of, client_for
+):
+    for tenant, last_name in ((tenant_a, "Scorpio"), (tenant_b, "Scorpion")):
+        with schema_context(tenant.schema_name):
+            record_create(spec=registry.get("contacts"), actor=admin_of(tenant), data={"last_name": last_name})
+
+    response = client_for(tenant_a, admin_of(tenant_a)).get("/palette/records/", {"q": "scorp"})
+
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [r["label"] for r in results] == ["Scorpio"]
+    assert results[0]["hint"] == "Contact"
+    assert results[0]["url"].startswith("/m/contacts/")
+
+
+def test_palette_records_need_a_member(tenant_a, client_for):
+    assert client_for(tenant_a).get("/palette/records/", {"q": "scorp"}).status_code == 302
+
+
+def test_page_titles_name_the_page_the_workspace_and_the_product(tenant_a, admin_of, client_for, settings):
+    settings.PRODUCT_NAME = "Acme CRM"
+    web = client_for(tenant_a, admin_of(tenant_a))
+    name = tenant_a.name
+
+    assert f"<title>Leads · {name} · Acme CRM</title>" in web.get("/m/leads/").content.decode()
+    assert f"<title>Home · {name} · Acme CRM</title>" in web.get("/").content.decode()
+    assert f"<title>Style guide · {name} · Acme CRM</title>" in web.get("/settings/ui/").content.decode()
+
+
+def test_public_pages_carry_the_product_name(public_client, settings):
+    settings.PRODUCT_NAME = "Acme CRM"
+    settings.PRODUCT_LOGO_URL = "https://cdn.example/logo.svg"
+
+    page = public_client.get("/pricing/").content.decode()
+
+    assert "<title>Pricing · Acme CRM</title>" in page
+    assert '<img class="logo" src="https://cdn.example/logo.svg"' in page
+    assert 'id="sidebar"' not in page
+
+
+def test_style_page_is_for_admins_and_renders_every_component_in_both_themes(tenant_a, member, admin_of, client_for):
+    assert client_for(tenant_a, member(tenant_a)).get("/settings/ui/").status_code == 403
+
+    page = client_for(tenant_a, admin_of(tenant_a)).get("/settings/ui/").content.decode()
+
+    assert 'data-style-theme="light"' in page
+    assert 'data-style-theme="dark"' in page
+    for marker in (
+        'class="avatar',
+        'role="tablist"',
+        "data-dropdown",
+        "data-modal-open",
+        "data-confirm=",
+        'class="skeleton"',
+        'empty-state"',
+        'type="date"',
+        'type="time"',
+        "toast--success",
+        "badge--danger",
+        "button--danger",
+    ):
+        assert page.count(marker) >= 2, marker
+
+
+def test_messages_become_toasts_in_a_live_region(tenant_a, member, client_for):
+    web = client_for(tenant_a, member(tenant_a))
+
+    page = web.post("/settings/sidebar/", {"order": ["leads"], "shown": ["leads"]}, follow=True).content.decode()
+
+    assert 'class="toasts" data-toasts aria-live="polite" role="status"' in page
+    assert "toast toast--success" in page
+    assert "The sidebar was saved." in page
+
+
+def test_doctitle_leaves_out_an_empty_page_part_and_repeats_nothing():
+    template = Template("{% load ui %}{% doctitle %}{{ page }}{% enddoctitle %}")
+
+    class T:
+        name = "North & Co"
+
+    assert template.render(Context({"page": "", "tenant": T(), "product_name": "K"})) == "North &amp; Co · K"
+    assert template.render(Context({"page": "Home · North & Co", "tenant": T(), "product_name": "K"})) == (
+        "Home · North &amp; Co · K"
+    )
+
+
+def test_avatars_and_icons():
+    assert initials("Sam Seller") == "SS"
+    assert initials("ada") == "A"
+    assert initials("Mary Jane Watson") == "MW"
+    assert initials("") == "?"
+    assert avatar_colour("Sam Seller") == avatar_colour(" sam seller ")
+    assert icon_name("person") == "user"
+    assert icon_name("handshake") == "handshake"
+    assert icon_name("no-such-icon") == "file-text"
+
+
+def test_long_multiple_choices_are_filterable_checkbox_lists_not_ctrl_click_selects():
+    from marketplace.partners.forms import ProfileForm
+
+    html = str(ProfileForm()["countries"])
+
+    assert "data-checklist" in html
+    assert "<select" not in html
+    assert html.count('type="checkbox"') >= 240
+    assert 'aria-label="Filter the choices"' in html
+
+
+def test_the_shell_speaks_russian(tenant_a, member, client_for):
+    seller = member(tenant_a)
+    web = client_for(tenant_a, seller)
+    web.post("/settings/preferences/", {"language": "ru"})
+
+    page = web.get("/").content.decode()
+
+    assert "Настроить боковую панель" in page
+    assert 'placeholder="Найти или перейти…"' in page
+    found = re.search(r'<script id="palette-data" type="application/json">(.*?)</script>', page)
+    assert found is not None
+    assert "Создать: лид" in [entry["label"] for entry in json.loads(found.group(1))]
