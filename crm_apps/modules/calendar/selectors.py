@@ -1,0 +1,157 @@
+"""Reads of the calendar, always through the engine's visibility filter (`visible_records`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from crm_apps.access import visibility
+from crm_apps.access.models import Member
+from crm_apps.engine import registry
+from crm_apps.modules.calendar import recurrence
+from crm_apps.modules.calendar.models import ActivityLink, CalendarFeed, Event, Task
+
+# A window wider than this is refused by the API (expansion cost grows with it).
+MAX_WINDOW = dt.timedelta(days=400)
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One occurrence of an event in a window (the event itself for a single event)."""
+
+    event: Event
+    start: dt.datetime
+    end: dt.datetime
+
+    @property
+    def is_recurring(self) -> bool:
+        return bool(self.event.rrule)
+
+
+def events_visible(*, actor: Member) -> QuerySet[Event]:
+    """Live events `actor` may see."""
+    spec = registry.get("events")
+    if not visibility.can_view_module(actor=actor, spec=spec):
+        return Event.objects.none()
+    return visibility.visible_records(actor=actor, spec=spec, queryset=Event.objects.filter(deleted_at__isnull=True))
+
+
+def tasks_visible(*, actor: Member) -> QuerySet[Task]:
+    """Live tasks `actor` may see."""
+    spec = registry.get("tasks")
+    if not visibility.can_view_module(actor=actor, spec=spec):
+        return Task.objects.none()
+    return visibility.visible_records(actor=actor, spec=spec, queryset=Task.objects.filter(deleted_at__isnull=True))
+
+
+def event_get(*, actor: Member, event_id: Any) -> Event | None:
+    """A live event `actor` may see; None for missing and forbidden alike."""
+    try:
+        pk = uuid.UUID(str(event_id))
+    except ValueError:
+        return None
+    return events_visible(actor=actor).filter(pk=pk).first()
+
+
+def members_q(members: Iterable[int] | None) -> Q:
+    if members is None:
+        return Q()
+    ids = list(members)
+    return Q(owner_id__in=ids) | Q(invitees__member_id__in=ids)
+
+
+def occurrences_in_window(
+    *, actor: Member, start: dt.datetime, end: dt.datetime, members: Iterable[int] | None = None
+) -> list[Occurrence]:
+    """Every occurrence of the visible events (of `members`' calendars: owned or invited) that overlaps
+    [start, end), series expanded in their own time zone, ordered by start."""
+    qs = (
+        events_visible(actor=actor)
+        .filter(members_q(members))
+        .filter(
+            Q(rrule="", start__lt=end, end__gt=start)
+            | Q(rrule="", start__gte=start, start__lt=end)
+            | (~Q(rrule="") & Q(start__lt=end))
+        )
+        .distinct()
+        .select_related("owner__user")
+        .prefetch_related("invitees", "reminders")
+        .order_by("start", "id")
+    )
+    found: list[Occurrence] = []
+    for event in qs:
+        duration = event.end - event.start
+        for moment in recurrence.occurrence_starts(
+            start=event.start,
+            end=event.end,
+            time_zone=event.time_zone,
+            rrule=event.rrule,
+            exdates=event.exdates,
+            window_start=start,
+            window_end=end,
+        ):
+            found.append(Occurrence(event, moment, moment + duration))
+    found.sort(key=lambda o: (o.start, str(o.event.pk)))
+    return found
+
+
+def tasks_in_window(*, actor: Member, start: dt.date, end: dt.date, members: Iterable[int] | None = None) -> list[Task]:
+    qs = tasks_visible(actor=actor).filter(due_date__gte=start, due_date__lt=end)
+    if members is not None:
+        qs = qs.filter(owner_id__in=list(members))
+    return list(qs.select_related("owner__user").order_by("due_date", "due_time", "id"))
+
+
+def my_open_tasks(*, actor: Member, limit: int = 100) -> list[Task]:
+    """The member's own open tasks, most urgent first (overdue ones lead)."""
+    return list(
+        tasks_visible(actor=actor)
+        .filter(owner=actor, status__in=Task.OPEN_STATUSES)
+        .order_by("due_date", "due_time", "-priority", "id")[:limit]
+    )
+
+
+def _linked(model: type[Event] | type[Task], *, module: str, record_id: Any) -> Q:
+    field = "event" if model is Event else "task"
+    ids = ActivityLink.objects.filter(module=module, record_id=record_id, **{f"{field}__isnull": False}).values(field)
+    return Q(pk__in=ids)
+
+
+def record_activities(*, actor: Member, module: str, record_id: Any, limit: int = 10) -> dict[str, list[Any]]:
+    """A record's events and tasks the member may see: upcoming (from now, open tasks) and history."""
+    now = timezone.now()
+    events = events_visible(actor=actor).filter(_linked(Event, module=module, record_id=record_id))
+    tasks = tasks_visible(actor=actor).filter(_linked(Task, module=module, record_id=record_id))
+    upcoming = list(
+        events.filter(Q(end__gte=now) | ~Q(rrule="")).select_related("owner__user").order_by("start")[:limit]
+    )
+    history = list(events.filter(end__lt=now, rrule="").select_related("owner__user").order_by("-start")[:limit])
+    open_tasks = list(tasks.filter(status__in=Task.OPEN_STATUSES).order_by("due_date", "due_time")[:limit])
+    done_tasks = list(tasks.exclude(status__in=Task.OPEN_STATUSES).order_by("-due_date")[:limit])
+    return {"upcoming": upcoming, "history": history, "open_tasks": open_tasks, "done_tasks": done_tasks}
+
+
+def feed_member(*, token_hash: str) -> Member | None:
+    """The active member whose feed secret hashes to `token_hash`; None otherwise."""
+    feed = (
+        CalendarFeed.objects.filter(token_hash=token_hash, member__active=True).select_related("member__user").first()
+    )
+    return feed.member if feed else None
+
+
+def activity_links(activity: Event | Task) -> dict[str, Any]:
+    """`related_to` and `contacts` of an event or task, as the API shows them."""
+    related = None
+    contacts: list[str] = []
+    for link in activity.links.all():
+        if link.role == ActivityLink.Role.RELATED:
+            related = {"module": link.module, "id": str(link.record_id)}
+        else:
+            contacts.append(str(link.record_id))
+    return {"related_to": related, "contacts": sorted(contacts)}
