@@ -3,6 +3,7 @@ import htmx from "htmx.org";
 import "./settings.js";
 import "./access.js";
 import "./rows.js";
+import "./calendar.js";
 
 window.htmx = htmx;
 

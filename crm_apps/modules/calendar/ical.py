@@ -20,7 +20,11 @@ from crm_apps.modules.calendar.models import Event, EventInvitee, Task
 from crm_apps.modules.calendar.recurrence import normalize_rrule
 
 PRODID = "-//CRM Platform//Calendar//EN"
-_STATUS_OUT: dict[str, str] = {Event.Status.PLANNED: "CONFIRMED", Event.Status.HELD: "CONFIRMED", Event.Status.NOT_HELD: "CANCELLED"}
+_STATUS_OUT: dict[str, str] = {
+    Event.Status.PLANNED: "CONFIRMED",
+    Event.Status.HELD: "CONFIRMED",
+    Event.Status.NOT_HELD: "CANCELLED",
+}
 _TASK_STATUS_OUT: dict[str, str] = {
     Task.Status.NOT_STARTED: "NEEDS-ACTION",
     Task.Status.IN_PROGRESS: "IN-PROCESS",

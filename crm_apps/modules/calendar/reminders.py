@@ -37,7 +37,12 @@ GRACE = dt.timedelta(minutes=15)
 
 
 def _recipients(event: Event) -> list[Member]:
-    members = {m.pk: m for m in Member.objects.filter(pk__in=EventInvitee.objects.filter(event=event).values("member_id"), active=True).select_related("user")}
+    members = {
+        m.pk: m
+        for m in Member.objects.filter(
+            pk__in=EventInvitee.objects.filter(event=event).values("member_id"), active=True
+        ).select_related("user")
+    }
     if event.owner_id and event.owner is not None and event.owner.active:
         members.setdefault(event.owner_id, event.owner)
     return list(members.values())

@@ -32,24 +32,27 @@ def make_deal(api):
     return response.json()
 
 
-def test_create_event_with_related_record_invitees_and_reminders(api, tenant_a, member, admin):
+def test_create_event_with_related_record_invitees_and_reminders(
+    api, tenant_a, member, admin, django_capture_on_commit_callbacks
+):
     colleague = member(tenant_a)
     deal = make_deal(api)
 
-    response = post(
-        api,
-        "/api/v1/events/",
-        {
-            "subject": "Kick-off",
-            "start": "2027-03-01T09:00:00+01:00",
-            "end": "2027-03-01T10:00:00+01:00",
-            "time_zone": "Europe/Berlin",
-            "related_to": {"module": "deals", "id": deal["id"]},
-            "invitees": [colleague.pk],
-            "reminders": [1440, 15],
-            "rrule": "freq=weekly;byday=MO,WE",
-        },
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(
+            api,
+            "/api/v1/events/",
+            {
+                "subject": "Kick-off",
+                "start": "2027-03-01T09:00:00+01:00",
+                "end": "2027-03-01T10:00:00+01:00",
+                "time_zone": "Europe/Berlin",
+                "related_to": {"module": "deals", "id": deal["id"]},
+                "invitees": [colleague.pk],
+                "reminders": [1440, 15],
+                "rrule": "freq=weekly;byday=MO,WE",
+            },
+        )
 
     assert response.status_code == 201, response.json()
     body = response.json()
