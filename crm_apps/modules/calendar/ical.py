@@ -164,7 +164,7 @@ def _tz_name(value: Any, default: str) -> str:
     return key if isinstance(key, str) and key in zoneinfo.available_timezones() else default
 
 
-def vevent_to_data(vevent: icalendar.Event, *, default_time_zone: str = "UTC") -> dict[str, Any]:
+def vevent_to_data(vevent: icalendar.Component, *, default_time_zone: str = "UTC") -> dict[str, Any]:
     """`{"data": {...}, "reminders": [...], "exdates": [...]}` for `event_create`/`event_update`."""
     start_raw = vevent.decoded("dtstart")
     tz_name = _tz_name(start_raw, default_time_zone)
@@ -203,7 +203,7 @@ def vevent_to_data(vevent: icalendar.Event, *, default_time_zone: str = "UTC") -
     return {"data": data, "reminders": sorted(set(reminders)), "exdates": exdates}
 
 
-def vtodo_to_data(vtodo: icalendar.Todo) -> dict[str, Any]:
+def vtodo_to_data(vtodo: icalendar.Component) -> dict[str, Any]:
     """`{"data": {...}}` for `task_create`/`task_update`."""
     due = vtodo.decoded("due", None)
     data: dict[str, Any] = {"subject": str(vtodo.get("summary", "")) or "(no subject)"}

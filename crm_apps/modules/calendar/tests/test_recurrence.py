@@ -43,7 +43,8 @@ def reference(
     )
     vevent = icalendar.Calendar.from_ical(text).walk("VEVENT")[0]
     dtstart = vevent.decoded("dtstart")
-    rrule_text = vevent["rrule"].to_ical().decode()
+    raw = vevent["rrule"].to_ical()
+    rrule_text = raw.decode() if isinstance(raw, bytes) else raw
     starts = du_rrule.rrulestr(rrule_text, dtstart=dtstart)
     return [s.astimezone(dt.UTC) for s in starts.between(window[0], window[1], inc=True) if s < window[1]]
 
