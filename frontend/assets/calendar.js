@@ -7,6 +7,7 @@ import dayGridPlugin from "@fullcalendar/daygrid";
 import timeGridPlugin from "@fullcalendar/timegrid";
 import listPlugin from "@fullcalendar/list";
 import interactionPlugin from "@fullcalendar/interaction";
+import ruLocale from "@fullcalendar/core/locales/ru";
 
 const PALETTE = ["#2f5bd3", "#157f3b", "#b54708", "#7a2eb8", "#0e7490", "#b42318", "#4d5761", "#a15c07"];
 const TYPE_BORDER = { meeting: "solid", call: "dashed", other: "dotted" };
@@ -106,6 +107,7 @@ function setUpCalendar(root) {
   const calendar = new Calendar(root, {
     plugins: [dayGridPlugin, timeGridPlugin, listPlugin, interactionPlugin],
     initialView: narrow ? "listWeek" : root.dataset.view || "timeGridWeek",
+    locales: [ruLocale],
     locale: root.dataset.locale,
     firstDay: 1,
     nowIndicator: true,
@@ -116,6 +118,8 @@ function setUpCalendar(root) {
     editable: true,
     selectable: canCreate,
     selectMirror: true,
+    // A click creates a one-hour event (dateClick); a drag over several slots selects a range.
+    selectMinDistance: 5,
     eventSources: [
       async (info) => {
         const query = new URLSearchParams({ start: info.startStr, end: info.endStr });
@@ -126,37 +130,22 @@ function setUpCalendar(root) {
         return [...events.results.map(toEvent), ...tasks.results.map(toTask)];
       },
     ],
-    select: async (info) => {
-      calendar.unselect();
-      const values = await askNewEvent();
-      if (!values) {
+    dateClick: (info) => {
+      if (!canCreate) {
         return;
       }
-      const body = {
-        subject: values.subject,
-        activity_type: values.activity_type,
-        location: values.location,
-        rrule: values.rrule,
-        start: info.startStr,
-        end: info.endStr,
-        all_day: info.allDay,
-        time_zone: Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC",
-        reminders: values.reminder ? [Number(values.reminder)] : [],
-      };
-      if (info.allDay) {
-        body.start = `${info.startStr}T00:00:00`;
-        const end = new Date(info.end.getTime() - 1000);
-        body.end = `${end.getFullYear()}-${String(end.getMonth() + 1).padStart(2, "0")}-${String(end.getDate()).padStart(2, "0")}T23:59:59`;
-      }
-      if (related) {
-        body.related_to = related;
-      }
-      try {
-        await api(root.dataset.eventsUrl, "POST", body);
-      } catch (error) {
-        window.alert(error.message);
-      }
-      calendar.refetchEvents();
+      const end = new Date(info.date.getTime() + (info.allDay ? 86400000 : 3600000));
+      create({
+        start: info.date,
+        end,
+        allDay: info.allDay,
+        startStr: info.allDay ? info.dateStr : info.date.toISOString(),
+        endStr: end.toISOString(),
+      });
+    },
+    select: (info) => {
+      calendar.unselect();
+      create(info);
     },
     eventClick: (info) => {
       const { row, kind } = info.event.extendedProps;
@@ -166,6 +155,38 @@ function setUpCalendar(root) {
     eventDrop: (info) => change(info),
     eventResize: (info) => change(info),
   });
+
+  async function create(info) {
+    const values = await askNewEvent();
+    if (!values) {
+      return;
+    }
+    const body = {
+      subject: values.subject,
+      activity_type: values.activity_type,
+      location: values.location,
+      rrule: values.rrule,
+      start: info.startStr,
+      end: info.endStr,
+      all_day: info.allDay,
+      time_zone: Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC",
+      reminders: values.reminder ? [Number(values.reminder)] : [],
+    };
+    if (info.allDay) {
+      body.start = `${info.startStr}T00:00:00`;
+      const end = new Date(info.end.getTime() - 1000);
+      body.end = `${end.getFullYear()}-${String(end.getMonth() + 1).padStart(2, "0")}-${String(end.getDate()).padStart(2, "0")}T23:59:59`;
+    }
+    if (related) {
+      body.related_to = related;
+    }
+    try {
+      await api(root.dataset.eventsUrl, "POST", body);
+    } catch (error) {
+      window.alert(error.message);
+    }
+    calendar.refetchEvents();
+  }
 
   async function change(info) {
     const { row } = info.event.extendedProps;
@@ -228,6 +249,7 @@ function setUpTeam(root) {
         headerToolbar: false,
         allDaySlot: true,
         height: "auto",
+        locales: [ruLocale],
         locale: root.dataset.locale,
         slotMinTime: "07:00:00",
         slotMaxTime: "20:00:00",

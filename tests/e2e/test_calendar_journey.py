@@ -39,6 +39,9 @@ def test_schedule_a_meeting_from_a_deal_and_drag_it(live_site, browser, committe
     base = f"http://{tenant.schema_name}.localhost:{live_site}"
     context = browser.new_context(timezone_id="UTC", viewport={"width": 1280, "height": 1000})
     page = context.new_page()
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
+    page.on("pageerror", lambda error: console.append(str(error)))
     page.goto(base + "/accounts/login/")
     page.get_by_label("Email").fill(admin.email)
     page.get_by_label("Password").fill(TEST_PASSWORD)
@@ -55,14 +58,12 @@ def test_schedule_a_meeting_from_a_deal_and_drag_it(live_site, browser, committe
     monday = today - dt.timedelta(days=today.weekday())
     tuesday, wednesday = monday + dt.timedelta(days=1), monday + dt.timedelta(days=2)
 
-    # Select 10:00-11:00 on Tuesday: the new-event dialog opens.
+    # Click Tuesday 10:00: the new-event dialog opens for 10:00-11:00.
     x, y = slot_point(page, tuesday, "10:00:00")
-    _x, y_end = slot_point(page, tuesday, "10:30:00")
-    page.mouse.move(x, y)
-    page.mouse.down()
-    page.mouse.move(x, y_end, steps=5)
-    page.mouse.up()
+    page.mouse.click(x, y)
     dialog = page.locator("#calendar-dialog")
+    dialog.get_by_label("Subject").wait_for(state="visible", timeout=10_000) if dialog.is_visible() else None
+    assert dialog.is_visible(), console
     dialog.get_by_label("Subject").fill("Demo with Globex")
     dialog.get_by_role("button", name="Save").click()
     event_box = page.locator(".fc-timegrid-event", has_text="Demo with Globex")

@@ -30,8 +30,8 @@ EVENTS = register(
         example={
             "subject": "Kick-off with Globex",
             "activity_type": "meeting",
-            "start": "2027-03-01T09:00:00+01:00",
-            "end": "2027-03-01T10:00:00+01:00",
+            "start": "2027-03-01T08:00:00+00:00",
+            "end": "2027-03-01T09:00:00+00:00",
             "time_zone": "Europe/Berlin",
             "location": "Room 4",
         },
