@@ -62,8 +62,8 @@ def test_schedule_a_meeting_from_a_deal_and_drag_it(live_site, browser, committe
     x, y = slot_point(page, tuesday, "10:00:00")
     page.mouse.click(x, y)
     dialog = page.locator("#calendar-dialog")
-    dialog.get_by_label("Subject").wait_for(state="visible", timeout=10_000) if dialog.is_visible() else None
-    assert dialog.is_visible(), console
+    dialog.wait_for(state="visible", timeout=15_000)
+    assert console == [], console
     dialog.get_by_label("Subject").fill("Demo with Globex")
     dialog.get_by_role("button", name="Save").click()
     event_box = page.locator(".fc-timegrid-event", has_text="Demo with Globex")

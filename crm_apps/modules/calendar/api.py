@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from rest_framework import status
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -79,11 +80,22 @@ def expected_version(request: Request, version: Any) -> int | None:
     return int(expected)
 
 
+def _annotated(record: Any, name: str, fallback: Any) -> Any:
+    value = getattr(record, name, None)
+    return fallback() if value is None else value
+
+
 def event_extras_to_api(event: Event) -> dict[str, Any]:
     return {
         **selectors.activity_links(event),
-        "invitees": [{"member": i.member_id, "response": i.response} for i in event.invitees.order_by("member_id")],
-        "reminders": list(event.reminders.values_list("minutes_before", flat=True)),
+        "invitees": _annotated(
+            event,
+            "api_invitees",
+            lambda: [{"member": i.member_id, "response": i.response} for i in event.invitees.order_by("member_id")],
+        ),
+        "reminders": _annotated(
+            event, "api_reminders", lambda: list(event.reminders.values_list("minutes_before", flat=True))
+        ),
         "exdates": [x.isoformat() for x in event.exdates],
         "recurrence_parent": str(event.recurrence_parent_id) if event.recurrence_parent_id else None,
         "recurrence_id": event.recurrence_id.isoformat() if event.recurrence_id else None,
@@ -139,7 +151,7 @@ class EventListView(RecordListView):
         payload, extras = _pop_extras(request.data, EVENT_EXTRAS)
         data, custom, _version = self.split_payload(payload)
         event = services.event_create(actor=request_member(request), data=data, custom=custom, **extras)
-        event = cast(Event, self.record_or_404(spec, event.pk))
+        event = cast(Event, selectors.event_for_api(actor=request_member(request), event_id=event.pk))
         body = {**self.to_api(spec, [event])[0], **event_extras_to_api(event)}
         return Response(body, status=status.HTTP_201_CREATED)
 
@@ -151,14 +163,19 @@ class EventDetailView(RecordDetailView):
     module_key = "events"
 
     def _event(self, record_id: Any) -> Event:
-        return cast(Event, self.record_or_404(self.spec(), record_id))
+        self.spec()
+        event = selectors.event_for_api(actor=request_member(self.request), event_id=record_id)
+        if event is None:
+            raise NotFound(_("Not found."))
+        return event
 
-    def _answer(self, event: Event) -> Response:
-        fresh = self._event(event.pk)
-        return Response({**self.to_api(self.spec(), [fresh])[0], **event_extras_to_api(fresh)})
+    def _answer(self, event: Event, *, fresh: bool = False) -> Response:
+        if not fresh:
+            event = self._event(event.pk)
+        return Response({**self.to_api(self.spec(), [event])[0], **event_extras_to_api(event)})
 
     def get(self, request: Request, module: str, record_id: str) -> Response:
-        return self._answer(self._event(record_id))
+        return self._answer(self._event(record_id), fresh=True)
 
     def patch(self, request: Request, module: str, record_id: str) -> Response:
         event = self._event(record_id)
@@ -251,7 +268,7 @@ class TaskListView(RecordListView):
         payload, extras = _pop_extras(request.data, TASK_EXTRAS)
         data, custom, _version = self.split_payload(payload)
         task = services.task_create(actor=request_member(request), data=data, custom=custom, **extras)
-        task = cast(Task, self.record_or_404(spec, task.pk))
+        task = cast(Task, selectors.task_for_api(actor=request_member(request), task_id=task.pk))
         return Response({**self.to_api(spec, [task])[0], **task_to_api_extra(task)}, status=status.HTTP_201_CREATED)
 
 
@@ -274,7 +291,11 @@ class TaskDetailView(RecordDetailView):
     module_key = "tasks"
 
     def _task(self, record_id: Any) -> Task:
-        return cast(Task, self.record_or_404(self.spec(), record_id))
+        self.spec()
+        task = selectors.task_for_api(actor=request_member(self.request), task_id=record_id)
+        if task is None:
+            raise NotFound(_("Not found."))
+        return task
 
     def _answer(self, task_id: Any) -> dict[str, Any]:
         fresh = self._task(task_id)

@@ -8,14 +8,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import OuterRef, Q, QuerySet
+from django.db.models.functions import JSONObject
 from django.utils import timezone
 
 from crm_apps.access import visibility
 from crm_apps.access.models import Member
 from crm_apps.engine import registry
 from crm_apps.modules.calendar import recurrence
-from crm_apps.modules.calendar.models import ActivityLink, CalendarFeed, Event, Task
+from crm_apps.modules.calendar.models import ActivityLink, CalendarFeed, Event, EventInvitee, EventReminder, Task
 
 # A window wider than this is refused by the API (expansion cost grows with it).
 MAX_WINDOW = dt.timedelta(days=400)
@@ -57,6 +59,41 @@ def event_get(*, actor: Member, event_id: Any) -> Event | None:
     except ValueError:
         return None
     return events_visible(actor=actor).filter(pk=pk).first()
+
+
+def _with_extras(qs: QuerySet[Any], *, event: bool) -> QuerySet[Any]:
+    """Annotate links (and an event's invitees and reminders) as arrays: one statement for a detail."""
+    field = "event" if event else "task"
+    links = ActivityLink.objects.filter(**{field: OuterRef("pk")}).order_by("role", "record_id")
+    qs = qs.annotate(
+        api_links=ArraySubquery(links.values(json=JSONObject(module="module", id="record_id", role="role")))
+    )
+    if event:
+        invitees = EventInvitee.objects.filter(event=OuterRef("pk")).order_by("member_id")
+        reminders = EventReminder.objects.filter(event=OuterRef("pk")).order_by("minutes_before")
+        qs = qs.annotate(
+            api_invitees=ArraySubquery(invitees.values(json=JSONObject(member="member_id", response="response"))),
+            api_reminders=ArraySubquery(reminders.values("minutes_before")),
+        )
+    return qs
+
+
+def event_for_api(*, actor: Member, event_id: Any) -> Event | None:
+    """A visible event with its links, invitees and reminders annotated (one query)."""
+    try:
+        pk = uuid.UUID(str(event_id))
+    except ValueError:
+        return None
+    return _with_extras(events_visible(actor=actor).filter(pk=pk), event=True).order_by().first()
+
+
+def task_for_api(*, actor: Member, task_id: Any) -> Task | None:
+    """A visible task with its links annotated (one query)."""
+    try:
+        pk = uuid.UUID(str(task_id))
+    except ValueError:
+        return None
+    return _with_extras(tasks_visible(actor=actor).filter(pk=pk), event=False).order_by().first()
 
 
 def members_q(members: Iterable[int] | None) -> Q:
@@ -146,12 +183,16 @@ def feed_member(*, token_hash: str) -> Member | None:
 
 
 def activity_links(activity: Event | Task) -> dict[str, Any]:
-    """`related_to` and `contacts` of an event or task, as the API shows them."""
+    """`related_to` and `contacts` of an event or task, as the API shows them (from the annotation of
+    `event_for_api`/`task_for_api` when present)."""
+    rows = getattr(activity, "api_links", None)
+    if rows is None:
+        rows = [{"module": x.module, "id": x.record_id, "role": x.role} for x in activity.links.all()]
     related = None
     contacts: list[str] = []
-    for link in activity.links.all():
-        if link.role == ActivityLink.Role.RELATED:
-            related = {"module": link.module, "id": str(link.record_id)}
+    for link in rows:
+        if link["role"] == ActivityLink.Role.RELATED:
+            related = {"module": link["module"], "id": str(link["id"])}
         else:
-            contacts.append(str(link.record_id))
+            contacts.append(str(link["id"]))
     return {"related_to": related, "contacts": sorted(contacts)}
