@@ -257,3 +257,48 @@ def test_invitee_of_another_tenant_is_refused(api, tenant_a, member, tenant_b):
     assert "invitees" in response.json()
     with tenant_context(tenant_a):
         assert EventInvitee.objects.count() == 0
+
+
+def test_private_events_of_others_are_404_and_out_of_the_window(api, client_for, tenant_a, admin, member):
+    rep = member(tenant_a)
+    with tenant_context(tenant_a):
+        from crm_apps.access.services import sharing_default_set
+
+        sharing_default_set(actor=admin, module="events", access="private")
+        sharing_default_set(actor=admin, module="deals", access="private")
+    created = post(
+        api, "/api/v1/events/", {"subject": "Board", "start": "2027-03-01T09:00:00Z", "end": "2027-03-01T10:00:00Z"}
+    ).json()
+    deal = make_deal(api)
+    rep_api = client_for(tenant_a, rep)
+
+    linked = post(
+        rep_api,
+        "/api/v1/events/",
+        {
+            "subject": "Sneaky",
+            "start": "2027-03-01T09:00:00Z",
+            "end": "2027-03-01T10:00:00Z",
+            "related_to": {"module": "deals", "id": deal["id"]},
+        },
+    )
+
+    assert rep_api.get(f"/api/v1/events/{created['id']}/").status_code == 404
+    assert (
+        rep_api.patch(f"/api/v1/events/{created['id']}/", {"subject": "x"}, content_type="application/json").status_code
+        == 404
+    )
+    assert rep_api.get("/api/v1/events/", {"start": "2027-03-01", "end": "2027-03-02"}).json()["results"] == []
+    assert linked.status_code == 400
+    assert linked.json()["related_to"] == ["No such record."]
+    with tenant_context(tenant_a):
+        assert Event.objects.filter(subject="Sneaky").count() == 0
+        assert Event.objects.get(pk=created["id"]).subject == "Board"
+
+
+def test_window_needs_valid_bounds(api):
+    assert api.get("/api/v1/events/", {"start": "junk", "end": "2027-03-02"}).status_code == 400
+    assert api.get("/api/v1/events/", {"start": "2027-03-02", "end": "2027-03-01"}).json() == {
+        "end": ["The end must be after the start."]
+    }
+    assert api.get("/api/v1/events/", {"start": "2027-01-01", "end": "2029-01-01"}).status_code == 400
