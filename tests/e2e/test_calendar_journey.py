@@ -25,7 +25,7 @@ def slot_point(page, day: dt.date, time: str) -> tuple[float, float]:
 
 
 def test_schedule_a_meeting_from_a_deal_and_drag_it(live_site, browser, committed):
-    from crm_apps.modules.calendar.models import ActivityLink, Event
+    from crm_apps.modules.calendar.models import Event, EventLink
 
     admin = make_user(committed.email(), name="Sam Seller")
     tenant = tenant_provision(slug=committed.slug("cal"), name="Calendar Co", admin=admin)
@@ -73,7 +73,7 @@ def test_schedule_a_meeting_from_a_deal_and_drag_it(live_site, browser, committe
         event = Event.objects.get(subject="Demo with Globex")
         assert event.start == dt.datetime.combine(tuesday, dt.time(10), tzinfo=dt.UTC)
         assert event.end == dt.datetime.combine(tuesday, dt.time(11), tzinfo=dt.UTC)
-        assert list(ActivityLink.objects.filter(event=event).values_list("module", "record_id")) == [("deals", deal.pk)]
+        assert list(EventLink.objects.filter(event=event).values_list("module", "record_id")) == [("deals", deal.pk)]
 
     # Drag it to Wednesday at the same time.
     box = event_box.bounding_box()

@@ -115,7 +115,7 @@ class Task(CrmRecord):
     OPEN_STATUSES = (Status.NOT_STARTED, Status.IN_PROGRESS, Status.DEFERRED)
 
     subject = models.CharField(_("subject"), max_length=255)
-    due_date = models.DateField(_("due date"))
+    due_date = models.DateField(_("due date"), default=timezone.localdate)
     due_time = models.TimeField(_("due time"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.NOT_STARTED)
     priority = models.CharField(_("priority"), max_length=10, choices=Priority.choices, default=Priority.MEDIUM)
@@ -154,22 +154,27 @@ class ActivityLink(RecordLink):
         RELATED = "related", _("Related to")
         CONTACT = "contact", _("Contact")
 
-    event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.CASCADE, related_name="links")
-    task = models.ForeignKey(Task, null=True, blank=True, on_delete=models.CASCADE, related_name="links")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.RELATED)
 
     class Meta(RecordLink.Meta):
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(event__isnull=True, task__isnull=False) | Q(event__isnull=False, task__isnull=True),
-                name="activitylink_one_activity",
-            ),
-            models.UniqueConstraint("event", "module", "record_id", name="activitylink_event_unique"),
-            models.UniqueConstraint("task", "module", "record_id", name="activitylink_task_unique"),
-        ]
+        abstract = True
 
     def __str__(self) -> str:
         return f"{self.role} {self.module}:{self.record_id}"
+
+
+class EventLink(ActivityLink):
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="links")
+
+    class Meta(ActivityLink.Meta):
+        constraints = [models.UniqueConstraint("event", "module", "record_id", name="eventlink_unique")]
+
+
+class TaskLink(ActivityLink):
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="links")
+
+    class Meta(ActivityLink.Meta):
+        constraints = [models.UniqueConstraint("task", "module", "record_id", name="tasklink_unique")]
 
 
 class EventInvitee(models.Model):

@@ -17,7 +17,16 @@ from crm_apps.access import visibility
 from crm_apps.access.models import Member
 from crm_apps.engine import registry
 from crm_apps.modules.calendar import recurrence
-from crm_apps.modules.calendar.models import ActivityLink, CalendarFeed, Event, EventInvitee, EventReminder, Task
+from crm_apps.modules.calendar.models import (
+    ActivityLink,
+    CalendarFeed,
+    Event,
+    EventInvitee,
+    EventLink,
+    EventReminder,
+    Task,
+    TaskLink,
+)
 
 # A window wider than this is refused by the API (expansion cost grows with it).
 MAX_WINDOW = dt.timedelta(days=400)
@@ -63,8 +72,9 @@ def event_get(*, actor: Member, event_id: Any) -> Event | None:
 
 def _with_extras(qs: QuerySet[Any], *, event: bool) -> QuerySet[Any]:
     """Annotate links (and an event's invitees and reminders) as arrays: one statement for a detail."""
-    field = "event" if event else "task"
-    links = ActivityLink.objects.filter(**{field: OuterRef("pk")}).order_by("role", "record_id")
+    links = (
+        EventLink.objects.filter(event=OuterRef("pk")) if event else TaskLink.objects.filter(task=OuterRef("pk"))
+    ).order_by("role", "record_id")
     qs = qs.annotate(
         api_links=ArraySubquery(links.values(json=JSONObject(module="module", id="record_id", role="role")))
     )
@@ -155,9 +165,8 @@ def my_open_tasks(*, actor: Member, limit: int = 100) -> list[Task]:
 
 
 def _linked(model: type[Event] | type[Task], *, module: str, record_id: Any) -> Q:
-    field = "event" if model is Event else "task"
-    ids = ActivityLink.objects.filter(module=module, record_id=record_id, **{f"{field}__isnull": False}).values(field)
-    return Q(pk__in=ids)
+    links = EventLink.objects.values("event") if model is Event else TaskLink.objects.values("task")
+    return Q(pk__in=links.filter(module=module, record_id=record_id))
 
 
 def record_activities(*, actor: Member, module: str, record_id: Any, limit: int = 10) -> dict[str, list[Any]]:

@@ -32,8 +32,10 @@ from crm_apps.modules.calendar.models import (
     CalendarFeed,
     Event,
     EventInvitee,
+    EventLink,
     EventReminder,
     Task,
+    TaskLink,
 )
 
 MAX_REMINDERS = 5
@@ -155,23 +157,24 @@ def _merge_errors(exc: ValidationError, errors: dict[str, list[str]]) -> Validat
 
 def _save_links(*, actor: Member, activity: Event | Task, cleaned: dict[str, Any]) -> None:
     """Replace the related record / contacts that were sent; tell each newly linked record's timeline."""
+    model: type[EventLink] | type[TaskLink] = EventLink if isinstance(activity, Event) else TaskLink
     owner = {"event": activity} if isinstance(activity, Event) else {"task": activity}
     module = "events" if isinstance(activity, Event) else "tasks"
     wanted: list[tuple[str, RecordRef]] = []
     if "related_to" in cleaned:
-        ActivityLink.objects.filter(**owner, role=ActivityLink.Role.RELATED).delete()
+        model.objects.filter(**owner, role=ActivityLink.Role.RELATED).delete()
         if cleaned["related_to"] is not None:
             wanted.append((ActivityLink.Role.RELATED, cleaned["related_to"]))
     if "contacts" in cleaned:
-        ActivityLink.objects.filter(**owner, role=ActivityLink.Role.CONTACT).delete()
+        model.objects.filter(**owner, role=ActivityLink.Role.CONTACT).delete()
         wanted += [(ActivityLink.Role.CONTACT, ref) for ref in cleaned["contacts"]]
-    existing = set(ActivityLink.objects.filter(**owner).values_list("module", "record_id"))
+    existing = set(model.objects.filter(**owner).values_list("module", "record_id"))
     rows, entries = [], []
     for role, ref in wanted:
         if (ref.module, ref.id) in existing:
             continue
         existing.add((ref.module, ref.id))
-        rows.append(ActivityLink(**owner, role=role, module=ref.module, record_id=ref.id))
+        rows.append(model(**owner, role=role, module=ref.module, record_id=ref.id))
         entries.append(
             TimelineEntry(
                 module=ref.module,
@@ -181,7 +184,7 @@ def _save_links(*, actor: Member, activity: Event | Task, cleaned: dict[str, Any
                 data={"module": module, "id": str(activity.pk), "label": activity.subject, "number": activity.number},
             )
         )
-    ActivityLink.objects.bulk_create(rows)
+    model.objects.bulk_create(rows)
     TimelineEntry.objects.bulk_create(entries)
 
 

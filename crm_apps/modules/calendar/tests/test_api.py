@@ -7,7 +7,7 @@ from django.core import mail
 from django_tenants.utils import tenant_context
 
 from crm_apps.engine.models import TimelineEntry
-from crm_apps.modules.calendar.models import ActivityLink, Event, EventInvitee, EventReminder, Task
+from crm_apps.modules.calendar.models import Event, EventInvitee, EventLink, EventReminder, Task
 
 pytestmark = pytest.mark.django_db
 
@@ -120,7 +120,7 @@ def test_bad_input_is_400_per_field_and_writes_nothing(api, tenant_a):
     with tenant_context(tenant_a):
         assert Event.objects.count() == 0
         assert EventReminder.objects.count() == 0
-        assert ActivityLink.objects.count() == 0
+        assert EventLink.objects.count() == 0
 
 
 def test_end_before_start_is_refused(api, tenant_a):
