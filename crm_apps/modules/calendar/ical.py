@@ -57,8 +57,9 @@ def _address(email: str) -> icalendar.vCalAddress:
 def event_to_vevent(
     event: Event, *, organizer_email: str | None = None, attendees: Iterable[tuple[str, str]] = ()
 ) -> icalendar.Event:
-    """One VEVENT: times in the event's zone (TZID), the RRULE and EXDATEs of a series, RECURRENCE-ID
-    of an exception, VALARMs for its reminders (prefetch `reminders` for lists)."""
+    """One VEVENT: times in the event's zone (TZID), the RRULE and EXDATEs of a series, VALARMs for its
+    reminders (prefetch `reminders` for lists). An edited occurrence is its own VEVENT with its own UID
+    (the series lists its original start as an EXDATE), so every client reads it the same way."""
     vevent = icalendar.Event()
     vevent.add("uid", event.uid)
     vevent.add("dtstamp", timezone.now())
@@ -76,8 +77,6 @@ def event_to_vevent(
         vevent.add("rrule", icalendar.vRecur.from_ical(event.rrule))
         for exdate in event.exdates:
             vevent.add("exdate", _local(exdate, event.time_zone))
-    if event.recurrence_id is not None and event.recurrence_parent_id is not None:
-        vevent.add("recurrence-id", _local(event.recurrence_id, event.time_zone))
     if event.location:
         vevent.add("location", event.location)
     if event.description:
