@@ -169,18 +169,27 @@ def _linked(model: type[Event] | type[Task], *, module: str, record_id: Any) -> 
     return Q(pk__in=links.filter(module=module, record_id=record_id))
 
 
-def record_activities(*, actor: Member, module: str, record_id: Any, limit: int = 10) -> dict[str, list[Any]]:
-    """A record's events and tasks the member may see: upcoming (from now, open tasks) and history."""
+def record_activities(*, actor: Member, module: str, record_id: Any, limit: int = 50) -> dict[str, list[Any]]:
+    """A record's events and tasks the member may see (two queries, the latest `limit` of each): upcoming
+    events (not ended yet, or repeating) and open tasks; past events and closed tasks as history."""
     now = timezone.now()
-    events = events_visible(actor=actor).filter(_linked(Event, module=module, record_id=record_id))
-    tasks = tasks_visible(actor=actor).filter(_linked(Task, module=module, record_id=record_id))
-    upcoming = list(
-        events.filter(Q(end__gte=now) | ~Q(rrule="")).select_related("owner__user").order_by("start")[:limit]
+    events = list(
+        events_visible(actor=actor)
+        .filter(_linked(Event, module=module, record_id=record_id))
+        .order_by("-start", "-id")[:limit]
     )
-    history = list(events.filter(end__lt=now, rrule="").select_related("owner__user").order_by("-start")[:limit])
-    open_tasks = list(tasks.filter(status__in=Task.OPEN_STATUSES).order_by("due_date", "due_time")[:limit])
-    done_tasks = list(tasks.exclude(status__in=Task.OPEN_STATUSES).order_by("-due_date")[:limit])
-    return {"upcoming": upcoming, "history": history, "open_tasks": open_tasks, "done_tasks": done_tasks}
+    tasks = list(
+        tasks_visible(actor=actor)
+        .filter(_linked(Task, module=module, record_id=record_id))
+        .order_by("-due_date", "-id")[:limit]
+    )
+    upcoming = sorted((e for e in events if e.end >= now or e.rrule), key=lambda e: e.start)
+    return {
+        "upcoming": upcoming,
+        "history": [e for e in events if e not in upcoming],
+        "open_tasks": sorted((t for t in tasks if t.is_open), key=lambda t: (t.due_date, t.due_time or dt.time.max)),
+        "done_tasks": [t for t in tasks if not t.is_open],
+    }
 
 
 def feed_member(*, token_hash: str) -> Member | None:
