@@ -24,6 +24,7 @@ from crm_apps.modules.calendar.api import event_ics_response
 from crm_apps.modules.calendar.ical import calendar_of
 from crm_apps.modules.calendar.models import Event
 
+VIEWS = ("timeGridDay", "timeGridWeek", "dayGridMonth", "listWeek")
 FEED_PAST = dt.timedelta(days=90)
 FEED_FUTURE = dt.timedelta(days=365)
 
@@ -59,7 +60,7 @@ def calendar(request: HttpRequest) -> HttpResponse:
             "related_module": module if record_id else "",
             "related_id": record_id,
             "can_create": visibility.can_create(actor=member, spec=registry.get("events")),
-            "view": request.GET.get("view", "timeGridWeek"),
+            "view": request.GET.get("view") if request.GET.get("view") in VIEWS else "timeGridWeek",
         },
     )
 
