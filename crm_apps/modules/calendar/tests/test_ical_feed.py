@@ -148,3 +148,39 @@ def test_all_day_event_round_trip(tenant_a, admin):
         "2027-05-10T00:00:00+02:00",
         "2027-05-11T23:59:59+02:00",
     )
+
+
+def test_invitees_get_the_moved_event_and_then_its_cancellation(
+    client_for, tenant_a, admin, member, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    colleague = member(tenant_a)
+    api = client_for(tenant_a, admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        event = create_event(api, invitees=[colleague.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        api.patch(
+            f"/api/v1/events/{event['id']}/",
+            {"start": "2027-03-23T09:00:00+01:00", "end": "2027-03-23T10:00:00+01:00"},
+            content_type="application/json",
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        api.patch(f"/api/v1/events/{event['id']}/", {"description": "Agenda attached"}, content_type="application/json")
+    with django_capture_on_commit_callbacks(execute=True):
+        api.delete(f"/api/v1/events/{event['id']}/")
+
+    sent = [(m.subject, icalendar.Calendar.from_ical(m.attachments[0][1])) for m in mail.outbox]
+    assert [subject for subject, _cal in sent] == [
+        "Invitation: Quarterly review",
+        "Invitation: Quarterly review",
+        "Cancelled: Quarterly review",
+    ]
+    methods = [str(cal["method"]) for _subject, cal in sent]
+    sequences = [int(cal.walk("VEVENT")[0]["sequence"]) for _subject, cal in sent]
+    assert methods == ["REQUEST", "REQUEST", "CANCEL"]
+    assert sequences == [0, 1, 1]
+    moved = sent[1][1].walk("VEVENT")[0]
+    assert moved.decoded("dtstart").isoformat() == "2027-03-23T09:00:00+01:00"
+    assert {str(a) for a in [moved["attendee"]]} == {f"mailto:{colleague.user.email}"}
+    assert all(m.to == [colleague.user.email] for m in mail.outbox)
