@@ -177,7 +177,7 @@ def test_invitees_get_the_moved_event_and_then_its_cancellation(
         "Cancelled: Quarterly review",
     ]
     methods = [str(cal["method"]) for _subject, cal in sent]
-    sequences = [int(cal.walk("VEVENT")[0]["sequence"]) for _subject, cal in sent]
+    sequences = [cal.walk("VEVENT")[0].decoded("sequence") for _subject, cal in sent]
     assert methods == ["REQUEST", "REQUEST", "CANCEL"]
     assert sequences == [0, 1, 1]
     moved = sent[1][1].walk("VEVENT")[0]
