@@ -6,6 +6,7 @@ import "./rows.js";
 import "./lists.js";
 import "./components.js";
 import "./shell.js";
+import "./calendar.js";
 
 window.htmx = htmx;
 

@@ -43,6 +43,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.stripe_events_retry_task",
         "schedule": 60 * 5,
     },
+    "calendar-reminders": {
+        "task": "calendar.reminders_due_all_task",
+        "schedule": 60,
+    },
     "repair-workspace-directory": {
         "task": "access.member_directory_sync_all_task",
         "schedule": 60 * 60 * 24,

@@ -1,0 +1,96 @@
+"""The Events and Tasks modules (vtiger's Events and Calendar to-dos) and their extension points."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from crm_apps.access.api.scopes import route_scopes_register
+from crm_apps.engine.registry import register
+from crm_apps.engine.spec import Action, Block, Menu, ModuleHooks, ModuleSpec, Panel
+from crm_apps.modules.calendar.models import Event, Task
+from crm_apps.modules.calendar.panels import event_panel, task_panel
+from crm_apps.modules.calendar.recurrence import normalize_rrule
+from crm_apps.modules.calendar.sample import events_sample, tasks_sample
+
+
+def _event_before_save(event: Event) -> None:
+    """The RRULE is stored in canonical form (it was validated by the field)."""
+    event.rrule = normalize_rrule(event.rrule)
+
+
+EVENTS = register(
+    ModuleSpec(
+        key="events",
+        model=Event,
+        label=_("Event"),
+        label_plural=_("Events"),
+        icon="calendar",
+        number_prefix="EVT",
+        title_fields=("subject",),
+        example={
+            "subject": "Kick-off with Globex",
+            "activity_type": "meeting",
+            "start": "2027-03-01T08:00:00+00:00",
+            "end": "2027-03-01T09:00:00+00:00",
+            "time_zone": "Europe/Berlin",
+            "location": "Room 4",
+        },
+        blocks=(
+            Block(
+                "main",
+                _("Event"),
+                ("subject", "activity_type", "status", "start", "end", "all_day", "time_zone", "location", "rrule"),
+            ),
+            Block("description", _("Description"), ("description",)),
+        ),
+        list_columns=("subject", "activity_type", "start", "end", "status", "owner"),
+        search_fields=("subject", "location"),
+        filter_fields=("activity_type", "status", "start"),
+        default_ordering=("-start",),
+        hooks=ModuleHooks(before_save=_event_before_save),  # type: ignore[arg-type]
+        menu=Menu(group="tools", position=10),
+        urls="crm_apps.modules.calendar.urls",
+        api_urls="crm_apps.modules.calendar.api_urls",
+        panels=(Panel(key="event", template="calendar/_event_panel.html", context=event_panel, slot="side"),),
+        record_actions=(Action(key="ics", label=_("Download .ics"), url_name="calendar:event_ics", requires="view"),),
+        list_actions=(Action(key="calendar", label=_("Calendar"), url_name="calendar:calendar", requires="view"),),
+        sample_data=events_sample,
+        sample_data_after=("deals", "contacts"),
+    )
+)
+
+TASKS = register(
+    ModuleSpec(
+        key="tasks",
+        model=Task,
+        label=_("Task"),
+        label_plural=_("Tasks"),
+        icon="check",
+        number_prefix="TSK",
+        title_fields=("subject",),
+        example={"subject": "Send the proposal", "due_date": "2027-03-05", "status": "not_started", "priority": "high"},
+        blocks=(
+            Block("main", _("Task"), ("subject", "due_date", "due_time", "status", "priority", "completed_at")),
+            Block("description", _("Description"), ("description",)),
+        ),
+        list_columns=("subject", "due_date", "status", "priority", "owner"),
+        search_fields=("subject",),
+        filter_fields=("status", "priority", "due_date"),
+        readonly_fields=("completed_at",),
+        default_ordering=("due_date",),
+        menu=Menu(group="tools", position=11),
+        panels=(Panel(key="task", template="calendar/_task_panel.html", context=task_panel, slot="top"),),
+        list_actions=(Action(key="my_tasks", label=_("My open tasks"), url_name="calendar:my_tasks", requires="view"),),
+        sample_data=tasks_sample,
+        sample_data_after=("deals",),
+    )
+)
+
+route_scopes_register("api-events", read=["events:read"], write=["events:write"])
+route_scopes_register("api-event", read=["events:read"], write=["events:write"])
+route_scopes_register("api-event-ics", read=["events:read"])
+route_scopes_register("api-event-respond", write=["events:write"])
+route_scopes_register("api-tasks", read=["tasks:read"], write=["tasks:write"])
+route_scopes_register("api-task", read=["tasks:read"], write=["tasks:write"])
+route_scopes_register("api-task-complete", write=["tasks:write"])
+route_scopes_register("api-tasks-mine", read=["tasks:read"])

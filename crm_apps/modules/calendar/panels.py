@@ -1,0 +1,77 @@
+"""Detail panels: the "upcoming / history" of any record, and an event's people and reminders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils import timezone
+
+from crm_apps.access import visibility
+from crm_apps.access.models import Member
+from crm_apps.engine import registry
+from crm_apps.engine.registry import spec_for_record
+from crm_apps.engine.spec import Panel
+from crm_apps.modules.calendar import selectors
+from crm_apps.modules.calendar.models import Event, Task
+
+
+def activities_panel(record: Any, member: Member, request: HttpRequest) -> dict[str, Any]:
+    """The record's upcoming and past events and its open and done tasks (only what the viewer may
+    see), and whether the viewer may schedule new ones."""
+    spec = spec_for_record(record)
+    found = selectors.record_activities(actor=member, module=spec.key, record_id=record.pk)
+    return {
+        **found,
+        "module": spec.key,
+        "now": timezone.now(),
+        "can_schedule": visibility.can_create(actor=member, spec=registry.get("events")),
+        "can_add_task": visibility.can_create(actor=member, spec=registry.get("tasks")),
+    }
+
+
+def event_panel(event: Event, member: Member, request: HttpRequest) -> dict[str, Any]:
+    """Invitees with their answers, reminders and the linked records of an event."""
+    invitees = list(event.invitees.select_related("member__user").order_by("member_id"))
+    return {
+        "invitees": invitees,
+        "reminders": list(event.reminders.values_list("minutes_before", flat=True)),
+        "links": _links(event, member),
+        "my_invitation": next((i for i in invitees if i.member_id == member.pk), None),
+    }
+
+
+def task_panel(task: Task, member: Member, request: HttpRequest) -> dict[str, Any]:
+    return {"links": _links(task, member), "overdue": task.is_overdue()}
+
+
+def _links(activity: Event | Task, member: Member) -> list[dict[str, Any]]:
+    """Linked records the viewer may see, with their labels and URLs."""
+    from crm_apps.engine.display import record_url
+    from crm_apps.engine.selectors import access_record
+
+    shown = []
+    for link in activity.links.all():
+        try:
+            spec = registry.get(link.module)
+        except registry.UnknownModule:
+            continue
+        if not visibility.can_view_module(actor=member, spec=spec):
+            continue
+        record = access_record(spec=spec, actor=member, record_id=link.record_id)
+        if record is not None:
+            shown.append(
+                {
+                    "role": link.get_role_display(),
+                    "label": str(record),
+                    "url": record_url(spec, record),
+                    "module": spec.label,
+                }
+            )
+    return shown
+
+
+# The "upcoming / history" panel the other modules show on their records (each names it in its spec).
+ACTIVITIES_PANEL = Panel(
+    key="activities", template="calendar/_activities_panel.html", context=activities_panel, slot="side"
+)

@@ -1,0 +1,137 @@
+"""Reminders: which are due, and delivering each exactly once.
+
+Beat runs `reminders_due_all_task` every minute; it fans out to each tenant, where `reminders_send_due`
+looks at the events that start within the longest reminder lead, computes each occurrence's reminder
+moments, and delivers those that fell due in the last `GRACE` (so a worker that was down a few minutes
+catches up; older ones are dropped, a reminder after the meeting helps nobody).
+
+Exactly once: a delivery is claimed by inserting its `ReminderDelivery` row (unique per event,
+occurrence start, lead, member and channel) with ON CONFLICT DO NOTHING inside the sending transaction;
+only the worker whose insert won sends, and the email is queued on commit. The key holds the occurrence
+start, so a moved event has new keys and reminds at its new time; a deleted event, a status other
+than "planned" or a removed occurrence (EXDATE) is never considered.
+
+In-app notifications: `reminder_notify_in_app` is the one place to hook the notification centre (the
+"myday" branch's Notification model) after merge; until then reminders go by email only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max, Q
+from django.utils import timezone, translation
+
+from crm_apps.access.models import Member
+from crm_apps.modules.calendar import recurrence
+from crm_apps.modules.calendar.models import Event, EventInvitee, EventReminder, ReminderDelivery
+from tenants.mail import mail_enqueue
+
+logger = logging.getLogger(__name__)
+
+# A reminder that fell due longer ago than this (worker down) is dropped rather than sent late.
+GRACE = dt.timedelta(minutes=15)
+
+
+def _recipients(event: Event) -> list[Member]:
+    members = {
+        m.pk: m
+        for m in Member.objects.filter(
+            pk__in=EventInvitee.objects.filter(event=event).values("member_id"), active=True
+        ).select_related("user")
+    }
+    if event.owner_id and event.owner is not None and event.owner.active:
+        members.setdefault(event.owner_id, event.owner)
+    return list(members.values())
+
+
+def reminders_due(*, now: dt.datetime) -> list[tuple[Event, dt.datetime, int]]:
+    """(event, occurrence start, minutes before) of every reminder whose moment is in (now - GRACE, now]."""
+    longest = EventReminder.objects.aggregate(m=Max("minutes_before"))["m"]
+    if longest is None:
+        return []
+    horizon = now + dt.timedelta(minutes=longest)
+    events = (
+        Event.objects.filter(deleted_at__isnull=True, status=Event.Status.PLANNED, reminders__isnull=False)
+        .filter(start__lte=horizon)
+        .filter(Q(rrule="", start__gt=now - GRACE) | ~Q(rrule=""))
+        .distinct()
+        .select_related("owner__user")
+        .prefetch_related("reminders")
+    )
+    due = []
+    for event in events:
+        for reminder in event.reminders.all():
+            lead = dt.timedelta(minutes=reminder.minutes_before)
+            for start in recurrence.occurrence_starts(
+                start=event.start,
+                end=event.start,
+                time_zone=event.time_zone,
+                rrule=event.rrule,
+                exdates=event.exdates,
+                window_start=now - GRACE + lead,
+                window_end=now + lead + dt.timedelta(microseconds=1),
+            ):
+                if now - GRACE < start - lead <= now:
+                    due.append((event, start, reminder.minutes_before))
+    return due
+
+
+def reminder_notify_in_app(*, member: Member, event: Event, occurrence_start: dt.datetime, minutes_before: int) -> None:
+    """Hook for the notification centre: called once per reminder and member. No in-app channel exists
+    on this branch yet; the lead wires the Notification model here after merge."""
+
+
+def _send_email(member: Member, event: Event, start: dt.datetime, minutes: int) -> None:
+    tz = _member_tz(member)
+    with translation.override(member.language):
+        mail_enqueue(
+            to=[member.user.email],
+            subject=translation.gettext("Reminder: %(subject)s at %(time)s")
+            % {"subject": event.subject, "time": start.astimezone(tz).strftime("%Y-%m-%d %H:%M")},
+            template="calendar/email/reminder.txt",
+            context={"event": event, "start": start.astimezone(tz), "minutes": minutes, "member": member},
+        )
+
+
+def _member_tz(member: Member) -> Any:
+    import zoneinfo
+
+    try:
+        return zoneinfo.ZoneInfo(member.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return dt.UTC
+
+
+def reminders_send_due(*, now: dt.datetime | None = None) -> int:
+    """Deliver this tenant's due reminders by email (and the in-app hook), each exactly once."""
+    now = now or timezone.now()
+    sent = 0
+    for event, start, minutes in reminders_due(now=now):
+        for member in _recipients(event):
+            with transaction.atomic():
+                _, created = _claim_row(event, start, minutes, member)
+                if not created:
+                    continue
+                _send_email(member, event, start, minutes)
+                reminder_notify_in_app(member=member, event=event, occurrence_start=start, minutes_before=minutes)
+                sent += 1
+    return sent
+
+
+def _claim_row(event: Event, start: dt.datetime, minutes: int, member: Member) -> tuple[Any, bool]:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: (row id or None, whether this call created it)."""
+    from django.db import connection
+
+    table = ReminderDelivery._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (event_id, occurrence_start, minutes_before, member_id, channel, sent_at) "  # noqa: S608
+            "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING id",
+            [event.pk, start, minutes, member.pk, ReminderDelivery.Channel.EMAIL, timezone.now()],
+        )
+        row = cursor.fetchone()
+    return (row[0] if row else None), row is not None

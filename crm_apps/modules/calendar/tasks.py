@@ -1,0 +1,70 @@
+"""Celery entry points of the calendar: reminders (beat, every minute) and invitation emails."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.mail import EmailMessage
+from django.template.loader import render_to_string
+from django.utils import translation
+
+from crm_apps.access.models import Member
+from crm_apps.modules.calendar.ical import calendar_of
+from crm_apps.modules.calendar.models import Event, EventInvitee
+from crm_apps.modules.calendar.reminders import reminders_send_due
+from saas.celery import app
+from tenants.models import Tenant
+from tenants.tasks import TenantOnlyTask
+
+
+@app.task(base=TenantOnlyTask, name="calendar.reminders_send_task")
+def reminders_send_task(now: str | None = None) -> int:
+    """Send this tenant's reminders that are due now (each exactly once); `now` (ISO 8601) lets tests
+    and catch-up runs fix the clock."""
+    return reminders_send_due(now=dt.datetime.fromisoformat(now) if now else None)
+
+
+@app.task(name="calendar.reminders_due_all_task")
+def reminders_due_all_task() -> int:
+    """Beat, every minute: fan the reminder scan out to every tenant, each in its own schema."""
+    count = 0
+    for schema_name in Tenant.objects.values_list("schema_name", flat=True):
+        reminders_send_task.apply_async(args=(), headers={"_schema_name": schema_name})
+        count += 1
+    return count
+
+
+@app.task(
+    base=TenantOnlyTask,
+    name="calendar.invitation_send_task",
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def invitation_send_task(event_id: str, member_ids: list[int], method: str) -> int:
+    """Email each member an invitation (METHOD:REQUEST) or cancellation (METHOD:CANCEL) with the .ics."""
+    event = Event.objects.select_related("owner__user").filter(pk=event_id).first()
+    if event is None:
+        return 0
+    invitees = list(EventInvitee.objects.filter(event=event).select_related("member__user"))
+    partstat = {i.member_id: i.response.upper().replace("_", "-") for i in invitees}
+    attendees = [(i.member.user.email, partstat[i.member_id]) for i in invitees]
+    organizer = event.owner.user.email if event.owner is not None else None
+    sent = 0
+    for member in Member.objects.filter(pk__in=member_ids, active=True).select_related("user"):
+        attendees_for = [(member.user.email, "DECLINED")] if method == "CANCEL" else attendees
+        body_ics = calendar_of([event], method=method, organizer_email=organizer, attendees={event.pk: attendees_for})
+        with translation.override(member.language):
+            subject = (
+                translation.gettext("Cancelled: %(subject)s")
+                if method == "CANCEL"
+                else translation.gettext("Invitation: %(subject)s")
+            ) % {"subject": event.subject}
+            body = render_to_string(
+                "calendar/email/invitation.txt", {"event": event, "member": member, "method": method}
+            )
+        message = EmailMessage(" ".join(subject.split()), body, None, [member.user.email])
+        message.attach(f"{event.number}.ics", body_ics, f"text/calendar; method={method}; charset=utf-8")
+        message.send()
+        sent += 1
+    return sent
