@@ -110,4 +110,10 @@ class RingingCallsView(APIView):
     their number matched (the incoming-call popup polls it)."""
 
     def get(self, request: Request) -> Response:
-        return Response({"results": ringing_calls(member=request_member(request))})
+        labels = {
+            "title": _("Incoming call"),
+            "unknown": _("Unknown number"),
+            "open": _("Open call"),
+            "dismiss": _("Dismiss"),
+        }
+        return Response({"results": ringing_calls(member=request_member(request)), "labels": labels})

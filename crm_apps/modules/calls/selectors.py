@@ -17,7 +17,7 @@ from crm_apps.modules.calls.models import Call, CallMatch
 RINGING_WINDOW = dt.timedelta(minutes=2)
 
 
-def _matched_records(*, member: Member, calls: list[Call]) -> dict[Any, list[dict[str, str]]]:
+def matched_records(*, member: Member, calls: list[Call]) -> dict[Any, list[dict[str, str]]]:
     """Per call id: the matched records the member may see ({module, label, title, url})."""
     links = list(CallMatch.objects.filter(call__in=calls).order_by("pk").values_list("call_id", "module", "record_id"))
     by_module: dict[str, set[Any]] = {}
@@ -55,7 +55,7 @@ def ringing_calls(*, member: Member, now: dt.datetime | None = None) -> list[dic
             member=member, status="Ringing", deleted_at__isnull=True, started_at__gte=now - RINGING_WINDOW
         ).order_by("-started_at")[:5]
     )
-    matches = _matched_records(member=member, calls=calls)
+    matches = matched_records(member=member, calls=calls)
     spec = registry.get("calls")
     return [
         {

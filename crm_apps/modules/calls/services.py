@@ -27,6 +27,7 @@ from crm_apps.engine.services import record_create
 from crm_apps.engine.services.numbering import number_allocate
 from crm_apps.engine.services.values import _search_vector
 from crm_apps.modules.calls.models import Call, CallMatch, PhoneIndex, TelephonyMember
+from crm_apps.modules.calls.notify import missed_call_announce
 from crm_apps.modules.calls.phones import MATCH_MODULES, normalise
 from crm_apps.modules.calls.settings_store import telephony_settings
 
@@ -138,7 +139,13 @@ def _new_call(event: CallEvent) -> Call:
         details={"call_id": event.call_id, "status": event.status},
     )
     call_match(call=call, actor=None)
+    _announce_if_missed(call, was="")
     return call
+
+
+def _announce_if_missed(call: Call, *, was: str) -> None:
+    if call.status == STATUSES["missed"] and was != call.status and call.direction == DIRECTIONS["inbound"]:
+        missed_call_announce(member_id=call.member_id, call_id=call.pk)
 
 
 def _apply_event(call: Call, event: CallEvent) -> None:
@@ -173,12 +180,14 @@ def telephony_event_apply(*, event: CallEvent) -> tuple[Call, bool]:
                 if call is None:
                     return _new_call(event), True
                 numbers_before = (call.from_number, call.to_number)
+                status_before = call.status
                 _apply_event(call, event)
                 call.search_vector = _search_vector(_calls_spec(), call)
                 call.version += 1
                 call.save()
                 if not call.customer_number and (call.from_number, call.to_number) != numbers_before:
                     call_match(call=call, actor=None)
+                _announce_if_missed(call, was=status_before)
                 return call, False
         except IntegrityError:
             # Another delivery created the call between our SELECT and INSERT: apply to its row.
@@ -193,6 +202,7 @@ def call_log(*, actor: Member, data: dict[str, Any], record: tuple[str, Any] | N
     spec = _calls_spec()
     call: Call = record_create(spec=spec, actor=actor, data={"member": actor.pk, **data})
     call_match(call=call, actor=actor)
+    _announce_if_missed(call, was="")
     if record is not None:
         module, record_id = record
         if not CallMatch.objects.filter(call=call, module=module, record_id=record_id).exists():
