@@ -44,6 +44,7 @@ TENANT_APPS = [
     "crm_apps.home",
     "marketplace.installs",
     "crm_apps.modules.calls",
+    "crm_apps.modules.documents",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
