@@ -24,13 +24,14 @@ SPEC = register(
         icon="phone",
         default_picklists={"call_status": CALL_STATUS, "call_direction": CALL_DIRECTION},
         example={
+            # The first value is free text: the contract suite edits it.
+            "notes": "Asked for the renewal quote.",
             "direction": "Inbound",
             "status": "Answered",
             "from_number": "+1 555 0100",
             "to_number": "+1 555 0199",
-            "started_at": "2027-01-11T09:30:00Z",
+            "started_at": "2027-01-11T09:30:00+00:00",
             "duration": 95,
-            "notes": "Asked for the renewal quote.",
         },
         number_prefix="CALL",
         title_fields=("from_number",),
