@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from crm_apps.access.api.scopes import route_scopes_register
 from crm_apps.engine import extensions
 from crm_apps.engine.registry import register
-from crm_apps.engine.spec import Block, Menu, ModuleSpec, Panel
+from crm_apps.engine.spec import Block, Menu, ModuleSpec, Panel, SettingsPage
 from crm_apps.modules.documents.models import Document, Folder
 from crm_apps.modules.documents.panels import record_documents_applies, record_documents_panel, versions_panel
 from crm_apps.modules.documents.sample import documents_sample
@@ -43,6 +43,14 @@ SPEC = register(
         urls="crm_apps.modules.documents.urls",
         api_urls="crm_apps.modules.documents.api_urls",
         panels=(Panel(key="versions", template="documents/_versions_panel.html", context=versions_panel, slot="top"),),
+        settings_pages=(
+            SettingsPage(
+                key="folders",
+                label=_("Folders"),
+                url_name="documents:folders",
+                description=_("The folders documents are filed in."),
+            ),
+        ),
         sample_data=documents_sample,
         sample_data_after=("organizations",),
     )

@@ -9,5 +9,5 @@ urlpatterns = [
     path("m/documents/<uuid:record_id>/versions/<int:number>/download/", views.download, name="version_download"),
     path("m/documents/<uuid:record_id>/versions/", views.version_upload, name="version_upload"),
     path("m/documents/upload/<slug:module>/<uuid:record_id>/", views.record_upload, name="record_upload"),
-    path("m/documents/folders/", views.folder_add, name="folder_add"),
+    path("settings/modules/documents/folders/", views.folders, name="folders"),
 ]

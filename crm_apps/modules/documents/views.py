@@ -7,17 +7,23 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
+from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from billing.entitlements import PlanLimitReached
+from crm_apps.access.decorators import admin_view
 from crm_apps.access.middleware import request_member
+from crm_apps.access.models import Member
+from crm_apps.access.privileges import Privilege
 from crm_apps.engine import registry, selectors
 from crm_apps.engine.display import record_url
 from crm_apps.modules.documents.downloads import version_response
-from crm_apps.modules.documents.models import Document
+from crm_apps.modules.documents.models import Document, Folder
 from crm_apps.modules.documents.module import SPEC
 from crm_apps.modules.documents.selectors import access_version
 from crm_apps.modules.documents.services import Upload, document_create, document_version_add, folder_create
@@ -86,16 +92,18 @@ def record_upload(request: HttpRequest, module: str, record_id: uuid.UUID) -> Ht
     return HttpResponseRedirect(record_url(spec, record) + "#record-documents")
 
 
-@require_POST
-@login_required
-def folder_add(request: HttpRequest) -> HttpResponse:
-    """A new folder; back to the documents list."""
-    try:
-        folder_create(actor=request_member(request), name=request.POST.get("name", ""))
-    except PermissionDenied:
-        raise Http404 from None
-    except ValidationError as exc:
-        _report(request, exc)
-    else:
-        messages.success(request, _("Folder created."))
-    return HttpResponseRedirect(f"/m/{SPEC.key}/")
+@admin_view(privilege=Privilege.MANAGE_SETTINGS)
+def folders(request: HttpRequest, actor: Member) -> HttpResponse:
+    """The folders with their number of documents, and a form for a new one."""
+    if request.method == "POST":
+        try:
+            folder_create(
+                actor=actor, name=request.POST.get("name", ""), description=request.POST.get("description", "")
+            )
+        except ValidationError as exc:
+            _report(request, exc)
+        else:
+            messages.success(request, _("Folder created."))
+            return HttpResponseRedirect(reverse("documents:folders"))
+    rows = Folder.objects.annotate(count=Count("documents", filter=Q(documents__deleted_at__isnull=True)))
+    return render(request, "documents/settings_folders.html", {"spec": SPEC, "tab": "folders", "folders": rows})

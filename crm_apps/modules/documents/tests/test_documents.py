@@ -255,3 +255,21 @@ def test_upload_from_a_record_page_and_new_version_from_the_document_page(client
     assert f"/m/documents/{doc.pk}/versions/2/download/" in page
     assert f"/m/documents/{doc.pk}/versions/1/download/" in page
     assert f"/m/documents/{doc.pk}/" in deal_page
+
+
+def test_folders_page_creates_unique_folders_for_admins_only(client_for, tenant_a, admin_of, member):
+    from crm_apps.modules.documents.models import Folder
+
+    admin = admin_of(tenant_a)
+    web = client_for(tenant_a, admin)
+    url = "/settings/modules/documents/folders/"
+
+    created = web.post(url, {"name": "Contracts", "description": "Signed"})
+    twice = web.post(url, {"name": "Contracts"})
+    denied = client_for(tenant_a, member(tenant_a)).post(url, {"name": "Mine"})
+    page = web.get(url).content.decode()
+
+    assert (created.status_code, twice.status_code, denied.status_code) == (302, 200, 403)
+    with tenant_context(tenant_a):
+        assert sorted(Folder.objects.values_list("name", flat=True)) == ["Contracts", "Default"]
+    assert "Contracts" in page and "Default" in page
