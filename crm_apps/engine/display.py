@@ -132,4 +132,4 @@ def owner_label(record: CrmRecord) -> str:
 
 def custom_shown(field: CustomField, record: CrmRecord) -> Shown:
     value = (record.custom_data or {}).get(field.key)
-    return Shown(field.label, field_types.display_value(field, value))
+    return Shown(field.label, field_types.display_value(field, value), value_link(field, value))

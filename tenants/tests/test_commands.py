@@ -71,7 +71,7 @@ def test_unknown_tenant_is_a_clear_error():
         call_command("tenant_suspend", "ghost")
 
 
-def test_seed_demo_is_idempotent(capsys):
+def test_seed_demo_is_idempotent(capsys, media_root):  # demo documents write files
     call_command("seed_demo")
     call_command("seed_demo")
 
@@ -87,7 +87,16 @@ def test_seed_demo_is_idempotent(capsys):
         # The test-only module with a child table (saas/settings/test.py) ships no demo data.
         shipped = [s for s in registry.all_specs() if s.model._meta.app_label != "childtest"]
         counts = {s.key: s.model.objects.count() for s in shipped}
-    assert counts == {"organizations": 16, "contacts": 20, "leads": 12, "deals": 16, "campaigns": 3, "vendors": 3}
+    assert counts == {
+        "organizations": 16,
+        "contacts": 20,
+        "leads": 12,
+        "deals": 16,
+        "campaigns": 3,
+        "vendors": 3,
+        "calls": 6,
+        "documents": 2,
+    }
     from billing.models import Subscription
 
     demo = Subscription.objects.select_related("plan", "tenant").get(tenant__schema_name="demo")

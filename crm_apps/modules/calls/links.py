@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from crm_apps.engine.models import CustomField, FieldType
 from crm_apps.modules.calls.settings_store import NUMBER_PLACEHOLDER, telephony_settings
 from crm_apps.modules.common import phone_validator
 
@@ -18,8 +19,11 @@ def click_to_call_url(number: str) -> str:
 
 
 def phone_linker(field: Any, value: Any) -> str | None:
-    """Engine display hook (`display.value_linker_add`): a link for the values of phone fields."""
-    validators = getattr(field, "validators", ())
-    if phone_validator in validators and isinstance(value, str) and any(c.isdigit() for c in value):
+    """Engine display hook (`display.value_linker_add`): a link for the values of phone fields, standard
+    (validated by `phone_validator`) and custom (type "phone")."""
+    is_phone = phone_validator in getattr(field, "validators", ()) or (
+        isinstance(field, CustomField) and field.type == FieldType.PHONE
+    )
+    if is_phone and isinstance(value, str) and any(c.isdigit() for c in value):
         return click_to_call_url(value)
     return None

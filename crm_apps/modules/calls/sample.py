@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from crm_apps.engine.sample_data import SampleContext
+from crm_apps.modules.calls.services import call_match
 
 
 def calls_sample(ctx: SampleContext) -> None:
@@ -12,7 +13,7 @@ def calls_sample(ctx: SampleContext) -> None:
     for index, contact in enumerate(contacts[:6]):
         status = ["Answered", "Missed", "Answered", "Busy", "Answered", "Missed"][index]
         started = dt.datetime.combine(ctx.today, dt.time(9 + index), tzinfo=dt.UTC) - dt.timedelta(days=index)
-        ctx.make(
+        call = ctx.make(
             "calls",
             {
                 "direction": "Inbound" if index % 2 == 0 else "Outbound",
@@ -23,3 +24,4 @@ def calls_sample(ctx: SampleContext) -> None:
                 "duration": 60 + 30 * index if status == "Answered" else None,
             },
         )
+        call_match(call=call, actor=None)

@@ -70,10 +70,16 @@ def test_the_popup_hides_matched_records_the_member_may_not_see(tenant_a, admin_
 
 
 def test_phone_values_link_through_the_click_to_call_template(tenant_a, admin_of, client_for):
+    from crm_apps.engine.services import custom_field_create
+
     admin = admin_of(tenant_a)
     with tenant_context(tenant_a):
+        custom_field_create(actor=admin, spec=registry.get("contacts"), key="fax2", label="Fax 2", type="phone")
         person = record_create(
-            spec=registry.get("contacts"), actor=admin, data={"last_name": "Dial", "phone": "+1 415 555 0132"}
+            spec=registry.get("contacts"),
+            actor=admin,
+            data={"last_name": "Dial", "phone": "+1 415 555 0132"},
+            custom={"fax2": "+1 415 555 0999"},
         )
     web = client_for(tenant_a, admin)
 
@@ -86,6 +92,7 @@ def test_phone_values_link_through_the_click_to_call_template(tenant_a, admin_of
     listing = web.get("/m/contacts/").content.decode()
 
     assert 'href="tel:+14155550132"' in default
+    assert 'href="tel:+14155550999"' in default
     assert 'href="https://pbx.example/dial?to=+14155550132"' in custom
     assert 'href="https://pbx.example/dial?to=+14155550132"' in listing
 
