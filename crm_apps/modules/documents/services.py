@@ -9,10 +9,12 @@ transaction; if that transaction fails the stored file is removed again.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from typing import IO, Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -228,3 +230,21 @@ def folder_create(*, actor: Member, name: str, description: str = "") -> Folder:
     folder.full_clean()
     folder.save()
     return folder
+
+
+def document_files_sweep(*, older_than: dt.timedelta = dt.timedelta(hours=1)) -> int:
+    """Remove stored document files no version refers to (documents purged from the recycle bin, uploads
+    whose transaction rolled back) once they are older than `older_than`; files removed."""
+    try:
+        _dirs, names = default_storage.listdir(files.PREFIX)
+    except FileNotFoundError:
+        return 0
+    cutoff = timezone.now() - older_than
+    paths = [f"{files.PREFIX}/{name}" for name in names]
+    kept = set(DocumentVersion.objects.filter(storage_name__in=paths).values_list("storage_name", flat=True))
+    removed = 0
+    for path in paths:
+        if path not in kept and default_storage.get_modified_time(path) < cutoff:
+            files.discard(path)
+            removed += 1
+    return removed

@@ -273,3 +273,27 @@ def test_folders_page_creates_unique_folders_for_admins_only(client_for, tenant_
     with tenant_context(tenant_a):
         assert sorted(Folder.objects.values_list("name", flat=True)) == ["Contracts", "Default"]
     assert "Contracts" in page and "Default" in page
+
+
+def test_the_sweep_removes_files_of_purged_documents_and_orphans_only(tenant_a, admin_of, media_root):
+    import datetime as dt
+
+    from crm_apps.engine.services import record_delete, records_purge_deleted
+    from crm_apps.modules.documents.services import document_files_sweep
+
+    admin = admin_of(tenant_a)
+    with tenant_context(tenant_a):
+        kept = document_create(actor=admin, data={"title": "Kept"}, upload=upload(b"keep"))
+        gone = document_create(actor=admin, data={"title": "Gone"}, upload=upload(b"gone"))
+        record_delete(spec=registry.get("documents"), actor=admin, record=gone)
+        Document.objects.filter(pk=gone.pk).update(deleted_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
+        records_purge_deleted()
+        orphan = media_root / tenant_a.schema_name / "documents" / "orphan"
+        orphan.write_bytes(b"rolled back upload")
+        recent = document_files_sweep()  # everything is younger than an hour: nothing goes yet
+        swept = document_files_sweep(older_than=dt.timedelta(0))
+        version = DocumentVersion.objects.get(document=kept)
+
+    assert recent == 0
+    assert swept == 2
+    assert stored_files(media_root, tenant_a) == [version.storage_name.split("/")[-1]]
