@@ -17,6 +17,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm_apps.access.models import Member
@@ -184,6 +185,7 @@ def telephony_event_apply(*, event: CallEvent) -> tuple[Call, bool]:
                 _apply_event(call, event)
                 call.search_vector = _search_vector(_calls_spec(), call)
                 call.version += 1
+                call.updated_at = timezone.now()
                 call.save()
                 if not call.customer_number and (call.from_number, call.to_number) != numbers_before:
                     call_match(call=call, actor=None)
