@@ -14,14 +14,20 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.api import TenantDailyQuotaThrottle
+from crm_apps.access import visibility
 from crm_apps.access.middleware import request_member
-from crm_apps.engine import metadata
+from crm_apps.engine import metadata, registry, selectors
 from crm_apps.engine.api.representation import record_to_api
 from crm_apps.engine.api.views import RecordListView, TokenRateThrottle
 from crm_apps.modules.documents.downloads import version_response
 from crm_apps.modules.documents.models import Document, DocumentVersion
 from crm_apps.modules.documents.module import SPEC
-from crm_apps.modules.documents.selectors import access_document, access_version, document_versions
+from crm_apps.modules.documents.selectors import (
+    access_document,
+    access_version,
+    document_versions,
+    record_documents,
+)
 from crm_apps.modules.documents.services import (
     Upload,
     document_create,
@@ -156,3 +162,43 @@ class DocumentLinksView(APIView):
     def delete(self, request: Request, record_id: Any) -> Response:
         self._call(request, record_id, document_link_remove)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RecordDocumentsView(APIView):
+    """GET /api/v1/<module>/<id>/documents/: the documents listed on a record (404 when the member may not
+    see the record); POST multipart `file` (+ `title`, `description`, `folder`): upload one onto it."""
+
+    throttle_classes = [TokenRateThrottle, TenantDailyQuotaThrottle]
+
+    def _record(self, request: Request, module: str, record_id: Any) -> tuple[str, Any]:
+        member = request_member(request)
+        try:
+            spec = registry.get(module)
+        except registry.UnknownModule:
+            raise NotFound(_("Not found.")) from None
+        record = (
+            selectors.access_record(spec=spec, actor=member, record_id=record_id)
+            if visibility.can_view_module(actor=member, spec=spec)
+            else None
+        )
+        if record is None:
+            raise NotFound(_("Not found."))
+        return spec.key, record
+
+    def get(self, request: Request, module: str, record_id: Any) -> Response:
+        key, record = self._record(request, module, record_id)
+        documents = record_documents(actor=request_member(request), module=key, record_id=record.pk)
+        fields = metadata.custom_fields(SPEC.key)
+        return Response({"results": [record_to_api(SPEC, d, fields) for d in documents]})
+
+    def post(self, request: Request, module: str, record_id: Any) -> Response:
+        key, record = self._record(request, module, record_id)
+        data: Any = request.data
+        values = {name: data.get(name, "") for name in ("title", "description", "folder") if name in data}
+        try:
+            document = document_create(
+                actor=request_member(request), data=values, upload=upload_of(request), links=[(key, record.pk)]
+            )
+        except DjangoPermissionDenied as exc:
+            raise PermissionDenied from exc
+        return Response(record_to_api(SPEC, document, metadata.custom_fields(SPEC.key)), status=status.HTTP_201_CREATED)

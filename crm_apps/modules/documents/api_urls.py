@@ -14,4 +14,6 @@ urlpatterns = [
         name="api-document-version-download",
     ),
     path("documents/<uuid:record_id>/links", api.DocumentLinksView.as_view(), name="api-document-links"),
+    # The documents listed on a record of any module (a record link, like comments or the timeline).
+    path("<slug:module>/<uuid:record_id>/documents/", api.RecordDocumentsView.as_view(), name="api-record-documents"),
 ]

@@ -70,4 +70,5 @@ route_scopes_register("api-document-upload", read=["documents:read"], write=["do
 route_scopes_register("api-document-download", read=["documents:read"], write=None)
 route_scopes_register("api-document-version-download", read=["documents:read"], write=None)
 route_scopes_register("api-document-versions", read=["documents:read"], write=["documents:write"])
+route_scopes_register("api-record-documents", read=["documents:read"], write=["documents:write"])
 route_scopes_register("api-document-links", read=["documents:read"], write=["documents:write"])

@@ -297,3 +297,26 @@ def test_the_sweep_removes_files_of_purged_documents_and_orphans_only(tenant_a, 
     assert recent == 0
     assert swept == 2
     assert stored_files(media_root, tenant_a) == [version.storage_name.split("/")[-1]]
+
+
+def test_a_records_documents_over_the_api_need_the_record(client_for, tenant_a, tenant_b, admin_of, member, media_root):
+    admin = admin_of(tenant_a)
+    rep = member(tenant_a)
+    with tenant_context(tenant_a):
+        sharing_default_set(actor=admin, module="contacts", access="private")
+        hidden = record_create(spec=registry.get("contacts"), actor=admin, data={"last_name": "Hidden"})
+        mine = record_create(spec=registry.get("contacts"), actor=rep, data={"last_name": "Mine"})
+        document_create(actor=admin, data={"title": "On hidden"}, upload=upload(), links=[("contacts", hidden.pk)])
+    web = client_for(tenant_a, rep)
+
+    uploaded = web.post(f"/api/v1/contacts/{mine.pk}/documents/", {"file": SimpleUploadedFile("a.txt", b"a")})
+    listed = web.get(f"/api/v1/contacts/{mine.pk}/documents/").json()["results"]
+    on_hidden = web.get(f"/api/v1/contacts/{hidden.pk}/documents/")
+    upload_hidden = web.post(f"/api/v1/contacts/{hidden.pk}/documents/", {"file": SimpleUploadedFile("b.txt", b"b")})
+    foreign = client_for(tenant_b, admin_of(tenant_b)).get(f"/api/v1/contacts/{mine.pk}/documents/")
+
+    assert uploaded.status_code == 201
+    assert [d["title"] for d in listed] == ["a.txt"]
+    assert (on_hidden.status_code, upload_hidden.status_code, foreign.status_code) == (404, 404, 404)
+    with tenant_context(tenant_a):
+        assert Document.objects.count() == 2
