@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -23,6 +24,28 @@ class Shown:
     label: str
     text: str
     url: str | None = None
+
+
+# Links for plain stored values that feature apps contribute (click-to-call on phone fields):
+# (model field, value) -> URL or None. Added at start-up; the first URL returned wins.
+ValueLinker = Callable[[Any, Any], str | None]
+_value_linkers: list[ValueLinker] = []
+
+
+def value_linker_add(linker: ValueLinker) -> None:
+    if linker not in _value_linkers:
+        _value_linkers.append(linker)
+
+
+def value_link(field: Any, value: Any) -> str | None:
+    """The URL a linker gives this value of `field`, if any (never for empty values)."""
+    if value in (None, ""):
+        return None
+    for linker in _value_linkers:
+        url = linker(field, value)
+        if url:
+            return url
+    return None
 
 
 _URL_SENTINEL = "00000000-0000-0000-0000-000000000000"
@@ -82,7 +105,7 @@ class Displayer:
         raw = getattr(record, name)
         if name in self.labels:
             return Shown(label, self.labels[name].get(raw, raw or ""))
-        return Shown(label, plain(raw), raw if isinstance(field, models.URLField) and raw else None)
+        return Shown(label, plain(raw), raw if isinstance(field, models.URLField) and raw else value_link(field, raw))
 
 
 def plain(value: Any) -> str:
@@ -109,4 +132,4 @@ def owner_label(record: CrmRecord) -> str:
 
 def custom_shown(field: CustomField, record: CrmRecord) -> Shown:
     value = (record.custom_data or {}).get(field.key)
-    return Shown(field.label, field_types.display_value(field, value))
+    return Shown(field.label, field_types.display_value(field, value), value_link(field, value))

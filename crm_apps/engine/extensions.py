@@ -4,6 +4,7 @@ Menu, urls/api_urls). The engine never names a module: everything here iterates 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,7 @@ from crm_apps.access import visibility
 from crm_apps.access.models import Member
 from crm_apps.access.privileges import privilege_of
 from crm_apps.engine import registry
-from crm_apps.engine.spec import MENU_GROUPS, Action, HomeWidget, ModuleSpec
+from crm_apps.engine.spec import MENU_GROUPS, Action, HomeWidget, ModuleSpec, Panel
 
 MENU_GROUP_LABELS: dict[str, str | Promise] = {
     "sales": _("Sales"),
@@ -75,10 +76,22 @@ def list_actions(*, spec: ModuleSpec, member: Member) -> list[ShownAction]:
     return shown
 
 
+# Panels a feature app puts on the records of *other* modules (calls on contacts, documents on every
+# record): (panel, applies(spec) -> bool), added at start-up by the app that owns the panel, which keeps
+# its template, context function and rights checks. The engine still names no module.
+_record_panels: list[tuple[Panel, Callable[[ModuleSpec], bool]]] = []
+
+
+def record_panel_add(panel: Panel, *, applies: Callable[[ModuleSpec], bool]) -> None:
+    """Show `panel` on the detail page of every module for which `applies(spec)` is true."""
+    if all(existing.key != panel.key for existing, _applies in _record_panels):
+        _record_panels.append((panel, applies))
+
+
 def panels(*, spec: ModuleSpec, record: Any, member: Member, request: HttpRequest) -> dict[str, list[dict[str, Any]]]:
-    """The module's detail panels by slot, each with the context its function computed."""
+    """The module's detail panels by slot (its own, then those other apps add), each with its context."""
     by_slot: dict[str, list[dict[str, Any]]] = {slot: [] for slot in PANEL_SLOTS}
-    for panel in spec.panels:
+    for panel in [*spec.panels, *(p for p, applies in _record_panels if applies(spec))]:
         data = panel.context(record, member, request) if panel.context else {}
         by_slot[panel.slot].append({"key": panel.key, "template": panel.template, "data": data})
     return by_slot

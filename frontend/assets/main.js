@@ -161,3 +161,4 @@ function setUpBoard() {
   });
 }
 import "./forms.js";
+import "./callsdocs.js";

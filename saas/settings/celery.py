@@ -27,6 +27,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "engine.records_purge_all_task",
         "schedule": 60 * 60 * 6,
     },
+    "sweep-document-files": {
+        "task": "documents.files_sweep_all_task",
+        "schedule": 60 * 60 * 6,
+    },
     "purge-expired-audit-events": {
         "task": "audit.events_purge_all_task",
         "schedule": 60 * 60 * 24,

@@ -45,6 +45,8 @@ TENANT_APPS = [
     "marketplace.installs",
     "crm_apps.notifications",
     "crm_apps.modules.calendar",
+    "crm_apps.modules.calls",
+    "crm_apps.modules.documents",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]

@@ -71,7 +71,7 @@ def test_unknown_tenant_is_a_clear_error():
         call_command("tenant_suspend", "ghost")
 
 
-def test_seed_demo_is_idempotent(capsys):
+def test_seed_demo_is_idempotent(capsys, media_root):  # demo documents write files
     call_command("seed_demo")
     call_command("seed_demo")
 
@@ -96,6 +96,8 @@ def test_seed_demo_is_idempotent(capsys):
         "vendors": 3,
         "events": 4,
         "tasks": 3,
+        "calls": 6,
+        "documents": 2,
     }
     from billing.models import Subscription
 

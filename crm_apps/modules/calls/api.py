@@ -1,0 +1,119 @@
+"""The telephony webhook (signed by the provider), the secret rotation and the incoming-call popup feed."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.utils.translation import gettext as _
+from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from crm_apps.access.middleware import request_member
+from crm_apps.modules.calls.models import TelephonySettings
+from crm_apps.modules.calls.selectors import ringing_calls
+from crm_apps.modules.calls.services import DIRECTIONS, STATUSES, CallEvent, telephony_event_apply
+from crm_apps.modules.calls.settings_store import telephony_secret_rotate
+
+SIGNATURE_HEADER = "HTTP_X_SIGNATURE"
+MAX_BODY = 64 * 1024
+
+
+class TelephonyEventSerializer(serializers.Serializer[Any]):
+    call_id = serializers.CharField(max_length=200)
+    status = serializers.ChoiceField(choices=sorted(STATUSES))
+    timestamp = serializers.DateTimeField()
+    direction = serializers.ChoiceField(choices=sorted(DIRECTIONS), required=False, default="inbound")
+    # "from" is a Python keyword: declared below under its wire name.
+    to = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    extension = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    duration = serializers.IntegerField(min_value=0, max_value=7 * 24 * 3600, required=False, allow_null=True)
+    recording_url = serializers.URLField(max_length=500, required=False, allow_blank=True, default="")
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        fields = super().get_fields()
+        fields["from"] = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+        return fields
+
+    def event(self) -> CallEvent:
+        data = self.validated_data
+        return CallEvent(
+            call_id=data["call_id"],
+            status=data["status"],
+            timestamp=data["timestamp"],
+            direction=data["direction"],
+            from_number=data["from"],
+            to_number=data["to"],
+            extension=data["extension"],
+            duration=data.get("duration"),
+            recording_url=data["recording_url"],
+        )
+
+
+def signature_valid(*, body: bytes, header: str, secret: str) -> bool:
+    """`header` is "sha256=<hex HMAC-SHA256 of body keyed with secret>"; compared in constant time."""
+    if not secret or not header.startswith("sha256="):
+        return False
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), header[len("sha256=") :].strip().lower().encode())
+
+
+class TelephonyEventsView(APIView):
+    """POST /api/v1/telephony/events: one provider event, signed with the tenant's webhook secret."""
+
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+
+    def post(self, request: Request) -> Response:
+        body = request._request.body
+        secret = TelephonySettings.objects.order_by("pk").values_list("webhook_secret", flat=True).first() or ""
+        if not signature_valid(body=body, header=request.META.get(SIGNATURE_HEADER, ""), secret=secret):
+            return Response({"detail": _("Missing or wrong signature.")}, status=status.HTTP_401_UNAUTHORIZED)
+        if len(body) > MAX_BODY:
+            return Response({"detail": _("The event is too large.")}, status=status.HTTP_400_BAD_REQUEST)
+        try:
+            payload = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return Response({"non_field_errors": [_("Send a JSON object.")]}, status=status.HTTP_400_BAD_REQUEST)
+        if not isinstance(payload, dict):
+            return Response({"non_field_errors": [_("Send a JSON object.")]}, status=status.HTTP_400_BAD_REQUEST)
+        serializer = TelephonyEventSerializer(data=payload)
+        serializer.is_valid(raise_exception=True)
+        call, created = telephony_event_apply(event=serializer.event())
+        return Response(
+            {"id": str(call.pk), "number": call.number, "status": call.status, "created": created},
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class TelephonySecretView(APIView):
+    """POST /api/v1/telephony/secret (administrators): a new webhook secret, shown once; the old one stops working."""
+
+    def post(self, request: Request) -> Response:
+        member = request_member(request)
+        try:
+            secret = telephony_secret_rotate(actor=member)
+        except DjangoPermissionDenied as exc:
+            raise PermissionDenied from exc
+        return Response({"secret": secret}, status=status.HTTP_201_CREATED)
+
+
+class RingingCallsView(APIView):
+    """GET /api/v1/telephony/ringing: the calls ringing at the member's extension now, with the records
+    their number matched (the incoming-call popup polls it)."""
+
+    def get(self, request: Request) -> Response:
+        labels = {
+            "title": _("Incoming call"),
+            "unknown": _("Unknown number"),
+            "open": _("Open call"),
+            "dismiss": _("Dismiss"),
+        }
+        return Response({"results": ringing_calls(member=request_member(request)), "labels": labels})
