@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class DavConfig(AppConfig):
+    name = "crm_apps.dav"
+    label = "dav"
+    verbose_name = _("Calendar and contact sync")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from crm_apps.dav import collections
+        from crm_apps.dav.carddav import ContactsBackend
+
+        collections.collection_register(ContactsBackend())
