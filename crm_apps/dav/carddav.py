@@ -14,16 +14,13 @@ from typing import Any
 
 import vobject
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from crm_apps.access import visibility
 from crm_apps.access.models import Member
-from crm_apps.dav import names as dav_names
-from crm_apps.dav.collections import ADDRESSBOOK, PreconditionFailed, Stored, UnsupportedData, Written
+from crm_apps.dav.collections import ADDRESSBOOK, UnsupportedData
+from crm_apps.dav.records import RecordCollection
 from crm_apps.engine import registry
-from crm_apps.engine import services as engine_services
-from crm_apps.engine.spec import ModuleSpec
 
 TEL_FIELDS = (
     ("phone", "WORK"),
@@ -37,18 +34,6 @@ ADR_FIELDS = (("mailing", "WORK"), ("other", "HOME"))
 ADR_PARTS = ("street", "city", "state", "postal_code", "country")
 
 
-def etag_of(version: int) -> str:
-    return f'"{version}"'
-
-
-def version_of(etag: str | None) -> int | None:
-    """The record version an If-Match names; -1 (never stored) for one that is not ours."""
-    if etag is None:
-        return None
-    value = etag.strip().removeprefix("W/").strip('"')
-    return int(value) if value.isdigit() else -1
-
-
 def _types(prop: Any) -> set[str]:
     found: set[str] = set()
     for value in prop.params.get("TYPE", []):
@@ -56,105 +41,25 @@ def _types(prop: Any) -> set[str]:
     return found
 
 
-class ContactsBackend:
+class ContactsBackend(RecordCollection):
     key = "contacts"
     kind = ADDRESSBOOK
-    components: tuple[str, ...] = ()
+    module = "contacts"
     extension = ".vcf"
     content_type = "text/vcard; charset=utf-8"
+    select_related = ("organization",)
 
-    def spec(self) -> ModuleSpec:
-        return registry.get("contacts")
+    def render(self, record: Any, *, uid: str, hidden: set[str]) -> str:
+        return vcard_render(record, uid=uid, hidden=hidden)
 
-    def display_name(self) -> str:
-        return str(self.spec().label_plural)
+    def parse(self, body: str) -> Any:
+        return vcard_parse(body)
 
-    def available(self, *, actor: Member) -> bool:
-        return visibility.can_view_module(actor=actor, spec=self.spec())
+    def uid_of(self, parsed: Any) -> str | None:
+        return str(parsed.uid.value) if hasattr(parsed, "uid") else None
 
-    def can_write(self, *, actor: Member) -> bool:
-        return visibility.can_create(actor=actor, spec=self.spec())
-
-    def _visible(self, actor: Member) -> Any:
-        spec = self.spec()
-        qs = spec.records().filter(deleted_at__isnull=True)
-        return visibility.visible_records(actor=actor, spec=spec, queryset=qs)
-
-    def etags(self, *, actor: Member) -> dict[str, str]:
-        rows = list(self._visible(actor).order_by().values_list("id", "version"))
-        names = dav_names.names_for(collection=self.key, extension=self.extension, record_ids=[r[0] for r in rows])
-        return {names[rid]: etag_of(version) for rid, version in rows}
-
-    def get_many(self, *, actor: Member, names: list[str]) -> dict[str, Stored]:
-        ids = dav_names.record_ids_for(collection=self.key, extension=self.extension, names=names)
-        if not ids:
-            return {}
-        records = {r.pk: r for r in self._visible(actor).select_related("organization").filter(pk__in=ids.values())}
-        uids = dav_names.uids_for(collection=self.key, record_ids=list(records))
-        hidden = visibility.hidden_fields(actor=actor, spec=self.spec())
-        found = {}
-        for name, rid in ids.items():
-            record = records.get(rid)
-            if record is not None:
-                body = vcard_render(record, uid=uids[rid], hidden=hidden)
-                found[name] = Stored(name=name, etag=etag_of(record.version), body=body)
-        return found
-
-    def put(self, *, actor: Member, name: str, body: str, if_match: str | None, if_none_match: bool) -> Written:
-        spec = self.spec()
-        card = vcard_parse(body)
-        with transaction.atomic():
-            rid = dav_names.record_ids_for(collection=self.key, extension=self.extension, names=[name]).get(name)
-            record = None
-            if rid is not None:
-                record = self._visible(actor).select_related("organization").filter(pk=rid).first()
-            if record is None:
-                if if_match is not None:
-                    raise PreconditionFailed
-                data = vcard_to_data(card, actor=actor, hidden=visibility.hidden_fields(actor=actor, spec=spec))
-                created = engine_services.record_create(spec=spec, actor=actor, data=data)
-                uid = str(card.uid.value) if hasattr(card, "uid") else name.removesuffix(self.extension)
-                dav_names.name_claim(
-                    collection=self.key, name=name, extension=self.extension, record_id=created.pk, uid=uid
-                )
-                return Written(name=name, etag=etag_of(created.version), created=True)
-            if if_none_match:
-                raise PreconditionFailed
-            expected = version_of(if_match)
-            if expected is not None and expected != record.version:
-                raise PreconditionFailed
-            data = vcard_to_data(card, actor=actor, hidden=visibility.hidden_fields(actor=actor, spec=spec))
-            changed = {k: v for k, v in data.items() if _current(record, k) != v}
-            try:
-                updated = engine_services.record_update(
-                    spec=spec, actor=actor, record=record, data=changed, expected_version=expected
-                )
-            except engine_services.ConflictError as exc:
-                raise PreconditionFailed from exc
-            return Written(name=name, etag=etag_of(updated.version), created=False)
-
-    def delete(self, *, actor: Member, name: str, if_match: str | None) -> bool:
-        with transaction.atomic():
-            rid = dav_names.record_ids_for(collection=self.key, extension=self.extension, names=[name]).get(name)
-            record = None if rid is None else self._visible(actor).filter(pk=rid).first()
-            if record is None:
-                return False
-            expected = version_of(if_match)
-            if expected is not None and expected != record.version:
-                raise PreconditionFailed
-            engine_services.record_delete(spec=self.spec(), actor=actor, record=record)
-            return True
-
-    def query(self, *, actor: Member, component: str, start: Any, end: Any) -> list[str] | None:
-        return None
-
-
-def _current(record: Any, name: str) -> Any:
-    if name == "organization":
-        return str(record.organization_id) if record.organization_id else None
-    if name == "birthday":
-        return record.birthday.isoformat() if record.birthday else None
-    return getattr(record, name)
+    def to_data(self, parsed: Any, *, actor: Member, hidden: set[str], record: Any) -> dict[str, Any]:
+        return vcard_to_data(parsed, actor=actor, hidden=hidden)
 
 
 def vcard_render(record: Any, *, uid: str, hidden: set[str]) -> str:
