@@ -64,6 +64,7 @@ class Target:
     name: str = ""
 
 
+@csrf_exempt
 def well_known(request: HttpRequest) -> HttpResponse:
     """RFC 6764: clients given only the host find the service here."""
     return HttpResponsePermanentRedirect(ROOT)
