@@ -43,6 +43,8 @@ def name_claim(*, collection: str, name: str, extension: str, record_id: Any, ui
     """Remember the name and UID a client gave a record it created (nothing to keep for the default ones)."""
     if name == f"{record_id}{extension}" and uid in ("", str(record_id)):
         return
+    # The name may still point at a record that was deleted: the new record takes it over.
+    DavObject.objects.filter(collection=collection, name=name).exclude(record_id=record_id).delete()
     DavObject.objects.update_or_create(
         collection=collection, record_id=record_id, defaults={"name": name, "uid": uid[:255]}
     )

@@ -138,7 +138,8 @@ class RecordCollection:
             if rid is not None:
                 record = self.visible(actor).select_related(*self.select_related).filter(pk=rid).first()
             if record is None:
-                if if_match is not None:
+                # No create over a taken name: 412, as for a stale If-Match, so it looks like a missing one.
+                if if_match is not None or self._name_taken(name, rid):
                     raise PreconditionFailed
                 created = write(actor, None, self.to_data(parsed, actor=actor, hidden=hidden, record=None), None)
                 uid = self.uid_of(parsed) or name.removesuffix(self.extension)
@@ -158,6 +159,16 @@ class RecordCollection:
             except engine_services.ConflictError as exc:
                 raise PreconditionFailed from exc
             return Written(name=name, etag=etag_of(updated.version), created=False)
+
+    def _name_taken(self, name: str, rid: Any) -> bool:
+        """A live record the member cannot see keeps its name, and a record's own `<id>.<ext>` is never
+        given to another (it would answer again when restored); a client's name of a deleted record is free."""
+        if rid is None:
+            return False
+        taken = self.spec().records().filter(pk=rid)
+        if name != f"{rid}{self.extension}":
+            taken = taken.filter(deleted_at__isnull=True)
+        return bool(taken.exists())
 
     def delete(self, *, actor: Member, name: str, if_match: str | None) -> bool:
         with transaction.atomic():

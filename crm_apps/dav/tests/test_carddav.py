@@ -343,3 +343,85 @@ def test_xml_with_entities_is_refused(tenant_a, admin_of, dav_client):
     )
 
     assert dav.request("PROPFIND", "/dav/", bomb, Depth="0").status_code == 400
+
+
+def test_a_create_never_takes_the_name_of_a_record_the_member_cannot_see(tenant_a, admin_of, member, dav_client):
+    admin = admin_of(tenant_a)
+    private_contacts(tenant_a, admin)
+    secret = add_contact(tenant_a, admin, last_name="Secret")
+    dav = dav_client(tenant_a, member(tenant_a))
+
+    answer = dav.request("PUT", f"{BOOK}{secret.pk}.vcf", NEW_CARD, content_type="text/vcard")
+
+    assert answer.status_code == 412
+    with schema_context("alpha"):
+        assert not Contact.objects.filter(last_name="Tanaka").exists()
+
+
+def test_a_client_may_recreate_a_name_it_deleted(tenant_a, admin_of, dav_client):
+    dav = dav_client(tenant_a, admin_of(tenant_a))
+    url = f"{BOOK}phone-made-1.vcf"
+
+    first = dav.request("PUT", url, NEW_CARD, content_type="text/vcard")
+    deleted = dav.request("DELETE", url)
+    again = dav.request("PUT", url, NEW_CARD.replace("Tanaka", "Tanaka-Sato"), content_type="text/vcard")
+    got = dav.request("GET", url)
+
+    assert (first.status_code, deleted.status_code, again.status_code) == (201, 204, 201)
+    assert vobject.readOne(got.content.decode()).n.value.family == "Tanaka-Sato"
+
+
+def test_hidden_fields_are_neither_sent_nor_written(tenant_a, admin_of, member, dav_client):
+    from crm_apps.access.models import Role
+    from crm_apps.access.services import profile_save, profile_set_fields, role_create
+
+    admin = admin_of(tenant_a)
+    contact = add_contact(tenant_a, admin, last_name="Fielded", mobile="+1 555 0199", title="CTO")
+    with schema_context("alpha"):
+        profile = profile_save(actor=admin, profile=None, name="No mobiles", flags={})
+        profile_set_fields(actor=admin, profile=profile, module="contacts", access={"mobile": "hidden"})
+        top = Role.objects.get(parent__isnull=True)
+        role = role_create(actor=admin, name="Phoneless", parent=top, profile_ids=[profile.pk])
+    dav = dav_client(tenant_a, member(tenant_a, role=role))
+    url = f"{BOOK}{contact.pk}.vcf"
+
+    card = dav.request("GET", url).content.decode()
+    put = dav.request("PUT", url, card.replace("CTO", "CEO"), content_type="text/vcard", If_Match='"1"')
+
+    assert "+1 555 0199" not in card
+    assert put.status_code == 204
+    with schema_context("alpha"):
+        stored = Contact.objects.get(pk=contact.pk)
+        assert (stored.title, stored.mobile) == ("CEO", "+1 555 0199")
+
+
+def test_sync_and_multiget_take_the_same_queries_for_more_contacts(tenant_a, admin_of, dav_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from conftest import statements
+
+    admin = admin_of(tenant_a)
+    dav = dav_client(tenant_a, admin)
+    few = [add_contact(tenant_a, admin, last_name=f"Few{i}") for i in range(2)]
+
+    def multiget(records):
+        hrefs = "".join(f"<d:href>{BOOK}{r.pk}.vcf</d:href>" for r in records)
+        body = f"""<card:addressbook-multiget xmlns:d="DAV:" xmlns:card="urn:ietf:params:xml:ns:carddav">
+          <d:prop><d:getetag/><card:address-data/></d:prop>{hrefs}</card:addressbook-multiget>"""
+        with CaptureQueriesContext(connection) as captured:
+            assert dav.request("REPORT", BOOK, body, Depth="1").status_code == 207
+        return len(statements(captured))
+
+    def full_sync():
+        with CaptureQueriesContext(connection) as captured:
+            sync(dav)
+        return len(statements(captured))
+
+    multiget(few)  # the first request records the password's use and warms the member's grants
+    small = (multiget(few), full_sync())
+    many = few + [add_contact(tenant_a, admin, last_name=f"Many{i}") for i in range(12)]
+    large = (multiget(many), full_sync())
+
+    assert small == large
+    assert small[0] == 4  # password, names, contacts, UIDs
