@@ -425,3 +425,21 @@ def test_sync_and_multiget_take_the_same_queries_for_more_contacts(tenant_a, adm
 
     assert small == large
     assert small[0] == 4  # password, names, contacts, UIDs
+
+
+def test_a_read_only_workspace_keeps_syncing_but_refuses_changes(tenant_a, admin_of, dav_client):
+    from tenants.models import TenantStatus
+    from tenants.services import tenant_set_status
+
+    admin = admin_of(tenant_a)
+    contact = add_contact(tenant_a, admin, last_name="Frozen")
+    dav = dav_client(tenant_a, admin)
+    tenant_set_status(tenant=tenant_a, status=TenantStatus.READ_ONLY)
+
+    found, _gone, _token = sync(dav, data=False)
+    put = dav.request("PUT", f"{BOOK}{contact.pk}.vcf", NEW_CARD, content_type="text/vcard")
+
+    assert f"{BOOK}{contact.pk}.vcf" in found
+    assert put.status_code == 403
+    with schema_context("alpha"):
+        assert Contact.objects.get(pk=contact.pk).last_name == "Frozen"
