@@ -143,3 +143,18 @@ def test_basic_header_garbage_is_a_401(tenant_a):
     dav.auth = "Basic " + base64.b64encode(b"\xff\xfe").decode()
 
     assert dav.request("PROPFIND", "/dav/", Depth="0").status_code == 401
+
+
+def test_the_api_schema_documents_app_passwords(tenant_a, member, client_for):
+    schema = client_for(tenant_a, member(tenant_a)).get("/api/v1/schema/", HTTP_ACCEPT="application/json").json()
+
+    create = schema["paths"]["/api/v1/me/app-passwords"]["post"]
+    assert "delete" in schema["paths"]["/api/v1/me/app-passwords/{app_password_id}"]
+    created = create["responses"]["201"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert set(schema["components"]["schemas"][created]["properties"]) == {
+        "id",
+        "name",
+        "password",
+        "username",
+        "server",
+    }
