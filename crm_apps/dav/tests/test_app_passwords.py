@@ -120,7 +120,7 @@ def test_the_profile_page_creates_shows_once_and_revokes(tenant_a, member, clien
     rep = member(tenant_a)
     web = client_for(tenant_a, rep)
 
-    created = web.post("/settings/app-passwords/", {"name": "iPhone"})
+    created = web.post("/settings/app-passwords/", {"app_password-name": "iPhone"})
     with schema_context("alpha"):
         stored = AppPassword.objects.get(member=rep)
     profile = web.get("/settings/profile/")
