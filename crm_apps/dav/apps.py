@@ -13,3 +13,10 @@ class DavConfig(AppConfig):
         from crm_apps.dav.carddav import ContactsBackend
 
         collections.collection_register(ContactsBackend())
+        # The events and tasks calendars, once the calendar module is installed (calendar_module.py).
+        from django.apps import apps
+
+        if apps.is_installed("crm_apps.modules.calendar"):
+            from crm_apps.dav import calendar_module
+
+            calendar_module.register()

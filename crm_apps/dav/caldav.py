@@ -64,6 +64,8 @@ class RecordCalendar(RecordCollection):
         span_filter: SpanFilter | None = None,
         write: WriteFunction | None = None,
         select_related: tuple[str, ...] = (),
+        prefetch_related: tuple[str, ...] = (),
+        default_uid: Callable[[Any], str] | None = None,
         display_name: Callable[[], str] | None = None,
     ) -> None:
         self.key = key
@@ -74,7 +76,12 @@ class RecordCalendar(RecordCollection):
         self._span_filter = span_filter
         self.write = write
         self.select_related = select_related
+        self.prefetch_related = prefetch_related
+        self._default_uid = default_uid
         self._display_name = display_name
+
+    def default_uid(self, record: Any) -> str:
+        return self._default_uid(record) if self._default_uid else super().default_uid(record)
 
     def display_name(self) -> str:
         return self._display_name() if self._display_name else super().display_name()

@@ -17,10 +17,9 @@ def names_for(*, collection: str, extension: str, record_ids: Iterable[Any]) -> 
 
 
 def uids_for(*, collection: str, record_ids: Iterable[Any]) -> dict[Any, str]:
-    """{record id: UID} (the client's UID when a client created the record, else the record id)."""
+    """{record id: UID} of the records a client created (the UID it gave them); others are absent."""
     ids = list(record_ids)
-    chosen = dict(DavObject.objects.filter(collection=collection, record_id__in=ids).values_list("record_id", "uid"))
-    return {rid: chosen.get(rid) or str(rid) for rid in ids}
+    return dict(DavObject.objects.filter(collection=collection, record_id__in=ids).values_list("record_id", "uid"))
 
 
 def record_ids_for(*, collection: str, extension: str, names: Iterable[str]) -> dict[str, Any]:

@@ -56,6 +56,7 @@ class RecordCollection:
     extension: str
     content_type: str
     select_related: tuple[str, ...] = ()
+    prefetch_related: tuple[str, ...] = ()
     write: WriteFunction | None = None
 
     # What a subclass provides -----------------------------------------------------------------
@@ -73,6 +74,10 @@ class RecordCollection:
     def to_data(self, parsed: Any, *, actor: Member, hidden: set[str], record: Any) -> dict[str, Any]:
         """Field values the object sets (`record` is None on create); hidden fields left out."""
         raise NotImplementedError
+
+    def default_uid(self, record: Any) -> str:
+        """The UID of a record no client created (the record id; a module with its own UIDs says so)."""
+        return str(record.pk)
 
     def current(self, record: Any, name: str) -> Any:
         """A stored value in the form `to_data` gives, so unchanged fields are not written."""
@@ -115,9 +120,10 @@ class RecordCollection:
         ids = dav_names.record_ids_for(collection=self.key, extension=self.extension, names=names)
         if not ids:
             return {}
-        qs = self.visible(actor).select_related(*self.select_related).filter(pk__in=ids.values())
-        records = {r.pk: r for r in qs}
-        uids = dav_names.uids_for(collection=self.key, record_ids=list(records))
+        qs = self.visible(actor).select_related(*self.select_related).prefetch_related(*self.prefetch_related)
+        records = {r.pk: r for r in qs.filter(pk__in=ids.values())}
+        chosen = dav_names.uids_for(collection=self.key, record_ids=list(records))
+        uids = {rid: chosen.get(rid) or self.default_uid(record) for rid, record in records.items()}
         hidden = visibility.hidden_fields(actor=actor, spec=self.spec())
         found = {}
         for name, rid in ids.items():
