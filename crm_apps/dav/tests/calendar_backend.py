@@ -12,7 +12,7 @@ import icalendar
 import pytest
 
 from crm_apps.dav.caldav import RecordCalendar, main_component
-from crm_apps.dav.collections import CALENDAR, collection_register, collection_unregister
+from crm_apps.dav.collections import CALENDAR, collection_get, collection_register, collection_unregister
 
 
 def _day(value: Any) -> date:
@@ -63,6 +63,8 @@ def close_date_between(queryset: Any, start: Any, end: Any) -> Any:
 
 @pytest.fixture
 def deal_calendars() -> Iterator[None]:
+    """Stand in for the events and tasks calendars during a test; the real ones (if any) come back after."""
+    before = {key: collection_get(CALENDAR, key) for key in ("events", "tasks")}
     collection_register(
         RecordCalendar(
             key="events",
@@ -77,5 +79,8 @@ def deal_calendars() -> Iterator[None]:
         RecordCalendar(key="tasks", module="deals", component="VTODO", render=render("VTODO"), to_data=to_data("VTODO"))
     )
     yield
-    collection_unregister(kind=CALENDAR, key="events")
-    collection_unregister(kind=CALENDAR, key="tasks")
+    for key, backend in before.items():
+        if backend is None:
+            collection_unregister(kind=CALENDAR, key=key)
+        else:
+            collection_register(backend)
