@@ -11,6 +11,7 @@ from tenants.views import workspace_new
 urlpatterns = [
     path("", home, name="home"),
     path("", include("crm_apps.access.urls")),
+    path("", include("crm_apps.dav.urls")),
     path("settings/new-workspace/", workspace_new, name="workspace_new"),
     path("settings/custom-modules/", include("crm_apps.custom_modules.urls")),
     path("settings/modules/", include("crm_apps.engine.settings_urls")),
@@ -27,6 +28,7 @@ urlpatterns = [
     path("", include("crm_apps.engine.urls")),
     path("api/v1/", include("crm_apps.access.api.urls")),
     path("api/v1/", include("crm_apps.notifications.api.urls")),
+    path("api/v1/", include("crm_apps.dav.api.urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("crm_apps.custom_modules.api_urls")),

@@ -17,7 +17,8 @@ from saas.sentry import sentry_tag_tenant
 from tenants.models import BillingStage, TenantStatus
 from tenants.runtime import current_tenant, tenant_for_host, use_public_schema, use_tenant
 
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# PROPFIND and REPORT are WebDAV's reads (RFC 4918, 3253): phones keep syncing a read-only workspace.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PROPFIND", "REPORT"})
 # Writes that stay possible in a read-only tenant: signing in and out, and paying (billing makes a
 # workspace read-only when its subscription ends; subscribing again must stay possible).
 READ_ONLY_EXEMPT_PATHS = frozenset({"/accounts/login/", "/accounts/logout/", "/api/v1/auth/token"})
