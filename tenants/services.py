@@ -35,7 +35,7 @@ PASSWORD_MAX = 128
 HANDOVER_TTL = timedelta(seconds=60)
 SIGNUP_LIMIT = 20  # attempts per address per hour (HTML and API together)
 SIGNUP_WINDOW = 60 * 60
-SIGNUP_FIELDS = ("organization", "subdomain", "name", "email", "password")
+SIGNUP_FIELDS = ("organization", "subdomain", "name", "email", "password", "language")
 
 
 @dataclass(frozen=True)
@@ -111,12 +111,31 @@ def workspace_clean(*, organization: object, subdomain: object) -> dict[str, str
     return {"organization": organization_v, "subdomain": subdomain_v}
 
 
+def language_clean(errors: dict[str, list[str]], language: object) -> str:
+    """The workspace language: one of settings.LANGUAGES; when not given, the language of the request."""
+    codes = [code for code, _label in settings.LANGUAGES]
+    if language is None or language == "":
+        current = (get_language() or settings.LANGUAGE_CODE).split("-")[0]
+        return current if current in codes else settings.LANGUAGE_CODE
+    if not isinstance(language, str) or language not in codes:
+        errors["language"] = [_("Choose one of the available languages: %(codes)s.") % {"codes": ", ".join(codes)}]
+        return settings.LANGUAGE_CODE
+    return language
+
+
 def signup_clean(
-    *, organization: object, subdomain: object, name: object, email: object, password: object
+    *,
+    organization: object,
+    subdomain: object,
+    name: object,
+    email: object,
+    password: object,
+    language: object = None,
 ) -> dict[str, str]:
     """Validate every signup field; raise one ValidationError naming each bad field."""
     errors: dict[str, list[str]] = {}
     organization_v, subdomain_v = _workspace_errors(errors, organization, subdomain)
+    language_v = language_clean(errors, language)
     name_v = _require_text(errors, "name", name, NAME_MAX)
     email_v = normalize_email(_require_text(errors, "email", email, EMAIL_MAX))
     password_v = password if isinstance(password, str) else ""
@@ -158,6 +177,7 @@ def signup_clean(
         "name": name_v,
         "email": email_v,
         "password": password_v,
+        "language": language_v,
     }
 
 
@@ -181,7 +201,7 @@ def tenant_provision(*, slug: str, name: str, admin: User, language: str = "en")
     use_public_schema()
     try:
         with transaction.atomic():
-            tenant = Tenant(schema_name=slug, name=name)
+            tenant = Tenant(schema_name=slug, name=name, language=language)
             tenant.save()
             Domain.objects.create(domain=f"{slug}.{settings.BASE_DOMAIN}", tenant=tenant, is_primary=True)
             workspace = provisioning.NewWorkspace(tenant=tenant, admin=admin, language=language)
@@ -202,15 +222,25 @@ def tenant_provision(*, slug: str, name: str, admin: User, language: str = "en")
 
 
 def tenant_signup(
-    *, organization: object, subdomain: object, name: object, email: object, password: object
+    *,
+    organization: object,
+    subdomain: object,
+    name: object,
+    email: object,
+    password: object,
+    language: object = None,
 ) -> SignupResult:
-    """Self-service signup of a new person: validate, create the identity, provision, hand over the login."""
-    data = signup_clean(organization=organization, subdomain=subdomain, name=name, email=email, password=password)
+    """Self-service signup of a new person: validate, create the identity, provision, hand over the login.
+
+    The workspace's built-in values are created in `language` (the request's language when not given)."""
+    data = signup_clean(
+        organization=organization, subdomain=subdomain, name=name, email=email, password=password, language=language
+    )
     try:
         with transaction.atomic():
             user = User.objects.create_user(data["email"], data["password"], name=data["name"])
             tenant = tenant_provision(
-                slug=data["subdomain"], name=data["organization"], admin=user, language=get_language() or "en"
+                slug=data["subdomain"], name=data["organization"], admin=user, language=data["language"]
             )
     except IntegrityError as exc:
         raise ValidationError({"email": [_("An account with this email was just created; try again.")]}) from exc
@@ -220,8 +250,9 @@ def tenant_signup(
 def workspace_create(*, user: User, organization: object, subdomain: object) -> SignupResult:
     """A signed-in person creates another workspace, of which they become the first admin."""
     data = workspace_clean(organization=organization, subdomain=subdomain)
+    errors: dict[str, list[str]] = {}
     tenant = tenant_provision(
-        slug=data["subdomain"], name=data["organization"], admin=user, language=get_language() or "en"
+        slug=data["subdomain"], name=data["organization"], admin=user, language=language_clean(errors, None)
     )
     return _signup_result(tenant, user)
 

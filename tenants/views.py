@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from frontend.forms import form_add_service_errors
@@ -29,7 +30,7 @@ def landing(request: HttpRequest) -> HttpResponse:
 
 def signup(request: HttpRequest) -> HttpResponse:
     """Create an organisation and land, signed in, in its new workspace."""
-    form = SignupForm(request.POST or None)
+    form = SignupForm(request.POST or None, initial={"language": (get_language() or "en").split("-")[0]})
     if request.method == "POST":
         if not signup_attempt_allowed(client_ip=client_ip(request)):
             form.is_valid()

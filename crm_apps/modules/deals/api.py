@@ -23,13 +23,17 @@ from crm_apps.modules.deals.services import deal_close, deal_move_to_pipeline, d
 def pipeline_to_api(pipeline: Pipeline) -> dict[str, Any]:
     return {
         "id": pipeline.pk,
-        "name": pipeline.name,
+        "name": pipeline.name,  # stored, stable
+        "label": pipeline.display_name,  # in the caller's language (value_labels.label_pick)
+        "labels": pipeline.labels,
         "is_default": pipeline.is_default,
         "archived": pipeline.archived,
         "stages": [
             {
                 "id": s.pk,
                 "name": s.name,
+                "label": s.display_name,
+                "labels": s.labels,
                 "position": s.position,
                 "probability": s.probability,
                 "is_won": s.is_won,
