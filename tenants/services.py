@@ -247,13 +247,14 @@ def tenant_signup(
     return _signup_result(tenant, user)
 
 
-def workspace_create(*, user: User, organization: object, subdomain: object) -> SignupResult:
+def workspace_create(*, user: User, organization: object, subdomain: object, language: object = None) -> SignupResult:
     """A signed-in person creates another workspace, of which they become the first admin."""
     data = workspace_clean(organization=organization, subdomain=subdomain)
     errors: dict[str, list[str]] = {}
-    tenant = tenant_provision(
-        slug=data["subdomain"], name=data["organization"], admin=user, language=language_clean(errors, None)
-    )
+    language_v = language_clean(errors, language)
+    if errors:
+        raise ValidationError(errors)
+    tenant = tenant_provision(slug=data["subdomain"], name=data["organization"], admin=user, language=language_v)
     return _signup_result(tenant, user)
 
 
