@@ -124,6 +124,8 @@ SETTING_LABELS = {
     "picklist_value_changed": gettext_lazy("picklist value changed"),
     "pipeline_created": gettext_lazy("pipeline created"),
     "pipeline_translated": gettext_lazy("pipeline translated"),
+    "sample_data_loaded": gettext_lazy("sample data loaded"),
+    "sample_data_removed": gettext_lazy("sample data removed"),
 }
 
 

@@ -183,3 +183,4 @@ function setUpBoard() {
     }
   });
 }
+import "./firsthour.js";

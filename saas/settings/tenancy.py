@@ -43,6 +43,7 @@ TENANT_APPS = [
     "crm_apps.custom_modules",
     "crm_apps.home",
     "marketplace.installs",
+    "crm_apps.onboarding",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
