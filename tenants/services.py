@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -25,7 +27,7 @@ from tenants import provisioning
 from tenants.models import Domain, LoginHandover, Tenant, TenantStatus, User, normalize_email
 from tenants.pool import pool_refill_after_commit, pool_schema_claim, pool_template_clone
 from tenants.runtime import domains_changed, domains_changed_on_commit, use_public_schema
-from tenants.validators import validate_subdomain
+from tenants.validators import SUBDOMAIN_MAX, SUBDOMAIN_MIN, validate_subdomain
 
 logger = logging.getLogger(__name__)
 ORGANIZATION_MAX = 100
@@ -366,6 +368,61 @@ def signup_attempt_allowed(*, client_ip: str) -> bool:
         return False
     throttle_hit(keys, window=SIGNUP_WINDOW)
     return True
+
+
+# Live subdomain checks of the signup form: each answers what a signup attempt would ("taken"), so they
+# are limited per address like signups, with room for typing.
+SUBDOMAIN_CHECK_LIMIT = 300
+_CYRILLIC_LATIN = (
+    "а a|б b|в v|г g|д d|е e|ё e|ж zh|з z|и i|й y|к k|л l|м m|н n|о o|п p|р r|с s|т t|у u|ф f|х kh|ц ts|"
+    "ч ch|ш sh|щ shch|ъ |ы y|ь |э e|ю yu|я ya|і i|ї yi|є ye|ґ g"
+)
+CYRILLIC = {pair[0]: pair[2:] for pair in _CYRILLIC_LATIN.split("|")}
+
+
+def subdomain_check_allowed(*, client_ip: str) -> bool:
+    """Count a live check from this address; False once it made SUBDOMAIN_CHECK_LIMIT in the last hour."""
+    keys = [f"subdomain-check:ip:{client_ip}"]
+    if throttle_exceeded(keys, limit=SUBDOMAIN_CHECK_LIMIT):
+        return False
+    throttle_hit(keys, window=SIGNUP_WINDOW)
+    return True
+
+
+def subdomain_slugify(organization: str) -> str:
+    """An organisation name as a subdomain: Cyrillic transliterated, accents dropped, lowercase and
+    hyphens, at most SUBDOMAIN_MAX characters ("ООО «Рога и копыта»" -> "ooo-roga-i-kopyta")."""
+    text = "".join(CYRILLIC.get(ch, ch) for ch in organization.lower())
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
+    return slug[:SUBDOMAIN_MAX].strip("-")
+
+
+def subdomain_problem(subdomain: str) -> str | None:
+    """Why a subdomain cannot be signed up for (the message signup would give), or None when it is free."""
+    try:
+        validate_subdomain(subdomain)
+    except ValidationError as exc:
+        return exc.messages[0]
+    if Tenant.objects.filter(schema_name=subdomain).exists() or schema_exists(subdomain):
+        return _("This subdomain is already taken.")
+    return None
+
+
+def subdomain_suggest(*, organization: str) -> str:
+    """A free subdomain for an organisation name: its slug, else the slug with -2, -3... (empty when the
+    name gives nothing usable)."""
+    base = subdomain_slugify(organization)
+    if len(base) < SUBDOMAIN_MIN:
+        base = f"{base}-crm".strip("-") if base else ""
+    if not base:
+        return ""
+    for number in range(1, 20):
+        suffix = "" if number == 1 else f"-{number}"
+        candidate = base[: SUBDOMAIN_MAX - len(suffix)].strip("-") + suffix
+        if subdomain_problem(candidate) is None:
+            return candidate
+    return ""
 
 
 FIND_LIMIT = 5

@@ -18,3 +18,40 @@ function pollSample(box) {
 }
 
 document.querySelectorAll("[data-sample][data-status='loading']").forEach(pollSample);
+
+function subdomainCheck(box) {
+  const url = box.dataset.subdomainCheck;
+  const form = box.parentElement.querySelector("form");
+  const organization = form && form.querySelector("[name='organization']");
+  const subdomain = form && form.querySelector("[name='subdomain']");
+  const preview = box.querySelector("[data-address-preview]");
+  const status = box.querySelector("[data-address-status]");
+  if (!organization || !subdomain || !preview || !status) return;
+  let typedByHand = subdomain.value !== "";
+  let timer = 0;
+  let latest = 0;
+  const ask = (params) => {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(async () => {
+      const asked = ++latest;
+      const response = await fetch(`${url}?${new URLSearchParams(params)}`, { headers: { Accept: "application/json" } });
+      if (asked !== latest) return; // an older answer arriving late
+      const data = await response.json();
+      if (!response.ok) { status.textContent = data.detail || ""; return; }
+      if (data.suggestion !== undefined && !typedByHand) subdomain.value = data.suggestion;
+      if (data.url) preview.textContent = data.url;
+      status.textContent = data.message;
+      preview.classList.toggle("address-preview--free", data.available);
+      preview.classList.toggle("address-preview--taken", !data.available);
+    }, 300);
+  };
+  organization.addEventListener("input", () => {
+    if (!typedByHand) ask({ organization: organization.value });
+  });
+  subdomain.addEventListener("input", () => {
+    typedByHand = subdomain.value !== "";
+    ask(typedByHand ? { subdomain: subdomain.value } : { organization: organization.value });
+  });
+}
+
+document.querySelectorAll("[data-subdomain-check]").forEach(subdomainCheck);
