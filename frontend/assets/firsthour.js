@@ -55,3 +55,12 @@ function subdomainCheck(box) {
 }
 
 document.querySelectorAll("[data-subdomain-check]").forEach(subdomainCheck);
+
+// "Remove sample data" asks first.
+document.querySelectorAll("[data-onboarding] form").forEach((form) => {
+  const button = form.querySelector("[data-confirm]");
+  if (!button) return;
+  form.addEventListener("submit", (event) => {
+    if (!window.confirm(button.dataset.confirm)) event.preventDefault();
+  });
+});
