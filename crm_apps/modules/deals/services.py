@@ -46,7 +46,7 @@ def pipeline_defaults_install() -> None:
 
 @transaction.atomic
 def pipeline_translate(
-    *, actor: Member, pipeline: Pipeline, labels: dict[str, str], stage_labels: dict[str, dict[str, str]] | None = None
+    *, actor: Member, pipeline: Pipeline, labels: object, stage_labels: dict[str, object] | None = None
 ) -> Pipeline:
     """Admins set a pipeline's (and its stages') name per language; the stored names stay."""
     if not visibility.has_privilege(actor=actor, privilege=Privilege.MANAGE_SETTINGS):
