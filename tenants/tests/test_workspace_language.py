@@ -150,3 +150,19 @@ def test_renaming_a_value_renames_it_in_the_admins_language_only(public_client):
         value.refresh_from_db()
 
         assert (value.value, value.labels) == ("Hot", {"en": "Very hot", "ru": "Очень горячий"})
+
+
+def test_renaming_a_built_in_role_renames_it_in_the_admins_language(public_client):
+    from crm_apps.access.services import role_update
+
+    public_client.post("/api/v1/signup", {**GOOD, "language": "ru"}, content_type="application/json")
+    with schema_context("roga"), translation.override("ru"):
+        admin = Member.objects.get(is_admin=True)
+        role = Role.objects.get(name="CEO")
+        role_update(actor=admin, role=role, name="Директор", profile_ids=[p.pk for p in role.profiles.all()])
+        role.refresh_from_db()
+
+        assert (role.name, role.labels["ru"], role.labels["en"]) == ("Директор", "Директор", "CEO")
+        assert str(role) == "Директор"
+        with translation.override("en"):
+            assert str(role) == "CEO"
