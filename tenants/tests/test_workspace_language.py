@@ -132,6 +132,10 @@ def test_api_keeps_stored_values_and_adds_labels(public_client, signed_in):
     pipelines = api.get("/api/v1/pipelines/").json()["results"]
     assert (pipelines[0]["name"], pipelines[0]["label"]) == ("Sales", "Продажи")
     assert (pipelines[0]["stages"][0]["name"], pipelines[0]["stages"][0]["label"]) == ("Prospecting", "Поиск клиентов")
+    listed = api.get("/m/leads/").content.decode()
+    assert "Холодный" in listed
+    shown = api.get(f"/m/leads/{created.json()['id']}/").content.decode()
+    assert "Холодный" in shown
     fields = {f["name"]: f for f in api.get("/api/v1/meta/modules/leads").json()["fields"]}
     statuses = {c["value"]: c["label"] for c in fields["status"]["picklist"]}
     assert statuses["Cold"] == "Холодный"
