@@ -117,6 +117,8 @@ def django_db_setup(
 def _public_schema_between_tests() -> Iterator[None]:
     """Requests switch the connection's schema; every test starts and ends in `public`, and with no
     memoised CRM metadata (tests call services outside requests, and roll their writes back)."""
+    from django.utils import translation
+
     from billing.entitlements import plans_forget
     from crm_apps.engine.metadata import metadata_cache_reset
     from saas.cache_versions import versions_memo_clear
@@ -133,6 +135,8 @@ def _public_schema_between_tests() -> Iterator[None]:
     forget_domains()
     plans_forget()
     use_public_schema()
+    # A request as a Russian-speaking member (or visitor) leaves Russian active in this thread.
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

@@ -33,6 +33,9 @@ class Plan(models.Model):
     code = models.SlugField(_("code"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=100)
     description = models.TextField(_("description"), blank=True)
+    # {language: {"name": ..., "description": ...}}: the plan in other languages (the pricing page and the
+    # billing page show the reader's language, else the stored name and description).
+    translations = models.JSONField(_("translations"), default=dict, blank=True)
     trial_days = models.PositiveIntegerField(_("trial days"), default=14)
     included_seats = models.PositiveIntegerField(_("included seats"), default=1)
     max_members = models.PositiveIntegerField(_("members limit"), null=True, blank=True)
@@ -60,6 +63,21 @@ class Plan(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def _translated(self, key: str, stored: str) -> str:
+        """In the reader's language when translated, else as stored (plans are not a workspace's data, so
+        no workspace-language fallback)."""
+        from saas.value_labels import active_language
+
+        return str((self.translations or {}).get(active_language(), {}).get(key) or stored)
+
+    @property
+    def display_name(self) -> str:
+        return self._translated("name", self.name)
+
+    @property
+    def display_description(self) -> str:
+        return self._translated("description", self.description)
 
     def clean(self) -> None:
         # Entitlements read `features` on every tenant request: anything but a list of known codes would

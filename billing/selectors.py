@@ -80,6 +80,60 @@ def plan_offers(*, plans: list[Plan], currency: str) -> list[PlanOffer]:
     return offers
 
 
+@dataclass(frozen=True)
+class ComparisonRow:
+    label: str
+    cells: list[str | bool]  # one per offer: a text, or whether the plan includes the feature
+    help: str = ""
+
+
+def storage_gb(megabytes: int | None) -> str:
+    """File storage as people read it: "5 GB", "0.5 GB"; "" when unlimited."""
+    if megabytes is None:
+        return ""
+    return f"{Decimal(megabytes) / 1024:.1f}".removesuffix(".0") + " GB"
+
+
+def plan_comparison(*, offers: list[PlanOffer]) -> list[ComparisonRow]:
+    """The pricing page's table: limits, then every known feature, read from the plans' data."""
+    from django.utils.formats import number_format
+
+    from billing.entitlements import FEATURE_NAMES, KNOWN_FEATURES
+
+    unlimited = str(_("Unlimited"))
+
+    def limit(value: int | None) -> str:
+        return unlimited if value is None else number_format(value, force_grouping=True)
+
+    plans = [offer.plan for offer in offers]
+    names = {
+        "crm": _("Every CRM module: leads, contacts, organisations, deals, campaigns, vendors"),
+        "sso": _("Single sign-on"),
+        **{code: make() for code, make in FEATURE_NAMES.items()},
+    }
+    rows = [
+        ComparisonRow(
+            str(_("Seats included")),
+            [number_format(p.included_seats, force_grouping=True) for p in plans],
+            str(_("Each active member takes a seat; seats beyond those included are billed per month.")),
+        ),
+        ComparisonRow(
+            str(_("Members")),
+            [limit(p.max_members) for p in plans],
+            str(_("How many people can be active members at once.")),
+        ),
+        ComparisonRow(str(_("Records")), [limit(p.max_records) for p in plans]),
+        ComparisonRow(str(_("File storage")), [storage_gb(p.max_storage_mb) or unlimited for p in plans]),
+        ComparisonRow(str(_("API requests a day")), [limit(p.max_api_requests_per_day) for p in plans]),
+        ComparisonRow(
+            str(_("Free trial")),
+            [str(_("%(days)d days") % {"days": p.trial_days}) if p.trial_days else "—" for p in plans],
+        ),
+    ]
+    rows += [ComparisonRow(str(names.get(code, code)), [code in p.features for p in plans]) for code in KNOWN_FEATURES]
+    return rows
+
+
 def currencies_of(plans: list[Plan]) -> list[str]:
     found = {p.currency for plan in plans for p in plan.prices.all()}
     default = settings.BILLING_DEFAULT_CURRENCY

@@ -40,7 +40,16 @@ def pricing(request: HttpRequest) -> HttpResponse:
     if currency not in currencies:
         currency = currencies[0] if currencies else settings.BILLING_DEFAULT_CURRENCY
     offers = selectors.plan_offers(plans=plans, currency=currency)
-    return render(request, "billing/pricing.html", {"offers": offers, "currencies": currencies, "currency": currency})
+    return render(
+        request,
+        "billing/pricing.html",
+        {
+            "offers": offers,
+            "currencies": currencies,
+            "currency": currency,
+            "comparison": selectors.plan_comparison(offers=offers),
+        },
+    )
 
 
 # A tenant's billing page ----------------------------------------------------------------------------

@@ -17,6 +17,7 @@ admin.site.site_title = _("CRM operators")
 urlpatterns = [
     path("", views.landing, name="landing"),
     path("signup/", views.signup, name="signup"),
+    path("signup/subdomain", views.subdomain_check, name="signup_subdomain"),
     path("pricing/", pricing, name="pricing"),
     path("find-workspaces/", views.find_workspaces, name="find_workspaces"),
     path("login/", views.workspace_login, name="workspace_login"),

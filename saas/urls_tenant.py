@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("crm_apps.access.urls")),
     path("", include("crm_apps.dav.urls")),
     path("settings/new-workspace/", workspace_new, name="workspace_new"),
+    path("onboarding/", include("crm_apps.onboarding.urls")),
     path("settings/custom-modules/", include("crm_apps.custom_modules.urls")),
     path("settings/modules/", include("crm_apps.engine.settings_urls")),
     path("settings/audit/", include("crm_apps.audit.urls")),

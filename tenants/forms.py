@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from tenants.services import EMAIL_MAX, NAME_MAX, ORGANIZATION_MAX, PASSWORD_MAX
@@ -44,6 +45,12 @@ class SignupForm(WorkspaceForm):
         strip=False,
         help_text=_("At least 10 characters; not a common or all-numeric password."),
         widget=forms.PasswordInput(attrs={"maxlength": PASSWORD_MAX, "required": True, "autocomplete": "new-password"}),
+    )
+    language = forms.CharField(
+        label=_("Workspace language"),
+        required=False,
+        help_text=_("Stages, statuses, roles and other built-in values are created in this language."),
+        widget=forms.Select(choices=settings.LANGUAGES),
     )
 
 

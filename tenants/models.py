@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
@@ -39,6 +40,9 @@ class Tenant(TenantMixin):
     # Set by billing only (dunning). Kept on the tenant because the tenant is cached with its domain:
     # the banner, the billing suspension and the entitlement checks cost no query per request.
     billing_stage = models.CharField(_("billing stage"), max_length=16, choices=BillingStage.choices, blank=True)
+    # The language built-in values (picklists, stages, roles...) were created in, and the fallback for a
+    # member whose language has no label of a value (docs/adr/XXXX-firsthour-value-labels.md).
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default="en")
 
     # Schemas are created explicitly by tenants.services.tenant_provision inside the signup transaction.
     auto_create_schema = False

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -25,7 +27,7 @@ from tenants import provisioning
 from tenants.models import Domain, LoginHandover, Tenant, TenantStatus, User, normalize_email
 from tenants.pool import pool_refill_after_commit, pool_schema_claim, pool_template_clone
 from tenants.runtime import domains_changed, domains_changed_on_commit, use_public_schema
-from tenants.validators import validate_subdomain
+from tenants.validators import SUBDOMAIN_MAX, SUBDOMAIN_MIN, validate_subdomain
 
 logger = logging.getLogger(__name__)
 ORGANIZATION_MAX = 100
@@ -35,7 +37,7 @@ PASSWORD_MAX = 128
 HANDOVER_TTL = timedelta(seconds=60)
 SIGNUP_LIMIT = 20  # attempts per address per hour (HTML and API together)
 SIGNUP_WINDOW = 60 * 60
-SIGNUP_FIELDS = ("organization", "subdomain", "name", "email", "password")
+SIGNUP_FIELDS = ("organization", "subdomain", "name", "email", "password", "language")
 
 
 @dataclass(frozen=True)
@@ -111,12 +113,31 @@ def workspace_clean(*, organization: object, subdomain: object) -> dict[str, str
     return {"organization": organization_v, "subdomain": subdomain_v}
 
 
+def language_clean(errors: dict[str, list[str]], language: object) -> str:
+    """The workspace language: one of settings.LANGUAGES; when not given, the language of the request."""
+    codes = [code for code, _label in settings.LANGUAGES]
+    if language is None or language == "":
+        current = (get_language() or settings.LANGUAGE_CODE).split("-")[0]
+        return current if current in codes else settings.LANGUAGE_CODE
+    if not isinstance(language, str) or language not in codes:
+        errors["language"] = [_("Choose one of the available languages: %(codes)s.") % {"codes": ", ".join(codes)}]
+        return settings.LANGUAGE_CODE
+    return language
+
+
 def signup_clean(
-    *, organization: object, subdomain: object, name: object, email: object, password: object
+    *,
+    organization: object,
+    subdomain: object,
+    name: object,
+    email: object,
+    password: object,
+    language: object = None,
 ) -> dict[str, str]:
     """Validate every signup field; raise one ValidationError naming each bad field."""
     errors: dict[str, list[str]] = {}
     organization_v, subdomain_v = _workspace_errors(errors, organization, subdomain)
+    language_v = language_clean(errors, language)
     name_v = _require_text(errors, "name", name, NAME_MAX)
     email_v = normalize_email(_require_text(errors, "email", email, EMAIL_MAX))
     password_v = password if isinstance(password, str) else ""
@@ -158,6 +179,7 @@ def signup_clean(
         "name": name_v,
         "email": email_v,
         "password": password_v,
+        "language": language_v,
     }
 
 
@@ -181,7 +203,7 @@ def tenant_provision(*, slug: str, name: str, admin: User, language: str = "en")
     use_public_schema()
     try:
         with transaction.atomic():
-            tenant = Tenant(schema_name=slug, name=name)
+            tenant = Tenant(schema_name=slug, name=name, language=language)
             tenant.save()
             Domain.objects.create(domain=f"{slug}.{settings.BASE_DOMAIN}", tenant=tenant, is_primary=True)
             workspace = provisioning.NewWorkspace(tenant=tenant, admin=admin, language=language)
@@ -202,27 +224,39 @@ def tenant_provision(*, slug: str, name: str, admin: User, language: str = "en")
 
 
 def tenant_signup(
-    *, organization: object, subdomain: object, name: object, email: object, password: object
+    *,
+    organization: object,
+    subdomain: object,
+    name: object,
+    email: object,
+    password: object,
+    language: object = None,
 ) -> SignupResult:
-    """Self-service signup of a new person: validate, create the identity, provision, hand over the login."""
-    data = signup_clean(organization=organization, subdomain=subdomain, name=name, email=email, password=password)
+    """Self-service signup of a new person: validate, create the identity, provision, hand over the login.
+
+    The workspace's built-in values are created in `language` (the request's language when not given)."""
+    data = signup_clean(
+        organization=organization, subdomain=subdomain, name=name, email=email, password=password, language=language
+    )
     try:
         with transaction.atomic():
             user = User.objects.create_user(data["email"], data["password"], name=data["name"])
             tenant = tenant_provision(
-                slug=data["subdomain"], name=data["organization"], admin=user, language=get_language() or "en"
+                slug=data["subdomain"], name=data["organization"], admin=user, language=data["language"]
             )
     except IntegrityError as exc:
         raise ValidationError({"email": [_("An account with this email was just created; try again.")]}) from exc
     return _signup_result(tenant, user)
 
 
-def workspace_create(*, user: User, organization: object, subdomain: object) -> SignupResult:
+def workspace_create(*, user: User, organization: object, subdomain: object, language: object = None) -> SignupResult:
     """A signed-in person creates another workspace, of which they become the first admin."""
     data = workspace_clean(organization=organization, subdomain=subdomain)
-    tenant = tenant_provision(
-        slug=data["subdomain"], name=data["organization"], admin=user, language=get_language() or "en"
-    )
+    errors: dict[str, list[str]] = {}
+    language_v = language_clean(errors, language)
+    if errors:
+        raise ValidationError(errors)
+    tenant = tenant_provision(slug=data["subdomain"], name=data["organization"], admin=user, language=language_v)
     return _signup_result(tenant, user)
 
 
@@ -334,6 +368,61 @@ def signup_attempt_allowed(*, client_ip: str) -> bool:
         return False
     throttle_hit(keys, window=SIGNUP_WINDOW)
     return True
+
+
+# Live subdomain checks of the signup form: each answers what a signup attempt would ("taken"), so they
+# are limited per address like signups, with room for typing.
+SUBDOMAIN_CHECK_LIMIT = 300
+_CYRILLIC_LATIN = (
+    "а a|б b|в v|г g|д d|е e|ё e|ж zh|з z|и i|й y|к k|л l|м m|н n|о o|п p|р r|с s|т t|у u|ф f|х kh|ц ts|"
+    "ч ch|ш sh|щ shch|ъ |ы y|ь |э e|ю yu|я ya|і i|ї yi|є ye|ґ g"
+)
+CYRILLIC = {pair[0]: pair[2:] for pair in _CYRILLIC_LATIN.split("|")}
+
+
+def subdomain_check_allowed(*, client_ip: str) -> bool:
+    """Count a live check from this address; False once it made SUBDOMAIN_CHECK_LIMIT in the last hour."""
+    keys = [f"subdomain-check:ip:{client_ip}"]
+    if throttle_exceeded(keys, limit=SUBDOMAIN_CHECK_LIMIT):
+        return False
+    throttle_hit(keys, window=SIGNUP_WINDOW)
+    return True
+
+
+def subdomain_slugify(organization: str) -> str:
+    """An organisation name as a subdomain: Cyrillic transliterated, accents dropped, lowercase and
+    hyphens, at most SUBDOMAIN_MAX characters ("ООО «Рога и копыта»" -> "ooo-roga-i-kopyta")."""
+    text = "".join(CYRILLIC.get(ch, ch) for ch in organization.lower())
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
+    return slug[:SUBDOMAIN_MAX].strip("-")
+
+
+def subdomain_problem(subdomain: str) -> str | None:
+    """Why a subdomain cannot be signed up for (the message signup would give), or None when it is free."""
+    try:
+        validate_subdomain(subdomain)
+    except ValidationError as exc:
+        return exc.messages[0]
+    if Tenant.objects.filter(schema_name=subdomain).exists() or schema_exists(subdomain):
+        return _("This subdomain is already taken.")
+    return None
+
+
+def subdomain_suggest(*, organization: str) -> str:
+    """A free subdomain for an organisation name: its slug, else the slug with -2, -3... (empty when the
+    name gives nothing usable)."""
+    base = subdomain_slugify(organization)
+    if len(base) < SUBDOMAIN_MIN:
+        base = f"{base}-crm".strip("-") if base else ""
+    if not base:
+        return ""
+    for number in range(1, 20):
+        suffix = "" if number == 1 else f"-{number}"
+        candidate = base[: SUBDOMAIN_MAX - len(suffix)].strip("-") + suffix
+        if subdomain_problem(candidate) is None:
+            return candidate
+    return ""
 
 
 FIND_LIMIT = 5

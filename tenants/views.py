@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from frontend.forms import form_add_service_errors
@@ -15,7 +16,12 @@ from tenants.login_throttle import login_blocked, login_failed
 from tenants.models import Tenant
 from tenants.pool import pool_ready_count
 from tenants.services import (
+    ORGANIZATION_MAX,
+    SIGNUP_WINDOW,
     signup_attempt_allowed,
+    subdomain_check_allowed,
+    subdomain_problem,
+    subdomain_suggest,
     tenant_signup,
     tenant_url,
     workspace_create,
@@ -29,7 +35,7 @@ def landing(request: HttpRequest) -> HttpResponse:
 
 def signup(request: HttpRequest) -> HttpResponse:
     """Create an organisation and land, signed in, in its new workspace."""
-    form = SignupForm(request.POST or None)
+    form = SignupForm(request.POST or None, initial={"language": (get_language() or "en").split("-")[0]})
     if request.method == "POST":
         if not signup_attempt_allowed(client_ip=client_ip(request)):
             form.is_valid()
@@ -42,7 +48,38 @@ def signup(request: HttpRequest) -> HttpResponse:
                 form_add_service_errors(form, exc)
             else:
                 return HttpResponseRedirect(result.handover_url)
-    return render(request, "public/signup.html", {"form": form, "slow_setup": _slow_setup()})
+    return render(
+        request,
+        "public/signup.html",
+        {"form": form, "slow_setup": _slow_setup(), "address_example": tenant_url("your-subdomain")},
+    )
+
+
+def subdomain_check(request: HttpRequest) -> JsonResponse:
+    """The signup form's live check: a suggestion from the organisation name, whether the subdomain is
+    free (what a signup attempt would answer, no more), and the workspace's real address."""
+    if not subdomain_check_allowed(client_ip=client_ip(request)):
+        return JsonResponse(
+            {"detail": _("Too many checks from your address. Please try again later.")},
+            status=429,
+            headers={"Retry-After": str(SIGNUP_WINDOW)},
+        )
+    organization = request.GET.get("organization", "")[:ORGANIZATION_MAX]
+    subdomain = request.GET.get("subdomain", "").strip().lower()[:63]
+    data: dict[str, object] = {}
+    if organization and not subdomain:
+        subdomain = subdomain_suggest(organization=organization)
+        data["suggestion"] = subdomain
+    problem = subdomain_problem(subdomain) if subdomain else _("This field is required.")
+    data.update(
+        {
+            "subdomain": subdomain,
+            "available": problem is None,
+            "message": problem or _("This address is free."),
+            "url": tenant_url(subdomain) if subdomain else "",
+        }
+    )
+    return JsonResponse(data)
 
 
 def _slow_setup() -> bool:

@@ -40,3 +40,11 @@ INVOICE_STATUSES = {
 @register.filter
 def invoice_status(status: str) -> str:
     return str(INVOICE_STATUSES.get(status, status))
+
+
+@register.filter
+def storage_gb(megabytes: int | None) -> str:
+    """5120 -> "5 GB" (the pricing page shows storage in GB)."""
+    from billing.selectors import storage_gb as in_gb
+
+    return in_gb(megabytes)

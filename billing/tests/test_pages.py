@@ -494,3 +494,29 @@ def test_a_member_whose_profile_grants_manage_billing_may_use_the_billing_page(c
         access_changed()
 
     assert client_for(tenant_a, treasurer).get(PAGE).status_code == 200
+
+
+def test_the_pricing_page_compares_plans_from_their_data_with_storage_in_gb(public_client):
+    response = public_client.get("/pricing/")
+
+    rows = {row.label: row.cells for row in response.context["comparison"]}
+    starter, business = (Plan.objects.get(code=c) for c in ("starter", "business"))
+    assert rows["Seats included"] == [str(starter.included_seats), str(business.included_seats)]
+    assert rows["File storage"] == ["5 GB", "100 GB"]
+    assert rows["The audit trail"] == [False, True]
+    assert rows["The REST API"] == [True, True]
+    html = response.content.decode()
+    assert "Seats and members" in html
+    assert "Every active member takes a seat" in html
+    assert "5 GB of file storage" in html
+    assert "MB" not in html
+
+
+def test_the_pricing_page_shows_plan_names_and_the_table_in_russian(public_client):
+    html = public_client.get("/pricing/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+
+    assert "Старт" in html and "Бизнес" in html
+    assert "Для небольших команд" in html
+    assert "Сравнение тарифов" in html
+    assert "Места и участники" in html
+    assert "Журнал аудита" in html

@@ -25,6 +25,9 @@ class AccessConfig(AppConfig):
         task_prerun.connect(memo_clear, dispatch_uid="access-grants-task-start", weak=False)
 
         provisioning.step_register(name="access.first_admin", order=10, run=_first_admin_create, in_tenant_schema=True)
+        provisioning.step_register(
+            name="access.builtin_labels", order=15, run=_builtin_labels_install, in_tenant_schema=True
+        )
 
 
 def _first_admin_create(workspace: NewWorkspace) -> None:
@@ -32,3 +35,9 @@ def _first_admin_create(workspace: NewWorkspace) -> None:
 
     if workspace.admin is not None:
         member_create(tenant=workspace.tenant, user=workspace.admin, is_admin=True, language=workspace.language)
+
+
+def _builtin_labels_install(workspace: NewWorkspace) -> None:
+    from crm_apps.access.builtin import access_builtin_labels_install
+
+    access_builtin_labels_install(language=workspace.language)

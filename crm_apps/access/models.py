@@ -128,6 +128,8 @@ class Group(models.Model):
     owned by a group; its members see and edit it as if they owned it."""
 
     name = models.CharField(_("name"), max_length=100, unique=True)
+    # {language: text}: the name in each language (saas/value_labels.py); shown by display_name.
+    labels = models.JSONField(_("translations"), default=dict, blank=True)
     description = models.CharField(_("description"), max_length=250, blank=True)
     members = models.ManyToManyField(Member, blank=True, related_name="groups", verbose_name=_("members"))
     roles = models.ManyToManyField("access.Role", blank=True, related_name="+", verbose_name=_("roles"))
@@ -145,7 +147,14 @@ class Group(models.Model):
         ordering = ["name"]
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """The name in the member's language, else the workspace's, else as stored."""
+        from saas.value_labels import label_pick
+
+        return label_pick(self.labels, self.name)
 
 
 class Profile(models.Model):
@@ -153,6 +162,8 @@ class Profile(models.Model):
     one or more profiles; the most permissive wins per permission."""
 
     name = models.CharField(_("name"), max_length=100, unique=True)
+    # {language: text}: the name in each language (saas/value_labels.py); shown by display_name.
+    labels = models.JSONField(_("translations"), default=dict, blank=True)
     description = models.CharField(_("description"), max_length=250, blank=True)
     # Module actions for every module without its own row below (so new modules get a sensible default).
     default_view = models.BooleanField(_("view"), default=True)
@@ -175,7 +186,14 @@ class Profile(models.Model):
         ordering = ["name"]
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """The name in the member's language, else the workspace's, else as stored."""
+        from saas.value_labels import label_pick
+
+        return label_pick(self.labels, self.name)
 
 
 class ProfileModule(models.Model):
@@ -223,6 +241,8 @@ class Role(models.Model):
     parent = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children", verbose_name=_("reports to")
     )
+    # {language: text}: the name in each language (saas/value_labels.py); shown by display_name.
+    labels = models.JSONField(_("translations"), default=dict, blank=True)
     path = models.CharField(max_length=1000, db_index=True, editable=False)
     profiles = models.ManyToManyField(Profile, related_name="roles", verbose_name=_("profiles"))
     # The role members get when they join without one chosen (exactly one role has it).
@@ -240,7 +260,14 @@ class Role(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """The name in the member's language, else the workspace's, else as stored."""
+        from saas.value_labels import label_pick
+
+        return label_pick(self.labels, self.name)
 
     @property
     def depth(self) -> int:

@@ -35,6 +35,7 @@ from crm_apps.access.models import (
 )
 from crm_apps.access.privileges import Privilege, is_tenant_admin, require_tenant_admin
 from crm_apps.audit import services as audit
+from saas.value_labels import active_language, labels_set
 from tenants.login_throttle import LOGIN_FAILURE_LIMIT as LOGIN_FAILURE_LIMIT  # moved there; still importable here
 from tenants.login_throttle import LOGIN_FAILURE_WINDOW as LOGIN_FAILURE_WINDOW
 from tenants.login_throttle import login_blocked as login_blocked
@@ -494,7 +495,7 @@ def role_update(
     role = Role.objects.select_for_update().get(pk=role.pk)
     errors: dict[str, list[str]] = {}
     try:
-        role.name = _name_clean(name)
+        role.name = _renamed(role, _name_clean(name))
     except ValidationError as exc:
         errors.update(exc.message_dict)
     try:
@@ -508,7 +509,7 @@ def role_update(
     if default_for_new and not role.default_for_new:
         Role.objects.filter(default_for_new=True).update(default_for_new=False)
         role.default_for_new = True
-    role.save(update_fields=["name", "default_for_new"])
+    role.save(update_fields=["name", "labels", "default_for_new"])
     role.profiles.set(profiles)
     _access_changed(
         actor,
@@ -580,13 +581,21 @@ PROFILE_FLAGS = (*(f"default_{action}" for action in ACTIONS), *PRIVILEGES)
 
 
 @transaction.atomic
+def _renamed(row: Role | Profile | Group, name: str) -> str:
+    """A built-in role, profile or group renamed: the new name is its label in the admin's language
+    (saas/value_labels.py); the other languages keep theirs."""
+    if row.pk is not None and row.labels and name != row.name and name != row.display_name:
+        row.labels = labels_set(row.labels, language=active_language(), text=name)
+    return name
+
+
 def profile_save(
     *, actor: Member, profile: Profile | None, name: str, description: str = "", flags: dict[str, bool]
 ) -> Profile:
     """Create or change a profile's name, description, module defaults and global privileges."""
     _require_admin(actor)
     profile = Profile() if profile is None else Profile.objects.select_for_update().get(pk=profile.pk)
-    profile.name = _name_clean(name)
+    profile.name = _renamed(profile, _name_clean(name))
     description = (description or "").strip() if isinstance(description, str) else ""
     if len(description) > 250:
         raise ValidationError({"description": [_("Ensure this value has at most %(max)d characters.") % {"max": 250}]})
@@ -712,7 +721,7 @@ def group_save(
     group = Group() if group is None else Group.objects.get(pk=group.pk)
     errors: dict[str, list[str]] = {}
     try:
-        group.name = _name_clean(name)
+        group.name = _renamed(group, _name_clean(name))
     except ValidationError as exc:
         errors.update(exc.message_dict)
     if Group.objects.filter(name__iexact=group.name).exclude(pk=group.pk).exists():

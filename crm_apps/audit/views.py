@@ -92,6 +92,43 @@ DETAIL_LABELS = {
 }
 
 
+# Fields of changes that are not a module's fields (settings, members, extensions): their labels.
+CHANGE_LABELS = {
+    "label": gettext_lazy("label"),
+    "labels": gettext_lazy("translations"),
+    "value": gettext_lazy("value"),
+    "retired": gettext_lazy("retired"),
+    "position": gettext_lazy("position"),
+    "layout": gettext_lazy("layout"),
+    "pipeline": gettext_lazy("pipeline"),
+    "members": gettext_lazy("members"),
+    "custom_module": gettext_lazy("custom module"),
+    "email": gettext_lazy("email"),
+    "is_admin": gettext_lazy("administrator"),
+    "version": gettext_lazy("version"),
+    "role": gettext_lazy("role"),
+    "retention_days": gettext_lazy("retention (days)"),
+}
+# The values of the "setting" detail: what was changed.
+SETTING_LABELS = {
+    "audit_retention": gettext_lazy("audit retention"),
+    "billing": gettext_lazy("billing"),
+    "conversion_mapping": gettext_lazy("lead conversion mapping"),
+    "custom_field_changed": gettext_lazy("custom field changed"),
+    "custom_field_created": gettext_lazy("custom field created"),
+    "extension_installed": gettext_lazy("extension installed"),
+    "extension_uninstalled": gettext_lazy("extension uninstalled"),
+    "layout": gettext_lazy("layout"),
+    "numbering": gettext_lazy("numbering"),
+    "picklist_value_added": gettext_lazy("picklist value added"),
+    "picklist_value_changed": gettext_lazy("picklist value changed"),
+    "pipeline_created": gettext_lazy("pipeline created"),
+    "pipeline_translated": gettext_lazy("pipeline translated"),
+    "sample_data_loaded": gettext_lazy("sample data loaded"),
+    "sample_data_removed": gettext_lazy("sample data removed"),
+}
+
+
 class _Labels:
     """Human names of modules, of their standard and custom fields (custom ones loaded once per module),
     and of members for the fields that hold a member id."""
@@ -103,6 +140,9 @@ class _Labels:
 
     def value(self, module: str, name: str, value: Any) -> str:
         spec = self.specs.get(module)
+        if spec is not None and isinstance(value, str) and name in spec.picklists:
+            # A picklist's stored value, shown as its label in the reader's language.
+            return metadata.picklist_labels(spec.picklists[name]).get(value, value)
         if spec is not None and isinstance(value, int) and not isinstance(value, bool):
             try:
                 field: Any = spec.model._meta.get_field(name)
@@ -119,7 +159,7 @@ class _Labels:
     def field(self, module: str, name: str) -> str:
         spec = self.specs.get(module)
         if spec is None:
-            return name
+            return str(capfirst(CHANGE_LABELS.get(name, name)))
         if name.startswith("custom."):
             if module not in self.custom:
                 fields = metadata.custom_fields(module, include_archived=True)
@@ -128,7 +168,7 @@ class _Labels:
         try:
             return str(capfirst(spec.model._meta.get_field(name).verbose_name))  # type: ignore[union-attr]
         except Exception:
-            return name
+            return str(capfirst(CHANGE_LABELS.get(name, name)))
 
 
 def _row(event: AuditEvent, labels: _Labels) -> dict[str, Any]:
@@ -155,7 +195,11 @@ def _row(event: AuditEvent, labels: _Labels) -> dict[str, Any]:
             key=lambda change: change["field"].lower(),
         ),
         "details": sorted(
-            (str(DETAIL_LABELS.get(key, key)), _text(value)) for key, value in (event.details or {}).items()
+            (
+                str(DETAIL_LABELS.get(key, key)),
+                str(SETTING_LABELS.get(value, value)) if key == "setting" else _text(value),
+            )
+            for key, value in (event.details or {}).items()
         ),
     }
 

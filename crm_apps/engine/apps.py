@@ -39,4 +39,4 @@ class EngineConfig(AppConfig):
 def _crm_defaults_install(workspace: NewWorkspace) -> None:
     from crm_apps.engine.defaults import crm_defaults_install
 
-    crm_defaults_install()
+    crm_defaults_install(language=workspace.language)

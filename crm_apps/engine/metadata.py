@@ -25,6 +25,7 @@ from django.utils import translation
 from crm_apps.engine.models import CustomField, LayoutOverride, Picklist, PicklistValue
 from crm_apps.engine.spec import Block, ModuleSpec
 from saas import cache_versions
+from saas.value_labels import active_language, label_pick, workspace_language
 
 T = TypeVar("T")
 _local = threading.local()
@@ -178,12 +179,24 @@ def label_translations() -> dict[str, str]:
     return _memo(("label_translations", language), load)
 
 
+def _values_language() -> tuple[str, str]:
+    """What the shown label of a built-in value depends on: the member's and the workspace's language."""
+    return (active_language(), workspace_language())
+
+
 def _translated(items: list[Any], table: dict[str, str]) -> list[Any]:
-    """Copies of custom fields / picklist values with translated labels (shared instances untouched)."""
-    if not table:
-        return items
+    """Copies of custom fields / picklist values with translated labels (shared instances untouched):
+    a value's own `labels` first (value_labels.label_pick), else an installed extension's translation."""
     result = []
     for item in items:
+        own = getattr(item, "labels", None)
+        if own:
+            shown = label_pick(own, item.label)
+            if shown != item.label:
+                item = copy.copy(item)
+                item.label = shown
+            result.append(item)
+            continue
         if item.label in table:
             item = copy.copy(item)
             item.label = table[item.label]
@@ -209,7 +222,7 @@ def picklist_values(name: str, *, include_retired: bool = False) -> list[Picklis
             qs = qs.filter(retired=False)
         return _translated(list(qs.order_by("position", "id")), label_translations())
 
-    return list(_memo(("picklist_values", name, include_retired, _label_language()), load))
+    return list(_memo(("picklist_values", name, include_retired, _label_language(), _values_language()), load))
 
 
 def picklist_map(names: list[str]) -> dict[str, list[PicklistValue]]:
@@ -223,7 +236,7 @@ def picklist_map(names: list[str]) -> dict[str, list[PicklistValue]]:
         table = label_translations()
         return {p.name: _translated(list(p.values.all()), table) for p in lists}
 
-    everything = _memo(("picklist_map", _label_language()), load)
+    everything = _memo(("picklist_map", _label_language(), _values_language()), load)
     return {name: list(everything.get(name, [])) for name in names}
 
 

@@ -160,6 +160,9 @@ class PicklistValue(models.Model):
     picklist = models.ForeignKey(Picklist, on_delete=models.CASCADE, related_name="values")
     value = models.CharField(max_length=100)
     label = models.CharField(_("label"), max_length=100)
+    # {language: label}: built-in values carry one per language (saas/value_labels.py); the
+    # metadata cache shows the member's language, else the workspace's, else `label`.
+    labels = models.JSONField(_("translations"), default=dict, blank=True)
     position = models.PositiveIntegerField(default=0)
     color = models.CharField(max_length=7, blank=True)
     retired = models.BooleanField(_("retired"), default=False)

@@ -9,8 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import random
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from django.db import transaction
 
 from crm_apps.access.models import Member
 from crm_apps.engine import registry
@@ -108,15 +111,34 @@ def sample_order(specs: list[ModuleSpec]) -> list[ModuleSpec]:
     return ordered
 
 
-def sample_data_create(*, admin: Member, members: list[Member], seed: int = 7) -> dict[str, int]:
-    """A small but lived-in CRM: every module's sample records, in dependency order."""
+def sample_data_run(
+    *,
+    admin: Member,
+    members: list[Member],
+    seed: int = 7,
+    progress: Callable[[SampleContext, str, int, int], None] | None = None,
+) -> SampleContext:
+    """Run every module's sample hook in dependency order; the context holds what each created.
+
+    `progress(ctx, module, done, total)` runs after each module, inside that module's transaction
+    (the onboarding checklist tags the module's records there and shows the progress)."""
     ctx = SampleContext(
         admin=admin,
         owners=[admin, *members],
         rng=random.Random(seed),  # noqa: S311 - sample data, not security
         today=dt.date.today(),
     )
-    for spec in sample_order(registry.all_specs()):
+    ordered = sample_order(registry.all_specs())
+    for index, spec in enumerate(ordered, start=1):
         assert spec.sample_data is not None
-        spec.sample_data(ctx)
+        with transaction.atomic():  # a module's sample rows (and what `progress` records of them) or none
+            spec.sample_data(ctx)
+            if progress is not None:
+                progress(ctx, spec.key, index, len(ordered))
+    return ctx
+
+
+def sample_data_create(*, admin: Member, members: list[Member], seed: int = 7) -> dict[str, int]:
+    """A small but lived-in CRM: every module's sample records, in dependency order."""
+    ctx = sample_data_run(admin=admin, members=members, seed=seed)
     return {key: len(records) for key, records in ctx.records.items()}

@@ -162,3 +162,4 @@ function setUpBoard() {
 }
 import "./forms.js";
 import "./callsdocs.js";
+import "./firsthour.js";

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop as N_
 
 from marketplace.catalog.models import Listing, ReviewState, Version
 from marketplace.catalog.services import listing_save, version_submit
@@ -23,6 +24,8 @@ PARTNER_EMAIL = "partner@example.com"
 PARTNER_PASSWORD = "demo-crm-2026"
 
 
+# Summaries are marked for translation: the catalog shows them in the reader's language
+# (`Listing.display_summary`); partners' own texts are shown as written.
 @dataclass(frozen=True)
 class FirstParty:
     slug: str
@@ -37,7 +40,7 @@ class FirstParty:
 CATALOG = (
     FirstParty(
         "saas-sales-kit",
-        "ARR, seats, plan tier and renewal fields, a SaaS subscription pipeline and a renewals view.",
+        N_("ARR, seats, plan tier and renewal fields, a SaaS subscription pipeline and a renewals view."),
         "For teams that sell subscriptions:\n\n- **Deals**: annual recurring revenue, seats, plan tier, "
         "renewal date\n- **Organisations**: churn risk\n- a *SaaS subscriptions* pipeline from trial to "
         "subscribed\n- lead sources *Product trial* and *Webinar*\n- a shared *Renewals by date* view",
@@ -45,7 +48,7 @@ CATALOG = (
     ),
     FirstParty(
         "support-escalation-webhooks",
-        "Sends contact and organisation changes to your help desk, signed, and lets it update contacts.",
+        N_("Sends contact and organisation changes to your help desk, signed, and lets it update contacts."),
         "Connects your help desk:\n\n- signed webhooks for new and changed contacts and for changed or "
         "deleted organisations\n- an API token that may read and write contacts and read organisations\n"
         "- escalation level and help desk ticket fields on contacts",
@@ -53,7 +56,7 @@ CATALOG = (
     ),
     FirstParty(
         "localised-field-pack",
-        "Language, region and consent fields for leads, extra industries, two lead views, in Russian too.",
+        N_("Language, region and consent fields for leads, extra industries, two lead views, in Russian too."),
         "Fields and views for international lead handling, with Russian labels:\n\n- preferred language, "
         "sales region and marketing consent on leads\n- industries *Logistics* and *Public sector*\n"
         "- shared views *Hot leads by region* and *Leads with marketing consent*",
@@ -61,7 +64,7 @@ CATALOG = (
     ),
     FirstParty(
         "equipment-register",
-        "A Machines module: serial numbers, condition, service dates, supplier and customer site.",
+        N_("A Machines module: serial numbers, condition, service dates, supplier and customer site."),
         "Keep track of the machines you sell, rent or service:\n\n- a **Machines** module (custom module, "
         "numbered MCH1, MCH2, ...) under Inventory\n- serial number, condition, next service date, supplier "
         "and the organisation it is installed at\n- a shared *Machines needing repair* view",

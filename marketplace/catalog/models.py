@@ -11,8 +11,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 MAX_PRICE_CENTS = 30_000  # $300
 
@@ -70,6 +70,14 @@ class Listing(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def display_summary(self) -> str:
+        """A first-party listing's summary (marked for translation in first_party.py) in the reader's
+        language; a partner's summary as written."""
+        from marketplace.catalog.first_party import PARTNER_SLUG
+
+        return gettext(self.summary) if self.partner.slug == PARTNER_SLUG else self.summary
 
     @property
     def is_paid(self) -> bool:

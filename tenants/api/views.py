@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -23,7 +24,18 @@ class SignupView(APIView):
             "Create a workspace and its first admin. Usually instant (a pre-migrated schema is claimed); when "
             "none is ready the schema is built with every migration, which takes a moment (seconds): allow for it."
         ),
-        request=inline_serializer("Signup", {f: serializers.CharField() for f in SIGNUP_FIELDS}),
+        request=inline_serializer(
+            "Signup",
+            {
+                **{f: serializers.CharField() for f in SIGNUP_FIELDS if f != "language"},
+                "language": serializers.ChoiceField(
+                    choices=[code for code, _label in settings.LANGUAGES],
+                    required=False,
+                    help_text="The workspace language: built-in values (stages, statuses, roles...) are created "
+                    "in it. Default: the request's language (Accept-Language), else English.",
+                ),
+            },
+        ),
         responses={
             201: inline_serializer("SignupCreated", {"tenant": serializers.CharField(), "url": serializers.URLField()})
         },

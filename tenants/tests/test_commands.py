@@ -108,3 +108,19 @@ def test_seed_demo_is_idempotent(capsys, media_root):  # demo documents write fi
         True,
         "business",
     )
+
+
+def test_seed_demo_offers_a_russian_workspace(capsys):
+    from django.utils import translation
+    from django_tenants.utils import tenant_context
+
+    from crm_apps.modules.deals.models import Pipeline
+
+    call_command("seed_demo")
+
+    russian = Tenant.objects.get(schema_name="demo-ru")
+    assert (russian.language, Tenant.objects.get(schema_name="demo").language) == ("ru", "en")
+    assert "demo-ru.localhost" in capsys.readouterr().out
+    with tenant_context(russian), translation.override("ru"):
+        assert Pipeline.objects.get(is_default=True).display_name == "Продажи"
+        assert Pipeline.objects.get(is_default=True).stages.count() == 10

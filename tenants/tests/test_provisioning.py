@@ -25,7 +25,11 @@ def names(steps: list[provisioning.ProvisioningStep]) -> list[str]:
 def test_the_apps_register_their_steps_in_order():
     # given the installed apps (their AppConfig.ready() ran at start-up)
     # then a new workspace gets its first admin, then the CRM defaults, then (in public) its trial
-    assert names(provisioning.steps(in_tenant_schema=True)) == ["access.first_admin", "engine.crm_defaults"]
+    assert names(provisioning.steps(in_tenant_schema=True)) == [
+        "access.first_admin",
+        "access.builtin_labels",
+        "engine.crm_defaults",
+    ]
     assert names(provisioning.steps(in_tenant_schema=False)) == ["billing.trial"]
     # and a workspace restored from an archive only gets the public bookkeeping: its rows came with it
     assert names(provisioning.steps(in_tenant_schema=True, restore=True)) == []

@@ -256,3 +256,25 @@ def test_retention_form_validates_saves_and_is_translated(client_for, tenant_a, 
 
 def test_settings_page_links_to_the_audit_trail(web):
     assert 'href="/settings/audit/"' in web.get("/settings/modules/").content.decode()
+
+
+def test_changes_show_translated_field_labels_and_picklist_labels_not_keys(client_for, tenant_a, admin_of):
+    admin = admin_of(tenant_a)
+    with schema_context(tenant_a.schema_name):
+        Member.objects.filter(pk=admin.pk).update(language="ru")
+    log(tenant_a, action="record_updated", actor=admin, module="leads", changes={"status": ["Cold", "Hot"]})
+    log(
+        tenant_a,
+        action="settings_changed",
+        actor=admin,
+        module="",
+        changes={"retired": [False, True]},
+        details={"setting": "picklist_value_changed"},
+    )
+
+    html = client_for(tenant_a, admin).get(URL).content.decode()
+
+    assert "Статус лида: <del>Холодный</del> → <ins>Горячий</ins>" in html
+    assert "Отключено: <del>нет</del> → <ins>да</ins>" in html
+    assert "значение списка изменено" in html
+    assert "picklist_value_changed" not in html

@@ -14,6 +14,14 @@ from crm_apps.access.privileges import Privilege
 from crm_apps.audit import services as audit
 from crm_apps.engine.models import Picklist, PicklistValue
 from crm_apps.engine.services._common import _clean_label, _clears_metadata
+from saas.value_labels import (
+    active_language,
+    label_in,
+    labels_clean,
+    labels_of,
+    labels_set,
+    workspace_language,
+)
 
 
 @_clears_metadata
@@ -21,8 +29,12 @@ def picklist_ensure(name: str, values: Iterable[str]) -> Picklist:
     """Create a picklist with default values if it does not exist yet (never touches an existing one)."""
     picklist, created = Picklist.objects.get_or_create(name=name)
     if created:
+        language = workspace_language()
         PicklistValue.objects.bulk_create(
-            [PicklistValue(picklist=picklist, value=v, label=v, position=i) for i, v in enumerate(values)]
+            [
+                PicklistValue(picklist=picklist, value=v, label=label_in(v, language), labels=labels_of(v), position=i)
+                for i, v in enumerate(values)
+            ]
         )
     return picklist
 
@@ -62,13 +74,21 @@ def picklist_value_update(
     label: str | None = None,
     retired: bool | None = None,
     position: int | None = None,
+    labels: dict[str, str] | None = None,
 ) -> PicklistValue:
-    """Rename (records keep the stable value), retire/restore or move a picklist value."""
+    """Rename (records keep the stable value), translate, retire/restore or move a picklist value.
+
+    A rename renames the value in the admin's language (and the stored label); `labels` sets the
+    value's label in further languages ({language: text}; an empty text removes that language)."""
     if not visibility.has_privilege(actor=actor, privilege=Privilege.MANAGE_SETTINGS):
         raise PermissionDenied
-    before = {"label": value.label, "retired": value.retired, "position": value.position}
+    before = {"label": value.label, "retired": value.retired, "position": value.position, "labels": value.labels}
     if label is not None:
         value.label = _clean_label(label)
+        if value.labels:
+            value.labels = labels_set(value.labels, language=active_language(), text=value.label)
+    if labels is not None:
+        value.labels = labels_clean(value.labels, labels)
     if retired is not None:
         if retired and not value.picklist.values.exclude(pk=value.pk).filter(retired=False).exists():
             raise ValidationError({"retired": [_("A picklist needs at least one active value.")]})
@@ -84,7 +104,7 @@ def picklist_value_update(
                     if item.pk != value.pk:
                         item.save(update_fields=["position"])
         value.save()
-        after = {"label": value.label, "retired": value.retired, "position": value.position}
+        after = {"label": value.label, "retired": value.retired, "position": value.position, "labels": value.labels}
         if before != after:
             audit.audit_log(
                 action=audit.SETTINGS_CHANGED,

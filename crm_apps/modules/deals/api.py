@@ -17,19 +17,29 @@ from crm_apps.engine import metadata, selectors
 from crm_apps.engine.api.representation import record_to_api
 from crm_apps.modules.deals.models import Deal, Pipeline
 from crm_apps.modules.deals.module import SPEC
-from crm_apps.modules.deals.services import deal_close, deal_move_to_pipeline, deal_set_stage, pipeline_create
+from crm_apps.modules.deals.services import (
+    deal_close,
+    deal_move_to_pipeline,
+    deal_set_stage,
+    pipeline_create,
+    pipeline_translate,
+)
 
 
 def pipeline_to_api(pipeline: Pipeline) -> dict[str, Any]:
     return {
         "id": pipeline.pk,
-        "name": pipeline.name,
+        "name": pipeline.name,  # stored, stable
+        "label": pipeline.display_name,  # in the caller's language (value_labels.label_pick)
+        "labels": pipeline.labels,
         "is_default": pipeline.is_default,
         "archived": pipeline.archived,
         "stages": [
             {
                 "id": s.pk,
                 "name": s.name,
+                "label": s.display_name,
+                "labels": s.labels,
                 "position": s.position,
                 "probability": s.probability,
                 "is_won": s.is_won,
@@ -51,6 +61,26 @@ class PipelinesView(APIView):
         stages: list[dict[str, Any]] = raw_stages if isinstance(raw_stages, list) else []
         pipeline = pipeline_create(actor=request_member(request), name=str(data.get("name") or ""), stages=stages)
         return Response(pipeline_to_api(pipeline), status=status.HTTP_201_CREATED)
+
+
+class PipelineLabelsView(APIView):
+    """POST /api/v1/pipelines/<id>/labels {"labels": {"ru": "..."}, "stages": {"<stage id>": {"ru": "..."}}}:
+    the pipeline's and its stages' names per language (an empty text removes one); stored names stay."""
+
+    def post(self, request: Request, pipeline_id: int) -> Response:
+        pipeline = Pipeline.objects.filter(pk=pipeline_id).first()
+        if pipeline is None:
+            raise NotFound(_("Not found."))
+        data = request.data if isinstance(request.data, dict) else {}
+        stages = data.get("stages")
+        pipeline_translate(
+            actor=request_member(request),
+            pipeline=pipeline,
+            labels=data.get("labels", {}),
+            stage_labels=stages if isinstance(stages, dict) else None,
+        )
+        pipeline = Pipeline.objects.prefetch_related("stages").get(pk=pipeline.pk)
+        return Response(pipeline_to_api(pipeline))
 
 
 class DealActionView(APIView):

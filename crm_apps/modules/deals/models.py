@@ -13,6 +13,8 @@ from crm_apps.modules.common import money_field, picklist_field, text_field
 
 class Pipeline(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
+    # {language: text}: the name in each language (saas/value_labels.py); shown by display_name.
+    labels = models.JSONField(_("translations"), default=dict, blank=True)
     is_default = models.BooleanField(_("default pipeline"), default=False)
     position = models.PositiveIntegerField(default=0)
     archived = models.BooleanField(_("archived"), default=False)
@@ -30,13 +32,18 @@ class Pipeline(models.Model):
     def display_name(self) -> str:
         """The name in the member's language (an extension may ship translations of its pipelines)."""
         from crm_apps.engine.metadata import translated_name
+        from saas.value_labels import label_pick
 
+        if self.labels:
+            return label_pick(self.labels, self.name)
         return translated_name("pipeline", self.pk, self.name)
 
 
 class Stage(models.Model):
     pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="stages")
     name = models.CharField(_("name"), max_length=100)
+    # {language: text}: the name in each language (saas/value_labels.py); shown by display_name.
+    labels = models.JSONField(_("translations"), default=dict, blank=True)
     position = models.PositiveIntegerField(default=0)
     probability = models.PositiveSmallIntegerField(_("probability (%)"), default=0, validators=[MaxValueValidator(100)])
     is_won = models.BooleanField(_("won"), default=False)
@@ -56,7 +63,10 @@ class Stage(models.Model):
     def display_name(self) -> str:
         """The name in the member's language (when its pipeline's extension translates it)."""
         from crm_apps.engine.metadata import translated_name
+        from saas.value_labels import label_pick
 
+        if self.labels:
+            return label_pick(self.labels, self.name)
         return translated_name("stage", self.pk, self.name)
 
 

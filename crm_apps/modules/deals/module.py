@@ -124,3 +124,4 @@ SPEC = register(
 # Scoped extension tokens: pipelines are read with the deals, stage/move/close write a deal.
 route_scopes_register("api-pipelines", read=["deals:read"])
 route_scopes_register("api-deal-action", write=["deals:write"])
+route_scopes_register("api-pipeline-labels", write=["deals:write"])

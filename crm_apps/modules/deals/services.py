@@ -15,21 +15,60 @@ from crm_apps.access.models import Member
 from crm_apps.access.privileges import Privilege
 from crm_apps.audit import services as audit
 from crm_apps.engine.services import record_update
-from crm_apps.modules.common import SALES_STAGES
+from crm_apps.modules.common import SALES_PIPELINE, SALES_STAGES
 from crm_apps.modules.deals.models import Deal, Pipeline, Stage, StageHistory
+from saas.value_labels import labels_clean, labels_of
 
 
 def pipeline_defaults_install() -> None:
-    """The default 'Sales' pipeline with vtiger's sales stages, if the tenant has no pipeline yet."""
+    """The default 'Sales' pipeline with vtiger's sales stages, if the tenant has no pipeline yet.
+
+    Names are stored as written here (stable for the API) with a label per language (`labels`), so a
+    Russian workspace shows "Продажи" (saas/value_labels.py)."""
     if Pipeline.objects.exists():
         return
-    pipeline = Pipeline.objects.create(name=_("Sales"), is_default=True)
+    pipeline = Pipeline.objects.create(name=SALES_PIPELINE, labels=labels_of(SALES_PIPELINE), is_default=True)
     Stage.objects.bulk_create(
         [
-            Stage(pipeline=pipeline, name=name, position=i, probability=p, is_won=won, is_lost=lost)
+            Stage(
+                pipeline=pipeline,
+                name=name,
+                labels=labels_of(name),
+                position=i,
+                probability=p,
+                is_won=won,
+                is_lost=lost,
+            )
             for i, (name, p, won, lost) in enumerate(SALES_STAGES)
         ]
     )
+
+
+@transaction.atomic
+def pipeline_translate(
+    *, actor: Member, pipeline: Pipeline, labels: object, stage_labels: dict[str, object] | None = None
+) -> Pipeline:
+    """Admins set a pipeline's (and its stages') name per language; the stored names stay."""
+    if not visibility.has_privilege(actor=actor, privilege=Privilege.MANAGE_SETTINGS):
+        raise PermissionDenied
+    before = {"labels": pipeline.labels}
+    pipeline.labels = labels_clean(pipeline.labels, labels)
+    pipeline.save(update_fields=["labels"])
+    stages = {str(s.pk): s for s in pipeline.stages.all()}
+    for stage_id, given in (stage_labels or {}).items():
+        stage = stages.get(str(stage_id))
+        if stage is None:
+            raise ValidationError({"stages": [_("This stage belongs to another pipeline.")]})
+        stage.labels = labels_clean(stage.labels, given)
+        stage.save(update_fields=["labels"])
+    audit.audit_log(
+        action=audit.SETTINGS_CHANGED,
+        actor=actor,
+        module="deals",
+        changes={"labels": [before["labels"], pipeline.labels]},
+        details={"setting": "pipeline_translated", "pipeline": pipeline.pk},
+    )
+    return pipeline
 
 
 def default_pipeline() -> Pipeline:

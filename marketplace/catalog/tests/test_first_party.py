@@ -64,3 +64,18 @@ def test_seed_publishes_them_once_and_they_install(tenant_a, admin_of):
                 manifest=manifest_validate(version.manifest),
             )
         assert ExtensionInstallation.objects.filter(state="installed").count() == len(CATALOG)
+
+
+@pytest.mark.django_db
+def test_the_catalog_shows_first_party_summaries_in_the_members_language(tenant_a, admin_of, client_for):
+    from crm_apps.access.models import Member
+
+    first_party_publish()
+    admin = admin_of(tenant_a)
+    with schema_context(tenant_a.schema_name):
+        Member.objects.filter(pk=admin.pk).update(language="ru")
+
+    html = client_for(tenant_a, admin).get("/settings/marketplace/").content.decode()
+
+    assert "Модуль «Оборудование»: серийные номера" in html
+    assert "A Machines module: serial numbers" not in html

@@ -12,6 +12,8 @@ from tenants.models import Tenant, User
 from tenants.services import tenant_signup, tenant_url, workspace_create
 
 DEMO_SLUG = "demo"
+# The same demo admin also has a workspace created in Russian: its stages, statuses and roles are Russian.
+DEMO_RU_SLUG = "demo-ru"
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo-crm-2026"
 COLLEAGUES = [
@@ -33,7 +35,9 @@ class Command(BaseCommand):
         if tenant is None:
             existing = User.objects.filter(email=DEMO_EMAIL).first()
             if existing is not None:
-                tenant = workspace_create(user=existing, organization="Northwind Traders", subdomain=DEMO_SLUG).tenant
+                tenant = workspace_create(
+                    user=existing, organization="Northwind Traders", subdomain=DEMO_SLUG, language="en"
+                ).tenant
             else:
                 tenant = tenant_signup(
                     organization="Northwind Traders",
@@ -41,6 +45,7 @@ class Command(BaseCommand):
                     name="Dana Whitfield",
                     email=DEMO_EMAIL,
                     password=DEMO_PASSWORD,
+                    language="en",
                 ).tenant
             self._seed(tenant)
             # The demo shows every feature and is never dunned: a complimentary Business plan.
@@ -52,8 +57,23 @@ class Command(BaseCommand):
                 subscription_grant_complimentary(
                     operator=None, tenant=tenant, plan=business, reason="Demo workspace of make run"
                 )
+        self._russian_workspace()
         if not options["quiet"]:
             self.stdout.write(f"Demo tenant: {tenant_url(DEMO_SLUG)}  login {DEMO_EMAIL} / {DEMO_PASSWORD}")
+            self.stdout.write(
+                f"  in Russian: {COLLEAGUES[1][1]} / {DEMO_PASSWORD} (a member whose language is Russian), or the "
+                f"Russian workspace {tenant_url(DEMO_RU_SLUG)} with {DEMO_EMAIL} / {DEMO_PASSWORD}"
+            )
+
+    def _russian_workspace(self) -> None:
+        """A second demo workspace created in Russian (built-in values in Russian), with sample data."""
+        if Tenant.objects.filter(schema_name=DEMO_RU_SLUG).exists():
+            return
+        user = User.objects.get(email=DEMO_EMAIL)
+        tenant = workspace_create(user=user, organization="Рога и копыта", subdomain=DEMO_RU_SLUG, language="ru").tenant
+        with schema_context(tenant.schema_name):
+            admin = Member.objects.get(user=user)
+            sample_data_create(admin=admin, members=[])
 
     def _seed(self, tenant: Tenant) -> None:
         with schema_context(tenant.schema_name):

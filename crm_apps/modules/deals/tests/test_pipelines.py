@@ -235,3 +235,48 @@ def test_deal_page_shows_the_stage_bar_and_history_panels(client_for, tenant_a, 
     assert "deals/_stage_history.html" in names
     assert [p["key"] for p in response.context["panels"]["top"]] == ["stage"]
     assert [h.stage.name for h in response.context["panels"]["side"][0]["data"]["history"]] == ["Prospecting"]
+
+
+def test_admins_translate_a_pipeline_and_its_stages_and_stored_names_stay(api, tenant_a, client_for, member):
+    pipeline = api.get("/api/v1/pipelines/").json()["results"][0]
+    first = pipeline["stages"][0]
+
+    response = api.post(
+        f"/api/v1/pipelines/{pipeline['id']}/labels",
+        {"labels": {"ru": "Продажи B2B"}, "stages": {str(first["id"]): {"ru": "Разведка"}}},
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="ru",
+    )
+    plain = client_for(tenant_a, member(tenant_a)).post(
+        f"/api/v1/pipelines/{pipeline['id']}/labels", {"labels": {"ru": "x"}}, content_type="application/json"
+    )
+    bad = api.post(
+        f"/api/v1/pipelines/{pipeline['id']}/labels", {"labels": {"xx": "?"}}, content_type="application/json"
+    )
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["labels"]["ru"] == "Продажи B2B"
+    assert response.json()["name"] == pipeline["name"]
+    assert response.json()["stages"][0]["labels"]["ru"] == "Разведка"
+    assert response.json()["stages"][0]["name"] == first["name"]
+    assert plain.status_code == 403
+    assert bad.status_code == 400 and "labels" in bad.json()
+    with tenant_context(tenant_a):
+        assert Pipeline.objects.get(pk=pipeline["id"]).labels["ru"] == "Продажи B2B"
+
+
+def test_translating_another_tenants_pipeline_is_a_404(api, client_for, tenant_a, tenant_b, admin_of):
+    with tenant_context(tenant_a):
+        only_here = pipeline_create(
+            actor=admin_of(tenant_a), name="Only in alpha", stages=[{"name": "One", "probability": 10}]
+        )
+        only_here = pipeline_create(
+            actor=admin_of(tenant_a), name="Also only in alpha", stages=[{"name": "One", "probability": 10}]
+        )
+    other = client_for(tenant_b, admin_of(tenant_b))
+
+    response = other.post(
+        f"/api/v1/pipelines/{only_here.pk}/labels", {"labels": {"ru": "x"}}, content_type="application/json"
+    )
+
+    assert response.status_code == 404
