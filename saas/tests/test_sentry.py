@@ -32,10 +32,10 @@ def transport(monkeypatch):
 
 
 def test_events_carry_the_tenant_tag_and_no_personal_data(client_for, tenant_a, member, monkeypatch, transport):
-    def broken_view_helper():
+    def broken_view_helper(**kwargs):
         raise ValueError("boom in a tenant request")
 
-    monkeypatch.setattr("crm_apps.home.views.member_list", broken_view_helper)
+    monkeypatch.setattr("crm_apps.home.views.home_widgets", broken_view_helper)
     sentry_init(dsn="https://public@sentry.example.com/1", environment="test")
     try:
         # Built at run time: Sentry sends source lines around the failure, which would contain a literal.

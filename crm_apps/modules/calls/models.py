@@ -7,12 +7,13 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from crm_apps.engine.models import CrmRecord, RecordLink
-from crm_apps.modules.common import phone_field, picklist_field
+from crm_apps.modules.common import phone_field
 
 
 class Call(CrmRecord):
-    direction = picklist_field(_("direction"))
-    status = picklist_field(_("call status"))
+    # Every call has a direction and a status (the telephony webhook always sets both): required picklists.
+    direction = models.CharField(_("direction"), max_length=100)
+    status = models.CharField(_("call status"), max_length=100)
     from_number = phone_field(_("from"))
     to_number = phone_field(_("to"))
     # The other party's number in E.164 (the caller of an inbound call, the callee of an outbound one).

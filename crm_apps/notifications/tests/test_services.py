@@ -156,7 +156,7 @@ def test_a_mention_creates_one_in_app_notification_with_the_comment(team):
     assert (notification.module, notification.record_id) == ("contacts", record.pk)
     assert notification.params["body"] == "Call them, @mia-notify@example.com"
     assert notification.dedupe_key == f"mention:{comment.pk}"
-    assert notification.url == f"/m/contacts/{record.pk}/"
+    assert notification.url == f"/m/contacts/{record.pk}/#comment-{comment.pk}"  # opens on the comment itself
     assert unread_count(member=leo) == 0
 
 
