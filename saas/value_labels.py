@@ -7,7 +7,7 @@ else the workspace's language (`Tenant.language`, chosen at signup), else the st
 Module packages declare their built-in values as msgids marked with `gettext_noop` (picklists in
 `ModuleSpec.default_picklists`, pipelines, roles...); `labels_of(msgid)` resolves them in every
 language of `settings.LANGUAGES` with `translation.override`, so a value's translations live in the
-project's `.po` beside the rest of the interface (docs/adr/XXXX-firsthour-value-labels.md).
+project's `.po` beside the rest of the interface (docs/adr/0026-value-labels.md).
 """
 
 from __future__ import annotations

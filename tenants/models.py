@@ -41,7 +41,7 @@ class Tenant(TenantMixin):
     # the banner, the billing suspension and the entitlement checks cost no query per request.
     billing_stage = models.CharField(_("billing stage"), max_length=16, choices=BillingStage.choices, blank=True)
     # The language built-in values (picklists, stages, roles...) were created in, and the fallback for a
-    # member whose language has no label of a value (docs/adr/XXXX-firsthour-value-labels.md).
+    # member whose language has no label of a value (docs/adr/0026-value-labels.md).
     language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default="en")
 
     # Schemas are created explicitly by tenants.services.tenant_provision inside the signup transaction.
