@@ -5,10 +5,11 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 from crm_apps.access.api.scopes import route_scopes_register
+from crm_apps.engine import extensions
 from crm_apps.engine.registry import register
 from crm_apps.engine.spec import Action, Block, Menu, ModuleHooks, ModuleSpec, Panel
 from crm_apps.modules.calendar.models import Event, Task
-from crm_apps.modules.calendar.panels import event_panel, task_panel
+from crm_apps.modules.calendar.panels import ACTIVITIES_PANEL, event_panel, task_panel
 from crm_apps.modules.calendar.recurrence import normalize_rrule
 from crm_apps.modules.calendar.sample import events_sample, tasks_sample
 
@@ -94,3 +95,7 @@ route_scopes_register("api-tasks", read=["tasks:read"], write=["tasks:write"])
 route_scopes_register("api-task", read=["tasks:read"], write=["tasks:write"])
 route_scopes_register("api-task-complete", write=["tasks:write"])
 route_scopes_register("api-tasks-mine", read=["tasks:read"])
+
+# The "upcoming / history" panel on the record page of every other module (the sales modules, calls,
+# documents, custom modules...): activities may be related to a record of any module.
+extensions.record_panel_add(ACTIVITIES_PANEL, applies=lambda spec: spec.key not in {"events", "tasks"})

@@ -2,7 +2,6 @@ from django.utils.translation import gettext_lazy as _
 
 from crm_apps.engine.registry import register
 from crm_apps.engine.spec import Block, Menu, ModuleSpec, Panel, Related
-from crm_apps.modules.calendar.panels import ACTIVITIES_PANEL
 from crm_apps.modules.campaigns.models import Campaign
 from crm_apps.modules.campaigns.panels import members_panel
 from crm_apps.modules.campaigns.sample import campaigns_sample
@@ -73,10 +72,7 @@ SPEC = register(
         duplicate_rules=(("name",),),
         menu=Menu(group="marketing", position=10),
         urls="crm_apps.modules.campaigns.urls",
-        panels=(
-            Panel(key="members", template="campaigns/_members_panel.html", context=members_panel, slot="main"),
-            ACTIVITIES_PANEL,
-        ),
+        panels=(Panel(key="members", template="campaigns/_members_panel.html", context=members_panel, slot="main"),),
         sample_data=campaigns_sample,
     )
 )

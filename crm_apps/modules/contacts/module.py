@@ -2,7 +2,6 @@ from django.utils.translation import gettext_lazy as _
 
 from crm_apps.engine.registry import register
 from crm_apps.engine.spec import Block, Menu, ModuleSpec, Related
-from crm_apps.modules.calendar.panels import ACTIVITIES_PANEL
 from crm_apps.modules.common import LEAD_SOURCE, SALUTATION
 from crm_apps.modules.contacts.models import Contact
 from crm_apps.modules.contacts.sample import contacts_sample
@@ -102,7 +101,6 @@ SPEC = register(
         readonly_fields=("source_lead",),
         default_ordering=("-created_at",),
         menu=Menu(group="sales", position=30),
-        panels=(ACTIVITIES_PANEL,),
         sample_data=contacts_sample,
         sample_data_after=("organizations",),
     )

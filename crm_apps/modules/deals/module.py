@@ -5,7 +5,6 @@ from django.utils.translation import gettext_lazy as _
 from crm_apps.access.api.scopes import route_scopes_register
 from crm_apps.engine.registry import register
 from crm_apps.engine.spec import Block, HomeWidget, Menu, ModuleHooks, ModuleSpec, Panel
-from crm_apps.modules.calendar.panels import ACTIVITIES_PANEL
 from crm_apps.modules.common import DEAL_TYPE, LEAD_SOURCE
 from crm_apps.modules.deals.home import closing_this_month_widget, open_deals_widget
 from crm_apps.modules.deals.models import Deal
@@ -95,7 +94,6 @@ SPEC = register(
         panels=(
             Panel(key="stage", template="deals/_stage_panel.html", context=stage_panel, slot="top"),
             Panel(key="stage_history", template="deals/_stage_history.html", context=stage_history_panel, slot="side"),
-            ACTIVITIES_PANEL,
         ),
         home_widgets=(
             HomeWidget(

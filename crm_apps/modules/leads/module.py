@@ -3,7 +3,6 @@ from django.utils.translation import gettext_lazy as _
 from crm_apps.access.api.scopes import route_scopes_register
 from crm_apps.engine.registry import register
 from crm_apps.engine.spec import Action, Block, Menu, ModuleSpec, SettingsPage
-from crm_apps.modules.calendar.panels import ACTIVITIES_PANEL
 from crm_apps.modules.common import INDUSTRY, LEAD_SOURCE, LEAD_STATUS, RATING, SALUTATION
 from crm_apps.modules.leads.models import Lead
 from crm_apps.modules.leads.sample import leads_sample
@@ -106,7 +105,6 @@ SPEC = register(
         default_list_filter={"converted": False},
         install_defaults=_install_mapping,
         menu=Menu(group="sales", position=10),
-        panels=(ACTIVITIES_PANEL,),
         urls="crm_apps.modules.leads.urls",
         api_urls="crm_apps.modules.leads.api_urls",
         record_actions=(

@@ -2,7 +2,6 @@ from django.utils.translation import gettext_lazy as _
 
 from crm_apps.engine.registry import register
 from crm_apps.engine.spec import Block, Menu, ModuleSpec, Related
-from crm_apps.modules.calendar.panels import ACTIVITIES_PANEL
 from crm_apps.modules.common import ACCOUNT_TYPE, INDUSTRY, RATING
 from crm_apps.modules.organizations.models import Organization
 from crm_apps.modules.organizations.sample import organizations_sample
@@ -88,7 +87,6 @@ SPEC = register(
         duplicate_rules=(("name",), ("email",), ("phone",)),
         readonly_fields=("source_lead",),
         menu=Menu(group="sales", position=20),
-        panels=(ACTIVITIES_PANEL,),
         sample_data=organizations_sample,
     )
 )

@@ -2,7 +2,6 @@ from django.utils.translation import gettext_lazy as _
 
 from crm_apps.engine.registry import register
 from crm_apps.engine.spec import Block, Menu, ModuleSpec
-from crm_apps.modules.calendar.panels import ACTIVITIES_PANEL
 from crm_apps.modules.common import VENDOR_CATEGORY
 from crm_apps.modules.vendors.models import Vendor
 from crm_apps.modules.vendors.sample import vendors_sample
@@ -37,7 +36,6 @@ SPEC = register(
         picklists={"category": "vendor_category"},
         duplicate_rules=(("name",), ("email",)),
         menu=Menu(group="inventory", position=10),
-        panels=(ACTIVITIES_PANEL,),
         sample_data=vendors_sample,
     )
 )
