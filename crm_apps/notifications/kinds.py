@@ -79,7 +79,7 @@ kind_register(
         label=_("Mentions"),
         title=_("%(actor)s mentioned you on %(record)s"),
         default=EMAIL,
-        description=_("Someone wrote @your-email in a comment."),
+        description=_("Someone mentions you in a comment (@ and your name)."),
     )
 )
 kind_register(

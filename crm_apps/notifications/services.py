@@ -56,10 +56,13 @@ def notification_send(
     params: dict[str, Any] | None = None,
     url: str = "",
     dedupe_key: str = "",
+    own_email: bool = False,
 ) -> Notification | None:
     """Notify one member about one record as their preference for `kind` says (off: nothing; in the app;
     in the app and by email after commit). Nobody is notified of their own action, nor an inactive member;
-    a `dedupe_key` already sent to this member sends nothing (a retried producer). None when nothing sent."""
+    a `dedupe_key` already sent to this member sends nothing (a retried producer). None when nothing sent.
+    `own_email`: the producer sends its own, richer email when `channel_for` says "email" (reminders with
+    their event's time and place); this then records the in-app notification only."""
     if kinds.kind_get(kind) is None:
         raise ValueError(f"unknown notification kind {kind!r}")
     if not recipient.active or (actor is not None and actor.pk == recipient.pk):
@@ -90,7 +93,7 @@ def notification_send(
         if dedupe_key:
             return None
         raise
-    if channel == kinds.EMAIL:
+    if channel == kinds.EMAIL and not own_email:
         with override(recipient.language):
             title = kinds.render_title(kind=kind, params=values)
             mail_enqueue(

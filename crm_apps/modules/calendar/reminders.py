@@ -11,8 +11,8 @@ only the worker whose insert won sends, and the email is queued on commit. The k
 start, so a moved event has new keys and reminds at its new time; a deleted event, a status other
 than "planned" or a removed occurrence (EXDATE) is never considered.
 
-In-app notifications: `reminder_notify_in_app` is the one place to hook the notification centre (the
-"myday" branch's Notification model) after merge; until then reminders go by email only.
+Channels: `reminder_notify` follows the member's choice for "Reminders" in the notification centre
+(off; in the app; in the app and by this module's email, which names the event's time and place).
 """
 
 from __future__ import annotations
@@ -80,9 +80,27 @@ def reminders_due(*, now: dt.datetime) -> list[tuple[Event, dt.datetime, int]]:
     return due
 
 
-def reminder_notify_in_app(*, member: Member, event: Event, occurrence_start: dt.datetime, minutes_before: int) -> None:
-    """Hook for the notification centre: called once per reminder and member. No in-app channel exists
-    on this branch yet; the lead wires the Notification model here after merge."""
+def reminder_notify(*, member: Member, event: Event, occurrence_start: dt.datetime, minutes_before: int) -> None:
+    """Remind one member of one occurrence, once (the caller holds the claimed delivery row), as they chose
+    for reminders in the notification centre: off, in the app, or in the app and by this module's email."""
+    from crm_apps.notifications import kinds
+    from crm_apps.notifications.services import channel_for, notification_send
+
+    channel = channel_for(member=member, kind=kinds.REMINDER)
+    if channel == kinds.OFF:
+        return
+    if channel == kinds.EMAIL:
+        _send_email(member, event, occurrence_start, minutes_before)
+    notification_send(
+        recipient=member,
+        kind=kinds.REMINDER,
+        module="events",
+        record_id=event.pk,
+        params={"record": event.subject},
+        url=f"/m/events/{event.pk}/",
+        dedupe_key=f"reminder:{event.pk}:{occurrence_start.isoformat()}:{minutes_before}",
+        own_email=True,
+    )
 
 
 def _send_email(member: Member, event: Event, start: dt.datetime, minutes: int) -> None:
@@ -116,8 +134,7 @@ def reminders_send_due(*, now: dt.datetime | None = None) -> int:
                 _, created = _claim_row(event, start, minutes, member)
                 if not created:
                     continue
-                _send_email(member, event, start, minutes)
-                reminder_notify_in_app(member=member, event=event, occurrence_start=start, minutes_before=minutes)
+                reminder_notify(member=member, event=event, occurrence_start=start, minutes_before=minutes)
                 sent += 1
     return sent
 

@@ -203,6 +203,28 @@ def _save_reminders(event: Event, minutes: list[int]) -> None:
     EventReminder.objects.bulk_create([EventReminder(event=event, minutes_before=m) for m in minutes])
 
 
+def _notify_invited(actor: Member, event: Event, added: list[Member]) -> None:
+    """Newly invited members also find the invitation in the notification centre (unless they turned
+    invitations off there); the email with the .ics is `_invite`'s, so this sends no email of its own."""
+    from crm_apps.notifications import kinds
+    from crm_apps.notifications.services import notification_send
+
+    for member in added:
+        if member.pk == event.owner_id:
+            continue
+        notification_send(
+            recipient=member,
+            kind=kinds.INVITATION,
+            module="events",
+            record_id=event.pk,
+            actor=actor,
+            params={"record": event.subject},
+            url=f"/m/events/{event.pk}/",
+            dedupe_key=f"invitation:{event.pk}:{member.pk}",
+            own_email=True,
+        )
+
+
 def _invite(event: Event, member_ids: Iterable[int], method: str) -> None:
     """Email the invitees an .ics (METHOD:REQUEST or CANCEL) once the transaction commits."""
     ids = sorted(set(member_ids))
@@ -249,6 +271,7 @@ def event_create(
     added = _save_invitees(event, cleaned.get("invitees", []))
     _save_reminders(event, cleaned.get("reminders", []))
     _invite(event, [m.pk for m in added if m.pk != event.owner_id], "REQUEST")
+    _notify_invited(actor, event, added)
     return event
 
 
@@ -292,6 +315,7 @@ def event_update(
     everyone = list(EventInvitee.objects.filter(event=updated).values_list("member_id", flat=True))
     notify = everyone if changed else [m.pk for m in added]
     _invite(updated, [i for i in notify if i != updated.owner_id], "REQUEST")
+    _notify_invited(actor, updated, added)
     return updated
 
 

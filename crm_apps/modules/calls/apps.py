@@ -10,3 +10,6 @@ class CallsConfig(AppConfig):
 
     def ready(self) -> None:
         from crm_apps.modules.calls import module  # noqa: F401
+        from crm_apps.modules.calls.notify import missed_call_kind_register
+
+        missed_call_kind_register()

@@ -1,7 +1,4 @@
-"""The "missed calls" home widget, for the home page ("my day") to include.
-
-    from crm_apps.modules.calls.home import widget_context
-    {% include "calls/_home_missed_calls.html" with widget=calls_widget %}
+"""The "missed calls" home widget (declared in `ModuleSpec.home_widgets`, drawn by the home page).
 
 `widget_context(request)` returns {"calls": [(call, url, matches)], "calls_url", "can_view"} for the signed-in
 member: their missed inbound calls of the last seven days, newest first, with the records each matched
@@ -19,6 +16,7 @@ from django.utils import timezone
 
 from crm_apps.access import visibility
 from crm_apps.access.middleware import request_member
+from crm_apps.access.models import Member
 from crm_apps.engine import registry
 from crm_apps.engine.display import record_url
 from crm_apps.modules.calls.selectors import matched_records, missed_calls
@@ -38,3 +36,9 @@ def widget_context(request: HttpRequest) -> dict[str, Any]:
         "calls": [(c, record_url(spec, c), matches.get(c.pk, [])) for c in calls],
         "calls_url": reverse("engine:list", args=["calls"]) + "?status=Missed",
     }
+
+
+def missed_calls_widget(member: Member, request: HttpRequest) -> dict[str, Any] | None:
+    """The home page's box: left out for a member who may not see calls."""
+    found = widget_context(request)
+    return found if found["can_view"] else None

@@ -5,7 +5,8 @@ from django.utils.translation import gettext_lazy as _
 from crm_apps.engine import events, extensions
 from crm_apps.engine.display import value_linker_add
 from crm_apps.engine.registry import register
-from crm_apps.engine.spec import Block, Menu, ModuleSpec, Panel, SettingsPage
+from crm_apps.engine.spec import Block, HomeWidget, Menu, ModuleSpec, Panel, SettingsPage
+from crm_apps.modules.calls.home import missed_calls_widget
 from crm_apps.modules.calls.links import phone_linker
 from crm_apps.modules.calls.models import Call
 from crm_apps.modules.calls.panels import call_matches_panel, record_calls_applies, record_calls_panel
@@ -62,6 +63,15 @@ SPEC = register(
                 label=_("Telephony"),
                 url_name="calls:settings",
                 description=_("Default region, click-to-call URL, webhook secret and members' extensions."),
+            ),
+        ),
+        home_widgets=(
+            HomeWidget(
+                key="missed_calls",
+                title=_("Missed calls"),
+                template="calls/_home_missed_calls.html",
+                context=missed_calls_widget,
+                position=35,
             ),
         ),
         sample_data=calls_sample,

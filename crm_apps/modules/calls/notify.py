@@ -41,3 +41,46 @@ def missed_call_announce(*, member_id: int | None, call_id: Any) -> None:
                 logger.exception("missed-call listener failed")
 
     transaction.on_commit(run)
+
+
+MISSED_CALL = "missed_call"
+
+
+def missed_call_notify(member_id: int, call_id: Any) -> None:
+    """The notification centre's listener: the member who missed a call finds it under the bell (and by
+    email if they chose so for "Missed calls"), once per call."""
+    from crm_apps.access.models import Member
+    from crm_apps.modules.calls.models import Call
+    from crm_apps.notifications.services import notification_send
+
+    member = Member.objects.select_related("user").filter(pk=member_id).first()
+    call = Call.objects.filter(pk=call_id).first()
+    if member is None or call is None:
+        return
+    notification_send(
+        recipient=member,
+        kind=MISSED_CALL,
+        module="calls",
+        record_id=call.pk,
+        params={"record": call.from_number or call.number},
+        url=f"/m/calls/{call.pk}/",
+        dedupe_key=f"missed_call:{call.pk}",
+    )
+
+
+def missed_call_kind_register() -> None:
+    """Register the "missed call" kind and its listener (from the app's ready())."""
+    from django.utils.translation import gettext_lazy as _
+
+    from crm_apps.notifications.kinds import INAPP, Kind, kind_register
+
+    kind_register(
+        Kind(
+            key=MISSED_CALL,
+            label=_("Missed calls"),
+            title=_("Missed call from %(record)s"),
+            default=INAPP,
+            description=_("An incoming call to your extension that nobody answered."),
+        )
+    )
+    missed_call_listener_add(missed_call_notify)

@@ -105,3 +105,44 @@ def test_each_occurrence_of_a_series_is_reminded(tenant_a, admin):
         assert reminders_send_due(now=dt.datetime(2027, 3, 29, 7, 49, tzinfo=dt.UTC)) == 0
         assert reminders_send_due(now=dt.datetime(2027, 3, 29, 6, 50, tzinfo=dt.UTC)) == 1
         assert reminders_send_due(now=dt.datetime(2027, 3, 29, 6, 55, tzinfo=dt.UTC)) == 0
+
+
+def test_a_reminder_also_lands_under_the_bell_and_follows_the_members_choice(
+    tenant_a, admin, member, django_capture_on_commit_callbacks
+):
+    from crm_apps.notifications import kinds
+    from crm_apps.notifications.models import Notification
+    from crm_apps.notifications.services import preferences_set
+
+    quiet, app_only = member(tenant_a), member(tenant_a)
+    with tenant_context(tenant_a):
+        preferences_set(member=quiet, channels={kinds.REMINDER: kinds.OFF})
+        preferences_set(member=app_only, channels={kinds.REMINDER: kinds.INAPP})
+        meeting(admin, invitees=[quiet.pk, app_only.pk])
+        mail.outbox.clear()
+
+        with django_capture_on_commit_callbacks(execute=True):
+            reminders_send_due(now=T0 - dt.timedelta(minutes=15))
+            reminders_send_due(now=T0 - dt.timedelta(minutes=14))
+
+        reminded = Notification.objects.filter(kind=kinds.REMINDER)
+        assert sorted(reminded.values_list("recipient_id", flat=True)) == sorted([admin.pk, app_only.pk])
+        assert {n.params["record"] for n in reminded} == {"Pitch"}
+        # Email only for the owner (default "in the app and by email"), and only the reminder's own email.
+        assert [m.to[0] for m in mail.outbox] == [admin.user.email]
+        assert mail.outbox[0].subject.startswith("Reminder: Pitch")
+
+
+def test_new_invitees_find_the_invitation_under_the_bell_once(tenant_a, admin, member):
+    from crm_apps.notifications import kinds
+    from crm_apps.notifications.models import Notification
+
+    colleague = member(tenant_a)
+    with tenant_context(tenant_a):
+        event = meeting(admin, invitees=[colleague.pk])
+        event_update(actor=admin, event=event, data={"location": "Room 2"}, invitees=[colleague.pk])
+
+        invitations = Notification.objects.filter(kind=kinds.INVITATION)
+        assert [(n.recipient_id, n.actor_id, n.url) for n in invitations] == [
+            (colleague.pk, admin.pk, f"/m/events/{event.pk}/")
+        ]

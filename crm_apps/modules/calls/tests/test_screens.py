@@ -221,3 +221,27 @@ def test_missed_calls_reach_the_listeners_once_and_the_home_widget(
     assert heard == [(rep.pk, call.pk)]
     assert [c.pk for c, _url, _matches in mine["calls"]] == [call.pk]
     assert theirs["calls"] == []
+    with tenant_context(tenant_a):
+        from crm_apps.notifications.models import Notification
+
+        told = Notification.objects.filter(kind="missed_call")
+        assert [(n.recipient_id, n.url) for n in told] == [(rep.pk, f"/m/calls/{call.pk}/")]
+
+
+def test_the_home_page_shows_my_missed_calls(
+    client_for, tenant_a, admin_of, member, django_capture_on_commit_callbacks
+):
+    admin = admin_of(tenant_a)
+    rep = member(tenant_a)
+    with tenant_context(tenant_a):
+        telephony_member_set(actor=admin, member=rep, extension="202")
+        with django_capture_on_commit_callbacks(execute=True):
+            call = ring("202", call_id="c9")
+            telephony_event_apply(
+                event=CallEvent(call_id="c9", status="missed", timestamp=timezone.now(), extension="202")
+            )
+
+    page = client_for(tenant_a, rep).get("/").content.decode()
+
+    assert 'data-widget="calls-missed_calls"' in page
+    assert f"/m/calls/{call.pk}/" in page
