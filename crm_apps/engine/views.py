@@ -962,8 +962,11 @@ def render_board(
     """The whole board page, or only its columns (for htmx after a card moved)."""
     member = request_member(request)
     name = field_name or board_field(spec, request.GET.get("field"))
-    context = board_context(spec=spec, member=member, request=request, search=request.GET.get("q", ""), field_name=name)
     rules = field_rules(actor=member, spec=spec)
+    if name is None or not rules.shows(name):
+        # Every caller (the board, a card move, a module's own stage view) groups by a field the member sees.
+        raise Http404
+    context = board_context(spec=spec, member=member, request=request, search=request.GET.get("q", ""), field_name=name)
     can_move = rules.editable(name) if name else False
     context |= {
         "can_move": can_move,
@@ -1004,7 +1007,7 @@ def board_move(request: HttpRequest, module: str, record_id: uuid.UUID) -> HttpR
     or the module's own action for its kanban field."""
     spec = _spec(module, request)
     name = board_field(spec, request.GET.get("field"))
-    if name is None:
+    if name is None or not field_rules(actor=request_member(request), spec=spec).shows(name):
         raise Http404
     record = _record_or_404(spec, request, record_id)
     htmx = request.headers.get("HX-Request") == "true"

@@ -169,3 +169,29 @@ def test_a_mass_action_with_a_record_the_member_may_not_edit_changes_nothing(set
             services.records_mass_delete(spec=spec, actor=m, ids=[mine.pk, theirs.pk])
         assert denied.value.records == [f"{theirs.number} Notmine"]
         assert spec.model.objects.filter(pk__in=[mine.pk, theirs.pk], deleted_at__isnull=True).count() == 2
+
+
+def test_a_board_never_groups_by_a_field_the_member_cannot_see(tenant_a, admin_of, member, client_for):
+    with schema_context(tenant_a.schema_name):
+        admin = admin_of(tenant_a)
+        profile = profile_save(actor=admin, profile=None, name="No sources", flags={})
+        role = role_create(
+            actor=admin, name="No sources", parent=Role.objects.get(parent__isnull=True), profile_ids=[profile.pk]
+        )
+        profile_set_fields(actor=admin, profile=profile, module="contacts", access={"lead_source": "hidden"})
+        m = member(tenant_a, role=role)
+        record = services.record_create(
+            spec=registry.get("contacts"),
+            actor=admin,
+            data={"last_name": "Sourced", "lead_source": "Web Site", "owner": m.pk},
+        )
+    web = client_for(tenant_a, m)
+
+    board = web.get("/m/contacts/board/?field=lead_source")
+    # A card move answers with the board's columns: with the hidden field it would show every value.
+    move = web.post(
+        f"/m/contacts/{record.pk}/board-move/?field=lead_source", {"value": "Web Site"}, HTTP_HX_REQUEST="true"
+    )
+
+    assert (board.status_code, move.status_code) == (404, 404)
+    assert "Web Site" not in move.content.decode()
