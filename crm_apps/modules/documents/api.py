@@ -17,8 +17,9 @@ from billing.api import TenantDailyQuotaThrottle
 from crm_apps.access import visibility
 from crm_apps.access.middleware import request_member
 from crm_apps.engine import metadata, registry, selectors
-from crm_apps.engine.api.representation import record_to_api
+from crm_apps.engine.api.representation import api_fields, record_to_api
 from crm_apps.engine.api.views import RecordListView, TokenRateThrottle
+from crm_apps.engine.fieldaccess import field_rules
 from crm_apps.modules.documents.downloads import version_response
 from crm_apps.modules.documents.models import Document, DocumentVersion
 from crm_apps.modules.documents.module import SPEC
@@ -93,8 +94,7 @@ class DocumentListView(RecordListView):
             )
         except DjangoPermissionDenied as exc:
             raise PermissionDenied from exc
-        body = record_to_api(SPEC, document, metadata.custom_fields(SPEC.key))
-        return Response(body, status=status.HTTP_201_CREATED)
+        return Response(_as_member_sees(request, [document])[0], status=status.HTTP_201_CREATED)
 
 
 class DocumentDownloadView(APIView):
@@ -188,8 +188,7 @@ class RecordDocumentsView(APIView):
     def get(self, request: Request, module: str, record_id: Any) -> Response:
         key, record = self._record(request, module, record_id)
         documents = record_documents(actor=request_member(request), module=key, record_id=record.pk)
-        fields = metadata.custom_fields(SPEC.key)
-        return Response({"results": [record_to_api(SPEC, d, fields) for d in documents]})
+        return Response({"results": _as_member_sees(request, list(documents))})
 
     def post(self, request: Request, module: str, record_id: Any) -> Response:
         key, record = self._record(request, module, record_id)
@@ -201,4 +200,12 @@ class RecordDocumentsView(APIView):
             )
         except DjangoPermissionDenied as exc:
             raise PermissionDenied from exc
-        return Response(record_to_api(SPEC, document, metadata.custom_fields(SPEC.key)), status=status.HTTP_201_CREATED)
+        return Response(_as_member_sees(request, [document])[0], status=status.HTTP_201_CREATED)
+
+
+def _as_member_sees(request: Request, documents: list[Document]) -> list[dict[str, Any]]:
+    """Documents as JSON without the fields (standard or custom) the member's profiles hide."""
+    rules = field_rules(actor=request_member(request), spec=SPEC)
+    custom = rules.custom(metadata.custom_fields(SPEC.key))
+    fields = rules.visible(api_fields(SPEC))
+    return [record_to_api(SPEC, d, custom, fields) for d in documents]

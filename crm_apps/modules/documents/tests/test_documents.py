@@ -320,3 +320,36 @@ def test_a_records_documents_over_the_api_need_the_record(client_for, tenant_a, 
     assert (on_hidden.status_code, upload_hidden.status_code, foreign.status_code) == (404, 404, 404)
     with tenant_context(tenant_a):
         assert Document.objects.count() == 2
+
+
+def test_the_documents_api_leaves_out_fields_the_members_profile_hides(
+    client_for, tenant_a, admin_of, member, media_root
+):
+    from crm_apps.access.models import Role
+    from crm_apps.access.services import profile_save, profile_set_fields, role_create
+
+    admin = admin_of(tenant_a)
+    with tenant_context(tenant_a):
+        profile = profile_save(actor=admin, profile=None, name="No descriptions", flags={})
+        role = role_create(
+            actor=admin, name="No descriptions", parent=Role.objects.get(parent__isnull=True), profile_ids=[profile.pk]
+        )
+        profile_set_fields(actor=admin, profile=profile, module="documents", access={"description": "hidden"})
+        rep = member(tenant_a, role=role)
+        contact = record_create(spec=registry.get("contacts"), actor=rep, data={"last_name": "Mine"})
+        document_create(
+            actor=admin,
+            data={"title": "Contract", "description": "secret terms", "owner": rep.pk},
+            upload=upload(),
+            links=[("contacts", contact.pk)],
+        )
+    web = client_for(tenant_a, rep)
+
+    on_record = web.get(f"/api/v1/contacts/{contact.pk}/documents/").json()["results"]
+    uploaded = web.post(f"/api/v1/contacts/{contact.pk}/documents/", {"file": SimpleUploadedFile("a.txt", b"a")})
+    created = web.post("/api/v1/documents/", {"file": SimpleUploadedFile("b.txt", b"b")})
+
+    assert [d["title"] for d in on_record] == ["Contract"]
+    for body in (on_record[0], uploaded.json(), created.json()):
+        assert "description" not in body
+    assert "secret terms" not in str(on_record)
