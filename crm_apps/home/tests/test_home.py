@@ -42,6 +42,8 @@ def test_a_new_member_sees_every_widget_with_a_useful_empty_state(client_for, te
 
     assert list(_widgets(page)) == [
         "notifications",
+        "events-mine",
+        "tasks-due",
         "calls-missed_calls",
         "deals-closing_this_month",
         "followed",
@@ -188,11 +190,11 @@ def test_home_page_queries_are_pinned_whatever_the_data(client_for, tenant_a, ad
         page = web.get("/")
 
     assert len(_widgets(page)["followed"].data["rows"]) == 4
-    # session, user, member; notifications (2); missed calls; follows; recent views; team (2); deals widgets
-    # (5); nothing for the onboarding checklist, which is not a member's to act on
-    assert len(statements(empty)) == 15
+    # session, user, member; notifications (2); my events; my tasks; missed calls; follows; recent views;
+    # team (2); deals widgets (5); nothing for the onboarding checklist, which is not a member's to act on
+    assert len(statements(empty)) == 17
     # + the followed records, their latest changes (one DISTINCT ON), the recent records: not one per row
-    assert len(statements(full)) == 18
+    assert len(statements(full)) == 20
 
 
 def test_the_demo_admin_starts_with_a_mention_an_assignment_and_a_followed_change():

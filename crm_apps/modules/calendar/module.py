@@ -7,7 +7,8 @@ from django.utils.translation import gettext_lazy as _
 from crm_apps.access.api.scopes import route_scopes_register
 from crm_apps.engine import extensions
 from crm_apps.engine.registry import register
-from crm_apps.engine.spec import Action, Block, Menu, ModuleHooks, ModuleSpec, Panel
+from crm_apps.engine.spec import Action, Block, HomeWidget, Menu, ModuleHooks, ModuleSpec, Panel
+from crm_apps.modules.calendar.home import my_events_widget, my_tasks_widget
 from crm_apps.modules.calendar.models import Event, Task
 from crm_apps.modules.calendar.panels import ACTIVITIES_PANEL, event_panel, task_panel
 from crm_apps.modules.calendar.recurrence import normalize_rrule
@@ -55,6 +56,15 @@ EVENTS = register(
         panels=(Panel(key="event", template="calendar/_event_panel.html", context=event_panel, slot="side"),),
         record_actions=(Action(key="ics", label=_("Download .ics"), url_name="calendar:event_ics", requires="view"),),
         list_actions=(Action(key="calendar", label=_("Calendar"), url_name="calendar:calendar", requires="view"),),
+        home_widgets=(
+            HomeWidget(
+                key="mine",
+                title=_("My events today and tomorrow"),
+                template="calendar/_home_events.html",
+                context=my_events_widget,
+                position=20,
+            ),
+        ),
         sample_data=events_sample,
         sample_data_after=("deals", "contacts"),
     )
@@ -82,6 +92,15 @@ TASKS = register(
         menu=Menu(group="tools", position=11),
         panels=(Panel(key="task", template="calendar/_task_panel.html", context=task_panel, slot="top"),),
         list_actions=(Action(key="my_tasks", label=_("My open tasks"), url_name="calendar:my_tasks", requires="view"),),
+        home_widgets=(
+            HomeWidget(
+                key="due",
+                title=_("My tasks due"),
+                template="calendar/_home_tasks.html",
+                context=my_tasks_widget,
+                position=30,
+            ),
+        ),
         sample_data=tasks_sample,
         sample_data_after=("deals",),
     )
