@@ -24,8 +24,8 @@ PARTNER_EMAIL = "partner@example.com"
 PARTNER_PASSWORD = "demo-crm-2026"
 
 
-# Summaries are marked for translation: the catalog shows them in the reader's language
-# (`Listing.display_summary`); partners' own texts are shown as written.
+# Summaries and descriptions are marked for translation: the catalog shows them in the reader's language
+# (`Listing.display_summary`, `Listing.display_description_html`); partners' own texts are shown as written.
 @dataclass(frozen=True)
 class FirstParty:
     slug: str
@@ -41,33 +41,41 @@ CATALOG = (
     FirstParty(
         "saas-sales-kit",
         N_("ARR, seats, plan tier and renewal fields, a SaaS subscription pipeline and a renewals view."),
-        "For teams that sell subscriptions:\n\n- **Deals**: annual recurring revenue, seats, plan tier, "
-        "renewal date\n- **Organisations**: churn risk\n- a *SaaS subscriptions* pipeline from trial to "
-        "subscribed\n- lead sources *Product trial* and *Webinar*\n- a shared *Renewals by date* view",
+        N_(
+            "For teams that sell subscriptions:\n\n- **Deals**: annual recurring revenue, seats, plan tier, "
+            "renewal date\n- **Organisations**: churn risk\n- a *SaaS subscriptions* pipeline from trial to "
+            "subscribed\n- lead sources *Product trial* and *Webinar*\n- a shared *Renewals by date* view"
+        ),
         "sales",
     ),
     FirstParty(
         "support-escalation-webhooks",
         N_("Sends contact and organisation changes to your help desk, signed, and lets it update contacts."),
-        "Connects your help desk:\n\n- signed webhooks for new and changed contacts and for changed or "
-        "deleted organisations\n- an API token that may read and write contacts and read organisations\n"
-        "- escalation level and help desk ticket fields on contacts",
+        N_(
+            "Connects your help desk:\n\n- signed webhooks for new and changed contacts and for changed or "
+            "deleted organisations\n- an API token that may read and write contacts and read organisations\n"
+            "- escalation level and help desk ticket fields on contacts"
+        ),
         "support",
     ),
     FirstParty(
         "localised-field-pack",
         N_("Language, region and consent fields for leads, extra industries, two lead views, in Russian too."),
-        "Fields and views for international lead handling, with Russian labels:\n\n- preferred language, "
-        "sales region and marketing consent on leads\n- industries *Logistics* and *Public sector*\n"
-        "- shared views *Hot leads by region* and *Leads with marketing consent*",
+        N_(
+            "Fields and views for international lead handling, with Russian labels:\n\n- preferred language, "
+            "sales region and marketing consent on leads\n- industries *Logistics* and *Public sector*\n"
+            "- shared views *Hot leads by region* and *Leads with marketing consent*"
+        ),
         "localisation",
     ),
     FirstParty(
         "equipment-register",
         N_("A Machines module: serial numbers, condition, service dates, supplier and customer site."),
-        "Keep track of the machines you sell, rent or service:\n\n- a **Machines** module (custom module, "
-        "numbered MCH1, MCH2, ...) under Inventory\n- serial number, condition, next service date, supplier "
-        "and the organisation it is installed at\n- a shared *Machines needing repair* view",
+        N_(
+            "Keep track of the machines you sell, rent or service:\n\n- a **Machines** module (custom module, "
+            "numbered MCH1, MCH2, ...) under Inventory\n- serial number, condition, next service date, supplier "
+            "and the organisation it is installed at\n- a shared *Machines needing repair* view"
+        ),
         "productivity",
     ),
 )

@@ -80,6 +80,17 @@ class Listing(models.Model):
         return gettext(self.summary) if self.partner.slug == PARTNER_SLUG else self.summary
 
     @property
+    def display_description_html(self) -> str:
+        """A first-party listing's description in the reader's language (rendered from its translated
+        Markdown); a partner's description as they wrote it (rendered when saved)."""
+        from marketplace.catalog.first_party import PARTNER_SLUG
+        from marketplace.catalog.services import markdown_render
+
+        if self.partner.slug != PARTNER_SLUG or not self.description:
+            return self.description_html
+        return markdown_render(gettext(self.description))
+
+    @property
     def is_paid(self) -> bool:
         return self.pricing != Pricing.FREE
 

@@ -79,3 +79,22 @@ def test_the_catalog_shows_first_party_summaries_in_the_members_language(tenant_
 
     assert "Модуль «Оборудование»: серийные номера" in html
     assert "A Machines module: serial numbers" not in html
+
+
+def test_a_first_party_description_is_shown_in_the_members_language(tenant_a, admin_of, client_for):
+    from crm_apps.access.models import Member
+
+    first_party_publish()
+    admin = admin_of(tenant_a)
+    web = client_for(tenant_a, admin)
+    english = web.get("/settings/marketplace/equipment-register/").content.decode()
+    with schema_context(tenant_a.schema_name):
+        Member.objects.filter(pk=admin.pk).update(language="ru")
+
+    russian = web.get("/settings/marketplace/equipment-register/").content.decode()
+
+    assert "Keep track of the machines you sell" in english
+    assert "<strong>Machines</strong> module" in english  # the Markdown is rendered
+    assert "Учёт оборудования, которое вы продаёте" in russian
+    assert "<strong>Оборудование</strong>" in russian
+    assert "Keep track of the machines you sell" not in russian
