@@ -45,12 +45,6 @@ class Shell:
 
         return palette_entries(member=self.member, plan_allows=self._plan_allows())
 
-    @cached_property
-    def admin_current(self) -> bool:
-        """Whether the page is one of the admin area's (its sidebar section then starts open)."""
-        path = self.request.path
-        return path.startswith("/settings/") and not path.startswith(("/settings/profile/", "/settings/sidebar/"))
-
 
 def site(request: HttpRequest) -> dict[str, Any]:
     """What every page needs to know: which host it is on, who is looking, the product and the shell."""

@@ -38,9 +38,11 @@ function showCall(box, call, dismissed) {
 }
 
 function startRingingPoll() {
-  // Only on pages of a signed-in member (the navigation's sign-out form).
-  if (!document.querySelector("form.nav__form")) return;
-  const box = document.createElement("aside");
+  // Only on pages of a signed-in workspace member: the app shell (base.html renders `body.has-shell` only
+  // for them). Public and partner-portal pages have no shell and never poll.
+  if (!document.body.classList.contains("has-shell")) return;
+  // A plain live region (an <aside> may not take role="status"); assertive: a ringing call interrupts.
+  const box = document.createElement("div");
   box.className = "call-popup";
   box.setAttribute("role", "status");
   box.setAttribute("aria-live", "assertive");

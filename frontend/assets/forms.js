@@ -38,6 +38,23 @@ function copyAria(select, ts) {
   });
 }
 
+// One accessible name, on one element: Tom Select points the <label> at its combobox (label[for] = the
+// control's id) and labels its listbox with the same label. The native select it hides then has no
+// name (axe: select-name) and two elements answer to the label. The native select is only the form's
+// value carrier (tabindex -1, visually hidden): hide it from assistive technology too. The listbox keeps
+// the label only while it is open (when closed it is display: none and needs no name).
+function nameOnce(select, ts) {
+  select.setAttribute("aria-hidden", "true");
+  const listbox = ts.dropdown_content;
+  const labelledBy = listbox.getAttribute("aria-labelledby");
+  if (!labelledBy) {
+    return;
+  }
+  listbox.removeAttribute("aria-labelledby");
+  ts.on("dropdown_open", () => listbox.setAttribute("aria-labelledby", labelledBy));
+  ts.on("dropdown_close", () => listbox.removeAttribute("aria-labelledby"));
+}
+
 function renderRecord(item, escape) {
   const secondary = item.secondary ? `<small class="ts-secondary">${escape(item.secondary)}</small>` : "";
   return `<div class="ts-record"><span>${escape(item.text)}</span>${secondary}</div>`;
@@ -65,6 +82,7 @@ function enhanceSelect(select) {
     placeholder: placeholderOf(select),
   });
   copyAria(select, ts);
+  nameOnce(select, ts);
 }
 
 function enhanceReference(select) {
@@ -99,6 +117,7 @@ function enhanceReference(select) {
   }
   const ts = new TomSelect(select, options);
   copyAria(select, ts);
+  nameOnce(select, ts);
 }
 
 export function enhance(root) {
