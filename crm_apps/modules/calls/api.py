@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm_apps.access.middleware import request_member
+from crm_apps.engine.api.views import TokenRateThrottle
 from crm_apps.modules.calls.models import TelephonySettings
 from crm_apps.modules.calls.selectors import ringing_calls
 from crm_apps.modules.calls.services import DIRECTIONS, STATUSES, CallEvent, telephony_event_apply
@@ -108,6 +109,11 @@ class TelephonySecretView(APIView):
 class RingingCallsView(APIView):
     """GET /api/v1/telephony/ringing: the calls ringing at the member's extension now, with the records
     their number matched (the incoming-call popup polls it)."""
+
+    # Each open page polls this every few seconds: a screen's helper, not use of the API, so it does not
+    # spend the plan's daily API quota (TenantDailyQuotaThrottle, the default); the per-token/per-member
+    # rate limit still applies.
+    throttle_classes = [TokenRateThrottle]
 
     def get(self, request: Request) -> Response:
         labels = {

@@ -245,3 +245,24 @@ def test_the_home_page_shows_my_missed_calls(
 
     assert 'data-widget="calls-missed_calls"' in page
     assert f"/m/calls/{call.pk}/" in page
+
+
+def test_the_popups_polling_does_not_spend_the_daily_api_quota(tenant_a, member):
+    from django.test import Client
+
+    from billing import entitlements
+    from billing.models import Plan
+    from conftest import host_of
+    from crm_apps.access.services import api_token_create
+
+    Plan.objects.update(max_api_requests_per_day=2)  # whichever plan the shared tenant is on (rolled back)
+    entitlements.plans_forget()
+    with tenant_context(tenant_a):
+        key = api_token_create(member=member(tenant_a), name="popup")[1]
+    web = Client(HTTP_HOST=host_of(tenant_a), HTTP_AUTHORIZATION=f"Token {key}")
+
+    polls = [web.get("/api/v1/telephony/ringing").status_code for _ in range(4)]
+    api_use = [web.get("/api/v1/me").status_code for _ in range(3)]
+
+    assert polls == [200, 200, 200, 200]
+    assert api_use == [200, 200, 429]  # the quota is untouched by the polls, and still enforced
