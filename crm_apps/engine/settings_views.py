@@ -481,6 +481,7 @@ def _editor_state(spec: ModuleSpec) -> dict[str, Any]:
             "hidden": _("Hidden"),
             "required": _("Required"),
             "read_only": _("Read-only"),
+            "custom_field": _("Custom field"),
             "save": _("Save layout"),
             "saving": _("Saving…"),
             "unsaved": _("The layout has unsaved changes."),
