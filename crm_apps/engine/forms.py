@@ -234,7 +234,7 @@ def record_form(
             continue
         current = (record.custom_data or {}).get(cf.key) if record is not None else cf.default
         form.fields[CUSTOM_PREFIX + cf.key] = _custom_field(cf, current, actor)
-        if name in mandatory and cf.type != FieldType.CHECKBOX:
+        if name in mandatory and cf.type != FieldType.CHECKBOX and name not in rules.readonly:
             form.fields[CUSTOM_PREFIX + cf.key].required = True
         form.fields[CUSTOM_PREFIX + cf.key].disabled = name in rules.readonly
         initial[CUSTOM_PREFIX + cf.key] = current
