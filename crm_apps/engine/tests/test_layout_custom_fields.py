@@ -226,3 +226,34 @@ def test_layouts_and_custom_fields_stay_in_their_tenant(client_for, tenant_a, te
     with tenant_context(tenant_b):
         metadata.metadata_cache_reset()
         assert metadata.layout_custom_placed(registry.get("organizations")) == set()
+
+
+def test_a_mandatory_custom_field_the_members_profile_hides_is_not_asked_of_them(
+    web, client_for, tenant_a, admin_of, member
+):
+    from crm_apps.access.models import ProfileField, Role
+    from crm_apps.access.services import profile_save, role_create
+
+    admin = admin_of(tenant_a)
+    add_field(tenant_a, admin, "tier")
+    post(web, layout(in_main=["custom.tier"], mandatory=["custom.tier"]))
+    with tenant_context(tenant_a):
+        profile = profile_save(
+            actor=admin,
+            profile=None,
+            name="No tiers",
+            flags={"default_view": True, "default_create": True, "default_edit": True, "default_delete": True},
+        )
+        ProfileField.objects.create(profile=profile, module="organizations", field="custom.tier", access="hidden")
+        role = role_create(
+            actor=admin, name="No tiers", parent=Role.objects.get(parent__isnull=True), profile_ids=[profile.pk]
+        )
+    restricted = client_for(tenant_a, member(tenant_a, role=role))
+
+    created = restricted.post("/api/v1/organizations/", {"name": "Kramerica"}, content_type="application/json")
+    form = restricted.get("/m/organizations/new/").context["form"]
+    refused = web.post("/api/v1/organizations/", {"name": "Kramerica"}, content_type="application/json")
+
+    assert created.status_code == 201
+    assert "custom__tier" not in form.fields
+    assert refused.status_code == 400
