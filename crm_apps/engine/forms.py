@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from crm_apps.access.models import Group, Member
 from crm_apps.engine import field_types, metadata, registry
 from crm_apps.engine.fieldaccess import field_rules
-from crm_apps.engine.models import CrmRecord, CustomField
+from crm_apps.engine.models import CrmRecord, CustomField, FieldType
 from crm_apps.engine.spec import ModuleSpec
 
 CUSTOM_PREFIX = "custom__"
@@ -184,14 +184,17 @@ def record_form(
     """The create/edit form of a module in the tenant's layout (hidden optional fields left out).
     `only` keeps just those standard fields (the quick-create form); fields the tenant made mandatory
     are required like the model's own. A new record starts owned by the member creating it."""
-    blocks, hidden = metadata.layout_blocks(spec)
+    blocks, hidden = metadata.layout_blocks(spec, custom=True)
     mandatory = metadata.layout_mandatory(spec)
+    quick = metadata.layout_quick_create(spec)
     rules = field_rules(actor=actor, spec=spec)
     hidden = hidden | rules.hidden
     form = forms.Form(data=data)
     initial: dict[str, Any] = {}
     for block in blocks:
         for name in block.fields:
+            if name.startswith(metadata.CUSTOM_NAME_PREFIX):
+                continue  # custom fields are added below, then listed in their block
             if name in spec.readonly_fields or name in hidden or name in form.fields:
                 continue
             if only is not None and name not in only:
@@ -222,20 +225,34 @@ def record_form(
             label=_("Tags"), required=False, help_text=_("Separate tags with commas.")
         )
         initial["tags"] = ", ".join(record.tags) if record is not None else ""
+    placed = {name for block in blocks for name in block.fields}
     for cf in rules.custom(metadata.custom_fields(spec.key)):
-        if only is not None and not cf.required:
+        name = metadata.CUSTOM_NAME_PREFIX + cf.key
+        if name in hidden and not cf.required:
+            continue
+        if only is not None and not (cf.required or name in mandatory or name in quick):
             continue
         current = (record.custom_data or {}).get(cf.key) if record is not None else cf.default
         form.fields[CUSTOM_PREFIX + cf.key] = _custom_field(cf, current, actor)
-        form.fields[CUSTOM_PREFIX + cf.key].disabled = f"custom.{cf.key}" in rules.readonly
+        if name in mandatory and cf.type != FieldType.CHECKBOX and name not in rules.readonly:
+            form.fields[CUSTOM_PREFIX + cf.key].required = True
+        form.fields[CUSTOM_PREFIX + cf.key].disabled = name in rules.readonly
         initial[CUSTOM_PREFIX + cf.key] = current
-        custom_names.append(CUSTOM_PREFIX + cf.key)
+        if name not in placed:
+            custom_names.append(CUSTOM_PREFIX + cf.key)  # not placed by the layout editor: "More fields"
     for made in form.fields.values():
         enhance_field(made)
     form.initial = initial
-    form.block_layout = [(b, [n for n in b.fields if n in form.fields]) for b in blocks]  # type: ignore[attr-defined]
+    form.block_layout = [(b, [n for n in map(_form_name, b.fields) if n in form.fields]) for b in blocks]  # type: ignore[attr-defined]
     form.custom_names = custom_names  # type: ignore[attr-defined]
     return form
+
+
+def _form_name(name: str) -> str:
+    """The form's name of a layout entry ("custom.<key>" -> "custom__<key>")."""
+    if name.startswith(metadata.CUSTOM_NAME_PREFIX):
+        return CUSTOM_PREFIX + name[len(metadata.CUSTOM_NAME_PREFIX) :]
+    return name
 
 
 def quick_create_fields(spec: ModuleSpec) -> set[str]:

@@ -249,10 +249,16 @@ def _layout_override(spec: ModuleSpec) -> dict[str, Any]:
     return override.layout if override is not None else {}
 
 
-def layout_blocks(spec: ModuleSpec) -> tuple[tuple[Block, ...], set[str]]:
+CUSTOM_NAME_PREFIX = "custom."
+
+
+def layout_blocks(spec: ModuleSpec, *, custom: bool = False) -> tuple[tuple[Block, ...], set[str]]:
     """The module's blocks in the tenant's order (renamed and added blocks, fields moved between
     blocks), and the fields the tenant hid. A field the layout does not place (one a newer version of
-    the module added) stays in its own block, or goes to the first block when that one was removed."""
+    the module added) stays in its own block, or goes to the first block when that one was removed.
+    With `custom`, the blocks also hold the custom fields the editor placed ("custom.<key>", active
+    fields of this module only: an archived or unknown key is skipped); unplaced ones are left out
+    (the form and the record page show them under "More fields")."""
     layout = _layout_override(spec)
     if not layout:
         return spec.blocks, set()
@@ -262,6 +268,8 @@ def layout_blocks(spec: ModuleSpec) -> tuple[tuple[Block, ...], set[str]]:
         placed: list[tuple[str, Any, list[str]]] = []
         seen: set[str] = set()
         valid = set(spec.form_fields) | {f for b in spec.blocks for f in b.fields}
+        if custom:
+            valid |= {CUSTOM_NAME_PREFIX + f.key for f in custom_fields(spec.key)}
         for item in posted:
             names = [f for f in item.get("fields", []) if f in valid and f not in seen]
             seen.update(names)
@@ -294,6 +302,12 @@ def layout_is_editor_shaped(spec: ModuleSpec) -> bool:
     which the plain per-block form cannot show without losing something."""
     blocks = _layout_override(spec).get("blocks") or []
     return bool(blocks) and isinstance(blocks[0], dict)
+
+
+def layout_custom_placed(spec: ModuleSpec) -> set[str]:
+    """Custom fields ("custom.<key>") the layout editor placed in a block."""
+    blocks, _hidden = layout_blocks(spec, custom=True)
+    return {name for block in blocks for name in block.fields if name.startswith(CUSTOM_NAME_PREFIX)}
 
 
 def layout_mandatory(spec: ModuleSpec) -> set[str]:

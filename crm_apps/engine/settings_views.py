@@ -28,7 +28,7 @@ from crm_apps.access.models import Member
 from crm_apps.access.privileges import Privilege
 from crm_apps.engine import metadata, registry
 from crm_apps.engine.forms import model_required
-from crm_apps.engine.models import CustomField, NumberingSequence, Picklist, PicklistValue
+from crm_apps.engine.models import CustomField, FieldType, NumberingSequence, Picklist, PicklistValue
 from crm_apps.engine.services import (
     custom_field_create,
     custom_field_update,
@@ -401,21 +401,56 @@ def _preview_kind(spec: ModuleSpec, name: str) -> str:
     return "text"
 
 
+MORE_FIELDS_BLOCK = "more-fields"
+
+
+def _custom_preview_kind(field: CustomField) -> str:
+    """Which control the editor's live preview draws for a custom field."""
+    if field.type in (FieldType.PICKLIST, FieldType.MULTIPICKLIST, FieldType.MEMBER, FieldType.RECORD):
+        return "select"
+    if field.type == FieldType.CHECKBOX:
+        return "checkbox"
+    if field.type == FieldType.TEXTAREA:
+        return "textarea"
+    if field.type == FieldType.DATE:
+        return "date"
+    return "text"
+
+
 def _editor_state(spec: ModuleSpec) -> dict[str, Any]:
     """What the drag-and-drop editor starts from (json_script): the tenant's layout and each field's facts."""
-    blocks, hidden = metadata.layout_blocks(spec)
+    blocks, hidden = metadata.layout_blocks(spec, custom=True)
     standard = {b.key: str(b.title) for b in spec.blocks}
     names = [f for b in spec.blocks for f in b.fields]
+    custom = {metadata.CUSTOM_NAME_PREFIX + f.key: f for f in metadata.custom_fields(spec.key)}
+    state_blocks: list[dict[str, Any]] = [
+        {"key": b.key, "title": str(b.title), "standard_title": standard.get(b.key, ""), "fields": list(b.fields)}
+        for b in blocks
+    ]
+    # Custom fields the layout does not place yet (all of them in an older layout) start in a
+    # "More fields" block, where the form shows them until the editor moves them.
+    placed = {name for b in state_blocks for name in b["fields"]}
+    if unplaced := [name for name in custom if name not in placed]:
+        more = next((b for b in state_blocks if b["key"] == MORE_FIELDS_BLOCK), None)
+        if more is None:
+            more = {"key": MORE_FIELDS_BLOCK, "title": str(_("More fields")), "standard_title": "", "fields": []}
+            state_blocks.append(more)
+        more["fields"].extend(unplaced)
+    known = set(spec.form_fields) | set(custom)
+    custom_facts = {
+        name: {
+            "label": cf.label,
+            "required": cf.required,
+            "always_shown": cf.required,
+            "readonly": False,
+            "checkbox": cf.type == FieldType.CHECKBOX,
+            "kind": _custom_preview_kind(cf),
+            "custom": True,
+        }
+        for name, cf in custom.items()
+    }
     return {
-        "blocks": [
-            {
-                "key": b.key,
-                "title": str(b.title),
-                "standard_title": standard.get(b.key, ""),
-                "fields": list(b.fields),
-            }
-            for b in blocks
-        ],
+        "blocks": state_blocks,
         "fields": {
             name: {
                 "label": field_label(spec, name),
@@ -426,10 +461,11 @@ def _editor_state(spec: ModuleSpec) -> dict[str, Any]:
                 "kind": _preview_kind(spec, name),
             }
             for name in names
-        },
-        "hidden": sorted(hidden),
-        "mandatory": sorted(metadata.layout_mandatory(spec)),
-        "quick_create": sorted(metadata.layout_quick_create(spec)),
+        }
+        | custom_facts,
+        "hidden": sorted(hidden & known),
+        "mandatory": sorted(metadata.layout_mandatory(spec) & known),
+        "quick_create": sorted(metadata.layout_quick_create(spec) & known),
         "save_url": reverse("crm_settings:layout_save", args=[spec.key]),
         "text": {
             "add_block": _("Add a block"),
@@ -445,6 +481,7 @@ def _editor_state(spec: ModuleSpec) -> dict[str, Any]:
             "hidden": _("Hidden"),
             "required": _("Required"),
             "read_only": _("Read-only"),
+            "custom_field": _("Custom field"),
             "save": _("Save layout"),
             "saving": _("Saving…"),
             "unsaved": _("The layout has unsaved changes."),

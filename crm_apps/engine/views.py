@@ -392,19 +392,29 @@ def record_detail(request: HttpRequest, module: str, record_id: uuid.UUID) -> Ht
             "edit_url": reverse("engine:cell", args=[spec.key, record.pk, name]) if editable else None,
         }
 
-    blocks, hidden = metadata.layout_blocks(spec)
+    blocks, hidden = metadata.layout_blocks(spec, custom=True)
+    custom_by_name = {f"custom.{f.key}": f for f in rules.custom(metadata.custom_fields(spec.key))}
+
+    def shown(name: str) -> Any:
+        if name in custom_by_name:
+            return custom_shown(custom_by_name[name], record)
+        return displayer.value(record, name)
+
     shown_blocks: list[dict[str, Any]] = []
+    placed: set[str] = set()
     for block in blocks:
+        placed.update(block.fields)
         values = [
-            field(name, displayer.value(record, name))
+            field(name, shown(name))
             for name in block.fields
-            if name not in hidden and rules.shows(name)
+            if name not in hidden and (name in custom_by_name if name.startswith("custom.") else rules.shows(name))
         ]
         if not shown_blocks:
             values.append(field("owner", displayer.value(record, "owner")))
         if any(v["shown"].text for v in values):  # empty blocks are hidden
             shown_blocks.append({"key": block.key, "title": block.title, "fields": values})
-    custom = [field(f"custom.{f.key}", custom_shown(f, record)) for f in rules.custom(metadata.custom_fields(spec.key))]
+    # Custom fields the layout editor did not place (or an older layout): the "More fields" section.
+    custom = [field(name, custom_shown(f, record)) for name, f in custom_by_name.items() if name not in placed | hidden]
     related = []
     for relation in spec.related:
         other = registry.get(relation.module)

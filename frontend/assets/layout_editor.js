@@ -130,6 +130,7 @@ function setUpLayoutEditor(section) {
         el("span", { class: "layout-field__name", text: f.label }),
         f.required ? el("span", { class: "badge", text: t.required }) : null,
         f.readonly ? el("span", { class: "badge", text: t.read_only }) : null,
+        f.custom ? el("span", { class: "badge", text: t.custom_field }) : null,
         el("button", {
           type: "button",
           class: "button button--small button--ghost",

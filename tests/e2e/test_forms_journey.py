@@ -1,6 +1,6 @@
 """Forms in the browser: a draft restored after a reload, a contact whose organisation is chosen with
-the searchable picker and then created from it, a field dragged into another block in the layout editor,
-and a colleague mentioned by typing "@al" and picking her from the suggestions."""
+the searchable picker and then created from it, a standard and a custom field dragged into another block
+in the layout editor, and a colleague mentioned by typing "@al" and picking her from the suggestions."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from conftest import TEST_PASSWORD, make_user
 from crm_apps.access.services import member_create
 from crm_apps.engine import registry
 from crm_apps.engine.models import Comment, LayoutOverride
-from crm_apps.engine.services import record_create
+from crm_apps.engine.services import custom_field_create, record_create
 from tenants.services import tenant_provision
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -27,6 +27,7 @@ def test_picker_quick_create_layout_drag_and_mention(live_site, browser, committ
         alice = member_create(tenant=tenant, user=colleague)
         owner = alice.__class__.objects.get(user=admin)
         record_create(spec=registry.get("organizations"), actor=owner, data={"name": "Initech", "phone": "+1 555 0110"})
+        custom_field_create(actor=owner, spec=registry.get("contacts"), key="vip_code", label="VIP code", type="text")
     base = f"http://{tenant.schema_name}.localhost:{live_site}"
     page = browser.new_page()
     page.goto(base + "/accounts/login/")
@@ -87,12 +88,18 @@ def test_picker_quick_create_layout_drag_and_mention(live_site, browser, committ
     page.locator("[data-layout-status]", has_text="Department moved to Mailing address.").wait_for()
     preview_block = page.locator('fieldset[data-preview-block="mailing"]')
     assert preview_block.locator('[data-preview-field="department"]').count() == 1
+    # A custom field starts in "More fields" and moves like a standard one.
+    page.locator('li[data-field="custom.vip_code"] .layout-field__name').drag_to(
+        page.locator('ul[data-block-fields="mailing"] li[data-field="mailing_city"]')
+    )
+    page.locator("[data-layout-status]", has_text="VIP code moved to Mailing address.").wait_for()
+    assert preview_block.locator('[data-preview-field="custom.vip_code"]').count() == 1
     page.get_by_role("button", name="Save layout").first.click()
     page.locator("[data-layout-status]", has_text="Layout saved.").wait_for()
     with tenant_context(tenant):
         layout = LayoutOverride.objects.get(module="contacts").layout
     mailing = next(b for b in layout["blocks"] if b["key"] == "mailing")
-    assert "department" in mailing["fields"]
+    assert "department" in mailing["fields"] and "custom.vip_code" in mailing["fields"]
 
     # A mention: "@al" lists Alice; Enter picks her; the comment shows her as a link.
     page.set_viewport_size({"width": 1280, "height": 800})

@@ -213,6 +213,12 @@ def custom_data_clean(
         raise ValidationError({"custom": [_("Send an object of custom field values.")]})
     incoming = incoming or {}
     fields = {f.key: f for f in metadata.custom_fields(spec.key, include_archived=True)}
+    # Custom fields the layout editor made mandatory: a new record needs them, a change may not empty
+    # them; one the actor's profile hides or makes read-only is not asked of them (as standard fields).
+    mandatory = {n[len("custom.") :] for n in metadata.layout_mandatory(spec) if n.startswith("custom.")}
+    if mandatory and actor is not None:
+        locked = visibility.field_access(actor=actor, spec=spec)
+        mandatory = {key for key in mandatory if f"custom.{key}" not in locked}
     errors: dict[str, list[str]] = {}
     result = dict(existing)
     for key in incoming:
@@ -241,7 +247,7 @@ def custom_data_clean(
             result[key] = field.default
         if result.get(key) is None:
             result.pop(key, None)
-            if field.required:
+            if field.required or (key in mandatory and (creating or key in incoming)):
                 errors[f"custom.{key}"] = [_("This field is required.")]
         elif field.unique:
             clash = spec.records().filter(**{f"custom_data__{key}": result[key]}, deleted_at__isnull=True)

@@ -16,7 +16,9 @@ from crm_apps.access import visibility
 from crm_apps.access.models import Member
 from crm_apps.access.privileges import Privilege
 from crm_apps.audit import services as audit
-from crm_apps.engine.models import LayoutOverride
+from crm_apps.engine import metadata
+from crm_apps.engine.metadata import CUSTOM_NAME_PREFIX
+from crm_apps.engine.models import FieldType, LayoutOverride
 from crm_apps.engine.services._common import _clears_metadata
 from crm_apps.engine.services.values import _field
 from crm_apps.engine.spec import ModuleSpec
@@ -89,6 +91,9 @@ def _clean_layout(spec: ModuleSpec, payload: Any) -> dict[str, Any]:
         raise ValidationError({"blocks": [_("Send the layout as an object with a list of blocks.")]})
     standard = {b.key for b in spec.blocks}
     placeable = [f for b in spec.blocks for f in b.fields]
+    # The module's active custom fields, named "custom.<key>"; placing them is optional (an unplaced one
+    # shows under "More fields"). A key of another module, an archived or unknown one is refused.
+    custom = {CUSTOM_NAME_PREFIX + f.key: f for f in metadata.custom_fields(spec.key)}
     items = payload["blocks"]
     if not 1 <= len(items) <= MAX_BLOCKS:
         raise ValidationError({"blocks": [_("A layout has 1 to %(max)d blocks.") % {"max": MAX_BLOCKS}]})
@@ -100,8 +105,8 @@ def _clean_layout(spec: ModuleSpec, payload: Any) -> dict[str, Any]:
         fields = item.get("fields", [])
         if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
             raise ValidationError({"fields": [_("Send a list of field names for every block.")]})
-        if set(fields) - set(placeable):
-            raise ValidationError({"fields": [_("Unknown field.")]})
+        if unknown := [f for f in fields if f not in placeable and f not in custom]:
+            raise ValidationError({"fields": [_("Unknown field: %(fields)s.") % {"fields": ", ".join(unknown)}]})
         blocks.append(
             {"key": item["key"], "title": _block_title(item, standard=item["key"] in standard), "fields": fields}
         )
@@ -113,14 +118,16 @@ def _clean_layout(spec: ModuleSpec, payload: Any) -> dict[str, Any]:
             {"fields": [_("Every field must stay in a block; missing: %(fields)s.") % {"fields": ", ".join(missing)}]}
         )
     hidden, mandatory, quick = (_string_list(payload, n) for n in ("hidden", "mandatory", "quick_create"))
-    editable = set(spec.form_fields)
+    editable = set(spec.form_fields) | set(custom)
     for name, values in (("hidden", hidden), ("mandatory", mandatory), ("quick_create", quick)):
-        if set(values) - editable:
-            raise ValidationError({name: [_("Unknown field.")]})
-    required = {n for n in spec.form_fields if not _field(spec, n).blank}
+        if unknown := [v for v in values if v not in editable]:
+            raise ValidationError({name: [_("Unknown field: %(fields)s.") % {"fields": ", ".join(unknown)}]})
+    required = {n for n in spec.form_fields if not _field(spec, n).blank} | {n for n, f in custom.items() if f.required}
     if set(hidden) & (required | set(mandatory)):
         raise ValidationError({"hidden": [_("Required fields cannot be hidden.")]})
-    if any(isinstance(_field(spec, n), models.BooleanField) for n in mandatory):
+    checkboxes = {n for n in spec.form_fields if isinstance(_field(spec, n), models.BooleanField)}
+    checkboxes |= {n for n, f in custom.items() if f.type == FieldType.CHECKBOX}
+    if set(mandatory) & checkboxes:
         raise ValidationError({"mandatory": [_("A checkbox cannot be mandatory: unticked is an answer.")]})
     return {"blocks": blocks, "hidden": hidden, "mandatory": mandatory, "quick_create": quick}
 

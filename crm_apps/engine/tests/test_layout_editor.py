@@ -93,7 +93,7 @@ def test_a_field_moves_into_a_new_block_and_the_form_follows(web, tenant_a):
             lambda p: p["blocks"].append({"key": "Bad Key!", "title": "X", "fields": []}),
             {"blocks": ["Every block needs a key of lowercase letters, digits, - or _."]},
         ),
-        (lambda p: p["blocks"][0]["fields"].append("password"), {"fields": ["Unknown field."]}),
+        (lambda p: p["blocks"][0]["fields"].append("password"), {"fields": ["Unknown field: password."]}),
         (lambda p: p.update(hidden=["name"]), {"hidden": ["Required fields cannot be hidden."]}),
         (lambda p: p.update(mandatory=["phone"], hidden=["phone"]), {"hidden": ["Required fields cannot be hidden."]}),
         (
