@@ -165,8 +165,8 @@ class MemberFormatCache(dict[tuple[str, str | None], Any]):
 
 def install() -> None:
     """Put the member-aware cache in place (again after Django's reset_format_cache, e.g. in tests)."""
-    current = getattr(formats, "_format_cache")  # noqa: B009 - private to Django, see the module docstring
-    if not isinstance(current, MemberFormatCache):
+    current = getattr(formats, "_format_cache", None)  # private to Django, see the module docstring
+    if isinstance(current, dict) and not isinstance(current, MemberFormatCache):
         setattr(formats, "_format_cache", MemberFormatCache(current))  # noqa: B010
 
 
