@@ -16,10 +16,10 @@ function number(value) {
 }
 
 // Totals as the server shows them: the member's separators come from the page (`data-number-sample` on
-// <html>: 1234.5 rendered with the member's formats, e.g. "1,234.5", "1 234,5", "1.234,5").
+// <body>: 1234.5 rendered with the member's formats, e.g. "1,234.5", "1 234,5", "1.234,5").
 function amountFormat() {
   const plain = new Intl.NumberFormat("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-  const sample = document.documentElement.dataset.numberSample || "";
+  const sample = document.body.dataset.numberSample || "";
   if (sample.length !== 7) {
     return new Intl.NumberFormat(document.documentElement.lang || undefined, {
       minimumFractionDigits: 2,

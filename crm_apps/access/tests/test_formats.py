@@ -189,3 +189,25 @@ def test_calendar_uses_the_members_clock(two, client_for, tenant_a):
     euro, us, _deal = two
     assert 'data-time-format="24h"' in client_for(tenant_a, euro).get("/calendar/").content.decode()
     assert 'data-time-format="12h"' in client_for(tenant_a, us).get("/calendar/").content.decode()
+
+
+def test_formats_are_per_thread(two):
+    """Two threads rendering at once (a threaded server) each see only their own member's formats."""
+    import threading
+
+    euro, us, _deal = two
+    barrier = threading.Barrier(2)
+    seen: dict[str, str] = {}
+
+    def render(name: str, who: Member) -> None:
+        with formats_override(who):
+            barrier.wait()  # both overrides active at the same time
+            seen[name] = formats.date_format(dt.date(2027, 1, 31), "SHORT_DATE_FORMAT")
+            barrier.wait()
+
+    threads = [threading.Thread(target=render, args=args) for args in (("euro", euro), ("us", us))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen == {"euro": "31.01.2027", "us": "01/31/2027"}
