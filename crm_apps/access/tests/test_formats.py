@@ -211,3 +211,10 @@ def test_formats_are_per_thread(two):
     for thread in threads:
         thread.join()
     assert seen == {"euro": "31.01.2027", "us": "01/31/2027"}
+
+
+def test_profile_format_labels_in_russian(tenant_a, admin_of, client_for):
+    admin = prefer(tenant_a, admin_of(tenant_a), language="ru")
+    page = client_for(tenant_a, admin).get("/settings/profile/").content.decode()
+    assert "Формат даты" in page and "Формат времени" in page and "Формат чисел" in page
+    assert "Как в языке интерфейса" in page and "24-часовой" in page
