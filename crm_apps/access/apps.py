@@ -18,10 +18,12 @@ class AccessConfig(AppConfig):
     def ready(self) -> None:
         from celery.signals import task_prerun
 
+        from crm_apps.access import formats
         from crm_apps.access.grants import memo_clear
         from tenants import provisioning
 
         # A task starts with no remembered grants, as a request does.
+        formats.install()  # per-member date/time/number formats (access/formats.py)
         task_prerun.connect(memo_clear, dispatch_uid="access-grants-task-start", weak=False)
 
         provisioning.step_register(name="access.first_admin", order=10, run=_first_admin_create, in_tenant_schema=True)

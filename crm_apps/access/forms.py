@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.utils.translation import gettext_lazy as _
 
+from crm_apps.access.formats import DATE_CHOICES, NUMBER_CHOICES, TIME_CHOICES
 from crm_apps.access.models import Member, Role
 from tenants.models import User
 
@@ -63,6 +64,9 @@ class ProfileForm(forms.Form):
     name = forms.CharField(label=_("Your name"), max_length=150)
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
     timezone = forms.ChoiceField(label=_("Time zone"), choices=timezone_choices)
+    date_format = forms.ChoiceField(label=_("Date format"), choices=DATE_CHOICES, required=False)
+    time_format = forms.ChoiceField(label=_("Time format"), choices=TIME_CHOICES, required=False)
+    number_format = forms.ChoiceField(label=_("Number format"), choices=NUMBER_CHOICES, required=False)
 
 
 class InviteForm(forms.Form):

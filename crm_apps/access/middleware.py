@@ -16,6 +16,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language_from_request
 from django_tenants.utils import get_public_schema_name
 
+from crm_apps.access.formats import formats_activate, formats_deactivate
 from crm_apps.access.models import Member
 from crm_apps.access.selectors import member_for_user
 from crm_apps.audit.services import LOGIN_SUCCEEDED, audit_log
@@ -42,7 +43,8 @@ def request_member(request: Any) -> Member:
 class MembershipMiddleware:
     """On a tenant host, an authenticated user without an active Member here is treated as anonymous.
 
-    Also activates the member's language and time zone (anonymous visitors get the browser's language).
+    Also activates the member's language, time zone and date/time/number formats (anonymous visitors get
+    the browser's language); the formats are reset when the request ends, so they never outlive it.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -79,7 +81,11 @@ class MembershipMiddleware:
             timezone.activate(zoneinfo.ZoneInfo(tz))
         else:
             timezone.deactivate()
-        response = self.get_response(request)
+        formats_token = formats_activate(request.member)  # type: ignore[attr-defined]
+        try:
+            response = self.get_response(request)
+        finally:
+            formats_deactivate(formats_token)
         if vary_cookie:
             patch_vary_headers(response, ("Cookie",))
         response.headers.setdefault("Content-Language", translation.get_language())

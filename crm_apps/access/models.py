@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone as dj_timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm_apps.access.formats import DATE_CHOICES, NUMBER_CHOICES, TIME_CHOICES
 from saas.fields import ModuleKeyField
 
 
@@ -56,6 +57,10 @@ class Member(models.Model):
         default="system",
     )
     sidebar = models.JSONField(_("sidebar"), default=dict, blank=True)
+    # How dates, times and numbers are shown and typed ("" = the language's formats): access/formats.py.
+    date_format = models.CharField(_("date format"), max_length=12, choices=DATE_CHOICES, default="", blank=True)
+    time_format = models.CharField(_("time format"), max_length=12, choices=TIME_CHOICES, default="", blank=True)
+    number_format = models.CharField(_("number format"), max_length=12, choices=NUMBER_CHOICES, default="", blank=True)
 
     class Meta:
         verbose_name = _("member")

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing import entitlements, seats
+from crm_apps.access.formats import choice_valid
 from crm_apps.access.grants import ACTIONS, PRIVILEGES, access_changed
 from crm_apps.access.lock_objects import active_admins_lock, member_lock
 from crm_apps.access.models import (
@@ -176,8 +177,18 @@ def member_set_admin(*, actor: Member, member: Member, is_admin: bool) -> Member
 
 
 @transaction.atomic
-def member_update_profile(*, member: Member, name: str, language: str, timezone_name: str) -> Member:
-    """A member edits their own display name, language and time zone."""
+def member_update_profile(
+    *,
+    member: Member,
+    name: str,
+    language: str,
+    timezone_name: str,
+    date_format: str | None = None,
+    time_format: str | None = None,
+    number_format: str | None = None,
+) -> Member:
+    """A member edits their own display name, language, time zone and (when given) date, time and
+    number formats ("" = the language's formats)."""
     errors: dict[str, list[str]] = {}
     name = (name or "").strip()
     if not name:
@@ -190,13 +201,52 @@ def member_update_profile(*, member: Member, name: str, language: str, timezone_
         validate_timezone(timezone_name)
     except ValidationError as exc:
         errors["timezone"] = list(exc.messages)
+    errors.update(member_formats_errors(date_format=date_format, time_format=time_format, number_format=number_format))
     if errors:
         raise ValidationError(errors)
     member.language = language
     member.timezone = timezone_name
-    member.save(update_fields=["language", "timezone"])
-    member.user.name = name
-    member.user.save(update_fields=["name"])
+    fields = ["language", "timezone"]
+    for field, value in (("date_format", date_format), ("time_format", time_format), ("number_format", number_format)):
+        if value is not None:
+            setattr(member, field, value)
+            fields.append(field)
+    with transaction.atomic():
+        member.save(update_fields=fields)
+        member.user.name = name
+        member.user.save(update_fields=["name"])
+    return member
+
+
+def member_formats_errors(
+    *, date_format: str | None, time_format: str | None, number_format: str | None
+) -> dict[str, list[str]]:
+    """Field errors for unknown format choices (None = not being changed)."""
+    errors: dict[str, list[str]] = {}
+    for field, kind, value in (
+        ("date_format", "date", date_format),
+        ("time_format", "time", time_format),
+        ("number_format", "number", number_format),
+    ):
+        if value is not None and not (isinstance(value, str) and choice_valid(kind=kind, value=value)):
+            errors[field] = [_("Choose one of the offered formats.")]
+    return errors
+
+
+def member_update_formats(
+    *, member: Member, date_format: str | None = None, time_format: str | None = None, number_format: str | None = None
+) -> Member:
+    """A member changes only their date, time and number formats (PATCH /api/v1/me)."""
+    errors = member_formats_errors(date_format=date_format, time_format=time_format, number_format=number_format)
+    if errors:
+        raise ValidationError(errors)
+    fields = []
+    for field, value in (("date_format", date_format), ("time_format", time_format), ("number_format", number_format)):
+        if value is not None:
+            setattr(member, field, value)
+            fields.append(field)
+    if fields:
+        member.save(update_fields=fields)
     return member
 
 

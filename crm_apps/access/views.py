@@ -137,7 +137,14 @@ def _admin(request: HttpRequest) -> Member:
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
     member = request_member(request)
-    initial = {"name": member.user.name, "language": member.language, "timezone": member.timezone}
+    initial = {
+        "name": member.user.name,
+        "language": member.language,
+        "timezone": member.timezone,
+        "date_format": member.date_format,
+        "time_format": member.time_format,
+        "number_format": member.number_format,
+    }
     form = ProfileForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -146,6 +153,9 @@ def profile(request: HttpRequest) -> HttpResponse:
                 name=form.cleaned_data["name"],
                 language=form.cleaned_data["language"],
                 timezone_name=form.cleaned_data["timezone"],
+                date_format=form.cleaned_data["date_format"],
+                time_format=form.cleaned_data["time_format"],
+                number_format=form.cleaned_data["number_format"],
             )
         except ValidationError as exc:
             form_add_service_errors(form, exc)

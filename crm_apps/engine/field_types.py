@@ -264,7 +264,7 @@ class DateKind(FieldKind):
         return serializers.DateField()
 
     def form_field(self, field: CustomField, *, current: Any, actor: Member, common: dict[str, Any]) -> forms.Field:
-        return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
+        return forms.DateField(widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}), **common)
 
 
 class DateTimeKind(DateKind):
@@ -287,7 +287,8 @@ class DateTimeKind(DateKind):
         return serializers.DateTimeField()
 
     def form_field(self, field: CustomField, *, current: Any, actor: Member, common: dict[str, Any]) -> forms.Field:
-        return forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), **common)
+        widget = forms.DateTimeInput(format="%Y-%m-%dT%H:%M", attrs={"type": "datetime-local"})
+        return forms.DateTimeField(widget=widget, **common)
 
 
 class CheckboxKind(FieldKind):

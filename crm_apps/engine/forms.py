@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -140,7 +141,7 @@ def _standard_field(spec: ModuleSpec, name: str, current: Any, actor: Member) ->
     made.label = label
     made.required = required
     if isinstance(field, models.DateField) and not isinstance(field, models.DateTimeField):
-        made.widget = forms.DateInput(attrs={"type": "date"})
+        made.widget = forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
     return made
 
 
@@ -275,7 +276,7 @@ def form_to_service(spec: ModuleSpec, form: forms.Form) -> tuple[dict[str, Any],
         elif isinstance(field, forms.BooleanField):
             raw = name in form.data and form.data.get(name) not in ("", "false", "0", "off")
         else:
-            raw = form.data.get(name, "")
+            raw = _typed_to_iso(field, form.data.get(name, ""))
         if name.startswith(CUSTOM_PREFIX):
             custom[name[len(CUSTOM_PREFIX) :]] = raw
         elif name == "owner":
@@ -286,6 +287,21 @@ def form_to_service(spec: ModuleSpec, form: forms.Form) -> tuple[dict[str, Any],
         else:
             data[name] = raw
     return data, custom
+
+
+def _typed_to_iso(field: forms.Field, raw: Any) -> Any:
+    """A date, time or date-time typed in the member's format (DATE_INPUT_FORMATS... of the active
+    language or the member's own formats, access/formats.py) goes to the services in ISO 8601; what does
+    not parse is passed on as typed, for the services to report on the field."""
+    if not isinstance(field, forms.DateField | forms.DateTimeField | forms.TimeField):
+        return raw
+    if not isinstance(raw, str) or not raw.strip():
+        return raw
+    try:
+        parsed = field.to_python(raw)
+    except ValidationError:
+        return raw
+    return parsed.isoformat() if parsed is not None else raw
 
 
 def field_errors_to_form(form: forms.Form, errors: dict[str, list[str]]) -> None:

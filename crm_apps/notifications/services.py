@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
+from crm_apps.access.formats import formats_override
 from crm_apps.access.models import Member
 from crm_apps.notifications import kinds
 from crm_apps.notifications.models import DigestRun, DigestSubscription, Notification, NotificationPreference
@@ -94,7 +95,7 @@ def notification_send(
             return None
         raise
     if channel == kinds.EMAIL and not own_email:
-        with override(recipient.language):
+        with override(recipient.language), formats_override(recipient):
             title = kinds.render_title(kind=kind, params=values)
             mail_enqueue(
                 to=[recipient.user.email],
@@ -178,7 +179,7 @@ def digest_send(*, member: Member, now: dt.datetime | None = None) -> int:
         return 0  # already sent today (another scheduler, a retry)
     if not items:
         return 0
-    with override(member.language):
+    with override(member.language), formats_override(member):
         lines = [
             {
                 "title": kinds.render_title(kind=n.kind, params=n.params),

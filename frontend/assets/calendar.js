@@ -100,6 +100,16 @@ function askNewEvent() {
   });
 }
 
+// The member's own clock (profile: time format "24h" / "12h"; empty follows the language's locale).
+function clockOptions(root) {
+  const clock = root.dataset.timeFormat;
+  if (clock !== "24h" && clock !== "12h") {
+    return {};
+  }
+  const format = { hour: "numeric", minute: "2-digit", hour12: clock === "12h" };
+  return { eventTimeFormat: format, slotLabelFormat: format };
+}
+
 function setUpCalendar(root) {
   const related = root.dataset.relatedId ? { module: root.dataset.relatedModule, id: root.dataset.relatedId } : null;
   const canCreate = root.dataset.canCreate === "1";
@@ -109,6 +119,7 @@ function setUpCalendar(root) {
     initialView: narrow ? "listWeek" : root.dataset.view || "timeGridWeek",
     locales: [ruLocale],
     locale: root.dataset.locale,
+    ...clockOptions(root),
     firstDay: 1,
     nowIndicator: true,
     height: "auto",
@@ -251,6 +262,7 @@ function setUpTeam(root) {
         height: "auto",
         locales: [ruLocale],
         locale: root.dataset.locale,
+        ...clockOptions(root),
         slotMinTime: "07:00:00",
         slotMaxTime: "20:00:00",
         events: async (info) => {

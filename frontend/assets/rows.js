@@ -15,6 +15,22 @@ function number(value) {
   return Number.isFinite(parsed) ? parsed : 0;
 }
 
+// Totals as the server shows them: the member's separators come from the page (`data-number-sample` on
+// <body>: 1234.5 rendered with the member's formats, e.g. "1,234.5", "1 234,5", "1.234,5").
+function amountFormat() {
+  const plain = new Intl.NumberFormat("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  const sample = document.body.dataset.numberSample || "";
+  if (sample.length !== 7) {
+    return new Intl.NumberFormat(document.documentElement.lang || undefined, {
+      minimumFractionDigits: 2,
+      maximumFractionDigits: 2,
+    });
+  }
+  const group = sample.charAt(1);
+  const decimal = sample.charAt(5);
+  return { format: (value) => plain.format(value).replace(/[,.]/g, (c) => (c === "," ? group : decimal)) };
+}
+
 function rowsOf(table) {
   return Array.from(table.querySelector("[data-rows]").children).filter((tr) => tr.hasAttribute("data-row"));
 }
@@ -55,10 +71,7 @@ function recompute(table) {
   if (!fields.length) {
     return;
   }
-  const format = new Intl.NumberFormat(document.documentElement.lang || undefined, {
-    minimumFractionDigits: 2,
-    maximumFractionDigits: 2,
-  });
+  const format = amountFormat();
   let total = 0;
   rowsOf(table).forEach((tr) => {
     const removed = tr.querySelector("[data-remove]");

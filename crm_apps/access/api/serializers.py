@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from crm_apps.access.formats import DATE_CHOICES, NUMBER_CHOICES, TIME_CHOICES
 from crm_apps.access.models import ApiToken, Member
 
 
@@ -29,8 +30,29 @@ class MemberSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Member
-        fields = ["id", "email", "name", "is_admin", "active", "language", "timezone", "joined_at", "tenant"]
+        fields = [
+            "id",
+            "email",
+            "name",
+            "is_admin",
+            "active",
+            "language",
+            "timezone",
+            "date_format",
+            "time_format",
+            "number_format",
+            "joined_at",
+            "tenant",
+        ]
 
     def get_tenant(self, member: Member) -> dict[str, str]:
         tenant = self.context["request"]._request.tenant
         return {"slug": tenant.schema_name, "name": tenant.name}
+
+
+class MemberFormatsSerializer(serializers.Serializer):
+    """PATCH /api/v1/me: the member's date, time and number formats ("" = the language's formats)."""
+
+    date_format = serializers.ChoiceField(choices=DATE_CHOICES, required=False, allow_blank=True)
+    time_format = serializers.ChoiceField(choices=TIME_CHOICES, required=False, allow_blank=True)
+    number_format = serializers.ChoiceField(choices=NUMBER_CHOICES, required=False, allow_blank=True)

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from crm_apps.access.api.serializers import (
     ApiTokenSerializer,
+    MemberFormatsSerializer,
     MemberSerializer,
     TokenCreatedSerializer,
     TokenObtainSerializer,
@@ -23,6 +24,7 @@ from crm_apps.access.selectors import api_token_list, member_for_user
 from crm_apps.access.services import (
     api_token_create,
     api_token_revoke,
+    member_update_formats,
 )
 from crm_apps.audit.services import LOGIN_FAILED, LOGIN_SUCCEEDED, audit_log
 from saas.http import client_ip
@@ -65,6 +67,15 @@ class MeView(APIView):
     @extend_schema(responses=MemberSerializer)
     def get(self, request: Request) -> Response:
         return Response(MemberSerializer(request_member(request), context={"request": request}).data)
+
+    @extend_schema(request=MemberFormatsSerializer, responses=MemberSerializer)
+    def patch(self, request: Request) -> Response:
+        """Change the member's own date, time and number formats (the API itself stays ISO 8601)."""
+        member = request_member(request)
+        serializer = MemberFormatsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        member_update_formats(member=member, **serializer.validated_data)
+        return Response(MemberSerializer(member, context={"request": request}).data)
 
 
 class TokenListView(APIView):

@@ -30,6 +30,9 @@ def test_member_obtains_a_token_and_reads_me(client_for, tenant_a, member):
         "active": True,
         "language": "en",
         "timezone": "UTC",
+        "date_format": "",
+        "time_format": "",
+        "number_format": "",
         "joined_at": me.json()["joined_at"],
         "tenant": {"slug": "alpha", "name": "Alpha Ltd"},
     }

@@ -25,6 +25,7 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone, translation
 
+from crm_apps.access.formats import formats_override
 from crm_apps.access.models import Member
 from crm_apps.modules.calendar import recurrence
 from crm_apps.modules.calendar.models import Event, EventInvitee, EventReminder, ReminderDelivery
@@ -105,7 +106,7 @@ def reminder_notify(*, member: Member, event: Event, occurrence_start: dt.dateti
 
 def _send_email(member: Member, event: Event, start: dt.datetime, minutes: int) -> None:
     tz = _member_tz(member)
-    with translation.override(member.language):
+    with translation.override(member.language), formats_override(member):
         mail_enqueue(
             to=[member.user.email],
             subject=translation.gettext("Reminder: %(subject)s at %(time)s")

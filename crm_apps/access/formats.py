@@ -1,0 +1,195 @@
+"""Per-member date, time and number formats (Member.date_format / time_format / number_format).
+
+Django takes every format (DATE_FORMAT, SHORT_DATETIME_FORMAT, DATE_INPUT_FORMATS, DECIMAL_SEPARATOR...)
+from `django.utils.formats.get_format`, which reads the active language's format module through a
+module-level cache keyed by `(format_type, language)`. Django has no public per-request hook there, and
+`get_format_lazy` (the form fields' input formats) is bound to the original function at import time, so
+wrapping `get_format` would miss form parsing. What every path does share is the cache lookup
+`_format_cache[(format_type, lang)]`: we install a dict subclass as that cache which, while a member's
+preferences are active (a ContextVar: per thread and per asyncio task), answers the overridden format
+types from the member's choices and everything else from the ordinary cache. Nothing overridden is ever
+stored in the shared cache, so one member's choice cannot leak into another request. Non-localised
+calls (`use_l10n=False`, key language None: the API, ISO output) are never overridden.
+
+`formats_activate(member)` / `formats_deactivate(token)` wrap each request (access.middleware);
+`formats_override(member)` wraps rendering for someone else (emails and notifications to a recipient).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Iterator
+from contextvars import ContextVar, Token
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.utils import formats
+from django.utils.translation import gettext_lazy as _
+
+DEFAULT = ""  # "language default": the active language's format module decides
+
+DATE_CHOICES: list[tuple[str, Any]] = [
+    (DEFAULT, _("Language default")),
+    ("dmy_dot", "DD.MM.YYYY"),
+    ("dmy_slash", "DD/MM/YYYY"),
+    ("mdy_slash", "MM/DD/YYYY"),
+    ("iso", "YYYY-MM-DD"),
+]
+TIME_CHOICES: list[tuple[str, Any]] = [(DEFAULT, _("Language default")), ("24h", _("24-hour")), ("12h", _("12-hour"))]
+NUMBER_CHOICES: list[tuple[str, Any]] = [
+    (DEFAULT, _("Language default")),
+    ("comma_dot", "1,234.56"),
+    ("space_comma", "1 234,56"),
+    ("dot_comma", "1.234,56"),
+]
+
+# choice -> (display format for `date`, strptime input formats)
+_DATES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "dmy_dot": ("d.m.Y", ("%d.%m.%Y", "%d.%m.%y")),
+    "dmy_slash": ("d/m/Y", ("%d/%m/%Y", "%d/%m/%y")),
+    "mdy_slash": ("m/d/Y", ("%m/%d/%Y", "%m/%d/%y")),
+    "iso": ("Y-m-d", ("%Y-%m-%d",)),
+}
+_TIMES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "24h": ("H:i", ("%H:%M", "%H:%M:%S")),
+    "12h": ("g:i A", ("%I:%M %p", "%I:%M:%S %p", "%H:%M", "%H:%M:%S")),
+}
+# (decimal separator, thousand separator); a no-break space groups digits in "1 234,56"
+_NUMBERS: dict[str, tuple[str, str]] = {
+    "comma_dot": (".", ","),
+    "space_comma": (",", "\xa0"),
+    "dot_comma": (",", "."),
+}
+ISO_DATE_INPUTS = ("%Y-%m-%d",)
+ISO_DATETIME_INPUTS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M", "%Y-%m-%d")
+ISO_TIME_INPUTS = ("%H:%M:%S", "%H:%M:%S.%f", "%H:%M")
+
+DATE_TYPES = frozenset({"DATE_FORMAT", "SHORT_DATE_FORMAT", "DATE_INPUT_FORMATS"})
+TIME_TYPES = frozenset({"TIME_FORMAT", "TIME_INPUT_FORMATS"})
+DATETIME_TYPES = frozenset({"DATETIME_FORMAT", "SHORT_DATETIME_FORMAT", "DATETIME_INPUT_FORMATS"})
+NUMBER_TYPES = frozenset({"DECIMAL_SEPARATOR", "THOUSAND_SEPARATOR", "NUMBER_GROUPING"})
+
+
+@dataclass(frozen=True)
+class FormatPrefs:
+    date: str = DEFAULT
+    time: str = DEFAULT
+    number: str = DEFAULT
+
+    def overrides(self, format_type: str) -> bool:
+        if format_type in DATE_TYPES:
+            return self.date in _DATES
+        if format_type in TIME_TYPES:
+            return self.time in _TIMES
+        if format_type in DATETIME_TYPES:
+            return self.date in _DATES or self.time in _TIMES
+        if format_type in NUMBER_TYPES:
+            return self.number in _NUMBERS
+        return False
+
+
+_active: ContextVar[FormatPrefs | None] = ContextVar("member_formats", default=None)
+
+
+def prefs_of(member: Any) -> FormatPrefs | None:
+    """The member's choices, or None when everything follows the language."""
+    if member is None:
+        return None
+    prefs = FormatPrefs(
+        date=getattr(member, "date_format", DEFAULT) or DEFAULT,
+        time=getattr(member, "time_format", DEFAULT) or DEFAULT,
+        number=getattr(member, "number_format", DEFAULT) or DEFAULT,
+    )
+    return None if prefs == FormatPrefs() else prefs
+
+
+def _language_default(format_type: str, lang: str) -> Any:
+    """What Django would answer for this language, read without the (overridden) cache."""
+    for module in formats.get_format_modules(lang):
+        value = getattr(module, format_type, None)
+        if value is not None:
+            return value
+    return getattr(settings, format_type)
+
+
+def _strip_seconds(time_format: str) -> str:
+    return time_format.replace(":s", "")
+
+
+@functools.lru_cache(maxsize=512)
+def resolve(prefs: FormatPrefs, format_type: str, lang: str) -> Any:
+    """The value of `format_type` for these preferences in this language."""
+    date = _DATES.get(prefs.date)
+    time = _TIMES.get(prefs.time)
+    if format_type in ("DATE_FORMAT", "SHORT_DATE_FORMAT") and date:
+        return date[0]
+    if format_type == "DATE_INPUT_FORMATS" and date:
+        return tuple(dict.fromkeys((*date[1], *ISO_DATE_INPUTS)))
+    if format_type == "TIME_FORMAT" and time:
+        return time[0]
+    if format_type == "TIME_INPUT_FORMATS" and time:
+        return tuple(dict.fromkeys((*time[1], *ISO_TIME_INPUTS)))
+    if format_type in ("DATETIME_FORMAT", "SHORT_DATETIME_FORMAT"):
+        date_part = date[0] if date else _language_default(format_type.replace("DATETIME", "DATE"), lang)
+        time_part = time[0] if time else _strip_seconds(_language_default("TIME_FORMAT", lang))
+        return f"{date_part} {time_part}"
+    if format_type == "DATETIME_INPUT_FORMATS":
+        dates = date[1] if date else tuple(_language_default("DATE_INPUT_FORMATS", lang))
+        times = time[1] if time else ("%H:%M", "%H:%M:%S")
+        combined = tuple(f"{d} {t}" for d in dates for t in times)
+        return tuple(dict.fromkeys((*combined, *dates, *ISO_DATETIME_INPUTS)))
+    number = _NUMBERS.get(prefs.number)
+    if number:
+        if format_type == "DECIMAL_SEPARATOR":
+            return number[0]
+        if format_type == "THOUSAND_SEPARATOR":
+            return number[1]
+        if format_type == "NUMBER_GROUPING":
+            return 3
+    raise KeyError(format_type)
+
+
+class MemberFormatCache(dict[tuple[str, str | None], Any]):
+    """Django's format cache, answering overridden format types from the active member's preferences."""
+
+    def __getitem__(self, key: tuple[str, str | None]) -> Any:
+        prefs = _active.get()
+        if prefs is not None:
+            format_type, lang = key
+            if lang is not None and prefs.overrides(format_type):
+                return resolve(prefs, format_type, lang)
+        return super().__getitem__(key)
+
+
+def install() -> None:
+    """Put the member-aware cache in place (again after Django's reset_format_cache, e.g. in tests)."""
+    current = getattr(formats, "_format_cache", None)  # private to Django, see the module docstring
+    if isinstance(current, dict) and not isinstance(current, MemberFormatCache):
+        setattr(formats, "_format_cache", MemberFormatCache(current))  # noqa: B010
+
+
+def formats_activate(member: Any) -> Token[FormatPrefs | None]:
+    """Use the member's formats in this thread/task until `formats_deactivate(token)`."""
+    install()
+    return _active.set(prefs_of(member))
+
+
+def formats_deactivate(token: Token[FormatPrefs | None]) -> None:
+    _active.reset(token)
+
+
+@contextlib.contextmanager
+def formats_override(member: Any) -> Iterator[None]:
+    """Render for `member` (an email or notification to them), whatever the current request uses."""
+    token = formats_activate(member)
+    try:
+        yield
+    finally:
+        formats_deactivate(token)
+
+
+def choice_valid(*, kind: str, value: str) -> bool:
+    choices = {"date": DATE_CHOICES, "time": TIME_CHOICES, "number": NUMBER_CHOICES}[kind]
+    return value in {key for key, _label in choices}
