@@ -4,7 +4,8 @@ through two functions the calendar module provides, so wiring a module is one re
 
     collection_register(RecordCalendar(
         key="events", module="events", component="VEVENT",
-        render=ical.event_to_ical,            # (record, uid) -> "BEGIN:VCALENDAR..." (the UID given)
+        render=ical.event_to_ical,            # (record, uid, hidden) -> "BEGIN:VCALENDAR..." (the UID given,
+                                              #   the member's hidden fields left out)
         to_data=ical.event_data_from_ical,    # (calendar, actor=..., record=...) -> field values
         span_filter=lambda qs, start, end: ...,  # optional: the time-range in SQL
         write=None,                           # optional: the module's own create/update service
@@ -26,7 +27,7 @@ from crm_apps.access.models import Member
 from crm_apps.dav.collections import CALENDAR, UnsupportedData
 from crm_apps.dav.records import RecordCollection, WriteFunction
 
-Render = Callable[[Any, str], str]
+Render = Callable[[Any, str, set[str]], str]
 ToData = Callable[..., dict[str, Any]]
 SpanFilter = Callable[[Any, Any, Any], Any]
 
@@ -87,7 +88,7 @@ class RecordCalendar(RecordCollection):
         return self._display_name() if self._display_name else super().display_name()
 
     def render(self, record: Any, *, uid: str, hidden: set[str]) -> str:
-        body = self._render(record, uid)
+        body = self._render(record, uid, hidden)
         return body.decode() if isinstance(body, bytes) else body
 
     def parse(self, body: str) -> Any:

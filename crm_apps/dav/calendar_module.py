@@ -37,16 +37,17 @@ def _calendar(component: Any, uid: str) -> str:
     return str(calendar.to_ical().decode())
 
 
-def event_render(event: Any, uid: str) -> str:
+def event_render(event: Any, uid: str, hidden: set[str]) -> str:
+    """The event as the member may see it (their hidden fields left out)."""
     from crm_apps.modules.calendar import ical
 
-    return _calendar(ical.event_to_vevent(event), uid)
+    return _calendar(ical.event_to_vevent(event, hidden=hidden), uid)
 
 
-def task_render(task: Any, uid: str) -> str:
+def task_render(task: Any, uid: str, hidden: set[str]) -> str:
     from crm_apps.modules.calendar import ical
 
-    return _calendar(ical.task_to_vtodo(task), uid)
+    return _calendar(ical.task_to_vtodo(task, hidden=hidden), uid)
 
 
 def event_data(calendar: Any, *, actor: Member, record: Any) -> dict[str, Any]:

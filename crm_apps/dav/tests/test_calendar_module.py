@@ -109,3 +109,42 @@ def test_a_task_from_the_client_and_the_time_range_query(tenant_a, admin_of, dav
         task = Task.objects.get(subject="Send the quote")
         assert (str(task.due_date), task.priority) == ("2031-01-10", "high")
     assert f"{TASKS}phone-task-1.ics" in [r.findtext(f"{D}href") for r in found.findall(f"{D}response")]
+
+
+def test_hidden_event_fields_are_not_sent_by_get_nor_report(tenant_a, admin_of, member, dav_client):
+    from crm_apps.access.models import Role
+    from crm_apps.access.services import profile_save, profile_set_fields, role_create
+    from crm_apps.modules.calendar.models import Event
+
+    admin = admin_of(tenant_a)
+    with schema_context("alpha"):
+        profile = profile_save(actor=admin, profile=None, name="No places", flags={})
+        profile_set_fields(
+            actor=admin, profile=profile, module="events", access={"description": "hidden", "location": "hidden"}
+        )
+        top = Role.objects.get(parent__isnull=True)
+        role = role_create(actor=admin, name="Placeless", parent=top, profile_ids=[profile.pk])
+    placed = SERIES.replace("SUMMARY:", "LOCATION:Bunker 7\nDESCRIPTION:Bring the codes\nSUMMARY:")
+    assert (
+        dav_client(tenant_a, admin)
+        .request("PUT", f"{EVENTS}phone-series-1.ics", placed, content_type="text/calendar")
+        .status_code
+        == 201
+    )
+    with schema_context("alpha"):
+        assert Event.objects.filter(location="Bunker 7", description="Bring the codes").count() == 1
+    dav = dav_client(tenant_a, member(tenant_a, role=role))
+    report = f"""<c:calendar-multiget xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
+      <d:prop><d:getetag/><c:calendar-data/></d:prop><d:href>{EVENTS}phone-series-1.ics</d:href>
+    </c:calendar-multiget>"""
+
+    got = dav.request("GET", f"{EVENTS}phone-series-1.ics")
+    multi = dav.request("REPORT", EVENTS, report, Depth="1")
+
+    assert got.status_code == 200
+    assert multi.status_code == 207
+    assert b"Weekly pipeline review" in got.content
+    assert b"Weekly pipeline review" in multi.content
+    for body in (got.content, multi.content):
+        assert b"Bunker" not in body
+        assert b"codes" not in body

@@ -184,3 +184,49 @@ def test_invitees_get_the_moved_event_and_then_its_cancellation(
     assert moved.decoded("dtstart").isoformat() == "2027-03-23T09:00:00+01:00"
     assert {str(a) for a in [moved["attendee"]]} == {f"mailto:{colleague.user.email}"}
     assert all(m.to == [colleague.user.email] for m in mail.outbox)
+
+
+def test_hidden_event_fields_stay_out_of_the_feed_the_ics_and_the_window_api(client_for, tenant_a, admin, member):
+    from crm_apps.access.models import Role
+    from crm_apps.access.services import profile_save, profile_set_fields, role_create
+
+    with tenant_context(tenant_a):
+        profile = profile_save(actor=admin, profile=None, name="No places", flags={})
+        profile_set_fields(
+            actor=admin, profile=profile, module="events", access={"description": "hidden", "location": "hidden"}
+        )
+        top = Role.objects.get(parent__isnull=True)
+        role = role_create(actor=admin, name="Placeless", parent=top, profile_ids=[profile.pk])
+    rep = member(tenant_a, role=role)
+    rep_api = client_for(tenant_a, rep)
+    start = (dt.datetime.now(dt.UTC) + dt.timedelta(days=2)).replace(microsecond=0)
+    event = create_event(
+        client_for(tenant_a, admin),
+        subject="Secret place",
+        start=start.isoformat(),
+        end=(start + dt.timedelta(hours=1)).isoformat(),
+        location="Bunker 7",
+        description="Bring the codes",
+        invitees=[rep.pk],
+    )
+    feed_url = rep_api.post("/api/v1/me/calendar-feed").json()["url"]
+
+    feed = Client(HTTP_HOST=host_of(tenant_a)).get(feed_url.split(host_of(tenant_a), 1)[1])
+    ics = rep_api.get(event["ics_url"])
+    window = rep_api.get(
+        "/api/v1/events/",
+        {"start": (start - dt.timedelta(days=1)).isoformat(), "end": (start + dt.timedelta(days=1)).isoformat()},
+    )
+
+    assert feed.status_code == ics.status_code == window.status_code == 200
+    for body in (feed.content, ics.content):
+        [vevent] = icalendar.Calendar.from_ical(body).walk("VEVENT")
+        assert str(vevent["summary"]) == "Secret place"
+        assert "LOCATION" not in vevent
+        assert "DESCRIPTION" not in vevent
+        assert b"Bunker" not in body
+        assert b"codes" not in body
+    [row] = window.json()["results"]
+    assert row["subject"] == "Secret place"
+    assert "location" not in row
+    assert "description" not in row
