@@ -3,6 +3,7 @@ is installed (the calendar branch); on a checkout without it they are skipped.""
 
 from __future__ import annotations
 
+import datetime as dt
 from xml.etree import ElementTree as ET
 
 import icalendar
@@ -148,3 +149,59 @@ def test_hidden_event_fields_are_not_sent_by_get_nor_report(tenant_a, admin_of, 
     for body in (got.content, multi.content):
         assert b"Bunker" not in body
         assert b"codes" not in body
+
+
+def test_deleting_or_editing_one_occurrence_changes_the_etag_and_sync_token(
+    tenant_a, admin_of, member, dav_client, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from crm_apps.modules.calendar import services
+    from crm_apps.modules.calendar.models import Event
+
+    admin = admin_of(tenant_a)
+    colleague = member(tenant_a)
+    dav = dav_client(tenant_a, admin)
+    url = f"{EVENTS}phone-series-1.ics"
+    token_prop = """<d:propfind xmlns:d="DAV:"><d:prop><d:sync-token/></d:prop></d:propfind>"""
+
+    def state():
+        token = ET.fromstring(dav.request("PROPFIND", EVENTS, token_prop, Depth="0").content)
+        return dav.request("GET", url)["ETag"], token.findtext(f".//{D}sync-token")
+
+    dav.request("PUT", url, SERIES, content_type="text/calendar")
+    with schema_context("alpha"):
+        series = Event.objects.get(subject="Weekly pipeline review")
+        services.event_update(actor=admin, event=series, data={}, invitees=[colleague.pk])
+    first = state()
+    mail.outbox.clear()
+    with schema_context("alpha"), django_capture_on_commit_callbacks(execute=True):
+        series = services.event_occurrence_delete(
+            actor=admin, event=Event.objects.get(pk=series.pk), occurrence=series.start + dt.timedelta(days=7)
+        )
+    second = state()
+    with schema_context("alpha"), django_capture_on_commit_callbacks(execute=True):
+        services.event_occurrence_update(
+            actor=admin,
+            event=Event.objects.get(pk=series.pk),
+            occurrence=series.start + dt.timedelta(days=14),
+            scope="this",
+            data={"subject": "Moved review"},
+        )
+    third = state()
+
+    assert first[0] != second[0] != third[0]
+    assert first[1] != second[1] != third[1]
+    with schema_context("alpha"):
+        stored = Event.objects.get(pk=series.pk)
+        assert stored.version == int(third[0].strip('"'))
+        assert len(stored.exdates) == 2
+    series_mails = [
+        icalendar.Calendar.from_ical(m.attachments[0][1]).walk("VEVENT")[0]
+        for m in mail.outbox
+        if m.subject.endswith("Weekly pipeline review")
+    ]
+    assert [len(v.get("EXDATE") if isinstance(v.get("EXDATE"), list) else [v["EXDATE"]]) for v in series_mails] == [
+        1,
+        2,
+    ]
