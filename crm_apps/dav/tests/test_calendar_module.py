@@ -205,3 +205,29 @@ def test_deleting_or_editing_one_occurrence_changes_the_etag_and_sync_token(
         1,
         2,
     ]
+
+
+@pytest.mark.parametrize(
+    ("collection", "body", "says"),
+    [
+        (EVENTS, SERIES.replace("DTSTART:20310106T090000Z\n", ""), "DTSTART"),
+        (EVENTS, SERIES.replace("DTSTART:20310106T090000Z", "DTSTART:garbage"), "DTSTART"),
+        (TASKS, TODO.replace("PRIORITY:1", "PRIORITY:high"), ""),
+    ],
+)
+def test_a_missing_or_malformed_property_is_a_400_and_nothing_is_written(
+    tenant_a, admin_of, dav_client, collection, body, says
+):
+    from crm_apps.modules.calendar.models import Event, Task
+
+    dav = dav_client(tenant_a, admin_of(tenant_a))
+
+    put = dav.request("PUT", f"{collection}broken.ics", body, content_type="text/calendar")
+
+    assert put.status_code == 400
+    assert put.content.strip()
+    assert says in put.content.decode()
+    with schema_context("alpha"):
+        assert not Event.objects.exists()
+        assert not Task.objects.exists()
+    assert dav.request("GET", f"{collection}broken.ics").status_code == 404

@@ -14,7 +14,9 @@ from collections.abc import Collection, Iterable
 from typing import Any
 
 import icalendar
+from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from crm_apps.modules.calendar.models import Event, EventInvitee, Task
 from crm_apps.modules.calendar.recurrence import normalize_rrule
@@ -179,7 +181,11 @@ def _tz_name(value: Any, default: str) -> str:
 
 def vevent_to_data(vevent: icalendar.Component, *, default_time_zone: str = "UTC") -> dict[str, Any]:
     """`{"data": {...}, "reminders": [...], "exdates": [...]}` for `event_create`/`event_update`."""
+    if "dtstart" not in vevent:
+        raise ValidationError({"start": [_("The event has no start (DTSTART).")]})
     start_raw = vevent.decoded("dtstart")
+    if not isinstance(start_raw, dt.date):
+        raise ValidationError({"start": [_("The event's start (DTSTART) is not a date or time.")]})
     tz_name = _tz_name(start_raw, default_time_zone)
     start, all_day = _moment(start_raw, tz_name)
     if "dtend" in vevent:
