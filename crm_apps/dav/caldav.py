@@ -9,6 +9,7 @@ through two functions the calendar module provides, so wiring a module is one re
         to_data=ical.event_data_from_ical,    # (calendar, actor=..., record=...) -> field values
         span_filter=lambda qs, start, end: ...,  # optional: the time-range in SQL
         write=None,                           # optional: the module's own create/update service
+        remove=None,                          # optional: the module's own delete service (actor, record)
     ))
 
 Reads go through the visibility filter and writes through the engine's services (or `write`), as for
@@ -25,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from crm_apps.access.models import Member
 from crm_apps.dav.collections import CALENDAR, UnsupportedData
-from crm_apps.dav.records import RecordCollection, WriteFunction
+from crm_apps.dav.records import DeleteFunction, RecordCollection, WriteFunction
 
 Render = Callable[[Any, str, set[str]], str]
 ToData = Callable[..., dict[str, Any]]
@@ -64,6 +65,7 @@ class RecordCalendar(RecordCollection):
         to_data: ToData,
         span_filter: SpanFilter | None = None,
         write: WriteFunction | None = None,
+        remove: DeleteFunction | None = None,
         select_related: tuple[str, ...] = (),
         prefetch_related: tuple[str, ...] = (),
         default_uid: Callable[[Any], str] | None = None,
@@ -76,6 +78,7 @@ class RecordCalendar(RecordCollection):
         self._to_data = to_data
         self._span_filter = span_filter
         self.write = write
+        self.remove = remove
         self.select_related = select_related
         self.prefetch_related = prefetch_related
         self._default_uid = default_uid

@@ -1,7 +1,7 @@
 """The events and tasks calendars over the calendar module (`crm_apps.modules.calendar`), registered by
 `DavConfig.ready()` when that app is installed. Written against the calendar module's `ical.py`
 (`event_to_vevent`, `task_to_vtodo`, `vevent_to_data`, `vtodo_to_data`) and `services.py` (`event_create`,
-`event_update`, `event_occurrence_delete`, `task_create`, `task_update`), so a client's change gets the
+`event_update`, `event_occurrence_delete`, `event_delete`, `task_create`, `task_update`), so a client's change gets the
 module's own rules: invitations, reminders, sequence bumps, completion stamps.
 
 A series is one resource (its RRULE and EXDATEs); an occurrence edited in the CRM ("this occurrence") is its
@@ -77,6 +77,13 @@ def event_write(actor: Member, record: Any, data: dict[str, Any], expected_versi
     return event
 
 
+def event_remove(actor: Member, record: Any) -> None:
+    """A client's delete goes through `event_delete`: the recycle bin, and invitees get the CANCEL."""
+    from crm_apps.modules.calendar import services
+
+    services.event_delete(actor=actor, event=record)
+
+
 def task_data(calendar: Any, *, actor: Member, record: Any) -> dict[str, Any]:
     from crm_apps.modules.calendar import ical
 
@@ -120,6 +127,7 @@ def register() -> None:
             render=event_render,
             to_data=event_data,
             write=event_write,
+            remove=event_remove,
             span_filter=events_between,
             prefetch_related=("reminders",),
             default_uid=lambda event: str(event.uid),

@@ -24,6 +24,8 @@ from crm_apps.engine.spec import ModuleSpec
 
 # (actor, record or None, data, expected_version) -> the saved record. The default is the engine's services.
 WriteFunction = Callable[[Member, Any, dict[str, Any], int | None], Any]
+# (actor, record) -> None: the module's own delete (e.g. one that emails cancellations); default the engine's.
+DeleteFunction = Callable[[Member, Any], None]
 
 
 def etag_of(version: int) -> str:
@@ -59,6 +61,7 @@ class RecordCollection:
     select_related: tuple[str, ...] = ()
     prefetch_related: tuple[str, ...] = ()
     write: WriteFunction | None = None
+    remove: DeleteFunction | None = None
 
     # What a subclass provides -----------------------------------------------------------------
 
@@ -197,7 +200,10 @@ class RecordCollection:
             expected = version_of(if_match)
             if expected is not None and expected != record.version:
                 raise PreconditionFailed
-            engine_services.record_delete(spec=self.spec(), actor=actor, record=record)
+            if self.remove is not None:
+                self.remove(actor, record)
+            else:
+                engine_services.record_delete(spec=self.spec(), actor=actor, record=record)
             return True
 
     def query(self, *, actor: Member, component: str, start: Any, end: Any) -> list[str] | None:

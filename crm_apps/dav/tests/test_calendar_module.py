@@ -231,3 +231,31 @@ def test_a_missing_or_malformed_property_is_a_400_and_nothing_is_written(
         assert not Event.objects.exists()
         assert not Task.objects.exists()
     assert dav.request("GET", f"{collection}broken.ics").status_code == 404
+
+
+def test_deleting_an_event_from_a_client_sends_the_cancellation(
+    tenant_a, admin_of, member, dav_client, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from crm_apps.modules.calendar import services
+    from crm_apps.modules.calendar.models import Event
+
+    admin = admin_of(tenant_a)
+    colleague = member(tenant_a)
+    dav = dav_client(tenant_a, admin)
+    dav.request("PUT", f"{EVENTS}phone-series-1.ics", SERIES, content_type="text/calendar")
+    with schema_context("alpha"):
+        event = Event.objects.get(subject="Weekly pipeline review")
+        services.event_update(actor=admin, event=event, data={}, invitees=[colleague.pk])
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        deleted = dav.request("DELETE", f"{EVENTS}phone-series-1.ics")
+
+    assert deleted.status_code == 204
+    with schema_context("alpha"):
+        assert Event.objects.get(pk=event.pk).deleted_at is not None
+    [sent] = mail.outbox
+    assert sent.to == [colleague.user.email]
+    assert str(icalendar.Calendar.from_ical(sent.attachments[0][1])["method"]) == "CANCEL"
