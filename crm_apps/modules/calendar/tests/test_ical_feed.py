@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 import icalendar
@@ -230,3 +231,35 @@ def test_hidden_event_fields_stay_out_of_the_feed_the_ics_and_the_window_api(cli
     assert row["subject"] == "Secret place"
     assert "location" not in row
     assert "description" not in row
+
+
+def test_an_smtp_error_on_one_invitee_resends_nobody_else(
+    client_for, tenant_a, admin, member, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+    from django.core.mail import EmailMessage
+
+    colleagues = [member(tenant_a) for _i in range(3)]
+    failing = colleagues[2].user.email
+    real_send = EmailMessage.send
+    failed: list[str] = []
+
+    def flaky_send(self, fail_silently=False):
+        if self.to == [failing] and not failed:
+            failed.append(failing)
+            raise OSError("SMTP connection lost")
+        return real_send(self, fail_silently)
+
+    monkeypatch.setattr(EmailMessage, "send", flaky_send)
+
+    from crm_apps.modules.calendar.tasks import invitation_send_one_task
+
+    with contextlib.suppress(Exception), django_capture_on_commit_callbacks(execute=True):
+        create_event(client_for(tenant_a, admin), invitees=[c.pk for c in colleagues])
+    first_round = sorted(m.to[0] for m in mail.outbox)
+    with tenant_context(tenant_a):  # the failed recipient's own retry, as the worker runs it later
+        invitation_send_one_task(Event.objects.get(subject="Quarterly review").pk, colleagues[2].pk, "REQUEST")
+
+    assert failed == [failing]
+    assert first_round == sorted(c.user.email for c in colleagues[:2])
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(c.user.email for c in colleagues)
