@@ -120,6 +120,17 @@ def test_feed_of_a_deactivated_member_is_404(client_for, tenant_a, member):
     assert Client(HTTP_HOST=host_of(tenant_a)).get(url.split(host_of(tenant_a), 1)[1]).status_code == 404
 
 
+def test_feed_of_a_deactivated_user_account_is_404(client_for, tenant_a, member):
+    rep = member(tenant_a)
+    url = client_for(tenant_a, rep).post("/api/v1/me/calendar-feed").json()["url"]
+    path = url.split(host_of(tenant_a), 1)[1]
+    before = Client(HTTP_HOST=host_of(tenant_a)).get(path)
+    type(rep.user).objects.filter(pk=rep.user.pk).update(is_active=False)
+
+    assert before.status_code == 200
+    assert Client(HTTP_HOST=host_of(tenant_a)).get(path).status_code == 404
+
+
 def test_anonymous_cannot_create_a_feed(client_for, tenant_a):
     assert client_for(tenant_a).post("/api/v1/me/calendar-feed").status_code in (401, 403)
 
