@@ -4,10 +4,12 @@ through two functions the calendar module provides, so wiring a module is one re
 
     collection_register(RecordCalendar(
         key="events", module="events", component="VEVENT",
-        render=ical.event_to_ical,            # (record, uid) -> "BEGIN:VCALENDAR..." (the UID given)
+        render=ical.event_to_ical,            # (record, uid, hidden) -> "BEGIN:VCALENDAR..." (the UID given,
+                                              #   the member's hidden fields left out)
         to_data=ical.event_data_from_ical,    # (calendar, actor=..., record=...) -> field values
         span_filter=lambda qs, start, end: ...,  # optional: the time-range in SQL
         write=None,                           # optional: the module's own create/update service
+        remove=None,                          # optional: the module's own delete service (actor, record)
     ))
 
 Reads go through the visibility filter and writes through the engine's services (or `write`), as for
@@ -24,9 +26,9 @@ from django.utils.translation import gettext as _
 
 from crm_apps.access.models import Member
 from crm_apps.dav.collections import CALENDAR, UnsupportedData
-from crm_apps.dav.records import RecordCollection, WriteFunction
+from crm_apps.dav.records import DeleteFunction, RecordCollection, WriteFunction
 
-Render = Callable[[Any, str], str]
+Render = Callable[[Any, str, set[str]], str]
 ToData = Callable[..., dict[str, Any]]
 SpanFilter = Callable[[Any, Any, Any], Any]
 
@@ -63,6 +65,7 @@ class RecordCalendar(RecordCollection):
         to_data: ToData,
         span_filter: SpanFilter | None = None,
         write: WriteFunction | None = None,
+        remove: DeleteFunction | None = None,
         select_related: tuple[str, ...] = (),
         prefetch_related: tuple[str, ...] = (),
         default_uid: Callable[[Any], str] | None = None,
@@ -75,6 +78,7 @@ class RecordCalendar(RecordCollection):
         self._to_data = to_data
         self._span_filter = span_filter
         self.write = write
+        self.remove = remove
         self.select_related = select_related
         self.prefetch_related = prefetch_related
         self._default_uid = default_uid
@@ -87,7 +91,7 @@ class RecordCalendar(RecordCollection):
         return self._display_name() if self._display_name else super().display_name()
 
     def render(self, record: Any, *, uid: str, hidden: set[str]) -> str:
-        body = self._render(record, uid)
+        body = self._render(record, uid, hidden)
         return body.decode() if isinstance(body, bytes) else body
 
     def parse(self, body: str) -> Any:

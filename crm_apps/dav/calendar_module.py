@@ -1,7 +1,7 @@
 """The events and tasks calendars over the calendar module (`crm_apps.modules.calendar`), registered by
 `DavConfig.ready()` when that app is installed. Written against the calendar module's `ical.py`
 (`event_to_vevent`, `task_to_vtodo`, `vevent_to_data`, `vtodo_to_data`) and `services.py` (`event_create`,
-`event_update`, `event_occurrence_delete`, `task_create`, `task_update`), so a client's change gets the
+`event_update`, `event_occurrence_delete`, `event_delete`, `task_create`, `task_update`), so a client's change gets the
 module's own rules: invitations, reminders, sequence bumps, completion stamps.
 
 A series is one resource (its RRULE and EXDATEs); an occurrence edited in the CRM ("this occurrence") is its
@@ -37,16 +37,17 @@ def _calendar(component: Any, uid: str) -> str:
     return str(calendar.to_ical().decode())
 
 
-def event_render(event: Any, uid: str) -> str:
+def event_render(event: Any, uid: str, hidden: set[str]) -> str:
+    """The event as the member may see it (their hidden fields left out)."""
     from crm_apps.modules.calendar import ical
 
-    return _calendar(ical.event_to_vevent(event), uid)
+    return _calendar(ical.event_to_vevent(event, hidden=hidden), uid)
 
 
-def task_render(task: Any, uid: str) -> str:
+def task_render(task: Any, uid: str, hidden: set[str]) -> str:
     from crm_apps.modules.calendar import ical
 
-    return _calendar(ical.task_to_vtodo(task), uid)
+    return _calendar(ical.task_to_vtodo(task, hidden=hidden), uid)
 
 
 def event_data(calendar: Any, *, actor: Member, record: Any) -> dict[str, Any]:
@@ -74,6 +75,13 @@ def event_write(actor: Member, record: Any, data: dict[str, Any], expected_versi
     for moment in sorted(m for m in data.get("exdates", []) if m.astimezone(dt.UTC) not in known):
         event = services.event_occurrence_delete(actor=actor, event=event, occurrence=moment)
     return event
+
+
+def event_remove(actor: Member, record: Any) -> None:
+    """A client's delete goes through `event_delete`: the recycle bin, and invitees get the CANCEL."""
+    from crm_apps.modules.calendar import services
+
+    services.event_delete(actor=actor, event=record)
 
 
 def task_data(calendar: Any, *, actor: Member, record: Any) -> dict[str, Any]:
@@ -119,6 +127,7 @@ def register() -> None:
             render=event_render,
             to_data=event_data,
             write=event_write,
+            remove=event_remove,
             span_filter=events_between,
             prefetch_related=("reminders",),
             default_uid=lambda event: str(event.uid),

@@ -12,17 +12,20 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from crm_apps.access import visibility
 from crm_apps.access.models import Member
 from crm_apps.dav import names as dav_names
-from crm_apps.dav.collections import PreconditionFailed, Stored, Written
+from crm_apps.dav.collections import PreconditionFailed, Stored, UnsupportedData, Written
 from crm_apps.engine import registry
 from crm_apps.engine import services as engine_services
 from crm_apps.engine.spec import ModuleSpec
 
 # (actor, record or None, data, expected_version) -> the saved record. The default is the engine's services.
 WriteFunction = Callable[[Member, Any, dict[str, Any], int | None], Any]
+# (actor, record) -> None: the module's own delete (e.g. one that emails cancellations); default the engine's.
+DeleteFunction = Callable[[Member, Any], None]
 
 
 def etag_of(version: int) -> str:
@@ -58,6 +61,7 @@ class RecordCollection:
     select_related: tuple[str, ...] = ()
     prefetch_related: tuple[str, ...] = ()
     write: WriteFunction | None = None
+    remove: DeleteFunction | None = None
 
     # What a subclass provides -----------------------------------------------------------------
 
@@ -147,7 +151,7 @@ class RecordCollection:
                 # No create over a taken name: 412, as for a stale If-Match, so it looks like a missing one.
                 if if_match is not None or self._name_taken(name, rid):
                     raise PreconditionFailed
-                created = write(actor, None, self.to_data(parsed, actor=actor, hidden=hidden, record=None), None)
+                created = write(actor, None, self._data(parsed, actor=actor, hidden=hidden, record=None), None)
                 uid = self.uid_of(parsed) or name.removesuffix(self.extension)
                 dav_names.name_claim(
                     collection=self.key, name=name, extension=self.extension, record_id=created.pk, uid=uid
@@ -158,13 +162,24 @@ class RecordCollection:
             expected = version_of(if_match)
             if expected is not None and expected != record.version:
                 raise PreconditionFailed
-            data = self.to_data(parsed, actor=actor, hidden=hidden, record=record)
+            data = self._data(parsed, actor=actor, hidden=hidden, record=record)
             changed = {k: v for k, v in data.items() if self.current(record, k) != v}
             try:
                 updated = write(actor, record, changed, expected)
             except engine_services.ConflictError as exc:
                 raise PreconditionFailed from exc
             return Written(name=name, etag=etag_of(updated.version), created=False)
+
+    def _data(self, parsed: Any, *, actor: Member, hidden: set[str], record: Any) -> dict[str, Any]:
+        """`to_data`, with a missing or malformed property (which parsers meet as KeyError, ValueError...)
+        turned into UnsupportedData (400 with the reason) instead of a server error."""
+        try:
+            return self.to_data(parsed, actor=actor, hidden=hidden, record=record)
+        except (KeyError, ValueError, TypeError, AttributeError, IndexError, OverflowError) as exc:
+            raise UnsupportedData(
+                _("The object lacks a required property or has a malformed one (%(detail)s).")
+                % {"detail": str(exc) or type(exc).__name__}
+            ) from exc
 
     def _name_taken(self, name: str, rid: Any) -> bool:
         """A live record the member cannot see keeps its name, and a record's own `<id>.<ext>` is never
@@ -185,7 +200,10 @@ class RecordCollection:
             expected = version_of(if_match)
             if expected is not None and expected != record.version:
                 raise PreconditionFailed
-            engine_services.record_delete(spec=self.spec(), actor=actor, record=record)
+            if self.remove is not None:
+                self.remove(actor, record)
+            else:
+                engine_services.record_delete(spec=self.spec(), actor=actor, record=record)
             return True
 
     def query(self, *, actor: Member, component: str, start: Any, end: Any) -> list[str] | None:

@@ -39,7 +39,9 @@ from crm_apps.dav.collections import (
 from crm_apps.dav.query import addressbook_filter, calendar_filter, calendar_matches, card_matches
 from crm_apps.dav.xml import CAL, CARD, CS, DAV, ICAL, BadXml, element, href, multistatus, parse, q
 from saas.http import client_ip
-from tenants.login_throttle import login_blocked, login_failed
+from saas.throttle import throttle_exceeded, throttle_hit
+from tenants.login_throttle import LOGIN_FAILURE_LIMIT, LOGIN_FAILURE_WINDOW
+from tenants.models import normalize_email
 
 ROOT = "/dav/"
 PRINCIPAL = "/dav/principal/"
@@ -70,8 +72,16 @@ def well_known(request: HttpRequest) -> HttpResponse:
     return HttpResponsePermanentRedirect(ROOT)
 
 
+def _dav_fail_keys(*, client_ip: str, email: str) -> list[str]:
+    """DAV's own failure counter, per address and email: a phone retrying a revoked app password locks
+    out that phone's DAV sign-in, never the member's browser sign-in (whose `login-fail:` keys it leaves
+    alone)."""
+    return [f"dav-fail:{client_ip}:{normalize_email(email)[:254]}"]
+
+
 def _authenticate(request: HttpRequest) -> Member | HttpResponse:
-    """HTTP Basic with the member's email and an app password; failures count with sign-in failures."""
+    """HTTP Basic with the member's email and an app password; failures count on DAV's own keys, with
+    the web sign-in's limits (10 in 15 minutes)."""
     header = request.META.get("HTTP_AUTHORIZATION", "")
     scheme, _sep, encoded = header.partition(" ")
     email = password = ""
@@ -81,14 +91,15 @@ def _authenticate(request: HttpRequest) -> Member | HttpResponse:
         except (binascii.Error, UnicodeDecodeError, ValueError):
             email = password = ""
     ip = client_ip(request)
-    if email and login_blocked(client_ip=ip, email=email):
+    keys = _dav_fail_keys(client_ip=ip, email=email)
+    if email and throttle_exceeded(keys, limit=LOGIN_FAILURE_LIMIT):
         answer = HttpResponse(_("Too many failed attempts; try again later."), status=429, content_type="text/plain")
         answer["Retry-After"] = "900"
         return answer
     member = services.app_password_authenticate(email=email, password=password) if email else None
     if member is None:
         if email:
-            login_failed(client_ip=ip, email=email)
+            throttle_hit(keys, window=LOGIN_FAILURE_WINDOW)
         answer = HttpResponse(
             _("Sign in with your email and an app password from your profile page."),
             status=401,

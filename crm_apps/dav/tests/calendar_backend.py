@@ -20,7 +20,7 @@ def _day(value: Any) -> date:
 
 
 def render(component: str) -> Any:
-    def make(deal: Any, uid: str) -> str:
+    def make(deal: Any, uid: str, hidden: set[str]) -> str:
         calendar = icalendar.Calendar()
         calendar.add("prodid", "-//CRM test//EN")
         calendar.add("version", "2.0")

@@ -107,7 +107,7 @@ def test_a_password_of_one_workspace_is_worthless_on_another(tenant_a, tenant_b,
     assert on_b.status_code == 401
 
 
-def test_failures_are_throttled_with_sign_in_failures(tenant_a, member):
+def test_failures_are_throttled_with_the_sign_in_limits(tenant_a, member):
     rep = member(tenant_a)
     dav = DavClient(tenant_a, rep.user.email, "wrong-password")
 
@@ -158,3 +158,20 @@ def test_the_api_schema_documents_app_passwords(tenant_a, member, client_for):
         "username",
         "server",
     }
+
+
+def test_dav_failures_block_dav_but_never_the_browser_sign_in(tenant_a, member):
+    from django.test import Client
+
+    from conftest import TEST_PASSWORD, host_of
+
+    rep = member(tenant_a)
+    revoked_phone = DavClient(tenant_a, rep.user.email, "revoked-app-password")
+
+    codes = [revoked_phone.request("PROPFIND", "/dav/", Depth="0").status_code for _i in range(11)]
+    browser = Client(HTTP_HOST=host_of(tenant_a)).post(
+        "/accounts/login/", {"username": rep.user.email, "password": TEST_PASSWORD}
+    )
+
+    assert codes == [401] * 10 + [429]
+    assert browser.status_code == 302

@@ -3,6 +3,7 @@ is installed (the calendar branch); on a checkout without it they are skipped.""
 
 from __future__ import annotations
 
+import datetime as dt
 from xml.etree import ElementTree as ET
 
 import icalendar
@@ -109,3 +110,152 @@ def test_a_task_from_the_client_and_the_time_range_query(tenant_a, admin_of, dav
         task = Task.objects.get(subject="Send the quote")
         assert (str(task.due_date), task.priority) == ("2031-01-10", "high")
     assert f"{TASKS}phone-task-1.ics" in [r.findtext(f"{D}href") for r in found.findall(f"{D}response")]
+
+
+def test_hidden_event_fields_are_not_sent_by_get_nor_report(tenant_a, admin_of, member, dav_client):
+    from crm_apps.access.models import Role
+    from crm_apps.access.services import profile_save, profile_set_fields, role_create
+    from crm_apps.modules.calendar.models import Event
+
+    admin = admin_of(tenant_a)
+    with schema_context("alpha"):
+        profile = profile_save(actor=admin, profile=None, name="No places", flags={})
+        profile_set_fields(
+            actor=admin, profile=profile, module="events", access={"description": "hidden", "location": "hidden"}
+        )
+        top = Role.objects.get(parent__isnull=True)
+        role = role_create(actor=admin, name="Placeless", parent=top, profile_ids=[profile.pk])
+    placed = SERIES.replace("SUMMARY:", "LOCATION:Bunker 7\nDESCRIPTION:Bring the codes\nSUMMARY:")
+    assert (
+        dav_client(tenant_a, admin)
+        .request("PUT", f"{EVENTS}phone-series-1.ics", placed, content_type="text/calendar")
+        .status_code
+        == 201
+    )
+    with schema_context("alpha"):
+        assert Event.objects.filter(location="Bunker 7", description="Bring the codes").count() == 1
+    dav = dav_client(tenant_a, member(tenant_a, role=role))
+    report = f"""<c:calendar-multiget xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
+      <d:prop><d:getetag/><c:calendar-data/></d:prop><d:href>{EVENTS}phone-series-1.ics</d:href>
+    </c:calendar-multiget>"""
+
+    got = dav.request("GET", f"{EVENTS}phone-series-1.ics")
+    multi = dav.request("REPORT", EVENTS, report, Depth="1")
+
+    assert got.status_code == 200
+    assert multi.status_code == 207
+    assert b"Weekly pipeline review" in got.content
+    assert b"Weekly pipeline review" in multi.content
+    for body in (got.content, multi.content):
+        assert b"Bunker" not in body
+        assert b"codes" not in body
+
+
+def test_deleting_or_editing_one_occurrence_changes_the_etag_and_sync_token(
+    tenant_a, admin_of, member, dav_client, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from crm_apps.modules.calendar import services
+    from crm_apps.modules.calendar.models import Event
+
+    admin = admin_of(tenant_a)
+    colleague = member(tenant_a)
+    dav = dav_client(tenant_a, admin)
+    url = f"{EVENTS}phone-series-1.ics"
+    token_prop = """<d:propfind xmlns:d="DAV:"><d:prop><d:sync-token/></d:prop></d:propfind>"""
+
+    def state():
+        token = ET.fromstring(dav.request("PROPFIND", EVENTS, token_prop, Depth="0").content)
+        return dav.request("GET", url)["ETag"], token.findtext(f".//{D}sync-token")
+
+    dav.request("PUT", url, SERIES, content_type="text/calendar")
+    with schema_context("alpha"):
+        series = Event.objects.get(subject="Weekly pipeline review")
+        services.event_update(actor=admin, event=series, data={}, invitees=[colleague.pk])
+    first = state()
+    mail.outbox.clear()
+    with schema_context("alpha"), django_capture_on_commit_callbacks(execute=True):
+        series = services.event_occurrence_delete(
+            actor=admin, event=Event.objects.get(pk=series.pk), occurrence=series.start + dt.timedelta(days=7)
+        )
+    second = state()
+    with schema_context("alpha"), django_capture_on_commit_callbacks(execute=True):
+        services.event_occurrence_update(
+            actor=admin,
+            event=Event.objects.get(pk=series.pk),
+            occurrence=series.start + dt.timedelta(days=14),
+            scope="this",
+            data={"subject": "Moved review"},
+        )
+    third = state()
+
+    assert first[0] != second[0] != third[0]
+    assert first[1] != second[1] != third[1]
+    with schema_context("alpha"):
+        stored = Event.objects.get(pk=series.pk)
+        assert stored.version == int(third[0].strip('"'))
+        assert len(stored.exdates) == 2
+    series_mails = [
+        icalendar.Calendar.from_ical(m.attachments[0][1]).walk("VEVENT")[0]
+        for m in mail.outbox
+        if m.subject.endswith("Weekly pipeline review")
+    ]
+    assert [len(v.get("EXDATE") if isinstance(v.get("EXDATE"), list) else [v["EXDATE"]]) for v in series_mails] == [
+        1,
+        2,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("collection", "body", "says"),
+    [
+        (EVENTS, SERIES.replace("DTSTART:20310106T090000Z\n", ""), "DTSTART"),
+        (EVENTS, SERIES.replace("DTSTART:20310106T090000Z", "DTSTART:garbage"), "DTSTART"),
+        (TASKS, TODO.replace("PRIORITY:1", "PRIORITY:high"), ""),
+    ],
+)
+def test_a_missing_or_malformed_property_is_a_400_and_nothing_is_written(
+    tenant_a, admin_of, dav_client, collection, body, says
+):
+    from crm_apps.modules.calendar.models import Event, Task
+
+    dav = dav_client(tenant_a, admin_of(tenant_a))
+
+    put = dav.request("PUT", f"{collection}broken.ics", body, content_type="text/calendar")
+
+    assert put.status_code == 400
+    assert put.content.strip()
+    assert says in put.content.decode()
+    with schema_context("alpha"):
+        assert not Event.objects.exists()
+        assert not Task.objects.exists()
+    assert dav.request("GET", f"{collection}broken.ics").status_code == 404
+
+
+def test_deleting_an_event_from_a_client_sends_the_cancellation(
+    tenant_a, admin_of, member, dav_client, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from crm_apps.modules.calendar import services
+    from crm_apps.modules.calendar.models import Event
+
+    admin = admin_of(tenant_a)
+    colleague = member(tenant_a)
+    dav = dav_client(tenant_a, admin)
+    dav.request("PUT", f"{EVENTS}phone-series-1.ics", SERIES, content_type="text/calendar")
+    with schema_context("alpha"):
+        event = Event.objects.get(subject="Weekly pipeline review")
+        services.event_update(actor=admin, event=event, data={}, invitees=[colleague.pk])
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        deleted = dav.request("DELETE", f"{EVENTS}phone-series-1.ics")
+
+    assert deleted.status_code == 204
+    with schema_context("alpha"):
+        assert Event.objects.get(pk=event.pk).deleted_at is not None
+    [sent] = mail.outbox
+    assert sent.to == [colleague.user.email]
+    assert str(icalendar.Calendar.from_ical(sent.attachments[0][1])["method"]) == "CANCEL"

@@ -5,6 +5,7 @@ Views parse, call one service or selector, and serialise."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError
@@ -19,7 +20,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from crm_apps.access import visibility
 from crm_apps.access.middleware import request_member
+from crm_apps.engine import registry
 from crm_apps.engine.api.views import RecordDetailView, RecordListView
 from crm_apps.modules.calendar import selectors, services
 from crm_apps.modules.calendar.ical import calendar_of
@@ -104,9 +107,10 @@ def event_extras_to_api(event: Event) -> dict[str, Any]:
     }
 
 
-def occurrence_to_api(occ: Occurrence) -> dict[str, Any]:
+def occurrence_to_api(occ: Occurrence, *, hidden: Collection[str] = ()) -> dict[str, Any]:
+    """One occurrence for the calendar views; the reader's hidden fields (`hidden`) are left out."""
     event = occ.event
-    return {
+    row = {
         "id": str(event.pk),
         "number": event.number,
         "subject": event.subject,
@@ -124,6 +128,7 @@ def occurrence_to_api(occ: Occurrence) -> dict[str, Any]:
         "reminders": [r.minutes_before for r in event.reminders.all()],
         "version": event.version,
     }
+    return {key: value for key, value in row.items() if key not in hidden}
 
 
 def task_to_api_extra(task: Task) -> dict[str, Any]:
@@ -141,10 +146,12 @@ class EventListView(RecordListView):
             return super().get(request, module)
         self.spec()
         start, end = parse_window(request.query_params)
+        actor = request_member(request)
         found = selectors.occurrences_in_window(
-            actor=request_member(request), start=start, end=end, members=parse_members(request.query_params)
+            actor=actor, start=start, end=end, members=parse_members(request.query_params)
         )
-        return Response({"results": [occurrence_to_api(o) for o in found]})
+        hidden = visibility.hidden_fields(actor=actor, spec=self.spec())
+        return Response({"results": [occurrence_to_api(o, hidden=hidden) for o in found]})
 
     def post(self, request: Request, module: str) -> Response:
         spec = self.spec()
@@ -212,16 +219,19 @@ class EventIcsView(EventDetailView):
 
     def get(self, request: Request, module: str, record_id: str) -> Response:
         event = self._event(record_id)
-        return cast(Response, event_ics_response(event))
+        hidden = visibility.hidden_fields(actor=request_member(request), spec=registry.get("events"))
+        return cast(Response, event_ics_response(event, hidden=hidden))
 
 
-def event_ics_response(event: Event) -> HttpResponse:
-    """An .ics attachment of one event (METHOD:PUBLISH)."""
+def event_ics_response(event: Event, *, hidden: Collection[str]) -> HttpResponse:
+    """An .ics attachment of one event (METHOD:PUBLISH), without the reader's `hidden` fields."""
     attendees = {
         event.pk: [(i.member.user.email, "NEEDS-ACTION") for i in event.invitees.select_related("member__user")]
     }
     organizer = event.owner.user.email if event.owner_id and event.owner else None
-    body = calendar_of([event], method="PUBLISH", organizer_email=organizer, attendees=attendees)
+    body = calendar_of(
+        [event], method="PUBLISH", organizer_email=organizer, attendees=attendees, hidden_event_fields=hidden
+    )
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{event.number}.ics"'
     return response

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 import icalendar
+from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from crm_apps.modules.calendar.models import Event, EventInvitee, Task
 from crm_apps.modules.calendar.recurrence import normalize_rrule
@@ -55,11 +57,16 @@ def _address(email: str) -> icalendar.vCalAddress:
 
 
 def event_to_vevent(
-    event: Event, *, organizer_email: str | None = None, attendees: Iterable[tuple[str, str]] = ()
+    event: Event,
+    *,
+    organizer_email: str | None = None,
+    attendees: Iterable[tuple[str, str]] = (),
+    hidden: Collection[str] = (),
 ) -> icalendar.Event:
     """One VEVENT: times in the event's zone (TZID), the RRULE and EXDATEs of a series, VALARMs for its
     reminders (prefetch `reminders` for lists). An edited occurrence is its own VEVENT with its own UID
-    (the series lists its original start as an EXDATE), so every client reads it the same way."""
+    (the series lists its original start as an EXDATE), so every client reads it the same way. Fields in
+    `hidden` (the reader's hidden fields, `visibility.hidden_fields`) are left out."""
     vevent = icalendar.Event()
     vevent.add("uid", event.uid)
     vevent.add("dtstamp", timezone.now())
@@ -77,9 +84,9 @@ def event_to_vevent(
         vevent.add("rrule", icalendar.vRecur.from_ical(event.rrule))
         for exdate in event.exdates:
             vevent.add("exdate", _local(exdate, event.time_zone))
-    if event.location:
+    if event.location and "location" not in hidden:
         vevent.add("location", event.location)
-    if event.description:
+    if event.description and "description" not in hidden:
         vevent.add("description", event.description)
     vevent.add("status", _STATUS_OUT.get(event.status, "CONFIRMED"))
     vevent.add("categories", [event.activity_type.upper()])
@@ -102,7 +109,8 @@ def event_to_vevent(
     return vevent
 
 
-def task_to_vtodo(task: Task) -> icalendar.Todo:
+def task_to_vtodo(task: Task, *, hidden: Collection[str] = ()) -> icalendar.Todo:
+    """One VTODO; fields in `hidden` (the reader's hidden fields) are left out."""
     vtodo = icalendar.Todo()
     vtodo.add("uid", task.uid)
     vtodo.add("dtstamp", timezone.now())
@@ -113,7 +121,7 @@ def task_to_vtodo(task: Task) -> icalendar.Todo:
         vtodo.add("due", dt.datetime.combine(task.due_date, task.due_time, tzinfo=timezone.get_current_timezone()))
     vtodo.add("status", _TASK_STATUS_OUT.get(task.status, "NEEDS-ACTION"))
     vtodo.add("priority", _PRIORITY_OUT.get(task.priority, 5))
-    if task.description:
+    if task.description and "description" not in hidden:
         vtodo.add("description", task.description)
     if task.completed_at:
         vtodo.add("completed", task.completed_at)
@@ -129,8 +137,11 @@ def calendar_of(
     name: str | None = None,
     organizer_email: str | None = None,
     attendees: dict[Any, list[tuple[str, str]]] | None = None,
+    hidden_event_fields: Collection[str] = (),
+    hidden_task_fields: Collection[str] = (),
 ) -> bytes:
-    """A VCALENDAR with the events and tasks, as bytes (add_missing_timezones adds the VTIMEZONEs)."""
+    """A VCALENDAR with the events and tasks, as bytes (add_missing_timezones adds the VTIMEZONEs).
+    `hidden_*_fields`: the reader's hidden fields of events / tasks, left out of every component."""
     cal = icalendar.Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -140,10 +151,15 @@ def calendar_of(
         cal.add("x-wr-calname", name)
     for event in events:
         cal.add_component(
-            event_to_vevent(event, organizer_email=organizer_email, attendees=(attendees or {}).get(event.pk, []))
+            event_to_vevent(
+                event,
+                organizer_email=organizer_email,
+                attendees=(attendees or {}).get(event.pk, []),
+                hidden=hidden_event_fields,
+            )
         )
     for task in tasks:
-        cal.add_component(task_to_vtodo(task))
+        cal.add_component(task_to_vtodo(task, hidden=hidden_task_fields))
     cal.add_missing_timezones()
     return cal.to_ical()
 
@@ -165,7 +181,11 @@ def _tz_name(value: Any, default: str) -> str:
 
 def vevent_to_data(vevent: icalendar.Component, *, default_time_zone: str = "UTC") -> dict[str, Any]:
     """`{"data": {...}, "reminders": [...], "exdates": [...]}` for `event_create`/`event_update`."""
+    if "dtstart" not in vevent:
+        raise ValidationError({"start": [_("The event has no start (DTSTART).")]})
     start_raw = vevent.decoded("dtstart")
+    if not isinstance(start_raw, dt.date):
+        raise ValidationError({"start": [_("The event's start (DTSTART) is not a date or time.")]})
     tz_name = _tz_name(start_raw, default_time_zone)
     start, all_day = _moment(start_raw, tz_name)
     if "dtend" in vevent:

@@ -33,6 +33,11 @@ def new_uid() -> str:
     return f"{uuid.uuid4()}@crm"
 
 
+# Starts outside these years are typing slips (0001, 20277) and would make a series expand for ages.
+EARLIEST_YEAR = 1900
+LATEST_YEAR = 2200
+
+
 class Event(CrmRecord):
     """A meeting, call or other appointment; `rrule` (RFC 5545) makes it a series."""
 
@@ -84,6 +89,15 @@ class Event(CrmRecord):
 
     def clean(self) -> None:
         super().clean()
+        if self.start and not (EARLIEST_YEAR <= self.start.year <= LATEST_YEAR):
+            raise ValidationError(
+                {
+                    "start": [
+                        _("The start must be between the years %(first)s and %(last)s.")
+                        % {"first": EARLIEST_YEAR, "last": LATEST_YEAR}
+                    ]
+                }
+            )
         if self.start and self.end and self.end < self.start:
             raise ValidationError({"end": [_("The end must not be before the start.")]})
         if self.rrule and self.start and "UNTIL=" in self.rrule.upper():

@@ -130,6 +130,28 @@ def build_rule(text: str, *, start: dt.datetime, time_zone: str) -> du_rrule.rru
     return rule
 
 
+_STEP_DAYS = {"DAILY": 1, "WEEKLY": 7}
+
+
+def _anchor_near(*, start: dt.datetime, time_zone: str, rrule: str, before: dt.datetime) -> dt.datetime:
+    """A start for expanding the series from just before `before` with the same occurrences after it:
+    a DAILY or WEEKLY rule without COUNT (which counts from the first start) moves its start forward by
+    whole periods (in the event's wall-clock time, so week alignment and time of day stay), so a series
+    that began long ago costs a few steps, not one per occurrence since. Other rules keep their start
+    (MONTHLY/YEARLY take few steps per century, and the start is kept within 1900-2200)."""
+    parts = _parts(rrule)
+    days = _STEP_DAYS.get(parts.get("FREQ", ""))
+    if days is None or "COUNT" in parts:
+        return start
+    period = days * int(parts.get("INTERVAL", "1") or "1")
+    tz = zoneinfo.ZoneInfo(time_zone)
+    local = start.astimezone(tz)
+    periods = (before.astimezone(tz).replace(tzinfo=None) - local.replace(tzinfo=None)).days // period - 1
+    if periods <= 0:
+        return start
+    return (local.replace(tzinfo=None) + dt.timedelta(days=periods * period)).replace(tzinfo=tz)
+
+
 def occurrence_starts(
     *,
     start: dt.datetime,
@@ -150,9 +172,11 @@ def occurrence_starts(
     if not rrule:
         return [start.astimezone(dt.UTC)] if overlaps(start) else []
     excluded = {x.astimezone(dt.UTC) for x in exdates}
-    rule = build_rule(rrule, start=start, time_zone=time_zone)
+    after = window_start - duration - dt.timedelta(seconds=1)
+    anchor = _anchor_near(start=start, time_zone=time_zone, rrule=rrule, before=after)
+    rule = build_rule(rrule, start=anchor, time_zone=time_zone)
     found: list[dt.datetime] = []
-    for local in rule.xafter(window_start - duration - dt.timedelta(seconds=1), inc=True):
+    for local in rule.xafter(after, inc=True):
         if local >= window_end or len(found) >= MAX_OCCURRENCES:
             break
         moment = local.astimezone(dt.UTC)
@@ -165,7 +189,8 @@ def is_occurrence(*, start: dt.datetime, time_zone: str, rrule: str, moment: dt.
     """Whether `moment` is the start of one of the series' occurrences (EXDATEs aside)."""
     if not rrule:
         return moment == start
-    rule = build_rule(rrule, start=start, time_zone=time_zone)
+    anchor = _anchor_near(start=start, time_zone=time_zone, rrule=rrule, before=moment - dt.timedelta(seconds=1))
+    rule = build_rule(rrule, start=anchor, time_zone=time_zone)
     hit = rule.after(moment - dt.timedelta(seconds=1), inc=True)
     return hit is not None and hit.astimezone(dt.UTC) == moment.astimezone(dt.UTC)
 

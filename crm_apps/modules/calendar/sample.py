@@ -33,7 +33,7 @@ def events_sample(ctx: SampleContext) -> None:
                 "rrule": rrule,
             },
             related_to={"module": "deals", "id": str(deal.pk)} if deal and not rrule else None,
-            reminders=[15],
+            reminders=[],  # demo data emails nobody: real colleagues own these events
         )
         ctx.records.setdefault("events", []).append(event)
 

@@ -193,9 +193,12 @@ def record_activities(*, actor: Member, module: str, record_id: Any, limit: int 
 
 
 def feed_member(*, token_hash: str) -> Member | None:
-    """The active member whose feed secret hashes to `token_hash`; None otherwise."""
+    """The active member (an active member of the workspace and an active user account) whose feed secret
+    hashes to `token_hash`; None otherwise, so a deactivated member's or user's feed stops at once."""
     feed = (
-        CalendarFeed.objects.filter(token_hash=token_hash, member__active=True).select_related("member__user").first()
+        CalendarFeed.objects.filter(token_hash=token_hash, member__active=True, member__user__is_active=True)
+        .select_related("member__user")
+        .first()
     )
     return feed.member if feed else None
 

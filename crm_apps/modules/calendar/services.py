@@ -362,6 +362,18 @@ def _extras_of(event: Event) -> dict[str, Any]:
     }
 
 
+def _exdate_add(event: Event, occurrence: dt.datetime) -> Event:
+    """The series with one more EXDATE, as a change every reader sees: a new `sequence` (iTIP), `version`
+    (the CalDAV ETag and sync token) and `updated_at`."""
+    series = Event.objects.select_for_update().get(pk=event.pk)
+    series.exdates = sorted({*series.exdates, occurrence})
+    series.sequence += 1
+    series.version += 1
+    series.updated_at = timezone.now()
+    series.save(update_fields=["exdates", "sequence", "version", "updated_at"])
+    return series
+
+
 @transaction.atomic
 def event_occurrence_update(
     *,
@@ -389,9 +401,9 @@ def event_occurrence_update(
         new_data["rrule"] = ""
         created = event_create(actor=actor, data=new_data, **copied)
         Event.objects.filter(pk=created.pk).update(recurrence_parent=event.pk, recurrence_id=occurrence)
-        series = Event.objects.select_for_update().get(pk=event.pk)
-        series.exdates = sorted({*series.exdates, occurrence})
-        series.save(update_fields=["exdates"])
+        series = _exdate_add(event, occurrence)
+        invitees = series.invitees.values_list("member_id", flat=True)
+        _invite(series, [i for i in invitees if i != series.owner_id], "REQUEST")
         created.recurrence_parent_id, created.recurrence_id = event.pk, occurrence
         return created
     # "following": the old series stops before this occurrence; the rest becomes a new series.
@@ -421,10 +433,7 @@ def event_occurrence_delete(*, actor: Member, event: Event, occurrence: dt.datet
     _occurrence_check(event, occurrence)
     if not visibility.can_edit(actor=actor, spec=_events_spec(), record=event):
         raise PermissionDenied
-    series = Event.objects.select_for_update().get(pk=event.pk)
-    series.exdates = sorted({*series.exdates, occurrence})
-    series.sequence += 1
-    series.save(update_fields=["exdates", "sequence"])
+    series = _exdate_add(event, occurrence)
     invitees = series.invitees.values_list("member_id", flat=True)
     _invite(series, [i for i in invitees if i != series.owner_id], "REQUEST")
     return series

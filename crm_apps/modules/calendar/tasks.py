@@ -34,37 +34,45 @@ def reminders_due_all_task() -> int:
     return count
 
 
+@app.task(base=TenantOnlyTask, name="calendar.invitation_send_task")
+def invitation_send_task(event_id: str, member_ids: list[int], method: str) -> int:
+    """Email each member an invitation (METHOD:REQUEST) or cancellation (METHOD:CANCEL) with the .ics:
+    one task per member, each retried on its own, so an SMTP error on one recipient never resends the
+    others their copy."""
+    count = 0
+    for member_id in sorted(set(member_ids)):
+        invitation_send_one_task.delay(event_id, member_id, method)
+        count += 1
+    return count
+
+
 @app.task(
     base=TenantOnlyTask,
-    name="calendar.invitation_send_task",
+    name="calendar.invitation_send_one_task",
     autoretry_for=(OSError,),
     retry_backoff=True,
     max_retries=5,
 )
-def invitation_send_task(event_id: str, member_ids: list[int], method: str) -> int:
-    """Email each member an invitation (METHOD:REQUEST) or cancellation (METHOD:CANCEL) with the .ics."""
+def invitation_send_one_task(event_id: str, member_id: int, method: str) -> int:
+    """Email one member one invitation or cancellation (retried alone on an SMTP error); 1 when sent."""
     event = Event.objects.select_related("owner__user").filter(pk=event_id).first()
-    if event is None:
+    member = Member.objects.filter(pk=member_id, active=True).select_related("user").first()
+    if event is None or member is None:
         return 0
     invitees = list(EventInvitee.objects.filter(event=event).select_related("member__user"))
     partstat = {i.member_id: i.response.upper().replace("_", "-") for i in invitees}
     attendees = [(i.member.user.email, partstat[i.member_id]) for i in invitees]
     organizer = event.owner.user.email if event.owner is not None else None
-    sent = 0
-    for member in Member.objects.filter(pk__in=member_ids, active=True).select_related("user"):
-        attendees_for = [(member.user.email, "DECLINED")] if method == "CANCEL" else attendees
-        body_ics = calendar_of([event], method=method, organizer_email=organizer, attendees={event.pk: attendees_for})
-        with translation.override(member.language):
-            subject = (
-                translation.gettext("Cancelled: %(subject)s")
-                if method == "CANCEL"
-                else translation.gettext("Invitation: %(subject)s")
-            ) % {"subject": event.subject}
-            body = render_to_string(
-                "calendar/email/invitation.txt", {"event": event, "member": member, "method": method}
-            )
-        message = EmailMessage(" ".join(subject.split()), body, None, [member.user.email])
-        message.attach(f"{event.number}.ics", body_ics, f"text/calendar; method={method}; charset=utf-8")
-        message.send()
-        sent += 1
-    return sent
+    attendees_for = [(member.user.email, "DECLINED")] if method == "CANCEL" else attendees
+    body_ics = calendar_of([event], method=method, organizer_email=organizer, attendees={event.pk: attendees_for})
+    with translation.override(member.language):
+        subject = (
+            translation.gettext("Cancelled: %(subject)s")
+            if method == "CANCEL"
+            else translation.gettext("Invitation: %(subject)s")
+        ) % {"subject": event.subject}
+        body = render_to_string("calendar/email/invitation.txt", {"event": event, "member": member, "method": method})
+    message = EmailMessage(" ".join(subject.split()), body, None, [member.user.email])
+    message.attach(f"{event.number}.ics", body_ics, f"text/calendar; method={method}; charset=utf-8")
+    message.send()
+    return 1

@@ -93,10 +93,11 @@ def my_tasks(request: HttpRequest) -> HttpResponse:
 @login_required
 def event_ics(request: HttpRequest, record_id: uuid.UUID) -> HttpResponse:
     """Download one event the member may see as an .ics file."""
-    event = selectors.event_get(actor=_member(request), event_id=record_id)
+    member = _member(request)
+    event = selectors.event_get(actor=member, event_id=record_id)
     if event is None:
         raise Http404
-    return event_ics_response(event)
+    return event_ics_response(event, hidden=visibility.hidden_fields(actor=member, spec=registry.get("events")))
 
 
 @require_GET
@@ -125,7 +126,13 @@ def feed(request: HttpRequest, token: str) -> HttpResponse:
     )
     found: dict[object, Event] = {e.pk: e for e in [*events, *series]}
     tasks = selectors.my_open_tasks(actor=member, limit=500)
-    body = calendar_of(found.values(), tasks, name=_("CRM calendar"))
+    body = calendar_of(
+        found.values(),
+        tasks,
+        name=_("CRM calendar"),
+        hidden_event_fields=visibility.hidden_fields(actor=member, spec=registry.get("events")),
+        hidden_task_fields=visibility.hidden_fields(actor=member, spec=registry.get("tasks")),
+    )
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Cache-Control"] = "private, max-age=300"
     response["X-Robots-Tag"] = "noindex"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 import icalendar
@@ -119,6 +120,17 @@ def test_feed_of_a_deactivated_member_is_404(client_for, tenant_a, member):
     assert Client(HTTP_HOST=host_of(tenant_a)).get(url.split(host_of(tenant_a), 1)[1]).status_code == 404
 
 
+def test_feed_of_a_deactivated_user_account_is_404(client_for, tenant_a, member):
+    rep = member(tenant_a)
+    url = client_for(tenant_a, rep).post("/api/v1/me/calendar-feed").json()["url"]
+    path = url.split(host_of(tenant_a), 1)[1]
+    before = Client(HTTP_HOST=host_of(tenant_a)).get(path)
+    type(rep.user).objects.filter(pk=rep.user.pk).update(is_active=False)
+
+    assert before.status_code == 200
+    assert Client(HTTP_HOST=host_of(tenant_a)).get(path).status_code == 404
+
+
 def test_anonymous_cannot_create_a_feed(client_for, tenant_a):
     assert client_for(tenant_a).post("/api/v1/me/calendar-feed").status_code in (401, 403)
 
@@ -184,3 +196,81 @@ def test_invitees_get_the_moved_event_and_then_its_cancellation(
     assert moved.decoded("dtstart").isoformat() == "2027-03-23T09:00:00+01:00"
     assert {str(a) for a in [moved["attendee"]]} == {f"mailto:{colleague.user.email}"}
     assert all(m.to == [colleague.user.email] for m in mail.outbox)
+
+
+def test_hidden_event_fields_stay_out_of_the_feed_the_ics_and_the_window_api(client_for, tenant_a, admin, member):
+    from crm_apps.access.models import Role
+    from crm_apps.access.services import profile_save, profile_set_fields, role_create
+
+    with tenant_context(tenant_a):
+        profile = profile_save(actor=admin, profile=None, name="No places", flags={})
+        profile_set_fields(
+            actor=admin, profile=profile, module="events", access={"description": "hidden", "location": "hidden"}
+        )
+        top = Role.objects.get(parent__isnull=True)
+        role = role_create(actor=admin, name="Placeless", parent=top, profile_ids=[profile.pk])
+    rep = member(tenant_a, role=role)
+    rep_api = client_for(tenant_a, rep)
+    start = (dt.datetime.now(dt.UTC) + dt.timedelta(days=2)).replace(microsecond=0)
+    event = create_event(
+        client_for(tenant_a, admin),
+        subject="Secret place",
+        start=start.isoformat(),
+        end=(start + dt.timedelta(hours=1)).isoformat(),
+        location="Bunker 7",
+        description="Bring the codes",
+        invitees=[rep.pk],
+    )
+    feed_url = rep_api.post("/api/v1/me/calendar-feed").json()["url"]
+
+    feed = Client(HTTP_HOST=host_of(tenant_a)).get(feed_url.split(host_of(tenant_a), 1)[1])
+    ics = rep_api.get(event["ics_url"])
+    window = rep_api.get(
+        "/api/v1/events/",
+        {"start": (start - dt.timedelta(days=1)).isoformat(), "end": (start + dt.timedelta(days=1)).isoformat()},
+    )
+
+    assert feed.status_code == ics.status_code == window.status_code == 200
+    for body in (feed.content, ics.content):
+        [vevent] = icalendar.Calendar.from_ical(body).walk("VEVENT")
+        assert str(vevent["summary"]) == "Secret place"
+        assert "LOCATION" not in vevent
+        assert "DESCRIPTION" not in vevent
+        assert b"Bunker" not in body
+        assert b"codes" not in body
+    [row] = window.json()["results"]
+    assert row["subject"] == "Secret place"
+    assert "location" not in row
+    assert "description" not in row
+
+
+def test_an_smtp_error_on_one_invitee_resends_nobody_else(
+    client_for, tenant_a, admin, member, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+    from django.core.mail import EmailMessage
+
+    colleagues = [member(tenant_a) for _i in range(3)]
+    failing = colleagues[2].user.email
+    real_send = EmailMessage.send
+    failed: list[str] = []
+
+    def flaky_send(self, fail_silently=False):
+        if self.to == [failing] and not failed:
+            failed.append(failing)
+            raise OSError("SMTP connection lost")
+        return real_send(self, fail_silently)
+
+    monkeypatch.setattr(EmailMessage, "send", flaky_send)
+
+    from crm_apps.modules.calendar.tasks import invitation_send_one_task
+
+    with contextlib.suppress(Exception), django_capture_on_commit_callbacks(execute=True):
+        create_event(client_for(tenant_a, admin), invitees=[c.pk for c in colleagues])
+    first_round = sorted(m.to[0] for m in mail.outbox)
+    with tenant_context(tenant_a):  # the failed recipient's own retry, as the worker runs it later
+        invitation_send_one_task(Event.objects.get(subject="Quarterly review").pk, colleagues[2].pk, "REQUEST")
+
+    assert failed == [failing]
+    assert first_round == sorted(c.user.email for c in colleagues[:2])
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(c.user.email for c in colleagues)

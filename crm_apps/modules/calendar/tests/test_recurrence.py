@@ -146,3 +146,63 @@ def test_normalize_and_cut():
     assert normalize_rrule("rrule:byday=mo,we;freq=weekly") == "FREQ=WEEKLY;BYDAY=MO,WE"
     cut = rrule_end_before("FREQ=DAILY;COUNT=10", dt.datetime(2027, 3, 6, 9, 0, tzinfo=dt.UTC))
     assert cut == "FREQ=DAILY;UNTIL=20270306T085959Z"
+
+
+@pytest.mark.parametrize(
+    "rule", ["FREQ=DAILY", "FREQ=WEEKLY;BYDAY=MO,TH", "FREQ=WEEKLY;INTERVAL=3;BYDAY=SU", "FREQ=DAILY;INTERVAL=5"]
+)
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "America/New_York"])
+def test_an_old_series_expands_from_near_the_window_with_the_same_occurrences(rule, zone, monkeypatch):
+    from crm_apps.modules.calendar import recurrence
+
+    tz = zoneinfo.ZoneInfo(zone)
+    start = dt.datetime(1901, 3, 4, 9, 30, tzinfo=tz)
+    window_start = dt.datetime(2027, 3, 20, tzinfo=dt.UTC)
+    window_end = window_start + dt.timedelta(days=21)
+    naive = [
+        s.astimezone(dt.UTC)
+        for s in du_rrule.rrulestr(rule, dtstart=start).between(window_start, window_end, inc=True)
+        if s < window_end
+    ]
+    anchors: list[dt.datetime] = []
+    real_build = recurrence.build_rule
+
+    def build(text, *, start, time_zone):
+        anchors.append(start)
+        return real_build(text, start=start, time_zone=time_zone)
+
+    monkeypatch.setattr(recurrence, "build_rule", build)
+
+    found = occurrence_starts(
+        start=start,
+        end=start + dt.timedelta(minutes=30),
+        time_zone=zone,
+        rrule=rule,
+        window_start=window_start,
+        window_end=window_end,
+    )
+
+    assert found == naive
+    assert naive
+    assert window_start - dt.timedelta(days=50) <= anchors[0] <= window_start
+
+
+def test_an_event_starting_outside_1900_to_2200_is_refused(client_for, tenant_a, admin_of):
+    from django_tenants.utils import tenant_context
+
+    from crm_apps.modules.calendar.models import Event
+
+    api = client_for(tenant_a, admin_of(tenant_a))
+    answers = [
+        api.post(
+            "/api/v1/events/",
+            {"subject": "Ancient", "start": start, "end": "2027-01-01T10:00:00Z", "rrule": "FREQ=DAILY"},
+            content_type="application/json",
+        )
+        for start in ("0001-01-01T09:00:00Z", "1899-12-31T09:00:00Z")
+    ]
+
+    assert [a.status_code for a in answers] == [400, 400]
+    assert all("start" in str(a.json()) for a in answers)
+    with tenant_context(tenant_a):
+        assert not Event.objects.exists()
