@@ -19,7 +19,7 @@ from tenants.tests.test_pool import GOOD, MIGRATION_SEEDED_TABLES, ready, tables
 def test_a_failed_signup_gives_its_schema_back_to_the_pool(committed, monkeypatch):
     import crm_apps.engine.defaults as defaults
 
-    def boom() -> None:
+    def boom(**kwargs: object) -> None:
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(defaults, "crm_defaults_install", boom)  # fails after the admin member was written

@@ -49,6 +49,7 @@ def test_russian_workspace_board_and_sample_data_from_the_checklist(live_site, b
 
     page.goto(f"http://{slug}.localhost:{live_site}/")
     page.get_by_role("button", name="Удалить демо-данные").click()
-    page.wait_for_url(f"http://{slug}.localhost:{live_site}/")
+    page.locator("[data-confirm-dialog]").get_by_role("button", name="Подтвердить").click()  # the shell asks first
+    page.get_by_role("button", name="Загрузить демо-данные").wait_for()  # the page after the removal
     assert page.get_by_role("button", name="Загрузить демо-данные").is_visible()
-    assert page.get_by_text("Демо-данные удалены (записей: 70).").is_visible()
+    assert page.get_by_text("Демо-данные удалены (записей: 85).").is_visible()
