@@ -30,6 +30,12 @@ class Converted:
     missing: tuple[str, ...] = ()
 
 
+def base_currency() -> str | None:
+    """The workspace's base currency code, if an admin set one (new records' default currency)."""
+    code: str | None = Currency.objects.filter(is_base=True).values_list("code", flat=True).first()
+    return code
+
+
 def rates() -> Rates:
     """The base currency and every rate, in one query."""
     rows = list(Currency.objects.all())

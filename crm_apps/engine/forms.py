@@ -171,7 +171,14 @@ def enhance_field(field: forms.Field) -> forms.Field:
 
 
 def _initial_default(spec: ModuleSpec, name: str) -> Any:
-    """A new record's starting value: the model's default (a deal's currency), else empty."""
+    """A new record's starting value: the workspace's base currency for a currency field (when an admin
+    set one), else the model's default (a deal's currency), else empty."""
+    if name == "currency":
+        from crm_apps.engine.currency import base_currency
+
+        base = base_currency()
+        if base:
+            return base
     model_field: Any = spec.model._meta.get_field(name)
     if model_field.has_default() and not isinstance(model_field, models.ForeignKey):
         value = model_field.get_default()

@@ -38,7 +38,18 @@ def test_a_new_record_is_owned_by_the_member_and_starts_with_model_defaults(web,
     deal_form = web.get("/m/deals/new/").context["form"]
 
     assert contact_form.initial["owner"] == f"m:{admin.pk}"
-    assert deal_form.initial["currency"] == "USD"
+    assert deal_form.initial["currency"] == "USD"  # no base currency set: the model's default
+
+
+def test_a_new_deal_starts_in_the_workspaces_base_currency(web, tenant_a):
+    from crm_apps.engine.models import Currency
+
+    with tenant_context(tenant_a):
+        Currency.objects.create(code="EUR", rate=1, is_base=True)
+
+    deal_form = web.get("/m/deals/new/").context["form"]
+
+    assert deal_form.initial["currency"] == "EUR"
 
 
 def test_custom_field_help_is_shown_under_the_field_and_linked(web, tenant_a, admin_of):
