@@ -70,6 +70,14 @@ class Member(models.Model):
     def __str__(self) -> str:
         return f"member {self.pk}"
 
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        """The member's time zone (UTC when the stored name is not a known zone)."""
+        try:
+            return zoneinfo.ZoneInfo(self.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return zoneinfo.ZoneInfo("UTC")
+
 
 class Invitation(models.Model):
     """An emailed, expiring invitation to join this tenant."""

@@ -4,7 +4,6 @@ the daily digest."""
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -146,11 +145,7 @@ def preferences_set(*, member: Member, channels: dict[str, Any], digest: bool | 
 
 
 def _local_now(member: Member, now: dt.datetime) -> dt.datetime:
-    try:
-        zone = zoneinfo.ZoneInfo(member.timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        zone = zoneinfo.ZoneInfo("UTC")
-    return now.astimezone(zone)
+    return now.astimezone(member.zone)
 
 
 @transaction.atomic

@@ -7,7 +7,6 @@ Declared in `ModuleSpec.home_widgets` (events, tasks); each context reads throug
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from typing import Any
 
 from django.http import HttpRequest
@@ -20,10 +19,7 @@ TASKS_SHOWN = 8
 
 
 def _today(member: Member) -> tuple[dt.date, Any]:
-    try:
-        tz: Any = zoneinfo.ZoneInfo(member.timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        tz = dt.UTC
+    tz = member.zone
     return dt.datetime.now(tz).date(), tz
 
 

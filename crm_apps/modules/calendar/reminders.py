@@ -105,7 +105,7 @@ def reminder_notify(*, member: Member, event: Event, occurrence_start: dt.dateti
 
 
 def _send_email(member: Member, event: Event, start: dt.datetime, minutes: int) -> None:
-    tz = _member_tz(member)
+    tz = member.zone
     with translation.override(member.language), formats_override(member):
         mail_enqueue(
             to=[member.user.email],
@@ -114,15 +114,6 @@ def _send_email(member: Member, event: Event, start: dt.datetime, minutes: int) 
             template="calendar/email/reminder.txt",
             context={"event": event, "start": start.astimezone(tz), "minutes": minutes, "member": member},
         )
-
-
-def _member_tz(member: Member) -> Any:
-    import zoneinfo
-
-    try:
-        return zoneinfo.ZoneInfo(member.timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return dt.UTC
 
 
 def reminders_send_due(*, now: dt.datetime | None = None) -> int:
