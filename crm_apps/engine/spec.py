@@ -214,6 +214,12 @@ class ModuleSpec:
     # Creates the module's demo records (`manage.py seed_demo`), after the modules in `sample_data_after`.
     sample_data: Callable[[SampleContext], None] | None = None
     sample_data_after: tuple[str, ...] = ()
+    # What import, the vtiger-compatible webservice and the vtiger migration need (issue 17): the
+    # module's vtiger name ("Contacts", "Potentials", "HelpDesk"; "" = not exposed under a vtiger name)
+    # and its fields' vtiger names, field -> vtiger field ("first_name" -> "firstname"). Fields not
+    # listed keep their own name; custom fields are `cf_<key>`.
+    vtiger_module: str = ""
+    vtiger_fields: dict[str, str] = field(default_factory=dict)
 
     def template_names(self, page: str) -> list[str]:
         """`<module>/<page>.html` before `engine/<page>.html`: a module overrides a generic screen by
