@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from django.core.cache import cache
+from rest_framework.throttling import ScopedRateThrottle
 
 logger = logging.getLogger(__name__)
 
@@ -87,3 +88,16 @@ def window_value(key: str, *, window: int) -> int:
     except Exception:
         logger.warning("throttle: cache unavailable", exc_info=True)
         return 0
+
+
+class FailOpenScopedRateThrottle(ScopedRateThrottle):
+    """DRF's scoped throttle (history of request times in the cache), except that a cache outage lets
+    the request through, like the project's own counters: a Redis restart must not turn sign-in into
+    500s (issue 26). The login-failure lockout stays in force through `tenants.login_throttle`."""
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        try:
+            return super().allow_request(request, view)
+        except Exception:
+            logger.warning("throttle: cache unavailable, not limiting", exc_info=True)
+            return True

@@ -9,7 +9,6 @@ from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from crm_apps.access.api.serializers import (
@@ -28,13 +27,14 @@ from crm_apps.access.services import (
 )
 from crm_apps.audit.services import LOGIN_FAILED, LOGIN_SUCCEEDED, audit_log
 from saas.http import client_ip
+from saas.throttle import FailOpenScopedRateThrottle
 from tenants.login_throttle import LOGIN_FAILURE_WINDOW, login_blocked, login_failed
 
 
 class TokenObtainView(APIView):
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [FailOpenScopedRateThrottle]
     throttle_scope = "auth"
 
     @extend_schema(request=TokenObtainSerializer, responses={201: TokenCreatedSerializer})
