@@ -285,28 +285,20 @@ def cmd_serve() -> int:
     manage("seed_demo", "--quiet", env=env)
     manage("seed_partners", "--quiet", env=env)
     manage("marketplace_seed", "--quiet", env=env)
-    processes = {
-        "web": subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "runserver", f"127.0.0.1:{port}"], env=env),
-        "worker": subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "saas",
-                "worker",
-                "--loglevel",
-                "INFO",
-                "--pool",
-                "threads",
-                "--concurrency",
-                "4",
-            ],
-            env=env,
-        ),
-        "beat": subprocess.Popen([sys.executable, "-m", "celery", "-A", "saas", "beat", "--loglevel", "INFO"], env=env),
-    }
-    if not _wait_for_http(int(port), processes["web"]):
+    python = sys.executable
+    supervisor = Supervisor(
+        {
+            "web": [python, str(ROOT / "manage.py"), "runserver", f"127.0.0.1:{port}"],
+            "worker": [python, "-m", "celery", "-A", "saas", "worker", "--loglevel", "INFO", *WORKER_POOL],
+            "beat": [python, "-m", "celery", "-A", "saas", "beat", "--loglevel", "INFO"],
+        },
+        env=env,
+        # A worker or beat that dies (a lost broker connection can crash kombu while it closes the
+        # channel) is started again; only the web server ending stops everything (issue 26).
+        restartable={"worker", "beat"},
+    )
+    supervisor.start()
+    if not _wait_for_http(int(port), supervisor.processes["web"]):
         log("the web server did not come up; see its output above")
     print(
         "\n"
@@ -317,22 +309,85 @@ def cmd_serve() -> int:
         flush=True,
     )
     try:
-        while all(p.poll() is None for p in processes.values()):
-            time.sleep(0.5)
-        failed = [name for name, p in processes.items() if p.poll() is not None]
-        log(f"process exited: {', '.join(failed)}; stopping the rest")
+        fatal = supervisor.run()
+        log(f"process exited: {fatal}; stopping the rest")
     except KeyboardInterrupt:
         log("stopping")
     finally:
-        for p in processes.values():
+        supervisor.stop()
+    return 0
+
+
+WORKER_POOL = ("--pool", "threads", "--concurrency", "4")
+
+
+class Supervisor:
+    """Runs named commands; restarts the `restartable` ones when they exit (at most `max_restarts`
+    within `window` seconds each, waiting `backoff` seconds more after every quick restart), and
+    reports the first process whose exit is fatal."""
+
+    def __init__(
+        self,
+        commands: dict[str, list[str]],
+        *,
+        env: dict[str, str],
+        restartable: set[str] | frozenset[str] = frozenset(),
+        max_restarts: int = 10,
+        window: float = 120.0,
+        backoff: float = 1.0,
+    ) -> None:
+        self.commands = commands
+        self.env = env
+        self.restartable = restartable
+        self.max_restarts = max_restarts
+        self.window = window
+        self.backoff = backoff
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.restarts: dict[str, list[float]] = {name: [] for name in commands}
+
+    def start(self) -> None:
+        for name in self.commands:
+            self._spawn(name)
+
+    def _spawn(self, name: str) -> None:
+        self.processes[name] = subprocess.Popen(self.commands[name], env=self.env)
+
+    def step(self) -> str | None:
+        """One look at the processes: restart what may be restarted; the name of a fatal exit, if any."""
+        now = time.monotonic()
+        for name, proc in self.processes.items():
+            code = proc.poll()
+            if code is None:
+                continue
+            if name not in self.restartable:
+                return name
+            recent = [t for t in self.restarts[name] if now - t < self.window]
+            if len(recent) >= self.max_restarts:
+                log(f"{name} exited {len(recent)} times in {self.window:.0f} s; giving up")
+                return name
+            log(f"{name} exited with code {code}; starting it again")
+            time.sleep(self.backoff * len(recent))
+            recent.append(time.monotonic())
+            self.restarts[name] = recent
+            self._spawn(name)
+        return None
+
+    def run(self, poll: float = 0.5) -> str:
+        while True:
+            fatal = self.step()
+            if fatal is not None:
+                return fatal
+            time.sleep(poll)
+
+    def stop(self) -> None:
+        for p in self.processes.values():
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
-        for p in processes.values():
+        for p in self.processes.values():
             try:
                 p.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 p.kill()
-    return 0
 
 
 def main() -> int:
