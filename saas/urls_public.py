@@ -33,3 +33,5 @@ urlpatterns = [
     path("partners/", include("marketplace.partners.urls_directory")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
+
+handler500 = "saas.errors.server_error"

@@ -36,3 +36,5 @@ urlpatterns = [
     path("api/v1/", include("crm_apps.engine.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
+
+handler500 = "saas.errors.server_error"
