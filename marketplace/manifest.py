@@ -25,6 +25,8 @@ from crm_apps.access.api.scopes import scopes_held
 
 SCHEMA_PATH = Path(__file__).with_name("manifest.schema.json")
 SCHEMA_VERSION = 1
+# Deeper than any real manifest (the schema's deepest path is about 6 levels).
+MAX_MANIFEST_DEPTH = 20
 MAX_MANIFEST_BYTES = 256 * 1024
 PICKLIST_TYPES = ("picklist", "multipicklist")
 
@@ -353,6 +355,52 @@ def _semantic(data: dict[str, Any], problems: _Problems) -> tuple[Version | None
     return versions
 
 
+def _too_deep() -> str:
+    return _("The manifest nests objects and lists more than %(depth)d levels deep.") % {"depth": MAX_MANIFEST_DEPTH}
+
+
+def _text_depth(text: str) -> int:
+    """The deepest nesting of [ and { in JSON text, outside strings (a linear scan, before parsing:
+    a manifest thousands of levels deep must not reach the recursive parser and validator)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def _value_depth(value: Any) -> int:
+    """The deepest nesting of dicts and lists in an already parsed value, without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if depth > MAX_MANIFEST_DEPTH:
+            return depth
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 def manifest_validate(raw: Any) -> Manifest:
     """Parse (from text/bytes or a dict) and validate a manifest; ManifestInvalid names every problem."""
     if isinstance(raw, bytes | bytearray):
@@ -365,12 +413,16 @@ def manifest_validate(raw: Any) -> Manifest:
     if isinstance(raw, str):
         if len(raw.encode("utf-8")) > MAX_MANIFEST_BYTES:
             raise ManifestInvalid({"manifest": [_("The manifest is larger than 256 KB.")]})
+        if _text_depth(raw) > MAX_MANIFEST_DEPTH:
+            raise ManifestInvalid({"manifest": [_too_deep()]})
         try:
             raw = json.loads(raw)
         except json.JSONDecodeError as exc:
             raise ManifestInvalid(
                 {"manifest": [_("Not valid JSON: %(error)s (line %(line)d).") % {"error": exc.msg, "line": exc.lineno}]}
             ) from exc
+    if _value_depth(raw) > MAX_MANIFEST_DEPTH:
+        raise ManifestInvalid({"manifest": [_too_deep()]})
     problems = _Problems()
     errors = sorted(_validator().iter_errors(raw), key=lambda e: (list(map(str, e.absolute_path)), str(e.validator)))
     for error in errors:

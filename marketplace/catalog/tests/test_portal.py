@@ -105,3 +105,31 @@ def test_roles_and_other_partners(partner, publish, tenant_a):
     assert stranger.get("/partner-portal/acme-apps/sales/").status_code == 404
     assert stranger.get("/partner-portal/acme-apps/extensions/saas-sales-kit/").status_code == 404
     assert "750" not in stranger.get("/partner-portal/rival/sales/").content.decode()
+
+
+@pytest.mark.parametrize("depth", [21, 5_000, 100_000])
+def test_a_manifest_nested_too_deep_is_a_precise_400_not_a_crash(partner, media_root, depth):
+    client = portal_client(partner)
+    client.post("/partner-portal/acme-apps/extensions/", LISTING)
+    deep = manifest_of("saas-sales-kit")
+    deep["description"] = "[" * 3 + "not a list, a string with { and [ in it"  # brackets in strings don't count
+    text = json.dumps(deep)[:-1] + ', "x": ' + "[" * depth + "]" * depth + "}"
+
+    page = client.post(
+        "/partner-portal/acme-apps/extensions/saas-sales-kit/", {"action": "version", "manifest_text": text}
+    )
+
+    assert page.status_code == 400
+    assert "levels deep" in page.content.decode()
+    assert not Version.objects.exists()
+
+
+def test_an_already_parsed_deep_manifest_is_refused_without_recursion():
+    from marketplace.manifest import ManifestInvalid, manifest_validate
+
+    value: list = []
+    for _ in range(100_000):
+        value = [value]
+    with pytest.raises(ManifestInvalid) as refused:
+        manifest_validate({"key": "x", "nested": value})
+    assert "levels deep" in str(refused.value.errors)
