@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.partners.models import (
@@ -28,7 +28,7 @@ from marketplace.partners.models import (
     PartnerMember,
     Payout,
 )
-from marketplace.partners.services import partner_badge_restore, partner_badge_revoke
+from marketplace.partners.services import partner_badge_restore, partner_badge_revoke, partners_approve
 
 LISTING_FIELDS = (
     "is_authorised",
@@ -60,6 +60,21 @@ class PartnerMemberInline(admin.TabularInline):
     readonly_fields = ("created_at",)
 
 
+class ApprovalFilter(admin.SimpleListFilter):
+    title = gettext_lazy("directory approval")
+    parameter_name = "approval"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("waiting", gettext_lazy("Waiting for approval")), ("approved", gettext_lazy("Approved"))]
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        if self.value() == "waiting":
+            return queryset.filter(approved_at__isnull=True)
+        if self.value() == "approved":
+            return queryset.filter(approved_at__isnull=False)
+        return queryset
+
+
 class RevokeBadgeForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason"),
@@ -71,13 +86,25 @@ class RevokeBadgeForm(forms.Form):
 
 @admin.register(Partner)
 class PartnerAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "is_active", "is_authorised", "listing_state", "created_at")
-    list_filter = ("is_active", "is_authorised", "listing_state")
+    list_display = ("name", "slug", "is_active", "approved_at", "is_authorised", "listing_state", "created_at")
+    list_filter = (ApprovalFilter, "is_active", "is_authorised", "listing_state")
     search_fields = ("name", "slug", "website")
-    readonly_fields = (*LISTING_FIELDS, *CONNECT_FIELDS, "logo", "created_at", "updated_at")
+    readonly_fields = (
+        *LISTING_FIELDS,
+        *CONNECT_FIELDS,
+        "logo",
+        "approved_at",
+        "approved_by",
+        "created_at",
+        "updated_at",
+    )
+    actions = ("approve_for_directory", "hide_from_directory", "show_in_directory")
     inlines = (PartnerMemberInline,)
     fieldsets = (
-        (None, {"fields": ("name", "slug", "is_active", "website", "description", "logo")}),
+        (
+            None,
+            {"fields": ("name", "slug", "is_active", "approved_at", "approved_by", "website", "description", "logo")},
+        ),
         (
             _("Profile"),
             {"fields": ("countries", "regions", "languages", "services", "industries", "certifications")},
@@ -87,6 +114,29 @@ class PartnerAdmin(admin.ModelAdmin):
         (None, {"fields": ("created_at", "updated_at")}),
     )
     change_form_template = "partners/admin/partner_change_form.html"
+
+    @admin.action(description=gettext_lazy("Approve for the public directory"))
+    def approve_for_directory(self, request: HttpRequest, queryset: Any) -> None:
+        approved, incomplete = partners_approve(operator=request.user, partners=list(queryset))  # type: ignore[arg-type]
+        if approved:
+            self.message_user(request, gettext("%(n)d partner(s) approved.") % {"n": approved}, messages.SUCCESS)
+        for partner in incomplete:
+            self.message_user(
+                request,
+                gettext("%(name)s approved, but not listed until the profile has %(missing)s.")
+                % {"name": partner.name, "missing": ", ".join(partner.profile_missing())},
+                messages.WARNING,
+            )
+
+    @admin.action(description=gettext_lazy("Hide from the public directory"))
+    def hide_from_directory(self, request: HttpRequest, queryset: Any) -> None:
+        count = queryset.update(is_active=False)
+        self.message_user(request, gettext("%(n)d partner(s) hidden.") % {"n": count}, messages.SUCCESS)
+
+    @admin.action(description=gettext_lazy("Show in the public directory again"))
+    def show_in_directory(self, request: HttpRequest, queryset: Any) -> None:
+        count = queryset.update(is_active=True)
+        self.message_user(request, gettext("%(n)d partner(s) shown again.") % {"n": count}, messages.SUCCESS)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Deleting would drop the grants without deactivating the partner's members in the tenants

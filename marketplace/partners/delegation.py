@@ -72,7 +72,7 @@ def partner_access_grant(*, actor: Member, partner_slug: Any, role: Role | None)
     _require_admin(actor)
     errors: dict[str, list[str]] = {}
     slug = partner_slug.strip().lower() if isinstance(partner_slug, str) else ""
-    partner = Partner.objects.filter(slug=slug, is_active=True).first() if slug else None
+    partner = Partner.listed().filter(slug=slug).first() if slug else None
     if partner is None:
         errors["partner"] = [_("There is no listed partner with this address name.")]
     if role is None or role.parent_id is None:

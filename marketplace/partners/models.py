@@ -9,6 +9,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -90,6 +91,17 @@ class Partner(models.Model):
     )
     # Shown in the directory; operators may hide a partner (is_active=False) without deleting it.
     is_active = models.BooleanField(_("active"), default=True)
+    # An operator's approval for the public directory (issue 26): new partners are listed only once an
+    # operator approved them and their profile is complete (Partner.listed()).
+    approved_at = models.DateTimeField(_("approved for the directory at"), null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("approved by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     # Authorised listing: the badge and first place in the directory while the listing is paid.
     is_authorised = models.BooleanField(_("authorised"), default=False, db_index=True)
@@ -159,6 +171,33 @@ class Partner(models.Model):
             if update_fields is not None:
                 kwargs["update_fields"] = {*update_fields, "search_vector"}
         super().save(*args, **kwargs)
+
+    @staticmethod
+    def listed_q() -> Q:
+        """Partners the public directory shows: active, approved by an operator, with a complete profile
+        (a description, at least one country and at least one service; the name is always required)."""
+        return Q(is_active=True, approved_at__isnull=False) & ~Q(description="") & ~Q(countries=[]) & ~Q(services=[])
+
+    @classmethod
+    def listed(cls) -> QuerySet[Partner]:
+        return cls.objects.filter(cls.listed_q())
+
+    def profile_missing(self) -> list[str]:
+        """What the profile still lacks before the directory may show it (translated labels)."""
+        missing = []
+        if not self.name.strip():
+            missing.append(str(_("a name")))
+        if not self.description.strip():
+            missing.append(str(_("a description")))
+        if not self.countries:
+            missing.append(str(_("at least one country")))
+        if not self.services:
+            missing.append(str(_("at least one service")))
+        return missing
+
+    @property
+    def is_listed(self) -> bool:
+        return self.is_active and self.approved_at is not None and not self.profile_missing()
 
 
 class PartnerMember(models.Model):

@@ -86,7 +86,7 @@ def directory_list(*, filters: DirectoryFilters) -> DirectoryResult:
     full-text rank (name over services / industries / certifications over description), prefix
     matching; if nothing matches, partners whose name is similar to the words (typos). Without
     words: authorised first, then by name. The primary key ends every ordering (stable pages)."""
-    qs = Partner.objects.filter(is_active=True).defer("search_vector")
+    qs = Partner.listed().defer("search_vector")
     if filters.country:
         qs = qs.filter(countries__contains=[filters.country])
     if filters.language:
@@ -116,4 +116,4 @@ def directory_list(*, filters: DirectoryFilters) -> DirectoryResult:
 
 
 def directory_get(*, slug: str) -> Partner | None:
-    return Partner.objects.filter(slug=slug, is_active=True).first()
+    return Partner.listed().filter(slug=slug).first()

@@ -460,7 +460,7 @@ def partner_lead_create(
             errors[field] = [_("Please write plain text, without HTML or other markup.")]
     if message_v and "message" not in errors and len(LINK.findall(message_v)) > LEAD_LINKS_MAX:
         errors["message"] = [_("Please include at most %(max)d links.") % {"max": LEAD_LINKS_MAX}]
-    if not partner.is_active:
+    if not partner.is_listed:
         errors.setdefault("__all__", []).append(_("This partner is not listed any more."))
     if errors:
         raise ValidationError(errors)
@@ -509,6 +509,22 @@ def partner_authorisation_follow(*, partner: Partner) -> None:
     if not authorised:
         partner.authorised_since = None
     partner.is_authorised = authorised
+
+
+@transaction.atomic
+def partners_approve(*, operator: User, partners: list[Partner]) -> tuple[int, list[Partner]]:
+    """An operator approves partners for the public directory; (newly approved count, approved ones
+    whose profile is still incomplete, so not listed yet). Approving twice keeps the first approval."""
+    if not operator.is_staff:
+        raise PermissionDenied
+    approved = 0
+    for partner in partners:
+        if partner.approved_at is None:
+            partner.approved_at = timezone.now()
+            partner.approved_by = operator
+            partner.save(update_fields=["approved_at", "approved_by", "updated_at"])
+            approved += 1
+    return approved, [p for p in partners if p.profile_missing()]
 
 
 @transaction.atomic

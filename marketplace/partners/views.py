@@ -540,7 +540,13 @@ def directory_sent(request: HttpRequest, slug: str) -> HttpResponse:
 
 def partner_logo(request: HttpRequest, slug: str) -> HttpResponseBase:
     """The stored logo (always a PNG we re-encoded), served as an image, never sniffed as anything else."""
-    partner = Partner.objects.filter(slug=slug, is_active=True).first()
+    partner = Partner.objects.filter(slug=slug).first()
+    # Public for a listed partner; before listing (or once hidden) only its own team sees it (portal).
+    if partner is not None and not partner.is_listed:
+        own = (
+            request.user.is_authenticated and PartnerMember.objects.filter(partner=partner, user=request.user).exists()
+        )
+        partner = partner if own else None
     if partner is None or not partner.logo:
         raise Http404
     try:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from billing.tests.conftest import stripe_server, webhook_secret  # noqa: F401  (fixtures)
 from conftest import make_user
@@ -24,7 +25,14 @@ def make_partner(db: None) -> Callable[..., Partner]:
 
     def make(name: str | None = None, **fields: Any) -> Partner:
         n = next(_n)
-        partner = Partner.objects.create(name=name or f"Partner {n}", slug=fields.pop("slug", f"partner-{n}"), **fields)
+        name = name or f"Partner {n}"
+        # Listed by default: approved, with a complete profile (the description repeats the name and the
+        # country and service are ones no directory test filters on, so searches see no new words).
+        fields.setdefault("approved_at", timezone.now())
+        fields.setdefault("description", name)
+        fields.setdefault("countries", ["IS"])
+        fields.setdefault("services", ["migration"])
+        partner = Partner.objects.create(name=name, slug=fields.pop("slug", f"partner-{n}"), **fields)
         owner = make_user(name=f"Owner {n}")
         PartnerMember.objects.create(partner=partner, user=owner, role=PartnerRole.OWNER)
         partner.owner_user = owner  # type: ignore[attr-defined]

@@ -228,3 +228,67 @@ def test_daily_cap_per_partner_across_addresses(public_client, listed, monkeypat
         contact(public_client.__class__(HTTP_HOST="localhost", REMOTE_ADDR="10.0.0.98"), listed["beta"]).status_code
         == 302
     )
+
+
+def test_the_directory_lists_only_approved_partners_with_complete_profiles(public_client, make_partner):
+    make_partner(name="Approved Complete")
+    waiting = make_partner(name="Waiting Co", approved_at=None)
+    make_partner(name="Blank Profile", description="", countries=[], services=[])
+    make_partner(name="No Service", services=[])
+    hidden = make_partner(name="Hidden By Operators", is_active=False)
+
+    assert names(public_client.get("/partners/")) == ["Approved Complete"]
+    for partner in (waiting, hidden):
+        assert public_client.get(f"/partners/{partner.slug}/").status_code == 404
+        assert public_client.get(f"/partners/{partner.slug}/logo.png").status_code == 404
+
+
+def test_operators_approve_and_hide_partners_from_the_console(public_client, make_partner):
+    from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+    from django.test import Client
+
+    from conftest import make_user
+    from marketplace.partners.models import Partner
+    from tenants.models import User
+
+    waiting = make_partner(name="Waiting Co", approved_at=None)
+    incomplete = make_partner(name="Half Done", approved_at=None, countries=[])
+    operator = make_user(name="Operator")
+    User.objects.filter(pk=operator.pk).update(is_staff=True, is_superuser=True)
+    operator.refresh_from_db()
+    console = Client(HTTP_HOST="localhost")
+    console.force_login(operator, backend="tenants.auth.EmailBackend")
+
+    def act(action: str, *partners: Partner):
+        ids = [str(p.pk) for p in partners]
+        return console.post("/admin/partners/partner/", {"action": action, ACTION_CHECKBOX_NAME: ids}, follow=True)
+
+    page = act("approve_for_directory", waiting, incomplete)
+    assert "not listed until the profile has at least one country" in page.content.decode()
+    assert names(public_client.get("/partners/")) == ["Waiting Co"]
+    assert Partner.objects.get(pk=waiting.pk).approved_by == operator
+
+    act("hide_from_directory", waiting)
+    assert names(public_client.get("/partners/")) == []
+    act("show_in_directory", waiting)
+    assert names(public_client.get("/partners/")) == ["Waiting Co"]
+
+
+def test_approving_needs_an_operator(make_partner):
+    from django.core.exceptions import PermissionDenied
+
+    from conftest import make_user
+    from marketplace.partners.services import partners_approve
+
+    partner = make_partner(approved_at=None)
+    with pytest.raises(PermissionDenied):
+        partners_approve(operator=make_user(name="Someone"), partners=[partner])
+    partner.refresh_from_db()
+    assert partner.approved_at is None
+
+
+def test_the_portal_tells_the_partner_why_it_is_not_listed(make_partner, portal_client):
+    partner = make_partner(name="Half Done", approved_at=None, services=[])
+    page = portal_client(partner.owner_user).get(f"/partner-portal/{partner.slug}/profile/").content.decode()
+    assert "the profile needs at least one service" in page
+    assert "an operator reviews it" in page

@@ -122,7 +122,7 @@ def test_pages_of_equally_ranked_partners_are_stable_and_complete(public_client,
 
 
 def test_a_profile_change_is_searchable_at_once_and_other_saves_keep_the_document(public_client, make_partner):
-    partner = make_partner(name="Old Name")
+    partner = make_partner(name="Old Name", description="Consultants")
     partner.name = "Renamed Agency"
     partner.save(update_fields=["name"])
     assert names(public_client.get("/partners/", {"q": "renamed"})) == ["Renamed Agency"]

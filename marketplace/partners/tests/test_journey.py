@@ -13,6 +13,8 @@ from django.utils import timezone
 
 from marketplace.partners import forms as partner_forms
 from marketplace.partners.models import Partner
+from marketplace.partners.services import partners_approve
+from tenants.models import User
 from tests.e2e.conftest import browser, live_site  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -76,6 +78,21 @@ def test_partner_signs_up_gets_listed_and_receives_a_lead(
     page.get_by_label("Logistics").check()
     page.get_by_role("button", name="Save the profile").click()
     assert page.get_by_text("Profile saved.").is_visible()
+    assert page.get_by_text("waiting for an operator's review").is_visible()
+
+    # Not in the directory until an operator approves the new partner (issue 26).
+    anonymous = browser.new_page()
+    anonymous.goto(base + f"/partners/{slug}/")
+    assert anonymous.get_by_role("heading", name="Petra <CRM> Experts").count() == 0
+    anonymous.close()
+    operator = User.objects.create_user(committed.email(), "operator-pass-2026", name="Op", is_staff=True)
+    try:
+        assert partners_approve(operator=operator, partners=[Partner.objects.get(slug=slug)]) == (1, [])
+    finally:
+        Partner.objects.filter(slug=slug).update(approved_by=None)
+        operator.delete()
+    page.reload()
+    assert page.get_by_text("Your profile is listed in the public partner directory.").is_visible()
 
     # A visitor on a phone finds the partner with the filters and contacts it, by keyboard.
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)

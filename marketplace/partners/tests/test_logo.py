@@ -20,7 +20,7 @@ def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (40, 30)) -> bytes:
 def post_logo(client, partner: Partner, upload: SimpleUploadedFile):
     return client.post(
         f"/partner-portal/{partner.slug}/profile/",
-        {"name": "With Logo", "logo": upload},
+        {"name": "With Logo", "description": "Logos", "countries": ["DE"], "services": ["support"], "logo": upload},
     )
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
+from django.utils import timezone
 
 from marketplace.partners.models import Partner, PartnerMember, PartnerRole
 from tenants.models import User
@@ -64,7 +65,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         created = 0
         for spec in PARTNERS:
-            fields = {k: v for k, v in spec.items() if k not in ("slug", "owner")}
+            # Demo partners are approved for the directory (their profiles are complete).
+            fields = {**{k: v for k, v in spec.items() if k not in ("slug", "owner")}, "approved_at": timezone.now()}
             partner, is_new = Partner.objects.get_or_create(slug=spec["slug"], defaults=fields)
             name, email = spec["owner"]
             user = User.objects.filter(email=email).first() or User.objects.create_user(email, DEMO_PASSWORD, name=name)
