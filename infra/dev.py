@@ -285,6 +285,7 @@ def cmd_serve() -> int:
     manage("seed_demo", "--quiet", env=env)
     manage("seed_partners", "--quiet", env=env)
     manage("marketplace_seed", "--quiet", env=env)
+    manage("operator_create", "--demo", "--quiet", env=env)
     python = sys.executable
     supervisor = Supervisor(
         {
@@ -305,6 +306,7 @@ def cmd_serve() -> int:
         f"  Public site:   http://{base}:{port}\n"
         f"  Demo tenant:   http://demo.{base}:{port}\n"
         "  Demo login:    demo@example.com / demo-crm-2026\n"
+        f"  Operators:     http://{base}:{port}/admin/  operator@example.com / operator-demo-2026\n"
         "  Press Ctrl-C to stop everything.\n",
         flush=True,
     )

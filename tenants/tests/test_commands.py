@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -124,3 +126,37 @@ def test_seed_demo_offers_a_russian_workspace(capsys):
     with tenant_context(russian), translation.override("ru"):
         assert Pipeline.objects.get(is_default=True).display_name == "Продажи"
         assert Pipeline.objects.get(is_default=True).stages.count() == 10
+
+
+def test_operator_create_makes_a_staff_superuser_with_a_checked_password(monkeypatch):
+    from tenants.models import User
+
+    monkeypatch.setenv("OPERATOR_PASSWORD", "123")
+    with pytest.raises(CommandError):
+        call_command("operator_create", "ops@example.com")
+    assert not User.objects.filter(email="ops@example.com").exists()
+
+    monkeypatch.setenv("OPERATOR_PASSWORD", "a-long-operator-pass-2026")
+    call_command("operator_create", "Ops@Example.com", "--name", "Ops", stdout=io.StringIO())
+    ops = User.objects.get(email="ops@example.com")
+    assert ops.is_staff and ops.is_superuser and ops.check_password("a-long-operator-pass-2026")
+    with pytest.raises(CommandError, match="already has an account"):
+        call_command("operator_create", "ops@example.com")
+
+
+def test_the_demo_operator_exists_only_in_development_and_is_created_once(settings):
+    from tenants.management.commands.operator_create import DEMO_OPERATOR_EMAIL, DEMO_OPERATOR_PASSWORD
+    from tenants.models import User
+
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="development"):
+        call_command("operator_create", "--demo")
+    assert not User.objects.filter(email=DEMO_OPERATOR_EMAIL).exists()
+
+    settings.DEBUG = True
+    out = io.StringIO()
+    call_command("operator_create", "--demo", stdout=out)
+    call_command("operator_create", "--demo", "--quiet")
+    operator = User.objects.get(email=DEMO_OPERATOR_EMAIL)
+    assert operator.is_staff and operator.check_password(DEMO_OPERATOR_PASSWORD)
+    assert DEMO_OPERATOR_PASSWORD in out.getvalue()
