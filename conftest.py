@@ -11,6 +11,7 @@ use `committed` and clean up what they create.
 from __future__ import annotations
 
 import itertools
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -57,11 +58,15 @@ def statements(captured: Any) -> list[str]:
 def sign_in(client: Client, member: Member) -> None:
     """What member_login does, for a test client (call inside the member's schema)."""
     from crm_apps.access.middleware import SESSION_EPOCH_KEY
+    from crm_apps.access.models import MemberSession
+    from crm_apps.access.sessions import SEEN_KEY
 
     client.force_login(member.user, backend="tenants.auth.EmailBackend")
     session = client.session
     session[SESSION_EPOCH_KEY] = member.session_epoch
+    session[SEEN_KEY] = int(time.time())  # recorded at sign-in, as member_login does
     session.save()
+    MemberSession.objects.update_or_create(session_key=session.session_key, defaults={"member": member})
 
 
 def shared_on_unlimited_plan(slugs: list[str]) -> None:

@@ -43,6 +43,9 @@ class Tenant(TenantMixin):
     # The language built-in values (picklists, stages, roles...) were created in, and the fallback for a
     # member whose language has no label of a value (docs/adr/0026-value-labels.md).
     language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default="en")
+    # Members are signed out after this many minutes without a request (0: only the cookie's age applies).
+    # Kept on the tenant, which is cached with its domain: checking it costs no query per request.
+    session_idle_minutes = models.PositiveIntegerField(_("sign out after inactivity (minutes)"), default=0)
 
     # Schemas are created explicitly by tenants.services.tenant_provision inside the signup transaction.
     auto_create_schema = False

@@ -407,11 +407,18 @@ def test_rows_of_tenant_a_are_out_of_reach_from_tenant_b(api, client_for, tenant
     created = create_with_rows(api, module)
     b = client_for(tenant_b, admin_of(tenant_b))
     theirs = create_with_rows(b, module)
-
+    # Row ids come from each schema's own sequence, so tenant A's row may share its number with one of
+    # B's own rows (a legitimate reference for B): take one of A's rows whose number B does not have.
+    own = {row["id"] for row in theirs[child.key]}
+    for _attempt in range(5):
+        foreign = [row["id"] for row in created[child.key] if row["id"] not in own]
+        if foreign:
+            break
+        created = create_with_rows(api, module)
     patch = b.patch(f"/api/v1/{module}/{created['id']}/", {child.key: []}, content_type="application/json")
     steal = b.patch(
         f"/api/v1/{module}/{theirs['id']}/",
-        {child.key: [{"id": created[child.key][0]["id"]}]},
+        {child.key: [{"id": foreign[0]}]},
         content_type="application/json",
     )
 

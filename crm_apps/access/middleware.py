@@ -19,6 +19,7 @@ from django_tenants.utils import get_public_schema_name
 from crm_apps.access.formats import formats_activate, formats_deactivate
 from crm_apps.access.models import Member
 from crm_apps.access.selectors import member_for_user
+from crm_apps.access.sessions import session_record, session_touch
 from crm_apps.audit.services import LOGIN_SUCCEEDED, audit_log
 
 SESSION_EPOCH_KEY = "member_epoch"
@@ -28,6 +29,7 @@ def member_login(request: HttpRequest, member: Member) -> None:
     """Sign a member in on this host; the session remembers the member's current session epoch."""
     login(request, member.user, backend="tenants.auth.EmailBackend")
     request.session[SESSION_EPOCH_KEY] = member.session_epoch
+    session_record(request, member)
     audit_log(action=LOGIN_SUCCEEDED, actor=member, details={"via": "web"})
 
 
@@ -68,6 +70,8 @@ class MembershipMiddleware:
                 if member is not None and request.session.get(SESSION_EPOCH_KEY) != member.session_epoch:
                     logout(request)  # a session from before a deactivation: gone for good
                     member = None
+                if member is not None and not session_touch(request, member):
+                    member = None  # idle longer than the workspace allows: signed out
                 if member is None:
                     request.user = AnonymousUser()
                 else:

@@ -346,3 +346,23 @@ class SharingRule(models.Model):
 
     def __str__(self) -> str:
         return f"sharing rule {self.pk} ({self.module})"
+
+
+class MemberSession(models.Model):
+    """A signed-in browser session of a member on this workspace (the session itself is Django's, in
+    this schema's session table): listed on the profile page, revocable, touched at most once a minute."""
+
+    session_key = models.CharField(max_length=40, unique=True)
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="sessions")
+    created_at = models.DateTimeField(_("signed in"), default=dj_timezone.now)
+    last_seen_at = models.DateTimeField(_("last active"), default=dj_timezone.now)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("session")
+        verbose_name_plural = _("sessions")
+        indexes = [models.Index(fields=["member", "-last_seen_at"], name="member_session_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} {self.session_key[:6]}…"

@@ -929,3 +929,28 @@ def sharing_rule_delete(*, actor: Member, rule: SharingRule) -> None:
     rule_id = rule.pk
     rule.delete()
     _access_changed(actor, "sharing_rule_deleted", rule.module, {"rule": rule_id})
+
+
+MAX_SESSION_IDLE_MINUTES = 60 * 24 * 30
+
+
+@transaction.atomic
+def workspace_session_idle_set(*, actor: Member, tenant: Tenant, minutes: int) -> Tenant:
+    """A tenant admin sets how long an idle member stays signed in (0: no idle limit)."""
+    require_tenant_admin(actor)
+    if not isinstance(minutes, int) or isinstance(minutes, bool) or not 0 <= minutes <= MAX_SESSION_IDLE_MINUTES:
+        message = _("Enter a number of minutes from 0 to %(max)d.") % {"max": MAX_SESSION_IDLE_MINUTES}
+        raise ValidationError({"session_idle_minutes": [message]})
+    before = tenant.session_idle_minutes
+    # The request's tenant is the routing cache's shared object: updated in the table, not in place.
+    Tenant.objects.filter(pk=tenant.pk).update(session_idle_minutes=minutes)
+    if before != minutes:
+        from tenants.runtime import domains_changed_on_commit
+
+        domains_changed_on_commit()  # the tenant is cached with its domain: every process reloads it
+        audit.audit_log(
+            action=audit.SETTINGS_CHANGED,
+            actor=actor,
+            details={"setting": "session_idle_minutes", "from": before, "to": minutes},
+        )
+    return tenant

@@ -26,4 +26,5 @@ urlpatterns = [
     path("sharing/rules/", views.sharing_rule_add, name="sharing_rule_add"),
     path("sharing/rules/<int:rule_id>/delete/", views.sharing_rule_delete_view, name="sharing_rule_delete"),
     path("explain/", views.explain, name="explain"),
+    path("security/", views.security, name="security"),
 ]

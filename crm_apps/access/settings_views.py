@@ -549,3 +549,29 @@ def explain(request: HttpRequest, actor: Member) -> HttpResponse:
                 subject=member,
             )
     return _page(request, "explain.html", "explain", context)
+
+
+# ---------------------------------------------------------------------------------------------
+# Security (sessions)
+
+
+class SecurityForm(forms.Form):
+    session_idle_minutes = forms.IntegerField(
+        label=_("Sign members out after inactivity (minutes)"),
+        min_value=0,
+        max_value=60 * 24 * 30,
+        help_text=_("0 keeps members signed in for two weeks unless they sign out. 30 to 480 is usual."),
+    )
+
+
+@admin_view
+def security(request: HttpRequest, actor: Member) -> HttpResponse:
+    from crm_apps.access.services import workspace_session_idle_set
+
+    tenant = request.tenant  # type: ignore[attr-defined]
+    form = SecurityForm(_posted(request), initial={"session_idle_minutes": tenant.session_idle_minutes})
+    if request.method == "POST" and form.is_valid():
+        workspace_session_idle_set(actor=actor, tenant=tenant, minutes=form.cleaned_data["session_idle_minutes"])
+        messages.success(request, _("Security settings saved."))
+        return _redirect("security")
+    return _page(request, "security.html", "security", {"form": form})

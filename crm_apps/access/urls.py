@@ -27,16 +27,12 @@ urlpatterns = [
         auth_views.PasswordResetCompleteView.as_view(template_name="access/password_reset_complete.html"),
         name="password_reset_complete",
     ),
-    path(
-        "accounts/password/",
-        auth_views.PasswordChangeView.as_view(
-            template_name="access/password_change.html", success_url=reverse_lazy("access:profile")
-        ),
-        name="password_change",
-    ),
+    path("accounts/password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("auth/handover/<str:key>/", views.handover, name="handover"),
     path("invite/<str:key>/", views.invitation_accept_view, name="invitation_accept"),
     path("settings/profile/", views.profile, name="profile"),
+    path("settings/profile/sessions/<int:session_id>/end/", views.session_end, name="session_end"),
+    path("settings/profile/sessions/end-others/", views.sessions_end_all_others, name="sessions_end_others"),
     path("settings/members/", views.members, name="members"),
     path("settings/members/<int:member_id>/<slug:action>/", views.member_action, name="member_action"),
     path(

@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from crm_apps.access.forms import (
@@ -45,6 +46,14 @@ from crm_apps.access.services import (
     member_set_admin,
     member_set_role,
     member_update_profile,
+)
+from crm_apps.access.sessions import (
+    device_label,
+    member_sessions,
+    session_record,
+    session_rekey,
+    session_revoke,
+    sessions_end_others,
 )
 from crm_apps.access.visibility import has_privilege
 from crm_apps.audit.services import LOGIN_FAILED, LOGIN_SUCCEEDED, audit_log
@@ -79,6 +88,7 @@ class LoginView(auth_views.LoginView):
         response = super().form_valid(form)
         member = Member.objects.get(user_id=form.get_user().pk)
         self.request.session[SESSION_EPOCH_KEY] = member.session_epoch
+        session_record(self.request, member)
         audit_log(action=LOGIN_SUCCEEDED, actor=member, actor_label=form.get_user().email, details={"via": "web"})
         return response
 
@@ -86,6 +96,43 @@ class LoginView(auth_views.LoginView):
         login_failed(client_ip=client_ip(self.request), email=self._email())
         audit_log(action=LOGIN_FAILED, details={"via": "web", "email": self._email()[:254]})
         return super().form_invalid(form)
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's password change, which keeps this session; the member's other sessions on this
+    workspace end at once (elsewhere the changed password ends them at their next request)."""
+
+    template_name = "access/password_change.html"
+    success_url = reverse_lazy("access:profile")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        before = self.request.session.session_key
+        response = super().form_valid(form)  # keeps this session under a new key (cycle_key)
+        member = request_member(self.request)
+        current = session_rekey(old_key=before, new_key=self.request.session.session_key)
+        sessions_end_others(member=member, current_key=current, why="password_changed")
+        return response
+
+
+@login_required
+@require_POST
+def session_end(request: HttpRequest, session_id: int) -> HttpResponse:
+    member = request_member(request)
+    session_revoke(member=member, session_id=session_id, current_key=request.session.session_key)
+    messages.success(request, _("That session was signed out."))
+    return redirect(reverse("access:profile") + "#sessions")
+
+
+@login_required
+@require_POST
+def sessions_end_all_others(request: HttpRequest) -> HttpResponse:
+    member = request_member(request)
+    ended = sessions_end_others(member=member, current_key=request.session.session_key)
+    messages.success(
+        request,
+        ngettext("%(n)d other session was signed out.", "%(n)d other sessions were signed out.", ended) % {"n": ended},
+    )
+    return redirect(reverse("access:profile") + "#sessions")
 
 
 def handover(request: HttpRequest, key: str) -> HttpResponse:
@@ -165,7 +212,11 @@ def profile(request: HttpRequest) -> HttpResponse:
             translation.activate(member.language)
             messages.success(request, _("Your profile was saved."))
             return redirect("access:profile")
-    return render(request, "access/profile.html", {"form": form})
+    sessions = [
+        {"row": row, "device": device_label(row.user_agent), "current": row.session_key == request.session.session_key}
+        for row in member_sessions(member)
+    ]
+    return render(request, "access/profile.html", {"form": form, "sessions": sessions})
 
 
 def _role_choices(actor: Member) -> list[Role]:
