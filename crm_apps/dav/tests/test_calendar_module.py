@@ -76,21 +76,228 @@ def test_a_series_from_the_client_is_created_through_the_calendar_services(tenan
     assert str(vevent["UID"]) == "phone-series-1"
 
 
-def test_editing_one_occurrence_from_a_client_is_refused(tenant_a, admin_of, dav_client):
+def _override(recurrence_id: str, start: str, end: str, summary: str, extra: str = "") -> str:
+    return (
+        f"BEGIN:VEVENT\nUID:phone-series-1\nDTSTAMP:20310101T000000Z\nRECURRENCE-ID:{recurrence_id}\n"
+        f"DTSTART:{start}\nDTEND:{end}\nSUMMARY:{summary}\n{extra}END:VEVENT\n"
+    )
+
+
+def _with(body: str, *components: str, exdates: tuple[str, ...] = ()) -> str:
+    for moment in exdates:
+        body = body.replace("RRULE:", f"EXDATE:{moment}\nRRULE:")
+    return body.replace("END:VCALENDAR", "".join(components) + "END:VCALENDAR")
+
+
+def _vevents(body: bytes) -> dict[str | None, icalendar.Event]:
+    """The VEVENTs of one resource by RECURRENCE-ID (as UTC "YYYYmmddTHHMMSSZ"; None for the master)."""
+    found: dict[str | None, icalendar.Event] = {}
+    for vevent in icalendar.Calendar.from_ical(body).walk("VEVENT"):
+        rid = vevent.decoded("RECURRENCE-ID") if "RECURRENCE-ID" in vevent else None
+        key = None if rid is None else rid.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        found[key] = vevent
+    return found
+
+
+def _exdates(vevent: icalendar.Event) -> list[str]:
+    raw = vevent.get("EXDATE")
+    groups = raw if isinstance(raw, list) else ([raw] if raw is not None else [])
+    return sorted(d.dt.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ") for g in groups for d in g.dts)
+
+
+def test_a_client_moves_one_occurrence_and_gets_it_back_in_the_series_resource(
+    tenant_a, admin_of, dav_client, django_capture_on_commit_callbacks
+):
+    from crm_apps.modules.calendar.models import Event
+
     dav = dav_client(tenant_a, admin_of(tenant_a))
-    dav.request("PUT", f"{EVENTS}phone-series-1.ics", SERIES, content_type="text/calendar")
-    moved = SERIES.replace(
-        "END:VCALENDAR",
-        "BEGIN:VEVENT\nUID:phone-series-1\nDTSTAMP:20310101T000000Z\nRECURRENCE-ID:20310113T090000Z\n"
-        "DTSTART:20310113T100000Z\nDTEND:20310113T103000Z\nSUMMARY:Moved\nEND:VEVENT\nEND:VCALENDAR",
+    url = f"{EVENTS}phone-series-1.ics"
+    dav.request("PUT", url, SERIES, content_type="text/calendar")
+    first = dav.request("GET", url)["ETag"]
+    moved = _with(
+        SERIES,
+        _override(
+            "20310113T090000Z",
+            "20310113T100000Z",
+            "20310113T103000Z",
+            "Moved review",
+            "BEGIN:VALARM\nACTION:DISPLAY\nDESCRIPTION:x\nTRIGGER:-PT5M\nEND:VALARM\n",
+        ),
     )
 
-    answer = dav.request("PUT", f"{EVENTS}phone-series-1.ics", moved, content_type="text/calendar")
-
-    assert (answer.status_code, answer.content.decode()) == (
-        400,
-        "Change single occurrences of a repeating event in the CRM.",
+    with django_capture_on_commit_callbacks(execute=True):
+        put = dav.request("PUT", url, moved, content_type="text/calendar", If_Match=first)
+    got = dav.request("GET", url)
+    again = dav.request("PUT", url, moved, content_type="text/calendar", If_Match=got["ETag"])
+    stale = dav.request("PUT", url, moved, content_type="text/calendar", If_Match=first)
+    listing = ET.fromstring(
+        dav.request(
+            "PROPFIND", EVENTS, '<d:propfind xmlns:d="DAV:"><d:prop><d:getetag/></d:prop></d:propfind>', Depth="1"
+        ).content
     )
+
+    assert put.status_code == 204
+    assert put["ETag"] == got["ETag"] != first
+    assert again.status_code == 204
+    assert stale.status_code == 412
+    with schema_context("alpha"):
+        series = Event.objects.get(subject="Weekly pipeline review")
+        [exception] = Event.objects.filter(recurrence_parent=series, deleted_at__isnull=True)
+        assert exception.subject == "Moved review"
+        assert exception.start == dt.datetime(2031, 1, 13, 10, tzinfo=dt.UTC)
+        assert exception.recurrence_id == dt.datetime(2031, 1, 13, 9, tzinfo=dt.UTC)
+        assert list(exception.reminders.values_list("minutes_before", flat=True)) == [5]
+        assert series.exdates == [dt.datetime(2031, 1, 13, 9, tzinfo=dt.UTC)]
+    vevents = _vevents(got.content)
+    assert set(vevents) == {None, "20310113T090000Z"}
+    assert {str(v["UID"]) for v in vevents.values()} == {"phone-series-1"}
+    assert _exdates(vevents[None]) == []  # replaced by the override, not left out
+    assert str(vevents["20310113T090000Z"]["SUMMARY"]) == "Moved review"
+    assert "RRULE" not in vevents["20310113T090000Z"]
+    hrefs = [r.findtext(f"{D}href") for r in listing.findall(f"{D}response")]
+    assert hrefs == [EVENTS, url]  # the exception is no resource of its own
+
+
+def test_a_client_changes_then_drops_an_override_and_cancels_and_restores_occurrences(tenant_a, admin_of, dav_client):
+    from crm_apps.modules.calendar.models import Event
+
+    dav = dav_client(tenant_a, admin_of(tenant_a))
+    url = f"{EVENTS}phone-series-1.ics"
+    dav.request("PUT", url, SERIES, content_type="text/calendar")
+    override = _override("20310113T090000Z", "20310113T100000Z", "20310113T103000Z", "Moved review")
+    dav.request("PUT", url, _with(SERIES, override), content_type="text/calendar")
+    with schema_context("alpha"):
+        exception = Event.objects.get(subject="Moved review")
+
+    renamed = dav.request(
+        "PUT", url, _with(SERIES, override.replace("Moved review", "Renamed review")), content_type="text/calendar"
+    )
+    with schema_context("alpha"):
+        assert Event.objects.get(pk=exception.pk).subject == "Renamed review"
+    # The client drops the override and cancels the 20th instead: the 13th is a normal occurrence again.
+    cancelled = dav.request("PUT", url, _with(SERIES, exdates=("20310120T090000Z",)), content_type="text/calendar")
+    with schema_context("alpha"):
+        series = Event.objects.get(subject="Weekly pipeline review")
+        assert Event.objects.get(pk=exception.pk).deleted_at is not None
+        assert series.exdates == [dt.datetime(2031, 1, 20, 9, tzinfo=dt.UTC)]
+    restored = dav.request("PUT", url, SERIES, content_type="text/calendar")
+    got = dav.request("GET", url)
+
+    assert (renamed.status_code, cancelled.status_code, restored.status_code) == (204, 204, 204)
+    with schema_context("alpha"):
+        assert Event.objects.get(pk=series.pk).exdates == []
+    assert set(_vevents(got.content)) == {None}
+    assert _exdates(_vevents(got.content)[None]) == []
+
+
+def test_an_override_dropped_with_an_exdate_stays_left_out(tenant_a, admin_of, dav_client):
+    from crm_apps.modules.calendar.models import Event
+
+    dav = dav_client(tenant_a, admin_of(tenant_a))
+    url = f"{EVENTS}phone-series-1.ics"
+    dav.request("PUT", url, SERIES, content_type="text/calendar")
+    override = _override("20310113T090000Z", "20310113T100000Z", "20310113T103000Z", "Moved review")
+    dav.request("PUT", url, _with(SERIES, override), content_type="text/calendar")
+
+    answer = dav.request("PUT", url, _with(SERIES, exdates=("20310113T090000Z",)), content_type="text/calendar")
+
+    assert answer.status_code == 204
+    with schema_context("alpha"):
+        assert not Event.objects.filter(subject="Moved review", deleted_at__isnull=True).exists()
+        series = Event.objects.get(subject="Weekly pipeline review")
+        assert series.exdates == [dt.datetime(2031, 1, 13, 9, tzinfo=dt.UTC)]
+    assert _exdates(_vevents(dav.request("GET", url).content)[None]) == ["20310113T090000Z"]
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        # Not an occurrence of the series (a Tuesday): nothing is written.
+        (_with(SERIES, _override("20310114T090000Z", "20310114T100000Z", "20310114T103000Z", "x")), "occurrence"),
+        # Overrides without their series.
+        (
+            "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:x\n"
+            + _override("20310113T090000Z", "20310113T100000Z", "20310113T103000Z", "x")
+            + "END:VCALENDAR\n",
+            "repeating event",
+        ),
+    ],
+)
+def test_a_bad_override_is_a_400_and_nothing_changes(tenant_a, admin_of, dav_client, body, says):
+    from crm_apps.modules.calendar.models import Event
+
+    dav = dav_client(tenant_a, admin_of(tenant_a))
+    url = f"{EVENTS}phone-series-1.ics"
+    dav.request("PUT", url, SERIES, content_type="text/calendar")
+    before = dav.request("GET", url)["ETag"]
+
+    answer = dav.request("PUT", url, body, content_type="text/calendar")
+
+    assert answer.status_code == 400
+    assert says in answer.content.decode()
+    assert dav.request("GET", url)["ETag"] == before
+    with schema_context("alpha"):
+        assert Event.objects.count() == 1
+
+
+def test_an_occurrence_edited_in_the_crm_reaches_the_client_inside_the_series(tenant_a, admin_of, dav_client):
+    from crm_apps.modules.calendar import services
+    from crm_apps.modules.calendar.models import Event
+
+    admin = admin_of(tenant_a)
+    dav = dav_client(tenant_a, admin)
+    url = f"{EVENTS}phone-series-1.ics"
+    dav.request("PUT", url, SERIES, content_type="text/calendar")
+    sync = """<d:sync-collection xmlns:d="DAV:"><d:sync-token>{}</d:sync-token><d:sync-level>1</d:sync-level>
+      <d:prop><d:getetag/></d:prop></d:sync-collection>"""
+    first = ET.fromstring(dav.request("REPORT", EVENTS, sync.format(""), Depth="1").content)
+    token = first.findtext(f"{D}sync-token")
+    with schema_context("alpha"):
+        series = Event.objects.get(subject="Weekly pipeline review")
+        exception = services.event_occurrence_update(
+            actor=admin,
+            event=series,
+            occurrence=series.start + dt.timedelta(days=7),
+            scope="this",
+            data={"subject": "Moved in the CRM"},
+        )
+    second = ET.fromstring(dav.request("REPORT", EVENTS, sync.format(token), Depth="1").content)
+    etag = dav.request("GET", url)["ETag"]
+    with schema_context("alpha"):
+        services.event_update(actor=admin, event=Event.objects.get(pk=exception.pk), data={"location": "Room 2"})
+    third = ET.fromstring(
+        dav.request("REPORT", EVENTS, sync.format(second.findtext(f"{D}sync-token")), Depth="1").content
+    )
+    got = dav.request("GET", url)
+
+    assert [r.findtext(f"{D}href") for r in second.findall(f"{D}response")] == [url]
+    assert [r.findtext(f"{D}href") for r in third.findall(f"{D}response")] == [url]
+    assert got["ETag"] != etag
+    vevents = _vevents(got.content)
+    assert set(vevents) == {None, "20310113T090000Z"}
+    assert str(vevents["20310113T090000Z"]["LOCATION"]) == "Room 2"
+    # The client sends it back unchanged: nothing new is written.
+    assert dav.request("PUT", url, got.content, content_type="text/calendar", If_Match=got["ETag"]).status_code == 204
+    with schema_context("alpha"):
+        assert Event.objects.filter(deleted_at__isnull=True).count() == 2
+
+
+def test_deleting_a_series_from_a_client_deletes_its_edited_occurrences(tenant_a, admin_of, dav_client):
+    from crm_apps.modules.calendar.models import Event
+
+    dav = dav_client(tenant_a, admin_of(tenant_a))
+    url = f"{EVENTS}phone-series-1.ics"
+    dav.request("PUT", url, SERIES, content_type="text/calendar")
+    override = _override("20310113T090000Z", "20310113T100000Z", "20310113T103000Z", "Moved review")
+    dav.request("PUT", url, _with(SERIES, override), content_type="text/calendar")
+    etag = dav.request("GET", url)["ETag"]
+
+    stale = dav.request("DELETE", url, If_Match='"1"')
+    deleted = dav.request("DELETE", url, If_Match=etag)
+
+    assert (stale.status_code, deleted.status_code) == (412, 204)
+    with schema_context("alpha"):
+        assert not Event.objects.filter(deleted_at__isnull=True).exists()
 
 
 def test_a_task_from_the_client_and_the_time_range_query(tenant_a, admin_of, dav_client):
@@ -194,7 +401,7 @@ def test_deleting_or_editing_one_occurrence_changes_the_etag_and_sync_token(
     assert first[1] != second[1] != third[1]
     with schema_context("alpha"):
         stored = Event.objects.get(pk=series.pk)
-        assert stored.version == int(third[0].strip('"'))
+        assert third[0].startswith(f'"{stored.version}-')  # the version, and the edited occurrence's
         assert len(stored.exdates) == 2
     series_mails = [
         icalendar.Calendar.from_ical(m.attachments[0][1]).walk("VEVENT")[0]
