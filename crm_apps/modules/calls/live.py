@@ -1,0 +1,103 @@
+"""The incoming-call popup, live: server-sent events fed from Redis pub/sub.
+
+When a provider event changes a call that rings (or rang) at a member's extension, `call_change_publish`
+publishes a small notice - `{"call": <id>, "status": <status>}` - after the commit, on the member's own
+channel `calls:ringing:<tenant schema>:<member id>`. The tenant's schema and the member's id are both in
+the name, so a subscriber only ever hears its own member's calls in its own workspace.
+
+`ringing_stream(member)` is the body of `GET /api/v1/telephony/ringing/stream` (text/event-stream): it
+subscribes first, then sends the member's ringing calls (`ringing_calls`, the same list the polling
+endpoint gives, with the matched records the member may see), and sends the list again on every notice.
+The notice carries no data of its own: every list is read through the member's visibility at that moment.
+A comment line every `HEARTBEAT` seconds keeps proxies from closing the connection (and finds closed
+ones); after `LIFETIME` seconds the stream ends with a `retry:` hint, and EventSource reconnects, so a
+worker is never held for longer than that. See docs/calls.md for the deployment note (a threaded or async
+worker class) and the polling fallback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.db import connection, transaction
+
+from crm_apps.access.models import Member
+from crm_apps.modules.calls.models import Call
+
+logger = logging.getLogger(__name__)
+
+# Seconds between heartbeats, the longest a stream lives, and what EventSource waits before reconnecting
+# (milliseconds); overridable in settings (CALLS_SSE_HEARTBEAT, CALLS_SSE_LIFETIME, CALLS_SSE_RETRY_MS).
+HEARTBEAT = 15.0
+LIFETIME = 120.0
+RETRY_MS = 2000
+
+
+def _setting(name: str, default: float) -> float:
+    return float(getattr(settings, name, default))
+
+
+def _redis() -> redis.Redis:
+    return redis.Redis.from_url(settings.CACHES["default"]["LOCATION"])
+
+
+def channel_name(*, schema: str, member_id: int) -> str:
+    """The pub/sub channel of one member of one workspace."""
+    return f"calls:ringing:{schema}:{member_id}"
+
+
+def call_change_publish(call: Call) -> None:
+    """After the commit: tell the call's member's open pages that it changed (nothing without a member;
+    a Redis outage is logged and the popup falls back to what polling shows)."""
+    if call.member_id is None:
+        return
+    channel = channel_name(schema=connection.schema_name, member_id=call.member_id)
+    notice = json.dumps({"call": str(call.pk), "status": call.status})
+
+    def send() -> None:
+        try:
+            _redis().publish(channel, notice)
+        except redis.RedisError:
+            logger.exception("could not publish a call notice")
+
+    transaction.on_commit(send)
+
+
+def _event(name: str, data: Any) -> bytes:
+    return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+
+
+def ringing_stream(
+    *, member: Member, labels: dict[str, str], lifetime: float | None = None, heartbeat: float | None = None
+) -> Iterator[bytes]:
+    """The member's ringing calls as server-sent events (`event: ringing`, data `{"results": [...],
+    "labels": {...}}`), again on every notice, heartbeats in between, for at most `lifetime` seconds."""
+    from crm_apps.modules.calls.selectors import ringing_calls
+
+    lifetime = _setting("CALLS_SSE_LIFETIME", LIFETIME) if lifetime is None else lifetime
+    heartbeat = _setting("CALLS_SSE_HEARTBEAT", HEARTBEAT) if heartbeat is None else heartbeat
+    retry = int(_setting("CALLS_SSE_RETRY_MS", RETRY_MS))
+    pubsub = _redis().pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(channel_name(schema=connection.schema_name, member_id=member.pk))
+    try:
+        yield f"retry: {retry}\n\n".encode()
+        yield _event("ringing", {"results": ringing_calls(member=member), "labels": labels})
+        ends = time.monotonic() + lifetime
+        beat = time.monotonic() + heartbeat
+        while (now := time.monotonic()) < ends:
+            message = pubsub.get_message(timeout=max(0.0, min(beat, ends) - now))
+            if message is not None and message.get("type") == "message":
+                yield _event("ringing", {"results": ringing_calls(member=member), "labels": labels})
+                continue
+            if time.monotonic() >= beat:
+                yield b": heartbeat\n\n"
+                beat = time.monotonic() + heartbeat
+        yield b"event: bye\ndata: {}\n\n"
+    finally:
+        pubsub.close()

@@ -1,0 +1,67 @@
+"""The popup's live notices: published on the member's own tenant-scoped channel, after the commit only."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from crm_apps.modules.calls import live
+from crm_apps.modules.calls.services import CallEvent, telephony_event_apply
+from crm_apps.modules.calls.settings_store import telephony_member_set
+
+pytestmark = pytest.mark.django_db
+
+
+def _next(pubsub, timeout: float = 2.0):
+    message = pubsub.get_message(timeout=timeout)
+    return None if message is None else json.loads(message["data"])
+
+
+def test_a_call_notice_goes_to_its_members_channel_after_commit(
+    tenant_a, tenant_b, admin_of, member, django_capture_on_commit_callbacks
+):
+    ann, other = admin_of(tenant_a), member(tenant_a)
+    with tenant_context(tenant_a):
+        telephony_member_set(actor=ann, member=ann, extension="301")
+    channels = {
+        "ann": live.channel_name(schema="alpha", member_id=ann.pk),
+        "other": live.channel_name(schema="alpha", member_id=other.pk),
+        "beta": live.channel_name(schema="beta", member_id=ann.pk),  # the same id in another workspace
+    }
+    subs = {}
+    for key, channel in channels.items():
+        subs[key] = live._redis().pubsub(ignore_subscribe_messages=True)
+        subs[key].subscribe(channel)
+        subs[key].get_message(timeout=1)
+    event = CallEvent(call_id="live-1", status="ringing", timestamp=timezone.now(), from_number="+14155550132")
+
+    with tenant_context(tenant_a), django_capture_on_commit_callbacks(execute=False) as callbacks:
+        call, _created = telephony_event_apply(event=CallEvent(**{**event.__dict__, "extension": "301"}))
+    before_commit = _next(subs["ann"], 0.3)
+    for callback in callbacks:
+        callback()
+
+    assert before_commit is None
+    assert _next(subs["ann"]) == {"call": str(call.pk), "status": "Ringing"}
+    assert _next(subs["other"], 0.3) is None
+    assert _next(subs["beta"], 0.3) is None
+    assert len({*channels.values()}) == 3 and all(str(c).startswith("calls:ringing:") for c in channels.values())
+    for sub in subs.values():
+        sub.close()
+
+
+def test_a_call_without_a_member_publishes_nothing(tenant_a, django_capture_on_commit_callbacks):
+    sub = live._redis().pubsub(ignore_subscribe_messages=True)
+    sub.psubscribe("calls:ringing:alpha:*")
+    sub.get_message(timeout=1)
+
+    with tenant_context(tenant_a), django_capture_on_commit_callbacks(execute=True):
+        telephony_event_apply(
+            event=CallEvent(call_id="live-2", status="ringing", timestamp=timezone.now(), extension="999")
+        )
+
+    assert sub.get_message(timeout=0.5) is None
+    sub.close()
