@@ -168,3 +168,49 @@ def test_the_stream_needs_a_member_of_the_workspace(live_site, committed):
 
     assert anonymous.status_code in (401, 403)
     assert other_workspace.status_code in (401, 403)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("stream_works", [True, False], ids=["stream", "polling-fallback"])
+def test_the_popup_shows_a_ringing_call_by_stream_or_by_polling(live_site, browser, committed, stream_works):
+    from crm_apps.modules.calls.services import CallEvent, telephony_event_apply
+    from tests.e2e.test_calls_documents_journey import signed_in
+
+    tenant, ann = _workspace(committed, "Popup")
+    with tenant_context(tenant):
+        record_create(
+            spec=registry.get("contacts"),
+            actor=ann,
+            data={"first_name": "Grace", "last_name": "Hopper", "phone": "+1 415 555 0199"},
+        )
+        telephony_member_set(actor=ann, member=ann, extension="401")
+    base = f"http://{tenant.schema_name}.localhost:{live_site}"
+    context = browser.new_context()
+    if not stream_works:  # a proxy or server that cannot stream: the page must fall back to polling
+        context.route("**/api/v1/telephony/ringing/stream", lambda route: route.fulfill(status=503, body="no"))
+    page = signed_in(context, base, ann.user.email)
+    box = page.locator(".call-popup")
+    box.wait_for(state="attached")
+    page.wait_for_function(
+        "want => document.querySelector('.call-popup').dataset.transport === want",
+        arg="stream" if stream_works else "polling",
+        timeout=15_000,
+    )
+    if stream_works:
+        page.wait_for_timeout(500)  # the stream's first event: subscribed before the call rings
+
+    with tenant_context(tenant):
+        telephony_event_apply(
+            event=CallEvent(
+                call_id=f"popup-{stream_works}",
+                status="ringing",
+                timestamp=timezone.now(),
+                from_number="(415) 555-0199",
+                extension="401",
+            )
+        )
+    card = page.locator(".call-popup__card")
+    card.wait_for(timeout=4_000 if stream_works else 15_000)
+
+    assert "Grace Hopper" in card.text_content()
+    context.close()
