@@ -164,9 +164,7 @@ def event_write(actor: Member, record: Any, data: dict[str, Any], expected_versi
             actor=actor, event=record, data=fields, expected_version=expected_version, **kwargs
         )
     if event.rrule and ("exdates" in data or "overrides" in data):
-        event = _occurrences_sync(
-            actor, event, exdates=data.get("exdates", []), overrides=data.get("overrides", {})
-        )
+        event = _occurrences_sync(actor, event, exdates=data.get("exdates", []), overrides=data.get("overrides", {}))
     return event
 
 
