@@ -466,3 +466,43 @@ def test_deleting_an_event_from_a_client_sends_the_cancellation(
     [sent] = mail.outbox
     assert sent.to == [colleague.user.email]
     assert str(icalendar.Calendar.from_ical(sent.attachments[0][1])["method"]) == "CANCEL"
+
+
+def test_a_member_never_syncs_a_series_or_edited_occurrence_they_cannot_see(tenant_a, admin_of, member, dav_client):
+    from crm_apps.access.services import sharing_default_set
+    from crm_apps.modules.calendar import services
+    from crm_apps.modules.calendar.models import Event
+
+    admin = admin_of(tenant_a)
+    colleague = member(tenant_a)
+    with schema_context("alpha"):
+        sharing_default_set(actor=admin, module="events", access="private", follow_parent=False)
+    owner_dav = dav_client(tenant_a, admin)
+    url = f"{EVENTS}phone-series-1.ics"
+    owner_dav.request("PUT", url, SERIES, content_type="text/calendar")
+    with schema_context("alpha"):
+        series = Event.objects.get(subject="Weekly pipeline review")
+        exception = services.event_occurrence_update(
+            actor=admin, event=series, occurrence=series.start + dt.timedelta(days=7), scope="this", data={}
+        )
+    dav = dav_client(tenant_a, colleague)
+    sync = """<d:sync-collection xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:sync-token/>
+      <d:sync-level>1</d:sync-level><d:prop><d:getetag/><c:calendar-data/></d:prop></d:sync-collection>"""
+    multiget = f"""<c:calendar-multiget xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
+      <d:prop><d:getetag/><c:calendar-data/></d:prop><d:href>{url}</d:href>
+      <d:href>{EVENTS}{exception.pk}.ics</d:href></c:calendar-multiget>"""
+
+    synced = dav.request("REPORT", EVENTS, sync, Depth="1")
+    multi = dav.request("REPORT", EVENTS, multiget, Depth="1")
+    got = dav.request("GET", url)
+    put = dav.request("PUT", url, SERIES.replace("Weekly", "Hijacked"), content_type="text/calendar", If_Match='"1"')
+    deleted = dav.request("DELETE", url)
+
+    assert synced.status_code == 207
+    assert ET.fromstring(synced.content).findall(f"{D}response") == []
+    assert b"Weekly pipeline review" not in multi.content
+    assert [s.text for s in ET.fromstring(multi.content).iter(f"{D}status")] == ["HTTP/1.1 404 Not Found"] * 2
+    assert (got.status_code, put.status_code, deleted.status_code) == (404, 412, 404)
+    with schema_context("alpha"):
+        assert Event.objects.filter(deleted_at__isnull=True).count() == 2
+        assert not Event.objects.filter(subject__startswith="Hijacked").exists()

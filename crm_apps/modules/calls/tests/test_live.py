@@ -65,3 +65,22 @@ def test_a_call_without_a_member_publishes_nothing(tenant_a, django_capture_on_c
 
     assert sub.get_message(timeout=0.5) is None
     sub.close()
+
+
+def test_a_status_change_publishes_again_and_a_repeat_does_not(tenant_a, admin_of, django_capture_on_commit_callbacks):
+    ann = admin_of(tenant_a)
+    with tenant_context(tenant_a):
+        telephony_member_set(actor=ann, member=ann, extension="302")
+    sub = live._redis().pubsub(ignore_subscribe_messages=True)
+    sub.subscribe(live.channel_name(schema="alpha", member_id=ann.pk))
+    sub.get_message(timeout=1)
+    ringing = CallEvent(call_id="live-3", status="ringing", timestamp=timezone.now(), extension="302")
+
+    heard = []
+    for event in (ringing, ringing, CallEvent(**{**ringing.__dict__, "status": "answered"})):
+        with tenant_context(tenant_a), django_capture_on_commit_callbacks(execute=True):
+            telephony_event_apply(event=event)
+        heard.append(_next(sub, 0.5))
+
+    assert [h and h["status"] for h in heard] == ["Ringing", None, "Answered"]
+    sub.close()
