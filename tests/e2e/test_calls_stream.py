@@ -57,7 +57,8 @@ class Stream(threading.Thread):
         with requests.get(self.url, headers=headers, stream=True, timeout=30) as response:
             self.status, self.headers = response.status_code, dict(response.headers)
             name, data = "message", ""
-            for line in response.iter_lines(decode_unicode=True):
+            for raw in response.iter_lines():
+                line = raw.decode()
                 if line.startswith(":"):
                     self.comments.append(line)
                 elif line.startswith("event: "):

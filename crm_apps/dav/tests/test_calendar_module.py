@@ -4,6 +4,7 @@ is installed (the calendar branch); on a checkout without it they are skipped.""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from xml.etree import ElementTree as ET
 
 import icalendar
@@ -89,9 +90,9 @@ def _with(body: str, *components: str, exdates: tuple[str, ...] = ()) -> str:
     return body.replace("END:VCALENDAR", "".join(components) + "END:VCALENDAR")
 
 
-def _vevents(body: bytes) -> dict[str | None, icalendar.Event]:
+def _vevents(body: bytes) -> dict[str | None, Any]:
     """The VEVENTs of one resource by RECURRENCE-ID (as UTC "YYYYmmddTHHMMSSZ"; None for the master)."""
-    found: dict[str | None, icalendar.Event] = {}
+    found: dict[str | None, Any] = {}
     for vevent in icalendar.Calendar.from_ical(body).walk("VEVENT"):
         rid = vevent.decoded("RECURRENCE-ID") if "RECURRENCE-ID" in vevent else None
         key = None if rid is None else rid.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -99,7 +100,7 @@ def _vevents(body: bytes) -> dict[str | None, icalendar.Event]:
     return found
 
 
-def _exdates(vevent: icalendar.Event) -> list[str]:
+def _exdates(vevent: Any) -> list[str]:
     raw = vevent.get("EXDATE")
     groups = raw if isinstance(raw, list) else ([raw] if raw is not None else [])
     return sorted(d.dt.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ") for g in groups for d in g.dts)

@@ -139,7 +139,7 @@ def test_reports_serve_4_0_when_address_data_asks_and_advertise_both(tenant_a, a
     assert versions(four) == ["4.0"]
     assert versions(three) == ["3.0"]
     assert versions(synced) == ["4.0"]
-    assert sorted(e.get("version") for e in props.iter(f"{C}address-data-type")) == ["3.0", "4.0"]
+    assert sorted(e.get("version") or "" for e in props.iter(f"{C}address-data-type")) == ["3.0", "4.0"]
 
 
 def test_a_changed_x_value_updates_the_custom_field_with_audit(tenant_a, admin_of, dav_client, contact):

@@ -25,10 +25,11 @@ from typing import Any
 
 import redis
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 
 from crm_apps.access.models import Member
 from crm_apps.modules.calls.models import Call
+from tenants.runtime import current_schema
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def call_change_publish(call: Call) -> None:
     a Redis outage is logged and the popup falls back to what polling shows)."""
     if call.member_id is None:
         return
-    channel = channel_name(schema=connection.schema_name, member_id=call.member_id)
+    channel = channel_name(schema=current_schema(), member_id=call.member_id)
     notice = json.dumps({"call": str(call.pk), "status": call.status})
 
     def send() -> None:
@@ -84,7 +85,7 @@ def ringing_stream(
     heartbeat = _setting("CALLS_SSE_HEARTBEAT", HEARTBEAT) if heartbeat is None else heartbeat
     retry = int(_setting("CALLS_SSE_RETRY_MS", RETRY_MS))
     pubsub = _redis().pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(channel_name(schema=connection.schema_name, member_id=member.pk))
+    pubsub.subscribe(channel_name(schema=current_schema(), member_id=member.pk))
     try:
         yield f"retry: {retry}\n\n".encode()
         yield _event("ringing", {"results": ringing_calls(member=member), "labels": labels})
