@@ -97,6 +97,7 @@ def _deliver(base: str, secret: str, payload: dict[str, Any]) -> requests.Respon
 def test_a_ringing_call_reaches_only_its_members_stream(live_site, committed, settings):
     settings.CALLS_SSE_LIFETIME = 6
     settings.CALLS_SSE_HEARTBEAT = 1
+    settings.CALLS_SSE_MAX_STREAMS = 10
     alpha, ann = _workspace(committed, "Alpha")
     beta, bea = _workspace(committed, "Beta")
     with tenant_context(alpha):
@@ -173,7 +174,8 @@ def test_the_stream_needs_a_member_of_the_workspace(live_site, committed):
 
 @pytest.mark.browser
 @pytest.mark.parametrize("stream_works", [True, False], ids=["stream", "polling-fallback"])
-def test_the_popup_shows_a_ringing_call_by_stream_or_by_polling(live_site, browser, committed, stream_works):
+def test_the_popup_shows_a_ringing_call_by_stream_or_by_polling(live_site, browser, committed, settings, stream_works):
+    settings.CALLS_SSE_MAX_STREAMS = 50
     from crm_apps.modules.calls.services import CallEvent, telephony_event_apply
     from tests.e2e.test_calls_documents_journey import signed_in
 

@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 
 from crm_apps.access.middleware import request_member
 from crm_apps.engine.api.views import TokenRateThrottle
-from crm_apps.modules.calls.live import ringing_stream
+from crm_apps.modules.calls.live import SlotStream, ringing_stream, stream_slot_take
 from crm_apps.modules.calls.models import TelephonySettings
 from crm_apps.modules.calls.selectors import ringing_calls
 from crm_apps.modules.calls.services import DIRECTIONS, STATUSES, CallEvent, telephony_event_apply
@@ -133,16 +133,23 @@ class RingingStreamView(APIView):
     """GET /api/v1/telephony/ringing/stream: the member's ringing calls as server-sent events (`event:
     ringing`, the same JSON as /telephony/ringing), pushed when a provider event changes one of their calls
     (Redis pub/sub on the member's own channel, see live.py); heartbeats; the stream ends after
-    CALLS_SSE_LIFETIME seconds and EventSource reconnects."""
+    CALLS_SSE_LIFETIME seconds and EventSource reconnects. 503 when the process's CALLS_SSE_MAX_STREAMS
+    are all open (the page then polls)."""
 
     throttle_classes = [TokenRateThrottle]
     renderer_classes = [EventStreamRenderer, JSONRenderer]
 
-    def get(self, request: Request) -> StreamingHttpResponse:
-        response = StreamingHttpResponse(
-            ringing_stream(member=request_member(request), labels=_popup_labels()),
-            content_type="text/event-stream; charset=utf-8",
-        )
+    def get(self, request: Request) -> StreamingHttpResponse | Response:
+        member = request_member(request)
+        if not stream_slot_take():
+            # Every stream slot of this server process is busy: the page polls /telephony/ringing instead.
+            return Response(
+                {"detail": _("Live updates are busy; the page checks for calls every few seconds instead.")},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                headers={"Retry-After": "60"},
+            )
+        body = SlotStream(ringing_stream(member=member, labels=_popup_labels()))
+        response = StreamingHttpResponse(body, content_type="text/event-stream; charset=utf-8")
         response["Cache-Control"] = "no-cache, no-store"
         response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
         return response

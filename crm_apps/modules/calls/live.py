@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -38,14 +39,71 @@ logger = logging.getLogger(__name__)
 HEARTBEAT = 15.0
 LIFETIME = 120.0
 RETRY_MS = 2000
+# Streams one server process keeps open at once (CALLS_SSE_MAX_STREAMS): each holds a worker thread for
+# its lifetime, so under gunicorn's gthread workers (`--threads 4`) two leave room for pages. Past the cap
+# the stream answers 503 and the page polls instead. Raise it for gevent/eventlet workers.
+MAX_STREAMS = 2
+
+_slots_lock = threading.Lock()
+_slots_open = 0
+
+
+def stream_slot_take() -> bool:
+    """Reserve one of the process's stream slots; False when all are taken."""
+    global _slots_open
+    with _slots_lock:
+        if _slots_open >= int(_setting("CALLS_SSE_MAX_STREAMS", MAX_STREAMS)):
+            return False
+        _slots_open += 1
+        return True
+
+
+def stream_slot_give() -> None:
+    global _slots_open
+    with _slots_lock:
+        _slots_open = max(0, _slots_open - 1)
+
+
+def streams_open() -> int:
+    return _slots_open
+
+
+class SlotStream:
+    """A stream body that gives its slot back when the server closes the response (finished, client gone,
+    or never started), exactly once."""
+
+    def __init__(self, body: Iterator[bytes]) -> None:
+        self._body = body
+        self._closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self._body
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            try:
+                close = getattr(self._body, "close", None)
+                if close is not None:
+                    close()
+            finally:
+                stream_slot_give()
 
 
 def _setting(name: str, default: float) -> float:
     return float(getattr(settings, name, default))
 
 
+_clients: dict[str, redis.Redis] = {}
+
+
 def _redis() -> redis.Redis:
-    return redis.Redis.from_url(settings.CACHES["default"]["LOCATION"])
+    """One client (and connection pool) per Redis URL for the process; redis-py clients are thread-safe."""
+    url = str(settings.CACHES["default"]["LOCATION"])
+    client = _clients.get(url)
+    if client is None:
+        client = _clients.setdefault(url, redis.Redis.from_url(url))
+    return client
 
 
 def channel_name(*, schema: str, member_id: int) -> str:

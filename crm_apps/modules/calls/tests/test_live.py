@@ -84,3 +84,57 @@ def test_a_status_change_publishes_again_and_a_repeat_does_not(tenant_a, admin_o
 
     assert [h and h["status"] for h in heard] == ["Ringing", None, "Answered"]
     sub.close()
+
+
+def test_the_stream_endpoint_sends_the_list_and_gives_its_slot_back(tenant_a, admin_of, client_for, settings):
+    settings.CALLS_SSE_LIFETIME = 0.2
+    settings.CALLS_SSE_HEARTBEAT = 0.05
+    settings.CALLS_SSE_MAX_STREAMS = 1
+    client = client_for(tenant_a, admin_of(tenant_a))
+
+    response = client.get("/api/v1/telephony/ringing/stream", HTTP_ACCEPT="text/event-stream")
+    busy = client.get("/api/v1/telephony/ringing/stream", HTTP_ACCEPT="text/event-stream")  # the one slot is taken
+    body = b"".join(response.streaming_content).decode()  # the test client closes the response at its end
+    after = client.get("/api/v1/telephony/ringing/stream", HTTP_ACCEPT="text/event-stream")
+    b"".join(after.streaming_content)
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/event-stream; charset=utf-8"
+    assert response["Cache-Control"] == "no-cache, no-store"
+    assert body.startswith("retry: ")
+    assert 'event: ringing\ndata: {"results":[]' in body
+    assert ": heartbeat" in body
+    assert body.endswith("event: bye\ndata: {}\n\n")
+    assert busy.status_code == 503
+    assert busy["Retry-After"] == "60"
+    assert after.status_code == 200
+    assert live.streams_open() == 0
+
+
+def test_a_stream_closed_before_it_ran_gives_its_slot_back(settings):
+    settings.CALLS_SSE_MAX_STREAMS = 1
+    started = []
+
+    def body():
+        started.append(True)
+        yield b""
+
+    assert live.stream_slot_take()
+    assert not live.stream_slot_take()
+    stream = live.SlotStream(body())
+    stream.close()
+    stream.close()  # once only
+
+    assert started == []
+    assert live.streams_open() == 0
+
+
+def test_the_stream_refuses_anonymous_and_other_workspaces(tenant_a, tenant_b, admin_of, client_for):
+    anonymous = client_for(tenant_a).get("/api/v1/telephony/ringing/stream", HTTP_ACCEPT="text/event-stream")
+    foreign = client_for(tenant_b, admin_of(tenant_b)).get(
+        "/api/v1/telephony/ringing/stream", HTTP_HOST="alpha.localhost", HTTP_ACCEPT="text/event-stream"
+    )
+
+    assert anonymous.status_code in (401, 403)
+    assert foreign.status_code in (302, 401, 403)
+    assert live.streams_open() == 0
