@@ -143,7 +143,15 @@ def ringing_stream(
     heartbeat = _setting("CALLS_SSE_HEARTBEAT", HEARTBEAT) if heartbeat is None else heartbeat
     retry = int(_setting("CALLS_SSE_RETRY_MS", RETRY_MS))
     pubsub = _redis().pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(channel_name(schema=current_schema(), member_id=member.pk))
+    try:
+        pubsub.subscribe(channel_name(schema=current_schema(), member_id=member.pk))
+    except redis.RedisError:
+        # No pub/sub: send the list once and end; EventSource reconnects after `retry` (polling, in effect).
+        logger.exception("could not subscribe to call notices")
+        pubsub.close()
+        yield f"retry: {max(retry, 5000)}\n\n".encode()
+        yield _event("ringing", {"results": ringing_calls(member=member), "labels": labels})
+        return
     try:
         yield f"retry: {retry}\n\n".encode()
         yield _event("ringing", {"results": ringing_calls(member=member), "labels": labels})

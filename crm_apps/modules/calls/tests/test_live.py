@@ -138,3 +138,35 @@ def test_the_stream_refuses_anonymous_and_other_workspaces(tenant_a, tenant_b, a
     assert anonymous.status_code in (401, 403)
     assert foreign.status_code in (302, 401, 403)
     assert live.streams_open() == 0
+
+
+def test_without_redis_the_stream_sends_the_list_once_and_ends(tenant_a, admin_of, settings, caplog):
+    ann = admin_of(tenant_a)
+    settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:1/0"}}
+
+    with tenant_context(tenant_a):
+        body = b"".join(live.ringing_stream(member=ann, labels={}, lifetime=5, heartbeat=1)).decode()
+
+    assert body.startswith("retry: 5000\n\n")
+    assert body.count("event: ringing") == 1
+    assert "bye" not in body
+
+
+def test_without_redis_the_webhook_still_records_the_call(
+    tenant_a, admin_of, settings, django_capture_on_commit_callbacks
+):
+    from crm_apps.modules.calls.models import Call
+
+    ann = admin_of(tenant_a)
+    with tenant_context(tenant_a):
+        telephony_member_set(actor=ann, member=ann, extension="303")
+    settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:1/0"}}
+
+    with tenant_context(tenant_a), django_capture_on_commit_callbacks(execute=True):
+        call, created = telephony_event_apply(
+            event=CallEvent(call_id="live-4", status="ringing", timestamp=timezone.now(), extension="303")
+        )
+
+    assert created
+    with tenant_context(tenant_a):
+        assert Call.objects.filter(pk=call.pk, member=ann).exists()
