@@ -151,6 +151,10 @@ def _changed(record: Any, data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if _stored(record, k) != v}
 
 
+def _reminders_of(event: Any) -> list[int]:
+    return sorted({int(m) for m in event.reminders.values_list("minutes_before", flat=True)})
+
+
 def event_write(actor: Member, record: Any, data: dict[str, Any], expected_version: int | None) -> Any:
     """The series through `event_create`/`event_update`, then its occurrences (`_occurrences_sync`)."""
     from crm_apps.modules.calendar import services
@@ -159,7 +163,9 @@ def event_write(actor: Member, record: Any, data: dict[str, Any], expected_versi
     if record is None:
         event = services.event_create(actor=actor, data=fields, reminders=data.get("reminders", []))
     else:
-        kwargs: dict[str, Any] = {} if "reminders" not in data else {"reminders": data["reminders"]}
+        kwargs: dict[str, Any] = {}
+        if "reminders" in data and _reminders_of(record) != data["reminders"]:
+            kwargs["reminders"] = data["reminders"]  # unchanged ones are not re-created (nor re-armed)
         event = services.event_update(
             actor=actor, event=record, data=fields, expected_version=expected_version, **kwargs
         )
@@ -212,9 +218,10 @@ def _occurrences_sync(
         reminders = payload.get("reminders", [])
         if moment in visible:
             exception = visible[moment]
-            current = sorted(exception.reminders.values_list("minutes_before", flat=True))
-            extras = {} if current == reminders else {"reminders": reminders}
-            services.event_update(actor=actor, event=exception, data=_changed(exception, _fields(payload)), **extras)
+            extras = {} if _reminders_of(exception) == reminders else {"reminders": reminders}
+            changed = _changed(exception, _fields(payload))
+            if changed or extras:
+                services.event_update(actor=actor, event=exception, data=changed, **extras)
             continue
         if moment in replaced:
             raise PermissionDenied

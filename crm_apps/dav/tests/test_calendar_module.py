@@ -109,7 +109,7 @@ def _exdates(vevent: Any) -> list[str]:
 def test_a_client_moves_one_occurrence_and_gets_it_back_in_the_series_resource(
     tenant_a, admin_of, dav_client, django_capture_on_commit_callbacks
 ):
-    from crm_apps.modules.calendar.models import Event
+    from crm_apps.modules.calendar.models import Event, EventReminder
 
     dav = dav_client(tenant_a, admin_of(tenant_a))
     url = f"{EVENTS}phone-series-1.ics"
@@ -129,7 +129,11 @@ def test_a_client_moves_one_occurrence_and_gets_it_back_in_the_series_resource(
     with django_capture_on_commit_callbacks(execute=True):
         put = dav.request("PUT", url, moved, content_type="text/calendar", If_Match=first)
     got = dav.request("GET", url)
+    with schema_context("alpha"):
+        reminder_rows = sorted(EventReminder.objects.values_list("pk", flat=True))
     again = dav.request("PUT", url, moved, content_type="text/calendar", If_Match=got["ETag"])
+    with schema_context("alpha"):
+        assert sorted(EventReminder.objects.values_list("pk", flat=True)) == reminder_rows  # not re-armed
     stale = dav.request("PUT", url, moved, content_type="text/calendar", If_Match=first)
     listing = ET.fromstring(
         dav.request(
@@ -140,6 +144,7 @@ def test_a_client_moves_one_occurrence_and_gets_it_back_in_the_series_resource(
     assert put.status_code == 204
     assert put["ETag"] == got["ETag"] != first
     assert again.status_code == 204
+    assert again["ETag"] == got["ETag"]  # the same object again changes nothing
     assert stale.status_code == 412
     with schema_context("alpha"):
         series = Event.objects.get(subject="Weekly pipeline review")
