@@ -512,3 +512,52 @@ def test_a_member_never_syncs_a_series_or_edited_occurrence_they_cannot_see(tena
     with schema_context("alpha"):
         assert Event.objects.filter(deleted_at__isnull=True).count() == 2
         assert not Event.objects.filter(subject__startswith="Hijacked").exists()
+
+
+ALL_DAY = """BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//Phone//EN
+BEGIN:VEVENT
+UID:phone-all-day-1
+DTSTAMP:20310101T000000Z
+DTSTART;VALUE=DATE:20310106
+DTEND;VALUE=DATE:20310107
+RRULE:FREQ=WEEKLY;BYDAY=MO
+SUMMARY:Office day
+END:VEVENT
+END:VCALENDAR
+"""
+
+
+def test_an_all_day_series_round_trips_a_moved_day_with_date_recurrence_ids(tenant_a, admin_of, dav_client):
+    from crm_apps.modules.calendar.models import Event
+
+    admin = admin_of(tenant_a)
+    dav = dav_client(tenant_a, admin)
+    url = f"{EVENTS}phone-all-day-1.ics"
+    dav.request("PUT", url, ALL_DAY, content_type="text/calendar")
+    moved = ALL_DAY.replace(
+        "END:VCALENDAR",
+        "BEGIN:VEVENT\nUID:phone-all-day-1\nDTSTAMP:20310101T000000Z\nRECURRENCE-ID;VALUE=DATE:20310113\n"
+        "DTSTART;VALUE=DATE:20310114\nDTEND;VALUE=DATE:20310115\nSUMMARY:Office day (Tuesday)\nEND:VEVENT\n"
+        "END:VCALENDAR",
+    ).replace("RRULE:", "EXDATE;VALUE=DATE:20310120\nRRULE:")
+
+    put = dav.request("PUT", url, moved, content_type="text/calendar")
+    got = icalendar.Calendar.from_ical(dav.request("GET", url).content)
+
+    assert put.status_code == 204, put.content
+    with schema_context("alpha"):
+        series = Event.objects.get(subject="Office day")
+        exception = Event.objects.get(subject="Office day (Tuesday)")
+        assert exception.all_day and exception.recurrence_parent_id == series.pk
+        assert len(series.exdates) == 2
+    master, override = sorted(got.walk("VEVENT"), key=lambda v: "RECURRENCE-ID" in v)
+    assert override.decoded("RECURRENCE-ID") == dt.date(2031, 1, 13)
+    assert override.decoded("DTSTART") == dt.date(2031, 1, 14)
+    assert [d.dt for d in master["EXDATE"].dts] == [dt.date(2031, 1, 20)]
+    # The phone sends the same object back: nothing changes.
+    again = dav.request("PUT", url, got.to_ical(), content_type="text/calendar")
+    assert again.status_code == 204
+    with schema_context("alpha"):
+        assert Event.objects.filter(deleted_at__isnull=True).count() == 2

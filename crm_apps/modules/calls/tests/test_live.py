@@ -142,7 +142,10 @@ def test_the_stream_refuses_anonymous_and_other_workspaces(tenant_a, tenant_b, a
 
 def test_without_redis_the_stream_sends_the_list_once_and_ends(tenant_a, admin_of, settings, caplog):
     ann = admin_of(tenant_a)
-    settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:1/0"}}
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:1/0"},
+    }
 
     with tenant_context(tenant_a):
         body = b"".join(live.ringing_stream(member=ann, labels={}, lifetime=5, heartbeat=1)).decode()
@@ -160,7 +163,10 @@ def test_without_redis_the_webhook_still_records_the_call(
     ann = admin_of(tenant_a)
     with tenant_context(tenant_a):
         telephony_member_set(actor=ann, member=ann, extension="303")
-    settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:1/0"}}
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:1/0"},
+    }
 
     with tenant_context(tenant_a), django_capture_on_commit_callbacks(execute=True):
         call, created = telephony_event_apply(
