@@ -79,10 +79,76 @@ def event_render(event: Any, uid: str, hidden: set[str]) -> str:
     return _calendar(master, uid, components)
 
 
+# A date-only task is reminded counting back from this time of its due day in the owner's zone (the calendar
+# module's rule, `models.REMIND_DATE_ONLY_AT`, where it has task reminders).
+REMIND_DATE_ONLY_AT = dt.time(9, 0)
+
+
+def task_reminders_supported() -> bool:
+    """Whether the calendar module gives tasks reminders (`Task.reminders`, `task_create(reminders=...)`)."""
+    import inspect
+
+    from crm_apps.modules.calendar import services
+    from crm_apps.modules.calendar.models import Task
+
+    return hasattr(Task, "reminders") and "reminders" in inspect.signature(services.task_create).parameters
+
+
+def _remind_base(due_date: dt.date, zone: dt.tzinfo) -> dt.datetime:
+    from crm_apps.modules.calendar import models
+
+    at = getattr(models, "REMIND_DATE_ONLY_AT", REMIND_DATE_ONLY_AT)
+    return dt.datetime.combine(due_date, at, tzinfo=zone)
+
+
+def vtodo_alarms_add(
+    vtodo: Any, minutes: list[int], *, due_date: dt.date, due_time: dt.time | None, zone: dt.tzinfo, text: str
+) -> None:
+    """VALARMs for a task's reminders: relative to DUE (RELATED=END) for a task with a due time; absolute
+    (the owner's 09:00 of the due day, minus the minutes) for a date-only task, whose DUE is a whole day."""
+    for minute in sorted(set(minutes)):
+        alarm = icalendar.Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", text)
+        if due_time is not None:
+            alarm.add("trigger", -dt.timedelta(minutes=minute), parameters={"RELATED": "END"})
+        else:
+            moment = _remind_base(due_date, zone) - dt.timedelta(minutes=minute)
+            alarm.add("trigger", moment.astimezone(dt.UTC))
+        vtodo.add_component(alarm)
+
+
+def vtodo_reminders(vtodo: Any, *, zone: dt.tzinfo) -> list[int]:
+    """Minutes before due of a VTODO's VALARMs (relative ones before DUE; absolute ones counted back from the
+    due time, or the 09:00 of a date-only task in `zone`); alarms after the due moment are ignored."""
+    due = vtodo.decoded("due", None)
+    base: dt.datetime | None = None
+    if isinstance(due, dt.datetime):
+        base = due if due.tzinfo else due.replace(tzinfo=zone)
+    elif isinstance(due, dt.date):
+        base = _remind_base(due, zone)
+    found = set()
+    for alarm in vtodo.walk("VALARM"):
+        trigger = alarm.decoded("trigger", None)
+        if isinstance(trigger, dt.timedelta) and trigger <= dt.timedelta():
+            found.add(int(-trigger.total_seconds() // 60))
+        elif isinstance(trigger, dt.datetime) and base is not None:
+            moment = trigger if trigger.tzinfo else trigger.replace(tzinfo=zone)
+            if moment <= base:
+                found.add(int((base - moment).total_seconds() // 60))
+    return sorted(found)
+
+
 def task_render(task: Any, uid: str, hidden: set[str]) -> str:
     from crm_apps.modules.calendar import ical
 
-    return _calendar(ical.task_to_vtodo(task, hidden=hidden), uid)
+    vtodo = ical.task_to_vtodo(task, hidden=hidden)
+    if task_reminders_supported() and not vtodo.walk("VALARM"):
+        minutes = [int(r.minutes_before) for r in task.reminders.all()]
+        vtodo_alarms_add(
+            vtodo, minutes, due_date=task.due_date, due_time=task.due_time, zone=task.owner.zone, text=task.subject
+        )
+    return _calendar(vtodo, uid)
 
 
 _EXTRAS = ("reminders", "exdates", "overrides")
@@ -260,17 +326,27 @@ def event_remove(actor: Member, record: Any) -> None:
 
 
 def task_data(calendar: Any, *, actor: Member, record: Any) -> dict[str, Any]:
+    """The task's fields, plus `reminders` (from its VALARMs) when the calendar module keeps task reminders."""
     from crm_apps.modules.calendar import ical
 
-    return dict(ical.vtodo_to_data(main_component(calendar, "VTODO"))["data"])
+    vtodo = main_component(calendar, "VTODO")
+    data = dict(ical.vtodo_to_data(vtodo)["data"])
+    if task_reminders_supported():
+        owner = record.owner if record is not None else actor
+        data["reminders"] = vtodo_reminders(vtodo, zone=owner.zone)
+    return data
 
 
 def task_write(actor: Member, record: Any, data: dict[str, Any], expected_version: int | None) -> Any:
     from crm_apps.modules.calendar import services
 
+    fields = {k: v for k, v in data.items() if k != "reminders"}
+    extras: dict[str, Any] = {}
+    if "reminders" in data and (record is None or _reminders_of(record) != data["reminders"]):
+        extras["reminders"] = data["reminders"]
     if record is None:
-        return services.task_create(actor=actor, data=data)
-    return services.task_update(actor=actor, task=record, data=data, expected_version=expected_version)
+        return services.task_create(actor=actor, data=fields, **extras)
+    return services.task_update(actor=actor, task=record, data=fields, expected_version=expected_version, **extras)
 
 
 def events_between(queryset: Any, start: Any, end: Any) -> Any:
@@ -365,6 +441,8 @@ def register() -> None:
             to_data=task_data,
             write=task_write,
             span_filter=tasks_between,
+            select_related=("owner",),
+            prefetch_related=("reminders",) if task_reminders_supported() else (),
             default_uid=lambda task: str(task.uid),
         )
     )

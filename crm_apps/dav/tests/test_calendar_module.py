@@ -561,3 +561,61 @@ def test_an_all_day_series_round_trips_a_moved_day_with_date_recurrence_ids(tena
     assert again.status_code == 204
     with schema_context("alpha"):
         assert Event.objects.filter(deleted_at__isnull=True).count() == 2
+
+
+def test_task_alarms_out_and_back_relative_to_due_or_from_nine_on_the_due_day():
+    import zoneinfo
+
+    from crm_apps.dav.calendar_module import vtodo_alarms_add, vtodo_reminders
+
+    berlin = zoneinfo.ZoneInfo("Europe/Berlin")
+    timed = icalendar.Todo()
+    timed.add("due", dt.datetime(2031, 3, 10, 15, 0, tzinfo=berlin))
+    vtodo_alarms_add(timed, [30, 1440], due_date=dt.date(2031, 3, 10), due_time=dt.time(15), zone=berlin, text="x")
+    whole_day = icalendar.Todo()
+    whole_day.add("due", dt.date(2031, 3, 10))
+    vtodo_alarms_add(whole_day, [60], due_date=dt.date(2031, 3, 10), due_time=None, zone=berlin, text="x")
+    parsed_timed = icalendar.Calendar.from_ical(
+        b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n" + timed.to_ical() + b"END:VCALENDAR\r\n"
+    ).walk("VTODO")[0]
+
+    assert [str(a["TRIGGER"].params.get("RELATED")) for a in timed.walk("VALARM")] == ["END", "END"]
+    assert vtodo_reminders(parsed_timed, zone=berlin) == [30, 1440]
+    # A date-only task: an absolute trigger at 08:00 Berlin (09:00 minus an hour), read back as 60 minutes.
+    [alarm] = whole_day.walk("VALARM")
+    assert alarm.decoded("TRIGGER") == dt.datetime(2031, 3, 10, 7, 0, tzinfo=dt.UTC)
+    assert vtodo_reminders(whole_day, zone=berlin) == [60]
+    # A client's alarm after the due moment is not a reminder "before".
+    late = icalendar.Todo()
+    late.add("due", dt.datetime(2031, 3, 10, 15, 0, tzinfo=dt.UTC))
+    alarm = icalendar.Alarm()
+    alarm.add("trigger", dt.timedelta(minutes=10))
+    late.add_component(alarm)
+    assert vtodo_reminders(late, zone=berlin) == []
+
+
+@pytest.mark.skipif(
+    not apps.is_installed("crm_apps.modules.calendar")
+    or not __import__("crm_apps.dav.calendar_module", fromlist=["x"]).task_reminders_supported(),
+    reason="tasks have no reminders in this calendar module yet",
+)
+def test_a_tasks_reminders_round_trip_as_valarms(tenant_a, admin_of, dav_client):
+    from crm_apps.modules.calendar.models import Task
+
+    dav = dav_client(tenant_a, admin_of(tenant_a))
+    url = f"{TASKS}phone-task-1.ics"
+    alarmed = TODO.replace(
+        "END:VTODO",
+        "BEGIN:VALARM\nACTION:DISPLAY\nDESCRIPTION:x\nTRIGGER;VALUE=DATE-TIME:20310110T080000Z\nEND:VALARM\nEND:VTODO",
+    )
+
+    put = dav.request("PUT", url, alarmed, content_type="text/calendar")
+    got = icalendar.Calendar.from_ical(dav.request("GET", url).content).walk("VTODO")[0]
+
+    assert put.status_code == 201, put.content
+    with schema_context("alpha"):
+        task = Task.objects.get(subject="Send the quote")
+        zone_offset = dt.datetime(2031, 1, 10, 9, tzinfo=task.owner.zone).utcoffset() or dt.timedelta()
+        expected = 60 - int(zone_offset.total_seconds() // 60)  # 08:00 UTC counted back from the owner's 09:00
+        assert list(task.reminders.values_list("minutes_before", flat=True)) == [expected]
+    assert len(got.walk("VALARM")) == 1
