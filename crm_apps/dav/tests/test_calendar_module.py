@@ -553,9 +553,10 @@ def test_an_all_day_series_round_trips_a_moved_day_with_date_recurrence_ids(tena
         assert exception.all_day and exception.recurrence_parent_id == series.pk
         assert len(series.exdates) == 2
     master, override = sorted(got.walk("VEVENT"), key=lambda v: "RECURRENCE-ID" in v)
+    exdate: Any = master["EXDATE"]
     assert override.decoded("RECURRENCE-ID") == dt.date(2031, 1, 13)
     assert override.decoded("DTSTART") == dt.date(2031, 1, 14)
-    assert [d.dt for d in master["EXDATE"].dts] == [dt.date(2031, 1, 20)]
+    assert [d.dt for d in exdate.dts] == [dt.date(2031, 1, 20)]
     # The phone sends the same object back: nothing changes.
     again = dav.request("PUT", url, got.to_ical(), content_type="text/calendar")
     assert again.status_code == 204
