@@ -10,6 +10,7 @@ import hmac
 import json
 import socket
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -47,6 +48,7 @@ class Stream(threading.Thread):
         super().__init__(daemon=True)
         self.url, self.token = url, token
         self.events: list[tuple[str, Any]] = []
+        self.arrived: list[float] = []  # time.monotonic() of each event
         self.comments: list[str] = []
         self.status: int | None = None
         self.headers: dict[str, str] = {}
@@ -67,6 +69,7 @@ class Stream(threading.Thread):
                     data += line[len("data: ") :]
                 elif line == "" and data:
                     self.events.append((name, json.loads(data)))
+                    self.arrived.append(time.monotonic())
                     self.first.set()
                     name, data = "message", ""
         self.first.set()
@@ -126,6 +129,7 @@ def test_a_ringing_call_reaches_only_its_members_stream(live_site, committed, se
     for stream in streams.values():
         assert stream.first.wait(20)
 
+    posted = time.monotonic()
     answer = _deliver(
         base_a,
         secret,
@@ -149,6 +153,10 @@ def test_a_ringing_call_reaches_only_its_members_stream(live_site, committed, se
         assert stream.events[-1][0] == "bye"  # the bounded lifetime
         assert stream.comments  # heartbeats
     [call] = streams["ann"].calls()
+    pushed = next(
+        t for (n, d), t in zip(streams["ann"].events, streams["ann"].arrived, strict=True) if d.get("results")
+    )
+    assert pushed - posted < 2.5  # pushed, not found by a 5-second poll
     assert call["number"] == "(415) 555-0132"
     assert [m["title"] for m in call["matches"]] == ["Ada Lovelace"]
     assert streams["bob"].calls() == []

@@ -620,3 +620,29 @@ def test_a_tasks_reminders_round_trip_as_valarms(tenant_a, admin_of, dav_client)
         expected = 60 - int(zone_offset.total_seconds() // 60)  # 08:00 UTC counted back from the owner's 09:00
         assert list(task.reminders.values_list("minutes_before", flat=True)) == [expected]
     assert len(got.walk("VALARM")) == 1
+
+
+def test_a_new_series_may_arrive_with_its_overrides_in_one_put(tenant_a, admin_of, dav_client):
+    from crm_apps.modules.calendar.models import Event
+
+    dav = dav_client(tenant_a, admin_of(tenant_a))
+    url = f"{EVENTS}phone-series-1.ics"
+    body = _with(
+        SERIES,
+        _override("20310120T090000Z", "20310120T140000Z", "20310120T143000Z", "Afternoon review"),
+        exdates=("20310113T090000Z",),
+    )
+
+    put = dav.request("PUT", url, body, content_type="text/calendar", If_None_Match="*")
+    got = _vevents(dav.request("GET", url).content)
+
+    assert put.status_code == 201, put.content
+    assert set(got) == {None, "20310120T090000Z"}
+    assert _exdates(got[None]) == ["20310113T090000Z"]
+    with schema_context("alpha"):
+        series = Event.objects.get(subject="Weekly pipeline review")
+        assert Event.objects.get(subject="Afternoon review").recurrence_parent_id == series.pk
+        assert sorted(series.exdates) == [
+            dt.datetime(2031, 1, 13, 9, tzinfo=dt.UTC),
+            dt.datetime(2031, 1, 20, 9, tzinfo=dt.UTC),
+        ]
