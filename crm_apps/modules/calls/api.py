@@ -10,6 +10,8 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import StreamingHttpResponse
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import AllowAny
@@ -139,6 +141,18 @@ class RingingStreamView(APIView):
     throttle_classes = [TokenRateThrottle]
     renderer_classes = [EventStreamRenderer, JSONRenderer]
 
+    @extend_schema(
+        responses={
+            (200, "text/event-stream"): OpenApiTypes.STR,
+            (503, "application/json"): OpenApiTypes.OBJECT,
+        },
+        description=(
+            "Server-sent events: `event: ringing` with the JSON of GET /api/v1/telephony/ringing, again on "
+            "every change of one of the member's calls; comment heartbeats; `event: bye` at the end of the "
+            "stream's lifetime (EventSource reconnects). 503 when the server's stream slots are taken: poll "
+            "GET /api/v1/telephony/ringing instead."
+        ),
+    )
     def get(self, request: Request) -> StreamingHttpResponse | Response:
         member = request_member(request)
         if not stream_slot_take():

@@ -176,3 +176,12 @@ def test_without_redis_the_webhook_still_records_the_call(
     assert created
     with tenant_context(tenant_a):
         assert Call.objects.filter(pk=call.pk, member=ann).exists()
+
+
+def test_the_api_schema_documents_the_stream(tenant_a, admin_of, client_for):
+    schema = client_for(tenant_a, admin_of(tenant_a)).get("/api/v1/schema/", HTTP_ACCEPT="application/json").json()
+
+    stream = schema["paths"]["/api/v1/telephony/ringing/stream"]["get"]
+
+    assert "text/event-stream" in stream["responses"]["200"]["content"]
+    assert "503" in stream["responses"]
