@@ -1,10 +1,17 @@
-"""The contacts address book: every contact the member can see, as vCard 3.0, two-way.
+"""The contacts address book: every contact the member can see, as vCard 3.0 (4.0 when the client asks), two-way.
 
 Fields map one to one (N, FN, ORG with the department, TITLE, two EMAILs, six kinds of TEL, the mailing
 and other ADR, BDAY, NOTE, UID). ORG is matched to an existing organisation the member can see by its
 name; an unknown organisation name leaves the contact's organisation as it was (a client never creates
 organisations). Fields hidden from the member are neither sent nor written; a PUT that would change a
 read-only field is refused like any other write.
+
+Custom fields travel as `X-KESTREL-<KEY>` properties (the key upper-cased, `_` as `-`); a client's changed
+value is written through `record_update(custom=...)` (the field's type validation, field rights, audit).
+A client that drops an X- property leaves the field as it is; an empty value clears it.
+
+vCard 4.0 (RFC 6350): `vcard_v4` turns the 3.0 card into 4.0 for a client that asks for it (an Accept header
+with `version=4.0`, or `address-data version="4.0"` in a REPORT, RFC 6352 10.4); 3.0 stays the default.
 """
 
 from __future__ import annotations
@@ -20,7 +27,8 @@ from crm_apps.access import visibility
 from crm_apps.access.models import Member
 from crm_apps.dav.collections import ADDRESSBOOK, UnsupportedData
 from crm_apps.dav.records import RecordCollection
-from crm_apps.engine import registry
+from crm_apps.engine import metadata, registry
+from crm_apps.engine.services import record_create, record_update
 
 TEL_FIELDS = (
     ("phone", "WORK"),
@@ -41,6 +49,48 @@ def _types(prop: Any) -> set[str]:
     return found
 
 
+X_PREFIX = "X-KESTREL-"
+_UNCOMPARED = object()
+
+
+def custom_property(key: str) -> str:
+    """The vCard property name of a custom field (vCard names take letters, digits and hyphens only)."""
+    return X_PREFIX + key.upper().replace("_", "-")
+
+
+def custom_text(value: Any) -> str:
+    """A stored custom value as the text a vCard carries (what the field's validation reads back)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def _custom_fields(hidden: set[str]) -> dict[str, Any]:
+    """{property name: field} of the contacts' live custom fields the member may see; two keys that would
+    share a property name ("a_b", "a-b") are left out (neither could round-trip)."""
+    found: dict[str, list[Any]] = {}
+    for field in metadata.custom_fields("contacts"):
+        if f"custom.{field.key}" not in hidden:
+            found.setdefault(custom_property(field.key), []).append(field)
+    return {name: fields[0] for name, fields in found.items() if len(fields) == 1}
+
+
+def contact_write(actor: Member, record: Any, data: dict[str, Any], expected_version: int | None) -> Any:
+    """The engine's services with the custom values (`data["custom"]`) passed as `custom=`."""
+    spec = registry.get("contacts")
+    fields = {k: v for k, v in data.items() if k != "custom"}
+    custom = data.get("custom") or None
+    if record is None:
+        return record_create(spec=spec, actor=actor, data=fields, custom=custom)
+    return record_update(
+        spec=spec, actor=actor, record=record, data=fields, custom=custom, expected_version=expected_version
+    )
+
+
 class ContactsBackend(RecordCollection):
     key = "contacts"
     kind = ADDRESSBOOK
@@ -48,6 +98,7 @@ class ContactsBackend(RecordCollection):
     extension = ".vcf"
     content_type = "text/vcard; charset=utf-8"
     select_related = ("organization",)
+    write = staticmethod(contact_write)
 
     def render(self, record: Any, *, uid: str, hidden: set[str]) -> str:
         return vcard_render(record, uid=uid, hidden=hidden)
@@ -59,7 +110,87 @@ class ContactsBackend(RecordCollection):
         return str(parsed.uid.value) if hasattr(parsed, "uid") else None
 
     def to_data(self, parsed: Any, *, actor: Member, hidden: set[str], record: Any) -> dict[str, Any]:
-        return vcard_to_data(parsed, actor=actor, hidden=hidden)
+        data = vcard_to_data(parsed, actor=actor, hidden=hidden)
+        custom = vcard_custom(parsed, record=record, hidden=hidden)
+        if custom:
+            data["custom"] = custom
+        return data
+
+    def current(self, record: Any, name: str) -> Any:
+        if name == "custom":
+            return _UNCOMPARED  # `vcard_custom` gave only the changed values
+        return super().current(record, name)
+
+
+def vcard_custom(card: Any, *, record: Any, hidden: set[str]) -> dict[str, Any]:
+    """{custom field key: text} of the X-KESTREL-* values that differ from the record's ("" clears)."""
+    fields = _custom_fields(hidden)
+    stored = (getattr(record, "custom_data", None) or {}) if record is not None else {}
+    changed: dict[str, Any] = {}
+    for name, props in card.contents.items():
+        field = fields.get(name.upper())
+        if field is None or not props:
+            continue
+        text = str(props[0].value).strip()
+        if text != custom_text(stored.get(field.key)):
+            changed[field.key] = text or None
+    return changed
+
+
+def _v4_types(prop: Any, *, drop: set[str]) -> None:
+    kinds = [k for k in (t.lower() for t in _types(prop)) if k.upper() not in drop]
+    prop.params.pop("TYPE", None)
+    if kinds:
+        prop.params["TYPE"] = sorted(kinds)
+
+
+def vcard_v4(body: str) -> str:
+    """A vCard 3.0 as sent by `vcard_render`, as vCard 4.0 (RFC 6350): VERSION 4.0, KIND, PREF=1 instead of
+    TYPE=PREF, lower-case types without INTERNET, TEL as text, BDAY in the basic date format."""
+    card = vobject.readOne(body)
+    card.version.value = "4.0"
+    card.add("kind").value = "individual"
+    for prop in card.contents.get("email", []):
+        preferred = "PREF" in _types(prop)
+        _v4_types(prop, drop={"INTERNET", "PREF"})
+        if preferred:
+            prop.params["PREF"] = ["1"]
+    for prop in card.contents.get("tel", []):
+        _v4_types(prop, drop={"PREF"})
+        prop.params["VALUE"] = ["text"]
+    for prop in card.contents.get("adr", []):
+        _v4_types(prop, drop=set())
+    if hasattr(card, "bday"):
+        card.bday.value = str(card.bday.value).replace("-", "")
+    return str(card.serialize())
+
+
+def _q_value(params: list[str]) -> float:
+    for param in params:
+        name, _sep, value = param.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                return float(value)
+            except ValueError:
+                return 0.0
+    return 1.0
+
+
+def wants_vcard4(accept: str) -> bool:
+    """Whether an Accept header prefers `text/vcard; version=4.0` to 3.0 (RFC 6352 5.1.1): the best quality
+    of a 4.0 range at least that of any other text/vcard range. 3.0 when nothing says so."""
+    best4, best_other = -1.0, -1.0
+    for item in accept.split(","):
+        media, *params = (part.strip() for part in item.split(";"))
+        if media.lower() not in ("text/vcard", "text/x-vcard"):
+            continue
+        version = next((p.partition("=")[2].strip().strip('"') for p in params if p.lower().startswith("version=")), "")
+        quality = _q_value(params)
+        if version == "4.0":
+            best4 = max(best4, quality)
+        else:
+            best_other = max(best_other, quality)
+    return best4 > 0 and best4 >= best_other
 
 
 def vcard_render(record: Any, *, uid: str, hidden: set[str]) -> str:
@@ -108,6 +239,11 @@ def vcard_render(record: Any, *, uid: str, hidden: set[str]) -> str:
         card.add("bday").value = record.birthday.isoformat()
     if shown("description"):
         card.add("note").value = shown("description")
+    values = getattr(record, "custom_data", None) or {}
+    for name, field in _custom_fields(hidden).items():
+        text = custom_text(values.get(field.key))
+        if text:
+            card.add(name.lower()).value = text
     card.add("rev").value = record.updated_at.strftime("%Y%m%dT%H%M%SZ")
     return str(card.serialize())
 
@@ -140,6 +276,16 @@ def _bday(value: Any) -> str | None:
     return None  # "--0415" (no year) and other forms: not stored
 
 
+def _tel_text(prop: Any) -> str:
+    """A TEL value as a number: vCard 4.0 sends a `tel:` URI (RFC 3966), whose extension is kept as ` ext. `."""
+    value = str(prop.value).strip()
+    if value.lower().startswith("tel:"):
+        number, _sep, params = value[4:].partition(";")
+        extension = next((p[4:] for p in params.split(";") if p.lower().startswith("ext=")), "")
+        value = number + (f" ext. {extension}" if extension else "")
+    return value
+
+
 def vcard_to_data(card: Any, *, actor: Member, hidden: set[str]) -> dict[str, Any]:
     """The contact fields a vCard sets (every mapped field: absent means empty), minus hidden ones."""
     data: dict[str, Any] = {}
@@ -165,7 +311,11 @@ def vcard_to_data(card: Any, *, actor: Member, hidden: set[str]) -> dict[str, An
     data["department"] = department
     data["title"] = str(card.title.value).strip() if hasattr(card, "title") else ""
     emails = [str(p.value).strip() for p in card.contents.get("email", []) if str(p.value).strip()]
-    pref = [str(p.value).strip() for p in card.contents.get("email", []) if "PREF" in _types(p)]
+    pref = [
+        str(p.value).strip()
+        for p in card.contents.get("email", [])
+        if "PREF" in _types(p) or p.params.get("PREF")  # 3.0 TYPE=PREF, 4.0 PREF=1
+    ]
     if pref and pref[0] in emails:
         emails.remove(pref[0])
         emails.insert(0, pref[0])
@@ -173,7 +323,7 @@ def vcard_to_data(card: Any, *, actor: Member, hidden: set[str]) -> dict[str, An
     data["secondary_email"] = emails[1] if len(emails) > 1 else ""
     phones = {field: "" for field, _kind in TEL_FIELDS}
     for prop in card.contents.get("tel", []):
-        value, kinds = str(prop.value).strip(), _types(prop)
+        value, kinds = _tel_text(prop), _types(prop)
         field = next((f for f, kind in TEL_FIELDS if kind != "WORK" and kind in kinds), "phone")
         if phones[field]:
             field = "other_phone" if not phones["other_phone"] else field

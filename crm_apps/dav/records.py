@@ -32,12 +32,13 @@ def etag_of(version: int) -> str:
     return f'"{version}"'
 
 
-def version_of(etag: str | None) -> int | None:
-    """The record version an If-Match names; -1 (never stored) for one that is not ours."""
-    if etag is None:
-        return None
-    value = etag.strip().removeprefix("W/").strip('"')
-    return int(value) if value.isdigit() else -1
+def etag_matches(if_match: str, current: str) -> bool:
+    """Whether an If-Match value names the current ETag (weak prefix and quotes ignored)."""
+
+    def bare(value: str) -> str:
+        return value.strip().removeprefix("W/").strip('"')
+
+    return bare(if_match) == bare(current)
 
 
 def engine_write(spec: ModuleSpec) -> WriteFunction:
@@ -96,6 +97,14 @@ class RecordCollection:
         """Calendars: the queryset narrowed to [start, end); None when not supported in SQL."""
         return None
 
+    def etag_map(self, *, actor: Member, versions: dict[Any, int]) -> dict[Any, str]:
+        """{record id: ETag} for records with these versions. The default is the version; a resource made
+        of several records (a series with its edited occurrences) folds theirs in, in one query."""
+        return {rid: etag_of(version) for rid, version in versions.items()}
+
+    def prepare(self, *, actor: Member, records: list[Any]) -> None:
+        """Before rendering `records`: load what their bodies need beyond the record, in bulk (no-op)."""
+
     # The interface of collections.CollectionBackend ----------------------------------------------
 
     def spec(self) -> ModuleSpec:
@@ -116,9 +125,10 @@ class RecordCollection:
         return visibility.visible_records(actor=actor, spec=spec, queryset=qs)
 
     def etags(self, *, actor: Member) -> dict[str, str]:
-        rows = list(self.visible(actor).order_by().values_list("id", "version"))
-        names = dav_names.names_for(collection=self.key, extension=self.extension, record_ids=[r[0] for r in rows])
-        return {names[rid]: etag_of(version) for rid, version in rows}
+        rows = dict(self.visible(actor).order_by().values_list("id", "version"))
+        names = dav_names.names_for(collection=self.key, extension=self.extension, record_ids=list(rows))
+        etags = self.etag_map(actor=actor, versions=rows)
+        return {names[rid]: etags[rid] for rid in rows}
 
     def get_many(self, *, actor: Member, names: list[str]) -> dict[str, Stored]:
         ids = dav_names.record_ids_for(collection=self.key, extension=self.extension, names=names)
@@ -129,12 +139,14 @@ class RecordCollection:
         chosen = dav_names.uids_for(collection=self.key, record_ids=list(records))
         uids = {rid: chosen.get(rid) or self.default_uid(record) for rid, record in records.items()}
         hidden = visibility.hidden_fields(actor=actor, spec=self.spec())
+        self.prepare(actor=actor, records=list(records.values()))
+        etags = self.etag_map(actor=actor, versions={rid: record.version for rid, record in records.items()})
         found = {}
         for name, rid in ids.items():
             record = records.get(rid)
             if record is not None:
                 body = self.render(record, uid=uids[rid], hidden=hidden)
-                found[name] = Stored(name=name, etag=etag_of(record.version), body=body)
+                found[name] = Stored(name=name, etag=etags[rid], body=body)
         return found
 
     def put(self, *, actor: Member, name: str, body: str, if_match: str | None, if_none_match: bool) -> Written:
@@ -156,19 +168,28 @@ class RecordCollection:
                 dav_names.name_claim(
                     collection=self.key, name=name, extension=self.extension, record_id=created.pk, uid=uid
                 )
-                return Written(name=name, etag=etag_of(created.version), created=True)
+                return Written(name=name, etag=self._etag_now(actor, created), created=True)
             if if_none_match:
                 raise PreconditionFailed
-            expected = version_of(if_match)
-            if expected is not None and expected != record.version:
-                raise PreconditionFailed
+            expected = None
+            if if_match is not None:
+                if not etag_matches(if_match, self._etag_now(actor, record)):
+                    raise PreconditionFailed
+                expected = record.version
             data = self._data(parsed, actor=actor, hidden=hidden, record=record)
             changed = {k: v for k, v in data.items() if self.current(record, k) != v}
             try:
                 updated = write(actor, record, changed, expected)
             except engine_services.ConflictError as exc:
                 raise PreconditionFailed from exc
-            return Written(name=name, etag=etag_of(updated.version), created=False)
+            return Written(name=name, etag=self._etag_now(actor, updated), created=False)
+
+    def _etag_now(self, actor: Member, record: Any) -> str:
+        """The resource's ETag as stored now (the version re-read: services may bump it after the write)."""
+        version = self.spec().records().filter(pk=record.pk).values_list("version", flat=True).first()
+        return self.etag_map(actor=actor, versions={record.pk: record.version if version is None else version})[
+            record.pk
+        ]
 
     def _data(self, parsed: Any, *, actor: Member, hidden: set[str], record: Any) -> dict[str, Any]:
         """`to_data`, with a missing or malformed property (which parsers meet as KeyError, ValueError...)
@@ -197,8 +218,7 @@ class RecordCollection:
             record = None if rid is None else self.visible(actor).filter(pk=rid).first()
             if record is None:
                 return False
-            expected = version_of(if_match)
-            if expected is not None and expected != record.version:
+            if if_match is not None and not etag_matches(if_match, self._etag_now(actor, record)):
                 raise PreconditionFailed
             if self.remove is not None:
                 self.remove(actor, record)

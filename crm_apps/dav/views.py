@@ -26,6 +26,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from crm_apps.access.models import Member
 from crm_apps.dav import services
+from crm_apps.dav.carddav import vcard_v4, wants_vcard4
 from crm_apps.dav.collections import (
     ADDRESSBOOK,
     CALENDAR,
@@ -254,10 +255,13 @@ def _collection_prop(tag: str, backend: CollectionBackend, token: str | None) ->
     if tag in (q(DAV, "sync-token"), q(CS, "getctag")):
         return element(tag, token)
     if tag == q(CARD, "supported-address-data") and backend.kind == ADDRESSBOOK:
-        data = element(q(CARD, "address-data-type"))
-        data.set("content-type", "text/vcard")
-        data.set("version", "3.0")
-        return element(tag, children=[data])
+        types = []
+        for version in ("3.0", "4.0"):
+            data = element(q(CARD, "address-data-type"))
+            data.set("content-type", "text/vcard")
+            data.set("version", version)
+            types.append(data)
+        return element(tag, children=types)
     if tag == q(CAL, "supported-calendar-component-set") and backend.kind == CALENDAR:
         comps = []
         for name in backend.components:
@@ -403,6 +407,7 @@ def _report(request: HttpRequest, member: Member, target: Target) -> HttpRespons
     wanted, allprop = _props_wanted(root)
     if allprop:
         wanted, allprop = [GETETAG], False
+    v4 = backend.kind == ADDRESSBOOK and _address_data_v4(root)
     if root.tag in (q(CARD, "addressbook-multiget"), q(CAL, "calendar-multiget")):
         names: dict[str, str] = {}
         missing_hrefs = []
@@ -412,7 +417,7 @@ def _report(request: HttpRequest, member: Member, target: Target) -> HttpRespons
                 missing_hrefs.append(el.text or "")
             else:
                 names[name] = el.text or ""
-        stored = backend.get_many(actor=member, names=list(names))
+        stored = _vcards(backend.get_many(actor=member, names=list(names)), v4)
         from crm_apps.dav.xml import response_status
 
         responses = []
@@ -424,7 +429,7 @@ def _report(request: HttpRequest, member: Member, target: Target) -> HttpRespons
         responses += [response_status(h, 404) for h in missing_hrefs]
         return _multistatus(responses)
     if root.tag == q(DAV, "sync-collection"):
-        return _sync_collection(root, member, backend, wanted)
+        return _sync_collection(root, member, backend, wanted, v4=v4)
     if root.tag == q(CARD, "addressbook-query") and backend.kind == ADDRESSBOOK:
         match = addressbook_filter(root.find(q(CARD, "filter")))
         stored_all = backend.get_many(actor=member, names=sorted(backend.etags(actor=member)))
@@ -432,6 +437,7 @@ def _report(request: HttpRequest, member: Member, target: Target) -> HttpRespons
         limit = root.find(f"{q(CARD, 'limit')}/{q(CARD, 'nresults')}")
         if limit is not None and (limit.text or "").strip().isdigit():
             picked = picked[: int((limit.text or "0").strip())]
+        picked = list(_vcards({s.name: s for s in picked}, v4).values())
         return _multistatus(
             [_response(_resource_target(backend, s.name), member, wanted, False, stored=s) for s in picked]
         )
@@ -455,7 +461,23 @@ def _report(request: HttpRequest, member: Member, target: Target) -> HttpRespons
     return _text(_("This report is not supported here."), 403)
 
 
-def _sync_collection(root: Any, member: Member, backend: CollectionBackend, wanted: list[str]) -> HttpResponse:
+def _address_data_v4(root: Any) -> bool:
+    """A REPORT's `<C:address-data content-type="text/vcard" version="4.0"/>` (RFC 6352 10.4) asks for 4.0."""
+    for found in root.iter(ADDRESS_DATA):
+        return (found.get("version") or "").strip() == "4.0"
+    return False
+
+
+def _vcards(stored: dict[str, Stored], v4: bool) -> dict[str, Stored]:
+    """The address book's resources as vCard 4.0 when asked (the ETag is the resource's, either way)."""
+    if not v4:
+        return stored
+    return {n: Stored(name=n, etag=s.etag, body=vcard_v4(s.body) if s.body else "") for n, s in stored.items()}
+
+
+def _sync_collection(
+    root: Any, member: Member, backend: CollectionBackend, wanted: list[str], *, v4: bool = False
+) -> HttpResponse:
     """RFC 6578: what changed and what went away since the token (all of it for an empty token)."""
     from crm_apps.dav.xml import error, response_status
 
@@ -473,7 +495,7 @@ def _sync_collection(root: Any, member: Member, backend: CollectionBackend, want
     changed = sorted(n for n, etag in current.items() if old.get(n) != etag)
     gone = sorted(n for n in old if n not in current)
     services.sync_state_save(member=member, collection=backend.key, token=token, etags=current)
-    stored = _resources(backend, member, changed, wanted, current)
+    stored = _vcards(_resources(backend, member, changed, wanted, current), v4)
     responses = [
         _response(_resource_target(backend, n), member, wanted, False, stored=stored[n]) for n in changed if n in stored
     ]
@@ -492,8 +514,12 @@ def _get(request: HttpRequest, member: Member, target: Target) -> HttpResponse:
     stored = backend.get_many(actor=member, names=[target.name]).get(target.name)
     if stored is None:
         return _text(_("Not found."), 404)
-    answer = HttpResponse(stored.body if request.method == "GET" else b"", content_type=backend.content_type)
+    body, content_type = stored.body, backend.content_type
+    if backend.kind == ADDRESSBOOK and wants_vcard4(request.META.get("HTTP_ACCEPT", "")):
+        body, content_type = vcard_v4(body), "text/vcard; charset=utf-8; version=4.0"
+    answer = HttpResponse(body if request.method == "GET" else b"", content_type=content_type)
     answer["ETag"] = stored.etag
+    answer["Vary"] = "Accept"
     return answer
 
 

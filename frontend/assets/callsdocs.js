@@ -1,7 +1,15 @@
-// Calls and documents: the incoming-call popup (polls the member's ringing calls) and small form helpers.
+// Calls and documents: the incoming-call popup and small form helpers.
+//
+// The popup listens to the member's server-sent events (RINGING_STREAM_URL: the ringing calls, pushed when
+// a provider event changes one; the server ends each stream after a while and EventSource reconnects). When
+// EventSource is missing, or the stream fails before it ever delivered (a proxy that buffers, a sync
+// worker that refuses long requests), or closes for good, it falls back to polling RINGING_URL.
 
 const RINGING_URL = "/api/v1/telephony/ringing";
+const RINGING_STREAM_URL = "/api/v1/telephony/ringing/stream";
 const POLL_MS = 5000;
+// Failures in a row (without a single delivered event in between) before giving up on the stream.
+const STREAM_FAILURES = 3;
 
 function text(tag, value, className) {
   const el = document.createElement(tag);
@@ -50,6 +58,16 @@ function startRingingPoll() {
   const dismissed = new Set();
   let timer = null;
 
+  function render(data) {
+    Object.assign(box.dataset, data.labels || {});
+    const ringing = data.results.filter((call) => !dismissed.has(call.id));
+    const shown = new Set([...box.querySelectorAll("[data-call-popup]")].map((el) => el.dataset.callPopup));
+    for (const el of box.querySelectorAll("[data-call-popup]")) {
+      if (!ringing.some((call) => call.id === el.dataset.callPopup)) el.remove();
+    }
+    for (const call of ringing) if (!shown.has(call.id)) showCall(box, call, dismissed);
+  }
+
   async function poll() {
     if (document.hidden) return;
     let response;
@@ -62,18 +80,44 @@ function startRingingPoll() {
       if ([401, 403, 404].includes(response.status)) window.clearInterval(timer);
       return;
     }
-    const data = await response.json();
-    Object.assign(box.dataset, data.labels || {});
-    const ringing = data.results.filter((call) => !dismissed.has(call.id));
-    const shown = new Set([...box.querySelectorAll("[data-call-popup]")].map((el) => el.dataset.callPopup));
-    for (const el of box.querySelectorAll("[data-call-popup]")) {
-      if (!ringing.some((call) => call.id === el.dataset.callPopup)) el.remove();
-    }
-    for (const call of ringing) if (!shown.has(call.id)) showCall(box, call, dismissed);
+    render(await response.json());
   }
 
-  timer = window.setInterval(poll, POLL_MS);
-  poll();
+  function startPolling() {
+    if (timer !== null) return;
+    box.dataset.transport = "polling";
+    timer = window.setInterval(poll, POLL_MS);
+    poll();
+  }
+
+  if (typeof window.EventSource !== "function") {
+    startPolling();
+    return;
+  }
+  let failures = 0;
+  const source = new window.EventSource(RINGING_STREAM_URL, { withCredentials: true });
+  box.dataset.transport = "stream";
+  source.addEventListener("ringing", (event) => {
+    failures = 0;
+    try {
+      render(JSON.parse(event.data));
+    } catch {
+      // A malformed event: keep the popup as it is; the next one replaces it.
+    }
+  });
+  source.addEventListener("error", () => {
+    // EventSource reconnects by itself after the server's planned end ("bye") or a dropped connection;
+    // it gives up (CLOSED) on an HTTP error or a wrong content type. Repeated failures without any event
+    // delivered in between mean the stream does not work here: poll instead.
+    failures += 1;
+    if (source.readyState === window.EventSource.CLOSED || failures >= STREAM_FAILURES) {
+      source.close();
+      startPolling();
+    }
+  });
+  source.addEventListener("bye", () => {
+    failures = 0;
+  });
 }
 
 function fillNow() {

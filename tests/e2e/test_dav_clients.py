@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -265,3 +265,137 @@ def test_carddav_read_only_member_and_other_workspace(live_site, workspace, comm
     assert elsewhere.status_code == 401  # the password means nothing on another workspace
     with tenant_context(workspace):
         assert Contact.objects.get(pk=contact.pk).last_name == "Guarded"
+
+
+SERIES = """BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//caldav test//EN
+BEGIN:VEVENT
+UID:client-series-1
+DTSTAMP:20270101T000000Z
+DTSTART;TZID=Europe/Berlin:20310106T090000
+DTEND;TZID=Europe/Berlin:20310106T093000
+RRULE:FREQ=WEEKLY;BYDAY=MO;COUNT=6
+SUMMARY:Weekly pipeline review
+END:VEVENT
+END:VCALENDAR
+"""
+
+
+def _starts(found: list[Any]) -> dict[str, str]:
+    """{start (UTC, ISO): summary} of the occurrences the caldav library expanded."""
+    result = {}
+    for obj in found:
+        for vevent in icalendar.Calendar.from_ical(obj.data).walk("VEVENT"):
+            start = vevent.decoded("DTSTART").astimezone(UTC)
+            result[start.isoformat()] = str(vevent["SUMMARY"])
+    return result
+
+
+@pytest.mark.usefixtures("localhost_names")
+def test_caldav_library_moves_one_occurrence_and_the_crm_edits_another(live_site, workspace, committed):
+    from crm_apps.modules.calendar import services as calendar_services
+    from crm_apps.modules.calendar.models import Event
+
+    admin = admin_member(workspace)
+    base = f"http://{workspace.schema_name}.localhost:{live_site}"
+    client = DAVClient(
+        url=f"{base}/.well-known/caldav",
+        username=admin.user.email,
+        password=password_for(workspace, admin),
+        require_tls=False,
+        enable_rfc6764=False,
+    )
+    events = {c.url.path: c for c in client.principal().calendars()}["/dav/calendars/events/"]
+    saved = events.save_event(SERIES)
+    collection = events.objects_by_sync_token(load_objects=True)
+
+    # The phone moves the second occurrence an hour later and renames it (an override with RECURRENCE-ID).
+    saved.load()
+    calendar = saved.icalendar_instance
+    override = icalendar.Event()
+    override.add("uid", "client-series-1")
+    override.add("dtstamp", datetime(2031, 1, 1, tzinfo=UTC))
+    override.add("recurrence-id", datetime(2031, 1, 13, 8, tzinfo=UTC))
+    override.add("dtstart", datetime(2031, 1, 13, 9, tzinfo=UTC))
+    override.add("dtend", datetime(2031, 1, 13, 9, 30, tzinfo=UTC))
+    override.add("summary", "Moved on the phone")
+    calendar.add_component(override)
+    saved.icalendar_instance = calendar
+    saved.save()
+    expanded = events.search(start=datetime(2031, 1, 1), end=datetime(2031, 2, 1), event=True, expand=True)
+    phone_etag = client.request(str(saved.url), "GET").headers["ETag"]
+
+    with tenant_context(workspace):
+        series = Event.objects.get(subject="Weekly pipeline review")
+        moved = Event.objects.get(subject="Moved on the phone")
+        assert moved.recurrence_parent_id == series.pk
+        assert moved.start == datetime(2031, 1, 13, 9, tzinfo=UTC)
+        # Meanwhile someone edits the fourth occurrence in the CRM ("this occurrence").
+        calendar_services.event_occurrence_update(
+            actor=admin,
+            event=series,
+            occurrence=datetime(2031, 1, 27, 8, tzinfo=UTC),
+            scope="this",
+            data={"subject": "Edited in the CRM"},
+        )
+    updated, deleted = collection.sync()
+    stale = client.put(str(saved.url), saved.data, headers={"If-Match": phone_etag, "Content-Type": "text/calendar"})
+
+    starts = _starts(expanded)
+    assert starts["2031-01-13T09:00:00+00:00"] == "Moved on the phone"
+    assert "2031-01-13T08:00:00+00:00" not in starts
+    assert len(starts) == 4  # the Mondays of January (COUNT=6 runs into February)
+    assert [str(o.url.path) for o in updated] == ["/dav/calendars/events/client-series-1.ics"]
+    assert list(deleted) == []
+    vevents = icalendar.Calendar.from_ical(next(iter(updated)).data).walk("VEVENT")
+    assert sorted(str(v["SUMMARY"]) for v in vevents) == [
+        "Edited in the CRM",
+        "Moved on the phone",
+        "Weekly pipeline review",
+    ]
+    assert {str(v["UID"]) for v in vevents} == {"client-series-1"}
+    assert stale.status == 412  # the phone's copy predates the CRM's edit
+
+
+@pytest.mark.usefixtures("localhost_names")
+def test_carddav_client_asking_for_vcard_4_round_trips_a_custom_field(live_site, workspace, committed):
+    from crm_apps.engine.services import custom_field_create
+
+    admin = admin_member(workspace)
+    with tenant_context(workspace):
+        spec = registry.get("contacts")
+        custom_field_create(actor=admin, spec=spec, key="loyalty_tier", label="Tier", type="text")
+        contact = record_create(
+            spec=spec,
+            actor=admin,
+            data={
+                "first_name": "Ada",
+                "last_name": "Lovelace",
+                "email": "ada@example.com",
+                "mobile": "+44 7700 900123",
+            },
+            custom={"loyalty_tier": "gold"},
+        )
+    url = f"http://{workspace.schema_name}.localhost:{live_site}/dav/addressbooks/contacts/{contact.pk}.vcf"
+    session = requests.Session()
+    session.auth = (admin.user.email, password_for(workspace, admin))
+
+    got = session.get(url, headers={"Accept": "text/vcard; version=4.0, text/vcard; q=0.5"})
+    card = vobject.readOne(got.text)
+    card.contents["x-kestrel-loyalty-tier"][0].value = "platinum"
+    put = session.put(
+        url, data=card.serialize().encode(), headers={"Content-Type": "text/vcard", "If-Match": got.headers["ETag"]}
+    )
+    again = session.put(
+        url, data=card.serialize().encode(), headers={"Content-Type": "text/vcard", "If-Match": got.headers["ETag"]}
+    )
+
+    assert got.headers["Content-Type"] == "text/vcard; charset=utf-8; version=4.0"
+    assert card.version.value == "4.0"
+    assert put.status_code == 204
+    assert again.status_code == 412
+    with tenant_context(workspace):
+        stored = Contact.objects.get(pk=contact.pk)
+        assert stored.custom_data == {"loyalty_tier": "platinum"}
+        assert AuditEvent.objects.filter(action="record_updated", record_id=str(contact.pk)).count() == 1

@@ -8,16 +8,21 @@ import json
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import StreamingHttpResponse
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm_apps.access.middleware import request_member
 from crm_apps.engine.api.views import TokenRateThrottle
+from crm_apps.modules.calls.live import SlotStream, ringing_stream, stream_slot_take
 from crm_apps.modules.calls.models import TelephonySettings
 from crm_apps.modules.calls.selectors import ringing_calls
 from crm_apps.modules.calls.services import DIRECTIONS, STATUSES, CallEvent, telephony_event_apply
@@ -106,6 +111,64 @@ class TelephonySecretView(APIView):
         return Response({"secret": secret}, status=status.HTTP_201_CREATED)
 
 
+def _popup_labels() -> dict[str, str]:
+    return {
+        "title": _("Incoming call"),
+        "unknown": _("Unknown number"),
+        "open": _("Open call"),
+        "dismiss": _("Dismiss"),
+    }
+
+
+class EventStreamRenderer(BaseRenderer):
+    """Lets DRF accept `Accept: text/event-stream` (what EventSource sends); errors are sent as JSON text."""
+
+    media_type = "text/event-stream"
+    format = "sse"
+    charset = "utf-8"
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
+        return json.dumps(data).encode()
+
+
+class RingingStreamView(APIView):
+    """GET /api/v1/telephony/ringing/stream: the member's ringing calls as server-sent events (`event:
+    ringing`, the same JSON as /telephony/ringing), pushed when a provider event changes one of their calls
+    (Redis pub/sub on the member's own channel, see live.py); heartbeats; the stream ends after
+    CALLS_SSE_LIFETIME seconds and EventSource reconnects. 503 when the process's CALLS_SSE_MAX_STREAMS
+    are all open (the page then polls)."""
+
+    throttle_classes = [TokenRateThrottle]
+    renderer_classes = [EventStreamRenderer, JSONRenderer]
+
+    @extend_schema(
+        responses={
+            (200, "text/event-stream"): OpenApiTypes.STR,
+            (503, "application/json"): OpenApiTypes.OBJECT,
+        },
+        description=(
+            "Server-sent events: `event: ringing` with the JSON of GET /api/v1/telephony/ringing, again on "
+            "every change of one of the member's calls; comment heartbeats; `event: bye` at the end of the "
+            "stream's lifetime (EventSource reconnects). 503 when the server's stream slots are taken: poll "
+            "GET /api/v1/telephony/ringing instead."
+        ),
+    )
+    def get(self, request: Request) -> StreamingHttpResponse | Response:
+        member = request_member(request)
+        if not stream_slot_take():
+            # Every stream slot of this server process is busy: the page polls /telephony/ringing instead.
+            return Response(
+                {"detail": _("Live updates are busy; the page checks for calls every few seconds instead.")},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                headers={"Retry-After": "60"},
+            )
+        body = SlotStream(ringing_stream(member=member, labels=_popup_labels()))
+        response = StreamingHttpResponse(body, content_type="text/event-stream; charset=utf-8")
+        response["Cache-Control"] = "no-cache, no-store"
+        response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
+        return response
+
+
 class RingingCallsView(APIView):
     """GET /api/v1/telephony/ringing: the calls ringing at the member's extension now, with the records
     their number matched (the incoming-call popup polls it)."""
@@ -116,10 +179,4 @@ class RingingCallsView(APIView):
     throttle_classes = [TokenRateThrottle]
 
     def get(self, request: Request) -> Response:
-        labels = {
-            "title": _("Incoming call"),
-            "unknown": _("Unknown number"),
-            "open": _("Open call"),
-            "dismiss": _("Dismiss"),
-        }
-        return Response({"results": ringing_calls(member=request_member(request)), "labels": labels})
+        return Response({"results": ringing_calls(member=request_member(request)), "labels": _popup_labels()})

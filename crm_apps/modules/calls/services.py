@@ -27,6 +27,7 @@ from crm_apps.engine.models import TimelineEntry
 from crm_apps.engine.services import record_create
 from crm_apps.engine.services.numbering import number_allocate
 from crm_apps.engine.services.values import _search_vector
+from crm_apps.modules.calls.live import call_change_publish
 from crm_apps.modules.calls.models import Call, CallMatch, PhoneIndex, TelephonyMember
 from crm_apps.modules.calls.notify import missed_call_announce
 from crm_apps.modules.calls.phones import MATCH_MODULES, normalise
@@ -141,6 +142,7 @@ def _new_call(event: CallEvent) -> Call:
     )
     call_match(call=call, actor=None)
     _announce_if_missed(call, was="")
+    call_change_publish(call)
     return call
 
 
@@ -190,6 +192,8 @@ def telephony_event_apply(*, event: CallEvent) -> tuple[Call, bool]:
                 if not call.customer_number and (call.from_number, call.to_number) != numbers_before:
                     call_match(call=call, actor=None)
                 _announce_if_missed(call, was=status_before)
+                if call.status != status_before:
+                    call_change_publish(call)
                 return call, False
         except IntegrityError:
             # Another delivery created the call between our SELECT and INSERT: apply to its row.

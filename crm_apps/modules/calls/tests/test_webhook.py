@@ -166,3 +166,24 @@ def test_the_call_lands_on_the_matched_contacts_timeline(tenant_a, admin_of, sec
         assert list(CallMatch.objects.values_list("module", "record_id")) == [("contacts", contact.pk)]
         related = TimelineEntry.objects.filter(module="contacts", record_id=contact.pk, kind="related")
         assert [e.data["id"] for e in related] == [str(call.pk)]
+
+
+def test_the_same_call_id_in_two_workspaces_makes_one_call_in_each(tenant_a, tenant_b, secret_of, deliver):
+    secret_a, secret_b = secret_of(tenant_a), secret_of(tenant_b)
+
+    first = deliver(tenant_a, secret_a, RINGING)
+    second = deliver(tenant_b, secret_b, RINGING)
+    answered = deliver(tenant_b, secret_b, {**RINGING, "status": "answered", "timestamp": "2027-01-11T09:30:05Z"})
+
+    assert (first.status_code, second.status_code, answered.status_code) == (201, 201, 200)
+    assert calls_in(tenant_a) == [{"provider_call_id": "pbx-1", "status": "Ringing", "duration": None}]
+    assert calls_in(tenant_b) == [{"provider_call_id": "pbx-1", "status": "Answered", "duration": None}]
+
+
+def test_a_body_over_the_limit_is_400_and_writes_nothing(tenant_a, secret_of, deliver):
+    secret = secret_of(tenant_a)
+
+    response = deliver(tenant_a, secret, {**RINGING, "padding": "x" * 70_000})
+
+    assert response.status_code == 400
+    assert calls_in(tenant_a) == []
