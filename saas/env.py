@@ -68,6 +68,9 @@ TENANT_BACKUP_ROOT = _str("TENANT_BACKUP_ROOT", str(DATA_DIR / "backups"))
 PG_BIN_DIR = _str("PG_BIN_DIR")
 # Requests per minute one API token may make (bulk integrations sync at a few hundred per second).
 API_TOKEN_RATE_PER_MINUTE = _int("API_TOKEN_RATE_PER_MINUTE", 18_000)
+# Incoming-call popup streams (server-sent events) one web process keeps open; each holds a worker thread,
+# so keep it below the threads per process (0: every page polls instead; docs/calls-popup.md).
+CALLS_SSE_MAX_STREAMS = max(0, _int("CALLS_SSE_MAX_STREAMS", 2))
 # Pre-migrated empty schemas kept ready for instant signups (ADR 0008); 0 turns the refill off.
 TENANT_POOL_SIZE = max(0, _int("TENANT_POOL_SIZE", 5))
 # Seconds a web/worker process keeps its database connection between requests (0: a new connection per

@@ -38,3 +38,6 @@ SPECTACULAR_SETTINGS = {
 
 # Bodies above this size are refused with 400 before they reach a view.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# Incoming-call popup streams per web process (crm_apps/modules/calls/live.py).
+CALLS_SSE_MAX_STREAMS = env.CALLS_SSE_MAX_STREAMS
