@@ -30,7 +30,7 @@ from crm_apps.modules.calendar.models import Event, Task
 from crm_apps.modules.calendar.selectors import MAX_WINDOW, Occurrence
 
 EVENT_EXTRAS = ("related_to", "contacts", "invitees", "reminders")
-TASK_EXTRAS = ("related_to", "contacts")
+TASK_EXTRAS = ("related_to", "contacts", "reminders")
 
 
 def parse_moment(raw: str | None, name: str) -> dt.datetime:
@@ -132,7 +132,12 @@ def occurrence_to_api(occ: Occurrence, *, hidden: Collection[str] = ()) -> dict[
 
 
 def task_to_api_extra(task: Task) -> dict[str, Any]:
-    return {**selectors.activity_links(task), "overdue": task.is_overdue(), "uid": task.uid}
+    return {
+        **selectors.activity_links(task),
+        "reminders": _annotated(task, "api_reminders", lambda: [r.minutes_before for r in task.reminders.all()]),
+        "overdue": task.is_overdue(),
+        "uid": task.uid,
+    }
 
 
 class EventListView(RecordListView):
@@ -326,7 +331,8 @@ class TaskDetailView(RecordDetailView):
 
 
 class TaskCompleteView(TaskDetailView):
-    """POST /api/v1/tasks/<id>/complete {"follow_up": {"subject", "due_date", ...}} (follow-up optional)."""
+    """POST /api/v1/tasks/<id>/complete {"follow_up": {"subject", "due_date", ..., "reminders": [..]}}
+    (follow-up optional; it keeps the task's reminders unless it names its own)."""
 
     def post(self, request: Request, module: str, record_id: str) -> Response:
         task = self._task(record_id)

@@ -36,6 +36,7 @@ from crm_apps.modules.calendar.models import (
     EventReminder,
     Task,
     TaskLink,
+    TaskReminder,
 )
 
 MAX_REMINDERS = 5
@@ -201,6 +202,11 @@ def _save_invitees(event: Event, members: list[Member]) -> list[Member]:
 def _save_reminders(event: Event, minutes: list[int]) -> None:
     EventReminder.objects.filter(event=event).delete()
     EventReminder.objects.bulk_create([EventReminder(event=event, minutes_before=m) for m in minutes])
+
+
+def _save_task_reminders(task: Task, minutes: list[int]) -> None:
+    TaskReminder.objects.filter(task=task).delete()
+    TaskReminder.objects.bulk_create([TaskReminder(task=task, minutes_before=m) for m in minutes])
 
 
 def _notify_invited(actor: Member, event: Event, added: list[Member]) -> None:
@@ -463,9 +469,11 @@ def task_create(
     custom: dict[str, Any] | None = None,
     related_to: Any = None,
     contacts: Any = None,
+    reminders: Any = None,
 ) -> Task:
-    """Create a task, optionally about a record of any module and contacts."""
-    cleaned, errors = _extras(actor, related_to=related_to, contacts=contacts, invitees=_UNSET, reminders=_UNSET)
+    """Create a task, optionally about a record of any module and contacts, with reminders (minutes
+    before it is due) for its owner."""
+    cleaned, errors = _extras(actor, related_to=related_to, contacts=contacts, invitees=_UNSET, reminders=reminders)
     try:
         task: Task = record_create(spec=_tasks_spec(), actor=actor, data=dict(data), custom=custom)
     except ValidationError as exc:
@@ -475,6 +483,7 @@ def task_create(
     if task.status == Task.Status.COMPLETED:
         Task.objects.filter(pk=task.pk).update(completed_at=timezone.now())
     _save_links(actor=actor, activity=task, cleaned=cleaned)
+    _save_task_reminders(task, cleaned.get("reminders", []))
     return task
 
 
@@ -488,9 +497,11 @@ def task_update(
     expected_version: int | None = None,
     related_to: Any = _UNSET,
     contacts: Any = _UNSET,
+    reminders: Any = _UNSET,
 ) -> Task:
-    """Change a task; moving it to "completed" stamps the completion time."""
-    cleaned, errors = _extras(actor, related_to=related_to, contacts=contacts, invitees=_UNSET, reminders=_UNSET)
+    """Change a task; moving it to "completed" stamps the completion time. Reminders left out stay;
+    a new due date or time re-plans them (the delivery key holds the due moment)."""
+    cleaned, errors = _extras(actor, related_to=related_to, contacts=contacts, invitees=_UNSET, reminders=reminders)
     try:
         updated: Task = record_update(
             spec=_tasks_spec(),
@@ -509,6 +520,8 @@ def task_update(
         Task.objects.filter(pk=updated.pk).update(completed_at=completed_at)
         updated.completed_at = completed_at
     _save_links(actor=actor, activity=updated, cleaned=cleaned)
+    if "reminders" in cleaned:
+        _save_task_reminders(updated, cleaned["reminders"])
     return updated
 
 
@@ -525,11 +538,14 @@ def task_complete(*, actor: Member, task: Task, follow_up: dict[str, Any] | None
     contacts = [
         str(x) for x in updated.links.filter(role=ActivityLink.Role.CONTACT).values_list("record_id", flat=True)
     ]
+    follow_up = dict(follow_up)
+    reminders = follow_up.pop("reminders", list(updated.reminders.values_list("minutes_before", flat=True)))
     data = {"owner": updated.owner_id, "priority": updated.priority, **follow_up}
     try:
         nxt = task_create(
             actor=actor,
             data=data,
+            reminders=reminders,
             related_to={"module": related.module, "id": str(related.record_id)} if related else None,
             contacts=contacts,
         )
