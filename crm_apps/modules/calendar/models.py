@@ -209,6 +209,8 @@ class EventInvitee(models.Model):
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="invitees")
     member = models.ForeignKey("access.Member", on_delete=models.CASCADE, related_name="+")
     response = models.CharField(max_length=20, choices=Response.choices, default=Response.NEEDS_ACTION)
+    comment = models.CharField(_("comment"), max_length=500, blank=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint("event", "member", name="eventinvitee_unique")]

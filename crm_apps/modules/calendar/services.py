@@ -150,6 +150,23 @@ def _extras(
     return cleaned, errors
 
 
+def _owner_errors(actor: Member, data: dict[str, Any], *, current: int | None = None) -> dict[str, list[str]]:
+    """An event may be put in another member's calendar only by someone who may edit that member's events
+    (the sharing rules: public read-write, superiors, write-shared members; admins always)."""
+    raw = data.get("owner")
+    if raw in (None, "") or isinstance(raw, bool):
+        return {}
+    try:
+        owner_id = int(str(raw))
+    except ValueError:
+        return {}  # the field's own validation reports it
+    if owner_id in (actor.pk, current):
+        return {}
+    if visibility.can_edit(actor=actor, spec=_events_spec(), record=Event(owner_id=owner_id)):
+        return {}
+    return {"owner": [_("You may not schedule events in this member's calendar.")]}
+
+
 def _merge_errors(exc: ValidationError, errors: dict[str, list[str]]) -> ValidationError:
     merged = dict(exc.message_dict) if hasattr(exc, "error_dict") else {"non_field_errors": list(exc.messages)}
     merged.update(errors)
@@ -267,6 +284,7 @@ def event_create(
     """Create an event with its related record, contacts, invitees (emailed an .ics) and reminders;
     any invalid part is a ValidationError naming it, and nothing is written."""
     cleaned, errors = _extras(actor, related_to=related_to, contacts=contacts, invitees=invitees, reminders=reminders)
+    errors.update(_owner_errors(actor, data))
     try:
         event: Event = record_create(spec=_events_spec(), actor=actor, data=_event_data(data), custom=custom)
     except ValidationError as exc:
@@ -297,6 +315,7 @@ def event_update(
     """Change a whole event (all occurrences of a series); extras left out stay as they are. Invitees
     are emailed the new version when its time, place or subject changes."""
     cleaned, errors = _extras(actor, related_to=related_to, contacts=contacts, invitees=invitees, reminders=reminders)
+    errors.update(_owner_errors(actor, data, current=event.owner_id))
     before = {name: getattr(event, name) for name in _SCHEDULE_FIELDS}
     data = _event_data(data)
     bump = any(name in data for name in ("start", "end", "rrule", "time_zone", "all_day", "location"))
@@ -445,16 +464,34 @@ def event_occurrence_delete(*, actor: Member, event: Event, occurrence: dt.datet
     return series
 
 
+MAX_COMMENT = 500
+
+
 @transaction.atomic
-def event_respond(*, actor: Member, event: Event, response: str) -> EventInvitee:
-    """An invitee accepts, declines or tentatively accepts."""
-    if response not in EventInvitee.Response.values:
+def event_respond(*, actor: Member, event: Event, response: str, comment: str | None = None) -> EventInvitee:
+    """An invitee accepts, declines or tentatively accepts, with an optional comment for the organiser
+    (None keeps the last one). Only the invitee answers for themselves: anyone else is refused. Their
+    invitation under the bell is marked read."""
+    if response not in EventInvitee.Response.values or response == EventInvitee.Response.NEEDS_ACTION:
         raise ValidationError({"response": [_("Choose accepted, declined or tentative.")]})
-    invitee = EventInvitee.objects.filter(event=event, member=actor).first()
+    if comment is not None and (not isinstance(comment, str) or len(comment) > MAX_COMMENT):
+        raise ValidationError({"comment": [_("Write at most %(max)d characters.") % {"max": MAX_COMMENT}]})
+    if event.deleted_at is not None:
+        raise PermissionDenied
+    invitee = EventInvitee.objects.select_for_update().filter(event=event, member=actor).first()
     if invitee is None:
         raise PermissionDenied
     invitee.response = response
-    invitee.save(update_fields=["response"])
+    if comment is not None:
+        invitee.comment = comment.strip()
+    invitee.responded_at = timezone.now()
+    invitee.save(update_fields=["response", "comment", "responded_at"])
+    from crm_apps.notifications import kinds
+    from crm_apps.notifications.models import Notification
+
+    Notification.objects.filter(
+        recipient=actor, kind=kinds.INVITATION, module="events", record_id=event.pk, read_at__isnull=True
+    ).update(read_at=timezone.now())
     return invitee
 
 

@@ -11,6 +11,8 @@ urlpatterns = [
     path("calendar/recurrence/", form_views.recurrence_summary, name="recurrence_summary"),
     path("calendar/events/<uuid:record_id>.ics", views.event_ics, name="event_ics"),
     path("calendar/feed/<str:token>.ics", views.feed, name="feed"),
+    path("calendar/events/<uuid:record_id>/respond/", views.event_respond, name="event_respond"),
+    path("calendar/invitations/<str:token>/", views.invitation_answer, name="invitation_answer"),
     # The event and task forms with invitees, reminders, related record and recurrence: these paths are
     # the generic `engine:create` / `engine:edit` ones, served here (this URLconf is included first).
     path("m/events/new/", form_views.event_create_view, name="event_create"),
