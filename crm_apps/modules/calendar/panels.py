@@ -61,7 +61,18 @@ def event_panel(event: Event, member: Member, request: HttpRequest) -> dict[str,
 
 
 def task_panel(task: Task, member: Member, request: HttpRequest) -> dict[str, Any]:
-    return {"links": _links(task, member), "overdue": task.is_overdue()}
+    """A task's linked records, overdue flag, reminders, and (for who may edit it) "Mark completed" with
+    an optional follow-up."""
+    import datetime as dt
+
+    can_edit = visibility.can_edit(actor=member, spec=registry.get("tasks"), record=task)
+    return {
+        "links": _links(task, member),
+        "overdue": task.is_overdue(),
+        "reminders": list(task.reminders.values_list("minutes_before", flat=True)),
+        "can_complete": can_edit and task.is_open,
+        "follow_up_date": (timezone.localdate() + dt.timedelta(days=7)).isoformat(),
+    }
 
 
 def _links(activity: Event | Task, member: Member) -> list[dict[str, Any]]:

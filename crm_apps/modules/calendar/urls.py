@@ -13,6 +13,7 @@ urlpatterns = [
     path("calendar/feed/<str:token>.ics", views.feed, name="feed"),
     path("calendar/events/<uuid:record_id>/respond/", views.event_respond, name="event_respond"),
     path("calendar/invitations/<str:token>/", views.invitation_answer, name="invitation_answer"),
+    path("calendar/tasks/<uuid:record_id>/complete/", views.task_complete, name="task_complete"),
     # The event and task forms with invitees, reminders, related record and recurrence: these paths are
     # the generic `engine:create` / `engine:edit` ones, served here (this URLconf is included first).
     path("m/events/new/", form_views.event_create_view, name="event_create"),

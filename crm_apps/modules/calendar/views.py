@@ -247,3 +247,36 @@ def invitation_answer(request: HttpRequest, token: str) -> HttpResponse:
                 "signed_in": request.user.is_authenticated,
             },
         )
+
+
+@require_POST
+@login_required
+def task_complete(request: HttpRequest, record_id: uuid.UUID) -> HttpResponse:
+    """Mark a task completed from its page or the task list; with a follow-up subject, the next task is
+    scheduled (same record, contacts, owner, priority and reminders) through `services.task_complete`."""
+    member = request_member(request)
+    spec = registry.get("tasks")
+    task = selectors.tasks_visible(actor=member).filter(pk=record_id).first()
+    if task is None:
+        raise Http404
+    if not visibility.can_edit(actor=member, spec=spec, record=task):
+        raise PermissionDenied
+    follow_up: dict[str, str] | None = None
+    subject = request.POST.get("follow_up_subject", "").strip()
+    if subject:
+        follow_up = {"subject": subject, "due_date": request.POST.get("follow_up_due_date", "").strip()}
+        if request.POST.get("follow_up_due_time", "").strip():
+            follow_up["due_time"] = request.POST["follow_up_due_time"].strip()
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = reverse("engine:detail", args=["tasks", task.pk])
+    try:
+        _done, nxt = services.task_complete(actor=member, task=task, follow_up=follow_up)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(target)
+    if nxt is not None:
+        messages.success(request, _("Task completed. The follow-up “%(subject)s” is scheduled.") % {"subject": nxt.subject})
+    else:
+        messages.success(request, _("Task completed."))
+    return redirect(target)

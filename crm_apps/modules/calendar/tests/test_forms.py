@@ -317,3 +317,81 @@ def test_task_form_sets_reminders_and_related_record(client_for, tenant_a, admin
     edit = client.get(f"/m/tasks/{task.pk}/edit/")
     assert edit.status_code == 200
     assert 'value="30"' in edit.content.decode() and 'value="days" selected' in edit.content.decode()
+
+
+# --- completing a task from a screen ---------------------------------------------------------------
+
+
+def test_complete_a_task_with_a_follow_up_from_its_page(client_for, tenant_a, admin, member):
+    from crm_apps.modules.calendar.services import task_create
+
+    deal = make_deal(tenant_a, admin)
+    with tenant_context(tenant_a):
+        task = task_create(
+            actor=admin,
+            data={"subject": "Call back", "due_date": "2027-03-01"},
+            related_to={"module": "deals", "id": str(deal.pk)},
+            reminders=[30],
+        )
+    client = client_for(tenant_a, admin)
+    page = client.get(f"/m/tasks/{task.pk}/").content.decode()
+    assert f"/calendar/tasks/{task.pk}/complete/" in page
+
+    done = client.post(
+        f"/calendar/tasks/{task.pk}/complete/",
+        {"follow_up_subject": "Send contract", "follow_up_due_date": "2027-03-08", "follow_up_due_time": "09:30"},
+    )
+    assert done.status_code == 302
+    with tenant_context(tenant_a):
+        task.refresh_from_db()
+        assert task.status == "completed" and task.completed_at is not None
+        nxt = Task.objects.get(subject="Send contract")
+        assert (nxt.due_date.isoformat(), nxt.due_time.isoformat(), nxt.owner_id) == ("2027-03-08", "09:30:00", admin.pk)
+        assert list(nxt.links.values_list("module", "record_id")) == [("deals", deal.pk)]
+        assert list(nxt.reminders.values_list("minutes_before", flat=True)) == [30]
+
+    # A bad follow-up is a message and writes nothing; someone who may not edit the task is refused.
+    with tenant_context(tenant_a):
+        other = task_create(actor=admin, data={"subject": "Other", "due_date": "2027-03-01"})
+    bad = client.post(f"/calendar/tasks/{other.pk}/complete/", {"follow_up_subject": "X", "follow_up_due_date": "soon"})
+    assert bad.status_code == 302
+    with tenant_context(tenant_a):
+        other.refresh_from_db()
+        assert other.status == "not_started" and not Task.objects.filter(subject="X").exists()
+        sharing_default_set(actor=admin, module="tasks", access="public_read")
+    rep = member(tenant_a)
+    assert client_for(tenant_a, rep).post(f"/calendar/tasks/{other.pk}/complete/").status_code == 403
+
+
+def test_my_tasks_offers_done_buttons(client_for, tenant_a, admin):
+    from crm_apps.modules.calendar.services import task_create
+
+    with tenant_context(tenant_a):
+        task = task_create(actor=admin, data={"subject": "Overdue call", "due_date": "2020-01-01"})
+    page = client_for(tenant_a, admin).get("/calendar/tasks/").content.decode()
+    assert f"/calendar/tasks/{task.pk}/complete/" in page and "task--overdue" in page
+
+
+# --- scheduling for others -------------------------------------------------------------------------
+
+
+def test_events_go_into_others_calendars_only_for_who_may_edit_them(client_for, tenant_a, admin, member):
+    rep, colleague = member(tenant_a), member(tenant_a)
+    with tenant_context(tenant_a):
+        sharing_default_set(actor=admin, module="events", access="private")
+    body = {"subject": "For you", "start": "2027-03-01T09:00:00Z", "end": "2027-03-01T10:00:00Z"}
+    as_rep = client_for(tenant_a, rep)
+
+    refused = as_rep.post("/api/v1/events/", {**body, "owner": colleague.pk}, content_type="application/json")
+    own = as_rep.post("/api/v1/events/", {**body, "owner": rep.pk}, content_type="application/json")
+    by_admin = client_for(tenant_a, admin).post(
+        "/api/v1/events/", {**body, "owner": colleague.pk}, content_type="application/json"
+    )
+
+    assert refused.status_code == 400 and "owner" in refused.json()
+    assert own.status_code == 201 and by_admin.status_code == 201
+    team = as_rep.get("/calendar/team/")
+    members = {m["id"]: m["can_schedule"] for m in team.context["members"]}
+    assert members[rep.pk] is True and members[colleague.pk] is False
+    window = as_rep.get("/api/v1/events/?start=2027-03-01&end=2027-03-02&members=" + str(rep.pk)).json()["results"]
+    assert [r["editable"] for r in window] == [True]
