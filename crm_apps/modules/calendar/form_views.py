@@ -362,7 +362,7 @@ def _event_write(
 
 
 def _shift_series(event: Event, occurrence: dt.datetime, data: dict[str, Any]) -> None:
-    """"All events" edited from one occurrence: the series moves by as much as that occurrence did."""
+    """ "All events" edited from one occurrence: the series moves by as much as that occurrence did."""
     tz = timezone.get_current_timezone()
     start, end = _parse_moment(data.get("start"), tz), _parse_moment(data.get("end"), tz)
     if start is None or end is None:

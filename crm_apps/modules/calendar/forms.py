@@ -17,8 +17,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import formats
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from crm_apps.access import visibility
 from crm_apps.access.models import Member
@@ -299,7 +298,7 @@ class ActivityExtrasForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.actor = actor
         self.is_event = event
-        self.fields["related_module"].choices = [("", "—"), *related_modules(actor)]
+        self.fields["related_module"].choices = [("", "—"), *related_modules(actor)]  # type: ignore[attr-defined]
         if event:
             self.fields["invitees"] = forms.MultipleChoiceField(
                 label=_("Invitees"),

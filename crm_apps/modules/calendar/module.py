@@ -10,11 +10,11 @@ from crm_apps.engine.registry import register
 from crm_apps.engine.spec import Action, Block, HomeWidget, Menu, ModuleHooks, ModuleSpec, Panel
 from crm_apps.modules.calendar.home import my_events_widget, my_invitations_widget, my_tasks_widget
 from crm_apps.modules.calendar.invitations import invitation_row_actions
-from crm_apps.notifications import kinds as notification_kinds
 from crm_apps.modules.calendar.models import Event, Task
 from crm_apps.modules.calendar.panels import ACTIVITIES_PANEL, event_panel, task_panel
 from crm_apps.modules.calendar.recurrence import normalize_rrule
 from crm_apps.modules.calendar.sample import events_sample, tasks_sample
+from crm_apps.notifications import kinds as notification_kinds
 
 
 def _event_before_save(event: Event) -> None:

@@ -187,7 +187,7 @@ def task_reminders_due(*, now: dt.datetime) -> list[tuple[Task, dt.datetime, int
     )
     due = []
     for task in tasks:
-        assert task.owner is not None  # noqa: S101 (filtered above)
+        assert task.owner is not None
         moment = task.remind_at(task.owner.zone).astimezone(dt.UTC)
         for reminder in task.reminders.all():
             if now - GRACE < moment - dt.timedelta(minutes=reminder.minutes_before) <= now:
@@ -234,7 +234,7 @@ def task_reminders_send_due(*, now: dt.datetime | None = None) -> int:
     sent = 0
     for task, due_at, minutes in task_reminders_due(now=now):
         owner = task.owner
-        assert owner is not None  # noqa: S101
+        assert owner is not None
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute(

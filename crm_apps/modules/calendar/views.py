@@ -78,7 +78,9 @@ def schedulable_ids(actor: Member, member_ids: list[int]) -> set[int]:
     spec = registry.get("events")
     if not visibility.can_create(actor=actor, spec=spec):
         return set()
-    return {i for i in member_ids if i == actor.pk or visibility.can_edit(actor=actor, spec=spec, record=Event(owner_id=i))}
+    return {
+        i for i in member_ids if i == actor.pk or visibility.can_edit(actor=actor, spec=spec, record=Event(owner_id=i))
+    }
 
 
 @require_GET
@@ -173,11 +175,12 @@ def feed(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _answer_message(response: str) -> str:
-    return {
-        EventInvitee.Response.ACCEPTED: _("You accepted the invitation."),
-        EventInvitee.Response.TENTATIVE: _("You answered “maybe”."),
-        EventInvitee.Response.DECLINED: _("You declined the invitation."),
-    }.get(response, _("Your answer was saved."))
+    messages_by_answer: dict[str, str] = {
+        EventInvitee.Response.ACCEPTED.value: _("You accepted the invitation."),
+        EventInvitee.Response.TENTATIVE.value: _("You answered “maybe”."),
+        EventInvitee.Response.DECLINED.value: _("You declined the invitation."),
+    }
+    return messages_by_answer.get(response, _("Your answer was saved."))
 
 
 @require_POST
@@ -276,7 +279,9 @@ def task_complete(request: HttpRequest, record_id: uuid.UUID) -> HttpResponse:
         messages.error(request, " ".join(exc.messages))
         return redirect(target)
     if nxt is not None:
-        messages.success(request, _("Task completed. The follow-up “%(subject)s” is scheduled.") % {"subject": nxt.subject})
+        messages.success(
+            request, _("Task completed. The follow-up “%(subject)s” is scheduled.") % {"subject": nxt.subject}
+        )
     else:
         messages.success(request, _("Task completed."))
     return redirect(target)

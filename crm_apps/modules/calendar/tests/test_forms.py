@@ -54,13 +54,19 @@ START = dt.date(2027, 3, 9)  # the second Tuesday of March 2027
     ("fields", "rule"),
     [
         ({"repeat_freq": ""}, ""),
-        ({"repeat_freq": "DAILY", "repeat_interval": "2", "repeat_ends": "count", "repeat_count": "5"}, "FREQ=DAILY;INTERVAL=2;COUNT=5"),
+        (
+            {"repeat_freq": "DAILY", "repeat_interval": "2", "repeat_ends": "count", "repeat_count": "5"},
+            "FREQ=DAILY;INTERVAL=2;COUNT=5",
+        ),
         ({"repeat_freq": "WEEKLY", "repeat_byday": ["WE", "MO"]}, "FREQ=WEEKLY;BYDAY=MO,WE"),
         ({"repeat_freq": "MONTHLY", "repeat_monthly": "day"}, "FREQ=MONTHLY;BYMONTHDAY=9"),
         ({"repeat_freq": "MONTHLY", "repeat_monthly": "weekday"}, "FREQ=MONTHLY;BYDAY=2TU"),
         ({"repeat_freq": "MONTHLY", "repeat_monthly": "last_weekday"}, "FREQ=MONTHLY;BYDAY=-1TU"),
         ({"repeat_freq": "YEARLY", "repeat_ends": "until", "repeat_until": "2030-03-09"}, "FREQ=YEARLY;UNTIL=20300309"),
-        ({"repeat_freq": "CUSTOM", "repeat_custom": "freq=weekly;byday=fr;bysetpos=1"}, "FREQ=WEEKLY;BYDAY=FR;BYSETPOS=1"),
+        (
+            {"repeat_freq": "CUSTOM", "repeat_custom": "freq=weekly;byday=fr;bysetpos=1"},
+            "FREQ=WEEKLY;BYDAY=FR;BYSETPOS=1",
+        ),
     ],
 )
 def test_builder_makes_rules_and_reads_them_back(fields, rule):
@@ -91,7 +97,10 @@ def test_builder_refuses_bad_combinations(fields):
 
 def test_summary_in_words():
     with translation.override("en"):
-        assert rrule_summary("FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE;COUNT=10") == "Every 2 weeks on Monday, Wednesday, 10 times"
+        assert (
+            rrule_summary("FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE;COUNT=10")
+            == "Every 2 weeks on Monday, Wednesday, 10 times"
+        )
         assert rrule_summary("FREQ=MONTHLY;BYDAY=-1FR") == "Every month on the last Friday"
         assert rrule_summary("FREQ=DAILY;UNTIL=20270131").startswith("Every day, until ")
         assert rrule_summary("") == ""
@@ -164,9 +173,7 @@ def test_bad_reminder_or_rule_shows_errors_and_writes_nothing(client_for, tenant
         "/m/events/new/",
         {**BASE, "repeat_freq": "DAILY", "repeat_ends": "count", "repeat_count": "0", "reminder_amount": ["15"]},
     )
-    bad_reminder = client.post(
-        "/m/events/new/", {**BASE, "reminder_amount": ["3"], "reminder_unit": ["fortnights"]}
-    )
+    bad_reminder = client.post("/m/events/new/", {**BASE, "reminder_amount": ["3"], "reminder_unit": ["fortnights"]})
     bad_invitee = client.post("/m/events/new/", {**BASE, "invitees": ["999999"]})
 
     assert bad_rule.status_code == bad_reminder.status_code == bad_invitee.status_code == 200
@@ -228,7 +235,12 @@ def test_edit_all_from_an_occurrence_moves_the_whole_series(client_for, tenant_a
     with tenant_context(tenant_a):
         series = event_create(
             actor=admin,
-            data={"subject": "Sync", "start": "2027-03-01T09:00:00Z", "end": "2027-03-01T09:30:00Z", "rrule": "FREQ=DAILY"},
+            data={
+                "subject": "Sync",
+                "start": "2027-03-01T09:00:00Z",
+                "end": "2027-03-01T09:30:00Z",
+                "rrule": "FREQ=DAILY",
+            },
         )
     response = client_for(tenant_a, admin).post(
         f"/m/events/{series.pk}/edit/",
@@ -271,7 +283,8 @@ def test_another_tenants_event_or_record_is_not_reachable(client_for, tenant_a, 
     foreign_deal = make_deal(tenant_b, other_admin, name="Foreign")
     with tenant_context(tenant_b):
         foreign = event_create(
-            actor=other_admin, data={"subject": "Theirs", "start": "2027-03-01T09:00:00Z", "end": "2027-03-01T10:00:00Z"}
+            actor=other_admin,
+            data={"subject": "Theirs", "start": "2027-03-01T09:00:00Z", "end": "2027-03-01T10:00:00Z"},
         )
     client = client_for(tenant_a, admin)
 
@@ -346,7 +359,11 @@ def test_complete_a_task_with_a_follow_up_from_its_page(client_for, tenant_a, ad
         task.refresh_from_db()
         assert task.status == "completed" and task.completed_at is not None
         nxt = Task.objects.get(subject="Send contract")
-        assert (nxt.due_date.isoformat(), nxt.due_time.isoformat(), nxt.owner_id) == ("2027-03-08", "09:30:00", admin.pk)
+        assert (nxt.due_date.isoformat(), nxt.due_time.isoformat(), nxt.owner_id) == (
+            "2027-03-08",
+            "09:30:00",
+            admin.pk,
+        )
         assert list(nxt.links.values_list("module", "record_id")) == [("deals", deal.pk)]
         assert list(nxt.reminders.values_list("minutes_before", flat=True)) == [30]
 

@@ -159,7 +159,10 @@ def test_task_reminders_through_the_api(client_for, tenant_a, tenant_b, admin, a
 
     # Another tenant's client cannot read or change the task.
     other = client_for(tenant_b, admin_of(tenant_b))
-    assert other.patch(f"/api/v1/tasks/{body['id']}/", {"reminders": [5]}, content_type="application/json").status_code == 404
+    assert (
+        other.patch(f"/api/v1/tasks/{body['id']}/", {"reminders": [5]}, content_type="application/json").status_code
+        == 404
+    )
 
 
 def test_completing_keeps_reminders_on_the_follow_up(tenant_a, admin):
