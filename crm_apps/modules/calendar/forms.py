@@ -179,6 +179,11 @@ def builder_from_rrule(rrule: str, *, start: dt.date | None) -> dict[str, Any]:
     return initial
 
 
+def _every(n: int, one: str, many: str) -> str:
+    """ "Every week" for 1, else the plural sentence with the number ("Every 2 weeks")."""
+    return one if n == 1 else many % {"n": n}
+
+
 def rrule_summary(rrule: str, *, start: dt.date | None = None) -> str:
     """The rule in words, in the active language; "" for a single event."""
     if not rrule:
@@ -191,14 +196,14 @@ def rrule_summary(rrule: str, *, start: dt.date | None = None) -> str:
     freq = parts.get("FREQ", "")
     names = weekday_labels()
     if freq == "DAILY":
-        text = ngettext("Every day", "Every %(n)d days", interval) % {"n": interval}
+        text = _every(interval, _("Every day"), ngettext("Every %(n)d day", "Every %(n)d days", interval))
     elif freq == "WEEKLY":
-        text = ngettext("Every week", "Every %(n)d weeks", interval) % {"n": interval}
+        text = _every(interval, _("Every week"), ngettext("Every %(n)d week", "Every %(n)d weeks", interval))
         days = [d for d in parts.get("BYDAY", "").split(",") if d in names]
         if days:
             text += " " + _("on %(days)s") % {"days": ", ".join(names[d] for d in days)}
     elif freq == "MONTHLY":
-        text = ngettext("Every month", "Every %(n)d months", interval) % {"n": interval}
+        text = _every(interval, _("Every month"), ngettext("Every %(n)d month", "Every %(n)d months", interval))
         byday = parts.get("BYDAY", "")
         if parts.get("BYMONTHDAY"):
             text += " " + _("on day %(day)s") % {"day": parts["BYMONTHDAY"]}
@@ -208,14 +213,14 @@ def rrule_summary(rrule: str, *, start: dt.date | None = None) -> str:
                 "weekday": names[byday[-2:]],
             }
     elif freq == "YEARLY":
-        text = ngettext("Every year", "Every %(n)d years", interval) % {"n": interval}
+        text = _every(interval, _("Every year"), ngettext("Every %(n)d year", "Every %(n)d years", interval))
         if start is not None:
             text += " " + _("on %(date)s") % {"date": formats.date_format(start, "MONTH_DAY_FORMAT")}
     else:
         return rrule
     if "COUNT" in parts and parts["COUNT"].isdigit():
         count = int(parts["COUNT"])
-        text += ", " + ngettext("once", "%(n)d times", count) % {"n": count}
+        text += ", " + _every(count, _("once"), ngettext("%(n)d time", "%(n)d times", count))
     elif "UNTIL" in parts:
         try:
             until = recurrence.rrule_until(rrule)
