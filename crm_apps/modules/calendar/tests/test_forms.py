@@ -412,3 +412,39 @@ def test_events_go_into_others_calendars_only_for_who_may_edit_them(client_for, 
     assert members[rep.pk] is True and members[colleague.pk] is False
     window = as_rep.get("/api/v1/events/?start=2027-03-01&end=2027-03-02&members=" + str(rep.pk)).json()["results"]
     assert [r["editable"] for r in window] == [True]
+
+
+def test_nobody_moves_an_event_they_may_not_edit(client_for, tenant_a, admin, member):
+    rep = member(tenant_a)
+    with tenant_context(tenant_a):
+        sharing_default_set(actor=admin, module="events", access="public_read")
+        event = event_create(
+            actor=admin, data={"subject": "Board", "start": "2027-03-01T09:00:00Z", "end": "2027-03-01T10:00:00Z"}
+        )
+    as_rep = client_for(tenant_a, rep)
+    window = as_rep.get("/api/v1/events/?start=2027-03-01&end=2027-03-02").json()["results"]
+    assert [r["editable"] for r in window] == [False]
+
+    moved = as_rep.patch(
+        f"/api/v1/events/{event.pk}/",
+        {"start": "2027-03-01T12:00:00Z", "end": "2027-03-01T13:00:00Z"},
+        content_type="application/json",
+    )
+    assert moved.status_code == 403
+    with tenant_context(tenant_a):
+        event.refresh_from_db()
+        assert event.start == dt.datetime(2027, 3, 1, 9, tzinfo=dt.UTC)
+
+
+def test_recurrence_summary_endpoint(client_for, tenant_a, admin):
+    client = client_for(tenant_a, admin)
+    good = client.get(
+        "/calendar/recurrence/",
+        {"repeat_freq": "MONTHLY", "repeat_monthly": "weekday", "start": "2027-03-09 10:00", "time_zone": "UTC"},
+    )
+    bad = client.get("/calendar/recurrence/", {"repeat_freq": "DAILY", "repeat_interval": "0"})
+
+    assert good.status_code == 200
+    assert good.json() == {"rrule": "FREQ=MONTHLY;BYDAY=2TU", "summary": "Every month on the second Tuesday"}
+    assert bad.status_code == 400 and bad.json()["error"]
+    assert client_for(tenant_a).get("/calendar/recurrence/").status_code == 302
