@@ -264,6 +264,17 @@ def reminder_rows(minutes: list[int]) -> list[dict[str, Any]]:
     return rows
 
 
+def reminder_label(minutes: int) -> str:
+    """ "15 minutes before", "2 hours before", "1 day before", in the active language."""
+    row = reminder_rows([minutes])[0]
+    n = row["amount"]
+    if row["unit"] == "days":
+        return ngettext("%(n)d day before", "%(n)d days before", n) % {"n": n}
+    if row["unit"] == "hours":
+        return ngettext("%(n)d hour before", "%(n)d hours before", n) % {"n": n}
+    return ngettext("%(n)d minute before", "%(n)d minutes before", n) % {"n": n}
+
+
 def unit_choices() -> list[tuple[str, str]]:
     return [
         ("minutes", _("minutes before")),

@@ -13,6 +13,7 @@ from crm_apps.engine import registry
 from crm_apps.engine.registry import spec_for_record
 from crm_apps.engine.spec import Panel
 from crm_apps.modules.calendar import selectors
+from crm_apps.modules.calendar.forms import reminder_label
 from crm_apps.modules.calendar.models import Event, EventInvitee, Task
 
 
@@ -52,7 +53,7 @@ def event_panel(event: Event, member: Member, request: HttpRequest) -> dict[str,
     return {
         "invitees": invitees,
         "counts": counts,
-        "reminders": list(event.reminders.values_list("minutes_before", flat=True)),
+        "reminders": [reminder_label(m) for m in event.reminders.values_list("minutes_before", flat=True)],
         "links": _links(event, member),
         "my_invitation": next((i for i in invitees if i.member_id == member.pk and event.owner_id != member.pk), None),
         "summary": rrule_summary(event.rrule, start=event.start.astimezone(member.zone).date()) if event.rrule else "",
@@ -69,7 +70,7 @@ def task_panel(task: Task, member: Member, request: HttpRequest) -> dict[str, An
     return {
         "links": _links(task, member),
         "overdue": task.is_overdue(),
-        "reminders": list(task.reminders.values_list("minutes_before", flat=True)),
+        "reminders": [reminder_label(m) for m in task.reminders.values_list("minutes_before", flat=True)],
         "can_complete": can_edit and task.is_open,
         "follow_up_date": (timezone.localdate() + dt.timedelta(days=7)).isoformat(),
     }
