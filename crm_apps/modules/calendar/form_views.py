@@ -249,9 +249,6 @@ def _event_save(request: HttpRequest, record_id: uuid.UUID | None) -> HttpRespon
         if occurrence is not None and event is not None:
             form.initial["start"] = occurrence
             form.initial["end"] = occurrence + event.duration
-    extras.initial["invitees"] = selected_invitees
-    if "invitees" in extras.fields:
-        extras.fields["invitees"].initial = selected_invitees
     context = _form_context(
         request, spec=spec, record=event, form=form, extras=extras, member=member, extra_errors=extra_errors,
         related=related, contacts=contacts, reminders=shown_reminders,
