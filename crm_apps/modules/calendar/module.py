@@ -128,6 +128,17 @@ route_scopes_register("api-tasks-mine", read=["tasks:read"])
 # documents, custom modules...): activities may be related to a record of any module.
 extensions.record_panel_add(ACTIVITIES_PANEL, applies=lambda spec: spec.key not in {"events", "tasks"})
 
+# The organiser hears each invitee's answer (in the app by default; by email if they choose).
+notification_kinds.kind_register(
+    notification_kinds.Kind(
+        key="invitation_answer",
+        label=_("Answers to your invitations"),
+        title=_("%(actor)s answered “%(answer)s” to %(record)s"),
+        default=notification_kinds.INAPP,
+        description=_("An invitee accepts, declines or answers “maybe” to an event you organise."),
+    )
+)
+
 # Accept / Maybe / Decline on invitations in the notification centre and the home page's notifications.
 notification_kinds.row_actions_register(
     notification_kinds.INVITATION,

@@ -465,6 +465,7 @@ def event_occurrence_delete(*, actor: Member, event: Event, occurrence: dt.datet
 
 
 MAX_COMMENT = 500
+INVITATION_ANSWER = "invitation_answer"  # the notification kind (registered in module.py)
 
 
 @transaction.atomic
@@ -492,7 +493,32 @@ def event_respond(*, actor: Member, event: Event, response: str, comment: str | 
     Notification.objects.filter(
         recipient=actor, kind=kinds.INVITATION, module="events", record_id=event.pk, read_at__isnull=True
     ).update(read_at=timezone.now())
+    _notify_answer(actor, event, invitee)
     return invitee
+
+
+def _notify_answer(actor: Member, event: Event, invitee: EventInvitee) -> None:
+    """Tell the organiser (the event's owner) how an invitee answered, in the organiser's language."""
+    from django.utils import translation
+
+    from crm_apps.notifications.services import notification_send
+
+    owner = event.owner
+    if owner is None or owner.pk == actor.pk:
+        return
+    with translation.override(owner.language):
+        answer = str(EventInvitee.Response(invitee.response).label)
+    stamp = invitee.responded_at.isoformat() if invitee.responded_at else ""
+    notification_send(
+        recipient=owner,
+        kind=INVITATION_ANSWER,
+        module="events",
+        record_id=event.pk,
+        actor=actor,
+        params={"record": event.subject, "answer": answer, "body": invitee.comment},
+        url=f"/m/events/{event.pk}/",
+        dedupe_key=f"answer:{event.pk}:{actor.pk}:{stamp}",
+    )
 
 
 # --- tasks -----------------------------------------------------------------------------------------

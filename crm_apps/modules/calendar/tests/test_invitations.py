@@ -53,6 +53,14 @@ def test_invitee_answers_on_the_event_page_and_the_organiser_sees_it(client_for,
     assert (row.response, row.comment) == ("tentative", "Running late")
     assert row.responded_at is not None
 
+    with tenant_context(tenant_a):
+        from crm_apps.notifications.models import Notification
+
+        told = Notification.objects.get(recipient=admin, kind="invitation_answer")
+        assert (told.actor_id, told.params["answer"], told.params["body"]) == (ann.pk, "Tentative", "Running late")
+    inbox = client_for(tenant_a, admin).get("/notifications/").content.decode()
+    assert "answered “Tentative” to Planning" in inbox
+
     organiser_view = client_for(tenant_a, admin).get(f"/m/events/{event.pk}/").content.decode()
     assert "Running late" in organiser_view
     assert "Tentative" in organiser_view
