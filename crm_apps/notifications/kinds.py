@@ -8,7 +8,7 @@ the list), `email` (the bell and the list, and an email at once).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +56,28 @@ def kind_get(key: str) -> Kind | None:
 def kinds_all() -> list[Kind]:
     """Every registered kind, in registration order (the preferences page's order)."""
     return list(_kinds.values())
+
+
+@dataclass(frozen=True)
+class RowActions:
+    """Buttons a notification of one kind shows in the lists (the centre, the home page): `template` is
+    included with the dict `context(notifications)` returns for that notification's id as `row_actions`;
+    a notification missing from that dict (the thing was answered, deleted...) shows none."""
+
+    template: str
+    context: Callable[[Sequence[Any]], dict[int, dict[str, Any]]]
+
+
+_row_actions: dict[str, RowActions] = {}
+
+
+def row_actions_register(kind: str, actions: RowActions) -> None:
+    """Let a module put its own buttons on the notifications of `kind` (the calendar: answer an invitation)."""
+    _row_actions[kind] = actions
+
+
+def row_actions_get(kind: str) -> RowActions | None:
+    return _row_actions.get(kind)
 
 
 class _Params(dict[str, Any]):

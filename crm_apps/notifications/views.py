@@ -24,7 +24,15 @@ PAGE_SIZE = 50
 
 
 def rows_for(notifications: list[Notification]) -> list[dict[str, Any]]:
-    """What a list shows of each notification, titles in the active language."""
+    """What a list shows of each notification, titles in the active language, with the buttons a module
+    registered for its kind (`kinds.row_actions_register`: one call per kind on the page)."""
+    actions: dict[int, dict[str, Any]] = {}
+    for kind in {n.kind for n in notifications}:
+        registered = kinds.row_actions_get(kind)
+        if registered is None:
+            continue
+        found = registered.context([n for n in notifications if n.kind == kind])
+        actions.update({pk: {"template": registered.template, **ctx} for pk, ctx in found.items()})
     return [
         {
             "id": n.pk,
@@ -33,6 +41,7 @@ def rows_for(notifications: list[Notification]) -> list[dict[str, Any]]:
             "url": n.url,
             "created_at": n.created_at,
             "unread": n.read_at is None,
+            "actions": actions.get(n.pk),
         }
         for n in notifications
     ]

@@ -1,7 +1,10 @@
 // The calendar screens: FullCalendar (day, week, month, agenda) on /calendar/ and one day column per
 // member on /calendar/team/. Everything goes through the JSON API (/api/v1/events/, /api/v1/tasks/):
 // click or select to create, drag to move, resize to change the end; a repeating event asks whether
-// the change is for this occurrence, this and the following ones, or all of them.
+// the change is for this occurrence, this and the following ones, or all of them. The team view does the
+// same in each member's column (for members the reader may schedule for; on a phone, press and hold).
+import "./calendar_forms.js";
+import { setUpReminders } from "./calendar_forms.js";
 import { Calendar } from "@fullcalendar/core";
 import dayGridPlugin from "@fullcalendar/daygrid";
 import timeGridPlugin from "@fullcalendar/timegrid";
@@ -51,6 +54,7 @@ function toEvent(row) {
     backgroundColor: colour,
     borderColor: colour,
     classNames: [`calendar-event--${row.activity_type}`, `calendar-event--${row.status}`],
+    editable: row.editable !== false,
     extendedProps: { row, kind: "event" },
   };
 }
@@ -78,20 +82,43 @@ function askScope() {
   });
 }
 
-function askNewEvent() {
+let dialogRows = null;
+
+// The quick "New event" dialog: resolves to its FormData, "more" (open the full form) or null.
+function askNewEvent(forName) {
   const dialog = document.getElementById("calendar-dialog");
   const form = dialog.querySelector("[data-calendar-form]");
+  const list = form.querySelector("[data-reminder-list]");
+  if (dialogRows === null && list) {
+    dialogRows = list.innerHTML;
+    setUpReminders(form);
+  }
   form.reset();
+  if (list) {
+    list.innerHTML = dialogRows;
+  }
+  form.querySelectorAll("select[multiple]").forEach((select) => {
+    if (select.tomselect) {
+      select.tomselect.clear();
+    }
+  });
+  const who = dialog.querySelector("[data-calendar-for]");
+  if (who) {
+    who.hidden = !forName;
+    who.textContent = forName || "";
+  }
   dialog.querySelector("[data-calendar-error]").hidden = true;
   return new Promise((resolve) => {
     dialog.addEventListener(
       "close",
       () => {
-        if (dialog.returnValue !== "save") {
+        if (dialog.returnValue === "more") {
+          resolve({ more: true, data: new FormData(form) });
+        } else if (dialog.returnValue === "save") {
+          resolve({ more: false, data: new FormData(form) });
+        } else {
           resolve(null);
-          return;
         }
-        resolve(Object.fromEntries(new FormData(form).entries()));
       },
       { once: true },
     );
@@ -99,6 +126,122 @@ function askNewEvent() {
     form.querySelector("[name=subject]").focus();
   });
 }
+
+const UNIT_MINUTES = { minutes: 1, hours: 60, days: 1440 };
+
+function remindersOf(data) {
+  const amounts = data.getAll("reminder_amount");
+  const units = data.getAll("reminder_unit");
+  const minutes = new Set();
+  amounts.forEach((raw, index) => {
+    const amount = Number.parseInt(raw, 10);
+    if (raw !== "" && Number.isFinite(amount) && amount >= 0) {
+      minutes.add(amount * (UNIT_MINUTES[units[index]] || 1));
+    }
+  });
+  return Array.from(minutes).sort((a, b) => a - b);
+}
+
+function localDay(date) {
+  return `${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, "0")}-${String(date.getDate()).padStart(2, "0")}`;
+}
+
+// Create an event from a click or a selection: the dialog's values, in `owner`'s calendar when given.
+async function createEvent({ eventsUrl, info, related, owner, ownerName, refetch }) {
+  const answer = await askNewEvent(ownerName);
+  if (!answer) {
+    return;
+  }
+  const values = answer.data;
+  const body = {
+    subject: values.get("subject") || "",
+    activity_type: values.get("activity_type"),
+    location: values.get("location") || "",
+    rrule: values.get("rrule") || "",
+    start: info.startStr,
+    end: info.endStr,
+    all_day: info.allDay,
+    time_zone: Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC",
+    reminders: remindersOf(values),
+    invitees: values.getAll("invitees").map(Number),
+  };
+  if (info.allDay) {
+    body.start = `${info.startStr.slice(0, 10)}T00:00:00`;
+    body.end = `${localDay(new Date(info.end.getTime() - 1000))}T23:59:59`;
+  }
+  if (related) {
+    body.related_to = related;
+  }
+  if (owner) {
+    body.owner = Number(owner);
+  }
+  if (answer.more) {
+    // The full form, with what was typed: invitees, reminders and recurrence are chosen there.
+    const query = new URLSearchParams({ start: body.start, end: body.end, subject: body.subject });
+    query.set("activity_type", body.activity_type || "meeting");
+    if (body.location) {
+      query.set("location", body.location);
+    }
+    if (info.allDay) {
+      query.set("all_day", "1");
+    }
+    if (related) {
+      query.set("related", `${related.module}:${related.id}`);
+    }
+    body.invitees.forEach((id) => query.append("invitee", String(id)));
+    const more = document.querySelector("[data-calendar-more]");
+    window.location.href = `${more ? more.dataset.url : "/m/events/new/"}?${query}`;
+    return;
+  }
+  try {
+    await api(eventsUrl, "POST", body);
+  } catch (error) {
+    window.alert(error.message);
+  }
+  refetch();
+}
+
+// Move or resize (drag): PATCH the event, asking "this / following / all" for a repeating one.
+async function changeEvent({ eventsUrl, info, refetch }) {
+  const { row } = info.event.extendedProps;
+  const body = { start: info.event.start.toISOString(), end: (info.event.end || info.event.start).toISOString() };
+  if (row.occurrence) {
+    const scope = await askScope();
+    if (scope === "cancel" || !scope) {
+      info.revert();
+      return;
+    }
+    body.scope = scope;
+    if (scope !== "all") {
+      body.occurrence = row.occurrence;
+    } else {
+      // Moving the whole series shifts its first start by the same amount.
+      const delta = info.event.start.getTime() - new Date(row.start).getTime();
+      const length = (info.event.end || info.event.start).getTime() - info.event.start.getTime();
+      const first = await api(`${eventsUrl}${row.id}/`, "GET");
+      const start = new Date(new Date(first.start).getTime() + delta);
+      body.start = start.toISOString();
+      body.end = new Date(start.getTime() + length).toISOString();
+    }
+  }
+  try {
+    await api(`${eventsUrl}${row.id}/`, "PATCH", body);
+  } catch (error) {
+    info.revert();
+    window.alert(error.message);
+  }
+  refetch();
+}
+
+function openEvent(info) {
+  const { row, kind } = info.event.extendedProps;
+  info.jsEvent.preventDefault();
+  const base = `/m/${kind === "task" ? "tasks" : "events"}/${row.id}/`;
+  window.location.href = row.occurrence ? `${base}?occurrence=${encodeURIComponent(row.occurrence)}` : base;
+}
+
+// Press and hold on a touch screen to drag or to select (FullCalendar's default is a full second).
+const TOUCH = { longPressDelay: 400, eventLongPressDelay: 400, selectLongPressDelay: 400 };
 
 // The member's own clock (profile: time format "24h" / "12h"; empty follows the language's locale).
 function clockOptions(root) {
@@ -141,6 +284,7 @@ function setUpCalendar(root) {
         return [...events.results.map(toEvent), ...tasks.results.map(toTask)];
       },
     ],
+    ...TOUCH,
     dateClick: (info) => {
       if (!canCreate) {
         return;
@@ -158,76 +302,17 @@ function setUpCalendar(root) {
       calendar.unselect();
       create(info);
     },
-    eventClick: (info) => {
-      const { row, kind } = info.event.extendedProps;
-      info.jsEvent.preventDefault();
-      window.location.href = `/m/${kind === "task" ? "tasks" : "events"}/${row.id}/`;
-    },
-    eventDrop: (info) => change(info),
-    eventResize: (info) => change(info),
+    eventClick: openEvent,
+    eventDrop: (info) => changeEvent({ eventsUrl: root.dataset.eventsUrl, info, refetch }),
+    eventResize: (info) => changeEvent({ eventsUrl: root.dataset.eventsUrl, info, refetch }),
   });
 
-  async function create(info) {
-    const values = await askNewEvent();
-    if (!values) {
-      return;
-    }
-    const body = {
-      subject: values.subject,
-      activity_type: values.activity_type,
-      location: values.location,
-      rrule: values.rrule,
-      start: info.startStr,
-      end: info.endStr,
-      all_day: info.allDay,
-      time_zone: Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC",
-      reminders: values.reminder ? [Number(values.reminder)] : [],
-    };
-    if (info.allDay) {
-      body.start = `${info.startStr}T00:00:00`;
-      const end = new Date(info.end.getTime() - 1000);
-      body.end = `${end.getFullYear()}-${String(end.getMonth() + 1).padStart(2, "0")}-${String(end.getDate()).padStart(2, "0")}T23:59:59`;
-    }
-    if (related) {
-      body.related_to = related;
-    }
-    try {
-      await api(root.dataset.eventsUrl, "POST", body);
-    } catch (error) {
-      window.alert(error.message);
-    }
+  function refetch() {
     calendar.refetchEvents();
   }
 
-  async function change(info) {
-    const { row } = info.event.extendedProps;
-    const body = { start: info.event.start.toISOString(), end: (info.event.end || info.event.start).toISOString() };
-    if (row.occurrence) {
-      const scope = await askScope();
-      if (scope === "cancel" || !scope) {
-        info.revert();
-        return;
-      }
-      body.scope = scope;
-      if (scope !== "all") {
-        body.occurrence = row.occurrence;
-      } else {
-        // Moving the whole series shifts its first start by the same amount.
-        const delta = info.event.start.getTime() - new Date(row.start).getTime();
-        const length = (info.event.end || info.event.start).getTime() - info.event.start.getTime();
-        const first = await api(`${root.dataset.eventsUrl}${row.id}/`, "GET");
-        const start = new Date(new Date(first.start).getTime() + delta);
-        body.start = start.toISOString();
-        body.end = new Date(start.getTime() + length).toISOString();
-      }
-    }
-    try {
-      await api(`${root.dataset.eventsUrl}${row.id}/`, "PATCH", body);
-    } catch (error) {
-      info.revert();
-      window.alert(error.message);
-    }
-    calendar.refetchEvents();
+  function create(info) {
+    return createEvent({ eventsUrl: root.dataset.eventsUrl, info, related, refetch });
   }
 
   calendar.render();
@@ -236,24 +321,54 @@ function setUpCalendar(root) {
 
 function setUpTeam(root) {
   const members = JSON.parse(document.getElementById("calendar-members").textContent);
-  const names = Object.fromEntries(members.map((m) => [String(m.id), m.name]));
+  const byId = Object.fromEntries(members.map((m) => [String(m.id), m]));
   const dateInput = document.querySelector("[data-team-date]");
   const boxes = Array.from(document.querySelectorAll("[data-team-member]"));
+  const eventsUrl = root.dataset.eventsUrl;
   if (!dateInput.value) {
-    dateInput.value = new Date().toISOString().slice(0, 10);
+    dateInput.value = localDay(new Date());
+  }
+  const calendars = [];
+  function refetchAll() {
+    calendars.forEach((c) => c.refetchEvents());
   }
   function render() {
+    calendars.forEach((c) => c.destroy());
+    calendars.splice(0);
     root.replaceChildren();
     const chosen = boxes.filter((b) => b.checked).map((b) => b.value);
     for (const id of chosen) {
+      const person = byId[id] || { name: id, can_schedule: false };
+      const canSchedule = Boolean(person.can_schedule);
       const column = document.createElement("section");
       column.className = "team-column";
+      column.dataset.teamColumn = id;
       const title = document.createElement("h2");
-      title.textContent = names[id] || id;
+      title.textContent = person.name;
+      column.append(title);
       const host = document.createElement("div");
-      column.append(title, host);
+      let calendar = null;
+      const create = (info) =>
+        createEvent({ eventsUrl, info, owner: id, ownerName: person.name, refetch: refetchAll });
+      if (canSchedule) {
+        // The keyboard way in (FullCalendar's grid takes clicks and drags only): the next full hour.
+        const add = document.createElement("button");
+        add.type = "button";
+        add.className = "button button--small button--ghost";
+        add.textContent = root.dataset.addLabel || "+";
+        add.setAttribute("aria-label", `${root.dataset.addLabel || "+"}: ${person.name}`);
+        add.addEventListener("click", () => {
+          const [year, month, day] = dateInput.value.split("-").map(Number);
+          const now = new Date();
+          const start = new Date(year, month - 1, day, Math.min(Math.max(now.getHours() + 1, 8), 19), 0, 0);
+          const end = new Date(start.getTime() + 3600000);
+          create({ start, end, allDay: false, startStr: start.toISOString(), endStr: end.toISOString() });
+        });
+        title.append(" ", add);
+      }
+      column.append(host);
       root.append(column);
-      const calendar = new Calendar(host, {
+      calendar = new Calendar(host, {
         plugins: [timeGridPlugin, interactionPlugin],
         initialView: "timeGridDay",
         initialDate: dateInput.value,
@@ -263,20 +378,47 @@ function setUpTeam(root) {
         locales: [ruLocale],
         locale: root.dataset.locale,
         ...clockOptions(root),
+        ...TOUCH,
         slotMinTime: "07:00:00",
         slotMaxTime: "20:00:00",
+        editable: true,
+        selectable: canSchedule,
+        selectMirror: true,
+        selectMinDistance: 5,
         events: async (info) => {
           const query = new URLSearchParams({ start: info.startStr, end: info.endStr, members: id });
-          const data = await api(`${root.dataset.eventsUrl}?${query}`, "GET");
+          const data = await api(`${eventsUrl}?${query}`, "GET");
           return data.results.map(toEvent);
         },
+        dateClick: (info) => {
+          if (!canSchedule) {
+            return;
+          }
+          const end = new Date(info.date.getTime() + (info.allDay ? 86400000 : 3600000));
+          create({
+            start: info.date,
+            end,
+            allDay: info.allDay,
+            startStr: info.allDay ? info.dateStr : info.date.toISOString(),
+            endStr: end.toISOString(),
+          });
+        },
+        select: (info) => {
+          calendar.unselect();
+          create(info);
+        },
+        eventClick: openEvent,
+        eventDrop: (info) => changeEvent({ eventsUrl, info, refetch: refetchAll }),
+        eventResize: (info) => changeEvent({ eventsUrl, info, refetch: refetchAll }),
       });
       calendar.render();
+      calendars.push(calendar);
     }
   }
   dateInput.addEventListener("change", render);
   boxes.forEach((b) => b.addEventListener("change", render));
   render();
+  root.calendars = calendars;
 }
 
 function onReady(fn) {

@@ -64,6 +64,10 @@ def test_schedule_a_meeting_from_a_deal_and_drag_it(live_site, browser, committe
     dialog.wait_for(state="visible", timeout=15_000)
     assert errors == [], errors
     dialog.get_by_label("Subject").fill("Demo with Globex")
+    # The dialog takes several reminders (15 minutes is there already): add one an hour before.
+    dialog.get_by_role("button", name="Add a reminder").click()
+    dialog.locator("[data-reminder-row]").nth(1).locator("input").fill("1")
+    dialog.locator("[data-reminder-row]").nth(1).locator("select").select_option("hours")
     dialog.get_by_role("button", name="Save").click()
     event_box = page.locator(".fc-timegrid-event", has_text="Demo with Globex")
     event_box.wait_for()
@@ -73,6 +77,7 @@ def test_schedule_a_meeting_from_a_deal_and_drag_it(live_site, browser, committe
         assert event.start == dt.datetime.combine(tuesday, dt.time(10), tzinfo=dt.UTC)
         assert event.end == dt.datetime.combine(tuesday, dt.time(11), tzinfo=dt.UTC)
         assert list(EventLink.objects.filter(event=event).values_list("module", "record_id")) == [("deals", deal.pk)]
+        assert list(event.reminders.values_list("minutes_before", flat=True)) == [15, 60]
 
     # Drag it to Wednesday at the same time.
     box = event_box.bounding_box()

@@ -43,6 +43,7 @@ def test_a_new_member_sees_every_widget_with_a_useful_empty_state(client_for, te
     assert list(_widgets(page)) == [
         "notifications",
         "events-mine",
+        "events-invitations",
         "tasks-due",
         "calls-missed_calls",
         "deals-closing_this_month",
@@ -57,6 +58,7 @@ def test_a_new_member_sees_every_widget_with_a_useful_empty_state(client_for, te
     assert "Follow a record (the star on its page)" in html
     assert "You have no open deals yet." in html
     assert "Records you open appear here." in html
+    assert "No invitations waiting for your answer." in html
 
 
 def test_deals_closing_this_month_are_mine_open_this_month_with_a_total_per_currency(
@@ -190,11 +192,12 @@ def test_home_page_queries_are_pinned_whatever_the_data(client_for, tenant_a, ad
         page = web.get("/")
 
     assert len(_widgets(page)["followed"].data["rows"]) == 4
-    # session, user, member; notifications (2); my events; my tasks; missed calls; follows; recent views;
-    # team (2); deals widgets (5); nothing for the onboarding checklist, which is not a member's to act on
-    assert len(statements(empty)) == 17
+    # session, user, member; notifications (2); my events; my invitations; my tasks; missed calls; follows;
+    # recent views; team (2); deals widgets (5); nothing for the onboarding checklist, which is not a
+    # member's to act on
+    assert len(statements(empty)) == 18
     # + the followed records, their latest changes (one DISTINCT ON), the recent records: not one per row
-    assert len(statements(full)) == 20
+    assert len(statements(full)) == 21
 
 
 def test_the_demo_admin_starts_with_a_mention_an_assignment_and_a_followed_change():

@@ -30,7 +30,7 @@ from crm_apps.modules.calendar.models import Event, Task
 from crm_apps.modules.calendar.selectors import MAX_WINDOW, Occurrence
 
 EVENT_EXTRAS = ("related_to", "contacts", "invitees", "reminders")
-TASK_EXTRAS = ("related_to", "contacts")
+TASK_EXTRAS = ("related_to", "contacts", "reminders")
 
 
 def parse_moment(raw: str | None, name: str) -> dt.datetime:
@@ -132,12 +132,18 @@ def occurrence_to_api(occ: Occurrence, *, hidden: Collection[str] = ()) -> dict[
 
 
 def task_to_api_extra(task: Task) -> dict[str, Any]:
-    return {**selectors.activity_links(task), "overdue": task.is_overdue(), "uid": task.uid}
+    return {
+        **selectors.activity_links(task),
+        "reminders": _annotated(task, "api_reminders", lambda: [r.minutes_before for r in task.reminders.all()]),
+        "overdue": task.is_overdue(),
+        "uid": task.uid,
+    }
 
 
 class EventListView(RecordListView):
     """GET with `start` and `end`: the occurrences overlapping that window (series expanded, `members`
-    narrows to those members' calendars); without them, the engine's list. POST creates an event."""
+    narrows to those members' calendars; `editable` says whether the reader may move it); without them,
+    the engine's list. POST creates an event."""
 
     module_key = "events"
 
@@ -150,8 +156,15 @@ class EventListView(RecordListView):
         found = selectors.occurrences_in_window(
             actor=actor, start=start, end=end, members=parse_members(request.query_params)
         )
-        hidden = visibility.hidden_fields(actor=actor, spec=self.spec())
-        return Response({"results": [occurrence_to_api(o, hidden=hidden) for o in found]})
+        spec = self.spec()
+        hidden = visibility.hidden_fields(actor=actor, spec=spec)
+        editable: dict[Any, bool] = {}
+        for occ in found:
+            if occ.event.pk not in editable:
+                editable[occ.event.pk] = visibility.can_edit(actor=actor, spec=spec, record=occ.event)
+        return Response(
+            {"results": [{**occurrence_to_api(o, hidden=hidden), "editable": editable[o.event.pk]} for o in found]}
+        )
 
     def post(self, request: Request, module: str) -> Response:
         spec = self.spec()
@@ -238,15 +251,19 @@ def event_ics_response(event: Event, *, hidden: Collection[str]) -> HttpResponse
 
 
 class EventRespondView(EventDetailView):
-    """POST /api/v1/events/<id>/respond {"response": "accepted"|"declined"|"tentative"} (invitees only)."""
+    """POST /api/v1/events/<id>/respond {"response": "accepted"|"declined"|"tentative", "comment": "..."}
+    (invitees only; the comment is optional)."""
 
     def post(self, request: Request, module: str, record_id: str) -> Response:
         event = self._event(record_id)
         data = request.data if isinstance(request.data, dict) else {}
         invitee = services.event_respond(
-            actor=request_member(request), event=event, response=str(data.get("response", ""))
+            actor=request_member(request),
+            event=event,
+            response=str(data.get("response", "")),
+            comment=data.get("comment"),
         )
-        return Response({"member": invitee.member_id, "response": invitee.response})
+        return Response({"member": invitee.member_id, "response": invitee.response, "comment": invitee.comment})
 
 
 class TaskListView(RecordListView):
@@ -326,7 +343,8 @@ class TaskDetailView(RecordDetailView):
 
 
 class TaskCompleteView(TaskDetailView):
-    """POST /api/v1/tasks/<id>/complete {"follow_up": {"subject", "due_date", ...}} (follow-up optional)."""
+    """POST /api/v1/tasks/<id>/complete {"follow_up": {"subject", "due_date", ..., "reminders": [..]}}
+    (follow-up optional; it keeps the task's reminders unless it names its own)."""
 
     def post(self, request: Request, module: str, record_id: str) -> Response:
         task = self._task(record_id)

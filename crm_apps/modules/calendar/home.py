@@ -68,3 +68,31 @@ def my_tasks_widget(member: Member, request: HttpRequest) -> dict[str, Any]:
         "tasks_url": reverse("calendar:my_tasks"),
         "new_url": reverse("engine:create", args=["tasks"]),
     }
+
+
+def my_invitations_widget(member: Member, request: HttpRequest) -> dict[str, Any]:
+    """Invitations waiting for the member's answer, soonest first, with the answer buttons."""
+    from django.utils import timezone
+
+    from crm_apps.modules.calendar.forms import rrule_summary
+    from crm_apps.modules.calendar.invitations import pending_invitations
+
+    tz = member.zone
+    rows = []
+    for invitee in pending_invitations(member=member, now=timezone.now(), limit=TASKS_SHOWN):
+        event = invitee.event
+        owner = event.owner
+        rows.append(
+            {
+                "event_id": event.pk,
+                "subject": event.subject,
+                "start": event.start.astimezone(tz),
+                "summary": rrule_summary(event.rrule, start=event.start.astimezone(tz).date()) if event.rrule else "",
+                "organiser": (owner.user.get_full_name() or owner.user.email) if owner is not None else "",
+                "url": reverse("engine:detail", args=["events", event.pk]),
+                "action": reverse("calendar:event_respond", args=[event.pk]),
+                "current": invitee.response,
+                "uid": f"home{invitee.pk}",
+            }
+        )
+    return {"rows": rows}

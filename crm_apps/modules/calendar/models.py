@@ -36,6 +36,8 @@ def new_uid() -> str:
 # Starts outside these years are typing slips (0001, 20277) and would make a series expand for ages.
 EARLIEST_YEAR = 1900
 LATEST_YEAR = 2200
+# A task without a due time is reminded counting back from this time of its due day (owner's zone).
+REMIND_DATE_ONLY_AT = dt.time(9, 0)
 
 
 class Event(CrmRecord):
@@ -155,6 +157,10 @@ class Task(CrmRecord):
         time = self.due_time or dt.time.max
         return dt.datetime.combine(self.due_date, time, tzinfo=tz)
 
+    def remind_at(self, tz: zoneinfo.ZoneInfo) -> dt.datetime:
+        """The moment task reminders count back from: the due time, or 09:00 of a date-only task."""
+        return dt.datetime.combine(self.due_date, self.due_time or REMIND_DATE_ONLY_AT, tzinfo=tz)
+
     def is_overdue(self, *, now: dt.datetime | None = None) -> bool:
         now = now or timezone.now()
         return self.is_open and self.due_at(zoneinfo.ZoneInfo(timezone.get_current_timezone_name())) < now
@@ -203,6 +209,8 @@ class EventInvitee(models.Model):
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="invitees")
     member = models.ForeignKey("access.Member", on_delete=models.CASCADE, related_name="+")
     response = models.CharField(max_length=20, choices=Response.choices, default=Response.NEEDS_ACTION)
+    comment = models.CharField(_("comment"), max_length=500, blank=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint("event", "member", name="eventinvitee_unique")]
@@ -250,6 +258,40 @@ class ReminderDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"reminder {self.event_id} {self.occurrence_start:%Y-%m-%d %H:%M} -> {self.member_id}"
+
+
+class TaskReminder(models.Model):
+    """Remind a task's owner `minutes_before` it is due (its due time, or 09:00 of a date-only task,
+    in the owner's time zone)."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="reminders")
+    minutes_before = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["minutes_before"]
+        constraints = [models.UniqueConstraint("task", "minutes_before", name="taskreminder_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.minutes_before} min before {self.task_id} is due"
+
+
+class TaskReminderDelivery(models.Model):
+    """One task reminder sent (or claimed) to one member: the unique row makes it exactly once. Keyed
+    by the due moment, so a task whose due time moves is reminded again at its new time."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="+")
+    due_at = models.DateTimeField()
+    minutes_before = models.PositiveIntegerField()
+    member = models.ForeignKey("access.Member", on_delete=models.CASCADE, related_name="+")
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint("task", "due_at", "minutes_before", "member", name="taskreminderdelivery_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"task reminder {self.task_id} {self.due_at:%Y-%m-%d %H:%M} -> {self.member_id}"
 
 
 class CalendarFeed(models.Model):

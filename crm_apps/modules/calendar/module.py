@@ -8,11 +8,13 @@ from crm_apps.access.api.scopes import route_scopes_register
 from crm_apps.engine import extensions
 from crm_apps.engine.registry import register
 from crm_apps.engine.spec import Action, Block, HomeWidget, Menu, ModuleHooks, ModuleSpec, Panel
-from crm_apps.modules.calendar.home import my_events_widget, my_tasks_widget
+from crm_apps.modules.calendar.home import my_events_widget, my_invitations_widget, my_tasks_widget
+from crm_apps.modules.calendar.invitations import invitation_row_actions
 from crm_apps.modules.calendar.models import Event, Task
 from crm_apps.modules.calendar.panels import ACTIVITIES_PANEL, event_panel, task_panel
 from crm_apps.modules.calendar.recurrence import normalize_rrule
 from crm_apps.modules.calendar.sample import events_sample, tasks_sample
+from crm_apps.notifications import kinds as notification_kinds
 
 
 def _event_before_save(event: Event) -> None:
@@ -63,6 +65,13 @@ EVENTS = register(
                 template="calendar/_home_events.html",
                 context=my_events_widget,
                 position=20,
+            ),
+            HomeWidget(
+                key="invitations",
+                title=_("Invitations to answer"),
+                template="calendar/_home_invitations.html",
+                context=my_invitations_widget,
+                position=21,
             ),
         ),
         sample_data=events_sample,
@@ -118,3 +127,20 @@ route_scopes_register("api-tasks-mine", read=["tasks:read"])
 # The "upcoming / history" panel on the record page of every other module (the sales modules, calls,
 # documents, custom modules...): activities may be related to a record of any module.
 extensions.record_panel_add(ACTIVITIES_PANEL, applies=lambda spec: spec.key not in {"events", "tasks"})
+
+# The organiser hears each invitee's answer (in the app by default; by email if they choose).
+notification_kinds.kind_register(
+    notification_kinds.Kind(
+        key="invitation_answer",
+        label=_("Answers to your invitations"),
+        title=_("%(actor)s answered “%(answer)s” to %(record)s"),
+        default=notification_kinds.INAPP,
+        description=_("An invitee accepts, declines or answers “maybe” to an event you organise."),
+    )
+)
+
+# Accept / Maybe / Decline on invitations in the notification centre and the home page's notifications.
+notification_kinds.row_actions_register(
+    notification_kinds.INVITATION,
+    notification_kinds.RowActions(template="calendar/_notification_answer.html", context=invitation_row_actions),
+)

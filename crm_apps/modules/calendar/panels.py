@@ -13,7 +13,8 @@ from crm_apps.engine import registry
 from crm_apps.engine.registry import spec_for_record
 from crm_apps.engine.spec import Panel
 from crm_apps.modules.calendar import selectors
-from crm_apps.modules.calendar.models import Event, Task
+from crm_apps.modules.calendar.forms import reminder_label
+from crm_apps.modules.calendar.models import Event, EventInvitee, Task
 
 
 def activities_panel(record: Any, member: Member, request: HttpRequest) -> dict[str, Any]:
@@ -31,18 +32,48 @@ def activities_panel(record: Any, member: Member, request: HttpRequest) -> dict[
 
 
 def event_panel(event: Event, member: Member, request: HttpRequest) -> dict[str, Any]:
-    """Invitees with their answers, reminders and the linked records of an event."""
+    """Invitees with their answers and comments (and how many gave each answer), the viewer's own
+    invitation (to answer it), reminders, the repetition in words and the linked records. Opened from
+    one occurrence of a series (`?occurrence=`), it offers to edit that occurrence."""
+    from django.urls import reverse
+    from django.utils.http import urlencode
+
+    from crm_apps.modules.calendar.forms import rrule_summary
+
     invitees = list(event.invitees.select_related("member__user").order_by("member_id"))
+    counts = [
+        (label, sum(1 for i in invitees if i.response == value))
+        for value, label in EventInvitee.Response.choices
+        if any(i.response == value for i in invitees)
+    ]
+    occurrence = request.GET.get("occurrence", "") if event.rrule else ""
+    edit_url = ""
+    if occurrence and visibility.can_edit(actor=member, spec=registry.get("events"), record=event):
+        edit_url = reverse("engine:edit", args=["events", event.pk]) + "?" + urlencode({"occurrence": occurrence})
     return {
         "invitees": invitees,
-        "reminders": list(event.reminders.values_list("minutes_before", flat=True)),
+        "counts": counts,
+        "reminders": [reminder_label(m) for m in event.reminders.values_list("minutes_before", flat=True)],
         "links": _links(event, member),
-        "my_invitation": next((i for i in invitees if i.member_id == member.pk), None),
+        "my_invitation": next((i for i in invitees if i.member_id == member.pk and event.owner_id != member.pk), None),
+        "summary": rrule_summary(event.rrule, start=event.start.astimezone(member.zone).date()) if event.rrule else "",
+        "occurrence_edit_url": edit_url,
     }
 
 
 def task_panel(task: Task, member: Member, request: HttpRequest) -> dict[str, Any]:
-    return {"links": _links(task, member), "overdue": task.is_overdue()}
+    """A task's linked records, overdue flag, reminders, and (for who may edit it) "Mark completed" with
+    an optional follow-up."""
+    import datetime as dt
+
+    can_edit = visibility.can_edit(actor=member, spec=registry.get("tasks"), record=task)
+    return {
+        "links": _links(task, member),
+        "overdue": task.is_overdue(),
+        "reminders": [reminder_label(m) for m in task.reminders.values_list("minutes_before", flat=True)],
+        "can_complete": can_edit and task.is_open,
+        "follow_up_date": (timezone.localdate() + dt.timedelta(days=7)).isoformat(),
+    }
 
 
 def _links(activity: Event | Task, member: Member) -> list[dict[str, Any]]:

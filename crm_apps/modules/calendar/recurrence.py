@@ -94,6 +94,8 @@ def validate_rrule(text: str) -> None:
         raise ValidationError(_("INTERVAL must be a whole number from 1 to 999."))
     if "UNTIL" in parts and not _UNTIL_RE.match(parts["UNTIL"]):
         raise ValidationError(_("UNTIL must be a date (20270131) or a UTC time (20270131T170000Z)."))
+    if "UNTIL" in parts:  # a DATE or local UNTIL is read in the event's zone; dateutil wants it in UTC
+        parts["UNTIL"] = _until_utc(parts["UNTIL"], dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     try:
         du_rrule.rrulestr(_join(parts), dtstart=dt.datetime(2000, 1, 1, tzinfo=dt.UTC), forceset=False)
     except (ValueError, TypeError) as exc:

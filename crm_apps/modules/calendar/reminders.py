@@ -11,6 +11,11 @@ only the worker whose insert won sends, and the email is queued on commit. The k
 start, so a moved event has new keys and reminds at its new time; a deleted event, a status other
 than "planned" or a removed occurrence (EXDATE) is never considered.
 
+Tasks: a task's reminders count back from its due moment (the due time, or 09:00 of a date-only task,
+in the owner's time zone) and go to the owner only; completed, deferred and deleted tasks are never
+considered, and the claim row (`TaskReminderDelivery`) holds the due moment, so moving the due date or
+time re-plans them.
+
 Channels: `reminder_notify` follows the member's choice for "Reminders" in the notification centre
 (off; in the app; in the app and by this module's email, which names the event's time and place).
 """
@@ -28,7 +33,15 @@ from django.utils import timezone, translation
 from crm_apps.access.formats import formats_override
 from crm_apps.access.models import Member
 from crm_apps.modules.calendar import recurrence
-from crm_apps.modules.calendar.models import Event, EventInvitee, EventReminder, ReminderDelivery
+from crm_apps.modules.calendar.models import (
+    Event,
+    EventInvitee,
+    EventReminder,
+    ReminderDelivery,
+    Task,
+    TaskReminder,
+    TaskReminderDelivery,
+)
 from tenants.mail import mail_enqueue
 
 logger = logging.getLogger(__name__)
@@ -117,9 +130,9 @@ def _send_email(member: Member, event: Event, start: dt.datetime, minutes: int) 
 
 
 def reminders_send_due(*, now: dt.datetime | None = None) -> int:
-    """Deliver this tenant's due reminders by email (and the in-app hook), each exactly once."""
+    """Deliver this tenant's due reminders (events and tasks) by email and in the app, each exactly once."""
     now = now or timezone.now()
-    sent = 0
+    sent = task_reminders_send_due(now=now)
     for event, start, minutes in reminders_due(now=now):
         for member in _recipients(event):
             with transaction.atomic():
@@ -144,3 +157,93 @@ def _claim_row(event: Event, start: dt.datetime, minutes: int, member: Member) -
         )
         row = cursor.fetchone()
     return (row[0] if row else None), row is not None
+
+
+# --- tasks -----------------------------------------------------------------------------------------
+
+TASK_REMINDABLE = (Task.Status.NOT_STARTED, Task.Status.IN_PROGRESS)
+
+
+def task_reminders_due(*, now: dt.datetime) -> list[tuple[Task, dt.datetime, int]]:
+    """(task, due moment, minutes before) of every task reminder whose moment is in (now - GRACE, now]."""
+    longest = TaskReminder.objects.aggregate(m=Max("minutes_before"))["m"]
+    if longest is None:
+        return []
+    # Due dates are local to the owner: a day of slack either side covers every time zone.
+    first = (now - GRACE - dt.timedelta(days=1)).date()
+    last = (now + dt.timedelta(minutes=longest) + dt.timedelta(days=1)).date()
+    tasks = (
+        Task.objects.filter(
+            deleted_at__isnull=True,
+            status__in=TASK_REMINDABLE,
+            reminders__isnull=False,
+            owner__active=True,
+            due_date__gte=first,
+            due_date__lte=last,
+        )
+        .distinct()
+        .select_related("owner__user")
+        .prefetch_related("reminders")
+    )
+    due = []
+    for task in tasks:
+        assert task.owner is not None
+        moment = task.remind_at(task.owner.zone).astimezone(dt.UTC)
+        for reminder in task.reminders.all():
+            if now - GRACE < moment - dt.timedelta(minutes=reminder.minutes_before) <= now:
+                due.append((task, moment, reminder.minutes_before))
+    return due
+
+
+def task_reminder_notify(*, member: Member, task: Task, due_at: dt.datetime, minutes_before: int) -> None:
+    """Remind the owner of a task once (the caller holds the claim), following their "Reminders" choice."""
+    from crm_apps.notifications import kinds
+    from crm_apps.notifications.services import channel_for, notification_send
+
+    channel = channel_for(member=member, kind=kinds.REMINDER)
+    if channel == kinds.OFF:
+        return
+    if channel == kinds.EMAIL:
+        tz = member.zone
+        with translation.override(member.language), formats_override(member):
+            mail_enqueue(
+                to=[member.user.email],
+                subject=translation.gettext("Task due: %(subject)s at %(time)s")
+                % {"subject": task.subject, "time": due_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")},
+                template="calendar/email/task_reminder.txt",
+                context={"task": task, "due": due_at.astimezone(tz), "minutes": minutes_before, "member": member},
+            )
+    notification_send(
+        recipient=member,
+        kind=kinds.REMINDER,
+        module="tasks",
+        record_id=task.pk,
+        params={"record": task.subject},
+        url=f"/m/tasks/{task.pk}/",
+        dedupe_key=f"task-reminder:{task.pk}:{due_at.isoformat()}:{minutes_before}",
+        own_email=True,
+    )
+
+
+def task_reminders_send_due(*, now: dt.datetime | None = None) -> int:
+    """Deliver this tenant's due task reminders, each exactly once (the claim is a unique row)."""
+    from django.db import connection
+
+    now = now or timezone.now()
+    table = TaskReminderDelivery._meta.db_table
+    sent = 0
+    for task, due_at, minutes in task_reminders_due(now=now):
+        owner = task.owner
+        assert owner is not None
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"INSERT INTO {table} (task_id, due_at, minutes_before, member_id, sent_at) "  # noqa: S608
+                    "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING id",
+                    [task.pk, due_at, minutes, owner.pk, timezone.now()],
+                )
+                if cursor.fetchone() is None:
+                    continue
+            task_reminder_notify(member=owner, task=task, due_at=due_at, minutes_before=minutes)
+            sent += 1
+    return sent

@@ -26,6 +26,7 @@ from crm_apps.modules.calendar.models import (
     EventReminder,
     Task,
     TaskLink,
+    TaskReminder,
 )
 
 # A window wider than this is refused by the API (expansion cost grows with it).
@@ -85,6 +86,9 @@ def _with_extras(qs: QuerySet[Any], *, event: bool) -> QuerySet[Any]:
             api_invitees=ArraySubquery(invitees.values(json=JSONObject(member="member_id", response="response"))),
             api_reminders=ArraySubquery(reminders.values("minutes_before")),
         )
+    else:
+        task_reminders = TaskReminder.objects.filter(task=OuterRef("pk")).order_by("minutes_before")
+        qs = qs.annotate(api_reminders=ArraySubquery(task_reminders.values("minutes_before")))
     return qs
 
 
@@ -152,7 +156,7 @@ def tasks_in_window(*, actor: Member, start: dt.date, end: dt.date, members: Ite
     qs = tasks_visible(actor=actor).filter(due_date__gte=start, due_date__lt=end)
     if members is not None:
         qs = qs.filter(owner_id__in=list(members))
-    return list(qs.select_related("owner__user").order_by("due_date", "due_time", "id"))
+    return list(qs.select_related("owner__user").prefetch_related("reminders").order_by("due_date", "due_time", "id"))
 
 
 def my_open_tasks(*, actor: Member, limit: int = 100) -> list[Task]:
@@ -160,6 +164,7 @@ def my_open_tasks(*, actor: Member, limit: int = 100) -> list[Task]:
     return list(
         tasks_visible(actor=actor)
         .filter(owner=actor, status__in=Task.OPEN_STATUSES)
+        .prefetch_related("reminders")
         .order_by("due_date", "due_time", "-priority", "id")[:limit]
     )
 

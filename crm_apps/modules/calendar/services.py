@@ -36,6 +36,7 @@ from crm_apps.modules.calendar.models import (
     EventReminder,
     Task,
     TaskLink,
+    TaskReminder,
 )
 
 MAX_REMINDERS = 5
@@ -149,6 +150,23 @@ def _extras(
     return cleaned, errors
 
 
+def _owner_errors(actor: Member, data: dict[str, Any], *, current: int | None = None) -> dict[str, list[str]]:
+    """An event may be put in another member's calendar only by someone who may edit that member's events
+    (the sharing rules: public read-write, superiors, write-shared members; admins always)."""
+    raw = data.get("owner")
+    if raw in (None, "") or isinstance(raw, bool):
+        return {}
+    try:
+        owner_id = int(str(raw))
+    except ValueError:
+        return {}  # the field's own validation reports it
+    if owner_id in (actor.pk, current):
+        return {}
+    if visibility.can_edit(actor=actor, spec=_events_spec(), record=Event(owner_id=owner_id)):
+        return {}
+    return {"owner": [_("You may not schedule events in this member's calendar.")]}
+
+
 def _merge_errors(exc: ValidationError, errors: dict[str, list[str]]) -> ValidationError:
     merged = dict(exc.message_dict) if hasattr(exc, "error_dict") else {"non_field_errors": list(exc.messages)}
     merged.update(errors)
@@ -201,6 +219,11 @@ def _save_invitees(event: Event, members: list[Member]) -> list[Member]:
 def _save_reminders(event: Event, minutes: list[int]) -> None:
     EventReminder.objects.filter(event=event).delete()
     EventReminder.objects.bulk_create([EventReminder(event=event, minutes_before=m) for m in minutes])
+
+
+def _save_task_reminders(task: Task, minutes: list[int]) -> None:
+    TaskReminder.objects.filter(task=task).delete()
+    TaskReminder.objects.bulk_create([TaskReminder(task=task, minutes_before=m) for m in minutes])
 
 
 def _notify_invited(actor: Member, event: Event, added: list[Member]) -> None:
@@ -261,6 +284,7 @@ def event_create(
     """Create an event with its related record, contacts, invitees (emailed an .ics) and reminders;
     any invalid part is a ValidationError naming it, and nothing is written."""
     cleaned, errors = _extras(actor, related_to=related_to, contacts=contacts, invitees=invitees, reminders=reminders)
+    errors.update(_owner_errors(actor, data))
     try:
         event: Event = record_create(spec=_events_spec(), actor=actor, data=_event_data(data), custom=custom)
     except ValidationError as exc:
@@ -291,6 +315,7 @@ def event_update(
     """Change a whole event (all occurrences of a series); extras left out stay as they are. Invitees
     are emailed the new version when its time, place or subject changes."""
     cleaned, errors = _extras(actor, related_to=related_to, contacts=contacts, invitees=invitees, reminders=reminders)
+    errors.update(_owner_errors(actor, data, current=event.owner_id))
     before = {name: getattr(event, name) for name in _SCHEDULE_FIELDS}
     data = _event_data(data)
     bump = any(name in data for name in ("start", "end", "rrule", "time_zone", "all_day", "location"))
@@ -439,17 +464,61 @@ def event_occurrence_delete(*, actor: Member, event: Event, occurrence: dt.datet
     return series
 
 
+MAX_COMMENT = 500
+INVITATION_ANSWER = "invitation_answer"  # the notification kind (registered in module.py)
+
+
 @transaction.atomic
-def event_respond(*, actor: Member, event: Event, response: str) -> EventInvitee:
-    """An invitee accepts, declines or tentatively accepts."""
-    if response not in EventInvitee.Response.values:
+def event_respond(*, actor: Member, event: Event, response: str, comment: str | None = None) -> EventInvitee:
+    """An invitee accepts, declines or tentatively accepts, with an optional comment for the organiser
+    (None keeps the last one). Only the invitee answers for themselves: anyone else is refused. Their
+    invitation under the bell is marked read."""
+    if response not in EventInvitee.Response.values or response == EventInvitee.Response.NEEDS_ACTION:
         raise ValidationError({"response": [_("Choose accepted, declined or tentative.")]})
-    invitee = EventInvitee.objects.filter(event=event, member=actor).first()
+    if comment is not None and (not isinstance(comment, str) or len(comment) > MAX_COMMENT):
+        raise ValidationError({"comment": [_("Write at most %(max)d characters.") % {"max": MAX_COMMENT}]})
+    if event.deleted_at is not None:
+        raise PermissionDenied
+    invitee = EventInvitee.objects.select_for_update().filter(event=event, member=actor).first()
     if invitee is None:
         raise PermissionDenied
     invitee.response = response
-    invitee.save(update_fields=["response"])
+    if comment is not None:
+        invitee.comment = comment.strip()
+    invitee.responded_at = timezone.now()
+    invitee.save(update_fields=["response", "comment", "responded_at"])
+    from crm_apps.notifications import kinds
+    from crm_apps.notifications.models import Notification
+
+    Notification.objects.filter(
+        recipient=actor, kind=kinds.INVITATION, module="events", record_id=event.pk, read_at__isnull=True
+    ).update(read_at=timezone.now())
+    _notify_answer(actor, event, invitee)
     return invitee
+
+
+def _notify_answer(actor: Member, event: Event, invitee: EventInvitee) -> None:
+    """Tell the organiser (the event's owner) how an invitee answered, in the organiser's language."""
+    from django.utils import translation
+
+    from crm_apps.notifications.services import notification_send
+
+    owner = event.owner
+    if owner is None or owner.pk == actor.pk:
+        return
+    with translation.override(owner.language):
+        answer = str(EventInvitee.Response(invitee.response).label)
+    stamp = invitee.responded_at.isoformat() if invitee.responded_at else ""
+    notification_send(
+        recipient=owner,
+        kind=INVITATION_ANSWER,
+        module="events",
+        record_id=event.pk,
+        actor=actor,
+        params={"record": event.subject, "answer": answer, "body": invitee.comment},
+        url=f"/m/events/{event.pk}/",
+        dedupe_key=f"answer:{event.pk}:{actor.pk}:{stamp}",
+    )
 
 
 # --- tasks -----------------------------------------------------------------------------------------
@@ -463,9 +532,11 @@ def task_create(
     custom: dict[str, Any] | None = None,
     related_to: Any = None,
     contacts: Any = None,
+    reminders: Any = None,
 ) -> Task:
-    """Create a task, optionally about a record of any module and contacts."""
-    cleaned, errors = _extras(actor, related_to=related_to, contacts=contacts, invitees=_UNSET, reminders=_UNSET)
+    """Create a task, optionally about a record of any module and contacts, with reminders (minutes
+    before it is due) for its owner."""
+    cleaned, errors = _extras(actor, related_to=related_to, contacts=contacts, invitees=_UNSET, reminders=reminders)
     try:
         task: Task = record_create(spec=_tasks_spec(), actor=actor, data=dict(data), custom=custom)
     except ValidationError as exc:
@@ -475,6 +546,7 @@ def task_create(
     if task.status == Task.Status.COMPLETED:
         Task.objects.filter(pk=task.pk).update(completed_at=timezone.now())
     _save_links(actor=actor, activity=task, cleaned=cleaned)
+    _save_task_reminders(task, cleaned.get("reminders", []))
     return task
 
 
@@ -488,9 +560,11 @@ def task_update(
     expected_version: int | None = None,
     related_to: Any = _UNSET,
     contacts: Any = _UNSET,
+    reminders: Any = _UNSET,
 ) -> Task:
-    """Change a task; moving it to "completed" stamps the completion time."""
-    cleaned, errors = _extras(actor, related_to=related_to, contacts=contacts, invitees=_UNSET, reminders=_UNSET)
+    """Change a task; moving it to "completed" stamps the completion time. Reminders left out stay;
+    a new due date or time re-plans them (the delivery key holds the due moment)."""
+    cleaned, errors = _extras(actor, related_to=related_to, contacts=contacts, invitees=_UNSET, reminders=reminders)
     try:
         updated: Task = record_update(
             spec=_tasks_spec(),
@@ -509,6 +583,8 @@ def task_update(
         Task.objects.filter(pk=updated.pk).update(completed_at=completed_at)
         updated.completed_at = completed_at
     _save_links(actor=actor, activity=updated, cleaned=cleaned)
+    if "reminders" in cleaned:
+        _save_task_reminders(updated, cleaned["reminders"])
     return updated
 
 
@@ -525,11 +601,14 @@ def task_complete(*, actor: Member, task: Task, follow_up: dict[str, Any] | None
     contacts = [
         str(x) for x in updated.links.filter(role=ActivityLink.Role.CONTACT).values_list("record_id", flat=True)
     ]
+    follow_up = dict(follow_up)
+    reminders = follow_up.pop("reminders", list(updated.reminders.values_list("minutes_before", flat=True)))
     data = {"owner": updated.owner_id, "priority": updated.priority, **follow_up}
     try:
         nxt = task_create(
             actor=actor,
             data=data,
+            reminders=reminders,
             related_to={"module": related.module, "id": str(related.record_id)} if related else None,
             contacts=contacts,
         )

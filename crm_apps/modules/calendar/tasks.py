@@ -10,10 +10,12 @@ from django.utils import translation
 
 from crm_apps.access.models import Member
 from crm_apps.modules.calendar.ical import calendar_of
+from crm_apps.modules.calendar.invitations import ANSWER_LINK_DAYS, answer_urls
 from crm_apps.modules.calendar.models import Event, EventInvitee
 from crm_apps.modules.calendar.reminders import reminders_send_due
 from saas.celery import app
 from tenants.models import Tenant
+from tenants.runtime import current_schema
 from tenants.tasks import TenantOnlyTask
 
 
@@ -71,7 +73,15 @@ def invitation_send_one_task(event_id: str, member_id: int, method: str) -> int:
             if method == "CANCEL"
             else translation.gettext("Invitation: %(subject)s")
         ) % {"subject": event.subject}
-        body = render_to_string("calendar/email/invitation.txt", {"event": event, "member": member, "method": method})
+        answers = (
+            answer_urls(schema=current_schema(), event=event, member=member)
+            if method == "REQUEST" and member.pk in partstat
+            else {}
+        )
+        body = render_to_string(
+            "calendar/email/invitation.txt",
+            {"event": event, "member": member, "method": method, "answers": answers, "days": ANSWER_LINK_DAYS},
+        )
     message = EmailMessage(" ".join(subject.split()), body, None, [member.user.email])
     message.attach(f"{event.number}.ics", body_ics, f"text/calendar; method={method}; charset=utf-8")
     message.send()
