@@ -396,6 +396,8 @@ def convertlead(member: Member, params: Params) -> dict[str, Any]:
     ws, lead = _record(member, element.get("leadId"))
     if ws.spec is None or ws.spec.key != "leads":
         raise WsError(errors.INVALID_ID_ATTRIBUTE, _("“leadId” is not a lead."))
+    if lead.converted:
+        raise WsError(errors.LEAD_ALREADY_CONVERTED, _("This lead has already been converted."))
     entities = element.get("entities") or {}
     if not isinstance(entities, dict):
         raise WsError(errors.FAILED_TO_UPDATE, _("“entities” must be an object."))
@@ -419,9 +421,7 @@ def convertlead(member: Member, params: Params) -> dict[str, Any]:
     except PermissionDenied as exc:
         raise WsError(errors.ACCESS_DENIED, _("Permission to convert this lead is denied.")) from exc
     except ValidationError as exc:
-        if getattr(exc, "code", None) == errors.LEAD_ALREADY_CONVERTED or any(
-            getattr(e, "code", None) == errors.LEAD_ALREADY_CONVERTED for e in exc.error_list if hasattr(exc, "error_list")
-        ):
+        if _("This lead has already been converted.") in exc.messages:
             raise WsError(errors.LEAD_ALREADY_CONVERTED, " ".join(exc.messages)) from exc
         raise validation_error(deals_ws, exc, errors.FAILED_TO_CREATE) from exc
     out: dict[str, str] = {"leadId": str(element.get("leadId"))}
