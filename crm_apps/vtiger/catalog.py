@@ -69,7 +69,7 @@ COMMON_NAMES = {
     "description": "description",
 }
 
-CUSTOM_TYPES = {
+CUSTOM_TYPES: dict[str, str] = {
     FieldType.TEXT: "string",
     FieldType.TEXTAREA: "text",
     FieldType.INTEGER: "integer",
@@ -238,9 +238,7 @@ def _model_type(spec: ModuleSpec, f: Any) -> tuple[str, list[str], str]:
         return "double", [], ""
     if isinstance(f, models.IntegerField):
         return "integer", [], ""
-    if isinstance(f, models.CharField) and f.max_length == 40 and f.validators and "phone" in f.name:
-        return "phone", [], ""
-    if isinstance(f, models.CharField) and "phone" in f.name or f.name in ("mobile", "fax"):
+    if isinstance(f, models.CharField) and ("phone" in f.name or f.name in ("mobile", "fax")):
         return "phone", [], ""
     return "string", [], ""
 
@@ -251,7 +249,7 @@ def _choices(spec: ModuleSpec, f: Any, picklist: str) -> list[tuple[str, str]]:
     if getattr(f, "choices", None):
         return [(str(v), str(label)) for v, label in f.choices]
     if isinstance(f, models.ForeignKey):
-        target = f.remote_field.model
+        target: Any = f.remote_field.model
         if target not in (Member, Group) and hasattr(target, "name"):
             return [(str(o), str(o)) for o in target.objects.order_by("pk")[:200]]
     return []

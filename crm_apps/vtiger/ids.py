@@ -30,6 +30,7 @@ def crmids_for(module_key: str, record_ids: Iterable[Any]) -> dict[uuid.UUID, in
     if not wanted:
         return {}
     table = CrmId._meta.db_table
+    # The table name is the model's own; every value is a parameter.
     sql = f"""
         WITH wanted AS (SELECT unnest(%s::uuid[]) AS record_id),
         inserted AS (
@@ -43,13 +44,15 @@ def crmids_for(module_key: str, record_ids: Iterable[Any]) -> dict[uuid.UUID, in
         SELECT record_id, crmid FROM inserted
         UNION ALL
         SELECT record_id, crmid FROM {table} WHERE module_key = %s AND record_id = ANY(%s::uuid[])
-    """
+    """  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(sql, [wanted, module_key, module_key, module_key, wanted])
         found = {row[0]: row[1] for row in cursor.fetchall()}
     missing = [r for r in wanted if r not in found]
     if missing:  # inserted by a concurrent transaction after our snapshot: read them now
-        found.update(CrmId.objects.filter(module_key=module_key, record_id__in=missing).values_list("record_id", "crmid"))
+        found.update(
+            CrmId.objects.filter(module_key=module_key, record_id__in=missing).values_list("record_id", "crmid")
+        )
     return found
 
 

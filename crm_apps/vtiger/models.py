@@ -22,6 +22,9 @@ class AccessKey(models.Model):
     class Meta:
         verbose_name = _("access key")
 
+    def __str__(self) -> str:
+        return f"access key of member {self.member_id}"
+
 
 class CrmId(models.Model):
     """vtiger's tenant-wide integer record id for a record of any module, given on first exposure (a
@@ -34,6 +37,9 @@ class CrmId(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint("module_key", "record_id", name="vtiger_crmid_record_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.module_key} {self.crmid}"
+
 
 class ModuleId(models.Model):
     """The id prefix (`<module id>x<crmid>`) of a module vtiger has no standard number for (custom
@@ -41,3 +47,6 @@ class ModuleId(models.Model):
 
     module_key = models.CharField(max_length=60, unique=True)
     prefix = models.PositiveIntegerField(unique=True)
+
+    def __str__(self) -> str:
+        return f"{self.module_key} {self.prefix}"

@@ -56,7 +56,10 @@ def _json_object(params: Params, name: str) -> dict[str, Any]:
     try:
         value = json.loads(raw)
     except (TypeError, ValueError) as exc:
-        raise WsError(errors.INVALID_ID_ATTRIBUTE if name == "id" else errors.FAILED_TO_UPDATE, _("“%(name)s” is not valid JSON.") % {"name": name}) from exc
+        raise WsError(
+            errors.INVALID_ID_ATTRIBUTE if name == "id" else errors.FAILED_TO_UPDATE,
+            _("“%(name)s” is not valid JSON.") % {"name": name},
+        ) from exc
     if not isinstance(value, dict):
         raise WsError(errors.FAILED_TO_UPDATE, _("“%(name)s” must be a JSON object.") % {"name": name})
     return value
@@ -105,7 +108,9 @@ def _write(ws: WsModule, code: str, fn: Callable[[], Any]) -> Any:
     except PlanLimitReached as exc:
         raise WsError(errors.LIMIT_EXCEEDED, " ".join(exc.messages)) from exc
     except visibility.FieldPermissionDenied as exc:
-        raise WsError(errors.ACCESS_DENIED, _("You may not change: %(fields)s.") % {"fields": ", ".join(exc.fields)}) from exc
+        raise WsError(
+            errors.ACCESS_DENIED, _("You may not change: %(fields)s.") % {"fields": ", ".join(exc.fields)}
+        ) from exc
     except PermissionDenied as exc:
         raise WsError(errors.ACCESS_DENIED, _("Permission to perform the operation is denied.")) from exc
     except ValidationError as exc:
@@ -425,7 +430,11 @@ def convertlead(member: Member, params: Params) -> dict[str, Any]:
             raise WsError(errors.LEAD_ALREADY_CONVERTED, " ".join(exc.messages)) from exc
         raise validation_error(deals_ws, exc, errors.FAILED_TO_CREATE) from exc
     out: dict[str, str] = {"leadId": str(element.get("leadId"))}
-    for name, key, record in (("Accounts", "organizations", result.organization), ("Contacts", "contacts", result.contact), ("Potentials", "deals", result.deal)):
+    for name, key, record in (
+        ("Accounts", "organizations", result.organization),
+        ("Contacts", "contacts", result.contact),
+        ("Potentials", "deals", result.deal),
+    ):
         if record is not None:
             prefix = catalog.prefix_of(registry.get(key))
             out[name] = f"{prefix}x{ids.crmid_for(key, record.pk)}"
@@ -472,7 +481,13 @@ def relatedtypes(member: Member, params: Params) -> dict[str, Any]:
             "actions": "ADD,SELECT",
         }
     types.append(COMMENTS)
-    information[COMMENTS] = {"name": COMMENTS, "label": COMMENTS, "translated_label": "Comments", "relation_id": "comments", "actions": "ADD"}
+    information[COMMENTS] = {
+        "name": COMMENTS,
+        "label": COMMENTS,
+        "translated_label": "Comments",
+        "relation_id": "comments",
+        "actions": "ADD",
+    }
     return {"types": types, "information": information}
 
 
@@ -480,7 +495,10 @@ def _relation(member: Member, ws: WsModule, label: Any) -> tuple[Related, WsModu
     assert ws.spec is not None
     related = _relations(ws.spec).get(str(label or ""))
     if related is None:
-        raise WsError(errors.INVALID_MODULE, _("%(module)s has no related list “%(label)s”.") % {"module": ws.name, "label": label})
+        raise WsError(
+            errors.INVALID_MODULE,
+            _("%(module)s has no related list “%(label)s”.") % {"module": ws.name, "label": label},
+        )
     target_ws = _module(member, catalog.name_of(registry.get(related.module)))
     return related, target_ws
 
@@ -492,7 +510,11 @@ def retrieve_related(member: Member, params: Params) -> list[dict[str, str]]:
         return _comments_of(member, ws, record)
     related, target_ws = _relation(member, ws, label)
     assert target_ws.spec is not None
-    rows = list(selectors._base(target_ws.spec, member).filter(**{related.via: record.pk}).order_by("-created_at", "-pk")[:ROW_CAP])
+    rows = list(
+        selectors._base(target_ws.spec, member)
+        .filter(**{related.via: record.pk})
+        .order_by("-created_at", "-pk")[:ROW_CAP]
+    )
     return serialize(target_ws, rows, field_rules(actor=member, spec=target_ws.spec))
 
 
@@ -501,7 +523,9 @@ def query_related(member: Member, params: Params) -> list[dict[str, str]]:
     related, target_ws = _relation(member, ws, params.get("relatedLabel"))
     parsed = _parsed(_param(params, "query"))
     if parsed.module != target_ws.name:
-        raise WsError(errors.QUERY_SYNTAX_ERROR, _("The query must select from %(module)s.") % {"module": target_ws.name})
+        raise WsError(
+            errors.QUERY_SYNTAX_ERROR, _("The query must select from %(module)s.") % {"module": target_ws.name}
+        )
     from django.db.models import Q
 
     return _run(member, parsed, Q(**{related.via: record.pk}))
@@ -518,10 +542,17 @@ def add_related(member: Member, params: Params) -> dict[str, Any]:
     if related is None or related.module != target_ws.spec.key:
         candidates = [r for r in _relations(ws.spec).values() if r.module == target_ws.spec.key]
         if not candidates:
-            raise WsError(errors.FAILED_TO_CREATE_RELATION, _("%(a)s and %(b)s cannot be related.") % {"a": ws.name, "b": target_ws.name})
+            raise WsError(
+                errors.FAILED_TO_CREATE_RELATION,
+                _("%(a)s and %(b)s cannot be related.") % {"a": ws.name, "b": target_ws.name},
+            )
         related = candidates[0]
     spec = target_ws.spec
-    _write(target_ws, errors.FAILED_TO_CREATE_RELATION, lambda: record_update(spec=spec, actor=member, record=target, data={related.via: source.pk}))
+    _write(
+        target_ws,
+        errors.FAILED_TO_CREATE_RELATION,
+        lambda: record_update(spec=spec, actor=member, record=target, data={related.via: source.pk}),
+    )
     return {"message": "successfull"}  # sic: vtiger's answer
 
 
@@ -566,13 +597,25 @@ def _comment_create(member: Member, element: dict[str, Any]) -> dict[str, str]:
     ws, record = _record(member, element.get("related_to"))
     assert ws.spec is not None
     spec = ws.spec
-    comment = _write(ws, errors.FAILED_TO_CREATE, lambda: comment_add(spec=spec, actor=member, record=record, body=str(element.get("commentcontent") or "")))
+    comment = _write(
+        ws,
+        errors.FAILED_TO_CREATE,
+        lambda: comment_add(spec=spec, actor=member, record=record, body=str(element.get("commentcontent") or "")),
+    )
     return _comment_element(comment, f"{ws.prefix}x{ids.crmid_for(spec.key, record.pk)}")
 
 
 def _comments_describe() -> dict[str, Any]:
     def field(name: str, label: str, kind: str, mandatory: bool, **extra: Any) -> dict[str, Any]:
-        return {"name": name, "label": label, "mandatory": mandatory, "type": {"name": kind, **extra}, "nullable": not mandatory, "editable": True, "default": ""}
+        return {
+            "name": name,
+            "label": label,
+            "mandatory": mandatory,
+            "type": {"name": kind, **extra},
+            "nullable": not mandatory,
+            "editable": True,
+            "default": "",
+        }
 
     return {
         "label": "Comments",
@@ -583,7 +626,13 @@ def _comments_describe() -> dict[str, Any]:
         "retrieveable": True,
         "fields": [
             field("commentcontent", "Comment", "text", True),
-            field("related_to", "Related To", "reference", True, refersTo=[catalog.name_of(s) for s in catalog.module_names().values()]),
+            field(
+                "related_to",
+                "Related To",
+                "reference",
+                True,
+                refersTo=[catalog.name_of(s) for s in catalog.module_names().values()],
+            ),
             field("assigned_user_id", "Assigned To", "owner", False),
         ],
         "idPrefix": str(catalog.STANDARD_IDS[COMMENTS]),

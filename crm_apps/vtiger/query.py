@@ -9,7 +9,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db.models import DateField, DateTimeField, DecimalField, F, Q, QuerySet, TextField, Value
+from django.db.models import DateField, DateTimeField, DecimalField, F, Q, QuerySet, TextField
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.utils.translation import gettext as _
@@ -201,10 +201,7 @@ class Compiler:
             if f is None:
                 terms.append(F("created_at").desc() if descending else F("created_at").asc())
                 continue
-            if f.type == "owner" and f.attr == "owner":
-                path = "owner_id"
-            else:
-                path = self.path(f)
+            path = "owner_id" if f.type == "owner" and f.attr == "owner" else self.path(f)
             expression = F(path)
             terms.append(expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True))
         terms.append("-pk" if query.order[-1][1] else "pk")
@@ -243,6 +240,3 @@ def like_regex(pattern: str) -> str:
 
 def member_queryset() -> QuerySet[Member]:
     return Member.objects.select_related("user", "role").filter(partner_id__isnull=True)
-
-
-__all__ = ["Compiler", "like_regex", "member_queryset", "Value"]

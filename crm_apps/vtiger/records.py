@@ -39,8 +39,10 @@ def _text(value: Any, kind: str) -> str:
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, dt.datetime):
-        return timezone.localtime(value, dt.UTC).strftime("%Y-%m-%d %H:%M:%S") if timezone.is_aware(value) else (
-            value.strftime("%Y-%m-%d %H:%M:%S")
+        return (
+            timezone.localtime(value, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+            if timezone.is_aware(value)
+            else (value.strftime("%Y-%m-%d %H:%M:%S"))
         )
     if isinstance(value, dt.date):
         return value.isoformat()
@@ -53,7 +55,9 @@ def _text(value: Any, kind: str) -> str:
     return str(value)
 
 
-def serialize(ws: WsModule, records: list[Any], rules: FieldRules, columns: list[str] | None = None) -> list[dict[str, str]]:
+def serialize(
+    ws: WsModule, records: list[Any], rules: FieldRules, columns: list[str] | None = None
+) -> list[dict[str, str]]:
     """The records as vtiger elements, with the fields the member may see (only `columns` when given)."""
     spec = ws.spec
     assert spec is not None
@@ -63,7 +67,7 @@ def serialize(ws: WsModule, records: list[Any], rules: FieldRules, columns: list
     own = ids.crmids_for(spec.key, [r.pk for r in records])
     # References: one crmid statement per target module, one lookup per named-value table.
     wanted: dict[str, set[Any]] = defaultdict(set)
-    named: dict[WsField, dict[Any, str]] = {}
+    named: dict[str, dict[Any, str]] = {}
     for f in fields.values():
         if f.type == "reference" and f.target:
             for r in records:
@@ -72,9 +76,9 @@ def serialize(ws: WsModule, records: list[Any], rules: FieldRules, columns: list
                     wanted[f.target].add(value)
         elif f.type == "picklist" and isinstance(f.model_field, models.ForeignKey):
             keys = {getattr(r, f.model_field.attname) for r in records} - {None}
-            target = f.model_field.remote_field.model
-            named[f.name] = {  # type: ignore[index]
-                pk: str(getattr(obj, "name", obj)) for pk, obj in target.objects.in_bulk(list(keys)).items()
+            named_model: Any = f.model_field.remote_field.model
+            named[f.name] = {
+                pk: str(getattr(obj, "name", obj)) for pk, obj in named_model.objects.in_bulk(list(keys)).items()
             }
     refs: dict[str, dict[uuid.UUID, int]] = {}
     for target, values in wanted.items():
@@ -108,11 +112,9 @@ def serialize(ws: WsModule, records: list[Any], rules: FieldRules, columns: list
                     number = refs.get(f.target, {}).get(raw) if raw else None
                     element[name] = f"{prefixes[f.target]}x{number}" if number else ""
                 elif f.type == "owner":
-                    element[name] = (
-                        member_id(raw) if USERS in f.refers_to else (f"{GROUP_PREFIX}x{raw}" if raw else "")
-                    )
+                    element[name] = member_id(raw) if USERS in f.refers_to else (f"{GROUP_PREFIX}x{raw}" if raw else "")
                 else:
-                    element[name] = named.get(name, {}).get(raw, "") if raw else ""  # type: ignore[call-overload]
+                    element[name] = named.get(name, {}).get(raw, "") if raw else ""
                 continue
             element[name] = _text(getattr(record, f.attr), f.type)
         out.append(element)
@@ -154,16 +156,22 @@ def _reference(f: WsField, value: Any) -> str:
         return ""
     parsed = ids.parse(value)
     if parsed is None:
-        raise WsError(errors.REFERENCE_INVALID, _("%(field)s: “%(value)s” is not a record id.") % {"field": f.name, "value": value})
+        raise WsError(
+            errors.REFERENCE_INVALID,
+            _("%(field)s: “%(value)s” is not a record id.") % {"field": f.name, "value": value},
+        )
     target = registry.get(f.target)
     if parsed[0] != catalog.prefix_of(target):
         raise WsError(
             errors.REFERENCE_INVALID,
-            _("%(field)s: “%(value)s” is not a record of %(module)s.") % {"field": f.name, "value": value, "module": catalog.name_of(target)},
+            _("%(field)s: “%(value)s” is not a record of %(module)s.")
+            % {"field": f.name, "value": value, "module": catalog.name_of(target)},
         )
     found = ids.records_for(target.key, [parsed[1]]).get(parsed[1])
     if found is None:
-        raise WsError(errors.REFERENCE_INVALID, _("%(field)s: no record %(value)s.") % {"field": f.name, "value": value})
+        raise WsError(
+            errors.REFERENCE_INVALID, _("%(field)s: no record %(value)s.") % {"field": f.name, "value": value}
+        )
     return str(found)
 
 
@@ -172,7 +180,9 @@ def _member_number(f: WsField, value: Any, prefix: int = USER_PREFIX) -> int | N
         return None
     parsed = ids.parse(value)
     if parsed is None or parsed[0] != prefix:
-        raise WsError(errors.REFERENCE_INVALID, _("%(field)s: “%(value)s” is not a user id.") % {"field": f.name, "value": value})
+        raise WsError(
+            errors.REFERENCE_INVALID, _("%(field)s: “%(value)s” is not a user id.") % {"field": f.name, "value": value}
+        )
     return parsed[1]
 
 
@@ -209,7 +219,10 @@ def _named_value(f: WsField, value: Any) -> Any:
     else:
         found = target.objects.filter(name=text).order_by("pk").first() if hasattr(target, "name") else None
     if found is None:
-        raise WsError(errors.FAILED_TO_UPDATE, _("%(field)s: “%(value)s” is not one of the choices.") % {"field": f.name, "value": value})
+        raise WsError(
+            errors.FAILED_TO_UPDATE,
+            _("%(field)s: “%(value)s” is not one of the choices.") % {"field": f.name, "value": value},
+        )
     return found
 
 

@@ -91,8 +91,8 @@ def _guarded(run: Any, *, rest: bool) -> JsonResponse:
         return _error(error, status=errors.HTTP_STATUS.get(error.code, 400) if rest else 200)
     except Exception:  # the envelope, never an HTML error page; the failure is logged with its trace
         logger.exception("vtiger webservice: unexpected failure")
-        error = WsError(errors.INTERNAL_SERVER_ERROR, _("The server could not complete the operation."))
-        return _error(error, status=500 if rest else 200)
+        failure = WsError(errors.INTERNAL_SERVER_ERROR, _("The server could not complete the operation."))
+        return _error(failure, status=500 if rest else 200)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -137,9 +137,13 @@ def _login(request: HttpRequest, params: dict[str, Any]) -> Any:
     token = sessions.challenge_consume(email=email)
     if token is None:
         _failed(request, email, "vtiger")
-        raise WsError(errors.INVALID_AUTH_TOKEN, _("Ask for a challenge (getchallenge) first; tokens are valid 5 minutes, once."))
+        raise WsError(
+            errors.INVALID_AUTH_TOKEN, _("Ask for a challenge (getchallenge) first; tokens are valid 5 minutes, once.")
+        )
     member = _member_by_email(email)
-    if member is None or not sessions.answer_matches(token=token, access_key=access_key_get(member=member).key, answer=answer):
+    if member is None or not sessions.answer_matches(
+        token=token, access_key=access_key_get(member=member).key, answer=answer
+    ):
         _failed(request, email, "vtiger")
         raise WsError(errors.INVALID_USER_CREDENTIALS, _("Invalid username or access key."))
     audit_log(action=LOGIN_SUCCEEDED, actor=member, details={"via": "vtiger"})

@@ -38,8 +38,12 @@ def localhost_names(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def workspaces(committed: Any) -> Iterator[tuple[Any, Any]]:
-    first = tenant_provision(slug=committed.slug("vta"), name="Vt A", admin=make_user(committed.email(), name="Ada Admin"))
-    second = tenant_provision(slug=committed.slug("vtb"), name="Vt B", admin=make_user(committed.email(), name="Bea Boss"))
+    first = tenant_provision(
+        slug=committed.slug("vta"), name="Vt A", admin=make_user(committed.email(), name="Ada Admin")
+    )
+    second = tenant_provision(
+        slug=committed.slug("vtb"), name="Vt B", admin=make_user(committed.email(), name="Bea Boss")
+    )
     yield first, second
 
 
@@ -74,29 +78,52 @@ def test_vtigerpy_crud_query_sync_convertlead_and_related(live_site, workspaces,
     deal = post(
         "create",
         elementType="Potentials",
-        element={"potentialname": "Printers", "closingdate": "2031-03-01", "related_to": org["id"], "amount": "1200.50"},
+        element={
+            "potentialname": "Printers",
+            "closingdate": "2031-03-01",
+            "related_to": org["id"],
+            "amount": "1200.50",
+        },
     )
     assert deal["related_to"] == org["id"] and deal["amount"] == "1200.50" and deal["sales_stage"]
 
     rows = get("query", query=f"SELECT lastname, account_id FROM Contacts WHERE account_id = '{org['id']}';")
     assert rows == [{"id": contact["id"], "lastname": "Bolton", "account_id": org["id"]}]
-    assert [r["id"] for r in get("retrieve_related", id=org["id"], relatedLabel="Contacts", relatedType="Contacts")] == [contact["id"]]
+    assert [
+        r["id"] for r in get("retrieve_related", id=org["id"], relatedLabel="Contacts", relatedType="Contacts")
+    ] == [contact["id"]]
     assert "Contacts" in get("relatedtypes", elementType="Accounts")["types"]
-    assert [r["id"] for r in get("query_related", id=org["id"], relatedLabel="Potentials", query="SELECT * FROM Potentials;")] == [deal["id"]]
+    assert [
+        r["id"]
+        for r in get("query_related", id=org["id"], relatedLabel="Potentials", query="SELECT * FROM Potentials;")
+    ] == [deal["id"]]
 
     loose = post("create", elementType="Contacts", element={"lastname": "Waddams"})
     post("add_related", sourceRecordId=org["id"], relatedRecordId=loose["id"], relationIdLabel="Contacts")
     assert get("retrieve", id=loose["id"])["account_id"] == org["id"]
 
-    comment = post("create", elementType="ModComments", element={"commentcontent": "Called them", "related_to": org["id"]})
+    comment = post(
+        "create", elementType="ModComments", element={"commentcontent": "Called them", "related_to": org["id"]}
+    )
     assert [c["id"] for c in get("retrieve_related", id=org["id"], relatedLabel="ModComments")] == [comment["id"]]
 
     lead = post("create", elementType="Leads", element={"lastname": "Lumbergh", "company": "Initrode"})
     converted = post(
         "convertlead",
-        element={"leadId": lead["id"], "entities": {"Accounts": {"create": True}, "Contacts": {"create": True}, "Potentials": {"create": True, "potentialname": "Initrode deal", "closingdate": "2031-05-01"}}},
+        element={
+            "leadId": lead["id"],
+            "entities": {
+                "Accounts": {"create": True},
+                "Contacts": {"create": True},
+                "Potentials": {"create": True, "potentialname": "Initrode deal", "closingdate": "2031-05-01"},
+            },
+        },
     )
-    assert converted["Accounts"].startswith("3x") and converted["Contacts"].startswith("4x") and converted["Potentials"].startswith("5x")
+    assert (
+        converted["Accounts"].startswith("3x")
+        and converted["Contacts"].startswith("4x")
+        and converted["Potentials"].startswith("5x")
+    )
     assert get("retrieve", id=converted["Potentials"])["potentialname"] == "Initrode deal"
     again = client.post("convertlead", element=json.dumps({"leadId": lead["id"], "entities": {}})).json()
     assert again["error"]["code"] == "LEAD_ALREADY_CONVERTED"
@@ -120,7 +147,9 @@ def test_cloudsdk_rest_flavour(live_site, workspaces, localhost_names):
     described = client.describe("Leads")
     lead = client.create("Leads", {"lastname": "Smykowski", "company": "Initech", "leadsource": "Web Site"})
     revised = client.revise({"id": lead["id"], "designation": "Liaison"})
-    found = client.query("SELECT lastname, designation FROM Leads WHERE company LIKE 'Init%' ORDER BY lastname LIMIT 0, 10;")
+    found = client.query(
+        "SELECT lastname, designation FROM Leads WHERE company LIKE 'Init%' ORDER BY lastname LIMIT 0, 10;"
+    )
     synced = client.sync(0, "Leads", "application")
 
     assert me["id"] == f"19x{admin.pk}" and me["email1"] == admin.user.email
@@ -129,7 +158,7 @@ def test_cloudsdk_rest_flavour(live_site, workspaces, localhost_names):
     assert revised["designation"] == "Liaison"
     assert found == [{"id": lead["id"], "lastname": "Smykowski", "designation": "Liaison"}]
     assert [r["id"] for r in synced["updated"]] == [lead["id"]]
-    with pytest.raises(BaseException, match="Not Found|NOT_FOUND|not found"):
+    with pytest.raises(BaseException, match=r"Not Found"):
         client.retrieve("2x99999999")
     assert client.delete(lead["id"]) == {"status": "successful"}
 
@@ -145,8 +174,10 @@ def test_keys_and_sessions_of_one_workspace_fail_on_another(live_site, workspace
 
     import requests
 
-    replayed = requests.get(f"{base(second, live_site)}/webservice.php", params={"operation": "listtypes", "sessionName": session}).json()
-    with pytest.raises(Exception, match="INVALID_AUTH_TOKEN|INVALID_USER_CREDENTIALS"):
+    replayed = requests.get(
+        f"{base(second, live_site)}/webservice.php", params={"operation": "listtypes", "sessionName": session}
+    ).json()
+    with pytest.raises(Exception, match=r"INVALID_AUTH_TOKEN|INVALID_USER_CREDENTIALS"):
         Vtiger(base(second, live_site), admin.user.email, key)
     with pytest.raises(BaseException, match="Unauthorized"):
         RestClient(base(second, live_site), admin.user.email, key).me()

@@ -35,7 +35,11 @@ class WsClient:
         token = challenge["result"]["token"]
         answer = self.client.post(
             "/webservice.php",
-            {"operation": "login", "username": self.email, "accessKey": hashlib.md5((token + self.key).encode()).hexdigest()},
+            {
+                "operation": "login",
+                "username": self.email,
+                "accessKey": hashlib.md5((token + self.key).encode()).hexdigest(),
+            },
         ).json()
         if answer["success"]:
             self.session = answer["result"]["sessionName"]

@@ -42,7 +42,9 @@ def test_rotating_the_key_on_the_profile_page_ends_sessions(tenant_a, member, cl
 def test_challenges_are_single_use_and_failures_are_throttled(tenant_a, member):
     rep = member(tenant_a)
     client = WsClient(tenant_a, rep.user.email, key_of(tenant_a, rep))
-    without_challenge = client.client.post("/webservice.php", {"operation": "login", "username": rep.user.email, "accessKey": "x"}).json()
+    without_challenge = client.client.post(
+        "/webservice.php", {"operation": "login", "username": rep.user.email, "accessKey": "x"}
+    ).json()
     wrong = [WsClient(tenant_a, rep.user.email, "wrong").login()["error"]["code"] for _ in range(10)]
     blocked = client.login()
 
@@ -54,7 +56,9 @@ def test_challenges_are_single_use_and_failures_are_throttled(tenant_a, member):
 def test_inactive_members_cannot_sign_in(tenant_a, member):
     rep = member(tenant_a, active=False)
 
-    assert WsClient(tenant_a, rep.user.email, key_of(tenant_a, rep)).login()["error"]["code"] == "INVALID_USER_CREDENTIALS"
+    assert (
+        WsClient(tenant_a, rep.user.email, key_of(tenant_a, rep)).login()["error"]["code"] == "INVALID_USER_CREDENTIALS"
+    )
 
 
 def test_rest_flavour_answers_errors_with_http_status(tenant_a, member, client_for):
@@ -65,7 +69,9 @@ def test_rest_flavour_answers_errors_with_http_status(tenant_a, member, client_f
     wrong = raw.get("/restapi/v1/vtiger/default/me", HTTP_AUTHORIZATION=basic(rep.user.email, "nope"))
     me = raw.get("/restapi/v1/vtiger/default/me", HTTP_AUTHORIZATION=basic(rep.user.email, key_of(tenant_a, rep)))
     bad_query = raw.get(
-        "/restapi/v1/vtiger/default/query", {"query": "drop table x"}, HTTP_AUTHORIZATION=basic(rep.user.email, key_of(tenant_a, rep))
+        "/restapi/v1/vtiger/default/query",
+        {"query": "drop table x"},
+        HTTP_AUTHORIZATION=basic(rep.user.email, key_of(tenant_a, rep)),
     )
 
     assert anonymous.status_code == 401 and anonymous.json()["error"]["code"] == "AUTHENTICATION_REQUIRED"

@@ -57,7 +57,13 @@ def condition(draw: st.DrawFn, depth: int = 0) -> str:
 
 @st.composite
 def query(draw: st.DrawFn) -> str:
-    columns = draw(st.one_of(st.just("*"), st.just("count(*)"), st.lists(st.sampled_from(sorted(FIELDS)), min_size=1, max_size=3).map(", ".join)))
+    columns = draw(
+        st.one_of(
+            st.just("*"),
+            st.just("count(*)"),
+            st.lists(st.sampled_from(sorted(FIELDS)), min_size=1, max_size=3).map(", ".join),
+        )
+    )
     text = f"SELECT {columns} FROM Contacts"
     if draw(st.booleans()):
         text += " WHERE " + draw(condition())
@@ -88,7 +94,13 @@ def test_valid_queries_parse_and_run(text, tenant_a, seeded):
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(text=st.one_of(st.text(max_size=200), query().map(lambda q: q[: len(q) // 2]), st.builds(lambda a, b: a + b, query(), st.text(max_size=30))))
+@given(
+    text=st.one_of(
+        st.text(max_size=200),
+        query().map(lambda q: q[: len(q) // 2]),
+        st.builds(lambda a, b: a + b, query(), st.text(max_size=30)),
+    )
+)
 def test_anything_else_is_a_vtiger_error_never_sql(text, tenant_a, seeded):
     with schema_context(tenant_a.schema_name):
         try:
@@ -117,6 +129,9 @@ def test_injection_attempts_are_values_or_syntax_errors(tenant_a, seeded):
 def test_the_row_cap_and_limits():
     assert parse("select * from Contacts;").limit == 100
     assert parse("select * from Contacts limit 5000;").limit == 100
-    assert (parse("select * from Contacts limit 200, 50;").offset, parse("select * from Contacts limit 200, 50;").limit) == (200, 50)
+    assert (
+        parse("select * from Contacts limit 200, 50;").offset,
+        parse("select * from Contacts limit 200, 50;").limit,
+    ) == (200, 50)
     with pytest.raises(VtqlSyntaxError):
         parse("select * from Contacts limit -1;")

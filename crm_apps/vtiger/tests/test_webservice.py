@@ -20,7 +20,12 @@ def test_login_crud_and_query_on_contacts(tenant_a, admin_of, ws):
     created = api.post(
         "create",
         elementType="Contacts",
-        element={"firstname": "Peter", "lastname": "Gibbons", "email": "Peter@Initech.example", "account_id": org["result"]["id"]},
+        element={
+            "firstname": "Peter",
+            "lastname": "Gibbons",
+            "email": "Peter@Initech.example",
+            "account_id": org["result"]["id"],
+        },
     )
 
     assert {"Contacts", "Accounts", "Leads", "Potentials", "Users"} <= set(types["types"])
@@ -36,7 +41,9 @@ def test_login_crud_and_query_on_contacts(tenant_a, admin_of, ws):
     fetched = api.get("retrieve", id=contact["id"])["result"]
     revised = api.post("revise", element={"id": contact["id"], "title": "Engineer"})["result"]
     found = api.get("query", query="SELECT firstname, lastname FROM Contacts WHERE lastname = 'Gibbons';")["result"]
-    counted = api.get("query", query="select count(*) from Contacts where account_id = '%s';" % org["result"]["id"])["result"]
+    counted = api.get("query", query=f"select count(*) from Contacts where account_id = '{org['result']['id']}';")[
+        "result"
+    ]
 
     assert fetched == contact
     assert revised["title"] == "Engineer" and revised["email"] == "peter@initech.example"
@@ -74,7 +81,10 @@ def test_errors_use_vtiger_codes_and_never_a_500(tenant_a, admin_of, ws):
     assert api.get("query", query="select nope from Contacts;")["error"]["code"] == "QUERY_SYNTAX_ERROR"
     assert api.get("query", query="select * from Nope;")["error"]["code"] == "INVALID_MODULE"
     assert api.get("describe", elementType="Nope")["error"]["code"] == "INVALID_MODULE"
-    assert api.post("create", elementType="Contacts", element={"firstname": "x"})["error"]["code"] == "MANDATORY_FIELDS_MISSING"
+    assert (
+        api.post("create", elementType="Contacts", element={"firstname": "x"})["error"]["code"]
+        == "MANDATORY_FIELDS_MISSING"
+    )
     assert api.post("create", elementType="Contacts", element="{not json")["error"]["code"] == "FAILED_TO_UPDATE"
     assert api.get("retrieve", id="4x999999")["error"]["code"] == "RECORD_NOT_FOUND"
     assert api.get("retrieve", id="bogus")["error"]["code"] == "INVALID_ID_ATTRIBUTE"
