@@ -50,3 +50,50 @@ class ModuleId(models.Model):
 
     def __str__(self) -> str:
         return f"{self.module_key} {self.prefix}"
+
+
+class ImportRun(models.Model):
+    """One migration from a vtiger install (or anything speaking its webservice): who started it,
+    where from, how far it got and what could not be mapped. The access key is kept only until the
+    run ends."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    url = models.URLField(_("webservice URL"), max_length=500)
+    username = models.CharField(_("user name"), max_length=254)
+    access_key = models.CharField(max_length=128, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    started_by = models.ForeignKey("access.Member", on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # {"step": "...", "modules": {"Contacts": {"total": n, "created": n, "updated": n, "failed": n}}}
+    progress = models.JSONField(default=dict, blank=True)
+    # ["Module Faq: no module here", "Contacts cf_12 (Hobby): ...", ...]
+    report = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"vtiger import {self.pk} from {self.url}"
+
+
+class ImportedId(models.Model):
+    """What a remote vtiger id became here, so a second run updates instead of duplicating."""
+
+    source = models.CharField(max_length=500)  # the webservice URL, normalised
+    remote_id = models.CharField(max_length=40)
+    module_key = models.CharField(max_length=60)  # "members", "comments" or a module key
+    local_id = models.CharField(max_length=64)
+    remote_modified = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint("source", "remote_id", name="vtiger_imported_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.remote_id} -> {self.module_key} {self.local_id}"
