@@ -15,6 +15,7 @@ from django.http import HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
+from billing import entitlements
 from crm_apps.access.models import Member
 from crm_apps.audit.services import LOGIN_FAILED, LOGIN_SUCCEEDED, audit_log
 from crm_apps.vtiger import errors, sessions
@@ -84,8 +85,16 @@ def _dispatch(operation: str, member: Member, request: HttpRequest, params: dict
     return fn(member, params)
 
 
-def _guarded(run: Any, *, rest: bool) -> JsonResponse:
+def _plan_allows(request: HttpRequest) -> None:
+    """The webservice is an API: a plan without the API has no webservice either."""
+    tenant = getattr(request, "tenant", None)
+    if tenant is not None and not entitlements.feature_enabled(tenant=tenant, feature=entitlements.FEATURE_API):
+        raise WsError(errors.ACCESS_DENIED, entitlements.feature_message(feature=entitlements.FEATURE_API, tenant=tenant))
+
+
+def _guarded(run: Any, *, rest: bool, request: HttpRequest) -> JsonResponse:
     try:
+        _plan_allows(request)
         return _ok(run())
     except WsError as error:
         return _error(error, status=errors.HTTP_STATUS.get(error.code, 400) if rest else 200)
@@ -122,7 +131,7 @@ def webservice(request: HttpRequest) -> JsonResponse:
             raise WsError(errors.INVALID_SESSIONID, _("Session identifier provided is invalid or expired."))
         return _dispatch(operation, member, request, params)
 
-    return _guarded(run, rest=False)
+    return _guarded(run, rest=False, request=request)
 
 
 def _login(request: HttpRequest, params: dict[str, Any]) -> Any:
@@ -179,7 +188,7 @@ def rest(request: HttpRequest, operation: str) -> JsonResponse:
             raise WsError(errors.INVALID_USER_CREDENTIALS, _("Invalid username or access key."))
         return _dispatch(operation, member, request, _params(request))
 
-    answer = _guarded(run, rest=True)
+    answer = _guarded(run, rest=True, request=request)
     if answer.status_code == 401:
         answer["WWW-Authenticate"] = 'Basic realm="CRM", charset="UTF-8"'
     return answer
