@@ -54,7 +54,17 @@ FIELD_TYPES = {
     "reference": FieldType.RECORD,
     "owner": FieldType.MEMBER,
 }
-SYSTEM_FIELDS = {"id", "createdtime", "modifiedtime", "created_user_id", "modifiedby", "record_no", "source", "starred", "tags"}
+SYSTEM_FIELDS = {
+    "id",
+    "createdtime",
+    "modifiedtime",
+    "created_user_id",
+    "modifiedby",
+    "record_no",
+    "source",
+    "starred",
+    "tags",
+}
 
 
 class SourceError(Exception):
@@ -91,7 +101,9 @@ class Source:
     def login(self) -> dict[str, Any]:
         try:
             challenge = self._answer(
-                self.http.get(self.url, params={"operation": "getchallenge", "username": self.username}, timeout=TIMEOUT)
+                self.http.get(
+                    self.url, params={"operation": "getchallenge", "username": self.username}, timeout=TIMEOUT
+                )
             )
             digest = hashlib.md5((challenge["token"] + self.access_key).encode(), usedforsecurity=False).hexdigest()
             result = self._answer(
@@ -119,7 +131,8 @@ class Source:
         """Every record of a module, a page of 100 at a time (vtiger's cap)."""
         offset = 0
         while True:
-            rows = self.get("query", query=f"SELECT * FROM {module} LIMIT {offset}, {PAGE};")
+            vtql = f"SELECT * FROM {module} LIMIT {offset}, {PAGE};"  # noqa: S608 - VTQL sent to the source
+            rows = self.get("query", query=vtql)
             yield rows
             if len(rows) < PAGE:
                 return
@@ -135,7 +148,8 @@ class Importer:
         self.report: list[str] = []
         self.progress: dict[str, Any] = {"step": "", "modules": {}}
         self.known: dict[str, tuple[str, str, str]] = {
-            r.remote_id: (r.module_key, r.local_id, r.remote_modified) for r in ImportedId.objects.filter(source=self.key)
+            r.remote_id: (r.module_key, r.local_id, r.remote_modified)
+            for r in ImportedId.objects.filter(source=self.key)
         }
         self.field_names: dict[str, dict[str, str]] = {}  # module -> remote field -> local field
         self.deferred: list[tuple[WsModule, str, dict[str, Any]]] = []
@@ -252,12 +266,18 @@ class Importer:
                 if local_name not in ws.fields:
                     self.custom_field(ws, key, field, kind)
             if local_name not in catalog.module(ws.name).fields:
-                self.note(f"{ws.name}.{name} ({field.get('label', name)}): no such field here; its values were not imported.")
+                self.note(
+                    f"{ws.name}.{name} ({field.get('label', name)}): no such field here; its values were not imported."
+                )
                 continue
             names[name] = local_name
             values = [v.get("value") for v in (field.get("type") or {}).get("picklistValues") or []]
             target = catalog.module(ws.name).fields[local_name]
-            picklist = target.picklist or (target.custom_field.picklist_name if target.custom_field and target.type in ("picklist", "multipicklist") else "")
+            picklist = target.picklist or (
+                target.custom_field.picklist_name
+                if target.custom_field and target.type in ("picklist", "multipicklist")
+                else ""
+            )
             if values and picklist:
                 present = {v.value for v in metadata.picklist_values(picklist, include_retired=True)}
                 for value in values:
@@ -297,7 +317,8 @@ class Importer:
                     choices=choices or None,
                 )
         except (ValidationError, PermissionDenied) as exc:
-            self.note(f"{ws.name}.{field.get('name')}: custom field not created ({' '.join(getattr(exc, 'messages', [str(exc)]))}).")
+            problem = " ".join(getattr(exc, "messages", [str(exc)]))
+            self.note(f"{ws.name}.{field.get('name')}: custom field not created ({problem}).")
         metadata.metadata_cache_clear()
 
     def translate(self, ws: WsModule, row: dict[str, Any]) -> tuple[dict[str, Any], bool]:
@@ -307,8 +328,8 @@ class Importer:
         element: dict[str, Any] = {}
         pending = False
         for remote_name, value in row.items():
-            name = self.field_names.get(ws.name, {}).get(remote_name)
-            f = local.fields.get(name) if name else None
+            name = self.field_names.get(ws.name, {}).get(remote_name) or ""
+            f = local.fields.get(name)
             if f is None or not f.editable:
                 continue
             if f.type in ("reference", "owner") and value not in (None, ""):
@@ -338,7 +359,9 @@ class Importer:
         return f"{catalog.prefix_of(spec)}x{ids.crmid_for(module_key, local)}"
 
     def counts(self, ws: WsModule) -> dict[str, int]:
-        return self.progress["modules"].setdefault(ws.name, {"read": 0, "created": 0, "updated": 0, "unchanged": 0, "failed": 0})
+        return self.progress["modules"].setdefault(
+            ws.name, {"read": 0, "created": 0, "updated": 0, "unchanged": 0, "failed": 0}
+        )
 
     def records(self, ws: WsModule) -> None:
         assert ws.spec is not None
@@ -431,7 +454,11 @@ class Importer:
                 if not remote_comment or remote_comment in self.known:
                     continue
                 author = self.known.get(str(row.get("creator") or row.get("assigned_user_id") or ""))
-                header = f"({row.get('createdtime', '')})" if author else f"({row.get('creator', '')}, {row.get('createdtime', '')})"
+                header = (
+                    f"({row.get('createdtime', '')})"
+                    if author
+                    else f"({row.get('creator', '')}, {row.get('createdtime', '')})"
+                )
                 body = f"{row.get('commentcontent', '')}\n\n— {header}"
                 try:
                     with transaction.atomic():
@@ -442,7 +469,9 @@ class Importer:
                 self.progress["comments"] = self.progress.get("comments", 0) + 1
 
 
-def vtiger_import(*, actor: Member, url: str, username: str, access_key: str, run: ImportRun | None = None, http: Any = None) -> dict[str, Any]:
+def vtiger_import(
+    *, actor: Member, url: str, username: str, access_key: str, run: ImportRun | None = None, http: Any = None
+) -> dict[str, Any]:
     """Import a vtiger install's data into this tenant as `actor` (an administrator)."""
     if not actor.is_admin:
         raise PermissionDenied
@@ -450,7 +479,9 @@ def vtiger_import(*, actor: Member, url: str, username: str, access_key: str, ru
     return importer.execute()
 
 
-def import_run_start(*, actor: Member, url: str, username: str, access_key: str, enqueue: Callable[[int], Any]) -> ImportRun:
+def import_run_start(
+    *, actor: Member, url: str, username: str, access_key: str, enqueue: Callable[[int], Any]
+) -> ImportRun:
     """Record a migration run and queue it (administrators only)."""
     if not actor.is_admin:
         raise PermissionDenied
@@ -467,7 +498,9 @@ def import_run_execute(*, run_id: int) -> ImportRun:
     run.status = ImportRun.Status.RUNNING
     run.save(update_fields=["status"])
     try:
-        result = vtiger_import(actor=run.started_by, url=run.url, username=run.username, access_key=run.access_key, run=run)
+        result = vtiger_import(
+            actor=run.started_by, url=run.url, username=run.username, access_key=run.access_key, run=run
+        )
         run.status = ImportRun.Status.DONE
         run.progress, run.report = result["progress"], result["report"]
     except (SourceError, PermissionDenied) as exc:
@@ -481,5 +514,3 @@ def import_run_execute(*, run_id: int) -> ImportRun:
     run.finished_at = timezone.now()
     run.save()
     return run
-
-

@@ -20,7 +20,9 @@ class ImportForm(forms.Form):
     url = forms.URLField(
         label=gettext_lazy("vtiger address"),
         max_length=500,
-        help_text=gettext_lazy("The address of the vtiger install, e.g. https://crm.example.com (or its webservice.php)."),
+        help_text=gettext_lazy(
+            "The address of the vtiger install, e.g. https://crm.example.com (or its webservice.php)."
+        ),
         assume_scheme="https",
     )
     username = forms.CharField(label=gettext_lazy("vtiger user name"), max_length=254)

@@ -89,7 +89,9 @@ def _plan_allows(request: HttpRequest) -> None:
     """The webservice is an API: a plan without the API has no webservice either."""
     tenant = getattr(request, "tenant", None)
     if tenant is not None and not entitlements.feature_enabled(tenant=tenant, feature=entitlements.FEATURE_API):
-        raise WsError(errors.ACCESS_DENIED, entitlements.feature_message(feature=entitlements.FEATURE_API, tenant=tenant))
+        raise WsError(
+            errors.ACCESS_DENIED, entitlements.feature_message(feature=entitlements.FEATURE_API, tenant=tenant)
+        )
 
 
 def _guarded(run: Any, *, rest: bool, request: HttpRequest) -> JsonResponse:

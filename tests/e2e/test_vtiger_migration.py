@@ -39,8 +39,12 @@ def localhost_names(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def pair(committed: Any) -> tuple[Any, Any, str]:
-    source = tenant_provision(slug=committed.slug("vsrc"), name="Old vtiger", admin=make_user(committed.email(), name="Otto Old"))
-    target = tenant_provision(slug=committed.slug("vdst"), name="New home", admin=make_user(committed.email(), name="Nina New"))
+    source = tenant_provision(
+        slug=committed.slug("vsrc"), name="Old vtiger", admin=make_user(committed.email(), name="Otto Old")
+    )
+    target = tenant_provision(
+        slug=committed.slug("vdst"), name="New home", admin=make_user(committed.email(), name="Nina New")
+    )
     shared_on_unlimited_plan([source.schema_name, target.schema_name])
     colleague_email = committed.email()
     with tenant_context(source):
@@ -50,14 +54,23 @@ def pair(committed: Any) -> tuple[Any, Any, str]:
         colleague = member_create(tenant=source, user=make_user(colleague_email, name="Carl Colleague"))
         custom_field_create(actor=admin, spec=registry.get("contacts"), key="hobby", label="Hobby", type="text")
         picklist_value_add(actor=admin, name="lead_source", label="Trade fair 2031")
-        org = record_create(spec=registry.get("organizations"), actor=admin, data={"name": "Initech", "billing_city": "Austin"})
+        org = record_create(
+            spec=registry.get("organizations"), actor=admin, data={"name": "Initech", "billing_city": "Austin"}
+        )
         boss = record_create(
             spec=registry.get("contacts"),
             actor=admin,
-            data={"last_name": "Lumbergh", "organization": org, "lead_source": "Trade fair 2031", "owner": colleague.pk},
+            data={
+                "last_name": "Lumbergh",
+                "organization": org,
+                "lead_source": "Trade fair 2031",
+                "owner": colleague.pk,
+            },
             custom={"hobby": "Golf"},
         )
-        worker = record_create(spec=registry.get("contacts"), actor=admin, data={"last_name": "Gibbons", "organization": org})
+        worker = record_create(
+            spec=registry.get("contacts"), actor=admin, data={"last_name": "Gibbons", "organization": org}
+        )
         record_update(spec=registry.get("contacts"), actor=admin, record=worker, data={"reports_to": boss})
         record_create(
             spec=registry.get("deals"),
@@ -71,7 +84,10 @@ def pair(committed: Any) -> tuple[Any, Any, str]:
 
 def counts(tenant: Any) -> dict[str, int]:
     with tenant_context(tenant):
-        out = {k: registry.get(k).records().filter(deleted_at__isnull=True).count() for k in ("organizations", "contacts", "deals")}
+        out = {
+            k: registry.get(k).records().filter(deleted_at__isnull=True).count()
+            for k in ("organizations", "contacts", "deals")
+        }
         out["comments"] = Comment.objects.count()
         return out
 
@@ -83,7 +99,9 @@ def test_command_imports_everything_and_a_second_run_updates_without_duplicates(
     url = f"http://{source.schema_name}.localhost:{live_site}"
     out = StringIO()
 
-    call_command("vtiger_import", target.schema_name, "--url", url, "--user", admin_email, "--access-key", key, stdout=out)
+    call_command(
+        "vtiger_import", target.schema_name, "--url", url, "--user", admin_email, "--access-key", key, stdout=out
+    )
 
     assert counts(target) == {"organizations": 1, "contacts": 2, "deals": 1, "comments": 1}
     with tenant_context(target):
@@ -103,7 +121,9 @@ def test_command_imports_everything_and_a_second_run_updates_without_duplicates(
         boss = registry.get("contacts").records().get(last_name="Lumbergh")
         record_update(spec=registry.get("contacts"), actor=admin, record=boss, data={"title": "VP"})
         record_create(spec=registry.get("organizations"), actor=admin, data={"name": "Initrode"})
-    call_command("vtiger_import", target.schema_name, "--url", url, "--user", admin_email, "--access-key", key, stdout=StringIO())
+    call_command(
+        "vtiger_import", target.schema_name, "--url", url, "--user", admin_email, "--access-key", key, stdout=StringIO()
+    )
 
     assert counts(target) == {"organizations": 2, "contacts": 2, "deals": 1, "comments": 1}
     with tenant_context(target):

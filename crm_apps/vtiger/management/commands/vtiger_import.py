@@ -21,7 +21,9 @@ class Command(BaseCommand):
         parser.add_argument("--url", required=True, help="the vtiger URL or its webservice.php")
         parser.add_argument("--user", required=True, help="the vtiger user name (email)")
         parser.add_argument("--access-key", required=True, help="that user's access key (My Preferences)")
-        parser.add_argument("--as", dest="actor", default="", help="the importing administrator's email (default: the first)")
+        parser.add_argument(
+            "--as", dest="actor", default="", help="the importing administrator's email (default: the first)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         tenant = Tenant.objects.filter(schema_name=options["tenant"]).first()
