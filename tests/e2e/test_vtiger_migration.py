@@ -156,7 +156,7 @@ def test_settings_page_runs_the_migration_as_a_job_and_shows_progress(live_site,
     assert page.status_code == 200 and "Contacts" in page.content.decode()
     assert wrong.status_code == 302
     with tenant_context(target):
-        failed = ImportRun.objects.order_by("-pk").first()
+        failed = ImportRun.objects.order_by("-pk")[0]
         assert failed.status == ImportRun.Status.FAILED and "INVALID_USER_CREDENTIALS" in failed.error
     assert counts(target)["contacts"] == 2
 
