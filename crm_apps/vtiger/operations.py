@@ -250,10 +250,10 @@ def create(member: Member, params: Params) -> dict[str, Any]:
 
     def run() -> Any:
         data, custom = deserialize(ws, element, rules)
-        return record_create(spec=spec, actor=member, data=data, custom=custom)
+        record = record_create(spec=spec, actor=member, data=data, custom=custom)
+        return _one(ws, member, record)  # its crmid is given in the same transaction (one commit)
 
-    record = _write(ws, errors.FAILED_TO_CREATE, run)
-    return _one(ws, member, record)
+    return dict(_write(ws, errors.FAILED_TO_CREATE, run))
 
 
 def retrieve(member: Member, params: Params) -> dict[str, Any]:
@@ -283,10 +283,10 @@ def _update(member: Member, params: Params, *, full: bool) -> dict[str, Any]:
             empty_data, empty_custom = emptied(ws, element, rules)
             data = {**empty_data, **data}
             custom = {**empty_custom, **custom}
-        return record_update(spec=spec, actor=member, record=record, data=data, custom=custom or None)
+        updated = record_update(spec=spec, actor=member, record=record, data=data, custom=custom or None)
+        return _one(ws, member, updated)
 
-    updated = _write(ws, errors.FAILED_TO_UPDATE, run)
-    return _one(ws, member, updated)
+    return dict(_write(ws, errors.FAILED_TO_UPDATE, run))
 
 
 def update(member: Member, params: Params) -> dict[str, Any]:
