@@ -100,11 +100,7 @@ def session_member(*, name: str) -> Member | None:
         .order_by()
         .first()
     )
-    if (
-        access is None
-        or access.member.session_epoch != stored["epoch"]
-        or access.generation != stored["generation"]
-    ):
+    if access is None or access.member.session_epoch != stored["epoch"] or access.generation != stored["generation"]:
         cache.delete(key)
         return None
     if now - stored.get("touched", stored["created"]) >= TOUCH_EVERY:
