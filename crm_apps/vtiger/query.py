@@ -203,7 +203,11 @@ class Compiler:
                 continue
             path = "owner_id" if f.type == "owner" and f.attr == "owner" else self.path(f)
             expression = F(path)
-            terms.append(expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True))
+            nullable = f.custom or f.model_field is None or f.model_field.null
+            if nullable:  # empty values last either way, as vtiger (MySQL) sorts them
+                terms.append(expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True))
+            else:  # plain ASC/DESC, so an index on the column serves the order
+                terms.append(expression.desc() if descending else expression.asc())
         terms.append("-pk" if query.order[-1][1] else "pk")
         return terms
 
