@@ -77,6 +77,11 @@ bench-access: install assets translations
 bench-crm: install assets translations
 	$(PY) -m infra.dev run -- $(PY) -m bench.crm $(BENCH_ARGS)
 
+.PHONY: bench-vtiger
+# The vtiger-compatible API benchmark of issue 17 (VTQL query p95, creates/s; on bench-crm's tenant).
+bench-vtiger: install assets translations
+	$(PY) -m infra.dev run -- $(PY) -m bench.vtiger $(BENCH_ARGS)
+
 .PHONY: bench-catalog
 # Many tenants in one database (issue 7 part 4): catalog size, pg_dump of one tenant, query time.
 bench-catalog: install assets translations

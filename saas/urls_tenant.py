@@ -12,6 +12,7 @@ urlpatterns = [
     path("", home, name="home"),
     path("", include("crm_apps.access.urls")),
     path("", include("crm_apps.dav.urls")),
+    path("", include("crm_apps.vtiger.urls")),
     path("settings/new-workspace/", workspace_new, name="workspace_new"),
     path("onboarding/", include("crm_apps.onboarding.urls")),
     path("settings/custom-modules/", include("crm_apps.custom_modules.urls")),

@@ -48,6 +48,7 @@ TENANT_APPS = [
     "crm_apps.modules.calls",
     "crm_apps.modules.documents",
     "crm_apps.dav",
+    "crm_apps.vtiger",
     "crm_apps.onboarding",
 ]
 

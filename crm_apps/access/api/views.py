@@ -18,6 +18,7 @@ from crm_apps.access.api.serializers import (
     TokenCreatedSerializer,
     TokenObtainSerializer,
 )
+from crm_apps.access.me import me_fields
 from crm_apps.access.middleware import request_member
 from crm_apps.access.selectors import api_token_list, member_for_user
 from crm_apps.access.services import (
@@ -66,7 +67,8 @@ class TokenObtainView(APIView):
 class MeView(APIView):
     @extend_schema(responses=MemberSerializer)
     def get(self, request: Request) -> Response:
-        return Response(MemberSerializer(request_member(request), context={"request": request}).data)
+        member = request_member(request)
+        return Response({**MemberSerializer(member, context={"request": request}).data, **me_fields(member)})
 
     @extend_schema(request=MemberFormatsSerializer, responses=MemberSerializer)
     def patch(self, request: Request) -> Response:
@@ -75,7 +77,7 @@ class MeView(APIView):
         serializer = MemberFormatsSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         member_update_formats(member=member, **serializer.validated_data)
-        return Response(MemberSerializer(member, context={"request": request}).data)
+        return Response({**MemberSerializer(member, context={"request": request}).data, **me_fields(member)})
 
 
 class TokenListView(APIView):

@@ -35,7 +35,9 @@ def test_member_obtains_a_token_and_reads_me(client_for, tenant_a, member):
         "number_format": "",
         "joined_at": me.json()["joined_at"],
         "tenant": {"slug": "alpha", "name": "Alpha Ltd"},
+        "access_key": me.json()["access_key"],  # the member's vtiger access key (crm_apps/vtiger)
     }
+    assert len(me.json()["access_key"]) >= 16
 
 
 def test_token_is_stored_only_as_a_hash(client_for, tenant_a, member):

@@ -25,6 +25,19 @@ def _event_before_save(event: Event) -> None:
 EVENTS = register(
     ModuleSpec(
         key="events",
+        vtiger_module="Events",
+        vtiger_fields={
+            "subject": "subject",
+            "activity_type": "activitytype",
+            "start": "date_start",
+            "end": "due_date",
+            "all_day": "allday",
+            "time_zone": "time_zone",
+            "location": "location",
+            "status": "eventstatus",
+            "rrule": "recurringtype",
+            "description": "description",
+        },
         model=Event,
         label=_("Event"),
         label_plural=_("Events"),
@@ -82,6 +95,16 @@ EVENTS = register(
 TASKS = register(
     ModuleSpec(
         key="tasks",
+        vtiger_module="Calendar",
+        vtiger_fields={
+            "subject": "subject",
+            "due_date": "due_date",
+            "due_time": "time_end",
+            "status": "taskstatus",
+            "priority": "taskpriority",
+            "description": "description",
+            "completed_at": "completed_at",
+        },
         model=Task,
         label=_("Task"),
         label_plural=_("Tasks"),

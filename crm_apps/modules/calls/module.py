@@ -19,6 +19,21 @@ CALL_DIRECTION = ["Inbound", "Outbound"]
 SPEC = register(
     ModuleSpec(
         key="calls",
+        vtiger_module="PBXManager",
+        vtiger_fields={
+            "direction": "direction",
+            "status": "callstatus",
+            "from_number": "callfrom",
+            "to_number": "callto",
+            "customer_number": "customernumber",
+            "started_at": "starttime",
+            "answered_at": "answeredtime",
+            "duration": "totalduration",
+            "recording_url": "recordingurl",
+            "member": "user",
+            "notes": "notes",
+            "provider_call_id": "sourceuuid",
+        },
         model=Call,
         label=_("Call"),
         label_plural=_("Calls"),

@@ -21,6 +21,17 @@ def install_defaults() -> None:
 SPEC = register(
     ModuleSpec(
         key="documents",
+        vtiger_module="Documents",
+        vtiger_fields={
+            "number": "note_no",
+            "title": "notes_title",
+            "folder": "folderid",
+            "description": "notecontent",
+            "file_name": "filename",
+            "file_size": "filesize",
+            "content_type": "filetype",
+            "current_version": "fileversion",
+        },
         model=Document,
         label=_("Document"),
         label_plural=_("Documents"),

@@ -11,6 +11,23 @@ DEFAULT_PICKLISTS = {"vendor_category": VENDOR_CATEGORY}
 SPEC = register(
     ModuleSpec(
         key="vendors",
+        vtiger_module="Vendors",
+        vtiger_fields={
+            "number": "vendor_no",
+            "name": "vendorname",
+            "phone": "phone",
+            "email": "email",
+            "website": "website",
+            "gl_account": "glacct",
+            "category": "category",
+            "street": "street",
+            "city": "city",
+            "state": "state",
+            "postal_code": "postalcode",
+            "country": "country",
+            "po_box": "pobox",
+            "description": "description",
+        },
         model=Vendor,
         label=_("Vendor"),
         label_plural=_("Vendors"),
