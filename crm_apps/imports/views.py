@@ -1,0 +1,6 @@
+def import_new(request, module):
+    pass
+
+
+def export_new(request, module):
+    pass
