@@ -149,6 +149,7 @@ class Importer:
         self._new_references: dict[tuple[str, str], Any] = {}
         self._owners: dict[str, Member | None] = {}
         self._fixed_owner: Member | None = None
+        self._canonical: dict[tuple[str, str], str] = {}
         if self.options.get("owner_id"):
             self._fixed_owner = Member.objects.filter(pk=self.options["owner_id"], active=True).first()
 
@@ -300,7 +301,10 @@ class Importer:
                 parts = [table.get(p, p) for p in self._split_multi(target, raw)]
                 raw = ";".join(parts) if len(parts) > 1 else (parts[0] if parts else "")
                 if target.custom_field is None:
-                    raw = _canonical_picklist(target.picklist, raw)
+                    key = (target.picklist, raw)
+                    if key not in self._canonical:
+                        self._canonical[key] = _canonical_picklist(target.picklist, raw)
+                    raw = self._canonical[key]
             if target.kind == "reference":
                 found = self._references.get(name, {}).get(raw.casefold())
                 if found is None:
@@ -1012,3 +1016,468 @@ def _remember(job: ImportJob, spec: ModuleSpec, items: list[_Pending], columns: 
 
 def _report_json(outcome: Outcome) -> str:
     return json.dumps(outcome.report(), default=str)
+
+
+# --- the column-wise path ----------------------------------------------------------------------------
+#
+# For modules without hooks or child tables (contacts, organisations, leads, vendors, custom modules...)
+# the rows are checked field by field against the same rules without building a model instance per row:
+# each cell through the engine's text check, empty value, e-mail/URL normalisation, `to_python` and the
+# model field's `clean` (validators, length, choices, blank) exactly as `_apply` + `full_clean` run them;
+# picklist membership, layout-mandatory fields, field rights and the owner as in `_apply`; custom values
+# through `custom_data_clean`. The unmapped fields get their defaults, checked once. The rows then go to
+# COPY as prepared values. Modules with hooks (deals, events) take the per-record path above.
+
+
+class FastImporter(Importer):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        from django.db import DEFAULT_DB_ALIAS, connections
+
+        from crm_apps.engine.services.values import _empty_value
+
+        self.conn = connections[DEFAULT_DB_ALIAS]
+        self._empty_value = _empty_value
+        spec = self.spec
+        self.form = {n: spec.model._meta.get_field(n) for n in spec.form_fields if n not in ("owner_group",)}
+        self.picklist_values = {
+            name: {v.value for v in metadata.picklist_values(picklist)} for name, picklist in spec.picklists.items()
+        }
+        self.locked = visibility.field_access(actor=self.actor, spec=spec)
+        self.mandatory = {
+            n for n in metadata.layout_mandatory(spec) if n in spec.form_fields and n not in self.locked
+        }
+        self.has_custom = bool(metadata.custom_fields(spec.key, include_archived=True))
+        self._cache: dict[tuple[str, str], tuple[Any, list[str] | None]] = {}
+
+    @staticmethod
+    def eligible(spec: ModuleSpec) -> bool:
+        hooks = spec.hooks
+        return not (hooks.clean or hooks.before_save or hooks.after_save or spec.children)
+
+    # One cell -> (python value, None) or (None, messages); cached per distinct cell of the column.
+    def _clean(self, name: str, value: Any) -> tuple[Any, list[str] | None]:
+        key = (name, value) if isinstance(value, str) else None
+        if key is not None:
+            hit = self._cache.get(key)
+            if hit is not None:
+                return hit
+        result = self._clean_uncached(name, value)
+        if key is not None and len(self._cache) < 500_000:
+            self._cache[key] = result
+        return result
+
+    def _clean_uncached(self, name: str, value: Any) -> tuple[Any, list[str] | None]:
+        from crm_apps.engine.services.values import _check_text, _clean_tags
+
+        field: Any = self.form.get(name) or self.spec.model._meta.get_field(name)
+        try:
+            _check_text(value)
+            if name == "tags":
+                return _clean_tags(value), None
+            if isinstance(field, models.ForeignKey):
+                return (value.pk if value is not None else None), None
+            if isinstance(value, str):
+                value = value.strip()
+            if value in ("", None):
+                cleaned = self._empty_value(field)
+            else:
+                if isinstance(field, models.EmailField) and isinstance(value, str):
+                    value = value.lower()
+                if isinstance(field, models.URLField) and isinstance(value, str) and "://" not in value:
+                    value = "https://" + value
+                cleaned = field.to_python(value)
+            picklist = self.picklist_values.get(name)
+            if picklist is not None and cleaned and cleaned not in picklist:
+                return None, [_("“%(value)s” is not one of the choices.") % {"value": cleaned}]
+            cleaned = field.clean(cleaned, None)
+            return cleaned, None
+        except ValidationError as exc:
+            return None, [str(m) for m in exc.messages]
+        except (TypeError, ValueError):
+            return None, [_("Enter a valid value.")]
+
+    def _template(self) -> dict[str, Any]:
+        """The unmapped fields' values: model defaults (checked once, like full_clean checks them)."""
+        record = self.spec.model(**self.spec.scope)
+        return {name: getattr(record, field.attname) for name, field in self.form.items()}
+
+    def _row_record(
+        self, data: dict[str, Any], template: dict[str, Any], template_errors: dict[str, list[str]]
+    ) -> tuple[dict[str, Any], dict[str, list[str]]]:
+        values = dict(template)
+        errors: dict[str, list[str]] = {k: v for k, v in template_errors.items() if k not in data}
+        for name, raw in data.items():
+            if name == "owner":
+                values["owner"] = raw.pk
+                continue
+            cleaned, problem = self._clean(name, raw)
+            if problem:
+                errors[name] = problem
+            else:
+                values[name] = cleaned
+        for name in self.mandatory:
+            if name not in errors and values.get(name) in (None, ""):
+                errors[name] = [_("This field is required.")]
+        return values, errors
+
+    def _check_rows(self) -> list[_Pending]:  # type: ignore[override]
+        spec, actor = self.spec, self.actor
+        existing = self._existing_index() if self.dedupe_fields else {}
+        can_create = visibility.can_create(actor=actor, spec=spec)
+        template = self._template()
+        template_errors: dict[str, list[str]] = {}
+        for name in self.form:
+            _value, problem = self._clean(name, template[name])
+            if problem:
+                template_errors[name] = problem
+        prepared = []
+        matched_ids = []
+        for row in self.rows:
+            values = self._row_values(row)
+            data, custom, problems = self._split(values)
+            key = self._dedupe_key(data, custom, values)
+            prepared.append((values, data, custom, problems, key))
+            if key is not None and key in existing:
+                matched_ids.append(existing[key])
+        loaded = self._load_matched(matched_ids) if self.mode != DedupeMode.SKIP else {}
+        pending: dict[Any, _Pending] = {}
+        by_key: dict[tuple[Any, ...], _Pending] = {}
+        order: list[_Pending] = []
+        total = len(prepared)
+        fixed_owner = self._fixed_owner.pk if self._fixed_owner is not None else actor.pk
+        for position, (_values, data, custom, problems, key) in enumerate(prepared):
+            row_number = position + 1
+            if position % PROGRESS_EVERY == 0:
+                self._cancel_check()
+                self.progress("checking", position, total)
+            if problems:
+                self._fail(row_number, problems)
+                continue
+            stored_id = existing.get(key) if key is not None else None
+            earlier = by_key.get(key) if key is not None else None
+            if earlier is None and stored_id is not None:
+                earlier = pending.get(stored_id)
+            if earlier is not None or stored_id is not None:
+                if self.mode == DedupeMode.SKIP:
+                    if stored_id is None and earlier is not None:
+                        reason = _("Same as row %(row)d of the file.") % {"row": earlier.row}
+                    else:
+                        reason = _("A matching record exists.")
+                    self._skip(row_number, reason)
+                    continue
+                if earlier is None:
+                    record = loaded.get(stored_id)
+                    if record is None:
+                        self._fail(row_number, {"non_field_errors": [_("You may not change the matching record.")]})
+                        continue
+                    earlier = _Pending(record=record, row=row_number, action="", before=_snapshot(spec, record))
+                if self._merge_values(earlier, data, custom, row_number) is None:
+                    continue
+                if earlier.record.pk not in pending:
+                    pending[earlier.record.pk] = earlier
+                    order.append(earlier)
+                assert key is not None
+                by_key[key] = earlier
+                continue
+            if not can_create:
+                self._fail(row_number, {"non_field_errors": [_("You may not create records in this module.")]})
+                continue
+            denied = [n for n, v in data.items() if n in self.locked and v not in (None, "", [])]
+            denied += [f"custom.{k}" for k, v in custom.items() if f"custom.{k}" in self.locked and v not in (None, "", [])]
+            if denied:
+                self._fail(row_number, {f: [_("You may not change this field.")] for f in sorted(denied)})
+                continue
+            values, errors = self._row_record(data, template, template_errors)
+            custom_data: dict[str, Any] = {}
+            if self.has_custom or custom:
+                try:
+                    custom_data = custom_data_clean(
+                        spec=spec, actor=actor, incoming=custom, existing={}, record_id=None, creating=True
+                    )
+                except ValidationError as exc:
+                    errors.update(exc.message_dict)
+            if errors:
+                self._fail(row_number, errors)
+                continue
+            if "owner" not in data:
+                values["owner"] = fixed_owner
+            values["custom_data"] = custom_data
+            item = _Pending(record=_RowRecord(values), row=row_number, action=ImportEntry.CREATED)
+            self.outcome.created += 1
+            pending[item.record.pk] = item
+            order.append(item)
+            if key is not None:
+                by_key[key] = item
+        self.progress("checking", total, total)
+        return order
+
+    def _merge_values(self, item: _Pending, data: dict[str, Any], custom: dict[str, Any], row: int) -> _Pending | None:
+        """A row onto the record it matched: its values as dicts (stored records: from the loaded
+        instance), the same field rules; then only what changes is written."""
+        spec = self.spec
+        if item.action == ImportEntry.CREATED:
+            current = dict(item.record.values)
+            current_custom = dict(current.get("custom_data") or {})
+        else:
+            current = dict(item.before or {})
+            if isinstance(item.record, _RowRecord):
+                current.update(item.record.values)
+            current_custom = {k[len("custom.") :]: v for k, v in current.items() if k.startswith("custom.")}
+            if isinstance(item.record, _RowRecord):
+                current_custom = dict(item.record.values.get("custom_data") or current_custom)
+        if self.mode == DedupeMode.FILL:
+            data = {k: v for k, v in data.items() if _is_empty(current.get(k))}
+            custom = {k: v for k, v in custom.items() if _is_empty(current_custom.get(k))}
+        errors: dict[str, list[str]] = {}
+        new = dict(current)
+        for name, raw in data.items():
+            if name == "owner":
+                new["owner"] = raw.pk
+                new["owner_group"] = None
+                continue
+            cleaned, problem = self._clean(name, raw)
+            if problem:
+                errors[name] = problem
+            else:
+                new[name] = cleaned
+        try:
+            new_custom = custom_data_clean(
+                spec=spec,
+                actor=self.actor,
+                incoming=custom,
+                existing=current_custom,
+                record_id=None if item.action == ImportEntry.CREATED else item.record.pk,
+                creating=False,
+            ) if (custom or self.has_custom) else current_custom
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+            new_custom = current_custom
+        if errors:
+            self._fail(row, errors)
+            return None
+        changes = {
+            k: [_jsonable_value(current.get(k)), _jsonable_value(new.get(k))]
+            for k in new
+            if k != "custom_data" and not k.startswith("custom.") and new.get(k) != current.get(k)
+        }
+        for key in set(current_custom) | set(new_custom):
+            if current_custom.get(key) != new_custom.get(key):
+                changes[f"custom.{key}"] = [current_custom.get(key), new_custom.get(key)]
+        denied = sorted(n for n in changes if n in self.locked)
+        if denied:
+            self._fail(row, {f: [_("You may not change this field.")] for f in denied})
+            return None
+        if not changes:
+            self._skip(row, _("Same values as the matching record."))
+            return None
+        new["custom_data"] = new_custom
+        if item.action == ImportEntry.CREATED:
+            item.record.values.update(new)
+        else:
+            if not isinstance(item.record, _RowRecord):
+                item.record = _RowRecord({**_attvalues(spec, item.record), **new}, stored=item.record)
+            else:
+                item.record.values.update(new)
+            item.action = ImportEntry.MERGED if self.mode == DedupeMode.FILL else ImportEntry.UPDATED
+            merged = {k: v for k, v in item.record.values.items() if k != "custom_data"}
+            after = {**merged, **{f"custom.{k}": v for k, v in new_custom.items()}}
+            item.changes = _changes(item.before or {}, {k: after.get(k) for k in set(after) | set(item.before or {})})
+        if self.mode == DedupeMode.FILL:
+            self.outcome.merged += 1
+        else:
+            self.outcome.updated += 1
+        return item
+
+    def _write(self, pending: list[_Pending]) -> None:
+        spec, actor = self.spec, self.actor
+        created = [p for p in pending if p.action == ImportEntry.CREATED]
+        changed = [p for p in pending if p.action != ImportEntry.CREATED]
+        if created:
+            entitlements.records_check(adding=len(created))
+        total = len(pending)
+        done = 0
+        keys = _text_custom_keys(spec)
+        fields = _db_type_fields(spec)
+        now = timezone.now()
+        base = self._prepared_template(fields, now)
+        related = self._related_fields()
+        for _start, block in _blocks(created, 10_000):
+            self._cancel_check()
+            numbers = numbers_allocate(spec, len(block))
+            rows = []
+            entries = []
+            for item, number in zip(block, numbers, strict=True):
+                values = item.record.values
+                values["number"] = number
+                row = list(base)
+                for index, field in enumerate(fields):
+                    name = field.name
+                    if name in values and name not in ("created_at", "updated_at", "created_by", "updated_by"):
+                        row[index] = field.get_db_prep_save(values[name], self.conn)
+                    elif name == "id":
+                        row[index] = item.record.pk
+                row.append(_search_text_values(spec, values, keys))
+                rows.append(row)
+                for name, target_spec in related:
+                    target_id = values.get(name)
+                    if target_id is not None:
+                        entries.append(_related_entry(spec, target_spec, item.record.pk, values, target_id, actor))
+            _insert_rows(spec, fields, rows)
+            ids = [item.record.pk for item in block]
+            _timeline_bulk(spec.key, ids, TimelineEntry.Kind.CREATED, actor.pk, [{"import": self.job.pk}] * len(ids), now)
+            if entries:
+                copy_insert(TimelineEntry, entries)
+            _entries_bulk(self.job.pk, spec.key, ids, ImportEntry.CREATED, None)
+            record_events.record_event(module=spec.key, event=record_events.CREATED, record_ids=ids)
+            done += len(block)
+            self.progress("writing", done, total)
+        columns = self._changed_columns()
+        for _start, block in _blocks(changed, 10_000):
+            self._cancel_check()
+            records = []
+            for item in block:
+                record = item.record.stored
+                for name, value in item.record.values.items():
+                    if name == "custom_data":
+                        record.custom_data = value
+                    elif name in self.form or name in ("owner", "owner_group", "tags"):
+                        setattr(record, spec.model._meta.get_field(name).attname, value)
+                records.append(record)
+            _update(spec, records, columns, actor)
+            _log_changed_bulk(spec, actor, block, self.job, now)
+            _remember(self.job, spec, block, columns=columns)
+            done += len(block)
+            self.progress("writing", done, total)
+
+    def _prepared_template(self, fields: list[Any], now: Any) -> list[Any]:
+        record = self.spec.model(**self.spec.scope)
+        record.created_at = record.updated_at = now
+        record.created_by = record.updated_by = self.actor
+        record.owner = self.actor
+        return [f.get_db_prep_save(f.pre_save(record, add=True), self.conn) for f in fields]
+
+    def _related_fields(self) -> list[tuple[str, ModuleSpec]]:
+        """Mapped references to records of a module ("related record added" on those records)."""
+        found = []
+        names = set(self.mapping.values()) | set(self.defaults)
+        for name in names:
+            field: Any = self.form.get(name)
+            if isinstance(field, models.ForeignKey):
+                try:
+                    found.append((name, registry.spec_for_model(field.remote_field.model)))
+                except registry.UnknownModule:
+                    continue
+        return found
+
+
+class _RowRecord:
+    """A record as field values (name -> python value; references as ids), with a fresh id."""
+
+    def __init__(self, values: dict[str, Any], stored: Any = None) -> None:
+        import uuid
+
+        self.values = values
+        self.stored = stored
+        self.pk = stored.pk if stored is not None else uuid.uuid4()
+        values.setdefault("id", self.pk)
+
+
+def _attvalues(spec: ModuleSpec, record: Any) -> dict[str, Any]:
+    out = {}
+    for name in (*spec.form_fields, "owner", "owner_group"):
+        field: Any = spec.model._meta.get_field(name)
+        out[name] = getattr(record, field.attname)
+    out["custom_data"] = dict(record.custom_data or {})
+    return out
+
+
+def _jsonable_value(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, list):
+        return [_jsonable_value(v) for v in value]
+    return str(value)
+
+
+def _search_text_values(spec: ModuleSpec, values: dict[str, Any], custom_keys: list[str]) -> str:
+    parts = [str(values.get(name) or "") for name in (*spec.search_fields, "number")]
+    custom = values.get("custom_data") or {}
+    parts += [str(custom.get(key) or "") for key in custom_keys]
+    text = " ".join(p for p in parts if p)
+    folded = fold_accents(text)
+    return f"{text} {folded}" if folded != text else text
+
+
+def _related_entry(
+    spec: ModuleSpec, target_spec: ModuleSpec, record_id: Any, values: dict[str, Any], target_id: Any, actor: Member
+) -> TimelineEntry:
+    label_record = spec.model(**{n: values.get(n) for n in spec.title_fields if n in values})
+    return TimelineEntry(
+        module=target_spec.key,
+        record_id=target_id,
+        kind=TimelineEntry.Kind.RELATED,
+        actor=actor,
+        data={"module": spec.key, "id": str(record_id), "label": str(label_record), "number": values.get("number")},
+    )
+
+
+def _copy_rows(table: str, columns: list[str], rows: Any) -> None:
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+    )
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(statement) as stream:
+            for row in rows:
+                stream.write_row(row)
+
+
+def _timeline_bulk(module: str, ids: list[Any], kind: str, actor_id: int, data: list[dict[str, Any]], now: Any) -> None:
+    from psycopg.types.json import Jsonb
+
+    _copy_rows(
+        TimelineEntry._meta.db_table,
+        ["module", "record_id", "kind", "actor_id", "created_at", "data"],
+        ((module, i, kind, actor_id, now, Jsonb(d)) for i, d in zip(ids, data, strict=True)),
+    )
+
+
+def _entries_bulk(job_id: int, module: str, ids: list[Any], action: str, before: Any) -> None:
+    _copy_rows(
+        ImportEntry._meta.db_table,
+        ["job_id", "module", "record_id", "action"],
+        ((job_id, module, i, action) for i in ids),
+    )
+
+
+def _log_changed_bulk(spec: ModuleSpec, actor: Member, items: list[_Pending], job: ImportJob, now: Any) -> None:
+    ids = [i.record.pk for i in items]
+    _timeline_bulk(
+        spec.key,
+        ids,
+        TimelineEntry.Kind.UPDATED,
+        actor.pk,
+        [{"changes": i.changes, "import": job.pk} for i in items],
+        now,
+    )
+    record_events.record_event(module=spec.key, event=record_events.UPDATED, record_ids=ids)
+
+
+def _insert_rows(spec: ModuleSpec, fields: list[Any], rows: list[list[Any]]) -> None:
+    stage = _stage(fields, rows)
+    columns = sql.SQL(", ").join(sql.Identifier(f.column) for f in fields)
+    with connection.cursor() as cursor:
+        cursor.cursor.execute(
+            sql.SQL(
+                "INSERT INTO {table} ({columns}, search_vector) "
+                "SELECT {columns}, to_tsvector('simple'::regconfig, COALESCE(_search, '')) FROM {stage}"
+            ).format(table=sql.Identifier(spec.model._meta.db_table), columns=columns, stage=sql.Identifier(stage))
+        )
+        cursor.cursor.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(stage)))
+
+
+def importer_for(*, job: ImportJob, actor: Member, rows: list[list[str]], progress: Progress | None = None) -> Importer:
+    """The column-wise importer where the module allows it, else the per-record one."""
+    spec = registry.get(job.module)
+    cls = FastImporter if FastImporter.eligible(spec) else Importer
+    return cls(job=job, actor=actor, rows=rows, progress=progress)

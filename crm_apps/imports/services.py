@@ -27,7 +27,7 @@ from crm_apps.engine import metadata, registry
 from crm_apps.engine.services.values import search_vector_refresh
 from crm_apps.imports import files, mapping
 from crm_apps.imports.models import DedupeMode, ExportJob, ImportEntry, ImportJob, SavedMapping
-from crm_apps.imports.runner import Cancelled, Importer, Outcome
+from crm_apps.imports.runner import Cancelled, Outcome, importer_for
 
 logger = logging.getLogger(__name__)
 
@@ -459,7 +459,7 @@ def import_execute(*, job_id: int, dry_run: bool) -> ImportJob:
     try:
         sheet = _rows(job)
         with transaction.atomic():
-            importer = Importer(job=job, actor=actor, rows=sheet.rows, progress=_reporter(job))
+            importer = importer_for(job=job, actor=actor, rows=sheet.rows, progress=_reporter(job))
             outcome = importer.run()
             metadata_touched = bool(outcome.values_created)
             if dry_run:

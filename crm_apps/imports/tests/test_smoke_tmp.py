@@ -18,7 +18,10 @@ def test_smoke(tenant_a, admin_of, media_root):
         services.import_configure(actor=admin, job=job, columns=job.mapping, dedupe_fields=["email"], dedupe_mode="overwrite", options={"create_references": True})
         job.status = ImportJob.Status.QUEUED; job.save()
         t = time.monotonic()
+        import cProfile, pstats
+        pr = cProfile.Profile(); pr.enable()
         job = services.import_execute(job_id=job.pk, dry_run=False)
+        pr.disable(); pstats.Stats(pr).sort_stats("cumulative").print_stats(45)
         print("run", time.monotonic() - t, job.status, job.message, job.report.get("errors", [])[:3], job.created, job.references_created)
         job.status = ImportJob.Status.UPLOADED; job.save()
         job2 = services.import_upload(actor=admin, module="contacts", file_name="c.csv", content="\n".join(lines).replace("Smith", "Jones").encode())
