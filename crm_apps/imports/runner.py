@@ -1100,7 +1100,8 @@ class FastImporter(Importer):
     def _template(self) -> dict[str, Any]:
         """The unmapped fields' values: model defaults (checked once, like full_clean checks them)."""
         record = self.spec.model(**self.spec.scope)
-        return {name: getattr(record, field.attname) for name, field in self.form.items()}
+        self._template_values = {name: getattr(record, field.attname) for name, field in self.form.items()}
+        return self._template_values
 
     def _row_record(
         self, data: dict[str, Any], template: dict[str, Any], template_errors: dict[str, list[str]]
@@ -1301,6 +1302,7 @@ class FastImporter(Importer):
         fields = _db_type_fields(spec)
         now = timezone.now()
         base = self._prepared_template(fields, now)
+        template = self._template_values
         related = self._related_fields()
         for _start, block in _blocks(created, 10_000):
             self._cancel_check()
@@ -1311,12 +1313,13 @@ class FastImporter(Importer):
                 values = item.record.values
                 values["number"] = number
                 row = list(base)
+                # Only what differs from the template row is prepared again (the mapped cells, id, number...).
                 for index, field in enumerate(fields):
                     name = field.name
-                    if name in values and name not in ("created_at", "updated_at", "created_by", "updated_by"):
-                        row[index] = field.get_db_prep_save(values[name], self.conn)
-                    elif name == "id":
-                        row[index] = item.record.pk
+                    value = values.get(name, _MISSING)
+                    if value is _MISSING or value is template.get(name, _MISSING) or name in _TEMPLATE_ONLY:
+                        continue
+                    row[index] = field.get_db_prep_save(value, self.conn)
                 row.append(_search_text_values(spec, values, keys))
                 rows.append(row)
                 for name, target_spec in related:
@@ -1371,6 +1374,10 @@ class FastImporter(Importer):
         return found
 
 
+_MISSING = object()
+_TEMPLATE_ONLY = frozenset({"created_at", "updated_at", "created_by", "updated_by"})
+
+
 class _RowRecord:
     """A record as field values (name -> python value; references as ids), with a fresh id."""
 
@@ -1405,6 +1412,8 @@ def _search_text_values(spec: ModuleSpec, values: dict[str, Any], custom_keys: l
     custom = values.get("custom_data") or {}
     parts += [str(custom.get(key) or "") for key in custom_keys]
     text = " ".join(p for p in parts if p)
+    if text.isascii():
+        return text
     folded = fold_accents(text)
     return f"{text} {folded}" if folded != text else text
 
