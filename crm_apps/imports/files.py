@@ -88,6 +88,8 @@ def detect_encoding(data: bytes) -> str:
     best = from_bytes(sample, cp_isolation=["cp1251", "latin_1", "cp1252", "koi8_r", "utf_16", "iso8859_15"]).best()
     if best is None:
         return "latin-1"
+    if best.encoding == "cp1252" and not any(0x80 <= b <= 0x9F for b in sample):
+        return "latin-1"  # the same characters: name it by the standard most files claim
     return {"latin_1": "latin-1", "utf_16": "utf-16", "koi8_r": "koi8-r", "iso8859_15": "iso-8859-15"}.get(
         best.encoding, best.encoding.replace("_", "-")
     )
@@ -308,7 +310,10 @@ def _vcard_row(card: Any) -> list[str]:
 ICAL_COLUMNS = ["KIND", "SUMMARY", "DTSTART", "DTEND", "DUE", "LOCATION", "DESCRIPTION", "STATUS", "PRIORITY", "UID"]
 
 
-def read_ical(data: bytes, *, encoding: str = "") -> Sheet:
+ICAL_KINDS = {"events": "event", "tasks": "task"}
+
+
+def read_ical(data: bytes, *, encoding: str = "", kind: str = "") -> Sheet:
     import icalendar
 
     encoding = encoding or detect_encoding(data)
@@ -320,6 +325,8 @@ def read_ical(data: bytes, *, encoding: str = "") -> Sheet:
     rows, raw = [], []
     for component in calendar.walk():
         if component.name not in ("VEVENT", "VTODO"):
+            continue
+        if kind and kind != ("event" if component.name == "VEVENT" else "task"):
             continue
         row = {c: "" for c in ICAL_COLUMNS}
         row["KIND"] = "event" if component.name == "VEVENT" else "task"
@@ -337,14 +344,17 @@ def read_ical(data: bytes, *, encoding: str = "") -> Sheet:
     return Sheet(headers=list(ICAL_COLUMNS), rows=rows, raw=raw, encoding=encoding)
 
 
-def read(data: bytes, *, file_format: str, encoding: str = "", delimiter: str = "", sheet: str = "") -> Sheet:
-    """The file's rows; `FileProblem` when it cannot be read that way."""
+def read(
+    data: bytes, *, file_format: str, encoding: str = "", delimiter: str = "", sheet: str = "", module: str = ""
+) -> Sheet:
+    """The file's rows; `FileProblem` when it cannot be read that way. An iCalendar file gives an events
+    module its VEVENTs and a tasks module its VTODOs."""
     if file_format == XLSX:
         return read_xlsx(data, sheet=sheet)
     if file_format == VCARD:
         return read_vcard(data, encoding=encoding)
     if file_format == ICAL:
-        return read_ical(data, encoding=encoding)
+        return read_ical(data, encoding=encoding, kind=ICAL_KINDS.get(module, ""))
     return read_csv(data, encoding=encoding, delimiter=delimiter)
 
 

@@ -98,7 +98,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "subject": ("summary", "subject", "тема"),
     "start": ("dtstart", "start", "starts", "начало"),
     "end": ("dtend", "end", "ends", "окончание"),
-    "due": ("due", "duedate", "срок"),
+    "due_date": ("due", "duedate", "срок"),
     "location": ("location", "место"),
     "kind": ("kind", "type", "тип"),
     OWNER: ("owner", "assignedto", "assigneduser", "assigneduserid", "ответственный", "владелец"),

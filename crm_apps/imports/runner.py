@@ -1124,6 +1124,10 @@ class FastImporter(Importer):
 
     def _check_rows(self) -> list[_Pending]:  # type: ignore[override]
         spec, actor = self.spec, self.actor
+        # Read now: "create missing values" has just added to the picklists.
+        self.picklist_values = {
+            name: {v.value for v in metadata.picklist_values(picklist)} for name, picklist in spec.picklists.items()
+        }
         existing = self._existing_index() if self.dedupe_fields else {}
         can_create = visibility.can_create(actor=actor, spec=spec)
         template = self._template()

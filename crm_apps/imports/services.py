@@ -84,7 +84,9 @@ def import_upload(
 
     file_format = files.detect_format(file_name, data[:8192])
     try:
-        sheet_data = files.read(data, file_format=file_format, encoding=encoding, delimiter=delimiter, sheet=sheet)
+        sheet_data = files.read(
+            data, file_format=file_format, encoding=encoding, delimiter=delimiter, sheet=sheet, module=spec.key
+        )
     except files.FileProblem as exc:
         raise ValidationError({"file": [str(exc)]}) from exc
     entitlements.storage_check(adding_bytes=len(data))
@@ -137,6 +139,7 @@ def import_reread(*, actor: Member, job: ImportJob, encoding: str, delimiter: st
             encoding=encoding,
             delimiter=delimiter,
             sheet=sheet,
+            module=job.module,
         )
     except files.FileProblem as exc:
         raise ValidationError({"file": [str(exc)]}) from exc
@@ -432,6 +435,7 @@ def _rows(job: ImportJob) -> files.Sheet:
         encoding=job.encoding,
         delimiter=job.delimiter,
         sheet=job.sheet,
+        module=job.module,
     )
 
 

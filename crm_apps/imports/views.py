@@ -231,6 +231,7 @@ def import_mapping(request: HttpRequest, job_id: int) -> HttpResponse:
             encoding=job.encoding,
             delimiter=job.delimiter,
             sheet=job.sheet,
+            module=job.module,
         )
         rows = sheet.rows
     except files.FileProblem as exc:
