@@ -137,8 +137,13 @@ def import_file(client: Any, body: bytes, *, mode: str) -> tuple[int, float, dic
             "file": SimpleUploadedFile("people.csv", body, content_type="text/csv"),
             "module": "contacts",
             "mapping": json.dumps(
-                {"First name": "first_name", "Last name": "last_name", "E-mail": "email", "Title": "title",
-                 "City": "mailing_city"}
+                {
+                    "First name": "first_name",
+                    "Last name": "last_name",
+                    "E-mail": "email",
+                    "Title": "title",
+                    "City": "mailing_city",
+                }
             ),
             "dedupe": json.dumps({"fields": ["email"], "mode": mode}),
         },
@@ -192,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings.ALLOWED_HOSTS = ["*"]
     tenant, host, admin = tenant_prepare()
     reset(tenant.schema_name)
-    rng = random.Random(17)
+    rng = random.Random(17)  # noqa: S311 - sample data, not secrets
     existing = people(0, args.rows, rng)
     from crm_apps.access.models import ApiToken
     from crm_apps.access.services import api_token_create

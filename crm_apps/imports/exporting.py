@@ -1,4 +1,4 @@
-""""Export all matching": a list's every row (its filters and search, through the visibility filter and
+""" "Export all matching": a list's every row (its filters and search, through the visibility filter and
 the member's field rules) written to a CSV or XLSX file in the tenant's storage by a background task, for
 lists too big for the engine's synchronous export (100,000 rows). The file is served only to the member
 who asked, while they keep the export privilege; each export is audited with the view it exported."""

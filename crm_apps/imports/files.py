@@ -96,7 +96,7 @@ def detect_encoding(data: bytes) -> str:
 
 
 def detect_delimiter(text: str) -> str:
-    sample = "\n".join(text[:64 * 1024].splitlines()[:50])
+    sample = "\n".join(text[: 64 * 1024].splitlines()[:50])
     try:
         return csv.Sniffer().sniff(sample, delimiters="".join(DELIMITERS)).delimiter
     except csv.Error:
@@ -283,10 +283,12 @@ def _vcard_row(card: Any) -> list[str]:
         values["N.family"] = str(name.family or "")
         values["N.prefix"] = str(name.prefix or "")
     emails = [str(p.value) for p in contents.get("email", [])]
-    values["EMAIL"], values["EMAIL.2"] = (emails + ["", ""])[:2]
+    values["EMAIL"], values["EMAIL.2"] = [*emails, "", ""][:2]
     for prop in contents.get("tel", []):
         kinds = _types(prop)
-        key = "TEL.cell" if "cell" in kinds else "TEL.fax" if "fax" in kinds else "TEL.home" if "home" in kinds else "TEL"
+        key = (
+            "TEL.cell" if "cell" in kinds else "TEL.fax" if "fax" in kinds else "TEL.home" if "home" in kinds else "TEL"
+        )
         if not values[key]:
             values[key] = str(prop.value)
         elif not values["TEL"]:
@@ -380,7 +382,8 @@ def remove(storage_name: str) -> None:
 
 
 def open_stored(storage_name: str) -> IO[bytes]:
-    return default_storage.open(storage_name, "rb")  # type: ignore[no-any-return]
+    handle: IO[bytes] = default_storage.open(storage_name, "rb")
+    return handle
 
 
 # Error files ---------------------------------------------------------------------------------------
@@ -417,10 +420,10 @@ def error_file(sheet: Sheet, *, file_format: str, failed: list[tuple[int, str]])
     text = buffer.getvalue()
     encoding = sheet.encoding or "utf-8"
     try:
-        body = text.encode(encoding)
+        encoded = text.encode(encoding)
     except UnicodeEncodeError:
-        body = text.encode("utf-8-sig")
-    return body, "csv"
+        encoded = text.encode("utf-8-sig")
+    return encoded, "csv"
 
 
 def iter_chunks(rows: list[Any], size: int) -> Iterator[tuple[int, list[Any]]]:

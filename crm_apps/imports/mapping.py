@@ -52,10 +52,7 @@ def targets(spec: ModuleSpec) -> dict[str, Target]:
             continue
         field: Any = spec.model._meta.get_field(name)
         label = str(field.verbose_name).capitalize()
-        if isinstance(field, models.ForeignKey):
-            kind = "reference"
-        else:
-            kind = "field"
+        kind = "reference" if isinstance(field, models.ForeignKey) else "field"
         required = not field.blank and not field.has_default() and kind == "field"
         found[name] = Target(name, label, kind, required, spec.picklists.get(name, ""), field)
     found[OWNER] = Target(OWNER, _("Owner"), "owner")
@@ -136,10 +133,10 @@ def guess(spec: ModuleSpec, headers: list[str]) -> dict[str, str]:
     mapping: dict[str, str] = {}
     taken: set[str] = set()
     for position, header in enumerate(headers):
-        name = index.get(_norm(header))
-        if name and name not in taken:
-            mapping[str(position)] = name
-            taken.add(name)
+        field_name = index.get(_norm(header))
+        if field_name and field_name not in taken:
+            mapping[str(position)] = field_name
+            taken.add(field_name)
     return mapping
 
 
@@ -161,13 +158,16 @@ def dedupe_choices(spec: ModuleSpec) -> list[tuple[str, str]]:
     name together with the organisation, the number, and custom text/email/phone/number fields."""
     choices: list[tuple[str, str]] = [("number", _("Number"))]
     for target in targets(spec).values():
-        if target.kind == "field" and (target.is_email or target.is_phone):
-            choices.append((target.name, target.label))
-        elif target.kind == "custom" and target.custom_field is not None and target.custom_field.type in (
-            FieldType.TEXT,
-            FieldType.EMAIL,
-            FieldType.PHONE,
-            FieldType.INTEGER,
+        if (target.kind == "field" and (target.is_email or target.is_phone)) or (
+            target.kind == "custom"
+            and target.custom_field is not None
+            and target.custom_field.type
+            in (
+                FieldType.TEXT,
+                FieldType.EMAIL,
+                FieldType.PHONE,
+                FieldType.INTEGER,
+            )
         ):
             choices.append((target.name, target.label))
     if name_fields(spec):

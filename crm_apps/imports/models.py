@@ -119,6 +119,9 @@ class ImportEntry(models.Model):
     class Meta:
         indexes = [models.Index(fields=["job", "action"], name="import_entry_job")]
 
+    def __str__(self) -> str:
+        return f"{self.action} {self.module}:{self.record_id}"
+
 
 class SavedMapping(models.Model):
     """A column mapping kept for the next file of the same shape (by column name)."""
@@ -144,7 +147,7 @@ class SavedMapping(models.Model):
 
 
 class ExportJob(models.Model):
-    """"Export all matching": a whole list (its filters and search) written in the background; the file is
+    """ "Export all matching": a whole list (its filters and search) written in the background; the file is
     for the member who asked, while they keep the export privilege."""
 
     class Status(models.TextChoices):
@@ -167,6 +170,9 @@ class ExportJob(models.Model):
 
     class Meta:
         ordering = ("-created_at", "-id")
+
+    def __str__(self) -> str:
+        return self.file_name
 
     @property
     def file_name(self) -> str:

@@ -184,7 +184,7 @@ class Importer:
         return [t for n, t in self.targets.items() if n in names and t.picklist]
 
     def _create_missing_values(self) -> None:
-        """"Create missing values" (administrators): values in the file that the picklist lacks are added
+        """ "Create missing values" (administrators): values in the file that the picklist lacks are added
         before the rows are checked (so a dry run shows them as fine, and the run has them)."""
         if not self.options.get("create_values"):
             return
@@ -330,7 +330,9 @@ class Importer:
             data["owner"] = self._fixed_owner
         return data, custom, errors
 
-    def _dedupe_key(self, data: dict[str, Any], custom: dict[str, Any], values: dict[str, str]) -> tuple[Any, ...] | None:
+    def _dedupe_key(
+        self, data: dict[str, Any], custom: dict[str, Any], values: dict[str, str]
+    ) -> tuple[Any, ...] | None:
         if not self.dedupe_fields:
             return None
         parts: list[Any] = []
@@ -408,16 +410,13 @@ class Importer:
 
     def _check_rows(self) -> list[_Pending]:
         spec, actor = self.spec, self.actor
-        if self.mode != DedupeMode.SKIP or self.dedupe_fields:
-            existing = self._existing_index()
-        else:
-            existing = {}
+        existing = self._existing_index() if self.dedupe_fields else {}
         can_create = visibility.can_create(actor=actor, spec=spec)
         # Matched records, loaded (and locked) in blocks as the rows need them.
         matched_ids = []
         prepared = []
         total = len(self.rows)
-        for position, row in enumerate(self.rows):
+        for row in self.rows:
             values = self._row_values(row)
             data, custom, problems = self._split(values)
             key = self._dedupe_key(data, custom, values)
@@ -429,7 +428,7 @@ class Importer:
         by_key: dict[tuple[Any, ...], _Pending] = {}
         order: list[_Pending] = []
         started = time.monotonic()
-        for position, (values, data, custom, problems, key) in enumerate(prepared):
+        for position, (_values, data, custom, problems, key) in enumerate(prepared):
             row_number = position + 1
             if position % PROGRESS_EVERY == 0:
                 self._cancel_check()
@@ -852,12 +851,16 @@ _stage_counter = itertools.count()
 def _stage(fields: list[Any], rows: list[list[Any]]) -> str:
     """A temporary table (dropped at commit) holding `rows` for `fields` plus the search text, by COPY."""
     name = f"_import_stage_{next(_stage_counter)}"
-    columns = [sql.SQL("{} {}").format(sql.Identifier(f.column), sql.SQL(f.db_type(connection))) for f in fields]
+    columns: list[sql.Composable] = [
+        sql.SQL("{} {}").format(sql.Identifier(f.column), sql.SQL(f.db_type(connection))) for f in fields
+    ]
     columns.append(sql.SQL("_search text"))
     with connection.cursor() as cursor:
         raw: Any = cursor.cursor
         raw.execute(
-            sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(sql.Identifier(name), sql.SQL(", ").join(columns))
+            sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
+                sql.Identifier(name), sql.SQL(", ").join(columns)
+            )
         )
         names = [sql.Identifier(f.column) for f in fields] + [sql.Identifier("_search")]
         statement = sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(name), sql.SQL(", ").join(names))
@@ -929,7 +932,7 @@ def _update(spec: ModuleSpec, records: list[Any], columns: list[Any], actor: Mem
         row.append(_search_text(spec, record, keys))
         rows.append(row)
     stage = _stage(fields, rows)
-    sets = [
+    sets: list[sql.Composable] = [
         sql.SQL("{col} = s.{col}").format(col=sql.Identifier(f.column)) for f in fields if f.column != "id"
     ]
     sets.append(sql.SQL("search_vector = to_tsvector('simple'::regconfig, COALESCE(s._search, ''))"))
@@ -1000,9 +1003,7 @@ def _remember(job: ImportJob, spec: ModuleSpec, items: list[_Pending], columns: 
             for f in columns:
                 if f.name in stored:
                     cols[f.column] = _json_value(f, stored[f.name])
-            custom_keys = sorted(
-                {k[len("custom.") :] for k in item.changes if k.startswith("custom.")}
-            )
+            custom_keys = sorted({k[len("custom.") :] for k in item.changes if k.startswith("custom.")})
             before = {
                 "cols": cols,
                 "custom": {k: stored[f"custom.{k}"] for k in custom_keys if f"custom.{k}" in stored},
@@ -1044,9 +1045,7 @@ class FastImporter(Importer):
             name: {v.value for v in metadata.picklist_values(picklist)} for name, picklist in spec.picklists.items()
         }
         self.locked = visibility.field_access(actor=self.actor, spec=spec)
-        self.mandatory = {
-            n for n in metadata.layout_mandatory(spec) if n in spec.form_fields and n not in self.locked
-        }
+        self.mandatory = {n for n in metadata.layout_mandatory(spec) if n in spec.form_fields and n not in self.locked}
         self.has_custom = bool(metadata.custom_fields(spec.key, include_archived=True))
         self._cache: dict[tuple[str, str], tuple[Any, list[str] | None]] = {}
 
@@ -1100,13 +1099,13 @@ class FastImporter(Importer):
     def _template(self) -> dict[str, Any]:
         """The unmapped fields' values: model defaults (checked once, like full_clean checks them)."""
         record = self.spec.model(**self.spec.scope)
-        self._template_values = {name: getattr(record, field.attname) for name, field in self.form.items()}
+        self._template_values = {name: getattr(record, _attname(self.spec, name)) for name in self.form}
         return self._template_values
 
     def _row_record(
         self, data: dict[str, Any], template: dict[str, Any], template_errors: dict[str, list[str]]
     ) -> tuple[dict[str, Any], dict[str, list[str]]]:
-        values = dict(template)
+        values: dict[str, Any] = dict(template)
         errors: dict[str, list[str]] = {k: v for k, v in template_errors.items() if k not in data}
         for name, raw in data.items():
             if name == "owner":
@@ -1122,7 +1121,7 @@ class FastImporter(Importer):
                 errors[name] = [_("This field is required.")]
         return values, errors
 
-    def _check_rows(self) -> list[_Pending]:  # type: ignore[override]
+    def _check_rows(self) -> list[_Pending]:  # noqa: C901
         spec, actor = self.spec, self.actor
         # Read now: "create missing values" has just added to the picklists.
         self.picklist_values = {
@@ -1139,10 +1138,10 @@ class FastImporter(Importer):
         prepared = []
         matched_ids = []
         for row in self.rows:
-            values = self._row_values(row)
-            data, custom, problems = self._split(values)
-            key = self._dedupe_key(data, custom, values)
-            prepared.append((values, data, custom, problems, key))
+            cells = self._row_values(row)
+            data, custom, problems = self._split(cells)
+            key = self._dedupe_key(data, custom, cells)
+            prepared.append((cells, data, custom, problems, key))
             if key is not None and key in existing:
                 matched_ids.append(existing[key])
         loaded = self._load_matched(matched_ids) if self.mode != DedupeMode.SKIP else {}
@@ -1189,12 +1188,14 @@ class FastImporter(Importer):
                 self._fail(row_number, {"non_field_errors": [_("You may not create records in this module.")]})
                 continue
             denied = [n for n, v in data.items() if n in self.locked and v not in (None, "", [])]
-            denied += [f"custom.{k}" for k, v in custom.items() if f"custom.{k}" in self.locked and v not in (None, "", [])]
+            denied += [
+                f"custom.{k}" for k, v in custom.items() if f"custom.{k}" in self.locked and v not in (None, "", [])
+            ]
             if denied:
                 self._fail(row_number, {f: [_("You may not change this field.")] for f in sorted(denied)})
                 continue
             values, errors = self._row_record(data, template, template_errors)
-            custom_data: dict[str, Any] = {}
+            custom_data: Any = {}
             if self.has_custom or custom:
                 try:
                     custom_data = custom_data_clean(
@@ -1247,14 +1248,18 @@ class FastImporter(Importer):
             else:
                 new[name] = cleaned
         try:
-            new_custom = custom_data_clean(
-                spec=spec,
-                actor=self.actor,
-                incoming=custom,
-                existing=current_custom,
-                record_id=None if item.action == ImportEntry.CREATED else item.record.pk,
-                creating=False,
-            ) if (custom or self.has_custom) else current_custom
+            new_custom = (
+                custom_data_clean(
+                    spec=spec,
+                    actor=self.actor,
+                    incoming=custom,
+                    existing=current_custom,
+                    record_id=None if item.action == ImportEntry.CREATED else item.record.pk,
+                    creating=False,
+                )
+                if (custom or self.has_custom)
+                else current_custom
+            )
         except ValidationError as exc:
             errors.update(exc.message_dict)
             new_custom = current_custom
@@ -1318,12 +1323,12 @@ class FastImporter(Importer):
                 values["number"] = number
                 row = list(base)
                 # Only what differs from the template row is prepared again (the mapped cells, id, number...).
-                for index, field in enumerate(fields):
-                    name = field.name
+                for index, column in enumerate(fields):
+                    name = column.name
                     value = values.get(name, _MISSING)
                     if value is _MISSING or value is template.get(name, _MISSING) or name in _TEMPLATE_ONLY:
                         continue
-                    row[index] = field.get_db_prep_save(value, self.conn)
+                    row[index] = column.get_db_prep_save(value, self.conn)
                 row.append(_search_text_values(spec, values, keys))
                 rows.append(row)
                 for name, target_spec in related:
@@ -1332,7 +1337,9 @@ class FastImporter(Importer):
                         entries.append(_related_entry(spec, target_spec, item.record.pk, values, target_id, actor))
             _insert_rows(spec, fields, rows)
             ids = [item.record.pk for item in block]
-            _timeline_bulk(spec.key, ids, TimelineEntry.Kind.CREATED, actor.pk, [{"import": self.job.pk}] * len(ids), now)
+            _timeline_bulk(
+                spec.key, ids, TimelineEntry.Kind.CREATED, actor.pk, [{"import": self.job.pk}] * len(ids), now
+            )
             if entries:
                 copy_insert(TimelineEntry, entries)
             _entries_bulk(self.job.pk, spec.key, ids, ImportEntry.CREATED, None)
@@ -1349,7 +1356,7 @@ class FastImporter(Importer):
                     if name == "custom_data":
                         record.custom_data = value
                     elif name in self.form or name in ("owner", "owner_group", "tags"):
-                        setattr(record, spec.model._meta.get_field(name).attname, value)
+                        setattr(record, _attname(spec, name), value)
                 records.append(record)
             _update(spec, records, columns, actor)
             _log_changed_bulk(spec, actor, block, self.job, now)
@@ -1439,10 +1446,9 @@ def _copy_rows(table: str, columns: list[str], rows: Any) -> None:
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
     )
-    with connection.cursor() as cursor:
-        with cursor.cursor.copy(statement) as stream:
-            for row in rows:
-                stream.write_row(row)
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as stream:
+        for row in rows:
+            stream.write_row(row)
 
 
 def _timeline_bulk(module: str, ids: list[Any], kind: str, actor_id: int, data: list[dict[str, Any]], now: Any) -> None:

@@ -164,7 +164,7 @@ def _editable(actor: Member, job: ImportJob) -> None:
 # --- mapping ----------------------------------------------------------------------------------------
 
 
-def import_configure(
+def import_configure(  # noqa: C901
     *,
     actor: Member,
     job: ImportJob,
@@ -404,7 +404,7 @@ def _records_limit_check(adding: int) -> None:
         return
     from billing.selectors import record_count
 
-    used = record_count(connection.schema_name)
+    used = record_count(str(getattr(connection, "schema_name", "")))
     if used + adding > ent.max_records:
         raise entitlements.PlanLimitReached(
             _(
@@ -593,7 +593,7 @@ def _undo(job: ImportJob) -> dict[str, int]:
     counts = {"deleted": 0, "restored": 0}
     modules = list(ImportEntry.objects.filter(job=job).values_list("module", flat=True).distinct())
     now = timezone.now()
-    actor_id = (job.undone_by_id or job.created_by_id)
+    actor_id = job.undone_by_id or job.created_by_id
     for module in modules:
         spec = registry.get(module)
         table = sql.Identifier(spec.model._meta.db_table)
@@ -631,11 +631,13 @@ def _restored_columns(job: ImportJob, module: str) -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def _restore(raw: Any, spec: Any, table: Any, job: ImportJob, module: str, columns: list[str], now: Any, actor: int) -> int:
+def _restore(
+    raw: Any, spec: Any, table: Any, job: ImportJob, module: str, columns: list[str], now: Any, actor: int
+) -> int:
     """UPDATE ... FROM the entries: each imported column back to its value before (jsonb_populate_record
     casts the stored JSON to the column's type), the imported custom keys back (or removed)."""
     known = {f.column for f in spec.model._meta.concrete_fields}
-    sets = [
+    sets: list[sql.Composable] = [
         sql.SQL("{col} = CASE WHEN e.before->'cols' ? {key} THEN r.{col} ELSE t.{col} END").format(
             col=sql.Identifier(column), key=sql.Literal(column)
         )
@@ -667,7 +669,7 @@ def _restore(raw: Any, spec: Any, table: Any, job: ImportJob, module: str, colum
 
 
 def export_start(*, actor: Member, module: str, file_format: str, query: dict[str, str]) -> ExportJob:
-    """"Export all matching": the list's filters and search, every row, written in the background."""
+    """ "Export all matching": the list's filters and search, every row, written in the background."""
     if not visibility.has_privilege(actor=actor, privilege=Privilege.CAN_EXPORT):
         raise PermissionDenied
     spec = _spec_for(actor, module)

@@ -193,7 +193,7 @@ def import_mapping(request: HttpRequest, job_id: int) -> HttpResponse:
         for key, value in request.POST.items():
             if key.startswith("value::") and value:
                 _prefix, field, original = key.split("::", 2)
-                value_map.setdefault(field, {})[original] = value
+                value_map.setdefault(field, {})[original] = str(value)
         options = {
             "owner_id": request.POST.get("owner_id", ""),
             "create_references": request.POST.get("create_references") == "1",
@@ -238,7 +238,7 @@ def import_mapping(request: HttpRequest, job_id: int) -> HttpResponse:
         errors.append(str(exc))
         rows = []
     targets = mapping.targets(spec)
-    columns = [
+    column_rows = [
         {
             "index": i,
             "heading": heading,
@@ -247,8 +247,8 @@ def import_mapping(request: HttpRequest, job_id: int) -> HttpResponse:
         }
         for i, heading in enumerate(job.headers)
     ]
-    defaults = list(job.defaults.items())[:3]
-    defaults += [("", "")] * (3 - len(defaults))
+    default_rows: list[tuple[str, Any]] = list(job.defaults.items())[:3]
+    default_rows += [("", "")] * (3 - len(default_rows))
     return render(
         request,
         "imports/mapping.html",
@@ -256,9 +256,9 @@ def import_mapping(request: HttpRequest, job_id: int) -> HttpResponse:
             "job": job,
             "spec": spec,
             "errors": errors,
-            "columns": columns,
+            "columns": column_rows,
             "targets": list(targets.values()),
-            "defaults": [(n, name, value) for n, (name, value) in enumerate(defaults)],
+            "defaults": [(n, name, value) for n, (name, value) in enumerate(default_rows)],
             "dedupe_choices": mapping.dedupe_choices(spec),
             "dedupe_modes": DedupeMode.choices,
             "members": Member.objects.filter(active=True).select_related("user").order_by("user__name"),
@@ -330,7 +330,9 @@ def import_action(request: HttpRequest, job_id: int, action: str) -> HttpRespons
 
 
 def _file_response(storage_name: str, file_name: str, content_type: str = "application/octet-stream") -> FileResponse:
-    response = FileResponse(files.open_stored(storage_name), as_attachment=True, filename=file_name, content_type=content_type)
+    response = FileResponse(
+        files.open_stored(storage_name), as_attachment=True, filename=file_name, content_type=content_type
+    )
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response
@@ -377,14 +379,14 @@ def history(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def export_new(request: HttpRequest, module: str) -> HttpResponse:
-    """"Export all matching": confirm the format for the list's filters and search, then queue it."""
+    """ "Export all matching": confirm the format for the list's filters and search, then queue it."""
     member = request_member(request)
     if member is None or not visibility.has_privilege(actor=member, privilege=Privilege.CAN_EXPORT):
         raise PermissionDenied
     spec = _spec(member, module)
-    query = {k: v for k, v in request.GET.items() if k != "cursor"}
+    query = {k: str(v) for k, v in request.GET.items() if k != "cursor"}
     if request.method == "POST":
-        query = {k[len("q::") :]: v for k, v in request.POST.items() if k.startswith("q::")}
+        query = {k[len("q::") :]: str(v) for k, v in request.POST.items() if k.startswith("q::")}
         try:
             with transaction.atomic():
                 services.export_start(
@@ -419,5 +421,9 @@ def export_download(request: HttpRequest, job_id: int) -> FileResponse:
         raise Http404 from exc
     if job.status != ExportJob.Status.DONE or not job.storage_name:
         raise Http404
-    content_type = "text/csv; charset=utf-8" if job.file_format == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    content_type = (
+        "text/csv; charset=utf-8"
+        if job.file_format == "csv"
+        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
     return _file_response(job.storage_name, job.file_name, content_type)

@@ -15,7 +15,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def test_import_a_csv_with_a_mapping_watch_the_progress_and_undo(
-    live_site, browser, committed, import_worker, monkeypatch, tmp_path  # noqa: F811
+    live_site,
+    browser,
+    committed,
+    import_worker,  # noqa: F811
+    monkeypatch,
+    tmp_path,
 ):
     queue, _proc = import_worker
     route_to(monkeypatch, queue)

@@ -28,8 +28,22 @@ def import_worker():
     the imports app's tasks are sent to that queue."""
     queue = f"test-imports-{uuid.uuid4().hex[:8]}"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "saas", "worker", "--pool", "solo", "-Q", queue,
-         "--without-mingle", "--without-gossip", "--loglevel", "INFO"],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "saas",
+            "worker",
+            "--pool",
+            "solo",
+            "-Q",
+            queue,
+            "--without-mingle",
+            "--without-gossip",
+            "--loglevel",
+            "INFO",
+        ],
         env=child_env(DJANGO_SETTINGS_MODULE="saas.settings.test"),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -49,7 +49,7 @@ class ImportCreateSerializer(serializers.Serializer):
     dry_run = serializers.BooleanField(required=False, default=False, help_text="Only check, import nothing.")
 
 
-def _json(data: Any, name: str, default: Any) -> Any:
+def _json(data: Any, name: str, default: Any) -> Any:  # data: the request's QueryDict
     raw = data.get(name)
     if raw in (None, ""):
         return default
@@ -127,9 +127,7 @@ STATUS_SCHEMA = inline_serializer(
 
 def status_payload(job: ImportJob, request: Any) -> dict[str, Any]:
     report = job.report or {}
-    counts = {
-        k: getattr(job, k) for k in ("created", "updated", "merged", "skipped", "failed", "references_created")
-    }
+    counts = {k: getattr(job, k) for k in ("created", "updated", "merged", "skipped", "failed", "references_created")}
     error_file = None
     if job.error_storage_name:
         error_file = request.build_absolute_uri(reverse("imports:errors", args=[job.pk]))
@@ -160,9 +158,7 @@ class ImportListView(APIView):
         request={"multipart/form-data": ImportCreateSerializer},
         responses={
             201: inline_serializer("ImportCreated", {"id": serializers.IntegerField()}),
-            400: inline_serializer(
-                "ImportProblem", {"field": serializers.ListField(child=serializers.CharField())}
-            ),
+            400: inline_serializer("ImportProblem", {"field": serializers.ListField(child=serializers.CharField())}),
             403: None,
         },
         examples=[
@@ -187,18 +183,19 @@ class ImportListView(APIView):
         errors: dict[str, list[str]] = {}
         if upload is None:
             errors["file"] = [_("Send the file to import.")]
-        module = str(request.data.get("module") or "").strip()
+        form: Any = request.data
+        module = str(form.get("module") or "").strip()
         if not module:
             errors["module"] = [_("Name the module to import into.")]
         if errors:
             return Response(errors, status=status.HTTP_400_BAD_REQUEST)
         try:
-            columns = _json(request.data, "mapping", None)
+            columns = _json(form, "mapping", None)
             if columns is not None and not isinstance(columns, dict):
                 raise ValidationError({"mapping": [_("Send an object of column -> field.")]})
-            fields, mode = _dedupe(request.data)
-            defaults = _json(request.data, "defaults", {})
-            options = _json(request.data, "options", {})
+            fields, mode = _dedupe(form)
+            defaults = _json(form, "defaults", {})
+            options = _json(form, "options", {})
             if not isinstance(defaults, dict) or not isinstance(options, dict):
                 raise ValidationError({"defaults": [_("Send objects for defaults and options.")]})
             with transaction.atomic():
@@ -208,9 +205,9 @@ class ImportListView(APIView):
                     module=module,
                     file_name=upload.name or "import",
                     content=upload.read(),
-                    encoding=str(request.data.get("encoding") or ""),
-                    delimiter=str(request.data.get("delimiter") or ""),
-                    sheet=str(request.data.get("sheet") or ""),
+                    encoding=str(form.get("encoding") or ""),
+                    delimiter=str(form.get("delimiter") or ""),
+                    sheet=str(form.get("sheet") or ""),
                 )
                 services.import_configure(
                     actor=member,
@@ -221,7 +218,7 @@ class ImportListView(APIView):
                     dedupe_mode=mode,
                     options=options,
                 )
-                dry = str(request.data.get("dry_run", "")).lower() in ("1", "true", "yes")
+                dry = str(form.get("dry_run", "")).lower() in ("1", "true", "yes")
                 if dry:
                     services.import_dry_run_start(actor=member, job=job)
                 else:

@@ -80,8 +80,14 @@ def contacts():
 def test_csv_encodings_are_detected(tenant_a, admin_of, encoding, expected):
     admin = admin_of(tenant_a)
     names = {
-        "cp1251": [["Иван", "Петров", "ivan@example.com", "", "Рога и копыта"], ["Мария", "Сидорова", "m@example.com", "", "Ромашка"]],
-        "latin-1": [["José", "Müller", "jose@example.com", "", "Café Crème"], ["Zoë", "Brontë", "z@example.com", "", "Ça va"]],
+        "cp1251": [
+            ["Иван", "Петров", "ivan@example.com", "", "Рога и копыта"],
+            ["Мария", "Сидорова", "m@example.com", "", "Ромашка"],
+        ],
+        "latin-1": [
+            ["José", "Müller", "jose@example.com", "", "Café Crème"],
+            ["Zoë", "Brontë", "z@example.com", "", "Ça va"],
+        ],
     }.get(encoding, [["Ann", "Ærø", "ann@example.com", "", "Åsa AB"], ["Иван", "Ёлкин", "i@example.com", "", "Ёж"]])
     with tenant_context(tenant_a):
         job = upload(admin, csv_bytes(names, encoding=encoding))
@@ -165,7 +171,12 @@ def test_vcard_contacts_and_error_file_is_vcard(tenant_a, admin_of):
         job = run(job)
         assert (job.created, job.failed, job.references_created) == (1, 1, 1), job.report
         grace = contacts().get(email="grace@navy.example")
-        assert (grace.first_name, grace.last_name, grace.mobile, grace.title) == ("Grace", "Hopper", "+1 202 555 0111", "Admiral")
+        assert (grace.first_name, grace.last_name, grace.mobile, grace.title) == (
+            "Grace",
+            "Hopper",
+            "+1 202 555 0111",
+            "Admiral",
+        )
         assert grace.organization.name == "US Navy"
         assert grace.mailing_city == "Arlington"
         errors = files.load(job.error_storage_name).decode()
@@ -220,7 +231,9 @@ def test_unreadable_files_are_a_form_error(tenant_a, admin_of):
 def test_mapping_is_guessed_in_english_and_russian_and_custom_fields(tenant_a, admin_of):
     admin = admin_of(tenant_a)
     with tenant_context(tenant_a):
-        custom_field_create(actor=admin, spec=registry.get("contacts"), key="loyalty_tier", label="Loyalty tier", type="text")
+        custom_field_create(
+            actor=admin, spec=registry.get("contacts"), key="loyalty_tier", label="Loyalty tier", type="text"
+        )
         spec = registry.get("contacts")
         headers = ["Имя", "Surname", "E-mail", "Мобильный телефон", "Организация", "Loyalty tier", "Noise", "Owner"]
         assert mapping.guess(spec, headers) == {
@@ -237,7 +250,9 @@ def test_mapping_is_guessed_in_english_and_russian_and_custom_fields(tenant_a, a
 def test_saved_mapping_is_reused_by_heading(tenant_a, admin_of):
     admin = admin_of(tenant_a)
     with tenant_context(tenant_a):
-        job = upload(admin, csv_bytes([["A", "B", "a@example.com", "", ""]], header=["Given", "Family", "Mail", "Tel", "Firm"]))
+        job = upload(
+            admin, csv_bytes([["A", "B", "a@example.com", "", ""]], header=["Given", "Family", "Mail", "Tel", "Firm"])
+        )
         assert job.mapping == {"2": "email", "3": "phone"}
         configure(
             admin,
@@ -270,7 +285,14 @@ def test_mapping_refuses_unknown_fields_twice_mapped_and_bad_options(tenant_a, a
                 dedupe_mode="merge-ish",
                 options={"owner_id": 999999},
             )
-        assert set(error.value.message_dict) == {"mapping.1", "mapping.2", "mapping.9", "dedupe", "dedupe_mode", "owner"}
+        assert set(error.value.message_dict) == {
+            "mapping.1",
+            "mapping.2",
+            "mapping.9",
+            "dedupe",
+            "dedupe_mode",
+            "owner",
+        }
 
 
 # --- dry run, dedupe, references ---------------------------------------------------------------------
@@ -282,7 +304,12 @@ def seed(admin, count=3):
         record_create(
             spec=spec,
             actor=admin,
-            data={"first_name": f"Old{i}", "last_name": f"Name{i}", "email": f"p{i}@example.com", "title": "" if i else "Boss"},
+            data={
+                "first_name": f"Old{i}",
+                "last_name": f"Name{i}",
+                "email": f"p{i}@example.com",
+                "title": "" if i else "Boss",
+            },
         )
         for i in range(count)
     ]
@@ -331,7 +358,7 @@ def test_dedupe_modes(tenant_a, admin_of, mode, expected_counts, p0_title, p1_fi
     admin = admin_of(tenant_a)
     with tenant_context(tenant_a):
         seed(admin)
-        rows = [r + ["Lead"] for r in file_rows()]
+        rows = [[*r, "Lead"] for r in file_rows()]
         job = upload(admin, csv_bytes(rows, header=[*HEADER, "Title"]))
         configure(admin, job, dedupe_fields=["email"], dedupe_mode=mode)
         job = run(job)
@@ -384,8 +411,14 @@ def test_references_by_number_name_email_and_created_organisations(tenant_a, adm
         assert contacts().get(email="a3@example.com").organization_id == initech.pk
         # Deals (the per-record path, with hooks) point at organisations and contacts by email.
         deal_rows = [["Big deal", "Initech", "a1@example.com", "1000", "2027-03-01"]]
-        job = upload(admin, csv_bytes(deal_rows, header=["Deal name", "Organization", "Contact", "Amount", "Close date"]), module="deals")
-        configure(admin, job, columns={"0": "name", "1": "organization", "2": "contact", "3": "amount", "4": "close_date"})
+        job = upload(
+            admin,
+            csv_bytes(deal_rows, header=["Deal name", "Organization", "Contact", "Amount", "Close date"]),
+            module="deals",
+        )
+        configure(
+            admin, job, columns={"0": "name", "1": "organization", "2": "contact", "3": "amount", "4": "close_date"}
+        )
         job = run(job)
         assert job.created == 1, job.report
         deal = registry.get("deals").records().get(name="Big deal")
@@ -408,7 +441,9 @@ def test_picklist_values_mapped_or_created_by_admins(tenant_a, admin_of):
         assert job.created == 2, job.report
         assert contacts().get(email="a@example.com").lead_source == "Conference"
         assert contacts().get(email="c@example.com").lead_source == "Cold Call"
-        job = upload(admin, csv_bytes([["E", "F", "e@example.com", "", "", "Podcast"]], header=[*HEADER, "Lead source"]))
+        job = upload(
+            admin, csv_bytes([["E", "F", "e@example.com", "", "", "Podcast"]], header=[*HEADER, "Lead source"])
+        )
         configure(admin, job)
         assert run(job, dry=True).report["failed"] == 1
         configure(admin, job, options={"create_values": True})
@@ -531,7 +566,9 @@ def test_csv_error_file_round_trips(tenant_a, admin_of):
 def test_xlsx_error_file_is_xlsx(tenant_a, admin_of):
     admin = admin_of(tenant_a)
     with tenant_context(tenant_a):
-        body = xlsx_bytes({"S": [["First name", "Last name", "Email"], ["A", "B", "a@example.com"], ["@handle", "", "x"]]})
+        body = xlsx_bytes(
+            {"S": [["First name", "Last name", "Email"], ["A", "B", "a@example.com"], ["@handle", "", "x"]]}
+        )
         job = upload(admin, body, name="p.xlsx")
         configure(admin, job)
         job = run(job)
@@ -552,7 +589,12 @@ def test_api_upload_status_undo_and_clear_400s(tenant_a, admin_of, client_for, d
     admin = admin_of(tenant_a)
     client = client_for(tenant_a, admin)
     assert api_post(client, module="contacts").json() == {"file": ["Send the file to import."]}
-    bad = api_post(client, file=SimpleUploadedFile("a.csv", csv_bytes([["A", "B", "a@example.com", "", ""]])), module="contacts", mapping="{nope")
+    bad = api_post(
+        client,
+        file=SimpleUploadedFile("a.csv", csv_bytes([["A", "B", "a@example.com", "", ""]])),
+        module="contacts",
+        mapping="{nope",
+    )
     assert bad.status_code == 400 and bad.json() == {"mapping": ["Send valid JSON."]}
     bad = api_post(
         client,
@@ -567,7 +609,9 @@ def test_api_upload_status_undo_and_clear_400s(tenant_a, admin_of, client_for, d
     with django_capture_on_commit_callbacks(execute=True):
         response = api_post(
             client,
-            file=SimpleUploadedFile("a.csv", csv_bytes([["A", "B", "a@example.com", "", ""], ["C", "", "c@x", "", ""]])),
+            file=SimpleUploadedFile(
+                "a.csv", csv_bytes([["A", "B", "a@example.com", "", ""], ["C", "", "c@x", "", ""]])
+            ),
             module="contacts",
             mapping=json.dumps({"First name": "first_name", "Last name": "last_name", "Email": "email"}),
             dedupe=json.dumps({"fields": ["email"], "mode": "overwrite"}),
@@ -576,7 +620,14 @@ def test_api_upload_status_undo_and_clear_400s(tenant_a, admin_of, client_for, d
     job_id = response.json()["id"]
     status = client.get(f"/api/v1/imports/{job_id}").json()
     assert status["status"] == "done"
-    assert status["counts"] == {"created": 1, "updated": 0, "merged": 0, "skipped": 0, "failed": 1, "references_created": 0}
+    assert status["counts"] == {
+        "created": 1,
+        "updated": 0,
+        "merged": 0,
+        "skipped": 0,
+        "failed": 1,
+        "references_created": 0,
+    }
     assert status["progress"]["percent"] == 100
     errors = client.get(status["error_file"].replace("http://testserver", ""))
     assert errors.status_code == 200 and b"c@x" in b"".join(errors.streaming_content)
@@ -600,7 +651,12 @@ def test_imports_and_their_files_are_tenant_and_member_bound(tenant_a, tenant_b,
         assert job.error_storage_name.startswith("imports/")
     other_admin = admin_of(tenant_b)
     outsider = client_for(tenant_b, other_admin)
-    for path in (f"/api/v1/imports/{job.pk}", f"/imports/{job.pk}/", f"/imports/{job.pk}/errors/", f"/imports/{job.pk}/file/"):
+    for path in (
+        f"/api/v1/imports/{job.pk}",
+        f"/imports/{job.pk}/",
+        f"/imports/{job.pk}/errors/",
+        f"/imports/{job.pk}/file/",
+    ):
         assert outsider.get(path).status_code == 404, path
     assert outsider.post(f"/api/v1/imports/{job.pk}/undo").status_code == 404
     colleague = member(tenant_a)
@@ -626,14 +682,18 @@ def test_wizard_pages_and_list_actions(tenant_a, admin_of, client_for):
     mapping_url = page["Location"]
     form = client.get(mapping_url).content.decode()
     assert 'name="column-2"' in form and '<option value="email" selected>' in form
-    done = client.post(mapping_url, {"column-0": "first_name", "column-1": "last_name", "column-2": "email", "go": "check"})
+    done = client.post(
+        mapping_url, {"column-0": "first_name", "column-1": "last_name", "column-2": "email", "go": "check"}
+    )
     assert done.status_code == 302
     assert client.get(done["Location"]).status_code == 200
     assert client.get("/imports/").status_code == 200
     assert client.get(mapping_url.replace("mapping/", "status.json")).json()["status"] in ("validating", "validated")
 
 
-def test_export_all_matching_runs_in_the_background_for_its_member(tenant_a, admin_of, member, client_for, django_capture_on_commit_callbacks):
+def test_export_all_matching_runs_in_the_background_for_its_member(
+    tenant_a, admin_of, member, client_for, django_capture_on_commit_callbacks
+):
     admin = admin_of(tenant_a)
     with tenant_context(tenant_a):
         seed(admin, count=3)
@@ -657,5 +717,8 @@ def test_export_all_matching_runs_in_the_background_for_its_member(tenant_a, adm
 def test_encoding_detection_units():
     assert files.detect_encoding(codecs.BOM_UTF8 + b"a") == "utf-8-sig"
     assert files.detect_encoding("Привет, мир; как дела у всех сегодня".encode("utf-16")) == "utf-16"
-    assert files.detect_encoding("Привет, как дела? Съешь же ещё этих мягких французских булок".encode("cp1251")) == "cp1251"
+    assert (
+        files.detect_encoding("Привет, как дела? Съешь же ещё этих мягких французских булок".encode("cp1251"))
+        == "cp1251"
+    )
     assert files.detect_delimiter("a\tb\tc\n1\t2\t3\n") == "\t"
