@@ -722,3 +722,45 @@ def test_encoding_detection_units():
         == "cp1251"
     )
     assert files.detect_delimiter("a\tb\tc\n1\t2\t3\n") == "\t"
+
+
+def test_a_custom_module_with_custom_fields_and_a_member_without_the_privilege(tenant_a, admin_of, member, client_for):
+    from crm_apps.custom_modules.services import custom_module_create
+
+    admin = admin_of(tenant_a)
+    with tenant_context(tenant_a):
+        custom_module_create(
+            actor=admin,
+            key="equipment",
+            label="Equipment",
+            label_plural="Equipment",
+            fields=[
+                {"key": "serial", "label": "Serial", "type": "text", "required": True, "unique": True},
+                {"key": "bought", "label": "Bought", "type": "date"},
+            ],
+        )
+        body = csv_bytes(
+            [["Drill", "S-1", "31.12.2024"], ["Saw", "", ""], ["Lathe", "S-1", ""]], header=["Name", "Serial", "Bought"]
+        )
+        job = upload(admin, body, module="equipment")
+        assert job.mapping == {"0": "name", "1": "custom.serial", "2": "custom.bought"}
+        configure(admin, job, dedupe_fields=["custom.serial"], dedupe_mode="skip")
+        job = run(job)
+        assert (job.created, job.skipped, job.failed) == (1, 1, 1), job.report
+        spec = registry.get("equipment")
+        drill = spec.records().get()
+        assert drill.custom_data == {"serial": "S-1", "bought": "2024-12-31"}
+        assert "custom.serial" in job.report["errors"][0]["errors"]
+        undo(job, admin)
+        assert not spec.records().filter(deleted_at__isnull=True).exists()
+    outsider = member(tenant_a)
+    with tenant_context(tenant_a):
+        Profile.objects.filter(pk__in=[p.pk for p in outsider.role.profiles.all()]).update(can_import=False)
+        access_changed()
+    client = client_for(tenant_a, outsider)
+    response = client.post(
+        "/api/v1/imports/", data={"file": SimpleUploadedFile("a.csv", b"a\n1\n"), "module": "contacts"}
+    )
+    assert response.status_code == 403
+    assert client.get("/imports/new/contacts/").status_code == 403
+    assert 'href="/imports/new/contacts/' not in client.get("/m/contacts/").content.decode()
