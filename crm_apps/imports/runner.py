@@ -1312,6 +1312,8 @@ class FastImporter(Importer):
         now = timezone.now()
         base = self._prepared_template(fields, now)
         template = self._template_values
+        wanted = {"id", "number", "owner", "owner_group", "custom_data", *self.mapping.values(), *self.defaults}
+        dirty = [(i, f) for i, f in enumerate(fields) if f.name in wanted and f.name not in _TEMPLATE_ONLY]
         related = self._related_fields()
         for _start, block in _blocks(created, 10_000):
             self._cancel_check()
@@ -1322,11 +1324,10 @@ class FastImporter(Importer):
                 values = item.record.values
                 values["number"] = number
                 row = list(base)
-                # Only what differs from the template row is prepared again (the mapped cells, id, number...).
-                for index, column in enumerate(fields):
-                    name = column.name
-                    value = values.get(name, _MISSING)
-                    if value is _MISSING or value is template.get(name, _MISSING) or name in _TEMPLATE_ONLY:
+                # Only what may differ from the template row is prepared again (mapped cells, id, number...).
+                for index, column in dirty:
+                    value = values.get(column.name, _MISSING)
+                    if value is _MISSING or value is template.get(column.name, _MISSING):
                         continue
                     row[index] = column.get_db_prep_save(value, self.conn)
                 row.append(_search_text_values(spec, values, keys))
