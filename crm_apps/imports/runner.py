@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import copy
 import itertools
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -1013,10 +1012,6 @@ def _remember(job: ImportJob, spec: ModuleSpec, items: list[_Pending], columns: 
             ImportEntry(job=job, module=spec.key, record_id=item.record.pk, action=item.action, before=before)
         )
     copy_insert(ImportEntry, entries)
-
-
-def _report_json(outcome: Outcome) -> str:
-    return json.dumps(outcome.report(), default=str)
 
 
 # --- the column-wise path ----------------------------------------------------------------------------
