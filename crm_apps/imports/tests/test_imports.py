@@ -692,7 +692,7 @@ def test_wizard_pages_and_list_actions(tenant_a, admin_of, client_for):
 
 
 def test_export_all_matching_runs_in_the_background_for_its_member(
-    tenant_a, admin_of, member, client_for, django_capture_on_commit_callbacks
+    tenant_a, tenant_b, admin_of, member, client_for, django_capture_on_commit_callbacks
 ):
     admin = admin_of(tenant_a)
     with tenant_context(tenant_a):
@@ -711,7 +711,12 @@ def test_export_all_matching_runs_in_the_background_for_its_member(
     body = b"".join(download.streaming_content).decode("utf-8-sig")
     assert "p1@example.com" in body and "p0@example.com" not in body
     colleague = member(tenant_a)
-    assert client_for(tenant_a, colleague).get(f"/imports/exports/{export.pk}/download/").status_code in (403, 404)
+    with tenant_context(tenant_a):
+        Profile.objects.filter(pk__in=[p.pk for p in colleague.role.profiles.all()]).update(can_export=True)
+        access_changed()
+    assert client_for(tenant_a, colleague).get(f"/imports/exports/{export.pk}/download/").status_code == 404
+    other = client_for(tenant_b, admin_of(tenant_b))
+    assert other.get(f"/imports/exports/{export.pk}/download/").status_code == 404
 
 
 def test_encoding_detection_units():
