@@ -82,6 +82,12 @@ bench-crm: install assets translations
 bench-vtiger: install assets translations
 	$(PY) -m infra.dev run -- $(PY) -m bench.vtiger $(BENCH_ARGS)
 
+.PHONY: bench-import
+# The import benchmark of issue 17: 100,000 contacts from a CSV with e-mail dedupe against 100,000 existing
+# ones through the API, end to end, then its undo, against a per-row baseline (bench/imports.py).
+bench-import: install assets translations
+	$(PY) -m infra.dev run -- $(PY) -m bench.imports $(BENCH_ARGS)
+
 .PHONY: bench-catalog
 # Many tenants in one database (issue 7 part 4): catalog size, pg_dump of one tenant, query time.
 bench-catalog: install assets translations

@@ -76,6 +76,8 @@ def admin_links(*, member: Member, plan_allows: dict[str, bool]) -> list[NavLink
         links += [("partners", _("Partners"), "partner_access", "handshake")]
         if plan_allows.get("audit_trail", True):
             links += [("audit", _("Audit trail"), "audit:events", "scroll-text")]
+    if visibility.has_privilege(actor=member, privilege=Privilege.CAN_IMPORT):
+        links += [("imports", _("Imports and exports"), "imports:history", "upload")]
     if visibility.has_privilege(actor=member, privilege=Privilege.MANAGE_BILLING):
         links += [("billing", _("Billing"), "billing:page", "credit-card")]
     if plan_allows.get("api", True):

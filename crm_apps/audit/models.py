@@ -31,6 +31,8 @@ class AuditAction(models.TextChoices):
     TOKEN_CREATED = "token_created", _("API token created")
     TOKEN_REVOKED = "token_revoked", _("API token revoked")
     MEMBER_CHANGED = "member_changed", _("Member changed")
+    IMPORT = "import", _("Import")
+    IMPORT_UNDONE = "import_undone", _("Import undone")
 
 
 class AuditEvent(models.Model):

@@ -63,8 +63,10 @@ def record_actions(*, spec: ModuleSpec, record: Any, member: Member) -> list[Sho
     ]
 
 
-def list_actions(*, spec: ModuleSpec, member: Member) -> list[ShownAction]:
-    """The module's list actions this member may use, plus the board of any module with a kanban field."""
+def list_actions(*, spec: ModuleSpec, member: Member, query: str = "") -> list[ShownAction]:
+    """The module's list actions this member may use, plus the board of any module with a kanban field,
+    then the actions other apps add to every list (`list_action_add`: reversed with the module's key and
+    given the list's current `query`, its filters and search)."""
     shown = []
     if spec.kanban_field:
         shown.append(ShownAction("board", _("Board"), reverse("engine:board", args=[spec.key]), "get", False))
@@ -73,7 +75,23 @@ def list_actions(*, spec: ModuleSpec, member: Member) -> list[ShownAction]:
         for a in spec.list_actions
         if _allowed(a, member=member, spec=spec)
     ]
+    for action, applies in _list_actions:
+        if applies(spec) and _allowed(action, member=member, spec=spec):
+            url = reverse(action.url_name, args=[spec.key]) + (f"?{query}" if query else "")
+            shown.append(ShownAction(action.key, action.label, url, action.method, action.primary))
     return shown
+
+
+# List actions a feature app puts on the lists of *every* module it applies to (import, export all
+# matching): (action, applies(spec) -> bool), added at start-up by the owning app; `url_name` takes the
+# module key as its one argument.
+_list_actions: list[tuple[Action, Callable[[ModuleSpec], bool]]] = []
+
+
+def list_action_add(action: Action, *, applies: Callable[[ModuleSpec], bool]) -> None:
+    """Offer `action` on the list of every module for which `applies(spec)` is true."""
+    if all(existing.key != action.key for existing, _applies in _list_actions):
+        _list_actions.append((action, applies))
 
 
 # Panels a feature app puts on the records of *other* modules (calls on contacts, documents on every

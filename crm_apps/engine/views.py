@@ -202,7 +202,7 @@ def record_list(request: HttpRequest, module: str) -> HttpResponse:
         "create_url": reverse("engine:create", args=[spec.key]) if can_create else None,
         "all_custom_fields": all_custom,
         "custom_columns": [custom_by_name[c] for c in layout.columns if c in custom_by_name],
-        "header_actions": _list_header_actions(spec, member),
+        "header_actions": _list_header_actions(spec, member, urlencode(keep)),
         "board_fields": list_board_fields(spec, rules),
         "table_columns": _table_columns(
             [(name, labels.get(name, name)) for name in layout.columns],
@@ -256,11 +256,11 @@ def list_board_fields(spec: ModuleSpec, rules: Any) -> list[tuple[str, str]]:
     return out
 
 
-def _list_header_actions(spec: ModuleSpec, member: Member) -> list[dict[str, Any]]:
+def _list_header_actions(spec: ModuleSpec, member: Member, query: str = "") -> list[dict[str, Any]]:
     """The list's action bar: the board and the module's list actions, then "New <record>"."""
     actions = [
         {"label": a.label, "url": a.url, "method": a.method, "primary": a.primary}
-        for a in extensions.list_actions(spec=spec, member=member)
+        for a in extensions.list_actions(spec=spec, member=member, query=query)
     ]
     actions += _create_action(spec, member)
     return actions

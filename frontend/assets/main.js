@@ -163,3 +163,4 @@ function setUpBoard() {
 import "./forms.js";
 import "./callsdocs.js";
 import "./firsthour.js";
+import "./imports.js";

@@ -50,6 +50,7 @@ TENANT_APPS = [
     "crm_apps.dav",
     "crm_apps.vtiger",
     "crm_apps.onboarding",
+    "crm_apps.imports",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]

@@ -236,3 +236,24 @@ def test_list_actions_follow_the_right_or_privilege_they_require():
         shown = extensions.list_actions(spec=spec, member=mock.Mock())
 
     assert [a.key for a in shown] == ["import"]
+
+
+def test_an_app_adds_a_list_action_to_the_lists_it_applies_to_with_the_lists_query():
+    from unittest import mock
+
+    from crm_apps.engine import extensions
+    from crm_apps.engine.spec import Action
+
+    action = Action(key="everywhere", label="Everywhere", url_name="engine:list", requires="create")
+    with mock.patch.object(extensions, "_list_actions", []):
+        extensions.list_action_add(action, applies=lambda spec: spec.key != "leads")
+        extensions.list_action_add(action, applies=lambda spec: True)  # added once per key
+        with mock.patch.object(extensions.visibility, "can_create", return_value=True):
+            vendors = extensions.list_actions(spec=registry.get("vendors"), member=mock.Mock(), query="q=ann")
+            leads = extensions.list_actions(spec=registry.get("leads"), member=mock.Mock(), query="q=ann")
+        with mock.patch.object(extensions.visibility, "can_create", return_value=False):
+            refused = extensions.list_actions(spec=registry.get("vendors"), member=mock.Mock())
+
+    assert [(a.key, a.url) for a in vendors if a.key == "everywhere"] == [("everywhere", "/m/vendors/?q=ann")]
+    assert [a.key for a in leads if a.key == "everywhere"] == []
+    assert [a.key for a in refused if a.key == "everywhere"] == []
