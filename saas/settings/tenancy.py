@@ -49,6 +49,7 @@ TENANT_APPS = [
     "crm_apps.modules.documents",
     "crm_apps.dav",
     "crm_apps.onboarding",
+    "crm_apps.mail",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
