@@ -147,6 +147,9 @@ def imap_connect(mailbox: Mailbox) -> Iterator[imaplib.IMAP4]:
         else:
             conn = _PinnedIMAP(address, host, port, _timeout())
             if mailbox.imap_security == Security.STARTTLS:
+                if "STARTTLS" not in conn.capabilities:
+                    conn.shutdown()
+                    raise MailError("tls", _("The IMAP server does not offer STARTTLS."))
                 conn.starttls(ssl_context=ssl.create_default_context())
         try:
             auth = source_for(mailbox).auth("imap")
