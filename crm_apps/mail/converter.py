@@ -124,7 +124,10 @@ def _move(*, mailbox: Mailbox, message: Message, folder: str) -> str:
     try:
         with imap_connect(mailbox) as conn:
             conn.select(_quote(mailbox.imap_folder))
-            typ, _data = conn.uid("COPY", str(copy.uid), _quote(folder))
+            typ, data = conn.uid("COPY", str(copy.uid), _quote(folder))
+            if typ != "OK" and b"TRYCREATE" in b" ".join(d for d in data if isinstance(d, bytes)):
+                conn.create(_quote(folder))  # the folder does not exist yet: create it, then copy
+                typ, data = conn.uid("COPY", str(copy.uid), _quote(folder))
             if typ != "OK":
                 return _("folder %(folder)s refused the message") % {"folder": folder}
             conn.uid("STORE", str(copy.uid), "+FLAGS.SILENT", r"(\Deleted)")
