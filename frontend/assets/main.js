@@ -162,4 +162,5 @@ function setUpBoard() {
 }
 import "./forms.js";
 import "./callsdocs.js";
+import "./mail.js";
 import "./firsthour.js";
