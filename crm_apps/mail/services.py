@@ -14,6 +14,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from crm_apps.access import visibility
 from crm_apps.access.models import Member
@@ -372,3 +373,61 @@ def record_from_message(*, actor: Member, message_id: Any, module: str) -> Any:
     for other in others:
         links_add(message=other, records=[(spec.key, record.pk)], actor=actor)
     return record
+
+
+# --- Default templates -------------------------------------------------------------------------------
+
+DEFAULT_TEMPLATES = (
+    (
+        gettext_noop("Follow-up after a call"),
+        "contacts",
+        gettext_noop("Following up, {{ contact.first_name }}"),
+        gettext_noop(
+            "<p>Dear {{ contact.first_name|default:\"customer\" }},</p><p>Thank you for your time today. As promised, "
+            "here is a short summary of what we discussed.</p><p>Best regards,<br>{{ sender.name }}<br>{{ company.name }}</p>"
+        ),
+    ),
+    (
+        gettext_noop("Meeting request"),
+        "",
+        gettext_noop("Could we meet next week?"),
+        gettext_noop(
+            "<p>Hello {{ record.first_name|default:\"there\" }},</p><p>Would you have half an hour next week to talk "
+            "about your plans? Tell me a time that suits you.</p><p>{{ sender.name }}, {{ company.name }}</p>"
+        ),
+    ),
+    (
+        gettext_noop("Thank you for your interest"),
+        "leads",
+        gettext_noop("Thank you for your interest, {{ lead.first_name }}"),
+        gettext_noop(
+            "<p>Dear {{ lead.first_name|default:\"customer\" }},</p><p>Thank you for contacting {{ company.name }}. "
+            "I will be your contact person and will get back to you shortly.</p><p>{{ sender.name }}</p>"
+        ),
+    ),
+)
+
+
+def default_templates_install(*, actor: Member) -> int:
+    """The workspace's starter templates, shared, in English and Russian (once: skipped when any exists)."""
+    from django.utils import translation
+
+    if Template.objects.exists():
+        return 0
+    made = []
+    for language in ("en", "ru"):
+        with translation.override(language):
+            for name, module, subject, body in DEFAULT_TEMPLATES:
+                made.append(
+                    Template(
+                        name=f"{_(name)} ({language})",
+                        module=module,
+                        language=language,
+                        subject=_(subject),
+                        body_html=mail_html.sanitize(_(body)),
+                        shared=True,
+                        owner=actor,
+                    )
+                )
+    Template.objects.bulk_create(made)
+    return len(made)

@@ -35,6 +35,7 @@ def _split(raw: str) -> list[str]:
 def compose(request: HttpRequest) -> HttpResponse:
     """Write a message: to/cc/bcc, a template, the body, attachments from the record's documents."""
     actor = request_member(request)
+    services.default_templates_install(actor=actor)
     source = request.POST if request.method == "POST" else request.GET
     related = [r for r in source.getlist("related") if r]
     errors: dict[str, list[str]] = {}
@@ -323,6 +324,7 @@ def mailbox_detail(request: HttpRequest, mailbox_id: Any) -> HttpResponse:
 @login_required
 def template_list(request: HttpRequest) -> HttpResponse:
     actor = request_member(request)
+    services.default_templates_install(actor=actor)
     return render(request, "mail/templates.html", {"templates": selectors.templates_for(actor=actor)})
 
 
