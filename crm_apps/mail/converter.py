@@ -100,10 +100,15 @@ def _comment_on_number(*, mailbox: Mailbox, message: Message) -> list[tuple[str,
         return touched
     for spec in registry.all_specs():
         for record in spec.records().filter(deleted_at__isnull=True, number__in=numbers)[:5]:
-            body = _("Email from %(sender)s: %(subject)s") % {
-                "sender": message.from_address,
-                "subject": message.subject,
-            } + "\n\n" + message.body_text[:8000]
+            body = (
+                _("Email from %(sender)s: %(subject)s")
+                % {
+                    "sender": message.from_address,
+                    "subject": message.subject,
+                }
+                + "\n\n"
+                + message.body_text[:8000]
+            )
             comment = Comment.objects.create(module=spec.key, record_id=record.pk, author=_actor(mailbox), body=body)
             TimelineEntry.objects.create(
                 module=spec.key,
@@ -160,7 +165,7 @@ def message_convert(*, mailbox: Mailbox, message: Message) -> ConverterClaim | N
                 touched = matching.records_for(message.addresses())
                 links_add(message=message, records=touched, actor=None)
         entry.outcome = "done"
-    except Exception as exc:  # noqa: BLE001 - logged on the claim row; the message is not tried again
+    except Exception as exc:
         log.warning("converter rule %s failed on message %s: %s", rule.pk, message.pk, exc.__class__.__name__)
         touched, entry.outcome, entry.detail = [], "failed", str(exc)[:1000]
     if rule.move_to and entry.outcome == "done":

@@ -25,7 +25,9 @@ class SecretUnreadable(Exception):
 def _fernet(keys: str, secret_key: str) -> MultiFernet:
     configured = [k.strip() for k in keys.split(",") if k.strip()]
     if not configured:
-        configured = [base64.urlsafe_b64encode(hashlib.sha256(b"mail-credentials:" + secret_key.encode()).digest()).decode()]
+        configured = [
+            base64.urlsafe_b64encode(hashlib.sha256(b"mail-credentials:" + secret_key.encode()).digest()).decode()
+        ]
     return MultiFernet([Fernet(k.encode()) for k in configured])
 
 

@@ -17,7 +17,25 @@ import nh3
 TAGS = set(nh3.ALLOWED_TAGS) | {"table", "thead", "tbody", "tfoot", "tr", "td", "th", "caption", "font", "center"}
 TAGS -= {"form", "input", "button", "select", "textarea", "iframe", "object", "embed"}
 ATTRIBUTES = copy.deepcopy(nh3.ALLOWED_ATTRIBUTES)
-for _tag in ("p", "div", "span", "td", "th", "table", "tr", "img", "a", "h1", "h2", "h3", "li", "ul", "ol", "font", "blockquote"):
+for _tag in (
+    "p",
+    "div",
+    "span",
+    "td",
+    "th",
+    "table",
+    "tr",
+    "img",
+    "a",
+    "h1",
+    "h2",
+    "h3",
+    "li",
+    "ul",
+    "ol",
+    "font",
+    "blockquote",
+):
     ATTRIBUTES.setdefault(_tag, set()).add("style")
 for _tag in ("td", "th"):
     ATTRIBUTES[_tag] |= {"colspan", "rowspan", "align", "valign", "width"}

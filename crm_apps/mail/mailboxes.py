@@ -152,7 +152,7 @@ def mailbox_delete(*, actor: Member, mailbox: Mailbox) -> None:
 
 
 def mailbox_sync_request(*, actor: Member, mailbox: Mailbox) -> None:
-    """"Sync now": resume a paused mailbox and queue its sync after the commit."""
+    """ "Sync now": resume a paused mailbox and queue its sync after the commit."""
     from crm_apps.mail.tasks import mailbox_sync_task
 
     if not may_manage(actor=actor, mailbox=mailbox):

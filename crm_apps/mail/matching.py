@@ -67,7 +67,9 @@ def records_for(addresses: Iterable[str]) -> list[tuple[str, Any]]:
             return found
         condition = Q()
         for domain in domains:
-            condition |= Q(email__iendswith="@" + domain) | Q(website__iregex=rf"^(https?://)?(www\.)?{_re(domain)}(/|$)")
+            condition |= Q(email__iendswith="@" + domain) | Q(
+                website__iregex=rf"^(https?://)?(www\.)?{_re(domain)}(/|$)"
+            )
         pks = spec.records().filter(deleted_at__isnull=True).filter(condition).values_list("pk", flat=True)[:20]
         found.extend((spec.key, pk) for pk in pks if (spec.key, pk) not in found)
     return found

@@ -85,7 +85,9 @@ class Mailbox(models.Model):
     class Meta:
         ordering = ["name", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["is_default"], condition=models.Q(is_default=True), name="mailbox_one_default")
+            models.UniqueConstraint(
+                fields=["is_default"], condition=models.Q(is_default=True), name="mailbox_one_default"
+            )
         ]
 
     def __str__(self) -> str:
@@ -136,9 +138,7 @@ class Message(models.Model):
     # Outgoing: who sends it, through which mailbox, when; failures and retries.
     sender = models.ForeignKey("access.Member", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     mailbox = models.ForeignKey(Mailbox, null=True, blank=True, on_delete=models.SET_NULL, related_name="sent")
-    template = models.ForeignKey(
-        "mail.Template", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    template = models.ForeignKey("mail.Template", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     send_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True, default="")
@@ -171,6 +171,9 @@ class MailboxCopy(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["mailbox", "message"], name="mail_copy_once")]
 
+    def __str__(self) -> str:
+        return f"{self.mailbox_id}:{self.uid}"
+
 
 class MessageLink(RecordLink):
     """A message on a record's page: matched by address, or linked by hand, the converter or a send."""
@@ -191,6 +194,9 @@ class Attachment(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.file_name
 
 
 class Template(models.Model):
@@ -267,3 +273,6 @@ class ConverterClaim(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["mailbox", "message"], name="mail_claim_once")]
+
+    def __str__(self) -> str:
+        return f"{self.message_id}: {self.outcome}"

@@ -60,14 +60,14 @@ def _addresses(values: list[str]) -> list[tuple[str, str]]:
 def _header(msg: EmailMessage, name: str) -> str:
     try:
         value = msg.get(name)
-    except Exception:  # noqa: BLE001 - a malformed header is read as absent
+    except Exception:
         return ""
     return " ".join(str(value or "").split())
 
 
 def parse(raw: bytes) -> Parsed:
     """The stored shape of one message; never raises on malformed input."""
-    msg: EmailMessage = BytesParser(policy=policy.default).parsebytes(raw)  # type: ignore[assignment]
+    msg: EmailMessage = BytesParser(policy=policy.default).parsebytes(raw)
     senders = _addresses([_header(msg, "From")])
     try:
         date = parsedate_to_datetime(_header(msg, "Date"))
@@ -84,7 +84,7 @@ def parse(raw: bytes) -> Parsed:
         disposition = part.get_content_disposition()
         ctype = part.get_content_type()
         if disposition == "attachment" or (disposition == "inline" and part.get_filename()):
-            payload = part.get_payload(decode=True) or b""
+            payload = _bytes(part.get_payload(decode=True))
             if 0 < len(payload) <= MAX_ATTACHMENT_BYTES:
                 attachments.append(ParsedAttachment(part.get_filename() or "attachment", ctype, payload))
             continue
@@ -114,8 +114,11 @@ def _content(part: EmailMessage) -> str:
     try:
         return str(part.get_content())
     except (LookupError, UnicodeError, AssertionError):
-        payload = part.get_payload(decode=True) or b""
-        return payload.decode("utf-8", "replace")
+        return _bytes(part.get_payload(decode=True)).decode("utf-8", "replace")
+
+
+def _bytes(payload: object) -> bytes:
+    return payload if isinstance(payload, bytes) else b""
 
 
 def format_address(address: str, name: str = "") -> str:

@@ -26,7 +26,7 @@ from crm_apps.mail import html as mail_html
 from crm_apps.mail import matching, merge, selectors
 from crm_apps.mail.models import Attachment, Mailbox, Message, Template, Thread
 from crm_apps.mail.parsing import format_address
-from crm_apps.mail.store import links_add, thread_for
+from crm_apps.mail.store import links_add
 from crm_apps.mail.transport import MailError, smtp_connect
 
 log = logging.getLogger(__name__)
@@ -59,18 +59,18 @@ def related_records(*, actor: Member, refs: list[str]) -> list[tuple[Any, Any]]:
             spec = registry.get(module)
         except registry.UnknownModule:
             raise ValidationError({"related_to": [_("Unknown module in %(ref)s.") % {"ref": ref}]}) from None
-        record = access_record(spec=spec, actor=actor, record_id=record_id) if visibility.can_view_module(
-            actor=actor, spec=spec
-        ) else None
+        record = (
+            access_record(spec=spec, actor=actor, record_id=record_id)
+            if visibility.can_view_module(actor=actor, spec=spec)
+            else None
+        )
         if record is None:
             raise ValidationError({"related_to": [_("Choose an existing record: %(ref)s.") % {"ref": ref}]})
         found.append((spec, record))
     return found
 
 
-def template_render(
-    *, actor: Member, template: Template, spec: Any = None, record: Any = None
-) -> tuple[str, str, str]:
+def template_render(*, actor: Member, template: Template, spec: Any = None, record: Any = None) -> tuple[str, str, str]:
     """(subject, sanitised HTML, plain text) of a template for a record (or with no record)."""
     values = merge.record_values(spec=spec, record=record, actor=actor)
     subject = " ".join(merge.render(template.subject, values).split())
@@ -131,7 +131,7 @@ def email_send(
         parent = shown.message
     domain = mailbox.email_address.rsplit("@", 1)[-1]
     message_id = make_msgid(domain=domain)
-    references = (parent.references.split() + [parent.message_id])[-50:] if parent else []
+    references = [*parent.references.split(), parent.message_id][-50:] if parent else []
     thread = parent.thread if parent else Thread.objects.create(subject=subject)
     message = Message.objects.create(
         thread=thread,
@@ -209,7 +209,9 @@ def build_mime(message: Message) -> EmailMessage:
         with files.open_stored(version.storage_name) as fh:
             payload = fh.read()
         maintype, _sep, subtype = (version.content_type or "application/octet-stream").partition("/")
-        mime.add_attachment(payload, maintype=maintype, subtype=subtype or "octet-stream", filename=attachment.file_name)
+        mime.add_attachment(
+            payload, maintype=maintype, subtype=subtype or "octet-stream", filename=attachment.file_name
+        )
     return mime
 
 
@@ -284,7 +286,7 @@ def email_send_bulk(
     sent = skipped = 0
     for record_id in record_ids[:500]:
         record = access_record(spec=spec, actor=actor, record_id=record_id)
-        address = next((getattr(record, n) for n in names if record is not None and getattr(record, n, "")), "")
+        address = next((str(getattr(record, n)) for n in names if record is not None and getattr(record, n, None)), "")
         if record is None or not address or getattr(record, "email_opt_out", False):
             skipped += 1
             continue
@@ -383,8 +385,9 @@ DEFAULT_TEMPLATES = (
         "contacts",
         gettext_noop("Following up, {{ contact.first_name }}"),
         gettext_noop(
-            "<p>Dear {{ contact.first_name|default:\"customer\" }},</p><p>Thank you for your time today. As promised, "
-            "here is a short summary of what we discussed.</p><p>Best regards,<br>{{ sender.name }}<br>{{ company.name }}</p>"
+            '<p>Dear {{ contact.first_name|default:"customer" }},</p><p>Thank you for your time today. As promised, '
+            "here is a short summary of what we discussed.</p>"
+            "<p>Best regards,<br>{{ sender.name }}<br>{{ company.name }}</p>"
         ),
     ),
     (
@@ -392,7 +395,7 @@ DEFAULT_TEMPLATES = (
         "",
         gettext_noop("Could we meet next week?"),
         gettext_noop(
-            "<p>Hello {{ record.first_name|default:\"there\" }},</p><p>Would you have half an hour next week to talk "
+            '<p>Hello {{ record.first_name|default:"there" }},</p><p>Would you have half an hour next week to talk '
             "about your plans? Tell me a time that suits you.</p><p>{{ sender.name }}, {{ company.name }}</p>"
         ),
     ),
@@ -401,7 +404,7 @@ DEFAULT_TEMPLATES = (
         "leads",
         gettext_noop("Thank you for your interest, {{ lead.first_name }}"),
         gettext_noop(
-            "<p>Dear {{ lead.first_name|default:\"customer\" }},</p><p>Thank you for contacting {{ company.name }}. "
+            '<p>Dear {{ lead.first_name|default:"customer" }},</p><p>Thank you for contacting {{ company.name }}. '
             "I will be your contact person and will get back to you shortly.</p><p>{{ sender.name }}</p>"
         ),
     ),

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from crm_apps.mail import parsing
@@ -49,7 +50,7 @@ def _uidvalidity(conn: imaplib.IMAP4, folder: str) -> int | None:
     typ, data = conn.response("UIDVALIDITY")
     if typ == "UIDVALIDITY" and data and data[0]:
         return int(data[0])
-    typ, data = conn.status(_quote(folder), "(UIDVALIDITY)")
+    _typ, data = conn.status(_quote(folder), "(UIDVALIDITY)")
     for line in data or []:
         found = _UIDVALIDITY.search(line if isinstance(line, bytes) else b"")
         if found:
@@ -84,7 +85,7 @@ def _fetch(conn: imaplib.IMAP4, uids: list[int], what: str) -> dict[int, bytes]:
 
 
 def _sizes(conn: imaplib.IMAP4, uids: list[int]) -> dict[int, int]:
-    typ, data = conn.uid("FETCH", ",".join(str(u) for u in uids), "(UID RFC822.SIZE)")
+    _typ, data = conn.uid("FETCH", ",".join(str(u) for u in uids), "(UID RFC822.SIZE)")
     sizes: dict[int, int] = {}
     for line in data or []:
         raw = line[0] if isinstance(line, tuple) else line
@@ -174,9 +175,7 @@ def _run(mailbox: Mailbox, result: SyncResult) -> None:
         messages_convert(mailbox=mailbox, message_ids=result.new_messages)
 
 
-def models_f(name: str):  # type: ignore[no-untyped-def]
-    from django.db.models import F
-
+def models_f(name: str) -> F:
     return F(name)
 
 
@@ -203,6 +202,7 @@ def _failed(mailbox: Mailbox, exc: MailError) -> None:
 def messages_unmatched(*, mailbox: Mailbox, limit: int = 50) -> list[Message]:
     """Received messages of the mailbox that no record matched (for "create a lead / contact")."""
     return list(
-        Message.objects.filter(copies__mailbox=mailbox, links__isnull=True, direction=Message.Direction.INBOUND)
-        .order_by("-date")[:limit]
+        Message.objects.filter(
+            copies__mailbox=mailbox, links__isnull=True, direction=Message.Direction.INBOUND
+        ).order_by("-date")[:limit]
     )

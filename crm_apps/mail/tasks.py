@@ -27,8 +27,8 @@ def mailboxes_sync_due_task() -> int:
     """Queue a sync of this tenant's active mailboxes not synced for `MAIL_SYNC_INTERVAL_SECONDS`."""
     interval = int(getattr(settings, "MAIL_SYNC_INTERVAL_SECONDS", 120))
     due = timezone.now() - dt.timedelta(seconds=interval - 10)
-    ids = Mailbox.objects.filter(status=Mailbox.Status.ACTIVE, sync_enabled=True).exclude(imap_host="")
-    ids = ids.filter(Q(last_sync_at__isnull=True) | Q(last_sync_at__lte=due)).values_list("pk", flat=True)
+    active = Mailbox.objects.filter(status=Mailbox.Status.ACTIVE, sync_enabled=True).exclude(imap_host="")
+    ids = active.filter(Q(last_sync_at__isnull=True) | Q(last_sync_at__lte=due)).values_list("pk", flat=True)
     count = 0
     for mailbox_id in ids:
         mailbox_sync_task.delay(str(mailbox_id))

@@ -36,7 +36,9 @@ class PasswordSource:
     def auth(self, protocol: str) -> Auth:
         values = crypto.decrypt(self.mailbox.secret)
         if protocol == "imap":
-            return Auth(user=self.mailbox.imap_username or self.mailbox.email_address, secret=values.get("imap_password", ""))
+            return Auth(
+                user=self.mailbox.imap_username or self.mailbox.email_address, secret=values.get("imap_password", "")
+            )
         return Auth(
             user=self.mailbox.smtp_username or self.mailbox.imap_username or self.mailbox.email_address,
             secret=values.get("smtp_password") or values.get("imap_password", ""),

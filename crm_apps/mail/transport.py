@@ -16,7 +16,7 @@ import smtplib
 import socket
 import ssl
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from django.conf import settings
@@ -69,7 +69,7 @@ class _PinnedIMAP(imaplib.IMAP4):
         self._address = address
         super().__init__(host, port, timeout=timeout)
 
-    def _create_socket(self, timeout: float | None) -> socket.socket:  # type: ignore[override]
+    def _create_socket(self, timeout: float | None) -> socket.socket:
         return socket.create_connection((self._address, self.port), timeout)
 
 
@@ -99,9 +99,7 @@ def _errors(protocol: str, host: str) -> Iterator[None]:
         raise
     except (ssl.SSLError, ssl.CertificateError) as exc:
         reason = getattr(exc, "reason", None) or exc.__class__.__name__
-        raise MailError(
-            "tls", _("TLS with %(host)s failed (%(reason)s).") % {"host": host, "reason": reason}
-        ) from None
+        raise MailError("tls", _("TLS with %(host)s failed (%(reason)s).") % {"host": host, "reason": reason}) from None
     except smtplib.SMTPAuthenticationError:
         raise MailError("auth", _("The SMTP server refused the user name or password.")) from None
     except smtplib.SMTPNotSupportedError:
@@ -117,14 +115,15 @@ def _errors(protocol: str, host: str) -> Iterator[None]:
         if "STARTTLS" in text.upper() or "TLS" in text.upper():
             raise MailError("tls", _("The IMAP server does not offer STARTTLS.")) from None
         raise MailError("protocol", _("The IMAP server answered: %(reason)s") % {"reason": text}) from None
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         raise MailError("unreachable", _("%(host)s did not answer in time.") % {"host": host}) from None
     except crypto.SecretUnreadable:
         raise MailError("auth", _("The stored password cannot be read: enter it again.")) from None
     except OSError as exc:
         raise MailError(
             "unreachable",
-            _("%(host)s cannot be reached (%(reason)s).") % {"host": host, "reason": exc.strerror or exc.__class__.__name__},
+            _("%(host)s cannot be reached (%(reason)s).")
+            % {"host": host, "reason": exc.strerror or exc.__class__.__name__},
         ) from None
 
 
@@ -156,10 +155,8 @@ def imap_connect(mailbox: Mailbox) -> Iterator[imaplib.IMAP4]:
             conn.login(auth.user, auth.secret)
             yield conn
         finally:
-            try:
+            with suppress(Exception):  # the connection may already be gone
                 conn.logout()
-            except Exception:  # noqa: BLE001 - the connection may already be gone
-                pass
 
 
 @contextmanager
@@ -185,10 +182,8 @@ def smtp_connect(mailbox: Mailbox) -> Iterator[smtplib.SMTP]:
                 conn.login(auth.user, auth.secret)
             yield conn
         finally:
-            try:
+            with suppress(Exception):  # the connection may already be gone
                 conn.quit()
-            except Exception:  # noqa: BLE001 - the connection may already be gone
-                pass
 
 
 def mailbox_check(mailbox: Mailbox) -> None:
@@ -197,7 +192,9 @@ def mailbox_check(mailbox: Mailbox) -> None:
         with imap_connect(mailbox) as conn, _errors("imap", mailbox.imap_host):
             typ, _data = conn.select(_quote(mailbox.imap_folder), readonly=True)
             if typ != "OK":
-                raise MailError("protocol", _("The folder %(folder)s does not exist.") % {"folder": mailbox.imap_folder})
+                raise MailError(
+                    "protocol", _("The folder %(folder)s does not exist.") % {"folder": mailbox.imap_folder}
+                )
     if mailbox.smtp_host:
         with smtp_connect(mailbox):
             pass

@@ -49,7 +49,9 @@ def compose(request: HttpRequest) -> HttpResponse:
         send_at = None
         if source.get("send_at"):
             try:
-                send_at = timezone.make_aware(dt.datetime.fromisoformat(source["send_at"]), timezone.get_current_timezone())
+                send_at = timezone.make_aware(
+                    dt.datetime.fromisoformat(source["send_at"]), timezone.get_current_timezone()
+                )
             except ValueError:
                 errors = {"send_at": [_("Enter a date and time.")]}
         if not errors:
@@ -71,7 +73,8 @@ def compose(request: HttpRequest) -> HttpResponse:
                 errors = _errors(exc)
             else:
                 messages.success(
-                    request, _("Message scheduled.") if message.status == Message.Status.SCHEDULED else _("Message sent.")
+                    request,
+                    _("Message scheduled.") if message.status == Message.Status.SCHEDULED else _("Message sent."),
                 )
                 if records:
                     return redirect(record_url(*records[0]))
@@ -85,7 +88,11 @@ def compose(request: HttpRequest) -> HttpResponse:
     parent = selectors.access_message(actor=actor, message_id=reply_to) if reply_to else None
     initial_subject = source.get("subject", "")
     if parent and not initial_subject:
-        initial_subject = parent.message.subject if parent.message.subject.lower().startswith("re:") else f"Re: {parent.message.subject}"
+        initial_subject = (
+            parent.message.subject
+            if parent.message.subject.lower().startswith("re:")
+            else f"Re: {parent.message.subject}"
+        )
     return render(
         request,
         "mail/compose.html",
@@ -94,7 +101,10 @@ def compose(request: HttpRequest) -> HttpResponse:
             "related": related,
             "templates": selectors.templates_for(actor=actor, module=module),
             "documents": documents,
-            "values": {**{k: source.get(k, "") for k in ("to", "cc", "bcc", "body_html", "template", "send_at")}, "subject": initial_subject},
+            "values": {
+                **{k: source.get(k, "") for k in ("to", "cc", "bcc", "body_html", "template", "send_at")},
+                "subject": initial_subject,
+            },
             "reply_to": reply_to,
             "parent": parent,
             "errors": errors,
@@ -174,7 +184,7 @@ def retry(request: HttpRequest, message_id: int) -> HttpResponse:
     except Message.DoesNotExist:
         raise Http404 from None
     except ValidationError as exc:
-        messages.error(request, " ".join(sum(_errors(exc).values(), [])))
+        messages.error(request, " ".join(m for ms in _errors(exc).values() for m in ms))
         return redirect("mail:thread", Message.objects.get(pk=message_id).thread_id)
     messages.success(request, _("Sending again."))
     return redirect("mail:thread", message.thread_id)
@@ -192,7 +202,12 @@ def record_from(request: HttpRequest, message_id: int) -> HttpResponse:
     except Message.DoesNotExist:
         raise Http404 from None
     except (ValidationError, PermissionDenied) as exc:
-        messages.error(request, " ".join(sum(_errors(exc).values(), [])) if isinstance(exc, ValidationError) else _("You may not create that record."))
+        messages.error(
+            request,
+            " ".join(m for ms in _errors(exc).values() for m in ms)
+            if isinstance(exc, ValidationError)
+            else _("You may not create that record."),
+        )
         return redirect("mail:inbox")
     return redirect(record_url(registry.get(module), record))
 
@@ -201,12 +216,7 @@ def record_from(request: HttpRequest, message_id: int) -> HttpResponse:
 def inbox(request: HttpRequest) -> HttpResponse:
     """Recent messages the member may see; unmatched received ones offer "create a lead/contact"."""
     actor = request_member(request)
-    recent = (
-        selectors._messages()
-        .filter(selectors.visible_q(actor=actor))
-        .distinct()
-        .order_by("-date", "-id")[:100]
-    )
+    recent = selectors._messages().filter(selectors.visible_q(actor=actor)).distinct().order_by("-date", "-id")[:100]
     shown = [selectors.Shown(m, lvl) for m in recent if (lvl := selectors.message_access(actor=actor, message=m))]
     linked = set(
         Message.objects.filter(pk__in=[s.message.pk for s in shown], links__isnull=False).values_list("pk", flat=True)
@@ -238,7 +248,9 @@ MAILBOX_FIELDS = (
 @login_required
 def mailbox_list(request: HttpRequest) -> HttpResponse:
     actor = request_member(request)
-    return render(request, "mail/mailboxes.html", {"mailboxes": mailboxes.mailboxes_managed(actor=actor).order_by("name")})
+    return render(
+        request, "mail/mailboxes.html", {"mailboxes": mailboxes.mailboxes_managed(actor=actor).order_by("name")}
+    )
 
 
 @login_required
@@ -250,10 +262,20 @@ def mailbox_edit(request: HttpRequest, mailbox_id: Any = None) -> HttpResponse:
         if mailbox is None:
             raise Http404
     errors: dict[str, list[str]] = {}
-    values: dict[str, Any] = {f: getattr(mailbox, f) for f in MAILBOX_FIELDS} if mailbox else {
-        "kind": "personal", "sharing": "subject", "imap_port": 993, "imap_security": "ssl", "imap_folder": "INBOX",
-        "smtp_port": 587, "smtp_security": "starttls", "first_sync_days": 30,
-    }
+    values: dict[str, Any] = (
+        {f: getattr(mailbox, f) for f in MAILBOX_FIELDS}
+        if mailbox
+        else {
+            "kind": "personal",
+            "sharing": "subject",
+            "imap_port": 993,
+            "imap_security": "ssl",
+            "imap_folder": "INBOX",
+            "smtp_port": 587,
+            "smtp_security": "starttls",
+            "first_sync_days": 30,
+        }
+    )
     if request.method == "POST":
         data: dict[str, Any] = {f: request.POST.get(f, "").strip() for f in MAILBOX_FIELDS}
         for number in ("imap_port", "smtp_port", "first_sync_days"):
@@ -264,7 +286,9 @@ def mailbox_edit(request: HttpRequest, mailbox_id: Any = None) -> HttpResponse:
         for flag in ("is_default", "converter_enabled", "sync_enabled"):
             data[flag] = request.POST.get(flag) == "on"
         values = data
-        passwords = _passwords({"imap_password": request.POST.get("imap_password"), "smtp_password": request.POST.get("smtp_password")})
+        passwords = _passwords(
+            {"imap_password": request.POST.get("imap_password"), "smtp_password": request.POST.get("smtp_password")}
+        )
         if not errors:
             try:
                 if mailbox is None:
@@ -360,6 +384,12 @@ def template_edit(request: HttpRequest, template_id: int | None = None) -> HttpR
     return render(
         request,
         "mail/template_form.html",
-        {"template": template, "values": values, "errors": errors, "modules": modules, "preview_url": reverse("mail:compose")},
+        {
+            "template": template,
+            "values": values,
+            "errors": errors,
+            "modules": modules,
+            "preview_url": reverse("mail:compose"),
+        },
         status=400 if errors else 200,
     )

@@ -14,15 +14,21 @@ from crm_apps.access.models import Member
 from crm_apps.engine import registry
 from crm_apps.engine.services import record_create
 from crm_apps.mail.models import Message, Template
-from crm_apps.mail.tests.conftest import dovecot, sink  # noqa: F401 - the real servers
+from crm_apps.mail.tests import conftest as mail_servers
 from crm_apps.mail.tests.servers import raw_email
-from tests.e2e.test_calls_documents_journey import signed_in
 from tenants.services import tenant_provision
+from tests.e2e.test_calls_documents_journey import signed_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
+# The real IMAP (dovecot) and SMTP (aiosmtpd) servers of the mail tests.
+dovecot = mail_servers.dovecot
+sink = mail_servers.sink
 
-def test_write_from_a_template_and_see_the_reply_on_the_timeline(live_site, browser, committed, dovecot, sink, settings, media_root):  # noqa: F811
+
+def test_write_from_a_template_and_see_the_reply_on_the_timeline(
+    live_site, browser, committed, dovecot, sink, settings, media_root
+):
     from crm_apps.mail.mailboxes import mailbox_create
     from crm_apps.mail.models import Security
     from crm_apps.mail.sync import mailbox_sync
@@ -55,11 +61,16 @@ def test_write_from_a_template_and_see_the_reply_on_the_timeline(live_site, brow
             passwords={"imap_password": PASSWORD},
         )
         contact = record_create(
-            spec=registry.get("contacts"), actor=actor, data={"first_name": "Ada", "last_name": "Lovelace", "email": "ada@engine.test"}
+            spec=registry.get("contacts"),
+            actor=actor,
+            data={"first_name": "Ada", "last_name": "Lovelace", "email": "ada@engine.test"},
         )
         Template.objects.create(
-            name="Follow-up", module="contacts", subject="Next steps, {{ contact.first_name }}",
-            body_html="<p>Dear {{ contact.first_name }}, thanks for your time. {{ sender.name }}</p>", owner=actor,
+            name="Follow-up",
+            module="contacts",
+            subject="Next steps, {{ contact.first_name }}",
+            body_html="<p>Dear {{ contact.first_name }}, thanks for your time. {{ sender.name }}</p>",
+            owner=actor,
         )
     base = f"http://{tenant.schema_name}.localhost:{live_site}"
     page = signed_in(browser, base, admin.email)
@@ -86,8 +97,12 @@ def test_write_from_a_template_and_see_the_reply_on_the_timeline(live_site, brow
     dovecot.append(
         "bob",
         raw_email(
-            subject="Re: Next steps, Ada", sender="Ada Lovelace <ada@engine.test>", to="bob@crm-mail.test",
-            message_id=f"<reply.{os.getpid()}@engine.test>", in_reply_to=sent.message_id, references=sent.message_id,
+            subject="Re: Next steps, Ada",
+            sender="Ada Lovelace <ada@engine.test>",
+            to="bob@crm-mail.test",
+            message_id=f"<reply.{os.getpid()}@engine.test>",
+            in_reply_to=sent.message_id,
+            references=sent.message_id,
             body="Sounds good, see you Tuesday.",
         ),
         folder,

@@ -11,8 +11,12 @@ from crm_apps.mail.selectors import Shown
 
 
 class MailboxSerializer(serializers.ModelSerializer[Mailbox]):
-    imap_password = serializers.CharField(write_only=True, required=False, allow_blank=True, style={"input_type": "password"})
-    smtp_password = serializers.CharField(write_only=True, required=False, allow_blank=True, style={"input_type": "password"})
+    imap_password = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, style={"input_type": "password"}
+    )
+    smtp_password = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, style={"input_type": "password"}
+    )
     test = serializers.BooleanField(write_only=True, required=False, default=True)
 
     class Meta:

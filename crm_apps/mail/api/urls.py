@@ -14,5 +14,7 @@ urlpatterns = [
     path("emails/<int:message_id>/retry", views.EmailRetryView.as_view(), name="api-email-retry"),
     path("email-templates/", views.TemplateListView.as_view(), name="api-email-templates"),
     path("email-templates/<int:template_id>/", views.TemplateDetailView.as_view(), name="api-email-template"),
-    path("email-templates/<int:template_id>/render", views.TemplateRenderView.as_view(), name="api-email-template-render"),
+    path(
+        "email-templates/<int:template_id>/render", views.TemplateRenderView.as_view(), name="api-email-template-render"
+    ),
 ]

@@ -55,7 +55,9 @@ def make_mailbox(dovecot: Dovecot) -> Callable[..., Mailbox]:
     """make_mailbox(tenant, owner, user="alice", folder=<fresh>, **fields) -> a mailbox on the test dovecot."""
     from crm_apps.mail.mailboxes import mailbox_create
 
-    def make(tenant: Tenant, owner: Any, *, user: str = "alice", folder: str | None = None, smtp_port: int = 0, **fields: Any) -> Mailbox:
+    def make(
+        tenant: Tenant, owner: Any, *, user: str = "alice", folder: str | None = None, smtp_port: int = 0, **fields: Any
+    ) -> Mailbox:
         folder = folder or f"T{next(_users)}x{os.getpid()}"
         if folder != "INBOX":
             conn = dovecot.imap(user)

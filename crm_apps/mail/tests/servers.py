@@ -89,7 +89,9 @@ service anvil {{
         )
         if os.getuid() == 0:
             os.chmod(self.root, 0o755)
-        self.process = subprocess.Popen([DOVECOT, "-F", "-c", str(self.config())], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.process = subprocess.Popen(
+            [DOVECOT, "-F", "-c", str(self.config())], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             try:
@@ -97,7 +99,9 @@ service anvil {{
                     return
             except OSError:
                 if self.process.poll() is not None:
-                    raise RuntimeError(f"dovecot exited: {self.process.stderr.read().decode() if self.process.stderr else ''}")
+                    raise RuntimeError(
+                        f"dovecot exited: {self.process.stderr.read().decode() if self.process.stderr else ''}"
+                    )
                 time.sleep(0.1)
         raise RuntimeError("dovecot did not start")
 
@@ -137,7 +141,7 @@ service anvil {{
         conn = self.imap(user)
         try:
             conn.select(folder)
-            typ, data = conn.uid("SEARCH", "ALL")
+            _typ, data = conn.uid("SEARCH", "ALL")
             return [int(u) for u in (data[0] or b"").split()]
         finally:
             conn.logout()
@@ -167,7 +171,7 @@ class Sink:
         sink = self
 
         class Handler:
-            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
                 sink.received.append(
                     {"from": envelope.mail_from, "to": list(envelope.rcpt_tos), "data": bytes(envelope.content)}
                 )
@@ -197,10 +201,9 @@ def raw_email(
     attachment: tuple[str, bytes] | None = None,
     date: str = "",
 ) -> bytes:
+    import datetime as dt
     from email.message import EmailMessage
     from email.utils import format_datetime
-
-    import datetime as dt
 
     msg = EmailMessage()
     msg["Subject"] = subject

@@ -19,27 +19,82 @@ from crm_apps.mail.tests.servers import raw_email
 
 
 def _rule(mailbox: Any, position: int, **fields: Any) -> ConverterRule:
-    return ConverterRule.objects.create(mailbox=mailbox, position=position, name=fields.pop("name", f"r{position}"), **fields)
+    return ConverterRule.objects.create(
+        mailbox=mailbox, position=position, name=fields.pop("name", f"r{position}"), **fields
+    )
 
 
 def test_rules_run_in_order_on_sync_and_each_message_is_logged(tenant_a, admin_of, make_mailbox, dovecot, media_root):
     admin = admin_of(tenant_a)
-    mailbox = make_mailbox(tenant_a, admin, user="support", kind="shared", converter_enabled=True, email_address="support@crm-mail.test")
+    mailbox = make_mailbox(
+        tenant_a, admin, user="support", kind="shared", converter_enabled=True, email_address="support@crm-mail.test"
+    )
     with tenant_context(tenant_a):
         deal_org = record_create(spec=registry.get("organizations"), actor=admin, data={"name": "Numbered"})
         number = deal_org.number
-        _rule(mailbox, 1, field="subject", operator="regex", value=r"\b[A-Z]+-?\d+\b", action="comment_number", name="numbers")
-        _rule(mailbox, 2, field="subject", operator="contains", value="pricing", action="create_lead", name="leads", move_to="Leads")
-        _rule(mailbox, 3, field="from", operator="equals", value="known@c.test", action="create_contact", name="contacts")
+        _rule(
+            mailbox,
+            1,
+            field="subject",
+            operator="regex",
+            value=r"\b[A-Z]+-?\d+\b",
+            action="comment_number",
+            name="numbers",
+        )
+        _rule(
+            mailbox,
+            2,
+            field="subject",
+            operator="contains",
+            value="pricing",
+            action="create_lead",
+            name="leads",
+            move_to="Leads",
+        )
+        _rule(
+            mailbox, 3, field="from", operator="equals", value="known@c.test", action="create_contact", name="contacts"
+        )
     pid = os.getpid()
     folder = mailbox.imap_folder
-    dovecot.append("support", raw_email(subject=f"Question on {number}", sender="x@c.test", to="support@crm-mail.test", message_id=f"<c1.{pid}@c.test>", body="Body one"), folder)
-    dovecot.append("support", raw_email(subject="Pricing for 10 seats", sender="Pat Buyer <pat@buyer.test>", to="support@crm-mail.test", message_id=f"<c2.{pid}@c.test>"), folder)
-    dovecot.append("support", raw_email(subject="hello", sender="known@c.test", to="support@crm-mail.test", message_id=f"<c3.{pid}@c.test>"), folder)
-    dovecot.append("support", raw_email(subject="nothing", sender="nobody@c.test", to="support@crm-mail.test", message_id=f"<c4.{pid}@c.test>"), folder)
+    dovecot.append(
+        "support",
+        raw_email(
+            subject=f"Question on {number}",
+            sender="x@c.test",
+            to="support@crm-mail.test",
+            message_id=f"<c1.{pid}@c.test>",
+            body="Body one",
+        ),
+        folder,
+    )
+    dovecot.append(
+        "support",
+        raw_email(
+            subject="Pricing for 10 seats",
+            sender="Pat Buyer <pat@buyer.test>",
+            to="support@crm-mail.test",
+            message_id=f"<c2.{pid}@c.test>",
+        ),
+        folder,
+    )
+    dovecot.append(
+        "support",
+        raw_email(subject="hello", sender="known@c.test", to="support@crm-mail.test", message_id=f"<c3.{pid}@c.test>"),
+        folder,
+    )
+    dovecot.append(
+        "support",
+        raw_email(
+            subject="nothing", sender="nobody@c.test", to="support@crm-mail.test", message_id=f"<c4.{pid}@c.test>"
+        ),
+        folder,
+    )
     with tenant_context(tenant_a):
         assert mailbox_sync(mailbox_id=str(mailbox.pk)).stored == 4
-        log = {c.message.message_id: c for c in ConverterClaim.objects.filter(mailbox=mailbox).select_related("message", "rule")}
+        log = {
+            c.message.message_id: c
+            for c in ConverterClaim.objects.filter(mailbox=mailbox).select_related("message", "rule")
+        }
         assert {k: (v.rule.name if v.rule else None, v.outcome) for k, v in log.items()} == {
             f"<c1.{pid}@c.test>": ("numbers", "done"),
             f"<c2.{pid}@c.test>": ("leads", "done"),
@@ -50,7 +105,12 @@ def test_rules_run_in_order_on_sync_and_each_message_is_logged(tenant_a, admin_o
         assert "Body one" in comment.body and log[f"<c1.{pid}@c.test>"].records == [f"organizations:{deal_org.pk}"]
         lead_ref = log[f"<c2.{pid}@c.test>"].records[0]
         lead = registry.get("leads").model.objects.get(pk=lead_ref.split(":")[1])
-        assert (lead.first_name, lead.last_name, lead.email, lead.company) == ("Pat", "Buyer", "pat@buyer.test", "buyer.test")
+        assert (lead.first_name, lead.last_name, lead.email, lead.company) == (
+            "Pat",
+            "Buyer",
+            "pat@buyer.test",
+            "buyer.test",
+        )
         contact_ref = log[f"<c3.{pid}@c.test>"].records[0]
         assert registry.get("contacts").model.objects.get(pk=contact_ref.split(":")[1]).email == "known@c.test"
         assert log[f"<c2.{pid}@c.test>"].detail == ""
@@ -77,12 +137,25 @@ def test_a_message_is_converted_once_even_by_two_workers(committed, dovecot, med
         admin = Member.objects.get(is_admin=True)
         mailbox = mailbox_create(
             actor=admin,
-            data={"name": "Support", "kind": "shared", "email_address": "support@crm-mail.test", "imap_host": "127.0.0.1",
-                  "imap_port": dovecot.port, "imap_security": Security.NONE, "imap_username": "support", "imap_folder": "INBOX"},
+            data={
+                "name": "Support",
+                "kind": "shared",
+                "email_address": "support@crm-mail.test",
+                "imap_host": "127.0.0.1",
+                "imap_port": dovecot.port,
+                "imap_security": Security.NONE,
+                "imap_username": "support",
+                "imap_folder": "INBOX",
+            },
             passwords={"imap_password": PASSWORD},
         )
         _rule(mailbox, 1, field="subject", operator="contains", value="demo", action="create_lead")
-        raw = raw_email(subject="Book a demo", sender="Dee Lead <dee@race.test>", to="support@crm-mail.test", message_id=f"<race.{os.getpid()}@c.test>")
+        raw = raw_email(
+            subject="Book a demo",
+            sender="Dee Lead <dee@race.test>",
+            to="support@crm-mail.test",
+            message_id=f"<race.{os.getpid()}@c.test>",
+        )
         message, _created = message_store(parsed=parse(raw), mailbox=mailbox, uid=None, uidvalidity=None)
     barrier = threading.Barrier(2)
     results: list[Any] = []

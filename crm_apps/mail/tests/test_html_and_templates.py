@@ -30,7 +30,7 @@ from crm_apps.mail.models import Template
         ("<style>body{background:url(javascript:x)}</style><p>x</p>", ["style>", "javascript"]),
         ('<iframe src="https://evil.test"></iframe>', ["iframe", "evil"]),
         ('<form action="https://evil.test"><input name="p"></form>', ["form", "input"]),
-        ('<svg><script>alert(1)</script></svg>', ["script", "alert"]),
+        ("<svg><script>alert(1)</script></svg>", ["script", "alert"]),
         ('<img src="data:text/html;base64,PHNjcmlwdD4=">', ["data:"]),
         ("<!-- <script>x</script> -->", ["script", "<!--"]),
     ],
@@ -42,7 +42,9 @@ def test_sanitize_removes_active_content(dirty, forbidden):
 
 
 def test_sanitize_keeps_formatting_links_and_safe_styles():
-    clean = sanitize('<p style="color: red; font-weight: bold">Hi <a href="https://x.test/a">link</a></p><table><tr><td>1</td></tr></table>')
+    clean = sanitize(
+        '<p style="color: red; font-weight: bold">Hi <a href="https://x.test/a">link</a></p><table><tr><td>1</td></tr></table>'
+    )
     assert clean == (
         '<p style="color: red; font-weight: bold">Hi <a href="https://x.test/a" rel="noopener noreferrer">link</a></p>'
         "<table><tbody><tr><td>1</td></tr></tbody></table>"
@@ -50,9 +52,9 @@ def test_sanitize_keeps_formatting_links_and_safe_styles():
 
 
 def test_plain_text_alternative():
-    assert to_text("<h1>Offer</h1><p>Dear <b>Ann</b>,</p><ul><li>one</li></ul><p><a href='https://x.test'>Open</a></p>") == (
-        "Offer\n\nDear Ann,\n\n- one\n\nOpen (https://x.test)"
-    )
+    assert to_text(
+        "<h1>Offer</h1><p>Dear <b>Ann</b>,</p><ul><li>one</li></ul><p><a href='https://x.test'>Open</a></p>"
+    ) == ("Offer\n\nDear Ann,\n\n- one\n\nOpen (https://x.test)")
 
 
 def test_render_substitutes_whitelisted_values_and_escapes_html():
@@ -98,7 +100,9 @@ def test_template_render_api_against_a_real_record(tenant_a, admin_of, member, c
     with tenant_context(tenant_a):
         org = record_create(spec=registry.get("organizations"), actor=admin, data={"name": "Globex"})
         contact = record_create(
-            spec=registry.get("contacts"), actor=admin, data={"last_name": "Stone", "first_name": "Ann", "organization": org.pk}
+            spec=registry.get("contacts"),
+            actor=admin,
+            data={"last_name": "Stone", "first_name": "Ann", "organization": org.pk},
         )
     client = client_for(tenant_a, admin)
     created = client.post(
@@ -107,7 +111,10 @@ def test_template_render_api_against_a_real_record(tenant_a, admin_of, member, c
             "name": "Intro",
             "module": "contacts",
             "subject": "Hello {{ contact.first_name }} at {{ organization.name }}",
-            "body_html": "<p onclick='x()'>Dear {{ contact.first_name }}, {{ sender.name }} of {{ company.name }}</p><script>x</script>",
+            "body_html": (
+                "<p onclick='x()'>Dear {{ contact.first_name }}, {{ sender.name }} of {{ company.name }}</p>"
+                "<script>x</script>"
+            ),
             "shared": True,
         },
         content_type="application/json",
@@ -115,7 +122,11 @@ def test_template_render_api_against_a_real_record(tenant_a, admin_of, member, c
     assert created.status_code == 201, created.content
     template = created.json()
     assert "script" not in template["body_html"] and "onclick" not in template["body_html"]
-    rendered = client.post(f"/api/v1/email-templates/{template['id']}/render", {"record": f"contacts:{contact.pk}"}, content_type="application/json")
+    rendered = client.post(
+        f"/api/v1/email-templates/{template['id']}/render",
+        {"record": f"contacts:{contact.pk}"},
+        content_type="application/json",
+    )
     assert rendered.status_code == 200
     body = rendered.json()
     assert body["subject"] == "Hello Ann at Globex"
@@ -123,13 +134,28 @@ def test_template_render_api_against_a_real_record(tenant_a, admin_of, member, c
     assert body["body_text"] == f"Dear Ann, {admin.user.name} of {tenant_a.name}"
     # a member may not share a template, but keeps a private one to themselves
     someone = member(tenant_a)
-    refused = client_for(tenant_a, someone).post("/api/v1/email-templates/", {"name": "x", "subject": "s", "body_html": "b", "shared": True}, content_type="application/json")
+    refused = client_for(tenant_a, someone).post(
+        "/api/v1/email-templates/",
+        {"name": "x", "subject": "s", "body_html": "b", "shared": True},
+        content_type="application/json",
+    )
     assert refused.status_code == 400 and "shared" in refused.json()
-    private = client_for(tenant_a, someone).post("/api/v1/email-templates/", {"name": "Mine", "subject": "s", "body_html": "b", "shared": False}, content_type="application/json")
+    private = client_for(tenant_a, someone).post(
+        "/api/v1/email-templates/",
+        {"name": "Mine", "subject": "s", "body_html": "b", "shared": False},
+        content_type="application/json",
+    )
     assert private.status_code == 201
     assert [t["name"] for t in client.get("/api/v1/email-templates/").json()] == ["Intro"]
     assert client.get(f"/api/v1/email-templates/{private.json()['id']}/").status_code == 404
-    assert client.post(f"/api/v1/email-templates/{template['id']}/render", {"record": "contacts:00000000-0000-0000-0000-000000000000"}, content_type="application/json").status_code == 400
+    assert (
+        client.post(
+            f"/api/v1/email-templates/{template['id']}/render",
+            {"record": "contacts:00000000-0000-0000-0000-000000000000"},
+            content_type="application/json",
+        ).status_code
+        == 400
+    )
 
 
 def test_template_api_is_per_tenant(tenant_a, tenant_b, admin_of, member, client_for):

@@ -31,7 +31,9 @@ def _data(dovecot: Any, **extra: Any) -> dict[str, Any]:
     }
 
 
-def test_credentials_are_encrypted_at_rest_and_never_in_responses_or_logs(tenant_a, member, dovecot, client_for, caplog):
+def test_credentials_are_encrypted_at_rest_and_never_in_responses_or_logs(
+    tenant_a, member, dovecot, client_for, caplog
+):
     owner = member(tenant_a)
     caplog.set_level(logging.DEBUG)
     client = client_for(tenant_a, owner)
@@ -47,7 +49,9 @@ def test_credentials_are_encrypted_at_rest_and_never_in_responses_or_logs(tenant
     for url in (f"/api/v1/mailboxes/{mailbox.pk}/", f"/api/v1/mailboxes/{mailbox.pk}/status", "/api/v1/mailboxes/"):
         assert PASSWORD not in client.get(url).content.decode()
     # a failing test on save names the problem, not the password
-    bad = client.post("/api/v1/mailboxes/", {**_data(dovecot), "imap_password": PASSWORD + "x"}, content_type="application/json")
+    bad = client.post(
+        "/api/v1/mailboxes/", {**_data(dovecot), "imap_password": PASSWORD + "x"}, content_type="application/json"
+    )
     assert bad.status_code == 400 and bad.json()["code"] == ["auth"]
     assert PASSWORD not in bad.content.decode()
     assert PASSWORD not in caplog.text
@@ -75,7 +79,9 @@ def test_private_hosts_need_the_setting(tenant_a, member, dovecot, settings):
     settings.MAIL_ALLOW_PRIVATE = False
     owner = member(tenant_a)
     with tenant_context(tenant_a), pytest.raises(ValidationError) as caught:
-        mailbox_create(actor=owner, data=_data(dovecot, imap_security=Security.SSL), passwords={"imap_password": PASSWORD})
+        mailbox_create(
+            actor=owner, data=_data(dovecot, imap_security=Security.SSL), passwords={"imap_password": PASSWORD}
+        )
     assert caught.value.message_dict["code"] == ["unsafe"]
     with tenant_context(tenant_a), pytest.raises(ValidationError) as caught:
         mailbox_create(actor=owner, data=_data(dovecot), passwords={"imap_password": PASSWORD})
@@ -104,11 +110,17 @@ def test_shared_mailboxes_are_for_administrators(tenant_a, member, admin_of, dov
     with tenant_context(tenant_a), pytest.raises(PermissionDenied):
         mailbox_create(actor=someone, data=_data(dovecot, kind="shared"), passwords={"imap_password": PASSWORD})
     with tenant_context(tenant_a):
-        shared = mailbox_create(actor=admin_of(tenant_a), data=_data(dovecot, kind="shared", is_default=True), passwords={"imap_password": PASSWORD})
+        shared = mailbox_create(
+            actor=admin_of(tenant_a),
+            data=_data(dovecot, kind="shared", is_default=True),
+            passwords={"imap_password": PASSWORD},
+        )
         assert shared.kind == "shared" and shared.is_default
 
 
-def test_mailbox_api_matrix_and_cross_tenant(tenant_a, tenant_b, member, make_mailbox, client_for, django_capture_on_commit_callbacks):
+def test_mailbox_api_matrix_and_cross_tenant(
+    tenant_a, tenant_b, member, make_mailbox, client_for, django_capture_on_commit_callbacks
+):
     owner, other = member(tenant_a), member(tenant_a)
     mailbox = make_mailbox(tenant_a, owner)
     url = f"/api/v1/mailboxes/{mailbox.pk}/"
@@ -124,7 +136,9 @@ def test_mailbox_api_matrix_and_cross_tenant(tenant_a, tenant_b, member, make_ma
         synced = mine.post(url + "sync")
     assert synced.status_code == 202
     assert mine.get(url + "status").json()["last_sync_at"] is not None
-    assert mine.patch(url, {"name": "Renamed", "test": False}, content_type="application/json").json()["name"] == "Renamed"
+    assert (
+        mine.patch(url, {"name": "Renamed", "test": False}, content_type="application/json").json()["name"] == "Renamed"
+    )
     assert mine.delete(url).status_code == 204
     with tenant_context(tenant_a):
         assert not Mailbox.objects.filter(pk=mailbox.pk).exists()

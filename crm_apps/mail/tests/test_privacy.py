@@ -17,7 +17,13 @@ from crm_apps.mail.tests.servers import raw_email
 
 
 def _received(tenant: Any, mailbox: Mailbox, subject: str, sender: str) -> Any:
-    raw = raw_email(subject=subject, sender=sender, to=mailbox.email_address, message_id=f"<{subject.replace(' ', '')}-{mailbox.pk}@c.test>", body="Secret body text")
+    raw = raw_email(
+        subject=subject,
+        sender=sender,
+        to=mailbox.email_address,
+        message_id=f"<{subject.replace(' ', '')}-{mailbox.pk}@c.test>",
+        body="Secret body text",
+    )
     with tenant_context(tenant):
         return message_store(parsed=parse(raw), mailbox=mailbox, uid=None, uidvalidity=None)[0]
 
@@ -26,15 +32,23 @@ def _received(tenant: Any, mailbox: Mailbox, subject: str, sender: str) -> Any:
     ("sharing", "other_sees", "on_timeline"),
     [("private", None, False), ("subject", "subject", True), ("full", "full", True)],
 )
-def test_personal_mailbox_sharing_decides_what_others_see(tenant_a, member, admin_of, make_mailbox, client_for, sharing, other_sees, on_timeline):
+def test_personal_mailbox_sharing_decides_what_others_see(
+    tenant_a, member, admin_of, make_mailbox, client_for, sharing, other_sees, on_timeline
+):
     owner, colleague = member(tenant_a), member(tenant_a)
     with tenant_context(tenant_a):
-        contact = record_create(spec=registry.get("contacts"), actor=admin_of(tenant_a), data={"last_name": "Shared", "email": "cust@c.test"})
+        contact = record_create(
+            spec=registry.get("contacts"),
+            actor=admin_of(tenant_a),
+            data={"last_name": "Shared", "email": "cust@c.test"},
+        )
     mailbox = make_mailbox(tenant_a, owner, sharing=sharing)
     message = _received(tenant_a, mailbox, f"Deal talk {sharing}", "cust@c.test")
     url = f"/api/v1/emails/?record=contacts:{contact.pk}"
     mine = client_for(tenant_a, owner).get(url).json()
-    assert [(m["id"], m["visibility"], m["body_text"].strip()) for m in mine] == [(message.pk, "full", "Secret body text")]
+    assert [(m["id"], m["visibility"], m["body_text"].strip()) for m in mine] == [
+        (message.pk, "full", "Secret body text")
+    ]
     theirs = client_for(tenant_a, colleague).get(url).json()
     if other_sees is None:
         assert theirs == []
@@ -42,10 +56,20 @@ def test_personal_mailbox_sharing_decides_what_others_see(tenant_a, member, admi
     else:
         assert [(m["id"], m["visibility"]) for m in theirs] == [(message.pk, other_sees)]
         if other_sees == "subject":
-            assert theirs[0]["body_text"] is None and theirs[0]["body_html"] is None and theirs[0]["subject"] == message.subject
-            assert "Secret body text" not in client_for(tenant_a, colleague).get(f"/api/v1/emails/{message.pk}/").content.decode()
+            assert (
+                theirs[0]["body_text"] is None
+                and theirs[0]["body_html"] is None
+                and theirs[0]["subject"] == message.subject
+            )
+            assert (
+                "Secret body text"
+                not in client_for(tenant_a, colleague).get(f"/api/v1/emails/{message.pk}/").content.decode()
+            )
     with tenant_context(tenant_a):
-        assert TimelineEntry.objects.filter(module="contacts", record_id=contact.pk, data__email=message.pk).exists() is on_timeline
+        assert (
+            TimelineEntry.objects.filter(module="contacts", record_id=contact.pk, data__email=message.pk).exists()
+            is on_timeline
+        )
     # the record page shows the panel to the owner with the message
     page = client_for(tenant_a, owner).get(f"/m/contacts/{contact.pk}/")
     assert page.status_code == 200 and message.subject in page.content.decode()
@@ -55,7 +79,9 @@ def test_other_tenants_get_404_for_records_and_messages(tenant_a, tenant_b, memb
     owner = member(tenant_a)
     mailbox = make_mailbox(tenant_a, owner, sharing="full")
     with tenant_context(tenant_a):
-        contact = record_create(spec=registry.get("contacts"), actor=admin_of(tenant_a), data={"last_name": "A", "email": "a@c.test"})
+        contact = record_create(
+            spec=registry.get("contacts"), actor=admin_of(tenant_a), data={"last_name": "A", "email": "a@c.test"}
+        )
     message = _received(tenant_a, mailbox, "Tenant A only", "a@c.test")
     stranger = client_for(tenant_b, member(tenant_b))
     assert stranger.get(f"/api/v1/emails/?record=contacts:{contact.pk}").status_code == 404
@@ -64,16 +90,27 @@ def test_other_tenants_get_404_for_records_and_messages(tenant_a, tenant_b, memb
     assert client_for(tenant_a).get(f"/api/v1/emails/?record=contacts:{contact.pk}").status_code in (401, 403)
 
 
-def test_emails_api_sends_and_lists_a_records_thread(tenant_a, admin_of, make_mailbox, sink, client_for, django_capture_on_commit_callbacks):
+def test_emails_api_sends_and_lists_a_records_thread(
+    tenant_a, admin_of, make_mailbox, sink, client_for, django_capture_on_commit_callbacks
+):
     admin = admin_of(tenant_a)
     make_mailbox(tenant_a, admin, smtp_port=sink.port)
     with tenant_context(tenant_a):
-        contact = record_create(spec=registry.get("contacts"), actor=admin, data={"last_name": "Api", "first_name": "Ada", "email": "ada@c.test"})
+        contact = record_create(
+            spec=registry.get("contacts"),
+            actor=admin,
+            data={"last_name": "Api", "first_name": "Ada", "email": "ada@c.test"},
+        )
     client = client_for(tenant_a, admin)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             "/api/v1/emails/",
-            {"to": ["ada@c.test"], "subject": "Hello Ada", "body_html": "<p>Hi</p>", "related_to": [f"contacts:{contact.pk}"]},
+            {
+                "to": ["ada@c.test"],
+                "subject": "Hello Ada",
+                "body_html": "<p>Hi</p>",
+                "related_to": [f"contacts:{contact.pk}"],
+            },
             content_type="application/json",
         )
     assert response.status_code == 201, response.content

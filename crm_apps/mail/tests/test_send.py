@@ -19,10 +19,16 @@ from crm_apps.mail.models import Mailbox, Message, MessageLink, Template
 
 
 def _contact(actor: Any, email: str, **extra: Any) -> Any:
-    return record_create(spec=registry.get("contacts"), actor=actor, data={"last_name": "Stone", "first_name": "Ann", "email": email, **extra})
+    return record_create(
+        spec=registry.get("contacts"),
+        actor=actor,
+        data={"last_name": "Stone", "first_name": "Ann", "email": email, **extra},
+    )
 
 
-def test_send_with_attachment_reaches_the_sink_as_multipart(tenant_a, admin_of, make_mailbox, sink, media_root, django_capture_on_commit_callbacks):
+def test_send_with_attachment_reaches_the_sink_as_multipart(
+    tenant_a, admin_of, make_mailbox, sink, media_root, django_capture_on_commit_callbacks
+):
     admin = admin_of(tenant_a)
     make_mailbox(tenant_a, admin, smtp_port=sink.port)
     with tenant_context(tenant_a):
@@ -30,7 +36,9 @@ def test_send_with_attachment_reaches_the_sink_as_multipart(tenant_a, admin_of, 
 
         contact = _contact(admin, "ann@customer.test")
         pdf = b"%PDF-1.4\n%%EOF\n"
-        document = document_create(actor=admin, data={"title": "Price list"}, upload=Upload(io.BytesIO(pdf), "prices.pdf", len(pdf)))
+        document = document_create(
+            actor=admin, data={"title": "Price list"}, upload=Upload(io.BytesIO(pdf), "prices.pdf", len(pdf))
+        )
         with django_capture_on_commit_callbacks(execute=True):
             message = services.email_send(
                 actor=admin,
@@ -59,12 +67,16 @@ def test_send_with_attachment_reaches_the_sink_as_multipart(tenant_a, admin_of, 
     assert parts["application/pdf"].get_payload(decode=True) == pdf
 
 
-def test_reply_carries_thread_headers_and_joins_the_thread(tenant_a, admin_of, make_mailbox, sink, django_capture_on_commit_callbacks):
+def test_reply_carries_thread_headers_and_joins_the_thread(
+    tenant_a, admin_of, make_mailbox, sink, django_capture_on_commit_callbacks
+):
     admin = admin_of(tenant_a)
     make_mailbox(tenant_a, admin, smtp_port=sink.port)
     with tenant_context(tenant_a), django_capture_on_commit_callbacks(execute=True):
         first = services.email_send(actor=admin, to=["ann@customer.test"], subject="Hello", body_html="<p>1</p>")
-        reply = services.email_send(actor=admin, to=["ann@customer.test"], subject="Re: Hello", body_html="<p>2</p>", reply_to_id=first.pk)
+        reply = services.email_send(
+            actor=admin, to=["ann@customer.test"], subject="Re: Hello", body_html="<p>2</p>", reply_to_id=first.pk
+        )
     assert reply.thread_id == first.thread_id
     second = sink.messages()[1]
     assert second["In-Reply-To"] == first.message_id and second["References"] == first.message_id
@@ -76,7 +88,9 @@ def test_scheduled_send_waits_for_its_time(tenant_a, admin_of, make_mailbox, sin
     with tenant_context(tenant_a):
         later = timezone.now() + dt.timedelta(hours=1)
         with django_capture_on_commit_callbacks(execute=True):
-            message = services.email_send(actor=admin, to=["ann@customer.test"], subject="Later", body_html="x", send_at=later)
+            message = services.email_send(
+                actor=admin, to=["ann@customer.test"], subject="Later", body_html="x", send_at=later
+            )
         assert message.status == Message.Status.SCHEDULED and services.emails_send_due() == 0 and sink.received == []
         Message.objects.filter(pk=message.pk).update(send_at=timezone.now() - dt.timedelta(seconds=1))
         assert services.emails_send_due() == 1
@@ -84,7 +98,9 @@ def test_scheduled_send_waits_for_its_time(tenant_a, admin_of, make_mailbox, sin
     assert len(sink.received) == 1
 
 
-def test_failed_send_is_kept_visible_and_can_be_retried(tenant_a, admin_of, make_mailbox, sink, django_capture_on_commit_callbacks):
+def test_failed_send_is_kept_visible_and_can_be_retried(
+    tenant_a, admin_of, make_mailbox, sink, django_capture_on_commit_callbacks
+):
     admin = admin_of(tenant_a)
     mailbox = make_mailbox(tenant_a, admin, smtp_port=sink.port)
     with tenant_context(tenant_a):
@@ -103,16 +119,25 @@ def test_failed_send_is_kept_visible_and_can_be_retried(tenant_a, admin_of, make
     assert len(sink.received) == 1
 
 
-def test_bulk_send_from_a_template_skips_opted_out_records(tenant_a, admin_of, make_mailbox, sink, django_capture_on_commit_callbacks):
+def test_bulk_send_from_a_template_skips_opted_out_records(
+    tenant_a, admin_of, make_mailbox, sink, django_capture_on_commit_callbacks
+):
     admin = admin_of(tenant_a)
     make_mailbox(tenant_a, admin, smtp_port=sink.port)
     with tenant_context(tenant_a):
         keen = _contact(admin, "keen@customer.test", first_name="Kim")
         out = _contact(admin, "out@customer.test", email_opt_out=True)
         none = record_create(spec=registry.get("contacts"), actor=admin, data={"last_name": "No address"})
-        template = Template.objects.create(name="Hi", subject="Hi {{ contact.first_name }}", body_html="<p>Dear {{ contact.first_name }}</p>", owner=admin)
+        template = Template.objects.create(
+            name="Hi",
+            subject="Hi {{ contact.first_name }}",
+            body_html="<p>Dear {{ contact.first_name }}</p>",
+            owner=admin,
+        )
         with django_capture_on_commit_callbacks(execute=True):
-            counts = services.email_send_bulk(actor=admin, module="contacts", record_ids=[keen.pk, out.pk, none.pk], template_id=template.pk)
+            counts = services.email_send_bulk(
+                actor=admin, module="contacts", record_ids=[keen.pk, out.pk, none.pk], template_id=template.pk
+            )
     assert counts == {"sent": 1, "skipped": 2}
     [mime] = sink.messages()
     assert mime["To"] == "keen@customer.test" and mime["Subject"] == "Hi Kim"
@@ -123,13 +148,20 @@ def test_bad_input_is_a_field_error_and_writes_nothing(tenant_a, admin_of, make_
     make_mailbox(tenant_a, admin, smtp_port=sink.port)
     with tenant_context(tenant_a):
         before = Message.objects.count()
-        for kwargs, field in (
+        cases: tuple[tuple[dict[str, Any], str], ...] = (
             ({"to": ["not-an-address"], "subject": "x"}, "to"),
             ({"to": [], "subject": "x"}, "to"),
             ({"to": ["a@b.test"], "subject": ""}, "subject"),
-            ({"to": ["a@b.test"], "subject": "x", "related_to": ["contacts:00000000-0000-0000-0000-000000000000"]}, "related_to"),
-            ({"to": ["a@b.test"], "subject": "x", "attachment_ids": ["00000000-0000-0000-0000-000000000000"]}, "attachments"),
-        ):
+            (
+                {"to": ["a@b.test"], "subject": "x", "related_to": ["contacts:00000000-0000-0000-0000-000000000000"]},
+                "related_to",
+            ),
+            (
+                {"to": ["a@b.test"], "subject": "x", "attachment_ids": ["00000000-0000-0000-0000-000000000000"]},
+                "attachments",
+            ),
+        )
+        for kwargs, field in cases:
             with pytest.raises(ValidationError) as caught:
                 services.email_send(actor=admin, **kwargs)
             assert field in caught.value.message_dict
