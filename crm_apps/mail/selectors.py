@@ -95,7 +95,13 @@ def record_messages(*, actor: Member, module: str, record_id: Any, limit: int = 
     record = access_record(spec=spec, actor=actor, record_id=record_id)
     if record is None:
         return None
-    ids = MessageLink.objects.filter(module=spec.key, record_id=record.pk).values_list("message_id", flat=True)
+    return messages_of_visible_record(actor=actor, module=spec.key, record_id=record.pk, limit=limit)
+
+
+def messages_of_visible_record(*, actor: Member, module: str, record_id: Any, limit: int = 100) -> list[Shown]:
+    """The messages of a record the caller already checked `actor` may see (a record page's panel): one
+    query when there are none."""
+    ids = MessageLink.objects.filter(module=module, record_id=record_id).values_list("message_id", flat=True)
     messages = _messages().filter(pk__in=ids).filter(visible_q(actor=actor)).distinct().order_by("-date", "-id")
     shown = []
     for message in messages[:limit]:
