@@ -185,3 +185,43 @@ def messages_convert(*, mailbox: Mailbox, message_ids: list[int]) -> int:
         if message_convert(mailbox=mailbox, message=message) is not None:
             done += 1
     return done
+
+
+def rule_create(*, actor: Member, mailbox: Mailbox, data: dict[str, Any]) -> ConverterRule:
+    """A new rule at the end of a shared mailbox's list (administrators; a pattern must compile)."""
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from crm_apps.mail.mailboxes import may_manage
+
+    if mailbox.kind != Mailbox.Kind.SHARED or not may_manage(actor=actor, mailbox=mailbox):
+        raise PermissionDenied
+    last = mailbox.rules.order_by("-position").values_list("position", flat=True).first() or 0
+    rule = ConverterRule(mailbox=mailbox, position=last + 1)
+    for name in ("name", "field", "operator", "value", "action", "move_to"):
+        if name in data:
+            setattr(rule, name, str(data[name]).strip())
+    errors: dict[str, list[str]] = {}
+    if rule.operator == ConverterRule.Operator.REGEX:
+        try:
+            re.compile(rule.value)
+        except re.error:
+            errors["value"] = [_("Enter a valid regular expression.")]
+    try:
+        rule.full_clean(exclude=["mailbox"])
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    rule.save()
+    return rule
+
+
+def rule_delete(*, actor: Member, mailbox: Mailbox, rule_id: Any) -> int:
+    from django.core.exceptions import PermissionDenied
+
+    from crm_apps.mail.mailboxes import may_manage
+
+    if not may_manage(actor=actor, mailbox=mailbox):
+        raise PermissionDenied
+    deleted, _by_model = mailbox.rules.filter(pk=rule_id).delete()
+    return int(deleted)

@@ -18,13 +18,13 @@ from django.views.decorators.http import require_POST
 
 from crm_apps.access.middleware import request_member
 from crm_apps.engine.display import record_url
-from crm_apps.mail import mailboxes, selectors, services
+from crm_apps.mail import converter, mailboxes, selectors, services
 from crm_apps.mail.api.views import _passwords
-from crm_apps.mail.models import Mailbox, Message, Security, Template
+from crm_apps.mail.models import ConverterRule, Mailbox, Message, Security, Template
 
 
 def _errors(exc: ValidationError) -> dict[str, list[str]]:
-    return exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+    return exc.message_dict if hasattr(exc, "error_dict") else {"form": exc.messages}
 
 
 def _split(raw: str) -> list[str]:
@@ -323,14 +323,30 @@ def mailbox_detail(request: HttpRequest, mailbox_id: Any) -> HttpResponse:
     mailbox = mailboxes.access_mailbox(actor=actor, mailbox_id=mailbox_id)
     if mailbox is None:
         raise Http404
+    rule_errors: dict[str, list[str]] = {}
     if request.method == "POST":
-        if request.POST.get("action") == "delete":
+        action = request.POST.get("action")
+        if action == "delete":
             mailboxes.mailbox_delete(actor=actor, mailbox=mailbox)
             messages.success(request, _("Mailbox removed."))
             return redirect("mail:mailboxes")
-        mailboxes.mailbox_sync_request(actor=actor, mailbox=mailbox)
-        messages.success(request, _("Sync started."))
-        return redirect("mail:mailbox", mailbox.pk)
+        if action == "rule_delete":
+            converter.rule_delete(actor=actor, mailbox=mailbox, rule_id=request.POST.get("rule", "0"))
+            return redirect("mail:mailbox", mailbox.pk)
+        if action == "rule_add":
+            try:
+                data = request.POST.dict()
+                data["action"] = data.pop("action_kind", "")  # "action" names the form's button
+                converter.rule_create(actor=actor, mailbox=mailbox, data=data)
+            except ValidationError as exc:
+                rule_errors = _errors(exc)
+            else:
+                messages.success(request, _("Rule added."))
+                return redirect("mail:mailbox", mailbox.pk)
+        if not rule_errors:
+            mailboxes.mailbox_sync_request(actor=actor, mailbox=mailbox)
+            messages.success(request, _("Sync started."))
+            return redirect("mail:mailbox", mailbox.pk)
     return render(
         request,
         "mail/mailbox.html",
@@ -338,7 +354,13 @@ def mailbox_detail(request: HttpRequest, mailbox_id: Any) -> HttpResponse:
             "mailbox": mailbox,
             "claims": mailbox.claims.select_related("message", "rule")[:50],
             "rules": mailbox.rules.all(),
+            "rule_errors": rule_errors,
+            "rule_values": request.POST if rule_errors else {},
+            "rule_fields": ConverterRule.Field.choices,
+            "rule_operators": ConverterRule.Operator.choices,
+            "rule_actions": ConverterRule.Action.choices,
         },
+        status=400 if rule_errors else 200,
     )
 
 
