@@ -169,6 +169,19 @@ def email_send(
     return message
 
 
+def uploads_store(*, actor: Member, files: list[Any], related: list[tuple[str, Any]]) -> list[Any]:
+    """Uploaded attachments kept as documents (linked to the related records); their ids."""
+    from crm_apps.modules.documents.services import Upload, document_create
+
+    ids = []
+    for upload in files[:10]:
+        document = document_create(
+            actor=actor, data={}, upload=Upload(stream=upload, name=upload.name, size=upload.size), links=related
+        )
+        ids.append(document.pk)
+    return ids
+
+
 def _documents(*, actor: Member, ids: list[Any]) -> list[Any]:
     from crm_apps.modules.documents.selectors import access_document
 
@@ -287,7 +300,7 @@ def email_send_bulk(
     for record_id in record_ids[:500]:
         record = access_record(spec=spec, actor=actor, record_id=record_id)
         address = next((str(getattr(record, n)) for n in names if record is not None and getattr(record, n, None)), "")
-        if record is None or not address or getattr(record, "email_opt_out", False):
+        if record is None or not address or getattr(record, "email_opt_out", False):  # opted out: never mailed
             skipped += 1
             continue
         email_send(

@@ -54,6 +54,14 @@ def compose(request: HttpRequest) -> HttpResponse:
                 )
             except ValueError:
                 errors = {"send_at": [_("Enter a date and time.")]}
+        uploaded: list[Any] = []
+        if not errors and request.FILES.getlist("files"):
+            try:
+                uploaded = services.uploads_store(
+                    actor=actor, files=request.FILES.getlist("files"), related=[(s.key, r.pk) for s, r in records]
+                )
+            except ValidationError as exc:
+                errors = _errors(exc)
         if not errors:
             try:
                 message = services.email_send(
@@ -65,7 +73,7 @@ def compose(request: HttpRequest) -> HttpResponse:
                     body_html=source.get("body_html", ""),
                     template_id=source.get("template") or None,
                     related_to=related,
-                    attachment_ids=source.getlist("attachments"),
+                    attachment_ids=[*source.getlist("attachments"), *uploaded],
                     send_at=send_at,
                     reply_to_id=reply_to or None,
                 )
@@ -412,6 +420,48 @@ def template_edit(request: HttpRequest, template_id: int | None = None) -> HttpR
             "errors": errors,
             "modules": modules,
             "preview_url": reverse("mail:compose"),
+        },
+        status=400 if errors else 200,
+    )
+
+
+@login_required
+def bulk(request: HttpRequest) -> HttpResponse:
+    """One message per selected record from a template (`?module=<key>&ids=<id>,<id>`): records that opted
+    out of email or have no address are skipped and counted."""
+    from crm_apps.engine import registry
+
+    actor = request_member(request)
+    source = request.POST if request.method == "POST" else request.GET
+    module = source.get("module", "")
+    ids = [i for i in source.get("ids", "").split(",") if i][:500]
+    try:
+        spec = registry.get(module)
+    except registry.UnknownModule:
+        raise Http404 from None
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        try:
+            counts = services.email_send_bulk(
+                actor=actor, module=module, record_ids=ids, template_id=source.get("template") or None
+            )
+        except ValidationError as exc:
+            errors = _errors(exc)
+        else:
+            messages.success(
+                request, _("%(sent)s messages queued, %(skipped)s records skipped (opted out or no address).") % counts
+            )
+            return redirect("engine:list", module)
+    services.default_templates_install(actor=actor)
+    return render(
+        request,
+        "mail/bulk.html",
+        {
+            "spec": spec,
+            "ids": ",".join(ids),
+            "count": len(ids),
+            "templates": selectors.templates_for(actor=actor, module=module),
+            "errors": errors,
         },
         status=400 if errors else 200,
     )

@@ -127,3 +127,52 @@ def test_an_unmatched_message_becomes_a_lead_in_one_click(tenant_a, admin_of, ma
         assert list(message.links.values_list("module", "record_id")) == [("leads", lead.pk)]
     thread = client.get(f"/mail/threads/{message.thread_id}/")
     assert thread.status_code == 200 and "Interested" in thread.content.decode()
+
+
+def test_compose_with_an_uploaded_file_and_bulk_from_selected_records(
+    tenant_a, admin_of, make_mailbox, sink, client_for, media_root, django_capture_on_commit_callbacks
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from crm_apps.engine.services import record_create
+
+    admin = admin_of(tenant_a)
+    make_mailbox(tenant_a, admin, smtp_port=sink.port)
+    with tenant_context(tenant_a):
+        keen = record_create(
+            spec=registry.get("leads"), actor=admin, data={"last_name": "Keen", "company": "K", "email": "keen@c.test"}
+        )
+        out = record_create(
+            spec=registry.get("leads"),
+            actor=admin,
+            data={"last_name": "Out", "company": "O", "email": "out@c.test", "email_opt_out": True},
+        )
+    client = client_for(tenant_a, admin)
+    pdf = b"%PDF-1.4\n%%EOF\n"
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = client.post(
+            "/mail/compose/",
+            {
+                "to": "keen@c.test",
+                "subject": "With a file",
+                "body_html": "<p>x</p>",
+                "related": f"leads:{keen.pk}",
+                "files": SimpleUploadedFile("offer.pdf", pdf, content_type="application/pdf"),
+            },
+        )
+    assert sent.status_code == 302
+    [mime] = sink.messages()
+    assert [p.get_filename() for p in mime.walk() if p.get_filename()] == ["offer.pdf"]
+    with tenant_context(tenant_a):
+        template = Template.objects.create(
+            name="Bulk", module="leads", subject="Hello {{ lead.last_name }}", body_html="<p>Hi</p>", owner=admin
+        )
+    page = client.get(f"/mail/bulk/?module=leads&ids={keen.pk},{out.pk}")
+    assert page.status_code == 200 and "2 records" in page.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        done = client.post(
+            "/mail/bulk/", {"module": "leads", "ids": f"{keen.pk},{out.pk}", "template": str(template.pk)}
+        )
+    assert done.status_code == 302
+    assert [m["To"] for m in sink.messages()] == ["keen@c.test", "keen@c.test"]
+    assert sink.messages()[1]["Subject"] == "Hello Keen"
