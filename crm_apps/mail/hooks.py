@@ -91,3 +91,22 @@ def notify_paused(*, mailbox: Mailbox, error: str) -> None:
             url=reverse("mail:mailbox", args=[mailbox.pk]),
             dedupe_key=f"paused:{mailbox.pk}:{mailbox.last_error_at or ''}",
         )
+
+
+def campaign_sends_panel(record: Any, member: Member, request: HttpRequest) -> dict[str, Any]:
+    """A campaign's email sends with their progress, and the form to send a template to its members."""
+    from crm_apps.access import visibility
+    from crm_apps.engine import registry
+    from crm_apps.mail import campaigns, selectors
+
+    return {
+        "sends": campaigns.recent_sends(campaign_id=record.pk),
+        "templates": selectors.templates_for(actor=member),
+        "can_send": visibility.can_edit(actor=member, spec=registry.get("campaigns"), record=record),
+    }
+
+
+extensions.record_panel_add(
+    Panel(key="campaign_emails", template="mail/_campaign_panel.html", context=campaign_sends_panel, slot="main"),
+    applies=lambda spec: spec.key == "campaigns",
+)

@@ -141,6 +141,8 @@ class Message(models.Model):
     template = models.ForeignKey("mail.Template", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     send_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Extra MIME headers of an outgoing message (a campaign's List-Unsubscribe and List-Unsubscribe-Post).
+    headers = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True, default="")
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
@@ -276,3 +278,55 @@ class ConverterClaim(models.Model):
 
     def __str__(self) -> str:
         return f"{self.message_id}: {self.outcome}"
+
+
+class CampaignSend(models.Model):
+    """A template sent to a campaign's members: one recipient row each, sent in batches at the plan's rate."""
+
+    class Status(models.TextChoices):
+        SENDING = "sending", _("Sending")
+        DONE = "done", _("Done")
+
+    campaign_id = models.UUIDField(db_index=True)
+    template = models.ForeignKey(Template, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SENDING)
+    created_by = models.ForeignKey("access.Member", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    # Open and click tracking are off by default (and not built yet): statuses come from sends, bounces
+    # and unsubscribes.
+    tracking = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}: {self.template_id}"
+
+
+class CampaignRecipient(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENT = "sent", _("Sent")
+        BOUNCED = "bounced", _("Bounced")
+        OPENED = "opened", _("Opened")
+        CLICKED = "clicked", _("Clicked")
+        UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+        SKIPPED = "skipped", _("Skipped (opted out or no address)")
+        FAILED = "failed", _("Failed")
+
+    send = models.ForeignKey(CampaignSend, on_delete=models.CASCADE, related_name="recipients")
+    module = models.CharField(max_length=64)
+    record_id = models.UUIDField()
+    email = models.EmailField(max_length=320, blank=True)
+    status = models.CharField(max_length=15, choices=Status.choices, default=Status.QUEUED)
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The secret of the one-click unsubscribe link (RFC 8058).
+    token = models.CharField(max_length=64, unique=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["send", "status"], name="mail_recipient_status")]
+
+    def __str__(self) -> str:
+        return f"{self.email}: {self.status}"

@@ -42,6 +42,8 @@ class Parsed:
     body_html: str
     attachments: list[ParsedAttachment] = field(default_factory=list)
     auto_submitted: bool = False
+    # A delivery status notification (bounce): the Message-ID of the message that could not be delivered.
+    bounce_of: str = ""
 
 
 def message_ids(value: str | None) -> list[str]:
@@ -107,7 +109,30 @@ def parse(raw: bytes) -> Parsed:
         body_html=safe_html[:500_000],
         attachments=attachments,
         auto_submitted=_header(msg, "Auto-Submitted").lower() not in ("", "no"),
+        bounce_of=_bounced_id(msg),
     )
+
+
+def _bounced_id(msg: EmailMessage) -> str:
+    """The Message-ID of the returned message of a delivery status notification (RFC 3464), else ""."""
+    if msg.get_content_type() != "multipart/report" or msg.get_param("report-type") != "delivery-status":
+        return ""
+    from email.parser import HeaderParser
+
+    for part in msg.walk():
+        ctype = part.get_content_type()
+        if ctype == "message/rfc822":
+            inner = part.get_payload()
+            if isinstance(inner, list) and inner:
+                ids = message_ids(str(inner[0].get("Message-ID", "")))
+                if ids:
+                    return ids[0][:500]
+        elif ctype == "text/rfc822-headers":
+            headers = HeaderParser().parsestr(_content(part))  # type: ignore[arg-type]
+            ids = message_ids(str(headers.get("Message-ID", "")))
+            if ids:
+                return ids[0][:500]
+    return ""
 
 
 def _content(part: EmailMessage) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from email import policy as email_policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
@@ -92,6 +93,8 @@ def email_send(
     attachment_ids: list[Any] | None = None,
     send_at: dt.datetime | None = None,
     reply_to_id: Any = None,
+    headers: dict[str, str] | None = None,
+    deliver: bool = True,
 ) -> Message:
     """Compose a message from `actor` and queue it (at once, or at `send_at`): sanitised HTML with a
     plain-text alternative, documents the actor may see as attachments, linked to the related records
@@ -153,6 +156,7 @@ def email_send(
         mailbox=mailbox,
         template=template,
         send_at=send_at,
+        headers=headers or {},
     )
     Thread.objects.filter(pk=thread.pk).update(last_message_at=message.date)
     for document in documents:
@@ -162,7 +166,7 @@ def email_send(
     refs = [(spec.key, record.pk) for spec, record in related]
     refs += [r for r in matching.records_for(to_list + cc_list + bcc_list) if r not in refs]
     links_add(message=message, records=refs, actor=actor)
-    if message.status == Message.Status.SENDING:
+    if message.status == Message.Status.SENDING and deliver:
         from crm_apps.mail.tasks import email_deliver_task
 
         transaction.on_commit(lambda: email_deliver_task.delay(message.pk))
@@ -199,7 +203,8 @@ def build_mime(message: Message) -> EmailMessage:
     from crm_apps.modules.documents import files
     from crm_apps.modules.documents.models import Document
 
-    mime = EmailMessage()
+    # Headers are not folded into encoded words below 998 characters: a List-Unsubscribe URL must stay readable.
+    mime = EmailMessage(policy=email_policy.SMTP.clone(max_line_length=998))
     mime["Subject"] = message.subject
     mime["From"] = format_address(message.from_address, message.from_name)
     if message.to:
@@ -208,6 +213,8 @@ def build_mime(message: Message) -> EmailMessage:
         mime["Cc"] = ", ".join(message.cc)
     mime["Date"] = format_datetime(message.sent_at or timezone.now())
     mime["Message-ID"] = message.message_id
+    for name, value in (message.headers or {}).items():
+        mime[name] = value
     if message.in_reply_to:
         mime["In-Reply-To"] = message.in_reply_to
     if message.references:

@@ -125,6 +125,10 @@ def message_store(
         )
         records = matching.records_for(message.addresses())
         links_add(message=message, records=records, actor=None)
+        if created and parsed.bounce_of:
+            from crm_apps.mail.campaigns import bounce_record
+
+            bounce_record(original_message_id=parsed.bounce_of)
         if created and parsed.attachments:
             _attachments_store(message=message, parsed=parsed, actor=mailbox.owner, records=records)
     return message, created

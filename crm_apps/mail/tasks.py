@@ -69,3 +69,11 @@ def emails_send_due_all_task() -> int:
         emails_send_due_task.apply_async(args=(), headers={"_schema_name": schema_name})
         count += 1
     return count
+
+
+@app.task(base=TenantOnlyTask, name="mail.campaign_send_batch_task")
+def campaign_send_batch_task(send_id: int) -> int:
+    """One batch of a campaign send (the plan's per-minute rate); queues the next batch a minute later."""
+    from crm_apps.mail.campaigns import campaign_send_batch
+
+    return campaign_send_batch(send_id=send_id)

@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from crm_apps.access.middleware import request_member
@@ -464,4 +465,43 @@ def bulk(request: HttpRequest) -> HttpResponse:
             "errors": errors,
         },
         status=400 if errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def campaign_send(request: HttpRequest, campaign_id: Any) -> HttpResponse:
+    """Start sending a template to a campaign's members (from the campaign page's panel)."""
+    from crm_apps.mail import campaigns
+
+    try:
+        send = campaigns.campaign_send_start(
+            actor=request_member(request), campaign_id=campaign_id, template_id=request.POST.get("template") or None
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(m for ms in _errors(exc).values() for m in ms))
+    except PermissionDenied:
+        messages.error(request, _("You may not send this campaign."))
+    else:
+        messages.success(request, _("Campaign sending started: %(n)s recipients.") % {"n": send.recipients.count()})
+    return redirect("engine:detail", "campaigns", campaign_id)
+
+
+@csrf_exempt
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """The unsubscribe link of a campaign message: a page with a button (GET), the opt-out itself (POST,
+    also the mail client's RFC 8058 one-click POST, which carries no cookie and no CSRF token: the
+    token in the URL is the authorisation)."""
+    from crm_apps.mail.campaigns import unsubscribe as unsubscribe_token
+    from crm_apps.mail.models import CampaignRecipient
+
+    recipient = CampaignRecipient.objects.filter(token=token).first()
+    if recipient is None:
+        raise Http404
+    done = False
+    if request.method == "POST":
+        unsubscribe_token(token=token)
+        done = True
+    return render(
+        request, "mail/unsubscribe.html", {"done": done or recipient.status == "unsubscribed", "email": recipient.email}
     )

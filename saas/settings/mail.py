@@ -14,3 +14,11 @@ MAIL_SYNC_MAX_PER_RUN = 500
 MAIL_SYNC_MAX_FAILURES = 5
 # Network timeout of one IMAP/SMTP connection, in seconds.
 MAIL_TIMEOUT_SECONDS = 20
+# Campaign sends per plan code: (messages per month, messages per minute); "*" for plans not listed.
+MAIL_CAMPAIGN_LIMITS = {
+    "free": (500, 30),
+    "starter": (5_000, 60),
+    "professional": (50_000, 300),
+    "enterprise": (500_000, 1_000),
+    "*": (1_000, 60),
+}

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
-from email import message_from_bytes
+from email import message_from_bytes, policy
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -185,7 +185,7 @@ class Sink:
             self.controller.stop()
 
     def messages(self) -> list[Message]:
-        return [message_from_bytes(r["data"]) for r in self.received]
+        return [message_from_bytes(r["data"], policy=policy.default) for r in self.received]
 
 
 def raw_email(
