@@ -123,12 +123,13 @@ def _bounced_id(msg: EmailMessage) -> str:
         ctype = part.get_content_type()
         if ctype == "message/rfc822":
             inner = part.get_payload()
-            if isinstance(inner, list) and inner:
-                ids = message_ids(str(inner[0].get("Message-ID", "")))
+            first = inner[0] if isinstance(inner, list) and inner else None
+            if first is not None and hasattr(first, "get"):
+                ids = message_ids(str(first.get("Message-ID", "")))
                 if ids:
                     return ids[0][:500]
         elif ctype == "text/rfc822-headers":
-            headers = HeaderParser().parsestr(_content(part))  # type: ignore[arg-type]
+            headers = HeaderParser().parsestr(_content(part))
             ids = message_ids(str(headers.get("Message-ID", "")))
             if ids:
                 return ids[0][:500]

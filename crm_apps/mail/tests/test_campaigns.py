@@ -91,6 +91,7 @@ def test_campaign_send_unsubscribe_and_bounce(
     # the lead's message bounces: the report arrives in the mailbox and is synced
     with tenant_context(tenant_a):
         lee_message = CampaignRecipient.objects.get(email="lee@l.test").message
+        assert lee_message is not None
     dsn = (
         f"From: MAILER-DAEMON@l.test\r\nTo: {mailbox.email_address}\r\nSubject: Undelivered Mail Returned to Sender\r\n"
         f"Message-ID: <dsn.{os.getpid()}@l.test>\r\nMIME-Version: 1.0\r\n"
