@@ -119,3 +119,24 @@ def test_write_from_a_template_and_see_the_reply_on_the_timeline(
     thread.first.get_by_role("link", name=re.compile("Next steps")).click()
     page.wait_for_url(re.compile(r".*/mail/threads/\d+/"))
     assert page.locator("[data-message]").count() == 2
+
+    # the email screens pass axe-core's checks (WCAG 2.1 A/AA and best practices)
+    from tests.e2e.test_shell_journey import AXE, axe_violations
+
+    failures = {}
+    if AXE.exists():
+        for path in [
+            "/mail/",
+            "/mail/compose/",
+            "/mail/mailboxes/",
+            f"/mail/mailboxes/{mailbox.pk}/",
+            f"/mail/mailboxes/{mailbox.pk}/edit/",
+            "/mail/templates/",
+            "/mail/templates/new/",
+            f"/mail/threads/{sent.thread_id}/",
+        ]:
+            page.goto(base + path)
+            found = axe_violations(page)
+            if found:
+                failures[path] = found
+    assert failures == {}
