@@ -45,12 +45,6 @@ _users = iter(range(1, 10**6))
 
 
 @pytest.fixture
-def imap_user(dovecot: Dovecot) -> str:
-    """A fresh, empty IMAP account name for one test (the server accepts any listed user; folders differ)."""
-    return "alice"
-
-
-@pytest.fixture
 def make_mailbox(dovecot: Dovecot) -> Callable[..., Mailbox]:
     """make_mailbox(tenant, owner, user="alice", folder=<fresh>, **fields) -> a mailbox on the test dovecot."""
     from crm_apps.mail.mailboxes import mailbox_create
