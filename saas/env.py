@@ -78,6 +78,11 @@ TENANT_POOL_SIZE = max(0, _int("TENANT_POOL_SIZE", 5))
 DATABASE_CONN_MAX_AGE = max(0, _int("DATABASE_CONN_MAX_AGE", 600))
 # Extensions' webhooks may target private/loopback addresses (development only; never in production).
 WEBHOOKS_ALLOW_PRIVATE = _bool("WEBHOOKS_ALLOW_PRIVATE", default=False)
+# Mailbox credentials are encrypted with these Fernet keys (comma-separated, newest first; older keys only
+# decrypt until `manage.py mail_keys_rotate` re-encrypts). Empty: one key derived from SECRET_KEY (development).
+MAIL_ENCRYPTION_KEYS = _str("MAIL_ENCRYPTION_KEYS")
+# Mailboxes may point at private/loopback IMAP/SMTP hosts (development and tests only; never in production).
+MAIL_ALLOW_PRIVATE = _bool("MAIL_ALLOW_PRIVATE", default=False)
 CELERY_TASK_ALWAYS_EAGER = _bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # Set by pytest-xdist in each test worker; keeps parallel test workers' cache keys apart.
 TEST_WORKER = _str("PYTEST_XDIST_WORKER", "main")

@@ -162,5 +162,6 @@ function setUpBoard() {
 }
 import "./forms.js";
 import "./callsdocs.js";
+import "./mail.js";
 import "./firsthour.js";
 import "./imports.js";

@@ -8,6 +8,7 @@ from saas.settings.celery import *
 from saas.settings.database import *
 from saas.settings.email import *
 from saas.settings.i18n import *
+from saas.settings.mail import *
 from saas.settings.marketplace import *
 from saas.settings.observability import *
 from saas.settings.product import *

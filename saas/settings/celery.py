@@ -64,4 +64,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.digests_send_all_task",
         "schedule": 60 * 60,
     },
+    "mail-sync": {
+        "task": "mail.mailboxes_sync_all_task",
+        "schedule": 60 * 2,
+    },
+    "mail-send-scheduled": {
+        "task": "mail.emails_send_due_all_task",
+        "schedule": 60,
+    },
 }

@@ -51,6 +51,7 @@ TENANT_APPS = [
     "crm_apps.vtiger",
     "crm_apps.onboarding",
     "crm_apps.imports",
+    "crm_apps.mail",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]

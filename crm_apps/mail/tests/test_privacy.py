@@ -1,0 +1,122 @@
+"""Who sees which message: per-mailbox sharing, record visibility, other tenants; the Emails API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django_tenants.utils import tenant_context
+
+from crm_apps.engine import registry
+from crm_apps.engine.models import TimelineEntry
+from crm_apps.engine.services import record_create
+from crm_apps.mail.models import Mailbox
+from crm_apps.mail.parsing import parse
+from crm_apps.mail.store import message_store
+from crm_apps.mail.tests.servers import raw_email
+
+
+def _received(tenant: Any, mailbox: Mailbox, subject: str, sender: str) -> Any:
+    raw = raw_email(
+        subject=subject,
+        sender=sender,
+        to=mailbox.email_address,
+        message_id=f"<{subject.replace(' ', '')}-{mailbox.pk}@c.test>",
+        body="Secret body text",
+    )
+    with tenant_context(tenant):
+        return message_store(parsed=parse(raw), mailbox=mailbox, uid=None, uidvalidity=None)[0]
+
+
+@pytest.mark.parametrize(
+    ("sharing", "other_sees", "on_timeline"),
+    [("private", None, False), ("subject", "subject", True), ("full", "full", True)],
+)
+def test_personal_mailbox_sharing_decides_what_others_see(
+    tenant_a, member, admin_of, make_mailbox, client_for, sharing, other_sees, on_timeline
+):
+    owner, colleague = member(tenant_a), member(tenant_a)
+    with tenant_context(tenant_a):
+        contact = record_create(
+            spec=registry.get("contacts"),
+            actor=admin_of(tenant_a),
+            data={"last_name": "Shared", "email": "cust@c.test"},
+        )
+    mailbox = make_mailbox(tenant_a, owner, sharing=sharing)
+    message = _received(tenant_a, mailbox, f"Deal talk {sharing}", "cust@c.test")
+    url = f"/api/v1/emails/?record=contacts:{contact.pk}"
+    mine = client_for(tenant_a, owner).get(url).json()
+    assert [(m["id"], m["visibility"], m["body_text"].strip()) for m in mine] == [
+        (message.pk, "full", "Secret body text")
+    ]
+    theirs = client_for(tenant_a, colleague).get(url).json()
+    if other_sees is None:
+        assert theirs == []
+        assert client_for(tenant_a, colleague).get(f"/api/v1/emails/{message.pk}/").status_code == 404
+    else:
+        assert [(m["id"], m["visibility"]) for m in theirs] == [(message.pk, other_sees)]
+        if other_sees == "subject":
+            assert (
+                theirs[0]["body_text"] is None
+                and theirs[0]["body_html"] is None
+                and theirs[0]["subject"] == message.subject
+            )
+            assert (
+                "Secret body text"
+                not in client_for(tenant_a, colleague).get(f"/api/v1/emails/{message.pk}/").content.decode()
+            )
+    with tenant_context(tenant_a):
+        assert (
+            TimelineEntry.objects.filter(module="contacts", record_id=contact.pk, data__email=message.pk).exists()
+            is on_timeline
+        )
+    # the record page shows the panel to the owner with the message
+    page = client_for(tenant_a, owner).get(f"/m/contacts/{contact.pk}/")
+    assert page.status_code == 200 and message.subject in page.content.decode()
+
+
+def test_other_tenants_get_404_for_records_and_messages(tenant_a, tenant_b, member, admin_of, make_mailbox, client_for):
+    owner = member(tenant_a)
+    mailbox = make_mailbox(tenant_a, owner, sharing="full")
+    with tenant_context(tenant_a):
+        contact = record_create(
+            spec=registry.get("contacts"), actor=admin_of(tenant_a), data={"last_name": "A", "email": "a@c.test"}
+        )
+    message = _received(tenant_a, mailbox, "Tenant A only", "a@c.test")
+    stranger = client_for(tenant_b, member(tenant_b))
+    assert stranger.get(f"/api/v1/emails/?record=contacts:{contact.pk}").status_code == 404
+    assert stranger.get(f"/api/v1/emails/{message.pk}/").status_code == 404
+    assert stranger.get(f"/mail/threads/{message.thread_id}/").status_code == 404
+    assert client_for(tenant_a).get(f"/api/v1/emails/?record=contacts:{contact.pk}").status_code in (401, 403)
+
+
+def test_emails_api_sends_and_lists_a_records_thread(
+    tenant_a, admin_of, make_mailbox, sink, client_for, django_capture_on_commit_callbacks
+):
+    admin = admin_of(tenant_a)
+    make_mailbox(tenant_a, admin, smtp_port=sink.port)
+    with tenant_context(tenant_a):
+        contact = record_create(
+            spec=registry.get("contacts"),
+            actor=admin,
+            data={"last_name": "Api", "first_name": "Ada", "email": "ada@c.test"},
+        )
+    client = client_for(tenant_a, admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/api/v1/emails/",
+            {
+                "to": ["ada@c.test"],
+                "subject": "Hello Ada",
+                "body_html": "<p>Hi</p>",
+                "related_to": [f"contacts:{contact.pk}"],
+            },
+            content_type="application/json",
+        )
+    assert response.status_code == 201, response.content
+    listed = client.get(f"/api/v1/emails/?record=contacts:{contact.pk}").json()
+    assert [(m["subject"], m["direction"], m["status"]) for m in listed] == [("Hello Ada", "out", "sent")]
+    bad = client.post("/api/v1/emails/", {"to": ["nope"], "subject": "x"}, content_type="application/json")
+    assert bad.status_code == 400 and "to" in bad.json()
+    assert client.get("/api/v1/emails/").status_code == 400
+    assert client.get("/api/v1/emails/?record=contacts:00000000-0000-0000-0000-000000000000").status_code == 404
