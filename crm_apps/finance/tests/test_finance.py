@@ -104,7 +104,9 @@ def test_taxes_and_charges_of_one_workspace_are_invisible_to_another(client_for,
 
     assert other.get("/api/v1/taxes/").json()["results"] == []
     assert other.get(f"/api/v1/taxes/{tax['id']}").status_code == 404
-    assert other.patch(f"/api/v1/taxes/{tax['id']}", {"percent": "1"}, content_type="application/json").status_code == 404
+    assert (
+        other.patch(f"/api/v1/taxes/{tax['id']}", {"percent": "1"}, content_type="application/json").status_code == 404
+    )
     assert other.delete(f"/api/v1/charges/{charge['id']}").status_code == 404
     assert admin_api.get(f"/api/v1/taxes/{tax['id']}").json()["percent"] == "20.000"
 
@@ -113,7 +115,9 @@ def test_charges_carry_their_own_taxes(admin_api, tenant_a):
     vat = post(admin_api, "/api/v1/taxes/", {"name": "VAT", "percent": "20"}).json()
 
     created = post(
-        admin_api, "/api/v1/charges/", {"name": "Shipping & Handling", "format": "flat", "value": "25", "taxes": [vat["id"]]}
+        admin_api,
+        "/api/v1/charges/",
+        {"name": "Shipping & Handling", "format": "flat", "value": "25", "taxes": [vat["id"]]},
     )
     bad_tax = post(admin_api, "/api/v1/charges/", {"name": "Other", "value": "1", "taxes": [99999]})
     bad_percent = post(admin_api, "/api/v1/charges/", {"name": "Fee", "format": "percent", "value": "150"})
@@ -131,7 +135,9 @@ def test_charges_carry_their_own_taxes(admin_api, tenant_a):
 def test_a_tax_used_by_a_product_can_be_deactivated_but_not_removed(admin_api, tenant_a):
     vat = post(admin_api, "/api/v1/taxes/", {"name": "VAT", "percent": "20"}).json()
     product = post(admin_api, "/api/v1/products/", {"name": "Chair", "unit_price": "10.00"}).json()
-    admin_api.put(f"/api/v1/products/{product['id']}/taxes", {"taxes": [{"tax": vat["id"]}]}, content_type="application/json")
+    admin_api.put(
+        f"/api/v1/products/{product['id']}/taxes", {"taxes": [{"tax": vat["id"]}]}, content_type="application/json"
+    )
 
     removed = admin_api.delete(f"/api/v1/taxes/{vat['id']}")
 
@@ -148,7 +154,9 @@ def test_company_details_are_one_row_per_workspace(admin_api, client_for, tenant
         content_type="application/json",
     )
     second = admin_api.patch("/api/v1/company/", {"city": "London"}, content_type="application/json")
-    bad = admin_api.patch("/api/v1/company/", {"email": "not-an-email", "colour": "red"}, content_type="application/json")
+    bad = admin_api.patch(
+        "/api/v1/company/", {"email": "not-an-email", "colour": "red"}, content_type="application/json"
+    )
     other = client_for(tenant_b, admin_of(tenant_b)).get("/api/v1/company/").json()
 
     assert first.status_code == 200 and second.status_code == 200
@@ -222,4 +230,3 @@ def test_finance_settings_pages_are_for_settings_managers(client_for, tenant_a, 
         assert added.status_code == 302
         assert bad.status_code == 400
         assert list(Tax.objects.values_list("name", "percent")) == [("VAT", Decimal("20.000"))]
-
