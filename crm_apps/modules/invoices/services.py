@@ -118,7 +118,8 @@ def payment_record(
         if value.as_tuple().exponent < -places:  # type: ignore[operator]
             raise ValidationError({"amount": [_("At most %(n)d decimal places in %(currency)s.") % {"n": places, "currency": locked.currency}]})
         payment = Payment.objects.create(
-            invoice=locked, amount=value, paid_on=day, method=method, reference=(reference or "").strip(), created_by=actor
+            invoice=locked,
+            amount=money_round(value, places), paid_on=day, method=method, reference=(reference or "").strip(), created_by=actor
         )
         changes = invoice_balance_refresh(locked)
         changes["payment"] = ["", f"{value} {locked.currency} · {day.isoformat()}"]
