@@ -59,8 +59,9 @@ def _value(record: Any, name: str) -> Any:
     return value
 
 
-def _header(source: Any, target_model: Any) -> dict[str, Any]:
-    names = {f.name for f in target_model._meta.get_fields()}
+def _header(source: Any, target_spec: Any) -> dict[str, Any]:
+    """The header fields the target module has (a purchase order has no organisation)."""
+    names = set(target_spec.form_fields)
     data = {}
     for name in HEADER:
         if name in names and hasattr(source, name):
@@ -102,7 +103,7 @@ def document_convert(*, actor: Member, source_module: str, source: Any, to: str)
         elif to == "purchase_order":
             created = _purchase_orders(actor, target_spec, source)
         else:
-            data = _header(source, target_spec.model)
+            data = _header(source, target_spec)
             data[link] = str(source.pk)
             children = {"lines": _lines(source), "taxes": _doc_taxes(source)}
             created = [record_create(spec=target_spec, actor=actor, data=data, children=children)]
@@ -152,7 +153,7 @@ def _purchase_orders(actor: Member, spec: Any, order: Any) -> list[Any]:
         raise ValidationError({"to": [_("No product on this order has a vendor to order from.")]})
     created = []
     for vendor, rows in by_vendor.items():
-        data = _header(order, spec.model)
+        data = _header(order, spec)
         data.update({"sales_order": str(order.pk), "vendor": str(vendor)})
         for name in ("discount_percent", "discount_amount", "adjustment", "shipping"):
             data.pop(name, None)  # the customer's discount and charges are not the vendor's

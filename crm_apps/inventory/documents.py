@@ -77,7 +77,8 @@ def document_totals_apply(record: InventoryDocument, lines: list[Any] | None = N
         for line in no_taxes:
             key = ("product", line.product_id) if line.product_id else ("service", line.service_id)
             line.taxes = [
-                {"tax": tax_id, "percent": None if rate is None else str(rate)} for tax_id, rate in classes.get(key, [])
+                {"tax": tax_id, "percent": None if rate is None else plain_percent(rate)}
+                for tax_id, rate in classes.get(key, [])
             ]
 
     # Every tax named, one query: unknown ids are refused, an empty percentage takes the tax's own.
@@ -89,7 +90,7 @@ def document_totals_apply(record: InventoryDocument, lines: list[Any] | None = N
             if item["tax"] not in known:
                 errors[f"lines.{index}.taxes"] = [_("Choose an existing tax.")]
             elif item.get("percent") in (None, ""):
-                item["percent"] = str(known[item["tax"]])
+                item["percent"] = plain_percent(known[item["tax"]])
     if errors:
         raise ValidationError(errors)
     for row in taxes:
@@ -138,6 +139,11 @@ def document_totals_apply(record: InventoryDocument, lines: list[Any] | None = N
     record.grand_total = totals.grand_total
 
 
+def plain_percent(value: Decimal) -> str:
+    """A percentage as a short decimal string: 20.000 -> "20", 8.875 -> "8.875"."""
+    return format(Decimal(value).normalize(), "f")
+
+
 def _lines_hook(record: Any, rows: list[Any]) -> None:
     document_totals_apply(record, lines=rows)
 
@@ -153,6 +159,8 @@ def document_defaults(record: InventoryDocument) -> None:
 
     if not record.currency:
         record.currency = engine_currency.base_currency() or DEFAULT_CURRENCY
+    if not record.status:
+        record.status = record.default_status  # type: ignore[attr-defined]
     table = engine_currency.rates()
     if table.base is None or record.currency == table.base:
         record.exchange_rate = Decimal(1)
@@ -252,6 +260,7 @@ def document_spec(
     model.line_child = lines  # type: ignore[attr-defined]
     model.tax_child = taxes  # type: ignore[attr-defined]
     model.module_key = key  # type: ignore[attr-defined]
+    model.default_status = "Created" if "Created" in statuses else statuses[0]  # type: ignore[attr-defined]
     address = tuple(f"{w}_{p}" for w in ("billing", "shipping") for p in ("street", "po_box", "city", "state", "postal_code", "country"))
     return ModuleSpec(
         key=key,

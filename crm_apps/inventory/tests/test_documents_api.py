@@ -87,7 +87,9 @@ def test_lines_take_price_and_taxes_from_the_catalogue(api, catalogue):
     assert response.status_code == 201, response.json()
     body = response.json()
     lines = body["lines"]
-    assert [line["net_amount"] for line in lines] == ["240.00", "45.00", "30.00"]
+    # Row values are served at the column's scale (three places); the document's totals at the minor unit.
+    assert [Decimal(line["net_amount"]) for line in lines] == [Decimal("240"), Decimal("45"), Decimal("30")]
+    assert Decimal(lines[0]["list_price"]) == Decimal("120")
     assert lines[0]["taxes"] == [{"tax": catalogue.vat.pk, "percent": "20", "amount": "48.00"}]
     assert lines[2]["taxes"] == []
     assert body["subtotal"] == "315.00"
@@ -197,6 +199,6 @@ def test_every_document_serves_lines_and_group_taxes(api, catalogue, module):
     assert response.status_code == 201, response.json()
     body = response.json()
     assert body["number"].startswith({"quotes": "QUO", "sales-orders": "SO", "purchase-orders": "PO", "invoices": "INV"}[module])
-    assert [t["amount"] for t in body["taxes"]] == ["20.00", "10.00"]
+    assert [Decimal(t["amount"]) for t in body["taxes"]] == [Decimal("20.00"), Decimal("10.00")]
     assert body["taxes"][1]["percent"] == "10.000"
     assert body["grand_total"] == "130.00"

@@ -88,9 +88,10 @@ def test_other_tenant_gets_404_for_the_pdf(api, catalogue, tenant_b, admin_of, c
     assert api.get(f"/api/v1/{module}/{doc['id']}/pdf").status_code == 200
 
 
-def test_send_emails_the_pdf_to_the_contact_and_logs_it(api, catalogue):
+def test_send_emails_the_pdf_to_the_contact_and_logs_it(api, catalogue, django_capture_on_commit_callbacks):
     invoice = _invoice(api, catalogue)
-    response = post(api, f"/api/v1/invoices/{invoice['id']}/send", {"message": "Please find the invoice."})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(api, f"/api/v1/invoices/{invoice['id']}/send", {"message": "Please find the invoice."})
     assert response.status_code == 200, response.json()
     assert response.json()["sent_to"] == ["ann@globex.example"]
     assert len(mail.outbox) == 1

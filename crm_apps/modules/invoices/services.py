@@ -253,7 +253,7 @@ def recurring_invoices_generate(*, today: dt.date | None = None) -> int:
 def _recurring_invoice(spec: Any, order: Any, start: dt.date) -> Invoice:
     """The invoice of one period, as the order's owner (no request: the scheduler acts for them)."""
     actor = order.owner
-    data = _header(order, spec.model)
+    data = _header(order, spec)
     data.update(
         {
             "sales_order": str(order.pk),
