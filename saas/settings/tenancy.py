@@ -54,6 +54,10 @@ TENANT_APPS = [
     "crm_apps.modules.documents",
     "crm_apps.dav",
     "crm_apps.onboarding",
+    "crm_apps.finance",
+    "crm_apps.modules.products",
+    "crm_apps.modules.services",
+    "crm_apps.modules.pricebooks",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]

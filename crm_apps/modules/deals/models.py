@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm_apps.engine.models import CrmRecord
+from crm_apps.finance.currencies import default_currency
 from crm_apps.modules.common import money_field, picklist_field, text_field
 
 
@@ -89,10 +90,11 @@ class Deal(CrmRecord):
         related_name="deals",
     )
     amount = money_field(_("amount"))
+    # Starts at the workspace's base currency (USD without one), in the form, the API and imports alike.
     currency = models.CharField(
         _("currency"),
         max_length=3,
-        default="USD",
+        default=default_currency,
         validators=[RegexValidator(r"^[A-Z]{3}$", _("Use a 3-letter ISO code."))],
     )
     close_date = models.DateField(_("expected close date"))

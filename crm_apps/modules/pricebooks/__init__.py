@@ -1,0 +1,1 @@
+"""Price books: list prices of products and services in one currency (vtiger's PriceBooks)."""
