@@ -107,11 +107,11 @@ def company_logo_data_uri(company: Any) -> str:
 
     if company is None or not company.logo_storage_name:
         return ""
-    from saas.storage import tenant_storage  # type: ignore[attr-defined]
+    from django.core.files.storage import default_storage  # per tenant: MEDIA_ROOT/<schema>/
 
     try:
-        with tenant_storage().open(company.logo_storage_name, "rb") as handle:
+        with default_storage.open(company.logo_storage_name, "rb") as handle:
             data = handle.read(2_000_000)
-    except OSError:
+    except (OSError, ValueError):
         return ""
     return f"data:{company.logo_content_type or 'image/png'};base64,{base64.b64encode(data).decode()}"
