@@ -58,7 +58,7 @@ class DocumentConvertView(_DocumentView):
     201 with the created record(s)."""
 
     def post(self, request: Request, module: str, record_id: str) -> Response:
-        spec, record = self.record(request, module, record_id)
+        _spec, record = self.record(request, module, record_id)
         member = request_member(request)
         data = request.data if isinstance(request.data, dict) else {}
         try:

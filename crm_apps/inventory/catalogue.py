@@ -36,7 +36,9 @@ def item_prices(
         missing = [i for i in ids if (kind, i) not in found]
         if not missing:
             continue
-        for pk, price, item_currency in model.objects.filter(pk__in=missing).values_list("pk", "unit_price", "currency"):
+        for pk, price, item_currency in model.objects.filter(pk__in=missing).values_list(
+            "pk", "unit_price", "currency"
+        ):
             found[(kind, pk)] = convert(price or Decimal(0), item_currency, currency, table)
     return found
 
@@ -50,7 +52,9 @@ def convert(amount: Decimal, source: str, target: str, table: engine_currency.Ra
     return to_base / rate
 
 
-def item_taxes(*, product_ids: Iterable[Any], service_ids: Iterable[Any]) -> dict[ItemKey, list[tuple[int, Decimal | None]]]:
+def item_taxes(
+    *, product_ids: Iterable[Any], service_ids: Iterable[Any]
+) -> dict[ItemKey, list[tuple[int, Decimal | None]]]:
     """The tax classes of items: (tax id, percent or None for the tax's own), in their order."""
     from crm_apps.modules.products.models import ProductTax
     from crm_apps.modules.services.models import ServiceTax

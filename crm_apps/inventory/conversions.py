@@ -45,7 +45,11 @@ HEADER = (
     "adjustment",
     "terms_conditions",
     "description",
-    *(f"{w}_{p}" for w in ("billing", "shipping") for p in ("street", "po_box", "city", "state", "postal_code", "country")),
+    *(
+        f"{w}_{p}"
+        for w in ("billing", "shipping")
+        for p in ("street", "po_box", "city", "state", "postal_code", "country")
+    ),
 )
 LINE = ("product", "service", "description", "quantity", "list_price", "discount_percent", "discount_amount")
 
@@ -157,5 +161,7 @@ def _purchase_orders(actor: Member, spec: Any, order: Any) -> list[Any]:
         data.update({"sales_order": str(order.pk), "vendor": str(vendor)})
         for name in ("discount_percent", "discount_amount", "adjustment", "shipping"):
             data.pop(name, None)  # the customer's discount and charges are not the vendor's
-        created.append(record_create(spec=spec, actor=actor, data=data, children={"lines": rows, "taxes": _doc_taxes(order)}))
+        created.append(
+            record_create(spec=spec, actor=actor, data=data, children={"lines": rows, "taxes": _doc_taxes(order)})
+        )
     return created

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from crm_apps.engine import currency as engine_currency
 from crm_apps.engine.spec import Action, Block, ChildSpec, Menu, ModuleHooks, ModuleSpec, Panel, Related
 from crm_apps.inventory import catalogue
-from crm_apps.inventory.models import GROUP, InventoryDocument
+from crm_apps.inventory.models import InventoryDocument
 from crm_apps.inventory.totals import DocumentInput, LineInput, TaxRate, compute_totals, minor_unit, money_round
 
 LINE_FIELDS = (
@@ -42,7 +42,9 @@ def _rows(model: type[models.Model], fk: str, record: Any) -> list[Any]:
     return list(model._default_manager.filter(**{fk: record.pk}).order_by("position", "pk"))
 
 
-def document_totals_apply(record: InventoryDocument, lines: list[Any] | None = None, taxes: list[Any] | None = None) -> None:
+def document_totals_apply(
+    record: InventoryDocument, lines: list[Any] | None = None, taxes: list[Any] | None = None
+) -> None:
     """Fill the lines' defaults (list price, taxes from the item), compute every amount with
     `compute_totals` and set them on the rows (saved here) and on the record (saved by the caller).
     Raises ValidationError naming the row (`lines.2.taxes`) for a tax that does not exist."""
@@ -127,9 +129,7 @@ def document_totals_apply(record: InventoryDocument, lines: list[Any] | None = N
         row.amount = amount
     saved_lines = [line for line in lines if line.pk is not None]
     if saved_lines:
-        spec_lines.model._default_manager.bulk_update(
-            saved_lines, ["list_price", "taxes", "net_amount", "tax_amount"]
-        )
+        spec_lines.model._default_manager.bulk_update(saved_lines, ["list_price", "taxes", "net_amount", "tax_amount"])
     saved_taxes = [row for row in taxes if row.pk is not None]
     if saved_taxes:
         spec_taxes.model._default_manager.bulk_update(saved_taxes, ["percent", "amount"])
@@ -261,7 +261,11 @@ def document_spec(
     model.tax_child = taxes  # type: ignore[attr-defined]
     model.module_key = key  # type: ignore[attr-defined]
     model.default_status = "Created" if "Created" in statuses else statuses[0]  # type: ignore[attr-defined]
-    address = tuple(f"{w}_{p}" for w in ("billing", "shipping") for p in ("street", "po_box", "city", "state", "postal_code", "country"))
+    address = tuple(
+        f"{w}_{p}"
+        for w in ("billing", "shipping")
+        for p in ("street", "po_box", "city", "state", "postal_code", "country")
+    )
     return ModuleSpec(
         key=key,
         model=model,

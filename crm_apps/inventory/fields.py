@@ -9,7 +9,7 @@ from django.db import models
 from django_stubs_ext import StrOrPromise
 
 
-class MoneyField(models.DecimalField):  # type: ignore[type-arg]
+class MoneyField(models.DecimalField):
     """An amount stored exactly as computed: validated as at most 3 decimal places (the largest minor
     unit of ISO 4217 currencies but funds codes), stored as an unconstrained `numeric`, so 12.50 EUR comes
     back as "12.50" and 1200 JPY as "1200" (the totals are rounded to the currency's minor unit)."""
@@ -28,7 +28,7 @@ def money(label: StrOrPromise, **kwargs: Any) -> MoneyField:
     return MoneyField(label, **kwargs)
 
 
-def percent(label: StrOrPromise, **kwargs: Any) -> models.DecimalField:  # type: ignore[type-arg]
+def percent(label: StrOrPromise, **kwargs: Any) -> models.DecimalField:
     return models.DecimalField(
         label,
         max_digits=7,

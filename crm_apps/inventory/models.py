@@ -17,9 +17,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm_apps.engine.models import CrmRecord
-from saas.fields import ModuleKeyField
 from crm_apps.inventory.fields import MoneyField, money, percent
 from crm_apps.modules.common import picklist_field, text_field
+from saas.fields import ModuleKeyField
 
 INDIVIDUAL = "individual"
 GROUP = "group"
@@ -172,7 +172,11 @@ class InventoryLine(models.Model):
     )
     description = models.TextField(_("description"), blank=True, max_length=5000)
     quantity = models.DecimalField(
-        _("quantity"), max_digits=14, decimal_places=3, default=Decimal(1), validators=[MinValueValidator(Decimal("0.001"))]
+        _("quantity"),
+        max_digits=14,
+        decimal_places=3,
+        default=Decimal(1),
+        validators=[MinValueValidator(Decimal("0.001"))],
     )
     # Empty: the price book's list price in the document's currency, or the item's unit price.
     list_price = MoneyField(_("list price"), null=True, blank=True, validators=[MinValueValidator(Decimal(0))])
@@ -266,6 +270,9 @@ class DocumentStockState(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["module", "record_id"], name="stockstate_one_per_document")]
+
+    def __str__(self) -> str:
+        return f"{self.module}:{self.record_id} {'applied' if self.applied else 'not applied'}"
 
 
 class DocumentSettings(models.Model):

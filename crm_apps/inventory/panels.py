@@ -44,11 +44,11 @@ def stock_panel(module: str) -> Panel:
     return Panel(key="stock", template="inventory/_stock_panel.html", context=context, slot="side")
 
 
-def deal_quotes_panel(record: Any, member: Member, request: HttpRequest) -> dict[str, Any] | None:
+def deal_quotes_panel(record: Any, member: Member, request: HttpRequest) -> dict[str, Any]:
     """On a deal: its quotes the member may see and a "Create quote" button (edit right on the deal)."""
     quotes = registry.get("quotes")
     if not visibility.can_view_module(actor=member, spec=quotes):
-        return None
+        return {}  # the template shows nothing
     qs = quotes.records().filter(deal_id=record.pk, deleted_at__isnull=True).order_by("-created_at")
     rows = [
         (record_url(quotes, q), str(q), q.status, q.grand_total, q.currency)

@@ -133,9 +133,7 @@ def document_context(*, spec: ModuleSpec, record: Any, actor: Member) -> dict[st
                     "discount": discount,
                     "net": _money(row.net_amount, places),
                     "tax": _money(row.tax_amount, places) if record.tax_mode == "individual" else "",
-                    "tax_names": ", ".join(
-                        f"{names.get(t['tax'], '')} {_qty(t.get('percent'))}%" for t in line_taxes
-                    )
+                    "tax_names": ", ".join(f"{names.get(t['tax'], '')} {_qty(t.get('percent'))}%" for t in line_taxes)
                     if record.tax_mode == "individual"
                     else "",
                 }
@@ -195,7 +193,7 @@ def _no_fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
     if url.startswith("data:"):
         from weasyprint.urls import default_url_fetcher
 
-        return default_url_fetcher(url)  # type: ignore[no-any-return]
+        return default_url_fetcher(url)
     raise ValueError("PDF templates may not load external resources")
 
 
@@ -210,7 +208,7 @@ def pdf_for(*, spec: ModuleSpec, record: Any, actor: Member, language: str, temp
     from weasyprint import HTML
 
     html = html_for(spec=spec, record=record, actor=actor, language=language, template=template)
-    return HTML(string=html, url_fetcher=_no_fetch).write_pdf()  # type: ignore[no-any-return]
+    return HTML(string=html, url_fetcher=_no_fetch).write_pdf()
 
 
 def pdf_language(member: Member, requested: str | None) -> str:

@@ -23,11 +23,11 @@ MAX_RECIPIENTS = 10
 
 
 def default_recipient(record: Any) -> str:
-    contact = getattr(record, "contact", None) if getattr(record, "contact_id", None) else None
-    if contact is not None and getattr(contact, "email", ""):
+    contact = record.contact if getattr(record, "contact_id", None) else None
+    if contact is not None and contact.email:
         return str(contact.email)
-    vendor = getattr(record, "vendor", None) if getattr(record, "vendor_id", None) else None
-    return str(getattr(vendor, "email", "") or "")
+    vendor = record.vendor if getattr(record, "vendor_id", None) else None
+    return str(vendor.email or "") if vendor is not None else ""
 
 
 def document_send(

@@ -23,7 +23,9 @@ def document_settings(module: str) -> DocumentSettings:
     return found
 
 
-def document_settings_update(*, actor: Member, module: str, terms_conditions: str, stock_status: str | None = None) -> DocumentSettings:
+def document_settings_update(
+    *, actor: Member, module: str, terms_conditions: str, stock_status: str | None = None
+) -> DocumentSettings:
     if not visibility.has_privilege(actor=actor, privilege=Privilege.MANAGE_SETTINGS):
         raise PermissionDenied
     if len(terms_conditions) > 20_000:

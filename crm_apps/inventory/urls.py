@@ -25,7 +25,12 @@ def document_api_urlpatterns(key: str) -> list[Any]:
     """`/api/v1/<key>/<id>/pdf`, `/convert`, `/send` (no trailing slash, like the deal actions)."""
     name = key.replace("-", "")
     return [
-        re_path(rf"^{key}/(?P<record_id>{UUID})/pdf$", api.DocumentPdfView.as_view(), {"module": key}, name=f"api-{name}-pdf"),
+        re_path(
+            rf"^{key}/(?P<record_id>{UUID})/pdf$",
+            api.DocumentPdfView.as_view(),
+            {"module": key},
+            name=f"api-{name}-pdf",
+        ),
         re_path(
             rf"^{key}/(?P<record_id>{UUID})/convert$",
             api.DocumentConvertView.as_view(),
@@ -33,6 +38,9 @@ def document_api_urlpatterns(key: str) -> list[Any]:
             name=f"api-{name}-convert",
         ),
         re_path(
-            rf"^{key}/(?P<record_id>{UUID})/send$", api.DocumentSendView.as_view(), {"module": key}, name=f"api-{name}-send"
+            rf"^{key}/(?P<record_id>{UUID})/send$",
+            api.DocumentSendView.as_view(),
+            {"module": key},
+            name=f"api-{name}-send",
         ),
     ]

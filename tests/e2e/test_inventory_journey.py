@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django_tenants.utils import tenant_context
@@ -35,7 +36,12 @@ def test_quote_from_a_deal_to_a_paid_invoice(live_site, browser, committed):
         deal = record_create(
             spec=registry.get("deals"),
             actor=actor,
-            data={"name": "Garden hammocks", "close_date": "2027-06-30", "organization": str(organization.pk), "currency": "EUR"},
+            data={
+                "name": "Garden hammocks",
+                "close_date": "2027-06-30",
+                "organization": str(organization.pk),
+                "currency": "EUR",
+            },
         )
     base = f"http://{tenant.schema_name}.localhost:{live_site}"
     page = browser.new_page(accept_downloads=True)
@@ -79,7 +85,7 @@ def test_quote_from_a_deal_to_a_paid_invoice(live_site, browser, committed):
         page.get_by_role("link", name="Download PDF").click()
     download = download_info.value
     assert download.suggested_filename.startswith("INV")
-    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(open(download.path(), "rb").read())).pages)
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(Path(download.path()).read_bytes())).pages)
     assert "Hammock, blue" in text and "Installation" in text and "287.97" in text
 
     page.get_by_label("Amount").fill("287.97")

@@ -52,7 +52,9 @@ def make_catalogue(tenant: Any, owner: Any) -> Catalogue:
         )
         ProductTax.objects.create(product=hammock, tax=vat, percent=Decimal("20"))
         ProductTax.objects.create(product=rope, tax=reduced, percent=None)
-        install = Service.objects.create(number="SER-T1", name="Installation", unit_price=Decimal("50.00"), currency="EUR", owner=owner)
+        install = Service.objects.create(
+            number="SER-T1", name="Installation", unit_price=Decimal("50.00"), currency="EUR", owner=owner
+        )
         ServiceTax.objects.create(service=install, tax=vat, percent=Decimal("20"))
         organization = Organization.objects.create(
             number="ACC-T1",
@@ -66,7 +68,12 @@ def make_catalogue(tenant: Any, owner: Any) -> Catalogue:
             owner=owner,
         )
         contact = Contact.objects.create(
-            number="CON-T1", first_name="Ann", last_name="Buyer", email="ann@globex.example", organization=organization, owner=owner
+            number="CON-T1",
+            first_name="Ann",
+            last_name="Buyer",
+            email="ann@globex.example",
+            organization=organization,
+            owner=owner,
         )
     return Catalogue(vat, reduced, hammock, rope, install, vendor, vendor2, organization, contact)
 
@@ -85,7 +92,15 @@ def post(api: Any, path: str, data: Any) -> Any:
     return api.post(path, data, content_type="application/json")
 
 
-def restricted(tenant: Any, admin: Any, member: Any, *, flags: dict[str, bool], fields: dict[tuple[str, str], str] | None = None, modules: dict[str, dict[str, bool]] | None = None) -> Any:
+def restricted(
+    tenant: Any,
+    admin: Any,
+    member: Any,
+    *,
+    flags: dict[str, bool],
+    fields: dict[tuple[str, str], str] | None = None,
+    modules: dict[str, dict[str, bool]] | None = None,
+) -> Any:
     """A member whose only profile has `flags` (default_view, default_edit, view_all...), field access
     {(module, field): "hidden"|"readonly"} and module rights {module: {can_edit: False, ...}}."""
     from crm_apps.access.models import ProfileField, ProfileModule, Role
@@ -93,11 +108,19 @@ def restricted(tenant: Any, admin: Any, member: Any, *, flags: dict[str, bool], 
 
     with tenant_context(tenant):
         name = f"p{len(flags)}{len(fields or {})}{len(modules or {})}-{id(flags)}"[:90]
-        base = {"default_view": True, "default_create": True, "default_edit": True, "default_delete": True, "view_all": True}
+        base = {
+            "default_view": True,
+            "default_create": True,
+            "default_edit": True,
+            "default_delete": True,
+            "view_all": True,
+        }
         profile = profile_save(actor=admin, profile=None, name=name, flags={**base, **flags})
         for (module, field), access in (fields or {}).items():
             ProfileField.objects.create(profile=profile, module=module, field=field, access=access)
         for module, rights in (modules or {}).items():
             ProfileModule.objects.create(profile=profile, module=module, **rights)
-        role = role_create(actor=admin, name=name, parent=Role.objects.get(parent__isnull=True), profile_ids=[profile.pk])
+        role = role_create(
+            actor=admin, name=name, parent=Role.objects.get(parent__isnull=True), profile_ids=[profile.pk]
+        )
     return member(tenant, role=role)

@@ -22,7 +22,10 @@ def reference_totals(doc: dict[str, Any]) -> dict[str, Fraction]:
     taxes: [percent]}], taxes: [percent], discount_percent?, discount_amount?, shipping, shipping_tax,
     adjustment}, numbers as strings."""
     places = PLACES[doc["currency"]]
-    f = lambda v: Fraction(str(v)) if v not in (None, "") else None  # noqa: E731
+
+    def f(value: Any) -> Fraction:
+        return Fraction(str(value))
+
     nets, line_tax = [], Fraction(0)
     for line in doc["lines"]:
         gross = f(line["quantity"]) * f(line["list_price"])

@@ -37,7 +37,17 @@ def _amounts(doc):
 
 
 def _lines(doc):
-    keep = ("product", "service", "description", "quantity", "list_price", "discount_percent", "discount_amount", "net_amount", "tax_amount")
+    keep = (
+        "product",
+        "service",
+        "description",
+        "quantity",
+        "list_price",
+        "discount_percent",
+        "discount_amount",
+        "net_amount",
+        "tax_amount",
+    )
     return [{k: line[k] for k in keep} for line in doc["lines"]]
 
 
@@ -105,9 +115,7 @@ def test_unknown_target_is_400(api, catalogue):
 
 def test_member_without_edit_rights_cannot_convert(api, catalogue, tenant_a, admin_of, member, client_for):
     quote = _quote(api, catalogue)
-    reader = restricted(
-        tenant_a, admin_of(tenant_a), member, flags={}, modules={"quotes": {"can_edit": False}}
-    )
+    reader = restricted(tenant_a, admin_of(tenant_a), member, flags={}, modules={"quotes": {"can_edit": False}})
     client = client_for(tenant_a, reader)
     assert client.get(f"/api/v1/quotes/{quote['id']}/").status_code == 200
     response = post(client, f"/api/v1/quotes/{quote['id']}/convert", {"to": "sales_order"})

@@ -105,7 +105,11 @@ def test_totals_are_never_taken_from_the_client(api, catalogue):
     response = post(
         api,
         "/api/v1/invoices/",
-        {"subject": "Sneaky", "grand_total": "1.00", "lines": [{"description": "x", "quantity": "1", "list_price": "5"}]},
+        {
+            "subject": "Sneaky",
+            "grand_total": "1.00",
+            "lines": [{"description": "x", "quantity": "1", "list_price": "5"}],
+        },
     )
     assert response.status_code == 400
     assert "grand_total" in response.json()
@@ -150,7 +154,10 @@ def test_unknown_tax_is_refused(api, catalogue):
     response = post(
         api,
         "/api/v1/invoices/",
-        {"subject": "Tax", "lines": [{"description": "x", "quantity": "1", "list_price": "1", "taxes": [{"tax": 999999}]}]},
+        {
+            "subject": "Tax",
+            "lines": [{"description": "x", "quantity": "1", "list_price": "1", "taxes": [{"tax": 999999}]}],
+        },
     )
     assert response.status_code == 400
     assert "taxes" in response.json()["lines"][0]
@@ -198,7 +205,9 @@ def test_every_document_serves_lines_and_group_taxes(api, catalogue, module):
     )
     assert response.status_code == 201, response.json()
     body = response.json()
-    assert body["number"].startswith({"quotes": "QUO", "sales-orders": "SO", "purchase-orders": "PO", "invoices": "INV"}[module])
+    assert body["number"].startswith(
+        {"quotes": "QUO", "sales-orders": "SO", "purchase-orders": "PO", "invoices": "INV"}[module]
+    )
     assert [Decimal(t["amount"]) for t in body["taxes"]] == [Decimal("20.00"), Decimal("10.00")]
     assert body["taxes"][1]["percent"] == "10.000"
     assert body["grand_total"] == "130.00"

@@ -39,7 +39,9 @@ def test_period_starts():
         dt.date(2026, 3, 31),
         dt.date(2026, 4, 30),
     ]
-    assert period_starts(frequency="weekly", start=dt.date(2026, 1, 1), end=dt.date(2026, 1, 10), today=dt.date(2026, 3, 1)) == [
+    assert period_starts(
+        frequency="weekly", start=dt.date(2026, 1, 1), end=dt.date(2026, 1, 10), today=dt.date(2026, 3, 1)
+    ) == [
         dt.date(2026, 1, 1),
         dt.date(2026, 1, 8),
     ]
@@ -58,7 +60,12 @@ def test_catch_up_after_downtime_and_no_duplicates(api, catalogue, tenant_a):
         assert recurring_invoices_generate(today=dt.date(2026, 4, 30)) == 3
         assert recurring_invoices_generate(today=dt.date(2026, 4, 30)) == 0
         invoices = list(Invoice.objects.filter(sales_order_id=order["id"]).order_by("invoice_date"))
-    assert [i.invoice_date for i in invoices] == [dt.date(2026, 1, 31), dt.date(2026, 2, 28), dt.date(2026, 3, 31), dt.date(2026, 4, 30)]
+    assert [i.invoice_date for i in invoices] == [
+        dt.date(2026, 1, 31),
+        dt.date(2026, 2, 28),
+        dt.date(2026, 3, 31),
+        dt.date(2026, 4, 30),
+    ]
     assert {i.status for i in invoices} == {"Sent"}
     assert invoices[1].due_date == dt.date(2026, 3, 15)
     assert {str(i.grand_total) for i in invoices} == {"300.00"}

@@ -39,7 +39,9 @@ def _stock(tenant, product):
 def _set_status(api, module, doc, status):
     current = api.get(f"/api/v1/{module}/{doc['id']}/").json()
     response = api.patch(
-        f"/api/v1/{module}/{doc['id']}/", {"status": status, "version": current["version"]}, content_type="application/json"
+        f"/api/v1/{module}/{doc['id']}/",
+        {"status": status, "version": current["version"]},
+        content_type="application/json",
     )
     assert response.status_code == 200, response.json()
     return response.json()
@@ -75,7 +77,11 @@ def test_received_purchase_order_puts_stock_in(api, catalogue, tenant_a):
     order = post(
         api,
         "/api/v1/purchase-orders/",
-        {"subject": "Restock", "vendor": str(catalogue.vendor2.pk), "lines": [{"product": str(catalogue.hammock.pk), "quantity": "5", "list_price": "60"}]},
+        {
+            "subject": "Restock",
+            "vendor": str(catalogue.vendor2.pk),
+            "lines": [{"product": str(catalogue.hammock.pk), "quantity": "5", "list_price": "60"}],
+        },
     ).json()
     _set_status(api, "purchase-orders", order, "Received Shipment")
     assert _stock(tenant_a, catalogue.hammock) == Decimal(15)

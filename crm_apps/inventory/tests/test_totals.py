@@ -90,7 +90,9 @@ def test_group_mode_taxes_the_discounted_total_per_tax() -> None:
 
 
 def test_half_up_and_minor_units() -> None:
-    yen = compute_totals(DocumentInput(currency="JPY", tax_mode="individual", lines=[LineInput(Decimal(1), Decimal("100.5"))]))
+    yen = compute_totals(
+        DocumentInput(currency="JPY", tax_mode="individual", lines=[LineInput(Decimal(1), Decimal("100.5"))])
+    )
     assert yen.subtotal == Decimal("101")
     dinar = compute_totals(
         DocumentInput(currency="KWD", tax_mode="individual", lines=[LineInput(Decimal(3), Decimal("0.3335"))])

@@ -41,14 +41,18 @@ def _balance(invoice: Invoice) -> dict[str, Any]:
 
 class InvoicePaymentsView(APIView):
     def _invoice(self, request: Request, record_id: str) -> Invoice:
-        invoice = selectors.access_record(spec=registry.get("invoices"), actor=request_member(request), record_id=record_id)
+        invoice = selectors.access_record(
+            spec=registry.get("invoices"), actor=request_member(request), record_id=record_id
+        )
         if invoice is None:
             raise NotFound(_("Not found."))
-        return invoice  # type: ignore[no-any-return]
+        return invoice
 
     def get(self, request: Request, record_id: str) -> Response:
         invoice = self._invoice(request, record_id)
-        return Response({**_balance(invoice), "results": [payment_to_api(p) for p in invoice.payments.order_by("paid_on", "id")]})
+        return Response(
+            {**_balance(invoice), "results": [payment_to_api(p) for p in invoice.payments.order_by("paid_on", "id")]}
+        )
 
     def post(self, request: Request, record_id: str) -> Response:
         invoice = self._invoice(request, record_id)

@@ -1,4 +1,4 @@
-"""The invoices module's API actions, included under /api/v1/ through ModuleSpec.api_urls."""
+"""The invoices module's API actions."""
 
 from django.urls import re_path
 

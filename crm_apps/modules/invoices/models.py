@@ -109,3 +109,6 @@ class RecurringInvoicePeriod(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["sales_order", "period_start"], name="recurring_one_invoice_per_period")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.sales_order_id} {self.period_start}"

@@ -14,11 +14,11 @@ from crm_apps.engine.fieldaccess import field_rules
 from crm_apps.modules.invoices.models import Payment
 
 
-def payments_panel(record: Any, member: Member, request: HttpRequest) -> dict[str, Any] | None:
+def payments_panel(record: Any, member: Member, request: HttpRequest) -> dict[str, Any]:
     spec = registry.get("invoices")
     rules = field_rules(actor=member, spec=spec)
     if not rules.shows("received"):
-        return None
+        return {}  # the template shows nothing
     return {
         "record": record,
         "payments": list(record.payments.select_related("created_by__user").order_by("paid_on", "id")),

@@ -4,8 +4,8 @@ recurring invoices generated from sales orders."""
 from __future__ import annotations
 
 import calendar
-import logging
 import datetime as dt
+import logging
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -116,10 +116,20 @@ def payment_record(
             raise ValidationError({"amount": [_("A cancelled invoice takes no payments.")]})
         places = minor_unit(locked.currency)
         if value.as_tuple().exponent < -places:  # type: ignore[operator]
-            raise ValidationError({"amount": [_("At most %(n)d decimal places in %(currency)s.") % {"n": places, "currency": locked.currency}]})
+            raise ValidationError(
+                {
+                    "amount": [
+                        _("At most %(n)d decimal places in %(currency)s.") % {"n": places, "currency": locked.currency}
+                    ]
+                }
+            )
         payment = Payment.objects.create(
             invoice=locked,
-            amount=money_round(value, places), paid_on=day, method=method, reference=(reference or "").strip(), created_by=actor
+            amount=money_round(value, places),
+            paid_on=day,
+            method=method,
+            reference=(reference or "").strip(),
+            created_by=actor,
         )
         changes = invoice_balance_refresh(locked)
         changes["payment"] = ["", f"{value} {locked.currency} · {day.isoformat()}"]
@@ -182,6 +192,7 @@ def invoices_overdue_mark(*, today: dt.date | None = None) -> int:
 
 # --- Recurring invoices -----------------------------------------------------------------------------
 
+
 def _add_months(day: dt.date, months: int) -> dt.date:
     month = day.month - 1 + months
     year = day.year + month // 12
@@ -224,9 +235,7 @@ def recurring_invoices_generate(*, today: dt.date | None = None) -> int:
     today = today or timezone.localdate()
     spec = registry.get("invoices")
     created = 0
-    orders = SalesOrder.objects.filter(
-        recurring_enabled=True, deleted_at__isnull=True, recurring_start__lte=today
-    )
+    orders = SalesOrder.objects.filter(recurring_enabled=True, deleted_at__isnull=True, recurring_start__lte=today)
     for order in orders.order_by("pk"):
         done = set(RecurringInvoicePeriod.objects.filter(sales_order=order).values_list("period_start", flat=True))
         for start in period_starts(

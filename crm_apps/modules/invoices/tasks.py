@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tenants.tasks import TenantOnlyTask
-
 from saas.celery import app
 from tenants.models import Tenant
+from tenants.tasks import TenantOnlyTask
+
 
 @app.task(base=TenantOnlyTask, name="invoices.recurring_generate_task")
 def recurring_generate_task(today: str | None = None) -> int:

@@ -1,4 +1,4 @@
-"""The quotes module's API actions (PDF, convert, send), included under /api/v1/ through ModuleSpec.api_urls."""
+"""The quotes module's API actions (PDF, convert, send)."""
 
 from crm_apps.inventory.urls import document_api_urlpatterns
 
@@ -11,5 +11,10 @@ from crm_apps.inventory.urls import UUID  # noqa: E402
 
 urlpatterns += [
     # POST /api/v1/deals/<id>/convert {"to": "quote"}: a quote prefilled from the deal.
-    re_path(rf"^deals/(?P<record_id>{UUID})/convert$", api.DocumentConvertView.as_view(), {"module": "deals"}, name="api-deals-convert"),
+    re_path(
+        rf"^deals/(?P<record_id>{UUID})/convert$",
+        api.DocumentConvertView.as_view(),
+        {"module": "deals"},
+        name="api-deals-convert",
+    ),
 ]

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_noop as N_
 from crm_apps.access.api.scopes import route_scopes_register
 from crm_apps.engine import extensions
 from crm_apps.engine.registry import register
-from crm_apps.engine.spec import Action, Block, Panel, Related, SettingsPage
+from crm_apps.engine.spec import Action, Panel, Related, SettingsPage
 from crm_apps.inventory.documents import VTIGER_FIELDS, document_spec
 from crm_apps.inventory.panels import convert_panel, deal_quotes_panel
 from crm_apps.modules.quotes.models import Quote, QuoteLine, QuoteTax

@@ -1,4 +1,4 @@
-"""The sales-orders module's API actions (PDF, convert, send), included under /api/v1/ through ModuleSpec.api_urls."""
+"""The sales-orders module's API actions (PDF, convert, send)."""
 
 from crm_apps.inventory.urls import document_api_urlpatterns
 

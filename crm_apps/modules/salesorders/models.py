@@ -31,9 +31,7 @@ class SalesOrder(InventoryDocument):
     due_date = models.DateField(_("due date"), null=True, blank=True)
     # Recurring invoices (vtiger's recurring block): one invoice per period from start to end.
     recurring_enabled = models.BooleanField(_("recurring invoices"), default=False)
-    recurring_frequency = models.CharField(
-        _("frequency"), max_length=10, choices=Frequency.choices, blank=True
-    )
+    recurring_frequency = models.CharField(_("frequency"), max_length=10, choices=Frequency.choices, blank=True)
     recurring_start = models.DateField(_("start period"), null=True, blank=True)
     recurring_end = models.DateField(_("end period"), null=True, blank=True)
     payment_terms_days = models.PositiveSmallIntegerField(

@@ -74,5 +74,7 @@ SPEC = register(
 )
 
 route_scopes_register("api-salesorders-pdf", read=["sales-orders:read"])
-route_scopes_register("api-salesorders-convert", write=["sales-orders:write", "invoices:write", "purchase-orders:write"])
+route_scopes_register(
+    "api-salesorders-convert", write=["sales-orders:write", "invoices:write", "purchase-orders:write"]
+)
 route_scopes_register("api-salesorders-send", write=["sales-orders:write"])
