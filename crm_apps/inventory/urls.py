@@ -15,6 +15,7 @@ def document_urlpatterns(key: str) -> list[Any]:
     extra = {"module": key}
     return [
         path(f"m/{key}/<uuid:record_id>/pdf/", views.pdf_view, extra, name="pdf"),
+        path(f"m/{key}/<uuid:record_id>/preview/", views.pdf_view, {**extra, "inline": True}, name="preview"),
         path(f"m/{key}/<uuid:record_id>/send/", views.send_view, extra, name="send"),
         path(f"m/{key}/<uuid:record_id>/convert/<slug:to>/", views.convert_view, extra, name="convert"),
         path(f"m/{key}/settings/documents/", views.settings_view, extra, name="settings"),

@@ -39,15 +39,15 @@ def _record(request: HttpRequest, module: str, record_id: uuid.UUID) -> tuple[An
 
 
 @login_required
-def pdf_view(request: HttpRequest, record_id: uuid.UUID, module: str) -> HttpResponse:
-    """The PDF as a download, or inline (`?inline=1`, the preview)."""
+def pdf_view(request: HttpRequest, record_id: uuid.UUID, module: str, inline: bool = False) -> HttpResponse:
+    """The PDF as a download, or inline (the preview: `preview/` or `?inline=1`)."""
     spec, record = _record(request, module, record_id)
     member = request_member(request)
     data = pdf_render.pdf_for(
         spec=spec, record=record, actor=member, language=pdf_render.pdf_language(member, request.GET.get("lang"))
     )
     response = HttpResponse(data, content_type="application/pdf")
-    disposition = "inline" if request.GET.get("inline") == "1" else "attachment"
+    disposition = "inline" if inline or request.GET.get("inline") == "1" else "attachment"
     response["Content-Disposition"] = f'{disposition}; filename="{pdf_render.pdf_filename(record)}"'
     response["Cache-Control"] = "private, no-store"
     return response

@@ -60,6 +60,7 @@ SPEC = register(
         ),
         record_actions=(
             Action(key="pdf", label=_("Download PDF"), url_name="invoices:pdf", requires="view"),
+            Action(key="preview", label=_("Preview PDF"), url_name="invoices:preview", requires="view"),
             Action(key="send", label=_("Send by email"), url_name="invoices:send", requires="edit"),
         ),
         panels=(

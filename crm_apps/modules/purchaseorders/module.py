@@ -39,6 +39,7 @@ SPEC = register(
         filters=("status", "vendor", "contact", "sales_order", "due_date", "grand_total"),
         record_actions=(
             Action(key="pdf", label=_("Download PDF"), url_name="purchase-orders:pdf", requires="view"),
+            Action(key="preview", label=_("Preview PDF"), url_name="purchase-orders:preview", requires="view"),
             Action(key="send", label=_("Send by email"), url_name="purchase-orders:send", requires="edit"),
         ),
         panels=(stock_panel("purchase-orders"),),

@@ -31,6 +31,7 @@ SPEC = register(
         related=(Related("sales-orders", via="quote"),),
         record_actions=(
             Action(key="pdf", label=_("Download PDF"), url_name="quotes:pdf", requires="view"),
+            Action(key="preview", label=_("Preview PDF"), url_name="quotes:preview", requires="view"),
             Action(key="send", label=_("Send by email"), url_name="quotes:send", requires="edit"),
         ),
         panels=(convert_panel("quotes", (("sales_order", _("Create sales order")),)),),

@@ -46,6 +46,7 @@ SPEC = register(
         related=(Related("invoices", via="sales_order"), Related("purchase-orders", via="sales_order")),
         record_actions=(
             Action(key="pdf", label=_("Download PDF"), url_name="sales-orders:pdf", requires="view"),
+            Action(key="preview", label=_("Preview PDF"), url_name="sales-orders:preview", requires="view"),
             Action(key="send", label=_("Send by email"), url_name="sales-orders:send", requires="edit"),
         ),
         panels=(
