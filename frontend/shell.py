@@ -68,6 +68,7 @@ def admin_links(*, member: Member, plan_allows: dict[str, bool]) -> list[NavLink
     if visibility.has_privilege(actor=member, privilege=Privilege.MANAGE_SETTINGS):
         links += [("settings", _("Modules and fields"), "crm_settings:index", "sliders-horizontal")]
         links += [("custom_modules", _("Custom modules"), "custom_modules:index", "layers")]
+        links += [("finance", _("Finance"), "finance:taxes", "calculator")]
     if member.is_admin:
         if plan_allows.get("access_control", True):
             links += [("access", _("Access control"), "access_settings:index", "shield")]

@@ -182,6 +182,12 @@ def board_context(
                 "count": row.get("count", 0),
                 "total": row.get("total") or Decimal(0),
                 "weighted": (row.get("weighted") or Decimal(0)).quantize(Decimal("0.01")),
+                # The weighted sum in the base currency (None without one: then per currency, as the total).
+                "weighted_converted": currency.convert(row.get("weighted_by_currency", {}), rates),
+                "weighted_by_currency": sorted(
+                    (code, amount.quantize(Decimal("0.01")))
+                    for code, amount in row.get("weighted_by_currency", {}).items()
+                ),
                 "has_totals": "total" in row,
                 "by_currency": sorted(by_currency.items()),
                 "converted": converted,

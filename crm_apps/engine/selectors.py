@@ -513,7 +513,8 @@ def kanban_columns(
     *, spec: ModuleSpec, actor: Member, queryset: QuerySet[Any] | None = None, field_name: str | None = None
 ) -> dict[Any, dict[str, Any]]:
     """Per value of the board's field: count, sum of `amount` (also per currency when the model has a
-    `currency` column: `by_currency`) and weighted sum, over visible records only. One query."""
+    `currency` column: `by_currency`) and weighted sum (`weighted_by_currency`), over visible records only.
+    One query."""
     name = field_name or spec.kanban_field
     if name is None:
         return {}
@@ -539,7 +540,12 @@ def kanban_columns(
             code = row.get("currency") or ""
             column["by_currency"][code] = column["by_currency"].get(code, Decimal(0)) + amount
         if "weighted" in aggregates:
-            column["weighted"] = column.get("weighted", Decimal(0)) + (row["weighted"] or Decimal(0))
+            weighted = row["weighted"] or Decimal(0)
+            column["weighted"] = column.get("weighted", Decimal(0)) + weighted
+            # Per currency too: the board converts it like the total (never EUR + USD added as they are).
+            by_code = column.setdefault("weighted_by_currency", {})
+            code = row.get("currency") or ""
+            by_code[code] = by_code.get(code, Decimal(0)) + weighted
     return out
 
 

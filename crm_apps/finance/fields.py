@@ -18,9 +18,15 @@ def currency_field(label: StrOrPromise) -> models.CharField:
 
 
 def price_field(label: StrOrPromise) -> models.DecimalField:
-    """A non-negative price with 2 decimals (documents round their totals to the currency's minor unit)."""
+    """A non-negative price with 2 decimals (documents round their totals to the currency's minor unit);
+    optional in forms (an emptied price is 0.00), so profiles may make it read-only or hidden."""
     return models.DecimalField(
-        label, max_digits=16, decimal_places=2, default=Decimal("0.00"), validators=[MinValueValidator(Decimal("0"))]
+        label,
+        max_digits=16,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
     )
 
 

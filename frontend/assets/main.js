@@ -7,6 +7,7 @@ import "./lists.js";
 import "./components.js";
 import "./shell.js";
 import "./calendar.js";
+import "./catalogue.js";
 
 window.htmx = htmx;
 

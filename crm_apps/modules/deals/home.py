@@ -1,5 +1,7 @@
 """The deals' boxes on the home page (ModuleSpec.home_widgets): my open deals by stage, and my deals
-expected to close this month with their amounts per currency (never added across currencies)."""
+expected to close this month. Amounts are summed per currency and shown in the workspace's base currency
+at the stored rate (`engine.currency.convert`, as the board does); a currency without a rate is named, never
+added at 1; without a base currency the per-currency sums are shown as they are."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from django.utils import timezone
 
 from crm_apps.access import visibility
 from crm_apps.access.models import Member
-from crm_apps.engine import registry, selectors
+from crm_apps.engine import currency, registry, selectors
 from crm_apps.engine.display import record_url
 from crm_apps.modules.deals.services import default_pipeline
 
@@ -36,12 +38,21 @@ def open_deals_widget(member: Member, request: HttpRequest) -> dict[str, Any]:
     by_stage: dict[Any, list[dict[str, Any]]] = {}
     for row in grouped:
         by_stage.setdefault(row["stage_id"], []).append(row)
+    rates = currency.rates()
     rows = []
     for stage in pipeline.stages.filter(is_won=False, is_lost=False).order_by("position"):
         found = by_stage.get(stage.pk, [])
         totals = [{"currency": r["currency"], "total": r["total"] or Decimal(0)} for r in found] if show_amounts else []
-        rows.append({"stage": stage, "count": sum(r["count"] for r in found), "totals": totals})
+        rows.append(
+            {
+                "stage": stage,
+                "count": sum(r["count"] for r in found),
+                "totals": totals,
+                "converted": _converted(totals, rates) if show_amounts else None,
+            }
+        )
     return {
+        "base_currency": rates.base,
         "rows": rows,
         "any": any(r["count"] for r in rows),
         "show_amounts": show_amounts,
@@ -74,9 +85,12 @@ def closing_this_month_widget(member: Member, request: HttpRequest) -> dict[str,
         .order_by("currency")
     )
     count = sum(g["count"] for g in grouped)
-    # One total per currency: amounts in different currencies are never added together.
+    # Summed per currency, then converted at the stored rates: EUR and USD are never added as they are.
     totals = [{"currency": g["currency"], "total": g["total"] or Decimal(0)} for g in grouped] if show_amounts else []
+    rates = currency.rates()
     return {
+        "converted": _converted(totals, rates) if show_amounts else None,
+        "base_currency": rates.base,
         "deals": [
             {
                 "url": record_url(spec, d),
@@ -97,3 +111,11 @@ def closing_this_month_widget(member: Member, request: HttpRequest) -> dict[str,
         if visibility.can_create(actor=member, spec=spec)
         else "",
     }
+
+
+def _converted(totals: list[dict[str, Any]], rates: currency.Rates) -> currency.Converted:
+    """Per-currency sums as one amount in the base currency (None without a base currency)."""
+    amounts: dict[str, Decimal] = {}
+    for t in totals:
+        amounts[t["currency"]] = amounts.get(t["currency"], Decimal(0)) + t["total"]
+    return currency.convert(amounts, rates)

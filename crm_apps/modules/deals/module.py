@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm_apps.access.api.scopes import route_scopes_register
 from crm_apps.engine.registry import register
-from crm_apps.engine.spec import Block, HomeWidget, Menu, ModuleHooks, ModuleSpec, Panel
+from crm_apps.engine.spec import Block, HomeWidget, Menu, ModuleHooks, ModuleSpec, Panel, SettingsPage
 from crm_apps.modules.common import DEAL_TYPE, LEAD_SOURCE
 from crm_apps.modules.deals.home import closing_this_month_widget, open_deals_widget
 from crm_apps.modules.deals.models import Deal
@@ -109,6 +109,14 @@ SPEC = register(
                 template="deals/_home_open_deals.html",
                 context=open_deals_widget,
                 position=60,
+            ),
+        ),
+        settings_pages=(
+            SettingsPage(
+                key="pipelines",
+                label=_("Pipelines"),
+                url_name="deals:pipelines",
+                description=_("Pipelines and their stages: names, order, probabilities, won and lost"),
             ),
         ),
         board_columns=pipeline_board,

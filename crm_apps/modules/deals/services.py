@@ -238,3 +238,162 @@ def _int(value: Any) -> int:
 
 def weighted(amount: Decimal | None, probability: int) -> Decimal:
     return (Decimal(amount or 0) * Decimal(probability) / Decimal(100)).quantize(Decimal("0.01"))
+
+
+# --- The pipeline and stage editor (Settings > Deals > Pipelines) -----------------------------------------
+
+
+def _require_settings(actor: Member) -> None:
+    if not visibility.has_privilege(actor=actor, privilege=Privilege.MANAGE_SETTINGS):
+        raise PermissionDenied
+
+
+def _pipeline_log(actor: Member, setting: str, pipeline: Pipeline, changes: dict[str, Any]) -> None:
+    audit.audit_log(
+        action=audit.SETTINGS_CHANGED,
+        actor=actor,
+        module="deals",
+        changes=changes,
+        details={"setting": setting, "pipeline_id": pipeline.pk},
+    )
+
+
+@transaction.atomic
+def pipeline_update(
+    *,
+    actor: Member,
+    pipeline: Pipeline,
+    name: str | None = None,
+    is_default: bool | None = None,
+    archived: bool | None = None,
+) -> Pipeline:
+    """Rename a pipeline, make it the default one, or archive it (never the default pipeline, which new deals
+    use; archived pipelines keep their deals but take no new ones)."""
+    _require_settings(actor)
+    pipeline = Pipeline.objects.select_for_update().get(pk=pipeline.pk)
+    errors: dict[str, list[str]] = {}
+    changes: dict[str, list[Any]] = {}
+    if name is not None:
+        name = name.strip()
+        if not name or len(name) > 100:
+            errors["name"] = [_("Enter a name of 1-100 characters.")]
+        elif Pipeline.objects.filter(name__iexact=name).exclude(pk=pipeline.pk).exists():
+            errors["name"] = [_("A pipeline with this name exists.")]
+        elif name != pipeline.name:
+            changes["name"] = [pipeline.name, name]
+            pipeline.name, pipeline.labels = name, {}  # the new name is shown in every language
+    if archived is not None and archived != pipeline.archived:
+        if archived and (pipeline.is_default or is_default):
+            errors["archived"] = [_("Make another pipeline the default one first.")]
+        else:
+            changes["archived"] = [pipeline.archived, archived]
+            pipeline.archived = archived
+    if is_default and not pipeline.is_default:
+        if pipeline.archived:
+            errors["is_default"] = [_("An archived pipeline cannot be the default one.")]
+        else:
+            Pipeline.objects.filter(is_default=True).update(is_default=False)
+            changes["is_default"] = [False, True]
+            pipeline.is_default = True
+    if errors:
+        raise ValidationError(errors)
+    if changes:
+        pipeline.save()
+        _pipeline_log(actor, "pipeline_updated", pipeline, changes)
+    return pipeline
+
+
+def _stage_values(
+    data: dict[str, Any], stage: Stage | None, pipeline: Pipeline, errors: dict[str, list[str]]
+) -> tuple[str, int, bool, bool]:
+    name = str(data.get("name", stage.name if stage else "")).strip()
+    if not name or len(name) > 100:
+        errors["name"] = [_("Enter a name of 1-100 characters.")]
+    else:
+        clash = pipeline.stages.filter(name__iexact=name)
+        if stage is not None:
+            clash = clash.exclude(pk=stage.pk)
+        if clash.exists():
+            errors["name"] = [_("Stage names must be unique.")]
+    raw = data.get("probability", stage.probability if stage else 0)
+    try:
+        probability = int(str(raw).strip() or "0")
+        if not 0 <= probability <= 100:
+            raise ValueError
+    except ValueError:
+        errors["probability"] = [_("Enter a whole number between 0 and 100.")]
+        probability = 0
+    outcome = str(
+        data.get("outcome", "won" if stage and stage.is_won else "lost" if stage and stage.is_lost else "open")
+    )
+    if outcome not in ("open", "won", "lost"):
+        errors["outcome"] = [_("Choose open, won or lost.")]
+    return name, probability, outcome == "won", outcome == "lost"
+
+
+@transaction.atomic
+def stage_save(*, actor: Member, pipeline: Pipeline, data: dict[str, Any], stage: Stage | None = None) -> Stage:
+    """Add a stage at the end of a pipeline or change one: name (unique in the pipeline), probability 0-100
+    and outcome "open", "won" or "lost". Deals already on the stage keep their own probability."""
+    _require_settings(actor)
+    Pipeline.objects.select_for_update().filter(pk=pipeline.pk).first()  # serialise edits of one pipeline
+    if stage is not None and stage.pipeline_id != pipeline.pk:
+        raise ValidationError({"stage": [_("This stage belongs to another pipeline.")]})
+    errors: dict[str, list[str]] = {}
+    name, probability, won, lost = _stage_values(data, stage, pipeline, errors)
+    if errors:
+        raise ValidationError(errors)
+    before = (
+        {"name": stage.name, "probability": stage.probability, "is_won": stage.is_won, "is_lost": stage.is_lost}
+        if stage
+        else None
+    )
+    if stage is None:
+        last = pipeline.stages.order_by("-position").values_list("position", flat=True).first()
+        stage = Stage(pipeline=pipeline, position=(last + 1) if last is not None else 0)
+    if stage.name != name:
+        stage.labels = {}
+    stage.name, stage.probability, stage.is_won, stage.is_lost = name, probability, won, lost
+    stage.save()
+    after = {"name": name, "probability": probability, "is_won": won, "is_lost": lost}
+    _pipeline_log(
+        actor,
+        "stage_saved",
+        pipeline,
+        {k: [before[k] if before else None, v] for k, v in after.items() if not before or before[k] != v},
+    )
+    return stage
+
+
+@transaction.atomic
+def stage_delete(*, actor: Member, stage: Stage) -> None:
+    """Remove a stage no deal (also in the recycle bin) and no history uses; a pipeline keeps one stage."""
+    _require_settings(actor)
+    pipeline = Pipeline.objects.select_for_update().get(pk=stage.pipeline_id)
+    if pipeline.stages.count() <= 1:
+        raise ValidationError({"stage": [_("A pipeline needs at least one stage.")]})
+    if Deal.objects.filter(stage=stage).exists() or StageHistory.objects.filter(stage=stage).exists():
+        raise ValidationError({"stage": [_("Deals use this stage: move them to another stage first.")]})
+    name = stage.name
+    stage.delete()
+    _pipeline_log(actor, "stage_deleted", pipeline, {"stage": [name, None]})
+
+
+@transaction.atomic
+def stages_reorder(*, actor: Member, pipeline: Pipeline, ids: list[Any]) -> list[Stage]:
+    """Put the pipeline's stages in this order: `ids` must be exactly its stages' ids."""
+    _require_settings(actor)
+    stages = list(Stage.objects.select_for_update().filter(pipeline=pipeline))
+    by_id = {str(s.pk): s for s in stages}
+    wanted = [str(i) for i in ids]
+    if sorted(wanted) != sorted(by_id):
+        raise ValidationError({"stages": [_("Send every stage of this pipeline once.")]})
+    before = [s.name for s in sorted(stages, key=lambda s: (s.position, s.pk))]
+    ordered = [by_id[i] for i in wanted]
+    for index, stage in enumerate(ordered):
+        stage.position = index
+    Stage.objects.bulk_update(ordered, ["position"])
+    after = [s.name for s in ordered]
+    if before != after:
+        _pipeline_log(actor, "stages_reordered", pipeline, {"stages": [before, after]})
+    return ordered

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from crm_apps.engine import views as engine_views
-from crm_apps.modules.deals import views
+from crm_apps.modules.deals import settings_views, views
 
 app_name = "deals"
 
@@ -11,4 +11,5 @@ urlpatterns = [
     path("m/deals/<uuid:record_id>/stage/", views.stage, name="stage"),
     path("m/deals/<uuid:record_id>/close/", views.close, name="close"),
     path("m/deals/<uuid:record_id>/move/", views.move, name="move"),
+    path("settings/modules/deals/pipelines/", settings_views.pipelines, name="pipelines"),
 ]

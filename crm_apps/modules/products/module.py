@@ -1,9 +1,12 @@
 from django.utils.translation import gettext_lazy as _
 
+from crm_apps.access.api.scopes import route_scopes_register
 from crm_apps.engine.registry import register
-from crm_apps.engine.spec import Block, Menu, ModuleSpec
+from crm_apps.engine.spec import Action, Block, Menu, ModuleSpec, Panel
 from crm_apps.modules.products.models import Product
+from crm_apps.modules.products.panels import catalogue_panel, images_panel, stock_panel
 from crm_apps.modules.products.picklists import MANUFACTURER, PRODUCT_CATEGORY, USAGE_UNIT
+from crm_apps.modules.products.sample import products_sample
 
 DEFAULT_PICKLISTS = {
     "product_category": PRODUCT_CATEGORY,
@@ -68,7 +71,24 @@ SPEC = register(
         picklists={"category": "product_category", "manufacturer": "product_manufacturer", "usage_unit": "usage_unit"},
         duplicate_rules=(("code",), ("name",)),
         default_ordering=("name",),
+        list_actions=(
+            Action(
+                key="add_to_price_book",
+                label=_("Add to price book"),
+                url_name="products:add_to_price_book",
+                requires="view",
+            ),
+        ),
         menu=Menu(group="inventory", position=20),
+        urls="crm_apps.modules.products.urls",
+        api_urls="crm_apps.modules.products.api_urls",
+        panels=(
+            Panel(key="stock", template="products/_stock_panel.html", context=stock_panel, slot="top"),
+            Panel(key="catalogue", template="products/_catalogue_panel.html", context=catalogue_panel, slot="main"),
+            Panel(key="images", template="products/_images_panel.html", context=images_panel, slot="side"),
+        ),
+        sample_data=products_sample,
+        sample_data_after=("vendors",),
         vtiger_module="Products",
         vtiger_fields={
             "name": "productname",
@@ -100,3 +120,13 @@ SPEC = register(
         },
     )
 )
+
+# Scoped extension tokens: the tax classes, bundle, pictures and price books of a product go with products.
+for _name in (
+    "api-product-taxes",
+    "api-product-bundle",
+    "api-product-images",
+    "api-product-image",
+    "api-product-price-books",
+):
+    route_scopes_register(_name, read=["products:read"], write=["products:write"])

@@ -1,9 +1,12 @@
 from django.utils.translation import gettext_lazy as _
 
+from crm_apps.access.api.scopes import route_scopes_register
 from crm_apps.engine.registry import register
-from crm_apps.engine.spec import Block, Menu, ModuleSpec
+from crm_apps.engine.spec import Block, Menu, ModuleSpec, Panel
 from crm_apps.modules.services.models import Service
+from crm_apps.modules.services.panels import taxes_panel
 from crm_apps.modules.services.picklists import SERVICE_CATEGORY, SERVICE_USAGE_UNIT
+from crm_apps.modules.services.sample import services_sample
 
 DEFAULT_PICKLISTS = {"service_category": SERVICE_CATEGORY, "service_usage_unit": SERVICE_USAGE_UNIT}
 
@@ -51,6 +54,11 @@ SPEC = register(
         duplicate_rules=(("code",), ("name",)),
         default_ordering=("name",),
         menu=Menu(group="inventory", position=30),
+        urls="crm_apps.modules.services.urls",
+        api_urls="crm_apps.modules.services.api_urls",
+        panels=(Panel(key="taxes", template="services/_taxes_panel.html", context=taxes_panel, slot="main"),),
+        sample_data=services_sample,
+        sample_data_after=("products",),
         vtiger_module="Services",
         vtiger_fields={
             "name": "servicename",
@@ -71,3 +79,5 @@ SPEC = register(
         },
     )
 )
+
+route_scopes_register("api-service-taxes", read=["services:read"], write=["services:write"])
