@@ -35,23 +35,27 @@ def stock_follow(*, module: str, record: Any, actor: Member | None, deleted: boo
     """Apply or reverse the document's stock so that it matches its status (idempotent)."""
     if module not in SIGN:
         return
-    state, _created = DocumentStockState.objects.select_for_update().get_or_create(module=module, record_id=record.pk)
+    # The document's row is locked by the write that called us, so its state row cannot race.
+    state = DocumentStockState.objects.filter(module=module, record_id=record.pk).first()
+    applied = state is not None and state.applied
     wanted_status = document_settings(module).stock_status
     should_apply = (
         not deleted
         and bool(wanted_status)
         and record.status != CANCELLED[module]
-        and (state.applied or record.status == wanted_status)
+        and (applied or record.status == wanted_status)
     )
-    if should_apply and not state.applied:
+    if should_apply and not applied:
+        if state is None:
+            state = DocumentStockState(module=module, record_id=record.pk)
         quantities = _quantities(record)
         movements = {pid: SIGN[module] * qty for pid, qty in quantities.items() if qty}
         kind = StockMovement.Kind.OUT if module == "invoices" else StockMovement.Kind.IN
         stock_move(movements=movements, kind=kind, module=module, record=record, actor=actor)
         state.applied = True
         state.quantities = {pid: str(qty) for pid, qty in movements.items()}
-        state.save(update_fields=["applied", "quantities"])
-    elif not should_apply and state.applied:
+        state.save()
+    elif not should_apply and applied and state is not None:
         movements = {pid: -Decimal(qty) for pid, qty in state.quantities.items()}
         stock_move(movements=movements, kind=StockMovement.Kind.REVERSAL, module=module, record=record, actor=actor)
         state.applied = False
