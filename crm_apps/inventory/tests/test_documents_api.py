@@ -211,3 +211,35 @@ def test_every_document_serves_lines_and_group_taxes(api, catalogue, module):
     assert [Decimal(t["amount"]) for t in body["taxes"]] == [Decimal("20.00"), Decimal("10.00")]
     assert body["taxes"][1]["percent"] == "10.000"
     assert body["grand_total"] == "130.00"
+
+
+def test_a_price_book_in_the_documents_currency_sets_the_list_price(api, catalogue, tenant_a, admin_of):
+    from crm_apps.modules.pricebooks.models import PriceBook, PriceBookEntry
+
+    with tenant_context(tenant_a):
+        book = PriceBook.objects.create(number="PB-T1", name="Trade", currency="EUR", owner=admin_of(tenant_a))
+        PriceBookEntry.objects.create(price_book=book, product=catalogue.hammock, list_price=Decimal("99.50"))
+        other = PriceBook.objects.create(number="PB-T2", name="Dollars", currency="USD", owner=admin_of(tenant_a))
+        PriceBookEntry.objects.create(price_book=other, product=catalogue.hammock, list_price=Decimal("10.00"))
+    trade = post(
+        api,
+        "/api/v1/quotes/",
+        {
+            "subject": "Trade",
+            "currency": "EUR",
+            "price_book": str(book.pk),
+            "lines": [{"product": str(catalogue.hammock.pk)}],
+        },
+    ).json()
+    mismatch = post(
+        api,
+        "/api/v1/quotes/",
+        {
+            "subject": "Other",
+            "currency": "EUR",
+            "price_book": str(other.pk),
+            "lines": [{"product": str(catalogue.hammock.pk)}],
+        },
+    ).json()
+    assert Decimal(trade["lines"][0]["list_price"]) == Decimal("99.50")
+    assert Decimal(mismatch["lines"][0]["list_price"]) == Decimal("120.00")  # a book in another currency is not used
