@@ -86,7 +86,10 @@ def _lines(source: Any) -> list[dict[str, Any]]:
 
 
 def _doc_taxes(source: Any) -> list[dict[str, Any]]:
-    return [{"tax": t.tax_id, "percent": str(t.percent)} for t in source.taxes.all().order_by("position", "pk")]
+    return [
+        {"tax": t.tax_id, "name": t.name, "percent": str(t.percent)}
+        for t in source.taxes.all().order_by("position", "pk")
+    ]
 
 
 def document_convert(*, actor: Member, source_module: str, source: Any, to: str) -> list[Any]:

@@ -84,7 +84,9 @@ def document_totals_apply(
             ]
 
     # Every tax named, one query: unknown ids are refused, an empty percentage takes the tax's own.
-    tax_ids = {item["tax"] for line in lines for item in (line.taxes or [])} | {row.tax_id for row in taxes}
+    tax_ids = {item["tax"] for line in lines for item in (line.taxes or [])} | {
+        row.tax_id for row in taxes if row.tax_id is not None
+    }
     known = catalogue.tax_percents(tax_ids)
     errors: dict[str, list[str]] = {}
     for index, line in enumerate(lines):
@@ -112,7 +114,7 @@ def document_totals_apply(
             )
             for line in lines
         ],
-        taxes=[TaxRate(str(row.tax_id), Decimal(row.percent)) for row in taxes],
+        taxes=[TaxRate(str(row.tax_id or f"name:{row.name}"), Decimal(row.percent)) for row in taxes],
         discount_percent=record.discount_percent,
         discount_amount=record.discount_amount,
         shipping=record.shipping or Decimal(0),
@@ -250,7 +252,7 @@ def document_spec(
         key="taxes",
         model=tax_model,
         fk=fk,
-        fields=("tax", "percent"),
+        fields=("tax", "name", "percent"),
         label=_lazy("Taxes on the total (group mode)"),
         computed_fields=("amount",),
         max_rows=10,
@@ -310,7 +312,11 @@ def document_spec(
         children=(lines, taxes),
         example=example or {"subject": "Hammocks for Globex", "currency": "EUR"},
         example_children={
-            "lines": [{"description": "Hammock, blue", "quantity": "2", "list_price": "120.00"}],
+            "lines": [
+                {"description": "Hammock, blue", "quantity": "2", "list_price": "120.00"},
+                {"description": "Installation", "quantity": "1", "list_price": "50.00", "discount_percent": "10"},
+            ],
+            "taxes": [{"name": "VAT", "percent": "20"}, {"name": "Eco fee", "percent": "1.5"}],
         },
         related=tuple(related),
         record_actions=tuple(record_actions),

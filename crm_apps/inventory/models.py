@@ -211,10 +211,14 @@ class InventoryLine(models.Model):
 
 
 class DocumentTax(models.Model):
-    """A tax on the net total of a document in group mode (the document's `taxes` table)."""
+    """A tax on the net total of a document in group mode (the document's `taxes` table): one of the
+    workspace's taxes, or a one-off tax named on the document."""
 
     position = models.PositiveIntegerField(default=0)
-    tax = models.ForeignKey("finance.Tax", verbose_name=_("tax"), on_delete=models.PROTECT, related_name="+")
+    tax = models.ForeignKey(
+        "finance.Tax", verbose_name=_("tax"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    name = models.CharField(_("name"), max_length=100, blank=True)
     # Empty: the tax's current percentage.
     percent = percent(_("percentage"), null=True, blank=True)
     amount = money(_("amount"), editable=False)
@@ -224,7 +228,13 @@ class DocumentTax(models.Model):
         ordering = ["position", "id"]
 
     def __str__(self) -> str:
-        return str(self.tax)
+        return str(self.tax) if self.tax_id else self.name
+
+    def clean(self) -> None:
+        if self.tax_id is None and not self.name.strip():
+            raise ValidationError({"tax": [_("Choose a tax or name one.")]})
+        if self.tax_id is None and self.percent is None:
+            raise ValidationError({"percent": [_("Give the percentage of a tax named on the document.")]})
 
 
 class StockMovement(models.Model):

@@ -109,8 +109,8 @@ def document_context(*, spec: ModuleSpec, record: Any, actor: Member) -> dict[st
     taxes: list[dict[str, Any]] = []
     if shows("lines"):
         rows = list(record.lines.select_related("product", "service").order_by("position", "pk"))
-        names = catalogue.tax_names({t["tax"] for row in rows for t in (row.taxes or [])})
-        breakdown: dict[tuple[int, str], Decimal] = {}
+        names: dict[Any, str] = dict(catalogue.tax_names({t["tax"] for row in rows for t in (row.taxes or [])}))
+        breakdown: dict[tuple[Any, str], Decimal] = {}
         for index, row in enumerate(rows, start=1):
             item = row.product or row.service
             discount = ""
@@ -140,9 +140,12 @@ def document_context(*, spec: ModuleSpec, record: Any, actor: Member) -> dict[st
             )
         if record.tax_mode == "group" and shows("taxes"):
             group = list(record.taxes.order_by("position", "pk"))
-            names.update(catalogue.tax_names({t.tax_id for t in group}))
+            names.update(catalogue.tax_names({t.tax_id for t in group if t.tax_id is not None}))
             for t in group:
-                breakdown[(t.tax_id, str(t.percent))] = breakdown.get((t.tax_id, str(t.percent)), Decimal(0)) + t.amount
+                key = (t.tax_id if t.tax_id is not None else f"name:{t.name}", str(t.percent))
+                if t.tax_id is None:
+                    names[key[0]] = t.name
+                breakdown[key] = breakdown.get(key, Decimal(0)) + t.amount
         taxes = [
             {"name": names.get(tax_id, ""), "percent": _qty(percent), "amount": _money(amount, places)}
             for (tax_id, percent), amount in breakdown.items()
