@@ -127,7 +127,8 @@ def load_invoices(admin: Any, target: int) -> None:
             expressions.append(special[field.column])
             if special[field.column] == "%s":
                 params.append(admin.pk)
-        elif field.has_default():
+        elif field.has_default() or not field.null:
+            # A blank text column without a default stores "" (Field.get_default), never NULL.
             expressions.append("%s")
             params.append(field.get_db_prep_save(field.get_default(), connection))
         else:
