@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from crm_apps.engine import currency as engine_currency
 from crm_apps.engine.spec import Action, Block, ChildSpec, Menu, ModuleHooks, ModuleSpec, Panel, Related
 from crm_apps.inventory import catalogue
+from crm_apps.inventory.fields import MoneyField
 from crm_apps.inventory.models import InventoryDocument
 from crm_apps.inventory.totals import DocumentInput, LineInput, TaxRate, compute_totals, minor_unit, money_round
 
@@ -202,6 +203,12 @@ def document_before_save(record: Any) -> None:
         if value is not None:
             setattr(record, name, money_round(Decimal(value), places))
     document_totals_apply(record)
+    # Decimals as their column stores them ("0.000", "1.0000000000"), so the answer to a write is what a
+    # read returns; amounts (MoneyField) keep the currency's scale.
+    for field in record._meta.concrete_fields:
+        value = getattr(record, field.attname)
+        if isinstance(field, models.DecimalField) and not isinstance(field, MoneyField) and value is not None:
+            setattr(record, field.attname, Decimal(value).quantize(Decimal(1).scaleb(-field.decimal_places)))
 
 
 def document_spec(
