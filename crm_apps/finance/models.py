@@ -14,13 +14,14 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 currency_code_validator = RegexValidator(r"^[A-Z]{3}$", _("Use a 3-letter ISO code."))
 
 PERCENT_VALIDATORS = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
 
 
-def percent_field(label: str | object) -> models.DecimalField:
+def percent_field(label: StrOrPromise) -> models.DecimalField:
     """A tax rate in percent, 0-100 with three decimals (vtiger keeps 3: 4.500 %)."""
     return models.DecimalField(label, max_digits=7, decimal_places=3, validators=PERCENT_VALIDATORS)
 

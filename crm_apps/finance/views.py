@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
@@ -143,7 +144,7 @@ def company(request: HttpRequest, actor: Member) -> HttpResponse:
                     actor=actor, data={f: request.POST.get(f, "") for f in services.COMPANY_FIELDS}
                 )
                 if request.FILES.get("logo"):
-                    services.company_logo_set(actor=actor, upload=request.FILES["logo"])
+                    services.company_logo_set(actor=actor, upload=request.FILES["logo"])  # type: ignore[arg-type]
                 messages.success(request, _("Company details saved."))
         except ValidationError as exc:
             errors = _errors(exc)
@@ -152,14 +153,19 @@ def company(request: HttpRequest, actor: Member) -> HttpResponse:
     details = selectors.company_details()
     values = request.POST if errors else {f: getattr(details, f) for f in services.COMPANY_FIELDS}
     fields = [
-        (name, details._meta.get_field(name).verbose_name, values.get(name, ""), name == "bank_details")
+        (
+            name,
+            getattr(details._meta.get_field(name), "verbose_name", name),
+            values.get(name, ""),
+            name == "bank_details",
+        )
         for name in services.COMPANY_FIELDS
     ]
     return _render(request, "finance/company.html", "company", {"details": details, "fields": fields}, errors)
 
 
 @login_required
-def company_logo(request: HttpRequest) -> HttpResponse:
+def company_logo(request: HttpRequest) -> HttpResponseBase:
     """The company logo for members of this workspace (documents, settings); 404 without one."""
     if getattr(request, "member", None) is None:
         raise Http404

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 from rest_framework import status
 from rest_framework.exceptions import NotFound
@@ -158,7 +158,7 @@ class CompanyView(APIView):
 class CompanyLogoView(APIView):
     """GET the logo (404 without one), PUT a multipart `file`, DELETE it."""
 
-    def get(self, request: Request) -> HttpResponse:
+    def get(self, request: Request) -> HttpResponseBase:
         company = selectors.company_details()
         if not company.logo_storage_name:
             raise NotFound(_("Not found."))

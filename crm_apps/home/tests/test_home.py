@@ -191,10 +191,11 @@ def test_home_page_queries_are_pinned_whatever_the_data(client_for, tenant_a, ad
 
     assert len(_widgets(page)["followed"].data["rows"]) == 4
     # session, user, member; notifications (2); my events; my tasks; missed calls; follows; recent views;
-    # team (2); deals widgets (5); nothing for the onboarding checklist, which is not a member's to act on
-    assert len(statements(empty)) == 17
+    # team (2); deals widgets (5) and the currency rates their totals convert with (1); nothing for the
+    # onboarding checklist, which is not a member's to act on
+    assert len(statements(empty)) == 18
     # + the followed records, their latest changes (one DISTINCT ON), the recent records: not one per row
-    assert len(statements(full)) == 20
+    assert len(statements(full)) == 21
 
 
 def test_the_demo_admin_starts_with_a_mention_an_assignment_and_a_followed_change():

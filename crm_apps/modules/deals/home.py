@@ -38,7 +38,7 @@ def open_deals_widget(member: Member, request: HttpRequest) -> dict[str, Any]:
     by_stage: dict[Any, list[dict[str, Any]]] = {}
     for row in grouped:
         by_stage.setdefault(row["stage_id"], []).append(row)
-    rates = currency.rates()
+    rates = _rates(request)
     rows = []
     for stage in pipeline.stages.filter(is_won=False, is_lost=False).order_by("position"):
         found = by_stage.get(stage.pk, [])
@@ -87,7 +87,7 @@ def closing_this_month_widget(member: Member, request: HttpRequest) -> dict[str,
     count = sum(g["count"] for g in grouped)
     # Summed per currency, then converted at the stored rates: EUR and USD are never added as they are.
     totals = [{"currency": g["currency"], "total": g["total"] or Decimal(0)} for g in grouped] if show_amounts else []
-    rates = currency.rates()
+    rates = _rates(request)
     return {
         "converted": _converted(totals, rates) if show_amounts else None,
         "base_currency": rates.base,
@@ -119,3 +119,12 @@ def _converted(totals: list[dict[str, Any]], rates: currency.Rates) -> currency.
     for t in totals:
         amounts[t["currency"]] = amounts.get(t["currency"], Decimal(0)) + t["total"]
     return currency.convert(amounts, rates)
+
+
+def _rates(request: HttpRequest) -> currency.Rates:
+    """The workspace's rates, read once per request for both deal boxes."""
+    found: currency.Rates | None = getattr(request, "_deal_rates", None)
+    if found is None:
+        found = currency.rates()
+        request._deal_rates = found  # type: ignore[attr-defined]
+    return found

@@ -9,7 +9,8 @@ import uuid
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 from rest_framework import status
 from rest_framework.exceptions import NotFound
@@ -104,7 +105,7 @@ def _image(product: Product, data: dict[str, Any]) -> dict[str, Any]:
 class ProductImageView(APIView):
     """GET the picture's bytes (members who can see the product), DELETE it (edit right)."""
 
-    def get(self, request: Request, record_id: uuid.UUID, image_id: int) -> HttpResponse:
+    def get(self, request: Request, record_id: uuid.UUID, image_id: int) -> HttpResponseBase:
         product = visible("products", request, record_id)
         image = ProductImage.objects.filter(product=product, pk=image_id).first()
         if image is None:

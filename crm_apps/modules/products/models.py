@@ -109,7 +109,10 @@ class ProductBundleItem(models.Model):
 
     bundle = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="bundle_items")
     position = models.PositiveIntegerField(default=0)
-    product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.PROTECT, related_name="in_bundles")
+    # RESTRICT: a product inside a bundle is not deleted for good on its own, but with its bundle it may be.
+    product = models.ForeignKey(
+        Product, verbose_name=_("product"), on_delete=models.RESTRICT, related_name="in_bundles"
+    )
     quantity = models.DecimalField(
         _("quantity"),
         max_digits=14,

@@ -8,7 +8,6 @@ from decimal import Decimal
 from django.utils.translation import gettext_noop as N_
 
 from crm_apps.engine.sample_data import SampleContext
-from crm_apps.finance import services as finance_services
 from crm_apps.finance.models import Charge, Tax
 from crm_apps.modules.products.services import product_bundle_set, product_taxes_set
 from saas.value_labels import labels_of
@@ -24,10 +23,12 @@ PRODUCTS = [
 
 
 def _tax(ctx: SampleContext, name: str, percent: str) -> Tax:
+    # Seeded like the default pipeline (directly, translated, not as an admin's settings change).
     found = Tax.objects.filter(name__iexact=name).first()
     if found is None:
-        found = finance_services.tax_save(actor=ctx.admin, data={"name": name, "percent": percent, "active": True})
-        Tax.objects.filter(pk=found.pk).update(labels=labels_of(name))
+        found = Tax.objects.create(
+            name=name, labels=labels_of(name), percent=Decimal(percent), position=Tax.objects.count()
+        )
     return found
 
 
@@ -35,11 +36,9 @@ def products_sample(ctx: SampleContext) -> None:
     vat = _tax(ctx, N_("VAT"), "20")
     reduced = _tax(ctx, N_("Reduced VAT"), "10")
     if not Charge.objects.exists():
-        charge = finance_services.charge_save(
-            actor=ctx.admin,
-            data={"name": N_("Shipping & Handling"), "format": "flat", "value": "25", "taxes": [vat.pk]},
-        )
-        Charge.objects.filter(pk=charge.pk).update(labels=labels_of(N_("Shipping & Handling")))
+        name = N_("Shipping & Handling")
+        charge = Charge.objects.create(name=name, labels=labels_of(name), format=Charge.FLAT, value=Decimal("25"))
+        charge.taxes.set([vat])
     vendors = ctx.records.get("vendors", [])
     made = []
     for index, (name, code, category, unit, price, stock, reorder) in enumerate(PRODUCTS):

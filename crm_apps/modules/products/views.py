@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -116,7 +117,7 @@ def image_delete(request: HttpRequest, record_id: uuid.UUID, image_id: int) -> H
 
 
 @login_required
-def image(request: HttpRequest, record_id: uuid.UUID, image_id: int) -> HttpResponse:
+def image(request: HttpRequest, record_id: uuid.UUID, image_id: int) -> HttpResponseBase:
     """A product's picture, for members who can see the product (404 otherwise, also across workspaces)."""
     product = _product(request, record_id)
     found = ProductImage.objects.filter(product=product, pk=image_id).first()
