@@ -140,6 +140,8 @@ def document_totals_apply(
     record.discount_total = totals.discount_total
     record.tax_total = totals.tax_total
     record.grand_total = totals.grand_total
+    if hasattr(record, "balance"):  # invoices: what is left to pay follows the total
+        record.balance = money_round(totals.grand_total - Decimal(record.received or 0), places)
 
 
 def plain_percent(value: Decimal) -> str:
@@ -240,6 +242,7 @@ def document_spec(
     sample_data: Any = None,
     settings_pages: Sequence[Any] = (),
     extra_picklists: dict[str, str] | None = None,
+    extra_totals: tuple[str, ...] = (),
 ) -> ModuleSpec:
     lines = ChildSpec(
         key="lines",
@@ -251,7 +254,7 @@ def document_spec(
         min_rows=0,
         max_rows=200,
         totals_hook=_lines_hook,
-        totals_fields=TOTALS_FIELDS,
+        totals_fields=(*TOTALS_FIELDS, *extra_totals),
         row_amount=("quantity", "list_price"),
         form_fields=LINE_FORM_FIELDS,
     )
@@ -264,7 +267,7 @@ def document_spec(
         computed_fields=("amount",),
         max_rows=10,
         totals_hook=_taxes_hook,
-        totals_fields=TOTALS_FIELDS,
+        totals_fields=(*TOTALS_FIELDS, *extra_totals),
     )
     model.line_child = lines  # type: ignore[attr-defined]
     model.tax_child = taxes  # type: ignore[attr-defined]

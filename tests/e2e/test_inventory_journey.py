@@ -63,8 +63,8 @@ def test_quote_from_a_deal_to_a_paid_invoice(live_site, browser, committed):
     for row, (description, quantity, price) in enumerate(
         (("Hammock, blue", "2", "120"), ("Rope, 10 m", "3", "9.99"), ("Installation", "1", "50")), start=1
     ):
-        if row > 1:
-            page.get_by_role("button", name="Add row").click()
+        # The quote made from the deal has no lines yet: each one is added.
+        page.locator('button[value="lines:add"]').click()
         page.get_by_label(f"Description (row {row})").fill(description)
         page.get_by_label(f"Quantity (row {row})").fill(quantity)
         page.get_by_label(f"List price (row {row})").fill(price)
@@ -88,7 +88,8 @@ def test_quote_from_a_deal_to_a_paid_invoice(live_site, browser, committed):
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(Path(download.path()).read_bytes())).pages)
     assert "Hammock, blue" in text and "Installation" in text and "287.97" in text
 
-    page.get_by_label("Amount").fill("287.97")
+    assert page.locator("#payment-amount").input_value() == "287.97"  # the balance, proposed
+    page.locator("#payment-amount").fill("287.97")
     page.get_by_role("button", name="Record payment").click()
     page.wait_for_url(invoice_url)
     assert "Payment recorded." in page.content()

@@ -78,6 +78,7 @@ SPEC = register(
             "received": "received",
             "balance": "balance",
         },
+        extra_totals=("balance",),
         settings_pages=(SettingsPage(key="documents", label=_("Terms, stock and PDF"), url_name="invoices:settings"),),
     )
 )
