@@ -240,6 +240,7 @@ def document_spec(
     vtiger_fields: dict[str, str] | None = None,
     after_save: Callable[[Any, Any], None] | None = None,
     sample_data: Any = None,
+    sample_after: tuple[str, ...] = ("organizations", "contacts", "deals"),
     settings_pages: Sequence[Any] = (),
     extra_picklists: dict[str, str] | None = None,
     extra_totals: tuple[str, ...] = (),
@@ -337,7 +338,7 @@ def document_spec(
         vtiger_module=vtiger_module,
         vtiger_fields=vtiger_fields or {},
         sample_data=sample_data,
-        sample_data_after=("organizations", "contacts", "deals"),
+        sample_data_after=sample_after,
         settings_pages=tuple(settings_pages),
     )
 

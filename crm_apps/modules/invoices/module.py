@@ -6,6 +6,7 @@ from crm_apps.engine.registry import register
 from crm_apps.engine.spec import Action, Block, Panel, SettingsPage
 from crm_apps.inventory.documents import VTIGER_FIELDS, document_spec
 from crm_apps.inventory.panels import stock_panel
+from crm_apps.inventory.sample import invoices_sample
 from crm_apps.modules.invoices.models import Invoice, InvoiceLine, InvoiceTax
 from crm_apps.modules.invoices.panels import payments_panel
 
@@ -79,6 +80,8 @@ SPEC = register(
             "balance": "balance",
         },
         extra_totals=("balance",),
+        sample_data=invoices_sample,
+        sample_after=("sales-orders",),
         settings_pages=(SettingsPage(key="documents", label=_("Terms, stock and PDF"), url_name="invoices:settings"),),
     )
 )

@@ -6,6 +6,7 @@ from crm_apps.engine.registry import register
 from crm_apps.engine.spec import Action, SettingsPage
 from crm_apps.inventory.documents import VTIGER_FIELDS, document_spec
 from crm_apps.inventory.panels import stock_panel
+from crm_apps.inventory.sample import purchase_orders_sample
 from crm_apps.modules.purchaseorders.models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderTax
 
 STATUSES = [N_("Created"), N_("Approved"), N_("Delivered"), N_("Received Shipment"), N_("Cancelled")]
@@ -53,6 +54,8 @@ SPEC = register(
             "tracking_number": "tracking_no",
             "due_date": "duedate",
         },
+        sample_data=purchase_orders_sample,
+        sample_after=("vendors", "products", "services"),
         settings_pages=(
             SettingsPage(key="documents", label=_("Terms, stock and PDF"), url_name="purchase-orders:settings"),
         ),

@@ -7,6 +7,7 @@ from crm_apps.engine.registry import register
 from crm_apps.engine.spec import Action, Panel, Related, SettingsPage
 from crm_apps.inventory.documents import VTIGER_FIELDS, document_spec
 from crm_apps.inventory.panels import convert_panel, deal_quotes_panel
+from crm_apps.inventory.sample import quotes_sample
 from crm_apps.modules.quotes.models import Quote, QuoteLine, QuoteTax
 
 STATUSES = [N_("Created"), N_("Delivered"), N_("Reviewed"), N_("Accepted"), N_("Rejected")]
@@ -37,6 +38,8 @@ SPEC = register(
         panels=(convert_panel("quotes", (("sales_order", _("Create sales order")),)),),
         menu_position=30,
         vtiger_fields={**VTIGER_FIELDS, "status": "quotestage", "valid_until": "validtill"},
+        sample_data=quotes_sample,
+        sample_after=("organizations", "contacts", "deals", "products", "services"),
         settings_pages=(SettingsPage(key="documents", label=_("Terms and PDF"), url_name="quotes:settings"),),
     )
 )

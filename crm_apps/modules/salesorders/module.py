@@ -6,6 +6,7 @@ from crm_apps.engine.registry import register
 from crm_apps.engine.spec import Action, Block, Related, SettingsPage
 from crm_apps.inventory.documents import VTIGER_FIELDS, document_spec
 from crm_apps.inventory.panels import convert_panel
+from crm_apps.inventory.sample import sales_orders_sample
 from crm_apps.modules.salesorders.models import SalesOrder, SalesOrderLine, SalesOrderTax
 
 STATUSES = [N_("Created"), N_("Approved"), N_("Delivered"), N_("Cancelled")]
@@ -69,6 +70,8 @@ SPEC = register(
             "payment_terms_days": "payment_duration",
             "recurring_invoice_status": "invoicestatus",
         },
+        sample_data=sales_orders_sample,
+        sample_after=("quotes",),
         settings_pages=(SettingsPage(key="documents", label=_("Terms and PDF"), url_name="sales-orders:settings"),),
         extra_picklists={"recurring_invoice_status": "invoice_status"},
     )
