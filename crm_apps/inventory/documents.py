@@ -141,7 +141,7 @@ def document_totals_apply(
     record.tax_total = totals.tax_total
     record.grand_total = totals.grand_total
     if hasattr(record, "balance"):  # invoices: what is left to pay follows the total
-        record.balance = money_round(totals.grand_total - Decimal(record.received or 0), places)
+        record.balance = money_round(totals.grand_total - Decimal(getattr(record, "received", 0) or 0), places)
 
 
 def plain_percent(value: Decimal) -> str:
