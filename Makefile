@@ -88,6 +88,12 @@ bench-vtiger: install assets translations
 bench-import: install assets translations
 	$(PY) -m infra.dev run -- $(PY) -m bench.imports $(BENCH_ARGS)
 
+.PHONY: bench-inventory
+# Issue 19: an invoice with 50 lines through the API, its PDF, the invoices list at 200,000 invoices
+# (loads its own tenant the first time; BENCH_ARGS=--quick: 20,000 invoices).
+bench-inventory: install assets translations
+	$(PY) -m infra.dev run -- $(PY) -m bench.inventory $(BENCH_ARGS)
+
 .PHONY: bench-catalog
 # Many tenants in one database (issue 7 part 4): catalog size, pg_dump of one tenant, query time.
 bench-catalog: install assets translations

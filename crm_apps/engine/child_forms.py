@@ -117,7 +117,7 @@ def _row_form(
     labels: dict[str, dict[str, str]],
 ) -> forms.Form:
     form = forms.Form(initial=values, prefix=prefix)
-    for name in child.fields:
+    for name in child.shown_fields:
         form.fields[name] = _row_field(child, name, actor, labels)
         form.fields[name].disabled = disabled
     return form
@@ -125,7 +125,7 @@ def _row_form(
 
 def _stored_values(child: ChildSpec, row: Any) -> dict[str, Any]:
     values = {}
-    for name in child.fields:
+    for name in child.shown_fields:
         model_field: Any = child.model._meta.get_field(name)
         value = getattr(row, model_field.attname if isinstance(model_field, models.ForeignKey) else name)
         values[name] = "" if value is None else value
@@ -140,7 +140,7 @@ def _posted_rows(child: ChildSpec, data: Any) -> list[tuple[str, bool, dict[str,
     rows = []
     for index in range(max(0, min(total, POSTED_ROWS_LIMIT))):
         prefix = f"{child.key}-{index}-"
-        values = {name: data.get(prefix + name, "") for name in child.fields}
+        values = {name: data.get(prefix + name, "") for name in child.shown_fields}
         rows.append((str(data.get(prefix + "id", "")), bool(data.get(prefix + "DELETE")), values))
     return rows
 
@@ -196,7 +196,7 @@ def _picker_labels(child: ChildSpec, actor: Member, rows: list[dict[str, Any]]) 
     """field -> {id: title} of the visible records the rows' pickers show: one query per reference field,
     not one per row."""
     labels: dict[str, dict[str, str]] = {}
-    for name in child.fields:
+    for name in child.shown_fields:
         model_field: Any = child.model._meta.get_field(name)
         if not isinstance(model_field, models.ForeignKey):
             continue
@@ -237,7 +237,7 @@ def tables_to_service(tables: list[ChildTable]) -> dict[str, Any] | None:
         rows = []
         table.sent = []
         for index, row in enumerate(table.rows):
-            values = {name: row.form.initial.get(name, "") for name in table.child.fields}
+            values = {name: row.form.initial.get(name, "") for name in table.child.shown_fields}
             if row.delete or (not row.id and not any(str(v).strip() for v in values.values())):
                 continue
             rows.append({"id": row.id, **values} if row.id else values)
@@ -319,7 +319,7 @@ def shown_tables(spec: ModuleSpec, *, actor: Member, record: CrmRecord) -> list[
             continue
         rows = rows_of(child, record)
         titles = _reference_titles(child, actor, rows)
-        columns = [*child.fields, *child.computed_fields]
+        columns = [*child.shown_fields, *child.computed_fields]
         cells = []
         for row in rows:
             line: list[tuple[str, str | None]] = []

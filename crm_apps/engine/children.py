@@ -119,6 +119,8 @@ def _set_values(*, child: ChildSpec, actor: Member, row: Any, values: dict[str, 
                 if current is not None and str(getattr(value, "pk", value)) == str(current):
                     continue  # unchanged: may point at a record that is now in the recycle bin
                 setattr(row, name, services._resolve_fk(actor, model_field, value))
+            elif isinstance(model_field, models.JSONField) and isinstance(value, list | dict):
+                setattr(row, name, value)  # structured values: the child model's `clean` checks them
             elif value is not None and not isinstance(value, str | int | float | bool):
                 raise ValidationError(_("Enter a single value."))
             else:

@@ -140,6 +140,13 @@ class ChildSpec:
     # Fields whose product is a row's amount, for the live total the form shows while typing
     # (the server's totals hook stays the authority).
     row_amount: tuple[str, ...] = ()
+    # The fields the edit form shows, when not all of `fields` (a JSON column the API sets, such as a
+    # line's taxes, that keeps its stored value when the form saves the row). None: every field.
+    form_fields: tuple[str, ...] | None = None
+
+    @property
+    def shown_fields(self) -> tuple[str, ...]:
+        return self.fields if self.form_fields is None else self.form_fields
 
 
 @dataclass(frozen=True)

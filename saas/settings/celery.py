@@ -52,6 +52,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.stripe_events_retry_task",
         "schedule": 60 * 5,
     },
+    "recurring-invoices": {
+        "task": "invoices.recurring_generate_all_task",
+        "schedule": 60 * 60,
+    },
+    "invoices-overdue": {
+        "task": "invoices.overdue_mark_all_task",
+        "schedule": 60 * 60 * 24,
+    },
     "calendar-reminders": {
         "task": "calendar.reminders_due_all_task",
         "schedule": 60,
