@@ -83,6 +83,8 @@ WEBHOOKS_ALLOW_PRIVATE = _bool("WEBHOOKS_ALLOW_PRIVATE", default=False)
 MAIL_ENCRYPTION_KEYS = _str("MAIL_ENCRYPTION_KEYS")
 # Mailboxes may point at private/loopback IMAP/SMTP hosts (development and tests only; never in production).
 MAIL_ALLOW_PRIVATE = _bool("MAIL_ALLOW_PRIVATE", default=False)
+# The vtiger migration may fetch from private/loopback addresses (development only; never in production).
+VTIGER_ALLOW_PRIVATE = _bool("VTIGER_ALLOW_PRIVATE", default=False)
 CELERY_TASK_ALWAYS_EAGER = _bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # Set by pytest-xdist in each test worker; keeps parallel test workers' cache keys apart.
 TEST_WORKER = _str("PYTEST_XDIST_WORKER", "main")

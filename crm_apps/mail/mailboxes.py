@@ -14,7 +14,7 @@ from crm_apps.access.decorators import may_administer
 from crm_apps.access.models import Member
 from crm_apps.access.privileges import Privilege
 from crm_apps.mail import crypto
-from crm_apps.mail.models import Mailbox, Security
+from crm_apps.mail.models import Mailbox, Message, Security
 from crm_apps.mail.transport import MailError, mailbox_check
 
 log = logging.getLogger(__name__)
@@ -144,10 +144,24 @@ def mailbox_update(
 
 
 @transaction.atomic
+@transaction.atomic
 def mailbox_delete(*, actor: Member, mailbox: Mailbox) -> None:
-    """Remove the mailbox (its messages stay on the records; sent messages keep their history)."""
+    """Remove the mailbox. Sent messages keep their history. Received mail of a shared or fully shared
+    mailbox stays on the records (everyone could read it already); received mail that only a private or
+    subject-only personal mailbox held is deleted with it, so deleting never makes it readable to
+    others (a message in no mailbox, sent by nobody, is otherwise visible to every member)."""
+    from django.db.models import Count
+
     if not may_manage(actor=actor, mailbox=mailbox):
         raise PermissionDenied
+    if mailbox.kind == Mailbox.Kind.PERSONAL and mailbox.sharing != Mailbox.Sharing.FULL:
+        held_only_here = (
+            Message.objects.filter(copies__mailbox=mailbox, sender__isnull=True, mailbox__isnull=True)
+            .annotate(held=Count("copies"))
+            .filter(held=1)
+            .values_list("pk", flat=True)
+        )
+        Message.objects.filter(pk__in=list(held_only_here)).delete()
     mailbox.delete()
 
 

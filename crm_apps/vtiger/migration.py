@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import requests
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -32,6 +33,7 @@ from crm_apps.vtiger.errors import WsError
 from crm_apps.vtiger.models import ImportedId, ImportRun
 from crm_apps.vtiger.operations import COMMENTS
 from crm_apps.vtiger.records import deserialize, validation_error
+from saas.http import outbound_url_problem
 
 logger = logging.getLogger(__name__)
 PAGE = 100
@@ -98,11 +100,22 @@ class Source:
             raise SourceError(f"{error.get('code', 'ERROR')}: {error.get('message', '')}")
         return body["result"]
 
+    def _check_target(self) -> None:
+        """Never reach internal hosts from the worker (SSRF): public addresses only, unless
+        VTIGER_ALLOW_PRIVATE (development and tests); requests never follow redirects."""
+        problem = outbound_url_problem(self.url, allow_private=getattr(settings, "VTIGER_ALLOW_PRIVATE", False))
+        if problem:
+            raise SourceError(f"{self.url}: refused ({problem})")
+
     def login(self) -> dict[str, Any]:
+        self._check_target()
         try:
             challenge = self._answer(
                 self.http.get(
-                    self.url, params={"operation": "getchallenge", "username": self.username}, timeout=TIMEOUT
+                    self.url,
+                    params={"operation": "getchallenge", "username": self.username},
+                    timeout=TIMEOUT,
+                    allow_redirects=False,
                 )
             )
             digest = hashlib.md5((challenge["token"] + self.access_key).encode(), usedforsecurity=False).hexdigest()
@@ -111,20 +124,25 @@ class Source:
                     self.url,
                     data={"operation": "login", "username": self.username, "accessKey": digest},
                     timeout=TIMEOUT,
+                    allow_redirects=False,
                 )
             )
         except requests.RequestException as exc:
-            raise SourceError(f"{self.url}: {exc}") from exc
+            raise SourceError(f"{self.url}: could not connect ({type(exc).__name__})") from exc
         self.session = result["sessionName"]
         return dict(result)
 
     def get(self, operation: str, **params: Any) -> Any:
+        self._check_target()
         try:
             response = self.http.get(
-                self.url, params={"operation": operation, "sessionName": self.session, **params}, timeout=TIMEOUT
+                self.url,
+                params={"operation": operation, "sessionName": self.session, **params},
+                timeout=TIMEOUT,
+                allow_redirects=False,
             )
         except requests.RequestException as exc:
-            raise SourceError(f"{self.url}: {exc}") from exc
+            raise SourceError(f"{self.url}: could not connect ({type(exc).__name__})") from exc
         return self._answer(response)
 
     def query_all(self, module: str) -> Iterator[list[dict[str, Any]]]:

@@ -41,3 +41,6 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # Incoming-call popup streams per web process (crm_apps/modules/calls/live.py).
 CALLS_SSE_MAX_STREAMS = env.CALLS_SSE_MAX_STREAMS
+
+# The vtiger migration's source must be a public address unless this is on (crm_apps/vtiger/migration.py).
+VTIGER_ALLOW_PRIVATE = env.VTIGER_ALLOW_PRIVATE

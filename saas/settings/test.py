@@ -31,3 +31,6 @@ STRIPE_API_BASE = "http://127.0.0.1:9"
 # own migration and exists in the test tenants' schemas only (ADR 0018-child-tables).
 TENANT_APPS = [*TENANT_APPS, "crm_apps.engine.tests.childtest"]
 INSTALLED_APPS = [*INSTALLED_APPS, "crm_apps.engine.tests.childtest"]
+
+# The vtiger migration tests read from a second workspace on the loopback live server.
+VTIGER_ALLOW_PRIVATE = True

@@ -120,3 +120,29 @@ def test_emails_api_sends_and_lists_a_records_thread(
     assert bad.status_code == 400 and "to" in bad.json()
     assert client.get("/api/v1/emails/").status_code == 400
     assert client.get("/api/v1/emails/?record=contacts:00000000-0000-0000-0000-000000000000").status_code == 404
+
+
+@pytest.mark.parametrize(("sharing", "kept"), [("private", False), ("subject", False), ("full", True)])
+def test_deleting_a_personal_mailbox_never_opens_its_mail_to_others(
+    tenant_a, member, admin_of, make_mailbox, client_for, sharing, kept
+):
+    from crm_apps.mail.mailboxes import mailbox_delete
+    from crm_apps.mail.models import Message
+
+    owner, colleague = member(tenant_a), member(tenant_a)
+    with tenant_context(tenant_a):
+        contact = record_create(
+            spec=registry.get("contacts"), actor=admin_of(tenant_a), data={"last_name": "Kept", "email": "cust@c.test"}
+        )
+    mailbox = make_mailbox(tenant_a, owner, sharing=sharing)
+    message = _received(tenant_a, mailbox, f"Confidential {sharing}", "cust@c.test")
+    with tenant_context(tenant_a):
+        mailbox_delete(actor=owner, mailbox=mailbox)
+        assert Message.objects.filter(pk=message.pk).exists() is kept
+
+    theirs = client_for(tenant_a, colleague).get(f"/api/v1/emails/?record=contacts:{contact.pk}").json()
+    if kept:
+        assert [m["id"] for m in theirs] == [message.pk]
+    else:
+        assert theirs == []
+        assert client_for(tenant_a, colleague).get(f"/api/v1/emails/{message.pk}/").status_code == 404
