@@ -8,6 +8,7 @@ weasyprint needs). Nothing is fetched over the network while rendering: the logo
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,9 @@ from crm_apps.engine.fieldaccess import field_rules
 from crm_apps.engine.spec import ModuleSpec
 from crm_apps.inventory import catalogue
 from crm_apps.inventory.models import PdfTemplate
-from crm_apps.inventory.render import render
+from crm_apps.inventory.render import TemplateError, render
+
+logger = logging.getLogger(__name__)
 from crm_apps.inventory.totals import minor_unit
 
 LANGUAGES = ("en", "ru")
@@ -203,7 +206,15 @@ def _no_fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
 def html_for(*, spec: ModuleSpec, record: Any, actor: Member, language: str, template: str | None = None) -> str:
     with translation.override(language):
         context = document_context(spec=spec, record=record, actor=actor)
-        return render(template if template is not None else template_for(spec.key, language), context)
+        chosen = template if template is not None else template_for(spec.key, language)
+        try:
+            return render(chosen, context)
+        except TemplateError:
+            if template is not None:
+                raise  # the settings preview shows the error to the admin editing it
+            # A saved template that outgrows its limit on this document: the built-in one still works.
+            logger.warning("inventory: the %s template of %s is too large here; using the default", language, spec.key)
+            return render(default_template(language), context)
 
 
 def pdf_for(*, spec: ModuleSpec, record: Any, actor: Member, language: str, template: str | None = None) -> bytes:

@@ -73,6 +73,20 @@ def _parse(template: str) -> list[Any]:
     return root
 
 
+class _Output(list[str]):
+    """The rendered pieces, counting their size as they come: a template whose sections multiply its
+    output (a section nested in itself repeats lines x lines x ...) stops at MAX_OUTPUT characters
+    instead of filling a worker's memory first."""
+
+    size = 0
+
+    def append(self, piece: str) -> None:
+        self.size += len(piece)
+        if self.size > MAX_OUTPUT:
+            raise TemplateError("the document would be longer than %d characters" % MAX_OUTPUT)
+        super().append(piece)
+
+
 def _render(nodes: list[Any], stack: list[Mapping[str, Any]], out: list[str]) -> None:
     for node in nodes:
         if isinstance(node, str):
@@ -105,7 +119,6 @@ def validate(template: str) -> None:
 def render(template: str, context: Mapping[str, Any]) -> str:
     """The template with the context's values; values are escaped unless they are SafeStrings put in
     with triple braces."""
-    out: list[str] = []
+    out = _Output()
     _render(_parse(template), [context], out)
-    text = "".join(out)
-    return text[:MAX_OUTPUT]
+    return "".join(out)

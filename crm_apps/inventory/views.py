@@ -143,9 +143,12 @@ def settings_view(request: HttpRequest, actor: Member, module: str) -> HttpRespo
         if not errors and request.POST.get("action") == "preview":
             example = spec.records().filter(deleted_at__isnull=True).order_by("-created_at").first()
             if example is not None:
-                preview = pdf_render.html_for(
-                    spec=spec, record=example, actor=actor, language=language, template=values["html"]
-                )
+                try:
+                    preview = pdf_render.html_for(
+                        spec=spec, record=example, actor=actor, language=language, template=values["html"]
+                    )
+                except TemplateError as exc:
+                    errors["html"] = [_("The template cannot be shown: %(problem)s") % {"problem": exc}]
             else:
                 messages.info(request, _("Create a record first: the preview shows the newest one."))
         elif not errors:

@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,8 +23,8 @@ from django.utils.translation import gettext as _
 from crm_apps.access import visibility
 from crm_apps.access.models import Member
 from crm_apps.engine import registry
+from crm_apps.engine.models import TimelineEntry
 from crm_apps.engine.selectors import access_record
-from crm_apps.engine.services import record_update
 from crm_apps.mail import selectors
 from crm_apps.mail.models import CampaignRecipient, CampaignSend, Message
 from tenants.runtime import current_schema
@@ -195,7 +196,16 @@ def unsubscribe(*, token: str) -> CampaignRecipient | None:
     spec = registry.get(recipient.module)
     record = spec.records().filter(pk=recipient.record_id, deleted_at__isnull=True).first()
     if record is not None and not getattr(record, "email_opt_out", True):
-        record_update(spec=spec, actor=recipient.send.created_by, record=record, data={"email_opt_out": True})
+        # The recipient's own choice: it must stick whatever the sender's rights are now (deactivated,
+        # no longer allowed to edit the record), so it is written directly, with its timeline entry.
+        spec.records().filter(pk=record.pk).update(email_opt_out=True, version=F("version") + 1)
+        TimelineEntry.objects.create(
+            module=spec.key,
+            record_id=record.pk,
+            kind=TimelineEntry.Kind.UPDATED,
+            actor=None,
+            data={"changes": {"email_opt_out": [False, True]}, "via": "unsubscribe"},
+        )
     recipient.status = CampaignRecipient.Status.UNSUBSCRIBED
     recipient.updated_at = timezone.now()
     recipient.save(update_fields=["status", "updated_at"])

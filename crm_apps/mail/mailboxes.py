@@ -66,20 +66,32 @@ def access_mailbox(*, actor: Member, mailbox_id: Any) -> Mailbox | None:
         return None
 
 
+def _server(mailbox: Mailbox, side: str) -> tuple[Any, ...]:
+    return tuple(getattr(mailbox, f"{side}_{part}") for part in ("host", "port", "username"))
+
+
 def _apply(mailbox: Mailbox, data: dict[str, Any], passwords: dict[str, str | None]) -> None:
+    before = {side: _server(mailbox, side) for side in ("imap", "smtp")}
     for name in EDITABLE:
         if name in data:
             setattr(mailbox, name, data[name])
     if mailbox.kind == Mailbox.Kind.PERSONAL:
         mailbox.is_default = False
         mailbox.converter_enabled = False
-    stored = crypto.decrypt(mailbox.secret) if mailbox.secret else {}
-    for key in ("imap_password", "smtp_password"):
-        value = passwords.get(key)
-        if value:  # blank keeps the stored password
-            stored[key] = value
-    mailbox.secret = crypto.encrypt(stored) if stored else ""
+    try:
+        stored = crypto.decrypt(mailbox.secret) if mailbox.secret else {}
+    except crypto.SecretUnreadable:
+        stored = {}  # the key that sealed it is gone: the passwords entered now replace it
     errors: dict[str, list[str]] = {}
+    for side in ("imap", "smtp"):
+        key = f"{side}_password"
+        value = passwords.get(key)
+        if value:  # blank keeps the stored password...
+            stored[key] = value
+        elif mailbox.pk and stored.get(key) and _server(mailbox, side) != before[side]:
+            # ...but never for another server or account: it would hand the saved password to it.
+            errors[key] = [_("Enter the password again: the server or user name changed.")]
+    mailbox.secret = crypto.encrypt(stored) if stored else ""
     if not mailbox.imap_host and not mailbox.smtp_host:
         errors["imap_host"] = [_("Enter an IMAP server, an SMTP server or both.")]
     for side in ("imap", "smtp"):
@@ -179,6 +191,10 @@ def keys_rotate() -> int:
     """Re-encrypt every mailbox secret of the current schema with the newest key; the count."""
     count = 0
     for mailbox in Mailbox.objects.exclude(secret="").only("pk", "secret"):
-        Mailbox.objects.filter(pk=mailbox.pk).update(secret=crypto.rotate(mailbox.secret))
+        try:
+            secret = crypto.rotate(mailbox.secret)
+        except crypto.SecretUnreadable:
+            continue  # no key opens it: left as it is (its owner enters the password again)
+        Mailbox.objects.filter(pk=mailbox.pk).update(secret=secret)
         count += 1
     return count

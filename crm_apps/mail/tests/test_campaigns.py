@@ -86,6 +86,10 @@ def test_campaign_send_unsubscribe_and_bounce(
         assert CampaignRecipient.objects.get(email="kim@c.test").status == "unsubscribed"
         people["keen"].refresh_from_db()
         assert people["keen"].email_opt_out is True
+        # written as the recipient's own choice, whatever the sender's rights are by now
+        from crm_apps.engine.models import TimelineEntry
+
+        assert TimelineEntry.objects.filter(record_id=people["keen"].pk, data__via="unsubscribe").exists()
     assert client_for(tenant_a).get("/mail/u/not-a-token/").status_code == 404
 
     # the lead's message bounces: the report arrives in the mailbox and is synced
