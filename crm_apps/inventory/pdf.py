@@ -24,9 +24,9 @@ from crm_apps.engine.spec import ModuleSpec
 from crm_apps.inventory import catalogue
 from crm_apps.inventory.models import PdfTemplate
 from crm_apps.inventory.render import TemplateError, render
+from crm_apps.inventory.totals import minor_unit
 
 logger = logging.getLogger(__name__)
-from crm_apps.inventory.totals import minor_unit
 
 LANGUAGES = ("en", "ru")
 _DEFAULTS = Path(__file__).parent / "pdf_templates"

@@ -83,7 +83,7 @@ class _Output(list[str]):
     def append(self, piece: str) -> None:
         self.size += len(piece)
         if self.size > MAX_OUTPUT:
-            raise TemplateError("the document would be longer than %d characters" % MAX_OUTPUT)
+            raise TemplateError(f"the document would be longer than {MAX_OUTPUT} characters")
         super().append(piece)
 
 

@@ -273,7 +273,7 @@ def email_retry(*, actor: Member, message_id: Any) -> Message:
     if shown is None or not shown.full:
         raise Message.DoesNotExist
     message = shown.message
-    if message.sender_id != actor.pk and not visibility.has_privilege(actor=actor, privilege="manage_settings"):  # type: ignore[arg-type]
+    if message.sender_id != actor.pk and not visibility.has_privilege(actor=actor, privilege=Privilege.MANAGE_SETTINGS):
         raise PermissionDenied
     if message.status != Message.Status.FAILED:
         raise ValidationError({"status": [_("Only a failed message can be sent again.")]})
@@ -343,7 +343,7 @@ def template_create(*, actor: Member, data: dict[str, Any]) -> Template:
     """A template owned by `actor`; shared ones need the settings privilege."""
     template = Template(owner=actor)
     _template_apply(template, data)
-    if template.shared and not visibility.has_privilege(actor=actor, privilege="manage_settings"):  # type: ignore[arg-type]
+    if template.shared and not visibility.has_privilege(actor=actor, privilege=Privilege.MANAGE_SETTINGS):
         raise ValidationError({"shared": [_("Only administrators share templates; keep it private.")]})
     template.save()
     return template
@@ -357,7 +357,7 @@ def template_update(*, actor: Member, template: Template, data: dict[str, Any]) 
     if not _may_change(actor, template):
         raise PermissionDenied
     _template_apply(template, data)
-    if template.shared and not visibility.has_privilege(actor=actor, privilege="manage_settings"):  # type: ignore[arg-type]
+    if template.shared and not visibility.has_privilege(actor=actor, privilege=Privilege.MANAGE_SETTINGS):
         raise ValidationError({"shared": [_("Only administrators share templates; keep it private.")]})
     template.save()
     return template
