@@ -51,7 +51,10 @@ class Invoice(InventoryDocument):
             models.Index(
                 fields=["due_date"],
                 name="invoice_open_due",
-                condition=models.Q(payment_status__in=["unpaid", "partially_paid"], deleted_at__isnull=True),
+                # An OR of equalities, not `__in`: PostgreSQL prints `IN (...)` back in a form that re-parses
+                # differently, and the pool's schema clone must reproduce every index definition exactly.
+                condition=models.Q(deleted_at__isnull=True)
+                & (models.Q(payment_status="unpaid") | models.Q(payment_status="partially_paid")),
             ),
         ]
 
