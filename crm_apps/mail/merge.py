@@ -99,13 +99,21 @@ def record_values(*, spec: Any, record: Any, actor: Any, sender: Any = None) -> 
         values[singular(spec.key)] = own
         for name in ("organization", "contact"):
             related = getattr(record, name, None) if hasattr(record, name) else None
-            if isinstance(related, dj_models.Model):
-                try:
-                    related_spec = registry.get(name + "s")
-                    related_hidden = visibility.hidden_fields(actor=actor, spec=related_spec)
-                except registry.UnknownModule:
-                    related_hidden = set()
-                values[name] = model_values(related, hidden=related_hidden)
+            if not isinstance(related, dj_models.Model):
+                continue
+            try:
+                related_spec = registry.get(name + "s")
+            except registry.UnknownModule:
+                continue
+            # The linked record's fields only when the actor may see that record itself: a template must
+            # not read out an organisation or contact that sharing rules hide from its sender.
+            if actor is None or not visibility.can_view_module(actor=actor, spec=related_spec):
+                continue
+            seen = related_spec.model.objects.filter(pk=related.pk)
+            if not visibility.visible_records(actor=actor, spec=related_spec, queryset=seen).exists():
+                continue
+            related_hidden = visibility.hidden_fields(actor=actor, spec=related_spec)
+            values[name] = model_values(related, hidden=related_hidden)
     member = sender or actor
     if member is not None:
         values["sender"] = {

@@ -179,3 +179,34 @@ def test_openapi_lists_the_email_endpoints(tenant_a, admin_of, client_for):
     } <= paths
     mailbox_schema = str(schema["components"]["schemas"].get("Mailbox", {}))
     assert "imap_password" in mailbox_schema and "writeOnly" in mailbox_schema
+
+
+def test_a_template_never_reads_out_a_linked_record_the_sender_may_not_see(tenant_a, admin_of, member, client_for):
+    from crm_apps.access.services import sharing_default_set
+
+    admin = admin_of(tenant_a)
+    sender = member(tenant_a)
+    with tenant_context(tenant_a):
+        sharing_default_set(actor=admin, module="organizations", access="private")
+        secret = record_create(spec=registry.get("organizations"), actor=admin, data={"name": "Secret Holdings"})
+        contact = record_create(
+            spec=registry.get("contacts"), actor=sender, data={"last_name": "Stone", "first_name": "Ann"}
+        )
+        # linked by someone who sees both (the sender's own contact stays visible to the sender)
+        type(contact).objects.filter(pk=contact.pk).update(organization=secret)
+        template = Template.objects.create(
+            name="Intro", subject="Hi {{ contact.first_name }}", body_html="<p>[{{ organization.name }}]</p>", owner=sender
+        )
+    client = client_for(tenant_a, sender)
+
+    rendered = client.post(
+        f"/api/v1/email-templates/{template.pk}/render", {"record": f"contacts:{contact.pk}"}, "application/json"
+    )
+    with tenant_context(tenant_a):
+        sharing_default_set(actor=admin, module="organizations", access="public_read")
+    shared = client.post(
+        f"/api/v1/email-templates/{template.pk}/render", {"record": f"contacts:{contact.pk}"}, "application/json"
+    )
+
+    assert rendered.status_code == 200 and rendered.json()["body_html"] == "<p>[]</p>"
+    assert shared.json()["body_html"] == "<p>[Secret Holdings]</p>"
