@@ -77,7 +77,8 @@ class DocumentConvertView(_DocumentView):
 
 
 class DocumentSendView(_DocumentView):
-    """POST /api/v1/<documents>/<id>/send {"to": [...] (default: the contact), "subject", "message", "lang"}."""
+    """POST /api/v1/<documents>/<id>/send {"to": [...] (default: the contact), "subject", "message", "lang"}
+    -> {"sent_to": [...], "status": "queued"}; over the hourly budget (`INVENTORY_SENDS_PER_HOUR`) a 400 on `to`."""
 
     def post(self, request: Request, module: str, record_id: str) -> Response:
         spec, record = self.record(request, module, record_id)
@@ -95,4 +96,5 @@ class DocumentSendView(_DocumentView):
             )
         except PermissionDenied as exc:
             raise DRFPermissionDenied(_("You may not send this record.")) from exc
-        return Response({"sent_to": sent})
+        # Queued: a Celery task renders and sends it, and notifies the sender when that fails.
+        return Response({"sent_to": sent, "status": "queued"})

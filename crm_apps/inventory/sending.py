@@ -1,5 +1,7 @@
-"""Email a document's PDF from the record (Django's mail backend; the email issue's composer will take
-this over), logged on the document's timeline and in the audit trail."""
+"""Email a document's PDF from the record (Django's mail backend), logged on the document's timeline and in
+the audit trail. The request only checks and records: a Celery task renders the PDF and talks to the SMTP
+server, and tells the sender when that fails. A member may send at most `INVENTORY_SENDS_PER_HOUR` PDFs an
+hour (a counter in the tenant-prefixed cache, failing open when the cache is down)."""
 
 from __future__ import annotations
 
@@ -18,8 +20,14 @@ from crm_apps.audit import services as audit
 from crm_apps.engine.models import TimelineEntry
 from crm_apps.engine.spec import ModuleSpec
 from crm_apps.inventory.pdf import pdf_filename, pdf_for
+from saas.throttle import throttle_exceeded, throttle_hit
 
 MAX_RECIPIENTS = 10
+SENDS_PER_HOUR = 30
+
+
+def _send_key(actor: Member) -> str:
+    return f"inventory-pdf-sends:{actor.pk}"
 
 
 def default_recipient(record: Any) -> str:
@@ -57,17 +65,11 @@ def document_send(
         errors["subject"] = [_("Use one line of at most 200 characters.")]
     if len(message or "") > 20_000:
         errors["message"] = [_("At most 20,000 characters.")]
+    limit = int(getattr(settings, "INVENTORY_SENDS_PER_HOUR", SENDS_PER_HOUR))
+    if not errors and throttle_exceeded([_send_key(actor)], limit=limit):
+        errors["to"] = [_("You have sent %(n)d documents in the last hour; try again later.") % {"n": limit}]
     if errors:
         raise ValidationError(errors)
-    pdf = pdf_for(spec=spec, record=record, actor=actor, language=language)
-    email = EmailMessage(
-        subject=subject,
-        body=message or "",
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=recipients,
-        reply_to=[actor.user.email] if actor.user.email else None,
-    )
-    email.attach(pdf_filename(record), pdf, "application/pdf")
     with transaction.atomic():
         TimelineEntry.objects.create(
             module=spec.key,
@@ -84,5 +86,33 @@ def document_send(
             record_label=str(record),
             details={"emailed_pdf": {"to": recipients, "subject": subject}},
         )
-        transaction.on_commit(lambda: email.send(fail_silently=False))
+        throttle_hit([_send_key(actor)], window=3600)
+        job = {
+            "module": spec.key,
+            "record_id": str(record.pk),
+            "actor_id": actor.pk,
+            "recipients": recipients,
+            "subject": subject,
+            "message": message or "",
+            "language": language,
+        }
+        from crm_apps.inventory.tasks import document_send_task
+
+        transaction.on_commit(lambda: document_send_task.delay(**job))
     return recipients
+
+
+def document_deliver(
+    *, spec: ModuleSpec, record: Any, actor: Member, recipients: list[str], subject: str, message: str, language: str
+) -> None:
+    """Render the PDF as `actor` sees it and hand the message to the mail backend (raises on failure)."""
+    pdf = pdf_for(spec=spec, record=record, actor=actor, language=language)
+    email = EmailMessage(
+        subject=subject,
+        body=message,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=recipients,
+        reply_to=[actor.user.email] if actor.user.email else None,
+    )
+    email.attach(pdf_filename(record), pdf, "application/pdf")
+    email.send(fail_silently=False)

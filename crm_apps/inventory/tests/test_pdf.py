@@ -147,3 +147,43 @@ def test_renderer_escapes_and_reaches_only_the_context():
         validate("{{#lines}}")
     with pytest.raises(TemplateError):
         validate("{{/lines}}")
+
+
+def test_sends_over_the_hourly_budget_are_refused_per_member(
+    api, catalogue, settings, django_capture_on_commit_callbacks
+):
+    settings.INVENTORY_SENDS_PER_HOUR = 2
+    invoice = _invoice(api, catalogue)
+    url = f"/api/v1/invoices/{invoice['id']}/send"
+    with django_capture_on_commit_callbacks(execute=True):
+        answers = [post(api, url, {"message": "x"}) for _ in range(3)]
+
+    assert [a.status_code for a in answers] == [200, 200, 400]
+    assert answers[0].json()["status"] == "queued"
+    assert answers[2].json()["to"] == ["You have sent 2 documents in the last hour; try again later."]
+    assert len(mail.outbox) == 2
+
+
+def test_a_failed_delivery_notifies_the_sender_and_never_fails_the_request(
+    api, catalogue, settings, django_capture_on_commit_callbacks, tenant_a, admin_of
+):
+    import socket
+
+    from django_tenants.utils import tenant_context
+
+    from crm_apps.notifications.models import Notification
+
+    with socket.socket() as probe:  # a port nobody listens on: the real SMTP client gets a refusal
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 2
+    invoice = _invoice(api, catalogue)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(api, f"/api/v1/invoices/{invoice['id']}/send", {"message": "x"})
+
+    assert response.status_code == 200
+    with tenant_context(tenant_a):
+        told = Notification.objects.get(kind="document_send_failed")
+        assert told.recipient_id == admin_of(tenant_a).pk
+        assert told.params["to"] == "ann@globex.example" and told.params["error"]
