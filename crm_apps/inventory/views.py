@@ -81,7 +81,8 @@ def send_view(request: HttpRequest, record_id: uuid.UUID, module: str) -> HttpRe
         except ValidationError as exc:
             errors = exc.message_dict
         else:
-            messages.success(request, _("The PDF is on its way to %(to)s; you will be notified if it cannot be delivered.") % {"to": ", ".join(sent)})
+            queued = _("The PDF is on its way to %(to)s; you will be notified if it cannot be delivered.")
+            messages.success(request, queued % {"to": ", ".join(sent)})
             return redirect(record_url(spec, record))
     return render(
         request,
