@@ -34,6 +34,12 @@ PREFIX = "imports"
 MAX_BYTES = 100 * 1024 * 1024
 MAX_ROWS = 1_000_000
 MAX_COLUMNS = 300
+# vCard and iCalendar files are parsed whole (their items are small and few): a lower ceiling.
+MAX_ITEM_FILE_BYTES = 20 * 1024 * 1024
+# What a request reads of a file (upload, re-read, the mapping page): the first rows are kept for samples
+# and picklist values, the rest only counted, so a 100 MB file never becomes a million lists in a web
+# worker. The Celery jobs (dry run, import) read everything.
+PREVIEW_ROWS = 20_000
 ERRORS_COLUMN = "Import errors"
 ENCODINGS = ("utf-8", "utf-8-sig", "utf-16", "cp1251", "latin-1", "cp1252", "koi8-r", "iso-8859-15")
 DELIMITERS = (",", ";", "\t", "|")
@@ -53,6 +59,11 @@ class Sheet:
     delimiter: str = ""
     sheets: list[str] = field(default_factory=list)
     sheet: str = ""
+    total: int = -1  # every data row of the file (more than `rows` when read with `keep`)
+
+    def __post_init__(self) -> None:
+        if self.total < 0:
+            self.total = len(self.rows)
 
 
 def detect_format(name: str, head: bytes) -> str:
@@ -132,28 +143,51 @@ def _check_size(headers: list[str], count: int) -> None:
         raise FileProblem(_("The file has more than %(n)s rows; split it.") % {"n": f"{MAX_ROWS:,}"})
 
 
-def read_csv(data: bytes, *, encoding: str = "", delimiter: str = "") -> Sheet:
+def read_csv(data: bytes, *, encoding: str = "", delimiter: str = "", keep: int | None = None) -> Sheet:
+    """The CSV's rows, decoded as a stream (the whole text is never held at once); with `keep`, only the
+    first `keep` rows are kept and the others counted."""
     encoding = encoding or detect_encoding(data)
-    text = decode(data, encoding)
-    delimiter = delimiter or detect_delimiter(text)
+    try:
+        codecs.lookup(encoding)
+    except LookupError as exc:
+        raise FileProblem(
+            _("The file is not valid %(encoding)s text; choose another encoding.") % {"encoding": encoding}
+        ) from exc
+    stream_encoding = "utf-8-sig" if encoding in ("utf-8", "utf8") else encoding  # a BOM is not a header
+    head = data[: 64 * 1024].decode(stream_encoding, errors="ignore").lstrip("\ufeff")
+    delimiter = delimiter or detect_delimiter(head)
     if delimiter not in DELIMITERS:
         raise FileProblem(_("Choose a delimiter: comma, semicolon, tab or vertical bar."))
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    stream = io.TextIOWrapper(io.BytesIO(data), encoding=stream_encoding, newline="")
+    reader = csv.reader(stream, delimiter=delimiter)
     try:
         first = next(reader, None)
         if first is None:
             raise FileProblem(_("The file is empty."))
+        if first and first[0].startswith("\ufeff"):
+            first[0] = first[0][1:]
         headers = _headers(first)
         width = len(headers)
+        if width > MAX_COLUMNS:
+            _check_size(headers, 0)
         rows = []
+        total = 0
         for row in reader:
             if not any(cell.strip() for cell in row):
                 continue
-            rows.append(row[:width] + [""] * (width - len(row)))
+            total += 1
+            if keep is None or total <= keep:
+                rows.append(row[:width] + [""] * (width - len(row)))
+            if total > MAX_ROWS:
+                break
     except csv.Error as exc:
         raise FileProblem(_("The CSV file cannot be read: %(error)s") % {"error": exc}) from exc
-    _check_size(headers, len(rows))
-    return Sheet(headers=headers, rows=rows, encoding=encoding, delimiter=delimiter)
+    except UnicodeDecodeError as exc:
+        raise FileProblem(
+            _("The file is not valid %(encoding)s text; choose another encoding.") % {"encoding": encoding}
+        ) from exc
+    _check_size(headers, total)
+    return Sheet(headers=headers, rows=rows, encoding=encoding, delimiter=delimiter, total=total)
 
 
 def _cell(value: Any) -> str:
@@ -167,7 +201,7 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def read_xlsx(data: bytes, *, sheet: str = "") -> Sheet:
+def read_xlsx(data: bytes, *, sheet: str = "", keep: int | None = None) -> Sheet:
     from openpyxl import load_workbook
 
     try:
@@ -194,17 +228,25 @@ def read_xlsx(data: bytes, *, sheet: str = "") -> Sheet:
         headers = _headers(values)
         width = len(headers)
         rows = []
+        total = 0
         for raw in rows_iter:
+            if keep is not None and total >= keep:  # past the preview: count, without converting cells
+                if any(v not in (None, "") for v in raw[:width]):
+                    total += 1
+                if total > MAX_ROWS:
+                    break
+                continue
             row = [_cell(v) for v in raw[:width]]
             if not any(c.strip() for c in row):
                 continue
+            total += 1
             rows.append(row + [""] * (width - len(row)))
-            if len(rows) > MAX_ROWS:
+            if total > MAX_ROWS:
                 break
     finally:
         workbook.close()
-    _check_size(headers, len(rows))
-    return Sheet(headers=headers, rows=rows, sheets=names, sheet=chosen)
+    _check_size(headers, total)
+    return Sheet(headers=headers, rows=rows, sheets=names, sheet=chosen, total=total)
 
 
 VCARD_COLUMNS = [
@@ -347,17 +389,31 @@ def read_ical(data: bytes, *, encoding: str = "", kind: str = "") -> Sheet:
 
 
 def read(
-    data: bytes, *, file_format: str, encoding: str = "", delimiter: str = "", sheet: str = "", module: str = ""
+    data: bytes,
+    *,
+    file_format: str,
+    encoding: str = "",
+    delimiter: str = "",
+    sheet: str = "",
+    module: str = "",
+    keep: int | None = None,
 ) -> Sheet:
     """The file's rows; `FileProblem` when it cannot be read that way. An iCalendar file gives an events
-    module its VEVENTs and a tasks module its VTODOs."""
+    module its VEVENTs and a tasks module its VTODOs. With `keep` (a request's preview), only the first
+    `keep` rows are kept and `Sheet.total` counts them all."""
     if file_format == XLSX:
-        return read_xlsx(data, sheet=sheet)
+        return read_xlsx(data, sheet=sheet, keep=keep)
+    if file_format in (VCARD, ICAL) and len(data) > MAX_ITEM_FILE_BYTES:
+        raise FileProblem(_("vCard and iCalendar files of at most 20 MB can be imported; split the file."))
     if file_format == VCARD:
-        return read_vcard(data, encoding=encoding)
-    if file_format == ICAL:
-        return read_ical(data, encoding=encoding, kind=ICAL_KINDS.get(module, ""))
-    return read_csv(data, encoding=encoding, delimiter=delimiter)
+        sheet_data = read_vcard(data, encoding=encoding)
+    elif file_format == ICAL:
+        sheet_data = read_ical(data, encoding=encoding, kind=ICAL_KINDS.get(module, ""))
+    else:
+        return read_csv(data, encoding=encoding, delimiter=delimiter, keep=keep)
+    if keep is not None:
+        sheet_data.rows, sheet_data.raw = sheet_data.rows[:keep], sheet_data.raw[:keep]
+    return sheet_data
 
 
 # Storage -------------------------------------------------------------------------------------------

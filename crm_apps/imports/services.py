@@ -85,7 +85,13 @@ def import_upload(
     file_format = files.detect_format(file_name, data[:8192])
     try:
         sheet_data = files.read(
-            data, file_format=file_format, encoding=encoding, delimiter=delimiter, sheet=sheet, module=spec.key
+            data,
+            file_format=file_format,
+            encoding=encoding,
+            delimiter=delimiter,
+            sheet=sheet,
+            module=spec.key,
+            keep=files.PREVIEW_ROWS,
         )
     except files.FileProblem as exc:
         raise ValidationError({"file": [str(exc)]}) from exc
@@ -103,7 +109,7 @@ def import_upload(
         sheet=sheet_data.sheet,
         sheets=sheet_data.sheets,
         headers=sheet_data.headers,
-        total_rows=len(sheet_data.rows),
+        total_rows=sheet_data.total,
     )
     if saved_mapping is not None and saved_mapping.module == spec.key:
         _apply_saved(job, saved_mapping, spec)
@@ -140,13 +146,14 @@ def import_reread(*, actor: Member, job: ImportJob, encoding: str, delimiter: st
             delimiter=delimiter,
             sheet=sheet,
             module=job.module,
+            keep=files.PREVIEW_ROWS,
         )
     except files.FileProblem as exc:
         raise ValidationError({"file": [str(exc)]}) from exc
     if sheet_data.headers != job.headers:
         job.mapping = mapping.guess(registry.get(job.module), sheet_data.headers)
     job.headers = sheet_data.headers
-    job.total_rows = len(sheet_data.rows)
+    job.total_rows = sheet_data.total
     job.encoding, job.delimiter, job.sheet = sheet_data.encoding, sheet_data.delimiter, sheet_data.sheet
     job.status = ImportJob.Status.UPLOADED
     job.report = {}

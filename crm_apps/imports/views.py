@@ -232,6 +232,7 @@ def import_mapping(request: HttpRequest, job_id: int) -> HttpResponse:
             delimiter=job.delimiter,
             sheet=job.sheet,
             module=job.module,
+            keep=files.PREVIEW_ROWS,  # samples and picklist values from the first rows; the dry run sees all
         )
         rows = sheet.rows
     except files.FileProblem as exc:

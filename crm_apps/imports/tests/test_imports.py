@@ -769,3 +769,48 @@ def test_a_custom_module_with_custom_fields_and_a_member_without_the_privilege(t
     assert response.status_code == 403
     assert client.get("/imports/new/contacts/").status_code == 403
     assert 'href="/imports/new/contacts/' not in client.get("/m/contacts/").content.decode()
+
+
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_a_request_keeps_only_a_preview_of_a_big_file_and_the_job_reads_it_all(
+    tenant_a, admin_of, monkeypatch, file_format
+):
+    monkeypatch.setattr(files, "PREVIEW_ROWS", 5)
+    admin = admin_of(tenant_a)
+    rows = [[f"F{n}", f"Last{n}", f"p{n}@example.com", "", ""] for n in range(12)]
+    if file_format == "csv":
+        body, name = csv_bytes(rows), "people.csv"
+    else:
+        from openpyxl import Workbook
+
+        book = Workbook()
+        book.active.append(HEADER)
+        for row in rows:
+            book.active.append(row)
+        out = io.BytesIO()
+        book.save(out)
+        body, name = out.getvalue(), "people.xlsx"
+    preview = files.read(body, file_format=file_format, keep=5)
+    with tenant_context(tenant_a):
+        job = upload(admin, body, name=name)
+        configure(admin, job)
+        job = run(job)
+
+    assert (len(preview.rows), preview.total) == (5, 12)
+    assert job.total_rows == 12
+    assert job.created == 12, job.report
+
+
+def test_a_csv_that_breaks_its_encoding_late_is_a_clear_error():
+    body = b"Name,Email\r\n" + b"Ann,ann@example.com\r\n" * 3 + b"Bad \xff\xfe,x@example.com\r\n"
+
+    with pytest.raises(files.FileProblem, match="not valid utf-8 text"):
+        files.read_csv(body, encoding="utf-8")
+    assert files.read_csv(body, encoding="latin-1").total == 4
+
+
+def test_vcard_and_icalendar_files_have_a_lower_size_ceiling(monkeypatch):
+    monkeypatch.setattr(files, "MAX_ITEM_FILE_BYTES", 100)
+
+    with pytest.raises(files.FileProblem, match="at most 20 MB"):
+        files.read(VCARDS.encode(), file_format="vcard")
