@@ -78,6 +78,9 @@ def _save_derived(invoice: Invoice, changes: dict[str, list[Any]], actor: Member
     )
 
 
+MAX_AMOUNT = Decimal(10) ** 15
+
+
 def payment_record(
     *, actor: Member, invoice: Invoice, amount: Any, paid_on: Any = None, method: str = "", reference: str = ""
 ) -> Payment:
@@ -90,6 +93,9 @@ def payment_record(
             raise InvalidOperation
     except (InvalidOperation, ValueError):
         errors["amount"] = [_("Enter an amount greater than zero.")]
+        value = Decimal(0)
+    if value >= MAX_AMOUNT:  # the money fields hold 15 digits before the point (max_digits 18, 3 places)
+        errors["amount"] = [_("Enter an amount below 1,000,000,000,000,000.")]
         value = Decimal(0)
     if paid_on in (None, ""):
         day = timezone.localdate()
