@@ -15,10 +15,12 @@ need no change for them (docs/email.md).
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from typing import Any
 
+import re2
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
@@ -33,6 +35,24 @@ from crm_apps.mail.transport import MailError, _quote, imap_connect
 
 log = logging.getLogger(__name__)
 _NUMBER = re.compile(r"\b([A-Z]{2,10}-?\d{1,10})\b")
+
+
+def _re2_options() -> re2.Options:
+    options = re2.Options()
+    options.case_sensitive = False
+    options.log_errors = False
+    options.max_mem = 8 << 20  # a pathological pattern fails to compile instead of taking the worker's memory
+    return options
+
+
+@functools.lru_cache(maxsize=256)
+def rule_pattern(value: str) -> Any:
+    """A rule's regular expression, compiled by RE2: matching takes time linear in the message whatever
+    the pattern (Python's `re` can backtrack for minutes on a crafted mail); None when it does not compile."""
+    try:
+        return re2.compile(value, _re2_options())
+    except re2.error:
+        return None
 
 
 def rule_matches(rule: ConverterRule, message: Message) -> bool:
@@ -51,10 +71,8 @@ def rule_matches(rule: ConverterRule, message: Message) -> bool:
         if rule.field == ConverterRule.Field.TO:
             return wanted in {a.lower() for a in message.to + message.cc}
         return wanted == haystack.strip().lower()
-    try:
-        return re.search(rule.value, haystack[:100_000], re.IGNORECASE) is not None
-    except re.error:
-        return False
+    pattern = rule_pattern(rule.value)
+    return pattern is not None and pattern.search(haystack[:100_000]) is not None
 
 
 def claim(*, mailbox: Mailbox, message: Message) -> ConverterClaim | None:
@@ -203,9 +221,9 @@ def rule_create(*, actor: Member, mailbox: Mailbox, data: dict[str, Any]) -> Con
     errors: dict[str, list[str]] = {}
     if rule.operator == ConverterRule.Operator.REGEX:
         try:
-            re.compile(rule.value)
-        except re.error:
-            errors["value"] = [_("Enter a valid regular expression.")]
+            re2.compile(rule.value, _re2_options())
+        except re2.error:
+            errors["value"] = [_("Enter a valid regular expression (RE2 syntax: no back-references or look-arounds).")]
     try:
         rule.full_clean(exclude=["mailbox"])
     except ValidationError as exc:

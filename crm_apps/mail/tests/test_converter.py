@@ -181,3 +181,17 @@ def test_a_message_is_converted_once_even_by_two_workers(committed, dovecot, med
     with tenant_context(tenant):
         assert ConverterClaim.objects.filter(message_id=message.pk).count() == 1
         assert registry.get("leads").model.objects.filter(email="dee@race.test").count() == 1
+
+
+def test_regex_rules_run_in_linear_time_and_refuse_what_re2_cannot_do():
+    from crm_apps.mail.converter import rule_matches, rule_pattern
+
+    nested = ConverterRule(field="subject", operator="regex", value=r"^(a+)+$")
+    crafted = Message(subject="a" * 50_000 + "!")  # Python's re would backtrack here for longer than anyone waits
+
+    assert rule_matches(nested, crafted) is False
+    assert rule_matches(nested, Message(subject="aaaa")) is True
+    assert rule_matches(
+        ConverterRule(field="subject", operator="regex", value=r"invoice \d+"), Message(subject="INVOICE 7")
+    )
+    assert rule_pattern(r"(a)\1") is None  # back-references are not RE2
