@@ -105,6 +105,36 @@ def company_details() -> Any:
     return CompanyDetails.objects.first()
 
 
+LOGO_MAX_SIDE = 1200  # pixels: plenty for a logo printed a few centimetres wide
+LOGO_INLINE_BYTES = 512 * 1024  # smaller logos go into the PDF as uploaded
+LOGO_MAX_PIXELS = 40_000_000  # refuse to decode anything bigger (a decompression bomb)
+
+
+def _logo_for_pdf(data: bytes, content_type: str) -> tuple[bytes, str]:
+    """The logo as the PDF embeds it: as uploaded when small, else scaled down to `LOGO_MAX_SIDE` and
+    re-encoded (PNG, or JPEG for photos), so any accepted upload (up to 5 MB) prints whole. (b"", "") when
+    the picture cannot be decoded safely."""
+    if len(data) <= LOGO_INLINE_BYTES:
+        return data, content_type
+    import io
+
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.width * image.height > LOGO_MAX_PIXELS:
+                return b"", ""
+            image.thumbnail((LOGO_MAX_SIDE, LOGO_MAX_SIDE))
+            out = io.BytesIO()
+            if content_type == "image/jpeg":
+                image.convert("RGB").save(out, format="JPEG", quality=85)
+                return out.getvalue(), "image/jpeg"
+            image.save(out, format="PNG", optimize=True)
+            return out.getvalue(), "image/png"
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return b"", ""
+
+
 def company_logo_data_uri(company: Any) -> str:
     """The company logo as a data: URI for the PDF (nothing is fetched over the network), or ""."""
     import base64
@@ -115,7 +145,10 @@ def company_logo_data_uri(company: Any) -> str:
 
     try:
         with default_storage.open(company.logo_storage_name, "rb") as handle:
-            data = handle.read(2_000_000)
+            data = handle.read(6 * 1024 * 1024)  # uploads are at most 5 MB (crm_apps.finance.files)
     except (OSError, ValueError):
         return ""
-    return f"data:{company.logo_content_type or 'image/png'};base64,{base64.b64encode(data).decode()}"
+    data, content_type = _logo_for_pdf(data, company.logo_content_type or "image/png")
+    if not data:
+        return ""
+    return f"data:{content_type};base64,{base64.b64encode(data).decode()}"
