@@ -115,6 +115,9 @@ class ImportEntry(models.Model):
     action = models.CharField(max_length=1)
     # {"cols": {column: value before}, "custom": {key: value before}, "custom_keys": [...]}
     before = models.JSONField(null=True, blank=True)
+    # The record's version when the import finished: undo leaves a record alone once it has moved on
+    # (someone edited it since). Null for entries of imports from before this was kept.
+    version_after = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["job", "action"], name="import_entry_job")]

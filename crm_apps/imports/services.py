@@ -475,6 +475,7 @@ def import_execute(*, job_id: int, dry_run: bool) -> ImportJob:
             metadata_touched = bool(outcome.values_created)
             if dry_run:
                 raise _DryRunRollback
+            _versions_remember(job)
             audit.audit_log(
                 action=audit.IMPORT,
                 actor=actor,
@@ -576,6 +577,7 @@ def import_undo_execute(*, job_id: int) -> ImportJob:
     try:
         with transaction.atomic():
             counts = _undo(job)
+            ImportJob.objects.filter(pk=job.pk).update(report={**job.report, "undo": counts})
             audit.audit_log(
                 action=audit.IMPORT_UNDONE,
                 actor=actor,
@@ -594,23 +596,54 @@ def import_undo_execute(*, job_id: int) -> ImportJob:
     return job
 
 
+def _modules_of(job: ImportJob) -> list[str]:
+    return list(ImportEntry.objects.filter(job=job).values_list("module", flat=True).distinct())
+
+
+def _versions_remember(job: ImportJob) -> None:
+    """Keep each written record's version as the import leaves it (one statement per module), so undo
+    can tell the records someone edited afterwards."""
+    for module in _modules_of(job):
+        table = sql.Identifier(registry.get(module).model._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.cursor.execute(
+                sql.SQL(
+                    "UPDATE imports_importentry e SET version_after = t.version FROM {table} t "
+                    "WHERE e.job_id = %s AND e.module = %s AND t.id = e.record_id"
+                ).format(table=table),
+                [job.pk, module],
+            )
+
+
+# A record is undone only while it is as the import left it: entries without a version (imports from
+# before versions were kept) are undone as before.
+UNCHANGED = "(e.version_after IS NULL OR t.version = e.version_after)"
+
+
 def _undo(job: ImportJob) -> dict[str, int]:
     from crm_apps.engine.models import TimelineEntry
 
-    counts = {"deleted": 0, "restored": 0}
-    modules = list(ImportEntry.objects.filter(job=job).values_list("module", flat=True).distinct())
+    counts = {"deleted": 0, "restored": 0, "kept": 0}
     now = timezone.now()
     actor_id = job.undone_by_id or job.created_by_id
-    for module in modules:
+    for module in _modules_of(job):
         spec = registry.get(module)
         table = sql.Identifier(spec.model._meta.db_table)
         with connection.cursor() as cursor:
             raw: Any = cursor.cursor
             raw.execute(
                 sql.SQL(
+                    "SELECT count(*) FROM imports_importentry e JOIN {table} t ON t.id = e.record_id "
+                    "WHERE e.job_id = %s AND e.module = %s AND t.deleted_at IS NULL AND NOT " + UNCHANGED
+                ).format(table=table),
+                [job.pk, module],
+            )
+            counts["kept"] += int(raw.fetchone()[0])
+            raw.execute(
+                sql.SQL(
                     "UPDATE {table} t SET deleted_at = %s, version = t.version + 1 FROM imports_importentry e "
                     "WHERE e.job_id = %s AND e.module = %s AND e.action = 'c' AND t.id = e.record_id "
-                    "AND t.deleted_at IS NULL"
+                    "AND t.deleted_at IS NULL AND " + UNCHANGED
                 ).format(table=table),
                 [now, job.pk, module],
             )
@@ -618,12 +651,17 @@ def _undo(job: ImportJob) -> dict[str, int]:
             columns = _restored_columns(job, module)
             if columns:
                 counts["restored"] += _restore(raw, spec, table, job, module, columns, now, actor_id)
+            # Timeline lines only for the records this undo touched (their stamp is this undo's `now`).
             raw.execute(
-                "INSERT INTO engine_timelineentry (module, record_id, kind, actor_id, data, created_at) "
-                "SELECT e.module, e.record_id, CASE WHEN e.action = 'c' THEN %s ELSE %s END, %s, "
-                "jsonb_build_object('import', e.job_id, 'undo', true), %s "
-                "FROM imports_importentry e WHERE e.job_id = %s AND e.module = %s",
-                [TimelineEntry.Kind.DELETED, TimelineEntry.Kind.UPDATED, actor_id, now, job.pk, module],
+                sql.SQL(
+                    "INSERT INTO engine_timelineentry (module, record_id, kind, actor_id, data, created_at) "
+                    "SELECT e.module, e.record_id, CASE WHEN e.action = 'c' THEN %s ELSE %s END, %s, "
+                    "jsonb_build_object('import', e.job_id, 'undo', true), %s "
+                    "FROM imports_importentry e JOIN {table} t ON t.id = e.record_id "
+                    "WHERE e.job_id = %s AND e.module = %s "
+                    "AND ((e.action = 'c' AND t.deleted_at = %s) OR (e.action <> 'c' AND t.updated_at = %s))"
+                ).format(table=table),
+                [TimelineEntry.Kind.DELETED, TimelineEntry.Kind.UPDATED, actor_id, now, job.pk, module, now, now],
             )
     return counts
 
@@ -662,14 +700,15 @@ def _restore(
         sql.SQL(
             "UPDATE {table} t SET {sets} FROM imports_importentry e, "
             "LATERAL jsonb_populate_record(NULL::{table}, e.before->'cols') r "
-            "WHERE e.job_id = %s AND e.module = %s AND e.action IN ('u', 'm') AND t.id = e.record_id"
+            "WHERE e.job_id = %s AND e.module = %s AND e.action IN ('u', 'm') AND t.id = e.record_id AND "
+            + UNCHANGED
+            + " RETURNING t.id"
         ).format(table=table, sets=sql.SQL(", ").join(sets)),
         [now, actor, job.pk, module],
     )
-    count = int(raw.rowcount)
-    ids = ImportEntry.objects.filter(job=job, module=module, action__in=["u", "m"]).values_list("record_id", flat=True)
-    search_vector_refresh(spec, list(ids))
-    return count
+    ids = [row[0] for row in raw.fetchall()]
+    search_vector_refresh(spec, ids)
+    return len(ids)
 
 
 # --- exports ----------------------------------------------------------------------------------------

@@ -524,6 +524,44 @@ def test_undo_at_size_deletes_created_and_restores_updated(tenant_a, admin_of):
             services.import_undo_start(actor=admin, job=job)
 
 
+def test_undo_leaves_records_edited_after_the_import_as_they_are(tenant_a, admin_of, client_for):
+    from crm_apps.engine.services import record_update
+
+    admin = admin_of(tenant_a)
+    spec = registry.get("contacts")
+    with tenant_context(tenant_a):
+        seed(admin, count=2)
+        rows = [["New", "One", "new1@example.com", "", ""], ["New", "Two", "new2@example.com", "", ""]]
+        rows += [["Changed", "Name", "p0@example.com", "", ""], ["Changed", "Name", "p1@example.com", "", ""]]
+        job = upload(admin, csv_bytes(rows))
+        configure(admin, job, dedupe_fields=["email"], dedupe_mode="overwrite")
+        job = run(job)
+        assert (job.created, job.updated) == (2, 2)
+        kept_new = contacts().get(email="new1@example.com")
+        record_update(spec=spec, actor=admin, record=kept_new, data={"title": "Signed up"})
+        kept_changed = contacts().get(email="p1@example.com")
+        record_update(spec=spec, actor=admin, record=kept_changed, data={"last_name": "Typed later"})
+
+        job = undo(job, admin)
+
+        assert job.status == ImportJob.Status.UNDONE
+        assert job.report["undo"] == {"deleted": 1, "restored": 1, "kept": 2}
+        assert sorted(contacts().values_list("email", flat=True)) == [
+            "new1@example.com",
+            "p0@example.com",
+            "p1@example.com",
+        ]
+        assert contacts().get(email="p0@example.com").first_name == "Old0"
+        later = contacts().get(email="p1@example.com")
+        assert (later.first_name, later.last_name) == ("Changed", "Typed later")
+        undone_lines = TimelineEntry.objects.filter(data__undo=True).values_list("record_id", flat=True)
+        assert sorted(map(str, undone_lines)) == sorted(
+            [str(Contact.objects.get(email="new2@example.com").pk), str(contacts().get(email="p0@example.com").pk)]
+        )
+    page = client_for(tenant_a, admin).get(f"/imports/{job.pk}/").content.decode()
+    assert "2 records were edited after the import and were left as they are." in page
+
+
 def test_cancel_rolls_the_run_back(tenant_a, admin_of):
     admin = admin_of(tenant_a)
     with tenant_context(tenant_a):
