@@ -617,7 +617,7 @@ def _versions_remember(job: ImportJob) -> None:
 
 # A record is undone only while it is as the import left it: entries without a version (imports from
 # before versions were kept) are undone as before.
-UNCHANGED = "(e.version_after IS NULL OR t.version = e.version_after)"
+UNCHANGED = sql.SQL("(e.version_after IS NULL OR t.version = e.version_after)")
 
 
 def _undo(job: ImportJob) -> dict[str, int]:
@@ -634,8 +634,8 @@ def _undo(job: ImportJob) -> dict[str, int]:
             raw.execute(
                 sql.SQL(
                     "SELECT count(*) FROM imports_importentry e JOIN {table} t ON t.id = e.record_id "
-                    "WHERE e.job_id = %s AND e.module = %s AND t.deleted_at IS NULL AND NOT " + UNCHANGED
-                ).format(table=table),
+                    "WHERE e.job_id = %s AND e.module = %s AND t.deleted_at IS NULL AND NOT {unchanged}"
+                ).format(table=table, unchanged=UNCHANGED),
                 [job.pk, module],
             )
             counts["kept"] += int(raw.fetchone()[0])
@@ -643,8 +643,8 @@ def _undo(job: ImportJob) -> dict[str, int]:
                 sql.SQL(
                     "UPDATE {table} t SET deleted_at = %s, version = t.version + 1 FROM imports_importentry e "
                     "WHERE e.job_id = %s AND e.module = %s AND e.action = 'c' AND t.id = e.record_id "
-                    "AND t.deleted_at IS NULL AND " + UNCHANGED
-                ).format(table=table),
+                    "AND t.deleted_at IS NULL AND {unchanged}"
+                ).format(table=table, unchanged=UNCHANGED),
                 [now, job.pk, module],
             )
             counts["deleted"] += raw.rowcount
@@ -700,10 +700,9 @@ def _restore(
         sql.SQL(
             "UPDATE {table} t SET {sets} FROM imports_importentry e, "
             "LATERAL jsonb_populate_record(NULL::{table}, e.before->'cols') r "
-            "WHERE e.job_id = %s AND e.module = %s AND e.action IN ('u', 'm') AND t.id = e.record_id AND "
-            + UNCHANGED
-            + " RETURNING t.id"
-        ).format(table=table, sets=sql.SQL(", ").join(sets)),
+            "WHERE e.job_id = %s AND e.module = %s AND e.action IN ('u', 'm') AND t.id = e.record_id "
+            "AND {unchanged} RETURNING t.id"
+        ).format(table=table, sets=sql.SQL(", ").join(sets), unchanged=UNCHANGED),
         [now, actor, job.pk, module],
     )
     ids = [row[0] for row in raw.fetchall()]
