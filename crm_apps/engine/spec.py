@@ -227,6 +227,9 @@ class ModuleSpec:
     # listed keep their own name; custom fields are `cf_<key>`.
     vtiger_module: str = ""
     vtiger_fields: dict[str, str] = field(default_factory=dict)
+    # OpenAPI only: the keys the module's own API adds to its records beyond the model's fields (events:
+    # `related_to`, `invitees`, `reminders`...), as () -> {key: DRF serializer field}.
+    api_extra_fields: Callable[[], dict[str, Any]] | None = None
 
     def template_names(self, page: str) -> list[str]:
         """`<module>/<page>.html` before `engine/<page>.html`: a module overrides a generic screen by

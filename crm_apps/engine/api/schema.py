@@ -92,6 +92,9 @@ def record_serializer(spec: ModuleSpec) -> type[serializers.Serializer[Any]]:
                 "Served by the detail, not by lists."
             ),
         )
+    for key, extra in (spec.api_extra_fields() if spec.api_extra_fields else {}).items():
+        Meta.fields.append(key)
+        attrs[key] = extra
     return type(f"{schema_name(spec)}Record", (serializers.ModelSerializer,), attrs)
 
 

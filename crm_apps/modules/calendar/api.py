@@ -14,6 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers as drf_serializers
 from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -254,6 +256,24 @@ class EventRespondView(EventDetailView):
     """POST /api/v1/events/<id>/respond {"response": "accepted"|"declined"|"tentative", "comment": "..."}
     (invitees only; the comment is optional)."""
 
+    @extend_schema(
+        request=inline_serializer(
+            "EventRespondRequest",
+            {
+                "response": drf_serializers.ChoiceField(choices=["accepted", "declined", "tentative"]),
+                "comment": drf_serializers.CharField(required=False, allow_blank=True, max_length=500),
+            },
+        ),
+        responses=inline_serializer(
+            "EventRespondResponse",
+            {
+                "member": drf_serializers.IntegerField(),
+                "response": drf_serializers.CharField(),
+                "comment": drf_serializers.CharField(),
+            },
+        ),
+        description="An invitee answers an invitation, with an optional comment for the organiser.",
+    )
     def post(self, request: Request, module: str, record_id: str) -> Response:
         event = self._event(record_id)
         data = request.data if isinstance(request.data, dict) else {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils.translation import gettext_lazy as _
 
 from crm_apps.access.api.scopes import route_scopes_register
@@ -20,6 +22,78 @@ from crm_apps.notifications import kinds as notification_kinds
 def _event_before_save(event: Event) -> None:
     """The RRULE is stored in canonical form (it was validated by the field)."""
     event.rrule = normalize_rrule(event.rrule)
+
+
+def _related_to_field() -> Any:
+    from rest_framework import serializers
+
+    return serializers.DictField(
+        child=serializers.CharField(),
+        allow_null=True,
+        required=False,
+        help_text='The record it is about: {"module": "deals", "id": "<uuid>"} (null: none).',
+    )
+
+
+def _common_api_fields() -> dict[str, Any]:
+    from rest_framework import serializers
+
+    return {
+        "related_to": _related_to_field(),
+        "contacts": serializers.ListField(
+            child=serializers.UUIDField(), required=False, help_text="Ids of the contacts it involves."
+        ),
+        "reminders": serializers.ListField(
+            child=serializers.IntegerField(min_value=0),
+            required=False,
+            help_text="Minutes before the start (events) or the due time (tasks), e.g. [15, 1440].",
+        ),
+        "uid": serializers.CharField(read_only=True, help_text="The iCalendar UID (CalDAV)."),
+    }
+
+
+def _event_api_fields() -> dict[str, Any]:
+    from rest_framework import serializers
+
+    return {
+        **_common_api_fields(),
+        "invitees": serializers.ListField(
+            child=serializers.IntegerField(),
+            required=False,
+            help_text=(
+                'Member ids to invite. Read back as [{"member": id, "response": "accepted"|'
+                '"declined"|"tentative"|"needs_action"}].'
+            ),
+        ),
+        "exdates": serializers.ListField(
+            child=serializers.DateTimeField(), read_only=True, help_text="Occurrences removed from the series."
+        ),
+        "recurrence_parent": serializers.UUIDField(
+            read_only=True, allow_null=True, help_text="The series this changed occurrence belongs to."
+        ),
+        "recurrence_id": serializers.DateTimeField(
+            read_only=True, allow_null=True, help_text="The original start of this changed occurrence."
+        ),
+        "ics_url": serializers.CharField(read_only=True, help_text="The event as an .ics file."),
+        "occurrence": serializers.DateTimeField(
+            required=False, write_only=True, help_text="PATCH: the start of the occurrence to change."
+        ),
+        "scope": serializers.ChoiceField(
+            choices=["this", "following", "all"],
+            required=False,
+            write_only=True,
+            help_text="PATCH of a series: this occurrence, this and the following ones, or all.",
+        ),
+    }
+
+
+def _task_api_fields() -> dict[str, Any]:
+    from rest_framework import serializers
+
+    return {
+        **_common_api_fields(),
+        "overdue": serializers.BooleanField(read_only=True, help_text="Open and past its due date/time."),
+    }
 
 
 EVENTS = register(
@@ -89,6 +163,7 @@ EVENTS = register(
         ),
         sample_data=events_sample,
         sample_data_after=("deals", "contacts"),
+        api_extra_fields=_event_api_fields,
     )
 )
 
@@ -135,6 +210,7 @@ TASKS = register(
         ),
         sample_data=tasks_sample,
         sample_data_after=("deals",),
+        api_extra_fields=_task_api_fields,
     )
 )
 

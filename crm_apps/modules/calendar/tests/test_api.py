@@ -302,3 +302,17 @@ def test_window_needs_valid_bounds(api):
         "end": ["The end must be after the start."]
     }
     assert api.get("/api/v1/events/", {"start": "2027-01-01", "end": "2029-01-01"}).status_code == 400
+
+
+def test_openapi_documents_the_activity_keys_and_the_answer(tenant_a, admin_of, client_for):
+    schema = client_for(tenant_a, admin_of(tenant_a)).get("/api/v1/schema/?format=json").json()
+    components = schema["components"]["schemas"]
+    event = next(v for k, v in components.items() if k.endswith("Record") and "invitees" in v.get("properties", {}))
+    task = next(v for k, v in components.items() if k.endswith("Record") and "overdue" in v.get("properties", {}))
+
+    assert {"related_to", "contacts", "invitees", "reminders", "rrule", "scope"} <= set(event["properties"])
+    assert {"related_to", "contacts", "reminders", "due_date"} <= set(task["properties"])
+    assert task["properties"]["reminders"]["items"]["type"] == "integer"
+    respond = schema["paths"]["/api/v1/events/{record_id}/respond"]["post"]
+    request_ref = respond["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    assert set(components[request_ref]["properties"]) == {"response", "comment"}
