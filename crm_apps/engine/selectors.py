@@ -278,7 +278,7 @@ def _list_columns_only(spec: ModuleSpec, qs: QuerySet[Any], columns: Collection[
     wanted = list(dict.fromkeys([*spec.list_columns, *shown]))
     fk_columns = [c for c in wanted if isinstance(spec.model._meta.get_field(c), models.ForeignKey)]
     only = {"id", "number", "created_at", "updated_at", "custom_data", "version", "owner", "owner_group"}
-    only |= {c for c in wanted if c != "owner"}
+    only |= {c for c in wanted if c != "owner"} | set(spec.row_flag_fields)
     related_fields: list[str] = ["owner__user__name", "owner__user__email", "owner_group__name"]
     for column in fk_columns:
         if column == "owner":

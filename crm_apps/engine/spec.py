@@ -150,6 +150,16 @@ class ChildSpec:
 
 
 @dataclass(frozen=True)
+class RowFlag:
+    """A state a list row shows as a badge: `key` names it in `data-flags` (and for tests), `tone` is
+    the badge colour (info, warning, danger, ok)."""
+
+    key: str
+    label: str | Promise
+    tone: str = "danger"
+
+
+@dataclass(frozen=True)
 class ModuleSpec:
     key: str
     model: type[CrmRecord]
@@ -230,6 +240,12 @@ class ModuleSpec:
     # OpenAPI only: the keys the module's own API adds to its records beyond the model's fields (events:
     # `related_to`, `invitees`, `reminders`...), as () -> {key: DRF serializer field}.
     api_extra_fields: Callable[[], dict[str, Any]] | None = None
+    # Flags the list shows on a row (tasks: overdue; tickets: SLA breached), from the record's own fields
+    # only (no queries): record -> [RowFlag(key, label, tone)]. The row gets `data-flags` and a badge
+    # per flag next to its number. `row_flag_fields` names the fields it reads: the list loads them
+    # even when their columns are hidden.
+    row_flags: Callable[[Any], list[RowFlag]] | None = None
+    row_flag_fields: tuple[str, ...] = ()
 
     def template_names(self, page: str) -> list[str]:
         """`<module>/<page>.html` before `engine/<page>.html`: a module overrides a generic screen by

@@ -315,10 +315,16 @@ def _rows_html(spec: ModuleSpec, rows: list[dict[str, Any]]) -> SafeString:
                 link = "?link=1" if index == 0 else ""
                 edit = f' data-edit="{edit_base.replace("__name__", esc(name))}{link}" tabindex="-1"'
             cells.append(f'<td data-label="{esc(cell.label)}" data-col="{esc(name)}"{edit}>{inner}</td>')
+        flags = spec.row_flags(record) if spec.row_flags else []
+        flagged = f' data-flags="{esc(" ".join(f.key for f in flags))}"' if flags else ""
+        badges = "".join(
+            f' <span class="badge badge--{esc(f.tone)}" data-flag="{esc(f.key)}">{esc(f.label)}</span>' for f in flags
+        )
         html.append(
-            f'<tr data-row data-url="{url}" tabindex="-1">'
+            f'<tr data-row data-url="{url}" tabindex="-1"{flagged}>'
             f'<td><input type="checkbox" name="ids" value="{esc(record.pk)}" aria-label="{select}"></td>'
-            f'<td data-label="{number_label}"><a href="{url}">{esc(record.number)}</a></td>{"".join(cells)}</tr>'
+            f'<td data-label="{number_label}"><a href="{url}">{esc(record.number)}</a>{badges}</td>'
+            f"{''.join(cells)}</tr>"
         )
     return mark_safe("\n".join(html))  # noqa: S308 - every value above went through conditional_escape
 

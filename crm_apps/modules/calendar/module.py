@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from crm_apps.access.api.scopes import route_scopes_register
 from crm_apps.engine import extensions
 from crm_apps.engine.registry import register
-from crm_apps.engine.spec import Action, Block, HomeWidget, Menu, ModuleHooks, ModuleSpec, Panel
+from crm_apps.engine.spec import Action, Block, HomeWidget, Menu, ModuleHooks, ModuleSpec, Panel, RowFlag
 from crm_apps.modules.calendar.home import my_events_widget, my_invitations_widget, my_tasks_widget
 from crm_apps.modules.calendar.invitations import invitation_row_actions
 from crm_apps.modules.calendar.models import Event, Task
@@ -85,6 +85,10 @@ def _event_api_fields() -> dict[str, Any]:
             help_text="PATCH of a series: this occurrence, this and the following ones, or all.",
         ),
     }
+
+
+def _task_row_flags(task: Any) -> list[RowFlag]:
+    return [RowFlag(key="overdue", label=_("Overdue"), tone="danger")] if task.is_overdue() else []
 
 
 def _task_api_fields() -> dict[str, Any]:
@@ -211,6 +215,8 @@ TASKS = register(
         sample_data=tasks_sample,
         sample_data_after=("deals",),
         api_extra_fields=_task_api_fields,
+        row_flags=_task_row_flags,
+        row_flag_fields=("status", "due_date", "due_time"),
     )
 )
 

@@ -89,3 +89,29 @@ def test_event_page_shows_invitees_reminders_and_the_ics_action(client_for, tena
     assert b"No answer yet" in page.content
     assert b"30 minutes before" in page.content
     assert f"/calendar/events/{event.pk}.ics".encode() in page.content
+
+
+def test_the_task_list_flags_overdue_rows_without_a_query_per_row(client_for, tenant_a, admin):
+    import datetime as dt
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(tenant_a, admin)
+    tomorrow = (dt.date.today() + dt.timedelta(days=2)).isoformat()
+    with tenant_context(tenant_a):
+        task_create(actor=admin, data={"subject": "Late call", "due_date": "2020-01-01", "due_time": "10:00"})
+    client.get("/m/tasks/")  # warm the per-process caches
+    with CaptureQueriesContext(connection) as one:
+        first = client.get("/m/tasks/").content.decode()
+    with tenant_context(tenant_a):
+        task_create(actor=admin, data={"subject": "Done late", "due_date": "2020-01-01", "status": "completed"})
+        task_create(actor=admin, data={"subject": "Soon", "due_date": tomorrow})
+        task_create(actor=admin, data={"subject": "Later", "due_date": tomorrow, "due_time": "09:30"})
+    client.get("/m/tasks/")  # the schema switch of tenant_context costs one statement on the next request
+    with CaptureQueriesContext(connection) as four:
+        page = client.get("/m/tasks/").content.decode()
+
+    assert first.count('data-flag="overdue"') == 1
+    assert page.count('data-flags="overdue"') == 1 and page.count('data-flag="overdue"') == 1
+    assert len(four) == len(one)
