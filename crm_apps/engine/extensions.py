@@ -94,6 +94,26 @@ def list_action_add(action: Action, *, applies: Callable[[ModuleSpec], bool]) ->
         _list_actions.append((action, applies))
 
 
+# Actions on the records selected in a list (email them): (action, applies(spec) -> bool), added at
+# start-up by the owning app. Shown as buttons in the list's "selected records" bar; the button sends
+# the selection by GET to `url_name` reversed with the module key, as repeated `ids=<id>` parameters.
+_selection_actions: list[tuple[Action, Callable[[ModuleSpec], bool]]] = []
+
+
+def selection_action_add(action: Action, *, applies: Callable[[ModuleSpec], bool]) -> None:
+    """Offer `action` for the selected records of every module for which `applies(spec)` is true."""
+    if all(existing.key != action.key for existing, _applies in _selection_actions):
+        _selection_actions.append((action, applies))
+
+
+def selection_actions(*, spec: ModuleSpec, member: Member) -> list[ShownAction]:
+    return [
+        ShownAction(action.key, action.label, reverse(action.url_name, args=[spec.key]), "get", action.primary)
+        for action, applies in _selection_actions
+        if applies(spec) and _allowed(action, member=member, spec=spec)
+    ]
+
+
 # Panels a feature app puts on the records of *other* modules (calls on contacts, documents on every
 # record): (panel, applies(spec) -> bool), added at start-up by the app that owns the panel, which keeps
 # its template, context function and rights checks. The engine still names no module.

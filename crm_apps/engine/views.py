@@ -177,6 +177,7 @@ def record_list(request: HttpRequest, module: str) -> HttpResponse:
         "spec": spec,
         "rows": rows,
         "rows_html": _rows_html(spec, rows),
+        "selection_actions": extensions.selection_actions(spec=spec, member=member),
         "layout": layout,
         "layout_json": layout.as_json(),
         "widths_json": json.dumps(layout.widths),

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.inbox, name="inbox"),
     path("compose/", views.compose, name="compose"),
     path("bulk/", views.bulk, name="bulk"),
+    path("bulk/<str:module>/", views.bulk, name="bulk_module"),
     path("addresses.json", views.address_suggest, name="addresses"),
     path("threads/<int:thread_id>/", views.thread, name="thread"),
     path("messages/<int:message_id>/retry", views.retry, name="retry"),

@@ -427,15 +427,16 @@ def template_edit(request: HttpRequest, template_id: int | None = None) -> HttpR
 
 
 @login_required
-def bulk(request: HttpRequest) -> HttpResponse:
-    """One message per selected record from a template (`?module=<key>&ids=<id>,<id>`): records that opted
-    out of email or have no address are skipped and counted."""
+def bulk(request: HttpRequest, module: str = "") -> HttpResponse:
+    """One message per selected record from a template (`/mail/bulk/<module>/?ids=<id>&ids=<id>` from the
+    list's selection bar, or `?module=<key>&ids=<id>,<id>`): records that opted out of email or have no
+    address are skipped and counted."""
     from crm_apps.engine import registry
 
     actor = request_member(request)
     source = request.POST if request.method == "POST" else request.GET
-    module = source.get("module", "")
-    ids = [i for i in source.get("ids", "").split(",") if i][:500]
+    module = module or source.get("module", "")
+    ids = [i for raw in source.getlist("ids") for i in raw.split(",") if i.strip()][:500]
     try:
         spec = registry.get(module)
     except registry.UnknownModule:

@@ -176,3 +176,30 @@ def test_compose_with_an_uploaded_file_and_bulk_from_selected_records(
     assert done.status_code == 302
     assert [m["To"] for m in sink.messages()] == ["keen@c.test", "keen@c.test"]
     assert sink.messages()[1]["Subject"] == "Hello Keen"
+
+
+def test_the_list_s_selection_bar_emails_the_selected_records(tenant_a, admin_of, client_for):
+    from crm_apps.engine.services import record_create
+
+    admin = admin_of(tenant_a)
+    with tenant_context(tenant_a):
+        one, two = (
+            record_create(
+                spec=registry.get("leads"), actor=admin, data={"last_name": n, "company": "K", "email": f"{n}@c.test"}
+            )
+            for n in ("ann", "bob")
+        )
+        from crm_apps.modules.calendar.services import task_create
+
+        task_create(actor=admin, data={"subject": "Call back", "due_date": "2030-01-01"})
+    client = client_for(tenant_a, admin)
+
+    leads = client.get("/m/leads/").content.decode()
+    tasks_list = client.get("/m/tasks/").content.decode()
+    chosen = client.get(f"/mail/bulk/leads/?ids={one.pk}&ids={two.pk}&action=")
+
+    assert 'formaction="/mail/bulk/leads/"' in leads and 'data-selection-action="email"' in leads
+    assert "mass-form" in tasks_list and 'data-selection-action="email"' not in tasks_list  # no email field
+    page = chosen.content.decode()
+    assert chosen.status_code == 200 and "2 records" in page
+    assert f'value="{one.pk},{two.pk}"' in page  # the POST of the form carries the selection on
