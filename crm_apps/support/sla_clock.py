@@ -78,9 +78,7 @@ def _open_intervals(calendar: WorkCalendar, start: dt.datetime, end: dt.datetime
     last = (end.astimezone(tz).date() + dt.timedelta(days=1)) if end is not None else day + dt.timedelta(MAX_DAYS)
     while day <= last:
         if day not in calendar.holidays:
-            for open_minute, close_minute in sorted(calendar.week.get(day.weekday(), ())):
-                if close_minute <= open_minute:
-                    continue
+            for open_minute, close_minute in _union(calendar.week.get(day.weekday(), ())):
                 low = max(local_to_utc(day, open_minute, tz), start)
                 high = local_to_utc(day, close_minute, tz)
                 if end is not None:
@@ -88,6 +86,17 @@ def _open_intervals(calendar: WorkCalendar, start: dt.datetime, end: dt.datetime
                 if high > low:
                     yield low, high
         day += dt.timedelta(days=1)
+
+
+def _union(intervals: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """A day's opening intervals without overlaps (two overlapping intervals count once)."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(i for i in intervals if i[1] > i[0]):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def _merged(pauses: Iterable[Pause]) -> list[tuple[dt.datetime, dt.datetime | None]]:
