@@ -362,7 +362,7 @@ def tickets_sla_escalate(*, now: dt.datetime | None = None) -> int:
     for pk in ids:
         with transaction.atomic():
             ticket = (
-                Ticket.objects.select_for_update(skip_locked=True)
+                Ticket.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(pk=pk, deleted_at__isnull=True, escalated_at__isnull=True, closed_at__isnull=True)
                 .select_related("sla_policy__escalate_to__user", "owner__user")
                 .first()

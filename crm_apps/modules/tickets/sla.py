@@ -53,6 +53,8 @@ def ticket_sla_apply(ticket: Any, *, now: dt.datetime) -> None:
     team_id = ticket.team_id or ticket.owner_group_id
     policy = policy_for(priority=ticket.priority, team_id=team_id)
     ticket.sla_policy = policy
+    # Breaches are worked out afresh on every write (a looser policy or priority can lift one).
+    ticket.first_response_breached = ticket.resolution_breached = False
     if policy is None:
         ticket.first_response_due = ticket.resolution_due = ticket.sla_warn_at = None
         ticket.sla_status = P.SLA_NONE
@@ -74,9 +76,7 @@ def ticket_sla_apply(ticket: Any, *, now: dt.datetime) -> None:
         if ticket.resolution_due is not None and ticket.closed_at > ticket.resolution_due:
             ticket.resolution_breached = True
     if ticket.first_response_at is not None and ticket.first_response_due is not None:
-        ticket.first_response_breached = ticket.first_response_breached or (
-            ticket.first_response_at > ticket.first_response_due
-        )
+        ticket.first_response_breached = ticket.first_response_at > ticket.first_response_due
     warn: list[dt.datetime] = []
     pending: list[dt.datetime] = []
     if ticket.first_response_at is None:
@@ -97,7 +97,8 @@ def ticket_sla_apply(ticket: Any, *, now: dt.datetime) -> None:
         ticket.resolution_breached = True
     ticket.sla_warn_at = min(warn) if warn and ticket.closed_at is None else None
     if ticket.closed_at is not None:
-        ticket.sla_status = P.SLA_BREACHED if ticket.resolution_breached else P.SLA_MET
+        breached = ticket.resolution_breached or ticket.first_response_breached
+        ticket.sla_status = P.SLA_BREACHED if breached else P.SLA_MET
     elif ticket.first_response_breached or ticket.resolution_breached:
         ticket.sla_status = P.SLA_BREACHED
     elif ticket.status == P.WAITING:
