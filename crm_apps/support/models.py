@@ -112,9 +112,7 @@ class RoundRobin(models.Model):
 
     team = models.OneToOneField("access.Group", on_delete=models.CASCADE, related_name="+")
     enabled = models.BooleanField(_("assign new tickets in turn"), default=True)
-    last_member = models.ForeignKey(
-        "access.Member", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    last_member = models.ForeignKey("access.Member", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     updated_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:

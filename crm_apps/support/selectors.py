@@ -12,7 +12,7 @@ TIME_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
 
 
 def minutes_of(value: str) -> int:
-    """"HH:MM" -> minutes from midnight ("24:00" -> 1440); ValueError for anything else."""
+    """ "HH:MM" -> minutes from midnight ("24:00" -> 1440); ValueError for anything else."""
     if not isinstance(value, str) or not TIME_RE.match(value):
         raise ValueError(value)
     hours, minutes = value.split(":")
@@ -40,7 +40,9 @@ def policy_for(*, priority: str, team_id: Any) -> SlaPolicy | None:
     """The team's active policy for the priority, else the default one (no team), else None."""
     if not priority:
         return None
-    candidates = list(SlaPolicy.objects.filter(priority=priority, active=True, team_id__in=[team_id] if team_id else []))
+    candidates = list(
+        SlaPolicy.objects.filter(priority=priority, active=True, team_id__in=[team_id] if team_id else [])
+    )
     if not candidates:
         candidates = list(SlaPolicy.objects.filter(priority=priority, active=True, team__isnull=True))
     return candidates[0] if candidates else None

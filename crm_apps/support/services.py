@@ -102,7 +102,9 @@ def sla_policy_save(*, actor: Member, policy: SlaPolicy | None, data: dict[str, 
     hours_id = data.get("business_hours")
     row.business_hours = BusinessHours.objects.filter(pk=hours_id).first() if hours_id not in (None, "") else None
     escalate_id = data.get("escalate_to")
-    row.escalate_to = Member.objects.filter(pk=escalate_id, active=True).first() if escalate_id not in (None, "") else None
+    row.escalate_to = (
+        Member.objects.filter(pk=escalate_id, active=True).first() if escalate_id not in (None, "") else None
+    )
     if escalate_id not in (None, "") and row.escalate_to is None:
         errors["escalate_to"] = [_("Choose an active member.")]
     row.reassign = bool(data.get("reassign"))

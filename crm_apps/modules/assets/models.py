@@ -12,7 +12,12 @@ class Asset(CrmRecord):
     name = models.CharField(_("asset name"), max_length=200)
     serial_number = models.CharField(_("serial number"), max_length=200)
     product = models.ForeignKey(
-        "products.Product", verbose_name=_("product"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "products.Product",
+        verbose_name=_("product"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     organization = models.ForeignKey(
         "organizations.Organization",
@@ -23,10 +28,20 @@ class Asset(CrmRecord):
         related_name="+",
     )
     contact = models.ForeignKey(
-        "contacts.Contact", verbose_name=_("contact"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "contacts.Contact",
+        verbose_name=_("contact"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     invoice = models.ForeignKey(
-        "invoices.Invoice", verbose_name=_("invoice"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "invoices.Invoice",
+        verbose_name=_("invoice"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     status = models.CharField(_("status"), max_length=100, default="In Service")
     date_sold = models.DateField(_("date sold"), null=True, blank=True)

@@ -15,7 +15,12 @@ class Faq(CrmRecord):
     category = picklist_field(_("category"))
     status = models.CharField(_("status"), max_length=100, default="Draft")
     product = models.ForeignKey(
-        "products.Product", verbose_name=_("product"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "products.Product",
+        verbose_name=_("product"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
 
     class Meta(CrmRecord.Meta):

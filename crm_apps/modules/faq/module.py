@@ -4,9 +4,9 @@ from django.utils.translation import gettext_noop as N_
 from crm_apps.engine.registry import register
 from crm_apps.engine.spec import Block, Menu, ModuleHooks, ModuleSpec, Panel, Related
 from crm_apps.modules.faq.models import Faq
+from crm_apps.modules.faq.sample import faq_sample
 from crm_apps.modules.faq.services import faq_answer_clean
 from crm_apps.modules.faq.views import answer_panel
-from crm_apps.modules.faq.sample import faq_sample
 
 FAQ_STATUS = [N_("Draft"), N_("Published"), N_("Obsolete")]
 FAQ_CATEGORY = [N_("General"), N_("Installation"), N_("Billing"), N_("Troubleshooting")]

@@ -22,7 +22,12 @@ class ServiceContract(CrmRecord):
         related_name="+",
     )
     contact = models.ForeignKey(
-        "contacts.Contact", verbose_name=_("contact"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "contacts.Contact",
+        verbose_name=_("contact"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     type = picklist_field(_("type"))
     status = models.CharField(_("status"), max_length=100, default="In Planning")

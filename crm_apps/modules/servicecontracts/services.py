@@ -30,7 +30,7 @@ def units_used(*, tracking_unit: str, closed_tickets: int, hours: Decimal) -> De
     return Decimal("0.00")
 
 
-def contract_state_apply(contract: ServiceContract, *, today: dt.date | None = None) -> None:
+def contract_state_apply(contract: Any, *, today: dt.date | None = None) -> None:
     """Progress, durations, end date and usage warning from the contract's own values (a hook: every
     write of the contract keeps them true)."""
     today = today or timezone.localdate()

@@ -20,6 +20,7 @@ from crm_apps.engine.api.representation import record_to_api
 from crm_apps.modules.tickets import services
 from crm_apps.modules.tickets.models import Ticket, TicketReply
 
+
 class TicketReplySerializer(serializers.Serializer[Any]):
     """One entry of a ticket's conversation (documentation of the answers)."""
 
@@ -84,7 +85,9 @@ class TicketRepliesView(APIView):
         public = data.get("public", False)
         if not isinstance(public, bool):
             raise ValidationError({"public": [_("Enter true or false.")]})
-        reply = services.ticket_reply(actor=request_member(request), ticket=ticket, body=data.get("body"), public=public)
+        reply = services.ticket_reply(
+            actor=request_member(request), ticket=ticket, body=data.get("body"), public=public
+        )
         return Response(reply_to_api(reply), status=status.HTTP_201_CREATED)
 
 
@@ -102,7 +105,10 @@ class TicketCloseView(APIView):
             name="TicketClose",
             fields={"solution": serializers.CharField(), "version": serializers.IntegerField(required=False)},
         ),
-        responses={200: OpenApiResponse(description="the closed ticket"), 400: OpenApiResponse(description="no solution")},
+        responses={
+            200: OpenApiResponse(description="the closed ticket"),
+            400: OpenApiResponse(description="no solution"),
+        },
     )
     def post(self, request: Request, record_id: str) -> Response:
         """Close the ticket with its solution (required)."""

@@ -43,7 +43,12 @@ class Ticket(CrmRecord):
         related_name="tickets",
     )
     asset = models.ForeignKey(
-        "assets.Asset", verbose_name=_("asset"), null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+        "assets.Asset",
+        verbose_name=_("asset"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tickets",
     )
     service_contract = models.ForeignKey(
         "servicecontracts.ServiceContract",
@@ -82,7 +87,12 @@ class Ticket(CrmRecord):
     contract_flag = models.CharField(_("contract warning"), max_length=40, blank=True)
     sla_status = models.CharField(_("SLA status"), max_length=20, blank=True)
     sla_policy = models.ForeignKey(
-        "support.SlaPolicy", verbose_name=_("SLA policy"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "support.SlaPolicy",
+        verbose_name=_("SLA policy"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     first_response_due = models.DateTimeField(_("first response due"), null=True, blank=True)
     first_response_at = models.DateTimeField(_("first response"), null=True, blank=True)

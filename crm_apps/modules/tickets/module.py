@@ -109,7 +109,9 @@ SPEC = register(
         hooks=ModuleHooks(clean=ticket_clean, before_save=ticket_hooks_before_save),
         panels=(
             Panel(key="sla", template="tickets/_sla_panel.html", context=sla_panel, slot="top"),
-            Panel(key="conversation", template="tickets/_conversation_panel.html", context=conversation_panel, slot="top"),
+            Panel(
+                key="conversation", template="tickets/_conversation_panel.html", context=conversation_panel, slot="top"
+            ),
         ),
         record_actions=(
             Action(

@@ -46,7 +46,9 @@ def sla_panel(record: Any, member: Member, request: HttpRequest) -> dict[str, An
 
 def conversation_panel(record: Any, member: Member, request: HttpRequest) -> dict[str, Any]:
     spec = registry.get("tickets")
-    replies = list(TicketReply.objects.filter(ticket=record).select_related("author__user").order_by("created_at", "id"))
+    replies = list(
+        TicketReply.objects.filter(ticket=record).select_related("author__user").order_by("created_at", "id")
+    )
     contact = record.contact if record.contact_id else None
     return {
         "replies": replies,
@@ -70,8 +72,13 @@ def related_tickets_panel(record: Any, member: Member, request: HttpRequest) -> 
         return {"hidden": True}
     qs = spec.records().filter(**{f"{via}_id": record.pk, "deleted_at__isnull": True}).order_by("-created_at")
     rows = [
-        {"url": record_url(spec, t), "label": f"{t.number} {t.title}", "status": t.status, "sla": t.sla_status,
-         "badge": sla_badge(t.sla_status)}
+        {
+            "url": record_url(spec, t),
+            "label": f"{t.number} {t.title}",
+            "status": t.status,
+            "sla": t.sla_status,
+            "badge": sla_badge(t.sla_status),
+        }
         for t in visibility.visible_records(actor=member, spec=spec, queryset=qs)[:10]
     ]
     can_create = visibility.can_create(actor=member, spec=spec)

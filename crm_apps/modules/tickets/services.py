@@ -35,7 +35,7 @@ def _spec() -> Any:
     return registry.get(MODULE)
 
 
-def ticket_hooks_before_save(ticket: Ticket) -> None:
+def ticket_hooks_before_save(ticket: Any) -> None:
     """Invariants of every write (form, API, board, import): SLA figures and the contract warning."""
     from crm_apps.modules.servicecontracts.services import contract_flag_for
 
@@ -44,7 +44,7 @@ def ticket_hooks_before_save(ticket: Ticket) -> None:
     ticket.contract_flag = contract_flag_for(contract)
 
 
-def ticket_clean(ticket: Ticket) -> None:
+def ticket_clean(ticket: Any) -> None:
     """A closed ticket has a solution."""
     if ticket.status == P.CLOSED and not (ticket.solution or "").strip():
         raise ValidationError({"solution": [_("Enter the solution before closing the ticket.")]})
@@ -193,7 +193,9 @@ def _ticket_for_message(message: Any) -> Ticket | None:
     if match is None:
         return None
     return (
-        Ticket.objects.filter(number=match.group(1), deleted_at__isnull=True, contact__email__iexact=message.from_address)
+        Ticket.objects.filter(
+            number=match.group(1), deleted_at__isnull=True, contact__email__iexact=message.from_address
+        )
         .select_related("contact")
         .first()
     )
@@ -332,7 +334,7 @@ def ticket_auto_assign(*, ticket: Ticket) -> Member | None:
 
 
 def _recipients(ticket: Ticket, policy: Any) -> list[Member]:
-    found: dict[int, Member] = {}
+    found: dict[int, Member | None] = {}
     if ticket.owner_id:
         found[ticket.owner_id] = ticket.owner
     elif ticket.owner_group_id:
@@ -396,7 +398,11 @@ def tickets_sla_escalate(*, now: dt.datetime | None = None) -> int:
                 updated_at=now,
             )
             TimelineEntry.objects.create(
-                module=MODULE, record_id=ticket.pk, kind=TimelineEntry.Kind.UPDATED, actor=None, data={"changes": changes}
+                module=MODULE,
+                record_id=ticket.pk,
+                kind=TimelineEntry.Kind.UPDATED,
+                actor=None,
+                data={"changes": changes},
             )
             if breached:
                 for member in recipients:

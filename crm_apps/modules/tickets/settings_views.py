@@ -49,7 +49,10 @@ def sla_settings(request: HttpRequest, actor: Member) -> HttpResponse:
                 )
                 if request.POST.get("holiday_date"):
                     services.holiday_add(
-                        actor=actor, hours=saved, date=request.POST["holiday_date"], name=request.POST.get("holiday_name", "")
+                        actor=actor,
+                        hours=saved,
+                        date=request.POST["holiday_date"],
+                        name=request.POST.get("holiday_name", ""),
                     )
                 messages.success(request, _("Business hours saved."))
             elif form == "round_robin":

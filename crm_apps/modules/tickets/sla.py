@@ -77,18 +77,21 @@ def ticket_sla_apply(ticket: Any, *, now: dt.datetime) -> None:
             ticket.resolution_breached = True
     if ticket.first_response_at is not None and ticket.first_response_due is not None:
         ticket.first_response_breached = ticket.first_response_at > ticket.first_response_due
+    _pending_apply(ticket, calendar=calendar, pauses=pauses, now=now, targets=(response_target, resolution_target))
+
+
+def _pending_apply(
+    ticket: Any, *, calendar: Any, pauses: list[Pause], now: dt.datetime, targets: tuple[int, int]
+) -> None:
+    """Breaches of targets still running, the "near breach" instant and the status shown."""
+    start = ticket.created_at
     warn: list[dt.datetime] = []
-    pending: list[dt.datetime] = []
     if ticket.first_response_at is None:
-        if ticket.first_response_due is not None:
-            pending.append(ticket.first_response_due)
-        near = due_at(calendar, start, response_target * NEAR_SHARE, pauses)
+        near = due_at(calendar, start, targets[0] * NEAR_SHARE, pauses)
         if near is not None:
             warn.append(near)
     if ticket.closed_at is None:
-        if ticket.resolution_due is not None:
-            pending.append(ticket.resolution_due)
-        near = due_at(calendar, start, resolution_target * NEAR_SHARE, pauses)
+        near = due_at(calendar, start, targets[1] * NEAR_SHARE, pauses)
         if near is not None:
             warn.append(near)
     if ticket.first_response_at is None and ticket.first_response_due and now >= ticket.first_response_due:
@@ -96,10 +99,10 @@ def ticket_sla_apply(ticket: Any, *, now: dt.datetime) -> None:
     if ticket.closed_at is None and ticket.resolution_due and now >= ticket.resolution_due:
         ticket.resolution_breached = True
     ticket.sla_warn_at = min(warn) if warn and ticket.closed_at is None else None
+    breached = ticket.resolution_breached or ticket.first_response_breached
     if ticket.closed_at is not None:
-        breached = ticket.resolution_breached or ticket.first_response_breached
         ticket.sla_status = P.SLA_BREACHED if breached else P.SLA_MET
-    elif ticket.first_response_breached or ticket.resolution_breached:
+    elif breached:
         ticket.sla_status = P.SLA_BREACHED
     elif ticket.status == P.WAITING:
         ticket.sla_status = P.SLA_PAUSED

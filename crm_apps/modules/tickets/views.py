@@ -116,7 +116,9 @@ def ticket_reply_view(request: HttpRequest, record_id: uuid.UUID) -> HttpRespons
     spec, ticket = _ticket(request, record_id)
     public = request.POST.get("public") == "1"
     try:
-        services.ticket_reply(actor=request_member(request), ticket=ticket, body=request.POST.get("body", ""), public=public)
+        services.ticket_reply(
+            actor=request_member(request), ticket=ticket, body=request.POST.get("body", ""), public=public
+        )
     except PermissionDenied:
         messages.error(request, _("You may not reply on this ticket."))
     except ValidationError as exc:
@@ -145,7 +147,13 @@ def ticket_close_view(request: HttpRequest, record_id: uuid.UUID) -> HttpRespons
     return render(
         request,
         "tickets/close.html",
-        {"spec": spec, "record": ticket, "solution": solution, "errors": errors, "record_url": record_url(spec, ticket)},
+        {
+            "spec": spec,
+            "record": ticket,
+            "solution": solution,
+            "errors": errors,
+            "record_url": record_url(spec, ticket),
+        },
         status=400 if errors else 200,
     )
 
@@ -177,7 +185,7 @@ def ticket_assign_next_view(request: HttpRequest, record_id: uuid.UUID) -> HttpR
     except ValidationError as exc:
         _error_messages(request, exc)
     else:
-        owner = updated.owner.user.name if updated.owner_id else ""
+        owner = updated.owner.user.name if updated.owner is not None else ""
         messages.success(request, _("Assigned to %(name)s.") % {"name": owner})
     return redirect(record_url(spec, ticket))
 
@@ -214,9 +222,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     team = next((t for t in teams if str(t.pk) == team_id), None)
     if team is not None:
         qs = qs.filter(Q(team=team) | Q(owner_group=team))
-    qs = qs.select_related("owner__user", "owner_group", "contact").order_by(
-        "resolution_due", "-created_at", "id"
-    )
+    qs = qs.select_related("owner__user", "owner_group", "contact").order_by("resolution_due", "-created_at", "id")
     tickets = list(visibility.visible_records(actor=member, spec=spec, queryset=qs)[:200])
     labels = {v.value: v.label for v in metadata.picklist_values("ticket_status")}
     sla_labels = {v.value: v.label for v in metadata.picklist_values("ticket_sla_status")}

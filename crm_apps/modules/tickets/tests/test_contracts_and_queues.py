@@ -4,6 +4,7 @@ contracts, round-robin fairness, and a support member who sees tickets but not d
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import Counter
 from decimal import Decimal
 
@@ -102,13 +103,13 @@ def test_round_robin_gives_each_member_the_same_share_in_turn(tenant_a, member):
     with tenant_context(tenant_a):
         team = Group.objects.create(name="First line")
         team.members.set(agents)
-        chosen = [next_assignee(team=team) for _ in range(30)]
+        chosen = [m for m in (next_assignee(team=team) for _ in range(30)) if m is not None]
 
     counts = Counter(m.pk for m in chosen)
     assert sorted(counts.values()) == [10, 10, 10]
     assert [m.pk for m in chosen[:6]] == [a.pk for a in agents] * 2
     # Nobody gets two in a row.
-    assert all(x.pk != y.pk for x, y in zip(chosen, chosen[1:], strict=False))
+    assert all(x.pk != y.pk for x, y in itertools.pairwise(chosen))
 
 
 def test_a_ticket_given_to_a_team_with_round_robin_goes_to_its_next_member(tenant_a, admin_of, member):

@@ -30,7 +30,9 @@ def test_public_reply_is_emailed_and_the_customer_answer_threads_back_and_reopen
     [sent] = sink.messages()
     with tenant_context(tenant_a):
         record = record_update(
-            spec=registry.get("tickets"), actor=admin, record=Ticket.objects.get(pk=record.pk),
+            spec=registry.get("tickets"),
+            actor=admin,
+            record=Ticket.objects.get(pk=record.pk),
             data={"status": "Wait For Response"},
         )
         waiting = record.sla_status

@@ -47,7 +47,12 @@ def test_due_instants_follow_the_team_business_hours_and_holidays(tenant_a, admi
         Ticket.objects.filter(pk=record.pk).update(created_at=created)
         record = Ticket.objects.get(pk=record.pk)
         with at(created):
-            record = record_update(spec=registry.get("tickets"), actor=admin, record=record, data={"priority": "Normal", "description": "x"})
+            record = record_update(
+                spec=registry.get("tickets"),
+                actor=admin,
+                record=record,
+                data={"priority": "Normal", "description": "x"},
+            )
 
     assert record.sla_policy.name == "Normal"
     assert record.first_response_due == dt.datetime(2026, 12, 23, 16, 0, tzinfo=UTC)
@@ -77,7 +82,9 @@ def test_waiting_for_the_customer_pauses_the_clock_and_moves_the_due_instant(ten
     # Five hours waited: resolution due at 08:00 + 4 h + 5 h.
     assert back.resolution_due == dt.datetime(2026, 6, 1, 17, 0, tzinfo=UTC)
     assert back.first_response_due == dt.datetime(2026, 6, 1, 14, 0, tzinfo=UTC)
-    assert back.sla_pauses == [[(start + dt.timedelta(minutes=30)).isoformat(), (start + dt.timedelta(hours=5, minutes=30)).isoformat()]]
+    assert back.sla_pauses == [
+        [(start + dt.timedelta(minutes=30)).isoformat(), (start + dt.timedelta(hours=5, minutes=30)).isoformat()]
+    ]
     assert back.sla_status == "On track"
 
 
@@ -92,7 +99,12 @@ def test_escalation_fires_once_notifies_owner_and_manager_and_reassigns(tenant_a
     with tenant_context(tenant_a):
         Ticket.objects.filter(pk=record.pk).update(created_at=start)
         with at(start):
-            record = record_update(spec=registry.get("tickets"), actor=admin, record=Ticket.objects.get(pk=record.pk), data={"description": "x"})
+            record = record_update(
+                spec=registry.get("tickets"),
+                actor=admin,
+                record=Ticket.objects.get(pk=record.pk),
+                data={"description": "x"},
+            )
 
         near = services.tickets_sla_escalate(now=start + dt.timedelta(minutes=50))
         status_near = Ticket.objects.get(pk=record.pk).sla_status
