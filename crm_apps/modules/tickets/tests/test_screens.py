@@ -1,0 +1,111 @@
+"""The ticket screens: open a ticket from a contact, the ticket page with its SLA and conversation panels,
+replying, closing with a solution, turning it into an FAQ entry, the SLA settings; and pinned queries."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django_tenants.utils import tenant_context
+
+from conftest import statements
+from crm_apps.modules.tickets.models import Ticket, TicketReply
+from crm_apps.modules.tickets.tests.helpers import contact, ticket
+from crm_apps.support.models import BusinessHours, SlaPolicy
+
+pytestmark = pytest.mark.django_db
+
+
+def test_open_a_ticket_from_a_contact_then_note_close_and_turn_into_faq(client_for, tenant_a, admin_of):
+    admin = admin_of(tenant_a)
+    person = contact(tenant_a, admin)
+    web = client_for(tenant_a, admin)
+
+    contact_page = web.get(f"/m/contacts/{person.pk}/").content.decode()
+    form = web.get(f"/support/tickets/new/?contact={person.pk}")
+    refused = web.post(f"/support/tickets/new/?contact={person.pk}", {"title": ""})
+    opened = web.post(f"/support/tickets/new/?contact={person.pk}", {"title": "Broken scanner", "priority": "High"})
+    with tenant_context(tenant_a):
+        record = Ticket.objects.get(title="Broken scanner")
+    page = web.get(f"/m/tickets/{record.pk}/").content.decode()
+    web.post(f"/support/tickets/{record.pk}/reply/", {"body": "Asked the customer for a photo.", "public": "0"})
+    no_solution = web.post(f"/support/tickets/{record.pk}/close/", {"solution": ""})
+    closed = web.post(f"/support/tickets/{record.pk}/close/", {"solution": "Reinstalled the driver."})
+    faq = web.post(f"/support/tickets/{record.pk}/faq/")
+
+    assert f"/support/tickets/new/?contact={person.pk}" in contact_page
+    assert form.status_code == 200 and "Ann Stone" in form.content.decode()
+    assert refused.status_code == 400
+    assert opened.status_code == 302 and opened["Location"] == f"/m/tickets/{record.pk}/"
+    assert (record.contact_id, record.priority, record.number[:2]) == (person.pk, "High", "TT")
+    assert 'id="conversation"' in page and "Close with solution" in page
+    assert (
+        no_solution.status_code == 400
+        and "Enter the solution before closing the ticket." in no_solution.content.decode()
+    )
+    assert closed.status_code == 302
+    with tenant_context(tenant_a):
+        record.refresh_from_db()
+        notes = list(TicketReply.objects.filter(ticket=record).values_list("kind", "body"))
+    assert (record.status, record.solution) == ("Closed", "Reinstalled the driver.")
+    assert notes == [("note", "Asked the customer for a photo.")]
+    assert faq.status_code == 302 and faq["Location"] == f"/m/faq/{record.faq_id}/"
+
+
+def test_a_ticket_page_shows_its_sla_badge_and_costs_a_pinned_number_of_queries(client_for, tenant_a, admin_of):
+    admin = admin_of(tenant_a)
+    with tenant_context(tenant_a):
+        SlaPolicy.objects.create(name="Normal", priority="Normal", first_response_minutes=60, resolution_minutes=480)
+    record = ticket(tenant_a, admin, contact=str(contact(tenant_a, admin).pk))
+    web = client_for(tenant_a, admin)
+    web.get(f"/m/tickets/{record.pk}/")
+
+    with CaptureQueriesContext(connection) as captured:
+        response = web.get(f"/m/tickets/{record.pk}/")
+
+    assert 'data-sla-status="On track"' in response.content.decode()
+    # Session, user, member, the ticket (its references joined), follow, the SLA panel's policy, the
+    # conversation's replies, the calendar's events and tasks, documents, timeline, comments, recent view.
+    assert len(statements(captured)) == 13, [q[:100] for q in statements(captured)]
+
+
+def test_sla_settings_save_policies_business_hours_and_refuse_bad_hours(client_for, tenant_a, admin_of, member):
+    admin = admin_of(tenant_a)
+    web = client_for(tenant_a, admin)
+
+    denied = client_for(tenant_a, member(tenant_a)).get("/settings/support/sla/")
+    saved = web.post(
+        "/settings/support/sla/",
+        {
+            "form": "policy",
+            "name": "Urgent",
+            "priority": "Urgent",
+            "first_response_minutes": "15",
+            "resolution_minutes": "120",
+        },
+    )
+    bad = web.post(
+        "/settings/support/sla/",
+        {"form": "hours", "name": "Office", "time_zone": "Europe/Berlin", "week_0": "17:00-09:00"},
+    )
+    hours = web.post(
+        "/settings/support/sla/",
+        {
+            "form": "hours",
+            "name": "Office",
+            "time_zone": "Europe/Berlin",
+            "week_0": "09:00-12:00, 13:00-17:00",
+            "holiday_date": "2027-01-01",
+            "holiday_name": "New Year",
+        },
+    )
+    page = web.get("/settings/support/sla/")
+
+    assert denied.status_code == 403
+    assert (saved.status_code, bad.status_code, hours.status_code, page.status_code) == (302, 400, 302, 200)
+    with tenant_context(tenant_a):
+        policy = SlaPolicy.objects.get()
+        calendar = BusinessHours.objects.get()
+        assert (policy.priority, policy.first_response_minutes, policy.resolution_minutes) == ("Urgent", 15, 120)
+        assert calendar.week == {"0": [["09:00", "12:00"], ["13:00", "17:00"]]}
+        assert [str(h.date) for h in calendar.holidays.all()] == ["2027-01-01"]
