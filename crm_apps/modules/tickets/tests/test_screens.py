@@ -109,3 +109,21 @@ def test_sla_settings_save_policies_business_hours_and_refuse_bad_hours(client_f
         assert (policy.priority, policy.first_response_minutes, policy.resolution_minutes) == ("Urgent", 15, 120)
         assert calendar.week == {"0": [["09:00", "12:00"], ["13:00", "17:00"]]}
         assert [str(h.date) for h in calendar.holidays.all()] == ["2027-01-01"]
+
+
+def test_the_board_shows_tickets_by_status_and_refuses_closing_without_a_solution(client_for, tenant_a, admin_of):
+    admin = admin_of(tenant_a)
+    record = ticket(tenant_a, admin, title="On the board")
+    web = client_for(tenant_a, admin)
+
+    board = web.get("/m/tickets/board/")
+    refused = web.post(f"/m/tickets/{record.pk}/board-move/", {"value": "Closed"}, HTTP_HX_REQUEST="true")
+    moved = web.post(f"/m/tickets/{record.pk}/board-move/", {"value": "In Progress"}, HTTP_HX_REQUEST="true")
+
+    columns = [c["value"] for c in board.context["columns"]]
+    assert columns == ["Open", "In Progress", "Wait For Response", "Closed"]
+    assert refused.status_code == 400
+    assert moved.status_code == 200
+    with tenant_context(tenant_a):
+        record.refresh_from_db()
+        assert record.status == "In Progress"
