@@ -7,7 +7,7 @@ from crm_apps.modules.tickets import picklists as P
 from crm_apps.modules.tickets.models import Ticket
 from crm_apps.modules.tickets.panels import conversation_panel, sla_panel
 from crm_apps.modules.tickets.sample import tickets_sample
-from crm_apps.modules.tickets.services import ticket_clean, ticket_hooks_before_save
+from crm_apps.modules.tickets.services import ticket_clean, ticket_defaults_install, ticket_hooks_before_save
 
 READ_ONLY = (
     "contract_flag",
@@ -105,6 +105,7 @@ SPEC = register(
             "resolution_due",
         ),
         kanban_field="status",
+        install_defaults=ticket_defaults_install,
         duplicate_rules=(("title", "contact"),),
         hooks=ModuleHooks(clean=ticket_clean, before_save=ticket_hooks_before_save),
         panels=(

@@ -24,3 +24,14 @@ TICKET_SLA_STATUS = [N_("On track"), N_("Near breach"), N_("Breached"), N_("Paus
 CONTRACT_EXHAUSTED = "Contract exhausted"
 CONTRACT_EXPIRED = "Contract expired"
 TICKET_CONTRACT_FLAG = [N_("Contract exhausted"), N_("Contract expired")]
+
+# Badge colours of the SLA states and contract warnings in lists (PicklistValue.color; admins may change them).
+COLORS = {
+    SLA_ON_TRACK: "#1a7f37",
+    SLA_NEAR: "#b35900",
+    SLA_BREACHED: "#c62828",
+    SLA_PAUSED: "#5f6b7a",
+    SLA_MET: "#1a7f37",
+    CONTRACT_EXHAUSTED: "#c62828",
+    CONTRACT_EXPIRED: "#b35900",
+}

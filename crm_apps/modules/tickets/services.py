@@ -421,3 +421,14 @@ def tickets_sla_escalate(*, now: dt.datetime | None = None) -> int:
 
 def _column(name: str) -> str:
     return {"sla_policy": "sla_policy_id", "owner": "owner_id", "owner_group": "owner_group_id"}.get(name, name)
+
+
+def ticket_defaults_install() -> None:
+    """Colour the SLA states and contract warnings once (one UPDATE; values an admin coloured are kept)."""
+    from django.db.models import Case, Value, When
+
+    from crm_apps.engine.models import PicklistValue
+
+    PicklistValue.objects.filter(
+        picklist__name__in=["ticket_sla_status", "ticket_contract_flag"], color="", value__in=list(P.COLORS)
+    ).update(color=Case(*(When(value=v, then=Value(c)) for v, c in P.COLORS.items()), default=Value("")))

@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
 
 from conftest import statements
+from crm_apps.engine.defaults import crm_defaults_install
 from crm_apps.modules.tickets.models import Ticket, TicketReply
 from crm_apps.modules.tickets.tests.helpers import contact, ticket
 from crm_apps.support.models import BusinessHours, SlaPolicy
@@ -127,3 +128,16 @@ def test_the_board_shows_tickets_by_status_and_refuses_closing_without_a_solutio
     with tenant_context(tenant_a):
         record.refresh_from_db()
         assert record.status == "In Progress"
+
+
+def test_the_ticket_list_shows_sla_states_as_coloured_badges(client_for, tenant_a, admin_of):
+    admin = admin_of(tenant_a)
+    with tenant_context(tenant_a):
+        crm_defaults_install()  # as at signup (and `manage.py crm_install_defaults` for older workspaces)
+        SlaPolicy.objects.create(name="High", priority="High", first_response_minutes=60, resolution_minutes=480)
+    ticket(tenant_a, admin, title="With a policy", priority="High")
+    ticket(tenant_a, admin, title="Without one", priority="Low")
+
+    page = client_for(tenant_a, admin).get("/m/tickets/").content.decode()
+
+    assert page.count('<span class="badge badge--tone" style="--tone: #1a7f37">On track</span>') == 1
