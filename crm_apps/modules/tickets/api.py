@@ -125,12 +125,25 @@ class TicketCloseView(APIView):
 
 
 class TicketActionView(APIView):
-    @extend_schema(request=None, responses={200: OpenApiResponse(description="the FAQ entry or the ticket")})
+    @extend_schema(
+        request=inline_serializer(
+            name="TicketMerge",
+            fields={"duplicates": serializers.ListField(child=serializers.UUIDField(), required=False)},
+        ),
+        responses={200: OpenApiResponse(description="the FAQ entry (201) or the ticket")},
+    )
     def post(self, request: Request, record_id: str, action: str) -> Response:
         """/to-faq: a draft FAQ entry from the ticket's solution (201 with the entry); /assign-next: the next
-        member of the ticket's team in turn (200 with the ticket)."""
+        member of the ticket's team in turn; /merge {"duplicates": [ids]}: the duplicates' conversations move
+        to this ticket and they go to the recycle bin (200 with the ticket)."""
         ticket = _ticket(request, record_id)
         member = request_member(request)
+        if action == "merge":
+            duplicates = _data(request).get("duplicates")
+            if not isinstance(duplicates, list) or not duplicates:
+                raise ValidationError({"duplicates": [_("Choose the duplicate tickets to merge into this one.")]})
+            services.tickets_merge(actor=member, primary=ticket, duplicates=[str(d) for d in duplicates])
+            return Response(_record(request, ticket.pk))
         if action == "to-faq":
             faq_spec = registry.get("faq")
             faq = services.ticket_to_faq(actor=member, ticket=ticket)

@@ -10,7 +10,7 @@ urlpatterns = [
     re_path(rf"^tickets/(?P<record_id>{UUID})/replies$", TicketRepliesView.as_view(), name="api-ticket-replies"),
     re_path(rf"^tickets/(?P<record_id>{UUID})/close$", TicketCloseView.as_view(), name="api-ticket-close"),
     re_path(
-        rf"^tickets/(?P<record_id>{UUID})/(?P<action>to-faq|assign-next)$",
+        rf"^tickets/(?P<record_id>{UUID})/(?P<action>to-faq|assign-next|merge)$",
         TicketActionView.as_view(),
         name="api-ticket-action",
     ),

@@ -198,3 +198,20 @@ def test_the_ticket_api_is_in_the_openapi_schema(client_for, tenant_a, admin_of)
 
 def test_spec_numbers_tickets_with_tt():
     assert registry.get("tickets").number_prefix == "TT"
+
+
+def test_merge_through_the_api_needs_visible_duplicates(client_for, tenant_a, tenant_b, admin_of):
+    admin = admin_of(tenant_a)
+    primary, duplicate = ticket(tenant_a, admin, title="One"), ticket(tenant_a, admin, title="Two")
+    foreign = ticket(tenant_b, admin_of(tenant_b), title="Elsewhere")
+    api = client_for(tenant_a, admin)
+    url = f"/api/v1/tickets/{primary.pk}/merge"
+
+    empty = api.post(url, {"duplicates": []}, content_type="application/json")
+    other_tenant = api.post(url, {"duplicates": [str(foreign.pk)]}, content_type="application/json")
+    merged = api.post(url, {"duplicates": [str(duplicate.pk)]}, content_type="application/json")
+
+    assert empty.status_code == 400 and list(empty.json()) == ["duplicates"]
+    assert other_tenant.status_code == 400 and list(other_tenant.json()) == ["ids"]
+    assert merged.status_code == 200 and merged.json()["id"] == str(primary.pk)
+    assert api.get(f"/api/v1/tickets/{duplicate.pk}/").status_code == 404
