@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils.html import escape
 from django_tenants.utils import tenant_context
 
 from conftest import statements
@@ -141,3 +142,38 @@ def test_the_ticket_list_shows_sla_states_as_coloured_badges(client_for, tenant_
     page = client_for(tenant_a, admin).get("/m/tickets/").content.decode()
 
     assert page.count('<span class="badge badge--tone" style="--tone: #1a7f37">On track</span>') == 1
+
+
+@pytest.mark.parametrize("module", ["faq", "service-contracts", "assets"])
+def test_the_other_support_modules_have_their_pages(client_for, tenant_a, admin_of, module):
+    from crm_apps.engine import registry
+    from crm_apps.engine.services import record_create
+
+    admin = admin_of(tenant_a)
+    spec = registry.get(module)
+    with tenant_context(tenant_a):
+        record = record_create(spec=spec, actor=admin, data=dict(spec.example))
+    web = client_for(tenant_a, admin)
+
+    listing, detail, form = web.get(f"/m/{module}/"), web.get(f"/m/{module}/{record.pk}/"), web.get(f"/m/{module}/new/")
+
+    assert (listing.status_code, detail.status_code, form.status_code) == (200, 200, 200)
+    assert escape(str(record)) in detail.content.decode()
+
+
+def test_the_faq_page_shows_the_answer_as_formatted_text(client_for, tenant_a, admin_of):
+    from crm_apps.engine import registry
+    from crm_apps.engine.services import record_create
+
+    admin = admin_of(tenant_a)
+    with tenant_context(tenant_a):
+        faq = record_create(
+            spec=registry.get("faq"),
+            actor=admin,
+            data={"question": "Reset?", "answer": "<p>Hold <strong>reset</strong></p><img src=x onerror=alert(1)>"},
+        )
+
+    page = client_for(tenant_a, admin).get(f"/m/faq/{faq.pk}/").content.decode()
+
+    assert '<div class="prose"><p>Hold <strong>reset</strong></p><img src="x"></div>' in page
+    assert "onerror" not in page
