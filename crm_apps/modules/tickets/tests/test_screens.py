@@ -177,3 +177,28 @@ def test_the_faq_page_shows_the_answer_as_formatted_text(client_for, tenant_a, a
 
     assert '<div class="prose"><p>Hold <strong>reset</strong></p><img src="x"></div>' in page
     assert "onerror" not in page
+
+
+def test_the_ticket_form_picks_a_team_among_groups_and_keeps_it(client_for, tenant_a, admin_of):
+    from crm_apps.access.models import Group
+
+    admin = admin_of(tenant_a)
+    with tenant_context(tenant_a):
+        team = Group.objects.create(name="Hardware desk")
+    record = ticket(tenant_a, admin, title="Team form")
+    web = client_for(tenant_a, admin)
+
+    form = web.get(f"/m/tickets/{record.pk}/edit/").context["form"]
+    choices = [value for value, _label in form.fields["team"].choices]
+    saved = web.post(
+        f"/m/tickets/{record.pk}/edit/",
+        {"title": "Team form", "status": "Open", "priority": "Normal", "team": f"g:{team.pk}", "owner": f"m:{admin.pk}"},
+    )
+    again = web.get(f"/m/tickets/{record.pk}/edit/").context["form"]
+
+    assert f"g:{team.pk}" in choices and not any(c.startswith("m:") for c in choices)
+    assert saved.status_code == 302
+    with tenant_context(tenant_a):
+        record.refresh_from_db()
+        assert record.team_id == team.pk
+    assert again.initial["team"] == f"g:{team.pk}"
