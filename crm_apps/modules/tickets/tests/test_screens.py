@@ -192,7 +192,13 @@ def test_the_ticket_form_picks_a_team_among_groups_and_keeps_it(client_for, tena
     choices = [value for value, _label in form.fields["team"].choices]
     saved = web.post(
         f"/m/tickets/{record.pk}/edit/",
-        {"title": "Team form", "status": "Open", "priority": "Normal", "team": f"g:{team.pk}", "owner": f"m:{admin.pk}"},
+        {
+            "title": "Team form",
+            "status": "Open",
+            "priority": "Normal",
+            "team": f"g:{team.pk}",
+            "owner": f"m:{admin.pk}",
+        },
     )
     again = web.get(f"/m/tickets/{record.pk}/edit/").context["form"]
 
