@@ -23,7 +23,7 @@ SPEC = register(
         default_picklists={"faq_status": FAQ_STATUS, "faq_category": FAQ_CATEGORY},
         picklists={"status": "faq_status", "category": "faq_category"},
         example={
-            "question": "How do I reset the printer's network settings?",
+            "question": "How do I reset the network settings of the printer?",
             "answer": "<p>Hold the <strong>Reset</strong> button for ten seconds.</p>",
             "status": "Published",
             "category": "Troubleshooting",
