@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -24,6 +25,11 @@ class Shown:
     label: str
     text: str
     url: str | None = None
+    # A picklist value's colour ("#rrggbb"): lists show the value as a badge of that colour.
+    color: str = ""
+
+
+HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 # Links for plain stored values that feature apps contribute (click-to-call on phone fields):
@@ -72,6 +78,10 @@ class Displayer:
         by_name = metadata.picklist_map(list(spec.picklists.values()))  # read once per request
         self.values = {field: by_name.get(name, []) for field, name in spec.picklists.items()}
         self.labels = {field: {v.value: v.label for v in values} for field, values in self.values.items()}
+        self.colors = {
+            field: {v.value: v.color for v in values if HEX_COLOR.match(v.color or "")}
+            for field, values in self.values.items()
+        }
         self._field_labels: dict[str, str] = {}
 
     def label(self, name: str) -> str:
@@ -104,7 +114,7 @@ class Displayer:
             return Shown(label, str(target), record_url(target_spec, target))
         raw = getattr(record, name)
         if name in self.labels:
-            return Shown(label, self.labels[name].get(raw, raw or ""))
+            return Shown(label, self.labels[name].get(raw, raw or ""), color=self.colors[name].get(raw, ""))
         return Shown(label, plain(raw), raw if isinstance(field, models.URLField) and raw else value_link(field, raw))
 
 

@@ -84,9 +84,13 @@ def owner_choices(*, groups: bool = True) -> list[tuple[str, str]]:
     members = Member.objects.filter(active=True).order_by("user__name", "pk").values_list("pk", "user__name")
     choices = [(f"m:{pk}", name) for pk, name in members]
     if groups:
-        names = Group.objects.order_by("name").values_list("pk", "name")
-        choices += [(f"g:{pk}", _("Group: %(name)s") % {"name": name}) for pk, name in names]
+        choices += group_choices()
     return choices
+
+
+def group_choices() -> list[tuple[str, str]]:
+    names = Group.objects.order_by("name").values_list("pk", "name")
+    return [(f"g:{pk}", _("Group: %(name)s") % {"name": name}) for pk, name in names]
 
 
 def _picklist_choices(name: str, current: Any) -> list[tuple[str, str]]:
@@ -126,9 +130,9 @@ def _standard_field(spec: ModuleSpec, name: str, current: Any, actor: Member) ->
     if isinstance(field, models.ForeignKey):
         target: Any = field.remote_field.model
         if target in (Member, Group):
-            return forms.ChoiceField(
-                label=label, required=required, help_text=help_text, choices=[("", "—"), *owner_choices()]
-            )
+            # A member reference offers members, a group reference groups ("m:5" / "g:3", as the owner's).
+            choices = owner_choices(groups=False) if target is Member else group_choices()
+            return forms.ChoiceField(label=label, required=required, help_text=help_text, choices=[("", "—"), *choices])
         try:
             target_spec = registry.spec_for_model(target)
         except registry.UnknownModule:
@@ -215,8 +219,10 @@ def record_form(
             if name in mandatory:
                 form.fields[name].required = True
             form.fields[name].disabled = name in rules.readonly
-            if isinstance(spec.model._meta.get_field(name), models.ForeignKey) and name in ("owner",):
-                current = f"m:{current}" if current else ""
+            reference: Any = spec.model._meta.get_field(name)
+            if isinstance(reference, models.ForeignKey) and reference.remote_field.model in (Member, Group):
+                prefix = "m:" if reference.remote_field.model is Member else "g:"
+                current = f"{prefix}{current}" if current else ""
             if record is None:
                 current = _initial_default(spec, name)
             initial[name] = current if current is not None else ""

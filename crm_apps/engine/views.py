@@ -309,6 +309,8 @@ def _rows_html(spec: ModuleSpec, rows: list[dict[str, Any]]) -> SafeString:
                 inner = f'<a href="{url}">{esc(cell.text or "—")}</a>'
             elif cell.url:
                 inner = f'<a href="{esc(cell.url)}">{esc(cell.text)}</a>'
+            elif cell.color and cell.text:  # a coloured picklist value (validated as #rrggbb by the Displayer)
+                inner = f'<span class="badge badge--tone" style="--tone: {esc(cell.color)}">{esc(cell.text)}</span>'
             else:
                 inner = esc(cell.text)
             edit = ""

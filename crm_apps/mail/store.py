@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,6 +19,16 @@ from crm_apps.mail.models import Attachment, Mailbox, MailboxCopy, Message, Mess
 from crm_apps.mail.parsing import Parsed
 
 log = logging.getLogger(__name__)
+
+# Called with each newly stored message, inside the storing transaction, after its links are made: other
+# apps act on received mail (the tickets app threads a customer's answer back into its ticket).
+StoredListener = Callable[[Message], None]
+_stored_listeners: list[StoredListener] = []
+
+
+def stored_listener_add(listener: StoredListener) -> None:
+    if listener not in _stored_listeners:
+        _stored_listeners.append(listener)
 
 
 def thread_for(*, message_id: str, in_reply_to: str, references: list[str], subject: str) -> Thread:
@@ -131,6 +142,9 @@ def message_store(
             bounce_record(original_message_id=parsed.bounce_of)
         if created and parsed.attachments:
             _attachments_store(message=message, parsed=parsed, actor=mailbox.owner, records=records)
+        if created:
+            for listener in _stored_listeners:
+                listener(message)
     return message, created
 
 

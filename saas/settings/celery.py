@@ -56,6 +56,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "invoices.recurring_generate_all_task",
         "schedule": 60 * 60,
     },
+    "tickets-sla": {
+        "task": "tickets.sla_escalate_all_task",
+        "schedule": 60 * 5,
+    },
     "invoices-overdue": {
         "task": "invoices.overdue_mark_all_task",
         "schedule": 60 * 60 * 24,

@@ -61,6 +61,12 @@ TENANT_APPS = [
     "crm_apps.modules.products",
     "crm_apps.modules.services",
     "crm_apps.modules.pricebooks",
+    # Support (issue 20): shared SLA/business-hours/queue parts, then the four modules.
+    "crm_apps.support",
+    "crm_apps.modules.assets",
+    "crm_apps.modules.faq",
+    "crm_apps.modules.servicecontracts",
+    "crm_apps.modules.tickets",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]

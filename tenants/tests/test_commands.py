@@ -107,6 +107,10 @@ def test_seed_demo_is_idempotent(capsys, media_root):  # demo documents write fi
         "tasks": 3,
         "calls": 6,
         "documents": 2,
+        "assets": 3,
+        "faq": 3,
+        "service-contracts": 2,
+        "tickets": 5,
     }
     from billing.models import Subscription
 

@@ -73,9 +73,9 @@ def _resolve_fk(actor: Member, field: models.ForeignKey[Any, Any], value: Any) -
         return value
     found: Any
     if target is Member:
-        found = Member.objects.filter(pk=_int_or_zero(value), active=True).first()
+        found = Member.objects.filter(pk=_int_or_zero(_unprefixed(value, "m:")), active=True).first()
     elif target is Group:
-        found = Group.objects.filter(pk=_int_or_zero(value)).first()
+        found = Group.objects.filter(pk=_int_or_zero(_unprefixed(value, "g:"))).first()
     elif not _is_module_model(target):
         found = target.objects.filter(pk=_int_or_zero(value)).first()  # pipelines, stages: plain lookups
     else:
@@ -102,6 +102,13 @@ def _is_module_model(model: Any) -> bool:
     except registry.UnknownModule:
         return False
     return True
+
+
+def _unprefixed(value: Any, prefix: str) -> Any:
+    """A member or group choice of the forms ("m:5", "g:3", forms.owner_choices) as its id; a choice of the
+    other kind stays as it is (and matches nothing)."""
+    text = str(value)
+    return text[len(prefix) :] if text.startswith(prefix) else value
 
 
 def _int_or_zero(value: Any) -> int:

@@ -1,0 +1,1 @@
+"""FAQ: questions and sanitised rich-text answers, from scratch or from a solved ticket."""

@@ -1,0 +1,1 @@
+"""Service contracts: units of support (hours, days or incidents) used up by the tickets linked to them."""

@@ -1,0 +1,1 @@
+"""Support desk shared parts: business hours, holidays, SLA policies, the SLA clock and queue assignment."""
