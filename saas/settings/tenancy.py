@@ -61,6 +61,9 @@ TENANT_APPS = [
     "crm_apps.modules.products",
     "crm_apps.modules.services",
     "crm_apps.modules.pricebooks",
+    "crm_apps.modules.projects",
+    "crm_apps.modules.projecttasks",
+    "crm_apps.modules.projectmilestones",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
