@@ -55,8 +55,8 @@ def tasks_sample(ctx: SampleContext) -> None:
                         "project": project,
                         "status": status,
                         "progress": progress,
-                        "start_date": start,
-                        "end_date": start + dt.timedelta(days=duration - 1),
+                        "start_date": start.isoformat(),
+                        "end_date": (start + dt.timedelta(days=duration - 1)).isoformat(),
                         "hours_planned": hours,
                         "depends_on": [made[i].pk for i in depends],
                     },
@@ -71,11 +71,11 @@ def milestones_sample(ctx: SampleContext) -> None:
     first = projects[0]
     ctx.make(
         "project-milestones",
-        {"name": "Design approved", "project": first, "date": first.start_date + dt.timedelta(days=6), "reached": True},
+        {"name": "Design approved", "project": first, "date": (first.start_date + dt.timedelta(days=6)).isoformat(), "reached": True},
     )
-    ctx.make("project-milestones", {"name": "Go-live", "project": first, "date": first.start_date + dt.timedelta(days=19)})
+    ctx.make("project-milestones", {"name": "Go-live", "project": first, "date": (first.start_date + dt.timedelta(days=19)).isoformat()})
     if len(projects) > 1:
         second = projects[1]
         ctx.make(
-            "project-milestones", {"name": "Hand-over", "project": second, "date": second.start_date + dt.timedelta(days=8)}
+            "project-milestones", {"name": "Hand-over", "project": second, "date": (second.start_date + dt.timedelta(days=8)).isoformat()}
         )

@@ -215,9 +215,9 @@ def project_create_from_deal(
             "organization": deal.organization_id,
             "contact": deal.contact_id,
             "deal": deal.pk,
-            "start_date": start,
-            "target_end_date": end,
-            "budget": deal.amount,
+            "start_date": start.isoformat(),
+            "target_end_date": end.isoformat() if end else None,
+            "budget": None if deal.amount is None else str(deal.amount),
         },
     )
     tasks_spec = registry.get("project-tasks")
@@ -232,8 +232,8 @@ def project_create_from_deal(
                     "name": item["name"],
                     "project": project.pk,
                     "status": "Not started",
-                    "start_date": task_start,
-                    "end_date": task_start + dt.timedelta(days=item["duration_days"] - 1),
+                    "start_date": task_start.isoformat(),
+                    "end_date": (task_start + dt.timedelta(days=item["duration_days"] - 1)).isoformat(),
                     "hours_planned": item.get("hours"),
                     "depends_on": [created[i].pk for i in item.get("depends_on", [])],
                 },

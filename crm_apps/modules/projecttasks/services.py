@@ -115,10 +115,6 @@ def _iso(value: dt.date | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _date(value: str | None) -> dt.date | None:
-    return dt.date.fromisoformat(value) if value else None
-
-
 def _parse_dates(start: Any, end: Any) -> tuple[dt.date, dt.date]:
     errors: dict[str, list[str]] = {}
     parsed: list[dt.date | None] = []
@@ -211,7 +207,9 @@ def task_move(*, actor: Member, task_id: Any, start_date: Any, end_date: Any) ->
                 "after": [_iso(new_start), _iso(new_end)],
             }
         )
-        record_update(spec=spec, actor=actor, record=before, data={"start_date": new_start, "end_date": new_end})
+        record_update(
+            spec=spec, actor=actor, record=before, data={"start_date": _iso(new_start), "end_date": _iso(new_end)}
+        )
     return TaskMove.objects.create(actor=actor, project_id=task.project_id, changes=changes)
 
 
@@ -242,7 +240,7 @@ def task_move_undo(*, actor: Member, move_id: Any) -> TaskMove:
         current.append((change, task))
     for change, task in reversed(current):
         start, end = change["before"]
-        record_update(spec=spec, actor=actor, record=task, data={"start_date": _date(start), "end_date": _date(end)})
+        record_update(spec=spec, actor=actor, record=task, data={"start_date": start, "end_date": end})
     move.undone_at = timezone.now()
     move.save(update_fields=["undone_at"])
     return move
