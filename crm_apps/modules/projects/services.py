@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -54,7 +54,7 @@ def task_weight_progress(tasks: Iterable[tuple[str, int, Decimal | None]]) -> in
         weighted = sum((Decimal(p) * hours for p, hours in kept), Decimal(0)) / total_hours
     else:
         weighted = Decimal(sum(p for p, _h in kept)) / len(kept)
-    return int(weighted.quantize(Decimal(1)))
+    return int(weighted.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def project_progress_refresh(*, project_ids: Iterable[Any]) -> None:
