@@ -30,7 +30,7 @@ class ProjectTask(CrmRecord):
         on_delete=models.CASCADE,
         related_name="tasks",
     )
-    status = picklist_field(_("status"))
+    status = models.CharField(_("status"), max_length=100, blank=True, default="Not started")
     priority = picklist_field(_("priority"))
     type = picklist_field(_("type"))
     start_date = models.DateField(_("start date"), null=True, blank=True)
