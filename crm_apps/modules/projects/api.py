@@ -40,7 +40,11 @@ _TEMPLATE_TASK = inline_serializer(
 )
 _TEMPLATE = inline_serializer(
     "ProjectTemplate",
-    {"id": serializers.IntegerField(read_only=True), "name": serializers.CharField(), "tasks": _TEMPLATE_TASK.__class__(many=True)},
+    {
+        "id": serializers.IntegerField(read_only=True),
+        "name": serializers.CharField(),
+        "tasks": _TEMPLATE_TASK.__class__(many=True),
+    },
 )
 
 

@@ -18,9 +18,7 @@ from crm_apps.modules.projects.selectors import deal_projects
 def plan_panel(project: Project, member: Member, request: HttpRequest) -> dict[str, Any]:
     """Progress, the links to the Gantt chart and the task board, and whether the project is late."""
     today = timezone.localdate()
-    late = bool(
-        project.target_end_date and project.target_end_date < today and not project.actual_end_date
-    )
+    late = bool(project.target_end_date and project.target_end_date < today and not project.actual_end_date)
     return {"project": project, "late": late}
 
 
@@ -30,7 +28,9 @@ def deal_projects_panel(deal: Any, member: Member, request: HttpRequest) -> dict
     projects = registry.get("projects")
     if not visibility.can_view_module(actor=member, spec=projects):
         return {}
-    rows = [(record_url(projects, p), str(p), p.status, p.progress) for p in deal_projects(actor=member, deal_id=deal.pk)]
+    rows = [
+        (record_url(projects, p), str(p), p.status, p.progress) for p in deal_projects(actor=member, deal_id=deal.pk)
+    ]
     can_create = bool(deal.stage.is_won) and visibility.can_create(actor=member, spec=projects)
     templates = list(ProjectTemplate.objects.values_list("pk", "name")) if can_create else []
     return {"rows": rows, "can_create": can_create, "templates": templates, "record": deal}

@@ -71,11 +71,20 @@ def milestones_sample(ctx: SampleContext) -> None:
     first = projects[0]
     ctx.make(
         "project-milestones",
-        {"name": "Design approved", "project": first, "date": (first.start_date + dt.timedelta(days=6)).isoformat(), "reached": True},
+        {
+            "name": "Design approved",
+            "project": first,
+            "date": (first.start_date + dt.timedelta(days=6)).isoformat(),
+            "reached": True,
+        },
     )
-    ctx.make("project-milestones", {"name": "Go-live", "project": first, "date": (first.start_date + dt.timedelta(days=19)).isoformat()})
+    ctx.make(
+        "project-milestones",
+        {"name": "Go-live", "project": first, "date": (first.start_date + dt.timedelta(days=19)).isoformat()},
+    )
     if len(projects) > 1:
         second = projects[1]
         ctx.make(
-            "project-milestones", {"name": "Hand-over", "project": second, "date": (second.start_date + dt.timedelta(days=8)).isoformat()}
+            "project-milestones",
+            {"name": "Hand-over", "project": second, "date": (second.start_date + dt.timedelta(days=8)).isoformat()},
         )

@@ -139,7 +139,7 @@ def project_template_save(
     name = str(name or "").strip()
     if not name or len(name) > 100:
         errors["name"] = [_("Enter a name of at most 100 characters.")]
-    elif ProjectTemplate.objects.filter(name__iexact=name).exclude(pk=getattr(template, "pk", None)).exists():
+    elif ProjectTemplate.objects.filter(name__iexact=name).exclude(pk=template.pk if template else 0).exists():
         errors["name"] = [_("A template with this name exists.")]
     try:
         cleaned = _template_tasks_clean(tasks)

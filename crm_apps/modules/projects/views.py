@@ -81,7 +81,10 @@ def gantt_move(request: HttpRequest, record_id: uuid.UUID, task_id: uuid.UUID) -
     target = reverse("projects:gantt", args=[record_id])
     try:
         move = task_move(
-            actor=member, task_id=task_id, start_date=request.POST.get("start_date"), end_date=request.POST.get("end_date")
+            actor=member,
+            task_id=task_id,
+            start_date=request.POST.get("start_date"),
+            end_date=request.POST.get("end_date"),
         )
     except ValidationError as exc:
         messages.error(request, _errors_text(exc))
@@ -92,9 +95,7 @@ def gantt_move(request: HttpRequest, record_id: uuid.UUID, task_id: uuid.UUID) -
     except ProjectTask.DoesNotExist as exc:
         raise Http404 from exc
     if len(move.changes) > 1:
-        messages.success(
-            request, _("Saved. %(n)d tasks that depend on it moved too.") % {"n": len(move.changes) - 1}
-        )
+        messages.success(request, _("Saved. %(n)d tasks that depend on it moved too.") % {"n": len(move.changes) - 1})
     else:
         messages.success(request, _("Saved."))
     return redirect(f"{target}?move={move.pk}")
@@ -151,7 +152,7 @@ def workload(request: HttpRequest) -> HttpResponse:
 @require_POST
 @login_required
 def from_deal(request: HttpRequest, record_id: uuid.UUID) -> HttpResponse:
-    """"Create project" on a won deal's page."""
+    """ "Create project" on a won deal's page."""
     member = request_member(request)
     try:
         project = services.project_create_from_deal(
@@ -214,7 +215,9 @@ def templates(request: HttpRequest, actor: Member) -> HttpResponse:
     """List, add, change and remove task templates."""
     chosen = None
     if request.GET.get("template") or request.POST.get("template"):
-        chosen = ProjectTemplate.objects.filter(pk=_int(request.GET.get("template") or request.POST.get("template"))).first()
+        chosen = ProjectTemplate.objects.filter(
+            pk=_int(request.GET.get("template") or request.POST.get("template"))
+        ).first()
     errors: dict[str, list[str]] = {}
     values = {"name": chosen.name if chosen else "", "tasks": _template_text(chosen) if chosen else ""}
     if request.method == "POST":

@@ -7,6 +7,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from crm_apps.engine.models import CrmRecord
 from crm_apps.modules.common import picklist_field
@@ -14,7 +15,7 @@ from crm_apps.modules.common import picklist_field
 MAX_DEPENDENCIES = 50
 
 
-def hours_field(label: str) -> models.DecimalField:
+def hours_field(label: StrOrPromise) -> models.DecimalField:
     return models.DecimalField(
         label, max_digits=8, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
     )
@@ -73,3 +74,6 @@ class TaskMove(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["actor", "-created_at"], name="taskmove_actor_recent")]
+
+    def __str__(self) -> str:
+        return f"move {self.pk} ({len(self.changes)} tasks)"

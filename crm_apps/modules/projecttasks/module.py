@@ -4,8 +4,8 @@ from crm_apps.access.api.scopes import route_scopes_register
 from crm_apps.engine import events
 from crm_apps.engine.registry import register
 from crm_apps.engine.spec import Block, Menu, ModuleHooks, ModuleSpec, Panel
-from crm_apps.modules.projects.sample import tasks_sample
 from crm_apps.modules.projects.picklists import PROJECT_PRIORITY, PROJECT_TYPE, TASK_STATUS
+from crm_apps.modules.projects.sample import tasks_sample
 from crm_apps.modules.projecttasks.board import task_board
 from crm_apps.modules.projecttasks.models import ProjectTask
 from crm_apps.modules.projecttasks.panels import dependencies_panel
@@ -62,7 +62,9 @@ SPEC = register(
         board_columns=task_board,
         sample_data=tasks_sample,
         sample_data_after=("projects",),
-        panels=(Panel(key="dependencies", template="projecttasks/_dependencies_panel.html", context=dependencies_panel),),
+        panels=(
+            Panel(key="dependencies", template="projecttasks/_dependencies_panel.html", context=dependencies_panel),
+        ),
     )
 )
 

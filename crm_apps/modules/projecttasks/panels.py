@@ -24,7 +24,8 @@ def dependencies_panel(task: ProjectTask, member: Member, request: HttpRequest) 
         project_id=task.project_id,
         deleted_at__isnull=True,
     )
-    before, after = [], []
+    before: list[tuple[str, str, Any, Any]] = []
+    after: list[tuple[str, str, Any, Any]] = []
     for other in visibility.visible_records(actor=member, spec=spec, queryset=qs).order_by("start_date", "number"):
         row = (record_url(spec, other), str(other), other.start_date, other.end_date)
         (before if other.pk in (task.depends_on or []) else after).append(row)

@@ -184,12 +184,12 @@ def task_move(*, actor: Member, task_id: Any, start_date: Any, end_date: Any) ->
         if pk in tasks and tasks[pk].end_date is not None and tasks[pk].end_date >= start
     ]
     if late:
-        first = max(late, key=lambda t: t.end_date)  # type: ignore[arg-type,return-value]
+        first = max(late, key=lambda t: t.end_date)
         raise ValidationError(
             {
                 "start_date": [
                     _("“%(task)s” must end first: start after %(date)s.")
-                    % {"task": first.name, "date": first.end_date.isoformat()}  # type: ignore[union-attr]
+                    % {"task": first.name, "date": first.end_date.isoformat()}
                 ]
             }
         )
@@ -256,4 +256,3 @@ def access_move(*, actor: Member, move_id: Any) -> TaskMove:
     if move is None:
         raise TaskMove.DoesNotExist
     return move
-

@@ -35,7 +35,13 @@ def _deal(actor, *, won=True):
     deal = record_create(
         spec=registry.get("deals"),
         actor=actor,
-        data={"name": "Globex rollout", "close_date": "2027-01-01", "organization": org.pk, "contact": contact.pk, "amount": "9000"},
+        data={
+            "name": "Globex rollout",
+            "close_date": "2027-01-01",
+            "organization": org.pk,
+            "contact": contact.pk,
+            "amount": "9000",
+        },
     )
     if won:
         deal = deal_close(actor=actor, deal=deal, won=True)
@@ -65,7 +71,9 @@ def test_a_won_deal_becomes_a_project_with_the_templates_tasks(tenant_a, admin_o
         dt.date(2027, 2, 8),
         "9000.00",
     )
-    assert [(n, t.start_date, t.end_date, t.hours_planned) for n, t in sorted(tasks.items(), key=lambda i: i[1].start_date)] == [
+    assert [
+        (n, t.start_date, t.end_date, t.hours_planned) for n, t in sorted(tasks.items(), key=lambda i: i[1].start_date)
+    ] == [
         ("Kick-off", dt.date(2027, 2, 1), dt.date(2027, 2, 1), 4),
         ("Set-up", dt.date(2027, 2, 2), dt.date(2027, 2, 6), Decimal("20.50")),
         ("Training", dt.date(2027, 2, 7), dt.date(2027, 2, 8), None),
@@ -117,8 +125,14 @@ def test_the_api_and_the_deal_page_button_create_the_project(client_for, tenant_
     api = client_for(tenant_a, actor)
 
     page = api.get(f"/m/deals/{deal.pk}/")
-    created = api.post("/api/v1/projects/from-deal", {"deal": str(deal.pk), "start_date": "2027-03-01"}, content_type="application/json")
-    bad_date = api.post("/api/v1/projects/from-deal", {"deal": str(deal.pk), "start_date": "soon"}, content_type="application/json")
+    created = api.post(
+        "/api/v1/projects/from-deal",
+        {"deal": str(deal.pk), "start_date": "2027-03-01"},
+        content_type="application/json",
+    )
+    bad_date = api.post(
+        "/api/v1/projects/from-deal", {"deal": str(deal.pk), "start_date": "soon"}, content_type="application/json"
+    )
     posted = api.post(f"/projects/from-deal/{deal.pk}/")
     elsewhere = client_for(tenant_b, admin_of(tenant_b)).post(
         "/api/v1/projects/from-deal", {"deal": str(deal.pk)}, content_type="application/json"
@@ -153,7 +167,9 @@ def test_templates_are_validated_and_kept_by_admins_only(tenant_a, admin_of, mem
         "tasks.1.depends_on": ["A task may depend only on tasks listed before it."],
     }
     api = client_for(tenant_a, admin_of(tenant_a))
-    created = api.post("/api/v1/project-templates/", {"name": "Std", "tasks": TEMPLATE}, content_type="application/json")
+    created = api.post(
+        "/api/v1/project-templates/", {"name": "Std", "tasks": TEMPLATE}, content_type="application/json"
+    )
     listed = api.get("/api/v1/project-templates/")
     page = api.post(
         "/settings/modules/projects/templates/",

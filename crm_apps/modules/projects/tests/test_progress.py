@@ -54,7 +54,9 @@ def test_progress_is_read_only_on_the_project(client_for, tenant_a, admin_of):
 
     typed = api.patch(f"/api/v1/projects/{project['id']}/", {"progress": 90}, content_type="application/json")
     task = api.post(
-        "/api/v1/project-tasks/", {"name": "T", "project": project["id"], "progress": 40}, content_type="application/json"
+        "/api/v1/project-tasks/",
+        {"name": "T", "project": project["id"], "progress": 40},
+        content_type="application/json",
     )
 
     assert typed.status_code == 400 and typed.json() == {"progress": ["Unknown field."]}

@@ -71,7 +71,7 @@ def test_the_gantt_page_and_data_have_pinned_query_counts_whatever_the_number_of
 
     html = page.content.decode()
     assert page.status_code == 200
-    assert 'data-gantt' in html and 'id="gantt-plan"' in html and "Go-live" in html
+    assert "data-gantt" in html and 'id="gantt-plan"' in html and "Go-live" in html
     assert html.count('type="date"') == 4  # start and end of both tasks, for keyboard and phone
     assert [len(statements(c)) for c in (few, many, few_api, many_api)] == [GANTT_QUERIES] * 2 + [GANTT_API_QUERIES] * 2
 

@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django_tenants.utils import tenant_context
 
-from crm_apps.access.services import profile_set_modules, sharing_default_set
+from crm_apps.access.services import sharing_default_set
 from crm_apps.engine import registry
 from crm_apps.engine.models import TimelineEntry
 from crm_apps.engine.services import record_update
@@ -35,7 +35,15 @@ def chain(tenant_a, admin_of):
         test = task_make(actor, project, "Test", D(2027, 1, 18), D(2027, 1, 19), depends_on=[build.pk])
         docs = task_make(actor, project, "Docs", D(2027, 1, 20), D(2027, 1, 21), depends_on=[design.pk])
         free = task_make(actor, project, "Free", D(2027, 1, 4), D(2027, 1, 5))
-    return {"actor": actor, "project": project, "design": design, "build": build, "test": test, "docs": docs, "free": free}
+    return {
+        "actor": actor,
+        "project": project,
+        "design": design,
+        "build": build,
+        "test": test,
+        "docs": docs,
+        "free": free,
+    }
 
 
 def test_moving_a_task_pushes_the_dependants_it_would_overlap_keeping_their_length(tenant_a, chain):
@@ -53,13 +61,19 @@ def test_moving_a_task_pushes_the_dependants_it_would_overlap_keeping_their_leng
             ("Design", ["2027-01-04", "2027-01-08"], ["2027-01-06", "2027-01-12"]),
             ("Build", ["2027-01-11", "2027-01-15"], ["2027-01-13", "2027-01-17"]),
         ]
-        updates = TimelineEntry.objects.filter(record_id=chain["build"].pk, kind="updated").values_list("data", flat=True)
-        assert list(updates) == [{"changes": {"end_date": ["2027-01-15", "2027-01-17"], "start_date": ["2027-01-11", "2027-01-13"]}}]
+        updates = TimelineEntry.objects.filter(record_id=chain["build"].pk, kind="updated").values_list(
+            "data", flat=True
+        )
+        assert list(updates) == [
+            {"changes": {"end_date": ["2027-01-15", "2027-01-17"], "start_date": ["2027-01-11", "2027-01-13"]}}
+        ]
 
 
 def test_a_longer_push_ripples_through_the_whole_chain(tenant_a, chain):
     with tenant_context(tenant_a):
-        move = task_move(actor=chain["actor"], task_id=chain["design"].pk, start_date="2027-01-11", end_date="2027-01-15")
+        move = task_move(
+            actor=chain["actor"], task_id=chain["design"].pk, start_date="2027-01-11", end_date="2027-01-15"
+        )
 
         assert _dates(chain["build"]) == (D(2027, 1, 16), D(2027, 1, 20))
         assert _dates(chain["test"]) == (D(2027, 1, 21), D(2027, 1, 22))
@@ -69,7 +83,9 @@ def test_a_longer_push_ripples_through_the_whole_chain(tenant_a, chain):
 
 def test_moving_earlier_moves_nothing_else_and_a_task_may_not_start_before_its_predecessor_ends(tenant_a, chain):
     with tenant_context(tenant_a):
-        earlier = task_move(actor=chain["actor"], task_id=chain["build"].pk, start_date="2027-01-09", end_date="2027-01-10")
+        earlier = task_move(
+            actor=chain["actor"], task_id=chain["build"].pk, start_date="2027-01-09", end_date="2027-01-10"
+        )
 
         with pytest.raises(ValidationError) as refused:
             task_move(actor=chain["actor"], task_id=chain["build"].pk, start_date="2027-01-08", end_date="2027-01-10")
@@ -94,7 +110,9 @@ def test_bad_dates_are_refused_with_field_messages(tenant_a, chain):
 
 def test_undo_puts_every_moved_task_back_once(tenant_a, chain):
     with tenant_context(tenant_a):
-        move = task_move(actor=chain["actor"], task_id=chain["design"].pk, start_date="2027-01-11", end_date="2027-01-15")
+        move = task_move(
+            actor=chain["actor"], task_id=chain["design"].pk, start_date="2027-01-11", end_date="2027-01-15"
+        )
 
         undone = task_move_undo(actor=chain["actor"], move_id=move.pk)
         with pytest.raises(ValidationError) as twice:
@@ -109,9 +127,14 @@ def test_undo_puts_every_moved_task_back_once(tenant_a, chain):
 
 def test_undo_is_refused_when_a_moved_task_changed_since_and_nothing_is_put_back(tenant_a, chain):
     with tenant_context(tenant_a):
-        move = task_move(actor=chain["actor"], task_id=chain["design"].pk, start_date="2027-01-11", end_date="2027-01-15")
+        move = task_move(
+            actor=chain["actor"], task_id=chain["design"].pk, start_date="2027-01-11", end_date="2027-01-15"
+        )
         record_update(
-            spec=registry.get("project-tasks"), actor=chain["actor"], record=chain["test"], data={"end_date": "2027-01-25"}
+            spec=registry.get("project-tasks"),
+            actor=chain["actor"],
+            record=chain["test"],
+            data={"end_date": "2027-01-25"},
         )
 
         with pytest.raises(ValidationError) as refused:
@@ -124,7 +147,9 @@ def test_undo_is_refused_when_a_moved_task_changed_since_and_nothing_is_put_back
 
 def test_only_the_member_who_moved_may_undo(tenant_a, chain, member):
     with tenant_context(tenant_a):
-        move = task_move(actor=chain["actor"], task_id=chain["design"].pk, start_date="2027-01-11", end_date="2027-01-15")
+        move = task_move(
+            actor=chain["actor"], task_id=chain["design"].pk, start_date="2027-01-11", end_date="2027-01-15"
+        )
         other = member(tenant_a, is_admin=True)
 
         with pytest.raises(TaskMove.DoesNotExist):
@@ -169,7 +194,12 @@ def test_the_move_api_answers_what_moved_and_undo_puts_it_back(client_for, tenan
     body = moved.json()
     assert body["undone"] is False
     assert body["moved"] == [
-        {"task": str(design.pk), "name": "Design", "before": ["2027-01-04", "2027-01-08"], "after": ["2027-01-06", "2027-01-12"]},
+        {
+            "task": str(design.pk),
+            "name": "Design",
+            "before": ["2027-01-04", "2027-01-08"],
+            "after": ["2027-01-06", "2027-01-12"],
+        },
         {
             "task": str(chain["build"].pk),
             "name": "Build",
@@ -190,9 +220,11 @@ def test_moves_are_tenant_scoped_and_need_a_signed_in_member(client_for, tenant_
 
     other_tenant = stranger.post(f"/api/v1/project-tasks/{design.pk}/move", body, content_type="application/json")
     nobody = anonymous.post(f"/api/v1/project-tasks/{design.pk}/move", body, content_type="application/json")
-    move = client_for(tenant_a, chain["actor"]).post(
-        f"/api/v1/project-tasks/{design.pk}/move", body, content_type="application/json"
-    ).json()["move"]
+    move = (
+        client_for(tenant_a, chain["actor"])
+        .post(f"/api/v1/project-tasks/{design.pk}/move", body, content_type="application/json")
+        .json()["move"]
+    )
     undo_elsewhere = stranger.post(f"/api/v1/project-task-moves/{move}/undo")
 
     assert other_tenant.status_code == 404
