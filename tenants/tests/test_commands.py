@@ -107,6 +107,9 @@ def test_seed_demo_is_idempotent(capsys, media_root):  # demo documents write fi
         "tasks": 3,
         "calls": 6,
         "documents": 2,
+        "projects": 2,
+        "project-tasks": 7,
+        "project-milestones": 3,
     }
     from billing.models import Subscription
 
