@@ -97,28 +97,35 @@ function setUpGantt(root) {
     syncTable();
   }
 
+  // The chart and the table are redrawn from the server's plan before the message shows, so what the
+  // message says is what both show (a refused drag snaps back).
   async function move(task, start, end) {
+    let message = "";
+    let moveId = null;
     try {
       const result = await api(root.dataset.moveUrl.replace(ZERO, task.id), "POST", {
         start_date: isoDay(start),
         end_date: isoDay(end),
       });
       const others = result.moved.slice(1).map((m) => m.name);
-      say(others.length ? `${root.dataset.textMoved} ${others.join(", ")}` : root.dataset.textSaved, result.moved.length ? result.move : null);
+      message = others.length ? `${root.dataset.textMoved} ${others.join(", ")}` : root.dataset.textSaved;
+      moveId = result.moved.length ? result.move : null;
     } catch (error) {
-      say(error.message);
+      message = error.message;
     }
     await reload();
+    say(message, moveId);
   }
 
   async function undo(moveId) {
+    let message = root.dataset.textUndone;
     try {
       await api(root.dataset.undoUrl.replace(ZERO, moveId), "POST", {});
-      say(root.dataset.textUndone);
     } catch (error) {
-      say(error.message);
+      message = error.message;
     }
     await reload();
+    say(message);
   }
 
   function draw() {
@@ -132,7 +139,7 @@ function setUpGantt(root) {
       readonly_progress: true,
       move_dependencies: false,
       today_button: false,
-      popup_on: "hover",
+      popup_on: "click",
       scroll_to: "today",
       holidays: milestones.length
         ? { "var(--g-weekend-highlight-color)": "weekend", "var(--gantt-milestone, #f5c26b)": milestones }
