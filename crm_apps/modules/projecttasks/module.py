@@ -59,6 +59,7 @@ SPEC = register(
         sharing_follows_parent=True,
         menu=Menu(group="projects", position=20),
         api_urls="crm_apps.modules.projecttasks.api_urls",
+        urls="crm_apps.modules.projecttasks.urls",
         board_columns=task_board,
         sample_data=tasks_sample,
         sample_data_after=("projects",),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q
 from django.http import HttpRequest
 
 from crm_apps.access import visibility
@@ -15,18 +14,24 @@ from crm_apps.modules.projecttasks.models import ProjectTask
 
 
 def dependencies_panel(task: ProjectTask, member: Member, request: HttpRequest) -> dict[str, Any]:
-    """Predecessors and dependants the viewer may see (one query)."""
+    """Predecessors and dependants the viewer may see, and (for members who may edit the task) the other
+    tasks of the project to choose its predecessors from (one query)."""
     if task.project_id is None:
         return {}
     spec = registry.get("project-tasks")
-    qs = spec.records().filter(
-        Q(pk__in=list(task.depends_on or [])) | Q(depends_on__contains=[task.pk]),
-        project_id=task.project_id,
-        deleted_at__isnull=True,
-    )
+    qs = spec.records().filter(project_id=task.project_id, deleted_at__isnull=True).exclude(pk=task.pk)
+    depends = set(task.depends_on or [])
     before: list[tuple[str, str, Any, Any]] = []
     after: list[tuple[str, str, Any, Any]] = []
-    for other in visibility.visible_records(actor=member, spec=spec, queryset=qs).order_by("start_date", "number"):
+    choices: list[tuple[str, str, bool]] = []
+    for other in visibility.visible_records(actor=member, spec=spec, queryset=qs).order_by("start_date", "number")[
+        :300
+    ]:
         row = (record_url(spec, other), str(other), other.start_date, other.end_date)
-        (before if other.pk in (task.depends_on or []) else after).append(row)
-    return {"before": before, "after": after, "task": task}
+        if other.pk in depends:
+            before.append(row)
+        if task.pk in (other.depends_on or []):
+            after.append(row)
+        choices.append((str(other.pk), f"{other.number} {other}", other.pk in depends))
+    can_edit = visibility.can_edit(actor=member, spec=spec, record=task)
+    return {"before": before, "after": after, "task": task, "choices": choices if can_edit else []}

@@ -142,4 +142,5 @@ def test_the_workload_page_and_the_projects_task_board(client_for, tenant_a, pla
     assert plan["actor"].user.name in workload_page.content.decode()
     assert board.status_code == 200
     assert "Design" in board.content.decode() and "Not on this board" not in board.content.decode()
+    assert "Tasks of “Rollout”" in board.content.decode()
     assert "Not on this board" in whole_board.content.decode()
