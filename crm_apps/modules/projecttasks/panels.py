@@ -24,9 +24,8 @@ def dependencies_panel(task: ProjectTask, member: Member, request: HttpRequest) 
     before: list[tuple[str, str, Any, Any]] = []
     after: list[tuple[str, str, Any, Any]] = []
     choices: list[tuple[str, str, bool]] = []
-    for other in visibility.visible_records(actor=member, spec=spec, queryset=qs).order_by("start_date", "number")[
-        :300
-    ]:
+    others = visibility.visible_records(actor=member, spec=spec, queryset=qs).order_by("start_date", "number")
+    for other in others[:300]:
         row = (record_url(spec, other), str(other), other.start_date, other.end_date)
         if other.pk in depends:
             before.append(row)
