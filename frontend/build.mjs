@@ -24,6 +24,8 @@ await build({
   entryPoints: { app: path.join(here, "assets", "main.css") },
   bundle: true,
   minify: true,
+  // A package's stylesheet through its `exports` "style" entry (`@import "frappe-gantt";`).
+  conditions: ["style"],
   outdir,
   logLevel: "info",
 });

@@ -129,6 +129,8 @@ def plain(value: Any) -> str:
         return formats.date_format(value, "SHORT_DATE_FORMAT")
     if isinstance(value, Decimal):
         return formats.number_format(value, decimal_pos=2, use_l10n=True, force_grouping=True)
+    if isinstance(value, list | tuple):
+        return ", ".join(plain(item) for item in value)
     return str(value)
 
 

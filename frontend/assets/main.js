@@ -8,6 +8,7 @@ import "./components.js";
 import "./shell.js";
 import "./calendar.js";
 import "./catalogue.js";
+import "./gantt.js";
 
 window.htmx = htmx;
 

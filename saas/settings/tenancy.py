@@ -67,6 +67,9 @@ TENANT_APPS = [
     "crm_apps.modules.faq",
     "crm_apps.modules.servicecontracts",
     "crm_apps.modules.tickets",
+    "crm_apps.modules.projects",
+    "crm_apps.modules.projecttasks",
+    "crm_apps.modules.projectmilestones",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]

@@ -111,6 +111,9 @@ def test_seed_demo_is_idempotent(capsys, media_root):  # demo documents write fi
         "faq": 3,
         "service-contracts": 2,
         "tickets": 5,
+        "projects": 2,
+        "project-tasks": 7,
+        "project-milestones": 3,
     }
     from billing.models import Subscription
 

@@ -52,4 +52,4 @@ def test_russian_workspace_board_and_sample_data_from_the_checklist(live_site, b
     page.locator("[data-confirm-dialog]").get_by_role("button", name="Подтвердить").click()  # the shell asks first
     page.get_by_role("button", name="Загрузить демо-данные").wait_for()  # the page after the removal
     assert page.get_by_role("button", name="Загрузить демо-данные").is_visible()
-    assert page.get_by_text("Демо-данные удалены (записей: 118).").is_visible()
+    assert page.get_by_text("Демо-данные удалены (записей: 130).").is_visible()

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.search import SearchVector
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -145,6 +146,8 @@ def _apply(*, spec: ModuleSpec, actor: Member, record: CrmRecord, data: dict[str
                 if current is not None and value not in (None, "") and str(getattr(value, "pk", value)) == str(current):
                     continue  # unchanged: may point at a record now in the bin or an inactive owner
                 setattr(record, name, _resolve_fk(actor, field, value))
+            elif isinstance(field, ArrayField):
+                setattr(record, name, _clean_list(field, value))
             elif not isinstance(value, str | int | float | bool) and value is not None:
                 raise ValidationError(_("Enter a single value."))
             else:
@@ -188,6 +191,26 @@ def _mandatory_missing(
         if getattr(record, _field(spec, name).attname) in (None, ""):
             missing[name] = [_("This field is required.")]
     return missing
+
+
+def _clean_list(field: ArrayField[Any, Any], value: Any) -> list[Any]:
+    """A list column (a task's dependencies): a JSON list of plain values, or text separated by commas
+    (forms); each item cleaned by the column's base field, duplicates and blanks dropped."""
+    if value is None:
+        return []
+    items = value if isinstance(value, list | tuple) else str(value).split(",")
+    cleaned: list[Any] = []
+    for item in items:
+        if not isinstance(item, str | int | uuid.UUID):
+            raise ValidationError(_("Enter a list of values."))
+        text = str(item).strip()
+        if text:
+            clean = field.base_field.to_python(text)
+            if clean not in cleaned:
+                cleaned.append(clean)
+    if field.size is not None and len(cleaned) > field.size:
+        raise ValidationError(_("At most %(n)d values.") % {"n": field.size})
+    return cleaned
 
 
 def _empty_value(field: Any) -> Any:

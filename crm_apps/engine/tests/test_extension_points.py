@@ -76,6 +76,7 @@ def test_navigation_groups_modules_and_hides_those_the_member_cannot_view(client
         ("inventory", ["products", "quotes", "services", "price-books", "sales-orders", "invoices", "purchase-orders"]),
         ("support", ["tickets", "faq", "service-contracts", "assets"]),
         ("marketing", ["campaigns"]),
+        ("projects", ["projects", "project-tasks", "project-milestones"]),
         ("tools", ["events", "tasks", "calls", "documents", CHILDTEST]),
     ]
     page = response.content.decode()
@@ -164,9 +165,10 @@ def test_module_templates_override_the_engine_ones(client_for, tenant_a, admin_o
 # contacts, leads and organisations for their calls (crm_apps.modules.calls), +1 on every module with an
 # email field (and organisations) for its emails (crm_apps.mail), +2 on campaigns for their email sends and
 # the templates to send (crm_apps.mail).
-# deals: +1 for the quotes panel (crm_apps/inventory/panels.py deal_quotes_panel: the deal's visible quotes).
+# deals: +1 for the quotes panel (crm_apps/inventory/panels.py deal_quotes_panel: the deal's visible quotes),
+# +1 for the projects panel (crm_apps/modules/projects/panels.py deal_projects_panel: the deal's visible projects).
 # contacts, organisations: +1 for their tickets (crm_apps/modules/tickets/panels.py related_tickets_panel).
-DETAIL_QUERIES = {"leads": 13, "organizations": 17, "contacts": 16, "deals": 15, "campaigns": 15, "vendors": 12}
+DETAIL_QUERIES = {"leads": 13, "organizations": 17, "contacts": 16, "deals": 16, "campaigns": 15, "vendors": 12}
 
 
 @pytest.mark.parametrize("module", sorted(DETAIL_QUERIES))

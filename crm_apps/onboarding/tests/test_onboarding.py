@@ -124,10 +124,13 @@ def test_sample_data_loads_with_progress_and_removal_keeps_own_records(
         "faq": 3,
         "service-contracts": 2,
         "tickets": 5,
+        "projects": 2,
+        "project-tasks": 7,
+        "project-milestones": 3,
     }
     status = web.get("/onboarding/sample/status/").json()
     assert (status["status"], status["progress"], status["records"]["deals"]) == ("loaded", 100, 16)
-    assert "118 sample records are in your workspace." in web.get("/").content.decode()
+    assert "130 sample records are in your workspace." in web.get("/").content.decode()
     with tenant_context(tenant_a):
         first_tag = SampleRecord.objects.filter(module="organizations").order_by("id").first()
         assert first_tag is not None

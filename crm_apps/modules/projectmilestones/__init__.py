@@ -1,0 +1,1 @@
+"""Project milestones: dated checkpoints of a project."""

@@ -1,0 +1,36 @@
+"""Panels: a project's plan at a glance, and on a won deal its projects with "Create project"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils import timezone
+
+from crm_apps.access import visibility
+from crm_apps.access.models import Member
+from crm_apps.engine import registry
+from crm_apps.engine.display import record_url
+from crm_apps.modules.projects.models import Project, ProjectTemplate
+from crm_apps.modules.projects.selectors import deal_projects
+
+
+def plan_panel(project: Project, member: Member, request: HttpRequest) -> dict[str, Any]:
+    """Progress, the links to the Gantt chart and the task board, and whether the project is late."""
+    today = timezone.localdate()
+    late = bool(project.target_end_date and project.target_end_date < today and not project.actual_end_date)
+    return {"project": project, "late": late}
+
+
+def deal_projects_panel(deal: Any, member: Member, request: HttpRequest) -> dict[str, Any]:
+    """On a deal: its projects the member may see and, on a won deal, "Create project" (with a template)
+    for members who may create projects."""
+    projects = registry.get("projects")
+    if not visibility.can_view_module(actor=member, spec=projects):
+        return {}
+    rows = [
+        (record_url(projects, p), str(p), p.status, p.progress) for p in deal_projects(actor=member, deal_id=deal.pk)
+    ]
+    can_create = bool(deal.stage.is_won) and visibility.can_create(actor=member, spec=projects)
+    templates = list(ProjectTemplate.objects.values_list("pk", "name")) if can_create else []
+    return {"rows": rows, "can_create": can_create, "templates": templates, "record": deal}

@@ -1,0 +1,146 @@
+"""The project screens: the Gantt page and its data, the table's keyboard move with undo, the workload,
+the task board of one project; each through the visibility filter, with pinned query counts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django_tenants.utils import tenant_context
+
+from conftest import statements
+from crm_apps.access.services import sharing_default_set
+from crm_apps.engine import registry
+from crm_apps.engine.services import record_create
+from crm_apps.modules.projects.selectors import workload
+from crm_apps.modules.projects.tests.helpers import D, project_make, reload, task_make
+
+pytestmark = pytest.mark.django_db
+
+GANTT_QUERIES = 6  # session, user, member; the project, its tasks, its milestones
+GANTT_API_QUERIES = 6
+
+
+@pytest.fixture
+def plan(tenant_a, admin_of):
+    with tenant_context(tenant_a):
+        actor = admin_of(tenant_a)
+        project = project_make(actor, start_date="2027-01-04")
+        design = task_make(actor, project, "Design", D(2027, 1, 4), D(2027, 1, 8), hours_planned="20")
+        build = task_make(actor, project, "Build", D(2027, 1, 11), D(2027, 1, 15), depends_on=[design.pk])
+        milestone = record_create(
+            spec=registry.get("project-milestones"),
+            actor=actor,
+            data={"name": "Go-live", "project": project.pk, "date": "2027-01-18"},
+        )
+    return {"actor": actor, "project": project, "design": design, "build": build, "milestone": milestone}
+
+
+def test_the_gantt_data_lists_tasks_dependencies_and_milestones(client_for, tenant_a, plan):
+    api = client_for(tenant_a, plan["actor"])
+
+    data = api.get(f"/api/v1/projects/{plan['project'].pk}/gantt").json()
+
+    assert data["project"]["name"] == "Rollout"
+    assert [(t["name"], t["start_date"], t["end_date"], t["depends_on"], t["can_edit"]) for t in data["tasks"]] == [
+        ("Design", "2027-01-04", "2027-01-08", [], True),
+        ("Build", "2027-01-11", "2027-01-15", [str(plan["design"].pk)], True),
+    ]
+    assert [(m["name"], m["date"], m["reached"]) for m in data["milestones"]] == [("Go-live", "2027-01-18", False)]
+    assert data["today"] == dt.date.today().isoformat()
+
+
+def test_the_gantt_page_and_data_have_pinned_query_counts_whatever_the_number_of_tasks(client_for, tenant_a, plan):
+    web = client_for(tenant_a, plan["actor"])
+    url = f"/projects/{plan['project'].pk}/gantt/"
+    api_url = f"/api/v1/projects/{plan['project'].pk}/gantt"
+    web.get(url)
+    with CaptureQueriesContext(connection) as few:
+        page = web.get(url)
+    with CaptureQueriesContext(connection) as few_api:
+        web.get(api_url)
+    with tenant_context(tenant_a):
+        for i in range(6):
+            task_make(plan["actor"], plan["project"], f"Extra {i}", D(2027, 2, 1), D(2027, 2, 2))
+    with CaptureQueriesContext(connection) as many:
+        web.get(url)
+    with CaptureQueriesContext(connection) as many_api:
+        web.get(api_url)
+
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "data-gantt" in html and 'id="gantt-plan"' in html and "Go-live" in html
+    assert html.count('type="date"') == 4  # start and end of both tasks, for keyboard and phone
+    assert [len(statements(c)) for c in (few, many, few_api, many_api)] == [GANTT_QUERIES] * 2 + [GANTT_API_QUERIES] * 2
+
+
+def test_the_tables_save_moves_the_task_and_offers_undo(client_for, tenant_a, plan):
+    web = client_for(tenant_a, plan["actor"])
+    project, design = plan["project"], plan["design"]
+
+    saved = web.post(
+        f"/projects/{project.pk}/gantt/tasks/{design.pk}/move/", {"start_date": "2027-01-06", "end_date": "2027-01-12"}
+    )
+    page = web.get(saved["Location"])
+    move_id = saved["Location"].split("move=")[1]
+    undone = web.post(f"/projects/{project.pk}/gantt/moves/{move_id}/undo/")
+
+    assert saved.status_code == 302
+    assert "2 tasks were rescheduled." in page.content.decode()
+    assert undone.status_code == 302
+    with tenant_context(tenant_a):
+        assert (reload(design).start_date, reload(plan["build"]).start_date) == (D(2027, 1, 4), D(2027, 1, 11))
+
+
+def test_a_member_who_cannot_see_the_project_gets_404s(client_for, tenant_a, tenant_b, admin_of, member, plan):
+    with tenant_context(tenant_a):
+        sharing_default_set(actor=plan["actor"], module="projects", access="private")
+        sharing_default_set(actor=plan["actor"], module="project-tasks", access="private", follow_parent=True)
+        outsider = member(tenant_a)
+    project = plan["project"]
+
+    for client in (client_for(tenant_a, outsider), client_for(tenant_b, admin_of(tenant_b))):
+        assert client.get(f"/projects/{project.pk}/gantt/").status_code == 404
+        assert client.get(f"/api/v1/projects/{project.pk}/gantt").status_code == 404
+        # The tasks follow their project: hidden too.
+        assert client.get(f"/api/v1/project-tasks/{plan['design'].pk}/").status_code == 404
+
+
+def test_workload_spreads_planned_hours_over_working_days_per_member_and_week(tenant_a, admin_of, member):
+    with tenant_context(tenant_a):
+        actor = admin_of(tenant_a)
+        other = member(tenant_a)
+        project = project_make(actor)
+        # Thu 7 Jan to Wed 13 Jan 2027: 5 working days, 10 h -> 2 h a day: Thu+Fri in week 1, Mon-Wed in week 2.
+        task_make(actor, project, "Spread", D(2027, 1, 7), D(2027, 1, 13), hours_planned="10")
+        task_make(other, project, "Weekend", D(2027, 1, 9), D(2027, 1, 10), hours_planned="3")
+        task_make(other, project, "Cancelled", D(2027, 1, 4), D(2027, 1, 4), hours_planned="8", status="Canceled")
+        task_make(other, project, "Unplanned", D(2027, 1, 4), D(2027, 1, 4))
+
+        weeks, rows = workload(actor=actor, first_week=D(2027, 1, 6), weeks=3)
+
+    assert weeks == [D(2027, 1, 4), D(2027, 1, 11), D(2027, 1, 18)]
+    assert [(r.name, [str(h) for h in r.hours]) for r in rows] == [
+        (actor.user.name, ["4.0", "6.0", "0.0"]),
+        (other.user.name, ["3.0", "0.0", "0.0"]),
+    ]
+
+
+def test_the_workload_page_and_the_projects_task_board(client_for, tenant_a, plan):
+    web = client_for(tenant_a, plan["actor"])
+    with tenant_context(tenant_a):
+        other = project_make(plan["actor"], name="Elsewhere")
+        task_make(plan["actor"], other, "Not on this board", None, None)
+
+    workload_page = web.get("/projects/workload/?week=2027-01-04")
+    board = web.get(f"/m/project-tasks/board/?project={plan['project'].pk}")
+    whole_board = web.get("/m/project-tasks/board/")
+
+    assert workload_page.status_code == 200
+    assert plan["actor"].user.name in workload_page.content.decode()
+    assert board.status_code == 200
+    assert "Design" in board.content.decode() and "Not on this board" not in board.content.decode()
+    assert "Tasks of “Rollout”" in board.content.decode()
+    assert "Not on this board" in whole_board.content.decode()

@@ -1,0 +1,1 @@
+"""Project tasks: the work of a project, with finish-to-start dependencies."""
