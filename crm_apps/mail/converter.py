@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 import re2
@@ -82,6 +83,22 @@ def claim(*, mailbox: Mailbox, message: Message) -> ConverterClaim | None:
             return ConverterClaim.objects.create(mailbox=mailbox, message=message)
     except IntegrityError:
         return None
+
+
+# Actions other apps carry out (the tickets app: create a ticket, add to a ticket): action -> handler
+# (mailbox, message) -> the (module, record id) pairs it touched. Registered at start-up.
+ActionHandler = Callable[..., list[tuple[str, Any]]]
+_action_handlers: dict[str, ActionHandler] = {}
+
+
+def action_handler_add(action: str, handler: ActionHandler) -> None:
+    _action_handlers[action] = handler
+
+
+def action_available(action: str) -> bool:
+    return action not in (ConverterRule.Action.CREATE_TICKET, ConverterRule.Action.TICKET_REPLY) or (
+        action in _action_handlers
+    )
 
 
 def _actor(mailbox: Mailbox) -> Member:
@@ -179,6 +196,10 @@ def message_convert(*, mailbox: Mailbox, message: Message) -> ConverterClaim | N
                 touched = _from_sender(mailbox=mailbox, message=message, module="contacts")
             elif rule.action == ConverterRule.Action.COMMENT_NUMBER:
                 touched = _comment_on_number(mailbox=mailbox, message=message)
+            elif rule.action in _action_handlers:
+                touched = _action_handlers[rule.action](mailbox=mailbox, message=message)
+            elif not action_available(rule.action):
+                raise RuntimeError(f"the {rule.action} action is not installed")
             else:
                 touched = matching.records_for(message.addresses())
                 links_add(message=message, records=touched, actor=None)
@@ -219,6 +240,8 @@ def rule_create(*, actor: Member, mailbox: Mailbox, data: dict[str, Any]) -> Con
         if name in data:
             setattr(rule, name, str(data[name]).strip())
     errors: dict[str, list[str]] = {}
+    if not action_available(rule.action):
+        errors["action"] = [_("This action needs the tickets module.")]
     if rule.operator == ConverterRule.Operator.REGEX:
         try:
             re2.compile(rule.value, _re2_options())

@@ -240,7 +240,10 @@ class ConverterRule(models.Model):
         CREATE_CONTACT = "create_contact", _("Create a contact")
         COMMENT_NUMBER = "comment_number", _("Comment on the record whose number is in the subject")
         LINK = "link", _("Link to the matching records")
-        # Tickets wait for the support module: "create_ticket" and "ticket_comment" go here.
+        # Carried out by the tickets app (crm_apps.mail.converter.action_handler_add); refused on save when
+        # it is not installed.
+        CREATE_TICKET = "create_ticket", _("Create a ticket")
+        TICKET_REPLY = "ticket_reply", _("Add to the ticket whose number is in the subject")
 
     mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="rules")
     position = models.PositiveIntegerField(default=0)

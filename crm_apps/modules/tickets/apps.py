@@ -9,6 +9,7 @@ class TicketsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from crm_apps.modules.tickets import hooks, module  # noqa: F401
+        from crm_apps.modules.tickets import converter, hooks, module  # noqa: F401
 
         hooks.install()
+        converter.install()

@@ -95,3 +95,72 @@ def test_an_answer_naming_the_ticket_number_threads_back_from_its_contact_only(
         bodies = list(TicketReply.objects.filter(ticket=record).values_list("body", flat=True))
 
     assert bodies == ["from ann@customer.test"]
+
+
+def test_the_mail_converter_opens_a_ticket_once_and_adds_answers_to_it(
+    tenant_a, admin_of, make_mailbox, dovecot, media_root
+):
+    import os
+
+    from crm_apps.mail.models import ConverterClaim, ConverterRule
+    from crm_apps.modules.contacts.models import Contact
+
+    admin = admin_of(tenant_a)
+    mailbox = make_mailbox(
+        tenant_a, admin, user="support", kind="shared", converter_enabled=True, email_address="support@crm-mail.test"
+    )
+    with tenant_context(tenant_a):
+        ConverterRule.objects.create(
+            mailbox=mailbox, position=1, name="desk", field="to", operator="contains", value="support@",
+            action="create_ticket",
+        )  # fmt: skip
+    pid = os.getpid()
+    dovecot.append(
+        "support",
+        raw_email(
+            subject="Printer shows E42",
+            sender="Bob Brown <bob@customer.test>",
+            to="support@crm-mail.test",
+            message_id=f"<first.{pid}@customer.test>",
+            body="It stopped printing.",
+        ),
+        folder=mailbox.imap_folder,
+    )
+    with tenant_context(tenant_a):
+        mailbox_sync(mailbox_id=str(mailbox.pk))
+        [opened] = Ticket.objects.all()
+        bob = Contact.objects.get(email="bob@customer.test")
+    dovecot.append(
+        "support",
+        raw_email(
+            subject=f"Re: [{opened.number}] Printer shows E42",
+            sender="Bob Brown <bob@customer.test>",
+            to="support@crm-mail.test",
+            message_id=f"<second.{pid}@customer.test>",
+            in_reply_to=f"<first.{pid}@customer.test>",
+            references=f"<first.{pid}@customer.test>",
+            body="Still broken.",
+        ),
+        folder=mailbox.imap_folder,
+    )
+    with tenant_context(tenant_a):
+        mailbox_sync(mailbox_id=str(mailbox.pk))
+        mailbox_sync(mailbox_id=str(mailbox.pk))
+        tickets = list(Ticket.objects.values_list("pk", flat=True))
+        answers = list(TicketReply.objects.filter(ticket=opened).values_list("kind", "body"))
+        outcomes = sorted(ConverterClaim.objects.values_list("outcome", flat=True))
+
+    assert (opened.title, opened.channel, opened.contact_id) == ("Printer shows E42", "Email", bob.pk)
+    assert "It stopped printing." in opened.description
+    assert tickets == [opened.pk]
+    assert answers == [("customer", "Still broken.")]
+    assert outcomes == ["done", "done"]
+
+
+def test_a_ticket_rule_is_refused_without_the_tickets_app(monkeypatch):
+    from crm_apps.mail import converter
+
+    monkeypatch.setattr(converter, "_action_handlers", {})
+
+    assert converter.action_available("create_ticket") is False
+    assert converter.action_available("create_lead") is True
