@@ -21,9 +21,8 @@ def _contact_for(*, mailbox: Any, message: Any) -> Any:
         return spec.model.objects.filter(pk=found[0]).first()
     name = (message.from_name or message.from_address.split("@")[0]).strip()
     first, _sep, last = name.rpartition(" ")
-    return record_create(
-        spec=spec, actor=mailbox.owner, data={"first_name": first, "last_name": last or name, "email": message.from_address}
-    )
+    data = {"first_name": first, "last_name": last or name, "email": message.from_address}
+    return record_create(spec=spec, actor=mailbox.owner, data=data)
 
 
 def ticket_from_message(*, mailbox: Any, message: Any) -> list[tuple[str, Any]]:
