@@ -230,9 +230,10 @@ def tracking_record(*, token: str, clicked: bool) -> bool:
     recipient = CampaignRecipient.objects.select_related("send").filter(token=token).first()
     if recipient is None or not recipient.send.tracking:
         return False
-    status, allowed = (
-        (CampaignRecipient.Status.CLICKED, _CLICKED_FROM) if clicked else (CampaignRecipient.Status.OPENED, _OPENED_FROM)
-    )
+    if clicked:
+        status, allowed = CampaignRecipient.Status.CLICKED, _CLICKED_FROM
+    else:
+        status, allowed = CampaignRecipient.Status.OPENED, _OPENED_FROM
     return bool(
         CampaignRecipient.objects.filter(pk=recipient.pk, status__in=allowed).update(
             status=status, updated_at=timezone.now()

@@ -152,8 +152,10 @@ def test_tracking_is_off_by_default_and_records_opens_and_clicks_when_chosen(
     plain_html = next(p for p in plain.walk() if p.get_content_type() == "text/html").get_content()
     tracked_html = next(p for p in tracked.walk() if p.get_content_type() == "text/html").get_content()
     assert "https://shop.example/sale" in plain_html and "/mail/t/" not in plain_html
-    click = unescape(re.search(r'href="([^"]+/mail/t/[^"]+)"', tracked_html).group(1))
-    pixel = unescape(re.search(r'src="([^"]+/o\.gif)"', tracked_html).group(1))
+    click_match = re.search(r'href="([^"]+/mail/t/[^"]+)"', tracked_html)
+    pixel_match = re.search(r'src="([^"]+/o\.gif)"', tracked_html)
+    assert click_match and pixel_match
+    click, pixel = unescape(click_match.group(1)), unescape(pixel_match.group(1))
     click_path = urlsplit(click).path + "?" + urlsplit(click).query
     pixel_path = urlsplit(pixel).path
 
