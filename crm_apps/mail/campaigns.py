@@ -192,8 +192,8 @@ def campaign_send_batch(*, send_id: int) -> int:
 _HREF = re.compile(r'href="(https?://[^"]+)"', re.IGNORECASE)
 _CLICK_SALT = "mail-click:"
 # Forward only: a later open never hides a click, nor either of them a bounce or an unsubscribe.
-_OPENED_FROM = (CampaignRecipient.Status.SENT,)
-_CLICKED_FROM = (CampaignRecipient.Status.SENT, CampaignRecipient.Status.OPENED)
+_OPENED_FROM: tuple[str, ...] = (CampaignRecipient.Status.SENT,)
+_CLICKED_FROM: tuple[str, ...] = (CampaignRecipient.Status.SENT, CampaignRecipient.Status.OPENED)
 
 
 def click_url(*, token: str, url: str) -> str:
