@@ -40,6 +40,21 @@ DATA_DIR = Path(_str("DATA_DIR", str(BASE_DIR / ".data"))).resolve()
 
 DEBUG = _bool("DEBUG", default=False)
 BASE_DOMAIN = _str("BASE_DOMAIN", "localhost").lower()
+# Domains that only ever resolve to the developer's machine (or are reserved for testing, RFC 6761):
+# DEBUG (tracebacks with settings on every error page) is refused anywhere else.
+DEVELOPMENT_DOMAINS = ("localhost", "lvh.me", "localtest.me")
+DEVELOPMENT_SUFFIXES = (".localhost", ".test", ".example", ".invalid", ".lvh.me", ".localtest.me", ".nip.io")
+
+
+def is_development_domain(domain: str) -> bool:
+    host = domain.split(":", 1)[0].strip(".").lower()
+    return host in DEVELOPMENT_DOMAINS or host.endswith(DEVELOPMENT_SUFFIXES) or host.startswith("127.")
+
+
+if DEBUG and not is_development_domain(BASE_DOMAIN):
+    raise RuntimeError(
+        f"DEBUG is on but BASE_DOMAIN={BASE_DOMAIN!r} is not a development domain: turn DEBUG off in production."
+    )
 PORT = _int("PORT", 8000)
 # The port users type in URLs (empty when the site sits behind a proxy on 80/443).
 PUBLIC_PORT = _str("PUBLIC_PORT", str(PORT) if BASE_DOMAIN == "localhost" else "")

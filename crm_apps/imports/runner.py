@@ -435,31 +435,9 @@ class Importer:
             if problems:
                 self._fail(row_number, problems)
                 continue
-            stored_id = existing.get(key) if key is not None else None
-            earlier = by_key.get(key) if key is not None else None
-            if earlier is None and stored_id is not None:
-                earlier = pending.get(stored_id)
-            if earlier is not None or stored_id is not None:
-                if self.mode == DedupeMode.SKIP:
-                    if stored_id is None and earlier is not None:
-                        reason = _("Same as row %(row)d of the file.") % {"row": earlier.row}
-                    else:
-                        reason = _("A matching record exists.")
-                    self._skip(row_number, reason)
-                    continue
-                if earlier is None:
-                    record = loaded.get(stored_id)
-                    if record is None:
-                        self._fail(row_number, {"non_field_errors": [_("You may not change the matching record.")]})
-                        continue
-                    earlier = _Pending(record=record, row=row_number, action="", before=_snapshot(spec, record))
-                if self._merge_into(earlier, data, custom, row_number) is None:
-                    continue
-                if earlier.record.pk not in pending:
-                    pending[earlier.record.pk] = earlier
-                    order.append(earlier)
-                assert key is not None
-                by_key[key] = earlier
+            if self._duplicate_row(
+                self._merge_into, spec, row_number, key, data, custom, existing, loaded, pending, by_key, order
+            ):
                 continue
             if not can_create:
                 self._fail(row_number, {"non_field_errors": [_("You may not create records in this module.")]})
@@ -523,6 +501,50 @@ class Importer:
         if spec.hooks.before_save:
             spec.hooks.before_save(record)
         return record
+
+    def _duplicate_row(
+        self,
+        merge: Any,
+        spec: ModuleSpec,
+        row_number: int,
+        key: tuple[Any, ...] | None,
+        data: dict[str, Any],
+        custom: dict[str, Any],
+        existing: dict[Any, Any],
+        loaded: dict[Any, Any],
+        pending: dict[Any, _Pending],
+        by_key: dict[tuple[Any, ...], _Pending],
+        order: list[_Pending],
+    ) -> bool:
+        """A row matching a stored record or an earlier row: skipped, refused, or merged into what will be
+        written (by `merge`, the importer's own merge), per the dedupe mode. False for a row to create."""
+        stored_id = existing.get(key) if key is not None else None
+        earlier = by_key.get(key) if key is not None else None
+        if earlier is None and stored_id is not None:
+            earlier = pending.get(stored_id)
+        if earlier is None and stored_id is None:
+            return False
+        if self.mode == DedupeMode.SKIP:
+            if stored_id is None and earlier is not None:
+                reason = _("Same as row %(row)d of the file.") % {"row": earlier.row}
+            else:
+                reason = _("A matching record exists.")
+            self._skip(row_number, reason)
+            return True
+        if earlier is None:
+            record = loaded.get(stored_id)
+            if record is None:
+                self._fail(row_number, {"non_field_errors": [_("You may not change the matching record.")]})
+                return True
+            earlier = _Pending(record=record, row=row_number, action="", before=_snapshot(spec, record))
+        if merge(earlier, data, custom, row_number) is None:
+            return True
+        if earlier.record.pk not in pending:
+            pending[earlier.record.pk] = earlier
+            order.append(earlier)
+        assert key is not None
+        by_key[key] = earlier
+        return True
 
     def _merge_into(self, item: _Pending, data: dict[str, Any], custom: dict[str, Any], row: int) -> _Pending | None:
         """Apply a row to a record it matched (stored, or new from an earlier row): every value
@@ -1116,7 +1138,7 @@ class FastImporter(Importer):
                 errors[name] = [_("This field is required.")]
         return values, errors
 
-    def _check_rows(self) -> list[_Pending]:  # noqa: C901
+    def _check_rows(self) -> list[_Pending]:
         spec, actor = self.spec, self.actor
         # Read now: "create missing values" has just added to the picklists.
         self.picklist_values = {
@@ -1153,31 +1175,9 @@ class FastImporter(Importer):
             if problems:
                 self._fail(row_number, problems)
                 continue
-            stored_id = existing.get(key) if key is not None else None
-            earlier = by_key.get(key) if key is not None else None
-            if earlier is None and stored_id is not None:
-                earlier = pending.get(stored_id)
-            if earlier is not None or stored_id is not None:
-                if self.mode == DedupeMode.SKIP:
-                    if stored_id is None and earlier is not None:
-                        reason = _("Same as row %(row)d of the file.") % {"row": earlier.row}
-                    else:
-                        reason = _("A matching record exists.")
-                    self._skip(row_number, reason)
-                    continue
-                if earlier is None:
-                    record = loaded.get(stored_id)
-                    if record is None:
-                        self._fail(row_number, {"non_field_errors": [_("You may not change the matching record.")]})
-                        continue
-                    earlier = _Pending(record=record, row=row_number, action="", before=_snapshot(spec, record))
-                if self._merge_values(earlier, data, custom, row_number) is None:
-                    continue
-                if earlier.record.pk not in pending:
-                    pending[earlier.record.pk] = earlier
-                    order.append(earlier)
-                assert key is not None
-                by_key[key] = earlier
+            if self._duplicate_row(
+                self._merge_values, spec, row_number, key, data, custom, existing, loaded, pending, by_key, order
+            ):
                 continue
             if not can_create:
                 self._fail(row_number, {"non_field_errors": [_("You may not create records in this module.")]})

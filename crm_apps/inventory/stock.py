@@ -23,11 +23,31 @@ CANCELLED = {"invoices": "Cancel", "purchase-orders": "Cancelled"}
 SIGN = {"invoices": Decimal(-1), "purchase-orders": Decimal(1)}
 
 
+BUNDLE_DEPTH = 5  # bundles inside bundles are followed this deep (a bundle never contains itself)
+
+
 def _quantities(record: Any) -> dict[str, Decimal]:
-    """Product id -> quantity on the document's product lines (services and free text do not move stock)."""
+    """Product id -> quantity on the document's product lines (services and free text do not move stock).
+    A bundle moves itself and its products, `quantity per bundle x bundles` each (as vtiger does for a
+    product with sub-products), bundles inside bundles too; one query per level."""
+    from crm_apps.modules.products.models import ProductBundleItem
+
     totals: dict[str, Decimal] = {}
     for product_id, quantity in record.lines.filter(product__isnull=False).values_list("product_id", "quantity"):
         totals[str(product_id)] = totals.get(str(product_id), Decimal(0)) + quantity
+    level = dict(totals)
+    for _depth in range(BUNDLE_DEPTH):
+        items = ProductBundleItem.objects.filter(bundle_id__in=list(level)).values_list(
+            "bundle_id", "product_id", "quantity"
+        )
+        inner: dict[str, Decimal] = {}
+        for bundle_id, product_id, per_bundle in items:
+            inner[str(product_id)] = inner.get(str(product_id), Decimal(0)) + per_bundle * level[str(bundle_id)]
+        if not inner:
+            break
+        for product_id, quantity in inner.items():
+            totals[product_id] = totals.get(product_id, Decimal(0)) + quantity
+        level = inner
     return totals
 
 

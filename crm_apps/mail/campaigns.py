@@ -4,15 +4,21 @@ recipient's status.
 
 Statuses: queued -> sent | failed | skipped (opted out or no address); later bounced (a delivery status
 notification naming the message arrives in any synced mailbox) or unsubscribed (the link or the mail
-client's one-click button). Opened and clicked exist for tracking, which is off by default and not built.
+client's one-click button); opened and clicked when the sender turned tracking on for that send (off by
+default): the HTML gets a 1x1 picture and its links go through a signed redirect, both named by the
+recipient's secret token.
 """
 
 from __future__ import annotations
 
+import html
+import re
 import secrets
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
+from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import F
@@ -68,9 +74,9 @@ def _members(campaign: Any) -> list[tuple[str, Any]]:
 
 
 @transaction.atomic
-def campaign_send_start(*, actor: Member, campaign_id: Any, template_id: Any) -> CampaignSend:
+def campaign_send_start(*, actor: Member, campaign_id: Any, template_id: Any, tracking: bool = False) -> CampaignSend:
     """Queue a template to a campaign's members (the actor may edit the campaign); refused over the plan's
-    monthly limit, with nothing queued."""
+    monthly limit, with nothing queued. `tracking` records opens and clicks (off unless asked for)."""
     spec = registry.get("campaigns")
     campaign = access_record(spec=spec, actor=actor, record_id=campaign_id)
     if campaign is None:
@@ -84,7 +90,9 @@ def campaign_send_start(*, actor: Member, campaign_id: Any, template_id: Any) ->
         raise ValidationError(
             {"mailbox": [_("Set up your mailbox (or ask an administrator for a default one) before sending.")]}
         )
-    send = CampaignSend.objects.create(campaign_id=campaign.pk, template=template, created_by=actor)
+    send = CampaignSend.objects.create(
+        campaign_id=campaign.pk, template=template, created_by=actor, tracking=bool(tracking)
+    )
     rows, queued = [], 0
     for module, record in _members(campaign):
         address = getattr(record, "email", "") or ""
@@ -153,6 +161,10 @@ def campaign_send_batch(*, send_id: int) -> int:
             except (ValidationError, PermissionDenied):
                 recipient.status = CampaignRecipient.Status.FAILED
             else:
+                if send.tracking:
+                    Message.objects.filter(pk=message.pk).update(
+                        body_html=tracking_apply(message.body_html, token=recipient.token)
+                    )
                 recipient.message = message
                 recipient.status = CampaignRecipient.Status.QUEUED
             recipient.updated_at = timezone.now()
@@ -173,6 +185,60 @@ def campaign_send_batch(*, send_id: int) -> int:
 
         campaign_send_batch_task.apply_async(args=(send.pk,), countdown=60)
     return remaining
+
+
+# --- open and click tracking (per send, off by default) ----------------------------------------------
+
+_HREF = re.compile(r'href="(https?://[^"]+)"', re.IGNORECASE)
+_CLICK_SALT = "mail-click:"
+# Forward only: a later open never hides a click, nor either of them a bounce or an unsubscribe.
+_OPENED_FROM: tuple[str, ...] = (CampaignRecipient.Status.SENT,)
+_CLICKED_FROM: tuple[str, ...] = (CampaignRecipient.Status.SENT, CampaignRecipient.Status.OPENED)
+
+
+def click_url(*, token: str, url: str) -> str:
+    signed = signing.dumps(url, salt=f"{_CLICK_SALT}{current_schema()}:{token}", compress=True)
+    return tenant_url(current_schema(), reverse("mail:track_click", args=[token])) + "?" + urlencode({"u": signed})
+
+
+def click_target(*, token: str, signed: str) -> str | None:
+    """The address a tracked link stands for, or None when the signature is not this workspace's
+    recipient's or the recipient is unknown here."""
+    try:
+        url = signing.loads(signed, salt=f"{_CLICK_SALT}{current_schema()}:{token}")
+    except signing.BadSignature:
+        return None
+    if not CampaignRecipient.objects.filter(token=token).exists():
+        return None
+    return url if isinstance(url, str) and re.match(r"https?://", url, re.IGNORECASE) else None
+
+
+def tracking_apply(body_html: str, *, token: str) -> str:
+    """The sanitised HTML with its web links through the click redirect and an open-tracking picture."""
+
+    def tracked(match: re.Match[str]) -> str:
+        target = html.unescape(match.group(1))
+        return f'href="{html.escape(click_url(token=token, url=target))}"'
+
+    pixel_url = tenant_url(current_schema(), reverse("mail:track_open", args=[token]))
+    pixel = f'<img src="{html.escape(pixel_url)}" width="1" height="1" alt="" style="display:none">'
+    return _HREF.sub(tracked, body_html) + pixel
+
+
+def tracking_record(*, token: str, clicked: bool) -> bool:
+    """An open (the picture was fetched) or a click of a tracked message; True when the status moved."""
+    recipient = CampaignRecipient.objects.select_related("send").filter(token=token).first()
+    if recipient is None or not recipient.send.tracking:
+        return False
+    if clicked:
+        status, allowed = CampaignRecipient.Status.CLICKED, _CLICKED_FROM
+    else:
+        status, allowed = CampaignRecipient.Status.OPENED, _OPENED_FROM
+    return bool(
+        CampaignRecipient.objects.filter(pk=recipient.pk, status__in=allowed).update(
+            status=status, updated_at=timezone.now()
+        )
+    )
 
 
 def send_progress(send: CampaignSend) -> dict[str, int]:

@@ -295,8 +295,7 @@ class CampaignSend(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SENDING)
     created_by = models.ForeignKey("access.Member", on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
-    # Open and click tracking are off by default (and not built yet): statuses come from sends, bounces
-    # and unsubscribes.
+    # Open and click tracking, off by default: chosen per send (crm_apps.mail.campaigns.tracking_apply).
     tracking = models.BooleanField(default=False)
 
     class Meta:

@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -477,7 +477,10 @@ def campaign_send(request: HttpRequest, campaign_id: Any) -> HttpResponse:
 
     try:
         send = campaigns.campaign_send_start(
-            actor=request_member(request), campaign_id=campaign_id, template_id=request.POST.get("template") or None
+            actor=request_member(request),
+            campaign_id=campaign_id,
+            template_id=request.POST.get("template") or None,
+            tracking=request.POST.get("tracking") == "on",
         )
     except ValidationError as exc:
         messages.error(request, " ".join(m for ms in _errors(exc).values() for m in ms))
@@ -486,6 +489,32 @@ def campaign_send(request: HttpRequest, campaign_id: Any) -> HttpResponse:
     else:
         messages.success(request, _("Campaign sending started: %(n)s recipients.") % {"n": send.recipients.count()})
     return redirect("engine:detail", "campaigns", campaign_id)
+
+
+# A transparent 1x1 GIF.
+PIXEL = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b")
+
+
+def track_open(request: HttpRequest, token: str) -> HttpResponse:
+    """The open-tracking picture of a campaign message (tracking on): always the same transparent GIF."""
+    from crm_apps.mail.campaigns import tracking_record
+
+    tracking_record(token=token, clicked=False)
+    response = HttpResponse(PIXEL, content_type="image/gif")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def track_click(request: HttpRequest, token: str) -> HttpResponse:
+    """A tracked link: the click is recorded, then the reader goes on to the address the link was signed
+    for (a changed or foreign address is a 404, so this is never an open redirect)."""
+    from crm_apps.mail.campaigns import click_target, tracking_record
+
+    target = click_target(token=token, signed=request.GET.get("u", ""))
+    if target is None:
+        raise Http404
+    tracking_record(token=token, clicked=True)
+    return HttpResponseRedirect(target)
 
 
 @csrf_exempt

@@ -18,3 +18,9 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.TRUST_X_FOR
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# HSTS once the site is served over HTTPS (a year, subdomains included: every workspace is a subdomain).
+SECURE_HSTS_SECONDS = 31_536_000 if env.PUBLIC_SCHEME == "https" else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.PUBLIC_SCHEME == "https"
+SECURE_HSTS_PRELOAD = False
+# Content-Security-Policy and Permissions-Policy: saas/headers.py (CSP_OVERRIDES: directive -> sources).
+CSP_OVERRIDES: dict[str, str] = {}

@@ -98,3 +98,15 @@ def test_production_domain_defaults_to_https_without_port(fresh_env):
     env = fresh_env(BASE_DOMAIN="crm.example.com")
 
     assert (env.PUBLIC_SCHEME, env.PUBLIC_PORT) == ("https", "")
+
+
+@pytest.mark.parametrize("domain", ["localhost", "crm.localhost", "acme.test", "127.0.0.1.nip.io", "lvh.me"])
+def test_debug_is_allowed_on_development_domains(fresh_env, domain):
+    assert fresh_env(DEBUG="true", BASE_DOMAIN=domain).DEBUG is True
+
+
+@pytest.mark.parametrize("domain", ["crm.example.com", "kestrel.io", "localhost.evil.com"])
+def test_debug_is_refused_on_any_other_domain(fresh_env, domain):
+    with pytest.raises(RuntimeError, match="not a development domain"):
+        fresh_env(DEBUG="true", BASE_DOMAIN=domain)
+    assert fresh_env(DEBUG="false", BASE_DOMAIN=domain).DEBUG is False

@@ -81,7 +81,7 @@ def test_event_from_a_deal_with_invitees_and_reminders_then_an_invitee_accepts(l
     page.locator("#id_repeat_freq").select_option("WEEKLY")
     page.locator("[data-repeat-part='ends'] input[value=count]").check()
     page.locator("[name=repeat_count]").fill("4")
-    page.wait_for_function("document.querySelector('[data-repeat-summary]').textContent.includes('4 times')")
+    page.wait_for_function("() => document.querySelector('[data-repeat-summary]').textContent.includes('4 times')")
     page.get_by_role("button", name="Save").click()
     page.wait_for_url(re.compile(r".*/m/events/[0-9a-f-]+/$"))
     assert errors == [], errors

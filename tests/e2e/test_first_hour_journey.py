@@ -18,11 +18,11 @@ def test_russian_workspace_board_and_sample_data_from_the_checklist(live_site, b
     page.goto(base + "/signup/")
     page.get_by_label("Organisation name").fill("Рога и копыта")
     subdomain = page.get_by_label("Subdomain")
-    page.wait_for_function("document.querySelector('[name=subdomain]').value === 'roga-i-kopyta'")
+    page.wait_for_function("() => document.querySelector('[name=subdomain]').value === 'roga-i-kopyta'")
     assert page.locator("[data-address-preview]").inner_text() == f"http://roga-i-kopyta.localhost:{live_site}/"
     subdomain.fill(slug)
     page.wait_for_function(
-        f"document.querySelector('[data-address-preview]').textContent.includes('{slug}.localhost:{live_site}')"
+        f"() => document.querySelector('[data-address-preview]').textContent.includes('{slug}.localhost:{live_site}')"
     )
     page.get_by_label("Your name").fill("Остап Бендер")
     page.get_by_label("Work email").fill(email)

@@ -82,7 +82,7 @@ def test_write_from_a_template_and_see_the_reply_on_the_timeline(
     page.wait_for_url(re.compile(r".*/mail/compose/.*"))
     assert page.get_by_label("To", exact=True).input_value() == "ada@engine.test"
     page.get_by_label("Template", exact=True).select_option(label="Follow-up")
-    page.wait_for_function("document.querySelector('#mail-subject').value === 'Next steps, Ada'")
+    page.wait_for_function("() => document.querySelector('#mail-subject').value === 'Next steps, Ada'")
     assert "Dear Ada" in page.locator("[data-mail-editor]").inner_text()
     page.get_by_role("button", name="Send").click()
     page.wait_for_url(f"{base}/m/contacts/{contact.pk}/")

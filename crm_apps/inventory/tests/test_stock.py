@@ -117,3 +117,38 @@ def test_reaching_the_reorder_level_flags_and_notifies_the_owner(api, catalogue,
     _invoice(api, catalogue, quantity="1", status="Approved")  # already below: no second notice
     with tenant_context(tenant_a):
         assert Notification.objects.filter(recipient=owner, kind="low_stock").count() == 1
+
+
+def test_a_bundle_moves_its_products_too_and_the_reversal_puts_them_back(api, catalogue, tenant_a):
+    from crm_apps.modules.products.models import Product, ProductBundleItem
+
+    with tenant_context(tenant_a):
+        kit = Product.objects.create(
+            number="PRO-T9", name="Garden kit", unit_price=Decimal("150"), currency="EUR", qty_in_stock=Decimal(5)
+        )
+        ProductBundleItem.objects.create(bundle=kit, product=catalogue.hammock, quantity=Decimal(1))
+        ProductBundleItem.objects.create(bundle=kit, product=catalogue.rope, quantity=Decimal(2))
+        box = Product.objects.create(number="PRO-T8", name="Gift box", unit_price=Decimal("300"), currency="EUR")
+        ProductBundleItem.objects.create(bundle=box, product=kit, quantity=Decimal(1))
+    response = post(
+        api,
+        "/api/v1/invoices/",
+        {
+            "subject": "Kits",
+            "status": "Approved",
+            "lines": [
+                {"product": str(kit.pk), "quantity": "2"},
+                {"product": str(box.pk), "quantity": "1"},
+                {"product": str(catalogue.rope.pk), "quantity": "1"},
+            ],
+        },
+    )
+    assert response.status_code == 201, response.json()
+
+    shipped = {p.name: _stock(tenant_a, p) for p in (kit, box, catalogue.hammock, catalogue.rope)}
+    _set_status(api, "invoices", response.json(), "Cancel")
+    back = {p.name: _stock(tenant_a, p) for p in (kit, box, catalogue.hammock, catalogue.rope)}
+
+    # kits: 2 sold + 1 inside the box; hammocks: 1 per kit; rope: 2 per kit + 1 sold alone
+    assert shipped == {"Garden kit": Decimal(2), "Gift box": Decimal(-1), "Hammock": Decimal(7), "Rope": Decimal(-7)}
+    assert back == {"Garden kit": Decimal(5), "Gift box": Decimal(0), "Hammock": Decimal(10), "Rope": Decimal(0)}

@@ -124,3 +124,54 @@ def test_the_plans_monthly_limit_is_a_clear_error_and_queues_nothing(tenant_a, a
         assert "at most 1 campaign emails a month" in str(caught.value)
         assert not CampaignRecipient.objects.exists()
     assert sink.received == []
+
+
+def test_tracking_is_off_by_default_and_records_opens_and_clicks_when_chosen(
+    tenant_a, tenant_b, admin_of, make_mailbox, sink, client_for, django_capture_on_commit_callbacks
+):
+    import re
+    from html import unescape
+    from urllib.parse import urlsplit
+
+    admin = admin_of(tenant_a)
+    make_mailbox(tenant_a, admin, smtp_port=sink.port)
+    with tenant_context(tenant_a):
+        campaign, _people = _campaign(admin)
+        template = Template.objects.create(
+            name="Promo",
+            subject="News",
+            body_html='<p>See <a href="https://shop.example/sale?a=1&amp;b=2">the sale</a></p>',
+            owner=admin,
+        )
+    client = client_for(tenant_a, admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/mail/campaigns/{campaign.pk}/send", {"template": str(template.pk)})
+        client.post(f"/mail/campaigns/{campaign.pk}/send", {"template": str(template.pk), "tracking": "on"})
+
+    plain, tracked = [m for m in sink.messages() if m["To"] == "kim@c.test"]
+    plain_html = next(p for p in plain.walk() if p.get_content_type() == "text/html").get_content()
+    tracked_html = next(p for p in tracked.walk() if p.get_content_type() == "text/html").get_content()
+    assert "https://shop.example/sale" in plain_html and "/mail/t/" not in plain_html
+    click_match = re.search(r'href="([^"]+/mail/t/[^"]+)"', tracked_html)
+    pixel_match = re.search(r'src="([^"]+/o\.gif)"', tracked_html)
+    assert click_match and pixel_match
+    click, pixel = unescape(click_match.group(1)), unescape(pixel_match.group(1))
+    click_path = urlsplit(click).path + "?" + urlsplit(click).query
+    pixel_path = urlsplit(pixel).path
+
+    anonymous = client_for(tenant_a, None)
+    opened = anonymous.get(pixel_path)
+    with tenant_context(tenant_a):
+        after_open = CampaignRecipient.objects.get(send__tracking=True, email="kim@c.test").status
+    elsewhere = client_for(tenant_b, None).get(click_path)  # another workspace does not know the token
+    forged = anonymous.get(click_path.replace("c?u=", "c?u=x"))
+    followed = anonymous.get(click_path)
+    anonymous.get(pixel_path)  # a later open does not hide the click
+
+    assert opened.status_code == 200 and opened["Content-Type"] == "image/gif"
+    assert after_open == "opened"
+    assert elsewhere.status_code == 404 and forged.status_code == 404
+    assert followed.status_code == 302 and followed["Location"] == "https://shop.example/sale?a=1&b=2"
+    with tenant_context(tenant_a):
+        statuses = dict(CampaignRecipient.objects.filter(email="kim@c.test").values_list("send__tracking", "status"))
+        assert statuses == {False: "sent", True: "clicked"}

@@ -1,0 +1,55 @@
+"""Security headers on every response: a Content-Security-Policy without inline or foreign script, a
+Permissions-Policy that turns off the browser features the CRM never uses, and (through Django's
+SecurityMiddleware settings in `saas/settings/security.py`) HSTS, Referrer-Policy, nosniff and
+X-Frame-Options DENY.
+
+Script, style, images, fonts, fetch/XHR/server-sent events and forms stay on the page's own host:
+`'self'` is the tenant's subdomain, so one workspace's page cannot pull script from another's. Inline
+`<script>` is refused everywhere (JSON data blocks from `json_script` are data, not script); inline style
+attributes are allowed (`'unsafe-inline'` in style-src only: the design system sets a few widths in
+markup). `data:` images are for pictures the app builds in the browser (previews)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+DEFAULT_POLICY = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self' 'unsafe-inline'",
+    "img-src": "'self' data: blob:",
+    "font-src": "'self' data:",
+    "connect-src": "'self'",
+    "media-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "frame-ancestors": "'none'",
+}
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
+    "payment=(), usb=(), interest-cohort=()"
+)
+
+
+def csp_header(overrides: dict[str, str] | None = None) -> str:
+    policy = {**DEFAULT_POLICY, **getattr(settings, "CSP_OVERRIDES", {}), **(overrides or {})}
+    return "; ".join(f"{directive} {value}" for directive, value in policy.items() if value)
+
+
+class SecurityHeadersMiddleware:
+    """Adds the headers unless a view set its own (file downloads send a stricter sandbox policy)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.csp = csp_header()
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if "Content-Security-Policy" not in response:
+            response["Content-Security-Policy"] = self.csp
+        if "Permissions-Policy" not in response:
+            response["Permissions-Policy"] = PERMISSIONS_POLICY
+        return response
