@@ -34,11 +34,10 @@ def ticket_changed(spec: ModuleSpec, record: Any, changes: dict[str, list[Any]],
 
 
 def tickets_deleted(module: str, event: str, ids: list[str]) -> None:
-    """A ticket in the recycle bin (or back from it) no longer (or again) counts on its contract."""
-    if module != MODULE or event not in (events.DELETED, events.UPDATED):
+    """A ticket in the recycle bin no longer counts on its contract (updates are handled with their
+    changes by ticket_changed)."""
+    if module != MODULE or event != events.DELETED:
         return
-    if event == events.UPDATED:
-        return  # updates are handled with their changes (ticket_changed)
     from crm_apps.modules.servicecontracts.services import contracts_usage_refresh
     from crm_apps.modules.tickets.models import Ticket
 
