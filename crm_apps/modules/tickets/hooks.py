@@ -18,6 +18,11 @@ PANEL_MODULES = {"contacts": "contact", "organizations": "organization", "produc
 
 
 def ticket_changed(spec: ModuleSpec, record: Any, changes: dict[str, list[Any]], actor: Any, created: bool) -> None:
+    if spec.key == "service-contracts" and not created and {"total_units", "status", "due_date"} & set(changes):
+        from crm_apps.modules.servicecontracts.services import tickets_flag_refresh
+
+        tickets_flag_refresh(contract=record)  # its tickets' "exhausted" / "expired" warning follows
+        return
     if spec.key != MODULE:
         return
     from crm_apps.modules.servicecontracts.services import contracts_usage_refresh

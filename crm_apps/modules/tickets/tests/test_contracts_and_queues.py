@@ -159,3 +159,29 @@ def test_a_support_member_without_sales_access_sees_tickets_but_not_deals(client
     assert (deals_api.status_code, deals_page.status_code) == (403, 403)
     assert tickets_page.status_code == 200 and queue.status_code == 200
     assert 'href="/m/deals/"' not in tickets_page.content.decode()
+
+
+def test_open_tickets_follow_their_contract_running_out_and_expiring(tenant_a, admin_of):
+    from crm_apps.modules.servicecontracts.services import contracts_expiry_refresh
+
+    admin = admin_of(tenant_a)
+    sc = contract(tenant_a, admin, total_units="2", due_date="2099-12-31")
+    waiting = ticket(tenant_a, admin, service_contract=str(sc.pk))
+    done = ticket(tenant_a, admin, service_contract=str(sc.pk), hours_spent="2")
+    with tenant_context(tenant_a):
+        ticket_close(actor=admin, ticket=done, solution="ok")
+    exhausted = reload(tenant_a, waiting).contract_flag
+    with tenant_context(tenant_a):
+        record_update(
+            spec=registry.get("service-contracts"), actor=admin, record=reload(tenant_a, sc), data={"total_units": "20"}
+        )
+    topped_up = reload(tenant_a, waiting).contract_flag
+    later = dt.date(2100, 1, 1)
+    with tenant_context(tenant_a):
+        expired = contracts_expiry_refresh(today=later)
+        again = contracts_expiry_refresh(today=later)
+
+    assert (exhausted, topped_up) == ("Contract exhausted", "")
+    assert (expired, again) == (1, 0)
+    assert reload(tenant_a, sc).usage_warning == "Expired"
+    assert reload(tenant_a, waiting).contract_flag == "Contract expired"
