@@ -8,9 +8,8 @@ optionally the message is then moved to a server folder. The first active rule t
 
 Exactly once: before acting, the worker inserts the (mailbox, message) claim row; the unique constraint
 lets one insert win, and the loser does nothing. The claim row then becomes the log entry: the rule, the
-outcome and the records touched. Tickets ("create a ticket", "comment on the ticket whose number is in
-the subject") are two more actions once the support module exists; the claim, log and dispatch here
-need no change for them (docs/email.md).
+outcome and the records touched. "Create a ticket" hands the message to the tickets module
+(`ticket_from_email`), which joins it to the ticket it answers or opens a new one.
 """
 
 from __future__ import annotations
@@ -161,6 +160,10 @@ def message_convert(*, mailbox: Mailbox, message: Message) -> ConverterClaim | N
                 touched = _from_sender(mailbox=mailbox, message=message, module="contacts")
             elif rule.action == ConverterRule.Action.COMMENT_NUMBER:
                 touched = _comment_on_number(mailbox=mailbox, message=message)
+            elif rule.action == ConverterRule.Action.CREATE_TICKET:
+                from crm_apps.modules.tickets.services import ticket_from_email
+
+                touched = [("tickets", ticket_from_email(actor=_actor(mailbox), message=message).pk)]
             else:
                 touched = matching.records_for(message.addresses())
                 links_add(message=message, records=touched, actor=None)

@@ -240,7 +240,9 @@ class ConverterRule(models.Model):
         CREATE_CONTACT = "create_contact", _("Create a contact")
         COMMENT_NUMBER = "comment_number", _("Comment on the record whose number is in the subject")
         LINK = "link", _("Link to the matching records")
-        # Tickets wait for the support module: "create_ticket" and "ticket_comment" go here.
+        # The support module (crm_apps/modules/tickets): a new ticket from the message, unless the message
+        # answers a ticket already (its thread, or "[TT12]" from the ticket's contact), which it joins.
+        CREATE_TICKET = "create_ticket", _("Create a ticket (or add to the ticket it answers)")
 
     mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="rules")
     position = models.PositiveIntegerField(default=0)

@@ -432,3 +432,38 @@ def ticket_defaults_install() -> None:
     PicklistValue.objects.filter(
         picklist__name__in=["ticket_sla_status", "ticket_contract_flag"], color="", value__in=list(P.COLORS)
     ).update(color=Case(*(When(value=v, then=Value(c)) for v, c in P.COLORS.items()), default=Value("")))
+
+
+def ticket_from_email(*, actor: Member, message: Any) -> Ticket:
+    """The mail converter's "create a ticket": a message that answers a ticket (its thread, or "[TT12]"
+    from the ticket's contact) joins it; any other opens a ticket (channel Email) for the contact and
+    organisation its sender matches, as `actor` (the shared mailbox's owner)."""
+    from crm_apps.mail import matching
+    from crm_apps.mail.store import links_add
+
+    answered = TicketReply.objects.filter(email_id=message.pk).select_related("ticket").first()
+    if answered is not None:
+        return answered.ticket
+    existing = _ticket_for_message(message)
+    if existing is not None:
+        ticket_customer_reply(message=message)
+        return existing
+    matched = matching.records_for([message.from_address])
+    contact_id = next((pk for module, pk in matched if module == "contacts"), None)
+    organization_id = next((pk for module, pk in matched if module == "organizations"), None)
+    if contact_id is not None and organization_id is None:
+        contacts = registry.get("contacts").records()
+        organization_id = contacts.filter(pk=contact_id).values_list("organization_id", flat=True).first()
+    ticket = record_create(
+        spec=_spec(),
+        actor=actor,
+        data={
+            "title": (message.subject or _("Email from %(sender)s") % {"sender": message.from_address})[:255],
+            "description": (message.body_text or "")[:BODY_MAX],
+            "channel": "Email",
+            "contact": str(contact_id) if contact_id else None,
+            "organization": str(organization_id) if organization_id else None,
+        },
+    )
+    links_add(message=message, records=[(MODULE, ticket.pk)], actor=None)
+    return ticket

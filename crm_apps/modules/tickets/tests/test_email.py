@@ -95,3 +95,52 @@ def test_an_answer_naming_the_ticket_number_threads_back_from_its_contact_only(
         bodies = list(TicketReply.objects.filter(ticket=record).values_list("body", flat=True))
 
     assert bodies == ["from ann@customer.test"]
+
+
+def test_the_mail_converter_opens_a_ticket_and_threads_the_next_answer_into_it(
+    tenant_a, admin_of, make_mailbox, dovecot
+):
+    from crm_apps.mail.models import ConverterRule
+
+    admin = admin_of(tenant_a)
+    mailbox = make_mailbox(
+        tenant_a, admin, user="support", kind="shared", converter_enabled=True, email_address="support@crm-mail.test"
+    )
+    person = contact(tenant_a, admin, email="ann@customer.test")
+    with tenant_context(tenant_a):
+        ConverterRule.objects.create(
+            mailbox=mailbox,
+            position=1,
+            name="tickets",
+            field="to",
+            operator="contains",
+            value="support@",
+            action="create_ticket",
+        )
+    first = raw_email(
+        subject="Scanner is offline",
+        sender="Ann Stone <ann@customer.test>",
+        to="support@crm-mail.test",
+        message_id="<conv-1@customer.test>",
+        body="It stopped this morning.",
+    )
+    follow_up = raw_email(
+        subject="Re: Scanner is offline",
+        sender="Ann Stone <ann@customer.test>",
+        to="support@crm-mail.test",
+        message_id="<conv-2@customer.test>",
+        in_reply_to="<conv-1@customer.test>",
+        body="Now it works again.",
+    )
+    dovecot.append("support", first, folder=mailbox.imap_folder)
+    with tenant_context(tenant_a):
+        mailbox_sync(mailbox_id=str(mailbox.pk))
+    dovecot.append("support", follow_up, folder=mailbox.imap_folder)
+    with tenant_context(tenant_a):
+        mailbox_sync(mailbox_id=str(mailbox.pk))
+        [opened] = Ticket.objects.all()
+        replies = list(TicketReply.objects.filter(ticket=opened).values_list("kind", "body"))
+
+    assert (opened.title, opened.channel, opened.contact_id) == ("Scanner is offline", "Email", person.pk)
+    assert opened.description == "It stopped this morning."
+    assert replies == [("customer", "Now it works again.")]
