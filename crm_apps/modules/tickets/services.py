@@ -291,6 +291,19 @@ def ticket_to_faq(*, actor: Member, ticket: Ticket) -> Any:
     return faq
 
 
+def open_tickets_per_member(member_ids: list[int]) -> dict[int, int]:
+    """How many live, not closed tickets each of these members owns (load-balanced assignment)."""
+    from django.db.models import Count
+
+    rows = (
+        Ticket.objects.filter(owner_id__in=member_ids, deleted_at__isnull=True)
+        .exclude(status=P.CLOSED)
+        .values("owner_id")
+        .annotate(n=Count("id"))
+    )
+    return {row["owner_id"]: row["n"] for row in rows}
+
+
 def ticket_assign_next(*, actor: Member, ticket: Ticket) -> Ticket:
     """Give the ticket to the next member of its team in turn (round robin)."""
     from crm_apps.support.assignment import next_assignee
@@ -301,7 +314,7 @@ def ticket_assign_next(*, actor: Member, ticket: Ticket) -> Ticket:
         raise ValidationError({"team": [_("Choose the ticket's team first.")]})
     if not visibility.can_edit(actor=actor, spec=_spec(), record=ticket):
         raise PermissionDenied
-    member = next_assignee(team=team)
+    member = next_assignee(team=team, load=open_tickets_per_member)
     if member is None:
         raise ValidationError({"team": [_("The team has no active members.")]})
     return record_update(
@@ -318,7 +331,7 @@ def ticket_auto_assign(*, ticket: Ticket) -> Member | None:
     team = Group.objects.filter(pk=ticket.owner_group_id).first()
     if team is None:
         return None
-    member = next_assignee(team=team, only_if_enabled=True)
+    member = next_assignee(team=team, only_if_enabled=True, load=open_tickets_per_member)
     if member is None:
         return None
     Ticket.objects.filter(pk=ticket.pk).update(owner=member, owner_group=None, team=ticket.team_id or team.pk)
