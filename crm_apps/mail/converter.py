@@ -8,9 +8,8 @@ optionally the message is then moved to a server folder. The first active rule t
 
 Exactly once: before acting, the worker inserts the (mailbox, message) claim row; the unique constraint
 lets one insert win, and the loser does nothing. The claim row then becomes the log entry: the rule, the
-outcome and the records touched. Tickets ("create a ticket", "comment on the ticket whose number is in
-the subject") are two more actions once the support module exists; the claim, log and dispatch here
-need no change for them (docs/email.md).
+outcome and the records touched. "Create a ticket" hands the message to the tickets module
+(`ticket_from_email`, registered by that app), which joins it to the ticket it answers or opens a new one.
 """
 
 from __future__ import annotations
@@ -85,7 +84,7 @@ def claim(*, mailbox: Mailbox, message: Message) -> ConverterClaim | None:
         return None
 
 
-# Actions other apps carry out (the tickets app: create a ticket, add to a ticket): action -> handler
+# Actions other apps carry out (the tickets app: create a ticket): action -> handler
 # (mailbox, message) -> the (module, record id) pairs it touched. Registered at start-up.
 ActionHandler = Callable[..., list[tuple[str, Any]]]
 _action_handlers: dict[str, ActionHandler] = {}
@@ -96,9 +95,7 @@ def action_handler_add(action: str, handler: ActionHandler) -> None:
 
 
 def action_available(action: str) -> bool:
-    return action not in (ConverterRule.Action.CREATE_TICKET, ConverterRule.Action.TICKET_REPLY) or (
-        action in _action_handlers
-    )
+    return action != ConverterRule.Action.CREATE_TICKET or action in _action_handlers
 
 
 def _actor(mailbox: Mailbox) -> Member:

@@ -240,10 +240,9 @@ class ConverterRule(models.Model):
         CREATE_CONTACT = "create_contact", _("Create a contact")
         COMMENT_NUMBER = "comment_number", _("Comment on the record whose number is in the subject")
         LINK = "link", _("Link to the matching records")
-        # Carried out by the tickets app (crm_apps.mail.converter.action_handler_add); refused on save when
-        # it is not installed.
-        CREATE_TICKET = "create_ticket", _("Create a ticket")
-        TICKET_REPLY = "ticket_reply", _("Add to the ticket whose number is in the subject")
+        # The support module (crm_apps/modules/tickets): a new ticket from the message, unless the message
+        # answers a ticket already (its thread, or "[TT12]" from the ticket's contact), which it joins.
+        CREATE_TICKET = "create_ticket", _("Create a ticket (or add to the ticket it answers)")
 
     mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="rules")
     position = models.PositiveIntegerField(default=0)
@@ -295,7 +294,8 @@ class CampaignSend(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SENDING)
     created_by = models.ForeignKey("access.Member", on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
-    # Open and click tracking, off by default: chosen per send (crm_apps.mail.campaigns.tracking_apply).
+    # Open and click tracking are off by default (and not built yet): statuses come from sends, bounces
+    # and unsubscribes.
     tracking = models.BooleanField(default=False)
 
     class Meta:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
@@ -22,10 +23,13 @@ def team_members(team: Group) -> list[Member]:
     )
 
 
-def next_assignee(*, team: Group, only_if_enabled: bool = False) -> Member | None:
+def next_assignee(
+    *, team: Group, only_if_enabled: bool = False, load: Callable[[list[int]], dict[int, int]] | None = None
+) -> Member | None:
     """The member after the one who got the previous ticket (the cursor row is locked, so two tickets
-    created at once go to two members). None for a team without active members, or, with
-    `only_if_enabled`, a team whose round robin is off or not set up."""
+    created at once go to two members); for a load-balanced team, the member with the fewest open tickets
+    (`load(member ids) -> {id: count}`), the next in turn among equals. None for a team without active
+    members, or, with `only_if_enabled`, a team whose round robin is off or not set up."""
     with transaction.atomic():
         cursor = RoundRobin.objects.select_for_update().filter(team=team).first()
         if cursor is None:
@@ -39,6 +43,11 @@ def next_assignee(*, team: Group, only_if_enabled: bool = False) -> Member | Non
         if not members:
             return None
         chosen = _after(members, cursor.last_member_id)
+        if cursor.mode == RoundRobin.Mode.LOAD_BALANCED and load is not None:
+            counts = load([m.pk for m in members])
+            start = members.index(chosen)
+            in_turn = members[start:] + members[:start]
+            chosen = min(in_turn, key=lambda m: counts.get(m.pk, 0))  # the first of the least loaded
         cursor.last_member = chosen
         cursor.updated_at = timezone.now()
         cursor.save(update_fields=["last_member", "updated_at"])

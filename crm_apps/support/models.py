@@ -107,11 +107,17 @@ class SlaPolicy(models.Model):
 
 
 class RoundRobin(models.Model):
-    """A team's assignment rule: with `enabled`, tickets given to the team go to its members in turn;
-    `last_member` is who got the previous one (the row is locked while choosing the next)."""
+    """A team's assignment rule: with `enabled`, tickets given to the team go to its members in turn, or
+    (load balanced) to the member with the fewest open tickets, in turn among equals; `last_member` is who
+    got the previous one (the row is locked while choosing the next)."""
+
+    class Mode(models.TextChoices):
+        ROUND_ROBIN = "round_robin", _("In turn")
+        LOAD_BALANCED = "load_balanced", _("Fewest open tickets first")
 
     team = models.OneToOneField("access.Group", on_delete=models.CASCADE, related_name="+")
     enabled = models.BooleanField(_("assign new tickets in turn"), default=True)
+    mode = models.CharField(_("assignment"), max_length=20, choices=Mode.choices, default=Mode.ROUND_ROBIN)
     last_member = models.ForeignKey("access.Member", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     updated_at = models.DateTimeField(default=timezone.now)
 

@@ -124,10 +124,14 @@ def sla_policy_save(*, actor: Member, policy: SlaPolicy | None, data: dict[str, 
 
 
 @transaction.atomic
-def round_robin_set(*, actor: Member, team: Group, enabled: bool) -> RoundRobin:
-    """Turn a team's round-robin assignment of new tickets on or off."""
+def round_robin_set(
+    *, actor: Member, team: Group, enabled: bool, mode: str = RoundRobin.Mode.ROUND_ROBIN
+) -> RoundRobin:
+    """Turn a team's automatic assignment of new tickets on or off, in turn or load balanced."""
     _require_settings(actor)
+    if mode not in RoundRobin.Mode.values:
+        raise ValidationError({"mode": [_("Choose how tickets are assigned.")]})
     row, _created = RoundRobin.objects.get_or_create(team=team)
-    row.enabled = enabled
-    row.save(update_fields=["enabled"])
+    row.enabled, row.mode = enabled, mode
+    row.save(update_fields=["enabled", "mode"])
     return row

@@ -60,6 +60,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tickets.sla_escalate_all_task",
         "schedule": 60 * 5,
     },
+    "service-contracts-expiry": {
+        "task": "tickets.contracts_expiry_all_task",
+        "schedule": 60 * 60 * 24,
+    },
     "invoices-overdue": {
         "task": "invoices.overdue_mark_all_task",
         "schedule": 60 * 60 * 24,

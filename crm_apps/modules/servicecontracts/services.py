@@ -80,6 +80,7 @@ def contracts_usage_refresh(*, contract_ids: Iterable[Any], today: dt.date | Non
             for name in DERIVED
             if before[name] != getattr(contract, name)
         }
+        tickets_flag_refresh(contract=contract, today=today)
         if not changes:
             continue
         contract.version += 1
@@ -115,3 +116,23 @@ def contract_flag_for(contract: ServiceContract | None, *, today: dt.date | None
     if contract.status in (P.COMPLETE, P.ARCHIVED):
         return CONTRACT_EXPIRED
     return ""
+
+
+def tickets_flag_refresh(*, contract: ServiceContract, today: dt.date | None = None) -> int:
+    """Give the contract's live tickets the warning the contract now calls for (a derived display flag:
+    one UPDATE, no new version); how many changed."""
+    flag = contract_flag_for(contract, today=today)
+    return contract.tickets.filter(deleted_at__isnull=True).exclude(contract_flag=flag).update(contract_flag=flag)
+
+
+def contracts_expiry_refresh(*, today: dt.date | None = None) -> int:
+    """The daily check: contracts past their due date get their "Expired" warning, and their tickets the
+    flag. How many contracts changed."""
+    today = today or timezone.localdate()
+    ids = list(
+        ServiceContract.objects.filter(deleted_at__isnull=True, due_date__lt=today)
+        .exclude(usage_warning__in=[P.EXPIRED, P.EXHAUSTED])
+        .exclude(status__in=[P.COMPLETE, P.ARCHIVED])
+        .values_list("pk", flat=True)[:1000]
+    )
+    return len(contracts_usage_refresh(contract_ids=ids, today=today))

@@ -18,6 +18,11 @@ PANEL_MODULES = {"contacts": "contact", "organizations": "organization", "produc
 
 
 def ticket_changed(spec: ModuleSpec, record: Any, changes: dict[str, list[Any]], actor: Any, created: bool) -> None:
+    if spec.key == "service-contracts" and not created and {"total_units", "status", "due_date"} & set(changes):
+        from crm_apps.modules.servicecontracts.services import tickets_flag_refresh
+
+        tickets_flag_refresh(contract=record)  # its tickets' "exhausted" / "expired" warning follows
+        return
     if spec.key != MODULE:
         return
     from crm_apps.modules.servicecontracts.services import contracts_usage_refresh
@@ -34,11 +39,10 @@ def ticket_changed(spec: ModuleSpec, record: Any, changes: dict[str, list[Any]],
 
 
 def tickets_deleted(module: str, event: str, ids: list[str]) -> None:
-    """A ticket in the recycle bin (or back from it) no longer (or again) counts on its contract."""
-    if module != MODULE or event not in (events.DELETED, events.UPDATED):
+    """A ticket in the recycle bin no longer counts on its contract (updates are handled with their
+    changes by ticket_changed)."""
+    if module != MODULE or event != events.DELETED:
         return
-    if event == events.UPDATED:
-        return  # updates are handled with their changes (ticket_changed)
     from crm_apps.modules.servicecontracts.services import contracts_usage_refresh
     from crm_apps.modules.tickets.models import Ticket
 

@@ -291,6 +291,19 @@ def ticket_to_faq(*, actor: Member, ticket: Ticket) -> Any:
     return faq
 
 
+def open_tickets_per_member(member_ids: list[int]) -> dict[int, int]:
+    """How many live, not closed tickets each of these members owns (load-balanced assignment)."""
+    from django.db.models import Count
+
+    rows = (
+        Ticket.objects.filter(owner_id__in=member_ids, deleted_at__isnull=True)
+        .exclude(status=P.CLOSED)
+        .values("owner_id")
+        .annotate(n=Count("id"))
+    )
+    return {row["owner_id"]: row["n"] for row in rows}
+
+
 def ticket_assign_next(*, actor: Member, ticket: Ticket) -> Ticket:
     """Give the ticket to the next member of its team in turn (round robin)."""
     from crm_apps.support.assignment import next_assignee
@@ -301,7 +314,7 @@ def ticket_assign_next(*, actor: Member, ticket: Ticket) -> Ticket:
         raise ValidationError({"team": [_("Choose the ticket's team first.")]})
     if not visibility.can_edit(actor=actor, spec=_spec(), record=ticket):
         raise PermissionDenied
-    member = next_assignee(team=team)
+    member = next_assignee(team=team, load=open_tickets_per_member)
     if member is None:
         raise ValidationError({"team": [_("The team has no active members.")]})
     return record_update(
@@ -318,7 +331,7 @@ def ticket_auto_assign(*, ticket: Ticket) -> Member | None:
     team = Group.objects.filter(pk=ticket.owner_group_id).first()
     if team is None:
         return None
-    member = next_assignee(team=team, only_if_enabled=True)
+    member = next_assignee(team=team, only_if_enabled=True, load=open_tickets_per_member)
     if member is None:
         return None
     Ticket.objects.filter(pk=ticket.pk).update(owner=member, owner_group=None, team=ticket.team_id or team.pk)
@@ -432,3 +445,38 @@ def ticket_defaults_install() -> None:
     PicklistValue.objects.filter(
         picklist__name__in=["ticket_sla_status", "ticket_contract_flag"], color="", value__in=list(P.COLORS)
     ).update(color=Case(*(When(value=v, then=Value(c)) for v, c in P.COLORS.items()), default=Value("")))
+
+
+def ticket_from_email(*, actor: Member, message: Any) -> Ticket:
+    """The mail converter's "create a ticket": a message that answers a ticket (its thread, or "[TT12]"
+    from the ticket's contact) joins it; any other opens a ticket (channel Email) for the contact and
+    organisation its sender matches, as `actor` (the shared mailbox's owner)."""
+    from crm_apps.mail import matching
+    from crm_apps.mail.store import links_add
+
+    answered = TicketReply.objects.filter(email_id=message.pk).select_related("ticket").first()
+    if answered is not None:
+        return answered.ticket
+    existing = _ticket_for_message(message)
+    if existing is not None:
+        ticket_customer_reply(message=message)
+        return existing
+    matched = matching.records_for([message.from_address])
+    contact_id = next((pk for module, pk in matched if module == "contacts"), None)
+    organization_id = next((pk for module, pk in matched if module == "organizations"), None)
+    if contact_id is not None and organization_id is None:
+        contacts = registry.get("contacts").records()
+        organization_id = contacts.filter(pk=contact_id).values_list("organization_id", flat=True).first()
+    ticket = record_create(
+        spec=_spec(),
+        actor=actor,
+        data={
+            "title": (message.subject or _("Email from %(sender)s") % {"sender": message.from_address})[:255],
+            "description": (message.body_text or "")[:BODY_MAX],
+            "channel": "Email",
+            "contact": str(contact_id) if contact_id else None,
+            "organization": str(organization_id) if organization_id else None,
+        },
+    )
+    links_add(message=message, records=[(MODULE, ticket.pk)], actor=None)
+    return ticket

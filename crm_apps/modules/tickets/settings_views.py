@@ -59,7 +59,12 @@ def sla_settings(request: HttpRequest, actor: Member) -> HttpResponse:
                 team = Group.objects.filter(pk=request.POST.get("team") or 0).first()
                 if team is None:
                     raise ValidationError({"team": [_("Choose an existing group.")]})
-                services.round_robin_set(actor=actor, team=team, enabled=request.POST.get("enabled") == "1")
+                services.round_robin_set(
+                    actor=actor,
+                    team=team,
+                    enabled=request.POST.get("enabled") == "1",
+                    mode=request.POST.get("mode") or RoundRobin.Mode.ROUND_ROBIN,
+                )
                 messages.success(request, _("Assignment saved."))
         except ValidationError as exc:
             errors = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
@@ -78,7 +83,8 @@ def sla_settings(request: HttpRequest, actor: Member) -> HttpResponse:
         "priorities": metadata.picklist_values("ticket_priority"),
         "teams": Group.objects.order_by("name"),
         "members": Member.objects.filter(active=True).select_related("user").order_by("user__name"),
-        "round_robins": {r.team_id: r.enabled for r in RoundRobin.objects.all()},
+        "round_robins": {r.team_id: r for r in RoundRobin.objects.all()},
+        "modes": RoundRobin.Mode.choices,
         "time_zones": sorted(zoneinfo.available_timezones()),
         "week_text": _week_text(None),
         "weekdays": [(str(d), name) for d, name in zip(WEEKDAYS, _weekday_names(), strict=True)],

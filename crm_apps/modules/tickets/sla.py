@@ -98,8 +98,11 @@ def _pending_apply(
         ticket.first_response_breached = True
     if ticket.closed_at is None and ticket.resolution_due and now >= ticket.resolution_due:
         ticket.resolution_breached = True
-    ticket.sla_warn_at = min(warn) if warn and ticket.closed_at is None else None
     breached = ticket.resolution_breached or ticket.first_response_breached
+    # The beat task looks at tickets from this instant on: not while closed, nor while waiting (the clock
+    # stands still) unless a target was already missed (the breach still gets its escalation).
+    running = ticket.closed_at is None and (ticket.status != P.WAITING or breached)
+    ticket.sla_warn_at = min(warn) if warn and running else None
     if ticket.closed_at is not None:
         ticket.sla_status = P.SLA_BREACHED if breached else P.SLA_MET
     elif breached:

@@ -159,3 +159,49 @@ def test_a_support_member_without_sales_access_sees_tickets_but_not_deals(client
     assert (deals_api.status_code, deals_page.status_code) == (403, 403)
     assert tickets_page.status_code == 200 and queue.status_code == 200
     assert 'href="/m/deals/"' not in tickets_page.content.decode()
+
+
+def test_open_tickets_follow_their_contract_running_out_and_expiring(tenant_a, admin_of):
+    from crm_apps.modules.servicecontracts.services import contracts_expiry_refresh
+
+    admin = admin_of(tenant_a)
+    sc = contract(tenant_a, admin, total_units="2", due_date="2099-12-31")
+    waiting = ticket(tenant_a, admin, service_contract=str(sc.pk))
+    done = ticket(tenant_a, admin, service_contract=str(sc.pk), hours_spent="2")
+    with tenant_context(tenant_a):
+        ticket_close(actor=admin, ticket=done, solution="ok")
+    exhausted = reload(tenant_a, waiting).contract_flag
+    with tenant_context(tenant_a):
+        record_update(
+            spec=registry.get("service-contracts"), actor=admin, record=reload(tenant_a, sc), data={"total_units": "20"}
+        )
+    topped_up = reload(tenant_a, waiting).contract_flag
+    later = dt.date(2100, 1, 1)
+    with tenant_context(tenant_a):
+        expired = contracts_expiry_refresh(today=later)
+        again = contracts_expiry_refresh(today=later)
+
+    assert (exhausted, topped_up) == ("Contract exhausted", "")
+    assert (expired, again) == (1, 0)
+    assert reload(tenant_a, sc).usage_warning == "Expired"
+    assert reload(tenant_a, waiting).contract_flag == "Contract expired"
+
+
+def test_a_load_balanced_team_gives_new_tickets_to_the_least_busy_member(tenant_a, admin_of, member):
+    admin = admin_of(tenant_a)
+    busy, free, idle = member(tenant_a), member(tenant_a), member(tenant_a)
+    with tenant_context(tenant_a):
+        team = Group.objects.create(name="Balanced desk")
+        team.members.set([busy, free, idle])
+        RoundRobin.objects.create(team=team, enabled=True, mode=RoundRobin.Mode.LOAD_BALANCED, last_member=busy)
+    for _ in range(3):
+        ticket(tenant_a, admin, owner=busy.pk)
+    ticket(tenant_a, admin, owner=free.pk)
+    done = ticket(tenant_a, admin, owner=idle.pk)
+    with tenant_context(tenant_a):
+        ticket_close(actor=admin, ticket=done, solution="ok")  # closed tickets are no load
+
+    owners = [reload(tenant_a, ticket(tenant_a, admin, owner_group=team.pk)).owner_id for _ in range(4)]
+
+    # idle (0 open) first; then free and idle have 1 each: free is next in turn after idle; ...
+    assert owners == [idle.pk, free.pk, idle.pk, free.pk]

@@ -208,3 +208,22 @@ def test_the_ticket_form_picks_a_team_among_groups_and_keeps_it(client_for, tena
         record.refresh_from_db()
         assert record.team_id == team.pk
     assert again.initial["team"] == f"g:{team.pk}"
+
+
+def test_the_queue_costs_the_same_queries_for_two_or_twenty_tickets(client_for, tenant_a, admin_of):
+    admin = admin_of(tenant_a)
+    web = client_for(tenant_a, admin)
+    for i in range(2):
+        ticket(tenant_a, admin, title=f"Few {i}", contact=str(contact(tenant_a, admin, email=f"f{i}@x.test").pk))
+    web.get("/support/queue/?view=mine")
+    with CaptureQueriesContext(connection) as few:
+        web.get("/support/queue/?view=mine")
+    for i in range(18):
+        ticket(tenant_a, admin, title=f"Many {i}", contact=str(contact(tenant_a, admin, email=f"m{i}@x.test").pk))
+    with CaptureQueriesContext(connection) as many:
+        response = web.get("/support/queue/?view=mine")
+
+    assert len(response.context["rows"]) == 20
+    # Session, user, member, the groups, the tickets (owners, groups and contacts joined); the picklists'
+    # labels come from the metadata cache.
+    assert len(statements(many)) == len(statements(few)) == 5, [q[:100] for q in statements(many)]
