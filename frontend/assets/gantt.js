@@ -148,6 +148,9 @@ function setUpGantt(root) {
     };
     root.replaceChildren();
     chart = new Gantt(root, bars, options);
+    // The chart is hidden from assistive technology (the table is the accessible way): none of its controls
+    // may take the keyboard focus either.
+    for (const control of root.querySelectorAll("button, a[href], [tabindex]")) control.setAttribute("tabindex", "-1");
   }
 
   for (const button of document.querySelectorAll("[data-gantt-mode]")) {

@@ -123,3 +123,21 @@ def test_drag_a_task_on_the_gantt_chart_and_undo(live_site, browser, committed):
         assert ProjectTask.objects.get(pk=design.pk).start_date == today
         assert ProjectTask.objects.get(pk=build.pk).start_date == today + dt.timedelta(days=6)
     assert errors == [], errors
+
+    # The project screens pass axe-core's checks (WCAG 2.1 A/AA and best practices); the chart itself is
+    # hidden from assistive technology, the table below it is the accessible way.
+    from tests.e2e.test_shell_journey import axe_violations
+
+    failures = {}
+    for path in [
+        f"/projects/{project.pk}/gantt/",
+        f"/m/project-tasks/{build.pk}/",
+        f"/m/project-tasks/board/?project={project.pk}",
+        f"/projects/workload/?project={project.pk}",
+        "/settings/modules/projects/templates/",
+    ]:
+        page.goto(base + path)
+        found = axe_violations(page)
+        if found:
+            failures[path] = found
+    assert failures == {}, "\n".join(f"{p}: {v}" for p, vs in failures.items() for v in vs)
