@@ -214,3 +214,31 @@ def test_templates_are_per_workspace_and_written_by_admins_only(client_for, tena
     assert other_tenant.get("/api/v1/project-templates/").json() == {"results": []}
     assert other_tenant.delete(f"/api/v1/project-templates/{created['id']}").status_code == 404
     assert admin_api.delete(f"/api/v1/project-templates/{created['id']}").status_code == 204
+
+
+# The record pages of the three modules, for an admin, with their panels: the project's plan box (no query),
+# a task's dependencies box (one query for the project's other tasks), and every module's shared panels
+# (activities, documents). The same count whatever the number of tasks.
+PAGE_QUERIES = {"projects": 15, "project-tasks": 12, "project-milestones": 11}
+
+
+@pytest.mark.parametrize("module", sorted(PAGE_QUERIES))
+def test_record_pages_have_pinned_query_counts(client_for, tenant_a, plan, module):
+    record = {"projects": plan["project"], "project-tasks": plan["build"], "project-milestones": plan["milestone"]}[
+        module
+    ]
+    web = client_for(tenant_a, plan["actor"])
+    url = f"/m/{module}/{record.pk}/"
+    web.get(url)
+    with CaptureQueriesContext(connection) as few:
+        page = web.get(url)
+    with tenant_context(tenant_a):
+        for i in range(4):
+            task_make(plan["actor"], plan["project"], f"More {i}", D(2027, 2, 1), D(2027, 2, 2))
+    with CaptureQueriesContext(connection) as many:
+        web.get(url)
+
+    assert page.status_code == 200
+    assert [len(statements(few)), len(statements(many))] == [PAGE_QUERIES[module]] * 2, [
+        q[:100] for q in statements(few)
+    ]
