@@ -24,7 +24,6 @@ SPEC = register(
             "target_end_date": "targetenddate",
             "actual_end_date": "actualenddate",
             "budget": "targetbudget",
-            "progress": "progress",
             "organization": "linktoaccountscontacts",
             "url": "projecturl",
             "description": "description",
