@@ -242,3 +242,25 @@ def test_record_pages_have_pinned_query_counts(client_for, tenant_a, plan, modul
     assert [len(statements(few)), len(statements(many))] == [PAGE_QUERIES[module]] * 2, [
         q[:100] for q in statements(few)
     ]
+
+
+def test_organisations_and_contacts_list_their_visible_projects(client_for, tenant_a, admin_of, member):
+    with tenant_context(tenant_a):
+        actor = admin_of(tenant_a)
+        org = record_create(spec=registry.get("organizations"), actor=actor, data={"name": "Globex"})
+        contact = record_create(spec=registry.get("contacts"), actor=actor, data={"last_name": "Simpson"})
+        project_make(actor, name="Globex rollout", organization=org.pk, contact=contact.pk)
+        project_make(actor, name="Someone else's")
+        sharing_default_set(actor=actor, module="projects", access="private", follow_parent=False)
+        outsider = member(tenant_a)
+    web = client_for(tenant_a, actor)
+
+    org_page = web.get(f"/m/organizations/{org.pk}/").content.decode()
+    contact_page = web.get(f"/m/contacts/{contact.pk}/").content.decode()
+    listed = web.get(f"/m/projects/?organization={org.pk}").content.decode()
+    hidden = client_for(tenant_a, outsider).get(f"/m/organizations/{org.pk}/").content.decode()
+
+    assert "Globex rollout" in org_page and "Someone else" not in org_page
+    assert "Globex rollout" in contact_page
+    assert "Globex rollout" in listed and "Someone else" not in listed
+    assert 'id="related-projects-title"' not in hidden
