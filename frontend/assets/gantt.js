@@ -52,7 +52,7 @@ function toBars(plan) {
 function milestoneDays(plan) {
   return plan.milestones
     .filter((m) => m.date)
-    .map((m) => ({ date: m.date, name: `◆ ${m.name}` }));
+    .map((m) => ({ date: m.date, name: m.name }));
 }
 
 function setUpGantt(root) {
@@ -128,6 +128,25 @@ function setUpGantt(root) {
     say(message);
   }
 
+  // Each milestone's day is highlighted by the chart (its `holidays` option); its name is written at the
+  // top of that column, above the bars.
+  function labelMilestones() {
+    const svg = root.querySelector("svg.gantt");
+    if (!svg) return;
+    for (const old of svg.querySelectorAll(".gantt-milestone-label")) old.remove();
+    for (const milestone of plan.milestones) {
+      if (!milestone.date) continue;
+      const column = svg.querySelector(`rect.holiday-highlight[class~="${milestone.date}"]`);
+      if (!column) continue;
+      const text = document.createElementNS("http://www.w3.org/2000/svg", "text");
+      text.setAttribute("x", String(Number(column.getAttribute("x")) + 3));
+      text.setAttribute("y", String(Number(column.getAttribute("y")) + 12));
+      text.setAttribute("class", "gantt-milestone-label");
+      text.textContent = `◆ ${milestone.name}${milestone.reached ? " ✓" : ""}`;
+      svg.append(text);
+    }
+  }
+
   function draw() {
     const bars = toBars(plan);
     if (!bars.length) return;
@@ -142,12 +161,16 @@ function setUpGantt(root) {
       popup_on: "click",
       scroll_to: "today",
       holidays: milestones.length
-        ? { "var(--g-weekend-highlight-color)": "weekend", "var(--gantt-milestone, #f5c26b)": milestones }
+        ? { "var(--g-weekend-highlight-color)": "weekend", "var(--gantt-milestone, #fbe3a8)": milestones }
         : { "var(--g-weekend-highlight-color)": "weekend" },
       on_date_change: (task, start, end) => move(task, start, end),
     };
     root.replaceChildren();
     chart = new Gantt(root, bars, options);
+    // The chart is hidden from assistive technology (the table is the accessible way): none of its controls
+    // may take the keyboard focus either.
+    for (const control of root.querySelectorAll("button, a[href], [tabindex]")) control.setAttribute("tabindex", "-1");
+    labelMilestones();
   }
 
   for (const button of document.querySelectorAll("[data-gantt-mode]")) {
@@ -156,7 +179,10 @@ function setUpGantt(root) {
       for (const other of document.querySelectorAll("[data-gantt-mode]")) {
         other.setAttribute("aria-pressed", String(other === button));
       }
-      if (chart) chart.change_view_mode(button.dataset.ganttMode);
+      if (chart) {
+        chart.change_view_mode(button.dataset.ganttMode);
+        labelMilestones();
+      }
     });
   }
   draw();

@@ -1,5 +1,5 @@
 """Issue 20's projects journey: a won deal becomes a project, its tasks are dragged on the Gantt chart (the
-dependant moves with it and the new dates are saved), and the move is undone."""
+dependant moves with it and the new dates are saved), the move is undone and a task is resized."""
 
 from __future__ import annotations
 
@@ -122,4 +122,39 @@ def test_drag_a_task_on_the_gantt_chart_and_undo(live_site, browser, committed):
     with tenant_context(tenant):
         assert ProjectTask.objects.get(pk=design.pk).start_date == today
         assert ProjectTask.objects.get(pk=build.pk).start_date == today + dt.timedelta(days=6)
+
+    # Resize Build: its right end dragged two days later is its new end date.
+    handle = page.locator(f'.bar-wrapper[data-id="{build.pk}"] .handle.right')
+    handle.scroll_into_view_if_needed()
+    box = steady_box(page, handle)
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + day * 2.4, y)
+    page.mouse.up()
+    page.wait_for_function(
+        "([sel, value]) => document.querySelector(sel).value === value",
+        arg=[f'[data-task-row="{build.pk}"] [data-task-end]', (today + dt.timedelta(days=10)).isoformat()],
+    )
+    with tenant_context(tenant):
+        resized = ProjectTask.objects.get(pk=build.pk)
+    assert (resized.start_date, resized.end_date) == (today + dt.timedelta(days=6), today + dt.timedelta(days=10))
     assert errors == [], errors
+
+    # The project screens pass axe-core's checks (WCAG 2.1 A/AA and best practices); the chart itself is
+    # hidden from assistive technology, the table below it is the accessible way.
+    from tests.e2e.test_shell_journey import axe_violations
+
+    failures = {}
+    for path in [
+        f"/projects/{project.pk}/gantt/",
+        f"/m/project-tasks/{build.pk}/",
+        f"/m/project-tasks/board/?project={project.pk}",
+        f"/projects/workload/?project={project.pk}",
+        "/settings/modules/projects/templates/",
+    ]:
+        page.goto(base + path)
+        found = axe_violations(page)
+        if found:
+            failures[path] = found
+    assert failures == {}, "\n".join(f"{p}: {v}" for p, vs in failures.items() for v in vs)

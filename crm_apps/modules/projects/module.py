@@ -5,7 +5,7 @@ from crm_apps.engine import extensions
 from crm_apps.engine.registry import register
 from crm_apps.engine.spec import Action, Block, Menu, ModuleHooks, ModuleSpec, Panel, Related, SettingsPage
 from crm_apps.modules.projects.models import Project
-from crm_apps.modules.projects.panels import deal_projects_panel, plan_panel
+from crm_apps.modules.projects.panels import deal_projects_panel, plan_panel, related_projects_panel
 from crm_apps.modules.projects.picklists import PROJECT_PRIORITY, PROJECT_STATUS, PROJECT_TYPE
 from crm_apps.modules.projects.sample import projects_sample
 from crm_apps.modules.projects.services import project_clean
@@ -24,7 +24,6 @@ SPEC = register(
             "target_end_date": "targetenddate",
             "actual_end_date": "actualenddate",
             "budget": "targetbudget",
-            "progress": "progress",
             "organization": "linktoaccountscontacts",
             "url": "projecturl",
             "description": "description",
@@ -88,6 +87,12 @@ SPEC = register(
 extensions.record_panel_add(
     Panel(key="deal_projects", template="projects/_deal_projects_panel.html", context=deal_projects_panel, slot="main"),
     applies=lambda spec: spec.key == "deals",
+)
+
+# Organisations and contacts list their projects (vtiger's "Projects" related list).
+extensions.record_panel_add(
+    Panel(key="related_projects", template="projects/_related_projects_panel.html", context=related_projects_panel),
+    applies=lambda spec: spec.key in ("organizations", "contacts"),
 )
 
 route_scopes_register("api-projects-gantt", read=["projects:read", "project-tasks:read", "project-milestones:read"])

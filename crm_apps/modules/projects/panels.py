@@ -12,7 +12,7 @@ from crm_apps.access.models import Member
 from crm_apps.engine import registry
 from crm_apps.engine.display import record_url
 from crm_apps.modules.projects.models import Project, ProjectTemplate
-from crm_apps.modules.projects.selectors import deal_projects
+from crm_apps.modules.projects.selectors import deal_projects, related_projects
 
 
 def plan_panel(project: Project, member: Member, request: HttpRequest) -> dict[str, Any]:
@@ -34,3 +34,16 @@ def deal_projects_panel(deal: Any, member: Member, request: HttpRequest) -> dict
     can_create = bool(deal.stage.is_won) and visibility.can_create(actor=member, spec=projects)
     templates = list(ProjectTemplate.objects.values_list("pk", "name")) if can_create else []
     return {"rows": rows, "can_create": can_create, "templates": templates, "record": deal}
+
+
+def related_projects_panel(record: Any, member: Member, request: HttpRequest) -> dict[str, Any]:
+    """On an organisation or a contact: the projects for it the member may see (one query)."""
+    projects = registry.get("projects")
+    if not visibility.can_view_module(actor=member, spec=projects):
+        return {}
+    field = "organization" if registry.spec_for_record(record).key == "organizations" else "contact"
+    rows = [
+        (record_url(projects, p), str(p), p.status, p.progress)
+        for p in related_projects(actor=member, field=field, record_id=record.pk)
+    ]
+    return {"rows": rows, "field": field, "record": record}

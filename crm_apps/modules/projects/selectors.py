@@ -174,3 +174,9 @@ def deal_projects(*, actor: Member, deal_id: Any, limit: int = 20) -> list[Proje
     """The visible projects made for a deal, newest first."""
     _spec, qs = _visible("projects", actor)
     return list(qs.filter(deal_id=deal_id).order_by("-created_at")[:limit])
+
+
+def related_projects(*, actor: Member, field: str, record_id: Any, limit: int = 10) -> list[Project]:
+    """The visible projects of an organisation or a contact (`field`), newest first."""
+    _spec, qs = _visible("projects", actor)
+    return list(qs.filter(**{field: record_id}).order_by("-created_at")[:limit])

@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from crm_apps.access import visibility
@@ -95,7 +96,16 @@ def gantt_move(request: HttpRequest, record_id: uuid.UUID, task_id: uuid.UUID) -
     except ProjectTask.DoesNotExist as exc:
         raise Http404 from exc
     if len(move.changes) > 1:
-        messages.success(request, _("Saved. %(n)d tasks that depend on it moved too.") % {"n": len(move.changes) - 1})
+        others = len(move.changes) - 1
+        messages.success(
+            request,
+            ngettext(
+                "Saved. %(n)d task that depends on it moved too.",
+                "Saved. %(n)d tasks that depend on it moved too.",
+                others,
+            )
+            % {"n": others},
+        )
     else:
         messages.success(request, _("Saved."))
     return redirect(f"{target}?move={move.pk}")
@@ -140,7 +150,7 @@ def workload(request: HttpRequest) -> HttpResponse:
         "projects/workload.html",
         {
             "weeks": weeks,
-            "rows": rows,
+            "rows": [(row, list(zip(weeks, row.hours, strict=True))) for row in rows],
             "project": project,
             "previous": (weeks[0] - step).isoformat(),
             "next": (weeks[0] + step).isoformat(),

@@ -25,7 +25,6 @@ SPEC = register(
             "start_date": "startdate",
             "end_date": "enddate",
             "hours_planned": "projecttaskhours",
-            "progress": "projecttaskprogress",
             "description": "description",
         },
         model=ProjectTask,

@@ -144,3 +144,123 @@ def test_the_workload_page_and_the_projects_task_board(client_for, tenant_a, pla
     assert "Design" in board.content.decode() and "Not on this board" not in board.content.decode()
     assert "Tasks of “Rollout”" in board.content.decode()
     assert "Not on this board" in whole_board.content.decode()
+
+
+def test_a_reader_sees_the_plan_without_date_fields_and_may_not_move(client_for, tenant_a, member, plan):
+    with tenant_context(tenant_a):
+        sharing_default_set(actor=plan["actor"], module="projects", access="public_read")
+        sharing_default_set(actor=plan["actor"], module="project-tasks", access="public_read")
+        reader = member(tenant_a)
+    web = client_for(tenant_a, reader)
+    project, design = plan["project"], plan["design"]
+
+    page = web.get(f"/projects/{project.pk}/gantt/").content.decode()
+    data = web.get(f"/api/v1/projects/{project.pk}/gantt").json()
+    moved = web.post(
+        f"/api/v1/project-tasks/{design.pk}/move",
+        {"start_date": "2027-01-05", "end_date": "2027-01-09"},
+        content_type="application/json",
+    )
+    posted = web.post(
+        f"/projects/{project.pk}/gantt/tasks/{design.pk}/move/", {"start_date": "2027-01-05", "end_date": "2027-01-09"}
+    )
+
+    assert 'type="date"' not in page and 'data-readonly="1"' in page
+    assert [t["can_edit"] for t in data["tasks"]] == [False, False]
+    assert moved.status_code == 403 and moved.json() == {"detail": "You may not change this record."}
+    assert posted.status_code == 302
+    with tenant_context(tenant_a):
+        assert reload(design).start_date == D(2027, 1, 4)
+
+
+def test_the_workload_api_and_its_refusals(client_for, tenant_a, tenant_b, admin_of, plan):
+    api = client_for(tenant_a, plan["actor"])
+
+    week = api.get(f"/api/v1/projects/workload?week=2027-01-04&project={plan['project'].pk}").json()
+    elsewhere = client_for(tenant_b, admin_of(tenant_b)).get(f"/api/v1/projects/workload?project={plan['project'].pk}")
+
+    assert week["weeks"][:2] == ["2027-01-04", "2027-01-11"]
+    assert week["members"] == [
+        {
+            "member": plan["actor"].pk,
+            "name": plan["actor"].user.name,
+            "hours": ["20.0"] + ["0.0"] * 7,
+            "total": "20.0",
+        }
+    ]
+    assert elsewhere.status_code == 404
+
+
+def test_templates_are_per_workspace_and_written_by_admins_only(client_for, tenant_a, tenant_b, admin_of, member):
+    admin_api = client_for(tenant_a, admin_of(tenant_a))
+    created = admin_api.post(
+        "/api/v1/project-templates/",
+        {"name": "Std", "tasks": [{"name": "Kick-off", "offset_days": 0, "duration_days": 1}]},
+        content_type="application/json",
+    ).json()
+    seller = client_for(tenant_a, member(tenant_a))
+
+    refused = seller.put(
+        f"/api/v1/project-templates/{created['id']}", {"name": "Mine", "tasks": []}, content_type="application/json"
+    )
+    bad = admin_api.put(
+        f"/api/v1/project-templates/{created['id']}", {"name": "Std", "tasks": []}, content_type="application/json"
+    )
+    other_tenant = client_for(tenant_b, admin_of(tenant_b))
+
+    assert refused.status_code == 403
+    assert bad.status_code == 400 and bad.json() == {"tasks": ["Add at least one task."]}
+    assert [t["name"] for t in seller.get("/api/v1/project-templates/").json()["results"]] == ["Std"]
+    assert other_tenant.get("/api/v1/project-templates/").json() == {"results": []}
+    assert other_tenant.delete(f"/api/v1/project-templates/{created['id']}").status_code == 404
+    assert admin_api.delete(f"/api/v1/project-templates/{created['id']}").status_code == 204
+
+
+# The record pages of the three modules, for an admin, with their panels: the project's plan box (no query),
+# a task's dependencies box (one query for the project's other tasks), and every module's shared panels
+# (activities, documents). The same count whatever the number of tasks.
+PAGE_QUERIES = {"projects": 15, "project-tasks": 12, "project-milestones": 11}
+
+
+@pytest.mark.parametrize("module", sorted(PAGE_QUERIES))
+def test_record_pages_have_pinned_query_counts(client_for, tenant_a, plan, module):
+    record = {"projects": plan["project"], "project-tasks": plan["build"], "project-milestones": plan["milestone"]}[
+        module
+    ]
+    web = client_for(tenant_a, plan["actor"])
+    url = f"/m/{module}/{record.pk}/"
+    web.get(url)
+    with CaptureQueriesContext(connection) as few:
+        page = web.get(url)
+    with tenant_context(tenant_a):
+        for i in range(4):
+            task_make(plan["actor"], plan["project"], f"More {i}", D(2027, 2, 1), D(2027, 2, 2))
+    with CaptureQueriesContext(connection) as many:
+        web.get(url)
+
+    assert page.status_code == 200
+    assert [len(statements(few)), len(statements(many))] == [PAGE_QUERIES[module]] * 2, [
+        q[:100] for q in statements(few)
+    ]
+
+
+def test_organisations_and_contacts_list_their_visible_projects(client_for, tenant_a, admin_of, member):
+    with tenant_context(tenant_a):
+        actor = admin_of(tenant_a)
+        org = record_create(spec=registry.get("organizations"), actor=actor, data={"name": "Globex"})
+        contact = record_create(spec=registry.get("contacts"), actor=actor, data={"last_name": "Simpson"})
+        project_make(actor, name="Globex rollout", organization=org.pk, contact=contact.pk)
+        project_make(actor, name="Someone else's")
+        sharing_default_set(actor=actor, module="projects", access="private", follow_parent=False)
+        outsider = member(tenant_a)
+    web = client_for(tenant_a, actor)
+
+    org_page = web.get(f"/m/organizations/{org.pk}/").content.decode()
+    contact_page = web.get(f"/m/contacts/{contact.pk}/").content.decode()
+    listed = web.get(f"/m/projects/?organization={org.pk}").content.decode()
+    hidden = client_for(tenant_a, outsider).get(f"/m/organizations/{org.pk}/").content.decode()
+
+    assert "Globex rollout" in org_page and "Someone else" not in org_page
+    assert "Globex rollout" in contact_page
+    assert "Globex rollout" in listed and "Someone else" not in listed
+    assert 'id="related-projects-title"' not in hidden
