@@ -321,7 +321,8 @@ def _rows_html(spec: ModuleSpec, rows: list[dict[str, Any]]) -> SafeString:
         flags = spec.row_flags(record) if spec.row_flags else []
         flagged = f' data-flags="{esc(" ".join(f.key for f in flags))}"' if flags else ""
         badges = "".join(
-            f' <span class="badge badge--{esc(f.tone)}" data-flag="{esc(f.key)}">{esc(f.label)}</span>' for f in flags
+            f' <span class="badge badge--{esc(f.tone)}" data-flag="{esc(f.key)}">{esc(str(f.label))}</span>'
+            for f in flags
         )
         html.append(
             f'<tr data-row data-url="{url}" tabindex="-1"{flagged}>'
