@@ -23,6 +23,7 @@ from crm_apps.access.middleware import request_member
 from crm_apps.access.models import Group
 from crm_apps.engine import metadata, registry, selectors
 from crm_apps.engine.display import record_url
+from crm_apps.engine.fieldaccess import field_rules
 from crm_apps.engine.services import record_create
 from crm_apps.modules.tickets import picklists as P
 from crm_apps.modules.tickets import services
@@ -135,10 +136,13 @@ def ticket_close_view(request: HttpRequest, record_id: uuid.UUID) -> HttpRespons
     if not visibility.can_edit(actor=member, spec=spec, record=ticket):
         raise PermissionDenied
     errors: dict[str, list[str]] = {}
-    solution = request.POST.get("solution", ticket.solution or "")
+    shown = ticket.solution if field_rules(actor=member, spec=spec).shows("solution") else ""
+    solution = request.POST.get("solution", shown or "")
     if request.method == "POST":
         try:
             services.ticket_close(actor=member, ticket=ticket, solution=solution)
+        except PermissionDenied:
+            errors = {"solution": [_("You may not close this ticket.")]}
         except ValidationError as exc:
             errors = exc.message_dict if hasattr(exc, "error_dict") else {"solution": exc.messages}
         else:
