@@ -31,6 +31,7 @@ def test_open_a_ticket_from_a_contact_then_note_close_and_turn_into_faq(client_f
         record = Ticket.objects.get(title="Broken scanner")
     page = web.get(f"/m/tickets/{record.pk}/").content.decode()
     web.post(f"/support/tickets/{record.pk}/reply/", {"body": "Asked the customer for a photo.", "public": "0"})
+    with_note = web.get(f"/m/tickets/{record.pk}/")
     no_solution = web.post(f"/support/tickets/{record.pk}/close/", {"solution": ""})
     closed = web.post(f"/support/tickets/{record.pk}/close/", {"solution": "Reinstalled the driver."})
     faq = web.post(f"/support/tickets/{record.pk}/faq/")
@@ -41,6 +42,7 @@ def test_open_a_ticket_from_a_contact_then_note_close_and_turn_into_faq(client_f
     assert opened.status_code == 302 and opened["Location"] == f"/m/tickets/{record.pk}/"
     assert (record.contact_id, record.priority, record.number[:2]) == (person.pk, "High", "TT")
     assert 'id="conversation"' in page and "Close with solution" in page
+    assert with_note.status_code == 200 and "Asked the customer for a photo." in with_note.content.decode()
     assert (
         no_solution.status_code == 400
         and "Enter the solution before closing the ticket." in no_solution.content.decode()
