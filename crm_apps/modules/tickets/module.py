@@ -175,3 +175,6 @@ SPEC = register(
 route_scopes_register("api-ticket-replies", read=["tickets:read"], write=["tickets:write"])
 route_scopes_register("api-ticket-close", write=["tickets:write"])
 route_scopes_register("api-ticket-action", write=["tickets:write"])
+route_scopes_register("api-sla-policies", read=["tickets:read"], write=["tickets:write"])
+route_scopes_register("api-sla-policy", read=["tickets:read"], write=["tickets:write"])
+route_scopes_register("api-business-hours", read=["tickets:read"], write=["tickets:write"])

@@ -189,6 +189,8 @@ def test_the_ticket_api_is_in_the_openapi_schema(client_for, tenant_a, admin_of)
         "/api/v1/faq/",
         "/api/v1/service-contracts/",
         "/api/v1/assets/",
+        "/api/v1/sla-policies/",
+        "/api/v1/business-hours/",
     ):
         assert path in paths, path
     assert set(paths["/api/v1/tickets/{record_id}/replies"]) >= {"get", "post"}
