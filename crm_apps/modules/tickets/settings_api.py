@@ -123,8 +123,9 @@ class BusinessHoursView(APIView):
         from django.db import transaction
 
         data = _data(request)
-        week = data.get("week") if isinstance(data.get("week"), dict) else {}
-        holidays = data.get("holidays") if isinstance(data.get("holidays"), list) else []
+        raw_week, raw_holidays = data.get("week"), data.get("holidays")
+        week: dict[str, Any] = raw_week if isinstance(raw_week, dict) else {}
+        holidays: list[Any] = raw_holidays if isinstance(raw_holidays, list) else []
         actor = request_member(request)
         with transaction.atomic():
             hours = services.business_hours_save(
