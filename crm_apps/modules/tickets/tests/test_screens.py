@@ -229,3 +229,19 @@ def test_the_queue_costs_the_same_queries_for_two_or_twenty_tickets(client_for, 
     # Session, user, member, the groups, the tickets (owners, groups and contacts joined); the picklists'
     # labels come from the metadata cache.
     assert len(statements(many)) == len(statements(few)) == 5, [q[:100] for q in statements(many)]
+
+
+def test_the_home_page_lists_my_open_tickets_most_urgent_first(client_for, tenant_a, admin_of, member):
+    admin = admin_of(tenant_a)
+    agent = member(tenant_a)
+    with tenant_context(tenant_a):
+        SlaPolicy.objects.create(name="Urgent", priority="Urgent", first_response_minutes=15, resolution_minutes=60)
+        SlaPolicy.objects.create(name="Low", priority="Low", first_response_minutes=600, resolution_minutes=6000)
+    ticket(tenant_a, admin, title="Later", priority="Low", owner=agent.pk)
+    ticket(tenant_a, admin, title="Sooner", priority="Urgent", owner=agent.pk)
+    ticket(tenant_a, admin, title="Someone else's", priority="Urgent")
+
+    page = client_for(tenant_a, agent).get("/")
+
+    widget = next(w for w in page.context["widgets"] if w.key == "tickets-my_tickets")
+    assert [row["label"].split(" ", 1)[1] for row in widget.data["rows"]] == ["Sooner", "Later"]
