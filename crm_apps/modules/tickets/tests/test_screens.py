@@ -245,3 +245,21 @@ def test_the_home_page_lists_my_open_tickets_most_urgent_first(client_for, tenan
 
     widget = next(w for w in page.context["widgets"] if w.key == "tickets-my_tickets")
     assert [row["label"].split(" ", 1)[1] for row in widget.data["rows"]] == ["Sooner", "Later"]
+
+
+def test_a_russian_speaking_member_sees_the_ticket_screens_in_russian(client_for, tenant_a, admin_of, member):
+    from crm_apps.access.models import Member
+
+    admin = admin_of(tenant_a)
+    agent = member(tenant_a)
+    with tenant_context(tenant_a):
+        Member.objects.filter(pk=agent.pk).update(language="ru")
+        SlaPolicy.objects.create(name="Normal", priority="Normal", first_response_minutes=60, resolution_minutes=480)
+    record = ticket(tenant_a, admin, title="Принтер", owner=agent.pk)
+    web = client_for(tenant_a, agent)
+
+    page = web.get(f"/m/tickets/{record.pk}/").content.decode()
+    queue = web.get("/support/queue/?view=mine").content.decode()
+
+    assert "Переписка" in page and "Закрыть с решением" in page and "SLA: В срок" in page
+    assert "Очереди поддержки" in queue and "Мои заявки" in queue
