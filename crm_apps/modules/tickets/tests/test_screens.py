@@ -226,9 +226,9 @@ def test_the_queue_costs_the_same_queries_for_two_or_twenty_tickets(client_for, 
         response = web.get("/support/queue/?view=mine")
 
     assert len(response.context["rows"]) == 20
-    # Session, user, member, the groups, the tickets (owners, groups and contacts joined); the picklists'
-    # labels come from the metadata cache.
-    assert len(statements(many)) == len(statements(few)) == 5, [q[:100] for q in statements(many)]
+    # Session, user, member, the groups, the tickets (owners, groups and contacts joined), the SLA summary
+    # (one aggregate); the picklists' labels come from the metadata cache.
+    assert len(statements(many)) == len(statements(few)) == 6, [q[:100] for q in statements(many)]
 
 
 def test_the_home_page_lists_my_open_tickets_most_urgent_first(client_for, tenant_a, admin_of, member):
@@ -263,3 +263,26 @@ def test_a_russian_speaking_member_sees_the_ticket_screens_in_russian(client_for
 
     assert "Переписка" in page and "Закрыть с решением" in page and "SLA: В срок" in page
     assert "Очереди поддержки" in queue and "Мои заявки" in queue
+
+
+def test_the_queue_sums_up_breaches_and_the_share_met_in_the_last_30_days(client_for, tenant_a, admin_of):
+    from crm_apps.modules.tickets.models import Ticket
+
+    admin = admin_of(tenant_a)
+    with tenant_context(tenant_a):
+        SlaPolicy.objects.create(name="Normal", priority="Normal", first_response_minutes=60, resolution_minutes=480)
+    met, late, breached, near = (ticket(tenant_a, admin, title=t) for t in ("met", "late", "breached", "near"))
+    with tenant_context(tenant_a):
+        from django.utils import timezone
+
+        now = timezone.now()
+        Ticket.objects.filter(pk=met.pk).update(status="Closed", closed_at=now, sla_status="Met")
+        Ticket.objects.filter(pk=late.pk).update(status="Closed", closed_at=now, sla_status="Breached")
+        Ticket.objects.filter(pk=breached.pk).update(sla_status="Breached")
+        Ticket.objects.filter(pk=near.pk).update(sla_status="Near breach")
+
+    page = client_for(tenant_a, admin).get("/support/queue/?view=mine")
+
+    summary = page.context["summary"]
+    assert (summary["breached"], summary["near"], summary["closed"], summary["met_share"]) == (1, 1, 2, 50)
+    assert "Last 30 days: 50 % of 2 closed tickets met their SLA." in page.content.decode()
