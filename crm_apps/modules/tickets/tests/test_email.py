@@ -144,3 +144,32 @@ def test_the_mail_converter_opens_a_ticket_and_threads_the_next_answer_into_it(
     assert (opened.title, opened.channel, opened.contact_id) == ("Scanner is offline", "Email", person.pk)
     assert opened.description == "It stopped this morning."
     assert replies == [("customer", "Now it works again.")]
+
+
+def test_a_failure_to_update_the_ticket_never_loses_the_message(tenant_a, admin_of, make_mailbox, dovecot):
+    from unittest import mock
+
+    from crm_apps.mail.models import Message
+
+    admin = admin_of(tenant_a)
+    mailbox = make_mailbox(tenant_a, admin, user="support")
+    person = contact(tenant_a, admin, email="ann@customer.test")
+    record = ticket(tenant_a, admin, contact=str(person.pk))
+    dovecot.append(
+        "support",
+        raw_email(
+            subject=f"About [{record.number}]",
+            sender="ann@customer.test",
+            to=mailbox.email_address,
+            message_id="<broken-1@customer.test>",
+        ),
+        folder=mailbox.imap_folder,
+    )
+    with (
+        tenant_context(tenant_a),
+        mock.patch("crm_apps.modules.tickets.services.ticket_customer_reply", side_effect=RuntimeError("boom")),
+    ):
+        mailbox_sync(mailbox_id=str(mailbox.pk))
+        kept = Message.objects.filter(message_id="<broken-1@customer.test>").count()
+
+    assert kept == 1
