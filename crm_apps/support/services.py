@@ -135,3 +135,10 @@ def round_robin_set(
     row.enabled, row.mode = enabled, mode
     row.save(update_fields=["enabled", "mode"])
     return row
+
+
+@transaction.atomic
+def sla_policy_delete(*, actor: Member, policy: SlaPolicy) -> None:
+    """Remove a policy; tickets keep their stored figures until they are next written."""
+    _require_settings(actor)
+    SlaPolicy.objects.filter(pk=policy.pk).delete()

@@ -48,6 +48,7 @@ def test_a_new_member_sees_every_widget_with_a_useful_empty_state(client_for, te
         "calls-missed_calls",
         "deals-closing_this_month",
         "followed",
+        "tickets-my_tickets",
         "deals-open_deals",
         "recent",
         "team",
@@ -58,6 +59,7 @@ def test_a_new_member_sees_every_widget_with_a_useful_empty_state(client_for, te
     assert "Follow a record (the star on its page)" in html
     assert "You have no open deals yet." in html
     assert "Records you open appear here." in html
+    assert "No open tickets are assigned to you." in html
     assert "No invitations waiting for your answer." in html
 
 
@@ -193,11 +195,12 @@ def test_home_page_queries_are_pinned_whatever_the_data(client_for, tenant_a, ad
 
     assert len(_widgets(page)["followed"].data["rows"]) == 4
     # session, user, member; notifications (2); my events; my invitations; my tasks; missed calls; follows;
-    # recent views; team (2); deals widgets (5) and the currency rates their totals convert with (1);
-    # nothing for the onboarding checklist, which is not a member's to act on
-    assert len(statements(empty)) == 19
+    # recent views; team (2); deals widgets (5) and the currency rates their totals convert with (1); my open
+    # tickets (1, crm_apps/modules/tickets/home.py); nothing for the onboarding checklist, which is not a
+    # member's to act on
+    assert len(statements(empty)) == 20
     # + the followed records, their latest changes (one DISTINCT ON), the recent records: not one per row
-    assert len(statements(full)) == 22
+    assert len(statements(full)) == 23
 
 
 def test_the_demo_admin_starts_with_a_mention_an_assignment_and_a_followed_change():

@@ -14,7 +14,7 @@ SPEC = register(
         label=_("Service contract"),
         label_plural=_("Service contracts"),
         icon="file-check",
-        number_prefix="SC",
+        number_prefix="SERCON",
         title_fields=("subject",),
         default_picklists={
             "contract_type": P.CONTRACT_TYPE,

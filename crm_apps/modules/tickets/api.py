@@ -16,7 +16,8 @@ from rest_framework.views import APIView
 
 from crm_apps.access.middleware import request_member
 from crm_apps.engine import metadata, registry, selectors
-from crm_apps.engine.api.representation import record_to_api
+from crm_apps.engine.api.representation import api_fields, record_to_api
+from crm_apps.engine.fieldaccess import field_rules
 from crm_apps.modules.tickets import services
 from crm_apps.modules.tickets.models import Ticket, TicketReply
 
@@ -91,12 +92,18 @@ class TicketRepliesView(APIView):
         return Response(reply_to_api(reply), status=status.HTTP_201_CREATED)
 
 
+def _as_api(request: Request, spec: Any, record: Any) -> dict[str, Any]:
+    """The record as the engine's API shows it to this member (fields their profiles hide left out)."""
+    rules = field_rules(actor=request_member(request), spec=spec)
+    return record_to_api(spec, record, rules.custom(metadata.custom_fields(spec.key)), rules.visible(api_fields(spec)))
+
+
 def _record(request: Request, ticket_id: Any) -> dict[str, Any]:
     spec = registry.get("tickets")
     ticket = selectors.access_record(spec=spec, actor=request_member(request), record_id=ticket_id)
     if ticket is None:
         raise NotFound(_("Not found."))
-    return record_to_api(spec, ticket, metadata.custom_fields(spec.key))
+    return _as_api(request, spec, ticket)
 
 
 class TicketCloseView(APIView):
@@ -147,7 +154,7 @@ class TicketActionView(APIView):
         if action == "to-faq":
             faq_spec = registry.get("faq")
             faq = services.ticket_to_faq(actor=member, ticket=ticket)
-            return Response(record_to_api(faq_spec, faq, metadata.custom_fields(faq_spec.key)), status=201)
+            return Response(_as_api(request, faq_spec, faq), status=201)
         if action == "assign-next":
             services.ticket_assign_next(actor=member, ticket=ticket)
             return Response(_record(request, ticket.pk))

@@ -4,6 +4,7 @@ panel (with "Open a ticket") on contacts, organisations and products."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
@@ -11,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from crm_apps.engine import events, extensions
 from crm_apps.engine.spec import ModuleSpec, Panel
 
+log = logging.getLogger(__name__)
 MODULE = "tickets"
 # Modules of other packages whose pages list their tickets (assets, service contracts and FAQ entries have
 # a related list of their own).
@@ -51,9 +53,17 @@ def tickets_deleted(module: str, event: str, ids: list[str]) -> None:
 
 
 def message_stored(message: Any) -> None:
+    """A received message that answers a ticket joins it. A failure here never costs the mail sync the
+    message (a savepoint; the message is kept, the ticket is not updated, and it is logged)."""
+    from django.db import transaction
+
     from crm_apps.modules.tickets.services import ticket_customer_reply
 
-    ticket_customer_reply(message=message)
+    try:
+        with transaction.atomic():
+            ticket_customer_reply(message=message)
+    except Exception:
+        log.exception("message %s not added to its ticket", message.pk)
 
 
 def panel_applies(spec: ModuleSpec) -> bool:

@@ -2,8 +2,9 @@ from django.utils.translation import gettext_lazy as _
 
 from crm_apps.access.api.scopes import route_scopes_register
 from crm_apps.engine.registry import register
-from crm_apps.engine.spec import Action, Block, Menu, ModuleHooks, ModuleSpec, Panel, SettingsPage
+from crm_apps.engine.spec import Action, Block, HomeWidget, Menu, ModuleHooks, ModuleSpec, Panel, SettingsPage
 from crm_apps.modules.tickets import picklists as P
+from crm_apps.modules.tickets.home import my_tickets_widget
 from crm_apps.modules.tickets.models import Ticket
 from crm_apps.modules.tickets.panels import conversation_panel, sla_panel
 from crm_apps.modules.tickets.sample import tickets_sample
@@ -141,6 +142,15 @@ SPEC = register(
             ),
         ),
         list_actions=(Action(key="queue", label=_("Queues"), url_name="tickets:queue", requires="view"),),
+        home_widgets=(
+            HomeWidget(
+                key="my_tickets",
+                title=_("My open tickets"),
+                template="tickets/_home_mine.html",
+                context=my_tickets_widget,
+                position=50,
+            ),
+        ),
         urls="crm_apps.modules.tickets.urls",
         api_urls="crm_apps.modules.tickets.api_urls",
         settings_pages=(
@@ -175,3 +185,6 @@ SPEC = register(
 route_scopes_register("api-ticket-replies", read=["tickets:read"], write=["tickets:write"])
 route_scopes_register("api-ticket-close", write=["tickets:write"])
 route_scopes_register("api-ticket-action", write=["tickets:write"])
+route_scopes_register("api-sla-policies", read=["tickets:read"], write=["tickets:write"])
+route_scopes_register("api-sla-policy", read=["tickets:read"], write=["tickets:write"])
+route_scopes_register("api-business-hours", read=["tickets:read"], write=["tickets:write"])

@@ -272,9 +272,14 @@ def tickets_merge(*, actor: Member, primary: Ticket, duplicates: list[Any]) -> T
 def ticket_to_faq(*, actor: Member, ticket: Ticket) -> Any:
     """A draft FAQ entry from a solved ticket: the title is the question, the solution the answer, the
     product is kept, and the ticket is listed among the entry's related tickets."""
+    from crm_apps.engine.fieldaccess import field_rules
+    from crm_apps.mail import html as mail_html
+
+    rules = field_rules(actor=actor, spec=_spec())
+    if not (rules.shows("title") and rules.shows("solution")):
+        raise PermissionDenied  # the entry would show what the actor's profiles hide
     if not (ticket.solution or "").strip():
         raise ValidationError({"solution": [_("Only a ticket with a solution can become an FAQ entry.")]})
-    from crm_apps.mail import html as mail_html
 
     with transaction.atomic():
         faq = record_create(

@@ -23,6 +23,7 @@ from crm_apps.access.middleware import request_member
 from crm_apps.access.models import Group
 from crm_apps.engine import metadata, registry, selectors
 from crm_apps.engine.display import record_url
+from crm_apps.engine.fieldaccess import field_rules
 from crm_apps.engine.services import record_create
 from crm_apps.modules.tickets import picklists as P
 from crm_apps.modules.tickets import services
@@ -135,10 +136,13 @@ def ticket_close_view(request: HttpRequest, record_id: uuid.UUID) -> HttpRespons
     if not visibility.can_edit(actor=member, spec=spec, record=ticket):
         raise PermissionDenied
     errors: dict[str, list[str]] = {}
-    solution = request.POST.get("solution", ticket.solution or "")
+    shown = ticket.solution if field_rules(actor=member, spec=spec).shows("solution") else ""
+    solution = request.POST.get("solution", shown or "")
     if request.method == "POST":
         try:
             services.ticket_close(actor=member, ticket=ticket, solution=solution)
+        except PermissionDenied:
+            errors = {"solution": [_("You may not close this ticket.")]}
         except ValidationError as exc:
             errors = exc.message_dict if hasattr(exc, "error_dict") else {"solution": exc.messages}
         else:
@@ -240,5 +244,35 @@ def queue(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "tickets/queue.html",
-        {"spec": spec, "rows": rows, "view": view, "views": views, "teams": teams, "team": team},
+        {
+            "spec": spec,
+            "rows": rows,
+            "view": view,
+            "views": views,
+            "teams": teams,
+            "team": team,
+            "summary": sla_summary(member=member, team=team, now=timezone.now()),
+        },
     )
+
+
+def sla_summary(*, member: Any, team: Any, now: dt.datetime) -> dict[str, Any]:
+    """The SLA figures of the visible tickets (one team's, or all): open ones breached or near breach now,
+    and of those closed in the last 30 days with a policy, how many met their targets."""
+    from django.db.models import Count
+
+    spec = registry.get("tickets")
+    qs = spec.records().filter(deleted_at__isnull=True)
+    if team is not None:
+        qs = qs.filter(Q(team=team) | Q(owner_group=team))
+    qs = visibility.visible_records(actor=member, spec=spec, queryset=qs)
+    since = now - dt.timedelta(days=30)
+    figures = qs.aggregate(
+        breached=Count("pk", filter=Q(closed_at__isnull=True, sla_status=P.SLA_BREACHED)),
+        near=Count("pk", filter=Q(closed_at__isnull=True, sla_status=P.SLA_NEAR)),
+        closed=Count("pk", filter=Q(closed_at__gte=since, sla_policy__isnull=False)),
+        met=Count("pk", filter=Q(closed_at__gte=since, sla_status=P.SLA_MET)),
+    )
+    closed = figures["closed"]
+    figures["met_share"] = round(100 * figures["met"] / closed) if closed else None
+    return figures

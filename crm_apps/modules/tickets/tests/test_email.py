@@ -153,3 +153,32 @@ def test_a_ticket_rule_is_refused_without_the_tickets_app(monkeypatch):
 
     assert converter.action_available("create_ticket") is False
     assert converter.action_available("create_lead") is True
+
+
+def test_a_failure_to_update_the_ticket_never_loses_the_message(tenant_a, admin_of, make_mailbox, dovecot):
+    from unittest import mock
+
+    from crm_apps.mail.models import Message
+
+    admin = admin_of(tenant_a)
+    mailbox = make_mailbox(tenant_a, admin, user="support")
+    person = contact(tenant_a, admin, email="ann@customer.test")
+    record = ticket(tenant_a, admin, contact=str(person.pk))
+    dovecot.append(
+        "support",
+        raw_email(
+            subject=f"About [{record.number}]",
+            sender="ann@customer.test",
+            to=mailbox.email_address,
+            message_id="<broken-1@customer.test>",
+        ),
+        folder=mailbox.imap_folder,
+    )
+    with (
+        tenant_context(tenant_a),
+        mock.patch("crm_apps.modules.tickets.services.ticket_customer_reply", side_effect=RuntimeError("boom")),
+    ):
+        mailbox_sync(mailbox_id=str(mailbox.pk))
+        kept = Message.objects.filter(message_id="<broken-1@customer.test>").count()
+
+    assert kept == 1

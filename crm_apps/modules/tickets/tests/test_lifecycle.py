@@ -189,6 +189,8 @@ def test_the_ticket_api_is_in_the_openapi_schema(client_for, tenant_a, admin_of)
         "/api/v1/faq/",
         "/api/v1/service-contracts/",
         "/api/v1/assets/",
+        "/api/v1/sla-policies/",
+        "/api/v1/business-hours/",
     ):
         assert path in paths, path
     assert set(paths["/api/v1/tickets/{record_id}/replies"]) >= {"get", "post"}
@@ -215,3 +217,33 @@ def test_merge_through_the_api_needs_visible_duplicates(client_for, tenant_a, te
     assert other_tenant.status_code == 400 and list(other_tenant.json()) == ["ids"]
     assert merged.status_code == 200 and merged.json()["id"] == str(primary.pk)
     assert api.get(f"/api/v1/tickets/{duplicate.pk}/").status_code == 404
+
+
+def test_hidden_fields_stay_hidden_in_action_answers_and_faq_conversion(client_for, tenant_a, admin_of, member):
+    from crm_apps.access.models import Profile, ProfileField
+
+    admin = admin_of(tenant_a)
+    agent = member(tenant_a)
+    with tenant_context(tenant_a):
+        for profile in Profile.objects.filter(roles__members=agent):
+            ProfileField.objects.create(profile=profile, module="tickets", field="solution", access="hidden")
+    record = ticket(tenant_a, admin, title="Secret fix", owner=agent.pk)
+    client_for(tenant_a, admin).post(
+        f"/api/v1/tickets/{record.pk}/close", {"solution": "The secret"}, content_type="application/json"
+    )
+    api = client_for(tenant_a, agent)
+
+    detail = api.get(f"/api/v1/tickets/{record.pk}/").json()
+    faq = api.post(f"/api/v1/tickets/{record.pk}/to-faq")
+    note = api.post(
+        f"/api/v1/tickets/{record.pk}/replies", {"body": "x", "public": False}, content_type="application/json"
+    )
+    other = ticket(tenant_a, admin, title="Theirs", owner=agent.pk)
+    closing = api.post(f"/api/v1/tickets/{other.pk}/close", {"solution": "mine"}, content_type="application/json")
+    assigned = api.post(f"/api/v1/tickets/{other.pk}/assign-next")
+
+    assert "solution" not in detail
+    assert faq.status_code == 403
+    assert note.status_code == 201
+    assert closing.status_code == 403  # a hidden field cannot be written
+    assert assigned.status_code == 400 and list(assigned.json()) == ["team"]

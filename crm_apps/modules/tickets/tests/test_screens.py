@@ -31,6 +31,7 @@ def test_open_a_ticket_from_a_contact_then_note_close_and_turn_into_faq(client_f
         record = Ticket.objects.get(title="Broken scanner")
     page = web.get(f"/m/tickets/{record.pk}/").content.decode()
     web.post(f"/support/tickets/{record.pk}/reply/", {"body": "Asked the customer for a photo.", "public": "0"})
+    with_note = web.get(f"/m/tickets/{record.pk}/")
     no_solution = web.post(f"/support/tickets/{record.pk}/close/", {"solution": ""})
     closed = web.post(f"/support/tickets/{record.pk}/close/", {"solution": "Reinstalled the driver."})
     faq = web.post(f"/support/tickets/{record.pk}/faq/")
@@ -41,6 +42,7 @@ def test_open_a_ticket_from_a_contact_then_note_close_and_turn_into_faq(client_f
     assert opened.status_code == 302 and opened["Location"] == f"/m/tickets/{record.pk}/"
     assert (record.contact_id, record.priority, record.number[:2]) == (person.pk, "High", "TT")
     assert 'id="conversation"' in page and "Close with solution" in page
+    assert with_note.status_code == 200 and "Asked the customer for a photo." in with_note.content.decode()
     assert (
         no_solution.status_code == 400
         and "Enter the solution before closing the ticket." in no_solution.content.decode()
@@ -224,6 +226,63 @@ def test_the_queue_costs_the_same_queries_for_two_or_twenty_tickets(client_for, 
         response = web.get("/support/queue/?view=mine")
 
     assert len(response.context["rows"]) == 20
-    # Session, user, member, the groups, the tickets (owners, groups and contacts joined); the picklists'
-    # labels come from the metadata cache.
-    assert len(statements(many)) == len(statements(few)) == 5, [q[:100] for q in statements(many)]
+    # Session, user, member, the groups, the tickets (owners, groups and contacts joined), the SLA summary
+    # (one aggregate); the picklists' labels come from the metadata cache.
+    assert len(statements(many)) == len(statements(few)) == 6, [q[:100] for q in statements(many)]
+
+
+def test_the_home_page_lists_my_open_tickets_most_urgent_first(client_for, tenant_a, admin_of, member):
+    admin = admin_of(tenant_a)
+    agent = member(tenant_a)
+    with tenant_context(tenant_a):
+        SlaPolicy.objects.create(name="Urgent", priority="Urgent", first_response_minutes=15, resolution_minutes=60)
+        SlaPolicy.objects.create(name="Low", priority="Low", first_response_minutes=600, resolution_minutes=6000)
+    ticket(tenant_a, admin, title="Later", priority="Low", owner=agent.pk)
+    ticket(tenant_a, admin, title="Sooner", priority="Urgent", owner=agent.pk)
+    ticket(tenant_a, admin, title="Someone else's", priority="Urgent")
+
+    page = client_for(tenant_a, agent).get("/")
+
+    widget = next(w for w in page.context["widgets"] if w.key == "tickets-my_tickets")
+    assert [row["label"].split(" ", 1)[1] for row in widget.data["rows"]] == ["Sooner", "Later"]
+
+
+def test_a_russian_speaking_member_sees_the_ticket_screens_in_russian(client_for, tenant_a, admin_of, member):
+    from crm_apps.access.models import Member
+
+    admin = admin_of(tenant_a)
+    agent = member(tenant_a)
+    with tenant_context(tenant_a):
+        Member.objects.filter(pk=agent.pk).update(language="ru")
+        SlaPolicy.objects.create(name="Normal", priority="Normal", first_response_minutes=60, resolution_minutes=480)
+    record = ticket(tenant_a, admin, title="Принтер", owner=agent.pk)
+    web = client_for(tenant_a, agent)
+
+    page = web.get(f"/m/tickets/{record.pk}/").content.decode()
+    queue = web.get("/support/queue/?view=mine").content.decode()
+
+    assert "Переписка" in page and "Закрыть с решением" in page and "SLA: В срок" in page
+    assert "Очереди поддержки" in queue and "Мои заявки" in queue
+
+
+def test_the_queue_sums_up_breaches_and_the_share_met_in_the_last_30_days(client_for, tenant_a, admin_of):
+    from crm_apps.modules.tickets.models import Ticket
+
+    admin = admin_of(tenant_a)
+    with tenant_context(tenant_a):
+        SlaPolicy.objects.create(name="Normal", priority="Normal", first_response_minutes=60, resolution_minutes=480)
+    met, late, breached, near = (ticket(tenant_a, admin, title=t) for t in ("met", "late", "breached", "near"))
+    with tenant_context(tenant_a):
+        from django.utils import timezone
+
+        now = timezone.now()
+        Ticket.objects.filter(pk=met.pk).update(status="Closed", closed_at=now, sla_status="Met")
+        Ticket.objects.filter(pk=late.pk).update(status="Closed", closed_at=now, sla_status="Breached")
+        Ticket.objects.filter(pk=breached.pk).update(sla_status="Breached")
+        Ticket.objects.filter(pk=near.pk).update(sla_status="Near breach")
+
+    page = client_for(tenant_a, admin).get("/support/queue/?view=mine")
+
+    summary = page.context["summary"]
+    assert (summary["breached"], summary["near"], summary["closed"], summary["met_share"]) == (1, 1, 2, 50)
+    assert "Last 30 days: 50 % of 2 closed tickets met their SLA." in page.content.decode()

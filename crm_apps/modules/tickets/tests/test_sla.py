@@ -163,3 +163,14 @@ def test_queue_views_list_unassigned_mine_and_breaching_soon(client_for, tenant_
     # Both are due within four hours (the Normal policy resolves in 4 h, first response in 1 h).
     assert sorted(listed["breaching"]) == sorted([mine.pk, unassigned.pk])
     assert 'class="badge badge--ok"' in pages["mine"].content.decode()
+
+
+def test_beat_runs_the_sla_check_every_five_minutes_and_the_contract_expiry_daily(settings):
+    from saas.celery import app
+
+    app.loader.import_default_modules()  # what a worker does at start: autodiscovery of the apps' tasks
+    assert settings.CELERY_BEAT_SCHEDULE["tickets-sla"] == {"task": "tickets.sla_escalate_all_task", "schedule": 300}
+    assert settings.CELERY_BEAT_SCHEDULE["service-contracts-expiry"]["task"] == "tickets.contracts_expiry_all_task"
+    assert {"tickets.sla_escalate_task", "tickets.sla_escalate_all_task", "tickets.contracts_expiry_task"} <= set(
+        app.tasks
+    )
