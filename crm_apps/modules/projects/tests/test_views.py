@@ -73,6 +73,7 @@ def test_the_gantt_page_and_data_have_pinned_query_counts_whatever_the_number_of
     assert page.status_code == 200
     assert "data-gantt" in html and 'id="gantt-plan"' in html and "Go-live" in html
     assert html.count('type="date"') == 4  # start and end of both tasks, for keyboard and phone
+    assert f"/m/projects/{plan['project'].pk}/related/project-tasks/new/" in html  # "New task" in this project
     assert [len(statements(c)) for c in (few, many, few_api, many_api)] == [GANTT_QUERIES] * 2 + [GANTT_API_QUERIES] * 2
 
 
