@@ -217,10 +217,10 @@ def test_templates_are_per_workspace_and_written_by_admins_only(client_for, tena
     assert admin_api.delete(f"/api/v1/project-templates/{created['id']}").status_code == 204
 
 
-# The record pages of the three modules, for an admin, with their panels: the project's plan box (no query),
+# The record pages of the three modules, for an admin, with their panels: the project's plan box (its hours),
 # a task's dependencies box (one query for the project's other tasks), and every module's shared panels
 # (activities, documents). The same count whatever the number of tasks.
-PAGE_QUERIES = {"projects": 15, "project-tasks": 12, "project-milestones": 11}
+PAGE_QUERIES = {"projects": 16, "project-tasks": 12, "project-milestones": 11}
 
 
 @pytest.mark.parametrize("module", sorted(PAGE_QUERIES))
@@ -265,3 +265,13 @@ def test_organisations_and_contacts_list_their_visible_projects(client_for, tena
     assert "Globex rollout" in contact_page
     assert "Globex rollout" in listed and "Someone else" not in listed
     assert 'id="related-projects-title"' not in hidden
+
+
+def test_the_project_page_shows_progress_and_hours(client_for, tenant_a, plan):
+    with tenant_context(tenant_a):
+        task_make(plan["actor"], plan["project"], "Extra", None, None, hours_planned="4.5", hours_worked="2")
+
+    page = client_for(tenant_a, plan["actor"]).get(f"/m/projects/{plan['project'].pk}/").content.decode()
+
+    assert "3 tasks: 2 of 24.5 planned hours worked." in page
+    assert f"/projects/{plan['project'].pk}/gantt/" in page
