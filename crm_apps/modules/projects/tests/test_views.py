@@ -21,6 +21,8 @@ pytestmark = pytest.mark.django_db
 
 GANTT_QUERIES = 6  # session, user, member; the project, its tasks, its milestones
 GANTT_API_QUERIES = 6
+WORKLOAD_QUERIES = 4  # session, user, member; the tasks with their owners
+TASK_LIST_QUERIES = 4
 
 
 @pytest.fixture
@@ -275,3 +277,26 @@ def test_the_project_page_shows_progress_and_hours(client_for, tenant_a, plan):
 
     assert "3 tasks: 2 of 24.5 planned hours worked." in page
     assert f"/projects/{plan['project'].pk}/gantt/" in page
+
+
+def test_the_workload_page_and_the_task_list_of_a_project_have_pinned_query_counts(client_for, tenant_a, plan):
+    web = client_for(tenant_a, plan["actor"])
+    urls = ["/projects/workload/?week=2027-01-04", f"/api/v1/project-tasks/?project={plan['project'].pk}"]
+    for url in urls:
+        web.get(url)
+    counts = []
+    for url in urls:
+        with CaptureQueriesContext(connection) as captured:
+            web.get(url)
+        counts.append(len(statements(captured)))
+    with tenant_context(tenant_a):
+        for i in range(5):
+            task_make(plan["actor"], plan["project"], f"More {i}", D(2027, 1, 5), D(2027, 1, 6), hours_planned="3")
+    for url in urls:
+        with CaptureQueriesContext(connection) as captured:
+            response = web.get(url)
+        counts.append(len(statements(captured)))
+
+    assert counts == [WORKLOAD_QUERIES, TASK_LIST_QUERIES] * 2
+    assert [t["name"] for t in response.json()["results"]][:2] == ["More 4", "More 3"]  # newest first
+    assert len(response.json()["results"]) == 7
