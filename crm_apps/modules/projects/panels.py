@@ -12,14 +12,15 @@ from crm_apps.access.models import Member
 from crm_apps.engine import registry
 from crm_apps.engine.display import record_url
 from crm_apps.modules.projects.models import Project, ProjectTemplate
-from crm_apps.modules.projects.selectors import deal_projects, related_projects
+from crm_apps.modules.projects.selectors import deal_projects, project_hours, related_projects
 
 
 def plan_panel(project: Project, member: Member, request: HttpRequest) -> dict[str, Any]:
-    """Progress, the links to the Gantt chart and the task board, and whether the project is late."""
+    """Progress, hours planned and worked on the tasks the member sees, the links to the Gantt chart, the task
+    board and the workload, and whether the project is late (one query)."""
     today = timezone.localdate()
     late = bool(project.target_end_date and project.target_end_date < today and not project.actual_end_date)
-    return {"project": project, "late": late}
+    return {"project": project, "late": late, "totals": project_hours(actor=member, project_id=project.pk)}
 
 
 def deal_projects_panel(deal: Any, member: Member, request: HttpRequest) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from crm_apps.access import visibility
@@ -180,3 +181,11 @@ def related_projects(*, actor: Member, field: str, record_id: Any, limit: int = 
     """The visible projects of an organisation or a contact (`field`), newest first."""
     _spec, qs = _visible("projects", actor)
     return list(qs.filter(**{field: record_id}).order_by("-created_at")[:limit])
+
+
+def project_hours(*, actor: Member, project_id: Any) -> dict[str, Any]:
+    """Tasks, hours planned and hours worked over the project's tasks the reader sees."""
+    _spec, qs = _visible("project-tasks", actor)
+    return qs.filter(project_id=project_id).aggregate(
+        tasks=Count("id"), planned=Sum("hours_planned"), worked=Sum("hours_worked")
+    )

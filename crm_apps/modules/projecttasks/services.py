@@ -54,29 +54,34 @@ def dependency_cycle(*, graph: dict[Any, list[Any]], start: Any) -> list[Any] | 
 
 def task_clean(task: ProjectTask) -> None:
     """A task ends on or after its start; it depends only on live tasks of its own project, never on
-    itself, and never in a cycle (A after B after A): all refused with a message on the field."""
+    itself, and never in a cycle (A after B after A): all refused with a message on the field. Ids it
+    already depended on in the same project are kept even when that task has gone to the recycle bin
+    since (it may come back), so such a task's other fields can still be changed."""
     errors: dict[str, list[str]] = {}
     if task.start_date and task.end_date and task.end_date < task.start_date:
         errors["end_date"] = [_("The end date cannot be before the start date.")]
+    previous_project, previous_depends = None, []
+    if not task._state.adding:
+        stored = ProjectTask.objects.filter(pk=task.pk).values_list("project_id", "depends_on").first()
+        if stored is not None:
+            previous_project, previous_depends = stored[0], list(stored[1] or [])
+        # The project the task had before this save: its progress changes too when the task moves away.
+        task._previous_project_id = previous_project  # type: ignore[attr-defined]
     depends = list(task.depends_on or [])
     if depends:
-        errors.update(_dependency_errors(task, depends))
-    if task.pk and not task._state.adding:
-        # The project the task had before this save: its progress changes too when the task moves away.
-        task._previous_project_id = (  # type: ignore[attr-defined]
-            ProjectTask.objects.filter(pk=task.pk).values_list("project_id", flat=True).first()
-        )
+        kept = previous_depends if previous_project == task.project_id else []
+        errors.update(_dependency_errors(task, depends, kept))
     if errors:
         raise ValidationError(errors)
 
 
-def _dependency_errors(task: ProjectTask, depends: list[Any]) -> dict[str, list[str]]:
+def _dependency_errors(task: ProjectTask, depends: list[Any], kept: list[Any]) -> dict[str, list[str]]:
     if task.project_id is None:
         return {"depends_on": [_("Only a task of a project can depend on other tasks.")]}
     if task.pk in depends:
         return {"depends_on": [_("A task cannot depend on itself.")]}
     tasks = _live_tasks(task.project_id)
-    unknown = [str(d) for d in depends if d not in tasks]
+    unknown = [str(d) for d in depends if d not in tasks and d not in kept]
     if unknown:
         return {
             "depends_on": [
@@ -84,12 +89,10 @@ def _dependency_errors(task: ProjectTask, depends: list[Any]) -> dict[str, list[
             ]
         }
     graph = {pk: list(t.depends_on or []) for pk, t in tasks.items()}
-    me = task.pk or uuid.uuid4()  # a new task has no dependants yet, so no cycle; checked for form's sake
-    graph[me] = depends
-    cycle = dependency_cycle(graph=graph, start=me)
+    graph[task.pk] = depends
+    cycle = dependency_cycle(graph=graph, start=task.pk)
     if cycle:
-        names = [str(task.name) if pk == me else str(tasks[pk].name) for pk in cycle]
-        # The chain the other way round reads as the order of work: "A -> B -> A" = A after B after A.
+        names = [str(task.name) if pk == task.pk else str(tasks[pk].name) for pk in cycle]
         return {"depends_on": [_("These dependencies make a cycle: %(chain)s.") % {"chain": " → ".join(names)}]}
     return {}
 

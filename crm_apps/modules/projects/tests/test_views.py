@@ -21,6 +21,8 @@ pytestmark = pytest.mark.django_db
 
 GANTT_QUERIES = 6  # session, user, member; the project, its tasks, its milestones
 GANTT_API_QUERIES = 6
+WORKLOAD_QUERIES = 4  # session, user, member; the tasks with their owners
+TASK_LIST_QUERIES = 4
 
 
 @pytest.fixture
@@ -73,6 +75,7 @@ def test_the_gantt_page_and_data_have_pinned_query_counts_whatever_the_number_of
     assert page.status_code == 200
     assert "data-gantt" in html and 'id="gantt-plan"' in html and "Go-live" in html
     assert html.count('type="date"') == 4  # start and end of both tasks, for keyboard and phone
+    assert f"/m/projects/{plan['project'].pk}/related/project-tasks/new/" in html  # "New task" in this project
     assert [len(statements(c)) for c in (few, many, few_api, many_api)] == [GANTT_QUERIES] * 2 + [GANTT_API_QUERIES] * 2
 
 
@@ -216,10 +219,10 @@ def test_templates_are_per_workspace_and_written_by_admins_only(client_for, tena
     assert admin_api.delete(f"/api/v1/project-templates/{created['id']}").status_code == 204
 
 
-# The record pages of the three modules, for an admin, with their panels: the project's plan box (no query),
+# The record pages of the three modules, for an admin, with their panels: the project's plan box (its hours),
 # a task's dependencies box (one query for the project's other tasks), and every module's shared panels
 # (activities, documents). The same count whatever the number of tasks.
-PAGE_QUERIES = {"projects": 15, "project-tasks": 12, "project-milestones": 11}
+PAGE_QUERIES = {"projects": 16, "project-tasks": 12, "project-milestones": 11}
 
 
 @pytest.mark.parametrize("module", sorted(PAGE_QUERIES))
@@ -264,3 +267,36 @@ def test_organisations_and_contacts_list_their_visible_projects(client_for, tena
     assert "Globex rollout" in contact_page
     assert "Globex rollout" in listed and "Someone else" not in listed
     assert 'id="related-projects-title"' not in hidden
+
+
+def test_the_project_page_shows_progress_and_hours(client_for, tenant_a, plan):
+    with tenant_context(tenant_a):
+        task_make(plan["actor"], plan["project"], "Extra", None, None, hours_planned="4.5", hours_worked="2")
+
+    page = client_for(tenant_a, plan["actor"]).get(f"/m/projects/{plan['project'].pk}/").content.decode()
+
+    assert "3 tasks: 2 of 24.5 planned hours worked." in page
+    assert f"/projects/{plan['project'].pk}/gantt/" in page
+
+
+def test_the_workload_page_and_the_task_list_of_a_project_have_pinned_query_counts(client_for, tenant_a, plan):
+    web = client_for(tenant_a, plan["actor"])
+    urls = ["/projects/workload/?week=2027-01-04", f"/api/v1/project-tasks/?project={plan['project'].pk}"]
+    for url in urls:
+        web.get(url)
+    counts = []
+    for url in urls:
+        with CaptureQueriesContext(connection) as captured:
+            web.get(url)
+        counts.append(len(statements(captured)))
+    with tenant_context(tenant_a):
+        for i in range(5):
+            task_make(plan["actor"], plan["project"], f"More {i}", D(2027, 1, 5), D(2027, 1, 6), hours_planned="3")
+    for url in urls:
+        with CaptureQueriesContext(connection) as captured:
+            response = web.get(url)
+        counts.append(len(statements(captured)))
+
+    assert counts == [WORKLOAD_QUERIES, TASK_LIST_QUERIES] * 2
+    assert [t["name"] for t in response.json()["results"]][:2] == ["More 4", "More 3"]  # newest first
+    assert len(response.json()["results"]) == 7

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django_tenants.utils import tenant_context
 
 from crm_apps.engine import registry
-from crm_apps.engine.services import record_update
+from crm_apps.engine.services import record_delete, record_update
 from crm_apps.modules.projects.tests.helpers import D, project_make, reload, task_make
 from crm_apps.modules.projecttasks.services import dependency_cycle
 
@@ -121,3 +121,22 @@ def test_the_openapi_schema_documents_depends_on_as_a_list_of_ids(client_for, te
     assert "/api/v1/project-tasks/{record_id}/move" in paths
     assert "/api/v1/project-task-moves/{move_id}/undo" in paths
     assert "/api/v1/projects/from-deal" in paths
+
+
+def test_a_task_whose_predecessor_went_to_the_recycle_bin_can_still_be_changed(tenant_a, admin_of):
+    tasks = registry.get("project-tasks")
+    with tenant_context(tenant_a):
+        actor = admin_of(tenant_a)
+        project = project_make(actor)
+        design = task_make(actor, project, "Design", D(2027, 1, 4), D(2027, 1, 8))
+        build = task_make(actor, project, "Build", D(2027, 1, 11), D(2027, 1, 15), depends_on=[design.pk])
+        record_delete(spec=tasks, actor=actor, record=design)
+
+        _update(actor, build, status="In progress")  # the stale id it already had does not stop the change
+        _update(actor, build, depends_on=[])
+        with pytest.raises(ValidationError) as re_added:  # adding a binned task anew is refused
+            _update(actor, build, depends_on=[design.pk])
+
+        assert reload(build).status == "In progress"
+        assert reload(build).depends_on == []
+        assert re_added.value.message_dict == {"depends_on": [f"Not a task of this project: {design.pk}."]}
