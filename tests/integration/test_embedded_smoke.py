@@ -50,11 +50,23 @@ class Browserless:
         return response.status, response.headers, content
 
 
-def test_embedded_servers_migrate_signup_and_serve_the_new_tenant(tmp_path):
+@pytest.fixture
+def data_dir():
+    """A data folder outside pytest's temporary tree: the embedded server runs as another user and needs
+    to traverse its parents, and another xdist worker starting up resets pytest's tree to 0700."""
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="kestrel-smoke-"))
+    yield folder / "data"
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_embedded_servers_migrate_signup_and_serve_the_new_tenant(data_dir):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "PYTEST_XDIST_WORKER"}}
     env.update(
-        DATA_DIR=str(tmp_path / "data"),
+        DATA_DIR=str(data_dir),
         PORT=str(port),
         PUBLIC_PORT=str(port),
         DEBUG="1",

@@ -76,7 +76,7 @@ def test_post_builds_a_module_that_behaves_like_every_module(api, tenant_a):
         ("pipelines", "This word is reserved; choose another key."),
         ("schema", "This word is reserved; choose another key."),
         ("quotes", "A built-in module already uses this key."),
-        ("tickets", "This word is reserved; choose another key."),
+        ("reports", "This word is reserved; choose another key."),
         ("Equipment", "Use 2-30 lowercase letters, digits and underscores, starting with a letter."),
         ("a__b", "Use 2-30 lowercase letters, digits and underscores, starting with a letter."),
         ("", "Use 2-30 lowercase letters, digits and underscores, starting with a letter."),
