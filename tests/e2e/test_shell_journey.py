@@ -68,8 +68,10 @@ def sign_in(page: Any, base: str, email: str) -> None:
 
 def axe_violations(page: Any) -> list[str]:
     """axe-core's violations on the page as it is (WCAG 2.1 A/AA and best practices), one line each."""
-    # Evaluated through the browser's debugging protocol rather than added as an inline <script>, which
-    # the Content-Security-Policy refuses (saas/headers.py).
+    # The page as its scripts leave it (charts drawn after their data arrived), then axe-core evaluated
+    # through the browser's debugging protocol rather than added as an inline <script>, which the
+    # Content-Security-Policy refuses (saas/headers.py).
+    page.wait_for_load_state("networkidle")
     page.evaluate(AXE.read_text(encoding="utf-8"))
     found = page.evaluate(
         """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations.map(
