@@ -11,33 +11,10 @@ import timeGridPlugin from "@fullcalendar/timegrid";
 import listPlugin from "@fullcalendar/list";
 import interactionPlugin from "@fullcalendar/interaction";
 import ruLocale from "@fullcalendar/core/locales/ru";
+import { api } from "./http.js";
 
 const PALETTE = ["#2f5bd3", "#157f3b", "#b54708", "#7a2eb8", "#0e7490", "#b42318", "#4d5761", "#a15c07"];
 const TYPE_BORDER = { meeting: "solid", call: "dashed", other: "dotted" };
-
-function csrf() {
-  try {
-    return JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"];
-  } catch (error) {
-    return "";
-  }
-}
-
-async function api(url, method, body) {
-  const response = await fetch(url, {
-    method,
-    credentials: "same-origin",
-    headers: { "Content-Type": "application/json", "X-CSRFToken": csrf(), Accept: "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const data = response.status === 204 ? {} : await response.json().catch(() => ({}));
-  if (!response.ok) {
-    const error = new Error(Object.values(data).flat().join(" ") || response.statusText);
-    error.data = data;
-    throw error;
-  }
-  return data;
-}
 
 function memberColour(id) {
   return PALETTE[Math.abs(Number(id) || 0) % PALETTE.length];

@@ -5,30 +5,9 @@
 // /api/v1/project-task-moves/<move>/undo). After each save or refusal the chart is redrawn from the server's
 // plan, so a refused drag snaps back. The table under the chart does the same without a mouse.
 import Gantt from "frappe-gantt";
+import { api } from "./http.js";
 
 const ZERO = "00000000-0000-0000-0000-000000000000";
-
-function csrf() {
-  try {
-    return JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"];
-  } catch (error) {
-    return "";
-  }
-}
-
-async function api(url, method, body) {
-  const response = await fetch(url, {
-    method,
-    credentials: "same-origin",
-    headers: { "Content-Type": "application/json", "X-CSRFToken": csrf(), Accept: "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const data = await response.json().catch(() => ({}));
-  if (!response.ok) {
-    throw new Error(Object.values(data).flat().join(" ") || response.statusText);
-  }
-  return data;
-}
 
 function isoDay(date) {
   const pad = (n) => String(n).padStart(2, "0");
