@@ -227,18 +227,14 @@ def tracking_apply(body_html: str, *, token: str) -> str:
 
 def tracking_record(*, token: str, clicked: bool) -> bool:
     """An open (the picture was fetched) or a click of a tracked message; True when the status moved."""
-    recipient = CampaignRecipient.objects.select_related("send").filter(token=token).first()
-    if recipient is None or not recipient.send.tracking:
-        return False
     if clicked:
         status, allowed = CampaignRecipient.Status.CLICKED, _CLICKED_FROM
     else:
         status, allowed = CampaignRecipient.Status.OPENED, _OPENED_FROM
-    return bool(
-        CampaignRecipient.objects.filter(pk=recipient.pk, status__in=allowed).update(
-            status=status, updated_at=timezone.now()
-        )
+    moved = CampaignRecipient.objects.filter(token=token, send__tracking=True, status__in=allowed).update(
+        status=status, updated_at=timezone.now()
     )
+    return bool(moved)
 
 
 def send_progress(send: CampaignSend) -> dict[str, int]:
