@@ -135,6 +135,30 @@ def panels(*, spec: ModuleSpec, record: Any, member: Member, request: HttpReques
     return by_slot
 
 
+# Timeline entries another app wrote with a key of its own in `data` (mail's "email": message id) link to
+# that app's page instead of the record: (data_key, resolve(member, values) -> {value: url}), added at
+# start-up. `resolve` answers only for the values the member may open, in one query for the whole page.
+_timeline_links: list[tuple[str, Callable[[Member, list[Any]], dict[Any, str]]]] = []
+
+
+def timeline_link_add(data_key: str, resolve: Callable[[Member, list[Any]], dict[Any, str]]) -> None:
+    """Link timeline entries carrying `data[data_key]` to the page `resolve` gives for that value."""
+    if all(existing != data_key for existing, _resolve in _timeline_links):
+        _timeline_links.append((data_key, resolve))
+
+
+def timeline_links(*, member: Member, entries: list[Any]) -> dict[int, str]:
+    """entry pk -> url for the entries of a timeline page that a registered app links somewhere else."""
+    found: dict[int, str] = {}
+    for data_key, resolve in _timeline_links:
+        wanted = {e.pk: e.data.get(data_key) for e in entries if e.data.get(data_key) is not None}
+        if not wanted:
+            continue
+        urls = resolve(member, sorted(set(wanted.values()), key=str))
+        found.update({pk: urls[value] for pk, value in wanted.items() if value in urls})
+    return found
+
+
 def home_widgets(*, member: Member) -> list[tuple[ModuleSpec, HomeWidget]]:
     """The home-page widgets of the modules this member may view (`spec.home_widgets`), in registry order;
     the home page merges them with its own and orders them by position."""

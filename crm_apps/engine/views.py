@@ -535,6 +535,8 @@ def _timeline_rows(
     references = _referenced_titles(spec, entries, member)
     # "Related record added" entries name the other record: only when the member may see it.
     visible_related = link_selectors.timeline_related_visible(actor=member, entries=entries)
+    # Entries another app links to its own page (an email's thread), when the member may open it.
+    elsewhere = extensions.timeline_links(member=member, entries=entries)
 
     child_labels = {child.key: str(child.label) for child in spec.children}
 
@@ -567,7 +569,13 @@ def _timeline_rows(
             changes.append((label, readable(name, old), readable(name, new)))
         shown = entry.kind != "related" or (entry.data.get("module"), str(entry.data.get("id"))) in visible_related
         rows.append(
-            {"entry": entry, "changes": changes, "related_visible": shown, "related_change": _related_change(entry)}
+            {
+                "entry": entry,
+                "changes": changes,
+                "related_visible": shown,
+                "related_change": _related_change(entry),
+                "link": elsewhere.get(entry.pk),
+            }
         )
     return rows
 

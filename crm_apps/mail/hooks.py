@@ -110,3 +110,17 @@ extensions.record_panel_add(
     Panel(key="campaign_emails", template="mail/_campaign_panel.html", context=campaign_sends_panel, slot="main"),
     applies=lambda spec: spec.key == "campaigns",
 )
+
+
+def email_timeline_links(member: Member, message_ids: list[Any]) -> dict[Any, str]:
+    """Engine timeline hook: an email's line on a record's timeline opens its thread at that message,
+    for the members who may see the message (one query for the page)."""
+    from crm_apps.mail.models import Message
+    from crm_apps.mail.selectors import visible_q
+
+    ids = [int(i) for i in message_ids if str(i).isdigit()]
+    rows = Message.objects.filter(pk__in=ids).filter(visible_q(actor=member)).values_list("pk", "thread_id").distinct()
+    return {pk: f"{reverse('mail:thread', args=[thread_id])}#message-{pk}" for pk, thread_id in rows}
+
+
+extensions.timeline_link_add("email", email_timeline_links)

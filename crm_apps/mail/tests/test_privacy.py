@@ -73,6 +73,11 @@ def test_personal_mailbox_sharing_decides_what_others_see(
     # the record page shows the panel to the owner with the message
     page = client_for(tenant_a, owner).get(f"/m/contacts/{contact.pk}/")
     assert page.status_code == 200 and message.subject in page.content.decode()
+    # the timeline line opens the email's thread (for those who may see it), not the record itself
+    thread_link = f'href="/mail/threads/{message.thread_id}/#message-{message.pk}"'
+    assert (thread_link in page.content.decode()) is on_timeline
+    seen_by_colleague = client_for(tenant_a, colleague).get(f"/m/contacts/{contact.pk}/").content.decode()
+    assert (thread_link in seen_by_colleague) is on_timeline
 
 
 def test_other_tenants_get_404_for_records_and_messages(tenant_a, tenant_b, member, admin_of, make_mailbox, client_for):
