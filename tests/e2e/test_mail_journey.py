@@ -119,6 +119,11 @@ def test_write_from_a_template_and_see_the_reply_on_the_timeline(
     thread.first.get_by_role("link", name=re.compile("Next steps")).click()
     page.wait_for_url(re.compile(r".*/mail/threads/\d+/"))
     assert page.locator("[data-message]").count() == 2
+    # the reply's line on the timeline opens the thread at that message
+    page.go_back()
+    timeline.get_by_role("link", name=re.compile("Re: Next steps, Ada")).first.click()
+    page.wait_for_url(re.compile(r".*/mail/threads/\d+/#message-\d+"))
+    assert page.locator("[data-message]").count() == 2
 
     # the email screens pass axe-core's checks (WCAG 2.1 A/AA and best practices)
     from tests.e2e.test_shell_journey import AXE, axe_violations
