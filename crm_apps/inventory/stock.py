@@ -4,7 +4,8 @@ order at "Received Shipment" puts them in, cancelling (or deleting) either rever
 Every change is a `StockMovement` row and one set-based UPDATE of the products' `qty_in_stock`
 (`qty_in_stock = qty_in_stock + CASE id WHEN ... END`), in the document's transaction. What a document
 applied is kept in `DocumentStockState`, so applying twice or reversing twice is impossible and a
-reversal puts back exactly what was taken, whatever the lines became since. A product that reaches its
+reversal puts back exactly what was taken. Editing the lines of a document that has moved stock moves the
+difference (an "adjustment" row), so its stock always matches its lines. A product that reaches its
 reorder level is flagged (Product.below_reorder_level) and its stock handler (else owner) notified."""
 
 from __future__ import annotations
@@ -75,6 +76,18 @@ def stock_follow(*, module: str, record: Any, actor: Member | None, deleted: boo
         state.applied = True
         state.quantities = {pid: str(qty) for pid, qty in movements.items()}
         state.save()
+    elif should_apply and applied and state is not None:
+        # Lines edited on a document that has already moved stock: move only the difference, so the
+        # document's stock is what its lines say now (and a later reversal still puts back exactly that).
+        now = {pid: SIGN[module] * qty for pid, qty in _quantities(record).items() if qty}
+        before = {pid: Decimal(qty) for pid, qty in state.quantities.items()}
+        difference = {pid: now.get(pid, Decimal(0)) - before.get(pid, Decimal(0)) for pid in {*now, *before}}
+        if any(difference.values()):
+            stock_move(
+                movements=difference, kind=StockMovement.Kind.ADJUSTMENT, module=module, record=record, actor=actor
+            )
+            state.quantities = {pid: str(qty) for pid, qty in now.items()}
+            state.save(update_fields=["quantities"])
     elif not should_apply and applied and state is not None:
         movements = {pid: -Decimal(qty) for pid, qty in state.quantities.items()}
         stock_move(movements=movements, kind=StockMovement.Kind.REVERSAL, module=module, record=record, actor=actor)
@@ -136,8 +149,9 @@ def _low_stock_notify(before: dict[Any, Decimal], actor: Member | None) -> None:
 
 
 def stock_change_listener(spec: Any, record: Any, changes: dict[str, list[Any]], actor: Member, created: bool) -> None:
-    """Engine change listener: a document created at, or moved to, a stock status moves stock."""
-    if spec.key in SIGN and (created or "status" in changes):
+    """Engine change listener: a document created at, or moved to, a stock status moves stock; editing the
+    lines of a document that has moved stock moves the difference."""
+    if spec.key in SIGN and (created or "status" in changes or "lines" in changes):
         stock_follow(module=spec.key, record=record, actor=actor)
 
 

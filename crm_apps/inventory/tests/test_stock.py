@@ -152,3 +152,41 @@ def test_a_bundle_moves_its_products_too_and_the_reversal_puts_them_back(api, ca
     # kits: 2 sold + 1 inside the box; hammocks: 1 per kit; rope: 2 per kit + 1 sold alone
     assert shipped == {"Garden kit": Decimal(2), "Gift box": Decimal(-1), "Hammock": Decimal(7), "Rope": Decimal(-7)}
     assert back == {"Garden kit": Decimal(5), "Gift box": Decimal(0), "Hammock": Decimal(10), "Rope": Decimal(0)}
+
+
+def test_editing_the_lines_of_a_shipped_invoice_moves_the_difference(api, catalogue, tenant_a):
+    from crm_apps.inventory.models import StockMovement
+
+    invoice = _set_status(api, "invoices", _invoice(api, catalogue, quantity="4"), "Approved")
+    assert _stock(tenant_a, catalogue.hammock) == Decimal(6)
+    lines = [
+        {"id": row["id"], "product": row["product"], "service": row["service"], "quantity": "6"}
+        if row["product"]
+        else {"id": row["id"]}
+        for row in invoice["lines"]
+    ]
+    response = api.patch(
+        f"/api/v1/invoices/{invoice['id']}/",
+        {"lines": lines, "version": invoice["version"]},
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.json()
+    assert _stock(tenant_a, catalogue.hammock) == Decimal(4)  # two more went out
+    edited = response.json()
+    # dropping the product line gives everything back; cancelling afterwards moves nothing more
+    response = api.patch(
+        f"/api/v1/invoices/{invoice['id']}/",
+        {"lines": [{"id": row["id"]} for row in edited["lines"] if not row["product"]], "version": edited["version"]},
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.json()
+    assert _stock(tenant_a, catalogue.hammock) == Decimal(10)
+    _set_status(api, "invoices", response.json(), "Cancel")
+    assert _stock(tenant_a, catalogue.hammock) == Decimal(10)
+    with tenant_context(tenant_a):
+        ledger = StockMovement.objects.filter(product=catalogue.hammock).order_by("created_at", "id")
+        assert [(m.kind, m.quantity) for m in ledger] == [
+            ("out", Decimal(-4)),
+            ("adjustment", Decimal(-2)),
+            ("adjustment", Decimal(6)),
+        ]
