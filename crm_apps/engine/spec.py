@@ -246,6 +246,9 @@ class ModuleSpec:
     # even when their columns are hidden.
     row_flags: Callable[[Any], list[RowFlag]] | None = None
     row_flag_fields: tuple[str, ...] = ()
+    # Fields one of the module's own panels shows formatted on the record page (FAQ: the answer as rich
+    # text): the field blocks of the record page leave them out; the edit form keeps them.
+    shown_by_panel: tuple[str, ...] = ()
 
     def template_names(self, page: str) -> list[str]:
         """`<module>/<page>.html` before `engine/<page>.html`: a module overrides a generic screen by

@@ -417,7 +417,9 @@ def record_detail(request: HttpRequest, module: str, record_id: uuid.UUID) -> Ht
         values = [
             field(name, shown(name))
             for name in block.fields
-            if name not in hidden and (name in custom_by_name if name.startswith("custom.") else rules.shows(name))
+            if name not in hidden
+            and name not in spec.shown_by_panel
+            and (name in custom_by_name if name.startswith("custom.") else rules.shows(name))
         ]
         if not shown_blocks:
             values.append(field("owner", displayer.value(record, "owner")))

@@ -39,6 +39,7 @@ SPEC = register(
         duplicate_rules=(("question",),),
         hooks=ModuleHooks(clean=faq_answer_clean),
         panels=(Panel(key="answer", template="faq/_answer_panel.html", context=answer_panel, slot="top"),),
+        shown_by_panel=("answer",),
         menu=Menu(group="support", position=20),
         sample_data=faq_sample,
         vtiger_module="Faq",

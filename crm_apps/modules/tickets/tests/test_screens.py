@@ -179,6 +179,10 @@ def test_the_faq_page_shows_the_answer_as_formatted_text(client_for, tenant_a, a
 
     assert '<div class="prose"><p>Hold <strong>reset</strong></p><img src="x"></div>' in page
     assert "onerror" not in page
+    # the answer is not repeated as markup text in the field blocks; the edit form still has it
+    assert "&lt;p&gt;Hold" not in page
+    form = client_for(tenant_a, admin).get(f"/m/faq/{faq.pk}/edit/").content.decode()
+    assert 'name="answer"' in form
 
 
 def test_the_ticket_form_picks_a_team_among_groups_and_keeps_it(client_for, tenant_a, admin_of):
