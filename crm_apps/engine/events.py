@@ -1,4 +1,4 @@
-"""Record events (`<module>.created/updated/deleted`) announced by the engine's write services.
+"""Record events (`<module>.created/updated/deleted/restored`) announced by the engine's write services.
 
 Listeners (the marketplace's outgoing webhooks) are registered at start-up and are called inside the
 service's transaction with the record ids; they must defer any work to `transaction.on_commit`, so an
@@ -24,6 +24,7 @@ _change_listeners: list[ChangeListener] = []
 CREATED = "created"
 UPDATED = "updated"
 DELETED = "deleted"
+RESTORED = "restored"  # taken back out of the recycle bin
 
 
 def listener_add(listener: Listener) -> None:
@@ -32,7 +33,7 @@ def listener_add(listener: Listener) -> None:
 
 
 def record_event(*, module: str, event: str, record_ids: Iterable[Any]) -> None:
-    """Tell every listener that these records of `module` were created, updated or deleted."""
+    """Tell every listener that these records of `module` were created, updated, deleted or restored."""
     ids = [str(i) for i in record_ids]
     if not ids:
         return

@@ -156,13 +156,20 @@ def stock_change_listener(spec: Any, record: Any, changes: dict[str, list[Any]],
 
 
 def stock_delete_listener(module: str, event: str, ids: list[str]) -> None:
-    """Engine record listener: a deleted document gives back what it applied."""
+    """Engine record listener: a deleted document gives back what it applied; a restored one applies its
+    stock again when its status says so."""
     from crm_apps.engine import registry
-    from crm_apps.engine.events import DELETED
+    from crm_apps.engine.events import DELETED, RESTORED
 
-    if event != DELETED or module not in SIGN:
+    if module not in SIGN:
         return
     spec = registry.get(module)
+    if event == RESTORED:
+        for record in spec.records().filter(pk__in=ids):
+            stock_follow(module=module, record=record, actor=None)
+        return
+    if event != DELETED:
+        return
     applied = DocumentStockState.objects.filter(module=module, record_id__in=ids, applied=True).values_list(
         "record_id", flat=True
     )

@@ -384,6 +384,7 @@ def record_restore(*, spec: ModuleSpec, actor: Member, record_id: Any) -> Any:
         record_id=record.pk,
         record_label=_audit_label(record),
     )
+    record_events.record_event(module=spec.key, event=record_events.RESTORED, record_ids=[record.pk])
     return record
 
 

@@ -71,6 +71,9 @@ def test_invoice_created_at_the_stock_status_ships_at_once_and_deleting_reverses
     assert _stock(tenant_a, catalogue.hammock) == Decimal(8)
     assert api.delete(f"/api/v1/invoices/{invoice['id']}/").status_code == 204
     assert _stock(tenant_a, catalogue.hammock) == Decimal(10)
+    # restored from the recycle bin: shipped again
+    assert api.post(f"/api/v1/invoices/{invoice['id']}/restore").status_code == 200
+    assert _stock(tenant_a, catalogue.hammock) == Decimal(8)
 
 
 def test_received_purchase_order_puts_stock_in(api, catalogue, tenant_a):

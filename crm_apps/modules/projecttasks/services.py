@@ -103,8 +103,9 @@ def task_after_save(task: ProjectTask, actor: Any) -> None:
 
 
 def tasks_deleted(module: str, event: str, ids: list[str]) -> None:
-    """A task moved to the recycle bin leaves its project's roll-up (an engine record event)."""
-    if module != MODULE or event != events.DELETED:
+    """A task moved to the recycle bin leaves its project's roll-up, and is back in it when restored
+    (engine record events)."""
+    if module != MODULE or event not in (events.DELETED, events.RESTORED):
         return
     project_ids = ProjectTask.objects.filter(pk__in=ids).values_list("project_id", flat=True)
     project_progress_refresh(project_ids=list(project_ids))

@@ -41,9 +41,9 @@ def ticket_changed(spec: ModuleSpec, record: Any, changes: dict[str, list[Any]],
 
 
 def tickets_deleted(module: str, event: str, ids: list[str]) -> None:
-    """A ticket in the recycle bin no longer counts on its contract (updates are handled with their
-    changes by ticket_changed)."""
-    if module != MODULE or event != events.DELETED:
+    """A ticket in the recycle bin no longer counts on its contract, and counts again when restored
+    (updates are handled with their changes by ticket_changed)."""
+    if module != MODULE or event not in (events.DELETED, events.RESTORED):
         return
     from crm_apps.modules.servicecontracts.services import contracts_usage_refresh
     from crm_apps.modules.tickets.models import Ticket

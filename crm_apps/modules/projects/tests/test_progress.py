@@ -9,7 +9,7 @@ import pytest
 from django_tenants.utils import tenant_context
 
 from crm_apps.engine import registry
-from crm_apps.engine.services import record_delete, record_update
+from crm_apps.engine.services import record_delete, record_restore, record_update
 from crm_apps.modules.projects.services import task_weight_progress
 from crm_apps.modules.projects.tests.helpers import project_make, reload, task_make
 
@@ -41,11 +41,14 @@ def test_progress_follows_task_creates_updates_moves_and_deletes(tenant_a, admin
         after_move = (reload(project).progress, reload(other).progress)
         record_delete(spec=tasks, actor=actor, record=big)
         after_delete = reload(project).progress
+        record_restore(spec=tasks, actor=actor, record_id=big.pk)
+        after_restore = reload(project).progress
 
     assert after_create == 38  # 50 % of 30 h of 40 h
     assert after_complete == 63  # (50*30 + 100*10) / 40 = 62.5
     assert after_move == (50, 100)
     assert after_delete == 0
+    assert after_restore == 50  # back in the roll-up at once
 
 
 def test_progress_is_read_only_on_the_project(client_for, tenant_a, admin_of):

@@ -14,7 +14,7 @@ from django_tenants.utils import tenant_context
 
 from crm_apps.access.models import Group, Profile, ProfileModule, Role
 from crm_apps.engine import registry
-from crm_apps.engine.services import record_create, record_delete, record_update
+from crm_apps.engine.services import record_create, record_delete, record_restore, record_update
 from crm_apps.modules.tickets.services import ticket_close
 from crm_apps.modules.tickets.tests.helpers import ticket
 from crm_apps.support.assignment import next_assignee
@@ -67,6 +67,10 @@ def test_hours_contracts_count_the_hours_of_closed_tickets_and_warn_near_and_at_
     assert exhausted == (Decimal("10.00"), Decimal("100.00"), "Exhausted", timezone.localdate())
     assert late.contract_flag == "Contract exhausted"
     assert (sc.used_units, sc.usage_warning, sc.end_date) == (Decimal("8.50"), "Near exhaustion", None)
+    # out of the recycle bin, the ticket counts again at once
+    with tenant_context(tenant_a):
+        record_restore(spec=registry.get("tickets"), actor=admin, record_id=third.pk)
+    assert reload(tenant_a, sc).used_units == Decimal("10.00")
 
 
 def test_incident_and_day_contracts_and_expired_ones(tenant_a, admin_of):
