@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from crm_apps.access import visibility
 from crm_apps.access.models import Member
 from crm_apps.audit import services as audit
+from crm_apps.engine import events as record_events
 from crm_apps.engine import links
 from crm_apps.engine.models import TimelineEntry
 from crm_apps.engine.services._common import COMMON_FIELDS
@@ -94,4 +95,7 @@ def records_merge(
         record_label=_audit_label(primary),
         details={"merged": [{"id": str(o.pk), "label": _audit_label(o)} for o in others]},
     )
+    # The others went to the recycle bin: listeners (webhooks, stock, contract and project roll-ups) hear
+    # it as they hear any delete.
+    record_events.record_event(module=spec.key, event=record_events.DELETED, record_ids=other_pks)
     return primary

@@ -73,6 +73,22 @@ def test_hours_contracts_count_the_hours_of_closed_tickets_and_warn_near_and_at_
     assert reload(tenant_a, sc).used_units == Decimal("10.00")
 
 
+def test_the_lists_generic_merge_recounts_the_contract(tenant_a, admin_of):
+    from crm_apps.engine.services import records_merge
+
+    admin = admin_of(tenant_a)
+    sc = contract(tenant_a, admin, start_date="2027-01-01", due_date="2099-12-31")
+    first = ticket(tenant_a, admin, service_contract=str(sc.pk), hours_spent="2")
+    second = ticket(tenant_a, admin, service_contract=str(sc.pk), hours_spent="3")
+    with tenant_context(tenant_a):
+        ticket_close(actor=admin, ticket=first, solution="done")
+        ticket_close(actor=admin, ticket=second, solution="done")
+    assert reload(tenant_a, sc).used_units == Decimal("5.00")
+    with tenant_context(tenant_a):
+        records_merge(spec=registry.get("tickets"), actor=admin, primary_id=first.pk, other_ids=[second.pk], choices={})
+    assert reload(tenant_a, sc).used_units == Decimal("2.00")  # the duplicate is in the recycle bin
+
+
 def test_incident_and_day_contracts_and_expired_ones(tenant_a, admin_of):
     admin = admin_of(tenant_a)
     incidents = contract(tenant_a, admin, tracking_unit="Incidents", total_units="3")
