@@ -80,6 +80,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.digests_send_all_task",
         "schedule": 60 * 60,
     },
+    "project-task-moves-prune": {
+        "task": "projecttasks.moves_prune_all_task",
+        "schedule": 60 * 60 * 24,
+    },
     "mail-sync": {
         "task": "mail.mailboxes_sync_all_task",
         "schedule": 60 * 2,

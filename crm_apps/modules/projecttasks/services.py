@@ -230,6 +230,8 @@ def task_move_undo(*, actor: Member, move_id: Any) -> TaskMove:
         raise TaskMove.DoesNotExist
     if move.undone_at is not None:
         raise ValidationError({"move": [_("This move was already undone.")]})
+    if move.created_at < timezone.now() - dt.timedelta(days=MOVE_UNDO_DAYS):
+        raise ValidationError({"move": [_("This move is too old to be undone.")]})
     spec = _spec()
     current: list[tuple[dict[str, Any], Any]] = []
     for change in move.changes:
@@ -260,3 +262,14 @@ def access_move(*, actor: Member, move_id: Any) -> TaskMove:
     if move is None:
         raise TaskMove.DoesNotExist
     return move
+
+
+# How long a move can be undone; older moves are deleted by the daily beat task.
+MOVE_UNDO_DAYS = 30
+
+
+def task_moves_prune(*, now: dt.datetime | None = None) -> int:
+    """Forget the moves of this tenant older than the undo window; returns how many."""
+    cutoff = (now or timezone.now()) - dt.timedelta(days=MOVE_UNDO_DAYS)
+    deleted, _by_model = TaskMove.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -232,3 +232,37 @@ def test_moves_are_tenant_scoped_and_need_a_signed_in_member(client_for, tenant_
     assert undo_elsewhere.status_code == 404
     with tenant_context(tenant_a):
         assert ProjectTask.objects.get(pk=design.pk).start_date == D(2027, 1, 6)
+
+
+def test_moves_older_than_the_undo_window_cannot_be_undone_and_are_pruned(tenant_a, tenant_b, chain, admin_of):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from crm_apps.modules.projecttasks.services import MOVE_UNDO_DAYS, task_moves_prune
+    from crm_apps.modules.projecttasks.tasks import moves_prune_all_task
+
+    with tenant_context(tenant_a):
+        old = task_move(actor=chain["actor"], task_id=chain["free"].pk, start_date="2027-01-05", end_date="2027-01-06")
+        recent = task_move(
+            actor=chain["actor"], task_id=chain["free"].pk, start_date="2027-01-06", end_date="2027-01-07"
+        )
+        TaskMove.objects.filter(pk=old.pk).update(
+            created_at=timezone.now() - dt.timedelta(days=MOVE_UNDO_DAYS, hours=1)
+        )
+        with pytest.raises(ValidationError) as too_old:
+            task_move_undo(actor=chain["actor"], move_id=old.pk)
+        assert too_old.value.message_dict == {"move": ["This move is too old to be undone."]}
+    with tenant_context(tenant_b):
+        other_actor = admin_of(tenant_b)
+        other_project = project_make(other_actor)
+        other_task = task_make(other_actor, other_project, "Elsewhere", D(2027, 1, 4), D(2027, 1, 5))
+        elsewhere = task_move(actor=other_actor, task_id=other_task.pk, start_date="2027-01-05", end_date="2027-01-06")
+        TaskMove.objects.filter(pk=elsewhere.pk).update(created_at=timezone.now() - dt.timedelta(days=1))
+    # the daily beat task fans out to every tenant, each pruning only its own old moves
+    assert moves_prune_all_task.delay().get() >= 2
+    with tenant_context(tenant_a):
+        assert list(TaskMove.objects.values_list("pk", flat=True)) == [recent.pk]
+        assert task_moves_prune() == 0
+    with tenant_context(tenant_b):
+        assert TaskMove.objects.filter(pk=elsewhere.pk).exists()
