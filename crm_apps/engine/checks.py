@@ -104,6 +104,8 @@ def _children_errors(spec: Any, where: str) -> list[checks.CheckMessage]:
                 )
         if child.form_fields is not None and not set(child.form_fields) <= set(child.fields):
             errors.append(checks.Error(f"{at}: form_fields must be some of its fields", id="engine.E012"))
+        if not set(child.row_fields) <= set(child.shown_fields):
+            errors.append(checks.Error(f"{at}: row_fields must be columns of the form", id="engine.E026"))
         if not 0 <= child.min_rows <= child.max_rows:
             errors.append(checks.Error(f"{at}: min_rows must be between 0 and max_rows", id="engine.E011"))
     return errors

@@ -89,14 +89,18 @@ class ChildTable:
         return plain(total.quantize(Decimal("0.01")))
 
 
-def _row_field(child: ChildSpec, name: str, actor: Member, labels: dict[str, dict[str, str]]) -> forms.Field:
+def _row_field(
+    child: ChildSpec, name: str, actor: Member, labels: dict[str, dict[str, str]], values: dict[str, Any], drawn: Any
+) -> forms.Field:
     model_field: Any = child.model._meta.get_field(name)
     label = str(model_field.verbose_name).capitalize()
-    if isinstance(model_field, models.ForeignKey):
+    if name in child.row_fields:
+        made: Any = child.row_fields[name].field(drawn[name], str(values.get(name) or ""))
+    elif isinstance(model_field, models.ForeignKey):
         try:
             target = registry.spec_for_model(model_field.remote_field.model)
         except registry.UnknownModule:
-            made: Any = model_field.formfield()
+            made = model_field.formfield()
         else:
             made = forms.CharField(widget=ReferenceWidget(target.key, actor, labels=labels.get(name, {})))
     else:
@@ -115,21 +119,30 @@ def _row_form(
     values: dict[str, Any],
     disabled: bool,
     labels: dict[str, dict[str, str]],
+    drawn: dict[str, Any],
 ) -> forms.Form:
     form = forms.Form(initial=values, prefix=prefix)
     for name in child.shown_fields:
-        form.fields[name] = _row_field(child, name, actor, labels)
+        form.fields[name] = _row_field(child, name, actor, labels, values, drawn)
         form.fields[name].disabled = disabled
     return form
 
 
-def _stored_values(child: ChildSpec, row: Any) -> dict[str, Any]:
+def _stored_values(child: ChildSpec, row: Any, drawn: dict[str, Any]) -> dict[str, Any]:
     values = {}
     for name in child.shown_fields:
         model_field: Any = child.model._meta.get_field(name)
         value = getattr(row, model_field.attname if isinstance(model_field, models.ForeignKey) else name)
-        values[name] = "" if value is None else value
+        if name in child.row_fields:
+            values[name] = child.row_fields[name].to_form(drawn[name], value)
+        else:
+            values[name] = "" if value is None else value
     return values
+
+
+def _prepared(child: ChildSpec, actor: Member) -> dict[str, Any]:
+    """What each module-drawn column loads once per table (its choices)."""
+    return {name: row_field.prepare(actor) for name, row_field in child.row_fields.items()}
 
 
 def _posted_rows(child: ChildSpec, data: Any) -> list[tuple[str, bool, dict[str, Any]]]:
@@ -173,21 +186,24 @@ def child_tables(spec: ModuleSpec, *, actor: Member, record: CrmRecord | None, d
         if not rules.shows(child.key):
             continue
         readonly = not rules.editable(child.key)
+        drawn = _prepared(child, actor)
         if data is not None and not readonly:
             rows = _apply_action(child, _posted_rows(child, data), action)
         else:
             stored = rows_of(child, record) if record is not None else []
-            rows = [(str(r.pk), False, _stored_values(child, r)) for r in stored]
+            rows = [(str(r.pk), False, _stored_values(child, r, drawn)) for r in stored]
             if record is None and not rows:
                 rows = [("", False, {})]
         labels = _picker_labels(child, actor, [values for _id, _delete, values in rows])
         forms_ = [
             RowForm(
-                form=_row_form(child, actor, f"{child.key}-{i}", values, readonly, labels), id=row_id, delete=delete
+                form=_row_form(child, actor, f"{child.key}-{i}", values, readonly, labels, drawn),
+                id=row_id,
+                delete=delete,
             )
             for i, (row_id, delete, values) in enumerate(rows)
         ]
-        blank = _row_form(child, actor, f"{child.key}-__prefix__", {}, readonly, labels)
+        blank = _row_form(child, actor, f"{child.key}-__prefix__", {}, readonly, labels, drawn)
         tables.append(ChildTable(child=child, rows=forms_, blank=blank, readonly=readonly))
     return tables
 
@@ -236,10 +252,19 @@ def tables_to_service(tables: list[ChildTable]) -> dict[str, Any] | None:
             continue
         rows = []
         table.sent = []
+        drawn_by_module = table.child.row_fields
         for index, row in enumerate(table.rows):
             values = {name: row.form.initial.get(name, "") for name in table.child.shown_fields}
-            if row.delete or (not row.id and not any(str(v).strip() for v in values.values())):
+            typed = [v for name, v in values.items() if name not in drawn_by_module]
+            if row.delete or (not row.id and not any(str(v).strip() for v in typed)):
                 continue
+            for name, row_field in drawn_by_module.items():
+                if name in values:
+                    send, value = row_field.to_service(str(values[name] or ""))
+                    if send:
+                        values[name] = value
+                    else:
+                        del values[name]
             rows.append({"id": row.id, **values} if row.id else values)
             table.sent.append(index)
         children[table.key] = rows
@@ -319,13 +344,16 @@ def shown_tables(spec: ModuleSpec, *, actor: Member, record: CrmRecord) -> list[
             continue
         rows = rows_of(child, record)
         titles = _reference_titles(child, actor, rows)
+        drawn = _prepared(child, actor)
         columns = [*child.shown_fields, *child.computed_fields]
         cells = []
         for row in rows:
             line: list[tuple[str, str | None]] = []
             for name in columns:
                 model_field: Any = child.model._meta.get_field(name)
-                if isinstance(model_field, models.ForeignKey):
+                if name in child.row_fields:
+                    line.append((child.row_fields[name].display(drawn[name], getattr(row, name)), None))
+                elif isinstance(model_field, models.ForeignKey):
                     value = getattr(row, model_field.attname)
                     title, url = titles.get((name, str(value)), ("—" if value else "", ""))
                     line.append((title, url or None))

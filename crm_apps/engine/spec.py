@@ -114,6 +114,23 @@ class SettingsPage:
 
 
 @dataclass(frozen=True)
+class RowField:
+    """A child-table column its module draws itself in the edit form and on the record page, for a value
+    the generic row form cannot edit (a line's taxes: a JSON list, chosen in the form from a list).
+    `prepare(actor)` runs once per table (load the choices); the form's value is a string."""
+
+    prepare: Callable[[Any], Any]
+    # (prepared, form value) -> the form field of one row (its choices may depend on the value)
+    field: Callable[[Any, str], Any]
+    # (prepared, stored value) -> the form's value
+    to_form: Callable[[Any, Any], str]
+    # form value -> (send?, value for the services); not sent: the row keeps its stored value
+    to_service: Callable[[str], tuple[bool, Any]]
+    # (prepared, stored value) -> the text of the record page's cell
+    display: Callable[[Any, Any], str]
+
+
+@dataclass(frozen=True)
 class ChildSpec:
     """Rows a record owns (quote lines): saved, versioned, audited and served with the record
     (ADR 0018-child-tables). Each row is validated by the child model's `full_clean`."""
@@ -143,6 +160,8 @@ class ChildSpec:
     # The fields the edit form shows, when not all of `fields` (a JSON column the API sets, such as a
     # line's taxes, that keeps its stored value when the form saves the row). None: every field.
     form_fields: tuple[str, ...] | None = None
+    # Columns of `form_fields` the module draws itself (RowField), by field name.
+    row_fields: dict[str, RowField] = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def shown_fields(self) -> tuple[str, ...]:

@@ -19,6 +19,7 @@ from crm_apps.engine import currency as engine_currency
 from crm_apps.engine.spec import Action, Block, ChildSpec, Menu, ModuleHooks, ModuleSpec, Panel, Related
 from crm_apps.inventory import catalogue
 from crm_apps.inventory.fields import MoneyField
+from crm_apps.inventory.line_taxes import LINE_TAXES
 from crm_apps.inventory.models import InventoryDocument
 from crm_apps.inventory.totals import DocumentInput, LineInput, TaxRate, compute_totals, minor_unit, money_round
 
@@ -32,7 +33,6 @@ LINE_FIELDS = (
     "discount_amount",
     "taxes",
 )
-LINE_FORM_FIELDS = tuple(name for name in LINE_FIELDS if name != "taxes")
 TOTALS_FIELDS = ("subtotal", "discount_total", "tax_total", "grand_total")
 DEFAULT_CURRENCY = "EUR"
 
@@ -257,7 +257,7 @@ def document_spec(
         totals_hook=_lines_hook,
         totals_fields=(*TOTALS_FIELDS, *extra_totals),
         row_amount=("quantity", "list_price"),
-        form_fields=LINE_FORM_FIELDS,
+        row_fields={"taxes": LINE_TAXES},
     )
     taxes = ChildSpec(
         key="taxes",

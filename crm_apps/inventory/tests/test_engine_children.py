@@ -1,5 +1,6 @@
-"""The two engine capabilities the documents added (ADR inventory documents, "Engine changes"):
-`ChildSpec.form_fields` and structured values for a JSON column of a row."""
+"""The engine capabilities the documents added (ADR inventory documents, "Engine changes"):
+`ChildSpec.form_fields`, structured values for a JSON column of a row, and `ChildSpec.row_fields` (a
+column the module draws itself: the line's taxes as a list in the form)."""
 
 from __future__ import annotations
 
@@ -19,9 +20,15 @@ pytestmark = pytest.mark.django_db
 
 def test_form_fields_must_be_some_of_the_fields():
     spec = registry.get("invoices")
-    bad = replace(spec.children[0], form_fields=("description", "colour"))
+    bad = replace(spec.children[0], form_fields=("description", "taxes", "colour"))
     assert [e.id for e in _children_errors(replace(spec, children=(bad,)), "module 'x'")] == ["engine.E012"]
     assert _children_errors(spec, "module 'x'") == []
+
+
+def test_row_fields_must_be_columns_of_the_form():
+    spec = registry.get("invoices")
+    bad = replace(spec.children[0], form_fields=("description", "quantity"))
+    assert [e.id for e in _children_errors(replace(spec, children=(bad,)), "module 'x'")] == ["engine.E026"]
 
 
 def test_the_form_shows_form_fields_and_a_json_column_takes_a_list(tenant_a, admin_of, catalogue):
@@ -29,8 +36,10 @@ def test_the_form_shows_form_fields_and_a_json_column_takes_a_list(tenant_a, adm
     with tenant_context(tenant_a):
         admin = admin_of(tenant_a)
         tables = child_tables(spec, actor=admin, record=None)
-        assert "taxes" not in tables[0].blank.fields
         assert "quantity" in tables[0].blank.fields
+        # the taxes column is the module's list: the item's taxes by default, no tax, each active tax
+        choices = dict(tables[0].blank.fields["taxes"].choices)
+        assert list(choices)[:2] == ["item", "none"] and f"t:{catalogue.vat.pk}" in choices
         plans = children_clean(
             spec=spec,
             actor=admin,
