@@ -326,5 +326,7 @@ onReady(() => {
   enhance(document);
   document.querySelectorAll("form[data-draft-key]").forEach(setUpDraft);
   document.body.addEventListener("htmx:afterSwap", (event) => enhance(event.target));
+  // Content another script adds (a new row of a line-items table) gets the same pickers.
+  document.body.addEventListener("kestrel:content-added", (event) => enhance(event.target));
   setTimeout(() => focusFirstError(document), 0);
 });

@@ -111,8 +111,10 @@ function enhance(table) {
       recompute(table);
       const rows = rowsOf(table);
       if (window.htmx) {
-        window.htmx.process(rows[rows.length - 1]); // record pickers in the new row search as you type
+        window.htmx.process(rows[rows.length - 1]);
       }
+      // forms.js turns the new row's record pickers and lists into searchable boxes
+      rows[rows.length - 1].dispatchEvent(new CustomEvent("kestrel:content-added", { bubbles: true }));
       const first = rows[rows.length - 1].querySelector("input:not([type=hidden]), select, textarea");
       if (first) {
         first.focus();

@@ -28,6 +28,9 @@ def test_quote_from_a_deal_to_a_paid_invoice(live_site, browser, committed):
     tenant = tenant_provision(slug=committed.slug("inv"), name="Hammocks Co", admin=admin)
     with tenant_context(tenant):
         actor = Member.objects.get(user=admin)
+        from crm_apps.finance.models import Tax
+
+        Tax.objects.create(name="VAT", percent=Decimal("20"))
         for name, price in (("Hammock", "120.00"), ("Rope", "9.99")):
             record_create(spec=registry.get("products"), actor=actor, data={"name": name, "unit_price": price})
         organization = record_create(
@@ -68,15 +71,24 @@ def test_quote_from_a_deal_to_a_paid_invoice(live_site, browser, committed):
         page.get_by_label(f"Description (row {row})").fill(description)
         page.get_by_label(f"Quantity (row {row})").fill(quantity)
         page.get_by_label(f"List price (row {row})").fill(price)
+    # A fourth line picks a product from the catalogue by typing (its price comes from the product) and
+    # is taxed at the workspace's VAT, chosen in the line's taxes list.
+    page.locator('button[value="lines:add"]').click()
+    page.locator("#id_lines-3-product-ts-control").click()
+    page.keyboard.type("Hamm", delay=30)
+    page.get_by_role("option", name=re.compile("Hammock")).click()
+    page.get_by_label("Quantity (row 4)").fill("1")
+    page.get_by_label("Taxes (row 4)").select_option(label="VAT 20 %")
     page.locator("#id_discount_percent").fill("10")
     page.get_by_role("button", name="Save").click()
     page.wait_for_url(quote_url)
-    # 240 + 29.97 + 50 = 319.97; 10 % = 32.00; total 287.97 (free-text lines carry no tax)
-    assert "287.97" in page.content()
+    # 240 + 29.97 + 50 + 120 = 439.97; 10 % = 44.00; VAT on the hammock line 120 x 20 % = 24.00 (free-text
+    # lines carry no tax; individual mode taxes each line's net); total 439.97 - 44.00 + 24.00 = 419.97
+    assert "419.97" in page.content()
 
     page.get_by_role("button", name="Create sales order").click()
     page.wait_for_url(re.compile(r".*/m/sales-orders/[0-9a-f-]+/$"))
-    assert "287.97" in page.content()
+    assert "419.97" in page.content()
     page.get_by_role("button", name="Create invoice").click()
     page.wait_for_url(re.compile(r".*/m/invoices/[0-9a-f-]+/$"))
     invoice_url = page.url
@@ -86,10 +98,10 @@ def test_quote_from_a_deal_to_a_paid_invoice(live_site, browser, committed):
     download = download_info.value
     assert download.suggested_filename.startswith("INV")
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(Path(download.path()).read_bytes())).pages)
-    assert "Hammock, blue" in text and "Installation" in text and "287.97" in text
+    assert "Hammock, blue" in text and "Installation" in text and "419.97" in text
 
-    assert page.locator("#payment-amount").input_value() == "287.97"  # the balance, proposed
-    page.locator("#payment-amount").fill("287.97")
+    assert page.locator("#payment-amount").input_value() == "419.97"  # the balance, proposed
+    page.locator("#payment-amount").fill("419.97")
     page.get_by_role("button", name="Record payment").click()
     page.wait_for_url(invoice_url)
     assert "Payment recorded." in page.content()
