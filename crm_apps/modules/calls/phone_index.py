@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
+from django.db.models import Q
+from django.db.models.expressions import RawSQL
 
 from crm_apps.engine import registry
 from crm_apps.engine.spec import ModuleSpec
@@ -34,23 +36,34 @@ def _region() -> str:
     return telephony_settings().default_region
 
 
-def phone_index_update(*, module: str, record_ids: list[Any], region: str | None = None) -> int:
-    """Re-index these records' phone numbers; rows written."""
-    if module not in MATCH_MODULES:
+def _ids_any(record_ids: list[Any]) -> RawSQL:
+    """`IN (SELECT unnest(<one array parameter>))`: an import's 100,000 ids are one parameter, not
+    100,000 (which Django would resolve one by one and PostgreSQL would parse as a list)."""
+    return RawSQL("SELECT unnest(%s::uuid[])", ([str(i) for i in record_ids],))
+
+
+def phone_index_update(*, module: str, record_ids: list[Any], region: str | None = None, new: bool = False) -> int:
+    """Re-index these records' phone numbers; rows written. `new`: the records were just created, so
+    they have no rows to replace."""
+    if module not in MATCH_MODULES or not record_ids:
         return 0
     spec = registry.get(module)
     names = phone_fields(spec)
     region = region or _region()
     rows = []
-    for values in spec.records().filter(pk__in=record_ids).values("pk", *names):
+    has_phone = Q()
+    for name in names:
+        has_phone |= Q(**{f"{name}__gt": ""})
+    for values in spec.records().filter(has_phone, pk__in=_ids_any(record_ids)).values("pk", *names):
         seen = set()
         for name in names:
             number = normalise(values[name] or "", region=region)
             if number and number not in seen:
                 seen.add(number)
                 rows.append(PhoneIndex(module=module, record_id=values["pk"], field=name, number=number))
-    PhoneIndex.objects.filter(module=module, record_id__in=record_ids).delete()
-    PhoneIndex.objects.bulk_create(rows)
+    if not new:
+        PhoneIndex.objects.filter(module=module, record_id__in=_ids_any(record_ids)).delete()
+    PhoneIndex.objects.bulk_create(rows, batch_size=5000)
     return len(rows)
 
 
@@ -71,4 +84,4 @@ def on_record_event(module: str, event: str, record_ids: list[str]) -> None:
     """Engine record-event listener: created and updated records are re-indexed (deleted ones keep
     their rows until purged; matching skips records in the recycle bin)."""
     if module in MATCH_MODULES and event in ("created", "updated"):
-        phone_index_update(module=module, record_ids=record_ids)
+        phone_index_update(module=module, record_ids=record_ids, new=event == "created")
