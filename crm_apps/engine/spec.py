@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet
@@ -274,8 +275,9 @@ class ModuleSpec:
         shipping a template of that name (in its package's `templates/` folder)."""
         return [f"{self.key}/{page}.html", f"engine/{page}.html"]
 
-    @property
+    @cached_property
     def form_fields(self) -> tuple[str, ...]:
+        # Computed once per spec (blocks and read-only fields never change); an import reads it per row.
         seen: list[str] = []
         for block in self.blocks:
             for name in block.fields:

@@ -1012,9 +1012,12 @@ def _json_value(field: Any, value: Any) -> Any:
     return str(value)
 
 
-def _remember(job: ImportJob, spec: ModuleSpec, items: list[_Pending], columns: list[Any] | None = None) -> None:
+def _remember(
+    job: ImportJob, spec: ModuleSpec, items: list[_Pending], columns: list[Any] | None = None, versions: bool = False
+) -> None:
     """One ImportEntry per written record; changed ones keep their values before (the imported columns
-    and the custom keys the import touched), for undo."""
+    and the custom keys the import touched), for undo. `versions`: the records' `version` is what the
+    import leaves (else the job's end reads it from the table)."""
     entries = []
     for item in items:
         before = None
@@ -1030,8 +1033,16 @@ def _remember(job: ImportJob, spec: ModuleSpec, items: list[_Pending], columns: 
                 "custom": {k: stored[f"custom.{k}"] for k in custom_keys if f"custom.{k}" in stored},
                 "custom_keys": custom_keys,
             }
+        stored = item.record.stored if versions else None
         entries.append(
-            ImportEntry(job=job, module=spec.key, record_id=item.record.pk, action=item.action, before=before)
+            ImportEntry(
+                job=job,
+                module=spec.key,
+                record_id=item.record.pk,
+                action=item.action,
+                before=before,
+                version_after=stored.version if stored is not None else None,
+            )
         )
     copy_insert(ImportEntry, entries)
 
@@ -1306,6 +1317,7 @@ class FastImporter(Importer):
         fields = _db_type_fields(spec)
         now = timezone.now()
         base = self._prepared_template(fields, now)
+        self._inserted_version = self.spec.model._meta.get_field("version").get_default()
         template = self._template_values
         wanted = {"id", "number", "owner", "owner_group", "custom_data", *self.mapping.values(), *self.defaults}
         dirty = [(i, f) for i, f in enumerate(fields) if f.name in wanted and f.name not in _TEMPLATE_ONLY]
@@ -1338,7 +1350,7 @@ class FastImporter(Importer):
             )
             if entries:
                 copy_insert(TimelineEntry, entries)
-            _entries_bulk(self.job.pk, spec.key, ids, ImportEntry.CREATED, None)
+            _entries_bulk(self.job.pk, spec.key, ids, ImportEntry.CREATED, None, self._inserted_version)
             record_events.record_event(module=spec.key, event=record_events.CREATED, record_ids=ids)
             done += len(block)
             self.progress("writing", done, total)
@@ -1356,7 +1368,8 @@ class FastImporter(Importer):
                 records.append(record)
             _update(spec, records, columns, actor)
             _log_changed_bulk(spec, actor, block, self.job, now)
-            _remember(self.job, spec, block, columns=columns)
+            # `_update` has just counted each record's version up: that is the version the import leaves.
+            _remember(self.job, spec, block, columns=columns, versions=True)
             done += len(block)
             self.progress("writing", done, total)
 
@@ -1457,11 +1470,12 @@ def _timeline_bulk(module: str, ids: list[Any], kind: str, actor_id: int, data: 
     )
 
 
-def _entries_bulk(job_id: int, module: str, ids: list[Any], action: str, before: Any) -> None:
+def _entries_bulk(job_id: int, module: str, ids: list[Any], action: str, before: Any, version: int) -> None:
+    """The import's entries of new records, with the version they were inserted at (what undo compares)."""
     _copy_rows(
         ImportEntry._meta.db_table,
-        ["job_id", "module", "record_id", "action"],
-        ((job_id, module, i, action) for i in ids),
+        ["job_id", "module", "record_id", "action", "version_after"],
+        ((job_id, module, i, action, version) for i in ids),
     )
 
 

@@ -602,14 +602,15 @@ def _modules_of(job: ImportJob) -> list[str]:
 
 def _versions_remember(job: ImportJob) -> None:
     """Keep each written record's version as the import leaves it (one statement per module), so undo
-    can tell the records someone edited afterwards."""
+    can tell the records someone edited afterwards. The column-wise path writes the versions with the
+    entries; this fills the others."""
     for module in _modules_of(job):
         table = sql.Identifier(registry.get(module).model._meta.db_table)
         with connection.cursor() as cursor:
             cursor.cursor.execute(
                 sql.SQL(
                     "UPDATE imports_importentry e SET version_after = t.version FROM {table} t "
-                    "WHERE e.job_id = %s AND e.module = %s AND t.id = e.record_id"
+                    "WHERE e.job_id = %s AND e.module = %s AND t.id = e.record_id AND e.version_after IS NULL"
                 ).format(table=table),
                 [job.pk, module],
             )

@@ -537,6 +537,11 @@ def test_undo_leaves_records_edited_after_the_import_as_they_are(tenant_a, admin
         configure(admin, job, dedupe_fields=["email"], dedupe_mode="overwrite")
         job = run(job)
         assert (job.created, job.updated) == (2, 2)
+        # every entry holds the version the import left its record at (written with the entries)
+        from crm_apps.imports.models import ImportEntry
+
+        for entry in ImportEntry.objects.filter(job=job):
+            assert entry.version_after == Contact.objects.get(pk=entry.record_id).version
         kept_new = contacts().get(email="new1@example.com")
         record_update(spec=spec, actor=admin, record=kept_new, data={"title": "Signed up"})
         kept_changed = contacts().get(email="p1@example.com")
