@@ -193,32 +193,65 @@ def children_clean(
         before = [row_data(child, row) for row in current]
         used: set[str] = set()
         new_rows: list[Any] = []
-        for index, values in enumerate(rows):
-            if not isinstance(values, dict):
-                errors[_row_error(child, index, "__all__")] = [_("Send an object of field values.")]
-                continue
-            row_id = values.get("id")
-            if row_id not in (None, ""):
-                row = by_id.get(str(row_id))
-                if row is None or str(row_id) in used:
-                    errors[_row_error(child, index, "id")] = [_("This row does not belong to this record.")]
-                    continue
-                used.add(str(row_id))
-            else:
-                row = child.model()
-            problems = _set_values(child=child, actor=actor, row=row, values=values)
-            if not problems:
-                problems = _clean_row(child, row)
-            for name, messages in problems.items():
-                errors[_row_error(child, index, name)] = list(messages)
-            setattr(row, child.ordering, index)
-            new_rows.append(row)
+        token = _references_known(child, actor, rows)
+        try:
+            _rows_clean(child, actor, rows, by_id, used, new_rows, errors)
+        finally:
+            _known_reset(token)
         plans[key] = RowsPlan(
             child=child, rows=new_rows, deleted=[r.pk for r in current if str(r.pk) not in used], before=before
         )
     if errors:
         raise ValidationError(errors)
     return plans
+
+
+def _references_known(child: ChildSpec, actor: Member, rows: list[Any]) -> Any:
+    """Look up the records every row names (one query per reference column) for `_resolve_fk`, on top
+    of what an enclosing batch already knows; returns the context token to reset."""
+    from crm_apps.engine.services import values  # the services import this module
+
+    known = dict(values._known_references.get() or {})
+    known.update(values.references_prefetch(child.model, child.fields, actor, rows))
+    return values._known_references.set(known)
+
+
+def _known_reset(token: Any) -> None:
+    from crm_apps.engine.services import values
+
+    values._known_references.reset(token)
+
+
+def _rows_clean(
+    child: ChildSpec,
+    actor: Member,
+    rows: list[Any],
+    by_id: dict[str, Any],
+    used: set[str],
+    new_rows: list[Any],
+    errors: dict[str, list[str]],
+) -> None:
+    """Set and check each row in memory; errors go to `errors` by `<table>.<index>.<field>`."""
+    for index, values in enumerate(rows):
+        if not isinstance(values, dict):
+            errors[_row_error(child, index, "__all__")] = [_("Send an object of field values.")]
+            continue
+        row_id = values.get("id")
+        if row_id not in (None, ""):
+            row = by_id.get(str(row_id))
+            if row is None or str(row_id) in used:
+                errors[_row_error(child, index, "id")] = [_("This row does not belong to this record.")]
+                continue
+            used.add(str(row_id))
+        else:
+            row = child.model()
+        problems = _set_values(child=child, actor=actor, row=row, values=values)
+        if not problems:
+            problems = _clean_row(child, row)
+        for name, messages in problems.items():
+            errors[_row_error(child, index, name)] = list(messages)
+        setattr(row, child.ordering, index)
+        new_rows.append(row)
 
 
 def children_save(*, record: CrmRecord, plans: dict[str, RowsPlan]) -> dict[str, list[Any]]:

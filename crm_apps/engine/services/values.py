@@ -40,14 +40,21 @@ _known_references: contextvars.ContextVar[dict[tuple[Any, Any], Any] | None] = c
 
 def _references_prefetch(spec: ModuleSpec, actor: Member, items: list[tuple[Any, Any]]) -> dict[tuple[Any, Any], Any]:
     """One visibility-filtered query per reference field for every id a batch names."""
+    return references_prefetch(spec.model, spec.form_fields, actor, [data for data, _custom in items])
+
+
+def references_prefetch(model: Any, names: Iterable[str], actor: Member, rows: list[Any]) -> dict[tuple[Any, Any], Any]:
+    """(target model, pk) -> the visible live record (or None) for every module reference the `rows`
+    (dicts of field values of `model`) name in the fields `names`: one query per reference field. Used by
+    batch creates and by child tables (50 lines naming products cost one query, not 50)."""
     known: dict[tuple[Any, Any], Any] = {}
-    for name in spec.form_fields:
-        field: Any = spec.model._meta.get_field(name)
+    for name in names:
+        field: Any = model._meta.get_field(name)
         if not isinstance(field, models.ForeignKey) or not _is_module_model(field.remote_field.model):
             continue
         target = field.remote_field.model
         ids = set()
-        for data, _custom in items:
+        for data in rows:
             value = data.get(name) if isinstance(data, dict) else None
             if value in (None, "") or isinstance(value, target):
                 continue

@@ -243,3 +243,17 @@ def test_a_price_book_in_the_documents_currency_sets_the_list_price(api, catalog
     ).json()
     assert Decimal(trade["lines"][0]["list_price"]) == Decimal("99.50")
     assert Decimal(mismatch["lines"][0]["list_price"]) == Decimal("120.00")  # a book in another currency is not used
+
+
+def test_creating_an_invoice_costs_the_same_queries_for_two_or_fifty_product_lines(api, catalogue):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries(count):
+        lines = [{"product": str(catalogue.hammock.pk), "quantity": "1"} for _ in range(count)]
+        with CaptureQueriesContext(connection) as ctx:
+            assert post(api, "/api/v1/invoices/", {"subject": "Lines", "lines": lines}).status_code == 201
+        return len(ctx.captured_queries)
+
+    queries(1)  # warm caches
+    assert queries(2) == queries(50)
