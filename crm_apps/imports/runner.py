@@ -1033,7 +1033,7 @@ def _remember(
                 "custom": {k: stored[f"custom.{k}"] for k in custom_keys if f"custom.{k}" in stored},
                 "custom_keys": custom_keys,
             }
-        stored = item.record.stored if versions else None
+        written: Any = item.record.stored if versions else None
         entries.append(
             ImportEntry(
                 job=job,
@@ -1041,7 +1041,7 @@ def _remember(
                 record_id=item.record.pk,
                 action=item.action,
                 before=before,
-                version_after=stored.version if stored is not None else None,
+                version_after=written.version if written is not None else None,
             )
         )
     copy_insert(ImportEntry, entries)

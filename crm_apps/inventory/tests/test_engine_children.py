@@ -5,6 +5,7 @@ column the module draws itself: the line's taxes as a list in the form)."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -38,7 +39,8 @@ def test_the_form_shows_form_fields_and_a_json_column_takes_a_list(tenant_a, adm
         tables = child_tables(spec, actor=admin, record=None)
         assert "quantity" in tables[0].blank.fields
         # the taxes column is the module's list: the item's taxes by default, no tax, each active tax
-        choices = dict(tables[0].blank.fields["taxes"].choices)
+        taxes_field: Any = tables[0].blank.fields["taxes"]
+        choices = dict(taxes_field.choices)
         assert list(choices)[:2] == ["item", "none"] and f"t:{catalogue.vat.pk}" in choices
         plans = children_clean(
             spec=spec,
