@@ -31,6 +31,7 @@ urlpatterns = [
     path("partner-portal/", include("marketplace.partners.urls_portal")),
     path("marketplace/screenshots/<int:screenshot_id>.png", screenshot, name="listing_screenshot"),
     path("partners/", include("marketplace.partners.urls_directory")),
+    path("mfa/", include("tenants.mfa.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 
