@@ -37,6 +37,9 @@ class MfaGateMiddleware:
         need = need_get(request, user)  # type: ignore[arg-type]
         if need == NONE:
             return self.get_response(request)
+        if request.headers.get("HX-Request") == "true":
+            # A page's background update (the notification bell...) must not carry the page away.
+            return HttpResponse(status=403)
         if request.path.startswith("/api/"):
             return JsonResponse({"detail": _("Two-factor verification is required. Sign in on the web.")}, status=403)
         target = reverse("mfa:challenge") if need == CHALLENGE else reverse("mfa:index")

@@ -231,15 +231,18 @@ def code_verify(*, user: User, code: str, at: float | None = None) -> str | None
 # --- WebAuthn -----------------------------------------------------------------------------------
 
 
-def rp_id() -> str:
+def rp_id(host: str) -> str:
     """The relying party is the base domain: one key works on every workspace host and the public site,
-    while the origin check ties each assertion to the host (and session) that asked for it."""
-    return str(settings.BASE_DOMAIN)
+    while the origin check ties each assertion to the host (and session) that asked for it. A base domain
+    of one label (`localhost` in development) cannot be a relying party for its subdomains in browsers:
+    there each host is its own relying party."""
+    base = str(settings.BASE_DOMAIN)
+    return base if "." in base else host.split(":")[0]
 
 
-def webauthn_registration_options(*, user: User) -> tuple[str, bytes]:
+def webauthn_registration_options(*, user: User, host: str) -> tuple[str, bytes]:
     options = generate_registration_options(
-        rp_id=rp_id(),
+        rp_id=rp_id(host),
         rp_name=TOTP_ISSUER,
         user_name=user.email,
         user_id=hashlib.sha256(f"kestrel-user:{user.pk}".encode()).digest()[:32],
@@ -257,7 +260,9 @@ def webauthn_registration_options(*, user: User) -> tuple[str, bytes]:
 
 
 @transaction.atomic
-def webauthn_register(*, user: User, name: str, credential: str, challenge: bytes, origin: str) -> WebAuthnCredential:
+def webauthn_register(
+    *, user: User, name: str, credential: str, challenge: bytes, origin: str, host: str
+) -> WebAuthnCredential:
     name = " ".join((name or "").split())
     if not name:
         raise ValidationError({"name": [_("Name the key, for example “Blue YubiKey”.")]})
@@ -267,7 +272,7 @@ def webauthn_register(*, user: User, name: str, credential: str, challenge: byte
         raise ValidationError({"name": [_("You have the most keys allowed. Remove one first.")]})
     try:
         verified = verify_registration_response(
-            credential=credential, expected_challenge=challenge, expected_rp_id=rp_id(), expected_origin=origin
+            credential=credential, expected_challenge=challenge, expected_rp_id=rp_id(host), expected_origin=origin
         )
     except (InvalidRegistrationResponse, ValueError, KeyError, TypeError) as exc:
         raise ValidationError({"credential": [_("The key's answer could not be verified. Try again.")]}) from exc
@@ -295,9 +300,9 @@ def webauthn_register(*, user: User, name: str, credential: str, challenge: byte
     return key
 
 
-def webauthn_authentication_options(*, user: User) -> tuple[str, bytes]:
+def webauthn_authentication_options(*, user: User, host: str) -> tuple[str, bytes]:
     options = generate_authentication_options(
-        rp_id=rp_id(),
+        rp_id=rp_id(host),
         allow_credentials=[
             PublicKeyCredentialDescriptor(id=bytes(key.credential_id))
             for key in WebAuthnCredential.objects.filter(user=user)
@@ -307,7 +312,9 @@ def webauthn_authentication_options(*, user: User) -> tuple[str, bytes]:
     return options_to_json(options), options.challenge
 
 
-def webauthn_authenticate(*, user: User, credential: str, challenge: bytes, origin: str) -> WebAuthnCredential | None:
+def webauthn_authenticate(
+    *, user: User, credential: str, challenge: bytes, origin: str, host: str
+) -> WebAuthnCredential | None:
     """The user's key signed this session's challenge on this origin; None otherwise."""
     try:
         raw_id = json.loads(credential).get("rawId", "")
@@ -323,7 +330,7 @@ def webauthn_authenticate(*, user: User, credential: str, challenge: bytes, orig
         verified = verify_authentication_response(
             credential=credential,
             expected_challenge=challenge,
-            expected_rp_id=rp_id(),
+            expected_rp_id=rp_id(host),
             expected_origin=origin,
             credential_public_key=bytes(key.public_key),
             credential_current_sign_count=key.sign_count,

@@ -183,7 +183,7 @@ def key_options(request: HttpRequest) -> HttpResponse:
     """Registration options for the browser (the challenge is kept in the session)."""
     if need_get(request, request.user) == CHALLENGE:  # type: ignore[arg-type]
         return JsonResponse({"detail": _("Verify your second factor first.")}, status=403)
-    options, challenge = services.webauthn_registration_options(user=request.user)  # type: ignore[arg-type]
+    options, challenge = services.webauthn_registration_options(user=request.user, host=request.get_host())  # type: ignore[arg-type]
     request.session[REGISTER_KEY] = challenge.hex()
     return HttpResponse(options, content_type="application/json")
 
@@ -203,6 +203,7 @@ def key_register(request: HttpRequest) -> HttpResponse:
             credential=request.POST.get("credential", "")[:20000],
             challenge=bytes.fromhex(challenge),
             origin=_origin(request),
+            host=request.get_host(),
         )
     except ValidationError as exc:
         return JsonResponse({"errors": exc.message_dict}, status=400)
@@ -309,7 +310,7 @@ def _finish(request: HttpRequest, method: str, *, remember: bool) -> HttpRespons
 @require_POST
 @_signed_in
 def challenge_key_options(request: HttpRequest) -> HttpResponse:
-    options, challenge_bytes = services.webauthn_authentication_options(user=request.user)  # type: ignore[arg-type]
+    options, challenge_bytes = services.webauthn_authentication_options(user=request.user, host=request.get_host())  # type: ignore[arg-type]
     request.session[CHALLENGE_KEY] = challenge_bytes.hex()
     return HttpResponse(options, content_type="application/json")
 
@@ -328,6 +329,7 @@ def challenge_key(request: HttpRequest) -> HttpResponse:
             credential=request.POST.get("credential", "")[:20000],
             challenge=bytes.fromhex(stored),
             origin=_origin(request),
+            host=request.get_host(),
         )
     if key is None:
         _failed(request, "key")

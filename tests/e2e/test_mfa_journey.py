@@ -52,13 +52,14 @@ def test_member_enrols_totp_and_a_security_key_then_signs_in_with_each(live_site
     totp = pyotp.TOTP(secret)
     page.get_by_label("Code from the app").fill(totp.now())
     page.get_by_role("button", name="Turn on").click()
+    page.wait_for_selector("[data-recovery-codes]")
     assert page.locator("[data-recovery-codes] li").count() == 10
     page.get_by_role("link", name="I have saved them").click()
 
     page.goto(base + "/mfa/")
     page.get_by_label("Key name").fill("Virtual key")
     page.get_by_role("button", name="Add a security key").click()
-    page.wait_for_url(base + "/mfa/")
+    page.get_by_text("Virtual key").first.wait_for()  # back on the security page, with the key listed
     assert page.get_by_text("Virtual key").first.is_visible()
 
     # Sign in again with the key as the second factor.
