@@ -34,7 +34,7 @@ class MfaGateMiddleware:
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated or request.path.startswith(ALLOWED_PREFIXES):
             return self.get_response(request)
-        need = need_get(request, user)  # type: ignore[arg-type]
+        need = need_get(request, user)
         if need == NONE:
             return self.get_response(request)
         if request.headers.get("HX-Request") == "true":

@@ -74,7 +74,7 @@ def _failed(request: HttpRequest, method: str) -> None:
 def _identity_ok(request: HttpRequest, secret: str) -> bool:
     """A current code (authenticator or recovery) or the account password."""
     user = request.user
-    if user.check_password(secret):  # type: ignore[union-attr]
+    if user.check_password(secret):
         return True
     return services.code_verify(user=user, code=secret) is not None  # type: ignore[arg-type]
 
@@ -124,7 +124,7 @@ def totp_setup(request: HttpRequest) -> HttpResponse:
                 if codes:
                     return render(request, "mfa/recovery_codes.html", {"codes": codes, "next": _next(request)})
                 return redirect("mfa:index")
-        device = services.TotpDevice.objects.filter(user=user, confirmed_at__isnull=True).first()
+        device = services.TotpDevice.objects.filter(user=user.pk, confirmed_at__isnull=True).first()
     else:
         try:
             device = services.totp_begin(user=user)  # type: ignore[arg-type]
@@ -209,7 +209,7 @@ def key_register(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"errors": exc.message_dict}, status=400)
     _event(request, "key_added", name=key.name)
     codes = []
-    if not services.RecoveryCode.objects.filter(user=request.user, used_at__isnull=True).exists():
+    if not services.RecoveryCode.objects.filter(user=request.user.pk, used_at__isnull=True).exists():
         codes = services.recovery_codes_generate(user=request.user)  # type: ignore[arg-type]
     _after_enrolment(request)
     if codes:
@@ -275,8 +275,8 @@ def challenge(request: HttpRequest) -> HttpResponse:
                 form.add_error("code", _("That code is not right, or it was already used."))
             else:
                 return _finish(request, method, remember=form.cleaned_data["remember"])
-    has_keys = services.WebAuthnCredential.objects.filter(user=user).exists()
-    has_totp = services.TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).exists()
+    has_keys = services.WebAuthnCredential.objects.filter(user=user.pk).exists()
+    has_totp = services.TotpDevice.objects.filter(user=user.pk, confirmed_at__isnull=False).exists()
     return render(
         request,
         "mfa/challenge.html",

@@ -4,6 +4,7 @@ partners, the token endpoint and tenant isolation (docs/mfa.md)."""
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pyotp
 import pytest
@@ -263,7 +264,7 @@ def test_expired_or_forged_remember_cookie_is_ignored(client_for, tenant_a, memb
     m = member(tenant_a, email="kim@example.com")
     device, _codes = totp_on(m.user)
     client = _remembered_client(client_for, tenant_a, device)
-    RememberedDevice.objects.filter(user=m.user).update(expires_at=timezone.now() - timezone.timedelta(seconds=1))
+    RememberedDevice.objects.filter(user=m.user).update(expires_at=timezone.now() - timedelta(seconds=1))
     client.post("/accounts/logout/")
     login(client, "kim@example.com")
     assert client.get("/settings/profile/").status_code == 302  # expired
@@ -285,10 +286,10 @@ def test_remember_cookie_older_than_thirty_days_is_refused():
     real_time = time.time
 
     try:
-        time.time = lambda: real_time() + 31 * 24 * 3600  # type: ignore[assignment]
+        time.time = lambda: real_time() + 31 * 24 * 3600
         assert services.remember_check(value=value, user=user, scope="alpha") is None
     finally:
-        time.time = real_time  # type: ignore[assignment]
+        time.time = real_time
     assert services.remember_check(value=value, user=user, scope="alpha") is not None
 
 
