@@ -21,7 +21,8 @@ _ACTIONS = {"verified": MFA_VERIFIED, "failed": MFA_FAILED}
 def on_mfa_event(sender: Any, request: Any, user: Any, action: str, details: dict[str, Any], **kwargs: Any) -> None:
     """Write a second-factor event to this workspace's audit trail (nothing on the public host)."""
     tenant = getattr(request, "tenant", None)
-    if tenant is None or tenant.schema_name == "public" or connection.schema_name != tenant.schema_name  # type: ignore[attr-defined]:
+    schema = getattr(connection, "schema_name", "public")
+    if tenant is None or tenant.schema_name == "public" or schema != tenant.schema_name:
         return
     member = getattr(request, "member", None) or Member.objects.filter(user_id=user.pk).first()
     audit_log(

@@ -1,6 +1,7 @@
 """Operators can see and remove a user's second factors (a person who lost phone, key and codes)."""
 
 from django.contrib import admin
+from django.http import HttpRequest
 
 from tenants.mfa.models import RememberedDevice, TotpDevice, WebAuthnCredential, WorkspaceMfaPolicy
 
@@ -10,9 +11,9 @@ class TotpDeviceAdmin(admin.ModelAdmin):
     list_display = ["user", "confirmed_at", "created_at"]
     search_fields = ["user__email"]
     fields = ["user", "confirmed_at", "created_at"]  # never the secret
-    readonly_fields = fields
+    readonly_fields = ["user", "confirmed_at", "created_at"]
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
 
@@ -21,9 +22,9 @@ class WebAuthnCredentialAdmin(admin.ModelAdmin):
     list_display = ["name", "user", "created_at", "last_used_at"]
     search_fields = ["user__email", "name"]
     fields = ["user", "name", "created_at", "last_used_at"]
-    readonly_fields = fields
+    readonly_fields = ["user", "name", "created_at", "last_used_at"]
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
 
@@ -34,7 +35,7 @@ class RememberedDeviceAdmin(admin.ModelAdmin):
     fields = ["user", "scope", "label", "created_at", "expires_at", "last_used_at", "revoked_at"]
     readonly_fields = ["user", "scope", "label", "created_at", "expires_at", "last_used_at"]
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
 

@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from saas.http import client_ip
@@ -25,7 +26,7 @@ from tenants.mfa.state import CHALLENGE, ENROL, NONE, mark_verified, need_get, r
 
 CHALLENGE_KEY = "mfa_webauthn_auth"
 REGISTER_KEY = "mfa_webauthn_register"
-TOO_MANY = "Too many wrong codes. Please wait 15 minutes and try again."
+TOO_MANY = gettext_lazy("Too many wrong codes. Please wait 15 minutes and try again.")
 
 
 def _user(request: HttpRequest) -> Any:
@@ -109,7 +110,7 @@ def totp_setup(request: HttpRequest) -> HttpResponse:
     form = TotpConfirmForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if _throttled(request):
-            form.add_error(None, _(TOO_MANY))
+            form.add_error(None, str(TOO_MANY))
         else:
             try:
                 codes = services.totp_confirm(user=user, code=form.cleaned_data["code"])  # type: ignore[arg-type]
@@ -144,7 +145,7 @@ def totp_setup(request: HttpRequest) -> HttpResponse:
 def _confirm_identity(request: HttpRequest) -> bool:
     form = ConfirmIdentityForm(request.POST)
     if _throttled(request):
-        messages.error(request, _(TOO_MANY))
+        messages.error(request, str(TOO_MANY))
         return False
     if not form.is_valid() or not _identity_ok(request, form.cleaned_data["secret"]):
         _failed(request, "confirm")
@@ -266,7 +267,7 @@ def challenge(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST" and form.is_valid():
         if _throttled(request):
-            form.add_error(None, _(TOO_MANY))
+            form.add_error(None, str(TOO_MANY))
             status = 429
         else:
             method = services.code_verify(user=user, code=form.cleaned_data["code"])  # type: ignore[arg-type]
@@ -320,7 +321,7 @@ def challenge_key_options(request: HttpRequest) -> HttpResponse:
 def challenge_key(request: HttpRequest) -> HttpResponse:
     """Check a security key's signature of this session's challenge; JSON {redirect} or a 4xx error."""
     if _throttled(request):
-        return JsonResponse({"errors": {"credential": [_(TOO_MANY)]}}, status=429)
+        return JsonResponse({"errors": {"credential": [str(TOO_MANY)]}}, status=429)
     stored = request.session.pop(CHALLENGE_KEY, None)
     key = None
     if stored:
