@@ -29,7 +29,7 @@ from webauthn import (
     verify_authentication_response,
     verify_registration_response,
 )
-from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidRegistrationResponse
+from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (
     AuthenticatorSelectionCriteria,
     PublicKeyCredentialDescriptor,
@@ -274,7 +274,7 @@ def webauthn_register(
         verified = verify_registration_response(
             credential=credential, expected_challenge=challenge, expected_rp_id=rp_id(host), expected_origin=origin
         )
-    except (InvalidRegistrationResponse, ValueError, KeyError, TypeError) as exc:
+    except (WebAuthnException, ValueError, KeyError, TypeError) as exc:
         raise ValidationError({"credential": [_("The key's answer could not be verified. Try again.")]}) from exc
     id_hash = _sha256(verified.credential_id)
     if WebAuthnCredential.objects.filter(credential_id_hash=id_hash).exists():
@@ -321,7 +321,7 @@ def webauthn_authenticate(
         from webauthn.helpers import base64url_to_bytes
 
         id_hash = _sha256(base64url_to_bytes(str(raw_id)))
-    except (ValueError, AttributeError, TypeError):
+    except (WebAuthnException, ValueError, AttributeError, TypeError):
         return None
     key = WebAuthnCredential.objects.filter(user=user, credential_id_hash=id_hash).first()
     if key is None:
@@ -335,7 +335,7 @@ def webauthn_authenticate(
             credential_public_key=bytes(key.public_key),
             credential_current_sign_count=key.sign_count,
         )
-    except (InvalidAuthenticationResponse, ValueError, KeyError, TypeError):
+    except (WebAuthnException, ValueError, KeyError, TypeError):
         return None
     key.sign_count = verified.new_sign_count
     key.last_used_at = timezone.now()

@@ -433,3 +433,82 @@ def test_removing_a_factor_needs_a_code_or_the_password(client_for, tenant_a, me
     assert services.user_has_factor(m.user)
     client.post("/mfa/totp/remove/", {"secret": TEST_PASSWORD})
     assert not services.user_has_factor(m.user)
+
+
+# --- credentials that are not sessions keep working; new ones need a recent second factor ----------
+
+
+def test_app_passwords_and_access_keys_work_without_prompts_for_a_user_with_mfa(tenant_a, member):
+    from crm_apps.dav.services import app_password_create
+    from crm_apps.dav.tests.conftest import PROPFIND_ALL, DavClient
+    from crm_apps.vtiger.tests.conftest import basic, key_of
+
+    m = member(tenant_a, email="kim@example.com")
+    totp_on(m.user)
+    services.workspace_mfa_set(tenant=tenant_a, required=True)
+    with schema_context("alpha"):
+        password = app_password_create(member=m, name="Phone")[1]
+
+    dav = DavClient(tenant_a, m.user.email, password).request("PROPFIND", "/dav/", PROPFIND_ALL, depth="0")
+    vtiger = Client(HTTP_HOST="alpha.localhost").get(
+        "/restapi/v1/vtiger/default/me", HTTP_AUTHORIZATION=basic(m.user.email, key_of(tenant_a, m))
+    )
+
+    assert dav.status_code == 207
+    assert vtiger.status_code == 200
+
+
+def test_app_password_creation_needs_a_recent_second_factor(client_for, tenant_a, member):
+    m = member(tenant_a, email="kim@example.com")
+    device, _codes = totp_on(m.user)
+    client = _remembered_client(client_for, tenant_a, device)
+    client.post("/accounts/logout/")
+    login(client, "kim@example.com")  # let in by the remembered device
+
+    asked = client.post("/settings/app-passwords/", {"name": "Phone"})
+    api = client.post("/api/v1/me/app-passwords", {"name": "Phone"}, content_type="application/json")
+
+    assert asked["Location"] == "/mfa/verify/?next=/settings/profile/"
+    assert api.status_code == 403
+    client.post("/mfa/verify/", {"code": now_code(device, 30)})
+    created = client.post("/settings/app-passwords/", {"app_password-name": "Phone"})
+    assert created.status_code == 200
+
+
+# --- WebAuthn (server side; the browser journey registers and uses a real virtual key) -------------
+
+
+def test_webauthn_options_name_the_users_keys_and_a_bad_answer_is_refused(settings):
+    import json
+
+    settings.BASE_DOMAIN = "crm.example"
+    user = make_user()
+    options, challenge = services.webauthn_registration_options(user=user, host="alpha.crm.example")
+    data = json.loads(options)
+    assert data["rp"]["id"] == "crm.example"  # one key for every workspace host
+    assert services.rp_id("alpha.localhost:8000") == "crm.example"
+    settings.BASE_DOMAIN = "localhost"
+    assert services.rp_id("alpha.localhost:8000") == "alpha.localhost"  # browsers refuse "localhost"
+
+    with pytest.raises(Exception) as error:
+        services.webauthn_register(
+            user=user, name="Key", credential="{}", challenge=challenge, origin="https://alpha.crm.example", host="x"
+        )
+    assert "credential" in error.value.message_dict  # type: ignore[attr-defined]
+    with pytest.raises(Exception) as unnamed:
+        services.webauthn_register(user=user, name=" ", credential="{}", challenge=challenge, origin="o", host="x")
+    assert "name" in unnamed.value.message_dict  # type: ignore[attr-defined]
+    assert services.webauthn_authenticate(user=user, credential="garbage", challenge=b"x", origin="o", host="x") is None
+
+
+def test_key_endpoints_answer_field_errors_not_500(client_for, tenant_a, member):
+    m = member(tenant_a, email="kim@example.com")
+    client = client_for(tenant_a, m)
+
+    no_options = client.post("/mfa/keys/", {"name": "Key", "credential": "{}"})
+    options = client.post("/mfa/keys/options/")
+    bad = client.post("/mfa/keys/", {"name": "Key", "credential": "not json"})
+
+    assert no_options.status_code == 400 and "credential" in no_options.json()["errors"]
+    assert options.status_code == 200 and "challenge" in options.json()
+    assert bad.status_code == 400 and "credential" in bad.json()["errors"]
