@@ -80,9 +80,11 @@ def _identity_ok(request: HttpRequest, secret: str) -> bool:
     return services.code_verify(user=user, code=secret) is not None  # type: ignore[arg-type]
 
 
-def _after_enrolment(request: HttpRequest) -> None:
-    """The first factor of a session that had to enrol: it now counts as verified."""
-    mark_verified(request, request.user)  # type: ignore[arg-type]
+def _after_enrolment(request: HttpRequest, need_before: str) -> None:
+    """A session that had to enrol is let through once its first factor is set up (and counts as just
+    verified). Adding a factor in any other session proves nothing about the existing ones."""
+    if need_before == ENROL:
+        mark_verified(request, request.user)  # type: ignore[arg-type]
 
 
 @_signed_in
@@ -105,7 +107,8 @@ def index(request: HttpRequest) -> HttpResponse:
 def totp_setup(request: HttpRequest) -> HttpResponse:
     """GET: a new secret and its QR code; POST: confirm it with a code (recovery codes shown once)."""
     user = request.user
-    if need_get(request, user) == CHALLENGE:  # type: ignore[arg-type]
+    need_before = need_get(request, user)  # type: ignore[arg-type]
+    if need_before == CHALLENGE:
         return redirect("mfa:challenge")
     form = TotpConfirmForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -120,7 +123,7 @@ def totp_setup(request: HttpRequest) -> HttpResponse:
                     form.add_error("code", message)
             else:
                 _event(request, "totp_added")
-                _after_enrolment(request)
+                _after_enrolment(request, need_before)
                 messages.success(request, _("Your authenticator app is set up."))
                 if codes:
                     return render(request, "mfa/recovery_codes.html", {"codes": codes, "next": _next(request)})
@@ -192,7 +195,8 @@ def key_options(request: HttpRequest) -> HttpResponse:
 @require_POST
 @_signed_in
 def key_register(request: HttpRequest) -> HttpResponse:
-    if need_get(request, request.user) == CHALLENGE:  # type: ignore[arg-type]
+    need_before = need_get(request, request.user)  # type: ignore[arg-type]
+    if need_before == CHALLENGE:
         return JsonResponse({"detail": _("Verify your second factor first.")}, status=403)
     challenge = request.session.pop(REGISTER_KEY, None)
     if not challenge:
@@ -212,7 +216,7 @@ def key_register(request: HttpRequest) -> HttpResponse:
     codes = []
     if not services.RecoveryCode.objects.filter(user=request.user.pk, used_at__isnull=True).exists():
         codes = services.recovery_codes_generate(user=request.user)  # type: ignore[arg-type]
-    _after_enrolment(request)
+    _after_enrolment(request, need_before)
     if codes:
         request.session["mfa_codes_once"] = codes
     return JsonResponse({"redirect": reverse("mfa:codes_once") if codes else reverse("mfa:index")})
