@@ -512,3 +512,31 @@ def test_key_endpoints_answer_field_errors_not_500(client_for, tenant_a, member)
     assert no_options.status_code == 400 and "credential" in no_options.json()["errors"]
     assert options.status_code == 200 and "challenge" in options.json()
     assert bad.status_code == 400 and "credential" in bad.json()["errors"]
+
+
+def test_token_endpoint_takes_a_recovery_code_once(client_for, tenant_a, member):
+    m = member(tenant_a, email="kim@example.com")
+    _device, codes = totp_on(m.user)
+    body = {"email": "kim@example.com", "password": TEST_PASSWORD, "otp": codes[0]}
+
+    first = obtain(client_for(tenant_a), body)
+    again = obtain(client_for(tenant_a), body)
+
+    assert first.status_code == 201
+    assert again.status_code == 400 and "otp" in again.json()
+
+
+def test_adding_a_factor_in_a_remembered_session_is_not_a_verification(client_for, tenant_a, member):
+    m = member(tenant_a, email="kim@example.com")
+    device, _codes = totp_on(m.user)
+    client = _remembered_client(client_for, tenant_a, device)
+    client.post("/accounts/logout/")
+    login(client, "kim@example.com")  # let in by the remembered device
+
+    client.post("/mfa/totp/remove/", {"secret": TEST_PASSWORD})
+    client.get("/mfa/totp/")
+    fresh = TotpDevice.objects.get(user=m.user)
+    client.post("/mfa/totp/", {"code": now_code(fresh)})
+
+    asked = client.post("/settings/api-tokens/", {"name": "ci"})
+    assert asked["Location"] == "/mfa/verify/?next=/settings/api-tokens/"
