@@ -38,6 +38,13 @@ def _is_public(request: Any) -> bool:
     return request_scope(request) == "public"
 
 
+def policy_requires(request: Any, user: User) -> bool:
+    """This host insists on a second factor: the workspace requires it, or an operator on the public host."""
+    if _is_public(request):
+        return bool(user.is_staff and settings.MFA_OPERATORS_REQUIRED)
+    return workspace_mfa_required(getattr(request, "tenant", None))
+
+
 def mfa_required_for(request: Any, user: User) -> bool:
     """A factor is needed here: the user has one, the workspace requires it, or an operator on the public host."""
     if user_has_factor(user):

@@ -22,7 +22,7 @@ from tenants.login_throttle import login_blocked, login_failed
 from tenants.mfa import services
 from tenants.mfa.forms import ChallengeForm, ConfirmIdentityForm, TotpConfirmForm
 from tenants.mfa.signals import mfa_event
-from tenants.mfa.state import CHALLENGE, ENROL, NONE, mark_verified, need_get, request_scope
+from tenants.mfa.state import CHALLENGE, ENROL, NONE, mark_verified, need_get, policy_requires, request_scope
 
 CHALLENGE_KEY = "mfa_webauthn_auth"
 REGISTER_KEY = "mfa_webauthn_register"
@@ -157,9 +157,24 @@ def _confirm_identity(request: HttpRequest) -> bool:
     return True
 
 
+def _last_factor_kept(request: HttpRequest) -> bool:
+    """Refuse to remove the only factor where one is required (the workspace's rule, operators)."""
+    user = request.user
+    count = services.TotpDevice.objects.filter(user=user.pk, confirmed_at__isnull=False).count()
+    count += services.WebAuthnCredential.objects.filter(user=user.pk).count()
+    if count <= 1 and policy_requires(request, user):  # type: ignore[arg-type]
+        messages.error(
+            request, _("Two-factor authentication is required here: add another factor before removing this one.")
+        )
+        return True
+    return False
+
+
 @require_POST
 @_signed_in
 def totp_remove(request: HttpRequest) -> HttpResponse:
+    if _last_factor_kept(request):
+        return redirect("mfa:index")
     if _confirm_identity(request) and services.totp_remove(user=request.user):  # type: ignore[arg-type]
         _event(request, "totp_removed")
         messages.success(request, _("The authenticator app was removed."))
@@ -234,6 +249,8 @@ def codes_once(request: HttpRequest) -> HttpResponse:
 @require_POST
 @_signed_in
 def key_remove(request: HttpRequest, key_id: int) -> HttpResponse:
+    if _last_factor_kept(request):
+        return redirect("mfa:index")
     if _confirm_identity(request):
         key = services.webauthn_remove(user=request.user, key_id=key_id)  # type: ignore[arg-type]
         if key is not None:

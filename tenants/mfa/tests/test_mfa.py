@@ -540,3 +540,15 @@ def test_adding_a_factor_in_a_remembered_session_is_not_a_verification(client_fo
 
     asked = client.post("/settings/api-tokens/", {"name": "ci"})
     assert asked["Location"] == "/mfa/verify/?next=/settings/api-tokens/"
+
+
+def test_the_only_factor_cannot_be_removed_where_mfa_is_required(client_for, tenant_a, member):
+    m = member(tenant_a, email="kim@example.com")
+    totp_on(m.user)
+    services.workspace_mfa_set(tenant=tenant_a, required=True)
+    client = client_for(tenant_a, m)
+    pass_factor(client, m)
+
+    client.post("/mfa/totp/remove/", {"secret": TEST_PASSWORD})
+
+    assert services.user_has_factor(m.user)
