@@ -1,6 +1,7 @@
 """URLs of the bare domain: public site, signup, operator admin, public API."""
 
 from django.contrib import admin
+from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
@@ -22,6 +23,8 @@ urlpatterns = [
     path("find-workspaces/", views.find_workspaces, name="find_workspaces"),
     path("login/", views.workspace_login, name="workspace_login"),
     path("admin/login/", views.admin_login, name="admin_login"),
+    # LOGOUT_REDIRECT_URL names the workspace sign-in, which the public host has not: back to the console's.
+    path("admin/logout/", LogoutView.as_view(next_page="/admin/login/"), name="admin_logout"),
     path("admin/", admin.site.urls),
     path("api/v1/signup", SignupView.as_view(), name="api-signup"),
     path("billing/stripe/webhook", stripe_webhook, name="stripe_webhook"),
@@ -31,6 +34,7 @@ urlpatterns = [
     path("partner-portal/", include("marketplace.partners.urls_portal")),
     path("marketplace/screenshots/<int:screenshot_id>.png", screenshot, name="listing_screenshot"),
     path("partners/", include("marketplace.partners.urls_directory")),
+    path("mfa/", include("tenants.mfa.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 

@@ -42,6 +42,7 @@ urlpatterns = [
     path("api/v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("crm_apps.custom_modules.api_urls")),
     path("api/v1/", include("crm_apps.engine.api.urls")),
+    path("mfa/", include("tenants.mfa.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 

@@ -20,7 +20,11 @@ class AccessConfig(AppConfig):
 
         from crm_apps.access import formats
         from crm_apps.access.grants import memo_clear
+        from crm_apps.access.mfa import on_mfa_event
         from tenants import provisioning
+        from tenants.mfa.signals import mfa_event
+
+        mfa_event.connect(on_mfa_event, dispatch_uid="access-mfa-audit")
 
         # A task starts with no remembered grants, as a request does.
         formats.install()  # per-member date/time/number formats (access/formats.py)

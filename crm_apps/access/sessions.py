@@ -84,7 +84,9 @@ def session_touch(request: HttpRequest, member: Member) -> bool:
 @receiver(user_logged_out, dispatch_uid="access-member-session-logout")
 def _forget_on_logout(sender: Any, request: HttpRequest | None, **kwargs: Any) -> None:
     key = getattr(getattr(request, "session", None), "session_key", None)
-    if key:
+    tenant = getattr(request, "tenant", None)
+    # Signing out on the public host (console, partner portal): there are no member sessions there.
+    if key and tenant is not None and tenant.schema_name != "public":
         MemberSession.objects.filter(session_key=key).delete()
 
 

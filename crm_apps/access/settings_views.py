@@ -564,14 +564,36 @@ class SecurityForm(forms.Form):
     )
 
 
+class MfaPolicyForm(forms.Form):
+    required = forms.BooleanField(
+        label=_("Require two-factor authentication for every member"),
+        required=False,
+        help_text=_("Members without an authenticator app or security key must set one up at their next sign-in."),
+    )
+
+
 @admin_view
 def security(request: HttpRequest, actor: Member) -> HttpResponse:
+    from crm_apps.access.mfa import workspace_mfa_require
     from crm_apps.access.services import workspace_session_idle_set
+    from tenants.mfa.services import workspace_mfa_required
 
     tenant = request.tenant  # type: ignore[attr-defined]
-    form = SecurityForm(_posted(request), initial={"session_idle_minutes": tenant.session_idle_minutes})
-    if request.method == "POST" and form.is_valid():
+    is_mfa = request.POST.get("form") == "mfa"
+    form = SecurityForm(
+        None if is_mfa else _posted(request), initial={"session_idle_minutes": tenant.session_idle_minutes}
+    )
+    mfa_form = MfaPolicyForm(_posted(request) if is_mfa else None, initial={"required": workspace_mfa_required(tenant)})
+    if request.method == "POST" and is_mfa and mfa_form.is_valid():
+        try:
+            workspace_mfa_require(actor=actor, tenant=tenant, required=mfa_form.cleaned_data["required"])
+        except ValidationError as exc:
+            form_add_service_errors(mfa_form, exc)
+        else:
+            messages.success(request, _("Security settings saved."))
+            return _redirect("security")
+    elif request.method == "POST" and not is_mfa and form.is_valid():
         workspace_session_idle_set(actor=actor, tenant=tenant, minutes=form.cleaned_data["session_idle_minutes"])
         messages.success(request, _("Security settings saved."))
         return _redirect("security")
-    return _page(request, "security.html", "security", {"form": form})
+    return _page(request, "security.html", "security", {"form": form, "mfa_form": mfa_form})

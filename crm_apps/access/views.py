@@ -25,6 +25,7 @@ from crm_apps.access.forms import (
     MemberPasswordResetForm,
     ProfileForm,
 )
+from crm_apps.access.mfa import token_creation_allowed
 from crm_apps.access.middleware import SESSION_EPOCH_KEY, member_login, request_member
 from crm_apps.access.models import Invitation, Member, Role
 from crm_apps.access.privileges import Privilege
@@ -345,6 +346,9 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
     member = request_member(request)
     form = ApiTokenForm(request.POST or None)
     new_key = None
+    if request.method == "POST" and not token_creation_allowed(request, member):
+        # A token outlives the session: confirm the second factor again first (docs/mfa.md).
+        return redirect(reverse("mfa:challenge") + "?next=" + reverse("access:api_tokens"))
     if request.method == "POST" and form.is_valid():
         try:
             _token, new_key = api_token_create(member=member, name=form.cleaned_data["name"])

@@ -33,6 +33,9 @@ class AuditAction(models.TextChoices):
     MEMBER_CHANGED = "member_changed", _("Member changed")
     IMPORT = "import", _("Import")
     IMPORT_UNDONE = "import_undone", _("Import undone")
+    MFA_CHANGED = "mfa_changed", _("Two-factor settings changed")
+    MFA_VERIFIED = "mfa_verified", _("Second factor verified")
+    MFA_FAILED = "mfa_failed", _("Wrong second factor")
 
 
 class AuditEvent(models.Model):

@@ -47,6 +47,9 @@ TOKEN_REVOKED = AuditAction.TOKEN_REVOKED.value
 MEMBER_CHANGED = AuditAction.MEMBER_CHANGED.value
 IMPORT = AuditAction.IMPORT.value
 IMPORT_UNDONE = AuditAction.IMPORT_UNDONE.value
+MFA_CHANGED = AuditAction.MFA_CHANGED.value
+MFA_VERIFIED = AuditAction.MFA_VERIFIED.value
+MFA_FAILED = AuditAction.MFA_FAILED.value
 
 PURGE_BATCH = 5000
 PURGE_GUC = "crm.audit_purge"

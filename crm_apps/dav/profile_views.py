@@ -7,9 +7,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from crm_apps.access.mfa import token_creation_allowed
 from crm_apps.access.middleware import request_member
 from crm_apps.dav.forms import AppPasswordForm
 from crm_apps.dav.services import app_password_create, app_password_revoke
@@ -19,6 +21,9 @@ from crm_apps.dav.services import app_password_create, app_password_revoke
 @require_POST
 def app_password_new(request: HttpRequest) -> HttpResponse:
     member = request_member(request)
+    if not token_creation_allowed(request, member):
+        # An app password outlives the session: confirm the second factor again first (docs/mfa.md).
+        return redirect(reverse("mfa:challenge") + "?next=" + reverse("access:profile"))
     form = AppPasswordForm(request.POST)
     if form.is_valid():
         try:

@@ -24,3 +24,6 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.PUBLIC_SCHEME == "https"
 SECURE_HSTS_PRELOAD = False
 # Content-Security-Policy and Permissions-Policy: saas/headers.py (CSP_OVERRIDES: directive -> sources).
 CSP_OVERRIDES: dict[str, str] = {}
+# Operators must use a second factor on the public host (docs/mfa.md). Off only in the test settings,
+# for the older console tests that sign an operator in without one; tenants/mfa/tests turn it back on.
+MFA_OPERATORS_REQUIRED = True

@@ -9,6 +9,7 @@ PUBLIC_SCHEME = env.PUBLIC_SCHEME
 SHARED_APPS = [
     "django_tenants",
     "tenants",
+    "tenants.mfa",
     "billing",
     "marketplace.partners",
     "marketplace.catalog",
@@ -100,6 +101,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "crm_apps.access.middleware.MembershipMiddleware",
+    "tenants.mfa.middleware.MfaGateMiddleware",
     "crm_apps.audit.middleware.AuditContextMiddleware",
     "tenants.middleware.TenantStatusMiddleware",
     "billing.middleware.BillingMiddleware",

@@ -10,6 +10,9 @@ class TokenObtainSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(max_length=128, trim_whitespace=False)
     name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    # The second factor, for accounts that use one (or in workspaces that require it): a 6-digit
+    # authenticator code or a recovery code.
+    otp = serializers.CharField(max_length=32, required=False, allow_blank=True, trim_whitespace=True)
 
 
 class TokenCreatedSerializer(serializers.Serializer):

@@ -19,6 +19,7 @@ from crm_apps.access.api.serializers import (
     TokenObtainSerializer,
 )
 from crm_apps.access.me import me_fields
+from crm_apps.access.mfa import token_otp_check
 from crm_apps.access.middleware import request_member
 from crm_apps.access.selectors import api_token_list, member_for_user
 from crm_apps.access.services import (
@@ -26,7 +27,7 @@ from crm_apps.access.services import (
     api_token_revoke,
     member_update_formats,
 )
-from crm_apps.audit.services import LOGIN_FAILED, LOGIN_SUCCEEDED, audit_log
+from crm_apps.audit.services import LOGIN_FAILED, LOGIN_SUCCEEDED, MFA_FAILED, audit_log
 from saas.http import client_ip
 from saas.throttle import FailOpenScopedRateThrottle
 from tenants.login_throttle import LOGIN_FAILURE_WINDOW, login_blocked, login_failed
@@ -59,6 +60,12 @@ class TokenObtainView(APIView):
                 {"non_field_errors": [_("Wrong email or password, or no access to this workspace.")]},
                 status=status.HTTP_400_BAD_REQUEST,
             )
+        otp_errors = token_otp_check(request=request._request, user=user, otp=serializer.validated_data.get("otp", ""))
+        if otp_errors is not None:
+            if serializer.validated_data.get("otp"):  # a wrong code counts like a wrong password
+                login_failed(client_ip=ip, email=email)
+                audit_log(action=MFA_FAILED, actor=member, details={"via": "api"})
+            return Response(otp_errors, status=status.HTTP_400_BAD_REQUEST)
         audit_log(action=LOGIN_SUCCEEDED, actor=member, details={"via": "api"})
         token, key = api_token_create(member=member, name=serializer.validated_data.get("name") or _("API token"))
         return Response({"token": key, "id": token.pk}, status=status.HTTP_201_CREATED)

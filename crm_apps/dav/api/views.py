@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from crm_apps.access.mfa import token_creation_allowed
 from crm_apps.access.middleware import request_member
 from crm_apps.dav.api.serializers import (
     AppPasswordCreatedSerializer,
@@ -28,6 +29,12 @@ class AppPasswordListView(APIView):
     @extend_schema(request=AppPasswordCreateSerializer, responses={201: AppPasswordCreatedSerializer})
     def post(self, request: Request) -> Response:
         member = request_member(request)
+        if request.auth is None and not token_creation_allowed(request._request, member):
+            # From a browser session (not an API token): the second factor must have been checked recently.
+            return Response(
+                {"detail": _("Confirm your second factor again (at /mfa/verify/) before creating an app password.")},
+                status=status.HTTP_403_FORBIDDEN,
+            )
         name = request.data.get("name") if isinstance(request.data, dict) else None
         if not isinstance(name, str):
             return Response({"name": [_("This field is required.")]}, status=status.HTTP_400_BAD_REQUEST)
