@@ -25,6 +25,8 @@ urlpatterns = [
     path("notifications/", include("crm_apps.notifications.urls")),
     path("imports/", include("crm_apps.imports.urls")),
     path("mail/", include("crm_apps.mail.urls")),
+    path("settings/webforms/", include("crm_apps.webforms.urls")),
+    path("f/", include("crm_apps.webforms.public_urls")),
     path("", include("frontend.urls")),
     path("settings/partners/", partner_access, name="partner_access"),
     path("settings/partners/<int:access_id>/revoke/", partner_access_revoke_view, name="partner_access_revoke"),
@@ -37,6 +39,7 @@ urlpatterns = [
     path("api/v1/", include("crm_apps.imports.api.urls")),
     path("api/v1/", include("crm_apps.mail.api.urls")),
     path("api/v1/", include("crm_apps.finance.api.urls")),
+    path("api/v1/", include("crm_apps.webforms.api.urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script as a file: the Content-Security-Policy allows no inline script.
     path("api/v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
