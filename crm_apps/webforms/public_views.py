@@ -75,10 +75,7 @@ def _input_type(name: str) -> str:
 def snippet(request: HttpRequest, form: WebForm) -> str:
     """The HTML a site pastes: a placeholder element and the script that fills it."""
     script = request.build_absolute_uri(reverse("webforms_public:embed"))
-    return (
-        f'<div data-kestrel-form="{public_url(request, form)}"></div>\n'
-        f'<script src="{script}" defer></script>'
-    )
+    return f'<div data-kestrel-form="{public_url(request, form)}"></div>\n<script src="{script}" defer></script>'
 
 
 def html_variant(request: HttpRequest, form: WebForm) -> str:
@@ -130,7 +127,7 @@ def _payload(request: HttpRequest) -> tuple[dict[str, Any], dict[str, Any]]:
     return {k: request.POST.get(k) for k in request.POST}, {k: request.FILES[k] for k in request.FILES}
 
 
-STATUS = {
+STATUS: dict[str, int] = {
     Submission.Reason.INVALID: 400,
     Submission.Reason.TOO_FAST: 400,
     Submission.Reason.RATE_LIMITED: 429,
@@ -141,13 +138,14 @@ STATUS = {
 
 
 def _message(reason: str) -> str:
-    return {
+    messages: dict[str, str] = {
         Submission.Reason.TOO_FAST: _("Please take a moment to fill in the form, then send it again."),
         Submission.Reason.RATE_LIMITED: _("Too many submissions; please try again later."),
         Submission.Reason.TOO_LARGE: _("What you sent is too large."),
         Submission.Reason.INACTIVE: _("This form is not accepting submissions."),
         Submission.Reason.ORIGIN: _("This site may not send this form."),
-    }.get(reason, _("Please correct the fields below."))
+    }
+    return messages.get(reason, _("Please correct the fields below."))
 
 
 @csrf_exempt
@@ -208,7 +206,10 @@ def _submit(request: HttpRequest, form: WebForm) -> HttpResponse:
     if not _wants_json(request):
         target = form.redirect_url or reverse("webforms_public:form", args=[form.public_key]) + "?sent=1"
         return HttpResponseRedirect(target, status=303)
-    body: dict[str, Any] = {"ok": True, "message": form.success_message or _("Thank you, we have received your message.")}
+    body: dict[str, Any] = {
+        "ok": True,
+        "message": form.success_message or _("Thank you, we have received your message."),
+    }
     if form.redirect_url:
         body["redirect"] = form.redirect_url
     return JsonResponse(body, status=201)
@@ -227,9 +228,14 @@ def _refused(
     headers = {"Retry-After": str(rejected.retry_after)} if rejected.retry_after else {}
     errors = rejected.errors or {"non_field_errors": [_message(rejected.reason)]}
     if _wants_json(request) or not form.active:
-        return JsonResponse({"ok": False, "message": _message(rejected.reason), "errors": errors}, status=status, headers=headers)
+        return JsonResponse(
+            {"ok": False, "message": _message(rejected.reason), "errors": errors}, status=status, headers=headers
+        )
     context = {"form": form, "definition": definition(request, form), "errors": errors, "posted": values}
-    return render(request, "webforms/public.html", context, status=status, headers=headers)
+    response = render(request, "webforms/public.html", context, status=status)
+    for name, value in headers.items():
+        response[name] = value
+    return response
 
 
 def form_definition(request: HttpRequest, key: str) -> HttpResponse:
@@ -239,7 +245,9 @@ def form_definition(request: HttpRequest, key: str) -> HttpResponse:
         return _preflight(request, form)
     origin = request.headers.get("Origin", "")
     if not form.active or not guard.origin_allowed(form, origin, request):
-        return _with_cors(JsonResponse({"ok": False, "message": _message(Submission.Reason.INACTIVE)}, status=404), form, request)
+        return _with_cors(
+            JsonResponse({"ok": False, "message": _message(Submission.Reason.INACTIVE)}, status=404), form, request
+        )
     services.stat_add(form=form, source=str(request.GET.get("utm_source") or "")[:100], views=1)
     response = JsonResponse(definition(request, form))
     response["Cache-Control"] = "no-store"

@@ -30,7 +30,11 @@ def access_webform(*, actor: Member, form_id: Any) -> WebForm:
     """The form, for a member who may manage forms (403 for others; 404 for an unknown id)."""
     if not may_manage(actor):
         raise PermissionDenied
-    form = WebForm.objects.select_related("owner__user", "owner_group").filter(pk=form_id).first() if str(form_id).isdigit() else None
+    form = (
+        WebForm.objects.select_related("owner__user", "owner_group").filter(pk=form_id).first()
+        if str(form_id).isdigit()
+        else None
+    )
     if form is None:
         raise Http404
     return form

@@ -10,11 +10,12 @@ templates escape them.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
 from django.utils import timezone
@@ -86,22 +87,25 @@ def form_modules() -> list[Any]:
     return [s for s in registry.all_specs() if s.key not in ("documents",) and not s.children]
 
 
+def model_field(spec: Any, name: str) -> Any:
+    try:
+        return spec.model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+
+
 def fields_available(module: str) -> dict[str, str]:
     """name -> label of what a form of `module` may ask: the module's own editable text-like fields (no
     references: a visitor cannot pick records), its custom fields, and for contacts the company name."""
     spec = registry.get(module)
     found: dict[str, str] = {}
     for name in spec.form_fields:
-        if name in SKIPPED_FIELDS:
+        field = model_field(spec, name)
+        if field is None or name in SKIPPED_FIELDS or field.get_internal_type() not in TEXT_TYPES:
             continue
-        try:
-            field = spec.model._meta.get_field(name)
-        except Exception:
-            continue
-        if field.get_internal_type() not in TEXT_TYPES or getattr(field, "choices", None) and name != "salutation":
-            if name not in spec.picklists:
-                continue
-        found[name] = str(field.verbose_name).capitalize()  # type: ignore[union-attr]
+        if getattr(field, "choices", None) and name not in spec.picklists:
+            continue  # fixed choices: a visitor's free text would only be refused
+        found[name] = str(field.verbose_name).capitalize()
     for custom in metadata.custom_fields(module):
         if custom.type in ("record", "multiselect_record"):
             continue
@@ -123,7 +127,9 @@ def _clean_origins(value: Any, errors: dict[str, list[str]]) -> list[str]:
     for item in value:
         parts = urlsplit(str(item).strip())
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
-            errors["allowed_origins"] = [_("%(value)s is not a site address such as https://www.example.com.") % {"value": item}]
+            errors["allowed_origins"] = [
+                _("%(value)s is not a site address such as https://www.example.com.") % {"value": item}
+            ]
             return []
         origin = f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
         if origin not in cleaned:
@@ -171,7 +177,9 @@ def _clean_fields(module: str, value: Any, errors: dict[str, list[str]]) -> list
     return cleaned
 
 
-def _clean_mapping(module: str, value: Any, keys: tuple[str, ...] | None, errors: dict[str, list[str]], name: str) -> dict[str, str]:
+def _clean_mapping(
+    module: str, value: Any, keys: tuple[str, ...] | None, errors: dict[str, list[str]], name: str
+) -> dict[str, str]:
     if value in (None, ""):
         return {}
     if not isinstance(value, dict):
@@ -261,7 +269,9 @@ def webform_save(*, actor: Member, data: dict[str, Any], form: WebForm | None = 
         target.owner = actor
     target.updated_at = timezone.now()
     try:
-        target.full_clean(exclude=["fields", "hidden", "capture", "allowed_origins", "owner", "owner_group", "created_by"])
+        target.full_clean(
+            exclude=["fields", "hidden", "capture", "allowed_origins", "owner", "owner_group", "created_by"]
+        )
     except ValidationError as exc:
         errors.update(exc.message_dict)
     if errors:
@@ -366,7 +376,11 @@ def _record_values(form: WebForm, cleaned: dict[str, str], visit: Visit) -> tupl
 def _organization(actor: Member, name: str) -> Any:
     """The visible organisation of that exact name, else a new one owned like the contact."""
     spec = registry.get("organizations")
-    found = visibility.visible_records(actor=actor, spec=spec, queryset=spec.records()).filter(name__iexact=name, deleted_at__isnull=True).first()
+    found = (
+        visibility.visible_records(actor=actor, spec=spec, queryset=spec.records())
+        .filter(name__iexact=name, deleted_at__isnull=True)
+        .first()
+    )
     return found or record_create(spec=spec, actor=actor, data={"name": name})
 
 
@@ -381,10 +395,9 @@ def _fill_blanks(spec: Any, actor: Member, record: Any, data: dict[str, Any], cu
     custom_blanks = {k: v for k, v in custom.items() if stored.get(k) in (None, "")}
     if not blanks and not custom_blanks:
         return
-    try:
+    # The owner may not edit it, or the additions do not fit: the link alone is kept.
+    with contextlib.suppress(PermissionDenied, ValidationError):
         record_update(spec=spec, actor=actor, record=record, data=blanks, custom=custom_blanks or None)
-    except (PermissionDenied, ValidationError):
-        pass  # the owner may not edit it, or the additions do not fit: the link alone is kept
 
 
 def stat_add(*, form: WebForm, source: str, views: int = 0, submissions: int = 0) -> None:

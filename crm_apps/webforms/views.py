@@ -40,12 +40,9 @@ def _starting_fields(module: str) -> list[dict[str, Any]]:
     available = services.fields_available(module)
     wanted = []
     for name in available:
-        try:
-            field = spec.model._meta.get_field(name)
-        except Exception:
-            continue
-        if not getattr(field, "blank", True) or name == "email":
-            wanted.append({"field": name, "required": not getattr(field, "blank", True)})
+        field = services.model_field(spec, name)
+        if field is not None and (not field.blank or name == "email"):
+            wanted.append({"field": name, "required": not field.blank})
     return wanted or [{"field": next(iter(available))}]
 
 
@@ -61,7 +58,9 @@ def create(request: HttpRequest, actor: Member) -> HttpResponse:
         form = services.webform_save(actor=actor, data=data)
     except ValidationError as exc:
         context = {"forms": selectors.webform_list(actor=actor), "modules": services.form_modules()}
-        return render(request, "webforms/index.html", {**context, "errors": _errors(exc), "posted": request.POST}, status=400)
+        return render(
+            request, "webforms/index.html", {**context, "errors": _errors(exc), "posted": request.POST}, status=400
+        )
     messages.success(request, _("Form created: choose its fields and settings."))
     return redirect("webforms:edit", form_id=form.pk)
 
@@ -69,7 +68,9 @@ def create(request: HttpRequest, actor: Member) -> HttpResponse:
 def _builder_rows(form: WebForm, posted: Any = None) -> list[dict[str, Any]]:
     """One row per field the module offers: on the form (in its order) first, then the rest."""
     available = services.fields_available(form.module)
-    chosen = {f["field"]: (i, f) for i, f in enumerate(form.fields) if not f.get("upload")}
+    chosen: dict[str, tuple[int | None, dict[str, Any]]] = {
+        f["field"]: (i, f) for i, f in enumerate(form.fields) if not f.get("upload")
+    }
     rows = []
     for name, label in available.items():
         position, item = chosen.get(name, (None, {}))
@@ -193,7 +194,9 @@ def detail(request: HttpRequest, actor: Member, form_id: int) -> HttpResponse:
         "form": form,
         "spec": registry.get(form.module),
         "stats": selectors.webform_stats(form=form),
-        "submissions": selectors.submission_list(form=form, status=wanted if wanted in Submission.Status.values else ""),
+        "submissions": selectors.submission_list(
+            form=form, status=wanted if wanted in Submission.Status.values else ""
+        ),
         "public_url": public_views.public_url(request, form),
         "snippet": public_views.snippet(request, form),
         "html_variant": public_views.html_variant(request, form),

@@ -26,7 +26,7 @@ def static_site() -> Iterator[tuple[str, dict[str, bytes]]]:
     pages: dict[str, bytes] = {}
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+        def do_GET(self) -> None:
             body = pages.get(self.path.split("?")[0])
             self.send_response(200 if body else 404)
             self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -57,7 +57,11 @@ def test_a_form_embedded_on_another_site_brings_in_a_lead(live_site, browser, co
             data={
                 "name": "Contact us",
                 "module": "leads",
-                "fields": [{"field": "last_name", "required": True, "label": "Your name"}, {"field": "email"}, {"field": "company"}],
+                "fields": [
+                    {"field": "last_name", "required": True, "label": "Your name"},
+                    {"field": "email"},
+                    {"field": "company"},
+                ],
                 "hidden": {"description": "Website form"},
                 "allowed_origins": [origin],
                 "success_message": "Thanks, we will call you.",

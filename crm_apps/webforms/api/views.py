@@ -86,7 +86,9 @@ class WebFormListView(APIView):
 
 class WebFormDetailView(APIView):
     def get(self, request: Request, form_id: int) -> Response:
-        return Response(webform_to_api(request, selectors.access_webform(actor=request_member(request), form_id=form_id)))
+        return Response(
+            webform_to_api(request, selectors.access_webform(actor=request_member(request), form_id=form_id))
+        )
 
     def patch(self, request: Request, form_id: int) -> Response:
         actor = request_member(request)

@@ -113,7 +113,11 @@ def test_a_browser_form_post_redirects_to_the_thank_you_page_or_the_redirect_url
     assert response["Location"].endswith("?sent=1")
     assert "Thank you" in browser.get(response["Location"]).content.decode()
 
-    admin_api.patch(f"/api/v1/webforms/{body['id']}", {"redirect_url": "https://www.acme.example/thanks"}, content_type="application/json")
+    admin_api.patch(
+        f"/api/v1/webforms/{body['id']}",
+        {"redirect_url": "https://www.acme.example/thanks"},
+        content_type="application/json",
+    )
     again = browser.post(path_of(body["public_url"]), {"last_name": "Liskov", "company": "MIT"})
     assert (again.status_code, again["Location"]) == (303, "https://www.acme.example/thanks")
 
@@ -135,7 +139,9 @@ def test_a_missing_required_field_is_a_400_naming_it_and_creates_nothing(admin_a
 
 def test_an_engine_error_on_a_field_the_visitor_cannot_see_names_nothing_of_the_configuration(admin_api, tenant_a):
     body = make_form(admin_api, fields=[{"field": "email"}], hidden={})  # the lead's last name is never asked
-    response = visitor(tenant_a).post(path_of(body["public_url"]), {"email": "a@example.com"}, content_type="application/json")
+    response = visitor(tenant_a).post(
+        path_of(body["public_url"]), {"email": "a@example.com"}, content_type="application/json"
+    )
     assert response.status_code == 400
     assert list(response.json()["errors"]) == ["non_field_errors"]
     assert leads(tenant_a) == []
@@ -152,7 +158,10 @@ def test_dedupe_links_to_the_lead_with_the_same_email_and_fills_only_blanks(admi
     [lead] = leads(tenant_a)
     assert (lead.last_name, lead.company, lead.city) == ("Curie", "Sorbonne", "Paris")
     with schema_context(tenant_a.schema_name):
-        assert list(Submission.objects.filter(form_id=body["id"]).order_by("id").values_list("linked", flat=True)) == [False, True]
+        assert list(Submission.objects.filter(form_id=body["id"]).order_by("id").values_list("linked", flat=True)) == [
+            False,
+            True,
+        ]
 
 
 def test_contacts_form_creates_or_finds_the_organisation(admin_api, tenant_a):
@@ -178,7 +187,9 @@ def test_contacts_form_creates_or_finds_the_organisation(admin_api, tenant_a):
 def test_consent_is_required_and_stored_with_time_and_ip(admin_api, tenant_a):
     body = make_form(admin_api, consent_text="I agree to be contacted.")
     client = visitor(tenant_a, REMOTE_ADDR="203.0.113.7")
-    refused = client.post(path_of(body["public_url"]), {"last_name": "Noether", "company": "Göttingen"}, content_type="application/json")
+    refused = client.post(
+        path_of(body["public_url"]), {"last_name": "Noether", "company": "Göttingen"}, content_type="application/json"
+    )
     assert refused.status_code == 400
     assert list(refused.json()["errors"]) == ["consent"]
     assert leads(tenant_a) == []
@@ -215,7 +226,9 @@ def test_utm_referrer_and_landing_page_are_captured_into_fields(admin_api, tenan
     assert (lead.description, lead.website) == ("spring", "https://search.example/q")
 
 
-def test_group_round_robin_assigns_in_turn_and_notifies_each_owner(admin_api, tenant_a, member, django_capture_on_commit_callbacks):
+def test_group_round_robin_assigns_in_turn_and_notifies_each_owner(
+    admin_api, tenant_a, member, django_capture_on_commit_callbacks
+):
     first, second = member(tenant_a), member(tenant_a)
     with schema_context(tenant_a.schema_name):
         team = Group.objects.create(name="Web team")
@@ -224,7 +237,12 @@ def test_group_round_robin_assigns_in_turn_and_notifies_each_owner(admin_api, te
     client = visitor(tenant_a)
     for name in ("One", "Two"):
         with django_capture_on_commit_callbacks(execute=True):
-            assert client.post(path_of(body["public_url"]), {"last_name": name, "company": "C"}, content_type="application/json").status_code == 201
+            assert (
+                client.post(
+                    path_of(body["public_url"]), {"last_name": name, "company": "C"}, content_type="application/json"
+                ).status_code
+                == 201
+            )
     with schema_context(tenant_a.schema_name):
         owners = dict(Lead.objects.values_list("last_name", "owner_id"))
         assert {owners["One"], owners["Two"]} == {first.pk, second.pk}
@@ -235,7 +253,9 @@ def test_group_round_robin_assigns_in_turn_and_notifies_each_owner(admin_api, te
 def test_uploads_become_documents_linked_to_the_record(admin_api, tenant_a, media_root):
     body = make_form(admin_api, fields=[*CONTRACT["fields"], {"field": "cv", "upload": True, "label": "CV"}])
     upload = SimpleUploadedFile("cv.txt", b"my curriculum vitae", content_type="text/plain")
-    response = visitor(tenant_a).post(path_of(body["public_url"]), {"last_name": "Hamilton", "company": "NASA", "cv": upload})
+    response = visitor(tenant_a).post(
+        path_of(body["public_url"]), {"last_name": "Hamilton", "company": "NASA", "cv": upload}
+    )
     assert response.status_code == 201, response.content
     [lead] = leads(tenant_a)
     with schema_context(tenant_a.schema_name):
@@ -276,9 +296,13 @@ def test_too_fast_submissions_and_forged_tokens_are_refused(admin_api, tenant_a,
     values = {"last_name": "Quick", "company": "C", "_ts": token}
     fast = client.post(path_of(body["public_url"]), values, content_type="application/json")
     assert fast.status_code == 400
-    missing = client.post(path_of(body["public_url"]), {"last_name": "Q", "company": "C"}, content_type="application/json")
+    missing = client.post(
+        path_of(body["public_url"]), {"last_name": "Q", "company": "C"}, content_type="application/json"
+    )
     assert missing.status_code == 400
-    forged = client.post(path_of(body["public_url"]), {**values, "_ts": token[:-2] + "xx"}, content_type="application/json")
+    forged = client.post(
+        path_of(body["public_url"]), {**values, "_ts": token[:-2] + "xx"}, content_type="application/json"
+    )
     assert forged.status_code == 400
     assert leads(tenant_a) == []
 
@@ -287,39 +311,61 @@ def test_too_fast_submissions_and_forged_tokens_are_refused(admin_api, tenant_a,
     slow = client.post(path_of(body["public_url"]), values, content_type="application/json")
     assert slow.status_code == 201
     with schema_context(tenant_a.schema_name):
-        assert list(Submission.objects.filter(form_id=body["id"], status="rejected").values_list("reason", flat=True)) == ["too_fast"] * 3
+        assert (
+            list(Submission.objects.filter(form_id=body["id"], status="rejected").values_list("reason", flat=True))
+            == ["too_fast"] * 3
+        )
 
 
 def test_per_ip_rate_limit_answers_429_with_retry_after(admin_api, tenant_a):
     body = make_form(admin_api, ip_limit_per_hour=2)
     client = visitor(tenant_a, REMOTE_ADDR="198.51.100.9")
     answers = [
-        client.post(path_of(body["public_url"]), {"last_name": f"R{i}", "company": "C"}, content_type="application/json")
+        client.post(
+            path_of(body["public_url"]), {"last_name": f"R{i}", "company": "C"}, content_type="application/json"
+        )
         for i in range(3)
     ]
     assert [a.status_code for a in answers] == [201, 201, 429]
     assert 0 < int(answers[2]["Retry-After"]) <= 3600
     other = visitor(tenant_a, REMOTE_ADDR="198.51.100.10")
-    assert other.post(path_of(body["public_url"]), {"last_name": "Ok", "company": "C"}, content_type="application/json").status_code == 201
+    assert (
+        other.post(
+            path_of(body["public_url"]), {"last_name": "Ok", "company": "C"}, content_type="application/json"
+        ).status_code
+        == 201
+    )
     assert len(leads(tenant_a)) == 3
 
 
 def test_per_form_rate_limit_counts_every_address(admin_api, tenant_a):
     body = make_form(admin_api, form_limit_per_hour=1)
-    first = visitor(tenant_a, REMOTE_ADDR="192.0.2.1").post(path_of(body["public_url"]), {"last_name": "A", "company": "C"}, content_type="application/json")
-    second = visitor(tenant_a, REMOTE_ADDR="192.0.2.2").post(path_of(body["public_url"]), {"last_name": "B", "company": "C"}, content_type="application/json")
+    first = visitor(tenant_a, REMOTE_ADDR="192.0.2.1").post(
+        path_of(body["public_url"]), {"last_name": "A", "company": "C"}, content_type="application/json"
+    )
+    second = visitor(tenant_a, REMOTE_ADDR="192.0.2.2").post(
+        path_of(body["public_url"]), {"last_name": "B", "company": "C"}, content_type="application/json"
+    )
     assert (first.status_code, second.status_code) == (201, 429)
     assert second["Retry-After"]
 
 
 def test_with_redis_down_submissions_still_work_and_limits_let_them_through(admin_api, tenant_a, monkeypatch):
     body = make_form(admin_api, ip_limit_per_hour=1)
-    down = {"default": {**CACHES["default"], "LOCATION": "redis://127.0.0.1:9/0", "OPTIONS": {"socket_connect_timeout": 0.2}}}
+    down = {
+        "default": {
+            **CACHES["default"],
+            "LOCATION": "redis://127.0.0.1:9/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2},
+        }
+    }
     monkeypatch.setattr(throttle, "_clients", {})
     client = visitor(tenant_a)
     with override_settings(CACHES=down):
         answers = [
-            client.post(path_of(body["public_url"]), {"last_name": f"D{i}", "company": "C"}, content_type="application/json")
+            client.post(
+                path_of(body["public_url"]), {"last_name": f"D{i}", "company": "C"}, content_type="application/json"
+            )
             for i in range(2)
         ]
         page = client.get(path_of(body["public_url"]))
@@ -332,10 +378,16 @@ def test_with_redis_down_submissions_still_work_and_limits_let_them_through(admi
 def test_values_longer_than_the_limit_and_oversized_bodies_are_refused(admin_api, tenant_a):
     body = make_form(admin_api, max_field_chars=20)
     client = visitor(tenant_a)
-    long = client.post(path_of(body["public_url"]), {"last_name": "x" * 21, "company": "C"}, content_type="application/json")
+    long = client.post(
+        path_of(body["public_url"]), {"last_name": "x" * 21, "company": "C"}, content_type="application/json"
+    )
     assert long.status_code == 400
     assert list(long.json()["errors"]) == ["last_name"]
-    huge = client.post(path_of(body["public_url"]), {"last_name": "y", "company": "z" * (guard.MAX_TEXT_BODY + 10)}, content_type="application/json")
+    huge = client.post(
+        path_of(body["public_url"]),
+        {"last_name": "y", "company": "z" * (guard.MAX_TEXT_BODY + 10)},
+        content_type="application/json",
+    )
     assert huge.status_code == 413
     assert leads(tenant_a) == []
     with schema_context(tenant_a.schema_name):
@@ -345,7 +397,9 @@ def test_values_longer_than_the_limit_and_oversized_bodies_are_refused(admin_api
 def test_markup_is_stored_as_text_and_escaped_on_the_log_and_hosted_page(admin_api, tenant_a):
     body = make_form(admin_api, success_message="<b>Thanks</b>")
     script = "<script>alert(1)</script>"
-    visitor(tenant_a).post(path_of(body["public_url"]), {"last_name": script, "company": "C"}, content_type="application/json")
+    visitor(tenant_a).post(
+        path_of(body["public_url"]), {"last_name": script, "company": "C"}, content_type="application/json"
+    )
     [lead] = leads(tenant_a)
     assert lead.last_name == script
     page = visitor(tenant_a).get(path_of(body["public_url"]) + "?sent=1").content.decode()
@@ -357,11 +411,15 @@ def test_markup_is_stored_as_text_and_escaped_on_the_log_and_hosted_page(admin_a
 
 def test_csv_export_neutralises_formulas(admin_api, tenant_a):
     body = make_form(admin_api)
-    visitor(tenant_a).post(path_of(body["public_url"]), {"last_name": "=HYPERLINK(\"http://x\")", "company": "+1", "email": ""}, content_type="application/json")
+    visitor(tenant_a).post(
+        path_of(body["public_url"]),
+        {"last_name": '=HYPERLINK("http://x")', "company": "+1", "email": ""},
+        content_type="application/json",
+    )
     response = admin_api.get(f"/settings/webforms/{body['id']}/submissions.csv")
     assert response.status_code == 200
     rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert rows[1][-3:] == ["'=HYPERLINK(\"http://x\")", "", "'+1"]
+    assert rows[1][-3:] == ['\'=HYPERLINK("http://x")', "", "'+1"]
 
 
 def test_cors_allows_listed_origins_only(admin_api, tenant_a):
@@ -417,7 +475,9 @@ def test_statistics_count_views_submissions_and_conversion_by_source(admin_api, 
 
 def test_an_inactive_form_accepts_nothing(admin_api, tenant_a):
     body = make_form(admin_api, active=False)
-    response = visitor(tenant_a).post(path_of(body["public_url"]), {"last_name": "Late", "company": "C"}, content_type="application/json")
+    response = visitor(tenant_a).post(
+        path_of(body["public_url"]), {"last_name": "Late", "company": "C"}, content_type="application/json"
+    )
     assert response.status_code == 404
     assert leads(tenant_a) == []
 
@@ -462,7 +522,9 @@ def test_forms_are_isolated_between_tenants(admin_api, client_for, tenant_a, ten
     assert other_admin.get(f"/api/v1/webforms/{body['id']}").status_code == 404
     assert other_admin.get("/api/v1/webforms/").json()["results"] == []
     assert other_admin.delete(f"/api/v1/webforms/{body['id']}").status_code == 404
-    on_b = visitor(tenant_b).post(path_of(body["public_url"]), {"last_name": "X", "company": "C"}, content_type="application/json")
+    on_b = visitor(tenant_b).post(
+        path_of(body["public_url"]), {"last_name": "X", "company": "C"}, content_type="application/json"
+    )
     assert on_b.status_code == 404
     assert leads(tenant_a) == [] and leads(tenant_b) == []
     with schema_context(tenant_a.schema_name):
@@ -503,7 +565,12 @@ def test_builder_screens_create_edit_and_show_a_form(admin_api, tenant_a):
     with schema_context(tenant_a.schema_name):
         form.refresh_from_db()
         assert [f["field"] for f in form.fields] == ["last_name", "company", "brief"]
-        assert (form.hidden, form.allowed_origins, form.min_seconds, form.dedupe_by_email) == ({"source": "Web"}, [SITE], 3, False)
+        assert (form.hidden, form.allowed_origins, form.min_seconds, form.dedupe_by_email) == (
+            {"source": "Web"},
+            [SITE],
+            3,
+            False,
+        )
         assert form.capture == {"utm_source": "description"}
         assert AuditEvent.objects.filter(module="webforms", record_id=str(form.pk)).count() == 2
     detail = admin_api.get(f"/settings/webforms/{form.pk}/")
