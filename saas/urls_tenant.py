@@ -27,6 +27,8 @@ urlpatterns = [
     path("mail/", include("crm_apps.mail.urls")),
     path("settings/webforms/", include("crm_apps.webforms.urls")),
     path("f/", include("crm_apps.webforms.public_urls")),
+    path("settings/portal/", include("crm_apps.portal.settings_urls")),
+    path("portal/", include("crm_apps.portal.urls")),
     path("", include("frontend.urls")),
     path("settings/partners/", partner_access, name="partner_access"),
     path("settings/partners/<int:access_id>/revoke/", partner_access_revoke_view, name="partner_access_revoke"),
