@@ -21,7 +21,7 @@ class PortalSettings(models.Model):
     accent_colour = models.CharField(_("accent colour"), max_length=7, default="#2457c5")
     logo_text = models.CharField(_("logo text"), max_length=40, blank=True)
     ticket_scope = models.CharField(max_length=20, choices=TicketScope.choices, default=TicketScope.OWN)
-    # Ticket fields contacts see besides the title, number, status and conversation.
+    # Ticket fields contacts see besides the number, title, status, description and public conversation.
     ticket_fields = models.JSONField(default=list, blank=True)
     show_faq = models.BooleanField(_("show the published FAQ"), default=True)
     updated_at = models.DateTimeField(default=timezone.now)

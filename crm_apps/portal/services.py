@@ -57,7 +57,7 @@ def _admin_check(actor: Member) -> None:
         raise PermissionDenied
 
 
-PUBLISHABLE_TICKET_FIELDS = ("priority", "severity", "category", "due_date", "solution", "description")
+PUBLISHABLE_TICKET_FIELDS = ("priority", "severity", "category", "due_date", "solution")
 
 
 @transaction.atomic
