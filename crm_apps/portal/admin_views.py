@@ -36,7 +36,10 @@ def index(request: HttpRequest, actor: Member) -> HttpResponse:
         action = request.POST.get("action")
         try:
             if action == "settings":
-                data: dict[str, Any] = {k: request.POST.get(k, "") for k in ("title", "welcome_text", "logo_text", "accent_colour", "ticket_scope")}
+                data: dict[str, Any] = {
+                    k: request.POST.get(k, "")
+                    for k in ("title", "welcome_text", "logo_text", "accent_colour", "ticket_scope")
+                }
                 data["enabled"] = bool(request.POST.get("enabled"))
                 data["show_faq"] = bool(request.POST.get("show_faq"))
                 data["ticket_fields"] = request.POST.getlist("ticket_fields")

@@ -86,7 +86,9 @@ def settings_save(*, actor: Member, data: dict[str, Any]) -> PortalSettings:
     if "ticket_fields" in data:
         fields = data["ticket_fields"]
         if not isinstance(fields, list) or any(f not in PUBLISHABLE_TICKET_FIELDS for f in fields):
-            errors["ticket_fields"] = [_("Choose among: %(fields)s.") % {"fields": ", ".join(PUBLISHABLE_TICKET_FIELDS)}]
+            errors["ticket_fields"] = [
+                _("Choose among: %(fields)s.") % {"fields": ", ".join(PUBLISHABLE_TICKET_FIELDS)}
+            ]
         else:
             found.ticket_fields = [f for f in PUBLISHABLE_TICKET_FIELDS if f in fields]
     found.updated_at = timezone.now()
@@ -118,19 +120,21 @@ def _link(account: PortalAccount) -> str:
 
 
 def _link_url(account: PortalAccount) -> str:
-    from django.db import connection
     from django.urls import reverse
 
+    from tenants.runtime import current_schema
     from tenants.services import tenant_url
 
-    return tenant_url(connection.schema_name, reverse("portal:set_password", args=[_link(account)]))
+    return tenant_url(current_schema(), reverse("portal:set_password", args=[_link(account)]))
 
 
 def _send_link(account: PortalAccount, *, invitation: bool) -> None:
     portal = settings_get()
     with override(account.language):
         subject = (
-            _("You are invited to the %(portal)s customer portal") if invitation else _("Set a new password for %(portal)s")
+            _("You are invited to the %(portal)s customer portal")
+            if invitation
+            else _("Set a new password for %(portal)s")
         ) % {"portal": portal.title or _("customer portal")}
         mail_enqueue(
             to=[account.email],
@@ -363,8 +367,14 @@ def ticket_open(*, account: PortalAccount, data: dict[str, Any], uploads: list[A
         },
     )
     _attach(actor=actor, ticket=ticket, uploads=uploads or [])
-    _timeline(module="tickets", record_id=ticket.pk, text=_("Opened by %(contact)s in the portal") % {"contact": contact})
-    _timeline(module="contacts", record_id=contact.pk, text=_("Opened ticket %(number)s in the portal") % {"number": ticket.number})
+    _timeline(
+        module="tickets", record_id=ticket.pk, text=_("Opened by %(contact)s in the portal") % {"contact": contact}
+    )
+    _timeline(
+        module="contacts",
+        record_id=contact.pk,
+        text=_("Opened ticket %(number)s in the portal") % {"number": ticket.number},
+    )
     transaction.on_commit(lambda: portal_notify(ticket=ticket, contact=contact, what=_("new ticket")))
     return ticket
 
@@ -397,7 +407,11 @@ def ticket_answer(*, account: PortalAccount, ticket: Any, body: Any, uploads: li
     if ticket.status in (P.WAITING, P.CLOSED):
         record_update(spec=registry.get("tickets"), actor=actor, record=ticket, data={"status": P.OPEN})
     _attach(actor=actor, ticket=ticket, uploads=uploads or [])
-    _timeline(module="tickets", record_id=ticket.pk, text=_("%(contact)s answered: %(text)s") % {"contact": contact, "text": text[:200]})
+    _timeline(
+        module="tickets",
+        record_id=ticket.pk,
+        text=_("%(contact)s answered: %(text)s") % {"contact": contact, "text": text[:200]},
+    )
     transaction.on_commit(lambda: portal_notify(ticket=ticket, contact=contact, what=_("answer")))
     return reply
 
@@ -418,7 +432,9 @@ def ticket_status_set(*, account: PortalAccount, ticket: Any, close: bool) -> An
     updated = record_update(spec=registry.get("tickets"), actor=actor, record=ticket, data=data)
     text = _("Closed by %(contact)s in the portal") if close else _("Reopened by %(contact)s in the portal")
     _timeline(module="tickets", record_id=ticket.pk, text=text % {"contact": contact})
-    transaction.on_commit(lambda: portal_notify(ticket=updated, contact=contact, what=_("closed") if close else _("reopened")))
+    transaction.on_commit(
+        lambda: portal_notify(ticket=updated, contact=contact, what=_("closed") if close else _("reopened"))
+    )
     return updated
 
 
@@ -436,7 +452,11 @@ def ticket_rate(*, account: PortalAccount, ticket: Any, rating: Any) -> Any:
     updated = record_update(
         spec=registry.get("tickets"), actor=acting_member(contact), record=ticket, data={"satisfaction": int(rating)}
     )
-    _timeline(module="tickets", record_id=ticket.pk, text=_("Rated %(rating)s of 5 by %(contact)s") % {"rating": rating, "contact": contact})
+    _timeline(
+        module="tickets",
+        record_id=ticket.pk,
+        text=_("Rated %(rating)s of 5 by %(contact)s") % {"rating": rating, "contact": contact},
+    )
     transaction.on_commit(lambda: portal_notify(ticket=updated, contact=contact, what=_("rating")))
     return updated
 

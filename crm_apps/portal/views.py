@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
@@ -35,12 +36,12 @@ def _page(request: HttpRequest, template: str, context: dict[str, Any], status: 
     return render(request, template, {"portal": portal, **context}, status=status)
 
 
-def portal_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def portal_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Pages for a signed-in contact: anyone else goes to the portal's sign-in page. The contact's
     language is active while the page renders."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not services.settings_get().enabled:
             raise Http404
         account = services.session_account(request.COOKIES.get(COOKIE, ""))
@@ -85,7 +86,9 @@ def login(request: HttpRequest) -> HttpResponse:
             )
             del account
             return response
-    return _page(request, "portal/login.html", {"error": error, "email": request.POST.get("email", "")}, 400 if error else 200)
+    return _page(
+        request, "portal/login.html", {"error": error, "email": request.POST.get("email", "")}, 400 if error else 200
+    )
 
 
 @require_http_methods(["POST"])
@@ -112,7 +115,9 @@ def set_password(request: HttpRequest, token: str) -> HttpResponse:
         else:
             return redirect(reverse("portal:login") + "?password=set")
     with translation.override(account.language):
-        return _page(request, "portal/set_password.html", {"account": account, "errors": errors}, 400 if errors else 200)
+        return _page(
+            request, "portal/set_password.html", {"account": account, "errors": errors}, 400 if errors else 200
+        )
 
 
 @require_http_methods(["GET", "POST"])
@@ -161,7 +166,10 @@ def ticket(request: HttpRequest, account: PortalAccount, contact: Any, ticket_id
         try:
             if action == "answer":
                 services.ticket_answer(
-                    account=account, ticket=found, body=request.POST.get("body"), uploads=request.FILES.getlist("attachments")
+                    account=account,
+                    ticket=found,
+                    body=request.POST.get("body"),
+                    uploads=request.FILES.getlist("attachments"),
                 )
             elif action in ("close", "reopen"):
                 services.ticket_status_set(account=account, ticket=found, close=action == "close")
@@ -207,11 +215,13 @@ def faq_entry(request: HttpRequest, account: PortalAccount, contact: Any, faq_id
 
 @portal_view
 def documents(request: HttpRequest, account: PortalAccount, contact: Any) -> HttpResponse:
-    return _page(request, "portal/documents.html", {"documents": selectors.documents_shared(contact=contact), "nav": "documents"})
+    return _page(
+        request, "portal/documents.html", {"documents": selectors.documents_shared(contact=contact), "nav": "documents"}
+    )
 
 
 @portal_view
-def document_download(request: HttpRequest, account: PortalAccount, contact: Any, document_id: Any) -> HttpResponse:
+def document_download(request: HttpRequest, account: PortalAccount, contact: Any, document_id: Any) -> HttpResponseBase:
     """A document shared with the contact or attached to one of their tickets; 404 for anything else."""
     from crm_apps.modules.documents import files
     from crm_apps.modules.documents.models import DocumentVersion
@@ -221,7 +231,9 @@ def document_download(request: HttpRequest, account: PortalAccount, contact: Any
     allowed = [d.pk for d in selectors.documents_shared(contact=contact)]
     from crm_apps.modules.documents.models import DocumentLink
 
-    allowed += list(DocumentLink.objects.filter(module="tickets", record_id__in=ticket_ids).values_list("document_id", flat=True))
+    allowed += list(
+        DocumentLink.objects.filter(module="tickets", record_id__in=ticket_ids).values_list("document_id", flat=True)
+    )
     pk = selectors._uuid(document_id)
     if pk is None or pk not in allowed:
         raise Http404
@@ -255,5 +267,12 @@ def profile(request: HttpRequest, account: PortalAccount, contact: Any) -> HttpR
             return redirect(reverse("portal:profile") + "?saved=1")
         contact = services.contact_of(account)
     saved = request.GET.get("saved", "")
-    context = {"contact": contact, "account": account, "errors": errors, "saved": saved, "nav": "profile", "languages": services.LANGUAGES}
+    context = {
+        "contact": contact,
+        "account": account,
+        "errors": errors,
+        "saved": saved,
+        "nav": "profile",
+        "languages": services.LANGUAGES,
+    }
     return _page(request, "portal/profile.html", context, 400 if errors else 200)

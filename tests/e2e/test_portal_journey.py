@@ -80,7 +80,9 @@ def test_contact_opens_a_ticket_a_member_replies_the_contact_reads_it(
     customer.get_by_label("Describe the problem").fill("It happens every morning.")
     customer.get_by_role("button", name="Open the ticket").click()
     customer.wait_for_url(re.compile(r".*/portal/tickets/[0-9a-f-]+/(#new)?$"))
-    ticket_id = re.search(r"/portal/tickets/([0-9a-f-]+)/", customer.url).group(1)
+    found = re.search(r"/portal/tickets/([0-9a-f-]+)/", customer.url)
+    assert found is not None
+    ticket_id = found.group(1)
     portal_ticket_url = f"{base}/portal/tickets/{ticket_id}/"
     assert "It happens every morning." in customer.content()
 
