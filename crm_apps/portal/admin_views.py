@@ -16,7 +16,7 @@ from crm_apps.access.models import Member
 from crm_apps.access.privileges import Privilege
 from crm_apps.engine import registry
 from crm_apps.portal import services
-from crm_apps.portal.models import PortalAccount, PortalSettings
+from crm_apps.portal.models import SECTIONS, PortalAccount, PortalSettings
 
 
 def _errors(exc: ValidationError) -> dict[str, list[str]]:
@@ -41,7 +41,7 @@ def index(request: HttpRequest, actor: Member) -> HttpResponse:
                     for k in ("title", "welcome_text", "logo_text", "accent_colour", "ticket_scope")
                 }
                 data["enabled"] = bool(request.POST.get("enabled"))
-                data["show_faq"] = bool(request.POST.get("show_faq"))
+                data["sections"] = request.POST.getlist("sections")
                 data["ticket_fields"] = request.POST.getlist("ticket_fields")
                 services.settings_save(actor=actor, data=data)
                 messages.success(request, _("Portal settings saved."))
@@ -70,6 +70,7 @@ def index(request: HttpRequest, actor: Member) -> HttpResponse:
         "portal": services.settings_get(),
         "scopes": PortalSettings.TicketScope.choices,
         "publishable": services.PUBLISHABLE_TICKET_FIELDS,
+        "sections": SECTIONS,
         "accounts": PortalAccount.objects.order_by("email")[:500],
         "errors": errors,
         "languages": services.LANGUAGES,

@@ -7,6 +7,12 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+SECTIONS = ("tickets", "faq", "quotes", "invoices", "servicecontracts", "assets", "documents")
+
+
+def all_sections() -> list[str]:
+    return list(SECTIONS)
+
 
 class PortalSettings(models.Model):
     """One row per workspace: branding and what contacts may see."""
@@ -24,6 +30,8 @@ class PortalSettings(models.Model):
     # Ticket fields contacts see besides the number, title, status, description and public conversation.
     ticket_fields = models.JSONField(default=list, blank=True)
     show_faq = models.BooleanField(_("show the published FAQ"), default=True)
+    # Which parts of the portal contacts see (SECTIONS); tickets are always there.
+    sections = models.JSONField(default=all_sections, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:

@@ -89,3 +89,42 @@ def ticket_documents(*, ticket: Any) -> list[Any]:
 
     ids = DocumentLink.objects.filter(module="tickets", record_id=ticket.pk).values("document_id")
     return list(Document.objects.filter(pk__in=ids, deleted_at__isnull=True).order_by("created_at"))
+
+
+# What a contact sees of each module beside tickets: the columns of its list (explicit, per module).
+RECORD_SECTIONS: dict[str, tuple[str, ...]] = {
+    "quotes": ("number", "subject", "status", "valid_until", "grand_total", "currency"),
+    "invoices": (
+        "number",
+        "subject",
+        "invoice_date",
+        "due_date",
+        "grand_total",
+        "balance",
+        "currency",
+        "payment_status",
+    ),
+    "servicecontracts": ("number", "subject", "status", "start_date", "due_date", "used_units", "total_units"),
+    "assets": ("number", "name", "serial_number", "status"),
+}
+PDF_SECTIONS = ("quotes", "invoices")
+
+
+def section_records(*, module: str, contact: Any, portal: PortalSettings) -> QuerySet[Any]:
+    """The contact's records of a module (or their organisation's, with that setting); never deleted ones."""
+    mine = Q(contact_id=contact.pk)
+    if portal.ticket_scope == PortalSettings.TicketScope.ORGANIZATION and contact.organization_id:
+        mine |= Q(organization_id=contact.organization_id)
+    return registry.get(module).records().filter(mine, deleted_at__isnull=True)
+
+
+def section_list(*, module: str, contact: Any, portal: PortalSettings) -> list[Any]:
+    return list(section_records(module=module, contact=contact, portal=portal).order_by("-created_at")[:200])
+
+
+def access_section_record(*, module: str, contact: Any, portal: PortalSettings, record_id: Any) -> Any:
+    pk = _uuid(record_id)
+    found = section_records(module=module, contact=contact, portal=portal).filter(pk=pk).first() if pk else None
+    if found is None:
+        raise Http404
+    return found

@@ -83,6 +83,15 @@ def settings_save(*, actor: Member, data: dict[str, Any]) -> PortalSettings:
             errors["ticket_scope"] = [_("Choose whose tickets contacts see.")]
         else:
             found.ticket_scope = data["ticket_scope"]
+    if "sections" in data:
+        from crm_apps.portal.models import SECTIONS
+
+        sections = data["sections"]
+        if not isinstance(sections, list) or any(s not in SECTIONS for s in sections):
+            errors["sections"] = [_("Choose among: %(fields)s.") % {"fields": ", ".join(SECTIONS)}]
+        else:
+            found.sections = [s for s in SECTIONS if s in sections or s == "tickets"]
+            found.show_faq = "faq" in found.sections
     if "ticket_fields" in data:
         fields = data["ticket_fields"]
         if not isinstance(fields, list) or any(f not in PUBLISHABLE_TICKET_FIELDS for f in fields):
@@ -93,7 +102,7 @@ def settings_save(*, actor: Member, data: dict[str, Any]) -> PortalSettings:
             found.ticket_fields = [f for f in PUBLISHABLE_TICKET_FIELDS if f in fields]
     found.updated_at = timezone.now()
     try:
-        found.full_clean(exclude=["ticket_fields"])
+        found.full_clean(exclude=["ticket_fields", "sections"])
     except ValidationError as exc:
         errors.update(exc.message_dict)
     if errors:

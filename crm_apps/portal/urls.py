@@ -19,4 +19,6 @@ urlpatterns = [
     path("documents/", views.documents, name="documents"),
     path("documents/<str:document_id>/", views.document_download, name="document"),
     path("profile/", views.profile, name="profile"),
+    path("records/<slug:module>/", views.records, name="records"),
+    path("records/<slug:module>/<str:record_id>/pdf/", views.record_pdf, name="record_pdf"),
 ]

@@ -19,6 +19,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from crm_apps.engine import registry
 from crm_apps.portal import selectors, services
 from crm_apps.portal.models import PortalAccount
 from saas.http import client_ip
@@ -133,7 +134,16 @@ def reset(request: HttpRequest) -> HttpResponse:
 def home(request: HttpRequest, account: PortalAccount, contact: Any) -> HttpResponse:
     portal = services.settings_get()
     open_tickets = selectors.ticket_list(account=account, contact=contact, portal=portal, open_only=True)
-    return _page(request, "portal/home.html", {"contact": contact, "open_tickets": open_tickets, "nav": "home"})
+    unpaid = []
+    if "invoices" in portal.sections:
+        unpaid = list(
+            selectors.section_records(module="invoices", contact=contact, portal=portal)
+            .exclude(payment_status="paid")
+            .exclude(status="Cancelled")
+            .order_by("due_date", "-created_at")[:20]
+        )
+    context = {"contact": contact, "open_tickets": open_tickets, "unpaid": unpaid, "nav": "home"}
+    return _page(request, "portal/home.html", context)
 
 
 @portal_view
@@ -215,6 +225,8 @@ def faq_entry(request: HttpRequest, account: PortalAccount, contact: Any, faq_id
 
 @portal_view
 def documents(request: HttpRequest, account: PortalAccount, contact: Any) -> HttpResponse:
+    if "documents" not in services.settings_get().sections:
+        raise Http404
     return _page(
         request, "portal/documents.html", {"documents": selectors.documents_shared(contact=contact), "nav": "documents"}
     )
@@ -276,3 +288,51 @@ def profile(request: HttpRequest, account: PortalAccount, contact: Any) -> HttpR
         "languages": services.LANGUAGES,
     }
     return _page(request, "portal/profile.html", context, 400 if errors else 200)
+
+
+def _section_open(portal: Any, module: str) -> None:
+    if module not in selectors.RECORD_SECTIONS or module not in portal.sections:
+        raise Http404
+
+
+@portal_view
+def records(request: HttpRequest, account: PortalAccount, contact: Any, module: str) -> HttpResponse:
+    """The contact's quotes, invoices (with payment status), service contracts or assets."""
+    portal = services.settings_get()
+    _section_open(portal, module)
+    spec = registry.get(module)
+    columns = selectors.RECORD_SECTIONS[module]
+    found = selectors.section_list(module=module, contact=contact, portal=portal)
+    items = [(r, [_shown(r, c) for c in columns]) for r in found]
+    context = {
+        "spec": spec,
+        "module": module,
+        "headers": [str(spec.model._meta.get_field(c).verbose_name).capitalize() for c in columns],
+        "items": items,
+        "pdf": module in selectors.PDF_SECTIONS,
+        "nav": module,
+    }
+    return _page(request, "portal/records.html", context)
+
+
+def _shown(record: Any, column: str) -> Any:
+    display = getattr(record, f"get_{column}_display", None)
+    return display() if callable(display) else getattr(record, column)
+
+
+@portal_view
+def record_pdf(request: HttpRequest, account: PortalAccount, contact: Any, module: str, record_id: Any) -> HttpResponse:
+    """A quote's or invoice's PDF, rendered in the contact's language."""
+    from crm_apps.inventory import pdf
+
+    portal = services.settings_get()
+    _section_open(portal, module)
+    if module not in selectors.PDF_SECTIONS:
+        raise Http404
+    record = selectors.access_section_record(module=module, contact=contact, portal=portal, record_id=record_id)
+    body = pdf.pdf_for(
+        spec=registry.get(module), record=record, actor=services.acting_member(contact), language=account.language
+    )
+    response = HttpResponse(body, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{pdf.pdf_filename(record)}"'
+    return response

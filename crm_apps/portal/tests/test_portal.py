@@ -412,3 +412,59 @@ def test_matrix_a_portal_user_reaches_no_member_page_or_api(tenant_a, setup):
         "/settings/portal/",
     ):
         assert client.get(path).status_code in (302, 401, 403, 404), path
+
+
+def test_invoices_with_payment_status_and_pdf_only_for_the_contact(tenant_a, setup):
+    admin, contact = setup["admin"], setup["contact"]
+    other = make_contact(tenant_a, admin, last_name="Other")
+    with schema_context(tenant_a.schema_name):
+        spec = registry.get("invoices")
+        mine = record_create(spec=spec, actor=admin, data={"subject": "Support March", "contact": contact.pk})
+        theirs = record_create(spec=spec, actor=admin, data={"subject": "Someone else's", "contact": other.pk})
+    client = portal_client(tenant_a, "ada@customer.example")
+    listing = client.get("/portal/records/invoices/").content.decode()
+    assert "Support March" in listing and "Unpaid" in listing
+    assert "Someone else" not in listing
+    assert "Support March" in client.get("/portal/").content.decode()  # the dashboard's open items
+    pdf = client.get(f"/portal/records/invoices/{mine.pk}/pdf/")
+    assert (pdf.status_code, pdf["Content-Type"]) == (200, "application/pdf")
+    assert pdf.content.startswith(b"%PDF")
+    assert client.get(f"/portal/records/invoices/{theirs.pk}/pdf/").status_code == 404
+    assert client.get("/portal/records/contacts/").status_code == 404  # not a portal section
+    assert client.get(f"/portal/records/assets/{mine.pk}/pdf/").status_code == 404
+
+
+def test_sections_the_admin_turns_off_are_gone(tenant_a, setup):
+    with schema_context(tenant_a.schema_name):
+        services.settings_save(actor=setup["admin"], data={"sections": ["tickets", "quotes"]})
+    client = portal_client(tenant_a, "ada@customer.example")
+    assert client.get("/portal/records/quotes/").status_code == 200
+    for path in ("/portal/records/invoices/", "/portal/records/assets/", "/portal/documents/", "/portal/faq/"):
+        assert client.get(path).status_code == 404, path
+
+
+def test_portal_settings_screen_is_for_admins_and_validates(tenant_a, setup, client_for, member):
+    plain = client_for(tenant_a, member(tenant_a))
+    assert plain.get("/settings/portal/").status_code == 403
+    admin = client_for(tenant_a, setup["admin"])
+    assert admin.get("/settings/portal/").status_code == 200
+    bad = admin.post("/settings/portal/", {"action": "settings", "accent_colour": "red", "ticket_scope": "own"})
+    assert bad.status_code == 400
+    good = admin.post(
+        "/settings/portal/",
+        {
+            "action": "settings",
+            "accent_colour": "#AA0000",
+            "ticket_scope": "own",
+            "title": "Help",
+            "enabled": "1",
+            "sections": ["faq"],
+        },
+    )
+    assert good.status_code == 302
+    with schema_context(tenant_a.schema_name):
+        saved = services.settings_get()
+        assert (saved.accent_colour, saved.title, saved.sections) == ("#aa0000", "Help", ["tickets", "faq"])
+    unknown = admin.post("/settings/portal/", {"action": "invite", "email": "nobody@nowhere.example"})
+    assert unknown.status_code == 400
+    assert 'style="--portal-accent: #aa0000"' in Client(HTTP_HOST=host(tenant_a)).get("/portal/login/").content.decode()
