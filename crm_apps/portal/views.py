@@ -307,7 +307,7 @@ def records(request: HttpRequest, account: PortalAccount, contact: Any, module: 
     context = {
         "spec": spec,
         "module": module,
-        "headers": [str(spec.model._meta.get_field(c).verbose_name).capitalize() for c in columns],
+        "headers": [str(getattr(spec.model._meta.get_field(c), "verbose_name", c)).capitalize() for c in columns],
         "items": items,
         "pdf": module in selectors.PDF_SECTIONS,
         "nav": module,
