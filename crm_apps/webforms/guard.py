@@ -11,6 +11,7 @@ rate limits do the work.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from django.core import signing
 from django.http import HttpRequest
@@ -26,6 +27,28 @@ HOUR = 3600
 # Without files, a request is a few fields of text.
 MAX_TEXT_BODY = 64 * 1024
 _signer = signing.TimestampSigner(salt="webforms.rendered")
+
+
+# Captcha or proof-of-work providers: each check gets the form and the submitted values and says whether
+# the sender passed (a provider calls its verification service here). None are installed by default, so a
+# form works without any external call.
+Challenge = Callable[[WebForm, dict[str, object]], bool]
+_challenges: list[Challenge] = []
+
+
+def challenge_add(check: Challenge) -> None:
+    """Install a captcha/proof-of-work check (an app's `ready()`); every submission must pass all of them."""
+    _challenges.append(check)
+
+
+def challenge_remove(check: Challenge) -> None:
+    _challenges.remove(check)
+
+
+def challenge_check(form: WebForm, values: dict[str, object]) -> None:
+    for check in list(_challenges):
+        if not check(form, values):
+            raise Rejected(Submission.Reason.CHALLENGE)
 
 
 def token_for(form: WebForm) -> str:

@@ -77,6 +77,7 @@ class Submission(models.Model):
         TOO_LARGE = "too_large", _("Too large")
         INACTIVE = "inactive", _("Form switched off")
         ORIGIN = "origin", _("Site not allowed")
+        CHALLENGE = "challenge", _("Challenge not passed")
 
     form = models.ForeignKey(WebForm, on_delete=models.CASCADE, related_name="submissions")
     status = models.CharField(max_length=10, choices=Status.choices)

@@ -130,6 +130,7 @@ def _payload(request: HttpRequest) -> tuple[dict[str, Any], dict[str, Any]]:
 STATUS: dict[str, int] = {
     Submission.Reason.INVALID: 400,
     Submission.Reason.TOO_FAST: 400,
+    Submission.Reason.CHALLENGE: 400,
     Submission.Reason.RATE_LIMITED: 429,
     Submission.Reason.TOO_LARGE: 413,
     Submission.Reason.INACTIVE: 404,
@@ -144,6 +145,7 @@ def _message(reason: str) -> str:
         Submission.Reason.TOO_LARGE: _("What you sent is too large."),
         Submission.Reason.INACTIVE: _("This form is not accepting submissions."),
         Submission.Reason.ORIGIN: _("This site may not send this form."),
+        Submission.Reason.CHALLENGE: _("Please confirm that you are not a robot."),
     }
     return messages.get(reason, _("Please correct the fields below."))
 
@@ -200,6 +202,7 @@ def _submit(request: HttpRequest, form: WebForm) -> HttpResponse:
         visit = _visit(request, values)
         guard.trap_check(form, values)
         guard.timing_check(form, values)
+        guard.challenge_check(form, values)
         services.submission_accept(form=form, values=values, uploads=uploads, visit=visit)
     except services.Rejected as rejected:
         return _refused(request, form, rejected, visit, values)

@@ -591,3 +591,28 @@ def test_a_submission_counts_views_with_one_upsert_row_per_day_and_source(admin_
     client.get(path_of(body["public_url"]) + "definition.json?utm_source=x")
     with schema_context(tenant_a.schema_name):
         assert list(DailyStat.objects.values_list("source", "views")) == [("x", 2)]
+
+
+def test_a_captcha_hook_refuses_what_it_does_not_pass(admin_api, tenant_a):
+    body = make_form(admin_api)
+
+    def solved(form, values):
+        return values.get("captcha") == "42"
+
+    guard.challenge_add(solved)
+    try:
+        client = visitor(tenant_a)
+        refused = client.post(
+            path_of(body["public_url"]), {"last_name": "Bot", "company": "C"}, content_type="application/json"
+        )
+        passed = client.post(
+            path_of(body["public_url"]),
+            {"last_name": "Human", "company": "C", "captcha": "42"},
+            content_type="application/json",
+        )
+    finally:
+        guard.challenge_remove(solved)
+    assert (refused.status_code, passed.status_code) == (400, 201)
+    assert [lead.last_name for lead in leads(tenant_a)] == ["Human"]
+    with schema_context(tenant_a.schema_name):
+        assert Submission.objects.get(status="rejected").reason == "challenge"
