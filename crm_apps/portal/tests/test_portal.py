@@ -468,3 +468,43 @@ def test_portal_settings_screen_is_for_admins_and_validates(tenant_a, setup, cli
     unknown = admin.post("/settings/portal/", {"action": "invite", "email": "nobody@nowhere.example"})
     assert unknown.status_code == 400
     assert 'style="--portal-accent: #aa0000"' in Client(HTTP_HOST=host(tenant_a)).get("/portal/login/").content.decode()
+
+
+def test_access_api_invites_lists_and_ends_access(
+    tenant_a, tenant_b, admin_of, client_for, member, mailoutbox, django_capture_on_commit_callbacks
+):
+    admin = admin_of(tenant_a)
+    contact = make_contact(tenant_a, admin, email="api@customer.example")
+    api = client_for(tenant_a, admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        created = api.post(
+            "/api/v1/portal/access/",
+            {"contact": str(contact.pk), "support_start": "2026-01-01", "support_end": "2026-12-31", "language": "ru"},
+            content_type="application/json",
+        )
+    assert created.status_code == 201, created.content
+    assert created.json()["support_end"] == "2026-12-31"
+    assert [m.to for m in mailoutbox] == [["api@customer.example"]]
+    bad = api.post(
+        "/api/v1/portal/access/",
+        {"contact": str(contact.pk), "support_start": "2026-12-31", "support_end": "2026-01-01"},
+        content_type="application/json",
+    )
+    assert (bad.status_code, list(bad.json())) == (400, ["support_end"])
+    assert [a["email"] for a in api.get("/api/v1/portal/access/").json()["results"]] == ["api@customer.example"]
+    plain = client_for(tenant_a, member(tenant_a))
+    assert plain.get("/api/v1/portal/access/").status_code == 403
+    assert plain.delete(f"/api/v1/portal/access/{contact.pk}").status_code == 403
+    other = client_for(tenant_b, admin_of(tenant_b))
+    assert (
+        other.post("/api/v1/portal/access/", {"contact": str(contact.pk)}, content_type="application/json").status_code
+        == 403
+    )
+    assert other.get("/api/v1/portal/access/").json()["results"] == []
+    assert (
+        api.patch("/api/v1/portal/settings", {"accent_colour": "nope"}, content_type="application/json").status_code
+        == 400
+    )
+    assert api.delete(f"/api/v1/portal/access/{contact.pk}").status_code == 204
+    with schema_context(tenant_a.schema_name):
+        assert PortalAccount.objects.get().active is False
