@@ -616,3 +616,36 @@ def test_a_captcha_hook_refuses_what_it_does_not_pass(admin_api, tenant_a):
     assert [lead.last_name for lead in leads(tenant_a)] == ["Human"]
     with schema_context(tenant_a.schema_name):
         assert Submission.objects.get(status="rejected").reason == "challenge"
+
+
+def test_a_custom_module_with_custom_fields_takes_submissions(admin_api, tenant_a, admin_of):
+    from django_tenants.utils import tenant_context
+
+    from crm_apps.custom_modules.services import custom_module_create
+
+    with tenant_context(tenant_a):
+        custom_module_create(
+            actor=admin_of(tenant_a),
+            key="enquiry",
+            label="Enquiry",
+            label_plural="Enquiries",
+            fields=[{"key": "budget", "label": "Budget", "type": "text", "required": True}],
+        )
+    body = make_form(
+        admin_api,
+        module="enquiry",
+        fields=[{"field": "name", "required": True}, {"field": "custom.budget", "required": True}],
+        hidden={},
+    )
+    client = visitor(tenant_a)
+    missing = client.post(path_of(body["public_url"]), {"name": "Roof"}, content_type="application/json")
+    assert (missing.status_code, list(missing.json()["errors"])) == (400, ["custom.budget"])
+    sent = client.post(
+        path_of(body["public_url"]), {"name": "Roof", "custom.budget": "5000"}, content_type="application/json"
+    )
+    assert sent.status_code == 201, sent.content
+    with schema_context(tenant_a.schema_name):
+        from crm_apps.custom_modules.models import CustomRecord
+
+        [record] = CustomRecord.objects.filter(module_key="enquiry")
+        assert (record.name, record.custom_data) == ("Roof", {"budget": "5000"})
