@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -384,6 +385,18 @@ def _organization(actor: Member, name: str) -> Any:
     return found or record_create(spec=spec, actor=actor, data={"name": name})
 
 
+DEAL_CLOSE_DAYS = 30
+
+
+def _module_defaults(module: str) -> dict[str, Any]:
+    """Values a visitor cannot be asked for but the module requires: a deal from a website is expected to
+    close in a month unless the form asks or fixes the date (its pipeline and stage default in the deals
+    module itself)."""
+    if module == "deals":
+        return {"close_date": (timezone.localdate() + dt.timedelta(days=DEAL_CLOSE_DAYS)).isoformat()}
+    return {}
+
+
 def _existing(spec: Any, email: str) -> Any:
     return spec.records().filter(deleted_at__isnull=True, email__iexact=email).order_by("created_at").first()
 
@@ -460,6 +473,7 @@ def _accept(*, form: WebForm, cleaned: dict[str, str], uploads: dict[str, Upload
     spec = registry.get(form.module)
     actor = _assignee(form)
     data, custom, organization_name = _record_values(form, cleaned, visit)
+    data = {**_module_defaults(form.module), **data}
     record = None
     linked = False
     email = data.get("email", "")

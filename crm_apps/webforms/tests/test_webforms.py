@@ -649,3 +649,27 @@ def test_a_custom_module_with_custom_fields_takes_submissions(admin_api, tenant_
 
         [record] = CustomRecord.objects.filter(module_key="enquiry")
         assert (record.name, record.custom_data) == ("Roof", {"budget": "5000"})
+
+
+@pytest.mark.parametrize(
+    ("module", "values", "model_path"),
+    [
+        (
+            "tickets",
+            {"title": "Cannot log in", "description": "Since Monday"},
+            "crm_apps.modules.tickets.models.Ticket",
+        ),
+        ("deals", {"name": "Website enquiry"}, "crm_apps.modules.deals.models.Deal"),
+        ("organizations", {"name": "Acme Ltd"}, "crm_apps.modules.organizations.models.Organization"),
+    ],
+)
+def test_tickets_deals_and_organisations_forms_create_their_records(admin_api, tenant_a, module, values, model_path):
+    from django.utils.module_loading import import_string
+
+    body = make_form(admin_api, module=module, fields=[{"field": k, "required": True} for k in values], hidden={})
+    sent = visitor(tenant_a).post(path_of(body["public_url"]), values, content_type="application/json")
+    assert sent.status_code == 201, sent.content
+    with schema_context(tenant_a.schema_name):
+        model = import_string(model_path)
+        first = next(iter(values))
+        assert model.objects.filter(**{first: values[first]}).count() == 1

@@ -90,6 +90,8 @@
   function start() {
     var hosts = document.querySelectorAll("[data-kestrel-form]");
     Array.prototype.forEach.call(hosts, function (host) {
+      if (host.hasAttribute("data-kestrel-ready")) return; // a page may include the script once per form
+      host.setAttribute("data-kestrel-ready", "");
       var action = host.getAttribute("data-kestrel-form");
       var query = new URLSearchParams();
       var told = visit();
