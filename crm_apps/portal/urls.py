@@ -9,6 +9,7 @@ app_name = "portal"
 urlpatterns = [
     path("", views.home, name="home"),
     path("login/", views.login, name="login"),
+    path("logo", views.logo, name="logo"),
     path("logout/", views.logout, name="logout"),
     path("reset/", views.reset, name="reset"),
     path("set-password/<str:token>/", views.set_password, name="set_password"),

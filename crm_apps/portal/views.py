@@ -33,8 +33,24 @@ def _errors(exc: ValidationError) -> dict[str, list[str]]:
 
 
 def _page(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
+    from crm_apps.finance.selectors import company_details
+
     portal = services.settings_get()
-    return render(request, template, {"portal": portal, **context}, status=status)
+    has_logo = bool(company_details().logo_storage_name)
+    return render(request, template, {"portal": portal, "company_logo": has_logo, **context}, status=status)
+
+
+def logo(request: HttpRequest) -> HttpResponseBase:
+    """The company's logo (the one its quotes and invoices carry) for the portal's header; 404 without one."""
+    from crm_apps.finance import files
+    from crm_apps.finance.selectors import company_details
+
+    details = company_details()
+    if not services.settings_get().enabled or not details.logo_storage_name:
+        raise Http404
+    return files.image_response(
+        storage_name=details.logo_storage_name, content_type=details.logo_content_type, size=details.logo_size
+    )
 
 
 def portal_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:

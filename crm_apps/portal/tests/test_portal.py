@@ -508,3 +508,19 @@ def test_access_api_invites_lists_and_ends_access(
     assert api.delete(f"/api/v1/portal/access/{contact.pk}").status_code == 204
     with schema_context(tenant_a.schema_name):
         assert PortalAccount.objects.get().active is False
+
+
+def test_the_company_logo_brands_the_portal(tenant_a, setup, client_for, media_root):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from crm_apps.finance.tests.test_finance import PNG
+
+    anonymous = Client(HTTP_HOST=host(tenant_a))
+    assert anonymous.get("/portal/logo").status_code == 404
+    assert "portal__logo-image" not in anonymous.get("/portal/login/").content.decode()
+    admin = client_for(tenant_a, setup["admin"])
+    assert admin.post("/api/v1/company/logo", {"file": SimpleUploadedFile("logo.png", PNG)}).status_code in (200, 201)
+    assert 'src="/portal/logo"' in anonymous.get("/portal/login/").content.decode()
+    served = anonymous.get("/portal/logo")
+    assert served.status_code == 200
+    assert b"".join(served.streaming_content) == PNG  # type: ignore[attr-defined]
