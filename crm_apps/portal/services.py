@@ -279,6 +279,7 @@ def login(*, email: str, password: str, ip: str) -> tuple[PortalAccount, str]:
         throttle_hit(keys, window=LOGIN_WINDOW)
         raise AccessDenied("refused")
     key = secrets.token_urlsafe(32)
+    PortalSession.objects.filter(account=account, expires_at__lte=timezone.now()).delete()  # no sweep task needed
     PortalSession.objects.create(
         key_hash=_hash(key),
         account=account,
