@@ -71,6 +71,10 @@ TENANT_APPS = [
     "crm_apps.modules.projects",
     "crm_apps.modules.projecttasks",
     "crm_apps.modules.projectmilestones",
+    # Capture (issue 23): web forms that create records from a website.
+    "crm_apps.webforms",
+    # Self-service (issue 23): the customer portal.
+    "crm_apps.portal",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]

@@ -1,0 +1,130 @@
+"""What a signed-in contact may read. Every query starts from the contact (their tickets, or their
+organisation's when the admin chose so); anything else is "not found", whether it exists or not.
+Internal notes are never read here: conversations hold public replies and the customer's own messages."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from crm_apps.engine import registry
+from crm_apps.portal.models import PortalAccount, PortalSettings
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def tickets_visible(*, account: PortalAccount, contact: Any, portal: PortalSettings) -> QuerySet[Any]:
+    mine = Q(contact_id=contact.pk)
+    if portal.ticket_scope == PortalSettings.TicketScope.ORGANIZATION and contact.organization_id:
+        mine |= Q(organization_id=contact.organization_id)
+    return registry.get("tickets").records().filter(mine, deleted_at__isnull=True)
+
+
+def ticket_list(*, account: PortalAccount, contact: Any, portal: PortalSettings, open_only: bool = False) -> list[Any]:
+    from crm_apps.modules.tickets import picklists as P
+
+    rows = tickets_visible(account=account, contact=contact, portal=portal)
+    if open_only:
+        rows = rows.exclude(status=P.CLOSED)
+    return list(rows.order_by("-created_at")[:200])
+
+
+def access_ticket(*, account: PortalAccount, contact: Any, portal: PortalSettings, ticket_id: Any) -> Any:
+    """The ticket if the contact may see it; 404 otherwise (another contact's, another tenant's, made up)."""
+    pk = _uuid(ticket_id)
+    found = tickets_visible(account=account, contact=contact, portal=portal).filter(pk=pk).first() if pk else None
+    if found is None:
+        raise Http404
+    return found
+
+
+def conversation(*, ticket: Any) -> list[Any]:
+    """Public replies and the customer's messages, oldest first; internal notes are left out here."""
+    from crm_apps.modules.tickets.models import TicketReply
+
+    return list(
+        TicketReply.objects.filter(ticket=ticket)
+        .exclude(kind=TicketReply.Kind.NOTE)
+        .select_related("author__user")
+        .order_by("created_at", "id")
+    )
+
+
+def faq_list(*, query: str = "") -> list[Any]:
+    """Published FAQ entries only, optionally matching the words of `query` in question or answer."""
+    rows = registry.get("faq").records().filter(deleted_at__isnull=True, status="Published")
+    for word in query.split()[:5]:
+        rows = rows.filter(Q(question__icontains=word) | Q(answer__icontains=word))
+    return list(rows.order_by("question")[:100])
+
+
+def faq_get(*, faq_id: Any) -> Any:
+    pk = _uuid(faq_id)
+    found = (
+        registry.get("faq").records().filter(pk=pk, deleted_at__isnull=True, status="Published").first() if pk else None
+    )
+    if found is None:
+        raise Http404
+    return found
+
+
+def documents_shared(*, contact: Any) -> list[Any]:
+    """Documents linked to the contact (what the team shared with them)."""
+    from crm_apps.modules.documents.models import Document, DocumentLink
+
+    ids = DocumentLink.objects.filter(module="contacts", record_id=contact.pk).values("document_id")
+    return list(Document.objects.filter(pk__in=ids, deleted_at__isnull=True).order_by("-created_at")[:100])
+
+
+def ticket_documents(*, ticket: Any) -> list[Any]:
+    from crm_apps.modules.documents.models import Document, DocumentLink
+
+    ids = DocumentLink.objects.filter(module="tickets", record_id=ticket.pk).values("document_id")
+    return list(Document.objects.filter(pk__in=ids, deleted_at__isnull=True).order_by("created_at"))
+
+
+# What a contact sees of each module beside tickets: the columns of its list (explicit, per module).
+RECORD_SECTIONS: dict[str, tuple[str, ...]] = {
+    "quotes": ("number", "subject", "status", "valid_until", "grand_total", "currency"),
+    "invoices": (
+        "number",
+        "subject",
+        "invoice_date",
+        "due_date",
+        "grand_total",
+        "balance",
+        "currency",
+        "payment_status",
+    ),
+    "servicecontracts": ("number", "subject", "status", "start_date", "due_date", "used_units", "total_units"),
+    "assets": ("number", "name", "serial_number", "status"),
+}
+PDF_SECTIONS = ("quotes", "invoices")
+
+
+def section_records(*, module: str, contact: Any, portal: PortalSettings) -> QuerySet[Any]:
+    """The contact's records of a module (or their organisation's, with that setting); never deleted ones."""
+    mine = Q(contact_id=contact.pk)
+    if portal.ticket_scope == PortalSettings.TicketScope.ORGANIZATION and contact.organization_id:
+        mine |= Q(organization_id=contact.organization_id)
+    return registry.get(module).records().filter(mine, deleted_at__isnull=True)
+
+
+def section_list(*, module: str, contact: Any, portal: PortalSettings) -> list[Any]:
+    return list(section_records(module=module, contact=contact, portal=portal).order_by("-created_at")[:200])
+
+
+def access_section_record(*, module: str, contact: Any, portal: PortalSettings, record_id: Any) -> Any:
+    pk = _uuid(record_id)
+    found = section_records(module=module, contact=contact, portal=portal).filter(pk=pk).first() if pk else None
+    if found is None:
+        raise Http404
+    return found

@@ -1,0 +1,492 @@
+"""The customer portal's writes: access (invite, set password, reset, sign in and out) and what a contact
+does (open, answer, close, reopen and rate tickets; edit their profile).
+
+A contact is not a member. Their actions go through the engine's services acting as the member who owns
+the contact (else the first administrator), so validation, audit and timeline are the same; what reaches
+the timeline is marked as the contact's, and the record's owner is notified. Every record a contact touches
+is first found through `selectors` (their own, else 404)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import date, timedelta
+from typing import Any
+
+from django.contrib.auth import password_validation
+from django.contrib.auth.hashers import check_password, make_password
+from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from crm_apps.access import visibility
+from crm_apps.access.models import Member
+from crm_apps.access.privileges import Privilege
+from crm_apps.audit import services as audit
+from crm_apps.engine import registry
+from crm_apps.engine.models import TimelineEntry
+from crm_apps.engine.services import record_create, record_update
+from crm_apps.portal.models import PortalAccount, PortalSession, PortalSettings
+from saas.throttle import throttle_exceeded, throttle_hit
+from tenants.mail import mail_enqueue
+
+SESSION_DAYS = 14
+LINK_DAYS = 7
+LANGUAGES = ("en", "ru")
+LOGIN_LIMIT = 5
+LOGIN_WINDOW = 15 * 60
+BODY_MAX = 10_000
+_links = signing.TimestampSigner(salt="portal.password-link")
+
+
+class AccessDenied(Exception):
+    """Sign-in refused: wrong password, no access, outside the support dates, or throttled."""
+
+
+def settings_get() -> PortalSettings:
+    found = PortalSettings.objects.order_by("id").first()
+    return found or PortalSettings(title="")
+
+
+def _admin_check(actor: Member) -> None:
+    if not visibility.has_privilege(actor=actor, privilege=Privilege.MANAGE_SETTINGS):
+        raise PermissionDenied
+
+
+PUBLISHABLE_TICKET_FIELDS = ("priority", "severity", "category", "due_date", "solution")
+
+
+@transaction.atomic
+def settings_save(*, actor: Member, data: dict[str, Any]) -> PortalSettings:
+    """Branding and publication (administrators and members who manage settings)."""
+    _admin_check(actor)
+    found = PortalSettings.objects.select_for_update().order_by("id").first() or PortalSettings()
+    errors: dict[str, list[str]] = {}
+    for name in ("title", "welcome_text", "logo_text"):
+        if name in data:
+            setattr(found, name, str(data[name] or "").strip())
+    for flag in ("enabled", "show_faq"):
+        if flag in data:
+            setattr(found, flag, data[flag] in (True, "true", "on", "1", 1))
+    if "accent_colour" in data:
+        colour = str(data["accent_colour"] or "").strip()
+        if len(colour) != 7 or colour[0] != "#" or any(c not in "0123456789abcdefABCDEF" for c in colour[1:]):
+            errors["accent_colour"] = [_("Enter a colour such as #2457c5.")]
+        else:
+            found.accent_colour = colour.lower()
+    if "ticket_scope" in data:
+        if data["ticket_scope"] not in PortalSettings.TicketScope.values:
+            errors["ticket_scope"] = [_("Choose whose tickets contacts see.")]
+        else:
+            found.ticket_scope = data["ticket_scope"]
+    if "sections" in data:
+        from crm_apps.portal.models import SECTIONS
+
+        sections = data["sections"]
+        if not isinstance(sections, list) or any(s not in SECTIONS for s in sections):
+            errors["sections"] = [_("Choose among: %(fields)s.") % {"fields": ", ".join(SECTIONS)}]
+        else:
+            found.sections = [s for s in SECTIONS if s in sections or s == "tickets"]
+            found.show_faq = "faq" in found.sections
+    if "ticket_fields" in data:
+        fields = data["ticket_fields"]
+        if not isinstance(fields, list) or any(f not in PUBLISHABLE_TICKET_FIELDS for f in fields):
+            errors["ticket_fields"] = [
+                _("Choose among: %(fields)s.") % {"fields": ", ".join(PUBLISHABLE_TICKET_FIELDS)}
+            ]
+        else:
+            found.ticket_fields = [f for f in PUBLISHABLE_TICKET_FIELDS if f in fields]
+    found.updated_at = timezone.now()
+    try:
+        found.full_clean(exclude=["ticket_fields", "sections"])
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    found.save()
+    audit.audit_log(action=audit.SETTINGS_CHANGED, actor=actor, module="portal", record_label=found.title or "portal")
+    return found
+
+
+def _date(value: Any, name: str, errors: dict[str, list[str]]) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        errors[name] = [_("Enter a date as YYYY-MM-DD.")]
+        return None
+
+
+def _link(account: PortalAccount) -> str:
+    return _links.sign(f"{account.pk}.{account.epoch}")
+
+
+def _link_url(account: PortalAccount) -> str:
+    from django.urls import reverse
+
+    from tenants.runtime import current_schema
+    from tenants.services import tenant_url
+
+    return tenant_url(current_schema(), reverse("portal:set_password", args=[_link(account)]))
+
+
+def _send_link(account: PortalAccount, *, invitation: bool) -> None:
+    portal = settings_get()
+    with override(account.language):
+        subject = (
+            _("You are invited to the %(portal)s customer portal")
+            if invitation
+            else _("Set a new password for %(portal)s")
+        ) % {"portal": portal.title or _("customer portal")}
+        mail_enqueue(
+            to=[account.email],
+            subject=subject,
+            template="portal/email/link.txt",
+            context={"invitation": invitation, "url": _link_url(account), "portal": portal, "days": LINK_DAYS},
+        )
+
+
+@transaction.atomic
+def portal_invite(
+    *, actor: Member, contact_id: Any, support_start: Any = None, support_end: Any = None, language: str = ""
+) -> PortalAccount:
+    """Give a contact the actor may edit portal access (support dates optional) and email them a link to
+    set their password. Inviting again renews the dates and sends a new link."""
+    spec = registry.get("contacts")
+    contact = (
+        visibility.visible_records(actor=actor, spec=spec, queryset=spec.records())
+        .filter(pk=contact_id, deleted_at__isnull=True)
+        .first()
+        if _is_uuid(contact_id)
+        else None
+    )
+    if contact is None or not visibility.can_edit(actor=actor, spec=spec, record=contact):
+        raise PermissionDenied
+    errors: dict[str, list[str]] = {}
+    if not contact.email:
+        errors["contact"] = [_("The contact needs an email address.")]
+    start = _date(support_start, "support_start", errors)
+    end = _date(support_end, "support_end", errors)
+    if start and end and end < start:
+        errors["support_end"] = [_("The end of support cannot come before its start.")]
+    if language and language not in LANGUAGES:
+        errors["language"] = [_("Choose English or Russian.")]
+    other = PortalAccount.objects.filter(email__iexact=contact.email).exclude(contact_id=contact.pk).exists()
+    if other:
+        errors["contact"] = [_("Another contact with this email already has portal access.")]
+    if errors:
+        raise ValidationError(errors)
+    account, _created = PortalAccount.objects.get_or_create(contact_id=contact.pk, defaults={"email": contact.email})
+    account.email = contact.email
+    account.active = True
+    account.support_start, account.support_end = start, end
+    account.language = language or account.language
+    account.invited_by = actor
+    account.invited_at = timezone.now()
+    account.save()
+    _timeline(module="contacts", record_id=contact.pk, text=_("Portal access given"), actor=actor)
+    audit.audit_log(
+        action=audit.SETTINGS_CHANGED,
+        actor=actor,
+        module="contacts",
+        record_id=contact.pk,
+        record_label=str(contact),
+        details={"portal": "invited", "support_start": str(start or ""), "support_end": str(end or "")},
+    )
+    _send_link(account, invitation=True)
+    return account
+
+
+@transaction.atomic
+def portal_revoke(*, actor: Member, contact_id: Any) -> None:
+    """End a contact's portal access and every session of it."""
+    spec = registry.get("contacts")
+    account = PortalAccount.objects.filter(contact_id=contact_id).first() if _is_uuid(contact_id) else None
+    contact = spec.records().filter(pk=contact_id).first() if account else None
+    if account is None or contact is None or not visibility.can_edit(actor=actor, spec=spec, record=contact):
+        raise PermissionDenied
+    PortalAccount.objects.filter(pk=account.pk).update(active=False, epoch=F("epoch") + 1)
+    PortalSession.objects.filter(account=account).delete()
+    _timeline(module="contacts", record_id=contact.pk, text=_("Portal access ended"), actor=actor)
+
+
+def _is_uuid(value: Any) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def account_for_link(token: str) -> PortalAccount | None:
+    """The account a set-password link is for, while it is fresh and no password was set since."""
+    try:
+        value = _links.unsign(token, max_age=timedelta(days=LINK_DAYS))
+        account_id, epoch = (int(p) for p in value.split("."))
+    except (signing.BadSignature, ValueError):
+        return None
+    return PortalAccount.objects.filter(pk=account_id, epoch=epoch, active=True).first()
+
+
+@transaction.atomic
+def password_set(*, account: PortalAccount, password: str, confirm: str) -> PortalAccount:
+    """A new password (Django's validators): ends every session and link before it."""
+    errors: dict[str, list[str]] = {}
+    if password != confirm:
+        errors["confirm"] = [_("The two passwords differ.")]
+    else:
+        try:
+            password_validation.validate_password(password)
+        except ValidationError as exc:
+            errors["password"] = list(exc.messages)
+    if errors:
+        raise ValidationError(errors)
+    PortalAccount.objects.filter(pk=account.pk).update(password=make_password(password), epoch=F("epoch") + 1)
+    PortalSession.objects.filter(account=account).delete()
+    account.refresh_from_db()
+    return account
+
+
+def password_reset_request(*, email: str) -> None:
+    """Email a set-password link to an active account of that address; says nothing about whether one exists."""
+    account = PortalAccount.objects.filter(email__iexact=str(email or "").strip(), active=True).first()
+    if account is not None:
+        _send_link(account, invitation=False)
+
+
+def _throttle_keys(email: str, ip: str) -> list[str]:
+    return [f"portal:login:email:{email.lower()}", f"portal:login:ip:{ip}"]
+
+
+def login(*, email: str, password: str, ip: str) -> tuple[PortalAccount, str]:
+    """Check the password (throttled per address and per client) and open a session; returns the account and
+    the cookie value. Every refusal is the same AccessDenied."""
+    keys = _throttle_keys(str(email or ""), ip)
+    if throttle_exceeded(keys, limit=LOGIN_LIMIT):
+        raise AccessDenied("throttled")
+    account = PortalAccount.objects.filter(email__iexact=str(email or "").strip()).first()
+    valid = account is not None and account.password and check_password(password, account.password)
+    if not valid or account is None or not account.active or not account.in_support() or not settings_get().enabled:
+        throttle_hit(keys, window=LOGIN_WINDOW)
+        raise AccessDenied("refused")
+    key = secrets.token_urlsafe(32)
+    PortalSession.objects.filter(account=account, expires_at__lte=timezone.now()).delete()  # no sweep task needed
+    PortalSession.objects.create(
+        key_hash=_hash(key),
+        account=account,
+        epoch=account.epoch,
+        expires_at=timezone.now() + timedelta(days=SESSION_DAYS),
+    )
+    PortalAccount.objects.filter(pk=account.pk).update(last_login=timezone.now())
+    return account, key
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def session_account(key: str) -> PortalAccount | None:
+    """The account of a live session key (same epoch, account active and in support)."""
+    if not key or len(key) > 100:
+        return None
+    session = (
+        PortalSession.objects.select_related("account")
+        .filter(key_hash=_hash(key), expires_at__gt=timezone.now())
+        .first()
+    )
+    if session is None:
+        return None
+    account = session.account
+    if not account.active or session.epoch != account.epoch or not account.in_support():
+        return None
+    return account
+
+
+def logout(*, key: str) -> None:
+    PortalSession.objects.filter(key_hash=_hash(key)).delete()
+
+
+# --- What a contact does ---------------------------------------------------------------------------
+
+
+def contact_of(account: PortalAccount) -> Any:
+    spec = registry.get("contacts")
+    contact = spec.records().filter(pk=account.contact_id, deleted_at__isnull=True).first()
+    if contact is None:
+        raise PermissionDenied
+    return contact
+
+
+def acting_member(contact: Any) -> Member:
+    """The member the portal acts as for this contact: its owner, else the first active administrator."""
+    owner = Member.objects.filter(pk=contact.owner_id, active=True).first() if contact.owner_id else None
+    owner = owner or Member.objects.filter(active=True, is_admin=True).order_by("id").first()
+    if owner is None:
+        raise PermissionDenied
+    return owner
+
+
+def _timeline(*, module: str, record_id: Any, text: str, actor: Member | None = None) -> None:
+    TimelineEntry.objects.create(
+        module=module,
+        record_id=record_id,
+        kind=TimelineEntry.Kind.UPDATED,
+        actor=actor,
+        data={"changes": {_("Customer portal"): [None, text[:300]]}, "portal": True},
+    )
+
+
+def _body(value: Any, name: str = "body") -> str:
+    text = str(value or "").strip()
+    if not text:
+        raise ValidationError({name: [_("Write something first.")]})
+    if len(text) > BODY_MAX or "\x00" in text:
+        raise ValidationError({name: [_("At most %(count)s characters.") % {"count": BODY_MAX}]})
+    return text
+
+
+@transaction.atomic
+def ticket_open(*, account: PortalAccount, data: dict[str, Any], uploads: list[Any] | None = None) -> Any:
+    """A contact's new ticket (title and description; files become documents linked to it)."""
+    from crm_apps.portal.notify import portal_notify
+
+    contact = contact_of(account)
+    actor = acting_member(contact)
+    title = str(data.get("title") or "").strip()
+    description = _body(data.get("description"), "description") if data.get("description") else ""
+    if not title:
+        raise ValidationError({"title": [_("Give the ticket a title.")]})
+    ticket = record_create(
+        spec=registry.get("tickets"),
+        actor=actor,
+        data={
+            "title": title[:255],
+            "description": description,
+            "contact": contact.pk,
+            "organization": contact.organization_id,
+            "channel": "Portal",
+        },
+    )
+    _attach(actor=actor, ticket=ticket, uploads=uploads or [])
+    _timeline(
+        module="tickets", record_id=ticket.pk, text=_("Opened by %(contact)s in the portal") % {"contact": contact}
+    )
+    _timeline(
+        module="contacts",
+        record_id=contact.pk,
+        text=_("Opened ticket %(number)s in the portal") % {"number": ticket.number},
+    )
+    transaction.on_commit(lambda: portal_notify(ticket=ticket, contact=contact, what=_("new ticket")))
+    return ticket
+
+
+def _attach(*, actor: Member, ticket: Any, uploads: list[Any]) -> None:
+    from crm_apps.modules.documents.services import Upload, document_create
+
+    for upload in uploads[:5]:
+        document_create(
+            actor=actor,
+            data={"title": upload.name},
+            upload=Upload(stream=upload, name=upload.name, size=upload.size or 0),
+            links=[("tickets", ticket.pk)],
+        )
+
+
+@transaction.atomic
+def ticket_answer(*, account: PortalAccount, ticket: Any, body: Any, uploads: list[Any] | None = None) -> Any:
+    """The contact's public message on their ticket; a ticket waiting for them or closed opens again."""
+    from crm_apps.modules.tickets import picklists as P
+    from crm_apps.modules.tickets.models import TicketReply
+    from crm_apps.portal.notify import portal_notify
+
+    contact = contact_of(account)
+    actor = acting_member(contact)
+    text = _body(body)
+    reply = TicketReply.objects.create(
+        ticket=ticket, kind=TicketReply.Kind.CUSTOMER, from_address=account.email, body=text
+    )
+    if ticket.status in (P.WAITING, P.CLOSED):
+        record_update(spec=registry.get("tickets"), actor=actor, record=ticket, data={"status": P.OPEN})
+    _attach(actor=actor, ticket=ticket, uploads=uploads or [])
+    _timeline(
+        module="tickets",
+        record_id=ticket.pk,
+        text=_("%(contact)s answered: %(text)s") % {"contact": contact, "text": text[:200]},
+    )
+    transaction.on_commit(lambda: portal_notify(ticket=ticket, contact=contact, what=_("answer")))
+    return reply
+
+
+@transaction.atomic
+def ticket_status_set(*, account: PortalAccount, ticket: Any, close: bool) -> Any:
+    """The contact closes their ticket (it is solved for them) or reopens it."""
+    from crm_apps.modules.tickets import picklists as P
+    from crm_apps.portal.notify import portal_notify
+
+    contact = contact_of(account)
+    actor = acting_member(contact)
+    if close == (ticket.status == P.CLOSED):
+        raise ValidationError({"status": [_("The ticket is already closed.") if close else _("The ticket is open.")]})
+    data: dict[str, Any] = {"status": P.CLOSED if close else P.OPEN}
+    if close and not ticket.solution:
+        data["solution"] = _("Closed by the customer in the portal.")
+    updated = record_update(spec=registry.get("tickets"), actor=actor, record=ticket, data=data)
+    text = _("Closed by %(contact)s in the portal") if close else _("Reopened by %(contact)s in the portal")
+    _timeline(module="tickets", record_id=ticket.pk, text=text % {"contact": contact})
+    transaction.on_commit(
+        lambda: portal_notify(ticket=updated, contact=contact, what=_("closed") if close else _("reopened"))
+    )
+    return updated
+
+
+@transaction.atomic
+def ticket_rate(*, account: PortalAccount, ticket: Any, rating: Any) -> Any:
+    """The contact rates the solution of a closed ticket, 1 to 5."""
+    from crm_apps.modules.tickets import picklists as P
+    from crm_apps.portal.notify import portal_notify
+
+    contact = contact_of(account)
+    if ticket.status != P.CLOSED:
+        raise ValidationError({"rating": [_("Rate a ticket once it is closed.")]})
+    if str(rating) not in {"1", "2", "3", "4", "5"}:
+        raise ValidationError({"rating": [_("Choose from 1 to 5.")]})
+    updated = record_update(
+        spec=registry.get("tickets"), actor=acting_member(contact), record=ticket, data={"satisfaction": int(rating)}
+    )
+    _timeline(
+        module="tickets",
+        record_id=ticket.pk,
+        text=_("Rated %(rating)s of 5 by %(contact)s") % {"rating": rating, "contact": contact},
+    )
+    transaction.on_commit(lambda: portal_notify(ticket=updated, contact=contact, what=_("rating")))
+    return updated
+
+
+PROFILE_FIELDS = ("first_name", "last_name", "phone", "mobile")
+
+
+@transaction.atomic
+def profile_update(*, account: PortalAccount, data: dict[str, Any]) -> Any:
+    """The contact changes their name and phone numbers (through the engine, validated, on the timeline)."""
+    contact = contact_of(account)
+    values = {k: str(data.get(k) or "").strip() for k in PROFILE_FIELDS if k in data}
+    updated = record_update(spec=registry.get("contacts"), actor=acting_member(contact), record=contact, data=values)
+    _timeline(module="contacts", record_id=contact.pk, text=_("Profile changed in the portal"))
+    if "language" in data and data["language"] in LANGUAGES:
+        PortalAccount.objects.filter(pk=account.pk).update(language=data["language"])
+    return updated
+
+
+def password_change(*, account: PortalAccount, current: str, password: str, confirm: str) -> PortalAccount:
+    if not check_password(current, account.password):
+        raise ValidationError({"current": [_("This is not your current password.")]})
+    return password_set(account=account, password=password, confirm=confirm)

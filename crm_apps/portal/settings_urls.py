@@ -1,0 +1,7 @@
+from django.urls import path
+
+from crm_apps.portal import admin_views
+
+app_name = "portal_settings"
+
+urlpatterns = [path("", admin_views.index, name="index")]

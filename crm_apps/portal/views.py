@@ -1,0 +1,354 @@
+"""The customer portal's pages (/portal/ on the tenant host).
+
+A contact is recognised only by the portal cookie (`kestrel_portal`, path /portal/, HttpOnly): Django's
+session and authentication are never touched, so a portal sign-in can never become a member session and a
+member's session means nothing here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from crm_apps.engine import registry
+from crm_apps.portal import selectors, services
+from crm_apps.portal.models import PortalAccount
+from saas.http import client_ip
+
+COOKIE = "kestrel_portal"
+COOKIE_PATH = "/portal/"
+
+
+def _errors(exc: ValidationError) -> dict[str, list[str]]:
+    return exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": list(exc.messages)}
+
+
+def _page(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
+    from crm_apps.finance.selectors import company_details
+
+    portal = services.settings_get()
+    has_logo = bool(company_details().logo_storage_name)
+    return render(request, template, {"portal": portal, "company_logo": has_logo, **context}, status=status)
+
+
+def logo(request: HttpRequest) -> HttpResponseBase:
+    """The company's logo (the one its quotes and invoices carry) for the portal's header; 404 without one."""
+    from crm_apps.finance import files
+    from crm_apps.finance.selectors import company_details
+
+    details = company_details()
+    if not services.settings_get().enabled or not details.logo_storage_name:
+        raise Http404
+    return files.image_response(
+        storage_name=details.logo_storage_name, content_type=details.logo_content_type, size=details.logo_size
+    )
+
+
+def portal_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Pages for a signed-in contact: anyone else goes to the portal's sign-in page. The contact's
+    language is active while the page renders."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not services.settings_get().enabled:
+            raise Http404
+        account = services.session_account(request.COOKIES.get(COOKIE, ""))
+        if account is None:
+            return redirect(reverse("portal:login") + "?next=" + request.path)
+        try:
+            contact = services.contact_of(account)
+        except PermissionDenied:
+            return redirect("portal:login")
+        with translation.override(account.language):
+            request.LANGUAGE_CODE = account.language
+            response = view(request, account, contact, *args, **kwargs)
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    return wrapper
+
+
+@require_http_methods(["GET", "POST"])
+def login(request: HttpRequest) -> HttpResponse:
+    if not services.settings_get().enabled:
+        raise Http404
+    error = ""
+    if request.method == "POST":
+        try:
+            account, key = services.login(
+                email=request.POST.get("email", ""), password=request.POST.get("password", ""), ip=client_ip(request)
+            )
+        except services.AccessDenied:
+            error = _("That email and password do not open the portal, or access has ended. Try again in a while.")
+        else:
+            target = request.GET.get("next", "")
+            response = redirect(target if target.startswith(COOKIE_PATH) and "//" not in target else "portal:home")
+            response.set_cookie(
+                COOKIE,
+                key,
+                max_age=services.SESSION_DAYS * 24 * 3600,
+                path=COOKIE_PATH,
+                secure=request.is_secure(),
+                httponly=True,
+                samesite="Lax",
+            )
+            del account
+            return response
+    return _page(
+        request, "portal/login.html", {"error": error, "email": request.POST.get("email", "")}, 400 if error else 200
+    )
+
+
+@require_http_methods(["POST"])
+def logout(request: HttpRequest) -> HttpResponse:
+    services.logout(key=request.COOKIES.get(COOKIE, ""))
+    response = redirect("portal:login")
+    response.delete_cookie(COOKIE, path=COOKIE_PATH)
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def set_password(request: HttpRequest, token: str) -> HttpResponse:
+    account = services.account_for_link(token)
+    if account is None:
+        return _page(request, "portal/link_expired.html", {}, status=400)
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        try:
+            services.password_set(
+                account=account, password=request.POST.get("password", ""), confirm=request.POST.get("confirm", "")
+            )
+        except ValidationError as exc:
+            errors = _errors(exc)
+        else:
+            return redirect(reverse("portal:login") + "?password=set")
+    with translation.override(account.language):
+        return _page(
+            request, "portal/set_password.html", {"account": account, "errors": errors}, 400 if errors else 200
+        )
+
+
+@require_http_methods(["GET", "POST"])
+def reset(request: HttpRequest) -> HttpResponse:
+    sent = False
+    if request.method == "POST":
+        services.password_reset_request(email=request.POST.get("email", ""))
+        sent = True
+    return _page(request, "portal/reset.html", {"sent": sent})
+
+
+@portal_view
+def home(request: HttpRequest, account: PortalAccount, contact: Any) -> HttpResponse:
+    portal = services.settings_get()
+    open_tickets = selectors.ticket_list(account=account, contact=contact, portal=portal, open_only=True)
+    unpaid = []
+    if "invoices" in portal.sections:
+        unpaid = list(
+            selectors.section_records(module="invoices", contact=contact, portal=portal)
+            .exclude(payment_status="paid")
+            .exclude(status="Cancelled")
+            .order_by("due_date", "-created_at")[:20]
+        )
+    context = {"contact": contact, "open_tickets": open_tickets, "unpaid": unpaid, "nav": "home"}
+    return _page(request, "portal/home.html", context)
+
+
+@portal_view
+@require_http_methods(["GET", "POST"])
+def tickets(request: HttpRequest, account: PortalAccount, contact: Any) -> HttpResponse:
+    portal = services.settings_get()
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        try:
+            ticket = services.ticket_open(
+                account=account, data=request.POST.dict(), uploads=request.FILES.getlist("attachments")
+            )
+        except ValidationError as exc:
+            errors = _errors(exc)
+        else:
+            return redirect("portal:ticket", ticket_id=ticket.pk)
+    rows = selectors.ticket_list(account=account, contact=contact, portal=portal)
+    context = {"tickets": rows, "errors": errors, "posted": request.POST, "nav": "tickets"}
+    return _page(request, "portal/tickets.html", context, 400 if errors else 200)
+
+
+@portal_view
+@require_http_methods(["GET", "POST"])
+def ticket(request: HttpRequest, account: PortalAccount, contact: Any, ticket_id: Any) -> HttpResponse:
+    portal = services.settings_get()
+    found = selectors.access_ticket(account=account, contact=contact, portal=portal, ticket_id=ticket_id)
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        try:
+            if action == "answer":
+                services.ticket_answer(
+                    account=account,
+                    ticket=found,
+                    body=request.POST.get("body"),
+                    uploads=request.FILES.getlist("attachments"),
+                )
+            elif action in ("close", "reopen"):
+                services.ticket_status_set(account=account, ticket=found, close=action == "close")
+            elif action == "rate":
+                services.ticket_rate(account=account, ticket=found, rating=request.POST.get("rating"))
+            else:
+                raise ValidationError({"action": [_("Choose what to do.")]})
+        except ValidationError as exc:
+            errors = _errors(exc)
+        else:
+            return redirect("portal:ticket", ticket_id=found.pk)
+    shown = [
+        (str(found._meta.get_field(name).verbose_name).capitalize(), getattr(found, name))
+        for name in portal.ticket_fields
+        if getattr(found, name, None) not in (None, "")
+    ]
+    context = {
+        "ticket": found,
+        "shown_fields": shown,
+        "replies": selectors.conversation(ticket=found),
+        "documents": selectors.ticket_documents(ticket=found),
+        "errors": errors,
+        "nav": "tickets",
+        "closed": found.status == "Closed",
+    }
+    return _page(request, "portal/ticket.html", context, 400 if errors else 200)
+
+
+@portal_view
+def faq(request: HttpRequest, account: PortalAccount, contact: Any) -> HttpResponse:
+    if not services.settings_get().show_faq:
+        raise Http404
+    query = request.GET.get("q", "")[:200]
+    return _page(request, "portal/faq.html", {"entries": selectors.faq_list(query=query), "query": query, "nav": "faq"})
+
+
+@portal_view
+def faq_entry(request: HttpRequest, account: PortalAccount, contact: Any, faq_id: Any) -> HttpResponse:
+    if not services.settings_get().show_faq:
+        raise Http404
+    return _page(request, "portal/faq_entry.html", {"entry": selectors.faq_get(faq_id=faq_id), "nav": "faq"})
+
+
+@portal_view
+def documents(request: HttpRequest, account: PortalAccount, contact: Any) -> HttpResponse:
+    if "documents" not in services.settings_get().sections:
+        raise Http404
+    return _page(
+        request, "portal/documents.html", {"documents": selectors.documents_shared(contact=contact), "nav": "documents"}
+    )
+
+
+@portal_view
+def document_download(request: HttpRequest, account: PortalAccount, contact: Any, document_id: Any) -> HttpResponseBase:
+    """A document shared with the contact or attached to one of their tickets; 404 for anything else."""
+    from crm_apps.modules.documents import files
+    from crm_apps.modules.documents.models import DocumentVersion
+
+    portal = services.settings_get()
+    ticket_ids = selectors.tickets_visible(account=account, contact=contact, portal=portal).values("pk")
+    allowed = [d.pk for d in selectors.documents_shared(contact=contact)]
+    from crm_apps.modules.documents.models import DocumentLink
+
+    allowed += list(
+        DocumentLink.objects.filter(module="tickets", record_id__in=ticket_ids).values_list("document_id", flat=True)
+    )
+    pk = selectors._uuid(document_id)
+    if pk is None or pk not in allowed:
+        raise Http404
+    version = DocumentVersion.objects.filter(document_id=pk).order_by("-number").first()
+    if version is None:
+        raise Http404
+    response = FileResponse(files.open_stored(version.storage_name), as_attachment=True, filename=version.file_name)
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response
+
+
+@portal_view
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest, account: PortalAccount, contact: Any) -> HttpResponse:
+    errors: dict[str, list[str]] = {}
+    saved = ""
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "password":
+                services.password_change(
+                    account=account,
+                    current=request.POST.get("current", ""),
+                    password=request.POST.get("password", ""),
+                    confirm=request.POST.get("confirm", ""),
+                )
+                return redirect(reverse("portal:login") + "?password=set")
+            services.profile_update(account=account, data=request.POST.dict())
+        except ValidationError as exc:
+            errors = _errors(exc)
+        else:
+            return redirect(reverse("portal:profile") + "?saved=1")
+        contact = services.contact_of(account)
+    saved = request.GET.get("saved", "")
+    context = {
+        "contact": contact,
+        "account": account,
+        "errors": errors,
+        "saved": saved,
+        "nav": "profile",
+        "languages": services.LANGUAGES,
+    }
+    return _page(request, "portal/profile.html", context, 400 if errors else 200)
+
+
+def _section_open(portal: Any, module: str) -> None:
+    if module not in selectors.RECORD_SECTIONS or module not in portal.sections:
+        raise Http404
+
+
+@portal_view
+def records(request: HttpRequest, account: PortalAccount, contact: Any, module: str) -> HttpResponse:
+    """The contact's quotes, invoices (with payment status), service contracts or assets."""
+    portal = services.settings_get()
+    _section_open(portal, module)
+    spec = registry.get(module)
+    columns = selectors.RECORD_SECTIONS[module]
+    found = selectors.section_list(module=module, contact=contact, portal=portal)
+    items = [(r, [_shown(r, c) for c in columns]) for r in found]
+    context = {
+        "spec": spec,
+        "module": module,
+        "headers": [str(getattr(spec.model._meta.get_field(c), "verbose_name", c)).capitalize() for c in columns],
+        "items": items,
+        "pdf": module in selectors.PDF_SECTIONS,
+        "nav": module,
+    }
+    return _page(request, "portal/records.html", context)
+
+
+def _shown(record: Any, column: str) -> Any:
+    display = getattr(record, f"get_{column}_display", None)
+    return display() if callable(display) else getattr(record, column)
+
+
+@portal_view
+def record_pdf(request: HttpRequest, account: PortalAccount, contact: Any, module: str, record_id: Any) -> HttpResponse:
+    """A quote's or invoice's PDF, rendered in the contact's language."""
+    from crm_apps.inventory import pdf
+
+    portal = services.settings_get()
+    _section_open(portal, module)
+    if module not in selectors.PDF_SECTIONS:
+        raise Http404
+    record = selectors.access_section_record(module=module, contact=contact, portal=portal, record_id=record_id)
+    body = pdf.pdf_for(
+        spec=registry.get(module), record=record, actor=services.acting_member(contact), language=account.language
+    )
+    response = HttpResponse(body, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{pdf.pdf_filename(record)}"'
+    return response

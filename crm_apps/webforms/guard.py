@@ -1,0 +1,109 @@
+"""Abuse checks of the public endpoint, cheapest first: origin, size, rate limits, honeypot, time to submit.
+
+Rate limits count attempts in Redis (`saas.throttle.window_count`); when Redis is down they count nothing
+and let the request through (the other checks and the engine's validation still apply), never a 500.
+The time-to-submit token is signed with the secret key and bound to the form, so it cannot be forged nor
+reused for another form; it carries the time the form was rendered. It has no expiry: the plain HTML
+variant is pasted once into a site and must keep working, so against replayed tokens the honeypot and the
+rate limits do the work.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from django.core import signing
+from django.http import HttpRequest
+
+from crm_apps.modules.documents.services import max_upload_bytes
+from crm_apps.webforms.models import Submission, WebForm
+from crm_apps.webforms.services import MAX_UPLOADS, Rejected
+from saas.throttle import window_count
+
+HONEYPOT = "website_url"
+TOKEN = "_ts"
+HOUR = 3600
+# Without files, a request is a few fields of text.
+MAX_TEXT_BODY = 64 * 1024
+_signer = signing.TimestampSigner(salt="webforms.rendered")
+
+
+# Captcha or proof-of-work providers: each check gets the form and the submitted values and says whether
+# the sender passed (a provider calls its verification service here). None are installed by default, so a
+# form works without any external call.
+Challenge = Callable[[WebForm, dict[str, object]], bool]
+_challenges: list[Challenge] = []
+
+
+def challenge_add(check: Challenge) -> None:
+    """Install a captcha/proof-of-work check (an app's `ready()`); every submission must pass all of them."""
+    _challenges.append(check)
+
+
+def challenge_remove(check: Challenge) -> None:
+    _challenges.remove(check)
+
+
+def challenge_check(form: WebForm, values: dict[str, object]) -> None:
+    for check in list(_challenges):
+        if not check(form, values):
+            raise Rejected(Submission.Reason.CHALLENGE)
+
+
+def token_for(form: WebForm) -> str:
+    return _signer.sign(str(form.pk))
+
+
+def own_origin(request: HttpRequest) -> str:
+    return f"{request.scheme}://{request.get_host()}"
+
+
+def origin_allowed(form: WebForm, origin: str, request: HttpRequest) -> bool:
+    """No Origin (a server, an old browser), our own host, or one the admin listed."""
+    return not origin or origin == own_origin(request) or origin in form.allowed_origins
+
+
+def body_limit(form: WebForm) -> int:
+    uploads = sum(1 for f in form.fields if f.get("upload"))
+    return MAX_TEXT_BODY + min(uploads, MAX_UPLOADS) * max_upload_bytes()
+
+
+def size_check(form: WebForm, request: HttpRequest) -> None:
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > body_limit(form):
+        raise Rejected(Submission.Reason.TOO_LARGE, {"non_field_errors": ["too large"]})
+
+
+def rate_check(form: WebForm, ip: str | None) -> None:
+    """Count this attempt per address and per form; over either limit -> Rejected with the seconds to wait."""
+    count, left = window_count(f"webforms:ip:{form.pk}:{ip or '-'}", window=HOUR)
+    if count > form.ip_limit_per_hour:
+        raise Rejected(Submission.Reason.RATE_LIMITED, retry_after=left)
+    count, left = window_count(f"webforms:form:{form.pk}", window=HOUR)
+    if count > form.form_limit_per_hour:
+        raise Rejected(Submission.Reason.RATE_LIMITED, retry_after=left)
+
+
+def trap_check(form: WebForm, values: dict[str, object]) -> None:
+    """The honeypot is invisible to people; only a robot fills it."""
+    if str(values.get(HONEYPOT) or "").strip():
+        raise Rejected(Submission.Reason.HONEYPOT)
+
+
+def timing_check(form: WebForm, values: dict[str, object]) -> None:
+    """A form sent sooner than the admin's minimum after it was rendered (or without a valid token, when a
+    minimum is set) is a robot's."""
+    if not form.min_seconds:
+        return
+    token = str(values.get(TOKEN) or "")
+    try:
+        value = _signer.unsign(token)
+        rendered = signing.b62_decode(token.rsplit(":", 2)[1])
+    except (signing.BadSignature, ValueError, IndexError):
+        raise Rejected(Submission.Reason.TOO_FAST) from None
+    if value != str(form.pk) or time.time() - rendered < form.min_seconds:
+        raise Rejected(Submission.Reason.TOO_FAST)

@@ -1,0 +1,13 @@
+"""Public routes of web forms on a tenant host (no sign-in): /f/<key>/ and the embeddable script."""
+
+from django.urls import path
+
+from crm_apps.webforms import public_views
+
+app_name = "webforms_public"
+
+urlpatterns = [
+    path("embed.js", public_views.embed_script, name="embed"),
+    path("<str:key>/", public_views.form_page, name="form"),
+    path("<str:key>/definition.json", public_views.form_definition, name="definition"),
+]
