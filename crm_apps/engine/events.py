@@ -1,4 +1,4 @@
-"""Record events (`<module>.created/updated/deleted`) announced by the engine's write services.
+"""Record events (`<module>.created/updated/deleted`, and `leads.converted`) announced by the engine's write services.
 
 Listeners (the marketplace's outgoing webhooks) are registered at start-up and are called inside the
 service's transaction with the record ids; they must defer any work to `transaction.on_commit`, so an
@@ -24,6 +24,8 @@ _change_listeners: list[ChangeListener] = []
 CREATED = "created"
 UPDATED = "updated"
 DELETED = "deleted"
+# Announced by module services for their own named changes (a lead's conversion).
+CONVERTED = "converted"
 
 
 def listener_add(listener: Listener) -> None:

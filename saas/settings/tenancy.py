@@ -70,6 +70,8 @@ TENANT_APPS = [
     "crm_apps.modules.projects",
     "crm_apps.modules.projecttasks",
     "crm_apps.modules.projectmilestones",
+    # Automation (issue 22): workflows, tenant webhooks; on the modules' services.
+    "crm_apps.automation",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
