@@ -133,7 +133,7 @@ class RecordResolver:
         target_id = getattr(self.record, field.attname)
         if target_id is None:
             return None
-        target_spec = next((s for s in registry.all() if s.model is field.related_model), None)
+        target_spec = next((s for s in registry.all_specs() if s.model is field.related_model), None)
         if target_spec is None:  # a stage, a pipeline, a currency: its name only
             if path[1] != "name":
                 raise KeyError(".".join(path))
@@ -349,7 +349,7 @@ def _execute(
         step.save()
         if not preview and action["type"] in _WRITES:
             audit.audit_log(
-                action="workflow.step",
+                action=audit.RECORD_UPDATED,
                 actor=runner,
                 module=spec.key,
                 record_id=run.record_id,
