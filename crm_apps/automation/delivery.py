@@ -77,7 +77,9 @@ def body_and_headers(delivery: Delivery) -> tuple[bytes, dict[str, str]]:
 def delivery_attempt(*, delivery_id: int) -> tuple[str, int | None]:
     """Try once; (status, attempt number to retry after) - None when done."""
     with transaction.atomic():
-        delivery = Delivery.objects.select_for_update(of=("self",)).select_related("webhook").filter(pk=delivery_id).first()
+        delivery = (
+            Delivery.objects.select_for_update(of=("self",)).select_related("webhook").filter(pk=delivery_id).first()
+        )
         if delivery is None or delivery.status != DeliveryStatus.PENDING:
             return (delivery.status if delivery else "missing"), None
         if delivery.webhook is not None and not delivery.webhook.active:

@@ -332,7 +332,7 @@ def _binary(op: str, left: Any, right: Any) -> Any:
     if op in ("=", "!="):
         if isinstance(left, dt.date) and isinstance(right, dt.date):
             left, right = _comparable(left, right)
-        elif isinstance(left, str) and isinstance(right, Decimal) or isinstance(left, Decimal) and isinstance(right, str):
+        elif {type(left), type(right)} == {str, Decimal}:
             left, right = _text(left), _text(right)  # a picklist or a name read as text compares to a number
         equal = left == right and (isinstance(left, bool) == isinstance(right, bool))
         return equal if op == "=" else not equal
@@ -405,7 +405,9 @@ def _round(value: Any, places: Any = Decimal(0)) -> Any:
     if not 0 <= digits <= 10:
         raise ExpressionError("round() keeps 0 to 10 decimal places.")
     try:
-        return _number(value, "round").quantize(Decimal(1).scaleb(-digits), rounding=decimal.ROUND_HALF_UP, context=_NUMBERS)
+        return _number(value, "round").quantize(
+            Decimal(1).scaleb(-digits), rounding=decimal.ROUND_HALF_UP, context=_NUMBERS
+        )
     except decimal.InvalidOperation as exc:
         raise ExpressionError("A number is out of range.") from exc
 
@@ -450,15 +452,23 @@ class Function:
 
 FUNCTIONS: dict[str, Function] = {
     "if": Function((2, 3), lambda *a: None, "if(condition, then, else): the second or third value (lazy)."),
-    "coalesce": Function((1, 10), lambda *a: next((v for v in a if v not in (None, "")), None), "coalesce(a, b, ...): the first non-empty value."),
+    "coalesce": Function(
+        (1, 10),
+        lambda *a: next((v for v in a if v not in (None, "")), None),
+        "coalesce(a, b, ...): the first non-empty value.",
+    ),
     "is_empty": Function((1, 1), lambda v: v is None or v == "", "is_empty(x): true for an empty field."),
     "upper": Function((1, 1), lambda v: _text(v).upper(), "upper(text)."),
     "lower": Function((1, 1), lambda v: _text(v).lower(), "lower(text)."),
     "trim": Function((1, 1), lambda v: _text(v).strip(), "trim(text): without surrounding spaces."),
     "len": Function((1, 1), lambda v: Decimal(len(_text(v))), "len(text): its number of characters."),
     "concat": Function((1, 10), lambda *a: _clip("".join(_text(v) for v in a)), "concat(a, b, ...): the texts joined."),
-    "contains": Function((2, 2), lambda v, p: _text(p).lower() in _text(v).lower(), "contains(text, part): ignoring case."),
-    "starts_with": Function((2, 2), lambda v, p: _text(v).lower().startswith(_text(p).lower()), "starts_with(text, part)."),
+    "contains": Function(
+        (2, 2), lambda v, p: _text(p).lower() in _text(v).lower(), "contains(text, part): ignoring case."
+    ),
+    "starts_with": Function(
+        (2, 2), lambda v, p: _text(v).lower().startswith(_text(p).lower()), "starts_with(text, part)."
+    ),
     "substr": Function((2, 3), _substr, "substr(text, start, length): start counts from 1."),
     "replace": Function((3, 3), _replace, "replace(text, old, new)."),
     "text": Function((1, 1), lambda v: _text(v), "text(x): x as text."),
@@ -471,11 +481,17 @@ FUNCTIONS: dict[str, Function] = {
     "now": Function((0, 0), lambda: None, "now(): the current date and time.", needs_context=True),
     "date": Function((1, 1), lambda v: None if v in (None, "") else _date(v), "date('YYYY-MM-DD')."),
     "add_days": Function((2, 2), lambda d, n: None if d is None else _add_days(d, n), "add_days(date, n)."),
-    "days_between": Function((2, 2), lambda a, b: None if a is None or b is None else Decimal((_day(b) - _day(a)).days), "days_between(a, b): b minus a in days."),
+    "days_between": Function(
+        (2, 2),
+        lambda a, b: None if a is None or b is None else Decimal((_day(b) - _day(a)).days),
+        "days_between(a, b): b minus a in days.",
+    ),
     "year": Function((1, 1), lambda d: None if d is None else Decimal(_day(d).year), "year(date)."),
     "month": Function((1, 1), lambda d: None if d is None else Decimal(_day(d).month), "month(date)."),
     "day": Function((1, 1), lambda d: None if d is None else Decimal(_day(d).day), "day(date)."),
-    "changed": Function((1, 1), lambda f: None, "changed('field'): the field changed in this save.", needs_context=True),
+    "changed": Function(
+        (1, 1), lambda f: None, "changed('field'): the field changed in this save.", needs_context=True
+    ),
     "previous": Function((1, 1), lambda f: None, "previous('field'): its value before this save.", needs_context=True),
 }
 
@@ -491,7 +507,7 @@ class Context:
     today: dt.date | None = None
 
 
-def evaluate(tree: tuple[Any, ...], context: Context) -> Any:
+def evaluate(tree: tuple[Any, ...], context: Context) -> Any:  # noqa: C901 - one branch per node kind
     """The value of a parsed expression."""
     budget = _Budget()
 

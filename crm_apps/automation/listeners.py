@@ -88,7 +88,13 @@ def record_changed(
 
 
 def _queue(
-    workflow_id: int, module: str, record_id: str, trigger: str, changes: dict[str, list[Any]], actor_id: int, depth: int
+    workflow_id: int,
+    module: str,
+    record_id: str,
+    trigger: str,
+    changes: dict[str, list[Any]],
+    actor_id: int,
+    depth: int,
 ) -> None:
     import json
 

@@ -61,6 +61,9 @@ class WorkflowVersion(models.Model):
         ordering = ["workflow", "-number"]
         constraints = [models.UniqueConstraint(fields=["workflow", "number"], name="workflow_version_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.workflow_id} v{self.number}"
+
 
 class RunStatus(models.TextChoices):
     RUNNING = "running", _("Running")
@@ -97,6 +100,9 @@ class WorkflowRun(models.Model):
             models.Index(fields=["module", "record_id"], name="workflow_run_record"),
         ]
 
+    def __str__(self) -> str:
+        return f"run {self.pk} ({self.status})"
+
 
 class RunStep(models.Model):
     run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="steps")
@@ -114,6 +120,9 @@ class RunStep(models.Model):
     class Meta:
         ordering = ["run", "position"]
 
+    def __str__(self) -> str:
+        return f"{self.run_id}:{self.step_id}"
+
 
 class RecordState(models.Model):
     """Whether a record matched a 'first time conditions become true' workflow at its last save."""
@@ -124,6 +133,9 @@ class RecordState(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["workflow", "record_id"], name="workflow_record_state")]
+
+    def __str__(self) -> str:
+        return f"{self.workflow_id}:{self.record_id}"
 
 
 class DueRow(models.Model):
@@ -138,6 +150,9 @@ class DueRow(models.Model):
         constraints = [models.UniqueConstraint(fields=["workflow", "record_id"], name="workflow_due_row")]
         indexes = [models.Index(fields=["due_at"], condition=Q(fired_at__isnull=True), name="workflow_due_pending")]
 
+    def __str__(self) -> str:
+        return f"{self.workflow_id}:{self.record_id} at {self.due_at}"
+
 
 class ScheduleTick(models.Model):
     """One row per schedule firing: the unique key makes a tick fire once, however many schedulers run."""
@@ -148,6 +163,9 @@ class ScheduleTick(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["workflow", "tick"], name="workflow_schedule_tick")]
+
+    def __str__(self) -> str:
+        return f"{self.workflow_id} at {self.tick}"
 
 
 class TenantWebhook(models.Model):
@@ -196,6 +214,9 @@ class Delivery(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
 
+    def __str__(self) -> str:
+        return f"{self.event} #{self.pk}"
+
 
 class RoundRobin(models.Model):
     """The member a group's round-robin assignment gave the last record of a module to."""
@@ -206,3 +227,6 @@ class RoundRobin(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["group_id", "module"], name="workflow_round_robin")]
+
+    def __str__(self) -> str:
+        return f"{self.group_id}:{self.module}"

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.utils.translation import gettext_lazy as _
 
 from crm_apps.access import visibility
@@ -61,7 +59,9 @@ def send(
     """Notify each recipient who may see the record; the ids of those notified."""
     sent: list[int] = []
     for member in recipients:
-        if not visibility.visible_records(actor=member, spec=spec, queryset=spec.records().filter(pk=record.pk)).exists():
+        if not visibility.visible_records(
+            actor=member, spec=spec, queryset=spec.records().filter(pk=record.pk)
+        ).exists():
             continue
         notification = notification_send(
             recipient=member,

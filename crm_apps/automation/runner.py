@@ -218,7 +218,12 @@ def run_start(
         changes=_jsonable(changes or {}),
     )
     if depth > MAX_DEPTH:
-        return _finish(run, RunStatus.LOOP, _("Stopped: this change was made by automation %(n)d levels deep (limit %(limit)d).") % {"n": depth, "limit": MAX_DEPTH})
+        return _finish(
+            run,
+            RunStatus.LOOP,
+            _("Stopped: this change was made by automation %(n)d levels deep (limit %(limit)d).")
+            % {"n": depth, "limit": MAX_DEPTH},
+        )
     return run_continue(run, check_conditions=check_conditions)
 
 
@@ -330,10 +335,7 @@ def _execute(
             step.status = "preview" if preview else "succeeded"
             step.save()
             chosen = "then" if outcome["taken"] == "then" else "else"
-            if action.get(chosen):
-                cursor = [*cursor, chosen, 0]
-            else:
-                cursor = next_cursor
+            cursor = [*cursor, chosen, 0] if action.get(chosen) else next_cursor
             continue
         if kind == "wait" and not preview:
             step.status = "waiting"
@@ -474,7 +476,11 @@ def _do(
     if kind == "wait":
         delta = dt.timedelta(days=action.get("days", 0), hours=action.get("hours", 0), minutes=action.get("minutes", 0))
         until = timezone.now() + delta
-        step.inputs = {"days": action.get("days", 0), "hours": action.get("hours", 0), "minutes": action.get("minutes", 0)}
+        step.inputs = {
+            "days": action.get("days", 0),
+            "hours": action.get("hours", 0),
+            "minutes": action.get("minutes", 0),
+        }
         return {"_kind": "wait", "until": until.isoformat()}
     if kind == "branch":
         taken = "then" if expressions.truthy(evaluate(action["if"], resolver, changes)) else "else"
@@ -537,7 +543,9 @@ def _record_payload(spec: ModuleSpec, record: CrmRecord, runner: Member) -> dict
     return _jsonable(data)
 
 
-def preview(*, workflow: Workflow, record_id: str, actor: Member, definition: dict[str, Any] | None = None) -> dict[str, Any]:
+def preview(
+    *, workflow: Workflow, record_id: str, actor: Member, definition: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """What a run would do for this record, without writing: the run executes inside a savepoint that is
     rolled back (with every notification and queued call), then its log is returned."""
     result: dict[str, Any] = {}
@@ -550,12 +558,19 @@ def preview(*, workflow: Workflow, record_id: str, actor: Member, definition: di
             version = workflow.current
             if definition is not None:
                 version = WorkflowVersion.objects.create(
-                    workflow=workflow, number=(workflow.current.number + 1 if workflow.current else 1), definition=definition
+                    workflow=workflow,
+                    number=(workflow.current.number + 1 if workflow.current else 1),
+                    definition=definition,
                 )
             assert version is not None
             spec = registry.get(workflow.module)
             run = WorkflowRun.objects.create(
-                workflow=workflow, version=version, module=spec.key, record_id=str(record_id), trigger="test", actor=actor
+                workflow=workflow,
+                version=version,
+                module=spec.key,
+                record_id=str(record_id),
+                trigger="test",
+                actor=actor,
             )
             run = run_continue(run, check_conditions=True, preview=True)
             result = {

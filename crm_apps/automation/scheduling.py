@@ -93,7 +93,8 @@ def schedules_fire(now: dt.datetime | None = None) -> list[int]:
         except IntegrityError:
             continue  # another scheduler fired this tick
         fired.append(workflow.pk)
-        transaction.on_commit(lambda pk=workflow.pk, t=tick.isoformat(): workflow_schedule_chunk_task.delay(pk, t, ""))
+        moment = tick.isoformat()
+        transaction.on_commit(lambda pk=workflow.pk, t=moment: workflow_schedule_chunk_task.delay(pk, t, ""))
     return fired
 
 
@@ -122,7 +123,9 @@ def schedule_chunk(*, workflow_id: int, tick: str, after: str) -> tuple[int, str
         if trigger.get("filter"):
             resolver = RecordResolver(spec=spec, record=record, runner=runner, actor=None, outputs={})
             try:
-                if not expressions.truthy(expressions.evaluate_source(trigger["filter"], expressions.Context(resolve=resolver))):
+                if not expressions.truthy(
+                    expressions.evaluate_source(trigger["filter"], expressions.Context(resolve=resolver))
+                ):
                     continue
             except expressions.ExpressionError:
                 continue

@@ -68,11 +68,21 @@ def workflow_create(
     if errors:
         raise ValidationError(errors)
     workflow = Workflow.objects.create(
-        name=clean["name"], module=clean["module"], description=str(description or "")[:500], enabled=bool(enabled), owner=actor
+        name=clean["name"],
+        module=clean["module"],
+        description=str(description or "")[:500],
+        enabled=bool(enabled),
+        owner=actor,
     )
     _publish(workflow, clean["definition"], actor)
     workflow.save(update_fields=["current", "trigger_type"])
-    audit.audit_log(action=audit.SETTINGS_CHANGED, actor=actor, module="automation", record_id=workflow.pk, record_label=workflow.name)
+    audit.audit_log(
+        action=audit.SETTINGS_CHANGED,
+        actor=actor,
+        module="automation",
+        record_id=workflow.pk,
+        record_label=workflow.name,
+    )
     metadata.metadata_changed()
     return workflow
 
@@ -105,13 +115,20 @@ def workflow_update(
         try:
             clean = definition_clean(module=workflow.module, definition=definition)
         except ValidationError as exc:
-            raise ValidationError({f"definition.{k}" if k != "definition" else k: v for k, v in exc.message_dict.items()}) from None
+            raise ValidationError(
+                {f"definition.{k}" if k != "definition" else k: v for k, v in exc.message_dict.items()}
+            ) from None
         version = _publish(workflow, clean, actor)
         changes["version"] = version.number
     workflow.updated_at = timezone.now()
     workflow.save()
     audit.audit_log(
-        action=audit.SETTINGS_CHANGED, actor=actor, module="automation", record_id=workflow.pk, record_label=workflow.name, changes=changes
+        action=audit.SETTINGS_CHANGED,
+        actor=actor,
+        module="automation",
+        record_id=workflow.pk,
+        record_label=workflow.name,
+        changes=changes,
     )
     metadata.metadata_changed()
     return workflow
@@ -122,7 +139,13 @@ def workflow_delete(*, actor: Member, workflow: Workflow) -> None:
     _admin(actor)
     if workflow.system_key:
         raise ValidationError({"non_field_errors": [_("A system workflow can be disabled, not deleted.")]})
-    audit.audit_log(action=audit.SETTINGS_CHANGED, actor=actor, module="automation", record_id=workflow.pk, record_label=workflow.name)
+    audit.audit_log(
+        action=audit.SETTINGS_CHANGED,
+        actor=actor,
+        module="automation",
+        record_id=workflow.pk,
+        record_label=workflow.name,
+    )
     workflow.runs.all().delete()
     workflow.current = None
     workflow.save(update_fields=["current"])
@@ -213,7 +236,9 @@ def webhook_create(*, actor: Member, name: Any, url: Any, events: Any, active: b
     if errors:
         raise ValidationError(errors)
     hook = TenantWebhook.objects.create(created_by=actor, active=bool(active), **clean)
-    audit.audit_log(action=audit.SETTINGS_CHANGED, actor=actor, module="automation", record_id=hook.pk, record_label=hook.name)
+    audit.audit_log(
+        action=audit.SETTINGS_CHANGED, actor=actor, module="automation", record_id=hook.pk, record_label=hook.name
+    )
     metadata.metadata_changed()
     return hook
 
@@ -237,7 +262,9 @@ def webhook_update(*, actor: Member, webhook: TenantWebhook, data: dict[str, Any
 
         webhook.secret = _secret()
     webhook.save()
-    audit.audit_log(action=audit.SETTINGS_CHANGED, actor=actor, module="automation", record_id=webhook.pk, record_label=webhook.name)
+    audit.audit_log(
+        action=audit.SETTINGS_CHANGED, actor=actor, module="automation", record_id=webhook.pk, record_label=webhook.name
+    )
     metadata.metadata_changed()
     return webhook
 
@@ -245,6 +272,8 @@ def webhook_update(*, actor: Member, webhook: TenantWebhook, data: dict[str, Any
 @transaction.atomic
 def webhook_delete(*, actor: Member, webhook: TenantWebhook) -> None:
     _admin(actor)
-    audit.audit_log(action=audit.SETTINGS_CHANGED, actor=actor, module="automation", record_id=webhook.pk, record_label=webhook.name)
+    audit.audit_log(
+        action=audit.SETTINGS_CHANGED, actor=actor, module="automation", record_id=webhook.pk, record_label=webhook.name
+    )
     webhook.delete()
     metadata.metadata_changed()

@@ -37,7 +37,9 @@ def _evaluate(workflow: Any, record_id: str, trigger: str, changes: dict[str, An
 
     definition = workflow.current.definition
     if definition["trigger"]["type"] != "first_match":
-        return run_start(workflow=workflow, record_id=record_id, trigger=trigger, actor=actor, changes=changes, depth=depth).status
+        return run_start(
+            workflow=workflow, record_id=record_id, trigger=trigger, actor=actor, changes=changes, depth=depth
+        ).status
     spec = registry.get(workflow.module)
     record = spec.records().filter(pk=record_id, deleted_at__isnull=True).first()
     runner = runner_for(workflow, record)
@@ -58,7 +60,13 @@ def _evaluate(workflow: Any, record_id: str, trigger: str, changes: dict[str, An
     if not met or was:
         return RunStatus.SKIPPED
     return run_start(
-        workflow=workflow, record_id=record_id, trigger=trigger, actor=actor, changes=changes, depth=depth, check_conditions=False
+        workflow=workflow,
+        record_id=record_id,
+        trigger=trigger,
+        actor=actor,
+        changes=changes,
+        depth=depth,
+        check_conditions=False,
     ).status
 
 

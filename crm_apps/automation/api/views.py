@@ -75,7 +75,20 @@ class RunSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = WorkflowRun
-        fields = ["id", "version", "module", "record_id", "trigger", "status", "depth", "error", "started_at", "finished_at", "resume_at", "steps"]
+        fields = [
+            "id",
+            "version",
+            "module",
+            "record_id",
+            "trigger",
+            "status",
+            "depth",
+            "error",
+            "started_at",
+            "finished_at",
+            "resume_at",
+            "steps",
+        ]
 
 
 def _workflow(pk: int) -> Workflow:
@@ -149,7 +162,9 @@ class WorkflowRunsView(APIView):
 
 class WorkflowRunView(APIView):
     @extend_schema(
-        request=inline_serializer("WorkflowRunRequest", {"records": serializers.ListField(child=serializers.CharField())}),
+        request=inline_serializer(
+            "WorkflowRunRequest", {"records": serializers.ListField(child=serializers.CharField())}
+        ),
         responses=RunSerializer(many=True),
     )
     def post(self, request: Request, pk: int) -> Response:
@@ -163,8 +178,13 @@ class WorkflowRunView(APIView):
 
 class WorkflowTestView(APIView):
     @extend_schema(
-        request=inline_serializer("WorkflowTestRequest", {"record": serializers.CharField(), "definition": serializers.JSONField(required=False)}),
-        responses=inline_serializer("WorkflowTestResult", {"status": serializers.CharField(), "steps": serializers.JSONField()}),
+        request=inline_serializer(
+            "WorkflowTestRequest",
+            {"record": serializers.CharField(), "definition": serializers.JSONField(required=False)},
+        ),
+        responses=inline_serializer(
+            "WorkflowTestResult", {"status": serializers.CharField(), "steps": serializers.JSONField()}
+        ),
     )
     def post(self, request: Request, pk: int) -> Response:
         actor = _admin(request)
@@ -180,7 +200,9 @@ class WorkflowTestView(APIView):
 
         record = None
         try:
-            record = selectors.access_record(spec=registry.get(workflow.module), actor=actor, record_id=data.get("record"))
+            record = selectors.access_record(
+                spec=registry.get(workflow.module), actor=actor, record_id=data.get("record")
+            )
         except (ValidationError, ValueError):
             record = None
         if record is None:
@@ -197,7 +219,17 @@ class WebhookSerializer(serializers.ModelSerializer):
 class DeliverySerializer(serializers.ModelSerializer):
     class Meta:
         model = Delivery
-        fields = ["id", "event", "record_id", "status", "attempts", "response_status", "error", "created_at", "delivered_at"]
+        fields = [
+            "id",
+            "event",
+            "record_id",
+            "status",
+            "attempts",
+            "response_status",
+            "error",
+            "created_at",
+            "delivered_at",
+        ]
 
 
 def _webhook(pk: int) -> TenantWebhook:
@@ -218,7 +250,11 @@ class WebhookListView(APIView):
         actor = _admin(request)
         data = request.data if isinstance(request.data, dict) else {}
         hook = services.webhook_create(
-            actor=actor, name=data.get("name"), url=data.get("url"), events=data.get("events"), active=data.get("active", True) is not False
+            actor=actor,
+            name=data.get("name"),
+            url=data.get("url"),
+            events=data.get("events"),
+            active=data.get("active", True) is not False,
         )
         return Response(WebhookSerializer(hook).data, status=status.HTTP_201_CREATED)
 

@@ -50,7 +50,11 @@ NEGOTIATION_TASK = {
             "id": "task",
             "type": "create_record",
             "module": "tasks",
-            "values": {"subject": {"expr": "'Negotiate ' & name"}, "due_date": {"expr": "add_days(today(), 2)"}, "owner": {"expr": "owner.id"}},
+            "values": {
+                "subject": {"expr": "'Negotiate ' & name"},
+                "due_date": {"expr": "add_days(today(), 2)"},
+                "owner": {"expr": "owner.id"},
+            },
         },
         {"id": "tell", "type": "notify", "to": ["manager"], "message": {"expr": "name & ' is in ' & stage"}},
     ],
@@ -93,14 +97,18 @@ def test_deal_moving_to_negotiation_creates_a_task_for_the_owner_and_notifies_th
         assert Notification.objects.filter(recipient=boss, kind="workflow", record_id=deal.pk).exists()
         # The created task is audited and on the timeline as the workflow's owner, with the workflow named.
         assert TimelineEntry.objects.filter(module="tasks", record_id=task.pk, actor=admin).exists()
-        assert AuditEvent.objects.filter(record_id=str(deal.pk), actor_id=admin.pk, details__workflow=workflow.pk).exists()
+        assert AuditEvent.objects.filter(
+            record_id=str(deal.pk), actor_id=admin.pk, details__workflow=workflow.pk
+        ).exists()
         # Moving it again to another stage does not fire.
         with django_capture_on_commit_callbacks(execute=True):
             record_update(spec=DEALS, actor=rep, record=deal, data={"stage": _stage("Closed Won").pk})
         assert len(_runs(workflow)) == 1
 
 
-def test_first_time_true_fires_once_while_saved_fires_every_time(tenant_a, admin_of, django_capture_on_commit_callbacks):
+def test_first_time_true_fires_once_while_saved_fires_every_time(
+    tenant_a, admin_of, django_capture_on_commit_callbacks
+):
     admin = admin_of(tenant_a)
     comment = [{"id": "c", "type": "add_comment", "body": "big"}]
     with tenant_context(tenant_a):
@@ -115,10 +123,18 @@ def test_first_time_true_fires_once_while_saved_fires_every_time(tenant_a, admin
         fired = [r for r in _runs(first) if r.status == RunStatus.SUCCEEDED]
         assert len(fired) == 2  # 2000 (first true), then 4000 (true again after being false)
         saved = [r.status for r in _runs(every)]
-        assert saved == [RunStatus.SKIPPED, RunStatus.SUCCEEDED, RunStatus.SUCCEEDED, RunStatus.SKIPPED, RunStatus.SUCCEEDED]
+        assert saved == [
+            RunStatus.SKIPPED,
+            RunStatus.SUCCEEDED,
+            RunStatus.SUCCEEDED,
+            RunStatus.SKIPPED,
+            RunStatus.SUCCEEDED,
+        ]
 
 
-def test_field_change_from_to_and_conditions_over_related_records(tenant_a, admin_of, django_capture_on_commit_callbacks):
+def test_field_change_from_to_and_conditions_over_related_records(
+    tenant_a, admin_of, django_capture_on_commit_callbacks
+):
     admin = admin_of(tenant_a)
     with tenant_context(tenant_a):
         org = record_create(spec=registry.get("organizations"), actor=admin, data={"name": "Acme"})
@@ -145,7 +161,9 @@ def test_field_change_from_to_and_conditions_over_related_records(tenant_a, admi
         assert len(_runs(workflow)) == 2
 
 
-def test_a_workflow_that_changes_its_own_trigger_stops_at_the_depth_limit(tenant_a, admin_of, django_capture_on_commit_callbacks):
+def test_a_workflow_that_changes_its_own_trigger_stops_at_the_depth_limit(
+    tenant_a, admin_of, django_capture_on_commit_callbacks
+):
     admin = admin_of(tenant_a)
     with tenant_context(tenant_a):
         workflow = _workflow(
@@ -174,7 +192,13 @@ def test_waits_continue_on_the_version_they_started_on(tenant_a, admin_of, djang
             "trigger": {"type": "created"},
             "actions": [
                 {"id": "wait", "type": "wait", "days": 1},
-                {"id": "b", "type": "branch", "if": "amount > 50", "then": [{"id": "hi", "type": "add_comment", "body": "v1 big"}], "else": [{"id": "lo", "type": "add_comment", "body": "v1 small"}]},
+                {
+                    "id": "b",
+                    "type": "branch",
+                    "if": "amount > 50",
+                    "then": [{"id": "hi", "type": "add_comment", "body": "v1 big"}],
+                    "else": [{"id": "lo", "type": "add_comment", "body": "v1 small"}],
+                },
             ],
         }
         workflow = _workflow(admin, v1)
@@ -192,7 +216,9 @@ def test_waits_continue_on_the_version_they_started_on(tenant_a, admin_of, djang
         assert [s.step_id for s in run.steps.order_by("position")] == ["wait", "b", "hi"]
         from crm_apps.engine.models import Comment
 
-        assert list(Comment.objects.filter(module="deals", record_id=deal.pk).values_list("body", flat=True)) == ["v1 big"]
+        assert list(Comment.objects.filter(module="deals", record_id=deal.pk).values_list("body", flat=True)) == [
+            "v1 big"
+        ]
 
 
 def test_date_trigger_rows_are_replanned_when_the_date_moves(tenant_a, admin_of, django_capture_on_commit_callbacks):
@@ -324,10 +350,15 @@ def test_invalid_definitions_are_field_errors(tenant_a, admin_of, member):
         ):
             assert key in errors, (key, errors)
         with pytest.raises(Exception):
-            _workflow(member(tenant_a), {"trigger": {"type": "created"}, "actions": [{"id": "c", "type": "add_comment", "body": "x"}]})
+            _workflow(
+                member(tenant_a),
+                {"trigger": {"type": "created"}, "actions": [{"id": "c", "type": "add_comment", "body": "x"}]},
+            )
 
 
-def test_notify_owner_is_a_system_workflow_for_changes_by_others(tenant_a, admin_of, member, django_capture_on_commit_callbacks):
+def test_notify_owner_is_a_system_workflow_for_changes_by_others(
+    tenant_a, admin_of, member, django_capture_on_commit_callbacks
+):
     admin = admin_of(tenant_a)
     other = member(tenant_a)
     with tenant_context(tenant_a):
@@ -346,7 +377,9 @@ def test_notify_owner_is_a_system_workflow_for_changes_by_others(tenant_a, admin
 def test_workflows_and_runs_stay_in_their_tenant(tenant_a, tenant_b, admin_of, django_capture_on_commit_callbacks):
     admin_a, admin_b = admin_of(tenant_a), admin_of(tenant_b)
     with tenant_context(tenant_a):
-        workflow = _workflow(admin_a, {"trigger": {"type": "created"}, "actions": [{"id": "c", "type": "add_comment", "body": "a"}]})
+        workflow = _workflow(
+            admin_a, {"trigger": {"type": "created"}, "actions": [{"id": "c", "type": "add_comment", "body": "a"}]}
+        )
         workflow_pk = workflow.pk
     with tenant_context(tenant_b):
         from crm_apps.automation.models import Workflow
