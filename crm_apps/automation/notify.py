@@ -27,9 +27,10 @@ kinds.kind_register(
 
 def managers_of(member: Member | None) -> list[Member]:
     """The active members holding the role directly above the member's role (the role tree)."""
-    if member is None or member.role_id is None or member.role.parent_id is None:
+    role = member.role if member is not None else None
+    if role is None or role.parent_id is None:
         return []
-    return list(Member.objects.select_related("user").filter(role_id=member.role.parent_id, active=True).order_by("pk"))
+    return list(Member.objects.select_related("user").filter(role_id=role.parent_id, active=True).order_by("pk"))
 
 
 def recipients(targets: list[str], *, record: CrmRecord, actor: Member | None) -> list[Member]:

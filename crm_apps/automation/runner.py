@@ -64,7 +64,7 @@ def _member_fields(member: Member | None, name: str) -> Any:
         "id": member.pk,
         "name": member.user.name,
         "email": member.user.email,
-        "role": member.role.name if member.role_id else None,
+        "role": member.role.name if member.role is not None else None,
         "is_admin": member.is_admin,
     }.get(name, KeyError)
 
@@ -99,7 +99,7 @@ class RecordResolver:
         if isinstance(field, models.ForeignKey):
             target = getattr(record, name)
             return None if target is None else str(target)
-        return getattr(record, field.attname)
+        return getattr(record, field.attname)  # type: ignore[union-attr]
 
     def __call__(self, path: tuple[str, ...]) -> Any:
         head = path[0]

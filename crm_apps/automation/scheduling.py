@@ -78,8 +78,6 @@ def _schedule_tick(workflow: Workflow, trigger: dict[str, Any], now: dt.datetime
 
 def schedules_fire(now: dt.datetime | None = None) -> list[int]:
     """Claim and fire every schedule tick that is due; the workflow ids fired by this call."""
-    from crm_apps.automation.tasks import workflow_schedule_chunk_task
-
     now = now or timezone.now()
     fired: list[int] = []
     for workflow in Workflow.objects.select_related("owner", "current").filter(enabled=True, trigger_type="schedule"):
@@ -93,9 +91,14 @@ def schedules_fire(now: dt.datetime | None = None) -> list[int]:
         except IntegrityError:
             continue  # another scheduler fired this tick
         fired.append(workflow.pk)
-        moment = tick.isoformat()
-        transaction.on_commit(lambda pk=workflow.pk, t=moment: workflow_schedule_chunk_task.delay(pk, t, ""))
+        transaction.on_commit(_queue_chunk(workflow.pk, tick.isoformat()))
     return fired
+
+
+def _queue_chunk(workflow_id: int, tick: str) -> Any:
+    from crm_apps.automation.tasks import workflow_schedule_chunk_task
+
+    return lambda: workflow_schedule_chunk_task.delay(workflow_id, tick, "")
 
 
 def schedule_chunk(*, workflow_id: int, tick: str, after: str) -> tuple[int, str | None]:

@@ -172,7 +172,9 @@ class WorkflowRunView(APIView):
         if member is None:
             raise PermissionDenied
         data = request.data if isinstance(request.data, dict) else {}
-        runs = services.workflow_run_manually(actor=member, workflow=_workflow(pk), record_ids=data.get("records"))
+        runs = services.workflow_run_manually(
+            actor=member, workflow=_workflow(pk), record_ids=data.get("records") or []
+        )
         return Response(RunSerializer(runs, many=True).data, status=status.HTTP_201_CREATED)
 
 

@@ -208,7 +208,7 @@ def test_waits_continue_on_the_version_they_started_on(tenant_a, admin_of, djang
         assert run.status == RunStatus.WAITING
         v2 = {"trigger": {"type": "created"}, "actions": [{"id": "x", "type": "add_comment", "body": "v2"}]}
         workflow = services.workflow_update(actor=admin, workflow=workflow, definition=v2)
-        assert workflow.current.number == 2
+        assert workflow.current is not None and workflow.current.number == 2
         assert scheduling.waiting_runs_resume(timezone.now()) == 0  # not due yet
         assert scheduling.waiting_runs_resume(timezone.now() + dt.timedelta(days=1, minutes=1)) == 1
         run.refresh_from_db()
