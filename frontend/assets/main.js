@@ -9,6 +9,7 @@ import "./shell.js";
 import "./calendar.js";
 import "./catalogue.js";
 import "./gantt.js";
+import "./automation.js";
 
 window.htmx = htmx;
 
