@@ -30,7 +30,11 @@ def _fields(module: str) -> list[dict[str, Any]]:
     for field in spec.model._meta.concrete_fields:
         if field.name in skip or field.name.endswith("_ptr"):
             continue
-        entry: dict[str, Any] = {"name": field.name, "label": str(field.verbose_name), "type": field.get_internal_type()}
+        entry: dict[str, Any] = {
+            "name": field.name,
+            "label": str(field.verbose_name),
+            "type": field.get_internal_type(),
+        }
         if isinstance(field, models.ForeignKey) and field.name != "owner" and not _is_module(field.related_model):
             choices = field.related_model._default_manager.all()[:200]
             entry["choices"] = [[str(c.pk), str(c)] for c in choices]
@@ -159,7 +163,9 @@ def designer(request: HttpRequest, actor: Member, pk: int | None = None) -> Http
         "api": "/api/v1/workflows/",
         "index": request.build_absolute_uri("/settings/automation/"),
     }
-    return render(request, "automation/designer.html", {"state": state, "workflow": workflow, "spec": spec, "tab": "workflows"})
+    return render(
+        request, "automation/designer.html", {"state": state, "workflow": workflow, "spec": spec, "tab": "workflows"}
+    )
 
 
 @admin_view
@@ -183,7 +189,9 @@ def run_detail(request: HttpRequest, actor: Member, pk: int, run_id: int) -> Htt
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         return redirect("automation:run", pk=pk, run_id=run_id)
-    return render(request, "automation/run.html", {"run": run, "steps": run.steps.order_by("position"), "tab": "workflows"})
+    return render(
+        request, "automation/run.html", {"run": run, "steps": run.steps.order_by("position"), "tab": "workflows"}
+    )
 
 
 @admin_view
