@@ -130,5 +130,9 @@ def record_event(module: str, event: str, record_ids: list[str]) -> None:
 
 
 def connect() -> None:
+    from crm_apps.automation import approvals
+
     events.change_listener_add(record_changed)
+    events.change_listener_add(approvals.record_changed)
+    events.write_guard_add(approvals.write_guard)
     events.listener_add(record_event)

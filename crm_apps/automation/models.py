@@ -230,3 +230,76 @@ class RoundRobin(models.Model):
 
     def __str__(self) -> str:
         return f"{self.group_id}:{self.module}"
+
+
+class ApprovalProcess(models.Model):
+    """Records of `module` meeting `entry` (a conditions group) need the approval of each step in turn.
+
+    steps: [{"approver": "manager" | "member:<id>" | "group:<id>", "mode": "any" | "all",
+    "escalate_after_hours": n (optional)}]. `locked_fields` empty locks the whole record while pending.
+    The outcome workflows (manual trigger, system-owned) run on approval and on rejection."""
+
+    name = models.CharField(_("name"), max_length=150)
+    module = models.CharField(_("module"), max_length=64, db_index=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    entry = models.JSONField(default=dict)
+    steps = models.JSONField(default=list)
+    locked_fields = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+    on_approved = models.ForeignKey(Workflow, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    on_rejected = models.ForeignKey(Workflow, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # Whose rights the entry conditions are read with; none: the record's owner (the shipped example).
+    owner = models.ForeignKey(Member, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    system_key = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ApprovalStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for approval")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+class ApprovalRequest(models.Model):
+    process = models.ForeignKey(ApprovalProcess, on_delete=models.CASCADE, related_name="requests")
+    module = models.CharField(max_length=64)
+    record_id = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING)
+    step = models.PositiveSmallIntegerField(default=0)
+    submitted_by = models.ForeignKey(Member, on_delete=models.SET_NULL, null=True, related_name="+")
+    step_started_at = models.DateTimeField(default=timezone.now)
+    escalated = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["process", "record_id"], condition=Q(status="pending"), name="approval_one_pending"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.process_id}:{self.record_id} {self.status}"
+
+
+class ApprovalDecision(models.Model):
+    request = models.ForeignKey(ApprovalRequest, on_delete=models.CASCADE, related_name="decisions")
+    step = models.PositiveSmallIntegerField()
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
+    approved = models.BooleanField()
+    comment = models.TextField(blank=True, max_length=2000)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["request", "step", "member"], name="approval_one_decision")]
+
+    def __str__(self) -> str:
+        return f"{self.request_id}:{self.member_id}"

@@ -182,7 +182,10 @@ def waiting_runs_resume(now: dt.datetime | None = None) -> int:
 
 def tick(now: dt.datetime | None = None) -> dict[str, int]:
     """One tenant's turn: schedules, due rows and waiting runs (each at most BATCH)."""
+    from crm_apps.automation.approvals import escalations_due
+
     return {
+        "escalations": escalations_due(now),
         "schedules": len(schedules_fire(now)),
         "due": due_rows_fire(now),
         "resumed": waiting_runs_resume(now),
