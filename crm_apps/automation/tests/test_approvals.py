@@ -125,7 +125,7 @@ def test_escalation_lets_the_owners_manager_decide(tenant_a, admin_of, member, t
             approvals.approval_decide(actor=boss, request=request, approve=True)
         assert approvals.escalations_due(timezone.now() + dt.timedelta(hours=1)) == 0
         assert approvals.escalations_due(timezone.now() + dt.timedelta(hours=25)) == 1
-        assert Notification.objects.filter(recipient=boss, kind="approval", params__body__contains="overdue").exists()
+        assert Notification.objects.filter(recipient=boss, kind="approval", dedupe_key__endswith=":escalated:" + str(boss.pk)).exists()
         request.refresh_from_db()
         assert approvals.approval_decide(actor=boss, request=request, approve=True).status == ApprovalStatus.APPROVED
 
