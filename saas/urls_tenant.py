@@ -23,6 +23,7 @@ urlpatterns = [
     path("settings/access/", include("crm_apps.access.settings_urls")),
     path("settings/finance/", include("crm_apps.finance.urls")),
     path("settings/automation/", include("crm_apps.automation.urls")),
+    path("automation/", include("crm_apps.automation.record_urls")),
     path("notifications/", include("crm_apps.notifications.urls")),
     path("imports/", include("crm_apps.imports.urls")),
     path("mail/", include("crm_apps.mail.urls")),

@@ -10,5 +10,13 @@ class AutomationConfig(AppConfig):
 
     def ready(self) -> None:
         from crm_apps.automation import listeners
+        from crm_apps.automation.panels import automation_panel
+        from crm_apps.engine import extensions
+        from crm_apps.engine.spec import Panel
 
         listeners.connect()
+        # Every module's record page: a pending approval and the module's manual workflows.
+        extensions.record_panel_add(
+            Panel(key="automation", template="automation/_panel.html", context=automation_panel, slot="top"),
+            applies=lambda spec: True,
+        )

@@ -152,3 +152,21 @@ def test_invalid_processes_are_field_errors(tenant_a, admin_of, member):
         assert {"name", "entry.rules.0", "steps.0.approver", "locked_fields"} <= set(caught.value.message_dict)
         with pytest.raises(PermissionDenied):
             approvals.approval_process_save(actor=member(tenant_a), data={"module": "deals"})
+
+
+def test_the_record_panel_shows_the_pending_approval_and_takes_the_decision(client_for, tenant_a, admin_of, team):
+    admin = admin_of(tenant_a)
+    boss, rep = team
+    with tenant_context(tenant_a):
+        _process(admin)
+        deal = _deal(rep, "75000", owner=rep.pk)
+        request = ApprovalRequest.objects.get(record_id=str(deal.pk))
+    page = client_for(tenant_a, boss).get(f"/m/deals/{deal.pk}/").content.decode()
+    assert "data-automation-panel" in page and f"/automation/approvals/{request.pk}/decide" in page
+    rep_page = client_for(tenant_a, rep).get(f"/m/deals/{deal.pk}/").content.decode()
+    assert f"/automation/approvals/{request.pk}/decide" not in rep_page  # not an approver
+    answer = client_for(tenant_a, boss).post(f"/automation/approvals/{request.pk}/decide", {"decision": "reject", "comment": "no"})
+    assert answer.status_code == 302
+    with tenant_context(tenant_a):
+        request.refresh_from_db()
+        assert request.status == ApprovalStatus.REJECTED
