@@ -74,7 +74,9 @@ def approvers(process: ApprovalProcess, request: ApprovalRequest, record: CrmRec
     return people
 
 
-def _tell(members: list[Member], spec: ModuleSpec, record: CrmRecord, body: str, key: str, actor: Member | None) -> None:
+def _tell(
+    members: list[Member], spec: ModuleSpec, record: CrmRecord, body: str, key: str, actor: Member | None
+) -> None:
     for member in members:
         notification_send(
             recipient=member,
@@ -100,9 +102,11 @@ def record_changed(
     from crm_apps.automation.runner import RecordResolver, conditions_met
 
     for row in rows:
-        if ApprovalRequest.objects.filter(process_id=row["pk"], record_id=str(record.pk)).exclude(
-            status=ApprovalStatus.REJECTED
-        ).exists():
+        if (
+            ApprovalRequest.objects.filter(process_id=row["pk"], record_id=str(record.pk))
+            .exclude(status=ApprovalStatus.REJECTED)
+            .exists()
+        ):
             continue  # pending or approved already; a rejected record may be submitted again
         resolver = RecordResolver(spec=spec, record=record, runner=actor, actor=actor, outputs={})
         try:

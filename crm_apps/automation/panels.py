@@ -29,7 +29,9 @@ def automation_panel(record: Any, member: Member, request: HttpRequest) -> dict[
     if pending is not None:
         people = approvals.approvers(pending.process, pending, record)
         context["pending"] = pending
-        context["can_decide"] = member in people and not pending.decisions.filter(step=pending.step, member=member).exists()
+        context["can_decide"] = (
+            member in people and not pending.decisions.filter(step=pending.step, member=member).exists()
+        )
         context["approvers"] = ", ".join(p.user.name for p in people)
     if manual_ids:
         context["manual"] = list(Workflow.objects.filter(pk__in=manual_ids).order_by("name"))
@@ -46,7 +48,10 @@ def decide(request: HttpRequest, request_id: int) -> HttpResponse:
         raise Http404
     try:
         approvals.approval_decide(
-            actor=member, request=found, approve=request.POST.get("decision") == "approve", comment=request.POST.get("comment", "")
+            actor=member,
+            request=found,
+            approve=request.POST.get("decision") == "approve",
+            comment=request.POST.get("comment", ""),
         )
         messages.success(request, _("Your decision was recorded."))
     except PermissionDenied:

@@ -45,7 +45,10 @@ def _process(admin: Any, **data: Any) -> ApprovalProcess:
         actor=admin,
         name="Approved",
         module="deals",
-        definition={"trigger": {"type": "manual"}, "actions": [{"id": "p", "type": "update_fields", "values": {"probability": 90}}]},
+        definition={
+            "trigger": {"type": "manual"},
+            "actions": [{"id": "p", "type": "update_fields", "values": {"probability": 90}}],
+        },
     )
     values = {
         "module": "deals",
@@ -96,7 +99,9 @@ def test_rejection_needs_a_comment_and_a_group_with_all_needs_everyone(tenant_a,
     with tenant_context(tenant_a):
         group = Group.objects.create(name="Approvers board")
         group.members.set([first, second])
-        _process(admin, steps=[{"approver": f"group:{group.pk}", "mode": "all"}, {"approver": "manager"}], locked_fields=[])
+        _process(
+            admin, steps=[{"approver": f"group:{group.pk}", "mode": "all"}, {"approver": "manager"}], locked_fields=[]
+        )
         deal = _deal(rep, "90000", owner=rep.pk)
         request = ApprovalRequest.objects.get(record_id=str(deal.pk))
         with pytest.raises(ValidationError):  # the whole record is locked
@@ -125,7 +130,9 @@ def test_escalation_lets_the_owners_manager_decide(tenant_a, admin_of, member, t
             approvals.approval_decide(actor=boss, request=request, approve=True)
         assert approvals.escalations_due(timezone.now() + dt.timedelta(hours=1)) == 0
         assert approvals.escalations_due(timezone.now() + dt.timedelta(hours=25)) == 1
-        assert Notification.objects.filter(recipient=boss, kind="approval", dedupe_key__endswith=":escalated:" + str(boss.pk)).exists()
+        assert Notification.objects.filter(
+            recipient=boss, kind="approval", dedupe_key__endswith=":escalated:" + str(boss.pk)
+        ).exists()
         request.refresh_from_db()
         assert approvals.approval_decide(actor=boss, request=request, approve=True).status == ApprovalStatus.APPROVED
 
@@ -147,7 +154,13 @@ def test_invalid_processes_are_field_errors(tenant_a, admin_of, member):
         with pytest.raises(ValidationError) as caught:
             approvals.approval_process_save(
                 actor=admin,
-                data={"module": "deals", "name": "", "entry": {"rules": [{"expr": "1 +"}]}, "steps": [{"approver": "ceo"}], "locked_fields": ["nope"]},
+                data={
+                    "module": "deals",
+                    "name": "",
+                    "entry": {"rules": [{"expr": "1 +"}]},
+                    "steps": [{"approver": "ceo"}],
+                    "locked_fields": ["nope"],
+                },
             )
         assert {"name", "entry.rules.0", "steps.0.approver", "locked_fields"} <= set(caught.value.message_dict)
         with pytest.raises(PermissionDenied):
@@ -165,7 +178,9 @@ def test_the_record_panel_shows_the_pending_approval_and_takes_the_decision(clie
     assert "data-automation-panel" in page and f"/automation/approvals/{request.pk}/decide" in page
     rep_page = client_for(tenant_a, rep).get(f"/m/deals/{deal.pk}/").content.decode()
     assert f"/automation/approvals/{request.pk}/decide" not in rep_page  # not an approver
-    answer = client_for(tenant_a, boss).post(f"/automation/approvals/{request.pk}/decide", {"decision": "reject", "comment": "no"})
+    answer = client_for(tenant_a, boss).post(
+        f"/automation/approvals/{request.pk}/decide", {"decision": "reject", "comment": "no"}
+    )
     assert answer.status_code == 302
     with tenant_context(tenant_a):
         request.refresh_from_db()
