@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm_apps.access.models import Group, Member
-from crm_apps.automation import notify
+from crm_apps.automation import expressions, notify
 from crm_apps.automation.models import ApprovalDecision, ApprovalProcess, ApprovalRequest, ApprovalStatus
 from crm_apps.engine import metadata, registry, selectors
 from crm_apps.engine.models import CrmRecord
@@ -112,7 +112,7 @@ def record_changed(
         try:
             if not conditions_met(row["entry"], resolver, changes):
                 continue
-        except Exception:  # an entry condition that cannot be read submits nothing
+        except expressions.ExpressionError:  # an entry condition that cannot be read submits nothing
             continue
         process = ApprovalProcess.objects.get(pk=row["pk"])
         request = ApprovalRequest.objects.create(
