@@ -27,10 +27,13 @@ def _workflows() -> dict[str, list[tuple[int, dict[str, Any]]]]:
 
     found: dict[str, list[tuple[int, dict[str, Any]]]] = {}
     rows = Workflow.objects.filter(enabled=True, current__isnull=False).values_list(
-        "pk", "module", "current__definition"
+        "pk", "module", "current__definition", "system_key"
     )
-    for pk, module, definition in rows:
-        found.setdefault(module, []).append((pk, definition.get("trigger", {})))
+    for pk, module, definition, system_key in rows:
+        trigger = definition.get("trigger", {})
+        if system_key and trigger.get("type") == "manual":
+            continue  # an approval's outcome: run by its process, never offered on the record page
+        found.setdefault(module, []).append((pk, trigger))
     return found
 
 

@@ -258,11 +258,12 @@ _ALPHABET = st.sampled_from(
 
 
 class _Spy:
-    """A resolver that records what was read and holds one other record it must never hand out."""
+    """A resolver over one record that records what was read; another record sits beside it, unreachable."""
 
     def __init__(self) -> None:
         self.reads: list[tuple[str, ...]] = []
         self.data = {"name": "Mine", "organization": {"name": "Acme"}, "owner": {"email": "o@example.com"}}
+        self.other_record = {"name": "zq9-not-yours", "secret": "zq9-private"}
 
     def __call__(self, path: tuple[str, ...]) -> Any:
         self.reads.append(path)
@@ -282,7 +283,7 @@ def test_fuzzed_sources_only_ever_give_a_value_or_an_expression_error(source: st
     # It only ever asked the resolver for plain field paths of this record, never dunder names.
     for path in spy.reads:
         assert all(part.isidentifier() and not part.startswith("_") for part in path)
-    assert "secret" not in str(value)
+    assert "zq9" not in str(value)  # nothing of the other record can come out
 
 
 @settings(max_examples=500, deadline=None)
