@@ -217,8 +217,8 @@ function setUp(root) {
       }
       column.append(box);
     });
-    const picker = select(state.actions.map((k) => [k, L[`a_${k}`]]), "update_fields", () => {});
-    picker.removeEventListener("change", render);
+    // A plain select: choosing a type must not redraw the flow (the button adds it).
+    const picker = el("select", {}, state.actions.map((k) => el("option", { value: k, text: L[`a_${k}`] })));
     const adder = el("li", { class: "wf-add" }, [
       field(L.add_action, picker, `${path}.add`, {}),
       el("button", { type: "button", class: "button button--small", text: L.add_action, onclick: () => {
