@@ -11,4 +11,7 @@ urlpatterns = [
     path("webhooks/", views.WebhookListView.as_view(), name="api-webhooks"),
     path("webhooks/<int:pk>/", views.WebhookDetailView.as_view(), name="api-webhook"),
     path("webhooks/<int:pk>/deliveries/", views.WebhookDeliveriesView.as_view(), name="api-webhook-deliveries"),
+    path("approval-processes/", views.ApprovalProcessListView.as_view(), name="api-approval-processes"),
+    path("approval-processes/<int:pk>/", views.ApprovalProcessDetailView.as_view(), name="api-approval-process"),
+    path("approval-requests/<int:pk>/decide", views.ApprovalDecideView.as_view(), name="api-approval-decide"),
 ]

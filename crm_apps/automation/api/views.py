@@ -20,9 +20,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm_apps.access.middleware import request_member
-from crm_apps.automation import runner, services
+from crm_apps.automation import approvals, runner, services
 from crm_apps.automation.definitions import definition_clean
-from crm_apps.automation.models import Delivery, TenantWebhook, Workflow, WorkflowRun
+from crm_apps.automation.models import (
+    ApprovalProcess,
+    ApprovalRequest,
+    Delivery,
+    TenantWebhook,
+    Workflow,
+    WorkflowRun,
+)
 
 RUNS_PAGE = 50
 
@@ -283,3 +290,65 @@ class WebhookDeliveriesView(APIView):
     def get(self, request: Request, pk: int) -> Response:
         _admin(request)
         return Response(DeliverySerializer(_webhook(pk).deliveries.order_by("-pk")[:RUNS_PAGE], many=True).data)
+
+
+class ApprovalProcessSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ApprovalProcess
+        fields = ["id", "name", "module", "enabled", "entry", "steps", "locked_fields", "on_approved", "on_rejected"]
+
+
+class ApprovalProcessListView(APIView):
+    """`/api/v1/approval-processes/`: administrators list and add processes."""
+
+    @extend_schema(responses=ApprovalProcessSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        _admin(request)
+        return Response(ApprovalProcessSerializer(ApprovalProcess.objects.order_by("name", "pk"), many=True).data)
+
+    @extend_schema(request=ApprovalProcessSerializer, responses={201: ApprovalProcessSerializer})
+    def post(self, request: Request) -> Response:
+        actor = _admin(request)
+        data = request.data if isinstance(request.data, dict) else {}
+        process = approvals.approval_process_save(actor=actor, data=data)
+        return Response(ApprovalProcessSerializer(process).data, status=status.HTTP_201_CREATED)
+
+
+class ApprovalProcessDetailView(APIView):
+    @extend_schema(request=ApprovalProcessSerializer, responses=ApprovalProcessSerializer)
+    def patch(self, request: Request, pk: int) -> Response:
+        actor = _admin(request)
+        process = ApprovalProcess.objects.filter(pk=pk).first()
+        if process is None:
+            raise Http404
+        data = request.data if isinstance(request.data, dict) else {}
+        return Response(
+            ApprovalProcessSerializer(approvals.approval_process_save(actor=actor, process=process, data=data)).data
+        )
+
+
+class ApprovalDecideView(APIView):
+    """`/api/v1/approval-requests/<id>/decide` {"approve": bool, "comment": "..."}: an approver's decision."""
+
+    @extend_schema(
+        request=inline_serializer(
+            "ApprovalDecision",
+            {"approve": serializers.BooleanField(), "comment": serializers.CharField(required=False)},
+        ),
+        responses=inline_serializer(
+            "ApprovalState", {"status": serializers.CharField(), "step": serializers.IntegerField()}
+        ),
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        member = request_member(request)
+        found = ApprovalRequest.objects.filter(pk=pk).first()
+        if member is None or found is None:
+            raise Http404
+        data = request.data if isinstance(request.data, dict) else {}
+        try:
+            decided = approvals.approval_decide(
+                actor=member, request=found, approve=data.get("approve") is True, comment=str(data.get("comment", ""))
+            )
+        except PermissionDenied:
+            raise Http404 from None
+        return Response({"status": decided.status, "step": decided.step})

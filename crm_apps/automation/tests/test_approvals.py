@@ -185,3 +185,40 @@ def test_the_record_panel_shows_the_pending_approval_and_takes_the_decision(clie
     with tenant_context(tenant_a):
         request.refresh_from_db()
         assert request.status == ApprovalStatus.REJECTED
+
+
+def test_the_approval_api(client_for, tenant_a, admin_of, member, team):
+    admin = admin_of(tenant_a)
+    boss, rep = team
+    api = client_for(tenant_a, admin)
+    bad = api.post(
+        "/api/v1/approval-processes/", {"module": "deals", "name": "x", "steps": []}, content_type="application/json"
+    )
+    assert bad.status_code == 400 and "steps" in bad.json()
+    made = api.post(
+        "/api/v1/approval-processes/",
+        {
+            "module": "deals",
+            "name": "API big",
+            "entry": {"rules": [{"expr": "amount > 1000"}]},
+            "steps": [{"approver": "manager"}],
+        },
+        content_type="application/json",
+    )
+    assert made.status_code == 201, made.content
+    assert client_for(tenant_a, rep).get("/api/v1/approval-processes/").status_code == 403
+    with tenant_context(tenant_a):
+        deal = _deal(rep, "5000", owner=rep.pk)
+        request = ApprovalRequest.objects.get(record_id=str(deal.pk))
+    assert (
+        client_for(tenant_a, rep)
+        .post(f"/api/v1/approval-requests/{request.pk}/decide", {"approve": True}, content_type="application/json")
+        .status_code
+        == 404
+    )
+    answer = client_for(tenant_a, boss).post(
+        f"/api/v1/approval-requests/{request.pk}/decide",
+        {"approve": True, "comment": "ok"},
+        content_type="application/json",
+    )
+    assert answer.json() == {"status": "approved", "step": 0}
