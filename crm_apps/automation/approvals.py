@@ -48,7 +48,7 @@ _unlocked: contextvars.ContextVar[bool] = contextvars.ContextVar("approval_unloc
 def _processes() -> dict[str, list[dict[str, Any]]]:
     found: dict[str, list[dict[str, Any]]] = {}
     for row in ApprovalProcess.objects.filter(enabled=True).values("pk", "module", "entry", "locked_fields"):
-        found.setdefault(row["module"], []).append(row)
+        found.setdefault(row["module"], []).append(dict(row))
     return found
 
 

@@ -80,7 +80,12 @@ def test_the_webhook_action_is_signed_with_the_workflows_secret(
     settings.WEBHOOKS_ALLOW_PRIVATE = True
     admin = admin_of(tenant_a)
     calls: list[tuple[bytes, dict[str, str]]] = []
-    monkeypatch.setattr(delivery_module, "post", lambda url, body, headers: calls.append((body, headers)) or 200)
+
+    def fake_post(url: str, body: bytes, headers: dict[str, str]) -> int:
+        calls.append((body, headers))
+        return 200
+
+    monkeypatch.setattr(delivery_module, "post", fake_post)
     with tenant_context(tenant_a):
         workflow = _manual(
             admin, "contacts", [{"id": "out", "type": "webhook", "url": "https://hooks.example.test/wf"}]

@@ -31,9 +31,9 @@ def test_pages_render_for_admins_only(client_for, tenant_a, admin_of, member):
     index = web.get("/settings/automation/")
     assert index.status_code == 200 and "Greeter" in index.content.decode()
     page = web.get(f"/settings/automation/{workflow.pk}/").content.decode()
-    state = json.loads(
-        re.search(r'id="workflow-designer-state" type="application/json">(.*?)</script>', page, re.S).group(1)
-    )
+    found = re.search(r'id="workflow-designer-state" type="application/json">(.*?)</script>', page, re.S)
+    assert found is not None
+    state = json.loads(found.group(1))
     assert state["definition"] == DEFINITION and state["module"] == "deals"
     assert any(f["name"] == "stage" and f.get("choices") for f in state["fields"])
     assert "<script>" not in page  # no inline code (CSP)
