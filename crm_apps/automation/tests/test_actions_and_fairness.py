@@ -128,3 +128,30 @@ def test_a_tick_does_a_bounded_batch_per_tenant_so_others_are_not_starved(tenant
     with tenant_context(tenant_a):
         assert DueRow.objects.filter(fired_at__isnull=True).count() == 4  # left for the next ticks
         assert scheduling.tick()["due"] == 3 and scheduling.tick()["due"] == 1
+
+
+def test_a_transient_failure_is_retried_with_backoff_and_logged(tenant_a, admin_of, monkeypatch):
+    from crm_apps.automation import runner
+
+    admin = admin_of(tenant_a)
+    with tenant_context(tenant_a):
+        workflow = _manual(admin, "contacts", [{"id": "note", "type": "add_comment", "body": "retry me"}])
+        contact = record_create(spec=registry.get("contacts"), actor=admin, data={"last_name": "Flaky"})
+        real = runner.services.comment_add
+
+        def broken(**kwargs: Any) -> Any:
+            raise OSError("network down")
+
+        monkeypatch.setattr(runner.services, "comment_add", broken)
+        run = _run(admin, workflow, contact)
+        assert run.status == RunStatus.WAITING and run.resume_at is not None
+        failed = run.steps.get()
+        assert failed.status == "failed" and "network down" in failed.error and failed.attempts == 1
+        monkeypatch.setattr(runner.services, "comment_add", real)
+        assert scheduling.waiting_runs_resume(timezone.now() + dt.timedelta(hours=1)) == 1
+        run.refresh_from_db()
+        assert run.status == RunStatus.SUCCEEDED
+        assert list(run.steps.order_by("position").values_list("status", "attempts")) == [
+            ("failed", 1),
+            ("succeeded", 2),
+        ]
