@@ -26,6 +26,7 @@ ACTIONS = (
     "update_fields",
     "create_record",
     "notify",
+    "send_email",
     "assign",
     "add_comment",
     "add_to_campaign",
@@ -174,6 +175,11 @@ def _action(  # noqa: C901 - one branch per action type
         if not isinstance(to, list) or not to or not all(isinstance(t, str) and RECIPIENTS.match(t) for t in to):
             errors.add(f"{here}.to", _("Recipients: owner, manager, actor, member:<id>, group:<id>."))
         _value(errors, f"{here}.message", action.get("message", ""))
+    elif kind == "send_email":
+        if not isinstance(action.get("template"), int) or isinstance(action.get("template"), bool):
+            errors.add(f"{here}.template", _("Choose an email template."))
+        if action.get("to", "owner") not in ("owner", "record"):
+            errors.add(f"{here}.to", _("Send to the owner or to the record's own address."))
     elif kind == "assign":
         if not isinstance(action.get("group"), int):
             errors.add(f"{here}.group", _("Choose a group."))

@@ -28,7 +28,7 @@ from crm_apps.engine import registry, selectors, services
 from crm_apps.engine.models import CrmRecord
 from crm_apps.engine.spec import ModuleSpec
 
-_WRITES = ("update_fields", "create_record", "add_comment", "assign", "add_to_campaign", "webhook")
+_WRITES = ("update_fields", "create_record", "add_comment", "assign", "add_to_campaign", "webhook", "send_email")
 MAX_DEPTH = 3
 MAX_STEP_ATTEMPTS = 3
 RETRY_BASE_SECONDS = 30
@@ -426,6 +426,21 @@ def _do(
             dedupe=f"wf:{run.pk}:{step.step_id}",
         )
         return {"notified": sent}
+    if kind == "send_email":
+        from crm_apps.mail.services import email_send
+
+        if action.get("to", "owner") == "owner":
+            owner = getattr(record, "owner", None)
+            address = owner.user.email if owner is not None else ""
+        else:
+            address = str(getattr(record, "email", "") or "")
+        if not address:
+            raise StepFailed(_("There is no address to send to."))
+        step.inputs = {"template": action["template"], "to": address}
+        message = email_send(
+            actor=runner, to=[address], template_id=action["template"], related_to=[f"{spec.key}:{record.pk}"]
+        )
+        return {"message": message.pk, "subject": message.subject}
     if kind == "add_comment":
         body = str(_value(action["body"], resolver, changes) or "")
         step.inputs = {"body": body}

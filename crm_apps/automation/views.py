@@ -53,6 +53,13 @@ def _is_module(model: Any) -> bool:
     return True
 
 
+def _templates(module: str) -> list[list[Any]]:
+    from crm_apps.mail.models import Template
+
+    rows = Template.objects.filter(shared=True).filter(models.Q(module="") | models.Q(module=module)).order_by("name")
+    return [[t.pk, t.name] for t in rows[:200]]
+
+
 LABELS = {
     "trigger": lambda: _("When"),
     "conditions": lambda: _("Only if"),
@@ -109,6 +116,9 @@ LABELS = {
     "a_update_fields": lambda: _("Update fields"),
     "a_create_record": lambda: _("Create a record"),
     "a_notify": lambda: _("Notify"),
+    "a_send_email": lambda: _("Send an email from a template"),
+    "template": lambda: _("Email template"),
+    "email_to": lambda: _("To"),
     "a_assign": lambda: _("Assign within a group"),
     "a_add_comment": lambda: _("Add a comment"),
     "a_add_to_campaign": lambda: _("Add to a campaign"),
@@ -156,6 +166,7 @@ def designer(request: HttpRequest, actor: Member, pk: int | None = None) -> Http
         "fields": _fields(spec.key),
         "modules": [[s.key, str(s.label_plural)] for s in registry.all_specs()],
         "groups": [[g.pk, g.display_name] for g in Group.objects.order_by("name")],
+        "templates": _templates(spec.key),
         "workflows": [[w.pk, w.name] for w in Workflow.objects.filter(module=spec.key).exclude(pk=pk or 0)],
         "triggers": list(TRIGGERS),
         "actions": list(ACTIONS),

@@ -10,6 +10,7 @@ const ACTION_DEFAULTS = {
   update_fields: () => ({ values: {} }),
   create_record: () => ({ module: "tasks", values: { subject: "" } }),
   notify: () => ({ to: ["owner"], message: "" }),
+  send_email: () => ({ template: 0, to: "owner" }),
   assign: () => ({ group: 0, strategy: "round_robin" }),
   add_comment: () => ({ body: "" }),
   add_to_campaign: () => ({ campaign: "" }),
@@ -163,6 +164,10 @@ function setUp(root) {
       case "notify":
         add(L.recipients, input(action.to.join(" "), (v) => { action.to = v.split(/[\s,]+/).filter(Boolean); }), "to");
         add(L.message, input(valueOrExpr(action.message), (v) => { action.message = parseValueOrExpr(v); }), "message");
+        break;
+      case "send_email":
+        add(L.template, select([[0, "—"], ...state.templates], action.template, (v) => { action.template = parseInt(v, 10); }), "template");
+        add(L.email_to, select([["owner", "owner"], ["record", "record"]], action.to, (v) => { action.to = v; }), "to");
         break;
       case "assign":
         add(L.group, select([[0, "—"], ...state.groups], action.group, (v) => { action.group = parseInt(v, 10); }), "group");

@@ -155,3 +155,39 @@ def test_a_transient_failure_is_retried_with_backoff_and_logged(tenant_a, admin_
             ("failed", 1),
             ("succeeded", 2),
         ]
+
+
+def test_send_email_from_a_template_needs_a_mailbox_and_goes_through_the_mail_app(tenant_a, admin_of):
+    from crm_apps.mail.models import Mailbox, Message, Template
+
+    admin = admin_of(tenant_a)
+    with tenant_context(tenant_a):
+        template = Template.objects.create(
+            name="Welcome",
+            module="contacts",
+            subject="Hello {{ contact.last_name }}",
+            body_html="<p>Hi</p>",
+            owner=admin,
+        )
+        workflow = _manual(
+            admin, "contacts", [{"id": "mail", "type": "send_email", "template": template.pk, "to": "record"}]
+        )
+        contact = record_create(
+            spec=registry.get("contacts"), actor=admin, data={"last_name": "Lovelace", "email": "ada@example.test"}
+        )
+        run = _run(admin, workflow, contact)
+        assert run.status == RunStatus.FAILED and "mailbox" in run.error.lower()
+        Mailbox.objects.create(
+            name="Sales",
+            kind=Mailbox.Kind.SHARED,
+            is_default=True,
+            email_address="sales@example.test",
+            smtp_host="smtp.example.test",
+            owner=admin,
+        )
+        run = _run(admin, workflow, contact)
+        assert run.status == RunStatus.SUCCEEDED, run.error
+        message = Message.objects.get(pk=run.steps.get(status="succeeded").output["message"])
+        assert (
+            message.subject == "Hello Lovelace" and message.to == ["ada@example.test"] and message.sender_id == admin.pk
+        )
