@@ -11,4 +11,5 @@ urlpatterns = [
     path("<int:pk>/runs/", views.runs, name="runs"),
     path("<int:pk>/runs/<int:run_id>/", views.run_detail, name="run"),
     path("webhooks/", views.webhooks, name="webhooks"),
+    path("approvals/", views.approval_processes, name="approvals"),
 ]

@@ -237,3 +237,49 @@ def webhooks(request: HttpRequest, actor: Member) -> HttpResponse:
         "tab": "webhooks",
     }
     return render(request, "automation/webhooks.html", context, status=400 if errors else 200)
+
+
+@admin_view
+def approval_processes(request: HttpRequest, actor: Member) -> HttpResponse:
+    """List, enable/disable and add approval processes (one entry expression, one or more steps)."""
+    from crm_apps.automation import approvals
+    from crm_apps.automation.models import ApprovalProcess
+
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        post = request.POST
+        try:
+            if post.get("toggle"):
+                process = ApprovalProcess.objects.filter(pk=post["toggle"]).first()
+                if process is None:
+                    raise Http404
+                approvals.approval_process_save(actor=actor, process=process, data={"enabled": not process.enabled})
+                messages.success(request, _("Approval process updated."))
+            else:
+                approvers = [a.strip() for a in post.get("approvers", "").split() if a.strip()]
+                entry = post.get("entry", "").strip()
+                approvals.approval_process_save(
+                    actor=actor,
+                    data={
+                        "module": post.get("module", ""),
+                        "name": post.get("name", ""),
+                        "entry": {"match": "all", "rules": [{"expr": entry}]} if entry else {},
+                        "steps": [{"approver": a, "mode": post.get("mode", "any")} for a in approvers],
+                        "locked_fields": [f.strip() for f in post.get("locked_fields", "").split() if f.strip()],
+                        "on_approved": int(post["on_approved"]) if post.get("on_approved", "").isdigit() else None,
+                        "on_rejected": int(post["on_rejected"]) if post.get("on_rejected", "").isdigit() else None,
+                    },
+                )
+                messages.success(request, _("Approval process added."))
+            return redirect("automation:approvals")
+        except ValidationError as exc:
+            errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": list(exc.messages)}
+    context = {
+        "processes": ApprovalProcess.objects.order_by("module", "name"),
+        "modules": sorted(registry.all_specs(), key=lambda s: str(s.label_plural)),
+        "workflows": Workflow.objects.filter(trigger_type="manual").order_by("module", "name"),
+        "errors": errors,
+        "posted": request.POST,
+        "tab": "approvals",
+    }
+    return render(request, "automation/approvals.html", context, status=400 if errors else 200)

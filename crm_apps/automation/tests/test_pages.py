@@ -60,3 +60,30 @@ def test_another_tenants_workflow_pages_are_not_found(client_for, tenant_a, tena
         )
     web_b = client_for(tenant_b, admin_of(tenant_b))
     assert web_b.get(f"/settings/automation/{workflow.pk}/runs/").status_code == 404
+
+
+def test_the_approvals_page_adds_and_toggles_processes(client_for, tenant_a, admin_of):
+    from crm_apps.automation.models import ApprovalProcess
+
+    web = client_for(tenant_a, admin_of(tenant_a))
+    assert "Large deals need" in web.get("/settings/automation/approvals/").content.decode()
+    bad = web.post("/settings/automation/approvals/", {"name": "X", "module": "deals", "approvers": "ceo"})
+    assert bad.status_code == 400
+    added = web.post(
+        "/settings/automation/approvals/",
+        {
+            "name": "Discounts",
+            "module": "deals",
+            "entry": "amount > 10",
+            "approvers": "manager",
+            "locked_fields": "amount",
+        },
+    )
+    assert added.status_code == 302
+    with tenant_context(tenant_a):
+        process = ApprovalProcess.objects.get(name="Discounts")
+        assert process.steps == [{"approver": "manager", "mode": "any"}] and process.locked_fields == ["amount"]
+    web.post("/settings/automation/approvals/", {"toggle": process.pk})
+    with tenant_context(tenant_a):
+        process.refresh_from_db()
+        assert process.enabled is False
