@@ -10,13 +10,14 @@ class AutomationConfig(AppConfig):
 
     def ready(self) -> None:
         from crm_apps.automation import listeners
-        from crm_apps.automation.panels import automation_panel
+        from crm_apps.automation.panels import automation_panel, panel_applies
         from crm_apps.engine import extensions
         from crm_apps.engine.spec import Panel
 
         listeners.connect()
-        # Every module's record page: a pending approval and the module's manual workflows.
+        # The record page of a module with approval processes or manual workflows: a pending approval and
+        # the "run workflow" buttons (decided from the per-tenant memo: no query).
         extensions.record_panel_add(
             Panel(key="automation", template="automation/_panel.html", context=automation_panel, slot="top"),
-            applies=lambda spec: True,
+            applies=panel_applies,
         )

@@ -21,6 +21,16 @@ from crm_apps.automation.models import ApprovalRequest, Workflow
 from crm_apps.engine import registry
 
 
+def panel_applies(spec: Any) -> bool:
+    """Only modules with an enabled approval process or a manual workflow get the panel."""
+    from tenants.runtime import in_public_schema
+
+    if in_public_schema():
+        return False
+    manual = any(trigger.get("type") == "manual" for _pk, trigger in workflows_for(spec.key))
+    return manual or bool(approvals.processes_for(spec.key))
+
+
 def automation_panel(record: Any, member: Member, request: HttpRequest) -> dict[str, Any]:
     spec = registry.spec_for_record(record)
     manual_ids = [pk for pk, trigger in workflows_for(spec.key) if trigger.get("type") == "manual"]
