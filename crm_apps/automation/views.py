@@ -67,6 +67,7 @@ LABELS = {
     "match_all": lambda: _("all rules are true"),
     "match_any": lambda: _("any rule is true"),
     "add_rule": lambda: _("Add a rule"),
+    "add_group": lambda: _("Add a group"),
     "add_action": lambda: _("Add an action"),
     "remove": lambda: _("Remove"),
     "up": lambda: _("Move up"),

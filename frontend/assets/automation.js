@@ -138,17 +138,33 @@ function setUp(root) {
     return box;
   }
 
-  function conditionsBox() {
-    const c = definition.conditions;
-    const box = el("div", { class: "wf-node wf-node--conditions", role: "group", "aria-label": L.conditions }, [el("h3", { text: L.conditions })]);
-    box.append(field(L.conditions, select([["all", L.match_all], ["any", L.match_any]], c.match || "all", (v) => { c.match = v; }), "conditions.match", errors));
-    c.rules.forEach((rule, index) => {
-      const row = el("div", { class: "wf-rule" });
-      row.append(field(`${L.expression} ${index + 1}`, input(rule.expr, (v) => { rule.expr = v; }), `conditions.rules.${index}`, errors));
-      row.append(el("button", { type: "button", class: "button button--small button--ghost", text: L.remove, onclick: () => { c.rules.splice(index, 1); render(); } }));
-      box.append(row);
+  // One all/any group; a rule is an expression or a nested group (up to 4 deep, as the API allows).
+  function groupEditor(group, path, depth) {
+    group.rules = group.rules || [];
+    const box = el("div", { class: depth ? "wf-group" : "", role: "group", "aria-label": `${L.conditions} ${path}` });
+    box.append(field(L.conditions, select([["all", L.match_all], ["any", L.match_any]], group.match || "all", (v) => { group.match = v; }), `${path}.match`, errors));
+    group.rules.forEach((rule, index) => {
+      const here = `${path}.rules.${index}`;
+      const remove = el("button", { type: "button", class: "button button--small button--ghost", text: L.remove, onclick: () => { group.rules.splice(index, 1); render(); } });
+      if (rule.rules) {
+        box.append(el("div", { class: "wf-rule wf-rule--group" }, [groupEditor(rule, here, depth + 1), remove]));
+      } else {
+        box.append(el("div", { class: "wf-rule" }, [field(`${L.expression} ${index + 1}`, input(rule.expr, (v) => { rule.expr = v; }), here, errors), remove]));
+      }
     });
-    box.append(el("button", { type: "button", class: "button button--small button--ghost", text: L.add_rule, onclick: () => { c.rules.push({ expr: "" }); render(); } }));
+    const tools = el("div", { class: "wf-tools" }, [
+      el("button", { type: "button", class: "button button--small button--ghost", text: L.add_rule, onclick: () => { group.rules.push({ expr: "" }); render(); } }),
+    ]);
+    if (depth < 3) {
+      tools.append(el("button", { type: "button", class: "button button--small button--ghost", text: L.add_group, onclick: () => { group.rules.push({ match: "any", rules: [{ expr: "" }] }); render(); } }));
+    }
+    box.append(tools);
+    return box;
+  }
+
+  function conditionsBox() {
+    const box = el("div", { class: "wf-node wf-node--conditions", role: "group", "aria-label": L.conditions }, [el("h3", { text: L.conditions })]);
+    box.append(groupEditor(definition.conditions, "conditions", 0));
     return box;
   }
 

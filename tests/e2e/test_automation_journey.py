@@ -60,6 +60,9 @@ def test_negotiation_follow_up_built_in_the_designer(live_site, browser, committ
     page.get_by_role("combobox", name="Field", exact=True).select_option("stage")
     page.get_by_role("combobox", name="To (optional)").select_option(str(negotiation.pk))
 
+    page.get_by_role("button", name="Add a rule").click()
+    page.get_by_role("textbox", name="Expression 1").fill("amount > 1000 and organization.name = null")
+
     page.get_by_role("combobox", name="Add an action").select_option("create_record")
     page.get_by_role("button", name="Add an action").click()
     page.get_by_role("combobox", name="Module", exact=True).select_option("tasks")
