@@ -75,6 +75,7 @@ def admin_links(*, member: Member, plan_allows: dict[str, bool]) -> list[NavLink
         if plan_allows.get("marketplace", True):
             links += [("extensions", _("Extensions"), "marketplace:index", "puzzle")]
         links += [("partners", _("Partners"), "partner_access", "handshake")]
+        links += [("automation", _("Automation"), "automation:index", "workflow")]
         if plan_allows.get("audit_trail", True):
             links += [("audit", _("Audit trail"), "audit:events", "scroll-text")]
     if visibility.has_privilege(actor=member, privilege=Privilege.CAN_IMPORT):

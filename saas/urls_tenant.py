@@ -22,6 +22,8 @@ urlpatterns = [
     path("settings/marketplace/", include("marketplace.catalog.urls")),
     path("settings/access/", include("crm_apps.access.settings_urls")),
     path("settings/finance/", include("crm_apps.finance.urls")),
+    path("settings/automation/", include("crm_apps.automation.urls")),
+    path("automation/", include("crm_apps.automation.record_urls")),
     path("notifications/", include("crm_apps.notifications.urls")),
     path("imports/", include("crm_apps.imports.urls")),
     path("mail/", include("crm_apps.mail.urls")),
@@ -43,6 +45,7 @@ urlpatterns = [
     path("api/v1/", include("crm_apps.finance.api.urls")),
     path("api/v1/", include("crm_apps.webforms.api.urls")),
     path("api/v1/", include("crm_apps.portal.api.urls")),
+    path("api/v1/", include("crm_apps.automation.api.urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script as a file: the Content-Security-Policy allows no inline script.
     path("api/v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

@@ -1,4 +1,5 @@
-"""Record events (`<module>.created/updated/deleted/restored`) announced by the engine's write services.
+"""Record events (`<module>.created/updated/deleted/restored`, and `leads.converted`) announced by the
+engine's write services.
 
 Listeners (the marketplace's outgoing webhooks) are registered at start-up and are called inside the
 service's transaction with the record ids; they must defer any work to `transaction.on_commit`, so an
@@ -25,6 +26,8 @@ CREATED = "created"
 UPDATED = "updated"
 DELETED = "deleted"
 RESTORED = "restored"  # taken back out of the recycle bin
+# Announced by module services for their own named changes (a lead's conversion).
+CONVERTED = "converted"
 
 
 def listener_add(listener: Listener) -> None:
@@ -55,3 +58,20 @@ def record_changed(
     (emails) must wait for `transaction.on_commit`."""
     for listener in _change_listeners:
         listener(spec, record, changes, actor, created)
+
+
+# (spec, record, changed field names or None for a delete, actor) -> None; raises ValidationError to refuse.
+WriteGuard = Callable[["ModuleSpec", "CrmRecord", "list[str] | None", "Member"], None]
+_guards: list[WriteGuard] = []
+
+
+def write_guard_add(guard: WriteGuard) -> None:
+    """A feature app's veto over updates and deletes (a record locked while its approval is pending)."""
+    if guard not in _guards:
+        _guards.append(guard)
+
+
+def write_check(*, spec: ModuleSpec, record: CrmRecord, fields: list[str] | None, actor: Member) -> None:
+    """Ask every guard before an update (`fields`: the changed ones) or a delete (`fields` None)."""
+    for guard in _guards:
+        guard(spec, record, fields, actor)

@@ -10,6 +10,7 @@ import "./calendar.js";
 import "./catalogue.js";
 import "./gantt.js";
 import "./mfa.js";
+import "./automation.js";
 
 window.htmx = htmx;
 

@@ -20,6 +20,10 @@ CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
+    "automation-tick": {
+        "task": "automation.tick_all_task",
+        "schedule": 60,
+    },
     "purge-expired-login-handovers": {
         "task": "tenants.tasks.login_handovers_purge_task",
         "schedule": 60 * 60,

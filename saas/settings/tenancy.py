@@ -75,6 +75,8 @@ TENANT_APPS = [
     "crm_apps.webforms",
     # Self-service (issue 23): the customer portal.
     "crm_apps.portal",
+    # Automation (issue 22): workflows, tenant webhooks; on the modules' services.
+    "crm_apps.automation",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]

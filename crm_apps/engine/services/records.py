@@ -316,6 +316,7 @@ def record_update(
     if not changes:
         return record
     visibility.check_field_writes(actor=actor, spec=spec, names=changes)
+    record_events.write_check(spec=spec, record=record, fields=list(changes), actor=actor)
     if spec.hooks.before_save:
         spec.hooks.before_save(record)
     # Rows first: the totals hooks set the parent's derived fields, written by the one save below.
@@ -347,6 +348,7 @@ def record_delete(*, spec: ModuleSpec, actor: Member, record: CrmRecord) -> None
     record = access_record_for_update(spec=spec, actor=actor, record_id=record.pk)
     if not visibility.can_delete(actor=actor, spec=spec, record=record):
         raise PermissionDenied
+    record_events.write_check(spec=spec, record=record, fields=None, actor=actor)
     spec.records().filter(pk=record.pk).update(deleted_at=timezone.now(), version=models.F("version") + 1)
     _timeline(spec, record, TimelineEntry.Kind.DELETED, actor, {})
     audit.audit_log(

@@ -15,6 +15,7 @@ from crm_apps.access import visibility
 from crm_apps.access.models import Member
 from crm_apps.access.privileges import Privilege
 from crm_apps.audit import services as audit
+from crm_apps.engine import events as record_events
 from crm_apps.engine import registry
 from crm_apps.engine.models import Comment, TimelineEntry
 from crm_apps.engine.services import record_create
@@ -211,6 +212,7 @@ def lead_convert(
             "version",
         ]
     )
+    record_events.record_event(module="leads", event=record_events.CONVERTED, record_ids=[lead.pk])
     TimelineEntry.objects.create(
         module="leads",
         record_id=lead.pk,

@@ -1,0 +1,123 @@
+"""Outgoing calls of this tenant: its own webhooks' record events and workflows' webhook actions.
+
+The transport (HMAC signature, the SSRF address check, connecting to the checked address) is
+saas/webhooks.py, shared with the marketplace's extension subscriptions; the retry policy is the same
+(exponential backoff, MAX_ATTEMPTS). Payloads carry the record as the webhook's creator may see it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from crm_apps.access import visibility
+from crm_apps.automation.models import Delivery, DeliveryStatus, TenantWebhook
+from crm_apps.engine import registry
+from saas.webhooks import MAX_ATTEMPTS, SIGNATURE_HEADER, UnsafeTarget, post, sign
+from tenants.runtime import current_schema
+
+RETRY_BASE_SECONDS = 30
+
+
+def deliveries_create(*, event: str, record_ids: list[str], occurred_at: str) -> list[int]:
+    """One delivery per active webhook wanting `event`, per record its creator may see (deleted: id only)."""
+    from crm_apps.automation.runner import _record_payload
+
+    module = event.split(".")[0]
+    spec = registry.get(module)
+    created: list[int] = []
+    for hook in TenantWebhook.objects.select_related("created_by").filter(active=True, events__contains=[event]):
+        member = hook.created_by
+        if not member.active:
+            continue
+        deleted = event.endswith(".deleted")
+        records: dict[str, Any] = {}
+        if not deleted:
+            queryset = spec.records().filter(pk__in=record_ids)
+            records = {str(r.pk): r for r in visibility.visible_records(actor=member, spec=spec, queryset=queryset)}
+        for record_id in record_ids:
+            if not deleted and record_id not in records:
+                continue
+            data = {"id": record_id} if deleted else _record_payload(spec, records[record_id], member)
+            payload = {
+                "event": event,
+                "workspace": current_schema(),
+                "webhook": hook.pk,
+                "occurred_at": occurred_at,
+                "record": data,
+            }
+            delivery = Delivery.objects.create(
+                webhook=hook,
+                url=hook.url,
+                secret=hook.secret,
+                event=event,
+                module=spec.key,
+                record_id=record_id,
+                payload=payload,
+            )
+            created.append(delivery.pk)
+    return created
+
+
+def body_and_headers(delivery: Delivery) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps({"delivery": delivery.pk, **delivery.payload}, separators=(",", ":")).encode()
+    return body, {
+        "Content-Type": "application/json",
+        "User-Agent": "CRM-Webhooks/1",
+        "X-CRM-Event": delivery.event,
+        "X-CRM-Delivery": str(delivery.pk),
+        SIGNATURE_HEADER: sign(delivery.secret, body, int(time.time())),
+    }
+
+
+def delivery_attempt(*, delivery_id: int) -> tuple[str, int | None]:
+    """Try once; (status, attempt number to retry after) - None when done."""
+    with transaction.atomic():
+        delivery = (
+            Delivery.objects.select_for_update(of=("self",)).select_related("webhook").filter(pk=delivery_id).first()
+        )
+        if delivery is None or delivery.status != DeliveryStatus.PENDING:
+            return (delivery.status if delivery else "missing"), None
+        if delivery.webhook is not None and not delivery.webhook.active:
+            delivery.status = DeliveryStatus.FAILED
+            delivery.error = "webhook no longer active"
+            delivery.save(update_fields=["status", "error"])
+            return delivery.status, None
+        delivery.attempts += 1
+        delivery.save(update_fields=["attempts"])
+    body, headers = body_and_headers(delivery)
+    retry: int | None = None
+    try:
+        status = post(delivery.url, body, headers)
+    except UnsafeTarget as exc:
+        delivery.status = DeliveryStatus.REFUSED
+        delivery.error = f"refused: {exc}"[:500]
+    except Exception as exc:  # network errors of every kind: retried
+        delivery.error = f"{type(exc).__name__}: {exc}"[:500]
+        retry = delivery.attempts
+    else:
+        delivery.response_status = status
+        if 200 <= status < 300:
+            delivery.status = DeliveryStatus.SUCCEEDED
+            delivery.delivered_at = timezone.now()
+            delivery.error = ""
+        else:
+            delivery.error = f"HTTP {status}"
+            retry = delivery.attempts
+    if retry is not None and delivery.attempts >= MAX_ATTEMPTS:
+        delivery.status = DeliveryStatus.FAILED
+        retry = None
+    settled = Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.PENDING).update(
+        status=delivery.status,
+        error=delivery.error,
+        response_status=delivery.response_status,
+        delivered_at=delivery.delivered_at,
+    )
+    if not settled:
+        current = Delivery.objects.filter(pk=delivery.pk).values_list("status", flat=True).first()
+        return current or "missing", None
+    return delivery.status, retry

@@ -1,0 +1,99 @@
+"""Signed, SSRF-safe outgoing HTTP POSTs: the transport of every webhook (extensions' subscriptions in
+marketplace.installs, tenants' own webhooks and workflow webhook actions in crm_apps.automation).
+
+Signature: header `X-CRM-Signature: t=<unix time>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`. Targets
+must resolve only to public addresses (not private, loopback, link-local, multicast or reserved); the
+connection goes to the address that was checked, so a DNS answer that changes between check and connect
+cannot redirect it. `WEBHOOKS_ALLOW_PRIVATE` (development and tests only) lifts the address check.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+import urllib3
+from django.conf import settings
+
+TIMEOUT_SECONDS = 10
+MAX_ATTEMPTS = 6
+SIGNATURE_HEADER = "X-CRM-Signature"
+
+
+class UnsafeTarget(Exception):
+    """The URL is not http(s) or resolves to an address webhooks may not reach."""
+
+
+def sign(secret: str, body: bytes, timestamp: int) -> str:
+    """The signature header value for `body` sent at `timestamp`."""
+    digest = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def _address_allowed(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return not (
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+        or not ip.is_global
+    )
+
+
+def resolve_target(url: str) -> tuple[str, str, int, str]:
+    """(scheme, host, port, address to connect to) for a webhook URL; UnsafeTarget when refused."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UnsafeTarget("scheme")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise UnsafeTarget("unresolvable") from exc
+    addresses = [str(info[4][0]) for info in infos]
+    if not addresses:
+        raise UnsafeTarget("unresolvable")
+    if not settings.WEBHOOKS_ALLOW_PRIVATE and not all(_address_allowed(a) for a in addresses):
+        raise UnsafeTarget("private address")
+    return parts.scheme, parts.hostname, port, addresses[0]
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> int:
+    """POST `body` to the checked address of `url` (TLS verified against the URL's host name); the status."""
+    scheme, host, port, address = resolve_target(url)
+    parts = urlsplit(url)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    pool: urllib3.HTTPConnectionPool
+    if scheme == "https":
+        pool = urllib3.HTTPSConnectionPool(
+            address,
+            port=port,
+            server_hostname=host,
+            assert_hostname=host,
+            cert_reqs="CERT_REQUIRED",
+            timeout=TIMEOUT_SECONDS,
+            retries=False,
+        )
+    else:
+        pool = urllib3.HTTPConnectionPool(address, port=port, timeout=TIMEOUT_SECONDS, retries=False)
+    host_header = host if parts.port is None else f"{host}:{parts.port}"
+    try:
+        response = pool.urlopen(
+            "POST",
+            path,
+            body=body,
+            headers={**headers, "Host": host_header},
+            redirect=False,
+            assert_same_host=False,
+        )
+        return int(response.status)
+    finally:
+        pool.close()
