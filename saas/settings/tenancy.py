@@ -70,6 +70,8 @@ TENANT_APPS = [
     "crm_apps.modules.projects",
     "crm_apps.modules.projecttasks",
     "crm_apps.modules.projectmilestones",
+    # Reports and dashboards (issue 21): over every module's spec, through the visibility filter.
+    "crm_apps.reports",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
