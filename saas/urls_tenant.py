@@ -37,6 +37,7 @@ urlpatterns = [
     path("api/v1/", include("crm_apps.imports.api.urls")),
     path("api/v1/", include("crm_apps.mail.api.urls")),
     path("api/v1/", include("crm_apps.finance.api.urls")),
+    path("api/v1/", include("crm_apps.reports.api.urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script as a file: the Content-Security-Policy allows no inline script.
     path("api/v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

@@ -1,0 +1,16 @@
+"""/api/v1/ routes of reports (included by saas/urls_tenant.py before the engine's module routes)."""
+
+from django.urls import path
+
+from crm_apps.reports.api import views
+
+urlpatterns = [
+    path("reports/", views.ReportListView.as_view(), name="api-reports"),
+    path("reports/run", views.AdhocRunView.as_view(), name="api-report-adhoc"),
+    path("reports/fields", views.FieldCatalogueView.as_view(), name="api-report-fields"),
+    path("reports/<int:report_id>", views.ReportDetailView.as_view(), name="api-report"),
+    path("reports/<int:report_id>/run", views.ReportRunView.as_view(), name="api-report-run"),
+    path("reports/<int:report_id>/duplicate", views.ReportDuplicateView.as_view(), name="api-report-duplicate"),
+    path("reports/<int:report_id>/export.<slug:fmt>", views.ReportExportView.as_view(), name="api-report-export"),
+    path("report-folders/", views.FolderListView.as_view(), name="api-report-folders"),
+]
