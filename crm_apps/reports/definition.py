@@ -218,7 +218,9 @@ def _condition(cat: Catalogue, raw: dict[str, Any], key: str, errors: _Errors) -
         return None
     op = raw.get("op", "eq")
     if op not in OPERATORS[found.kind]:
-        errors.add(f"{key}.op", _("“%(op)s” does not apply to “%(field)s”.") % {"op": str(op)[:40], "field": found.label})
+        errors.add(
+            f"{key}.op", _("“%(op)s” does not apply to “%(field)s”.") % {"op": str(op)[:40], "field": found.label}
+        )
         return None
     value = raw.get("value")
     try:
@@ -249,7 +251,7 @@ def _filters(cat: Catalogue, raw: Any, key: str, errors: _Errors, depth: int = 1
     if isinstance(raw, list):
         raw = {"match": "all", "conditions": raw}
     if not isinstance(raw, dict):
-        errors.add(key, _("Send filters as {\"match\": \"all\"|\"any\", \"conditions\": [...]}."))
+        errors.add(key, _('Send filters as {"match": "all"|"any", "conditions": [...]}.'))
         return None
     match = raw.get("match", "all")
     if match not in ("all", "any"):
@@ -329,7 +331,11 @@ def parse(data: Any, *, actor: Member, saved: bool = False) -> Definition:
         group = _group(cat, raw, f"group_by.{index}", errors)
         if group is not None:
             definition.group_by.append(group)
-    if report_type in ("summary", "matrix") and not definition.group_by and not any(k.startswith("group_by") for k in errors.found):
+    if (
+        report_type in ("summary", "matrix")
+        and not definition.group_by
+        and not any(k.startswith("group_by") for k in errors.found)
+    ):
         errors.add("group_by", _("Choose at least one field to group by."))
     if report_type == "matrix":
         if len(definition.group_by) > 2:

@@ -67,7 +67,9 @@ class Compiler:
         for column in self.d.columns:
             self._use(column)
         qs = self.base()
-        expressions = {alias_of(fld): self.d.catalogue.expression(fld) for fld in self.used.values() if fld.kind != f.MULTI}
+        expressions = {
+            alias_of(fld): self.d.catalogue.expression(fld) for fld in self.used.values() if fld.kind != f.MULTI
+        }
         if expressions:
             qs = qs.annotate(**expressions)
         if condition is not None:
@@ -340,7 +342,15 @@ class Runner:
     def columns_meta(self) -> list[dict[str, Any]]:
         cols = []
         for g in self.d.group_by:
-            cols.append({"key": g.key, "label": g.field.label, "kind": g.field.kind, "granularity": g.granularity, "role": "group"})
+            cols.append(
+                {
+                    "key": g.key,
+                    "label": g.field.label,
+                    "kind": g.field.kind,
+                    "granularity": g.granularity,
+                    "role": "group",
+                }
+            )
         for column in self.d.columns if self.d.type == "tabular" else []:
             cols.append({"key": column.path, "label": column.label, "kind": column.kind, "role": "column"})
         for a in self.d.aggregates:
@@ -393,7 +403,13 @@ class Runner:
             rows.append(row)
         totals = qs.order_by().aggregate(_count=Count("pk"), **self.c.aggregate_expressions())
         out_totals = {"count": totals.pop("_count"), **self._aggs(totals)}
-        return {"columns": self.columns_meta(), "rows": rows, "groups": [], "totals": out_totals, "truncated": truncated}
+        return {
+            "columns": self.columns_meta(),
+            "rows": rows,
+            "groups": [],
+            "totals": out_totals,
+            "truncated": truncated,
+        }
 
     # summary -------------------------------------------------------------------------------------
     def _level(self, qs: QuerySet[Any], groups: list[Group], limit: int) -> list[dict[str, Any]]:
@@ -467,7 +483,9 @@ class Runner:
         column_totals: dict[str, Any] = {}
         for r in col_totals:
             v = self._group_value(pivot, r[pivot.sql])
-            pivot_columns.append({"key": pkey(r[pivot.sql]), **self._cell(pivot, v, plabels), "drill": self.drill(pivot, v)})
+            pivot_columns.append(
+                {"key": pkey(r[pivot.sql]), **self._cell(pivot, v, plabels), "drill": self.drill(pivot, v)}
+            )
             column_totals[pkey(r[pivot.sql])] = self._aggs(r)
         by_row: dict[tuple[Any, ...], dict[str, Any]] = {}
         for r in cells:

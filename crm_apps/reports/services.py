@@ -26,7 +26,11 @@ def _may_change(actor: Member, report: Report) -> None:
 def _ids(model: Any, raw: Any, key: str, errors: dict[str, list[str]]) -> list[Any]:
     if raw in (None, ""):
         return []
-    if not isinstance(raw, list) or len(raw) > 200 or not all(isinstance(v, int) and not isinstance(v, bool) for v in raw):
+    if (
+        not isinstance(raw, list)
+        or len(raw) > 200
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in raw)
+    ):
         errors[key] = [_("Send a list of ids.")]
         return []
     found = list(model.objects.filter(pk__in=raw))
@@ -61,7 +65,11 @@ def report_save(*, actor: Member, data: dict[str, Any], report: Report | None = 
         if folder_id is None:
             target.folder = None
         else:
-            folder = ReportFolder.objects.filter(pk=folder_id, owner=target.owner_id).first() if isinstance(folder_id, int) else None
+            folder = (
+                ReportFolder.objects.filter(pk=folder_id, owner=target.owner_id).first()
+                if isinstance(folder_id, int)
+                else None
+            )
             if folder is None:
                 errors["folder"] = [_("Unknown folder.")]
             else:
@@ -100,8 +108,11 @@ def report_duplicate(*, actor: Member, report: Report) -> Report:
     """A private copy owned by `actor` (its definition re-checked for them)."""
     return report_save(
         actor=actor,
-        data={"name": (_("Copy of %(name)s") % {"name": report.name})[:150], "definition": report.definition,
-              "description": report.description},
+        data={
+            "name": (_("Copy of %(name)s") % {"name": report.name})[:150],
+            "definition": report.definition,
+            "description": report.description,
+        },
     )
 
 

@@ -95,7 +95,9 @@ class ReportDetailView(APIView):
 
     @extend_schema(request=REPORT_BODY, responses={200: dict})
     def patch(self, request: Request, report_id: int) -> Response:
-        report = services.report_save(actor=request_member(request), data=_data(request), report=_report(request, report_id))
+        report = services.report_save(
+            actor=request_member(request), data=_data(request), report=_report(request, report_id)
+        )
         return Response(report_to_api(report))
 
     put = patch

@@ -55,7 +55,11 @@ def deals(tenant_a, admin):
         Currency.objects.create(code="USD", rate=1, is_base=True)
         Currency.objects.create(code="EUR", rate=Decimal("1.1"))
         for amount, code in (("100", "USD"), ("200", "EUR"), ("3.33", "USD")):
-            record_create(spec=DEALS, actor=admin, data={"name": "D", "close_date": "2027-01-01", "amount": amount, "currency": code})
+            record_create(
+                spec=DEALS,
+                actor=admin,
+                data={"name": "D", "close_date": "2027-01-01", "amount": amount, "currency": code},
+            )
 
 
 def test_adhoc_run_answers_the_contract(api, deals):
@@ -86,7 +90,11 @@ def test_crud_run_duplicate_and_export_match_the_screen(api, deals, tenant_a):
     assert exported.status_code == 200
     rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
     assert rows[0] == [c["label"] for c in screen["columns"]]
-    assert rows[1] == [screen["rows"][0]["stage"]["label"], screen["rows"][0]["sum_amount"], str(screen["rows"][0]["count"])]
+    assert rows[1] == [
+        screen["rows"][0]["stage"]["label"],
+        screen["rows"][0]["sum_amount"],
+        str(screen["rows"][0]["count"]),
+    ]
     assert rows[-1][1:] == [screen["totals"]["sum_amount"], str(screen["totals"]["count"])]
     xlsx = api.get(f"/api/v1/reports/{report_id}/export.xlsx")
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
@@ -103,7 +111,9 @@ def test_crud_run_duplicate_and_export_match_the_screen(api, deals, tenant_a):
 
     copy = post(api, f"/api/v1/reports/{report_id}/duplicate", {})
     assert copy.status_code == 201 and copy.json()["name"] == "Copy of Pipeline" and copy.json()["sharing"] == "private"
-    changed = api.patch(f"/api/v1/reports/{report_id}", json.dumps({"name": "Renamed"}), content_type="application/json")
+    changed = api.patch(
+        f"/api/v1/reports/{report_id}", json.dumps({"name": "Renamed"}), content_type="application/json"
+    )
     assert changed.json()["name"] == "Renamed"
     assert api.delete(f"/api/v1/reports/{report_id}").status_code == 204
     with tenant_context(tenant_a):
@@ -117,7 +127,9 @@ def test_private_reports_are_not_found_for_others_and_shared_ones_run_with_their
     other_api = api_for(tenant_a, other)
     private = post(api, "/api/v1/reports/", {"name": "Mine", "definition": SUMMARY}).json()["id"]
     shared = post(
-        api, "/api/v1/reports/", {"name": "Team", "definition": SUMMARY, "sharing": "shared", "shared_members": [other.pk]}
+        api,
+        "/api/v1/reports/",
+        {"name": "Team", "definition": SUMMARY, "sharing": "shared", "shared_members": [other.pk]},
     ).json()["id"]
     assert other_api.get(f"/api/v1/reports/{private}/run").status_code == 404
     assert other_api.get(f"/api/v1/reports/{private}/export.csv").status_code == 404

@@ -183,7 +183,9 @@ def test_restricted_member_sees_only_visible_records_and_no_hidden_fields(tenant
         sharing_default_set(actor=admin, module="deals", access="private")
         profile = profile_save(actor=admin, profile=None, name="Report reps", flags={})
         profile_set_fields(actor=admin, profile=profile, module="deals", access={"lead_source": "hidden"})
-        role = role_create(actor=admin, name="Rep", parent=Role.objects.get(parent__isnull=True), profile_ids=[profile.pk])
+        role = role_create(
+            actor=admin, name="Rep", parent=Role.objects.get(parent__isnull=True), profile_ids=[profile.pk]
+        )
     rep = member(tenant_a, role=role)
     with tenant_context(tenant_a):
         deal(admin, amount="1000", owner=admin.pk)
