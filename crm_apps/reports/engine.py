@@ -213,6 +213,8 @@ def value_labels(fld: ReportField, values: Iterable[Any], actor: Member) -> dict
         if fld.picklist:
             table = metadata.picklist_labels(fld.picklist)
             return {v: table.get(v, v) for v in values}
+        if fld.custom is not None:
+            return {v: v for v in values}
         model_field: Any = fld.spec.model._meta.get_field(fld.name)
         choices = {k: str(v) for k, v in (model_field.choices or [])}
         return {v: choices.get(v, v) for v in values}

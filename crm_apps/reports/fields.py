@@ -221,6 +221,7 @@ def _own_fields(spec: ModuleSpec, prefix_path: str, prefix_lookup: str, prefix_l
                 lookup=f"{prefix_lookup}custom_data__{custom.key}",
                 hops=hops,
                 custom=custom,
+                picklist=custom.picklist_name if kind in (CHOICE, MULTI) else None,
             )
         )
     return out

@@ -200,3 +200,36 @@ def test_restricted_member_sees_only_visible_records_and_no_hidden_fields(tenant
     assert "group_by.0" in hidden.value.message_dict
     assert saved["meta"]["omitted"] == ["lead_source"]
     assert all("lead_source" not in row for row in saved["rows"])
+
+
+def test_custom_modules_and_their_custom_fields_report_like_built_in_ones(tenant_a, admin):
+    from crm_apps.custom_modules.testing import CONTRACT_MODULE, contract_module_create
+
+    contract_module_create(tenant_a)
+    with tenant_context(tenant_a):
+        spec = registry.get(CONTRACT_MODULE)
+        custom_field_create(actor=admin, spec=spec, key="weight", label="Weight", type="decimal")
+        custom_field_create(
+            actor=admin, spec=spec, key="kind", label="Kind", type="picklist", choices=["Big", "Small"]
+        )
+        for name, weight, kind in (("Crane", "12.5", "Big"), ("Drill", "1.25", "Small"), ("Truck", "30", "Big")):
+            record_create(spec=spec, actor=admin, data={"name": name}, custom={"weight": weight, "kind": kind})
+        result = run(
+            parse(
+                {
+                    "module": CONTRACT_MODULE,
+                    "type": "summary",
+                    "group_by": ["custom.kind"],
+                    "aggregates": [{"field": "custom.weight", "op": "sum"}, {"op": "count"}],
+                    "sort": [{"field": "sum_custom__weight", "dir": "desc"}],
+                },
+                actor=admin,
+            )
+        )
+        # Deals of the same table's other modules never count: a custom module reads its own rows only.
+        deal(admin, amount="1")
+    assert [(r["custom__kind"]["value"], r["sum_custom__weight"], r["count"]) for r in result["rows"]] == [
+        ("Big", "42.5", 2),
+        ("Small", "1.25", 1),
+    ]
+    assert result["totals"] == {"sum_custom__weight": "43.75", "count": 3}
