@@ -7,3 +7,8 @@ class ReportsConfig(AppConfig):
     label = "reports"
     verbose_name = _("Reports")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from crm_apps.engine.extensions import AppLink, app_link_add
+
+        app_link_add(AppLink("reports", _("Reports"), "reports:list", "chart-column", position=20))

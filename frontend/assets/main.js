@@ -9,6 +9,7 @@ import "./shell.js";
 import "./calendar.js";
 import "./catalogue.js";
 import "./gantt.js";
+import "./reports.js";
 
 window.htmx = htmx;
 
