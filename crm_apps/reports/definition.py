@@ -42,7 +42,7 @@ CHARTS = {
     "funnel": gettext_lazy("Funnel"),
     "kpi": gettext_lazy("KPI number"),
 }
-AGGREGATES = ("count", "sum", "avg", "min", "max")
+AGGREGATES = ("count", "sum", "avg", "min", "max", "weighted")
 MAX_GROUPS = 3
 MAX_COLUMNS = 50
 MAX_CONDITIONS = 50
@@ -350,7 +350,7 @@ def parse(data: Any, *, actor: Member, saved: bool = False) -> Definition:
     for index, raw in enumerate(_list(data.get("aggregates"), "aggregates", errors, 20)):
         key = f"aggregates.{index}"
         if not isinstance(raw, dict) or raw.get("op") not in AGGREGATES:
-            errors.add(key, _("Choose count, sum, avg, min or max."))
+            errors.add(key, _("Choose count, sum, avg, min, max or weighted."))
             continue
         op, name = raw["op"], raw.get("field")
         if name is None:
@@ -366,6 +366,8 @@ def parse(data: Any, *, actor: Member, saved: bool = False) -> Definition:
         if agg_field is None:
             continue
         allowed = f.NUMERIC if op in ("sum", "avg") else f.ORDERED if op in ("min", "max") else None
+        if op == "weighted":
+            allowed = {f.MONEY} if f"{agg_field.path.rpartition('.')[0]}.probability".lstrip(".") in cat.fields else set()
         if allowed is not None and agg_field.kind not in allowed:
             errors.add(f"{key}.op", _("“%(op)s” does not apply to “%(field)s”.") % {"op": op, "field": agg_field.label})
             continue

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.db.models import Avg, Case, Count, DateField, DateTimeField, DecimalField, F, Max, Min, Q, QuerySet, Sum
 from django.db.models import Value, When
-from django.db.models.functions import Trunc
+from django.db.models.functions import Cast, Trunc
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -181,7 +181,11 @@ class Compiler:
             value: Any = F(alias_of(agg.field))
             if self.converts(agg.field):
                 value = ExpressionWrapperMoney(value, self._rate_case(agg.field))
-            fn = {"count": Count, "sum": Sum, "avg": Avg, "min": Min, "max": Max}[agg.op]
+            if agg.op == "weighted":  # the amount times the record's probability (%): the weighted pipeline
+                prefix = agg.field.lookup.rpartition("__")[0]
+                probability = Cast(F(f"{prefix}__probability" if prefix else "probability"), RATE_FIELD)
+                value = ExpressionWrapperMoney(value, probability / Value(Decimal(100), output_field=RATE_FIELD))
+            fn = {"count": Count, "sum": Sum, "avg": Avg, "min": Min, "max": Max, "weighted": Sum}[agg.op]
             out[agg.sql] = fn(value)
         return out
 
@@ -260,7 +264,7 @@ class Runner:
         if agg.op == "count":
             return int(value)
         kind = agg.field.kind if agg.field else None
-        if agg.op == "avg" or kind == f.MONEY:
+        if agg.op in ("avg", "weighted") or kind == f.MONEY:
             return plain(Decimal(value), money=True)
         return plain(value)
 
@@ -530,6 +534,7 @@ AGG_LABELS = {
     "avg": lambda: _("Average"),
     "min": lambda: _("Minimum"),
     "max": lambda: _("Maximum"),
+    "weighted": lambda: _("Weighted"),
 }
 
 

@@ -240,6 +240,28 @@ def catalogue(*, spec: ModuleSpec, actor: Member) -> Catalogue:
                 hidden.add(field.path)
             else:
                 fields[field.path] = field
+        for model_field in current.model._meta.concrete_fields:
+            # Lookup tables (stages, pipelines): their plain fields, read through the reference (stage.is_won).
+            if not isinstance(model_field, models.ForeignKey) or model_field.name in concealed:
+                continue
+            target_model = model_field.remote_field.model
+            if target_model is Member or _module_of(target_model) is not None:
+                continue
+            verbose = str(model_field.verbose_name)
+            for sub in target_model._meta.concrete_fields:
+                kind = _kind(current, sub) if not isinstance(sub, models.ForeignKey) else None
+                if kind not in (BOOLEAN, NUMBER, TEXT) or sub.name in ("id", "labels", "position"):
+                    continue
+                sub_label = str(sub.verbose_name)
+                fields[f"{path}{model_field.name}.{sub.name}"] = ReportField(
+                    path=f"{path}{model_field.name}.{sub.name}",
+                    label=f"{label}{verbose[:1].upper()}{verbose[1:]} › {sub_label[:1].upper()}{sub_label[1:]}",
+                    kind=kind,
+                    spec=current,
+                    name=model_field.name,
+                    lookup=f"{lookup}{model_field.name}__{sub.name}",
+                    hops=hops,
+                )
         if len(hops) >= MAX_HOPS:
             return
         for model_field in current.model._meta.concrete_fields:

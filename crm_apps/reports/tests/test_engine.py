@@ -233,3 +233,25 @@ def test_custom_modules_and_their_custom_fields_report_like_built_in_ones(tenant
         ("Small", "1.25", 1),
     ]
     assert result["totals"] == {"sum_custom__weight": "43.75", "count": 3}
+
+
+def test_weighted_pipeline_and_lookup_table_fields(tenant_a, admin):
+    with tenant_context(tenant_a):
+        won = Stage.objects.filter(is_won=True).first()
+        open_stage = Stage.objects.filter(is_won=False, is_lost=False, pipeline=won.pipeline).order_by("position").first()
+        pending = deal(admin, amount="200", stage=open_stage.pk)
+        pending.refresh_from_db()
+        deal(admin, amount="100", stage=won.pk)
+        result = report(
+            admin,
+            type="summary",
+            group_by=["stage.is_won"],
+            aggregates=[{"field": "amount", "op": "sum"}, {"field": "amount", "op": "weighted"}],
+        )
+        with pytest.raises(ValidationError):
+            parse({"module": "leads", "type": "summary", "group_by": ["status"], "aggregates": [{"field": "annual_revenue", "op": "weighted"}]}, actor=admin)
+    by_won = {g["value"]: g["aggregates"] for g in result["groups"]}
+    assert by_won[True]["sum_amount"] == "100.00"
+    weighted = (Decimal(200) * pending.probability / 100).quantize(Decimal("0.01"))
+    assert pending.probability > 0
+    assert by_won[False] == {"sum_amount": "200.00", "weighted_amount": str(weighted)}
