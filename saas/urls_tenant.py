@@ -26,6 +26,7 @@ urlpatterns = [
     path("imports/", include("crm_apps.imports.urls")),
     path("mail/", include("crm_apps.mail.urls")),
     path("reports/", include("crm_apps.reports.urls")),
+    path("dashboards/", include("crm_apps.reports.dashboard_urls")),
     path("", include("frontend.urls")),
     path("settings/partners/", partner_access, name="partner_access"),
     path("settings/partners/<int:access_id>/revoke/", partner_access_revoke_view, name="partner_access_revoke"),

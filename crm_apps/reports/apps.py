@@ -11,4 +11,5 @@ class ReportsConfig(AppConfig):
     def ready(self) -> None:
         from crm_apps.engine.extensions import AppLink, app_link_add
 
+        app_link_add(AppLink("dashboards", _("Dashboards"), "dashboards:home", "layout-dashboard", position=10))
         app_link_add(AppLink("reports", _("Reports"), "reports:list", "chart-column", position=20))

@@ -48,3 +48,56 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Dashboard(models.Model):
+    """A tab of widgets: a member's own, or shared with every member (tenant admins manage shared ones)."""
+
+    name = models.CharField(_("name"), max_length=100)
+    owner = models.ForeignKey(
+        "access.Member", null=True, blank=True, on_delete=models.CASCADE, related_name="+", verbose_name=_("owner")
+    )
+    shared = models.BooleanField(_("shared with everyone"), default=False)
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-shared", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Widget(models.Model):
+    """A box on a dashboard's grid: a saved report's chart, or a built-in question (`kind`, see widgets.py)."""
+
+    dashboard = models.ForeignKey(Dashboard, on_delete=models.CASCADE, related_name="widgets")
+    kind = models.CharField(_("kind"), max_length=40)
+    report = models.ForeignKey(Report, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    title = models.CharField(_("title"), max_length=150, blank=True)
+    config = models.JSONField(default=dict, blank=True)
+    x = models.PositiveSmallIntegerField(default=0)
+    y = models.PositiveSmallIntegerField(default=0)
+    w = models.PositiveSmallIntegerField(default=4)
+    h = models.PositiveSmallIntegerField(default=4)
+
+    class Meta:
+        ordering = ["y", "x", "id"]
+
+    def __str__(self) -> str:
+        return self.title or self.kind
+
+
+class Quota(models.Model):
+    """A member's sales target for one month (base currency), set by managers; the forecast widget shows the
+    quarter's won amount against the sum of its months' quotas."""
+
+    member = models.ForeignKey("access.Member", on_delete=models.CASCADE, related_name="+")
+    month = models.DateField(_("month"))  # the first day of the month
+    amount = models.DecimalField(_("amount"), max_digits=16, decimal_places=2)
+
+    class Meta:
+        constraints = [models.UniqueConstraint("member", "month", name="quota_one_per_month")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} {self.month:%Y-%m}"

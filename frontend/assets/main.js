@@ -10,6 +10,7 @@ import "./calendar.js";
 import "./catalogue.js";
 import "./gantt.js";
 import "./reports.js";
+import "./dashboards.js";
 
 window.htmx = htmx;
 

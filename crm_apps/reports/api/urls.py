@@ -13,4 +13,8 @@ urlpatterns = [
     path("reports/<int:report_id>/duplicate", views.ReportDuplicateView.as_view(), name="api-report-duplicate"),
     path("reports/<int:report_id>/export.<slug:fmt>", views.ReportExportView.as_view(), name="api-report-export"),
     path("report-folders/", views.FolderListView.as_view(), name="api-report-folders"),
+    path("dashboards/", views.DashboardListView.as_view(), name="api-dashboards"),
+    path("dashboards/<int:dashboard_id>/layout", views.DashboardLayoutView.as_view(), name="api-dashboard-layout"),
+    path("dashboard-widgets/<int:widget_id>/data", views.WidgetDataView.as_view(), name="api-widget-data"),
+    path("quotas/", views.QuotaView.as_view(), name="api-quotas"),
 ]

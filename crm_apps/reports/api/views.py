@@ -197,3 +197,78 @@ class FolderListView(APIView):
     def post(self, request: Request) -> Response:
         folder = services.folder_create(actor=request_member(request), name=_data(request).get("name"))
         return Response({"id": folder.pk, "name": folder.name}, status=status.HTTP_201_CREATED)
+
+
+class DashboardListView(APIView):
+    """GET the dashboards the member may open (their own and the shared ones) with their widgets' layout."""
+
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request) -> Response:
+        from crm_apps.reports import dashboards
+        from crm_apps.reports.widgets import widget_title
+
+        actor = request_member(request)
+        boards = dashboards.dashboards_for(actor=actor).prefetch_related("widgets")
+        return Response(
+            {
+                "results": [
+                    {
+                        "id": b.pk,
+                        "name": b.name,
+                        "shared": b.shared,
+                        "can_change": dashboards.can_change(actor, b),
+                        "widgets": [
+                            {"id": w.pk, "kind": w.kind, "title": widget_title(w), "x": w.x, "y": w.y, "w": w.w, "h": w.h}
+                            for w in b.widgets.all()
+                        ],
+                    }
+                    for b in boards
+                ]
+            }
+        )
+
+
+class DashboardLayoutView(APIView):
+    """POST /api/v1/dashboards/<id>/layout {"widgets": [{"id", "x", "y", "w", "h"}]}: the grid after a drag."""
+
+    @extend_schema(request=REPORT_BODY, responses={204: None})
+    def post(self, request: Request, dashboard_id: int) -> Response:
+        from crm_apps.reports import dashboards
+
+        actor = request_member(request)
+        board = dashboards.dashboard_get(actor=actor, dashboard_id=dashboard_id)
+        if board is None:
+            raise NotFound(_("Not found."))
+        dashboards.layout_save(actor=actor, dashboard=board, items=_data(request).get("widgets"))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class WidgetDataView(APIView):
+    """GET /api/v1/dashboard-widgets/<id>/data: the widget's chart data (or quota table) for this member, with
+    `computed_at`."""
+
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request, widget_id: int) -> Response:
+        from crm_apps.reports import dashboards
+        from crm_apps.reports.models import Widget
+        from crm_apps.reports.widgets import widget_data
+
+        actor = request_member(request)
+        widget = Widget.objects.select_related("report").filter(pk=widget_id).first()
+        if widget is None or dashboards.dashboard_get(actor=actor, dashboard_id=widget.dashboard_id) is None:
+            raise NotFound(_("Not found."))
+        return Response(widget_data(widget, actor))
+
+
+class QuotaView(APIView):
+    """POST /api/v1/quotas/ {"member", "month": "YYYY-MM", "amount"} (managers): a member's monthly quota."""
+
+    @extend_schema(request=REPORT_BODY, responses={200: dict})
+    def post(self, request: Request) -> Response:
+        from crm_apps.reports import dashboards
+
+        data = _data(request)
+        quota = dashboards.quota_set(
+            actor=request_member(request), member_id=data.get("member"), month=data.get("month"), amount=data.get("amount")
+        )
+        return Response({"member": quota.member_id, "month": quota.month.isoformat()[:7], "amount": str(quota.amount)})
