@@ -101,3 +101,46 @@ class Quota(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member_id} {self.month:%Y-%m}"
+
+
+class ReportSchedule(models.Model):
+    """E-mails a report (CSV, XLSX or PDF) on a schedule, in the owner's time zone, run with the owner's
+    rights. Each due moment ("tick") is claimed by one ScheduleRun row (unique per schedule and tick)."""
+
+    class Frequency(models.TextChoices):
+        DAILY = "daily", _("Daily")
+        WEEKLY = "weekly", _("Weekly")
+        MONTHLY = "monthly", _("Monthly")
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="schedules")
+    frequency = models.CharField(_("frequency"), max_length=10, choices=Frequency.choices, default=Frequency.WEEKLY)
+    weekdays = models.JSONField(_("weekdays"), default=list, blank=True)  # 0 = Monday ... 6 = Sunday
+    day_of_month = models.PositiveSmallIntegerField(_("day of the month"), default=1)
+    at = models.TimeField(_("time"))
+    format = models.CharField(_("format"), max_length=4, default="xlsx")
+    members = models.ManyToManyField("access.Member", blank=True, related_name="+")
+    roles = models.ManyToManyField("access.Role", blank=True, related_name="+")
+    addresses = models.JSONField(_("addresses"), default=list, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.report_id} {self.frequency}"
+
+
+class ScheduleRun(models.Model):
+    """The delivery log: one row per schedule and tick, written in the transaction that sends the e-mail."""
+
+    schedule = models.ForeignKey(ReportSchedule, on_delete=models.CASCADE, related_name="runs")
+    tick = models.DateTimeField()
+    status = models.CharField(max_length=10)  # sent | failed
+    recipients = models.JSONField(default=list)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-tick"]
+        constraints = [models.UniqueConstraint("schedule", "tick", name="schedule_run_once_per_tick")]
+
+    def __str__(self) -> str:
+        return f"{self.schedule_id} {self.tick:%Y-%m-%d %H:%M}"

@@ -12,6 +12,12 @@ urlpatterns = [
     path("reports/<int:report_id>/run", views.ReportRunView.as_view(), name="api-report-run"),
     path("reports/<int:report_id>/duplicate", views.ReportDuplicateView.as_view(), name="api-report-duplicate"),
     path("reports/<int:report_id>/export.<slug:fmt>", views.ReportExportView.as_view(), name="api-report-export"),
+    path("reports/<int:report_id>/schedules", views.ReportScheduleListView.as_view(), name="api-report-schedules"),
+    path(
+        "reports/<int:report_id>/schedules/<int:schedule_id>",
+        views.ReportScheduleDetailView.as_view(),
+        name="api-report-schedule",
+    ),
     path("report-folders/", views.FolderListView.as_view(), name="api-report-folders"),
     path("dashboards/", views.DashboardListView.as_view(), name="api-dashboards"),
     path("dashboards/<int:dashboard_id>/layout", views.DashboardLayoutView.as_view(), name="api-dashboard-layout"),

@@ -272,3 +272,55 @@ class QuotaView(APIView):
             actor=request_member(request), member_id=data.get("member"), month=data.get("month"), amount=data.get("amount")
         )
         return Response({"member": quota.member_id, "month": quota.month.isoformat()[:7], "amount": str(quota.amount)})
+
+
+def schedule_to_api(schedule: Any) -> dict[str, Any]:
+    return {
+        "id": schedule.pk,
+        "report": schedule.report_id,
+        "frequency": schedule.frequency,
+        "weekdays": schedule.weekdays,
+        "day_of_month": schedule.day_of_month,
+        "at": schedule.at.strftime("%H:%M"),
+        "format": schedule.format,
+        "members": [m.pk for m in schedule.members.all()],
+        "roles": [r.pk for r in schedule.roles.all()],
+        "addresses": schedule.addresses,
+        "active": schedule.active,
+        "runs": [
+            {"tick": r.tick.isoformat(), "status": r.status, "recipients": r.recipients, "error": r.error}
+            for r in schedule.runs.all()[:20]
+        ],
+    }
+
+
+class ReportScheduleListView(APIView):
+    """GET the report's schedules with their delivery log; POST {"frequency": "daily"|"weekly"|"monthly",
+    "weekdays": [0..6], "day_of_month", "at": "HH:MM", "format": "csv"|"xlsx"|"pdf", "members", "roles",
+    "addresses"} (the report's owner only: it runs with their rights)."""
+
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request, report_id: int) -> Response:
+        report = _report(request, report_id)
+        return Response({"results": [schedule_to_api(s) for s in report.schedules.all()]})
+
+    @extend_schema(request=REPORT_BODY, responses={201: dict})
+    def post(self, request: Request, report_id: int) -> Response:
+        from crm_apps.reports.schedules import schedule_create
+
+        schedule = schedule_create(actor=request_member(request), report=_report(request, report_id), data=_data(request))
+        return Response(schedule_to_api(schedule), status=status.HTTP_201_CREATED)
+
+
+class ReportScheduleDetailView(APIView):
+    def delete(self, request: Request, report_id: int, schedule_id: int) -> Response:
+        report = _report(request, report_id)
+        schedule = report.schedules.filter(pk=schedule_id).first()
+        if schedule is None:
+            raise NotFound(_("Not found."))
+        if report.owner_id != request_member(request).pk:
+            from rest_framework.exceptions import PermissionDenied as Denied
+
+            raise Denied(_("Only the report's owner can change its schedules."))
+        schedule.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
