@@ -3,6 +3,8 @@ saved through the API), adding and removing widgets, new dashboards."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -75,13 +77,17 @@ def widget_add(request: HttpRequest, dashboard_id: int) -> HttpResponse:
     board = dashboards.dashboard_get(actor=actor, dashboard_id=dashboard_id)
     if board is None:
         raise Http404
-    config = {"weighted": True} if request.POST.get("weighted") == "1" else {}
+    config: dict[str, Any] = {"weighted": True} if request.POST.get("weighted") == "1" else {}
     target = request.POST.get("target", "").strip()
     if target.replace(".", "", 1).isdigit():
         config["target"] = target
     try:
         dashboards.widget_add(
-            actor=actor, dashboard=board, kind=request.POST.get("kind"), report_id=request.POST.get("report"), config=config
+            actor=actor,
+            dashboard=board,
+            kind=request.POST.get("kind"),
+            report_id=request.POST.get("report"),
+            config=config,
         )
     except ValidationError as exc:
         messages.error(request, " ".join(m for ms in exc.message_dict.values() for m in ms))

@@ -110,7 +110,9 @@ def quota_set(*, actor: Member, member_id: Any, month: Any, amount: Any) -> Quot
     if member is None:
         errors["member"] = [_("Unknown member.")]
     try:
-        first = dt.date.fromisoformat(f"{month}-01" if isinstance(month, str) and len(month) == 7 else str(month)).replace(day=1)
+        first = dt.date.fromisoformat(
+            f"{month}-01" if isinstance(month, str) and len(month) == 7 else str(month)
+        ).replace(day=1)
     except ValueError:
         errors["month"] = [_("Enter a month as YYYY-MM.")]
     try:
@@ -121,5 +123,7 @@ def quota_set(*, actor: Member, member_id: Any, month: Any, amount: Any) -> Quot
         errors["amount"] = [_("Enter a positive amount.")]
     if errors:
         raise ValidationError(errors)
-    quota, _created = Quota.objects.update_or_create(member=member, month=first, defaults={"amount": value.quantize(Decimal("0.01"))})
+    quota, _created = Quota.objects.update_or_create(
+        member=member, month=first, defaults={"amount": value.quantize(Decimal("0.01"))}
+    )
     return quota

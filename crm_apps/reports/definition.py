@@ -291,16 +291,7 @@ def _list(raw: Any, name: str, errors: _Errors, limit: int) -> list[Any]:
     return raw
 
 
-def parse(data: Any, *, actor: Member, saved: bool = False) -> Definition:
-    """Check a definition for `actor`. `saved`: a stored report being run, whose columns and aggregates on
-    fields now hidden from this member are left out (and named in `omitted`) rather than refused;
-    filters, groupings and sorting on them are still refused (they would reveal the values)."""
-    errors = _Errors()
-    if not isinstance(data, dict):
-        raise ValidationError({"definition": [_("Send the report definition as a JSON object.")]})
-    known = {"module", "type", "columns", "group_by", "pivot", "aggregates", "filters", "sort", "limit", "chart"}
-    for extra in sorted(set(data) - known):
-        errors.add(str(extra)[:50], _("Unknown key."))
+def _spec_of(data: dict[str, Any], actor: Member, errors: _Errors) -> Any:
     module = data.get("module")
     try:
         spec = registry.get(str(module)) if isinstance(module, str) else None
@@ -309,104 +300,134 @@ def parse(data: Any, *, actor: Member, saved: bool = False) -> Definition:
     if spec is None or not visibility.can_view_module(actor=actor, spec=spec):
         errors.add("module", _("Unknown module."))
         raise ValidationError(errors.found)
-    report_type = data.get("type", "tabular")
-    if report_type not in TYPES:
-        errors.add("type", _("Choose tabular, summary or matrix."))
-    from crm_apps.reports.fields import catalogue
+    return spec
 
-    cat = catalogue(spec=spec, actor=actor)
-    definition = Definition(module=spec.key, type=str(report_type), catalogue=cat, raw=data)
 
+def _parse_columns(d: Definition, data: dict[str, Any], errors: _Errors, saved: bool) -> None:
+    cat = d.catalogue
     for index, name in enumerate(_list(data.get("columns"), "columns", errors, MAX_COLUMNS)):
         if saved and isinstance(name, str) and name in cat.hidden:
-            definition.omitted.append(name)
+            d.omitted.append(name)
             continue
         col = _field(cat, name, f"columns.{index}", errors)
         if col is not None:
-            definition.columns.append(col)
-    if report_type == "tabular" and not definition.columns and not definition.omitted and "columns" not in errors.found:
+            d.columns.append(col)
+    if d.type == "tabular" and not d.columns and not d.omitted and "columns" not in errors.found:
         errors.add("columns", _("Choose at least one column."))
 
+
+def _parse_groups(d: Definition, data: dict[str, Any], errors: _Errors) -> None:
+    cat = d.catalogue
     for index, raw in enumerate(_list(data.get("group_by"), "group_by", errors, MAX_GROUPS)):
         group = _group(cat, raw, f"group_by.{index}", errors)
         if group is not None:
-            definition.group_by.append(group)
-    if (
-        report_type in ("summary", "matrix")
-        and not definition.group_by
-        and not any(k.startswith("group_by") for k in errors.found)
-    ):
+            d.group_by.append(group)
+    grouped = d.type in ("summary", "matrix")
+    if grouped and not d.group_by and not any(k.startswith("group_by") for k in errors.found):
         errors.add("group_by", _("Choose at least one field to group by."))
-    if report_type == "matrix":
-        if len(definition.group_by) > 2:
+    if d.type == "matrix":
+        if len(d.group_by) > 2:
             errors.add("group_by", _("A matrix has at most two row groupings."))
         if data.get("pivot") is None:
             errors.add("pivot", _("Choose the field of the matrix columns."))
         else:
-            definition.pivot = _group(cat, data["pivot"], "pivot", errors)
+            d.pivot = _group(cat, data["pivot"], "pivot", errors)
     elif data.get("pivot") is not None:
         errors.add("pivot", _("Only a matrix report has columns by a field."))
 
+
+def _aggregate(d: Definition, raw: Any, key: str, errors: _Errors, saved: bool) -> None:
+    cat = d.catalogue
+    if not isinstance(raw, dict) or raw.get("op") not in AGGREGATES:
+        errors.add(key, _("Choose count, sum, avg, min, max or weighted."))
+        return
+    op, name = raw["op"], raw.get("field")
+    if name is None:
+        if op != "count":
+            errors.add(f"{key}.field", _("Choose a field."))
+        else:
+            d.aggregates.append(Aggregate("count", None))
+        return
+    if saved and name in cat.hidden:
+        d.omitted.append(f"{op}:{name}")
+        return
+    agg_field = _field(cat, name, f"{key}.field", errors)
+    if agg_field is None:
+        return
+    allowed = f.NUMERIC if op in ("sum", "avg") else f.ORDERED if op in ("min", "max") else None
+    if op == "weighted":
+        probability = f"{agg_field.path.rpartition('.')[0]}.probability".lstrip(".")
+        allowed = {f.MONEY} if probability in cat.fields else set()
+    if allowed is not None and agg_field.kind not in allowed:
+        errors.add(f"{key}.op", _("“%(op)s” does not apply to “%(field)s”.") % {"op": op, "field": agg_field.label})
+        return
+    d.aggregates.append(Aggregate(op, agg_field))
+
+
+def _parse_aggregates(d: Definition, data: dict[str, Any], errors: _Errors, saved: bool) -> None:
     for index, raw in enumerate(_list(data.get("aggregates"), "aggregates", errors, 20)):
-        key = f"aggregates.{index}"
-        if not isinstance(raw, dict) or raw.get("op") not in AGGREGATES:
-            errors.add(key, _("Choose count, sum, avg, min, max or weighted."))
-            continue
-        op, name = raw["op"], raw.get("field")
-        if name is None:
-            if op != "count":
-                errors.add(f"{key}.field", _("Choose a field."))
-                continue
-            definition.aggregates.append(Aggregate("count", None))
-            continue
-        if saved and name in cat.hidden:
-            definition.omitted.append(f"{op}:{name}")
-            continue
-        agg_field = _field(cat, name, f"{key}.field", errors)
-        if agg_field is None:
-            continue
-        allowed = f.NUMERIC if op in ("sum", "avg") else f.ORDERED if op in ("min", "max") else None
-        if op == "weighted":
-            allowed = {f.MONEY} if f"{agg_field.path.rpartition('.')[0]}.probability".lstrip(".") in cat.fields else set()
-        if allowed is not None and agg_field.kind not in allowed:
-            errors.add(f"{key}.op", _("“%(op)s” does not apply to “%(field)s”.") % {"op": op, "field": agg_field.label})
-            continue
-        definition.aggregates.append(Aggregate(op, agg_field))
-    if not definition.aggregates and report_type in ("summary", "matrix"):
-        definition.aggregates.append(Aggregate("count", None))
-    keys = [a.key for a in definition.aggregates]
+        _aggregate(d, raw, f"aggregates.{index}", errors, saved)
+    if not d.aggregates and d.type in ("summary", "matrix"):
+        d.aggregates.append(Aggregate("count", None))
+    keys = [a.key for a in d.aggregates]
     if len(set(keys)) != len(keys):
         errors.add("aggregates", _("Each aggregate may appear once."))
 
-    definition.filters = _filters(cat, data.get("filters"), "filters", errors)
 
-    sortable = {g.key for g in definition.group_by} | set(keys)
-    if report_type == "tabular":
-        sortable |= {c.path for c in definition.columns}
+def _parse_sort_limit_chart(d: Definition, data: dict[str, Any], errors: _Errors) -> None:
+    keys = [a.key for a in d.aggregates]
+    sortable = {g.key for g in d.group_by} | set(keys)
+    if d.type == "tabular":
+        sortable |= {c.path for c in d.columns}
     for index, raw in enumerate(_list(data.get("sort"), "sort", errors, 3)):
         name = raw.get("field") if isinstance(raw, dict) else None
         direction = raw.get("dir", "asc") if isinstance(raw, dict) else None
         if name not in sortable or direction not in ("asc", "desc"):
             errors.add(f"sort.{index}", _("Sort by a column, a grouping or an aggregate of the report."))
             continue
-        definition.sort.append((str(name), direction == "desc"))
-
+        d.sort.append((str(name), direction == "desc"))
     limit = data.get("limit", DEFAULT_LIMIT)
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         errors.add("limit", _("Enter a whole number between 1 and %(max)d.") % {"max": MAX_LIMIT})
     else:
-        definition.limit = limit
-
+        d.limit = limit
     chart = data.get("chart")
-    if chart is not None:
-        if not isinstance(chart, dict) or chart.get("type") not in CHARTS:
-            errors.add("chart.type", _("Choose bar, stacked_bar, line, pie, donut, funnel or kpi."))
-        elif chart.get("aggregate", keys[0] if keys else None) not in keys:
-            errors.add("chart.aggregate", _("Chart one of the report's aggregates."))
-        elif report_type == "tabular" and chart["type"] != "kpi":
-            errors.add("chart.type", _("Chart a summary or matrix report (a tabular report has a KPI only)."))
-        else:
-            definition.chart = {"type": chart["type"], "aggregate": chart.get("aggregate", keys[0] if keys else None)}
+    if chart is None:
+        return
+    first = keys[0] if keys else None
+    if not isinstance(chart, dict) or chart.get("type") not in CHARTS:
+        errors.add("chart.type", _("Choose bar, stacked_bar, line, pie, donut, funnel or kpi."))
+    elif chart.get("aggregate", first) not in keys:
+        errors.add("chart.aggregate", _("Chart one of the report's aggregates."))
+    elif d.type == "tabular" and chart["type"] != "kpi":
+        errors.add("chart.type", _("Chart a summary or matrix report (a tabular report has a KPI only)."))
+    else:
+        d.chart = {"type": chart["type"], "aggregate": chart.get("aggregate", first)}
+
+
+def parse(data: Any, *, actor: Member, saved: bool = False) -> Definition:
+    """Check a definition for `actor`. `saved`: a stored report being run, whose columns and aggregates on
+    fields now hidden from this member are left out (and named in `omitted`) rather than refused;
+    filters, groupings and sorting on them are still refused (they would reveal the values)."""
+    from crm_apps.reports.fields import catalogue
+
+    errors = _Errors()
+    if not isinstance(data, dict):
+        raise ValidationError({"definition": [_("Send the report definition as a JSON object.")]})
+    known = {"module", "type", "columns", "group_by", "pivot", "aggregates", "filters", "sort", "limit", "chart"}
+    for extra in sorted(set(data) - known):
+        errors.add(str(extra)[:50], _("Unknown key."))
+    spec = _spec_of(data, actor, errors)
+    report_type = data.get("type", "tabular")
+    if report_type not in TYPES:
+        errors.add("type", _("Choose tabular, summary or matrix."))
+    cat = catalogue(spec=spec, actor=actor)
+    definition = Definition(module=spec.key, type=str(report_type), catalogue=cat, raw=data)
+    _parse_columns(definition, data, errors, saved)
+    _parse_groups(definition, data, errors)
+    _parse_aggregates(definition, data, errors, saved)
+    definition.filters = _filters(cat, data.get("filters"), "filters", errors)
+    _parse_sort_limit_chart(definition, data, errors)
     if errors.found:
         raise ValidationError(errors.found)
     return definition

@@ -14,8 +14,22 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Avg, Case, Count, DateField, DateTimeField, DecimalField, F, Max, Min, Q, QuerySet, Sum
-from django.db.models import Value, When
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    DateField,
+    DateTimeField,
+    DecimalField,
+    F,
+    Max,
+    Min,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Cast, Trunc
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -100,7 +114,7 @@ class Compiler:
             return value if timezone.is_aware(value) else value.replace(tzinfo=self.zone)
         return dates.day_start(value + dt.timedelta(days=1) if end else value, self.zone)
 
-    def _condition_q(self, c: Condition) -> Q:  # noqa: C901 - one branch per operator
+    def _condition_q(self, c: Condition) -> Q:
         fld, op, value = c.field, c.op, c.value
         if fld.kind == f.MULTI:
             key = f"{fld.lookup}"
@@ -164,7 +178,8 @@ class Compiler:
         return Trunc(alias, group.granularity, output_field=DateField())
 
     def _rate_case(self, fld: ReportField) -> Any:
-        whens = [When(**{fld.currency_lookup: code}, then=Value(rate)) for code, rate in self.rates.rates.items()]  # type: ignore[misc]
+        lookup = str(fld.currency_lookup)
+        whens = [When(Q(**{lookup: code}), then=Value(rate)) for code, rate in self.rates.rates.items()]
         if not whens:
             return Value(None, output_field=RATE_FIELD)
         return Case(*whens, default=Value(None), output_field=RATE_FIELD)
@@ -190,7 +205,7 @@ class Compiler:
         return out
 
 
-def ExpressionWrapperMoney(amount: Any, rate: Any) -> Any:  # noqa: N802 - reads as an expression
+def ExpressionWrapperMoney(amount: Any, rate: Any) -> Any:
     from django.db.models import ExpressionWrapper
 
     return ExpressionWrapper(amount * rate, output_field=MONEY_FIELD)

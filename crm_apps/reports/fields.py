@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
-from django.db.models import Case, DateField, DateTimeField, DecimalField, Expression, F, IntegerField, Q, Value, When
+from django.db.models import Case, DateField, DateTimeField, DecimalField, F, IntegerField, Q, Value, When
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 

@@ -63,7 +63,8 @@ def _send(schedule: ReportSchedule, recipients: list[str]) -> None:
     body = exports.render(schedule.format, report.name, result)
     message = EmailMessage(
         subject=_("Report: %(name)s") % {"name": report.name},
-        body=_("The report “%(name)s”, computed at %(at)s, is attached.") % {"name": report.name, "at": result["meta"]["computed_at"]},
+        body=_("The report “%(name)s”, computed at %(at)s, is attached.")
+        % {"name": report.name, "at": result["meta"]["computed_at"]},
         to=recipients,
     )
     message.attach(f"report-{report.pk}.{schedule.format}", body, exports.FORMATS[schedule.format].split(";")[0])
@@ -83,7 +84,11 @@ def schedule_fire(schedule_id: int, now: dt.datetime | None = None) -> ScheduleR
         if schedule is None:
             return None
         tick = latest_tick(schedule, now, schedule.report.owner.zone)
-        if tick is None or tick < schedule.created_at or ScheduleRun.objects.filter(schedule=schedule, tick=tick).exists():
+        if (
+            tick is None
+            or tick < schedule.created_at
+            or ScheduleRun.objects.filter(schedule=schedule, tick=tick).exists()
+        ):
             return None
         recipients = _recipients(schedule)
         try:
@@ -91,7 +96,9 @@ def schedule_fire(schedule_id: int, now: dt.datetime | None = None) -> ScheduleR
             status, error = "sent", ""
         except (ValidationError, PermissionDenied, OSError) as exc:
             status, error = "failed", str(exc)[:500]
-        return ScheduleRun.objects.create(schedule=schedule, tick=tick, status=status, recipients=recipients, error=error)
+        return ScheduleRun.objects.create(
+            schedule=schedule, tick=tick, status=status, recipients=recipients, error=error
+        )
 
 
 def schedules_run(now: dt.datetime | None = None) -> int:

@@ -38,7 +38,9 @@ def report_list(request: HttpRequest) -> HttpResponse:
     labels = {s.key: s.label_plural for s in _modules(request)}
     folders: dict[str, list[Any]] = {}
     for report in reports:
-        folders.setdefault(report.folder.name if report.folder else "", []).append((report, labels.get(report.module, "")))
+        folders.setdefault(report.folder.name if report.folder else "", []).append(
+            (report, labels.get(report.module, ""))
+        )
     return render(
         request,
         "reports/list.html",
@@ -58,7 +60,12 @@ def _builder_context(request: HttpRequest, params: dict[str, Any], data: dict[st
         "granularities": dates.GRANULARITIES,
         "aggregate_ops": definitions.AGGREGATES,
         "group_slots": [
-            {"name": f"group{i}", "value": params.get(f"group{i}") or "", "by": params.get(f"group{i}_by") or "", "i": i}
+            {
+                "name": f"group{i}",
+                "value": params.get(f"group{i}") or "",
+                "by": params.get(f"group{i}_by") or "",
+                "i": i,
+            }
             for i in range(1, builder.GROUPS + 1)
         ],
         "pivot_slot": {"name": "pivot", "value": params.get("pivot") or "", "by": params.get("pivot_by") or ""},
@@ -120,7 +127,11 @@ def report_new(request: HttpRequest) -> HttpResponse:
         try:
             report = services.report_save(
                 actor=actor,
-                data={"name": request.POST.get("name", ""), "definition": data, "sharing": request.POST.get("sharing", "private")},
+                data={
+                    "name": request.POST.get("name", ""),
+                    "definition": data,
+                    "sharing": request.POST.get("sharing", "private"),
+                },
             )
         except ValidationError as exc:
             context = _builder_context(request, _params(request.POST), data)
@@ -129,7 +140,9 @@ def report_new(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("Report saved."))
         return redirect("reports:detail", report.pk)
     params = _params(request.GET)
-    return render(request, "reports/builder.html", _builder_context(request, params, builder.definition_from_params(request.GET)))
+    return render(
+        request, "reports/builder.html", _builder_context(request, params, builder.definition_from_params(request.GET))
+    )
 
 
 def _report(request: HttpRequest, report_id: int) -> Report:
@@ -154,7 +167,11 @@ def report_edit(request: HttpRequest, report_id: int) -> HttpResponse:
             services.report_save(
                 actor=actor,
                 report=report,
-                data={"name": request.POST.get("name", ""), "definition": data, "sharing": request.POST.get("sharing", "private")},
+                data={
+                    "name": request.POST.get("name", ""),
+                    "definition": data,
+                    "sharing": request.POST.get("sharing", "private"),
+                },
             )
         except ValidationError as exc:
             context = _builder_context(request, _params(request.POST), data)
@@ -220,7 +237,13 @@ def _drill(request: HttpRequest, module: str, base_filters: Any, title: str) -> 
     cat = catalogue(spec=spec, actor=actor)
     columns = [c for c in spec.list_columns if c in cat.fields] or list(cat.fields)[:5]
     items = [*conditions] + ([base_filters] if base_filters else [])
-    data = {"module": module, "type": "tabular", "columns": columns, "filters": {"match": "all", "conditions": items}, "limit": 500}
+    data = {
+        "module": module,
+        "type": "tabular",
+        "columns": columns,
+        "filters": {"match": "all", "conditions": items},
+        "limit": 500,
+    }
     try:
         result = run(definitions.parse(data, actor=actor))
     except ValidationError as exc:

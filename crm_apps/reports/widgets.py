@@ -128,12 +128,19 @@ BUILT_IN: dict[str, tuple[Any, Callable[[dict[str, Any], Member], dict[str, Any]
     "forecast": (gettext_lazy("Forecast by close month (weighted)"), _forecast),
     "leads_by_source": (gettext_lazy("Leads by source"), _by("leads", ["source"], "pie")),
     "leads_by_status": (gettext_lazy("Leads by status"), _by("leads", ["status"], "donut")),
-    "tickets_by_status": (gettext_lazy("Tickets by status and priority"), _by("tickets", ["status", "priority"], "stacked_bar")),
+    "tickets_by_status": (
+        gettext_lazy("Tickets by status and priority"),
+        _by("tickets", ["status", "priority"], "stacked_bar"),
+    ),
     "overdue_activities": (gettext_lazy("Overdue tasks by owner"), _overdue),
 }
-KINDS = {**{k: v[0] for k, v in BUILT_IN.items()}, "report": gettext_lazy("Saved report"), "quota": gettext_lazy("Quota attainment this quarter")}
+KINDS = {
+    **{k: v[0] for k, v in BUILT_IN.items()},
+    "report": gettext_lazy("Saved report"),
+    "quota": gettext_lazy("Quota attainment this quarter"),
+}
 
-DEFAULT_LAYOUT = [
+DEFAULT_LAYOUT: list[tuple[str, int, int, int, int, dict[str, Any]]] = [
     ("pipeline_funnel", 0, 0, 6, 4, {}),
     ("won_by_month", 6, 0, 6, 4, {}),
     ("quota", 0, 4, 6, 4, {}),
@@ -219,7 +226,12 @@ def widget_data(widget: Widget, actor: Member) -> dict[str, Any]:
     """What a widget shows for `actor`: chart data (Chart.js) or the quota table, with `computed_at`. A
     widget over a module or report the member may not open says so instead of failing the dashboard."""
     base = {"id": widget.pk, "title": widget_title(widget), "kind": widget.kind}
-    unavailable = {**base, "type": "unavailable", "message": _("You cannot see this widget's records."), "computed_at": timezone.now().isoformat()}
+    unavailable = {
+        **base,
+        "type": "unavailable",
+        "message": _("You cannot see this widget's records."),
+        "computed_at": timezone.now().isoformat(),
+    }
     try:
         if widget.kind == "quota":
             if not visibility.can_view_module(actor=actor, spec=registry.get("deals")):

@@ -218,7 +218,15 @@ class DashboardListView(APIView):
                         "shared": b.shared,
                         "can_change": dashboards.can_change(actor, b),
                         "widgets": [
-                            {"id": w.pk, "kind": w.kind, "title": widget_title(w), "x": w.x, "y": w.y, "w": w.w, "h": w.h}
+                            {
+                                "id": w.pk,
+                                "kind": w.kind,
+                                "title": widget_title(w),
+                                "x": w.x,
+                                "y": w.y,
+                                "w": w.w,
+                                "h": w.h,
+                            }
                             for w in b.widgets.all()
                         ],
                     }
@@ -269,7 +277,10 @@ class QuotaView(APIView):
 
         data = _data(request)
         quota = dashboards.quota_set(
-            actor=request_member(request), member_id=data.get("member"), month=data.get("month"), amount=data.get("amount")
+            actor=request_member(request),
+            member_id=data.get("member"),
+            month=data.get("month"),
+            amount=data.get("amount"),
         )
         return Response({"member": quota.member_id, "month": quota.month.isoformat()[:7], "amount": str(quota.amount)})
 
@@ -308,7 +319,9 @@ class ReportScheduleListView(APIView):
     def post(self, request: Request, report_id: int) -> Response:
         from crm_apps.reports.schedules import schedule_create
 
-        schedule = schedule_create(actor=request_member(request), report=_report(request, report_id), data=_data(request))
+        schedule = schedule_create(
+            actor=request_member(request), report=_report(request, report_id), data=_data(request)
+        )
         return Response(schedule_to_api(schedule), status=status.HTTP_201_CREATED)
 
 

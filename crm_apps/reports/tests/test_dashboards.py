@@ -37,7 +37,14 @@ def test_a_new_workspace_gets_a_default_dashboard_whose_widgets_all_answer(tenan
         board = Dashboard.objects.get(shared=True)
         kinds = set(board.widgets.values_list("kind", flat=True))
         widget_ids = list(board.widgets.values_list("pk", flat=True))
-    assert {"pipeline_funnel", "won_by_month", "quota", "leads_by_source", "tickets_by_status", "overdue_activities"} <= kinds
+    assert {
+        "pipeline_funnel",
+        "won_by_month",
+        "quota",
+        "leads_by_source",
+        "tickets_by_status",
+        "overdue_activities",
+    } <= kinds
     api = api_for(tenant_a, admin)
     for widget_id in widget_ids:
         data = api.get(f"/api/v1/dashboard-widgets/{widget_id}/data").json()
@@ -57,12 +64,22 @@ def test_widget_numbers_come_from_the_members_visible_records_only(tenant_a, adm
     with tenant_context(tenant_a):
         sharing_default_set(actor=admin, module="deals", access="private")
         profile = profile_save(actor=admin, profile=None, name="Dash reps", flags={})
-        role = role_create(actor=admin, name="Dash rep", parent=Role.objects.get(parent__isnull=True), profile_ids=[profile.pk])
+        role = role_create(
+            actor=admin, name="Dash rep", parent=Role.objects.get(parent__isnull=True), profile_ids=[profile.pk]
+        )
     rep = member(tenant_a, role=role)
     with tenant_context(tenant_a):
-        stage = Stage.objects.filter(is_won=False, is_lost=False).order_by("position").first()
-        record_create(spec=DEALS, actor=admin, data={"name": "Big", "close_date": "2027-01-01", "amount": "9000", "stage": stage.pk, "owner": admin.pk})
-        record_create(spec=DEALS, actor=admin, data={"name": "Small", "close_date": "2027-01-01", "amount": "15", "stage": stage.pk, "owner": rep.pk})
+        stage = Stage.objects.filter(is_won=False, is_lost=False).order_by("position")[0]
+        record_create(
+            spec=DEALS,
+            actor=admin,
+            data={"name": "Big", "close_date": "2027-01-01", "amount": "9000", "stage": stage.pk, "owner": admin.pk},
+        )
+        record_create(
+            spec=DEALS,
+            actor=admin,
+            data={"name": "Small", "close_date": "2027-01-01", "amount": "15", "stage": stage.pk, "owner": rep.pk},
+        )
         board = Dashboard.objects.create(name="Mine", owner=rep)
         widget = Widget.objects.create(dashboard=board, kind="pipeline_funnel")
     rep_data = api_for(tenant_a, rep).get(f"/api/v1/dashboard-widgets/{widget.pk}/data").json()
@@ -79,9 +96,20 @@ def test_layout_is_saved_after_a_drag_and_only_by_the_owner(tenant_a, admin, mem
         first = Widget.objects.create(dashboard=board, kind="leads_by_source")
         second = Widget.objects.create(dashboard=board, kind="leads_by_status", y=4)
     api = api_for(tenant_a, rep)
-    moved = post(api, f"/api/v1/dashboards/{board.pk}/layout", {"widgets": [{"id": first.pk, "x": 6, "y": 0, "w": 6, "h": 3}, {"id": second.pk, "x": 0, "y": 0, "w": 6, "h": 5}]})
+    moved = post(
+        api,
+        f"/api/v1/dashboards/{board.pk}/layout",
+        {
+            "widgets": [
+                {"id": first.pk, "x": 6, "y": 0, "w": 6, "h": 3},
+                {"id": second.pk, "x": 0, "y": 0, "w": 6, "h": 5},
+            ]
+        },
+    )
     assert moved.status_code == 204
-    bad = post(api, f"/api/v1/dashboards/{board.pk}/layout", {"widgets": [{"id": first.pk, "x": 10, "y": 0, "w": 6, "h": 3}]})
+    bad = post(
+        api, f"/api/v1/dashboards/{board.pk}/layout", {"widgets": [{"id": first.pk, "x": 10, "y": 0, "w": 6, "h": 3}]}
+    )
     assert bad.status_code == 400
     with tenant_context(tenant_a):
         first.refresh_from_db()
@@ -97,10 +125,24 @@ def test_quotas_and_attainment(tenant_a, admin, member):
     month = today.strftime("%Y-%m")
     assert post(api, "/api/v1/quotas/", {"member": rep.pk, "month": month, "amount": "1000"}).status_code == 200
     assert post(api, "/api/v1/quotas/", {"member": rep.pk, "month": "2027-13", "amount": "-1"}).status_code == 400
-    assert post(api_for(tenant_a, rep), "/api/v1/quotas/", {"member": rep.pk, "month": month, "amount": "1"}).status_code == 403
+    assert (
+        post(api_for(tenant_a, rep), "/api/v1/quotas/", {"member": rep.pk, "month": month, "amount": "1"}).status_code
+        == 403
+    )
     with tenant_context(tenant_a):
-        won = Stage.objects.filter(is_won=True).first()
-        record_create(spec=DEALS, actor=admin, data={"name": "W", "close_date": today.isoformat(), "amount": "250", "stage": won.pk, "pipeline": won.pipeline_id, "owner": rep.pk})
+        won = Stage.objects.filter(is_won=True)[0]
+        record_create(
+            spec=DEALS,
+            actor=admin,
+            data={
+                "name": "W",
+                "close_date": today.isoformat(),
+                "amount": "250",
+                "stage": won.pk,
+                "pipeline": won.pipeline_id,
+                "owner": rep.pk,
+            },
+        )
         board = Dashboard.objects.create(name="Q", owner=admin)
         widget = Widget.objects.create(dashboard=board, kind="quota")
     data = api.get(f"/api/v1/dashboard-widgets/{widget.pk}/data").json()

@@ -94,7 +94,7 @@ def test_bad_definitions_are_field_errors(tenant_a, admin):
 
 def test_matrix_pivots_rows_by_columns_with_totals(tenant_a, admin):
     with tenant_context(tenant_a):
-        stage = Stage.objects.order_by("position").first()
+        stage = Stage.objects.order_by("position")[0]
         deal(admin, amount="10", stage=stage.pk, close_date="2027-01-10", lead_source="Web Site")
         deal(admin, amount="20", stage=stage.pk, close_date="2027-04-10", lead_source="Web Site")
         deal(admin, amount="5", stage=stage.pk, close_date="2027-04-11", lead_source="")
@@ -209,9 +209,7 @@ def test_custom_modules_and_their_custom_fields_report_like_built_in_ones(tenant
     with tenant_context(tenant_a):
         spec = registry.get(CONTRACT_MODULE)
         custom_field_create(actor=admin, spec=spec, key="weight", label="Weight", type="decimal")
-        custom_field_create(
-            actor=admin, spec=spec, key="kind", label="Kind", type="picklist", choices=["Big", "Small"]
-        )
+        custom_field_create(actor=admin, spec=spec, key="kind", label="Kind", type="picklist", choices=["Big", "Small"])
         for name, weight, kind in (("Crane", "12.5", "Big"), ("Drill", "1.25", "Small"), ("Truck", "30", "Big")):
             record_create(spec=spec, actor=admin, data={"name": name}, custom={"weight": weight, "kind": kind})
         result = run(
@@ -237,8 +235,8 @@ def test_custom_modules_and_their_custom_fields_report_like_built_in_ones(tenant
 
 def test_weighted_pipeline_and_lookup_table_fields(tenant_a, admin):
     with tenant_context(tenant_a):
-        won = Stage.objects.filter(is_won=True).first()
-        open_stage = Stage.objects.filter(is_won=False, is_lost=False, pipeline=won.pipeline).order_by("position").first()
+        won = Stage.objects.filter(is_won=True)[0]
+        open_stage = Stage.objects.filter(is_won=False, is_lost=False, pipeline=won.pipeline).order_by("position")[0]
         pending = deal(admin, amount="200", stage=open_stage.pk)
         pending.refresh_from_db()
         deal(admin, amount="100", stage=won.pk)
@@ -249,7 +247,15 @@ def test_weighted_pipeline_and_lookup_table_fields(tenant_a, admin):
             aggregates=[{"field": "amount", "op": "sum"}, {"field": "amount", "op": "weighted"}],
         )
         with pytest.raises(ValidationError):
-            parse({"module": "leads", "type": "summary", "group_by": ["status"], "aggregates": [{"field": "annual_revenue", "op": "weighted"}]}, actor=admin)
+            parse(
+                {
+                    "module": "leads",
+                    "type": "summary",
+                    "group_by": ["status"],
+                    "aggregates": [{"field": "annual_revenue", "op": "weighted"}],
+                },
+                actor=admin,
+            )
     by_won = {g["value"]: g["aggregates"] for g in result["groups"]}
     assert by_won[True]["sum_amount"] == "100.00"
     weighted = (Decimal(200) * pending.probability / 100).quantize(Decimal("0.01"))

@@ -30,9 +30,13 @@ def web(client_for, tenant_a, admin):
 @pytest.fixture
 def saved(tenant_a, admin):
     with tenant_context(tenant_a):
-        stage = Stage.objects.order_by("position").first()
+        stage = Stage.objects.order_by("position")[0]
         for amount in ("10", "20"):
-            record_create(spec=DEALS, actor=admin, data={"name": "Pg", "close_date": "2027-01-05", "amount": amount, "stage": stage.pk})
+            record_create(
+                spec=DEALS,
+                actor=admin,
+                data={"name": "Pg", "close_date": "2027-01-05", "amount": amount, "stage": stage.pk},
+            )
         return Report.objects.create(
             name="By stage",
             owner=admin,
@@ -55,7 +59,14 @@ def test_menu_link_and_list(web, saved):
 
 
 def test_builder_previews_shows_field_errors_and_saves(web, tenant_a):
-    base = {"module": "deals", "type": "summary", "group1": "stage", "agg1_op": "sum", "agg1_field": "amount", "chart": "bar"}
+    base = {
+        "module": "deals",
+        "type": "summary",
+        "group1": "stage",
+        "agg1_op": "sum",
+        "agg1_field": "amount",
+        "chart": "bar",
+    }
     preview = web.post("/reports/new/", {**base, "run": "1"})
     assert preview.status_code == 200 and "data-report-preview" in preview.content.decode()
     bad = web.post("/reports/new/", {**base, "group1": "amount", "group1_by": "month", "run": "1"})
