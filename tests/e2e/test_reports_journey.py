@@ -51,12 +51,14 @@ def test_build_a_report_drill_down_and_put_it_on_a_dashboard(live_site, browser,
     page.locator("select[name=agg1_field]").select_option("amount")
     page.locator("select[name=chart]").select_option("bar")
     page.locator("[data-report-run]").click()
-    page.wait_for_selector("[data-report-preview] canvas[data-chart-ready='1']")
+    page.wait_for_selector("[data-report-preview]")
+    assert errors == []
+    page.wait_for_selector("[data-report-preview] canvas[data-chart-ready='1']", state="attached")
     assert "200.00" in page.locator("[data-report-preview] [data-report-table]").inner_text()
     page.locator("input[name=name]").fill("Pipeline by stage")
     page.locator("[data-report-save]").click()
     page.wait_for_url(re.compile(r".*/reports/\d+/$"))
-    page.wait_for_selector("canvas[data-chart-ready='1']")
+    page.wait_for_selector("canvas[data-chart-ready='1']", state="attached")
 
     # Drill down from the stage's row to its records.
     page.locator("[data-report-drill]").first.click()
