@@ -157,3 +157,18 @@ def test_field_catalogue_leaves_out_hidden_fields(api):
     paths = {f["path"] for f in body["fields"]}
     assert {"amount", "stage", "close_date", "organization.industry", "organization.parent.name"} <= paths
     assert api.get("/api/v1/reports/fields?module=nope").status_code == 400
+
+
+def test_the_reports_api_is_in_the_openapi_schema(client_for, tenant_a, admin):
+    response = client_for(tenant_a, admin).get("/api/v1/schema/?format=json")
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    for path in (
+        "/api/v1/reports/",
+        "/api/v1/reports/run",
+        "/api/v1/reports/{report_id}/run",
+        "/api/v1/reports/{report_id}/export.{fmt}",
+        "/api/v1/dashboards/{dashboard_id}/layout",
+        "/api/v1/reports/{report_id}/schedules",
+    ):
+        assert path in paths, path
