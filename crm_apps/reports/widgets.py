@@ -4,7 +4,6 @@ carries the time it was computed; the page refreshes widgets without reloading."
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -265,7 +264,3 @@ def widget_data(widget: Widget, actor: Member) -> dict[str, Any]:
         "currency": (result["meta"].get("currency") or {}).get("note"),
         "computed_at": result["meta"]["computed_at"],
     }
-
-
-def month_start(value: dt.date) -> dt.date:
-    return value.replace(day=1)

@@ -44,8 +44,9 @@ def test_build_a_report_drill_down_and_put_it_on_a_dashboard(live_site, browser,
     # The builder: from the menu, choose the module (the form reloads with its fields), then the rest.
     page.locator("[data-app-link='reports']").click()
     page.locator("[data-report-new]").click()
-    page.get_by_label("Module").select_option("deals")
+    page.locator("select[name=module]").select_option("deals")
     page.wait_for_selector("select[name=group1]")
+    page.locator("select[name=type]").select_option("summary")
     page.locator("select[name=group1]").select_option("stage")
     page.locator("select[name=agg1_op]").select_option("sum")
     page.locator("select[name=agg1_field]").select_option("amount")
