@@ -69,10 +69,10 @@ def test_build_a_report_drill_down_and_put_it_on_a_dashboard(live_site, browser,
 
     # A dashboard of one's own with the report on it, then drag its widget to the right.
     page.locator("[data-app-link='dashboards']").click()
-    page.wait_for_selector("[data-dashboard][data-ready='1']")
+    page.wait_for_selector("[data-dashboard][data-ready='1']", state="attached")
     page.get_by_placeholder("New dashboard").fill("My numbers")
     page.get_by_role("button", name="Add", exact=True).first.click()
-    page.wait_for_selector("[data-dashboard][data-ready='1']")
+    page.wait_for_selector("[data-dashboard][data-ready='1']", state="attached")
     with tenant_context(tenant):
         report = Report.objects.get(name="Pipeline by stage")
     page.locator("[data-widget-add] select[name=kind]").select_option("report")
