@@ -261,3 +261,39 @@ def test_weighted_pipeline_and_lookup_table_fields(tenant_a, admin):
     weighted = (Decimal(200) * pending.probability / 100).quantize(Decimal("0.01"))
     assert pending.probability > 0
     assert by_won[False] == {"sum_amount": "200.00", "weighted_amount": str(weighted)}
+
+
+def test_referenced_records_the_member_may_not_see_give_no_values(tenant_a, admin, member):
+    with tenant_context(tenant_a):
+        sharing_default_set(actor=admin, module="organizations", access="private")
+        profile = profile_save(actor=admin, profile=None, name="Guard reps", flags={})
+        profile_set_fields(actor=admin, profile=profile, module="organizations", access={"annual_revenue": "hidden"})
+        role = role_create(
+            actor=admin, name="Guard rep", parent=Role.objects.get(parent__isnull=True), profile_ids=[profile.pk]
+        )
+    rep = member(tenant_a, role=role)
+    with tenant_context(tenant_a):
+        orgs = registry.get("organizations")
+        secret = record_create(
+            spec=orgs, actor=admin, data={"name": "Secret Corp", "industry": "Banking", "owner": admin.pk}
+        )
+        deal(admin, name="Mine", organization=str(secret.pk), amount="10", owner=rep.pk)
+        result = report(
+            rep,
+            type="summary",
+            group_by=["organization", "organization.industry"],
+            aggregates=[{"op": "count"}],
+        )
+        filtered = report(
+            rep,
+            columns=["name"],
+            filters={"conditions": [{"field": "organization.industry", "op": "eq", "value": "Banking"}]},
+        )
+        with pytest.raises(ValidationError) as hidden:
+            parse({"module": "deals", "columns": ["organization.annual_revenue"]}, actor=rep)
+    row = result["rows"][0]
+    assert row["organization"]["label"] == "Restricted record"
+    assert "Secret Corp" not in str(result)
+    assert row["organization__industry"]["value"] is None
+    assert filtered["rows"] == []
+    assert "columns.0" in hidden.value.message_dict
