@@ -14,4 +14,6 @@ urlpatterns = [
     path("<int:report_id>/duplicate/", views.report_duplicate, name="duplicate"),
     path("<int:report_id>/delete/", views.report_delete, name="delete"),
     path("<int:report_id>/export.<slug:fmt>", views.report_export, name="export"),
+    path("<int:report_id>/schedules/", views.schedule_add, name="schedule_add"),
+    path("<int:report_id>/schedules/<int:schedule_id>/delete/", views.schedule_delete, name="schedule_delete"),
 ]

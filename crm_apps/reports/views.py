@@ -207,6 +207,17 @@ def report_detail(request: HttpRequest, report_id: int) -> HttpResponse:
         "table": screen(result, report.pk) if result else None,
         "chart": charts.chart_data(result, report.pk) if result else None,
         "can_change": report.owner_id == actor.pk or actor.is_admin,
+        "is_owner": report.owner_id == actor.pk,
+        "schedules": list(report.schedules.prefetch_related("runs")) if report.owner_id == actor.pk else [],
+        "weekdays": [
+            (0, _("Mon")),
+            (1, _("Tue")),
+            (2, _("Wed")),
+            (3, _("Thu")),
+            (4, _("Fri")),
+            (5, _("Sat")),
+            (6, _("Sun")),
+        ],
     }
     return render(request, "reports/detail.html", context)
 
@@ -291,3 +302,42 @@ def report_export(request: HttpRequest, report_id: int, fmt: str) -> HttpRespons
     response = HttpResponse(exports.render(fmt, report.name, result), content_type=exports.FORMATS[fmt])
     response["Content-Disposition"] = f'attachment; filename="report-{report.pk}.{fmt}"'
     return response
+
+
+@login_required
+@require_POST
+def schedule_add(request: HttpRequest, report_id: int) -> HttpResponse:
+    """The report page's schedule form (the owner only): frequency, days, time, format, recipients."""
+    from crm_apps.reports.schedules import schedule_create
+
+    report = _report(request, report_id)
+    actor = request_member(request)
+    post = request.POST
+    addresses = [a.strip() for a in post.get("addresses", "").split(",") if a.strip()]
+    day = post.get("day_of_month", "1")
+    data = {
+        "frequency": post.get("frequency", "weekly"),
+        "weekdays": [int(d) for d in post.getlist("weekdays") if d.isdigit() and len(d) == 1],
+        "day_of_month": int(day) if day.isdigit() and len(day) <= 2 else day,
+        "at": post.get("at", "08:00"),
+        "format": post.get("format", "xlsx"),
+        "addresses": addresses,
+        "members": [actor.pk] if post.get("me") == "1" else [],
+    }
+    try:
+        schedule_create(actor=actor, report=report, data=data)
+    except ValidationError as exc:
+        messages.error(request, " ".join(m for ms in exc.message_dict.values() for m in ms))
+    else:
+        messages.success(request, _("Schedule saved."))
+    return redirect("reports:detail", report.pk)
+
+
+@login_required
+@require_POST
+def schedule_delete(request: HttpRequest, report_id: int, schedule_id: int) -> HttpResponse:
+    report = _report(request, report_id)
+    if report.owner_id != request_member(request).pk:
+        raise PermissionDenied
+    report.schedules.filter(pk=schedule_id).delete()
+    return redirect("reports:detail", report.pk)

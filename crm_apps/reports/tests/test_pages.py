@@ -99,3 +99,28 @@ def test_other_members_and_tenants_get_404(saved, client_for, tenant_a, tenant_b
     beta = client_for(tenant_b, admin_of(tenant_b))
     assert beta.get(f"/reports/{saved.pk}/").status_code == 404
     assert beta.get(f"/reports/{saved.pk}/export.pdf").status_code == 404
+
+
+def test_the_owner_schedules_a_report_from_its_page(web, saved, tenant_a):
+    from crm_apps.reports.models import ReportSchedule
+
+    response = web.post(
+        f"/reports/{saved.pk}/schedules/",
+        {
+            "frequency": "weekly",
+            "weekdays": ["0", "4"],
+            "at": "07:30",
+            "format": "pdf",
+            "me": "1",
+            "addresses": "a@example.com",
+        },
+    )
+    assert response.status_code == 302
+    with tenant_context(tenant_a):
+        schedule = ReportSchedule.objects.get(report=saved)
+    assert (schedule.weekdays, schedule.format, schedule.addresses) == ([0, 4], "pdf", ["a@example.com"])
+    page = web.get(f"/reports/{saved.pk}/").content.decode()
+    assert "data-report-schedules" in page and "a@example.com" in page
+    assert web.post(f"/reports/{saved.pk}/schedules/{schedule.pk}/delete/").status_code == 302
+    with tenant_context(tenant_a):
+        assert not ReportSchedule.objects.filter(report=saved).exists()
