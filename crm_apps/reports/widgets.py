@@ -131,6 +131,7 @@ BUILT_IN: dict[str, tuple[Any, Callable[[dict[str, Any], Member], dict[str, Any]
         gettext_lazy("Tickets by status and priority"),
         _by("tickets", ["status", "priority"], "stacked_bar"),
     ),
+    "tickets_by_sla": (gettext_lazy("Tickets by SLA status"), _by("tickets", ["sla_status"], "pie")),
     "overdue_activities": (gettext_lazy("Overdue tasks by owner"), _overdue),
 }
 KINDS = {
