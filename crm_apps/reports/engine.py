@@ -446,9 +446,44 @@ class Runner:
             if not g.granularity
         }
 
+    def _rolled_up(self, leaf: list[dict[str, Any]], depth: int) -> list[dict[str, Any]]:
+        """The groups of the first `depth` groupings (0: the totals) merged from the leaf groups, in the
+        order of their first leaf (the leaf rows come sorted by the grouping keys, in SQL's collation).
+        Only for aggregates that merge exactly: count, sum, weighted, min, max."""
+        keys = [g.sql for g in self.d.group_by[:depth]]
+        merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for row in leaf:
+            path = tuple(row[k] for k in keys)
+            target = merged.get(path)
+            if target is None:
+                merged[path] = {**{k: row[k] for k in keys}, **{a.sql: row[a.sql] for a in self.d.aggregates}}
+                continue
+            for a in self.d.aggregates:
+                old, new = target[a.sql], row[a.sql]
+                if new is None or old is None:
+                    target[a.sql] = old if new is None else new
+                elif a.op == "min":
+                    target[a.sql] = min(old, new)
+                elif a.op == "max":
+                    target[a.sql] = max(old, new)
+                else:
+                    target[a.sql] = old + new
+        return list(merged.values())
+
     def summary(self, qs: QuerySet[Any]) -> dict[str, Any]:
         groups = self.d.group_by
-        levels = [self._level(qs, groups[: i + 1], self.d.limit + 1) for i in range(len(groups))]
+        leaf = self._level(qs, groups, self.d.limit + 1)
+        mergeable = not self.d.sort and all(a.op != "avg" for a in self.d.aggregates)
+        rolled_totals: dict[str, Any] | None = None
+        if mergeable and len(leaf) <= self.d.limit:
+            # One GROUP BY of the deepest level; subtotals and totals merged from its groups (never records).
+            levels = [self._rolled_up(leaf, i + 1) for i in range(len(groups) - 1)] + [leaf]
+            rolled = self._rolled_up(leaf, 0)
+            rolled_totals = (
+                rolled[0] if rolled else {a.sql: (0 if a.op == "count" else None) for a in self.d.aggregates}
+            )
+        else:
+            levels = [self._level(qs, groups[: i + 1], self.d.limit + 1) for i in range(len(groups) - 1)] + [leaf]
         truncated = any(len(level) > self.d.limit for level in levels)
         levels = [level[: self.d.limit] for level in levels]
         labels = self._labels(groups, [r for level in levels for r in level])
@@ -481,7 +516,10 @@ class Runner:
             path = tuple(self._group_value(g, r[g.sql]) for g in groups)
             row["drill"] = nodes[path]["drill"] if path in nodes else []
             rows.append(row)
-        totals = self._aggs(qs.order_by().aggregate(**self.c.aggregate_expressions()))
+        if rolled_totals is not None:
+            totals = self._aggs(rolled_totals)
+        else:
+            totals = self._aggs(qs.order_by().aggregate(**self.c.aggregate_expressions()))
         return {"columns": self.columns_meta(), "rows": rows, "groups": tree, "totals": totals, "truncated": truncated}
 
     # matrix --------------------------------------------------------------------------------------
