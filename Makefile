@@ -88,6 +88,12 @@ bench-vtiger: install assets translations
 bench-import: install assets translations
 	$(PY) -m infra.dev run -- $(PY) -m bench.imports $(BENCH_ARGS)
 
+.PHONY: bench-reports
+# Issue 21: a deals summary (stage x close month, sum and count) as the non-admin member under private sharing
+# and as the admin, and the default dashboard's full refresh, on bench-crm's tenant (BENCH_ARGS=--quick: 1/20).
+bench-reports: install assets translations
+	$(PY) -m infra.dev run -- $(PY) -m bench.reports $(BENCH_ARGS)
+
 .PHONY: bench-inventory
 # Issue 19: an invoice with 50 lines through the API, its PDF, the invoices list at 200,000 invoices
 # (loads its own tenant the first time; BENCH_ARGS=--quick: 20,000 invoices).

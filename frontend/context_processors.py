@@ -28,6 +28,12 @@ class Shell:
         return sidebar_groups(member=self.member)
 
     @cached_property
+    def app_links(self) -> list[dict[str, Any]]:
+        from crm_apps.engine.extensions import app_links
+
+        return app_links(member=self.member)
+
+    @cached_property
     def admin_links(self) -> list[Any]:
         from frontend.shell import admin_links
 

@@ -31,6 +31,8 @@ urlpatterns = [
     path("f/", include("crm_apps.webforms.public_urls")),
     path("settings/portal/", include("crm_apps.portal.settings_urls")),
     path("portal/", include("crm_apps.portal.urls")),
+    path("reports/", include("crm_apps.reports.urls")),
+    path("dashboards/", include("crm_apps.reports.dashboard_urls")),
     path("", include("frontend.urls")),
     path("settings/partners/", partner_access, name="partner_access"),
     path("settings/partners/<int:access_id>/revoke/", partner_access_revoke_view, name="partner_access_revoke"),
@@ -46,6 +48,7 @@ urlpatterns = [
     path("api/v1/", include("crm_apps.webforms.api.urls")),
     path("api/v1/", include("crm_apps.portal.api.urls")),
     path("api/v1/", include("crm_apps.automation.api.urls")),
+    path("api/v1/", include("crm_apps.reports.api.urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script as a file: the Content-Security-Policy allows no inline script.
     path("api/v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

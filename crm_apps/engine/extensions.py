@@ -207,3 +207,33 @@ def module_urlpatterns(*, api: bool = False) -> list[URLResolver]:
         if dotted:
             found.append(path("", include(dotted)))
     return found
+
+
+@dataclass(frozen=True)
+class AppLink:
+    """A link to a feature that is not a module (reports, dashboards), shown in the sidebar under Home to
+    every active member; `url_name` is reversed without arguments."""
+
+    key: str
+    label: str | Promise
+    url_name: str
+    icon: str
+    position: int = 100
+
+
+_app_links: list[AppLink] = []
+
+
+def app_link_add(link: AppLink) -> None:
+    """Register a sidebar link (an app's AppConfig.ready()); registering the same key twice keeps the first."""
+    if all(existing.key != link.key for existing in _app_links):
+        _app_links.append(link)
+
+
+def app_links(*, member: Member | None) -> list[dict[str, Any]]:
+    if member is None or not member.active:
+        return []
+    return [
+        {"key": link.key, "label": link.label, "url": reverse(link.url_name), "icon": link.icon}
+        for link in sorted(_app_links, key=lambda x: (x.position, x.key))
+    ]

@@ -11,6 +11,8 @@ import "./catalogue.js";
 import "./gantt.js";
 import "./mfa.js";
 import "./automation.js";
+import "./reports.js";
+import "./dashboards.js";
 
 window.htmx = htmx;
 

@@ -32,6 +32,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tenants.tasks.tenant_pool_fill_task",
         "schedule": 60,
     },
+    "send-scheduled-reports": {
+        "task": "reports.schedules_run_all_task",
+        "schedule": 60,
+    },
     "purge-recycle-bins": {
         "task": "engine.records_purge_all_task",
         "schedule": 60 * 60 * 6,

@@ -77,6 +77,8 @@ TENANT_APPS = [
     "crm_apps.portal",
     # Automation (issue 22): workflows, tenant webhooks; on the modules' services.
     "crm_apps.automation",
+    # Reports and dashboards (issue 21): over every module's spec, through the visibility filter.
+    "crm_apps.reports",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]

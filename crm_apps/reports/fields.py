@@ -1,0 +1,284 @@
+"""The fields a report can use: a module's own fields, its custom fields, and the fields of the modules it
+references (up to two hops: deals -> organisation -> parent organisation), each with a kind that decides
+the operators, groupings and aggregates it allows, and the SQL expression that reads it.
+
+A field of a referenced record is read through a guard: it is NULL unless that record is live and
+visible to the member (the visibility filter of its module), so a report never shows, filters on or
+groups by a value of a record the member may not see. Field-level security: fields hidden from the
+member are absent from the member's catalogue (unknown to them, hence a 400 when named)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import models
+from django.db.models import Case, DateField, DateTimeField, DecimalField, F, IntegerField, Q, Value, When
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
+
+from crm_apps.access import visibility
+from crm_apps.access.models import Member
+from crm_apps.engine import metadata, registry
+from crm_apps.engine.models import CustomField, FieldType
+from crm_apps.engine.spec import ModuleSpec
+
+MAX_HOPS = 2
+# Columns of every record that a report never reads (internal bookkeeping, search index, JSON blobs).
+SKIPPED = {"id", "custom_data", "search_vector", "deleted_at", "version", "tags", "created_by", "updated_by"}
+
+TEXT, NUMBER, MONEY, DATE, DATETIME, BOOLEAN, CHOICE, REFERENCE, LOOKUP, MEMBER, MULTI = (
+    "text",
+    "number",
+    "money",
+    "date",
+    "datetime",
+    "boolean",
+    "choice",
+    "reference",
+    "lookup",
+    "member",
+    "multi",
+)
+GROUPABLE = {TEXT, CHOICE, REFERENCE, LOOKUP, MEMBER, DATE, DATETIME, BOOLEAN, NUMBER}
+NUMERIC = {NUMBER, MONEY}
+ORDERED = {NUMBER, MONEY, DATE, DATETIME}
+
+CUSTOM_KINDS = {
+    FieldType.TEXT: TEXT,
+    FieldType.TEXTAREA: TEXT,
+    FieldType.EMAIL: TEXT,
+    FieldType.PHONE: TEXT,
+    FieldType.URL: TEXT,
+    FieldType.RECORD: TEXT,
+    FieldType.INTEGER: NUMBER,
+    FieldType.DECIMAL: NUMBER,
+    FieldType.CURRENCY: NUMBER,
+    FieldType.PERCENT: NUMBER,
+    FieldType.DATE: DATE,
+    FieldType.DATETIME: DATETIME,
+    FieldType.CHECKBOX: BOOLEAN,
+    FieldType.PICKLIST: CHOICE,
+    FieldType.MULTIPICKLIST: MULTI,
+    FieldType.MEMBER: MEMBER,
+}
+
+
+@dataclass(frozen=True)
+class Hop:
+    """A reference followed from the report's module: ORM path to the referenced record and its module."""
+
+    lookup: str
+    spec: ModuleSpec
+
+
+@dataclass(frozen=True)
+class ReportField:
+    path: str  # "amount", "organization.industry", "custom.score", "organization.parent.name"
+    label: str
+    kind: str
+    spec: ModuleSpec  # the module the field belongs to
+    name: str  # the field's name in its module, as field-level security names it ("custom.<key>" for custom)
+    lookup: str  # the ORM path from the report's module
+    hops: tuple[Hop, ...] = ()
+    custom: CustomField | None = None
+    currency_lookup: str | None = None  # money: the ORM path of the record's currency
+    target: Any = None  # reference/lookup: the referenced model
+    picklist: str | None = None  # choice: the picklist with the value labels
+
+    def raw(self) -> Any:
+        """The value's SQL expression without the visibility guard."""
+        if self.custom is not None:
+            prefix = self.lookup[: -len(f"custom_data__{self.custom.key}")]
+            text = KeyTextTransform(self.custom.key, f"{prefix}custom_data")
+            if self.kind == NUMBER:
+                return Cast(text, DecimalField(max_digits=30, decimal_places=4))
+            if self.kind == DATE:
+                return Cast(text, DateField())
+            if self.kind == DATETIME:
+                return Cast(text, DateTimeField())
+            if self.kind == BOOLEAN:
+                return Cast(text, models.BooleanField())
+            if self.kind == MEMBER:
+                return Cast(text, IntegerField())
+            return text
+        if self.kind in (REFERENCE, LOOKUP, MEMBER):
+            return F(f"{self.lookup}_id")
+        return F(self.lookup)
+
+
+@dataclass
+class Catalogue:
+    """The fields of one module as one member may use them (hidden ones absent), plus the names of the
+    fields that exist but are hidden from the member (a saved report's columns on them are left out)."""
+
+    spec: ModuleSpec
+    fields: dict[str, ReportField]
+    hidden: set[str]
+    actor: Member
+
+    def guard(self, field: ReportField) -> Q | None:
+        """The condition under which a referenced record's value may be read (None: always)."""
+        condition: Q | None = None
+        for hop in field.hops:
+            live = hop.spec.records().filter(deleted_at__isnull=True)
+            visible = visibility.visible_records(actor=self.actor, spec=hop.spec, queryset=live)
+            part = Q(**{f"{hop.lookup}__in": visible.values("pk")})
+            condition = part if condition is None else condition & part
+        return condition
+
+    def expression(self, field: ReportField) -> Any:
+        raw = field.raw()
+        condition = self.guard(field)
+        if condition is None:
+            return raw
+        return Case(When(condition, then=raw), default=Value(None), output_field=_output(field))
+
+
+def _output(field: ReportField) -> models.Field[Any, Any]:
+    if field.kind in (NUMBER, MONEY):
+        return DecimalField(max_digits=30, decimal_places=4)
+    if field.kind == DATE:
+        return DateField()
+    if field.kind == DATETIME:
+        return DateTimeField()
+    if field.kind == BOOLEAN:
+        return models.BooleanField()
+    if field.kind == MEMBER:
+        return IntegerField()
+    if field.kind == REFERENCE and field.custom is None:
+        return models.UUIDField()
+    if field.kind == LOOKUP:
+        return IntegerField()
+    return models.TextField()
+
+
+def _module_of(model: Any) -> ModuleSpec | None:
+    try:
+        return registry.spec_for_model(model)
+    except registry.UnknownModule:
+        return None
+
+
+def _kind(spec: ModuleSpec, field: Any) -> str | None:
+    if isinstance(field, models.ForeignKey):
+        target = field.remote_field.model
+        if target is Member:
+            return MEMBER
+        return REFERENCE if _module_of(target) is not None else LOOKUP
+    if isinstance(field, models.DecimalField):
+        has_currency = any(f.name == "currency" for f in spec.model._meta.concrete_fields)
+        return MONEY if has_currency else NUMBER
+    if isinstance(field, models.IntegerField | models.FloatField):
+        return NUMBER
+    if isinstance(field, models.DateTimeField):
+        return DATETIME
+    if isinstance(field, models.DateField):
+        return DATE
+    if isinstance(field, models.BooleanField):
+        return BOOLEAN
+    if isinstance(field, models.CharField | models.TextField):
+        if field.name in spec.picklists or field.choices:
+            return CHOICE
+        return TEXT
+    return None
+
+
+def _own_fields(spec: ModuleSpec, prefix_path: str, prefix_lookup: str, prefix_label: str, hops: tuple[Hop, ...]):
+    out: list[ReportField] = []
+    for field in spec.model._meta.concrete_fields:
+        if field.name in SKIPPED or field.name in spec.scope:
+            continue
+        kind = _kind(spec, field)
+        if kind is None:
+            continue
+        label = str(getattr(field, "verbose_name", field.name))
+        out.append(
+            ReportField(
+                path=f"{prefix_path}{field.name}",
+                label=f"{prefix_label}{label[:1].upper()}{label[1:]}",
+                kind=kind,
+                spec=spec,
+                name=field.name,
+                lookup=f"{prefix_lookup}{field.name}",
+                hops=hops,
+                currency_lookup=f"{prefix_lookup}currency" if kind == MONEY else None,
+                target=field.remote_field.model if isinstance(field, models.ForeignKey) else None,
+                picklist=spec.picklists.get(field.name) if kind == CHOICE else None,
+            )
+        )
+    for custom in metadata.custom_fields(spec.key):
+        kind = CUSTOM_KINDS.get(custom.type)  # type: ignore[call-overload]
+        if kind is None or (hops and kind == MULTI):
+            continue
+        out.append(
+            ReportField(
+                path=f"{prefix_path}custom.{custom.key}",
+                label=f"{prefix_label}{custom.label}",
+                kind=kind,
+                spec=spec,
+                name=f"custom.{custom.key}",
+                lookup=f"{prefix_lookup}custom_data__{custom.key}",
+                hops=hops,
+                custom=custom,
+                picklist=custom.picklist_name if kind in (CHOICE, MULTI) else None,
+            )
+        )
+    return out
+
+
+def catalogue(*, spec: ModuleSpec, actor: Member) -> Catalogue:
+    """Every field a report on `spec` may use for `actor`: own fields, custom fields and, through the
+    references to other modules the member may view, theirs (two hops at most)."""
+    fields: dict[str, ReportField] = {}
+    hidden: set[str] = set()
+
+    def walk(current: ModuleSpec, path: str, lookup: str, label: str, hops: tuple[Hop, ...]) -> None:
+        concealed = visibility.hidden_fields(actor=actor, spec=current)
+        for field in _own_fields(current, path, lookup, label, hops):
+            if field.name in concealed:
+                hidden.add(field.path)
+            else:
+                fields[field.path] = field
+        for model_field in current.model._meta.concrete_fields:
+            # Lookup tables (stages, pipelines): their plain fields, read through the reference (stage.is_won).
+            if not isinstance(model_field, models.ForeignKey) or model_field.name in concealed:
+                continue
+            target_model = model_field.remote_field.model
+            if target_model is Member or _module_of(target_model) is not None:
+                continue
+            verbose = str(model_field.verbose_name)
+            for sub in target_model._meta.concrete_fields:
+                kind = _kind(current, sub) if not isinstance(sub, models.ForeignKey) else None
+                if kind not in (BOOLEAN, NUMBER, TEXT) or sub.name in ("id", "labels", "position"):
+                    continue
+                sub_label = str(sub.verbose_name)
+                fields[f"{path}{model_field.name}.{sub.name}"] = ReportField(
+                    path=f"{path}{model_field.name}.{sub.name}",
+                    label=f"{label}{verbose[:1].upper()}{verbose[1:]} › {sub_label[:1].upper()}{sub_label[1:]}",
+                    kind=kind,
+                    spec=current,
+                    name=model_field.name,
+                    lookup=f"{lookup}{model_field.name}__{sub.name}",
+                    hops=hops,
+                )
+        if len(hops) >= MAX_HOPS:
+            return
+        for model_field in current.model._meta.concrete_fields:
+            if not isinstance(model_field, models.ForeignKey) or model_field.name in concealed:
+                continue
+            target = _module_of(model_field.remote_field.model)
+            if target is None or not visibility.can_view_module(actor=actor, spec=target):
+                continue
+            name = model_field.name
+            verbose = str(model_field.verbose_name)
+            walk(
+                target,
+                f"{path}{name}.",
+                f"{lookup}{name}__",
+                f"{label}{verbose[:1].upper()}{verbose[1:]} › ",
+                (*hops, Hop(f"{lookup}{name}", target)),
+            )
+
+    walk(spec, "", "", "", ())
+    return Catalogue(spec=spec, fields=fields, hidden=hidden, actor=actor)

@@ -1,0 +1,129 @@
+"""Writes of saved reports: create, change, duplicate, delete. The definition is checked for the member
+saving it (a field they may not see cannot be saved); only the owner (or a tenant admin) changes a report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm_apps.access.models import Group, Member, Role
+from crm_apps.access.privileges import is_tenant_admin
+from crm_apps.reports.definition import parse
+from crm_apps.reports.models import Report, ReportFolder
+
+FIELDS = {"name", "description", "folder", "definition", "sharing", "shared_members", "shared_roles", "shared_groups"}
+
+
+def _may_change(actor: Member, report: Report) -> None:
+    if report.owner_id != actor.pk and not is_tenant_admin(actor):
+        raise PermissionDenied(_("Only the report's owner can change it."))
+
+
+def _ids(model: Any, raw: Any, key: str, errors: dict[str, list[str]]) -> list[Any]:
+    if raw in (None, ""):
+        return []
+    if (
+        not isinstance(raw, list)
+        or len(raw) > 200
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in raw)
+    ):
+        errors[key] = [_("Send a list of ids.")]
+        return []
+    found = list(model.objects.filter(pk__in=raw))
+    if len(found) != len(set(raw)):
+        errors[key] = [_("Unknown id.")]
+    return found
+
+
+@transaction.atomic
+def report_save(*, actor: Member, data: dict[str, Any], report: Report | None = None) -> Report:
+    """Create a report (`report` None) or change one; every error is a field error, nothing half-written."""
+    if report is not None:
+        _may_change(actor, report)
+    errors: dict[str, list[str]] = {}
+    for extra in sorted(set(data) - FIELDS):
+        errors[str(extra)[:50]] = [_("Unknown field.")]
+    target = report or Report(owner=actor)
+    if "name" in data or report is None:
+        name = data.get("name")
+        if not isinstance(name, str) or not name.strip() or len(name.strip()) > 150:
+            errors["name"] = [_("Enter a name of at most 150 characters.")]
+        else:
+            target.name = name.strip()
+    if "description" in data:
+        description = data.get("description") or ""
+        if not isinstance(description, str) or len(description) > 500:
+            errors["description"] = [_("Enter at most 500 characters.")]
+        else:
+            target.description = description
+    if "folder" in data:
+        folder_id = data.get("folder")
+        if folder_id is None:
+            target.folder = None
+        else:
+            folder = (
+                ReportFolder.objects.filter(pk=folder_id, owner=target.owner_id).first()
+                if isinstance(folder_id, int)
+                else None
+            )
+            if folder is None:
+                errors["folder"] = [_("Unknown folder.")]
+            else:
+                target.folder = folder
+    if "sharing" in data:
+        if data["sharing"] not in Report.Sharing.values:
+            errors["sharing"] = [_("Choose private or shared.")]
+        else:
+            target.sharing = data["sharing"]
+    if "definition" in data or report is None:
+        try:
+            checked = parse(data.get("definition"), actor=actor)
+            target.definition = checked.raw
+            target.module = checked.module
+        except ValidationError as exc:
+            for key, messages in exc.message_dict.items():
+                errors[f"definition.{key}"] = messages
+    members = _ids(Member, data.get("shared_members"), "shared_members", errors)
+    roles = _ids(Role, data.get("shared_roles"), "shared_roles", errors)
+    groups = _ids(Group, data.get("shared_groups"), "shared_groups", errors)
+    if errors:
+        raise ValidationError(errors)
+    target.updated_at = timezone.now()
+    target.save()
+    if "shared_members" in data:
+        target.shared_members.set(members)
+    if "shared_roles" in data:
+        target.shared_roles.set(roles)
+    if "shared_groups" in data:
+        target.shared_groups.set(groups)
+    return target
+
+
+@transaction.atomic
+def report_duplicate(*, actor: Member, report: Report) -> Report:
+    """A private copy owned by `actor` (its definition re-checked for them)."""
+    return report_save(
+        actor=actor,
+        data={
+            "name": (_("Copy of %(name)s") % {"name": report.name})[:150],
+            "definition": report.definition,
+            "description": report.description,
+        },
+    )
+
+
+def report_delete(*, actor: Member, report: Report) -> None:
+    _may_change(actor, report)
+    report.delete()
+
+
+def folder_create(*, actor: Member, name: Any) -> ReportFolder:
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > 100:
+        raise ValidationError({"name": [_("Enter a name of at most 100 characters.")]})
+    if ReportFolder.objects.filter(owner=actor, name=name.strip()).exists():
+        raise ValidationError({"name": [_("You already have a folder of this name.")]})
+    return ReportFolder.objects.create(owner=actor, name=name.strip())

@@ -1,0 +1,126 @@
+"""Report pages: the menu link, the builder (preview, field errors, save), a result page with its chart data
+and drill-down links, the drill-down list, exports; other tenants and members get 404."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django_tenants.utils import tenant_context
+
+from crm_apps.engine import registry
+from crm_apps.engine.services import record_create
+from crm_apps.modules.deals.models import Stage
+from crm_apps.reports.models import Report
+
+pytestmark = pytest.mark.django_db
+DEALS = registry.get("deals")
+
+
+@pytest.fixture
+def admin(tenant_a, admin_of):
+    return admin_of(tenant_a)
+
+
+@pytest.fixture
+def web(client_for, tenant_a, admin):
+    return client_for(tenant_a, admin)
+
+
+@pytest.fixture
+def saved(tenant_a, admin):
+    with tenant_context(tenant_a):
+        stage = Stage.objects.order_by("position")[0]
+        for amount in ("10", "20"):
+            record_create(
+                spec=DEALS,
+                actor=admin,
+                data={"name": "Pg", "close_date": "2027-01-05", "amount": amount, "stage": stage.pk},
+            )
+        return Report.objects.create(
+            name="By stage",
+            owner=admin,
+            module="deals",
+            definition={
+                "module": "deals",
+                "type": "summary",
+                "group_by": ["stage"],
+                "aggregates": [{"field": "amount", "op": "sum"}],
+                "chart": {"type": "bar"},
+            },
+        )
+
+
+def test_menu_link_and_list(web, saved):
+    home = web.get("/").content.decode()
+    assert 'data-app-link="reports"' in home
+    page = web.get("/reports/")
+    assert page.status_code == 200 and "By stage" in page.content.decode()
+
+
+def test_builder_previews_shows_field_errors_and_saves(web, tenant_a):
+    base = {
+        "module": "deals",
+        "type": "summary",
+        "group1": "stage",
+        "agg1_op": "sum",
+        "agg1_field": "amount",
+        "chart": "bar",
+    }
+    preview = web.post("/reports/new/", {**base, "run": "1"})
+    assert preview.status_code == 200 and "data-report-preview" in preview.content.decode()
+    bad = web.post("/reports/new/", {**base, "group1": "amount", "group1_by": "month", "run": "1"})
+    assert "group_by.0" in bad.content.decode()
+    created = web.post("/reports/new/", {**base, "save": "1", "name": "Saved from builder"})
+    assert created.status_code == 302
+    with tenant_context(tenant_a):
+        report = Report.objects.get(name="Saved from builder")
+    assert report.definition["group_by"] == ["stage"]
+    edit = web.get(f"/reports/{report.pk}/edit/")
+    assert 'value="stage" selected' in edit.content.decode()
+
+
+def test_result_page_chart_drill_down_and_exports(web, saved):
+    page = web.get(f"/reports/{saved.pk}/")
+    body = page.content.decode()
+    chart = json.loads(body.split('id="report-chart-data" type="application/json">')[1].split("</script>")[0])
+    assert chart["datasets"][0]["data"] == [30.0]
+    drill = chart["datasets"][0]["drill"][0]
+    assert drill in body.replace("&amp;", "&")
+    records = web.get(drill)
+    assert records.status_code == 200 and records.content.decode().count("/m/deals/") >= 2
+    assert web.get(f"/reports/{saved.pk}/export.csv").status_code == 200
+
+
+def test_other_members_and_tenants_get_404(saved, client_for, tenant_a, tenant_b, member, admin_of):
+    stranger = client_for(tenant_a, member(tenant_a))
+    assert stranger.get(f"/reports/{saved.pk}/").status_code == 404
+    assert stranger.get(f"/reports/{saved.pk}/drill/?d=[]").status_code == 404
+    beta = client_for(tenant_b, admin_of(tenant_b))
+    assert beta.get(f"/reports/{saved.pk}/").status_code == 404
+    assert beta.get(f"/reports/{saved.pk}/export.pdf").status_code == 404
+
+
+def test_the_owner_schedules_a_report_from_its_page(web, saved, tenant_a):
+    from crm_apps.reports.models import ReportSchedule
+
+    response = web.post(
+        f"/reports/{saved.pk}/schedules/",
+        {
+            "frequency": "weekly",
+            "weekdays": ["0", "4"],
+            "at": "07:30",
+            "format": "pdf",
+            "me": "1",
+            "addresses": "a@example.com",
+        },
+    )
+    assert response.status_code == 302
+    with tenant_context(tenant_a):
+        schedule = ReportSchedule.objects.get(report=saved)
+    assert (schedule.weekdays, schedule.format, schedule.addresses) == ([0, 4], "pdf", ["a@example.com"])
+    page = web.get(f"/reports/{saved.pk}/").content.decode()
+    assert "data-report-schedules" in page and "a@example.com" in page
+    assert web.post(f"/reports/{saved.pk}/schedules/{schedule.pk}/delete/").status_code == 302
+    with tenant_context(tenant_a):
+        assert not ReportSchedule.objects.filter(report=saved).exists()

@@ -1,0 +1,142 @@
+"""Scheduled reports: due moments in the owner's time zone (daily, weekly on days, monthly on a day), each tick
+sent exactly once however often (or after however many restarts) the scheduler runs, with the owner's rights,
+and logged; bad schedules are field errors; another tenant cannot see or schedule a report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from django.core import mail
+from django_tenants.utils import tenant_context
+
+from crm_apps.access.models import Role
+from crm_apps.access.services import profile_save, role_create, sharing_default_set
+from crm_apps.engine import registry
+from crm_apps.engine.services import record_create
+from crm_apps.reports.models import Report, ReportSchedule, ScheduleRun
+from crm_apps.reports.schedules import latest_tick, schedules_run
+from crm_apps.reports.tests.test_api import api_for, post
+
+pytestmark = pytest.mark.django_db
+UTC = dt.UTC
+SUMMARY = {
+    "module": "deals",
+    "type": "summary",
+    "group_by": ["stage"],
+    "aggregates": [{"field": "amount", "op": "sum"}],
+}
+
+
+@pytest.fixture
+def admin(tenant_a, admin_of):
+    return admin_of(tenant_a)
+
+
+def make(**kw):
+    return ReportSchedule(at=dt.time(8, 0), **kw)
+
+
+def test_latest_tick_daily_weekly_monthly_in_the_owners_zone():
+    import zoneinfo
+
+    berlin = zoneinfo.ZoneInfo("Europe/Berlin")
+    now = dt.datetime(2027, 3, 1, 6, 30, tzinfo=UTC)  # Monday 07:30 in Berlin
+    assert latest_tick(make(frequency="daily"), now, berlin) == dt.datetime(2027, 2, 28, 7, 0, tzinfo=UTC)
+    assert latest_tick(make(frequency="weekly", weekdays=[0, 4]), now, berlin) == dt.datetime(
+        2027, 2, 26, 7, 0, tzinfo=UTC
+    )
+    later = dt.datetime(2027, 3, 1, 7, 1, tzinfo=UTC)
+    assert latest_tick(make(frequency="weekly", weekdays=[0]), later, berlin) == dt.datetime(
+        2027, 3, 1, 7, 0, tzinfo=UTC
+    )
+    # Monthly on the 31st: the last day of a shorter month.
+    assert latest_tick(make(frequency="monthly", day_of_month=31), now, berlin) == dt.datetime(
+        2027, 2, 28, 7, 0, tzinfo=UTC
+    )
+
+
+def test_a_tick_fires_once_across_repeated_runs_and_restarts(tenant_a, admin, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    with tenant_context(tenant_a):
+        record_create(
+            spec=registry.get("deals"), actor=admin, data={"name": "S", "close_date": "2027-01-01", "amount": "5"}
+        )
+        report = Report.objects.create(name="Weekly pipeline", owner=admin, module="deals", definition=SUMMARY)
+        schedule = ReportSchedule.objects.create(
+            report=report,
+            frequency="daily",
+            at=dt.time(8, 0),
+            format="csv",
+            addresses=["boss@example.com"],
+            created_at=dt.datetime(2027, 1, 1, tzinfo=UTC),
+        )
+        first = dt.datetime(2027, 1, 5, 8, 1, tzinfo=UTC)
+        assert schedules_run(first) == 1
+        assert schedules_run(first + dt.timedelta(minutes=1)) == 0  # the next minute: same tick
+        assert schedules_run(first + dt.timedelta(hours=3)) == 0  # a restarted scheduler: same tick
+        assert schedules_run(first + dt.timedelta(days=1)) == 1  # the next day's tick
+        runs = list(ScheduleRun.objects.filter(schedule=schedule).order_by("tick"))
+    assert [r.status for r in runs] == ["sent", "sent"]
+    assert len(mail.outbox) == 2
+    assert mail.outbox[0].to == ["boss@example.com"]
+    name, content, _mime = mail.outbox[0].attachments[0]
+    assert name.endswith(".csv") and "5.00" in (content if isinstance(content, str) else content.decode("utf-8-sig"))
+
+
+def test_the_report_runs_with_the_owners_rights(tenant_a, admin, member, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    with tenant_context(tenant_a):
+        sharing_default_set(actor=admin, module="deals", access="private")
+        profile = profile_save(actor=admin, profile=None, name="Sched reps", flags={})
+        role = role_create(
+            actor=admin, name="Sched rep", parent=Role.objects.get(parent__isnull=True), profile_ids=[profile.pk]
+        )
+    rep = member(tenant_a, role=role)
+    with tenant_context(tenant_a):
+        deals = registry.get("deals")
+        record_create(
+            spec=deals,
+            actor=admin,
+            data={"name": "Hidden", "close_date": "2027-01-01", "amount": "9999", "owner": admin.pk},
+        )
+        record_create(
+            spec=deals, actor=admin, data={"name": "Own", "close_date": "2027-01-01", "amount": "12", "owner": rep.pk}
+        )
+        report = Report.objects.create(name="Rep's", owner=rep, module="deals", definition=SUMMARY)
+        ReportSchedule.objects.create(
+            report=report,
+            frequency="daily",
+            at=dt.time(0, 0),
+            format="csv",
+            addresses=["x@example.com"],
+            created_at=dt.datetime(2027, 1, 1, tzinfo=UTC),
+        )
+        schedules_run(dt.datetime(2027, 1, 2, 1, 0, tzinfo=UTC))
+    content = mail.outbox[0].attachments[0][1]
+    text = content if isinstance(content, str) else content.decode("utf-8-sig")
+    assert "12.00" in text and "9999" not in text
+
+
+def test_schedule_api_validates_and_other_tenants_are_refused(tenant_a, tenant_b, admin, admin_of):
+    api = api_for(tenant_a, admin)
+    report_id = post(api, "/api/v1/reports/", {"name": "Sched", "definition": SUMMARY}).json()["id"]
+    bad = post(
+        api,
+        f"/api/v1/reports/{report_id}/schedules",
+        {"frequency": "hourly", "at": "25:00", "format": "doc", "addresses": ["nope"]},
+    )
+    assert bad.status_code == 400
+    assert {"frequency", "at", "format", "addresses"} <= set(json.dumps(bad.json()).replace('"', " ").split())
+    ok = post(
+        api,
+        f"/api/v1/reports/{report_id}/schedules",
+        {"frequency": "weekly", "weekdays": [0], "at": "08:00", "format": "pdf", "members": [admin.pk]},
+    )
+    assert ok.status_code == 201, ok.json()
+    listed = api.get(f"/api/v1/reports/{report_id}/schedules").json()["results"]
+    assert listed[0]["weekdays"] == [0] and listed[0]["runs"] == []
+    beta = api_for(tenant_b, admin_of(tenant_b))
+    assert beta.get(f"/api/v1/reports/{report_id}/schedules").status_code == 404
+    assert post(beta, f"/api/v1/reports/{report_id}/schedules", {"addresses": ["a@example.com"]}).status_code == 404

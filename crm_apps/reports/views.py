@@ -1,0 +1,343 @@
+"""Report pages: the list (folders), the builder (a GET form: run to preview, then save), a report's result
+with its chart and exports, and the drill-down list of the records behind a chart segment or summary cell."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from crm_apps.access import visibility
+from crm_apps.access.middleware import request_member
+from crm_apps.engine import registry
+from crm_apps.reports import builder, charts, dates, exports, selectors, services
+from crm_apps.reports import definition as definitions
+from crm_apps.reports import fields as f
+from crm_apps.reports.engine import run
+from crm_apps.reports.fields import catalogue
+from crm_apps.reports.models import Report
+
+
+def _modules(request: HttpRequest) -> list[Any]:
+    actor = request_member(request)
+    specs = [s for s in registry.all_specs() if visibility.can_view_module(actor=actor, spec=s)]
+    return sorted(specs, key=lambda s: str(s.label_plural))
+
+
+@login_required
+def report_list(request: HttpRequest) -> HttpResponse:
+    actor = request_member(request)
+    reports = list(selectors.reports_for(actor=actor))
+    labels = {s.key: s.label_plural for s in _modules(request)}
+    folders: dict[str, list[Any]] = {}
+    for report in reports:
+        folders.setdefault(report.folder.name if report.folder else "", []).append(
+            (report, labels.get(report.module, ""))
+        )
+    return render(
+        request,
+        "reports/list.html",
+        {"folders": sorted(folders.items()), "count": len(reports), "modules": _modules(request)},
+    )
+
+
+def _builder_context(request: HttpRequest, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    actor = request_member(request)
+    module = params.get("module") or ""
+    context: dict[str, Any] = {
+        "modules": _modules(request),
+        "params": params,
+        "types": definitions.TYPES,
+        "charts": definitions.CHARTS,
+        "relative": dates.RELATIVE,
+        "granularities": dates.GRANULARITIES,
+        "aggregate_ops": definitions.AGGREGATES,
+        "group_slots": [
+            {
+                "name": f"group{i}",
+                "value": params.get(f"group{i}") or "",
+                "by": params.get(f"group{i}_by") or "",
+                "i": i,
+            }
+            for i in range(1, builder.GROUPS + 1)
+        ],
+        "pivot_slot": {"name": "pivot", "value": params.get("pivot") or "", "by": params.get("pivot_by") or ""},
+        "agg_slots": [
+            {"i": i, "op": params.get(f"agg{i}_op") or "", "field": params.get(f"agg{i}_field") or ""}
+            for i in range(1, builder.AGGREGATES + 1)
+        ],
+        "condition_slots": [
+            {
+                "i": i,
+                "field": params.get(f"f{i}_field") or "",
+                "op": params.get(f"f{i}_op") or "",
+                "value": params.get(f"f{i}_value") or "",
+            }
+            for i in range(1, builder.CONDITIONS + 1)
+        ],
+        "errors": {},
+    }
+    try:
+        spec = registry.get(module) if module else None
+    except registry.UnknownModule:
+        spec = None
+    if spec is None or not visibility.can_view_module(actor=actor, spec=spec):
+        return context
+    cat = catalogue(spec=spec, actor=actor)
+    context["fields"] = list(cat.fields.values())
+    context["group_fields"] = [x for x in cat.fields.values() if x.kind in f.GROUPABLE]
+    context["number_fields"] = [x for x in cat.fields.values() if x.kind in f.ORDERED]
+    context["operators"] = sorted({op for ops in definitions.OPERATORS.values() for op in ops})
+    context["spec"] = spec
+    if "run" in params or "save" in params:
+        try:
+            checked = definitions.parse(data, actor=actor)
+        except ValidationError as exc:
+            context["errors"] = exc.message_dict
+        else:
+            result = run(checked)
+            context["result"] = result
+            context["table"] = screen(result, None)
+            context["chart"] = charts.chart_data(result, None)
+    return context
+
+
+def _params(query: Any) -> dict[str, Any]:
+    params: dict[str, Any] = {k: query.get(k) for k in query}
+    params["columns"] = query.getlist("columns")
+    return params
+
+
+@login_required
+def report_new(request: HttpRequest) -> HttpResponse:
+    """The builder: choose a module, then everything else; "Run" previews, "Save" stores the report."""
+    actor = request_member(request)
+    if request.method == "POST" and "save" not in request.POST:
+        data = builder.definition_from_params(request.POST)
+        return render(request, "reports/builder.html", _builder_context(request, _params(request.POST), data))
+    if request.method == "POST":
+        data = builder.definition_from_params(request.POST)
+        try:
+            report = services.report_save(
+                actor=actor,
+                data={
+                    "name": request.POST.get("name", ""),
+                    "definition": data,
+                    "sharing": request.POST.get("sharing", "private"),
+                },
+            )
+        except ValidationError as exc:
+            context = _builder_context(request, _params(request.POST), data)
+            context["errors"] = {**context["errors"], **exc.message_dict}
+            return render(request, "reports/builder.html", context, status=400)
+        messages.success(request, _("Report saved."))
+        return redirect("reports:detail", report.pk)
+    params = _params(request.GET)
+    return render(
+        request, "reports/builder.html", _builder_context(request, params, builder.definition_from_params(request.GET))
+    )
+
+
+def _report(request: HttpRequest, report_id: int) -> Report:
+    found = selectors.report_get(actor=request_member(request), report_id=report_id)
+    if found is None:
+        raise Http404
+    return found
+
+
+@login_required
+def report_edit(request: HttpRequest, report_id: int) -> HttpResponse:
+    report = _report(request, report_id)
+    actor = request_member(request)
+    if request.method == "POST" and "save" not in request.POST:
+        data = builder.definition_from_params(request.POST)
+        context = _builder_context(request, _params(request.POST), data)
+        context["report"] = report
+        return render(request, "reports/builder.html", context)
+    if request.method == "POST":
+        data = builder.definition_from_params(request.POST)
+        try:
+            services.report_save(
+                actor=actor,
+                report=report,
+                data={
+                    "name": request.POST.get("name", ""),
+                    "definition": data,
+                    "sharing": request.POST.get("sharing", "private"),
+                },
+            )
+        except ValidationError as exc:
+            context = _builder_context(request, _params(request.POST), data)
+            context.update({"report": report, "errors": {**context["errors"], **exc.message_dict}})
+            return render(request, "reports/builder.html", context, status=400)
+        except PermissionDenied:
+            raise
+        messages.success(request, _("Report saved."))
+        return redirect("reports:detail", report.pk)
+    params = _params(request.GET) if request.GET.get("module") else builder.params_from_definition(report.definition)
+    params.setdefault("name", report.name)
+    params.setdefault("sharing", report.sharing)
+    data = builder.definition_from_params(request.GET) if request.GET.get("module") else report.definition
+    context = _builder_context(request, params, data)
+    context["report"] = report
+    return render(request, "reports/builder.html", context)
+
+
+@login_required
+def report_detail(request: HttpRequest, report_id: int) -> HttpResponse:
+    report = _report(request, report_id)
+    actor = request_member(request)
+    error = None
+    result = None
+    try:
+        result = run(definitions.parse(report.definition, actor=actor, saved=True))
+    except ValidationError as exc:
+        error = exc.message_dict
+    context = {
+        "report": report,
+        "result": result,
+        "error": error,
+        "table": screen(result, report.pk) if result else None,
+        "chart": charts.chart_data(result, report.pk) if result else None,
+        "can_change": report.owner_id == actor.pk or actor.is_admin,
+        "is_owner": report.owner_id == actor.pk,
+        "schedules": list(report.schedules.prefetch_related("runs")) if report.owner_id == actor.pk else [],
+        "weekdays": [
+            (0, _("Mon")),
+            (1, _("Tue")),
+            (2, _("Wed")),
+            (3, _("Thu")),
+            (4, _("Fri")),
+            (5, _("Sat")),
+            (6, _("Sun")),
+        ],
+    }
+    return render(request, "reports/detail.html", context)
+
+
+def screen(result: dict[str, Any], report_id: int | None) -> dict[str, Any]:
+    """The result table as the page shows it (the exports' table) with each row's drill-down or record URL."""
+    header, rows = exports.table(result)
+    module = result["meta"]["module"]
+    urls = [
+        row.get("url") or (charts.drill_url(report_id, module, row["drill"]) if row.get("drill") else "")
+        for row in result["rows"]
+    ]
+    return {"header": header, "lines": [(cells, urls[i] if i < len(urls) else "") for i, cells in enumerate(rows)]}
+
+
+def _drill(request: HttpRequest, module: str, base_filters: Any, title: str) -> HttpResponse:
+    actor = request_member(request)
+    try:
+        conditions = json.loads(request.GET.get("d", "[]"))
+    except ValueError:
+        conditions = None
+    if not isinstance(conditions, list) or len(conditions) > 6:
+        raise Http404
+    try:
+        spec = registry.get(module)
+    except registry.UnknownModule as exc:
+        raise Http404 from exc
+    cat = catalogue(spec=spec, actor=actor)
+    columns = [c for c in spec.list_columns if c in cat.fields] or list(cat.fields)[:5]
+    items = [*conditions] + ([base_filters] if base_filters else [])
+    data = {
+        "module": module,
+        "type": "tabular",
+        "columns": columns,
+        "filters": {"match": "all", "conditions": items},
+        "limit": 500,
+    }
+    try:
+        result = run(definitions.parse(data, actor=actor))
+    except ValidationError as exc:
+        raise Http404 from exc
+    return render(
+        request,
+        "reports/drill.html",
+        {"title": title, "result": result, "spec": spec, "conditions": conditions, "table": screen(result, None)},
+    )
+
+
+@login_required
+def report_drill(request: HttpRequest, report_id: int) -> HttpResponse:
+    report = _report(request, report_id)
+    return _drill(request, report.module, report.definition.get("filters"), report.name)
+
+
+@login_required
+def report_drill_adhoc(request: HttpRequest, module: str) -> HttpResponse:
+    return _drill(request, module, None, _("Records"))
+
+
+@login_required
+@require_POST
+def report_duplicate(request: HttpRequest, report_id: int) -> HttpResponse:
+    copy = services.report_duplicate(actor=request_member(request), report=_report(request, report_id))
+    messages.success(request, _("Report duplicated."))
+    return redirect("reports:detail", copy.pk)
+
+
+@login_required
+@require_POST
+def report_delete(request: HttpRequest, report_id: int) -> HttpResponse:
+    services.report_delete(actor=request_member(request), report=_report(request, report_id))
+    messages.success(request, _("Report deleted."))
+    return redirect("reports:list")
+
+
+@login_required
+def report_export(request: HttpRequest, report_id: int, fmt: str) -> HttpResponse:
+    if fmt not in exports.FORMATS:
+        raise Http404
+    report = _report(request, report_id)
+    result = run(definitions.parse(report.definition, actor=request_member(request), saved=True))
+    response = HttpResponse(exports.render(fmt, report.name, result), content_type=exports.FORMATS[fmt])
+    response["Content-Disposition"] = f'attachment; filename="report-{report.pk}.{fmt}"'
+    return response
+
+
+@login_required
+@require_POST
+def schedule_add(request: HttpRequest, report_id: int) -> HttpResponse:
+    """The report page's schedule form (the owner only): frequency, days, time, format, recipients."""
+    from crm_apps.reports.schedules import schedule_create
+
+    report = _report(request, report_id)
+    actor = request_member(request)
+    post = request.POST
+    addresses = [a.strip() for a in post.get("addresses", "").split(",") if a.strip()]
+    day = post.get("day_of_month", "1")
+    data = {
+        "frequency": post.get("frequency", "weekly"),
+        "weekdays": [int(d) for d in post.getlist("weekdays") if d.isdigit() and len(d) == 1],
+        "day_of_month": int(day) if day.isdigit() and len(day) <= 2 else day,
+        "at": post.get("at", "08:00"),
+        "format": post.get("format", "xlsx"),
+        "addresses": addresses,
+        "members": [actor.pk] if post.get("me") == "1" else [],
+    }
+    try:
+        schedule_create(actor=actor, report=report, data=data)
+    except ValidationError as exc:
+        messages.error(request, " ".join(m for ms in exc.message_dict.values() for m in ms))
+    else:
+        messages.success(request, _("Schedule saved."))
+    return redirect("reports:detail", report.pk)
+
+
+@login_required
+@require_POST
+def schedule_delete(request: HttpRequest, report_id: int, schedule_id: int) -> HttpResponse:
+    report = _report(request, report_id)
+    if report.owner_id != request_member(request).pk:
+        raise PermissionDenied
+    report.schedules.filter(pk=schedule_id).delete()
+    return redirect("reports:detail", report.pk)
