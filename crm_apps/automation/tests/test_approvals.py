@@ -16,7 +16,7 @@ from crm_apps.automation import approvals, services
 from crm_apps.automation.models import ApprovalProcess, ApprovalRequest, ApprovalStatus, WorkflowRun
 from crm_apps.engine import registry
 from crm_apps.engine.models import Comment
-from crm_apps.engine.services import record_create, record_delete, record_update
+from crm_apps.engine.services import record_create, record_delete, record_update, records_merge
 from crm_apps.notifications.models import Notification
 
 pytestmark = pytest.mark.django_db
@@ -80,6 +80,10 @@ def test_a_big_deal_waits_for_the_manager_is_locked_and_approval_runs_the_outcom
         record_update(spec=DEALS, actor=rep, record=deal, data={"name": "Renamed"})
         with pytest.raises(ValidationError):
             record_delete(spec=DEALS, actor=admin, record=deal)
+        # ... nor merged away as a duplicate (the list's Merge puts the others in the recycle bin)
+        other = _deal(rep, "10", owner=rep.pk, name="Same deal")
+        with pytest.raises(ValidationError):
+            records_merge(spec=DEALS, actor=admin, primary_id=other.pk, other_ids=[deal.pk], choices={})
         # Only an approver decides.
         with pytest.raises(PermissionDenied):
             approvals.approval_decide(actor=rep, request=request, approve=True)

@@ -83,6 +83,8 @@ def records_merge(
     for other in others:
         if not visibility.can_delete(actor=actor, spec=spec, record=other):
             raise PermissionDenied
+        # The duplicates go to the recycle bin: a feature app's lock (a pending approval) applies as for a delete.
+        record_events.write_check(spec=spec, record=other, fields=None, actor=actor)
     _move_references(spec, other_pks, primary.pk)
     links.links_merge(module=spec.key, from_ids=other_pks, to_id=primary.pk)
     spec.records().filter(pk__in=other_pks).update(deleted_at=timezone.now(), version=models.F("version") + 1)
