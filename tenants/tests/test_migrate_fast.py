@@ -45,6 +45,20 @@ def content_types(schema: str) -> list[tuple[object, ...]]:
     return rows(f'SELECT id, app_label, model FROM "{schema}".django_content_type ORDER BY id')
 
 
+def python_steps_between(target: tuple[str, str], schema: str = "beta") -> bool:
+    """Whether migrating `schema` (fully migrated) back to `target` unapplies a migration with a RunPython
+    operation."""
+    from django.db.migrations.executor import MigrationExecutor
+    from django.db.migrations.operations.special import RunPython
+    from django_tenants.utils import schema_context
+
+    with schema_context(schema):
+        executor = MigrationExecutor(connection)
+        plan = executor.migration_plan([target], clean_start=False)
+    undone = [migration for migration, backwards in plan if backwards]
+    return any(isinstance(op, RunPython) for migration in undone for op in migration.operations)
+
+
 def roll_back(schema: str, *targets: tuple[str, str]) -> None:
     """Unapply migrations in `schema` with Django's own executor (stock migrate_schemas)."""
     for app, name in targets:
@@ -135,7 +149,10 @@ def test_every_schema_and_the_pool_are_upgraded_with_the_sql_once(committed, sta
         TenantMigration.objects.filter(schema_name__in=[pool_row.name, "beta"]).delete()
 
     by_schema = {o.target.schema: (o.status, o.method) for o in outcomes}
-    assert by_schema == {**{s: ("done", "sql") for s in slugs}, pool_row.name: ("done", "sql"), "beta": ("current", "")}
+    # Plain SQL, unless a migration that had to be re-applied runs Python (those take the executor path).
+    method = "sql+executor" if python_steps_between(("access", "0005_access_defaults")) else "sql"
+    expected = {**{s: ("done", method) for s in slugs}, pool_row.name: ("done", method), "beta": ("current", "")}
+    assert by_schema == expected
     for schema in [*slugs, pool_row.name]:
         assert has_column(schema, "access_profilemodule", "can_view")
         assert applied(schema) == applied("beta")

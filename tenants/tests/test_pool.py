@@ -38,6 +38,10 @@ MIGRATION_SEEDED_TABLES = {
     "access_group",
     "access_group_roles",
     "audit_auditsettings",
+    # automation 0002/0004: the system workflows behind `notify_owner` and the shipped (disabled) approval example
+    "automation_workflow",
+    "automation_workflowversion",
+    "automation_approvalprocess",
 }
 
 
