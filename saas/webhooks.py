@@ -13,6 +13,8 @@ import hashlib
 import hmac
 import ipaddress
 import socket
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import urllib3
@@ -97,3 +99,46 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> int:
         return int(response.status)
     finally:
         pool.close()
+
+
+def attempt_settle(
+    *, model: Any, delivery: Any, url: str, body: bytes, headers: dict[str, str], post_fn: Callable[..., int]
+) -> tuple[str, int | None]:
+    """Send one attempt of a delivery row (marketplace and tenant webhooks share the outcome rules) and
+    write its outcome: 2xx delivered, an unsafe address refused, anything else retried until
+    MAX_ATTEMPTS. Only a row still pending takes the outcome: a run that overlapped this one (a
+    redelivered task) may have delivered it meanwhile, and that must stay so, without another retry.
+    Returns (status, attempt number to retry after, or None)."""
+    from django.utils import timezone
+
+    retry: int | None = None
+    try:
+        status = post_fn(url, body, headers)
+    except UnsafeTarget as exc:
+        delivery.status = "refused"
+        delivery.error = f"refused: {exc}"[:500]
+    except Exception as exc:  # network errors of every kind: retried
+        delivery.error = f"{type(exc).__name__}: {exc}"[:500]
+        retry = delivery.attempts
+    else:
+        delivery.response_status = status
+        if 200 <= status < 300:
+            delivery.status = "succeeded"
+            delivery.delivered_at = timezone.now()
+            delivery.error = ""
+        else:
+            delivery.error = f"HTTP {status}"
+            retry = delivery.attempts
+    if retry is not None and delivery.attempts >= MAX_ATTEMPTS:
+        delivery.status = "failed"
+        retry = None
+    settled = model.objects.filter(pk=delivery.pk, status="pending").update(
+        status=delivery.status,
+        error=delivery.error,
+        response_status=delivery.response_status,
+        delivered_at=delivery.delivered_at,
+    )
+    if not settled:
+        current = model.objects.filter(pk=delivery.pk).values_list("status", flat=True).first()
+        return current or "missing", None
+    return delivery.status, retry

@@ -12,12 +12,11 @@ import time
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
 from crm_apps.access import visibility
 from crm_apps.automation.models import Delivery, DeliveryStatus, TenantWebhook
 from crm_apps.engine import registry
-from saas.webhooks import MAX_ATTEMPTS, SIGNATURE_HEADER, UnsafeTarget, post, sign
+from saas.webhooks import SIGNATURE_HEADER, attempt_settle, post, sign
 from tenants.runtime import current_schema
 
 RETRY_BASE_SECONDS = 30
@@ -90,34 +89,4 @@ def delivery_attempt(*, delivery_id: int) -> tuple[str, int | None]:
         delivery.attempts += 1
         delivery.save(update_fields=["attempts"])
     body, headers = body_and_headers(delivery)
-    retry: int | None = None
-    try:
-        status = post(delivery.url, body, headers)
-    except UnsafeTarget as exc:
-        delivery.status = DeliveryStatus.REFUSED
-        delivery.error = f"refused: {exc}"[:500]
-    except Exception as exc:  # network errors of every kind: retried
-        delivery.error = f"{type(exc).__name__}: {exc}"[:500]
-        retry = delivery.attempts
-    else:
-        delivery.response_status = status
-        if 200 <= status < 300:
-            delivery.status = DeliveryStatus.SUCCEEDED
-            delivery.delivered_at = timezone.now()
-            delivery.error = ""
-        else:
-            delivery.error = f"HTTP {status}"
-            retry = delivery.attempts
-    if retry is not None and delivery.attempts >= MAX_ATTEMPTS:
-        delivery.status = DeliveryStatus.FAILED
-        retry = None
-    settled = Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.PENDING).update(
-        status=delivery.status,
-        error=delivery.error,
-        response_status=delivery.response_status,
-        delivered_at=delivery.delivered_at,
-    )
-    if not settled:
-        current = Delivery.objects.filter(pk=delivery.pk).values_list("status", flat=True).first()
-        return current or "missing", None
-    return delivery.status, retry
+    return attempt_settle(model=Delivery, delivery=delivery, url=delivery.url, body=body, headers=headers, post_fn=post)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.utils import timezone
 
 from crm_apps.access import visibility
 from crm_apps.engine import registry
 from marketplace.installs.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
-from marketplace.installs.webhooks import MAX_ATTEMPTS, UnsafeTarget, body_and_headers, payload_for, post
+from marketplace.installs.webhooks import body_and_headers, payload_for, post
+from saas.webhooks import attempt_settle
 
 RETRY_BASE_SECONDS = 30
 
@@ -63,36 +63,11 @@ def delivery_attempt(*, delivery_id: int) -> tuple[str, int | None]:
         delivery.attempts += 1
         delivery.save(update_fields=["attempts"])
     body, headers = body_and_headers(delivery)
-    retry: int | None = None
-    try:
-        status = post(delivery.subscription.url, body, headers)
-    except UnsafeTarget as exc:
-        delivery.status = DeliveryStatus.REFUSED
-        delivery.error = f"refused: {exc}"[:500]
-    except Exception as exc:  # network errors of every kind: retried
-        delivery.error = f"{type(exc).__name__}: {exc}"[:500]
-        retry = delivery.attempts
-    else:
-        delivery.response_status = status
-        if 200 <= status < 300:
-            delivery.status = DeliveryStatus.SUCCEEDED
-            delivery.delivered_at = timezone.now()
-            delivery.error = ""
-        else:
-            delivery.error = f"HTTP {status}"
-            retry = delivery.attempts
-    if retry is not None and delivery.attempts >= MAX_ATTEMPTS:
-        delivery.status = DeliveryStatus.FAILED
-        retry = None
-    # Only a delivery still pending takes this outcome: a run that overlapped this one (a redelivered
-    # task) may have delivered it meanwhile, and that must stay so, without another retry.
-    settled = WebhookDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.PENDING).update(
-        status=delivery.status,
-        error=delivery.error,
-        response_status=delivery.response_status,
-        delivered_at=delivery.delivered_at,
+    return attempt_settle(
+        model=WebhookDelivery,
+        delivery=delivery,
+        url=delivery.subscription.url,
+        body=body,
+        headers=headers,
+        post_fn=post,
     )
-    if not settled:
-        current = WebhookDelivery.objects.filter(pk=delivery.pk).values_list("status", flat=True).first()
-        return current or "missing", None
-    return delivery.status, retry
