@@ -121,6 +121,10 @@ def test_the_owner_schedules_a_report_from_its_page(web, saved, tenant_a):
     assert (schedule.weekdays, schedule.format, schedule.addresses) == ([0, 4], "pdf", ["a@example.com"])
     page = web.get(f"/reports/{saved.pk}/").content.decode()
     assert "data-report-schedules" in page and "a@example.com" in page
+    # the schedule form is drawn once, in the page (it once also landed inside the <title>)
+    assert page.count("data-report-schedules") == 1
+    title = page[page.index("<title>") : page.index("</title>")]
+    assert "<form" not in title and saved.name in title
     assert web.post(f"/reports/{saved.pk}/schedules/{schedule.pk}/delete/").status_code == 302
     with tenant_context(tenant_a):
         assert not ReportSchedule.objects.filter(report=saved).exists()
