@@ -254,6 +254,35 @@ def test_fill_keeps_the_size_it_is_given(settings):
     assert pool_ready_count() == 1
 
 
+def test_fill_copies_the_current_template_instead_of_migrating(monkeypatch, settings):
+    from tenants.schema_clone import schema_signature
+
+    migrated: list[str] = []
+    monkeypatch.setattr(pool, "_migrate", lambda name: migrated.append(name))
+    settings.TENANT_POOL_SIZE = TEST_POOL_SIZE + 1
+
+    assert tenant_pool_fill(target=TEST_POOL_SIZE + 1) == 1
+
+    assert migrated == []
+    newest = ready()[-1]
+    assert schema_signature(schema=newest.name) == schema_signature(schema=pool.TEMPLATE_NAME)
+    assert tables_with_rows(newest.name) <= MIGRATION_SEEDED_TABLES
+
+
+def test_fill_migrates_when_the_template_is_stale(monkeypatch):
+    import tenants.schema_clone as schema_clone
+
+    PoolSchema.objects.filter(is_template=True).update(fingerprint="0" * 64)
+    copies: list[str] = []
+    monkeypatch.setattr(schema_clone, "schema_clone", lambda **kw: copies.append(kw["target"]))
+    monkeypatch.setattr(pool, "pool_schemas_upgrade", lambda: {})  # keep the template stale for this fill
+
+    assert tenant_pool_fill(target=TEST_POOL_SIZE + 1) == 1
+
+    assert copies == []
+    assert trigger_count(ready()[-1].name) == 3  # migrated: the audit trail's triggers are there
+
+
 def test_only_one_filler_runs_at_a_time():
     import psycopg
 
