@@ -371,10 +371,37 @@ def users_module() -> WsModule:
     )
 
 
+GROUP_FIELDS = (
+    ("groupname", "Group Name", "string"),
+    ("description", "Description", "text"),
+)
+GROUP_ORM = {"groupname": "name", "description": "description"}
+
+
+def groups_module() -> WsModule:
+    """vtiger's Groups: read-only here (groups are edited in Settings › Access), queryable so that an
+    integration, or a migration from this workspace, can resolve the group ids records are owned by."""
+    fields = {
+        name: WsField(name=name, label=label, type=kind, attr=GROUP_ORM[name], editable=False)
+        for name, label, kind in GROUP_FIELDS
+    }
+    return WsModule(
+        name=GROUPS,
+        prefix=STANDARD_IDS[GROUPS],
+        label="Groups",
+        singular="Group",
+        spec=None,
+        fields=fields,
+        label_fields=["groupname"],
+    )
+
+
 def module(name: str) -> WsModule:
     """The webservice module of this vtiger name; UnknownModule when there is none."""
     if name == USERS:
         return users_module()
+    if name == GROUPS:
+        return groups_module()
     spec = module_names().get(str(name))
     if spec is None:
         raise UnknownModule(name)

@@ -20,15 +20,15 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from crm_apps.access.models import Invitation, Member
-from crm_apps.access.services import invitation_create
+from crm_apps.access.models import Group, Invitation, Member, Role
+from crm_apps.access.services import group_save, invitation_create, role_create
 from crm_apps.engine import metadata, registry, selectors
 from crm_apps.engine.fieldaccess import field_rules
 from crm_apps.engine.models import FieldType
 from crm_apps.engine.services import comment_add, custom_field_create, picklist_value_add, record_create, record_update
 from crm_apps.engine.services.custom_fields import CUSTOM_KEY_RE
 from crm_apps.vtiger import catalog, ids
-from crm_apps.vtiger.catalog import USERS, WsModule
+from crm_apps.vtiger.catalog import GROUPS, USERS, WsModule
 from crm_apps.vtiger.errors import WsError
 from crm_apps.vtiger.models import ImportedId, ImportRun
 from crm_apps.vtiger.operations import COMMENTS
@@ -201,10 +201,13 @@ class Importer:
         types = self.source.get("listtypes")["types"]
         self.save_progress("users")
         self.users()
+        if GROUPS in types:
+            self.save_progress("groups")
+            self.groups()
         local = catalog.module_names()
         modules = [t for t in types if t in local]
         for name in types:
-            if name not in local and name not in (USERS, COMMENTS, "Groups", "Currency", "DocumentFolders"):
+            if name not in local and name not in (USERS, COMMENTS, GROUPS, "Currency", "DocumentFolders"):
                 self.note(f"Module {name}: no module of that vtiger name here; its records were not imported.")
         for name in self.ordered(modules):
             ws = catalog.module(name)
@@ -258,14 +261,71 @@ class Importer:
             if Invitation.objects.filter(email__iexact=email).exists():
                 self.note(f"User {email}: already invited; their records are owned by the importer until they join.")
                 continue
+            is_admin = user.get("is_admin") == "on"
+            role = None if is_admin else self.role(str(user.get("roleid") or "").strip())
             try:
                 with transaction.atomic():
-                    invitation_create(actor=self.actor, email=email, is_admin=user.get("is_admin") == "on")
+                    invitation_create(actor=self.actor, email=email, is_admin=is_admin, role=role)
             except (ValidationError, PermissionDenied) as exc:
                 self.note(f"User {email}: not invited ({' '.join(getattr(exc, 'messages', [str(exc)]))}).")
             else:
-                self.note(f"User {email}: invited; their records are owned by the importer until they join.")
-        self.note("Roles, profiles and groups are not read over the webservice; set them up in Settings › Access.")
+                placed = f" as {role.name}" if role is not None else ""
+                self.note(f"User {email}: invited{placed}; their records are owned by the importer until they join.")
+        self.note(
+            "Profiles, sharing rules and group members are not readable over vtiger's webservice: roles were "
+            "created from the users' roles with the default role's profiles, groups with their names; review "
+            "them in Settings › Access."
+        )
+
+    def role(self, name: str) -> Role | None:
+        """The role of this name, created under the top role with the default role's profiles when
+        missing (vtiger's webservice gives a user's role, not its place in the tree or its profiles).
+        None for no name or an id-shaped one (H5: the name is not readable)."""
+        if not name or (name[:1] == "H" and name[1:].isdigit()):
+            return None
+        found = Role.objects.filter(name__iexact=name).first()
+        if found is not None:
+            return found if found.parent_id is not None else None  # nobody is invited into the top role
+        top = Role.objects.filter(parent__isnull=True).first()
+        default = Role.objects.filter(default_for_new=True).first()
+        if top is None or default is None:
+            return None
+        try:
+            with transaction.atomic():
+                created = role_create(
+                    actor=self.actor, name=name, parent=top, profile_ids=default.profiles.values_list("pk", flat=True)
+                )
+        except (ValidationError, PermissionDenied) as exc:
+            self.note(f"Role {name}: not created ({' '.join(getattr(exc, 'messages', [str(exc)]))}).")
+            return None
+        self.note(f"Role {name}: created under {top.name} with the profiles of {default.name}.")
+        return created
+
+    def groups(self) -> None:
+        """Remote groups -> groups by name (created empty when missing), so records owned by a group stay
+        owned by it here."""
+        try:
+            rows = self.source.get("query", query="SELECT * FROM Groups;")
+        except SourceError as exc:
+            self.note(f"Groups: could not be read ({exc}); records owned by groups are owned by the importer.")
+            return
+        for row in rows:
+            remote = str(row.get("id", ""))
+            name = str(row.get("groupname") or "").strip()
+            if not remote or not name:
+                continue
+            group = Group.objects.filter(name__iexact=name).first()
+            if group is None:
+                try:
+                    with transaction.atomic():
+                        group = group_save(
+                            actor=self.actor, group=None, name=name, description=str(row.get("description") or "")[:250]
+                        )
+                except (ValidationError, PermissionDenied) as exc:
+                    self.note(f"Group {name}: not created ({' '.join(getattr(exc, 'messages', [str(exc)]))}).")
+                    continue
+                self.note(f"Group {name}: created without members; add them in Settings › Access.")
+            self.remember(remote, "groups", group.pk)
 
     def fields(self, ws: WsModule) -> None:
         """Picklist values and custom fields the remote module has and this one lacks."""
@@ -369,7 +429,9 @@ class Importer:
             return None
         module_key, local, _modified = found
         if module_key == "members":
-            return f"19x{local}"
+            return f"{catalog.STANDARD_IDS[USERS]}x{local}"
+        if module_key == "groups":
+            return f"{catalog.STANDARD_IDS[GROUPS]}x{local}"
         try:
             spec = registry.get(module_key)
         except registry.UnknownModule:
@@ -453,7 +515,7 @@ class Importer:
         """Comments of every imported record, once each (authored by the importer, with the original
         author and time in the first line)."""
         for remote, (module_key, local, _modified) in list(self.known.items()):
-            if module_key in ("members", "comments"):
+            if module_key in ("members", "groups", "comments"):
                 continue
             try:
                 spec = registry.get(module_key)

@@ -24,10 +24,18 @@ from crm_apps.engine.models import Comment
 from crm_apps.engine.services import comment_add, record_create, record_delete, record_update
 from crm_apps.engine.spec import ModuleSpec, Related
 from crm_apps.vtiger import catalog, errors, ids
-from crm_apps.vtiger.catalog import USERS, WsModule
+from crm_apps.vtiger.catalog import GROUPS, USERS, WsModule
 from crm_apps.vtiger.errors import WsError
-from crm_apps.vtiger.query import Compiler, member_queryset
-from crm_apps.vtiger.records import deserialize, emptied, member_id, serialize, serialize_member, validation_error
+from crm_apps.vtiger.query import Compiler, group_queryset, member_queryset
+from crm_apps.vtiger.records import (
+    deserialize,
+    emptied,
+    member_id,
+    serialize,
+    serialize_group,
+    serialize_member,
+    validation_error,
+)
 from crm_apps.vtiger.vtql import ROW_CAP, VtqlSyntaxError, parse
 
 API_VERSION = "0.22"
@@ -170,9 +178,10 @@ def listtypes(member: Member, params: Params) -> dict[str, Any]:
         types.append(ws.name)
         information[ws.name] = {"isEntity": True, "label": ws.label, "singular": ws.singular}
     if wanted is None:
-        for name, label, singular in ((USERS, "Users", "User"), (COMMENTS, "Comments", "Comment")):
+        extra = ((USERS, "Users", "User"), (GROUPS, "Groups", "Group"), (COMMENTS, "Comments", "Comment"))
+        for name, label, singular in extra:
             types.append(name)
-            information[name] = {"isEntity": name != USERS, "label": label, "singular": singular}
+            information[name] = {"isEntity": name not in (USERS, GROUPS), "label": label, "singular": singular}
     return {"types": types, "information": information}
 
 
@@ -264,6 +273,11 @@ def retrieve(member: Member, params: Params) -> dict[str, Any]:
         if found is None:
             raise WsError(errors.RECORD_NOT_FOUND, _("Record %(id)s not found.") % {"id": value})
         return serialize_member(found)
+    if parsed is not None and parsed[0] == catalog.STANDARD_IDS[GROUPS]:
+        group = group_queryset().filter(pk=parsed[1]).first()
+        if group is None:
+            raise WsError(errors.RECORD_NOT_FOUND, _("Record %(id)s not found.") % {"id": value})
+        return serialize_group(group)
     if parsed is not None and parsed[0] == catalog.STANDARD_IDS[COMMENTS]:
         return _comment_get(member, parsed[1])
     ws, record = _record(member, value)
@@ -321,7 +335,7 @@ def _run(member: Member, query: Any, extra: Any = None) -> Any:
     ws = _module(member, query.module)
     if ws.spec is None:
         compiler = Compiler(ws, FieldRules())
-        queryset = member_queryset()
+        queryset = group_queryset() if ws.name == GROUPS else member_queryset()
     else:
         compiler = Compiler(ws, field_rules(actor=member, spec=ws.spec))
         queryset = selectors._base(ws.spec, member)
@@ -333,7 +347,7 @@ def _run(member: Member, query: Any, extra: Any = None) -> Any:
         return [{"count": str(queryset.order_by().count())}]
     rows = list(queryset[query.offset : query.offset + min(query.limit, ROW_CAP)])
     if ws.spec is None:
-        out = [serialize_member(m) for m in rows]
+        out = [serialize_group(g) if ws.name == GROUPS else serialize_member(g) for g in rows]
         if columns is not None:
             out = [{k: v for k, v in row.items() if k in columns or k == "id"} for row in out]
         return out

@@ -14,7 +14,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce
 from django.utils.translation import gettext as _
 
-from crm_apps.access.models import Member
+from crm_apps.access.models import Group, Member
 from crm_apps.engine import registry
 from crm_apps.engine.fieldaccess import FieldRules
 from crm_apps.vtiger import catalog, ids
@@ -256,3 +256,7 @@ def like_regex(pattern: str) -> str:
 
 def member_queryset() -> QuerySet[Member]:
     return Member.objects.select_related("user", "role").filter(partner_id__isnull=True)
+
+
+def group_queryset() -> QuerySet[Group]:
+    return Group.objects.all()

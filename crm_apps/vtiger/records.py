@@ -138,6 +138,10 @@ def serialize_member(member: Any) -> dict[str, str]:
     }
 
 
+def serialize_group(group: Any) -> dict[str, str]:
+    return {"id": f"{GROUP_PREFIX}x{group.pk}", "groupname": group.name, "description": group.description}
+
+
 # ---------------------------------------------------------------------------------------------
 # Input
 

@@ -49,9 +49,19 @@ def pair(committed: Any) -> tuple[Any, Any, str]:
     colleague_email = committed.email()
     with tenant_context(source):
         admin = Member.objects.select_related("user").get(is_admin=True)
-        from crm_apps.access.services import member_create
+        from crm_apps.access.models import Role
+        from crm_apps.access.services import group_save, member_create, role_create
 
+        default_role = Role.objects.get(default_for_new=True)
+        executive = role_create(
+            actor=admin,
+            name="Account Executive",
+            parent=Role.objects.get(parent__isnull=True),
+            profile_ids=default_role.profiles.values_list("pk", flat=True),
+        )
         colleague = member_create(tenant=source, user=make_user(colleague_email, name="Carl Colleague"))
+        Member.objects.filter(pk=colleague.pk).update(role=executive)
+        field_team = group_save(actor=admin, group=None, name="Field Team", description="Visits", member_ids=[admin.pk])
         custom_field_create(actor=admin, spec=registry.get("contacts"), key="hobby", label="Hobby", type="text")
         picklist_value_add(actor=admin, name="lead_source", label="Trade fair 2031")
         org = record_create(
@@ -69,7 +79,9 @@ def pair(committed: Any) -> tuple[Any, Any, str]:
             custom={"hobby": "Golf"},
         )
         worker = record_create(
-            spec=registry.get("contacts"), actor=admin, data={"last_name": "Gibbons", "organization": org}
+            spec=registry.get("contacts"),
+            actor=admin,
+            data={"last_name": "Gibbons", "organization": org, "owner": None, "owner_group": field_team.pk},
         )
         record_update(spec=registry.get("contacts"), actor=admin, record=worker, data={"reports_to": boss})
         record_create(
@@ -110,7 +122,10 @@ def test_command_imports_everything_and_a_second_run_updates_without_duplicates(
         assert contacts["Lumbergh"].organization.name == "Initech"
         assert contacts["Lumbergh"].lead_source == "Trade fair 2031"  # the picklist value came along
         assert contacts["Lumbergh"].custom_data == {"hobby": "Golf"}  # and the custom field
-        assert Invitation.objects.filter(email__iexact=colleague_email).exists()
+        invitation = Invitation.objects.select_related("role").get(email__iexact=colleague_email)
+        assert invitation.role is not None and invitation.role.name == "Account Executive"  # the role came along
+        assert contacts["Gibbons"].owner_group.name == "Field Team"  # a record owned by a group stays so
+        assert contacts["Gibbons"].owner_group.description == "Visits"
         deal = registry.get("deals").records().get()
         assert (deal.organization.name, deal.contact.last_name) == ("Initech", "Lumbergh")
         assert "Met at the fair" in Comment.objects.get().body
@@ -128,6 +143,10 @@ def test_command_imports_everything_and_a_second_run_updates_without_duplicates(
     assert counts(target) == {"organizations": 2, "contacts": 2, "deals": 1, "comments": 1}
     with tenant_context(target):
         assert registry.get("contacts").records().get(last_name="Lumbergh").title == "VP"
+        from crm_apps.access.models import Group, Role
+
+        assert Group.objects.filter(name="Field Team").count() == 1  # a second run adds no duplicate
+        assert Role.objects.filter(name="Account Executive").count() == 1
 
 
 def test_settings_page_runs_the_migration_as_a_job_and_shows_progress(live_site, pair, localhost_names):

@@ -91,3 +91,32 @@ def test_errors_use_vtiger_codes_and_never_a_500(tenant_a, admin_of, ws):
     assert api.get("frobnicate")["error"]["code"] == "UNKNOWN_OPERATION"
     api.session = "nope"
     assert api.get("listtypes")["error"]["code"] == "INVALID_SESSIONID"
+
+
+def test_groups_are_listed_described_queried_and_retrieved_and_own_records(tenant_a, tenant_b, admin_of, ws):
+    from crm_apps.access.services import group_save
+
+    admin = admin_of(tenant_a)
+    with schema_context(tenant_a.schema_name):
+        team = group_save(actor=admin, group=None, name="Field Team", description="Visits")
+    with schema_context(tenant_b.schema_name):
+        other = group_save(actor=admin_of(tenant_b), group=None, name="Other Team")
+    api = ws(tenant_a, admin)
+
+    types = api.get("listtypes")["result"]
+    described = api.get("describe", elementType="Groups")["result"]
+    rows = api.get("query", query="SELECT groupname, description FROM Groups WHERE groupname = 'Field Team';")
+    one = api.get("retrieve", id=f"20x{team.pk}")["result"]
+    owned = api.post(
+        "create", elementType="Contacts", element={"lastname": "Gibbons", "assigned_user_id": f"20x{team.pk}"}
+    )["result"]
+
+    assert "Groups" in types["types"] and types["information"]["Groups"]["isEntity"] is False
+    assert {f["name"] for f in described["fields"]} == {"id", "groupname", "description"}
+    assert rows["result"] == [{"id": f"20x{team.pk}", "groupname": "Field Team", "description": "Visits"}]
+    assert one == {"id": f"20x{team.pk}", "groupname": "Field Team", "description": "Visits"}
+    assert owned["assigned_user_id"] == f"20x{team.pk}"
+    # Another workspace's group is not there (ids are per workspace; a guess names nothing here).
+    if other.pk != team.pk:
+        assert api.get("retrieve", id=f"20x{other.pk}")["error"]["code"] == "RECORD_NOT_FOUND"
+    assert api.get("query", query="SELECT * FROM Groups WHERE groupname = 'Other Team';")["result"] == []
