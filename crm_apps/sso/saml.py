@@ -11,8 +11,9 @@ an assertion id is accepted once (`SamlAssertionSeen`).
 from __future__ import annotations
 
 import base64
+import calendar
 import shutil
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -24,6 +25,7 @@ from saml2.client import Saml2Client
 from saml2.config import SPConfig
 from saml2.metadata import create_metadata_string
 from saml2.saml import NAMEID_FORMAT_EMAILADDRESS
+from saml2.time_util import str_to_time
 
 from crm_apps.sso.models import IdentityProvider, Protocol, SamlAssertionSeen
 from crm_apps.sso.services import Identity, SsoRefused
@@ -107,7 +109,9 @@ def metadata_parse(*, xml: str, base_url: str) -> str:
         raise
     except Exception as exc:  # pysaml2 raises many kinds for malformed XML
         raise MetadataError(_("This is not SAML 2.0 identity provider metadata.")) from exc
-    if len(idps) != 1:
+    if not idps:
+        raise MetadataError(_("This is not SAML 2.0 identity provider metadata."))
+    if len(idps) > 1:
         raise MetadataError(_("The metadata must describe exactly one identity provider."))
     if not client.metadata.certs(idps[0], "idpsso", "signing"):
         raise MetadataError(_("The identity provider's metadata has no signing certificate."))
@@ -176,10 +180,8 @@ def _assertion_once(assertion: Any) -> None:
     expires = timezone.now() + timedelta(hours=1)
     conditions = getattr(assertion, "conditions", None)
     if conditions is not None and conditions.not_on_or_after:
-        from saml2.time_util import str_to_time
-
-        expires = timezone.make_aware(
-            timezone.datetime(*str_to_time(conditions.not_on_or_after)[:6]), timezone.utc
+        expires = datetime.fromtimestamp(
+            calendar.timegm(str_to_time(conditions.not_on_or_after)), tz=UTC
         ) + timedelta(seconds=CLOCK_SKEW_SECONDS)
     SamlAssertionSeen.objects.filter(expires_at__lt=timezone.now()).delete()
     try:

@@ -193,14 +193,11 @@ class SamlIdp:
 
         saml_request = parse_qs(urlsplit(redirect_url).query)["SAMLRequest"][0]
         request = self.server.parse_authn_request(saml_request, BINDING_HTTP_REDIRECT).message
-        self.server.config.setattr(
-            "idp", "policy", {"default": {"lifetime": {"minutes": lifetime_minutes}, "attribute_restrictions": None}}
-        )
         from saml2.assertion import Policy
 
-        self.server.config.policy = Policy(
+        policy = Policy(
             {"default": {"lifetime": {"minutes": lifetime_minutes}, "attribute_restrictions": None}},
-            self.server.config.metadata,
+            mds=self.server.metadata,
         )
         xml = self.server.create_authn_response(
             {"mail": [email], "displayName": [name]},
@@ -211,6 +208,7 @@ class SamlIdp:
             authn={"class_ref": "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"},
             sign_assertion=sign,
             sign_response=False,
+            release_policy=policy,
         )
         return base64.b64encode(str(xml).encode()).decode(), str(xml)
 

@@ -258,11 +258,12 @@ def test_sso_only_needs_an_admin_break_glass(tenant_a, admin_of, member, oidc_pr
 
 def test_our_mfa_still_applies_after_sso(tenant_a, admin_of, member, oidc_provider) -> None:
     import pyotp
+    from django.utils import timezone
 
     from tenants.mfa.models import TotpDevice
 
     alice = member(tenant_a, email="alice@alpha.example.com")
-    TotpDevice.objects.create(user=alice.user, secret=pyotp.random_base32(), confirmed=True)
+    TotpDevice.objects.create(user=alice.user, secret=pyotp.random_base32(), confirmed_at=timezone.now())
     configure(tenant_a, admin_of(tenant_a), oidc_provider)
     client = Client(HTTP_HOST=host_of(tenant_a))
     client.get(callback_path(oidc_sign_in(start(client), username="alice")))
@@ -292,7 +293,9 @@ def test_cross_tenant_provider_cannot_sign_into_other_workspace(
     assert "client_id=kestrel-beta" in start(beta)
 
 
-def test_settings_page_admin_only_secret_never_shown(tenant_a, admin_of, member, client_for, oidc_provider) -> None:
+def test_settings_page_admin_only_secret_never_shown(
+    tenant_a, tenant_b, admin_of, member, client_for, oidc_provider
+) -> None:
     admin = admin_of(tenant_a)
     plain = member(tenant_a)
     assert client_for(tenant_a, plain).get("/settings/sso/").status_code == 403

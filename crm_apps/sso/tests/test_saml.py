@@ -72,9 +72,11 @@ def member_of_session(client: Client, tenant: Tenant) -> Member | None:
 
 
 def test_sp_metadata_per_workspace(tenant_a, tenant_b) -> None:
+    from tenants.services import tenant_url
+
     a, b = sp_metadata(tenant_a), sp_metadata(tenant_b)
-    assert 'entityID="http://alpha.localhost/sso/saml/metadata/"' in a
-    assert "http://alpha.localhost/sso/saml/acs/" in a
+    assert f'entityID="{tenant_url("alpha", "/sso/saml/metadata/")}"' in a
+    assert f'Location="{tenant_url("alpha", "/sso/saml/acs/")}"' in a
     assert 'WantAssertionsSigned="true"' in a
     assert "beta.localhost" in b and "alpha.localhost" not in b
 
@@ -176,6 +178,8 @@ def test_unsolicited_response_refused(tenant_a, admin_of, member, idp) -> None:
 
 def test_assertion_for_other_workspace_refused(tenant_a, tenant_b, admin_of, member, idp) -> None:
     """The same IdP serves alpha and beta: an assertion made for alpha (audience, recipient) fails at beta."""
+    from tenants.services import tenant_url
+
     member(tenant_a, email="victim@alpha.example.com")
     member(tenant_b, email="victim@alpha.example.com")
     configure(tenant_a, admin_of(tenant_a), idp)
@@ -189,7 +193,7 @@ def test_assertion_for_other_workspace_refused(tenant_a, tenant_b, admin_of, mem
     wrong_audience, _xml = idp.respond(
         beta_start,
         email="victim@alpha.example.com",
-        audience="http://alpha.localhost/sso/saml/metadata/",
+        audience=tenant_url("alpha", "/sso/saml/metadata/"),
     )
     beta2 = Client(HTTP_HOST=host_of(tenant_b))
     beta2.cookies.load(beta.cookies)
