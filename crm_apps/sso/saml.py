@@ -145,7 +145,7 @@ def flow_finish(*, provider: IdentityProvider, base_url: str, flow: dict[str, An
     except Exception as exc:  # signature, audience, destination, time, status, unsolicited: pysaml2's own types
         raise SsoRefused(generic, reason=f"saml: {type(exc).__name__}: {exc}"[:200]) from exc
     if response is None or response.assertion is None:
-        raise SsoRefused(generic, reason="saml: no assertion")
+        raise SsoRefused(generic, reason="saml: no valid response (destination, status or assertion)")
     assertion = response.assertion
     if response.issuer() != provider.saml_entity_id:
         raise SsoRefused(generic, reason="saml: issuer")

@@ -104,12 +104,15 @@ def test_links_existing_member_by_email(tenant_a, admin_of, member, idp) -> None
     assert member_of_session(client, tenant_a).pk == existing.pk
 
 
-def _refused(client: Client, saml_response: str, tenant: Tenant) -> None:
+def _refused(client: Client, saml_response: str, tenant: Tenant, reason: str) -> None:
+    """The ACS answers 403, opens no session, and the audit trail names why (pysaml2's refusal)."""
     response = client.post("/sso/saml/acs/", {"SAMLResponse": saml_response})
     assert response.status_code == 403
     assert "_auth_user_id" not in client.session
     with schema_context(tenant.schema_name):
-        assert AuditEvent.objects.filter(action="login_failed").order_by("-id").first().details["protocol"] == "saml"
+        details = AuditEvent.objects.filter(action="login_failed").order_by("-id").first().details
+        assert details["protocol"] == "saml"
+        assert reason in details["reason"]
 
 
 def test_unsigned_assertion_refused(tenant_a, admin_of, member, idp) -> None:
@@ -117,7 +120,7 @@ def test_unsigned_assertion_refused(tenant_a, admin_of, member, idp) -> None:
     configure(tenant_a, admin_of(tenant_a), idp)
     client = Client(HTTP_HOST=host_of(tenant_a))
     saml_response, _xml = idp.respond(start(client), email="victim@alpha.example.com", sign=False)
-    _refused(client, saml_response, tenant_a)
+    _refused(client, saml_response, tenant_a, "Signature missing")
 
 
 def test_forged_assertion_refused(tenant_a, admin_of, member, idp) -> None:
@@ -127,7 +130,7 @@ def test_forged_assertion_refused(tenant_a, admin_of, member, idp) -> None:
     client = Client(HTTP_HOST=host_of(tenant_a))
     _response, xml = idp.respond(start(client), email="mallory@alpha.example.com")
     forged = xml.replace("mallory@alpha.example.com", "victim@alpha.example.com")
-    _refused(client, base64.b64encode(forged.encode()).decode(), tenant_a)
+    _refused(client, base64.b64encode(forged.encode()).decode(), tenant_a, "Failed to verify signature")
 
 
 def test_assertion_signed_by_another_idp_refused(tenant_a, tenant_b, admin_of, member, idp) -> None:
@@ -137,7 +140,7 @@ def test_assertion_signed_by_another_idp_refused(tenant_a, tenant_b, admin_of, m
     try:
         client = Client(HTTP_HOST=host_of(tenant_a))
         saml_response, _xml = rogue.respond(start(client), email="victim@alpha.example.com")
-        _refused(client, saml_response, tenant_a)
+        _refused(client, saml_response, tenant_a, "Failed to verify signature")
     finally:
         rogue.stop()
 
@@ -147,7 +150,7 @@ def test_expired_assertion_refused(tenant_a, admin_of, member, idp) -> None:
     configure(tenant_a, admin_of(tenant_a), idp)
     client = Client(HTTP_HOST=host_of(tenant_a))
     saml_response, _xml = idp.respond(start(client), email="victim@alpha.example.com", lifetime_minutes=-10)
-    _refused(client, saml_response, tenant_a)
+    _refused(client, saml_response, tenant_a, "Condition not OK")
 
 
 def test_replayed_assertion_refused(tenant_a, admin_of, member, idp) -> None:
@@ -161,7 +164,7 @@ def test_replayed_assertion_refused(tenant_a, admin_of, member, idp) -> None:
     second = Client(HTTP_HOST=host_of(tenant_a))
     second.cookies["kestrel_saml_flow"] = flow_cookie
     second.cookies["kestrel_saml_flow"]["path"] = "/sso/saml/"
-    _refused(second, saml_response, tenant_a)
+    _refused(second, saml_response, tenant_a, "replayed")
     with schema_context(tenant_a.schema_name):
         assert SamlAssertionSeen.objects.count() == 1
 
@@ -173,11 +176,16 @@ def test_unsolicited_response_refused(tenant_a, admin_of, member, idp) -> None:
     attacker = Client(HTTP_HOST=host_of(tenant_a))
     saml_response, _xml = idp.respond(start(attacker), email="victim@alpha.example.com")
     victim = Client(HTTP_HOST=host_of(tenant_a))
-    _refused(victim, saml_response, tenant_a)
+    _refused(victim, saml_response, tenant_a, "no_flow")
 
 
 def test_assertion_for_other_workspace_refused(tenant_a, tenant_b, admin_of, member, idp) -> None:
-    """The same IdP serves alpha and beta: an assertion made for alpha (audience, recipient) fails at beta."""
+    """The same IdP serves alpha and beta. At beta: alpha's response (another request) is unsolicited; one
+    answering beta's request but addressed to alpha's audience, or to alpha's ACS, fails those checks."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from saml2 import BINDING_HTTP_REDIRECT
+
     from tenants.services import tenant_url
 
     member(tenant_a, email="victim@alpha.example.com")
@@ -185,19 +193,24 @@ def test_assertion_for_other_workspace_refused(tenant_a, tenant_b, admin_of, mem
     configure(tenant_a, admin_of(tenant_a), idp)
     configure(tenant_b, admin_of(tenant_b), idp)
     alpha = Client(HTTP_HOST=host_of(tenant_a))
-    beta = Client(HTTP_HOST=host_of(tenant_b))
-    beta_start = start(beta)
     alpha_response, _xml = idp.respond(start(alpha), email="victim@alpha.example.com")
-    _refused(beta, alpha_response, tenant_b)
-    # and one addressed to beta's ACS but with alpha's audience
-    wrong_audience, _xml = idp.respond(
-        beta_start,
-        email="victim@alpha.example.com",
-        audience=tenant_url("alpha", "/sso/saml/metadata/"),
-    )
-    beta2 = Client(HTTP_HOST=host_of(tenant_b))
-    beta2.cookies.load(beta.cookies)
-    _refused(beta2, wrong_audience, tenant_b)
+    cases = {
+        "Unsolicited": {"alpha_response": True},
+        "AudienceRestrictions": {"audience": tenant_url("alpha", "/sso/saml/metadata/")},
+        "destination": {"acs": tenant_url("alpha", "/sso/saml/acs/")},
+    }
+    for reason, kwargs in cases.items():
+        beta = Client(HTTP_HOST=host_of(tenant_b))
+        beta_start = start(beta)
+        if kwargs.get("alpha_response"):
+            saml_response = alpha_response
+        else:
+            saml_response, _xml = idp.respond(beta_start, email="victim@alpha.example.com", **kwargs)
+        request_id = idp.server.parse_authn_request(
+            parse_qs(urlsplit(beta_start).query)["SAMLRequest"][0], BINDING_HTTP_REDIRECT
+        ).message.id
+        assert request_id
+        _refused(beta, saml_response, tenant_b, reason)
 
 
 def test_settings_upload_metadata_and_bad_file(tenant_a, admin_of, client_for, idp) -> None:
