@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -30,7 +30,9 @@ class ProviderForm(forms.Form):
     oidc_authorization_endpoint = forms.URLField(
         label=_("Authorization endpoint"), required=False, max_length=500, assume_scheme="https"
     )
-    oidc_token_endpoint = forms.URLField(label=_("Token endpoint"), required=False, max_length=500, assume_scheme="https")
+    oidc_token_endpoint = forms.URLField(
+        label=_("Token endpoint"), required=False, max_length=500, assume_scheme="https"
+    )
     oidc_jwks_uri = forms.URLField(label=_("JWKS URL"), required=False, max_length=500, assume_scheme="https")
     oidc_client_id = forms.CharField(label=_("Client ID"), required=False, max_length=255)
     client_secret = forms.CharField(
@@ -67,9 +69,11 @@ class ProviderForm(forms.Form):
 
     def __init__(self, *args: Any, provider: IdentityProvider | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["jit_role"].queryset = Role.objects.filter(parent__isnull=False)
-        self.fields["break_glass"].queryset = Member.objects.filter(active=True, is_admin=True).select_related("user")
-        self.fields["break_glass"].label_from_instance = lambda m: f"{m.user.name} <{m.user.email}>"
+        role_field = cast(forms.ModelChoiceField, self.fields["jit_role"])
+        role_field.queryset = Role.objects.filter(parent__isnull=False)
+        glass_field = cast(forms.ModelChoiceField, self.fields["break_glass"])
+        glass_field.queryset = Member.objects.filter(active=True, is_admin=True).select_related("user")
+        glass_field.label_from_instance = lambda m: f"{m.user.name} <{m.user.email}>"  # type: ignore[method-assign,assignment]
         if provider is not None and provider.oidc_client_secret_encrypted:
             self.fields["client_secret"].help_text = _("A secret is stored (not shown). Leave empty to keep it.")
 

@@ -72,6 +72,9 @@ class SsoLink(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["subject"], name="sso_link_subject_unique")]
 
+    def __str__(self) -> str:
+        return self.subject
+
 
 class SamlAssertionSeen(models.Model):
     """A SAML assertion id already used here: a second use is a replay. Kept until the assertion expires."""
@@ -82,6 +85,9 @@ class SamlAssertionSeen(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["assertion_id"], name="sso_assertion_once")]
         indexes = [models.Index(fields=["expires_at"], name="sso_assertion_expiry")]
+
+    def __str__(self) -> str:
+        return self.assertion_id
 
 
 __all__ = ["IdentityProvider", "Protocol", "SamlAssertionSeen", "SsoLink"]

@@ -128,7 +128,9 @@ def flow_start(*, provider: IdentityProvider, base_url: str) -> tuple[str, dict[
     return location, {"request_id": request_id, "provider": provider.pk}
 
 
-def flow_finish(*, provider: IdentityProvider, base_url: str, flow: dict[str, Any] | None, saml_response: str) -> Identity:
+def flow_finish(
+    *, provider: IdentityProvider, base_url: str, flow: dict[str, Any] | None, saml_response: str
+) -> Identity:
     """The identity in a posted SAMLResponse, once pysaml2 accepted it and its assertion id is new here."""
     generic = _("Single sign-on did not complete. Please try again.")
     if not flow or flow.get("provider") != provider.pk or not saml_response:
@@ -180,9 +182,9 @@ def _assertion_once(assertion: Any) -> None:
     expires = timezone.now() + timedelta(hours=1)
     conditions = getattr(assertion, "conditions", None)
     if conditions is not None and conditions.not_on_or_after:
-        expires = datetime.fromtimestamp(
-            calendar.timegm(str_to_time(conditions.not_on_or_after)), tz=UTC
-        ) + timedelta(seconds=CLOCK_SKEW_SECONDS)
+        expires = datetime.fromtimestamp(calendar.timegm(str_to_time(conditions.not_on_or_after)), tz=UTC) + timedelta(
+            seconds=CLOCK_SKEW_SECONDS
+        )
     SamlAssertionSeen.objects.filter(expires_at__lt=timezone.now()).delete()
     try:
         with transaction.atomic():

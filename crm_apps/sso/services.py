@@ -128,7 +128,9 @@ def provider_save(*, actor: Member, values: dict[str, Any], client_secret: str =
     provider.updated_at = timezone.now()
     provider.save()
     after = {f: getattr(provider, f) for f in AUDITED_FIELDS}
-    changes: dict[str, list[object]] = {f: [before.get(f), after[f]] for f in AUDITED_FIELDS if before.get(f) != after[f]}
+    changes: dict[str, list[object]] = {
+        f: [before.get(f), after[f]] for f in AUDITED_FIELDS if before.get(f) != after[f]
+    }
     if client_secret:
         changes["client_secret"] = ["***", "***"]
     if changes:
@@ -152,9 +154,10 @@ def password_signin_refusal(user: Any) -> str | None:
     provider = provider_enabled()
     if provider is None or not provider.sso_only:
         return None
-    if provider.break_glass_id is not None and Member.objects.filter(
-        pk=provider.break_glass_id, user_id=user.pk, active=True, is_admin=True
-    ).exists():
+    if (
+        provider.break_glass_id is not None
+        and Member.objects.filter(pk=provider.break_glass_id, user_id=user.pk, active=True, is_admin=True).exists()
+    ):
         return None
     return _("This workspace signs in with %(provider)s only: use the “Sign in with %(provider)s” button.") % {
         "provider": provider.name

@@ -59,7 +59,7 @@ def _flow_salt(request: HttpRequest) -> str:
 
 @never_cache
 def start(request: HttpRequest) -> HttpResponse:
-    """"Sign in with <provider>": off to the workspace's provider with a fresh state/nonce or request id."""
+    """ "Sign in with <provider>": off to the workspace's provider with a fresh state/nonce or request id."""
     provider = provider_enabled()
     if provider is None:
         raise Http404
@@ -123,9 +123,7 @@ def saml_acs(request: HttpRequest) -> HttpResponse:
     if provider is None or provider.protocol != Protocol.SAML:
         raise Http404
     try:
-        flow = signing.loads(
-            request.COOKIES.get(SAML_FLOW_COOKIE, ""), salt=_flow_salt(request), max_age=FLOW_MAX_AGE
-        )
+        flow = signing.loads(request.COOKIES.get(SAML_FLOW_COOKIE, ""), salt=_flow_salt(request), max_age=FLOW_MAX_AGE)
     except signing.BadSignature:
         flow = None
     try:
@@ -195,7 +193,9 @@ def _protocol_values(
 @admin_view
 def settings_page(request: HttpRequest, actor: Member) -> HttpResponse:
     provider = provider_get()
-    form = ProviderForm(request.POST or None, request.FILES or None, initial=provider_initial(provider), provider=provider)
+    form = ProviderForm(
+        request.POST or None, request.FILES or None, initial=provider_initial(provider), provider=provider
+    )
     if request.method == "POST" and form.is_valid():
         protocol_values = _protocol_values(request, form, provider)
         if protocol_values is not None:

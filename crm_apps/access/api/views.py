@@ -18,8 +18,8 @@ from crm_apps.access.api.serializers import (
     TokenCreatedSerializer,
     TokenObtainSerializer,
 )
-from crm_apps.access.me import me_fields
 from crm_apps.access.login_policy import password_signin_refusal
+from crm_apps.access.me import me_fields
 from crm_apps.access.mfa import token_otp_check
 from crm_apps.access.middleware import request_member
 from crm_apps.access.selectors import api_token_list, member_for_user

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from crm_apps.sso.tests.idp import IDP_PASSWORD, OidcProvider
 
 CLIENT_SECRETS = {"alpha": "alpha-client-secret-0123456789", "beta": "beta-client-secret-0123456789"}
-IDP_USERS = [
+IDP_USERS: list[dict[str, Any]] = [
     {"username": "alice", "email": "alice@alpha.example.com", "name": "Alice Example", "amr": ["pwd", "otp"]},
     {"username": "newbie", "email": "newbie@alpha.example.com", "name": "New Person"},
     {"username": "unverified", "email": "unverified@alpha.example.com", "email_verified": False},

@@ -34,7 +34,9 @@ IDP_PASSWORD = "idp-pass-123"
 
 def rsa_key_pem() -> bytes:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def self_signed(common_name: str) -> tuple[bytes, bytes]:
@@ -52,7 +54,9 @@ def self_signed(common_name: str) -> tuple[bytes, bytes]:
         .not_valid_after(now + datetime.timedelta(days=30))
         .sign(key, hashes.SHA256())
     )
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     return key_pem, cert.public_bytes(serialization.Encoding.PEM)
 
 
@@ -82,7 +86,7 @@ class OidcProvider:
         }
         env.pop("DJANGO_SETTINGS_MODULE", None)
         self.log = open(self.dir / "idp.log", "wb")  # noqa: SIM115
-        self.process = subprocess.Popen(  # noqa: S603
+        self.process = subprocess.Popen(
             [sys.executable, "-m", "crm_apps.sso.tests.oidc_provider.serve"],
             env=env,
             stdout=self.log,

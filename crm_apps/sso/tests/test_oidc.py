@@ -24,14 +24,14 @@ from crm_apps.sso.tests.conftest import CLIENT_SECRETS
 from crm_apps.sso.tests.idp import OidcProvider, oidc_sign_in, rsa_key_pem
 from tenants.models import Tenant, User
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]  # the provider runs in a process of its own
 
 
 def configure(tenant: Tenant, admin: Member, idp: OidcProvider, **extra: Any) -> IdentityProvider:
     from crm_apps.sso.oidc import discovery_fetch
 
     with schema_context(tenant.schema_name):
-        role = extra.pop("jit_role", None) or Role.objects.filter(parent__isnull=False).order_by("path").last()
+        role = extra.pop("jit_role", None) or Role.objects.filter(parent__isnull=False).order_by("-path")[0]
         values = {
             "protocol": "oidc",
             "name": "TestID",
@@ -57,11 +57,10 @@ def callback_path(url: str) -> str:
     return f"{parts.path}?{parts.query}"
 
 
-def signed_in_member(client: Client, tenant: Tenant) -> Member | None:
+def signed_in_member(client: Client, tenant: Tenant) -> Member:
+    """The member whose recorded session this client holds (fails when it holds none)."""
     with schema_context(tenant.schema_name):
-        session = MemberSession.objects.filter(session_key=client.session.session_key).select_related("member__user")
-        row = session.first()
-        return row.member if row else None
+        return MemberSession.objects.select_related("member__user").get(session_key=client.session.session_key).member
 
 
 def test_full_sign_in_links_existing_member_by_verified_email(tenant_a, admin_of, member, oidc_provider) -> None:
@@ -82,14 +81,14 @@ def test_full_sign_in_links_existing_member_by_verified_email(tenant_a, admin_of
     with schema_context(tenant_a.schema_name):
         link = SsoLink.objects.get(member=alice)
         assert link.subject.startswith(f"oidc|{oidc_provider.issuer}|")
-        event = AuditEvent.objects.filter(action="login_succeeded").order_by("-id").first()
+        event = AuditEvent.objects.filter(action="login_succeeded").latest("id")
         assert event.details == {"via": "sso", "protocol": "oidc", "provider": "TestID", "idp_authn": "pwd otp"}
     assert client.get("/settings/profile/").status_code == 200
 
 
 def test_jit_creates_member_in_chosen_role(tenant_a, admin_of, oidc_provider) -> None:
     with schema_context(tenant_a.schema_name):
-        role = Role.objects.filter(parent__isnull=False).order_by("path").first()
+        role = Role.objects.filter(parent__isnull=False).order_by("path")[0]
     configure(tenant_a, admin_of(tenant_a), oidc_provider, jit_role=role)
     client = Client(HTTP_HOST=host_of(tenant_a))
     response = client.get(callback_path(oidc_sign_in(start(client), username="newbie")))
@@ -116,8 +115,7 @@ def test_jit_off_refuses_stranger_without_creating_anything(tenant_a, admin_of, 
 
 def test_seat_limit_refuses_jit_with_clear_message(tenant_a, admin_of, oidc_provider) -> None:
     configure(tenant_a, admin_of(tenant_a), oidc_provider)
-    free = Plan.objects.get(code="free") if Plan.objects.filter(code="free").exists() else None
-    plan = free or Plan.objects.filter(max_members__isnull=False).order_by("max_members").first()
+    plan = Plan.objects.filter(max_members__isnull=False).order_by("max_members")[0]
     with schema_context(tenant_a.schema_name):
         active = Member.objects.filter(active=True).count()
     Plan.objects.filter(pk=plan.pk).update(max_members=active)
@@ -144,7 +142,7 @@ def test_unverified_email_refused(tenant_a, admin_of, member, oidc_provider) -> 
     assert "_auth_user_id" not in client.session
     with schema_context(tenant_a.schema_name):
         assert not SsoLink.objects.exists()
-        failed = AuditEvent.objects.filter(action="login_failed").order_by("-id").first()
+        failed = AuditEvent.objects.filter(action="login_failed").latest("id")
         assert failed.details["reason"] == "email_unverified"
 
 
@@ -196,7 +194,9 @@ def test_id_token_checks(tenant_a, admin_of, oidc_provider) -> None:
     good = {"iss": oidc_provider.issuer, "aud": "kestrel-alpha", "nonce": "n1"}
     with schema_context(tenant_a.schema_name):
         # DOT's JWKS names the key by its thumbprint, so the kid matches
-        assert id_token_verify(provider=provider, id_token=_token(oidc_provider.key_pem, **good), nonce="n1")["sub"] == "1"
+        assert (
+            id_token_verify(provider=provider, id_token=_token(oidc_provider.key_pem, **good), nonce="n1")["sub"] == "1"
+        )
         cases = {
             "wrong audience": {**good, "aud": "kestrel-beta"},
             "wrong issuer": {**good, "iss": "http://evil.example/o"},
@@ -305,7 +305,7 @@ def test_settings_page_admin_only_secret_never_shown(
     assert page.status_code == 200
     assert 'for="id_name"' in page.content.decode()
     with schema_context(tenant_a.schema_name):
-        role = Role.objects.filter(parent__isnull=False).first()
+        role = Role.objects.filter(parent__isnull=False).order_by("path")[0]
     response = client.post(
         "/settings/sso/",
         {
@@ -325,7 +325,7 @@ def test_settings_page_admin_only_secret_never_shown(
         assert provider.oidc_token_endpoint == f"{oidc_provider.issuer}/token/"
         assert CLIENT_SECRETS["alpha"] not in provider.oidc_client_secret_encrypted
         assert secret_decrypt(provider.oidc_client_secret_encrypted) == CLIENT_SECRETS["alpha"]
-        event = AuditEvent.objects.filter(action="settings_changed").order_by("-id").first()
+        event = AuditEvent.objects.filter(action="settings_changed").latest("id")
         assert event.details == {"setting": "sso"} and event.changes["client_secret"] == ["***", "***"]
     page = client.get("/settings/sso/").content.decode()
     assert CLIENT_SECRETS["alpha"] not in page

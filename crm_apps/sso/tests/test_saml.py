@@ -43,7 +43,7 @@ def configure(tenant: Tenant, admin: Member, idp: SamlIdp, **extra: Any) -> Iden
 
     xml = idp.metadata()
     with schema_context(tenant.schema_name):
-        role = Role.objects.filter(parent__isnull=False).order_by("path").last()
+        role = Role.objects.filter(parent__isnull=False).order_by("-path")[0]
         values = {
             "protocol": "saml",
             "name": "CorpSAML",
@@ -64,11 +64,10 @@ def start(client: Client) -> str:
     return str(response["Location"])
 
 
-def member_of_session(client: Client, tenant: Tenant) -> Member | None:
-    key = client.session.session_key
+def member_of_session(client: Client, tenant: Tenant) -> Member:
+    """The member whose recorded session this client holds (fails when it holds none)."""
     with schema_context(tenant.schema_name):
-        row = MemberSession.objects.filter(session_key=key).select_related("member").first()
-        return row.member if row else None
+        return MemberSession.objects.select_related("member").get(session_key=client.session.session_key).member
 
 
 def test_sp_metadata_per_workspace(tenant_a, tenant_b) -> None:
@@ -90,7 +89,7 @@ def test_signed_assertion_signs_in_and_creates_member(tenant_a, admin_of, idp) -
     user = User.objects.get(email="saml.new@alpha.example.com")
     assert member_of_session(client, tenant_a).user_id == user.pk
     with schema_context(tenant_a.schema_name):
-        event = AuditEvent.objects.filter(action="login_succeeded").order_by("-id").first()
+        event = AuditEvent.objects.filter(action="login_succeeded").latest("id")
         assert event.details["protocol"] == "saml"
         assert "PasswordProtectedTransport" in event.details["idp_authn"]
 
@@ -110,7 +109,7 @@ def _refused(client: Client, saml_response: str, tenant: Tenant, reason: str) ->
     assert response.status_code == 403
     assert "_auth_user_id" not in client.session
     with schema_context(tenant.schema_name):
-        details = AuditEvent.objects.filter(action="login_failed").order_by("-id").first().details
+        details = AuditEvent.objects.filter(action="login_failed").latest("id").details
         assert details["protocol"] == "saml"
         assert reason in details["reason"]
 
@@ -194,7 +193,7 @@ def test_assertion_for_other_workspace_refused(tenant_a, tenant_b, admin_of, mem
     configure(tenant_b, admin_of(tenant_b), idp)
     alpha = Client(HTTP_HOST=host_of(tenant_a))
     alpha_response, _xml = idp.respond(start(alpha), email="victim@alpha.example.com")
-    cases = {
+    cases: dict[str, dict[str, Any]] = {
         "Unsolicited": {"alpha_response": True},
         "AudienceRestrictions": {"audience": tenant_url("alpha", "/sso/saml/metadata/")},
         "destination": {"acs": tenant_url("alpha", "/sso/saml/acs/")},
@@ -216,7 +215,7 @@ def test_assertion_for_other_workspace_refused(tenant_a, tenant_b, admin_of, mem
 def test_settings_upload_metadata_and_bad_file(tenant_a, admin_of, client_for, idp) -> None:
     client = client_for(tenant_a, admin_of(tenant_a))
     with schema_context(tenant_a.schema_name):
-        role = Role.objects.filter(parent__isnull=False).first()
+        role = Role.objects.filter(parent__isnull=False).order_by("path")[0]
     common = {"protocol": "saml", "name": "Corp", "enabled": "on", "jit_enabled": "on", "jit_role": role.pk}
     bad = client.post(
         "/settings/sso/",

@@ -17,10 +17,10 @@ def main() -> None:
     from oauth2_provider.models import Application
 
     call_command("migrate", verbosity=0, interactive=False)
-    for spec in settings.IDP_USERS:
+    for spec in settings.IDP_USERS:  # type: ignore[misc]
         if not User.objects.filter(username=spec["username"]).exists():
             User.objects.create_user(spec["username"], spec["email"], spec["password"])
-    for spec in settings.IDP_CLIENTS:
+    for spec in settings.IDP_CLIENTS:  # type: ignore[misc]
         if not Application.objects.filter(client_id=spec["client_id"]).exists():
             Application.objects.create(
                 name=spec["client_id"],
@@ -32,7 +32,7 @@ def main() -> None:
                 skip_authorization=True,
                 algorithm=Application.RS256_ALGORITHM,
             )
-    call_command("runserver", f"127.0.0.1:{settings.PORT}", use_reloader=False, use_threading=True, skip_checks=True)
+    call_command("runserver", f"127.0.0.1:{settings.PORT}", use_reloader=False, use_threading=True, skip_checks=True)  # type: ignore[misc]
 
 
 if __name__ == "__main__":

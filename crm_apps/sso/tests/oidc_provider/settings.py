@@ -10,7 +10,7 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
 PORT = int(os.environ["IDP_PORT"])
-SECRET_KEY = "test-idp-not-secret"  # noqa: S105
+SECRET_KEY = "test-idp-not-secret"
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 ROOT_URLCONF = "crm_apps.sso.tests.oidc_provider.urls"

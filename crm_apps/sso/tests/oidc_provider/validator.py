@@ -12,7 +12,7 @@ class Validator(OAuth2Validator):
     oidc_claim_scope = {**OAuth2Validator.oidc_claim_scope, "amr": "openid"}
 
     def get_additional_claims(self, request: Any) -> dict[str, Any]:
-        user = next(u for u in settings.IDP_USERS if u["username"] == request.user.username)
+        user = next(u for u in settings.IDP_USERS if u["username"] == request.user.username)  # type: ignore[misc]
         return {
             "email": user["email"],
             "email_verified": user.get("email_verified", True),
