@@ -12,6 +12,7 @@ import hmac
 import secrets
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from authlib.integrations.requests_client import OAuth2Session
@@ -24,6 +25,7 @@ from joserfc.jwk import KeySet
 from crm_apps.sso.crypto import secret_decrypt
 from crm_apps.sso.models import IdentityProvider, Protocol
 from crm_apps.sso.services import Identity, SsoRefused
+from saas.webhooks import UnsafeTarget, resolve_target
 
 HTTP_TIMEOUT = 10
 SCOPES = "openid email profile"
@@ -38,8 +40,18 @@ class DiscoveryError(Exception):
     pass
 
 
+def url_check(url: str) -> None:
+    """Outgoing requests go only to public addresses (saas/webhooks.py's rule; `WEBHOOKS_ALLOW_PRIVATE` in
+    development and tests), so an administrator cannot make the server probe its own network."""
+    try:
+        resolve_target(url)
+    except UnsafeTarget as exc:
+        raise DiscoveryError(_("This address cannot be reached from here (%(why)s).") % {"why": exc}) from exc
+
+
 def discovery_fetch(url: str) -> dict[str, str]:
     """The endpoints of a provider's discovery document (`.../.well-known/openid-configuration`)."""
+    url_check(url)
     try:
         response = requests.get(url, timeout=HTTP_TIMEOUT, headers={"Accept": "application/json"})
         response.raise_for_status()
@@ -49,6 +61,9 @@ def discovery_fetch(url: str) -> dict[str, str]:
     keys = ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri")
     if not isinstance(doc, dict) or any(not isinstance(doc.get(k), str) or not doc.get(k) for k in keys):
         raise DiscoveryError(_("The discovery document lacks the issuer, an endpoint or the JWKS URL."))
+    for k in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
+        if urlsplit(doc[k]).scheme not in ("http", "https"):
+            raise DiscoveryError(_("The discovery document lacks the issuer, an endpoint or the JWKS URL."))
     return {f"oidc_{k}": doc[k] for k in keys}
 
 
@@ -101,6 +116,7 @@ def flow_finish(*, provider: IdentityProvider, callback: str, flow: dict[str, An
     if not code:
         raise _refused(generic, "no_code")
     try:
+        url_check(provider.oidc_token_endpoint)
         token = _client(provider, callback).fetch_token(
             provider.oidc_token_endpoint,
             code=code,
@@ -131,10 +147,11 @@ def _jwks(uri: str, *, refresh: bool = False) -> KeySet:
     data = None if refresh else cache.get(key)
     if data is None:
         try:
+            url_check(uri)
             response = requests.get(uri, timeout=HTTP_TIMEOUT)
             response.raise_for_status()
             data = response.json()
-        except (requests.RequestException, ValueError) as exc:
+        except (requests.RequestException, ValueError, DiscoveryError) as exc:
             raise _refused(_("The provider's signing keys could not be read."), f"jwks: {exc}"[:200]) from exc
         cache.set(key, data, JWKS_CACHE_SECONDS)
     return KeySet.import_key_set(data)

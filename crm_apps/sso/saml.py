@@ -29,6 +29,7 @@ from saml2.time_util import str_to_time
 
 from crm_apps.sso.models import IdentityProvider, Protocol, SamlAssertionSeen
 from crm_apps.sso.services import Identity, SsoRefused
+from saas.webhooks import UnsafeTarget, resolve_target
 
 HTTP_TIMEOUT = 10
 METADATA_MAX_BYTES = 1_000_000
@@ -87,6 +88,11 @@ def sp_metadata(*, base_url: str) -> str:
 
 
 def metadata_fetch(url: str) -> str:
+    """The IdP metadata at `url` (public addresses only, 1 MB at most)."""
+    try:
+        resolve_target(url)
+    except UnsafeTarget as exc:
+        raise MetadataError(_("This address cannot be reached from here (%(why)s).") % {"why": exc}) from exc
     try:
         response = requests.get(url, timeout=HTTP_TIMEOUT, stream=True)
         response.raise_for_status()

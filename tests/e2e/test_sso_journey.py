@@ -15,7 +15,8 @@ from tenants.services import tenant_provision
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def test_admin_sets_up_oidc_and_a_colleague_signs_in_through_the_provider(live_site, browser, committed):
+def test_admin_sets_up_oidc_and_a_colleague_signs_in_through_the_provider(live_site, browser, committed, settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE = True  # the test provider listens on 127.0.0.1
     admin = make_user(committed.email(), name="Ada Admin")
     tenant = tenant_provision(slug=committed.slug("sso"), name="Single Co", admin=admin)
     base = f"http://{tenant.schema_name}.localhost:{live_site}"

@@ -37,3 +37,9 @@ def oidc_provider() -> Iterator[OidcProvider]:
         yield provider
     finally:
         provider.stop()
+
+
+@pytest.fixture(autouse=True)
+def _providers_on_loopback(settings: Any) -> None:
+    """The test providers listen on 127.0.0.1, which production refuses (crm_apps/sso/oidc.py url_check)."""
+    settings.WEBHOOKS_ALLOW_PRIVATE = True

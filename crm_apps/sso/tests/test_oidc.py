@@ -281,6 +281,7 @@ def test_cross_tenant_provider_cannot_sign_into_other_workspace(
     configure(tenant_a, admin_of(tenant_a), oidc_provider)
     beta = Client(HTTP_HOST=host_of(tenant_b))
     assert beta.get("/sso/start/").status_code == 404
+    assert beta.post("/sso/saml/acs/", {"SAMLResponse": "eA=="}).status_code == 404
     alpha = Client(HTTP_HOST=host_of(tenant_a))
     back = oidc_sign_in(start(alpha), username="alice")
     assert beta.get(callback_path(back)).status_code == 404
@@ -341,3 +342,23 @@ def test_settings_page_admin_only_secret_never_shown(
     assert "discovery document" in bad.content.decode()
     with schema_context(tenant_a.schema_name):
         assert IdentityProvider.objects.get().oidc_client_id == "kestrel-alpha"
+
+
+def test_provider_urls_must_be_public_addresses(tenant_a, admin_of, client_for, oidc_provider, settings) -> None:
+    """An administrator cannot make the server fetch from its own network (the webhooks' address rule)."""
+    settings.WEBHOOKS_ALLOW_PRIVATE = False
+    client = client_for(tenant_a, admin_of(tenant_a))
+    response = client.post(
+        "/settings/sso/",
+        {
+            "protocol": "oidc",
+            "name": "Internal",
+            "oidc_discovery_url": oidc_provider.discovery_url,
+            "oidc_client_id": "x",
+            "client_secret": "y",
+        },
+    )
+    assert response.status_code == 400
+    assert "cannot be reached from here" in response.content.decode()
+    with schema_context(tenant_a.schema_name):
+        assert not IdentityProvider.objects.exists()
