@@ -11,6 +11,7 @@ from tenants.views import workspace_new
 urlpatterns = [
     path("", home, name="home"),
     path("", include("crm_apps.access.urls")),
+    path("", include("crm_apps.sso.urls")),
     path("", include("crm_apps.dav.urls")),
     path("", include("crm_apps.vtiger.urls")),
     path("settings/new-workspace/", workspace_new, name="workspace_new"),

@@ -9,6 +9,7 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.utils.translation import gettext_lazy as _
 
 from crm_apps.access.formats import DATE_CHOICES, NUMBER_CHOICES, TIME_CHOICES
+from crm_apps.access.login_policy import password_signin_refusal
 from crm_apps.access.models import Member, Role
 from tenants.models import User
 
@@ -30,6 +31,9 @@ class MemberLoginForm(AuthenticationForm):
         super().confirm_login_allowed(user)
         if not Member.objects.filter(user_id=user.pk, active=True).exists():
             raise forms.ValidationError(self.error_messages["invalid_login"], code="invalid_login")
+        refusal = password_signin_refusal(user=user)  # e.g. single sign-on only (crm_apps/sso)
+        if refusal:
+            raise forms.ValidationError(refusal, code="password_refused")
 
 
 class MemberPasswordResetForm(PasswordResetForm):

@@ -25,12 +25,12 @@ from crm_apps.audit.services import LOGIN_SUCCEEDED, audit_log
 SESSION_EPOCH_KEY = "member_epoch"
 
 
-def member_login(request: HttpRequest, member: Member) -> None:
+def member_login(request: HttpRequest, member: Member, *, details: dict[str, Any] | None = None) -> None:
     """Sign a member in on this host; the session remembers the member's current session epoch."""
     login(request, member.user, backend="tenants.auth.EmailBackend")
     request.session[SESSION_EPOCH_KEY] = member.session_epoch
     session_record(request, member)
-    audit_log(action=LOGIN_SUCCEEDED, actor=member, details={"via": "web"})
+    audit_log(action=LOGIN_SUCCEEDED, actor=member, actor_label=member.user.email, details=details or {"via": "web"})
 
 
 def request_member(request: Any) -> Member:

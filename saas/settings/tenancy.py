@@ -79,6 +79,8 @@ TENANT_APPS = [
     "crm_apps.automation",
     # Reports and dashboards (issue 21): over every module's spec, through the visibility filter.
     "crm_apps.reports",
+    # Single sign-on (issue 26): a workspace's OIDC or SAML provider for its members.
+    "crm_apps.sso",
 ]
 
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]

@@ -18,6 +18,7 @@ from crm_apps.access.api.serializers import (
     TokenCreatedSerializer,
     TokenObtainSerializer,
 )
+from crm_apps.access.login_policy import password_signin_refusal
 from crm_apps.access.me import me_fields
 from crm_apps.access.mfa import token_otp_check
 from crm_apps.access.middleware import request_member
@@ -60,6 +61,10 @@ class TokenObtainView(APIView):
                 {"non_field_errors": [_("Wrong email or password, or no access to this workspace.")]},
                 status=status.HTTP_400_BAD_REQUEST,
             )
+        refusal = password_signin_refusal(user=user)  # e.g. single sign-on only (crm_apps/sso)
+        if refusal:
+            audit_log(action=LOGIN_FAILED, actor=member, details={"via": "api", "reason": "password_refused"})
+            return Response({"non_field_errors": [refusal]}, status=status.HTTP_400_BAD_REQUEST)
         otp_errors = token_otp_check(request=request._request, user=user, otp=serializer.validated_data.get("otp", ""))
         if otp_errors is not None:
             if serializer.validated_data.get("otp"):  # a wrong code counts like a wrong password
