@@ -9,8 +9,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from crm_apps.access import visibility
 from crm_apps.access.decorators import admin_view
@@ -106,7 +106,8 @@ def index(request: HttpRequest, actor: Member) -> HttpResponse:
         "scopes": PortalSettings.TicketScope.choices,
         "publication": publication_choices(portal),
         "accounts": [
-            (a, services.STATUS_LABELS[services.account_status(a)]) for a in PortalAccount.objects.order_by("email")[:500]
+            (a, services.STATUS_LABELS[services.account_status(a)])
+            for a in PortalAccount.objects.order_by("email")[:500]
         ],
         "errors": errors,
         "languages": services.LANGUAGES,

@@ -16,6 +16,11 @@ class PortalConfig(AppConfig):
         notify.kind_install()
         # "Portal access" on each contact's page (status, give access, send again, disable).
         extensions.record_panel_add(
-            Panel(key="portal_access", template="portal/_contact_panel.html", context=panels.contact_access_panel, slot="side"),
+            Panel(
+                key="portal_access",
+                template="portal/_contact_panel.html",
+                context=panels.contact_access_panel,
+                slot="side",
+            ),
             applies=panels.applies,
         )

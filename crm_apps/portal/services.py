@@ -114,7 +114,8 @@ def settings_save(*, actor: Member, data: dict[str, Any]) -> PortalSettings:
         published.update(cleaned)
     if "ticket_fields" in data:
         cleaned, problems = _published_errors({"tickets": data["ticket_fields"]})
-        errors.update({"ticket_fields": v for v in problems.values()})
+        if problems:
+            errors["ticket_fields"] = next(iter(problems.values()))
         published.update(cleaned)
     found.published_fields = {key: published.get(key, []) for key in PUBLISHABLE}
     found.updated_at = timezone.now()

@@ -257,7 +257,9 @@ def faq_entry(request: HttpRequest, account: PortalAccount, contact: Any, faq_id
     if not portal.section_on("faq"):
         raise Http404
     entry = selectors.faq_get(faq_id=faq_id)
-    shown = [(_label(entry, n), _shown(entry, n)) for n in portal.published("faq") if _shown(entry, n) not in (None, "")]
+    shown = [
+        (_label(entry, n), _shown(entry, n)) for n in portal.published("faq") if _shown(entry, n) not in (None, "")
+    ]
     return _page(request, "portal/faq_entry.html", {"entry": entry, "shown_fields": shown, "nav": "faq"})
 
 

@@ -75,7 +75,7 @@ def pow_check(form: WebForm, values: dict[str, object]) -> None:
     """The built-in proof of work (no external call): with `proof_of_work_bits` set, the sender sends the
     render token `_ts` (signed, for this form, at most POW_MAX_AGE old, not used by an accepted submission)
     and a nonce `_pow` such that SHA-256("<token>:<nonce>") starts with that many zero bits. The browser
-    finds it (embed.js, pow.js); the server checks it with one hash. Refused: a 400 logged as `challenge`."""
+    finds it (embed.js, form.js); the server checks it with one hash. Refused: a 400 logged as `challenge`."""
     if not form.proof_of_work_bits:
         return
     token = str(values.get(TOKEN) or "")

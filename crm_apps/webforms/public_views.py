@@ -82,14 +82,15 @@ def snippet(request: HttpRequest, form: WebForm) -> str:
 def html_variant(request: HttpRequest, form: WebForm) -> str:
     """A plain <form> that works without JavaScript (the browser follows the redirect after sending), with
     a 1x1 image that counts the page's views (`view.gif`; it sends the page's address as the referrer so
-    the UTM source is known). With the proof of work on, it also needs the small script `pow.js`."""
+    the UTM source is known) and the small script `form.js` (adds the page's UTM and address to the post;
+    solves the proof of work, which is the only part that needs it)."""
     from django.template.loader import render_to_string
 
     context = {
         "form": form,
         "definition": definition(request, form),
         "pixel": public_url(request, form) + "view.gif",
-        "pow_script": request.build_absolute_uri(reverse("webforms_public:pow")),
+        "form_script": request.build_absolute_uri(reverse("webforms_public:script")),
     }
     return render_to_string("webforms/_plain_form.html", context)
 
@@ -315,9 +316,9 @@ def _script(name: str = "embed.js") -> bytes:
     return (Path(__file__).parent / "static" / "webforms" / name).read_bytes()
 
 
-def pow_script(request: HttpRequest) -> HttpResponse:
-    """The proof-of-work solver for the hosted page and the plain variant (embed.js carries its own)."""
-    response = HttpResponse(_script("pow.js"), content_type="text/javascript; charset=utf-8")
+def form_script(request: HttpRequest) -> HttpResponse:
+    """The hosted page's and the plain variant's enhancement: UTM and page address, the proof of work."""
+    response = HttpResponse(_script("form.js"), content_type="text/javascript; charset=utf-8")
     response["Cache-Control"] = "public, max-age=300"
     response["Cross-Origin-Resource-Policy"] = "cross-origin"
     return response

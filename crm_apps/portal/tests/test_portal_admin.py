@@ -54,7 +54,12 @@ def records(tenant_a, setup):  # noqa: F811
         made["faq"] = record_create(
             spec=registry.get("faq"),
             actor=admin,
-            data={"question": "Public question?", "answer": "<p>Answer.</p>", "status": "Published", "category": "Troubleshooting"},
+            data={
+                "question": "Public question?",
+                "answer": "<p>Answer.</p>",
+                "status": "Published",
+                "category": "Troubleshooting",
+            },
         )
         made["documents"] = document_create(
             actor=admin,
@@ -70,7 +75,17 @@ def records(tenant_a, setup):  # noqa: F811
     return made
 
 
-HIDDEN = ("QuoteSubjectZ1", "InvoiceSubjectZ2", "ContractSubjectZ3", "AssetNameZ4", "SerialZ5", "DocDescriptionZ6", "handbookZ7", "SolutionZ8", "Troubleshooting")
+HIDDEN = (
+    "QuoteSubjectZ1",
+    "InvoiceSubjectZ2",
+    "ContractSubjectZ3",
+    "AssetNameZ4",
+    "SerialZ5",
+    "DocDescriptionZ6",
+    "handbookZ7",
+    "SolutionZ8",
+    "Troubleshooting",
+)
 
 
 def _all_pages(client: Client, made: dict[str, Any]) -> str:
@@ -238,9 +253,7 @@ def test_the_contact_page_gives_resends_and_disables_portal_access(
     assert 'data-portal-status="disabled"' in browser.get(f"/m/contacts/{contact.pk}/").content.decode()
     assert browser.post(url, {"action": "resend"}).status_code == 400  # give access again instead
     with schema_context(tenant_a.schema_name):
-        texts = [
-            str(e.data["changes"]) for e in TimelineEntry.objects.filter(module="contacts", record_id=contact.pk)
-        ]
+        texts = [str(e.data["changes"]) for e in TimelineEntry.objects.filter(module="contacts", record_id=contact.pk)]
     assert any("Portal access given" in t for t in texts) and any("Portal access ended" in t for t in texts)
     assert any("Portal invitation sent again" in t for t in texts)
     assert browser.post(url, {"action": "explode"}).status_code == 400
@@ -268,7 +281,10 @@ def test_the_panel_is_for_portal_admins_and_the_contact_access_url_checks_rights
     assert plain.post(f"/settings/portal/contacts/{contact.pk}/", {"action": "invite"}).status_code == 403
     other = client_for(tenant_b, admin_of(tenant_b))
     assert other.post(f"/settings/portal/contacts/{contact.pk}/", {"action": "invite"}).status_code == 403
-    assert client_for(tenant_a, admin).post("/settings/portal/contacts/not-an-id/", {"action": "invite"}).status_code == 404
+    assert (
+        client_for(tenant_a, admin).post("/settings/portal/contacts/not-an-id/", {"action": "invite"}).status_code
+        == 404
+    )
     assert client_for(tenant_a, admin).get(f"/settings/portal/contacts/{contact.pk}/").status_code == 405
     with schema_context(tenant_a.schema_name):
         assert not PortalAccount.objects.exists()
@@ -278,7 +294,12 @@ def test_the_panel_is_for_portal_admins_and_the_contact_access_url_checks_rights
 
 
 def test_the_portal_logo_is_validated_and_served_only_by_its_tenant(
-    tenant_a, tenant_b, setup, admin_of, client_for, media_root  # noqa: F811
+    tenant_a,
+    tenant_b,
+    setup,  # noqa: F811
+    admin_of,
+    client_for,
+    media_root,
 ):
     from crm_apps.finance.tests.test_finance import PNG
 
@@ -294,7 +315,9 @@ def test_the_portal_logo_is_validated_and_served_only_by_its_tenant(
     with schema_context(tenant_a.schema_name):
         assert services.settings_get().logo_storage_name == ""
 
-    assert admin.post("/settings/portal/", {"action": "logo", "logo": SimpleUploadedFile("l.png", PNG)}).status_code == 302
+    assert (
+        admin.post("/settings/portal/", {"action": "logo", "logo": SimpleUploadedFile("l.png", PNG)}).status_code == 302
+    )
     anonymous = Client(HTTP_HOST=host(tenant_a))
     assert 'src="/portal/logo"' in anonymous.get("/portal/login/").content.decode()
     served = anonymous.get("/portal/logo")
@@ -317,7 +340,10 @@ def test_the_portal_speaks_the_contacts_language(tenant_a, setup):  # noqa: F811
     russian = client.get("/portal/").content.decode()
     assert '<html lang="ru">' in russian
     assert "Открытые заявки" in russian and "Обзор" in russian
-    assert client.post("/portal/profile/", {"first_name": "Ada", "last_name": "Customer", "language": "en"}).status_code == 302
+    assert (
+        client.post("/portal/profile/", {"first_name": "Ada", "last_name": "Customer", "language": "en"}).status_code
+        == 302
+    )
     assert '<html lang="en">' in client.get("/portal/").content.decode()
 
 

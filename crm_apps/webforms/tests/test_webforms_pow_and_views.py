@@ -24,7 +24,7 @@ def admin_api(client_for, tenant_a, admin_of):
 
 
 def solve(token: str, bits: int) -> str:
-    """What the browser's pow.js / embed.js do, in Python."""
+    """What the browser's form.js / embed.js do, in Python."""
     for nonce in itertools.count():
         if guard.leading_zero_bits(hashlib.sha256(f"{token}:{nonce}".encode()).digest()) >= bits:
             return str(nonce)
@@ -48,7 +48,9 @@ def test_every_variant_counts_views_by_utm_source(admin_api, tenant_a):
     assert (pixel.status_code, pixel["Content-Type"], pixel.content[:6]) == (200, "image/gif", b"GIF89a")
     client.get(url + "view.gif", HTTP_REFERER="https://evil.example/?utm_source=newsletter")  # not listed: not counted
     # A plain form posted from the listed site: its UTM source comes from the page's address.
-    sent = client.post(url, {"last_name": "Plain", "company": "C"}, HTTP_REFERER=f"{SITE}/pricing?utm_source=newsletter")
+    sent = client.post(
+        url, {"last_name": "Plain", "company": "C"}, HTTP_REFERER=f"{SITE}/pricing?utm_source=newsletter"
+    )
     assert sent.status_code == 201
     stats = admin_api.get(f"/api/v1/webforms/{body['id']}/stats").json()
     assert (stats["views"], stats["submissions"], stats["conversion"]) == (3, 1, 33.3)
@@ -78,8 +80,8 @@ def test_proof_of_work_is_required_checked_and_spent_once(admin_api, tenant_a):
     client = visitor(tenant_a)
     definition = client.get(url + "definition.json").json()
     assert definition["pow"] == {"bits": 10, "field": "_pow"}
-    assert "data-kestrel-pow=\"10\"" in client.get(url).content.decode()
-    assert "/f/pow.js" in body["html"]
+    assert 'data-kestrel-pow="10"' in client.get(url).content.decode()
+    assert "/f/form.js" in body["html"]
     token = definition["token"]
     values = {"last_name": "Work", "company": "C", "_ts": token}
 
@@ -127,7 +129,13 @@ def test_an_old_proof_of_work_token_is_refused(admin_api, tenant_a, monkeypatch)
 def test_proof_of_work_with_redis_down_still_accepts_a_solved_form(admin_api, tenant_a, monkeypatch):
     body = make_form(admin_api, proof_of_work_bits=8)
     token = fresh_token(tenant_a, body["id"])
-    down = {"default": {**CACHES["default"], "LOCATION": "redis://127.0.0.1:9/0", "OPTIONS": {"socket_connect_timeout": 0.2}}}
+    down = {
+        "default": {
+            **CACHES["default"],
+            "LOCATION": "redis://127.0.0.1:9/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2},
+        }
+    }
     monkeypatch.setattr(throttle, "_clients", {})
     with override_settings(CACHES=down):
         answer = visitor(tenant_a).post(
@@ -171,7 +179,9 @@ def test_a_captcha_provider_hook_decides_without_any_default_external_call(admin
     guard.challenge_add(provider)
     try:
         refused = client.post(url, {"last_name": "Bot", "company": "C"}, content_type="application/json")
-        passed = client.post(url, {"last_name": "Human", "company": "C", "captcha": "human"}, content_type="application/json")
+        passed = client.post(
+            url, {"last_name": "Human", "company": "C", "captcha": "human"}, content_type="application/json"
+        )
     finally:
         guard.challenge_remove(provider)
     assert (refused.status_code, passed.status_code) == (400, 201)

@@ -1,9 +1,28 @@
-/* Kestrel web forms: the built-in proof of work for the hosted page and the plain HTML variant. A form
- * with data-kestrel-pow="<bits>" is sent only once a nonce is found whose SHA-256 with the form's token
- * ("<token>:<nonce>") starts with that many zero bits; the nonce goes in the hidden "_pow" field.
- * Needs a secure context (https or localhost) for crypto.subtle. No external call. */
+/* Kestrel web forms: progressive enhancement of the hosted page and the plain HTML variant (both work
+ * without it, except a form with proof of work). It adds the page's UTM parameters, referrer and address
+ * as hidden fields (a cross-origin form post carries no page address), and for a form with
+ * data-kestrel-pow="<bits>" finds a nonce whose SHA-256 with the form's token ("<token>:<nonce>") starts
+ * with that many zero bits before sending (hidden field "_pow"; crypto.subtle needs https or localhost).
+ * No external call. */
 (function () {
   "use strict";
+  var UTM = ["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"];
+
+  function hidden(form, name, value) {
+    if (!value || form.querySelector('input[name="' + name + '"]')) return;
+    var input = document.createElement("input");
+    input.type = "hidden";
+    input.name = name;
+    input.value = value;
+    form.appendChild(input);
+  }
+
+  function tell(form) {
+    var params = new URLSearchParams(window.location.search);
+    UTM.forEach(function (key) { hidden(form, key, params.get(key)); });
+    hidden(form, "referrer", document.referrer);
+    hidden(form, "landing_page", window.location.href);
+  }
 
   function zeroBits(bytes) {
     var bits = 0;
@@ -34,8 +53,10 @@
   }
 
   function arm(form) {
-    if (form.hasAttribute("data-kestrel-pow-ready")) return;
-    form.setAttribute("data-kestrel-pow-ready", "");
+    if (form.hasAttribute("data-kestrel-ready")) return;
+    form.setAttribute("data-kestrel-ready", "");
+    tell(form);
+    if (!form.hasAttribute("data-kestrel-pow")) return;
     var bits = parseInt(form.getAttribute("data-kestrel-pow"), 10);
     form.addEventListener("submit", function (event) {
       var field = form.querySelector('input[name="_pow"]');
@@ -53,7 +74,7 @@
   }
 
   function start() {
-    Array.prototype.forEach.call(document.querySelectorAll("form[data-kestrel-pow]"), arm);
+    Array.prototype.forEach.call(document.querySelectorAll("form.kestrel-form"), arm);
   }
 
   window.KestrelPow = { solve: solve };
