@@ -37,7 +37,7 @@ def field_label(section: str, name: str) -> str:
         return _("PDF download")
     if name == "file":
         return _("File download")
-    return str(registry.get(section).model._meta.get_field(name).verbose_name).capitalize()
+    return str(getattr(registry.get(section).model._meta.get_field(name), "verbose_name", name)).capitalize()
 
 
 def publication_choices(portal: PortalSettings) -> list[dict[str, Any]]:

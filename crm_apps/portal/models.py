@@ -7,7 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-SECTIONS = ("tickets", "faq", "quotes", "invoices", "servicecontracts", "assets", "documents")
+SECTIONS = ("tickets", "faq", "quotes", "invoices", "service-contracts", "assets", "documents")
 
 
 def all_sections() -> list[str]:
@@ -32,7 +32,7 @@ PUBLISHABLE: dict[str, tuple[str, ...]] = {
         "payment_status",
         "pdf",
     ),
-    "servicecontracts": ("subject", "status", "start_date", "due_date", "used_units", "total_units"),
+    "service-contracts": ("subject", "status", "start_date", "due_date", "used_units", "total_units"),
     "assets": ("name", "serial_number", "status"),
     "documents": ("description", "file_name", "file_size", "file"),
 }

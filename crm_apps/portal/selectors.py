@@ -93,7 +93,7 @@ def ticket_documents(*, ticket: Any) -> list[Any]:
 
 # The sections listing records of a module (beside tickets): each row is named by its number, and shows the
 # fields the admin published (PortalSettings.published); "pdf" is the quote's or invoice's PDF, not a column.
-RECORD_SECTIONS = ("quotes", "invoices", "servicecontracts", "assets")
+RECORD_SECTIONS = ("quotes", "invoices", "service-contracts", "assets")
 NOT_COLUMNS = {"pdf", "file"}
 
 

@@ -1,4 +1,4 @@
-"""Publication per section and field (replaces the tickets-only `ticket_fields` and the `show_faq` flag,
+"""Publication per section and field, the service contracts section under its module's key (replaces the tickets-only `ticket_fields` and the `show_faq` flag,
 which the sections list already said), and the portal's own logo."""
 
 from django.db import migrations, models
@@ -13,7 +13,8 @@ def forward(apps, schema_editor):  # type: ignore[no-untyped-def]
         published["tickets"] = [
             f for f in crm_apps.portal.models.PUBLISHABLE["tickets"] if f in (row.ticket_fields or [])
         ]
-        sections = list(row.sections or [])
+        # The service contracts module's key is "service-contracts" (the section was named without the dash).
+        sections = ["service-contracts" if s == "servicecontracts" else s for s in row.sections or []]
         if not row.show_faq and "faq" in sections:
             sections.remove("faq")
         PortalSettings.objects.filter(pk=row.pk).update(published_fields=published, sections=sections)

@@ -23,7 +23,7 @@ from crm_apps.portal.tests.test_portal import host, make_contact, portal_client,
 
 pytestmark = pytest.mark.django_db
 
-NOTHING = {section: [] for section in PUBLISHABLE}
+NOTHING: dict[str, list[str]] = {section: [] for section in PUBLISHABLE}
 EVERYTHING = {section: list(names) for section, names in PUBLISHABLE.items()}
 
 
@@ -41,8 +41,8 @@ def records(tenant_a, setup):  # noqa: F811
         made["invoices"] = record_create(
             spec=registry.get("invoices"), actor=admin, data={"subject": "InvoiceSubjectZ2", "contact": contact.pk}
         )
-        made["servicecontracts"] = record_create(
-            spec=registry.get("servicecontracts"),
+        made["service-contracts"] = record_create(
+            spec=registry.get("service-contracts"),
             actor=admin,
             data={"subject": "ContractSubjectZ3", "contact": contact.pk},
         )
@@ -98,7 +98,7 @@ def _all_pages(client: Client, made: dict[str, Any]) -> str:
         "/portal/documents/",
         "/portal/records/quotes/",
         "/portal/records/invoices/",
-        "/portal/records/servicecontracts/",
+        "/portal/records/service-contracts/",
         "/portal/records/assets/",
     ]
     out = []
@@ -158,7 +158,7 @@ def test_a_section_switched_off_is_404_everywhere(tenant_a, setup, records):  # 
         f"/portal/records/quotes/{records['quotes'].pk}/pdf/",
         "/portal/records/invoices/",
         f"/portal/records/invoices/{records['invoices'].pk}/pdf/",
-        "/portal/records/servicecontracts/",
+        "/portal/records/service-contracts/",
         "/portal/records/assets/",
     ):
         assert client.get(path).status_code == 404, path
