@@ -4,6 +4,7 @@ embeds the web form's snippet; a visitor fills it in and sends it; the lead arri
 from __future__ import annotations
 
 import http.server
+import re
 import threading
 from collections.abc import Iterator
 
@@ -123,12 +124,19 @@ def test_the_plain_html_variant_with_proof_of_work_counts_its_view_and_brings_in
     ).encode()
 
     page = browser.new_page()
+    seen: list[str] = []  # what the page asked for, for the failure message
+    page.on("request", lambda r: seen.append(r.method + " " + r.url))
     page.goto(origin + "/quote.html?utm_source=flyer")
     page.wait_for_function("() => document.querySelector('form[data-kestrel-ready]') !== null")
     page.get_by_label("Your name *").fill("Babbage")
     page.get_by_label("Company").fill("Difference Engines")
     page.get_by_role("button", name="Send").click()
-    page.wait_for_url("**/f/*/?sent=1")
+    try:
+        page.wait_for_url(re.compile(r".*/f/[^/]+/\?sent=1$"), timeout=20000)
+    except Exception:
+        with tenant_context(tenant):
+            log = list(form.submissions.values_list("status", "reason", "detail", "utm_source"))
+        raise AssertionError((page.url, seen, log)) from None
     assert "Thank you" in page.content()
 
     with tenant_context(tenant):

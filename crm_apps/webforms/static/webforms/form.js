@@ -67,8 +67,7 @@
       solve(form.querySelector('input[name="_ts"]').value, bits).then(function (nonce) {
         field.value = nonce;
         if (button) button.disabled = false;
-        if (form.requestSubmit) form.requestSubmit(button || undefined);
-        else form.submit();
+        HTMLFormElement.prototype.submit.call(form); // validated already; submit() fires no second event
       });
     });
   }
