@@ -66,6 +66,7 @@ def test_a_form_embedded_on_another_site_brings_in_a_lead(live_site, browser, co
                 "hidden": {"description": "Website form"},
                 "allowed_origins": [origin],
                 "success_message": "Thanks, we will call you.",
+                "proof_of_work_bits": 10,  # embed.js solves it in the page before posting
             },
         )
         request = RequestFactory().get("/", HTTP_HOST=host)
