@@ -22,7 +22,7 @@ def applies(spec: ModuleSpec) -> bool:
 
 
 def contact_access_panel(record: Any, member: Member, request: HttpRequest) -> dict[str, Any]:
-    """Shown to members who manage settings (the portal's administrators) only."""
+    """Shown to members who manage settings (the portal's administrators) only; one query (the account)."""
     if not visibility.has_privilege(actor=member, privilege=Privilege.MANAGE_SETTINGS):
         return {"hidden": True}
     account = PortalAccount.objects.filter(contact_id=record.pk).first()
@@ -34,6 +34,5 @@ def contact_access_panel(record: Any, member: Member, request: HttpRequest) -> d
         "status_label": services.STATUS_LABELS.get(status, ""),
         "can_change": visibility.can_edit(actor=member, spec=registry.get("contacts"), record=record),
         "has_email": bool(getattr(record, "email", "")),
-        "portal_on": services.settings_get().enabled,
         "languages": services.LANGUAGES,
     }
