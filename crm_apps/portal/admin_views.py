@@ -6,9 +6,11 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from crm_apps.access import visibility
 from crm_apps.access.decorators import admin_view
@@ -16,7 +18,7 @@ from crm_apps.access.models import Member
 from crm_apps.access.privileges import Privilege
 from crm_apps.engine import registry
 from crm_apps.portal import services
-from crm_apps.portal.models import SECTIONS, PortalAccount, PortalSettings
+from crm_apps.portal.models import PUBLISHABLE, SECTIONS, PortalAccount, PortalSettings
 
 
 def _errors(exc: ValidationError) -> dict[str, list[str]]:
@@ -27,6 +29,29 @@ def _contact_by_email(actor: Member, email: str) -> Any:
     spec = registry.get("contacts")
     rows = visibility.visible_records(actor=actor, spec=spec, queryset=spec.records())
     return rows.filter(email__iexact=email.strip(), deleted_at__isnull=True).first() if email.strip() else None
+
+
+def field_label(section: str, name: str) -> str:
+    """What the settings screen calls a publishable field: the module field's own label."""
+    if name == "pdf":
+        return _("PDF download")
+    if name == "file":
+        return _("File download")
+    return str(getattr(registry.get(section).model._meta.get_field(name), "verbose_name", name)).capitalize()
+
+
+def publication_choices(portal: PortalSettings) -> list[dict[str, Any]]:
+    """Per section: its label, whether it is on, and each publishable field with whether it is published."""
+    return [
+        {
+            "key": section,
+            "label": registry.get(section).label_plural,
+            "on": portal.section_on(section),
+            "fixed": section == "tickets",
+            "fields": [(n, field_label(section, n), n in portal.published(section)) for n in PUBLISHABLE[section]],
+        }
+        for section in SECTIONS
+    ]
 
 
 @admin_view(privilege=Privilege.MANAGE_SETTINGS)
@@ -42,9 +67,18 @@ def index(request: HttpRequest, actor: Member) -> HttpResponse:
                 }
                 data["enabled"] = bool(request.POST.get("enabled"))
                 data["sections"] = request.POST.getlist("sections")
-                data["ticket_fields"] = request.POST.getlist("ticket_fields")
+                data["published_fields"] = {s: request.POST.getlist(f"published.{s}") for s in PUBLISHABLE}
                 services.settings_save(actor=actor, data=data)
                 messages.success(request, _("Portal settings saved."))
+            elif action == "logo":
+                upload = request.FILES.get("logo")
+                if upload is None:
+                    raise ValidationError({"logo": [_("Choose a picture to upload.")]})
+                services.logo_set(actor=actor, upload=upload)
+                messages.success(request, _("Logo saved."))
+            elif action == "logo_remove":
+                services.logo_set(actor=actor, upload=None)
+                messages.success(request, _("Logo removed."))
             elif action == "invite":
                 contact = _contact_by_email(actor, request.POST.get("email", ""))
                 if contact is None:
@@ -66,13 +100,49 @@ def index(request: HttpRequest, actor: Member) -> HttpResponse:
             errors = {"non_field_errors": [_("You may not change this contact's access.")]}
         if not errors:
             return redirect("portal_settings:index")
+    portal = services.settings_get()
     context = {
-        "portal": services.settings_get(),
+        "portal": portal,
         "scopes": PortalSettings.TicketScope.choices,
-        "publishable": services.PUBLISHABLE_TICKET_FIELDS,
-        "sections": SECTIONS,
-        "accounts": PortalAccount.objects.order_by("email")[:500],
+        "publication": publication_choices(portal),
+        "accounts": [
+            (a, services.STATUS_LABELS[services.account_status(a)])
+            for a in PortalAccount.objects.order_by("email")[:500]
+        ],
         "errors": errors,
         "languages": services.LANGUAGES,
     }
     return render(request, "portal/settings.html", context, status=400 if errors else 200)
+
+
+@admin_view(privilege=Privilege.MANAGE_SETTINGS)
+@require_POST
+def contact_access(request: HttpRequest, actor: Member, contact_id: str) -> HttpResponse:
+    """The contact page's "Portal access" forms: give access (or change the dates), send again, disable.
+    Back to the contact's page with a message; a contact the member may not edit is a 403."""
+    if not services._is_uuid(contact_id):
+        raise Http404
+    action = request.POST.get("action")
+    back = reverse("engine:detail", args=["contacts", contact_id]) + "#portal-access"
+    try:
+        if action == "invite":
+            services.portal_invite(
+                actor=actor,
+                contact_id=contact_id,
+                support_start=request.POST.get("support_start"),
+                support_end=request.POST.get("support_end"),
+                language=request.POST.get("language", ""),
+            )
+            messages.success(request, _("Portal access saved and the invitation sent."))
+        elif action == "resend":
+            services.portal_resend(actor=actor, contact_id=contact_id)
+            messages.success(request, _("Invitation sent again."))
+        elif action == "disable":
+            services.portal_revoke(actor=actor, contact_id=contact_id)
+            messages.success(request, _("Portal access ended."))
+        else:
+            raise ValidationError({"action": [_("Choose what to do.")]})
+    except ValidationError as exc:
+        context = {"errors": _errors(exc), "back": back}
+        return render(request, "portal/contact_access_error.html", context, status=400)
+    return redirect(back)

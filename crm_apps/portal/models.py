@@ -7,11 +7,41 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-SECTIONS = ("tickets", "faq", "quotes", "invoices", "servicecontracts", "assets", "documents")
+SECTIONS = ("tickets", "faq", "quotes", "invoices", "service-contracts", "assets", "documents")
 
 
 def all_sections() -> list[str]:
     return list(SECTIONS)
+
+
+# Per section, the fields an admin may publish to contacts, in the order the portal shows them. Besides
+# these, a section always shows what names a row (a ticket's number, title, status, description and
+# public conversation; a FAQ entry's question and answer; a record's number; a document's title).
+# "pdf" (quotes, invoices) is the PDF download, "file" (documents) the download of a shared document.
+PUBLISHABLE: dict[str, tuple[str, ...]] = {
+    "tickets": ("priority", "severity", "category", "due_date", "solution"),
+    "faq": ("category", "product"),
+    "quotes": ("subject", "status", "valid_until", "grand_total", "currency", "pdf"),
+    "invoices": (
+        "subject",
+        "invoice_date",
+        "due_date",
+        "grand_total",
+        "balance",
+        "currency",
+        "payment_status",
+        "pdf",
+    ),
+    "service-contracts": ("subject", "status", "start_date", "due_date", "used_units", "total_units"),
+    "assets": ("name", "serial_number", "status"),
+    "documents": ("description", "file_name", "file_size", "file"),
+}
+# What a new workspace publishes: everything but the ticket fields and the FAQ's extra columns.
+DEFAULT_UNPUBLISHED = {"tickets", "faq"}
+
+
+def default_published() -> dict[str, list[str]]:
+    return {key: ([] if key in DEFAULT_UNPUBLISHED else list(names)) for key, names in PUBLISHABLE.items()}
 
 
 class PortalSettings(models.Model):
@@ -27,15 +57,26 @@ class PortalSettings(models.Model):
     accent_colour = models.CharField(_("accent colour"), max_length=7, default="#2457c5")
     logo_text = models.CharField(_("logo text"), max_length=40, blank=True)
     ticket_scope = models.CharField(max_length=20, choices=TicketScope.choices, default=TicketScope.OWN)
-    # Ticket fields contacts see besides the number, title, status, description and public conversation.
-    ticket_fields = models.JSONField(default=list, blank=True)
-    show_faq = models.BooleanField(_("show the published FAQ"), default=True)
+    # {section: [field, ...]}: what contacts see of each section beside what names a row (PUBLISHABLE).
+    published_fields = models.JSONField(default=default_published, blank=True)
     # Which parts of the portal contacts see (SECTIONS); tickets are always there.
     sections = models.JSONField(default=all_sections, blank=True)
+    # The portal's own logo (a sniffed raster image in the tenant's storage, served at /portal/logo).
+    logo_storage_name = models.CharField(max_length=200, blank=True)
+    logo_content_type = models.CharField(max_length=100, blank=True)
+    logo_size = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
         return self.title or "portal"
+
+    def published(self, section: str) -> list[str]:
+        """The fields of `section` contacts see (only names PUBLISHABLE knows, whatever the row holds)."""
+        chosen = (self.published_fields or {}).get(section, [])
+        return [name for name in PUBLISHABLE.get(section, ()) if name in chosen]
+
+    def section_on(self, section: str) -> bool:
+        return section == "tickets" or section in (self.sections or [])
 
 
 class PortalAccount(models.Model):

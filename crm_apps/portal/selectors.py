@@ -91,22 +91,16 @@ def ticket_documents(*, ticket: Any) -> list[Any]:
     return list(Document.objects.filter(pk__in=ids, deleted_at__isnull=True).order_by("created_at"))
 
 
-# What a contact sees of each module beside tickets: the columns of its list (explicit, per module).
-RECORD_SECTIONS: dict[str, tuple[str, ...]] = {
-    "quotes": ("number", "subject", "status", "valid_until", "grand_total", "currency"),
-    "invoices": (
-        "number",
-        "subject",
-        "invoice_date",
-        "due_date",
-        "grand_total",
-        "balance",
-        "currency",
-        "payment_status",
-    ),
-    "servicecontracts": ("number", "subject", "status", "start_date", "due_date", "used_units", "total_units"),
-    "assets": ("number", "name", "serial_number", "status"),
-}
+# The sections listing records of a module (beside tickets): each row is named by its number, and shows the
+# fields the admin published (PortalSettings.published); "pdf" is the quote's or invoice's PDF, not a column.
+RECORD_SECTIONS = ("quotes", "invoices", "service-contracts", "assets")
+NOT_COLUMNS = {"pdf", "file"}
+
+
+def published_columns(*, portal: PortalSettings, section: str) -> list[str]:
+    return [name for name in portal.published(section) if name not in NOT_COLUMNS]
+
+
 PDF_SECTIONS = ("quotes", "invoices")
 
 

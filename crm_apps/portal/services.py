@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import override
 
 from crm_apps.access import visibility
@@ -30,7 +31,7 @@ from crm_apps.audit import services as audit
 from crm_apps.engine import registry
 from crm_apps.engine.models import TimelineEntry
 from crm_apps.engine.services import record_create, record_update
-from crm_apps.portal.models import PortalAccount, PortalSession, PortalSettings
+from crm_apps.portal.models import PUBLISHABLE, SECTIONS, PortalAccount, PortalSession, PortalSettings
 from saas.throttle import throttle_exceeded, throttle_hit
 from tenants.mail import mail_enqueue
 
@@ -57,21 +58,38 @@ def _admin_check(actor: Member) -> None:
         raise PermissionDenied
 
 
-PUBLISHABLE_TICKET_FIELDS = ("priority", "severity", "category", "due_date", "solution")
+LOGO_MAX_BYTES = 512 * 1024
+
+
+def _published_errors(value: Any) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Check `{section: [field, ...]}` against PUBLISHABLE: (cleaned, errors by `published_fields.<section>`)."""
+    cleaned: dict[str, list[str]] = {}
+    errors: dict[str, list[str]] = {}
+    if not isinstance(value, dict):
+        return cleaned, {"published_fields": [_("Send an object of section: [field, ...].")]}
+    for section, names in value.items():
+        allowed = PUBLISHABLE.get(str(section))
+        if allowed is None:
+            errors["published_fields"] = [_("Choose among: %(fields)s.") % {"fields": ", ".join(PUBLISHABLE)}]
+        elif not isinstance(names, list) or any(n not in allowed for n in names):
+            errors[f"published_fields.{section}"] = [_("Choose among: %(fields)s.") % {"fields": ", ".join(allowed)}]
+        else:
+            cleaned[str(section)] = [n for n in allowed if n in names]
+    return cleaned, errors
 
 
 @transaction.atomic
 def settings_save(*, actor: Member, data: dict[str, Any]) -> PortalSettings:
-    """Branding and publication (administrators and members who manage settings)."""
+    """Branding and publication (administrators and members who manage settings). `published_fields` is
+    `{section: [field, ...]}` (sections left out keep theirs); `ticket_fields` is the tickets' list alone."""
     _admin_check(actor)
     found = PortalSettings.objects.select_for_update().order_by("id").first() or PortalSettings()
     errors: dict[str, list[str]] = {}
     for name in ("title", "welcome_text", "logo_text"):
         if name in data:
             setattr(found, name, str(data[name] or "").strip())
-    for flag in ("enabled", "show_faq"):
-        if flag in data:
-            setattr(found, flag, data[flag] in (True, "true", "on", "1", 1))
+    if "enabled" in data:
+        found.enabled = data["enabled"] in (True, "true", "on", "1", 1)
     if "accent_colour" in data:
         colour = str(data["accent_colour"] or "").strip()
         if len(colour) != 7 or colour[0] != "#" or any(c not in "0123456789abcdefABCDEF" for c in colour[1:]):
@@ -84,31 +102,66 @@ def settings_save(*, actor: Member, data: dict[str, Any]) -> PortalSettings:
         else:
             found.ticket_scope = data["ticket_scope"]
     if "sections" in data:
-        from crm_apps.portal.models import SECTIONS
-
         sections = data["sections"]
         if not isinstance(sections, list) or any(s not in SECTIONS for s in sections):
             errors["sections"] = [_("Choose among: %(fields)s.") % {"fields": ", ".join(SECTIONS)}]
         else:
             found.sections = [s for s in SECTIONS if s in sections or s == "tickets"]
-            found.show_faq = "faq" in found.sections
+    published = dict(found.published_fields or {})
+    if "published_fields" in data:
+        cleaned, problems = _published_errors(data["published_fields"])
+        errors.update(problems)
+        published.update(cleaned)
     if "ticket_fields" in data:
-        fields = data["ticket_fields"]
-        if not isinstance(fields, list) or any(f not in PUBLISHABLE_TICKET_FIELDS for f in fields):
-            errors["ticket_fields"] = [
-                _("Choose among: %(fields)s.") % {"fields": ", ".join(PUBLISHABLE_TICKET_FIELDS)}
-            ]
-        else:
-            found.ticket_fields = [f for f in PUBLISHABLE_TICKET_FIELDS if f in fields]
+        cleaned, problems = _published_errors({"tickets": data["ticket_fields"]})
+        if problems:
+            errors["ticket_fields"] = next(iter(problems.values()))
+        published.update(cleaned)
+    found.published_fields = {key: published.get(key, []) for key in PUBLISHABLE}
     found.updated_at = timezone.now()
     try:
-        found.full_clean(exclude=["ticket_fields", "sections"])
+        found.full_clean(exclude=["published_fields", "sections", "logo_storage_name", "logo_content_type"])
     except ValidationError as exc:
         errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
     found.save()
     audit.audit_log(action=audit.SETTINGS_CHANGED, actor=actor, module="portal", record_label=found.title or "portal")
+    return found
+
+
+def logo_set(*, actor: Member, upload: Any | None) -> PortalSettings:
+    """Replace (None: remove) the portal's logo: a PNG, JPEG, GIF or WebP picture of at most 512 KB (sniffed,
+    never the browser's word), stored in the tenant's own storage; the old file goes once the change commits."""
+    from crm_apps.finance import files
+
+    _admin_check(actor)
+    if upload is not None and (getattr(upload, "size", 0) or 0) > LOGO_MAX_BYTES:
+        raise ValidationError({"logo": [_("The logo is larger than 512 KB.")]})
+    try:
+        stored = files.image_store(upload, prefix="portal/logo") if upload is not None else None
+    except ValidationError as exc:
+        raise ValidationError({"logo": list(exc.messages)}) from None
+    try:
+        with transaction.atomic():
+            found = PortalSettings.objects.select_for_update().order_by("id").first() or PortalSettings()
+            old = found.logo_storage_name
+            found.logo_storage_name, found.logo_size, found.logo_content_type = stored or ("", 0, "")
+            found.updated_at = timezone.now()
+            found.save()
+            audit.audit_log(
+                action=audit.SETTINGS_CHANGED,
+                actor=actor,
+                module="portal",
+                record_label=found.title or "portal",
+                details={"logo": [bool(old), bool(stored)]},
+            )
+            if old:
+                transaction.on_commit(lambda: files.image_discard(old))
+    except Exception:
+        if stored:
+            files.image_discard(stored[0])
+        raise
     return found
 
 
@@ -207,14 +260,68 @@ def portal_invite(
 @transaction.atomic
 def portal_revoke(*, actor: Member, contact_id: Any) -> None:
     """End a contact's portal access and every session of it."""
-    spec = registry.get("contacts")
-    account = PortalAccount.objects.filter(contact_id=contact_id).first() if _is_uuid(contact_id) else None
-    contact = spec.records().filter(pk=contact_id).first() if account else None
-    if account is None or contact is None or not visibility.can_edit(actor=actor, spec=spec, record=contact):
-        raise PermissionDenied
+    account, contact = _editable_account(actor=actor, contact_id=contact_id)
     PortalAccount.objects.filter(pk=account.pk).update(active=False, epoch=F("epoch") + 1)
     PortalSession.objects.filter(account=account).delete()
     _timeline(module="contacts", record_id=contact.pk, text=_("Portal access ended"), actor=actor)
+
+
+def _editable_account(*, actor: Member, contact_id: Any) -> tuple[PortalAccount, Any]:
+    """The portal account of a contact the actor may edit (else PermissionDenied)."""
+    spec = registry.get("contacts")
+    account = PortalAccount.objects.filter(contact_id=contact_id).first() if _is_uuid(contact_id) else None
+    contact = (
+        visibility.visible_records(actor=actor, spec=spec, queryset=spec.records())
+        .filter(pk=contact_id, deleted_at__isnull=True)
+        .first()
+        if account
+        else None
+    )
+    if account is None or contact is None or not visibility.can_edit(actor=actor, spec=spec, record=contact):
+        raise PermissionDenied
+    return account, contact
+
+
+@transaction.atomic
+def portal_resend(*, actor: Member, contact_id: Any) -> PortalAccount:
+    """Email the invitation again (a fresh set-password link) to a contact whose access is on."""
+    account, contact = _editable_account(actor=actor, contact_id=contact_id)
+    if not account.active:
+        raise ValidationError({"contact": [_("Portal access is disabled: give access again instead.")]})
+    PortalAccount.objects.filter(pk=account.pk).update(invited_at=timezone.now(), invited_by=actor)
+    _timeline(module="contacts", record_id=contact.pk, text=_("Portal invitation sent again"), actor=actor)
+    _send_link(account, invitation=True)
+    return account
+
+
+class Status:
+    """What the contact page and the settings screen say about an account."""
+
+    INVITED = "invited"  # access on, no password set yet
+    ACTIVE = "active"  # password set, within the support dates
+    SCHEDULED = "scheduled"  # support starts later
+    EXPIRED = "expired"  # support ended
+    DISABLED = "disabled"  # access ended by a member
+
+
+STATUS_LABELS = {
+    Status.INVITED: _lazy("Invited"),
+    Status.ACTIVE: _lazy("Active"),
+    Status.SCHEDULED: _lazy("Support not started yet"),
+    Status.EXPIRED: _lazy("Support ended"),
+    Status.DISABLED: _lazy("Disabled"),
+}
+
+
+def account_status(account: PortalAccount, today: date | None = None) -> str:
+    day = today or timezone.localdate()
+    if not account.active:
+        return Status.DISABLED
+    if account.support_end is not None and account.support_end < day:
+        return Status.EXPIRED
+    if account.support_start is not None and day < account.support_start:
+        return Status.SCHEDULED
+    return Status.ACTIVE if account.password else Status.INVITED
 
 
 def _is_uuid(value: Any) -> bool:

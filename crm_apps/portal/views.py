@@ -33,24 +33,33 @@ def _errors(exc: ValidationError) -> dict[str, list[str]]:
 
 
 def _page(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
+    portal = services.settings_get()
+    return render(request, template, {"portal": portal, "has_logo": bool(_logo_file(portal)), **context}, status=status)
+
+
+def _logo_file(portal: Any) -> tuple[str, str, int] | None:
+    """The portal's own logo, else the company's (the one its quotes and invoices carry), else None."""
     from crm_apps.finance.selectors import company_details
 
-    portal = services.settings_get()
-    has_logo = bool(company_details().logo_storage_name)
-    return render(request, template, {"portal": portal, "company_logo": has_logo, **context}, status=status)
+    if portal.logo_storage_name:
+        return portal.logo_storage_name, portal.logo_content_type, portal.logo_size
+    details = company_details()
+    if details.logo_storage_name:
+        return details.logo_storage_name, details.logo_content_type, details.logo_size
+    return None
 
 
 def logo(request: HttpRequest) -> HttpResponseBase:
-    """The company's logo (the one its quotes and invoices carry) for the portal's header; 404 without one."""
+    """The portal's logo for its header (from this workspace's own storage: a host serves only its own
+    tenant's file); 404 without one."""
     from crm_apps.finance import files
-    from crm_apps.finance.selectors import company_details
 
-    details = company_details()
-    if not services.settings_get().enabled or not details.logo_storage_name:
+    portal = services.settings_get()
+    found = _logo_file(portal) if portal.enabled else None
+    if found is None:
         raise Http404
-    return files.image_response(
-        storage_name=details.logo_storage_name, content_type=details.logo_content_type, size=details.logo_size
-    )
+    storage_name, content_type, size = found
+    return files.image_response(storage_name=storage_name, content_type=content_type, size=size)
 
 
 def portal_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
@@ -151,14 +160,21 @@ def home(request: HttpRequest, account: PortalAccount, contact: Any) -> HttpResp
     portal = services.settings_get()
     open_tickets = selectors.ticket_list(account=account, contact=contact, portal=portal, open_only=True)
     unpaid = []
-    if "invoices" in portal.sections:
+    invoice_fields = portal.published("invoices")
+    if portal.section_on("invoices") and "payment_status" in invoice_fields:
         unpaid = list(
             selectors.section_records(module="invoices", contact=contact, portal=portal)
             .exclude(payment_status="paid")
             .exclude(status="Cancelled")
             .order_by("due_date", "-created_at")[:20]
         )
-    context = {"contact": contact, "open_tickets": open_tickets, "unpaid": unpaid, "nav": "home"}
+    context = {
+        "contact": contact,
+        "open_tickets": open_tickets,
+        "unpaid": unpaid,
+        "invoice_fields": invoice_fields,
+        "nav": "home",
+    }
     return _page(request, "portal/home.html", context)
 
 
@@ -208,8 +224,8 @@ def ticket(request: HttpRequest, account: PortalAccount, contact: Any, ticket_id
         else:
             return redirect("portal:ticket", ticket_id=found.pk)
     shown = [
-        (str(found._meta.get_field(name).verbose_name).capitalize(), getattr(found, name))
-        for name in portal.ticket_fields
+        (_label(found, name), _shown(found, name))
+        for name in portal.published("tickets")
         if getattr(found, name, None) not in (None, "")
     ]
     context = {
@@ -226,26 +242,41 @@ def ticket(request: HttpRequest, account: PortalAccount, contact: Any, ticket_id
 
 @portal_view
 def faq(request: HttpRequest, account: PortalAccount, contact: Any) -> HttpResponse:
-    if not services.settings_get().show_faq:
+    portal = services.settings_get()
+    if not portal.section_on("faq"):
         raise Http404
     query = request.GET.get("q", "")[:200]
-    return _page(request, "portal/faq.html", {"entries": selectors.faq_list(query=query), "query": query, "nav": "faq"})
+    entries = selectors.faq_list(query=query)
+    context = {"entries": _rows(entries, portal.published("faq")), "query": query, "nav": "faq"}
+    return _page(request, "portal/faq.html", context)
 
 
 @portal_view
 def faq_entry(request: HttpRequest, account: PortalAccount, contact: Any, faq_id: Any) -> HttpResponse:
-    if not services.settings_get().show_faq:
+    portal = services.settings_get()
+    if not portal.section_on("faq"):
         raise Http404
-    return _page(request, "portal/faq_entry.html", {"entry": selectors.faq_get(faq_id=faq_id), "nav": "faq"})
+    entry = selectors.faq_get(faq_id=faq_id)
+    shown = [
+        (_label(entry, n), _shown(entry, n)) for n in portal.published("faq") if _shown(entry, n) not in (None, "")
+    ]
+    return _page(request, "portal/faq_entry.html", {"entry": entry, "shown_fields": shown, "nav": "faq"})
 
 
 @portal_view
 def documents(request: HttpRequest, account: PortalAccount, contact: Any) -> HttpResponse:
-    if "documents" not in services.settings_get().sections:
+    portal = services.settings_get()
+    if not portal.section_on("documents"):
         raise Http404
-    return _page(
-        request, "portal/documents.html", {"documents": selectors.documents_shared(contact=contact), "nav": "documents"}
-    )
+    columns = selectors.published_columns(portal=portal, section="documents")
+    found = selectors.documents_shared(contact=contact)
+    context = {
+        "headers": [_header("documents", c) for c in columns],
+        "items": [(d, [_shown(d, c) for c in columns]) for d in found],
+        "download": "file" in portal.published("documents"),
+        "nav": "documents",
+    }
+    return _page(request, "portal/documents.html", context)
 
 
 @portal_view
@@ -255,9 +286,12 @@ def document_download(request: HttpRequest, account: PortalAccount, contact: Any
     from crm_apps.modules.documents.models import DocumentVersion
 
     portal = services.settings_get()
-    ticket_ids = selectors.tickets_visible(account=account, contact=contact, portal=portal).values("pk")
-    allowed = [d.pk for d in selectors.documents_shared(contact=contact)]
     from crm_apps.modules.documents.models import DocumentLink
+
+    ticket_ids = selectors.tickets_visible(account=account, contact=contact, portal=portal).values("pk")
+    allowed = []
+    if portal.section_on("documents") and "file" in portal.published("documents"):
+        allowed += [d.pk for d in selectors.documents_shared(contact=contact)]
 
     allowed += list(
         DocumentLink.objects.filter(module="tickets", record_id__in=ticket_ids).values_list("document_id", flat=True)
@@ -307,8 +341,20 @@ def profile(request: HttpRequest, account: PortalAccount, contact: Any) -> HttpR
 
 
 def _section_open(portal: Any, module: str) -> None:
-    if module not in selectors.RECORD_SECTIONS or module not in portal.sections:
+    if module not in selectors.RECORD_SECTIONS or not portal.section_on(module):
         raise Http404
+
+
+def _label(record: Any, name: str) -> str:
+    return str(getattr(record._meta.get_field(name), "verbose_name", name)).capitalize()
+
+
+def _header(module: str, name: str) -> str:
+    return _label(registry.get(module).model, name)
+
+
+def _rows(records: list[Any], columns: list[str]) -> list[tuple[Any, list[Any]]]:
+    return [(r, [_shown(r, c) for c in columns]) for r in records]
 
 
 @portal_view
@@ -317,21 +363,22 @@ def records(request: HttpRequest, account: PortalAccount, contact: Any, module: 
     portal = services.settings_get()
     _section_open(portal, module)
     spec = registry.get(module)
-    columns = selectors.RECORD_SECTIONS[module]
+    columns = selectors.published_columns(portal=portal, section=module)
     found = selectors.section_list(module=module, contact=contact, portal=portal)
-    items = [(r, [_shown(r, c) for c in columns]) for r in found]
     context = {
         "spec": spec,
         "module": module,
-        "headers": [str(getattr(spec.model._meta.get_field(c), "verbose_name", c)).capitalize() for c in columns],
-        "items": items,
-        "pdf": module in selectors.PDF_SECTIONS,
+        "number_header": _header(module, "number"),
+        "headers": [_header(module, c) for c in columns],
+        "items": _rows(found, columns),
+        "pdf": module in selectors.PDF_SECTIONS and "pdf" in portal.published(module),
         "nav": module,
     }
     return _page(request, "portal/records.html", context)
 
 
 def _shown(record: Any, column: str) -> Any:
+    """A published value as the portal shows it (a choice's label; a referenced record's name)."""
     display = getattr(record, f"get_{column}_display", None)
     return display() if callable(display) else getattr(record, column)
 
@@ -343,7 +390,7 @@ def record_pdf(request: HttpRequest, account: PortalAccount, contact: Any, modul
 
     portal = services.settings_get()
     _section_open(portal, module)
-    if module not in selectors.PDF_SECTIONS:
+    if module not in selectors.PDF_SECTIONS or "pdf" not in portal.published(module):
         raise Http404
     record = selectors.access_section_record(module=module, contact=contact, portal=portal, record_id=record_id)
     body = pdf.pdf_for(

@@ -10,10 +10,13 @@ rate limits do the work.
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import time
 from collections.abc import Callable
 
 from django.core import signing
+from django.core.cache import cache
 from django.http import HttpRequest
 
 from crm_apps.modules.documents.services import max_upload_bytes
@@ -23,6 +26,10 @@ from saas.throttle import window_count
 
 HONEYPOT = "website_url"
 TOKEN = "_ts"
+POW_FIELD = "_pow"
+# A proof of work is good for this long after the form was rendered, and once (remembered in Redis).
+POW_MAX_AGE = 2 * 3600
+logger = logging.getLogger(__name__)
 HOUR = 3600
 # Without files, a request is a few fields of text.
 MAX_TEXT_BODY = 64 * 1024
@@ -49,6 +56,55 @@ def challenge_check(form: WebForm, values: dict[str, object]) -> None:
     for check in list(_challenges):
         if not check(form, values):
             raise Rejected(Submission.Reason.CHALLENGE)
+
+
+def leading_zero_bits(digest: bytes) -> int:
+    bits = 0
+    for byte in digest:
+        if byte:
+            return bits + 8 - byte.bit_length()
+        bits += 8
+    return bits
+
+
+def _pow_key(token: str) -> str:
+    return "webforms:pow:" + hashlib.sha256(token.encode()).hexdigest()
+
+
+def pow_check(form: WebForm, values: dict[str, object]) -> None:
+    """The built-in proof of work (no external call): with `proof_of_work_bits` set, the sender sends the
+    render token `_ts` (signed, for this form, at most POW_MAX_AGE old, not used by an accepted submission)
+    and a nonce `_pow` such that SHA-256("<token>:<nonce>") starts with that many zero bits. The browser
+    finds it (embed.js, form.js); the server checks it with one hash. Refused: a 400 logged as `challenge`."""
+    if not form.proof_of_work_bits:
+        return
+    token = str(values.get(TOKEN) or "")
+    nonce = str(values.get(POW_FIELD) or "")
+    try:
+        value = _signer.unsign(token, max_age=POW_MAX_AGE)
+    except signing.BadSignature:  # SignatureExpired included
+        raise Rejected(Submission.Reason.CHALLENGE) from None
+    if value != str(form.pk) or not nonce.isdigit() or len(nonce) > 20:
+        raise Rejected(Submission.Reason.CHALLENGE)
+    if leading_zero_bits(hashlib.sha256(f"{token}:{nonce}".encode()).digest()) < form.proof_of_work_bits:
+        raise Rejected(Submission.Reason.CHALLENGE)
+    try:
+        spent = cache.get(_pow_key(token)) is not None
+    except Exception:  # Redis down: the work was still done; the rate limits stay the bound
+        logger.warning("webforms: cache unavailable, proof of work not checked for reuse", exc_info=True)
+        spent = False
+    if spent:
+        raise Rejected(Submission.Reason.CHALLENGE)
+
+
+def pow_spend(form: WebForm, values: dict[str, object]) -> None:
+    """Remember an accepted submission's proof so it cannot be sent again (fails open without Redis)."""
+    if not form.proof_of_work_bits:
+        return
+    try:
+        cache.set(_pow_key(str(values.get(TOKEN) or "")), 1, timeout=POW_MAX_AGE + 60)
+    except Exception:
+        logger.warning("webforms: cache unavailable, proof of work not remembered", exc_info=True)
 
 
 def token_for(form: WebForm) -> str:

@@ -50,6 +50,8 @@ class WebForm(models.Model):
     ip_limit_per_hour = models.PositiveIntegerField(_("submissions per address per hour"), default=10)
     form_limit_per_hour = models.PositiveIntegerField(_("submissions per hour"), default=500)
     max_field_chars = models.PositiveIntegerField(_("longest value (characters)"), default=2000)
+    # Built-in proof of work: 0 off, else the leading zero bits the sender's browser must find (guard.py).
+    proof_of_work_bits = models.PositiveSmallIntegerField(_("proof of work (bits, 0: off)"), default=0)
     created_by = models.ForeignKey("access.Member", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)

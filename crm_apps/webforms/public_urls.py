@@ -8,6 +8,8 @@ app_name = "webforms_public"
 
 urlpatterns = [
     path("embed.js", public_views.embed_script, name="embed"),
+    path("form.js", public_views.form_script, name="script"),
     path("<str:key>/", public_views.form_page, name="form"),
     path("<str:key>/definition.json", public_views.form_definition, name="definition"),
+    path("<str:key>/view.gif", public_views.form_view_pixel, name="view"),
 ]

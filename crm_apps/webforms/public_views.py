@@ -59,6 +59,7 @@ def definition(request: HttpRequest, form: WebForm) -> dict[str, Any]:
         "token": guard.token_for(form),
         "submit": _("Send"),
         "sending": _("Sending…"),
+        "pow": {"bits": form.proof_of_work_bits, "field": guard.POW_FIELD} if form.proof_of_work_bits else None,
     }
 
 
@@ -79,10 +80,19 @@ def snippet(request: HttpRequest, form: WebForm) -> str:
 
 
 def html_variant(request: HttpRequest, form: WebForm) -> str:
-    """A plain <form> that works without JavaScript (the browser follows the redirect after sending)."""
+    """A plain <form> that works without JavaScript (the browser follows the redirect after sending), with
+    a 1x1 image that counts the page's views (`view.gif`; it sends the page's address as the referrer so
+    the UTM source is known) and the small script `form.js` (adds the page's UTM and address to the post;
+    solves the proof of work, which is the only part that needs it)."""
     from django.template.loader import render_to_string
 
-    return render_to_string("webforms/_plain_form.html", {"form": form, "definition": definition(request, form)})
+    context = {
+        "form": form,
+        "definition": definition(request, form),
+        "pixel": public_url(request, form) + "view.gif",
+        "form_script": request.build_absolute_uri(reverse("webforms_public:script")),
+    }
+    return render_to_string("webforms/_plain_form.html", context)
 
 
 def _with_cors(response: HttpResponse, form: WebForm, request: HttpRequest) -> HttpResponse:
@@ -93,9 +103,22 @@ def _with_cors(response: HttpResponse, form: WebForm, request: HttpRequest) -> H
     return response
 
 
+def _referrer_query(request: HttpRequest) -> dict[str, str]:
+    """The query of the page the request came from (a plain form or the view pixel: the page's UTM)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    try:
+        query = parse_qs(urlsplit(request.headers.get("Referer", "")[:2000]).query)
+    except ValueError:
+        return {}
+    return {k: v[0] for k, v in query.items() if k in UTM_KEYS and v}
+
+
 def _visit(request: HttpRequest, values: dict[str, Any]) -> services.Visit:
+    page = _referrer_query(request)
+
     def told(name: str) -> str:
-        value = values.get(name) or request.GET.get(name) or ""
+        value = values.get(name) or request.GET.get(name) or page.get(name) or ""
         return str(value)[:500]
 
     return services.Visit(
@@ -202,8 +225,10 @@ def _submit(request: HttpRequest, form: WebForm) -> HttpResponse:
         visit = _visit(request, values)
         guard.trap_check(form, values)
         guard.timing_check(form, values)
+        guard.pow_check(form, values)
         guard.challenge_check(form, values)
         services.submission_accept(form=form, values=values, uploads=uploads, visit=visit)
+        guard.pow_spend(form, values)
     except services.Rejected as rejected:
         return _refused(request, form, rejected, visit, values)
     if not _wants_json(request):
@@ -257,9 +282,46 @@ def form_definition(request: HttpRequest, key: str) -> HttpResponse:
     return _with_cors(response, form, request)
 
 
+# A transparent 1x1 GIF.
+PIXEL = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b")
+
+
+def form_view_pixel(request: HttpRequest, key: str) -> HttpResponse:
+    """The plain HTML variant's view counter: a page showing the form loads this image once. Counted only
+    for an active form and a page whose origin may show it (no Referer: counted, like a private browser)."""
+    form = _form(key)
+    referer = request.headers.get("Referer", "")
+    origin = _origin_of(referer)
+    if form.active and guard.origin_allowed(form, origin, request) and request.method == "GET":
+        source = str(request.GET.get("utm_source") or _referrer_query(request).get("utm_source") or "")
+        services.stat_add(form=form, source=source[:100], views=1)
+    response = HttpResponse(PIXEL, content_type="image/gif")
+    response["Cache-Control"] = "no-store"
+    response["Cross-Origin-Resource-Policy"] = "cross-origin"
+    return response
+
+
+def _origin_of(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "-"
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
 @cache
-def _script() -> bytes:
-    return (Path(__file__).parent / "static" / "webforms" / "embed.js").read_bytes()
+def _script(name: str = "embed.js") -> bytes:
+    return (Path(__file__).parent / "static" / "webforms" / name).read_bytes()
+
+
+def form_script(request: HttpRequest) -> HttpResponse:
+    """The hosted page's and the plain variant's enhancement: UTM and page address, the proof of work."""
+    response = HttpResponse(_script("form.js"), content_type="text/javascript; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=300"
+    response["Cross-Origin-Resource-Policy"] = "cross-origin"
+    return response
 
 
 def embed_script(request: HttpRequest) -> HttpResponse:

@@ -38,6 +38,11 @@ EMAIL_MODULES = ("leads", "contacts")
 MAX_FIELDS = 60
 MAX_UPLOADS = 5
 MAX_ORIGINS = 20
+# Proof of work: a sender's browser finds a nonce whose SHA-256 with the form's token starts with this many
+# zero bits (about 2**bits hashes: 16 bits is a second or so on a phone, nothing for one visitor, a cost for
+# a robot sending thousands).
+POW_MIN_BITS = 8
+POW_MAX_BITS = 24
 CUSTOM_PREFIX = "custom."
 SKIPPED_FIELDS = {"owner", "tags"}
 TEXT_TYPES = (
@@ -262,6 +267,11 @@ def webform_save(*, actor: Member, data: dict[str, Any], form: WebForm | None = 
     target.ip_limit_per_hour = _int(data, "ip_limit_per_hour", target.ip_limit_per_hour, 1, 100_000, errors)
     target.form_limit_per_hour = _int(data, "form_limit_per_hour", target.form_limit_per_hour, 1, 1_000_000, errors)
     target.max_field_chars = _int(data, "max_field_chars", target.max_field_chars, 10, 20_000, errors)
+    target.proof_of_work_bits = _int(data, "proof_of_work_bits", target.proof_of_work_bits, 0, POW_MAX_BITS, errors)
+    if 0 < target.proof_of_work_bits < POW_MIN_BITS:
+        errors["proof_of_work_bits"] = [
+            _("Choose 0 (off) or from %(low)s to %(high)s.") % {"low": POW_MIN_BITS, "high": POW_MAX_BITS}
+        ]
     if "owner" in data:
         target.owner = _member(data["owner"], errors)
     if "owner_group" in data:

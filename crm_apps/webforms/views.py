@@ -155,6 +155,7 @@ def _posted_data(form: WebForm, post: Any) -> dict[str, Any]:
         "ip_limit_per_hour": post.get("ip_limit_per_hour", form.ip_limit_per_hour),
         "form_limit_per_hour": post.get("form_limit_per_hour", form.form_limit_per_hour),
         "max_field_chars": post.get("max_field_chars", form.max_field_chars),
+        "proof_of_work_bits": post.get("proof_of_work_bits", form.proof_of_work_bits),
     }
 
 

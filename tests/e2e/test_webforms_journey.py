@@ -4,6 +4,7 @@ embeds the web form's snippet; a visitor fills it in and sends it; the lead arri
 from __future__ import annotations
 
 import http.server
+import re
 import threading
 from collections.abc import Iterator
 
@@ -65,6 +66,7 @@ def test_a_form_embedded_on_another_site_brings_in_a_lead(live_site, browser, co
                 "hidden": {"description": "Website form"},
                 "allowed_origins": [origin],
                 "success_message": "Thanks, we will call you.",
+                "proof_of_work_bits": 10,  # embed.js solves it in the page before posting
             },
         )
         request = RequestFactory().get("/", HTTP_HOST=host)
@@ -91,3 +93,57 @@ def test_a_form_embedded_on_another_site_brings_in_a_lead(live_site, browser, co
         )
         submission = form.submissions.get()
         assert (submission.utm_source, submission.origin) == ("partner", origin)
+
+
+def test_the_plain_html_variant_with_proof_of_work_counts_its_view_and_brings_in_a_lead(
+    live_site, browser, committed, static_site
+):
+    """The no-script `<form>` pasted into a page: its 1x1 image counts the view (with the page's UTM source);
+    with the proof of work on, the included form.js adds the UTM source and solves it in the browser before the post."""
+    from crm_apps.webforms.models import DailyStat
+
+    origin, pages = static_site
+    admin = make_user(committed.email(), name="Paula Plain")
+    tenant = tenant_provision(slug=committed.slug("plain"), name="Plain Co", admin=admin)
+    host = f"{tenant.schema_name}.localhost:{live_site}"
+    with tenant_context(tenant):
+        actor = Member.objects.get(user=admin)
+        form = services.webform_save(
+            actor=actor,
+            data={
+                "name": "Quote request",
+                "module": "leads",
+                "fields": [{"field": "last_name", "required": True, "label": "Your name"}, {"field": "company"}],
+                "allowed_origins": [origin],
+                "proof_of_work_bits": 12,
+            },
+        )
+        html = public_views.html_variant(RequestFactory().get("/", HTTP_HOST=host), form)
+    assert "view.gif" in html and "form.js" in html
+    pages["/quote.html"] = (
+        "<!doctype html><html><head><title>Acme</title></head><body><h1>Get a quote</h1>" + html + "</body></html>"
+    ).encode()
+
+    page = browser.new_page()
+    seen: list[str] = []  # what the page asked for, for the failure message
+    page.on("request", lambda r: seen.append(r.method + " " + r.url))
+    page.goto(origin + "/quote.html?utm_source=flyer")
+    page.wait_for_function("() => document.querySelector('form[data-kestrel-ready]') !== null")
+    page.get_by_label("Your name *").fill("Babbage")
+    page.get_by_label("Company").fill("Difference Engines")
+    page.get_by_role("button", name="Send").click()
+    try:
+        page.wait_for_url(re.compile(r".*/f/[^/]+/\?sent=1$"), timeout=20000)
+    except Exception:
+        with tenant_context(tenant):
+            log = list(form.submissions.values_list("status", "reason", "detail", "utm_source"))
+        raise AssertionError((page.url, seen, log)) from None
+    assert "Thank you" in page.content()
+
+    with tenant_context(tenant):
+        lead = Lead.objects.get(last_name="Babbage")
+        assert lead.company == "Difference Engines"
+        submission = form.submissions.get()
+        assert (submission.status, submission.utm_source) == ("accepted", "flyer")
+        views = {row.source: row.views for row in DailyStat.objects.filter(form=form)}
+        assert views.get("flyer") == 1, views

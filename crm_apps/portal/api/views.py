@@ -16,7 +16,7 @@ from crm_apps.access import visibility
 from crm_apps.access.middleware import request_member
 from crm_apps.access.privileges import Privilege
 from crm_apps.portal import services
-from crm_apps.portal.models import PortalAccount, PortalSettings
+from crm_apps.portal.models import PUBLISHABLE, PortalAccount, PortalSettings
 
 
 def _data(request: Request) -> dict[str, Any]:
@@ -40,7 +40,9 @@ def settings_to_api(found: PortalSettings) -> dict[str, Any]:
         "accent_colour": found.accent_colour,
         "logo_text": found.logo_text,
         "ticket_scope": found.ticket_scope,
-        "ticket_fields": found.ticket_fields,
+        "ticket_fields": found.published("tickets"),
+        "published_fields": {section: found.published(section) for section in PUBLISHABLE},
+        "logo": bool(found.logo_storage_name),
         "sections": found.sections,
     }
 
@@ -50,6 +52,7 @@ def account_to_api(account: PortalAccount) -> dict[str, Any]:
         "contact": str(account.contact_id),
         "email": account.email,
         "active": account.active,
+        "status": services.account_status(account),
         "language": account.language,
         "support_start": account.support_start.isoformat() if account.support_start else None,
         "support_end": account.support_end.isoformat() if account.support_end else None,
@@ -67,6 +70,20 @@ class PortalSettingsView(APIView):
 
     def patch(self, request: Request) -> Response:
         return Response(settings_to_api(services.settings_save(actor=_manager(request), data=_data(request))))
+
+
+class PortalLogoView(APIView):
+    """PUT a multipart `logo` file (PNG, JPEG, GIF or WebP, at most 512 KB) -> the settings; DELETE removes it."""
+
+    def put(self, request: Request) -> Response:
+        upload = request.FILES.get("logo")
+        if upload is None:
+            raise ValidationError({"logo": [_("Choose a picture to upload.")]})
+        return Response(settings_to_api(services.logo_set(actor=_manager(request), upload=upload)))
+
+    def delete(self, request: Request) -> Response:
+        services.logo_set(actor=_manager(request), upload=None)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class PortalAccessListView(APIView):

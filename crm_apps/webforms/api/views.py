@@ -44,6 +44,7 @@ def webform_to_api(request: HttpRequest, form: WebForm) -> dict[str, Any]:
         "ip_limit_per_hour": form.ip_limit_per_hour,
         "form_limit_per_hour": form.form_limit_per_hour,
         "max_field_chars": form.max_field_chars,
+        "proof_of_work_bits": form.proof_of_work_bits,
         "public_url": public_views.public_url(request, form),
         "snippet": public_views.snippet(request, form),
         "html": public_views.html_variant(request, form),

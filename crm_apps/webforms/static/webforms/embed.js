@@ -23,6 +23,36 @@
     return told;
   }
 
+  function zeroBits(bytes) {
+    var bits = 0;
+    for (var i = 0; i < bytes.length; i++) {
+      if (bytes[i] === 0) { bits += 8; continue; }
+      return bits + Math.clz32(bytes[i]) - 24;
+    }
+    return bits;
+  }
+
+  // The form's proof of work (def.pow): a nonce whose SHA-256 with the token starts with def.pow.bits zero bits.
+  function solve(def) {
+    if (!def.pow) return Promise.resolve(null);
+    var encoder = new TextEncoder();
+    var nonce = 0;
+    function step() {
+      var batch = [];
+      for (var i = 0; i < 256; i++) {
+        batch.push(crypto.subtle.digest("SHA-256", encoder.encode(def.token + ":" + (nonce + i))));
+      }
+      return Promise.all(batch).then(function (digests) {
+        for (var j = 0; j < digests.length; j++) {
+          if (zeroBits(new Uint8Array(digests[j])) >= def.pow.bits) return String(nonce + j);
+        }
+        nonce += 256;
+        return step();
+      });
+    }
+    return step();
+  }
+
   function render(host, action, def) {
     var form = el("form", { class: "kestrel-form", method: "post", action: action, novalidate: "novalidate" });
     var status = el("p", { class: "kestrel-form__status", role: "status", "aria-live": "polite" });
@@ -63,7 +93,11 @@
       Object.keys(errors).forEach(function (key) { errors[key].textContent = ""; });
       button.disabled = true;
       status.textContent = def.sending;
-      fetch(action, { method: "POST", body: body, mode: "cors", credentials: "omit", headers: { Accept: "application/json" } })
+      solve(def)
+        .then(function (nonce) {
+          if (nonce !== null) body.set(def.pow.field, nonce);
+          return fetch(action, { method: "POST", body: body, mode: "cors", credentials: "omit", headers: { Accept: "application/json" } });
+        })
         .then(function (response) { return response.json().then(function (data) { return { ok: response.ok, data: data }; }); })
         .then(function (result) {
           button.disabled = false;
