@@ -21,9 +21,11 @@ from django.db.models import (
     DateField,
     DateTimeField,
     DecimalField,
+    Exists,
     F,
     Max,
     Min,
+    OuterRef,
     Q,
     QuerySet,
     Sum,
@@ -40,7 +42,7 @@ from crm_apps.access.models import Member
 from crm_apps.engine import currency, metadata, registry
 from crm_apps.reports import dates
 from crm_apps.reports import fields as f
-from crm_apps.reports.definition import Aggregate, Condition, Definition, FilterGroup, Group
+from crm_apps.reports.definition import Aggregate, Condition, Definition, FilterGroup, Group, LinkedCondition
 from crm_apps.reports.fields import ReportField
 
 CENT = Decimal("0.01")
@@ -93,13 +95,35 @@ class Compiler:
 
     # --- filters ----------------------------------------------------------------------------------
     def _group_q(self, group: FilterGroup) -> Q:
-        parts = [self._group_q(i) if isinstance(i, FilterGroup) else self._condition_q(i) for i in group.items]
+        parts = [
+            self._group_q(i)
+            if isinstance(i, FilterGroup)
+            else self._linked_q(i)
+            if isinstance(i, LinkedCondition)
+            else self._condition_q(i)
+            for i in group.items
+        ]
         if not parts:
             return Q()
         out = parts[0]
         for part in parts[1:]:
             out = out & part if group.match == "all" else out | part
         return out
+
+    def _linked_q(self, c: LinkedCondition) -> Q:
+        """EXISTS a link row to a record of the linked module that the member may see and that meets the
+        condition (the linked module's own compiler: its visibility, its guards)."""
+        matching = Compiler(c.definition).queryset().values("pk")
+        link = c.link
+        if link.own_side:
+            rows = link.model.objects.filter(
+                **{link.fk: OuterRef("pk")}, module=link.target.key, record_id__in=matching
+            )
+        else:
+            rows = link.model.objects.filter(
+                **{f"{link.fk}__in": matching}, module=self.spec.key, record_id=OuterRef("pk")
+            )
+        return Q(Exists(rows))
 
     def _date_bounds(self, fld: ReportField, start: dt.date, end: dt.date) -> Q:
         a = self._use(fld)

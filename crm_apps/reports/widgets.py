@@ -246,7 +246,7 @@ def _mini_list(widget: Widget, actor: Member) -> dict[str, Any] | None:
             {
                 "url": record_url(spec, record),
                 "title": title or str(record.pk),
-                "cells": [str(shown.value(record, c).value) for c in columns if c not in spec.title_fields],
+                "cells": [str(shown.value(record, c).text) for c in columns if c not in spec.title_fields],
             }
         )
     return {

@@ -210,11 +210,19 @@ def test_a_saved_view_mini_list_shows_the_members_visible_rows_with_links(tenant
     rep = _private_rep(tenant_a, admin, member, "leads", "List rep")
     leads = registry.get("leads")
     with tenant_context(tenant_a):
-        own = record_create(spec=leads, actor=admin, data={"last_name": "Visible", "company": "Acme", "owner": rep.pk})
-        record_create(spec=leads, actor=admin, data={"last_name": "Secret", "company": "Acme", "owner": admin.pk})
-        record_create(spec=leads, actor=admin, data={"last_name": "Other", "company": "Beta", "owner": rep.pk})
+        own = record_create(
+            spec=leads, actor=admin, data={"last_name": "Visible", "company": "Acme", "city": "Berlin", "owner": rep.pk}
+        )
+        record_create(
+            spec=leads,
+            actor=admin,
+            data={"last_name": "Secret", "company": "Acme", "city": "Berlin", "owner": admin.pk},
+        )
+        record_create(
+            spec=leads, actor=admin, data={"last_name": "Other", "company": "Beta", "city": "Paris", "owner": rep.pk}
+        )
         view = SavedView.objects.create(
-            module="leads", name="Acme leads", owner=admin, shared=True, filters={"company": "Acme"}
+            module="leads", name="Acme leads", owner=admin, shared=True, filters={"city": "Berlin"}
         )
         private_view = SavedView.objects.create(module="leads", name="Admin only", owner=admin, filters={})
         board = Dashboard.objects.create(name="Lists", owner=rep)
