@@ -333,3 +333,26 @@ def link_paths(*, spec: ModuleSpec, actor: Member) -> dict[str, LinkPath]:
                 LinkPath(f"linked.{fk_spec.key}", str(fk_spec.label_plural), fk_spec, model, fk, False),
             )
     return out
+
+
+@dataclass(frozen=True)
+class LinkedField:
+    """A field of a linked module, offered in filters only (a record has any number of linked records)."""
+
+    path: str  # "linked.deals.stage"
+    label: str
+    field: ReportField
+
+
+def linked_fields(*, spec: ModuleSpec, actor: Member) -> list[LinkedField]:
+    """The linked modules' own fields (no further hop) as filter choices: "Linked deals › Stage"."""
+    from django.utils.translation import gettext as _
+
+    out = []
+    for link in link_paths(spec=spec, actor=actor).values():
+        for fld in catalogue(spec=link.target, actor=actor).fields.values():
+            if fld.hops or fld.kind == MULTI:
+                continue
+            label = _("Linked %(module)s › %(field)s") % {"module": link.label, "field": fld.label}
+            out.append(LinkedField(f"{link.key}.{fld.path}", label, fld))
+    return out

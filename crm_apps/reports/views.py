@@ -97,6 +97,7 @@ def _builder_context(request: HttpRequest, params: dict[str, Any], data: dict[st
         return context
     cat = catalogue(spec=spec, actor=actor)
     context["fields"] = list(cat.fields.values())
+    context["filter_fields"] = [*cat.fields.values(), *f.linked_fields(spec=spec, actor=actor)]
     context["group_fields"] = [x for x in cat.fields.values() if x.kind in f.GROUPABLE]
     context["number_fields"] = [x for x in cat.fields.values() if x.kind in f.ORDERED]
     context["operators"] = sorted({op for ops in definitions.OPERATORS.values() for op in ops})

@@ -178,6 +178,16 @@ class FieldCatalogueView(APIView):
                     }
                     for fld in cat.fields.values()
                 ],
+                # Fields of records linked through link tables: filters only ("some linked deal whose ...").
+                "linked": [
+                    {
+                        "path": linked.path,
+                        "label": linked.label,
+                        "kind": linked.field.kind,
+                        "operators": list(definitions.OPERATORS[linked.field.kind]),
+                    }
+                    for linked in f.linked_fields(spec=spec, actor=actor)
+                ],
                 "relative_dates": [{"key": k, "label": str(v)} for k, v in dates.RELATIVE.items()],
                 "granularities": list(dates.GRANULARITIES),
                 "charts": [{"key": k, "label": str(v)} for k, v in definitions.CHARTS.items()],

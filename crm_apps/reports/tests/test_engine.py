@@ -355,3 +355,8 @@ def test_filters_through_link_tables_both_ways_with_the_members_visibility(tenan
                 {**definition, "filters": [{"field": "linked.deals.amount", "op": "gte", "value": "abc"}]}, actor=admin
             )
         assert "filters.conditions.0.value" in caught.value.message_dict
+        from crm_apps.reports.fields import linked_fields
+
+        offered = {x.path for x in linked_fields(spec=tasks, actor=admin)}
+        assert {"linked.deals.stage", "linked.deals.amount"} <= offered
+        assert "linked.tasks.subject" in {x.path for x in linked_fields(spec=DEALS, actor=admin)}
