@@ -23,6 +23,7 @@ from django.db.models import (
     DecimalField,
     Exists,
     F,
+    Func,
     Max,
     Min,
     OuterRef,
@@ -200,7 +201,7 @@ class Compiler:
             return alias
         if group.field.kind == f.DATETIME:
             return Trunc(alias, group.granularity, output_field=DateTimeField(), tzinfo=self.zone)
-        return Trunc(alias, group.granularity, output_field=DateField())
+        return DateTrunc(alias, group.granularity)
 
     def _rate_case(self, fld: ReportField) -> Any:
         lookup = str(fld.currency_lookup)
@@ -228,6 +229,25 @@ class Compiler:
             fn = {"count": Count, "sum": Sum, "avg": Avg, "min": Min, "max": Max, "weighted": Sum}[agg.op]
             out[agg.sql] = fn(value)
         return out
+
+
+class DateTrunc(Func):
+    """`date_trunc` of a date column as a date: `date_trunc('month', close_date::timestamp)::date`. Django's
+    Trunc passes the date to the timestamptz overload (a time-zone conversion per row, then one back); a
+    date has no zone, so the plain timestamp overload gives the same buckets for less work per row."""
+
+    output_field = DateField()
+
+    def __init__(self, expression: Any, granularity: str) -> None:
+        if granularity not in dates.GRANULARITIES:  # checked by the definition already; never interpolated raw
+            raise ValueError(granularity)
+        super().__init__(expression)
+        self.granularity = granularity
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
+        return super().as_sql(
+            compiler, connection, template=f"(DATE_TRUNC('{self.granularity}', %(expressions)s::timestamp))::date"
+        )
 
 
 def ExpressionWrapperMoney(amount: Any, rate: Any) -> Any:
