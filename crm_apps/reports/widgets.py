@@ -289,8 +289,7 @@ DEFAULT_LAYOUT: list[tuple[str, int, int, int, int, dict[str, Any]]] = [
     ("leads_by_source", 0, 8, 4, 4, {}),
     ("tickets_by_status", 4, 8, 4, 4, {}),
     ("overdue_activities", 8, 8, 4, 4, {}),
-    ("conversion_rate", 0, 12, 6, 4, {}),
-    ("forecast", 6, 12, 6, 4, {}),
+    ("forecast", 0, 12, 12, 4, {}),
 ]
 
 
