@@ -17,7 +17,13 @@ from crm_apps.access.models import Member
 from crm_apps.access.privileges import Privilege, is_tenant_admin
 from crm_apps.reports import selectors
 from crm_apps.reports.models import Dashboard, Quota, Widget
-from crm_apps.reports.widgets import KINDS, default_dashboard
+from crm_apps.reports.widgets import (
+    KINDS,
+    MINI_LIST_MAX_ROWS,
+    MINI_LIST_ROWS,
+    default_dashboard,
+    saved_view_choices,
+)
 
 GRID_COLUMNS = 12
 MAX_WIDGETS = 30
@@ -68,6 +74,13 @@ def widget_add(*, actor: Member, dashboard: Dashboard, kind: Any, report_id: Any
             errors["report"] = [_("Choose one of your reports.")]
     if config is not None and not isinstance(config, dict):
         errors["config"] = [_("Send an object.")]
+    elif kind == "saved_view":
+        view_id = (config or {}).get("view")
+        if not isinstance(view_id, int) or view_id not in dict(saved_view_choices(actor)):
+            errors["view"] = [_("Choose one of your saved list views.")]
+        rows = (config or {}).get("rows", MINI_LIST_ROWS)
+        if not isinstance(rows, int) or isinstance(rows, bool) or not 1 <= rows <= MINI_LIST_MAX_ROWS:
+            errors["rows"] = [_("Enter a number of rows between 1 and %(n)d.") % {"n": MINI_LIST_MAX_ROWS}]
     if dashboard.widgets.count() >= MAX_WIDGETS:
         errors["kind"] = [_("A dashboard holds at most %(n)d widgets.") % {"n": MAX_WIDGETS}]
     if errors:

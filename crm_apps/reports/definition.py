@@ -106,6 +106,15 @@ class Condition:
 
 
 @dataclass(frozen=True)
+class LinkedCondition:
+    """A condition on records linked through a link table: true when at least one linked record of the target
+    module, visible to the member, meets `definition`'s filter (compiled as EXISTS)."""
+
+    link: Any  # fields.LinkPath
+    definition: Definition
+
+
+@dataclass(frozen=True)
 class FilterGroup:
     match: str  # all | any
     items: tuple[Any, ...]  # Condition | FilterGroup
@@ -212,7 +221,28 @@ def _scalar(cond_field: ReportField, value: Any) -> Any:
     return str(value)
 
 
-def _condition(cat: Catalogue, raw: dict[str, Any], key: str, errors: _Errors) -> Condition | None:
+def _linked_condition(cat: Catalogue, raw: dict[str, Any], key: str, errors: _Errors) -> LinkedCondition | None:
+    """`{"field": "linked.<module>.<field of that module>", "op", "value"}`: the field is checked against the
+    linked module's catalogue for the same member (its hidden fields unknown, its references guarded)."""
+    from crm_apps.reports.fields import catalogue, link_paths
+
+    name = str(raw.get("field"))
+    prefix, _dot, rest = name[len("linked.") :].partition(".")
+    link = link_paths(spec=cat.spec, actor=cat.actor).get(f"linked.{prefix}")
+    if link is None or not rest or rest.startswith("linked."):
+        errors.add(f"{key}.field", _("Unknown field “%(field)s”.") % {"field": name[:100]})
+        return None
+    target = catalogue(spec=link.target, actor=cat.actor)
+    cond = _condition(target, {**raw, "field": rest}, key, errors)
+    if cond is None:
+        return None
+    sub = Definition(module=link.target.key, type="tabular", catalogue=target, filters=FilterGroup("all", (cond,)))
+    return LinkedCondition(link, sub)
+
+
+def _condition(cat: Catalogue, raw: dict[str, Any], key: str, errors: _Errors) -> Any:
+    if isinstance(raw.get("field"), str) and raw["field"].startswith("linked."):
+        return _linked_condition(cat, raw, key, errors)
     found = _field(cat, raw.get("field"), f"{key}.field", errors)
     if found is None:
         return None

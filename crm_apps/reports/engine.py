@@ -21,9 +21,12 @@ from django.db.models import (
     DateField,
     DateTimeField,
     DecimalField,
+    Exists,
     F,
+    Func,
     Max,
     Min,
+    OuterRef,
     Q,
     QuerySet,
     Sum,
@@ -40,10 +43,11 @@ from crm_apps.access.models import Member
 from crm_apps.engine import currency, metadata, registry
 from crm_apps.reports import dates
 from crm_apps.reports import fields as f
-from crm_apps.reports.definition import Aggregate, Condition, Definition, FilterGroup, Group
+from crm_apps.reports.definition import Aggregate, Condition, Definition, FilterGroup, Group, LinkedCondition
 from crm_apps.reports.fields import ReportField
 
 CENT = Decimal("0.01")
+MISSING = "m_missing_currencies"
 RATE_FIELD = DecimalField(max_digits=30, decimal_places=10)
 MONEY_FIELD = DecimalField(max_digits=40, decimal_places=12)
 
@@ -92,13 +96,35 @@ class Compiler:
 
     # --- filters ----------------------------------------------------------------------------------
     def _group_q(self, group: FilterGroup) -> Q:
-        parts = [self._group_q(i) if isinstance(i, FilterGroup) else self._condition_q(i) for i in group.items]
+        parts = [
+            self._group_q(i)
+            if isinstance(i, FilterGroup)
+            else self._linked_q(i)
+            if isinstance(i, LinkedCondition)
+            else self._condition_q(i)
+            for i in group.items
+        ]
         if not parts:
             return Q()
         out = parts[0]
         for part in parts[1:]:
             out = out & part if group.match == "all" else out | part
         return out
+
+    def _linked_q(self, c: LinkedCondition) -> Q:
+        """EXISTS a link row to a record of the linked module that the member may see and that meets the
+        condition (the linked module's own compiler: its visibility, its guards)."""
+        matching = Compiler(c.definition).queryset().values("pk")
+        link = c.link
+        if link.own_side:
+            rows = link.model.objects.filter(
+                **{link.fk: OuterRef("pk")}, module=link.target.key, record_id__in=matching
+            )
+        else:
+            rows = link.model.objects.filter(
+                **{f"{link.fk}__in": matching}, module=self.spec.key, record_id=OuterRef("pk")
+            )
+        return Q(Exists(rows))
 
     def _date_bounds(self, fld: ReportField, start: dt.date, end: dt.date) -> Q:
         a = self._use(fld)
@@ -175,7 +201,7 @@ class Compiler:
             return alias
         if group.field.kind == f.DATETIME:
             return Trunc(alias, group.granularity, output_field=DateTimeField(), tzinfo=self.zone)
-        return Trunc(alias, group.granularity, output_field=DateField())
+        return DateTrunc(alias, group.granularity)
 
     def _rate_case(self, fld: ReportField) -> Any:
         lookup = str(fld.currency_lookup)
@@ -203,6 +229,25 @@ class Compiler:
             fn = {"count": Count, "sum": Sum, "avg": Avg, "min": Min, "max": Max, "weighted": Sum}[agg.op]
             out[agg.sql] = fn(value)
         return out
+
+
+class DateTrunc(Func):
+    """`date_trunc` of a date column as a date: `date_trunc('month', close_date::timestamp)::date`. Django's
+    Trunc passes the date to the timestamptz overload (a time-zone conversion per row, then one back); a
+    date has no zone, so the plain timestamp overload gives the same buckets for less work per row."""
+
+    output_field = DateField()
+
+    def __init__(self, expression: Any, granularity: str) -> None:
+        if granularity not in dates.GRANULARITIES:  # checked by the definition already; never interpolated raw
+            raise ValueError(granularity)
+        super().__init__(expression)
+        self.granularity = granularity
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
+        return super().as_sql(
+            compiler, connection, template=f"(DATE_TRUNC('{self.granularity}', %(expressions)s::timestamp))::date"
+        )
 
 
 def ExpressionWrapperMoney(amount: Any, rate: Any) -> Any:
@@ -272,6 +317,7 @@ class Runner:
         self.d = definition
         self.c = Compiler(definition)
         self.actor = self.c.actor
+        self.missing_count = 0
 
     def _agg_out(self, agg: Aggregate, value: Any) -> Any:
         if value is None:
@@ -323,6 +369,33 @@ class Runner:
             order.append(F(g.sql).asc(nulls_last=True))
         return order
 
+    def _lacking(self) -> tuple[str, Q] | None:
+        """The currency lookup of the aggregated amounts and the condition of an amount without a stored rate."""
+        money = [a.field for a in self.d.aggregates if a.field is not None and a.field.kind == f.MONEY]
+        rates = self.c.rates
+        if not money or rates.base is None or not money[0].currency_lookup:
+            return None
+        lookup = money[0].currency_lookup
+        return lookup, Q(**{f"{alias_of(money[0])}__isnull": False}) & ~Q(**{f"{lookup}__in": list(rates.rates)})
+
+    def missing_expression(self) -> dict[str, Any]:
+        """How many aggregated amounts have no stored rate, as one more aggregate (a FILTERed count, no DISTINCT,
+        so the grouping stays one hash aggregate) of the query that runs anyway: the usual case - every
+        currency has a rate - costs no scan of its own; only when some lack one are their codes looked up."""
+        lacking = self._lacking()
+        return {} if lacking is None else {MISSING: Count("pk", filter=lacking[1])}
+
+    def _note_missing(self, rows: Iterable[dict[str, Any]]) -> None:
+        self.missing_count += sum(int(row.get(MISSING) or 0) for row in rows)
+
+    def _missing_codes(self, qs: QuerySet[Any]) -> list[str]:
+        lacking = self._lacking()
+        if lacking is None or not self.missing_count:
+            return []
+        lookup, condition = lacking
+        codes = qs.filter(condition).order_by().values_list(lookup, flat=True).distinct()[:20]
+        return sorted(c for c in codes if c)
+
     def meta(self, qs: QuerySet[Any]) -> dict[str, Any]:
         money = [a.field for a in self.d.aggregates if a.field is not None and a.field.kind == f.MONEY]
         out: dict[str, Any] = {
@@ -335,18 +408,7 @@ class Runner:
         }
         if money:
             rates = self.c.rates
-            missing: list[str] = []
-            if rates.base is not None and money[0].currency_lookup:
-                lookup = money[0].currency_lookup
-                missing = sorted(
-                    set(
-                        qs.exclude(**{f"{lookup}__in": list(rates.rates)})
-                        .filter(**{f"{alias_of(money[0])}__isnull": False})
-                        .order_by()
-                        .values_list(lookup, flat=True)
-                        .distinct()[:20]
-                    )
-                )
+            missing = self._missing_codes(qs)
             out["currency"] = {
                 "base": rates.base,
                 "converted": rates.base is not None,
@@ -422,7 +484,10 @@ class Runner:
                 else:
                     row[c.path] = plain(value, money=c.kind == f.MONEY and isinstance(value, Decimal))
             rows.append(row)
-        totals = qs.order_by().aggregate(_count=Count("pk"), **self.c.aggregate_expressions())
+        totals = qs.order_by().aggregate(
+            _count=Count("pk"), **self.c.aggregate_expressions(), **self.missing_expression()
+        )
+        self._note_missing([totals])
         out_totals = {"count": totals.pop("_count"), **self._aggs(totals)}
         return {
             "columns": self.columns_meta(),
@@ -433,9 +498,11 @@ class Runner:
         }
 
     # summary -------------------------------------------------------------------------------------
-    def _level(self, qs: QuerySet[Any], groups: list[Group], limit: int) -> list[dict[str, Any]]:
+    def _level(
+        self, qs: QuerySet[Any], groups: list[Group], limit: int, *, missing: bool = False
+    ) -> list[dict[str, Any]]:
         keys = [g.sql for g in groups]
-        aggs = self.c.aggregate_expressions()
+        aggs = self.c.aggregate_expressions() | (self.missing_expression() if missing else {})
         grouped = qs.annotate(**{g.sql: self.c.group_expression(g) for g in groups}).values(*keys).annotate(**aggs)
         return list(grouped.order_by(*self._order(groups, set(aggs)))[:limit])
 
@@ -472,10 +539,11 @@ class Runner:
 
     def summary(self, qs: QuerySet[Any]) -> dict[str, Any]:
         groups = self.d.group_by
-        leaf = self._level(qs, groups, self.d.limit + 1)
         mergeable = not self.d.sort and all(a.op != "avg" for a in self.d.aggregates)
+        leaf = self._level(qs, groups, self.d.limit + 1, missing=mergeable)
         rolled_totals: dict[str, Any] | None = None
         if mergeable and len(leaf) <= self.d.limit:
+            self._note_missing(leaf)
             # One GROUP BY of the deepest level; subtotals and totals merged from its groups (never records).
             levels = [self._rolled_up(leaf, i + 1) for i in range(len(groups) - 1)] + [leaf]
             rolled = self._rolled_up(leaf, 0)
@@ -519,7 +587,9 @@ class Runner:
         if rolled_totals is not None:
             totals = self._aggs(rolled_totals)
         else:
-            totals = self._aggs(qs.order_by().aggregate(**self.c.aggregate_expressions()))
+            raw_totals = qs.order_by().aggregate(**self.c.aggregate_expressions(), **self.missing_expression())
+            self._note_missing([raw_totals])
+            totals = self._aggs(raw_totals)
         return {"columns": self.columns_meta(), "rows": rows, "groups": tree, "totals": totals, "truncated": truncated}
 
     # matrix --------------------------------------------------------------------------------------
@@ -560,7 +630,9 @@ class Runner:
             row["total"] = self._aggs(r)
             row["drill"] = [self.drill(g, self._group_value(g, r[g.sql])) for g in groups]
             rows.append(row)
-        totals = self._aggs(qs.order_by().aggregate(**self.c.aggregate_expressions()))
+        raw_totals = qs.order_by().aggregate(**self.c.aggregate_expressions(), **self.missing_expression())
+        self._note_missing([raw_totals])
+        totals = self._aggs(raw_totals)
         columns = self.columns_meta()
         return {
             "columns": columns,

@@ -282,3 +282,77 @@ def catalogue(*, spec: ModuleSpec, actor: Member) -> Catalogue:
 
     walk(spec, "", "", "", ())
     return Catalogue(spec=spec, fields=fields, hidden=hidden, actor=actor)
+
+
+@dataclass(frozen=True)
+class LinkPath:
+    """A link table between two modules (`crm_apps.engine.models.RecordLink` subclasses with a foreign key to a
+    module's records, e.g. a task's or an event's links to any record): from `spec`'s records to `target`'s.
+    `own_side`: the link's foreign key points at `spec`'s records and (module, record_id) at the target's;
+    otherwise the other way round. Used in filters ("some linked deal whose stage is ...")."""
+
+    key: str  # "linked.deals"
+    label: str
+    target: ModuleSpec
+    model: Any
+    fk: str
+    own_side: bool
+
+
+def _link_tables() -> list[tuple[Any, str, ModuleSpec]]:
+    from django.apps import apps
+
+    from crm_apps.engine.models import RecordLink
+
+    out = []
+    for model in apps.get_models():
+        if not issubclass(model, RecordLink):
+            continue
+        for field in model._meta.concrete_fields:
+            if isinstance(field, models.ForeignKey):
+                spec = _module_of(field.remote_field.model)
+                if spec is not None:
+                    out.append((model, field.name, spec))
+    return out
+
+
+def link_paths(*, spec: ModuleSpec, actor: Member) -> dict[str, LinkPath]:
+    """The modules `spec`'s records are linked with through link tables, as the member may view them."""
+    out: dict[str, LinkPath] = {}
+    for model, fk, fk_spec in _link_tables():
+        if fk_spec.key == spec.key:  # spec's records own the links: any module may be on the other side
+            for target in registry.all_specs():
+                if target.key != spec.key and visibility.can_view_module(actor=actor, spec=target):
+                    out.setdefault(
+                        f"linked.{target.key}",
+                        LinkPath(f"linked.{target.key}", str(target.label_plural), target, model, fk, True),
+                    )
+        elif visibility.can_view_module(actor=actor, spec=fk_spec):
+            out.setdefault(
+                f"linked.{fk_spec.key}",
+                LinkPath(f"linked.{fk_spec.key}", str(fk_spec.label_plural), fk_spec, model, fk, False),
+            )
+    return out
+
+
+@dataclass(frozen=True)
+class LinkedField:
+    """A field of a linked module, offered in filters only (a record has any number of linked records)."""
+
+    path: str  # "linked.deals.stage"
+    label: str
+    field: ReportField
+
+
+def linked_fields(*, spec: ModuleSpec, actor: Member) -> list[LinkedField]:
+    """The linked modules' own fields (no further hop) as filter choices: "Linked deals › Stage"."""
+    from django.utils.translation import gettext as _
+
+    out = []
+    for link in link_paths(spec=spec, actor=actor).values():
+        for fld in catalogue(spec=link.target, actor=actor).fields.values():
+            if fld.hops or fld.kind == MULTI:
+                continue
+            label = _("Linked %(module)s › %(field)s") % {"module": link.label, "field": fld.label}
+            out.append(LinkedField(f"{link.key}.{fld.path}", label, fld))
+    return out

@@ -118,6 +118,9 @@ class ReportSchedule(models.Model):
     day_of_month = models.PositiveSmallIntegerField(_("day of the month"), default=1)
     at = models.TimeField(_("time"))
     format = models.CharField(_("format"), max_length=4, default="xlsx")
+    # "attachment": the report (computed with the owner's rights) attached; "link": only a link to the report's
+    # page, which each recipient member opens signed in, with their own rights (members and roles only).
+    delivery = models.CharField(_("delivery"), max_length=10, default="attachment")
     members = models.ManyToManyField("access.Member", blank=True, related_name="+")
     roles = models.ManyToManyField("access.Role", blank=True, related_name="+")
     addresses = models.JSONField(_("addresses"), default=list, blank=True)

@@ -18,6 +18,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage
 from django.core.validators import validate_email
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,6 +27,8 @@ from crm_apps.reports import exports
 from crm_apps.reports.definition import parse
 from crm_apps.reports.engine import run
 from crm_apps.reports.models import Report, ReportSchedule, ScheduleRun
+
+DELIVERY_ATTACHMENT, DELIVERY_LINK = "attachment", "link"
 
 
 def latest_tick(schedule: ReportSchedule, now: dt.datetime, zone: Any) -> dt.datetime | None:
@@ -54,11 +57,48 @@ def _recipients(schedule: ReportSchedule) -> list[str]:
     return sorted(e for e in emails if e)
 
 
+def _recipient_members(schedule: ReportSchedule) -> list[Member]:
+    found = {m.pk: m for m in schedule.members.filter(active=True).select_related("user")}
+    for m in Member.objects.filter(role__in=schedule.roles.all(), active=True).select_related("user"):
+        found.setdefault(m.pk, m)
+    return [m for m in found.values() if m.user.email]
+
+
+def link_recipients(schedule: ReportSchedule) -> list[str]:
+    """A link schedule's recipients: the members (and roles' members) who may open the report themselves. A
+    member the report is not shared with gets nothing (the link would only show them "not found")."""
+    from crm_apps.reports.selectors import report_get
+
+    return sorted(
+        m.user.email for m in _recipient_members(schedule) if report_get(actor=m, report_id=schedule.report_id)
+    )
+
+
+def _send_link(schedule: ReportSchedule, recipients: list[str]) -> None:
+    """Only the report's name and the address of its page: no number leaves the app; each recipient signs in
+    and sees the report computed with their own rights."""
+    from tenants.runtime import current_schema
+    from tenants.services import tenant_url
+
+    report = schedule.report
+    if not report.owner.active:
+        raise PermissionDenied(_("The report's owner is no longer active."))
+    url = tenant_url(current_schema(), reverse("reports:detail", args=[report.pk]))
+    EmailMessage(
+        subject=_("Report: %(name)s") % {"name": report.name},
+        body=_("The report “%(name)s” is ready. Open it (sign in first): %(url)s") % {"name": report.name, "url": url},
+        to=recipients,
+    ).send()
+
+
 def _send(schedule: ReportSchedule, recipients: list[str]) -> None:
     report = schedule.report
     owner = report.owner
     if not owner.active:
         raise PermissionDenied(_("The report's owner is no longer active."))
+    if schedule.delivery == DELIVERY_LINK:
+        _send_link(schedule, recipients)
+        return
     result = run(parse(report.definition, actor=owner, saved=True))  # the owner's rights, never more
     body = exports.render(schedule.format, report.name, result)
     message = EmailMessage(
@@ -90,7 +130,7 @@ def schedule_fire(schedule_id: int, now: dt.datetime | None = None) -> ScheduleR
             or ScheduleRun.objects.filter(schedule=schedule, tick=tick).exists()
         ):
             return None
-        recipients = _recipients(schedule)
+        recipients = link_recipients(schedule) if schedule.delivery == DELIVERY_LINK else _recipients(schedule)
         try:
             _send(schedule, recipients)
             status, error = "sent", ""
@@ -142,6 +182,13 @@ def schedule_create(*, actor: Member, report: Report, data: dict[str, Any]) -> R
             validate_email(address)
         except (ValidationError, TypeError):
             errors["addresses"] = [_("Enter valid e-mail addresses.")]
+    delivery = data.get("delivery", DELIVERY_ATTACHMENT)
+    if delivery not in (DELIVERY_ATTACHMENT, DELIVERY_LINK):
+        errors["delivery"] = [_("Choose attachment or link.")]
+    elif delivery == DELIVERY_LINK and addresses:
+        # A plain address cannot sign in, and a link that opens data without signing in would bypass the
+        # access layer: links go to members only.
+        errors["addresses"] = [_("A link is sent to members only; send plain addresses an attachment.")]
     member_ids, role_ids = data.get("members", []), data.get("roles", [])
     members = list(Member.objects.filter(pk__in=member_ids, active=True)) if isinstance(member_ids, list) else []
     roles = list(Role.objects.filter(pk__in=role_ids)) if isinstance(role_ids, list) else []
@@ -151,6 +198,12 @@ def schedule_create(*, actor: Member, report: Report, data: dict[str, Any]) -> R
         errors["roles"] = [_("Unknown role.")]
     if not errors and not (members or roles or addresses):
         errors["members"] = [_("Choose at least one recipient.")]
+    if not errors and delivery == DELIVERY_LINK:
+        from crm_apps.reports.selectors import report_get
+
+        blocked = [m for m in members if report_get(actor=m, report_id=report.pk) is None]
+        if blocked:
+            errors["members"] = [_("Share the report with every member who gets a link first.")]
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
@@ -161,6 +214,7 @@ def schedule_create(*, actor: Member, report: Report, data: dict[str, Any]) -> R
             day_of_month=day,
             at=at,
             format=fmt,
+            delivery=delivery,
             addresses=addresses,
         )
         schedule.members.set(members)

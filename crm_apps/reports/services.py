@@ -15,7 +15,17 @@ from crm_apps.access.privileges import is_tenant_admin
 from crm_apps.reports.definition import parse
 from crm_apps.reports.models import Report, ReportFolder
 
-FIELDS = {"name", "description", "folder", "definition", "sharing", "shared_members", "shared_roles", "shared_groups"}
+FIELDS = {
+    "name",
+    "description",
+    "folder",
+    "folder_name",
+    "definition",
+    "sharing",
+    "shared_members",
+    "shared_roles",
+    "shared_groups",
+}
 
 
 def _may_change(actor: Member, report: Report) -> None:
@@ -39,6 +49,34 @@ def _ids(model: Any, raw: Any, key: str, errors: dict[str, list[str]]) -> list[A
     return found
 
 
+def _folder(target: Report, data: dict[str, Any], errors: dict[str, list[str]]) -> str:
+    """Sets `folder` (one of the owner's, or None); returns the name of a folder to use or create
+    (`folder_name`), done only once nothing else failed."""
+    new_folder_name = ""
+    if "folder" in data:
+        folder_id = data.get("folder")
+        if folder_id is None:
+            target.folder = None
+        else:
+            folder = (
+                ReportFolder.objects.filter(pk=folder_id, owner=target.owner_id).first()
+                if isinstance(folder_id, int)
+                else None
+            )
+            if folder is None:
+                errors["folder"] = [_("Unknown folder.")]
+            else:
+                target.folder = folder
+    if "folder_name" in data:
+        # A folder of the owner's by name: the existing one, or a new one (created only if nothing else fails).
+        folder_name = data.get("folder_name")
+        if not isinstance(folder_name, str) or not folder_name.strip() or len(folder_name.strip()) > 100:
+            errors["folder_name"] = [_("Enter a name of at most 100 characters.")]
+        else:
+            new_folder_name = folder_name.strip()
+    return new_folder_name
+
+
 @transaction.atomic
 def report_save(*, actor: Member, data: dict[str, Any], report: Report | None = None) -> Report:
     """Create a report (`report` None) or change one; every error is a field error, nothing half-written."""
@@ -60,20 +98,7 @@ def report_save(*, actor: Member, data: dict[str, Any], report: Report | None = 
             errors["description"] = [_("Enter at most 500 characters.")]
         else:
             target.description = description
-    if "folder" in data:
-        folder_id = data.get("folder")
-        if folder_id is None:
-            target.folder = None
-        else:
-            folder = (
-                ReportFolder.objects.filter(pk=folder_id, owner=target.owner_id).first()
-                if isinstance(folder_id, int)
-                else None
-            )
-            if folder is None:
-                errors["folder"] = [_("Unknown folder.")]
-            else:
-                target.folder = folder
+    new_folder_name = _folder(target, data, errors)
     if "sharing" in data:
         if data["sharing"] not in Report.Sharing.values:
             errors["sharing"] = [_("Choose private or shared.")]
@@ -92,6 +117,8 @@ def report_save(*, actor: Member, data: dict[str, Any], report: Report | None = 
     groups = _ids(Group, data.get("shared_groups"), "shared_groups", errors)
     if errors:
         raise ValidationError(errors)
+    if "folder_name" in data:
+        target.folder, _created = ReportFolder.objects.get_or_create(owner_id=target.owner_id, name=new_folder_name)
     target.updated_at = timezone.now()
     target.save()
     if "shared_members" in data:

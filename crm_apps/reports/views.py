@@ -16,13 +16,14 @@ from django.views.decorators.http import require_POST
 
 from crm_apps.access import visibility
 from crm_apps.access.middleware import request_member
+from crm_apps.access.models import Group, Member, Role
 from crm_apps.engine import registry
 from crm_apps.reports import builder, charts, dates, exports, selectors, services
 from crm_apps.reports import definition as definitions
 from crm_apps.reports import fields as f
 from crm_apps.reports.engine import run
 from crm_apps.reports.fields import catalogue
-from crm_apps.reports.models import Report
+from crm_apps.reports.models import Report, ReportFolder
 
 
 def _modules(request: HttpRequest) -> list[Any]:
@@ -83,6 +84,10 @@ def _builder_context(request: HttpRequest, params: dict[str, Any], data: dict[st
             for i in range(1, builder.CONDITIONS + 1)
         ],
         "errors": {},
+        "folders": list(ReportFolder.objects.filter(owner=actor)),
+        "share_members": list(Member.objects.filter(active=True).select_related("user").order_by("user__name", "pk")),
+        "share_roles": list(Role.objects.order_by("name")),
+        "share_groups": list(Group.objects.order_by("name")),
     }
     try:
         spec = registry.get(module) if module else None
@@ -92,6 +97,7 @@ def _builder_context(request: HttpRequest, params: dict[str, Any], data: dict[st
         return context
     cat = catalogue(spec=spec, actor=actor)
     context["fields"] = list(cat.fields.values())
+    context["filter_fields"] = [*cat.fields.values(), *f.linked_fields(spec=spec, actor=actor)]
     context["group_fields"] = [x for x in cat.fields.values() if x.kind in f.GROUPABLE]
     context["number_fields"] = [x for x in cat.fields.values() if x.kind in f.ORDERED]
     context["operators"] = sorted({op for ops in definitions.OPERATORS.values() for op in ops})
@@ -112,7 +118,39 @@ def _builder_context(request: HttpRequest, params: dict[str, Any], data: dict[st
 def _params(query: Any) -> dict[str, Any]:
     params: dict[str, Any] = {k: query.get(k) for k in query}
     params["columns"] = query.getlist("columns")
+    for key in SHARE_KEYS:
+        params[key] = _int_list(query.getlist(key))
     return params
+
+
+SHARE_KEYS = ("shared_members", "shared_roles", "shared_groups")
+
+
+def _int_list(values: list[str]) -> list[int]:
+    return [int(v) for v in values if v.isdigit() and len(v) < 12]
+
+
+def _save_data(request: HttpRequest, data: dict[str, Any], actor: Member, report: Report | None) -> dict[str, Any]:
+    """The save form's fields as a `services.report_save` payload: name, definition, sharing and whom with, and
+    the folder (one of the owner's, or a new one by name, created in the same transaction)."""
+    post = request.POST
+    out: dict[str, Any] = {
+        "name": post.get("name", ""),
+        "definition": data,
+        "sharing": post.get("sharing", "private"),
+        **{key: _int_list(post.getlist(key)) for key in SHARE_KEYS},
+    }
+    folder = post.get("folder", "")
+    new_folder = post.get("new_folder", "").strip()
+    if new_folder:
+        out["folder_name"] = new_folder
+    elif folder.isdigit() and len(folder) < 12:
+        out["folder"] = int(folder)
+    elif folder == "":
+        out["folder"] = None
+    else:
+        out["folder"] = folder
+    return out
 
 
 @login_required
@@ -125,14 +163,7 @@ def report_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         data = builder.definition_from_params(request.POST)
         try:
-            report = services.report_save(
-                actor=actor,
-                data={
-                    "name": request.POST.get("name", ""),
-                    "definition": data,
-                    "sharing": request.POST.get("sharing", "private"),
-                },
-            )
+            report = services.report_save(actor=actor, data=_save_data(request, data, actor, None))
         except ValidationError as exc:
             context = _builder_context(request, _params(request.POST), data)
             context["errors"] = {**context["errors"], **exc.message_dict}
@@ -164,15 +195,7 @@ def report_edit(request: HttpRequest, report_id: int) -> HttpResponse:
     if request.method == "POST":
         data = builder.definition_from_params(request.POST)
         try:
-            services.report_save(
-                actor=actor,
-                report=report,
-                data={
-                    "name": request.POST.get("name", ""),
-                    "definition": data,
-                    "sharing": request.POST.get("sharing", "private"),
-                },
-            )
+            services.report_save(actor=actor, report=report, data=_save_data(request, data, actor, report))
         except ValidationError as exc:
             context = _builder_context(request, _params(request.POST), data)
             context.update({"report": report, "errors": {**context["errors"], **exc.message_dict}})
@@ -184,6 +207,11 @@ def report_edit(request: HttpRequest, report_id: int) -> HttpResponse:
     params = _params(request.GET) if request.GET.get("module") else builder.params_from_definition(report.definition)
     params.setdefault("name", report.name)
     params.setdefault("sharing", report.sharing)
+    params.setdefault("folder", report.folder_id or "")
+    if not request.GET.get("module"):
+        params["shared_members"] = list(report.shared_members.values_list("pk", flat=True))
+        params["shared_roles"] = list(report.shared_roles.values_list("pk", flat=True))
+        params["shared_groups"] = list(report.shared_groups.values_list("pk", flat=True))
     data = builder.definition_from_params(request.GET) if request.GET.get("module") else report.definition
     context = _builder_context(request, params, data)
     context["report"] = report
@@ -209,6 +237,12 @@ def report_detail(request: HttpRequest, report_id: int) -> HttpResponse:
         "can_change": report.owner_id == actor.pk or actor.is_admin,
         "is_owner": report.owner_id == actor.pk,
         "schedules": list(report.schedules.prefetch_related("runs")) if report.owner_id == actor.pk else [],
+        "schedule_members": (
+            list(Member.objects.filter(active=True).select_related("user").order_by("user__name"))
+            if report.owner_id == actor.pk
+            else []
+        ),
+        "schedule_roles": list(Role.objects.order_by("name")) if report.owner_id == actor.pk else [],
         "weekdays": [
             (0, _("Mon")),
             (1, _("Tue")),
@@ -322,7 +356,12 @@ def schedule_add(request: HttpRequest, report_id: int) -> HttpResponse:
         "at": post.get("at", "08:00"),
         "format": post.get("format", "xlsx"),
         "addresses": addresses,
-        "members": [actor.pk] if post.get("me") == "1" else [],
+        "members": sorted(
+            {int(m) for m in post.getlist("members") if m.isdigit() and len(m) < 12}
+            | ({actor.pk} if post.get("me") == "1" else set())
+        ),
+        "roles": [int(r) for r in post.getlist("roles") if r.isdigit() and len(r) < 12],
+        "delivery": post.get("delivery", "attachment"),
     }
     try:
         schedule_create(actor=actor, report=report, data=data)

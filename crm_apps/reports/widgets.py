@@ -4,12 +4,14 @@ carries the time it was computed; the page refreshes widgets without reloading."
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Sum
+from django.db.models import Q, Sum
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -17,6 +19,7 @@ from django.utils.translation import gettext_lazy
 from crm_apps.access import visibility
 from crm_apps.access.models import Member
 from crm_apps.engine import registry
+from crm_apps.engine.models import SavedView
 from crm_apps.reports import charts, dates, selectors
 from crm_apps.reports.definition import parse
 from crm_apps.reports.engine import run
@@ -120,6 +123,142 @@ def _overdue(config: dict[str, Any], actor: Member) -> dict[str, Any]:
     }
 
 
+def _conversion_months(actor: Member) -> tuple[dt.date, dt.date]:
+    """The last twelve months, this one included, in the member's zone (first day, last day)."""
+    today = dates.today_in(actor.zone)
+    first = dt.date(today.year - 1 if today.month < 12 else today.year, today.month % 12 + 1, 1)
+    return first, dates.relative_range("this_month", today)[1]
+
+
+def _leads_by_month(field: str, actor: Member, converted: bool) -> dict[str, Any]:
+    first, last = _conversion_months(actor)
+    conditions: list[dict[str, Any]] = [
+        {"field": field, "op": "between", "value": [first.isoformat(), last.isoformat()]}
+    ]
+    if converted:
+        conditions.append({"field": "converted", "op": "is_true"})
+    return {
+        "module": "leads",
+        "type": "summary",
+        "group_by": [{"field": field, "granularity": "month"}],
+        "aggregates": [{"op": "count"}],
+        "filters": {"match": "all", "conditions": conditions},
+    }
+
+
+def _conversion_rate(widget: Widget, actor: Member) -> dict[str, Any]:
+    """Leads converted in a month / leads created in that month, for the last twelve months, each count by the
+    report engine over the leads the member may see (so the rate is built from visible leads only)."""
+    created = run(parse(_leads_by_month("created_at", actor, False), actor=actor))
+    converted = run(parse(_leads_by_month("converted_at", actor, True), actor=actor))
+    made = {row["created_at__month"]["value"]: int(row["count"]) for row in created["rows"]}
+    done = {row["converted_at__month"]["value"]: int(row["count"]) for row in converted["rows"]}
+    first, last = _conversion_months(actor)
+    labels, rates, made_series, done_series = [], [], [], []
+    month = first
+    while month <= last:
+        key = month.isoformat()
+        labels.append(dates.bucket_label(month, "month"))
+        made_series.append(made.get(key, 0))
+        done_series.append(done.get(key, 0))
+        rates.append(round(done.get(key, 0) * 100 / made[key], 1) if made.get(key) else 0.0)
+        month = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    total_made, total_done = sum(made_series), sum(done_series)
+    chart = {
+        "type": "line",
+        "label": str(_("Conversion rate (%)")),
+        "labels": labels,
+        "datasets": [{"label": str(_("Conversion rate (%)")), "data": rates, "drill": []}],
+        "computed_at": created["meta"]["computed_at"],
+    }
+    return {
+        "type": "chart",
+        "chart": chart,
+        "series": {"created": made_series, "converted": done_series},
+        "note": _("%(converted)d of %(created)d leads converted in twelve months (%(rate)s%%).")
+        % {
+            "converted": total_done,
+            "created": total_made,
+            "rate": round(total_done * 100 / total_made, 1) if total_made else 0,
+        },
+        "computed_at": created["meta"]["computed_at"],
+    }
+
+
+MINI_LIST_ROWS = 5
+MINI_LIST_MAX_ROWS = 20
+
+
+def saved_view_choices(actor: Member) -> list[tuple[int, str]]:
+    """The saved list views a member may put on a dashboard (their own and shared ones, of modules they see)."""
+    out = []
+    for view in (
+        SavedView.objects.filter(is_default=False).filter(Q(owner=actor) | Q(shared=True)).order_by("module", "name")
+    ):
+        try:
+            spec = registry.get(view.module)
+        except registry.UnknownModule:
+            continue
+        if visibility.can_view_module(actor=actor, spec=spec):
+            out.append((view.pk, f"{spec.label_plural} › {view.display_name}"))
+    return out
+
+
+def _mini_list(widget: Widget, actor: Member) -> dict[str, Any] | None:
+    """The first rows of a saved list view, read by the engine's list selector for the viewing member (their
+    visibility, their field-level security). None when the view is gone or not theirs to open."""
+    from crm_apps.engine import selectors as engine_selectors
+    from crm_apps.engine.display import Displayer, record_url
+
+    view = (
+        SavedView.objects.filter(pk=widget.config.get("view")).first()
+        if str(widget.config.get("view", "")).isdigit()
+        else None
+    )
+    if view is None:
+        return None
+    try:
+        spec = registry.get(view.module)
+    except registry.UnknownModule:
+        return None
+    found = engine_selectors.saved_view_get(spec=spec, actor=actor, view_id=view.pk)
+    if found is None or not visibility.can_view_module(actor=actor, spec=spec):
+        return None
+    rows = widget.config.get("rows", MINI_LIST_ROWS)
+    rows = rows if isinstance(rows, int) and 1 <= rows <= MINI_LIST_MAX_ROWS else MINI_LIST_ROWS
+    hidden = visibility.hidden_fields(actor=actor, spec=spec)
+    model_names = {f.name for f in spec.model._meta.concrete_fields}
+    columns = [c for c in spec.list_columns if c in model_names and c not in hidden][:3]
+    page = engine_selectors.record_list(
+        spec=spec,
+        actor=actor,
+        filters=dict(found.filters or {}),
+        search=found.search,
+        ordering=found.ordering or None,
+        limit=rows,
+        columns=columns,
+    )
+    shown = Displayer(spec)
+    out_rows = []
+    for record in page.records:
+        title = " ".join(str(getattr(record, n, "") or "") for n in spec.title_fields if n not in hidden).strip()
+        out_rows.append(
+            {
+                "url": record_url(spec, record),
+                "title": title or str(record.pk),
+                "cells": [str(shown.value(record, c).text) for c in columns if c not in spec.title_fields],
+            }
+        )
+    return {
+        "type": "list",
+        "columns": [str(_("Record"))] + [shown.label(c) for c in columns if c not in spec.title_fields],
+        "rows": out_rows,
+        "more": page.next_cursor is not None,
+        "view_url": reverse("engine:list", args=[spec.key]) + f"?saved={view.pk}",
+        "computed_at": timezone.now().isoformat(),
+    }
+
+
 BUILT_IN: dict[str, tuple[Any, Callable[[dict[str, Any], Member], dict[str, Any]]]] = {
     "pipeline_funnel": (gettext_lazy("Pipeline by stage"), _pipeline_funnel),
     "pipeline_by_owner": (gettext_lazy("Pipeline by owner"), _pipeline_by_owner),
@@ -138,6 +277,8 @@ KINDS = {
     **{k: v[0] for k, v in BUILT_IN.items()},
     "report": gettext_lazy("Saved report"),
     "quota": gettext_lazy("Quota attainment this quarter"),
+    "conversion_rate": gettext_lazy("Lead conversion rate by month"),
+    "saved_view": gettext_lazy("Saved list view"),
 }
 
 DEFAULT_LAYOUT: list[tuple[str, int, int, int, int, dict[str, Any]]] = [
@@ -148,6 +289,7 @@ DEFAULT_LAYOUT: list[tuple[str, int, int, int, int, dict[str, Any]]] = [
     ("leads_by_source", 0, 8, 4, 4, {}),
     ("tickets_by_status", 4, 8, 4, 4, {}),
     ("overdue_activities", 8, 8, 4, 4, {}),
+    ("forecast", 0, 12, 12, 4, {}),
 ]
 
 
@@ -214,6 +356,56 @@ def _quarter_quota(widget: Widget, actor: Member) -> dict[str, Any]:
     }
 
 
+def _forecast_quotas(chart: dict[str, Any], result: dict[str, Any], actor: Member) -> str | None:
+    """Adds the members' quotas per close month to the forecast chart and says this quarter's attainment (won
+    amount of the deals the member may see against the quarter's quotas)."""
+    months = [dt.date.fromisoformat(g["value"]) for g in result["groups"] if g.get("value")]
+    by_month = dict(
+        Quota.objects.filter(month__in=months)
+        .values("month")
+        .annotate(total=Sum("amount"))
+        .values_list("month", "total")
+    )
+    if by_month:
+        chart["datasets"].append(
+            {
+                "label": str(_("Quota")),
+                "data": [float(by_month.get(m, 0)) for m in months],
+                "drill": [],
+                "type": "line",
+            }
+        )
+    today = dates.today_in(actor.zone)
+    start, end = dates.relative_range("this_quarter", today)
+    quota = Quota.objects.filter(month__gte=start, month__lte=end).aggregate(total=Sum("amount"))["total"]
+    if not quota:
+        return None
+    won_result = run(parse(_won_this_quarter(), actor=actor))
+    won = Decimal(won_result["totals"].get("sum_amount") or 0)
+    return _("Won this quarter: %(won)s of %(quota)s quota (%(rate)s%% attainment).") % {
+        "won": format(won.quantize(Decimal("0.01")), "f"),
+        "quota": format(quota, "f"),
+        "rate": round(float(won / quota * 100), 1),
+    }
+
+
+def _won_this_quarter() -> dict[str, Any]:
+    return {
+        "module": "deals",
+        "type": "tabular",
+        "columns": ["name"],
+        "limit": 1,
+        "aggregates": [{"field": "amount", "op": "sum"}],
+        "filters": {
+            "match": "all",
+            "conditions": [
+                {"field": "stage.is_won", "op": "is_true"},
+                {"field": "close_date", "op": "relative", "value": "this_quarter"},
+            ],
+        },
+    }
+
+
 def widget_title(widget: Widget) -> str:
     if widget.title:
         return widget.title
@@ -237,6 +429,13 @@ def widget_data(widget: Widget, actor: Member) -> dict[str, Any]:
             if not visibility.can_view_module(actor=actor, spec=registry.get("deals")):
                 return unavailable
             return {**base, **_quarter_quota(widget, actor)}
+        if widget.kind == "conversion_rate":
+            if not visibility.can_view_module(actor=actor, spec=registry.get("leads")):
+                return unavailable
+            return {**base, **_conversion_rate(widget, actor)}
+        if widget.kind == "saved_view":
+            listed = _mini_list(widget, actor)
+            return unavailable if listed is None else {**base, **listed}
         if widget.kind == "report":
             report = selectors.report_get(actor=actor, report_id=widget.report_id) if widget.report_id else None
             if report is None:
@@ -258,10 +457,14 @@ def widget_data(widget: Widget, actor: Member) -> dict[str, Any]:
     if widget.kind == "won_by_month" and widget.config.get("target") and chart:
         target = float(widget.config["target"])
         chart["datasets"].append({"label": str(_("Target")), "data": [target] * len(chart["labels"]), "drill": []})
+    note = None
+    if widget.kind == "forecast" and chart:
+        note = _forecast_quotas(chart, result, actor)
     return {
         **base,
         "type": "chart",
         "chart": chart,
+        "note": note,
         "currency": (result["meta"].get("currency") or {}).get("note"),
         "computed_at": result["meta"]["computed_at"],
     }

@@ -37,6 +37,33 @@ function quotaTable(data) {
   return table;
 }
 
+function miniList(data) {
+  const wrap = document.createElement("div");
+  const table = document.createElement("table");
+  table.className = "table";
+  const head = document.createElement("tr");
+  data.columns.forEach((t) => head.appendChild(cell("th", t)));
+  table.appendChild(head);
+  data.rows.forEach((row) => {
+    const tr = document.createElement("tr");
+    const first = document.createElement("td");
+    const link = document.createElement("a");
+    link.href = row.url;
+    link.textContent = row.title;
+    first.appendChild(link);
+    tr.appendChild(first);
+    row.cells.forEach((value) => tr.appendChild(cell("td", value)));
+    table.appendChild(tr);
+  });
+  wrap.appendChild(table);
+  if (!data.rows.length) wrap.appendChild(cell("p", strings().empty)).className = "muted";
+  const all = document.createElement("a");
+  all.href = data.view_url;
+  all.textContent = strings().open;
+  wrap.appendChild(all);
+  return wrap;
+}
+
 async function load(section) {
   const body = section.querySelector("[data-widget-body]");
   const computed = section.querySelector("[data-widget-computed]");
@@ -58,9 +85,12 @@ async function load(section) {
       charts.set(section, drawChart(canvas, data.chart));
     } else if (data.type === "quota") {
       body.appendChild(quotaTable(data));
+    } else if (data.type === "list") {
+      body.appendChild(miniList(data));
     } else {
       body.appendChild(cell("p", data.message || strings().unavailable)).className = "muted";
     }
+    if (data.note) body.appendChild(cell("p", data.note)).className = "muted widget-note";
     computed.dateTime = data.computed_at;
     computed.textContent = new Date(data.computed_at).toLocaleString();
     section.dataset.loaded = "1";

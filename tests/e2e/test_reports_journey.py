@@ -1,5 +1,5 @@
-"""Build a summary report with a chart in the builder, drill down into its records, add it to a dashboard and
-drag the widget to another place on the grid."""
+"""Build a summary report with a chart in the builder, drill down into its records, add it to a dashboard,
+drag the widget to another place on the grid, and add a mini list of a saved view whose rows open records."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 def test_build_a_report_drill_down_and_put_it_on_a_dashboard(live_site, browser, committed):
     from crm_apps.access.models import Member
+    from crm_apps.engine.models import SavedView
     from crm_apps.reports.models import Report, Widget
 
     admin = make_user(committed.email(), name="Rae Porter")
@@ -90,5 +91,19 @@ def test_build_a_report_drill_down_and_put_it_on_a_dashboard(live_site, browser,
     with tenant_context(tenant):
         widget = Widget.objects.get(report=report)
     assert widget.x > 0
+
+    # A mini list of a saved list view: its first rows, each a link to its record.
+    with tenant_context(tenant):
+        view = SavedView.objects.create(module="deals", name="All deals", owner=actor, filters={})
+    page.reload()
+    page.wait_for_selector("[data-dashboard][data-ready='1']", state="attached")
+    page.locator("[data-widget-add] select[name=kind]").select_option("saved_view")
+    page.locator("[data-widget-add] select[name=view]").select_option(str(view.pk))
+    page.locator("[data-widget-add] button[type=submit]").click()
+    page.wait_for_selector("[data-widget] [data-widget-url][data-loaded='1'] table a")
+    listed = page.locator("[data-widget]").last.inner_text()
+    assert "Kayak order" in listed and "Canoe order" in listed
+    page.locator("[data-widget]").last.get_by_role("link", name="Kayak order").click()
+    page.wait_for_url(re.compile(r".*/m/deals/[0-9a-f-]+/$"))
     assert errors == []
     context.close()

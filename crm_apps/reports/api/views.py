@@ -178,6 +178,16 @@ class FieldCatalogueView(APIView):
                     }
                     for fld in cat.fields.values()
                 ],
+                # Fields of records linked through link tables: filters only ("some linked deal whose ...").
+                "linked": [
+                    {
+                        "path": linked.path,
+                        "label": linked.label,
+                        "kind": linked.field.kind,
+                        "operators": list(definitions.OPERATORS[linked.field.kind]),
+                    }
+                    for linked in f.linked_fields(spec=spec, actor=actor)
+                ],
                 "relative_dates": [{"key": k, "label": str(v)} for k, v in dates.RELATIVE.items()],
                 "granularities": list(dates.GRANULARITIES),
                 "charts": [{"key": k, "label": str(v)} for k, v in definitions.CHARTS.items()],
@@ -294,6 +304,7 @@ def schedule_to_api(schedule: Any) -> dict[str, Any]:
         "day_of_month": schedule.day_of_month,
         "at": schedule.at.strftime("%H:%M"),
         "format": schedule.format,
+        "delivery": schedule.delivery,
         "members": [m.pk for m in schedule.members.all()],
         "roles": [r.pk for r in schedule.roles.all()],
         "addresses": schedule.addresses,
@@ -307,7 +318,8 @@ def schedule_to_api(schedule: Any) -> dict[str, Any]:
 
 class ReportScheduleListView(APIView):
     """GET the report's schedules with their delivery log; POST {"frequency": "daily"|"weekly"|"monthly",
-    "weekdays": [0..6], "day_of_month", "at": "HH:MM", "format": "csv"|"xlsx"|"pdf", "members", "roles",
+    "weekdays": [0..6], "day_of_month", "at": "HH:MM", "format": "csv"|"xlsx"|"pdf", "delivery":
+    "attachment"|"link" (link: members and roles only, each must be able to open the report), "members", "roles",
     "addresses"} (the report's owner only: it runs with their rights)."""
 
     @extend_schema(responses={200: dict})

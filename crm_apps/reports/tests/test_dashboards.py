@@ -161,3 +161,131 @@ def test_dashboards_and_widgets_of_another_tenant_are_refused(tenant_a, tenant_b
     assert client_for(tenant_b, beta_admin).get(f"/dashboards/{board.pk}/").status_code == 404
     names = [b["name"] for b in beta.get("/api/v1/dashboards/").json()["results"]]
     assert "Alpha" not in names and json.dumps(names)
+
+
+def _private_rep(tenant_a, admin, member, module, name):
+    with tenant_context(tenant_a):
+        sharing_default_set(actor=admin, module=module, access="private")
+        profile = profile_save(actor=admin, profile=None, name=f"{name} reps", flags={})
+        role = role_create(
+            actor=admin, name=name, parent=Role.objects.get(parent__isnull=True), profile_ids=[profile.pk]
+        )
+    return member(tenant_a, role=role)
+
+
+def test_conversion_rate_over_time_counts_the_members_visible_leads_only(tenant_a, admin, member):
+    from django.utils import timezone
+
+    from crm_apps.modules.leads.models import Lead
+
+    rep = _private_rep(tenant_a, admin, member, "leads", "Conv rep")
+    leads = registry.get("leads")
+    with tenant_context(tenant_a):
+        now = timezone.now()
+        mine = [
+            record_create(spec=leads, actor=admin, data={"last_name": f"R{i}", "company": "C", "owner": rep.pk})
+            for i in range(4)
+        ]
+        hidden = [
+            record_create(spec=leads, actor=admin, data={"last_name": f"H{i}", "company": "C", "owner": admin.pk})
+            for i in range(6)
+        ]
+        Lead.objects.filter(pk__in=[mine[0].pk, *[h.pk for h in hidden]]).update(converted=True, converted_at=now)
+        board = Dashboard.objects.create(name="Conv", owner=rep)
+        widget = Widget.objects.create(dashboard=board, kind="conversion_rate")
+        admin_board = Dashboard.objects.create(name="Conv A", owner=admin)
+        admin_widget = Widget.objects.create(dashboard=admin_board, kind="conversion_rate")
+    rep_data = api_for(tenant_a, rep).get(f"/api/v1/dashboard-widgets/{widget.pk}/data").json()
+    assert rep_data["type"] == "chart" and len(rep_data["chart"]["labels"]) == 12
+    assert rep_data["chart"]["datasets"][0]["data"][-1] == 25.0  # 1 of the rep's 4 leads this month
+    assert sum(rep_data["series"]["created"]) == 4 and sum(rep_data["series"]["converted"]) == 1
+    admin_data = api_for(tenant_a, admin).get(f"/api/v1/dashboard-widgets/{admin_widget.pk}/data").json()
+    assert admin_data["chart"]["datasets"][0]["data"][-1] == 70.0  # 7 of 10
+    assert rep_data["computed_at"]
+
+
+def test_a_saved_view_mini_list_shows_the_members_visible_rows_with_links(tenant_a, admin, member, client_for):
+    from crm_apps.engine.models import SavedView
+
+    rep = _private_rep(tenant_a, admin, member, "leads", "List rep")
+    leads = registry.get("leads")
+    with tenant_context(tenant_a):
+        own = record_create(
+            spec=leads, actor=admin, data={"last_name": "Visible", "company": "Acme", "city": "Berlin", "owner": rep.pk}
+        )
+        record_create(
+            spec=leads,
+            actor=admin,
+            data={"last_name": "Secret", "company": "Acme", "city": "Berlin", "owner": admin.pk},
+        )
+        record_create(
+            spec=leads, actor=admin, data={"last_name": "Other", "company": "Beta", "city": "Paris", "owner": rep.pk}
+        )
+        view = SavedView.objects.create(
+            module="leads", name="Acme leads", owner=admin, shared=True, filters={"city": "Berlin"}
+        )
+        private_view = SavedView.objects.create(module="leads", name="Admin only", owner=admin, filters={})
+        board = Dashboard.objects.create(name="Lists", owner=rep)
+    rep_api = api_for(tenant_a, rep)
+    web = client_for(tenant_a, rep)
+    # The add form refuses a view the member may not open and a bad row count; accepts the shared one.
+    web.post(f"/dashboards/{board.pk}/widgets/", {"kind": "saved_view", "view": private_view.pk})
+    web.post(f"/dashboards/{board.pk}/widgets/", {"kind": "saved_view", "view": view.pk, "rows": "99"})
+    with tenant_context(tenant_a):
+        assert not board.widgets.exists()
+    web.post(f"/dashboards/{board.pk}/widgets/", {"kind": "saved_view", "view": view.pk, "rows": "3"})
+    with tenant_context(tenant_a):
+        widget = board.widgets.get()
+        assert widget.config == {"view": view.pk, "rows": 3}
+    data = rep_api.get(f"/api/v1/dashboard-widgets/{widget.pk}/data").json()
+    assert data["type"] == "list", data
+    assert [r["title"] for r in data["rows"]] == [own.first_name + " Visible" if own.first_name else "Visible"]
+    assert data["rows"][0]["url"].endswith(f"/{own.pk}/")
+    assert "Secret" not in json.dumps(data) and f"saved={view.pk}" in data["view_url"]
+    # The view made private again: the widget says it is unavailable instead of failing.
+    with tenant_context(tenant_a):
+        SavedView.objects.filter(pk=view.pk).update(shared=False)
+    assert rep_api.get(f"/api/v1/dashboard-widgets/{widget.pk}/data").json()["type"] == "unavailable"
+
+
+def test_forecast_shows_quotas_and_attainment_and_managers_set_quotas_in_a_page(tenant_a, admin, member, client_for):
+    from crm_apps.reports.models import Quota
+
+    rep = member(tenant_a)
+    web = client_for(tenant_a, admin)
+    page = web.get("/dashboards/quotas/")
+    assert page.status_code == 200
+    month = dt.date.today().replace(day=1)
+    name = f"q_{rep.pk}_{month:%Y-%m}"
+    assert f'name="{name}"' in page.content.decode()
+    bad = web.post("/dashboards/quotas/", {name: "-5"})
+    assert bad.status_code == 400 and 'aria-invalid="true"' in bad.content.decode()
+    with tenant_context(tenant_a):
+        assert not Quota.objects.exists()
+    assert web.post("/dashboards/quotas/", {name: "1000"}).status_code == 302
+    with tenant_context(tenant_a):
+        assert Quota.objects.get(member=rep, month=month).amount == 1000
+    assert client_for(tenant_a, rep).get("/dashboards/quotas/").status_code == 403
+    with tenant_context(tenant_a):
+        won = Stage.objects.filter(is_won=True)[0]
+        record_create(
+            spec=DEALS,
+            actor=admin,
+            data={
+                "name": "W",
+                "close_date": dt.date.today().isoformat(),
+                "amount": "250",
+                "stage": won.pk,
+                "pipeline": won.pipeline_id,
+                "owner": rep.pk,
+            },
+        )
+        board = Dashboard.objects.create(name="F", owner=admin)
+        widget = Widget.objects.create(dashboard=board, kind="forecast")
+    data = api_for(tenant_a, admin).get(f"/api/v1/dashboard-widgets/{widget.pk}/data").json()
+    assert any(d["label"] == "Quota" and 1000.0 in d["data"] for d in data["chart"]["datasets"]), data
+    assert "25.0%" in data["note"]
+    # An emptied box removes the quota.
+    assert web.post("/dashboards/quotas/", {name: ""}).status_code == 302
+    with tenant_context(tenant_a):
+        assert not Quota.objects.exists()

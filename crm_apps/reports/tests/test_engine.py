@@ -297,3 +297,66 @@ def test_referenced_records_the_member_may_not_see_give_no_values(tenant_a, admi
     assert row["organization__industry"]["value"] is None
     assert filtered["rows"] == []
     assert "columns.0" in hidden.value.message_dict
+
+
+def test_filters_through_link_tables_both_ways_with_the_members_visibility(tenant_a, admin, member):
+    """Tasks are linked to records of any module by a link table (TaskLink): a tasks report filters on "some
+    linked deal whose stage is ..." and a deals report on "some linked task whose status is ...", each linked
+    record counted only when the member may see it; unknown links or fields are field errors."""
+    from crm_apps.modules.calendar.models import TaskLink
+
+    tasks = registry.get("tasks")
+    with tenant_context(tenant_a):
+        sharing_default_set(actor=admin, module="deals", access="private")
+        profile = profile_save(actor=admin, profile=None, name="Link reps", flags={})
+        role = role_create(
+            actor=admin, name="Link rep", parent=Role.objects.get(parent__isnull=True), profile_ids=[profile.pk]
+        )
+    rep = member(tenant_a, role=role)
+    with tenant_context(tenant_a):
+        won = Stage.objects.filter(is_won=True)[0]
+        open_stage = Stage.objects.filter(is_won=False, is_lost=False)[0]
+        shown = deal(admin, stage=won.pk, pipeline=won.pipeline_id, owner=rep.pk, name="Shown")
+        hidden = deal(admin, stage=won.pk, pipeline=won.pipeline_id, owner=admin.pk, name="Hidden")
+        other = deal(admin, stage=open_stage.pk, pipeline=open_stage.pipeline_id, owner=rep.pk, name="Open")
+        t1 = record_create(spec=tasks, actor=admin, data={"subject": "Call about shown", "owner": rep.pk})
+        t2 = record_create(spec=tasks, actor=admin, data={"subject": "Call about hidden", "owner": rep.pk})
+        t3 = record_create(spec=tasks, actor=admin, data={"subject": "Call about open", "owner": rep.pk})
+        for task, linked in ((t1, shown), (t2, hidden), (t3, other)):
+            TaskLink.objects.create(task=task, module="deals", record_id=linked.pk)
+        TaskLink.objects.create(task=t1, module="deals", record_id=other.pk)  # two links: still one row
+        won_filter = {"match": "all", "conditions": [{"field": "linked.deals.stage.is_won", "op": "is_true"}]}
+        definition = {"module": "tasks", "type": "tabular", "columns": ["subject"], "filters": won_filter}
+        as_admin = run(parse(definition, actor=admin))
+        as_rep = run(parse(definition, actor=rep))
+        assert sorted(r["subject"] for r in as_admin["rows"]) == ["Call about hidden", "Call about shown"]
+        assert [r["subject"] for r in as_rep["rows"]] == ["Call about shown"]  # the hidden deal opens nothing
+        assert as_rep["totals"]["count"] == 1
+        # The other way: deals with a linked task in some status; a summary counts each deal once.
+        back = {
+            "module": "deals",
+            "type": "summary",
+            "group_by": ["stage"],
+            "aggregates": [{"op": "count"}],
+            "filters": [{"field": "linked.tasks.subject", "op": "contains", "value": "Call"}],
+        }
+        assert run(parse(back, actor=admin))["totals"]["count"] == 3
+        assert run(parse(back, actor=rep))["totals"]["count"] == 2
+        for bad, key in (
+            ("linked.nothing.name", "filters.conditions.0.field"),
+            ("linked.deals.no_such_field", "filters.conditions.0.field"),
+            ("linked.deals", "filters.conditions.0.field"),
+        ):
+            with pytest.raises(ValidationError) as caught:
+                parse({**definition, "filters": [{"field": bad, "op": "eq", "value": "x"}]}, actor=admin)
+            assert key in caught.value.message_dict
+        with pytest.raises(ValidationError) as caught:
+            parse(
+                {**definition, "filters": [{"field": "linked.deals.amount", "op": "gte", "value": "abc"}]}, actor=admin
+            )
+        assert "filters.conditions.0.value" in caught.value.message_dict
+        from crm_apps.reports.fields import linked_fields
+
+        offered = {x.path for x in linked_fields(spec=tasks, actor=admin)}
+        assert {"linked.deals.stage", "linked.deals.amount"} <= offered
+        assert "linked.tasks.subject" in {x.path for x in linked_fields(spec=DEALS, actor=admin)}

@@ -128,3 +128,59 @@ def test_the_owner_schedules_a_report_from_its_page(web, saved, tenant_a):
     assert web.post(f"/reports/{saved.pk}/schedules/{schedule.pk}/delete/").status_code == 302
     with tenant_context(tenant_a):
         assert not ReportSchedule.objects.filter(report=saved).exists()
+
+
+def test_the_builder_saves_into_a_folder_and_shares_with_members_roles_and_groups(
+    web, tenant_a, admin, member, client_for
+):
+    from crm_apps.access.models import Group, Role
+    from crm_apps.reports.models import ReportFolder
+
+    reader, outsider = member(tenant_a), member(tenant_a)
+    with tenant_context(tenant_a):
+        role = Role.objects.exclude(pk=reader.role_id).first()
+        group = Group.objects.create(name="Report readers")
+    base = {"module": "deals", "type": "summary", "group1": "stage", "agg1_op": "count", "save": "1"}
+    form = web.get("/reports/new/?module=deals").content.decode()
+    assert 'name="folder"' in form and 'name="new_folder"' in form and 'name="shared_groups"' in form
+    # A bad folder id changes nothing (no report, no folder).
+    bad = web.post("/reports/new/", {**base, "name": "Bad folder", "folder": "999999"})
+    assert bad.status_code == 400
+    created = web.post(
+        "/reports/new/",
+        {
+            **base,
+            "name": "Team numbers",
+            "new_folder": "Sales team",
+            "sharing": "shared",
+            "shared_members": [str(reader.pk)],
+            "shared_roles": [str(role.pk)] if role else [],
+            "shared_groups": [str(group.pk)],
+        },
+    )
+    assert created.status_code == 302, created.content.decode()[:500]
+    with tenant_context(tenant_a):
+        assert not Report.objects.filter(name="Bad folder").exists()
+        report = Report.objects.get(name="Team numbers")
+        assert report.folder is not None and report.folder.name == "Sales team"
+        assert list(report.shared_members.values_list("pk", flat=True)) == [reader.pk]
+        assert list(report.shared_groups.values_list("pk", flat=True)) == [group.pk]
+        folder_id = report.folder_id
+    edit = web.get(f"/reports/{report.pk}/edit/").content.decode()
+    assert f'value="{folder_id}" selected' in edit and f'value="{reader.pk}" selected' in edit
+    # Saved again into the existing folder by id; no second folder of the same name.
+    again = web.post(
+        f"/reports/{report.pk}/edit/",
+        {
+            **base,
+            "name": "Team numbers",
+            "folder": str(folder_id),
+            "sharing": "shared",
+            "shared_members": [str(reader.pk)],
+        },
+    )
+    assert again.status_code == 302
+    with tenant_context(tenant_a):
+        assert ReportFolder.objects.filter(name="Sales team").count() == 1
+    assert client_for(tenant_a, reader).get(f"/reports/{report.pk}/").status_code == 200
+    assert client_for(tenant_a, outsider).get(f"/reports/{report.pk}/").status_code == 404

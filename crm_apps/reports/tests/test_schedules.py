@@ -140,3 +140,47 @@ def test_schedule_api_validates_and_other_tenants_are_refused(tenant_a, tenant_b
     beta = api_for(tenant_b, admin_of(tenant_b))
     assert beta.get(f"/api/v1/reports/{report_id}/schedules").status_code == 404
     assert post(beta, f"/api/v1/reports/{report_id}/schedules", {"addresses": ["a@example.com"]}).status_code == 404
+
+
+def test_a_link_schedule_mails_members_who_may_open_the_report_and_no_data(tenant_a, admin, member, settings):
+    """Delivery "link": the mail holds the report page's address only (no figure); each recipient signs in and
+    sees it with their own rights. Plain addresses are refused (they cannot sign in); a member the report is not
+    shared with is refused when scheduling and skipped when a role brings them in."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    reader, outsider = member(tenant_a), member(tenant_a)
+    api = api_for(tenant_a, admin)
+    report_id = post(api, "/api/v1/reports/", {"name": "Linked", "definition": SUMMARY}).json()["id"]
+    url = f"/api/v1/reports/{report_id}/schedules"
+    body = {"frequency": "daily", "at": "08:00", "delivery": "link"}
+    assert post(api, url, {**body, "addresses": ["boss@example.com"]}).status_code == 400
+    assert post(api, url, {**body, "delivery": "fax", "members": [admin.pk]}).status_code == 400
+    refused = post(api, url, {**body, "members": [outsider.pk]})
+    assert refused.status_code == 400 and "members" in refused.json()
+    patched = api.patch(
+        f"/api/v1/reports/{report_id}",
+        json.dumps({"sharing": "shared", "shared_members": [reader.pk]}),
+        content_type="application/json",
+    )
+    assert patched.status_code == 200, patched.json()
+    created = post(api, url, {**body, "members": [reader.pk, admin.pk]})
+    assert created.status_code == 201, created.json()
+    assert created.json()["delivery"] == "link"
+    with tenant_context(tenant_a):
+        record_create(
+            spec=registry.get("deals"), actor=admin, data={"name": "L", "close_date": "2027-01-01", "amount": "777"}
+        )
+        schedule = ReportSchedule.objects.get(pk=created.json()["id"])
+        schedule.created_at = dt.datetime(2027, 1, 1, tzinfo=UTC)
+        schedule.save()
+        schedule.roles.set([outsider.role])  # the outsider's role: not shared with them, so skipped
+        assert schedules_run(dt.datetime(2027, 1, 2, 9, 0, tzinfo=UTC)) == 1
+        run = ScheduleRun.objects.get(schedule=schedule)
+    assert run.status == "sent"
+    sent = mail.outbox[-1]
+    assert sorted(sent.to) == sorted([reader.user.email, admin.user.email])
+    assert outsider.user.email not in sent.to
+    assert not sent.attachments and "777" not in sent.body
+    assert f"/reports/{report_id}/" in sent.body
+    link = sent.body.split("http", 1)[1].split()[0]
+    path = "/" + link.split("/", 3)[3]
+    assert path == f"/reports/{report_id}/"
