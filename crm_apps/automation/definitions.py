@@ -50,7 +50,7 @@ BUILTIN_ACTIONS = (
     "branch",
     "run_workflow",
 )
-# Kept for callers of the first version; the registered types are added by triggers() / actions().
+# Kept for callers of the first version; the registered types are added by trigger_keys() / action_keys().
 TRIGGERS = BUILTIN_TRIGGERS
 ACTIONS = BUILTIN_ACTIONS
 RECIPIENTS = re.compile(r"^(owner|manager|actor|member:\d+|group:\d+)$")
@@ -58,13 +58,13 @@ MAX_ACTIONS = 50
 _STEP_ID = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 
 
-def triggers() -> tuple[str, ...]:
+def trigger_keys() -> tuple[str, ...]:
     from crm_apps.automation import extension
 
     return BUILTIN_TRIGGERS + tuple(t.key for t in extension.trigger_types())
 
 
-def actions() -> tuple[str, ...]:
+def action_keys() -> tuple[str, ...]:
     from crm_apps.automation import extension
 
     return BUILTIN_ACTIONS + tuple(a.key for a in extension.action_types())
@@ -128,8 +128,8 @@ def _conditions(errors: _Errors, path: str, group: Any, depth: int = 0) -> None:
 
 
 def _trigger(errors: _Errors, module: str, trigger: Any) -> None:
-    if not isinstance(trigger, dict) or trigger.get("type") not in triggers():
-        errors.add("trigger.type", _("Choose one of: %(types)s.") % {"types": ", ".join(triggers())})
+    if not isinstance(trigger, dict) or trigger.get("type") not in trigger_keys():
+        errors.add("trigger.type", _("Choose one of: %(types)s.") % {"types": ", ".join(trigger_keys())})
         return
     kind = trigger["type"]
     if kind not in BUILTIN_TRIGGERS:
@@ -208,8 +208,8 @@ def _actions(errors: _Errors, module: str, actions: Any, path: str, seen: set[st
         if count[0] > MAX_ACTIONS:
             errors.add(here, _("A workflow has at most %(n)d actions.") % {"n": MAX_ACTIONS})
             return
-        if not isinstance(action, dict) or action.get("type") not in actions():
-            errors.add(f"{here}.type", _("Choose one of: %(types)s.") % {"types": ", ".join(actions())})
+        if not isinstance(action, dict) or action.get("type") not in action_keys():
+            errors.add(f"{here}.type", _("Choose one of: %(types)s.") % {"types": ", ".join(action_keys())})
             continue
         step_id = action.get("id")
         if not isinstance(step_id, str) or not _STEP_ID.match(step_id) or step_id in seen | {"trigger"}:

@@ -104,11 +104,13 @@ class RecordResolver:
 
     def __call__(self, path: tuple[str, ...]) -> Any:
         head = path[0]
-        if head == "steps" and len(path) == 3:
-            step = self.outputs.get(path[1])
-            if not isinstance(step, dict) or path[2] not in step:
-                raise KeyError(".".join(path))
-            return step[path[2]]
+        if head == "steps" and len(path) in (3, 4):  # steps.<id>.<key>, or .<key>.<key> into a JSON answer
+            value: Any = self.outputs.get(path[1])
+            for part in path[2:]:
+                if not isinstance(value, dict) or part not in value:
+                    raise KeyError(".".join(path))
+                value = value[part]
+            return value
         if head == "actor" and len(path) == 2:
             value = _member_fields(self.actor, path[1])
             if value is KeyError:

@@ -17,9 +17,8 @@ from django.utils.translation import gettext as _
 
 from crm_apps.access.decorators import admin_view
 from crm_apps.access.models import Group, Member
-from crm_apps.automation import services
-from crm_apps.automation import extension
-from crm_apps.automation.definitions import actions, triggers
+from crm_apps.automation import extension, services
+from crm_apps.automation.definitions import action_keys, trigger_keys
 from crm_apps.automation.models import TenantWebhook, Workflow, WorkflowRun
 from crm_apps.engine import metadata, registry
 
@@ -64,7 +63,7 @@ def _templates(module: str) -> list[list[Any]]:
 def _triggers_for(module: str) -> list[str]:
     """The trigger types a workflow of `module` may use (portal events are tickets'; registered types say)."""
     chosen = []
-    for key in triggers():
+    for key in trigger_keys():
         registered = extension.trigger_type(key)
         if key == "portal_event" and module != "tickets":
             continue
@@ -205,7 +204,7 @@ def designer(request: HttpRequest, actor: Member, pk: int | None = None) -> Http
         "templates": _templates(spec.key),
         "workflows": [[w.pk, w.name] for w in Workflow.objects.filter(module=spec.key).exclude(pk=pk or 0)],
         "triggers": _triggers_for(spec.key),
-        "actions": list(actions()),
+        "actions": list(action_keys()),
         "forms": _forms(spec.key),
         "all_workflows": [[w.pk, w.name] for w in Workflow.objects.filter(system_key="").order_by("name")],
         "labels": {
