@@ -80,12 +80,13 @@ def test_negotiation_follow_up_built_in_the_designer(live_site, browser, committ
     page.wait_for_function("() => document.querySelector('.wf-status').textContent !== ''")
     assert page.locator(".wf-status").inner_text() == "Published as version 1."
 
-    # The rep moves their deal in the browser: the record's stage field on its edit page, saved like any edit.
+    # The rep moves their deal in the browser: the stage bar on the deal's page.
     rep_page = signed_in(browser, base, rep_user.email)
-    rep_page.goto(f"{base}/m/deals/{deal.pk}/edit/")
-    rep_page.get_by_label("Stage", exact=True).select_option(label="Negotiation or Review")
-    rep_page.get_by_role("button", name="Save", exact=True).click()
-    rep_page.wait_for_url(f"{base}/m/deals/{deal.pk}/")
+    rep_page.goto(f"{base}/m/deals/{deal.pk}/")
+    rep_page.locator(".stagebar").get_by_role("button", name="Negotiation or Review").click()
+    rep_page.wait_for_function(
+        "() => document.querySelector('.stagebar [aria-current=step]')?.textContent.includes('Negotiation')"
+    )
     # The rep finds the task the workflow made for them on the tasks list.
     rep_page.goto(f"{base}/m/tasks/")
     assert rep_page.get_by_role("link", name="Negotiate Big Sale").count() >= 1
