@@ -306,10 +306,10 @@ def test_extension_tokens_reach_the_automation_api_only_with_its_scopes(tenant_a
     client = Client(HTTP_HOST=f"{tenant_a.schema_name}.localhost")
 
     def call(key: str, method: str, path: str, body: Any = None) -> int:
-        auth = {"HTTP_AUTHORIZATION": f"Token {key}"}
+        auth = f"Token {key}"
         if method == "get":
-            return client.get(path, **auth).status_code
-        return client.post(path, body, content_type="application/json", **auth).status_code
+            return client.get(path, HTTP_AUTHORIZATION=auth).status_code
+        return client.post(path, body, content_type="application/json", HTTP_AUTHORIZATION=auth).status_code
 
     new = {
         "name": "By token",
@@ -394,7 +394,7 @@ def test_another_package_registers_an_action_type(tenant_a, admin_of, stamp_acti
 # --- each writing action: the owner's rights, and the audit ---------------------------------------------
 
 
-WRITING_ACTIONS = {
+WRITING_ACTIONS: dict[str, dict[str, Any]] = {
     "update_fields": {"values": {"last_name": "Changed"}},
     "create_record": {"module": "tasks", "values": {"subject": "Follow up"}},
     "add_comment": {"body": "Note"},
@@ -437,7 +437,7 @@ def test_each_writing_action_runs_with_the_owners_rights_and_is_audited(tenant_a
         role.profiles.set([profile])
     looker = member(tenant_a, role=role)
     with tenant_context(tenant_a):
-        action = {"id": "a", "type": kind, **WRITING_ACTIONS[kind]}
+        action: dict[str, Any] = {"id": "a", "type": kind, **WRITING_ACTIONS[kind]}
         if kind == "assign":
             action["group"] = group.pk
         if kind == "add_to_campaign":
