@@ -94,7 +94,7 @@ def test_an_inbound_email_fires_email_received_for_the_records_it_is_linked_to(
 
 
 def test_a_web_form_submission_fires_webform_submitted_for_its_form_only(
-    client_for, tenant_a, admin_of, django_capture_on_commit_callbacks
+    client_for, tenant_a, tenant_b, admin_of, django_capture_on_commit_callbacks
 ):
     from crm_apps.modules.leads.models import Lead
 
@@ -119,6 +119,12 @@ def test_a_web_form_submission_fires_webform_submitted_for_its_form_only(
             },
             module="leads",
         )
+    with tenant_context(tenant_b):  # another workspace's workflow on every web form of its own
+        elsewhere = _workflow(
+            admin_of(tenant_b),
+            {"trigger": {"type": "webform_submitted"}, "actions": opened_actions()},
+            module="leads",
+        )
     visitor = Client(HTTP_HOST=f"{tenant_a.schema_name}.localhost")
     for target, name in ((form, "Lovelace"), (other, "Hopper")):
         path = target["public_url"].split("localhost", 1)[1]
@@ -132,6 +138,23 @@ def test_a_web_form_submission_fires_webform_submitted_for_its_form_only(
         assert (run.trigger, run.status, run.record_id) == ("webform_submitted", RunStatus.SUCCEEDED, str(lovelace.pk))
         assert _comments("leads", lovelace) == ["From Contact us"]
         assert _comments("leads", hopper) == []
+    with tenant_context(tenant_b):
+        assert not WorkflowRun.objects.filter(workflow_id=elsewhere.pk).exists()
+
+
+def test_the_designer_offers_the_event_triggers_of_the_module(client_for, tenant_a, admin_of, stamp_action):
+    api = client_for(tenant_a, admin_of(tenant_a))
+    for module, has_portal in (("tickets", True), ("deals", False)):
+        page = api.get(f"/settings/automation/new/?module={module}")
+        assert page.status_code == 200
+        state = json.loads(
+            page.content.decode()
+            .split('id="workflow-designer-state" type="application/json">')[1]
+            .split("</script>")[0]
+        )
+        assert {"email_received", "webform_submitted", "webhook_reply"} <= set(state["triggers"])
+        assert ("portal_event" in state["triggers"]) is has_portal
+        assert "stamp" in state["actions"] and state["labels"]["a_stamp"] == "Stamp"
 
 
 def test_portal_events_fire_for_tickets_opened_and_answered_by_the_customer(
