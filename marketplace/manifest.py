@@ -21,7 +21,7 @@ from django.core.validators import URLValidator
 from django.utils.translation import gettext as _
 from packaging.version import InvalidVersion, Version
 
-from crm_apps.access.api.scopes import scopes_held
+from crm_apps.access.api.scopes import feature_scopes, scopes_held
 
 SCHEMA_PATH = Path(__file__).with_name("manifest.schema.json")
 SCHEMA_VERSION = 1
@@ -308,7 +308,8 @@ class _Semantic:
     def scopes_and_webhooks(self) -> None:
         scopes = scopes_held(self.data.get("scopes") or [])  # write includes read, as for the token
         for index, scope in enumerate(self.data.get("scopes") or []):
-            self.module_ok(f"scopes.{index}", scope.split(":")[0])
+            if scope.split(":")[0] not in feature_scopes():  # a feature's scope (automation:write)
+                self.module_ok(f"scopes.{index}", scope.split(":")[0])
         url_validator = URLValidator(schemes=["http", "https"])
         for base, item in self.items("webhooks"):
             try:

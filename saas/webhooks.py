@@ -68,8 +68,12 @@ def resolve_target(url: str) -> tuple[str, str, int, str]:
     return parts.scheme, parts.hostname, port, addresses[0]
 
 
-def post(url: str, body: bytes, headers: dict[str, str]) -> int:
-    """POST `body` to the checked address of `url` (TLS verified against the URL's host name); the status."""
+REPLY_LIMIT = 65536
+
+
+def post(url: str, body: bytes, headers: dict[str, str], reply: dict[str, Any] | None = None) -> int:
+    """POST `body` to the checked address of `url` (TLS verified against the URL's host name); the status.
+    With `reply` (a dict), the first REPLY_LIMIT bytes of the answer's body go to reply["body"]."""
     scheme, host, port, address = resolve_target(url)
     parts = urlsplit(url)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -95,7 +99,11 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> int:
             headers={**headers, "Host": host_header},
             redirect=False,
             assert_same_host=False,
+            preload_content=reply is None,
         )
+        if reply is not None:
+            reply["body"] = response.read(REPLY_LIMIT)
+            reply["content_type"] = response.headers.get("Content-Type", "")
         return int(response.status)
     finally:
         pool.close()

@@ -294,6 +294,49 @@ def shipped_example_create(process_model: Any, workflow_model: Any, version_mode
     )
 
 
+QUOTE_DISCOUNT_PERCENT = 20
+
+
+def shipped_quote_example_create(process_model: Any, workflow_model: Any, version_model: Any) -> None:
+    """The quotes example (disabled until an admin enables it): a quote whose discount is over 20% of its
+    subtotal needs the approval of a sales manager (the owner's manager in the role tree); the whole
+    quote is locked while pending (its lines and discounts make the total); the outcome is commented
+    and the owner told."""
+    if process_model.objects.filter(system_key="example:quote_discount").exists():
+        return
+    outcomes = {}
+    for key, body in (("approved", "Discount approved: send the quote."), ("rejected", "Discount rejected.")):
+        definition = {
+            "trigger": {"type": "manual"},
+            "actions": [
+                {"id": "note", "type": "add_comment", "body": body},
+                {"id": "tell", "type": "notify", "to": ["owner"], "message": body},
+            ],
+        }
+        workflow = workflow_model.objects.create(
+            name=f"Quote discount {key}",
+            module="quotes",
+            system_key=f"example:quote_discount:{key}",
+            trigger_type="manual",
+        )
+        version = version_model.objects.create(workflow=workflow, number=1, definition=definition)
+        workflow.current = version
+        workflow.save(update_fields=["current"])
+        outcomes[key] = workflow
+    share = f"if(subtotal > 0, discount_total * 100 / subtotal, 0) > {QUOTE_DISCOUNT_PERCENT}"
+    process_model.objects.create(
+        name="Quotes with a discount over 20% need a sales manager's approval",
+        module="quotes",
+        enabled=False,
+        system_key="example:quote_discount",
+        entry={"match": "all", "rules": [{"expr": share}]},
+        steps=[{"approver": "manager", "mode": "any", "escalate_after_hours": 48}],
+        locked_fields=[],
+        on_approved=outcomes["approved"],
+        on_rejected=outcomes["rejected"],
+    )
+
+
 def _steps_clean(steps: Any) -> list[dict[str, Any]]:
     import re
 

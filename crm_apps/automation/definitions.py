@@ -21,8 +21,23 @@ from django.utils.translation import gettext as _
 from crm_apps.automation import expressions
 from crm_apps.engine import registry
 
-TRIGGERS = ("created", "updated", "saved", "first_match", "field_changed", "date", "schedule", "manual")
-ACTIONS = (
+BUILTIN_TRIGGERS = (
+    "created",
+    "updated",
+    "saved",
+    "first_match",
+    "field_changed",
+    "date",
+    "schedule",
+    "manual",
+    # Events of other apps (docs/automation.md, "Event triggers"): fired through listeners.event_fire.
+    "email_received",
+    "webform_submitted",
+    "portal_event",
+    "webhook_reply",
+)
+PORTAL_EVENTS = ("ticket_opened", "ticket_answered")
+BUILTIN_ACTIONS = (
     "update_fields",
     "create_record",
     "notify",
@@ -35,9 +50,24 @@ ACTIONS = (
     "branch",
     "run_workflow",
 )
+# Kept for callers of the first version; the registered types are added by trigger_keys() / action_keys().
+TRIGGERS = BUILTIN_TRIGGERS
+ACTIONS = BUILTIN_ACTIONS
 RECIPIENTS = re.compile(r"^(owner|manager|actor|member:\d+|group:\d+)$")
 MAX_ACTIONS = 50
 _STEP_ID = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
+
+
+def trigger_keys() -> tuple[str, ...]:
+    from crm_apps.automation import extension
+
+    return BUILTIN_TRIGGERS + tuple(t.key for t in extension.trigger_types())
+
+
+def action_keys() -> tuple[str, ...]:
+    from crm_apps.automation import extension
+
+    return BUILTIN_ACTIONS + tuple(a.key for a in extension.action_types())
 
 
 class _Errors:
@@ -98,10 +128,13 @@ def _conditions(errors: _Errors, path: str, group: Any, depth: int = 0) -> None:
 
 
 def _trigger(errors: _Errors, module: str, trigger: Any) -> None:
-    if not isinstance(trigger, dict) or trigger.get("type") not in TRIGGERS:
-        errors.add("trigger.type", _("Choose one of: %(types)s.") % {"types": ", ".join(TRIGGERS)})
+    if not isinstance(trigger, dict) or trigger.get("type") not in trigger_keys():
+        errors.add("trigger.type", _("Choose one of: %(types)s.") % {"types": ", ".join(trigger_keys())})
         return
     kind = trigger["type"]
+    if kind not in BUILTIN_TRIGGERS:
+        _registered_trigger(errors, module, trigger)
+        return
     fields = _field_names(module)
     if kind in ("field_changed", "date") and trigger.get("field") not in fields:
         errors.add("trigger.field", _("Choose a field of this module."))
@@ -116,17 +149,53 @@ def _trigger(errors: _Errors, module: str, trigger: Any) -> None:
         at = trigger.get("at", "09:00")
         if not isinstance(at, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", at):
             errors.add("trigger.at", _("A time as HH:MM."))
+    _event_trigger(errors, module, trigger)
     if kind == "schedule":
-        every = trigger.get("every_minutes")
-        daily = trigger.get("daily_at")
-        if every is None and daily is None:
-            errors.add("trigger.every_minutes", _("Give every_minutes or daily_at."))
-        if every is not None and (not isinstance(every, int) or isinstance(every, bool) or not 5 <= every <= 10080):
-            errors.add("trigger.every_minutes", _("Between 5 and 10080 minutes."))
-        if daily is not None and (not isinstance(daily, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", daily)):
-            errors.add("trigger.daily_at", _("A time as HH:MM."))
-        if "filter" in trigger:
-            _expr(errors, "trigger.filter", trigger["filter"])
+        _schedule_trigger(errors, trigger)
+
+
+def _event_trigger(errors: _Errors, module: str, trigger: dict[str, Any]) -> None:
+    kind = trigger["type"]
+    if kind == "webform_submitted" and "form" in trigger and not _whole(trigger["form"]):
+        errors.add("trigger.form", _("Choose a web form."))
+    if kind == "portal_event":
+        if module != "tickets":
+            errors.add("trigger.type", _("Portal events happen to tickets."))
+        if trigger.get("event") not in PORTAL_EVENTS:
+            errors.add("trigger.event", _("Choose one of: %(types)s.") % {"types": ", ".join(PORTAL_EVENTS)})
+    if kind == "webhook_reply":
+        if "workflow" in trigger and not _whole(trigger["workflow"]):
+            errors.add("trigger.workflow", _("Choose a workflow."))
+        if trigger.get("status", "any") not in ("any", "succeeded", "failed"):
+            errors.add("trigger.status", _("any, succeeded or failed."))
+
+
+def _schedule_trigger(errors: _Errors, trigger: dict[str, Any]) -> None:
+    every = trigger.get("every_minutes")
+    daily = trigger.get("daily_at")
+    if every is None and daily is None:
+        errors.add("trigger.every_minutes", _("Give every_minutes or daily_at."))
+    if every is not None and (not isinstance(every, int) or isinstance(every, bool) or not 5 <= every <= 10080):
+        errors.add("trigger.every_minutes", _("Between 5 and 10080 minutes."))
+    if daily is not None and (not isinstance(daily, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", daily)):
+        errors.add("trigger.daily_at", _("A time as HH:MM."))
+    if "filter" in trigger:
+        _expr(errors, "trigger.filter", trigger["filter"])
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _registered_trigger(errors: _Errors, module: str, trigger: dict[str, Any]) -> None:
+    from crm_apps.automation import extension
+
+    found = extension.trigger_type(trigger["type"])
+    assert found is not None
+    if found.modules is not None and module not in found.modules:
+        errors.add("trigger.type", _("This trigger is for: %(modules)s.") % {"modules": ", ".join(found.modules)})
+    if found.validate is not None:
+        found.validate(trigger, lambda key, message: errors.add(f"trigger.{key}", str(message)))
 
 
 def _actions(errors: _Errors, module: str, actions: Any, path: str, seen: set[str], count: list[int]) -> None:
@@ -139,11 +208,11 @@ def _actions(errors: _Errors, module: str, actions: Any, path: str, seen: set[st
         if count[0] > MAX_ACTIONS:
             errors.add(here, _("A workflow has at most %(n)d actions.") % {"n": MAX_ACTIONS})
             return
-        if not isinstance(action, dict) or action.get("type") not in ACTIONS:
-            errors.add(f"{here}.type", _("Choose one of: %(types)s.") % {"types": ", ".join(ACTIONS)})
+        if not isinstance(action, dict) or action.get("type") not in action_keys():
+            errors.add(f"{here}.type", _("Choose one of: %(types)s.") % {"types": ", ".join(action_keys())})
             continue
         step_id = action.get("id")
-        if not isinstance(step_id, str) or not _STEP_ID.match(step_id) or step_id in seen:
+        if not isinstance(step_id, str) or not _STEP_ID.match(step_id) or step_id in seen | {"trigger"}:
             errors.add(f"{here}.id", _("A unique id of lower-case letters, digits and _."))
         else:
             seen.add(step_id)
@@ -154,6 +223,13 @@ def _action(  # noqa: C901 - one branch per action type
     errors: _Errors, module: str, action: dict[str, Any], here: str, seen: set[str], count: list[int]
 ) -> None:
     kind = action["type"]
+    if kind not in BUILTIN_ACTIONS:
+        from crm_apps.automation import extension
+
+        found = extension.action_type(kind)
+        assert found is not None
+        found.validate(action, lambda key, message: errors.add(f"{here}.{key}", str(message)))
+        return
     if kind in ("update_fields", "create_record"):
         target = action.get("module", module) if kind == "create_record" else module
         try:
@@ -196,6 +272,8 @@ def _action(  # noqa: C901 - one branch per action type
         url = action.get("url")
         if not isinstance(url, str) or not re.match(r"^https?://[^\s/]+", url):
             errors.add(f"{here}.url", _("An http(s) address."))
+        if not isinstance(action.get("wait_for_reply", False), bool):
+            errors.add(f"{here}.wait_for_reply", _("true or false."))
     elif kind == "wait":
         total = 0
         for unit in ("days", "hours", "minutes"):

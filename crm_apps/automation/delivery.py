@@ -89,4 +89,68 @@ def delivery_attempt(*, delivery_id: int) -> tuple[str, int | None]:
         delivery.attempts += 1
         delivery.save(update_fields=["attempts"])
     body, headers = body_and_headers(delivery)
-    return attempt_settle(model=Delivery, delivery=delivery, url=delivery.url, body=body, headers=headers, post_fn=post)
+    if delivery.run_step_id is None:
+        return attempt_settle(
+            model=Delivery, delivery=delivery, url=delivery.url, body=body, headers=headers, post_fn=post
+        )
+    reply: dict[str, Any] = {}
+    outcome = attempt_settle(
+        model=Delivery,
+        delivery=delivery,
+        url=delivery.url,
+        body=body,
+        headers=headers,
+        post_fn=lambda url, body, headers: post(url, body, headers, reply=reply),
+    )
+    if "body" in reply:
+        text = bytes(reply["body"]).decode("utf-8", errors="replace").replace("\x00", "")
+        Delivery.objects.filter(pk=delivery.pk).update(response_body=text)
+    return outcome
+
+
+def _reply_value(text: str) -> Any:
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return text[:10000]
+
+
+def reply_settled(*, delivery_id: int) -> None:
+    """A workflow's webhook call is settled (delivered, failed for good, or refused): its step's output gets
+    the answer (`status`, `response_status`, `body`: parsed JSON or text), a run waiting for it continues,
+    and the `webhook_reply` workflows of the record's module are fired one automation level deeper."""
+    from crm_apps.automation import listeners, runner
+    from crm_apps.automation.models import RunStatus, RunStep, WorkflowRun
+
+    delivery = Delivery.objects.select_related("run_step", "run_step__run").filter(pk=delivery_id).first()
+    if delivery is None or delivery.run_step is None or delivery.status == DeliveryStatus.PENDING:
+        return
+    step = delivery.run_step
+    run = step.run
+    answer = {
+        "delivery": delivery.pk,
+        "status": str(delivery.status),
+        "response_status": delivery.response_status,
+        "body": _reply_value(delivery.response_body),
+    }
+    with transaction.atomic():
+        step.output = {**step.output, **answer}
+        step.save(update_fields=["output"])
+        locked = WorkflowRun.objects.select_for_update().get(pk=run.pk)
+        locked.outputs = {**locked.outputs, step.step_id: step.output}
+        locked.save(update_fields=["outputs"])
+        resume = (
+            step.status == "waiting"
+            and WorkflowRun.objects.filter(pk=run.pk, status=RunStatus.WAITING).update(status=RunStatus.RUNNING) == 1
+        )
+        if resume:
+            RunStep.objects.filter(pk=step.pk).update(status="succeeded")
+        listeners.event_fire(
+            trigger="webhook_reply",
+            module=delivery.module,
+            record_ids=[delivery.record_id],
+            data={"workflow": run.workflow_id, "run": run.pk, "step": step.step_id, **answer},
+            depth=run.depth + 1,
+        )
+    if resume:
+        runner.run_continue(WorkflowRun.objects.select_related("workflow", "version", "actor").get(pk=run.pk))

@@ -96,28 +96,143 @@ def _queue(
     record_id: str,
     trigger: str,
     changes: dict[str, list[Any]],
-    actor_id: int,
+    actor_id: int | None,
     depth: int,
+    event: dict[str, Any] | None = None,
 ) -> None:
     import json
 
     schema = current_schema()
     payload = json.loads(json.dumps(changes, default=str))
+    event_data = json.loads(json.dumps(event, default=str)) if event is not None else None
 
     def queue() -> None:
         from crm_apps.automation.tasks import workflow_evaluate_task
 
         if current_schema() != schema:
             return
-        workflow_evaluate_task.delay(workflow_id, record_id, trigger, payload, actor_id, depth)
+        if event_data is None:
+            workflow_evaluate_task.delay(workflow_id, record_id, trigger, payload, actor_id, depth)
+        else:
+            workflow_evaluate_task.delay(workflow_id, record_id, trigger, payload, actor_id, depth, event_data)
 
     transaction.on_commit(queue)
 
 
+# Record events other apps announce through the engine (one line at the point of the event), turned into
+# the event triggers: webforms' accepted submission, the portal's customer actions.
+WEBFORM_SUBMITTED = "webform_submitted"
+PORTAL_TICKET_OPENED = "portal_ticket_opened"
+PORTAL_TICKET_ANSWERED = "portal_ticket_answered"
+
+
+def _matches(trigger: dict[str, Any], data: dict[str, Any]) -> bool:
+    kind = trigger.get("type")
+    if kind == "webform_submitted":
+        return "form" not in trigger or _same(trigger["form"], data.get("form"))
+    if kind == "portal_event":
+        return trigger.get("event") == data.get("event")
+    if kind == "webhook_reply":
+        if "workflow" in trigger and not _same(trigger["workflow"], data.get("workflow")):
+            return False
+        wanted = trigger.get("status", "any")
+        return wanted == "any" or wanted == ("succeeded" if data.get("status") == "succeeded" else "failed")
+    from crm_apps.automation import extension
+
+    found = extension.trigger_type(str(kind))
+    return found is None or found.matches is None or found.matches(trigger, data)
+
+
+def event_fire(
+    *,
+    trigger: str,
+    module: str,
+    record_ids: list[str],
+    data: dict[str, Any],
+    actor: Member | None = None,
+    depth: int | None = None,
+) -> int:
+    """Queue (after commit) the evaluation of every enabled workflow of `module` whose trigger is `trigger`
+    and matches `data`, for each record; the run sees `data` as `steps.trigger.<key>`."""
+    if in_public_schema():
+        return 0
+    from crm_apps.automation.runner import current_depth
+
+    depth = current_depth() if depth is None else depth
+    matching = [pk for pk, t in workflows_for(module) if t.get("type") == trigger and _matches(t, data)]
+    for workflow_id in matching:
+        for record_id in record_ids:
+            _queue(workflow_id, module, record_id, trigger, {}, actor.pk if actor else None, depth, data)
+    return len(matching)
+
+
+def _event_data(module: str, event: str, record_id: str) -> tuple[str, dict[str, Any]] | None:
+    """The trigger and its data for an app's announced event (read in the event's own transaction)."""
+    if event == WEBFORM_SUBMITTED:
+        from crm_apps.webforms.models import Submission
+
+        row = (
+            Submission.objects.filter(module=module, record_id=record_id)
+            .order_by("-pk")
+            .values("pk", "form_id", "form__name", "linked", "utm_source")
+            .first()
+        )
+        if row is None:
+            return None
+        return "webform_submitted", {
+            "form": row["form_id"],
+            "form_name": row["form__name"],
+            "submission": row["pk"],
+            "linked": row["linked"],
+            "utm_source": row["utm_source"],
+        }
+    if event in (PORTAL_TICKET_OPENED, PORTAL_TICKET_ANSWERED):
+        data: dict[str, Any] = {"event": event.removeprefix("portal_")}
+        if event == PORTAL_TICKET_ANSWERED:
+            from crm_apps.modules.tickets.models import TicketReply
+
+            reply = (
+                TicketReply.objects.filter(ticket_id=record_id, kind=TicketReply.Kind.CUSTOMER)
+                .order_by("-pk")
+                .values("body", "from_address")
+                .first()
+            )
+            if reply is not None:
+                data.update(body=reply["body"][:2000], from_address=reply["from_address"])
+        return "portal_event", data
+    return None
+
+
+def message_stored(message: Any) -> None:
+    """The mail app kept a new message: an inbound one fires `email_received` for each record it is linked
+    to (inside the storing transaction; the evaluation is queued after commit)."""
+    if in_public_schema() or message.direction != "in":
+        return
+    data = {
+        "message": message.pk,
+        "subject": message.subject[:500],
+        "from_address": message.from_address,
+        "from_name": message.from_name,
+        "body": (message.body_text or "")[:2000],
+    }
+    by_module: dict[str, list[str]] = {}
+    for module, record_id in message.links.values_list("module", "record_id"):
+        by_module.setdefault(module, []).append(str(record_id))
+    for module, ids in by_module.items():
+        if any(t.get("type") == "email_received" for _pk, t in workflows_for(module)):
+            event_fire(trigger="email_received", module=module, record_ids=ids, data=data)
+
+
 def record_event(module: str, event: str, record_ids: list[str]) -> None:
-    """Tenant webhooks: after commit, fan out if an active webhook of this tenant wants the event."""
+    """Tenant webhooks: after commit, fan out if an active webhook of this tenant wants the event. An
+    app's announced event (a web form submission, a portal action) fires its event trigger."""
     if in_public_schema():
         return
+    if event in (WEBFORM_SUBMITTED, PORTAL_TICKET_OPENED, PORTAL_TICKET_ANSWERED):
+        for record_id in record_ids:
+            found = _event_data(module, event, record_id)
+            if found is not None:
+                event_fire(trigger=found[0], module=module, record_ids=[record_id], data=found[1])
     name = f"{module}.{event}"
     schema = current_schema()
 
@@ -139,3 +254,6 @@ def connect() -> None:
     events.change_listener_add(approvals.record_changed)
     events.write_guard_add(approvals.write_guard)
     events.listener_add(record_event)
+    from crm_apps.mail import store
+
+    store.stored_listener_add(message_stored)

@@ -31,6 +31,7 @@ from crm_apps.engine.spec import ModuleSpec
 _WRITES = ("update_fields", "create_record", "add_comment", "assign", "add_to_campaign", "webhook", "send_email")
 MAX_DEPTH = 3
 MAX_STEP_ATTEMPTS = 3
+REPLY_TIMEOUT_HOURS = 24  # a webhook action that waits for its reply continues without it after this
 RETRY_BASE_SECONDS = 30
 _depth: contextvars.ContextVar[int] = contextvars.ContextVar("automation_depth", default=0)
 
@@ -103,11 +104,13 @@ class RecordResolver:
 
     def __call__(self, path: tuple[str, ...]) -> Any:
         head = path[0]
-        if head == "steps" and len(path) == 3:
-            step = self.outputs.get(path[1])
-            if not isinstance(step, dict) or path[2] not in step:
-                raise KeyError(".".join(path))
-            return step[path[2]]
+        if head == "steps" and len(path) in (3, 4):  # steps.<id>.<key>, or .<key>.<key> into a JSON answer
+            value: Any = self.outputs.get(path[1])
+            for part in path[2:]:
+                if not isinstance(value, dict) or part not in value:
+                    raise KeyError(".".join(path))
+                value = value[part]
+            return value
         if head == "actor" and len(path) == 2:
             value = _member_fields(self.actor, path[1])
             if value is KeyError:
@@ -202,11 +205,16 @@ def run_start(
     depth: int = 0,
     version: WorkflowVersion | None = None,
     check_conditions: bool = True,
+    event: dict[str, Any] | None = None,
 ) -> WorkflowRun:
-    """Run the workflow's current version (or `version`) for one record; the logged run."""
+    """Run the workflow's current version (or `version`) for one record; the logged run. A run nobody
+    started (a schedule, a date, an email...) is logged with the member it runs as as its actor: the
+    workflow's owner, or for a system workflow the record's owner; `event` is an event trigger's data."""
     version = version or workflow.current
     assert version is not None
     spec = registry.get(workflow.module)
+    if actor is None:
+        actor = runner_for(workflow, spec.records().filter(pk=record_id).first() if workflow.owner_id is None else None)
     run = WorkflowRun.objects.create(
         workflow=workflow,
         version=version,
@@ -216,6 +224,7 @@ def run_start(
         actor=actor,
         depth=depth,
         changes=_jsonable(changes or {}),
+        outputs={"trigger": _jsonable(event)} if event is not None else {},
     )
     if depth > MAX_DEPTH:
         return _finish(
@@ -337,31 +346,57 @@ def _execute(
             chosen = "then" if outcome["taken"] == "then" else "else"
             cursor = [*cursor, chosen, 0] if action.get(chosen) else next_cursor
             continue
-        if kind == "wait" and not preview:
+        if kind in ("wait", "await") and not preview:
             step.status = "waiting"
             step.save()
+            if kind == "await":
+                _audit(run, spec, runner, resolver, step, action)
             run.cursor = next_cursor or []
             run.status = RunStatus.WAITING
             run.resume_at = dt.datetime.fromisoformat(outcome["until"])
             if next_cursor is None:
-                return _finish(run, RunStatus.SUCCEEDED)
-            run.save(update_fields=["status", "resume_at", "cursor", "outputs"])
+                run = _finish(run, RunStatus.SUCCEEDED)
+            else:
+                run.save(update_fields=["status", "resume_at", "cursor", "outputs"])
+            if kind == "await":  # only now: the answer may arrive at once and must find the run waiting
+                _send_after_commit(outcome["delivery"])
             return run
         step.status = "preview" if preview else "succeeded"
         step.save()
-        if not preview and action["type"] in _WRITES:
-            audit.audit_log(
-                action=audit.RECORD_UPDATED,
-                actor=runner,
-                module=spec.key,
-                record_id=run.record_id,
-                record_label=str(resolver.record),
-                actor_label=_("Workflow “%(name)s”") % {"name": run.workflow.name},
-                details={"workflow": run.workflow_id, "run": run.pk, "step": step.step_id, "action": action["type"]},
-            )
+        if not preview and _writes(action["type"]):
+            _audit(run, spec, runner, resolver, step, action)
         cursor = next_cursor
     run.cursor = []
     return _finish(run, RunStatus.PREVIEW if preview else RunStatus.SUCCEEDED)
+
+
+def _send_after_commit(delivery_id: int) -> None:
+    from crm_apps.automation.tasks import delivery_send_task
+
+    transaction.on_commit(lambda: delivery_send_task.delay(delivery_id))
+
+
+def _writes(kind: str) -> bool:
+    if kind in _WRITES:
+        return True
+    from crm_apps.automation import extension
+
+    found = extension.action_type(kind)
+    return found is not None and found.writes
+
+
+def _audit(
+    run: WorkflowRun, spec: ModuleSpec, runner: Member, resolver: RecordResolver, step: RunStep, action: dict[str, Any]
+) -> None:
+    audit.audit_log(
+        action=audit.RECORD_UPDATED,
+        actor=runner,
+        module=spec.key,
+        record_id=run.record_id,
+        record_label=str(resolver.record),
+        actor_label=_("Workflow “%(name)s”") % {"name": run.workflow.name},
+        details={"workflow": run.workflow_id, "run": run.pk, "step": step.step_id, "action": action["type"]},
+    )
 
 
 def _error_text(exc: Exception) -> str:
@@ -379,7 +414,7 @@ def _error_text(exc: Exception) -> str:
 # --------------------------------------------------------------------------------------------- actions
 
 
-def _do(
+def _do(  # noqa: C901 - one branch per action type
     action: dict[str, Any],
     run: WorkflowRun,
     spec: ModuleSpec,
@@ -484,9 +519,10 @@ def _do(
             record_id=str(record.pk),
             payload=_jsonable(payload),
         )
-        from crm_apps.automation.tasks import delivery_send_task
-
-        transaction.on_commit(lambda: delivery_send_task.delay(delivery.pk))
+        if action.get("wait_for_reply"):  # sent once the run is saved as waiting for it (_execute)
+            until = timezone.now() + dt.timedelta(hours=REPLY_TIMEOUT_HOURS)
+            return {"_kind": "await", "delivery": delivery.pk, "until": until.isoformat()}
+        _send_after_commit(delivery.pk)
         return {"delivery": delivery.pk}
     if kind == "wait":
         delta = dt.timedelta(days=action.get("days", 0), hours=action.get("hours", 0), minutes=action.get("minutes", 0))
@@ -512,7 +548,23 @@ def _do(
             workflow=other, record_id=str(record.pk), trigger="workflow", actor=run.actor, depth=run.depth + 1
         )
         return {"run": child.pk, "status": child.status}
-    raise StepFailed(_("Unknown action."))
+    from crm_apps.automation import extension
+
+    registered = extension.action_type(kind)
+    if registered is None:
+        raise StepFailed(_("Unknown action."))
+    return registered.perform(
+        extension.ActionContext(
+            action=action,
+            record=record,
+            spec=spec,
+            runner=runner,
+            run=run,
+            step=step,
+            preview=preview,
+            evaluate=lambda value: _value(value, resolver, changes),
+        )
+    )
 
 
 def _split(spec: ModuleSpec, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

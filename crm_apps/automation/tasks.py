@@ -16,9 +16,16 @@ from tenants.tasks import TenantOnlyTask
 
 @app.task(base=TenantOnlyTask, name="automation.workflow_evaluate_task")
 def workflow_evaluate_task(
-    workflow_id: int, record_id: str, trigger: str, changes: dict[str, Any], actor_id: int | None, depth: int
+    workflow_id: int,
+    record_id: str,
+    trigger: str,
+    changes: dict[str, Any],
+    actor_id: int | None,
+    depth: int,
+    event: dict[str, Any] | None = None,
 ) -> str:
-    """Evaluate one triggered workflow for one record (first-match state kept per record)."""
+    """Evaluate one triggered workflow for one record (first-match state kept per record); `event`: the
+    data of an event trigger (an email, a web form submission...), seen by the run as `steps.trigger`."""
     from crm_apps.access.models import Member
     from crm_apps.automation.models import Workflow
 
@@ -26,6 +33,12 @@ def workflow_evaluate_task(
     if workflow is None or workflow.current is None:
         return "disabled"
     actor = Member.objects.select_related("user", "role").filter(pk=actor_id).first() if actor_id else None
+    if event is not None:
+        from crm_apps.automation.runner import run_start
+
+        return run_start(
+            workflow=workflow, record_id=record_id, trigger=trigger, actor=actor, depth=depth, event=event
+        ).status
     return _evaluate(workflow, record_id, trigger, changes, actor, depth)
 
 
@@ -111,9 +124,11 @@ def webhooks_fanout_task(event: str, record_ids: list[str], occurred_at: str) ->
 @app.task(base=TenantOnlyTask, name="automation.delivery_send_task")
 def delivery_send_task(delivery_id: int) -> str:
     """Send one delivery; on failure queue the next attempt with exponential backoff."""
-    from crm_apps.automation.delivery import RETRY_BASE_SECONDS, delivery_attempt
+    from crm_apps.automation.delivery import RETRY_BASE_SECONDS, delivery_attempt, reply_settled
 
     status, retry = delivery_attempt(delivery_id=delivery_id)
     if retry is not None:
         delivery_send_task.apply_async(args=(delivery_id,), countdown=RETRY_BASE_SECONDS * 2**retry)
+    elif status in ("succeeded", "failed", "refused"):
+        reply_settled(delivery_id=delivery_id)
     return status

@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 
 from crm_apps.access.decorators import admin_view
 from crm_apps.access.models import Group, Member
-from crm_apps.automation import services
-from crm_apps.automation.definitions import ACTIONS, TRIGGERS
+from crm_apps.automation import extension, services
+from crm_apps.automation.definitions import action_keys, trigger_keys
 from crm_apps.automation.models import TenantWebhook, Workflow, WorkflowRun
 from crm_apps.engine import metadata, registry
 
@@ -58,6 +58,25 @@ def _templates(module: str) -> list[list[Any]]:
 
     rows = Template.objects.filter(shared=True).filter(models.Q(module="") | models.Q(module=module)).order_by("name")
     return [[t.pk, t.name] for t in rows[:200]]
+
+
+def _triggers_for(module: str) -> list[str]:
+    """The trigger types a workflow of `module` may use (portal events are tickets'; registered types say)."""
+    chosen = []
+    for key in trigger_keys():
+        registered = extension.trigger_type(key)
+        if key == "portal_event" and module != "tickets":
+            continue
+        if registered is not None and registered.modules is not None and module not in registered.modules:
+            continue
+        chosen.append(key)
+    return chosen
+
+
+def _forms(module: str) -> list[list[Any]]:
+    from crm_apps.webforms.models import WebForm
+
+    return [[f.pk, f.name] for f in WebForm.objects.filter(module=module).order_by("name")[:200]]
 
 
 LABELS = {
@@ -114,6 +133,21 @@ LABELS = {
     "t_date": lambda: _("A date of the record comes"),
     "t_schedule": lambda: _("On a schedule"),
     "t_manual": lambda: _("Someone runs it"),
+    "t_email_received": lambda: _("An email about the record arrives"),
+    "t_webform_submitted": lambda: _("A web form sends the record"),
+    "t_portal_event": lambda: _("The customer acts in the portal"),
+    "t_webhook_reply": lambda: _("A workflow's webhook gets its answer"),
+    "form": lambda: _("Web form (optional)"),
+    "event": lambda: _("Event"),
+    "ev_ticket_opened": lambda: _("Opens a ticket"),
+    "ev_ticket_answered": lambda: _("Answers a ticket"),
+    "from_workflow": lambda: _("From the workflow (optional)"),
+    "status": lambda: _("Answer"),
+    "st_any": lambda: _("any"),
+    "st_succeeded": lambda: _("delivered"),
+    "st_failed": lambda: _("failed"),
+    "wait_for_reply": lambda: _("Wait for the answer (later steps use steps.ID.body)"),
+    "settings_json": lambda: _("Settings (JSON)"),
     "a_update_fields": lambda: _("Update fields"),
     "a_create_record": lambda: _("Create a record"),
     "a_notify": lambda: _("Notify"),
@@ -169,9 +203,15 @@ def designer(request: HttpRequest, actor: Member, pk: int | None = None) -> Http
         "groups": [[g.pk, g.display_name] for g in Group.objects.order_by("name")],
         "templates": _templates(spec.key),
         "workflows": [[w.pk, w.name] for w in Workflow.objects.filter(module=spec.key).exclude(pk=pk or 0)],
-        "triggers": list(TRIGGERS),
-        "actions": list(ACTIONS),
-        "labels": {key: str(make()) for key, make in LABELS.items()},
+        "triggers": _triggers_for(spec.key),
+        "actions": list(action_keys()),
+        "forms": _forms(spec.key),
+        "all_workflows": [[w.pk, w.name] for w in Workflow.objects.filter(system_key="").order_by("name")],
+        "labels": {
+            **{key: str(make()) for key, make in LABELS.items()},
+            **{f"t_{t.key}": str(t.label) for t in extension.trigger_types()},
+            **{f"a_{a.key}": str(a.label) for a in extension.action_types()},
+        },
         "api": "/api/v1/workflows/",
         "index": request.build_absolute_uri("/settings/automation/"),
     }

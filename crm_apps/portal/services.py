@@ -492,6 +492,9 @@ def ticket_open(*, account: PortalAccount, data: dict[str, Any], uploads: list[A
         record_id=contact.pk,
         text=_("Opened ticket %(number)s in the portal") % {"number": ticket.number},
     )
+    from crm_apps.engine import events  # workflows' "portal event" trigger (crm_apps/automation)
+
+    events.record_event(module="tickets", event="portal_ticket_opened", record_ids=[ticket.pk])
     transaction.on_commit(lambda: portal_notify(ticket=ticket, contact=contact, what=_("new ticket")))
     return ticket
 
@@ -529,6 +532,9 @@ def ticket_answer(*, account: PortalAccount, ticket: Any, body: Any, uploads: li
         record_id=ticket.pk,
         text=_("%(contact)s answered: %(text)s") % {"contact": contact, "text": text[:200]},
     )
+    from crm_apps.engine import events  # workflows' "portal event" trigger (crm_apps/automation)
+
+    events.record_event(module="tickets", event="portal_ticket_answered", record_ids=[ticket.pk])
     transaction.on_commit(lambda: portal_notify(ticket=ticket, contact=contact, what=_("answer")))
     return reply
 

@@ -528,6 +528,9 @@ def _accept(*, form: WebForm, cleaned: dict[str, str], uploads: dict[str, Upload
         actor=None,
         data={"changes": {_("Web form"): [None, note]}, "webform": form.pk, "submission": submission.pk},
     )
+    from crm_apps.engine import events  # workflows' "web form submitted" trigger (crm_apps/automation)
+
+    events.record_event(module=form.module, event="webform_submitted", record_ids=[record.pk])
     stat_add(form=form, source=submission.utm_source, submissions=1)
     if form.notify_owner:
         transaction.on_commit(lambda: _notify(form=form, record=record, linked=linked))

@@ -130,6 +130,17 @@ function setUp(root) {
       box.append(field(L.offset_days, input(t.offset_days ?? 0, (v) => { t.offset_days = parseInt(v, 10) || 0; }, { type: "number" }), "trigger.offset_days", errors));
       box.append(field(L.at, input(t.at ?? "09:00", (v) => { t.at = v; }), "trigger.at", errors));
     }
+    if (t.type === "webform_submitted") {
+      box.append(field(L.form, select([["", "—"], ...state.forms], t.form ?? "", (v) => { if (v) t.form = parseInt(v, 10); else delete t.form; }), "trigger.form", errors));
+    }
+    if (t.type === "portal_event") {
+      if (!t.event) t.event = "ticket_opened";
+      box.append(field(L.event, select(["ticket_opened", "ticket_answered"].map((k) => [k, L[`ev_${k}`]]), t.event, (v) => { t.event = v; }), "trigger.event", errors));
+    }
+    if (t.type === "webhook_reply") {
+      box.append(field(L.from_workflow, select([["", "—"], ...state.all_workflows.filter(([id]) => id !== state.id)], t.workflow ?? "", (v) => { if (v) t.workflow = parseInt(v, 10); else delete t.workflow; }), "trigger.workflow", errors));
+      box.append(field(L.status, select(["any", "succeeded", "failed"].map((k) => [k, L[`st_${k}`]]), t.status ?? "any", (v) => { if (v === "any") delete t.status; else t.status = v; }), "trigger.status", errors));
+    }
     if (t.type === "schedule") {
       box.append(field(L.every_minutes, input(t.every_minutes ?? "", (v) => { if (v) t.every_minutes = parseInt(v, 10); else delete t.every_minutes; }, { type: "number" }), "trigger.every_minutes", errors));
       box.append(field(L.daily_at, input(t.daily_at ?? "", (v) => { if (v) t.daily_at = v; else delete t.daily_at; }), "trigger.daily_at", errors));
@@ -197,6 +208,7 @@ function setUp(root) {
         break;
       case "webhook":
         add(L.url, input(action.url, (v) => { action.url = v; }, { type: "url" }), "url");
+        add(L.wait_for_reply, el("input", { type: "checkbox", checked: Boolean(action.wait_for_reply), onchange: (e) => { if (e.target.checked) action.wait_for_reply = true; else delete action.wait_for_reply; } }), "wait_for_reply");
         break;
       case "wait":
         for (const unit of ["days", "hours", "minutes"]) {
@@ -209,7 +221,17 @@ function setUp(root) {
       case "run_workflow":
         add(L.workflow, select([[0, "—"], ...state.workflows], action.workflow, (v) => { action.workflow = parseInt(v, 10); }), "workflow");
         break;
-      default:
+      default: {
+        // An action type another package registered: its settings as JSON (the same keys its API takes).
+        const { id: _id, type: _type, ...settings } = action;
+        add(L.settings_json, el("textarea", { rows: 4, oninput: (e) => {
+          try {
+            const parsed = JSON.parse(e.target.value || "{}");
+            for (const key of Object.keys(action)) if (key !== "id" && key !== "type") delete action[key];
+            Object.assign(action, parsed);
+          } catch { /* kept until it parses; the server names what is wrong */ }
+        } }, [JSON.stringify(settings, null, 2)]), "settings");
+      }
     }
     return parts;
   }
@@ -244,7 +266,7 @@ function setUp(root) {
       field(L.add_action, picker, `${path}.add`, {}),
       el("button", { type: "button", class: "button button--small", text: L.add_action, onclick: () => {
         const type = picker.value;
-        list.push({ id: freshId(), type, ...ACTION_DEFAULTS[type]() });
+        list.push({ id: freshId(), type, ...(ACTION_DEFAULTS[type] ? ACTION_DEFAULTS[type]() : {}) });
         render();
       } }),
     ]);

@@ -18,6 +18,20 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 _ROUTE_SCOPES: dict[str, tuple[frozenset[str] | None, frozenset[str] | None]] = {}
 
 
+# Scopes that name a feature rather than a module (`automation:read` / `automation:write`): declared by
+# the feature's app so extension manifests may ask for them like a module's.
+_FEATURE_SCOPES: set[str] = set()
+
+
+def feature_scope_register(name: str) -> None:
+    """Declare `<name>:read` / `<name>:write` as scopes a token (and an extension manifest) may hold."""
+    _FEATURE_SCOPES.add(name)
+
+
+def feature_scopes() -> frozenset[str]:
+    return frozenset(_FEATURE_SCOPES)
+
+
 def route_scopes_register(
     url_name: str, *, read: Iterable[str] | None = None, write: Iterable[str] | None = None
 ) -> None:

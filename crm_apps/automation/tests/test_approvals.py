@@ -152,6 +152,46 @@ def test_the_shipped_example_exists_disabled_and_processes_are_per_tenant(tenant
         assert not ApprovalRequest.objects.filter(record_id=str(deal.pk)).exists()
 
 
+def test_the_shipped_quote_example_holds_a_quote_discounted_over_20_percent_for_a_sales_manager(
+    client_for, tenant_a, admin_of, team
+):
+    boss, rep = team
+    with tenant_context(tenant_a):
+        example = ApprovalProcess.objects.get(system_key="example:quote_discount")
+        assert example.enabled is False and example.module == "quotes"
+        ApprovalProcess.objects.filter(pk=example.pk).update(enabled=True)
+        from crm_apps.engine.metadata import metadata_changed
+
+        metadata_changed()
+    api = client_for(tenant_a, rep)
+    ids = {}
+    for name, percent in (("Small discount", "10"), ("Big discount", "30")):
+        answer = api.post(
+            "/api/v1/quotes/",
+            {
+                "subject": name,
+                "discount_percent": percent,
+                "lines": [{"description": "Work", "quantity": "1", "list_price": "1000"}],
+            },
+            content_type="application/json",
+        )
+        assert answer.status_code == 201, answer.content
+        ids[name] = answer.json()["id"]
+    with tenant_context(tenant_a):
+        assert not ApprovalRequest.objects.filter(record_id=ids["Small discount"]).exists()
+        request = ApprovalRequest.objects.get(record_id=ids["Big discount"], status=ApprovalStatus.PENDING)
+        assert Notification.objects.filter(recipient=boss, kind="approval").exists()
+    # The whole quote is locked while pending (its lines and discounts make the total).
+    refused = api.patch(
+        f"/api/v1/quotes/{ids['Big discount']}/", {"discount_percent": "25"}, content_type="application/json"
+    )
+    assert refused.status_code == 400 and "waiting for approval" in refused.content.decode()
+    with tenant_context(tenant_a):
+        decided = approvals.approval_decide(actor=boss, request=request, approve=True, comment="ok")
+        assert decided.status == ApprovalStatus.APPROVED
+        assert Comment.objects.filter(module="quotes", body="Discount approved: send the quote.").exists()
+
+
 def test_invalid_processes_are_field_errors(tenant_a, admin_of, member):
     admin = admin_of(tenant_a)
     with tenant_context(tenant_a):
