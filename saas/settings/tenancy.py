@@ -14,8 +14,8 @@ SHARED_APPS = [
     "marketplace.partners",
     "marketplace.catalog",
     # OAuth 2.0 apps (ADR 0045): django-oauth-toolkit with its models swapped for ours, all in `public`.
-    "marketplace.apps",
     "oauth2_provider",
+    "marketplace.apps",
     "django_countries",
     "django.contrib.contenttypes",
     "django.contrib.auth",
