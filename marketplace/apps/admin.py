@@ -45,7 +45,17 @@ class AppVersionAdmin(admin.ModelAdmin):
     list_display = ["app", "number", "state", "created_at", "reviewed_by", "reviewed_at"]
     list_filter = ["state"]
     search_fields = ["app__name", "app__client_id"]
-    readonly_fields = ("app", "number", "redirect_uris", "scopes", "state", "reviewed_by", "reviewed_at", "submitted_by", "created_at")
+    readonly_fields = (
+        "app",
+        "number",
+        "redirect_uris",
+        "scopes",
+        "state",
+        "reviewed_by",
+        "reviewed_at",
+        "submitted_by",
+        "created_at",
+    )
     fields = (*readonly_fields, "decision", "review_notes")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -70,7 +80,11 @@ class AppVersionAdmin(admin.ModelAdmin):
 class AppSuspendForm(forms.ModelForm):
     suspension = forms.ChoiceField(
         label=_("Suspension"),
-        choices=[("", _("Keep as is")), ("suspend", _("Suspend on every workspace")), ("lift", _("Lift the suspension"))],
+        choices=[
+            ("", _("Keep as is")),
+            ("suspend", _("Suspend on every workspace")),
+            ("lift", _("Lift the suspension")),
+        ],
         required=False,
     )
 
@@ -126,11 +140,12 @@ class AppAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: App, form: Any, change: bool) -> None:
         choice = form.cleaned_data.get("suspension")
+        operator: Any = request.user
         try:
             if choice == "suspend":
-                services.app_suspend(app=obj, operator=request.user, reason=form.cleaned_data.get("suspended_reason") or "")  # type: ignore[arg-type]
+                services.app_suspend(app=obj, operator=operator, reason=form.cleaned_data.get("suspended_reason") or "")
             elif choice == "lift":
-                services.app_unsuspend(app=obj, operator=request.user)  # type: ignore[arg-type]
+                services.app_unsuspend(app=obj, operator=operator)
         except ValidationError as exc:
             messages.error(request, "; ".join(exc.messages))
 

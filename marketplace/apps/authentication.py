@@ -32,7 +32,9 @@ from tenants.models import User
 
 class AppRateLimited(exceptions.Throttled):
     def __init__(self, *, wait: int) -> None:
-        super().__init__(wait=wait, detail=_("This app made too many requests; try again in %(s)d seconds.") % {"s": wait})
+        super().__init__(
+            wait=wait, detail=_("This app made too many requests; try again in %(s)d seconds.") % {"s": wait}
+        )
 
 
 def _token_for(raw: str) -> AccessToken | None:
@@ -78,7 +80,7 @@ class AppTokenAuthentication(BaseAuthentication):
         ):
             raise exceptions.AuthenticationFailed(_("Invalid or expired token."))
         app = token.application
-        if app.status == AppStatus.SUSPENDED or not app.approved:
+        if app is None or token.user_id is None or app.status == AppStatus.SUSPENDED or not app.approved:
             raise exceptions.AuthenticationFailed(_("This app is suspended."))
         member = (
             Member.objects.select_related("user")
@@ -100,7 +102,10 @@ class AppTokenAuthentication(BaseAuthentication):
     def _check_scopes(self, request: Request, token: AccessToken) -> None:
         installation = token.installation
         assert installation is not None
-        held = scopes_held(token.scope.split()) & scopes_held(installation.scopes) & scopes_held(token.application.scopes)
+        assert token.application is not None
+        held = (
+            scopes_held(token.scope.split()) & scopes_held(installation.scopes) & scopes_held(token.application.scopes)
+        )
         match = request._request.resolver_match
         method = request._request.method or "GET"
         needed = required_scopes(match.url_name, match.kwargs, method) if match is not None else None

@@ -28,7 +28,7 @@ class VersionForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["scopes"].choices = scope_choices()
+        self.fields["scopes"].choices = scope_choices()  # type: ignore[attr-defined]
 
     def uris(self) -> list[str]:
         return _lines(self.cleaned_data["redirect_uris"])
@@ -43,4 +43,4 @@ class AppForm(VersionForm):
 
     def __init__(self, *args: Any, listings: list[tuple[int, str]] = (), **kwargs: Any) -> None:  # type: ignore[assignment]
         super().__init__(*args, **kwargs)
-        self.fields["listing"].choices = [("", _("None")), *listings]
+        self.fields["listing"].choices = [("", _("None")), *listings]  # type: ignore[attr-defined]

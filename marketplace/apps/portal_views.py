@@ -90,7 +90,9 @@ def app_detail(request: HttpRequest, pm: PartnerMember, app_id: int) -> HttpResp
         form = VersionForm(request.POST)
         if form.is_valid():
             try:
-                services.app_version_submit(pm=pm, app=app, redirect_uris=form.uris(), scopes=form.cleaned_data["scopes"])
+                services.app_version_submit(
+                    pm=pm, app=app, redirect_uris=form.uris(), scopes=form.cleaned_data["scopes"]
+                )
             except ValidationError as exc:
                 _form_errors(form, exc)
             else:

@@ -34,7 +34,9 @@ class ModuleScopes(BaseScopes):
     def get_all_scopes(self) -> dict[str, str]:
         return dict(scope_choices())
 
-    def get_available_scopes(self, application: Any = None, request: Any = None, *args: Any, **kwargs: Any) -> list[str]:
+    def get_available_scopes(
+        self, application: Any = None, request: Any = None, *args: Any, **kwargs: Any
+    ) -> list[str]:
         return list(getattr(application, "scopes", None) or [])
 
     def get_default_scopes(self, application: Any = None, request: Any = None, *args: Any, **kwargs: Any) -> list[str]:

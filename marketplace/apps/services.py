@@ -223,7 +223,7 @@ def installation_consent(*, app: App, user: User, scopes: list[str]) -> AppInsta
     require_tenant_admin(actor)
     if not app.is_live or not set(scopes) <= set(app.scopes):
         raise PermissionDenied
-    installation, created = AppInstallation.objects.select_for_update().get_or_create(
+    installation, _created = AppInstallation.objects.select_for_update().get_or_create(
         app=app, tenant=tenant, defaults={"user": user, "scopes": scopes}
     )
     installation.user = user

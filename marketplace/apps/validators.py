@@ -39,12 +39,12 @@ class TenantOAuth2Validator(OAuth2Validator):
         # Asked while an authorization request is validated, after the client and redirect URI: refuse
         # "plain" (or no method, which means plain) there, so the app gets the error on its redirect URI.
         if request.code_challenge is not None and request.code_challenge_method != "S256":
-            raise errors.InvalidRequestError(
-                description='code_challenge_method must be "S256".', request=request
-            )
+            raise errors.InvalidRequestError(description='code_challenge_method must be "S256".', request=request)
         return True
 
-    def save_authorization_code(self, client_id: str, code: dict[str, str], request: Any, *args: Any, **kwargs: Any) -> None:
+    def save_authorization_code(
+        self, client_id: str, code: dict[str, str], request: Any, *args: Any, **kwargs: Any
+    ) -> None:
         from marketplace.apps.services import installation_consent
 
         installation = installation_consent(app=request.client, user=request.user, scopes=list(request.scopes))
@@ -93,7 +93,9 @@ class TenantOAuth2Validator(OAuth2Validator):
             return
         super().revoke_token(token, token_type_hint, request, *args, **kwargs)
 
-    def introspect_token(self, token: str, token_type_hint: str | None, request: Any, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+    def introspect_token(
+        self, token: str, token_type_hint: str | None, request: Any, *args: Any, **kwargs: Any
+    ) -> dict[str, Any] | None:
         """RFC 7662 for the authenticated app: its own access or refresh token, of an installation on
         this tenant that is installed, not expired, the app live; anything else is inactive (None)."""
         checksum = hashlib.sha256(token.encode("utf-8")).hexdigest()
@@ -107,7 +109,13 @@ class TenantOAuth2Validator(OAuth2Validator):
         refresh = RefreshToken.objects.select_related("installation", "user").filter(revoked=None, **lookup).first()
         if refresh is None or not _live(refresh.installation) or not client.is_live:
             return None
-        return self._claims(refresh.installation, refresh.user, refresh.access_token.scope if refresh.access_token else "", None, "refresh_token")
+        return self._claims(
+            refresh.installation,
+            refresh.user,
+            refresh.access_token.scope if refresh.access_token else "",
+            None,
+            "refresh_token",
+        )
 
     @staticmethod
     def _claims(installation: Any, user: Any, scope: str, expires: Any, kind: str) -> dict[str, Any]:
@@ -116,7 +124,7 @@ class TenantOAuth2Validator(OAuth2Validator):
             "client_id": installation.app.client_id,
             "token_type": "Bearer" if kind == "access_token" else "refresh_token",
             "username": user.email if user else "",
-            "workspace": connection.tenant.schema_name,
+            "workspace": installation.tenant.schema_name,
             "installation": installation.pk,
         }
         if expires is not None:

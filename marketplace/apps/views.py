@@ -50,7 +50,8 @@ class ConsentView(AuthorizationView):
         context["reads"] = [line for line in context["scope_lines"] if line[0].endswith(":read")]
         context["writes"] = [line for line in context["scope_lines"] if line[0].endswith(":write")]
         context["app"] = app
-        context["installation"] = selectors.installation_for(app=app, tenant=self.request.tenant) if app else None  # type: ignore[attr-defined]
+        tenant: Any = getattr(self.request, "tenant", None)
+        context["installation"] = selectors.installation_for(app=app, tenant=tenant) if app else None
         return context
 
 
@@ -100,8 +101,7 @@ def uninstall(request: HttpRequest, installation_id: int) -> HttpResponse:
     if installation is None:
         raise Http404
     services.installation_uninstall(tenant=request.tenant, actor=member, installation=installation)  # type: ignore[attr-defined]
-    messages.success(request, _("%(name)s is uninstalled; its tokens no longer work.") % {"name": installation.app.name})
+    messages.success(
+        request, _("%(name)s is uninstalled; its tokens no longer work.") % {"name": installation.app.name}
+    )
     return redirect("oauth_apps:installed")
-
-
-

@@ -192,8 +192,8 @@ def _install_count(listing: Listing) -> int:
 
 def catalog_uninstall(*, tenant: Tenant, actor: Member, listing: Listing, purge: bool = False) -> None:
     """Uninstall in the tenant; a paid licence stays until its subscription is cancelled."""
-    from marketplace.installs.models import ExtensionInstallation
     from marketplace.apps.services import listing_apps_uninstall
+    from marketplace.installs.models import ExtensionInstallation
     from marketplace.installs.services import extension_uninstall
 
     with schema_context(tenant.schema_name):

@@ -28,10 +28,10 @@ REDIRECT = "https://app.acme.example/callback"
 class DjangoClientAdapter(BaseAdapter):
     """Sends requests' prepared requests to Django's test client, on the URL's host."""
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         parts = urlsplit(request.url or "")
         client = Client(HTTP_HOST=parts.hostname or "localhost")
-        extra = {
+        extra: dict[str, Any] = {
             f"HTTP_{k.upper().replace('-', '_')}": v
             for k, v in request.headers.items()
             if k.lower() not in ("content-type", "content-length", "host")
@@ -44,7 +44,7 @@ class DjangoClientAdapter(BaseAdapter):
             request.method or "GET",
             path,
             data=body,
-            content_type=request.headers.get("Content-Type", "application/octet-stream"),
+            content_type=str(request.headers.get("Content-Type", "application/octet-stream")),
             **extra,
         )
         response = requests.Response()

@@ -19,7 +19,9 @@ def test_code_pkce_flow_gives_tokens_bound_to_the_installation(make_app: Any, ad
     app, secret = make_app()
     session, callback = authorize(app, tenant_a, admin_client(tenant_a))
 
-    token = session.fetch_token(host_url(tenant_a, "/oauth/token/"), authorization_response=callback, client_secret=secret)
+    token = session.fetch_token(
+        host_url(tenant_a, "/oauth/token/"), authorization_response=callback, client_secret=secret
+    )
 
     assert token["token_type"] == "Bearer"
     assert token["expires_in"] == 3600
@@ -36,7 +38,9 @@ def test_code_pkce_flow_gives_tokens_bound_to_the_installation(make_app: Any, ad
 def test_refresh_rotates_and_the_old_refresh_token_is_refused(make_app: Any, admin_client: Any, tenant_a: Any) -> None:
     app, secret = make_app()
     session, callback = authorize(app, tenant_a, admin_client(tenant_a))
-    first = session.fetch_token(host_url(tenant_a, "/oauth/token/"), authorization_response=callback, client_secret=secret)
+    first = session.fetch_token(
+        host_url(tenant_a, "/oauth/token/"), authorization_response=callback, client_secret=secret
+    )
 
     second = session.refresh_token(host_url(tenant_a, "/oauth/token/"), auth=(app.client_id, secret))
 

@@ -23,10 +23,14 @@ from saas.settings import CACHES
 pytestmark = pytest.mark.django_db
 
 
-def tokens_for(make_app: Any, admin_client: Any, tenant: Any, scopes: list[str] | None = None) -> tuple[Any, str, Any, dict[str, Any]]:
+def tokens_for(
+    make_app: Any, admin_client: Any, tenant: Any, scopes: list[str] | None = None
+) -> tuple[Any, str, Any, dict[str, Any]]:
     app, secret = make_app(scopes)
     session, callback = authorize(app, tenant, admin_client(tenant))
-    token = session.fetch_token(host_url(tenant, "/oauth/token/"), authorization_response=callback, client_secret=secret)
+    token = session.fetch_token(
+        host_url(tenant, "/oauth/token/"), authorization_response=callback, client_secret=secret
+    )
     return app, secret, session, token
 
 
@@ -49,7 +53,9 @@ def nothing_issued() -> bool:
 # Tenants ---------------------------------------------------------------------------------------------
 
 
-def test_a_token_is_useless_on_another_tenants_host(make_app: Any, admin_client: Any, tenant_a: Any, tenant_b: Any) -> None:
+def test_a_token_is_useless_on_another_tenants_host(
+    make_app: Any, admin_client: Any, tenant_a: Any, tenant_b: Any
+) -> None:
     _app, _secret, _session, token = tokens_for(make_app, admin_client, tenant_a)
 
     on_a = bearer(tenant_a, token["access_token"]).get("/api/v1/contacts/")
@@ -60,23 +66,31 @@ def test_a_token_is_useless_on_another_tenants_host(make_app: Any, admin_client:
     assert on_b.json()["detail"] == "Invalid or expired token."
 
 
-def test_a_code_or_refresh_token_is_refused_on_another_tenants_host(make_app: Any, admin_client: Any, tenant_a: Any, tenant_b: Any) -> None:
+def test_a_code_or_refresh_token_is_refused_on_another_tenants_host(
+    make_app: Any, admin_client: Any, tenant_a: Any, tenant_b: Any
+) -> None:
     app, secret = make_app()
     session, callback = authorize(app, tenant_a, admin_client(tenant_a))
     with pytest.raises(InvalidGrantError):
         session.fetch_token(host_url(tenant_b, "/oauth/token/"), authorization_response=callback, client_secret=secret)
     assert not AccessToken.objects.exists()
 
-    token = session.fetch_token(host_url(tenant_a, "/oauth/token/"), authorization_response=callback, client_secret=secret)
+    token = session.fetch_token(
+        host_url(tenant_a, "/oauth/token/"), authorization_response=callback, client_secret=secret
+    )
     with pytest.raises(InvalidGrantError):
-        session.refresh_token(host_url(tenant_b, "/oauth/token/"), refresh_token=token["refresh_token"], auth=(app.client_id, secret))
+        session.refresh_token(
+            host_url(tenant_b, "/oauth/token/"), refresh_token=token["refresh_token"], auth=(app.client_id, secret)
+        )
     assert AccessToken.objects.count() == 1
 
 
 # Scopes ----------------------------------------------------------------------------------------------
 
 
-def test_calls_outside_the_granted_scopes_get_403_naming_the_scope_and_change_nothing(make_app: Any, admin_client: Any, tenant_a: Any) -> None:
+def test_calls_outside_the_granted_scopes_get_403_naming_the_scope_and_change_nothing(
+    make_app: Any, admin_client: Any, tenant_a: Any
+) -> None:
     _app, _secret, _session, token = tokens_for(make_app, admin_client, tenant_a, ["contacts:read"])
     client = bearer(tenant_a, token["access_token"])
     with schema_context(tenant_a.schema_name):
@@ -136,12 +150,17 @@ def _authorize_query(app: Any, **overrides: str | None) -> str:
     return urlencode({k: v for k, v in params.items() if v is not None})
 
 
-def test_a_wrong_redirect_uri_is_an_error_page_never_a_redirect(make_app: Any, admin_client: Any, tenant_a: Any) -> None:
+def test_a_wrong_redirect_uri_is_an_error_page_never_a_redirect(
+    make_app: Any, admin_client: Any, tenant_a: Any
+) -> None:
     app, _secret = make_app()
     client = admin_client(tenant_a)
 
     page = client.get(f"/oauth/authorize/?{_authorize_query(app, redirect_uri='https://evil.example/cb')}")
-    post = client.post("/oauth/authorize/", {**parse_qs(_authorize_query(app, redirect_uri="https://evil.example/cb")), "allow": "Authorize"})
+    post = client.post(
+        "/oauth/authorize/",
+        {**parse_qs(_authorize_query(app, redirect_uri="https://evil.example/cb")), "allow": "Authorize"},
+    )
 
     assert page.status_code == 400
     assert "Location" not in page
@@ -159,7 +178,9 @@ def test_a_wrong_redirect_uri_is_an_error_page_never_a_redirect(make_app: Any, a
         ({"code_challenge_method": None}, 'code_challenge_method must be "S256".'),
     ],
 )
-def test_pkce_s256_is_required(make_app: Any, admin_client: Any, tenant_a: Any, overrides: dict[str, Any], description: str) -> None:
+def test_pkce_s256_is_required(
+    make_app: Any, admin_client: Any, tenant_a: Any, overrides: dict[str, Any], description: str
+) -> None:
     app, _secret = make_app()
 
     response = admin_client(tenant_a).get(f"/oauth/authorize/?{_authorize_query(app, **overrides)}")
@@ -174,9 +195,11 @@ def test_pkce_s256_is_required(make_app: Any, admin_client: Any, tenant_a: Any, 
     assert not AppInstallation.objects.exists()
 
 
-def test_a_wrong_code_verifier_is_invalid_grant_and_issues_nothing(make_app: Any, admin_client: Any, tenant_a: Any) -> None:
+def test_a_wrong_code_verifier_is_invalid_grant_and_issues_nothing(
+    make_app: Any, admin_client: Any, tenant_a: Any
+) -> None:
     app, secret = make_app()
-    session, callback = authorize(app, tenant_a, admin_client(tenant_a))
+    _session, callback = authorize(app, tenant_a, admin_client(tenant_a))
     code = parse_qs(urlsplit(callback).query)["code"][0]
 
     response = Client(HTTP_HOST=f"{tenant_a.schema_name}.localhost").post(
@@ -200,7 +223,9 @@ def test_a_wrong_client_secret_is_invalid_client(make_app: Any, admin_client: An
     assert not AccessToken.objects.exists()
 
 
-def test_members_who_are_not_administrators_cannot_consent(make_app: Any, member: Any, client_for: Any, tenant_a: Any) -> None:
+def test_members_who_are_not_administrators_cannot_consent(
+    make_app: Any, member: Any, client_for: Any, tenant_a: Any
+) -> None:
     app, _secret = make_app()
     client = client_for(tenant_a, member(tenant_a))
 
@@ -254,7 +279,9 @@ def test_another_tenants_admin_cannot_uninstall(make_app: Any, admin_client: Any
     assert bearer(tenant_a, token["access_token"]).get("/api/v1/contacts/").status_code == 200
 
 
-def test_suspension_stops_tokens_at_once_and_lifting_it_restores_them(make_app: Any, admin_client: Any, tenant_a: Any, operator: Any) -> None:
+def test_suspension_stops_tokens_at_once_and_lifting_it_restores_them(
+    make_app: Any, admin_client: Any, tenant_a: Any, operator: Any
+) -> None:
     app, secret, session, token = tokens_for(make_app, admin_client, tenant_a)
     client = bearer(tenant_a, token["access_token"])
     assert client.get("/api/v1/contacts/").status_code == 200
@@ -288,14 +315,18 @@ def test_revocation_endpoint_stops_the_token(make_app: Any, admin_client: Any, t
 # Introspection ---------------------------------------------------------------------------------------
 
 
-def test_introspection_answers_for_the_apps_own_tokens_on_its_workspace(make_app: Any, admin_client: Any, tenant_a: Any, tenant_b: Any) -> None:
+def test_introspection_answers_for_the_apps_own_tokens_on_its_workspace(
+    make_app: Any, admin_client: Any, tenant_a: Any, tenant_b: Any
+) -> None:
     app, secret, _session, token = tokens_for(make_app, admin_client, tenant_a)
     other, other_secret = make_app(name="Other App")
     on_a = Client(HTTP_HOST=f"{tenant_a.schema_name}.localhost")
     on_b = Client(HTTP_HOST=f"{tenant_b.schema_name}.localhost")
 
     own = on_a.post("/oauth/introspect/", {"token": token["access_token"]}, HTTP_AUTHORIZATION=basic(app, secret))
-    by_other_app = on_a.post("/oauth/introspect/", {"token": token["access_token"]}, HTTP_AUTHORIZATION=basic(other, other_secret))
+    by_other_app = on_a.post(
+        "/oauth/introspect/", {"token": token["access_token"]}, HTTP_AUTHORIZATION=basic(other, other_secret)
+    )
     elsewhere = on_b.post("/oauth/introspect/", {"token": token["access_token"]}, HTTP_AUTHORIZATION=basic(app, secret))
     anonymous = on_a.post("/oauth/introspect/", {"token": token["access_token"]})
     missing = on_a.post("/oauth/introspect/", {}, HTTP_AUTHORIZATION=basic(app, secret))
@@ -318,7 +349,9 @@ def test_introspection_answers_for_the_apps_own_tokens_on_its_workspace(make_app
 # Rate ------------------------------------------------------------------------------------------------
 
 
-def test_each_app_has_a_per_minute_budget_and_redis_down_lets_calls_through(make_app: Any, admin_client: Any, tenant_a: Any, settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_each_app_has_a_per_minute_budget_and_redis_down_lets_calls_through(
+    make_app: Any, admin_client: Any, tenant_a: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _app, _secret, _session, token = tokens_for(make_app, admin_client, tenant_a)
     settings.OAUTH_APP_RATE_PER_MINUTE = 2
     client = bearer(tenant_a, token["access_token"])
@@ -327,7 +360,13 @@ def test_each_app_has_a_per_minute_budget_and_redis_down_lets_calls_through(make
 
     assert statuses[:2] == [200, 200]
     assert statuses[2] == 429
-    down = {"default": {**CACHES["default"], "LOCATION": "redis://127.0.0.1:9/0", "OPTIONS": {"socket_connect_timeout": 0.2}}}
+    down = {
+        "default": {
+            **CACHES["default"],
+            "LOCATION": "redis://127.0.0.1:9/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2},
+        }
+    }
     monkeypatch.setattr(throttle, "_clients", {})
     with override_settings(CACHES=down):
         assert client.get("/api/v1/contacts/").status_code == 200
