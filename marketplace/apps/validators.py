@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 
@@ -47,9 +47,10 @@ class TenantOAuth2Validator(OAuth2Validator):
     ) -> None:
         from marketplace.apps.services import installation_consent
 
-        installation = installation_consent(app=request.client, user=request.user, scopes=list(request.scopes))
-        grant = self._create_authorization_code(request, code)
-        Grant.objects.filter(pk=grant.pk).update(installation=installation)
+        with transaction.atomic():  # the installation and its code, or neither
+            installation = installation_consent(app=request.client, user=request.user, scopes=list(request.scopes))
+            grant = self._create_authorization_code(request, code)
+            Grant.objects.filter(pk=grant.pk).update(installation=installation)
 
     def validate_code(self, client_id: str, code: str, client: Any, request: Any, *args: Any, **kwargs: Any) -> bool:
         grant = Grant.objects.select_related("installation").filter(code=code, application=client).first()

@@ -371,3 +371,45 @@ def test_each_app_has_a_per_minute_budget_and_redis_down_lets_calls_through(
     with override_settings(CACHES=down):
         assert client.get("/api/v1/contacts/").status_code == 200
     monkeypatch.setattr(throttle, "_clients", {})
+
+
+def test_uninstalling_the_linked_extension_uninstalls_the_app(
+    make_app: Any, admin_client: Any, admin_of: Any, tenant_a: Any, operator: Any, app_partner: Any
+) -> None:
+    import json
+    from pathlib import Path
+
+    from marketplace.catalog.services import (
+        catalog_install,
+        catalog_uninstall,
+        listing_save,
+        version_review,
+        version_submit,
+    )
+
+    partner, _pm = app_partner
+    manifest = json.loads(
+        (Path(__file__).resolve().parents[2] / "extensions" / "localised-field-pack" / "manifest.json").read_text()
+    )
+    listing = listing_save(
+        partner=partner,
+        slug="localised-field-pack",
+        name="Pack",
+        summary="S",
+        category="sales",
+        support_url="https://support.maps.example/",
+        pricing="free",
+        price_cents=0,
+    )
+    version_review(
+        version=version_submit(listing=listing, manifest=manifest, submitted_by=None), reviewer=operator, approve=True
+    )
+    admin = admin_of(tenant_a)
+    catalog_install(tenant=tenant_a, actor=admin, listing=listing)
+    app, _secret, _session, token = tokens_for(make_app, admin_client, tenant_a)
+    type(app).objects.filter(pk=app.pk).update(listing=listing)
+
+    catalog_uninstall(tenant=tenant_a, actor=admin, listing=listing)
+
+    assert AppInstallation.objects.get(app=app).state == InstallationState.UNINSTALLED
+    assert bearer(tenant_a, token["access_token"]).get("/api/v1/contacts/").status_code == 401
