@@ -243,7 +243,8 @@ def test_an_app_waiting_for_review_cannot_be_installed(make_app: Any, admin_clie
 
     page = admin_client(tenant_a).get(f"/oauth/authorize/?{_authorize_query(app, scope='contacts:read')}")
 
-    assert page.status_code == 401
+    assert page.status_code == 400  # an unknown client: an error page, never a redirect
+    assert "Location" not in page
     assert not AppInstallation.objects.exists()
 
 
