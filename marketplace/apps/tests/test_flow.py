@@ -63,7 +63,10 @@ def test_write_by_the_app_is_audited_with_its_name(make_app: Any, admin_client: 
     session, callback = authorize(app, tenant_a, admin_client(tenant_a))
     session.fetch_token(host_url(tenant_a, "/oauth/token/"), authorization_response=callback, client_secret=secret)
 
-    response = session.post(host_url(tenant_a, "/api/v1/deals/"), json={"name": "From the app", "amount": "10.00", "close_date": "2026-12-31"})
+    response = session.post(
+        host_url(tenant_a, "/api/v1/deals/"),
+        json={"name": "From the app", "amount": "10.00", "close_date": "2026-12-31"},
+    )
 
     assert response.status_code == 201, response.text
     with schema_context(tenant_a.schema_name):
