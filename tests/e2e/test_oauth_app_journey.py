@@ -12,7 +12,7 @@ from requests_oauthlib import OAuth2Session
 
 from conftest import TEST_PASSWORD, make_user
 from marketplace.apps import services
-from marketplace.apps.models import AppInstallation, InstallationState
+from marketplace.apps.models import App, AppInstallation, InstallationState
 from marketplace.partners.models import Partner, PartnerMember, PartnerRole
 from tenants.models import User
 from tenants.services import tenant_provision
@@ -89,7 +89,5 @@ def test_admin_installs_an_app_through_consent(
         assert session.get(base + "/api/v1/contacts/").status_code == 401
     finally:
         AppInstallation.objects.filter(tenant__schema_name=tenant.schema_name).delete()
-        app_model = type(app) if "app" in locals() else None
-        if app_model is not None:
-            app_model.objects.filter(partner=partner).delete()
+        App.objects.filter(partner=partner).delete()
         partner.delete()

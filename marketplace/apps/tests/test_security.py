@@ -98,7 +98,7 @@ def test_calls_outside_the_granted_scopes_get_403_naming_the_scope_and_change_no
 
     read_deals = client.get("/api/v1/deals/")
     write_contact = client.post("/api/v1/contacts/", {"last_name": "Nope"}, content_type="application/json")
-    tokens_route = client.get("/api/v1/me/")
+    tokens_route = client.get("/api/v1/me")
 
     assert read_deals.status_code == 403
     assert read_deals.json()["detail"] == "This app's token lacks the scope deals:read for this call."
