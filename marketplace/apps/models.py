@@ -123,7 +123,7 @@ class AppInstallation(models.Model):
     app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="installations")
     tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="app_installations")
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("installed by"), on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, verbose_name=_("installed by"), on_delete=models.CASCADE, related_name="+"
     )
     scopes = models.JSONField(_("scopes granted"), default=list)
     state = models.CharField(

@@ -67,7 +67,7 @@ class Migration(migrations.Migration):
                 ('uninstalled_at', models.DateTimeField(blank=True, null=True, verbose_name='uninstalled at')),
                 ('app', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='installations', to=settings.OAUTH2_PROVIDER_APPLICATION_MODEL)),
                 ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='app_installations', to='tenants.tenant')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='installed by')),
+                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='installed by')),
             ],
             options={
                 'verbose_name': 'OAuth app installation',
