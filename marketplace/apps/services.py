@@ -107,7 +107,6 @@ def app_register(
         listing=listing,
         name=name,
         description=(description or "").strip()[:300],
-        user=pm.user,
         client_type=App.CLIENT_CONFIDENTIAL,
         authorization_grant_type=App.GRANT_AUTHORIZATION_CODE,
         client_secret=secret,
