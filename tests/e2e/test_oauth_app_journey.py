@@ -25,11 +25,11 @@ CALLBACK = "http://127.0.0.1:9/callback"  # never reached: the browser's navigat
 class HostAdapter(requests.adapters.HTTPAdapter):
     """Sends `<slug>.localhost` requests to the loopback live server with their Host header."""
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         parts = urlsplit(request.url or "")
         request.headers["Host"] = parts.netloc
         request.url = request.url.replace(f"//{parts.hostname}", "//127.0.0.1", 1)  # type: ignore[union-attr]
-        return super().send(request, **kwargs)
+        return super().send(request, *args, **kwargs)
 
 
 def test_admin_installs_an_app_through_consent(
