@@ -74,6 +74,7 @@ def admin_links(*, member: Member, plan_allows: dict[str, bool]) -> list[NavLink
             links += [("access", _("Access control"), "access_settings:index", "shield")]
         if plan_allows.get("marketplace", True):
             links += [("extensions", _("Extensions"), "marketplace:index", "puzzle")]
+            links += [("apps", _("Apps"), "oauth_apps:installed", "puzzle")]
         links += [("partners", _("Partners"), "partner_access", "handshake")]
         links += [("automation", _("Automation"), "automation:index", "workflow")]
         if plan_allows.get("audit_trail", True):

@@ -151,3 +151,7 @@ def email_config() -> dict[str, Any]:
 # who resell the platform set their own. An empty logo URL shows the built-in SVG mark.
 PRODUCT_NAME = _str("PRODUCT_NAME", "Kestrel") or "Kestrel"
 PRODUCT_LOGO_URL = _str("PRODUCT_LOGO_URL")
+# OAuth apps' redirect URIs may use plain http (development and tests only; https otherwise).
+OAUTH_REDIRECT_SCHEMES = ["https", "http"] if _bool("OAUTH_ALLOW_HTTP_REDIRECTS", default=False) else ["https"]
+# Requests one OAuth app may make per minute in one workspace (marketplace/apps, ADR 0045).
+OAUTH_APP_RATE_PER_MINUTE = _int("OAUTH_APP_RATE_PER_MINUTE", 600)

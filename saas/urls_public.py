@@ -31,6 +31,7 @@ urlpatterns = [
     path("billing/stripe/connect-webhook", stripe_connect_webhook, name="stripe_connect_webhook"),
     path("marketplace/manifest.schema.json", manifest_schema, name="manifest_schema"),
     path("partner-portal/", include("marketplace.catalog.urls_portal")),
+    path("partner-portal/", include("marketplace.apps.urls_portal")),
     path("partner-portal/", include("marketplace.partners.urls_portal")),
     path("marketplace/screenshots/<int:screenshot_id>.png", screenshot, name="listing_screenshot"),
     path("partners/", include("marketplace.partners.urls_directory")),

@@ -36,6 +36,8 @@ urlpatterns = [
     path("dashboards/", include("crm_apps.reports.dashboard_urls")),
     path("", include("frontend.urls")),
     path("settings/partners/", partner_access, name="partner_access"),
+    # OAuth 2.0 apps: /oauth/authorize|token|revoke|introspect/ and /settings/apps/ (ADR 0045).
+    path("", include("marketplace.apps.urls")),
     path("settings/partners/<int:access_id>/revoke/", partner_access_revoke_view, name="partner_access_revoke"),
     # Every module's own screens (ModuleSpec.urls), before the generic `m/<module>/...` routes.
     *module_urlpatterns(),

@@ -35,3 +35,26 @@ def client_ip_context(ip: str | None) -> Iterator[None]:
         yield
     finally:
         _client_ip.reset(token)
+
+
+# Who acts through a member's rights on their behalf (an OAuth app's name, set by its token's
+# authentication): events of the request name it as the actor. Reset by AuditContextMiddleware.
+_acting_via: ContextVar[str | None] = ContextVar("audit_acting_via", default=None)
+
+
+def acting_via() -> str | None:
+    return _acting_via.get()
+
+
+def acting_via_set(label: str | None) -> None:
+    """For the rest of the current request (AuditContextMiddleware restores it afterwards)."""
+    _acting_via.set(label)
+
+
+@contextmanager
+def acting_via_context(label: str | None) -> Iterator[None]:
+    token = _acting_via.set(label)
+    try:
+        yield
+    finally:
+        _acting_via.reset(token)

@@ -1,4 +1,5 @@
-"""Remembers the client address of each request for the audit trail (see context.py)."""
+"""Remembers the client address of each request for the audit trail, and forgets who acted through
+whom (an OAuth app) when it ends (see context.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from crm_apps.audit.context import client_ip_context
+from crm_apps.audit.context import acting_via_context, client_ip_context
 from saas.http import client_ip
 
 
@@ -15,5 +16,5 @@ class AuditContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        with client_ip_context(client_ip(request)):
+        with client_ip_context(client_ip(request)), acting_via_context(None):
             return self.get_response(request)

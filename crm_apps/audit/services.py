@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm_apps.access.privileges import require_tenant_admin
-from crm_apps.audit.context import clean_ip, current_ip
+from crm_apps.audit.context import acting_via, clean_ip, current_ip
 from crm_apps.audit.models import (
     RETENTION_MAX_DAYS,
     RETENTION_MIN_DAYS,
@@ -83,6 +83,10 @@ def audit_event(
         raise ValueError(f"Unknown audit action {action!r}; add it to AuditAction first.")
     if actor is not None and not actor_label:
         actor_label = _actor_label(actor)
+    via = acting_via()
+    if via:  # an OAuth app acting with this member's rights: the app is the actor people see
+        actor_label = f"{via} ({actor_label})" if actor_label else via
+        details = {**(details or {}), "app": via}
     return AuditEvent(
         actor_id=actor.pk if actor is not None else None,
         actor_label=(actor_label or "")[:254],

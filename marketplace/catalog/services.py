@@ -192,6 +192,7 @@ def _install_count(listing: Listing) -> int:
 
 def catalog_uninstall(*, tenant: Tenant, actor: Member, listing: Listing, purge: bool = False) -> None:
     """Uninstall in the tenant; a paid licence stays until its subscription is cancelled."""
+    from marketplace.apps.services import listing_apps_uninstall
     from marketplace.installs.models import ExtensionInstallation
     from marketplace.installs.services import extension_uninstall
 
@@ -200,6 +201,8 @@ def catalog_uninstall(*, tenant: Tenant, actor: Member, listing: Listing, purge:
         if installation is None:
             raise ValidationError({"listing": [_("This extension is not installed.")]})
         extension_uninstall(actor=actor, installation=installation, purge=purge)
+        # The OAuth apps linked to this listing go with it: their tokens stop at once (ADR 0045).
+        listing_apps_uninstall(tenant=tenant, actor=actor, listing_id=listing.pk)
     Licence.objects.filter(tenant=tenant, listing=listing, state=LicenceState.FREE).update(state=LicenceState.CANCELLED)
     Listing.objects.filter(pk=listing.pk).update(install_count=_install_count(listing))
 

@@ -5,6 +5,8 @@ from saas import env
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "crm_apps.access.api.authentication.TenantTokenAuthentication",
+        # `Authorization: Bearer <token>` of an OAuth app (marketplace/apps, ADR 0045).
+        "marketplace.apps.authentication.AppTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["crm_apps.access.api.permissions.IsTenantMember"],

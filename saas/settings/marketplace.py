@@ -4,3 +4,31 @@ from saas import env
 
 # Private, loopback and link-local webhook targets are refused unless this is on (development only).
 WEBHOOKS_ALLOW_PRIVATE = env.WEBHOOKS_ALLOW_PRIVATE
+
+# OAuth 2.0 apps (marketplace/apps, ADR 0045): django-oauth-toolkit's models are ours, in `public`, each
+# token bound to a tenant's installation; authorization code + PKCE S256 only; tokens hashed at rest.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "marketplace_apps.App"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "marketplace_apps.AccessToken"
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "marketplace_apps.RefreshToken"
+OAUTH2_PROVIDER_GRANT_MODEL = "marketplace_apps.Grant"
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "marketplace_apps.IDToken"
+OAUTH2_PROVIDER = {
+    "OAUTH2_VALIDATOR_CLASS": "marketplace.apps.validators.TenantOAuth2Validator",
+    "SCOPES_BACKEND_CLASS": "marketplace.apps.scopes.ModuleScopes",
+    "PKCE_REQUIRED": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": 60 * 60 * 24 * 90,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "REQUEST_APPROVAL_PROMPT": "force",
+    "ALLOWED_REDIRECT_URI_SCHEMES": env.OAUTH_REDIRECT_SCHEMES,
+    "ERROR_RESPONSE_WITH_SCOPES": True,
+}
+# Requests an app may make per minute in one workspace (counted in Redis; let through when Redis is down).
+OAUTH_APP_RATE_PER_MINUTE = env.OAUTH_APP_RATE_PER_MINUTE

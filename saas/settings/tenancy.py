@@ -13,6 +13,9 @@ SHARED_APPS = [
     "billing",
     "marketplace.partners",
     "marketplace.catalog",
+    # OAuth 2.0 apps (ADR 0045): django-oauth-toolkit with its models swapped for ours, all in `public`.
+    "oauth2_provider",
+    "marketplace.apps",
     "django_countries",
     "django.contrib.contenttypes",
     "django.contrib.auth",

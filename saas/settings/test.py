@@ -36,3 +36,6 @@ INSTALLED_APPS = [*INSTALLED_APPS, "crm_apps.engine.tests.childtest"]
 VTIGER_ALLOW_PRIVATE = True
 # Older console tests sign operators in with force_login and no second factor (tenants/mfa/tests set it on).
 MFA_OPERATORS_REQUIRED = False
+
+# The OAuth apps' tests and journeys redirect to the loopback live server.
+OAUTH2_PROVIDER = {**OAUTH2_PROVIDER, "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"]}

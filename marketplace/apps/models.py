@@ -1,0 +1,174 @@
+"""OAuth 2.0 apps (ADR 0045). Everything lives in `public`, like partner grants (`PartnerAccess`):
+
+- `App` is django-oauth-toolkit's application (swapped in): a partner's registered client with a hashed
+  secret; `redirect_uris` and `scopes` are those of its newest approved `AppVersion`.
+- `AppInstallation` is one tenant's consent: the scopes its admin granted, who granted them, and
+  whether it is still installed.
+- `Grant`, `AccessToken`, `RefreshToken` (and `IDToken`, unused) are the toolkit's, each bound to an
+  installation. A token is usable only on its installation's tenant host, while the installation is
+  installed and the app is not suspended (checked on every call, so both stop tokens at once).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+from oauth2_provider.models import (
+    AbstractAccessToken,
+    AbstractApplication,
+    AbstractGrant,
+    AbstractIDToken,
+    AbstractRefreshToken,
+    ApplicationManager,
+)
+
+
+class AppStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    SUSPENDED = "suspended", _("Suspended")
+
+
+class App(AbstractApplication):
+    """A partner's OAuth client (confidential, authorization code + PKCE only)."""
+
+    objects = ApplicationManager()
+
+    partner = models.ForeignKey(
+        "partners.Partner", verbose_name=_("partner"), on_delete=models.PROTECT, related_name="oauth_apps"
+    )
+    listing = models.ForeignKey(
+        "catalog.Listing",
+        verbose_name=_("listing"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="oauth_apps",
+    )
+    description = models.CharField(_("what it does"), max_length=300, blank=True)
+    # The approved scopes ("deals:read", "contacts:write"...): what a tenant admin can consent to.
+    scopes = models.JSONField(_("scopes"), default=list, blank=True)
+    approved = models.BooleanField(_("approved"), default=False, editable=False)
+    status = models.CharField(_("status"), max_length=12, choices=AppStatus.choices, default=AppStatus.ACTIVE)
+    suspended_at = models.DateTimeField(_("suspended at"), null=True, blank=True, editable=False)
+    suspended_reason = models.CharField(_("reason for suspension"), max_length=500, blank=True)
+    secret_rotated_at = models.DateTimeField(_("secret rotated at"), null=True, blank=True, editable=False)
+
+    class Meta(AbstractApplication.Meta):
+        verbose_name = _("OAuth app")
+        verbose_name_plural = _("OAuth apps")
+
+    def __str__(self) -> str:
+        return self.name or self.client_id
+
+    @property
+    def is_live(self) -> bool:
+        """Whether tenants can install it and its tokens work."""
+        return self.approved and self.status == AppStatus.ACTIVE
+
+    def is_usable(self, request: Any) -> bool:
+        """The toolkit asks before every authorization and token request: a suspended or never
+        approved app is an unknown client (invalid_client)."""
+        return bool(super().is_usable(request)) and self.is_live
+
+
+class ReviewState(models.TextChoices):
+    SUBMITTED = "submitted", pgettext_lazy("review state", "Submitted")
+    APPROVED = "approved", pgettext_lazy("review state", "Approved")
+    REJECTED = "rejected", pgettext_lazy("review state", "Rejected")
+
+
+class AppVersion(models.Model):
+    """What a partner asks for (redirect URIs, scopes); an operator approves it before it applies."""
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField(_("version"))
+    redirect_uris = models.JSONField(_("redirect URIs"), default=list)
+    scopes = models.JSONField(_("scopes"), default=list)
+    state = models.CharField(
+        _("review state"), max_length=12, choices=ReviewState.choices, default=ReviewState.SUBMITTED
+    )
+    review_notes = models.TextField(_("review notes"), max_length=5000, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("submitted at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("OAuth app version")
+        verbose_name_plural = _("OAuth app versions")
+        ordering = ["app", "-number"]
+        constraints = [models.UniqueConstraint("app", "number", name="appversion_app_number_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.app} v{self.number}"
+
+
+class InstallationState(models.TextChoices):
+    INSTALLED = "installed", _("Installed")
+    UNINSTALLED = "uninstalled", _("Uninstalled")
+
+
+class AppInstallation(models.Model):
+    """A tenant admin's consent to an app: the scopes granted; tokens act as that admin."""
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="installations")
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="app_installations")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("installed by"), on_delete=models.CASCADE, related_name="+"
+    )
+    scopes = models.JSONField(_("scopes granted"), default=list)
+    state = models.CharField(
+        _("state"), max_length=12, choices=InstallationState.choices, default=InstallationState.INSTALLED
+    )
+    installed_at = models.DateTimeField(_("installed at"), default=timezone.now)
+    uninstalled_at = models.DateTimeField(_("uninstalled at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("OAuth app installation")
+        verbose_name_plural = _("OAuth app installations")
+        constraints = [models.UniqueConstraint("app", "tenant", name="appinstallation_app_tenant_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.app} @ {self.tenant_id}"
+
+
+def _installation_fk() -> models.ForeignKey[AppInstallation | None, AppInstallation | None]:
+    # Null only between the toolkit's INSERT and ours (same transaction); a row without one is refused.
+    return models.ForeignKey(AppInstallation, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+
+
+class Grant(AbstractGrant):
+    installation = _installation_fk()
+
+    class Meta(AbstractGrant.Meta):
+        pass
+
+
+class AccessToken(AbstractAccessToken):
+    installation = _installation_fk()
+
+    class Meta(AbstractAccessToken.Meta):
+        pass
+
+
+class RefreshToken(AbstractRefreshToken):
+    installation = _installation_fk()
+
+    class Meta(AbstractRefreshToken.Meta):
+        pass
+
+
+class IDToken(AbstractIDToken):
+    """Unused (no OpenID Connect); swapped in so every toolkit model lives in this app."""
+
+    class Meta(AbstractIDToken.Meta):
+        pass
