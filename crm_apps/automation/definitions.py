@@ -18,7 +18,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from crm_apps.automation import expressions
+from crm_apps.automation import action_types, expressions
 from crm_apps.engine import registry
 
 TRIGGERS = ("created", "updated", "saved", "first_match", "field_changed", "date", "schedule", "manual")
@@ -139,8 +139,10 @@ def _actions(errors: _Errors, module: str, actions: Any, path: str, seen: set[st
         if count[0] > MAX_ACTIONS:
             errors.add(here, _("A workflow has at most %(n)d actions.") % {"n": MAX_ACTIONS})
             return
-        if not isinstance(action, dict) or action.get("type") not in ACTIONS:
-            errors.add(f"{here}.type", _("Choose one of: %(types)s.") % {"types": ", ".join(ACTIONS)})
+        external = action_types.external_actions(module) if isinstance(action, dict) else {}
+        if not isinstance(action, dict) or (action.get("type") not in ACTIONS and action.get("type") not in external):
+            types = [*ACTIONS, *sorted(external)]
+            errors.add(f"{here}.type", _("Choose one of: %(types)s.") % {"types": ", ".join(types)})
             continue
         step_id = action.get("id")
         if not isinstance(step_id, str) or not _STEP_ID.match(step_id) or step_id in seen:

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from crm_apps.access import visibility
 from crm_apps.access.models import Group, Member
 from crm_apps.audit import services as audit
-from crm_apps.automation import expressions, notify
+from crm_apps.automation import action_types, expressions, notify
 from crm_apps.automation.models import Delivery, RunStatus, RunStep, Workflow, WorkflowRun, WorkflowVersion
 from crm_apps.engine import registry, selectors, services
 from crm_apps.engine.models import CrmRecord
@@ -349,7 +349,7 @@ def _execute(
             return run
         step.status = "preview" if preview else "succeeded"
         step.save()
-        if not preview and action["type"] in _WRITES:
+        if not preview and (action["type"] in _WRITES or "." in action["type"]):  # "." : an app action
             audit.audit_log(
                 action=audit.RECORD_UPDATED,
                 actor=runner,
@@ -512,7 +512,37 @@ def _do(
             workflow=other, record_id=str(record.pk), trigger="workflow", actor=run.actor, depth=run.depth + 1
         )
         return {"run": child.pk, "status": child.status}
-    raise StepFailed(_("Unknown action."))
+    external = action_types.external_actions(spec.key).get(kind)
+    if external is not None:  # an installed app's action: the record POSTed to it, signed, with retries
+        step.inputs = {"url": external.url}
+        if preview:
+            return {"would_post_to": external.url}
+        step.save()
+        delivery = Delivery.objects.create(
+            run_step=step,
+            url=external.url,
+            secret=external.secret,
+            event=external.event,
+            module=spec.key,
+            record_id=str(record.pk),
+            payload=_jsonable(
+                {
+                    "event": external.event,
+                    "action": kind,
+                    "workspace": connection.schema_name,
+                    "workflow": run.workflow_id,
+                    "run": run.pk,
+                    "module": spec.key,
+                    "record": _record_payload(spec, record, runner),
+                    "outputs": run.outputs,
+                }
+            ),
+        )
+        from crm_apps.automation.tasks import delivery_send_task
+
+        transaction.on_commit(lambda: delivery_send_task.delay(delivery.pk))
+        return {"delivery": delivery.pk}
+    raise StepFailed(_("Unknown action (an app that provided it may have been removed)."))
 
 
 def _split(spec: ModuleSpec, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from crm_apps.access.decorators import admin_view
 from crm_apps.access.models import Group, Member
-from crm_apps.automation import services
+from crm_apps.automation import action_types, services
 from crm_apps.automation.definitions import ACTIONS, TRIGGERS
 from crm_apps.automation.models import TenantWebhook, Workflow, WorkflowRun
 from crm_apps.engine import metadata, registry
@@ -158,6 +158,7 @@ def designer(request: HttpRequest, actor: Member, pk: int | None = None) -> Http
         spec = registry.get(module)
     except registry.UnknownModule:
         raise Http404 from None
+    external = action_types.external_actions(spec.key)  # installed apps' actions (action_types.py)
     state = {
         "id": workflow.pk if workflow else None,
         "name": workflow.name if workflow else "",
@@ -170,8 +171,11 @@ def designer(request: HttpRequest, actor: Member, pk: int | None = None) -> Http
         "templates": _templates(spec.key),
         "workflows": [[w.pk, w.name] for w in Workflow.objects.filter(module=spec.key).exclude(pk=pk or 0)],
         "triggers": list(TRIGGERS),
-        "actions": list(ACTIONS),
-        "labels": {key: str(make()) for key, make in LABELS.items()},
+        "actions": [*ACTIONS, *external],
+        "labels": {
+            **{key: str(make()) for key, make in LABELS.items()},
+            **{f"a_{key}": action.label for key, action in external.items()},
+        },
         "api": "/api/v1/workflows/",
         "index": request.build_absolute_uri("/settings/automation/"),
     }

@@ -78,6 +78,25 @@ CATALOG = (
         ),
         "productivity",
     ),
+    FirstParty(
+        "document-pack",
+        N_("Classic quote and invoice PDFs in English and Russian, with matching email templates."),
+        N_(
+            "A document generator (manifest schema 2):\n\n- **PDF templates** for quotes and invoices in "
+            "English and Russian\n- email templates to send them\n- a shared *Quotes by status* report"
+        ),
+        "sales",
+    ),
+    FirstParty(
+        "maps-panel",
+        N_("A map of each organisation on its page, and a workflow action that geocodes organisations."),
+        N_(
+            "An app (manifest schema 2) hosted by CRM Labs, shown in a sandboxed frame:\n\n- a **Map** panel "
+            "on organisation pages (billing city)\n- the workflow action *Geocode the organisation*\n"
+            "- reads organisations only (`organizations:read`)"
+        ),
+        "integration",
+    ),
 )
 
 
