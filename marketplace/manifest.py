@@ -343,7 +343,6 @@ class _Semantic:
                         % {"label": source},
                     )
 
-
     # -- schema version 2: the app and what the wave's features install ---------------------------
     def app_kinds(self) -> None:
         present = [kind for kind in V2_KINDS if self.data.get(kind)]

@@ -512,37 +512,52 @@ def _do(
             workflow=other, record_id=str(record.pk), trigger="workflow", actor=run.actor, depth=run.depth + 1
         )
         return {"run": child.pk, "status": child.status}
-    external = action_types.external_actions(spec.key).get(kind)
-    if external is not None:  # an installed app's action: the record POSTed to it, signed, with retries
-        step.inputs = {"url": external.url}
-        if preview:
-            return {"would_post_to": external.url}
-        step.save()
-        delivery = Delivery.objects.create(
-            run_step=step,
-            url=external.url,
-            secret=external.secret,
-            event=external.event,
-            module=spec.key,
-            record_id=str(record.pk),
-            payload=_jsonable(
-                {
-                    "event": external.event,
-                    "action": kind,
-                    "workspace": connection.schema_name,
-                    "workflow": run.workflow_id,
-                    "run": run.pk,
-                    "module": spec.key,
-                    "record": _record_payload(spec, record, runner),
-                    "outputs": run.outputs,
-                }
-            ),
-        )
-        from crm_apps.automation.tasks import delivery_send_task
+    return _external(action, run, spec, runner, record, step, preview=preview)
 
-        transaction.on_commit(lambda: delivery_send_task.delay(delivery.pk))
-        return {"delivery": delivery.pk}
-    raise StepFailed(_("Unknown action (an app that provided it may have been removed)."))
+
+def _external(
+    action: dict[str, Any],
+    run: WorkflowRun,
+    spec: ModuleSpec,
+    runner: Member,
+    record: Any,
+    step: RunStep,
+    *,
+    preview: bool,
+) -> dict[str, Any]:
+    """An action type from `action_types` (an installed app's): the record POSTed to it, signed, with retries."""
+    kind = action["type"]
+    external = action_types.external_actions(spec.key).get(kind)
+    if external is None:
+        raise StepFailed(_("Unknown action (an app that provided it may have been removed)."))
+    step.inputs = {"url": external.url}
+    if preview:
+        return {"would_post_to": external.url}
+    step.save()
+    delivery = Delivery.objects.create(
+        run_step=step,
+        url=external.url,
+        secret=external.secret,
+        event=external.event,
+        module=spec.key,
+        record_id=str(record.pk),
+        payload=_jsonable(
+            {
+                "event": external.event,
+                "action": kind,
+                "workspace": connection.schema_name,
+                "workflow": run.workflow_id,
+                "run": run.pk,
+                "module": spec.key,
+                "record": _record_payload(spec, record, runner),
+                "outputs": run.outputs,
+            }
+        ),
+    )
+    from crm_apps.automation.tasks import delivery_send_task
+
+    transaction.on_commit(lambda: delivery_send_task.delay(delivery.pk))
+    return {"delivery": delivery.pk}
 
 
 def _split(spec: ModuleSpec, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import json
 
-from django.core.exceptions import ValidationError
-
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt

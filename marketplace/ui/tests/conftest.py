@@ -42,7 +42,7 @@ class AppProcess:
     """The maps example app as a separate process on 127.0.0.1."""
 
     def __init__(self, env: dict[str, str]) -> None:
-        self.process = subprocess.Popen(  # noqa: S603 - our own example app
+        self.process = subprocess.Popen(
             [sys.executable, str(APP_SERVER)],
             env={**os.environ, **env},
             stdout=subprocess.PIPE,
@@ -56,7 +56,7 @@ class AppProcess:
     def received(self) -> list[dict[str, Any]]:
         import urllib.request
 
-        with urllib.request.urlopen(f"{self.origin}/received", timeout=5) as response:  # noqa: S310
+        with urllib.request.urlopen(f"{self.origin}/received", timeout=5) as response:
             return list(json.loads(response.read()))
 
     def stop(self) -> None:

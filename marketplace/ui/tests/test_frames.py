@@ -170,7 +170,7 @@ def test_context_refresh_needs_a_member_who_may_see_the_record(
 
 
 def test_the_app_secret_goes_only_to_the_installations_token(tenant_a, tenant_b, admin_of, client_for):
-    installation, key = install(tenant_a, admin_of(tenant_a), maps_manifest())
+    _installation, key = install(tenant_a, admin_of(tenant_a), maps_manifest())
     assert key
     ok = client_for(tenant_a).get("/marketplace/app/secret", HTTP_AUTHORIZATION=f"Token {key}")
     assert ok.status_code == 200 and ok.json()["secret"] == _secret(tenant_a)

@@ -45,7 +45,9 @@ def test_frame_and_action_urls_must_be_on_the_declared_origin(settings):
     data["ui"]["record_panels"][0]["url"] = "https://evil.example/panel"
     data["workflow_actions"][0]["url"] = "https://maps.crm-labs.example.evil.example/x"
     errors = errors_of(data)
-    assert errors["ui.record_panels.0.url"] == ["The address must be on the app's origin https://maps.crm-labs.example."]
+    assert errors["ui.record_panels.0.url"] == [
+        "The address must be on the app's origin https://maps.crm-labs.example."
+    ]
     assert "workflow_actions.0.url" in errors
     no_app = base()
     del no_app["app"]

@@ -19,6 +19,7 @@ the built app-sdk.js), MAPS_APP_FAIL_FIRST. Prints `listening <port>` once it se
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import http.client
@@ -34,7 +35,11 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 CITIES: dict[str, list[float]] = json.loads((HERE / "cities.json").read_text(encoding="utf-8"))
 SIGNATURE_TOLERANCE = 300
-STATE: dict[str, Any] = {"received": [], "seen": set(), "failures_left": int(os.environ.get("MAPS_APP_FAIL_FIRST", "0"))}
+STATE: dict[str, Any] = {
+    "received": [],
+    "seen": set(),
+    "failures_left": int(os.environ.get("MAPS_APP_FAIL_FIRST", "0")),
+}
 LOCK = threading.Lock()
 
 PANEL_HTML = """<!DOCTYPE html>
@@ -42,7 +47,8 @@ PANEL_HTML = """<!DOCTYPE html>
 <style>body{font:14px sans-serif;margin:0;padding:8px} svg{width:100%;height:160px;background:#e8f1f8}</style>
 </head><body data-state="loading">
 <p id="where">Locating…</p>
-<svg viewBox="-180 -90 360 180" role="img" aria-label="Map"><rect x="-180" y="-90" width="360" height="180" fill="#e8f1f8"/>
+<svg viewBox="-180 -90 360 180" role="img" aria-label="Map">
+<rect x="-180" y="-90" width="360" height="180" fill="#e8f1f8"/>
 <circle id="pin" r="3" fill="#c0392b" cx="0" cy="0" visibility="hidden"/></svg>
 <button type="button" id="open">Open organisation</button>
 <script src="/sdk.js"></script><script src="/panel.js"></script>
@@ -74,7 +80,9 @@ PANEL_JS = """
 """
 
 
-def _workspace_call(host: str, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+def _workspace_call(
+    host: str, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, Any]:
     connect = os.environ.get("MAPS_APP_CONNECT") or host
     name, _sep, port = connect.partition(":")
     conn = http.client.HTTPConnection(name, int(port or 80), timeout=10)
@@ -98,7 +106,10 @@ def secret_for(host: str | None) -> str:
     if os.environ.get("MAPS_APP_SECRET"):
         return os.environ["MAPS_APP_SECRET"]
     status, data = _workspace_call(
-        host or "", "GET", "/marketplace/app/secret", headers={"Authorization": f"Token {os.environ.get('MAPS_APP_TOKEN', '')}"}
+        host or "",
+        "GET",
+        "/marketplace/app/secret",
+        headers={"Authorization": f"Token {os.environ.get('MAPS_APP_TOKEN', '')}"},
     )
     return str(data["secret"]) if status == 200 and isinstance(data, dict) else ""
 
@@ -127,7 +138,7 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         path = self.path.split("?")[0]
         if path == "/panel":
             self.send(200, PANEL_HTML, "text/html; charset=utf-8")
@@ -145,7 +156,7 @@ class Handler(BaseHTTPRequestHandler):
     def body(self) -> bytes:
         return self.rfile.read(min(int(self.headers.get("Content-Length") or 0), 1_000_000))
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         if self.path == "/api/location":
             self.location(self.body())
         elif self.path == "/actions/geocode":
@@ -162,7 +173,10 @@ class Handler(BaseHTTPRequestHandler):
             self.send(400, '{"error": "no context"}')
             return
         status, verified = _workspace_call(
-            host, "POST", "/marketplace/app/context/verify", json.dumps({"context": context}).encode(),
+            host,
+            "POST",
+            "/marketplace/app/context/verify",
+            json.dumps({"context": context}).encode(),
             {"Content-Type": "application/json"},
         )
         if status != 200:
@@ -173,7 +187,9 @@ class Handler(BaseHTTPRequestHandler):
             self.send(400, '{"error": "organisations only"}')
             return
         status, org = _workspace_call(
-            host, "GET", f"/api/v1/organizations/{payload['record']}/",
+            host,
+            "GET",
+            f"/api/v1/organizations/{payload['record']}/",
             headers={"Authorization": f"Token {os.environ.get('MAPS_APP_TOKEN', '')}", "Accept": "application/json"},
         )
         if status != 200 or not isinstance(org, dict):
@@ -184,8 +200,19 @@ class Handler(BaseHTTPRequestHandler):
         if point is None:
             self.send(404, json.dumps({"error": f"unknown city {city!r}"}))
             return
-        self.send(200, json.dumps({"name": org.get("name"), "city": city, "lat": point[0], "lon": point[1],
-                                   "module": "organizations", "record": payload["record"]}))
+        self.send(
+            200,
+            json.dumps(
+                {
+                    "name": org.get("name"),
+                    "city": city,
+                    "lat": point[0],
+                    "lon": point[1],
+                    "module": "organizations",
+                    "record": payload["record"],
+                }
+            ),
+        )
 
     def action(self, raw: bytes) -> None:
         try:
@@ -193,7 +220,9 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             self.send(400, "{}")
             return
-        if not signature_ok(secret_for(os.environ.get("MAPS_APP_WORKSPACE")), self.headers.get("X-CRM-Signature", ""), raw):
+        if not signature_ok(
+            secret_for(os.environ.get("MAPS_APP_WORKSPACE")), self.headers.get("X-CRM-Signature", ""), raw
+        ):
             self.send(401, '{"error": "bad signature"}')
             return
         with LOCK:
@@ -208,18 +237,23 @@ class Handler(BaseHTTPRequestHandler):
             STATE["seen"].add(delivery)
             record = data.get("record") or {}
             point = geocode(str(record.get("billing_city") or ""))
-            STATE["received"].append({"delivery": delivery, "action": data.get("action"), "record": record.get("id"),
-                                      "workspace": data.get("workspace"), "point": point})
+            STATE["received"].append(
+                {
+                    "delivery": delivery,
+                    "action": data.get("action"),
+                    "record": record.get("id"),
+                    "workspace": data.get("workspace"),
+                    "point": point,
+                }
+            )
         self.send(200, json.dumps({"point": point}))
 
 
 def main() -> None:
     server = ThreadingHTTPServer(("127.0.0.1", int(os.environ.get("MAPS_APP_PORT", "0"))), Handler)
     print(f"listening {server.server_address[1]}", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     sys.exit(0)
 
 
