@@ -52,10 +52,10 @@ def test_the_designer_offers_the_action_only_where_the_app_is_installed(
         workflow(admin_of(tenant_a))
         with pytest.raises(Exception) as on_deals:
             workflow(admin_of(tenant_a), "deals")
-    assert "actions.0.type" in on_deals.value.message_dict
+    assert "definition.actions.0.type" in on_deals.value.message_dict
     with schema_context("beta"), pytest.raises(Exception) as on_b:
         workflow(admin_of(tenant_b))
-    assert "actions.0.type" in on_b.value.message_dict
+    assert "definition.actions.0.type" in on_b.value.message_dict
 
 
 def test_the_action_is_posted_signed_with_retries_and_logged(
