@@ -73,7 +73,7 @@ PANEL_JS = """
   const pin = document.getElementById("pin");
   pin.setAttribute("cx", place.lon); pin.setAttribute("cy", -place.lat); pin.setAttribute("visibility", "visible");
   document.getElementById("open").addEventListener("click", () => KestrelApp.openRecord(place.module, place.record));
-  KestrelApp.resize(document.body.scrollHeight + 16);
+  KestrelApp.resize(Math.ceil(document.getElementById("open").getBoundingClientRect().bottom) + 12);
   KestrelApp.toast(`Map: ${place.city}`, "success");
   document.body.dataset.state = "ready";
 })();
