@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
-from django.db import connection, models, transaction
+from django.db import models, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,6 +27,7 @@ from crm_apps.automation.models import Delivery, RunStatus, RunStep, Workflow, W
 from crm_apps.engine import registry, selectors, services
 from crm_apps.engine.models import CrmRecord
 from crm_apps.engine.spec import ModuleSpec
+from tenants.runtime import current_schema
 
 _WRITES = ("update_fields", "create_record", "add_comment", "assign", "add_to_campaign", "webhook", "send_email")
 MAX_DEPTH = 3
@@ -545,7 +546,7 @@ def _external(
             {
                 "event": external.event,
                 "action": kind,
-                "workspace": connection.schema_name,
+                "workspace": current_schema(),
                 "workflow": run.workflow_id,
                 "run": run.pk,
                 "module": spec.key,

@@ -67,7 +67,7 @@ def _email_templates(manifest: Manifest, actor: Member, owned: dict[str, Any]) -
             "body_html": item["body_html"],
             "shared": True,
         }
-        existing = Template.objects.filter(pk=before.get(item["key"])).first() if item["key"] in before else None
+        existing = Template.objects.filter(pk=before[item["key"]]).first() if item["key"] in before else None
         try:
             if existing is None:
                 existing = template_create(actor=actor, data=data)
@@ -93,7 +93,7 @@ def _reports(manifest: Manifest, actor: Member, owned: dict[str, Any]) -> dict[s
             "definition": item["definition"],
             "sharing": "shared",
         }
-        existing = Report.objects.filter(pk=before.get(item["key"])).first() if item["key"] in before else None
+        existing = Report.objects.filter(pk=before[item["key"]]).first() if item["key"] in before else None
         try:
             report = report_save(actor=actor, data=data, report=existing)
         except ValidationError as exc:

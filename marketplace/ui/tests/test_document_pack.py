@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.core.exceptions import ValidationError
 from django_tenants.utils import schema_context
 from pypdf import PdfReader
 
@@ -77,7 +78,7 @@ def test_the_pack_makes_quote_and_invoice_pdfs_in_both_languages(api, catalogue,
 def test_a_workspace_template_is_never_taken_over(tenant_a, tenant_b, admin_of):
     with schema_context("alpha"):
         PdfTemplate.objects.create(module="invoices", language="ru", html="<p>Наш счёт {{ document.number }}</p>")
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(ValidationError) as caught:
         install(tenant_a, admin_of(tenant_a), pack())
     assert caught.value.message_dict == {
         "document_templates.3": ["The workspace already has its own invoices template in ru."]

@@ -10,7 +10,6 @@ import time
 from typing import Any
 
 import pytest
-from django.db import connection
 from django_tenants.utils import schema_context
 
 from conftest import TEST_PASSWORD, make_user
@@ -18,6 +17,7 @@ from crm_apps.engine import registry
 from crm_apps.engine.services import record_create
 from marketplace.ui.models import AppInstall
 from marketplace.ui.tests.conftest import free_port, install, maps_manifest
+from tenants.runtime import use_public_schema
 from tenants.services import tenant_provision
 from tests.e2e.conftest import browser, live_site  # noqa: F401  (fixtures)
 
@@ -39,7 +39,7 @@ def test_app_panel_on_a_record_and_its_workflow_action(live_site, browser, commi
         org = record_create(
             spec=registry.get("organizations"), actor=member, data={"name": "Spree GmbH", "billing_city": "Berlin"}
         )
-    connection.set_schema_to_public()
+    use_public_schema()
     app = start_app(
         MAPS_APP_PORT=str(port),
         MAPS_APP_TOKEN=str(key),

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 from django_tenants.utils import schema_context
 
 from marketplace.manifest import ManifestInvalid, manifest_validate
@@ -125,7 +126,7 @@ def test_a_report_the_platform_refuses_fails_the_install_under_its_path_and_writ
     data = base("document-pack")
     data["reports"][0]["definition"] = {"module": "quotes", "type": "summary", "group_by": ["nope"]}
     manifest = manifest_validate(data)
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(ValidationError) as caught:
         install(tenant_a, admin_of(tenant_a), manifest)
     assert any(key.startswith("reports.0.definition") for key in caught.value.message_dict)
     with schema_context(tenant_a.schema_name):

@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 from django_tenants.utils import schema_context
 
 from crm_apps.automation import services
@@ -50,10 +51,10 @@ def test_the_designer_offers_the_action_only_where_the_app_is_installed(
     # Publishing it: fine on A's organisations, a field error on B (no such action there) and on deals.
     with schema_context("alpha"):
         workflow(admin_of(tenant_a))
-        with pytest.raises(Exception) as on_deals:
+        with pytest.raises(ValidationError) as on_deals:
             workflow(admin_of(tenant_a), "deals")
     assert "definition.actions.0.type" in on_deals.value.message_dict
-    with schema_context("beta"), pytest.raises(Exception) as on_b:
+    with schema_context("beta"), pytest.raises(ValidationError) as on_b:
         workflow(admin_of(tenant_b))
     assert "definition.actions.0.type" in on_b.value.message_dict
 
