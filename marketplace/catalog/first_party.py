@@ -97,6 +97,16 @@ CATALOG = (
         ),
         "integration",
     ),
+    FirstParty(
+        "pbx-connector",
+        N_("Call contacts from their page through your PBX; calls are logged through the telephony webhook."),
+        N_(
+            "An app (manifest schema 2) bridging your PBX:\n\n- a **Call** panel on contact pages that dials "
+            "the contact from your extension\n- the call is reported to the CRM through the signed telephony "
+            "webhook and shows on the contact\n- reads contacts only (`contacts:read`)"
+        ),
+        "integration",
+    ),
 )
 
 

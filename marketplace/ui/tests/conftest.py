@@ -16,6 +16,7 @@ from marketplace.manifest import manifest_validate
 
 EXTENSIONS = Path(__file__).resolve().parents[2] / "extensions"
 APP_SERVER = EXTENSIONS / "maps-panel" / "app" / "server.py"
+PBX_SERVER = EXTENSIONS / "pbx-connector" / "app" / "server.py"
 SHIPPED_ORIGIN = "https://maps.crm-labs.example"
 
 
@@ -41,9 +42,9 @@ def maps_installed(tenant_a: Any, admin_of: Any) -> Any:
 class AppProcess:
     """The maps example app as a separate process on 127.0.0.1."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], server: Path = APP_SERVER) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, str(APP_SERVER)],
+            [sys.executable, str(server)],
             env={**os.environ, **env},
             stdout=subprocess.PIPE,
             text=True,
@@ -84,3 +85,18 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def start_pbx() -> Iterator[Any]:
+    """start_pbx(**env) -> the PBX connector's example app as a separate process."""
+    started: list[AppProcess] = []
+
+    def start(**env: str) -> AppProcess:
+        app = AppProcess(env, server=PBX_SERVER)
+        started.append(app)
+        return app
+
+    yield start
+    for app in started:
+        app.stop()
