@@ -82,7 +82,9 @@ def test_click_to_call_reports_the_call_through_the_telephony_webhook(
     page = client.get(f"/m/contacts/{contact.pk}/")
     assert page.status_code == 200
     assert f"frame-src 'self' http://127.0.0.1:{port}" in page["Content-Security-Policy"]
-    context = re.search(r'data-context="([^"]+)"', page.content.decode()).group(1)
+    found = re.search(r'data-context="([^"]+)"', page.content.decode())
+    assert found is not None
+    context = found.group(1)
 
     status, answer = dial(app.origin, context)
     assert status == 200, answer
