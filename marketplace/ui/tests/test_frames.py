@@ -176,3 +176,16 @@ def test_the_app_secret_goes_only_to_the_installations_token(tenant_a, tenant_b,
     assert ok.status_code == 200 and ok.json()["secret"] == _secret(tenant_a)
     assert client_for(tenant_a).get("/marketplace/app/secret").status_code == 401
     assert client_for(tenant_b).get("/marketplace/app/secret", HTTP_AUTHORIZATION=f"Token {key}").status_code == 401
+
+
+def test_the_install_page_says_exactly_what_the_app_shows_and_calls(tenant_a, admin_of, client_for):
+    from marketplace.catalog.first_party import first_party_publish
+
+    first_party_publish()
+    html = client_for(tenant_a, admin_of(tenant_a)).get("/settings/marketplace/maps-panel/").content.decode()
+    assert "Pages of the app at https://maps.crm-labs.example shown in sandboxed frames" in html
+    assert "Frame “Map” (record_panels): https://maps.crm-labs.example/panel" in html
+    assert "Workflow action “Geocode the organisation”: sends the record to" in html
+    assert "<code>organizations:read</code>" in html
+    pack = client_for(tenant_a, admin_of(tenant_a)).get("/settings/marketplace/document-pack/").content.decode()
+    assert "PDF template of invoices in ru" in pack and "Shared report “Quotes by status”" in pack
