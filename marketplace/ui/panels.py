@@ -6,6 +6,7 @@ only, and a signed context (context.py) for the member, record, module and local
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpRequest
@@ -14,8 +15,8 @@ from django.utils import translation
 
 from crm_apps.access.models import Member
 from crm_apps.automation.action_types import ExternalAction
-from crm_apps.engine import registry
-from marketplace.installs.models import ExtensionInstallation, InstallationState
+from crm_apps.engine import metadata, registry
+from marketplace.installs.models import InstallationState
 from marketplace.ui.context import context_sign
 from marketplace.ui.models import AppInstall
 from saas.headers import csp_allow
@@ -32,17 +33,41 @@ def panels_apply(spec: Any) -> bool:
     return not in_public_schema()
 
 
-def installed_apps() -> list[AppInstall]:
-    return list(
+@dataclass(frozen=True)
+class InstalledApp:
+    """What frames and actions need of an installed app (memoised per tenant metadata version)."""
+
+    installation_id: int
+    slug: str
+    name: str
+    origin: str
+    secret: str
+    manifest: dict[str, Any]
+
+    @classmethod
+    def of(cls, app: AppInstall) -> InstalledApp:
+        installation = app.installation
+        return cls(installation.pk, installation.slug, installation.name, app.origin, app.secret, installation.manifest)
+
+
+def _load_installed() -> list[InstalledApp]:
+    rows = (
         AppInstall.objects.select_related("installation")
         .filter(installation__state=InstallationState.INSTALLED)
         .exclude(origin="")
         .order_by("installation__name")
     )
+    return [InstalledApp.of(app) for app in rows]
+
+
+def installed_apps() -> list[InstalledApp]:
+    """The installed apps with an origin; no query on a page once loaded for this metadata version
+    (installs and uninstalls call `metadata_changed()`)."""
+    return metadata.memoised(("marketplace_apps",), _load_installed)
 
 
 def context_for(
-    app: AppInstall, *, request: HttpRequest, member: Member, ext: str, module: str, record_id: str | None
+    app: InstalledApp, *, request: HttpRequest, member: Member, ext: str, module: str, record_id: str | None
 ) -> str:
     tenant = getattr(request, "tenant", None)
     return context_sign(
@@ -51,7 +76,7 @@ def context_for(
             "ws": request.get_host(),
             "tenant": getattr(tenant, "schema_name", ""),
             "ins": app.installation_id,
-            "app": app.installation.slug,
+            "app": app.slug,
             "ext": ext,
             "member": member.pk,
             "module": module,
@@ -65,15 +90,15 @@ def record_panels(record: Any, member: Member, request: HttpRequest) -> dict[str
     spec = registry.spec_for_record(record)
     frames = []
     for app in installed_apps():
-        for item in ((app.installation.manifest.get("ui") or {}).get("record_panels")) or []:
+        for item in ((app.manifest.get("ui") or {}).get("record_panels")) or []:
             if spec.key not in item["modules"]:
                 continue
             ext = f"record_panels.{item['key']}"
             frames.append(
                 {
-                    "id": f"app-{app.installation.slug}-{item['key']}",
+                    "id": f"app-{app.slug}-{item['key']}",
                     "label": item["label"],
-                    "app": app.installation.name,
+                    "app": app.name,
                     "src": item["url"],
                     "origin": app.origin,
                     "height": item.get("height", 240),
@@ -97,13 +122,12 @@ def workflow_actions_for(module: str) -> list[ExternalAction]:
         return []
     found = []
     for app in installed_apps():
-        installation: ExtensionInstallation = app.installation
-        for item in installation.manifest.get("workflow_actions") or []:
+        for item in app.manifest.get("workflow_actions") or []:
             if module in item["modules"]:
                 found.append(
                     ExternalAction(
-                        type=f"app.{installation.slug}.{item['key']}",
-                        label=f"{item['label']} ({installation.name})",
+                        type=f"app.{app.slug}.{item['key']}",
+                        label=f"{item['label']} ({app.name})",
                         url=item["url"],
                         secret=app.secret,
                     )

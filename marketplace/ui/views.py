@@ -26,7 +26,7 @@ from crm_apps.engine import registry
 from marketplace.installs.models import InstallationState
 from marketplace.ui.context import ContextInvalid, context_payload_unverified, context_verify
 from marketplace.ui.models import AppInstall
-from marketplace.ui.panels import context_for
+from marketplace.ui.panels import InstalledApp, context_for
 
 
 @login_required
@@ -55,7 +55,9 @@ def context_refresh(request: HttpRequest, installation_id: int, ext: str, module
         visible = False
     if not visible:
         raise Http404
-    token = context_for(app, request=request, member=member, ext=ext, module=module, record_id=record_id)
+    token = context_for(
+        InstalledApp.of(app), request=request, member=member, ext=ext, module=module, record_id=record_id
+    )
     return JsonResponse({"context": token})
 
 
