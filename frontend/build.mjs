@@ -20,6 +20,18 @@ await build({
   logLevel: "info",
 });
 
+// The SDK that apps' framed pages load (marketplace UI extensions): its own small bundle, window.KestrelApp.
+await build({
+  entryPoints: { "app-sdk": path.join(here, "assets", "app-sdk.js") },
+  bundle: true,
+  minify: true,
+  format: "iife",
+  globalName: "KestrelApp",
+  target: ["es2020"],
+  outdir,
+  logLevel: "info",
+});
+
 await build({
   entryPoints: { app: path.join(here, "assets", "main.css") },
   bundle: true,

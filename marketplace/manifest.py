@@ -24,7 +24,10 @@ from packaging.version import InvalidVersion, Version
 from crm_apps.access.api.scopes import feature_scopes, scopes_held
 
 SCHEMA_PATH = Path(__file__).with_name("manifest.schema.json")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Kinds that need `schema_version: 2` (an app behind them, or content the wave's features install).
+V2_KINDS = ("app", "ui", "document_templates", "email_templates", "reports", "workflow_actions")
+UI_KINDS = ("record_panels", "dashboard_widgets", "record_actions", "list_actions", "settings_pages")
 # Deeper than any real manifest (the schema's deepest path is about 6 levels).
 MAX_MANIFEST_DEPTH = 20
 MAX_MANIFEST_BYTES = 256 * 1024
@@ -341,6 +344,76 @@ class _Semantic:
                         % {"label": source},
                     )
 
+    # -- schema version 2: the app and what the wave's features install ---------------------------
+    def app_kinds(self) -> None:
+        present = [kind for kind in V2_KINDS if self.data.get(kind)]
+        if self.data.get("schema_version") != 2:
+            for kind in present:
+                self.problems.add(kind, _("Needs “schema_version”: 2."))
+            return
+        origin = (self.data.get("app") or {}).get("origin", "")
+        if origin:
+            self.origin_ok(origin)
+        for kind in UI_KINDS:
+            self.urls_on_origin(f"ui.{kind}", (self.data.get("ui") or {}).get(kind) or [], origin)
+        self.urls_on_origin("workflow_actions", self.data.get("workflow_actions") or [], origin)
+        self.document_templates()
+        self.keys_unique("email_templates")
+        for base, item in self.items("email_templates"):
+            if item.get("module"):
+                self.module_ok(f"{base}.module", item["module"])
+        self.keys_unique("reports")
+
+    def origin_ok(self, origin: str) -> None:
+        from django.conf import settings
+
+        scheme, _sep, rest = origin.partition("://")
+        host = rest.split(":")[0]
+        if scheme != "https" and not settings.WEBHOOKS_ALLOW_PRIVATE:
+            self.problems.add("app.origin", _("The app's origin must use https."))
+        if "." not in host and not settings.WEBHOOKS_ALLOW_PRIVATE:
+            self.problems.add("app.origin", _("Give the app's public host name."))
+        base = settings.BASE_DOMAIN.split(":")[0]
+        if host == base or host.endswith("." + base):
+            # Frames keep the app's own origin (allow-same-origin): never the platform's.
+            self.problems.add("app.origin", _("An app cannot live on the platform's own domain."))
+
+    def keys_unique(self, section: str, items: list[Any] | None = None) -> None:
+        seen: set[str] = set()
+        for index, item in enumerate(items if items is not None else self.data.get(section) or []):
+            if item["key"] in seen:
+                self.problems.add(
+                    f"{section}.{index}.key", _("The key “%(key)s” is used twice.") % {"key": item["key"]}
+                )
+            seen.add(item["key"])
+
+    def urls_on_origin(self, section: str, items: list[Any], origin: str) -> None:
+        self.keys_unique(section, items)
+        for index, item in enumerate(items):
+            base = f"{section}.{index}"
+            if not origin:
+                self.problems.add(f"{base}.url", _("Declare the app's origin (“app.origin”) first."))
+            elif not item["url"].startswith(origin + "/"):
+                self.problems.add(
+                    f"{base}.url", _("The address must be on the app's origin %(origin)s.") % {"origin": origin}
+                )
+            for module_index, module in enumerate(item.get("modules") or []):
+                self.module_ok(f"{base}.modules.{module_index}", module)
+
+    def document_templates(self) -> None:
+        from crm_apps.inventory.render import TemplateError, validate
+
+        seen: set[tuple[str, str]] = set()
+        for base, item in self.items("document_templates"):
+            pair = (item["module"], item["language"])
+            if pair in seen:
+                self.problems.add(base, _("A second template of this module in this language."))
+            seen.add(pair)
+            try:
+                validate(item["html"])
+            except TemplateError as exc:
+                self.problems.add(f"{base}.html", _("The template does not parse: %(error)s") % {"error": exc})
+
 
 def _semantic(data: dict[str, Any], problems: _Problems) -> tuple[Version | None, Version | None]:
     """Checks across items and against the CRM registry (translations last: they name earlier labels)."""
@@ -353,6 +426,7 @@ def _semantic(data: dict[str, Any], problems: _Problems) -> tuple[Version | None
     check.saved_views()
     check.scopes_and_webhooks()
     check.translations()
+    check.app_kinds()
     return versions
 
 
@@ -449,4 +523,12 @@ def manifest_summary(manifest: Manifest) -> dict[str, Any]:
         "translations": sorted((data.get("translations") or {}).keys()),
         "webhooks": [(w["url"], w["events"]) for w in data.get("webhooks") or []],
         "scopes": manifest.scopes,
+        "app_origin": (data.get("app") or {}).get("origin", ""),
+        "ui": [
+            (kind, item["label"], item["url"]) for kind in UI_KINDS for item in (data.get("ui") or {}).get(kind) or []
+        ],
+        "document_templates": [(t["module"], t["language"]) for t in data.get("document_templates") or []],
+        "email_templates": [t["name"] for t in data.get("email_templates") or []],
+        "reports": [r["name"] for r in data.get("reports") or []],
+        "workflow_actions": [(a["label"], a["url"]) for a in data.get("workflow_actions") or []],
     }

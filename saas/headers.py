@@ -39,6 +39,15 @@ def csp_header(overrides: dict[str, str] | None = None) -> str:
     return "; ".join(f"{directive} {value}" for directive, value in policy.items() if value)
 
 
+def csp_allow(request: HttpRequest, directive: str, source: str) -> None:
+    """Allow one more source for `directive` on this response only (an installed app's origin in
+    `frame-src` on the pages that show its frame); the directive starts from its policy value, or
+    `default-src` when the policy does not set it."""
+    extra: dict[str, list[str]] = request.__dict__.setdefault("_csp_extra", {})
+    if source not in extra.setdefault(directive, []):
+        extra[directive].append(source)
+
+
 class SecurityHeadersMiddleware:
     """Adds the headers unless a view set its own (file downloads send a stricter sandbox policy)."""
 
@@ -49,7 +58,13 @@ class SecurityHeadersMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         if "Content-Security-Policy" not in response:
-            response["Content-Security-Policy"] = self.csp
+            extra = request.__dict__.get("_csp_extra")
+            if extra:
+                policy = {**DEFAULT_POLICY, **getattr(settings, "CSP_OVERRIDES", {})}
+                base = {d: policy.get(d) or policy["default-src"] for d in extra}
+                response["Content-Security-Policy"] = csp_header({d: " ".join([base[d], *extra[d]]) for d in extra})
+            else:
+                response["Content-Security-Policy"] = self.csp
         if "Permissions-Policy" not in response:
             response["Permissions-Policy"] = PERMISSIONS_POLICY
         return response

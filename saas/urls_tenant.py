@@ -21,6 +21,7 @@ urlpatterns = [
     path("settings/audit/", include("crm_apps.audit.urls")),
     path("settings/billing/", include("billing.urls")),
     path("settings/marketplace/", include("marketplace.catalog.urls")),
+    path("marketplace/app/", include("marketplace.ui.urls")),
     path("settings/access/", include("crm_apps.access.settings_urls")),
     path("settings/finance/", include("crm_apps.finance.urls")),
     path("settings/automation/", include("crm_apps.automation.urls")),

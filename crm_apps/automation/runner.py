@@ -22,11 +22,12 @@ from django.utils.translation import gettext as _
 from crm_apps.access import visibility
 from crm_apps.access.models import Group, Member
 from crm_apps.audit import services as audit
-from crm_apps.automation import expressions, notify
+from crm_apps.automation import action_types, expressions, notify
 from crm_apps.automation.models import Delivery, RunStatus, RunStep, Workflow, WorkflowRun, WorkflowVersion
 from crm_apps.engine import registry, selectors, services
 from crm_apps.engine.models import CrmRecord
 from crm_apps.engine.spec import ModuleSpec
+from tenants.runtime import current_schema
 
 _WRITES = ("update_fields", "create_record", "add_comment", "assign", "add_to_campaign", "webhook", "send_email")
 MAX_DEPTH = 3
@@ -363,7 +364,7 @@ def _execute(
             return run
         step.status = "preview" if preview else "succeeded"
         step.save()
-        if not preview and _writes(action["type"]):
+        if not preview and (_writes(action["type"]) or "." in action["type"]):  # ".": an app's action
             _audit(run, spec, runner, resolver, step, action)
         cursor = next_cursor
     run.cursor = []
@@ -551,8 +552,8 @@ def _do(  # noqa: C901 - one branch per action type
     from crm_apps.automation import extension
 
     registered = extension.action_type(kind)
-    if registered is None:
-        raise StepFailed(_("Unknown action."))
+    if registered is None:  # an installed app's action, or one whose app was removed
+        return _external(action, run, spec, runner, record, step, preview=preview)
     return registered.perform(
         extension.ActionContext(
             action=action,
@@ -565,6 +566,51 @@ def _do(  # noqa: C901 - one branch per action type
             evaluate=lambda value: _value(value, resolver, changes),
         )
     )
+
+
+def _external(
+    action: dict[str, Any],
+    run: WorkflowRun,
+    spec: ModuleSpec,
+    runner: Member,
+    record: Any,
+    step: RunStep,
+    *,
+    preview: bool,
+) -> dict[str, Any]:
+    """An action type from `action_types` (an installed app's): the record POSTed to it, signed, with retries."""
+    kind = action["type"]
+    external = action_types.external_actions(spec.key).get(kind)
+    if external is None:
+        raise StepFailed(_("Unknown action (an app that provided it may have been removed)."))
+    step.inputs = {"url": external.url}
+    if preview:
+        return {"would_post_to": external.url}
+    step.save()
+    delivery = Delivery.objects.create(
+        run_step=step,
+        url=external.url,
+        secret=external.secret,
+        event=external.event,
+        module=spec.key,
+        record_id=str(record.pk),
+        payload=_jsonable(
+            {
+                "event": external.event,
+                "action": kind,
+                "workspace": current_schema(),
+                "workflow": run.workflow_id,
+                "run": run.pk,
+                "module": spec.key,
+                "record": _record_payload(spec, record, runner),
+                "outputs": run.outputs,
+            }
+        ),
+    )
+    from crm_apps.automation.tasks import delivery_send_task
+
+    transaction.on_commit(lambda: delivery_send_task.delay(delivery.pk))
+    return {"delivery": delivery.pk}
 
 
 def _split(spec: ModuleSpec, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from crm_apps.access.decorators import admin_view
 from crm_apps.access.models import Group, Member
-from crm_apps.automation import extension, services
+from crm_apps.automation import action_types, extension, services
 from crm_apps.automation.definitions import action_keys, trigger_keys
 from crm_apps.automation.models import TenantWebhook, Workflow, WorkflowRun
 from crm_apps.engine import metadata, registry
@@ -192,6 +192,7 @@ def designer(request: HttpRequest, actor: Member, pk: int | None = None) -> Http
         spec = registry.get(module)
     except registry.UnknownModule:
         raise Http404 from None
+    external = action_types.external_actions(spec.key)  # installed apps' actions (action_types.py)
     state = {
         "id": workflow.pk if workflow else None,
         "name": workflow.name if workflow else "",
@@ -204,13 +205,14 @@ def designer(request: HttpRequest, actor: Member, pk: int | None = None) -> Http
         "templates": _templates(spec.key),
         "workflows": [[w.pk, w.name] for w in Workflow.objects.filter(module=spec.key).exclude(pk=pk or 0)],
         "triggers": _triggers_for(spec.key),
-        "actions": list(action_keys()),
+        "actions": [*action_keys(), *external],
         "forms": _forms(spec.key),
         "all_workflows": [[w.pk, w.name] for w in Workflow.objects.filter(system_key="").order_by("name")],
         "labels": {
             **{key: str(make()) for key, make in LABELS.items()},
             **{f"t_{t.key}": str(t.label) for t in extension.trigger_types()},
             **{f"a_{a.key}": str(a.label) for a in extension.action_types()},
+            **{f"a_{key}": action.label for key, action in external.items()},
         },
         "api": "/api/v1/workflows/",
         "index": request.build_absolute_uri("/settings/automation/"),

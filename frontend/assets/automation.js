@@ -266,7 +266,8 @@ function setUp(root) {
       field(L.add_action, picker, `${path}.add`, {}),
       el("button", { type: "button", class: "button button--small", text: L.add_action, onclick: () => {
         const type = picker.value;
-        list.push({ id: freshId(), type, ...(ACTION_DEFAULTS[type] ? ACTION_DEFAULTS[type]() : {}) });
+        // Types not listed (an installed app's actions) take no settings.
+        list.push({ id: freshId(), type, ...(ACTION_DEFAULTS[type] || (() => ({})))() });
         render();
       } }),
     ]);

@@ -13,6 +13,7 @@ import "./mfa.js";
 import "./automation.js";
 import "./reports.js";
 import "./dashboards.js";
+import "./app-frames.js";
 
 window.htmx = htmx;
 

@@ -78,6 +78,35 @@ CATALOG = (
         ),
         "productivity",
     ),
+    FirstParty(
+        "document-pack",
+        N_("Classic quote and invoice PDFs in English and Russian, with matching email templates."),
+        N_(
+            "A document generator (manifest schema 2):\n\n- **PDF templates** for quotes and invoices in "
+            "English and Russian\n- email templates to send them\n- a shared *Quotes by status* report"
+        ),
+        "sales",
+    ),
+    FirstParty(
+        "maps-panel",
+        N_("A map of each organisation on its page, and a workflow action that geocodes organisations."),
+        N_(
+            "An app (manifest schema 2) hosted by CRM Labs, shown in a sandboxed frame:\n\n- a **Map** panel "
+            "on organisation pages (billing city)\n- the workflow action *Geocode the organisation*\n"
+            "- reads organisations only (`organizations:read`)"
+        ),
+        "integration",
+    ),
+    FirstParty(
+        "pbx-connector",
+        N_("Call contacts from their page through your PBX; calls are logged through the telephony webhook."),
+        N_(
+            "An app (manifest schema 2) bridging your PBX:\n\n- a **Call** panel on contact pages that dials "
+            "the contact from your extension\n- the call is reported to the CRM through the signed telephony "
+            "webhook and shows on the contact\n- reads contacts only (`contacts:read`)"
+        ),
+        "integration",
+    ),
 )
 
 

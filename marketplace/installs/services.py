@@ -39,6 +39,7 @@ from marketplace.installs.models import (
     WebhookSubscription,
 )
 from marketplace.manifest import PICKLIST_TYPES, Manifest
+from marketplace.ui.services import app_apply, app_uninstall
 
 
 def _require_admin(actor: Member) -> None:
@@ -393,6 +394,7 @@ def extension_install(
     previous = None if created else installation.version
     was_installed = not created and installation.is_installed
     _Applier(actor=actor, installation=installation, manifest=manifest).apply()
+    app_apply(actor=actor, installation=installation, manifest=manifest)  # schema 2: app, templates, reports
     key = _token_issue(installation=installation, actor=actor, scopes=manifest.scopes)
     now = timezone.now()
     installation.name = name
@@ -426,6 +428,7 @@ def extension_uninstall(*, actor: Member, installation: ExtensionInstallation, p
     for item in owned:
         _set_aside(actor, item)
     LabelTranslation.objects.filter(installation=installation).delete()
+    app_uninstall(installation=installation)
     if purge:
         for item in owned:
             _purge(item)

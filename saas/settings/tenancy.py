@@ -52,6 +52,8 @@ TENANT_APPS = [
     "crm_apps.custom_modules",
     "crm_apps.home",
     "marketplace.installs",
+    # Apps (manifest schema 2): frames, signed contexts, workflow actions, templates (ADR 0046).
+    "marketplace.ui",
     "crm_apps.notifications",
     "crm_apps.modules.calendar",
     "crm_apps.modules.calls",

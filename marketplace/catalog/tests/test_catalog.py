@@ -150,8 +150,8 @@ def test_manifest_schema_is_public_on_the_bare_domain(public_client):
     response = public_client.get("/marketplace/manifest.schema.json")
     assert response.status_code == 200
     assert json.loads(response.content)["properties"]["schema_version"] == {
-        "const": 1,
-        "description": "Version of this schema the manifest follows.",
+        "enum": [1, 2],
+        "description": "Version of this schema the manifest follows (2 for the app kinds).",
     }
 
 

@@ -21,6 +21,13 @@ CAPABILITIES = {
     "translations",
     "webhooks",
     "scopes",
+    # schema version 2 (marketplace/ui, ADR 0046)
+    "app",
+    "ui",
+    "document_templates",
+    "email_templates",
+    "reports",
+    "workflow_actions",
 }
 
 

@@ -1,0 +1,135 @@
+"""Record panels and workflow actions of the installed apps, read from their manifests.
+
+A panel is a frame of the app's page, drawn by frontend/assets/app-frames.js once it scrolls into view
+(never blocking the page), sandboxed, with the app's origin allowed in `frame-src` on that response
+only, and a signed context (context.py) for the member, record, module and locale."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import translation
+
+from crm_apps.access.models import Member
+from crm_apps.automation.action_types import ExternalAction
+from crm_apps.engine import metadata, registry
+from marketplace.installs.models import InstallationState
+from marketplace.ui.context import context_sign
+from marketplace.ui.models import AppInstall
+from saas.headers import csp_allow
+
+# allow-same-origin lets the frame keep the app's own origin (so the host can check event.origin and the
+# app can reach its own server); it is safe only because an app's origin is never the platform's own
+# (manifest validation refuses it): scripts in the frame can never reach the CRM page.
+SANDBOX = "allow-scripts allow-forms allow-same-origin allow-popups"
+
+
+def panels_apply(spec: Any) -> bool:
+    from tenants.runtime import in_public_schema
+
+    return not in_public_schema()
+
+
+@dataclass(frozen=True)
+class InstalledApp:
+    """What frames and actions need of an installed app (memoised per tenant metadata version)."""
+
+    installation_id: int
+    slug: str
+    name: str
+    origin: str
+    secret: str
+    manifest: dict[str, Any]
+
+    @classmethod
+    def of(cls, app: AppInstall) -> InstalledApp:
+        installation = app.installation
+        return cls(installation.pk, installation.slug, installation.name, app.origin, app.secret, installation.manifest)
+
+
+def _load_installed() -> list[InstalledApp]:
+    rows = (
+        AppInstall.objects.select_related("installation")
+        .filter(installation__state=InstallationState.INSTALLED)
+        .exclude(origin="")
+        .order_by("installation__name")
+    )
+    return [InstalledApp.of(app) for app in rows]
+
+
+def installed_apps() -> list[InstalledApp]:
+    """The installed apps with an origin; no query on a page once loaded for this metadata version
+    (installs and uninstalls call `metadata_changed()`)."""
+    return metadata.memoised(("marketplace_apps",), _load_installed)
+
+
+def context_for(
+    app: InstalledApp, *, request: HttpRequest, member: Member, ext: str, module: str, record_id: str | None
+) -> str:
+    tenant = getattr(request, "tenant", None)
+    return context_sign(
+        app.secret,
+        {
+            "ws": request.get_host(),
+            "tenant": getattr(tenant, "schema_name", ""),
+            "ins": app.installation_id,
+            "app": app.slug,
+            "ext": ext,
+            "member": member.pk,
+            "module": module,
+            "record": record_id,
+            "locale": translation.get_language() or "en",
+        },
+    )
+
+
+def record_panels(record: Any, member: Member, request: HttpRequest) -> dict[str, Any]:
+    spec = registry.spec_for_record(record)
+    frames = []
+    for app in installed_apps():
+        for item in ((app.manifest.get("ui") or {}).get("record_panels")) or []:
+            if spec.key not in item["modules"]:
+                continue
+            ext = f"record_panels.{item['key']}"
+            frames.append(
+                {
+                    "id": f"app-{app.slug}-{item['key']}",
+                    "label": item["label"],
+                    "app": app.name,
+                    "src": item["url"],
+                    "origin": app.origin,
+                    "height": item.get("height", 240),
+                    "context": context_for(
+                        app, request=request, member=member, ext=ext, module=spec.key, record_id=str(record.pk)
+                    ),
+                    "refresh": reverse(
+                        "marketplace_ui:context", args=[app.installation_id, ext, spec.key, str(record.pk)]
+                    ),
+                }
+            )
+            csp_allow(request, "frame-src", app.origin)
+    return {"frames": frames, "sandbox": SANDBOX}
+
+
+def workflow_actions_for(module: str) -> list[ExternalAction]:
+    """The installed apps' workflow actions offered on `module` (crm_apps.automation.action_types)."""
+    from tenants.runtime import in_public_schema
+
+    if in_public_schema():
+        return []
+    found = []
+    for app in installed_apps():
+        for item in app.manifest.get("workflow_actions") or []:
+            if module in item["modules"]:
+                found.append(
+                    ExternalAction(
+                        type=f"app.{app.slug}.{item['key']}",
+                        label=f"{item['label']} ({app.name})",
+                        url=item["url"],
+                        secret=app.secret,
+                    )
+                )
+    return found
