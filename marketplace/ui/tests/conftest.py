@@ -15,8 +15,8 @@ from marketplace.installs.services import extension_install
 from marketplace.manifest import manifest_validate
 
 EXTENSIONS = Path(__file__).resolve().parents[2] / "extensions"
-APP_SERVER = EXTENSIONS / "maps-panel" / "app" / "server.py"
-PBX_SERVER = EXTENSIONS / "pbx-connector" / "app" / "server.py"
+APP_SERVER = EXTENSIONS / "maps-panel" / "app" / "maps_app.py"
+PBX_SERVER = EXTENSIONS / "pbx-connector" / "app" / "pbx_bridge.py"
 SHIPPED_ORIGIN = "https://maps.crm-labs.example"
 
 
