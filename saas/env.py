@@ -75,6 +75,8 @@ BILLING_SUSPEND_AFTER_DAYS = max(0, _int("BILLING_SUSPEND_AFTER_DAYS", 14))
 EMAIL_URL = _str("EMAIL_URL")
 DEFAULT_FROM_EMAIL = _str("DEFAULT_FROM_EMAIL", f"CRM <no-reply@{BASE_DOMAIN}>")
 TRUST_X_FORWARDED_HOST = _bool("TRUST_X_FORWARDED_HOST", default=False)
+# With PUBLIC_SCHEME=https, the HSTS header carries `preload` unless this is 0 (saas/settings/security.py).
+HSTS_PRELOAD = _bool("HSTS_PRELOAD", default=True)
 MEDIA_ROOT = _str("MEDIA_ROOT", str(DATA_DIR / "media"))
 STATIC_ROOT = _str("STATIC_ROOT", str(DATA_DIR / "static"))
 # Per-tenant backup archives (tenants/backup.py): outside MEDIA_ROOT, readable by staff only.
