@@ -103,6 +103,9 @@ MAIL_ALLOW_PRIVATE = _bool("MAIL_ALLOW_PRIVATE", default=False)
 # The vtiger migration may fetch from private/loopback addresses (development only; never in production).
 VTIGER_ALLOW_PRIVATE = _bool("VTIGER_ALLOW_PRIVATE", default=False)
 CELERY_TASK_ALWAYS_EAGER = _bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Seconds before a task taken by a worker that vanished (killed, or cut off from Redis mid-task) is handed
+# out again; longer than the longest task (saas/settings/celery.py).
+CELERY_VISIBILITY_TIMEOUT = max(10, _int("CELERY_VISIBILITY_TIMEOUT", 3600))
 # Set by pytest-xdist in each test worker; keeps parallel test workers' cache keys apart.
 TEST_WORKER = _str("PYTEST_XDIST_WORKER", "main")
 

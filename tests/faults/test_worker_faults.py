@@ -5,7 +5,8 @@
   process runs it again, and being idempotent it takes effect exactly once.
 - The broker (a private redis-server with an append-only file) stopped and started again: the same
   worker process waits, reconnects, and runs the task queued before the outage and one sent after it;
-  nothing is lost.
+  the task that was running when the broker went is cancelled and runs again once the visibility timeout
+  (CELERY_VISIBILITY_TIMEOUT) has passed; nothing is lost, each takes effect once.
 
 Each drill prints what happened (`pytest -s tests/faults/test_worker_faults.py`)."""
 
@@ -43,7 +44,7 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 60.0) -> bool:
 
 
 class Worker:
-    def __init__(self, broker_url: str, queue: str) -> None:
+    def __init__(self, broker_url: str, queue: str, **env: str) -> None:
         self.queue = queue
         self.lines: list[str] = []
         self.proc = subprocess.Popen(
@@ -67,7 +68,7 @@ class Worker:
                 "--loglevel",
                 "INFO",
             ],
-            env=child_env(REDIS_URL=broker_url),
+            env=child_env(REDIS_URL=broker_url, **env),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -189,7 +190,9 @@ def test_the_worker_waits_for_a_lost_broker_and_runs_queued_and_new_tasks_when_i
     client, key, counters_url = counters
     broker, stop, start = private_redis()
     queue = f"drill-{uuid.uuid4().hex[:8]}"
-    worker = Worker(broker, queue)
+    # The task running when the broker goes is cancelled and handed out again after the visibility
+    # timeout (an hour by default; 10 s here).
+    worker = Worker(broker, queue, CELERY_VISIBILITY_TIMEOUT="10")
     sender = _sender(broker)
     try:
         sender.send_task("drills.mark", args=[f"{key}:first", counters_url], queue=queue)
