@@ -73,9 +73,9 @@ class Worker:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        self.reader = threading.Thread(
-            target=lambda: self.lines.extend(iter(self.proc.stdout.readline, "")), daemon=True
-        )
+        output = self.proc.stdout
+        assert output is not None
+        self.reader = threading.Thread(target=lambda: self.lines.extend(iter(output.readline, "")), daemon=True)
         self.reader.start()
 
     def log(self) -> str:
