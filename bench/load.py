@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import datetime as dt
 import json
 import os
 import random
@@ -90,19 +91,18 @@ def workspaces_prepare(count: int) -> list[dict[str, Any]]:
         with schema_context(slug):
             admin = Member.objects.select_related("user").get(user__email=email)
             contacts = registry.get("contacts")
+            deals = registry.get("deals")
             if not contacts.model.objects.exists():
                 for _ in range(ORGANIZATIONS):
-                    record_create(
-                        spec=registry.get("organizations"),
-                        actor=admin,
-                        data={"name": f"{RNG.choice(LAST_NAMES)} Ltd"},
-                    )
+                    name = f"{RNG.choice(LAST_NAMES)} Ltd"
+                    record_create(spec=registry.get("organizations"), actor=admin, data={"name": name})
                 for i in range(CONTACTS):
-                    record_create(
-                        spec=contacts, actor=admin, data={"first_name": f"P{i}", "last_name": RNG.choice(LAST_NAMES)}
-                    )
+                    data = {"first_name": f"P{i}", "last_name": RNG.choice(LAST_NAMES)}
+                    record_create(spec=contacts, actor=admin, data=data)
+            if not deals.model.objects.exists():
                 for i in range(DEALS):
-                    record_create(spec=registry.get("deals"), actor=admin, data={"name": f"Deal {i}"})
+                    close = (dt.date.today() + dt.timedelta(days=7 * i)).isoformat()
+                    record_create(spec=deals, actor=admin, data={"name": f"Deal {i}", "close_date": close})
             ids = list(contacts.model.objects.order_by("id").values_list("id", flat=True)[:CONTACTS])
             _token, key = api_token_create(member=admin, name=f"load {time.strftime('%H%M%S')}")
             session = SessionStore()

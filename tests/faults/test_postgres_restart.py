@@ -103,10 +103,14 @@ def test_a_postgresql_restart_under_load_gives_503_with_retry_after_and_no_500(p
             f"http://127.0.0.1:{port}{path}", headers={"Host": host, "Authorization": f"Token {token}"}
         )
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:
+            with urllib.request.urlopen(request, timeout=60) as response:
                 return response.status, None
         except urllib.error.HTTPError as error:
             return error.code, error.headers.get("Retry-After")
+        except (TimeoutError, urllib.error.URLError) as error:
+            if "refused" in str(error):
+                raise
+            return 0, None  # no answer within a minute
 
     def client(index: int) -> None:
         path = "/api/v1/contacts/" if index % 2 else f"/api/v1/contacts/?q=drill{index}"
@@ -141,8 +145,14 @@ def test_a_postgresql_restart_under_load_gives_503_with_retry_after_and_no_500(p
             thread.join(timeout=40)
     finally:
         web.terminate()
-        web.wait(timeout=30)
+        try:
+            web.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            web.kill()
 
+    first = min((started for started, _, _ in results), default=0.0)
+    timeline = [(round(started - first, 1), status) for started, status, _ in sorted(results) if status != 200]
+    print(f"\n[drill] restart at t={restart_started - first:.1f}s..{restart_ended - first:.1f}s; not 200: {timeline}")
     counts = collections.Counter(status for _, status, _ in results)
     after = [status for started, status, _ in results if started > restart_ended + 1]
     unavailable = [(started, retry) for started, status, retry in results if status == 503]
