@@ -23,10 +23,14 @@ def test_the_uninstall_button_is_a_danger_button_with_a_confirmation_naming_what
 
     form = re.search(r'<form[^>]*class="[^"]*uninstall-form[^"]*".*?</form>', page, re.S)
     assert form, "no uninstall form"
-    button = re.search(r"<button[^>]*>", form.group(0)).group(0)
+    found = re.search(r"<button[^>]*>", form.group(0))
+    assert found, "no uninstall button"
+    button = found.group(0)
     assert "button--danger" in button and "button--primary" not in button
     assert "data-confirm-danger" in button
-    message = html.unescape(re.search(r'data-confirm="([^"]*)"', button).group(1))
+    confirm = re.search(r'data-confirm="([^"]*)"', button)
+    assert confirm, button
+    message = html.unescape(confirm.group(1))
     assert "API token and webhooks stop working" in message
     assert "are hidden" in message
     assert "are kept" in message
