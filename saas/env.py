@@ -75,6 +75,8 @@ BILLING_SUSPEND_AFTER_DAYS = max(0, _int("BILLING_SUSPEND_AFTER_DAYS", 14))
 EMAIL_URL = _str("EMAIL_URL")
 DEFAULT_FROM_EMAIL = _str("DEFAULT_FROM_EMAIL", f"CRM <no-reply@{BASE_DOMAIN}>")
 TRUST_X_FORWARDED_HOST = _bool("TRUST_X_FORWARDED_HOST", default=False)
+# Seconds a connection attempt to PostgreSQL may take before the request gives up with a 503.
+DATABASE_CONNECT_TIMEOUT = max(1, _int("DATABASE_CONNECT_TIMEOUT", 5))
 # With PUBLIC_SCHEME=https, the HSTS header carries `preload` unless this is 0 (saas/settings/security.py).
 HSTS_PRELOAD = _bool("HSTS_PRELOAD", default=True)
 MEDIA_ROOT = _str("MEDIA_ROOT", str(DATA_DIR / "media"))
@@ -140,6 +142,9 @@ def database_config() -> dict[str, Any]:
     config["HOST"] = unquote(config.get("HOST") or "")
     # django-tenants' backend; its SET search_path doubles as the connection health check (tenants/postgresql_backend).
     config["ENGINE"] = "tenants.postgresql_backend"
+    # An unreachable server (failover, a dropped network) fails a connection attempt within seconds, so the
+    # request answers 503 (saas/errors.py) instead of waiting for the operating system's TCP timeout.
+    config.setdefault("OPTIONS", {}).setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
     return config
 
 
