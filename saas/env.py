@@ -76,7 +76,7 @@ EMAIL_URL = _str("EMAIL_URL")
 DEFAULT_FROM_EMAIL = _str("DEFAULT_FROM_EMAIL", f"CRM <no-reply@{BASE_DOMAIN}>")
 TRUST_X_FORWARDED_HOST = _bool("TRUST_X_FORWARDED_HOST", default=False)
 # Seconds a connection attempt to PostgreSQL may take before the request gives up with a 503.
-DATABASE_CONNECT_TIMEOUT = max(1, _int("DATABASE_CONNECT_TIMEOUT", 5))
+DATABASE_CONNECT_TIMEOUT = max(1, _int("DATABASE_CONNECT_TIMEOUT", 10))
 # With PUBLIC_SCHEME=https, the HSTS header carries `preload` unless this is 0 (saas/settings/security.py).
 HSTS_PRELOAD = _bool("HSTS_PRELOAD", default=True)
 MEDIA_ROOT = _str("MEDIA_ROOT", str(DATA_DIR / "media"))
