@@ -103,7 +103,7 @@ def workspaces_prepare(count: int) -> list[dict[str, Any]]:
                 for i in range(DEALS):
                     close = (dt.date.today() + dt.timedelta(days=7 * i)).isoformat()
                     record_create(spec=deals, actor=admin, data={"name": f"Deal {i}", "close_date": close})
-            ids = list(contacts.model.objects.order_by("id").values_list("id", flat=True)[:CONTACTS])
+            ids = [str(pk) for pk in contacts.model.objects.order_by("id").values_list("id", flat=True)[:CONTACTS]]
             _token, key = api_token_create(member=admin, name=f"load {time.strftime('%H%M%S')}")
             session = SessionStore()
             session["_auth_user_id"] = str(admin.user.pk)

@@ -32,8 +32,8 @@ class CrmUser(HttpUser):
         self.client.cookies.set("sessionid", self.tenant["session"])
         self.api = {"Authorization": f"Token {self.tenant['token']}", "Host": self.tenant["host"]}
 
-    def _record(self) -> int:
-        return int(RNG.choice(self.tenant["contacts"]))
+    def _record(self) -> str:
+        return str(RNG.choice(self.tenant["contacts"]))
 
     @task(4)
     def browse_list(self) -> None:
