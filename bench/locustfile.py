@@ -58,7 +58,7 @@ class CrmUser(HttpUser):
 
     @task(3)
     def api_list(self) -> None:
-        self.client.get("/api/v1/contacts/?page_size=25", headers=self.api, name="api: list")
+        self.client.get("/api/v1/contacts/?limit=25", headers=self.api, name="api: list")
 
     @task(2)
     def api_record(self) -> None:
