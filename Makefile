@@ -94,6 +94,11 @@ bench-import: install assets translations
 bench-reports: install assets translations
 	$(PY) -m infra.dev run -- $(PY) -m bench.reports $(BENCH_ARGS)
 
+.PHONY: bench-load
+# Issue 26: locust over 200 workspaces for 30 minutes (BENCH_ARGS=--quick: 3 minutes; LOAD_MINUTES=N).
+bench-load: install assets translations
+	$(PY) -m infra.dev run -- $(PY) -m bench.load $(BENCH_ARGS)
+
 .PHONY: bench-inventory
 # Issue 19: an invoice with 50 lines through the API, its PDF, the invoices list at 200,000 invoices
 # (loads its own tenant the first time; BENCH_ARGS=--quick: 20,000 invoices).

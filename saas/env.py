@@ -75,6 +75,10 @@ BILLING_SUSPEND_AFTER_DAYS = max(0, _int("BILLING_SUSPEND_AFTER_DAYS", 14))
 EMAIL_URL = _str("EMAIL_URL")
 DEFAULT_FROM_EMAIL = _str("DEFAULT_FROM_EMAIL", f"CRM <no-reply@{BASE_DOMAIN}>")
 TRUST_X_FORWARDED_HOST = _bool("TRUST_X_FORWARDED_HOST", default=False)
+# Seconds a connection attempt to PostgreSQL may take before the request gives up with a 503.
+DATABASE_CONNECT_TIMEOUT = max(1, _int("DATABASE_CONNECT_TIMEOUT", 10))
+# With PUBLIC_SCHEME=https, the HSTS header carries `preload` unless this is 0 (saas/settings/security.py).
+HSTS_PRELOAD = _bool("HSTS_PRELOAD", default=True)
 MEDIA_ROOT = _str("MEDIA_ROOT", str(DATA_DIR / "media"))
 STATIC_ROOT = _str("STATIC_ROOT", str(DATA_DIR / "static"))
 # Per-tenant backup archives (tenants/backup.py): outside MEDIA_ROOT, readable by staff only.
@@ -101,6 +105,9 @@ MAIL_ALLOW_PRIVATE = _bool("MAIL_ALLOW_PRIVATE", default=False)
 # The vtiger migration may fetch from private/loopback addresses (development only; never in production).
 VTIGER_ALLOW_PRIVATE = _bool("VTIGER_ALLOW_PRIVATE", default=False)
 CELERY_TASK_ALWAYS_EAGER = _bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Seconds before a task taken by a worker that vanished (killed, or cut off from Redis mid-task) is handed
+# out again; longer than the longest task (saas/settings/celery.py).
+CELERY_VISIBILITY_TIMEOUT = max(10, _int("CELERY_VISIBILITY_TIMEOUT", 3600))
 # Set by pytest-xdist in each test worker; keeps parallel test workers' cache keys apart.
 TEST_WORKER = _str("PYTEST_XDIST_WORKER", "main")
 
@@ -135,6 +142,9 @@ def database_config() -> dict[str, Any]:
     config["HOST"] = unquote(config.get("HOST") or "")
     # django-tenants' backend; its SET search_path doubles as the connection health check (tenants/postgresql_backend).
     config["ENGINE"] = "tenants.postgresql_backend"
+    # An unreachable server (failover, a dropped network) fails a connection attempt within seconds, so the
+    # request answers 503 (saas/errors.py) instead of waiting for the operating system's TCP timeout.
+    config.setdefault("OPTIONS", {}).setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
     return config
 
 

@@ -10,6 +10,7 @@ class TenantsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
 
+        from tenants import pooling  # noqa: F401  (registers the transaction-pooling check)
         from tenants.models import Domain, Tenant
 
         # Not domain logic: whatever saves a tenant or a domain (services, the operator admin, a shell),

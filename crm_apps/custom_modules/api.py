@@ -19,6 +19,7 @@ from crm_apps.custom_modules import services
 from crm_apps.custom_modules.models import CustomModule
 from crm_apps.engine import registry
 from crm_apps.engine.api import meta
+from saas.openapi import json_object_view
 
 _FIELD = inline_serializer(
     "CustomModuleField",
@@ -81,6 +82,7 @@ def _permissions(request: Any) -> list[Any]:
     return [IsTenantMember()] if request.method == "GET" else [CanManageSettings()]
 
 
+@json_object_view()
 class ModulesView(meta.ModulesView):
     def get_permissions(self) -> list[Any]:
         return _permissions(self.request)

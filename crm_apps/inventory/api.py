@@ -22,6 +22,7 @@ from crm_apps.engine.fieldaccess import field_rules
 from crm_apps.inventory import pdf as pdf_render
 from crm_apps.inventory.conversions import document_convert
 from crm_apps.inventory.sending import default_recipient, document_send
+from saas.openapi import json_object_view
 
 
 class _DocumentView(APIView):
@@ -36,6 +37,7 @@ class _DocumentView(APIView):
         return spec, record
 
 
+@json_object_view(binary="application/pdf")
 class DocumentPdfView(_DocumentView):
     """GET /api/v1/<documents>/<id>/pdf[?lang=ru]: application/pdf."""
 
@@ -53,6 +55,7 @@ class DocumentPdfView(_DocumentView):
         return response
 
 
+@json_object_view()
 class DocumentConvertView(_DocumentView):
     """POST /api/v1/<documents>/<id>/convert {"to": "sales_order" | "invoice" | "purchase_order" | "quote"}:
     201 with the created record(s)."""
@@ -76,6 +79,7 @@ class DocumentConvertView(_DocumentView):
         return Response({"results": results}, status=status.HTTP_201_CREATED)
 
 
+@json_object_view()
 class DocumentSendView(_DocumentView):
     """POST /api/v1/<documents>/<id>/send {"to": [...] (default: the contact), "subject", "message", "lang"}
     -> {"sent_to": [...], "status": "queued"}; over the hourly budget (`INVENTORY_SENDS_PER_HOUR`) a 400 on `to`."""

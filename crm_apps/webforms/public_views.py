@@ -21,6 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from crm_apps.webforms import guard, services
 from crm_apps.webforms.models import Submission, WebForm
+from saas.headers import csp_header
 from saas.http import client_ip
 
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
@@ -188,11 +189,22 @@ def form_page(request: HttpRequest, key: str) -> HttpResponse:
     visit = _visit(request, {})
     if request.method == "GET" and not request.GET.get("sent"):
         services.stat_add(form=form, source=visit.utm.get("utm_source", ""), views=1)
-    return render(
+    response = render(
         request,
         "webforms/public.html",
         {"form": form, "definition": definition(request, form), "sent": bool(request.GET.get("sent"))},
     )
+    return _frameable_by_listed_sites(response, form)
+
+
+def _frameable_by_listed_sites(response: HttpResponse, form: WebForm) -> HttpResponse:
+    """The hosted page is the one page another site may put in an <iframe>, and only a site the admin
+    listed (origins are validated as scheme://host[:port] when saved); every other page keeps
+    frame-ancestors 'none' and X-Frame-Options DENY (saas/headers.py)."""
+    if form.allowed_origins:
+        response["Content-Security-Policy"] = csp_header({"frame-ancestors": " ".join(form.allowed_origins)})
+        response.xframe_options_exempt = True
+    return response
 
 
 def _preflight(request: HttpRequest, form: WebForm) -> HttpResponse:

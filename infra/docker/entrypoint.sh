@@ -15,6 +15,14 @@ mode="${1:-web}"
 if [ "$#" -gt 0 ]; then shift; fi
 
 case "$mode" in
+    web|worker|beat)
+        # Refuse a pooler that shares server connections (PgBouncer transaction mode): tenants' schemas
+        # would mix (tenants/pooling.py, docs/deployment.md).
+        python manage.py check --database default --tag database --fail-level ERROR
+        ;;
+esac
+
+case "$mode" in
     web)
         exec gunicorn saas.wsgi:application --bind 0.0.0.0:8000 "$@"
         ;;

@@ -735,17 +735,20 @@ def test_entrypoint_modes(tmp_path: Path) -> None:
     assert "cd /app\n" in ENTRYPOINT.read_text()
     assert ENTRYPOINT.read_text().startswith("#!/bin/sh\n")
     web = f"gunicorn saas.wsgi:application --bind 0.0.0.0:{APP_PORT}"
-    assert run_entrypoint(tmp_path, "web") == [web]
-    assert run_entrypoint(tmp_path) == [web]
-    assert run_entrypoint(tmp_path, "worker")[0].startswith("celery -A saas worker")
-    assert run_entrypoint(tmp_path, "worker", "--concurrency", "8")[0].endswith("--concurrency 8")
-    assert run_entrypoint(tmp_path, "beat")[0].startswith("celery -A saas beat")
+    # Long-running roles first refuse a transaction pooler (tenants/pooling.py).
+    pooling = "python manage.py check --database default --tag database --fail-level ERROR"
+    assert run_entrypoint(tmp_path, "web") == [pooling, web]
+    assert run_entrypoint(tmp_path) == [pooling, web]
+    assert run_entrypoint(tmp_path, "worker")[1].startswith("celery -A saas worker")
+    assert run_entrypoint(tmp_path, "worker", "--concurrency", "8")[1].endswith("--concurrency 8")
+    assert run_entrypoint(tmp_path, "beat") == [pooling, "celery -A saas beat --loglevel INFO"]
     assert run_entrypoint(tmp_path, "migrate") == [
         "python manage.py migrate_schemas --shared --noinput",
         "python manage.py migrate_tenants",
     ]
     # Anything else is executed as given (the image's default CMD goes through here).
     assert run_entrypoint(tmp_path, "gunicorn", "saas.wsgi:application", "--bind", "0.0.0.0:8000") == [web]
+    assert pooling not in run_entrypoint(tmp_path, "migrate")  # migrate runs the database checks itself
 
 
 def test_entrypoint_is_executable_in_the_repository() -> None:

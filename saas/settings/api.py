@@ -10,7 +10,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["crm_apps.access.api.permissions.IsTenantMember"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "saas.openapi.AutoSchema",
     # The plan's daily API quota per tenant (views that set their own throttles add it themselves).
     "DEFAULT_THROTTLE_CLASSES": ["billing.api.TenantDailyQuotaThrottle"],
     "DEFAULT_THROTTLE_RATES": {"auth": "20/min", "signup": "30/hour", "api": f"{env.API_TOKEN_RATE_PER_MINUTE}/min"},
@@ -36,6 +36,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name per choice set that several models share or that several fields call "status".
+    "ENUM_NAME_OVERRIDES": {
+        "MailSecurityEnum": "crm_apps.mail.models.Security",
+        "EventStatusEnum": "crm_apps.modules.calendar.models.Event.Status",
+        "TaskStatusEnum": "crm_apps.modules.calendar.models.Task.Status",
+        "ImportStatusEnum": "crm_apps.imports.models.ImportJob.Status",
+        "ExportStatusEnum": "crm_apps.imports.models.ExportJob.Status",
+        "MailboxStatusEnum": "crm_apps.mail.models.Mailbox.Status",
+    },
 }
 
 # Bodies above this size are refused with 400 before they reach a view.

@@ -45,8 +45,9 @@ STATIC_URL = "/static/"
 STATIC_ROOT = env.STATIC_ROOT
 STATICFILES_DIRS = [BASE_DIR / "frontend" / "build"]
 STORAGES = {
-    # Uploaded files live under MEDIA_ROOT/<schema>/ (django-tenants' per-tenant prefix).
-    "default": {"BACKEND": "django_tenants.files.storage.TenantFileSystemStorage"},
+    # Uploaded files live under MEDIA_ROOT/<schema>/ (django-tenants' per-tenant prefix), written whole or
+    # not at all; a full disk is a 507 (saas/storage.py).
+    "default": {"BACKEND": "saas.storage.AtomicTenantFileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 MEDIA_ROOT = env.MEDIA_ROOT

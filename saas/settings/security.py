@@ -21,7 +21,13 @@ X_FRAME_OPTIONS = "DENY"
 # HSTS once the site is served over HTTPS (a year, subdomains included: every workspace is a subdomain).
 SECURE_HSTS_SECONDS = 31_536_000 if env.PUBLIC_SCHEME == "https" else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.PUBLIC_SCHEME == "https"
-SECURE_HSTS_PRELOAD = False
+# The `preload` token (the policy already meets the list's rules); submitting the domain to
+# hstspreload.org stays the operator's decision. HSTS_PRELOAD=0 leaves the token out.
+SECURE_HSTS_PRELOAD = env.PUBLIC_SCHEME == "https" and env.HSTS_PRELOAD
+# Plain HTTP is redirected to HTTPS (behind the proxy, X-Forwarded-Proto says which one the client used);
+# the health endpoints answer on any scheme, for probes that reach a pod directly.
+SECURE_SSL_REDIRECT = env.PUBLIC_SCHEME == "https"
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 # Content-Security-Policy and Permissions-Policy: saas/headers.py (CSP_OVERRIDES: directive -> sources).
 CSP_OVERRIDES: dict[str, str] = {}
 # Operators must use a second factor on the public host (docs/mfa.md). Off only in the test settings,

@@ -30,6 +30,7 @@ from crm_apps.automation.models import (
     Workflow,
     WorkflowRun,
 )
+from saas.openapi import json_object_view
 
 RUNS_PAGE = 50
 
@@ -127,6 +128,7 @@ class WorkflowListView(APIView):
         return Response(WorkflowSerializer(workflow).data, status=status.HTTP_201_CREATED)
 
 
+@json_object_view()
 class WorkflowDetailView(APIView):
     @extend_schema(responses=WorkflowSerializer)
     def get(self, request: Request, pk: int) -> Response:
@@ -268,6 +270,7 @@ class WebhookListView(APIView):
         return Response(WebhookSerializer(hook).data, status=status.HTTP_201_CREATED)
 
 
+@json_object_view()
 class WebhookDetailView(APIView):
     @extend_schema(responses=WebhookSerializer)
     def get(self, request: Request, pk: int) -> Response:

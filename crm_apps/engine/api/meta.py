@@ -22,6 +22,7 @@ from crm_apps.engine.api.representation import api_fields
 from crm_apps.engine.fieldaccess import FieldRules, field_rules
 from crm_apps.engine.models import CustomField
 from crm_apps.engine.spec import ModuleSpec
+from saas.openapi import json_object_view
 
 
 def _field_type(field: models.Field[Any, Any]) -> str:
@@ -125,6 +126,7 @@ class ModulesView(APIView):
         return Response({"modules": [module_to_api(s, actor) for s in specs]})
 
 
+@json_object_view()
 class ModuleView(APIView):
     def get(self, request: Request, module: str) -> Response:
         spec = _spec(module)
@@ -134,6 +136,7 @@ class ModuleView(APIView):
         return Response(module_to_api(spec, actor))
 
 
+@json_object_view()
 class CustomFieldsView(APIView):
     def get_permissions(self) -> list[Any]:
         return [CanManageSettings()] if self.request.method == "POST" else [IsTenantMember()]
@@ -177,6 +180,7 @@ class CustomFieldsView(APIView):
         return Response(custom_field_to_api(field), status=status.HTTP_201_CREATED)
 
 
+@json_object_view()
 class CustomFieldDetailView(APIView):
     permission_classes = [CanManageSettings]
 

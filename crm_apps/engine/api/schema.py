@@ -11,10 +11,13 @@ from crm_apps.engine import field_types, metadata
 from crm_apps.engine.api.representation import api_fields
 from crm_apps.engine.models import CustomField
 from crm_apps.engine.spec import ChildSpec, ModuleSpec
+from tenants.runtime import in_public_schema
 
 # The serializer field of each custom field type (field_types.py), by type: drf-spectacular turns it into
 # the OpenAPI type.
 CUSTOM_TYPES: dict[str, Any] = {type_: kind.serializer_field for type_, kind in field_types.KINDS.items()}
+MAX_REMEMBERED_SERIALIZERS = 2_000
+_record_serializers: dict[tuple[Any, ...], type[serializers.Serializer[Any]]] = {}
 
 
 def schema_name(spec: ModuleSpec) -> str:
@@ -54,8 +57,21 @@ def _row_serializer(child: ChildSpec) -> type[serializers.Serializer[Any]]:
 
 
 def record_serializer(spec: ModuleSpec) -> type[serializers.Serializer[Any]]:
-    """A serializer describing `spec`'s records for the current tenant (documentation only)."""
-    custom_fields = metadata.custom_fields(spec.key)
+    """A serializer describing `spec`'s records for the current tenant (documentation only). Outside a
+    tenant (`manage.py check --deploy`, `spectacular` on the command line) there are no custom fields."""
+    custom_fields = [] if in_public_schema() else metadata.custom_fields(spec.key)
+    # One class per module and custom-field set: the schema generator meets the serializer once per
+    # operation, and two classes of one name would be two clashing components.
+    key = (spec.key, id(spec), tuple((f.key, f.type, f.help_text or f.label) for f in custom_fields))
+    made = _record_serializers.get(key)
+    if made is None:
+        if len(_record_serializers) >= MAX_REMEMBERED_SERIALIZERS:
+            _record_serializers.clear()
+        made = _record_serializers[key] = _record_serializer(spec, custom_fields)
+    return made
+
+
+def _record_serializer(spec: ModuleSpec, custom_fields: list[CustomField]) -> type[serializers.Serializer[Any]]:
     model_fields = api_fields(spec)
 
     class Meta:

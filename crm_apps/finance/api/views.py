@@ -21,6 +21,7 @@ from crm_apps.engine.models import Currency
 from crm_apps.finance import files, selectors, services
 from crm_apps.finance.currencies import currency_name, currency_symbol, minor_units
 from crm_apps.finance.models import Charge, CompanyDetails, CurrencyRate, Tax
+from saas.openapi import json_object_view
 
 
 def _data(request: Request) -> dict[str, Any]:
@@ -86,6 +87,7 @@ def _charge(charge_id: int) -> Charge:
     return found
 
 
+@json_object_view()
 class TaxListView(APIView):
     """GET /api/v1/taxes/ (every tax; `?active=true` for the active ones), POST {"name", "percent", "active"}."""
 
@@ -101,6 +103,7 @@ class TaxListView(APIView):
         return Response(tax_to_api(tax), status=status.HTTP_201_CREATED)
 
 
+@json_object_view()
 class TaxDetailView(APIView):
     def get(self, request: Request, tax_id: int) -> Response:
         return Response(tax_to_api(_tax(tax_id)))
@@ -116,6 +119,7 @@ class TaxDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@json_object_view()
 class ChargeListView(APIView):
     """GET /api/v1/charges/, POST {"name", "format": "flat"|"percent", "value", "active", "taxes": [ids]}."""
 
@@ -127,6 +131,7 @@ class ChargeListView(APIView):
         return Response(charge_to_api(_charge(charge.pk)), status=status.HTTP_201_CREATED)
 
 
+@json_object_view()
 class ChargeDetailView(APIView):
     def get(self, request: Request, charge_id: int) -> Response:
         return Response(charge_to_api(_charge(charge_id)))
@@ -142,6 +147,7 @@ class ChargeDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@json_object_view()
 class CompanyView(APIView):
     """GET /api/v1/company/, PATCH (or PUT) with any of the fields."""
 
@@ -155,6 +161,7 @@ class CompanyView(APIView):
     put = patch
 
 
+@json_object_view(upload=True)
 class CompanyLogoView(APIView):
     """GET the logo (404 without one), PUT a multipart `file`, DELETE it."""
 
@@ -180,6 +187,7 @@ class CompanyLogoView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@json_object_view()
 class CurrencyListView(APIView):
     """GET /api/v1/currencies/ (the base first), POST {"code", "rate", "is_base"} adds or changes one."""
 
@@ -201,6 +209,7 @@ class CurrencyListView(APIView):
         return Response(currency_to_api(currency), status=status.HTTP_201_CREATED)
 
 
+@json_object_view()
 class CurrencyDetailView(APIView):
     def get(self, request: Request, code: str) -> Response:
         found = Currency.objects.filter(code=code.upper()).first()

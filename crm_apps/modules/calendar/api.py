@@ -30,6 +30,7 @@ from crm_apps.modules.calendar import selectors, services
 from crm_apps.modules.calendar.ical import calendar_of
 from crm_apps.modules.calendar.models import Event, Task
 from crm_apps.modules.calendar.selectors import MAX_WINDOW, Occurrence
+from saas.openapi import json_object_view
 
 EVENT_EXTRAS = ("related_to", "contacts", "invitees", "reminders")
 TASK_EXTRAS = ("related_to", "contacts", "reminders")
@@ -375,6 +376,7 @@ class TaskCompleteView(TaskDetailView):
         return Response({"task": self._answer(done.pk), "follow_up": self._answer(follow_up.pk) if follow_up else None})
 
 
+@json_object_view(binary="text/calendar")
 class CalendarFeedView(APIView):
     """POST /api/v1/me/calendar-feed -> {"url"}: a new secret feed URL (the old one stops working);
     DELETE turns the feed off."""

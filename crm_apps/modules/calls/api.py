@@ -27,6 +27,7 @@ from crm_apps.modules.calls.models import TelephonySettings
 from crm_apps.modules.calls.selectors import ringing_calls
 from crm_apps.modules.calls.services import DIRECTIONS, STATUSES, CallEvent, telephony_event_apply
 from crm_apps.modules.calls.settings_store import telephony_secret_rotate
+from saas.openapi import json_object_view
 
 SIGNATURE_HEADER = "HTTP_X_SIGNATURE"
 MAX_BODY = 64 * 1024
@@ -71,6 +72,7 @@ def signature_valid(*, body: bytes, header: str, secret: str) -> bool:
     return hmac.compare_digest(expected.encode(), header[len("sha256=") :].strip().lower().encode())
 
 
+@json_object_view()
 class TelephonyEventsView(APIView):
     """POST /api/v1/telephony/events: one provider event, signed with the tenant's webhook secret."""
 
@@ -99,6 +101,7 @@ class TelephonyEventsView(APIView):
         )
 
 
+@json_object_view()
 class TelephonySecretView(APIView):
     """POST /api/v1/telephony/secret (administrators): a new webhook secret, shown once; the old one stops working."""
 
@@ -169,6 +172,7 @@ class RingingStreamView(APIView):
         return response
 
 
+@json_object_view()
 class RingingCallsView(APIView):
     """GET /api/v1/telephony/ringing: the calls ringing at the member's extension now, with the records
     their number matched (the incoming-call popup polls it)."""

@@ -24,6 +24,7 @@ from crm_apps.modules.deals.services import (
     pipeline_create,
     pipeline_translate,
 )
+from saas.openapi import json_object_view
 
 
 def pipeline_to_api(pipeline: Pipeline) -> dict[str, Any]:
@@ -50,6 +51,7 @@ def pipeline_to_api(pipeline: Pipeline) -> dict[str, Any]:
     }
 
 
+@json_object_view()
 class PipelinesView(APIView):
     def get(self, request: Request) -> Response:
         pipelines = Pipeline.objects.prefetch_related("stages").order_by("position", "id")
@@ -63,6 +65,7 @@ class PipelinesView(APIView):
         return Response(pipeline_to_api(pipeline), status=status.HTTP_201_CREATED)
 
 
+@json_object_view()
 class PipelineLabelsView(APIView):
     """POST /api/v1/pipelines/<id>/labels {"labels": {"ru": "..."}, "stages": {"<stage id>": {"ru": "..."}}}:
     the pipeline's and its stages' names per language (an empty text removes one); stored names stay."""
@@ -83,6 +86,7 @@ class PipelineLabelsView(APIView):
         return Response(pipeline_to_api(pipeline))
 
 
+@json_object_view()
 class DealActionView(APIView):
     """POST /api/v1/deals/<id>/stage {"stage"}, /move {"pipeline", "stage_map"}, /close {"won", "reason"}."""
 

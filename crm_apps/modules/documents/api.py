@@ -36,6 +36,7 @@ from crm_apps.modules.documents.services import (
     document_link_remove,
     document_version_add,
 )
+from saas.openapi import json_object_view
 
 
 def version_to_api(version: DocumentVersion) -> dict[str, Any]:
@@ -82,6 +83,8 @@ class DocumentListView(RecordListView):
     """GET as every module's list; POST multipart (`file`, `title`, `description`, `folder`, `links`)
     creates a document with its first version; POST JSON creates one without a file, as for any module."""
 
+    module_key = "documents"
+
     def post(self, request: Request, module: str = "documents") -> Response:
         if not request.content_type.startswith("multipart/"):
             return super().post(request, module)
@@ -97,6 +100,7 @@ class DocumentListView(RecordListView):
         return Response(_as_member_sees(request, [document])[0], status=status.HTTP_201_CREATED)
 
 
+@json_object_view(binary="application/octet-stream")
 class DocumentDownloadView(APIView):
     """GET /api/v1/documents/<id>/download[?version=N] and /versions/<n>/download: the file."""
 
@@ -115,6 +119,7 @@ class DocumentDownloadView(APIView):
         return version_response(version)
 
 
+@json_object_view()
 class DocumentVersionsView(APIView):
     """GET the versions of a document, newest first; POST multipart `file`: a new version."""
 
@@ -136,6 +141,7 @@ class DocumentVersionsView(APIView):
         return Response(version_to_api(version), status=status.HTTP_201_CREATED)
 
 
+@json_object_view()
 class DocumentLinksView(APIView):
     """POST {"module", "id"}: list the document on that record; DELETE with the same body: take it off."""
 
@@ -164,6 +170,7 @@ class DocumentLinksView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@json_object_view(upload=True)
 class RecordDocumentsView(APIView):
     """GET /api/v1/<module>/<id>/documents/: the documents listed on a record (404 when the member may not
     see the record); POST multipart `file` (+ `title`, `description`, `folder`): upload one onto it."""

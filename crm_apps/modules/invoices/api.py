@@ -17,6 +17,7 @@ from crm_apps.access.middleware import request_member
 from crm_apps.engine import registry, selectors
 from crm_apps.modules.invoices.models import Invoice, Payment
 from crm_apps.modules.invoices.services import payment_record
+from saas.openapi import json_object_view
 
 
 def payment_to_api(payment: Payment) -> dict[str, Any]:
@@ -39,6 +40,7 @@ def _balance(invoice: Invoice) -> dict[str, Any]:
     }
 
 
+@json_object_view()
 class InvoicePaymentsView(APIView):
     def _invoice(self, request: Request, record_id: str) -> Invoice:
         invoice = selectors.access_record(

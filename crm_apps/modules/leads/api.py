@@ -16,10 +16,12 @@ from crm_apps.engine import selectors
 from crm_apps.modules.leads.models import Lead
 from crm_apps.modules.leads.module import SPEC
 from crm_apps.modules.leads.services import lead_convert
+from saas.openapi import json_object_view
 
 CONVERT_KEYS = {"create_deal", "deal", "organization", "contact", "owner"}
 
 
+@json_object_view()
 class LeadConvertView(APIView):
     def post(self, request: Request, record_id: str) -> Response:
         member = request_member(request)

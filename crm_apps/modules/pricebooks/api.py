@@ -17,6 +17,7 @@ from crm_apps.engine import registry, selectors
 from crm_apps.modules.pricebooks import services
 from crm_apps.modules.pricebooks.models import PriceBook
 from crm_apps.modules.products.api import visible
+from saas.openapi import json_object_view
 
 
 def _missing_is_404(fn: Any) -> Any:
@@ -26,6 +27,7 @@ def _missing_is_404(fn: Any) -> Any:
         raise NotFound(_("Not found.")) from exc
 
 
+@json_object_view()
 class PriceBookPricesView(APIView):
     """GET /api/v1/price-books/<id>/prices, PUT `{"prices": [{"product": "<uuid>", "list_price": "9.90"},
     {"service": "<uuid>", "list_price": "85.00"}]}` (the whole new list)."""
@@ -43,6 +45,7 @@ class PriceBookPricesView(APIView):
         return Response({"currency": book.currency, "prices": services.prices_read(book)})
 
 
+@json_object_view()
 class PriceBookPricesAddView(APIView):
     """POST /api/v1/price-books/<id>/prices/add `{"products": [ids], "services": [ids], "adjust_percent": "-10",
     "replace_existing": false}`: add many items at their unit price (converted to the book's currency,

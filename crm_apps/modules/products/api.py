@@ -23,6 +23,7 @@ from crm_apps.engine import registry, selectors
 from crm_apps.finance import files
 from crm_apps.modules.products import services
 from crm_apps.modules.products.models import Product, ProductImage, ProductTax
+from saas.openapi import json_object_view
 
 
 def visible(module: str, request: Request, record_id: uuid.UUID) -> Any:
@@ -47,6 +48,7 @@ def _not_found_on_missing(fn: Any) -> Any:
         raise NotFound(_("Not found.")) from exc
 
 
+@json_object_view()
 class ProductTaxesView(APIView):
     """GET/PUT /api/v1/products/<id>/taxes: `{"taxes": [{"tax": 1, "percent": "20.000"}]}` (percent optional:
     the tax's own)."""
@@ -64,6 +66,7 @@ class ProductTaxesView(APIView):
         return Response({"taxes": services.tax_rows_read(ProductTax.objects.filter(product=product))})
 
 
+@json_object_view()
 class ProductBundleView(APIView):
     """GET/PUT /api/v1/products/<id>/bundle: `{"bundle_items": [{"product": "<uuid>", "quantity": "2"}]}`."""
 
@@ -79,6 +82,7 @@ class ProductBundleView(APIView):
         return Response({"bundle_items": services.bundle_rows_read(product)})
 
 
+@json_object_view(upload=True)
 class ProductImagesView(APIView):
     """GET the product's pictures, POST a multipart `file` to add one."""
 
@@ -102,6 +106,7 @@ def _image(product: Product, data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "url": f"/api/v1/products/{product.pk}/images/{data['id']}"}
 
 
+@json_object_view(upload=True)
 class ProductImageView(APIView):
     """GET the picture's bytes (members who can see the product), DELETE it (edit right)."""
 
@@ -121,6 +126,7 @@ class ProductImageView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@json_object_view()
 class ProductPriceBooksView(APIView):
     """GET /api/v1/products/<id>/price-books[?currency=EUR]: the active price books (that the caller can see)
     listing the product, with its list price in each."""

@@ -15,8 +15,10 @@ from crm_apps.modules.products.api import visible
 from crm_apps.modules.products.services import tax_rows_read
 from crm_apps.modules.services.models import Service, ServiceTax
 from crm_apps.modules.services.services import service_taxes_set
+from saas.openapi import json_object_view
 
 
+@json_object_view()
 class ServiceTaxesView(APIView):
     """GET/PUT /api/v1/services/<id>/taxes: `{"taxes": [{"tax": 1, "percent": "20.000"}]}`."""
 

@@ -17,6 +17,7 @@ from crm_apps.access.middleware import request_member
 from crm_apps.access.privileges import Privilege
 from crm_apps.portal import services
 from crm_apps.portal.models import PUBLISHABLE, PortalAccount, PortalSettings
+from saas.openapi import json_object_view
 
 
 def _data(request: Request) -> dict[str, Any]:
@@ -61,6 +62,7 @@ def account_to_api(account: PortalAccount) -> dict[str, Any]:
     }
 
 
+@json_object_view()
 class PortalSettingsView(APIView):
     """GET / PATCH the portal's branding and publication."""
 
@@ -86,6 +88,7 @@ class PortalLogoView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@json_object_view()
 class PortalAccessListView(APIView):
     """GET the contacts with portal access; POST {"contact", "support_start", "support_end", "language"}
     gives access and emails the invitation -> 201."""
@@ -107,6 +110,7 @@ class PortalAccessListView(APIView):
         return Response(account_to_api(account), status=status.HTTP_201_CREATED)
 
 
+@json_object_view()
 class PortalAccessDetailView(APIView):
     def delete(self, request: Request, contact_id: str) -> Response:
         services.portal_revoke(actor=_manager(request), contact_id=contact_id)

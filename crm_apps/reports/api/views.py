@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
@@ -24,6 +25,7 @@ from crm_apps.reports import exports, selectors, services
 from crm_apps.reports.engine import run
 from crm_apps.reports.fields import catalogue
 from crm_apps.reports.models import Report
+from saas.openapi import json_object_view
 
 
 def _data(request: Request) -> dict[str, Any]:
@@ -62,9 +64,10 @@ def run_saved(request: Request, report: Report) -> dict[str, Any]:
     return run(checked)
 
 
-REPORT_BODY = {"type": "object", "additionalProperties": True}
+REPORT_BODY = OpenApiTypes.OBJECT  # a JSON object; definitions.parse names the fields in error
 
 
+@json_object_view()
 class ReportListView(APIView):
     """GET the reports the member may open (`?folder=<id>`, `?module=deals`); POST {"name", "definition",
     "description", "folder", "sharing": "private"|"shared", "shared_members", "shared_roles", "shared_groups"}."""
@@ -88,6 +91,7 @@ class ReportListView(APIView):
         return Response(report_to_api(report), status=status.HTTP_201_CREATED)
 
 
+@json_object_view()
 class ReportDetailView(APIView):
     @extend_schema(responses={200: dict})
     def get(self, request: Request, report_id: int) -> Response:
@@ -115,6 +119,7 @@ class ReportRunView(APIView):
         return Response(run_saved(request, _report(request, report_id)))
 
 
+@json_object_view()
 class AdhocRunView(APIView):
     """POST /api/v1/reports/run with a definition ({"module", "type", "group_by", "aggregates", "filters", ...})."""
 
@@ -195,6 +200,7 @@ class FieldCatalogueView(APIView):
         )
 
 
+@json_object_view()
 class FolderListView(APIView):
     """GET the member's report folders; POST {"name"}."""
 
@@ -246,6 +252,7 @@ class DashboardListView(APIView):
         )
 
 
+@json_object_view()
 class DashboardLayoutView(APIView):
     """POST /api/v1/dashboards/<id>/layout {"widgets": [{"id", "x", "y", "w", "h"}]}: the grid after a drag."""
 
@@ -278,6 +285,7 @@ class WidgetDataView(APIView):
         return Response(widget_data(widget, actor))
 
 
+@json_object_view()
 class QuotaView(APIView):
     """POST /api/v1/quotas/ {"member", "month": "YYYY-MM", "amount"} (managers): a member's monthly quota."""
 
@@ -316,6 +324,7 @@ def schedule_to_api(schedule: Any) -> dict[str, Any]:
     }
 
 
+@json_object_view()
 class ReportScheduleListView(APIView):
     """GET the report's schedules with their delivery log; POST {"frequency": "daily"|"weekly"|"monthly",
     "weekdays": [0..6], "day_of_month", "at": "HH:MM", "format": "csv"|"xlsx"|"pdf", "delivery":
@@ -337,6 +346,7 @@ class ReportScheduleListView(APIView):
         return Response(schedule_to_api(schedule), status=status.HTTP_201_CREATED)
 
 
+@json_object_view()
 class ReportScheduleDetailView(APIView):
     def delete(self, request: Request, report_id: int, schedule_id: int) -> Response:
         report = _report(request, report_id)

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from crm_apps.access.middleware import request_member
 from crm_apps.webforms import public_views, selectors, services
 from crm_apps.webforms.models import Submission, WebForm
+from saas.openapi import json_object_view
 
 
 def _data(request: Request) -> dict[str, Any]:
@@ -72,6 +73,7 @@ def submission_to_api(row: Submission) -> dict[str, Any]:
     }
 
 
+@json_object_view()
 class WebFormListView(APIView):
     """GET the forms; POST {"name", "module", "fields": [{"field", "label", "placeholder", "required",
     "upload"}], "hidden": {field: value}, ...} -> 201 with `id`, `public_url` and `snippet`."""
@@ -85,6 +87,7 @@ class WebFormListView(APIView):
         return Response(webform_to_api(request, form), status=status.HTTP_201_CREATED)
 
 
+@json_object_view()
 class WebFormDetailView(APIView):
     def get(self, request: Request, form_id: int) -> Response:
         return Response(
@@ -104,6 +107,7 @@ class WebFormDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@json_object_view()
 class SubmissionListView(APIView):
     """GET the latest submissions (`?status=accepted|rejected`), newest first."""
 
@@ -114,6 +118,7 @@ class SubmissionListView(APIView):
         return Response({"results": [submission_to_api(r) for r in rows]})
 
 
+@json_object_view()
 class StatsView(APIView):
     """GET views, submissions, conversion and the same by UTM source over `?days=` (1-365, default 30)."""
 
