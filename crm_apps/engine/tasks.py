@@ -1,4 +1,5 @@
-"""Scheduled work of the engine: empty recycle bins of records deleted more than 30 days ago."""
+"""Scheduled work of the engine: empty recycle bins of records deleted more than 30 days ago; write the
+recently-viewed marks waiting in Redis."""
 
 from __future__ import annotations
 
@@ -22,3 +23,11 @@ def records_purge_all_task() -> int:
         records_purge_task.apply_async(args=(), headers={"_schema_name": schema_name})
         count += 1
     return count
+
+
+@app.task(name="engine.recent_views_flush_task")
+def recent_views_flush_task() -> int:
+    """Write the recently-viewed marks waiting in Redis to the database (every tenant; ADR 0047)."""
+    from crm_apps.engine.recent_views import recent_views_flush
+
+    return recent_views_flush()
