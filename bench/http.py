@@ -122,7 +122,11 @@ def _extras_ensure(ctx: crm.Context) -> None:
         record_create(
             spec=events,
             actor=ctx.member if i % 3 else ctx.admin,
-            data={"subject": f"Bench meeting {i + 1}", "start": start, "end": start + dt.timedelta(minutes=45)},
+            data={
+                "subject": f"Bench meeting {i + 1}",
+                "start": start.isoformat(),
+                "end": (start + dt.timedelta(minutes=45)).isoformat(),
+            },
         )
     makers = {
         "quotes": lambda i: {"subject": f"Bench quote {i + 1}", "organization": org_ids[i % len(org_ids)]},
@@ -254,7 +258,7 @@ def pages_for(ctx: crm.Context, member: Any) -> list[Page]:
             [
                 (
                     f"/webservice.php?{urlencode({'operation': 'query', 'sessionName': '{vtiger}', 'query': vtql})}",
-                    ['"success":true'],
+                    ['"success": true'],
                 )
             ],
             "vtiger",
@@ -464,6 +468,8 @@ def _drive(port: int, plan_pages: list[dict[str, Any]], args: argparse.Namespace
 
 def _show(result: dict[str, Any]) -> None:
     failed = f"   FAILED {result['failures']}: {result['failure_sample'][:1]}" if result["failures"] else ""
+    if not result["requests"] and not result["failures"]:
+        failed = f"   NO RESPONSE within {result['seconds']:.0f} s"
     crm.log(
         f"  {result['name']:<44} {result['rps']:8.1f} req/s   p50 {result['p50']:7.1f} ms   "
         f"p99 {result['p99']:7.1f} ms   n={result['requests']}{failed}"
@@ -482,6 +488,9 @@ def report(results: list[dict[str, Any]]) -> int:
         found = by.get((key, "member")) or by.get((key, "admin"))
         if found is not None:
             summary[name] = found["rps"]
+    for r in results:  # a page that answered nothing within the run is slower than the run
+        if not r["requests"]:
+            r["p99"] = max(r["p99"], r["seconds"] * 1000)
     slowest = max(results, key=lambda r: r["p99"], default=None)
     for name, value in summary.items():
         verdict = "met" if value >= TARGETS[name] else "MISSED"

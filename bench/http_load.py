@@ -85,6 +85,8 @@ def run_page(host: str, page: dict[str, Any], clients: int, seconds: float) -> d
     elapsed = time.monotonic() - started
     return {
         "name": page["name"],
+        "key": page.get("key", page["name"]),
+        "who": page.get("who", ""),
         "requests": len(timings),
         "failures": len(failures),
         "failure_sample": failures[:3],
