@@ -30,4 +30,10 @@ def recent_views_flush_task() -> int:
     """Write the recently-viewed marks waiting in Redis to the database (every tenant; ADR 0047)."""
     from crm_apps.engine.recent_views import recent_views_flush
 
-    return recent_views_flush()
+    written = 0
+    for _round in range(20):  # up to 20 x FLUSH_BATCH members a run; the rest wait for the next minute
+        done = recent_views_flush()
+        written += done
+        if not done:
+            break
+    return written
