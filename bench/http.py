@@ -521,6 +521,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS)
     parser.add_argument("--skip-load", action="store_true", help="measure whatever data the tenant has")
+    parser.add_argument(
+        "--no-collectstatic", action="store_true", help="reuse the static files already collected in STATIC_ROOT"
+    )
     args = parser.parse_args(argv)
     args.seconds = args.seconds if args.seconds is not None else (3.0 if args.quick else 20.0)
     args.who = args.who or ["member", "admin"]
@@ -529,7 +532,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--clients and --seconds must be positive")
     with tempfile.TemporaryDirectory(prefix="crm-bench-static-") as folder:
         static_root = os.environ.get("STATIC_ROOT") or folder
-        crm.django_setup(static_root)
+        if args.no_collectstatic and os.environ.get("STATIC_ROOT"):
+            os.environ["DJANGO_SETTINGS_MODULE"] = "saas.settings"
+            os.environ["DEBUG"] = "0"
+            import django
+
+            django.setup()
+        else:
+            crm.django_setup(static_root)
         try:
             results = measure(args, static_root)
         except crm.BenchError as exc:
