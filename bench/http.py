@@ -71,9 +71,9 @@ REPORT = {
 }
 PRIVATE_MODULES = ("organizations", "contacts", "deals")
 # The production server's defaults (docs/deployment.md, "Worker processes"); overridable per run.
-DEFAULT_WORKER_CLASS = "sync"
-DEFAULT_WORKERS = 3
-DEFAULT_THREADS = 1
+DEFAULT_WORKER_CLASS = "gthread"
+DEFAULT_WORKERS = 2
+DEFAULT_THREADS = 4
 
 
 @dataclass

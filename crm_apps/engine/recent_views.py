@@ -137,9 +137,9 @@ def recent_views_flush(*, limit: int = FLUSH_BATCH) -> int:
     members: list[bytes] = client.spop(_pending_set(), limit) or []  # type: ignore[assignment]
     by_schema: dict[str, list[int]] = {}
     for entry in members:
-        schema, _sep, member_id = entry.decode().rpartition("|")
-        if schema and member_id.isdigit():
-            by_schema.setdefault(schema, []).append(int(member_id))
+        schema, _sep, raw_id = entry.decode().rpartition("|")
+        if schema and raw_id.isdigit():
+            by_schema.setdefault(schema, []).append(int(raw_id))
     live = set(Tenant.objects.filter(schema_name__in=list(by_schema)).values_list("schema_name", flat=True))
     written = 0
     for schema, member_ids in by_schema.items():
@@ -147,12 +147,12 @@ def recent_views_flush(*, limit: int = FLUSH_BATCH) -> int:
             client.delete(*[_hash_key(schema, m) for m in member_ids])
             continue
         with schema_context(schema):
-            for member_id in member_ids:
-                rows = _take(schema, member_id)
+            for pk in member_ids:
+                rows = _take(schema, pk)
                 try:
                     written += _upsert(rows)
                 except Exception:
-                    _put_back(schema, member_id, rows)
+                    _put_back(schema, pk, rows)
                     raise
     return written
 
