@@ -105,6 +105,13 @@ bench-load: install assets translations
 bench-inventory: install assets translations
 	$(PY) -m infra.dev run -- $(PY) -m bench.inventory $(BENCH_ARGS)
 
+.PHONY: bench-http
+# Issue 25: the main pages through gunicorn (production settings) under locust, 4 clients x 20 s per page, as
+# the non-admin member (private sharing) and the admin, on bench-crm's tenant (loaded first when missing).
+# BENCH_ARGS=--quick: 3 s per page; --seconds/--clients/--page/--who/--worker-class/--workers/--threads.
+bench-http: install assets translations
+	$(PY) -m infra.dev run -- $(PY) -m bench.http $(BENCH_ARGS)
+
 .PHONY: bench-catalog
 # Many tenants in one database (issue 7 part 4): catalog size, pg_dump of one tenant, query time.
 bench-catalog: install assets translations

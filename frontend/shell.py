@@ -34,15 +34,18 @@ def sidebar_prefs(member: Member) -> dict[str, list[str]]:
     }
 
 
-def sidebar_groups(*, member: Member, include_hidden: bool = False) -> list[dict[str, Any]]:
+def sidebar_groups(
+    *, member: Member, include_hidden: bool = False, menu: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     """Menu groups with their modules in the member's order (modules they never ordered keep the declared
-    order after the ordered ones); hidden modules left out unless `include_hidden`; empty groups dropped."""
+    order after the ordered ones); hidden modules left out unless `include_hidden`; empty groups dropped.
+    `menu`: the member's `menu_groups`, when the caller has them already (one page computes them once)."""
     prefs = sidebar_prefs(member)
     rank = {key: index for index, key in enumerate(prefs["order"])}
     hidden = set(prefs["hidden"])
     collapsed = set(prefs["collapsed"])
     groups = []
-    for group in menu_groups(member=member):
+    for group in menu if menu is not None else menu_groups(member=member):
         declared = group["modules"]
         ordered = sorted(declared, key=lambda s: (rank.get(s.key, len(rank)), declared.index(s)))
         modules = [{"spec": s, "key": s.key, "label": s.label_plural, "hidden": s.key in hidden} for s in ordered]
@@ -95,21 +98,28 @@ def admin_links(*, member: Member, plan_allows: dict[str, bool]) -> list[NavLink
     return shown
 
 
-def creatable_modules(*, member: Member) -> list[ModuleSpec]:
+def creatable_modules(*, member: Member, menu: list[dict[str, Any]] | None = None) -> list[ModuleSpec]:
     """Modules (in sidebar order, hidden ones too) in which the member may create records: quick create."""
     return [
         m["spec"]
-        for group in sidebar_groups(member=member, include_hidden=True)
+        for group in sidebar_groups(member=member, include_hidden=True, menu=menu)
         for m in group["modules"]
         if visibility.can_create(actor=member, spec=m["spec"])
     ]
 
 
-def palette_entries(*, member: Member, plan_allows: dict[str, bool]) -> list[dict[str, str]]:
+def palette_entries(
+    *,
+    member: Member,
+    plan_allows: dict[str, bool],
+    menu: list[dict[str, Any]] | None = None,
+    creatable: list[ModuleSpec] | None = None,
+    admin: list[NavLink] | None = None,
+) -> list[dict[str, str]]:
     """What the command palette offers without a query to the server: every module's list (and board),
     "New <module>" for each module the member may create in, the admin pages and the member's own pages."""
     entries: list[dict[str, str]] = [{"kind": "page", "label": str(_("Home")), "url": reverse("home"), "icon": "house"}]
-    for group in sidebar_groups(member=member, include_hidden=True):
+    for group in sidebar_groups(member=member, include_hidden=True, menu=menu):
         for m in group["modules"]:
             spec: ModuleSpec = m["spec"]
             entries.append(
@@ -131,7 +141,7 @@ def palette_entries(*, member: Member, plan_allows: dict[str, bool]) -> list[dic
                         "hint": str(group["label"]),
                     }
                 )
-    for spec in creatable_modules(member=member):
+    for spec in creatable if creatable is not None else creatable_modules(member=member, menu=menu):
         entries.append(
             {
                 "kind": "action",
@@ -141,7 +151,7 @@ def palette_entries(*, member: Member, plan_allows: dict[str, bool]) -> list[dic
                 "hint": str(spec.label_plural),
             }
         )
-    for link in admin_links(member=member, plan_allows=plan_allows):
+    for link in admin if admin is not None else admin_links(member=member, plan_allows=plan_allows):
         entries.append(
             {"kind": "page", "label": str(link.label), "url": link.url, "icon": link.icon, "hint": str(_("Settings"))}
         )

@@ -364,17 +364,12 @@ def is_following(*, spec: ModuleSpec, actor: Member, record: CrmRecord) -> bool:
 
 
 def recent_view_touch(*, spec: ModuleSpec, actor: Member, record: CrmRecord) -> None:
-    """Remember that the member opened the record: one upsert statement, no transaction around it
-    (bulk_create would add BEGIN and COMMIT round trips), as this runs on every record page."""
-    from django.db import connection
-    from django.utils import timezone
+    """Remember that the member opened the record. Off the request path: one Redis round trip, written to
+    the database in batches by `engine.recent_views_flush_task` (crm_apps/engine/recent_views.py, ADR 0047);
+    straight to the database when Redis is down."""
+    from crm_apps.engine import recent_views
 
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO engine_recentview (member_id, module, record_id, viewed_at) VALUES (%s, %s, %s, %s) "
-            "ON CONFLICT (member_id, module, record_id) DO UPDATE SET viewed_at = EXCLUDED.viewed_at",
-            [actor.pk, spec.key, record.pk, timezone.now()],
-        )
+    recent_views.recent_view_touch(module=spec.key, record_id=record.pk, member=actor)
 
 
 def records_by_refs(*, actor: Member, refs: list[tuple[str, Any]]) -> list[tuple[ModuleSpec, CrmRecord]]:
@@ -404,9 +399,20 @@ def home_follows(*, actor: Member, limit: int = 10) -> list[tuple[ModuleSpec, Cr
 
 
 def home_recent(*, actor: Member, limit: int = 10) -> list[tuple[ModuleSpec, CrmRecord]]:
-    refs = list(
-        RecentView.objects.filter(member=actor).order_by("-viewed_at").values_list("module", "record_id")[:limit]
+    """The member's latest viewed records: the stored views merged with those still waiting in Redis."""
+    from crm_apps.engine import recent_views
+
+    stored = list(
+        RecentView.objects.filter(member=actor)
+        .order_by("-viewed_at")
+        .values_list("module", "record_id", "viewed_at")[:limit]
     )
+    latest: dict[tuple[str, str], Any] = {}
+    for module, pk, at in [*stored, *recent_views.pending_views(member=actor)]:
+        key = (module, str(pk))
+        if key not in latest or at > latest[key]:
+            latest[key] = at
+    refs = sorted(latest, key=lambda key: latest[key], reverse=True)[:limit]
     return records_by_refs(actor=actor, refs=refs)
 
 

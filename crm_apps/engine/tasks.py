@@ -1,4 +1,5 @@
-"""Scheduled work of the engine: empty recycle bins of records deleted more than 30 days ago."""
+"""Scheduled work of the engine: empty recycle bins of records deleted more than 30 days ago; write the
+recently-viewed marks waiting in Redis."""
 
 from __future__ import annotations
 
@@ -22,3 +23,17 @@ def records_purge_all_task() -> int:
         records_purge_task.apply_async(args=(), headers={"_schema_name": schema_name})
         count += 1
     return count
+
+
+@app.task(name="engine.recent_views_flush_task")
+def recent_views_flush_task() -> int:
+    """Write the recently-viewed marks waiting in Redis to the database (every tenant; ADR 0047)."""
+    from crm_apps.engine.recent_views import recent_views_flush
+
+    written = 0
+    for _round in range(20):  # up to 20 x FLUSH_BATCH members a run; the rest wait for the next minute
+        done = recent_views_flush()
+        written += done
+        if not done:
+            break
+    return written

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from functools import cache
@@ -115,3 +116,29 @@ def doctitle(parser: Any, token: Any) -> DocTitleNode:
     nodelist = parser.parse(("enddoctitle",))
     parser.delete_first_token()
     return DocTitleNode(nodelist)
+
+
+@register.simple_tag(takes_context=True)
+def shell_part(context: Any, name: str) -> SafeString:
+    """A part of the app shell (sidebar, command palette, quick create), rendered once per member and cached
+    (Shell.part). The sidebar's link to the current page, or to the current module's list, gets
+    aria-current="page" here, so the cached part stays the same on every page."""
+    from django.urls import NoReverseMatch, reverse
+    from django.utils.safestring import mark_safe
+
+    shell = context.get("shell")
+    if shell is None:
+        return SafeString("")
+    html = shell.part(name, context)
+    if name == "sidebar":
+        request = context.get("request")
+        current = [request.path] if request is not None else []
+        spec = context.get("spec")
+        key = getattr(spec, "key", None)
+        if isinstance(key, str):
+            with contextlib.suppress(NoReverseMatch):
+                current.append(reverse("engine:list", args=[key]))
+        for url in dict.fromkeys(current):
+            needle = f'class="sidebar__link" href="{conditional_escape(url)}"'
+            html = html.replace(needle, f'{needle} aria-current="page"')
+    return mark_safe(html)  # noqa: S308 - rendered by the template engine (escaped there); the mark is ours

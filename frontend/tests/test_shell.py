@@ -268,3 +268,41 @@ def test_the_shell_speaks_russian(tenant_a, member, client_for):
     found = re.search(r'<script id="palette-data" type="application/json">(.*?)</script>', page)
     assert found is not None
     assert "Создать: лид" in [entry["label"] for entry in json.loads(found.group(1))]
+
+
+def _current_links(page: str) -> list[str]:
+    sidebar = page[page.index('id="sidebar"') : page.index("</aside>")]
+    return re.findall(r'href="([^"]+)"[^>]*aria-current="page"', sidebar)
+
+
+def test_cached_shell_marks_the_current_page_and_follows_access_and_preference_changes(
+    tenant_a, member, admin_of, client_for
+):
+    """The sidebar, palette and quick create are cached per member (ADR 0047): the current link is still
+    marked on every page, and a change of the member's preferences or of the workspace's access rules shows
+    on the next page."""
+    from crm_apps.access.services import sharing_default_set
+
+    seller = member(tenant_a)
+    web = client_for(tenant_a, seller)
+    with schema_context(tenant_a.schema_name):
+        record = record_create(spec=registry.get("contacts"), actor=seller, data=dict(registry.get("contacts").example))
+
+    assert _current_links(web.get("/").content.decode()) == ["/"]
+    assert _current_links(web.get("/m/contacts/").content.decode()) == ["/m/contacts/"]
+    assert _current_links(web.get(f"/m/contacts/{record.pk}/").content.decode()) == ["/m/contacts/"]
+    assert _current_links(web.get("/m/deals/").content.decode()) == ["/m/deals/"]
+    assert _current_links(web.get("/reports/").content.decode()) == ["/reports/"]
+
+    web.post("/settings/sidebar/", {"order": ["deals", "contacts"], "shown": ["contacts"]})
+    assert "deals" not in _sidebar_links(web.get("/").content.decode())
+
+    # An access change (here a sharing default) moves the tenant's access version; the shell stays right.
+    before = web.get("/").content.decode()
+    with schema_context(tenant_a.schema_name):
+        sharing_default_set(actor=admin_of(tenant_a), module="contacts", access="private")
+    after = web.get("/").content.decode()
+    assert _sidebar_links(after) == _sidebar_links(before)
+    # Another member's cached shell is never served to this one.
+    other = client_for(tenant_a, admin_of(tenant_a)).get("/").content.decode()
+    assert "deals" in _sidebar_links(other)

@@ -43,6 +43,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.schedules_run_all_task",
         "schedule": 60,
     },
+    # Recently-viewed marks wait in Redis and are written in batches (crm_apps/engine/recent_views.py).
+    "flush-recent-views": {
+        "task": "engine.recent_views_flush_task",
+        "schedule": 60,
+    },
     "purge-recycle-bins": {
         "task": "engine.records_purge_all_task",
         "schedule": 60 * 60 * 6,
