@@ -74,6 +74,7 @@ class PortalSettingsView(APIView):
         return Response(settings_to_api(services.settings_save(actor=_manager(request), data=_data(request))))
 
 
+@json_object_view("PUT a multipart `logo` file; DELETE removes the logo.", upload=True)
 class PortalLogoView(APIView):
     """PUT a multipart `logo` file (PNG, JPEG, GIF or WebP, at most 512 KB) -> the settings; DELETE removes it."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from django_tenants.utils import schema_context
@@ -18,6 +19,8 @@ pytestmark = pytest.mark.django_db
 def test_code_pkce_flow_gives_tokens_bound_to_the_installation(make_app: Any, admin_client: Any, tenant_a: Any) -> None:
     app, secret = make_app()
     session, callback = authorize(app, tenant_a, admin_client(tenant_a))
+    # RFC 9207: the response names its issuer, this workspace's own address.
+    assert dict(parse_qsl(urlsplit(callback).query))["iss"].rstrip("/").endswith(f"{tenant_a.schema_name}.localhost")
 
     token = session.fetch_token(
         host_url(tenant_a, "/oauth/token/"), authorization_response=callback, client_secret=secret
