@@ -42,6 +42,16 @@ class ConsentView(AuthorizationView):
                 return render(request, "marketplace/apps/consent_denied.html", status=403)
         return super().dispatch(request, *args, **kwargs)
 
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        # The toolkit reads `approval_prompt` from the query string (REQUEST_APPROVAL_PROMPT is only its
+        # default): with `auto` it would issue a code on this GET for any live token of the same user and
+        # app, whatever the workspace, and saving the code installs the app on this host without consent.
+        # A code is only ever issued on the administrator's POST of the consent form.
+        query = request.GET.copy()
+        query["approval_prompt"] = "force"
+        request.GET = query  # type: ignore[misc]
+        return super().get(request, *args, **kwargs)
+
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         app = context.get("application")

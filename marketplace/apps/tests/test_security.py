@@ -223,6 +223,50 @@ def test_a_wrong_client_secret_is_invalid_client(make_app: Any, admin_client: An
     assert not AccessToken.objects.exists()
 
 
+@pytest.mark.parametrize("approval_prompt", ["auto", "force", ""])
+def test_a_live_token_on_another_workspace_never_skips_the_consent_screen(
+    make_app: Any, admin_client: Any, admin_of: Any, member: Any, client_for: Any, tenant_a: Any, tenant_b: Any,
+    approval_prompt: str,
+) -> None:
+    # The same person administers A and B; the app holds a live token from A's consent.
+    app, _secret, _session, _token = tokens_for(make_app, admin_client, tenant_a)
+    admin = admin_of(tenant_a)
+    on_b = member(tenant_b, is_admin=True, email=admin.user.email)
+    grants_before = Grant.objects.count()
+    tokens_before = AccessToken.objects.count()
+
+    page = client_for(tenant_b, on_b).get(f"/oauth/authorize/?{_authorize_query(app, approval_prompt=approval_prompt)}")
+
+    assert page.status_code == 200
+    assert "Location" not in page
+    assert 'name="allow"' in page.content.decode()
+    assert not AppInstallation.objects.filter(tenant=tenant_b).exists()
+    assert Grant.objects.count() == grants_before
+    assert AccessToken.objects.count() == tokens_before
+
+
+def test_an_uninstalled_app_cannot_reinstall_itself_without_consent(
+    make_app: Any, admin_client: Any, tenant_a: Any
+) -> None:
+    app, _secret, _session, _token = tokens_for(make_app, admin_client, tenant_a)
+    client = admin_client(tenant_a)
+    installation = AppInstallation.objects.get(app=app)
+    # A token issued before the uninstall, still unexpired in the table, must not count as consent.
+    live = AccessToken.objects.get()
+    client.post(f"/settings/apps/{installation.pk}/uninstall/")
+    AccessToken.objects.create(
+        user=live.user, application=live.application, token="leftover-token", expires=live.expires, scope=live.scope
+    )
+    grants_before = Grant.objects.count()
+
+    page = client.get(f"/oauth/authorize/?{_authorize_query(app, approval_prompt='auto')}")
+
+    assert page.status_code == 200
+    assert Grant.objects.count() == grants_before
+    installation.refresh_from_db()
+    assert installation.state == InstallationState.UNINSTALLED
+
+
 def test_members_who_are_not_administrators_cannot_consent(
     make_app: Any, member: Any, client_for: Any, tenant_a: Any
 ) -> None:
