@@ -21,6 +21,7 @@ from crm_apps.access.models import Member
 from crm_apps.access.selectors import member_for_user
 from crm_apps.access.sessions import session_record, session_touch
 from crm_apps.audit.services import LOGIN_SUCCEEDED, audit_log
+from tenants.mfa.state import SSO_SIGNIN_KEY
 
 SESSION_EPOCH_KEY = "member_epoch"
 
@@ -28,6 +29,7 @@ SESSION_EPOCH_KEY = "member_epoch"
 def member_login(request: HttpRequest, member: Member, *, details: dict[str, Any] | None = None) -> None:
     """Sign a member in on this host; the session remembers the member's current session epoch."""
     login(request, member.user, backend="tenants.auth.EmailBackend")
+    request.session.pop(SSO_SIGNIN_KEY, None)  # single sign-on sets it again after this call
     request.session[SESSION_EPOCH_KEY] = member.session_epoch
     session_record(request, member)
     audit_log(action=LOGIN_SUCCEEDED, actor=member, actor_label=member.user.email, details=details or {"via": "web"})

@@ -61,6 +61,7 @@ from crm_apps.audit.services import LOGIN_FAILED, LOGIN_SUCCEEDED, audit_log
 from frontend.forms import form_add_service_errors
 from saas.http import client_ip
 from tenants.login_throttle import login_blocked, login_failed
+from tenants.mfa.state import sso_reauth_required
 from tenants.models import User
 from tenants.services import handover_consume, tenant_url
 
@@ -194,6 +195,14 @@ def profile(request: HttpRequest) -> HttpResponse:
         "number_format": member.number_format,
     }
     form = ProfileForm(request.POST or None, initial=initial)
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and form.cleaned_data["name"].strip() != member.user.name
+        and sso_reauth_required(request)
+    ):
+        # The name belongs to the account on every workspace; a single sign-on session cannot change it.
+        form.add_error("name", _("You signed in with single sign-on: sign in with your password to change your name."))
     if request.method == "POST" and form.is_valid():
         try:
             member_update_profile(

@@ -9,6 +9,16 @@ from crm_apps.access.models import Member, Role
 from crm_apps.sso.models import IdentityProvider, Protocol
 
 
+class SsoLinkForm(forms.Form):
+    """The existing account's password, once, before a provider's identity is linked to it."""
+
+    password = forms.CharField(
+        label=_("Password of your account"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
 class ProviderForm(forms.Form):
     """The provider settings page: protocol details, then who may come in and how."""
 

@@ -31,9 +31,20 @@ from crm_apps.access.services import member_create
 from crm_apps.audit.services import LOGIN_FAILED, MEMBER_CHANGED, SETTINGS_CHANGED, audit_log
 from crm_apps.sso.crypto import secret_encrypt
 from crm_apps.sso.models import IdentityProvider, Protocol, SsoLink
+from tenants.mfa.state import SSO_SIGNIN_KEY
 from tenants.models import Tenant, User
 
-SESSION_SSO_KEY = "sso_signin"  # {"protocol", "provider"} of the sign-in that opened this session
+SESSION_SSO_KEY = SSO_SIGNIN_KEY  # {"protocol", "provider"} of the sign-in that opened this session
+
+
+class SsoLinkNeeded(Exception):
+    """The identity's verified email names an existing member who has a password and no link yet: the
+    provider is whatever this workspace's administrators configured, so its word about the email is not
+    enough; the member confirms with their password once (`sso_link_confirm`)."""
+
+    def __init__(self, member: Member) -> None:
+        super().__init__(member.user.email)
+        self.member = member
 
 
 class SsoRefused(Exception):
@@ -194,6 +205,8 @@ def sso_member_resolve(*, provider: IdentityProvider, tenant: Tenant, identity: 
         raise SsoRefused(_("Your access to this workspace was removed."), reason="member_inactive")
     if member is None:
         member = _member_create_jit(provider=provider, tenant=tenant, identity=identity, email=email)
+    elif link is None and member.user.has_usable_password():
+        raise SsoLinkNeeded(member)
     if link is None:
         try:
             with transaction.atomic():
@@ -218,11 +231,18 @@ def _member_create_jit(*, provider: IdentityProvider, tenant: Tenant, identity: 
             % {"detail": exc.text},
             reason="seat_limit",
         ) from exc
-    user = User.objects.filter(email__iexact=email).first()
-    if user is None:
-        user = User.objects.create_user(email, None, name=(identity.name or email.split("@")[0])[:150])
-    elif not user.is_active:
-        raise SsoRefused(_("Your access to this workspace was removed."), reason="user_inactive")
+    if User.objects.filter(email__iexact=email).exists():
+        # An account elsewhere on the platform: this workspace's provider cannot vouch for it. The person
+        # is invited, joins with their own password, and links on their next single sign-on.
+        raise SsoRefused(
+            _(
+                "An account with this email address already exists. Ask an administrator of this workspace to "
+                "invite you, join with your password, then sign in with %(provider)s."
+            )
+            % {"provider": provider.name},
+            reason="existing_account",
+        )
+    user = User.objects.create_user(email, None, name=(identity.name or email.split("@")[0])[:150])
     member = member_create(tenant=tenant, user=user, role=provider.jit_role)
     audit_log(
         action=MEMBER_CHANGED,
@@ -232,6 +252,22 @@ def _member_create_jit(*, provider: IdentityProvider, tenant: Tenant, identity: 
         details={"operation": "joined", "via": "sso", "protocol": identity.protocol, "role": provider.jit_role_id},
     )
     return member
+
+
+def sso_link_confirm(*, member: Member, subject: str, password: str) -> bool:
+    """The member proves the account is theirs with its password; then the provider's subject is linked
+    to them (later sign-ins match the subject). False (nothing linked) when the password is wrong."""
+    if not member.active or not member.user.is_active or not member.user.check_password(password):
+        return False
+    SsoLink.objects.get_or_create(subject=subject, defaults={"member": member})
+    audit_log(
+        action=MEMBER_CHANGED,
+        actor=member,
+        record_id=member.pk,
+        record_label=member.user.email,
+        details={"operation": "sso_linked"},
+    )
+    return True
 
 
 def sso_login(*, request: HttpRequest, provider: IdentityProvider, member: Member, identity: Identity) -> None:

@@ -21,23 +21,29 @@ from django.views.decorators.http import require_GET, require_POST
 from crm_apps.access.decorators import admin_view
 from crm_apps.access.models import Member
 from crm_apps.sso import oidc, saml
-from crm_apps.sso.forms import ProviderForm, provider_initial
+from crm_apps.sso.forms import ProviderForm, SsoLinkForm, provider_initial
 from crm_apps.sso.models import IdentityProvider, Protocol
 from crm_apps.sso.services import (
     Identity,
+    SsoLinkNeeded,
     SsoRefused,
     provider_delete,
     provider_enabled,
     provider_get,
     provider_save,
     sso_failed,
+    sso_link_confirm,
     sso_login,
     sso_member_resolve,
 )
 from frontend.forms import form_add_service_errors
+from saas.http import client_ip
+from tenants.login_throttle import login_blocked, login_failed
 from tenants.services import tenant_url
 
 OIDC_FLOW_KEY = "sso_oidc_flow"
+LINK_KEY = "sso_link_pending"  # the identity waiting for the existing member's password
+LINK_TRIES = 5
 SAML_FLOW_COOKIE = "kestrel_saml_flow"
 FLOW_MAX_AGE = 600
 
@@ -95,8 +101,65 @@ def _finish(request: HttpRequest, provider: IdentityProvider, identity: Identity
         member = sso_member_resolve(provider=provider, tenant=request.tenant, identity=identity)  # type: ignore[attr-defined]
     except SsoRefused as exc:
         return _refused(request, exc, identity=identity, protocol=identity.protocol)
+    except SsoLinkNeeded as exc:
+        request.session[LINK_KEY] = {
+            "member": exc.member.pk,
+            "protocol": identity.protocol,
+            "subject": identity.subject,
+            "email": identity.email,
+            "mfa": identity.mfa,
+            "next": next_url,
+            "at": int(time.time()),
+            "tries": 0,
+        }
+        return redirect("sso:link")
     sso_login(request=request, provider=provider, member=member, identity=identity)
     return HttpResponseRedirect(next_url)
+
+
+@never_cache
+def link(request: HttpRequest) -> HttpResponse:
+    """After a provider vouched for the email of an existing member who has a password: that member
+    confirms with the password once, then the provider's subject is linked and the session opens."""
+    provider = provider_enabled()
+    pending = request.session.get(LINK_KEY)
+    if provider is None or not pending or int(time.time()) - int(pending.get("at", 0)) > FLOW_MAX_AGE:
+        request.session.pop(LINK_KEY, None)
+        return redirect("access:login")
+    member = Member.objects.select_related("user").filter(pk=pending["member"], active=True).first()
+    if member is None:
+        request.session.pop(LINK_KEY, None)
+        return redirect("access:login")
+    form = SsoLinkForm(request.POST or None)
+    ip, email = client_ip(request), member.user.email
+    if request.method == "POST" and form.is_valid() and login_blocked(client_ip=ip, email=email):
+        form.add_error(None, _("Too many failed sign-in attempts; try again in 15 minutes."))
+    elif request.method == "POST" and form.is_valid():
+        if sso_link_confirm(member=member, subject=pending["subject"], password=form.cleaned_data["password"]):
+            request.session.pop(LINK_KEY, None)
+            identity = Identity(
+                protocol=pending["protocol"],
+                subject=pending["subject"],
+                email=pending["email"],
+                email_verified=True,
+                mfa=pending.get("mfa", ""),
+            )
+            sso_login(request=request, provider=provider, member=member, identity=identity)
+            return HttpResponseRedirect(_safe_next(request, pending.get("next")))
+        login_failed(client_ip=ip, email=email)
+        pending["tries"] = int(pending.get("tries", 0)) + 1
+        sso_failed(identity=None, protocol=pending["protocol"], reason="link_password_wrong")
+        if pending["tries"] >= LINK_TRIES:
+            request.session.pop(LINK_KEY, None)
+            return redirect("access:login")
+        request.session[LINK_KEY] = pending
+        form.add_error("password", _("That is not this account's password."))
+    return render(
+        request,
+        "sso/link.html",
+        {"form": form, "email": member.user.email, "provider": provider.name},
+        status=400 if form.errors else 200,
+    )
 
 
 @never_cache

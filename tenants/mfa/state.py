@@ -26,6 +26,10 @@ ENROL = "enrol"
 NONE = "none"
 # Creating an API token needs a second factor checked this recently in the session.
 RECENT_SECONDS = 15 * 60
+# Set by single sign-on (crm_apps/sso) on the session it opens; cleared by every other sign-in. The
+# workspace's provider is configured by its administrators, so such a session does not prove who owns
+# the global account: it may not change global things (factors, password, email, name).
+SSO_SIGNIN_KEY = "sso_signin"
 
 
 def request_scope(request: Any) -> str:
@@ -95,3 +99,12 @@ def on_user_logged_in(sender: Any, request: HttpRequest | None, user: User, **kw
     if request is not None and hasattr(request, "session"):
         request.session.pop(VERIFIED_KEY, None)
         need_set(request, user)
+
+
+def sso_reauth_required(request: HttpRequest) -> bool:
+    """True when this session was opened by single sign-on for an account that has a password: changing
+    the account's factors or name needs a sign-in with that password first."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or not request.session.get(SSO_SIGNIN_KEY):
+        return False
+    return bool(user.has_usable_password())

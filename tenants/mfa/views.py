@@ -22,7 +22,16 @@ from tenants.login_throttle import login_blocked, login_failed
 from tenants.mfa import services
 from tenants.mfa.forms import ChallengeForm, ConfirmIdentityForm, TotpConfirmForm
 from tenants.mfa.signals import mfa_event
-from tenants.mfa.state import CHALLENGE, ENROL, NONE, mark_verified, need_get, policy_requires, request_scope
+from tenants.mfa.state import (
+    CHALLENGE,
+    ENROL,
+    NONE,
+    mark_verified,
+    need_get,
+    policy_requires,
+    request_scope,
+    sso_reauth_required,
+)
 
 CHALLENGE_KEY = "mfa_webauthn_auth"
 REGISTER_KEY = "mfa_webauthn_register"
@@ -41,6 +50,29 @@ def _signed_in(view: Any) -> Any:
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if _user(request) is None:
             return redirect_to_login(request.get_full_path(), _login_url(request))
+        return view(request, *args, **kwargs)
+
+    wrapped.__name__ = view.__name__
+    wrapped.__doc__ = view.__doc__
+    return wrapped
+
+
+SSO_REAUTH = gettext_lazy(
+    "You signed in with single sign-on. To change your account's security settings, sign out and sign in "
+    "with your password."
+)
+
+
+def _password_session(view: Any) -> Any:
+    """Changing the account's factors needs a session opened with its password: a workspace's single
+    sign-on provider is configured by that workspace's administrators (tenants.mfa.state)."""
+
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if sso_reauth_required(request):
+            if view.__name__ in ("key_options", "key_register"):
+                return JsonResponse({"detail": str(SSO_REAUTH)}, status=403)
+            messages.error(request, str(SSO_REAUTH))
+            return redirect("mfa:index")
         return view(request, *args, **kwargs)
 
     wrapped.__name__ = view.__name__
@@ -104,6 +136,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 @_signed_in
+@_password_session
 def totp_setup(request: HttpRequest) -> HttpResponse:
     """GET: a new secret and its QR code; POST: confirm it with a code (recovery codes shown once)."""
     user = request.user
@@ -172,6 +205,7 @@ def _last_factor_kept(request: HttpRequest) -> bool:
 
 @require_POST
 @_signed_in
+@_password_session
 def totp_remove(request: HttpRequest) -> HttpResponse:
     if _last_factor_kept(request):
         return redirect("mfa:index")
@@ -183,6 +217,7 @@ def totp_remove(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @_signed_in
+@_password_session
 def recovery_regenerate(request: HttpRequest) -> HttpResponse:
     if need_get(request, request.user) != NONE:  # type: ignore[arg-type]
         return redirect("mfa:index")
@@ -198,6 +233,7 @@ def recovery_regenerate(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @_signed_in
+@_password_session
 def key_options(request: HttpRequest) -> HttpResponse:
     """Registration options for the browser (the challenge is kept in the session)."""
     if need_get(request, request.user) == CHALLENGE:  # type: ignore[arg-type]
@@ -209,6 +245,7 @@ def key_options(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @_signed_in
+@_password_session
 def key_register(request: HttpRequest) -> HttpResponse:
     need_before = need_get(request, request.user)  # type: ignore[arg-type]
     if need_before == CHALLENGE:
@@ -248,6 +285,7 @@ def codes_once(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @_signed_in
+@_password_session
 def key_remove(request: HttpRequest, key_id: int) -> HttpResponse:
     if _last_factor_kept(request):
         return redirect("mfa:index")

@@ -57,6 +57,13 @@ def callback_path(url: str) -> str:
     return f"{parts.path}?{parts.query}"
 
 
+def confirm_link(client: Client, response: Any, password: str = TEST_PASSWORD) -> Any:
+    """An existing member with a password: the callback asks for it once, then links and signs in."""
+    assert response.status_code == 302 and response["Location"] == "/sso/link/", response
+    assert "_auth_user_id" not in client.session
+    return client.post("/sso/link/", {"password": password})
+
+
 def signed_in_member(client: Client, tenant: Tenant) -> Member:
     """The member whose recorded session this client holds (fails when it holds none)."""
     with schema_context(tenant.schema_name):
@@ -74,6 +81,15 @@ def test_full_sign_in_links_existing_member_by_verified_email(tenant_a, admin_of
     assert query["code_challenge_method"] == ["S256"] and query["nonce"][0] and query["state"][0]
     back = oidc_sign_in(authorize, username="alice")
     response = client.get(callback_path(back))
+    # then she is asked for her password once (the provider's word alone does not link her account)
+    assert response["Location"] == "/sso/link/"
+    assert "alice@alpha.example.com" in client.get("/sso/link/").content.decode()
+    wrong = client.post("/sso/link/", {"password": "not-her-password"})
+    assert wrong.status_code == 400
+    assert "_auth_user_id" not in client.session
+    with schema_context(tenant_a.schema_name):
+        assert not SsoLink.objects.exists()
+    response = confirm_link(client, response)
     # then she lands where she was going, signed in as herself, linked by subject
     assert response.status_code == 302
     assert response["Location"] == "/settings/profile/"
@@ -240,7 +256,7 @@ def test_sso_only_refuses_passwords_except_break_glass(tenant_a, admin_of, membe
     assert response.status_code == 302
     assert signed_in_member(glass, tenant_a).pk == admin.pk
     # and alice gets in through the provider
-    response = client.get(callback_path(oidc_sign_in(start(client), username="alice")))
+    response = confirm_link(client, client.get(callback_path(oidc_sign_in(start(client), username="alice"))))
     assert response.status_code == 302
     assert signed_in_member(client, tenant_a).pk == alice.pk
 
@@ -266,7 +282,7 @@ def test_our_mfa_still_applies_after_sso(tenant_a, admin_of, member, oidc_provid
     TotpDevice.objects.create(user=alice.user, secret=pyotp.random_base32(), confirmed_at=timezone.now())
     configure(tenant_a, admin_of(tenant_a), oidc_provider)
     client = Client(HTTP_HOST=host_of(tenant_a))
-    client.get(callback_path(oidc_sign_in(start(client), username="alice")))
+    confirm_link(client, client.get(callback_path(oidc_sign_in(start(client), username="alice"))))
     response = client.get("/settings/profile/")
     assert response.status_code == 302
     assert response["Location"].startswith("/mfa/verify/")

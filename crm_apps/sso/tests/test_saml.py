@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django_tenants.utils import schema_context
 
-from conftest import host_of
+from conftest import TEST_PASSWORD, host_of
 from crm_apps.access.models import Member, MemberSession, Role
 from crm_apps.audit.models import AuditEvent
 from crm_apps.sso.models import IdentityProvider, SamlAssertionSeen
@@ -99,7 +99,9 @@ def test_links_existing_member_by_email(tenant_a, admin_of, member, idp) -> None
     configure(tenant_a, admin_of(tenant_a), idp, jit_enabled=False, jit_role=None)
     client = Client(HTTP_HOST=host_of(tenant_a))
     saml_response, _xml = idp.respond(start(client), email="linked@alpha.example.com")
-    assert client.post("/sso/saml/acs/", {"SAMLResponse": saml_response}).status_code == 302
+    response = client.post("/sso/saml/acs/", {"SAMLResponse": saml_response})
+    assert response.status_code == 302 and response["Location"] == "/sso/link/"
+    assert client.post("/sso/link/", {"password": TEST_PASSWORD}).status_code == 302
     assert member_of_session(client, tenant_a).pk == existing.pk
 
 

@@ -225,7 +225,13 @@ def test_a_wrong_client_secret_is_invalid_client(make_app: Any, admin_client: An
 
 @pytest.mark.parametrize("approval_prompt", ["auto", "force", ""])
 def test_a_live_token_on_another_workspace_never_skips_the_consent_screen(
-    make_app: Any, admin_client: Any, admin_of: Any, member: Any, client_for: Any, tenant_a: Any, tenant_b: Any,
+    make_app: Any,
+    admin_client: Any,
+    admin_of: Any,
+    member: Any,
+    client_for: Any,
+    tenant_a: Any,
+    tenant_b: Any,
     approval_prompt: str,
 ) -> None:
     # The same person administers A and B; the app holds a live token from A's consent.

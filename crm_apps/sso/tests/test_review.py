@@ -1,0 +1,91 @@
+"""Security review (fix26): a workspace's provider is configured by that workspace's administrators, so
+its word about an email never reaches an account it does not already own, a session it opens cannot
+change the account's global settings, and the server fetches only the addresses it checked."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django_tenants.utils import schema_context
+
+from conftest import TEST_PASSWORD, host_of, make_user
+from crm_apps.access.models import Member
+from crm_apps.sso.models import SsoLink
+from crm_apps.sso.tests.idp import oidc_sign_in
+from crm_apps.sso.tests.test_oidc import callback_path, configure, confirm_link, signed_in_member, start
+from tenants.mfa.models import TotpDevice
+from tenants.models import User
+
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+
+
+def test_jit_never_attaches_an_existing_platform_account(tenant_a, admin_of, oidc_provider) -> None:
+    # newbie has an account on the platform (another workspace), not in alpha; alpha's IdP vouches for it
+    outsider = make_user("newbie@alpha.example.com")
+    configure(tenant_a, admin_of(tenant_a), oidc_provider)
+    client = Client(HTTP_HOST=host_of(tenant_a))
+
+    response = client.get(callback_path(oidc_sign_in(start(client), username="newbie")))
+
+    assert response.status_code == 403
+    assert "already exists" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    with schema_context(tenant_a.schema_name):
+        assert not Member.objects.filter(user=outsider).exists()
+        assert not SsoLink.objects.exists()
+
+
+def test_a_member_with_a_password_is_linked_only_with_that_password(tenant_a, admin_of, member, oidc_provider) -> None:
+    alice = member(tenant_a, email="alice@alpha.example.com")
+    configure(tenant_a, admin_of(tenant_a), oidc_provider)
+    client = Client(HTTP_HOST=host_of(tenant_a))
+    response = client.get(callback_path(oidc_sign_in(start(client), username="alice")))
+
+    for _ in range(5):
+        assert client.post("/sso/link/", {"password": "guess"}).status_code in (400, 302)
+
+    assert "_auth_user_id" not in client.session
+    assert client.get("/sso/link/")["Location"] == "/accounts/login/"  # the pending link is dropped
+    with schema_context(tenant_a.schema_name):
+        assert not SsoLink.objects.exists()
+    # with the password, once; the next single sign-on goes straight in by subject
+    later = Client(HTTP_HOST=host_of(tenant_a))
+    assert (
+        confirm_link(later, later.get(callback_path(oidc_sign_in(start(later), username="alice")))).status_code == 302
+    )
+    again = Client(HTTP_HOST=host_of(tenant_a))
+    direct = again.get(callback_path(oidc_sign_in(start(again), username="alice")))
+    assert direct["Location"] == "/settings/profile/"
+    assert signed_in_member(again, tenant_a).pk == alice.pk
+    del response
+
+
+def test_a_single_sign_on_session_cannot_change_the_accounts_global_settings(
+    tenant_a, admin_of, member, oidc_provider
+) -> None:
+    alice = member(tenant_a, email="alice@alpha.example.com")
+    configure(tenant_a, admin_of(tenant_a), oidc_provider)
+    client = Client(HTTP_HOST=host_of(tenant_a))
+    confirm_link(client, client.get(callback_path(oidc_sign_in(start(client), username="alice"))))
+    assert signed_in_member(client, tenant_a).pk == alice.pk
+
+    totp = client.get("/mfa/totp/")
+    totp_post = client.post("/mfa/totp/", {"code": "123456"})
+    key = client.post("/mfa/keys/options/")
+    name = client.post(
+        "/settings/profile/",
+        {"name": "Mallory", "language": alice.language, "timezone": alice.timezone or "UTC"},
+    )
+
+    assert totp.status_code == 302 and totp["Location"] == "/mfa/"
+    assert totp_post.status_code == 302
+    assert key.status_code == 403
+    assert name.status_code == 200
+    assert "single sign-on" in name.content.decode()
+    assert not TotpDevice.objects.filter(user=alice.user).exists()
+    assert User.objects.get(pk=alice.user.pk).name == alice.user.name
+    # signing out and in with the password lifts it
+    client.logout()
+    signed = client.post("/accounts/login/", {"username": alice.user.email, "password": TEST_PASSWORD})
+    assert signed.status_code == 302
+    assert client.get("/mfa/totp/").status_code == 200
