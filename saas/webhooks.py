@@ -74,6 +74,27 @@ REPLY_LIMIT = 65536
 def post(url: str, body: bytes, headers: dict[str, str], reply: dict[str, Any] | None = None) -> int:
     """POST `body` to the checked address of `url` (TLS verified against the URL's host name); the status.
     With `reply` (a dict), the first REPLY_LIMIT bytes of the answer's body go to reply["body"]."""
+    return request("POST", url, body=body, headers=headers, reply=reply)
+
+
+def get(url: str, headers: dict[str, str] | None = None, *, limit: int = REPLY_LIMIT) -> tuple[int, bytes]:
+    """GET `url` from its checked address, redirects not followed: (status, first `limit` bytes of the
+    body). UnsafeTarget when refused; urllib3.exceptions.HTTPError when the connection fails."""
+    reply: dict[str, Any] = {}
+    status = request("GET", url, body=None, headers=headers or {}, reply=reply, limit=limit)
+    return status, reply.get("body", b"")
+
+
+def request(
+    method: str,
+    url: str,
+    *,
+    body: bytes | None,
+    headers: dict[str, str],
+    reply: dict[str, Any] | None = None,
+    limit: int = REPLY_LIMIT,
+) -> int:
+    """One request to the address `resolve_target` checked (never re-resolved), no redirect followed."""
     scheme, host, port, address = resolve_target(url)
     parts = urlsplit(url)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -93,7 +114,7 @@ def post(url: str, body: bytes, headers: dict[str, str], reply: dict[str, Any] |
     host_header = host if parts.port is None else f"{host}:{parts.port}"
     try:
         response = pool.urlopen(
-            "POST",
+            method,
             path,
             body=body,
             headers={**headers, "Host": host_header},
@@ -102,7 +123,7 @@ def post(url: str, body: bytes, headers: dict[str, str], reply: dict[str, Any] |
             preload_content=reply is None,
         )
         if reply is not None:
-            reply["body"] = response.read(REPLY_LIMIT)
+            reply["body"] = response.read(limit)
             reply["content_type"] = response.headers.get("Content-Type", "")
         return int(response.status)
     finally:

@@ -9,12 +9,14 @@ the PKCE verifier, and only the signed ID token's claims say who signed in.
 from __future__ import annotations
 
 import hmac
+import json
+import logging
 import secrets
 import time
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
+import urllib3
 from authlib.integrations.requests_client import OAuth2Session
 from django.core.cache import cache
 from django.utils.translation import gettext as _
@@ -25,6 +27,7 @@ from joserfc.jwk import KeySet
 from crm_apps.sso.crypto import secret_decrypt
 from crm_apps.sso.models import IdentityProvider, Protocol
 from crm_apps.sso.services import Identity, SsoRefused
+from saas import webhooks
 from saas.webhooks import UnsafeTarget, resolve_target
 
 HTTP_TIMEOUT = 10
@@ -34,6 +37,8 @@ ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES
 LEEWAY_SECONDS = 60
 FLOW_TTL_SECONDS = 600
 JWKS_CACHE_SECONDS = 300
+DOCUMENT_MAX_BYTES = 1024 * 1024
+log = logging.getLogger(__name__)
 
 
 class DiscoveryError(Exception):
@@ -49,15 +54,23 @@ def url_check(url: str) -> None:
         raise DiscoveryError(_("This address cannot be reached from here (%(why)s).") % {"why": exc}) from exc
 
 
-def discovery_fetch(url: str) -> dict[str, str]:
-    """The endpoints of a provider's discovery document (`.../.well-known/openid-configuration`)."""
+def fetch_json(url: str) -> Any:
+    """GET a JSON document from the checked address of `url` (saas.webhooks.get: never re-resolved, no
+    redirect followed). DiscoveryError with a generic message otherwise; the cause goes to the log."""
     url_check(url)
     try:
-        response = requests.get(url, timeout=HTTP_TIMEOUT, headers={"Accept": "application/json"})
-        response.raise_for_status()
-        doc = response.json()
-    except (requests.RequestException, ValueError) as exc:
-        raise DiscoveryError(_("The discovery document could not be read: %(error)s") % {"error": exc}) from exc
+        status, body = webhooks.get(url, {"Accept": "application/json"}, limit=DOCUMENT_MAX_BYTES)
+        if status != 200:
+            raise ValueError(f"HTTP {status}")
+        return json.loads(body)
+    except (UnsafeTarget, urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+        log.info("sso: fetching %s failed: %s", url, exc)
+        raise DiscoveryError(_("The document could not be read from this address.")) from exc
+
+
+def discovery_fetch(url: str) -> dict[str, str]:
+    """The endpoints of a provider's discovery document (`.../.well-known/openid-configuration`)."""
+    doc = fetch_json(url)
     keys = ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri")
     if not isinstance(doc, dict) or any(not isinstance(doc.get(k), str) or not doc.get(k) for k in keys):
         raise DiscoveryError(_("The discovery document lacks the issuer, an endpoint or the JWKS URL."))
@@ -147,11 +160,8 @@ def _jwks(uri: str, *, refresh: bool = False) -> KeySet:
     data = None if refresh else cache.get(key)
     if data is None:
         try:
-            url_check(uri)
-            response = requests.get(uri, timeout=HTTP_TIMEOUT)
-            response.raise_for_status()
-            data = response.json()
-        except (requests.RequestException, ValueError, DiscoveryError) as exc:
+            data = fetch_json(uri)
+        except DiscoveryError as exc:
             raise _refused(_("The provider's signing keys could not be read."), f"jwks: {exc}"[:200]) from exc
         cache.set(key, data, JWKS_CACHE_SECONDS)
     return KeySet.import_key_set(data)

@@ -4,13 +4,19 @@ change the account's global settings, and the server fetches only the addresses 
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
 import pytest
 from django.test import Client
 from django_tenants.utils import schema_context
 
 from conftest import TEST_PASSWORD, host_of, make_user
 from crm_apps.access.models import Member
-from crm_apps.sso.models import SsoLink
+from crm_apps.sso.models import IdentityProvider, SsoLink
+from crm_apps.sso.oidc import DiscoveryError, discovery_fetch
 from crm_apps.sso.tests.idp import oidc_sign_in
 from crm_apps.sso.tests.test_oidc import callback_path, configure, confirm_link, signed_in_member, start
 from tenants.mfa.models import TotpDevice
@@ -89,3 +95,51 @@ def test_a_single_sign_on_session_cannot_change_the_accounts_global_settings(
     signed = client.post("/accounts/login/", {"username": alice.user.email, "password": TEST_PASSWORD})
     assert signed.status_code == 302
     assert client.get("/mfa/totp/").status_code == 200
+
+
+@pytest.fixture
+def redirector() -> Iterator[str]:
+    """A loopback server answering every GET with a redirect to another loopback address."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(302)
+            self.send_header("Location", "http://127.0.0.1:9/.well-known/openid-configuration")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/.well-known/openid-configuration"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_redirecting_discovery_url_is_refused_with_a_generic_message(
+    tenant_a, admin_of, client_for, redirector
+) -> None:
+    with pytest.raises(DiscoveryError) as exc:
+        discovery_fetch(redirector)
+    assert str(exc.value) == "The document could not be read from this address."
+
+    response = client_for(tenant_a, admin_of(tenant_a)).post(
+        "/settings/sso/",
+        {
+            "protocol": "oidc",
+            "name": "Redirecting",
+            "oidc_discovery_url": redirector,
+            "oidc_client_id": "x",
+            "client_secret": "y",
+        },
+    )
+
+    assert response.status_code == 400
+    assert "could not be read from this address" in response.content.decode()
+    assert "127.0.0.1:9" not in response.content.decode()
+    with schema_context(tenant_a.schema_name):
+        assert not IdentityProvider.objects.exists()
