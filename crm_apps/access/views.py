@@ -25,6 +25,7 @@ from crm_apps.access.forms import (
     MemberPasswordResetForm,
     ProfileForm,
 )
+from crm_apps.access.login_policy import password_signin_refusal
 from crm_apps.access.mfa import token_creation_allowed
 from crm_apps.access.middleware import SESSION_EPOCH_KEY, member_login, request_member
 from crm_apps.access.models import Invitation, Member, Role
@@ -339,6 +340,11 @@ def invitation_accept_view(request: HttpRequest, key: str) -> HttpResponse:
         except ValidationError as exc:
             form_add_service_errors(form, exc)
         else:
+            refusal = password_signin_refusal(user=member.user)
+            if refusal:
+                # "SSO only": the invitation is accepted, but a password does not open a session here.
+                messages.info(request, refusal)
+                return redirect("access:login")
             member_login(request, member)
             workspace = request.tenant.name  # type: ignore[attr-defined]
             messages.success(request, _("Welcome to %(workspace)s!") % {"workspace": workspace})

@@ -15,6 +15,7 @@ from django_tenants.utils import schema_context
 
 from conftest import TEST_PASSWORD, host_of, make_user
 from crm_apps.access.models import Member
+from crm_apps.access.services import invitation_create
 from crm_apps.sso.models import IdentityProvider, SsoLink
 from crm_apps.sso.oidc import DiscoveryError, discovery_fetch
 from crm_apps.sso.tests.idp import oidc_sign_in
@@ -143,3 +144,19 @@ def test_a_redirecting_discovery_url_is_refused_with_a_generic_message(
     assert "127.0.0.1:9" not in response.content.decode()
     with schema_context(tenant_a.schema_name):
         assert not IdentityProvider.objects.exists()
+
+
+def test_accepting_an_invitation_with_a_password_does_not_bypass_sso_only(tenant_a, admin_of, oidc_provider) -> None:
+    admin = admin_of(tenant_a)
+    configure(tenant_a, admin, oidc_provider, sso_only=True, break_glass=admin)
+    with schema_context(tenant_a.schema_name):
+        _invitation, key = invitation_create(actor=admin, email="joiner@alpha.example.com")
+    client = Client(HTTP_HOST=host_of(tenant_a))
+
+    response = client.post(f"/invite/{key}/", {"name": "Joiner", "password": "a-Long-enough-pass-42"})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/"
+    assert "_auth_user_id" not in client.session
+    with schema_context(tenant_a.schema_name):
+        assert Member.objects.filter(user__email="joiner@alpha.example.com", active=True).exists()
