@@ -49,7 +49,7 @@ class ConsentView(AuthorizationView):
         # A code is only ever issued on the administrator's POST of the consent form.
         query = request.GET.copy()
         query["approval_prompt"] = "force"
-        request.GET = query  # type: ignore[misc]
+        request.GET = query  # type: ignore[assignment]
         return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
