@@ -94,6 +94,18 @@ def workflow_schedule_chunk_task(workflow_id: int, tick: str, after: str) -> int
     return count
 
 
+@app.task(base=TenantOnlyTask, name="automation.workflow_due_plan_task")
+def workflow_due_plan_task(workflow_id: int, version_id: int, after: str) -> int:
+    """Plan a date trigger's due rows for the next chunk of existing records; the next chunk goes to the
+    back of the queue (a 1,000,000-record module is 200 short tasks, not one long transaction)."""
+    from crm_apps.automation.scheduling import due_rows_plan_chunk
+
+    count, cursor = due_rows_plan_chunk(workflow_id=workflow_id, version_id=version_id, after=after)
+    if cursor is not None:
+        workflow_due_plan_task.delay(workflow_id, version_id, cursor)
+    return count
+
+
 @app.task(base=TenantOnlyTask, name="automation.tick_task")
 def tick_task() -> dict[str, int]:
     from crm_apps.automation.scheduling import tick
