@@ -1,6 +1,7 @@
 """Celery entry points of automation; each runs inside the tenant schema it was queued from.
 
-Fairness: a trigger queues one small task per workflow and record; scheduled workflows run in chunks of
+Fairness: a trigger queues one small task per workflow and record (not fair across tenants: a bulk
+write queues its whole backlog ahead of other tenants, docs/automation.md "Queueing and fairness"); scheduled workflows run in chunks of
 scheduling.BATCH records, each chunk re-queued behind whatever other tenants queued meanwhile; the
 minute's tick fans out one task per tenant, each doing at most BATCH items of each kind.
 """
