@@ -14,7 +14,6 @@ from django.utils.translation import gettext_lazy as _
 
 from crm_apps.access.models import Member
 
-
 # The English texts the shipped examples and system workflows store (migrations 0002, 0004, 0006): kept
 # as written in every workspace and translated when shown (names) or when a run writes them (a comment in
 # the workspace's language, a notification in each recipient's), while they are unchanged.

@@ -135,6 +135,7 @@ def due_rows_plan_chunk(*, workflow_id: int, version_id: int, after: str) -> tup
     table = connection.ops.quote_name(spec.model._meta.db_table)
     due_table = connection.ops.quote_name(DueRow._meta.db_table)
     moment = "((c.day + %s) + %s::time) AT TIME ZONE %s"
+    # Only quoted identifiers and the fixed day expression are formatted in; every value is a parameter.
     sql = f"""
         WITH c AS (SELECT t.id, {day_sql} AS day FROM {table} t WHERE t.id IN ({ids_sql})),
         ins AS (
@@ -145,8 +146,9 @@ def due_rows_plan_chunk(*, workflow_id: int, version_id: int, after: str) -> tup
             WHERE {due_table}.due_at <> EXCLUDED.due_at
             RETURNING 1
         )
-        SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM c), (SELECT c.id::text FROM c ORDER BY c.id DESC LIMIT 1)
-    """
+        SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM c),
+            (SELECT c.id::text FROM c ORDER BY c.id DESC LIMIT 1)
+    """  # noqa: S608
     params = [
         *day_params,
         *ids_params,

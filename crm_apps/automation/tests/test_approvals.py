@@ -282,6 +282,7 @@ def test_the_shipped_examples_texts_are_translated_for_the_workspace_and_each_re
         example = ApprovalProcess.objects.get(system_key="example:large_deals")
         with translation.override("ru"):
             assert example.display_name == "Крупные сделки требуют одобрения руководителя"
+            assert example.on_approved is not None
             assert example.on_approved.display_name == "Крупная сделка одобрена"
         with translation.override("en"):
             assert example.display_name == example.name == "Large deals need a manager's approval"

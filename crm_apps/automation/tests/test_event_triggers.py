@@ -667,15 +667,19 @@ def test_run_workflow_runs_the_other_with_its_own_owners_rights(tenant_a, admin_
         # Owned by a member who may edit: the change is made and audited as that member's workflow.
         _own(inner, editor)
         runner.run_start(workflow=outer, record_id=str(contact.pk), trigger="manual", actor=admin)
-        child = WorkflowRun.objects.filter(workflow=inner).order_by("-pk").first()
-        assert child is not None and child.status == RunStatus.SUCCEEDED, child.error
+        last = WorkflowRun.objects.filter(workflow=inner).order_by("-pk").first()
+        assert last is not None
+        child = last
+        assert child.status == RunStatus.SUCCEEDED, child.error
         contact.refresh_from_db()
         assert contact.last_name == "Changed"
         assert AuditEvent.objects.filter(
             actor_id=editor.pk, details__run=child.pk, details__action="update_fields", actor_label__contains="Inner"
         ).exists()
         # Only an enabled workflow of the same module can be run.
-        other = _workflow(admin, {"trigger": {"type": "manual"}, "actions": [{"id": "c", "type": "add_comment", "body": "x"}]})
+        other = _workflow(
+            admin, {"trigger": {"type": "manual"}, "actions": [{"id": "c", "type": "add_comment", "body": "x"}]}
+        )
         bad = _workflow(
             admin,
             {"trigger": {"type": "manual"}, "actions": [{"id": "go", "type": "run_workflow", "workflow": other.pk}]},

@@ -392,7 +392,7 @@ def test_workflows_and_runs_stay_in_their_tenant(tenant_a, tenant_b, admin_of, d
         assert not WorkflowRun.objects.exists()
 
 
-DATE_WORKFLOW = {
+DATE_WORKFLOW: dict[str, Any] = {
     "trigger": {"type": "date", "field": "close_date", "offset_days": -3, "at": "09:00", "timezone": "UTC"},
     "actions": [{"id": "c", "type": "add_comment", "body": "closing soon"}],
 }
@@ -432,7 +432,8 @@ def test_date_trigger_plans_existing_records_on_publish_replans_new_versions_and
 
         # A version with another trigger type leaves no pending date rows behind.
         with django_capture_on_commit_callbacks(execute=True):
-            services.workflow_update(actor=admin, workflow=workflow, definition={**changed, "trigger": {"type": "saved"}})
+            saved = {**changed, "trigger": {"type": "saved"}}
+            services.workflow_update(actor=admin, workflow=workflow, definition=saved)
         assert not DueRow.objects.filter(workflow=workflow).exists()
 
 
