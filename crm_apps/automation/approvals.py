@@ -122,7 +122,7 @@ def record_changed(
             approvers(process, request, record),
             spec,
             record,
-            _("waiting for your approval (%(process)s)") % {"process": process.name},
+            _("waiting for your approval (%(process)s)") % {"process": process.display_name},
             f"approval:{request.pk}:0",
             actor,
         )
@@ -200,7 +200,7 @@ def approval_decide(*, actor: Member, request: ApprovalRequest, approve: bool, c
                 approvers(process, request, record),
                 spec,
                 record,
-                _("waiting for your approval (%(process)s)") % {"process": process.name},
+                _("waiting for your approval (%(process)s)") % {"process": process.display_name},
                 f"approval:{request.pk}:{request.step}",
                 actor,
             )
@@ -245,7 +245,7 @@ def escalations_due(now: dt.datetime | None = None) -> int:
             notify.managers_of(getattr(record, "owner", None)),
             spec,
             record,
-            _("an approval is overdue (%(process)s)") % {"process": request.process.name},
+            _("an approval is overdue (%(process)s)") % {"process": request.process.display_name},
             f"approval:{request.pk}:escalated",
             None,
         )

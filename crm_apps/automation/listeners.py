@@ -1,8 +1,9 @@
 """The engine's write events, turned into workflow runs and tenant webhook deliveries (after commit).
 
 `record_changed` (inside the write's transaction) decides which enabled workflows of the module this save
-triggers - from the trigger alone, no query: the list is memoised per metadata version - and queues one
-evaluation task per workflow after commit, carrying the change and the automation depth of the write.
+triggers - from the trigger alone, no query: the list is memoised per metadata version - and, after
+commit, appends one evaluation per workflow (the change and the automation depth of the write) to the
+tenant's fair queue (`fair`), drained in bounded batches per tenant.
 Date triggers re-plan their due row here. `record_event` queues the tenant's webhook fan-out.
 """
 
@@ -106,15 +107,16 @@ def _queue(
     payload = json.loads(json.dumps(changes, default=str))
     event_data = json.loads(json.dumps(event, default=str)) if event is not None else None
 
+    args: list[Any] = [workflow_id, record_id, trigger, payload, actor_id, depth]
+    if event_data is not None:
+        args.append(event_data)
+
     def queue() -> None:
-        from crm_apps.automation.tasks import workflow_evaluate_task
+        from crm_apps.automation import fair
 
         if current_schema() != schema:
             return
-        if event_data is None:
-            workflow_evaluate_task.delay(workflow_id, record_id, trigger, payload, actor_id, depth)
-        else:
-            workflow_evaluate_task.delay(workflow_id, record_id, trigger, payload, actor_id, depth, event_data)
+        fair.enqueue([{"args": args}])
 
     transaction.on_commit(queue)
 

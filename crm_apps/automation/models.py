@@ -9,9 +9,34 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from crm_apps.access.models import Member
+
+# The English texts the shipped examples and system workflows store (migrations 0002, 0004, 0006): kept
+# as written in every workspace and translated when shown (names) or when a run writes them (a comment in
+# the workspace's language, a notification in each recipient's), while they are unchanged.
+SHIPPED_TEXTS = frozenset(
+    (
+        gettext_noop("Notify the owner of changes by others"),
+        gettext_noop("Large deals need a manager's approval"),
+        gettext_noop("Large deal approved"),
+        gettext_noop("Large deal rejected"),
+        gettext_noop("Approved: go ahead."),
+        gettext_noop("Rejected: please revise the deal."),
+        gettext_noop("Quotes with a discount over 20% need a sales manager's approval"),
+        gettext_noop("Quote discount approved"),
+        gettext_noop("Quote discount rejected"),
+        gettext_noop("Discount approved: send the quote."),
+        gettext_noop("Discount rejected."),
+    )
+)
+
+
+def shipped_text(text: str, *, system: bool) -> str:
+    """A shipped system text in the active language; any other text (an admin's own) as written."""
+    return gettext(text) if system and text in SHIPPED_TEXTS else text
 
 
 def _secret() -> str:
@@ -46,6 +71,10 @@ class Workflow(models.Model):
 
     def webhook_secret(self) -> str:
         return self.secret
+
+    @property
+    def display_name(self) -> str:
+        return shipped_text(self.name, system=bool(self.system_key))
 
 
 class WorkflowVersion(models.Model):
@@ -259,6 +288,10 @@ class ApprovalProcess(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def display_name(self) -> str:
+        return shipped_text(self.name, system=bool(self.system_key))
 
 
 class ApprovalStatus(models.TextChoices):

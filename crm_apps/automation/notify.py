@@ -55,22 +55,36 @@ def recipients(targets: list[str], *, record: CrmRecord, actor: Member | None) -
 
 
 def send(
-    *, recipients: list[Member], spec: ModuleSpec, record: CrmRecord, actor: Member | None, message: str, dedupe: str
+    *,
+    recipients: list[Member],
+    spec: ModuleSpec,
+    record: CrmRecord,
+    actor: Member | None,
+    message: str,
+    dedupe: str,
+    system: bool = False,
 ) -> list[int]:
-    """Notify each recipient who may see the record; the ids of those notified."""
+    """Notify each recipient who may see the record; the ids of those notified. A system workflow's
+    shipped text is written in each recipient's language."""
+    from django.utils.translation import override
+
+    from crm_apps.automation.models import shipped_text
+
     sent: list[int] = []
     for member in recipients:
         if not visibility.visible_records(
             actor=member, spec=spec, queryset=spec.records().filter(pk=record.pk)
         ).exists():
             continue
+        with override(member.language):
+            body = shipped_text(message, system=system)
         notification = notification_send(
             recipient=member,
             kind=WORKFLOW,
             module=spec.key,
             record_id=record.pk,
             actor=actor,
-            params={"record": str(record), "body": message[:500]},
+            params={"record": str(record), "body": body[:500]},
             url=record_url(spec, record),
             dedupe_key=f"{dedupe}:{member.pk}",
         )

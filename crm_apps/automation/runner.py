@@ -23,7 +23,15 @@ from crm_apps.access import visibility
 from crm_apps.access.models import Group, Member
 from crm_apps.audit import services as audit
 from crm_apps.automation import action_types, expressions, notify
-from crm_apps.automation.models import Delivery, RunStatus, RunStep, Workflow, WorkflowRun, WorkflowVersion
+from crm_apps.automation.models import (
+    Delivery,
+    RunStatus,
+    RunStep,
+    Workflow,
+    WorkflowRun,
+    WorkflowVersion,
+    shipped_text,
+)
 from crm_apps.engine import registry, selectors, services
 from crm_apps.engine.models import CrmRecord
 from crm_apps.engine.spec import ModuleSpec
@@ -460,6 +468,7 @@ def _do(  # noqa: C901 - one branch per action type
             actor=run.actor,
             message=str(message or ""),
             dedupe=f"wf:{run.pk}:{step.step_id}",
+            system=bool(run.workflow.system_key),
         )
         return {"notified": sent}
     if kind == "send_email":
@@ -479,6 +488,13 @@ def _do(  # noqa: C901 - one branch per action type
         return {"message": message.pk, "subject": message.subject}
     if kind == "add_comment":
         body = str(_value(action["body"], resolver, changes) or "")
+        if run.workflow.system_key:  # a shipped example's text: in the workspace's language
+            from django.utils.translation import override
+
+            from saas.value_labels import workspace_language
+
+            with override(workspace_language()):
+                body = shipped_text(body, system=True)
         step.inputs = {"body": body}
         comment = services.comment_add(spec=spec, actor=runner, record=record, body=body)
         return {"id": comment.pk}

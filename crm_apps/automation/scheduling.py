@@ -62,6 +62,111 @@ def due_row_plan(*, workflow_id: int, trigger: dict[str, Any], record: Any) -> N
     )
 
 
+PLAN_CHUNK = 5000
+
+
+def due_rows_replan(workflow: Workflow) -> None:
+    """After a workflow was created, published (new version), enabled or disabled (inside that write's
+    transaction): drop its pending due rows, and for an enabled date trigger queue (after commit) the
+    set-based planning of every live record's row, PLAN_CHUNK records per task (`due_rows_plan_chunk`)."""
+    DueRow.objects.filter(workflow_id=workflow.pk, fired_at__isnull=True).delete()
+    version = workflow.current
+    if not workflow.enabled or version is None or version.definition.get("trigger", {}).get("type") != "date":
+        return
+    workflow_id, version_id = workflow.pk, version.pk
+
+    def queue() -> None:
+        from crm_apps.automation.tasks import workflow_due_plan_task
+
+        workflow_due_plan_task.delay(workflow_id, version_id, "")
+
+    transaction.on_commit(queue)
+
+
+def _day_sql(spec: Any, name: str) -> tuple[str, list[Any]] | None:
+    """SQL for the date a record's trigger field holds (NULL when empty or not a date), over alias `t`."""
+    from django.db import connection
+    from django.db import models as dj_models
+
+    try:
+        field = spec.model._meta.get_field(name)
+    except Exception:
+        field = None
+    if field is None:  # a custom field: an ISO date string in custom_data
+        text = "(t.custom_data ->> %s)"
+        return (
+            f"CASE WHEN {text} ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}' THEN substr({text}, 1, 10)::date END",
+            [name, name, name],
+        )
+    column = "t." + connection.ops.quote_name(field.column)
+    if isinstance(field, dj_models.DateTimeField):
+        return f"({column} AT TIME ZONE 'UTC')::date", []
+    if isinstance(field, dj_models.DateField):
+        return column, []
+    return None
+
+
+def due_rows_plan_chunk(*, workflow_id: int, version_id: int, after: str) -> tuple[int, str | None]:
+    """Plan the due rows of the next PLAN_CHUNK live records (by id after `after`) in one INSERT ... SELECT:
+    rows whose moment is still to come; a row already there is moved (and re-armed) only when its moment
+    changed, so re-enabling does not fire a record twice. (rows written, next cursor or None when done)."""
+    from django.db import connection
+
+    workflow = Workflow.objects.select_related("owner", "current").filter(pk=workflow_id, enabled=True).first()
+    if workflow is None or workflow.current_id != version_id:
+        return 0, None  # disabled or re-published meanwhile: the newer plan (if any) does the work
+    trigger = workflow.current.definition["trigger"] if workflow.current else {}
+    try:
+        spec = registry.get(workflow.module)
+    except registry.UnknownModule:
+        return 0, None
+    day = _day_sql(spec, trigger.get("field", ""))
+    if day is None:
+        return 0, None
+    day_sql, day_params = day
+    ids = spec.records().filter(deleted_at__isnull=True).order_by("pk").values("pk")
+    if after:
+        ids = ids.filter(pk__gt=after)
+    ids_sql, ids_params = ids[:PLAN_CHUNK].query.sql_with_params()
+    zone = _zone(workflow, trigger)
+    zone_name = getattr(zone, "key", "UTC")
+    at = trigger.get("at", "09:00")
+    offset = int(trigger.get("offset_days", 0))
+    table = connection.ops.quote_name(spec.model._meta.db_table)
+    due_table = connection.ops.quote_name(DueRow._meta.db_table)
+    moment = "((c.day + %s) + %s::time) AT TIME ZONE %s"
+    # Only quoted identifiers and the fixed day expression are formatted in; every value is a parameter.
+    sql = f"""
+        WITH c AS (SELECT t.id, {day_sql} AS day FROM {table} t WHERE t.id IN ({ids_sql})),
+        ins AS (
+            INSERT INTO {due_table} (workflow_id, record_id, due_at, fired_at)
+            SELECT %s, c.id::text, {moment}, NULL FROM c
+            WHERE c.day IS NOT NULL AND {moment} > %s
+            ON CONFLICT (workflow_id, record_id) DO UPDATE SET due_at = EXCLUDED.due_at, fired_at = NULL
+            WHERE {due_table}.due_at <> EXCLUDED.due_at
+            RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM c),
+            (SELECT c.id::text FROM c ORDER BY c.id DESC LIMIT 1)
+    """  # noqa: S608
+    params = [
+        *day_params,
+        *ids_params,
+        workflow_id,
+        offset,
+        at,
+        zone_name,
+        offset,
+        at,
+        zone_name,
+        timezone.now(),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        written, seen, last = cursor.fetchone()
+    return written, (last if seen == PLAN_CHUNK else None)
+
+
 def _schedule_tick(workflow: Workflow, trigger: dict[str, Any], now: dt.datetime) -> dt.datetime | None:
     """The latest tick of a schedule at or before `now`."""
     if trigger.get("every_minutes"):

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from crm_apps.access.models import Member
 from crm_apps.audit import services as audit
+from crm_apps.automation import scheduling
 from crm_apps.automation.definitions import definition_clean
 from crm_apps.automation.models import TenantWebhook, Workflow, WorkflowRun, WorkflowVersion
 from crm_apps.engine import metadata, registry, selectors
@@ -76,6 +77,7 @@ def workflow_create(
     )
     _publish(workflow, clean["definition"], actor)
     workflow.save(update_fields=["current", "trigger_type"])
+    scheduling.due_rows_replan(workflow)
     audit.audit_log(
         action=audit.SETTINGS_CHANGED,
         actor=actor,
@@ -122,6 +124,8 @@ def workflow_update(
         changes["version"] = version.number
     workflow.updated_at = timezone.now()
     workflow.save()
+    if "enabled" in changes or "version" in changes:
+        scheduling.due_rows_replan(workflow)
     audit.audit_log(
         action=audit.SETTINGS_CHANGED,
         actor=actor,

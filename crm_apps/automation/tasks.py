@@ -1,6 +1,7 @@
 """Celery entry points of automation; each runs inside the tenant schema it was queued from.
 
-Fairness: a trigger queues one small task per workflow and record; scheduled workflows run in chunks of
+Fairness: a trigger appends its evaluations to the tenant's fair queue (`fair`), drained by at most one
+`workflow_drain_task` per tenant at a time, BATCH entries per turn; scheduled workflows run in chunks of
 scheduling.BATCH records, each chunk re-queued behind whatever other tenants queued meanwhile; the
 minute's tick fans out one task per tenant, each doing at most BATCH items of each kind.
 """
@@ -91,6 +92,26 @@ def workflow_schedule_chunk_task(workflow_id: int, tick: str, after: str) -> int
     count, cursor = schedule_chunk(workflow_id=workflow_id, tick=tick, after=after)
     if cursor is not None:
         workflow_schedule_chunk_task.delay(workflow_id, tick, cursor)
+    return count
+
+
+@app.task(base=TenantOnlyTask, name="automation.workflow_drain_task")
+def workflow_drain_task() -> int:
+    """One turn of the tenant's event evaluations (at most fair.BATCH); re-queued while more wait."""
+    from crm_apps.automation import fair
+
+    return fair.drain()
+
+
+@app.task(base=TenantOnlyTask, name="automation.workflow_due_plan_task")
+def workflow_due_plan_task(workflow_id: int, version_id: int, after: str) -> int:
+    """Plan a date trigger's due rows for the next chunk of existing records; the next chunk goes to the
+    back of the queue (a 1,000,000-record module is 200 short tasks, not one long transaction)."""
+    from crm_apps.automation.scheduling import due_rows_plan_chunk
+
+    count, cursor = due_rows_plan_chunk(workflow_id=workflow_id, version_id=version_id, after=after)
+    if cursor is not None:
+        workflow_due_plan_task.delay(workflow_id, version_id, cursor)
     return count
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -140,7 +141,7 @@ class WorkflowDetailView(APIView):
         actor = _admin(request)
         data = request.data if isinstance(request.data, dict) else {}
         if "module" in data and data["module"] != _workflow(pk).module:
-            raise ValidationError({"module": ["A workflow's module cannot change."]})
+            raise ValidationError({"module": [_("A workflow's module cannot change.")]})
         workflow = services.workflow_update(
             actor=actor,
             workflow=_workflow(pk),
@@ -217,7 +218,7 @@ class WorkflowTestView(APIView):
         except (ValidationError, ValueError):
             record = None
         if record is None:
-            raise ValidationError({"record": ["No such record."]})
+            raise ValidationError({"record": [_("No such record.")]})
         return Response(runner.preview(workflow=workflow, record_id=str(record.pk), actor=actor, definition=definition))
 
 

@@ -193,3 +193,49 @@ def test_send_email_from_a_template_needs_a_mailbox_and_goes_through_the_mail_ap
         assert (
             message.subject == "Hello Lovelace" and message.to == ["ada@example.test"] and message.sender_id == admin.pk
         )
+
+
+def test_event_evaluations_are_drained_in_bounded_turns_per_tenant(
+    tenant_a, tenant_b, admin_of, monkeypatch, django_capture_on_commit_callbacks
+):
+    """A bulk write in one tenant holds one place in the Celery queue at a time: the other tenant's
+    evaluation runs after the first batch, not after the whole backlog."""
+    from crm_apps.automation import fair, tasks
+    from tenants.runtime import current_schema
+
+    monkeypatch.setattr(fair, "BATCH", 2)
+    for tenant in (tenant_a, tenant_b):
+        fair._redis().delete(fair._list(tenant.schema_name), fair._flag(tenant.schema_name))
+    queued: list[str] = []  # the Celery queue, FIFO: which tenant's drain is where
+    monkeypatch.setattr(tasks.workflow_drain_task, "delay", lambda: queued.append(current_schema()))
+    workflows = {}
+    for tenant, count in ((tenant_a, 5), (tenant_b, 1)):
+        admin = admin_of(tenant)
+        with tenant_context(tenant):
+            workflows[tenant.schema_name] = services.workflow_create(
+                actor=admin,
+                name="On create",
+                module="contacts",
+                definition={
+                    "trigger": {"type": "created"},
+                    "actions": [{"id": "c", "type": "add_comment", "body": "welcome"}],
+                },
+            )
+            for n in range(count):
+                with django_capture_on_commit_callbacks(execute=True):
+                    record_create(spec=registry.get("contacts"), actor=admin, data={"last_name": f"C{n}"})
+            assert fair.pending() == count
+    assert queued == [tenant_a.schema_name, tenant_b.schema_name]  # one drain per tenant, not six tasks
+    turns: list[tuple[str, int]] = []
+    while queued:
+        schema = queued.pop(0)
+        tenant = tenant_a if schema == tenant_a.schema_name else tenant_b
+        with tenant_context(tenant):
+            turns.append((schema, fair.drain()))
+    a, b = tenant_a.schema_name, tenant_b.schema_name
+    assert turns == [(a, 2), (b, 1), (a, 2), (a, 1)]
+    for tenant, count in ((tenant_a, 5), (tenant_b, 1)):
+        with tenant_context(tenant):
+            runs = WorkflowRun.objects.filter(workflow=workflows[tenant.schema_name])
+            assert runs.count() == count and all(r.status == RunStatus.SUCCEEDED for r in runs)
+            assert fair.pending() == 0 and not fair._redis().exists(fair._flag(tenant.schema_name))

@@ -266,3 +266,69 @@ def test_the_approval_api(client_for, tenant_a, admin_of, member, team):
         content_type="application/json",
     )
     assert answer.json() == {"status": "approved", "step": 0}
+
+
+def test_the_shipped_examples_texts_are_translated_for_the_workspace_and_each_reader(
+    client_for, tenant_a, admin_of, team
+):
+    from django.utils import translation
+
+    boss, rep = team
+    tenant_a.language = "ru"
+    tenant_a.save(update_fields=["language"])
+    with tenant_context(tenant_a):
+        rep.language = "ru"
+        rep.save(update_fields=["language"])
+        example = ApprovalProcess.objects.get(system_key="example:large_deals")
+        with translation.override("ru"):
+            assert example.display_name == "Крупные сделки требуют одобрения руководителя"
+            assert example.on_approved is not None
+            assert example.on_approved.display_name == "Крупная сделка одобрена"
+        with translation.override("en"):
+            assert example.display_name == example.name == "Large deals need a manager's approval"
+        ApprovalProcess.objects.filter(pk=example.pk).update(enabled=True)
+        from crm_apps.engine.metadata import metadata_changed
+
+        metadata_changed()
+        deal = _deal(rep, "60000", owner=rep.pk)
+        request = ApprovalRequest.objects.get(record_id=str(deal.pk), status=ApprovalStatus.PENDING)
+        with translation.override("en"):  # whoever decides, the comment is in the workspace's language
+            approvals.approval_decide(actor=boss, request=request, approve=True, comment="ok")
+        assert Comment.objects.filter(module="deals", record_id=deal.pk, body="Одобрено: продолжайте.").exists()
+        told = Notification.objects.get(recipient=rep, kind="workflow", record_id=deal.pk)
+        assert told.params["body"] == "Одобрено: продолжайте."
+        # An admin's own process keeps the name as written.
+        mine = _process(admin_of(tenant_a), name="Approved: go ahead.")
+        with translation.override("ru"):
+            assert mine.display_name == "Approved: go ahead."
+        admin = admin_of(tenant_a)
+        admin.language = "ru"
+        admin.save(update_fields=["language"])
+    # The list of processes shows the shipped name in the reader's language.
+    page = client_for(tenant_a, admin).get("/settings/automation/approvals/")
+    assert page.status_code == 200
+    assert "Крупные сделки требуют одобрения руководителя" in page.content.decode()
+
+
+def test_workflow_api_errors_are_translated(client_for, tenant_a, admin_of):
+    admin = admin_of(tenant_a)
+    with tenant_context(tenant_a):
+        admin.language = "ru"
+        admin.save(update_fields=["language"])
+        workflow = services.workflow_create(
+            actor=admin,
+            name="WF",
+            module="deals",
+            definition={"trigger": {"type": "manual"}, "actions": [{"id": "c", "type": "add_comment", "body": "x"}]},
+        )
+    api = client_for(tenant_a, admin)
+    answer = api.patch(f"/api/v1/workflows/{workflow.pk}/", {"module": "contacts"}, content_type="application/json")
+    assert answer.status_code == 400
+    assert answer.json()["module"] == ["Модуль рабочего процесса нельзя изменить."]
+    answer = api.post(
+        f"/api/v1/workflows/{workflow.pk}/test",
+        {"record": "00000000-0000-0000-0000-000000000000"},
+        content_type="application/json",
+    )
+    assert answer.status_code == 400
+    assert answer.json()["record"] == ["Такой записи нет."]

@@ -521,3 +521,170 @@ def test_an_import_cannot_overwrite_a_record_locked_by_a_pending_approval(tenant
         assert error["row"] == 1 and "waiting for approval" in json.dumps(error["errors"])
         assert Contact.objects.get(pk=locked.pk).last_name == "Vip"
         assert Contact.objects.get(pk=free.pk).last_name == "Changed"
+
+
+# --- the other actions: send_email, webhook, notify, run_workflow (rights and audit) ---------------------
+
+
+def _looker(tenant: Any, member: Any, *, see_contacts: bool = True, edit: bool = False) -> Any:
+    """A member whose profile may see (or not) contacts and change nothing unless `edit`."""
+    with tenant_context(tenant):
+        profile = Profile.objects.create(
+            name=f"Profile {see_contacts}{edit}",
+            default_view=True,
+            default_create=edit,
+            default_edit=edit,
+            default_delete=False,
+        )
+        ProfileModule.objects.create(
+            profile=profile, module="contacts", can_view=see_contacts, can_create=edit, can_edit=edit, can_delete=False
+        )
+        top = Role.objects.get(parent__isnull=True)
+        role = Role.objects.create(name=f"Role {see_contacts}{edit}", parent=top)
+        role.profiles.set([profile])
+    return member(tenant, role=role)
+
+
+def _own(workflow: Any, owner: Any) -> Any:
+    from crm_apps.automation.models import Workflow
+
+    Workflow.objects.filter(pk=workflow.pk).update(owner=owner)
+    workflow.refresh_from_db()
+    return workflow
+
+
+def test_send_email_uses_the_owners_templates_and_is_audited(tenant_a, admin_of, member):
+    from crm_apps.mail.models import Mailbox, Message, Template
+
+    admin = admin_of(tenant_a)
+    looker = _looker(tenant_a, member)
+    with tenant_context(tenant_a):
+        Mailbox.objects.create(
+            name="Sales",
+            kind=Mailbox.Kind.SHARED,
+            is_default=True,
+            email_address="sales@example.test",
+            smtp_host="smtp.example.test",
+            owner=admin,
+        )
+        template = Template.objects.create(
+            name="Private", module="contacts", subject="Hi", body_html="<p>Hi</p>", owner=admin, shared=False
+        )
+        action = {"id": "mail", "type": "send_email", "template": template.pk, "to": "record"}
+        workflow = _workflow(admin, {"trigger": {"type": "manual"}, "actions": [action]}, module="contacts")
+        contact = record_create(
+            spec=registry.get("contacts"), actor=admin, data={"last_name": "Mailed", "email": "m@example.test"}
+        )
+        run = runner.run_start(workflow=workflow, record_id=str(contact.pk), trigger="manual", actor=admin)
+        assert run.status == RunStatus.SUCCEEDED, run.error
+        assert Message.objects.filter(sender=admin, to=["m@example.test"]).count() == 1
+        assert AuditEvent.objects.filter(
+            actor_id=admin.pk, details__run=run.pk, details__action="send_email", record_id=str(contact.pk)
+        ).exists()
+        # Owned by a member who may not use the admin's private template: refused, nothing sent or audited.
+        _own(workflow, looker)
+        refused = runner.run_start(workflow=workflow, record_id=str(contact.pk), trigger="manual", actor=admin)
+        assert refused.status == RunStatus.FAILED and "template" in refused.error
+        assert Message.objects.filter(to=["m@example.test"]).count() == 1
+        assert not AuditEvent.objects.filter(details__run=refused.pk).exists()
+
+
+def test_the_webhook_action_sends_only_what_the_owner_may_see_and_is_audited(
+    tenant_a, admin_of, member, settings, django_capture_on_commit_callbacks
+):
+    from crm_apps.automation.models import Delivery
+
+    settings.WEBHOOKS_ALLOW_PRIVATE = True
+    admin = admin_of(tenant_a)
+    blind = _looker(tenant_a, member, see_contacts=False)
+    with tenant_context(tenant_a):
+        action = {"id": "out", "type": "webhook", "url": "https://hooks.example.test/wf"}
+        workflow = _workflow(admin, {"trigger": {"type": "manual"}, "actions": [action]}, module="contacts")
+        contact = record_create(spec=registry.get("contacts"), actor=admin, data={"last_name": "Hooked"})
+        run = runner.run_start(workflow=workflow, record_id=str(contact.pk), trigger="manual", actor=admin)
+        assert run.status == RunStatus.SUCCEEDED, run.error
+        delivery = Delivery.objects.get(run_step__run=run)
+        assert delivery.payload["record"]["last_name"] == "Hooked" and delivery.record_id == str(contact.pk)
+        assert AuditEvent.objects.filter(actor_id=admin.pk, details__run=run.pk, details__action="webhook").exists()
+        # Owned by a member who cannot see the record: no call is made, nothing is audited.
+        _own(workflow, blind)
+        refused = runner.run_start(workflow=workflow, record_id=str(contact.pk), trigger="manual", actor=admin)
+        assert refused.status == RunStatus.FAILED and "not visible" in refused.error
+        assert not Delivery.objects.filter(run_step__run=refused).exists()
+        assert not AuditEvent.objects.filter(details__run=refused.pk).exists()
+
+
+def test_notify_reaches_only_members_who_can_see_the_record(tenant_a, admin_of, member):
+    from crm_apps.notifications.models import Notification
+
+    admin = admin_of(tenant_a)
+    sees = _looker(tenant_a, member)
+    blind = _looker(tenant_a, member, see_contacts=False)
+    with tenant_context(tenant_a):
+        action = {"id": "tell", "type": "notify", "to": [f"member:{sees.pk}", f"member:{blind.pk}"], "message": "Hi"}
+        workflow = _workflow(admin, {"trigger": {"type": "manual"}, "actions": [action]}, module="contacts")
+        contact = record_create(spec=registry.get("contacts"), actor=admin, data={"last_name": "Private"})
+        run = runner.run_start(workflow=workflow, record_id=str(contact.pk), trigger="manual", actor=admin)
+        assert run.status == RunStatus.SUCCEEDED, run.error
+        assert run.outputs["tell"] == {"notified": [sees.pk]}
+        assert Notification.objects.filter(recipient=sees, kind="workflow", record_id=contact.pk).count() == 1
+        assert not Notification.objects.filter(recipient=blind).exists()
+        # A notification changes no record: no record audit for the step.
+        assert not AuditEvent.objects.filter(details__run=run.pk).exists()
+
+
+def test_run_workflow_runs_the_other_with_its_own_owners_rights(tenant_a, admin_of, member):
+    admin = admin_of(tenant_a)
+    looker = _looker(tenant_a, member)
+    editor = _looker(tenant_a, member, edit=True)
+    with tenant_context(tenant_a):
+        inner = _workflow(
+            admin,
+            {
+                "trigger": {"type": "manual"},
+                "actions": [{"id": "u", "type": "update_fields", "values": {"last_name": "Changed"}}],
+            },
+            module="contacts",
+            name="Inner",
+        )
+        outer = _workflow(
+            admin,
+            {"trigger": {"type": "manual"}, "actions": [{"id": "go", "type": "run_workflow", "workflow": inner.pk}]},
+            module="contacts",
+            name="Outer",
+        )
+        contact = record_create(spec=registry.get("contacts"), actor=admin, data={"last_name": "Target"})
+        # The inner workflow belongs to a member who may only look: its step is refused, the outer run
+        # records the child's failure and nothing is changed or audited.
+        _own(inner, looker)
+        run = runner.run_start(workflow=outer, record_id=str(contact.pk), trigger="manual", actor=admin)
+        child = WorkflowRun.objects.get(workflow=inner)
+        assert child.status == RunStatus.FAILED and child.depth == 1
+        assert run.outputs["go"] == {"run": child.pk, "status": RunStatus.FAILED}
+        contact.refresh_from_db()
+        assert contact.last_name == "Target"
+        assert not AuditEvent.objects.filter(details__run=child.pk).exists()
+        # Owned by a member who may edit: the change is made and audited as that member's workflow.
+        _own(inner, editor)
+        runner.run_start(workflow=outer, record_id=str(contact.pk), trigger="manual", actor=admin)
+        last = WorkflowRun.objects.filter(workflow=inner).order_by("-pk").first()
+        assert last is not None
+        child = last
+        assert child.status == RunStatus.SUCCEEDED, child.error
+        contact.refresh_from_db()
+        assert contact.last_name == "Changed"
+        assert AuditEvent.objects.filter(
+            actor_id=editor.pk, details__run=child.pk, details__action="update_fields", actor_label__contains="Inner"
+        ).exists()
+        # Only an enabled workflow of the same module can be run.
+        other = _workflow(
+            admin, {"trigger": {"type": "manual"}, "actions": [{"id": "c", "type": "add_comment", "body": "x"}]}
+        )
+        bad = _workflow(
+            admin,
+            {"trigger": {"type": "manual"}, "actions": [{"id": "go", "type": "run_workflow", "workflow": other.pk}]},
+            module="contacts",
+            name="Bad",
+        )
+        failed = runner.run_start(workflow=bad, record_id=str(contact.pk), trigger="manual", actor=admin)
+        assert failed.status == RunStatus.FAILED and not WorkflowRun.objects.filter(workflow=other).exists()

@@ -390,3 +390,61 @@ def test_workflows_and_runs_stay_in_their_tenant(tenant_a, tenant_b, admin_of, d
         assert not WorkflowRun.objects.exists()
     with tenant_context(tenant_a):
         assert not WorkflowRun.objects.exists()
+
+
+DATE_WORKFLOW: dict[str, Any] = {
+    "trigger": {"type": "date", "field": "close_date", "offset_days": -3, "at": "09:00", "timezone": "UTC"},
+    "actions": [{"id": "c", "type": "add_comment", "body": "closing soon"}],
+}
+
+
+def test_date_trigger_plans_existing_records_on_publish_replans_new_versions_and_disable_clears(
+    tenant_a, admin_of, django_capture_on_commit_callbacks
+):
+    admin = admin_of(tenant_a)
+    with tenant_context(tenant_a):
+        future = (timezone.now() + dt.timedelta(days=40)).date()
+        past = (timezone.now() - dt.timedelta(days=40)).date()
+        deal = _deal(admin, close_date=future.isoformat())
+        old = _deal(admin, close_date=past.isoformat())
+        with django_capture_on_commit_callbacks(execute=True):
+            workflow = _workflow(admin, DATE_WORKFLOW)
+        # The existing deal got its row on publish; the one long closed is not fired retroactively.
+        row = DueRow.objects.get(workflow=workflow)
+        assert row.record_id == str(deal.pk) and row.fired_at is None
+        assert row.due_at == dt.datetime.combine(future - dt.timedelta(days=3), dt.time(9), tzinfo=dt.UTC)
+        assert not DueRow.objects.filter(workflow=workflow, record_id=str(old.pk)).exists()
+
+        # A new version with another offset re-plans the rows.
+        changed = {**DATE_WORKFLOW, "trigger": {**DATE_WORKFLOW["trigger"], "offset_days": -1, "at": "08:30"}}
+        with django_capture_on_commit_callbacks(execute=True):
+            services.workflow_update(actor=admin, workflow=workflow, definition=changed)
+        row = DueRow.objects.get(workflow=workflow)
+        assert row.due_at == dt.datetime.combine(future - dt.timedelta(days=1), dt.time(8, 30), tzinfo=dt.UTC)
+
+        # Disabling drops the pending rows; enabling plans them again.
+        with django_capture_on_commit_callbacks(execute=True):
+            services.workflow_update(actor=admin, workflow=workflow, enabled=False)
+        assert not DueRow.objects.filter(workflow=workflow).exists()
+        with django_capture_on_commit_callbacks(execute=True):
+            services.workflow_update(actor=admin, workflow=workflow, enabled=True)
+        assert DueRow.objects.filter(workflow=workflow, record_id=str(deal.pk), fired_at__isnull=True).count() == 1
+
+        # A version with another trigger type leaves no pending date rows behind.
+        with django_capture_on_commit_callbacks(execute=True):
+            saved = {**changed, "trigger": {"type": "saved"}}
+            services.workflow_update(actor=admin, workflow=workflow, definition=saved)
+        assert not DueRow.objects.filter(workflow=workflow).exists()
+
+
+def test_date_trigger_planning_works_in_chunks(tenant_a, admin_of, django_capture_on_commit_callbacks, monkeypatch):
+    admin = admin_of(tenant_a)
+    with tenant_context(tenant_a):
+        monkeypatch.setattr(scheduling, "PLAN_CHUNK", 2)
+        future = (timezone.now() + dt.timedelta(days=10)).date().isoformat()
+        deals = [_deal(admin, close_date=future) for _ in range(5)]
+        with django_capture_on_commit_callbacks(execute=True):
+            workflow = _workflow(admin, DATE_WORKFLOW)
+        assert sorted(DueRow.objects.filter(workflow=workflow).values_list("record_id", flat=True)) == sorted(
+            str(d.pk) for d in deals
+        )
