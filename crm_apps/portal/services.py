@@ -41,7 +41,15 @@ LANGUAGES = ("en", "ru")
 LOGIN_LIMIT = 5
 LOGIN_WINDOW = 15 * 60
 BODY_MAX = 10_000
-_links = signing.TimestampSigner(salt="portal.password-link")
+
+
+def _links() -> signing.TimestampSigner:
+    """The set-password links' signer, bound to this workspace (its schema is in the salt): every tenant
+    shares SECRET_KEY and account pks repeat across schemas, so a link made on one workspace must not open
+    an account on another."""
+    from tenants.runtime import current_schema
+
+    return signing.TimestampSigner(salt=f"portal.password-link:{current_schema()}")
 
 
 class AccessDenied(Exception):
@@ -178,7 +186,7 @@ def _date(value: Any, name: str, errors: dict[str, list[str]]) -> date | None:
 
 
 def _link(account: PortalAccount) -> str:
-    return _links.sign(f"{account.pk}.{account.epoch}")
+    return _links().sign(f"{account.pk}.{account.epoch}")
 
 
 def _link_url(account: PortalAccount) -> str:
@@ -337,7 +345,7 @@ def _is_uuid(value: Any) -> bool:
 def account_for_link(token: str) -> PortalAccount | None:
     """The account a set-password link is for, while it is fresh and no password was set since."""
     try:
-        value = _links.unsign(token, max_age=timedelta(days=LINK_DAYS))
+        value = _links().unsign(token, max_age=timedelta(days=LINK_DAYS))
         account_id, epoch = (int(p) for p in value.split("."))
     except (signing.BadSignature, ValueError):
         return None

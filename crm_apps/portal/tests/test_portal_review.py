@@ -1,0 +1,46 @@
+"""Review fixes: links bound to their workspace, attachments under the publication settings, reset
+throttled and off with the portal, owner notifications in the owner's language, profile notifications,
+too many attachments refused."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django_tenants.utils import schema_context
+
+from crm_apps.portal import services
+from crm_apps.portal.models import PortalAccount
+from crm_apps.portal.tests.test_portal import PASSWORD, host, invite, make_contact, with_password
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def setup(tenant_a, admin_of):
+    admin = admin_of(tenant_a)
+    contact = make_contact(tenant_a, admin, first_name="Ada", email="ada@customer.example")
+    account = with_password(tenant_a, invite(tenant_a, admin, contact))
+    return {"admin": admin, "contact": contact, "account": account}
+
+
+def test_a_set_password_link_from_one_workspace_is_invalid_on_another(tenant_a, tenant_b, setup, admin_of):
+    account_a = setup["account"]
+    admin_b = admin_of(tenant_b)
+    contact_b = make_contact(tenant_b, admin_b, email="victim@beta.example")
+    with schema_context(tenant_b.schema_name):
+        PortalAccount.objects.filter(pk=account_a.pk).delete()
+        account_b = PortalAccount.objects.create(
+            pk=account_a.pk, contact_id=contact_b.pk, email="victim@beta.example", epoch=account_a.epoch
+        )
+    with schema_context(tenant_a.schema_name):
+        account_a.refresh_from_db()
+        token = services._link(account_a)
+    assert (account_b.pk, account_b.epoch) == (account_a.pk, account_a.epoch)
+    beta = Client(HTTP_HOST=host(tenant_b))
+    assert beta.get(f"/portal/set-password/{token}/").status_code == 400
+    taken = beta.post(f"/portal/set-password/{token}/", {"password": PASSWORD, "confirm": PASSWORD})
+    assert taken.status_code == 400
+    with schema_context(tenant_b.schema_name):
+        account_b.refresh_from_db()
+        assert account_b.password == "" and services.account_for_link(token) is None
+    assert Client(HTTP_HOST=host(tenant_a)).get(f"/portal/set-password/{token}/").status_code == 200
