@@ -2,7 +2,7 @@
 
 Rate limits count attempts in Redis (`saas.throttle.window_count`); when Redis is down they count nothing
 and let the request through (the other checks and the engine's validation still apply), never a 500.
-The time-to-submit token is signed with the secret key and bound to the form, so it cannot be forged nor
+The time-to-submit token is signed with the secret key and bound to the form and its workspace, so it cannot be forged nor
 reused for another form; it carries the time the form was rendered. It has no expiry: the plain HTML
 variant is pasted once into a site and must keep working, so against replayed tokens the honeypot and the
 rate limits do the work.
@@ -33,7 +33,14 @@ logger = logging.getLogger(__name__)
 HOUR = 3600
 # Without files, a request is a few fields of text.
 MAX_TEXT_BODY = 64 * 1024
-_signer = signing.TimestampSigner(salt="webforms.rendered")
+
+
+def _signer() -> signing.TimestampSigner:
+    """The render token's signer, bound to this workspace (its schema is in the salt): every tenant shares
+    SECRET_KEY and form pks repeat across schemas, so a token of one workspace's form is refused by another's."""
+    from tenants.runtime import current_schema
+
+    return signing.TimestampSigner(salt=f"webforms.rendered:{current_schema()}")
 
 
 # Captcha or proof-of-work providers: each check gets the form and the submitted values and says whether
@@ -81,7 +88,7 @@ def pow_check(form: WebForm, values: dict[str, object]) -> None:
     token = str(values.get(TOKEN) or "")
     nonce = str(values.get(POW_FIELD) or "")
     try:
-        value = _signer.unsign(token, max_age=POW_MAX_AGE)
+        value = _signer().unsign(token, max_age=POW_MAX_AGE)
     except signing.BadSignature:  # SignatureExpired included
         raise Rejected(Submission.Reason.CHALLENGE) from None
     if value != str(form.pk) or not nonce.isdigit() or len(nonce) > 20:
@@ -108,7 +115,7 @@ def pow_spend(form: WebForm, values: dict[str, object]) -> None:
 
 
 def token_for(form: WebForm) -> str:
-    return _signer.sign(str(form.pk))
+    return _signer().sign(str(form.pk))
 
 
 def own_origin(request: HttpRequest) -> str:
@@ -157,7 +164,7 @@ def timing_check(form: WebForm, values: dict[str, object]) -> None:
         return
     token = str(values.get(TOKEN) or "")
     try:
-        value = _signer.unsign(token)
+        value = _signer().unsign(token)
         rendered = signing.b62_decode(token.rsplit(":", 2)[1])
     except (signing.BadSignature, ValueError, IndexError):
         raise Rejected(Submission.Reason.TOO_FAST) from None
