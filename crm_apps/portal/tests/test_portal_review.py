@@ -4,6 +4,8 @@ too many attachments refused."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client
 from django_tenants.utils import schema_context
@@ -44,3 +46,52 @@ def test_a_set_password_link_from_one_workspace_is_invalid_on_another(tenant_a, 
         account_b.refresh_from_db()
         assert account_b.password == "" and services.account_for_link(token) is None
     assert Client(HTTP_HOST=host(tenant_a)).get(f"/portal/set-password/{token}/").status_code == 200
+
+
+def _ticket_with_attachment(tenant, client) -> tuple[Any, Any]:
+    from django.core.files.base import ContentFile
+
+    from crm_apps.modules.documents.models import Document, DocumentLink
+    from crm_apps.modules.tickets.models import Ticket
+
+    response = client.post(
+        "/portal/tickets/", {"title": "With a file", "attachments": ContentFile(b"log", name="trace.txt")}
+    )
+    assert response.status_code == 302
+    with schema_context(tenant.schema_name):
+        ticket = Ticket.objects.get(title="With a file")
+        link = DocumentLink.objects.get(module="tickets", record_id=ticket.pk)
+        return ticket, Document.objects.get(pk=link.document_id)
+
+
+def test_ticket_attachments_follow_the_publication_settings_and_never_show_deleted_documents(
+    tenant_a, setup, media_root
+):
+    from django.utils import timezone
+
+    from crm_apps.modules.documents.models import Document
+    from crm_apps.portal.tests.test_portal import portal_client
+
+    admin = setup["admin"]
+    client = portal_client(tenant_a, "ada@customer.example")
+    ticket, document = _ticket_with_attachment(tenant_a, client)
+    page, download = f"/portal/tickets/{ticket.pk}/", f"/portal/documents/{document.pk}/"
+    assert "trace.txt" in client.get(page).content.decode()
+    assert client.get(download).status_code == 200
+
+    def publish(**data: Any) -> None:
+        with schema_context(tenant_a.schema_name):
+            services.settings_save(actor=admin, data=data)
+
+    publish(published_fields={"documents": ["description", "file_name"]})  # the file itself not published
+    assert "trace.txt" not in client.get(page).content.decode()
+    assert client.get(download).status_code == 404
+    publish(published_fields={"documents": ["file"]}, sections=["tickets", "faq"])  # the section off
+    assert "trace.txt" not in client.get(page).content.decode()
+    assert client.get(download).status_code == 404
+    publish(sections=["tickets", "documents"])
+    assert client.get(download).status_code == 200
+    with schema_context(tenant_a.schema_name):
+        Document.objects.filter(pk=document.pk).update(deleted_at=timezone.now())
+    assert "trace.txt" not in client.get(page).content.decode()
+    assert client.get(download).status_code == 404
