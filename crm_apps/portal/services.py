@@ -41,6 +41,9 @@ LANGUAGES = ("en", "ru")
 LOGIN_LIMIT = 5
 LOGIN_WINDOW = 15 * 60
 BODY_MAX = 10_000
+RESET_EMAIL_LIMIT = 3  # reset links asked for one address an hour
+RESET_IP_LIMIT = 10  # reset links asked for from one client an hour
+RESET_WINDOW = 3600
 
 
 def _links() -> signing.TimestampSigner:
@@ -349,6 +352,8 @@ def account_for_link(token: str) -> PortalAccount | None:
         account_id, epoch = (int(p) for p in value.split("."))
     except (signing.BadSignature, ValueError):
         return None
+    if not settings_get().enabled:
+        return None
     return PortalAccount.objects.filter(pk=account_id, epoch=epoch, active=True).first()
 
 
@@ -371,9 +376,19 @@ def password_set(*, account: PortalAccount, password: str, confirm: str) -> Port
     return account
 
 
-def password_reset_request(*, email: str) -> None:
-    """Email a set-password link to an active account of that address; says nothing about whether one exists."""
-    account = PortalAccount.objects.filter(email__iexact=str(email or "").strip(), active=True).first()
+def password_reset_request(*, email: str, ip: str) -> None:
+    """Email a set-password link to an active account of that address; says nothing about whether one exists.
+    Throttled per address (RESET_EMAIL_LIMIT an hour) and per client (RESET_IP_LIMIT): over either, nothing is
+    sent and the answer is the same (with the cache down nothing is counted, as for sign-in). Nothing is sent
+    while the portal is switched off."""
+    address = str(email or "").strip()
+    by_email, by_ip = [f"portal:reset:email:{address.lower()}"], [f"portal:reset:ip:{ip}"]
+    if throttle_exceeded(by_email, limit=RESET_EMAIL_LIMIT) or throttle_exceeded(by_ip, limit=RESET_IP_LIMIT):
+        return
+    throttle_hit(by_email + by_ip, window=RESET_WINDOW)
+    if not settings_get().enabled:
+        return
+    account = PortalAccount.objects.filter(email__iexact=address, active=True).first()
     if account is not None:
         _send_link(account, invitation=False)
 

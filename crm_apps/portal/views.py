@@ -127,6 +127,8 @@ def logout(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def set_password(request: HttpRequest, token: str) -> HttpResponse:
+    if not services.settings_get().enabled:
+        raise Http404
     account = services.account_for_link(token)
     if account is None:
         return _page(request, "portal/link_expired.html", {}, status=400)
@@ -148,9 +150,11 @@ def set_password(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def reset(request: HttpRequest) -> HttpResponse:
+    if not services.settings_get().enabled:
+        raise Http404
     sent = False
     if request.method == "POST":
-        services.password_reset_request(email=request.POST.get("email", ""))
+        services.password_reset_request(email=request.POST.get("email", ""), ip=client_ip(request))
         sent = True
     return _page(request, "portal/reset.html", {"sent": sent})
 

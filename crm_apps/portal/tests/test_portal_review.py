@@ -95,3 +95,71 @@ def test_ticket_attachments_follow_the_publication_settings_and_never_show_delet
         Document.objects.filter(pk=document.pk).update(deleted_at=timezone.now())
     assert "trace.txt" not in client.get(page).content.decode()
     assert client.get(download).status_code == 404
+
+
+def _forget_reset_counters(tenant, *keys: str) -> None:
+    from django.core.cache import cache
+
+    with schema_context(tenant.schema_name):
+        cache.delete_many(keys)
+
+
+def test_password_reset_is_throttled_per_address_and_per_client(
+    tenant_a, setup, mailoutbox, django_capture_on_commit_callbacks
+):
+    ip, other_ip = "203.0.113.7", "203.0.113.8"
+    _forget_reset_counters(
+        tenant_a, "portal:reset:email:ada@customer.example", f"portal:reset:ip:{ip}", f"portal:reset:ip:{other_ip}"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(services.RESET_EMAIL_LIMIT + 2):
+            answer = Client(HTTP_HOST=host(tenant_a), REMOTE_ADDR=ip).post(
+                "/portal/reset/", {"email": "ada@customer.example"}
+            )
+            assert answer.status_code == 200  # the same answer, throttled or not
+    assert len(mailoutbox) == services.RESET_EMAIL_LIMIT
+    # Per client: many addresses from one client; past the limit even a real account gets nothing.
+    _forget_reset_counters(tenant_a, "portal:reset:email:ada@customer.example")
+    mailoutbox.clear()
+    client = Client(HTTP_HOST=host(tenant_a), REMOTE_ADDR=other_ip)
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(services.RESET_IP_LIMIT):
+            client.post("/portal/reset/", {"email": f"nobody{n}@customer.example"})
+        assert client.post("/portal/reset/", {"email": "ada@customer.example"}).status_code == 200
+    assert mailoutbox == []
+
+
+def test_password_reset_still_works_with_the_cache_down(
+    tenant_a, setup, mailoutbox, django_capture_on_commit_callbacks
+):
+    from django.test import override_settings
+
+    from saas.settings.cache import CACHES
+
+    down = {"default": {**CACHES["default"], "LOCATION": "redis://127.0.0.1:9/0", "OPTIONS": {"socket_connect_timeout": 0.2}}}
+    with override_settings(CACHES=down), django_capture_on_commit_callbacks(execute=True):
+        answer = Client(HTTP_HOST=host(tenant_a)).post("/portal/reset/", {"email": "ada@customer.example"})
+    assert answer.status_code == 200
+    assert [m.to for m in mailoutbox] == [["ada@customer.example"]]
+
+
+def test_reset_and_set_password_are_refused_while_the_portal_is_off(
+    tenant_a, setup, mailoutbox, django_capture_on_commit_callbacks
+):
+    _forget_reset_counters(tenant_a, "portal:reset:email:ada@customer.example", "portal:reset:ip:127.0.0.1")
+    with schema_context(tenant_a.schema_name):
+        token = services._link(setup["account"])
+        services.settings_save(actor=setup["admin"], data={"enabled": False})
+    client = Client(HTTP_HOST=host(tenant_a))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post("/portal/reset/", {"email": "ada@customer.example"}).status_code == 404
+        with schema_context(tenant_a.schema_name):
+            services.password_reset_request(email="ada@customer.example", ip="127.0.0.1")
+    assert mailoutbox == []
+    assert client.get(f"/portal/set-password/{token}/").status_code == 404
+    changed = client.post(f"/portal/set-password/{token}/", {"password": "Other-pass-1984", "confirm": "Other-pass-1984"})
+    assert changed.status_code == 404
+    with schema_context(tenant_a.schema_name):
+        assert services.account_for_link(token) is None
+        services.settings_save(actor=setup["admin"], data={"enabled": True})
+        assert services.account_for_link(token) is not None
