@@ -2,10 +2,10 @@
 
 Rate limits count attempts in Redis (`saas.throttle.window_count`); when Redis is down they count nothing
 and let the request through (the other checks and the engine's validation still apply), never a 500.
-The time-to-submit token is signed with the secret key and bound to the form and its workspace, so it cannot be forged nor
-reused for another form; it carries the time the form was rendered. It has no expiry: the plain HTML
-variant is pasted once into a site and must keep working, so against replayed tokens the honeypot and the
-rate limits do the work.
+The time-to-submit token is signed with the secret key and bound to the form and its workspace, so it
+cannot be forged nor reused for another form; it carries the time the form was rendered. For that check it
+has no expiry (a pasted plain form must keep working; the honeypot and the rate limits cover replays); the
+proof of work takes a token at most POW_MAX_AGE old and once, so form.js fetches a fresh one (token.json).
 """
 
 from __future__ import annotations
