@@ -518,7 +518,7 @@ def ticket_open(*, account: PortalAccount, data: dict[str, Any], uploads: list[A
     from crm_apps.engine import events  # workflows' "portal event" trigger (crm_apps/automation)
 
     events.record_event(module="tickets", event="portal_ticket_opened", record_ids=[ticket.pk])
-    transaction.on_commit(lambda: portal_notify(ticket=ticket, contact=contact, what=_("new ticket")))
+    transaction.on_commit(lambda: portal_notify(ticket=ticket, contact=contact, what=_lazy("new ticket")))
     return ticket
 
 
@@ -558,7 +558,7 @@ def ticket_answer(*, account: PortalAccount, ticket: Any, body: Any, uploads: li
     from crm_apps.engine import events  # workflows' "portal event" trigger (crm_apps/automation)
 
     events.record_event(module="tickets", event="portal_ticket_answered", record_ids=[ticket.pk])
-    transaction.on_commit(lambda: portal_notify(ticket=ticket, contact=contact, what=_("answer")))
+    transaction.on_commit(lambda: portal_notify(ticket=ticket, contact=contact, what=_lazy("answer")))
     return reply
 
 
@@ -579,7 +579,7 @@ def ticket_status_set(*, account: PortalAccount, ticket: Any, close: bool) -> An
     text = _("Closed by %(contact)s in the portal") if close else _("Reopened by %(contact)s in the portal")
     _timeline(module="tickets", record_id=ticket.pk, text=text % {"contact": contact})
     transaction.on_commit(
-        lambda: portal_notify(ticket=updated, contact=contact, what=_("closed") if close else _("reopened"))
+        lambda: portal_notify(ticket=updated, contact=contact, what=_lazy("closed") if close else _lazy("reopened"))
     )
     return updated
 
@@ -603,7 +603,7 @@ def ticket_rate(*, account: PortalAccount, ticket: Any, rating: Any) -> Any:
         record_id=ticket.pk,
         text=_("Rated %(rating)s of 5 by %(contact)s") % {"rating": rating, "contact": contact},
     )
-    transaction.on_commit(lambda: portal_notify(ticket=updated, contact=contact, what=_("rating")))
+    transaction.on_commit(lambda: portal_notify(ticket=updated, contact=contact, what=_lazy("rating")))
     return updated
 
 

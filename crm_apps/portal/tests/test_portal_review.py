@@ -136,7 +136,13 @@ def test_password_reset_still_works_with_the_cache_down(
 
     from saas.settings.cache import CACHES
 
-    down = {"default": {**CACHES["default"], "LOCATION": "redis://127.0.0.1:9/0", "OPTIONS": {"socket_connect_timeout": 0.2}}}
+    down = {
+        "default": {
+            **CACHES["default"],
+            "LOCATION": "redis://127.0.0.1:9/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2},
+        }
+    }
     with override_settings(CACHES=down), django_capture_on_commit_callbacks(execute=True):
         answer = Client(HTTP_HOST=host(tenant_a)).post("/portal/reset/", {"email": "ada@customer.example"})
     assert answer.status_code == 200
@@ -157,9 +163,58 @@ def test_reset_and_set_password_are_refused_while_the_portal_is_off(
             services.password_reset_request(email="ada@customer.example", ip="127.0.0.1")
     assert mailoutbox == []
     assert client.get(f"/portal/set-password/{token}/").status_code == 404
-    changed = client.post(f"/portal/set-password/{token}/", {"password": "Other-pass-1984", "confirm": "Other-pass-1984"})
+    changed = client.post(
+        f"/portal/set-password/{token}/", {"password": "Other-pass-1984", "confirm": "Other-pass-1984"}
+    )
     assert changed.status_code == 404
     with schema_context(tenant_a.schema_name):
         assert services.account_for_link(token) is None
         services.settings_save(actor=setup["admin"], data={"enabled": True})
         assert services.account_for_link(token) is not None
+
+
+def _owned_by(tenant, setup, member, language: str) -> Any:
+    from crm_apps.access.models import Member
+    from crm_apps.modules.contacts.models import Contact
+
+    owner = member(tenant)
+    with schema_context(tenant.schema_name):
+        Member.objects.filter(pk=owner.pk).update(language=language)
+        Contact.objects.filter(pk=setup["contact"].pk).update(owner=owner)
+        PortalAccount.objects.filter(pk=setup["account"].pk).update(language="ru")  # the contact reads Russian
+    return owner
+
+
+@pytest.mark.parametrize(("language", "expected"), [("en", "new ticket"), ("ru", "новая заявка")])
+def test_the_owner_is_notified_in_their_own_language_not_the_contacts(
+    tenant_a, setup, member, django_capture_on_commit_callbacks, language, expected
+):
+    from crm_apps.notifications.models import Notification
+    from crm_apps.portal.tests.test_portal import portal_client
+
+    owner = _owned_by(tenant_a, setup, member, language)
+    client = portal_client(tenant_a, "ada@customer.example")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post("/portal/tickets/", {"title": "Сломалось"}).status_code == 302
+    with schema_context(tenant_a.schema_name):
+        notification = Notification.objects.get(recipient=owner, kind="portal_activity")
+    assert notification.params["what"] == expected
+
+
+def test_a_russian_contacts_action_reaches_an_english_owner_in_english(
+    tenant_a, setup, member, django_capture_on_commit_callbacks
+):
+    """As in the portal's views: the contact's language is active while their action commits."""
+    from django.utils import translation
+
+    from crm_apps.modules.tickets.models import Ticket
+    from crm_apps.notifications.models import Notification
+
+    owner = _owned_by(tenant_a, setup, member, "en")
+    with schema_context(tenant_a.schema_name):
+        account = PortalAccount.objects.get(pk=setup["account"].pk)
+        with translation.override("ru"), django_capture_on_commit_callbacks(execute=True):
+            ticket = services.ticket_open(account=account, data={"title": "Не работает"})
+            services.ticket_status_set(account=account, ticket=Ticket.objects.get(pk=ticket.pk), close=True)
+        whats = sorted(Notification.objects.filter(recipient=owner).values_list("params__what", flat=True))
+    assert whats == ["closed", "new ticket"]
