@@ -41,6 +41,7 @@ LANGUAGES = ("en", "ru")
 LOGIN_LIMIT = 5
 LOGIN_WINDOW = 15 * 60
 BODY_MAX = 10_000
+MAX_ATTACHMENTS = 5  # files with one new ticket or answer
 RESET_EMAIL_LIMIT = 3  # reset links asked for one address an hour
 RESET_IP_LIMIT = 10  # reset links asked for from one client an hour
 RESET_WINDOW = 3600
@@ -495,6 +496,7 @@ def ticket_open(*, account: PortalAccount, data: dict[str, Any], uploads: list[A
     description = _body(data.get("description"), "description") if data.get("description") else ""
     if not title:
         raise ValidationError({"title": [_("Give the ticket a title.")]})
+    _attachments_check(uploads or [])
     ticket = record_create(
         spec=registry.get("tickets"),
         actor=actor,
@@ -522,10 +524,18 @@ def ticket_open(*, account: PortalAccount, data: dict[str, Any], uploads: list[A
     return ticket
 
 
+def _attachments_check(uploads: list[Any]) -> None:
+    if len(uploads) > MAX_ATTACHMENTS:
+        raise ValidationError(
+            {"attachments": [_("Attach at most %(count)s files at a time.") % {"count": MAX_ATTACHMENTS}]}
+        )
+
+
 def _attach(*, actor: Member, ticket: Any, uploads: list[Any]) -> None:
     from crm_apps.modules.documents.services import Upload, document_create
 
-    for upload in uploads[:5]:
+    _attachments_check(uploads)
+    for upload in uploads:
         document_create(
             actor=actor,
             data={"title": upload.name},
@@ -544,6 +554,7 @@ def ticket_answer(*, account: PortalAccount, ticket: Any, body: Any, uploads: li
     contact = contact_of(account)
     actor = acting_member(contact)
     text = _body(body)
+    _attachments_check(uploads or [])
     reply = TicketReply.objects.create(
         ticket=ticket, kind=TicketReply.Kind.CUSTOMER, from_address=account.email, body=text
     )
@@ -612,11 +623,15 @@ PROFILE_FIELDS = ("first_name", "last_name", "phone", "mobile")
 
 @transaction.atomic
 def profile_update(*, account: PortalAccount, data: dict[str, Any]) -> Any:
-    """The contact changes their name and phone numbers (through the engine, validated, on the timeline)."""
+    """The contact changes their name and phone numbers (through the engine, validated, on the timeline);
+    the contact's owner is notified, as of every portal action."""
+    from crm_apps.portal.notify import profile_notify
+
     contact = contact_of(account)
     values = {k: str(data.get(k) or "").strip() for k in PROFILE_FIELDS if k in data}
     updated = record_update(spec=registry.get("contacts"), actor=acting_member(contact), record=contact, data=values)
     _timeline(module="contacts", record_id=contact.pk, text=_("Profile changed in the portal"))
+    transaction.on_commit(lambda: profile_notify(contact=updated, what=_lazy("profile changed")))
     if "language" in data and data["language"] in LANGUAGES:
         PortalAccount.objects.filter(pk=account.pk).update(language=data["language"])
     return updated

@@ -201,6 +201,47 @@ def test_the_owner_is_notified_in_their_own_language_not_the_contacts(
     assert notification.params["what"] == expected
 
 
+def test_a_profile_change_in_the_portal_notifies_the_contacts_owner(
+    tenant_a, setup, member, django_capture_on_commit_callbacks
+):
+    from crm_apps.notifications.models import Notification
+    from crm_apps.portal.tests.test_portal import portal_client
+
+    owner = _owned_by(tenant_a, setup, member, "en")
+    client = portal_client(tenant_a, "ada@customer.example")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/portal/profile/", {"first_name": "Augusta", "last_name": "King", "phone": "+1 555"})
+    assert response.status_code in (200, 302), response.content[:300]
+    with schema_context(tenant_a.schema_name):
+        notification = Notification.objects.get(recipient=owner, kind="portal_activity")
+    assert (notification.module, notification.record_id) == ("contacts", setup["contact"].pk)
+    assert notification.params["what"] == "profile changed"
+
+
+def test_more_than_five_attachments_are_refused_with_a_clear_error_and_nothing_is_created(tenant_a, setup, media_root):
+    from django.core.files.base import ContentFile
+
+    from crm_apps.modules.documents.models import Document
+    from crm_apps.modules.tickets.models import Ticket
+    from crm_apps.portal.tests.test_portal import portal_client
+
+    client = portal_client(tenant_a, "ada@customer.example")
+    files = [ContentFile(b"x", name=f"f{n}.txt") for n in range(6)]
+    response = client.post("/portal/tickets/", {"title": "Many files", "attachments": files})
+    assert response.status_code == 400
+    assert "Attach at most 5 files at a time." in response.content.decode()
+    with schema_context(tenant_a.schema_name):
+        assert not Ticket.objects.filter(title="Many files").exists()
+        assert Document.objects.count() == 0
+    ok = client.post(
+        "/portal/tickets/",
+        {"title": "Five files", "attachments": [ContentFile(b"x", name=f"g{n}.txt") for n in range(5)]},
+    )
+    assert ok.status_code == 302
+    with schema_context(tenant_a.schema_name):
+        assert Document.objects.count() == 5
+
+
 def test_a_russian_contacts_action_reaches_an_english_owner_in_english(
     tenant_a, setup, member, django_capture_on_commit_callbacks
 ):

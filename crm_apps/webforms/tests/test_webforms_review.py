@@ -69,9 +69,7 @@ def test_a_pasted_plain_form_with_proof_of_work_keeps_working_for_every_visitor(
     assert visitor(tenant_a).get(url + "token.json", HTTP_ORIGIN="https://evil.example").status_code == 404
 
 
-def test_a_proof_is_claimed_in_the_check_so_parallel_replays_fail_and_a_refused_one_is_given_back(
-    admin_api, tenant_a
-):
+def test_a_proof_is_claimed_in_the_check_so_parallel_replays_fail_and_a_refused_one_is_given_back(admin_api, tenant_a):
     body = make_form(admin_api, proof_of_work_bits=8)
     token = fresh_token(tenant_a, body["id"])
     values = {"last_name": "Once", "company": "C", "_ts": token, "_pow": solve(token, 8)}
@@ -98,7 +96,7 @@ def test_a_list_or_object_where_a_capture_or_hidden_value_belongs_is_a_400_namin
             "/api/v1/webforms/", {"name": "Bad", "module": "leads", **bad}, content_type="application/json"
         )
         assert response.status_code == 400, response.content
-        (section, values), = bad.items()
+        ((section, values),) = bad.items()
         assert f"{section}.{next(iter(values))}" in str(response.json()), response.json()
     with schema_context(tenant_a.schema_name):
         assert not WebForm.objects.filter(name="Bad").exists()
