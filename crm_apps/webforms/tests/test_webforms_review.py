@@ -72,7 +72,7 @@ def test_a_pasted_plain_form_with_proof_of_work_keeps_working_for_every_visitor(
 def test_a_proof_is_claimed_in_the_check_so_parallel_replays_fail_and_a_refused_one_is_given_back(admin_api, tenant_a):
     body = make_form(admin_api, proof_of_work_bits=8)
     token = fresh_token(tenant_a, body["id"])
-    values = {"last_name": "Once", "company": "C", "_ts": token, "_pow": solve(token, 8)}
+    values: dict[str, object] = {"last_name": "Once", "company": "C", "_ts": token, "_pow": solve(token, 8)}
     with schema_context(tenant_a.schema_name):
         form = WebForm.objects.get(pk=body["id"])
         key = guard.pow_check(form, values)  # the first of two requests racing: claimed here, not after
@@ -91,7 +91,12 @@ def test_a_proof_is_claimed_in_the_check_so_parallel_replays_fail_and_a_refused_
 
 
 def test_a_list_or_object_where_a_capture_or_hidden_value_belongs_is_a_400_naming_the_field(admin_api, tenant_a):
-    for bad in ({"capture": {"utm_source": ["x"]}}, {"capture": {"referrer": {"a": 1}}}, {"hidden": {"company": []}}):
+    bads: list[dict[str, dict[str, object]]] = [
+        {"capture": {"utm_source": ["x"]}},
+        {"capture": {"referrer": {"a": 1}}},
+        {"hidden": {"company": []}},
+    ]
+    for bad in bads:
         response = admin_api.post(
             "/api/v1/webforms/", {"name": "Bad", "module": "leads", **bad}, content_type="application/json"
         )
