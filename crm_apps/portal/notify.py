@@ -6,6 +6,7 @@ from typing import Any
 
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import override
 
 from crm_apps.notifications.kinds import EMAIL, Kind, kind_register
 
@@ -19,23 +20,51 @@ def kind_install() -> None:
             label=_("Customer portal"),
             title=_("%(contact)s in the portal (%(what)s): %(record)s"),
             default=EMAIL,
-            description=_("A contact opens, answers, closes, reopens or rates one of your tickets in the portal."),
+            description=_(
+                "A contact opens, answers, closes, reopens or rates one of your tickets, or changes their profile,"
+                " in the portal."
+            ),
         )
     )
 
 
-def portal_notify(*, ticket: Any, contact: Any, what: str) -> None:
+def portal_notify(*, ticket: Any, contact: Any, what: Any) -> None:
+    """`what` is a lazy translation: it is rendered in the owner's language (the contact's is active while
+    the portal acts), as is the rest of the notification."""
     from crm_apps.access.models import Member
-    from crm_apps.notifications.services import notification_send
 
     owner = Member.objects.filter(pk=ticket.owner_id, active=True).select_related("user").first()
     if owner is None:
         return
-    notification_send(
-        recipient=owner,
-        kind=KIND,
-        module="tickets",
+    _send(
+        owner,
         record_id=ticket.pk,
-        params={"contact": str(contact), "what": str(what), "record": f"{ticket.number} {ticket.title}"},
-        url=reverse("engine:detail", args=["tickets", ticket.pk]),
+        module="tickets",
+        contact=contact,
+        what=what,
+        record=f"{ticket.number} {ticket.title}",
     )
+
+
+def profile_notify(*, contact: Any, what: Any) -> None:
+    """The contact's owner hears of a profile change made in the portal."""
+    from crm_apps.access.models import Member
+
+    owner = Member.objects.filter(pk=contact.owner_id, active=True).select_related("user").first()
+    if owner is None:
+        return
+    _send(owner, record_id=contact.pk, module="contacts", contact=contact, what=what, record=str(contact))
+
+
+def _send(owner: Any, *, record_id: Any, module: str, contact: Any, what: Any, record: str) -> None:
+    from crm_apps.notifications.services import notification_send
+
+    with override(owner.language or None):
+        notification_send(
+            recipient=owner,
+            kind=KIND,
+            module=module,
+            record_id=record_id,
+            params={"contact": str(contact), "what": str(what), "record": record},
+            url=reverse("engine:detail", args=[module, record_id]),
+        )

@@ -84,11 +84,25 @@ def documents_shared(*, contact: Any) -> list[Any]:
     return list(Document.objects.filter(pk__in=ids, deleted_at__isnull=True).order_by("-created_at")[:100])
 
 
-def ticket_documents(*, ticket: Any) -> list[Any]:
+def files_published(*, portal: PortalSettings) -> bool:
+    """Whether contacts may download files at all: the documents section is on and its `file` published
+    (the same rule for shared documents and tickets' attachments)."""
+    return portal.section_on("documents") and "file" in portal.published("documents")
+
+
+def documents_on_tickets(*, ticket_ids: Any) -> QuerySet[Any]:
+    """The documents attached to these tickets (a list or a queryset of pks); never deleted ones."""
     from crm_apps.modules.documents.models import Document, DocumentLink
 
-    ids = DocumentLink.objects.filter(module="tickets", record_id=ticket.pk).values("document_id")
-    return list(Document.objects.filter(pk__in=ids, deleted_at__isnull=True).order_by("created_at"))
+    ids = DocumentLink.objects.filter(module="tickets", record_id__in=ticket_ids).values("document_id")
+    return Document.objects.filter(pk__in=ids, deleted_at__isnull=True)
+
+
+def ticket_documents(*, ticket: Any, portal: PortalSettings) -> list[Any]:
+    """A ticket's attachments as the contact sees them: none while files are not published."""
+    if not files_published(portal=portal):
+        return []
+    return list(documents_on_tickets(ticket_ids=[ticket.pk]).order_by("created_at"))
 
 
 # The sections listing records of a module (beside tickets): each row is named by its number, and shows the

@@ -41,7 +41,19 @@ LANGUAGES = ("en", "ru")
 LOGIN_LIMIT = 5
 LOGIN_WINDOW = 15 * 60
 BODY_MAX = 10_000
-_links = signing.TimestampSigner(salt="portal.password-link")
+MAX_ATTACHMENTS = 5  # files with one new ticket or answer
+RESET_EMAIL_LIMIT = 3  # reset links asked for one address an hour
+RESET_IP_LIMIT = 10  # reset links asked for from one client an hour
+RESET_WINDOW = 3600
+
+
+def _links() -> signing.TimestampSigner:
+    """The set-password links' signer, bound to this workspace (its schema is in the salt): every tenant
+    shares SECRET_KEY and account pks repeat across schemas, so a link made on one workspace must not open
+    an account on another."""
+    from tenants.runtime import current_schema
+
+    return signing.TimestampSigner(salt=f"portal.password-link:{current_schema()}")
 
 
 class AccessDenied(Exception):
@@ -178,7 +190,7 @@ def _date(value: Any, name: str, errors: dict[str, list[str]]) -> date | None:
 
 
 def _link(account: PortalAccount) -> str:
-    return _links.sign(f"{account.pk}.{account.epoch}")
+    return _links().sign(f"{account.pk}.{account.epoch}")
 
 
 def _link_url(account: PortalAccount) -> str:
@@ -337,9 +349,11 @@ def _is_uuid(value: Any) -> bool:
 def account_for_link(token: str) -> PortalAccount | None:
     """The account a set-password link is for, while it is fresh and no password was set since."""
     try:
-        value = _links.unsign(token, max_age=timedelta(days=LINK_DAYS))
+        value = _links().unsign(token, max_age=timedelta(days=LINK_DAYS))
         account_id, epoch = (int(p) for p in value.split("."))
     except (signing.BadSignature, ValueError):
+        return None
+    if not settings_get().enabled:
         return None
     return PortalAccount.objects.filter(pk=account_id, epoch=epoch, active=True).first()
 
@@ -363,9 +377,19 @@ def password_set(*, account: PortalAccount, password: str, confirm: str) -> Port
     return account
 
 
-def password_reset_request(*, email: str) -> None:
-    """Email a set-password link to an active account of that address; says nothing about whether one exists."""
-    account = PortalAccount.objects.filter(email__iexact=str(email or "").strip(), active=True).first()
+def password_reset_request(*, email: str, ip: str) -> None:
+    """Email a set-password link to an active account of that address; says nothing about whether one exists.
+    Throttled per address (RESET_EMAIL_LIMIT an hour) and per client (RESET_IP_LIMIT): over either, nothing is
+    sent and the answer is the same (with the cache down nothing is counted, as for sign-in). Nothing is sent
+    while the portal is switched off."""
+    address = str(email or "").strip()
+    by_email, by_ip = [f"portal:reset:email:{address.lower()}"], [f"portal:reset:ip:{ip}"]
+    if throttle_exceeded(by_email, limit=RESET_EMAIL_LIMIT) or throttle_exceeded(by_ip, limit=RESET_IP_LIMIT):
+        return
+    throttle_hit(by_email + by_ip, window=RESET_WINDOW)
+    if not settings_get().enabled:
+        return
+    account = PortalAccount.objects.filter(email__iexact=address, active=True).first()
     if account is not None:
         _send_link(account, invitation=False)
 
@@ -472,6 +496,7 @@ def ticket_open(*, account: PortalAccount, data: dict[str, Any], uploads: list[A
     description = _body(data.get("description"), "description") if data.get("description") else ""
     if not title:
         raise ValidationError({"title": [_("Give the ticket a title.")]})
+    _attachments_check(uploads or [])
     ticket = record_create(
         spec=registry.get("tickets"),
         actor=actor,
@@ -495,14 +520,22 @@ def ticket_open(*, account: PortalAccount, data: dict[str, Any], uploads: list[A
     from crm_apps.engine import events  # workflows' "portal event" trigger (crm_apps/automation)
 
     events.record_event(module="tickets", event="portal_ticket_opened", record_ids=[ticket.pk])
-    transaction.on_commit(lambda: portal_notify(ticket=ticket, contact=contact, what=_("new ticket")))
+    transaction.on_commit(lambda: portal_notify(ticket=ticket, contact=contact, what=_lazy("new ticket")))
     return ticket
+
+
+def _attachments_check(uploads: list[Any]) -> None:
+    if len(uploads) > MAX_ATTACHMENTS:
+        raise ValidationError(
+            {"attachments": [_("Attach at most %(count)s files at a time.") % {"count": MAX_ATTACHMENTS}]}
+        )
 
 
 def _attach(*, actor: Member, ticket: Any, uploads: list[Any]) -> None:
     from crm_apps.modules.documents.services import Upload, document_create
 
-    for upload in uploads[:5]:
+    _attachments_check(uploads)
+    for upload in uploads:
         document_create(
             actor=actor,
             data={"title": upload.name},
@@ -521,6 +554,7 @@ def ticket_answer(*, account: PortalAccount, ticket: Any, body: Any, uploads: li
     contact = contact_of(account)
     actor = acting_member(contact)
     text = _body(body)
+    _attachments_check(uploads or [])
     reply = TicketReply.objects.create(
         ticket=ticket, kind=TicketReply.Kind.CUSTOMER, from_address=account.email, body=text
     )
@@ -535,7 +569,7 @@ def ticket_answer(*, account: PortalAccount, ticket: Any, body: Any, uploads: li
     from crm_apps.engine import events  # workflows' "portal event" trigger (crm_apps/automation)
 
     events.record_event(module="tickets", event="portal_ticket_answered", record_ids=[ticket.pk])
-    transaction.on_commit(lambda: portal_notify(ticket=ticket, contact=contact, what=_("answer")))
+    transaction.on_commit(lambda: portal_notify(ticket=ticket, contact=contact, what=_lazy("answer")))
     return reply
 
 
@@ -556,7 +590,7 @@ def ticket_status_set(*, account: PortalAccount, ticket: Any, close: bool) -> An
     text = _("Closed by %(contact)s in the portal") if close else _("Reopened by %(contact)s in the portal")
     _timeline(module="tickets", record_id=ticket.pk, text=text % {"contact": contact})
     transaction.on_commit(
-        lambda: portal_notify(ticket=updated, contact=contact, what=_("closed") if close else _("reopened"))
+        lambda: portal_notify(ticket=updated, contact=contact, what=_lazy("closed") if close else _lazy("reopened"))
     )
     return updated
 
@@ -580,7 +614,7 @@ def ticket_rate(*, account: PortalAccount, ticket: Any, rating: Any) -> Any:
         record_id=ticket.pk,
         text=_("Rated %(rating)s of 5 by %(contact)s") % {"rating": rating, "contact": contact},
     )
-    transaction.on_commit(lambda: portal_notify(ticket=updated, contact=contact, what=_("rating")))
+    transaction.on_commit(lambda: portal_notify(ticket=updated, contact=contact, what=_lazy("rating")))
     return updated
 
 
@@ -589,11 +623,15 @@ PROFILE_FIELDS = ("first_name", "last_name", "phone", "mobile")
 
 @transaction.atomic
 def profile_update(*, account: PortalAccount, data: dict[str, Any]) -> Any:
-    """The contact changes their name and phone numbers (through the engine, validated, on the timeline)."""
+    """The contact changes their name and phone numbers (through the engine, validated, on the timeline);
+    the contact's owner is notified, as of every portal action."""
+    from crm_apps.portal.notify import profile_notify
+
     contact = contact_of(account)
     values = {k: str(data.get(k) or "").strip() for k in PROFILE_FIELDS if k in data}
     updated = record_update(spec=registry.get("contacts"), actor=acting_member(contact), record=contact, data=values)
     _timeline(module="contacts", record_id=contact.pk, text=_("Profile changed in the portal"))
+    transaction.on_commit(lambda: profile_notify(contact=updated, what=_lazy("profile changed")))
     if "language" in data and data["language"] in LANGUAGES:
         PortalAccount.objects.filter(pk=account.pk).update(language=data["language"])
     return updated

@@ -127,6 +127,8 @@ def logout(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def set_password(request: HttpRequest, token: str) -> HttpResponse:
+    if not services.settings_get().enabled:
+        raise Http404
     account = services.account_for_link(token)
     if account is None:
         return _page(request, "portal/link_expired.html", {}, status=400)
@@ -148,9 +150,11 @@ def set_password(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def reset(request: HttpRequest) -> HttpResponse:
+    if not services.settings_get().enabled:
+        raise Http404
     sent = False
     if request.method == "POST":
-        services.password_reset_request(email=request.POST.get("email", ""))
+        services.password_reset_request(email=request.POST.get("email", ""), ip=client_ip(request))
         sent = True
     return _page(request, "portal/reset.html", {"sent": sent})
 
@@ -232,7 +236,7 @@ def ticket(request: HttpRequest, account: PortalAccount, contact: Any, ticket_id
         "ticket": found,
         "shown_fields": shown,
         "replies": selectors.conversation(ticket=found),
-        "documents": selectors.ticket_documents(ticket=found),
+        "documents": selectors.ticket_documents(ticket=found, portal=portal),
         "errors": errors,
         "nav": "tickets",
         "closed": found.status == "Closed",
@@ -286,18 +290,12 @@ def document_download(request: HttpRequest, account: PortalAccount, contact: Any
     from crm_apps.modules.documents.models import DocumentVersion
 
     portal = services.settings_get()
-    from crm_apps.modules.documents.models import DocumentLink
-
-    ticket_ids = selectors.tickets_visible(account=account, contact=contact, portal=portal).values("pk")
-    allowed = []
-    if portal.section_on("documents") and "file" in portal.published("documents"):
-        allowed += [d.pk for d in selectors.documents_shared(contact=contact)]
-
-    allowed += list(
-        DocumentLink.objects.filter(module="tickets", record_id__in=ticket_ids).values_list("document_id", flat=True)
-    )
     pk = selectors._uuid(document_id)
-    if pk is None or pk not in allowed:
+    if pk is None or not selectors.files_published(portal=portal):  # the admin's publication, as on the pages
+        raise Http404
+    ticket_ids = selectors.tickets_visible(account=account, contact=contact, portal=portal).values("pk")
+    shared = pk in {d.pk for d in selectors.documents_shared(contact=contact)}
+    if not shared and not selectors.documents_on_tickets(ticket_ids=ticket_ids).filter(pk=pk).exists():
         raise Http404
     version = DocumentVersion.objects.filter(document_id=pk).order_by("-number").first()
     if version is None:

@@ -11,5 +11,6 @@ urlpatterns = [
     path("form.js", public_views.form_script, name="script"),
     path("<str:key>/", public_views.form_page, name="form"),
     path("<str:key>/definition.json", public_views.form_definition, name="definition"),
+    path("<str:key>/token.json", public_views.form_token, name="token"),
     path("<str:key>/view.gif", public_views.form_view_pixel, name="view"),
 ]

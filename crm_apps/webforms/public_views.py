@@ -237,10 +237,13 @@ def _submit(request: HttpRequest, form: WebForm) -> HttpResponse:
         visit = _visit(request, values)
         guard.trap_check(form, values)
         guard.timing_check(form, values)
-        guard.pow_check(form, values)
-        guard.challenge_check(form, values)
-        services.submission_accept(form=form, values=values, uploads=uploads, visit=visit)
-        guard.pow_spend(form, values)
+        claimed = guard.pow_check(form, values)
+        try:
+            guard.challenge_check(form, values)
+            services.submission_accept(form=form, values=values, uploads=uploads, visit=visit)
+        except services.Rejected:
+            guard.pow_release(claimed)
+            raise
     except services.Rejected as rejected:
         return _refused(request, form, rejected, visit, values)
     if not _wants_json(request):
@@ -290,6 +293,23 @@ def form_definition(request: HttpRequest, key: str) -> HttpResponse:
         )
     services.stat_add(form=form, source=str(request.GET.get("utm_source") or "")[:100], views=1)
     response = JsonResponse(definition(request, form))
+    response["Cache-Control"] = "no-store"
+    return _with_cors(response, form, request)
+
+
+def form_token(request: HttpRequest, key: str) -> HttpResponse:
+    """A fresh signed render token (CORS for the listed sites; not counted as a view): what form.js fetches
+    for a form with proof of work, since the token pasted with the plain variant grows too old for it and
+    each token proves one submission only."""
+    form = _form(key)
+    if request.method == "OPTIONS":
+        return _preflight(request, form)
+    origin = request.headers.get("Origin", "")
+    if not form.active or not guard.origin_allowed(form, origin, request):
+        return _with_cors(
+            JsonResponse({"ok": False, "message": _message(Submission.Reason.INACTIVE)}, status=404), form, request
+        )
+    response = JsonResponse({"token_name": guard.TOKEN, "token": guard.token_for(form)})
     response["Cache-Control"] = "no-store"
     return _with_cors(response, form, request)
 

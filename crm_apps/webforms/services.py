@@ -198,9 +198,12 @@ def _clean_mapping(
             if key not in available:
                 errors[f"{name}.{key}"] = [_("%(field)s is not a field this form can fill.") % {"field": key}]
                 continue
+            if isinstance(item, (list, dict)):
+                errors[f"{name}.{key}"] = [_("Send a text value.")]
+                continue
             cleaned[key] = str(item if item is not None else "")[:2000]
-        else:  # capture: what the visit tells -> field
-            if key not in keys or item not in available:
+        else:  # capture: what the visit tells -> field (a field's name: a list or object is no name)
+            if key not in keys or not isinstance(item, str) or item not in available:
                 errors[f"{name}.{key}"] = [_("Capture %(what)s into one of the form's module fields.") % {"what": key}]
                 continue
             cleaned[key] = str(item)

@@ -147,3 +147,15 @@ def test_the_plain_html_variant_with_proof_of_work_counts_its_view_and_brings_in
         assert (submission.status, submission.utm_source) == ("accepted", "flyer")
         views = {row.source: row.views for row in DailyStat.objects.filter(form=form)}
         assert views.get("flyer") == 1, views
+    assert any(url.endswith("/token.json") for url in seen), seen  # a fresh token, not the pasted one
+
+    # The same pasted HTML keeps working for the next visitor (each gets their own token to prove).
+    second = browser.new_page()
+    second.goto(origin + "/quote.html")
+    second.wait_for_function("() => document.querySelector('form[data-kestrel-ready]') !== null")
+    second.get_by_label("Your name *").fill("Lovelace")
+    second.get_by_label("Company").fill("Analytical Engines")
+    second.get_by_role("button", name="Send").click()
+    second.wait_for_url(re.compile(r".*/f/[^/]+/\?sent=1$"), timeout=20000)
+    with tenant_context(tenant):
+        assert sorted(Lead.objects.values_list("last_name", flat=True)) == ["Babbage", "Lovelace"]

@@ -3,7 +3,9 @@
  * as hidden fields (a cross-origin form post carries no page address), and for a form with
  * data-kestrel-pow="<bits>" finds a nonce whose SHA-256 with the form's token ("<token>:<nonce>") starts
  * with that many zero bits before sending (hidden field "_pow"; crypto.subtle needs https or localhost).
- * No external call. */
+ * Such a form first fetches a fresh signed token from the form's own "token.json" (the token pasted with
+ * the plain variant grows too old for a proof, and each token proves one submission only).
+ * No external call beyond the form's own host. */
 (function () {
   "use strict";
   var UTM = ["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"];
@@ -58,13 +60,18 @@
     tell(form);
     if (!form.hasAttribute("data-kestrel-pow")) return;
     var bits = parseInt(form.getAttribute("data-kestrel-pow"), 10);
+    var tokenField = form.querySelector('input[name="_ts"]');
+    var fresh = fetch(new URL("token.json", form.action).href, { mode: "cors", credentials: "omit", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : {}; })
+      .then(function (data) { if (data.token && tokenField) tokenField.value = data.token; })
+      .catch(function () { /* keep the token the page carries */ });
     form.addEventListener("submit", function (event) {
       var field = form.querySelector('input[name="_pow"]');
       if (!field || field.value) return; // solved: let the browser send it
       event.preventDefault();
       var button = form.querySelector('[type="submit"]');
       if (button) button.disabled = true;
-      solve(form.querySelector('input[name="_ts"]').value, bits).then(function (nonce) {
+      fresh.then(function () { return solve(tokenField.value, bits); }).then(function (nonce) {
         field.value = nonce;
         if (button) button.disabled = false;
         HTMLFormElement.prototype.submit.call(form); // validated already; submit() fires no second event
