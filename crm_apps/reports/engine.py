@@ -116,14 +116,11 @@ class Compiler:
         condition (the linked module's own compiler: its visibility, its guards)."""
         matching = Compiler(c.definition).queryset().values("pk")
         link = c.link
+        link_rows = link.model.objects  # a link table (never a module's own, possibly shared, model)
         if link.own_side:
-            rows = link.model.objects.filter(
-                **{link.fk: OuterRef("pk")}, module=link.target.key, record_id__in=matching
-            )
+            rows = link_rows.filter(**{link.fk: OuterRef("pk")}, module=link.target.key, record_id__in=matching)
         else:
-            rows = link.model.objects.filter(
-                **{f"{link.fk}__in": matching}, module=self.spec.key, record_id=OuterRef("pk")
-            )
+            rows = link_rows.filter(**{f"{link.fk}__in": matching}, module=self.spec.key, record_id=OuterRef("pk"))
         return Q(Exists(rows))
 
     def _date_bounds(self, fld: ReportField, start: dt.date, end: dt.date) -> Q:
