@@ -9,12 +9,14 @@ so `migrate`, `check --database default` and the image's long-running roles refu
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -45,8 +47,42 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _pipe(source: socket.socket, target: socket.socket) -> None:
+    try:
+        while data := source.recv(65536):
+            target.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for end in (source, target):
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+
+
+def _socket_relay(path: str) -> int:
+    """A loopback TCP port relayed to the server's unix socket. CI's embedded PostgreSQL listens only on a
+    socket in a directory PgBouncer's user (`postgres`, when the tests run as root) cannot enter."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+
+    def serve() -> None:
+        while True:
+            client, _address = listener.accept()
+            upstream = socket.socket(socket.AF_UNIX)
+            upstream.connect(path)
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=_pipe, args=(a, b), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return int(listener.getsockname()[1])
+
+
 def _start(tmp: Path, mode: str, pool_size: int) -> tuple[subprocess.Popen[bytes], int]:
-    settings = connection.settings_dict
+    settings = dict(connection.settings_dict)
+    if str(settings["HOST"] or "").startswith("/"):
+        relay = _socket_relay(f"{settings['HOST']}/.s.PGSQL.{settings['PORT'] or 5432}")
+        settings.update(HOST="127.0.0.1", PORT=str(relay))
     port = _free_port()
     user = settings["USER"] or "postgres"
     tmp.mkdir(parents=True, exist_ok=True)

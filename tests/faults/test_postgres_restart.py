@@ -54,25 +54,28 @@ def private_postgres() -> Iterator[tuple[str, object]]:
     info = server.get_postmaster_info()
     socket_dir = str(getattr(info, "socket_dir", None) or data)
     name = "drill"
-    subprocess.run([bin_dir / "psql", server.get_uri("postgres"), "-qc", f"CREATE DATABASE {name}"], check=True)
-    settings = connection.settings_dict
-    user, host, port = settings["USER"] or "postgres", settings["HOST"] or "localhost", settings["PORT"] or 5432
-    source = f"postgresql://{user}@{host}:{port}/{settings['NAME']}"
-    dump = tmp_path / "db.sql"
-    subprocess.run([bin_dir / "pg_dump", "--no-owner", "--no-acl", "-f", dump, source], check=True)
-    # Column options this machine's server adds on its own (`pg_attver`) are unknown elsewhere.
-    dump.write_text("".join(line for line in dump.open() if "pg_attver" not in line))
-    restored = subprocess.run(
-        [bin_dir / "psql", "-q", "-v", "ON_ERROR_STOP=1", "-d", server.get_uri(name), "-f", dump],
-        capture_output=True,
-        text=True,
-    )
-    assert restored.returncode == 0, restored.stderr[-3000:]
 
     def restart() -> None:
         pg_ctl(["-w", "-t", "60", "-l", str(server.log), "restart", "-m", "fast"], pgdata=data, user=server.system_user)
 
-    try:
+    try:  # from here on the private server is stopped whatever happens (a failed copy left it running)
+        subprocess.run([bin_dir / "psql", server.get_uri("postgres"), "-qc", f"CREATE DATABASE {name}"], check=True)
+        settings = connection.settings_dict
+        # Keywords, not a URL: the test database's host may be a socket directory (CI's embedded server).
+        source = (
+            f"host={settings['HOST'] or 'localhost'} port={settings['PORT'] or 5432} "
+            f"user={settings['USER'] or 'postgres'} dbname={settings['NAME']}"
+        )
+        dump = tmp_path / "db.sql"
+        subprocess.run([bin_dir / "pg_dump", "--no-owner", "--no-acl", "-f", dump, "-d", source], check=True)
+        # Column options this machine's server adds on its own (`pg_attver`) are unknown elsewhere.
+        dump.write_text("".join(line for line in dump.open() if "pg_attver" not in line))
+        restored = subprocess.run(
+            [bin_dir / "psql", "-q", "-v", "ON_ERROR_STOP=1", "-d", server.get_uri(name), "-f", dump],
+            capture_output=True,
+            text=True,
+        )
+        assert restored.returncode == 0, restored.stderr[-3000:]
         yield f"postgres://postgres@{quote(socket_dir, safe='')}/{name}", restart
     finally:
         pg_ctl(["-w", "stop", "-m", "fast"], pgdata=data, user=server.system_user)
