@@ -257,13 +257,12 @@ def processes_changed() -> None:
     metadata.metadata_changed()
 
 
-def shipped_example_create(process_model: Any, workflow_model: Any, version_model: Any) -> None:
-    """The example (disabled until an admin enables it): deals of 50,000 or more need the approval of the
-    owner's manager; amount and probability are locked while pending; the outcome is commented."""
-    if process_model.objects.filter(system_key="example:large_deals").exists():
-        return
+def _outcome_workflows(
+    workflow_model: Any, version_model: Any, *, module: str, key: str, name: str, bodies: dict[str, str]
+) -> dict[str, Any]:
+    """The manual workflows a shipped example runs on approval/rejection: comment and tell the owner."""
     outcomes = {}
-    for key, body in (("approved", "Approved: go ahead."), ("rejected", "Rejected: please revise the deal.")):
+    for outcome, body in bodies.items():
         definition = {
             "trigger": {"type": "manual"},
             "actions": [
@@ -272,15 +271,28 @@ def shipped_example_create(process_model: Any, workflow_model: Any, version_mode
             ],
         }
         workflow = workflow_model.objects.create(
-            name=f"Large deal {key}",
-            module="deals",
-            system_key=f"example:large_deals:{key}",
-            trigger_type="manual",
+            name=f"{name} {outcome}", module=module, system_key=f"{key}:{outcome}", trigger_type="manual"
         )
         version = version_model.objects.create(workflow=workflow, number=1, definition=definition)
         workflow.current = version
         workflow.save(update_fields=["current"])
-        outcomes[key] = workflow
+        outcomes[outcome] = workflow
+    return outcomes
+
+
+def shipped_example_create(process_model: Any, workflow_model: Any, version_model: Any) -> None:
+    """The example (disabled until an admin enables it): deals of 50,000 or more need the approval of the
+    owner's manager; amount and probability are locked while pending; the outcome is commented."""
+    if process_model.objects.filter(system_key="example:large_deals").exists():
+        return
+    outcomes = _outcome_workflows(
+        workflow_model,
+        version_model,
+        module="deals",
+        key="example:large_deals",
+        name="Large deal",
+        bodies={"approved": "Approved: go ahead.", "rejected": "Rejected: please revise the deal."},
+    )
     process_model.objects.create(
         name="Large deals need a manager's approval",
         module="deals",
@@ -304,25 +316,14 @@ def shipped_quote_example_create(process_model: Any, workflow_model: Any, versio
     and the owner told."""
     if process_model.objects.filter(system_key="example:quote_discount").exists():
         return
-    outcomes = {}
-    for key, body in (("approved", "Discount approved: send the quote."), ("rejected", "Discount rejected.")):
-        definition = {
-            "trigger": {"type": "manual"},
-            "actions": [
-                {"id": "note", "type": "add_comment", "body": body},
-                {"id": "tell", "type": "notify", "to": ["owner"], "message": body},
-            ],
-        }
-        workflow = workflow_model.objects.create(
-            name=f"Quote discount {key}",
-            module="quotes",
-            system_key=f"example:quote_discount:{key}",
-            trigger_type="manual",
-        )
-        version = version_model.objects.create(workflow=workflow, number=1, definition=definition)
-        workflow.current = version
-        workflow.save(update_fields=["current"])
-        outcomes[key] = workflow
+    outcomes = _outcome_workflows(
+        workflow_model,
+        version_model,
+        module="quotes",
+        key="example:quote_discount",
+        name="Quote discount",
+        bodies={"approved": "Discount approved: send the quote.", "rejected": "Discount rejected."},
+    )
     share = f"if(subtotal > 0, discount_total * 100 / subtotal, 0) > {QUOTE_DISCOUNT_PERCENT}"
     process_model.objects.create(
         name="Quotes with a discount over 20% need a sales manager's approval",
