@@ -15,28 +15,18 @@ from django.utils.translation import gettext_lazy as _
 
 from marketplace.apps import services
 from marketplace.apps.models import AccessToken, App, AppInstallation, AppVersion, Grant, IDToken, RefreshToken
+from marketplace.catalog.admin import VersionReviewForm
 
 for model in (App, AccessToken, Grant, IDToken, RefreshToken):
     if admin.site.is_registered(model):
         admin.site.unregister(model)
 
 
-class AppVersionReviewForm(forms.ModelForm):
-    decision = forms.ChoiceField(
-        label=_("Decision"),
-        choices=[("", _("Keep as is")), ("approve", _("Approve")), ("reject", _("Reject"))],
-        required=False,
-    )
+class AppVersionReviewForm(VersionReviewForm):
+    """The operators' review of an app version: the listing versions' decision and rule, on AppVersion."""
 
-    class Meta:
-        model = AppVersion
-        fields = ["review_notes"]
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if data.get("decision") == "reject" and not (data.get("review_notes") or "").strip():
-            raise ValidationError({"review_notes": _("Tell the partner why the version is rejected.")})
-        return data
+    class Meta(VersionReviewForm.Meta):
+        model = AppVersion  # type: ignore[assignment]  # the same form on the app versions
 
 
 @admin.register(AppVersion)
