@@ -47,7 +47,8 @@ def test_member_enrols_totp_and_a_security_key_then_signs_in_with_each(live_site
     page.wait_for_url(base + "/")
     page.goto(base + "/mfa/")
     page.get_by_role("link", name="Set up an authenticator app").click()
-    assert page.locator(".mfa-qr svg").is_visible()
+    # is_visible() does not wait: under CI load the click's navigation may still be loading.
+    page.wait_for_selector(".mfa-qr svg", state="visible")
     secret = page.locator("[data-totp-secret]").inner_text()
     totp = pyotp.TOTP(secret)
     page.get_by_label("Code from the app").fill(totp.now())
