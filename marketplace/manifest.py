@@ -357,12 +357,26 @@ class _Semantic:
         for kind in UI_KINDS:
             self.urls_on_origin(f"ui.{kind}", (self.data.get("ui") or {}).get(kind) or [], origin)
         self.urls_on_origin("workflow_actions", self.data.get("workflow_actions") or [], origin)
+        self.actions_within_scopes()
         self.document_templates()
         self.keys_unique("email_templates")
         for base, item in self.items("email_templates"):
             if item.get("module"):
                 self.module_ok(f"{base}.module", item["module"])
         self.keys_unique("reports")
+
+    def actions_within_scopes(self) -> None:
+        """Record and list actions pass record ids to the app: only of modules its scopes may read."""
+        scopes = scopes_held(self.data.get("scopes") or [])
+        for kind in ("record_actions", "list_actions"):
+            for index, item in enumerate((self.data.get("ui") or {}).get(kind) or []):
+                for module_index, module in enumerate(item.get("modules") or []):
+                    if f"{module}:read" not in scopes:
+                        self.problems.add(
+                            f"ui.{kind}.{index}.modules.{module_index}",
+                            _("Actions on %(module)s need the scope “%(module)s:read” or “%(module)s:write”.")
+                            % {"module": module},
+                        )
 
     def origin_ok(self, origin: str) -> None:
         from django.conf import settings

@@ -55,12 +55,36 @@ def _allowed(action: Action, *, member: Member, spec: ModuleSpec, record: Any = 
 
 
 def record_actions(*, spec: ModuleSpec, record: Any, member: Member) -> list[ShownAction]:
-    """The module's record actions this member may use on this record (conditions and rights applied)."""
-    return [
+    """The module's record actions this member may use on this record (conditions and rights applied),
+    then those the registered providers offer for it (`record_action_provider_add`)."""
+    shown = [
         ShownAction(a.key, a.label, reverse(a.url_name, args=[record.pk]), a.method, a.primary)
         for a in spec.record_actions
         if (a.condition is None or a.condition(record)) and _allowed(a, member=member, spec=spec, record=record)
     ]
+    for provider in _record_action_providers:
+        shown += provider(spec, record, member)
+    return shown
+
+
+# Record and selection actions that are data of the workspace rather than code (an installed
+# marketplace app's buttons): a provider is called per page with the module, (the record,) and the member,
+# and returns the ready buttons - it applies its own rules and the member's rights. Added at start-up.
+_record_action_providers: list[Callable[[ModuleSpec, Any, Member], list[ShownAction]]] = []
+_selection_action_providers: list[Callable[[ModuleSpec, Member], list[ShownAction]]] = []
+
+
+def record_action_provider_add(provider: Callable[[ModuleSpec, Any, Member], list[ShownAction]]) -> None:
+    """Ask `provider(spec, record, member)` for more buttons on every record page."""
+    if provider not in _record_action_providers:
+        _record_action_providers.append(provider)
+
+
+def selection_action_provider_add(provider: Callable[[ModuleSpec, Member], list[ShownAction]]) -> None:
+    """Ask `provider(spec, member)` for more buttons in every list's "selected records" bar (each sends
+    the selection by GET to its url as repeated `ids=<id>` parameters)."""
+    if provider not in _selection_action_providers:
+        _selection_action_providers.append(provider)
 
 
 def list_actions(*, spec: ModuleSpec, member: Member, query: str = "") -> list[ShownAction]:
@@ -107,11 +131,14 @@ def selection_action_add(action: Action, *, applies: Callable[[ModuleSpec], bool
 
 
 def selection_actions(*, spec: ModuleSpec, member: Member) -> list[ShownAction]:
-    return [
+    shown = [
         ShownAction(action.key, action.label, reverse(action.url_name, args=[spec.key]), "get", action.primary)
         for action, applies in _selection_actions
         if applies(spec) and _allowed(action, member=member, spec=spec)
     ]
+    for provider in _selection_action_providers:
+        shown += provider(spec, member)
+    return shown
 
 
 # Panels a feature app puts on the records of *other* modules (calls on contacts, documents on every

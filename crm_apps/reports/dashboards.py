@@ -23,6 +23,7 @@ from crm_apps.reports.widgets import (
     MINI_LIST_ROWS,
     default_dashboard,
     saved_view_choices,
+    widget_source,
 )
 
 GRID_COLUMNS = 12
@@ -65,7 +66,15 @@ def dashboard_delete(*, actor: Member, dashboard: Dashboard) -> None:
 def widget_add(*, actor: Member, dashboard: Dashboard, kind: Any, report_id: Any = None, config: Any = None) -> Widget:
     _require_change(actor, dashboard)
     errors: dict[str, list[str]] = {}
-    if kind not in KINDS:
+    contributed = None  # a widget another app offers: "<source kind>:<ref>" (widgets.widget_source_add)
+    if isinstance(kind, str) and ":" in kind:
+        kind, _sep, ref = kind.partition(":")
+        source = widget_source(kind)
+        contributed = source.choices(actor).get(ref) if source is not None else None
+        if contributed is None:
+            errors["kind"] = [_("Choose a widget.")]
+        config = {"ref": ref}
+    elif kind not in KINDS:
         errors["kind"] = [_("Choose a widget.")]
     report = None
     if kind == "report":
@@ -86,7 +95,10 @@ def widget_add(*, actor: Member, dashboard: Dashboard, kind: Any, report_id: Any
     if errors:
         raise ValidationError(errors)
     bottom = max((w.y + w.h for w in dashboard.widgets.all()), default=0)
-    return Widget.objects.create(dashboard=dashboard, kind=kind, report=report, config=config or {}, y=bottom, w=6, h=4)
+    width, height = (contributed.w, contributed.h) if contributed is not None else (6, 4)
+    return Widget.objects.create(
+        dashboard=dashboard, kind=kind, report=report, config=config or {}, y=bottom, w=width, h=height
+    )
 
 
 def widget_remove(*, actor: Member, widget: Widget) -> None:

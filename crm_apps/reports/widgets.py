@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -467,4 +468,44 @@ def widget_data(widget: Widget, actor: Member) -> dict[str, Any]:
         "note": note,
         "currency": (result["meta"].get("currency") or {}).get("note"),
         "computed_at": result["meta"]["computed_at"],
+    }
+
+
+# Widgets another app contributes, per workspace (an installed marketplace app's frames): the reports app
+# never names it. A source has a widget `kind` of its own; `choices(actor)` lists what the member may add
+# (ref -> WidgetChoice), stored as Widget(kind=source.kind, config={"ref": ref}); `draw(widget, actor,
+# request)` gives {"template", "data"} for the dashboard page, or None when the widget is no longer
+# available (its app uninstalled or suspended): the dashboard then leaves it out. Added at start-up.
+@dataclass(frozen=True)
+class WidgetChoice:
+    label: str
+    w: int = 6
+    h: int = 4
+
+
+@dataclass(frozen=True)
+class WidgetSource:
+    kind: str
+    choices: Callable[[Member], dict[str, WidgetChoice]]
+    draw: Callable[[Widget, Member, Any], dict[str, Any] | None]
+
+
+_sources: dict[str, WidgetSource] = {}
+
+
+def widget_source_add(source: WidgetSource) -> None:
+    """Register a source of widgets (an app's AppConfig.ready()); the same kind twice keeps the first."""
+    _sources.setdefault(source.kind, source)
+
+
+def widget_source(kind: str) -> WidgetSource | None:
+    return _sources.get(kind)
+
+
+def contributed_choices(actor: Member) -> dict[str, str]:
+    """ "<kind>:<ref>" -> label of every contributed widget the member may add (the "add widget" choices)."""
+    return {
+        f"{source.kind}:{ref}": choice.label
+        for source in _sources.values()
+        for ref, choice in source.choices(actor).items()
     }

@@ -23,6 +23,7 @@ from marketplace import manifest as manifests
 from marketplace.catalog import payments, selectors, services
 from marketplace.catalog.models import Licence, Listing, Review
 from marketplace.installs import selectors as installs_selectors
+from marketplace.ui.surfaces import settings_links as app_settings_links
 
 
 @cache_control(public=True, max_age=3600)
@@ -62,6 +63,7 @@ def index(request: HttpRequest) -> HttpResponse:
             "tenant_name": tenant.name,
             "categories": selectors.categories(),
             "category": request.GET.get("category", ""),
+            "app_settings": app_settings_links(),
         },
     )
 
@@ -99,6 +101,7 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
             or (licence is not None and licence.usable)
             or (licence is None and listing.trial_days > 0),
             "paid_return": request.GET.get("paid") == "1",
+            "app_settings": app_settings_links(installation_id=installation.pk) if installation else [],
         },
     )
 

@@ -25,3 +25,10 @@ class MarketplaceUiConfig(AppConfig):
             applies=panels.panels_apply,
         )
         action_types.provider_add(panels.workflow_actions_for)
+        # Dashboard widgets, record/list actions (settings pages are linked from the Extensions pages).
+        from crm_apps.reports.widgets import widget_source_add
+        from marketplace.ui import surfaces
+
+        widget_source_add(surfaces.WIDGETS)
+        extensions.record_action_provider_add(surfaces.record_action_buttons)
+        extensions.selection_action_provider_add(surfaces.selection_action_buttons)

@@ -43,11 +43,24 @@ class InstalledApp:
     origin: str
     secret: str
     manifest: dict[str, Any]
+    listing_id: int = 0
 
     @classmethod
     def of(cls, app: AppInstall) -> InstalledApp:
         installation = app.installation
-        return cls(installation.pk, installation.slug, installation.name, app.origin, app.secret, installation.manifest)
+        return cls(
+            installation.pk,
+            installation.slug,
+            installation.name,
+            app.origin,
+            app.secret,
+            installation.manifest,
+            installation.listing_id,
+        )
+
+    def declared(self, kind: str) -> list[dict[str, Any]]:
+        """The manifest's `ui.<kind>` declarations."""
+        return list(((self.manifest.get("ui") or {}).get(kind)) or [])
 
 
 def _load_installed() -> list[InstalledApp]:
@@ -66,30 +79,55 @@ def installed_apps() -> list[InstalledApp]:
     return metadata.memoised(("marketplace_apps",), _load_installed)
 
 
-def context_for(
-    app: InstalledApp, *, request: HttpRequest, member: Member, ext: str, module: str, record_id: str | None
-) -> str:
-    tenant = getattr(request, "tenant", None)
-    return context_sign(
-        app.secret,
-        {
-            "ws": request.get_host(),
-            "tenant": getattr(tenant, "schema_name", ""),
-            "ins": app.installation_id,
-            "app": app.slug,
-            "ext": ext,
-            "member": member.pk,
-            "module": module,
-            "record": record_id,
-            "locale": translation.get_language() or "en",
-        },
+def active_apps() -> list[InstalledApp]:
+    """The installed apps whose OAuth app (same listing) operators have not suspended platform-wide: a
+    suspension hides their frames and buttons at once (one query to `public`, only when apps are installed;
+    suspension is not a tenant's metadata, so it is never memoised)."""
+    from marketplace.apps.models import App, AppStatus
+
+    apps = installed_apps()
+    if not apps:
+        return []
+    suspended = set(
+        App.objects.filter(listing_id__in=[app.listing_id for app in apps], status=AppStatus.SUSPENDED).values_list(
+            "listing_id", flat=True
+        )
     )
+    return [app for app in apps if app.listing_id not in suspended]
+
+
+def context_for(
+    app: InstalledApp,
+    *,
+    request: HttpRequest,
+    member: Member,
+    ext: str,
+    module: str,
+    record_id: str | None,
+    records: list[str] | None = None,
+) -> str:
+    """A signed context; `records` (the ids a list action was given) only for list actions."""
+    tenant = getattr(request, "tenant", None)
+    payload: dict[str, Any] = {
+        "ws": request.get_host(),
+        "tenant": getattr(tenant, "schema_name", ""),
+        "ins": app.installation_id,
+        "app": app.slug,
+        "ext": ext,
+        "member": member.pk,
+        "module": module,
+        "record": record_id,
+        "locale": translation.get_language() or "en",
+    }
+    if records is not None:
+        payload["records"] = records
+    return context_sign(app.secret, payload)
 
 
 def record_panels(record: Any, member: Member, request: HttpRequest) -> dict[str, Any]:
     spec = registry.spec_for_record(record)
     frames = []
-    for app in installed_apps():
+    for app in active_apps():
         for item in ((app.manifest.get("ui") or {}).get("record_panels")) or []:
             if spec.key not in item["modules"]:
                 continue
@@ -121,7 +159,7 @@ def workflow_actions_for(module: str) -> list[ExternalAction]:
     if in_public_schema():
         return []
     found = []
-    for app in installed_apps():
+    for app in active_apps():
         for item in app.manifest.get("workflow_actions") or []:
             if module in item["modules"]:
                 found.append(

@@ -120,14 +120,29 @@ def app_apply(*, actor: Member, installation: ExtensionInstallation, manifest: M
         "reports": _reports(manifest, actor, owned),
     }
     app.save()
+    _drop_widgets(installation, keep={item["key"] for item in (data.get("ui") or {}).get("dashboard_widgets") or []})
     return app
+
+
+def _drop_widgets(installation: ExtensionInstallation, *, keep: set[str]) -> None:
+    """Delete the dashboard widgets of this installation's app whose key is not in `keep`."""
+    from crm_apps.reports.models import Widget
+    from marketplace.ui.surfaces import WIDGET_KIND
+
+    prefix = f"{installation.pk}."
+    stale = [
+        widget.pk
+        for widget in Widget.objects.filter(kind=WIDGET_KIND, config__ref__startswith=prefix)
+        if str(widget.config["ref"]).removeprefix(prefix) not in keep
+    ]
+    Widget.objects.filter(pk__in=stale).delete()
 
 
 def app_uninstall(*, installation: ExtensionInstallation) -> None:
     """Remove what the app installed: its templates (the workspace's defaults apply again) and reports.
     Frames and actions stop at once (they are shown only for installed extensions). Documents and emails
     already produced with the templates keep their content. The secret is replaced, so contexts and
-    action signatures of the old installation no longer verify."""
+    action signatures of the old installation no longer verify. Its dashboard widgets are deleted."""
     from crm_apps.inventory.models import PdfTemplate
     from crm_apps.mail.models import Template
     from crm_apps.reports.models import Report
@@ -139,4 +154,5 @@ def app_uninstall(*, installation: ExtensionInstallation) -> None:
     PdfTemplate.objects.filter(pk__in=list((owned.get("document_templates") or {}).values())).delete()
     Template.objects.filter(pk__in=list((owned.get("email_templates") or {}).values())).delete()
     Report.objects.filter(pk__in=list((owned.get("reports") or {}).values())).delete()
+    _drop_widgets(installation, keep=set())
     app.delete()

@@ -12,4 +12,7 @@ urlpatterns = [
     ),
     path("context/verify", views.context_check, name="verify"),
     path("secret", views.app_secret, name="secret"),
+    path("action/<int:installation_id>/<str:ext>/<slug:module>/", views.action_page, name="action"),
+    path("settings/<int:installation_id>/<slug:key>/", views.settings_page, name="settings_page"),
+    path("frame/<int:installation_id>/<str:ext>/context", views.frame_context, name="frame_context"),
 ]

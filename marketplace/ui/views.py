@@ -6,16 +6,25 @@
   a context is genuine for this workspace; 200 with the payload, 400 with the reason.
 - `GET  /marketplace/app/secret` (`Authorization: Token <the installation's token>`): the app's secret,
   to verify contexts and action signatures itself (the OAuth app credentials will replace this hand-over).
+- `GET  /marketplace/app/action/<installation>/<record_actions|list_actions>.<key>/<module>/?ids=<id>,...`
+  (member who may view the module): the action's frame with the records they chose and may see;
+  `&context=1` answers a fresh context instead.
+- `GET  /marketplace/app/settings/<installation>/<key>/` (workspace administrators): a settings page's frame.
+- `GET  /marketplace/app/frame/<installation>/dashboard_widgets.<key>/context` (member): a widget's fresh context.
 """
 
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
@@ -24,24 +33,21 @@ from crm_apps.access.middleware import request_member
 from crm_apps.access.services import api_token_authenticate
 from crm_apps.engine import registry
 from marketplace.installs.models import InstallationState
+from marketplace.ui import surfaces
 from marketplace.ui.context import ContextInvalid, context_payload_unverified, context_verify
 from marketplace.ui.models import AppInstall
-from marketplace.ui.panels import InstalledApp, context_for
+from marketplace.ui.panels import context_for
 
 
 @login_required
 @require_GET
 def context_refresh(request: HttpRequest, installation_id: int, ext: str, module: str, record_id: str) -> JsonResponse:
     member = request_member(request)
-    app = (
-        AppInstall.objects.select_related("installation")
-        .filter(installation_id=installation_id, installation__state=InstallationState.INSTALLED)
-        .first()
-    )
+    app = surfaces.active_app(installation_id)  # installed, and not suspended
     if member is None or app is None:
         raise Http404
     kind, _sep, key = ext.partition(".")
-    declared = (app.installation.manifest.get("ui") or {}).get(kind) or []
+    declared = app.declared(kind)
     if kind != "record_panels" or not any(i["key"] == key and module in i["modules"] for i in declared):
         raise Http404
     try:
@@ -55,9 +61,7 @@ def context_refresh(request: HttpRequest, installation_id: int, ext: str, module
         visible = False
     if not visible:
         raise Http404
-    token = context_for(
-        InstalledApp.of(app), request=request, member=member, ext=ext, module=module, record_id=record_id
-    )
+    token = context_for(app, request=request, member=member, ext=ext, module=module, record_id=record_id)
     return JsonResponse({"context": token})
 
 
@@ -110,3 +114,105 @@ def app_secret(request: HttpRequest) -> JsonResponse:
     if app is None:
         return JsonResponse({"detail": _("Send the installation's token: Authorization: Token <key>.")}, status=401)
     return JsonResponse({"secret": app.secret, "origin": app.origin, "installation": app.installation_id})
+
+
+def _wants_context(request: HttpRequest) -> bool:
+    """The host script's refresh asks the frame's own page for a fresh context (`?context=1`)."""
+    return request.GET.get("context") == "1"
+
+
+@login_required
+@require_GET
+def action_page(request: HttpRequest, installation_id: int, ext: str, module: str) -> HttpResponse:
+    """A record or list action of an installed app: its frame, given the records (`ids`) the member chose
+    and may see. Not found: an app that is not installed (or suspended), an action not declared for the
+    module or outside the app's scopes, a module the member may not view, no visible record at all."""
+    member = request_member(request)
+    app = surfaces.active_app(installation_id)
+    kind, _sep, key = ext.partition(".")
+    item = surfaces.declared(app, kind, key) if app is not None and kind in ("record_actions", "list_actions") else None
+    if member is None or app is None or item is None or not surfaces.action_modules_allowed(app, item, module):
+        raise Http404
+    try:
+        spec = registry.get(module)
+    except registry.UnknownModule:
+        raise Http404 from None
+    if not visibility.can_view_module(actor=member, spec=spec):
+        raise Http404
+    asked = [one for raw in request.GET.getlist("ids") for one in raw.split(",") if one.strip()]
+    if len(asked) > surfaces.MAX_ACTION_RECORDS or (kind == "record_actions" and len(asked) != 1):
+        return JsonResponse(
+            {
+                "ids": [_("Choose at most %(n)d records.") % {"n": surfaces.MAX_ACTION_RECORDS}]
+                if kind == "list_actions"
+                else [_("Choose one record.")]
+            },
+            status=400,
+        )
+    ids = surfaces.visible_ids(member=member, spec=spec, ids=[one.strip() for one in asked])
+    if not ids:
+        raise Http404
+    record_id = ids[0] if kind == "record_actions" else None
+    records = ids if kind == "list_actions" else None
+    refresh = f"{request.path}?{urlencode({'ids': ','.join(ids), 'context': '1'})}"
+    frame = surfaces.frame(
+        app,
+        item,
+        kind=kind,
+        request=request,
+        member=member,
+        refresh=refresh,
+        module=module,
+        record_id=record_id,
+        records=records,
+    )
+    if _wants_context(request):
+        return JsonResponse({"context": frame["context"]})
+    back = reverse("engine:list", args=[spec.key])
+    crumbs = [(back, spec.label_plural)]
+    if record_id is not None:
+        crumbs.append((f"{back}{record_id}/", record_id))
+    note = (
+        ngettext("For %(n)d selected record.", "For %(n)d selected records.", len(ids)) % {"n": len(ids)}
+        if records is not None
+        else ""
+    )
+    if records is not None and len(ids) < len(asked):
+        note += " " + _("Records you cannot see were left out.")
+    return render(
+        request, "marketplace_ui/frame_page.html", {"frame": {**frame, "bare": True}, "crumbs": crumbs, "note": note}
+    )
+
+
+@login_required
+@require_GET
+def settings_page(request: HttpRequest, installation_id: int, key: str) -> HttpResponse:
+    """An installed app's settings page, for workspace administrators only."""
+    member = request_member(request)
+    if member is None or not member.is_admin:
+        raise PermissionDenied
+    app = surfaces.active_app(installation_id)
+    item = surfaces.declared(app, "settings_pages", key) if app is not None else None
+    if app is None or item is None:
+        raise Http404
+    frame = surfaces.frame(
+        app, item, kind="settings_pages", request=request, member=member, refresh=f"{request.path}?context=1"
+    )
+    if _wants_context(request):
+        return JsonResponse({"context": frame["context"]})
+    crumbs = [(reverse("marketplace:index"), _("Extensions")), (None, app.name)]
+    return render(request, "marketplace_ui/frame_page.html", {"frame": {**frame, "bare": True}, "crumbs": crumbs})
+
+
+@login_required
+@require_GET
+def frame_context(request: HttpRequest, installation_id: int, ext: str) -> JsonResponse:
+    """A fresh context for a dashboard widget's frame (any member: widgets show on any dashboard)."""
+    member = request_member(request)
+    app = surfaces.active_app(installation_id)
+    kind, _sep, key = ext.partition(".")
+    item = surfaces.declared(app, kind, key) if app is not None and kind == "dashboard_widgets" else None
+    if member is None or app is None or item is None:
+        raise Http404
+    token = context_for(app, request=request, member=member, ext=ext, module="", record_id=None)
+    return JsonResponse({"context": token})
