@@ -5,6 +5,7 @@ pages, settings for administrators only, and action ids limited to the records t
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from typing import Any
@@ -65,10 +66,10 @@ def organisation(tenant: Any, actor: Any, name: str = "Spree GmbH") -> Any:
         return record_create(spec=registry.get("organizations"), actor=actor, data={"name": name})
 
 
-def boxes(html: str) -> list[dict[str, str]]:
+def boxes(page: str) -> list[dict[str, str]]:
     return [
-        dict(re.findall(r'data-([a-z-]+)="([^"]*)"', match))
-        for match in re.findall(r"<section[^>]*data-app-frame[^>]*>", html, re.S)
+        {name: html.unescape(value) for name, value in re.findall(r'data-([a-z-]+)="([^"]*)"', match)}
+        for match in re.findall(r"<section[^>]*data-app-frame[^>]*>", page, re.S)
     ]
 
 
@@ -140,6 +141,8 @@ def test_a_widget_kind_the_workspace_has_no_app_for_is_refused(tenant_a, tenant_
 
 def test_uninstalling_deletes_the_widgets_and_suspension_hides_them(tenant_a, admin_of, client_for, app_installed):
     from marketplace.apps.models import App, AppStatus
+    from marketplace.catalog.models import Listing
+    from marketplace.installs.models import ExtensionInstallation
     from marketplace.partners.models import Partner
 
     admin = admin_of(tenant_a)
@@ -147,15 +150,24 @@ def test_uninstalling_deletes_the_widgets_and_suspension_hides_them(tenant_a, ad
     board, _added = add_app_widget(client, app_installed)
     assert len(boxes(client.get(f"/dashboards/{board}/").content.decode())) == 1
 
+    # The OAuth app of the same listing (marketplace/apps), suspended platform-wide by operators.
     partner = Partner.objects.create(name="Surface partner", slug="surface-partner")
+    listing = Listing.objects.create(
+        partner=partner, slug="surface-app", name="Surface test app", summary="Frames", category="sales"
+    )
+    with schema_context(tenant_a.schema_name):
+        ExtensionInstallation.objects.filter(pk=app_installed.pk).update(listing_id=listing.pk)
+        from crm_apps.engine.metadata import metadata_changed
+
+        metadata_changed()
     app = App.objects.create(
         name="Surface test app",
         partner=partner,
-        listing_id=None,
+        listing=listing,
         client_type="confidential",
         authorization_grant_type="authorization-code",
     )
-    App.objects.filter(pk=app.pk).update(listing_id=app_installed.listing_id, status=AppStatus.SUSPENDED)
+    App.objects.filter(pk=app.pk).update(status=AppStatus.SUSPENDED)
     suspended = client.get(f"/dashboards/{board}/")
     assert "data-app-frame" not in suspended.content.decode()
     assert "frame-src" not in suspended["Content-Security-Policy"]
