@@ -6,9 +6,11 @@ only, and a signed context (context.py) for the member, record, module and local
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.signals import request_finished, request_started
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import translation
@@ -79,20 +81,41 @@ def installed_apps() -> list[InstalledApp]:
     return metadata.memoised(("marketplace_apps",), _load_installed)
 
 
+# Suspensions read in this request (listing ids -> suspended ones): a page asks several times (panels,
+# record actions); only between request_started and request_finished, so a worker never keeps it.
+_request = threading.local()
+
+
+def _request_begins(**kwargs: Any) -> None:
+    _request.suspended = {}
+
+
+def _request_ends(**kwargs: Any) -> None:
+    _request.suspended = None
+
+
+request_started.connect(_request_begins, dispatch_uid="marketplace-ui-suspended-start")
+request_finished.connect(_request_ends, dispatch_uid="marketplace-ui-suspended-end")
+
+
 def active_apps() -> list[InstalledApp]:
     """The installed apps whose OAuth app (same listing) operators have not suspended platform-wide: a
-    suspension hides their frames and buttons at once (one query to `public`, only when apps are installed;
-    suspension is not a tenant's metadata, so it is never memoised)."""
+    suspension hides their frames and buttons at once (one query to `public` per request, only when apps
+    are installed; suspension is not a tenant's metadata, so it is never memoised across requests)."""
     from marketplace.apps.models import App, AppStatus
 
     apps = installed_apps()
     if not apps:
         return []
-    suspended = set(
-        App.objects.filter(listing_id__in=[app.listing_id for app in apps], status=AppStatus.SUSPENDED).values_list(
-            "listing_id", flat=True
+    listings = tuple(sorted(app.listing_id for app in apps))
+    seen: dict[tuple[int, ...], set[int]] | None = getattr(_request, "suspended", None)
+    suspended = seen.get(listings) if seen is not None else None
+    if suspended is None:
+        suspended = set(
+            App.objects.filter(listing_id__in=listings, status=AppStatus.SUSPENDED).values_list("listing_id", flat=True)
         )
-    )
+        if seen is not None:
+            seen[listings] = suspended
     return [app for app in apps if app.listing_id not in suspended]
 
 
