@@ -47,14 +47,14 @@ def test_a_documents_file_comes_back_in_base64_through_both_operations(tenant_a,
     assert files["result"] == [
         {
             "fileid": str(version.pk),
-            "filename": "prices_2027.txt",
+            "filename": "prices 2027.txt",
             "filetype": "text/plain",
             "filesize": len(BODY),
             "filecontents": base64.b64encode(BODY).decode(),
         }
     ]  # the current version
     assert both["result"][wanted]["attachment"] == base64.b64encode(BODY).decode()
-    assert both["result"][wanted]["filename"] == "prices_2027.txt" and both["result"][wanted]["filesize"] == len(BODY)
+    assert both["result"][wanted]["filename"] == "prices 2027.txt" and both["result"][wanted]["filesize"] == len(BODY)
     assert both["result"][nothing] == {
         "recordid": nothing.partition("x")[2],
         "filetype": "",
