@@ -252,7 +252,7 @@ class Source:
         record lists in `imageattachmentids`, or by the document's id as this CRM accepts), else through
         `retrievedocattachment` (coreBOS and berliCRM); None when the document has no stored file or the
         source serves neither operation."""
-        if row.get("filelocationtype") == "E" or not row.get("filename"):
+        if row.get("filelocationtype") == "E" or ("filename" in row and not row.get("filename")):
             return None
         remote = str(row.get("id", ""))
         attachments = [a for a in str(row.get("imageattachmentids") or "").split(";") if a]
