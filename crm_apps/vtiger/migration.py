@@ -295,7 +295,7 @@ class Source:
             name=str(entry.get("filename") or "file"),
             content_type=str(entry.get("filetype") or ""),
             data=data,
-            declared_size=int(declared) if str(declared or "").isdigit() else None,
+            declared_size=int(str(declared)) if str(declared or "").isdigit() else None,
         )
 
     def query_all(self, module: str) -> Iterator[list[dict[str, Any]]]:
@@ -652,7 +652,7 @@ class Importer:
                 continue
             parent_known = self.known.get(f"role:{row['parent']}")
             parent = Role.objects.filter(pk=parent_known[1]).first() if parent_known else top
-            profile_ids = [
+            profile_ids: list[Any] = [
                 self.known[f"profile:{p}"][1] for p in row.get("profiles", []) if f"profile:{p}" in self.known
             ]
             if not profile_ids and default is not None:

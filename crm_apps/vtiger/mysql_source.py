@@ -438,7 +438,7 @@ class MysqlSource:
             name=_text(attachment["name"]),
             content_type=_text(attachment["type"]),
             path=path,
-            declared_size=int(declared) if str(declared or "").isdigit() else None,
+            declared_size=int(str(declared)) if str(declared or "").isdigit() else None,
         )
 
     def _stored_path(self, attachment: dict[str, Any]) -> Path:
@@ -531,7 +531,7 @@ class MysqlSource:
         return list(profiles.values())
 
     def _roles(self) -> list[dict[str, Any]]:
-        roles = [
+        roles: list[dict[str, Any]] = [
             {
                 "id": _text(r["roleid"]),
                 "name": _text(r["rolename"]),
