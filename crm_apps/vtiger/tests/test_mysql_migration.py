@@ -155,7 +155,7 @@ def test_a_vtiger_database_comes_in_with_access_setup_and_files_and_a_second_run
         assert Invitation.objects.get(email="ada.admin@vtiger7.example").is_admin
         assert not Invitation.objects.filter(email="ivan.inactive@vtiger7.example").exists()
         engineer = Role.objects.get(name="Field Engineer")
-        assert engineer.parent is not None and engineer.parent.name == "Sales Manager"  # placed in the tree under its vtiger parent
+        assert engineer.parent is not None and engineer.parent.name == "Sales Manager"  # under its vtiger parent
         assert sorted(p.name for p in engineer.profiles.all()) == ["Guest Profile", "Support Profile"]
         assert Invitation.objects.get(email="fiona.field@vtiger7.example").role == engineer
         assert Role.objects.filter(name="Sales Person").count() == 1  # matched by name, not duplicated
