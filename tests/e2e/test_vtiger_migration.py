@@ -172,7 +172,7 @@ def test_command_imports_everything_and_a_second_run_updates_without_duplicates(
         assert Role.objects.filter(name="Account Executive").count() == 1
 
 
-def test_settings_page_runs_the_migration_as_a_job_and_shows_progress(live_site, pair, localhost_names):
+def test_settings_page_runs_the_migration_as_a_job_and_shows_progress(media_root, live_site, pair, localhost_names):
     source, target, key, _colleague = pair
     with tenant_context(source):
         admin_email = Member.objects.select_related("user").get(is_admin=True).user.email
@@ -195,6 +195,7 @@ def test_settings_page_runs_the_migration_as_a_job_and_shows_progress(live_site,
     assert started.status_code == 302
     assert run.status == ImportRun.Status.DONE and run.access_key == ""
     assert run.progress["modules"]["Contacts"]["created"] == 2
+    assert run.progress["files"] == 1  # the document's file came with the job too
     assert page.status_code == 200 and "Contacts" in page.content.decode()
     assert wrong.status_code == 302
     with tenant_context(target):
