@@ -5,6 +5,7 @@ the engine's selectors and the access layer's visibility filter, writes through 
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 from collections.abc import Callable
@@ -41,6 +42,7 @@ from crm_apps.vtiger.vtql import ROW_CAP, VtqlSyntaxError, parse
 API_VERSION = "0.22"
 VTIGER_VERSION = "7.5.0"
 COMMENTS = "ModComments"
+DOCUMENTS = "documents"
 SYNC_PAGE = 100
 
 Params = dict[str, Any]
@@ -655,6 +657,68 @@ def _comments_describe() -> dict[str, Any]:
     }
 
 
+# ---------------------------------------------------------------------------------------------
+# Document files: vtiger 7.3+'s files_retrieve and coreBOS/berliCRM's retrievedocattachment
+
+
+def _document(member: Member, value: Any) -> tuple[WsModule, Any]:
+    """A document the member may see (RECORD_NOT_FOUND otherwise); INVALID_ID_ATTRIBUTE for another module."""
+    ws, record = _record(member, value)
+    if ws.spec is None or ws.spec.key != DOCUMENTS:
+        raise WsError(errors.INVALID_ID_ATTRIBUTE, _("“%(id)s” is not a document.") % {"id": value})
+    return ws, record
+
+
+def _stored(document: Any) -> Any:
+    from crm_apps.modules.documents.models import DocumentVersion
+
+    return DocumentVersion.objects.filter(document_id=document.pk).order_by("-number").first()
+
+
+def _contents(version: Any) -> str:
+    from crm_apps.modules.documents import files
+
+    with files.open_stored(version.storage_name) as stream:
+        return base64.b64encode(stream.read()).decode("ascii")
+
+
+def files_retrieve(member: Member, params: Params) -> list[dict[str, Any]]:
+    """The document's current file, base64 in `filecontents` (vtiger 7.3+'s answer shape). `id` is the
+    document's own id: this CRM gives its files no ids of their own."""
+    _ws, document = _document(member, _param(params, "id"))
+    version = _stored(document)
+    if version is None:
+        return []
+    return [
+        {
+            "fileid": str(version.pk),
+            "filename": version.file_name,
+            "filetype": version.content_type,
+            "filesize": version.size,
+            "filecontents": _contents(version),
+        }
+    ]
+
+
+def retrievedocattachment(member: Member, params: Params) -> dict[str, dict[str, Any]]:
+    """coreBOS's `retrievedocattachment`: for each document id of the comma-separated `id` (at most 100), its
+    file's name, type, size and, when `returnfile` is 1, its base64 content in `attachment`."""
+    wanted = [v.strip() for v in str(_param(params, "id")).split(",") if v.strip()][:ROW_CAP]
+    with_file = str(params.get("returnfile", "1")).strip().lower() in ("1", "true", "on", "yes")
+    out: dict[str, dict[str, Any]] = {}
+    for value in wanted:
+        _ws, document = _document(member, value)
+        version = _stored(document)
+        out[value] = {
+            "recordid": value.partition("x")[2],
+            "filetype": version.content_type if version else "",
+            "filename": version.file_name if version else "",
+            "filesize": version.size if version else 0,
+            "attachment": _contents(version) if version is not None and with_file else "",
+        }
+    return out
+
+
 OPERATIONS: dict[str, tuple[str, Callable[[Member, Params], Any]]] = {
     "listtypes": ("GET", listtypes),
     "describe": ("GET", describe),
@@ -671,4 +735,6 @@ OPERATIONS: dict[str, tuple[str, Callable[[Member, Params], Any]]] = {
     "query_related": ("GET", query_related),
     "add_related": ("POST", add_related),
     "me": ("GET", me),
+    "files_retrieve": ("GET", files_retrieve),
+    "retrievedocattachment": ("POST", retrievedocattachment),
 }

@@ -23,6 +23,7 @@ from crm_apps.vtiger.services import access_key_get
 from tenants.services import tenant_provision
 
 pytestmark = [pytest.mark.slow]
+PRICE_LIST = "Widgets 10 EUR\nГаджеты 25 EUR\n".encode()
 
 
 @pytest.fixture
@@ -90,6 +91,15 @@ def pair(committed: Any) -> tuple[Any, Any, str]:
             data={"name": "Printers", "organization": org, "contact": boss, "close_date": "2031-04-01"},
         )
         comment_add(spec=registry.get("organizations"), actor=admin, record=org, body="Met at the fair")
+        from io import BytesIO
+
+        from crm_apps.modules.documents.services import Upload, document_create
+
+        document_create(
+            actor=admin,
+            data={"title": "Price list"},
+            upload=Upload(stream=BytesIO(PRICE_LIST), name="prices.txt", size=len(PRICE_LIST)),
+        )
         key = access_key_get(member=admin).key
     return source, target, key, colleague_email  # type: ignore[return-value]
 
@@ -104,7 +114,9 @@ def counts(tenant: Any) -> dict[str, int]:
         return out
 
 
-def test_command_imports_everything_and_a_second_run_updates_without_duplicates(live_site, pair, localhost_names):
+def test_command_imports_everything_and_a_second_run_updates_without_duplicates(
+    media_root, live_site, pair, localhost_names
+):
     source, target, key, colleague_email = pair
     with tenant_context(source):
         admin_email = Member.objects.select_related("user").get(is_admin=True).user.email
@@ -129,7 +141,17 @@ def test_command_imports_everything_and_a_second_run_updates_without_duplicates(
         deal = registry.get("deals").records().get()
         assert (deal.organization.name, deal.contact.last_name) == ("Initech", "Lumbergh")
         assert "Met at the fair" in Comment.objects.get().body
+        from django.core.files.storage import default_storage
+
+        from crm_apps.modules.documents.models import DocumentVersion
+
+        assert DocumentVersion.objects.filter(document__title="Price list").exists(), out.getvalue()
+        version = DocumentVersion.objects.get(document__title="Price list")  # the file came over files_retrieve
+        with default_storage.open(version.storage_name, "rb") as stored:
+            assert stored.read() == PRICE_LIST
+        assert version.file_name == "prices.txt"
     assert "Contacts:" in out.getvalue() and "invited" in out.getvalue()
+    assert f"files: 1 ({len(PRICE_LIST)} bytes)" in out.getvalue()
 
     with tenant_context(source):
         admin = Member.objects.get(is_admin=True)
@@ -143,13 +165,14 @@ def test_command_imports_everything_and_a_second_run_updates_without_duplicates(
     assert counts(target) == {"organizations": 2, "contacts": 2, "deals": 1, "comments": 1}
     with tenant_context(target):
         assert registry.get("contacts").records().get(last_name="Lumbergh").title == "VP"
+        assert DocumentVersion.objects.count() == 1  # the file is not stored twice
         from crm_apps.access.models import Group, Role
 
         assert Group.objects.filter(name="Field Team").count() == 1  # a second run adds no duplicate
         assert Role.objects.filter(name="Account Executive").count() == 1
 
 
-def test_settings_page_runs_the_migration_as_a_job_and_shows_progress(live_site, pair, localhost_names):
+def test_settings_page_runs_the_migration_as_a_job_and_shows_progress(media_root, live_site, pair, localhost_names):
     source, target, key, _colleague = pair
     with tenant_context(source):
         admin_email = Member.objects.select_related("user").get(is_admin=True).user.email
@@ -172,6 +195,7 @@ def test_settings_page_runs_the_migration_as_a_job_and_shows_progress(live_site,
     assert started.status_code == 302
     assert run.status == ImportRun.Status.DONE and run.access_key == ""
     assert run.progress["modules"]["Contacts"]["created"] == 2
+    assert run.progress["files"] == 1  # the document's file came with the job too
     assert page.status_code == 200 and "Contacts" in page.content.decode()
     assert wrong.status_code == 302
     with tenant_context(target):
