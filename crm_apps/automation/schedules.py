@@ -19,6 +19,7 @@ over wall-clock times; the time zone is applied here, so croniter's own DST hand
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 import zoneinfo
 from collections.abc import Iterator
@@ -55,7 +56,7 @@ def _cron_errors(source: Any) -> str | None:
         return str(_("At most once every %(n)d minutes.") % {"n": MIN_GAP_MINUTES})
     minutes = sorted(int(m) for m in parsed.expanded[0])
     hours = parsed.expanded[1]
-    gaps = [b - a for a, b in zip(minutes, minutes[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(minutes)]
     if len(hours) == 24 or hours == ["*"]:
         gaps.append(minutes[0] + 60 - minutes[-1])
     if any(gap < MIN_GAP_MINUTES for gap in gaps):
