@@ -112,7 +112,7 @@ LABELS = {
     "s_weekly": lambda: _("Weekly"),
     "s_monthly": lambda: _("Monthly"),
     "s_cron": lambda: _("Cron expression"),
-    "weekly_days": lambda: _("On"),
+    "weekly_days": lambda: _("On these days"),
     "d_mon": lambda: _("Mon"),
     "d_tue": lambda: _("Tue"),
     "d_wed": lambda: _("Wed"),

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from crm_apps.automation import scheduling, services
-from crm_apps.automation.models import ScheduleTick, Workflow, WorkflowRun
+from crm_apps.automation.models import ScheduleTick, Workflow, WorkflowRun, WorkflowVersion
 from crm_apps.automation.schedules import latest_tick
 from crm_apps.engine import registry
 from crm_apps.engine.services import record_create
@@ -178,6 +178,8 @@ def test_a_cron_schedule_fires_once_per_tick_across_two_schedulers_and_a_dst_cha
             module="deals",
             definition={"trigger": {"type": "schedule", "cron": "30 3 * * *"}, "actions": COMMENT},
         )
+        # Published the day before (a schedule never fires for a moment before its version existed).
+        WorkflowVersion.objects.filter(workflow=workflow).update(created_at=_utc(2030, 10, 26, 12))
         # Around the autumn change 03:30 happens twice; two schedulers call every minute through it.
         minutes = [_utc(2030, 10, 27, 0, 0) + dt.timedelta(minutes=m) for m in range(0, 120)]
         fired: list[int] = []
@@ -204,7 +206,7 @@ def test_two_workspaces_in_different_zones_fire_at_their_own_local_times(
         with tenant_context(tenant):
             with django_capture_on_commit_callbacks(execute=True):
                 _deal(admin)
-            workflows[tenant.pk] = services.workflow_create(
+            workflows[tenant.pk] = workflow = services.workflow_create(
                 actor=admin,
                 name="Morning",
                 module="deals",
@@ -213,6 +215,8 @@ def test_two_workspaces_in_different_zones_fire_at_their_own_local_times(
                     "actions": COMMENT,
                 },
             )
+            # Published on Monday 2030-01-07 at 00:00 UTC: the Monday before is not fired.
+            WorkflowVersion.objects.filter(workflow=workflow).update(created_at=_utc(2030, 1, 7))
 
     def fire(tenant: Tenant, now: dt.datetime) -> list[int]:
         with tenant_context(tenant), django_capture_on_commit_callbacks(execute=True):
