@@ -293,10 +293,13 @@ def waiting_runs_resume(now: dt.datetime | None = None) -> int:
 
 
 def tick(now: dt.datetime | None = None) -> dict[str, int]:
-    """One tenant's turn: schedules, due rows and waiting runs (each at most BATCH)."""
+    """One tenant's turn: schedules, due rows and waiting runs (each at most BATCH); and a drain of the
+    event evaluations re-queued if one died with entries left (fair.kick_if_pending)."""
+    from crm_apps.automation import fair
     from crm_apps.automation.approvals import escalations_due
 
     return {
+        "drain_kicked": int(fair.kick_if_pending()),
         "escalations": escalations_due(now),
         "schedules": len(schedules_fire(now)),
         "due": due_rows_fire(now),

@@ -39,29 +39,44 @@ app.worker_main(["worker", "--pool", "solo", "-Q", sys.argv[1], "--without-mingl
 """
 
 
-@pytest.fixture
-def automation_worker(monkeypatch):
-    queue = f"test-fair-{uuid.uuid4().hex[:8]}"
-    proc = subprocess.Popen(
+def _start_worker(queue: str) -> subprocess.Popen:
+    return subprocess.Popen(
         [sys.executable, "-c", WORKER, queue],
         env=child_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
-    # This process queues the first drain of each workspace (fair._kick): to the same queue.
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture
+def worker_queue(monkeypatch):
+    """A queue of this test's own; this process queues the first drain of each workspace (fair._kick) to it."""
+    queue = f"test-fair-{uuid.uuid4().hex[:8]}"
     monkeypatch.setattr(tasks.workflow_drain_task, "delay", lambda: tasks.workflow_drain_task.apply_async(queue=queue))
     previous = app.conf.task_always_eager
     app.conf.task_always_eager = False
     try:
-        yield proc
+        yield queue
     finally:
         app.conf.task_always_eager = previous
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+
+
+@pytest.fixture
+def automation_worker(worker_queue):
+    proc = _start_worker(worker_queue)
+    try:
+        yield proc
+    finally:
+        _stop(proc)
 
 
 def _workspace(committed, key: str, records: int):
@@ -131,3 +146,52 @@ def test_one_workspace_s_flood_does_not_hold_up_another_s_evaluations(committed,
             assert set(WorkflowRun.objects.values_list("status", flat=True)) == {"succeeded"}
             assert fair.pending() == 0
             assert not fair._redis().exists(fair._flag(tenant.schema_name))
+
+
+def _wait(predicate, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.3)
+    return False
+
+
+def test_a_worker_killed_in_the_middle_of_a_batch_loses_no_evaluation(committed, worker_queue):
+    from crm_apps.automation.tasks import tick_task
+
+    tenant, admin, workflow, ids = _workspace(committed, "k", fair.BATCH + 50)
+    first = _start_worker(worker_queue)
+    try:
+        _enqueue(tenant, admin, workflow, ids)
+        assert _wait(lambda: len(_runs(tenant)) >= 20, 120), "the first worker ran no evaluation in 120 s"
+    finally:
+        first.kill()  # SIGKILL in the middle of the first batch: no clean-up runs
+        first.wait(timeout=20)
+    done_before = len(_runs(tenant))
+    client = fair._redis()
+    schema = tenant.schema_name
+    assert done_before < fair.BATCH
+    # The batch the dead drain had taken is still there, in flight, not lost.
+    assert client.llen(fair._inflight(schema)) >= fair.BATCH - done_before - 1
+    # Its flag and lock expire FLAG_SECONDS after it died; the test expires them now instead of waiting.
+    assert client.ttl(fair._lock(schema)) <= fair.FLAG_SECONDS
+    client.delete(fair._flag(schema), fair._lock(schema))
+    second = _start_worker(worker_queue)
+    try:
+        with tenant_context(tenant):
+            tick_task.apply_async(queue=worker_queue)  # the minute's tick finds entries and no drain: kicks one
+        finished = _wait(lambda: len({r for r, _t in _runs(tenant)}) == len(ids), 240)
+        if not finished:
+            _stop(second)
+            pytest.fail(f"{len(_runs(tenant))}/{len(ids)}:\n{second.communicate(timeout=20)[0][-6000:]}")
+    finally:
+        _stop(second)
+    with tenant_context(tenant):
+        per_record = dict(
+            WorkflowRun.objects.filter(workflow=workflow).values_list("record_id").annotate(n=Count("id"))
+        )
+        assert sorted(per_record) == sorted(ids)
+        # Only the evaluation in progress when the worker died may have run twice.
+        assert sum(n - 1 for n in per_record.values()) <= 1, sorted(per_record.values())[-3:]
+        assert fair.pending() == 0
