@@ -127,7 +127,7 @@ def drain() -> int:
     try:
         raw: list[bytes] = client.lrange(_inflight(schema), 0, BATCH - 1)  # type: ignore[assignment]
         if not raw:
-            raw = client.eval(_TAKE, 2, _list(schema), _inflight(schema), BATCH) or []  # type: ignore[assignment]
+            raw = client.eval(_TAKE, 2, _list(schema), _inflight(schema), BATCH) or []
         for entry in raw:
             item = json.loads(entry)
             try:

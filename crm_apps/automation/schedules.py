@@ -87,7 +87,7 @@ def schedule_errors(trigger: dict[str, Any]) -> Iterator[tuple[str, Any]]:
             yield "monthly", _('Monthly is {"day": 1-31 or "last", "at": "HH:MM"}.')
         else:
             day = monthly.get("day")
-            if not (day == "last" or (_whole(day) and 1 <= day <= 31)):
+            if not (day == "last" or (isinstance(day, int) and not isinstance(day, bool) and 1 <= day <= 31)):
                 yield "monthly.day", _('A day of the month from 1 to 31, or "last".')
             if not _time_ok(monthly.get("at")):
                 yield "monthly.at", _("A time as HH:MM.")

@@ -26,8 +26,8 @@ UTC = dt.UTC
 COMMENT = [{"id": "c", "type": "add_comment", "body": "scheduled"}]
 
 
-def _utc(*parts: int) -> dt.datetime:
-    return dt.datetime(*parts, tzinfo=UTC)
+def _utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def _tick(trigger: dict[str, Any], now: dt.datetime, zone: dt.tzinfo = RIGA) -> dt.datetime | None:

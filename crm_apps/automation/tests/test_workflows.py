@@ -484,7 +484,8 @@ def test_the_else_branch_waits_inside_itself_and_continues_with_an_earlier_steps
         with django_capture_on_commit_callbacks(execute=True):
             deal = _deal(admin, name="Tiny", amount="5")
         (run,) = _runs(workflow)
-        assert run.status == RunStatus.WAITING and run.cursor == [1, "else", 0]
+        assert run.status == RunStatus.WAITING and run.cursor == [1, "else", 1]  # the step after the wait
+        assert run.resume_at is not None
         assert started + dt.timedelta(hours=2, minutes=30) <= run.resume_at
         assert run.resume_at <= timezone.now() + dt.timedelta(hours=2, minutes=30)
         assert scheduling.waiting_runs_resume(started + dt.timedelta(hours=2, minutes=29)) == 0
