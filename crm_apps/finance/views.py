@@ -22,7 +22,7 @@ from crm_apps.finance.currencies import KNOWN, currency_name, minor_units
 from crm_apps.finance.models import Charge, CurrencyRate, Tax
 
 
-def _NOT_ADMIN() -> str:
+def _not_admin_message() -> str:
     return _("Only workspace administrators change the time zone.")
 
 
@@ -147,7 +147,7 @@ def company(request: HttpRequest, actor: Member) -> HttpResponse:
         try:
             workspace_timezone_set(actor=actor, tenant=tenant, name=request.POST.get("timezone", ""))
         except (ValidationError, PermissionDenied) as exc:
-            errors = _errors(exc) if isinstance(exc, ValidationError) else {"timezone": [str(_NOT_ADMIN())]}
+            errors = _errors(exc) if isinstance(exc, ValidationError) else {"timezone": [_not_admin_message()]}
         else:
             messages.success(request, _("Time zone saved."))
             return redirect("finance:company")
