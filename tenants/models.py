@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -13,6 +14,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django_tenants.models import DomainMixin, TenantMixin
+
+
+def validate_timezone_name(value: str) -> None:
+    """An IANA time zone name the server's zoneinfo knows (Europe/Riga, America/New_York, UTC)."""
+    from django.core.exceptions import ValidationError
+
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("Unknown time zone."), code="invalid")
 
 
 class TenantStatus(models.TextChoices):
@@ -46,6 +55,9 @@ class Tenant(TenantMixin):
     # Members are signed out after this many minutes without a request (0: only the cookie's age applies).
     # Kept on the tenant, which is cached with its domain: checking it costs no query per request.
     session_idle_minutes = models.PositiveIntegerField(_("sign out after inactivity (minutes)"), default=0)
+    # The workspace's own clock (an IANA name): schedules of automation run on it. UTC, like a new member's
+    # own time zone, until a tenant admin chooses one (Finance > Company details). Cached with the domain too.
+    timezone = models.CharField(_("time zone"), max_length=64, default="UTC", validators=[validate_timezone_name])
 
     # Schemas are created explicitly by tenants.services.tenant_provision inside the signup transaction.
     auto_create_schema = False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zoneinfo
+
 from django.db.models import Count, Q, QuerySet
 
 from tenants.models import BillingStage, Tenant, TenantStatus, WorkspaceMembership
@@ -20,3 +22,15 @@ def workspaces_for_email(*, email: str) -> QuerySet[WorkspaceMembership]:
 
 def tenant_list_with_member_counts() -> QuerySet[Tenant]:
     return Tenant.objects.annotate(member_count=Count("memberships", filter=Q(memberships__is_active=True)))
+
+
+def workspace_zone(tenant: Tenant | None = None) -> zoneinfo.ZoneInfo:
+    """The workspace's time zone (the current tenant's when none is given); UTC for a name that no longer
+    exists (a zoneinfo database update may remove one)."""
+    from tenants.runtime import current_tenant
+
+    name = getattr(tenant if tenant is not None else current_tenant(), "timezone", "") or "UTC"
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import zoneinfo
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
@@ -929,6 +930,26 @@ def sharing_rule_delete(*, actor: Member, rule: SharingRule) -> None:
     rule_id = rule.pk
     rule.delete()
     _access_changed(actor, "sharing_rule_deleted", rule.module, {"rule": rule_id})
+
+
+@transaction.atomic
+def workspace_timezone_set(*, actor: Member, tenant: Tenant, name: str) -> Tenant:
+    """A tenant admin sets the workspace's time zone (an IANA name): automation's schedules run on it."""
+    require_tenant_admin(actor)
+    name = (name or "").strip() if isinstance(name, str) else ""
+    if name not in zoneinfo.available_timezones():
+        raise ValidationError({"timezone": [_("Choose a time zone from the list (such as Europe/Riga).")]})
+    before = tenant.timezone
+    # The request's tenant is the routing cache's shared object: updated in the table, not in place.
+    Tenant.objects.filter(pk=tenant.pk).update(timezone=name)
+    if before != name:
+        from tenants.runtime import domains_changed_on_commit
+
+        domains_changed_on_commit()  # the tenant is cached with its domain: every process reloads it
+        audit.audit_log(
+            action=audit.SETTINGS_CHANGED, actor=actor, details={"setting": "timezone", "from": before, "to": name}
+        )
+    return tenant
 
 
 MAX_SESSION_IDLE_MINUTES = 60 * 24 * 30

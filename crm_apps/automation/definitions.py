@@ -171,14 +171,17 @@ def _event_trigger(errors: _Errors, module: str, trigger: dict[str, Any]) -> Non
 
 
 def _schedule_trigger(errors: _Errors, trigger: dict[str, Any]) -> None:
-    every = trigger.get("every_minutes")
-    daily = trigger.get("daily_at")
-    if every is None and daily is None:
-        errors.add("trigger.every_minutes", _("Give every_minutes or daily_at."))
-    if every is not None and (not isinstance(every, int) or isinstance(every, bool) or not 5 <= every <= 10080):
-        errors.add("trigger.every_minutes", _("Between 5 and 10080 minutes."))
-    if daily is not None and (not isinstance(daily, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", daily)):
-        errors.add("trigger.daily_at", _("A time as HH:MM."))
+    """One kind of schedule: every_minutes, daily_at (either or both, as before), weekly, monthly or cron."""
+    from crm_apps.automation import schedules
+
+    kinds = [key for key in schedules.KINDS if trigger.get(key) is not None]
+    if not kinds:
+        errors.add("trigger.every_minutes", _("Choose when it runs: every N minutes, daily, weekly, monthly or cron."))
+    elif len(kinds) > 1 and set(kinds) != {"every_minutes", "daily_at"}:
+        for key in kinds[1:]:
+            errors.add(f"trigger.{key}", _("A schedule has one kind: remove this one or the other."))
+    for path, message in schedules.schedule_errors(trigger):
+        errors.add(f"trigger.{path}", str(message))
     if "filter" in trigger:
         _expr(errors, "trigger.filter", trigger["filter"])
 

@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from crm_apps.automation import expressions
+from crm_apps.automation import expressions, schedules
 from crm_apps.automation.models import DueRow, RunStatus, ScheduleTick, Workflow, WorkflowRun
 from crm_apps.engine import registry
 
@@ -167,17 +167,24 @@ def due_rows_plan_chunk(*, workflow_id: int, version_id: int, after: str) -> tup
     return written, (last if seen == PLAN_CHUNK else None)
 
 
+def schedule_zone(trigger: dict[str, Any]) -> dt.tzinfo:
+    """A schedule's clock: its own "timezone" when it names one, else the workspace's."""
+    from tenants.selectors import workspace_zone
+
+    if trigger.get("timezone"):
+        try:
+            return zoneinfo.ZoneInfo(trigger["timezone"])
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            pass
+    return workspace_zone()
+
+
 def _schedule_tick(workflow: Workflow, trigger: dict[str, Any], now: dt.datetime) -> dt.datetime | None:
-    """The latest tick of a schedule at or before `now`."""
-    if trigger.get("every_minutes"):
-        step = int(trigger["every_minutes"]) * 60
-        return dt.datetime.fromtimestamp(int(now.timestamp()) // step * step, tz=dt.UTC)
-    zone = _zone(workflow, trigger)
-    local = now.astimezone(zone)
-    hour, minute = (int(p) for p in trigger["daily_at"].split(":"))
-    tick = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
-    if tick > local:
-        tick -= dt.timedelta(days=1)
+    """The latest tick of a schedule at or before `now`; none when that tick came before the published
+    version did (a new or edited schedule does not fire at once for a moment already past)."""
+    tick = schedules.latest_tick(trigger=trigger, zone=schedule_zone(trigger), now=now)
+    if tick is None or (workflow.current is not None and tick < workflow.current.created_at.replace(second=0)):
+        return None
     return tick
 
 
@@ -286,10 +293,13 @@ def waiting_runs_resume(now: dt.datetime | None = None) -> int:
 
 
 def tick(now: dt.datetime | None = None) -> dict[str, int]:
-    """One tenant's turn: schedules, due rows and waiting runs (each at most BATCH)."""
+    """One tenant's turn: schedules, due rows and waiting runs (each at most BATCH); and a drain of the
+    event evaluations re-queued if one died with entries left (fair.kick_if_pending)."""
+    from crm_apps.automation import fair
     from crm_apps.automation.approvals import escalations_due
 
     return {
+        "drain_kicked": int(fair.kick_if_pending()),
         "escalations": escalations_due(now),
         "schedules": len(schedules_fire(now)),
         "due": due_rows_fire(now),

@@ -3,11 +3,12 @@ currencies. Each page posts to itself; every write is a service call, errors com
 
 from __future__ import annotations
 
+import zoneinfo
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -19,6 +20,11 @@ from crm_apps.access.privileges import Privilege
 from crm_apps.finance import files, selectors, services
 from crm_apps.finance.currencies import KNOWN, currency_name, minor_units
 from crm_apps.finance.models import Charge, CurrencyRate, Tax
+
+
+def _not_admin_message() -> str:
+    return _("Only workspace administrators change the time zone.")
+
 
 TABS = (
     ("taxes", "finance:taxes"),
@@ -134,7 +140,18 @@ def charges(request: HttpRequest, actor: Member) -> HttpResponse:
 def company(request: HttpRequest, actor: Member) -> HttpResponse:
     """The legal name, address, tax ids, bank details and logo documents print."""
     errors: dict[str, list[str]] = {}
-    if request.method == "POST":
+    tenant = request.tenant  # type: ignore[attr-defined]
+    if request.method == "POST" and request.POST.get("form") == "timezone":
+        from crm_apps.access.services import workspace_timezone_set
+
+        try:
+            workspace_timezone_set(actor=actor, tenant=tenant, name=request.POST.get("timezone", ""))
+        except (ValidationError, PermissionDenied) as exc:
+            errors = _errors(exc) if isinstance(exc, ValidationError) else {"timezone": [_not_admin_message()]}
+        else:
+            messages.success(request, _("Time zone saved."))
+            return redirect("finance:company")
+    elif request.method == "POST":
         try:
             if request.POST.get("logo") == "remove":
                 services.company_logo_set(actor=actor, upload=None)
@@ -151,7 +168,8 @@ def company(request: HttpRequest, actor: Member) -> HttpResponse:
         else:
             return redirect("finance:company")
     details = selectors.company_details()
-    values = request.POST if errors else {f: getattr(details, f) for f in services.COMPANY_FIELDS}
+    posted_company = errors and request.POST.get("form") != "timezone"
+    values = request.POST if posted_company else {f: getattr(details, f) for f in services.COMPANY_FIELDS}
     fields = [
         (
             name,
@@ -161,7 +179,14 @@ def company(request: HttpRequest, actor: Member) -> HttpResponse:
         )
         for name in services.COMPANY_FIELDS
     ]
-    return _render(request, "finance/company.html", "company", {"details": details, "fields": fields}, errors)
+    context = {
+        "details": details,
+        "fields": fields,
+        "timezone": request.POST.get("timezone", "") if "timezone" in errors else tenant.timezone,
+        "timezones": sorted(zoneinfo.available_timezones()),
+        "can_set_timezone": actor.is_admin,
+    }
+    return _render(request, "finance/company.html", "company", context, errors)
 
 
 @login_required

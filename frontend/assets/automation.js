@@ -141,13 +141,63 @@ function setUp(root) {
       box.append(field(L.from_workflow, select([["", "—"], ...state.all_workflows.filter(([id]) => id !== state.id)], t.workflow ?? "", (v) => { if (v) t.workflow = parseInt(v, 10); else delete t.workflow; }), "trigger.workflow", errors));
       box.append(field(L.status, select(["any", "succeeded", "failed"].map((k) => [k, L[`st_${k}`]]), t.status ?? "any", (v) => { if (v === "any") delete t.status; else t.status = v; }), "trigger.status", errors));
     }
-    if (t.type === "schedule") {
-      box.append(field(L.every_minutes, input(t.every_minutes ?? "", (v) => { if (v) t.every_minutes = parseInt(v, 10); else delete t.every_minutes; }, { type: "number" }), "trigger.every_minutes", errors));
-      box.append(field(L.daily_at, input(t.daily_at ?? "", (v) => { if (v) t.daily_at = v; else delete t.daily_at; }), "trigger.daily_at", errors));
-      box.append(field(L.filter, input(t.filter ?? "", (v) => { if (v) t.filter = v; else delete t.filter; }), "trigger.filter", errors));
-    }
+    if (t.type === "schedule") scheduleFields(box, t);
     return box;
   }
+
+  // A schedule is one of five kinds (the same keys the API takes); choosing a kind drops the other kinds'
+  // keys and starts the new one from a usable default. Wall-clock kinds run in the workspace's time zone.
+  const SCHEDULE_DEFAULTS = {
+    every_minutes: () => 60,
+    daily_at: () => "09:00",
+    weekly: () => ({ days: ["mon"], at: "09:00" }),
+    monthly: () => ({ day: 1, at: "09:00" }),
+    cron: () => "0 9 * * 1-5",
+  };
+  const SCHEDULE_KINDS = Object.keys(SCHEDULE_DEFAULTS);
+  const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+  function scheduleFields(box, t) {
+    let kind = SCHEDULE_KINDS.find((k) => t[k] !== undefined && t[k] !== null);
+    if (!kind) { kind = "every_minutes"; t.every_minutes = SCHEDULE_DEFAULTS.every_minutes(); }
+    box.append(field(L.schedule_kind, select(SCHEDULE_KINDS.map((k) => [k, L[`s_${k}`]]), kind, (v) => {
+      for (const k of SCHEDULE_KINDS) delete t[k];
+      t[v] = SCHEDULE_DEFAULTS[v]();
+    }), "trigger.kind", errors));
+    if (kind === "every_minutes") {
+      box.append(field(L.every_minutes, input(t.every_minutes, (v) => { t.every_minutes = parseInt(v, 10) || 0; }, { type: "number", min: 5, max: 10080 }), "trigger.every_minutes", errors));
+    }
+    if (kind === "daily_at") {
+      box.append(field(L.daily_at, input(t.daily_at, (v) => { t.daily_at = v; }, { type: "time" }), "trigger.daily_at", errors));
+    }
+    if (kind === "weekly") {
+      const days = el("fieldset", { class: "wf-days" }, [el("legend", { text: L.weekly_days })]);
+      for (const day of WEEKDAYS) {
+        const id = `wf-${++uid}`;
+        days.append(el("span", {}, [
+          el("input", { type: "checkbox", id, value: day, checked: t.weekly.days.includes(day), onchange: (e) => {
+            t.weekly.days = WEEKDAYS.filter((d) => (d === day ? e.target.checked : t.weekly.days.includes(d)));
+          } }),
+          el("label", { for: id, text: L[`d_${day}`] }),
+        ]));
+      }
+      const message = errors["trigger.weekly.days"];
+      if (message) days.append(el("span", { class: "errorlist", text: message.join(" ") }));
+      box.append(el("div", { class: "wf-field", "data-path": "trigger.weekly.days" }, [days]));
+      box.append(field(L.at, input(t.weekly.at, (v) => { t.weekly.at = v; }, { type: "time" }), "trigger.weekly.at", errors));
+    }
+    if (kind === "monthly") {
+      const options = [...Array.from({ length: 31 }, (_, i) => [i + 1, String(i + 1)]), ["last", L.last_day]];
+      box.append(field(L.month_day, select(options, t.monthly.day, (v) => { t.monthly.day = v === "last" ? "last" : parseInt(v, 10); }), "trigger.monthly.day", errors));
+      box.append(field(L.at, input(t.monthly.at, (v) => { t.monthly.at = v; }, { type: "time" }), "trigger.monthly.at", errors));
+    }
+    if (kind === "cron") {
+      box.append(field(L.cron, input(t.cron, (v) => { t.cron = v; }, { spellcheck: "false", autocomplete: "off" }), "trigger.cron", errors));
+    }
+    box.append(el("p", { class: "muted", text: kind === "every_minutes" ? L.schedule_utc : L.schedule_zone.replace("%(zone)s", state.workspace_timezone) }));
+    box.append(field(L.filter, input(t.filter ?? "", (v) => { if (v) t.filter = v; else delete t.filter; }), "trigger.filter", errors));
+  }
+
 
   // One all/any group; a rule is an expression or a nested group (up to 4 deep, as the API allows).
   function groupEditor(group, path, depth) {

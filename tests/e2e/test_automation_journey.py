@@ -111,3 +111,63 @@ def test_negotiation_follow_up_built_in_the_designer(live_site, browser, committ
     page.locator("[data-run-log] a").first.click()
     steps = page.locator("[data-run-steps]").inner_text()
     assert "create_record" in steps and "notify" in steps
+
+
+def test_the_designer_builds_each_kind_of_schedule_and_shows_the_field_errors(live_site, browser, committed):
+    """Designer round trip: weekly and monthly (last day) are published as the API's JSON, a bad cron
+    expression is refused beside its box, a good one is published, and the reopened designer shows it."""
+    from crm_apps.automation.models import Workflow
+
+    admin_user = make_user(committed.email(), name="Ada Admin")
+    tenant = tenant_provision(slug=committed.slug("sched"), name="Sched Co", admin=admin_user)
+    tenant.timezone = "Europe/Riga"
+    tenant.save(update_fields=["timezone"])
+    base = f"http://{tenant.schema_name}.localhost:{live_site}"
+    page = signed_in(browser, base, admin_user.email)
+    page.goto(f"{base}/settings/automation/new/?module=deals")
+    page.wait_for_function("() => document.querySelector('[data-publish]') !== null")
+    page.get_by_role("textbox", name="Name", exact=True).fill("Weekly review")
+    page.get_by_role("combobox", name="When", exact=True).select_option("schedule")
+    page.get_by_role("combobox", name="Repeats").select_option("weekly")
+    page.get_by_role("checkbox", name="Tue").check()
+    page.get_by_role("checkbox", name="Mon").uncheck()
+    page.get_by_label("At (HH:MM)").fill("08:30")
+    assert "Europe/Riga" in page.locator(".wf-node--trigger").inner_text()
+    page.get_by_role("combobox", name="Add an action").select_option("add_comment")
+    page.get_by_role("button", name="Add an action").click()
+    page.get_by_role("textbox", name="Comment").fill("Review")
+    page.locator("[data-publish]").click()
+    page.wait_for_function("() => document.querySelector('.wf-status').textContent.includes('version 1')")
+    with tenant_context(tenant):
+        workflow = Workflow.objects.select_related("current").get(name="Weekly review")
+        assert workflow.current.definition["trigger"] == {
+            "type": "schedule",
+            "weekly": {"days": ["tue"], "at": "08:30"},
+        }
+
+    page.get_by_role("combobox", name="Repeats").select_option("monthly")
+    page.get_by_role("combobox", name="Day of the month").select_option("last")
+    page.locator("[data-publish]").click()
+    page.wait_for_function("() => document.querySelector('.wf-status').textContent.includes('version 2')")
+    with tenant_context(tenant):
+        workflow.refresh_from_db()
+        assert workflow.current.definition["trigger"] == {
+            "type": "schedule",
+            "monthly": {"day": "last", "at": "09:00"},
+        }
+
+    page.get_by_role("combobox", name="Repeats").select_option("cron")
+    page.get_by_role("textbox", name="Cron (minute hour day month weekday)").fill("61 * * * *")
+    page.locator("[data-publish]").click()
+    page.wait_for_function("() => document.querySelector('[data-path=\"trigger.cron\"] .errorlist') !== null")
+    assert "Not a cron expression" in page.locator('[data-path="trigger.cron"] .errorlist').inner_text()
+    with tenant_context(tenant):
+        assert Workflow.objects.get(pk=workflow.pk).current.number == 2  # nothing published
+    page.get_by_role("textbox", name="Cron (minute hour day month weekday)").fill("30 8 * * 1-5")
+    page.locator("[data-publish]").click()
+    page.wait_for_function("() => document.querySelector('.wf-status').textContent.includes('version 3')")
+
+    page.goto(f"{base}/settings/automation/{workflow.pk}/")
+    page.wait_for_function("() => document.querySelector('[data-publish]') !== null")
+    assert page.get_by_role("combobox", name="Repeats").input_value() == "cron"
+    assert page.get_by_role("textbox", name="Cron (minute hour day month weekday)").input_value() == "30 8 * * 1-5"

@@ -205,7 +205,8 @@ def test_event_evaluations_are_drained_in_bounded_turns_per_tenant(
 
     monkeypatch.setattr(fair, "BATCH", 2)
     for tenant in (tenant_a, tenant_b):
-        fair._redis().delete(fair._list(tenant.schema_name), fair._flag(tenant.schema_name))
+        schema = tenant.schema_name
+        fair._redis().delete(fair._list(schema), fair._flag(schema), fair._inflight(schema), fair._lock(schema))
     queued: list[str] = []  # the Celery queue, FIFO: which tenant's drain is where
     monkeypatch.setattr(tasks.workflow_drain_task, "delay", lambda: queued.append(current_schema()))
     workflows = {}

@@ -448,3 +448,52 @@ def test_date_trigger_planning_works_in_chunks(tenant_a, admin_of, django_captur
         assert sorted(DueRow.objects.filter(workflow=workflow).values_list("record_id", flat=True)) == sorted(
             str(d.pk) for d in deals
         )
+
+
+def test_the_else_branch_waits_inside_itself_and_continues_with_an_earlier_steps_output(
+    tenant_a, admin_of, django_capture_on_commit_callbacks
+):
+    admin = admin_of(tenant_a)
+    with tenant_context(tenant_a):
+        workflow = _workflow(
+            admin,
+            {
+                "trigger": {"type": "created"},
+                "actions": [
+                    {
+                        "id": "task",
+                        "type": "create_record",
+                        "module": "tasks",
+                        "values": {"subject": {"expr": "'Chase ' & name"}},
+                    },
+                    {
+                        "id": "b",
+                        "type": "branch",
+                        "if": "amount > 50",
+                        "then": [{"id": "big", "type": "add_comment", "body": "big"}],
+                        "else": [
+                            {"id": "pause", "type": "wait", "hours": 2, "minutes": 30},
+                            {"id": "small", "type": "add_comment", "body": {"expr": "'follow ' & steps.task.name"}},
+                        ],
+                    },
+                    {"id": "end", "type": "add_comment", "body": "done"},
+                ],
+            },
+        )
+        started = timezone.now()
+        with django_capture_on_commit_callbacks(execute=True):
+            deal = _deal(admin, name="Tiny", amount="5")
+        (run,) = _runs(workflow)
+        assert run.status == RunStatus.WAITING and run.cursor == [1, "else", 1]  # the step after the wait
+        assert run.resume_at is not None
+        assert started + dt.timedelta(hours=2, minutes=30) <= run.resume_at
+        assert run.resume_at <= timezone.now() + dt.timedelta(hours=2, minutes=30)
+        assert scheduling.waiting_runs_resume(started + dt.timedelta(hours=2, minutes=29)) == 0
+        assert scheduling.waiting_runs_resume(timezone.now() + dt.timedelta(hours=2, minutes=31)) == 1
+        run.refresh_from_db()
+        assert run.status == RunStatus.SUCCEEDED
+        assert [s.step_id for s in run.steps.order_by("position")] == ["task", "b", "pause", "small", "end"]
+        from crm_apps.engine.models import Comment
+
+        bodies = Comment.objects.filter(module="deals", record_id=deal.pk).order_by("pk").values_list("body", flat=True)
+        assert list(bodies) == ["follow Chase Tiny", "done"]
