@@ -350,7 +350,9 @@ def _parse_columns(d: Definition, data: dict[str, Any], errors: _Errors, saved: 
         if (
             saved
             and isinstance(name, str)
-            and (name in cat.hidden or (name.startswith("linked.") and f.linked_hidden(cat=cat, path=name)))
+            # A saved column on linked records this member may not see (a hidden field, or a module they
+            # cannot open: the link is not theirs) is left out, as a hidden field of the module is.
+            and (name in cat.hidden or (name.startswith("linked.") and f.linked_field(cat=cat, path=name) is None))
         ):
             d.omitted.append(name)
             continue

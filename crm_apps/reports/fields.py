@@ -390,10 +390,3 @@ def linked_field(*, cat: Catalogue, path: str) -> ReportField | None:
         link=link,
         inner=inner,
     )
-
-
-def linked_hidden(*, cat: Catalogue, path: str) -> bool:
-    """Whether `linked.<module>.<field>` names a field of a linked module that is hidden from the member."""
-    prefix, _dot, rest = path[len("linked.") :].partition(".")
-    link = link_paths(spec=cat.spec, actor=cat.actor).get(f"linked.{prefix}")
-    return link is not None and rest in catalogue(spec=link.target, actor=cat.actor).hidden

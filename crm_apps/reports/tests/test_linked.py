@@ -6,6 +6,8 @@ record with a value. Cross-tenant: another workspace's link rows never reach a r
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.core.exceptions import ValidationError
 from django_tenants.utils import tenant_context
@@ -234,3 +236,21 @@ def test_another_workspaces_link_rows_never_reach_a_report(tenant_a, tenant_b, w
     assert "Foreign" not in str(column)
     assert in_b["totals"]["count"] == 0
     assert in_b["groups"] == []
+
+
+def test_the_api_offers_runs_and_refuses_linked_fields(tenant_a, world):
+    from crm_apps.reports.tests.test_api import api_for, post
+
+    rep = api_for(tenant_a, world["rep"])
+    offered = {f["path"]: f for f in rep.get("/api/v1/reports/fields?module=deals").json()["linked"]}
+    assert offered["linked.tasks.status"]["groupable"] is True
+
+    ran = post(rep, "/api/v1/reports/run", BY_STATUS)
+    bad = post(
+        rep, "/api/v1/reports/run", {**BY_STATUS, "aggregates": [{"field": "linked.tasks.subject", "op": "count"}]}
+    )
+
+    assert ran.status_code == 200
+    assert [(g["value"], g["aggregates"]["count"]) for g in ran.json()["groups"]] == [("not_started", 2)]
+    assert bad.status_code == 400
+    assert "aggregates.0.field" in json.dumps(bad.json())
