@@ -168,7 +168,7 @@ def test_a_linked_column_lists_the_visible_linked_values_once_each(tenant_a, wor
     rep_rows = {r["name"]: r["linked.tasks.subject"] for r in as_rep["rows"]}
     assert rep_rows == {"D1": ["Call", "Mail"], "D2": ["Call"]}
     assert "Secret" not in str(as_rep)
-    assert header[:2] == ["Name", "Linked Tasks › Subject"]
+    assert header[:2] == ["Deal name", "Linked Tasks › Subject"]
     assert lines[0][:2] == ["D1", "Call, Mail"]
 
 
@@ -202,14 +202,17 @@ def test_linked_fields_the_other_way_and_their_field_errors(tenant_a, world):
 def test_a_linked_field_hidden_from_the_member_is_unknown_or_omitted(tenant_a, world):
     with tenant_context(tenant_a):
         profile = world["role"].profiles.get()
-        profile_set_fields(actor=world["admin"], profile=profile, module="tasks", access={"subject": "hidden"})
-        definition = {"module": "deals", "type": "tabular", "columns": ["name", "linked.tasks.subject"]}
+        profile_set_fields(actor=world["admin"], profile=profile, module="tasks", access={"description": "hidden"})
+        Task = TASKS.model
+        Task.objects.filter(pk=world["tasks"][0].pk).update(description="Confidential note")
+        definition = {"module": "deals", "type": "tabular", "columns": ["name", "linked.tasks.description"]}
+        assert "Confidential note" in str(run(parse(definition, actor=world["admin"])))
         with pytest.raises(ValidationError) as caught:
             parse(definition, actor=world["rep"])
         assert "columns.1" in caught.value.message_dict
         saved = parse(definition, actor=world["rep"], saved=True)
-        assert saved.omitted == ["linked.tasks.subject"]
-        assert "Call" not in str(run(saved))
+        assert saved.omitted == ["linked.tasks.description"]
+        assert "Confidential note" not in str(run(saved))
 
 
 def test_another_workspaces_link_rows_never_reach_a_report(tenant_a, tenant_b, world, admin_of):
