@@ -21,6 +21,7 @@ from crm_apps.access.models import Member
 from crm_apps.access.privileges import Privilege
 from crm_apps.engine import currency
 from crm_apps.reports import dashboards, dates, selectors
+from crm_apps.reports.cache import data_changed
 from crm_apps.reports.models import Quota, Widget
 from crm_apps.reports.widgets import KINDS, contributed_choices, saved_view_choices, widget_source, widget_title
 
@@ -143,6 +144,7 @@ def quotas_page(request: HttpRequest) -> HttpResponse:
     errors: dict[str, str] = {}
     if request.method == "POST":
         with transaction.atomic():
+            data_changed()  # cached quota and forecast widgets are recomputed once this commits
             for member in members:
                 for month in months:
                     name = f"q_{member.pk}_{month:%Y-%m}"

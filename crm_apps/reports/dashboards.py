@@ -16,6 +16,7 @@ from crm_apps.access import visibility
 from crm_apps.access.models import Member
 from crm_apps.access.privileges import Privilege, is_tenant_admin
 from crm_apps.reports import selectors
+from crm_apps.reports.cache import data_changed
 from crm_apps.reports.models import Dashboard, Quota, Widget
 from crm_apps.reports.widgets import (
     KINDS,
@@ -151,4 +152,5 @@ def quota_set(*, actor: Member, member_id: Any, month: Any, amount: Any) -> Quot
     quota, _created = Quota.objects.update_or_create(
         member=member, month=first, defaults={"amount": value.quantize(Decimal("0.01"))}
     )
+    data_changed()  # quota and forecast widgets' cached results
     return quota

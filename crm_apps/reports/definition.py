@@ -112,6 +112,9 @@ class LinkedCondition:
 
     link: Any  # fields.LinkPath
     definition: Definition
+    # `empty` on a linked field: no linked record the member may see has a value (compiled as NOT EXISTS of
+    # the `not_empty` condition), so a grouping's "(empty)" group drills down to exactly its records.
+    negate: bool = False
 
 
 @dataclass(frozen=True)
@@ -145,7 +148,14 @@ class _Errors:
         self.found.setdefault(key, []).append(str(message))
 
 
-def _field(cat: Catalogue, name: Any, key: str, errors: _Errors) -> ReportField | None:
+def _field(cat: Catalogue, name: Any, key: str, errors: _Errors, *, linked: bool = False) -> ReportField | None:
+    """The field `name` for the member, or an error at `key`. `linked`: fields of records linked through a
+    link table (`linked.<module>.<field>`) are allowed too (columns and groupings)."""
+    if linked and isinstance(name, str) and name.startswith("linked."):
+        found = f.linked_field(cat=cat, path=name)
+        if found is None:
+            errors.add(key, _("Unknown field “%(field)s”.") % {"field": name[:100]})
+        return found
     if not isinstance(name, str) or name not in cat.fields:
         errors.add(key, _("Unknown field “%(field)s”.") % {"field": str(name)[:100]})
         return None
@@ -160,7 +170,7 @@ def _group(cat: Catalogue, raw: Any, key: str, errors: _Errors) -> Group | None:
         name, granularity = raw.split(":", 1)
     else:
         name = raw
-    found = _field(cat, name, key, errors)
+    found = _field(cat, name, key, errors, linked=True)
     if found is None:
         return None
     if found.kind not in f.GROUPABLE:
@@ -233,11 +243,12 @@ def _linked_condition(cat: Catalogue, raw: dict[str, Any], key: str, errors: _Er
         errors.add(f"{key}.field", _("Unknown field “%(field)s”.") % {"field": name[:100]})
         return None
     target = catalogue(spec=link.target, actor=cat.actor)
-    cond = _condition(target, {**raw, "field": rest}, key, errors)
+    negate = raw.get("op") == "empty" and rest in target.fields and "not_empty" in OPERATORS[target.fields[rest].kind]
+    cond = _condition(target, {**raw, "field": rest, "op": "not_empty" if negate else raw.get("op", "eq")}, key, errors)
     if cond is None:
         return None
     sub = Definition(module=link.target.key, type="tabular", catalogue=target, filters=FilterGroup("all", (cond,)))
-    return LinkedCondition(link, sub)
+    return LinkedCondition(link, sub, negate)
 
 
 def _condition(cat: Catalogue, raw: dict[str, Any], key: str, errors: _Errors) -> Any:
@@ -336,10 +347,16 @@ def _spec_of(data: dict[str, Any], actor: Member, errors: _Errors) -> Any:
 def _parse_columns(d: Definition, data: dict[str, Any], errors: _Errors, saved: bool) -> None:
     cat = d.catalogue
     for index, name in enumerate(_list(data.get("columns"), "columns", errors, MAX_COLUMNS)):
-        if saved and isinstance(name, str) and name in cat.hidden:
+        if (
+            saved
+            and isinstance(name, str)
+            # A saved column on linked records this member may not see (a hidden field, or a module they
+            # cannot open: the link is not theirs) is left out, as a hidden field of the module is.
+            and (name in cat.hidden or (name.startswith("linked.") and f.linked_field(cat=cat, path=name) is None))
+        ):
             d.omitted.append(name)
             continue
-        col = _field(cat, name, f"columns.{index}", errors)
+        col = _field(cat, name, f"columns.{index}", errors, linked=True)
         if col is not None:
             d.columns.append(col)
     if d.type == "tabular" and not d.columns and not d.omitted and "columns" not in errors.found:
@@ -364,6 +381,10 @@ def _parse_groups(d: Definition, data: dict[str, Any], errors: _Errors) -> None:
             d.pivot = _group(cat, data["pivot"], "pivot", errors)
     elif data.get("pivot") is not None:
         errors.add("pivot", _("Only a matrix report has columns by a field."))
+    # A record is in one group per distinct linked value; two linked groupings would pair values arbitrarily.
+    linked = [g for g in [*d.group_by, d.pivot] if g is not None and g.field.link is not None]
+    if len(linked) > 1:
+        errors.add("group_by", _("Group by one field of linked records at most."))
 
 
 def _aggregate(d: Definition, raw: Any, key: str, errors: _Errors, saved: bool) -> None:
@@ -380,6 +401,12 @@ def _aggregate(d: Definition, raw: Any, key: str, errors: _Errors, saved: bool) 
         return
     if saved and name in cat.hidden:
         d.omitted.append(f"{op}:{name}")
+        return
+    if isinstance(name, str) and name.startswith("linked."):
+        errors.add(
+            f"{key}.field",
+            _("Aggregate a field of the report's module: fields of linked records are columns, groupings and filters."),
+        )
         return
     agg_field = _field(cat, name, f"{key}.field", errors)
     if agg_field is None:

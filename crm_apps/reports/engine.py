@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db import connection
 from django.db.models import (
     Avg,
     Case,
@@ -78,7 +80,8 @@ class Compiler:
     def queryset(self) -> QuerySet[Any]:
         condition = self._group_q(self.d.filters) if self.d.filters else None
         for g in self.d.group_by + ([self.d.pivot] if self.d.pivot else []):
-            self._use(g.field)
+            if g.field.link is None:  # a linked grouping is its own expression (group_expression)
+                self._use(g.field)
         for agg in self.d.aggregates:
             if agg.field is not None:
                 self._use(agg.field)
@@ -86,7 +89,9 @@ class Compiler:
             self._use(column)
         qs = self.base()
         expressions = {
-            alias_of(fld): self.d.catalogue.expression(fld) for fld in self.used.values() if fld.kind != f.MULTI
+            alias_of(fld): ArraySubquery(self.linked_values(fld)) if fld.link else self.d.catalogue.expression(fld)
+            for fld in self.used.values()
+            if fld.kind != f.MULTI
         }
         if expressions:
             qs = qs.annotate(**expressions)
@@ -121,7 +126,36 @@ class Compiler:
             rows = link_rows.filter(**{link.fk: OuterRef("pk")}, module=link.target.key, record_id__in=matching)
         else:
             rows = link_rows.filter(**{f"{link.fk}__in": matching}, module=self.spec.key, record_id=OuterRef("pk"))
-        return Q(Exists(rows))
+        return ~Q(Exists(rows)) if c.negate else Q(Exists(rows))
+
+    def linked_values(self, fld: ReportField, granularity: str | None = None) -> QuerySet[Any]:
+        """The distinct non-empty values of `fld` (`linked.<module>.<field>`) over the records linked to the
+        outer record that the member may see (the linked module's own compiler: its visibility, field-level
+        security and reference guards), sorted: one column `v`, for ARRAY(...) per report record."""
+        from crm_apps.reports.fields import catalogue
+
+        link, inner = fld.link, fld.inner
+        assert link is not None and inner is not None
+        sub = Definition(
+            module=link.target.key, type="tabular", catalogue=catalogue(spec=link.target, actor=self.actor)
+        )
+        sub.columns = [inner]
+        compiler = Compiler(sub)
+        linked = compiler.queryset()
+        rows = link.model.objects
+        if link.own_side:  # the link rows belong to the report's records and name the linked ones
+            to_outer = rows.filter(
+                **{link.fk: OuterRef(OuterRef("pk"))}, module=link.target.key, record_id=OuterRef("pk")
+            )
+        else:  # the link rows belong to the linked records and name the report's ones
+            to_outer = rows.filter(
+                **{link.fk: OuterRef("pk")}, module=self.spec.key, record_id=OuterRef(OuterRef("pk"))
+            )
+        value = compiler.group_expression(Group(inner, granularity)) if granularity else F(alias_of(inner))
+        linked = linked.filter(Exists(to_outer)).annotate(v=value).filter(v__isnull=False)
+        if inner.kind in (f.TEXT, f.CHOICE):
+            linked = linked.exclude(v="")
+        return linked.order_by("v").values("v").distinct()
 
     def _date_bounds(self, fld: ReportField, start: dt.date, end: dt.date) -> Q:
         a = self._use(fld)
@@ -193,6 +227,9 @@ class Compiler:
 
     # --- groupings and aggregates -----------------------------------------------------------------
     def group_expression(self, group: Group) -> Any:
+        if group.field.link is not None:
+            # One row per distinct linked value of the record (a record without one: one row, NULL).
+            return Unnest(LinkedGroupValues(self.linked_values(group.field, group.granularity)))
         alias = F(alias_of(group.field))
         if group.granularity is None:
             return alias
@@ -211,10 +248,18 @@ class Compiler:
         return fld is not None and fld.kind == f.MONEY and self.rates.base is not None
 
     def aggregate_expressions(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
+        fns = {"count": Count, "sum": Sum, "avg": Avg, "min": Min, "max": Max, "weighted": Sum}
+        return {
+            sql: Count("pk") if value is None else fns[op](value)
+            for sql, (op, value) in self.aggregate_inputs().items()
+        }
+
+    def aggregate_inputs(self) -> dict[str, tuple[str, Any]]:
+        """Per aggregate: its operation and the per-record value it aggregates (None: count the records)."""
+        out: dict[str, tuple[str, Any]] = {}
         for agg in self.d.aggregates:
             if agg.field is None:
-                out[agg.sql] = Count("pk")
+                out[agg.sql] = ("count", None)
                 continue
             value: Any = F(alias_of(agg.field))
             if self.converts(agg.field):
@@ -223,8 +268,7 @@ class Compiler:
                 prefix = agg.field.lookup.rpartition("__")[0]
                 probability = Cast(F(f"{prefix}__probability" if prefix else "probability"), RATE_FIELD)
                 value = ExpressionWrapperMoney(value, probability / Value(Decimal(100), output_field=RATE_FIELD))
-            fn = {"count": Count, "sum": Sum, "avg": Avg, "min": Min, "max": Max, "weighted": Sum}[agg.op]
-            out[agg.sql] = fn(value)
+            out[agg.sql] = (agg.op, value)
         return out
 
 
@@ -245,6 +289,21 @@ class DateTrunc(Func):
         return super().as_sql(
             compiler, connection, template=f"(DATE_TRUNC('{self.granularity}', %(expressions)s::timestamp))::date"
         )
+
+
+class LinkedGroupValues(ArraySubquery):
+    """ARRAY(the distinct linked values), or {NULL} when there is none (the record's "(empty)" group)."""
+
+    template = "COALESCE(NULLIF(ARRAY(%(subquery)s), '{}'), '{NULL}')"
+
+
+class Unnest(Func):
+    """One row per element of an array (a set-returning function: only in a query that does not aggregate)."""
+
+    function = "UNNEST"
+
+    def _resolve_output_field(self) -> Any:
+        return self.source_expressions[0].output_field.base_field  # type: ignore[attr-defined]
 
 
 def ExpressionWrapperMoney(amount: Any, rate: Any) -> Any:
@@ -463,7 +522,9 @@ class Runner:
         truncated = len(data) > self.d.limit
         data = data[: self.d.limit]
         labels = {
-            c.path: value_labels(c, (r[aliases[c.path]] for r in data), self.actor)
+            c.path: value_labels(
+                c, (v for r in data for v in (r[aliases[c.path]] if c.link else [r[aliases[c.path]]])), self.actor
+            )
             for c in self.d.columns
             if c.kind in (f.MEMBER, f.CHOICE, f.LOOKUP, f.REFERENCE)
         }
@@ -474,6 +535,9 @@ class Runner:
             row: dict[str, Any] = {"id": str(r["pk"]), "url": record_url(self.c.spec, _Pk(r["pk"]))}
             for c in self.d.columns:
                 value = r[aliases[c.path]]
+                if c.link is not None:  # the distinct values of the linked records the member may see
+                    row[c.path] = [self._column_value(c, v, labels) for v in value or []]
+                    continue
                 if c.path in labels and value is not None:
                     row[c.path] = labels[c.path].get(value, str(plain(value)))
                 elif c.kind == f.DATETIME and isinstance(value, dt.datetime):
@@ -494,14 +558,60 @@ class Runner:
             "truncated": truncated,
         }
 
+    def _column_value(self, c: ReportField, value: Any, labels: dict[str, dict[Any, str]]) -> Any:
+        if c.path in labels:
+            return labels[c.path].get(value, str(plain(value)))
+        if c.kind == f.DATETIME and isinstance(value, dt.datetime):
+            return value.astimezone(self.c.zone).isoformat()
+        return plain(value, money=c.kind == f.MONEY and isinstance(value, Decimal))
+
     # summary -------------------------------------------------------------------------------------
     def _level(
         self, qs: QuerySet[Any], groups: list[Group], limit: int, *, missing: bool = False
     ) -> list[dict[str, Any]]:
+        if any(g.field.link is not None for g in groups):
+            return self._level_linked(qs, groups, limit)
         keys = [g.sql for g in groups]
         aggs = self.c.aggregate_expressions() | (self.missing_expression() if missing else {})
         grouped = qs.annotate(**{g.sql: self.c.group_expression(g) for g in groups}).values(*keys).annotate(**aggs)
         return list(grouped.order_by(*self._order(groups, set(aggs)))[:limit])
+
+    def _level_linked(self, qs: QuerySet[Any], groups: list[Group], limit: int) -> list[dict[str, Any]]:
+        """A level grouped by a field of linked records: the records (one row per distinct linked value,
+        UNNEST) are the FROM of an outer GROUP BY, so each record counts once in each of its values' groups,
+        and its own amounts are added once per group (never once per link). PostgreSQL does not group by a
+        set-returning function, hence the outer query."""
+        quote = connection.ops.quote_name
+        keys = [g.sql for g in groups]
+        inputs = self.c.aggregate_inputs()
+        names = {sql: f"i_{sql}" for sql, (_op, value) in inputs.items() if value is not None}
+        inner = (
+            qs.order_by()
+            .annotate(**{g.sql: self.c.group_expression(g) for g in groups})
+            .annotate(**{names[sql]: value for sql, (_op, value) in inputs.items() if value is not None})
+            .values(*keys, *names.values())
+        )
+        sql, params = inner.query.sql_with_params()
+        functions = {"count": "COUNT", "sum": "SUM", "avg": "AVG", "min": "MIN", "max": "MAX", "weighted": "SUM"}
+        select = [quote(k) for k in keys] + [
+            f"{functions[op]}({quote(names[a])}) AS {quote(a)}" if a in names else f"COUNT(*) AS {quote(a)}"
+            for a, (op, _value) in inputs.items()
+        ]
+        order = []
+        sortable = {g.key: g.sql for g in groups} | {a.key: a.sql for a in self.d.aggregates}
+        for name, desc in self.d.sort:
+            if name in sortable:
+                order.append(f"{quote(sortable[name])} {'DESC' if desc else 'ASC'} NULLS LAST")
+        order += [f"{quote(k)} ASC NULLS LAST" for k in keys]
+        grouped = ", ".join(quote(k) for k in keys)
+        statement = (
+            f"SELECT {', '.join(select)} FROM ({sql}) AS linked_rows "  # noqa: S608 - aliases are ours, quoted
+            f"GROUP BY {grouped} ORDER BY {', '.join(order)} LIMIT %s"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(statement, [*params, limit])
+            columns = [c.name for c in cursor.description]
+            return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
     def _labels(self, groups: list[Group], rows: list[dict[str, Any]]) -> dict[str, dict[Any, str]]:
         return {
@@ -536,7 +646,12 @@ class Runner:
 
     def summary(self, qs: QuerySet[Any]) -> dict[str, Any]:
         groups = self.d.group_by
-        mergeable = not self.d.sort and all(a.op != "avg" for a in self.d.aggregates)
+        # Subtotals merge from the leaf groups only when every record is in one leaf: not with a linked grouping.
+        mergeable = (
+            not self.d.sort
+            and all(a.op != "avg" for a in self.d.aggregates)
+            and all(g.field.link is None for g in groups)
+        )
         leaf = self._level(qs, groups, self.d.limit + 1, missing=mergeable)
         rolled_totals: dict[str, Any] | None = None
         if mergeable and len(leaf) <= self.d.limit:

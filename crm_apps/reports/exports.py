@@ -24,6 +24,8 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, dict):
         return str(value.get("label", ""))
+    if isinstance(value, list):  # a column of linked records: their distinct values
+        return ", ".join(_text(v) for v in value)
     return str(value)
 
 

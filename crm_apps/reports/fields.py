@@ -85,6 +85,10 @@ class ReportField:
     currency_lookup: str | None = None  # money: the ORM path of the record's currency
     target: Any = None  # reference/lookup: the referenced model
     picklist: str | None = None  # choice: the picklist with the value labels
+    # A field of records linked through a link table ("linked.tasks.status"): the link followed and the field
+    # in the linked module's catalogue. Read by the compiler as the distinct values of the linked records.
+    link: Any = None  # LinkPath
+    inner: ReportField | None = None
 
     def raw(self) -> Any:
         """The value's SQL expression without the visibility guard."""
@@ -337,7 +341,8 @@ def link_paths(*, spec: ModuleSpec, actor: Member) -> dict[str, LinkPath]:
 
 @dataclass(frozen=True)
 class LinkedField:
-    """A field of a linked module, offered in filters only (a record has any number of linked records)."""
+    """A field of a linked module, offered in filters, columns and groupings (a record has any number of
+    linked records: a column lists their distinct values, a grouping puts the record in each value's group)."""
 
     path: str  # "linked.deals.stage"
     label: str
@@ -356,3 +361,32 @@ def linked_fields(*, spec: ModuleSpec, actor: Member) -> list[LinkedField]:
             label = _("Linked %(module)s › %(field)s") % {"module": link.label, "field": fld.label}
             out.append(LinkedField(f"{link.key}.{fld.path}", label, fld))
     return out
+
+
+def linked_field(*, cat: Catalogue, path: str) -> ReportField | None:
+    """`linked.<module>.<field>` as a column or grouping of `cat`'s module for its member: the field as the
+    linked module's catalogue has it for the same member (hidden fields unknown, references guarded), or None.
+    Multi-select picklists are filters only."""
+    from django.utils.translation import gettext as _
+
+    prefix, _dot, rest = path[len("linked.") :].partition(".")
+    link = link_paths(spec=cat.spec, actor=cat.actor).get(f"linked.{prefix}")
+    if link is None or not rest or rest.startswith("linked."):
+        return None
+    inner = catalogue(spec=link.target, actor=cat.actor).fields.get(rest)
+    if inner is None or inner.kind == MULTI:
+        return None
+    return ReportField(
+        path=path,
+        label=_("Linked %(module)s › %(field)s") % {"module": link.label, "field": inner.label},
+        kind=inner.kind,
+        spec=inner.spec,
+        name=inner.name,
+        lookup=inner.lookup,
+        hops=inner.hops,
+        custom=inner.custom,
+        target=inner.target,
+        picklist=inner.picklist,
+        link=link,
+        inner=inner,
+    )

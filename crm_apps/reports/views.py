@@ -96,9 +96,10 @@ def _builder_context(request: HttpRequest, params: dict[str, Any], data: dict[st
     if spec is None or not visibility.can_view_module(actor=actor, spec=spec):
         return context
     cat = catalogue(spec=spec, actor=actor)
-    context["fields"] = list(cat.fields.values())
-    context["filter_fields"] = [*cat.fields.values(), *f.linked_fields(spec=spec, actor=actor)]
-    context["group_fields"] = [x for x in cat.fields.values() if x.kind in f.GROUPABLE]
+    linked = f.linked_fields(spec=spec, actor=actor)
+    context["fields"] = [*cat.fields.values(), *linked]  # linked: their distinct values per record
+    context["filter_fields"] = [*cat.fields.values(), *linked]
+    context["group_fields"] = [x for x in [*cat.fields.values(), *linked] if _kind(x) in f.GROUPABLE]
     context["number_fields"] = [x for x in cat.fields.values() if x.kind in f.ORDERED]
     context["operators"] = sorted({op for ops in definitions.OPERATORS.values() for op in ops})
     context["spec"] = spec
@@ -113,6 +114,10 @@ def _builder_context(request: HttpRequest, params: dict[str, Any], data: dict[st
             context["table"] = screen(result, None)
             context["chart"] = charts.chart_data(result, None)
     return context
+
+
+def _kind(x: Any) -> str:
+    return x.field.kind if isinstance(x, f.LinkedField) else x.kind
 
 
 def _params(query: Any) -> dict[str, Any]:

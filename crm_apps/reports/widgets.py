@@ -21,6 +21,7 @@ from crm_apps.access import visibility
 from crm_apps.access.models import Member
 from crm_apps.engine import registry
 from crm_apps.engine.models import SavedView
+from crm_apps.reports import cache as report_cache
 from crm_apps.reports import charts, dates, selectors
 from crm_apps.reports.definition import parse
 from crm_apps.reports.engine import run
@@ -416,6 +417,21 @@ def widget_title(widget: Widget) -> str:
 
 
 def widget_data(widget: Widget, actor: Member) -> dict[str, Any]:
+    """What a widget shows for `actor`, from the short-lived widget cache when nothing it depends on changed
+    (`crm_apps.reports.cache`: keyed by the workspace, the widget and what it computes, the member, the access
+    and data versions); a saved-view list is read afresh (its first rows, no aggregate)."""
+    if widget.kind == "saved_view":
+        return _widget_data(widget, actor)
+    fingerprint: list[Any] = [widget.kind, widget.config, widget.title]
+    if widget.kind == "report":
+        report = selectors.report_get(actor=actor, report_id=widget.report_id) if widget.report_id else None
+        fingerprint.append(None if report is None else [report.pk, report.definition, report.updated_at])
+    return report_cache.cached(
+        widget_id=widget.pk, fingerprint=fingerprint, actor=actor, compute=lambda: _widget_data(widget, actor)
+    )
+
+
+def _widget_data(widget: Widget, actor: Member) -> dict[str, Any]:
     """What a widget shows for `actor`: chart data (Chart.js) or the quota table, with `computed_at`. A
     widget over a module or report the member may not open says so instead of failing the dashboard."""
     base = {"id": widget.pk, "title": widget_title(widget), "kind": widget.kind}

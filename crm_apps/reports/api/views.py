@@ -183,13 +183,15 @@ class FieldCatalogueView(APIView):
                     }
                     for fld in cat.fields.values()
                 ],
-                # Fields of records linked through link tables: filters only ("some linked deal whose ...").
+                # Fields of records linked through link tables: filters ("some linked deal whose ..."), columns
+                # (their distinct values) and groupings (a record in each of its values' groups).
                 "linked": [
                     {
                         "path": linked.path,
                         "label": linked.label,
                         "kind": linked.field.kind,
                         "operators": list(definitions.OPERATORS[linked.field.kind]),
+                        "groupable": linked.field.kind in f.GROUPABLE,
                     }
                     for linked in f.linked_fields(spec=spec, actor=actor)
                 ],
