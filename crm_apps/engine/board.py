@@ -155,7 +155,14 @@ def _card_queryset(spec: ModuleSpec, base: Any, key: str, value: Any, ordering: 
         for f in spec.model._meta.get_fields()
         if isinstance(f, models.ForeignKey) and f.name in spec.list_columns and f.name != "owner"
     ]
-    return base.filter(**{key: value}).order_by(*ordering).select_related("owner__user", "owner_group", *references)
+    # The search vectors are the widest columns and no card shows them.
+    heavy = ["search_vector"] + [
+        f"{name}__search_vector"
+        for name in references
+        if any(f.name == "search_vector" for f in spec.model._meta.get_field(name).related_model._meta.concrete_fields)  # type: ignore[union-attr]
+    ]
+    qs = base.filter(**{key: value}).order_by(*ordering).select_related("owner__user", "owner_group", *references)
+    return qs.defer(*heavy)
 
 
 def first_cards(
