@@ -181,8 +181,13 @@ def first_cards(
     # UNION ALL keeps each part's order in practice, but SQL does not promise it: sort each column again.
     for records in cards.values():
         for term in reversed(ordering):
-            attname = spec.model._meta.get_field(term.lstrip("-")).attname
-            records.sort(key=lambda r, a=attname: (getattr(r, a) is None, getattr(r, a)), reverse=term.startswith("-"))
+            sort_field: Any = spec.model._meta.get_field(term.lstrip("-"))
+            attname: str = sort_field.attname
+
+            def sort_key(record: Any, a: str = attname) -> tuple[bool, Any]:
+                return (getattr(record, a) is None, getattr(record, a))
+
+            records.sort(key=sort_key, reverse=term.startswith("-"))
     return cards
 
 
