@@ -19,8 +19,9 @@ import time
 from collections.abc import Callable, Sequence
 
 from bench import crm
+from bench.http import PRIVATE_MODULES, REPORT
 
-PAGES = ("list", "detail", "search", "api-list", "api-create", "api-batch")
+PAGES = ("list", "list-search", "detail", "search", "api-list", "kanban", "report-run", "api-create", "api-batch")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -32,6 +33,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--wall", action="store_true", help="wall-clock time (default: CPU time of this process, steadier when busy)"
     )
     parser.add_argument("--dump", metavar="DIR", help="also write <DIR>/<page>.pstats for pstats/snakeviz")
+    parser.add_argument(
+        "--private",
+        action="store_true",
+        help="as bench.http: organisations, contacts (following them) and deals private for the run",
+    )
+    parser.add_argument("--sql", action="store_true", help="print each page's statements and their time once")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="crm-profile-static-") as static_root:
         crm.django_setup(None if os.environ.get("STATIC_ROOT") else static_root)
@@ -74,7 +81,10 @@ def run(args: argparse.Namespace) -> int:
         calls: dict[str, Callable[[int], object]] = {
             "list": lambda i: client.get("/m/contacts/"),
             "detail": lambda i: client.get(f"/m/contacts/{ids[i % len(ids)]}/"),
+            "list-search": lambda i: client.get("/m/contacts/", {"q": crm.SEARCH_SURNAMES[0]}),
             "search": lambda i: client.get("/search/", {"q": "Müller"}),
+            "kanban": lambda i: client.get("/m/deals/board/"),
+            "report-run": lambda i: api.post("/api/v1/reports/run", REPORT, content_type="application/json"),
             "api-list": lambda i: api.get("/api/v1/contacts/", {"page_size": 20}),
             "api-create": lambda i: keep(
                 api.post(
@@ -96,11 +106,14 @@ def run(args: argparse.Namespace) -> int:
                 )
             ),
         }
+        previous = _private(ctx) if args.private else None
         try:
             for page in args.page or PAGES:
                 call = calls[page]
                 for i in range(5):
                     call(i)
+                if args.sql:
+                    _statements(page, lambda call=call: call(0))
                 profiler = cProfile.Profile() if args.wall else cProfile.Profile(time.process_time)
                 profiler.enable()
                 for i in range(args.calls):
@@ -115,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
                     print(f"===== {page}: {args.calls} calls, by {order}")
                     print(out.getvalue())
         finally:
+            if previous is not None:
+                _restore(ctx, previous)
             ApiToken.objects.filter(pk=token.pk).delete()
             from crm_apps.engine.models import TimelineEntry
 
@@ -123,6 +138,42 @@ def run(args: argparse.Namespace) -> int:
                 TimelineEntry.objects.filter(module="contacts", record_id__in=batch).delete()
                 spec.model.objects.filter(pk__in=batch).delete()
     return 0
+
+
+def _private(ctx: crm.Context) -> dict[str, tuple[str, bool, bool]]:
+    from crm_apps.access.models import SharingDefault
+    from crm_apps.access.services import sharing_default_set
+
+    previous = {
+        row.module: (row.access, row.superiors_see, row.follow_parent)
+        for row in SharingDefault.objects.filter(module__in=PRIVATE_MODULES)
+    }
+    for module in PRIVATE_MODULES:
+        sharing_default_set(actor=ctx.admin, module=module, access="private", follow_parent=True)
+    return previous
+
+
+def _restore(ctx: crm.Context, previous: dict[str, tuple[str, bool, bool]]) -> None:
+    from crm_apps.access.services import sharing_default_set
+
+    for module in PRIVATE_MODULES:
+        access, superiors_see, follow_parent = previous.get(module, ("public_read_write_delete", True, True))
+        sharing_default_set(
+            actor=ctx.admin, module=module, access=access, superiors_see=superiors_see, follow_parent=follow_parent
+        )
+
+
+def _statements(page: str, call: Callable[[], object]) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        started = time.perf_counter()
+        call()
+        total = time.perf_counter() - started
+    print(f"===== {page}: {len(captured.captured_queries)} statements, {total * 1000:.1f} ms wall")
+    for query in captured.captured_queries:
+        print(f"  {float(query['time']) * 1000:8.1f} ms  {query['sql'][:400]}")
 
 
 if __name__ == "__main__":

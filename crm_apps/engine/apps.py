@@ -21,6 +21,8 @@ class EngineConfig(AppConfig):
         from billing import selectors as billing_selectors
         from crm_apps.engine import (
             checks,  # noqa: F401  (registers the system check)
+            events,
+            record_versions,
             registry,
         )
         from crm_apps.engine.metadata import metadata_cache_clear
@@ -29,6 +31,8 @@ class EngineConfig(AppConfig):
         # The plan's record limit counts every module's records.
         # One entry per table: the custom modules of a tenant share one (ADR 0016).
         billing_selectors.record_models_register(lambda: list(dict.fromkeys(s.model for s in registry.all_specs())))
+        # Cached results over many records (the board's sums) are keyed by their modules' record stamps.
+        events.listener_add(record_versions.records_changed)
         # A task starts with no memoised metadata, as a request does.
         task_prerun.connect(metadata_cache_clear, dispatch_uid="engine-metadata-task-start", weak=False)
         provisioning.step_register(

@@ -16,26 +16,28 @@ column's threshold (`BoardColumnSetting.rotting_days`, set by tenant admins on t
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
-from django.db.models import F, Max, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Max
 from django.http import HttpRequest
 from django.utils import timezone
 
 from crm_apps.access.models import Member
-from crm_apps.engine import currency, metadata, selectors
+from crm_apps.engine import currency, metadata, record_versions, selectors
 from crm_apps.engine.display import record_url
 from crm_apps.engine.fieldaccess import field_rules
 from crm_apps.engine.models import BoardColumnSetting, TimelineEntry
 from crm_apps.engine.spec import ModuleSpec
 
-CARDS_PER_COLUMN = 50
+# Cards a column shows at first and per "Load more" (the rest: the button, or the list filtered by the column).
+CARDS_PER_COLUMN = 20
 
 
 @dataclass(frozen=True)
@@ -133,39 +135,161 @@ def rotting_thresholds(*, spec: ModuleSpec, name: str) -> dict[str, int]:
     return {row.value: row.rotting_days for row in rows if row.rotting_days is not None}
 
 
+def card_ordering(spec: ModuleSpec, layout: BoardLayout, name: str) -> list[str]:
+    """The order of the cards in a column (the layout's, else the module's default), ending with the id so
+    that "load more" can continue after the last card shown (keyset)."""
+    terms = list(layout.ordering if name == spec.kanban_field and layout.ordering else spec.default_ordering)
+    if not any(t.lstrip("-") == "id" for t in terms):
+        terms.append("-id" if terms and terms[-1].startswith("-") else "id")
+    return terms
+
+
+def _keyset_ready(spec: ModuleSpec, ordering: list[str]) -> bool:
+    """Whether the next cards can be found after the last one: only when no sort key can be NULL."""
+    return all(not getattr(spec.model._meta.get_field(t.lstrip("-")), "null", False) for t in ordering)
+
+
+def _card_queryset(spec: ModuleSpec, base: Any, key: str, value: Any, ordering: list[str]) -> Any:
+    references = [
+        f.name
+        for f in spec.model._meta.get_fields()
+        if isinstance(f, models.ForeignKey) and f.name in spec.list_columns and f.name != "owner"
+    ]
+    # The search vectors are the widest columns and no card shows them.
+    heavy = ["search_vector"] + [
+        f"{name}__search_vector"
+        for name in references
+        if any(f.name == "search_vector" for f in spec.model._meta.get_field(name).related_model._meta.concrete_fields)  # type: ignore[union-attr]
+    ]
+    qs = base.filter(**{key: value}).order_by(*ordering).select_related("owner__user", "owner_group", *references)
+    return qs.defer(*heavy)
+
+
+def first_cards(
+    *, spec: ModuleSpec, base: Any, key: str, values: list[Any], ordering: list[str], limit: int
+) -> dict[Any, list[Any]]:
+    """Column value -> its first `limit` + 1 cards (the extra one says there are more), every column in one
+    statement: a UNION ALL of one ordered, limited read per column, so each stops after its first cards
+    (an index on the field and the card order serves it) instead of numbering every visible record."""
+    if not values:
+        return {}
+    parts = [_card_queryset(spec, base, key, value, ordering)[: limit + 1] for value in values]
+    query = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    cards: dict[Any, list[Any]] = {}
+    for record in query:
+        cards.setdefault(getattr(record, key), []).append(record)
+    # UNION ALL keeps each part's order in practice, but SQL does not promise it: sort each column again.
+    for records in cards.values():
+        for term in reversed(ordering):
+            sort_field: Any = spec.model._meta.get_field(term.lstrip("-"))
+            attname: str = sort_field.attname
+
+            def sort_key(record: Any, a: str = attname) -> tuple[bool, Any]:
+                return (getattr(record, a) is None, getattr(record, a))
+
+            records.sort(key=sort_key, reverse=term.startswith("-"))
+    return cards
+
+
+def _card_cursor(record: Any, ordering: list[str]) -> str:
+    return selectors._encode(["n", *[getattr(record, record._meta.get_field(t.lstrip("-")).attname) for t in ordering]])
+
+
+def _card_info(
+    *,
+    spec: ModuleSpec,
+    records: list[Any],
+    days: dict[Any, int],
+    threshold: int | None,
+    amount_shown: bool,
+    date_field: str | None,
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "record": r,
+            "url": record_url(spec, r),
+            "days": days.get(r.pk, 0),
+            "rotting": threshold is not None and days.get(r.pk, 0) > threshold,
+            "amount": getattr(r, "amount", None) if amount_shown else None,
+            "currency": getattr(r, "currency", "") if amount_shown else "",
+            "date": getattr(r, date_field) if date_field else None,
+        }
+        for r in records
+    ]
+
+
+def _card_fields(spec: ModuleSpec, member: Member) -> tuple[bool, str | None]:
+    """(amount shown, date field shown) on the member's cards."""
+    rules = field_rules(actor=member, spec=spec)
+    amount_shown = _has(spec, "amount") and rules.shows("amount")
+    date_field = card_date_field(spec)
+    if date_field and not rules.shows(date_field):
+        date_field = None
+    return amount_shown, date_field
+
+
+def _base_and_key(
+    *, spec: ModuleSpec, member: Member, request: HttpRequest, search: str, name: str
+) -> tuple[BoardLayout, Any, str]:
+    layout = board_layout(spec, request, member, name)
+    model_field: Any = spec.model._meta.get_field(name)
+    key = model_field.attname if isinstance(model_field, models.ForeignKey) else name
+    base = selectors.list_queryset(spec=spec, actor=member, search=search).filter(**layout.scope)
+    return layout, base, key
+
+
+def column_totals(
+    *, spec: ModuleSpec, member: Member, base: Any, name: str, layout: BoardLayout, search: str
+) -> dict[Any, dict[str, Any]]:
+    """Count and sums per column over the member's visible records (`selectors.kanban_columns`, which
+    reads every one of them: a second for a manager's 100,000 deals at 1M contacts on a busy machine),
+    cached per member for the records' current state (`record_versions`): any write to the module or to
+    the modules its visibility follows, any change of access, gives a new key."""
+    scope = sorted((k, str(getattr(v, "pk", v))) for k, v in layout.scope.items())
+    key = record_versions.cache_key("board-totals", spec=spec, member=member, parts=[name, scope, search])
+    if key is not None:
+        try:
+            cached = cache.get(key)
+        except Exception:  # the cache went away between the stamps and now: compute
+            cached, key = None, None
+        if cached is not None:
+            return dict(cached)
+    totals = selectors.kanban_columns(spec=spec, actor=member, queryset=base, field_name=name)
+    if key is not None:
+        with contextlib.suppress(Exception):  # a result that could not be cached is still the right one
+            cache.set(key, totals, record_versions.CACHE_SECONDS)
+    return totals
+
+
 def board_context(
     *, spec: ModuleSpec, member: Member, request: HttpRequest, search: str = "", field_name: str | None = None
 ) -> dict[str, Any]:
     """Columns with count, totals (per currency and converted) and their first cards, over visible records only."""
     name = field_name or spec.kanban_field
     assert name is not None
-    layout = board_layout(spec, request, member, name)
-    model_field: Any = spec.model._meta.get_field(name)
-    key = model_field.attname if isinstance(model_field, models.ForeignKey) else name
-    base = selectors.list_queryset(spec=spec, actor=member, search=search).filter(**layout.scope)
-    totals = selectors.kanban_columns(spec=spec, actor=member, queryset=base, field_name=name)
-    order = [
-        F(n[1:]).desc() if n.startswith("-") else F(n).asc()
-        for n in (layout.ordering if name == spec.kanban_field and layout.ordering else spec.default_ordering)
-    ]
-    ranked = base.annotate(_row=Window(RowNumber(), partition_by=[F(key)], order_by=[*order, F("id").asc()]))
-    references = [
-        f.name
-        for f in spec.model._meta.get_fields()
-        if isinstance(f, models.ForeignKey) and f.name in spec.list_columns and f.name != "owner"
-    ]
-    cards: dict[Any, list[Any]] = {}
-    shown = list(ranked.filter(_row__lte=CARDS_PER_COLUMN).select_related("owner__user", "owner_group", *references))
-    for record in shown:
-        cards.setdefault(getattr(record, key), []).append(record)  # every column's first cards in one query
+    layout, base, key = _base_and_key(spec=spec, member=member, request=request, search=search, name=name)
+    totals = column_totals(spec=spec, member=member, base=base, name=name, layout=layout, search=search)
+    ordering = card_ordering(spec, layout, name)
+    more_ready = _keyset_ready(spec, ordering)
+    cards = first_cards(
+        spec=spec,
+        base=base,
+        key=key,
+        values=[c.value for c in layout.columns],
+        ordering=ordering,
+        limit=CARDS_PER_COLUMN,
+    )
+    more: dict[Any, str] = {}
+    for value, records in cards.items():
+        if len(records) > CARDS_PER_COLUMN:
+            del records[CARDS_PER_COLUMN:]
+            if more_ready:
+                more[value] = _card_cursor(records[-1], ordering)
+    shown = [r for records in cards.values() for r in records]
     days = days_in_column(spec=spec, name=name, records=shown)
     thresholds = rotting_thresholds(spec=spec, name=name)
     rates = currency.rates()
-    rules = field_rules(actor=member, spec=spec)
-    amount_shown = _has(spec, "amount") and rules.shows("amount")
-    date_field = card_date_field(spec)
-    if date_field and not rules.shows(date_field):
-        date_field = None
+    amount_shown, date_field = _card_fields(spec, member)
     columns = []
     for column in layout.columns:
         row = totals.get(column.value, {})
@@ -193,18 +317,16 @@ def board_context(
                 "converted": converted,
                 "rotting_days": threshold,
                 "cards": [(r, record_url(spec, r)) for r in cards.get(column.value, [])],
-                "card_info": [
-                    {
-                        "record": r,
-                        "url": record_url(spec, r),
-                        "days": days.get(r.pk, 0),
-                        "rotting": threshold is not None and days.get(r.pk, 0) > threshold,
-                        "amount": getattr(r, "amount", None) if amount_shown else None,
-                        "currency": getattr(r, "currency", "") if amount_shown else "",
-                        "date": getattr(r, date_field) if date_field else None,
-                    }
-                    for r in cards.get(column.value, [])
-                ],
+                "card_info": _card_info(
+                    spec=spec,
+                    records=cards.get(column.value, []),
+                    days=days,
+                    threshold=threshold,
+                    amount_shown=amount_shown,
+                    date_field=date_field,
+                ),
+                # The cursor after the column's last card when it has more (the "Load more" button).
+                "more": more.get(column.value),
             }
         )
     return {
@@ -216,6 +338,70 @@ def board_context(
         # "All N records" links to the list filtered by the column, where the list can filter by that field.
         "list_filterable": name in spec.filter_fields,
         "base_currency": rates.base,
+        "amount_field": amount_shown,
+        "date_field": date_field,
+        **layout.context,
+    }
+
+
+def column_cards(
+    *,
+    spec: ModuleSpec,
+    member: Member,
+    request: HttpRequest,
+    field_name: str,
+    value: str,
+    after: str,
+    search: str = "",
+) -> dict[str, Any]:
+    """The next cards of one column after the card `after` names (the "Load more" button): the same visible
+    records, order and card details as the board. A column the board does not have, or a cursor that does not
+    fit its order, is a ValidationError."""
+    from django.core.exceptions import ValidationError
+    from django.utils.translation import gettext as _
+
+    layout, base, key = _base_and_key(spec=spec, member=member, request=request, search=search, name=field_name)
+    column = next((c for c in layout.columns if str(c.value) == value), None)
+    if column is None:
+        raise ValidationError({"value": [_("This board has no such column.")]})
+    ordering = card_ordering(spec, layout, field_name)
+    if not _keyset_ready(spec, ordering):
+        raise ValidationError({"after": [_("Invalid cursor.")]})
+    direction, values = selectors._decode(after)
+    try:
+        fields: list[Any] = [spec.model._meta.get_field(t.lstrip("-")) for t in ordering]
+        if (
+            direction != "n"
+            or len(values) != len(fields)
+            or any(v is None or isinstance(v, list | dict) for v in values)
+        ):
+            raise ValueError
+        typed = [f.to_python(v) for f, v in zip(fields, values, strict=True)]
+    except (ValidationError, TypeError, ValueError) as exc:
+        raise ValidationError({"after": [_("Invalid cursor.")]}) from exc
+    query = _card_queryset(spec, base, key, column.value, ordering).filter(selectors._keyset_q(ordering, typed, "n"))
+    records = list(query[: CARDS_PER_COLUMN + 1])
+    more = None
+    if len(records) > CARDS_PER_COLUMN:
+        del records[CARDS_PER_COLUMN:]
+        more = _card_cursor(records[-1], ordering)
+    threshold = rotting_thresholds(spec=spec, name=field_name).get(str(column.value))
+    amount_shown, date_field = _card_fields(spec, member)
+    card_info = _card_info(
+        spec=spec,
+        records=records,
+        days=days_in_column(spec=spec, name=field_name, records=records),
+        threshold=threshold,
+        amount_shown=amount_shown,
+        date_field=date_field,
+    )
+    columns = [{"value": c.value, "label": c.label} for c in layout.columns]
+    return {
+        "spec": spec,
+        "col": {"value": column.value, "label": column.label, "card_info": card_info, "more": more},
+        "columns": columns,
+        "board_field": field_name,
+        "search": search,
         "amount_field": amount_shown,
         "date_field": date_field,
         **layout.context,

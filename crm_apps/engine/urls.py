@@ -20,6 +20,7 @@ urlpatterns = [
     path("m/<slug:module>/quick-create/", form_views.quick_create, name="quick_create"),
     path("m/<slug:module>/board/", views.board, name="board"),
     path("m/<slug:module>/board/column/", board_views.board_column, name="board_column"),
+    path("m/<slug:module>/board/cards/", views.board_cards, name="board_cards"),
     path("m/<slug:module>/<uuid:record_id>/board-move/", views.board_move, name="board_move"),
     path("m/<slug:module>/<uuid:record_id>/", views.record_detail, name="detail"),
     path("m/<slug:module>/<uuid:record_id>/edit/", views.record_edit, name="edit"),

@@ -42,7 +42,7 @@ from crm_apps.engine import (
     services,
 )
 from crm_apps.engine import children as child_tables
-from crm_apps.engine.board import board_context, board_field, board_fields
+from crm_apps.engine.board import board_context, board_field, board_fields, column_cards
 from crm_apps.engine.display import Displayer, custom_shown, plain, record_url
 from crm_apps.engine.exports import safe_cell
 from crm_apps.engine.fieldaccess import field_rules
@@ -1021,6 +1021,39 @@ def render_board(
         "board_fields": list_board_fields(spec, rules),
     }
     return render(request, spec.template_names("board"), context)
+
+
+@login_required
+def board_cards(request: HttpRequest, module: str) -> HttpResponse:
+    """The next cards of one board column (its "Load more" button, htmx): `value` names the column, `after`
+    the last card shown; the board's own parameters (field, pipeline, q) select the same cards."""
+    spec = _spec(module, request)
+    member = request_member(request)
+    name = board_field(spec, request.GET.get("field"))
+    rules = field_rules(actor=member, spec=spec)
+    if name is None or not rules.shows(name):
+        raise Http404
+    try:
+        context = column_cards(
+            spec=spec,
+            member=member,
+            request=request,
+            field_name=name,
+            value=request.GET.get("value", ""),
+            after=request.GET.get("after", ""),
+            search=request.GET.get("q", ""),
+        )
+    except ValidationError as exc:
+        return HttpResponse(error_text(exc), status=400)
+    board_query = request.GET.copy()
+    for param in ("value", "after"):
+        board_query.pop(param, None)
+    context |= {
+        "can_move": rules.editable(name),
+        "quick_edit": _quick_edit_fields(context, rules),
+        "board_query": board_query.urlencode(),
+    }
+    return render(request, "engine/_board_cards.html", context)
 
 
 def _quick_edit_fields(context: dict[str, Any], rules: Any) -> list[str]:

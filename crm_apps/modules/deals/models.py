@@ -133,7 +133,14 @@ class Deal(CrmRecord):
         indexes = [
             *CrmRecord.Meta.indexes,
             GinIndex(fields=["name"], name="deal_name_trgm", opclasses=["gin_trgm_ops"]),
-            models.Index(fields=["pipeline", "stage"], name="deal_board"),
+            # The board: a column's first cards in close-date order (engine.board.first_cards), and its
+            # count and sums read from the index alone (selectors.kanban_columns), live deals only.
+            models.Index(
+                fields=["pipeline", "stage", "close_date", "id"],
+                include=["currency", "amount", "probability", "owner", "owner_group", "organization"],
+                condition=Q(deleted_at__isnull=True),
+                name="deal_board_live",
+            ),
             models.Index(fields=["organization", "-created_at"], name="deal_org_recent"),
             models.Index(fields=["close_date", "id"], name="deal_close"),
         ]

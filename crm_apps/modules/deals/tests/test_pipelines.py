@@ -196,6 +196,7 @@ def test_board_loads_cards_of_all_stages_in_one_query(client_for, tenant_a, admi
                 actor=actor,
                 data={"name": "S", "close_date": "2027-01-01", "stage": stage.pk},
             )
+    web.get("/m/deals/board/")  # the writes gave new record stamps: the column totals are cached again
     with CaptureQueriesContext(connection) as many:
         web.get("/m/deals/board/")
 
