@@ -26,6 +26,7 @@ from crm_apps.access.api.scopes import required_scopes, scopes_held
 from crm_apps.access.models import Member
 from crm_apps.audit.context import acting_via_set
 from marketplace.apps.models import AccessToken, AppStatus, InstallationState
+from marketplace.apps.usage import api_call_count
 from saas.throttle import window_count
 from tenants.models import User
 
@@ -94,6 +95,7 @@ class AppTokenAuthentication(BaseAuthentication):
         allowed, wait = app_rate_allows(app_id=app.pk)
         if not allowed:
             raise AppRateLimited(wait=wait)
+        api_call_count(app_id=app.pk, tenant_id=tenant.pk)
         request._request.member = member  # type: ignore[attr-defined]
         acting_via_set(app.name)
         translation.activate(member.language)

@@ -172,3 +172,23 @@ class IDToken(AbstractIDToken):
 
     class Meta(AbstractIDToken.Meta):
         pass
+
+
+class AppUsageDay(models.Model):
+    """One app's use of one workspace on one day (UTC), rolled up from Redis counters by
+    `usage.usage_flush` (marketplace/apps/usage.py): API calls with its tokens, and the outcomes of the
+    deliveries of its linked extension's webhooks. Partners see only sums over workspaces."""
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="usage_days")
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    api_calls = models.PositiveIntegerField(default=0)
+    deliveries_ok = models.PositiveIntegerField(default=0)
+    deliveries_failed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint("app", "tenant", "day", name="appusageday_unique")]
+        indexes = [models.Index(fields=["app", "day"], name="appusageday_app_day")]
+
+    def __str__(self) -> str:
+        return f"{self.app_id} @ {self.tenant_id} {self.day}"
