@@ -46,6 +46,9 @@ class Tenant(TenantMixin):
     # Members are signed out after this many minutes without a request (0: only the cookie's age applies).
     # Kept on the tenant, which is cached with its domain: checking it costs no query per request.
     session_idle_minutes = models.PositiveIntegerField(_("sign out after inactivity (minutes)"), default=0)
+    # A partner's development workspace (marketplace/apps/sandbox.py): no billing, a small records limit,
+    # left out of operators' revenue figures, labelled on every page. Cached with the domain like the rest.
+    is_sandbox = models.BooleanField(_("partner sandbox"), default=False)
 
     # Schemas are created explicitly by tenants.services.tenant_provision inside the signup transaction.
     auto_create_schema = False

@@ -14,7 +14,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm_apps.audit.context import acting_via
-
 from saas.fields import ModuleKeyField
 
 

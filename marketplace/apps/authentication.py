@@ -81,7 +81,7 @@ class AppTokenAuthentication(BaseAuthentication):
         ):
             raise exceptions.AuthenticationFailed(_("Invalid or expired token."))
         app = token.application
-        if app is None or token.user_id is None or app.status == AppStatus.SUSPENDED or not app.approved:
+        if app is None or token.user_id is None or app.status == AppStatus.SUSPENDED or not app.in_force().live:
             raise exceptions.AuthenticationFailed(_("This app is suspended."))
         member = (
             Member.objects.select_related("user")
@@ -106,7 +106,9 @@ class AppTokenAuthentication(BaseAuthentication):
         assert installation is not None
         assert token.application is not None
         held = (
-            scopes_held(token.scope.split()) & scopes_held(installation.scopes) & scopes_held(token.application.scopes)
+            scopes_held(token.scope.split())
+            & scopes_held(installation.scopes)
+            & scopes_held(token.application.in_force().scopes)
         )
         match = request._request.resolver_match
         method = request._request.method or "GET"

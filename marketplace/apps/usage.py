@@ -152,16 +152,18 @@ class AppUsage:
 
 
 def app_usage(*, app: App, days: int = 30, per_workspace: bool = False) -> AppUsage:
-    """The app's last `days` days (UTC). `per_workspace` (operators only) adds the workspaces' rows."""
+    """The app's last `days` days (UTC), sandboxes left out. `per_workspace` (operators only) adds the
+    workspaces' rows."""
     since = timezone.now().date() - dt.timedelta(days=days - 1)
     series = {since + dt.timedelta(days=n): UsageDay(day=since + dt.timedelta(days=n)) for n in range(days)}
-    rows = AppUsageDay.objects.filter(app=app, day__gte=since)
+    # Partner sandboxes are development, not use: left out everywhere.
+    rows = AppUsageDay.objects.filter(app=app, day__gte=since, tenant__is_sandbox=False)
     for row in rows.values("day").annotate(
         calls=Sum("api_calls"), ok=Sum("deliveries_ok"), failed=Sum("deliveries_failed")
     ):
         item = series[row["day"]]
         item.api_calls, item.deliveries_ok, item.deliveries_failed = row["calls"], row["ok"], row["failed"]
-    installations = AppInstallation.objects.filter(app=app)
+    installations = AppInstallation.objects.filter(app=app, tenant__is_sandbox=False)
     for row in (
         installations.filter(installed_at__date__gte=since)
         .annotate(d=TruncDate("installed_at"))
