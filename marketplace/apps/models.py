@@ -105,7 +105,7 @@ class App(AbstractApplication):
             live=self.is_live, scopes=list(self.scopes or []), redirect_uris=self.redirect_uris.split(), draft=False
         )
         value = approved
-        if getattr(tenant, "is_sandbox", False):
+        if tenant is not None and getattr(tenant, "is_sandbox", False):
             own = PartnerSandbox.objects.filter(tenant_id=tenant.pk, partner_id=self.partner_id).exists()
             version = self.versions.exclude(state=ReviewState.REJECTED).order_by("-number").first() if own else None
             if version is None:

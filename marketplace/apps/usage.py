@@ -86,7 +86,7 @@ def usage_flush(*, days: tuple[dt.date, ...] | None = None) -> int:
         totals: dict[tuple[int, int], dict[str, int]] = defaultdict(dict)
         listing_counts: dict[tuple[int, int], dict[str, int]] = defaultdict(dict)
         for name, value in raw.items():
-            parts = name.decode().split(":")
+            parts = (name.decode() if isinstance(name, bytes) else str(name)).split(":")
             if parts[0] == "a" and len(parts) == 3:
                 totals[(int(parts[1]), int(parts[2]))]["api_calls"] = int(value)
             elif parts[0] == "l" and len(parts) == 4:
@@ -158,26 +158,26 @@ def app_usage(*, app: App, days: int = 30, per_workspace: bool = False) -> AppUs
     series = {since + dt.timedelta(days=n): UsageDay(day=since + dt.timedelta(days=n)) for n in range(days)}
     # Partner sandboxes are development, not use: left out everywhere.
     rows = AppUsageDay.objects.filter(app=app, day__gte=since, tenant__is_sandbox=False)
-    for row in rows.values("day").annotate(
+    for day, calls, ok, failed in rows.values_list("day").annotate(
         calls=Sum("api_calls"), ok=Sum("deliveries_ok"), failed=Sum("deliveries_failed")
     ):
-        item = series[row["day"]]
-        item.api_calls, item.deliveries_ok, item.deliveries_failed = row["calls"], row["ok"], row["failed"]
+        item = series[day]
+        item.api_calls, item.deliveries_ok, item.deliveries_failed = calls, ok, failed
     installations = AppInstallation.objects.filter(app=app, tenant__is_sandbox=False)
-    for row in (
+    for installed_day, n in (
         installations.filter(installed_at__date__gte=since)
         .annotate(d=TruncDate("installed_at"))
-        .values("d")
+        .values_list("d")
         .annotate(n=Count("pk"))
     ):
-        series[row["d"]].installs = row["n"]
-    for row in (
+        series[installed_day].installs = n
+    for uninstalled_day, n in (
         installations.filter(uninstalled_at__date__gte=since)
         .annotate(d=TruncDate("uninstalled_at"))
-        .values("d")
+        .values_list("d")
         .annotate(n=Count("pk"))
     ):
-        series[row["d"]].uninstalls = row["n"]
+        series[uninstalled_day].uninstalls = n
     states = installations.aggregate(
         installed=Count("pk", filter=Q(state="installed")), uninstalled=Count("pk", filter=Q(state="uninstalled"))
     )
@@ -192,9 +192,10 @@ def app_usage(*, app: App, days: int = 30, per_workspace: bool = False) -> AppUs
         deliveries_failed=sum(d.deliveries_failed for d in listed),
     )
     if per_workspace:
-        usage.per_workspace = list(
-            rows.values("tenant__name", "tenant__schema_name")
+        usage.per_workspace = [
+            dict(row)
+            for row in rows.values("tenant__name", "tenant__schema_name")
             .annotate(calls=Sum("api_calls"), ok=Sum("deliveries_ok"), failed=Sum("deliveries_failed"))
             .order_by("-calls", "tenant__name")
-        )
+        ]
     return usage
