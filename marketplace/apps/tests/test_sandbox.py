@@ -116,7 +116,7 @@ def test_unreviewed_app_installs_in_its_partners_sandbox_only(
     client = sandbox_client(sandbox, pm.user)
 
     # When the partner authorises it in the sandbox, code + PKCE without review
-    session = oauth_session(app)
+    session = oauth_session(app, scope=["contacts:read"])
     url, _state = session.authorization_url(f"https://{sandbox.schema_name}.localhost/oauth/authorize/")
     response = consent(client, url)
     assert response.status_code == 302, response.content[:300]
@@ -132,7 +132,7 @@ def test_unreviewed_app_installs_in_its_partners_sandbox_only(
     assert AppInstallation.objects.get(app=app).tenant == sandbox
 
     # And on an ordinary workspace the unreviewed app is an unknown client (no consent screen, no code)
-    elsewhere = oauth_session(app)
+    elsewhere = oauth_session(app, scope=["contacts:read"])
     url, _state = elsewhere.authorization_url(f"https://{tenant_a.schema_name}.localhost/oauth/authorize/")
     parts = urlsplit(url)
     refused = admin_client(tenant_a).get(f"{parts.path}?{parts.query}")
