@@ -2,7 +2,7 @@
 
 Counting: every API call authenticated with an app's token adds one to a field of a Redis hash per UTC day
 (`HINCRBY`, one pipelined round trip with its `EXPIRE`); every settled delivery of an extension webhook
-(delivered, or failed / refused for good) adds one to the same day's hash under its listing. The beat task
+(delivered, or failed / refused for good) adds one to the same day's hash under its listing and schema. The beat task
 `marketplace_apps.usage_flush_task` copies the hashes of today and yesterday into `AppUsageDay` rows (the
 hash holds the day's running total, so the copy *sets* the value: flushing twice never counts twice).
 A delivery counts for every app linked to the extension's listing.
@@ -30,6 +30,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from marketplace.apps.models import App, AppInstallation, AppUsageDay
+from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -68,9 +69,10 @@ def api_call_count(*, app_id: int, tenant_id: int) -> None:
     _hit(f"a:{app_id}:{tenant_id}")
 
 
-def delivery_count(*, listing_id: int, tenant_id: int, ok: bool) -> None:
-    """One settled delivery of the listing's extension in the workspace."""
-    _hit(f"l:{listing_id}:{tenant_id}:{'ok' if ok else 'fail'}")
+def delivery_count(*, listing_id: int, schema: str, ok: bool) -> None:
+    """One settled delivery of the listing's extension in the workspace (named by schema: delivery tasks run
+    in a schema context, which knows no tenant id)."""
+    _hit(f"l:{listing_id}:{schema}:{'ok' if ok else 'fail'}")
 
 
 def usage_flush(*, days: tuple[dt.date, ...] | None = None) -> int:
@@ -84,22 +86,28 @@ def usage_flush(*, days: tuple[dt.date, ...] | None = None) -> int:
             logger.warning("app usage: Redis unreachable, flush postponed", exc_info=True)
             return written
         totals: dict[tuple[int, int], dict[str, int]] = defaultdict(dict)
-        listing_counts: dict[tuple[int, int], dict[str, int]] = defaultdict(dict)
+        listing_counts: dict[tuple[int, str], dict[str, int]] = defaultdict(dict)
         for name, value in raw.items():
             parts = (name.decode() if isinstance(name, bytes) else str(name)).split(":")
             if parts[0] == "a" and len(parts) == 3:
                 totals[(int(parts[1]), int(parts[2]))]["api_calls"] = int(value)
             elif parts[0] == "l" and len(parts) == 4:
                 column = "deliveries_ok" if parts[3] == "ok" else "deliveries_failed"
-                listing_counts[(int(parts[1]), int(parts[2]))][column] = int(value)
+                listing_counts[(int(parts[1]), parts[2])][column] = int(value)
         if listing_counts:
+            tenant_ids = dict(
+                Tenant.objects.filter(schema_name__in={schema for _l, schema in listing_counts}).values_list(
+                    "schema_name", "pk"
+                )
+            )
             apps_by_listing: dict[int, list[int]] = defaultdict(list)
             for app_id, listing_id in App.objects.filter(
                 listing_id__in={listing for listing, _t in listing_counts}
             ).values_list("pk", "listing_id"):
                 apps_by_listing[listing_id].append(app_id)
-            for (listing_id, tenant_id), values in listing_counts.items():
-                for app_id in apps_by_listing.get(listing_id, []):
+            for (listing_id, schema), values in listing_counts.items():
+                tenant_id = tenant_ids.get(schema)
+                for app_id in apps_by_listing.get(listing_id, []) if tenant_id is not None else []:
                     totals[(app_id, tenant_id)].update(values)
         known_apps = set(App.objects.filter(pk__in={a for a, _t in totals}).values_list("pk", flat=True))
         rows = [

@@ -75,7 +75,7 @@ def delivery_attempt(*, delivery_id: int) -> tuple[str, int | None]:
     if retry is None and status != DeliveryStatus.PENDING:  # settled: counts for the apps' usage statistics
         delivery_count(
             listing_id=delivery.subscription.installation.listing_id,
-            tenant_id=connection.tenant.pk,  # type: ignore[attr-defined]  # django-tenants
+            schema=connection.schema_name,  # type: ignore[attr-defined]  # django-tenants
             ok=status == DeliveryStatus.SUCCEEDED,
         )
     return status, retry

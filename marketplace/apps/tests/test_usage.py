@@ -8,13 +8,19 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.utils import timezone
+from django_tenants.utils import schema_context
 
 from conftest import make_user
+from crm_apps.engine import registry
+from crm_apps.engine import services as engine
 from marketplace.apps import usage
-from marketplace.apps.models import AppUsageDay
+from marketplace.apps.models import App, AppUsageDay
 from marketplace.apps.tasks import usage_flush_task
 from marketplace.apps.tests.conftest import authorize, host_url
 from marketplace.catalog.models import Category, Listing
+from marketplace.installs.models import DeliveryStatus, WebhookDelivery
+from marketplace.installs.services import extension_install
+from marketplace.installs.tests.test_token_and_webhooks import hooks_manifest, receiver  # noqa: F401  (fixture)
 from marketplace.partners.models import Partner, PartnerMember, PartnerRole
 from tenants.models import User
 from tenants.runtime import use_public_schema
@@ -66,7 +72,7 @@ def test_delivery_outcomes_count_for_the_apps_of_the_listing(app_partner: Any, m
     app.listing = listing
     app.save(update_fields=["listing"])
     for ok in (True, True, True, False):
-        usage.delivery_count(listing_id=listing.pk, tenant_id=tenant_a.pk, ok=ok)
+        usage.delivery_count(listing_id=listing.pk, schema=tenant_a.schema_name, ok=ok)
 
     usage.usage_flush()
 
@@ -112,3 +118,43 @@ def test_another_partner_cannot_see_an_apps_usage(make_app: Any) -> None:
 
     assert client.get(f"/partner-portal/{other.slug}/apps/{app.pk}/").status_code == 404
     assert client.get(f"/partner-portal/{app.partner.slug}/apps/{app.pk}/").status_code == 404
+
+
+def test_settled_webhook_deliveries_of_the_linked_listing_are_counted(
+    app_partner: Any,
+    make_app: Any,
+    tenant_a: Any,
+    admin_of: Any,
+    receiver: Any,  # noqa: F811
+    settings: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    partner, _pm = app_partner
+    listing = Listing.objects.create(
+        partner=partner,
+        name="Hooks",
+        slug="hooks-pack",
+        summary="Hooks",
+        category=Category.INTEGRATION,
+        support_url="https://hooks.example/support",
+    )
+    app, _secret = make_app(["contacts:read"])
+    App.objects.filter(pk=app.pk).update(listing=listing)
+    admin = admin_of(tenant_a)
+    with schema_context(tenant_a.schema_name):
+        extension_install(
+            actor=admin, listing_id=listing.pk, slug="hooks", name="Hooks", manifest=hooks_manifest(receiver.url)
+        )
+        settings.WEBHOOKS_ALLOW_PRIVATE = True  # delivered to the local receiver
+        with django_capture_on_commit_callbacks(execute=True):
+            engine.record_create(spec=registry.get("contacts"), actor=admin, data={"last_name": "Delivered"})
+        settings.WEBHOOKS_ALLOW_PRIVATE = False  # refused: a private address, settled at once
+        with django_capture_on_commit_callbacks(execute=True):
+            engine.record_create(spec=registry.get("contacts"), actor=admin, data={"last_name": "Refused"})
+        statuses = sorted(WebhookDelivery.objects.values_list("status", flat=True))
+    assert statuses == [DeliveryStatus.REFUSED, DeliveryStatus.SUCCEEDED]
+
+    usage.usage_flush()
+
+    row = AppUsageDay.objects.get(app=app, tenant=tenant_a)
+    assert (row.api_calls, row.deliveries_ok, row.deliveries_failed) == (0, 1, 1)
