@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tenants', '0009_session_idle'),
+        ("tenants", "0009_session_idle"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='tenant',
-            name='is_sandbox',
-            field=models.BooleanField(default=False, verbose_name='partner sandbox'),
+            model_name="tenant",
+            name="is_sandbox",
+            field=models.BooleanField(default=False, verbose_name="partner sandbox"),
         ),
     ]

@@ -6,15 +6,14 @@ import crm_apps.engine.models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('engine', '0004_firsthour_value_labels'),
+        ("engine", "0004_firsthour_value_labels"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='timelineentry',
-            name='app',
+            model_name="timelineentry",
+            name="app",
             field=models.CharField(blank=True, default=crm_apps.engine.models._acting_app, max_length=100),
         ),
     ]

@@ -6,27 +6,42 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('marketplace_apps', '0001_initial'),
-        ('tenants', '0009_session_idle'),
+        ("marketplace_apps", "0001_initial"),
+        ("tenants", "0009_session_idle"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AppUsageDay',
+            name="AppUsageDay",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('api_calls', models.PositiveIntegerField(default=0)),
-                ('deliveries_ok', models.PositiveIntegerField(default=0)),
-                ('deliveries_failed', models.PositiveIntegerField(default=0)),
-                ('app', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='usage_days', to=settings.OAUTH2_PROVIDER_APPLICATION_MODEL)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenants.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField()),
+                ("api_calls", models.PositiveIntegerField(default=0)),
+                ("deliveries_ok", models.PositiveIntegerField(default=0)),
+                ("deliveries_failed", models.PositiveIntegerField(default=0)),
+                (
+                    "app",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="usage_days",
+                        to=settings.OAUTH2_PROVIDER_APPLICATION_MODEL,
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="tenants.tenant"
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['app', 'day'], name='appusageday_app_day')],
-                'constraints': [models.UniqueConstraint(models.F('app'), models.F('tenant'), models.F('day'), name='appusageday_unique')],
+                "indexes": [models.Index(fields=["app", "day"], name="appusageday_app_day")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        models.F("app"), models.F("tenant"), models.F("day"), name="appusageday_unique"
+                    )
+                ],
             },
         ),
     ]

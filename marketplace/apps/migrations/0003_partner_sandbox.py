@@ -30,28 +30,52 @@ def sandbox_plan(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         ("billing", "0007_firsthour_plan_translations"),
-        ('marketplace_apps', '0002_usage_days'),
-        ('partners', '0006_directory_approval'),
-        ('tenants', '0010_tenant_is_sandbox'),
+        ("marketplace_apps", "0002_usage_days"),
+        ("partners", "0006_directory_approval"),
+        ("tenants", "0010_tenant_is_sandbox"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PartnerSandbox',
+            name="PartnerSandbox",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created at')),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by')),
-                ('partner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sandboxes', to='partners.partner', verbose_name='partner')),
-                ('tenant', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='partner_sandbox', to='tenants.tenant', verbose_name='workspace')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="created at")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="created by",
+                    ),
+                ),
+                (
+                    "partner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sandboxes",
+                        to="partners.partner",
+                        verbose_name="partner",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="partner_sandbox",
+                        to="tenants.tenant",
+                        verbose_name="workspace",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'partner sandbox',
-                'verbose_name_plural': 'partner sandboxes',
+                "verbose_name": "partner sandbox",
+                "verbose_name_plural": "partner sandboxes",
             },
         ),
         migrations.RunPython(sandbox_plan, migrations.RunPython.noop),
