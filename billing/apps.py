@@ -26,4 +26,6 @@ class BillingConfig(AppConfig):
 def _trial_start(workspace: NewWorkspace) -> None:
     from billing.services import subscription_start_trial
 
+    if workspace.tenant.is_sandbox:  # a partner's sandbox is never billed (marketplace/apps/sandbox.py)
+        return
     subscription_start_trial(tenant=workspace.tenant, seats=workspace.seats)

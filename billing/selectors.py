@@ -264,18 +264,30 @@ def billing_overview() -> Overview:
     """MRR per currency (yearly prices divided by 12; extra seats included; active and past-due paid
     subscriptions, not trials, complimentary or canceled ones) and tenants by status and dunning stage."""
     counts = {status: 0 for status in SubscriptionStatus.values}
-    for status, n in Subscription.objects.values_list("status").annotate(n=Count("pk")).order_by():
+    for status, n in (
+        Subscription.objects.exclude(tenant__is_sandbox=True).values_list("status").annotate(n=Count("pk")).order_by()
+    ):
         counts[status] = n
     stages = {stage: 0 for stage in BillingStage.values}
     for stage, n in (
-        Tenant.objects.exclude(billing_stage="").values_list("billing_stage").annotate(n=Count("pk")).order_by()
+        Tenant.objects.exclude(billing_stage="")
+        .exclude(is_sandbox=True)
+        .values_list("billing_stage")
+        .annotate(n=Count("pk"))
+        .order_by()
     ):
         stages[stage] = n
     mrr: dict[str, Decimal] = {}
     paying = 0
-    subs = Subscription.objects.filter(
-        status__in=[SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE], complimentary=False, price__isnull=False
-    ).select_related("price", "seat_price", "plan")
+    subs = (
+        Subscription.objects.filter(
+            status__in=[SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE],
+            complimentary=False,
+            price__isnull=False,
+        )
+        .exclude(tenant__is_sandbox=True)
+        .select_related("price", "seat_price", "plan")
+    )
     for sub in subs.iterator(chunk_size=2000):
         price = sub.price
         assert price is not None

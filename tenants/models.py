@@ -58,6 +58,9 @@ class Tenant(TenantMixin):
     # The workspace's own clock (an IANA name): schedules of automation run on it. UTC, like a new member's
     # own time zone, until a tenant admin chooses one (Finance > Company details). Cached with the domain too.
     timezone = models.CharField(_("time zone"), max_length=64, default="UTC", validators=[validate_timezone_name])
+    # A partner's development workspace (marketplace/apps/sandbox.py): no billing, a small records limit,
+    # left out of operators' revenue figures, labelled on every page. Cached with the domain like the rest.
+    is_sandbox = models.BooleanField(_("partner sandbox"), default=False)
 
     # Schemas are created explicitly by tenants.services.tenant_provision inside the signup transaction.
     auto_create_schema = False

@@ -191,7 +191,9 @@ def schema_create_and_migrate(*, schema_name: str) -> None:
     use_public_schema()
 
 
-def tenant_provision(*, slug: str, name: str, admin: User, language: str = "en") -> Tenant:
+def tenant_provision(
+    *, slug: str, name: str, admin: User, language: str = "en", sandbox: bool = False, plan_code: str = ""
+) -> Tenant:
     """Create the tenant row, its domain, its schema, its first admin and its trial subscription, all or
     nothing.
 
@@ -203,7 +205,7 @@ def tenant_provision(*, slug: str, name: str, admin: User, language: str = "en")
     use_public_schema()
     try:
         with transaction.atomic():
-            tenant = Tenant(schema_name=slug, name=name, language=language)
+            tenant = Tenant(schema_name=slug, name=name, language=language, is_sandbox=sandbox, plan_code=plan_code)
             tenant.save()
             Domain.objects.create(domain=f"{slug}.{settings.BASE_DOMAIN}", tenant=tenant, is_primary=True)
             workspace = provisioning.NewWorkspace(tenant=tenant, admin=admin, language=language)

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm_apps.audit.context import acting_via
 from saas.fields import ModuleKeyField
 
 
@@ -240,6 +241,12 @@ class RecordLink(models.Model):
         indexes = [models.Index(fields=["module", "record_id"], name="%(class)s_record")]
 
 
+def _acting_app() -> str:
+    """The OAuth app acting in the current request (crm_apps.audit.context), or "": every entry made
+    through an app's token names it, whichever service writes the entry."""
+    return (acting_via() or "")[:100]
+
+
 class TimelineEntry(RecordLink):
     """One event in a record's activity timeline."""
 
@@ -255,6 +262,8 @@ class TimelineEntry(RecordLink):
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     actor = models.ForeignKey("access.Member", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The app whose token made the change (the actor is then the admin who installed it).
+    app = models.CharField(max_length=100, blank=True, default=_acting_app)
     created_at = models.DateTimeField(default=timezone.now)
     # {"changes": {"field": [old, new]}} / {"comment": id} / {"module": m, "id": id, "label": str}
     data = models.JSONField(default=dict, blank=True)

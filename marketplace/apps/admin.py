@@ -11,10 +11,21 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
+from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.apps import services
-from marketplace.apps.models import AccessToken, App, AppInstallation, AppVersion, Grant, IDToken, RefreshToken
+from marketplace.apps.models import (
+    AccessToken,
+    App,
+    AppInstallation,
+    AppVersion,
+    Grant,
+    IDToken,
+    PartnerSandbox,
+    RefreshToken,
+)
+from marketplace.apps.usage import app_usage
 from marketplace.catalog.admin import VersionReviewForm
 
 for model in (App, AccessToken, Grant, IDToken, RefreshToken):
@@ -107,8 +118,17 @@ class AppAdmin(admin.ModelAdmin):
         "suspended_at",
         "secret_rotated_at",
         "created",
+        "usage",
     )
     fields = (*readonly_fields, "suspension", "suspended_reason")
+
+    @admin.display(description=_("usage, last 30 days"))
+    def usage(self, obj: App) -> str:
+        if obj.pk is None:
+            return "—"
+        return render_to_string(
+            "marketplace/apps/_usage.html", {"usage": app_usage(app=obj, days=30, per_workspace=True), "days": 30}
+        )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[App]:
         return (
@@ -159,4 +179,17 @@ class AppInstallationAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(PartnerSandbox)
+class PartnerSandboxAdmin(admin.ModelAdmin):
+    list_display = ["tenant", "partner", "created_by", "created_at"]
+    search_fields = ["partner__name", "tenant__schema_name"]
+    readonly_fields = ("tenant", "partner", "created_by", "created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # partners create them in the portal
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -26,6 +26,7 @@ from crm_apps.access.api.scopes import required_scopes, scopes_held
 from crm_apps.access.models import Member
 from crm_apps.audit.context import acting_via_set
 from marketplace.apps.models import AccessToken, AppStatus, InstallationState
+from marketplace.apps.usage import api_call_count
 from saas.throttle import window_count
 from tenants.models import User
 
@@ -80,7 +81,7 @@ class AppTokenAuthentication(BaseAuthentication):
         ):
             raise exceptions.AuthenticationFailed(_("Invalid or expired token."))
         app = token.application
-        if app is None or token.user_id is None or app.status == AppStatus.SUSPENDED or not app.approved:
+        if app is None or token.user_id is None or app.status == AppStatus.SUSPENDED or not app.in_force().live:
             raise exceptions.AuthenticationFailed(_("This app is suspended."))
         member = (
             Member.objects.select_related("user")
@@ -94,6 +95,7 @@ class AppTokenAuthentication(BaseAuthentication):
         allowed, wait = app_rate_allows(app_id=app.pk)
         if not allowed:
             raise AppRateLimited(wait=wait)
+        api_call_count(app_id=app.pk, tenant_id=tenant.pk)
         request._request.member = member  # type: ignore[attr-defined]
         acting_via_set(app.name)
         translation.activate(member.language)
@@ -104,7 +106,9 @@ class AppTokenAuthentication(BaseAuthentication):
         assert installation is not None
         assert token.application is not None
         held = (
-            scopes_held(token.scope.split()) & scopes_held(installation.scopes) & scopes_held(token.application.scopes)
+            scopes_held(token.scope.split())
+            & scopes_held(installation.scopes)
+            & scopes_held(token.application.in_force().scopes)
         )
         match = request._request.resolver_match
         method = request._request.method or "GET"

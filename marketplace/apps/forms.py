@@ -44,3 +44,7 @@ class AppForm(VersionForm):
     def __init__(self, *args: Any, listings: list[tuple[int, str]] = (), **kwargs: Any) -> None:  # type: ignore[assignment]
         super().__init__(*args, **kwargs)
         self.fields["listing"].choices = [("", _("None")), *listings]  # type: ignore[attr-defined]
+
+
+class SandboxForm(forms.Form):
+    name = forms.CharField(label=_("Sandbox name"), max_length=60)

@@ -11,10 +11,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -31,6 +32,16 @@ from oauth2_provider.models import (
 class AppStatus(models.TextChoices):
     ACTIVE = "active", _("Active")
     SUSPENDED = "suspended", _("Suspended")
+
+
+@dataclass(frozen=True)
+class InForce:
+    """What applies to an app on the workspace being served (`App.in_force`)."""
+
+    live: bool
+    scopes: list[str]
+    redirect_uris: list[str]
+    draft: bool  # the newest unreviewed version, in the partner's own sandbox
 
 
 class App(AbstractApplication):
@@ -72,8 +83,42 @@ class App(AbstractApplication):
 
     def is_usable(self, request: Any) -> bool:
         """The toolkit asks before every authorization and token request: a suspended or never
-        approved app is an unknown client (invalid_client)."""
-        return bool(super().is_usable(request)) and self.is_live
+        approved app is an unknown client (invalid_client), except its draft in its partner's sandbox."""
+        return bool(super().is_usable(request)) and self.in_force().live
+
+    def redirect_uri_allowed(self, uri: str) -> bool:
+        """The redirect URIs in force on this workspace (a draft's in the partner's sandbox)."""
+        from oauth2_provider.models import redirect_to_uri_allowed
+
+        return bool(redirect_to_uri_allowed(uri, self.in_force().redirect_uris))
+
+    def in_force(self) -> InForce:
+        """On the workspace of the connection: a sandbox of the app's own partner uses its newest version
+        that is not rejected, without review (suspension still applies); a sandbox never takes another
+        partner's app; every other workspace the approved version. One or two queries, kept per schema."""
+        tenant = getattr(connection, "tenant", None)
+        schema = getattr(tenant, "schema_name", "public")
+        cached = getattr(self, "_in_force", None)
+        if cached is not None and cached[0] == schema:
+            return cached[1]
+        approved = InForce(
+            live=self.is_live, scopes=list(self.scopes or []), redirect_uris=self.redirect_uris.split(), draft=False
+        )
+        value = approved
+        if tenant is not None and getattr(tenant, "is_sandbox", False):
+            own = PartnerSandbox.objects.filter(tenant_id=tenant.pk, partner_id=self.partner_id).exists()
+            version = self.versions.exclude(state=ReviewState.REJECTED).order_by("-number").first() if own else None
+            if version is None:
+                value = InForce(live=False, scopes=[], redirect_uris=[], draft=False)
+            else:
+                value = InForce(
+                    live=self.status == AppStatus.ACTIVE,
+                    scopes=list(version.scopes),
+                    redirect_uris=list(version.redirect_uris),
+                    draft=version.state != ReviewState.APPROVED,
+                )
+        self._in_force = (schema, value)
+        return value
 
 
 class ReviewState(models.TextChoices):
@@ -172,3 +217,46 @@ class IDToken(AbstractIDToken):
 
     class Meta(AbstractIDToken.Meta):
         pass
+
+
+class AppUsageDay(models.Model):
+    """One app's use of one workspace on one day (UTC), rolled up from Redis counters by
+    `usage.usage_flush` (marketplace/apps/usage.py): API calls with its tokens, and the outcomes of the
+    deliveries of its linked extension's webhooks. Partners see only sums over workspaces."""
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="usage_days")
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    api_calls = models.PositiveIntegerField(default=0)
+    deliveries_ok = models.PositiveIntegerField(default=0)
+    deliveries_failed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint("app", "tenant", "day", name="appusageday_unique")]
+        indexes = [models.Index(fields=["app", "day"], name="appusageday_app_day")]
+
+    def __str__(self) -> str:
+        return f"{self.app_id} @ {self.tenant_id} {self.day}"
+
+
+class PartnerSandbox(models.Model):
+    """A partner's development workspace: a tenant flagged `is_sandbox` where the partner's own apps
+    install in their newest version without review (`App.in_force`) and no other partner's app installs."""
+
+    partner = models.ForeignKey(
+        "partners.Partner", verbose_name=_("partner"), on_delete=models.CASCADE, related_name="sandboxes"
+    )
+    tenant = models.OneToOneField(
+        "tenants.Tenant", verbose_name=_("workspace"), on_delete=models.CASCADE, related_name="partner_sandbox"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("partner sandbox")
+        verbose_name_plural = _("partner sandboxes")
+
+    def __str__(self) -> str:
+        return f"{self.partner_id}: {self.tenant_id}"

@@ -11,17 +11,21 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from marketplace.apps import selectors, services
-from marketplace.apps.forms import AppForm, VersionForm
+from marketplace.apps import sandbox, selectors, services
+from marketplace.apps.forms import AppForm, SandboxForm, VersionForm
 from marketplace.apps.models import App, InstallationState
 from marketplace.apps.scopes import scope_descriptions
+from marketplace.apps.usage import app_usage
 from marketplace.catalog.models import Listing
 from marketplace.partners.models import PartnerMember
 from marketplace.partners.permissions import EXTENSIONS_MANAGE
 from marketplace.partners.views import _ctx, portal_view
+from tenants.services import tenant_url
+
+USAGE_DAYS = 30
 
 
-def _form_errors(form: AppForm | VersionForm, exc: ValidationError) -> None:
+def _form_errors(form: AppForm | VersionForm | SandboxForm, exc: ValidationError) -> None:
     for field, errors in exc.message_dict.items():
         for error in errors:
             form.add_error(field if field in form.fields else None, error)
@@ -49,6 +53,8 @@ def _detail(request: HttpRequest, pm: PartnerMember, app: App, **extra: object) 
             versions=app.versions.order_by("-number"),
             scope_lines=scope_descriptions(app.scopes),
             installs=installs,
+            usage=app_usage(app=app, days=USAGE_DAYS),
+            days=USAGE_DAYS,
             form=form,
             **extra,
         ),
@@ -111,3 +117,25 @@ def secret_rotate(request: HttpRequest, pm: PartnerMember, app_id: int) -> HttpR
     secret = services.app_secret_rotate(pm=pm, app=app)
     messages.success(request, _("New client secret created; the old one no longer works."))
     return _detail(request, pm, app, secret=secret)
+
+
+@never_cache
+@portal_view(EXTENSIONS_MANAGE)
+def sandboxes(request: HttpRequest, pm: PartnerMember) -> HttpResponse:
+    """The partner's development workspaces, and a form to create one (the member becomes its admin)."""
+    form = SandboxForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            tenant = sandbox.sandbox_create(pm=pm, name=form.cleaned_data["name"])
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("Sandbox %(name)s created; you are its administrator.") % {"name": tenant.name})
+            return redirect("partner_apps:sandboxes", slug=pm.partner.slug)
+    items = [(item, tenant_url(item.tenant.schema_name)) for item in sandbox.sandbox_list(pm=pm)]
+    return render(
+        request,
+        "marketplace/apps/portal_sandboxes.html",
+        _ctx(pm, "sandboxes", sandboxes=items, form=form, limit=sandbox.SANDBOX_LIMIT),
+        status=400 if form.errors else 200,
+    )

@@ -29,7 +29,8 @@ def scope_descriptions(scopes: list[str]) -> list[tuple[str, str]]:
 
 
 class ModuleScopes(BaseScopes):
-    """The toolkit's scopes backend: an app may hold only the scopes of its approved version."""
+    """The toolkit's scopes backend: an app may hold only the scopes of its version in force (approved;
+    in its partner's sandbox, the newest)."""
 
     def get_all_scopes(self) -> dict[str, str]:
         return dict(scope_choices())
@@ -37,7 +38,7 @@ class ModuleScopes(BaseScopes):
     def get_available_scopes(
         self, application: Any = None, request: Any = None, *args: Any, **kwargs: Any
     ) -> list[str]:
-        return list(getattr(application, "scopes", None) or [])
+        return application.in_force().scopes if application is not None else []
 
     def get_default_scopes(self, application: Any = None, request: Any = None, *args: Any, **kwargs: Any) -> list[str]:
-        return list(getattr(application, "scopes", None) or [])
+        return application.in_force().scopes if application is not None else []

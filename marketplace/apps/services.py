@@ -220,7 +220,8 @@ def installation_consent(*, app: App, user: User, scopes: list[str]) -> AppInsta
     if actor is None:
         raise PermissionDenied
     require_tenant_admin(actor)
-    if not app.is_live or not set(scopes) <= set(app.scopes):
+    in_force = app.in_force()
+    if not in_force.live or not set(scopes) <= set(in_force.scopes):
         raise PermissionDenied
     installation, _created = AppInstallation.objects.select_for_update().get_or_create(
         app=app, tenant=tenant, defaults={"user": user, "scopes": scopes}

@@ -104,11 +104,11 @@ class TenantOAuth2Validator(OAuth2Validator):
         lookup = {"token_checksum": checksum, "application": client}
         access = AccessToken.objects.select_related("installation", "user").filter(**lookup).first()
         if access is not None:
-            if not _live(access.installation) or access.is_expired() or not client.is_live:
+            if not _live(access.installation) or access.is_expired() or not client.in_force().live:
                 return None
             return self._claims(access.installation, access.user, access.scope, access.expires, "access_token")
         refresh = RefreshToken.objects.select_related("installation", "user").filter(revoked=None, **lookup).first()
-        if refresh is None or not _live(refresh.installation) or not client.is_live:
+        if refresh is None or not _live(refresh.installation) or not client.in_force().live:
             return None
         return self._claims(
             refresh.installation,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from crm_apps.access import visibility
 from crm_apps.engine import registry
+from marketplace.apps.usage import delivery_count
 from marketplace.installs.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from marketplace.installs.webhooks import body_and_headers, payload_for, post
 from saas.webhooks import attempt_settle
@@ -63,7 +64,7 @@ def delivery_attempt(*, delivery_id: int) -> tuple[str, int | None]:
         delivery.attempts += 1
         delivery.save(update_fields=["attempts"])
     body, headers = body_and_headers(delivery)
-    return attempt_settle(
+    status, retry = attempt_settle(
         model=WebhookDelivery,
         delivery=delivery,
         url=delivery.subscription.url,
@@ -71,3 +72,10 @@ def delivery_attempt(*, delivery_id: int) -> tuple[str, int | None]:
         headers=headers,
         post_fn=post,
     )
+    if retry is None and status != DeliveryStatus.PENDING:  # settled: counts for the apps' usage statistics
+        delivery_count(
+            listing_id=delivery.subscription.installation.listing_id,
+            schema=connection.schema_name,  # type: ignore[attr-defined]  # django-tenants
+            ok=status == DeliveryStatus.SUCCEEDED,
+        )
+    return status, retry

@@ -48,6 +48,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "engine.recent_views_flush_task",
         "schedule": 60,
     },
+    # OAuth apps' usage counters wait in Redis (marketplace/apps/usage.py).
+    "flush-app-usage": {
+        "task": "marketplace_apps.usage_flush_task",
+        "schedule": 60 * 10,
+    },
     "purge-recycle-bins": {
         "task": "engine.records_purge_all_task",
         "schedule": 60 * 60 * 6,

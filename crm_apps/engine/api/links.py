@@ -60,6 +60,9 @@ class TimelineEntrySerializer(serializers.Serializer[Any]):
         choices=["created", "updated", "deleted", "restored", "commented", "related", "merged", "converted"]
     )
     actor = PersonSerializer(allow_null=True)
+    app = serializers.CharField(
+        allow_null=True, help_text="The OAuth app that made the change with the actor's rights, or null."
+    )
     created_at = serializers.DateTimeField()
     changes = serializers.DictField(
         child=serializers.ListField(), help_text="field -> [old, new]; fields hidden from you are left out."
@@ -117,6 +120,7 @@ def timeline_to_api(item: link_selectors.TimelineItem) -> dict[str, Any]:
         "id": entry.pk,
         "kind": entry.kind,
         "actor": _person(entry.actor),
+        "app": entry.app or None,
         "created_at": entry.created_at.isoformat(),
         "changes": item.changes,
         "related": related,

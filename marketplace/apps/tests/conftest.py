@@ -114,7 +114,8 @@ def admin_client(admin_of: Callable[[Tenant], Member]) -> Callable[[Tenant], Cli
 
 
 def oauth_session(app: App, **kwargs: Any) -> OAuth2Session:
-    session = OAuth2Session(app.client_id, redirect_uri=REDIRECT, scope=app.scopes, pkce="S256", **kwargs)
+    scope = kwargs.pop("scope", app.scopes)
+    session = OAuth2Session(app.client_id, redirect_uri=REDIRECT, scope=scope, pkce="S256", **kwargs)
     session.mount("https://", DjangoClientAdapter())
     return session
 

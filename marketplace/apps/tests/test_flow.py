@@ -76,3 +76,33 @@ def test_write_by_the_app_is_audited_with_its_name(make_app: Any, admin_client: 
         event = AuditEvent.objects.filter(action="record_created", module="deals").latest("at")
     assert event.actor_label.startswith("Maps Sync (")
     assert event.details["app"] == "Maps Sync"
+
+
+def test_changes_by_the_app_show_the_app_as_the_timeline_actor(
+    make_app: Any, admin_client: Any, admin_of: Any, tenant_a: Any
+) -> None:
+    app, secret = make_app(["deals:write"])
+    client = admin_client(tenant_a)
+    session, callback = authorize(app, tenant_a, client)
+    session.fetch_token(host_url(tenant_a, "/oauth/token/"), authorization_response=callback, client_secret=secret)
+    created = session.post(
+        host_url(tenant_a, "/api/v1/deals/"),
+        json={"name": "From the app", "amount": "10.00", "close_date": "2026-12-31"},
+    )
+    assert created.status_code == 201, created.text
+    deal = created.json()["id"]
+    # A person's own change on the same record stays theirs.
+    assert (
+        client.patch(f"/api/v1/deals/{deal}/", {"name": "Renamed by hand"}, content_type="application/json").status_code
+        == 200
+    )
+
+    timeline = session.get(host_url(tenant_a, f"/api/v1/deals/{deal}/timeline/")).json()["results"]
+    page = client.get(f"/m/deals/{deal}/").content.decode()
+
+    by_kind = {entry["kind"]: entry for entry in timeline}
+    assert by_kind["created"]["app"] == "Maps Sync"
+    assert by_kind["updated"]["app"] is None
+    admin_name = admin_of(tenant_a).user.name
+    assert by_kind["created"]["actor"]["name"] == admin_name
+    assert f'<strong>Maps Sync</strong> <span class="muted">(app, for {admin_name})</span>' in page

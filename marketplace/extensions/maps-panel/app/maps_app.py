@@ -11,26 +11,46 @@ its own origin. It never runs inside the platform; the tests start it (marketpla
   `MAPS_APP_FAIL_FIRST` calls (to show retries).
 - `GET /received`: what the action endpoint accepted (for the tests).
 
+OAuth 2.0 client (docs/marketplace-apps.md): with MAPS_APP_CLIENT_ID / MAPS_APP_CLIENT_SECRET set the app is
+a real OAuth app of the platform and then reads the workspace with its access token instead of the
+installation's API token.
+
+- `GET /oauth/start?workspace=<host>`: sends the administrator to the workspace's consent screen
+  (authorization code, PKCE S256, a random `state`).
+- `GET /oauth/callback`: checks `state` and `iss` (the workspace it started with, RFC 9207), exchanges the
+  code with the verifier at `/oauth/token/` (HTTP Basic client authentication) and keeps the tokens per
+  workspace, in memory.
+- `GET /organizations?workspace=<host>`: the app's own page: every organisation it may read, geocoded,
+  read with `Authorization: Bearer`; refreshes the access token when it is about to expire or is refused
+  once (401), storing the rotated refresh token.
+- `POST /oauth/refresh?workspace=<host>`: refresh now (what the app does before expiry; for the tests).
+- `GET /oauth/state?workspace=<host>`: whether it holds tokens, their scopes and how often it refreshed.
+
 Configuration (environment): MAPS_APP_TOKEN (the installation's API token), MAPS_APP_SECRET (the app
 secret; fetched with the token from /marketplace/app/secret when unset), MAPS_APP_CONNECT (host:port to
 reach the workspace at, for development where its host name does not resolve), MAPS_APP_SDK (path of
-the built app-sdk.js), MAPS_APP_FAIL_FIRST. Prints `listening <port>` once it serves.
+the built app-sdk.js), MAPS_APP_FAIL_FIRST, MAPS_APP_CLIENT_ID, MAPS_APP_CLIENT_SECRET, MAPS_APP_REDIRECT (the
+registered redirect URI, default `<own origin>/oauth/callback`), MAPS_APP_WORKSPACE_SCHEME (`https`; `http` in
+development and tests). Prints `listening <port>` once it serves.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import hmac
 import http.client
 import json
 import os
+import secrets
 import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 HERE = Path(__file__).resolve().parent
 CITIES: dict[str, list[float]] = json.loads((HERE / "cities.json").read_text(encoding="utf-8"))
@@ -39,7 +59,12 @@ STATE: dict[str, Any] = {
     "received": [],
     "seen": set(),
     "failures_left": int(os.environ.get("MAPS_APP_FAIL_FIRST", "0")),
+    # OAuth: state -> {workspace, verifier} while the administrator consents; workspace -> tokens.
+    "pending": {},
+    "tokens": {},
 }
+OAUTH_SCOPES = "organizations:read"
+REFRESH_MARGIN = 60
 LOCK = threading.Lock()
 
 PANEL_HTML = """<!DOCTYPE html>
@@ -124,6 +149,87 @@ def signature_ok(secret: str, header: str, body: bytes) -> bool:
     return abs(time.time() - stamp) < SIGNATURE_TOLERANCE and hmac.compare_digest(expected, parts.get("v1", ""))
 
 
+# --- OAuth 2.0 client: authorization code + PKCE S256, refresh rotation -------------------------------
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _redirect_uri(handler: BaseHTTPRequestHandler) -> str:
+    own = f"http://{handler.headers.get('Host') or '127.0.0.1'}"
+    return os.environ.get("MAPS_APP_REDIRECT") or f"{own}/oauth/callback"
+
+
+def _client_auth() -> str:
+    pair = f"{os.environ.get('MAPS_APP_CLIENT_ID', '')}:{os.environ.get('MAPS_APP_CLIENT_SECRET', '')}"
+    return "Basic " + base64.b64encode(pair.encode()).decode()
+
+
+def token_request(host: str, form: dict[str, str]) -> tuple[int, Any]:
+    """POST the workspace's token endpoint with the client's credentials (HTTP Basic)."""
+    return _workspace_call(
+        host,
+        "POST",
+        "/oauth/token/",
+        urlencode(form).encode(),
+        {"Content-Type": "application/x-www-form-urlencoded", "Authorization": _client_auth()},
+    )
+
+
+def tokens_keep(host: str, data: dict[str, Any], *, refreshed: bool) -> None:
+    with LOCK:
+        previous = STATE["tokens"].get(host, {})
+        STATE["tokens"][host] = {
+            "access": data["access_token"],
+            # Rotation: every refresh returns a new refresh token and the old one is dead; keep the new one.
+            "refresh": data["refresh_token"],
+            "expires_at": time.time() + int(data.get("expires_in", 0)),
+            "scope": data.get("scope", ""),
+            "refreshes": previous.get("refreshes", 0) + (1 if refreshed else 0),
+        }
+
+
+def tokens_refresh(host: str) -> tuple[int, Any]:
+    with LOCK:
+        held = STATE["tokens"].get(host)
+    if held is None:
+        return 409, {"error": "not connected"}
+    status, data = token_request(host, {"grant_type": "refresh_token", "refresh_token": held["refresh"]})
+    if status == 200 and isinstance(data, dict):
+        tokens_keep(host, data, refreshed=True)
+    elif status in (400, 401):  # a dead refresh token: the administrator has to install the app again
+        with LOCK:
+            STATE["tokens"].pop(host, None)
+    return status, data
+
+
+def api_get(host: str, path: str) -> tuple[int, Any]:
+    """GET the workspace's REST API with the app's access token (refreshed first when about to expire,
+    and once more if the workspace refuses it); without OAuth tokens, with the installation's API token."""
+    with LOCK:
+        held = STATE["tokens"].get(host)
+    if held is None:
+        token = os.environ.get("MAPS_APP_TOKEN", "")
+        return _workspace_call(
+            host, "GET", path, headers={"Authorization": f"Token {token}", "Accept": "application/json"}
+        )
+    if held["expires_at"] - REFRESH_MARGIN <= time.time():
+        tokens_refresh(host)
+    for attempt in range(2):
+        with LOCK:
+            held = STATE["tokens"].get(host)
+        if held is None:
+            return 401, {"error": "not connected"}
+        status, data = _workspace_call(
+            host, "GET", path, headers={"Authorization": f"Bearer {held['access']}", "Accept": "application/json"}
+        )
+        if status != 401 or attempt:
+            return status, data
+        tokens_refresh(host)
+    return 401, None
+
+
 class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:  # quiet
         pass
@@ -150,8 +256,93 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/received":
             with LOCK:
                 self.send(200, json.dumps(STATE["received"]))
+        elif path == "/oauth/start":
+            self.oauth_start()
+        elif path == "/oauth/callback":
+            self.oauth_callback()
+        elif path == "/oauth/state":
+            with LOCK:
+                held = STATE["tokens"].get(self.query("workspace"))
+            state = {"connected": held is not None}
+            if held is not None:
+                state |= {"scope": held["scope"], "refreshes": held["refreshes"]}
+            self.send(200, json.dumps(state))
+        elif path == "/organizations":
+            self.organizations()
         else:
             self.send(404, "{}")
+
+    def query(self, name: str) -> str:
+        return (parse_qs(urlsplit(self.path).query).get(name) or [""])[0]
+
+    def oauth_start(self) -> None:
+        workspace = self.query("workspace")
+        if not workspace or "/" in workspace:
+            self.send(400, '{"error": "workspace (host[:port]) required"}')
+            return
+        verifier = secrets.token_urlsafe(48)
+        state = secrets.token_urlsafe(16)
+        with LOCK:
+            STATE["pending"][state] = {"workspace": workspace, "verifier": verifier}
+        query = urlencode(
+            {
+                "response_type": "code",
+                "client_id": os.environ.get("MAPS_APP_CLIENT_ID", ""),
+                "redirect_uri": _redirect_uri(self),
+                "scope": OAUTH_SCOPES,
+                "state": state,
+                "code_challenge": _b64(hashlib.sha256(verifier.encode()).digest()),
+                "code_challenge_method": "S256",
+            }
+        )
+        scheme = os.environ.get("MAPS_APP_WORKSPACE_SCHEME", "https")
+        self.send_response(302)
+        self.send_header("Location", f"{scheme}://{workspace}/oauth/authorize/?{query}")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def oauth_callback(self) -> None:
+        with LOCK:
+            pending = STATE["pending"].pop(self.query("state"), None)
+        if pending is None:
+            self.send(400, '{"error": "unknown state"}')
+            return
+        if self.query("error"):
+            self.send(403, json.dumps({"error": self.query("error")}))
+            return
+        workspace = pending["workspace"]
+        # RFC 9207: the code must come from the workspace we sent the administrator to (mix-up attacks).
+        if urlsplit(self.query("iss")).netloc != workspace:
+            self.send(400, json.dumps({"error": "issuer mismatch", "iss": self.query("iss")}))
+            return
+        status, data = token_request(
+            workspace,
+            {
+                "grant_type": "authorization_code",
+                "code": self.query("code"),
+                "redirect_uri": _redirect_uri(self),
+                "code_verifier": pending["verifier"],
+            },
+        )
+        if status != 200 or not isinstance(data, dict):
+            self.send(502, json.dumps({"error": "token exchange failed", "status": status, "detail": data}))
+            return
+        tokens_keep(workspace, data, refreshed=False)
+        self.send(200, json.dumps({"connected": workspace, "scope": data.get("scope", "")}))
+
+    def organizations(self) -> None:
+        workspace = self.query("workspace")
+        status, page = api_get(workspace, "/api/v1/organizations/?limit=50")
+        if status != 200 or not isinstance(page, dict):
+            self.send(
+                502 if status != 401 else 401, json.dumps({"error": f"workspace answered {status}", "detail": page})
+            )
+            return
+        places = []
+        for org in page.get("results", []):
+            point = geocode(str(org.get("billing_city") or ""))
+            places.append({"id": org.get("id"), "name": org.get("name"), "point": point})
+        self.send(200, json.dumps({"organizations": places}))
 
     def body(self) -> bytes:
         return self.rfile.read(min(int(self.headers.get("Content-Length") or 0), 1_000_000))
@@ -161,6 +352,9 @@ class Handler(BaseHTTPRequestHandler):
             self.location(self.body())
         elif self.path == "/actions/geocode":
             self.action(self.body())
+        elif self.path.startswith("/oauth/refresh"):
+            status, _data = tokens_refresh(self.query("workspace"))
+            self.send(200 if status == 200 else 502, json.dumps({"status": status, "ok": status == 200}))
         else:
             self.send(404, "{}")
 
@@ -168,7 +362,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             context = json.loads(raw)["context"]
             encoded = context.split(".")[1]
-            host = json.loads(__import__("base64").urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))["ws"]
+            host = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))["ws"]
         except (ValueError, KeyError, IndexError, TypeError):
             self.send(400, '{"error": "no context"}')
             return
@@ -186,12 +380,7 @@ class Handler(BaseHTTPRequestHandler):
         if payload["module"] != "organizations" or not payload.get("record"):
             self.send(400, '{"error": "organisations only"}')
             return
-        status, org = _workspace_call(
-            host,
-            "GET",
-            f"/api/v1/organizations/{payload['record']}/",
-            headers={"Authorization": f"Token {os.environ.get('MAPS_APP_TOKEN', '')}", "Accept": "application/json"},
-        )
+        status, org = api_get(host, f"/api/v1/organizations/{payload['record']}/")
         if status != 200 or not isinstance(org, dict):
             self.send(502, json.dumps({"error": f"workspace answered {status}"}))
             return
