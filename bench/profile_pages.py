@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import functools
 import io
 import os
 import pstats
@@ -113,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
                 for i in range(5):
                     call(i)
                 if args.sql:
-                    _statements(page, lambda call=call: call(0))
+                    _statements(page, functools.partial(call, 0))
                 profiler = cProfile.Profile() if args.wall else cProfile.Profile(time.process_time)
                 profiler.enable()
                 for i in range(args.calls):

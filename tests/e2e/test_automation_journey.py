@@ -140,6 +140,7 @@ def test_the_designer_builds_each_kind_of_schedule_and_shows_the_field_errors(li
     page.wait_for_function("() => document.querySelector('.wf-status').textContent.includes('version 1')")
     with tenant_context(tenant):
         workflow = Workflow.objects.select_related("current").get(name="Weekly review")
+        assert workflow.current is not None
         assert workflow.current.definition["trigger"] == {
             "type": "schedule",
             "weekly": {"days": ["tue"], "at": "08:30"},
@@ -151,6 +152,7 @@ def test_the_designer_builds_each_kind_of_schedule_and_shows_the_field_errors(li
     page.wait_for_function("() => document.querySelector('.wf-status').textContent.includes('version 2')")
     with tenant_context(tenant):
         workflow.refresh_from_db()
+        assert workflow.current is not None
         assert workflow.current.definition["trigger"] == {
             "type": "schedule",
             "monthly": {"day": "last", "at": "09:00"},
@@ -162,7 +164,8 @@ def test_the_designer_builds_each_kind_of_schedule_and_shows_the_field_errors(li
     page.wait_for_function("() => document.querySelector('[data-path=\"trigger.cron\"] .errorlist') !== null")
     assert "Not a cron expression" in page.locator('[data-path="trigger.cron"] .errorlist').inner_text()
     with tenant_context(tenant):
-        assert Workflow.objects.get(pk=workflow.pk).current.number == 2  # nothing published
+        current = Workflow.objects.get(pk=workflow.pk).current
+        assert current is not None and current.number == 2  # nothing published
     page.get_by_role("textbox", name="Cron (minute hour day month weekday)").fill("30 8 * * 1-5")
     page.locator("[data-publish]").click()
     page.wait_for_function("() => document.querySelector('.wf-status').textContent.includes('version 3')")
