@@ -45,6 +45,13 @@ from bench.crm import PASSWORD, django_setup, log
 ROOT = Path(__file__).resolve().parents[1]
 PREFIX = "load-"
 CONTACTS, ORGANIZATIONS, DEALS = 30, 10, 5
+# gunicorn's keep-alive as in the image (infra/docker/Dockerfile, GUNICORN_CMD_ARGS). It must outlast the
+# longest pause of a locust user (bench/locustfile.py, MAX_WAIT_S): with gunicorn's default of 2 s, a user
+# pausing 2 s sent its next request on a connection the server was closing at that moment ("Remote end
+# closed connection without response", the 1 error of the 80-workspace run): a client/server keep-alive
+# race of the benchmark, not an error of the app (browsers resend on such a connection; nginx in front
+# opens its own connection to gunicorn per request).
+KEEP_ALIVE_S = 5
 RNG = random.Random(26)  # noqa: S311 (test data, not secrets)
 LAST_NAMES = ("Stone", "Miller", "Smith", "Baker", "Garcia", "Ivanova", "North", "Keller", "Rossi", "Novak")
 
@@ -172,6 +179,14 @@ def _p95_per_type(stats_csv: Path) -> tuple[dict[str, tuple[int, int, float]], f
     return rows, overall, failures
 
 
+def _log_problems(path: Path) -> list[str]:
+    """The lines of a server's log that report a problem (errors, tracebacks, killed workers)."""
+    if not path.exists():
+        return []
+    markers = ("[ERROR]", "[CRITICAL]", " ERROR ", " CRITICAL ", "Traceback", "WORKER TIMEOUT", "ERROR/", "CRITICAL/")
+    return [line.rstrip() for line in path.read_text(errors="replace").splitlines() if any(m in line for m in markers)]
+
+
 def run(args: argparse.Namespace) -> int:
     static_root = tempfile.mkdtemp(prefix="crm-load-static-") if not os.environ.get("STATIC_ROOT") else None
     django_setup(static_root)
@@ -182,7 +197,8 @@ def run(args: argparse.Namespace) -> int:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "saas.settings", "DEBUG": "0", "CELERY_TASK_ALWAYS_EAGER": "0"}
     web = subprocess.Popen(  # noqa: S603 (our own command line)
         [sys.executable, "-m", "gunicorn", "saas.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", "2", "--threads", "4", "--timeout", "60", "--no-control-socket"],
+         "--workers", "2", "--threads", "4", "--timeout", "60", "--keep-alive", str(KEEP_ALIVE_S),
+         "--no-control-socket"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=(work / "web.log").open("w"),
     )  # fmt: skip
     worker = subprocess.Popen(
@@ -218,6 +234,11 @@ def run(args: argparse.Namespace) -> int:
         failures_csv = work / "load_failures.csv"
         if failures and failures_csv.exists():
             log("errors:\n" + failures_csv.read_text()[:2000])
+        for name in ("web.log", "worker.log"):  # what the server said about any error
+            problems = _log_problems(work / name)
+            log(f"{name.split('.')[0]}_log_problems={len(problems)}")
+            if problems:
+                log("\n".join(problems[:20]))
         log(f"requests={total} duration_s={seconds} rate_per_s={total / max(seconds, 1):.1f}")
         log(f"rss_end_mb web={web_end:.0f} worker={worker_end:.0f}")
         log(f"load_p95_ms={overall:.0f}")
