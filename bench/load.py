@@ -62,8 +62,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def workspaces_prepare(count: int) -> list[dict[str, Any]]:
-    """Create what is missing of `load-001`...; return each one's host, session cookie, token, contacts."""
+def workspaces_prepare(count: int, first: int = 1) -> list[dict[str, Any]]:
+    """Create what is missing of `load-001`...; return each one's host, session cookie, token, contacts.
+    (`first`: start further on, to provision a range in another process beforehand.)"""
     from django.contrib.sessions.backends.db import SessionStore
     from django.core.management import call_command
     from django_tenants.utils import schema_context
@@ -84,7 +85,7 @@ def workspaces_prepare(count: int) -> list[dict[str, Any]]:
     pool_template_ensure()
     started, created = time.monotonic(), 0
     plan = []
-    for number in range(1, count + 1):
+    for number in range(first, count + 1):
         slug = f"{PREFIX}{number:03d}"
         email = f"admin@{slug}.example.com"
         use_public_schema()
