@@ -4,7 +4,8 @@
     python -m bench.load --quick              # 200 workspaces, 3 minutes
     python -m bench.load --minutes 10 --users 30 --tenants 50
 
-(`make bench-load`, `BENCH_ARGS=--quick`; LOAD_MINUTES overrides the duration.)
+(`make bench-load`, `BENCH_ARGS=--quick`; LOAD_MINUTES overrides the duration; `kill -TERM <pid>` ends a
+run early and still prints the figures so far.)
 
 1. Workspaces `load-001` ... `load-200` are created once (tenant_provision: a claimed pool schema or a
    copy of the pool's template, so each takes well under a second) with an admin, 30 contacts, 10
@@ -213,21 +214,40 @@ def run(args: argparse.Namespace) -> int:
             _wait_http(f"http://127.0.0.1:{port}/accounts/login/", tenant["host"])
         time.sleep(3)
         web_start, worker_start = _tree_rss_mb(web.pid), _tree_rss_mb(worker.pid)
-        log(f"rss_start_mb web={web_start:.0f} worker={worker_start:.0f}")
+        log(f"rss_start_mb web={web_start:.0f} worker={worker_start:.0f} loadavg_1m={os.getloadavg()[0]:.1f}")
         seconds = int(args.minutes * 60)
         log(f"locust: {args.users} users over {len(plan)} workspaces for {seconds}s")
-        locust = subprocess.run(  # noqa: S603
+        locust_log = work / "locust.log"
+        started = time.monotonic()
+        locust = subprocess.Popen(  # noqa: S603
             [sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
              "--users", str(args.users), "--spawn-rate", str(max(1, args.users // 10)), "--run-time", f"{seconds}s",
              "--host", f"http://127.0.0.1:{port}", "--csv", str(work / "load"), "--only-summary",
              "--loglevel", "WARNING", "--stop-timeout", "10"],
-            cwd=ROOT, env={**env, "LOAD_PLAN": str(work / "plan.json")}, capture_output=True, text=True,
+            cwd=ROOT, env={**env, "LOAD_PLAN": str(work / "plan.json")}, stdout=locust_log.open("w"),
+            stderr=subprocess.STDOUT,
         )  # fmt: skip
+        # `kill -TERM <this process>` ends the run early: locust stops and the figures so far are printed.
+        previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: locust.send_signal(signal.SIGTERM))
+        try:
+            while locust.poll() is None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    locust.wait(timeout=300)
+                if locust.poll() is None:  # memory every 5 minutes: flat or growing
+                    elapsed, load = time.monotonic() - started, os.getloadavg()[0]
+                    web_now, worker_now = _tree_rss_mb(web.pid), _tree_rss_mb(worker.pid)
+                    log(f"  t={elapsed:.0f}s rss_mb web={web_now:.0f} worker={worker_now:.0f} loadavg_1m={load:.1f}")
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        ran = time.monotonic() - started
         web_end, worker_end = _tree_rss_mb(web.pid), _tree_rss_mb(worker.pid)
         stats = work / "load_stats.csv"
         if not stats.exists():
-            log(locust.stdout[-3000:] + locust.stderr[-3000:])
+            log(locust_log.read_text()[-3000:])
             return 1
+        if ran < seconds - 30:
+            log(f"ended early: {ran:.0f}s of {seconds}s")
+        seconds = int(ran)
         rows, overall, failures = _p95_per_type(stats)
         total = sum(count for count, _f, _p in rows.values())
         for name, (count, failed, p95) in sorted(rows.items()):
