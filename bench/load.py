@@ -63,9 +63,10 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def workspaces_prepare(count: int, first: int = 1) -> list[dict[str, Any]]:
+def workspaces_prepare(count: int, first: int = 1, existing_only: bool = False) -> list[dict[str, Any]]:
     """Create what is missing of `load-001`...; return each one's host, session cookie, token, contacts.
-    (`first`: start further on, to provision a range in another process beforehand.)"""
+    (`first`: start further on, to provision a range in another process beforehand; `existing_only`:
+    create none, use those of the range that exist.)"""
     from django.contrib.sessions.backends.db import SessionStore
     from django.core.management import call_command
     from django_tenants.utils import schema_context
@@ -91,6 +92,8 @@ def workspaces_prepare(count: int, first: int = 1) -> list[dict[str, Any]]:
         email = f"admin@{slug}.example.com"
         use_public_schema()
         tenant = Tenant.objects.filter(schema_name=slug).first()
+        if tenant is None and existing_only:
+            continue
         if tenant is None:
             user = User.objects.filter(email=email).first() or User.objects.create_user(email, PASSWORD, name="Load")
             tenant = tenant_provision(slug=slug, name=f"Load {number:03d}", admin=user)
@@ -125,7 +128,7 @@ def workspaces_prepare(count: int, first: int = 1) -> list[dict[str, Any]]:
         plan.append({"host": host, "session": session.session_key, "token": key, "contacts": ids})
         if number % 20 == 0:
             log(f"  {number}/{count} workspaces ready ({time.monotonic() - started:.0f}s)")
-    log(f"{count} workspaces ready, {created} created ({time.monotonic() - started:.0f}s)")
+    log(f"{len(plan)} workspaces ready, {created} created ({time.monotonic() - started:.0f}s)")
     use_public_schema()
     return plan
 
@@ -192,7 +195,7 @@ def _log_problems(path: Path) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     static_root = tempfile.mkdtemp(prefix="crm-load-static-") if not os.environ.get("STATIC_ROOT") else None
     django_setup(static_root)
-    plan = workspaces_prepare(args.tenants)
+    plan = workspaces_prepare(args.tenants, existing_only=args.existing)
     work = Path(tempfile.mkdtemp(prefix="crm-load-"))
     (work / "plan.json").write_text(json.dumps({"tenants": plan}))
     port = _free_port()
@@ -279,6 +282,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="3 minutes instead of 30")
     parser.add_argument("--minutes", type=float, default=None, help="duration (default 30, LOAD_MINUTES)")
     parser.add_argument("--tenants", type=int, default=200)
+    parser.add_argument(
+        "--existing",
+        action="store_true",
+        help="use the load-NNN workspaces (up to --tenants) that exist, create none (provisioned beforehand)",
+    )
     parser.add_argument("--users", type=int, default=20, help="simulated users (default 20)")
     args = parser.parse_args(argv)
     if args.minutes is None:
