@@ -4,7 +4,8 @@
     python -m bench.load --quick              # 200 workspaces, 3 minutes
     python -m bench.load --minutes 10 --users 30 --tenants 50
 
-(`make bench-load`, `BENCH_ARGS=--quick`; LOAD_MINUTES overrides the duration.)
+(`make bench-load`, `BENCH_ARGS=--quick`; LOAD_MINUTES overrides the duration; `kill -TERM <pid>` ends a
+run early and still prints the figures so far.)
 
 1. Workspaces `load-001` ... `load-200` are created once (tenant_provision: a claimed pool schema or a
    copy of the pool's template, so each takes well under a second) with an admin, 30 contacts, 10
@@ -45,6 +46,13 @@ from bench.crm import PASSWORD, django_setup, log
 ROOT = Path(__file__).resolve().parents[1]
 PREFIX = "load-"
 CONTACTS, ORGANIZATIONS, DEALS = 30, 10, 5
+# gunicorn's keep-alive as in the image (infra/docker/Dockerfile, GUNICORN_CMD_ARGS). It must outlast the
+# longest pause of a locust user (bench/locustfile.py, MAX_WAIT_S): with gunicorn's default of 2 s, a user
+# pausing 2 s sent its next request on a connection the server was closing at that moment ("Remote end
+# closed connection without response", the 1 error of the 80-workspace run): a client/server keep-alive
+# race of the benchmark, not an error of the app (browsers resend on such a connection; nginx in front
+# opens its own connection to gunicorn per request).
+KEEP_ALIVE_S = 5
 RNG = random.Random(26)  # noqa: S311 (test data, not secrets)
 LAST_NAMES = ("Stone", "Miller", "Smith", "Baker", "Garcia", "Ivanova", "North", "Keller", "Rossi", "Novak")
 
@@ -55,8 +63,10 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def workspaces_prepare(count: int) -> list[dict[str, Any]]:
-    """Create what is missing of `load-001`...; return each one's host, session cookie, token, contacts."""
+def workspaces_prepare(count: int, first: int = 1, existing_only: bool = False) -> list[dict[str, Any]]:
+    """Create what is missing of `load-001`...; return each one's host, session cookie, token, contacts.
+    (`first`: start further on, to provision a range in another process beforehand; `existing_only`:
+    create none, use those of the range that exist.)"""
     from django.contrib.sessions.backends.db import SessionStore
     from django.core.management import call_command
     from django_tenants.utils import schema_context
@@ -77,11 +87,13 @@ def workspaces_prepare(count: int) -> list[dict[str, Any]]:
     pool_template_ensure()
     started, created = time.monotonic(), 0
     plan = []
-    for number in range(1, count + 1):
+    for number in range(first, count + 1):
         slug = f"{PREFIX}{number:03d}"
         email = f"admin@{slug}.example.com"
         use_public_schema()
         tenant = Tenant.objects.filter(schema_name=slug).first()
+        if tenant is None and existing_only:
+            continue
         if tenant is None:
             user = User.objects.filter(email=email).first() or User.objects.create_user(email, PASSWORD, name="Load")
             tenant = tenant_provision(slug=slug, name=f"Load {number:03d}", admin=user)
@@ -116,7 +128,7 @@ def workspaces_prepare(count: int) -> list[dict[str, Any]]:
         plan.append({"host": host, "session": session.session_key, "token": key, "contacts": ids})
         if number % 20 == 0:
             log(f"  {number}/{count} workspaces ready ({time.monotonic() - started:.0f}s)")
-    log(f"{count} workspaces ready, {created} created ({time.monotonic() - started:.0f}s)")
+    log(f"{len(plan)} workspaces ready, {created} created ({time.monotonic() - started:.0f}s)")
     use_public_schema()
     return plan
 
@@ -172,17 +184,26 @@ def _p95_per_type(stats_csv: Path) -> tuple[dict[str, tuple[int, int, float]], f
     return rows, overall, failures
 
 
+def _log_problems(path: Path) -> list[str]:
+    """The lines of a server's log that report a problem (errors, tracebacks, killed workers)."""
+    if not path.exists():
+        return []
+    markers = ("[ERROR]", "[CRITICAL]", " ERROR ", " CRITICAL ", "Traceback", "WORKER TIMEOUT", "ERROR/", "CRITICAL/")
+    return [line.rstrip() for line in path.read_text(errors="replace").splitlines() if any(m in line for m in markers)]
+
+
 def run(args: argparse.Namespace) -> int:
     static_root = tempfile.mkdtemp(prefix="crm-load-static-") if not os.environ.get("STATIC_ROOT") else None
     django_setup(static_root)
-    plan = workspaces_prepare(args.tenants)
+    plan = workspaces_prepare(args.tenants, existing_only=args.existing)
     work = Path(tempfile.mkdtemp(prefix="crm-load-"))
     (work / "plan.json").write_text(json.dumps({"tenants": plan}))
     port = _free_port()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "saas.settings", "DEBUG": "0", "CELERY_TASK_ALWAYS_EAGER": "0"}
     web = subprocess.Popen(  # noqa: S603 (our own command line)
         [sys.executable, "-m", "gunicorn", "saas.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", "2", "--threads", "4", "--timeout", "60", "--no-control-socket"],
+         "--workers", "2", "--threads", "4", "--timeout", "60", "--keep-alive", str(KEEP_ALIVE_S),
+         "--no-control-socket"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=(work / "web.log").open("w"),
     )  # fmt: skip
     worker = subprocess.Popen(
@@ -196,21 +217,40 @@ def run(args: argparse.Namespace) -> int:
             _wait_http(f"http://127.0.0.1:{port}/accounts/login/", tenant["host"])
         time.sleep(3)
         web_start, worker_start = _tree_rss_mb(web.pid), _tree_rss_mb(worker.pid)
-        log(f"rss_start_mb web={web_start:.0f} worker={worker_start:.0f}")
+        log(f"rss_start_mb web={web_start:.0f} worker={worker_start:.0f} loadavg_1m={os.getloadavg()[0]:.1f}")
         seconds = int(args.minutes * 60)
         log(f"locust: {args.users} users over {len(plan)} workspaces for {seconds}s")
-        locust = subprocess.run(  # noqa: S603
+        locust_log = work / "locust.log"
+        started = time.monotonic()
+        locust = subprocess.Popen(  # noqa: S603
             [sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
              "--users", str(args.users), "--spawn-rate", str(max(1, args.users // 10)), "--run-time", f"{seconds}s",
              "--host", f"http://127.0.0.1:{port}", "--csv", str(work / "load"), "--only-summary",
              "--loglevel", "WARNING", "--stop-timeout", "10"],
-            cwd=ROOT, env={**env, "LOAD_PLAN": str(work / "plan.json")}, capture_output=True, text=True,
+            cwd=ROOT, env={**env, "LOAD_PLAN": str(work / "plan.json")}, stdout=locust_log.open("w"),
+            stderr=subprocess.STDOUT,
         )  # fmt: skip
+        # `kill -TERM <this process>` ends the run early: locust stops and the figures so far are printed.
+        previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: locust.send_signal(signal.SIGTERM))
+        try:
+            while locust.poll() is None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    locust.wait(timeout=300)
+                if locust.poll() is None:  # memory every 5 minutes: flat or growing
+                    elapsed, load = time.monotonic() - started, os.getloadavg()[0]
+                    web_now, worker_now = _tree_rss_mb(web.pid), _tree_rss_mb(worker.pid)
+                    log(f"  t={elapsed:.0f}s rss_mb web={web_now:.0f} worker={worker_now:.0f} loadavg_1m={load:.1f}")
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        ran = time.monotonic() - started
         web_end, worker_end = _tree_rss_mb(web.pid), _tree_rss_mb(worker.pid)
         stats = work / "load_stats.csv"
         if not stats.exists():
-            log(locust.stdout[-3000:] + locust.stderr[-3000:])
+            log(locust_log.read_text()[-3000:])
             return 1
+        if ran < seconds - 30:
+            log(f"ended early: {ran:.0f}s of {seconds}s")
+        seconds = int(ran)
         rows, overall, failures = _p95_per_type(stats)
         total = sum(count for count, _f, _p in rows.values())
         for name, (count, failed, p95) in sorted(rows.items()):
@@ -218,6 +258,11 @@ def run(args: argparse.Namespace) -> int:
         failures_csv = work / "load_failures.csv"
         if failures and failures_csv.exists():
             log("errors:\n" + failures_csv.read_text()[:2000])
+        for name in ("web.log", "worker.log"):  # what the server said about any error
+            problems = _log_problems(work / name)
+            log(f"{name.split('.')[0]}_log_problems={len(problems)}")
+            if problems:
+                log("\n".join(problems[:20]))
         log(f"requests={total} duration_s={seconds} rate_per_s={total / max(seconds, 1):.1f}")
         log(f"rss_end_mb web={web_end:.0f} worker={worker_end:.0f}")
         log(f"load_p95_ms={overall:.0f}")
@@ -237,6 +282,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="3 minutes instead of 30")
     parser.add_argument("--minutes", type=float, default=None, help="duration (default 30, LOAD_MINUTES)")
     parser.add_argument("--tenants", type=int, default=200)
+    parser.add_argument(
+        "--existing",
+        action="store_true",
+        help="use the load-NNN workspaces (up to --tenants) that exist, create none (provisioned beforehand)",
+    )
     parser.add_argument("--users", type=int, default=20, help="simulated users (default 20)")
     args = parser.parse_args(argv)
     if args.minutes is None:

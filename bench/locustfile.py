@@ -20,11 +20,12 @@ with open(os.environ["LOAD_PLAN"]) as handle:
     PLAN: list[dict[str, Any]] = json.load(handle)["tenants"]
 
 RNG = random.Random()  # noqa: S311 (which page to load next, not a secret)
+MIN_WAIT_S, MAX_WAIT_S = 0.5, 2.0  # a user's pause between requests (below bench/load.py's KEEP_ALIVE_S)
 WORDS = ("Stone", "Miller", "Acme", "North", "Ivanova", "Smith", "Baker", "Garcia")
 
 
 class CrmUser(HttpUser):
-    wait_time = between(0.5, 2.0)
+    wait_time = between(MIN_WAIT_S, MAX_WAIT_S)
 
     def on_start(self) -> None:
         self.tenant = RNG.choice(PLAN)

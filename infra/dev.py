@@ -285,6 +285,20 @@ def _wait_for_http(port: int, web: subprocess.Popen[bytes], timeout: float = 60)
     return False
 
 
+def banner(base: str, port: str) -> str:
+    """What `make run` prints once the web server answers: where to go and the development logins (the
+    demo member of `seed_demo` and the operator `operator_create --demo` creates once; tested against
+    both commands' constants in infra/tests/test_supervisor.py)."""
+    return (
+        "\n"
+        f"  Public site:   http://{base}:{port}\n"
+        f"  Demo tenant:   http://demo.{base}:{port}\n"
+        "  Demo login:    demo@example.com / demo-crm-2026\n"
+        f"  Operators:     http://{base}:{port}/admin/  operator@example.com / operator-demo-2026\n"
+        "  Press Ctrl-C to stop everything.\n"
+    )
+
+
 def cmd_serve() -> int:
     """Prepare the database and run web, worker and beat until Ctrl-C."""
     env = dict(os.environ)
@@ -316,15 +330,7 @@ def cmd_serve() -> int:
     supervisor.start()
     if not _wait_for_http(int(port), supervisor.processes["web"]):
         log("the web server did not come up; see its output above")
-    print(
-        "\n"
-        f"  Public site:   http://{base}:{port}\n"
-        f"  Demo tenant:   http://demo.{base}:{port}\n"
-        "  Demo login:    demo@example.com / demo-crm-2026\n"
-        f"  Operators:     http://{base}:{port}/admin/  operator@example.com / operator-demo-2026\n"
-        "  Press Ctrl-C to stop everything.\n",
-        flush=True,
-    )
+    print(banner(base, port), flush=True)
     try:
         fatal = supervisor.run()
         log(f"process exited: {fatal}; stopping the rest")

@@ -11,7 +11,9 @@ markup). `data:` images are for pictures the app builds in the browser (previews
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -32,6 +34,38 @@ PERMISSIONS_POLICY = (
     "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
     "payment=(), usb=(), interest-cohort=()"
 )
+
+
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def site_origin(value: str, *, schemes: tuple[str, ...] = ("https", "http")) -> str | None:
+    """`value` as a CSP/CORS origin, `scheme://host[:port]` lowercase (a trailing `/` allowed), or None when
+    it is anything else: another scheme, a path, query, fragment, user, wildcard, or a host that is not
+    dot-separated letters, digits and hyphens. Origins go into headers as they are (frame-ancestors, CORS),
+    so this is what keeps a `;`, a quote or a space from adding a directive."""
+    text = value.strip()
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        return None
+    host = (parts.hostname or "").rstrip(".")
+    if (
+        parts.scheme.lower() not in schemes
+        or parts.username is not None
+        or parts.password is not None
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or "?" in text
+        or "#" in text
+        or not host
+        or len(host) > 253
+        or not all(_HOST_LABEL.match(label) for label in host.split("."))
+    ):
+        return None
+    return f"{parts.scheme.lower()}://{host}" + (f":{port}" if port else "")
 
 
 def csp_header(overrides: dict[str, str] | None = None) -> str:

@@ -68,6 +68,7 @@ def index(request: HttpRequest, actor: Member) -> HttpResponse:
                 data["enabled"] = bool(request.POST.get("enabled"))
                 data["sections"] = request.POST.getlist("sections")
                 data["published_fields"] = {s: request.POST.getlist(f"published.{s}") for s in PUBLISHABLE}
+                data["frame_origins"] = request.POST.get("frame_origins", "")
                 services.settings_save(actor=actor, data=data)
                 messages.success(request, _("Portal settings saved."))
             elif action == "logo":
@@ -103,6 +104,9 @@ def index(request: HttpRequest, actor: Member) -> HttpResponse:
     portal = services.settings_get()
     context = {
         "portal": portal,
+        # What the admin typed when it was refused (shown again with the error), else what is saved.
+        "frame_origins": request.POST.get("frame_origins", "") if errors else "\n".join(portal.frame_origins),
+        "frame_sites_max": services.FRAME_SITES_MAX,
         "scopes": PortalSettings.TicketScope.choices,
         "publication": publication_choices(portal),
         "accounts": [

@@ -61,6 +61,9 @@ class PortalSettings(models.Model):
     published_fields = models.JSONField(default=default_published, blank=True)
     # Which parts of the portal contacts see (SECTIONS); tickets are always there.
     sections = models.JSONField(default=all_sections, blank=True)
+    # Sites allowed to show the portal in an <iframe> (validated origins, scheme://host[:port]; https only
+    # outside development): the portal's pages send them as CSP frame-ancestors, every other page 'none'.
+    frame_origins = models.JSONField(default=list, blank=True)
     # The portal's own logo (a sniffed raster image in the tenant's storage, served at /portal/logo).
     logo_storage_name = models.CharField(max_length=200, blank=True)
     logo_content_type = models.CharField(max_length=100, blank=True)

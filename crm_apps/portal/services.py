@@ -13,6 +13,7 @@ import secrets
 from datetime import date, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.hashers import check_password, make_password
 from django.core import signing
@@ -32,6 +33,7 @@ from crm_apps.engine import registry
 from crm_apps.engine.models import TimelineEntry
 from crm_apps.engine.services import record_create, record_update
 from crm_apps.portal.models import PUBLISHABLE, SECTIONS, PortalAccount, PortalSession, PortalSettings
+from saas.headers import site_origin
 from saas.throttle import throttle_exceeded, throttle_hit
 from tenants.mail import mail_enqueue
 
@@ -71,6 +73,42 @@ def _admin_check(actor: Member) -> None:
 
 
 LOGO_MAX_BYTES = 512 * 1024
+FRAME_SITES_MAX = 10
+
+
+def _origin_error(value: object) -> dict[str, list[str]]:
+    return {"frame_origins": [_("%(value)s is not a site address such as https://www.example.com.") % {"value": value}]}
+
+
+def frame_origins_clean(value: Any) -> list[str]:
+    """The sites allowed to frame the portal as origins (scheme://host[:port], lowercase, no duplicates).
+    A list, or text with one site per line (or comma-separated). Only https, except in development (a
+    development BASE_DOMAIN such as localhost, where sites are http too). No path, query, user or wildcard:
+    each origin goes into the frame-ancestors directive as it is, so nothing but a host name, an IPv4
+    address or a port gets through (a `;` or a quote would otherwise add a directive)."""
+    from saas.env import is_development_domain
+
+    if value in (None, ""):
+        return []
+    if isinstance(value, str):
+        value = [v for v in value.replace(",", "\n").split() if v]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValidationError({"frame_origins": [_("Send a list of site addresses.")]})
+    if len(value) > FRAME_SITES_MAX:
+        raise ValidationError({"frame_origins": [_("List at most %(count)s sites.") % {"count": FRAME_SITES_MAX}]})
+    schemes = ("https", "http") if is_development_domain(settings.BASE_DOMAIN) else ("https",)
+    cleaned: list[str] = []
+    for item in value:
+        origin = site_origin(item)
+        if origin is None:
+            raise ValidationError(_origin_error(item.strip()))
+        if site_origin(item, schemes=schemes) is None:
+            raise ValidationError(
+                {"frame_origins": [_("%(value)s: only https sites may show the portal.") % {"value": item.strip()}]}
+            )
+        if origin not in cleaned:
+            cleaned.append(origin)
+    return cleaned
 
 
 def _published_errors(value: Any) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
@@ -130,9 +168,16 @@ def settings_save(*, actor: Member, data: dict[str, Any]) -> PortalSettings:
             errors["ticket_fields"] = next(iter(problems.values()))
         published.update(cleaned)
     found.published_fields = {key: published.get(key, []) for key in PUBLISHABLE}
+    if "frame_origins" in data:
+        try:
+            found.frame_origins = frame_origins_clean(data["frame_origins"])
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
     found.updated_at = timezone.now()
     try:
-        found.full_clean(exclude=["published_fields", "sections", "logo_storage_name", "logo_content_type"])
+        found.full_clean(
+            exclude=["published_fields", "sections", "frame_origins", "logo_storage_name", "logo_content_type"]
+        )
     except ValidationError as exc:
         errors.update(exc.message_dict)
     if errors:

@@ -10,18 +10,21 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from crm_apps.engine import registry
 from crm_apps.portal import selectors, services
 from crm_apps.portal.models import PortalAccount
+from saas.headers import csp_header
 from saas.http import client_ip
 
 COOKIE = "kestrel_portal"
@@ -60,6 +63,54 @@ def logo(request: HttpRequest) -> HttpResponseBase:
         raise Http404
     storage_name, content_type, size = found
     return files.image_response(storage_name=storage_name, content_type=content_type, size=size)
+
+
+def frameable(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Every portal page: when this workspace lists sites that may show its portal in a frame
+    (PortalSettings.frame_origins, validated origins), the page's frame-ancestors names them instead of
+    'none' and X-Frame-Options is left out (it cannot name a site). Other pages of the host, and every
+    other workspace's portal, keep frame-ancestors 'none' and DENY (saas/headers.py). A response that set
+    its own policy (file downloads: a sandbox) keeps it.
+
+    Inside another site's frame the browser treats the portal's cookies as third-party: over https they
+    go out SameSite=None (the portal's sign-in cookie and the CSRF cookie set by this page), else a framed
+    sign-in could not stick. Browsers that block third-party cookies still refuse them (docs/portal.md)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        response = view(request, *args, **kwargs)
+        sites = services.settings_get().frame_origins
+        if not sites:
+            return response
+        if "Content-Security-Policy" not in response:
+            response["Content-Security-Policy"] = csp_header({"frame-ancestors": " ".join(sites)})
+            response.xframe_options_exempt = True  # type: ignore[attr-defined]
+        if request.is_secure():
+            _third_party_cookies(request, response)
+        return response
+
+    return wrapper
+
+
+def _third_party_cookies(request: HttpRequest, response: HttpResponseBase) -> None:
+    """SameSite=None (with Secure) on the portal cookie and on a CSRF cookie this response sets; the CSRF
+    middleware then leaves its own Lax cookie unset (the flag a decorator clears, as Django's do)."""
+    if COOKIE in response.cookies and response.cookies[COOKIE].value:
+        response.cookies[COOKIE]["samesite"] = "None"
+        response.cookies[COOKIE]["secure"] = True
+    if request.META.get("CSRF_COOKIE_NEEDS_UPDATE"):
+        response.set_cookie(
+            settings.CSRF_COOKIE_NAME,
+            request.META["CSRF_COOKIE"],
+            max_age=settings.CSRF_COOKIE_AGE,
+            domain=settings.CSRF_COOKIE_DOMAIN,
+            path=settings.CSRF_COOKIE_PATH,
+            secure=True,
+            httponly=settings.CSRF_COOKIE_HTTPONLY,
+            samesite="None",
+        )
+        patch_vary_headers(response, ("Cookie",))
+        request.META["CSRF_COOKIE_NEEDS_UPDATE"] = False
 
 
 def portal_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:

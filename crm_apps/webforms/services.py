@@ -14,7 +14,6 @@ import contextlib
 import dataclasses
 import datetime as dt
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -30,6 +29,7 @@ from crm_apps.engine import metadata, registry
 from crm_apps.engine.models import TimelineEntry
 from crm_apps.engine.services import record_create, record_update
 from crm_apps.webforms.models import Submission, WebForm
+from saas.headers import site_origin
 
 CAPTURE_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "referrer", "landing_page")
 # A contact form may name the visitor's company: found by exact name or created, then linked.
@@ -131,13 +131,13 @@ def _clean_origins(value: Any, errors: dict[str, list[str]]) -> list[str]:
         return []
     cleaned: list[str] = []
     for item in value:
-        parts = urlsplit(str(item).strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+        # Strict (saas/headers.py): each origin goes into frame-ancestors and CORS headers as it is.
+        origin = site_origin(str(item))
+        if origin is None:
             errors["allowed_origins"] = [
                 _("%(value)s is not a site address such as https://www.example.com.") % {"value": item}
             ]
             return []
-        origin = f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
         if origin not in cleaned:
             cleaned.append(origin)
     return cleaned

@@ -1,4 +1,5 @@
-"""`make run`'s supervisor restarts a crashed worker instead of stopping everything (issue 26)."""
+"""`make run`'s supervisor restarts a crashed worker instead of stopping everything, and its banner prints the
+development logins (issue 26)."""
 
 from __future__ import annotations
 
@@ -44,3 +45,13 @@ def test_a_worker_that_keeps_crashing_is_given_up_and_the_web_server_exit_is_fat
     web_only.processes["web"].wait(timeout=10)
     assert web_only.step() == "web"
     web_only.stop()
+
+
+def test_make_run_prints_the_operator_login_that_operator_create_demo_makes():
+    from crm_apps.home.management.commands.seed_demo import DEMO_EMAIL, DEMO_PASSWORD
+    from infra.dev import banner
+    from tenants.management.commands.operator_create import DEMO_OPERATOR_EMAIL, DEMO_OPERATOR_PASSWORD
+
+    text = banner("localhost", "8000")
+    assert f"http://localhost:8000/admin/  {DEMO_OPERATOR_EMAIL} / {DEMO_OPERATOR_PASSWORD}" in text
+    assert f"{DEMO_EMAIL} / {DEMO_PASSWORD}" in text

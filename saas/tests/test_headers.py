@@ -43,6 +43,7 @@ def test_every_page_type_of_a_workspace_carries_the_headers(tenant_a, admin_of, 
     signed_in = client_for(tenant_a, admin)
 
     _checked(anonymous.get("/accounts/login/"))
+    _checked(anonymous.get("/portal/login/"), path="/portal/login/")  # no framing sites listed: never framed
     for path in (
         "/",
         "/m/contacts/",

@@ -36,3 +36,26 @@ def test_api_token_is_issued_while_the_cache_is_down(client_for, tenant_a, membe
     assert good.json()["token"]
     assert bad.status_code == 400
     assert "non_field_errors" in bad.json()
+
+
+@pytest.mark.django_db
+def test_pages_sign_in_lists_and_creates_are_served_while_the_cache_is_down(client_for, tenant_a, member):
+    """Sessions live in the database and the caches degrade: the HTML sign-in, a list, a record page and a
+    create (page and API) keep working; /readyz says 503 so a load balancer can tell."""
+    member(tenant_a, email="lee@example.com")
+    client = client_for(tenant_a)
+
+    with override_settings(CACHES=DOWN):
+        signed_in = client.post("/accounts/login/", {"username": "lee@example.com", "password": TEST_PASSWORD})
+        listing = client.get("/m/contacts/")
+        created = client.post(
+            "/api/v1/contacts/", {"first_name": "Cache", "last_name": "Down"}, content_type="application/json"
+        )
+        record = client.get(f"/m/contacts/{created.json()['id']}/") if created.status_code == 201 else None
+        ready = client.get("/readyz")
+
+    assert signed_in.status_code == 302, signed_in.content[:300]
+    assert listing.status_code == 200
+    assert created.status_code == 201, created.content[:300]
+    assert record is not None and record.status_code == 200 and "Down" in record.content.decode()
+    assert ready.status_code == 503 and ready.json()["redis"].startswith("error")

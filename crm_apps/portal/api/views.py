@@ -45,6 +45,7 @@ def settings_to_api(found: PortalSettings) -> dict[str, Any]:
         "published_fields": {section: found.published(section) for section in PUBLISHABLE},
         "logo": bool(found.logo_storage_name),
         "sections": found.sections,
+        "frame_origins": found.frame_origins,
     }
 
 

@@ -30,3 +30,16 @@ def test_a_form_without_listed_sites_is_never_framed_and_other_pages_neither(adm
     assert page["X-Frame-Options"] == "DENY"
     login = visitor(tenant_a).get("/accounts/login/")
     assert "frame-ancestors 'none'" in login["Content-Security-Policy"] and login["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.parametrize(
+    "bad", ["https://shop.example;report-uri https://evil.example", "https://shop.example'", "https://*.shop.example"]
+)
+def test_an_origin_that_would_add_to_the_header_is_refused(admin_api, bad):
+    """Origins go into frame-ancestors and CORS headers as they are: only scheme://host[:port] gets in."""
+    from crm_apps.webforms.tests.test_webforms import CONTRACT
+
+    refused = admin_api.post(
+        "/api/v1/webforms/", {**CONTRACT, "allowed_origins": [bad]}, content_type="application/json"
+    )
+    assert (refused.status_code, list(refused.json())) == (400, ["allowed_origins"])
