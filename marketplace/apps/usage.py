@@ -107,7 +107,9 @@ def usage_flush(*, days: tuple[dt.date, ...] | None = None) -> int:
                 apps_by_listing[listing_id].append(app_id)
             for (listing_id, schema), values in listing_counts.items():
                 tenant_id = tenant_ids.get(schema)
-                for app_id in apps_by_listing.get(listing_id, []) if tenant_id is not None else []:
+                if tenant_id is None:
+                    continue  # the workspace is gone
+                for app_id in apps_by_listing.get(listing_id, []):
                     totals[(app_id, tenant_id)].update(values)
         known_apps = set(App.objects.filter(pk__in={a for a, _t in totals}).values_list("pk", flat=True))
         rows = [
