@@ -14,6 +14,7 @@ import binascii
 import dataclasses
 import hashlib
 import io
+import json
 import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -168,13 +169,31 @@ class Source:
 
     def _answer(self, response: Any) -> Any:
         try:
-            body = response.json()
+            body = json.loads(self._bounded(response)) if hasattr(response, "iter_content") else response.json()
         except ValueError as exc:
             raise SourceError(f"{self.url} did not answer JSON (HTTP {response.status_code})") from exc
         if not isinstance(body, dict) or not body.get("success"):
             error = body.get("error", {}) if isinstance(body, dict) else {}
             raise SourceError(f"{error.get('code', 'ERROR')}: {error.get('message', '')}")
         return body["result"]
+
+    def _bounded(self, response: Any) -> bytes:
+        """The answer's body, read (streamed) up to one upload's worth of base64 plus room for the envelope: a
+        hostile source cannot stream gigabytes into the worker before the size checks run."""
+        from crm_apps.modules.documents.services import max_upload_bytes
+
+        cap = max_upload_bytes() * 4 // 3 + 1024 * 1024
+        body = bytearray()
+        try:
+            for chunk in response.iter_content(chunk_size=64 * 1024):
+                body.extend(chunk)
+                if len(body) > cap:
+                    raise SourceError(f"{self.url}: the answer is larger than {cap} bytes")
+        except requests.RequestException as exc:
+            raise SourceError(f"{self.url}: the answer broke off ({type(exc).__name__})") from exc
+        finally:
+            response.close()
+        return bytes(body)
 
     def _check_target(self) -> None:
         """Never reach internal hosts from the worker (SSRF): public addresses only, unless
@@ -192,6 +211,7 @@ class Source:
                     params={"operation": "getchallenge", "username": self.username},
                     timeout=TIMEOUT,
                     allow_redirects=False,
+                    stream=True,
                 )
             )
             digest = hashlib.md5((challenge["token"] + self.access_key).encode(), usedforsecurity=False).hexdigest()
@@ -201,6 +221,7 @@ class Source:
                     data={"operation": "login", "username": self.username, "accessKey": digest},
                     timeout=TIMEOUT,
                     allow_redirects=False,
+                    stream=True,
                 )
             )
         except requests.RequestException as exc:
@@ -216,6 +237,7 @@ class Source:
                 params={"operation": operation, "sessionName": self.session, **params},
                 timeout=TIMEOUT,
                 allow_redirects=False,
+                stream=True,
             )
         except requests.RequestException as exc:
             raise SourceError(f"{self.url}: could not connect ({type(exc).__name__})") from exc
@@ -261,19 +283,21 @@ class Source:
                 if operation == "files_retrieve":
                     found = self.get(operation, id=attachments[0] if attachments else remote)
                     entry = found[0] if isinstance(found, list) and found else None
-                    if entry:
+                    if isinstance(entry, dict) and entry:
                         return self._file(f"file:{entry.get('fileid') or remote}", entry, "filecontents")
                 else:
+                    self._check_target()
                     found = self._answer(
                         self.http.post(
                             self.url,
                             data={"operation": operation, "sessionName": self.session, "id": remote, "returnfile": "1"},
                             timeout=TIMEOUT,
                             allow_redirects=False,
+                            stream=True,
                         )
                     )
                     entry = found.get(remote) if isinstance(found, dict) else None
-                    if entry:
+                    if isinstance(entry, dict) and entry:
                         return self._file(f"doc:{remote}", entry, "attachment")
             except SourceError as exc:
                 if "UNKNOWN_OPERATION" in str(exc):

@@ -102,9 +102,13 @@ def dsn_parts(dsn: str) -> dict[str, Any]:
     parts = urlsplit(dsn)
     if parts.scheme not in ("mysql", "mariadb") or not parts.path.strip("/"):
         raise SourceError("the database is given as mysql://user[:password]@host[:port]/database")
+    try:
+        port = parts.port or 3306
+    except ValueError as exc:  # a port that is not a number, or out of range
+        raise SourceError("the database's port is not a number between 1 and 65535") from exc
     return {
         "host": parts.hostname or "127.0.0.1",
-        "port": parts.port or 3306,
+        "port": port,
         "user": unquote(parts.username or "root"),
         "password": unquote(parts.password or ""),
         "database": parts.path.strip("/"),
@@ -451,7 +455,10 @@ class MysqlSource:
         for stored in candidates:
             if not stored:
                 continue
-            path = (self.storage / relative / f"{attachment['attachmentsid']}_{stored}").resolve()
+            try:
+                path = (self.storage / relative / f"{attachment['attachmentsid']}_{stored}").resolve()
+            except (ValueError, OSError) as exc:  # a NUL byte in a name, a path the system cannot resolve
+                raise SourceError(f"attachment {attachment['attachmentsid']}: its path is not usable") from exc
             if not path.is_relative_to(self.storage):
                 raise SourceError(f"attachment {attachment['attachmentsid']}: its path leaves the storage directory")
             if path.is_file():

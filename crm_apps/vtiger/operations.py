@@ -703,12 +703,20 @@ def files_retrieve(member: Member, params: Params) -> list[dict[str, Any]]:
 def retrievedocattachment(member: Member, params: Params) -> dict[str, dict[str, Any]]:
     """coreBOS's `retrievedocattachment`: for each document id of the comma-separated `id` (at most 100), its
     file's name, type, size and, when `returnfile` is 1, its base64 content in `attachment`."""
-    wanted = [v.strip() for v in str(_param(params, "id")).split(",") if v.strip()][:ROW_CAP]
+    from crm_apps.modules.documents.services import max_upload_bytes
+
+    # Each id once (a repeated id would read and encode the same file again), at most ROW_CAP of them.
+    wanted = list(dict.fromkeys(v.strip() for v in str(_param(params, "id")).split(",") if v.strip()))[:ROW_CAP]
     with_file = str(params.get("returnfile", "1")).strip().lower() in ("1", "true", "on", "yes")
+    found = [(value, _stored(_document(member, value)[1])) for value in wanted]
+    if with_file and sum(version.size for _v, version in found if version is not None) > max_upload_bytes():
+        # One answer holds every file in memory (base64 inside JSON): never more than one upload's worth.
+        raise WsError(
+            errors.LIMIT_EXCEEDED,
+            _("These files are too large to send in one answer: ask for fewer documents at a time."),
+        )
     out: dict[str, dict[str, Any]] = {}
-    for value in wanted:
-        _ws, document = _document(member, value)
-        version = _stored(document)
+    for value, version in found:
         out[value] = {
             "recordid": value.partition("x")[2],
             "filetype": version.content_type if version else "",

@@ -21,7 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from crm_apps.webforms import guard, services
 from crm_apps.webforms.models import Submission, WebForm
-from saas.headers import csp_header
+from saas.headers import csp_header, site_origin
 from saas.http import client_ip
 
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
@@ -201,8 +201,10 @@ def _frameable_by_listed_sites(response: HttpResponse, form: WebForm) -> HttpRes
     """The hosted page is the one page another site may put in an <iframe>, and only a site the admin
     listed (origins are validated as scheme://host[:port] when saved); every other page keeps
     frame-ancestors 'none' and X-Frame-Options DENY (saas/headers.py)."""
-    if form.allowed_origins:
-        response["Content-Security-Policy"] = csp_header({"frame-ancestors": " ".join(form.allowed_origins)})
+    # Re-checked as they are sent: origins saved before the strict check (a `;` could add a directive).
+    origins = [origin for value in form.allowed_origins if (origin := site_origin(value))]
+    if origins:
+        response["Content-Security-Policy"] = csp_header({"frame-ancestors": " ".join(origins)})
         response.xframe_options_exempt = True
     return response
 

@@ -116,3 +116,24 @@ def test_another_workspaces_document_file_is_not_found_and_its_session_is_refuse
     assert on_alpha["success"] is False and on_alpha["error"]["code"] in ("RECORD_NOT_FOUND", "INVALID_ID_ATTRIBUTE")
     assert replayed["success"] is False and replayed["error"]["code"] == "INVALID_SESSIONID"
     assert beta.get("files_retrieve", id=foreign_id)["result"][0]["filecontents"] == base64.b64encode(BODY).decode()
+
+
+def test_one_answer_never_holds_more_than_one_uploads_worth_of_files(tenant_a, admin_of, media_root, ws, settings):
+    """Up to 100 ids a request, each up to the upload limit, all base64 in one JSON answer: a memory bomb for
+    the web process. Repeated ids count once; more than one upload's worth in total is LIMIT_EXCEEDED."""
+    admin = admin_of(tenant_a)
+    settings.DOCUMENTS_MAX_UPLOAD_MB = 1
+    half = b"x" * (600 * 1024)
+    with schema_context(tenant_a.schema_name):
+        first = document_create(actor=admin, data={"title": "A"}, upload=upload(half, "a.bin"))
+        second = document_create(actor=admin, data={"title": "B"}, upload=upload(half, "b.bin"))
+    api = ws(tenant_a, admin)
+    one, two = doc_id(tenant_a, first), doc_id(tenant_a, second)
+
+    repeated = api.post("retrievedocattachment", id=",".join([one] * 100), returnfile="1")
+    too_much = api.post("retrievedocattachment", id=f"{one},{two}", returnfile="1")
+    names_only = api.post("retrievedocattachment", id=f"{one},{two}", returnfile="0")
+
+    assert repeated["success"] and list(repeated["result"]) == [one]
+    assert not too_much["success"] and too_much["error"]["code"] == "LIMIT_EXCEEDED"
+    assert names_only["success"] and set(names_only["result"]) == {one, two}

@@ -69,3 +69,52 @@ def test_content_that_is_not_base64_is_an_error(private_allowed):
 
     with pytest.raises(SourceError, match="not base64"):
         source.document_file({"id": "7x130", "filename": "a.txt"})
+
+
+class Streamed:
+    """A real-looking streamed answer (requests with stream=True): chunks until the caller stops."""
+
+    def __init__(self, chunks: int) -> None:
+        self.status_code = 200
+        self.chunks = chunks
+        self.closed = False
+
+    def iter_content(self, chunk_size: int) -> Any:
+        yield b'{"success": true, "result": {"7x130": {"attachment": "'
+        for _ in range(self.chunks):
+            yield b"A" * chunk_size
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class Endless(FakeVtiger):
+    def __init__(self) -> None:
+        super().__init__("")
+        self.answer = Streamed(chunks=10**6)
+
+    def post(self, url: str, data: dict[str, Any], **kwargs: Any) -> Any:
+        self.calls.append(data["operation"])
+        assert kwargs.get("stream") is True
+        return self.answer
+
+
+def test_an_endless_answer_is_cut_off_at_one_uploads_worth(private_allowed, settings):
+    settings.DOCUMENTS_MAX_UPLOAD_MB = 1
+    fake = Endless()
+    source = Source("http://127.0.0.1:9", "admin", "key", http=fake)
+
+    with pytest.raises(SourceError, match="larger than"):
+        source.document_file({"id": "7x130", "filename": "a.txt", "filelocationtype": "I"})
+    assert fake.answer.closed
+
+
+def test_a_file_request_to_a_private_address_is_refused_before_it_is_sent(settings):
+    settings.VTIGER_ALLOW_PRIVATE = False
+    fake = FakeVtiger("")
+    source = Source("http://127.0.0.1:9", "admin", "key", http=fake)
+    source.file_operations = ["retrievedocattachment"]
+
+    with pytest.raises(SourceError, match="refused"):
+        source.document_file({"id": "7x130", "filename": "a.txt", "filelocationtype": "I"})
+    assert fake.calls == []

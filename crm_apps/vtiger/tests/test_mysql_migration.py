@@ -242,6 +242,10 @@ def test_bad_sources_are_refused_with_a_message(tenant_a, mariadb):
             "mysql://root@127.0.0.1:3306/no_such_db",
             stdout=StringIO(),
         )
+    with pytest.raises(CommandError, match="port"):
+        call_command(
+            "vtiger_import", tenant_a.schema_name, "--from-mysql", "mysql://root@127.0.0.1:99999/x", stdout=StringIO()
+        )
     with pytest.raises(CommandError, match="not both"):
         call_command(
             "vtiger_import",

@@ -43,3 +43,22 @@ def test_an_origin_that_would_add_to_the_header_is_refused(admin_api, bad):
         "/api/v1/webforms/", {**CONTRACT, "allowed_origins": [bad]}, content_type="application/json"
     )
     assert (refused.status_code, list(refused.json())) == (400, ["allowed_origins"])
+
+
+def test_an_origin_saved_before_the_strict_check_never_reaches_the_header(admin_api, tenant_a):
+    """Forms saved under the older, looser check may hold `https://a.example;report-uri x`: it is dropped as the
+    header is written, the valid sites stay."""
+    from django_tenants.utils import schema_context
+
+    from crm_apps.webforms.models import WebForm
+
+    made = make_form(admin_api, allowed_origins=[SITE])
+    with schema_context(tenant_a.schema_name):
+        WebForm.objects.filter(pk=made["id"]).update(
+            allowed_origins=["https://shop.example;report-uri https://evil.example", SITE]
+        )
+
+    policy = visitor(tenant_a).get(path_of(made["public_url"]))["Content-Security-Policy"]
+
+    assert f"frame-ancestors {SITE};" in policy or policy.endswith(f"frame-ancestors {SITE}")
+    assert "evil.example" not in policy and "report-uri" not in policy
