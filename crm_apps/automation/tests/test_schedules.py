@@ -279,3 +279,14 @@ def test_the_service_refuses_members_who_are_not_administrators(tenant_a, member
     with tenant_context(tenant_a), pytest.raises(PermissionDenied):
         workspace_timezone_set(actor=someone, tenant=tenant_a, name="Asia/Tokyo")
     assert Tenant.objects.get(pk=tenant_a.pk).timezone == "UTC"
+
+
+def test_a_version_published_within_the_ticks_minute_still_fires_for_it():
+    """Published at 09:00:30.123: the 09:00 tick counts (the whole minute is allowed, microseconds too)."""
+    version = WorkflowVersion(created_at=dt.datetime(2030, 1, 7, 9, 0, 30, 123000, tzinfo=dt.UTC))
+    workflow = Workflow(current=version)
+    trigger = {"type": "schedule", "daily_at": "09:00", "timezone": "UTC"}
+    now = _utc(2030, 1, 7, 9, 1)
+    assert scheduling._schedule_tick(workflow, trigger, now) == _utc(2030, 1, 7, 9, 0)
+    version.created_at = dt.datetime(2030, 1, 7, 9, 1, 0, 1, tzinfo=dt.UTC)  # the next minute: 09:00 is past
+    assert scheduling._schedule_tick(workflow, trigger, now) is None
