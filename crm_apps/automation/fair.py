@@ -173,7 +173,8 @@ def kick_if_pending() -> bool:
 def dead_letters() -> list[dict[str, Any] | str]:
     """The current tenant's dead-letter entries (parsed; a malformed one as its raw text)."""
     out: list[dict[str, Any] | str] = []
-    for entry in _redis().lrange(_dead(current_schema()), 0, -1):  # type: ignore[union-attr]
+    entries: list[bytes] = _redis().lrange(_dead(current_schema()), 0, -1)  # type: ignore[assignment]
+    for entry in entries:
         try:
             out.append(json.loads(entry))
         except ValueError:

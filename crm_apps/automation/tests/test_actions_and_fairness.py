@@ -277,7 +277,8 @@ def test_a_drain_that_lost_its_lock_removes_nothing_and_stops(tenant_a, monkeypa
         monkeypatch.setattr(tasks, "workflow_evaluate_task", evaluate)
         assert fair.drain() == 1
         assert calls == [1]
-        assert [e.decode() for e in client.lrange(fair._inflight(schema), 0, -1)] == entries
+        inflight: list[bytes] = client.lrange(fair._inflight(schema), 0, -1)  # type: ignore[assignment]
+        assert [e.decode() for e in inflight] == entries
         assert client.get(fair._lock(schema)) == b"drain-b"  # A's release does not drop B's lock
         client.delete(fair._lock(schema))
         monkeypatch.setattr(tasks, "workflow_evaluate_task", calls.append)

@@ -313,7 +313,7 @@ def test_the_migration_pins_existing_daily_schedules_to_their_owners_zone(tenant
     }
     with tenant_context(tenant_b):
         other = Workflow.objects.create(name="B", module="deals", owner=admin_of(tenant_b), trigger_type="schedule")
-        Member.objects.filter(pk=other.owner_id).update(timezone="Europe/Riga")
+        Member.objects.filter(pk=admin_of(tenant_b).pk).update(timezone="Europe/Riga")
         WorkflowVersion.objects.create(workflow=other, number=1, definition={"trigger": daily, "actions": []})
     with tenant_context(tenant_a):
         versions = {}
