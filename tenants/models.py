@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zoneinfo
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -15,12 +14,14 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django_tenants.models import DomainMixin, TenantMixin
 
+from saas.timezones import time_zone_names
+
 
 def validate_timezone_name(value: str) -> None:
     """An IANA time zone name the server's zoneinfo knows (Europe/Riga, America/New_York, UTC)."""
     from django.core.exceptions import ValidationError
 
-    if value not in zoneinfo.available_timezones():
+    if value not in time_zone_names():
         raise ValidationError(_("Unknown time zone."), code="invalid")
 
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import zoneinfo
 from typing import Any
 
 from django import forms
@@ -11,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from crm_apps.access.formats import DATE_CHOICES, NUMBER_CHOICES, TIME_CHOICES
 from crm_apps.access.login_policy import password_signin_refusal
 from crm_apps.access.models import Member, Role
+from saas.timezones import time_zones_sorted
 from tenants.models import User
 
 
@@ -61,7 +61,7 @@ class MemberPasswordResetForm(PasswordResetForm):
 
 
 def timezone_choices() -> list[tuple[str, str]]:
-    return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
+    return [(name, name.replace("_", " ")) for name in time_zones_sorted()]
 
 
 class ProfileForm(forms.Form):

@@ -13,10 +13,11 @@ from django.utils.translation import gettext_lazy as _
 
 from crm_apps.access.formats import DATE_CHOICES, NUMBER_CHOICES, TIME_CHOICES
 from saas.fields import ModuleKeyField
+from saas.timezones import time_zone_names
 
 
 def validate_timezone(value: str) -> None:
-    if value not in zoneinfo.available_timezones():
+    if value not in time_zone_names():
         raise ValidationError(_("Unknown time zone."), code="invalid")
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import zoneinfo
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
@@ -37,6 +36,7 @@ from crm_apps.access.models import (
 )
 from crm_apps.access.privileges import Privilege, is_tenant_admin, require_tenant_admin
 from crm_apps.audit import services as audit
+from saas.timezones import time_zone_names
 from saas.value_labels import active_language, labels_set
 from tenants.login_throttle import LOGIN_FAILURE_LIMIT as LOGIN_FAILURE_LIMIT  # moved there; still importable here
 from tenants.login_throttle import LOGIN_FAILURE_WINDOW as LOGIN_FAILURE_WINDOW
@@ -937,7 +937,7 @@ def workspace_timezone_set(*, actor: Member, tenant: Tenant, name: str) -> Tenan
     """A tenant admin sets the workspace's time zone (an IANA name): automation's schedules run on it."""
     require_tenant_admin(actor)
     name = (name or "").strip() if isinstance(name, str) else ""
-    if name not in zoneinfo.available_timezones():
+    if name not in time_zone_names():
         raise ValidationError({"timezone": [_("Choose a time zone from the list (such as Europe/Riga).")]})
     before = tenant.timezone
     # The request's tenant is the routing cache's shared object: updated in the table, not in place.

@@ -21,12 +21,13 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
-import zoneinfo
 from collections.abc import Iterator
 from typing import Any
 
 from croniter import CroniterBadCronError, CroniterBadDateError, CroniterNotAlphaError, croniter
 from django.utils.translation import gettext_lazy as _
+
+from saas.timezones import time_zone_names
 
 KINDS = ("every_minutes", "daily_at", "weekly", "monthly", "cron")
 DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")  # cron's numbering: 0 = Sunday
@@ -96,7 +97,7 @@ def schedule_errors(trigger: dict[str, Any]) -> Iterator[tuple[str, Any]]:
         if message:
             yield "cron", message
     if "timezone" in trigger and (
-        not isinstance(trigger["timezone"], str) or trigger["timezone"] not in zoneinfo.available_timezones()
+        not isinstance(trigger["timezone"], str) or trigger["timezone"] not in time_zone_names()
     ):
         yield "timezone", _("Unknown time zone.")
 

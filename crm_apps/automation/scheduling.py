@@ -183,7 +183,9 @@ def _schedule_tick(workflow: Workflow, trigger: dict[str, Any], now: dt.datetime
     """The latest tick of a schedule at or before `now`; none when that tick came before the published
     version did (a new or edited schedule does not fire at once for a moment already past)."""
     tick = schedules.latest_tick(trigger=trigger, zone=schedule_zone(trigger), now=now)
-    if tick is None or (workflow.current is not None and tick < workflow.current.created_at.replace(second=0)):
+    if tick is None or (
+        workflow.current is not None and tick < workflow.current.created_at.replace(second=0, microsecond=0)
+    ):
         return None
     return tick
 

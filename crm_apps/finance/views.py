@@ -3,7 +3,6 @@ currencies. Each page posts to itself; every write is a service call, errors com
 
 from __future__ import annotations
 
-import zoneinfo
 from typing import Any
 
 from django.contrib import messages
@@ -20,6 +19,7 @@ from crm_apps.access.privileges import Privilege
 from crm_apps.finance import files, selectors, services
 from crm_apps.finance.currencies import KNOWN, currency_name, minor_units
 from crm_apps.finance.models import Charge, CurrencyRate, Tax
+from saas.timezones import time_zones_sorted
 
 
 def _not_admin_message() -> str:
@@ -183,7 +183,7 @@ def company(request: HttpRequest, actor: Member) -> HttpResponse:
         "details": details,
         "fields": fields,
         "timezone": request.POST.get("timezone", "") if "timezone" in errors else tenant.timezone,
-        "timezones": sorted(zoneinfo.available_timezones()),
+        "timezones": list(time_zones_sorted()),
         "can_set_timezone": actor.is_admin,
     }
     return _render(request, "finance/company.html", "company", context, errors)

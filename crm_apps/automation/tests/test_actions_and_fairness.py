@@ -240,3 +240,107 @@ def test_event_evaluations_are_drained_in_bounded_turns_per_tenant(
             runs = WorkflowRun.objects.filter(workflow=workflows[tenant.schema_name])
             assert runs.count() == count and all(r.status == RunStatus.SUCCEEDED for r in runs)
             assert fair.pending() == 0 and not fair._redis().exists(fair._flag(tenant.schema_name))
+
+
+def _fair_reset(monkeypatch, schema: str) -> list[str]:
+    from crm_apps.automation import fair, tasks
+
+    client = fair._redis()
+    client.delete(
+        fair._list(schema), fair._flag(schema), fair._inflight(schema), fair._lock(schema), fair._attempts(schema)
+    )
+    client.delete(fair._dead(schema))
+    queued: list[str] = []
+    monkeypatch.setattr(tasks.workflow_drain_task, "delay", lambda: queued.append(schema))
+    return queued
+
+
+def test_a_drain_that_lost_its_lock_removes_nothing_and_stops(tenant_a, monkeypatch):
+    """Drain A's lock expired mid-evaluation and drain B took the tenant: A leaves the in-flight list as B
+    sees it (it does not LPOP an entry B owns) and evaluates nothing more."""
+    import json
+
+    from crm_apps.automation import fair, tasks
+
+    with tenant_context(tenant_a):
+        schema = tenant_a.schema_name
+        _fair_reset(monkeypatch, schema)
+        client = fair._redis()
+        entries = [json.dumps({"args": [n]}) for n in (1, 2, 3)]
+        client.rpush(fair._list(schema), *entries)
+        calls: list[int] = []
+
+        def evaluate(n: int) -> None:
+            calls.append(n)
+            client.set(fair._lock(schema), "drain-b", ex=60)  # A's lock expired; B holds the tenant now
+
+        monkeypatch.setattr(tasks, "workflow_evaluate_task", evaluate)
+        assert fair.drain() == 1
+        assert calls == [1]
+        inflight: list[bytes] = client.lrange(fair._inflight(schema), 0, -1)  # type: ignore[assignment]
+        assert [e.decode() for e in inflight] == entries
+        assert client.get(fair._lock(schema)) == b"drain-b"  # A's release does not drop B's lock
+        client.delete(fair._lock(schema))
+        monkeypatch.setattr(tasks, "workflow_evaluate_task", calls.append)
+        assert fair.drain() == 3 and calls == [1, 1, 2, 3] and fair.pending() == 0  # the entry ran twice, none lost
+
+
+def test_the_heartbeat_keeps_the_lock_of_a_long_evaluation(tenant_a, monkeypatch):
+    """An evaluation longer than the lock's lifetime: the heartbeat refreshes it, so no second drain
+    starts on the same in-flight entries."""
+    import json
+    import time
+
+    from crm_apps.automation import fair, tasks
+
+    monkeypatch.setattr(fair, "FLAG_SECONDS", 1)
+    with tenant_context(tenant_a):
+        schema = tenant_a.schema_name
+        _fair_reset(monkeypatch, schema)
+        fair._redis().rpush(fair._list(schema), json.dumps({"args": [1]}), json.dumps({"args": [2]}))
+        seen: list[tuple[int, int]] = []
+
+        def evaluate(n: int) -> None:
+            time.sleep(2.5)  # the lock lives 1 s
+            seen.append((n, fair.drain()))  # the tick's drain B, meanwhile: finds the tenant locked
+
+        monkeypatch.setattr(tasks, "workflow_evaluate_task", evaluate)
+        assert fair.drain() == 2
+        assert seen == [(1, 0), (2, 0)] and fair.pending() == 0
+
+
+def test_poison_and_malformed_entries_go_to_the_dead_letter_list(tenant_a, monkeypatch, caplog):
+    """An entry whose evaluation kills the worker each time stays at the head for MAX_ATTEMPTS tries, then
+    moves to the dead-letter list and the tenant's queue moves on; malformed JSON goes there at once."""
+    import json
+
+    from crm_apps.automation import fair, tasks
+
+    class WorkerKilled(BaseException):
+        pass
+
+    with tenant_context(tenant_a):
+        schema = tenant_a.schema_name
+        _fair_reset(monkeypatch, schema)
+        client = fair._redis()
+        client.rpush(fair._list(schema), b"{not json", json.dumps({"args": [666]}), json.dumps({"args": [7]}))
+        calls: list[int] = []
+
+        def evaluate(n: int) -> None:
+            calls.append(n)
+            if n == 666:
+                raise WorkerKilled
+
+        monkeypatch.setattr(tasks, "workflow_evaluate_task", evaluate)
+        for _try in range(fair.MAX_ATTEMPTS):
+            with pytest.raises(WorkerKilled):
+                fair.drain()
+            client.delete(fair._lock(schema))  # what the dead worker's lock does after FLAG_SECONDS
+        assert calls == [666] * fair.MAX_ATTEMPTS
+        assert fair.dead_letters() == ["{not json"] and fair.pending() == 2
+        with caplog.at_level("ERROR", logger="crm_apps.automation.fair"):
+            assert fair.drain() == 1
+        assert calls == [666] * fair.MAX_ATTEMPTS + [7]
+        assert fair.dead_letters() == ["{not json", {"args": [666]}] and fair.pending() == 0
+        assert "dead-letter list after 3 tries" in caplog.text
+        assert not client.exists(fair._attempts(schema))

@@ -279,3 +279,57 @@ def test_the_service_refuses_members_who_are_not_administrators(tenant_a, member
     with tenant_context(tenant_a), pytest.raises(PermissionDenied):
         workspace_timezone_set(actor=someone, tenant=tenant_a, name="Asia/Tokyo")
     assert Tenant.objects.get(pk=tenant_a.pk).timezone == "UTC"
+
+
+def test_a_version_published_within_the_ticks_minute_still_fires_for_it():
+    """Published at 09:00:30.123: the 09:00 tick counts (the whole minute is allowed, microseconds too)."""
+    version = WorkflowVersion(created_at=dt.datetime(2030, 1, 7, 9, 0, 30, 123000, tzinfo=dt.UTC))
+    workflow = Workflow(current=version)
+    trigger = {"type": "schedule", "daily_at": "09:00", "timezone": "UTC"}
+    now = _utc(2030, 1, 7, 9, 1)
+    assert scheduling._schedule_tick(workflow, trigger, now) == _utc(2030, 1, 7, 9, 0)
+    version.created_at = dt.datetime(2030, 1, 7, 9, 1, 0, 1, tzinfo=dt.UTC)  # the next minute: 09:00 is past
+    assert scheduling._schedule_tick(workflow, trigger, now) is None
+
+
+@pytest.mark.django_db
+def test_the_migration_pins_existing_daily_schedules_to_their_owners_zone(tenant_a, tenant_b, admin_of, member):
+    """0007: a daily schedule that ran in its owner's zone keeps running there after the move to the
+    workspace zone; schedules with a zone of their own, other kinds, UTC owners and the other workspace
+    are left as they are."""
+    import importlib
+
+    from crm_apps.access.models import Member
+
+    migration = importlib.import_module("crm_apps.automation.migrations.0007_daily_schedules_keep_owner_zone")
+    daily = {"type": "schedule", "daily_at": "09:00"}
+    cases = {
+        "riga": ("Europe/Riga", daily, "Europe/Riga"),
+        "own zone": ("Europe/Riga", {**daily, "timezone": "Asia/Tokyo"}, "Asia/Tokyo"),
+        "utc owner": ("UTC", daily, None),
+        "bad owner zone": ("Mars/Olympus", daily, None),
+        "cron": ("Europe/Riga", {"type": "schedule", "cron": "0 9 * * *"}, None),
+        "event": ("Europe/Riga", {"type": "created"}, None),
+    }
+    with tenant_context(tenant_b):
+        other = Workflow.objects.create(name="B", module="deals", owner=admin_of(tenant_b), trigger_type="schedule")
+        Member.objects.filter(pk=admin_of(tenant_b).pk).update(timezone="Europe/Riga")
+        WorkflowVersion.objects.create(workflow=other, number=1, definition={"trigger": daily, "actions": []})
+    with tenant_context(tenant_a):
+        versions = {}
+        for key, (zone, trigger, _expected) in cases.items():
+            owner = member(tenant_a)
+            Member.objects.filter(pk=owner.pk).update(timezone=zone)
+            workflow = Workflow.objects.create(name=key, module="deals", owner=owner, trigger_type=trigger["type"])
+            for number in (1, 2):  # every version, not only the current one
+                versions[key, number] = WorkflowVersion.objects.create(
+                    workflow=workflow, number=number, definition={"trigger": dict(trigger), "actions": []}
+                ).pk
+        assert migration.daily_schedules_pin_owner_zone(Workflow, WorkflowVersion) == 2
+        for (key, _number), pk in versions.items():
+            zone, trigger, expected = cases[key]
+            got = WorkflowVersion.objects.get(pk=pk).definition["trigger"]
+            assert got == ({**trigger, "timezone": expected} if expected else trigger), key
+        assert migration.daily_schedules_pin_owner_zone(Workflow, WorkflowVersion) == 0  # idempotent
+    with tenant_context(tenant_b):
+        assert "timezone" not in WorkflowVersion.objects.get(workflow=other).definition["trigger"]

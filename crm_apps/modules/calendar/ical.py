@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from crm_apps.modules.calendar.models import Event, EventInvitee, Task
 from crm_apps.modules.calendar.recurrence import normalize_rrule
+from saas.timezones import time_zone_names
 
 PRODID = "-//CRM Platform//Calendar//EN"
 _STATUS_OUT: dict[str, str] = {
@@ -176,7 +177,7 @@ def _moment(value: Any, tz_name: str) -> tuple[dt.datetime, bool]:
 def _tz_name(value: Any, default: str) -> str:
     tz = getattr(value, "tzinfo", None)
     key = getattr(tz, "key", None) or getattr(tz, "zone", None)
-    return key if isinstance(key, str) and key in zoneinfo.available_timezones() else default
+    return key if isinstance(key, str) and key in time_zone_names() else default
 
 
 def vevent_to_data(vevent: icalendar.Component, *, default_time_zone: str = "UTC") -> dict[str, Any]:

@@ -22,10 +22,11 @@ from django.utils.translation import gettext_lazy as _
 
 from crm_apps.engine.models import CrmRecord, RecordLink
 from crm_apps.modules.calendar.recurrence import validate_rrule
+from saas.timezones import time_zone_names
 
 
 def validate_time_zone(value: str) -> None:
-    if value not in zoneinfo.available_timezones():
+    if value not in time_zone_names():
         raise ValidationError(_("Enter a valid time zone, such as Europe/Berlin."))
 
 

@@ -3,7 +3,6 @@ round-robin assignment per team."""
 
 from __future__ import annotations
 
-import zoneinfo
 from typing import Any
 
 from django.contrib import messages
@@ -18,6 +17,7 @@ from crm_apps.access.privileges import Privilege
 from crm_apps.engine import metadata, registry
 from crm_apps.support import services
 from crm_apps.support.models import BusinessHours, RoundRobin, SlaPolicy
+from saas.timezones import time_zones_sorted
 
 WEEKDAYS = range(7)
 
@@ -85,7 +85,7 @@ def sla_settings(request: HttpRequest, actor: Member) -> HttpResponse:
         "members": Member.objects.filter(active=True).select_related("user").order_by("user__name"),
         "round_robins": {r.team_id: r for r in RoundRobin.objects.all()},
         "modes": RoundRobin.Mode.choices,
-        "time_zones": sorted(zoneinfo.available_timezones()),
+        "time_zones": list(time_zones_sorted()),
         "week_text": _week_text(None),
         "weekdays": [(str(d), name) for d, name in zip(WEEKDAYS, _weekday_names(), strict=True)],
     }
