@@ -7,10 +7,13 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django_tenants.utils import schema_context
 
-from billing.models import Subscription
+from billing import services as billing_services
+from billing.events import subscription_apply
+from billing.models import Plan, Subscription, SubscriptionStatus
 from billing.selectors import billing_overview
 from conftest import make_user, sign_in
 from crm_apps.access.models import Member
@@ -166,3 +169,68 @@ def test_another_partners_app_never_installs_in_a_sandbox(
     ordinary = consent(admin_client(tenant_a), url.replace(sandbox.schema_name, tenant_a.schema_name))
     assert ordinary.status_code == 302
     assert "code" in dict(parse_qsl(urlsplit(ordinary["Location"]).query))
+
+
+def test_billing_in_a_sandbox_starts_nothing_and_keeps_the_sandbox_plan(
+    app_partner: Any, admin_client: Any, tenant_a: Any
+) -> None:
+    # Given a sandbox, whose admin may manage billing, and a default plan new workspaces start a trial on
+    _partner, pm = app_partner
+    sandbox = create_sandbox(pm)
+    client = sandbox_client(sandbox, pm.user)
+    default = Plan.objects.get(is_default=True)
+
+    # When its admin opens Billing, chooses a plan and asks for the payment portal
+    page = client.get("/settings/billing/")
+    choose = client.post("/settings/billing/choose/", {"plan": default.code, "period": "month", "currency": "usd"})
+    portal_session = client.post("/settings/billing/portal/")
+    home = client.get("/").content.decode()
+
+    # Then it is told sandboxes are not billed, and nothing started: no trial, no plan change
+    assert page.status_code == 200
+    assert "data-sandbox-billing" in page.content.decode()
+    assert "Sandboxes are not billed" in page.content.decode()
+    assert choose.status_code == 409 and portal_session.status_code == 409
+    sandbox.refresh_from_db()
+    assert sandbox.plan_code == "sandbox"
+    assert not Subscription.objects.filter(tenant=sandbox).exists()
+    assert billing_services.subscription_ensure(tenant=sandbox) is None
+    assert billing_services.subscription_start_trial(tenant=sandbox) is None
+    assert not Subscription.objects.filter(tenant=sandbox).exists()
+    # And its navigation has no Billing link, while an ordinary workspace keeps its billing page
+    assert 'href="/settings/billing/"' not in home
+    ordinary = admin_client(tenant_a)
+    assert 'href="/settings/billing/"' in ordinary.get("/").content.decode()
+    assert "data-sandbox-billing" not in ordinary.get("/settings/billing/").content.decode()
+
+
+def test_a_sandbox_subscription_left_from_before_is_changed_by_neither_stripe_nor_operators(
+    app_partner: Any, operator: Any
+) -> None:
+    # Given a sandbox that got a trial before sandboxes were excluded from billing
+    _partner, pm = app_partner
+    sandbox = create_sandbox(pm)
+    default = Plan.objects.get(is_default=True)
+    Subscription.objects.create(tenant=sandbox, plan=default, status=SubscriptionStatus.TRIALING)
+
+    # When a Stripe subscription naming it arrives, and an operator extends its trial
+    outcome = subscription_apply(
+        {
+            "id": "sub_sandbox",
+            "customer": "cus_sandbox",
+            "status": "active",
+            "metadata": {"tenant": sandbox.schema_name},
+        },
+        1,
+        authoritative=True,
+    )
+    with pytest.raises(ValidationError):
+        billing_services.subscription_extend_trial(operator=operator, tenant=sandbox, days=30, reason="Asked")
+
+    # Then neither touches it: the sandbox keeps its plan, the leftover row stays as it was
+    assert outcome == "unknown"
+    sandbox.refresh_from_db()
+    assert sandbox.plan_code == "sandbox"
+    sub = Subscription.objects.get(tenant=sandbox)
+    assert sub.stripe_subscription_id == "" and sub.status == SubscriptionStatus.TRIALING
+
