@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.test import Client
 from django_tenants.utils import schema_context
 
@@ -234,3 +235,74 @@ def test_a_sandbox_subscription_left_from_before_is_changed_by_neither_stripe_no
     sub = Subscription.objects.get(tenant=sandbox)
     assert sub.stripe_subscription_id == "" and sub.status == SubscriptionStatus.TRIALING
 
+
+def test_a_deactivated_partner_creates_no_sandbox_while_an_unlisted_active_one_does(app_partner: Any) -> None:
+    # Given an active partner not approved for the directory, and one operators deactivated
+    partner, pm = app_partner
+    assert partner.approved_at is None and partner.is_active
+    hidden = Partner.objects.create(slug="hidden-co", name="Hidden Co", is_active=False)
+    hidden_pm = PartnerMember.objects.create(partner=hidden, user=make_user(name="Hidden"), role=PartnerRole.OWNER)
+
+    # When each creates a sandbox
+    create_sandbox(pm, "Listed later")
+    refused = portal(hidden_pm.user).post(f"/partner-portal/{hidden.slug}/sandboxes/", {"name": "Sneaky"})
+
+    # Then only the active partner gets one; the deactivated partner gets a form error and nothing is made
+    assert refused.status_code == 400
+    assert "deactivated by the platform" in refused.content.decode()
+    assert not PartnerSandbox.objects.filter(partner=hidden).exists()
+    assert not Tenant.objects.filter(name="Sneaky (sandbox)").exists()
+
+
+def test_one_person_creates_a_limited_number_of_sandboxes_across_partners(app_partner: Any, settings: Any) -> None:
+    # Given a developer who registered two partners (each allowed SANDBOX_LIMIT sandboxes)
+    settings.PARTNER_SANDBOXES_PER_USER = 2
+    partner, pm = app_partner
+    second = Partner.objects.create(slug="maps-two", name="Maps Two")
+    pm_two = PartnerMember.objects.create(partner=second, user=pm.user, role=PartnerRole.OWNER)
+    colleague = PartnerMember.objects.create(partner=second, user=make_user(name="Colleague"), role=PartnerRole.OWNER)
+
+    # When they create two sandboxes for the first partner, then one for the second
+    create_sandbox(pm, "One")
+    create_sandbox(pm, "Two")
+    over = portal(pm.user).post(f"/partner-portal/{second.slug}/sandboxes/", {"name": "Three"})
+
+    # Then the third is a form error that creates nothing; a colleague of the second partner still can
+    assert over.status_code == 400
+    assert "You have already created 2 sandboxes" in over.content.decode()
+    assert not PartnerSandbox.objects.filter(partner=second, created_by=pm_two.user).exists()
+    assert not Tenant.objects.filter(name="Three (sandbox)").exists()
+    create_sandbox(colleague, "Colleague's")
+    assert PartnerSandbox.objects.filter(partner=second).count() == 1
+    assert PartnerSandbox.objects.filter(partner=partner).count() == 2
+
+
+def test_a_deactivated_partners_unreviewed_version_stops_working_in_its_sandbox(
+    app_partner: Any, make_app: Any
+) -> None:
+    # Given an unreviewed app installed in its partner's sandbox, with a working token
+    partner, pm = app_partner
+    app, secret = make_app(["contacts:read"], approve=False)
+    sandbox = create_sandbox(pm)
+    session = oauth_session(app, scope=["contacts:read"])
+    url, _state = session.authorization_url(f"https://{sandbox.schema_name}.localhost/oauth/authorize/")
+    response = consent(sandbox_client(sandbox, pm.user), url)
+    session.fetch_token(
+        f"https://{sandbox.schema_name}.localhost/oauth/token/",
+        authorization_response=response["Location"],
+        client_secret=secret,
+    )
+    api = f"https://{sandbox.schema_name}.localhost/api/v1/contacts/"
+    assert session.get(api).status_code == 200
+
+    # When operators deactivate the partner
+    Partner.objects.filter(pk=partner.pk).update(is_active=False)
+
+    # Then the sandbox takes the approved version only (there is none): the token no longer works
+    assert session.get(api).status_code in (401, 403)
+    connection.set_tenant(sandbox)
+    try:
+        in_force = type(app).objects.get(pk=app.pk).in_force()
+    finally:
+        use_public_schema()
+    assert in_force.live is False and in_force.draft is False
