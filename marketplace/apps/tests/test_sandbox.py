@@ -300,7 +300,7 @@ def test_a_deactivated_partners_unreviewed_version_stops_working_in_its_sandbox(
 
     # Then the sandbox takes the approved version only (there is none): the token no longer works
     assert session.get(api).status_code in (401, 403)
-    connection.set_tenant(sandbox)
+    connection.set_tenant(sandbox)  # type: ignore[attr-defined]
     try:
         in_force = type(app).objects.get(pk=app.pk).in_force()
     finally:
