@@ -141,8 +141,9 @@ def stripe_events_pending(*, older_than_seconds: int = 300) -> list[str]:
 def _subscription_for(
     *, subscription_id: str = "", customer_id: str = "", tenant_slug: str = ""
 ) -> Subscription | None:
+    # A partner's sandbox is never billed: no Stripe object changes its subscription or its plan.
     return row_find(
-        Subscription.objects.all(),
+        Subscription.objects.exclude(tenant__is_sandbox=True),
         {"stripe_subscription_id": subscription_id},
         {"stripe_customer_id": customer_id},
         {"tenant__schema_name": tenant_slug},

@@ -78,7 +78,10 @@ def default_plan() -> Plan | None:
 
 def subscription_start_trial(*, tenant: Tenant, seats: int = 1) -> Subscription | None:
     """A new workspace starts a trial on the default plan, without a card and without calling Stripe
-    (the Stripe customer is created when an admin first opens checkout). None when no default plan."""
+    (the Stripe customer is created when an admin first opens checkout). None when no default plan, and
+    for a partner's sandbox, which is never billed and keeps its `sandbox` plan (marketplace/apps/sandbox.py)."""
+    if tenant.is_sandbox:
+        return None
     plan = default_plan()
     if plan is None:
         logger.warning("No default plan: workspace %s starts without a subscription", tenant.schema_name)
@@ -100,7 +103,10 @@ def subscription_start_trial(*, tenant: Tenant, seats: int = 1) -> Subscription 
 
 def subscription_ensure(*, tenant: Tenant) -> Subscription | None:
     """The tenant's subscription; a workspace that has none (created before billing, or while no plan
-    was the default) gets its trial now."""
+    was the default) gets its trial now. None for a partner's sandbox: it has no subscription, and one
+    found anyway (started before sandboxes were excluded) is ignored so nothing can change its plan."""
+    if tenant.is_sandbox:
+        return None
     existing = Subscription.objects.select_related("plan", "price", "seat_price").filter(tenant=tenant).first()
     if existing is not None:
         return existing
@@ -278,6 +284,8 @@ def has_live_stripe_subscription(sub: Subscription) -> bool:
 
 
 def _require_subscription(tenant: Tenant) -> Subscription:
+    if tenant.is_sandbox:
+        raise BillingError(_("Sandboxes are not billed."))
     sub = subscription_ensure(tenant=tenant)
     if sub is None:
         raise BillingError(_("No plan is available right now. Please contact support."))
@@ -590,6 +598,8 @@ def _operator_apply(
     from billing.dunning import tenant_follow_subscription
     from billing.lock_objects import subscription_lock
 
+    if tenant.is_sandbox:  # a subscription left from before sandboxes were excluded is never changed
+        raise ValidationError(_("Sandboxes are not billed."))
     sub = _require_subscription(tenant)
     with transaction.atomic():
         locked = subscription_lock(sub.pk)

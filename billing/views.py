@@ -57,12 +57,16 @@ def pricing(request: HttpRequest) -> HttpResponse:
 
 def billing_view(view: View) -> View:
     """The admin_view rule with the "manage billing" privilege (every admin holds it); the view also gets
-    the request's tenant."""
+    the request's tenant. A partner's sandbox is never billed: every billing screen and action there
+    shows the "not billed" page and starts or changes nothing (no trial, no plan, no Stripe call)."""
 
     @admin_view(privilege=Privilege.MANAGE_BILLING)
     @wraps(view)
     def wrapper(request: HttpRequest, actor: Member, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        return view(request, actor, request.tenant, *args, **kwargs)  # type: ignore[attr-defined]
+        tenant: Tenant = request.tenant  # type: ignore[attr-defined]
+        if tenant.is_sandbox:
+            return render(request, "billing/sandbox.html", status=200 if request.method == "GET" else 409)
+        return view(request, actor, tenant, *args, **kwargs)
 
     return wrapper
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import connection
 from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -84,7 +85,8 @@ def admin_links(*, member: Member, plan_allows: dict[str, bool]) -> list[NavLink
             links += [("audit", _("Audit trail"), "audit:events", "scroll-text")]
     if visibility.has_privilege(actor=member, privilege=Privilege.CAN_IMPORT):
         links += [("imports", _("Imports and exports"), "imports:history", "upload")]
-    if visibility.has_privilege(actor=member, privilege=Privilege.MANAGE_BILLING):
+    sandbox = getattr(getattr(connection, "tenant", None), "is_sandbox", False)  # a sandbox is never billed
+    if not sandbox and visibility.has_privilege(actor=member, privilege=Privilege.MANAGE_BILLING):
         links += [("billing", _("Billing"), "billing:page", "credit-card")]
     if plan_allows.get("api", True):
         links += [("api", _("API tokens"), "access:api_tokens", "key-round")]

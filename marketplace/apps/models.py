@@ -93,8 +93,9 @@ class App(AbstractApplication):
         return bool(redirect_to_uri_allowed(uri, self.in_force().redirect_uris))
 
     def in_force(self) -> InForce:
-        """On the workspace of the connection: a sandbox of the app's own partner uses its newest version
-        that is not rejected, without review (suspension still applies); a sandbox never takes another
+        """On the workspace of the connection: a sandbox of the app's own partner, while that partner is
+        active, uses its newest version that is not rejected, without review (suspension still applies);
+        a deactivated partner's sandbox takes the approved version only; a sandbox never takes another
         partner's app; every other workspace the approved version. One or two queries, kept per schema."""
         tenant = getattr(connection, "tenant", None)
         schema = getattr(tenant, "schema_name", "public")
@@ -106,9 +107,18 @@ class App(AbstractApplication):
         )
         value = approved
         if tenant is not None and getattr(tenant, "is_sandbox", False):
-            own = PartnerSandbox.objects.filter(tenant_id=tenant.pk, partner_id=self.partner_id).exists()
+            # None: not a sandbox of the app's partner; False: the partner was deactivated by operators,
+            # so its sandbox takes the approved version only, as any workspace does.
+            partner_active = (
+                PartnerSandbox.objects.filter(tenant_id=tenant.pk, partner_id=self.partner_id)
+                .values_list("partner__is_active", flat=True)
+                .first()
+            )
+            own = partner_active is True
             version = self.versions.exclude(state=ReviewState.REJECTED).order_by("-number").first() if own else None
-            if version is None:
+            if partner_active is False:
+                value = approved
+            elif version is None:
                 value = InForce(live=False, scopes=[], redirect_uris=[], draft=False)
             else:
                 value = InForce(

@@ -7,7 +7,9 @@ Counting: every API call authenticated with an app's token adds one to a field o
 hash holds the day's running total, so the copy *sets* the value: flushing twice never counts twice).
 A delivery counts for every app linked to the extension's listing.
 
-Degrading safely: with Redis down calls are not counted (and never refused for it); the hashes live
+Degrading safely: with Redis down calls are not counted (and never refused for it); after a failure a process
+skips counting for `APP_USAGE_BACKOFF_SECONDS` (one warning), so an unreachable Redis does not slow every
+call by its timeouts; the hashes live
 `KEEP_DAYS`, so a beat outage shorter than that loses nothing.
 
 Who sees what (docs/marketplace-apps.md): partners see only sums over all workspaces and the number of
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,7 +56,16 @@ def _key(day: dt.date) -> str:
     return f"appusage:{settings.CACHES['default'].get('KEY_PREFIX', '')}:{day.isoformat()}"
 
 
+# Per process: until this `time.monotonic()` instant counting is skipped, after a Redis failure (a blackholed
+# Redis would otherwise add its connect and read timeouts, with retries, to every app API call).
+_skip_until = 0.0
+
+
 def _hit(field_name: str) -> None:
+    global _skip_until
+    now = time.monotonic()
+    if now < _skip_until:
+        return
     key = _key(timezone.now().date())
     try:
         pipe = _redis().pipeline(transaction=False)
@@ -61,7 +73,13 @@ def _hit(field_name: str) -> None:
         pipe.expire(key, KEEP_DAYS * 86400)
         pipe.execute()
     except redis.RedisError:
-        logger.warning("app usage: Redis unreachable, not counting", exc_info=True)
+        backoff = float(settings.APP_USAGE_BACKOFF_SECONDS)
+        _skip_until = time.monotonic() + backoff
+        logger.warning("app usage: Redis unreachable, not counting for %.0f s", backoff, exc_info=True)
+        return
+    if _skip_until:
+        _skip_until = 0.0
+        logger.info("app usage: Redis reachable again, counting")
 
 
 def api_call_count(*, app_id: int, tenant_id: int) -> None:

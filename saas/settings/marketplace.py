@@ -35,3 +35,9 @@ OAUTH2_PROVIDER = {
 }
 # Requests an app may make per minute in one workspace (counted in Redis; let through when Redis is down).
 OAUTH_APP_RATE_PER_MINUTE = env.OAUTH_APP_RATE_PER_MINUTE
+# Partner sandboxes (marketplace/apps/sandbox.py) one person may create, across all the partners they belong
+# to (each partner also has its own limit, SANDBOX_LIMIT): creating more partners multiplies nothing.
+PARTNER_SANDBOXES_PER_USER = 2
+# After Redis failed to count an app's API call, counting is skipped this long in that process (the call
+# itself goes on), so an unreachable Redis does not slow every request by its connect timeouts.
+APP_USAGE_BACKOFF_SECONDS = 30

@@ -3,9 +3,14 @@ rolled up from Redis into daily rows; partners see sums only, operators see work
 
 from __future__ import annotations
 
+import logging
+import socket
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import redis
 from django.test import Client
 from django.utils import timezone
 from django_tenants.utils import schema_context
@@ -29,8 +34,11 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _fresh_counters() -> None:
+def _fresh_counters() -> Iterator[None]:
     usage._redis().delete(usage._key(timezone.now().date()))
+    usage._skip_until = 0.0
+    yield
+    usage._skip_until = 0.0
 
 
 def connected(app: Any, secret: str, tenant: Any, admin_client: Any) -> Any:
@@ -158,3 +166,47 @@ def test_settled_webhook_deliveries_of_the_linked_listing_are_counted(
 
     row = AppUsageDay.objects.get(app=app, tenant=tenant_a)
     assert (row.api_calls, row.deliveries_ok, row.deliveries_failed) == (0, 1, 1)
+
+
+def test_an_unreachable_redis_slows_one_call_then_counting_backs_off(
+    make_app: Any, admin_client: Any, tenant_a: Any, settings: Any, monkeypatch: Any, caplog: Any
+) -> None:
+    # Given a Redis address that accepts connections and never answers (a blackholed Redis)
+    app, secret = make_app(["contacts:read"])
+    on_a = connected(app, secret, tenant_a, admin_client)
+    blackhole = socket.socket()
+    blackhole.bind(("127.0.0.1", 0))
+    blackhole.listen(128)
+    port = blackhole.getsockname()[1]
+    dead = redis.Redis.from_url(f"redis://127.0.0.1:{port}/0", socket_connect_timeout=0.5, socket_timeout=0.5)
+    live = usage._redis()
+    settings.APP_USAGE_BACKOFF_SECONDS = 2
+    caplog.set_level(logging.WARNING, logger="marketplace.apps.usage")
+    try:
+        monkeypatch.setattr(usage, "_redis", lambda: dead)
+
+        # When the app calls the API, then counting is asked for again and again
+        started = time.monotonic()
+        first = on_a.get(host_url(tenant_a, "/api/v1/contacts/"))
+        first_took = time.monotonic() - started
+        started = time.monotonic()
+        for _ in range(50):
+            usage.api_call_count(app_id=app.pk, tenant_id=tenant_a.pk)
+        backed_off_took = time.monotonic() - started
+
+        # Then the call succeeds after one wait for Redis's timeout; later counts skip Redis at once
+        assert first.status_code == 200
+        assert first_took >= 0.5
+        assert backed_off_took < 0.2
+        warnings = [r for r in caplog.records if "not counting" in r.getMessage()]
+        assert len(warnings) == 1
+        assert not live.hexists(usage._key(timezone.now().date()), f"a:{app.pk}:{tenant_a.pk}")
+
+        # And once the back-off is over with Redis back, counting resumes
+        monkeypatch.setattr(usage, "_redis", lambda: live)
+        time.sleep(2.1)
+        usage.api_call_count(app_id=app.pk, tenant_id=tenant_a.pk)
+        assert live.hget(usage._key(timezone.now().date()), f"a:{app.pk}:{tenant_a.pk}") == b"1"
+        assert usage._skip_until == 0.0
+    finally:
+        blackhole.close()
