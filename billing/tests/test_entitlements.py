@@ -320,6 +320,7 @@ def test_every_default_plan_includes_custom_fields():
         "starter": True,
         "business": True,
         "enterprise": True,
+        "sandbox": True,  # partners' development workspaces (marketplace/apps/sandbox.py) test apps on them too
     }
 
 

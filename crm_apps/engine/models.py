@@ -263,7 +263,7 @@ class TimelineEntry(RecordLink):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     actor = models.ForeignKey("access.Member", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     # The app whose token made the change (the actor is then the admin who installed it).
-    app = models.CharField(max_length=100, blank=True, default=_acting_app)
+    app = models.CharField(max_length=100, blank=True, default=_acting_app, db_default="")
     created_at = models.DateTimeField(default=timezone.now)
     # {"changes": {"field": [old, new]}} / {"comment": id} / {"module": m, "id": id, "label": str}
     data = models.JSONField(default=dict, blank=True)

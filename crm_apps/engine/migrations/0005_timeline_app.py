@@ -14,6 +14,8 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="timelineentry",
             name="app",
-            field=models.CharField(blank=True, default=crm_apps.engine.models._acting_app, max_length=100),
+            field=models.CharField(
+                blank=True, db_default="", default=crm_apps.engine.models._acting_app, max_length=100
+            ),
         ),
     ]
