@@ -29,7 +29,9 @@ class Browserless:
         self.cookies: dict[str, dict[str, str]] = {}
 
     def request(self, method: str, host: str, path: str, form: dict[str, str] | None = None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        # Signup on a fresh embedded database has no pooled schema yet: it migrates the new tenant's schema in
+        # the request (every tenant app's migrations), which takes minutes on a loaded 2-core machine.
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=300)
         headers = {"Host": f"{host}:{self.port}"}
         jar = self.cookies.get(host, {})
         if jar:
