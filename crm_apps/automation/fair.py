@@ -34,8 +34,8 @@ import uuid
 from typing import Any
 
 import redis
-from django.conf import settings
 
+from saas.redis_clients import redis_client
 from tenants.runtime import current_schema
 
 logger = logging.getLogger(__name__)
@@ -50,15 +50,11 @@ ENTRY_SECONDS = 600
 MAX_ATTEMPTS = 3
 # How long the dead-letter list and the try counts are kept.
 KEEP_SECONDS = 30 * 24 * 3600
-_clients: dict[str, redis.Redis] = {}
 
 
 def _redis() -> redis.Redis:
-    url = str(settings.CACHES["default"]["LOCATION"])
-    client = _clients.get(url)
-    if client is None:
-        client = _clients.setdefault(url, redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5))
-    return client
+    """Workers wait longer than pages: a queue write must not be lost to a slow second."""
+    return redis_client(connect_timeout=2, timeout=5, health_check_interval=0)
 
 
 def _list(schema: str) -> str:

@@ -22,10 +22,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import redis
-from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
+
+from saas.redis_clients import redis_client
 
 if TYPE_CHECKING:
     from crm_apps.access.models import Member
@@ -33,18 +34,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 FLUSH_BATCH = 500
-_clients: dict[str, redis.Redis] = {}
-
-
-def _redis() -> redis.Redis:
-    """One client (and connection pool) per Redis URL for the process; short timeouts, as pages wait on it."""
-    url = str(settings.CACHES["default"]["LOCATION"])
-    client = _clients.get(url)
-    if client is None:
-        client = _clients.setdefault(
-            url, redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5, health_check_interval=30)
-        )
-    return client
 
 
 def _pending_set() -> str:
@@ -68,7 +57,7 @@ def recent_view_touch(*, module: str, record_id: Any, member: Member) -> None:
     """Mark the record as viewed by the member now: in Redis, or in PostgreSQL when Redis is down."""
     schema = _schema()
     try:
-        pipe = _redis().pipeline(transaction=False)
+        pipe = redis_client().pipeline(transaction=False)
         pipe.hset(_hash_key(schema, member.pk), f"{module}|{record_id}", repr(time.time()))
         pipe.sadd(_pending_set(), f"{schema}|{member.pk}")
         pipe.execute()
@@ -80,7 +69,7 @@ def recent_view_touch(*, module: str, record_id: Any, member: Member) -> None:
 def pending_views(*, member: Member) -> list[tuple[str, str, datetime]]:
     """The member's views not yet written to the database: (module, record id, viewed at); [] without Redis."""
     try:
-        raw: dict[bytes, bytes] = _redis().hgetall(_hash_key(_schema(), member.pk))  # type: ignore[assignment]
+        raw: dict[bytes, bytes] = redis_client().hgetall(_hash_key(_schema(), member.pk))  # type: ignore[assignment]
     except redis.RedisError:
         logger.warning("recent views: Redis unreachable, showing the stored views only", exc_info=True)
         return []
@@ -119,7 +108,7 @@ def _upsert(rows: list[tuple[int, str, Any, datetime]]) -> int:
 
 def _take(schema: str, member_id: int) -> list[tuple[int, str, Any, datetime]]:
     """Read and remove one member's pending views atomically (MULTI: HGETALL + DEL)."""
-    pipe = _redis().pipeline(transaction=True)
+    pipe = redis_client().pipeline(transaction=True)
     pipe.hgetall(_hash_key(schema, member_id))
     pipe.delete(_hash_key(schema, member_id))
     raw, _deleted = pipe.execute()
@@ -133,7 +122,7 @@ def recent_views_flush(*, limit: int = FLUSH_BATCH) -> int:
 
     from tenants.models import Tenant
 
-    client = _redis()
+    client = redis_client()
     members: list[bytes] = client.spop(_pending_set(), limit) or []  # type: ignore[assignment]
     by_schema: dict[str, list[int]] = {}
     for entry in members:
@@ -161,7 +150,7 @@ def _put_back(schema: str, member_id: int, rows: list[tuple[int, str, Any, datet
     """Views taken but not written go back to Redis (a newer view of the same record wins)."""
     if not rows:
         return
-    pipe = _redis().pipeline(transaction=False)
+    pipe = redis_client().pipeline(transaction=False)
     for _member, module, record_id, at in rows:
         pipe.hsetnx(_hash_key(schema, member_id), f"{module}|{record_id}", repr(at.timestamp()))
     pipe.sadd(_pending_set(), f"{schema}|{member_id}")

@@ -33,22 +33,12 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from marketplace.apps.models import App, AppInstallation, AppUsageDay
+from saas.redis_clients import redis_client
 from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
 
 KEEP_DAYS = 3
-_clients: dict[str, redis.Redis] = {}
-
-
-def _redis() -> redis.Redis:
-    url = str(settings.CACHES["default"]["LOCATION"])
-    client = _clients.get(url)
-    if client is None:
-        client = _clients.setdefault(
-            url, redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5, health_check_interval=30)
-        )
-    return client
 
 
 def _key(day: dt.date) -> str:
@@ -68,7 +58,7 @@ def _hit(field_name: str) -> None:
         return
     key = _key(timezone.now().date())
     try:
-        pipe = _redis().pipeline(transaction=False)
+        pipe = redis_client().pipeline(transaction=False)
         pipe.hincrby(key, field_name, 1)
         pipe.expire(key, KEEP_DAYS * 86400)
         pipe.execute()
@@ -99,7 +89,7 @@ def usage_flush(*, days: tuple[dt.date, ...] | None = None) -> int:
     written = 0
     for day in days or (today - dt.timedelta(days=1), today):
         try:
-            raw = _redis().hgetall(_key(day))
+            raw = redis_client().hgetall(_key(day))
         except redis.RedisError:
             logger.warning("app usage: Redis unreachable, flush postponed", exc_info=True)
             return written

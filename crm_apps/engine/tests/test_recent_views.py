@@ -93,7 +93,7 @@ def test_without_redis_the_view_is_written_to_the_database(client_for, tenant_a,
     web = client_for(tenant_a, actor)
     # A Redis nobody listens on (the cache itself stays up: sessions and throttles are not under test).
     dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, socket_timeout=0.2)
-    monkeypatch.setattr(recent_views, "_redis", lambda: dead)
+    monkeypatch.setattr(recent_views, "redis_client", lambda **_kw: dead)
 
     assert web.get(f"/m/organizations/{org.pk}/").status_code == 200
 

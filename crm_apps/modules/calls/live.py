@@ -30,6 +30,7 @@ from django.db import transaction
 
 from crm_apps.access.models import Member
 from crm_apps.modules.calls.models import Call
+from saas.redis_clients import redis_client
 from tenants.runtime import current_schema
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,11 @@ MAX_STREAMS = 2
 
 _slots_lock = threading.Lock()
 _slots_open = 0
+
+
+def _redis() -> redis.Redis:
+    """No timeouts: the pub/sub listener blocks on its reads."""
+    return redis_client(connect_timeout=None, timeout=None, health_check_interval=0)
 
 
 def stream_slot_take() -> bool:
@@ -92,18 +98,6 @@ class SlotStream:
 
 def _setting(name: str, default: float) -> float:
     return float(getattr(settings, name, default))
-
-
-_clients: dict[str, redis.Redis] = {}
-
-
-def _redis() -> redis.Redis:
-    """One client (and connection pool) per Redis URL for the process; redis-py clients are thread-safe."""
-    url = str(settings.CACHES["default"]["LOCATION"])
-    client = _clients.get(url)
-    if client is None:
-        client = _clients.setdefault(url, redis.Redis.from_url(url))
-    return client
 
 
 def channel_name(*, schema: str, member_id: int) -> str:

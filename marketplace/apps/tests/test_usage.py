@@ -35,7 +35,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _fresh_counters() -> Iterator[None]:
-    usage._redis().delete(usage._key(timezone.now().date()))
+    usage.redis_client().delete(usage._key(timezone.now().date()))
     usage._skip_until = 0.0
     yield
     usage._skip_until = 0.0
@@ -179,11 +179,11 @@ def test_an_unreachable_redis_slows_one_call_then_counting_backs_off(
     blackhole.listen(128)
     port = blackhole.getsockname()[1]
     dead = redis.Redis.from_url(f"redis://127.0.0.1:{port}/0", socket_connect_timeout=0.5, socket_timeout=0.5)
-    live = usage._redis()
+    live = usage.redis_client()
     settings.APP_USAGE_BACKOFF_SECONDS = 2
     caplog.set_level(logging.WARNING, logger="marketplace.apps.usage")
     try:
-        monkeypatch.setattr(usage, "_redis", lambda: dead)
+        monkeypatch.setattr(usage, "redis_client", lambda **_kw: dead)
 
         # When the app calls the API, then counting is asked for again and again
         started = time.monotonic()
@@ -203,7 +203,7 @@ def test_an_unreachable_redis_slows_one_call_then_counting_backs_off(
         assert not live.hexists(usage._key(timezone.now().date()), f"a:{app.pk}:{tenant_a.pk}")
 
         # And once the back-off is over with Redis back, counting resumes
-        monkeypatch.setattr(usage, "_redis", lambda: live)
+        monkeypatch.setattr(usage, "redis_client", lambda **_kw: live)
         time.sleep(2.1)
         usage.api_call_count(app_id=app.pk, tenant_id=tenant_a.pk)
         assert live.hget(usage._key(timezone.now().date()), f"a:{app.pk}:{tenant_a.pk}") == b"1"
