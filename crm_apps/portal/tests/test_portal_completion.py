@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from django.core.files.base import ContentFile
@@ -107,7 +108,7 @@ def test_custom_fields_are_shown_only_when_published_and_never_references(tenant
         content_type="application/json",
     )
     assert refused.status_code == 400
-    assert "published_fields.invoices" in refused.json()["errors"]
+    assert list(refused.json()) == ["published_fields.invoices"]
     assert api.get("/api/v1/portal/settings").json()["published_fields"]["invoices"] == ["subject", "custom.po_number"]
 
     # Archived: no longer publishable, no longer shown, though its name is still in the stored row.
@@ -229,6 +230,7 @@ def test_matrix_every_portal_address_with_an_id_is_404_for_what_is_not_the_conta
     other_tenant = _world(tenant_b, admin_b, contact_b)
 
     own, others, beta = _requests(mine), _requests(theirs), _requests(other_tenant)
+    others["faq_entry"] = []  # a published FAQ entry is every contact's; another workspace's is not
     # Every address of the portal that takes an id is in the matrix (a new one must be added here).
     assert set(own) == _portal_id_routes()
     client = portal_client(tenant_a, "ada@customer.example")
@@ -261,6 +263,16 @@ def test_matrix_every_portal_address_with_an_id_is_404_for_what_is_not_the_conta
 
 
 METHODS = ("post", "put", "patch", "delete")
+
+
+def _public_by_design(path: str, response: Any) -> bool:
+    """Two tenant addresses answer anyone with a 2xx and change nothing for them: the vtiger-compatible
+    webservice refuses in its own protocol (200 with `"success": false` until its own session token), and
+    the email open-tracking pixel is a GIF for every mail reader."""
+    if path == "/webservice.php":
+        return b'"success": false' in response.content
+    return path.startswith("/mail/t/") and response["Content-Type"] == "image/gif"
+
 NEW_PASSWORD = "another-Secret-77"
 
 
@@ -285,10 +297,12 @@ def test_matrix_a_portal_cookie_changes_nothing_through_any_member_address_or_ap
         for method in METHODS:
             response = getattr(client, method)(path, {"title": "changed"}, content_type="application/json")
             checked += 1
-            if response.status_code >= 500 or 200 <= response.status_code < 300:
-                leaks.append((method, path, response.status_code))
+            if response.status_code >= 500 or (
+                200 <= response.status_code < 300 and not _public_by_design(path, response)
+            ):
+                leaks.append((method, path, response.status_code, response.content[:120]))
     assert checked > 400
-    assert leaks == []
+    assert leaks == [], "\n".join(map(str, leaks))
     with schema_context(tenant_a.schema_name):
         after = registry.get("tickets").model.objects.count(), registry.get("contacts").model.objects.count()
         assert after == before
@@ -330,7 +344,7 @@ def test_activation_and_password_change_are_on_the_timeline_and_reach_the_owner(
         Contact.objects.filter(pk=contact.pk).update(owner=owner)
     with django_capture_on_commit_callbacks(execute=True):
         invite(tenant_a, admin, contact)
-    link = link_from(mailoutbox[-1]).split("localhost", 1)[1]
+    link = urlsplit(link_from(mailoutbox[-1])).path
     visitor = Client(HTTP_HOST=host(tenant_a))
     with django_capture_on_commit_callbacks(execute=True):
         assert visitor.post(link, {"password": PASSWORD, "confirm": PASSWORD}).status_code == 302

@@ -58,7 +58,7 @@ def test_a_contact_of_another_workspace_is_never_linked(admin_api, tenant_a, ten
             spec=registry.get("contacts"), actor=admin_of(tenant_b), data={"last_name": "Beta", "email": "x@y.example"}
         )
     body = make_form(admin_api)
-    values = {"last_name": "Alpha visitor", "email": "x@y.example"}
+    values = {"last_name": "Alpha visitor", "email": "x@y.example", "company": "Alpha"}
     answer = visitor(tenant_a).post(path_of(body["public_url"]), values, content_type="application/json")
     assert answer.status_code == 201
     [lead] = leads(tenant_a)
@@ -73,7 +73,7 @@ def test_without_dedupe_a_known_contact_still_makes_a_lead(admin_api, tenant_a, 
             spec=registry.get("contacts"), actor=admin_of(tenant_a), data={"last_name": "Known", "email": "k@n.example"}
         )
     body = make_form(admin_api, dedupe_by_email=False)
-    values = {"last_name": "Known again", "email": "k@n.example"}
+    values = {"last_name": "Known again", "email": "k@n.example", "company": "K"}
     answer = visitor(tenant_a).post(path_of(body["public_url"]), values, content_type="application/json")
     assert answer.status_code == 201
     assert [lead.last_name for lead in leads(tenant_a)] == ["Known again"]
