@@ -101,8 +101,8 @@ class PortalSettings(models.Model):
         """The fields of `section` contacts see: only what is publishable now (PUBLISHABLE and the live,
         non-reference custom fields), whatever the row holds; an archived custom field is no longer shown."""
         chosen = (self.published_fields or {}).get(section, [])
-        if not chosen:
-            return []
+        if not any(str(name).startswith(CUSTOM_PREFIX) for name in chosen):  # no custom field: no lookup
+            return [name for name in PUBLISHABLE.get(section, ()) if name in chosen]
         return [name for name in publishable(section) if name in chosen]
 
     def section_on(self, section: str) -> bool:
