@@ -125,7 +125,7 @@ def test_the_settings_screen_offers_custom_fields_and_saves_them(tenant_a, setup
     page = screen.get("/settings/portal/").content.decode()
     assert 'name="published.invoices" value="custom.po_number"' in page and "Purchase order" in page
     assert "custom.account_manager" not in page
-    data = {"action": "settings", "ticket_scope": "own", "accent_colour": "#2457c5", "enabled": "1"}
+    data: dict[str, Any] = {"action": "settings", "ticket_scope": "own", "accent_colour": "#2457c5", "enabled": "1"}
     data["sections"] = ["invoices"]
     response = screen.post("/settings/portal/", {**data, "published.invoices": ["custom.margin_note", "balance"]})
     assert response.status_code == 302
@@ -213,9 +213,9 @@ def _requests(made: dict[str, Any]) -> dict[str, list[str]]:
 def test_matrix_every_portal_address_with_an_id_is_404_for_what_is_not_the_contacts(
     tenant_a,
     tenant_b,
-    setup,
+    setup,  # noqa: F811
     admin_of,
-    media_root,  # noqa: F811
+    media_root,
 ):
     admin, contact = setup["admin"], setup["contact"]
     with schema_context(tenant_a.schema_name):
@@ -272,6 +272,7 @@ def _public_by_design(path: str, response: Any) -> bool:
     if path == "/webservice.php":
         return b'"success": false' in response.content
     return path.startswith("/mail/t/") and response["Content-Type"] == "image/gif"
+
 
 NEW_PASSWORD = "another-Secret-77"
 
