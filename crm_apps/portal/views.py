@@ -210,6 +210,9 @@ def reset(request: HttpRequest) -> HttpResponse:
     return _page(request, "portal/reset.html", {"sent": sent})
 
 
+QUOTES_AWAITING = ("Delivered", "Reviewed")  # sent to the customer, neither accepted nor rejected
+
+
 @portal_view
 def home(request: HttpRequest, account: PortalAccount, contact: Any) -> HttpResponse:
     portal = services.settings_get()
@@ -225,11 +228,23 @@ def home(request: HttpRequest, account: PortalAccount, contact: Any) -> HttpResp
             .exclude(status="Cancelled")
             .order_by("due_date", "-created_at")[:20]
         )
+    # Quotes sent to the contact and not answered yet (the status must be published to say so).
+    quotes = []
+    quote_fields = portal.published("quotes")
+    if portal.section_on("quotes") and "status" in quote_fields:
+        quotes = [
+            (quote, _shown(quote, "status", "quotes"))
+            for quote in selectors.section_records(module="quotes", contact=contact, portal=portal)
+            .filter(status__in=QUOTES_AWAITING)
+            .order_by("valid_until", "-created_at")[:20]
+        ]
     context = {
         "contact": contact,
         "open_tickets": open_tickets,
         "unpaid": unpaid,
         "invoice_fields": invoice_fields,
+        "quotes": quotes,
+        "quote_fields": quote_fields,
         "nav": "home",
     }
     return _page(request, "portal/home.html", context)

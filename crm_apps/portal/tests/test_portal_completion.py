@@ -396,3 +396,27 @@ def test_a_russian_contact_reads_ticket_values_in_russian(tenant_a, setup):  # n
         page = client.get(path).content.decode()
         assert f'<span class="badge">{status}</span>' in page or f"<td>{status}</td>" in page, path
     assert f"<td>{priority}</td>" in client.get("/portal/tickets/").content.decode()
+
+
+def test_the_overview_lists_quotes_awaiting_an_answer_when_their_status_is_published(tenant_a, setup):  # noqa: F811
+    admin, contact = setup["admin"], setup["contact"]
+    stranger = make_contact(tenant_a, admin, last_name="Stranger")
+    with schema_context(tenant_a.schema_name):
+        spec = registry.get("quotes")
+        sent = record_create(
+            spec=spec, actor=admin, data={"subject": "SentQuoteZ1", "contact": contact.pk, "status": "Delivered"}
+        )
+        record_create(
+            spec=spec, actor=admin, data={"subject": "DoneQuoteZ2", "contact": contact.pk, "status": "Accepted"}
+        )
+        record_create(
+            spec=spec, actor=admin, data={"subject": "TheirQuoteZ3", "contact": stranger.pk, "status": "Delivered"}
+        )
+    client = portal_client(tenant_a, "ada@customer.example")
+    home = client.get("/portal/").content.decode()
+    assert "Quotes awaiting your answer" in home and sent.number in home and "SentQuoteZ1" in home
+    assert "DoneQuoteZ2" not in home and "TheirQuoteZ3" not in home
+    with schema_context(tenant_a.schema_name):
+        services.settings_save(actor=admin, data={"published_fields": {"quotes": ["subject", "pdf"]}})
+    home = client.get("/portal/").content.decode()
+    assert "Quotes awaiting your answer" not in home and "SentQuoteZ1" not in home  # the status is not published
