@@ -420,3 +420,31 @@ def test_the_overview_lists_quotes_awaiting_an_answer_when_their_status_is_publi
         services.settings_save(actor=admin, data={"published_fields": {"quotes": ["subject", "pdf"]}})
     home = client.get("/portal/").content.decode()
     assert "Quotes awaiting your answer" not in home and "SentQuoteZ1" not in home  # the status is not published
+
+
+def test_a_group_owned_ticket_notifies_the_groups_members(
+    tenant_a,
+    setup,  # noqa: F811
+    member,
+    django_capture_on_commit_callbacks,
+):
+    from crm_apps.access.models import Group
+    from crm_apps.modules.tickets.models import Ticket
+    from crm_apps.notifications.models import Notification
+
+    first, second, outsider = member(tenant_a), member(tenant_a), member(tenant_a)
+    ticket = make_ticket(tenant_a, setup["admin"], setup["contact"], title="Team ticket")
+    with schema_context(tenant_a.schema_name):
+        team = Group.objects.create(name="Support team")
+        team.members.add(first, second)
+        Ticket.objects.filter(pk=ticket.pk).update(owner=None, owner_group=team)
+    client = portal_client(tenant_a, "ada@customer.example")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert (
+            client.post(f"/portal/tickets/{ticket.pk}/", {"action": "answer", "body": "Any news?"}).status_code == 302
+        )
+    with schema_context(tenant_a.schema_name):
+        told = set(
+            Notification.objects.filter(kind="portal_activity", record_id=ticket.pk).values_list("recipient", flat=True)
+        )
+    assert told == {first.pk, second.pk} and outsider.pk not in told
