@@ -77,3 +77,30 @@ def test_without_dedupe_a_known_contact_still_makes_a_lead(admin_api, tenant_a, 
     answer = visitor(tenant_a).post(path_of(body["public_url"]), values, content_type="application/json")
     assert answer.status_code == 201
     assert [lead.last_name for lead in leads(tenant_a)] == ["Known again"]
+
+
+def test_the_csv_export_names_the_record_and_the_consent_and_neutralises_every_cell(admin_api, tenant_a):
+    import csv
+    import io
+
+    body = make_form(admin_api, consent_text="I agree to be contacted.")
+    sent = {"last_name": "Lovelace", "email": "ada@example.com", "company": "-Engines", "consent": "on"}
+    answer = visitor(tenant_a).post(
+        path_of(body["public_url"]) + "?utm_source=%3D1%2B1", sent, content_type="application/json"
+    )
+    assert answer.status_code == 201, answer.content
+    response = admin_api.get(f"/settings/webforms/{body['id']}/submissions.csv")
+    header, row = list(csv.reader(io.StringIO(response.content.decode().lstrip("\ufeff"))))
+    cell = dict(zip(header, row, strict=True))
+    [lead] = leads(tenant_a)
+    assert (cell["Module"], cell["Record ID"]) == ("leads", str(lead.pk))
+    assert cell["Consent given"] and cell["Consent IP address"] == "127.0.0.1"
+    assert cell["UTM source"] == "'=1+1" and cell["company"] == "'-Engines"
+
+
+def test_the_csv_export_is_for_form_managers_of_that_workspace_only(
+    admin_api, tenant_a, tenant_b, client_for, admin_of
+):
+    body = make_form(admin_api)
+    other = client_for(tenant_b, admin_of(tenant_b))
+    assert other.get(f"/settings/webforms/{body['id']}/submissions.csv").status_code == 404
