@@ -441,6 +441,13 @@ def _password_noted(account: PortalAccount, *, first: bool) -> None:
     _timeline(module="contacts", record_id=account.contact_id, text=text)
     contact = registry.get("contacts").records().filter(pk=account.contact_id, deleted_at__isnull=True).first()
     if contact is not None:
+        _audit(
+            contact,
+            module="contacts",
+            record_id=contact.pk,
+            label=str(contact),
+            what="password_activated" if first else "password_changed",
+        )
         what = _lazy("portal access activated") if first else _lazy("password changed")
         transaction.on_commit(lambda: profile_notify(contact=contact, what=what))
 
@@ -544,6 +551,19 @@ def _timeline(*, module: str, record_id: Any, text: str, actor: Member | None = 
     )
 
 
+def _audit(contact: Any, *, module: str, record_id: Any, label: str, what: str) -> None:
+    """An audit event for a portal action the engine's services do not write themselves (a message, a
+    password): no member acted, the trail names the contact and the portal."""
+    audit.audit_log(
+        action=audit.RECORD_UPDATED,
+        module=module,
+        record_id=record_id,
+        record_label=label[:200],
+        actor_label=_("%(contact)s (customer portal)") % {"contact": contact},
+        details={"portal": what},
+    )
+
+
 def _body(value: Any, name: str = "body") -> str:
     text = str(value or "").strip()
     if not text:
@@ -634,6 +654,7 @@ def ticket_answer(*, account: PortalAccount, ticket: Any, body: Any, uploads: li
         record_id=ticket.pk,
         text=_("%(contact)s answered: %(text)s") % {"contact": contact, "text": text[:200]},
     )
+    _audit(contact, module="tickets", record_id=ticket.pk, label=f"{ticket.number} {ticket.title}", what="answer")
     from crm_apps.engine import events  # workflows' "portal event" trigger (crm_apps/automation)
 
     events.record_event(module="tickets", event="portal_ticket_answered", record_ids=[ticket.pk])

@@ -448,3 +448,23 @@ def test_a_group_owned_ticket_notifies_the_groups_members(
             Notification.objects.filter(kind="portal_activity", record_id=ticket.pk).values_list("recipient", flat=True)
         )
     assert told == {first.pk, second.pk} and outsider.pk not in told
+
+
+def test_a_portal_message_and_password_change_are_in_the_audit_trail(tenant_a, setup):  # noqa: F811
+    from crm_apps.audit.models import AuditEvent
+
+    ticket = make_ticket(tenant_a, setup["admin"], setup["contact"], title="Audited ticket")
+    client = portal_client(tenant_a, "ada@customer.example")
+    assert client.post(f"/portal/tickets/{ticket.pk}/", {"action": "answer", "body": "Still broken"}).status_code == 302
+    changed = client.post(
+        "/portal/profile/",
+        {"action": "password", "current": PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+    )
+    assert changed.status_code == 302
+    with schema_context(tenant_a.schema_name):
+        answer = AuditEvent.objects.get(module="tickets", record_id=str(ticket.pk), details__portal="answer")
+        password = AuditEvent.objects.get(
+            module="contacts", record_id=str(setup["contact"].pk), details__portal="password_changed"
+        )
+    for event in (answer, password):
+        assert event.actor_id is None and "(customer portal)" in event.actor_label
