@@ -17,8 +17,8 @@ from crm_apps.access.decorators import admin_view
 from crm_apps.access.models import Member
 from crm_apps.access.privileges import Privilege
 from crm_apps.engine import registry
-from crm_apps.portal import services
-from crm_apps.portal.models import PUBLISHABLE, SECTIONS, PortalAccount, PortalSettings
+from crm_apps.portal import selectors, services
+from crm_apps.portal.models import PUBLISHABLE, SECTIONS, PortalAccount, PortalSettings, publishable
 
 
 def _errors(exc: ValidationError) -> dict[str, list[str]]:
@@ -31,13 +31,7 @@ def _contact_by_email(actor: Member, email: str) -> Any:
     return rows.filter(email__iexact=email.strip(), deleted_at__isnull=True).first() if email.strip() else None
 
 
-def field_label(section: str, name: str) -> str:
-    """What the settings screen calls a publishable field: the module field's own label."""
-    if name == "pdf":
-        return _("PDF download")
-    if name == "file":
-        return _("File download")
-    return str(getattr(registry.get(section).model._meta.get_field(name), "verbose_name", name)).capitalize()
+field_label = selectors.field_label
 
 
 def publication_choices(portal: PortalSettings) -> list[dict[str, Any]]:
@@ -48,7 +42,7 @@ def publication_choices(portal: PortalSettings) -> list[dict[str, Any]]:
             "label": registry.get(section).label_plural,
             "on": portal.section_on(section),
             "fixed": section == "tickets",
-            "fields": [(n, field_label(section, n), n in portal.published(section)) for n in PUBLISHABLE[section]],
+            "fields": [(n, field_label(section, n), n in portal.published(section)) for n in publishable(section)],
         }
         for section in SECTIONS
     ]

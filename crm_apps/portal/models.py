@@ -3,6 +3,8 @@ workspace's portal settings (branding, what is published)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -40,6 +42,28 @@ PUBLISHABLE: dict[str, tuple[str, ...]] = {
 DEFAULT_UNPUBLISHED = {"tickets", "faq"}
 
 
+# A custom field of a section's module is publishable too, as "custom.<key>" (after the fixed fields, in the
+# custom fields' order), unless it is archived or names a member or another record (those would show who
+# works on the account, or records of others).
+CUSTOM_PREFIX = "custom."
+CUSTOM_UNPUBLISHABLE_TYPES = ("member", "record")
+
+
+def publishable_custom(section: str) -> list[Any]:
+    """The custom fields of `section` an admin may publish (the engine's cached metadata; none for an
+    unknown section)."""
+    from crm_apps.engine import metadata
+
+    if section not in PUBLISHABLE:
+        return []
+    return [cf for cf in metadata.custom_fields(section) if cf.type not in CUSTOM_UNPUBLISHABLE_TYPES]
+
+
+def publishable(section: str) -> list[str]:
+    """Every field of `section` an admin may publish: PUBLISHABLE, then its custom fields."""
+    return list(PUBLISHABLE.get(section, ())) + [CUSTOM_PREFIX + cf.key for cf in publishable_custom(section)]
+
+
 def default_published() -> dict[str, list[str]]:
     return {key: ([] if key in DEFAULT_UNPUBLISHED else list(names)) for key, names in PUBLISHABLE.items()}
 
@@ -74,9 +98,12 @@ class PortalSettings(models.Model):
         return self.title or "portal"
 
     def published(self, section: str) -> list[str]:
-        """The fields of `section` contacts see (only names PUBLISHABLE knows, whatever the row holds)."""
+        """The fields of `section` contacts see: only what is publishable now (PUBLISHABLE and the live,
+        non-reference custom fields), whatever the row holds; an archived custom field is no longer shown."""
         chosen = (self.published_fields or {}).get(section, [])
-        return [name for name in PUBLISHABLE.get(section, ()) if name in chosen]
+        if not any(str(name).startswith(CUSTOM_PREFIX) for name in chosen):  # no custom field: no lookup
+            return [name for name in PUBLISHABLE.get(section, ()) if name in chosen]
+        return [name for name in publishable(section) if name in chosen]
 
     def section_on(self, section: str) -> bool:
         return section == "tickets" or section in (self.sections or [])

@@ -11,6 +11,7 @@ from django.utils.translation import override
 from crm_apps.notifications.kinds import EMAIL, Kind, kind_register
 
 KIND = "portal_activity"
+GROUP_RECIPIENTS_MAX = 50  # a group-owned ticket notifies its group's direct members, at most this many
 
 
 def kind_install() -> None:
@@ -34,16 +35,22 @@ def portal_notify(*, ticket: Any, contact: Any, what: Any) -> None:
     from crm_apps.access.models import Member
 
     owner = Member.objects.filter(pk=ticket.owner_id, active=True).select_related("user").first()
-    if owner is None:
-        return
-    _send(
-        owner,
-        record_id=ticket.pk,
-        module="tickets",
-        contact=contact,
-        what=what,
-        record=f"{ticket.number} {ticket.title}",
-    )
+    recipients = [owner] if owner is not None else []
+    if owner is None and getattr(ticket, "owner_group_id", None):  # a team's ticket: its members hear of it
+        recipients = list(
+            Member.objects.filter(groups=ticket.owner_group_id, active=True)
+            .select_related("user")
+            .order_by("id")[:GROUP_RECIPIENTS_MAX]
+        )
+    for recipient in recipients:
+        _send(
+            recipient,
+            record_id=ticket.pk,
+            module="tickets",
+            contact=contact,
+            what=what,
+            record=f"{ticket.number} {ticket.title}",
+        )
 
 
 def profile_notify(*, contact: Any, what: Any) -> None:

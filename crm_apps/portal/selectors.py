@@ -11,7 +11,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from crm_apps.engine import registry
-from crm_apps.portal.models import PortalAccount, PortalSettings
+from crm_apps.portal.models import CUSTOM_PREFIX, PortalAccount, PortalSettings, publishable_custom
 
 
 def _uuid(value: Any) -> uuid.UUID | None:
@@ -109,6 +109,28 @@ def ticket_documents(*, ticket: Any, portal: PortalSettings) -> list[Any]:
 # fields the admin published (PortalSettings.published); "pdf" is the quote's or invoice's PDF, not a column.
 RECORD_SECTIONS = ("quotes", "invoices", "service-contracts", "assets")
 NOT_COLUMNS = {"pdf", "file"}
+
+
+def custom_field(section: str, name: str) -> Any:
+    """The publishable custom field `custom.<key>` of a section (None once archived or unknown)."""
+    key = name.removeprefix(CUSTOM_PREFIX)
+    return next((cf for cf in publishable_custom(section) if cf.key == key), None)
+
+
+def field_label(section: str, name: str) -> str:
+    """What the portal and its settings call a publishable field: the module field's own label, a custom
+    field's label, or the download it stands for."""
+    from django.utils.translation import gettext as _
+
+    if name == "pdf":
+        return _("PDF download")
+    if name == "file":
+        return _("File download")
+    if name.startswith(CUSTOM_PREFIX):
+        found = custom_field(section, name)
+        return found.label if found is not None else name.removeprefix(CUSTOM_PREFIX)
+    model = registry.get(section).model
+    return str(getattr(model._meta.get_field(name), "verbose_name", name)).capitalize()
 
 
 def published_columns(*, portal: PortalSettings, section: str) -> list[str]:

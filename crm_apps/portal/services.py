@@ -32,7 +32,14 @@ from crm_apps.audit import services as audit
 from crm_apps.engine import registry
 from crm_apps.engine.models import TimelineEntry
 from crm_apps.engine.services import record_create, record_update
-from crm_apps.portal.models import PUBLISHABLE, SECTIONS, PortalAccount, PortalSession, PortalSettings
+from crm_apps.portal.models import (
+    PUBLISHABLE,
+    SECTIONS,
+    PortalAccount,
+    PortalSession,
+    PortalSettings,
+    publishable,
+)
 from saas.headers import site_origin
 from saas.throttle import throttle_exceeded, throttle_hit
 from tenants.mail import mail_enqueue
@@ -112,13 +119,14 @@ def frame_origins_clean(value: Any) -> list[str]:
 
 
 def _published_errors(value: Any) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
-    """Check `{section: [field, ...]}` against PUBLISHABLE: (cleaned, errors by `published_fields.<section>`)."""
+    """Check `{section: [field, ...]}` against what is publishable (PUBLISHABLE and the section's custom
+    fields as `custom.<key>`): (cleaned, errors by `published_fields.<section>`)."""
     cleaned: dict[str, list[str]] = {}
     errors: dict[str, list[str]] = {}
     if not isinstance(value, dict):
         return cleaned, {"published_fields": [_("Send an object of section: [field, ...].")]}
     for section, names in value.items():
-        allowed = PUBLISHABLE.get(str(section))
+        allowed = publishable(str(section)) if str(section) in PUBLISHABLE else None
         if allowed is None:
             errors["published_fields"] = [_("Choose among: %(fields)s.") % {"fields": ", ".join(PUBLISHABLE)}]
         elif not isinstance(names, list) or any(n not in allowed for n in names):
@@ -416,10 +424,32 @@ def password_set(*, account: PortalAccount, password: str, confirm: str) -> Port
             errors["password"] = list(exc.messages)
     if errors:
         raise ValidationError(errors)
+    first = not account.password
     PortalAccount.objects.filter(pk=account.pk).update(password=make_password(password), epoch=F("epoch") + 1)
     PortalSession.objects.filter(account=account).delete()
     account.refresh_from_db()
+    _password_noted(account, first=first)
     return account
+
+
+def _password_noted(account: PortalAccount, *, first: bool) -> None:
+    """A password set from the invitation (the access is now in use) or changed (by link or on the profile):
+    on the contact's timeline, and the contact's owner is told, as of every portal action."""
+    from crm_apps.portal.notify import profile_notify
+
+    text = _("Portal access activated by the contact") if first else _("Portal password changed by the contact")
+    _timeline(module="contacts", record_id=account.contact_id, text=text)
+    contact = registry.get("contacts").records().filter(pk=account.contact_id, deleted_at__isnull=True).first()
+    if contact is not None:
+        _audit(
+            contact,
+            module="contacts",
+            record_id=contact.pk,
+            label=str(contact),
+            what="password_activated" if first else "password_changed",
+        )
+        what = _lazy("portal access activated") if first else _lazy("password changed")
+        transaction.on_commit(lambda: profile_notify(contact=contact, what=what))
 
 
 def password_reset_request(*, email: str, ip: str) -> None:
@@ -521,6 +551,19 @@ def _timeline(*, module: str, record_id: Any, text: str, actor: Member | None = 
     )
 
 
+def _audit(contact: Any, *, module: str, record_id: Any, label: str, what: str) -> None:
+    """An audit event for a portal action the engine's services do not write themselves (a message, a
+    password): no member acted, the trail names the contact and the portal."""
+    audit.audit_log(
+        action=audit.RECORD_UPDATED,
+        module=module,
+        record_id=record_id,
+        record_label=label[:200],
+        actor_label=_("%(contact)s (customer portal)") % {"contact": contact},
+        details={"portal": what},
+    )
+
+
 def _body(value: Any, name: str = "body") -> str:
     text = str(value or "").strip()
     if not text:
@@ -611,6 +654,7 @@ def ticket_answer(*, account: PortalAccount, ticket: Any, body: Any, uploads: li
         record_id=ticket.pk,
         text=_("%(contact)s answered: %(text)s") % {"contact": contact, "text": text[:200]},
     )
+    _audit(contact, module="tickets", record_id=ticket.pk, label=f"{ticket.number} {ticket.title}", what="answer")
     from crm_apps.engine import events  # workflows' "portal event" trigger (crm_apps/automation)
 
     events.record_event(module="tickets", event="portal_ticket_answered", record_ids=[ticket.pk])

@@ -21,9 +21,9 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from crm_apps.engine import registry
+from crm_apps.engine import field_types, metadata, registry
 from crm_apps.portal import selectors, services
-from crm_apps.portal.models import PortalAccount
+from crm_apps.portal.models import CUSTOM_PREFIX, PortalAccount
 from saas.headers import csp_header
 from saas.http import client_ip
 
@@ -210,10 +210,15 @@ def reset(request: HttpRequest) -> HttpResponse:
     return _page(request, "portal/reset.html", {"sent": sent})
 
 
+QUOTES_AWAITING = ("Delivered", "Reviewed")  # sent to the customer, neither accepted nor rejected
+
+
 @portal_view
 def home(request: HttpRequest, account: PortalAccount, contact: Any) -> HttpResponse:
     portal = services.settings_get()
-    open_tickets = selectors.ticket_list(account=account, contact=contact, portal=portal, open_only=True)
+    open_tickets = _status_labelled(
+        selectors.ticket_list(account=account, contact=contact, portal=portal, open_only=True)
+    )
     unpaid = []
     invoice_fields = portal.published("invoices")
     if portal.section_on("invoices") and "payment_status" in invoice_fields:
@@ -223,11 +228,23 @@ def home(request: HttpRequest, account: PortalAccount, contact: Any) -> HttpResp
             .exclude(status="Cancelled")
             .order_by("due_date", "-created_at")[:20]
         )
+    # Quotes sent to the contact and not answered yet (the status must be published to say so).
+    quotes = []
+    quote_fields = portal.published("quotes")
+    if portal.section_on("quotes") and "status" in quote_fields:
+        quotes = [
+            (quote, _shown(quote, "status", "quotes"))
+            for quote in selectors.section_records(module="quotes", contact=contact, portal=portal)
+            .filter(status__in=QUOTES_AWAITING)
+            .order_by("valid_until", "-created_at")[:20]
+        ]
     context = {
         "contact": contact,
         "open_tickets": open_tickets,
         "unpaid": unpaid,
         "invoice_fields": invoice_fields,
+        "quotes": quotes,
+        "quote_fields": quote_fields,
         "nav": "home",
     }
     return _page(request, "portal/home.html", context)
@@ -247,8 +264,16 @@ def tickets(request: HttpRequest, account: PortalAccount, contact: Any) -> HttpR
             errors = _errors(exc)
         else:
             return redirect("portal:ticket", ticket_id=ticket.pk)
-    rows = selectors.ticket_list(account=account, contact=contact, portal=portal)
-    context = {"tickets": rows, "errors": errors, "posted": request.POST, "nav": "tickets"}
+    rows = _status_labelled(selectors.ticket_list(account=account, contact=contact, portal=portal))
+    # The published fields are columns of the list too (the solution, a long text, only on the ticket).
+    columns = [name for name in portal.published("tickets") if name != "solution"]
+    context = {
+        "tickets": _rows(rows, columns, "tickets"),
+        "headers": [selectors.field_label("tickets", c) for c in columns],
+        "errors": errors,
+        "posted": request.POST,
+        "nav": "tickets",
+    }
     return _page(request, "portal/tickets.html", context, 400 if errors else 200)
 
 
@@ -257,6 +282,7 @@ def tickets(request: HttpRequest, account: PortalAccount, contact: Any) -> HttpR
 def ticket(request: HttpRequest, account: PortalAccount, contact: Any, ticket_id: Any) -> HttpResponse:
     portal = services.settings_get()
     found = selectors.access_ticket(account=account, contact=contact, portal=portal, ticket_id=ticket_id)
+    _status_labelled([found])
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
         action = request.POST.get("action", "")
@@ -279,9 +305,9 @@ def ticket(request: HttpRequest, account: PortalAccount, contact: Any, ticket_id
         else:
             return redirect("portal:ticket", ticket_id=found.pk)
     shown = [
-        (_label(found, name), _shown(found, name))
+        (selectors.field_label("tickets", name), value)
         for name in portal.published("tickets")
-        if getattr(found, name, None) not in (None, "")
+        if (value := _shown(found, name, "tickets")) not in (None, "")
     ]
     context = {
         "ticket": found,
@@ -302,7 +328,7 @@ def faq(request: HttpRequest, account: PortalAccount, contact: Any) -> HttpRespo
         raise Http404
     query = request.GET.get("q", "")[:200]
     entries = selectors.faq_list(query=query)
-    context = {"entries": _rows(entries, portal.published("faq")), "query": query, "nav": "faq"}
+    context = {"entries": _rows(entries, portal.published("faq"), "faq"), "query": query, "nav": "faq"}
     return _page(request, "portal/faq.html", context)
 
 
@@ -313,7 +339,9 @@ def faq_entry(request: HttpRequest, account: PortalAccount, contact: Any, faq_id
         raise Http404
     entry = selectors.faq_get(faq_id=faq_id)
     shown = [
-        (_label(entry, n), _shown(entry, n)) for n in portal.published("faq") if _shown(entry, n) not in (None, "")
+        (selectors.field_label("faq", n), value)
+        for n in portal.published("faq")
+        if (value := _shown(entry, n, "faq")) not in (None, "")
     ]
     return _page(request, "portal/faq_entry.html", {"entry": entry, "shown_fields": shown, "nav": "faq"})
 
@@ -326,8 +354,8 @@ def documents(request: HttpRequest, account: PortalAccount, contact: Any) -> Htt
     columns = selectors.published_columns(portal=portal, section="documents")
     found = selectors.documents_shared(contact=contact)
     context = {
-        "headers": [_header("documents", c) for c in columns],
-        "items": [(d, [_shown(d, c) for c in columns]) for d in found],
+        "headers": [selectors.field_label("documents", c) for c in columns],
+        "items": _rows(found, columns, "documents"),
         "download": "file" in portal.published("documents"),
         "nav": "documents",
     }
@@ -394,16 +422,15 @@ def _section_open(portal: Any, module: str) -> None:
         raise Http404
 
 
-def _label(record: Any, name: str) -> str:
-    return str(getattr(record._meta.get_field(name), "verbose_name", name)).capitalize()
+def _status_labelled(tickets: list[Any]) -> list[Any]:
+    """Tickets with `portal_status`, their status as the contact reads it (its label in their language)."""
+    for ticket in tickets:
+        ticket.portal_status = _shown(ticket, "status", "tickets")
+    return tickets
 
 
-def _header(module: str, name: str) -> str:
-    return _label(registry.get(module).model, name)
-
-
-def _rows(records: list[Any], columns: list[str]) -> list[tuple[Any, list[Any]]]:
-    return [(r, [_shown(r, c) for c in columns]) for r in records]
+def _rows(records: list[Any], columns: list[str], section: str) -> list[tuple[Any, list[Any]]]:
+    return [(r, [_shown(r, c, section) for c in columns]) for r in records]
 
 
 @portal_view
@@ -417,17 +444,26 @@ def records(request: HttpRequest, account: PortalAccount, contact: Any, module: 
     context = {
         "spec": spec,
         "module": module,
-        "number_header": _header(module, "number"),
-        "headers": [_header(module, c) for c in columns],
-        "items": _rows(found, columns),
+        "number_header": selectors.field_label(module, "number"),
+        "headers": [selectors.field_label(module, c) for c in columns],
+        "items": _rows(found, columns, module),
         "pdf": module in selectors.PDF_SECTIONS and "pdf" in portal.published(module),
         "nav": module,
     }
     return _page(request, "portal/records.html", context)
 
 
-def _shown(record: Any, column: str) -> Any:
-    """A published value as the portal shows it (a choice's label; a referenced record's name)."""
+def _shown(record: Any, column: str, section: str) -> Any:
+    """A published value as the portal shows it (a choice's label; a referenced record's name; a custom
+    field's display text)."""
+    if column.startswith(CUSTOM_PREFIX):
+        field = selectors.custom_field(section, column)
+        value = (record.custom_data or {}).get(field.key) if field is not None else None
+        return field_types.display_value(field, value) if field is not None and value not in (None, "", []) else None
+    picklist = registry.get(section).picklists.get(column)
+    if picklist:  # a built-in value: its label in the contact's language (the page renders in it)
+        value = getattr(record, column)
+        return metadata.picklist_labels(picklist).get(value, value) if value else value
     display = getattr(record, f"get_{column}_display", None)
     return display() if callable(display) else getattr(record, column)
 

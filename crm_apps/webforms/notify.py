@@ -24,8 +24,9 @@ def kind_install() -> None:
     )
 
 
-def submission_notify(*, form: Any, record: Any, linked: bool) -> None:
-    """Tell the record's owner (a member; a group-owned record tells nobody) that a visitor wrote in."""
+def submission_notify(*, form: Any, record: Any, linked: bool, module: str = "") -> None:
+    """Tell the record's owner (a member; a group-owned record tells nobody) that a visitor wrote in.
+    `module` is the record's (a lead form's submission may link to a contact), else the form's."""
     from crm_apps.access.models import Member
     from crm_apps.notifications.services import notification_send
 
@@ -35,8 +36,8 @@ def submission_notify(*, form: Any, record: Any, linked: bool) -> None:
     notification_send(
         recipient=owner,
         kind=KIND,
-        module=form.module,
+        module=module or form.module,
         record_id=record.pk,
         params={"form": form.name, "record": str(record), "body": form.name},
-        url=reverse("engine:detail", args=[form.module, record.pk]),
+        url=reverse("engine:detail", args=[module or form.module, record.pk]),
     )

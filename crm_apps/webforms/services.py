@@ -492,6 +492,13 @@ def _accept(*, form: WebForm, cleaned: dict[str, str], uploads: dict[str, Upload
     email = data.get("email", "")
     if form.dedupe_by_email and form.module in EMAIL_MODULES and email:
         record = _existing(spec, email)
+        if record is None and form.module == "leads":
+            # A known customer writing through a lead form is no new lead: link to the contact (its
+            # custom fields are other keys: only its empty standard fields are filled).
+            contacts = registry.get("contacts")
+            record = _existing(contacts, email)
+            if record is not None:
+                spec, custom = contacts, {}
         if record is not None:
             linked = True
             _fill_blanks(spec, actor, record, data, custom)
@@ -500,13 +507,13 @@ def _accept(*, form: WebForm, cleaned: dict[str, str], uploads: dict[str, Upload
             data["organization"] = _organization(actor, organization_name).pk
         data["owner"] = actor.pk
         record = record_create(spec=spec, actor=actor, data=data, custom=custom or None)
-    _documents(form=form, actor=actor, record=record, uploads=uploads)
+    _documents(form=form, actor=actor, spec=spec, record=record, uploads=uploads)
     now = timezone.now()
     submission = Submission.objects.create(
         form=form,
         status=Submission.Status.ACCEPTED,
         values=cleaned,
-        module=form.module,
+        module=spec.key,
         record_id=record.pk,
         linked=linked,
         ip=visit.ip,
@@ -525,7 +532,7 @@ def _accept(*, form: WebForm, cleaned: dict[str, str], uploads: dict[str, Upload
             "ip": visit.ip or "?",
         }
     TimelineEntry.objects.create(
-        module=form.module,
+        module=spec.key,
         record_id=record.pk,
         kind=TimelineEntry.Kind.UPDATED,
         actor=None,
@@ -533,14 +540,15 @@ def _accept(*, form: WebForm, cleaned: dict[str, str], uploads: dict[str, Upload
     )
     from crm_apps.engine import events  # workflows' "web form submitted" trigger (crm_apps/automation)
 
-    events.record_event(module=form.module, event="webform_submitted", record_ids=[record.pk])
+    events.record_event(module=spec.key, event="webform_submitted", record_ids=[record.pk])
     stat_add(form=form, source=submission.utm_source, submissions=1)
     if form.notify_owner:
-        transaction.on_commit(lambda: _notify(form=form, record=record, linked=linked))
+        module = spec.key
+        transaction.on_commit(lambda: _notify(form=form, module=module, record=record, linked=linked))
     return submission
 
 
-def _documents(*, form: WebForm, actor: Member, record: Any, uploads: dict[str, UploadedFile]) -> None:
+def _documents(*, form: WebForm, actor: Member, spec: Any, record: Any, uploads: dict[str, UploadedFile]) -> None:
     """Each file becomes a document linked to the record, within the plan's storage and the upload limits."""
     from crm_apps.modules.documents.services import Upload, document_create
 
@@ -553,14 +561,14 @@ def _documents(*, form: WebForm, actor: Member, record: Any, uploads: dict[str, 
                 actor=actor,
                 data={"title": upload.name or name},
                 upload=Upload(stream=upload, name=upload.name or name, size=upload.size or 0),
-                links=[(form.module, record.pk)],
+                links=[(spec.key, record.pk)],
             )
         except ValidationError as exc:
             messages = exc.message_dict.get("file") if hasattr(exc, "error_dict") else exc.messages
             raise ValidationError({name: list(messages or exc.messages)}) from exc
 
 
-def _notify(*, form: WebForm, record: Any, linked: bool) -> None:
+def _notify(*, form: WebForm, module: str, record: Any, linked: bool) -> None:
     from crm_apps.webforms.notify import submission_notify
 
-    submission_notify(form=form, record=record, linked=linked)
+    submission_notify(form=form, module=module, record=record, linked=linked)

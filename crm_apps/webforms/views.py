@@ -223,15 +223,21 @@ def submissions_csv(request: HttpRequest, actor: Member, form_id: int) -> HttpRe
     names = [f["field"] for f in form.fields if not f.get("upload")]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([_("Time"), _("Status"), _("Reason"), _("Linked"), _("UTM source"), _("IP address"), *names])
+    header = [_("Time"), _("Status"), _("Reason"), _("Linked"), _("Module"), _("Record ID")]
+    header += [_("UTM source"), _("IP address"), _("Consent given"), _("Consent IP address"), *names]
+    writer.writerow([safe_cell(str(c)) for c in header])
     for row in rows:
         cells = [
             row.created_at.isoformat(),
             row.get_status_display(),
             row.get_reason_display() if row.reason else "",
             _("yes") if row.linked else "",
+            row.module,
+            str(row.record_id or ""),
             row.utm_source,
             row.ip or "",
+            row.consent_at.isoformat() if row.consent_at else "",
+            row.consent_ip or "",
             *[str(row.values.get(n, "")) for n in names],
         ]
         writer.writerow([safe_cell(str(c)) for c in cells])

@@ -16,7 +16,7 @@ from crm_apps.access import visibility
 from crm_apps.access.middleware import request_member
 from crm_apps.access.privileges import Privilege
 from crm_apps.portal import services
-from crm_apps.portal.models import PUBLISHABLE, PortalAccount, PortalSettings
+from crm_apps.portal.models import PUBLISHABLE, PortalAccount, PortalSettings, publishable
 from saas.openapi import json_object_view
 
 
@@ -43,6 +43,8 @@ def settings_to_api(found: PortalSettings) -> dict[str, Any]:
         "ticket_scope": found.ticket_scope,
         "ticket_fields": found.published("tickets"),
         "published_fields": {section: found.published(section) for section in PUBLISHABLE},
+        # What may be published per section (custom fields as "custom.<key>"), for clients building a screen.
+        "publishable": {section: publishable(section) for section in PUBLISHABLE},
         "logo": bool(found.logo_storage_name),
         "sections": found.sections,
         "frame_origins": found.frame_origins,

@@ -96,7 +96,8 @@ def test_invitation_sends_a_link_that_sets_the_password_once(
     with schema_context(tenant_a.schema_name):
         account.refresh_from_db()
         assert account.password.startswith(("pbkdf2", "md5", "argon2", "bcrypt", "scrypt"))
-        assert TimelineEntry.objects.filter(module="contacts", record_id=contact.pk, data__portal=True).count() == 1
+        # "Portal access given", then "Portal access activated by the contact" (the password set).
+        assert TimelineEntry.objects.filter(module="contacts", record_id=contact.pk, data__portal=True).count() == 2
 
 
 def test_invite_refuses_members_who_cannot_edit_and_contacts_without_email(tenant_a, admin_of, member):
