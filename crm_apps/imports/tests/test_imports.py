@@ -961,3 +961,30 @@ def test_the_history_lists_who_when_file_and_counts_to_its_readers_only(
     assert history_row(client_for(tenant_a, admin).get("/imports/").content.decode(), "fair-2027.csv")
     assert not history_row(client_for(tenant_a, other).get("/imports/").content.decode(), "fair-2027.csv")
     assert not history_row(client_for(tenant_b, admin_of(tenant_b)).get("/imports/").content.decode(), "fair-2027.csv")
+
+
+def test_progress_gives_rows_per_second_and_time_left_from_the_workers_reports(tenant_a, admin_of, client_for):
+    import time as real_time
+    from unittest import mock
+
+    from django.core.cache import cache
+
+    admin = admin_of(tenant_a)
+    with tenant_context(tenant_a):
+        job = upload(admin, csv_bytes([["A", "B", f"p{i}@example.com", "", ""] for i in range(3)]))
+        ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING)
+        now = real_time.time()
+        cache.set(services.progress_key(job.pk), {"phase": "writing", "done": 500, "total": 2000, "started": now - 10})
+        with mock.patch.object(services.time, "time", return_value=now):
+            progress = services.progress_get(ImportJob.objects.get(pk=job.pk))
+    assert progress == {
+        "phase": "writing",
+        "done": 500,
+        "total": 2000,
+        "percent": 25,
+        "rows_per_second": 50.0,
+        "eta_seconds": 30,
+    }
+    status = client_for(tenant_a, admin).get(f"/api/v1/imports/{job.pk}").json()
+    assert status["status"] == "running" and set(status["progress"]) == set(progress)
+    assert status["progress"]["total"] == 2000 and status["progress"]["rows_per_second"] > 0
