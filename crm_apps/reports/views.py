@@ -47,8 +47,10 @@ def report_list(request: HttpRequest) -> HttpResponse:
         by_folder.setdefault(report.folder_id, []).append((report, labels.get(report.module, "")))
     folders = list(selectors.folders_for(actor=actor).order_by("name", "pk"))
     seen = {x.pk for x in folders}
-    folders += sorted({r.folder for r in reports if r.folder_id and r.folder_id not in seen}, key=lambda x: x.name)
-    sections = [
+    folders += sorted(
+        {r.folder for r in reports if r.folder is not None and r.folder_id not in seen}, key=lambda x: x.name
+    )
+    sections: list[tuple[ReportFolder | None, list[Any], bool]] = [
         (folder, by_folder.get(folder.pk, []), folder.owner_id == actor.pk or is_tenant_admin(actor))
         for folder in folders
         if folder.owner_id == actor.pk or by_folder.get(folder.pk)
@@ -89,7 +91,10 @@ def folder_edit(request: HttpRequest, folder_id: int | None = None) -> HttpRespo
         messages.success(request, _("Folder deleted; its reports are kept outside any folder."))
         return redirect("reports:list")
     if request.method == "POST":
-        params = {"name": request.POST.get("name", ""), "sharing": request.POST.get("sharing", "private")}
+        params: dict[str, Any] = {
+            "name": request.POST.get("name", ""),
+            "sharing": request.POST.get("sharing", "private"),
+        }
         params.update({key: _int_list(request.POST.getlist(key)) for key in SHARE_KEYS})
         try:
             saved = services.folder_save(actor=actor, data=params, folder=folder)
@@ -97,7 +102,7 @@ def folder_edit(request: HttpRequest, folder_id: int | None = None) -> HttpRespo
             return render(request, "reports/folder.html", _folder_context(folder, params, exc.message_dict), status=400)
         messages.success(request, _("Folder saved."))
         return redirect(f"{reverse('reports:list')}#folder-{saved.pk}")
-    params = {"name": "", "sharing": "private", **{key: [] for key in SHARE_KEYS}}
+    params = {"name": "", "sharing": "private", **{key: list[int]() for key in SHARE_KEYS}}
     if folder is not None:
         params = {
             "name": folder.name,

@@ -328,8 +328,8 @@ def test_overdue_activities_stack_tasks_and_events_and_each_segment_drills_to_ex
 def test_a_built_in_widgets_drill_down_keeps_its_filters(tenant_a, admin, client_for):
     """Won revenue by month counts won deals only: its segment lists those, not every deal closing that month."""
     with tenant_context(tenant_a):
-        won = Stage.objects.filter(is_won=True).first()
-        open_stage = Stage.objects.filter(is_won=False, is_lost=False).first()
+        won = Stage.objects.filter(is_won=True).order_by("position")[0]
+        open_stage = Stage.objects.filter(is_won=False, is_lost=False).order_by("position")[0]
         month = dt.date.today().replace(day=1)
         for name, stage in (("Won one", won), ("Still open", open_stage)):
             record_create(

@@ -150,7 +150,7 @@ def test_a_two_level_summary_shows_subtotals_and_every_figure_drills_down(setup)
     ]
     assert shown[-1][0] == "Total" and shown[-1][2:] == ["150.00", "4"]
     # Every figure links to its records: the subtotal of the first stage lists its three deals.
-    by_text = {}
+    by_text: dict[str, str] = {}
     for text, href in links:
         by_text.setdefault(text, href)
     drilled = web.get(by_text["70.00"].replace("&amp;", "&")).content.decode()
