@@ -9,14 +9,19 @@ from urllib.parse import urlencode
 from django.urls import reverse
 
 
-def drill_url(report_id: int | None, module: str, conditions: list[dict[str, Any]]) -> str:
+def drill_url(report_id: int | None, module: str, conditions: list[dict[str, Any]], filters: Any = None) -> str:
+    """The records behind a figure: a saved report's drill-down adds the report's own filters on the server; an
+    unsaved definition's (the builder's preview, a built-in widget) carries its `filters` as one more group."""
+    if report_id is None and filters:
+        group = filters if isinstance(filters, dict) else {"match": "all", "conditions": filters}
+        conditions = [*conditions, group]
     query = urlencode({"d": json.dumps(conditions, separators=(",", ":"))})
     if report_id is None:
         return f"{reverse('reports:drill_adhoc', args=[module])}?{query}"
     return f"{reverse('reports:drill', args=[report_id])}?{query}"
 
 
-def chart_data(result: dict[str, Any], report_id: int | None) -> dict[str, Any] | None:
+def chart_data(result: dict[str, Any], report_id: int | None, filters: Any = None) -> dict[str, Any] | None:
     chart = result["meta"].get("chart")
     if not chart:
         return None
@@ -39,7 +44,7 @@ def chart_data(result: dict[str, Any], report_id: int | None) -> dict[str, Any] 
             {
                 "label": p["label"],
                 "data": [number((r["cells"].get(p["key"]) or {}).get(key)) for r in rows],
-                "drill": [drill_url(report_id, module, [*r["drill"], p["drill"]]) for r in rows],
+                "drill": [drill_url(report_id, module, [*r["drill"], p["drill"]], filters) for r in rows],
             }
             for p in result["pivot"]["values"]
         ]
@@ -55,14 +60,14 @@ def chart_data(result: dict[str, Any], report_id: int | None) -> dict[str, Any] 
                     child["label"], {"label": child["label"], "data": [0.0] * len(groups), "drill": [""] * len(groups)}
                 )
                 s["data"][index] = number(child["aggregates"].get(key))
-                s["drill"][index] = drill_url(report_id, module, child["drill"])
+                s["drill"][index] = drill_url(report_id, module, child["drill"], filters)
         out["datasets"] = list(series.values())
         return out
     out["datasets"] = [
         {
             "label": label,
             "data": [number(g["aggregates"].get(key)) for g in groups],
-            "drill": [drill_url(report_id, module, g["drill"]) for g in groups],
+            "drill": [drill_url(report_id, module, g["drill"], filters) for g in groups],
         }
     ]
     return out

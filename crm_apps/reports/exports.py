@@ -29,9 +29,45 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+Cell = tuple[str, Any]  # (text, the drill-down conditions of the records behind it, or None)
+Line = tuple[list[Cell], Any]  # (cells, the line's drill-down: conditions, a record's URL, or None)
+
+
 def table(result: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
-    """(header, rows) of a result: tabular rows; summary leaf rows then a totals row; a matrix's rows by its
-    pivot columns (the first aggregate in each cell) with the row totals."""
+    """(header, rows) of a result: tabular rows; summary rows (with a subtotal row after each group of a
+    grouping that has another below it) then a totals row; a matrix's rows by its pivot columns (the first
+    aggregate in each cell) with the row totals. The same table the result page shows (`table_lines`)."""
+    header, lines = table_lines(result)
+    return header, [[text for text, _drill in cells] for cells, _line in lines]
+
+
+def _summary_lines(result: dict[str, Any], columns: list[dict[str, Any]]) -> list[Line]:
+    """Leaf groups in tree order, each non-leaf group followed by its subtotal row."""
+    group_keys = [c["key"] for c in columns if c["role"] == "group"]
+    lines: list[Line] = []
+
+    def walk(nodes: list[dict[str, Any]], path: list[str]) -> None:
+        for node in nodes:
+            here = [*path, _text(node)]
+            if node["groups"]:
+                walk(node["groups"], here)
+            values: dict[str, str] = {}
+            for depth, key in enumerate(group_keys):
+                if depth < len(here):
+                    values[key] = here[depth]
+            if node["groups"]:  # a subtotal: its own label said so, the deeper groupings empty
+                values[group_keys[len(here) - 1]] = str(_("Subtotal: %(label)s") % {"label": here[-1]})
+            cells = []
+            for c in columns:
+                text = values.get(c["key"], "") if c["role"] == "group" else _text(node["aggregates"].get(c["key"]))
+                cells.append((text, node["drill"] if c["role"] == "aggregate" else None))
+            lines.append((cells, node["drill"]))
+
+    walk(result["groups"], [])
+    return lines
+
+
+def table_lines(result: dict[str, Any]) -> tuple[list[str], list[Line]]:
     columns = result["columns"]
     kind = result["meta"]["type"]
     aggregates = [c for c in columns if c["role"] == "aggregate"]
@@ -40,30 +76,42 @@ def table(result: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
         first = aggregates[0]["key"]
         pivot = result["pivot"]["values"]
         header = [c["label"] for c in groups] + [p["label"] for p in pivot] + [_("Total")]
-        rows = []
+        lines: list[Line] = []
         for row in result["rows"]:
-            cells = [_text((row["cells"].get(p["key"]) or {}).get(first, "")) for p in pivot]
-            rows.append([_text(row[g["key"]]) for g in groups] + cells + [_text(row["total"].get(first))])
+            cells: list[Cell] = [(_text(row[g["key"]]), None) for g in groups]
+            for p in pivot:
+                value = (row["cells"].get(p["key"]) or {}).get(first, "")
+                cells.append((_text(value), [*row["drill"], p["drill"]] if p["key"] in row["cells"] else None))
+            cells.append((_text(row["total"].get(first)), row["drill"]))
+            lines.append((cells, row["drill"]))
         totals = result["totals"]
-        rows.append(
-            [_("Total")]
-            + [""] * (len(groups) - 1)
-            + [_text((totals["cells"].get(p["key"]) or {}).get(first, "")) for p in pivot]
-            + [_text(totals.get(first))]
-        )
-        return [str(h) for h in header], rows
+        total_cells: list[Cell] = [(str(_("Total")), None)] + [("", None)] * (len(groups) - 1)
+        for p in pivot:
+            total_cells.append((_text((totals["cells"].get(p["key"]) or {}).get(first, "")), [p["drill"]]))
+        total_cells.append((_text(totals.get(first)), None))
+        lines.append((total_cells, None))
+        return [str(h) for h in header], lines
     header = [str(c["label"]) for c in columns]
-    rows = [[_text(row.get(c["key"])) for c in columns] for row in result["rows"]]
+    if kind == "summary" and len(groups) > 1 and result.get("groups"):
+        lines = _summary_lines(result, columns)
+    else:
+        lines = [
+            (
+                [(_text(row.get(c["key"])), row.get("drill") if c["role"] == "aggregate" else None) for c in columns],
+                row.get("url") or row.get("drill"),
+            )
+            for row in result["rows"]
+        ]
     if kind == "summary" or aggregates:
         total_row = [str(_("Total"))] + [""] * (len(columns) - 1)
         for index, c in enumerate(columns):
             if c["role"] == "aggregate":
                 total_row[index] = _text(result["totals"].get(c["key"]))
         if len(columns) > len(aggregates):
-            rows.append(total_row)
+            lines.append(([(text, None) for text in total_row], None))
         else:
-            rows.append([_text(result["totals"].get(c["key"])) for c in columns])
-    return header, rows
+            lines.append(([(_text(result["totals"].get(c["key"])), None) for c in columns], None))
+    return header, lines
 
 
 def to_csv(header: list[str], rows: list[list[str]]) -> bytes:

@@ -9,8 +9,20 @@ from django.utils.translation import gettext_lazy as _
 
 
 class ReportFolder(models.Model):
+    """A folder of its owner's reports. Shared (with everyone, or with chosen members, roles and groups), every
+    report in it may be opened by that audience - computed with their own rights, like any shared report."""
+
+    class Sharing(models.TextChoices):
+        PRIVATE = "private", _("Private")
+        SHARED = "shared", _("Shared")
+
     name = models.CharField(_("name"), max_length=100)
     owner = models.ForeignKey("access.Member", on_delete=models.CASCADE, related_name="+", verbose_name=_("owner"))
+    sharing = models.CharField(_("sharing"), max_length=10, choices=Sharing.choices, default=Sharing.PRIVATE)
+    # Shared with: every member when all three are empty and `sharing` is "shared"; else these only.
+    shared_members = models.ManyToManyField("access.Member", blank=True, related_name="+")
+    shared_roles = models.ManyToManyField("access.Role", blank=True, related_name="+")
+    shared_groups = models.ManyToManyField("access.Group", blank=True, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -1,6 +1,6 @@
 """Scheduled reports: when a schedule is due (daily; weekly on chosen days; monthly on a day - the last day
-when the month is shorter - at a time in the owner's time zone), the report runs with the owner's rights and
-is e-mailed to members, roles' members and addresses.
+when the month is shorter - at a time in the workspace's time zone, `tenants.selectors.workspace_zone`), the
+report runs with the owner's rights and is e-mailed to members, roles' members and addresses.
 
 Once per tick: the latest due moment is the tick; the schedule row is locked (SELECT ... FOR UPDATE, so
 concurrent schedulers queue) and a ScheduleRun row for (schedule, tick) - unique - is written in the same
@@ -27,6 +27,7 @@ from crm_apps.reports import exports
 from crm_apps.reports.definition import parse
 from crm_apps.reports.engine import run
 from crm_apps.reports.models import Report, ReportSchedule, ScheduleRun
+from tenants.selectors import workspace_zone
 
 DELIVERY_ATTACHMENT, DELIVERY_LINK = "attachment", "link"
 
@@ -123,7 +124,7 @@ def schedule_fire(schedule_id: int, now: dt.datetime | None = None) -> ScheduleR
         )
         if schedule is None:
             return None
-        tick = latest_tick(schedule, now, schedule.report.owner.zone)
+        tick = latest_tick(schedule, now, workspace_zone())
         if (
             tick is None
             or tick < schedule.created_at

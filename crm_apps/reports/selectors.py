@@ -12,19 +12,25 @@ from crm_apps.access.privileges import is_tenant_admin
 from crm_apps.reports.models import Report, ReportFolder
 
 
-def reports_for(*, actor: Member) -> QuerySet[Report]:
-    """Reports `actor` may open: their own, reports shared with everyone, or with them, their role or one of
-    their groups. Tenant admins see every report."""
-    qs = Report.objects.select_related("folder", "owner__user")
-    if is_tenant_admin(actor):
-        return qs
+def _shared_with(actor: Member, model: Any) -> Q:
+    """Rows of `model` (a report or a folder) shared with `actor`: with everyone, or with them, their role or
+    one of their groups."""
     groups = sorted(grants_for(actor).group_ids)
     addressed = Q(shared_members=actor) | Q(shared_groups__in=groups)
     if actor.role_id:
         addressed |= Q(shared_roles=actor.role_id)
     everyone = Q(shared_members__isnull=True, shared_roles__isnull=True, shared_groups__isnull=True)
-    shared = Q(sharing=Report.Sharing.SHARED) & (addressed | everyone)
-    ids = Report.objects.filter(Q(owner=actor) | shared).values("pk")
+    return Q(sharing=model.Sharing.SHARED) & (addressed | everyone)
+
+
+def reports_for(*, actor: Member) -> QuerySet[Report]:
+    """Reports `actor` may open: their own, reports shared with everyone, or with them, their role or one of
+    their groups, and every report in a folder shared that way. Tenant admins see every report."""
+    qs = Report.objects.select_related("folder", "owner__user")
+    if is_tenant_admin(actor):
+        return qs
+    folders = ReportFolder.objects.filter(_shared_with(actor, ReportFolder)).values("pk")
+    ids = Report.objects.filter(Q(owner=actor) | _shared_with(actor, Report) | Q(folder__in=folders)).values("pk")
     return qs.filter(pk__in=ids)
 
 
@@ -36,4 +42,16 @@ def report_get(*, actor: Member, report_id: Any) -> Report | None:
 
 
 def folders_for(*, actor: Member) -> QuerySet[ReportFolder]:
-    return ReportFolder.objects.filter(owner=actor)
+    """Folders `actor` sees: their own and those shared with them (tenant admins: every folder)."""
+    qs = ReportFolder.objects.select_related("owner__user")
+    if is_tenant_admin(actor):
+        return qs
+    ids = ReportFolder.objects.filter(Q(owner=actor) | _shared_with(actor, ReportFolder)).values("pk")
+    return qs.filter(pk__in=ids)
+
+
+def folder_get(*, actor: Member, folder_id: Any) -> ReportFolder | None:
+    """A folder `actor` sees; None for missing and forbidden alike."""
+    if not str(folder_id).isdigit() or len(str(folder_id)) > 12:
+        return None
+    return folders_for(actor=actor).filter(pk=int(folder_id)).first()

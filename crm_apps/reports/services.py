@@ -148,9 +148,53 @@ def report_delete(*, actor: Member, report: Report) -> None:
     report.delete()
 
 
+FOLDER_FIELDS = {"name", "sharing", "shared_members", "shared_roles", "shared_groups"}
+
+
+@transaction.atomic
+def folder_save(*, actor: Member, data: dict[str, Any], folder: ReportFolder | None = None) -> ReportFolder:
+    """Create a folder of `actor`'s (`folder` None) or change one (its owner or a tenant admin): its name and
+    whom its reports are shared with. Every error is a field error, nothing half-written."""
+    if folder is not None and folder.owner_id != actor.pk and not is_tenant_admin(actor):
+        raise PermissionDenied(_("Only the folder's owner can change it."))
+    errors: dict[str, list[str]] = {}
+    for extra in sorted(set(data) - FOLDER_FIELDS):
+        errors[str(extra)[:50]] = [_("Unknown field.")]
+    target = folder or ReportFolder(owner=actor)
+    if "name" in data or folder is None:
+        name = data.get("name")
+        if not isinstance(name, str) or not name.strip() or len(name.strip()) > 100:
+            errors["name"] = [_("Enter a name of at most 100 characters.")]
+        elif ReportFolder.objects.filter(owner_id=target.owner_id, name=name.strip()).exclude(pk=target.pk).exists():
+            errors["name"] = [_("You already have a folder of this name.")]
+        else:
+            target.name = name.strip()
+    if "sharing" in data:
+        if data["sharing"] not in ReportFolder.Sharing.values:
+            errors["sharing"] = [_("Choose private or shared.")]
+        else:
+            target.sharing = data["sharing"]
+    members = _ids(Member, data.get("shared_members"), "shared_members", errors)
+    roles = _ids(Role, data.get("shared_roles"), "shared_roles", errors)
+    groups = _ids(Group, data.get("shared_groups"), "shared_groups", errors)
+    if errors:
+        raise ValidationError(errors)
+    target.save()
+    if "shared_members" in data:
+        target.shared_members.set(members)
+    if "shared_roles" in data:
+        target.shared_roles.set(roles)
+    if "shared_groups" in data:
+        target.shared_groups.set(groups)
+    return target
+
+
 def folder_create(*, actor: Member, name: Any) -> ReportFolder:
-    if not isinstance(name, str) or not name.strip() or len(name.strip()) > 100:
-        raise ValidationError({"name": [_("Enter a name of at most 100 characters.")]})
-    if ReportFolder.objects.filter(owner=actor, name=name.strip()).exists():
-        raise ValidationError({"name": [_("You already have a folder of this name.")]})
-    return ReportFolder.objects.create(owner=actor, name=name.strip())
+    return folder_save(actor=actor, data={"name": name})
+
+
+def folder_delete(*, actor: Member, folder: ReportFolder) -> None:
+    """Its reports stay (without a folder, so no longer shared through it)."""
+    if folder.owner_id != actor.pk and not is_tenant_admin(actor):
+        raise PermissionDenied(_("Only the folder's owner can change it."))
+    folder.delete()

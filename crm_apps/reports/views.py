@@ -11,12 +11,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm_apps.access import visibility
 from crm_apps.access.middleware import request_member
 from crm_apps.access.models import Group, Member, Role
+from crm_apps.access.privileges import is_tenant_admin
 from crm_apps.engine import registry
 from crm_apps.reports import builder, charts, dates, exports, selectors, services
 from crm_apps.reports import definition as definitions
@@ -24,6 +26,7 @@ from crm_apps.reports import fields as f
 from crm_apps.reports.engine import run
 from crm_apps.reports.fields import catalogue
 from crm_apps.reports.models import Report, ReportFolder
+from tenants.selectors import workspace_zone
 
 
 def _modules(request: HttpRequest) -> list[Any]:
@@ -34,19 +37,81 @@ def _modules(request: HttpRequest) -> list[Any]:
 
 @login_required
 def report_list(request: HttpRequest) -> HttpResponse:
+    """Reports by folder: the member's own folders (even empty ones), folders shared with them, then the reports
+    outside any folder they see."""
     actor = request_member(request)
     reports = list(selectors.reports_for(actor=actor))
     labels = {s.key: s.label_plural for s in _modules(request)}
-    folders: dict[str, list[Any]] = {}
+    by_folder: dict[int | None, list[Any]] = {}
     for report in reports:
-        folders.setdefault(report.folder.name if report.folder else "", []).append(
-            (report, labels.get(report.module, ""))
-        )
+        by_folder.setdefault(report.folder_id, []).append((report, labels.get(report.module, "")))
+    folders = list(selectors.folders_for(actor=actor).order_by("name", "pk"))
+    seen = {x.pk for x in folders}
+    folders += sorted(
+        {r.folder for r in reports if r.folder is not None and r.folder_id not in seen}, key=lambda x: x.name
+    )
+    sections: list[tuple[ReportFolder | None, list[Any], bool]] = [
+        (folder, by_folder.get(folder.pk, []), folder.owner_id == actor.pk or is_tenant_admin(actor))
+        for folder in folders
+        if folder.owner_id == actor.pk or by_folder.get(folder.pk)
+    ]
+    if by_folder.get(None):
+        sections.append((None, by_folder[None], False))
     return render(
         request,
         "reports/list.html",
-        {"folders": sorted(folders.items()), "count": len(reports), "modules": _modules(request)},
+        {"sections": sections, "count": len(reports), "modules": _modules(request)},
     )
+
+
+def _folder_context(folder: ReportFolder | None, params: dict[str, Any], errors: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "folder": folder,
+        "params": params,
+        "errors": errors,
+        "share_members": list(Member.objects.filter(active=True).select_related("user").order_by("user__name", "pk")),
+        "share_roles": list(Role.objects.order_by("name")),
+        "share_groups": list(Group.objects.order_by("name")),
+    }
+
+
+@login_required
+def folder_edit(request: HttpRequest, folder_id: int | None = None) -> HttpResponse:
+    """A folder's name and whom its reports are shared with (its owner or an admin); new when no id."""
+    actor = request_member(request)
+    folder = None
+    if folder_id is not None:
+        folder = selectors.folder_get(actor=actor, folder_id=folder_id)
+        if folder is None:
+            raise Http404
+        if folder.owner_id != actor.pk and not is_tenant_admin(actor):
+            raise PermissionDenied
+    if request.method == "POST" and "delete" in request.POST and folder is not None:
+        services.folder_delete(actor=actor, folder=folder)
+        messages.success(request, _("Folder deleted; its reports are kept outside any folder."))
+        return redirect("reports:list")
+    if request.method == "POST":
+        params: dict[str, Any] = {
+            "name": request.POST.get("name", ""),
+            "sharing": request.POST.get("sharing", "private"),
+        }
+        params.update({key: _int_list(request.POST.getlist(key)) for key in SHARE_KEYS})
+        try:
+            saved = services.folder_save(actor=actor, data=params, folder=folder)
+        except ValidationError as exc:
+            return render(request, "reports/folder.html", _folder_context(folder, params, exc.message_dict), status=400)
+        messages.success(request, _("Folder saved."))
+        return redirect(f"{reverse('reports:list')}#folder-{saved.pk}")
+    params = {"name": "", "sharing": "private", **{key: list[int]() for key in SHARE_KEYS}}
+    if folder is not None:
+        params = {
+            "name": folder.name,
+            "sharing": folder.sharing,
+            "shared_members": list(folder.shared_members.values_list("pk", flat=True)),
+            "shared_roles": list(folder.shared_roles.values_list("pk", flat=True)),
+            "shared_groups": list(folder.shared_groups.values_list("pk", flat=True)),
+        }
+    return render(request, "reports/folder.html", _folder_context(folder, params, {}))
 
 
 def _builder_context(request: HttpRequest, params: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
@@ -111,8 +176,8 @@ def _builder_context(request: HttpRequest, params: dict[str, Any], data: dict[st
         else:
             result = run(checked)
             context["result"] = result
-            context["table"] = screen(result, None)
-            context["chart"] = charts.chart_data(result, None)
+            context["table"] = screen(result, None, data.get("filters"))
+            context["chart"] = charts.chart_data(result, None, data.get("filters"))
     return context
 
 
@@ -248,6 +313,7 @@ def report_detail(request: HttpRequest, report_id: int) -> HttpResponse:
             else []
         ),
         "schedule_roles": list(Role.objects.order_by("name")) if report.owner_id == actor.pk else [],
+        "workspace_zone": str(workspace_zone()),
         "weekdays": [
             (0, _("Mon")),
             (1, _("Tue")),
@@ -261,15 +327,21 @@ def report_detail(request: HttpRequest, report_id: int) -> HttpResponse:
     return render(request, "reports/detail.html", context)
 
 
-def screen(result: dict[str, Any], report_id: int | None) -> dict[str, Any]:
-    """The result table as the page shows it (the exports' table) with each row's drill-down or record URL."""
-    header, rows = exports.table(result)
+def screen(result: dict[str, Any], report_id: int | None, filters: Any = None) -> dict[str, Any]:
+    """The result table as the page shows it (the exports' table): each line's drill-down (or its record's URL)
+    and, for summary and matrix cells, the drill-down of the records behind each figure."""
+    header, lines = exports.table_lines(result)
     module = result["meta"]["module"]
-    urls = [
-        row.get("url") or (charts.drill_url(report_id, module, row["drill"]) if row.get("drill") else "")
-        for row in result["rows"]
-    ]
-    return {"header": header, "lines": [(cells, urls[i] if i < len(urls) else "") for i, cells in enumerate(rows)]}
+
+    def url(drill: Any) -> str:
+        if isinstance(drill, str):
+            return drill
+        return charts.drill_url(report_id, module, drill, filters) if drill else ""
+
+    return {
+        "header": header,
+        "lines": [([(text, url(cell)) for text, cell in cells], url(line)) for cells, line in lines],
+    }
 
 
 def _drill(request: HttpRequest, module: str, base_filters: Any, title: str) -> HttpResponse:

@@ -125,6 +125,53 @@ def _overdue(config: dict[str, Any], actor: Member) -> dict[str, Any]:
     }
 
 
+def _overdue_events(actor: Member) -> dict[str, Any]:
+    """Events that ended before today (the member's) and are still planned: neither held nor marked not held."""
+    today = dates.today_in(actor.zone).isoformat()
+    return {
+        "module": "events",
+        "type": "summary",
+        "group_by": ["owner"],
+        "aggregates": [{"op": "count"}],
+        "filters": {
+            "match": "all",
+            "conditions": [
+                {"field": "end", "op": "before", "value": today},
+                {"field": "status", "op": "eq", "value": "planned"},
+            ],
+        },
+        "chart": {"type": "stacked_bar"},
+    }
+
+
+def _with_overdue_events(tasks_chart: dict[str, Any], tasks: dict[str, Any], actor: Member) -> dict[str, Any]:
+    """Overdue activities by owner: the overdue tasks and the overdue events of each owner, stacked (events left
+    out when the member may not open the events module). Each segment drills down to its records."""
+    parts = [(str(_("Tasks")), tasks, tasks_chart)]
+    if visibility.can_view_module(actor=actor, spec=registry.get("events")):
+        definition = _overdue_events(actor)
+        events = run(parse(definition, actor=actor))
+        events_chart = charts.chart_data(events, None, definition["filters"])
+        if events_chart:
+            parts.append((str(_("Events")), events, events_chart))
+    owners: dict[Any, str] = {}
+    for _label, result, _chart in parts:
+        for group in result["groups"]:
+            owners.setdefault(group["value"], group["label"])
+    datasets = []
+    for label, result, chart in parts:
+        index = {group["value"]: i for i, group in enumerate(result["groups"])}
+        series = chart["datasets"][0]
+        datasets.append(
+            {
+                "label": label,
+                "data": [series["data"][index[k]] if k in index else 0.0 for k in owners],
+                "drill": [series["drill"][index[k]] if k in index else "" for k in owners],
+            }
+        )
+    return {**tasks_chart, "type": "stacked_bar", "labels": list(owners.values()), "datasets": datasets}
+
+
 def _conversion_months(actor: Member) -> tuple[dt.date, dt.date]:
     """The last twelve months, this one included, in the member's zone (first day, last day)."""
     today = dates.today_in(actor.zone)
@@ -273,7 +320,8 @@ BUILT_IN: dict[str, tuple[Any, Callable[[dict[str, Any], Member], dict[str, Any]
         _by("tickets", ["status", "priority"], "stacked_bar"),
     ),
     "tickets_by_sla": (gettext_lazy("Tickets by SLA status"), _by("tickets", ["sla_status"], "pie")),
-    "overdue_activities": (gettext_lazy("Overdue tasks by owner"), _overdue),
+    # Overdue tasks (this definition) and overdue events (`_overdue_events`), stacked per owner.
+    "overdue_activities": (gettext_lazy("Overdue activities by owner"), _overdue),
 }
 KINDS = {
     **{k: v[0] for k, v in BUILT_IN.items()},
@@ -470,7 +518,10 @@ def _widget_data(widget: Widget, actor: Member) -> dict[str, Any]:
         result = run(parse(definition, actor=actor, saved=saved))
     except (ValidationError, registry.UnknownModule):
         return unavailable
-    chart = charts.chart_data(result, report_id)
+    # A built-in widget's drill-down carries its definition's filters (a saved report's are added by its page).
+    chart = charts.chart_data(result, report_id, None if report_id else definition.get("filters"))
+    if widget.kind == "overdue_activities" and chart:
+        chart = _with_overdue_events(chart, result, actor)
     if widget.kind == "won_by_month" and widget.config.get("target") and chart:
         target = float(widget.config["target"])
         chart["datasets"].append({"label": str(_("Target")), "data": [target] * len(chart["labels"]), "drill": []})

@@ -38,6 +38,7 @@ export function drawChart(canvas, data) {
     },
   });
   canvas.dataset.chartReady = "1";
+  canvas.reportChart = chart; // where each segment is drawn (the browser journey clicks a bar through it)
   return chart;
 }
 

@@ -1,5 +1,6 @@
-"""Build a summary report with a chart in the builder, drill down into its records, add it to a dashboard,
-drag the widget to another place on the grid, and add a mini list of a saved view whose rows open records."""
+"""Build a summary report with a chart in the builder, drill down into its records from a bar of the chart and
+from a figure of its table, add it to a dashboard, drag the widget to another place on the grid and resize it,
+and add a mini list of a saved view whose rows open records."""
 
 from __future__ import annotations
 
@@ -62,8 +63,23 @@ def test_build_a_report_drill_down_and_put_it_on_a_dashboard(live_site, browser,
     page.wait_for_url(re.compile(r".*/reports/\d+/$"))
     page.wait_for_selector("canvas[data-chart-ready='1']", state="attached")
 
-    # Drill down from the stage's row to its records.
-    page.locator("[data-report-drill]").first.click()
+    # Drill down from the chart: click the stage's bar, and get its records.
+    bar = page.evaluate(
+        """() => {
+          const canvas = document.querySelector("canvas[data-report-canvas]");
+          const element = canvas.reportChart.getDatasetMeta(0).data[0];
+          return { x: element.x, y: (element.y + element.base) / 2 };
+        }"""
+    )
+    page.locator("canvas[data-report-canvas]").click(position={"x": bar["x"], "y": bar["y"]})
+    page.wait_for_selector("[data-report-drill-list]")
+    listed = page.locator("[data-report-drill-list]").inner_text()
+    assert "Kayak order" in listed and "Canoe order" in listed
+    page.go_back()
+    page.wait_for_selector("canvas[data-chart-ready='1']", state="attached")
+
+    # And from a figure of the summary table (the stage's sum): the same records.
+    page.locator("[data-report-cell-drill]").first.click()
     page.wait_for_selector("[data-report-drill-list]")
     listed = page.locator("[data-report-drill-list]").inner_text()
     assert "Kayak order" in listed and "Canoe order" in listed
@@ -91,6 +107,23 @@ def test_build_a_report_drill_down_and_put_it_on_a_dashboard(live_site, browser,
     with tenant_context(tenant):
         widget = Widget.objects.get(report=report)
     assert widget.x > 0
+
+    # Resize it from its bottom-right handle: wider and taller, saved.
+    before = (widget.w, widget.h)
+    saved = page.locator("[data-dashboard]").get_attribute("data-saved")
+    item = page.locator("[data-widget]").first
+    item.hover()
+    handle = item.locator(".ui-resizable-se")
+    corner = handle.bounding_box()
+    assert corner is not None
+    page.mouse.move(corner["x"] + corner["width"] / 2, corner["y"] + corner["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(corner["x"] - 150, corner["y"] + 170, steps=12)
+    page.mouse.up()
+    page.wait_for_function("(before) => document.querySelector('[data-dashboard]').dataset.saved !== before", arg=saved)
+    with tenant_context(tenant):
+        widget.refresh_from_db()
+    assert (widget.w, widget.h) != before and widget.h > before[1]
 
     # A mini list of a saved list view: its first rows, each a link to its record.
     with tenant_context(tenant):

@@ -7,6 +7,7 @@ import codecs
 import csv
 import io
 import json
+import re
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -857,3 +858,133 @@ def test_vcard_and_icalendar_files_have_a_lower_size_ceiling(monkeypatch):
 
     with pytest.raises(files.FileProblem, match="at most 20 MB"):
         files.read(VCARDS.encode(), file_format="vcard")
+
+
+# --- owners, defaults, iCalendar error file, the history ------------------------------------------------
+
+
+def test_owner_by_column_email_or_name_fixed_owner_and_unknown_owners_fail(tenant_a, admin_of, member):
+    admin = admin_of(tenant_a)
+    rita = member(tenant_a, email="rita.owner@example.com")
+    sam = member(tenant_a, email="sam.owner@example.com")
+    with tenant_context(tenant_a):
+        rita.user.name = "Rita Owner"
+        rita.user.save(update_fields=["name"])
+        rows = [
+            ["A", "One", "o1@example.com", "", "", "RITA.OWNER@example.com"],
+            ["A", "Two", "o2@example.com", "", "", "rita owner"],
+            ["A", "Three", "o3@example.com", "", "", "nobody@example.com"],
+            ["A", "Four", "o4@example.com", "", "", ""],
+        ]
+        job = upload(admin, csv_bytes(rows, header=[*HEADER, "Assigned to"]))
+        configure(admin, job, columns={**job.mapping, "5": "owner"})
+        job = run(job)
+        assert (job.created, job.failed) == (3, 1), job.report
+        assert contacts().get(email="o1@example.com").owner_id == rita.pk
+        assert contacts().get(email="o2@example.com").owner_id == rita.pk
+        assert contacts().get(email="o4@example.com").owner_id == admin.pk  # no owner in the row: the importer
+        assert set(job.report["errors"][0]["errors"]) == {"owner"}
+        # A fixed owner for every row without one.
+        fixed = upload(admin, csv_bytes([["B", "One", "f1@example.com", "", ""]]))
+        configure(admin, fixed, options={"owner_id": sam.pk})
+        fixed = run(fixed)
+        assert fixed.created == 1 and contacts().get(email="f1@example.com").owner_id == sam.pk
+
+
+def test_default_values_fill_the_fields_a_row_leaves_empty(tenant_a, admin_of):
+    admin = admin_of(tenant_a)
+    with tenant_context(tenant_a):
+        rows = [["A", "One", "d1@example.com", "", ""], ["A", "Two", "d2@example.com", "", ""]]
+        job = upload(
+            admin, csv_bytes([[*r, t] for r, t in zip(rows, ["", "CEO"], strict=True)], header=[*HEADER, "Title"])
+        )
+        configure(admin, job, defaults={"title": "Imported", "mailing_city": "Riga"})
+        job = run(job)
+        assert job.created == 2, job.report
+        first, second = contacts().get(email="d1@example.com"), contacts().get(email="d2@example.com")
+        assert (first.title, first.mailing_city) == ("Imported", "Riga")
+        assert (second.title, second.mailing_city) == ("CEO", "Riga")  # a cell wins over the default
+        with pytest.raises(ValidationError) as error:
+            configure(admin, upload(admin, csv_bytes(rows)), defaults={"no_such_field": "x"})
+        assert any(key.startswith("defaults") for key in error.value.message_dict)
+
+
+def test_icalendar_error_file_is_icalendar(tenant_a, admin_of):
+    admin = admin_of(tenant_a)
+    body = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\n"
+        "BEGIN:VEVENT\r\nUID:ok@example\r\nSUMMARY:Fine\r\nDTSTART:20270105T100000Z\r\nDTEND:20270105T110000Z\r\n"
+        "END:VEVENT\r\n"
+        "BEGIN:VEVENT\r\nUID:bad@example\r\nDTSTART:20270106T100000Z\r\nDTEND:20270106T110000Z\r\nEND:VEVENT\r\n"
+        "END:VCALENDAR\r\n"
+    )
+    with tenant_context(tenant_a):
+        job = upload(admin, body.encode(), name="cal.ics", module="events")
+        configure(admin, job)
+        job = run(job)
+        assert (job.created, job.failed) == (1, 1), job.report
+        assert job.error_extension == "ics"
+        errors = files.load(job.error_storage_name).decode()
+        assert errors.startswith("BEGIN:VCALENDAR") and errors.count("BEGIN:VEVENT") == 1
+        assert "bad@example" in errors and "ok@example" not in errors
+        # The error file is an iCalendar file the importer reads again.
+        again = upload(admin, errors.encode(), name="cal-errors.ics", module="events")
+        assert again.file_format == "ical" and again.total_rows == 1
+
+
+def history_row(page: str, file_name: str) -> list[str]:
+    """The cells (as text) of the history table's row of `file_name`."""
+    for row in re.findall(r"<tr>(.*?)</tr>", page, re.S):
+        if file_name in row:
+            return [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td>(.*?)</td>", row, re.S)]
+    return []
+
+
+def test_the_history_lists_who_when_file_and_counts_to_its_readers_only(
+    tenant_a, tenant_b, admin_of, member, client_for
+):
+    admin = admin_of(tenant_a)
+    importer, other = member(tenant_a), member(tenant_a)
+    with tenant_context(tenant_a):
+        Profile.objects.filter(pk__in=importer.role.profiles.values("pk")).update(can_import=True)
+        Profile.objects.filter(pk__in=other.role.profiles.values("pk")).update(can_import=True)
+        access_changed()
+        body = csv_bytes([["A", "One", "h1@example.com", "", ""], ["B", "", "bad", "", ""]])
+        job = run(configure(importer, upload(importer, body, name="fair-2027.csv")))
+        assert (job.created, job.failed) == (1, 1)
+    row = history_row(client_for(tenant_a, importer).get("/imports/").content.decode(), "fair-2027.csv")
+    assert row, "the importer's history lists the import"
+    when, who, file_name, module, _status, created, updated, merged, skipped, failed = row
+    assert when and who in (importer.user.name, importer.user.email) and file_name == "fair-2027.csv"
+    assert module == "Contacts"
+    assert (created, updated, merged, skipped, failed) == ("1", "0", "0", "0", "1")
+    assert history_row(client_for(tenant_a, admin).get("/imports/").content.decode(), "fair-2027.csv")
+    assert not history_row(client_for(tenant_a, other).get("/imports/").content.decode(), "fair-2027.csv")
+    assert not history_row(client_for(tenant_b, admin_of(tenant_b)).get("/imports/").content.decode(), "fair-2027.csv")
+
+
+def test_progress_gives_rows_per_second_and_time_left_from_the_workers_reports(tenant_a, admin_of, client_for):
+    import time as real_time
+    from unittest import mock
+
+    from django.core.cache import cache
+
+    admin = admin_of(tenant_a)
+    with tenant_context(tenant_a):
+        job = upload(admin, csv_bytes([["A", "B", f"p{i}@example.com", "", ""] for i in range(3)]))
+        ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING)
+        now = real_time.time()
+        cache.set(services.progress_key(job.pk), {"phase": "writing", "done": 500, "total": 2000, "started": now - 10})
+        with mock.patch.object(services.time, "time", return_value=now):
+            progress = services.progress_get(ImportJob.objects.get(pk=job.pk))
+    assert progress == {
+        "phase": "writing",
+        "done": 500,
+        "total": 2000,
+        "percent": 25,
+        "rows_per_second": 50.0,
+        "eta_seconds": 30,
+    }
+    status = client_for(tenant_a, admin).get(f"/api/v1/imports/{job.pk}").json()
+    assert status["status"] == "running" and set(status["progress"]) == set(progress)
+    assert status["progress"]["total"] == 2000 and status["progress"]["rows_per_second"] > 0

@@ -19,6 +19,7 @@ urlpatterns = [
         name="api-report-schedule",
     ),
     path("report-folders/", views.FolderListView.as_view(), name="api-report-folders"),
+    path("report-folders/<int:folder_id>", views.FolderDetailView.as_view(), name="api-report-folder"),
     path("dashboards/", views.DashboardListView.as_view(), name="api-dashboards"),
     path("dashboards/<int:dashboard_id>/layout", views.DashboardLayoutView.as_view(), name="api-dashboard-layout"),
     path("dashboard-widgets/<int:widget_id>/data", views.WidgetDataView.as_view(), name="api-widget-data"),

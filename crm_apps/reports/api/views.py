@@ -19,12 +19,13 @@ from rest_framework.views import APIView
 
 from crm_apps.access import visibility
 from crm_apps.access.middleware import request_member
+from crm_apps.access.privileges import is_tenant_admin
 from crm_apps.engine import registry
 from crm_apps.reports import definition as definitions
 from crm_apps.reports import exports, selectors, services
 from crm_apps.reports.engine import run
 from crm_apps.reports.fields import catalogue
-from crm_apps.reports.models import Report
+from crm_apps.reports.models import Report, ReportFolder
 from saas.openapi import json_object_view
 
 
@@ -202,19 +203,64 @@ class FieldCatalogueView(APIView):
         )
 
 
+def folder_to_api(folder: ReportFolder, actor: Any) -> dict[str, Any]:
+    return {
+        "id": folder.pk,
+        "name": folder.name,
+        "owner": folder.owner_id,
+        "sharing": folder.sharing,
+        "shared_members": [m.pk for m in folder.shared_members.all()],
+        "shared_roles": [r.pk for r in folder.shared_roles.all()],
+        "shared_groups": [g.pk for g in folder.shared_groups.all()],
+        "can_change": folder.owner_id == actor.pk or is_tenant_admin(actor),
+    }
+
+
+def _folder(request: Request, folder_id: int) -> ReportFolder:
+    found = selectors.folder_get(actor=request_member(request), folder_id=folder_id)
+    if found is None:
+        raise NotFound(_("Not found."))
+    return found
+
+
 @json_object_view()
 class FolderListView(APIView):
-    """GET the member's report folders; POST {"name"}."""
+    """GET the report folders the member sees (their own and those shared with them); POST {"name", "sharing":
+    "private"|"shared", "shared_members", "shared_roles", "shared_groups"}: the reports in a shared folder may be
+    opened by its audience (all three lists empty: everyone), each with their own rights."""
 
     @extend_schema(responses={200: dict})
     def get(self, request: Request) -> Response:
-        folders = selectors.folders_for(actor=request_member(request))
-        return Response({"results": [{"id": x.pk, "name": x.name} for x in folders]})
+        actor = request_member(request)
+        folders = selectors.folders_for(actor=actor).prefetch_related("shared_members", "shared_roles", "shared_groups")
+        return Response({"results": [folder_to_api(x, actor) for x in folders]})
 
     @extend_schema(request=REPORT_BODY, responses={201: dict})
     def post(self, request: Request) -> Response:
-        folder = services.folder_create(actor=request_member(request), name=_data(request).get("name"))
-        return Response({"id": folder.pk, "name": folder.name}, status=status.HTTP_201_CREATED)
+        actor = request_member(request)
+        folder = services.folder_save(actor=actor, data=_data(request))
+        return Response(folder_to_api(folder, actor), status=status.HTTP_201_CREATED)
+
+
+@json_object_view()
+class FolderDetailView(APIView):
+    """GET, PATCH (name, sharing and whom with: the owner or an admin), DELETE (its reports stay, unfiled)."""
+
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request, folder_id: int) -> Response:
+        return Response(folder_to_api(_folder(request, folder_id), request_member(request)))
+
+    @extend_schema(request=REPORT_BODY, responses={200: dict})
+    def patch(self, request: Request, folder_id: int) -> Response:
+        actor = request_member(request)
+        folder = services.folder_save(actor=actor, data=_data(request), folder=_folder(request, folder_id))
+        return Response(folder_to_api(folder, actor))
+
+    put = patch
+
+    def delete(self, request: Request, folder_id: int) -> Response:
+        services.folder_delete(actor=request_member(request), folder=_folder(request, folder_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class DashboardListView(APIView):

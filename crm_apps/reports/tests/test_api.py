@@ -170,5 +170,7 @@ def test_the_reports_api_is_in_the_openapi_schema(client_for, tenant_a, admin):
         "/api/v1/reports/{report_id}/export.{fmt}",
         "/api/v1/dashboards/{dashboard_id}/layout",
         "/api/v1/reports/{report_id}/schedules",
+        "/api/v1/report-folders/",
+        "/api/v1/report-folders/{folder_id}",
     ):
         assert path in paths, path

@@ -289,3 +289,58 @@ def test_forecast_shows_quotas_and_attainment_and_managers_set_quotas_in_a_page(
     assert web.post("/dashboards/quotas/", {name: ""}).status_code == 302
     with tenant_context(tenant_a):
         assert not Quota.objects.exists()
+
+
+def test_overdue_activities_stack_tasks_and_events_and_each_segment_drills_to_exactly_its_records(
+    tenant_a, admin, client_for
+):
+    today = dt.date.today()
+    past, future = today - dt.timedelta(days=3), today + dt.timedelta(days=3)
+    with tenant_context(tenant_a):
+        tasks, events = registry.get("tasks"), registry.get("events")
+        for subject, due, status in (
+            ("Late call", past, "not_started"),
+            ("Done call", past, "completed"),
+            ("Next call", future, "not_started"),
+        ):
+            record_create(
+                spec=tasks, actor=admin, data={"subject": subject, "due_date": due.isoformat(), "status": status}
+            )
+        for subject, day, status in (("Missed demo", past, "planned"), ("Held demo", past, "held")):
+            record_create(
+                spec=events,
+                actor=admin,
+                data={"subject": subject, "start": f"{day}T09:00:00Z", "end": f"{day}T10:00:00Z", "status": status},
+            )
+        board = Dashboard.objects.create(name="Activities", owner=admin)
+        widget = Widget.objects.create(dashboard=board, kind="overdue_activities")
+    data = api_for(tenant_a, admin).get(f"/api/v1/dashboard-widgets/{widget.pk}/data").json()
+    chart = data["chart"]
+    assert data["title"] == "Overdue activities by owner" and chart["type"] == "stacked_bar"
+    assert [(d["label"], d["data"]) for d in chart["datasets"]] == [("Tasks", [1.0]), ("Events", [1.0])]
+    web = client_for(tenant_a, admin)
+    late_tasks = web.get(chart["datasets"][0]["drill"][0]).content.decode()
+    assert "Late call" in late_tasks and "Done call" not in late_tasks and "Next call" not in late_tasks
+    late_events = web.get(chart["datasets"][1]["drill"][0]).content.decode()
+    assert "Missed demo" in late_events and "Held demo" not in late_events
+
+
+def test_a_built_in_widgets_drill_down_keeps_its_filters(tenant_a, admin, client_for):
+    """Won revenue by month counts won deals only: its segment lists those, not every deal closing that month."""
+    with tenant_context(tenant_a):
+        won = Stage.objects.filter(is_won=True).order_by("position")[0]
+        open_stage = Stage.objects.filter(is_won=False, is_lost=False).order_by("position")[0]
+        month = dt.date.today().replace(day=1)
+        for name, stage in (("Won one", won), ("Still open", open_stage)):
+            record_create(
+                spec=DEALS,
+                actor=admin,
+                data={"name": name, "close_date": month.isoformat(), "amount": "10", "stage": stage.pk},
+            )
+        board = Dashboard.objects.create(name="Won", owner=admin)
+        widget = Widget.objects.create(dashboard=board, kind="won_by_month")
+    chart = api_for(tenant_a, admin).get(f"/api/v1/dashboard-widgets/{widget.pk}/data").json()["chart"]
+    drills = [url for url in chart["datasets"][0]["drill"] if url]
+    assert drills
+    pages = "".join(client_for(tenant_a, admin).get(url).content.decode() for url in drills)
+    assert "Won one" in pages and "Still open" not in pages

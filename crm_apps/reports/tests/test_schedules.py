@@ -1,4 +1,4 @@
-"""Scheduled reports: due moments in the owner's time zone (daily, weekly on days, monthly on a day), each tick
+"""Scheduled reports: due moments in the workspace's time zone (daily, weekly on days, monthly on a day), each tick
 sent exactly once however often (or after however many restarts) the scheduler runs, with the owner's rights,
 and logged; bad schedules are field errors; another tenant cannot see or schedule a report."""
 
@@ -38,7 +38,7 @@ def make(**kw):
     return ReportSchedule(at=dt.time(8, 0), **kw)
 
 
-def test_latest_tick_daily_weekly_monthly_in_the_owners_zone():
+def test_latest_tick_daily_weekly_monthly_in_a_zone():
     import zoneinfo
 
     berlin = zoneinfo.ZoneInfo("Europe/Berlin")
@@ -184,3 +184,29 @@ def test_a_link_schedule_mails_members_who_may_open_the_report_and_no_data(tenan
     link = sent.body.split("http", 1)[1].split()[0]
     path = "/" + link.split("/", 3)[3]
     assert path == f"/reports/{report_id}/"
+
+
+def test_schedules_keep_the_workspaces_time_zone_whatever_the_owners(tenant_a, admin, settings, client_for):
+    """The issue's "at a time in the tenant's time zone": 08:00 in Tokyo for a workspace set to Tokyo, even
+    when the report's owner lives in New York; the schedule form says which zone its time is in."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    before = tenant_a.timezone
+    tenant_a.timezone = "Asia/Tokyo"
+    try:
+        with tenant_context(tenant_a):
+            type(admin).objects.filter(pk=admin.pk).update(timezone="America/New_York")
+            report = Report.objects.create(name="Tokyo morning", owner=admin, module="deals", definition=SUMMARY)
+            schedule = ReportSchedule.objects.create(
+                report=report,
+                frequency="daily",
+                at=dt.time(8, 0),
+                format="csv",
+                addresses=["tokyo@example.com"],
+                created_at=dt.datetime(2027, 1, 1, tzinfo=UTC),
+            )
+            assert schedules_run(dt.datetime(2027, 1, 5, 22, 59, tzinfo=UTC)) == 1  # the 5th's 08:00 JST
+            assert schedules_run(dt.datetime(2027, 1, 5, 23, 1, tzinfo=UTC)) == 1  # 08:01 on the 6th in Tokyo
+            ticks = list(ScheduleRun.objects.filter(schedule=schedule).order_by("tick").values_list("tick", flat=True))
+        assert ticks == [dt.datetime(2027, 1, 4, 23, 0, tzinfo=UTC), dt.datetime(2027, 1, 5, 23, 0, tzinfo=UTC)]
+    finally:
+        tenant_a.timezone = before
