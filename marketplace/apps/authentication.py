@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -26,8 +25,8 @@ from crm_apps.access.api.scopes import required_scopes, scopes_held
 from crm_apps.access.models import Member
 from crm_apps.audit.context import acting_via_set
 from marketplace.apps.models import AccessToken, AppStatus, InstallationState
+from marketplace.apps.rate import app_rate_allows
 from marketplace.apps.usage import api_call_count
-from saas.throttle import window_count
 from tenants.models import User
 
 
@@ -46,13 +45,6 @@ def _token_for(raw: str) -> AccessToken | None:
         .order_by()
         .first()
     )
-
-
-def app_rate_allows(*, app_id: int) -> tuple[bool, int]:
-    """One request of the app in this workspace's current minute; (allowed, seconds to wait). Redis down:
-    allowed (the plan's daily quota and the per-token limits still apply where they can be counted)."""
-    count, wait = window_count(f"oauth-app:{app_id}", window=60)
-    return count <= settings.OAUTH_APP_RATE_PER_MINUTE, wait
 
 
 class AppTokenAuthentication(BaseAuthentication):
@@ -92,7 +84,7 @@ class AppTokenAuthentication(BaseAuthentication):
         if member is None:
             raise exceptions.AuthenticationFailed(_("Invalid or expired token."))
         self._check_scopes(request, token)
-        allowed, wait = app_rate_allows(app_id=app.pk)
+        allowed, wait = app_rate_allows(app_id=app.pk, tenant_id=tenant.pk)
         if not allowed:
             raise AppRateLimited(wait=wait)
         api_call_count(app_id=app.pk, tenant_id=tenant.pk)

@@ -32,3 +32,8 @@ class MarketplaceUiConfig(AppConfig):
         widget_source_add(surfaces.WIDGETS)
         extensions.record_action_provider_add(surfaces.record_action_buttons)
         extensions.selection_action_provider_add(surfaces.selection_action_buttons)
+        # Apps that declare `telephony`: their signed call events and click-to-call pages.
+        from crm_apps.modules.calls.providers import provider_source_add
+        from marketplace.ui.telephony import app_telephony_providers
+
+        provider_source_add(app_telephony_providers)
