@@ -33,6 +33,7 @@ V2_KINDS = (
     "email_templates",
     "reports",
     "workflow_actions",
+    "workflow_triggers",
     "telephony",
     "field_types",
 )
@@ -375,6 +376,25 @@ class _Semantic:
         self.keys_unique("reports")
         self.telephony(origin)
         self.field_types(origin)
+        self.workflow_triggers(origin)
+
+    def workflow_triggers(self, origin: str) -> None:
+        """Events the app reports: keys unique, modules that exist and its scopes may read; the app's
+        origin declared (its installation's secret signs the reports)."""
+        items = self.data.get("workflow_triggers") or []
+        if items and not origin:
+            self.problems.add("workflow_triggers", _("Declare the app's origin (“app.origin”) first."))
+        self.keys_unique("workflow_triggers", items)
+        scopes = scopes_held(self.data.get("scopes") or [])
+        for base, item in self.items("workflow_triggers"):
+            for module_index, module in enumerate(item["modules"]):
+                path = f"{base}.modules.{module_index}"
+                if self.module_ok(path, module) and f"{module}:read" not in scopes:
+                    self.problems.add(
+                        path,
+                        _("Triggers on %(module)s need the scope “%(module)s:read” or “%(module)s:write”.")
+                        % {"module": module},
+                    )
 
     def telephony(self, origin: str) -> None:
         """A telephony provider reports calls (calls:write) and may offer a click-to-call page on its origin."""
@@ -383,17 +403,16 @@ class _Semantic:
             return
         if "calls:write" not in scopes_held(self.data.get("scopes") or []):
             self.problems.add("telephony", _("A telephony provider needs the scope “calls:write”."))
+        if not origin:
+            self.problems.add("telephony", _("Declare the app's origin (“app.origin”) first."))
         click = telephony.get("click_to_call")
         if not telephony["events"] and not click:
             self.problems.add("telephony", _("Declare “events”: true, a “click_to_call” page, or both."))
-        if click:
-            if not origin:
-                self.problems.add("telephony.click_to_call.url", _("Declare the app's origin (“app.origin”) first."))
-            elif not click["url"].startswith(origin + "/"):
-                self.problems.add(
-                    "telephony.click_to_call.url",
-                    _("The address must be on the app's origin %(origin)s.") % {"origin": origin},
-                )
+        if click and origin and not click["url"].startswith(origin + "/"):
+            self.problems.add(
+                "telephony.click_to_call.url",
+                _("The address must be on the app's origin %(origin)s.") % {"origin": origin},
+            )
 
     def field_types(self, origin: str) -> None:
         """Field types: parts the platform validates (the engine's structured field type), a display
@@ -620,6 +639,7 @@ def manifest_summary(manifest: Manifest) -> dict[str, Any]:
         "email_templates": [t["name"] for t in data.get("email_templates") or []],
         "reports": [r["name"] for r in data.get("reports") or []],
         "workflow_actions": [(a["label"], a["url"]) for a in data.get("workflow_actions") or []],
+        "workflow_triggers": [(t["label"], t["modules"]) for t in data.get("workflow_triggers") or []],
         "telephony": data.get("telephony") or {},
         "field_types": [
             (t["label"], t["modules"], [p["label"] for p in t["parts"]]) for t in data.get("field_types") or []

@@ -25,6 +25,9 @@ class MarketplaceUiConfig(AppConfig):
             applies=panels.panels_apply,
         )
         action_types.provider_add(panels.workflow_actions_for)
+        from marketplace.ui.triggers import app_triggers_for
+
+        action_types.trigger_provider_add(app_triggers_for)
         # Dashboard widgets, record/list actions (settings pages are linked from the Extensions pages).
         from crm_apps.reports.widgets import widget_source_add
         from marketplace.ui import surfaces

@@ -18,4 +18,5 @@ urlpatterns = [
     path("call/<int:installation_id>/", views.call_page, name="call"),
     path("field/value", views.field_value, name="field_value"),
     path("fields/", views.fields_page, name="fields"),
+    path("trigger", views.trigger_report_view, name="trigger"),
 ]

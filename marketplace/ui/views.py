@@ -17,6 +17,8 @@
   value of the field its context names, as the context's member (fields.py).
 - `GET|POST /marketplace/app/fields/` (workspace administrators): the installed apps' field types; add a
   custom field of one to a module.
+- `POST /marketplace/app/trigger` (signed with the app secret, no session): the app reports its event;
+  the workflows with that trigger run (triggers.py).
 """
 
 from __future__ import annotations
@@ -360,3 +362,24 @@ def fields_page(request: HttpRequest) -> HttpResponse:
         },
         status=400 if errors else 200,
     )
+
+
+@csrf_exempt  # server to server: signed with the app secret (triggers.py)
+@require_POST
+def trigger_report_view(request: HttpRequest) -> JsonResponse:
+    """An installed app reports its event: the workflows with that trigger run for the records."""
+    from crm_apps.automation.extension import trigger_fire
+    from marketplace.ui.triggers import TriggerRefused, trigger_report
+
+    if len(request.body) > 64 * 1024:
+        return JsonResponse({"non_field_errors": [_("The report is too large.")]}, status=400)
+    try:
+        trigger, module, records, data = trigger_report(
+            installation=request.headers.get("X-CRM-Installation", ""),
+            signature=request.headers.get("X-CRM-Signature", ""),
+            body=request.body,
+        )
+    except TriggerRefused as refused:
+        return JsonResponse(refused.errors, status=refused.status)
+    workflows = trigger_fire(trigger=trigger, module=module, record_ids=records, data=data)
+    return JsonResponse({"trigger": trigger, "records": len(records), "workflows": workflows}, status=202)
