@@ -6,7 +6,7 @@ suspended, and the installing admin is still an active member. Then the route's 
 (`crm_apps.access.api.scopes`, shared with extension tokens) must be held by the token, the
 installation and the app's approved version all three; then the app's per-minute budget in this
 workspace. The call acts with the installing admin's rights through the visibility filter, and audit
-events name the app.
+events name the app: every call gets an `api_call` event (method, path), its writes their usual events.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from rest_framework.request import Request
 
 from crm_apps.access.api.scopes import required_scopes, scopes_held
 from crm_apps.access.models import Member
+from crm_apps.audit import services as audit
 from crm_apps.audit.context import acting_via_set
 from marketplace.apps.models import AccessToken, AppStatus, InstallationState
 from marketplace.apps.rate import app_rate_allows
@@ -44,6 +45,18 @@ def _token_for(raw: str) -> AccessToken | None:
         .filter(token_checksum=checksum)
         .order_by()
         .first()
+    )
+
+
+def _audit_call(request: Request, member: Member) -> None:
+    """Every call of an app goes to the workspace's audit trail, named after the app (acting via)."""
+    match = request._request.resolver_match
+    audit.audit_log(
+        action=audit.API_CALL,
+        actor=member,
+        module=str((match.kwargs.get("module") if match is not None else "") or ""),
+        record_id=str((match.kwargs.get("record_id") if match is not None else "") or ""),
+        details={"method": request._request.method or "", "path": request._request.path[:200]},
     )
 
 
@@ -90,6 +103,7 @@ class AppTokenAuthentication(BaseAuthentication):
         api_call_count(app_id=app.pk, tenant_id=tenant.pk)
         request._request.member = member  # type: ignore[attr-defined]
         acting_via_set(app.name)
+        _audit_call(request, member)
         translation.activate(member.language)
         return member.user, token
 
