@@ -339,7 +339,7 @@ def fields_page(request: HttpRequest) -> HttpResponse:
                 required=bool(values["required"]),
             )
         except ValidationError as exc:
-            errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+            errors = exc.message_dict if hasattr(exc, "error_dict") else {"form": exc.messages}
         else:
             messages.success(request, _("The field “%(label)s” was added.") % {"label": field.label})
             return redirect("marketplace_ui:fields")

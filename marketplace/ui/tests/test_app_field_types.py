@@ -185,9 +185,9 @@ def test_the_engine_validates_the_value_on_every_path(tenant_a, admin_of, client
     assert good.status_code == 200, good.content
     assert stored(tenant_a, org) == {**ADDRESS, "lat": "52.517"}
     assert good.json()["custom"]["hq"]["city"] == "Berlin"
-    # Lists and exports show it as text through the type's display template.
-    listing = client.get("/m/organizations/").content.decode()
-    assert "Unter den Linden 1, 10117 Berlin, DE" in listing
+    # The record page shows it as text through the type's display template.
+    page = client.get(f"/m/organizations/{org.pk}/").content.decode()
+    assert "Unter den Linden 1, 10117 Berlin, DE" in page
 
 
 # -- the panel and the app's endpoint --------------------------------------------------------------------

@@ -134,4 +134,4 @@ def test_bad_reports_are_refused_and_start_nothing(
     assert report(on_a, maps_app, good, secret=secret).status_code == 401
     with pytest.raises(ValidationError) as caught:
         workflow_on_located(tenant_a, admin)
-    assert "trigger.type" in caught.value.message_dict
+    assert list(caught.value.message_dict) == ["definition.trigger.type"]

@@ -85,5 +85,4 @@ def test_the_maps_app_geocodes_an_address_field_and_the_workspace_stores_it(
     with schema_context(tenant.schema_name):
         org.refresh_from_db()
         assert org.custom_data["hq"]["city"] == "Berlin"
-    listing = client.get("/m/organizations/").content.decode()
-    assert "Unter den Linden 1, Berlin" in listing
+    assert "Unter den Linden 1, Berlin" in client.get(f"/m/organizations/{org.pk}/").content.decode()
