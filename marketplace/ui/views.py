@@ -278,7 +278,8 @@ def field_value(request: HttpRequest) -> JsonResponse:
     if not isinstance(data, dict):
         return JsonResponse({"non_field_errors": [_("Send a JSON object.")]}, status=400)
     tenant = getattr(getattr(request, "tenant", None), "schema_name", "")
-    token = data.get("context") if isinstance(data.get("context"), str) else ""
+    raw_token = data.get("context")
+    token = raw_token if isinstance(raw_token, str) else ""
     try:
         unverified = context_payload_unverified(token)
         installation_id = unverified.get("ins")
@@ -289,7 +290,12 @@ def field_value(request: HttpRequest) -> JsonResponse:
     except ContextInvalid as exc:
         return JsonResponse({"context": [str(exc)]}, status=400)
     kind, _sep, key = str(payload.get("ext", "")).partition(".")
-    member = Member.objects.filter(pk=payload.get("member"), active=True).select_related("user").first()
+    member_id = payload.get("member")
+    member = (
+        Member.objects.filter(pk=member_id, active=True).select_related("user").first()
+        if isinstance(member_id, int)
+        else None
+    )
     try:
         spec = registry.get(str(payload.get("module", "")))
     except registry.UnknownModule:
@@ -300,7 +306,7 @@ def field_value(request: HttpRequest) -> JsonResponse:
     queryset = spec.records().filter(pk=payload.get("record"))
     record = visibility.visible_records(actor=member, spec=spec, queryset=queryset).first()
     extra = field_context_extra(field=field, spec=spec, record=record, member=member) if record else None
-    if extra is None or not extra["can_edit"]:
+    if record is None or extra is None or not extra["can_edit"]:
         return JsonResponse({"detail": _("You may not change this field.")}, status=403)
     try:
         record_update(spec=spec, actor=member, record=record, data={}, custom={field.key: data.get("value")})
