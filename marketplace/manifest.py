@@ -26,7 +26,17 @@ from crm_apps.access.api.scopes import feature_scopes, scopes_held
 SCHEMA_PATH = Path(__file__).with_name("manifest.schema.json")
 SCHEMA_VERSION = 2
 # Kinds that need `schema_version: 2` (an app behind them, or content the wave's features install).
-V2_KINDS = ("app", "ui", "document_templates", "email_templates", "reports", "workflow_actions")
+V2_KINDS = (
+    "app",
+    "ui",
+    "document_templates",
+    "email_templates",
+    "reports",
+    "workflow_actions",
+    "workflow_triggers",
+    "telephony",
+    "field_types",
+)
 UI_KINDS = ("record_panels", "dashboard_widgets", "record_actions", "list_actions", "settings_pages")
 # Deeper than any real manifest (the schema's deepest path is about 6 levels).
 MAX_MANIFEST_DEPTH = 20
@@ -364,6 +374,90 @@ class _Semantic:
             if item.get("module"):
                 self.module_ok(f"{base}.module", item["module"])
         self.keys_unique("reports")
+        self.telephony(origin)
+        self.field_types(origin)
+        self.workflow_triggers(origin)
+
+    def workflow_triggers(self, origin: str) -> None:
+        """Events the app reports: keys unique, modules that exist and its scopes may read; the app's
+        origin declared (its installation's secret signs the reports)."""
+        items = self.data.get("workflow_triggers") or []
+        if items and not origin:
+            self.problems.add("workflow_triggers", _("Declare the app's origin (“app.origin”) first."))
+        self.keys_unique("workflow_triggers", items)
+        scopes = scopes_held(self.data.get("scopes") or [])
+        for base, item in self.items("workflow_triggers"):
+            for module_index, module in enumerate(item["modules"]):
+                path = f"{base}.modules.{module_index}"
+                if self.module_ok(path, module) and f"{module}:read" not in scopes:
+                    self.problems.add(
+                        path,
+                        _("Triggers on %(module)s need the scope “%(module)s:read” or “%(module)s:write”.")
+                        % {"module": module},
+                    )
+
+    def telephony(self, origin: str) -> None:
+        """A telephony provider reports calls (calls:write) and may offer a click-to-call page on its origin."""
+        telephony = self.data.get("telephony")
+        if not telephony:
+            return
+        if "calls:write" not in scopes_held(self.data.get("scopes") or []):
+            self.problems.add("telephony", _("A telephony provider needs the scope “calls:write”."))
+        if not origin:
+            self.problems.add("telephony", _("Declare the app's origin (“app.origin”) first."))
+        click = telephony.get("click_to_call")
+        if not telephony["events"] and not click:
+            self.problems.add("telephony", _("Declare “events”: true, a “click_to_call” page, or both."))
+        if click and origin and not click["url"].startswith(origin + "/"):
+            self.problems.add(
+                "telephony.click_to_call.url",
+                _("The address must be on the app's origin %(origin)s.") % {"origin": origin},
+            )
+
+    def field_types(self, origin: str) -> None:
+        """Field types: parts the platform validates (the engine's structured field type), a display
+        template naming them, modules that exist and may be read, the panel on the app's origin."""
+        from crm_apps.engine.field_types import display_template_problems
+
+        items = self.data.get("field_types") or []
+        self.keys_unique("field_types", items)
+        scopes = scopes_held(self.data.get("scopes") or [])
+        for base, item in self.items("field_types"):
+            seen: set[str] = set()
+            for part_index, part in enumerate(item["parts"]):
+                if part["key"] in seen:
+                    self.problems.add(
+                        f"{base}.parts.{part_index}.key", _("The key “%(key)s” is used twice.") % {"key": part["key"]}
+                    )
+                seen.add(part["key"])
+                if "max_length" in part and part["type"] != "text":
+                    self.problems.add(
+                        f"{base}.parts.{part_index}.max_length", _("Only text parts have a maximum length.")
+                    )
+                for bound in ("min", "max"):
+                    if bound in part and part["type"] not in ("decimal", "integer"):
+                        self.problems.add(
+                            f"{base}.parts.{part_index}.{bound}", _("Only number parts have a minimum or maximum.")
+                        )
+                if "min" in part and "max" in part and part["min"] > part["max"]:
+                    self.problems.add(f"{base}.parts.{part_index}.min", _("The minimum is above the maximum."))
+            for problem in display_template_problems(item.get("display", ""), seen):
+                self.problems.add(f"{base}.display", problem)
+            for module_index, module in enumerate(item["modules"]):
+                path = f"{base}.modules.{module_index}"
+                if self.module_ok(path, module) and f"{module}:read" not in scopes:
+                    self.problems.add(
+                        path,
+                        _("Fields on %(module)s need the scope “%(module)s:read” or “%(module)s:write”.")
+                        % {"module": module},
+                    )
+            url = item["panel"]["url"]
+            if not origin:
+                self.problems.add(f"{base}.panel.url", _("Declare the app's origin (“app.origin”) first."))
+            elif not url.startswith(origin + "/"):
+                self.problems.add(
+                    f"{base}.panel.url", _("The address must be on the app's origin %(origin)s.") % {"origin": origin}
+                )
 
     def actions_within_scopes(self) -> None:
         """Record and list actions pass record ids to the app: only of modules its scopes may read."""
@@ -545,4 +639,9 @@ def manifest_summary(manifest: Manifest) -> dict[str, Any]:
         "email_templates": [t["name"] for t in data.get("email_templates") or []],
         "reports": [r["name"] for r in data.get("reports") or []],
         "workflow_actions": [(a["label"], a["url"]) for a in data.get("workflow_actions") or []],
+        "workflow_triggers": [(t["label"], t["modules"]) for t in data.get("workflow_triggers") or []],
+        "telephony": data.get("telephony") or {},
+        "field_types": [
+            (t["label"], t["modules"], [p["label"] for p in t["parts"]]) for t in data.get("field_types") or []
+        ],
     }

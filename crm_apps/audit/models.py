@@ -36,6 +36,8 @@ class AuditAction(models.TextChoices):
     MFA_CHANGED = "mfa_changed", _("Two-factor settings changed")
     MFA_VERIFIED = "mfa_verified", _("Second factor verified")
     MFA_FAILED = "mfa_failed", _("Wrong second factor")
+    # Each REST call an OAuth app makes (marketplace/apps/authentication.py), with its method and path.
+    API_CALL = "api_call", _("API call by an app")
 
 
 class AuditEvent(models.Model):

@@ -128,8 +128,12 @@ def _conditions(errors: _Errors, path: str, group: Any, depth: int = 0) -> None:
 
 
 def _trigger(errors: _Errors, module: str, trigger: Any) -> None:
+    external = action_types.external_triggers(module)  # installed apps' events (action_types.py)
+    if isinstance(trigger, dict) and trigger.get("type") in external:
+        return
     if not isinstance(trigger, dict) or trigger.get("type") not in trigger_keys():
-        errors.add("trigger.type", _("Choose one of: %(types)s.") % {"types": ", ".join(trigger_keys())})
+        types = [*trigger_keys(), *sorted(external)]
+        errors.add("trigger.type", _("Choose one of: %(types)s.") % {"types": ", ".join(types)})
         return
     kind = trigger["type"]
     if kind not in BUILTIN_TRIGGERS:

@@ -70,7 +70,7 @@ def _triggers_for(module: str) -> list[str]:
         if registered is not None and registered.modules is not None and module not in registered.modules:
             continue
         chosen.append(key)
-    return chosen
+    return chosen + sorted(action_types.external_triggers(module))  # installed apps' events
 
 
 def _forms(module: str) -> list[list[Any]]:
@@ -232,6 +232,7 @@ def designer(request: HttpRequest, actor: Member, pk: int | None = None) -> Http
             **{f"t_{t.key}": str(t.label) for t in extension.trigger_types()},
             **{f"a_{a.key}": str(a.label) for a in extension.action_types()},
             **{f"a_{key}": action.label for key, action in external.items()},
+            **{f"t_{key}": t.label for key, t in action_types.external_triggers(spec.key).items()},
         },
         "workspace_timezone": request.tenant.timezone,  # type: ignore[attr-defined]
         "api": "/api/v1/workflows/",

@@ -404,6 +404,171 @@ class RecordKind(FieldKind):
         return forms.CharField(widget=ReferenceWidget(field.options.get("target", ""), actor), **common)
 
 
+PART_TYPES = ("text", "decimal", "integer", "boolean")
+PART_KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,19}$")
+DISPLAY_PART_RE = re.compile(r"\{([a-z][a-z0-9_]{0,19})\}")
+MAX_PARTS = 12
+
+
+def structure_problems(options: dict[str, Any]) -> list[str]:
+    """Why `options` do not describe a structured field: `parts` (1-12 of key, label, type in PART_TYPES,
+    optional required, max_length for text, min/max for numbers) and an optional `display` template naming
+    parts in braces. Empty when they do."""
+    parts = options.get("parts")
+    if not isinstance(parts, list) or not 1 <= len(parts) <= MAX_PARTS:
+        return [_("Give 1 to %(n)d parts.") % {"n": MAX_PARTS}]
+    problems: list[str] = []
+    seen: set[str] = set()
+    for index, part in enumerate(parts):
+        if not isinstance(part, dict) or not PART_KEY_RE.match(str(part.get("key", ""))):
+            problems.append(_("Part %(n)d needs a key of lowercase letters, digits and underscores.") % {"n": index})
+            continue
+        key = part["key"]
+        allowed = {"key", "label", "type", "required", "max_length", "min", "max"}
+        if key in seen:
+            problems.append(_("The part “%(key)s” appears twice.") % {"key": key})
+        seen.add(key)
+        if part.get("type") not in PART_TYPES:
+            problems.append(_("The part “%(key)s” has an unknown type.") % {"key": key})
+        label = part.get("label")
+        if not isinstance(label, str) or not 1 <= len(label) <= 60:
+            problems.append(_("The part “%(key)s” needs a label of 1-60 characters.") % {"key": key})
+        if set(part) - allowed:
+            problems.append(_("The part “%(key)s” has an unknown option.") % {"key": key})
+        limit = part.get("max_length")
+        if limit is not None and (
+            part.get("type") != "text" or not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 500
+        ):
+            problems.append(_("Only text parts have a maximum length (1-500).") + f" ({key})")
+        for bound in ("min", "max"):
+            if bound in part and (
+                part.get("type") not in ("decimal", "integer")
+                or not isinstance(part[bound], int | float)
+                or isinstance(part[bound], bool)
+            ):
+                problems.append(_("Only number parts have a minimum or maximum.") + f" ({key})")
+    return problems + display_template_problems(options.get("display", ""), seen)
+
+
+def display_template_problems(display: Any, part_keys: set[str]) -> list[str]:
+    """Why `display` is not a template of at most 200 characters naming only `part_keys` in braces."""
+    if not isinstance(display, str) or len(display) > 200:
+        return [_("The display template is text of at most 200 characters.")]
+    return [
+        _("The display template names “%(key)s”, which is not a part.") % {"key": name}
+        for name in DISPLAY_PART_RE.findall(display)
+        if name not in part_keys
+    ]
+
+
+def _part_value(part: dict[str, Any], raw: Any) -> Any:
+    """One part's value, cleaned by its declared type and bounds."""
+    kind = part["type"]
+    if kind == "boolean":
+        return CheckboxKind().clean(None, raw, picklist_values=None)  # type: ignore[arg-type]
+    if kind == "text":
+        return _text(raw, int(part.get("max_length", TEXT_MAX)))
+    if kind == "integer":
+        number: Any = IntegerKind().clean(None, raw, picklist_values=None)  # type: ignore[arg-type]
+        compared = Decimal(number)
+    else:
+        number = _decimal(raw)
+        compared = Decimal(number)
+    if "min" in part and compared < Decimal(str(part["min"])):
+        raise ValidationError(_("Must be at least %(n)s.") % {"n": part["min"]})
+    if "max" in part and compared > Decimal(str(part["max"])):
+        raise ValidationError(_("Must be at most %(n)s.") % {"n": part["max"]})
+    return number
+
+
+class StructuredWidget(forms.MultiWidget):
+    """One input per part, each labelled (aria-label) with the part's label."""
+
+    def __init__(self, parts: list[dict[str, Any]]) -> None:
+        self.parts = parts
+        widgets = [
+            forms.CheckboxInput(attrs={"aria-label": p["label"]})
+            if p["type"] == "boolean"
+            else forms.TextInput(
+                attrs={"aria-label": p["label"], "placeholder": p["label"]}
+                | ({"inputmode": "decimal"} if p["type"] != "text" else {})
+            )
+            for p in parts
+        ]
+        super().__init__(widgets)
+
+    def decompress(self, value: Any) -> list[Any]:
+        if isinstance(value, dict):
+            return [value.get(p["key"]) for p in self.parts]
+        return [None for _p in self.parts]
+
+
+class StructuredFormField(forms.MultiValueField):
+    def __init__(self, parts: list[dict[str, Any]], **common: Any) -> None:
+        self.parts = parts
+        fields = [
+            forms.BooleanField(required=False) if p["type"] == "boolean" else forms.CharField(required=False)
+            for p in parts
+        ]
+        super().__init__(fields, widget=StructuredWidget(parts), require_all_fields=False, **common)
+
+    def compress(self, data_list: list[Any]) -> Any:
+        values = {p["key"]: v for p, v in zip(self.parts, data_list or [], strict=False) if v not in (None, "", False)}
+        return values or None
+
+
+class StructuredKind(FieldKind):
+    """A value of named parts (options["parts"]), stored as one JSON object; each part cleaned by its type.
+    Shown in lists and exports through `options["display"]` ("{street}, {city}"), else the parts joined."""
+
+    type = FieldType.STRUCTURED
+
+    def clean(self, field: CustomField, value: Any, *, picklist_values: set[str] | None) -> Any:
+        import json
+
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                value = None
+        if not isinstance(value, dict):
+            raise ValidationError(_("Send an object of the value's parts."))
+        parts = {p["key"]: p for p in field.options.get("parts") or []}
+        problems = [_("Unknown part “%(key)s”.") % {"key": str(key)[:40]} for key in value if key not in parts]
+        cleaned: dict[str, Any] = {}
+        for key, part in parts.items():
+            raw = value.get(key)
+            if raw is None or raw == "":
+                if part.get("required"):
+                    problems.append(_("%(part)s: this part is required.") % {"part": part["label"]})
+                continue
+            try:
+                cleaned[key] = _part_value(part, raw)
+            except ValidationError as exc:
+                problems.append(f"{part['label']}: {' '.join(exc.messages)}")
+        if problems:
+            raise ValidationError(problems)
+        return cleaned or None
+
+    def filter(self, field: CustomField, raw: str, *, op: str) -> Filter:
+        return Q(**{f"custom_data__{field.key}__icontains": _text(raw, 255)}), {}
+
+    def display(self, field: CustomField, value: Any) -> str:
+        if not isinstance(value, dict):
+            return str(value)
+        template = field.options.get("display") or ""
+        if not template:
+            return ", ".join(str(v) for v in value.values() if v not in (None, ""))
+        text = DISPLAY_PART_RE.sub(lambda m: str(value.get(m.group(1), "")), template)
+        return re.sub(r"\s+", " ", re.sub(r"(,\s*)+(?=,|$)", "", text)).strip(" ,")
+
+    def serializer_field(self) -> serializers.Field[Any, Any, Any, Any]:
+        return serializers.DictField()
+
+    def form_field(self, field: CustomField, *, current: Any, actor: Member, common: dict[str, Any]) -> forms.Field:
+        return StructuredFormField(list(field.options.get("parts") or []), **common)
+
+
 KINDS: dict[str, FieldKind] = {
     kind.type: kind
     for kind in (
@@ -423,6 +588,7 @@ KINDS: dict[str, FieldKind] = {
         MultiPicklistKind(),
         MemberKind(),
         RecordKind(),
+        StructuredKind(),
     )
 }
 

@@ -115,6 +115,9 @@ class FieldType(models.TextChoices):
     MULTIPICKLIST = "multipicklist", _("Multi-select picklist")
     MEMBER = "member", _("Member reference")
     RECORD = "record", _("Record reference")
+    # Named parts (address: street, city, ...; geo: lat, lng) declared in `options["parts"]`, stored as one
+    # object; created through the API or by an installed app's field type, not offered by the settings form.
+    STRUCTURED = "structured", _("Structured value")
 
 
 class CustomField(models.Model):

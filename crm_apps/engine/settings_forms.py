@@ -36,7 +36,8 @@ class CustomFieldCreateForm(forms.Form):
         ),
         widget=forms.TextInput(attrs={"autocapitalize": "none", "spellcheck": "false"}),
     )
-    type = forms.ChoiceField(label=_("Type"), choices=FieldType.choices)
+    # Structured fields need their parts declared: made through the API or an installed app's field type.
+    type = forms.ChoiceField(label=_("Type"), choices=[c for c in FieldType.choices if c[0] != FieldType.STRUCTURED])
     required = forms.BooleanField(label=_("Required"), required=False)
     unique = forms.BooleanField(
         label=_("Unique"), required=False, help_text=_("No two records may have the same value.")

@@ -6,7 +6,7 @@ suspended, and the installing admin is still an active member. Then the route's 
 (`crm_apps.access.api.scopes`, shared with extension tokens) must be held by the token, the
 installation and the app's approved version all three; then the app's per-minute budget in this
 workspace. The call acts with the installing admin's rights through the visibility filter, and audit
-events name the app.
+events name the app: every call gets an `api_call` event (method, path), its writes their usual events.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -24,10 +23,11 @@ from rest_framework.request import Request
 
 from crm_apps.access.api.scopes import required_scopes, scopes_held
 from crm_apps.access.models import Member
+from crm_apps.audit import services as audit
 from crm_apps.audit.context import acting_via_set
 from marketplace.apps.models import AccessToken, AppStatus, InstallationState
+from marketplace.apps.rate import app_rate_allows
 from marketplace.apps.usage import api_call_count
-from saas.throttle import window_count
 from tenants.models import User
 
 
@@ -48,11 +48,16 @@ def _token_for(raw: str) -> AccessToken | None:
     )
 
 
-def app_rate_allows(*, app_id: int) -> tuple[bool, int]:
-    """One request of the app in this workspace's current minute; (allowed, seconds to wait). Redis down:
-    allowed (the plan's daily quota and the per-token limits still apply where they can be counted)."""
-    count, wait = window_count(f"oauth-app:{app_id}", window=60)
-    return count <= settings.OAUTH_APP_RATE_PER_MINUTE, wait
+def _audit_call(request: Request, member: Member) -> None:
+    """Every call of an app goes to the workspace's audit trail, named after the app (acting via)."""
+    match = request._request.resolver_match
+    audit.audit_log(
+        action=audit.API_CALL,
+        actor=member,
+        module=str((match.kwargs.get("module") if match is not None else "") or ""),
+        record_id=str((match.kwargs.get("record_id") if match is not None else "") or ""),
+        details={"method": request._request.method or "", "path": request._request.path[:200]},
+    )
 
 
 class AppTokenAuthentication(BaseAuthentication):
@@ -92,12 +97,13 @@ class AppTokenAuthentication(BaseAuthentication):
         if member is None:
             raise exceptions.AuthenticationFailed(_("Invalid or expired token."))
         self._check_scopes(request, token)
-        allowed, wait = app_rate_allows(app_id=app.pk)
+        allowed, wait = app_rate_allows(app_id=app.pk, tenant_id=tenant.pk)
         if not allowed:
             raise AppRateLimited(wait=wait)
         api_call_count(app_id=app.pk, tenant_id=tenant.pk)
         request._request.member = member  # type: ignore[attr-defined]
         acting_via_set(app.name)
+        _audit_call(request, member)
         translation.activate(member.language)
         return member.user, token
 

@@ -11,7 +11,8 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet, Sum
 from django.http import HttpRequest
-from django.utils.html import format_html
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.catalog import services
@@ -49,6 +50,8 @@ class VersionAdmin(admin.ModelAdmin):
         "min_platform_version",
         "release_notes",
         "state",
+        "what_it_reaches",
+        "screenshots",
         "manifest_pretty",
         "reviewed_by",
         "reviewed_at",
@@ -59,6 +62,37 @@ class VersionAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Version]:
         return super().get_queryset(request).select_related("listing", "reviewed_by")
+
+    @admin.display(description=_("what it reaches"))
+    def what_it_reaches(self, obj: Version) -> str:
+        """The scopes, the app's origin and every URL the version sends data to or frames, for review."""
+        data = obj.manifest if isinstance(obj.manifest, dict) else {}
+        ui = data.get("ui") or {}
+        urls = [
+            *(item.get("url", "") for kind in ui.values() if isinstance(kind, list) for item in kind),
+            *(item.get("url", "") for item in data.get("workflow_actions") or []),
+            *(item.get("url", "") for item in data.get("webhooks") or []),
+            *((item.get("panel") or {}).get("url", "") for item in data.get("field_types") or []),
+            ((data.get("telephony") or {}).get("click_to_call") or {}).get("url", ""),
+        ]
+        lines = [
+            (_("Scopes"), ", ".join(data.get("scopes") or []) or "—"),
+            (_("App origin"), (data.get("app") or {}).get("origin", "") or "—"),
+            (_("Addresses"), ", ".join(sorted({u for u in urls if u})) or "—"),
+            (_("Telephony provider"), _("yes") if data.get("telephony") else _("no")),
+        ]
+        return format_html_join("", "<p><strong>{}:</strong> {}</p>", lines)
+
+    @admin.display(description=_("screenshots"))
+    def screenshots(self, obj: Version) -> str:
+        shots = list(obj.listing.screenshots.all())
+        if not shots:
+            return "—"
+        return format_html_join(
+            "",
+            '<figure><img src="{}" alt="{}" width="320" loading="lazy"><figcaption>{}</figcaption></figure>',
+            ((reverse("listing_screenshot", args=[shot.pk]), shot.caption, shot.caption) for shot in shots),
+        )
 
     @admin.display(description=_("manifest"))
     def manifest_pretty(self, obj: Version) -> str:

@@ -23,6 +23,7 @@ from marketplace import manifest as manifests
 from marketplace.catalog import payments, selectors, services
 from marketplace.catalog.models import Licence, Listing, Review
 from marketplace.installs import selectors as installs_selectors
+from marketplace.ui.fields import app_field_types
 from marketplace.ui.surfaces import settings_links as app_settings_links
 
 
@@ -64,6 +65,7 @@ def index(request: HttpRequest) -> HttpResponse:
             "categories": selectors.categories(),
             "category": request.GET.get("category", ""),
             "app_settings": app_settings_links(),
+            "app_field_types": bool(app_field_types()),
         },
     )
 

@@ -25,6 +25,9 @@ class MarketplaceUiConfig(AppConfig):
             applies=panels.panels_apply,
         )
         action_types.provider_add(panels.workflow_actions_for)
+        from marketplace.ui.triggers import app_triggers_for
+
+        action_types.trigger_provider_add(app_triggers_for)
         # Dashboard widgets, record/list actions (settings pages are linked from the Extensions pages).
         from crm_apps.reports.widgets import widget_source_add
         from marketplace.ui import surfaces
@@ -32,3 +35,8 @@ class MarketplaceUiConfig(AppConfig):
         widget_source_add(surfaces.WIDGETS)
         extensions.record_action_provider_add(surfaces.record_action_buttons)
         extensions.selection_action_provider_add(surfaces.selection_action_buttons)
+        # Apps that declare `telephony`: their signed call events and click-to-call pages.
+        from crm_apps.modules.calls.providers import provider_source_add
+        from marketplace.ui.telephony import app_telephony_providers
+
+        provider_source_add(app_telephony_providers)

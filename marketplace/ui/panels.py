@@ -128,8 +128,10 @@ def context_for(
     module: str,
     record_id: str | None,
     records: list[str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> str:
-    """A signed context; `records` (the ids a list action was given) only for list actions."""
+    """A signed context; `records` (the ids a list action was given) only for list actions; `extra` adds
+    what a surface needs (click-to-call: `number`; a field type's panel: `field`, `value`, `can_edit`)."""
     tenant = getattr(request, "tenant", None)
     payload: dict[str, Any] = {
         "ws": request.get_host(),
@@ -144,6 +146,7 @@ def context_for(
     }
     if records is not None:
         payload["records"] = records
+    payload.update(extra or {})
     return context_sign(app.secret, payload)
 
 
@@ -172,7 +175,44 @@ def record_panels(record: Any, member: Member, request: HttpRequest) -> dict[str
                 }
             )
             csp_allow(request, "frame-src", app.origin)
+        frames += _field_frames(app, spec=spec, record=record, member=member, request=request)
     return {"frames": frames, "sandbox": SANDBOX}
+
+
+def _field_frames(
+    app: InstalledApp, *, spec: Any, record: Any, member: Member, request: HttpRequest
+) -> list[dict[str, Any]]:
+    """A frame per custom field of this app's field types (fields.py), showing and editing its value."""
+    from marketplace.ui.fields import app_fields, field_context_extra
+
+    frames = []
+    for field, item in app_fields(app, spec):
+        extra = field_context_extra(field=field, spec=spec, record=record, member=member)
+        if extra is None:
+            continue
+        ext = f"fields.{field.key}"
+        frames.append(
+            {
+                "id": f"app-{app.slug}-field-{field.key}",
+                "label": field.label,
+                "app": app.name,
+                "src": item["panel"]["url"],
+                "origin": app.origin,
+                "height": item["panel"].get("height", 240),
+                "context": context_for(
+                    app,
+                    request=request,
+                    member=member,
+                    ext=ext,
+                    module=spec.key,
+                    record_id=str(record.pk),
+                    extra=extra,
+                ),
+                "refresh": reverse("marketplace_ui:context", args=[app.installation_id, ext, spec.key, str(record.pk)]),
+            }
+        )
+        csp_allow(request, "frame-src", app.origin)
+    return frames
 
 
 def workflow_actions_for(module: str) -> list[ExternalAction]:

@@ -56,6 +56,7 @@ def frame(
     record_id: str | None = None,
     records: list[str] | None = None,
     height: int = 400,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """What `_frame.html` draws for one declared item, and `frame-src` for the app's origin on this response."""
     ext = f"{kind}.{item['key']}"
@@ -69,7 +70,14 @@ def frame(
         "height": item.get("height", height),
         "sandbox": SANDBOX,
         "context": context_for(
-            app, request=request, member=member, ext=ext, module=module, record_id=record_id, records=records
+            app,
+            request=request,
+            member=member,
+            ext=ext,
+            module=module,
+            record_id=record_id,
+            records=records,
+            extra=extra,
         ),
         "refresh": refresh,
     }

@@ -15,4 +15,8 @@ urlpatterns = [
     path("action/<int:installation_id>/<str:ext>/<slug:module>/", views.action_page, name="action"),
     path("settings/<int:installation_id>/<slug:key>/", views.settings_page, name="settings_page"),
     path("frame/<int:installation_id>/<str:ext>/context", views.frame_context, name="frame_context"),
+    path("call/<int:installation_id>/", views.call_page, name="call"),
+    path("field/value", views.field_value, name="field_value"),
+    path("fields/", views.fields_page, name="fields"),
+    path("trigger", views.trigger_report_view, name="trigger"),
 ]

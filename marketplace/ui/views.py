@@ -11,6 +11,14 @@
   `&context=1` answers a fresh context instead.
 - `GET  /marketplace/app/settings/<installation>/<key>/` (workspace administrators): a settings page's frame.
 - `GET  /marketplace/app/frame/<installation>/dashboard_widgets.<key>/context` (member): a widget's fresh context.
+- `GET  /marketplace/app/call/<installation>/?number=<number>` (member): a telephony app's click-to-call
+  frame, the number in the context (`&context=1`: a fresh context).
+- `POST /marketplace/app/field/value` (`{"context", "value"}`, no session): a field type's app saves the
+  value of the field its context names, as the context's member (fields.py).
+- `GET|POST /marketplace/app/fields/` (workspace administrators): the installed apps' field types; add a
+  custom field of one to a module.
+- `POST /marketplace/app/trigger` (signed with the app secret, no session): the app reports its event;
+  the workflows with that trigger run (triggers.py).
 """
 
 from __future__ import annotations
@@ -18,10 +26,11 @@ from __future__ import annotations
 import json
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -32,11 +41,14 @@ from crm_apps.access import visibility
 from crm_apps.access.middleware import request_member
 from crm_apps.access.services import api_token_authenticate
 from crm_apps.engine import registry
+from crm_apps.engine.field_types import PHONE_RE
 from marketplace.installs.models import InstallationState
 from marketplace.ui import surfaces
 from marketplace.ui.context import ContextInvalid, context_payload_unverified, context_verify
+from marketplace.ui.fields import app_field_add, app_field_types, app_fields, field_context_extra
 from marketplace.ui.models import AppInstall
 from marketplace.ui.panels import context_for
+from marketplace.ui.telephony import telephony_app
 
 
 @login_required
@@ -48,7 +60,9 @@ def context_refresh(request: HttpRequest, installation_id: int, ext: str, module
         raise Http404
     kind, _sep, key = ext.partition(".")
     declared = app.declared(kind)
-    if kind != "record_panels" or not any(i["key"] == key and module in i["modules"] for i in declared):
+    if kind == "record_panels" and not any(i["key"] == key and module in i["modules"] for i in declared):
+        raise Http404
+    if kind not in ("record_panels", "fields"):
         raise Http404
     try:
         spec = registry.get(module)
@@ -56,12 +70,18 @@ def context_refresh(request: HttpRequest, installation_id: int, ext: str, module
         raise Http404 from None
     try:
         queryset = spec.records().filter(pk=record_id)
-        visible = visibility.visible_records(actor=member, spec=spec, queryset=queryset).exists()
+        record = visibility.visible_records(actor=member, spec=spec, queryset=queryset).first()
     except (ValueError, ValidationError):  # not an id of this module
-        visible = False
-    if not visible:
+        record = None
+    if record is None:
         raise Http404
-    token = context_for(app, request=request, member=member, ext=ext, module=module, record_id=record_id)
+    extra = None
+    if kind == "fields":
+        field = next((f for f, _item in app_fields(app, spec) if f.key == key), None)
+        extra = field_context_extra(field=field, spec=spec, record=record, member=member) if field else None
+        if extra is None:
+            raise Http404
+    token = context_for(app, request=request, member=member, ext=ext, module=module, record_id=record_id, extra=extra)
     return JsonResponse({"context": token})
 
 
@@ -216,3 +236,156 @@ def frame_context(request: HttpRequest, installation_id: int, ext: str) -> JsonR
         raise Http404
     token = context_for(app, request=request, member=member, ext=ext, module="", record_id=None)
     return JsonResponse({"context": token})
+
+
+@login_required
+@require_GET
+def call_page(request: HttpRequest, installation_id: int) -> HttpResponse:
+    """Click-to-call through a telephony app: its frame, given the number (and the member) in the context."""
+    member = request_member(request)
+    app = telephony_app(installation_id)
+    click = (app.manifest.get("telephony") or {}).get("click_to_call") if app is not None else None
+    if member is None or app is None or not click:
+        raise Http404
+    number = request.GET.get("number", "").strip()
+    if not PHONE_RE.match(number) or sum(c.isdigit() for c in number) < 3:
+        return JsonResponse({"number": [_("Enter a valid phone number.")]}, status=400)
+    item = {"key": "click_to_call", "label": click["label"], "url": click["url"], "height": click.get("height", 160)}
+    refresh = f"{request.path}?{urlencode({'number': number, 'context': '1'})}"
+    frame = surfaces.frame(
+        app, item, kind="telephony", request=request, member=member, refresh=refresh, extra={"number": number}
+    )
+    if _wants_context(request):
+        return JsonResponse({"context": frame["context"]})
+    return render(
+        request,
+        "marketplace_ui/frame_page.html",
+        {"frame": {**frame, "bare": True}, "crumbs": [], "note": _("Calling %(number)s") % {"number": number}},
+    )
+
+
+@csrf_exempt  # server to server: the signed context (5 minutes, one member, one record, one field) is the credential
+@require_POST
+def field_value(request: HttpRequest) -> JsonResponse:
+    """An app saves the value of the field its context names, as the context's member."""
+    from crm_apps.access.models import Member
+    from crm_apps.engine.services import record_update
+
+    try:
+        data = json.loads(request.body or b"{}")
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        return JsonResponse({"non_field_errors": [_("Send a JSON object.")]}, status=400)
+    tenant = getattr(getattr(request, "tenant", None), "schema_name", "")
+    raw_token = data.get("context")
+    token = raw_token if isinstance(raw_token, str) else ""
+    try:
+        unverified = context_payload_unverified(token)
+        installation_id = unverified.get("ins")
+        app = surfaces.active_app(installation_id) if isinstance(installation_id, int) else None
+        if app is None:
+            raise ContextInvalid(_("The signature does not match."))
+        payload = context_verify(app.secret, token, tenant=tenant)
+    except ContextInvalid as exc:
+        return JsonResponse({"context": [str(exc)]}, status=400)
+    kind, _sep, key = str(payload.get("ext", "")).partition(".")
+    member_id = payload.get("member")
+    member = (
+        Member.objects.filter(pk=member_id, active=True).select_related("user").first()
+        if isinstance(member_id, int)
+        else None
+    )
+    try:
+        spec = registry.get(str(payload.get("module", "")))
+    except registry.UnknownModule:
+        spec = None
+    field = next((f for f, _item in app_fields(app, spec) if f.key == key), None) if spec is not None else None
+    if kind != "fields" or member is None or spec is None or field is None:
+        return JsonResponse({"context": [_("This context is not for a field.")]}, status=400)
+    queryset = spec.records().filter(pk=payload.get("record"))
+    record = visibility.visible_records(actor=member, spec=spec, queryset=queryset).first()
+    extra = field_context_extra(field=field, spec=spec, record=record, member=member) if record else None
+    if record is None or extra is None or not extra["can_edit"]:
+        return JsonResponse({"detail": _("You may not change this field.")}, status=403)
+    try:
+        record_update(spec=spec, actor=member, record=record, data={}, custom={field.key: data.get("value")})
+    except PermissionDenied:
+        return JsonResponse({"detail": _("You may not change this field.")}, status=403)
+    except ValidationError as exc:
+        return JsonResponse(exc.message_dict if hasattr(exc, "error_dict") else {"value": exc.messages}, status=400)
+    record.refresh_from_db()
+    return JsonResponse({"value": (record.custom_data or {}).get(field.key)})
+
+
+@login_required
+def fields_page(request: HttpRequest) -> HttpResponse:
+    """Administrators: the installed apps' field types, the fields made from them, and a form to add one."""
+    member = request_member(request)
+    if member is None or not member.is_admin:
+        raise PermissionDenied
+    types = app_field_types()
+    choices = [(f"{app.installation_id}.{item['key']}", f"{item['label']} ({app.name})") for app, item in types]
+    specs = {spec.key: spec for spec in registry.all_specs()}
+    modules = [specs[m] for m in sorted({m for _app, item in types for m in item["modules"]}) if m in specs]
+    errors: dict[str, list[str]] = {}
+    values = {"field_type": "", "module": "", "key": "", "label": "", "required": False}
+    if request.method == "POST":
+        values = {name: request.POST.get(name, "").strip() for name in ("field_type", "module", "key", "label")}
+        values["required"] = request.POST.get("required") == "on"
+        installation, _sep, type_key = str(values["field_type"]).partition(".")
+        try:
+            field = app_field_add(
+                actor=member,
+                installation_id=int(installation) if installation.isdigit() and len(installation) < 12 else 0,
+                type_key=type_key,
+                module=str(values["module"]),
+                key=str(values["key"]),
+                label=str(values["label"]),
+                required=bool(values["required"]),
+            )
+        except ValidationError as exc:
+            errors = exc.message_dict if hasattr(exc, "error_dict") else {"form": exc.messages}
+        else:
+            messages.success(request, _("The field “%(label)s” was added.") % {"label": field.label})
+            return redirect("marketplace_ui:fields")
+    apps = {app.installation_id: app for app, _item in types}
+    made = [
+        (field, spec.label_plural, app.name)
+        for app in apps.values()
+        for spec in modules
+        for field, _d in app_fields(app, spec)
+    ]
+    return render(
+        request,
+        "marketplace_ui/fields.html",
+        {
+            "choices": choices,
+            "modules": [(spec.key, spec.label_plural) for spec in modules],
+            "values": values,
+            "errors": errors,
+            "made": made,
+        },
+        status=400 if errors else 200,
+    )
+
+
+@csrf_exempt  # server to server: signed with the app secret (triggers.py)
+@require_POST
+def trigger_report_view(request: HttpRequest) -> JsonResponse:
+    """An installed app reports its event: the workflows with that trigger run for the records."""
+    from crm_apps.automation.extension import trigger_fire
+    from marketplace.ui.triggers import TriggerRefused, trigger_report
+
+    if len(request.body) > 64 * 1024:
+        return JsonResponse({"non_field_errors": [_("The report is too large.")]}, status=400)
+    try:
+        trigger, module, records, data = trigger_report(
+            installation=request.headers.get("X-CRM-Installation", ""),
+            signature=request.headers.get("X-CRM-Signature", ""),
+            body=request.body,
+        )
+    except TriggerRefused as refused:
+        return JsonResponse(refused.errors, status=refused.status)
+    workflows = trigger_fire(trigger=trigger, module=module, record_ids=records, data=data)
+    return JsonResponse({"trigger": trigger, "records": len(records), "workflows": workflows}, status=202)

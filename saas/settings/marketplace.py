@@ -41,3 +41,6 @@ PARTNER_SANDBOXES_PER_USER = 2
 # After Redis failed to count an app's API call, counting is skipped this long in that process (the call
 # itself goes on), so an unreachable Redis does not slow every request by its connect timeouts.
 APP_USAGE_BACKOFF_SECONDS = 30
+# The same for the per-app rate limit (marketplace/apps/rate.py): Redis failing or hanging lets app calls
+# through uncounted for this long in that process instead of adding a timeout to each of them.
+APP_RATE_BACKOFF_SECONDS = 30

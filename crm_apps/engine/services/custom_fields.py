@@ -69,18 +69,9 @@ def custom_field_create(
     if type not in FieldType.values:
         errors["type"] = [_("Choose one of the field types.")]
     options = dict(options or {})
-    option_names: dict[str, set[str]] = {FieldType.RECORD: {"target"}, FieldType.TEXT: {"max_length"}}
-    allowed_options = option_names.get(type, set())
-    if set(options) - allowed_options:
-        errors["options"] = [_("Unknown option for this field type.")]
-    if type == FieldType.RECORD:
-        target = options.get("target")
-        if not isinstance(target, str) or target not in {s.key for s in registry.all_specs()}:
-            errors["options"] = [_("Choose the module the reference points to.")]
-    if type == FieldType.TEXT and "max_length" in options:
-        max_length = options["max_length"]
-        if not isinstance(max_length, int) or isinstance(max_length, bool) or not 1 <= max_length <= 255:
-            errors["options"] = [_("The maximum length is a whole number from 1 to 255.")]
+    option_problems = _option_problems(type, options)
+    if option_problems:
+        errors["options"] = option_problems
     if type in (FieldType.PICKLIST, FieldType.MULTIPICKLIST):
         cleaned_choices = [c.strip() for c in (choices or []) if isinstance(c, str) and c.strip()]
         if not cleaned_choices or any(len(c) > 100 or "\x00" in c for c in cleaned_choices):
@@ -122,6 +113,33 @@ def custom_field_create(
             details={"setting": "custom_field_created", "key": key},
         )
     return field
+
+
+def _option_problems(type: str, options: dict[str, Any]) -> list[str]:
+    """Why `options` do not fit the field type (empty when they do)."""
+    option_names: dict[str, set[str]] = {
+        FieldType.RECORD: {"target"},
+        FieldType.TEXT: {"max_length"},
+        # `source` names who defined the parts (an installed app's field type: "app:<extension>.<type>").
+        FieldType.STRUCTURED: {"parts", "display", "source"},
+    }
+    if set(options) - option_names.get(type, set()):
+        return [_("Unknown option for this field type.")]
+    if type == FieldType.RECORD:
+        target = options.get("target")
+        if not isinstance(target, str) or target not in {s.key for s in registry.all_specs()}:
+            return [_("Choose the module the reference points to.")]
+    if type == FieldType.TEXT and "max_length" in options:
+        max_length = options["max_length"]
+        if not isinstance(max_length, int) or isinstance(max_length, bool) or not 1 <= max_length <= 255:
+            return [_("The maximum length is a whole number from 1 to 255.")]
+    if type == FieldType.STRUCTURED:
+        problems = field_types.structure_problems(options)
+        source = options.get("source", "")
+        if not isinstance(source, str) or len(source) > 100:
+            problems.append(_("The source is text of at most 100 characters."))
+        return problems
+    return []
 
 
 @_clears_metadata

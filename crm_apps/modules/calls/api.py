@@ -24,12 +24,14 @@ from crm_apps.access.middleware import request_member
 from crm_apps.engine.api.views import TokenRateThrottle
 from crm_apps.modules.calls.live import SlotStream, ringing_stream, stream_slot_take
 from crm_apps.modules.calls.models import TelephonySettings
+from crm_apps.modules.calls.providers import telephony_provider
 from crm_apps.modules.calls.selectors import ringing_calls
 from crm_apps.modules.calls.services import DIRECTIONS, STATUSES, CallEvent, telephony_event_apply
 from crm_apps.modules.calls.settings_store import telephony_secret_rotate
 from saas.openapi import json_object_view
 
 SIGNATURE_HEADER = "HTTP_X_SIGNATURE"
+PROVIDER_HEADER = "HTTP_X_TELEPHONY_PROVIDER"
 MAX_BODY = 64 * 1024
 
 
@@ -74,14 +76,22 @@ def signature_valid(*, body: bytes, header: str, secret: str) -> bool:
 
 @json_object_view()
 class TelephonyEventsView(APIView):
-    """POST /api/v1/telephony/events: one provider event, signed with the tenant's webhook secret."""
+    """POST /api/v1/telephony/events: one provider event, signed with the tenant's webhook secret, or
+    with a contributed provider's secret when `X-Telephony-Provider` names one (providers.py)."""
 
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
 
     def post(self, request: Request) -> Response:
         body = request._request.body
-        secret = TelephonySettings.objects.order_by("pk").values_list("webhook_secret", flat=True).first() or ""
+        provider_key = request.META.get(PROVIDER_HEADER, "").strip()
+        source = ""
+        if provider_key:
+            provider = telephony_provider(provider_key)  # unknown, uninstalled or suspended: no secret
+            secret = provider.secret if provider is not None else ""
+            source = provider.label if provider is not None else ""
+        else:
+            secret = TelephonySettings.objects.order_by("pk").values_list("webhook_secret", flat=True).first() or ""
         if not signature_valid(body=body, header=request.META.get(SIGNATURE_HEADER, ""), secret=secret):
             return Response({"detail": _("Missing or wrong signature.")}, status=status.HTTP_401_UNAUTHORIZED)
         if len(body) > MAX_BODY:
@@ -94,7 +104,7 @@ class TelephonyEventsView(APIView):
             return Response({"non_field_errors": [_("Send a JSON object.")]}, status=status.HTTP_400_BAD_REQUEST)
         serializer = TelephonyEventSerializer(data=payload)
         serializer.is_valid(raise_exception=True)
-        call, created = telephony_event_apply(event=serializer.event())
+        call, created = telephony_event_apply(event=serializer.event(), source=source, provider=provider_key)
         return Response(
             {"id": str(call.pk), "number": call.number, "status": call.status, "created": created},
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,

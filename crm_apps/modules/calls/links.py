@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from crm_apps.engine.models import CustomField, FieldType
+from crm_apps.modules.calls.providers import telephony_providers
 from crm_apps.modules.calls.settings_store import NUMBER_PLACEHOLDER, telephony_settings
 from crm_apps.modules.common import phone_validator
 
 
 def click_to_call_url(number: str) -> str:
-    """The tenant's click-to-call URL for `number` (`tel:{number}` unless an administrator changed it);
-    the number is percent-encoded, spaces and punctuation dropped."""
+    """The tenant's click-to-call URL for `number`: the page of a contributed telephony provider that
+    offers click-to-call (an installed app), else the URL template (`tel:{number}` unless an
+    administrator changed it); the number is percent-encoded, spaces and punctuation dropped."""
     compact = "".join(c for c in number if c.isdigit() or c == "+")
+    provider = next((p for p in telephony_providers() if p.click_to_call_url), None)
+    if provider is not None:
+        return f"{provider.click_to_call_url}?{urlencode({'number': compact})}"
     template = telephony_settings().click_to_call_template or "tel:{number}"
     return template.replace(NUMBER_PLACEHOLDER, quote(compact, safe="+"))
 

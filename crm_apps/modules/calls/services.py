@@ -113,7 +113,7 @@ def _default_owner(member: Member | None) -> Member:
     return admin
 
 
-def _new_call(event: CallEvent) -> Call:
+def _new_call(event: CallEvent, *, source: str, provider: str) -> Call:
     spec = _calls_spec()
     link = TelephonyMember.objects.select_related("member").filter(extension=event.extension).first()
     member = link.member if link is not None and event.extension and link.member.active else None
@@ -134,11 +134,11 @@ def _new_call(event: CallEvent) -> Call:
     TimelineEntry.objects.create(module=spec.key, record_id=call.pk, kind=TimelineEntry.Kind.CREATED)
     audit.audit_log(
         action=audit.RECORD_CREATED,
-        actor_label=_("Telephony"),
+        actor_label=_("Telephony (%(provider)s)") % {"provider": source} if source else _("Telephony"),
         module=spec.key,
         record_id=call.pk,
         record_label=f"{call.number} {call}",
-        details={"call_id": event.call_id, "status": event.status},
+        details={"call_id": event.call_id, "status": event.status, **({"provider": provider} if provider else {})},
     )
     call_match(call=call, actor=None)
     _announce_if_missed(call, was="")
@@ -173,15 +173,16 @@ def _apply_event(call: Call, event: CallEvent) -> None:
         call.last_event_at = event.timestamp
 
 
-def telephony_event_apply(*, event: CallEvent) -> tuple[Call, bool]:
+def telephony_event_apply(*, event: CallEvent, source: str = "", provider: str = "") -> tuple[Call, bool]:
     """Apply one signed provider event: create the call on its first event, update it on later ones.
-    Returns (call, created). Safe under concurrent deliveries of the same call."""
+    Returns (call, created). Safe under concurrent deliveries of the same call. `source` names a
+    contributed provider (providers.py) in the audit trail, `provider` is its key."""
     for _attempt in range(2):
         try:
             with transaction.atomic():
                 call = Call.objects.select_for_update().filter(provider_call_id=event.call_id).first()
                 if call is None:
-                    return _new_call(event), True
+                    return _new_call(event, source=source, provider=provider), True
                 numbers_before = (call.from_number, call.to_number)
                 status_before = call.status
                 _apply_event(call, event)

@@ -106,3 +106,19 @@ def test_changes_by_the_app_show_the_app_as_the_timeline_actor(
     admin_name = admin_of(tenant_a).user.name
     assert by_kind["created"]["actor"]["name"] == admin_name
     assert f'<strong>Maps Sync</strong> <span class="muted">(app, for {admin_name})</span>' in page
+
+
+def test_every_call_by_the_app_is_audited_with_its_name(make_app: Any, admin_client: Any, tenant_a: Any) -> None:
+    app, secret = make_app(["deals:write"])
+    session, callback = authorize(app, tenant_a, admin_client(tenant_a))
+    session.fetch_token(host_url(tenant_a, "/oauth/token/"), authorization_response=callback, client_secret=secret)
+
+    listed = session.get(host_url(tenant_a, "/api/v1/deals/"))
+    refused = session.get(host_url(tenant_a, "/api/v1/contacts/"))  # no scope: refused before the call
+
+    assert listed.status_code == 200 and refused.status_code == 403
+    with schema_context(tenant_a.schema_name):
+        [event] = AuditEvent.objects.filter(action="api_call")
+    assert event.actor_label.startswith("Maps Sync (")
+    assert event.details == {"method": "GET", "path": "/api/v1/deals/", "app": "Maps Sync"}
+    assert event.module == "deals"

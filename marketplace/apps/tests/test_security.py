@@ -14,10 +14,9 @@ from django_tenants.utils import schema_context
 from oauthlib.oauth2 import InvalidClientError, InvalidGrantError
 
 from crm_apps.modules.contacts.models import Contact
-from marketplace.apps import services
+from marketplace.apps import rate, services, usage
 from marketplace.apps.models import AccessToken, AppInstallation, Grant, InstallationState, RefreshToken
 from marketplace.apps.tests.conftest import REDIRECT, authorize, host_url
-from saas import throttle
 from saas.settings import CACHES
 
 pytestmark = pytest.mark.django_db
@@ -418,10 +417,13 @@ def test_each_app_has_a_per_minute_budget_and_redis_down_lets_calls_through(
             "OPTIONS": {"socket_connect_timeout": 0.2},
         }
     }
-    monkeypatch.setattr(throttle, "_clients", {})
+    monkeypatch.setattr(rate, "_skip_until", 0.0)
+    monkeypatch.setattr(usage, "_skip_until", 0.0)
     with override_settings(CACHES=down):
         assert client.get("/api/v1/contacts/").status_code == 200
-    monkeypatch.setattr(throttle, "_clients", {})
+    assert rate._skip_until > 0  # backing off: the next calls do not wait for Redis
+    monkeypatch.setattr(rate, "_skip_until", 0.0)
+    monkeypatch.setattr(usage, "_skip_until", 0.0)
 
 
 def test_uninstalling_the_linked_extension_uninstalls_the_app(

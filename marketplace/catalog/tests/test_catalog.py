@@ -197,3 +197,25 @@ def test_the_extension_page_shows_its_webhook_deliveries_to_this_workspace_only(
     page_b = client_for(tenant_b, admin_of(tenant_b)).get(f"/settings/marketplace/{listing.slug}/").content.decode()
     assert "HTTP 503" in page_a
     assert "HTTP 503" not in page_b and "Recent webhook deliveries" not in page_b
+
+
+def test_the_review_page_shows_scopes_addresses_and_screenshots(publish, django_user_model):
+    from django.test import Client
+
+    from marketplace.catalog.models import Screenshot
+
+    listing = publish("pbx-connector", approve=False)
+    Screenshot.objects.create(listing=listing, image="public/marketplace/shot.png", caption="The dial pad")
+    version = listing.versions.get()
+    reviewer = django_user_model.objects.create_superuser("review@platform.example", "x-review-pass-1", name="R")
+    console = Client(HTTP_HOST="localhost")
+    console.force_login(reviewer, backend="tenants.auth.EmailBackend")
+
+    page = console.get(f"/admin/catalog/version/{version.pk}/change/")
+
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "contacts:read, calls:write" in text
+    assert "https://pbx.crm-labs.example/call, https://pbx.crm-labs.example/panel" in text
+    assert "<strong>Telephony provider:</strong> yes" in text
+    assert 'alt="The dial pad"' in text

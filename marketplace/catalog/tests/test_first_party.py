@@ -28,6 +28,10 @@ CAPABILITIES = {
     "email_templates",
     "reports",
     "workflow_actions",
+    # ADR 0056: the maps panel's trigger and field type, the PBX connector's telephony provider
+    "workflow_triggers",
+    "field_types",
+    "telephony",
 }
 
 

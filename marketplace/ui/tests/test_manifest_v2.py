@@ -36,7 +36,7 @@ def test_app_kinds_need_schema_version_2():
     data = base()
     data["schema_version"] = 1
     errors = errors_of(data)
-    assert set(errors) == {"app", "ui", "workflow_actions"}
+    assert set(errors) == {"app", "ui", "workflow_actions", "workflow_triggers", "field_types"}
     assert errors["ui"] == ["Needs “schema_version”: 2."]
 
 

@@ -1,8 +1,10 @@
 """The click-to-call PBX connector, end to end with its example app as a separate process on a live
-server: the contact page carries the Call panel's signed context; the app verifies it with the
-workspace, reads the contact's number with the installation's token and reports the call through the
-signed telephony webhook; the call is then on the CRM, matched to the contact and to the member whose
-extension dialled. A context of another workspace is refused."""
+server. The app is a telephony provider: the contact page carries the Call panel's signed context and
+phone numbers link to the app's click-to-call page; the app verifies the context with the workspace,
+reads the contact's number with the installation's token (or takes the clicked number from the context),
+fetches its secret and reports the call through the telephony webhook under its provider key (ringing,
+answered, ended with duration and recording). The call is then on the CRM, matched to the contact and to
+the member whose extension dialled. A context of another workspace and a forged secret are refused."""
 
 from __future__ import annotations
 
@@ -58,11 +60,9 @@ def test_click_to_call_reports_the_call_through_the_telephony_webhook(
     with schema_context(tenant.schema_name):
         from crm_apps.access.models import Member
         from crm_apps.modules.calls.models import Call, CallMatch, TelephonyMember
-        from crm_apps.modules.calls.settings_store import telephony_secret_rotate
 
         member = Member.objects.get(user=admin)
         TelephonyMember.objects.create(member=member, extension="201")
-        telephony_secret = telephony_secret_rotate(actor=member)
         contact = record_create(
             spec=registry.get("contacts"), actor=member, data={"last_name": "Callee", "phone": "+14155550132"}
         )
@@ -71,7 +71,6 @@ def test_click_to_call_reports_the_call_through_the_telephony_webhook(
     app = start_pbx(
         PBX_APP_PORT=str(port),
         PBX_APP_TOKEN=str(key),
-        PBX_APP_TELEPHONY_SECRET=telephony_secret,
         PBX_APP_EXTENSION="201",
         PBX_APP_CONNECT=f"127.0.0.1:{live_site}",
     )
@@ -90,15 +89,44 @@ def test_click_to_call_reports_the_call_through_the_telephony_webhook(
     assert status == 200, answer
     assert answer["to"] == "+14155550132" and answer["crm_status"] == 200
     with schema_context(tenant.schema_name):
+        from crm_apps.audit.models import AuditEvent
+
         call = Call.objects.get(provider_call_id=answer["call_id"])
         assert call.status.lower() == "answered" and call.direction.lower() == "outbound"
         assert call.member_id == member.pk
+        assert call.duration == 42 and call.recording_url.endswith(f"/recordings/{answer['call_id']}.mp3")
         assert CallMatch.objects.filter(call=call, record_id=str(contact.pk)).exists()
+        created = AuditEvent.objects.get(module="calls", record_id=str(call.pk), action="record_created")
+        assert created.actor_label == "Telephony (Click-to-call PBX connector)"
+
+    # Click-to-call: the phone number links to the app's page, whose context carries the number.
+    link = re.search(r'href="(/marketplace/app/call/\d+/\?number=[^"]+)"', page.content.decode())
+    assert link is not None
+    call_page = client.get(link.group(1).replace("&amp;", "&"))
+    assert call_page.status_code == 200
+    clicked = re.search(r'data-context="([^"]+)"', call_page.content.decode())
+    assert clicked is not None
+    status, answer = dial(app.origin, clicked.group(1))
+    assert status == 200, answer
+    assert answer["to"] == "+14155550132"
+    with schema_context(tenant.schema_name):
+        assert Call.objects.filter(provider_call_id=answer["call_id"], member=member).exists()
+
+    # Signed with anything but the app secret: every event refused, nothing written.
+    forger = start_pbx(
+        PBX_APP_TOKEN=str(key),
+        PBX_APP_EXTENSION="201",
+        PBX_APP_CONNECT=f"127.0.0.1:{live_site}",
+        PBX_APP_SECRET_OVERRIDE="appsec_forged",
+    )
+    status, answer = dial(forger.origin, context)
+    assert status == 502 and answer["crm_status"] == 401
+    with schema_context(tenant.schema_name):
+        assert not Call.objects.filter(provider_call_id=answer["call_id"]).exists()
     # The same context presented as if it came from the other workspace: refused there.
     forged_host = context  # unchanged token: its "ws" names the first workspace, so point the app elsewhere
     other_app = start_pbx(
         PBX_APP_TOKEN=str(key),
-        PBX_APP_TELEPHONY_SECRET=telephony_secret,
         PBX_APP_CONNECT=f"127.0.0.1:{live_site}",
         PBX_APP_HOST_OVERRIDE=f"{other.schema_name}.localhost:{live_site}",
     )

@@ -10,6 +10,12 @@ its own origin. It never runs inside the platform; the tests start it (marketpla
   repeated `X-CRM-Delivery`, geocodes the record's billing city; answers 500 to the first
   `MAPS_APP_FAIL_FIRST` calls (to show retries).
 - `GET /received`: what the action endpoint accepted (for the tests).
+- `GET /field`: the frame of the "Address with map" field type: shows the value from the signed context
+  (`field`, `value`, `can_edit`) on the map and, when the member may change it, a form (street, postcode,
+  city, country).
+- `POST /field/save` `{"context", "value"}`: geocodes the city from `cities.json` into `lat`/`lon` and
+  sends the value to the workspace (`POST /marketplace/app/field/value`), which validates and stores it as
+  the member; answers the workspace's status and body.
 
 OAuth 2.0 client (docs/marketplace-apps.md): with MAPS_APP_CLIENT_ID / MAPS_APP_CLIENT_SECRET set the app is
 a real OAuth app of the platform and then reads the workspace with its access token instead of the
@@ -78,6 +84,57 @@ PANEL_HTML = """<!DOCTYPE html>
 <button type="button" id="open">Open organisation</button>
 <script src="/sdk.js"></script><script src="/panel.js"></script>
 </body></html>
+"""
+
+FIELD_HTML = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Address</title>
+<style>body{font:14px sans-serif;margin:0;padding:8px} label{display:block;margin-top:4px}</style>
+</head><body data-state="loading">
+<p id="shown" role="status"></p>
+<form id="edit" hidden><label>Street <input name="street"></label><label>Postcode <input name="postcode"></label>
+<label>City <input name="city"></label><label>Country <input name="country"></label>
+<button type="submit">Save address</button></form>
+<script src="/sdk.js"></script><script src="/field.js"></script>
+</body></html>
+"""
+
+FIELD_JS = """
+(async () => {
+  const host = decodeURIComponent((location.hash.match(/host=([^&]+)/) || [])[1] || "");
+  KestrelApp.init({ host });
+  const show = (value) => {
+    document.getElementById("shown").textContent = value
+      ? `${value.street || ""} ${value.postcode || ""} ${value.city || ""} (${value.lat ?? "?"}, ${value.lon ?? "?"})`
+      : "No address yet";
+  };
+  let context = await KestrelApp.getContext();
+  const payload = JSON.parse(atob(context.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+  show(payload.value);
+  const form = document.getElementById("edit");
+  if (payload.can_edit) {
+    form.hidden = false;
+    for (const name of ["street", "postcode", "city", "country"]) {
+      form.elements[name].value = (payload.value || {})[name] || "";
+    }
+  }
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    context = await KestrelApp.getContext();
+    const value = Object.fromEntries(new FormData(form).entries());
+    const response = await fetch("/field/save", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ context, value }) });
+    const answer = await response.json();
+    if (response.ok) {
+      show(answer.value);
+      KestrelApp.toast("Address saved", "success");
+      document.body.dataset.state = "saved";
+    } else {
+      KestrelApp.toast(Object.values(answer).flat().join(" "), "error");
+      document.body.dataset.state = "error";
+    }
+  });
+  document.body.dataset.state = "ready";
+})();
 """
 
 PANEL_JS = """
@@ -250,6 +307,10 @@ class Handler(BaseHTTPRequestHandler):
             self.send(200, PANEL_HTML, "text/html; charset=utf-8")
         elif path == "/panel.js":
             self.send(200, PANEL_JS, "text/javascript")
+        elif path == "/field":
+            self.send(200, FIELD_HTML, "text/html; charset=utf-8")
+        elif path == "/field.js":
+            self.send(200, FIELD_JS, "text/javascript")
         elif path == "/sdk.js":
             sdk = Path(os.environ.get("MAPS_APP_SDK", HERE.parents[3] / "frontend/build/frontend/app-sdk.js"))
             self.send(200, sdk.read_bytes(), "text/javascript")
@@ -350,6 +411,8 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         if self.path == "/api/location":
             self.location(self.body())
+        elif self.path == "/field/save":
+            self.field_save(self.body())
         elif self.path == "/actions/geocode":
             self.action(self.body())
         elif self.path.startswith("/oauth/refresh"):
@@ -402,6 +465,28 @@ class Handler(BaseHTTPRequestHandler):
                 }
             ),
         )
+
+    def field_save(self, raw: bytes) -> None:
+        """Geocode the address (offline) and let the workspace validate and store it."""
+        try:
+            data = json.loads(raw)
+            context, value = str(data["context"]), dict(data["value"])
+            encoded = context.split(".")[1]
+            host = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))["ws"]
+        except (ValueError, KeyError, IndexError, TypeError):
+            self.send(400, '{"error": "no context"}')
+            return
+        point = geocode(str(value.get("city") or ""))
+        if point is not None:
+            value["lat"], value["lon"] = point
+        status, answer = _workspace_call(
+            host,
+            "POST",
+            "/marketplace/app/field/value",
+            json.dumps({"context": context, "value": value}).encode(),
+            {"Content-Type": "application/json"},
+        )
+        self.send(status, json.dumps(answer))
 
     def action(self, raw: bytes) -> None:
         try:

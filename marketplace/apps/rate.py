@@ -1,0 +1,51 @@
+"""The per-app request budget in each workspace (`OAUTH_APP_RATE_PER_MINUTE`), counted in Redis.
+
+One INCR + EXPIRE per call on a fixed one-minute window, with the same short-timeout client as the usage
+counters (usage._redis: 0.5 s to connect, 0.5 s to read). When Redis fails or hangs, calls are let
+through without counting and Redis is not asked again for `APP_RATE_BACKOFF_SECONDS` in this process:
+a blackholed Redis costs one timeout per process and back-off period, never one per API call.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import redis
+from django.conf import settings
+
+from marketplace.apps.usage import _redis
+
+logger = logging.getLogger(__name__)
+
+# Per process: until this time.monotonic() instant the budget is not counted (Redis failed).
+_skip_until = 0.0
+
+
+def _key(app_id: int, tenant_id: int, window_end: int) -> str:
+    return f"apprate:{settings.CACHES['default'].get('KEY_PREFIX', '')}:{app_id}:{tenant_id}:{window_end}"
+
+
+def app_rate_allows(*, app_id: int, tenant_id: int) -> tuple[bool, int]:
+    """Count one request of the app in this workspace's current minute; (allowed, seconds to wait).
+    Redis failing or in back-off: allowed (the plan's daily quota still applies where it can be counted)."""
+    global _skip_until
+    if time.monotonic() < _skip_until:
+        return True, 0
+    now = int(time.time())
+    window_end = (now // 60 + 1) * 60
+    key = _key(app_id, tenant_id, window_end)
+    try:
+        pipe = _redis().pipeline(transaction=False)
+        pipe.incr(key)
+        pipe.expire(key, 65)
+        count, _ok = pipe.execute()
+    except redis.RedisError:
+        backoff = float(settings.APP_RATE_BACKOFF_SECONDS)
+        _skip_until = time.monotonic() + backoff
+        logger.warning("app rate: Redis unreachable, not limiting for %.0f s", backoff, exc_info=True)
+        return True, 0
+    if _skip_until:
+        _skip_until = 0.0
+        logger.info("app rate: Redis reachable again, limiting")
+    return int(count) <= settings.OAUTH_APP_RATE_PER_MINUTE, max(1, window_end - now)

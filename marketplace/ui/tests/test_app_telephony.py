@@ -1,0 +1,242 @@
+"""Apps as telephony providers (manifest `telephony`): the workspace's telephony webhook accepts the app's
+call events signed with its secret under its provider key, phone numbers link to the app's click-to-call
+page with the number in the signed context; uninstalling or suspending the app stops both at once; forged
+signatures, the workspace secret under the app's key, and another workspace's installation are refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+from typing import Any
+
+import pytest
+from django_tenants.utils import schema_context
+
+from crm_apps.engine import registry
+from crm_apps.engine.services import record_create
+from marketplace.installs.services import extension_uninstall
+from marketplace.manifest import ManifestInvalid, manifest_validate
+from marketplace.ui.context import context_verify
+from marketplace.ui.models import AppInstall
+from marketplace.ui.tests.conftest import EXTENSIONS, install
+from marketplace.ui.tests.test_surfaces import boxes
+
+pytestmark = pytest.mark.django_db
+
+ORIGIN = "https://pbx.crm-labs.example"
+
+
+def pbx_data(**changes: Any) -> dict[str, Any]:
+    data = json.loads((EXTENSIONS / "pbx-connector" / "manifest.json").read_text(encoding="utf-8"))
+    return {**data, **changes}
+
+
+@pytest.fixture
+def pbx(tenant_a: Any, admin_of: Any) -> Any:
+    installation, _key = install(tenant_a, admin_of(tenant_a), manifest_validate(json.dumps(pbx_data())))
+    return installation
+
+
+def app_secret(tenant: Any) -> str:
+    with schema_context(tenant.schema_name):
+        return AppInstall.objects.get().secret
+
+
+def event(call_id: str = "pbx-1", status: str = "ringing", **more: Any) -> bytes:
+    return json.dumps(
+        {
+            "call_id": call_id,
+            "status": status,
+            "direction": "outbound",
+            "from": "201",
+            "to": "+14155550132",
+            "extension": "201",
+            "timestamp": dt.datetime(2027, 1, 11, 9, 30, tzinfo=dt.UTC).isoformat(),
+            **more,
+        }
+    ).encode()
+
+
+def post_event(client: Any, body: bytes, *, secret: str, provider: str | None) -> Any:
+    headers = {"HTTP_X_SIGNATURE": "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()}
+    if provider is not None:
+        headers["HTTP_X_TELEPHONY_PROVIDER"] = provider
+    return client.post("/api/v1/telephony/events", body, content_type="application/json", **headers)
+
+
+def calls(tenant: Any) -> list[Any]:
+    from crm_apps.modules.calls.models import Call
+
+    with schema_context(tenant.schema_name):
+        return list(Call.objects.order_by("pk"))
+
+
+# -- the manifest ------------------------------------------------------------------------------------------
+
+
+def test_the_shipped_pbx_manifest_is_a_telephony_provider():
+    manifest = manifest_validate(json.dumps(pbx_data()))
+    assert manifest.data["telephony"]["events"] is True
+    assert manifest.data["telephony"]["click_to_call"]["url"] == f"{ORIGIN}/call"
+
+
+def test_telephony_mistakes_are_named_by_their_path():
+    with pytest.raises(ManifestInvalid) as no_scope:
+        manifest_validate(json.dumps(pbx_data(scopes=["contacts:read"])))
+    assert no_scope.value.errors == {"telephony": ["A telephony provider needs the scope “calls:write”."]}
+    with pytest.raises(ManifestInvalid) as elsewhere:
+        manifest_validate(
+            json.dumps(
+                pbx_data(telephony={"events": True, "click_to_call": {"label": "Call", "url": "https://x.example/c"}})
+            )
+        )
+    assert elsewhere.value.errors == {
+        "telephony.click_to_call.url": [f"The address must be on the app's origin {ORIGIN}."]
+    }
+    with pytest.raises(ManifestInvalid) as nothing:
+        manifest_validate(json.dumps(pbx_data(telephony={"events": False})))
+    assert nothing.value.errors == {"telephony": ["Declare “events”: true, a “click_to_call” page, or both."]}
+    with pytest.raises(ManifestInvalid) as missing:
+        manifest_validate(json.dumps(pbx_data(telephony={"click_to_call": {"label": "Call", "url": f"{ORIGIN}/c"}})))
+    assert missing.value.errors == {"telephony.events": ["This field is required."]}
+
+
+# -- call events -----------------------------------------------------------------------------------------
+
+
+def test_the_app_reports_a_call_through_the_webhook_signed_with_its_secret(tenant_a, admin_of, client_for, pbx):
+    from crm_apps.audit.models import AuditEvent
+
+    client = client_for(tenant_a)
+    provider = f"app-{pbx.pk}"
+    secret = app_secret(tenant_a)
+
+    ringing = post_event(client, event(), secret=secret, provider=provider)
+    answered = post_event(client, event(status="answered"), secret=secret, provider=provider)
+    ended = post_event(
+        client,
+        event(status="answered", duration=42, recording_url="https://pbx.crm-labs.example/r/1.mp3"),
+        secret=secret,
+        provider=provider,
+    )
+
+    assert (ringing.status_code, answered.status_code, ended.status_code) == (201, 200, 200)
+    [call] = calls(tenant_a)
+    assert (call.status, call.direction, call.duration) == ("Answered", "Outbound", 42)
+    assert call.recording_url == "https://pbx.crm-labs.example/r/1.mp3"
+    with schema_context(tenant_a.schema_name):
+        created = AuditEvent.objects.get(module="calls", record_id=str(call.pk), action="record_created")
+    assert created.actor_label == "Telephony (Click-to-call PBX connector)"
+    assert created.details["provider"] == provider
+
+
+def test_forged_and_misdirected_events_are_refused_and_write_nothing(tenant_a, tenant_b, admin_of, client_for, pbx):
+    from crm_apps.modules.calls.settings_store import telephony_secret_rotate
+
+    with schema_context(tenant_a.schema_name):
+        workspace_secret = telephony_secret_rotate(actor=admin_of(tenant_a))
+    secret = app_secret(tenant_a)
+    provider = f"app-{pbx.pk}"
+    on_a = client_for(tenant_a)
+
+    assert post_event(on_a, event(), secret="appsec_guess", provider=provider).status_code == 401
+    # The workspace's own secret does not sign for the app, nor the app's for the workspace.
+    assert post_event(on_a, event(), secret=workspace_secret, provider=provider).status_code == 401
+    assert post_event(on_a, event(), secret=secret, provider=None).status_code == 401
+    assert post_event(on_a, event(), secret=secret, provider="app-999999").status_code == 401
+    assert post_event(on_a, event(), secret=secret, provider="").status_code == 401
+    # Another workspace: the same provider key names nothing there (no app installed) ...
+    assert post_event(client_for(tenant_b), event(), secret=secret, provider=provider).status_code == 401
+    # ... nor with the same app installed there (its secret is its own).
+    other, _key = install(tenant_b, admin_of(tenant_b), manifest_validate(json.dumps(pbx_data())))
+    assert post_event(client_for(tenant_b), event(), secret=secret, provider=f"app-{other.pk}").status_code == 401
+    assert calls(tenant_a) == [] and calls(tenant_b) == []
+    # Bad input under a good signature: a field error, nothing written.
+    bad = post_event(on_a, event(status="exploded"), secret=secret, provider=provider)
+    assert bad.status_code == 400 and "status" in bad.json()
+    assert calls(tenant_a) == []
+
+
+def test_uninstall_and_suspension_stop_the_app_at_once(tenant_a, admin_of, client_for, pbx):
+    from marketplace.apps.models import App, AppStatus
+    from marketplace.catalog.models import Listing
+    from marketplace.installs.models import ExtensionInstallation
+    from marketplace.partners.models import Partner
+
+    client = client_for(tenant_a)
+    provider, secret = f"app-{pbx.pk}", app_secret(tenant_a)
+    partner = Partner.objects.create(name="PBX partner", slug="pbx-partner")
+    listing = Listing.objects.create(partner=partner, slug="pbx-connector", name="PBX", summary="P", category="sales")
+    with schema_context(tenant_a.schema_name):
+        ExtensionInstallation.objects.filter(pk=pbx.pk).update(listing_id=listing.pk)
+        from crm_apps.engine.metadata import metadata_changed
+
+        metadata_changed()
+    app = App.objects.create(
+        name="PBX",
+        partner=partner,
+        listing=listing,
+        client_type="confidential",
+        authorization_grant_type="authorization-code",
+    )
+    assert post_event(client, event("c-1"), secret=secret, provider=provider).status_code == 201
+
+    App.objects.filter(pk=app.pk).update(status=AppStatus.SUSPENDED)
+    assert post_event(client, event("c-2"), secret=secret, provider=provider).status_code == 401
+    App.objects.filter(pk=app.pk).update(status=AppStatus.ACTIVE)
+    assert post_event(client, event("c-3"), secret=secret, provider=provider).status_code == 201
+
+    with schema_context(tenant_a.schema_name):
+        extension_uninstall(actor=admin_of(tenant_a), installation=pbx)
+    assert post_event(client, event("c-4"), secret=secret, provider=provider).status_code == 401
+    assert sorted(c.provider_call_id for c in calls(tenant_a)) == ["c-1", "c-3"]
+
+
+def test_an_app_offering_only_click_to_call_cannot_report_calls(tenant_a, admin_of, client_for):
+    data = pbx_data(telephony={"events": False, "click_to_call": {"label": "Call", "url": f"{ORIGIN}/call"}})
+    installation, _key = install(tenant_a, admin_of(tenant_a), manifest_validate(json.dumps(data)))
+    response = post_event(client_for(tenant_a), event(), secret=app_secret(tenant_a), provider=f"app-{installation.pk}")
+    assert response.status_code == 401
+    assert calls(tenant_a) == []
+
+
+# -- click-to-call ---------------------------------------------------------------------------------------
+
+
+def test_phone_numbers_link_to_the_apps_click_to_call_page(tenant_a, tenant_b, admin_of, client_for, member, pbx):
+    admin = admin_of(tenant_a)
+    with schema_context(tenant_a.schema_name):
+        contact = record_create(
+            spec=registry.get("contacts"), actor=admin, data={"last_name": "Callee", "phone": "+1 415 555 0132"}
+        )
+    client = client_for(tenant_a, admin)
+    url = f"/marketplace/app/call/{pbx.pk}/"
+    page = client.get(f"/m/contacts/{contact.pk}/").content.decode()
+    assert f'href="{url}?number=%2B14155550132"' in page
+
+    caller = member(tenant_a)
+    call_page = client_for(tenant_a, caller).get(url, {"number": "+14155550132"})
+    assert call_page.status_code == 200
+    assert f"frame-src 'self' {ORIGIN}" in call_page["Content-Security-Policy"]
+    box = next(b for b in boxes(call_page.content.decode()) if b["src"] == f"{ORIGIN}/call")
+    payload = context_verify(app_secret(tenant_a), box["context"], tenant=tenant_a.schema_name)
+    assert payload["number"] == "+14155550132" and payload["member"] == caller.pk
+    assert payload["ext"] == "telephony.click_to_call"
+    fresh = client.get(box["refresh"])
+    assert context_verify(app_secret(tenant_a), fresh.json()["context"], tenant=tenant_a.schema_name)["number"] == (
+        "+14155550132"
+    )
+
+    bad = client.get(url, {"number": "call me"})
+    assert bad.status_code == 400 and bad.json() == {"number": ["Enter a valid phone number."]}
+    assert client_for(tenant_a).get(url, {"number": "+14155550132"}).status_code == 302  # sign in first
+    assert client_for(tenant_b, admin_of(tenant_b)).get(url, {"number": "+14155550132"}).status_code == 404
+
+    with schema_context(tenant_a.schema_name):
+        extension_uninstall(actor=admin, installation=pbx)
+    assert client.get(url, {"number": "+14155550132"}).status_code == 404
+    after = client.get(f"/m/contacts/{contact.pk}/").content.decode()
+    assert url not in after
+    assert 'href="tel:+14155550132"' in after  # the workspace's own template again
