@@ -1,7 +1,7 @@
 """The per-app request budget in each workspace (`OAUTH_APP_RATE_PER_MINUTE`), counted in Redis.
 
 One INCR + EXPIRE per call on a fixed one-minute window, with the same short-timeout client as the usage
-counters (usage._redis: 0.5 s to connect, 0.5 s to read). When Redis fails or hangs, calls are let
+counters (saas.redis_clients.redis_client: 0.5 s to connect, 0.5 s to read). When Redis fails or hangs, calls are let
 through without counting and Redis is not asked again for `APP_RATE_BACKOFF_SECONDS` in this process:
 a blackholed Redis costs one timeout per process and back-off period, never one per API call.
 """
@@ -14,7 +14,7 @@ import time
 import redis
 from django.conf import settings
 
-from marketplace.apps.usage import _redis
+from saas.redis_clients import redis_client
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def app_rate_allows(*, app_id: int, tenant_id: int) -> tuple[bool, int]:
     window_end = (now // 60 + 1) * 60
     key = _key(app_id, tenant_id, window_end)
     try:
-        pipe = _redis().pipeline(transaction=False)
+        pipe = redis_client().pipeline(transaction=False)
         pipe.incr(key)
         pipe.expire(key, 65)
         count, _ok = pipe.execute()

@@ -29,7 +29,7 @@ def test_a_hanging_redis_costs_one_timeout_then_the_limit_backs_off(
     blackhole.listen(128)
     port = blackhole.getsockname()[1]
     dead = redis.Redis.from_url(f"redis://127.0.0.1:{port}/0", socket_connect_timeout=0.5, socket_timeout=0.5)
-    live = usage._redis()
+    live = usage.redis_client()
     settings.APP_RATE_BACKOFF_SECONDS = 2
     settings.APP_USAGE_BACKOFF_SECONDS = 2
     settings.OAUTH_APP_RATE_PER_MINUTE = 3
@@ -37,8 +37,8 @@ def test_a_hanging_redis_costs_one_timeout_then_the_limit_backs_off(
     monkeypatch.setattr(rate, "_skip_until", 0.0)
     monkeypatch.setattr(usage, "_skip_until", 0.0)
     try:
-        monkeypatch.setattr(rate, "_redis", lambda: dead)
-        monkeypatch.setattr(usage, "_redis", lambda: dead)
+        monkeypatch.setattr(rate, "redis_client", lambda **_kw: dead)
+        monkeypatch.setattr(usage, "redis_client", lambda **_kw: dead)
 
         # When the app calls the API more often than its budget
         first = on_a.get(host_url(tenant_a, "/api/v1/contacts/"))
@@ -55,8 +55,8 @@ def test_a_hanging_redis_costs_one_timeout_then_the_limit_backs_off(
         assert len([r for r in caplog.records if "not limiting" in r.getMessage()]) == 1
 
         # And once the back-off is over with Redis back, the budget applies again
-        monkeypatch.setattr(rate, "_redis", lambda: live)
-        monkeypatch.setattr(usage, "_redis", lambda: live)
+        monkeypatch.setattr(rate, "redis_client", lambda **_kw: live)
+        monkeypatch.setattr(usage, "redis_client", lambda **_kw: live)
         time.sleep(2.1)
         limited = [on_a.get(host_url(tenant_a, "/api/v1/contacts/")).status_code for _ in range(4)]
         assert limited == [200, 200, 200, 429]
