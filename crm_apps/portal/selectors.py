@@ -60,9 +60,7 @@ def conversation(*, ticket: Any) -> list[Any]:
 
 def faq_list(*, query: str = "") -> list[Any]:
     """Published FAQ entries only, optionally matching the words of `query` in question or answer."""
-    rows = (
-        registry.get("faq").records().filter(deleted_at__isnull=True, status="Published").select_related("product")
-    )
+    rows = registry.get("faq").records().filter(deleted_at__isnull=True, status="Published").select_related("product")
     for word in query.split()[:5]:
         rows = rows.filter(Q(question__icontains=word) | Q(answer__icontains=word))
     return list(rows.order_by("question")[:100])

@@ -41,8 +41,8 @@ from crm_apps.portal.models import (
     publishable,
 )
 from saas.headers import site_origin
-from saas.value_labels import workspace_language
 from saas.throttle import throttle_exceeded, throttle_hit
+from saas.value_labels import workspace_language
 from tenants.mail import mail_enqueue
 
 SESSION_DAYS = 14

@@ -93,16 +93,19 @@ def test_an_archived_custom_field_is_not_published_again_when_restored(tenant_a,
         )
     api = client_for(tenant_a, admin)
     chosen = {"invoices": ["subject", "custom.po_ref", "custom.kept"]}
-    assert api.patch("/api/v1/portal/settings", {"published_fields": chosen}, content_type="application/json").ok
+    assert (
+        api.patch("/api/v1/portal/settings", {"published_fields": chosen}, content_type="application/json").status_code
+        == 200
+    )
     portal = portal_client(tenant_a, "ada@customer.example")
-    assert "PO-Q17" in portal.get("/portal/invoices/").content.decode()
+    assert "PO-Q17" in portal.get("/portal/records/invoices/").content.decode()
 
     with schema_context(tenant_a.schema_name):
         field = CustomField.objects.get(key="po_ref")
         custom_field_update(actor=admin, field=field, archived=True)
         assert PortalSettings.objects.get().published_fields["invoices"] == ["subject", "custom.kept"]
         custom_field_update(actor=admin, field=CustomField.objects.get(key="po_ref"), archived=False)
-    listing = portal.get("/portal/invoices/").content.decode()
+    listing = portal.get("/portal/records/invoices/").content.decode()
     assert "PO-Q17" not in listing and "KEPT-Q18" in listing  # restored, but not published again by itself
     assert api.get("/api/v1/portal/settings").json()["published_fields"]["invoices"] == ["subject", "custom.kept"]
 
@@ -115,7 +118,7 @@ def test_the_faq_list_with_products_published_costs_the_same_queries_for_any_num
     admin = setup["admin"]
     api = client_for(tenant_a, admin)
     published = {"published_fields": {"faq": ["category", "product"]}}
-    assert api.patch("/api/v1/portal/settings", published, content_type="application/json").ok
+    assert api.patch("/api/v1/portal/settings", published, content_type="application/json").status_code == 200
     portal = portal_client(tenant_a, "ada@customer.example")
 
     def add_entries(count: int, start: int) -> None:

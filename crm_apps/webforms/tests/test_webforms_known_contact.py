@@ -123,9 +123,7 @@ def test_a_visitors_file_never_shows_in_the_customers_portal(admin_api, tenant_a
         assert client.get(f"/portal/documents/{document_id}/").status_code == 404
 
 
-def test_a_visitor_file_in_one_workspace_hides_nothing_in_another(
-    admin_api, tenant_a, tenant_b, admin_of, media_root
-):
+def test_a_visitor_file_in_one_workspace_hides_nothing_in_another(admin_api, tenant_a, tenant_b, admin_of, media_root):
     """VisitorDocument rows are per workspace: a document id of another workspace is never excluded or
     shown by them (and the same address in another workspace is never linked)."""
     from django.core.files.base import ContentFile
