@@ -689,7 +689,8 @@ def ticket_status_set(*, account: PortalAccount, ticket: Any, close: bool) -> An
         raise ValidationError({"status": [_("The ticket is already closed.") if close else _("The ticket is open.")]})
     data: dict[str, Any] = {"status": P.CLOSED if close else P.OPEN}
     if close and not ticket.solution:
-        data["solution"] = _("Closed by the customer in the portal.")
+        with override(workspace_language()):  # stored on the ticket: the workspace's language
+            data["solution"] = _("Closed by the customer in the portal.")
     updated = record_update(spec=registry.get("tickets"), actor=actor, record=ticket, data=data)
     text = _lazy("Closed by %(contact)s in the portal") if close else _lazy("Reopened by %(contact)s in the portal")
     _timeline(module="tickets", record_id=ticket.pk, text=text, params={"contact": str(contact)})

@@ -36,6 +36,7 @@ def test_portal_timeline_text_and_audit_label_are_stored_in_the_workspace_langua
     assert "Профиль" in client.get("/portal/profile/").content.decode()  # the contact reads Russian
     assert client.post("/portal/tickets/", {"title": "Opened in Russian", "description": "x"}).status_code == 302
     assert client.post(f"/portal/tickets/{ticket.pk}/", {"action": "answer", "body": "Привет"}).status_code == 302
+    assert client.post(f"/portal/tickets/{ticket.pk}/", {"action": "close"}).status_code == 302
     with schema_context(tenant_a.schema_name):
         texts = [
             change
@@ -46,6 +47,7 @@ def test_portal_timeline_text_and_audit_label_are_stored_in_the_workspace_langua
         bodies = [value[1] for _key, value in texts]
         assert any(b.startswith("Opened by ") for b in bodies) and any(b.startswith("Opened ticket ") for b in bodies)
         assert any(" answered: Привет" in b for b in bodies)
+        assert Ticket.objects.get(pk=ticket.pk).solution == "Closed by the customer in the portal."
         label = AuditEvent.objects.filter(details__portal="answer").values_list("actor_label", flat=True).get()
         assert label.endswith("(customer portal)")
 
