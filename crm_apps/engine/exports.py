@@ -17,14 +17,16 @@ from crm_apps.engine import field_types
 from crm_apps.engine.models import CrmRecord, CustomField
 
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 BOM = "\ufeff"  # spreadsheet programs then read the CSV as UTF-8
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def safe_cell(value: str) -> str:
-    """A spreadsheet cell that can never run as a formula and holds no control characters."""
+    """A spreadsheet cell that can never run as a formula and holds no control characters. A leading tab
+    or carriage return (kept: they are text) is a formula trigger too (OWASP, CSV injection)."""
     value = CONTROL_CHARS.sub("", value)
-    if value[:1] in ("=", "+", "-", "@"):
+    if value[:1] in FORMULA_TRIGGERS:
         return "'" + value
     return value
 

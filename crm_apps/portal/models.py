@@ -109,6 +109,17 @@ class PortalSettings(models.Model):
         return section == "tickets" or section in (self.sections or [])
 
 
+def custom_field_archived(*, module: str, key: str) -> None:
+    """An archived custom field leaves the portal's publication for good: un-archiving it later does not
+    show it to contacts again until an admin publishes it anew (connected to CustomField's post_save)."""
+    name = CUSTOM_PREFIX + key
+    for row in PortalSettings.objects.all():
+        chosen = (row.published_fields or {}).get(module)
+        if chosen and name in chosen:
+            row.published_fields = {**row.published_fields, module: [n for n in chosen if n != name]}
+            row.save(update_fields=["published_fields"])
+
+
 class PortalAccount(models.Model):
     """A contact's portal access: support from `support_start` to `support_end` (inclusive, empty: open)."""
 

@@ -31,7 +31,9 @@ def kind_install() -> None:
 
 def portal_notify(*, ticket: Any, contact: Any, what: Any) -> None:
     """`what` is a lazy translation: it is rendered in the owner's language (the contact's is active while
-    the portal acts), as is the rest of the notification."""
+    the portal acts), as is the rest of the notification. The owner, else the owning group's direct
+    members, hear of it: only those the access layer lets see the ticket (its number and title are in
+    the message)."""
     from crm_apps.access.models import Member
 
     owner = Member.objects.filter(pk=ticket.owner_id, active=True).select_related("user").first()
@@ -43,6 +45,8 @@ def portal_notify(*, ticket: Any, contact: Any, what: Any) -> None:
             .order_by("id")[:GROUP_RECIPIENTS_MAX]
         )
     for recipient in recipients:
+        if not _may_view(recipient, ticket):  # a role that cannot see the ticket hears nothing of it
+            continue
         _send(
             recipient,
             record_id=ticket.pk,
@@ -51,6 +55,17 @@ def portal_notify(*, ticket: Any, contact: Any, what: Any) -> None:
             what=what,
             record=f"{ticket.number} {ticket.title}",
         )
+
+
+def _may_view(member: Any, ticket: Any) -> bool:
+    """Whether the access layer lets `member` see the ticket (its module, and this record)."""
+    from crm_apps.access import visibility
+    from crm_apps.engine import registry, selectors
+
+    spec = registry.get("tickets")
+    if not visibility.can_view_module(actor=member, spec=spec):
+        return False
+    return selectors.access_record(spec=spec, actor=member, record_id=ticket.pk) is not None
 
 
 def profile_notify(*, contact: Any, what: Any) -> None:

@@ -60,7 +60,7 @@ def conversation(*, ticket: Any) -> list[Any]:
 
 def faq_list(*, query: str = "") -> list[Any]:
     """Published FAQ entries only, optionally matching the words of `query` in question or answer."""
-    rows = registry.get("faq").records().filter(deleted_at__isnull=True, status="Published")
+    rows = registry.get("faq").records().filter(deleted_at__isnull=True, status="Published").select_related("product")
     for word in query.split()[:5]:
         rows = rows.filter(Q(question__icontains=word) | Q(answer__icontains=word))
     return list(rows.order_by("question")[:100])
@@ -77,11 +77,17 @@ def faq_get(*, faq_id: Any) -> Any:
 
 
 def documents_shared(*, contact: Any) -> list[Any]:
-    """Documents linked to the contact (what the team shared with them)."""
+    """Documents a member shared with the contact: linked to the contact, never one made from a web form
+    visitor's upload (webforms.VisitorDocument: anyone who knows an address could otherwise put a file in
+    that customer's portal as if the company sent it)."""
     from crm_apps.modules.documents.models import Document, DocumentLink
+    from crm_apps.webforms.models import VisitorDocument
 
     ids = DocumentLink.objects.filter(module="contacts", record_id=contact.pk).values("document_id")
-    return list(Document.objects.filter(pk__in=ids, deleted_at__isnull=True).order_by("-created_at")[:100])
+    rows = Document.objects.filter(pk__in=ids, deleted_at__isnull=True).exclude(
+        pk__in=VisitorDocument.objects.values("document_id")
+    )
+    return list(rows.order_by("-created_at")[:100])
 
 
 def files_published(*, portal: PortalSettings) -> bool:

@@ -42,6 +42,7 @@ from crm_apps.portal.models import (
 )
 from saas.headers import site_origin
 from saas.throttle import throttle_exceeded, throttle_hit
+from saas.value_labels import workspace_language
 from tenants.mail import mail_enqueue
 
 SESSION_DAYS = 14
@@ -309,7 +310,7 @@ def portal_invite(
     account.invited_by = actor
     account.invited_at = timezone.now()
     account.save()
-    _timeline(module="contacts", record_id=contact.pk, text=_("Portal access given"), actor=actor)
+    _timeline(module="contacts", record_id=contact.pk, text=_lazy("Portal access given"), actor=actor)
     audit.audit_log(
         action=audit.SETTINGS_CHANGED,
         actor=actor,
@@ -328,7 +329,7 @@ def portal_revoke(*, actor: Member, contact_id: Any) -> None:
     account, contact = _editable_account(actor=actor, contact_id=contact_id)
     PortalAccount.objects.filter(pk=account.pk).update(active=False, epoch=F("epoch") + 1)
     PortalSession.objects.filter(account=account).delete()
-    _timeline(module="contacts", record_id=contact.pk, text=_("Portal access ended"), actor=actor)
+    _timeline(module="contacts", record_id=contact.pk, text=_lazy("Portal access ended"), actor=actor)
 
 
 def _editable_account(*, actor: Member, contact_id: Any) -> tuple[PortalAccount, Any]:
@@ -354,7 +355,7 @@ def portal_resend(*, actor: Member, contact_id: Any) -> PortalAccount:
     if not account.active:
         raise ValidationError({"contact": [_("Portal access is disabled: give access again instead.")]})
     PortalAccount.objects.filter(pk=account.pk).update(invited_at=timezone.now(), invited_by=actor)
-    _timeline(module="contacts", record_id=contact.pk, text=_("Portal invitation sent again"), actor=actor)
+    _timeline(module="contacts", record_id=contact.pk, text=_lazy("Portal invitation sent again"), actor=actor)
     _send_link(account, invitation=True)
     return account
 
@@ -437,7 +438,7 @@ def _password_noted(account: PortalAccount, *, first: bool) -> None:
     on the contact's timeline, and the contact's owner is told, as of every portal action."""
     from crm_apps.portal.notify import profile_notify
 
-    text = _("Portal access activated by the contact") if first else _("Portal password changed by the contact")
+    text = _lazy("Portal access activated by the contact") if first else _lazy("Portal password changed by the contact")
     _timeline(module="contacts", record_id=account.contact_id, text=text)
     contact = registry.get("contacts").records().filter(pk=account.contact_id, deleted_at__isnull=True).first()
     if contact is not None:
@@ -541,25 +542,34 @@ def acting_member(contact: Any) -> Member:
     return owner
 
 
-def _timeline(*, module: str, record_id: Any, text: str, actor: Member | None = None) -> None:
+def _timeline(
+    *, module: str, record_id: Any, text: Any, params: dict[str, Any] | None = None, actor: Member | None = None
+) -> None:
+    """A note on the record's timeline. `text` is a lazy translation (with `params`): stored, like the rest
+    of the timeline, in the workspace's language, whatever language the contact reads the portal in."""
+    with override(workspace_language()):
+        body = str(text) % params if params else str(text)
+        key = _("Customer portal")
     TimelineEntry.objects.create(
         module=module,
         record_id=record_id,
         kind=TimelineEntry.Kind.UPDATED,
         actor=actor,
-        data={"changes": {_("Customer portal"): [None, text[:300]]}, "portal": True},
+        data={"changes": {key: [None, body[:300]]}, "portal": True},
     )
 
 
 def _audit(contact: Any, *, module: str, record_id: Any, label: str, what: str) -> None:
     """An audit event for a portal action the engine's services do not write themselves (a message, a
     password): no member acted, the trail names the contact and the portal."""
+    with override(workspace_language()):  # stored: the workspace's language, not the contact's
+        actor_label = _("%(contact)s (customer portal)") % {"contact": contact}
     audit.audit_log(
         action=audit.RECORD_UPDATED,
         module=module,
         record_id=record_id,
         record_label=label[:200],
-        actor_label=_("%(contact)s (customer portal)") % {"contact": contact},
+        actor_label=actor_label,
         details={"portal": what},
     )
 
@@ -598,12 +608,16 @@ def ticket_open(*, account: PortalAccount, data: dict[str, Any], uploads: list[A
     )
     _attach(actor=actor, ticket=ticket, uploads=uploads or [])
     _timeline(
-        module="tickets", record_id=ticket.pk, text=_("Opened by %(contact)s in the portal") % {"contact": contact}
+        module="tickets",
+        record_id=ticket.pk,
+        text=_lazy("Opened by %(contact)s in the portal"),
+        params={"contact": str(contact)},
     )
     _timeline(
         module="contacts",
         record_id=contact.pk,
-        text=_("Opened ticket %(number)s in the portal") % {"number": ticket.number},
+        text=_lazy("Opened ticket %(number)s in the portal"),
+        params={"number": ticket.number},
     )
     from crm_apps.engine import events  # workflows' "portal event" trigger (crm_apps/automation)
 
@@ -652,7 +666,8 @@ def ticket_answer(*, account: PortalAccount, ticket: Any, body: Any, uploads: li
     _timeline(
         module="tickets",
         record_id=ticket.pk,
-        text=_("%(contact)s answered: %(text)s") % {"contact": contact, "text": text[:200]},
+        text=_lazy("%(contact)s answered: %(text)s"),
+        params={"contact": str(contact), "text": text[:200]},
     )
     _audit(contact, module="tickets", record_id=ticket.pk, label=f"{ticket.number} {ticket.title}", what="answer")
     from crm_apps.engine import events  # workflows' "portal event" trigger (crm_apps/automation)
@@ -674,10 +689,11 @@ def ticket_status_set(*, account: PortalAccount, ticket: Any, close: bool) -> An
         raise ValidationError({"status": [_("The ticket is already closed.") if close else _("The ticket is open.")]})
     data: dict[str, Any] = {"status": P.CLOSED if close else P.OPEN}
     if close and not ticket.solution:
-        data["solution"] = _("Closed by the customer in the portal.")
+        with override(workspace_language()):  # stored on the ticket: the workspace's language
+            data["solution"] = _("Closed by the customer in the portal.")
     updated = record_update(spec=registry.get("tickets"), actor=actor, record=ticket, data=data)
-    text = _("Closed by %(contact)s in the portal") if close else _("Reopened by %(contact)s in the portal")
-    _timeline(module="tickets", record_id=ticket.pk, text=text % {"contact": contact})
+    text = _lazy("Closed by %(contact)s in the portal") if close else _lazy("Reopened by %(contact)s in the portal")
+    _timeline(module="tickets", record_id=ticket.pk, text=text, params={"contact": str(contact)})
     transaction.on_commit(
         lambda: portal_notify(ticket=updated, contact=contact, what=_lazy("closed") if close else _lazy("reopened"))
     )
@@ -701,7 +717,8 @@ def ticket_rate(*, account: PortalAccount, ticket: Any, rating: Any) -> Any:
     _timeline(
         module="tickets",
         record_id=ticket.pk,
-        text=_("Rated %(rating)s of 5 by %(contact)s") % {"rating": rating, "contact": contact},
+        text=_lazy("Rated %(rating)s of 5 by %(contact)s"),
+        params={"rating": rating, "contact": str(contact)},
     )
     transaction.on_commit(lambda: portal_notify(ticket=updated, contact=contact, what=_lazy("rating")))
     return updated
@@ -719,7 +736,7 @@ def profile_update(*, account: PortalAccount, data: dict[str, Any]) -> Any:
     contact = contact_of(account)
     values = {k: str(data.get(k) or "").strip() for k in PROFILE_FIELDS if k in data}
     updated = record_update(spec=registry.get("contacts"), actor=acting_member(contact), record=contact, data=values)
-    _timeline(module="contacts", record_id=contact.pk, text=_("Profile changed in the portal"))
+    _timeline(module="contacts", record_id=contact.pk, text=_lazy("Profile changed in the portal"))
     transaction.on_commit(lambda: profile_notify(contact=updated, what=_lazy("profile changed")))
     if "language" in data and data["language"] in LANGUAGES:
         PortalAccount.objects.filter(pk=account.pk).update(language=data["language"])

@@ -97,6 +97,10 @@ class Submission(models.Model):
     consent_at = models.DateTimeField(null=True, blank=True)
     consent_ip = models.GenericIPAddressField(null=True, blank=True)
     consent_text = models.TextField(blank=True)
+    # What the visitor sent that was not written to the record: a lead form that linked a known contact
+    # never changes the contact, so its answers (and values captured into fields) are kept here,
+    # {field: value} ("custom.<key>" for custom fields); shown on the log, in the API and the CSV.
+    unapplied = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -108,6 +112,23 @@ class Submission(models.Model):
 
     def __str__(self) -> str:
         return f"{self.form_id} {self.status}"
+
+
+class VisitorDocument(models.Model):
+    """A document made from a visitor's upload. It is not a file the company shares: the customer portal
+    never lists it among a contact's documents, whatever it is linked to. Files a submission could not
+    put on its record (a lead form that linked a known contact, a record its owner cannot see) are
+    linked to nothing and found here, by their submission. Kept when the form and its log are deleted."""
+
+    document_id = models.UUIDField(unique=True)
+    submission = models.ForeignKey(
+        Submission, null=True, blank=True, on_delete=models.SET_NULL, related_name="visitor_documents"
+    )
+    attached = models.BooleanField(default=True)  # linked to the submission's record
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"visitor document {self.document_id}"
 
 
 class DailyStat(models.Model):

@@ -41,7 +41,7 @@ def access_webform(*, actor: Member, form_id: Any) -> WebForm:
 
 
 def submission_list(*, form: WebForm, status: str = "", limit: int = 100) -> list[Submission]:
-    rows = Submission.objects.filter(form=form)
+    rows = Submission.objects.filter(form=form).prefetch_related("visitor_documents")
     if status:
         rows = rows.filter(status=status)
     return list(rows.order_by("-created_at", "-id")[:limit])

@@ -10,7 +10,6 @@ templates escape them.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 from typing import Any
@@ -28,7 +27,7 @@ from crm_apps.audit import services as audit
 from crm_apps.engine import metadata, registry
 from crm_apps.engine.models import TimelineEntry
 from crm_apps.engine.services import record_create, record_update
-from crm_apps.webforms.models import Submission, WebForm
+from crm_apps.webforms.models import Submission, VisitorDocument, WebForm
 from saas.headers import site_origin
 
 CAPTURE_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "referrer", "landing_page")
@@ -371,13 +370,17 @@ def _values_check(form: WebForm, values: dict[str, Any], uploads: dict[str, Uplo
     return cleaned
 
 
+def _captured(form: WebForm, visit: Visit) -> dict[str, str]:
+    """field -> what the visit tells (UTM values, referrer, landing page), for the form's capture setting."""
+    told = {**visit.utm, "referrer": visit.referrer, "landing_page": visit.landing_page}
+    return {target: told.get(key, "") for key, target in form.capture.items() if told.get(key)}
+
+
 def _record_values(form: WebForm, cleaned: dict[str, str], visit: Visit) -> tuple[dict[str, Any], dict[str, Any], str]:
     data: dict[str, Any] = {}
     custom: dict[str, Any] = {}
     organization = ""
-    told = {**visit.utm, "referrer": visit.referrer, "landing_page": visit.landing_page}
-    captured = {target: told.get(key, "") for key, target in form.capture.items() if told.get(key)}
-    for name, value in {**form.hidden, **captured, **cleaned}.items():
+    for name, value in {**form.hidden, **_captured(form, visit), **cleaned}.items():
         if name == ORGANIZATION_NAME:
             organization = value
         elif name.startswith(CUSTOM_PREFIX):
@@ -414,16 +417,30 @@ def _existing(spec: Any, email: str) -> Any:
     return spec.records().filter(deleted_at__isnull=True, email__iexact=email).order_by("created_at").first()
 
 
-def _fill_blanks(spec: Any, actor: Member, record: Any, data: dict[str, Any], custom: dict[str, Any]) -> None:
-    """Linking to a known record adds what it lacked and never overwrites what someone entered."""
+def _fill_blanks(spec: Any, actor: Member, record: Any, data: dict[str, Any], custom: dict[str, Any]) -> bool:
+    """Linking to a known record of the form's own module adds what it lacked and never overwrites what
+    someone entered; False when nothing could be written (the owner may not edit it, or the additions do
+    not fit: the link alone is kept, and the submission keeps the values)."""
     blanks = {k: v for k, v in data.items() if hasattr(record, k) and getattr(record, k) in ("", None)}
     stored = record.custom_data or {}
     custom_blanks = {k: v for k, v in custom.items() if stored.get(k) in (None, "")}
     if not blanks and not custom_blanks:
-        return
-    # The owner may not edit it, or the additions do not fit: the link alone is kept.
-    with contextlib.suppress(PermissionDenied, ValidationError):
-        record_update(spec=spec, actor=actor, record=record, data=blanks, custom=custom_blanks or None)
+        return True
+    try:
+        with transaction.atomic():
+            record_update(spec=spec, actor=actor, record=record, data=blanks, custom=custom_blanks or None)
+    except (PermissionDenied, ValidationError):
+        return False
+    return True
+
+
+def _visible_to(actor: Member, spec: Any, record: Any) -> bool:
+    """Whether the assignee may see the record (documents are linked only to records their actor sees)."""
+    from crm_apps.engine import selectors
+
+    if not visibility.can_view_module(actor=actor, spec=spec):
+        return False
+    return selectors.access_record(spec=spec, actor=actor, record_id=record.pk) is not None
 
 
 def stat_add(*, form: WebForm, source: str, views: int = 0, submissions: int = 0) -> None:
@@ -489,30 +506,40 @@ def _accept(*, form: WebForm, cleaned: dict[str, str], uploads: dict[str, Upload
     data = {**_module_defaults(form.module), **data}
     record = None
     linked = False
+    # What the visitor sent that stays on the submission only (see Submission.unapplied).
+    unapplied: dict[str, Any] = {}
     email = data.get("email", "")
     if form.dedupe_by_email and form.module in EMAIL_MODULES and email:
         record = _existing(spec, email)
         if record is None and form.module == "leads":
-            # A known customer writing through a lead form is no new lead: link to the contact (its
-            # custom fields are other keys: only its empty standard fields are filled).
+            # A known customer writing through a lead form is no new lead: link to the contact, and change
+            # nothing of it (an anonymous visitor only has to know the address): its answers and files stay
+            # with the submission, for a member to apply.
             contacts = registry.get("contacts")
             record = _existing(contacts, email)
             if record is not None:
-                spec, custom = contacts, {}
+                spec = contacts
+                unapplied = {**_captured(form, visit), **cleaned}
         if record is not None:
             linked = True
-            _fill_blanks(spec, actor, record, data, custom)
+            if spec.key == form.module and not _fill_blanks(spec, actor, record, data, custom):
+                unapplied = {**_captured(form, visit), **cleaned}
     if record is None:
         if organization_name:
             data["organization"] = _organization(actor, organization_name).pk
         data["owner"] = actor.pk
         record = record_create(spec=spec, actor=actor, data=data, custom=custom or None)
-    _documents(form=form, actor=actor, spec=spec, record=record, uploads=uploads)
+    # A visitor's files go on a record the submission made, or a known record of the form's own module the
+    # assignee may see; else they stay with the submission (the visitor's answer is the same either way:
+    # it must not tell whether the address is known).
+    attach = not linked or (spec.key == form.module and _visible_to(actor, spec, record))
+    documents = _documents(form=form, actor=actor, target=(spec.key, record.pk) if attach else None, uploads=uploads)
     now = timezone.now()
     submission = Submission.objects.create(
         form=form,
         status=Submission.Status.ACCEPTED,
         values=cleaned,
+        unapplied=unapplied,
         module=spec.key,
         record_id=record.pk,
         linked=linked,
@@ -525,12 +552,17 @@ def _accept(*, form: WebForm, cleaned: dict[str, str], uploads: dict[str, Upload
         consent_ip=visit.ip if form.consent_text else None,
         consent_text=form.consent_text,
     )
+    VisitorDocument.objects.bulk_create(
+        [VisitorDocument(document_id=pk, submission=submission, attached=attach) for pk in documents]
+    )
     note = _("Sent through the web form “%(form)s”") % {"form": form.name}
     if form.consent_text:
         note += " · " + _("consent given %(when)s from %(ip)s") % {
             "when": now.isoformat(timespec="seconds"),
             "ip": visit.ip or "?",
         }
+    if unapplied or (documents and not attach):
+        note += " · " + _("what was sent is kept on the form's submission log, not written here")
     TimelineEntry.objects.create(
         module=spec.key,
         record_id=record.pk,
@@ -540,6 +572,8 @@ def _accept(*, form: WebForm, cleaned: dict[str, str], uploads: dict[str, Upload
     )
     from crm_apps.engine import events  # workflows' "web form submitted" trigger (crm_apps/automation)
 
+    # On the module of the record linked or made: a lead form that linked a known contact fires it on
+    # contacts, not leads (docs/webforms.md, "Workflows").
     events.record_event(module=spec.key, event="webform_submitted", record_ids=[record.pk])
     stat_add(form=form, source=submission.utm_source, submissions=1)
     if form.notify_owner:
@@ -548,24 +582,30 @@ def _accept(*, form: WebForm, cleaned: dict[str, str], uploads: dict[str, Upload
     return submission
 
 
-def _documents(*, form: WebForm, actor: Member, spec: Any, record: Any, uploads: dict[str, UploadedFile]) -> None:
-    """Each file becomes a document linked to the record, within the plan's storage and the upload limits."""
+def _documents(
+    *, form: WebForm, actor: Member, target: tuple[str, Any] | None, uploads: dict[str, UploadedFile]
+) -> list[Any]:
+    """Each file becomes a document (within the plan's storage and the upload limits), linked to `target`
+    when there is one; their ids."""
     from crm_apps.modules.documents.services import Upload, document_create
 
     asked = {f["field"] for f in form.fields if f.get("upload")}
+    made = []
     for name, upload in uploads.items():
         if name not in asked:
             continue
         try:
-            document_create(
+            document = document_create(
                 actor=actor,
                 data={"title": upload.name or name},
                 upload=Upload(stream=upload, name=upload.name or name, size=upload.size or 0),
-                links=[(spec.key, record.pk)],
+                links=[target] if target else [],
             )
         except ValidationError as exc:
             messages = exc.message_dict.get("file") if hasattr(exc, "error_dict") else exc.messages
             raise ValidationError({name: list(messages or exc.messages)}) from exc
+        made.append(document.pk)
+    return made
 
 
 def _notify(*, form: WebForm, module: str, record: Any, linked: bool) -> None:

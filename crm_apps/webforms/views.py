@@ -225,6 +225,7 @@ def submissions_csv(request: HttpRequest, actor: Member, form_id: int) -> HttpRe
     writer = csv.writer(buffer)
     header = [_("Time"), _("Status"), _("Reason"), _("Linked"), _("Module"), _("Record ID")]
     header += [_("UTM source"), _("IP address"), _("Consent given"), _("Consent IP address"), *names]
+    header += [_("Kept on the log")]
     writer.writerow([safe_cell(str(c)) for c in header])
     for row in rows:
         cells = [
@@ -239,6 +240,7 @@ def submissions_csv(request: HttpRequest, actor: Member, form_id: int) -> HttpRe
             row.consent_at.isoformat() if row.consent_at else "",
             row.consent_ip or "",
             *[str(row.values.get(n, "")) for n in names],
+            "; ".join(f"{k}: {v}" for k, v in (row.unapplied or {}).items()),
         ]
         writer.writerow([safe_cell(str(c)) for c in cells])
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")

@@ -64,6 +64,8 @@ def submission_to_api(row: Submission) -> dict[str, Any]:
         "module": row.module,
         "record_id": str(row.record_id) if row.record_id else None,
         "linked": row.linked,
+        "unapplied": row.unapplied,
+        "documents": [{"id": str(d.document_id), "attached": d.attached} for d in row.visitor_documents.all()],
         "ip": row.ip,
         "origin": row.origin,
         "utm": row.utm,

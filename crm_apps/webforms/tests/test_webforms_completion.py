@@ -43,7 +43,8 @@ def test_a_lead_form_links_a_known_contact_instead_of_making_a_duplicate_lead(
         submission = Submission.objects.get(form_id=body["id"])
         assert (submission.module, submission.record_id, submission.linked) == ("contacts", contact.pk, True)
         found = Contact.objects.get(pk=contact.pk)
-        assert (found.last_name, found.phone) == ("Hopper", "+1 555 0100")  # blanks filled, nothing overwritten
+        assert (found.last_name, found.phone) == ("Hopper", "")  # a lead form changes nothing of a contact
+        assert submission.unapplied["phone"] == "+1 555 0100"  # what was sent stays on the log
         assert TimelineEntry.objects.filter(module="contacts", record_id=contact.pk, data__webform=body["id"]).exists()
         notification = Notification.objects.get(recipient=owner, kind="webform_submission")
         assert (notification.module, notification.record_id) == ("contacts", contact.pk)
