@@ -286,7 +286,9 @@ def _condition(cat: Catalogue, raw: dict[str, Any], key: str, errors: _Errors) -
     return Condition(found, op, value)
 
 
-def _filters(cat: Catalogue, raw: Any, key: str, errors: _Errors, depth: int = 1) -> FilterGroup | None:
+def _filters(
+    cat: Catalogue, raw: Any, key: str, errors: _Errors, depth: int = 1, max_depth: int = MAX_DEPTH
+) -> FilterGroup | None:
     if raw in (None, {}):
         return None
     if isinstance(raw, list):
@@ -307,10 +309,10 @@ def _filters(cat: Catalogue, raw: Any, key: str, errors: _Errors, depth: int = 1
         if not isinstance(item, dict):
             errors.add(item_key, _("Send a condition as an object."))
         elif "conditions" in item:
-            if depth >= MAX_DEPTH:
+            if depth >= max_depth:
                 errors.add(item_key, _("Filter groups nest %(n)d levels at most.") % {"n": MAX_DEPTH})
                 continue
-            sub = _filters(cat, item, item_key, errors, depth + 1)
+            sub = _filters(cat, item, item_key, errors, depth + 1, max_depth)
             if sub is not None:
                 items.append(sub)
         else:
@@ -462,10 +464,12 @@ def _parse_sort_limit_chart(d: Definition, data: dict[str, Any], errors: _Errors
         d.chart = {"type": chart["type"], "aggregate": chart.get("aggregate", first)}
 
 
-def parse(data: Any, *, actor: Member, saved: bool = False) -> Definition:
+def parse(data: Any, *, actor: Member, saved: bool = False, drill: bool = False) -> Definition:
     """Check a definition for `actor`. `saved`: a stored report being run, whose columns and aggregates on
     fields now hidden from this member are left out (and named in `omitted`) rather than refused;
-    filters, groupings and sorting on them are still refused (they would reveal the values)."""
+    filters, groupings and sorting on them are still refused (they would reveal the values). `drill`: a
+    drill-down, whose filters are the group's conditions plus the report's own filters as one group inside
+    them - one level more than a report may nest, so a report whose filters use every level still drills."""
     from crm_apps.reports.fields import catalogue
 
     errors = _Errors()
@@ -483,7 +487,7 @@ def parse(data: Any, *, actor: Member, saved: bool = False) -> Definition:
     _parse_columns(definition, data, errors, saved)
     _parse_groups(definition, data, errors)
     _parse_aggregates(definition, data, errors, saved)
-    definition.filters = _filters(cat, data.get("filters"), "filters", errors)
+    definition.filters = _filters(cat, data.get("filters"), "filters", errors, max_depth=MAX_DEPTH + int(drill))
     _parse_sort_limit_chart(definition, data, errors)
     if errors.found:
         raise ValidationError(errors.found)

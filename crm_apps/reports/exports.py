@@ -35,8 +35,9 @@ Line = tuple[list[Cell], Any]  # (cells, the line's drill-down: conditions, a re
 
 def table(result: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     """(header, rows) of a result: tabular rows; summary rows (with a subtotal row after each group of a
-    grouping that has another below it) then a totals row; a matrix's rows by its pivot columns (the first
-    aggregate in each cell) with the row totals. The same table the result page shows (`table_lines`)."""
+    grouping that has another below it, unless the result was cut to its row limit) then a totals row; a
+    matrix's rows by its pivot columns (the first aggregate in each cell) with the row totals. The same table
+    the result page shows (`table_lines`)."""
     header, lines = table_lines(result)
     return header, [[text for text, _drill in cells] for cells, _line in lines]
 
@@ -92,7 +93,9 @@ def table_lines(result: dict[str, Any]) -> tuple[list[str], list[Line]]:
         lines.append((total_cells, None))
         return [str(h) for h in header], lines
     header = [str(c["label"]) for c in columns]
-    if kind == "summary" and len(groups) > 1 and result.get("groups"):
+    # The tree's levels are each cut to the row limit, so a truncated tree would drop leaves silently: then the
+    # leaf rows (cut to the limit too, and said so) without subtotals.
+    if kind == "summary" and len(groups) > 1 and result.get("groups") and not result.get("truncated"):
         lines = _summary_lines(result, columns)
     else:
         lines = [

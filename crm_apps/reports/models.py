@@ -8,6 +8,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
+class Audience(models.TextChoices):
+    """Whom a shared report or folder is shared with. Explicit, so that emptying the lists (a role or group
+    deleted, a member removed) never turns "these only" into "everyone"."""
+
+    EVERYONE = "everyone", _("Everyone")
+    LISTED = "listed", _("The chosen members, roles and groups")
+
+
 class ReportFolder(models.Model):
     """A folder of its owner's reports. Shared (with everyone, or with chosen members, roles and groups), every
     report in it may be opened by that audience - computed with their own rights, like any shared report."""
@@ -19,7 +27,9 @@ class ReportFolder(models.Model):
     name = models.CharField(_("name"), max_length=100)
     owner = models.ForeignKey("access.Member", on_delete=models.CASCADE, related_name="+", verbose_name=_("owner"))
     sharing = models.CharField(_("sharing"), max_length=10, choices=Sharing.choices, default=Sharing.PRIVATE)
-    # Shared with: every member when all three are empty and `sharing` is "shared"; else these only.
+    # Shared with (when `sharing` is "shared"): every member when `audience` is "everyone"; else the members,
+    # roles and groups listed here only (none listed: nobody but the owner and admins).
+    audience = models.CharField(_("shared with"), max_length=10, choices=Audience.choices, default=Audience.LISTED)
     shared_members = models.ManyToManyField("access.Member", blank=True, related_name="+")
     shared_roles = models.ManyToManyField("access.Role", blank=True, related_name="+")
     shared_groups = models.ManyToManyField("access.Group", blank=True, related_name="+")
@@ -47,7 +57,8 @@ class Report(models.Model):
     module = models.CharField(_("module"), max_length=60)
     definition = models.JSONField(_("definition"), default=dict)
     sharing = models.CharField(_("sharing"), max_length=10, choices=Sharing.choices, default=Sharing.PRIVATE)
-    # Shared with: every member when all three are empty and `sharing` is "shared"; else these only.
+    # As for folders: `audience` "everyone", or the members, roles and groups listed here only.
+    audience = models.CharField(_("shared with"), max_length=10, choices=Audience.choices, default=Audience.LISTED)
     shared_members = models.ManyToManyField("access.Member", blank=True, related_name="+")
     shared_roles = models.ManyToManyField("access.Role", blank=True, related_name="+")
     shared_groups = models.ManyToManyField("access.Group", blank=True, related_name="+")
@@ -60,6 +71,17 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def sharing_label(self) -> str:
+        """Whom the report is open to, as the list and its page say it: its own sharing, else its folder's."""
+        if self.sharing == self.Sharing.SHARED:
+            if self.audience == Audience.EVERYONE:
+                return str(_("Shared with everyone"))
+            return str(_("Shared with chosen members, roles and groups"))
+        folder = self.folder if self.folder_id is not None else None
+        if folder is not None and folder.sharing == ReportFolder.Sharing.SHARED:
+            return str(_("Shared via folder"))
+        return str(_("Private"))
 
 
 class Dashboard(models.Model):
@@ -116,7 +138,7 @@ class Quota(models.Model):
 
 
 class ReportSchedule(models.Model):
-    """E-mails a report (CSV, XLSX or PDF) on a schedule, in the owner's time zone, run with the owner's
+    """E-mails a report (CSV, XLSX or PDF) on a schedule, in the workspace's time zone, run with the owner's
     rights. Each due moment ("tick") is claimed by one ScheduleRun row (unique per schedule and tick)."""
 
     class Frequency(models.TextChoices):

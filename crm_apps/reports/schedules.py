@@ -5,8 +5,10 @@ report runs with the owner's rights and is e-mailed to members, roles' members a
 Once per tick: the latest due moment is the tick; the schedule row is locked (SELECT ... FOR UPDATE, so
 concurrent schedulers queue) and a ScheduleRun row for (schedule, tick) - unique - is written in the same
 transaction as the sending. A scheduler restarted at any point either finds that row (nothing to do) or
-finds none (the transaction did not commit; it sends). Ticks before the schedule existed never fire, and a
-scheduler that was down for several ticks sends the latest one only."""
+finds none (the transaction did not commit; it sends). Ticks before the schedule existed never fire, a
+scheduler that was down for several ticks sends the latest one only, and a tick not later than the latest
+logged one, or on the same day in the workspace's zone, is not sent (a change of zone moves the due moment:
+it never sends a report twice the same day)."""
 
 from __future__ import annotations
 
@@ -124,12 +126,9 @@ def schedule_fire(schedule_id: int, now: dt.datetime | None = None) -> ScheduleR
         )
         if schedule is None:
             return None
-        tick = latest_tick(schedule, now, workspace_zone())
-        if (
-            tick is None
-            or tick < schedule.created_at
-            or ScheduleRun.objects.filter(schedule=schedule, tick=tick).exists()
-        ):
+        zone = workspace_zone()
+        tick = latest_tick(schedule, now, zone)
+        if tick is None or tick < schedule.created_at or _sent_already(schedule, tick, zone):
             return None
         recipients = link_recipients(schedule) if schedule.delivery == DELIVERY_LINK else _recipients(schedule)
         try:
@@ -140,6 +139,17 @@ def schedule_fire(schedule_id: int, now: dt.datetime | None = None) -> ScheduleR
         return ScheduleRun.objects.create(
             schedule=schedule, tick=tick, status=status, recipients=recipients, error=error
         )
+
+
+def _sent_already(schedule: ReportSchedule, tick: dt.datetime, zone: Any) -> bool:
+    """Whether `tick` was covered by the schedule's latest logged tick: that one or a later one, or one on the
+    same day in the workspace's zone. A schedule has at most one tick a day, so a different tick on a day already
+    sent only comes from a change of zone (the workspace's, or the move from the owners' zones to it): without
+    this check it would send a second report that day."""
+    last = ScheduleRun.objects.filter(schedule=schedule).order_by("-tick").values_list("tick", flat=True).first()
+    if last is None:
+        return False
+    return tick <= last or tick.astimezone(zone).date() == last.astimezone(zone).date()
 
 
 def schedules_run(now: dt.datetime | None = None) -> int:

@@ -9,24 +9,24 @@ from django.db.models import Q, QuerySet
 from crm_apps.access.grants import grants_for
 from crm_apps.access.models import Member
 from crm_apps.access.privileges import is_tenant_admin
-from crm_apps.reports.models import Report, ReportFolder
+from crm_apps.reports.models import Audience, Report, ReportFolder
 
 
 def _shared_with(actor: Member, model: Any) -> Q:
-    """Rows of `model` (a report or a folder) shared with `actor`: with everyone, or with them, their role or
-    one of their groups."""
+    """Rows of `model` (a report or a folder) shared with `actor`: with everyone (the explicit audience), or with
+    them, their role or one of their groups. Nothing listed with the "listed" audience is nobody."""
     groups = sorted(grants_for(actor).group_ids)
     addressed = Q(shared_members=actor) | Q(shared_groups__in=groups)
     if actor.role_id:
         addressed |= Q(shared_roles=actor.role_id)
-    everyone = Q(shared_members__isnull=True, shared_roles__isnull=True, shared_groups__isnull=True)
+    everyone = Q(audience=Audience.EVERYONE)
     return Q(sharing=model.Sharing.SHARED) & (addressed | everyone)
 
 
 def reports_for(*, actor: Member) -> QuerySet[Report]:
     """Reports `actor` may open: their own, reports shared with everyone, or with them, their role or one of
     their groups, and every report in a folder shared that way. Tenant admins see every report."""
-    qs = Report.objects.select_related("folder", "owner__user")
+    qs = Report.objects.select_related("folder__owner__user", "owner__user")
     if is_tenant_admin(actor):
         return qs
     folders = ReportFolder.objects.filter(_shared_with(actor, ReportFolder)).values("pk")

@@ -6,14 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm_apps.access.models import Group, Member, Role
 from crm_apps.access.privileges import is_tenant_admin
 from crm_apps.reports.definition import parse
-from crm_apps.reports.models import Report, ReportFolder
+from crm_apps.reports.models import Audience, Report, ReportFolder
 
 FIELDS = {
     "name",
@@ -22,6 +22,7 @@ FIELDS = {
     "folder_name",
     "definition",
     "sharing",
+    "audience",
     "shared_members",
     "shared_roles",
     "shared_groups",
@@ -47,6 +48,51 @@ def _ids(model: Any, raw: Any, key: str, errors: dict[str, list[str]]) -> list[A
     if len(found) != len(set(raw)):
         errors[key] = [_("Unknown id.")]
     return found
+
+
+SHARE_KEYS = ("shared_members", "shared_roles", "shared_groups")
+
+
+def _sharing(target: Report | ReportFolder, data: dict[str, Any], errors: dict[str, list[str]]) -> dict[str, list[Any]]:
+    """Sets `sharing` and `audience` on `target` from `data`; returns the lists to store (only those sent).
+
+    `audience` is explicit: "everyone", or "listed" (the members, roles and groups listed only - none listed is
+    nobody). A write that sends lists but no audience gets the API's original meaning, decided now and stored:
+    nothing listed is everyone, anything listed is those only. Emptied lists later (a role or group deleted)
+    never widen a "listed" audience."""
+    if "sharing" in data:
+        if data["sharing"] not in target.Sharing.values:
+            errors["sharing"] = [_("Choose private or shared.")]
+        else:
+            target.sharing = data["sharing"]
+    lists = {
+        "shared_members": _ids(Member, data.get("shared_members"), "shared_members", errors),
+        "shared_roles": _ids(Role, data.get("shared_roles"), "shared_roles", errors),
+        "shared_groups": _ids(Group, data.get("shared_groups"), "shared_groups", errors),
+    }
+    sent = {key: value for key, value in lists.items() if key in data}
+
+    def anyone_listed() -> bool:
+        if any(sent.values()):
+            return True
+        kept = [key for key in SHARE_KEYS if key not in sent]
+        return target.pk is not None and any(getattr(target, key).exists() for key in kept)
+
+    if "audience" in data:
+        if data["audience"] not in Audience.values:
+            errors["audience"] = [_("Choose everyone or the chosen members, roles and groups.")]
+        else:
+            target.audience = data["audience"]
+            if target.audience == Audience.LISTED and target.sharing == target.Sharing.SHARED and not anyone_listed():
+                errors["shared_members"] = [_("Choose at least one member, role or group, or share with everyone.")]
+    elif sent or target.pk is None:
+        target.audience = Audience.LISTED if anyone_listed() else Audience.EVERYONE
+    return sent
+
+
+def _sharing_store(target: Report | ReportFolder, sent: dict[str, list[Any]]) -> None:
+    for key, found in sent.items():
+        getattr(target, key).set(found)
 
 
 def _folder(target: Report, data: dict[str, Any], errors: dict[str, list[str]]) -> str:
@@ -99,11 +145,7 @@ def report_save(*, actor: Member, data: dict[str, Any], report: Report | None = 
         else:
             target.description = description
     new_folder_name = _folder(target, data, errors)
-    if "sharing" in data:
-        if data["sharing"] not in Report.Sharing.values:
-            errors["sharing"] = [_("Choose private or shared.")]
-        else:
-            target.sharing = data["sharing"]
+    shared = _sharing(target, data, errors)
     if "definition" in data or report is None:
         try:
             checked = parse(data.get("definition"), actor=actor)
@@ -112,21 +154,13 @@ def report_save(*, actor: Member, data: dict[str, Any], report: Report | None = 
         except ValidationError as exc:
             for key, messages in exc.message_dict.items():
                 errors[f"definition.{key}"] = messages
-    members = _ids(Member, data.get("shared_members"), "shared_members", errors)
-    roles = _ids(Role, data.get("shared_roles"), "shared_roles", errors)
-    groups = _ids(Group, data.get("shared_groups"), "shared_groups", errors)
     if errors:
         raise ValidationError(errors)
     if "folder_name" in data:
         target.folder, _created = ReportFolder.objects.get_or_create(owner_id=target.owner_id, name=new_folder_name)
     target.updated_at = timezone.now()
     target.save()
-    if "shared_members" in data:
-        target.shared_members.set(members)
-    if "shared_roles" in data:
-        target.shared_roles.set(roles)
-    if "shared_groups" in data:
-        target.shared_groups.set(groups)
+    _sharing_store(target, shared)
     return target
 
 
@@ -148,7 +182,7 @@ def report_delete(*, actor: Member, report: Report) -> None:
     report.delete()
 
 
-FOLDER_FIELDS = {"name", "sharing", "shared_members", "shared_roles", "shared_groups"}
+FOLDER_FIELDS = {"name", "sharing", "audience", "shared_members", "shared_roles", "shared_groups"}
 
 
 @transaction.atomic
@@ -165,28 +199,24 @@ def folder_save(*, actor: Member, data: dict[str, Any], folder: ReportFolder | N
         name = data.get("name")
         if not isinstance(name, str) or not name.strip() or len(name.strip()) > 100:
             errors["name"] = [_("Enter a name of at most 100 characters.")]
-        elif ReportFolder.objects.filter(owner_id=target.owner_id, name=name.strip()).exclude(pk=target.pk).exists():
+        elif _folder_name_taken(target, name.strip()):
             errors["name"] = [_("You already have a folder of this name.")]
         else:
             target.name = name.strip()
-    if "sharing" in data:
-        if data["sharing"] not in ReportFolder.Sharing.values:
-            errors["sharing"] = [_("Choose private or shared.")]
-        else:
-            target.sharing = data["sharing"]
-    members = _ids(Member, data.get("shared_members"), "shared_members", errors)
-    roles = _ids(Role, data.get("shared_roles"), "shared_roles", errors)
-    groups = _ids(Group, data.get("shared_groups"), "shared_groups", errors)
+    shared = _sharing(target, data, errors)
     if errors:
         raise ValidationError(errors)
-    target.save()
-    if "shared_members" in data:
-        target.shared_members.set(members)
-    if "shared_roles" in data:
-        target.shared_roles.set(roles)
-    if "shared_groups" in data:
-        target.shared_groups.set(groups)
+    try:
+        with transaction.atomic():  # a savepoint: the unique name may be taken by a concurrent save meanwhile
+            target.save()
+    except IntegrityError:
+        raise ValidationError({"name": [_("You already have a folder of this name.")]}) from None
+    _sharing_store(target, shared)
     return target
+
+
+def _folder_name_taken(folder: ReportFolder, name: str) -> bool:
+    return ReportFolder.objects.filter(owner_id=folder.owner_id, name=name).exclude(pk=folder.pk).exists()
 
 
 def folder_create(*, actor: Member, name: Any) -> ReportFolder:

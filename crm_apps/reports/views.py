@@ -25,7 +25,7 @@ from crm_apps.reports import definition as definitions
 from crm_apps.reports import fields as f
 from crm_apps.reports.engine import run
 from crm_apps.reports.fields import catalogue
-from crm_apps.reports.models import Report, ReportFolder
+from crm_apps.reports.models import Audience, Report, ReportFolder
 from tenants.selectors import workspace_zone
 
 
@@ -38,18 +38,17 @@ def _modules(request: HttpRequest) -> list[Any]:
 @login_required
 def report_list(request: HttpRequest) -> HttpResponse:
     """Reports by folder: the member's own folders (even empty ones), folders shared with them, then the reports
-    outside any folder they see."""
+    outside any folder they see - a report shared with them on its own that sits in a folder they may not see
+    is listed there too (the folder's name and owner are not theirs to know)."""
     actor = request_member(request)
     reports = list(selectors.reports_for(actor=actor))
     labels = {s.key: s.label_plural for s in _modules(request)}
-    by_folder: dict[int | None, list[Any]] = {}
-    for report in reports:
-        by_folder.setdefault(report.folder_id, []).append((report, labels.get(report.module, "")))
     folders = list(selectors.folders_for(actor=actor).order_by("name", "pk"))
     seen = {x.pk for x in folders}
-    folders += sorted(
-        {r.folder for r in reports if r.folder is not None and r.folder_id not in seen}, key=lambda x: x.name
-    )
+    by_folder: dict[int | None, list[Any]] = {}
+    for report in reports:
+        key = report.folder_id if report.folder_id in seen else None
+        by_folder.setdefault(key, []).append((report, labels.get(report.module, "")))
     sections: list[tuple[ReportFolder | None, list[Any], bool]] = [
         (folder, by_folder.get(folder.pk, []), folder.owner_id == actor.pk or is_tenant_admin(actor))
         for folder in folders
@@ -62,6 +61,22 @@ def report_list(request: HttpRequest) -> HttpResponse:
         "reports/list.html",
         {"sections": sections, "count": len(reports), "modules": _modules(request)},
     )
+
+
+def _share_data(choice: str) -> dict[str, Any]:
+    """The forms' one "Sharing" choice as `sharing` and `audience`: private, shared with everyone, or shared with
+    the chosen members, roles and groups only ("shared" alone: the audience follows the lists, as in the API)."""
+    if choice == "everyone":
+        return {"sharing": "shared", "audience": Audience.EVERYONE}
+    if choice == "listed":
+        return {"sharing": "shared", "audience": Audience.LISTED}
+    return {"sharing": choice}
+
+
+def _share_choice(target: Report | ReportFolder) -> str:
+    if target.sharing != target.Sharing.SHARED:
+        return "private"
+    return "everyone" if target.audience == Audience.EVERYONE else "listed"
 
 
 def _folder_context(folder: ReportFolder | None, params: dict[str, Any], errors: dict[str, Any]) -> dict[str, Any]:
@@ -96,8 +111,9 @@ def folder_edit(request: HttpRequest, folder_id: int | None = None) -> HttpRespo
             "sharing": request.POST.get("sharing", "private"),
         }
         params.update({key: _int_list(request.POST.getlist(key)) for key in SHARE_KEYS})
+        data = {**params, **_share_data(params["sharing"])}
         try:
-            saved = services.folder_save(actor=actor, data=params, folder=folder)
+            saved = services.folder_save(actor=actor, data=data, folder=folder)
         except ValidationError as exc:
             return render(request, "reports/folder.html", _folder_context(folder, params, exc.message_dict), status=400)
         messages.success(request, _("Folder saved."))
@@ -106,7 +122,7 @@ def folder_edit(request: HttpRequest, folder_id: int | None = None) -> HttpRespo
     if folder is not None:
         params = {
             "name": folder.name,
-            "sharing": folder.sharing,
+            "sharing": _share_choice(folder),
             "shared_members": list(folder.shared_members.values_list("pk", flat=True)),
             "shared_roles": list(folder.shared_roles.values_list("pk", flat=True)),
             "shared_groups": list(folder.shared_groups.values_list("pk", flat=True)),
@@ -207,7 +223,7 @@ def _save_data(request: HttpRequest, data: dict[str, Any], actor: Member, report
     out: dict[str, Any] = {
         "name": post.get("name", ""),
         "definition": data,
-        "sharing": post.get("sharing", "private"),
+        **_share_data(post.get("sharing", "private")),
         **{key: _int_list(post.getlist(key)) for key in SHARE_KEYS},
     }
     folder = post.get("folder", "")
@@ -276,7 +292,7 @@ def report_edit(request: HttpRequest, report_id: int) -> HttpResponse:
         return redirect("reports:detail", report.pk)
     params = _params(request.GET) if request.GET.get("module") else builder.params_from_definition(report.definition)
     params.setdefault("name", report.name)
-    params.setdefault("sharing", report.sharing)
+    params.setdefault("sharing", _share_choice(report))
     params.setdefault("folder", report.folder_id or "")
     if not request.GET.get("module"):
         params["shared_members"] = list(report.shared_members.values_list("pk", flat=True))
@@ -367,7 +383,7 @@ def _drill(request: HttpRequest, module: str, base_filters: Any, title: str) -> 
         "limit": 500,
     }
     try:
-        result = run(definitions.parse(data, actor=actor))
+        result = run(definitions.parse(data, actor=actor, drill=True))
     except ValidationError as exc:
         raise Http404 from exc
     return render(

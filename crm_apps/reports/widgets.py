@@ -146,14 +146,19 @@ def _overdue_events(actor: Member) -> dict[str, Any]:
 
 def _with_overdue_events(tasks_chart: dict[str, Any], tasks: dict[str, Any], actor: Member) -> dict[str, Any]:
     """Overdue activities by owner: the overdue tasks and the overdue events of each owner, stacked (events left
-    out when the member may not open the events module). Each segment drills down to its records."""
+    out when the member may not open the events module, or may not see a field the question needs - their
+    profile hides the events' status or end: the tasks are still shown). Each segment drills down to its
+    records."""
     parts = [(str(_("Tasks")), tasks, tasks_chart)]
-    if visibility.can_view_module(actor=actor, spec=registry.get("events")):
-        definition = _overdue_events(actor)
-        events = run(parse(definition, actor=actor))
-        events_chart = charts.chart_data(events, None, definition["filters"])
-        if events_chart:
-            parts.append((str(_("Events")), events, events_chart))
+    try:
+        if visibility.can_view_module(actor=actor, spec=registry.get("events")):
+            definition = _overdue_events(actor)
+            events = run(parse(definition, actor=actor))
+            events_chart = charts.chart_data(events, None, definition["filters"])
+            if events_chart:
+                parts.append((str(_("Events")), events, events_chart))
+    except (ValidationError, registry.UnknownModule):
+        pass
     owners: dict[Any, str] = {}
     for _label, result, _chart in parts:
         for group in result["groups"]:

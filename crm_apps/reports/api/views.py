@@ -44,6 +44,7 @@ def report_to_api(report: Report) -> dict[str, Any]:
         "folder": report.folder_id,
         "owner": report.owner_id,
         "sharing": report.sharing,
+        "audience": report.audience,
         "shared_members": [m.pk for m in report.shared_members.all()],
         "shared_roles": [r.pk for r in report.shared_roles.all()],
         "shared_groups": [g.pk for g in report.shared_groups.all()],
@@ -71,7 +72,8 @@ REPORT_BODY = OpenApiTypes.OBJECT  # a JSON object; definitions.parse names the 
 @json_object_view()
 class ReportListView(APIView):
     """GET the reports the member may open (`?folder=<id>`, `?module=deals`); POST {"name", "definition",
-    "description", "folder", "sharing": "private"|"shared", "shared_members", "shared_roles", "shared_groups"}."""
+    "description", "folder", "sharing": "private"|"shared", "audience": "everyone"|"listed", "shared_members",
+    "shared_roles", "shared_groups"} (no audience sent with the lists: nothing listed is everyone)."""
 
     @extend_schema(responses={200: dict}, parameters=[OpenApiParameter("folder", int), OpenApiParameter("module", str)])
     def get(self, request: Request) -> Response:
@@ -209,6 +211,7 @@ def folder_to_api(folder: ReportFolder, actor: Any) -> dict[str, Any]:
         "name": folder.name,
         "owner": folder.owner_id,
         "sharing": folder.sharing,
+        "audience": folder.audience,
         "shared_members": [m.pk for m in folder.shared_members.all()],
         "shared_roles": [r.pk for r in folder.shared_roles.all()],
         "shared_groups": [g.pk for g in folder.shared_groups.all()],
@@ -226,8 +229,9 @@ def _folder(request: Request, folder_id: int) -> ReportFolder:
 @json_object_view()
 class FolderListView(APIView):
     """GET the report folders the member sees (their own and those shared with them); POST {"name", "sharing":
-    "private"|"shared", "shared_members", "shared_roles", "shared_groups"}: the reports in a shared folder may be
-    opened by its audience (all three lists empty: everyone), each with their own rights."""
+    "private"|"shared", "audience": "everyone"|"listed", "shared_members", "shared_roles", "shared_groups"}: the
+    reports in a shared folder may be opened by its audience (everyone, or those listed only; no audience sent
+    with the lists: nothing listed is everyone), each with their own rights."""
 
     @extend_schema(responses={200: dict})
     def get(self, request: Request) -> Response:

@@ -344,3 +344,43 @@ def test_a_built_in_widgets_drill_down_keeps_its_filters(tenant_a, admin, client
     assert drills
     pages = "".join(client_for(tenant_a, admin).get(url).content.decode() for url in drills)
     assert "Won one" in pages and "Still open" not in pages
+
+
+@pytest.mark.parametrize("hidden", ["end", "status"])
+def test_overdue_activities_show_the_tasks_when_the_events_question_needs_a_hidden_field(
+    tenant_a, tenant_b, admin, admin_of, member, hidden
+):
+    """A profile that hides the events' end or status (a row the profile service refuses for required fields,
+    but one a profile may still hold - an import, an older rule) must not fail the whole widget, which is on
+    every new workspace's default dashboard: the tasks are shown, the events left out."""
+    from crm_apps.access.grants import access_changed
+    from crm_apps.access.models import ProfileField
+
+    past = (dt.date.today() - dt.timedelta(days=3)).isoformat()
+    with tenant_context(tenant_a):
+        profile = profile_save(actor=admin, profile=None, name="No event times", flags={})
+        ProfileField.objects.create(profile=profile, module="events", field=hidden, access="hidden")
+        access_changed()
+        role = role_create(
+            actor=admin, name="Activity rep", parent=Role.objects.get(parent__isnull=True), profile_ids=[profile.pk]
+        )
+    rep = member(tenant_a, role=role)
+    with tenant_context(tenant_a):
+        record_create(
+            spec=registry.get("tasks"),
+            actor=admin,
+            data={"subject": "Late", "due_date": past, "status": "not_started", "owner": rep.pk},
+        )
+        record_create(
+            spec=registry.get("events"),
+            actor=admin,
+            data={"subject": "Missed", "start": f"{past}T09:00:00Z", "end": f"{past}T10:00:00Z", "owner": rep.pk},
+        )
+        board = Dashboard.objects.create(name="Rep's", owner=rep)
+        widget = Widget.objects.create(dashboard=board, kind="overdue_activities")
+    response = api_for(tenant_a, rep).get(f"/api/v1/dashboard-widgets/{widget.pk}/data")
+    assert response.status_code == 200, response.content
+    chart = response.json()["chart"]
+    assert [(d["label"], d["data"]) for d in chart["datasets"]] == [("Tasks", [1.0])]
+    # Another workspace cannot read the widget.
+    assert api_for(tenant_b, admin_of(tenant_b)).get(f"/api/v1/dashboard-widgets/{widget.pk}/data").status_code == 404

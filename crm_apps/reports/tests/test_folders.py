@@ -199,3 +199,156 @@ def test_the_folder_page_shares_a_folder_and_the_list_shows_it(tenant_a, client_
     edited = web.post(f"/reports/folders/{folder.pk}/", {"name": "Quarterly", "sharing": "private"})
     assert edited.status_code == 302
     assert "Q numbers" not in client_for(tenant_a, people["by_role"]).get("/reports/").content.decode()
+
+
+def test_deleting_the_only_role_or_group_shared_with_shares_with_nobody_not_everyone(
+    tenant_a, tenant_b, admin, admin_of, team
+):
+    from crm_apps.access.services import group_delete, role_delete
+
+    people, roles, group = team
+    owner = api_for(tenant_a, people["owner"])
+    clients = {name: api_for(tenant_a, m) for name, m in people.items()}
+    folder = post(
+        owner, "/api/v1/report-folders/", {"name": "Group only", "sharing": "shared", "shared_groups": [group.pk]}
+    ).json()
+    assert folder["audience"] == "listed"
+    in_folder = post(owner, "/api/v1/reports/", {"name": "Filed", "definition": SUMMARY, "folder": folder["id"]}).json()
+    by_role = post(
+        owner,
+        "/api/v1/reports/",
+        {"name": "Role only", "definition": SUMMARY, "sharing": "shared", "shared_roles": [roles[2].pk]},
+    ).json()
+    everyone = post(
+        owner, "/api/v1/reports/", {"name": "All", "definition": SUMMARY, "sharing": "shared", "audience": "everyone"}
+    ).json()
+    assert by_role["audience"] == "listed" and everyone["audience"] == "everyone"
+    assert clients["grouped"].get(f"/api/v1/reports/{in_folder['id']}/run").status_code == 200
+    assert clients["by_role"].get(f"/api/v1/reports/{by_role['id']}/run").status_code == 200
+    with tenant_context(tenant_a):
+        group_delete(actor=admin, group=group, transfer_to=admin)
+        role_delete(actor=admin, role=roles[2], transfer_to=roles[4])
+    for name in ("named", "by_role", "grouped", "outsider"):
+        assert clients[name].get(f"/api/v1/reports/{in_folder['id']}/run").status_code == 404, name
+        assert clients[name].get(f"/api/v1/reports/{by_role['id']}/run").status_code == 404, name
+        assert clients[name].get(f"/api/v1/report-folders/{folder['id']}").status_code == 404, name
+        assert listed(clients[name]) == {everyone["id"]}, name  # "everyone" chosen explicitly stays everyone
+    assert owner.get(f"/api/v1/reports/{in_folder['id']}/run").status_code == 200
+    assert api_for(tenant_b, admin_of(tenant_b)).get(f"/api/v1/reports/{everyone['id']}").status_code == 404
+
+
+def test_the_audience_is_explicit_and_checked(tenant_a, admin, team):
+    people, _roles, _group = team
+    owner = api_for(tenant_a, people["owner"])
+    nobody = post(owner, "/api/v1/report-folders/", {"name": "X", "sharing": "shared", "audience": "listed"})
+    assert nobody.status_code == 400 and "shared_members" in nobody.json()
+    unknown = post(owner, "/api/v1/reports/", {"name": "R", "definition": SUMMARY, "audience": "world"})
+    assert unknown.status_code == 400 and "audience" in unknown.json()
+    with tenant_context(tenant_a):
+        assert not ReportFolder.objects.exists() and not Report.objects.exists()
+    folder = post(owner, "/api/v1/report-folders/", {"name": "Open", "sharing": "shared"}).json()
+    assert folder["audience"] == "everyone"  # nothing listed, no audience sent: the API's original meaning
+
+
+def test_existing_rows_keep_their_audience_through_the_migration(tenant_a, admin, team):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("crm_apps.reports.migrations.0004_sharing_audience")
+    people, roles, _group = team
+    with tenant_context(tenant_a):
+        open_to_all = Report.objects.create(
+            name="Old open", owner=people["owner"], module="deals", definition=SUMMARY, sharing="shared"
+        )
+        to_a_role = Report.objects.create(
+            name="Old role", owner=people["owner"], module="deals", definition=SUMMARY, sharing="shared"
+        )
+        to_a_role.shared_roles.add(roles[2])
+        folder = ReportFolder.objects.create(name="Old folder", owner=people["owner"], sharing="shared")
+        migration.audience_from_lists(apps, None)
+        assert Report.objects.get(pk=open_to_all.pk).audience == "everyone"
+        assert Report.objects.get(pk=to_a_role.pk).audience == "listed"
+        assert ReportFolder.objects.get(pk=folder.pk).audience == "everyone"
+
+
+def test_the_list_and_the_report_page_say_shared_via_folder(tenant_a, client_for, team):
+    people, _roles, _group = team
+    owner = api_for(tenant_a, people["owner"])
+    folder = post(
+        owner, "/api/v1/report-folders/", {"name": "Team", "sharing": "shared", "shared_members": [people["named"].pk]}
+    ).json()
+    report = post(owner, "/api/v1/reports/", {"name": "Filed", "definition": SUMMARY, "folder": folder["id"]}).json()
+    assert report["sharing"] == "private"
+    for who in ("owner", "named"):
+        web = client_for(tenant_a, people[who])
+        listing = web.get("/reports/").content.decode()
+        assert "<td data-report-sharing>Shared via folder</td>" in listing, who
+        assert "Shared via folder" in web.get(f"/reports/{report['id']}/").content.decode(), who
+    own = post(owner, "/api/v1/reports/", {"name": "Loose", "definition": SUMMARY}).json()
+    own_page = client_for(tenant_a, people["owner"]).get(f"/reports/{own['id']}/").content.decode()
+    assert "data-report-sharing>Private</p>" in own_page
+
+
+def test_a_report_shared_on_its_own_does_not_reveal_its_private_folder(tenant_a, client_for, team):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    people, _roles, _group = team
+    owner = api_for(tenant_a, people["owner"])
+    secret = post(owner, "/api/v1/report-folders/", {"name": "Secret plans"}).json()
+    post(
+        owner,
+        "/api/v1/reports/",
+        {
+            "name": "Shown alone",
+            "definition": SUMMARY,
+            "folder": secret["id"],
+            "sharing": "shared",
+            "shared_members": [people["named"].pk],
+        },
+    )
+    reader = client_for(tenant_a, people["named"])
+    page = reader.get("/reports/").content.decode()
+    assert "Shown alone" in page and "Secret plans" not in page and f"folder-{secret['id']}" not in page
+    assert people["owner"].user.email not in page
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert reader.get("/reports/").status_code == 200
+        return len(captured)
+
+    one = queries()
+    # More folders of other owners, each shared with the reader, with reports: the same number of queries.
+    for i in range(3):
+        other = api_for(tenant_a, people["by_role"] if i % 2 else people["grouped"])
+        shared = post(
+            other,
+            "/api/v1/report-folders/",
+            {"name": f"Shared {i}", "sharing": "shared", "shared_members": [people["named"].pk]},
+        ).json()
+        post(other, "/api/v1/reports/", {"name": f"In {i}", "definition": SUMMARY, "folder": shared["id"]})
+        post(
+            other,
+            "/api/v1/reports/",
+            {"name": f"Alone {i}", "definition": SUMMARY, "sharing": "shared", "shared_members": [people["named"].pk]},
+        )
+    assert queries() == one
+
+
+def test_a_folder_name_taken_by_a_concurrent_save_is_a_field_error(tenant_a, admin, team, monkeypatch, client_for):
+    """Two saves of the same new name both pass the "already have one" check; the second insert hits the unique
+    constraint: a 400 on `name`, not a 500, and nothing else is written."""
+    from crm_apps.reports import services
+
+    people, _roles, _group = team
+    owner = api_for(tenant_a, people["owner"])
+    assert post(owner, "/api/v1/report-folders/", {"name": "Race"}).status_code == 201
+    monkeypatch.setattr(services, "_folder_name_taken", lambda folder, name: False)  # the other save's view
+    lost = post(owner, "/api/v1/report-folders/", {"name": "Race", "sharing": "shared", "shared_roles": []})
+    assert lost.status_code == 400 and "name" in lost.json()
+    with tenant_context(tenant_a):
+        assert ReportFolder.objects.filter(name="Race").count() == 1
+    # The folder page says it next to the name.
+    page = client_for(tenant_a, people["owner"]).post("/reports/folders/new/", {"name": "Race", "sharing": "private"})
+    assert page.status_code == 400 and "You already have a folder of this name." in page.content.decode()

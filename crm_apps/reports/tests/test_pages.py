@@ -184,3 +184,52 @@ def test_the_builder_saves_into_a_folder_and_shares_with_members_roles_and_group
         assert ReportFolder.objects.filter(name="Sales team").count() == 1
     assert client_for(tenant_a, reader).get(f"/reports/{report.pk}/").status_code == 200
     assert client_for(tenant_a, outsider).get(f"/reports/{report.pk}/").status_code == 404
+
+
+DEEP_FILTERS = {
+    "match": "any",
+    "conditions": [
+        {"field": "name", "op": "eq", "value": "Nobody"},
+        {
+            "match": "all",
+            "conditions": [{"match": "any", "conditions": [{"field": "amount", "op": "gte", "value": 15}]}],
+        },
+    ],
+}
+
+
+def test_a_report_whose_filters_nest_every_level_still_drills_down(
+    web, tenant_a, admin, saved, client_for, tenant_b, admin_of
+):
+    """A report may nest filter groups three deep; its drill-down adds the group's conditions around them (a
+    saved report's on the server, a preview's or a widget's in the link), one level more - still allowed there."""
+    from crm_apps.reports import charts
+
+    with tenant_context(tenant_a):
+        for name, amount in (("Smallish", "12"), ("Biggish", "18")):
+            record_create(spec=DEALS, actor=admin, data={"name": name, "close_date": "2027-01-05", "amount": amount})
+        deep = Report.objects.create(
+            name="Deep",
+            owner=admin,
+            module="deals",
+            definition={**saved.definition, "filters": DEEP_FILTERS},
+        )
+    body = web.get(f"/reports/{deep.pk}/").content.decode()
+    chart = json.loads(body.split('id="report-chart-data" type="application/json">')[1].split("</script>")[0])
+    pages = []
+    for drill in chart["datasets"][0]["drill"]:
+        response = web.get(drill)
+        assert response.status_code == 200, drill
+        pages.append(response.content.decode())
+    assert "Biggish" in "".join(pages) and "Smallish" not in "".join(pages)
+    # An unsaved definition's drill link carries the filters in the link: same depth, same records.
+    with tenant_context(tenant_a):
+        on_the_5th = [{"field": "close_date", "op": "eq", "value": "2027-01-05"}]
+        url = charts.drill_url(None, "deals", on_the_5th, DEEP_FILTERS)
+    adhoc = web.get(url)
+    assert adhoc.status_code == 200
+    assert "Biggish" in adhoc.content.decode() and "Smallish" not in adhoc.content.decode()
+    # Deeper than that is still refused; another workspace cannot drill into the report.
+    too_deep = [{"match": "all", "conditions": [DEEP_FILTERS]}]
+    assert web.get(f"/reports/{deep.pk}/drill/", {"d": json.dumps(too_deep)}).status_code == 404
+    assert client_for(tenant_b, admin_of(tenant_b)).get(drill).status_code == 404

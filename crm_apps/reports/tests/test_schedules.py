@@ -210,3 +210,42 @@ def test_schedules_keep_the_workspaces_time_zone_whatever_the_owners(tenant_a, a
         assert ticks == [dt.datetime(2027, 1, 4, 23, 0, tzinfo=UTC), dt.datetime(2027, 1, 5, 23, 0, tzinfo=UTC)]
     finally:
         tenant_a.timezone = before
+
+
+@pytest.mark.parametrize(
+    ("first_zone", "sent_at", "second_zone", "later"),
+    [
+        # 08:00 Berlin (07:00 UTC) sent; the zone becomes New York: its 08:00 (13:00 UTC) is the same day there.
+        ("Europe/Berlin", dt.datetime(2027, 1, 5, 7, 30, tzinfo=UTC), "America/New_York", 13),
+        # 08:00 New York (13:00 UTC) sent; the zone becomes Berlin: its 08:00 that day (07:00 UTC) is earlier.
+        ("America/New_York", dt.datetime(2027, 1, 5, 13, 30, tzinfo=UTC), "Europe/Berlin", 14),
+    ],
+)
+def test_a_change_of_zone_never_sends_a_report_twice_the_same_day(
+    tenant_a, admin, settings, first_zone, sent_at, second_zone, later
+):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    before = tenant_a.timezone
+    try:
+        tenant_a.timezone = first_zone
+        with tenant_context(tenant_a):
+            report = Report.objects.create(name="Daily", owner=admin, module="deals", definition=SUMMARY)
+            schedule = ReportSchedule.objects.create(
+                report=report,
+                frequency="daily",
+                at=dt.time(8, 0),
+                format="csv",
+                addresses=["daily@example.com"],
+                created_at=dt.datetime(2027, 1, 1, tzinfo=UTC),
+            )
+            assert schedules_run(sent_at) == 1
+        tenant_a.timezone = second_zone  # an admin changes the workspace's zone
+        with tenant_context(tenant_a):
+            assert schedules_run(dt.datetime(2027, 1, 5, later, 30, tzinfo=UTC)) == 0
+            assert schedules_run(dt.datetime(2027, 1, 5, 23, 59, tzinfo=UTC)) == 0
+            # The next day's tick in the new zone is sent.
+            assert schedules_run(dt.datetime(2027, 1, 6, 14, 0, tzinfo=UTC)) == 1
+            assert ScheduleRun.objects.filter(schedule=schedule).count() == 2
+        assert len(mail.outbox) == 2
+    finally:
+        tenant_a.timezone = before

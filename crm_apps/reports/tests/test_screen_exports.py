@@ -16,6 +16,8 @@ from django_tenants.utils import tenant_context
 from crm_apps.engine import registry
 from crm_apps.engine.services import record_create
 from crm_apps.modules.deals.models import Stage
+from crm_apps.reports.definition import parse
+from crm_apps.reports.engine import run
 from crm_apps.reports.models import Report
 
 pytestmark = pytest.mark.django_db
@@ -168,3 +170,28 @@ def test_a_matrix_cell_drills_down_to_its_row_and_column(setup):
     # A column total: January of every stage.
     january = web.get(hrefs["90.00"].replace("&amp;", "&")).content.decode()
     assert "Aardvark" in january and "Dingo" in january and "Bison" not in january
+
+
+def test_a_summary_cut_to_its_row_limit_lists_its_leaf_rows_without_subtotals(setup, tenant_a):
+    """The tree's levels are each cut to the limit, so walking it would drop leaves silently: a truncated summary
+    shows (and exports) its leaf rows instead, and the page says the rows were cut."""
+    web, reports, _stages = setup
+    with tenant_context(tenant_a):
+        source = Report.objects.get(pk=reports["summary"])
+        cut = Report.objects.create(
+            name="Cut", owner=source.owner, module="deals", definition={**source.definition, "limit": 2}
+        )
+    response = web.get(f"/reports/{cut.pk}/")
+    assert "Only the first rows are shown" in response.content.decode()
+    shown, _links = page_table(web, cut.pk)
+    csv_rows = list(csv.reader(io.StringIO(web.get(f"/reports/{cut.pk}/export.csv").content.decode("utf-8-sig"))))
+    assert shown == csv_rows
+    assert not [row for row in csv_rows if row[0].startswith("Subtotal:")]
+    with tenant_context(tenant_a):
+        result = run(parse(cut.definition, actor=cut.owner, saved=True))
+    assert result["truncated"] is True and len(result["rows"]) == 2
+    assert len(csv_rows) == 1 + len(result["rows"]) + 1  # the header, every leaf row kept, the totals
+    assert [row[:2] for row in csv_rows[1:-1]] == [
+        [row["stage"]["label"], row["lead_source"]["label"]] for row in result["rows"]
+    ]
+    assert csv_rows[-1][0] == "Total" and csv_rows[-1][2:] == ["150.00", "4"]
