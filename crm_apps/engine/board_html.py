@@ -21,7 +21,6 @@ from django.urls import reverse
 from django.utils.formats import localize
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.timezone import template_localtime
 from django.utils.translation import gettext, ngettext
 
 # The id the addresses are reversed with once per column, then replaced by each card's.
@@ -123,7 +122,8 @@ def cards_html(context: Any) -> SafeString:
                 )
             parts.append("\n      ")
             if date_field:
-                when = date_filter(template_localtime(card["date"]), "SHORT_DATE_FORMAT") or "—"
+                # A card's date is a DateField's (`board.card_date_field`): no time zone to convert.
+                when = date_filter(card["date"], "SHORT_DATE_FORMAT") or "—"
                 parts.append(f"{date_head}{date_edit.replace(_PLACEHOLDER, pk)}>{esc(when)}</span></p>")
             parts.append("\n      ")
             if can_move:

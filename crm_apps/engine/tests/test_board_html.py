@@ -35,7 +35,7 @@ def reference(response, col):
     contexts = response.context if isinstance(response.context, list) else [response.context]
     values = {**next(c for c in contexts if "columns" in c).flatten(), "col": col}
     member = values["request"].member
-    template = engines["django"].from_string(REFERENCE).template
+    template = engines["django"].from_string(REFERENCE).template  # type: ignore[attr-defined]
     token = formats_activate(member)
     try:
         with translation.override(member.language):
@@ -50,6 +50,7 @@ def deals(tenant, actor, count, *, owner_group=None, name="Card", **extra):
 
     with tenant_context(tenant):
         stage = Pipeline.objects.get(is_default=True).stages.order_by("position", "id").first()
+        assert stage is not None
         made = []
         for i in range(count):
             data = {
