@@ -68,10 +68,12 @@ def run(args: argparse.Namespace) -> int:
         session.save()
         token, key = api_token_create(member=ctx.member, name="profile-pages")
         api = Client(HTTP_HOST=ctx.host, HTTP_AUTHORIZATION=f"Token {key}")
-        ids = [
-            str(pk)
-            for pk in spec.model.objects.filter(deleted_at__isnull=True).order_by("?").values_list("pk", flat=True)[:20]
-        ]
+        previous = _private(ctx) if args.private else None
+        from crm_apps.engine import selectors
+
+        # Contacts the member sees (under --private too): a detail page, not a 404.
+        visible = selectors.list_queryset(spec=spec, actor=ctx.member).order_by()
+        ids = [str(pk) for pk in visible.values_list("pk", flat=True)[:2000:100]]
 
         def keep(response: object) -> None:
             data = getattr(response, "json", None)
@@ -86,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
             "search": lambda i: client.get("/search/", {"q": "Müller"}),
             "kanban": lambda i: client.get("/m/deals/board/"),
             "report-run": lambda i: api.post("/api/v1/reports/run", REPORT, content_type="application/json"),
-            "api-list": lambda i: api.get("/api/v1/contacts/", {"page_size": 20}),
+            "api-list": lambda i: api.get("/api/v1/contacts/", {"limit": 20}),
             "api-create": lambda i: keep(
                 api.post(
                     "/api/v1/contacts/",
@@ -107,7 +109,6 @@ def run(args: argparse.Namespace) -> int:
                 )
             ),
         }
-        previous = _private(ctx) if args.private else None
         try:
             for page in args.page or PAGES:
                 call = calls[page]

@@ -289,6 +289,13 @@ def _list_columns_only(spec: ModuleSpec, qs: QuerySet[Any], columns: Collection[
         except registry.UnknownModule:
             names = [f.name for f in target._meta.concrete_fields if not f.is_relation]
         related_fields += [f"{column}__{name}" for name in ("id", *names)]
+    parent = spec.sharing_parent
+    if parent:
+        # Whether the member may edit a row can depend on its parent's owner (records that follow their
+        # parent's sharing): read them with the row, not once per row (visibility._loaded_parent).
+        fk_columns = list(dict.fromkeys([*fk_columns, parent]))
+        only.add(parent)
+        related_fields += [f"{parent}__id", f"{parent}__owner", f"{parent}__owner_group"]
     related: list[str] = sorted({*fk_columns, "owner__user", "owner_group"} - {"owner"})
     joined: Any = qs.select_related(*related, "owner")  # Any: django-stubs cannot follow only() on abstract models
     return joined.only(*sorted(only), *related_fields)

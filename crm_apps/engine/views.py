@@ -7,6 +7,7 @@ import contextlib
 import json
 import uuid
 from collections.abc import Collection
+from html import escape as html_escape
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,7 +20,6 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, St
 from django.shortcuts import redirect, render
 from django.template.loader import select_template
 from django.urls import reverse
-from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -292,17 +292,28 @@ def _table_columns(
     return cells
 
 
+def _escape(value: Any) -> str:
+    """`conditional_escape`, the same output without its lazy-string wrapper (a list page calls it ~1,000 times)."""
+    if hasattr(value, "__html__"):
+        return str(value.__html__())
+    return html_escape(str(value))
+
+
 def _rows_html(spec: ModuleSpec, rows: list[dict[str, Any]]) -> SafeString:
     """The list's table rows. Built here rather than in the template: a page has hundreds of cells and
     the template engine costs several times more per cell. Everything shown is escaped. Cells the member
     may edit in place carry the editor's address (`data-edit`); rows are focusable for j/k."""
-    esc = conditional_escape
+    esc = _escape
     number_label = esc(_("Number"))
+    select_text = _("Select %(n)s")
+    # The in-place editor's address, reversed once: only the record's id and the field's name change.
+    cell_base = esc(reverse("engine:cell", args=[spec.key, uuid.UUID(int=0), "__name__"]))
+    zero_id = str(uuid.UUID(int=0))
     html = []
     for row in rows:
         record, url = row["record"], esc(row["url"])
-        select = esc(_("Select %(n)s") % {"n": record.number})
-        edit_base = esc(reverse("engine:cell", args=[spec.key, record.pk, "__name__"]))
+        select = esc(select_text % {"n": record.number})
+        edit_base = cell_base.replace(zero_id, esc(record.pk))
         cells = []
         for index, (name, cell) in enumerate(row["cells"]):
             if index == 0:
@@ -330,7 +341,7 @@ def _rows_html(spec: ModuleSpec, rows: list[dict[str, Any]]) -> SafeString:
             f'<td data-label="{number_label}"><a href="{url}">{esc(record.number)}</a>{badges}</td>'
             f"{''.join(cells)}</tr>"
         )
-    return mark_safe("\n".join(html))  # noqa: S308 - every value above went through conditional_escape
+    return mark_safe("\n".join(html))  # noqa: S308 - every value above went through _escape
 
 
 def _mass_fields(spec: ModuleSpec) -> list[tuple[str, str]]:
