@@ -33,7 +33,7 @@ from crm_apps.access.models import Member
 from crm_apps.engine import currency, metadata, record_versions, selectors
 from crm_apps.engine.display import record_url
 from crm_apps.engine.fieldaccess import field_rules
-from crm_apps.engine.models import BoardColumnSetting, TimelineEntry
+from crm_apps.engine.models import BoardColumnSetting, CrmRecord, TimelineEntry
 from crm_apps.engine.spec import ModuleSpec
 
 # Cards a column shows at first and per "Load more" (the rest: the button, or the list filtered by the column).
@@ -167,6 +167,10 @@ def _card_queryset(spec: ModuleSpec, base: Any, key: str, value: Any, ordering: 
     related_fields = ["owner__user__name", "owner_group__name"]
     related_fields += [f"{n}__{f.name}" for n in references for f in names[n].related_model._meta.concrete_fields]  # type: ignore[union-attr]
     qs = base.filter(**{key: value}).order_by(*ordering).select_related("owner__user", "owner_group", *references)
+    if spec.model.__str__ is not CrmRecord.__str__:
+        # The model writes its own title (calls: direction and number) from columns a card does not name:
+        # read the whole row, or each card would fetch them one query at a time.
+        return qs.defer("search_vector")
     return qs.only(*only, *related_fields)
 
 

@@ -80,7 +80,7 @@ def cards_html(context: Any) -> SafeString:
             else:
                 csrf = format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', token)
             query = f"?{esc(board_query)}" if board_query else ""
-            move_url = esc(reverse("engine:board_move", args=[spec.key, _PLACEHOLDER])) + query
+            move_path = esc(reverse("engine:board_move", args=[spec.key, _PLACEHOLDER]))
             options = "".join(
                 f'<option value="{_unlocalized(c["value"])}"{" selected" if c["value"] == col["value"] else ""}>'
                 f"{esc(c['label'])}</option>"
@@ -94,7 +94,10 @@ def cards_html(context: Any) -> SafeString:
             rotting = card["rotting"]
             owner = ""
             if record.owner_id or record.owner_group_id:
-                name = record.owner_group.name if record.owner_group_id else record.owner.user.name
+                # A member whose user row is gone (`Member.user` has no database constraint) shows no name,
+                # as the template did.
+                user = None if record.owner_group_id else getattr(record.owner, "user", None)
+                name = record.owner_group.name if record.owner_group_id else (user.name if user else "")
                 owner = (
                     f'<span class="avatar" aria-hidden="true">{_initial(name)}</span>'
                     f'<span class="board__owner">{esc(name)}</span>'
@@ -128,7 +131,7 @@ def cards_html(context: Any) -> SafeString:
             parts.append("\n      ")
             if can_move:
                 parts.append(
-                    f'\n      <form method="post" action="{move_url.replace(_PLACEHOLDER, pk)}" class="board__move">'
+                    f'\n      <form method="post" action="{move_path.replace(_PLACEHOLDER, pk)}{query}" class="board__move">'
                     f"{csrf}\n"
                     f'        <label for="move-{esc(pk)}" class="visually-hidden">{move_to}</label>\n'
                     f'        <select id="move-{esc(pk)}" name="value" data-autosubmit>{options}</select>\n'

@@ -397,3 +397,29 @@ def test_load_more_query_count_is_pinned(web, tenant_a, admin):
 
     assert len(statements(few)) == LOAD_MORE_QUERIES, [q[:100] for q in statements(few)]
     assert len(statements(many)) == LOAD_MORE_QUERIES
+
+
+def test_a_board_of_a_module_with_its_own_titles_reads_whole_cards_once(web, tenant_a, admin):
+    """Calls write their title from direction and number, columns a card does not name: the board reads the
+    whole rows, so 3 cards or 15 cost the same statements (not one query per missing column per card)."""
+    calls = registry.get("calls")
+
+    def call(number):
+        with tenant_context(tenant_a):
+            data = {"direction": "Inbound", "status": "Answered", "from_number": number}
+            return record_create(spec=calls, actor=admin, data=data)
+
+    for n in range(3):
+        call(f"+4930{n:06d}")
+    web.get("/m/calls/board/?field=status")
+    with CaptureQueriesContext(connection) as few:
+        page = web.get("/m/calls/board/?field=status")
+    for n in range(12):
+        call(f"+4940{n:06d}")
+    web.get("/m/calls/board/?field=status")  # a write renews the record stamps: totals read once more
+    with CaptureQueriesContext(connection) as many:
+        more = web.get("/m/calls/board/?field=status")
+
+    assert page.status_code == more.status_code == 200
+    assert "+4930000000" in page.content.decode() and "+4940000011" in more.content.decode()
+    assert len(statements(many)) == len(statements(few)), [q[:100] for q in statements(many)]
