@@ -130,8 +130,9 @@ def cards_html(context: Any) -> SafeString:
                 parts.append(f"{date_head}{date_edit.replace(_PLACEHOLDER, pk)}>{esc(when)}</span></p>")
             parts.append("\n      ")
             if can_move:
+                action = move_path.replace(_PLACEHOLDER, pk) + query
                 parts.append(
-                    f'\n      <form method="post" action="{move_path.replace(_PLACEHOLDER, pk)}{query}" class="board__move">'
+                    f'\n      <form method="post" action="{action}" class="board__move">'
                     f"{csrf}\n"
                     f'        <label for="move-{esc(pk)}" class="visually-hidden">{move_to}</label>\n'
                     f'        <select id="move-{esc(pk)}" name="value" data-autosubmit>{options}</select>\n'
