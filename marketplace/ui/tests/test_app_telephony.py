@@ -240,3 +240,54 @@ def test_phone_numbers_link_to_the_apps_click_to_call_page(tenant_a, tenant_b, a
     after = client.get(f"/m/contacts/{contact.pk}/").content.decode()
     assert url not in after
     assert 'href="tel:+14155550132"' in after  # the workspace's own template again
+
+
+# -- one provider never updates another's calls -------------------------------------------------------------
+
+
+def test_an_app_cannot_update_the_workspace_webhooks_call_of_the_same_id(tenant_a, admin_of, client_for, pbx):
+    """Call ids are unique per provider: the app's event for "pbx-1" makes its own call and leaves the
+    workspace webhook's "pbx-1" as it was; each provider's later events update its own row, and the
+    app's update is audited under the app's name."""
+    from crm_apps.audit.models import AuditEvent
+    from crm_apps.modules.calls.settings_store import telephony_secret_rotate
+
+    client = client_for(tenant_a)
+    with schema_context(tenant_a.schema_name):
+        own_secret = telephony_secret_rotate(actor=admin_of(tenant_a))
+    assert post_event(client, event(), secret=own_secret, provider=None).status_code == 201
+
+    provider = f"app-{pbx.pk}"
+    answered = post_event(client, event(status="answered"), secret=app_secret(tenant_a), provider=provider)
+    assert answered.status_code == 201 and answered.json()["created"] is True
+    ended = post_event(client, event(status="missed"), secret=app_secret(tenant_a), provider=provider)
+    assert ended.status_code == 200 and ended.json()["created"] is False
+    assert [(c.provider, c.provider_call_id, c.status) for c in calls(tenant_a)] == [
+        ("", "pbx-1", "Ringing"),
+        (provider, "pbx-1", "Missed"),
+    ]
+    again = post_event(client, event(status="busy"), secret=own_secret, provider=None)
+    assert again.status_code == 200
+    assert [c.status for c in calls(tenant_a)] == ["Busy", "Missed"]
+    with schema_context(tenant_a.schema_name):
+        app_call = calls(tenant_a)[1]
+        updated = AuditEvent.objects.filter(action="record_updated", module="calls", record_id=str(app_call.pk))
+        assert [(e.actor_label, e.details["provider"]) for e in updated] == [(f"Telephony ({pbx.name})", provider)]
+        workspace_call = calls(tenant_a)[0]
+        assert not AuditEvent.objects.filter(action="record_updated", record_id=str(workspace_call.pk)).exists()
+
+
+def test_a_second_app_cannot_update_the_first_apps_call(tenant_a, admin_of, client_for, pbx):
+    second, _key = install(
+        tenant_a, admin_of(tenant_a), manifest_validate(json.dumps(pbx_data(key="pbx-two", name="PBX two"))), 9102
+    )
+    client = client_for(tenant_a)
+    with schema_context(tenant_a.schema_name):
+        secrets = {row.installation_id: row.secret for row in AppInstall.objects.all()}
+    assert post_event(client, event(), secret=secrets[pbx.pk], provider=f"app-{pbx.pk}").status_code == 201
+    other = post_event(client, event(status="failed"), secret=secrets[second.pk], provider=f"app-{second.pk}")
+    assert other.status_code == 201
+    assert [(c.provider, c.status) for c in calls(tenant_a)] == [
+        (f"app-{pbx.pk}", "Ringing"),
+        (f"app-{second.pk}", "Failed"),
+    ]
