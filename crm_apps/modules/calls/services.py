@@ -2,8 +2,9 @@
 
 Ordering rules of provider events (`telephony_event_apply`), which may arrive twice, late or out of order:
 - one row per (provider, `call_id`) (a partial unique constraint): a contributed provider (an app) sees
-  and updates only its own calls, the workspace webhook only its own (provider ""); the row is locked (`SELECT ... FOR UPDATE`)
-  while an event is applied, so concurrent deliveries of one call apply one after the other;
+  and updates only its own calls, the workspace webhook only its own (provider ""); the row is locked
+  (`SELECT ... FOR UPDATE`) while an event is applied, so concurrent deliveries of one call apply one
+  after the other; an app's updates are audited under its name;
 - the status only moves forward: ringing < answered < missed, busy, failed; between two final statuses the
   event with the later timestamp wins; a "ringing" after "answered" changes nothing but fills blanks;
 - `started_at` is the earliest timestamp seen, `answered_at` the first "answered" event's, `duration`
@@ -183,9 +184,7 @@ def telephony_event_apply(*, event: CallEvent, source: str = "", provider: str =
         try:
             with transaction.atomic():
                 call = (
-                    Call.objects.select_for_update()
-                    .filter(provider=provider, provider_call_id=event.call_id)
-                    .first()
+                    Call.objects.select_for_update().filter(provider=provider, provider_call_id=event.call_id).first()
                 )
                 if call is None:
                     return _new_call(event, source=source, provider=provider), True

@@ -291,3 +291,38 @@ def test_a_second_app_cannot_update_the_first_apps_call(tenant_a, admin_of, clie
         (f"app-{pbx.pk}", "Ringing"),
         (f"app-{second.pk}", "Failed"),
     ]
+
+
+def test_the_app_may_sign_events_with_a_timestamp_and_old_ones_are_refused(tenant_a, client_for, pbx):
+    import time
+
+    from saas.webhooks import sign
+
+    client = client_for(tenant_a)
+    provider = f"app-{pbx.pk}"
+    body = event("ts-1")
+
+    def post(signature: str) -> Any:
+        return client.post(
+            "/api/v1/telephony/events",
+            body,
+            content_type="application/json",
+            HTTP_X_SIGNATURE=signature,
+            HTTP_X_TELEPHONY_PROVIDER=provider,
+        )
+
+    assert post(sign(app_secret(tenant_a), body, int(time.time()) - 3600)).status_code == 401
+    assert post(sign("appsec_guess", body, int(time.time()))).status_code == 401
+    assert post(f"t=\u00b2,v1={'0' * 64}").status_code == 401
+    assert post(sign(app_secret(tenant_a), body, int(time.time()))).status_code == 201
+    assert [c.provider_call_id for c in calls(tenant_a)] == ["ts-1"]
+
+
+def test_the_apps_call_events_count_in_its_budget(tenant_a, client_for, pbx, settings):
+    settings.OAUTH_APP_RATE_PER_MINUTE = 1
+    client = client_for(tenant_a)
+    provider = f"app-{pbx.pk}"
+    assert post_event(client, event("b-1"), secret=app_secret(tenant_a), provider=provider).status_code == 201
+    over = post_event(client, event("b-2"), secret=app_secret(tenant_a), provider=provider)
+    assert over.status_code == 429 and 1 <= int(over["Retry-After"]) <= 60
+    assert [c.provider_call_id for c in calls(tenant_a)] == ["b-1"]
