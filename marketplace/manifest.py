@@ -416,12 +416,12 @@ class _Semantic:
 
     def field_types(self, origin: str) -> None:
         """Field types: parts the platform validates (the engine's structured field type), a display
-        template naming them, modules that exist and may be read, the panel on the app's origin."""
+        template naming them, modules that exist and the app may write, the panel on the app's origin."""
         from crm_apps.engine.field_types import display_template_problems
 
         items = self.data.get("field_types") or []
         self.keys_unique("field_types", items)
-        scopes = scopes_held(self.data.get("scopes") or [])
+        declared = set(self.data.get("scopes") or [])
         for base, item in self.items("field_types"):
             seen: set[str] = set()
             for part_index, part in enumerate(item["parts"]):
@@ -445,10 +445,10 @@ class _Semantic:
                 self.problems.add(f"{base}.display", problem)
             for module_index, module in enumerate(item["modules"]):
                 path = f"{base}.modules.{module_index}"
-                if self.module_ok(path, module) and f"{module}:read" not in scopes:
+                if self.module_ok(path, module) and f"{module}:write" not in declared:
                     self.problems.add(
                         path,
-                        _("Fields on %(module)s need the scope “%(module)s:read” or “%(module)s:write”.")
+                        _("Fields on %(module)s save their values: they need the scope “%(module)s:write”.")
                         % {"module": module},
                     )
             url = item["panel"]["url"]

@@ -12,7 +12,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import re
 import socket
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,6 +35,21 @@ def sign(secret: str, body: bytes, timestamp: int) -> str:
     """The signature header value for `body` sent at `timestamp`."""
     digest = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
     return f"t={timestamp},v1={digest}"
+
+
+_TIMESTAMPED = re.compile(r"t=([0-9]{1,12}),v1=([0-9a-f]{64})")
+
+
+def signature_header_valid(secret: str, body: bytes, header: str, *, tolerance: int, now: float | None = None) -> bool:
+    """A `t=<unix>,v1=<hex>` header (what `sign` makes) for `body`, at most `tolerance` seconds old or ahead.
+    Anything else (other characters, non-ASCII digits or hex, extra parts) is simply not valid: never raises."""
+    match = _TIMESTAMPED.fullmatch(header.strip()) if secret and isinstance(header, str) else None
+    if match is None:
+        return False
+    stamp = int(match.group(1))
+    if abs(stamp - int(now if now is not None else time.time())) > tolerance:
+        return False
+    return hmac.compare_digest(sign(secret, body, stamp).encode(), f"t={match.group(1)},v1={match.group(2)}".encode())
 
 
 def _address_allowed(address: str) -> bool:

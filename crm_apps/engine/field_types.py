@@ -408,6 +408,7 @@ PART_TYPES = ("text", "decimal", "integer", "boolean")
 PART_KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,19}$")
 DISPLAY_PART_RE = re.compile(r"\{([a-z][a-z0-9_]{0,19})\}")
 MAX_PARTS = 12
+MAX_UNKNOWN_REPORTED = 5  # a value with many unknown parts: name the first few, count the rest
 
 
 def structure_problems(options: dict[str, Any]) -> list[str]:
@@ -447,6 +448,11 @@ def structure_problems(options: dict[str, Any]) -> list[str]:
                 or isinstance(part[bound], bool)
             ):
                 problems.append(_("Only number parts have a minimum or maximum.") + f" ({key})")
+        low, high = part.get("min"), part.get("max")
+        if isinstance(low, int | float) and isinstance(high, int | float) and low > high:
+            problems.append(_("The minimum is above the maximum.") + f" ({key})")
+        if "required" in part and not isinstance(part["required"], bool):
+            problems.append(_("“required” is true or false.") + f" ({key})")
     return problems + display_template_problems(options.get("display", ""), seen)
 
 
@@ -513,8 +519,20 @@ class StructuredFormField(forms.MultiValueField):
         super().__init__(fields, widget=StructuredWidget(parts), require_all_fields=False, **common)
 
     def compress(self, data_list: list[Any]) -> Any:
-        values = {p["key"]: v for p, v in zip(self.parts, data_list or [], strict=False) if v not in (None, "", False)}
-        return values or None
+        # False is a value ("no"), kept; but a form left empty (only unticked boxes) stores nothing,
+        # unless a boolean part is required (its "no" is then the answer).
+        values = {p["key"]: v for p, v in zip(self.parts, data_list or [], strict=False) if v is not None and v != ""}
+        answered = any(v is not False for v in values.values()) or any(
+            p["type"] == "boolean" and p.get("required") for p in self.parts
+        )
+        return values if values and answered else None
+
+
+def _part_text(value: Any) -> str:
+    """A part's value as shown: booleans as a translated Yes / No."""
+    if isinstance(value, bool):
+        return str(_("Yes") if value else _("No"))
+    return "" if value is None else str(value)
 
 
 class StructuredKind(FieldKind):
@@ -534,7 +552,10 @@ class StructuredKind(FieldKind):
         if not isinstance(value, dict):
             raise ValidationError(_("Send an object of the value's parts."))
         parts = {p["key"]: p for p in field.options.get("parts") or []}
-        problems = [_("Unknown part “%(key)s”.") % {"key": str(key)[:40]} for key in value if key not in parts]
+        unknown = [key for key in value if key not in parts]
+        problems = [_("Unknown part “%(key)s”.") % {"key": str(key)[:40]} for key in unknown[:MAX_UNKNOWN_REPORTED]]
+        if len(unknown) > MAX_UNKNOWN_REPORTED:
+            problems.append(_("… and %(n)d more unknown parts.") % {"n": len(unknown) - MAX_UNKNOWN_REPORTED})
         cleaned: dict[str, Any] = {}
         for key, part in parts.items():
             raw = value.get(key)
@@ -558,8 +579,8 @@ class StructuredKind(FieldKind):
             return str(value)
         template = field.options.get("display") or ""
         if not template:
-            return ", ".join(str(v) for v in value.values() if v not in (None, ""))
-        text = DISPLAY_PART_RE.sub(lambda m: str(value.get(m.group(1), "")), template)
+            return ", ".join(_part_text(v) for v in value.values() if v is not None and v != "")
+        text = DISPLAY_PART_RE.sub(lambda m: _part_text(value.get(m.group(1), "")), template)
         return re.sub(r"\s+", " ", re.sub(r"(,\s*)+(?=,|$)", "", text)).strip(" ,")
 
     def serializer_field(self) -> serializers.Field[Any, Any, Any, Any]:

@@ -93,7 +93,7 @@ CATALOG = (
         N_(
             "An app (manifest schema 2) hosted by CRM Labs, shown in a sandboxed frame:\n\n- a **Map** panel "
             "on organisation pages (billing city)\n- the workflow action *Geocode the organisation*\n"
-            "- reads organisations only (`organizations:read`)"
+            "- reads organisations and saves the values of its address fields (`organizations:write`)"
         ),
         "integration",
     ),

@@ -15,6 +15,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import time
 from typing import Any
 
@@ -22,6 +23,7 @@ from django.utils.translation import gettext as _
 
 CONTEXT_SECONDS = 300
 PREFIX = "v1"
+_SIGNATURE = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 class ContextInvalid(ValueError):
@@ -54,7 +56,7 @@ def context_payload_unverified(token: str) -> dict[str, Any]:
         raise ContextInvalid(_("Not a context."))
     try:
         data = json.loads(_unb64(parts[1]))
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ContextInvalid(_("Not a context.")) from exc
     if not isinstance(data, dict):
         raise ContextInvalid(_("Not a context."))
@@ -65,7 +67,8 @@ def context_verify(secret: str, token: str, *, tenant: str, now: float | None = 
     """The payload of a context signed with `secret` for `tenant` and not expired; ContextInvalid if not."""
     data = context_payload_unverified(token)
     head, encoded, signature = token.split(".")
-    if not hmac.compare_digest(_mac(secret, f"{head}.{encoded}"), signature):
+    # base64url of an HMAC-SHA256, ASCII only (compare_digest raises on non-ASCII text).
+    if not _SIGNATURE.fullmatch(signature) or not hmac.compare_digest(_mac(secret, f"{head}.{encoded}"), signature):
         raise ContextInvalid(_("The signature does not match."))
     if data.get("tenant") != tenant:
         raise ContextInvalid(_("The context is for another workspace."))

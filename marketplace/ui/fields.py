@@ -6,11 +6,13 @@
   types, bounds, required) on every path: forms, API, imports, this module's endpoint. No partner code
   runs here; the app only sees what the context gives it and sends values back to be validated.
 - On the record page each such field gets a frame of the type's `panel.url` (a record panel), whose signed
-  context carries `field`, `value` and `can_edit` (the member may change the record and the field is not
-  read-only or hidden for them; a hidden field gets no frame at all).
+  context carries `field`, `value` and `can_edit` (the member may change the record, the field is not
+  read-only or hidden for them, and the installation holds `<module>:write`; a hidden field gets no frame).
 - The app saves a value with `POST /marketplace/app/field/value {"context", "value"}` (server to server):
   the context is the credential; the change is made as the context's member through `record_update`, so
-  rights, field access, audit and timeline apply; 400 names the part that is wrong.
+  rights, field access, audit and timeline apply, acting via the app (its name in the trail, plus an
+  `api_call` event) and within the app's per-minute budget; 400 names the part that is wrong, 403 when
+  the installation lacks `<module>:write` or the member may not change the field, 404 for a deleted record.
 - Uninstalled or suspended: no frame, no saves; the field and its values stay the workspace's (edited in
   the record form, one input per part; shown as text through the type's `display` template).
 A field keeps the parts it was created with; a new version's parts apply to fields added after it.
@@ -92,11 +94,33 @@ def app_fields(app: InstalledApp, spec: ModuleSpec) -> list[tuple[CustomField, d
     ]
 
 
-def field_context_extra(*, field: CustomField, spec: ModuleSpec, record: Any, member: Member) -> dict[str, Any] | None:
-    """What a field's frame context adds (the value, whether the member may change it); None when the
-    member's profile hides the field."""
-    access = visibility.field_access(actor=member, spec=spec).get(f"custom.{field.key}")
-    if access == HIDDEN:
+def app_may_write(app: InstalledApp, module: str) -> bool:
+    """Whether the installation's scopes let the app write `module` (needed to save a field's value; an
+    installation made before manifests were required to ask for it may hold only `<module>:read`)."""
+    return f"{module}:write" in set(app.manifest.get("scopes") or [])
+
+
+def field_context_extra(
+    *,
+    app: InstalledApp,
+    field: CustomField,
+    spec: ModuleSpec,
+    record: Any,
+    member: Member,
+    access: dict[str, str] | None = None,
+    record_editable: bool | None = None,
+) -> dict[str, Any] | None:
+    """What a field's frame context adds (the value, whether the member may change it through the app);
+    None when the member's profile hides the field. Callers showing several fields of one record pass
+    `access` (visibility.field_access) and `record_editable` (visibility.can_edit) computed once."""
+    if access is None:
+        access = visibility.field_access(actor=member, spec=spec)
+    field_access = access.get(f"custom.{field.key}")
+    if field_access == HIDDEN:
         return None
-    can_edit = access != READ_ONLY and visibility.can_edit(actor=member, spec=spec, record=record)
+    can_edit = field_access != READ_ONLY and app_may_write(app, spec.key)
+    if can_edit:
+        if record_editable is None:
+            record_editable = visibility.can_edit(actor=member, spec=spec, record=record)
+        can_edit = record_editable
     return {"field": field.key, "value": (record.custom_data or {}).get(field.key), "can_edit": can_edit}

@@ -183,11 +183,20 @@ def _field_frames(
     app: InstalledApp, *, spec: Any, record: Any, member: Member, request: HttpRequest
 ) -> list[dict[str, Any]]:
     """A frame per custom field of this app's field types (fields.py), showing and editing its value."""
-    from marketplace.ui.fields import app_fields, field_context_extra
+    from crm_apps.access import visibility
+    from marketplace.ui.fields import app_fields, app_may_write, field_context_extra
 
-    frames = []
-    for field, item in app_fields(app, spec):
-        extra = field_context_extra(field=field, spec=spec, record=record, member=member)
+    frames: list[dict[str, Any]] = []
+    fields = app_fields(app, spec)
+    if not fields:
+        return frames
+    # Once per record, not once per field (can_edit may read the parent record).
+    access = visibility.field_access(actor=member, spec=spec)
+    editable = app_may_write(app, spec.key) and visibility.can_edit(actor=member, spec=spec, record=record)
+    for field, item in fields:
+        extra = field_context_extra(
+            app=app, field=field, spec=spec, record=record, member=member, access=access, record_editable=editable
+        )
         if extra is None:
             continue
         ext = f"fields.{field.key}"

@@ -8,16 +8,17 @@ its event happened with `POST /marketplace/app/trigger`, body `{"trigger": "<key
 platform's own deliveries, within 5 minutes). Every enabled workflow of that module with that trigger
 then runs for each record, seeing `data` as `steps.trigger`.
 
-Refused (4xx, nothing queued): a wrong, old or missing signature; an installation that is not installed
-here, suspended, or of another workspace; a trigger the app does not declare for the module; more than
-100 records, ids of no live record of the module, `data` that is not an object or over 16 KB.
+Refused (4xx, nothing queued): a wrong, old or missing signature; the same signed report again (409:
+each report is accepted once); more reports than the app's per-minute budget (429, `Retry-After`); an
+installation that is not installed here, suspended, or of another workspace; a trigger the app does not
+declare for the module; more than 100 records, ids of no live record of the module, `data` that is not
+an object or over 16 KB.
 """
 
 from __future__ import annotations
 
-import hmac
+import hashlib
 import json
-import time
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -26,7 +27,7 @@ from django.utils.translation import gettext as _
 from crm_apps.automation.action_types import ExternalTrigger
 from crm_apps.engine import registry
 from marketplace.ui.panels import InstalledApp, active_apps
-from saas.webhooks import sign
+from saas.webhooks import signature_header_valid
 
 MAX_RECORDS = 100
 MAX_DATA = 16 * 1024
@@ -59,24 +60,36 @@ class TriggerRefused(Exception):
 
 
 def signature_valid(secret: str, body: bytes, header: str, *, now: float | None = None) -> bool:
-    """`t=<unix>,v1=<hex>` over "<t>.<body>" with the app secret, at most TOLERANCE seconds old or ahead."""
-    parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
-    stamp = parts.get("t", "")
-    if not stamp.isdigit() or len(stamp) > 12:
-        return False
-    if abs(int(stamp) - int(now if now is not None else time.time())) > TOLERANCE:
-        return False
-    return hmac.compare_digest(sign(secret, body, int(stamp)), f"t={stamp},v1={parts.get('v1', '')}")
+    """`t=<unix>,v1=<hex>` over "<t>.<body>" with the app secret, at most TOLERANCE seconds old or ahead
+    (ASCII digits and lowercase hex only: anything else is refused, never an error)."""
+    return signature_header_valid(secret, body, header, tolerance=TOLERANCE, now=now)
 
 
-def trigger_report(*, installation: str, signature: str, body: bytes) -> tuple[str, str, list[str], dict[str, Any]]:
-    """Check an app's report of its event; (trigger type, module, record ids, data) or TriggerRefused."""
+def first_delivery(app: InstalledApp, signature: str) -> bool:
+    """A signed report is accepted once: the same (installation, signature) again within the signature's
+    lifetime (twice TOLERANCE: a timestamp may be that far ahead or behind) is a replay."""
+    from django.core.cache import cache
+
+    digest = hashlib.sha256(signature.strip().encode()).hexdigest()
+    return bool(cache.add(f"apptrigger:{app.installation_id}:{digest}", 1, timeout=2 * TOLERANCE + 5))
+
+
+def trigger_app(*, installation: str, signature: str, body: bytes) -> InstalledApp:
+    """The active app whose secret signed this report (TriggerRefused 401 if none)."""
     app = next((a for a in active_apps() if str(a.installation_id) == installation.strip()), None)
     if app is None or not signature_valid(app.secret, body, signature):
         raise TriggerRefused(401, {"signature": [_("Missing or wrong signature.")]})
+    return app
+
+
+def trigger_report(*, app: InstalledApp, signature: str, body: bytes) -> tuple[str, str, list[str], dict[str, Any]]:
+    """Check an app's report of its event (signed by `app`, see trigger_app); (trigger type, module,
+    record ids, data) or TriggerRefused. A replayed report is refused (409)."""
+    if not first_delivery(app, signature):
+        raise TriggerRefused(409, {"signature": [_("This report was received already; sign each report anew.")]})
     try:
         payload = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         payload = None
     if not isinstance(payload, dict):
         raise TriggerRefused(400, {"non_field_errors": [_("Send a JSON object.")]})

@@ -14,16 +14,19 @@
 - `GET  /marketplace/app/call/<installation>/?number=<number>` (member): a telephony app's click-to-call
   frame, the number in the context (`&context=1`: a fresh context).
 - `POST /marketplace/app/field/value` (`{"context", "value"}`, no session): a field type's app saves the
-  value of the field its context names, as the context's member (fields.py).
+  value of the field its context names, as the context's member, acting via the app (fields.py).
 - `GET|POST /marketplace/app/fields/` (workspace administrators): the installed apps' field types; add a
   custom field of one to a module.
 - `POST /marketplace/app/trigger` (signed with the app secret, no session): the app reports its event;
   the workflows with that trigger run (triggers.py).
+Both calls of the app count in its per-minute budget (429 with Retry-After when over) and get an
+`api_call` audit event named after the app, as its API calls do.
 """
 
 from __future__ import annotations
 
 import json
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -40,14 +43,15 @@ from django.views.decorators.http import require_GET, require_POST
 from crm_apps.access import visibility
 from crm_apps.access.middleware import request_member
 from crm_apps.access.services import api_token_authenticate
+from crm_apps.audit.context import acting_via_context
 from crm_apps.engine import registry
 from crm_apps.engine.field_types import PHONE_RE
 from marketplace.installs.models import InstallationState
 from marketplace.ui import surfaces
 from marketplace.ui.context import ContextInvalid, context_payload_unverified, context_verify
-from marketplace.ui.fields import app_field_add, app_field_types, app_fields, field_context_extra
+from marketplace.ui.fields import app_field_add, app_field_types, app_fields, app_may_write, field_context_extra
 from marketplace.ui.models import AppInstall
-from marketplace.ui.panels import context_for
+from marketplace.ui.panels import InstalledApp, context_for
 from marketplace.ui.telephony import telephony_app
 
 
@@ -78,7 +82,7 @@ def context_refresh(request: HttpRequest, installation_id: int, ext: str, module
     extra = None
     if kind == "fields":
         field = next((f for f, _item in app_fields(app, spec) if f.key == key), None)
-        extra = field_context_extra(field=field, spec=spec, record=record, member=member) if field else None
+        extra = field_context_extra(app=app, field=field, spec=spec, record=record, member=member) if field else None
         if extra is None:
             raise Http404
     token = context_for(app, request=request, member=member, ext=ext, module=module, record_id=record_id, extra=extra)
@@ -264,16 +268,47 @@ def call_page(request: HttpRequest, installation_id: int) -> HttpResponse:
     )
 
 
+def _app_budget(request: HttpRequest, app: InstalledApp) -> JsonResponse | None:
+    """Count one call of the app in its per-minute budget (marketplace.apps.rate); a 429 when over."""
+    from marketplace.apps.rate import installed_app_rate_allows
+
+    tenant = getattr(request, "tenant", None)
+    allowed, wait = installed_app_rate_allows(
+        listing_id=app.listing_id, installation_id=app.installation_id, tenant_id=getattr(tenant, "pk", 0) or 0
+    )
+    if allowed:
+        return None
+    return JsonResponse(
+        {"detail": _("This app made too many requests; try again in %(s)d seconds.") % {"s": wait}},
+        status=429,
+        headers={"Retry-After": str(wait)},
+    )
+
+
+def _audit_app_call(
+    request: HttpRequest, app: InstalledApp, *, actor: Any = None, module: str = "", record: str = ""
+) -> None:
+    """An `api_call` event named after the app (call inside acting_via_context(app.name)), as for its API calls."""
+    from crm_apps.audit import services as audit
+
+    audit.audit_log(
+        action=audit.API_CALL,
+        actor=actor,
+        module=module,
+        record_id=record,
+        details={"method": request.method or "", "path": request.path[:200], "installation": app.installation_id},
+    )
+
+
 @csrf_exempt  # server to server: the signed context (5 minutes, one member, one record, one field) is the credential
 @require_POST
 def field_value(request: HttpRequest) -> JsonResponse:
-    """An app saves the value of the field its context names, as the context's member."""
+    """An app saves the value of the field its context names, as the context's member, acting via the app."""
     from crm_apps.access.models import Member
-    from crm_apps.engine.services import record_update
 
     try:
         data = json.loads(request.body or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
         data = None
     if not isinstance(data, dict):
         return JsonResponse({"non_field_errors": [_("Send a JSON object.")]}, status=400)
@@ -289,10 +324,13 @@ def field_value(request: HttpRequest) -> JsonResponse:
         payload = context_verify(app.secret, token, tenant=tenant)
     except ContextInvalid as exc:
         return JsonResponse({"context": [str(exc)]}, status=400)
+    refused = _app_budget(request, app)
+    if refused is not None:
+        return refused
     kind, _sep, key = str(payload.get("ext", "")).partition(".")
     member_id = payload.get("member")
     member = (
-        Member.objects.filter(pk=member_id, active=True).select_related("user").first()
+        Member.objects.filter(pk=member_id, active=True, user__is_active=True).select_related("user").first()
         if isinstance(member_id, int)
         else None
     )
@@ -303,15 +341,39 @@ def field_value(request: HttpRequest) -> JsonResponse:
     field = next((f for f, _item in app_fields(app, spec) if f.key == key), None) if spec is not None else None
     if kind != "fields" or member is None or spec is None or field is None:
         return JsonResponse({"context": [_("This context is not for a field.")]}, status=400)
-    queryset = spec.records().filter(pk=payload.get("record"))
-    record = visibility.visible_records(actor=member, spec=spec, queryset=queryset).first()
-    extra = field_context_extra(field=field, spec=spec, record=record, member=member) if record else None
-    if record is None or extra is None or not extra["can_edit"]:
-        return JsonResponse({"detail": _("You may not change this field.")}, status=403)
+    with acting_via_context(app.name):
+        _audit_app_call(request, app, actor=member, module=spec.key, record=str(payload.get("record") or ""))
+        return _field_save(
+            app=app, spec=spec, field=field, member=member, record_id=payload.get("record"), value=data.get("value")
+        )
+
+
+def _field_save(*, app: InstalledApp, spec: Any, field: Any, member: Any, record_id: Any, value: Any) -> JsonResponse:
+    from crm_apps.engine.services import record_update
+
     try:
-        record_update(spec=spec, actor=member, record=record, data={}, custom={field.key: data.get("value")})
+        queryset = spec.records().filter(pk=record_id, deleted_at__isnull=True)
+        record = visibility.visible_records(actor=member, spec=spec, queryset=queryset).first()
+    except (ValueError, ValidationError, TypeError):  # not an id of this module
+        record = None
+    if record is None:
+        return JsonResponse({"detail": _("The record does not exist or was deleted.")}, status=404)
+    refused = JsonResponse({"detail": _("You may not change this field.")}, status=403)
+    if not app_may_write(app, spec.key):
+        return JsonResponse(
+            {
+                "detail": _("The app may not change %(module)s: it lacks the scope “%(module)s:write”.")
+                % {"module": spec.key}
+            },
+            status=403,
+        )
+    extra = field_context_extra(app=app, field=field, spec=spec, record=record, member=member)
+    if extra is None or not extra["can_edit"]:
+        return refused
+    try:
+        record_update(spec=spec, actor=member, record=record, data={}, custom={field.key: value})
     except PermissionDenied:
-        return JsonResponse({"detail": _("You may not change this field.")}, status=403)
+        return refused
     except ValidationError as exc:
         return JsonResponse(exc.message_dict if hasattr(exc, "error_dict") else {"value": exc.messages}, status=400)
     record.refresh_from_db()
@@ -375,17 +437,25 @@ def fields_page(request: HttpRequest) -> HttpResponse:
 def trigger_report_view(request: HttpRequest) -> JsonResponse:
     """An installed app reports its event: the workflows with that trigger run for the records."""
     from crm_apps.automation.extension import trigger_fire
-    from marketplace.ui.triggers import TriggerRefused, trigger_report
+    from marketplace.ui.triggers import TriggerRefused, trigger_app, trigger_report
 
     if len(request.body) > 64 * 1024:
         return JsonResponse({"non_field_errors": [_("The report is too large.")]}, status=400)
+    signature = request.headers.get("X-CRM-Signature", "")
     try:
-        trigger, module, records, data = trigger_report(
-            installation=request.headers.get("X-CRM-Installation", ""),
-            signature=request.headers.get("X-CRM-Signature", ""),
-            body=request.body,
+        app = trigger_app(
+            installation=request.headers.get("X-CRM-Installation", ""), signature=signature, body=request.body
         )
     except TriggerRefused as refused:
         return JsonResponse(refused.errors, status=refused.status)
-    workflows = trigger_fire(trigger=trigger, module=module, record_ids=records, data=data)
+    over = _app_budget(request, app)
+    if over is not None:
+        return over
+    with acting_via_context(app.name):
+        _audit_app_call(request, app)
+        try:
+            trigger, module, records, data = trigger_report(app=app, signature=signature, body=request.body)
+        except TriggerRefused as refused:
+            return JsonResponse(refused.errors, status=refused.status)
+        workflows = trigger_fire(trigger=trigger, module=module, record_ids=records, data=data)
     return JsonResponse({"trigger": trigger, "records": len(records), "workflows": workflows}, status=202)

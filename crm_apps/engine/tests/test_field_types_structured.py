@@ -81,7 +81,8 @@ def test_the_form_edits_one_labelled_input_per_part():
     )
     html = made.widget.render("custom__addr", {"street": "Main St", "city": "Berlin"})
     assert 'aria-label="Street"' in html and 'value="Main St"' in html and 'aria-label="Head office"' in html
-    assert made.clean(["Main St", "Berlin", "", "", False]) == {"street": "Main St", "city": "Berlin"}
+    # An unticked box is "no", kept with the other parts; a form left empty stores nothing.
+    assert made.clean(["Main St", "Berlin", "", "", False]) == {"street": "Main St", "city": "Berlin", "hq": False}
     assert made.clean(["", "", "", "", False]) is None
     type_field = CustomFieldCreateForm().fields["type"]
     assert isinstance(type_field, forms.ChoiceField)
@@ -129,3 +130,35 @@ def test_a_structured_field_needs_a_valid_declaration(tenant_a, admin_of):
         assert org.custom_data == {"addr": {"city": "Berlin", "floors": 2}}
         found = spec.records().filter(field_types.filter_q(CustomField.objects.get(), "berl")[0])
         assert list(found) == [org]
+
+
+def test_a_required_boolean_part_can_be_no_and_booleans_show_as_yes_or_no():
+    parts = [{"key": "lift", "label": "Lift", "type": "boolean", "required": True}]
+    field = CustomField(module="organizations", key="acc", label="Access", type="structured", options={"parts": parts})
+    made = field_types.kind_for("structured").form_field(
+        field, current=None, actor=Member(), common={"label": "Access", "required": False, "help_text": ""}
+    )
+    assert made.clean([False]) == {"lift": False}
+    assert field_types.clean_value(field, {"lift": False}) == {"lift": False}
+    with pytest.raises(ValidationError) as missing:
+        field_types.clean_value(field, {})
+    assert missing.value.messages == ["Lift: this part is required."]
+    assert field_types.display_value(structured("{city}: {hq}"), {"city": "Oslo", "hq": True}) == "Oslo: Yes"
+    assert field_types.display_value(structured(""), {"city": "Oslo", "hq": False}) == "Oslo, No"
+    from django.utils import translation
+
+    with translation.override("ru"):
+        assert field_types.display_value(structured(""), {"city": "Oslo", "hq": False}) == "Oslo, Нет"
+
+
+def test_declarations_need_boolean_required_and_ordered_bounds_and_unknown_parts_are_capped():
+    assert field_types.structure_problems(
+        {"parts": [{"key": "n", "label": "N", "type": "integer", "min": 5, "max": 1, "required": "yes"}]}
+    ) == ["The minimum is above the maximum. (n)", "“required” is true or false. (n)"]
+    assert field_types.structure_problems({"parts": PARTS}) == []
+    with pytest.raises(ValidationError) as caught:
+        field_types.clean_value(structured(), {"city": "Oslo", **{f"x{i}": 1 for i in range(500)}})
+    assert caught.value.messages == [
+        *[f"Unknown part “x{i}”." for i in range(5)],
+        "… and 495 more unknown parts.",
+    ]

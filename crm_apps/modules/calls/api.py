@@ -29,10 +29,12 @@ from crm_apps.modules.calls.selectors import ringing_calls
 from crm_apps.modules.calls.services import DIRECTIONS, STATUSES, CallEvent, telephony_event_apply
 from crm_apps.modules.calls.settings_store import telephony_secret_rotate
 from saas.openapi import json_object_view
+from saas.webhooks import signature_header_valid
 
 SIGNATURE_HEADER = "HTTP_X_SIGNATURE"
 PROVIDER_HEADER = "HTTP_X_TELEPHONY_PROVIDER"
 MAX_BODY = 64 * 1024
+SIGNATURE_TOLERANCE = 300  # seconds a contributed provider's `t=` may be old or ahead
 
 
 class TelephonyEventSerializer(serializers.Serializer[Any]):
@@ -86,19 +88,33 @@ class TelephonyEventsView(APIView):
         body = request._request.body
         provider_key = request.META.get(PROVIDER_HEADER, "").strip()
         source = ""
+        provider = None
         if provider_key:
             provider = telephony_provider(provider_key)  # unknown, uninstalled or suspended: no secret
             secret = provider.secret if provider is not None else ""
             source = provider.label if provider is not None else ""
         else:
             secret = TelephonySettings.objects.order_by("pk").values_list("webhook_secret", flat=True).first() or ""
-        if not signature_valid(body=body, header=request.META.get(SIGNATURE_HEADER, ""), secret=secret):
+        header = request.META.get(SIGNATURE_HEADER, "")
+        if provider_key and header.startswith("t="):  # a contributed provider's timestamped signature
+            signed = signature_header_valid(secret, body, header, tolerance=SIGNATURE_TOLERANCE)
+        else:
+            signed = signature_valid(body=body, header=header, secret=secret)
+        if not signed:
             return Response({"detail": _("Missing or wrong signature.")}, status=status.HTTP_401_UNAUTHORIZED)
+        if provider is not None and provider.budget is not None:
+            allowed, wait = provider.budget()
+            if not allowed:
+                return Response(
+                    {"detail": _("This provider sent too many events; try again in %(s)d seconds.") % {"s": wait}},
+                    status=status.HTTP_429_TOO_MANY_REQUESTS,
+                    headers={"Retry-After": str(wait)},
+                )
         if len(body) > MAX_BODY:
             return Response({"detail": _("The event is too large.")}, status=status.HTTP_400_BAD_REQUEST)
         try:
             payload = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
             return Response({"non_field_errors": [_("Send a JSON object.")]}, status=status.HTTP_400_BAD_REQUEST)
         if not isinstance(payload, dict):
             return Response({"non_field_errors": [_("Send a JSON object.")]}, status=status.HTTP_400_BAD_REQUEST)

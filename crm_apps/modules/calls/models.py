@@ -33,6 +33,9 @@ class Call(CrmRecord):
     notes = models.TextField(_("notes"), blank=True)
     # The provider's id of the call: later events of the same call update this row.
     provider_call_id = models.CharField(_("provider call id"), max_length=200, null=True, blank=True)
+    # Which provider reported it: "" = the workspace's own webhook, else a contributed provider's key
+    # (providers.py). Ids are unique per provider, so one provider can never update another's calls.
+    provider = models.CharField(_("provider"), max_length=100, blank=True, default="", editable=False)
     # The timestamp of the latest provider event applied (orders late and repeated deliveries).
     last_event_at = models.DateTimeField(null=True, blank=True, editable=False)
 
@@ -46,7 +49,7 @@ class Call(CrmRecord):
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["provider_call_id"],
+                fields=["provider", "provider_call_id"],
                 condition=models.Q(provider_call_id__isnull=False),
                 name="call_provider_call_id_unique",
             )

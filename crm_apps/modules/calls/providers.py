@@ -2,7 +2,10 @@
 
 The workspace's own webhook secret stays the default provider. A contributed provider has a key of its
 own, its own HMAC secret and optionally its own click-to-call page; a sender names the provider in the
-`X-Telephony-Provider` header and signs with that provider's secret. Sources are asked on every webhook
+`X-Telephony-Provider` header and signs with that provider's secret, either `X-Signature: t=<unix>,v1=<hex
+HMAC-SHA256 of "<t>.<body>">` (within 5 minutes; preferred) or the workspace webhook's `sha256=<hex>`.
+Its events count in its `budget` (429 with Retry-After when over). Call ids are its own: the same id from
+another provider or the workspace webhook is another call. Sources are asked on every webhook
 call and every page that links phone numbers, so a provider that goes away (uninstalled, suspended)
 stops being accepted at once; sources must be cheap (memoised per tenant by their owner).
 
@@ -21,6 +24,8 @@ class TelephonyProvider:
     label: str  # who reported a call (audit trail)
     secret: str  # the HMAC-SHA256 key of its events
     click_to_call_url: str = ""  # a page of this workspace taking `?number=`; "" = no click-to-call
+    # Counts one event in the provider's request budget: (allowed, seconds to wait); None = no budget.
+    budget: Callable[[], tuple[bool, int]] | None = None
 
 
 _sources: list[Callable[[], list[TelephonyProvider]]] = []

@@ -1,8 +1,10 @@
 """Calls: provider events applied idempotently, calls matched to records by phone number, calls logged by hand.
 
 Ordering rules of provider events (`telephony_event_apply`), which may arrive twice, late or out of order:
-- one row per provider `call_id` (a partial unique constraint); the row is locked (`SELECT ... FOR UPDATE`)
-  while an event is applied, so concurrent deliveries of one call apply one after the other;
+- one row per (provider, `call_id`) (a partial unique constraint): a contributed provider (an app) sees
+  and updates only its own calls, the workspace webhook only its own (provider ""); the row is locked
+  (`SELECT ... FOR UPDATE`) while an event is applied, so concurrent deliveries of one call apply one
+  after the other; an app's updates are audited under its name;
 - the status only moves forward: ringing < answered < missed, busy, failed; between two final statuses the
   event with the later timestamp wins; a "ringing" after "answered" changes nothing but fills blanks;
 - `started_at` is the earliest timestamp seen, `answered_at` the first "answered" event's, `duration`
@@ -119,6 +121,7 @@ def _new_call(event: CallEvent, *, source: str, provider: str) -> Call:
     member = link.member if link is not None and event.extension and link.member.active else None
     call = Call(
         provider_call_id=event.call_id,
+        provider=provider,
         direction=DIRECTIONS[event.direction or "inbound"],
         status=STATUSES[event.status],
         from_number=event.from_number,
@@ -180,7 +183,9 @@ def telephony_event_apply(*, event: CallEvent, source: str = "", provider: str =
     for _attempt in range(2):
         try:
             with transaction.atomic():
-                call = Call.objects.select_for_update().filter(provider_call_id=event.call_id).first()
+                call = (
+                    Call.objects.select_for_update().filter(provider=provider, provider_call_id=event.call_id).first()
+                )
                 if call is None:
                     return _new_call(event, source=source, provider=provider), True
                 numbers_before = (call.from_number, call.to_number)
@@ -195,6 +200,16 @@ def telephony_event_apply(*, event: CallEvent, source: str = "", provider: str =
                 _announce_if_missed(call, was=status_before)
                 if call.status != status_before:
                     call_change_publish(call)
+                if provider:
+                    # A contributed provider (an app) changed the call: the trail names it.
+                    audit.audit_log(
+                        action=audit.RECORD_UPDATED,
+                        actor_label=_("Telephony (%(provider)s)") % {"provider": source or provider},
+                        module=_calls_spec().key,
+                        record_id=call.pk,
+                        record_label=f"{call.number} {call}",
+                        details={"call_id": event.call_id, "status": event.status, "provider": provider},
+                    )
                 return call, False
         except IntegrityError:
             # Another delivery created the call between our SELECT and INSERT: apply to its row.

@@ -99,7 +99,14 @@ def test_field_type_mistakes_are_named_by_their_path():
         "field_types.0.display": ["The display template names “zip”, which is not a part."]
     }
     assert errors_of(manifest_with(modules=["contacts"])) == {
-        "field_types.0.modules.0": ["Fields on contacts need the scope “contacts:read” or “contacts:write”."]
+        "field_types.0.modules.0": ["Fields on contacts save their values: they need the scope “contacts:write”."]
+    }
+    # Reading the module is not enough: the app saves the field's values.
+    read_only = {**manifest_with(), "scopes": ["organizations:read"]}
+    assert errors_of(read_only) == {
+        "field_types.0.modules.0": [
+            "Fields on organizations save their values: they need the scope “organizations:write”."
+        ]
     }
     assert errors_of(manifest_with(modules=["spaceships"])) == {
         "field_types.0.modules.0": ["Unknown module “spaceships”."]
@@ -313,3 +320,138 @@ def test_suspension_hides_the_field_frame_and_stops_saves(tenant_a, admin_of, cl
     page = client.get(f"/m/organizations/{org.pk}/").content.decode()
     assert not boxes(page)
     assert stored(tenant_a, org) is None
+
+
+# -- review fixes: write scope, acting app, bad input, deleted records, budget, queries ----------------------
+
+
+def only_read_scope(tenant: Any, installation: Any) -> None:
+    """An installation made before field types needed `<module>:write` (its manifest holds only read)."""
+    from crm_apps.engine.metadata import metadata_changed
+    from marketplace.installs.models import ExtensionInstallation
+
+    with schema_context(tenant.schema_name):
+        manifest = {**installation.manifest, "scopes": ["organizations:read"]}
+        ExtensionInstallation.objects.filter(pk=installation.pk).update(manifest=manifest)
+        metadata_changed()
+
+
+def test_an_installation_without_the_write_scope_shows_the_field_read_only_and_cannot_save(
+    tenant_a, admin_of, client_for, maps_app
+):
+    admin = admin_of(tenant_a)
+    add_address_field(tenant_a, admin, maps_app)
+    org = organisation(tenant_a, admin)
+    genuine = field_context(tenant_a, client_for(tenant_a, admin), org)  # issued while it could write
+    only_read_scope(tenant_a, maps_app)
+    context = field_context(tenant_a, client_for(tenant_a, admin), org)
+    assert context_verify(secret(tenant_a), context, tenant=tenant_a.schema_name)["can_edit"] is False
+    for token in (context, genuine):
+        refused = save(client_for(tenant_a), token, ADDRESS)
+        assert refused.status_code == 403
+        assert refused.json() == {
+            "detail": "The app may not change organizations: it lacks the scope “organizations:write”."
+        }
+    assert stored(tenant_a, org) is None
+
+
+def test_a_save_acts_via_the_app_and_is_audited_as_an_api_call(tenant_a, admin_of, client_for, maps_app):
+    from crm_apps.audit.models import AuditEvent
+
+    admin = admin_of(tenant_a)
+    add_address_field(tenant_a, admin, maps_app)
+    org = organisation(tenant_a, admin)
+    context = field_context(tenant_a, client_for(tenant_a, admin), org)
+    assert save(client_for(tenant_a), context, ADDRESS).status_code == 200
+    with schema_context(tenant_a.schema_name):
+        call = AuditEvent.objects.get(action="api_call", record_id=str(org.pk))
+        updated = AuditEvent.objects.get(action="record_updated", record_id=str(org.pk))
+    assert call.details == {
+        "method": "POST",
+        "path": "/marketplace/app/field/value",
+        "installation": maps_app.pk,
+        "app": maps_app.name,
+    }
+    assert call.actor_id == admin.pk and call.actor_label.startswith(f"{maps_app.name} (")
+    assert updated.details["app"] == maps_app.name and updated.actor_label.startswith(f"{maps_app.name} (")
+
+
+def test_expired_forged_and_malformed_contexts_are_400_never_500(tenant_a, admin_of, client_for, maps_app):
+    import time
+
+    from marketplace.ui.context import context_payload_unverified
+
+    admin = admin_of(tenant_a)
+    add_address_field(tenant_a, admin, maps_app)
+    org = organisation(tenant_a, admin)
+    context = field_context(tenant_a, client_for(tenant_a, admin), org)
+    payload = {k: v for k, v in context_payload_unverified(context).items() if k not in ("iat", "exp")}
+    expired = context_sign(secret(tenant_a), payload, now=time.time() - 301)
+    app_side = client_for(tenant_a)
+    assert save(app_side, expired, ADDRESS).json() == {"context": ["The context has expired."]}
+    head, body, _signature = context.split(".")
+    for signature in ("²" * 43, "é", "x" * 43):
+        answer = save(app_side, f"{head}.{body}.{signature}", ADDRESS)
+        assert answer.status_code == 400 and answer.json() == {"context": ["The signature does not match."]}
+    deep = app_side.post("/marketplace/app/field/value", "[" * 100_000, content_type="application/json")
+    assert deep.status_code == 400 and deep.json() == {"non_field_errors": ["Send a JSON object."]}
+    assert stored(tenant_a, org) is None
+
+
+def test_a_deleted_record_is_404_and_a_deactivated_member_is_refused(tenant_a, admin_of, client_for, member, maps_app):
+    from django.utils import timezone
+
+    from crm_apps.access.models import Member
+
+    admin = admin_of(tenant_a)
+    add_address_field(tenant_a, admin, maps_app)
+    colleague = member(tenant_a, is_admin=True)
+    org, other = organisation(tenant_a, admin), organisation(tenant_a, admin, "Havel AG")
+    context = field_context(tenant_a, client_for(tenant_a, admin), org)
+    colleagues = field_context(tenant_a, client_for(tenant_a, colleague), other)
+    with schema_context(tenant_a.schema_name):
+        type(org).objects.filter(pk=org.pk).update(deleted_at=timezone.now())
+        Member.objects.filter(pk=colleague.pk).update(active=False)
+    gone = save(client_for(tenant_a), context, ADDRESS)
+    assert gone.status_code == 404 and gone.json() == {"detail": "The record does not exist or was deleted."}
+    assert save(client_for(tenant_a), colleagues, ADDRESS).json() == {"context": ["This context is not for a field."]}
+    assert stored(tenant_a, org) is None and stored(tenant_a, other) is None
+
+
+def test_saves_count_in_the_apps_budget(tenant_a, admin_of, client_for, maps_app, settings):
+    settings.OAUTH_APP_RATE_PER_MINUTE = 1
+    admin = admin_of(tenant_a)
+    add_address_field(tenant_a, admin, maps_app)
+    org = organisation(tenant_a, admin)
+    context = field_context(tenant_a, client_for(tenant_a, admin), org)
+    assert save(client_for(tenant_a), context, ADDRESS).status_code == 200
+    over = save(client_for(tenant_a), context, {**ADDRESS, "city": "Potsdam"})
+    assert over.status_code == 429 and 1 <= int(over["Retry-After"]) <= 60
+    assert stored(tenant_a, org)["city"] == "Berlin"
+
+
+def test_a_second_app_field_adds_no_query_to_the_record_page(tenant_a, admin_of, client_for, member, maps_app):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    admin = admin_of(tenant_a)
+    add_address_field(tenant_a, admin, maps_app)
+    org = organisation(tenant_a, admin)
+    seller = member(tenant_a)
+    with schema_context(tenant_a.schema_name):
+        type(org).objects.filter(pk=org.pk).update(owner=seller)
+    client = client_for(tenant_a, seller)
+
+    def page_queries() -> tuple[int, int]:
+        client.get(f"/m/organizations/{org.pk}/")  # warm the metadata after the change
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(f"/m/organizations/{org.pk}/")
+        assert page.status_code == 200
+        fields = [b for b in boxes(page.content.decode()) if b["src"].endswith("/field")]
+        return len(queries), len(fields)
+
+    one, one_frames = page_queries()
+    add_address_field(tenant_a, admin, maps_app, key="branch")
+    two, two_frames = page_queries()
+    assert (one_frames, two_frames) == (1, 2)
+    assert two == one

@@ -240,3 +240,87 @@ def test_phone_numbers_link_to_the_apps_click_to_call_page(tenant_a, tenant_b, a
     after = client.get(f"/m/contacts/{contact.pk}/").content.decode()
     assert url not in after
     assert 'href="tel:+14155550132"' in after  # the workspace's own template again
+
+
+# -- one provider never updates another's calls -------------------------------------------------------------
+
+
+def test_an_app_cannot_update_the_workspace_webhooks_call_of_the_same_id(tenant_a, admin_of, client_for, pbx):
+    """Call ids are unique per provider: the app's event for "pbx-1" makes its own call and leaves the
+    workspace webhook's "pbx-1" as it was; each provider's later events update its own row, and the
+    app's update is audited under the app's name."""
+    from crm_apps.audit.models import AuditEvent
+    from crm_apps.modules.calls.settings_store import telephony_secret_rotate
+
+    client = client_for(tenant_a)
+    with schema_context(tenant_a.schema_name):
+        own_secret = telephony_secret_rotate(actor=admin_of(tenant_a))
+    assert post_event(client, event(), secret=own_secret, provider=None).status_code == 201
+
+    provider = f"app-{pbx.pk}"
+    answered = post_event(client, event(status="answered"), secret=app_secret(tenant_a), provider=provider)
+    assert answered.status_code == 201 and answered.json()["created"] is True
+    ended = post_event(client, event(status="missed"), secret=app_secret(tenant_a), provider=provider)
+    assert ended.status_code == 200 and ended.json()["created"] is False
+    by_provider = {c.provider: (c.provider_call_id, c.status) for c in calls(tenant_a)}
+    assert by_provider == {"": ("pbx-1", "Ringing"), provider: ("pbx-1", "Missed")}
+    again = post_event(client, event(status="busy"), secret=own_secret, provider=None)
+    assert again.status_code == 200
+    assert {c.provider: c.status for c in calls(tenant_a)} == {"": "Busy", provider: "Missed"}
+    with schema_context(tenant_a.schema_name):
+        app_call = next(c for c in calls(tenant_a) if c.provider == provider)
+        updated = AuditEvent.objects.filter(action="record_updated", module="calls", record_id=str(app_call.pk))
+        assert [(e.actor_label, e.details["provider"]) for e in updated] == [(f"Telephony ({pbx.name})", provider)]
+        workspace_call = next(c for c in calls(tenant_a) if c.provider == "")
+        assert not AuditEvent.objects.filter(action="record_updated", record_id=str(workspace_call.pk)).exists()
+
+
+def test_a_second_app_cannot_update_the_first_apps_call(tenant_a, admin_of, client_for, pbx):
+    second, _key = install(
+        tenant_a, admin_of(tenant_a), manifest_validate(json.dumps(pbx_data(key="pbx-two", name="PBX two"))), 9102
+    )
+    client = client_for(tenant_a)
+    with schema_context(tenant_a.schema_name):
+        secrets = {row.installation_id: row.secret for row in AppInstall.objects.all()}
+    assert post_event(client, event(), secret=secrets[pbx.pk], provider=f"app-{pbx.pk}").status_code == 201
+    other = post_event(client, event(status="failed"), secret=secrets[second.pk], provider=f"app-{second.pk}")
+    assert other.status_code == 201
+    assert {c.provider: (c.provider_call_id, c.status) for c in calls(tenant_a)} == {
+        f"app-{pbx.pk}": ("pbx-1", "Ringing"),
+        f"app-{second.pk}": ("pbx-1", "Failed"),
+    }
+
+
+def test_the_app_may_sign_events_with_a_timestamp_and_old_ones_are_refused(tenant_a, client_for, pbx):
+    import time
+
+    from saas.webhooks import sign
+
+    client = client_for(tenant_a)
+    provider = f"app-{pbx.pk}"
+    body = event("ts-1")
+
+    def post(signature: str) -> Any:
+        return client.post(
+            "/api/v1/telephony/events",
+            body,
+            content_type="application/json",
+            HTTP_X_SIGNATURE=signature,
+            HTTP_X_TELEPHONY_PROVIDER=provider,
+        )
+
+    assert post(sign(app_secret(tenant_a), body, int(time.time()) - 3600)).status_code == 401
+    assert post(sign("appsec_guess", body, int(time.time()))).status_code == 401
+    assert post(f"t=\u00b2,v1={'0' * 64}").status_code == 401
+    assert post(sign(app_secret(tenant_a), body, int(time.time()))).status_code == 201
+    assert [c.provider_call_id for c in calls(tenant_a)] == ["ts-1"]
+
+
+def test_the_apps_call_events_count_in_its_budget(tenant_a, client_for, pbx, settings):
+    settings.OAUTH_APP_RATE_PER_MINUTE = 1
+    client = client_for(tenant_a)
+    provider = f"app-{pbx.pk}"
+    assert post_event(client, event("b-1"), secret=app_secret(tenant_a), provider=provider).status_code == 201
+    over = post_event(client, event("b-2"), secret=app_secret(tenant_a), provider=provider)
+    assert over.status_code == 429 and 1 <= int(over["Retry-After"]) <= 60
+    assert [c.provider_call_id for c in calls(tenant_a)] == ["b-1"]

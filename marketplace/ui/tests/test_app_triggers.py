@@ -135,3 +135,66 @@ def test_bad_reports_are_refused_and_start_nothing(
     with pytest.raises(ValidationError) as caught:
         workflow_on_located(tenant_a, admin)
     assert list(caught.value.message_dict) == ["definition.trigger.type"]
+
+
+def post_raw(client: Any, installation: Any, raw: bytes, signature: str) -> Any:
+    return client.post(
+        "/marketplace/app/trigger",
+        raw,
+        content_type="application/json",
+        HTTP_X_CRM_INSTALLATION=str(installation.pk),
+        HTTP_X_CRM_SIGNATURE=signature,
+    )
+
+
+def test_a_replayed_report_is_refused_and_runs_nothing_twice(
+    tenant_a, admin_of, client_for, maps_app, django_capture_on_commit_callbacks
+):
+    from crm_apps.audit.models import AuditEvent
+
+    admin = admin_of(tenant_a)
+    workflow = workflow_on_located(tenant_a, admin)
+    with schema_context(tenant_a.schema_name):
+        org = record_create(spec=registry.get("organizations"), actor=admin, data={"name": "Spree GmbH"})
+    raw = json.dumps({"trigger": "located", "module": "organizations", "records": [str(org.pk)]}).encode()
+    signature = sign(app_secret(tenant_a), raw, int(time.time()))
+    with django_capture_on_commit_callbacks(execute=True):
+        first = post_raw(client_for(tenant_a), maps_app, raw, signature)
+        replay = post_raw(client_for(tenant_a), maps_app, raw, signature)
+    assert first.status_code == 202
+    assert replay.status_code == 409
+    assert replay.json() == {"signature": ["This report was received already; sign each report anew."]}
+    with schema_context(tenant_a.schema_name):
+        assert WorkflowRun.objects.filter(workflow=workflow).count() == 1
+        calls = AuditEvent.objects.filter(action="api_call", details__installation=maps_app.pk)
+        assert [(e.actor_label, e.details["path"]) for e in calls] == [
+            (maps_app.name, "/marketplace/app/trigger"),
+            (maps_app.name, "/marketplace/app/trigger"),
+        ]
+    # Signed anew (another second), the same event is accepted again.
+    again = sign(app_secret(tenant_a), raw, int(time.time()) + 1)
+    assert post_raw(client_for(tenant_a), maps_app, raw, again).status_code == 202
+
+
+def test_odd_signatures_and_bodies_are_refused_never_500(tenant_a, admin_of, client_for, maps_app):
+    raw = b'{"trigger": "located"}'
+    on_a = client_for(tenant_a)
+    now = int(time.time())
+    for signature in (f"t=\u00b2,v1={'0' * 64}", f"t={now},v1={'é' * 64}", f"t={now},v1=²", "t=,v1=", "garbage"):
+        answer = post_raw(on_a, maps_app, raw, signature)
+        assert answer.status_code == 401, signature
+        assert answer.json() == {"signature": ["Missing or wrong signature."]}
+    deep = b"[" * 50_000
+    answer = post_raw(on_a, maps_app, deep, sign(app_secret(tenant_a), deep, now))
+    assert answer.status_code == 400 and answer.json() == {"non_field_errors": ["Send a JSON object."]}
+
+
+def test_reports_count_in_the_apps_budget(tenant_a, admin_of, client_for, maps_app, settings):
+    settings.OAUTH_APP_RATE_PER_MINUTE = 1
+    admin = admin_of(tenant_a)
+    with schema_context(tenant_a.schema_name):
+        org = record_create(spec=registry.get("organizations"), actor=admin, data={"name": "Spree GmbH"})
+    body = {"trigger": "located", "module": "organizations", "records": [str(org.pk)]}
+    assert report(client_for(tenant_a), maps_app, body, secret=app_secret(tenant_a)).status_code == 202
+    over = report(client_for(tenant_a), maps_app, {**body, "data": {"n": 2}}, secret=app_secret(tenant_a))
+    assert over.status_code == 429 and 1 <= int(over["Retry-After"]) <= 60

@@ -186,6 +186,6 @@ def test_the_install_page_says_exactly_what_the_app_shows_and_calls(tenant_a, ad
     assert "Pages of the app at https://maps.crm-labs.example shown in sandboxed frames" in html
     assert "Frame “Map” (record_panels): https://maps.crm-labs.example/panel" in html
     assert "Workflow action “Geocode the organisation”: sends the record to" in html
-    assert "<code>organizations:read</code>" in html
+    assert "<code>organizations:write</code>" in html
     pack = client_for(tenant_a, admin_of(tenant_a)).get("/settings/marketplace/document-pack/").content.decode()
     assert "PDF template of invoices in ru" in pack and "Shared report “Quotes by status”" in pack
