@@ -77,15 +77,20 @@ def faq_get(*, faq_id: Any) -> Any:
 
 
 def documents_shared(*, contact: Any) -> list[Any]:
-    """Documents a member shared with the contact: linked to the contact, never one made from a web form
-    visitor's upload (webforms.VisitorDocument: anyone who knows an address could otherwise put a file in
-    that customer's portal as if the company sent it)."""
+    """Documents a member shared with the contact: linked to the contact, never one that came from outside
+    (a web form visitor's upload, webforms.VisitorDocument, or an attachment of a received email): anyone who
+    knows a customer's address could otherwise put a file in that customer's portal as if the company sent
+    it (a received email's sender is not authenticated)."""
+    from crm_apps.mail.models import Attachment, Message
     from crm_apps.modules.documents.models import Document, DocumentLink
     from crm_apps.webforms.models import VisitorDocument
 
     ids = DocumentLink.objects.filter(module="contacts", record_id=contact.pk).values("document_id")
-    rows = Document.objects.filter(pk__in=ids, deleted_at__isnull=True).exclude(
-        pk__in=VisitorDocument.objects.values("document_id")
+    received = Attachment.objects.filter(message__direction=Message.Direction.INBOUND).values("document_id")
+    rows = (
+        Document.objects.filter(pk__in=ids, deleted_at__isnull=True)
+        .exclude(pk__in=VisitorDocument.objects.values("document_id"))
+        .exclude(pk__in=received)
     )
     return list(rows.order_by("-created_at")[:100])
 

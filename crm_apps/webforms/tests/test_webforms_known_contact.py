@@ -176,3 +176,37 @@ def test_the_visitor_gets_the_same_answer_when_the_owner_cannot_see_the_known_co
         assert second.module == "leads"
         assert not DocumentLink.objects.filter(module="contacts").exists()
         assert VisitorDocument.objects.filter(submission=first, attached=False).count() == 1
+
+
+def test_a_received_emails_attachment_never_shows_in_the_customers_portal(admin_api, tenant_a, admin_of, media_root):
+    """A received email's sender is not authenticated: its attachment is kept on the contact for members, but
+    the portal lists (and serves) only files the company sent or shared; a sent email's attachment shows."""
+    from django.core.files.base import ContentFile
+
+    from crm_apps.mail.models import Attachment, Message, Thread
+    from crm_apps.modules.documents.services import Upload, document_create
+
+    admin = admin_of(tenant_a)
+    contact = known_contact(tenant_a, admin)
+    with_password(tenant_a, invite(tenant_a, admin, contact))
+    files = {}
+    with schema_context(tenant_a.schema_name):
+        thread = Thread.objects.create(subject="Invoice")
+        for direction, name in ((Message.Direction.INBOUND, "received.txt"), (Message.Direction.OUTBOUND, "sent.txt")):
+            message = Message.objects.create(thread=thread, direction=direction, message_id=f"<{name}@example>")
+            document = document_create(
+                actor=admin,
+                data={"title": name},
+                upload=Upload(stream=ContentFile(b"file"), name=name, size=4),
+                links=[("contacts", contact.pk)],
+            )
+            Attachment.objects.create(message=message, document_id=document.pk, file_name=name, size=4)
+            files[name] = document.pk
+    client = portal_client(tenant_a, EMAIL)
+    listing = client.get("/portal/documents/").content.decode()
+
+    assert "sent.txt" in listing and "received.txt" not in listing
+    assert client.get(f"/portal/documents/{files['sent.txt']}/").status_code == 200
+    assert client.get(f"/portal/documents/{files['received.txt']}/").status_code == 404
+    with schema_context(tenant_a.schema_name):  # members still see it on the contact
+        assert DocumentLink.objects.filter(module="contacts", record_id=contact.pk, document_id=files["received.txt"])
