@@ -107,41 +107,35 @@ def _by(module: str, fields: list[str], chart: str) -> Callable[[dict[str, Any],
     return build
 
 
-def _overdue(config: dict[str, Any], actor: Member) -> dict[str, Any]:
-    today = dates.today_in(actor.zone).isoformat()
+def _overdue_by_owner(module: str, conditions: list[dict[str, Any]], chart: str) -> dict[str, Any]:
+    """Count per owner of the module's records matching all `conditions`."""
     return {
-        "module": "tasks",
+        "module": module,
         "type": "summary",
         "group_by": ["owner"],
         "aggregates": [{"op": "count"}],
-        "filters": {
-            "match": "all",
-            "conditions": [
-                {"field": "due_date", "op": "before", "value": today},
-                {"field": "status", "op": "not_in", "value": ["completed", "deferred"]},
-            ],
-        },
-        "chart": {"type": "bar"},
+        "filters": {"match": "all", "conditions": conditions},
+        "chart": {"type": chart},
     }
+
+
+def _overdue(config: dict[str, Any], actor: Member) -> dict[str, Any]:
+    today = dates.today_in(actor.zone).isoformat()
+    conditions: list[dict[str, Any]] = [
+        {"field": "due_date", "op": "before", "value": today},
+        {"field": "status", "op": "not_in", "value": ["completed", "deferred"]},
+    ]
+    return _overdue_by_owner("tasks", conditions, "bar")
 
 
 def _overdue_events(actor: Member) -> dict[str, Any]:
     """Events that ended before today (the member's) and are still planned: neither held nor marked not held."""
     today = dates.today_in(actor.zone).isoformat()
-    return {
-        "module": "events",
-        "type": "summary",
-        "group_by": ["owner"],
-        "aggregates": [{"op": "count"}],
-        "filters": {
-            "match": "all",
-            "conditions": [
-                {"field": "end", "op": "before", "value": today},
-                {"field": "status", "op": "eq", "value": "planned"},
-            ],
-        },
-        "chart": {"type": "stacked_bar"},
-    }
+    conditions: list[dict[str, Any]] = [
+        {"field": "end", "op": "before", "value": today},
+        {"field": "status", "op": "eq", "value": "planned"},
+    ]
+    return _overdue_by_owner("events", conditions, "stacked_bar")
 
 
 def _with_overdue_events(tasks_chart: dict[str, Any], tasks: dict[str, Any], actor: Member) -> dict[str, Any]:
