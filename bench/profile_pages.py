@@ -40,6 +40,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="as bench.http: organisations, contacts (following them) and deals private for the run",
     )
     parser.add_argument("--sql", action="store_true", help="print each page's statements and their time once")
+    parser.add_argument(
+        "--templates",
+        action="store_true",
+        help="print each page's templates by inclusive and own wall time per call (no cProfile overhead)",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="crm-profile-static-") as static_root:
         crm.django_setup(None if os.environ.get("STATIC_ROOT") else static_root)
@@ -116,6 +121,9 @@ def run(args: argparse.Namespace) -> int:
                     call(i)
                 if args.sql:
                     _statements(page, functools.partial(call, 0))
+                if args.templates:
+                    _templates(page, call, args.calls)
+                    continue
                 profiler = cProfile.Profile() if args.wall else cProfile.Profile(time.process_time)
                 profiler.enable()
                 for i in range(args.calls):
@@ -165,6 +173,43 @@ def _restore(ctx: crm.Context, previous: dict[str, tuple[str, bool, bool]]) -> N
         )
 
 
+def _templates(page: str, call: Callable[[int], object], calls: int) -> None:
+    """Wall time per template (inclusive, and own = minus the templates it includes), per call."""
+    from django.template.base import Template
+
+    original = Template.render
+    inclusive: dict[str, float] = {}
+    own: dict[str, float] = {}
+    stack: list[float] = []  # time spent in nested templates, per open level
+
+    def timed(self: Template, context: object) -> object:
+        name = self.origin.template_name if self.origin else "?"
+        stack.append(0.0)
+        started = time.perf_counter()
+        try:
+            return original(self, context)  # type: ignore[arg-type]
+        finally:
+            spent = time.perf_counter() - started
+            nested = stack.pop()
+            inclusive[name] = inclusive.get(name, 0.0) + spent
+            own[name] = own.get(name, 0.0) + spent - nested
+            if stack:
+                stack[-1] += spent
+
+    Template.render = timed  # type: ignore[method-assign]
+    try:
+        started = time.perf_counter()
+        for i in range(calls):
+            call(i)
+        total = time.perf_counter() - started
+    finally:
+        Template.render = original  # type: ignore[method-assign]
+    print(f"===== {page}: {total / calls * 1000:.2f} ms per call (wall), templates per call:")
+    print(f"  {'inclusive':>10} {'own':>8}  template")
+    for name, spent in sorted(inclusive.items(), key=lambda item: -item[1]):
+        print(f"  {spent / calls * 1000:8.2f}ms {own[name] / calls * 1000:6.2f}ms  {name}")
+
+
 def _statements(page: str, call: Callable[[], object]) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -173,9 +218,10 @@ def _statements(page: str, call: Callable[[], object]) -> None:
         started = time.perf_counter()
         call()
         total = time.perf_counter() - started
+    sql_chars = int(os.environ.get("SQL_CHARS", "400"))  # SQL_CHARS=100000: whole statements, for EXPLAIN
     print(f"===== {page}: {len(captured.captured_queries)} statements, {total * 1000:.1f} ms wall")
     for query in captured.captured_queries:
-        print(f"  {float(query['time']) * 1000:8.1f} ms  {query['sql'][:400]}")
+        print(f"  {float(query['time']) * 1000:8.1f} ms  {query['sql'][:sql_chars]}")
 
 
 if __name__ == "__main__":
