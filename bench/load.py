@@ -10,8 +10,8 @@ run early and still prints the figures so far.)
 1. Workspaces `load-001` ... `load-200` are created once (tenant_provision: a claimed pool schema or a
    copy of the pool's template, so each takes well under a second) with an admin, 30 contacts, 10
    organisations and 5 deals, then reused by later runs. Each gets a signed-in session and an API token.
-2. gunicorn (2 workers x 4 threads, production settings, DEBUG off) and a Celery worker (concurrency 2)
-   are started on this database and Redis, as in the image.
+2. gunicorn (gthread, 2 workers x 4 threads, production settings, DEBUG off) and a Celery worker (concurrency 2)
+   are started on this database and Redis (the image ran gthread then; it now runs sync workers).
 3. locust runs headless (bench/locustfile.py): users spread over all workspaces browse lists, open
    records, search, open edit forms, look at the home page, and list, read, edit and create through the API.
 4. Prints the p95 per page type, the error count, the resident memory of the web and worker processes
@@ -46,7 +46,8 @@ from bench.crm import PASSWORD, django_setup, log
 ROOT = Path(__file__).resolve().parents[1]
 PREFIX = "load-"
 CONTACTS, ORGANIZATIONS, DEALS = 30, 10, 5
-# gunicorn's keep-alive as in the image (infra/docker/Dockerfile, GUNICORN_CMD_ARGS). It must outlast the
+# gunicorn gthread workers with keep-alive, as the image ran when this load was measured (it now runs sync
+# workers, docs/deployment.md, "Worker processes"). The keep-alive must outlast the
 # longest pause of a locust user (bench/locustfile.py, MAX_WAIT_S): with gunicorn's default of 2 s, a user
 # pausing 2 s sent its next request on a connection the server was closing at that moment ("Remote end
 # closed connection without response", the 1 error of the 80-workspace run): a client/server keep-alive

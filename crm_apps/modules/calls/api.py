@@ -184,6 +184,14 @@ class RingingStreamView(APIView):
     )
     def get(self, request: Request) -> StreamingHttpResponse | Response:
         member = request_member(request)
+        if not request.META.get("wsgi.multithread", False):
+            # A server process that handles one request at a time (gunicorn's sync workers, the
+            # deployment default) would be held whole for the stream's lifetime: the page polls instead.
+            return Response(
+                {"detail": _("Live updates are busy; the page checks for calls every few seconds instead.")},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                headers={"Retry-After": "60"},
+            )
         if not stream_slot_take():
             # Every stream slot of this server process is busy: the page polls /telephony/ringing instead.
             return Response(

@@ -91,11 +91,12 @@ def test_the_stream_endpoint_sends_the_list_and_gives_its_slot_back(tenant_a, ad
     settings.CALLS_SSE_HEARTBEAT = 0.05
     settings.CALLS_SSE_MAX_STREAMS = 1
     client = client_for(tenant_a, admin_of(tenant_a))
+    threaded = {"HTTP_ACCEPT": "text/event-stream", "wsgi.multithread": True}  # as gunicorn's gthread workers
 
-    response = client.get("/api/v1/telephony/ringing/stream", HTTP_ACCEPT="text/event-stream")
-    busy = client.get("/api/v1/telephony/ringing/stream", HTTP_ACCEPT="text/event-stream")  # the one slot is taken
+    response = client.get("/api/v1/telephony/ringing/stream", **threaded)
+    busy = client.get("/api/v1/telephony/ringing/stream", **threaded)  # the one slot is taken
     body = b"".join(response.streaming_content).decode()  # the test client closes the response at its end
-    after = client.get("/api/v1/telephony/ringing/stream", HTTP_ACCEPT="text/event-stream")
+    after = client.get("/api/v1/telephony/ringing/stream", **threaded)
     b"".join(after.streaming_content)
 
     assert response.status_code == 200
@@ -109,6 +110,20 @@ def test_the_stream_endpoint_sends_the_list_and_gives_its_slot_back(tenant_a, ad
     assert busy["Retry-After"] == "60"
     assert after.status_code == 200
     assert live.streams_open() == 0
+
+
+def test_a_server_process_without_threads_never_streams(tenant_a, admin_of, client_for, settings):
+    """gunicorn's sync workers (wsgi.multithread false) would be held whole by a stream: the page polls."""
+    settings.CALLS_SSE_MAX_STREAMS = 5
+    client = client_for(tenant_a, admin_of(tenant_a))
+
+    response = client.get("/api/v1/telephony/ringing/stream", HTTP_ACCEPT="text/event-stream")
+    polled = client.get("/api/v1/telephony/ringing")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "60"
+    assert live.streams_open() == 0
+    assert polled.status_code == 200
 
 
 def test_a_stream_closed_before_it_ran_gives_its_slot_back(settings):
