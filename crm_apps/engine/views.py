@@ -52,7 +52,7 @@ from crm_apps.engine.spec import ModuleSpec
 from frontend.forms import form_add_service_errors
 from tenants.runtime import current_schema
 
-LIST_PARAMS = {"q", "ordering", "cursor", "view", "saved", "limit"}
+LIST_PARAMS = {"q", "ordering", "cursor", "view", "saved", "limit", "count"}
 EXPORT_LIMIT = 100_000
 
 
@@ -78,13 +78,6 @@ def _filters(spec: ModuleSpec, request: HttpRequest) -> dict[str, str]:
     return {k: str(v) for k, v in request.GET.items() if k not in LIST_PARAMS and v != ""}
 
 
-def _saved_view(spec: ModuleSpec, request: HttpRequest) -> SavedView | None:
-    saved_id = request.GET.get("saved")
-    if not saved_id:
-        return None
-    return selectors.saved_view_get(spec=spec, actor=request_member(request), view_id=saved_id)
-
-
 def _create_action(spec: ModuleSpec, member: Member) -> list[dict[str, Any]]:
     """The "New <module>" button of the list and board action bars, for members who may create."""
     if not visibility.can_create(actor=member, spec=spec):
@@ -99,7 +92,8 @@ def record_list(request: HttpRequest, module: str) -> HttpResponse:
     member's layout (columns, widths, density, page size) kept with the view."""
     spec = _spec(module, request)
     member = request_member(request)
-    saved = _saved_view(spec, request)
+    views = selectors.saved_views_for_list(spec=spec, actor=member)
+    saved = views.get(request.GET["saved"]) if request.GET.get("saved") else None
     filters = _filters(spec, request)
     search = request.GET.get("q", "")
     ordering = request.GET.get("ordering") or None
@@ -108,7 +102,7 @@ def record_list(request: HttpRequest, module: str) -> HttpResponse:
         search = search or saved.search
         ordering = ordering or saved.ordering or None
     rules = field_rules(actor=member, spec=spec)
-    layout_source = saved or selectors.saved_view_default(spec=spec, actor=member)
+    layout_source = saved or views.default
     layout = list_layout.layout_visible(
         spec,
         list_layout.layout_from_stored(
@@ -123,6 +117,15 @@ def record_list(request: HttpRequest, module: str) -> HttpResponse:
     default_view = request.GET.get("view") != "all"
     error = None
     try:
+        # The count first: its estimate tells record_list whether a search should be read search-first.
+        count, exact = selectors.record_count(
+            spec=spec,
+            actor=member,
+            filters=filters,
+            search=search,
+            default_view=default_view,
+            exact=request.GET.get("count") == "exact",
+        )
         page = selectors.record_list(
             spec=spec,
             actor=member,
@@ -133,9 +136,7 @@ def record_list(request: HttpRequest, module: str) -> HttpResponse:
             default_view=default_view,
             limit=limit,
             columns=layout.columns,
-        )
-        count, exact = selectors.record_count(
-            spec=spec, actor=member, filters=filters, search=search, default_view=default_view
+            search_first=count <= selectors.SEARCH_FIRST_MAX_ROWS,
         )
         if not exact and not request.GET.get("cursor") and page.next_cursor is None:
             # The whole result fits on the first page: its length is the count (the planner's guess for a
@@ -185,6 +186,9 @@ def record_list(request: HttpRequest, module: str) -> HttpResponse:
         "page_sizes": list_layout.PAGE_SIZES,
         "count": count,
         "count_exact": exact,
+        # "Count exactly" (shown with an estimate): the capped count; past the cap, "more than 10,000".
+        "count_exact_url": f"?{urlencode({**keep, 'count': 'exact'})}",
+        "count_past_cap": selectors.EXACT_COUNT_LIMIT if not exact and keep.get("count") == "exact" else None,
         "next_url": f"?{urlencode({**keep, 'cursor': page.next_cursor})}" if page.next_cursor else None,
         "previous_url": f"?{urlencode({**keep, 'cursor': page.previous_cursor})}" if page.previous_cursor else None,
         "search": search,
@@ -194,7 +198,7 @@ def record_list(request: HttpRequest, module: str) -> HttpResponse:
         "filter_chips": _filter_chips(filters, search, filter_form, labels, keep),
         "error": error,
         "saved": saved,
-        "saved_views": selectors.saved_views(spec=spec, actor=member),
+        "saved_views": views.named,
         "query": urlencode(keep),
         "owners": services_owner_choices(),
         "mass_fields": [(n, label) for n, label in _mass_fields(spec) if rules.editable(n)],

@@ -26,7 +26,7 @@ from crm_apps.imports.models import ExportJob
 logger = logging.getLogger(__name__)
 
 MAX_ROWS = 1_000_000  # XLSX holds 1,048,576 rows a sheet
-LIST_PARAMS = {"q", "ordering", "cursor", "view", "saved", "limit"}
+LIST_PARAMS = {"q", "ordering", "cursor", "view", "saved", "limit", "count"}  # as the list page's
 
 
 def export_execute(*, job_id: int) -> ExportJob:

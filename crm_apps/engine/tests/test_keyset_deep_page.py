@@ -114,3 +114,112 @@ def test_the_list_page_counts_exactly_when_the_whole_result_fits_on_it(client_fo
     assert (response.context["count"], response.context["count_exact"]) == (total, True)
     assert f"{total} records" in response.content.decode()
     assert "about 4" not in response.content.decode()
+
+
+def test_an_estimated_count_can_be_made_exact_on_demand(client_for, tenant_a, admin_of, monkeypatch):
+    # Given 40 contacts, and counting judged too dear (a search matching ~1,200 of 1M: issue 25)
+    with schema_context(tenant_a.schema_name):
+        admin = admin_of(tenant_a)
+        Contact.objects.bulk_create([Contact(last_name=f"Ondemand {i}", number=f"OD{i}") for i in range(40)])
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE contacts_contact")
+        total = Contact.objects.filter(deleted_at__isnull=True).count()
+    monkeypatch.setattr(selectors, "EXACT_COUNT_MAX_COST", 0)
+    client = client_for(tenant_a, admin)
+
+    # When the list is shown (10 a page, so the result does not fit on it)
+    estimated = client.get("/m/contacts/", {"limit": 10})
+    page = estimated.content.decode()
+
+    # Then it shows the estimate and a link that asks for the exact count, keeping the page's parameters
+    assert estimated.context["count_exact"] is False
+    assert "about " in page and "Count exactly" in page
+    assert estimated.context["count_exact_url"] == "?limit=10&count=exact"
+
+    # When the member follows it: the exact count, in one counting statement (no estimate first)
+    with CaptureQueriesContext(connection) as captured:
+        counted = client.get("/m/contacts/" + estimated.context["count_exact_url"])
+    assert (counted.context["count"], counted.context["count_exact"]) == (total, True)
+    assert f"{total} records" in counted.content.decode()
+    assert "Count exactly" not in counted.content.decode()
+    assert not [q for q in captured.captured_queries if q["sql"].startswith("EXPLAIN")]
+
+    # And past the cap it says so, without a count it does not have
+    monkeypatch.setattr(selectors, "EXACT_COUNT_LIMIT", 5)
+    capped = client.get("/m/contacts/", {"limit": 10, "count": "exact"})
+    assert capped.context["count_exact"] is False and capped.context["count_past_cap"] == 5
+    assert "more than 5 records" in capped.content.decode()
+
+
+def test_an_exact_count_on_demand_counts_only_what_the_member_sees(tenant_a, tenant_b, admin_of, member):
+    from crm_apps.access.services import sharing_default_set
+
+    contacts = registry.get("contacts")
+    with schema_context(tenant_b.schema_name):
+        Contact.objects.bulk_create([Contact(last_name=f"Other {i}", number=f"OT{i}") for i in range(7)])
+    seller = member(tenant_a)
+    with schema_context(tenant_a.schema_name):
+        admin = admin_of(tenant_a)
+        sharing_default_set(actor=admin, module="contacts", access="private", follow_parent=False)
+        Contact.objects.bulk_create(
+            [Contact(last_name=f"Mine {i}", number=f"MI{i}", owner=seller if i < 2 else admin) for i in range(5)]
+        )
+        total = Contact.objects.filter(deleted_at__isnull=True).count()
+        # Another workspace's contacts are never counted; a private member counts only their own
+        assert selectors.record_count(spec=contacts, actor=admin, exact=True) == (total, True)
+        assert selectors.record_count(spec=contacts, actor=admin, search="Other", exact=True) == (0, True)
+        assert selectors.record_count(spec=contacts, actor=seller, exact=True) == (2, True)
+
+
+def test_a_search_read_search_first_pages_exactly_like_the_index_order(tenant_a, admin_of):
+    from crm_apps.engine.services import search_vector_refresh
+
+    contacts = registry.get("contacts")
+    with schema_context(tenant_a.schema_name):
+        admin = admin_of(tenant_a)
+        now = timezone.now()
+        # Given 90 contacts, a third of them "Needle", with ties on created_at
+        made = Contact.objects.bulk_create(
+            [
+                Contact(
+                    last_name="Needle" if i % 3 == 0 else "Hay",
+                    first_name=f"N{i}",
+                    number=f"SF{i}",
+                    created_at=now - dt.timedelta(seconds=i // 4),
+                )
+                for i in range(90)
+            ]
+        )
+        search_vector_refresh(contacts, [c.pk for c in made])
+
+        def walk(search_first: bool) -> tuple[list[str], list[str], list[str]]:
+            forward, statements, cursor = [], [], None
+            while True:
+                with CaptureQueriesContext(connection) as captured:
+                    page = selectors.record_list(
+                        spec=contacts, actor=admin, search="needle", cursor=cursor, limit=7, search_first=search_first
+                    )
+                statements += [q["sql"] for q in captured.captured_queries]
+                forward += [str(r.pk) for r in page.records]
+                if page.next_cursor is None:
+                    break
+                cursor = page.next_cursor
+            backward = []
+            while cursor:
+                page = selectors.record_list(
+                    spec=contacts, actor=admin, search="needle", cursor=cursor, limit=7, search_first=search_first
+                )
+                backward = [str(r.pk) for r in page.records] + backward
+                cursor = page.previous_cursor
+            return forward, backward, statements
+
+        indexed, indexed_back, indexed_sql = walk(False)
+        first, first_back, first_sql = walk(True)
+
+    # Then both read the same 30 records in the same order, forward and back, and only search-first
+    # wraps the sort keys (COALESCE(x, x): no index gives that order)
+    assert len(indexed) == 30 and len(set(indexed)) == 30
+    assert first == indexed
+    assert first_back == indexed_back == indexed[: len(indexed_back)]
+    assert all("ORDER BY COALESCE" in sql for sql in first_sql)
+    assert not any("COALESCE" in sql for sql in indexed_sql)
