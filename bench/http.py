@@ -245,7 +245,9 @@ def pages_for(ctx: crm.Context, member: Any) -> list[Page]:
         Page("tickets", "tickets list", [("/m/tickets/", [row, "Bench ticket"])], "session"),
         Page(
             "report-run",
-            "report run (deals summary)",
+            # Nothing is written during the run: after the first request, the report cache's result
+            # (crm_apps.reports.cache.cached_run); bench.reports times the computation itself.
+            "report run (deals summary, cached)",
             [("/api/v1/reports/run", ['"rows"', '"totals"'])],
             "token",
             method="POST",

@@ -20,6 +20,7 @@ from crm_apps.access.middleware import request_member
 from crm_apps.access.models import Group, Member, Role
 from crm_apps.access.privileges import is_tenant_admin
 from crm_apps.engine import registry
+from crm_apps.reports import cache as report_cache
 from crm_apps.reports import builder, charts, dates, exports, selectors, services
 from crm_apps.reports import definition as definitions
 from crm_apps.reports import fields as f
@@ -311,7 +312,8 @@ def report_detail(request: HttpRequest, report_id: int) -> HttpResponse:
     error = None
     result = None
     try:
-        result = run(definitions.parse(report.definition, actor=actor, saved=True))
+        checked = definitions.parse(report.definition, actor=actor, saved=True)
+        result = report_cache.cached_run(definition=checked, actor=actor, compute=lambda: run(checked))
     except ValidationError as exc:
         error = exc.message_dict
     context = {
@@ -425,7 +427,9 @@ def report_export(request: HttpRequest, report_id: int, fmt: str) -> HttpRespons
     if fmt not in exports.FORMATS:
         raise Http404
     report = _report(request, report_id)
-    result = run(definitions.parse(report.definition, actor=request_member(request), saved=True))
+    actor = request_member(request)
+    checked = definitions.parse(report.definition, actor=actor, saved=True)
+    result = report_cache.cached_run(definition=checked, actor=actor, compute=lambda: run(checked))
     response = HttpResponse(exports.render(fmt, report.name, result), content_type=exports.FORMATS[fmt])
     response["Content-Disposition"] = f'attachment; filename="report-{report.pk}.{fmt}"'
     return response

@@ -22,6 +22,7 @@ from crm_apps.access.middleware import request_member
 from crm_apps.access.privileges import is_tenant_admin
 from crm_apps.engine import registry
 from crm_apps.reports import definition as definitions
+from crm_apps.reports import cache as report_cache
 from crm_apps.reports import exports, selectors, services
 from crm_apps.reports.engine import run
 from crm_apps.reports.fields import catalogue
@@ -62,8 +63,9 @@ def _report(request: Request, report_id: int) -> Report:
 
 
 def run_saved(request: Request, report: Report) -> dict[str, Any]:
-    checked = definitions.parse(report.definition, actor=request_member(request), saved=True)
-    return run(checked)
+    member = request_member(request)
+    checked = definitions.parse(report.definition, actor=member, saved=True)
+    return report_cache.cached_run(definition=checked, actor=member, compute=lambda: run(checked))
 
 
 REPORT_BODY = OpenApiTypes.OBJECT  # a JSON object; definitions.parse names the fields in error
@@ -128,7 +130,9 @@ class AdhocRunView(APIView):
 
     @extend_schema(request=REPORT_BODY, responses={200: dict})
     def post(self, request: Request) -> Response:
-        return Response(run(definitions.parse(_data(request), actor=request_member(request))))
+        member = request_member(request)
+        checked = definitions.parse(_data(request), actor=member)
+        return Response(report_cache.cached_run(definition=checked, actor=member, compute=lambda: run(checked)))
 
 
 class ReportDuplicateView(APIView):

@@ -117,3 +117,62 @@ def test_two_workspaces_never_share_a_cached_result(tenant_a, tenant_b, admin_of
     assert funnel_total(in_a) == 700
     assert funnel_total(in_b) == 3
     assert funnel_total(in_b_with_a_ids) == 3
+
+
+RUN = {"module": "deals", "type": "summary", "group_by": ["stage"], "aggregates": [{"field": "amount", "op": "sum"}]}
+
+
+def run_total(client):
+    response = client.post("/api/v1/reports/run", RUN, content_type="application/json")
+    assert response.status_code == 200, response.content
+    return sum(float(row.get("sum_amount") or 0) for row in response.json()["rows"])
+
+
+def test_a_report_run_is_cached_until_a_committed_write(
+    tenant_a, admin_of, client_for, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    admin = admin_of(tenant_a)
+    client = client_for(tenant_a, admin)
+    with tenant_context(tenant_a), django_capture_on_commit_callbacks(execute=True):
+        first_deal = open_deal(admin, "100")
+    first = run_total(client)
+    # The same run again reads no deal: the cached result (also after a write that bypasses the services)
+    with tenant_context(tenant_a):
+        Deal.objects.filter(pk=first_deal.pk).update(amount=5)
+    with CaptureQueriesContext(connection) as again:
+        assert run_total(client) == first
+    assert not [q for q in again.captured_queries if "deals_deal" in q["sql"]]
+    # A write through the engine, once committed: computed afresh
+    with tenant_context(tenant_a), django_capture_on_commit_callbacks(execute=True):
+        open_deal(admin, "40")
+    after = run_total(client)
+
+    assert (first, after) == (100, 45)
+
+
+def test_a_cached_report_run_is_never_served_to_another_member_or_workspace(
+    tenant_a, tenant_b, admin_of, member, client_for
+):
+    admin, admin_b = admin_of(tenant_a), admin_of(tenant_b)
+    with tenant_context(tenant_a):
+        sharing_default_set(actor=admin, module="deals", access="private")
+        profile = profile_save(actor=admin, profile=None, name="Run reps", flags={})
+        role = role_create(
+            actor=admin, name="Run rep", parent=Role.objects.get(parent__isnull=True), profile_ids=[profile.pk]
+        )
+    rep = member(tenant_a, role=role)
+    with tenant_context(tenant_a):
+        open_deal(admin, "9000")
+        open_deal(admin, "30", owner=rep)
+    with tenant_context(tenant_b):
+        open_deal(admin_b, "3")
+
+    as_admin = run_total(client_for(tenant_a, admin))  # computed (and cached) first, for the admin
+    as_rep = run_total(client_for(tenant_a, rep))
+    in_b = run_total(client_for(tenant_b, admin_b))  # the same definition, and the same member id maybe
+    again_admin = run_total(client_for(tenant_a, admin))
+
+    assert (as_admin, as_rep, in_b, again_admin) == (9030, 30, 3, 9030)
