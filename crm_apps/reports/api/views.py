@@ -21,8 +21,8 @@ from crm_apps.access import visibility
 from crm_apps.access.middleware import request_member
 from crm_apps.access.privileges import is_tenant_admin
 from crm_apps.engine import registry
-from crm_apps.reports import definition as definitions
 from crm_apps.reports import cache as report_cache
+from crm_apps.reports import definition as definitions
 from crm_apps.reports import exports, selectors, services
 from crm_apps.reports.engine import run
 from crm_apps.reports.fields import catalogue
