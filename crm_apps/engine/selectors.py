@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
+import hashlib
 import json
 import re
 import uuid
@@ -33,6 +35,8 @@ EXACT_COUNT_LIMIT = 10_000
 # among 1M cost 16,900 units, 18 ms per page view, more than the page's own rows).
 EXACT_COUNT_MAX_COST = 4_000
 WORD_RE = re.compile(r"[\w@.+-]+", re.UNICODE)
+# Seconds a list's planner estimate (its "about N records" and how it is read) is reused.
+ESTIMATE_TTL = 60
 # A search the planner expects to match at most this many visible rows is read through the search index and
 # sorted (`search_first`), never by walking the list order's index (see record_list).
 SEARCH_FIRST_MAX_ROWS = 5_000
@@ -334,26 +338,55 @@ def record_count(
     if exact:
         capped = qs.order_by().values("pk")[: EXACT_COUNT_LIMIT + 1].count()
         return min(capped, EXACT_COUNT_LIMIT + 1), capped <= EXACT_COUNT_LIMIT
-    sql, params = qs.order_by().values("pk").query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
-        plan = cursor.fetchone()[0]
-    if isinstance(plan, str):
-        plan = json.loads(plan)
-    estimate = int(plan[0]["Plan"]["Plan Rows"])
+    estimate, total_cost = _planner_estimate(qs.order_by().values("pk"))
     if estimate > 5 * EXACT_COUNT_LIMIT:
         return estimate, False
     # The capped count stops after EXACT_COUNT_LIMIT + 1 rows, but a few matching rows spread over a
     # big table (a narrow member's private contacts, a filter without an index) are only found by
     # reading most of it: half a second at 1M contacts for a member who sees 4% (issue 13). The
     # planner's cost of reaching that many rows says so in advance (the same plan, no extra query).
-    reach = float(plan[0]["Plan"]["Total Cost"]) * min(1.0, (EXACT_COUNT_LIMIT + 1) / max(estimate, 1))
+    reach = total_cost * min(1.0, (EXACT_COUNT_LIMIT + 1) / max(estimate, 1))
     if reach > EXACT_COUNT_MAX_COST:
         return estimate, False
     capped = qs.order_by().values("pk")[: EXACT_COUNT_LIMIT + 1].count()
     if capped <= EXACT_COUNT_LIMIT:
         return capped, True
     return max(estimate, EXACT_COUNT_LIMIT + 1), False
+
+
+def _planner_estimate(qs: QuerySet[Any]) -> tuple[int, float]:
+    """(rows, total cost) of the planner's plan for `qs`, remembered for ESTIMATE_TTL seconds.
+
+    The key is the statement itself (its conditions carry the member's visibility, filters and search),
+    with the tenant's access version; the tenant's schema prefixes every cache key. An estimate only
+    steers how a list counts and reads (it is shown as "about N"), so one a minute old is as good: a
+    list page's EXPLAIN cost a statement and ~1-3 ms of planning on every view (issue 25)."""
+    from django.core.cache import cache
+
+    from crm_apps.access.grants import access_version
+
+    sql, params = qs.query.sql_with_params()
+    version = access_version()
+    key = None
+    if version is not None:
+        digest = hashlib.sha256(json.dumps([sql, params], default=str).encode()).hexdigest()
+        key = f"count-estimate:{version}:{digest}"
+        try:
+            found = cache.get(key)
+        except Exception:
+            found = None
+        if isinstance(found, tuple) and len(found) == 2:
+            return int(found[0]), float(found[1])
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    estimate, total_cost = int(plan[0]["Plan"]["Plan Rows"]), float(plan[0]["Plan"]["Total Cost"])
+    if key is not None:
+        with contextlib.suppress(Exception):  # without the cache, the next view plans again
+            cache.set(key, (estimate, total_cost), ESTIMATE_TTL)
+    return estimate, total_cost
 
 
 def recycle_bin(*, spec: ModuleSpec, actor: Member, limit: int = 100) -> list[CrmRecord]:

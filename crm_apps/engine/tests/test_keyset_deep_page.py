@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -91,6 +92,7 @@ def test_the_list_count_is_exact_when_cheap_and_the_estimate_when_it_would_read_
         assert selectors.record_count(spec=contacts, actor=admin) == (40, True)
         # When reaching the rows would cost more than allowed, the planner's estimate, and no count
         monkeypatch.setattr(selectors, "EXACT_COUNT_MAX_COST", 0)
+        cache.clear()  # the estimate above was remembered (test_the_planner_estimate_is_remembered...)
         with CaptureQueriesContext(connection) as captured:
             count, exact = selectors.record_count(spec=contacts, actor=admin)
     assert exact is False and 20 <= count <= 80
@@ -223,3 +225,40 @@ def test_a_search_read_search_first_pages_exactly_like_the_index_order(tenant_a,
     assert first_back == indexed_back == indexed[: len(indexed_back)]
     assert all("ORDER BY COALESCE" in sql for sql in first_sql)
     assert not any("COALESCE" in sql for sql in indexed_sql)
+
+
+def test_the_planner_estimate_is_remembered_per_statement_and_access_version(
+    tenant_a, tenant_b, admin_of, member, django_capture_on_commit_callbacks
+):
+    from crm_apps.access.grants import access_changed
+    from crm_apps.access.services import sharing_default_set
+
+    contacts = registry.get("contacts")
+    seller = member(tenant_a)
+    with schema_context(tenant_b.schema_name):
+        Contact.objects.bulk_create([Contact(last_name=f"B {i}", number=f"EB{i}") for i in range(30)])
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE contacts_contact")
+    with schema_context(tenant_a.schema_name):
+        admin = admin_of(tenant_a)
+        sharing_default_set(actor=admin, module="contacts", access="private", follow_parent=False)
+        Contact.objects.bulk_create([Contact(last_name=f"A {i}", number=f"EA{i}", owner=admin) for i in range(3)])
+
+        def explains(actor, **kwargs):
+            with CaptureQueriesContext(connection) as captured:
+                selectors.record_count(spec=contacts, actor=actor, **kwargs)
+            return len([q for q in captured.captured_queries if q["sql"].startswith("EXPLAIN")])
+
+        # The same statement again: planned once; another member (other conditions) or search: planned
+        assert (explains(admin), explains(admin)) == (1, 0)
+        assert (explains(seller), explains(seller)) == (1, 0)
+        assert explains(admin, search="A") == 1
+        # A change of who may see what (once committed): planned afresh
+        with django_capture_on_commit_callbacks(execute=True):
+            access_changed()
+        assert explains(admin) == 1
+    # Another workspace never reads this one's estimate (the schema prefixes every key)
+    with schema_context(tenant_b.schema_name):
+        admin_b = admin_of(tenant_b)
+        assert explains(admin_b) == 1
+        assert selectors.record_count(spec=contacts, actor=admin_b) == (30, True)
