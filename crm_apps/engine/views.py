@@ -367,10 +367,32 @@ def error_text(exc: ValidationError) -> str:
     return " ".join(exc.messages)
 
 
+# Seconds the mass update's owner list is reused (keyed by the access version, which every member
+# added, deactivated or reactivated bumps; a renamed person shows under the new name within this).
+OWNER_CHOICES_TTL = 60
+
+
 def services_owner_choices() -> list[tuple[str, str]]:
+    """The active members, for the list's mass update of the owner (a statement on every list view before)."""
+    from django.core.cache import cache
+
+    from crm_apps.access.grants import access_version
     from crm_apps.engine.forms import owner_choices
 
-    return owner_choices(groups=False)
+    version = access_version()
+    if version is None:
+        return owner_choices(groups=False)
+    key = f"owner-choices:{version}"
+    try:
+        found = cache.get(key)
+    except Exception:
+        found = None
+    if isinstance(found, list):
+        return found
+    choices = owner_choices(groups=False)
+    with contextlib.suppress(Exception):
+        cache.set(key, choices, OWNER_CHOICES_TTL)
+    return choices
 
 
 def _filter_fields(spec: ModuleSpec, current: dict[str, str], displayer: Displayer) -> list[dict[str, Any]]:
