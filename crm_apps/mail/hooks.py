@@ -45,7 +45,7 @@ def emails_panel(record: Any, member: Member, request: HttpRequest) -> dict[str,
 
     spec = spec_for_record(record)
     # The engine renders panels only on the page of a record the member may see.
-    shown = selectors.messages_of_visible_record(actor=member, module=spec.key, record_id=record.pk, limit=50)
+    shown = selectors.record_panel_messages(actor=member, module=spec.key, record_id=record.pk, limit=50)
     address = next((getattr(record, n) for n in matching.email_fields(spec) if getattr(record, n, "")), "")
     query = urlencode({"related": f"{spec.key}:{record.pk}", **({"to": address} if address else {})})
     return {

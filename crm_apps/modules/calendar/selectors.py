@@ -174,18 +174,26 @@ def _linked(model: type[Event] | type[Task], *, module: str, record_id: Any) -> 
     return Q(pk__in=links.filter(module=module, record_id=record_id))
 
 
+# What a record page's activities panel shows (calendar/_activities_panel.html) and sorts by.
+PANEL_EVENT_FIELDS = ("subject", "activity_type", "start", "end", "status", "rrule")
+PANEL_TASK_FIELDS = ("subject", "due_date", "due_time", "status")
+
+
 def record_activities(*, actor: Member, module: str, record_id: Any, limit: int = 50) -> dict[str, list[Any]]:
-    """A record's events and tasks the member may see (two queries, the latest `limit` of each): upcoming
-    events (not ended yet, or repeating) and open tasks; past events and closed tasks as history."""
+    """A record's events and tasks the member may see (two queries, the latest `limit` of each, with the
+    fields the panel shows): upcoming events (not ended yet, or repeating) and open tasks; past events and
+    closed tasks as history."""
     now = timezone.now()
     events = list(
         events_visible(actor=actor)
         .filter(_linked(Event, module=module, record_id=record_id))
+        .only(*PANEL_EVENT_FIELDS)
         .order_by("-start", "-id")[:limit]
     )
     tasks = list(
         tasks_visible(actor=actor)
         .filter(_linked(Task, module=module, record_id=record_id))
+        .only(*PANEL_TASK_FIELDS)
         .order_by("-due_date", "-id")[:limit]
     )
     upcoming = sorted((e for e in events if e.end >= now or e.rrule), key=lambda e: e.start)
