@@ -398,7 +398,23 @@ def record_detail(request: HttpRequest, module: str, record_id: uuid.UUID) -> Ht
     modules' panels: `top` (above the fields), `main` (after the related lists), `side` (side column)."""
     spec = _spec(module, request)
     member = request_member(request)
-    record = _record_or_404(spec, request, record_id)
+    # The related lists of the modules the member may view. Whether each of them (and each panel's list, and
+    # the comments) has any rows at all, and whether the member follows the record, are read with the record:
+    # a list without rows is not read; one with rows is read through the visibility filter as always.
+    relations = [(r, registry.get(r.module)) for r in spec.related]
+    relations = [(r, other) for r, other in relations if visibility.can_view_module(actor=member, spec=other)]
+    flags = {
+        "page_following": selectors.following_flag(spec=spec, actor=member),
+        "page_comments": selectors.comments_flag(spec=spec),
+        **{
+            f"page_related_{i}": selectors.related_flag(spec=spec, related_key=r.module)
+            for i, (r, _other) in enumerate(relations)
+        },
+        **extensions.panel_flags(spec=spec),
+    }
+    record = selectors.access_record(spec=spec, actor=member, record_id=record_id, flags=flags)
+    if record is None:
+        raise Http404
     selectors.recent_view_touch(spec=spec, actor=member, record=record)
     displayer = Displayer(spec)
     rules = field_rules(actor=member, spec=spec)
@@ -439,14 +455,23 @@ def record_detail(request: HttpRequest, module: str, record_id: uuid.UUID) -> Ht
     # Custom fields the layout editor did not place (or an older layout): the "More fields" section.
     custom = [field(name, custom_shown(f, record)) for name, f in custom_by_name.items() if name not in placed | hidden]
     related = []
-    for relation in spec.related:
-        other = registry.get(relation.module)
-        if not visibility.can_view_module(actor=member, spec=other):
-            continue
-        other, qs = selectors.related_records(spec=spec, actor=member, record=record, related_key=relation.module)
-        other_display = Displayer(other)
-        other_columns = field_rules(actor=member, spec=other).visible(other.list_columns[1:4])
-        rows = list(qs.annotate(_total=Window(Count("pk")))[:10])  # the count in the same query
+    for i, (relation, other) in enumerate(relations):
+        rows: list[Any] = []
+        shown_rows: list[tuple[str, str, str]] = []
+        if getattr(record, f"page_related_{i}"):
+            other, qs = selectors.related_records(spec=spec, actor=member, record=record, related_key=relation.module)
+            rows = list(qs.annotate(_total=Window(Count("pk")))[:10])  # the count in the same query
+        if rows:
+            other_display = Displayer(other)
+            other_columns = field_rules(actor=member, spec=other).visible(other.list_columns[1:4])
+            shown_rows = [
+                (
+                    record_url(other, r),
+                    str(r),
+                    " · ".join(t for t in (other_display.value(r, c).text for c in other_columns) if t),
+                )
+                for r in rows
+            ]
         can_quick = visibility.can_create(actor=member, spec=other)
         related.append(
             {
@@ -454,21 +479,14 @@ def record_detail(request: HttpRequest, module: str, record_id: uuid.UUID) -> Ht
                 "label": relation.label or other.label_plural,
                 "spec": other,
                 "count": rows[0]._total if rows else 0,
-                "rows": [
-                    (
-                        record_url(other, r),
-                        str(r),
-                        " · ".join(t for t in (other_display.value(r, c).text for c in other_columns) if t),
-                    )
-                    for r in rows
-                ],
+                "rows": shown_rows,
                 "more_url": f"{reverse('engine:list', args=[other.key])}?{relation.via}={record.pk}&view=all",
                 "create_url": reverse("engine:related_create", args=[spec.key, record.pk, other.key])
                 if can_quick
                 else None,
             }
         )
-    following = selectors.is_following(spec=spec, actor=member, record=record)
+    following = bool(record.page_following)
     panels = extensions.panels(spec=spec, record=record, member=member, request=request)
     timeline = _timeline_rows(spec, selectors.timeline(spec=spec, record=record), displayer, member, rules.hidden)
     context = {
@@ -486,7 +504,7 @@ def record_detail(request: HttpRequest, module: str, record_id: uuid.UUID) -> Ht
         "timeline": timeline,
         "can_edit": can_edit,
         "can_delete": can_delete,
-        "comments": selectors.comments(spec=spec, record=record),
+        "comments": selectors.comments(spec=spec, record=record) if record.page_comments else [],
         "following": following,
         "panels": panels,
         "record_actions": extensions.record_actions(spec=spec, record=record, member=member),
