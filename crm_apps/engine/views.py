@@ -18,9 +18,11 @@ from django.db import models
 from django.db.models import Count, Window
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import linebreaksbr
 from django.template.loader import select_template
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -421,13 +423,12 @@ def record_detail(request: HttpRequest, module: str, record_id: uuid.UUID) -> Ht
     can_edit = visibility.can_edit(actor=member, spec=spec, record=record)
     can_delete = visibility.can_delete(actor=member, spec=spec, record=record)
 
+    # The in-place editor's address, reversed once: only the field's name changes.
+    cell_url = reverse("engine:cell", args=[spec.key, record.pk, "__name__"])
+
     def field(name: str, shown: Any) -> dict[str, Any]:
         editable = can_edit and list_layout.inline_editable(spec, name, readonly=rules.readonly, hidden=rules.hidden)
-        return {
-            "name": name,
-            "shown": shown,
-            "edit_url": reverse("engine:cell", args=[spec.key, record.pk, name]) if editable else None,
-        }
+        return {"name": name, "shown": shown, "edit_url": cell_url.replace("__name__", name) if editable else None}
 
     blocks, hidden = metadata.layout_blocks(spec, custom=True)
     custom_by_name = {f"custom.{f.key}": f for f in rules.custom(metadata.custom_fields(spec.key))}
@@ -451,7 +452,9 @@ def record_detail(request: HttpRequest, module: str, record_id: uuid.UUID) -> Ht
         if not shown_blocks:
             values.append(field("owner", displayer.value(record, "owner")))
         if any(v["shown"].text for v in values):  # empty blocks are hidden
-            shown_blocks.append({"key": block.key, "title": block.title, "fields": values})
+            shown_blocks.append(
+                {"key": block.key, "title": block.title, "fields": values, "html": _fields_html(values)}
+            )
     # Custom fields the layout editor did not place (or an older layout): the "More fields" section.
     custom = [field(name, custom_shown(f, record)) for name, f in custom_by_name.items() if name not in placed | hidden]
     related = []
@@ -498,6 +501,7 @@ def record_detail(request: HttpRequest, module: str, record_id: uuid.UUID) -> Ht
         "owner_row": [displayer.value(record, "owner")],
         "blocks": shown_blocks,
         "custom": custom,
+        "custom_html": _fields_html(custom),
         "custom_filled": any(c["shown"].text for c in custom),
         "owner": displayer.value(record, "owner"),
         "related": related,
@@ -511,6 +515,33 @@ def record_detail(request: HttpRequest, module: str, record_id: uuid.UUID) -> Ht
         "child_tables": child_forms.shown_tables(spec, actor=member, record=record),
     }
     return render(request, spec.template_names("detail"), context)
+
+
+def _fields_html(fields: list[dict[str, Any]]) -> SafeString:
+    """A record's fields as label/value pairs (`field` in record_detail: name, shown, edit_url), built here
+    rather than by a template included per block (a page shows dozens). Empty values show "—" only where
+    they can be filled; a field the member may change is edited in place (lists.js). Everything is escaped."""
+    esc = _escape
+    html = ['<dl class="record-fields">']
+    for f in fields:
+        shown, edit_url = f["shown"], f["edit_url"]
+        if not (shown.text or edit_url):
+            continue
+        label_id = f"label-{esc(slugify(f['name']))}"
+        edit = (
+            f' data-edit="{esc(edit_url)}" tabindex="0" aria-labelledby="{label_id}" aria-describedby="edit-hint"'
+            if edit_url
+            else ""
+        )
+        if shown.url:
+            value = f'<a href="{esc(shown.url)}">{esc(shown.text)}</a>'
+        elif shown.text:
+            value = linebreaksbr(shown.text, autoescape=True)
+        else:
+            value = '<span class="muted">—</span>'
+        html.append(f'<dt id="{label_id}">{esc(shown.label)}</dt><dd data-field="{esc(f["name"])}"{edit}>{value}</dd>')
+    html.append("</dl>")
+    return mark_safe("".join(html))  # noqa: S308 - every value above went through _escape or linebreaksbr
 
 
 def _key_fields(spec: ModuleSpec, record: Any, displayer: Displayer, rules: Any, field: Any) -> list[dict[str, Any]]:
