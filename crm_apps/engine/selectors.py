@@ -372,9 +372,11 @@ def related_records(
 
 
 def timeline(*, spec: ModuleSpec, record: CrmRecord, limit: int = 50) -> list[TimelineEntry]:
+    """The record page's timeline: its latest entries, with the name of whoever made each."""
     return list(
         TimelineEntry.objects.filter(module=spec.key, record_id=record.pk)
         .select_related("actor__user")
+        .only("module", "record_id", "kind", "app", "created_at", "data", "actor__user__name")
         .order_by("-created_at", "-id")[:limit]
     )
 

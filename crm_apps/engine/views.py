@@ -403,16 +403,13 @@ def record_detail(request: HttpRequest, module: str, record_id: uuid.UUID) -> Ht
     # The related lists of the modules the member may view. Whether each of them (and each panel's list, and
     # the comments) has any rows at all, and whether the member follows the record, are read with the record:
     # a list without rows is not read; one with rows is read through the visibility filter as always.
-    relations = [(r, registry.get(r.module)) for r in spec.related]
-    relations = [(r, other) for r, other in relations if visibility.can_view_module(actor=member, spec=other)]
+    relations = [(i, r, registry.get(r.module)) for i, r in enumerate(spec.related)]
+    relations = [(i, r, other) for i, r, other in relations if visibility.can_view_module(actor=member, spec=other)]
+    common = _page_flags(spec)
     flags = {
         "page_following": selectors.following_flag(spec=spec, actor=member),
-        "page_comments": selectors.comments_flag(spec=spec),
-        **{
-            f"page_related_{i}": selectors.related_flag(spec=spec, related_key=r.module)
-            for i, (r, _other) in enumerate(relations)
-        },
-        **extensions.panel_flags(spec=spec),
+        **{name: flag for name, flag in common.items() if not name.startswith("page_related_")},
+        **{f"page_related_{i}": common[f"page_related_{i}"] for i, _r, _other in relations},
     }
     record = selectors.access_record(spec=spec, actor=member, record_id=record_id, flags=flags)
     if record is None:
@@ -458,7 +455,7 @@ def record_detail(request: HttpRequest, module: str, record_id: uuid.UUID) -> Ht
     # Custom fields the layout editor did not place (or an older layout): the "More fields" section.
     custom = [field(name, custom_shown(f, record)) for name, f in custom_by_name.items() if name not in placed | hidden]
     related = []
-    for i, (relation, other) in enumerate(relations):
+    for i, relation, other in relations:
         rows: list[Any] = []
         shown_rows: list[tuple[str, str, str]] = []
         if getattr(record, f"page_related_{i}"):
@@ -515,6 +512,28 @@ def record_detail(request: HttpRequest, module: str, record_id: uuid.UUID) -> Ht
         "child_tables": child_forms.shown_tables(spec, actor=member, record=record),
     }
     return render(request, spec.template_names("detail"), context)
+
+
+# The record page's flags that do not depend on the member, per module: (the spec they were made for, flags).
+_PAGE_FLAGS: dict[str, tuple[ModuleSpec, dict[str, Any]]] = {}
+
+
+def _page_flags(spec: ModuleSpec) -> dict[str, Any]:
+    """Whether the record has comments, rows in each related list (`page_related_<index in spec.related>`) and
+    in each panel's lists (`extensions.panel_flags`), as expressions for `access_record(flags=...)`. Built once
+    per spec (a custom module's changed spec gets its own); the query resolves a copy of each per request."""
+    memo = _PAGE_FLAGS.get(spec.key)
+    if memo is None or memo[0] is not spec:
+        flags = {
+            "page_comments": selectors.comments_flag(spec=spec),
+            **{
+                f"page_related_{i}": selectors.related_flag(spec=spec, related_key=r.module)
+                for i, r in enumerate(spec.related)
+            },
+            **extensions.panel_flags(spec=spec),
+        }
+        memo = _PAGE_FLAGS[spec.key] = (spec, flags)
+    return memo[1]
 
 
 def _fields_html(fields: list[dict[str, Any]]) -> SafeString:
