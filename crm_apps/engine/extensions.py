@@ -4,10 +4,12 @@ Menu, urls/api_urls). The engine never names a module: everything here iterates 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Exists
 from django.http import HttpRequest
 from django.urls import URLResolver, include, path, reverse
 from django.utils.functional import Promise
@@ -153,10 +155,36 @@ def record_panel_add(panel: Panel, *, applies: Callable[[ModuleSpec], bool]) -> 
         _record_panels.append((panel, applies))
 
 
+def _panels_of(spec: ModuleSpec) -> list[Panel]:
+    return [*spec.panels, *(p for p, applies in _record_panels if applies(spec))]
+
+
+def _linked_flag(panel_key: str, name: str) -> str:
+    return "page_linked_" + re.sub(r"\W", "_", f"{panel_key}__{name}")
+
+
+def panel_flags(*, spec: ModuleSpec) -> dict[str, Exists]:
+    """For `selectors.access_record(flags=...)`: per panel of `spec`'s page that declares `linked`, whether
+    any of its rows are linked to the record at all (EXISTS, read with the record)."""
+    return {
+        _linked_flag(panel.key, name): Exists(rows)
+        for panel in _panels_of(spec)
+        if panel.linked is not None
+        for name, rows in panel.linked(spec).items()
+    }
+
+
+def may_have_rows(record: Any, panel_key: str, name: str) -> bool:
+    """False only when the record page read that no row of the panel's `linked` queryset `name` is linked to
+    `record` at all, so the panel's (visibility-filtered) read of them can only come back empty; True when
+    there are some or when nobody asked (the record was read without the flags)."""
+    return bool(getattr(record, _linked_flag(panel_key, name), True))
+
+
 def panels(*, spec: ModuleSpec, record: Any, member: Member, request: HttpRequest) -> dict[str, list[dict[str, Any]]]:
     """The module's detail panels by slot (its own, then those other apps add), each with its context."""
     by_slot: dict[str, list[dict[str, Any]]] = {slot: [] for slot in PANEL_SLOTS}
-    for panel in [*spec.panels, *(p for p, applies in _record_panels if applies(spec))]:
+    for panel in _panels_of(spec):
         data = panel.context(record, member, request) if panel.context else {}
         by_slot[panel.slot].append({"key": panel.key, "template": panel.template, "data": data})
     return by_slot

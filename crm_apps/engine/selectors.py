@@ -17,7 +17,7 @@ from typing import Any
 from django.contrib.postgres.search import SearchQuery, TrigramSimilarity
 from django.core.exceptions import ValidationError
 from django.db import connection, models
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce, Greatest
 from django.utils.translation import gettext as _
 
@@ -49,16 +49,38 @@ def _base(spec: ModuleSpec, actor: Member, *, deleted: bool = False) -> QuerySet
     return visibility.visible_records(actor=actor, spec=spec, queryset=qs)
 
 
-def access_record(*, spec: ModuleSpec, actor: Member, record_id: Any) -> Any:
-    """The live record if `actor` may see it; None for missing and forbidden alike."""
+def access_record(*, spec: ModuleSpec, actor: Member, record_id: Any, flags: dict[str, Any] | None = None) -> Any:
+    """The live record if `actor` may see it; None for missing and forbidden alike. `flags`: expressions over
+    the record (`following_flag`, `related_flag`, ...) read in the same statement, as attributes of it."""
     try:
         pk = uuid.UUID(str(record_id))
     except ValueError:
         return None
     related = [n for n in spec.form_fields if isinstance(spec.model._meta.get_field(n), models.ForeignKey)]
     # No ORDER BY for a primary-key lookup (the model's default ordering costs compile time, not rows).
-    found = _base(spec, actor).select_related("owner__user", "owner_group", *related).filter(pk=pk).order_by()[:1]
-    return next(iter(found), None)
+    found = _base(spec, actor).select_related("owner__user", "owner_group", *related).filter(pk=pk).order_by()
+    if flags:
+        found = found.annotate(**flags)
+    return next(iter(found[:1]), None)
+
+
+def following_flag(*, spec: ModuleSpec, actor: Member) -> Exists:
+    """For `access_record(flags=...)`: whether `actor` follows the record."""
+    return Exists(Follow.objects.filter(member=actor, module=spec.key, record_id=OuterRef("pk")))
+
+
+def related_flag(*, spec: ModuleSpec, related_key: str) -> Exists:
+    """For `access_record(flags=...)`: whether any live record of the related list `related_key` points at the
+    record at all, whoever may see it. Without one the list is empty for every member, and the record page
+    does not read it (`related_records` filters by visibility when there are some)."""
+    relation = next(r for r in spec.related if r.module == related_key)
+    other = registry.get(relation.module)
+    return Exists(other.records().filter(deleted_at__isnull=True, **{relation.via: OuterRef("pk")}))
+
+
+def comments_flag(*, spec: ModuleSpec) -> Exists:
+    """For `access_record(flags=...)`: whether the record has comments (the page reads them only then)."""
+    return Exists(Comment.objects.filter(module=spec.key, record_id=OuterRef("pk")))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -405,9 +427,11 @@ def related_records(
 
 
 def timeline(*, spec: ModuleSpec, record: CrmRecord, limit: int = 50) -> list[TimelineEntry]:
+    """The record page's timeline: its latest entries, with the name of whoever made each."""
     return list(
         TimelineEntry.objects.filter(module=spec.key, record_id=record.pk)
         .select_related("actor__user")
+        .only("module", "record_id", "kind", "app", "created_at", "data", "actor__user__name")
         .order_by("-created_at", "-id")[:limit]
     )
 

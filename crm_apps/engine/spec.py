@@ -71,6 +71,11 @@ class Panel:
     template: str
     context: Callable[[Any, Member, HttpRequest], dict[str, Any]] | None = None  # (record of the module, ...)
     slot: str = "main"
+    # Optional: `linked(spec)` -> {name: queryset} of the rows the panel lists for a record of `spec`, correlated
+    # to the record by OuterRef("pk") and *before* any visibility filter. The record page reads whether each
+    # has rows in the record's own statement (EXISTS); the context skips a read that can only come back empty
+    # (`extensions.may_have_rows`), and still applies every check when there are rows.
+    linked: Callable[[ModuleSpec], dict[str, QuerySet[Any]]] | None = None
 
 
 @dataclass(frozen=True)

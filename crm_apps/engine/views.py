@@ -18,9 +18,11 @@ from django.db import models
 from django.db.models import Count, Window
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import linebreaksbr
 from django.template.loader import select_template
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -429,20 +431,32 @@ def record_detail(request: HttpRequest, module: str, record_id: uuid.UUID) -> Ht
     modules' panels: `top` (above the fields), `main` (after the related lists), `side` (side column)."""
     spec = _spec(module, request)
     member = request_member(request)
-    record = _record_or_404(spec, request, record_id)
+    # The related lists of the modules the member may view. Whether each of them (and each panel's list, and
+    # the comments) has any rows at all, and whether the member follows the record, are read with the record:
+    # a list without rows is not read; one with rows is read through the visibility filter as always.
+    relations = [(i, r, registry.get(r.module)) for i, r in enumerate(spec.related)]
+    relations = [(i, r, other) for i, r, other in relations if visibility.can_view_module(actor=member, spec=other)]
+    common = _page_flags(spec)
+    flags = {
+        "page_following": selectors.following_flag(spec=spec, actor=member),
+        **{name: flag for name, flag in common.items() if not name.startswith("page_related_")},
+        **{f"page_related_{i}": common[f"page_related_{i}"] for i, _r, _other in relations},
+    }
+    record = selectors.access_record(spec=spec, actor=member, record_id=record_id, flags=flags)
+    if record is None:
+        raise Http404
     selectors.recent_view_touch(spec=spec, actor=member, record=record)
     displayer = Displayer(spec)
     rules = field_rules(actor=member, spec=spec)
     can_edit = visibility.can_edit(actor=member, spec=spec, record=record)
     can_delete = visibility.can_delete(actor=member, spec=spec, record=record)
 
+    # The in-place editor's address, reversed once: only the field's name changes.
+    cell_url = reverse("engine:cell", args=[spec.key, record.pk, "__name__"])
+
     def field(name: str, shown: Any) -> dict[str, Any]:
         editable = can_edit and list_layout.inline_editable(spec, name, readonly=rules.readonly, hidden=rules.hidden)
-        return {
-            "name": name,
-            "shown": shown,
-            "edit_url": reverse("engine:cell", args=[spec.key, record.pk, name]) if editable else None,
-        }
+        return {"name": name, "shown": shown, "edit_url": cell_url.replace("__name__", name) if editable else None}
 
     blocks, hidden = metadata.layout_blocks(spec, custom=True)
     custom_by_name = {f"custom.{f.key}": f for f in rules.custom(metadata.custom_fields(spec.key))}
@@ -466,18 +480,29 @@ def record_detail(request: HttpRequest, module: str, record_id: uuid.UUID) -> Ht
         if not shown_blocks:
             values.append(field("owner", displayer.value(record, "owner")))
         if any(v["shown"].text for v in values):  # empty blocks are hidden
-            shown_blocks.append({"key": block.key, "title": block.title, "fields": values})
+            shown_blocks.append(
+                {"key": block.key, "title": block.title, "fields": values, "html": _fields_html(values)}
+            )
     # Custom fields the layout editor did not place (or an older layout): the "More fields" section.
     custom = [field(name, custom_shown(f, record)) for name, f in custom_by_name.items() if name not in placed | hidden]
     related = []
-    for relation in spec.related:
-        other = registry.get(relation.module)
-        if not visibility.can_view_module(actor=member, spec=other):
-            continue
-        other, qs = selectors.related_records(spec=spec, actor=member, record=record, related_key=relation.module)
-        other_display = Displayer(other)
-        other_columns = field_rules(actor=member, spec=other).visible(other.list_columns[1:4])
-        rows = list(qs.annotate(_total=Window(Count("pk")))[:10])  # the count in the same query
+    for i, relation, other in relations:
+        rows: list[Any] = []
+        shown_rows: list[tuple[str, str, str]] = []
+        if getattr(record, f"page_related_{i}"):
+            other, qs = selectors.related_records(spec=spec, actor=member, record=record, related_key=relation.module)
+            rows = list(qs.annotate(_total=Window(Count("pk")))[:10])  # the count in the same query
+        if rows:
+            other_display = Displayer(other)
+            other_columns = field_rules(actor=member, spec=other).visible(other.list_columns[1:4])
+            shown_rows = [
+                (
+                    record_url(other, r),
+                    str(r),
+                    " · ".join(t for t in (other_display.value(r, c).text for c in other_columns) if t),
+                )
+                for r in rows
+            ]
         can_quick = visibility.can_create(actor=member, spec=other)
         related.append(
             {
@@ -485,21 +510,14 @@ def record_detail(request: HttpRequest, module: str, record_id: uuid.UUID) -> Ht
                 "label": relation.label or other.label_plural,
                 "spec": other,
                 "count": rows[0]._total if rows else 0,
-                "rows": [
-                    (
-                        record_url(other, r),
-                        str(r),
-                        " · ".join(t for t in (other_display.value(r, c).text for c in other_columns) if t),
-                    )
-                    for r in rows
-                ],
+                "rows": shown_rows,
                 "more_url": f"{reverse('engine:list', args=[other.key])}?{relation.via}={record.pk}&view=all",
                 "create_url": reverse("engine:related_create", args=[spec.key, record.pk, other.key])
                 if can_quick
                 else None,
             }
         )
-    following = selectors.is_following(spec=spec, actor=member, record=record)
+    following = bool(record.page_following)
     panels = extensions.panels(spec=spec, record=record, member=member, request=request)
     timeline = _timeline_rows(spec, selectors.timeline(spec=spec, record=record), displayer, member, rules.hidden)
     context = {
@@ -511,19 +529,69 @@ def record_detail(request: HttpRequest, module: str, record_id: uuid.UUID) -> Ht
         "owner_row": [displayer.value(record, "owner")],
         "blocks": shown_blocks,
         "custom": custom,
+        "custom_html": _fields_html(custom),
         "custom_filled": any(c["shown"].text for c in custom),
         "owner": displayer.value(record, "owner"),
         "related": related,
         "timeline": timeline,
         "can_edit": can_edit,
         "can_delete": can_delete,
-        "comments": selectors.comments(spec=spec, record=record),
+        "comments": selectors.comments(spec=spec, record=record) if record.page_comments else [],
         "following": following,
         "panels": panels,
         "record_actions": extensions.record_actions(spec=spec, record=record, member=member),
         "child_tables": child_forms.shown_tables(spec, actor=member, record=record),
     }
     return render(request, spec.template_names("detail"), context)
+
+
+# The record page's flags that do not depend on the member, per module: (the spec they were made for, flags).
+_PAGE_FLAGS: dict[str, tuple[ModuleSpec, dict[str, Any]]] = {}
+
+
+def _page_flags(spec: ModuleSpec) -> dict[str, Any]:
+    """Whether the record has comments, rows in each related list (`page_related_<index in spec.related>`) and
+    in each panel's lists (`extensions.panel_flags`), as expressions for `access_record(flags=...)`. Built once
+    per spec (a custom module's changed spec gets its own); the query resolves a copy of each per request."""
+    memo = _PAGE_FLAGS.get(spec.key)
+    if memo is None or memo[0] is not spec:
+        flags = {
+            "page_comments": selectors.comments_flag(spec=spec),
+            **{
+                f"page_related_{i}": selectors.related_flag(spec=spec, related_key=r.module)
+                for i, r in enumerate(spec.related)
+            },
+            **extensions.panel_flags(spec=spec),
+        }
+        memo = _PAGE_FLAGS[spec.key] = (spec, flags)
+    return memo[1]
+
+
+def _fields_html(fields: list[dict[str, Any]]) -> SafeString:
+    """A record's fields as label/value pairs (`field` in record_detail: name, shown, edit_url), built here
+    rather than by a template included per block (a page shows dozens). Empty values show "—" only where
+    they can be filled; a field the member may change is edited in place (lists.js). Everything is escaped."""
+    esc = _escape
+    html = ['<dl class="record-fields">']
+    for f in fields:
+        shown, edit_url = f["shown"], f["edit_url"]
+        if not (shown.text or edit_url):
+            continue
+        label_id = f"label-{esc(slugify(f['name']))}"
+        edit = (
+            f' data-edit="{esc(edit_url)}" tabindex="0" aria-labelledby="{label_id}" aria-describedby="edit-hint"'
+            if edit_url
+            else ""
+        )
+        if shown.url:
+            value = f'<a href="{esc(shown.url)}">{esc(shown.text)}</a>'
+        elif shown.text:
+            value = linebreaksbr(shown.text, autoescape=True)
+        else:
+            value = '<span class="muted">—</span>'
+        html.append(f'<dt id="{label_id}">{esc(shown.label)}</dt><dd data-field="{esc(f["name"])}"{edit}>{value}</dd>')
+    html.append("</dl>")
+    return mark_safe("".join(html))  # noqa: S308 - every value above went through _escape or linebreaksbr
 
 
 def _key_fields(spec: ModuleSpec, record: Any, displayer: Displayer, rules: Any, field: Any) -> list[dict[str, Any]]:

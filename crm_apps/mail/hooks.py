@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.db import models
+from django.db.models import OuterRef, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -19,7 +20,7 @@ from crm_apps.engine.models import CustomField, FieldType
 from crm_apps.engine.registry import spec_for_record
 from crm_apps.engine.spec import ModuleSpec, Panel
 from crm_apps.mail import matching
-from crm_apps.mail.models import Mailbox
+from crm_apps.mail.models import Mailbox, MessageLink
 from crm_apps.notifications.kinds import INAPP, Kind, kind_register
 
 MAILBOX_PAUSED = "mailbox_paused"
@@ -45,7 +46,11 @@ def emails_panel(record: Any, member: Member, request: HttpRequest) -> dict[str,
 
     spec = spec_for_record(record)
     # The engine renders panels only on the page of a record the member may see.
-    shown = selectors.messages_of_visible_record(actor=member, module=spec.key, record_id=record.pk, limit=50)
+    shown = (
+        selectors.record_panel_messages(actor=member, module=spec.key, record_id=record.pk, limit=50)
+        if extensions.may_have_rows(record, "emails", "messages")
+        else []
+    )
     address = next((getattr(record, n) for n in matching.email_fields(spec) if getattr(record, n, "")), "")
     query = urlencode({"related": f"{spec.key}:{record.pk}", **({"to": address} if address else {})})
     return {
@@ -56,8 +61,14 @@ def emails_panel(record: Any, member: Member, request: HttpRequest) -> dict[str,
     }
 
 
+def emails_linked(spec: ModuleSpec) -> dict[str, QuerySet[Any]]:
+    """The messages linked to a record of `spec`, whoever may see them (`Panel.linked`)."""
+    return {"messages": MessageLink.objects.filter(module=spec.key, record_id=OuterRef("pk"))}
+
+
 extensions.record_panel_add(
-    Panel(key="emails", template="mail/_emails_panel.html", context=emails_panel, slot="side"), applies=emails_applies
+    Panel(key="emails", template="mail/_emails_panel.html", context=emails_panel, slot="side", linked=emails_linked),
+    applies=emails_applies,
 )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from crm_apps.access.models import Member
 from crm_apps.engine import registry
@@ -23,19 +23,24 @@ FULL = "full"
 SUBJECT = "subject"
 
 
+def _open_mailbox_q(*, actor: Member, prefix: str = "") -> Q:
+    """A mailbox (reached through `prefix`) that lets `actor` see at least a message's subject."""
+    return (
+        Q(**{f"{prefix}kind": Mailbox.Kind.SHARED})
+        | Q(**{f"{prefix}owner": actor, f"{prefix}kind": Mailbox.Kind.PERSONAL})
+        | Q(**{f"{prefix}sharing__in": [Mailbox.Sharing.SUBJECT, Mailbox.Sharing.FULL]})
+    )
+
+
 def visible_q(*, actor: Member) -> Q:
-    """Messages `actor` may at least see the subject of."""
-    personal = Mailbox.Kind.PERSONAL
-    open_sharing = [Mailbox.Sharing.SUBJECT, Mailbox.Sharing.FULL]
+    """Messages `actor` may at least see the subject of. The other mailboxes a message sits in are
+    tested with EXISTS, not joined, so the condition never repeats a message (no DISTINCT needed)."""
+    copies = MailboxCopy.objects.filter(message=OuterRef("pk"))
     return (
         Q(sender=actor)
-        | Q(mailbox__kind=Mailbox.Kind.SHARED)
-        | Q(mailbox__owner=actor, mailbox__kind=personal)
-        | Q(mailbox__sharing__in=open_sharing)
-        | Q(copies__mailbox__kind=Mailbox.Kind.SHARED)
-        | Q(copies__mailbox__owner=actor, copies__mailbox__kind=personal)
-        | Q(copies__mailbox__sharing__in=open_sharing)
-        | (Q(mailbox__isnull=True) & Q(copies__isnull=True) & Q(sender__isnull=True))
+        | _open_mailbox_q(actor=actor, prefix="mailbox__")
+        | Exists(copies.filter(_open_mailbox_q(actor=actor, prefix="mailbox__")))
+        | (Q(mailbox__isnull=True) & ~Exists(copies) & Q(sender__isnull=True))
     )
 
 
@@ -101,14 +106,47 @@ def record_messages(*, actor: Member, module: str, record_id: Any, limit: int = 
 def messages_of_visible_record(*, actor: Member, module: str, record_id: Any, limit: int = 100) -> list[Shown]:
     """The messages of a record the caller already checked `actor` may see (a record page's panel): one
     query when there are none."""
-    ids = MessageLink.objects.filter(module=module, record_id=record_id).values_list("message_id", flat=True)
-    messages = _messages().filter(pk__in=ids).filter(visible_q(actor=actor)).distinct().order_by("-date", "-id")
-    shown = []
-    for message in messages[:limit]:
-        level = message_access(actor=actor, message=message)
-        if level:
-            shown.append(Shown(message, level))
-    return shown
+    ids = MessageLink.objects.filter(module=module, record_id=record_id).values("message_id")
+    messages = _messages().filter(pk__in=ids).filter(visible_q(actor=actor)).order_by("-date", "-id")
+    return _shown(actor, messages[:limit])
+
+
+# What the email panel of a record page shows of a message (mail/_emails_panel.html), and what
+# `message_access` reads of it and of the mailboxes it sits in.
+_ACCESS_FIELDS = ("mailbox__kind", "mailbox__owner", "mailbox__sharing")
+_PANEL_FIELDS = (
+    "thread",
+    "direction",
+    "status",
+    "subject",
+    "from_address",
+    "from_name",
+    "date",
+    "body_text",
+    "sender",
+    "mailbox",
+    *_ACCESS_FIELDS,
+)
+
+
+def record_panel_messages(*, actor: Member, module: str, record_id: Any, limit: int = 50) -> list[Shown]:
+    """`messages_of_visible_record` with only what the record page's panel shows (no sender, attachments
+    or headers): one query when there are none, two otherwise."""
+    ids = MessageLink.objects.filter(module=module, record_id=record_id).values("message_id")
+    copies = MailboxCopy.objects.select_related("mailbox").only("message", "mailbox", *_ACCESS_FIELDS)
+    messages = (
+        Message.objects.filter(pk__in=ids)
+        .filter(visible_q(actor=actor))
+        .select_related("mailbox")
+        .only(*_PANEL_FIELDS)
+        .prefetch_related(Prefetch("copies", queryset=copies))
+        .order_by("-date", "-id")
+    )
+    return _shown(actor, messages[:limit])
+
+
+def _shown(actor: Member, messages: QuerySet[Message]) -> list[Shown]:
+    return [Shown(m, level) for m in messages if (level := message_access(actor=actor, message=m))]
 
 
 def thread_messages(*, actor: Member, thread_id: Any) -> list[Shown]:

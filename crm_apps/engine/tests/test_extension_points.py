@@ -158,20 +158,14 @@ def test_module_templates_override_the_engine_ones(client_for, tenant_a, admin_o
     assert registry.get("vendors").template_names("detail") == ["vendors/detail.html", "engine/detail.html"]
 
 
-# Statements of a record's page for an admin, per module: the panels' queries are counted in (deals:
-# stages, pipelines, stage history; campaigns: members and their statuses; every module: the calendar's
-# activities panel, its events and its tasks).
-# Record panels of other apps: +1 on every module for its documents (crm_apps.modules.documents), +1 on
-# contacts, leads and organisations for their calls (crm_apps.modules.calls), +1 on every module with an
-# email field (and organisations) for its emails (crm_apps.mail), +2 on campaigns for their email sends and
-# the templates to send (crm_apps.mail).
-# deals: +1 for the quotes panel (crm_apps/inventory/panels.py deal_quotes_panel: the deal's visible quotes),
-# +1 for the projects panel (crm_apps/modules/projects/panels.py deal_projects_panel: the deal's visible projects).
-# contacts, organisations: +1 for their tickets (crm_apps/modules/tickets/panels.py related_tickets_panel).
-# organizations and contacts: +1 for their projects (crm_apps/modules/projects/panels.py related_projects_panel).
-# The recently-viewed mark is no statement (a Redis write, ADR 0047): one fewer on every module than before;
-# contacts: +1 for their portal access (crm_apps/portal/panels.py contact_access_panel, for portal admins).
-DETAIL_QUERIES = {"leads": 12, "organizations": 17, "contacts": 17, "deals": 15, "campaigns": 14, "vendors": 11}
+# Statements of a new record's page for an admin, per module: session, user, member, the record (with whether
+# the member follows it and whether each related list, the comments and each panel that declares
+# `Panel.linked` have any rows at all: a list without rows is not read, ADR 0047 "Addendum (detail page)"),
+# the timeline; plus the panels' own reads (deals: stages, pipelines, stage history, quotes, projects;
+# campaigns: members and their statuses, email sends and the templates to send; contacts: the portal
+# account, for portal admins). The recently-viewed mark is no statement (a Redis write, ADR 0047).
+# A record with rows in every list: test_detail_page_reads_each_list_with_rows_once.
+DETAIL_QUERIES = {"leads": 5, "organizations": 5, "contacts": 6, "deals": 10, "campaigns": 8, "vendors": 5}
 
 
 @pytest.mark.parametrize("module", sorted(DETAIL_QUERIES))

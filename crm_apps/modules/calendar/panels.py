@@ -4,24 +4,31 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import OuterRef, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
 from crm_apps.access import visibility
 from crm_apps.access.models import Member
-from crm_apps.engine import registry
+from crm_apps.engine import extensions, registry
 from crm_apps.engine.registry import spec_for_record
-from crm_apps.engine.spec import Panel
+from crm_apps.engine.spec import ModuleSpec, Panel
 from crm_apps.modules.calendar import selectors
 from crm_apps.modules.calendar.forms import reminder_label
-from crm_apps.modules.calendar.models import Event, EventInvitee, Task
+from crm_apps.modules.calendar.models import Event, EventInvitee, EventLink, Task, TaskLink
 
 
 def activities_panel(record: Any, member: Member, request: HttpRequest) -> dict[str, Any]:
     """The record's upcoming and past events and its open and done tasks (only what the viewer may
     see), and whether the viewer may schedule new ones."""
     spec = spec_for_record(record)
-    found = selectors.record_activities(actor=member, module=spec.key, record_id=record.pk)
+    found = selectors.record_activities(
+        actor=member,
+        module=spec.key,
+        record_id=record.pk,
+        events=extensions.may_have_rows(record, "activities", "events"),
+        tasks=extensions.may_have_rows(record, "activities", "tasks"),
+    )
     return {
         **found,
         "module": spec.key,
@@ -102,7 +109,19 @@ def _links(activity: Event | Task, member: Member) -> list[dict[str, Any]]:
     return shown
 
 
+def activities_linked(spec: ModuleSpec) -> dict[str, QuerySet[Any]]:
+    """A record's links to events and to tasks, whoever may see them (`Panel.linked`)."""
+    return {
+        "events": EventLink.objects.filter(module=spec.key, record_id=OuterRef("pk")),
+        "tasks": TaskLink.objects.filter(module=spec.key, record_id=OuterRef("pk")),
+    }
+
+
 # The "upcoming / history" panel the other modules show on their records (each names it in its spec).
 ACTIVITIES_PANEL = Panel(
-    key="activities", template="calendar/_activities_panel.html", context=activities_panel, slot="side"
+    key="activities",
+    template="calendar/_activities_panel.html",
+    context=activities_panel,
+    slot="side",
+    linked=activities_linked,
 )

@@ -174,26 +174,46 @@ def _linked(model: type[Event] | type[Task], *, module: str, record_id: Any) -> 
     return Q(pk__in=links.filter(module=module, record_id=record_id))
 
 
-def record_activities(*, actor: Member, module: str, record_id: Any, limit: int = 50) -> dict[str, list[Any]]:
-    """A record's events and tasks the member may see (two queries, the latest `limit` of each): upcoming
-    events (not ended yet, or repeating) and open tasks; past events and closed tasks as history."""
+# What a record page's activities panel shows (calendar/_activities_panel.html) and sorts by.
+PANEL_EVENT_FIELDS = ("subject", "activity_type", "start", "end", "status", "rrule")
+PANEL_TASK_FIELDS = ("subject", "due_date", "due_time", "status")
+
+
+def record_activities(
+    *, actor: Member, module: str, record_id: Any, limit: int = 50, events: bool = True, tasks: bool = True
+) -> dict[str, list[Any]]:
+    """A record's events and tasks the member may see (two queries, the latest `limit` of each, with the
+    fields the panel shows): upcoming events (not ended yet, or repeating) and open tasks; past events and
+    closed tasks as history. `events`/`tasks` False: the caller knows none is linked to the record (no query)."""
     now = timezone.now()
-    events = list(
-        events_visible(actor=actor)
-        .filter(_linked(Event, module=module, record_id=record_id))
-        .order_by("-start", "-id")[:limit]
+    found_events = (
+        list(
+            events_visible(actor=actor)
+            .filter(_linked(Event, module=module, record_id=record_id))
+            .only(*PANEL_EVENT_FIELDS)
+            .order_by("-start", "-id")[:limit]
+        )
+        if events
+        else []
     )
-    tasks = list(
-        tasks_visible(actor=actor)
-        .filter(_linked(Task, module=module, record_id=record_id))
-        .order_by("-due_date", "-id")[:limit]
+    found_tasks = (
+        list(
+            tasks_visible(actor=actor)
+            .filter(_linked(Task, module=module, record_id=record_id))
+            .only(*PANEL_TASK_FIELDS)
+            .order_by("-due_date", "-id")[:limit]
+        )
+        if tasks
+        else []
     )
-    upcoming = sorted((e for e in events if e.end >= now or e.rrule), key=lambda e: e.start)
+    upcoming = sorted((e for e in found_events if e.end >= now or e.rrule), key=lambda e: e.start)
     return {
         "upcoming": upcoming,
-        "history": [e for e in events if e not in upcoming],
-        "open_tasks": sorted((t for t in tasks if t.is_open), key=lambda t: (t.due_date, t.due_time or dt.time.max)),
-        "done_tasks": [t for t in tasks if not t.is_open],
+        "history": [e for e in found_events if e not in upcoming],
+        "open_tasks": sorted(
+            (t for t in found_tasks if t.is_open), key=lambda t: (t.due_date, t.due_time or dt.time.max)
+        ),
+        "done_tasks": [t for t in found_tasks if not t.is_open],
     }
 
 

@@ -9,7 +9,12 @@ from crm_apps.engine.spec import Block, HomeWidget, Menu, ModuleSpec, Panel, Set
 from crm_apps.modules.calls.home import missed_calls_widget
 from crm_apps.modules.calls.links import phone_linker
 from crm_apps.modules.calls.models import Call
-from crm_apps.modules.calls.panels import call_matches_panel, record_calls_applies, record_calls_panel
+from crm_apps.modules.calls.panels import (
+    call_matches_panel,
+    record_calls_applies,
+    record_calls_linked,
+    record_calls_panel,
+)
 from crm_apps.modules.calls.phone_index import on_record_event
 from crm_apps.modules.calls.sample import calls_sample
 
@@ -96,7 +101,13 @@ SPEC = register(
 
 # Calls on the page of each contact, lead and organisation, with a "Log a call" form.
 extensions.record_panel_add(
-    Panel(key="record_calls", template="calls/_record_calls_panel.html", context=record_calls_panel, slot="side"),
+    Panel(
+        key="record_calls",
+        template="calls/_record_calls_panel.html",
+        context=record_calls_panel,
+        slot="side",
+        linked=record_calls_linked,
+    ),
     applies=record_calls_applies,
 )
 # Keep the phone-number index in step with contacts, leads and organisations.

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import OuterRef, QuerySet
 from django.http import HttpRequest
 
 from crm_apps.access import visibility
 from crm_apps.access.models import Member
-from crm_apps.engine import registry
+from crm_apps.engine import extensions, registry
 from crm_apps.engine.display import record_url
 from crm_apps.engine.spec import ModuleSpec
 from crm_apps.modules.calls.models import Call, CallMatch
@@ -19,16 +20,29 @@ def record_calls_applies(spec: ModuleSpec) -> bool:
     return spec.key in MATCH_MODULES
 
 
+def record_calls_linked(spec: ModuleSpec) -> dict[str, QuerySet[Any]]:
+    """The calls matched to a record of `spec`, whoever may see them (`Panel.linked`)."""
+    return {"calls": CallMatch.objects.filter(module=spec.key, record_id=OuterRef("pk"))}
+
+
+# What the panel shows of a call (calls/_record_calls_panel.html) and orders by.
+PANEL_FIELDS = ("direction", "status", "started_at", "duration", "notes", "created_at", "member__user__name")
+
+
 def record_calls_panel(record: Any, member: Member, request: HttpRequest) -> dict[str, Any]:
     """The latest calls of this record the member may see, and whether they may log one."""
     spec = registry.get("calls")
     if not visibility.can_view_module(actor=member, spec=spec):
         return {"hidden": True}
     module = registry.spec_for_record(record).key
-    calls = visibility.visible_records(actor=member, spec=spec, queryset=spec.records()).filter(
-        deleted_at__isnull=True, matches__module=module, matches__record_id=record.pk
-    )
-    rows = list(calls.select_related("member__user").order_by("-started_at", "-created_at")[:20])
+    rows: list[Call] = []
+    if extensions.may_have_rows(record, "record_calls", "calls"):
+        calls = visibility.visible_records(actor=member, spec=spec, queryset=spec.records()).filter(
+            deleted_at__isnull=True, matches__module=module, matches__record_id=record.pk
+        )
+        rows = list(
+            calls.select_related("member__user").only(*PANEL_FIELDS).order_by("-started_at", "-created_at")[:20]
+        )
     return {
         "hidden": False,
         "calls": [(c, record_url(spec, c)) for c in rows],

@@ -7,7 +7,12 @@ from crm_apps.engine import extensions
 from crm_apps.engine.registry import register
 from crm_apps.engine.spec import Block, Menu, ModuleSpec, Panel, SettingsPage
 from crm_apps.modules.documents.models import Document, Folder
-from crm_apps.modules.documents.panels import record_documents_applies, record_documents_panel, versions_panel
+from crm_apps.modules.documents.panels import (
+    record_documents_applies,
+    record_documents_linked,
+    record_documents_panel,
+    versions_panel,
+)
 from crm_apps.modules.documents.sample import documents_sample
 
 DEFAULT_FOLDER = "Default"
@@ -74,6 +79,7 @@ extensions.record_panel_add(
         template="documents/_record_documents_panel.html",
         context=record_documents_panel,
         slot="side",
+        linked=record_documents_linked,
     ),
     applies=record_documents_applies,
 )

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import OuterRef, QuerySet
 from django.http import HttpRequest
 
 from crm_apps.access import visibility
 from crm_apps.access.models import Member
-from crm_apps.engine import registry
+from crm_apps.engine import extensions, registry
 from crm_apps.engine.display import record_url
 from crm_apps.engine.spec import ModuleSpec
 from crm_apps.modules.documents.models import Document, DocumentLink, Folder
@@ -25,14 +26,22 @@ def record_documents_panel(record: Any, member: Member, request: HttpRequest) ->
     if not visibility.can_view_module(actor=member, spec=spec):
         return {"hidden": True}
     module = registry.spec_for_record(record).key
+    documents = (
+        record_documents(actor=member, module=module, record_id=record.pk)
+        if extensions.may_have_rows(record, "record_documents", "documents")
+        else []
+    )
     return {
         "hidden": False,
         "module": module,
-        "documents": [
-            (d, record_url(spec, d)) for d in record_documents(actor=member, module=module, record_id=record.pk)
-        ],
+        "documents": [(d, record_url(spec, d)) for d in documents],
         "can_upload": visibility.can_create(actor=member, spec=spec),
     }
+
+
+def record_documents_linked(spec: ModuleSpec) -> dict[str, QuerySet[Any]]:
+    """The documents listed on a record of `spec`, whoever may see them (`Panel.linked`)."""
+    return {"documents": DocumentLink.objects.filter(module=spec.key, record_id=OuterRef("pk"))}
 
 
 def versions_panel(document: Document, member: Member, request: HttpRequest) -> dict[str, Any]:

@@ -5,7 +5,12 @@ from crm_apps.engine import extensions
 from crm_apps.engine.registry import register
 from crm_apps.engine.spec import Action, Block, Menu, ModuleHooks, ModuleSpec, Panel, Related, SettingsPage
 from crm_apps.modules.projects.models import Project
-from crm_apps.modules.projects.panels import deal_projects_panel, plan_panel, related_projects_panel
+from crm_apps.modules.projects.panels import (
+    deal_projects_panel,
+    plan_panel,
+    related_projects_linked,
+    related_projects_panel,
+)
 from crm_apps.modules.projects.picklists import PROJECT_PRIORITY, PROJECT_STATUS, PROJECT_TYPE
 from crm_apps.modules.projects.sample import projects_sample
 from crm_apps.modules.projects.services import project_clean
@@ -91,7 +96,12 @@ extensions.record_panel_add(
 
 # Organisations and contacts list their projects (vtiger's "Projects" related list).
 extensions.record_panel_add(
-    Panel(key="related_projects", template="projects/_related_projects_panel.html", context=related_projects_panel),
+    Panel(
+        key="related_projects",
+        template="projects/_related_projects_panel.html",
+        context=related_projects_panel,
+        linked=related_projects_linked,
+    ),
     applies=lambda spec: spec.key in ("organizations", "contacts"),
 )
 

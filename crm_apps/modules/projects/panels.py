@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import OuterRef, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
 from crm_apps.access import visibility
 from crm_apps.access.models import Member
-from crm_apps.engine import registry
+from crm_apps.engine import extensions, registry
 from crm_apps.engine.display import record_url
+from crm_apps.engine.spec import ModuleSpec
 from crm_apps.modules.projects.models import Project, ProjectTemplate
 from crm_apps.modules.projects.selectors import deal_projects, project_hours, related_projects
 
@@ -40,11 +42,17 @@ def deal_projects_panel(deal: Any, member: Member, request: HttpRequest) -> dict
 def related_projects_panel(record: Any, member: Member, request: HttpRequest) -> dict[str, Any]:
     """On an organisation or a contact: the projects for it the member may see (one query)."""
     projects = registry.get("projects")
-    if not visibility.can_view_module(actor=member, spec=projects):
-        return {}
+    if not visibility.can_view_module(actor=member, spec=projects) or not extensions.may_have_rows(
+        record, "related_projects", "projects"
+    ):
+        return {}  # the panel is shown only when it lists projects
     field = "organization" if registry.spec_for_record(record).key == "organizations" else "contact"
-    rows = [
-        (record_url(projects, p), str(p), p.status, p.progress)
-        for p in related_projects(actor=member, field=field, record_id=record.pk)
-    ]
+    found = related_projects(actor=member, field=field, record_id=record.pk)
+    rows = [(record_url(projects, p), str(p), p.status, p.progress) for p in found]
     return {"rows": rows, "field": field, "record": record}
+
+
+def related_projects_linked(spec: ModuleSpec) -> dict[str, QuerySet[Any]]:
+    """The live projects of an organisation or a contact, whoever may see them (`Panel.linked`)."""
+    field = "organization" if spec.key == "organizations" else "contact"
+    return {"projects": Project.objects.filter(deleted_at__isnull=True, **{field: OuterRef("pk")})}

@@ -72,7 +72,7 @@ def panel_applies(spec: ModuleSpec) -> bool:
 
 def install() -> None:
     from crm_apps.mail import store
-    from crm_apps.modules.tickets.panels import related_tickets_panel
+    from crm_apps.modules.tickets.panels import related_tickets_linked, related_tickets_panel
     from crm_apps.notifications.kinds import Kind, kind_register
 
     events.change_listener_add(ticket_changed)
@@ -87,6 +87,12 @@ def install() -> None:
         )
     )
     extensions.record_panel_add(
-        Panel(key="tickets", template="tickets/_related_panel.html", context=related_tickets_panel, slot="main"),
+        Panel(
+            key="tickets",
+            template="tickets/_related_panel.html",
+            context=related_tickets_panel,
+            slot="main",
+            linked=related_tickets_linked,
+        ),
         applies=panel_applies,
     )

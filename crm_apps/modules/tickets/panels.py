@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import OuterRef, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
 from crm_apps.access import visibility
 from crm_apps.access.models import Member
-from crm_apps.engine import registry
+from crm_apps.engine import extensions, registry
 from crm_apps.engine.display import record_url
+from crm_apps.engine.spec import ModuleSpec
 from crm_apps.modules.tickets import picklists as P
 from crm_apps.modules.tickets.models import TicketReply
 
@@ -70,20 +72,31 @@ def related_tickets_panel(record: Any, member: Member, request: HttpRequest) -> 
     via = PANEL_MODULES.get(registry.spec_for_model(type(record)).key)
     if via is None:
         return {"hidden": True}
-    qs = spec.records().filter(**{f"{via}_id": record.pk, "deleted_at__isnull": True}).order_by("-created_at")
-    rows = [
-        {
-            "url": record_url(spec, t),
-            "label": f"{t.number} {t.title}",
-            "status": t.status,
-            "sla": t.sla_status,
-            "badge": sla_badge(t.sla_status),
-        }
-        for t in visibility.visible_records(actor=member, spec=spec, queryset=qs)[:10]
-    ]
+    rows = []
+    if extensions.may_have_rows(record, "tickets", "tickets"):
+        qs = spec.records().filter(**{f"{via}_id": record.pk, "deleted_at__isnull": True}).order_by("-created_at")
+        qs = visibility.visible_records(actor=member, spec=spec, queryset=qs)
+        rows = [
+            {
+                "url": record_url(spec, t),
+                "label": f"{t.number} {t.title}",
+                "status": t.status,
+                "sla": t.sla_status,
+                "badge": sla_badge(t.sla_status),
+            }
+            for t in qs.only("number", "title", "status", "sla_status", "created_at")[:10]
+        ]
     can_create = visibility.can_create(actor=member, spec=spec)
     return {
         "rows": rows,
         "can_create": can_create,
         "open_url": f"{reverse('tickets:open')}?{via}={record.pk}",
     }
+
+
+def related_tickets_linked(spec: ModuleSpec) -> dict[str, QuerySet[Any]]:
+    """The live tickets of a contact, organisation or product, whoever may see them (`Panel.linked`)."""
+    from crm_apps.modules.tickets.hooks import PANEL_MODULES
+
+    tickets = registry.get("tickets").records().filter(deleted_at__isnull=True)
+    return {"tickets": tickets.filter(**{PANEL_MODULES[spec.key]: OuterRef("pk")})}
