@@ -151,3 +151,51 @@ def test_deleting_a_personal_mailbox_never_opens_its_mail_to_others(
     else:
         assert theirs == []
         assert client_for(tenant_a, colleague).get(f"/api/v1/emails/{message.pk}/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("own_sharing", "copies", "colleague_sees"),
+    [
+        ("private", [], None),
+        ("private", ["private"], None),
+        ("private", ["subject"], "subject"),
+        ("private", ["subject", "full"], "full"),
+        ("subject", ["shared", "full", "subject"], "full"),
+    ],
+)
+def test_a_message_in_several_mailboxes_is_shown_once_as_the_most_open_allows(
+    tenant_a, member, admin_of, client_for, own_sharing, copies, colleague_sees
+):
+    """The other mailboxes a message sits in are tested with EXISTS (no join, no DISTINCT): a message in
+    several mailboxes is listed once, at the level of the most open one, on the record page and in the API."""
+    from crm_apps.mail import selectors
+    from crm_apps.mail.models import MailboxCopy, Message, MessageLink, Thread
+
+    owner, colleague = member(tenant_a), member(tenant_a)
+    with tenant_context(tenant_a):
+        contact = record_create(spec=registry.get("contacts"), actor=admin_of(tenant_a), data={"last_name": "Copies"})
+        own = Mailbox.objects.create(name="Own", kind=Mailbox.Kind.PERSONAL, owner=owner, sharing=own_sharing)
+        message = Message.objects.create(
+            thread=Thread.objects.create(subject="Copied"),
+            direction="in",
+            message_id=f"<copied-{own_sharing}-{len(copies)}@c.test>",
+            subject="Copied around",
+            body_text="Copied body",
+            mailbox=own,
+        )
+        for i, sharing in enumerate(copies):
+            kind = Mailbox.Kind.SHARED if sharing == "shared" else Mailbox.Kind.PERSONAL
+            box = Mailbox.objects.create(
+                name=f"Box {i}", kind=kind, owner=owner, sharing="private" if kind == "shared" else sharing
+            )
+            MailboxCopy.objects.create(mailbox=box, message=message)
+        MessageLink.objects.create(message=message, module="contacts", record_id=contact.pk)
+        panel = selectors.record_panel_messages(actor=colleague, module="contacts", record_id=contact.pk)
+        api_list = selectors.record_messages(actor=colleague, module="contacts", record_id=contact.pk)
+
+    page = client_for(tenant_a, colleague).get(f"/m/contacts/{contact.pk}/").content.decode()
+
+    assert [(s.message.pk, s.level) for s in panel] == ([(message.pk, colleague_sees)] if colleague_sees else [])
+    assert [(s.message.pk, s.level) for s in api_list or []] == [(s.message.pk, s.level) for s in panel]
+    assert ("Copied around" in page) is (colleague_sees is not None)
+    assert ("Copied body" in page) is (colleague_sees == "full")

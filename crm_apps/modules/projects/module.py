@@ -6,6 +6,7 @@ from crm_apps.engine.registry import register
 from crm_apps.engine.spec import Action, Block, Menu, ModuleHooks, ModuleSpec, Panel, Related, SettingsPage
 from crm_apps.modules.projects.models import Project
 from crm_apps.modules.projects.panels import (
+    deal_projects_linked,
     deal_projects_panel,
     plan_panel,
     related_projects_linked,
@@ -90,7 +91,13 @@ SPEC = register(
 
 # A deal's page lists its projects and offers "Create project" (the deals package stays untouched).
 extensions.record_panel_add(
-    Panel(key="deal_projects", template="projects/_deal_projects_panel.html", context=deal_projects_panel, slot="main"),
+    Panel(
+        key="deal_projects",
+        template="projects/_deal_projects_panel.html",
+        context=deal_projects_panel,
+        slot="main",
+        linked=deal_projects_linked,
+    ),
     applies=lambda spec: spec.key == "deals",
 )
 

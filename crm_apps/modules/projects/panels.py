@@ -31,9 +31,12 @@ def deal_projects_panel(deal: Any, member: Member, request: HttpRequest) -> dict
     projects = registry.get("projects")
     if not visibility.can_view_module(actor=member, spec=projects):
         return {}
-    rows = [
-        (record_url(projects, p), str(p), p.status, p.progress) for p in deal_projects(actor=member, deal_id=deal.pk)
-    ]
+    found = (
+        deal_projects(actor=member, deal_id=deal.pk)
+        if extensions.may_have_rows(deal, "deal_projects", "projects")
+        else []
+    )
+    rows = [(record_url(projects, p), str(p), p.status, p.progress) for p in found]
     can_create = bool(deal.stage.is_won) and visibility.can_create(actor=member, spec=projects)
     templates = list(ProjectTemplate.objects.values_list("pk", "name")) if can_create else []
     return {"rows": rows, "can_create": can_create, "templates": templates, "record": deal}
@@ -50,6 +53,11 @@ def related_projects_panel(record: Any, member: Member, request: HttpRequest) ->
     found = related_projects(actor=member, field=field, record_id=record.pk)
     rows = [(record_url(projects, p), str(p), p.status, p.progress) for p in found]
     return {"rows": rows, "field": field, "record": record}
+
+
+def deal_projects_linked(spec: ModuleSpec) -> dict[str, QuerySet[Any]]:
+    """A deal's live projects, whoever may see them (`Panel.linked`)."""
+    return {"projects": Project.objects.filter(deleted_at__isnull=True, deal=OuterRef("pk"))}
 
 
 def related_projects_linked(spec: ModuleSpec) -> dict[str, QuerySet[Any]]:

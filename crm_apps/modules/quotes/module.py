@@ -6,7 +6,7 @@ from crm_apps.engine import extensions
 from crm_apps.engine.registry import register
 from crm_apps.engine.spec import Action, Panel, Related, SettingsPage
 from crm_apps.inventory.documents import VTIGER_FIELDS, document_spec
-from crm_apps.inventory.panels import convert_panel, deal_quotes_panel
+from crm_apps.inventory.panels import convert_panel, deal_quotes_linked, deal_quotes_panel
 from crm_apps.inventory.sample import quotes_sample
 from crm_apps.modules.quotes.models import Quote, QuoteLine, QuoteTax
 
@@ -46,7 +46,13 @@ SPEC = register(
 
 # A deal's page offers "Create quote" and lists its quotes (the deals package stays untouched).
 extensions.record_panel_add(
-    Panel(key="deal_quotes", template="inventory/_deal_quotes_panel.html", context=deal_quotes_panel, slot="main"),
+    Panel(
+        key="deal_quotes",
+        template="inventory/_deal_quotes_panel.html",
+        context=deal_quotes_panel,
+        slot="main",
+        linked=deal_quotes_linked,
+    ),
     applies=lambda spec: spec.key == "deals",
 )
 
