@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from bench import crm
 from bench.http import PRIVATE_MODULES, REPORT
@@ -182,12 +183,12 @@ def _templates(page: str, call: Callable[[int], object], calls: int) -> None:
     own: dict[str, float] = {}
     stack: list[float] = []  # time spent in nested templates, per open level
 
-    def timed(self: Template, context: object) -> object:
-        name = self.origin.template_name if self.origin else "?"
+    def timed(self: Template, context: Any) -> Any:
+        name = str(self.origin.template_name) if self.origin else "?"
         stack.append(0.0)
         started = time.perf_counter()
         try:
-            return original(self, context)  # type: ignore[arg-type]
+            return original(self, context)
         finally:
             spent = time.perf_counter() - started
             nested = stack.pop()

@@ -206,7 +206,7 @@ def test_a_search_read_search_first_pages_exactly_like_the_index_order(tenant_a,
                 if page.next_cursor is None:
                     break
                 cursor = page.next_cursor
-            backward = []
+            backward: list[str] = []
             while cursor:
                 page = selectors.record_list(
                     spec=contacts, actor=admin, search="needle", cursor=cursor, limit=7, search_first=search_first
