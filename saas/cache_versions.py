@@ -16,7 +16,8 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.core.cache import cache
 from django.core.signals import request_finished, request_started
@@ -25,6 +26,7 @@ from django.db.models.signals import post_migrate
 logger = logging.getLogger(__name__)
 
 NAMES = ("access", "metadata")
+T = TypeVar("T")
 _local = threading.local()
 
 
@@ -98,3 +100,25 @@ def _after_migrate(app_config: Any = None, **_kwargs: Any) -> None:
 
 
 post_migrate.connect(_after_migrate, dispatch_uid="cache-versions-after-migrate")
+
+
+def remembered(key: str, compute: Callable[[], T], *, ttl: int, family: str = "access", kind: type = object) -> T:
+    """`compute()`, kept for `ttl` seconds under `key` and the current tenant's `family` version (the schema
+    prefixes the key as every cache key), so a change of that family is seen at once. A stored value that is
+    not a `kind` is ignored. Without the cache, computed every time: slower, never stale."""
+    stamp = version(family)
+    if stamp is None:
+        return compute()
+    full_key = f"{key}:{family}:{stamp}"
+    try:
+        found = cache.get(full_key)
+    except Exception:
+        found = None
+    if found is not None and isinstance(found, kind):
+        return found  # type: ignore[return-value]
+    value = compute()
+    try:
+        cache.set(full_key, value, ttl)
+    except Exception:
+        logger.warning("cache versions: cache unavailable, %s not stored", key, exc_info=True)
+    return value

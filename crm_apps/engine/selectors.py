@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -26,8 +25,11 @@ from crm_apps.access.models import Member
 from crm_apps.engine import field_types, links, metadata, registry
 from crm_apps.engine.models import Comment, CrmRecord, CustomField, Follow, RecentView, SavedView, TimelineEntry
 from crm_apps.engine.spec import ModuleSpec
+from saas import cache_versions
 
 PAGE_SIZE = 25
+# Query parameters of a list's address that are not filters (the list page, its export, saved views).
+LIST_PARAMS = frozenset({"q", "ordering", "cursor", "view", "saved", "limit", "count"})
 MAX_PAGE_SIZE = 100
 EXACT_COUNT_LIMIT = 10_000
 # Planner cost units (about one 8 kB page read each) the exact count may take; above it, the estimate, and
@@ -383,32 +385,18 @@ def _planner_estimate(qs: QuerySet[Any]) -> tuple[int, float]:
     with the tenant's access version; the tenant's schema prefixes every cache key. An estimate only
     steers how a list counts and reads (it is shown as "about N"), so one a minute old is as good: a
     list page's EXPLAIN cost a statement and ~1-3 ms of planning on every view (issue 25)."""
-    from django.core.cache import cache
-
-    from crm_apps.access.grants import access_version
-
     sql, params = qs.query.sql_with_params()
-    version = access_version()
-    key = None
-    if version is not None:
-        digest = hashlib.sha256(json.dumps([sql, params], default=str).encode()).hexdigest()
-        key = f"count-estimate:{version}:{digest}"
-        try:
-            found = cache.get(key)
-        except Exception:
-            found = None
-        if isinstance(found, tuple) and len(found) == 2:
-            return int(found[0]), float(found[1])
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
-        plan = cursor.fetchone()[0]
-    if isinstance(plan, str):
-        plan = json.loads(plan)
-    estimate, total_cost = int(plan[0]["Plan"]["Plan Rows"]), float(plan[0]["Plan"]["Total Cost"])
-    if key is not None:
-        with contextlib.suppress(Exception):  # without the cache, the next view plans again
-            cache.set(key, (estimate, total_cost), ESTIMATE_TTL)
-    return estimate, total_cost
+
+    def plan() -> tuple[int, float]:
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+            found = cursor.fetchone()[0]
+        if isinstance(found, str):
+            found = json.loads(found)
+        return int(found[0]["Plan"]["Plan Rows"]), float(found[0]["Plan"]["Total Cost"])
+
+    digest = hashlib.sha256(json.dumps([sql, params], default=str).encode()).hexdigest()
+    return cache_versions.remembered(f"count-estimate:{digest}", plan, ttl=ESTIMATE_TTL, kind=tuple)
 
 
 def recycle_bin(*, spec: ModuleSpec, actor: Member, limit: int = 100) -> list[CrmRecord]:

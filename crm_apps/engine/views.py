@@ -52,9 +52,10 @@ from crm_apps.engine.forms import field_errors_to_form, form_to_service, record_
 from crm_apps.engine.models import SavedView
 from crm_apps.engine.spec import ModuleSpec
 from frontend.forms import form_add_service_errors
+from saas import cache_versions
 from tenants.runtime import current_schema
 
-LIST_PARAMS = {"q", "ordering", "cursor", "view", "saved", "limit", "count"}
+LIST_PARAMS = selectors.LIST_PARAMS
 EXPORT_LIMIT = 100_000
 
 
@@ -381,25 +382,11 @@ OWNER_CHOICES_TTL = 60
 
 def services_owner_choices() -> list[tuple[str, str]]:
     """The active members, for the list's mass update of the owner (a statement on every list view before)."""
-    from django.core.cache import cache
-
-    from crm_apps.access.grants import access_version
     from crm_apps.engine.forms import owner_choices
 
-    version = access_version()
-    if version is None:
-        return owner_choices(groups=False)
-    key = f"owner-choices:{version}"
-    try:
-        found = cache.get(key)
-    except Exception:
-        found = None
-    if isinstance(found, list):
-        return found
-    choices = owner_choices(groups=False)
-    with contextlib.suppress(Exception):
-        cache.set(key, choices, OWNER_CHOICES_TTL)
-    return choices
+    return cache_versions.remembered(
+        "owner-choices", lambda: owner_choices(groups=False), ttl=OWNER_CHOICES_TTL, kind=list
+    )
 
 
 def _filter_fields(spec: ModuleSpec, current: dict[str, str], displayer: Displayer) -> list[dict[str, Any]]:

@@ -26,7 +26,6 @@ from crm_apps.imports.models import ExportJob
 logger = logging.getLogger(__name__)
 
 MAX_ROWS = 1_000_000  # XLSX holds 1,048,576 rows a sheet
-LIST_PARAMS = {"q", "ordering", "cursor", "view", "saved", "limit", "count"}  # as the list page's
 
 
 def export_execute(*, job_id: int) -> ExportJob:
@@ -73,7 +72,7 @@ def _write(job: ExportJob) -> tuple[bytes, int]:
         raise PermissionDenied
     rules = field_rules(actor=member, spec=spec)
     query = job.query or {}
-    filters = {k: v for k, v in query.items() if k not in LIST_PARAMS and v != ""}
+    filters = {k: v for k, v in query.items() if k not in selectors.LIST_PARAMS and v != ""}
     qs = selectors.list_queryset(
         spec=spec,
         actor=member,

@@ -186,26 +186,13 @@ def record_activities(
     fields the panel shows): upcoming events (not ended yet, or repeating) and open tasks; past events and
     closed tasks as history. `events`/`tasks` False: the caller knows none is linked to the record (no query)."""
     now = timezone.now()
-    found_events = (
-        list(
-            events_visible(actor=actor)
-            .filter(_linked(Event, module=module, record_id=record_id))
-            .only(*PANEL_EVENT_FIELDS)
-            .order_by("-start", "-id")[:limit]
-        )
-        if events
-        else []
-    )
-    found_tasks = (
-        list(
-            tasks_visible(actor=actor)
-            .filter(_linked(Task, module=module, record_id=record_id))
-            .only(*PANEL_TASK_FIELDS)
-            .order_by("-due_date", "-id")[:limit]
-        )
-        if tasks
-        else []
-    )
+
+    def latest(visible: QuerySet[Any], model: Any, fields: Any, newest_first: str) -> list[Any]:
+        linked = visible.filter(_linked(model, module=module, record_id=record_id)).only(*fields)
+        return list(linked.order_by(newest_first, "-id")[:limit])
+
+    found_events = latest(events_visible(actor=actor), Event, PANEL_EVENT_FIELDS, "-start") if events else []
+    found_tasks = latest(tasks_visible(actor=actor), Task, PANEL_TASK_FIELDS, "-due_date") if tasks else []
     upcoming = sorted((e for e in found_events if e.end >= now or e.rrule), key=lambda e: e.start)
     return {
         "upcoming": upcoming,
