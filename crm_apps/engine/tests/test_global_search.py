@@ -1,0 +1,104 @@
+"""The global search (issue 25): one probe statement tells which modules have a match at all; only those are
+read, under the member's visibility, and the answer is the one the module-by-module search gave."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django_tenants.utils import schema_context, tenant_context
+
+from conftest import statements
+from crm_apps.access.services import sharing_default_set
+from crm_apps.engine import registry, selectors
+from crm_apps.engine.services import record_create
+
+pytestmark = pytest.mark.django_db
+
+
+def make(tenant, actor, module, **extra):
+    spec = registry.get(module)
+    with tenant_context(tenant):
+        return record_create(spec=spec, actor=actor, data={**spec.example, **extra})
+
+
+def found_keys(groups):
+    return {(g.spec.key, r.pk) for g in groups for r in g.records}
+
+
+def test_only_modules_with_a_match_are_read(tenant_a, tenant_b, admin_of):
+    admin = admin_of(tenant_a)
+    contact = make(tenant_a, admin, "contacts", last_name="Quixotelle", email="q@example.com")
+    # Another workspace's organisation of the same name: neither found nor probed for in this one.
+    make(tenant_b, admin_of(tenant_b), "organizations", name="Quixotelle Holdings")
+
+    with schema_context(tenant_a.schema_name), CaptureQueriesContext(connection) as captured:
+        groups = selectors.global_search(actor=admin, text="quixotelle")
+
+    assert found_keys(groups) == {("contacts", contact.pk)}
+    sql = statements(captured)
+    probe = [s for s in sql if s.startswith(selectors.SEARCH_PROBE_MARK)]
+    # (The registry may read the workspace's custom modules first: not a search statement.)
+    reads = [s for s in sql if not s.startswith(selectors.SEARCH_PROBE_MARK) and "custom_modules_" not in s]
+    assert len(probe) == 1
+    # The contacts: the full-text match, then the similar ones (fewer than a page matched). No other module.
+    assert len(reads) == 2 and all('FROM "contacts_contact"' in s for s in reads), reads
+
+
+def test_probe_names_the_kind_of_match(tenant_a, admin_of):
+    admin = admin_of(tenant_a)
+    make(tenant_a, admin, "contacts", last_name="Schwarzenegger", email="arnold@example.com")
+    make(tenant_a, admin, "organizations", name="Ordinary Widgets")
+    specs = registry.all_specs()
+
+    with schema_context(tenant_a.schema_name):
+        prefix = selectors._search_candidates(specs, "schwarz", fuzzy=True)
+        typo = selectors._search_candidates(specs, "Schwarzeneger", fuzzy=True)
+        short = selectors._search_candidates(specs, "sc", fuzzy=False)
+        nothing = selectors._search_candidates(specs, "Zzqxj", fuzzy=True)
+
+    assert prefix == {"contacts": "match"}
+    assert typo == {"contacts": "similar"}
+    assert short == {"contacts": "match"}
+    assert nothing == {}
+
+
+def test_a_match_the_member_may_not_see_stays_hidden(tenant_a, admin_of, member):
+    admin = admin_of(tenant_a)
+    with schema_context(tenant_a.schema_name):
+        sharing_default_set(actor=admin, module="contacts", access="private")
+    make(tenant_a, admin, "contacts", last_name="Privatissimo", email="p@example.com")
+    rep = member(tenant_a)
+
+    with schema_context(tenant_a.schema_name):
+        probed = selectors._search_candidates(registry.all_specs(), "Privatissimo", fuzzy=True)
+        groups = selectors.global_search(actor=rep, text="Privatissimo")
+        own = selectors.global_search(actor=admin, text="Privatissimo")
+
+    # The probe knows a record matches (whoever may see it); the member's read under visibility finds nothing.
+    assert probed == {"contacts": "match"}
+    assert groups == []
+    assert [g.spec.key for g in own] == ["contacts"]
+
+
+@pytest.mark.parametrize(
+    "text", ["Müller", "mul", "Mueller", "acme", "Acme Corp", "ORG-", "!!", "a@b", "Schwarzeneger"]
+)
+def test_same_answer_as_searching_every_module(tenant_a, admin_of, monkeypatch, text):
+    admin = admin_of(tenant_a)
+    make(tenant_a, admin, "contacts", last_name="Müller", email="m@example.com")
+    make(tenant_a, admin, "contacts", last_name="Mueller", email="m2@example.com")
+    make(tenant_a, admin, "contacts", last_name="Schwarzenegger", email="s@example.com")
+    make(tenant_a, admin, "organizations", name="Acme Corp")
+    make(tenant_a, admin, "deals", name="Acme renewal")
+    make(tenant_a, admin, "tickets", title="Müller cannot log in")
+
+    with schema_context(tenant_a.schema_name):
+        probed = found_keys(selectors.global_search(actor=admin, text=text))
+        # Every module read, as before the probe existed.
+        monkeypatch.setattr(
+            selectors, "_search_candidates", lambda specs, _text, fuzzy: dict.fromkeys((s.key for s in specs), "match")
+        )
+        everything = found_keys(selectors.global_search(actor=admin, text=text))
+
+    assert probed == everything
