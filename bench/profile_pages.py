@@ -46,6 +46,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="print each page's templates by inclusive and own wall time per call (no cProfile overhead)",
     )
+    parser.add_argument(
+        "--timing",
+        action="store_true",
+        help="print each page's CPU and wall time per call (medians, no profiler): steadier A/B comparisons "
+        "than throughput on a shared machine",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="crm-profile-static-") as static_root:
         crm.django_setup(None if os.environ.get("STATIC_ROOT") else static_root)
@@ -124,6 +130,9 @@ def run(args: argparse.Namespace) -> int:
                     _statements(page, functools.partial(call, 0))
                 if args.templates:
                     _templates(page, call, args.calls)
+                    continue
+                if args.timing:
+                    _timing(page, call, args.calls)
                     continue
                 profiler = cProfile.Profile() if args.wall else cProfile.Profile(time.process_time)
                 profiler.enable()
@@ -209,6 +218,23 @@ def _templates(page: str, call: Callable[[int], object], calls: int) -> None:
     print(f"  {'inclusive':>10} {'own':>8}  template")
     for name, spent in sorted(inclusive.items(), key=lambda item: -item[1]):
         print(f"  {spent / calls * 1000:8.2f}ms {own[name] / calls * 1000:6.2f}ms  {name}")
+
+
+def _timing(page: str, call: Callable[[int], object], calls: int) -> None:
+    """Median CPU time of this process and wall time per call (the database's own CPU not included)."""
+    cpu: list[float] = []
+    wall: list[float] = []
+    for i in range(calls):
+        started_cpu, started_wall = time.process_time(), time.perf_counter()
+        call(i)
+        cpu.append(time.process_time() - started_cpu)
+        wall.append(time.perf_counter() - started_wall)
+    cpu.sort()
+    wall.sort()
+    print(
+        f"===== {page}: {cpu[len(cpu) // 2] * 1000:.2f} ms CPU, {wall[len(wall) // 2] * 1000:.2f} ms wall per call "
+        f"(medians of {calls})"
+    )
 
 
 def _statements(page: str, call: Callable[[], object]) -> None:

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -102,23 +104,71 @@ def _after_migrate(app_config: Any = None, **_kwargs: Any) -> None:
 post_migrate.connect(_after_migrate, dispatch_uid="cache-versions-after-migrate")
 
 
+# `remembered` keeps what it read or computed in the process too, for at most LOCAL_SECONDS, so a busy page
+# does not ask Redis for the same versioned value on every request (issue 25: two reads of a list page's
+# ~5 ms of waiting under load). Keyed by schema and versioned key as the Redis entry: never another tenant's,
+# never an older version's. LOCAL_MAX entries at most, the least recently used dropped first.
+LOCAL_SECONDS = 15.0
+LOCAL_MAX = 1024
+_values: OrderedDict[tuple[str, str], tuple[float, Any]] = OrderedDict()
+_values_lock = threading.Lock()
+
+
+def remembered_local_clear() -> None:
+    """Forget the values `remembered` keeps in this process (tests; a restored schema needs no call: it
+    gets new version stamps, so new keys)."""
+    with _values_lock:
+        _values.clear()
+
+
+def _local_get(key: tuple[str, str]) -> Any:
+    with _values_lock:
+        found = _values.get(key)
+        if found is None:
+            return None
+        if found[0] < time.monotonic():
+            del _values[key]
+            return None
+        _values.move_to_end(key)
+        return found[1]
+
+
+def _local_put(key: tuple[str, str], value: Any, ttl: float) -> None:
+    with _values_lock:
+        _values[key] = (time.monotonic() + min(ttl, LOCAL_SECONDS), value)
+        _values.move_to_end(key)
+        while len(_values) > LOCAL_MAX:
+            _values.popitem(last=False)
+
+
 def remembered(key: str, compute: Callable[[], T], *, ttl: int, family: str = "access", kind: type = object) -> T:
     """`compute()`, kept for `ttl` seconds under `key` and the current tenant's `family` version (the schema
     prefixes the key as every cache key), so a change of that family is seen at once. A stored value that is
-    not a `kind` is ignored. Without the cache, computed every time: slower, never stale."""
+    not a `kind` is ignored. Without the cache, computed every time: slower, never stale. The process keeps
+    its copy too (LOCAL_SECONDS): a value may outlive `ttl` by that much, never a version change. Callers
+    treat the value as read-only (it is shared between requests)."""
+    from tenants.runtime import current_schema
+
     stamp = version(family)
     if stamp is None:
         return compute()
     full_key = f"{key}:{family}:{stamp}"
+    local_key = (current_schema(), full_key)
+    found = _local_get(local_key)
+    if found is not None and isinstance(found, kind):
+        return found  # type: ignore[return-value]
     try:
         found = cache.get(full_key)
     except Exception:
         found = None
     if found is not None and isinstance(found, kind):
+        _local_put(local_key, found, ttl)
         return found  # type: ignore[return-value]
     value = compute()
     try:
         cache.set(full_key, value, ttl)
     except Exception:
         logger.warning("cache versions: cache unavailable, %s not stored", key, exc_info=True)
+    else:
+        _local_put(local_key, value, ttl)
     return value
