@@ -65,14 +65,24 @@ class Shell:
         if parts is None:
             from django.core.cache import cache
 
+            from saas import cache_versions
+            from tenants.runtime import current_schema
+
             key = shell_cache_key(self)
-            found = cache.get(key) if key is not None else None
+            # The process keeps a copy for a few seconds (cache_versions.local_get): the parts are ~24 kB, read
+            # and unpickled on every page otherwise. The key names every version the parts depend on.
+            local_key = (current_schema(), key) if key is not None else None
+            found = cache_versions.local_get(local_key) if local_key is not None else None
             if found is None:
-                engine = context.template.engine
-                with context.push(spec=None, request=self.request):
-                    found = {part: engine.get_template(path).render(context) for part, path in SHELL_PARTS.items()}
-                if key is not None:
-                    cache.set(key, found, SHELL_CACHE_SECONDS)
+                found = cache.get(key) if key is not None else None
+                if found is None:
+                    engine = context.template.engine
+                    with context.push(spec=None, request=self.request):
+                        found = {p: engine.get_template(path).render(context) for p, path in SHELL_PARTS.items()}
+                    if key is not None:
+                        cache.set(key, found, SHELL_CACHE_SECONDS)
+                if local_key is not None:
+                    cache_versions.local_put(local_key, found, SHELL_CACHE_SECONDS)
             parts = self._parts = found
         return str(parts[name])
 

@@ -122,7 +122,8 @@ def remembered_local_clear() -> None:
         _values.clear()
 
 
-def _local_get(key: tuple[str, str]) -> Any:
+def local_get(key: tuple[str, str]) -> Any:
+    """What `local_put` kept under `key` in this process, or None once expired or dropped."""
     with _values_lock:
         found = _values.get(key)
         if found is None:
@@ -134,7 +135,9 @@ def _local_get(key: tuple[str, str]) -> Any:
         return found[1]
 
 
-def _local_put(key: tuple[str, str], value: Any, ttl: float) -> None:
+def local_put(key: tuple[str, str], value: Any, ttl: float) -> None:
+    """Keep `value` in this process under `key` ((schema, a key naming its versions)) for min(ttl,
+    LOCAL_SECONDS); `local_get` answers it until then (None after)."""
     with _values_lock:
         _values[key] = (time.monotonic() + min(ttl, LOCAL_SECONDS), value)
         _values.move_to_end(key)
@@ -155,7 +158,7 @@ def remembered(key: str, compute: Callable[[], T], *, ttl: int, family: str = "a
         return compute()
     full_key = f"{key}:{family}:{stamp}"
     local_key = (current_schema(), full_key)
-    found = _local_get(local_key)
+    found = local_get(local_key)
     if found is not None and isinstance(found, kind):
         return found  # type: ignore[return-value]
     try:
@@ -163,7 +166,7 @@ def remembered(key: str, compute: Callable[[], T], *, ttl: int, family: str = "a
     except Exception:
         found = None
     if found is not None and isinstance(found, kind):
-        _local_put(local_key, found, ttl)
+        local_put(local_key, found, ttl)
         return found  # type: ignore[return-value]
     value = compute()
     try:
@@ -171,5 +174,5 @@ def remembered(key: str, compute: Callable[[], T], *, ttl: int, family: str = "a
     except Exception:
         logger.warning("cache versions: cache unavailable, %s not stored", key, exc_info=True)
     else:
-        _local_put(local_key, value, ttl)
+        local_put(local_key, value, ttl)
     return value

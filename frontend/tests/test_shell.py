@@ -306,3 +306,21 @@ def test_cached_shell_marks_the_current_page_and_follows_access_and_preference_c
     # Another member's cached shell is never served to this one.
     other = client_for(tenant_a, admin_of(tenant_a)).get("/").content.decode()
     assert "deals" in _sidebar_links(other)
+
+
+def test_shell_parts_kept_in_the_process_stay_in_their_workspace(tenant_a, tenant_b, member, client_for, monkeypatch):
+    """The rendered parts are kept in Redis (under the schema's key prefix) and in the process (under the
+    schema too): even with the same cache key in two workspaces, each draws its own member's sidebar."""
+    from frontend import context_processors
+
+    monkeypatch.setattr(context_processors, "shell_cache_key", lambda shell: "shell:same-key-everywhere")
+    web_a = client_for(tenant_a, member(tenant_a))
+    web_b = client_for(tenant_b, member(tenant_b))
+    web_b.post("/settings/sidebar/", {"order": ["contacts", "deals"], "shown": ["contacts"]})
+
+    first_a = _sidebar_links(web_a.get("/").content.decode())
+    first_b = _sidebar_links(web_b.get("/").content.decode())
+    again_a = _sidebar_links(web_a.get("/").content.decode())
+
+    assert "deals" in first_a and first_a == again_a
+    assert "contacts" in first_b and "deals" not in first_b
