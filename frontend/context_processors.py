@@ -77,7 +77,8 @@ class Shell:
                 found = cache.get(key) if key is not None else None
                 if found is None:
                     engine = context.template.engine
-                    with context.push(spec=None, request=self.request):
+                    page = {"csrf_token": SHELL_CSRF_PLACEHOLDER, "shell_next": SHELL_NEXT_PLACEHOLDER}
+                    with context.push(spec=None, request=self.request, **page):
                         found = {p: engine.get_template(path).render(context) for p, path in SHELL_PARTS.items()}
                     if key is not None:
                         cache.set(key, found, SHELL_CACHE_SECONDS)
@@ -105,14 +106,20 @@ SHELL_PARTS = {
     "sidebar": "components/sidebar.html",
     "palette": "components/command_palette.html",
     "quick_create": "components/quick_create.html",
+    "member_menu": "components/member_menu.html",
 }
+# What a part may need from the page it is shown on, rendered as these markers and filled in by `shell_part`:
+# the request's CSRF token and the address to come back to after a form.
+SHELL_CSRF_PLACEHOLDER = "shell-part-csrf-token"
+SHELL_NEXT_PLACEHOLDER = "/shell-part-next-address/"
 SHELL_CACHE_SECONDS = 60 * 60
 
 
 def shell_cache_key(shell: Shell) -> str | None:
     """The cache key of a member's rendered shell parts: everything they are drawn from (the member's grants
     through the tenant's access version, custom modules through the metadata version, the member's sidebar
-    preferences and role, the plan's features, the language, the workspace name). None without Redis."""
+    preferences, role, theme, name and email, the plan's features, the language, the workspace name). None
+    without Redis."""
     import hashlib
     import json
 
@@ -131,6 +138,9 @@ def shell_cache_key(shell: Shell) -> str | None:
         member.pk,
         member.is_admin,
         member.active,
+        getattr(member, "theme", ""),
+        getattr(getattr(member, "user", None), "name", ""),
+        getattr(getattr(member, "user", None), "email", ""),
         getattr(member, "role_id", None),
         json.dumps(member.sidebar, sort_keys=True, default=str),
         sorted(shell.plan_allows.items()),

@@ -120,16 +120,28 @@ def doctitle(parser: Any, token: Any) -> DocTitleNode:
 
 @register.simple_tag(takes_context=True)
 def shell_part(context: Any, name: str) -> SafeString:
-    """A part of the app shell (sidebar, command palette, quick create), rendered once per member and cached
-    (Shell.part). The sidebar's link to the current page, or to the current module's list, gets
-    aria-current="page" here, so the cached part stays the same on every page."""
+    """A part of the app shell (sidebar, command palette, quick create, member menu), rendered once per member
+    and cached (Shell.part). The sidebar's link to the current page, or to the current module's list, gets
+    aria-current="page" here, and the page's CSRF token and address replace their placeholders, so the cached
+    part stays the same on every page."""
     from django.urls import NoReverseMatch, reverse
     from django.utils.safestring import mark_safe
 
     shell = context.get("shell")
     if shell is None:
         return SafeString("")
+    from frontend.context_processors import SHELL_CSRF_PLACEHOLDER, SHELL_NEXT_PLACEHOLDER
+
     html = shell.part(name, context)
+    if SHELL_CSRF_PLACEHOLDER in html:
+        token = context.get("csrf_token")
+        if token is None or str(token) == "NOTPROVIDED":
+            field = f'<input type="hidden" name="csrfmiddlewaretoken" value="{SHELL_CSRF_PLACEHOLDER}">'
+            html = html.replace(field, "")
+        html = html.replace(SHELL_CSRF_PLACEHOLDER, conditional_escape(str(token)))
+    if SHELL_NEXT_PLACEHOLDER in html:
+        request = context.get("request")
+        html = html.replace(SHELL_NEXT_PLACEHOLDER, conditional_escape(request.get_full_path() if request else ""))
     if name == "sidebar":
         request = context.get("request")
         current = [request.path] if request is not None else []

@@ -324,3 +324,26 @@ def test_shell_parts_kept_in_the_process_stay_in_their_workspace(tenant_a, tenan
 
     assert "deals" in first_a and first_a == again_a
     assert "contacts" in first_b and "deals" not in first_b
+
+
+def test_cached_member_menu_carries_this_page_and_a_working_csrf_token(tenant_a, member, client_for):
+    """The member menu is a cached shell part: the address to come back to and the CSRF token are the page's,
+    filled in on every page; the theme, language and name follow the member's changes."""
+    seller = member(tenant_a)
+    web = client_for(tenant_a, seller, enforce_csrf_checks=True)
+
+    def menu(page: str) -> str:
+        return page[page.index('id="member-menu"') : page.index("</form>", page.index('action="/accounts/logout/'))]
+
+    on_list = menu(web.get("/m/contacts/?q=a%26b").content.decode())
+    on_home = menu(web.get("/").content.decode())
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', on_home)
+
+    assert on_list.count('name="next" value="/m/contacts/?q=a%26b"') == 2
+    assert on_home.count('name="next" value="/"') == 2
+    assert "shell-part" not in on_list + on_home
+    assert token is not None and on_home.count("csrfmiddlewaretoken") == 3
+    saved = web.post("/settings/preferences/", {"theme": "dark", "next": "/", "csrfmiddlewaretoken": token.group(1)})
+    assert saved.status_code == 302
+    # The theme is part of the cached menu's key: the pressed button follows the change.
+    assert 'value="dark" class="segmented__option" aria-pressed="true"' in menu(web.get("/").content.decode())
