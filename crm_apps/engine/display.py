@@ -56,6 +56,7 @@ def value_link(field: Any, value: Any) -> str | None:
 
 _URL_SENTINEL = "00000000-0000-0000-0000-000000000000"
 _url_patterns: dict[tuple[str, str, str | None], str] = {}
+_plain_urls: dict[tuple[str, str, str | None], str] = {}
 
 
 def record_url(spec: ModuleSpec, record: Any) -> str:
@@ -68,6 +69,18 @@ def record_url(spec: ModuleSpec, record: Any) -> str:
     if pattern is None:
         pattern = _url_patterns[key] = reverse("engine:detail", args=[spec.key, _URL_SENTINEL])
     return pattern.replace(_URL_SENTINEL, str(record.pk))
+
+
+def url_of(name: str) -> str:
+    """`reverse(name)` for a route without arguments, reversed once per script prefix and URLconf (value
+    linkers call it for every cell of a list)."""
+    from django.urls import get_script_prefix, get_urlconf
+
+    key = (name, get_script_prefix(), get_urlconf())
+    found = _plain_urls.get(key)
+    if found is None:
+        found = _plain_urls[key] = reverse(name)
+    return found
 
 
 class Displayer:

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm_apps.access.models import Member
 from crm_apps.engine import extensions
-from crm_apps.engine.display import value_linker_add
+from crm_apps.engine.display import url_of, value_linker_add
 from crm_apps.engine.models import CustomField, FieldType
 from crm_apps.engine.registry import spec_for_record
 from crm_apps.engine.spec import ModuleSpec, Panel
@@ -78,7 +78,7 @@ def email_linker(field: Any, value: Any) -> str | None:
         isinstance(field, CustomField) and field.type == FieldType.EMAIL
     )
     if is_email and isinstance(value, str) and "@" in value:
-        return reverse("mail:compose") + "?" + urlencode({"to": value})
+        return url_of("mail:compose") + "?" + urlencode({"to": value})
     return None
 
 
