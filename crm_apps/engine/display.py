@@ -71,6 +71,22 @@ def record_url(spec: ModuleSpec, record: Any) -> str:
     return pattern.replace(_URL_SENTINEL, str(record.pk))
 
 
+_field_labels: dict[tuple[type, str, str], str] = {}
+
+
+def field_label(model: type, name: str) -> str:
+    """The model field's label, translated into the active language and capitalised; worked out once per
+    process and language (a list page showed ~150 labels, each a lazy translation resolved anew)."""
+    from django.utils.translation import get_language
+
+    key = (model, name, get_language() or "")
+    found = _field_labels.get(key)
+    if found is None:
+        field: Any = model._meta.get_field(name)  # type: ignore[attr-defined]
+        found = _field_labels[key] = str(field.verbose_name).capitalize()
+    return found
+
+
 def url_of(name: str) -> str:
     """`reverse(name)` for a route without arguments, reversed once per script prefix and URLconf (value
     linkers call it for every cell of a list)."""
@@ -101,8 +117,7 @@ class Displayer:
         """The field's translated label, worked out once per page rather than once per cell."""
         found = self._field_labels.get(name)
         if found is None:
-            field: Any = self.spec.model._meta.get_field(name)
-            found = self._field_labels[name] = str(field.verbose_name).capitalize()
+            found = self._field_labels[name] = field_label(self.spec.model, name)
         return found
 
     def value(self, record: CrmRecord, name: str) -> Shown:

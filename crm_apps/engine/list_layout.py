@@ -53,8 +53,9 @@ def available_columns(spec: ModuleSpec, rules: FieldRules) -> list[tuple[str, st
 
 
 def _label(spec: ModuleSpec, name: str) -> str:
-    model_field: Any = spec.model._meta.get_field(name)
-    return str(model_field.verbose_name).capitalize()
+    from crm_apps.engine.display import field_label
+
+    return field_label(spec.model, name)
 
 
 def default_layout(spec: ModuleSpec, *, extra_custom: list[str] | None = None) -> ListLayout:

@@ -45,7 +45,7 @@ from crm_apps.engine import (
 )
 from crm_apps.engine import children as child_tables
 from crm_apps.engine.board import board_context, board_field, board_fields, column_cards
-from crm_apps.engine.display import Displayer, custom_shown, plain, record_url
+from crm_apps.engine.display import Displayer, custom_shown, field_label, plain, record_url
 from crm_apps.engine.exports import safe_cell
 from crm_apps.engine.fieldaccess import field_rules
 from crm_apps.engine.forms import field_errors_to_form, form_to_service, record_form
@@ -364,7 +364,7 @@ def _mass_fields(spec: ModuleSpec) -> list[tuple[str, str]]:
     for name in spec.form_fields:
         field: Any = spec.model._meta.get_field(name)
         if not isinstance(field, models.ForeignKey):
-            out.append((name, str(field.verbose_name).capitalize()))
+            out.append((name, field_label(spec.model, name)))
     return out
 
 

@@ -408,3 +408,20 @@ def test_the_mass_update_owner_list_is_reused_until_a_member_joins_or_leaves(
     with django_capture_on_commit_callbacks(execute=True):
         member(tenant_b)  # bumps B's access version only
     assert "Stranger Zed" not in dict(web.get("/m/contacts/").context["owners"]).values()
+
+
+def test_column_labels_follow_each_members_language(client_for, tenant_a, admin, member):
+    """Field labels are worked out once per process and language (display.field_label): a Russian member and an
+    English one, served one after the other, each read their own."""
+    russian = member(tenant_a)
+    english = client_for(tenant_a, admin)
+    ru = client_for(tenant_a, russian)
+    ru.post("/settings/preferences/", {"language": "ru", "next": "/"})
+
+    first = english.get("/m/contacts/").content.decode()
+    translated = ru.get("/m/contacts/").content.decode()
+    again = english.get("/m/contacts/").content.decode()
+
+    assert 'value="last_name" checked> Last name' in first and first.count("Фамилия") == 0
+    assert 'value="last_name" checked> Фамилия' in translated
+    assert 'value="last_name" checked> Last name' in again
