@@ -7,7 +7,11 @@ from typing import Any
 from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 
+from saas.prepared import Prepared
 from tenants.models import User
+
+# Every signed-in request loads its user: compiled once per process (saas/prepared.py).
+_user_by_pk: Prepared[User] = Prepared(lambda pk: User.objects.filter(pk=pk).order_by()[:1], {"pk": -7_654_321})
 
 
 class EmailBackend(ModelBackend):
@@ -31,3 +35,12 @@ class EmailBackend(ModelBackend):
         if user.check_password(password) and self.user_can_authenticate(user):
             return user
         return None
+
+    def get_user(self, user_id: Any) -> User | None:
+        """ModelBackend's, with the lookup compiled once per process."""
+        try:
+            pk = int(user_id)
+        except (TypeError, ValueError):
+            return None
+        user = _user_by_pk.first(pk=pk)
+        return user if user is not None and self.user_can_authenticate(user) else None

@@ -9,13 +9,20 @@ from django.db.models import Count, Q, QuerySet
 
 from crm_apps.access.models import ApiToken, Invitation, Member, Role
 from crm_apps.access.privileges import Privilege
+from saas.prepared import Prepared
+
+# Every signed-in request asks: compiled once per process (saas/prepared.py). One member per user: no ORDER BY.
+_member_by_user: Prepared[Member] = Prepared(
+    lambda user_id: (
+        Member.objects.select_related("user").filter(user_id=user_id, active=True, user__is_active=True).order_by()[:1]
+    ),
+    {"user_id": -7_654_321},
+)
 
 
 def member_for_user(*, user_id: int) -> Member | None:
     """The active membership of this user in the current tenant, or None."""
-    # Every request asks: one member per user, so no ORDER BY to compile.
-    found = Member.objects.select_related("user").filter(user_id=user_id, active=True, user__is_active=True)
-    return next(iter(found.order_by()[:1]), None)
+    return _member_by_user.first(user_id=user_id)
 
 
 def member_list() -> QuerySet[Member]:

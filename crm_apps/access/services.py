@@ -36,6 +36,7 @@ from crm_apps.access.models import (
 )
 from crm_apps.access.privileges import Privilege, is_tenant_admin, require_tenant_admin
 from crm_apps.audit import services as audit
+from saas.prepared import Prepared
 from saas.timezones import time_zone_names
 from saas.value_labels import active_language, labels_set
 from tenants.login_throttle import LOGIN_FAILURE_LIMIT as LOGIN_FAILURE_LIMIT  # moved there; still importable here
@@ -425,15 +426,20 @@ def _token_audit(action: str, member: Member, token: ApiToken) -> None:
     )
 
 
+# Every API call asks: compiled once per process (saas/prepared.py). A unique key: no ORDER BY.
+_token_by_hash: Prepared[ApiToken] = Prepared(
+    lambda key_hash: (
+        ApiToken.objects.select_related("member", "member__user")
+        .filter(key_hash=key_hash, member__active=True, member__user__is_active=True)
+        .order_by()[:1]
+    ),
+    {"key_hash": "prepared-sample-key-hash"},
+)
+
+
 def api_token_authenticate(*, key: str) -> ApiToken | None:
     """The token for this key in the current tenant, if its member and user are active."""
-    # A unique key: no ORDER BY (compiling the model's ordering costs more than the lookup itself).
-    found = (
-        ApiToken.objects.select_related("member", "member__user")
-        .filter(key_hash=_hash(key), member__active=True, member__user__is_active=True)
-        .order_by()[:1]
-    )
-    token = next(iter(found), None)
+    token = _token_by_hash.first(key_hash=_hash(key))
     if token is None:
         return None
     now = timezone.now()
