@@ -170,6 +170,11 @@ def install() -> None:
         setattr(formats, "_format_cache", MemberFormatCache(current))  # noqa: B010
 
 
+def formats_active() -> FormatPrefs | None:
+    """The preferences active in this request or task (None: the language's formats)."""
+    return _active.get()
+
+
 def formats_activate(member: Any) -> Token[FormatPrefs | None]:
     """Use the member's formats in this thread/task until `formats_deactivate(token)`."""
     install()

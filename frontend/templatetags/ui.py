@@ -154,3 +154,12 @@ def shell_part(context: Any, name: str) -> SafeString:
             needle = f'class="sidebar__link" href="{conditional_escape(url)}"'
             html = html.replace(needle, f'{needle} aria-current="page"')
     return mark_safe(html)  # noqa: S308 - rendered by the template engine (escaped there); the mark is ours
+
+
+@register.simple_tag(name="fragment")
+def fragment_tag(template_name: str, **values: Any) -> SafeString:
+    """`{% fragment "template" name=value ... %}`: the template rendered with these values only, remembered
+    in the process for the same values, language, formats and workspace (frontend/fragments.py)."""
+    from frontend.fragments import fragment
+
+    return fragment(template_name, **values)
