@@ -95,3 +95,27 @@ def test_shapes_it_cannot_run_are_refused():
     prepared = Prepared(by_user, {"user_id": -7_654_321})
     with pytest.raises(TypeError):
         prepared.first(pk=1)
+
+
+def test_sessions_are_read_from_the_workspace_own_table_and_expire(tenant_a, tenant_b, admin_of, client_for):
+    from datetime import timedelta
+
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    from saas.session_store import SessionStore
+
+    admin = admin_of(tenant_a)
+    web = client_for(tenant_a, admin)
+    key = web.cookies["sessionid"].value
+    with schema_context(tenant_a.schema_name):
+        assert SessionStore(session_key=key).load()["_auth_user_id"] == str(admin.user_id)
+    with schema_context(tenant_b.schema_name):
+        elsewhere = SessionStore(session_key=key)
+        assert elsewhere.load() == {} and elsewhere.session_key is None
+    with schema_context(tenant_a.schema_name):
+        Session.objects.filter(session_key=key).update(expire_date=timezone.now() - timedelta(seconds=1))
+        expired = SessionStore(session_key=key)
+        assert expired.load() == {} and expired.session_key is None
+    # and the expired session no longer signs anyone in
+    assert web.get("/m/contacts/").status_code == 302
