@@ -68,7 +68,7 @@ def fragment(template_name: str, **values: Any) -> SafeString:
     if local_key is not None:
         found = local_get(local_key)
         if found is not None:
-            return found  # type: ignore[no-any-return]
+            return found
     html = SafeString(get_template(template_name).render(values))
     if local_key is not None:
         local_put(local_key, html, LOCAL_SECONDS)

@@ -52,8 +52,8 @@ class Prepared(Generic[M]):
         klass_info = compiler.klass_info
         start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
         init_list = [column[0].target.attname for column in compiler.select[start:end]]
-        populators = get_related_populators(klass_info, compiler.select, self.using)
-        if compiler.annotation_col_map or queryset._known_related_objects:
+        populators = get_related_populators(klass_info, compiler.select, self.using)  # type: ignore[call-arg]  # stubs: Django 6
+        if compiler.annotation_col_map or getattr(queryset, "_known_related_objects", None):
             raise ValueError("prepared query: annotations and known related objects are not supported")
         return (sql, params, slots, compiler, klass_info["model"], start, end, init_list, populators)
 

@@ -1,6 +1,6 @@
 """URLs of a tenant host (<slug>.<BASE_DOMAIN>)."""
 
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from crm_apps.engine.extensions import module_urlpatterns
@@ -10,7 +10,7 @@ from tenants.views import workspace_new
 
 # The API under one prefix, tried first: an API call does not walk the pages' patterns, a page tries one
 # prefix more (issue 25: resolving an API path walked ~70 patterns).
-api_urlpatterns = [
+api_urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("crm_apps.access.api.urls")),
     path("", include("crm_apps.notifications.api.urls")),
     path("", include("crm_apps.dav.api.urls")),

@@ -129,7 +129,9 @@ def test_list_page_fragments_follow_each_member(client_for, tenant_a, admin_of, 
 
     def token(html):
         picker = html[html.index("data-layout-form") :]
-        return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', picker).group(1)
+        found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', picker)
+        assert found is not None
+        return found.group(1)
 
     assert saved.status_code == 302
     assert checked(mine) == ["last_name", "email"] and len(checked(theirs)) > 2

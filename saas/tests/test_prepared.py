@@ -35,6 +35,7 @@ def test_prepared_gives_what_the_queryset_gives_in_one_statement(tenant_a, membe
             missing = prepared.first(user_id=gone.user_id)
         expected = by_user(ada.user_id)[0]
         # Then the same rows, fields and related user as the queryset's, one statement per call
+        assert again is not None
         with CaptureQueriesContext(connection) as related:
             email = again.user.email
         listed = prepared.list(user_id=ada.user_id)
