@@ -277,6 +277,8 @@ def committed(
     """Autocommit database access for tests whose data must be seen by other connections."""
     import tenants.services
 
+    if connection.in_atomic_block:  # a django_db mark wraps the test in a transaction the clean-up would share
+        pytest.fail("the committed fixture needs a test without a django_db mark: its clean-up would roll back")
     data = CommittedData()
     claim = tenants.services.pool_schema_claim
     monkeypatch.setattr(tenants.services, "pool_schema_claim", lambda **kw: data.use_pool and claim(**kw))

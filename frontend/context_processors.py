@@ -63,28 +63,19 @@ class Shell:
         The parts never depend on the page: the sidebar's current link is marked by `shell_part`."""
         parts = self._parts
         if parts is None:
-            from django.core.cache import cache
+            from saas.cache_versions import local_remember
 
-            from saas import cache_versions
-            from tenants.runtime import current_schema
+            def render() -> dict[str, str]:
+                engine = context.template.engine
+                page = {"csrf_token": SHELL_CSRF_PLACEHOLDER, "shell_next": SHELL_NEXT_PLACEHOLDER}
+                with context.push(spec=None, request=self.request, **page):
+                    return {p: engine.get_template(path).render(context) for p, path in SHELL_PARTS.items()}
 
-            key = shell_cache_key(self)
-            # The process keeps a copy for a few seconds (cache_versions.local_get): the parts are ~24 kB, read
-            # and unpickled on every page otherwise. The key names every version the parts depend on.
-            local_key = (current_schema(), key) if key is not None else None
-            found = cache_versions.local_get(local_key) if local_key is not None else None
-            if found is None:
-                found = cache.get(key) if key is not None else None
-                if found is None:
-                    engine = context.template.engine
-                    page = {"csrf_token": SHELL_CSRF_PLACEHOLDER, "shell_next": SHELL_NEXT_PLACEHOLDER}
-                    with context.push(spec=None, request=self.request, **page):
-                        found = {p: engine.get_template(path).render(context) for p, path in SHELL_PARTS.items()}
-                    if key is not None:
-                        cache.set(key, found, SHELL_CACHE_SECONDS)
-                if local_key is not None:
-                    cache_versions.local_put(local_key, found, SHELL_CACHE_SECONDS)
-            parts = self._parts = found
+            # The process keeps a copy for a few seconds: the parts are ~24 kB, read and unpickled on every
+            # page otherwise. The key names every version the parts depend on.
+            parts = self._parts = local_remember(
+                shell_cache_key(self), render, ttl=SHELL_CACHE_SECONDS, kind=dict, shared=True
+            )
         return str(parts[name])
 
     _parts: dict[str, str] | None = None

@@ -26,8 +26,7 @@ from django.utils.functional import Promise
 from django.utils.safestring import SafeString
 
 from crm_apps.access.formats import formats_active
-from saas.cache_versions import LOCAL_SECONDS, local_get, local_put
-from tenants.runtime import current_schema
+from saas.cache_versions import LOCAL_SECONDS, local_remember
 
 
 class Unkeyable(Exception):
@@ -64,12 +63,6 @@ def fragment_key(template_name: str, values: dict[str, Any]) -> str | None:
 def fragment(template_name: str, **values: Any) -> SafeString:
     """`template_name` rendered with `values` only, remembered in the process for the same values."""
     key = fragment_key(template_name, values)
-    local_key = (current_schema(), key) if key is not None else None
-    if local_key is not None:
-        found = local_get(local_key)
-        if found is not None:
-            return found
-    html = SafeString(get_template(template_name).render(values))
-    if local_key is not None:
-        local_put(local_key, html, LOCAL_SECONDS)
-    return html
+    return local_remember(
+        key, lambda: SafeString(get_template(template_name).render(values)), ttl=LOCAL_SECONDS, kind=SafeString
+    )

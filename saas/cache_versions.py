@@ -151,28 +151,41 @@ def remembered(key: str, compute: Callable[[], T], *, ttl: int, family: str = "a
     not a `kind` is ignored. Without the cache, computed every time: slower, never stale. The process keeps
     its copy too (LOCAL_SECONDS): a value may outlive `ttl` by that much, never a version change. Callers
     treat the value as read-only (it is shared between requests)."""
-    from tenants.runtime import current_schema
-
     stamp = version(family)
     if stamp is None:
         return compute()
-    full_key = f"{key}:{family}:{stamp}"
-    local_key = (current_schema(), full_key)
+    return local_remember(f"{key}:{family}:{stamp}", compute, ttl=ttl, kind=kind, shared=True)
+
+
+def local_remember(
+    key: str | None, compute: Callable[[], T], *, ttl: float, kind: type = object, shared: bool = False
+) -> T:
+    """The value named `key` in the current schema: this process's copy (`local_put`), else (when `shared`)
+    the cache's, else `compute()`, then kept in both. The key must name everything the value depends on
+    (versions, language, values): nothing here ever invalidates it. A None key computes every time. A
+    value that is not a `kind` is ignored; with `shared` and the cache unreachable, nothing is kept."""
+    if key is None:
+        return compute()
+    from tenants.runtime import current_schema
+
+    local_key = (current_schema(), key)
     found = local_get(local_key)
     if found is not None and isinstance(found, kind):
         return found  # type: ignore[return-value]
-    try:
-        found = cache.get(full_key)
-    except Exception:
-        found = None
-    if found is not None and isinstance(found, kind):
-        local_put(local_key, found, ttl)
-        return found  # type: ignore[return-value]
+    if shared:
+        try:
+            found = cache.get(key)
+        except Exception:
+            found = None
+        if found is not None and isinstance(found, kind):
+            local_put(local_key, found, ttl)
+            return found  # type: ignore[return-value]
     value = compute()
-    try:
-        cache.set(full_key, value, ttl)
-    except Exception:
-        logger.warning("cache versions: cache unavailable, %s not stored", key, exc_info=True)
-    else:
-        local_put(local_key, value, ttl)
+    if shared:
+        try:
+            cache.set(key, value, int(ttl))
+        except Exception:
+            logger.warning("cache versions: cache unavailable, %s not stored", key, exc_info=True)
+            return value
+    local_put(local_key, value, ttl)
     return value
