@@ -225,7 +225,7 @@ def test_a_run_killed_half_way_is_continued_by_the_next(committed, status_rows_c
             args += ["--schema", schema]
         proc = subprocess.Popen(args, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         try:
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 180
             while time.monotonic() < deadline:
                 if TenantMigration.objects.filter(schema_name=blocked, status="running").exists():
                     break
