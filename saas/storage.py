@@ -15,6 +15,7 @@ import os
 import tempfile
 from typing import Any
 
+from django.core.files.storage import FileSystemStorage
 from django_tenants.files.storage import TenantFileSystemStorage
 
 FULL = {errno.ENOSPC, errno.EDQUOT}
@@ -25,6 +26,16 @@ class StorageFull(OSError):
 
 
 class AtomicTenantFileSystemStorage(TenantFileSystemStorage):
+    def _clear_cached_properties(self, setting: str, **kwargs: Any) -> None:
+        """A changed MEDIA_ROOT/MEDIA_URL moves the tenant folders too. django-tenants 3.x hands Django's
+        handler the settings object instead of the setting's name and keeps `relative_media_root` (which
+        holds MEDIA_ROOT) until MULTITENANT_RELATIVE_MEDIA_ROOT changes: after an override (tests), files
+        went on being written under the first MEDIA_ROOT the process used."""
+        FileSystemStorage._clear_cached_properties(self, setting, **kwargs)
+        if setting in {"MEDIA_ROOT", "MEDIA_URL", "MULTITENANT_RELATIVE_MEDIA_ROOT"}:
+            self.__dict__.pop("relative_media_root", None)
+            self.__dict__.pop("relative_media_url", None)
+
     def _save(self, name: str, content: Any) -> str:
         full_path = self.path(name)
         directory = os.path.dirname(full_path)
