@@ -31,7 +31,7 @@ class AtomicTenantFileSystemStorage(TenantFileSystemStorage):
         handler the settings object instead of the setting's name and keeps `relative_media_root` (which
         holds MEDIA_ROOT) until MULTITENANT_RELATIVE_MEDIA_ROOT changes: after an override (tests), files
         went on being written under the first MEDIA_ROOT the process used."""
-        FileSystemStorage._clear_cached_properties(self, setting, **kwargs)
+        FileSystemStorage._clear_cached_properties(self, setting, **kwargs)  # type: ignore[arg-type]
         if setting in {"MEDIA_ROOT", "MEDIA_URL", "MULTITENANT_RELATIVE_MEDIA_ROOT"}:
             self.__dict__.pop("relative_media_root", None)
             self.__dict__.pop("relative_media_url", None)
