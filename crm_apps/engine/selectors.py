@@ -277,7 +277,15 @@ def record_list(
             raise ValidationError({"cursor": [_("Invalid cursor.")]}) from exc
         qs = qs.filter(_keyset_q(order, typed, direction))
     terms = [(t[1:] if t.startswith("-") else f"-{t}") for t in order] if direction == "p" else list(order)
-    qs = qs.order_by(*[_unindexed(t) for t in terms]) if search_first and search else qs.order_by(*terms)
+    if search_first and search:
+        # Ids first: the matches' keys sorted, then only the page's rows read with their columns and joins.
+        # Sorting all matches with every shown column and joined owner (~2,500 for a common surname among
+        # 1M contacts) cost about a third of the statement.
+        unindexed = [_unindexed(t) for t in terms]
+        page_ids = qs.order_by(*unindexed).values("pk")[: limit + 1]
+        qs = spec.records().filter(pk__in=page_ids).order_by(*unindexed)
+    else:
+        qs = qs.order_by(*terms)
     if not all_columns:
         qs = _list_columns_only(spec, qs, columns)
     rows = list(qs[: limit + 1])

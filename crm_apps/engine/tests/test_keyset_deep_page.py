@@ -228,6 +228,44 @@ def test_a_search_read_search_first_pages_exactly_like_the_index_order(tenant_a,
     assert first_back == indexed_back == indexed[: len(indexed_back)]
     assert all("ORDER BY COALESCE" in sql for sql in first_sql)
     assert not any("COALESCE" in sql for sql in indexed_sql)
+    # and search-first sorts the matches' ids, reading only the page's rows: still one statement a page
+    assert len(first_sql) == len(indexed_sql)
+    assert all(" IN (SELECT " in sql and "LIMIT 8)" in sql for sql in first_sql)
+
+
+def test_a_search_first_page_holds_only_what_the_member_sees(tenant_a, tenant_b, admin_of, member):
+    from crm_apps.access.services import sharing_default_set
+    from crm_apps.engine.services import search_vector_refresh
+
+    contacts = registry.get("contacts")
+    with schema_context(tenant_b.schema_name):
+        theirs = Contact.objects.bulk_create([Contact(last_name="Needle", number=f"TB{i}") for i in range(4)])
+        search_vector_refresh(contacts, [c.pk for c in theirs])
+    seller = member(tenant_a)
+    with schema_context(tenant_a.schema_name):
+        admin = admin_of(tenant_a)
+        sharing_default_set(actor=admin, module="contacts", access="private", follow_parent=False)
+        made = Contact.objects.bulk_create(
+            [Contact(last_name="Needle", number=f"PV{i}", owner=seller if i % 4 == 0 else admin) for i in range(40)]
+        )
+        search_vector_refresh(contacts, [c.pk for c in made])
+        mine = {str(c.pk) for c in made if c.owner_id == seller.pk}
+
+        seen: list[str] = []
+        cursor = None
+        while True:
+            page = selectors.record_list(
+                spec=contacts, actor=seller, search="needle", cursor=cursor, limit=3, search_first=True
+            )
+            seen += [str(r.pk) for r in page.records]
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+
+    # Then the private member pages through their own ten matches only, none of the admin's or the other
+    # workspace's
+    assert len(seen) == len(set(seen)) == 10
+    assert set(seen) == mine
 
 
 def test_the_planner_estimate_is_remembered_per_statement_and_access_version(
