@@ -25,6 +25,8 @@ from django.core.cache import cache
 from django.core.signals import request_finished, request_started
 from django.db.models.signals import post_migrate
 
+from tenants.runtime import current_schema
+
 logger = logging.getLogger(__name__)
 
 NAMES = ("access", "metadata")
@@ -57,8 +59,6 @@ def _fetch() -> dict[str, str]:
 
 def version(name: str) -> str | None:
     """The current tenant's stamp for `name`; None when the cache cannot be reached."""
-    from tenants.runtime import current_schema
-
     schema = current_schema()
     memo: tuple[str, dict[str, str]] | None = getattr(_local, "memo", None)
     if memo is None or memo[0] != schema:
@@ -166,8 +166,6 @@ def local_remember(
     value that is not a `kind` is ignored; with `shared` and the cache unreachable, nothing is kept."""
     if key is None:
         return compute()
-    from tenants.runtime import current_schema
-
     local_key = (current_schema(), key)
     found = local_get(local_key)
     if found is not None and isinstance(found, kind):
