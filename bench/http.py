@@ -38,6 +38,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from bench import crm
 
 # The targets of issue 25 (10x vtiger 8.2's figures at a tenth of our data, measured on the same machine).
@@ -71,6 +73,7 @@ REPORT = {
 }
 PRIVATE_MODULES = ("organizations", "contacts", "deals")
 # The production server's defaults (docs/deployment.md, "Worker processes"); overridable per run.
+DEFAULT_SERVER = "gunicorn"
 DEFAULT_WORKER_CLASS = "sync"
 DEFAULT_WORKERS = 2
 DEFAULT_THREADS = 1
@@ -286,17 +289,29 @@ class Server:
             self.proc.kill()
 
 
-def server_start(args: argparse.Namespace, static_root: str) -> Server:
-    port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "saas.settings",
-        "DEBUG": "0",
-        "STATIC_ROOT": static_root,
-        # The per-token API budget would stop a load test after its first minute.
-        "API_TOKEN_RATE_PER_MINUTE": "10000000",
-    }
-    command = [
+def server_command(args: argparse.Namespace, port: int) -> list[str]:
+    """The production server's command line (docs/deployment.md, "Web server") on a local port."""
+    if args.server == "granian":
+        return [
+            sys.executable,
+            "-m",
+            "granian",
+            "saas.wsgi:application",
+            "--interface",
+            "wsgi",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+            "--blocking-threads",
+            str(args.threads),
+            "--log-level",
+            "warning",
+            "--no-ws",
+        ]
+    return [
         sys.executable,
         "-m",
         "gunicorn",
@@ -314,6 +329,19 @@ def server_start(args: argparse.Namespace, static_root: str) -> Server:
         "--worker-tmp-dir",
         "/dev/shm",  # noqa: S108 - gunicorn's heartbeat files, as in the image
     ]
+
+
+def server_start(args: argparse.Namespace, static_root: str) -> Server:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "saas.settings",
+        "DEBUG": "0",
+        "STATIC_ROOT": static_root,
+        # The per-token API budget would stop a load test after its first minute.
+        "API_TOKEN_RATE_PER_MINUTE": "10000000",
+    }
+    command = server_command(args, port)
     proc = subprocess.Popen(command, env=env)  # noqa: S603 - our own command line
     server = Server(proc=proc, port=port)
     deadline = time.monotonic() + 90
@@ -325,10 +353,10 @@ def server_start(args: argparse.Namespace, static_root: str) -> Server:
         except (OSError, urllib.error.URLError):
             pass
         if proc.poll() is not None:
-            raise crm.BenchError(f"gunicorn exited with {proc.returncode}")
+            raise crm.BenchError(f"{args.server} exited with {proc.returncode}")
         time.sleep(0.3)
     server.stop()
-    raise crm.BenchError("gunicorn did not start")
+    raise crm.BenchError(f"{args.server} did not start")
 
 
 def _plan_pages(pages: list[Page], host: str, creds: dict[str, str], who: str) -> list[dict[str, Any]]:
@@ -416,15 +444,16 @@ def measure(args: argparse.Namespace, static_root: str) -> list[dict[str, Any]]:
                 pages = [p for p in pages_for(ctx, member) if p.key in args.page]
                 plan_pages += _plan_pages(pages, ctx.host, creds, who)
             connections.close_all()
+            server_kind = args.worker_class if args.server == "gunicorn" else "wsgi"
             crm.log(
-                f"Server: gunicorn saas.wsgi, {args.workers} {args.worker_class} worker(s) x {args.threads} thread(s), "
+                f"Server: {args.server} saas.wsgi, {args.workers} {server_kind} worker(s) x {args.threads} thread(s), "
                 f"DEBUG off; load: locust, {args.clients} clients, {args.seconds:g} s per page "
                 f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)"
             )
             server = server_start(args, static_root)
             try:
                 _preflight(server.port, plan_pages)
-                results = _drive(server.port, plan_pages, args)
+                results = _drive(server, plan_pages, args)
             finally:
                 server.stop()
         finally:
@@ -441,7 +470,25 @@ def measure(args: argparse.Namespace, static_root: str) -> list[dict[str, Any]]:
     return results
 
 
-def _drive(port: int, plan_pages: list[dict[str, Any]], args: argparse.Namespace) -> list[dict[str, Any]]:
+def _server_cpu_s(server: Server) -> float:
+    """CPU seconds (user + system) the server's processes have used so far: its master and workers."""
+    try:
+        root = psutil.Process(server.proc.pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def _drive(server: Server, plan_pages: list[dict[str, Any]], args: argparse.Namespace) -> list[dict[str, Any]]:
+    port = server.port
     with tempfile.TemporaryDirectory(prefix="bench-http-") as folder:
         plan_path, result_path = Path(folder, "plan.json"), Path(folder, "result.json")
         plan = {
@@ -458,14 +505,28 @@ def _drive(port: int, plan_pages: list[dict[str, Any]], args: argparse.Namespace
             cwd=Path(__file__).resolve().parent.parent,
         )
         assert proc.stdout is not None
+        # The server's CPU per served request, page by page: steadier than req/s on a machine whose speed
+        # varies from run to run (the load generator prints a page's line as soon as the page ends).
+        cpu_ms: dict[str, float] = {}
+        cpu_before = _server_cpu_s(server)
         for line in proc.stdout:
             try:
-                _show(json.loads(line))
+                result = json.loads(line)
             except json.JSONDecodeError:
                 print(line, end="")
+                continue
+            cpu_now = _server_cpu_s(server)
+            served = result["requests"] + result["failures"]
+            result["server_cpu_ms"] = (cpu_now - cpu_before) * 1000 / served if served else 0.0
+            cpu_ms[f"{result['key']}/{result['who']}"] = result["server_cpu_ms"]
+            cpu_before = cpu_now
+            _show(result)
         if proc.wait() != 0:
             raise crm.BenchError(f"the load generator exited with {proc.returncode}")
-        return list(json.loads(result_path.read_text(encoding="utf-8")))
+        results = list(json.loads(result_path.read_text(encoding="utf-8")))
+        for result in results:
+            result["server_cpu_ms"] = cpu_ms.get(f"{result['key']}/{result['who']}", 0.0)
+        return results
 
 
 def _show(result: dict[str, Any]) -> None:
@@ -474,7 +535,8 @@ def _show(result: dict[str, Any]) -> None:
         failed = f"   NO RESPONSE within {result['seconds']:.0f} s"
     crm.log(
         f"  {result['name']:<44} {result['rps']:8.1f} req/s   p50 {result['p50']:7.1f} ms   "
-        f"p99 {result['p99']:7.1f} ms   n={result['requests']}{failed}"
+        f"p99 {result['p99']:7.1f} ms   server CPU {result.get('server_cpu_ms', 0.0):5.1f} ms/req   "
+        f"n={result['requests']}{failed}"
     )
 
 
@@ -519,6 +581,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=4, help="concurrent clients (default 4)")
     parser.add_argument("--who", action="append", choices=("member", "admin"), help="user(s) (default both)")
     parser.add_argument("--page", action="append", choices=PAGES, help="page(s) (default all)")
+    parser.add_argument("--server", default=DEFAULT_SERVER, choices=("gunicorn", "granian"))
     parser.add_argument("--worker-class", default=DEFAULT_WORKER_CLASS, choices=("sync", "gthread"))
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS)
@@ -532,7 +595,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.page = args.page or list(PAGES)
     if args.clients < 1 or args.seconds <= 0:
         parser.error("--clients and --seconds must be positive")
-    if args.worker_class == "sync" and args.threads != 1:
+    if args.server == "gunicorn" and args.worker_class == "sync" and args.threads != 1:
         # gunicorn silently turns sync workers with threads into gthread ones: say which one is measured.
         parser.error("--worker-class sync takes --threads 1 (gunicorn runs gthread when threads > 1)")
     with tempfile.TemporaryDirectory(prefix="crm-bench-static-") as folder:

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from crm_apps.engine.extensions import module_urlpatterns
 from crm_apps.home.views import home
 from marketplace.partners.tenant_views import partner_access, partner_access_revoke_view
+from saas.resolvers import memoized
 from tenants.views import workspace_new
 
 # The API under one prefix, tried first: an API call does not walk the pages' patterns, a page tries one
@@ -28,8 +29,7 @@ api_urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("crm_apps.engine.api.urls")),
 ]
 
-urlpatterns = [
-    path("api/v1/", include(api_urlpatterns)),
+page_urlpatterns: list[URLPattern | URLResolver] = [
     path("", home, name="home"),
     path("", include("crm_apps.access.urls")),
     path("", include("crm_apps.sso.urls")),
@@ -67,5 +67,8 @@ urlpatterns = [
     path("mfa/", include("tenants.mfa.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
+
+# Each resolved path's match is remembered (saas/resolvers.py): a repeated path costs a dictionary look-up.
+urlpatterns = [memoized("api/v1/", api_urlpatterns), memoized("", page_urlpatterns)]
 
 handler500 = "saas.errors.server_error"

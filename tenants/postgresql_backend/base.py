@@ -7,6 +7,13 @@ tenants in turn). When both are due, the `SET` is the health check: it reaches t
 the connection turns out dead (and no transaction was open) it is replaced and the cursor obtained again,
 exactly as a failed `SELECT 1` would have done.
 
+When no `SET` is due (a worker serving the same tenant again), the check is local: an idle connection's
+socket has nothing to read unless the server closed it or sent something (a shutdown, a terminated
+backend: PostgreSQL writes its FATAL message and closes). Only then does `SELECT 1` make the round trip
+that decides; a quiet socket is taken as healthy. A connection that dies without a word (a lost network)
+is found by the request's first query as before: it fails, and the connection is replaced at the request's
+end.
+
 The `SET` itself goes straight to libpq (Django's own health check skips its cursor wrapper too), with its
 text made once per schema, unless something watches the queries (a debug cursor, `assertNumQueries`, an
 execute wrapper): then django-tenants' path runs unchanged, so the statement stays visible to them.
@@ -15,6 +22,7 @@ execute wrapper): then django-tenants' path runs unchanged, so the statement sta
 from __future__ import annotations
 
 import contextlib
+import select
 from typing import Any
 
 import psycopg
@@ -32,6 +40,26 @@ class DatabaseWrapper(base.DatabaseWrapper):
     health_check_done: bool
     search_path_set_schemas: list[str] | None
     _setting_search_path: bool
+
+    def is_usable(self) -> bool:
+        """Usable without a round trip when the idle connection's socket is quiet (see the module's text)."""
+        conn = self.connection
+        if conn is None:
+            return False
+        pgconn = conn.pgconn
+        if pgconn.status != psycopg.pq.ConnStatus.OK or pgconn.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            return self.is_usable_round_trip()
+        try:
+            poller = select.poll()
+            poller.register(pgconn.socket, select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP)
+            quiet = not poller.poll(0)
+        except (OSError, ValueError, psycopg.Error):
+            quiet = False
+        return quiet or self.is_usable_round_trip()
+
+    def is_usable_round_trip(self) -> bool:
+        """Django's check: `SELECT 1` on the server."""
+        return bool(super().is_usable())
 
     def _search_path_due(self) -> bool:
         return not (get_limit_set_calls() and self.search_path_set_schemas)

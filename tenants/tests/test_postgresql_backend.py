@@ -1,5 +1,6 @@
 """tenants/postgresql_backend: with persistent connections, the SET search_path of a schema change is the
-connection's health check (one round trip less per request), and a dead connection is still replaced."""
+connection's health check (one round trip less per request), without one the check looks at the socket
+(no round trip while it is quiet), and a dead connection is still replaced."""
 
 from __future__ import annotations
 
@@ -15,14 +16,19 @@ from tests.integration.helpers import test_database_url as database_url
 def persistent(committed):
     """A connection of its own, as a web worker has it: kept between requests, health-checked."""
     conn = DatabaseWrapper({**connection.settings_dict, "CONN_MAX_AGE": 600, "CONN_HEALTH_CHECKS": True}, "default")
-    checks: list[bool] = []
-    real = conn.is_usable
+    checks: list[str] = []  # "socket": the local check ran; "select": it made the SELECT 1 round trip
+    real, real_round_trip = conn.is_usable, conn.is_usable_round_trip
 
     def counted() -> bool:
-        checks.append(True)
+        checks.append("socket")
         return real()
 
-    conn.is_usable = counted
+    def counted_round_trip() -> bool:
+        checks.append("select")
+        return real_round_trip()
+
+    conn.is_usable = counted  # type: ignore[method-assign]
+    conn.is_usable_round_trip = counted_round_trip  # type: ignore[method-assign]
     yield conn, checks
     conn.close()
 
@@ -39,7 +45,8 @@ def request(conn: DatabaseWrapper, schema: str) -> int:
 
 def terminate(conn: DatabaseWrapper) -> None:
     with psycopg.connect(database_url().replace("postgres://", "postgresql://", 1), autocommit=True) as other:
-        other.execute("SELECT pg_terminate_backend(%s)", [conn.connection.info.backend_pid])
+        # With a timeout, pg_terminate_backend waits until the backend has exited (and closed the socket).
+        other.execute("SELECT pg_terminate_backend(%s, 10000)", [conn.connection.info.backend_pid])
 
 
 def test_a_schema_change_needs_no_separate_health_check(persistent):
@@ -51,7 +58,36 @@ def test_a_schema_change_needs_no_separate_health_check(persistent):
     assert checks == []  # the SET search_path of each switch was the check
 
     request(conn, "alpha")
-    assert checks == [True]  # same schema: no SET due, so the usual SELECT 1
+    assert checks == ["socket"]  # same schema: no SET due, so the socket is looked at; it is quiet
+
+    request(conn, "alpha")
+    assert checks == ["socket", "socket"]  # and no SELECT 1 round trip is made
+
+
+def test_a_connection_the_server_wrote_to_while_idle_gets_the_round_trip(persistent):
+    conn, checks = persistent
+    request(conn, "alpha")
+    with conn.cursor() as cursor:
+        cursor.execute("LISTEN bench_health")
+    with psycopg.connect(database_url().replace("postgres://", "postgresql://", 1), autocommit=True) as other:
+        other.execute("NOTIFY bench_health")
+    old_pid = conn.connection.info.backend_pid
+    deadline = 50
+    while deadline and not _readable(conn):
+        import time
+
+        time.sleep(0.05)
+        deadline -= 1
+
+    assert request(conn, "alpha") == 5
+    assert checks == ["socket", "select"]  # something to read: SELECT 1 decides, and the connection is fine
+    assert conn.connection.info.backend_pid == old_pid
+
+
+def _readable(conn: DatabaseWrapper) -> bool:
+    import select
+
+    return bool(select.select([conn.connection.pgconn.socket], [], [], 0)[0])
 
 
 @pytest.mark.parametrize("next_schema", ["beta", "alpha"])
