@@ -331,7 +331,8 @@ def server_command(args: argparse.Namespace, port: int) -> list[str]:
     ]
 
 
-def server_start(args: argparse.Namespace, static_root: str) -> Server:
+def server_start(args: argparse.Namespace, static_root: str, checkout: str | None = None) -> Server:
+    """The server of this checkout, or of `checkout` (another commit's tree, for --compare-with)."""
     port = free_port()
     env = {
         **os.environ,
@@ -342,7 +343,12 @@ def server_start(args: argparse.Namespace, static_root: str) -> Server:
         "API_TOKEN_RATE_PER_MINUTE": "10000000",
     }
     command = server_command(args, port)
-    proc = subprocess.Popen(command, env=env)  # noqa: S603 - our own command line
+    if checkout:
+        from django.conf import settings
+
+        env["PYTHONPATH"] = checkout  # its own code before this checkout's (installed in the environment)
+        env["SECRET_KEY"] = settings.SECRET_KEY  # the sessions and signatures this checkout made
+    proc = subprocess.Popen(command, env=env, cwd=checkout)  # noqa: S603 - our own command line
     server = Server(proc=proc, port=port)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -451,11 +457,19 @@ def measure(args: argparse.Namespace, static_root: str) -> list[dict[str, Any]]:
                 f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)"
             )
             server = server_start(args, static_root)
+            baseline = None
+            if args.compare_with:
+                baseline_args = argparse.Namespace(**{**vars(args), "server": args.baseline_server or args.server})
+                baseline = server_start(baseline_args, static_root, args.compare_with)
             try:
                 _preflight(server.port, plan_pages)
-                results = _drive(server, plan_pages, args)
+                if baseline is not None:
+                    _preflight(baseline.port, plan_pages)
+                results = _drive(server, plan_pages, args, baseline)
             finally:
                 server.stop()
+                if baseline is not None:
+                    baseline.stop()
         finally:
             for module in PRIVATE_MODULES:
                 access, superiors_see, follow_parent = previous.get(module, ("public_read_write_delete", True, True))
@@ -487,12 +501,15 @@ def _server_cpu_s(server: Server) -> float:
     return total
 
 
-def _drive(server: Server, plan_pages: list[dict[str, Any]], args: argparse.Namespace) -> list[dict[str, Any]]:
+def _drive(
+    server: Server, plan_pages: list[dict[str, Any]], args: argparse.Namespace, baseline: Server | None = None
+) -> list[dict[str, Any]]:
     port = server.port
     with tempfile.TemporaryDirectory(prefix="bench-http-") as folder:
         plan_path, result_path = Path(folder, "plan.json"), Path(folder, "result.json")
         plan = {
             "host": f"http://127.0.0.1:{port}",
+            "baseline_host": f"http://127.0.0.1:{baseline.port}" if baseline is not None else None,
             "clients": args.clients,
             "seconds": args.seconds,
             "pages": plan_pages,
@@ -518,6 +535,8 @@ def _drive(server: Server, plan_pages: list[dict[str, Any]], args: argparse.Name
             cpu_now = _server_cpu_s(server)
             served = result["requests"] + result["failures"]
             result["server_cpu_ms"] = (cpu_now - cpu_before) * 1000 / served if served else 0.0
+            if baseline is not None:
+                result["server_cpu_ms"] = 0.0  # both servers share the CPU: only the ratio means something
             cpu_ms[f"{result['key']}/{result['who']}"] = result["server_cpu_ms"]
             cpu_before = cpu_now
             _show(result)
@@ -533,11 +552,19 @@ def _show(result: dict[str, Any]) -> None:
     failed = f"   FAILED {result['failures']}: {result['failure_sample'][:1]}" if result["failures"] else ""
     if not result["requests"] and not result["failures"]:
         failed = f"   NO RESPONSE within {result['seconds']:.0f} s"
+    cpu = f"server CPU {result['server_cpu_ms']:5.1f} ms/req   " if result.get("server_cpu_ms") else ""
     crm.log(
         f"  {result['name']:<44} {result['rps']:8.1f} req/s   p50 {result['p50']:7.1f} ms   "
-        f"p99 {result['p99']:7.1f} ms   server CPU {result.get('server_cpu_ms', 0.0):5.1f} ms/req   "
-        f"n={result['requests']}{failed}"
+        f"p99 {result['p99']:7.1f} ms   {cpu}n={result['requests']}{failed}"
     )
+    base = result.get("baseline")
+    if base is not None:
+        ratio = result["rps"] / base["rps"] if base["rps"] else 0.0
+        base_failed = f"   FAILED {base['failures']}" if base["failures"] else ""
+        crm.log(
+            f"  {'  baseline, same time':<44} {base['rps']:8.1f} req/s   p50 {base['p50']:7.1f} ms   "
+            f"p99 {base['p99']:7.1f} ms   n={base['requests']}   ratio {ratio:.2f}{base_failed}"
+        )
 
 
 def report(results: list[dict[str, Any]]) -> int:
@@ -566,6 +593,10 @@ def report(results: list[dict[str, Any]]) -> int:
         print(f"{name}={value:.1f}")
     if slowest is not None:
         print(f"slowest_page_p99_ms={slowest['p99']:.1f}")
+    for r in results:  # --compare-with: this checkout's req/s over the baseline's, served at the same time
+        base = r.get("baseline")
+        if base is not None and base["rps"]:
+            print(f"vs_baseline_{r['key'].replace('-', '_')}_{r['who']}={r['rps'] / base['rps']:.2f}")
     return 1 if any(r["failures"] for r in results) else 0
 
 
@@ -587,11 +618,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS)
     parser.add_argument("--skip-load", action="store_true", help="measure whatever data the tenant has")
     parser.add_argument(
+        "--compare-with",
+        metavar="CHECKOUT",
+        help="also serve another checkout of the project (e.g. `git worktree add /tmp/base <commit>`) with the same "
+        "server settings, at the same time: half the clients load each server, and each page prints the ratio of "
+        "this checkout's req/s to that baseline's (on a machine whose speed drifts, a fair A/B)",
+    )
+    parser.add_argument(
+        "--baseline-server",
+        choices=("gunicorn", "granian"),
+        help="the baseline's server (default: --server); without --compare-with the baseline is this checkout",
+    )
+    parser.add_argument(
         "--no-collectstatic", action="store_true", help="reuse the static files already collected in STATIC_ROOT"
     )
     args = parser.parse_args(argv)
     args.seconds = args.seconds if args.seconds is not None else (3.0 if args.quick else 20.0)
     args.who = args.who or ["member", "admin"]
+    if args.baseline_server and not args.compare_with:
+        args.compare_with = "."
+    if args.compare_with:
+        args.compare_with = str(Path(args.compare_with).resolve())
+        if not Path(args.compare_with, "saas", "wsgi.py").is_file():
+            parser.error(f"--compare-with {args.compare_with}: not a checkout of this project")
+        if args.clients < 2:
+            parser.error("--compare-with needs at least 2 clients (half load each server)")
     args.page = args.page or list(PAGES)
     if args.clients < 1 or args.seconds <= 0:
         parser.error("--clients and --seconds must be positive")

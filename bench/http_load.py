@@ -37,7 +37,41 @@ def _percentile(samples: list[float], p: float) -> float:
     return ordered[index]
 
 
-def run_page(host: str, page: dict[str, Any], clients: int, seconds: float) -> dict[str, Any]:
+def run_page(
+    host: str, page: dict[str, Any], clients: int, seconds: float, baseline: str | None = None
+) -> dict[str, Any]:
+    """`clients` users on `host`; with a `baseline` host, half of them on each, at the same time."""
+    users = [_page_user(host, page, "PageUser")]
+    if baseline is not None:
+        users.append(_page_user(baseline, page, "BaselineUser"))
+    env = Environment(user_classes=[user for user, _timings, _failures in users])
+    runner = env.create_local_runner()
+    started = time.monotonic()
+    runner.start(clients, spawn_rate=clients)
+    gevent.sleep(seconds)
+    runner.quit()
+    elapsed = time.monotonic() - started
+    results = [_summary(timings, failures, elapsed) for _user, timings, failures in users]
+    out = {"name": page["name"], "key": page.get("key", page["name"]), "who": page.get("who", ""), **results[0]}
+    if baseline is not None:
+        out["baseline"] = results[1]
+    return out
+
+
+def _summary(timings: list[float], failures: list[str], elapsed: float) -> dict[str, Any]:
+    return {
+        "requests": len(timings),
+        "failures": len(failures),
+        "failure_sample": failures[:3],
+        "rps": len(timings) / elapsed if elapsed else 0.0,
+        "p50": _percentile(timings, 50),
+        "p99": _percentile(timings, 99),
+        "seconds": elapsed,
+    }
+
+
+def _page_user(host: str, page: dict[str, Any], name: str) -> tuple[type[FastHttpUser], list[float], list[str]]:
+    """A locust user class loading `page` from `host` back to back, with the lists its results go to."""
     timings: list[float] = []
     failures: list[str] = []
     paths: list[dict[str, Any]] = page["paths"]
@@ -76,25 +110,8 @@ def run_page(host: str, page: dict[str, Any], clients: int, seconds: float) -> d
                 timings.append(elapsed)
 
     PageUser.host = host
-    env = Environment(user_classes=[PageUser])
-    runner = env.create_local_runner()
-    started = time.monotonic()
-    runner.start(clients, spawn_rate=clients)
-    gevent.sleep(seconds)
-    runner.quit()
-    elapsed = time.monotonic() - started
-    return {
-        "name": page["name"],
-        "key": page.get("key", page["name"]),
-        "who": page.get("who", ""),
-        "requests": len(timings),
-        "failures": len(failures),
-        "failure_sample": failures[:3],
-        "rps": len(timings) / elapsed if elapsed else 0.0,
-        "p50": _percentile(timings, 50),
-        "p99": _percentile(timings, 99),
-        "seconds": elapsed,
-    }
+    PageUser.__name__ = PageUser.__qualname__ = name  # locust tells user classes apart by name
+    return PageUser, timings, failures
 
 
 def main(argv: list[str]) -> int:
@@ -103,7 +120,7 @@ def main(argv: list[str]) -> int:
         plan = json.load(handle)
     results = []
     for page in plan["pages"]:
-        result = run_page(plan["host"], page, plan["clients"], plan["seconds"])
+        result = run_page(plan["host"], page, plan["clients"], plan["seconds"], plan.get("baseline_host"))
         results.append(result)
         print(json.dumps(result), flush=True)
     with open(result_path, "w", encoding="utf-8") as handle:
