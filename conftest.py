@@ -151,9 +151,11 @@ def _clean_cache() -> Iterator[None]:
     from django.conf import settings
     from django.core.cache import cache
 
+    from crm_apps.engine.selectors import statements_clear
     from saas.cache_versions import remembered_local_clear
 
     remembered_local_clear()
+    statements_clear()
     client = cache._cache.get_client()  # type: ignore[attr-defined]
     prefix = settings.CACHES["default"]["KEY_PREFIX"]
     keys = list(client.scan_iter(match=f"*:{prefix}:*", count=1000))

@@ -15,14 +15,68 @@ Only for fixed-shape lookups: the queryset must not depend on anything but the n
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import Model, QuerySet
-from django.db.models.query import get_related_populators
+from django.db.models.query import ModelIterable, get_related_populators
 
 M = TypeVar("M", bound=Model)
+
+
+class Compiled:
+    """A queryset's statement and what turns its rows into model instances, as Django's own iterator does
+    (the compiler of the first time knows the columns, the converters and the related models)."""
+
+    def __init__(self, queryset: QuerySet[Any], *, using: str = "default"):
+        compiler = queryset.query.get_compiler(using=using)
+        try:
+            sql, params = compiler.as_sql()
+        except EmptyResultSet:  # a condition that matches nothing (`pk__in=[]`): no statement, no rows
+            sql, params = "", ()
+        if (
+            compiler.annotation_col_map
+            or compiler.has_extra_select
+            or getattr(queryset, "_known_related_objects", None)
+            or getattr(queryset, "_prefetch_related_lookups", None)
+            or queryset._iterable_class is not ModelIterable
+        ):
+            raise ValueError(
+                "compiled query: annotations, extra columns and known or prefetched objects are not supported"
+            )
+        klass_info = compiler.klass_info
+        self.sql: str = sql
+        self.params: tuple[Any, ...] = tuple(params)
+        self.using = using
+        self._compiler = compiler
+        self._model = klass_info["model"]
+        self._start, self._end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+        self._init_list = [column[0].target.attname for column in compiler.select[self._start : self._end]]
+        self._populators = get_related_populators(klass_info, compiler.select, using)  # type: ignore[call-arg]  # stubs: Django 6
+
+    def run(self, params: Sequence[Any] | None = None) -> list[Any]:
+        """The model instances of the statement run with `params` (default: the compiled ones)."""
+        if not self.sql:
+            return []
+        with connections[self.using].cursor() as cursor:
+            cursor.execute(self.sql, self.params if params is None else params)
+            rows = cursor.fetchall()
+        found = []
+        model, start, end, init_list, populators = (
+            self._model,
+            self._start,
+            self._end,
+            self._init_list,
+            self._populators,
+        )
+        for row in self._compiler.results_iter(results=[rows]):
+            obj = model.from_db(self.using, init_list, row[start:end])
+            for populator in populators:
+                populator.populate(row, obj)
+            found.append(obj)
+        return found
 
 
 class Prepared(Generic[M]):
@@ -35,49 +89,31 @@ class Prepared(Generic[M]):
         self.build = build
         self.sample = dict(sample)
         self.using = using
-        self._compiled: tuple[Any, ...] | None = None
+        self._compiled: tuple[Compiled, dict[str, int]] | None = None
         self._lock = threading.Lock()
 
-    def _compile(self) -> tuple[Any, ...]:
-        queryset = self.build(**self.sample)
-        compiler = queryset.query.get_compiler(using=self.using)
-        sql, params = compiler.as_sql()
-        params = list(params)
+    def _compile(self) -> tuple[Compiled, dict[str, int]]:
+        compiled = Compiled(self.build(**self.sample), using=self.using)
         slots: dict[str, int] = {}
         for name, value in self.sample.items():
-            found = [i for i, param in enumerate(params) if type(param) is type(value) and param == value]
+            found = [i for i, param in enumerate(compiled.params) if type(param) is type(value) and param == value]
             if len(found) != 1:
                 raise ValueError(f"prepared query: sample {name}={value!r} appears {len(found)} times, not once")
             slots[name] = found[0]
-        klass_info = compiler.klass_info
-        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
-        init_list = [column[0].target.attname for column in compiler.select[start:end]]
-        populators = get_related_populators(klass_info, compiler.select, self.using)  # type: ignore[call-arg]  # stubs: Django 6
-        if compiler.annotation_col_map or getattr(queryset, "_known_related_objects", None):
-            raise ValueError("prepared query: annotations and known related objects are not supported")
-        return (sql, params, slots, compiler, klass_info["model"], start, end, init_list, populators)
+        return compiled, slots
 
     def list(self, **values: Any) -> list[M]:
         if values.keys() != self.sample.keys():
             raise TypeError(f"prepared query takes {sorted(self.sample)}, got {sorted(values)}")
-        compiled = self._compiled
-        if compiled is None:
+        prepared = self._compiled
+        if prepared is None:
             with self._lock:
-                compiled = self._compiled = self._compiled or self._compile()
-        sql, params, slots, compiler, model, start, end, init_list, populators = compiled
-        params = list(params)
+                prepared = self._compiled = self._compiled or self._compile()
+        compiled, slots = prepared
+        params = list(compiled.params)
         for name, value in values.items():
             params[slots[name]] = value
-        with connections[self.using].cursor() as cursor:
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
-        found = []
-        for row in compiler.results_iter(results=[rows]):
-            obj = model.from_db(self.using, init_list, row[start:end])
-            for populator in populators:
-                populator.populate(row, obj)
-            found.append(obj)
-        return found
+        return compiled.run(params)
 
     def first(self, **values: Any) -> M | None:
         found = self.list(**values)
