@@ -1,8 +1,9 @@
 """Per-tenant version stamps for cached definitions.
 
 A *version* names one state of a family of definitions (`access`: roles, profiles, groups, sharing;
-`metadata`: custom fields, picklists, layouts). Caches key their entries by it, so an entry never goes
-stale: a change writes a new version and every process computes afresh on its next read. The stamps
+`metadata`: custom fields, picklists, layouts; `views`: the members' saved list views and layouts). Caches
+key their entries by it, so an entry never goes stale: a change writes a new version and every process
+computes afresh on its next read. The stamps
 live in Redis under the tenant's key prefix (django-tenants' `make_key`), all of them fetched in one
 round trip per request and remembered until the request (or task) ends.
 
@@ -29,7 +30,7 @@ from tenants.runtime import current_schema
 
 logger = logging.getLogger(__name__)
 
-NAMES = ("access", "metadata")
+NAMES = ("access", "metadata", "views")
 T = TypeVar("T")
 _local = threading.local()
 

@@ -17,6 +17,7 @@ class EngineConfig(AppConfig):
 
     def ready(self) -> None:
         from celery.signals import task_prerun
+        from django.db.models.signals import post_delete, post_save
 
         from billing import selectors as billing_selectors
         from crm_apps.engine import (
@@ -24,8 +25,10 @@ class EngineConfig(AppConfig):
             events,
             record_versions,
             registry,
+            selectors,
         )
         from crm_apps.engine.metadata import metadata_cache_clear
+        from crm_apps.engine.models import SavedView
         from tenants import provisioning
 
         # The plan's record limit counts every module's records.
@@ -33,6 +36,9 @@ class EngineConfig(AppConfig):
         billing_selectors.record_models_register(lambda: list(dict.fromkeys(s.model for s in registry.all_specs())))
         # Cached results over many records (the board's sums) are keyed by their modules' record stamps.
         events.listener_add(record_versions.records_changed)
+        # Saved views are cached per member and module under the tenant's `views` version.
+        post_save.connect(selectors.saved_views_changed, sender=SavedView, dispatch_uid="engine-saved-views-save")
+        post_delete.connect(selectors.saved_views_changed, sender=SavedView, dispatch_uid="engine-saved-views-delete")
         # A task starts with no memoised metadata, as a request does.
         task_prerun.connect(metadata_cache_clear, dispatch_uid="engine-metadata-task-start", weak=False)
         provisioning.step_register(

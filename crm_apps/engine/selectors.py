@@ -18,7 +18,7 @@ from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, TrigramSimilarity
 from django.core.exceptions import ValidationError
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce, Greatest
 from django.utils.translation import gettext as _
@@ -44,6 +44,8 @@ EXACT_COUNT_MAX_COST = 4_000
 WORD_RE = re.compile(r"[\w@.+-]+", re.UNICODE)
 # Seconds a list's planner estimate (its "about N records" and how it is read) is reused.
 ESTIMATE_TTL = 60
+# How long a member's saved views of a module stay cached (a write changes the version sooner).
+SAVED_VIEWS_TTL = 3600
 # A search the planner expects to match at most this many visible rows is read through the search index and
 # sorted (`search_first`), never by walking the list order's index (see record_list).
 SEARCH_FIRST_MAX_ROWS = 5_000
@@ -850,15 +852,31 @@ class ListViews:
 
 def saved_views_for_list(*, spec: ModuleSpec, actor: Member) -> ListViews:
     """saved_views(), saved_view_default() and saved_view_get() of one module and member from one query
-    (a list page asked three times)."""
-    usable = SavedView.objects.filter(module=spec.key).filter(Q(owner=actor) | Q(shared=True))
-    rows = list(usable.order_by("name", "pk"))
-    own_defaults = sorted((v for v in rows if v.is_default and v.owner_id == actor.pk), key=lambda v: v.pk)
-    return ListViews(
-        named=[v for v in rows if not v.is_default],
-        default=own_defaults[0] if own_defaults else None,
-        usable={v.pk: v for v in rows},
+    (a list page asked three times), kept under the tenant's `views` version (bumped when any saved view
+    is written or deleted): a repeated list view reads no saved view. Shared: never modify the views."""
+
+    def load() -> ListViews:
+        usable = SavedView.objects.filter(module=spec.key).filter(Q(owner=actor) | Q(shared=True))
+        rows = list(usable.order_by("name", "pk"))
+        own_defaults = sorted((v for v in rows if v.is_default and v.owner_id == actor.pk), key=lambda v: v.pk)
+        return ListViews(
+            named=[v for v in rows if not v.is_default],
+            default=own_defaults[0] if own_defaults else None,
+            usable={v.pk: v for v in rows},
+        )
+
+    return cache_versions.remembered(
+        f"saved-views:{spec.key}:{actor.pk}", load, ttl=SAVED_VIEWS_TTL, family="views", kind=ListViews
     )
+
+
+def saved_views_changed(**_kwargs: Any) -> None:
+    """A saved view was written or deleted: every process reads the tenant's views again. Bumped at once (this
+    transaction's own later reads see the change) and again on commit (a read by another request in between
+    may have kept the state before the commit under the first bump)."""
+    schema = current_schema()
+    cache_versions.version_bump("views")
+    transaction.on_commit(lambda: cache_versions.version_bump("views", schema=schema))
 
 
 def saved_view_get(*, spec: ModuleSpec, actor: Member, view_id: Any) -> SavedView | None:
