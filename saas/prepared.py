@@ -37,15 +37,12 @@ class Compiled:
         except EmptyResultSet:  # a condition that matches nothing (`pk__in=[]`): no statement, no rows
             sql, params = "", ()
         if (
-            compiler.annotation_col_map
-            or compiler.has_extra_select
+            compiler.has_extra_select
             or getattr(queryset, "_known_related_objects", None)
             or getattr(queryset, "_prefetch_related_lookups", None)
             or queryset._iterable_class is not ModelIterable
         ):
-            raise ValueError(
-                "compiled query: annotations, extra columns and known or prefetched objects are not supported"
-            )
+            raise ValueError("compiled query: extra columns, known or prefetched objects are not supported")
         klass_info = compiler.klass_info
         self.sql: str = sql
         self.params: tuple[Any, ...] = tuple(params)
@@ -54,6 +51,7 @@ class Compiled:
         self._model = klass_info["model"]
         self._start, self._end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
         self._init_list = [column[0].target.attname for column in compiler.select[self._start : self._end]]
+        self._annotations = list(compiler.annotation_col_map.items()) if compiler.annotation_col_map else []
         self._populators = get_related_populators(klass_info, compiler.select, using)  # type: ignore[call-arg]  # stubs: Django 6
 
     def run(self, params: Sequence[Any] | None = None) -> list[Any]:
@@ -64,17 +62,13 @@ class Compiled:
             cursor.execute(self.sql, self.params if params is None else params)
             rows = cursor.fetchall()
         found = []
-        model, start, end, init_list, populators = (
-            self._model,
-            self._start,
-            self._end,
-            self._init_list,
-            self._populators,
-        )
+        model, start, end, init_list = self._model, self._start, self._end, self._init_list
         for row in self._compiler.results_iter(results=[rows]):
             obj = model.from_db(self.using, init_list, row[start:end])
-            for populator in populators:
+            for populator in self._populators:
                 populator.populate(row, obj)
+            for name, position in self._annotations:  # as Django's iterator sets them
+                setattr(obj, name, row[position])
             found.append(obj)
         return found
 

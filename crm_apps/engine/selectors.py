@@ -64,17 +64,41 @@ def _base(spec: ModuleSpec, actor: Member, *, deleted: bool = False) -> QuerySet
 
 def access_record(*, spec: ModuleSpec, actor: Member, record_id: Any, flags: dict[str, Any] | None = None) -> Any:
     """The live record if `actor` may see it; None for missing and forbidden alike. `flags`: expressions over
-    the record (`following_flag`, `related_flag`, ...) read in the same statement, as attributes of it."""
+    the record (`following_flag`, `related_flag`, ...) read in the same statement, as attributes of it.
+
+    The statement is compiled once per process for the member, the tenant's versions and the flags' names
+    (as record_list's: `_statement_key`), with a stand-in id that each call replaces by the record's. A flag
+    name must always stand for the same expression for a module and member (the record page's do)."""
     try:
         pk = uuid.UUID(str(record_id))
     except ValueError:
         return None
+    key = _statement_key(spec, actor, ("record", tuple(sorted(flags or ()))))
+    statement = _statement_get(key, spec)
+    if statement is None:
+        compiled = Compiled(_record_query(spec, actor, RECORD_ID_STAND_IN, flags)[:1])
+        slots = [i for i, p in enumerate(compiled.params) if isinstance(p, uuid.UUID) and p == RECORD_ID_STAND_IN]
+        if len(slots) != 1:  # nothing to run (a member who sees nothing) or an unexpected shape
+            return next(iter(_record_query(spec, actor, pk, flags)[:1]), None)
+        statement = _RecordStatement(spec, compiled, slots[0])
+        _statement_put(key, statement)
+    params = list(statement.compiled.params)
+    params[statement.slot] = pk
+    found = statement.compiled.run(params)
+    return found[0] if found else None
+
+
+# The id record statements are compiled with (access_record), replaced by the record's on every call.
+RECORD_ID_STAND_IN = uuid.UUID("00000000-0000-4000-8000-00000000dead")
+
+
+def _record_query(spec: ModuleSpec, actor: Member, pk: uuid.UUID, flags: dict[str, Any] | None) -> QuerySet[Any]:
     related = [n for n in spec.form_fields if isinstance(spec.model._meta.get_field(n), models.ForeignKey)]
     # No ORDER BY for a primary-key lookup (the model's default ordering costs compile time, not rows).
     found = _base(spec, actor).select_related("owner__user", "owner_group", *related).filter(pk=pk).order_by()
     if flags:
         found = found.annotate(**flags)
-    return next(iter(found[:1]), None)
+    return found
 
 
 def following_flag(*, spec: ModuleSpec, actor: Member) -> Exists:
@@ -370,6 +394,13 @@ def _record_list_query(
 
 
 @dataclass(frozen=True)
+class _RecordStatement:
+    spec: ModuleSpec
+    compiled: Compiled
+    slot: int  # where the record's id goes among the parameters
+
+
+@dataclass(frozen=True)
 class _ListStatement:
     spec: ModuleSpec
     compiled: Compiled
@@ -385,7 +416,7 @@ class _ListStatement:
 # unreachable) nothing is kept. Only the statement is kept, never its rows: each call runs it again.
 STATEMENT_SECONDS = 60.0
 STATEMENT_MAX = 512
-_statements: OrderedDict[str, tuple[float, _ListStatement]] = OrderedDict()
+_statements: OrderedDict[str, tuple[float, Any]] = OrderedDict()
 _statements_lock = threading.Lock()
 
 
@@ -396,7 +427,7 @@ def _statement_key(spec: ModuleSpec, actor: Member, arguments: tuple[Any, ...]) 
     return repr((current_schema(), spec.key, actor.pk, actor.active, actor.is_admin, access, meta, arguments))
 
 
-def _statement_get(key: str | None, spec: ModuleSpec) -> _ListStatement | None:
+def _statement_get(key: str | None, spec: ModuleSpec) -> Any:
     if key is None:
         return None
     with _statements_lock:
@@ -410,7 +441,7 @@ def _statement_get(key: str | None, spec: ModuleSpec) -> _ListStatement | None:
         return found[1]
 
 
-def _statement_put(key: str | None, statement: _ListStatement) -> None:
+def _statement_put(key: str | None, statement: _ListStatement | _RecordStatement) -> None:
     if key is None:
         return
     with _statements_lock:

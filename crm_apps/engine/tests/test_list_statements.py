@@ -114,3 +114,31 @@ def test_refused_input_is_refused_every_time(tenant_a, admin_of, compiles):
             with pytest.raises(ValidationError):
                 selectors.record_list(spec=contacts, actor=admin, cursor="not-a-cursor")
         assert compiles == []
+
+
+def test_a_record_statement_is_compiled_once_and_takes_each_records_id(tenant_a, admin_of, member, compiles):
+    contacts = registry.get("contacts")
+    with schema_context(tenant_a.schema_name):
+        admin = admin_of(tenant_a)
+        seller, other = member(tenant_a), member(tenant_a)
+        mine = services.record_create(spec=contacts, actor=seller, data={"last_name": "Mine"})
+        theirs = services.record_create(spec=contacts, actor=other, data={"last_name": "Theirs"})
+        sharing_default_set(actor=admin, module="contacts", access="private", follow_parent=False)
+        flags = {"page_following": selectors.following_flag(spec=contacts, actor=seller)}
+
+        first = selectors.access_record(spec=contacts, actor=seller, record_id=mine.pk, flags=flags)
+        assert first.last_name == "Mine" and first.page_following is False
+        assert selectors.access_record(spec=contacts, actor=seller, record_id=theirs.pk, flags=flags) is None
+        assert selectors.access_record(spec=contacts, actor=seller, record_id=selectors.RECORD_ID_STAND_IN) is None
+        assert len(compiles) == 2  # one with the flag, one without: each reused for every id
+        assert selectors.access_record(spec=contacts, actor=other, record_id=theirs.pk).last_name == "Theirs"
+        assert len(compiles) == 3
+
+
+def test_a_record_is_never_read_through_another_tenants_statement(tenant_a, tenant_b, admin_of, compiles):
+    contacts = registry.get("contacts")
+    with schema_context(tenant_a.schema_name):
+        in_a = services.record_create(spec=contacts, actor=admin_of(tenant_a), data={"last_name": "In Alpha"})
+        assert selectors.access_record(spec=contacts, actor=admin_of(tenant_a), record_id=in_a.pk) is not None
+    with schema_context(tenant_b.schema_name):
+        assert selectors.access_record(spec=contacts, actor=admin_of(tenant_b), record_id=in_a.pk) is None
