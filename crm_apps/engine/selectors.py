@@ -29,7 +29,7 @@ from crm_apps.engine import field_types, links, metadata, registry
 from crm_apps.engine.models import Comment, CrmRecord, CustomField, Follow, RecentView, SavedView, TimelineEntry
 from crm_apps.engine.spec import ModuleSpec
 from saas import cache_versions
-from saas.prepared import Compiled
+from saas.prepared import Compiled, Prepared
 from tenants.runtime import current_schema
 
 PAGE_SIZE = 25
@@ -582,13 +582,26 @@ def related_records(
 
 
 def timeline(*, spec: ModuleSpec, record: CrmRecord, limit: int = 50) -> list[TimelineEntry]:
-    """The record page's timeline: its latest entries, with the name of whoever made each."""
-    return list(
-        TimelineEntry.objects.filter(module=spec.key, record_id=record.pk)
-        .select_related("actor__user")
-        .only("module", "record_id", "kind", "app", "created_at", "data", "actor__user__name")
-        .order_by("-created_at", "-id")[:limit]
-    )
+    """The record page's timeline: its latest entries, with the name of whoever made each (a statement
+    compiled once per process and page size: `saas.prepared.Prepared`)."""
+    prepared = _timelines.get(limit)
+    if prepared is None:
+
+        def build(module: str, record_id: Any) -> QuerySet[TimelineEntry]:
+            return (
+                TimelineEntry.objects.filter(module=module, record_id=record_id)
+                .select_related("actor__user")
+                .only("module", "record_id", "kind", "app", "created_at", "data", "actor__user__name")
+                .order_by("-created_at", "-id")[:limit]
+            )
+
+        prepared = Prepared(build, {"module": "-timeline-sample-", "record_id": RECORD_ID_STAND_IN})
+        if len(_timelines) < 8:  # page sizes are the code's, not the request's; bounded anyway
+            _timelines[limit] = prepared
+    return prepared.list(module=spec.key, record_id=record.pk)
+
+
+_timelines: dict[int, Prepared[TimelineEntry]] = {}
 
 
 def comments(*, spec: ModuleSpec, record: CrmRecord) -> list[Comment]:
