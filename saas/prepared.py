@@ -14,6 +14,7 @@ Only for fixed-shape lookups: the queryset must not depend on anything but the n
 
 from __future__ import annotations
 
+import inspect
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
@@ -21,9 +22,25 @@ from typing import Any, Generic, TypeVar
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import Model, QuerySet
+from django.db.models.base import ModelState
+from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 from django.db.models.query import ModelIterable, get_related_populators
+from django.db.models.query_utils import DeferredAttribute
+from django.db.models.signals import post_init, pre_init
 
 M = TypeVar("M", bound=Model)
+
+
+def _plain_model(model: type[Model], attnames: list[str]) -> bool:
+    """Whether instances of `model` with these columns can be made by filling __dict__: nobody listens to its
+    init signals, it keeps Django's own __init__ and from_db, and each column's attribute is Django's plain
+    descriptor (a value in __dict__ is what reading it returns)."""
+    if pre_init.has_listeners(model) or post_init.has_listeners(model):
+        return False
+    if model.__init__ is not Model.__init__ or model.from_db.__func__ is not Model.from_db.__func__:  # type: ignore[attr-defined]
+        return False
+    plain = (DeferredAttribute, ForeignKeyDeferredAttribute)
+    return all(type(inspect.getattr_static(model, name, None)) in plain for name in attnames)
 
 
 class Compiled:
@@ -52,6 +69,7 @@ class Compiled:
         self._start, self._end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
         self._init_list = [column[0].target.attname for column in compiler.select[self._start : self._end]]
         self._annotations = list(compiler.annotation_col_map.items()) if compiler.annotation_col_map else []
+        self._plain = _plain_model(self._model, self._init_list)
         self._populators = get_related_populators(klass_info, compiler.select, using)  # type: ignore[call-arg]  # stubs: Django 6
 
     def run(self, params: Sequence[Any] | None = None) -> list[Any]:
@@ -62,9 +80,26 @@ class Compiled:
             cursor.execute(self.sql, self.params if params is None else params)
             rows = cursor.fetchall()
         found = []
-        model, start, end, init_list = self._model, self._start, self._end, self._init_list
+        model, start, end, init_list, plain, using = (
+            self._model,
+            self._start,
+            self._end,
+            self._init_list,
+            self._plain,
+            self.using,
+        )
         for row in self._compiler.results_iter(results=[rows]):
-            obj = model.from_db(self.using, init_list, row[start:end])
+            if plain:
+                # What Model.from_db + Model.__init__ leave behind for these columns, without the per-field
+                # loop of __init__ (a fifth of an API list's Python time: 20 rows x 40 fields): the values
+                # in the instance's __dict__ (columns not read stay deferred, as Django leaves them), a
+                # ModelState saying the row came from `using`.
+                obj = model.__new__(model)
+                state = obj._state = ModelState()
+                state.adding, state.db = False, using
+                obj.__dict__.update(zip(init_list, row[start:end], strict=True))
+            else:
+                obj = model.from_db(using, init_list, row[start:end])
             for populator in self._populators:
                 populator.populate(row, obj)
             for name, position in self._annotations:  # as Django's iterator sets them
