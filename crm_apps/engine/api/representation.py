@@ -41,17 +41,32 @@ def api_fields(spec: ModuleSpec) -> list[str]:
     return names
 
 
-def _attributes(spec: ModuleSpec, fields: list[str]) -> tuple[tuple[str, str], ...]:
-    """(API name, attribute to read): a reference is its id (`owner_id`), never the related row."""
+def _attributes(spec: ModuleSpec, fields: list[str]) -> tuple[tuple[str, str, bool], ...]:
+    """(API name, attribute to read, whether the value needs `jsonable`): a reference is its id (`owner_id`),
+    never the related row."""
     return _attributes_of(spec.model, tuple(fields))
 
 
+# Fields whose values are already JSON as read (str, int, bool, float or None): no conversion per value.
+_PLAIN_FIELDS = (
+    models.CharField,
+    models.TextField,
+    models.IntegerField,
+    models.BooleanField,
+    models.FloatField,
+)
+
+
 @functools.lru_cache(maxsize=512)
-def _attributes_of(model: type[models.Model], fields: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+def _attributes_of(model: type[models.Model], fields: tuple[str, ...]) -> tuple[tuple[str, str, bool], ...]:
     out = []
     for name in fields:
         field = model._meta.get_field(name)
-        out.append((name, field.attname if isinstance(field, models.ForeignKey) else name))
+        if isinstance(field, models.ForeignKey):
+            target = field.target_field
+            out.append((name, field.attname, not isinstance(target, _PLAIN_FIELDS)))
+        else:
+            out.append((name, name, not isinstance(field, _PLAIN_FIELDS)))
     return tuple(out)
 
 
@@ -68,8 +83,10 @@ def record_to_api(
         "version": record.version,
         "tags": list(record.tags or []),
     }
-    for name, attribute in _attributes(spec, api_fields(spec) if fields is None else fields):
-        data[name] = jsonable(getattr(record, attribute))
+    values = record.__dict__
+    for name, attribute, convert in _attributes(spec, api_fields(spec) if fields is None else fields):
+        value = values[attribute] if attribute in values else getattr(record, attribute)  # deferred: loaded
+        data[name] = jsonable(value) if convert else value
     stored = record.custom_data or {}
     data["custom"] = {f.key: stored.get(f.key) for f in custom_fields}
     return data
