@@ -5,7 +5,7 @@ paused mailbox."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 from django.db import models
 from django.db.models import OuterRef, QuerySet
@@ -78,7 +78,7 @@ def email_linker(field: Any, value: Any) -> str | None:
         isinstance(field, CustomField) and field.type == FieldType.EMAIL
     )
     if is_email and isinstance(value, str) and "@" in value:
-        return url_of("mail:compose") + "?" + urlencode({"to": value})
+        return url_of("mail:compose") + "?to=" + quote_plus(value)  # as urlencode({"to": value})
     return None
 
 

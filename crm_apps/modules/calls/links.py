@@ -59,12 +59,20 @@ def click_to_call_url(number: str) -> str:
     return target.replace(NUMBER_PLACEHOLDER, quote(compact, safe="+"))
 
 
+_phone_fields: dict[Any, bool] = {}
+
+
 def phone_linker(field: Any, value: Any) -> str | None:
     """Engine display hook (`display.value_linker_add`): a link for the values of phone fields, standard
     (validated by `phone_validator`) and custom (type "phone")."""
-    is_phone = phone_validator in getattr(field, "validators", ()) or (
-        isinstance(field, CustomField) and field.type == FieldType.PHONE
-    )
+    if isinstance(field, CustomField):
+        is_phone = field.type == FieldType.PHONE
+    else:
+        # Model fields live as long as the process: their answer is kept (the validators' comparison ran for
+        # every value a list page showed).
+        is_phone = _phone_fields.get(field)
+        if is_phone is None:
+            is_phone = _phone_fields[field] = phone_validator in getattr(field, "validators", ())
     if is_phone and isinstance(value, str) and any(c.isdigit() for c in value):
         return click_to_call_url(value)
     return None
