@@ -412,8 +412,9 @@ class _ListStatement:
 # building and compiling the queryset was about a tenth of a list page's and an API list's time). The key
 # names everything the statement depends on: the schema, the module, the member (and whether they are an
 # active administrator), the tenant's access and metadata versions (grants, sharing, field rules, custom
-# fields) and every argument; entries expire after STATEMENT_SECONDS anyway. Without the versions (Redis
-# unreachable) nothing is kept. Only the statement is kept, never its rows: each call runs it again.
+# fields) and every argument (filter values are made aware in the default time zone, not the member's);
+# entries expire after STATEMENT_SECONDS anyway. Without the versions (Redis unreachable) nothing is kept.
+# Only the statement is kept, never its rows: each call runs it again.
 STATEMENT_SECONDS = 60.0
 STATEMENT_MAX = 512
 _statements: OrderedDict[str, tuple[float, Any]] = OrderedDict()
