@@ -65,6 +65,7 @@ _phone_fields: dict[Any, bool] = {}
 def phone_linker(field: Any, value: Any) -> str | None:
     """Engine display hook (`display.value_linker_add`): a link for the values of phone fields, standard
     (validated by `phone_validator`) and custom (type "phone")."""
+    is_phone: bool | None
     if isinstance(field, CustomField):
         is_phone = field.type == FieldType.PHONE
     else:
