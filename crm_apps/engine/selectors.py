@@ -712,12 +712,7 @@ def global_search(*, actor: Member, text: str, per_module: int = 5) -> list[Sear
         if query is not None and kind == "match":
             # Numbers are stored upper-case: an exact match uses the unique index (no UPPER() scan).
             matches = qs.filter(Q(search_vector=query) | Q(number=text.upper()))
-            # Ids first, as the list search (record_list): the matches' keys are sorted, then only the page's
-            # rows are read whole. Sorting every match's full row (2,583 for "Müller" among 1M contacts, 471
-            # bytes each with the search vector) was about half the statement (EXPLAIN ANALYZE at full size:
-            # 5.7 -> 3.0 ms; "Anna" 31.5 -> 18.3 ms). Newest first, ties by id: the same page every time.
-            page_ids = matches.order_by("-updated_at", "-id").values("pk")[:per_module]
-            found = list(spec.records().filter(pk__in=page_ids).order_by("-updated_at", "-id"))
+            found = list(matches.order_by("-updated_at")[:per_module])
         similar_fields = trigram_fields(spec)
         if len(found) < per_module and fuzzy_ok and similar_fields:
             # `%` (trigram_similar) can use the gin_trgm_ops indexes; scoring only orders the few matches.
