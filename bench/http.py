@@ -290,7 +290,7 @@ class Server:
 
 
 def server_command(args: argparse.Namespace, port: int) -> list[str]:
-    """The production server's command line (docs/deployment.md, "Web server") on a local port."""
+    """The production server's command line (docs/deployment.md, "Worker processes") on a local port."""
     if args.server == "granian":
         return [
             sys.executable,

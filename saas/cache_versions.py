@@ -112,38 +112,70 @@ post_migrate.connect(_after_migrate, dispatch_uid="cache-versions-after-migrate"
 # recently used dropped first.
 LOCAL_SECONDS = 15.0
 LOCAL_MAX = 1024
-_values: OrderedDict[tuple[str, str], tuple[float, Any]] = OrderedDict()
-_values_lock = threading.Lock()
+
+
+class LocalValues:
+    """Values kept in this process: each for a time, at most `max_entries` of them, the least recently used
+    dropped first. Without limits given, the module's LOCAL_MAX and LOCAL_SECONDS (read on each use)."""
+
+    def __init__(self, max_entries: int | None = None, max_seconds: float | None = None) -> None:
+        self.max_entries = max_entries
+        self.max_seconds = max_seconds
+        self._entries: OrderedDict[Any, tuple[float, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        """What `put` kept under `key`, or None once expired or dropped."""
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None:
+                return None
+            if found[0] < time.monotonic():
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return found[1]
+
+    def put(self, key: Any, value: Any, ttl: float) -> None:
+        """Keep `value` under `key` for min(ttl, the store's seconds)."""
+        seconds = self.max_seconds if self.max_seconds is not None else LOCAL_SECONDS
+        limit = self.max_entries if self.max_entries is not None else LOCAL_MAX
+        with self._lock:
+            self._entries[key] = (time.monotonic() + min(ttl, seconds), value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > limit:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Any:
+        with self._lock:
+            return iter(list(self._entries))
+
+
+_values = LocalValues()
 
 
 def remembered_local_clear() -> None:
     """Forget the values `remembered` keeps in this process (tests; a restored schema needs no call: it
     gets new version stamps, so new keys)."""
-    with _values_lock:
-        _values.clear()
+    _values.clear()
 
 
 def local_get(key: tuple[str, str]) -> Any:
     """What `local_put` kept under `key` in this process, or None once expired or dropped."""
-    with _values_lock:
-        found = _values.get(key)
-        if found is None:
-            return None
-        if found[0] < time.monotonic():
-            del _values[key]
-            return None
-        _values.move_to_end(key)
-        return found[1]
+    return _values.get(key)
 
 
 def local_put(key: tuple[str, str], value: Any, ttl: float) -> None:
     """Keep `value` in this process under `key` ((schema, a key naming its versions)) for min(ttl,
     LOCAL_SECONDS); `local_get` answers it until then (None after)."""
-    with _values_lock:
-        _values[key] = (time.monotonic() + min(ttl, LOCAL_SECONDS), value)
-        _values.move_to_end(key)
-        while len(_values) > LOCAL_MAX:
-            _values.popitem(last=False)
+    _values.put(key, value, ttl)
 
 
 def remembered(key: str, compute: Callable[[], T], *, ttl: int, family: str = "access", kind: type = object) -> T:

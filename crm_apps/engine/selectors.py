@@ -7,10 +7,7 @@ import datetime as dt
 import hashlib
 import json
 import re
-import threading
-import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
@@ -78,10 +75,12 @@ def access_record(*, spec: ModuleSpec, actor: Member, record_id: Any, flags: dic
     if statement is None:
         compiled = Compiled(_record_query(spec, actor, RECORD_ID_STAND_IN, flags)[:1])
         slots = [i for i, p in enumerate(compiled.params) if isinstance(p, uuid.UUID) and p == RECORD_ID_STAND_IN]
-        if len(slots) != 1:  # nothing to run (a member who sees nothing) or an unexpected shape
+        if compiled.sql and len(slots) != 1:  # an unexpected shape: the queryset, as it is
             return next(iter(_record_query(spec, actor, pk, flags)[:1]), None)
-        statement = _RecordStatement(spec, compiled, slots[0])
+        statement = _RecordStatement(spec, compiled, slots[0] if slots else -1)
         _statement_put(key, statement)
+    if statement.slot < 0:  # no statement: the member sees nothing of this module
+        return None
     params = list(statement.compiled.params)
     params[statement.slot] = pk
     found = statement.compiled.run(params)
@@ -397,7 +396,7 @@ def _record_list_query(
 class _RecordStatement:
     spec: ModuleSpec
     compiled: Compiled
-    slot: int  # where the record's id goes among the parameters
+    slot: int  # where the record's id goes among the parameters; -1: nothing to run
 
 
 @dataclass(frozen=True)
@@ -417,8 +416,9 @@ class _ListStatement:
 # Only the statement is kept, never its rows: each call runs it again.
 STATEMENT_SECONDS = 60.0
 STATEMENT_MAX = 512
-_statements: OrderedDict[str, tuple[float, Any]] = OrderedDict()
-_statements_lock = threading.Lock()
+# A store of their own: an API client paging through many cursors must not push out the shell parts and
+# fragments `cache_versions.local_remember` keeps.
+_statements = cache_versions.LocalValues(max_entries=STATEMENT_MAX, max_seconds=STATEMENT_SECONDS)
 
 
 def _statement_key(spec: ModuleSpec, actor: Member, arguments: tuple[Any, ...]) -> str | None:
@@ -429,33 +429,20 @@ def _statement_key(spec: ModuleSpec, actor: Member, arguments: tuple[Any, ...]) 
 
 
 def _statement_get(key: str | None, spec: ModuleSpec) -> Any:
-    if key is None:
-        return None
-    with _statements_lock:
-        found = _statements.get(key)
-        if found is None:
-            return None
-        if found[0] < time.monotonic() or found[1].spec is not spec:
-            del _statements[key]
-            return None
-        _statements.move_to_end(key)
-        return found[1]
+    """The statement kept under `key`, if it was made for this very spec (a custom module's changed spec gets
+    its own)."""
+    found = _statements.get(key) if key is not None else None
+    return found if found is not None and found.spec is spec else None
 
 
 def _statement_put(key: str | None, statement: _ListStatement | _RecordStatement) -> None:
-    if key is None:
-        return
-    with _statements_lock:
-        _statements[key] = (time.monotonic() + STATEMENT_SECONDS, statement)
-        _statements.move_to_end(key)
-        while len(_statements) > STATEMENT_MAX:
-            _statements.popitem(last=False)
+    if key is not None:
+        _statements.put(key, statement, STATEMENT_SECONDS)
 
 
 def statements_clear() -> None:
     """Forget the compiled list statements of this process (tests)."""
-    with _statements_lock:
-        _statements.clear()
+    _statements.clear()
 
 
 def _unindexed(term: str) -> Any:

@@ -84,6 +84,11 @@ def test_a_member_made_inactive_or_admin_gets_a_new_statement(tenant_a, member, 
         seller.refresh_from_db()
         assert selectors.record_list(spec=contacts, actor=seller, search="Flagged").records == []
         assert len(compiles) == 2
+        # A member who sees nothing: no statement to run, kept as such (not compiled again per record).
+        record = contacts.model.objects.get(last_name="Flagged")
+        assert selectors.access_record(spec=contacts, actor=seller, record_id=record.pk) is None
+        assert selectors.access_record(spec=contacts, actor=seller, record_id=record.pk) is None
+        assert len(compiles) == 3
 
 
 def test_the_same_page_in_two_tenants_never_shares_a_statement(tenant_a, tenant_b, admin_of, compiles):
