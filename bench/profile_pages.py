@@ -40,7 +40,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="as bench.http: organisations, contacts (following them) and deals private for the run",
     )
-    parser.add_argument("--sql", action="store_true", help="print each page's statements and their time once")
+    parser.add_argument(
+        "--sql",
+        action="store_true",
+        help="print each page's statements, their time once and PostgreSQL's planning / execution time (medians "
+        "of 5 EXPLAIN ANALYZE runs)",
+    )
     parser.add_argument(
         "--templates",
         action="store_true",
@@ -249,6 +254,29 @@ def _statements(page: str, call: Callable[[], object]) -> None:
     print(f"===== {page}: {len(captured.captured_queries)} statements, {total * 1000:.1f} ms wall")
     for query in captured.captured_queries:
         print(f"  {float(query['time']) * 1000:8.1f} ms  {query['sql'][:sql_chars]}")
+        if query["sql"].lstrip().upper().startswith("SELECT"):
+            print(f"             planning / execution: {_plan_times(query['sql'])}")
+
+
+def _plan_times(sql: str, runs: int = 5) -> str:
+    """Median planning and execution time of `sql` in PostgreSQL (EXPLAIN ANALYZE, `runs` times): what the
+    server spends per statement, apart from the round trip (the captured time)."""
+    import re
+    import statistics
+
+    from django.db import connection
+
+    planning: list[float] = []
+    execution: list[float] = []
+    with connection.cursor() as cursor:
+        for _ in range(runs):
+            cursor.execute(f"EXPLAIN (ANALYZE, SUMMARY) {sql}")
+            text = "\n".join(row[0] for row in cursor.fetchall())
+            planning += [float(m) for m in re.findall(r"Planning Time: ([\d.]+)", text)]
+            execution += [float(m) for m in re.findall(r"Execution Time: ([\d.]+)", text)]
+    if not planning or not execution:
+        return "n/a"
+    return f"{statistics.median(planning):.2f} / {statistics.median(execution):.2f} ms"
 
 
 if __name__ == "__main__":

@@ -130,6 +130,9 @@ def secret_key() -> str:
     return key
 
 
+PREPARE_ONLY_WHEN_ASKED = 2**31 - 1
+
+
 def database_config() -> dict[str, Any]:
     """Django DATABASES['default'] from DATABASE_URL, using django-tenants' backend."""
     if not DATABASE_URL:
@@ -145,6 +148,10 @@ def database_config() -> dict[str, Any]:
     # An unreachable server (failover, a dropped network) fails a connection attempt within seconds, so the
     # request answers 503 (saas/errors.py) instead of waiting for the operating system's TCP timeout.
     config.setdefault("OPTIONS", {}).setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
+    # Statements are prepared on the connection only when asked (saas/prepared.py: the per-request lookups and
+    # the list and record statements it keeps); psycopg never prepares anything by itself (a threshold no
+    # statement reaches; Django's default, None, would refuse even the asked-for ones).
+    config["OPTIONS"].setdefault("prepare_threshold", PREPARE_ONLY_WHEN_ASKED)
     return config
 
 

@@ -10,6 +10,15 @@ kept from the first time knows the columns, the converters and the related model
 The statement names no schema: django-tenants sets the search path on the connection, so one compiled
 statement serves every tenant and reads the current tenant's tables only, as the queryset would.
 Only for fixed-shape lookups: the queryset must not depend on anything but the named parameters.
+
+PostgreSQL keeps these statements prepared on each connection (`PreparingCursor`): it parses and plans them
+once per connection instead of on every request (planning alone was 1-2 ms of a list or detail page's
+statement at the full size, as much as executing it). A statement run with its compiled values goes as
+literal SQL without parameters, so its plan always knows the values; one run with new values (a key, an
+id) is prepared with parameters, and PostgreSQL may settle on a generic plan for it, which for these
+lookups by a unique key or the primary key is the same plan. When the search path changes (another
+tenant), or a table's definition or statistics, PostgreSQL parses and plans the statement again before
+running it: a prepared statement never reads another schema's tables.
 """
 
 from __future__ import annotations
@@ -19,16 +28,20 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
+import psycopg
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
+from django.db.backends.utils import CursorWrapper
 from django.db.models import Model, QuerySet
 from django.db.models.base import ModelState
 from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 from django.db.models.query import ModelIterable, get_related_populators
 from django.db.models.query_utils import DeferredAttribute
 from django.db.models.signals import post_init, pre_init
+from psycopg.postgres import types as pg_types
 
 M = TypeVar("M", bound=Model)
+TIMESTAMPTZ_OID = pg_types["timestamptz"].oid
 
 
 def _plain_model(model: type[Model], attnames: list[str]) -> bool:
@@ -41,6 +54,62 @@ def _plain_model(model: type[Model], attnames: list[str]) -> bool:
         return False
     plain = (DeferredAttribute, ForeignKeyDeferredAttribute)
     return all(type(inspect.getattr_static(model, name, None)) in plain for name in attnames)
+
+
+class _Logged:
+    """What Django's query log reads of a psycopg cursor after a statement (`cursor._query.query`)."""
+
+    __slots__ = ("query",)
+
+    def __init__(self, query: bytes):
+        self.query = query
+
+
+class PreparingCursor(psycopg.Cursor[Any]):
+    """A psycopg cursor with server-side binding whose every statement is prepared on the connection (psycopg
+    names it and keeps up to `prepared_max` per connection; Django turns automatic preparing off).
+
+    psycopg does not record the text of a prepared execution where Django's query log looks for it; with
+    `log_sql` set (only while queries are logged) that text is put there, so tests and the debug toolbar see
+    the statement with its values, as for any other cursor."""
+
+    log_sql: bytes | None = None
+
+    def execute(
+        self, query: Any, params: Any = None, *, prepare: bool | None = None, binary: bool | None = None
+    ) -> Any:
+        try:
+            return super().execute(query, params, prepare=True, binary=binary)
+        finally:
+            if self.log_sql is not None:
+                self._query = _Logged(self.log_sql)  # type: ignore[assignment]
+
+
+def execute_prepared(cursor: CursorWrapper, sql: str, params: Sequence[Any] | None) -> list[tuple[Any, ...]]:
+    """Run `sql` through Django's cursor `cursor` (its query log, execute wrappers and error translation, the
+    tenant's search path already set) as a statement prepared on the connection; its rows."""
+    from django.db.backends.postgresql.psycopg_any import register_tzloader
+
+    inner = cursor.cursor
+    if inner.connection.prepare_threshold is None:  # preparing turned off in the settings' OPTIONS: run it plain
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+    preparing = PreparingCursor(inner.connection)
+    timezone = cursor.db.timezone
+    if (
+        inner.adapters.get_loader(TIMESTAMPTZ_OID, psycopg.pq.Format.TEXT).timezone
+        != preparing.adapters.get_loader(TIMESTAMPTZ_OID, psycopg.pq.Format.TEXT).timezone
+    ):  # Django set its cursor's own time zone loader (the connection's differs): the same here
+        register_tzloader(timezone, preparing)
+    if cursor.db.queries_logged:
+        preparing.log_sql = (sql if params is None else cursor.db.ops.compose_sql(sql, params)).encode()
+    cursor.cursor = preparing
+    try:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+    finally:
+        cursor.cursor = inner
+        preparing.close()
 
 
 class Compiled:
@@ -64,6 +133,7 @@ class Compiled:
         self.sql: str = sql
         self.params: tuple[Any, ...] = tuple(params)
         self.using = using
+        self._literal: str | None = None  # the statement with its compiled values in place, made on first run
         self._compiler = compiler
         self._model = klass_info["model"]
         self._start, self._end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
@@ -76,9 +146,14 @@ class Compiled:
         """The model instances of the statement run with `params` (default: the compiled ones)."""
         if not self.sql:
             return []
-        with connections[self.using].cursor() as cursor:
-            cursor.execute(self.sql, self.params if params is None else params)
-            rows = cursor.fetchall()
+        db = connections[self.using]
+        with db.cursor() as cursor:
+            if params is None:
+                if self._literal is None:
+                    self._literal = db.ops.compose_sql(self.sql, self.params)
+                rows = execute_prepared(cursor, self._literal, None)
+            else:
+                rows = execute_prepared(cursor, self.sql, params)
         found = []
         model, start, end, init_list, plain, using = (
             self._model,

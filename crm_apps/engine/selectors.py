@@ -16,7 +16,7 @@ from typing import Any
 from django.contrib.postgres.search import SearchQuery, TrigramSimilarity
 from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import Coalesce, Greatest
 from django.utils.translation import gettext as _
 
@@ -400,6 +400,14 @@ class _RecordStatement:
 
 
 @dataclass(frozen=True)
+class _RelatedStatement:
+    spec: ModuleSpec
+    compiled: Compiled
+    slot: int  # where the record's id goes among the parameters; -1: nothing to run
+    other: ModuleSpec
+
+
+@dataclass(frozen=True)
 class _ListStatement:
     spec: ModuleSpec
     compiled: Compiled
@@ -435,7 +443,7 @@ def _statement_get(key: str | None, spec: ModuleSpec) -> Any:
     return found if found is not None and found.spec is spec else None
 
 
-def _statement_put(key: str | None, statement: _ListStatement | _RecordStatement) -> None:
+def _statement_put(key: str | None, statement: _ListStatement | _RecordStatement | _RelatedStatement) -> None:
     if key is not None:
         _statements.put(key, statement, STATEMENT_SECONDS)
 
@@ -567,6 +575,31 @@ def related_records(
     other = registry.get(relation.module)
     qs = _base(other, actor).filter(**{relation.via: record.pk}).order_by(*ordering_for(other, None))
     return other, qs if all_columns else _list_columns_only(other, qs)
+
+
+def related_page(
+    *, spec: ModuleSpec, actor: Member, record: CrmRecord, related_key: str, limit: int = 10
+) -> tuple[ModuleSpec, list[Any]]:
+    """The first `limit` rows of a record page's related list (`related_records`, list columns only), each with
+    `_total`, the number of rows the member sees in that list, read in the same statement. Compiled once per
+    process as access_record's statement (`_statement_key`, a stand-in id replaced by the record's)."""
+    key = _statement_key(spec, actor, ("related", related_key, limit))
+    statement = _statement_get(key, spec)
+    if statement is None:
+        stand_in = spec.model(pk=RECORD_ID_STAND_IN)
+        other, qs = related_records(spec=spec, actor=actor, record=stand_in, related_key=related_key)
+        compiled = Compiled(qs.annotate(_total=Window(Count("pk")))[:limit])
+        slots = [i for i, p in enumerate(compiled.params) if isinstance(p, uuid.UUID) and p == RECORD_ID_STAND_IN]
+        if compiled.sql and len(slots) != 1:  # an unexpected shape: the queryset, as it is
+            other, qs = related_records(spec=spec, actor=actor, record=record, related_key=related_key)
+            return other, list(qs.annotate(_total=Window(Count("pk")))[:limit])
+        statement = _RelatedStatement(spec, compiled, slots[0] if slots else -1, other)
+        _statement_put(key, statement)
+    if statement.slot < 0:  # the member sees nothing of the related module
+        return statement.other, []
+    params = list(statement.compiled.params)
+    params[statement.slot] = record.pk
+    return statement.other, statement.compiled.run(params)
 
 
 def timeline(*, spec: ModuleSpec, record: CrmRecord, limit: int = 50) -> list[TimelineEntry]:

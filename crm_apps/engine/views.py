@@ -15,7 +15,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import models
-from django.db.models import Count, Window
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import linebreaksbr
@@ -477,8 +476,8 @@ def record_detail(request: HttpRequest, module: str, record_id: uuid.UUID) -> Ht
         rows: list[Any] = []
         shown_rows: list[tuple[str, str, str]] = []
         if getattr(record, f"page_related_{i}"):
-            other, qs = selectors.related_records(spec=spec, actor=member, record=record, related_key=relation.module)
-            rows = list(qs.annotate(_total=Window(Count("pk")))[:10])  # the count in the same query
+            # The count in the same statement (`_total`); the statement kept per process like the record's.
+            other, rows = selectors.related_page(spec=spec, actor=member, record=record, related_key=relation.module)
         if rows:
             other_display = Displayer(other)
             other_columns = field_rules(actor=member, spec=other).visible(other.list_columns[1:4])

@@ -12,7 +12,7 @@ from conftest import statements
 from crm_apps.access.models import ApiToken, Member
 from crm_apps.access.selectors import member_for_user
 from crm_apps.access.services import api_token_authenticate, api_token_create
-from saas.prepared import Prepared
+from saas.prepared import Compiled, Prepared
 from tenants.auth import EmailBackend
 
 pytestmark = pytest.mark.django_db
@@ -168,3 +168,51 @@ def test_compiled_instances_are_what_the_orm_makes(tenant_a, admin_of):
         # A deferred field is read on access, as on an ORM instance.
         light = Compiled(model.objects.only("id").order_by("last_name")).run()
         assert light[0].get_deferred_fields() and light[0].last_name == "Shot"
+
+
+def test_statements_are_prepared_on_the_connection_and_follow_the_schema(tenant_a, tenant_b, member):
+    # Given one person in two workspaces, a token in each
+    ada_a = member(tenant_a, email="ada.generic@example.com")
+    ada_b = member(tenant_b, email="ada.generic@example.com")
+    with schema_context(tenant_a.schema_name):
+        token_a, key_a = api_token_create(member=ada_a, name="generic")
+    with schema_context(tenant_b.schema_name):
+        token_b, key_b = api_token_create(member=ada_b, name="generic")
+    # When both are looked up in turn, more often than PostgreSQL needs before it settles on a generic plan
+    found = []
+    for _ in range(8):
+        for tenant, key in ((tenant_a, key_a), (tenant_b, key_b)):
+            with schema_context(tenant.schema_name):
+                token = api_token_authenticate(key=key)
+                other = api_token_authenticate(key=key_b if key == key_a else key_a)
+                found.append((tenant.schema_name, token.pk if token else None, other))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans + custom_plans FROM pg_prepared_statements WHERE statement LIKE %s",
+            ['%"access_apitoken"."key_hash"%'],
+        )
+        runs = [row[0] for row in cursor.fetchall()]
+    # Then every lookup read its own workspace's table (the other workspace's key is unknown there), and the
+    # lookup was one statement prepared on the connection, run every time
+    assert found == [(tenant_a.schema_name, token_a.pk, None), (tenant_b.schema_name, token_b.pk, None)] * 8
+    assert runs and max(runs) >= 32
+
+
+def test_a_statement_run_with_its_own_values_is_prepared_as_literal_sql(tenant_a, admin_of):
+    # Given a compiled statement run with the values it was compiled with (a kept list statement)
+    admin = admin_of(tenant_a)
+    with schema_context(tenant_a.schema_name):
+        compiled = Compiled(Member.objects.filter(pk=admin.pk, active=True).order_by())
+        with CaptureQueriesContext(connection) as captured:
+            rows = [compiled.run() for _ in range(3)]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT statement, parameter_types FROM pg_prepared_statements WHERE statement LIKE %s",
+                [f'%"access_member"."id" = {admin.pk}%'],
+            )
+            prepared = cursor.fetchall()
+    # Then it is prepared once with its values in the text (no parameters, so its plan knows them), and the
+    # query log shows each run with its values
+    assert [[m.pk for m in r] for r in rows] == [[admin.pk]] * 3
+    assert len(prepared) == 1 and prepared[0][1] == []
+    assert statements(captured) == [prepared[0][0]] * 3
