@@ -56,6 +56,45 @@ def _plain_model(model: type[Model], attnames: list[str]) -> bool:
     return all(type(inspect.getattr_static(model, name, None)) in plain for name in attnames)
 
 
+class _PlainPopulator:
+    """Django's select_related populator (`RelatedPopulator`) for a plain model (`_plain_model`): the joined
+    row's instance made as `Compiled.run` makes the main one, by filling its __dict__ and state."""
+
+    def __init__(self, populator: Any):
+        self.db = populator.db
+        self.reorder_for_init = populator.reorder_for_init
+        self.cols_start = getattr(populator, "cols_start", 0)
+        self.cols_end = getattr(populator, "cols_end", 0)
+        self.init_list = populator.init_list
+        self.model_cls = populator.model_cls
+        self.pk_idx = populator.pk_idx
+        self.related_populators = [_populator(p) for p in populator.related_populators]
+        self.local_setter = populator.local_setter
+        self.remote_setter = populator.remote_setter
+
+    def populate(self, row: Sequence[Any], from_obj: Model) -> None:
+        data = self.reorder_for_init(row) if self.reorder_for_init else row[self.cols_start : self.cols_end]
+        obj: Model | None = None
+        if data[self.pk_idx] is not None:
+            obj = self.model_cls.__new__(self.model_cls)
+            state = obj._state = ModelState()
+            state.adding, state.db = False, self.db
+            obj.__dict__.update(zip(self.init_list, data, strict=True))
+            for related in self.related_populators:
+                related.populate(row, obj)
+        self.local_setter(from_obj, obj)
+        if obj is not None:
+            self.remote_setter(obj, from_obj)
+
+
+def _populator(populator: Any) -> Any:
+    """`populator`, or the plain one for it when its model allows (its own joined models likewise)."""
+    if _plain_model(populator.model_cls, populator.init_list):
+        return _PlainPopulator(populator)
+    populator.related_populators = [_populator(p) for p in populator.related_populators]
+    return populator
+
+
 class _Logged:
     """What Django's query log reads of a psycopg cursor after a statement (`cursor._query.query`)."""
 
@@ -140,7 +179,10 @@ class Compiled:
         self._init_list = [column[0].target.attname for column in compiler.select[self._start : self._end]]
         self._annotations = list(compiler.annotation_col_map.items()) if compiler.annotation_col_map else []
         self._plain = _plain_model(self._model, self._init_list)
-        self._populators = get_related_populators(klass_info, compiler.select, using)  # type: ignore[call-arg]  # stubs: Django 6
+        self._populators = [
+            _populator(p)
+            for p in get_related_populators(klass_info, compiler.select, using)  # type: ignore[call-arg]  # stubs: Django 6
+        ]
 
     def run(self, params: Sequence[Any] | None = None) -> list[Any]:
         """The model instances of the statement run with `params` (default: the compiled ones)."""

@@ -161,7 +161,8 @@ def test_compiled_instances_are_what_the_orm_makes(tenant_a, admin_of):
         ]
         for queryset in shapes:
             compiled = Compiled(queryset)
-            assert compiled._plain  # the fast path is the one under test
+            assert compiled._plain  # the fast path is the one under test, joined rows included
+            assert all(type(p).__name__ == "_PlainPopulator" for p in compiled._populators)
             fast, orm = compiled.run(), list(queryset)
             assert [_snapshot(o) for o in fast] == [_snapshot(o) for o in orm]
             assert [o.organization.name if o.organization_id else None for o in fast] == [None, "Snap Org"]
