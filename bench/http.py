@@ -343,8 +343,6 @@ def server_start(args: argparse.Namespace, static_root: str, checkout: str | Non
         "API_TOKEN_RATE_PER_MINUTE": "10000000",
     }
     command = server_command(args, port)
-    if args.server == "gunicorn" and Path(checkout or ".", "saas", "gunicorn_conf.py").is_file():
-        command += ["--config", "python:saas.gunicorn_conf"]  # as the image (an older checkout may lack it)
     if checkout:
         from django.conf import settings
 
