@@ -586,7 +586,7 @@ def related_page(
     key = _statement_key(spec, actor, ("related", related_key, limit))
     statement = _statement_get(key, spec)
     if statement is None:
-        stand_in = spec.model(pk=RECORD_ID_STAND_IN)
+        stand_in = spec.model(pk=RECORD_ID_STAND_IN)  # type: ignore[misc]  # a concrete module model
         other, qs = related_records(spec=spec, actor=actor, record=stand_in, related_key=related_key)
         compiled = Compiled(qs.annotate(_total=Window(Count("pk")))[:limit])
         slots = [i for i, p in enumerate(compiled.params) if isinstance(p, uuid.UUID) and p == RECORD_ID_STAND_IN]

@@ -217,3 +217,34 @@ def test_a_statement_run_with_its_own_values_is_prepared_as_literal_sql(tenant_a
     assert [[m.pk for m in r] for r in rows] == [[admin.pk]] * 3
     assert len(prepared) == 1 and prepared[0][1] == []
     assert statements(captured) == [prepared[0][0]] * 3
+
+
+def test_a_column_type_changed_elsewhere_prepares_the_statement_again():
+    import psycopg
+    from django.db import connections
+
+    from saas.prepared import execute_prepared
+
+    # Given a web process's connection (autocommit, outside the test's transaction) with a statement prepared
+    # over a table
+    web = connections.create_connection("default")
+    web.set_schema_to_public()
+    with web.cursor() as cursor:
+        cursor.execute("CREATE TABLE public.prepared_probe (a integer)")
+        cursor.execute("INSERT INTO public.prepared_probe VALUES (1)")
+    try:
+        with web.cursor() as cursor:
+            first = [execute_prepared(cursor, "SELECT a FROM public.prepared_probe", None) for _ in range(2)]
+        # When another process changes the column's type (a migration while web processes run)
+        params = {k: v for k, v in web.get_connection_params().items() if k != "cursor_factory"}
+        with psycopg.connect(**params, autocommit=True) as other:
+            other.execute("ALTER TABLE public.prepared_probe ALTER a TYPE text")
+        # Then the next run prepares the statement again and reads the new type, instead of failing from then on
+        with web.cursor() as cursor:
+            after = [execute_prepared(cursor, "SELECT a FROM public.prepared_probe", None) for _ in range(2)]
+    finally:
+        with web.cursor() as cursor:
+            cursor.execute("DROP TABLE public.prepared_probe")
+        web.close()
+    assert first == [[(1,)], [(1,)]]
+    assert after == [[("1",)], [("1",)]]
