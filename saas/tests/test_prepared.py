@@ -3,6 +3,8 @@ statement, for every tenant from its own schema, and refuses shapes it cannot ru
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -227,7 +229,7 @@ def test_a_column_type_changed_elsewhere_prepares_the_statement_again():
 
     # Given a web process's connection (autocommit, outside the test's transaction) with a statement prepared
     # over a table
-    web = connections.create_connection("default")
+    web: Any = connections.create_connection("default")
     web.set_schema_to_public()
     with web.cursor() as cursor:
         cursor.execute("CREATE TABLE public.prepared_probe (a integer)")
