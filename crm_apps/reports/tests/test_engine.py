@@ -360,3 +360,34 @@ def test_filters_through_link_tables_both_ways_with_the_members_visibility(tenan
         offered = {x.path for x in linked_fields(spec=tasks, actor=admin)}
         assert {"linked.deals.stage", "linked.deals.amount"} <= offered
         assert "linked.tasks.subject" in {x.path for x in linked_fields(spec=DEALS, actor=admin)}
+
+
+def test_the_field_catalogue_is_kept_but_follows_field_rules_custom_fields_and_language(tenant_a, admin, member):
+    from django.utils import translation
+
+    from crm_apps.reports.fields import catalogue
+
+    deals = registry.get("deals")
+    with tenant_context(tenant_a):
+        profile = profile_save(actor=admin, profile=None, name="Catalogue reps", flags={})
+        role = role_create(
+            actor=admin, name="Catalogue rep", parent=Role.objects.get(parent__isnull=True), profile_ids=[profile.pk]
+        )
+    rep = member(tenant_a, role=role)
+    with tenant_context(tenant_a), translation.override("en"):
+        # Given the member's catalogue, read twice (the second time from the process's copy)
+        first, again = catalogue(spec=deals, actor=rep), catalogue(spec=deals, actor=rep)
+        # When a field is hidden from the member and a custom field is added
+        profile_set_fields(actor=admin, profile=profile, module="deals", access={"lead_source": "hidden"})
+        custom_field_create(actor=admin, spec=deals, key="risk", label="Risk", type="integer")
+        after = catalogue(spec=deals, actor=rep)
+        admins = catalogue(spec=deals, actor=admin)
+    with tenant_context(tenant_a), translation.override("ru"):
+        russian = catalogue(spec=deals, actor=rep)
+    # Then the kept copy gave the same fields, each call its own dictionaries and actor, and the changes and
+    # the language count at once
+    assert first.fields == again.fields and first.fields is not again.fields and again.actor is rep
+    assert "lead_source" in first.fields and "custom.risk" not in first.fields
+    assert "lead_source" not in after.fields and "lead_source" in after.hidden and "custom.risk" in after.fields
+    assert "lead_source" in admins.fields and admins.actor is admin
+    assert russian.fields["amount"].label != after.fields["amount"].label
