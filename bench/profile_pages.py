@@ -254,7 +254,7 @@ def _statements(page: str, call: Callable[[], object]) -> None:
     print(f"===== {page}: {len(captured.captured_queries)} statements, {total * 1000:.1f} ms wall")
     for query in captured.captured_queries:
         print(f"  {float(query['time']) * 1000:8.1f} ms  {query['sql'][:sql_chars]}")
-        if query["sql"].lstrip().upper().startswith("SELECT"):
+        if query["sql"].lstrip("( ").upper().startswith("SELECT"):
             print(f"             planning / execution: {_plan_times(query['sql'])}")
 
 

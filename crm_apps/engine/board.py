@@ -35,6 +35,7 @@ from crm_apps.engine.display import record_url
 from crm_apps.engine.fieldaccess import field_rules
 from crm_apps.engine.models import BoardColumnSetting, CrmRecord, TimelineEntry
 from crm_apps.engine.spec import ModuleSpec
+from saas.prepared import Compiled
 
 # Cards a column shows at first and per "Load more" (the rest: the button, or the list filtered by the column).
 CARDS_PER_COLUMN = 20
@@ -175,17 +176,49 @@ def _card_queryset(spec: ModuleSpec, base: Any, key: str, value: Any, ordering: 
 
 
 def first_cards(
-    *, spec: ModuleSpec, base: Any, key: str, values: list[Any], ordering: list[str], limit: int
+    *,
+    spec: ModuleSpec,
+    base: Any,
+    key: str,
+    values: list[Any],
+    ordering: list[str],
+    limit: int,
+    member: Member | None = None,
+    base_parts: tuple[Any, ...] | None = None,
 ) -> dict[Any, list[Any]]:
     """Column value -> its first `limit` + 1 cards (the extra one says there are more), every column in one
     statement: a UNION ALL of one ordered, limited read per column, so each stops after its first cards
-    (an index on the field and the card order serves it) instead of numbering every visible record."""
+    (an index on the field and the card order serves it) instead of numbering every visible record.
+
+    With `member` and `base_parts` (everything `base` was made from besides the member: the search, the
+    layout's scope) the statement is kept per process like a list's (`selectors._statement_key`) and runs
+    prepared: planning the union of ten column reads was 7.5 ms of PostgreSQL per board at the full size."""
     if not values:
         return {}
-    parts = [_card_queryset(spec, base, key, value, ordering)[: limit + 1] for value in values]
-    query = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+
+    def build() -> Any:
+        parts = [_card_queryset(spec, base, key, value, ordering)[: limit + 1] for value in values]
+        return parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+
+    records: Any
+    statement_key = None
+    if member is not None and base_parts is not None:
+        arguments = ("board", key, tuple(values), tuple(ordering), limit, base_parts)
+        statement_key = selectors._statement_key(spec, member, arguments)
+    if statement_key is None:
+        records = build()
+    else:
+        statement = selectors._statement_get(statement_key, spec)
+        if statement is None:
+            try:
+                statement = selectors._ListStatement(spec, Compiled(build()), list(ordering), "n")
+            except ValueError:  # a shape Compiled does not run: the queryset, as it is
+                statement = None
+            if statement is not None:
+                selectors._statement_put(statement_key, statement)
+        records = statement.compiled.run() if statement is not None else build()
     cards: dict[Any, list[Any]] = {}
-    for record in query:
+    for record in records:
         cards.setdefault(getattr(record, key), []).append(record)
     # UNION ALL keeps each part's order in practice, but SQL does not promise it: sort each column again.
     for records in cards.values():
@@ -280,6 +313,7 @@ def board_context(
     totals = column_totals(spec=spec, member=member, base=base, name=name, layout=layout, search=search)
     ordering = card_ordering(spec, layout, name)
     more_ready = _keyset_ready(spec, ordering)
+    scope = tuple(sorted((k, str(getattr(v, "pk", v))) for k, v in layout.scope.items()))
     cards = first_cards(
         spec=spec,
         base=base,
@@ -287,6 +321,8 @@ def board_context(
         values=[c.value for c in layout.columns],
         ordering=ordering,
         limit=CARDS_PER_COLUMN,
+        member=member,
+        base_parts=(name, search, scope),
     )
     more: dict[Any, str] = {}
     for value, records in cards.items():

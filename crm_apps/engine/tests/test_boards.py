@@ -423,3 +423,42 @@ def test_a_board_of_a_module_with_its_own_titles_reads_whole_cards_once(web, ten
     assert page.status_code == more.status_code == 200
     assert "+4930000000" in page.content.decode() and "+4940000011" in more.content.decode()
     assert len(statements(many)) == len(statements(few)), [q[:100] for q in statements(many)]
+
+
+def test_the_cards_statement_is_kept_per_member_and_still_shows_every_write(
+    client_for, web, tenant_a, admin, member, monkeypatch
+):
+    from crm_apps.access.services import sharing_default_set
+    from saas import prepared
+
+    compiled: list[str] = []
+    real = prepared.Compiled.__init__
+
+    def counted(self, queryset, **kwargs):
+        real(self, queryset, **kwargs)
+        compiled.append(self.sql)
+
+    monkeypatch.setattr(prepared.Compiled, "__init__", counted)
+    rep = member(tenant_a)
+    with tenant_context(tenant_a):
+        sharing_default_set(actor=admin, module="deals", access="private")
+    mine = deal(tenant_a, admin, amount="5", currency="EUR")
+    theirs_deal = deal(tenant_a, rep, amount="6", currency="EUR")
+
+    def cards(client):
+        response = client.get("/m/deals/board/")
+        return {info["record"].pk for c in response.context["columns"] for info in c["card_info"]}
+
+    # Given the admin's board, read twice
+    first, again = cards(web), cards(web)
+    unions = [sql for sql in compiled if "UNION" in sql]
+    # When a deal is added, and another member (who sees only their own deals) opens the board
+    added = deal(tenant_a, admin, amount="7", currency="EUR")
+    after = cards(web)
+    rep_cards = cards(client_for(tenant_a, rep))
+    # Then the cards' statement was compiled once for the admin and run again each time (the new deal is
+    # there), and the member got a statement of their own with their visibility
+    assert first == again == {mine.pk, theirs_deal.pk} and len(unions) == 1
+    assert after == {mine.pk, theirs_deal.pk, added.pk}
+    assert rep_cards == {theirs_deal.pk}
+    assert len([sql for sql in compiled if "UNION" in sql]) == 2
