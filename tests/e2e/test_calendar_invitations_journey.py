@@ -33,9 +33,14 @@ def sign_in(browser, base: str, email: str):
 
 def pick(page, select_id: str, text: str) -> None:
     """Choose `text` in a Tom Select (data-ui) control by typing, as a member would."""
-    page.locator(f"#{select_id}-ts-control").click()
+    control = page.locator(f"#{select_id}-ts-control")
+    control.click()
     page.keyboard.type(text, delay=30)
-    option = page.locator(".ts-dropdown .option", has_text=text).first
+    # This control's own list; when the answer arrives after the list closed (a busy machine), open it again.
+    option = page.locator(f"#{select_id}-ts-dropdown .option", has_text=text).first
+    option.wait_for(state="attached")
+    if not option.is_visible():
+        control.click()
     option.wait_for()
     option.click()
     page.keyboard.press("Escape")
