@@ -426,19 +426,11 @@ def test_a_board_of_a_module_with_its_own_titles_reads_whole_cards_once(web, ten
 
 
 def test_the_cards_statement_is_kept_per_member_and_still_shows_every_write(
-    client_for, web, tenant_a, admin, member, monkeypatch
+    client_for, web, tenant_a, admin, member, compiles
 ):
     from crm_apps.access.services import sharing_default_set
-    from saas import prepared
 
-    compiled: list[str] = []
-    real = prepared.Compiled.__init__
-
-    def counted(self, queryset, **kwargs):
-        real(self, queryset, **kwargs)
-        compiled.append(self.sql)
-
-    monkeypatch.setattr(prepared.Compiled, "__init__", counted)
+    compiled = compiles
     rep = member(tenant_a)
     with tenant_context(tenant_a):
         sharing_default_set(actor=admin, module="deals", access="private")

@@ -11,23 +11,8 @@ from django_tenants.utils import schema_context
 
 from crm_apps.access.services import sharing_default_set
 from crm_apps.engine import registry, selectors, services
-from saas import prepared
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def compiles(monkeypatch):
-    """The statements compiled so far (their SQL), counted at the one place record_list compiles."""
-    seen: list[str] = []
-    real = prepared.Compiled.__init__
-
-    def counted(self, queryset, **kwargs):
-        real(self, queryset, **kwargs)
-        seen.append(self.sql)
-
-    monkeypatch.setattr(prepared.Compiled, "__init__", counted)
-    return seen
 
 
 def _numbers(page):
