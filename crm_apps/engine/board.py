@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -31,7 +32,7 @@ from django.utils import timezone
 
 from crm_apps.access.models import Member
 from crm_apps.engine import currency, metadata, record_versions, selectors
-from crm_apps.engine.display import record_url
+from crm_apps.engine.display import record_urls
 from crm_apps.engine.fieldaccess import field_rules
 from crm_apps.engine.models import BoardColumnSetting, CrmRecord, TimelineEntry
 from crm_apps.engine.spec import ModuleSpec
@@ -245,11 +246,13 @@ def _card_info(
     threshold: int | None,
     amount_shown: bool,
     date_field: str | None,
+    url: Callable[[Any], str] | None = None,
 ) -> list[dict[str, Any]]:
+    url = url or record_urls(spec)
     return [
         {
             "record": r,
-            "url": record_url(spec, r),
+            "url": url(r),
             "days": days.get(r.pk, 0),
             "rotting": threshold is not None and days.get(r.pk, 0) > threshold,
             "amount": getattr(r, "amount", None) if amount_shown else None,
@@ -336,8 +339,18 @@ def board_context(
     rates = currency.rates()
     amount_shown, date_field = _card_fields(spec, member)
     columns = []
+    url = record_urls(spec)
     for column in layout.columns:
         row = totals.get(column.value, {})
+        card_info = _card_info(
+            spec=spec,
+            records=cards.get(column.value, []),
+            days=days,
+            threshold=thresholds.get(str(column.value)),
+            amount_shown=amount_shown,
+            date_field=date_field,
+            url=url,
+        )
         by_currency: dict[str, Decimal] = row.get("by_currency", {})
         converted = currency.convert(by_currency, rates)
         threshold = thresholds.get(str(column.value))
@@ -361,15 +374,8 @@ def board_context(
                 "by_currency": sorted(by_currency.items()),
                 "converted": converted,
                 "rotting_days": threshold,
-                "cards": [(r, record_url(spec, r)) for r in cards.get(column.value, [])],
-                "card_info": _card_info(
-                    spec=spec,
-                    records=cards.get(column.value, []),
-                    days=days,
-                    threshold=threshold,
-                    amount_shown=amount_shown,
-                    date_field=date_field,
-                ),
+                "cards": [(card["record"], card["url"]) for card in card_info],
+                "card_info": card_info,
                 # The cursor after the column's last card when it has more (the "Load more" button).
                 "more": more.get(column.value),
             }

@@ -218,3 +218,68 @@ def test_profile_format_labels_in_russian(tenant_a, admin_of, client_for):
     page = client_for(tenant_a, admin).get("/settings/profile/").content.decode()
     assert "Формат даты" in page and "Формат времени" in page and "Формат чисел" in page
     assert "Как в языке интерфейса" in page and "24-часовой" in page
+
+
+GROUPED_VALUES = [
+    Decimal("0"),
+    Decimal("-0"),
+    Decimal("-0.004"),
+    Decimal("-0.005"),
+    Decimal("0.005"),
+    Decimal("2.5"),
+    Decimal("-2.5"),
+    Decimal("999.995"),
+    Decimal("1E+3"),
+    Decimal("1234567.891"),
+    Decimal("-1234567.895"),
+    Decimal("9" * 40 + ".995"),
+    Decimal("123456789012345678901234567890.5"),
+    0,
+    7,
+    -12345678,
+    10**30,
+]
+
+
+@pytest.mark.parametrize("language", ["en", "ru", "de"])
+@pytest.mark.parametrize("number", ["", "comma_dot", "space_comma", "dot_comma"])
+def test_grouped_is_floatformat_with_grouping_in_every_language_and_member_format(language, number):
+    """`grouped` (a board's amounts) prints exactly what `floatformat:"<places>g"` prints."""
+    import random
+    from types import SimpleNamespace
+
+    from django.template.defaultfilters import floatformat
+    from django.utils import translation
+
+    from crm_apps.access.formats import grouped
+
+    rng = random.Random(25)
+    values = [*GROUPED_VALUES]
+    for _ in range(300):
+        values.append(Decimal(rng.randint(-(10**12), 10**12)).scaleb(-rng.randint(0, 6)))
+        values.append(rng.randint(-(10**9), 10**9))
+    member = SimpleNamespace(date_format="", time_format="", number_format=number)
+    with translation.override(language), formats_override(member):
+        for value in values:
+            for places in (0, 1, 2, 3):
+                expected = floatformat(value, f"{places}g")
+                assert grouped(value, places) == expected, (value, places)
+    # Anything but a Decimal or an integer is floatformat's own business (floats, text, None, infinity).
+    with translation.override(language):
+        for other in (1.5, "12.345", None, "x", Decimal("Infinity"), True):
+            assert grouped(other, 2) == floatformat(other, "2g")
+
+
+def test_grouped_reads_the_separators_again_after_a_setting_changes(settings):
+    """The separators are kept per language and member preferences, and forgotten when a setting changes
+    (Django empties its own format cache then too)."""
+    from django.utils import translation
+
+    from crm_apps.access import formats as member_formats
+
+    with translation.override("ru"):
+        assert member_formats.grouped(Decimal("1234.5"), 2) == "1\xa0234,50"
+        assert ("ru", None) in member_formats._separators
+        settings.USE_THOUSAND_SEPARATOR = True
+        assert member_formats._separators == {}
+        assert member_formats.grouped(Decimal("-1234.5"), 0) == "-1\xa0235"

@@ -1,4 +1,5 @@
-"""`{% board_cards %}`: the cards of the board column `col` and its "Load more" button (engine.board_html)."""
+"""`{% board_cards %}`: the cards of the board column `col` and its "Load more" button (engine.board_html);
+`|grouped:places`: floatformat's "<places>g" for the many amounts of a board (access.formats.grouped)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 from django import template
 from django.utils.safestring import SafeString
 
+from crm_apps.access import formats
 from crm_apps.engine.board_html import cards_html
 
 register = template.Library()
@@ -15,3 +17,8 @@ register = template.Library()
 @register.simple_tag(takes_context=True)
 def board_cards(context: Any) -> SafeString:
     return cards_html(context)
+
+
+@register.filter(is_safe=True)
+def grouped(value: Any, places: Any) -> SafeString:
+    return formats.grouped(value, int(places))
