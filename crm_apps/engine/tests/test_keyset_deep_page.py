@@ -268,6 +268,103 @@ def test_a_search_first_page_holds_only_what_the_member_sees(tenant_a, tenant_b,
     assert set(seen) == mine
 
 
+def test_search_first_checks_visibility_after_sorting_and_pages_like_the_plain_query(
+    tenant_a, tenant_b, admin_of, member
+):
+    """A member whose contacts follow their organisations: search-first sorts the matches' keys first and checks
+    each one's visibility (its owner, its organisation's owner) only then, in a subquery PostgreSQL keeps as it
+    is. The pages are the one-query reading's, in every order, forward and back, with nothing of what the
+    member may not see and nothing of another workspace."""
+    from crm_apps.access.services import sharing_default_set
+    from crm_apps.engine.services import search_vector_refresh
+    from crm_apps.modules.organizations.models import Organization
+
+    contacts = registry.get("contacts")
+    with schema_context(tenant_b.schema_name):
+        theirs = Contact.objects.bulk_create([Contact(last_name="Needle", number=f"FB{i}") for i in range(6)])
+        search_vector_refresh(contacts, [c.pk for c in theirs])
+    seller = member(tenant_a)
+    with schema_context(tenant_a.schema_name):
+        admin = admin_of(tenant_a)
+        sharing_default_set(actor=admin, module="contacts", access="private", follow_parent=True)
+        sharing_default_set(actor=admin, module="organizations", access="private")
+        theirs_org = Organization.objects.create(name="Admin's", number="FO1", owner=admin)
+        sellers_org = Organization.objects.create(name="Seller's", number="FO2", owner=seller)
+        now = timezone.now()
+        made = Contact.objects.bulk_create(
+            [
+                Contact(
+                    last_name="Needle" if i % 2 == 0 else "Hay",
+                    first_name=f"F{i % 7}",
+                    number=f"FV{i}",
+                    owner=seller if i % 5 == 0 else admin,
+                    organization=sellers_org if i % 3 == 0 else theirs_org if i % 3 == 1 else None,
+                    created_at=now - dt.timedelta(seconds=i // 4),  # ties on created_at
+                )
+                for i in range(120)
+            ]
+        )
+        search_vector_refresh(contacts, [c.pk for c in made])
+        expected = {
+            str(c.pk)
+            for c in made
+            if c.last_name == "Needle" and (c.owner_id == seller.pk or c.organization_id == sellers_org.pk)
+        }
+        selectors.statements_clear()
+
+        def walk(search_first: bool, ordering: str | None) -> tuple[list[str], list[str], list[str]]:
+            forward, statements, cursor = [], [], None
+            while True:
+                with CaptureQueriesContext(connection) as captured:
+                    page = selectors.record_list(
+                        spec=contacts,
+                        actor=seller,
+                        search="needle",
+                        ordering=ordering,
+                        cursor=cursor,
+                        limit=4,
+                        search_first=search_first,
+                    )
+                # (the member's grants are read once, by whichever walk comes first)
+                statements += [q["sql"] for q in captured.captured_queries if "contacts_contact" in q["sql"]]
+                forward += [str(r.pk) for r in page.records]
+                if page.next_cursor is None:
+                    break
+                cursor = page.next_cursor
+            backward: list[str] = []
+            while cursor:
+                page = selectors.record_list(
+                    spec=contacts,
+                    actor=seller,
+                    search="needle",
+                    ordering=ordering,
+                    cursor=cursor,
+                    limit=4,
+                    search_first=search_first,
+                )
+                backward = [str(r.pk) for r in page.records] + backward
+                cursor = page.previous_cursor
+            return forward, backward, statements
+
+        for ordering in (None, "first_name", "-first_name"):
+            plain, plain_back, plain_sql = walk(False, ordering)
+            first, first_back, first_sql = walk(True, ordering)
+            # Then both read the member's matches only, the same ones in the same order, forward and back
+            assert set(plain) == expected and len(plain) == len(expected), ordering
+            assert first == plain, ordering
+            assert first_back == plain_back == plain[: len(plain_back)], ordering
+            # and search-first sorted before checking visibility, one statement a page as before
+            assert len(first_sql) == len(plain_sql)
+            assert all('OFFSET 0) "_m" INNER JOIN' in sql for sql in first_sql)
+            assert not any('"_m"' in sql for sql in plain_sql)
+
+    # An administrator (no visibility condition) is read as before: ids sorted under the search, one query
+    with schema_context(tenant_a.schema_name), CaptureQueriesContext(connection) as captured:
+        page = selectors.record_list(spec=contacts, actor=admin, search="needle", limit=4, search_first=True)
+    assert len(page.records) == 4
+    assert not any('"_m"' in q["sql"] for q in captured.captured_queries)
+
+
 def test_the_planner_estimate_is_remembered_per_statement_and_access_version(
     tenant_a, tenant_b, admin_of, member, django_capture_on_commit_callbacks
 ):
