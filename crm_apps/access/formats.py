@@ -30,7 +30,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.template.defaultfilters import floatformat
 from django.utils import formats, numberformat, translation
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 DEFAULT = ""  # "language default": the active language's format module decides
@@ -234,11 +234,11 @@ def number_separators() -> tuple[str, Any, str]:
 _QUANTA = {places: Decimal(1).scaleb(-places) for places in range(7)}
 
 
-def grouped(value: Any, places: int) -> SafeString:
+def grouped(value: Any, places: int) -> str:
     """`value|floatformat:"<places>g"` (rounded half up to `places` decimals, digits grouped, in the member's
     number format) for the many amounts of one page: a board's cards and column totals called floatformat
     about 500 times, each reading three formats (issue 25). Decimals and integers only; anything else (floats,
-    text, None) goes to floatformat itself. The same text as floatformat (engine's test_grouped_numbers)."""
+    text, None) goes to floatformat itself. The same (safe) text as floatformat: access/tests/test_formats.py."""
     if isinstance(value, bool) or not isinstance(value, Decimal | int):
         return floatformat(value, f"{places}g")
     number = value if isinstance(value, Decimal) else Decimal(value)

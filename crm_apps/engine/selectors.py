@@ -490,7 +490,7 @@ def _sorted_then_visible(
         check_sql, check_params = spec.records().filter(visible).order_by().values("pk").query.sql_with_params()
     except EmptyResultSet:  # nothing can match (a member without the module's view right)
         return None
-    pk = connection.ops.quote_name(spec.model._meta.pk.column)  # type: ignore[union-attr]
+    pk = connection.ops.quote_name(str(spec.model._meta.pk.column))
     # Django's own text for the id column, with or without an alias: what the visibility check starts with.
     select = f"SELECT {table}.{pk}"
     heads = (f'{select} AS "pk" FROM {table}', f"{select} FROM {table}")

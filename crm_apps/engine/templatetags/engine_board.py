@@ -20,5 +20,5 @@ def board_cards(context: Any) -> SafeString:
 
 
 @register.filter(is_safe=True)
-def grouped(value: Any, places: Any) -> SafeString:
+def grouped(value: Any, places: Any) -> str:
     return formats.grouped(value, int(places))
