@@ -166,3 +166,117 @@ def cards_html(context: Any) -> SafeString:
             f'hx-swap="outerHTML" data-board-more>{gettext("Load more")}</button></li>'
         )
     return mark_safe("".join(out))  # noqa: S308 - every value above went through conditional_escape
+
+
+def _missing(value: Any) -> str:
+    """`value|join:', '`, escaped item by item."""
+    return ", ".join(conditional_escape(v) for v in value)
+
+
+def columns_html(context: Any) -> SafeString:
+    """engine/_board_columns.html's columns (`{% board_columns %}`), byte for byte what the template it replaced
+    rendered (`tests/test_board_html.py` renders both): per column its head (count, totals per currency and in
+    the base currency, the weighted sum, the rotting threshold, the administrator's settings form), its cards
+    (`cards_html`, or the empty state) and the link to all its records. The template language spent about as
+    much on a deals board's ten heads (some 30 amounts and a form each) as on its 200 cards (issue 25)."""
+    from django.template.loader import get_template
+
+    spec = context["spec"]
+    esc = conditional_escape
+
+    def show(value: Any) -> str:  # `{{ value }}`
+        return str(render_value_in_context(value, context))
+
+    def var(name: str) -> str:  # `{{ name }}`, nothing when the context lacks it
+        return show(context[name]) if name in context else ""
+
+    def amounts(pairs: Any, places: int) -> str:  # "<amount> <code>, ..." per currency
+        return ", ".join(f"{grouped(amount, places)} {show(code)}" for code, amount in pairs)
+
+    is_admin = bool(context.get("is_admin"))
+    if is_admin:
+        token = context.get("csrf_token")
+        csrf = (
+            format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', token)
+            if token and token != "NOTPROVIDED"
+            else ""
+        )
+        settings_url = esc(reverse("engine:board_column", args=[spec.key]))
+        request = context.get("request")
+        next_path = show(request.get_full_path()) if request is not None else ""
+        settings_labels = (
+            show(gettext("Column settings")),
+            show(gettext("Rotting after (days)")),
+            show(gettext("Save")),
+        )
+    list_url = esc(reverse("engine:list", args=[spec.key]))
+    list_filterable = bool(context.get("list_filterable"))
+    board_field = var("board_field")
+    out: list[str] = []
+    for number, col in enumerate(context.get("columns") or [], start=1):
+        value = _unlocalized(col.get("value"))
+        collapse = gettext("Collapse %(label)s") % {"label": show(col.get("label"))}
+        parts = [
+            f'\n<section class="board__column" data-column="{value}" aria-labelledby="column-{number}">\n'
+            f'  <header class="board__head">\n    <div class="board__title">\n'
+            f'      <button type="button" class="board__collapse" data-column-collapse aria-expanded="true" '
+            f'aria-controls="cards-{number}" aria-label="{collapse}">▾</button>\n'
+            f'      <h2 id="column-{number}">{show(col.get("label"))}</h2>\n    </div>\n'
+            f'    <p class="board__totals"><span data-count>{show(col.get("count"))}</span>'
+        ]
+        if col.get("has_totals"):
+            converted, by_currency = col.get("converted"), col.get("by_currency") or []
+            missing = getattr(converted, "missing", ())
+            title = amounts(by_currency, 2)
+            if missing:
+                title += f" — {show(gettext('no rate for'))} {_missing(missing)}"
+            if getattr(converted, "total", None) is not None:
+                shown = f"{grouped(converted.total, 0)} {var('base_currency')}{' +' if missing else ''}"
+            else:
+                shown = amounts(by_currency, 0)
+            parts.append(
+                f' ·\n      <span class="board__total" data-total tabindex="0" title="{title}">{shown}</span>\n      '
+            )
+            if col.get("weighted"):
+                weighted = col.get("weighted_converted")
+                if getattr(weighted, "total", None) is not None:
+                    plus = " +" if getattr(weighted, "missing", ()) else ""
+                    sum_shown = f"{grouped(weighted.total, 0)} {var('base_currency')}{plus}"
+                else:
+                    sum_shown = amounts(col.get("weighted_by_currency") or [], 0)
+                parts.append(f' · <span title="{show(gettext("Weighted by probability"))}">≈ {sum_shown}</span>')
+        parts.append("\n      ")
+        rotting = col.get("rotting_days")
+        if rotting is not None:
+            rots = ngettext("rots after %(days)s day", "rots after %(days)s days", rotting) % {"days": show(rotting)}
+            parts.append(f'<span class="muted board__threshold">· {rots}</span>')
+        parts.append("\n    </p>\n    ")
+        if is_admin:
+            column_settings, rotting_after, save = settings_labels
+            rotting_value = _unlocalized(rotting if rotting is not None else "")
+            parts.append(
+                f'\n    <details class="board__settings">\n      <summary>{column_settings}</summary>\n'
+                f'      <form method="post" action="{settings_url}" class="form form--inline">{csrf}\n'
+                f'        <input type="hidden" name="field" value="{board_field}"><input type="hidden" name="value" '
+                f'value="{value}">\n'
+                f'        <input type="hidden" name="next" value="{next_path}">\n'
+                f'        <label for="rot-{number}">{rotting_after}</label>\n'
+                f'        <input id="rot-{number}" type="number" name="rotting_days" min="1" max="3650" '
+                f'value="{rotting_value}">\n'
+                f'        <button type="submit" class="button button--small">{save}</button>\n'
+                f"      </form>\n    </details>\n    "
+            )
+        parts.append(f'\n  </header>\n  <ul class="board__cards" id="cards-{number}">\n    ')
+        with context.push(col=col):
+            parts.append(cards_html(context))
+            if not col.get("card_info"):
+                with context.push(message=gettext("No records here."), tag="li"):
+                    parts.append(get_template("components/empty_state.html").template.render(context))  # type: ignore[attr-defined]
+        parts.append("\n  </ul>\n  ")
+        if list_filterable and col.get("count", 0) > len(col.get("cards") or []):
+            records = gettext("All %(n)s records") % {"n": show(col.get("count"))}
+            parts.append(f'<p class="muted"><a href="{list_url}?{board_field}={value}&amp;view=all">{records}</a></p>')
+        parts.append("\n</section>\n")
+        out.append("".join(parts))
+    out.append("\n")
+    return mark_safe("".join(out))  # noqa: S308 - every value above went through conditional_escape or show

@@ -22,9 +22,12 @@ DEALS = registry.get("deals")
 
 # engine/_board_cards.html as it was before the cards were built in Python (its comment left out).
 REFERENCE = (Path(__file__).parent / "board_cards_reference.html").read_text()
+# engine/_board_columns.html as it was before the columns were built in Python (comment left out, amounts through
+# floatformat as then): the columns' HTML, cards included, must be its output.
+COLUMNS_REFERENCE = (Path(__file__).parent / "board_columns_reference.html").read_text()
 
 
-def reference(response, col):
+def reference(response, col, source=REFERENCE):
     """The reference template rendered with the response's own context (its CSRF token too) for one column,
     in the member's language and formats as the page was."""
     from django.template import Context
@@ -35,7 +38,7 @@ def reference(response, col):
     contexts = response.context if isinstance(response.context, list) else [response.context]
     values = {**next(c for c in contexts if "columns" in c).flatten(), "col": col}
     member = values["request"].member
-    template = engines["django"].from_string(REFERENCE).template  # type: ignore[attr-defined]
+    template = engines["django"].from_string(source).template  # type: ignore[attr-defined]
     token = formats_activate(member)
     try:
         with translation.override(member.language):
@@ -72,6 +75,8 @@ def assert_cards_match(response):
     for col in columns:
         expected = reference(response, col)
         assert expected in body, col["value"]
+    # and every column, head and cards, is the columns' reference template's output
+    assert reference(response, None, COLUMNS_REFERENCE) in body
     return body
 
 
@@ -137,3 +142,56 @@ def test_cards_without_move_rights_have_no_menu_and_match_the_reference(client_f
 
     assert page.context["can_move"] is False
     assert "board__move" not in body and 'draggable="true"' not in body
+
+
+def test_column_heads_with_currencies_rates_weights_and_empty_columns_match_the_reference(
+    client_for, tenant_a, admin, member
+):
+    from crm_apps.engine.models import Currency
+
+    with tenant_context(tenant_a):
+        Currency.objects.create(code="EUR", is_base=True, rate=1)
+        Currency.objects.create(code="USD", rate="0.9")
+    stage, _made = deals(tenant_a, admin, 3, amount="1234567.89", currency="EUR", probability=40)
+    deals(tenant_a, admin, 2, amount="10.5", currency="USD", probability=10)
+    deals(tenant_a, admin, 1, amount="99.99", currency="GBP")  # no rate: named, never converted
+    with tenant_context(tenant_a):
+        BoardColumnSetting.objects.create(module="deals", field="stage", value=str(stage.pk), rotting_days=1)
+    web = client_for(tenant_a, admin)
+
+    page = web.get("/m/deals/board/", {"q": "Card"})
+    body = assert_cards_match(page)
+    # the totals converted where a rate exists, the rest named; weighted sums; empty columns; the settings form
+    assert "no rate for GBP" in body and " +</span>" in body
+    assert "≈ " in body and "No records here." in body
+    assert 'name="rotting_days" min="1" max="3650" value="1"' in body
+    assert "csrfmiddlewaretoken" in body
+
+    # Without a base currency: the totals per currency
+    with tenant_context(tenant_a):
+        Currency.objects.all().delete()
+    body = assert_cards_match(web.get("/m/deals/board/"))
+    assert "EUR, " in body or "EUR</span>" in body
+
+    # A member (no settings form) in Russian with their own number format sees the same as the template showed
+    from crm_apps.access.models import Member
+
+    seller = member(tenant_a)
+    with tenant_context(tenant_a):
+        Member.objects.filter(pk=seller.pk).update(language="ru", number_format="dot_comma")
+        DEALS.model.objects.update(owner=seller)
+    body = assert_cards_match(client_for(tenant_a, seller).get("/m/deals/board/"))
+    assert "board__settings" not in body
+    assert "1.234.567,89" in body and "3.703.704" in body
+
+
+def test_the_columns_after_a_card_moved_are_the_reference_templates_output(client_for, tenant_a, admin):
+    stage, made = deals(tenant_a, admin, CARDS_PER_COLUMN + 3, amount="5")
+    web = client_for(tenant_a, admin)
+    page = web.get("/m/deals/board/")
+    target = next(c for c in page.context["columns"] if c["value"] != stage.pk)
+    moved = web.post(f"/m/deals/{made[0].pk}/board-move/", {"value": target["value"]}, HTTP_HX_REQUEST="true")
+    assert moved.status_code == 200
+    body = moved.content.decode()
+    assert body == reference(moved, None, COLUMNS_REFERENCE)
+    assert "All " in body  # more records than cards in the first column: the link to the list
