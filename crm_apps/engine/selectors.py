@@ -784,8 +784,19 @@ def global_search(*, actor: Member, text: str, per_module: int = 5) -> list[Sear
         found: list[CrmRecord] = []
         if query is not None and kind == "match":
             # Numbers are stored upper-case: an exact match uses the unique index (no UPPER() scan).
-            matches = qs.filter(Q(search_vector=query) | Q(number=text.upper()))
-            found = list(matches.order_by("-updated_at")[:per_module])
+            matched = Q(search_vector=query) | Q(number=text.upper())
+            visible = visibility.visible_q(actor=actor, spec=spec)
+            ids = None
+            if visible is not None:
+                # As a member's list search: the matches sorted first, visibility checked after, in order, until
+                # `per_module` are found (a member's "Müller" among 1M contacts: 15 ms of execution the other way).
+                everyone = spec.records().filter(deleted_at__isnull=True).filter(matched)
+                ids = _sorted_then_visible(spec, everyone, visible, ["-updated_at", "-id"])
+            if ids is not None:
+                page = RawSQL(f"{ids[0]} LIMIT {int(per_module)}", ids[1])  # noqa: S611 - compiled by Django
+                found = list(spec.records().filter(pk__in=page).order_by("-updated_at", "-id"))
+            else:
+                found = list(qs.filter(matched).order_by("-updated_at", "-id")[:per_module])
         similar_fields = trigram_fields(spec)
         if len(found) < per_module and fuzzy_ok and similar_fields:
             # `%` (trigram_similar) can use the gin_trgm_ops indexes; scoring only orders the few matches.

@@ -102,3 +102,45 @@ def test_same_answer_as_searching_every_module(tenant_a, admin_of, monkeypatch, 
         everything = found_keys(selectors.global_search(actor=admin, text=text))
 
     assert probed == everything
+
+
+def test_a_members_search_checks_visibility_after_sorting_with_the_same_answer(
+    tenant_a, tenant_b, admin_of, member, monkeypatch
+):
+    """A member whose contacts follow their organisations: each module's matches are sorted first (newest
+    change first) and their visibility checked after, in order; the answer is the one-query reading's, nothing
+    the member may not see, nothing of another workspace."""
+    from crm_apps.modules.contacts.models import Contact
+    from crm_apps.modules.organizations.models import Organization
+
+    admin = admin_of(tenant_a)
+    rep = member(tenant_a)
+    with schema_context(tenant_b.schema_name):
+        admin_of(tenant_b)
+    make(tenant_b, admin_of(tenant_b), "contacts", last_name="Needleman", email="b@example.com")
+    with schema_context(tenant_a.schema_name):
+        sharing_default_set(actor=admin, module="contacts", access="private", follow_parent=True)
+        sharing_default_set(actor=admin, module="organizations", access="private")
+        theirs = Organization.objects.create(name="Admin org", number="GS1", owner=admin)
+        reps = Organization.objects.create(name="Rep org", number="GS2", owner=rep)
+    made = [
+        make(tenant_a, admin, "contacts", last_name="Needleman", first_name=f"N{i}", email=f"n{i}@example.com")
+        for i in range(12)
+    ]
+    with schema_context(tenant_a.schema_name):
+        for i, contact in enumerate(made):
+            owner = rep if i % 4 == 0 else admin
+            organization = reps if i % 3 == 0 else theirs
+            Contact.objects.filter(pk=contact.pk).update(owner=owner, organization=organization)
+        expected = {c.pk for i, c in enumerate(made) if i % 4 == 0 or i % 3 == 0}
+        with CaptureQueriesContext(connection) as captured:
+            sorted_first = selectors.global_search(actor=rep, text="Needleman", per_module=5)
+        monkeypatch.setattr(selectors, "_sorted_then_visible", lambda *args: None)
+        one_query = selectors.global_search(actor=rep, text="Needleman", per_module=5)
+        everything = selectors.global_search(actor=rep, text="Needleman", per_module=50)
+
+    contacts = [r.pk for g in sorted_first if g.spec.key == "contacts" for r in g.records]
+    assert contacts == [r.pk for g in one_query if g.spec.key == "contacts" for r in g.records]
+    assert len(contacts) == 5
+    assert {r.pk for g in everything for r in g.records} == expected
+    assert any('OFFSET 0) "_m" INNER JOIN' in q["sql"] for q in captured.captured_queries)
