@@ -421,6 +421,13 @@ class _RelatedStatement:
 
 
 @dataclass(frozen=True)
+class _VisibilityCheck:
+    spec: ModuleSpec
+    sql: str
+    params: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
 class _ListStatement:
     spec: ModuleSpec
     compiled: Compiled
@@ -456,7 +463,9 @@ def _statement_get(key: str | None, spec: ModuleSpec) -> Any:
     return found if found is not None and found.spec is spec else None
 
 
-def _statement_put(key: str | None, statement: _ListStatement | _RecordStatement | _RelatedStatement) -> None:
+def _statement_put(
+    key: str | None, statement: _ListStatement | _RecordStatement | _RelatedStatement | _VisibilityCheck
+) -> None:
     if key is not None:
         _statements.put(key, statement, STATEMENT_SECONDS)
 
@@ -467,7 +476,7 @@ def statements_clear() -> None:
 
 
 def _sorted_then_visible(
-    spec: ModuleSpec, matches: QuerySet[Any], visible: Q, terms: list[str]
+    spec: ModuleSpec, matches: QuerySet[Any], visible: Q, terms: list[str], actor: Member | None = None
 ) -> tuple[str, tuple[Any, ...]] | None:
     """(SQL, params) of the visible matches' ids in the order of `terms` (LIMIT left to the caller), the
     visibility checked only after the matches are sorted, or None when the statements' shapes are not the
@@ -479,15 +488,23 @@ def _sorted_then_visible(
     for a member's "Schmidt" among 1M contacts (2,505 matches, contacts following organisations) that read
     each match's owner columns (at the row's far end) and looked up 2,505 organisations, 12-15 ms, against
     ~5 ms this way; it has no plan that sorts a table's rows below a join except in parallel plans (issue 25).
-    The sorted matches are a subquery with OFFSET 0, which PostgreSQL keeps as it is (its order too)."""
+    The sorted matches are a subquery with OFFSET 0, which PostgreSQL keeps as it is (its order too).
+    With `actor`, the compiled visibility check (`visible` must be that member's) is kept with the list
+    statements, under the same key parts (schema, module, member, access and metadata versions)."""
     table = connection.ops.quote_name(spec.model._meta.db_table)
     keys = {f"_k{i}": _unindexed(term) for i, term in enumerate(terms)}
     sorted_qs = matches.annotate(_mid=models.F("pk"), **{k: e.expression for k, e in keys.items()}).order_by(
         *[models.F(k).desc() if e.descending else models.F(k).asc() for k, e in keys.items()]
     )
+    check_key = _statement_key(spec, actor, ("visibility-check",)) if actor is not None else None
     try:
         sorted_sql, sorted_params = sorted_qs.values("_mid", *keys).query.sql_with_params()
-        check_sql, check_params = spec.records().filter(visible).order_by().values("pk").query.sql_with_params()
+        kept = _statement_get(check_key, spec)
+        if kept is None:
+            check = spec.records().filter(visible).order_by().values("pk").query.sql_with_params()
+            kept = _VisibilityCheck(spec, *check)
+            _statement_put(check_key, kept)
+        check_sql, check_params = kept.sql, kept.params
     except EmptyResultSet:  # nothing can match (a member without the module's view right)
         return None
     pk = connection.ops.quote_name(str(spec.model._meta.pk.column))
@@ -791,7 +808,7 @@ def global_search(*, actor: Member, text: str, per_module: int = 5) -> list[Sear
                 # As a member's list search: the matches sorted first, visibility checked after, in order, until
                 # `per_module` are found (a member's "Müller" among 1M contacts: 15 ms of execution the other way).
                 everyone = spec.records().filter(deleted_at__isnull=True).filter(matched)
-                ids = _sorted_then_visible(spec, everyone, visible, ["-updated_at", "-id"])
+                ids = _sorted_then_visible(spec, everyone, visible, ["-updated_at", "-id"], actor)
             if ids is not None:
                 page = RawSQL(f"{ids[0]} LIMIT {int(per_module)}", ids[1])  # noqa: S611 - compiled by Django
                 found = list(spec.records().filter(pk__in=page).order_by("-updated_at", "-id"))

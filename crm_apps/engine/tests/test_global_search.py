@@ -144,3 +144,37 @@ def test_a_members_search_checks_visibility_after_sorting_with_the_same_answer(
     assert len(contacts) == 5
     assert {r.pk for g in everything for r in g.records} == expected
     assert any('OFFSET 0) "_m" INNER JOIN' in q["sql"] for q in captured.captured_queries)
+
+
+def test_the_kept_visibility_check_follows_a_sharing_change(
+    tenant_a, admin_of, member, django_capture_on_commit_callbacks
+):
+    """The member's compiled visibility check is kept with the list statements: a change of who may see what
+    (a new access version once committed) makes a new one."""
+    from crm_apps.modules.contacts.models import Contact
+
+    admin = admin_of(tenant_a)
+    rep = member(tenant_a)
+    with schema_context(tenant_a.schema_name):
+        sharing_default_set(actor=admin, module="contacts", access="private", follow_parent=False)
+    made = [make(tenant_a, admin, "contacts", last_name="Keptcheck", email=f"k{i}@example.com") for i in range(4)]
+    with schema_context(tenant_a.schema_name):
+        from crm_apps.access.services import group_save
+
+        team = group_save(actor=admin, group=None, name="Keptcheck team")
+        Contact.objects.filter(pk=made[0].pk).update(owner=rep)
+        Contact.objects.filter(pk=made[1].pk).update(owner=None, owner_group=team)
+        before = selectors.global_search(actor=rep, text="Keptcheck", per_module=10)
+        again = selectors.global_search(actor=rep, text="Keptcheck", per_module=10)
+        # The member joins the group owning a contact: still private, another condition
+        with django_capture_on_commit_callbacks(execute=True):
+            group_save(actor=admin, group=team, name="Keptcheck team", member_ids=[rep.pk])
+        after = selectors.global_search(actor=rep, text="Keptcheck", per_module=10)
+        with CaptureQueriesContext(connection) as captured:
+            selectors.global_search(actor=rep, text="Keptcheck", per_module=10)
+
+    assert found_keys(before) == found_keys(again) == {("contacts", made[0].pk)}
+    assert found_keys(after) == {("contacts", made[0].pk), ("contacts", made[1].pk)}
+    # (the sorted read itself checks the group now, not only the similar-names read after it)
+    sorted_reads = [q["sql"] for q in captured.captured_queries if '"_m"' in q["sql"]]
+    assert sorted_reads and all('"owner_group_id" IN' in sql for sql in sorted_reads)
