@@ -342,18 +342,18 @@ def board_context(
     url = record_urls(spec)
     for column in layout.columns:
         row = totals.get(column.value, {})
+        threshold = thresholds.get(str(column.value))
         card_info = _card_info(
             spec=spec,
             records=cards.get(column.value, []),
             days=days,
-            threshold=thresholds.get(str(column.value)),
+            threshold=threshold,
             amount_shown=amount_shown,
             date_field=date_field,
             url=url,
         )
         by_currency: dict[str, Decimal] = row.get("by_currency", {})
         converted = currency.convert(by_currency, rates)
-        threshold = thresholds.get(str(column.value))
         columns.append(
             {
                 "value": column.value,

@@ -1,6 +1,5 @@
 """`{% board_cards %}`: the cards of the board column `col` and its "Load more" button; `{% board_columns %}`:
-every column of a board, its head, cards and link to all its records (engine.board_html);
-`|grouped:places`: floatformat's "<places>g" for the many amounts of a board (access.formats.grouped)."""
+every column of a board, its head, cards and link to all its records (engine.board_html)."""
 
 from __future__ import annotations
 
@@ -9,7 +8,6 @@ from typing import Any
 from django import template
 from django.utils.safestring import SafeString
 
-from crm_apps.access import formats
 from crm_apps.engine.board_html import cards_html, columns_html
 
 register = template.Library()
@@ -23,8 +21,3 @@ def board_cards(context: Any) -> SafeString:
 @register.simple_tag(takes_context=True)
 def board_columns(context: Any) -> SafeString:
     return columns_html(context)
-
-
-@register.filter(is_safe=True)
-def grouped(value: Any, places: Any) -> str:
-    return formats.grouped(value, int(places))
