@@ -797,18 +797,19 @@ def global_search(*, actor: Member, text: str, per_module: int = 5) -> list[Sear
         kind = candidates.get(spec.key)
         if kind is None:
             continue
-        qs = _base(spec, actor)
+        # `_base` spelled out: the visibility condition is needed on its own below.
+        live = spec.records().filter(deleted_at__isnull=True)
+        visible = visibility.visible_q(actor=actor, spec=spec)
+        qs = live if visible is None else live.filter(visible)
         found: list[CrmRecord] = []
         if query is not None and kind == "match":
             # Numbers are stored upper-case: an exact match uses the unique index (no UPPER() scan).
             matched = Q(search_vector=query) | Q(number=text.upper())
-            visible = visibility.visible_q(actor=actor, spec=spec)
             ids = None
             if visible is not None:
                 # As a member's list search: the matches sorted first, visibility checked after, in order, until
                 # `per_module` are found (a member's "Müller" among 1M contacts: 15 ms of execution the other way).
-                everyone = spec.records().filter(deleted_at__isnull=True).filter(matched)
-                ids = _sorted_then_visible(spec, everyone, visible, ["-updated_at", "-id"], actor)
+                ids = _sorted_then_visible(spec, live.filter(matched), visible, ["-updated_at", "-id"], actor)
             if ids is not None:
                 page = RawSQL(f"{ids[0]} LIMIT {int(per_module)}", ids[1])  # noqa: S611 - compiled by Django
                 found = list(spec.records().filter(pk__in=page).order_by("-updated_at", "-id"))

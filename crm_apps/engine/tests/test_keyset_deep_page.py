@@ -176,6 +176,44 @@ def test_an_exact_count_on_demand_counts_only_what_the_member_sees(tenant_a, ten
         assert selectors.record_count(spec=contacts, actor=seller, exact=True) == (2, True)
 
 
+def walk_pages(spec, actor, *, limit, search_first, ordering=None, search="needle"):
+    """Every page of a list search, forward to the end then back to the start: (ids forward, ids backward, the
+    statements that read the module's table on the way forward; the member's grants are read once, by
+    whichever walk comes first)."""
+    table = spec.model._meta.db_table
+    forward, statements, cursor = [], [], None
+    while True:
+        with CaptureQueriesContext(connection) as captured:
+            page = selectors.record_list(
+                spec=spec,
+                actor=actor,
+                search=search,
+                ordering=ordering,
+                cursor=cursor,
+                limit=limit,
+                search_first=search_first,
+            )
+        statements += [q["sql"] for q in captured.captured_queries if table in q["sql"]]
+        forward += [str(r.pk) for r in page.records]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    backward: list[str] = []
+    while cursor:
+        page = selectors.record_list(
+            spec=spec,
+            actor=actor,
+            search=search,
+            ordering=ordering,
+            cursor=cursor,
+            limit=limit,
+            search_first=search_first,
+        )
+        backward = [str(r.pk) for r in page.records] + backward
+        cursor = page.previous_cursor
+    return forward, backward, statements
+
+
 def test_a_search_read_search_first_pages_exactly_like_the_index_order(tenant_a, admin_of):
     from crm_apps.engine.services import search_vector_refresh
 
@@ -197,29 +235,8 @@ def test_a_search_read_search_first_pages_exactly_like_the_index_order(tenant_a,
         )
         search_vector_refresh(contacts, [c.pk for c in made])
 
-        def walk(search_first: bool) -> tuple[list[str], list[str], list[str]]:
-            forward, statements, cursor = [], [], None
-            while True:
-                with CaptureQueriesContext(connection) as captured:
-                    page = selectors.record_list(
-                        spec=contacts, actor=admin, search="needle", cursor=cursor, limit=7, search_first=search_first
-                    )
-                statements += [q["sql"] for q in captured.captured_queries]
-                forward += [str(r.pk) for r in page.records]
-                if page.next_cursor is None:
-                    break
-                cursor = page.next_cursor
-            backward: list[str] = []
-            while cursor:
-                page = selectors.record_list(
-                    spec=contacts, actor=admin, search="needle", cursor=cursor, limit=7, search_first=search_first
-                )
-                backward = [str(r.pk) for r in page.records] + backward
-                cursor = page.previous_cursor
-            return forward, backward, statements
-
-        indexed, indexed_back, indexed_sql = walk(False)
-        first, first_back, first_sql = walk(True)
+        indexed, indexed_back, indexed_sql = walk_pages(contacts, admin, limit=7, search_first=False)
+        first, first_back, first_sql = walk_pages(contacts, admin, limit=7, search_first=True)
 
     # Then both read the same 30 records in the same order, forward and back, and only search-first
     # wraps the sort keys (COALESCE(x, x): no index gives that order)
@@ -312,43 +329,9 @@ def test_search_first_checks_visibility_after_sorting_and_pages_like_the_plain_q
         }
         selectors.statements_clear()
 
-        def walk(search_first: bool, ordering: str | None) -> tuple[list[str], list[str], list[str]]:
-            forward, statements, cursor = [], [], None
-            while True:
-                with CaptureQueriesContext(connection) as captured:
-                    page = selectors.record_list(
-                        spec=contacts,
-                        actor=seller,
-                        search="needle",
-                        ordering=ordering,
-                        cursor=cursor,
-                        limit=4,
-                        search_first=search_first,
-                    )
-                # (the member's grants are read once, by whichever walk comes first)
-                statements += [q["sql"] for q in captured.captured_queries if "contacts_contact" in q["sql"]]
-                forward += [str(r.pk) for r in page.records]
-                if page.next_cursor is None:
-                    break
-                cursor = page.next_cursor
-            backward: list[str] = []
-            while cursor:
-                page = selectors.record_list(
-                    spec=contacts,
-                    actor=seller,
-                    search="needle",
-                    ordering=ordering,
-                    cursor=cursor,
-                    limit=4,
-                    search_first=search_first,
-                )
-                backward = [str(r.pk) for r in page.records] + backward
-                cursor = page.previous_cursor
-            return forward, backward, statements
-
         for ordering in (None, "first_name", "-first_name"):
-            plain, plain_back, plain_sql = walk(False, ordering)
-            first, first_back, first_sql = walk(True, ordering)
+            plain, plain_back, plain_sql = walk_pages(contacts, seller, limit=4, search_first=False, ordering=ordering)
+            first, first_back, first_sql = walk_pages(contacts, seller, limit=4, search_first=True, ordering=ordering)
             # Then both read the member's matches only, the same ones in the same order, forward and back
             assert set(plain) == expected and len(plain) == len(expected), ordering
             assert first == plain, ordering
