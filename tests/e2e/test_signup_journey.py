@@ -50,8 +50,11 @@ def test_signup_errors_are_shown_next_to_fields_and_focus_moves_there(live_site,
     page.get_by_label("Password").fill("short")
     page.get_by_role("button", name="Create workspace").click()
 
-    assert page.get_by_text("This subdomain is reserved. Please choose another.").is_visible()
+    # The click only starts the form's POST: wait for the answer page before looking at it.
+    reserved = page.get_by_text("This subdomain is reserved. Please choose another.")
+    reserved.wait_for(state="visible")
     assert page.get_by_text("This password is too short.", exact=False).is_visible()
+    page.wait_for_function("document.activeElement && document.activeElement.name === 'subdomain'")
     assert page.evaluate("document.activeElement.name") == "subdomain"
 
 
