@@ -33,11 +33,14 @@ def test_member_creates_and_revokes_an_app_password(live_site, browser, committe
     assert len(shown) == 19  # four groups of four, with dashes
     assert page.get_by_text(f"{base}/dav/").first.is_visible()
     page.get_by_role("link", name="Done").click()
+    page.wait_for_url(base + "/settings/profile/")
     row = page.locator("tr", has_text="My phone")
     assert row.get_by_text(f"{shown[:4]}…").is_visible()
     if os.environ.get("DAV_SCREENSHOTS"):
         page.screenshot(path=os.path.join(os.environ["DAV_SCREENSHOTS"], "profile.png"), full_page=True)
     row.get_by_role("button", name="Revoke").click()
     page.wait_for_url(base + "/settings/profile/")
+    # The revoke POST redirects back to the page we are on, so the URL alone does not say the answer arrived.
+    page.get_by_text("No app passwords yet.").wait_for(state="visible")
     assert page.get_by_text("No app passwords yet.").is_visible()
     assert shown not in page.content()

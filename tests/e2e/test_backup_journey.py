@@ -30,6 +30,7 @@ def test_operator_backs_up_downloads_and_restores_as_new(live_site, browser, com
         page.fill("#id_username", operator.email)
         page.fill("#id_password", TEST_PASSWORD)
         page.click("input[type=submit]")
+        page.wait_for_url(f"{base}/admin/")  # signed in before leaving the page
         page.goto(f"{base}/admin/tenants/tenant/?q={slug}")
 
         page.check(f"input[name=_selected_action][value='{source.pk}']")

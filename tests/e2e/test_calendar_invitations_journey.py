@@ -108,6 +108,8 @@ def test_event_from_a_deal_with_invitees_and_reminders_then_an_invitee_accepts(l
     box.locator("textarea").fill("Will bring the samples")
     box.get_by_role("button", name="Accept").click()
     page.wait_for_load_state()
+    # The answer's POST redirects back to the home page we are on: wait for the page it answers with.
+    page.get_by_text("You accepted the invitation.").wait_for(state="visible")
     assert page.get_by_text("You accepted the invitation.").is_visible()
     with tenant_context(tenant):
         answer = EventInvitee.objects.get(event=event, member=ann)

@@ -54,6 +54,7 @@ def test_log_a_call_from_a_contact_and_see_an_incoming_call(live_site, browser, 
     page.get_by_role("button", name="Save call").click()
     page.wait_for_url(re.compile(rf".*/m/contacts/{contact.pk}/.*"))
     calls = page.locator("[data-record-calls] [data-call]")
+    calls.first.wait_for()  # the POST redirects back to this contact's page: wait for the page with the call
     assert calls.count() == 1
     assert "Agreed to a demo next week." in calls.first.text_content()
 
@@ -99,6 +100,7 @@ def test_upload_a_document_on_a_deal_then_a_new_version(live_site, browser, comm
     page.locator("#document-versions").get_by_role("button", name="Upload", exact=True).click()
     page.wait_for_url(re.compile(r".*/m/documents/[0-9a-f-]+/$"))
     rows = page.locator("#document-versions tbody tr")
+    rows.nth(1).wait_for()  # the POST redirects back to this document's page: wait for the page with both versions
     assert rows.count() == 2
     assert rows.first.get_attribute("data-version") == "2"
 

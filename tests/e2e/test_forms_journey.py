@@ -49,6 +49,8 @@ def test_picker_quick_create_layout_drag_and_mention(live_site, browser, committ
     page.goto(base + "/m/contacts/new/")
     page.get_by_role("button", name="Save").click()  # nothing filled in: the first error gets the focus
     page.wait_for_load_state()
+    # The click only starts the form's POST (and the focus moves after the answer page has loaded): wait for it.
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'id_last_name'")
     assert page.evaluate("document.activeElement.id") == "id_last_name"
     assert page.locator("#id_last_name_error").inner_text() == "This field is required."
     page.locator("#id_last_name").fill("Lumbergh")

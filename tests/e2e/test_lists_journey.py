@@ -56,6 +56,8 @@ def test_columns_inline_edit_and_board(live_site, browser, committed):
     page.get_by_label("Compact").check()
     page.get_by_role("button", name="Save layout").click()
     page.wait_for_url(base + "/m/contacts/")
+    # The POST redirects back to this list: wait for the saved layout's page before reloading it.
+    page.locator("[data-records].records--compact").wait_for()
     page.reload()
     headers = page.locator("thead th[data-col]").all_inner_texts()
     expected = ["Office phone", "Last name", "Organisation", "Email", "Owner", "Mailing city"]

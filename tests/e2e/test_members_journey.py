@@ -28,6 +28,7 @@ def test_admin_deactivates_a_member_in_place(live_site, browser, committed):
     page.wait_for_url(base + "/")
     settings_nav = page.get_by_role("navigation", name="Workspace settings")
     settings_nav.get_by_role("link", name="Members").click()
+    page.wait_for_url(base + "/settings/members/")  # mark the members page, not the page the click left
     page.evaluate("window.__same_page = true")
     row = page.locator("tr", has_text="Carl Colleague")
     row.get_by_role("button", name="Deactivate").click()

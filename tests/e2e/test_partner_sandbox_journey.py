@@ -97,6 +97,7 @@ def test_partner_tries_a_draft_app_in_a_sandbox(
         other_tab.get_by_label("Email").fill(customer_admin.email)
         other_tab.get_by_label("Password").fill(TEST_PASSWORD)
         other_tab.get_by_role("button", name="Sign in").click()
+        other_tab.wait_for_url(re.compile(r".*/oauth/authorize/\?.*"))  # past the sign-in page
         other_tab.wait_for_load_state()
         assert other_tab.get_by_role("heading", name="Install Draft Maps?").count() == 0
         assert not AppInstallation.objects.filter(app=app, tenant=customer).exists()

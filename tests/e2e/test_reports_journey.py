@@ -89,6 +89,8 @@ def test_build_a_report_drill_down_and_put_it_on_a_dashboard(live_site, browser,
     page.wait_for_selector("[data-dashboard][data-ready='1']", state="attached")
     page.get_by_placeholder("New dashboard").fill("My numbers")
     page.get_by_role("button", name="Add", exact=True).first.click()
+    # The dashboard we left has a ready grid and an "Add a widget" form too: wait for the new one's page.
+    page.locator(".dashboard-tabs [aria-current=page]", has_text="My numbers").wait_for()
     page.wait_for_selector("[data-dashboard][data-ready='1']", state="attached")
     with tenant_context(tenant):
         report = Report.objects.get(name="Pipeline by stage")
