@@ -33,21 +33,39 @@ HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 # Links for plain stored values that feature apps contribute (click-to-call on phone fields):
-# (model field, value) -> URL or None. Added at start-up; the first URL returned wins.
+# (model field, value) -> URL or None. Added at start-up; the first URL returned wins. A linker may say which
+# model fields it can link at all (`applies`): a list page asks for every cell's link, and a linker that
+# looks at the field first (is it an email field?) cost as much as the rest of the cell (issue 25).
 ValueLinker = Callable[[Any, Any], str | None]
-_value_linkers: list[ValueLinker] = []
+_value_linkers: list[tuple[ValueLinker, Callable[[Any], bool] | None]] = []
+# model field -> the linkers that apply to it (model fields live as long as the process).
+_field_linkers: dict[Any, list[ValueLinker]] = {}
 
 
-def value_linker_add(linker: ValueLinker) -> None:
-    if linker not in _value_linkers:
-        _value_linkers.append(linker)
+def value_linker_add(linker: ValueLinker, *, applies: Callable[[models.Field[Any, Any]], bool] | None = None) -> None:
+    """Add `linker`; `applies(model_field)`, if given, is whether it can give a link for that model field's
+    values at all (asked once per field; custom fields always go to the linker itself)."""
+    if all(known is not linker for known, _applies in _value_linkers):
+        _value_linkers.append((linker, applies))
+        _field_linkers.clear()
+
+
+def _linkers_for(field: Any) -> list[ValueLinker]:
+    if not isinstance(field, models.Field):  # a custom field (a row that can change): every linker decides
+        return [linker for linker, _applies in _value_linkers]
+    found = _field_linkers.get(field)
+    if found is None:
+        found = _field_linkers[field] = [
+            linker for linker, applies in _value_linkers if applies is None or applies(field)
+        ]
+    return found
 
 
 def value_link(field: Any, value: Any) -> str | None:
     """The URL a linker gives this value of `field`, if any (never for empty values)."""
     if value in (None, ""):
         return None
-    for linker in _value_linkers:
+    for linker in _linkers_for(field):
         url = linker(field, value)
         if url:
             return url
@@ -123,6 +141,7 @@ class Displayer:
             for field, values in self.values.items()
         }
         self._field_labels: dict[str, str] = {}
+        self._plans: dict[str, tuple[Any, str, str, list[ValueLinker]]] = {}
 
     def label(self, name: str) -> str:
         """The field's translated label, worked out once per page rather than once per cell."""
@@ -131,12 +150,31 @@ class Displayer:
             found = self._field_labels[name] = field_label(self.spec.model, name)
         return found
 
+    def _plan(self, name: str) -> tuple[Any, str, str, list[ValueLinker]]:
+        """(model field, label, kind, linkers) of a field, worked out once per page: a list asks for ~150 cells."""
+        found = self._plans.get(name)
+        if found is None:
+            field: Any = self.spec.model._meta.get_field(name)
+            if name == "owner":
+                kind, label = "owner", _("Owner")
+            else:
+                label = self.label(name)
+                if isinstance(field, models.ForeignKey):
+                    kind = "reference"
+                elif name in self.labels:
+                    kind = "picklist"
+                elif isinstance(field, models.URLField):
+                    kind = "url"
+                else:
+                    kind = "plain"
+            found = self._plans[name] = (field, label, kind, _linkers_for(field))
+        return found
+
     def value(self, record: CrmRecord, name: str) -> Shown:
-        field: Any = self.spec.model._meta.get_field(name)
-        label = self.label(name)
-        if name == "owner":
-            return Shown(_("Owner"), owner_label(record))
-        if isinstance(field, models.ForeignKey):
+        field, label, kind, linkers = self._plan(name)
+        if kind == "owner":
+            return Shown(label, owner_label(record))
+        if kind == "reference":
             if getattr(record, field.attname) is None:
                 return Shown(label, "")
             target = getattr(record, name)
@@ -152,9 +190,14 @@ class Displayer:
                 return Shown(label, _("%(record)s (in the recycle bin)") % {"record": target})
             return Shown(label, str(target), record_url(target_spec, target))
         raw = getattr(record, name)
-        if name in self.labels:
+        if kind == "picklist":
             return Shown(label, self.labels[name].get(raw, raw or ""), color=self.colors[name].get(raw, ""))
-        return Shown(label, plain(raw), raw if isinstance(field, models.URLField) and raw else value_link(field, raw))
+        if kind == "url":
+            return Shown(label, plain(raw), raw or value_link(field, raw))
+        url = None
+        if linkers and raw is not None and raw != "":
+            url = next((found for linker in linkers if (found := linker(field, raw))), None)
+        return Shown(label, plain(raw), url)
 
 
 def plain(value: Any) -> str:

@@ -320,6 +320,8 @@ def _rows_html(spec: ModuleSpec, rows: list[dict[str, Any]]) -> SafeString:
     # The in-place editor's address, reversed once: only the record's id and the field's name change.
     cell_base = esc(reverse("engine:cell", args=[spec.key, uuid.UUID(int=0), "__name__"]))
     zero_id = str(uuid.UUID(int=0))
+    # A column's cell opening (its label and name escaped) is the same on every row: made once per page.
+    openings: dict[tuple[str, str], str] = {}
     html = []
     for row in rows:
         record, url = row["record"], esc(row["url"])
@@ -339,7 +341,10 @@ def _rows_html(spec: ModuleSpec, rows: list[dict[str, Any]]) -> SafeString:
             if name in row["editable"]:
                 link = "?link=1" if index == 0 else ""
                 edit = f' data-edit="{edit_base.replace("__name__", esc(name))}{link}" tabindex="-1"'
-            cells.append(f'<td data-label="{esc(cell.label)}" data-col="{esc(name)}"{edit}>{inner}</td>')
+            opening = openings.get((name, cell.label))
+            if opening is None:
+                opening = openings[(name, cell.label)] = f'<td data-label="{esc(cell.label)}" data-col="{esc(name)}"'
+            cells.append(f"{opening}{edit}>{inner}</td>")
         flags = spec.row_flags(record) if spec.row_flags else []
         flagged = f' data-flags="{esc(" ".join(f.key for f in flags))}"' if flags else ""
         badges = "".join(

@@ -82,7 +82,7 @@ def email_linker(field: Any, value: Any) -> str | None:
     return None
 
 
-value_linker_add(email_linker)
+value_linker_add(email_linker, applies=lambda field: isinstance(field, models.EmailField))
 
 
 def notify_paused(*, mailbox: Mailbox, error: str) -> None:

@@ -62,6 +62,11 @@ def click_to_call_url(number: str) -> str:
 _phone_fields: dict[Any, bool] = {}
 
 
+def is_phone_field(field: Any) -> bool:
+    """Whether a model field holds phone numbers (validated by `phone_validator`): `phone_linker`'s `applies`."""
+    return phone_validator in getattr(field, "validators", ())
+
+
 def phone_linker(field: Any, value: Any) -> str | None:
     """Engine display hook (`display.value_linker_add`): a link for the values of phone fields, standard
     (validated by `phone_validator`) and custom (type "phone")."""
@@ -73,7 +78,7 @@ def phone_linker(field: Any, value: Any) -> str | None:
         # every value a list page showed).
         is_phone = _phone_fields.get(field)
         if is_phone is None:
-            is_phone = _phone_fields[field] = phone_validator in getattr(field, "validators", ())
+            is_phone = _phone_fields[field] = is_phone_field(field)
     if is_phone and isinstance(value, str) and any(c.isdigit() for c in value):
         return click_to_call_url(value)
     return None

@@ -7,7 +7,7 @@ from crm_apps.engine.display import value_linker_add
 from crm_apps.engine.registry import register
 from crm_apps.engine.spec import Block, HomeWidget, Menu, ModuleSpec, Panel, SettingsPage
 from crm_apps.modules.calls.home import missed_calls_widget
-from crm_apps.modules.calls.links import phone_linker
+from crm_apps.modules.calls.links import is_phone_field, phone_linker
 from crm_apps.modules.calls.models import Call
 from crm_apps.modules.calls.panels import (
     call_matches_panel,
@@ -113,4 +113,4 @@ extensions.record_panel_add(
 # Keep the phone-number index in step with contacts, leads and organisations.
 events.listener_add(on_record_event)
 # Click-to-call links on every phone field.
-value_linker_add(phone_linker)
+value_linker_add(phone_linker, applies=is_phone_field)
