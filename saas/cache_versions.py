@@ -19,7 +19,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 from django.core.cache import cache
@@ -167,12 +167,12 @@ def remembered_local_clear() -> None:
     _values.clear()
 
 
-def local_get(key: tuple[str, str]) -> Any:
+def local_get(key: tuple[str, Hashable]) -> Any:
     """What `local_put` kept under `key` in this process, or None once expired or dropped."""
     return _values.get(key)
 
 
-def local_put(key: tuple[str, str], value: Any, ttl: float) -> None:
+def local_put(key: tuple[str, Hashable], value: Any, ttl: float) -> None:
     """Keep `value` in this process under `key` ((schema, a key naming its versions)) for min(ttl,
     LOCAL_SECONDS); `local_get` answers it until then (None after)."""
     _values.put(key, value, ttl)
@@ -191,14 +191,17 @@ def remembered(key: str, compute: Callable[[], T], *, ttl: int, family: str = "a
 
 
 def local_remember(
-    key: str | None, compute: Callable[[], T], *, ttl: float, kind: type = object, shared: bool = False
+    key: Hashable | None, compute: Callable[[], T], *, ttl: float, kind: type = object, shared: bool = False
 ) -> T:
     """The value named `key` in the current schema: this process's copy (`local_put`), else (when `shared`)
     the cache's, else `compute()`, then kept in both. The key must name everything the value depends on
     (versions, language, values): nothing here ever invalidates it. A None key computes every time. A
-    value that is not a `kind` is ignored; with `shared` and the cache unreachable, nothing is kept."""
+    value that is not a `kind` is ignored; with `shared` and the cache unreachable, nothing is kept. A key
+    only this process keeps may be any hashable value (compared whole); a shared one is text (the cache's key)."""
     if key is None:
         return compute()
+    if shared and not isinstance(key, str):
+        raise TypeError("a shared value's key is text")
     local_key = (current_schema(), key)
     found = local_get(local_key)
     if found is not None and isinstance(found, kind):

@@ -100,6 +100,27 @@ def test_keys_tell_apart_what_renders_differently():
     assert fragments.fragment_key(TEMPLATE, {"c": Column("city", 80)}) == narrow
 
 
+def test_keys_tell_apart_equal_numbers_of_other_types_in_any_container():
+    # 1 == True == 1.0 in Python, but they render as "1", "True" and "1.0": never the same key.
+    def key(value):
+        return fragments.fragment_key(TEMPLATE, {"v": value})
+
+    shapes = [
+        lambda x: [x],
+        lambda x: (x, "a"),
+        lambda x: {"k": x},
+        lambda x: {x: "k"},
+        lambda x: [{"k": x}],
+        lambda x: [("m", x), mark_safe("s")],  # a container walked item by item
+    ]
+    for shape in shapes:
+        keys = [key(shape(x)) for x in (1, True, 1.0)]
+        assert len(set(keys)) == 3, shape(1)
+        assert key(shape(1)) == key(shape(1))  # equal inputs made anew: the same key
+    assert key(["<b>"]) != key([mark_safe("<b>")])
+    assert key({"label": "x"}) != key({"label": ["x"]})
+
+
 def test_the_template_sees_only_what_it_is_given(tenant_a):
     # A fragment has no request, user or CSRF token: what it shows is what the key names
     engine = engines["django"]
