@@ -11,8 +11,3 @@ application = get_wsgi_application()
 # what requests create (full collections of the whole heap made a 50-line invoice's p95 ~4x its median;
 # docs/deployment.md, "Worker processes").
 gc.freeze()
-
-# A young-generation collection ran every 700 allocations: a list page (~30,000 objects) paid some 40 of them
-# and a board ~150. Collections every 50,000 allocations leave requests' cycles a little longer in memory
-# and cost less CPU per request (docs/deployment.md, "Worker processes").
-gc.set_threshold(50_000, 20, 20)
