@@ -383,3 +383,41 @@ def test_the_planner_estimate_is_remembered_per_statement_and_access_version(
         admin_b = admin_of(tenant_b)
         assert explains(admin_b) == 1
         assert selectors.record_count(spec=contacts, actor=admin_b) == (30, True)
+
+
+def test_the_counted_statement_is_built_once_per_member_arguments_and_versions(
+    tenant_a, tenant_b, admin_of, member, monkeypatch, django_capture_on_commit_callbacks
+):
+    from crm_apps.access.grants import access_changed
+
+    contacts = registry.get("contacts")
+    seller = member(tenant_a)
+    built: list[str] = []
+    real = selectors.list_queryset
+
+    def counted(**kwargs):
+        built.append(kwargs["search"])
+        return real(**kwargs)
+
+    monkeypatch.setattr(selectors, "list_queryset", counted)
+    monkeypatch.setattr(selectors, "EXACT_COUNT_MAX_COST", 0)  # the estimate only: no capped count to build
+    with schema_context(tenant_a.schema_name):
+        admin = admin_of(tenant_a)
+        selectors.statements_clear()
+        for _ in range(2):
+            selectors.record_count(spec=contacts, actor=admin, search="Kim")
+        assert built == ["Kim"]  # the second time: the kept statement, no queryset built
+        selectors.record_count(spec=contacts, actor=admin, search="Lee")
+        selectors.record_count(spec=contacts, actor=seller, search="Kim")  # another member: other conditions
+        selectors.record_count(spec=contacts, actor=admin, search="Kim", filters={"lead_source": "Web"})
+        assert built == ["Kim", "Lee", "Kim", "Kim"]
+        with django_capture_on_commit_callbacks(execute=True):
+            access_changed()  # who may see what changed: built afresh
+        selectors.record_count(spec=contacts, actor=admin, search="Kim")
+        assert len(built) == 5
+        # Asked to count exactly: always the queryset itself
+        selectors.record_count(spec=contacts, actor=admin, search="Kim", exact=True)
+        assert len(built) == 6
+    with schema_context(tenant_b.schema_name):  # another workspace: its own statement (the schema is in the key)
+        selectors.record_count(spec=contacts, actor=admin_of(tenant_b), search="Kim")
+        assert len(built) == 7
