@@ -18,7 +18,6 @@ from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import linebreaksbr
-from django.template.loader import select_template
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import slugify
@@ -51,6 +50,7 @@ from crm_apps.engine.forms import field_errors_to_form, form_to_service, record_
 from crm_apps.engine.models import SavedView
 from crm_apps.engine.spec import ModuleSpec
 from frontend.forms import form_add_service_errors
+from frontend.pages import render_page
 from saas import cache_versions
 from tenants.runtime import current_schema
 
@@ -219,7 +219,7 @@ def record_list(request: HttpRequest, module: str) -> HttpResponse:
             widths=layout.widths,
         ),
     }
-    return render(request, spec.template_names("list"), context)
+    return render_page(request, spec.template_for("list"), context)
 
 
 def _column_choices(layout: list_layout.ListLayout, labels: dict[str, str]) -> list[dict[str, Any]]:
@@ -533,7 +533,7 @@ def record_detail(request: HttpRequest, module: str, record_id: uuid.UUID) -> Ht
         "record_actions": extensions.record_actions(spec=spec, record=record, member=member),
         "child_tables": child_forms.shown_tables(spec, actor=member, record=record),
     }
-    return render(request, spec.template_names("detail"), context)
+    return render_page(request, spec.template_for("detail"), context)
 
 
 # The record page's flags that do not depend on the member, per module: (the spec they were made for, flags).
@@ -797,7 +797,7 @@ def _save(request: HttpRequest, spec: ModuleSpec, record: Any) -> HttpResponse:
         "draft_key": f"crm-draft:{current_schema()}:{member.pk}:{spec.key}:{record.pk if record else 'new'}",
     }
     child_forms.form_totals(spec, tables, record)
-    return render(request, spec.template_names("form"), context, status=200)
+    return render_page(request, spec.template_for("form"), context, status=200)
 
 
 @login_required
@@ -1105,9 +1105,8 @@ def render_board(
         "quick_edit": _quick_edit_fields(context, rules),
         "board_query": request.GET.urlencode(),
     }
-    columns_template = select_template(spec.template_names("_board_columns"))
     if partial:
-        return HttpResponse(columns_template.render(context, request))
+        return render_page(request, spec.template_for("_board_columns"), context)
     actions: list[dict[str, Any]] = [
         {"label": _("List"), "url": reverse("engine:list", args=[spec.key]), "method": "get"}
     ]
@@ -1115,13 +1114,13 @@ def render_board(
     query = request.GET.urlencode()
     context |= {
         "header_actions": actions,
-        "columns_template": columns_template.template.name,
+        "columns_template": spec.template_for("_board_columns"),
         "move_param": "value",
         "move_url_template": reverse("engine:board_move", args=[spec.key, uuid.UUID(int=0)])
         + (f"?{query}" if query else ""),
         "board_fields": list_board_fields(spec, rules),
     }
-    return render(request, spec.template_names("board"), context)
+    return render_page(request, spec.template_for("board"), context)
 
 
 @login_required

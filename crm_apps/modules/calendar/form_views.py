@@ -17,7 +17,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -48,6 +48,7 @@ from crm_apps.modules.calendar.forms import (
 )
 from crm_apps.modules.calendar.models import ActivityLink, Event, Task
 from frontend.forms import form_add_service_errors
+from frontend.pages import render_page
 from tenants.runtime import current_schema
 
 # Errors the services name by these keys belong to the calendar's own part of the form.
@@ -264,7 +265,7 @@ def _event_save(request: HttpRequest, record_id: uuid.UUID | None) -> HttpRespon
             "selected_invitees": selected_invitees,
         }
     )
-    return render(request, spec.template_names("form"), context)
+    return render_page(request, spec.template_for("form"), context)
 
 
 def _posted_builder(post: Any) -> dict[str, Any]:
@@ -462,7 +463,7 @@ def _task_save(request: HttpRequest, record_id: uuid.UUID | None) -> HttpRespons
         request, spec=spec, record=task, form=form, extras=extras, member=member, extra_errors=extra_errors,
         related=related, contacts=contacts, reminders=shown_reminders,
     )  # fmt: skip
-    return render(request, spec.template_names("form"), context)
+    return render_page(request, spec.template_for("form"), context)
 
 
 @login_required
