@@ -1,7 +1,8 @@
 """Profile the pages `bench.crm` measures (a development aid, not a benchmark).
 
 Runs on the tenant `bench.crm` loaded (it does not load data) and prints, per page, the functions
-with the most own time and the most cumulative time over N warm calls, under cProfile:
+with the most own time and the most cumulative time over N warm calls, under cProfile (or, with
+`--timing`, `--templates`, `--sql`, `--garbage`, what those options say):
 
     DATABASE_URL=... REDIS_URL=... .venv/bin/python -m bench.profile_pages --page list --calls 200
 """
@@ -19,6 +20,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import urlencode
 
 from bench import crm
 from bench.http import PRIVATE_MODULES, REPORT
@@ -52,6 +54,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="print each page's templates by inclusive and own wall time per call (no cProfile overhead)",
     )
     parser.add_argument(
+        "--garbage",
+        action="store_true",
+        help="per GET page, the objects a request leaves to the garbage collector (in reference cycles), through "
+        "the WSGI handler itself (no test client), and their commonest types",
+    )
+    parser.add_argument(
         "--timing",
         action="store_true",
         help="print each page's CPU and wall time per call (medians, no profiler): steadier A/B comparisons "
@@ -64,6 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from django.conf import settings
     from django.test import Client
     from django_tenants.utils import schema_context
 
@@ -126,6 +135,20 @@ def run(args: argparse.Namespace) -> int:
                 )
             ),
         }
+        # The GET pages as the WSGI handler gets them (--garbage): the test client keeps contexts of its own.
+        session_cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+        wsgi_gets: dict[str, tuple[str, str, dict[str, str]]] = {
+            "list": ("/m/contacts/", "", {"HTTP_COOKIE": session_cookie}),
+            "list-search": ("/m/contacts/", urlencode({"q": crm.SEARCH_SURNAMES[0]}), {"HTTP_COOKIE": session_cookie}),
+            "detail": (f"/m/contacts/{ids[0]}/", "", {"HTTP_COOKIE": session_cookie}),
+            "search": ("/search/", urlencode({"q": "Müller"}), {"HTTP_COOKIE": session_cookie}),
+            "kanban": ("/m/deals/board/", "", {"HTTP_COOKIE": session_cookie}),
+            "api-list": ("/api/v1/contacts/", "limit=20", {"HTTP_AUTHORIZATION": f"Token {key}"}),
+        }
+        wsgi_gets = {
+            page: (path, query, {**headers, "HTTP_HOST": ctx.host})
+            for page, (path, query, headers) in wsgi_gets.items()
+        }
         try:
             for page in args.page or PAGES:
                 call = calls[page]
@@ -135,6 +158,9 @@ def run(args: argparse.Namespace) -> int:
                     _statements(page, functools.partial(call, 0))
                 if args.templates:
                     _templates(page, call, args.calls)
+                    continue
+                if args.garbage:
+                    _garbage(page, wsgi_gets.get(page), args.top)
                     continue
                 if args.timing:
                     _timing(page, call, args.calls)
@@ -163,6 +189,71 @@ def run(args: argparse.Namespace) -> int:
                 TimelineEntry.objects.filter(module="contacts", record_id__in=batch).delete()
                 spec.model.objects.filter(pk__in=batch).delete()
     return 0
+
+
+def _garbage(page: str, get: tuple[str, str, dict[str, str]] | None, top: int) -> None:
+    """What one request of `page` leaves in reference cycles (freed only by the garbage collector, not when the
+    request ends), measured after warm calls with the start-up objects frozen as `saas/wsgi.py` does."""
+    import collections
+    import gc
+
+    from django.core.handlers.wsgi import WSGIHandler
+
+    if get is None:
+        print(f"===== {page}: not a GET page, skipped")
+        return
+    path, query, headers = get
+    handler = WSGIHandler()
+
+    def call() -> str:
+        environ = {
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "SERVER_NAME": "localhost",
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "wsgi.input": io.BytesIO(b""),
+            "wsgi.errors": sys.stderr,
+            "wsgi.url_scheme": "http",
+            **headers,
+        }
+        status: list[str] = []
+
+        def start_response(answer: str, _headers: Any, _exc: Any = None) -> Callable[[bytes], object]:
+            status.append(answer)
+            return lambda _data: None
+
+        body = handler(environ, start_response)
+        b"".join(body)
+        body.close()
+        return status[0]
+
+    for _ in range(5):
+        answer = call()
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        left = []
+        for _ in range(3):
+            call()
+            started = time.perf_counter()
+            found = gc.collect(0)
+            left.append((found, (time.perf_counter() - started) * 1e6))
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        call()
+        gc.collect(0)
+        kinds = collections.Counter(type(o).__qualname__ for o in gc.garbage)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.unfreeze()
+        gc.enable()
+    print(f"===== {page} ({answer}): objects left to the collector per request, and its time to free them")
+    print("  " + ", ".join(f"{found} ({micros:.0f} us)" for found, micros in left))
+    print("  " + ", ".join(f"{kind} {n}" for kind, n in kinds.most_common(top)))
 
 
 def _private(ctx: crm.Context) -> dict[str, tuple[str, bool, bool]]:
