@@ -5,7 +5,7 @@ the generic module routes (`/api/v1/<module>/`, `/m/<module>/`) come after every
 list call tried about 140 patterns (4 % of an API worker's time under load). A path resolves the same way as
 long as the URLconf is the same, so `MemoizedURLResolver` keeps the match of each path it resolved (up to
 MAX_PATHS, then starts over) and answers the same path again with a dictionary look-up. Misses (404) are
-not kept: they walk the patterns as before.
+not kept: they walk the patterns as before. A kept match's `tried` names only the pattern that matched.
 
 The URLconf itself never changes while a process runs (modules and extensions register their routes at
 start-up); tests that swap URLconfs get new resolvers from Django, with empty memories.
@@ -32,6 +32,11 @@ class MemoizedURLResolver(URLResolver):
         found = self._matches.get(path)
         if found is None:
             found = super().resolve(path)
+            # A match lists every pattern tried before it (~145 for `/m/<module>/`), and each resolver above
+            # copies that list into its own match on every request (a new list per entry: ~150 lists a request
+            # left to the garbage collector, through the request's cycle). Nothing reads a success's `tried`
+            # (Django's 404 page reads a miss's): the kept match names only the pattern that matched.
+            found.tried = (found.tried or [])[-1:]
             if len(self._matches) >= MAX_PATHS:
                 self._matches.clear()
             self._matches[path] = found

@@ -66,6 +66,17 @@ def test_a_path_is_resolved_once_then_remembered(monkeypatch):
     assert second.kwargs == {"module": "contacts", "record_id": record}
     assert calls == [f"things/contacts/{record}/"]  # the second time, no pattern was tried
     assert root.resolve("/things/special/").url_name == "special"  # the first matching pattern still wins
+    # A kept match names only the pattern that matched, not every one tried before it (copied per request above)
+    assert [[p.pattern.describe() for p in entry] for entry in second.tried or []] == [
+        ["''", "'things/<slug:module>/<uuid:record_id>/' [name='thing']"]
+    ]
+
+
+def test_a_tenant_page_match_carries_only_the_tried_prefixes_and_its_pattern():
+    resolver = get_resolver("saas.urls_tenant")
+    resolver.resolve("/m/contacts/")
+    # The API's prefix (tried first, a miss) and the page's own pattern: not the ~145 before it
+    assert len(resolver.resolve("/m/contacts/").tried or []) == 2
 
 
 def test_a_miss_is_not_remembered_and_the_memory_is_bounded(monkeypatch):
