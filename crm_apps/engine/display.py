@@ -38,7 +38,8 @@ HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 # looks at the field first (is it an email field?) cost as much as the rest of the cell (issue 25).
 ValueLinker = Callable[[Any, Any], str | None]
 _value_linkers: list[tuple[ValueLinker, Callable[[Any], bool] | None]] = []
-# model field -> the linkers that apply to it (model fields live as long as the process).
+# model field -> the linkers that apply to it (model fields live as long as the process); None -> every linker
+# (a custom field's).
 _field_linkers: dict[Any, list[ValueLinker]] = {}
 
 
@@ -51,12 +52,12 @@ def value_linker_add(linker: ValueLinker, *, applies: Callable[[models.Field[Any
 
 
 def _linkers_for(field: Any) -> list[ValueLinker]:
-    if not isinstance(field, models.Field):  # a custom field (a row that can change): every linker decides
-        return [linker for linker, _applies in _value_linkers]
-    found = _field_linkers.get(field)
+    model_field = isinstance(field, models.Field)  # else a custom field (a row that can change): every linker
+    key = field if model_field else None
+    found = _field_linkers.get(key)
     if found is None:
-        found = _field_linkers[field] = [
-            linker for linker, applies in _value_linkers if applies is None or applies(field)
+        found = _field_linkers[key] = [
+            linker for linker, applies in _value_linkers if applies is None or not model_field or applies(field)
         ]
     return found
 

@@ -181,26 +181,9 @@ def walk_pages(spec, actor, *, limit, search_first, ordering=None, search="needl
     statements that read the module's table on the way forward; the member's grants are read once, by
     whichever walk comes first)."""
     table = spec.model._meta.db_table
-    forward, statements, cursor = [], [], None
-    while True:
-        with CaptureQueriesContext(connection) as captured:
-            page = selectors.record_list(
-                spec=spec,
-                actor=actor,
-                search=search,
-                ordering=ordering,
-                cursor=cursor,
-                limit=limit,
-                search_first=search_first,
-            )
-        statements += [q["sql"] for q in captured.captured_queries if table in q["sql"]]
-        forward += [str(r.pk) for r in page.records]
-        if page.next_cursor is None:
-            break
-        cursor = page.next_cursor
-    backward: list[str] = []
-    while cursor:
-        page = selectors.record_list(
+
+    def read(cursor):
+        return selectors.record_list(
             spec=spec,
             actor=actor,
             search=search,
@@ -209,6 +192,19 @@ def walk_pages(spec, actor, *, limit, search_first, ordering=None, search="needl
             limit=limit,
             search_first=search_first,
         )
+
+    forward, statements, cursor = [], [], None
+    while True:
+        with CaptureQueriesContext(connection) as captured:
+            page = read(cursor)
+        statements += [q["sql"] for q in captured.captured_queries if table in q["sql"]]
+        forward += [str(r.pk) for r in page.records]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    backward: list[str] = []
+    while cursor:
+        page = read(cursor)
         backward = [str(r.pk) for r in page.records] + backward
         cursor = page.previous_cursor
     return forward, backward, statements
