@@ -329,7 +329,8 @@ def _timing(page: str, call: Callable[[int], object], calls: int) -> None:
     wall.sort()
     print(
         f"===== {page}: {cpu[len(cpu) // 2] * 1000:.2f} ms CPU, {wall[len(wall) // 2] * 1000:.2f} ms wall per call "
-        f"(medians of {calls})"
+        f"(medians of {calls}; wall p99 {wall[min(len(wall) - 1, int(len(wall) * 0.99))] * 1000:.2f} ms, "
+        f"slowest {wall[-1] * 1000:.2f} ms)"
     )
 
 
