@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.core.signals import request_finished
@@ -29,8 +29,9 @@ DISPATCH_UID = "saas.collector.freeze_after"
 POINTS = (100, 1_000, 10_000)
 
 
-def freeze_after(points: Iterable[int] = POINTS) -> None:
-    """Freeze the worker's long-lived objects again after each of `points` served requests."""
+def freeze_after(points: Iterable[int] = POINTS) -> Callable[..., None]:
+    """Freeze the worker's long-lived objects again after each of `points` served requests (the receiver,
+    connected to `request_finished`, is returned)."""
     remaining = sorted(set(points))
     served = 0
     lock = threading.Lock()  # gthread workers finish requests on several threads
@@ -46,6 +47,7 @@ def freeze_after(points: Iterable[int] = POINTS) -> None:
         gc.freeze()
 
     request_finished.connect(on_request_finished, weak=False, dispatch_uid=DISPATCH_UID)
+    return on_request_finished
 
 
 def stop() -> bool:

@@ -72,16 +72,27 @@ class _PlainPopulator:
         self.local_setter = populator.local_setter
         self.remote_setter = populator.remote_setter
 
-    def populate(self, row: Sequence[Any], from_obj: Model) -> None:
+    def populate(self, row: Sequence[Any], from_obj: Model, shared: dict[Any, Model] | None = None) -> None:
+        """Set the joined instance on `from_obj`. With `shared` (one per result set): rows joining the same
+        record (the same owner on every row of a page) get one instance, as a prefetch gives them."""
         data = self.reorder_for_init(row) if self.reorder_for_init else row[self.cols_start : self.cols_end]
         obj: Model | None = None
-        if data[self.pk_idx] is not None:
-            obj = self.model_cls.__new__(self.model_cls)
-            state = obj._state = ModelState()
-            state.adding, state.db = False, self.db
-            obj.__dict__.update(zip(self.init_list, data, strict=True))
-            for related in self.related_populators:
-                related.populate(row, obj)
+        pk = data[self.pk_idx]
+        if pk is not None:
+            key = (self, pk)
+            obj = shared.get(key) if shared is not None else None
+            if obj is None:
+                obj = self.model_cls.__new__(self.model_cls)
+                state = obj._state = ModelState()
+                state.adding, state.db = False, self.db
+                obj.__dict__.update(zip(self.init_list, data, strict=True))
+                for related in self.related_populators:
+                    if type(related) is _PlainPopulator:
+                        related.populate(row, obj, shared)
+                    else:
+                        related.populate(row, obj)
+                if shared is not None:
+                    shared[key] = obj
         self.local_setter(from_obj, obj)
         if obj is not None:
             self.remote_setter(obj, from_obj)
@@ -225,6 +236,7 @@ class Compiled:
             self.using,
         )
         converted = self._compiler.apply_converters(rows, self._converters) if self._converters else rows
+        shared: dict[Any, Model] = {}
         for row in converted:
             if plain:
                 # What Model.from_db + Model.__init__ leave behind for these columns, without the per-field
@@ -238,7 +250,10 @@ class Compiled:
             else:
                 obj = model.from_db(using, init_list, row[start:end])
             for populator in self._populators:
-                populator.populate(row, obj)
+                if type(populator) is _PlainPopulator:
+                    populator.populate(row, obj, shared)
+                else:
+                    populator.populate(row, obj)
             for name, position in self._annotations:  # as Django's iterator sets them
                 setattr(obj, name, row[position])
             found.append(obj)

@@ -28,14 +28,14 @@ def installed() -> Iterator[None]:
         gc.unfreeze()  # the test process froze nothing before: give the collector its objects back
 
 
-def finish_requests(count: int) -> None:
-    for _ in range(count):
-        request_finished.send(sender=None)
-
-
 @pytest.mark.usefixtures("installed")
 def test_freezes_after_each_point_and_only_there() -> None:
-    collector.freeze_after((3, 5))
+    finished = collector.freeze_after((3, 5))
+
+    def finish_requests(count: int) -> None:
+        for _ in range(count):
+            finished(sender=None)
+
     kept = [Node() for _ in range(10)]
     finish_requests(2)
     frozen = gc.get_freeze_count()
@@ -55,19 +55,20 @@ def test_freezes_after_each_point_and_only_there() -> None:
 
 @pytest.mark.usefixtures("installed")
 def test_garbage_in_cycles_is_collected_not_frozen() -> None:
-    collector.freeze_after((1,))
+    finished = collector.freeze_after((1,))
     a, b = Node(), Node()
     a.other, b.other = b, a
     gone = weakref.ref(a)
     del a, b
-    finish_requests(1)
+    finished(sender=None)
     assert gone() is None
 
 
 def test_installing_twice_keeps_one_receiver() -> None:
     try:
+        receiver = collector.freeze_after((1_000_000,))
         collector.freeze_after((1_000_000,))
-        collector.freeze_after((1_000_000,))
+        assert [entry[1] for entry in request_finished.receivers].count(receiver) == 1
         assert collector.stop() is True
         assert collector.stop() is False
     finally:

@@ -173,6 +173,34 @@ def test_compiled_instances_are_what_the_orm_makes(tenant_a, admin_of):
         assert light[0].get_deferred_fields() and light[0].last_name == "Shot"
 
 
+def test_rows_joining_the_same_record_share_its_instance_within_one_run(tenant_a, admin_of, member):
+    """As a prefetch would: one owner (and their user) per result set, not one per row; each run its own."""
+    from crm_apps.engine import registry, services
+
+    contacts = registry.get("contacts")
+    with schema_context(tenant_a.schema_name):
+        admin = admin_of(tenant_a)
+        other = member(tenant_a, email="other.owner@example.com")
+        for name in ("Share1", "Share2", "Share3"):
+            services.record_create(spec=contacts, actor=admin, data={"last_name": name})
+        services.record_create(spec=contacts, actor=admin, data={"last_name": "Share4", "owner": other.pk})
+        queryset = (
+            contacts.model.objects.filter(last_name__startswith="Share")
+            .select_related("owner__user", "organization")
+            .order_by("last_name")
+        )
+        compiled = Compiled(queryset)
+        first, second = compiled.run(), compiled.run()
+        orm = list(queryset)
+    assert [_snapshot(o) for o in first] == [_snapshot(o) for o in orm]
+    assert [o.owner.pk for o in first] == [admin.pk, admin.pk, admin.pk, other.pk]
+    assert first[0].owner is first[1].owner is first[2].owner and first[3].owner is not first[0].owner
+    assert first[0].owner.user is first[2].owner.user and first[0].owner.user.email == admin.user.email
+    assert next(iter(first[0].owner.user._state.fields_cache.values())) is first[0].owner  # the one-to-one's reverse
+    assert all(o.organization is None for o in first)
+    assert second[0].owner is not first[0].owner  # nothing shared between runs
+
+
 def test_statements_are_prepared_on_the_connection_and_follow_the_schema(tenant_a, tenant_b, member):
     # Given one person in two workspaces, a token in each
     ada_a = member(tenant_a, email="ada.generic@example.com")
