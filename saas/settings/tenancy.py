@@ -107,6 +107,7 @@ PUBLIC_SCHEMA_URLCONF = "saas.urls_public"
 
 MIDDLEWARE = [
     "saas.middleware.HealthCheckMiddleware",
+    "saas.middleware.ReleaseApiResponseMiddleware",
     "tenants.middleware.TenantRoutingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "saas.headers.SecurityHeadersMiddleware",
