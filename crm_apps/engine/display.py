@@ -104,12 +104,15 @@ def record_urls(spec: ModuleSpec) -> Callable[[Any], str]:
 _field_labels: dict[tuple[type, str, str], str] = {}
 
 
-def field_label(model: type, name: str) -> str:
+def field_label(model: type, name: str, language: str | None = None) -> str:
     """The model field's label, translated into the active language and capitalised; worked out once per
-    process and language (a list page showed ~150 labels, each a lazy translation resolved anew)."""
-    from django.utils.translation import get_language
+    process and language (a list page showed ~150 labels, each a lazy translation resolved anew). A caller
+    asking for many labels passes the active `language` (`get_language()`), read once."""
+    if language is None:
+        from django.utils.translation import get_language
 
-    key = (model, name, get_language() or "")
+        language = get_language() or ""
+    key = (model, name, language)
     found = _field_labels.get(key)
     if found is None:
         field: Any = model._meta.get_field(name)  # type: ignore[attr-defined]

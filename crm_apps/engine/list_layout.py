@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from crm_apps.engine import metadata
@@ -39,23 +39,16 @@ class ListLayout:
 def available_columns(spec: ModuleSpec, rules: FieldRules) -> list[tuple[str, str]]:
     """(name, label) of every column the member may add: the module's fields (list columns first, then
     the form's other fields, text areas left out) and the tenant's custom fields as `custom.<key>`."""
-    names: list[str] = []
-    for name in [*spec.list_columns, *spec.form_fields]:
-        if name in names or not rules.shows(name):
-            continue
-        model_field: Any = spec.model._meta.get_field(name)
-        if isinstance(model_field, models.TextField):
-            continue
-        names.append(name)
-    out = [(name, _("Owner") if name == "owner" else _label(spec, name)) for name in names]
-    out += [(f"custom.{f.key}", str(f.label)) for f in rules.custom(metadata.custom_fields(spec.key))]
-    return out
-
-
-def _label(spec: ModuleSpec, name: str) -> str:
     from crm_apps.engine.display import field_label
 
-    return field_label(spec.model, name)
+    language = get_language() or ""
+    out = [
+        (name, _("Owner") if name == "owner" else field_label(spec.model, name, language))
+        for name in spec.column_fields
+        if rules.shows(name)
+    ]
+    out += [(f"custom.{f.key}", str(f.label)) for f in rules.custom(metadata.custom_fields(spec.key))]
+    return out
 
 
 def default_layout(spec: ModuleSpec, *, extra_custom: list[str] | None = None) -> ListLayout:
@@ -77,9 +70,12 @@ def layout_from_stored(
     )
 
 
-def layout_visible(spec: ModuleSpec, layout: ListLayout, rules: FieldRules) -> ListLayout:
-    """The layout without columns that no longer exist or that the member's profiles hide."""
-    known = {name for name, _label in available_columns(spec, rules)}
+def layout_visible(
+    spec: ModuleSpec, layout: ListLayout, rules: FieldRules, available: list[tuple[str, str]] | None = None
+) -> ListLayout:
+    """The layout without columns that no longer exist or that the member's profiles hide (`available`: the
+    caller's `available_columns(spec, rules)`, when it has them)."""
+    known = {name for name, _label in (available if available is not None else available_columns(spec, rules))}
     columns = [c for c in layout.columns if c in known] or [c for c in spec.list_columns if c in known]
     return ListLayout(
         columns=columns,

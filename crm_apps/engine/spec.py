@@ -324,5 +324,24 @@ class ModuleSpec:
                     seen.append(name)
         return tuple(seen)
 
+    @cached_property
+    def column_fields(self) -> tuple[str, ...]:
+        """The fields a list can show as columns, in the column picker's order: the list columns, then the
+        form's other fields; text areas left out. Once per spec (the list page asked twice per request)."""
+        from django.db import models
+
+        names: list[str] = []
+        for name in [*self.list_columns, *self.form_fields]:
+            if name not in names and not isinstance(self.model._meta.get_field(name), models.TextField):
+                names.append(name)
+        return tuple(names)
+
+    @cached_property
+    def mass_edit_fields(self) -> tuple[str, ...]:
+        """The form's plain fields (references left out), which a list's selection can set on many records."""
+        from django.db import models
+
+        return tuple(n for n in self.form_fields if not isinstance(self.model._meta.get_field(n), models.ForeignKey))
+
     def child(self, key: str) -> ChildSpec | None:
         return next((c for c in self.children if c.key == key), None)
