@@ -166,7 +166,9 @@ def _loaded_parent(record: Model, name: str, parent: ModuleSpec) -> Model | None
     if parent.scope or not field.is_cached(record):
         return None
     found: Model | None = field.get_cached_value(record)
-    if found is None or {"owner_id", "owner_group_id"} & found.get_deferred_fields():
+    # Deferred columns are the ones missing from the instance's __dict__ (what `get_deferred_fields` works
+    # out for every column of the model, asked here per row).
+    if found is None or "owner_id" not in found.__dict__ or "owner_group_id" not in found.__dict__:
         return None
     return found
 

@@ -86,3 +86,32 @@ def test_member_mass_edits_and_deletes_contacts_of_a_follow_parent_module(tenant
             "Sales",
         ]
         assert contacts.model.objects.filter(pk__in=ids, deleted_at__isnull=False).count() == 2
+
+
+def test_can_edit_uses_a_joined_parent_only_when_its_owner_columns_were_read(tenant_a, follow_parent):
+    """`visibility.can_edit` on a contact seen through its organisation: the joined organisation answers
+    without a query when it carries its owner and group; a parent read without them (deferred) is read again,
+    and the answer is the same."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from crm_apps.access import visibility
+
+    contacts = registry.get("contacts")
+    rep, contact = follow_parent["rep"], follow_parent["via_parent"]
+    with schema_context(tenant_a.schema_name):
+        joined = contacts.model.objects.select_related("organization").get(pk=contact.pk)
+        deferred = (
+            contacts.model.objects.select_related("organization")
+            .only("id", "owner_id", "owner_group_id", "organization__id", "organization__name")
+            .get(pk=contact.pk)
+        )
+        assert "owner_id" not in deferred.organization.__dict__
+        visibility.can_edit(actor=rep, spec=contacts, record=joined)  # warm the member's grants
+        with CaptureQueriesContext(connection) as complete:
+            allowed_joined = visibility.can_edit(actor=rep, spec=contacts, record=joined)
+        with CaptureQueriesContext(connection) as partial:
+            allowed_deferred = visibility.can_edit(actor=rep, spec=contacts, record=deferred)
+    assert allowed_joined is True and allowed_deferred is True
+    assert len(complete.captured_queries) == 0
+    assert len(partial.captured_queries) >= 1  # the parent's owner read again, not guessed
