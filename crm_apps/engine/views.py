@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import uuid
 from collections.abc import Collection
-from html import escape as html_escape
 from typing import Any
 from urllib.parse import urlencode
 
@@ -38,6 +36,7 @@ from crm_apps.engine import (
     extensions,
     link_selectors,
     list_layout,
+    list_rows,
     metadata,
     registry,
     selectors,
@@ -163,28 +162,32 @@ def record_list(request: HttpRequest, module: str) -> HttpResponse:
         if name not in layout_hidden
         and list_layout.inline_editable(spec, name, readonly=rules.readonly, hidden=rules.hidden)
     }
-    rows = []
     url_of_record = record_urls(spec)
-    for r in page.records:
+
+    def cells_of(record: Any) -> list[tuple[str, Any]]:
         cells = []
         for name in layout.columns:
             cf = custom_by_name.get(name)
-            cells.append((name, custom_shown(cf, r) if cf is not None else displayer.value(r, name)))
-        rows.append(
-            {
-                "record": r,
-                "url": url_of_record(r),
-                "cells": cells,
-                "editable": editable if visibility.can_edit(actor=member, spec=spec, record=r) else set(),
-            }
+            cells.append((name, custom_shown(cf, record) if cf is not None else displayer.value(record, name)))
+        return cells
+
+    rows = [
+        list_rows.ListRow(
+            r,
+            url_of_record(r),
+            editable if visibility.can_edit(actor=member, spec=spec, record=r) else frozenset(),
+            spec.row_flags(r) if spec.row_flags else [],
+            cells_of,
         )
+        for r in page.records
+    ]
     keep = {k: v for k, v in request.GET.items() if k != "cursor"}
     sortable = selectors.sortable_columns(spec) - rules.hidden
     filter_form = [f for f in _filter_fields(spec, filters, displayer) if rules.shows(f["name"])]
     context = {
         "spec": spec,
         "rows": rows,
-        "rows_html": _rows_html(spec, rows),
+        "rows_html": list_rows.RowsHtml(spec, layout.columns).html(rows),
         "selection_actions": extensions.selection_actions(spec=spec, member=member),
         "layout": layout,
         "layout_json": layout.as_json(),
@@ -306,68 +309,6 @@ def _table_columns(
         cell["width"] = (widths or {}).get(name)
         cells.append(cell)
     return cells
-
-
-_HTML_SPECIAL = re.compile("[&<>\"']").search
-
-
-def _escape(value: Any) -> str:
-    """`conditional_escape`, the same output without its lazy-string wrapper (a list page calls it ~500 times;
-    most values have nothing to escape, which one search tells)."""
-    if hasattr(value, "__html__"):
-        return str(value.__html__())
-    text = value if type(value) is str else str(value)
-    return html_escape(text) if _HTML_SPECIAL(text) else text
-
-
-def _rows_html(spec: ModuleSpec, rows: list[dict[str, Any]]) -> SafeString:
-    """The list's table rows. Built here rather than in the template: a page has hundreds of cells and
-    the template engine costs several times more per cell. Everything shown is escaped. Cells the member
-    may edit in place carry the editor's address (`data-edit`); rows are focusable for j/k."""
-    esc = _escape
-    number_label = esc(_("Number"))
-    select_text = _("Select %(n)s")
-    # The in-place editor's address, reversed once: only the record's id and the field's name change.
-    cell_base = esc(reverse("engine:cell", args=[spec.key, uuid.UUID(int=0), "__name__"]))
-    zero_id = str(uuid.UUID(int=0))
-    # A column's cell opening (its label and name escaped) is the same on every row: made once per page.
-    openings: dict[tuple[str, str], str] = {}
-    html = []
-    for row in rows:
-        record, url = row["record"], esc(row["url"])
-        select = esc(select_text % {"n": record.number})
-        edit_base = cell_base.replace(zero_id, esc(record.pk))
-        cells = []
-        for index, (name, cell) in enumerate(row["cells"]):
-            if index == 0:
-                inner = f'<a href="{url}">{esc(cell.text or "—")}</a>'
-            elif cell.url:
-                inner = f'<a href="{esc(cell.url)}">{esc(cell.text)}</a>'
-            elif cell.color and cell.text:  # a coloured picklist value (validated as #rrggbb by the Displayer)
-                inner = f'<span class="badge badge--tone" style="--tone: {esc(cell.color)}">{esc(cell.text)}</span>'
-            else:
-                inner = esc(cell.text)
-            edit = ""
-            if name in row["editable"]:
-                link = "?link=1" if index == 0 else ""
-                edit = f' data-edit="{edit_base.replace("__name__", esc(name))}{link}" tabindex="-1"'
-            opening = openings.get((name, cell.label))
-            if opening is None:
-                opening = openings[(name, cell.label)] = f'<td data-label="{esc(cell.label)}" data-col="{esc(name)}"'
-            cells.append(f"{opening}{edit}>{inner}</td>")
-        flags = spec.row_flags(record) if spec.row_flags else []
-        flagged = f' data-flags="{esc(" ".join(f.key for f in flags))}"' if flags else ""
-        badges = "".join(
-            f' <span class="badge badge--{esc(f.tone)}" data-flag="{esc(f.key)}">{esc(str(f.label))}</span>'
-            for f in flags
-        )
-        html.append(
-            f'<tr data-row data-url="{url}" tabindex="-1"{flagged}>'
-            f'<td><input type="checkbox" name="ids" value="{esc(record.pk)}" aria-label="{select}"></td>'
-            f'<td data-label="{number_label}"><a href="{url}">{esc(record.number)}</a>{badges}</td>'
-            f"{''.join(cells)}</tr>"
-        )
-    return mark_safe("\n".join(html))  # noqa: S308 - every value above went through _escape
 
 
 def _mass_fields(spec: ModuleSpec) -> list[tuple[str, str]]:
@@ -566,7 +507,7 @@ def _fields_html(fields: list[dict[str, Any]]) -> SafeString:
     """A record's fields as label/value pairs (`field` in record_detail: name, shown, edit_url), built here
     rather than by a template included per block (a page shows dozens). Empty values show "—" only where
     they can be filled; a field the member may change is edited in place (lists.js). Everything is escaped."""
-    esc = _escape
+    esc = list_rows.escape
     html = ['<dl class="record-fields">']
     for f in fields:
         shown, edit_url = f["shown"], f["edit_url"]
@@ -586,7 +527,7 @@ def _fields_html(fields: list[dict[str, Any]]) -> SafeString:
             value = '<span class="muted">—</span>'
         html.append(f'<dt id="{label_id}">{esc(shown.label)}</dt><dd data-field="{esc(f["name"])}"{edit}>{value}</dd>')
     html.append("</dl>")
-    return mark_safe("".join(html))  # noqa: S308 - every value above went through _escape or linebreaksbr
+    return mark_safe("".join(html))  # noqa: S308 - every value above went through escape or linebreaksbr
 
 
 def _key_fields(spec: ModuleSpec, record: Any, displayer: Displayer, rules: Any, field: Any) -> list[dict[str, Any]]:
