@@ -174,7 +174,12 @@ def _session_cookie(host: str, member: Any) -> str:
     session = client.session
     session[SESSION_EPOCH_KEY] = member.session_epoch
     session.save()
-    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    # A browser sends back the CSRF cookie the first page with a form set; without it every page would mint
+    # a new secret and set the cookie again, which no signed-in browser makes a server do.
+    page = client.get("/m/contacts/")
+    crm.expect(page, 200, "/m/contacts/ (for the CSRF cookie)")
+    cookies = [settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME]
+    return "; ".join(f"{name}={client.cookies[name].value}" for name in cookies)
 
 
 def _vtiger_session(host: str, member: Any) -> str:
