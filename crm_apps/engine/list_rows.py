@@ -66,45 +66,66 @@ def escape(value: Any) -> str:
 
 # Values compared by what they are (equal values are shown the same way); anything else makes a row uncacheable.
 _PLAIN = frozenset({str, int, bool, float, Decimal, dt.datetime, dt.date, dt.time, uuid.UUID, type(None)})
+_JSON = frozenset({dict, list})
+_PLAIN_OR_JSON = _PLAIN | _JSON
 
 
-def signature(instance: Model) -> tuple[Any, ...] | None:
+def signature(instance: Model, known: dict[int, Any] | None = None) -> tuple[Any, ...] | None:
     """Every value read for `instance` (its loaded columns) and for the instances joined to it, recursively,
     as a hashable tuple; None when one of them is not a plain value. An instance met again on the way (a
-    one-to-one's back reference) is named by its place, not described again."""
-    return _described(instance, [])
+    one-to-one's back reference) is named by its place, not described again. `known`: descriptions of joined
+    instances already made, by id() - for rows of one result, which share their joined instances (the same
+    owner on many rows); only while those instances are alive and unchanged."""
+    return _described(instance, [], known if known is not None else {})
 
 
-def _described(instance: Model, path: list[int]) -> tuple[Any, ...] | None:
+def _described(instance: Model, path: list[int], known: dict[int, Any]) -> tuple[Any, ...] | None:
     if id(instance) in path:
         return ("again", path.index(id(instance)))
+    if path and id(instance) in known:
+        return known[id(instance)]
     path.append(id(instance))
-    parts: list[Any] = [type(instance)]
-    for name, value in instance.__dict__.items():
-        if name == "_state":
-            continue
-        kind = type(value)
-        if kind in _PLAIN:
-            parts += (name, value)
-        elif kind is dict or kind is list:  # JSON columns (custom fields): their canonical text
-            parts += (name, json.dumps(value, sort_keys=True, default=str))
-        elif isinstance(value, Model):
-            nested = _described(value, path)
-            if nested is None:
+    fields = instance.__dict__
+    names = tuple(fields)
+    if names and names[0] == "_state":  # as Django and saas.prepared make instances: the columns' values follow
+        values = tuple(fields.values())[1:]
+        kinds = set(map(type, values))
+        if not kinds <= _PLAIN:
+            if not kinds <= _PLAIN_OR_JSON:
                 return None
-            parts += (name, nested)
-        else:
-            return None
+            values = tuple(_json(v) if type(v) in _JSON else v for v in values)
+        parts: list[Any] = [type(instance), names, values]
+    else:
+        parts = [type(instance)]
+        for name, value in fields.items():
+            if name == "_state":
+                continue
+            if type(value) in _PLAIN:
+                parts += (name, value)
+            elif type(value) in _JSON:
+                parts += (name, _json(value))
+            else:
+                return None
     for name, related in instance._state.fields_cache.items():
         if related is None:
             parts += (name, None)
             continue
-        nested = _described(related, path)
+        nested = _described(related, path, known)
         if nested is None:
             return None
         parts += (name, nested)
     path.pop()
-    return tuple(parts)
+    described = tuple(parts)
+    if path:
+        known[id(instance)] = described
+    return described
+
+
+def _json(value: Any) -> str:
+    """A JSON column's value (custom fields) as canonical text."""
+    if not value:
+        return "{}" if type(value) is dict else "[]"
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 def page_key(spec: ModuleSpec, columns: Sequence[str]) -> tuple[Any, ...] | None:
@@ -165,8 +186,9 @@ class RowsHtml:
 
     def html(self, rows: list[ListRow]) -> SafeString:
         out = []
+        known: dict[int, Any] = {}  # joined instances described, shared by the rows (see `signature`)
         for row in rows:
-            key = self._key(row)
+            key = self._key(row, known)
             found = _kept.get(key) if key is not None else None
             if found is None:
                 found = self._build(row)
@@ -175,10 +197,10 @@ class RowsHtml:
             out.append(found)
         return mark_safe("\n".join(out))  # noqa: S308 - every value went through `escape` in _build
 
-    def _key(self, row: ListRow) -> tuple[Any, ...] | None:
+    def _key(self, row: ListRow, known: dict[int, Any]) -> tuple[Any, ...] | None:
         if self.page is None:
             return None
-        values = signature(row.record)
+        values = signature(row.record, known)
         if values is None:
             return None
         flags = tuple((f.key, f.tone, str(f.label)) for f in row.flags)
