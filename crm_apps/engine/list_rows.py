@@ -165,6 +165,15 @@ class ListRow:
     def cells(self) -> list[tuple[str, Shown]]:
         return self._cells_of(self.record)
 
+    _KEYS = frozenset({"record", "url", "cells", "editable", "flags"})
+
+    def __getitem__(self, key: str) -> Any:
+        """`row["record"]` and the rest, as when a row was a dict: module templates and callers reading the
+        list's `rows` keep working."""
+        if key not in self._KEYS:
+            raise KeyError(key)
+        return getattr(self, key)
+
 
 class RowsHtml:
     """The rows of one list page as HTML: each from the worker's cache when a row with the same values was

@@ -67,8 +67,12 @@ def contact(tenant, actor, **extra):
 def test_a_row_is_drawn_once_and_served_again_the_same(web, tenant_a, admin, drawn):
     record = contact(tenant_a, admin, last_name="Keeping")
 
-    first = web.get("/m/contacts/").content.decode()
+    response = web.get("/m/contacts/")
+    first = response.content.decode()
     cells_first = len(drawn)
+    row = response.context["rows"][0]  # rows read as the dicts they were: record, url, cells, editable, flags
+    assert row["record"].pk == record.pk and row["url"] == f"/m/contacts/{record.pk}/"
+    assert [name for name, _shown in row["cells"]] == list(CONTACTS.list_columns)
     again = web.get("/m/contacts/").content.decode()
 
     assert cells_first == len(CONTACTS.list_columns)
