@@ -47,7 +47,7 @@ from saas import cache_versions
 from saas.cache_versions import LocalValues
 from tenants.runtime import current_schema
 
-ROWS_KEPT = 2_000  # per worker process: ~1.5 kB of HTML and the values it was drawn from, each
+ROWS_KEPT = 2_000  # per worker process; ~3.6 KiB each (HTML and key, a contacts row): ~7 MiB at most
 ROWS_SECONDS = 600.0
 
 _kept = LocalValues(max_entries=ROWS_KEPT, max_seconds=ROWS_SECONDS)
