@@ -80,11 +80,6 @@ def assert_cards_match(response):
     return body
 
 
-@pytest.fixture
-def admin(tenant_a, admin_of):
-    return admin_of(tenant_a)
-
-
 def test_cards_are_the_reference_templates_output_for_the_admin(client_for, tenant_a, admin):
     from crm_apps.access.models import Group
 

@@ -23,16 +23,6 @@ DEALS = registry.get("deals")
 VENDORS = registry.get("vendors")
 
 
-@pytest.fixture
-def admin(tenant_a, admin_of):
-    return admin_of(tenant_a)
-
-
-@pytest.fixture
-def web(client_for, tenant_a, admin):
-    return client_for(tenant_a, admin)
-
-
 def deal(tenant, actor, **extra):
     with tenant_context(tenant):
         return record_create(spec=DEALS, actor=actor, data={"name": "D", "close_date": "2027-01-01", **extra})

@@ -24,16 +24,6 @@ ORGS = registry.get("organizations")
 
 
 @pytest.fixture
-def admin(tenant_a, admin_of):
-    return admin_of(tenant_a)
-
-
-@pytest.fixture
-def web(client_for, tenant_a, admin):
-    return client_for(tenant_a, admin)
-
-
-@pytest.fixture
 def drawn(monkeypatch):
     """How many cells the list pages drew (Displayer.value calls) since the test began."""
     calls = []

@@ -21,16 +21,6 @@ pytestmark = pytest.mark.django_db
 CONTACTS = registry.get("contacts")
 
 
-@pytest.fixture
-def admin(tenant_a, admin_of):
-    return admin_of(tenant_a)
-
-
-@pytest.fixture
-def web(client_for, tenant_a, admin):
-    return client_for(tenant_a, admin)
-
-
 def contact(tenant, actor, **extra):
     with tenant_context(tenant):
         return record_create(spec=CONTACTS, actor=actor, data={**CONTACTS.example, **extra})

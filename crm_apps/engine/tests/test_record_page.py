@@ -15,16 +15,6 @@ CONTACTS = registry.get("contacts")
 DEALS = registry.get("deals")
 
 
-@pytest.fixture
-def admin(tenant_a, admin_of):
-    return admin_of(tenant_a)
-
-
-@pytest.fixture
-def web(client_for, tenant_a, admin):
-    return client_for(tenant_a, admin)
-
-
 def make(tenant, actor, spec, **data):
     with tenant_context(tenant):
         return record_create(spec=spec, actor=actor, data=data)
