@@ -151,6 +151,7 @@ def _clean_cache() -> Iterator[None]:
     from django.conf import settings
     from django.core.cache import cache
 
+    from crm_apps.engine.board_html import cards_forget
     from crm_apps.engine.list_rows import rows_forget
     from crm_apps.engine.selectors import statements_clear
     from saas.cache_versions import remembered_local_clear
@@ -158,6 +159,7 @@ def _clean_cache() -> Iterator[None]:
     remembered_local_clear()
     statements_clear()
     rows_forget()
+    cards_forget()
     client = cache._cache.get_client()  # type: ignore[attr-defined]
     prefix = settings.CACHES["default"]["KEY_PREFIX"]
     keys = list(client.scan_iter(match=f"*:{prefix}:*", count=1000))

@@ -94,6 +94,10 @@ def _described(instance: Model, path: list[int], known: dict[int, Any]) -> tuple
             if not kinds <= _PLAIN_OR_JSON:
                 return None
             values = tuple(_json(v) if type(v) in _JSON else v for v in values)
+        if uuid.UUID in kinds:
+            # As their numbers: a UUID hashes and compares in Python code, an int in C, and a key is hashed
+            # and compared on every look-up (a column holds UUIDs or None only, so nothing is confused).
+            values = tuple(v.int if type(v) is uuid.UUID else v for v in values)
         parts: list[Any] = [type(instance), names, values]
     else:
         parts = [type(instance)]
