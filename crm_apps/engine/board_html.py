@@ -319,7 +319,7 @@ def columns_html(context: Any) -> SafeString:
 
     csrf_slot = _CSRF_MARK if csrf else ""  # where the request's CSRF field goes (after the heads are kept)
 
-    def head(number: int, col: dict[str, Any]) -> str:
+    def head(number: int, col: Any) -> str:
         """The column's head: its title, count, totals, rotting threshold and the administrator's form."""
         value = _unlocalized(col.get("value"))
         collapse = gettext("Collapse %(label)s") % {"label": show(col.get("label"))}
