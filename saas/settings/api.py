@@ -9,6 +9,8 @@ REST_FRAMEWORK = {
         "marketplace.apps.authentication.AppTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # JSON written by orjson (the same bytes as DRF's renderer), and DRF's browsable API.
+    "DEFAULT_RENDERER_CLASSES": ["saas.renderers.FastJSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
     "DEFAULT_PERMISSION_CLASSES": ["crm_apps.access.api.permissions.IsTenantMember"],
     "DEFAULT_SCHEMA_CLASS": "saas.openapi.AutoSchema",
     # The plan's daily API quota per tenant (views that set their own throttles add it themselves).
