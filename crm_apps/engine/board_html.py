@@ -37,7 +37,9 @@ _PLACEHOLDER = str(uuid.UUID(int=0))
 CARDS_KEPT = 2_000
 CARDS_SECONDS = 600.0
 _cards_kept = LocalValues(max_entries=CARDS_KEPT, max_seconds=CARDS_SECONDS)
-_CSRF_MARK = "\x00csrf\x00"  # never in escaped text (NUL is not a character a value can carry here)
+# Never in a value shown: PostgreSQL's text and jsonb cannot hold NUL, and the board's query string is
+# urlencoded (NUL as %00). Were either to change, a value could carry the mark and get the token pasted in.
+_CSRF_MARK = "\x00csrf\x00"
 
 
 def conditional_escape(value: Any) -> str:
@@ -149,13 +151,19 @@ def _column_key(context: Any, spec: Any, col: dict[str, Any], csrf: str) -> tupl
         context.get("date_field"),
         bool(csrf),
         # The move menu: every column, this one selected.
-        (col.get("value"), tuple((c["value"], c["label"]) for c in context.get("columns") or ())) if can_move else None,
+        (col.get("value"), _menu(context.get("columns") or ())) if can_move else None,
     )
     try:
         hash(key)
     except TypeError:
         return None
     return key
+
+
+def _menu(columns: Any) -> tuple[Any, ...]:
+    """The move menu's columns as a key: value, label and the label's type (a safe label is shown as it is,
+    text is escaped, and the two compare equal)."""
+    return tuple((c["value"], c["label"], type(c["label"])) for c in columns)
 
 
 def _card_builder(context: Any, spec: Any, col: dict[str, Any], with_csrf: bool) -> Callable[[dict[str, Any]], str]:
@@ -413,6 +421,7 @@ def _head_key(shared: tuple[Any, ...], number: int, col: dict[str, Any]) -> tupl
         number,
         col.get("value"),
         col.get("label"),
+        type(col.get("label")),  # a safe label is shown as it is, text escaped; the two compare equal
         col.get("count"),
         col.get("has_totals"),
         tuple(col.get("by_currency") or ()),

@@ -134,3 +134,31 @@ def test_a_card_of_one_tenant_is_never_served_to_another(client_for, tenant_a, t
 
     assert "Alphadeal" in in_a and "Betadeal" not in in_a
     assert "Betadeal" in in_b and "Alphadeal" not in in_b
+
+
+def test_the_key_of_every_card_and_head_names_the_tenants_schema(tenant_a, tenant_b):
+    """Records of two workspaces can be equal value for value; the page key (first in every card's and head's
+    key) tells them apart."""
+    from crm_apps.engine.list_rows import page_key
+
+    keys = {}
+    for tenant in (tenant_a, tenant_b):
+        with tenant_context(tenant):
+            keys[tenant.schema_name] = page_key(DEALS, ())
+
+    assert keys[tenant_a.schema_name] != keys[tenant_b.schema_name]
+    assert all(key is not None and key[0] == schema for schema, key in keys.items())
+
+
+def test_an_administrators_column_settings_return_to_the_board_they_came_from(web, tenant_a, admin):
+    """The head's settings form carries the page's own address: a head kept from the plain board is not served
+    on a searched one."""
+    stage, _made = deals(tenant_a, admin, 1, name="Acme renewal")
+    plain = head_of(web.get("/m/deals/board/").content.decode(), stage.pk)
+    searched = head_of(web.get("/m/deals/board/?q=Acme").content.decode(), stage.pk)
+    plain_again = web.get("/m/deals/board/")
+
+    assert 'name="next" value="/m/deals/board/"' in plain
+    assert 'name="next" value="/m/deals/board/?q=Acme"' in searched
+    assert untokened(head_of(plain_again.content.decode(), stage.pk)) == untokened(plain)
+    assert str(plain_again.context["csrf_token"]) in head_of(plain_again.content.decode(), stage.pk)
