@@ -122,6 +122,7 @@ def cards_html(context: Any) -> SafeString:
 
 
 def _csrf_field(context: Any) -> str:
+    """The request's CSRF field (nothing without a token), for a card's move form and a head's settings form."""
     token = context.get("csrf_token")
     if token == "NOTPROVIDED" or not token:
         return ""
@@ -290,14 +291,8 @@ def columns_html(context: Any) -> SafeString:
         return ", ".join(f"{grouped(amount, places)} {show(code)}" for code, amount in pairs)
 
     is_admin = bool(context.get("is_admin"))
-    csrf = ""
+    csrf = _csrf_field(context) if is_admin else ""
     if is_admin:
-        token = context.get("csrf_token")
-        csrf = (
-            format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', token)
-            if token and token != "NOTPROVIDED"
-            else ""
-        )
         settings_url = esc(reverse("engine:board_column", args=[spec.key]))
         request = context.get("request")
         next_path = show(request.get_full_path()) if request is not None else ""
