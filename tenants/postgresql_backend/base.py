@@ -17,22 +17,50 @@ end.
 The `SET` itself goes straight to libpq (Django's own health check skips its cursor wrapper too), with its
 text made once per schema, unless something watches the queries (a debug cursor, `assertNumQueries`, an
 execute wrapper): then django-tenants' path runs unchanged, so the statement stays visible to them.
+
+Timestamps are read by psycopg's compiled loader (issue 25). Django registers its own `timestamptz` loader on
+every connection: a Python subclass of psycopg's pure-Python loader (it parses the text, then sets tzinfo to
+the connection's time zone), and psycopg built with its C extension (`psycopg[binary]`, pinned) only uses its
+compiled loaders for its own classes, so every timestamp of every row went through Python's parser (9 % of an
+API list request in a py-spy profile). When Django keeps the connection in UTC (USE_TZ on, no database
+TIME_ZONE: the project's settings), PostgreSQL sends timestamptz values in UTC and the compiled loader returns
+what Django's would: an aware datetime whose tzinfo is `datetime.timezone.utc` (psycopg maps the session's
+"UTC" to that very object). Django's `create_cursor` reads a `timezone` attribute off the connection's loader
+class to decide whether a cursor needs its own; the compiled class has none (and cannot be subclassed), so
+`create_cursor` here makes the cursor as Django does without that step while the compiled loader is in use.
+Without the C extension, or with another database time zone, Django's loader stays.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import select
 from typing import Any
 
 import psycopg
 from django.db import DatabaseError
+from django.db.backends.postgresql import base as postgresql_base
+from django.db.backends.postgresql.psycopg_any import register_tzloader
+from django.utils.asyncio import async_unsafe
 from django_tenants.postgresql_backend import base
 from django_tenants.utils import get_limit_set_calls, get_public_schema_name
 
 MAX_REMEMBERED_STATEMENTS = 20_000
 # (schema, include public, public schema name) -> (search path, the SET statement); validated once.
 _set_statements: dict[tuple[str, bool, str], tuple[list[str], bytes]] = {}
+TIMESTAMPTZ_OID = psycopg.postgres.types["timestamptz"].oid
+
+
+def _compiled_timestamptz_loader() -> type | None:
+    """psycopg's compiled text `timestamptz` loader; None when psycopg runs without its C extension."""
+    from psycopg import _cmodule
+
+    module = getattr(_cmodule, "_psycopg", None)
+    return getattr(module, "TimestamptzLoader", None) if module is not None else None
+
+
+COMPILED_TIMESTAMPTZ_LOADER = _compiled_timestamptz_loader()
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
@@ -40,6 +68,39 @@ class DatabaseWrapper(base.DatabaseWrapper):
     health_check_done: bool
     search_path_set_schemas: list[str] | None
     _setting_search_path: bool
+
+    def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
+        connection = super().get_new_connection(conn_params)
+        if COMPILED_TIMESTAMPTZ_LOADER is not None and self._utc():
+            connection.adapters.register_loader("timestamptz", COMPILED_TIMESTAMPTZ_LOADER)
+        return connection
+
+    def _utc(self) -> bool:
+        return self.timezone is dt.UTC and self.timezone_name == "UTC"
+
+    def compiled_timestamps(self) -> bool:
+        """Whether this connection reads timestamps with psycopg's compiled loader (see the module's text)."""
+        if self.connection is None or COMPILED_TIMESTAMPTZ_LOADER is None:
+            return False
+        loader = self.connection.adapters.get_loader(TIMESTAMPTZ_OID, psycopg.pq.Format.TEXT)
+        return loader is COMPILED_TIMESTAMPTZ_LOADER
+
+    @async_unsafe
+    def create_cursor(self, name: str | None = None) -> Any:
+        if not self.compiled_timestamps():
+            return super().create_cursor(name)
+        if not self._utc():
+            # The time zone settings changed since this connection was made (a test): Django's loader again.
+            register_tzloader(self.timezone, self.connection)
+            return super().create_cursor(name)
+        # Django's create_cursor without its time zone step (this connection's loader is already in UTC).
+        if not name:
+            return self.connection.cursor()
+        withhold = self.connection.autocommit
+        if self.settings_dict["OPTIONS"].get("server_side_binding") is not True:
+            server_side: Any = postgresql_base.ServerSideCursor  # (the stubs know psycopg2's)
+            return server_side(self.connection, name=name, scrollable=False, withhold=withhold)
+        return self.connection.cursor(name, scrollable=False, withhold=withhold)
 
     def is_usable(self) -> bool:
         """Usable without a round trip when the idle connection's socket is quiet (see the module's text)."""
