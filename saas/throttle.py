@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.cache import cache
@@ -53,17 +54,32 @@ def window_count(key: str, *, window: int) -> tuple[int, int]:
     """Count one request in the fixed `window` (seconds) that `key` is in; returns (count so far,
     seconds until the window ends). One round trip to Redis (INCR and EXPIRE in a pipeline), so a
     budget check stays cheap at hundreds of requests per second. (0, 0) when the cache is down."""
+    count, remaining, _values = window_count_reading(key, window=window)
+    return count, remaining
+
+
+def window_count_reading(key: str, *, window: int, read: Sequence[str] = ()) -> tuple[int, int, list[Any] | None]:
+    """`window_count`, and in the same round trip the values of the cache keys `read` (full keys, as
+    `cache.make_and_validate_key` makes them; None for a missing one), decoded as the cache decodes them.
+    The values are None when they could not be read that way (not the Redis backend, cache down)."""
     import time
 
     now = int(time.time())
     window_end = (now // window + 1) * window
     full_key = cache.make_and_validate_key(f"{key}:{window_end}")
+    values: list[Any] | None = None
     try:
         client = _redis_client(full_key)
         pipe = client.pipeline(transaction=False)
         pipe.incr(full_key)
         pipe.expire(full_key, window + 5)
-        count, _ok = pipe.execute()
+        if read:
+            pipe.mget(list(read))
+        answers = pipe.execute()
+        count = answers[0]
+        if read:
+            loads = cache._cache._serializer.loads  # type: ignore[attr-defined]
+            values = [None if raw is None else loads(raw) for raw in answers[2]]
     except AttributeError:  # not the Redis backend (local memory in some tools): plain cache calls
         if not cache.add(full_key, 1, window + 5):
             try:
@@ -74,8 +90,8 @@ def window_count(key: str, *, window: int) -> tuple[int, int]:
             count = 1
     except Exception:
         logger.warning("throttle: cache unavailable, not limiting", exc_info=True)
-        return 0, 0
-    return int(count), max(1, window_end - now)
+        return 0, 0, None
+    return int(count), max(1, window_end - now), values
 
 
 def window_value(key: str, *, window: int) -> int:

@@ -268,3 +268,58 @@ def test_api_requests_are_limited_per_token(client_for, tenant_a, admin_of, monk
 
     assert statuses == [200, 200, 200, 429]
     assert int(last["Retry-After"]) > 0
+
+
+def test_an_api_request_reads_the_version_stamps_in_its_budget_round_trip(client_for, tenant_a, admin_of, monkeypatch):
+    """The request budget's Redis round trip also reads the tenant's cache version stamps, so the access checks
+    that follow make no round trip of their own for them (issue 25); the answers are the same."""
+    import redis.connection
+
+    from saas import cache_versions
+
+    api = client_for(tenant_a, admin_of(tenant_a))
+    before = api.get("/api/v1/leads/")
+    fetched: list[str] = []
+    real_fetch = cache_versions._fetch
+
+    def counted_fetch() -> dict[str, str]:
+        fetched.append(tenant_a.schema_name)
+        return real_fetch()
+
+    sent: list[int] = []
+    real_send = redis.connection.AbstractConnection.send_packed_command
+
+    def counted_send(self, command, check_health=True):
+        sent.append(1)
+        return real_send(self, command, check_health)
+
+    monkeypatch.setattr(cache_versions, "_fetch", counted_fetch)
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counted_send)
+    after = api.get("/api/v1/leads/")
+
+    assert before.status_code == after.status_code == 200
+    assert after.json() == before.json()
+    assert fetched == []  # the stamps came with the budget's pipeline
+    assert len(sent) == 1  # budget + stamps, one round trip; everything else kept in the process
+
+
+def test_stamps_read_elsewhere_are_kept_only_when_all_are_there(tenant_a):
+    from django_tenants.utils import tenant_context
+
+    from saas import cache_versions
+
+    with tenant_context(tenant_a):
+        cache_versions.versions_memo_clear()
+        wanted = cache_versions.stamps_wanted()
+        assert wanted is not None and len(wanted) == len(cache_versions.NAMES)
+        assert all(tenant_a.schema_name in key for key in wanted)  # the tenant's own keys
+        assert not cache_versions.stamps_seen(["a", None, "c"])
+        assert not cache_versions.stamps_seen(None)
+        assert cache_versions.stamps_wanted() is not None  # nothing kept: `version` reads them itself
+        real = cache_versions.version("access")
+        assert cache_versions.stamps_wanted() is None  # read in this request now
+        cache_versions.versions_memo_clear()
+        assert cache_versions.stamps_seen(["s1", "s2", "s3"])
+        assert cache_versions.version("access") == "s1" and cache_versions.version("views") == "s3"
+        cache_versions.versions_memo_clear()
+        assert cache_versions.version("access") == real

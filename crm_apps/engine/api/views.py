@@ -32,14 +32,16 @@ from crm_apps.engine.api.representation import (
 from crm_apps.engine.api.schema import record_serializer
 from crm_apps.engine.fieldaccess import field_rules
 from crm_apps.engine.spec import ModuleSpec
-from saas.throttle import window_count
+from saas import cache_versions
+from saas.throttle import window_count_reading
 
 RESERVED_PARAMS = {"search", "ordering", "cursor", "limit", "format", "view"}
 
 
 class TokenRateThrottle(BaseThrottle):
     """Per API token (or per signed-in member) request budget in fixed one-minute windows (rate from
-    the "api" throttle setting); over it: 429 with Retry-After. One Redis round trip per request."""
+    the "api" throttle setting); over it: 429 with Retry-After. One Redis round trip per request, which also
+    reads the tenant's cache version stamps (`saas.throttle.window_count_reading`)."""
 
     scope = "api"
     THROTTLE_RATES: dict[str, Any] = api_settings.DEFAULT_THROTTLE_RATES
@@ -65,7 +67,13 @@ class TokenRateThrottle(BaseThrottle):
             ident = f"user-{request.user.pk}"
         ident = ident or f"ip-{self.get_ident(request)}"
         allowed, period = limit
-        count, remaining = window_count(f"throttle:{self.scope}:{ident}", window=period)
+        # The same round trip reads the tenant's cache version stamps the request's access checks need next.
+        stamps = cache_versions.stamps_wanted()
+        count, remaining, values = window_count_reading(
+            f"throttle:{self.scope}:{ident}", window=period, read=stamps or ()
+        )
+        if stamps:
+            cache_versions.stamps_seen(values)
         if count > allowed:
             self.wait_seconds = remaining
             return False
