@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import login, logout
+from django.contrib.auth import SESSION_KEY, login, logout
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -21,6 +21,7 @@ from crm_apps.access.models import Member
 from crm_apps.access.selectors import member_for_user
 from crm_apps.access.sessions import session_record, session_touch
 from crm_apps.audit.services import LOGIN_SUCCEEDED, audit_log
+from tenants.auth import user_already_read
 from tenants.mfa.state import SSO_SIGNIN_KEY
 
 SESSION_EPOCH_KEY = "member_epoch"
@@ -42,6 +43,16 @@ def request_member(request: Any) -> Member:
     if member is None:
         raise PermissionDenied
     return member
+
+
+def _member_of_session(request: HttpRequest) -> Member | None:
+    """The active member of the user this request's session names (not yet verified: Django's get_user
+    does that), or None."""
+    try:
+        user_id = int(request.session[SESSION_KEY])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return member_for_user(user_id=user_id)
 
 
 class MembershipMiddleware:
@@ -66,9 +77,18 @@ class MembershipMiddleware:
             if not has_session:
                 request.user = AnonymousUser()
                 vary_cookie = True  # the page depends on the cookie, though the session was never read
+            member = None
+            authenticated = False
+            if has_session:
+                # The member and its user in one statement, read by the id the session names; Django's get_user
+                # takes that user row (and still checks the session against it) instead of reading it again.
+                member = _member_of_session(request)
+                with user_already_read(member.user if member is not None else None):
+                    authenticated = request.user.is_authenticated
             user = request.user
-            if has_session and user.is_authenticated:
-                member = member_for_user(user_id=user.pk)
+            if has_session and authenticated:
+                if member is not None and member.user_id != user.pk:
+                    member = member_for_user(user_id=user.pk)
                 if member is not None and request.session.get(SESSION_EPOCH_KEY) != member.session_epoch:
                     logout(request)  # a session from before a deactivation: gone for good
                     member = None

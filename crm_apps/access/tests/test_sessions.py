@@ -155,3 +155,16 @@ def test_signing_out_forgets_the_session(client_for, tenant_a, member):
     assert len(rows(tenant_a)) == 1
     kim.post("/accounts/logout/")
     assert rows(tenant_a) == []
+
+
+def test_a_signed_in_page_reads_the_user_row_once_with_the_member(client_for, tenant_a, member):
+    """Django's get_user takes the user row the membership statement read (issue 25): no statement of its own;
+    the session is still verified against that row (a password change ends other sessions, above)."""
+    member(tenant_a, email="kim@example.com")
+    kim = signed_in(client_for, tenant_a, "kim@example.com")
+    kim.get("/settings/profile/")
+    with CaptureQueriesContext(connection) as captured:
+        assert kim.get("/settings/profile/").status_code == 200
+    sql = [q["sql"] for q in captured.captured_queries]
+    assert not [s for s in sql if s.startswith('SELECT "tenants_user"."id"')], sql
+    assert len([s for s in sql if 'FROM "access_member" INNER JOIN "tenants_user"' in s]) == 1, sql
