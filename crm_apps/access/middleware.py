@@ -87,8 +87,8 @@ class MembershipMiddleware:
                     authenticated = request.user.is_authenticated
             user = request.user
             if has_session and authenticated:
-                if member is not None and member.user_id != user.pk:
-                    member = member_for_user(user_id=user.pk)
+                if member is not None and member.user_id != user.pk:  # never: the same session key
+                    member = member_for_user(user_id=user.pk) if user.pk is not None else None
                 if member is not None and request.session.get(SESSION_EPOCH_KEY) != member.session_epoch:
                     logout(request)  # a session from before a deactivation: gone for good
                     member = None
