@@ -53,9 +53,12 @@ TIMESTAMPTZ_OID = psycopg.postgres.types["timestamptz"].oid
 
 
 def _compiled_timestamptz_loader() -> type | None:
-    """psycopg's compiled text `timestamptz` loader; None when psycopg runs without its C extension."""
-    from psycopg import _cmodule
-
+    """psycopg's compiled text `timestamptz` loader; None when psycopg runs without its C extension (or a
+    future psycopg moves its private module: then Django's loader simply stays)."""
+    try:
+        from psycopg import _cmodule
+    except ImportError:  # pragma: no cover - depends on psycopg's private layout
+        return None
     module = getattr(_cmodule, "_psycopg", None)
     return getattr(module, "TimestamptzLoader", None) if module is not None else None
 
