@@ -78,8 +78,7 @@ def window_count_reading(key: str, *, window: int, read: Sequence[str] = ()) -> 
         answers = pipe.execute()
         count = answers[0]
         if read:
-            loads = cache._cache._serializer.loads  # type: ignore[attr-defined]
-            values = [None if raw is None else loads(raw) for raw in answers[2]]
+            values = _decoded(answers[2])
     except AttributeError:  # not the Redis backend (local memory in some tools): plain cache calls
         if not cache.add(full_key, 1, window + 5):
             try:
@@ -92,6 +91,17 @@ def window_count_reading(key: str, *, window: int, read: Sequence[str] = ()) -> 
         logger.warning("throttle: cache unavailable, not limiting", exc_info=True)
         return 0, 0, None
     return int(count), max(1, window_end - now), values
+
+
+def _decoded(raw: list[bytes | None]) -> list[Any] | None:
+    """Values read beside a count, decoded as the cache decodes them; None when one cannot be (the count stands:
+    the request is still counted once)."""
+    try:
+        loads = cache._cache._serializer.loads  # type: ignore[attr-defined]
+        return [None if value is None else loads(value) for value in raw]
+    except Exception:
+        logger.warning("throttle: values read with the count could not be decoded", exc_info=True)
+        return None
 
 
 def window_value(key: str, *, window: int) -> int:

@@ -323,3 +323,18 @@ def test_stamps_read_elsewhere_are_kept_only_when_all_are_there(tenant_a):
         assert cache_versions.version("access") == "s1" and cache_versions.version("views") == "s3"
         cache_versions.versions_memo_clear()
         assert cache_versions.version("access") == real
+
+
+def test_a_stamp_that_cannot_be_decoded_still_counts_the_request_once(tenant_a):
+    from django.core.cache import cache
+    from django_tenants.utils import tenant_context
+
+    from saas.throttle import window_count_reading
+
+    with tenant_context(tenant_a):
+        broken = cache.make_and_validate_key("test:undecodable")
+        cache._cache.get_client(broken, write=True).set(broken, b"\x80not-a-pickle")  # type: ignore[attr-defined]
+        first = window_count_reading("test:budget-decode", window=60, read=[broken])
+        second = window_count_reading("test:budget-decode", window=60)
+    assert first[2] is None  # nothing usable read beside the count
+    assert second[0] == first[0] + 1  # and the first request was counted exactly once
