@@ -79,11 +79,11 @@ def test_each_list_with_rows_is_read_once_and_shown(client_for, tenant_a, admin_
 
     assert [name for name, title in titles.items() if title not in html] == []
     assert "Hub comment" in html
-    # Session, member (with its user), the contact (with the flags), deals, direct reports, events, tasks, calls,
+    # Session with member and user, the contact (with the flags), deals, direct reports, events, tasks, calls,
     # documents, emails and the mailboxes they sit in, tickets, projects, the portal account (admins), the
     # timeline and whether the member may see the records its entries name (deals, contacts, tickets,
     # projects: one each), comments and their mentions.
-    assert len(queries) == 21, "\n".join(q[:110] for q in queries)
+    assert len(queries) == 20, "\n".join(q[:110] for q in queries)
 
 
 def test_rows_the_member_may_not_see_stay_hidden(client_for, tenant_a, admin_of, member):

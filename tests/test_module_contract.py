@@ -252,12 +252,12 @@ def test_list_and_detail_query_counts_are_pinned(api, tenant_a, admin_of, module
     with CaptureQueriesContext(connection) as detail:
         assert api.get(f"/api/v1/{module}/{record_id}/").status_code == 200
 
-    # Session, member (with its user), the records, custom fields: the same 4 statements whatever the number of
+    # Session with member and user, the records, custom fields: the same 3 statements whatever the number of
     # rows (plus the routing statements `statements` leaves out). A detail adds one per child table;
     # lists never embed child rows. A custom module adds the tenant's module definitions: read once per
     # request here, where they are uncommitted (metadata.py), and shared per metadata version once
     # committed (crm_apps/custom_modules/tests/test_registry.py).
-    expected = 5 if spec.custom else 4
+    expected = 4 if spec.custom else 3
     assert len(statements(listing)) == expected, [q[:120] for q in statements(listing)]
     assert len(statements(detail)) == expected + len(spec.children), [q[:120] for q in statements(detail)]
 

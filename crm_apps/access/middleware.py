@@ -52,6 +52,11 @@ def _member_of_session(request: HttpRequest) -> Member | None:
         user_id = int(request.session[SESSION_KEY])
     except (KeyError, TypeError, ValueError):
         return None
+    # Read with the session when it has a member session row (crm_apps/access/session_store.py): taken when it
+    # is this user's, under the same conditions as member_for_user's statement.
+    recorded = getattr(request.session, "recorded_member", None)
+    if recorded is not None and recorded.user_id == user_id:
+        return recorded if recorded.active and recorded.user.is_active else None
     return member_for_user(user_id=user_id)
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, QuerySet
+from django.contrib.sessions.models import Session
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
-from crm_apps.access.models import ApiToken, Invitation, Member, Role
+from crm_apps.access.models import ApiToken, Invitation, Member, MemberSession, Role
 from crm_apps.access.privileges import Privilege
 from saas.prepared import Prepared
 
@@ -20,9 +21,33 @@ _member_by_user: Prepared[Member] = Prepared(
 )
 
 
+def _session_of(column: str) -> Subquery:
+    return Subquery(Session.objects.filter(session_key=OuterRef("session_key")).values(column)[:1])
+
+
+# A signed-in page's session row with the member it was recorded for and the member's user: one statement
+# instead of the session's and the member's (crm_apps/access/session_store.py).
+_member_session_by_key: Prepared[MemberSession] = Prepared(
+    lambda session_key: (
+        MemberSession.objects.select_related("member__user")
+        .filter(session_key=session_key)
+        .annotate(session_data=_session_of("session_data"), session_expires=_session_of("expire_date"))
+        .order_by()[:1]
+    ),
+    {"session_key": "prepared-sample-member-session"},
+)
+
+
 def member_for_user(*, user_id: int) -> Member | None:
     """The active membership of this user in the current tenant, or None."""
     return _member_by_user.first(user_id=user_id)
+
+
+def member_session_read(*, session_key: str) -> MemberSession | None:
+    """The member session row for this key, its member and user joined, and the session table's row for the same
+    key beside it (`session_data` and `session_expires`, both None when the session itself is gone); None when
+    no member session has this key. Expiry is the caller's to check."""
+    return _member_session_by_key.first(session_key=session_key)
 
 
 def member_list() -> QuerySet[Member]:

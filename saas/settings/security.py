@@ -1,7 +1,7 @@
 from saas import env
 
-# Django's database sessions; the per-request lookup compiled once per process (issue 25).
-SESSION_ENGINE = "saas.session_store"
+# Django's database sessions; on a workspace the session and its member are read in one statement (issue 25).
+SESSION_ENGINE = "crm_apps.access.session_store"
 # Host-only cookies: a login on acme.<domain> never authenticates on globex.<domain>.
 SESSION_COOKIE_DOMAIN = None
 CSRF_COOKIE_DOMAIN = None

@@ -157,9 +157,10 @@ def test_signing_out_forgets_the_session(client_for, tenant_a, member):
     assert rows(tenant_a) == []
 
 
-def test_a_signed_in_page_reads_the_user_row_once_with_the_member(client_for, tenant_a, member):
-    """Django's get_user takes the user row the membership statement read (issue 25): no statement of its own;
-    the session is still verified against that row (a password change ends other sessions, above)."""
+def test_a_signed_in_page_reads_its_session_member_and_user_in_one_statement(client_for, tenant_a, member):
+    """The session row, the member it was recorded for and the member's user: one statement (issue 25); Django's
+    get_user takes that user row, and the session is still verified against it (a password change ends other
+    sessions, above)."""
     member(tenant_a, email="kim@example.com")
     kim = signed_in(client_for, tenant_a, "kim@example.com")
     kim.get("/settings/profile/")
@@ -167,4 +168,75 @@ def test_a_signed_in_page_reads_the_user_row_once_with_the_member(client_for, te
         assert kim.get("/settings/profile/").status_code == 200
     sql = [q["sql"] for q in captured.captured_queries]
     assert not [s for s in sql if s.startswith('SELECT "tenants_user"."id"')], sql
-    assert len([s for s in sql if 'FROM "access_member" INNER JOIN "tenants_user"' in s]) == 1, sql
+    assert not [s for s in sql if s.startswith('SELECT "django_session"')], sql
+    assert not [s for s in sql if 'FROM "access_member" INNER JOIN "tenants_user"' in s], sql
+    read = [s for s in sql if 'FROM "access_membersession" INNER JOIN "access_member"' in s]
+    assert len(read) == 1 and '"django_session"' in read[0] and 'INNER JOIN "tenants_user"' in read[0], sql
+
+
+def test_a_session_without_its_member_row_is_read_alone_and_still_signs_in(client_for, tenant_a, member):
+    member(tenant_a, email="kim@example.com")
+    kim = signed_in(client_for, tenant_a, "kim@example.com")
+    with schema_context(tenant_a.schema_name):
+        MemberSession.objects.all().delete()
+    with CaptureQueriesContext(connection) as captured:
+        assert is_signed_in(kim)
+    sql = [q["sql"] for q in captured.captured_queries]
+    assert [s for s in sql if s.startswith('SELECT "django_session"')], sql
+    assert [s for s in sql if 'FROM "access_member" INNER JOIN "tenants_user"' in s], sql
+
+
+def test_the_member_read_with_the_session_is_taken_only_when_active_and_the_session_users(client_for, tenant_a, member):
+    from crm_apps.access.models import Member
+    from tenants.models import User
+
+    kim = member(tenant_a, email="kim@example.com")
+    lee = member(tenant_a, email="lee@example.com")
+    web = signed_in(client_for, tenant_a, "kim@example.com")
+    assert web.get("/settings/profile/").context["request"].member.pk == kim.pk
+
+    # a member row pointing at someone else (never written so, but never trusted either): the session's user wins
+    with schema_context(tenant_a.schema_name):
+        MemberSession.objects.update(member=lee)
+    assert web.get("/settings/profile/").context["request"].member.pk == kim.pk
+    with schema_context(tenant_a.schema_name):
+        MemberSession.objects.update(member=kim)
+
+    # an inactive member, or member whose user is inactive, is nobody here
+    with schema_context(tenant_a.schema_name):
+        Member.objects.filter(pk=kim.pk).update(active=False)
+    assert not is_signed_in(web)
+    with schema_context(tenant_a.schema_name):
+        Member.objects.filter(pk=kim.pk).update(active=True)
+    web = signed_in(client_for, tenant_a, "kim@example.com")
+    assert is_signed_in(web)
+    User.objects.filter(pk=kim.user_id).update(is_active=False)
+    assert not is_signed_in(web)
+
+
+def test_a_session_gone_or_expired_beside_its_member_row_signs_nobody_in(client_for, tenant_a, tenant_b, member):
+    from datetime import timedelta
+
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    from crm_apps.access.session_store import SessionStore
+
+    member(tenant_a, email="kim@example.com")
+    member(tenant_a, email="lee@example.com")
+    kim = signed_in(client_for, tenant_a, "kim@example.com")
+    lee = signed_in(client_for, tenant_a, "lee@example.com")
+    kim_key, lee_key = kim.cookies["sessionid"].value, lee.cookies["sessionid"].value
+    with schema_context(tenant_a.schema_name):
+        store = SessionStore(session_key=kim_key)
+        assert store.load()["_auth_user_id"] and store.recorded_member is not None
+        Session.objects.filter(session_key=kim_key).update(expire_date=timezone.now() - timedelta(seconds=1))
+        Session.objects.filter(session_key=lee_key).delete()
+        for key in (kim_key, lee_key):
+            store = SessionStore(session_key=key)
+            assert store.load() == {} and store.session_key is None and store.recorded_member is None
+    # another workspace has neither the session nor its member row
+    with schema_context(tenant_b.schema_name):
+        elsewhere = SessionStore(session_key=kim_key)
+        assert elsewhere.load() == {} and elsewhere.session_key is None
+    assert not is_signed_in(kim) and not is_signed_in(lee)

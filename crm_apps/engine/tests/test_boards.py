@@ -209,10 +209,10 @@ def test_board_settings_of_another_tenant_never_apply(client_for, tenant_a, tena
     assert foreign_move.status_code == 404
 
 
-# Statements of the deals board for an admin: session, member (with its user), versions, pipelines, stages,
+# Statements of the deals board for an admin: session with member and user, versions, pipelines, stages,
 # column totals, cards, days in column, rotting thresholds, currencies. The same with 3 cards or 30. The column
 # totals are cached per member until the next write (engine.record_versions): one statement fewer until then.
-BOARD_QUERIES = 9
+BOARD_QUERIES = 8
 BOARD_QUERIES_CACHED = BOARD_QUERIES - 1
 
 
@@ -369,9 +369,9 @@ def test_load_more_of_another_tenants_column_shows_nothing_of_it(client_for, ten
     assert not any(str(d.pk) in foreign.content.decode() for d in made)
 
 
-# Statements of "Load more": session, member (with its user), versions, pipelines, stages, cards, days in
+# Statements of "Load more": session with member and user, versions, pipelines, stages, cards, days in
 # column, rotting thresholds. The same for 3 cards or 20.
-LOAD_MORE_QUERIES = 7
+LOAD_MORE_QUERIES = 6
 
 
 def test_load_more_query_count_is_pinned(web, tenant_a, admin):

@@ -158,14 +158,14 @@ def test_module_templates_override_the_engine_ones(client_for, tenant_a, admin_o
     assert registry.get("vendors").template_names("detail") == ["vendors/detail.html", "engine/detail.html"]
 
 
-# Statements of a new record's page for an admin, per module: session, member (with its user), the record (with whether
+# Statements of a new record's page for an admin, per module: session with member and user, the record (with whether
 # the member follows it and whether each related list, the comments and each panel that declares
 # `Panel.linked` have any rows at all: a list without rows is not read, ADR 0047 "Addendum (detail page)"),
 # the timeline; plus the panels' own reads (deals: stages, pipelines, stage history;
 # campaigns: members and their statuses, email sends and the templates to send; contacts: the portal
 # account, for portal admins). The recently-viewed mark is no statement (a Redis write, ADR 0047).
 # A record with rows in every list: test_detail_page_reads_each_list_with_rows_once.
-DETAIL_QUERIES = {"leads": 4, "organizations": 4, "contacts": 5, "deals": 7, "campaigns": 7, "vendors": 4}
+DETAIL_QUERIES = {"leads": 3, "organizations": 3, "contacts": 4, "deals": 6, "campaigns": 6, "vendors": 3}
 
 
 @pytest.mark.parametrize("module", sorted(DETAIL_QUERIES))

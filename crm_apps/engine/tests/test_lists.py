@@ -330,12 +330,12 @@ def test_rows_carry_the_keyboard_and_bulk_bar_hooks(web, tenant_a, admin):
     assert f'data-edit="/m/contacts/{record.pk}/cell/last_name/?link=1"' in page
 
 
-# Statements of a list page for an admin viewed again: session, member (with its user), the capped count (a table this
+# Statements of a list page for an admin viewed again: session with member and user, the capped count (a table this
 # small; the planner's estimate that decided it is remembered from the view before:
 # selectors._planner_estimate), the page (the owners for the mass update are remembered too:
 # views.services_owner_choices; the saved views with the member's default layout under the `views` version:
 # selectors.saved_views_for_list). Pinned so that a layout with more columns costs no more.
-LIST_QUERIES = 4
+LIST_QUERIES = 3
 
 
 def test_list_query_count_is_pinned_whatever_the_columns(web, tenant_a, admin):

@@ -97,11 +97,11 @@ def test_detail_query_count_is_pinned_and_constant(web, tenant_a, admin_of):
         return Counter(q[:60] for q in statements(captured))
 
     assert len(statements(many)) == len(statements(few)), shapes(many) - shapes(few)
-    # Session, member (with its user), the organisation (with whether each list and panel has rows at all), its
+    # Session with member and user, the organisation (with whether each list and panel has rows at all), its
     # contacts, its deals, the timeline and the titles of the records its "related record added" entries name
     # (contacts, deals). The panels with nothing linked (emails, tickets, projects, calls, documents,
     # activities) read nothing; their queries when they list rows: test_extension_points.py.
-    assert len(statements(many)) == 8, [q[:60] for q in statements(many)]
+    assert len(statements(many)) == 7, [q[:60] for q in statements(many)]
 
 
 @pytest.mark.parametrize("module", MODULES)

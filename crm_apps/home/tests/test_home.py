@@ -194,13 +194,13 @@ def test_home_page_queries_are_pinned_whatever_the_data(client_for, tenant_a, ad
         page = web.get("/")
 
     assert len(_widgets(page)["followed"].data["rows"]) == 4
-    # session, member (with its user); notifications (2); my events; my invitations; my tasks; missed calls; follows;
+    # session with member and user; notifications (2); my events; my invitations; my tasks; missed calls; follows;
     # recent views; team (2); deals widgets (5) and the currency rates their totals convert with (1); my open
     # tickets (1, crm_apps/modules/tickets/home.py); nothing for the onboarding checklist, which is not a
     # member's to act on
-    assert len(statements(empty)) == 19
+    assert len(statements(empty)) == 18
     # + the followed records, their latest changes (one DISTINCT ON), the recent records: not one per row
-    assert len(statements(full)) == 22
+    assert len(statements(full)) == 21
 
 
 def test_the_demo_admin_starts_with_a_mention_an_assignment_and_a_followed_change():

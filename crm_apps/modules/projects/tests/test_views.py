@@ -19,10 +19,10 @@ from crm_apps.modules.projects.tests.helpers import D, project_make, reload, tas
 
 pytestmark = pytest.mark.django_db
 
-GANTT_QUERIES = 5  # session, member (with its user); the project, its tasks, its milestones
-GANTT_API_QUERIES = 5
-WORKLOAD_QUERIES = 3  # session, member (with its user); the tasks with their owners
-TASK_LIST_QUERIES = 3
+GANTT_QUERIES = 4  # session with member and user; the project, its tasks, its milestones
+GANTT_API_QUERIES = 4
+WORKLOAD_QUERIES = 2  # session with member and user; the tasks with their owners
+TASK_LIST_QUERIES = 2
 
 
 @pytest.fixture
@@ -224,7 +224,7 @@ def test_templates_are_per_workspace_and_written_by_admins_only(client_for, tena
 # documents), the related lists and the comments read nothing when nothing is linked to the record (whether
 # anything is comes with the record, ADR 0047 "Addendum (detail page)"). The same count whatever the number of
 # tasks. The recently-viewed mark is a Redis write, not a statement (ADR 0047).
-PAGE_QUERIES = {"projects": 9, "project-tasks": 5, "project-milestones": 4}
+PAGE_QUERIES = {"projects": 8, "project-tasks": 4, "project-milestones": 3}
 
 
 @pytest.mark.parametrize("module", sorted(PAGE_QUERIES))

@@ -68,10 +68,10 @@ def test_a_ticket_page_shows_its_sla_badge_and_costs_a_pinned_number_of_queries(
         response = web.get(f"/m/tickets/{record.pk}/")
 
     assert 'data-sla-status="On track"' in response.content.decode()
-    # Session, member (with its user), the ticket (its references joined; with whether the member follows it and whether
+    # Session with member and user, the ticket (its references joined; with whether the member follows it and whether
     # the activities, documents and comments have any rows: none, so they are not read), the SLA panel's
     # policy, the conversation's replies, timeline (the recent view is a Redis write, ADR 0047).
-    assert len(statements(captured)) == 6, [q[:100] for q in statements(captured)]
+    assert len(statements(captured)) == 5, [q[:100] for q in statements(captured)]
 
 
 def test_sla_settings_save_policies_business_hours_and_refuse_bad_hours(client_for, tenant_a, admin_of, member):
@@ -231,9 +231,9 @@ def test_the_queue_costs_the_same_queries_for_two_or_twenty_tickets(client_for, 
         response = web.get("/support/queue/?view=mine")
 
     assert len(response.context["rows"]) == 20
-    # Session, member (with its user), the groups, the tickets (owners, groups and contacts joined), the SLA summary
+    # Session with member and user, the groups, the tickets (owners, groups and contacts joined), the SLA summary
     # (one aggregate); the picklists' labels come from the metadata cache.
-    assert len(statements(many)) == len(statements(few)) == 5, [q[:100] for q in statements(many)]
+    assert len(statements(many)) == len(statements(few)) == 4, [q[:100] for q in statements(many)]
 
 
 def test_the_home_page_lists_my_open_tickets_most_urgent_first(client_for, tenant_a, admin_of, member):
