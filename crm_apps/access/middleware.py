@@ -85,7 +85,7 @@ class MembershipMiddleware:
             member = None
             authenticated = False
             if has_session:
-                # The member and its user in one statement, read by the id the session names; Django's get_user
+                # The member and its user, read with the session (or by the id the session names); Django's get_user
                 # takes that user row (and still checks the session against it) instead of reading it again.
                 member = _member_of_session(request)
                 with user_already_read(member.user if member is not None else None):

@@ -26,15 +26,6 @@ from saas.session_store import SessionStore as PlainSessionStore
 from tenants.runtime import current_schema
 
 
-class _Read:
-    """What Django's store reads of a session row."""
-
-    __slots__ = ("session_data",)
-
-    def __init__(self, session_data: str):
-        self.session_data = session_data
-
-
 class SessionStore(PlainSessionStore):
     # The member this session was recorded for, read with it (active or not, and not yet checked against the
     # user the session names: the membership middleware does both); None when the session was read alone.
@@ -52,4 +43,4 @@ class SessionStore(PlainSessionStore):
             self._session_key = None  # as Django's: an unknown or expired key is never reused
             return None
         self.recorded_member = found.member
-        return _Read(data)
+        return found  # Django's store reads `session_data` off what this returns: the annotation above
